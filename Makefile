@@ -1,0 +1,163 @@
+# followerd — GNU make build.
+#
+#   make                 build the daemon, the tools and the library
+#   make test            build and run every unit and end-to-end test
+#   make SANITIZE=1 test the same under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make ci              install test dependencies, then `make SANITIZE=1 test` (what CI runs)
+#   make demo            install runtime dependencies, build, run the demo
+#   make bench           long benchmarks (never part of `make test`)
+#   make fuzz            libFuzzer targets (clang)
+#   make install         honours PREFIX and DESTDIR
+#
+# Sources are found by wildcard: a new lib/NAME.c joins the library, a new
+# tests/unit/test_NAME.c becomes a unit test, a new tests/e2e/NAME.sh an
+# end-to-end test.  No edit of this file is needed for either.
+
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR  ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+DESTDIR ?=
+
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+PKGS := libcurl openssl jansson libevent libevent_openssl libevent_pthreads libsystemd sqlite3
+
+ifeq ($(SANITIZE),1)
+B := build-san
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+B := build
+SANFLAGS :=
+endif
+
+CFLAGS ?= -O2 -g
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
+	-Wformat=2 -Wvla -MMD -MP -Ilib $(PKG_CFLAGS) $(SANFLAGS) $(CFLAGS)
+ALL_LDFLAGS := $(SANFLAGS) $(LDFLAGS)
+LIBS := $(PKG_LIBS) -lpthread -lm
+
+LIB_SRC := $(wildcard lib/*.c)
+LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
+LIBA := $(B)/libfollower.a
+
+DAEMON_SRC := $(wildcard daemon/*.c)
+LEADERCTL_SRC := $(wildcard cli/leaderctl*.c)
+FOLLOWERCTL_SRC := $(wildcard cli/followerctl*.c)
+TOOLS_SRC := $(wildcard tests/tools/*.c)
+
+PROGS :=
+ifneq ($(DAEMON_SRC),)
+PROGS += $(B)/followerd
+endif
+ifneq ($(LEADERCTL_SRC),)
+PROGS += $(B)/leaderctl
+endif
+ifneq ($(FOLLOWERCTL_SRC),)
+PROGS += $(B)/followerctl
+endif
+TOOLS := $(TOOLS_SRC:tests/tools/%.c=$(B)/tools/%)
+
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+CMOCKA_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
+CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
+
+MAN_PAGES := $(wildcard man/*.[158])
+
+.PHONY: all test unit e2e ci demo bench fuzz install clean deps test-deps format lint
+all: $(PROGS) $(TOOLS)
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIBA): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(B)/followerd: $(DAEMON_SRC:%.c=$(B)/%.o) $(LIBA)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/leaderctl: $(LEADERCTL_SRC:%.c=$(B)/%.o) $(LIBA)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/followerctl: $(FOLLOWERCTL_SRC:%.c=$(B)/%.o) $(LIBA)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/tools/%: $(B)/tests/tools/%.o $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/tests/test_%.o: tests/unit/test_%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(CMOCKA_CFLAGS) -c -o $@ $<
+
+$(B)/tests/test_%: $(B)/tests/test_%.o $(LIBA)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LIBS)
+
+# The test runner prints TAP from every program and script and ends with
+# "N passed, N failed".  TESTS=pattern narrows it (e.g. make test TESTS=proto).
+test: all $(UNIT_BIN)
+	BUILD=$(abspath $(B)) SANITIZE=$(SANITIZE) bash tests/run.sh $(TESTS)
+
+unit: all $(UNIT_BIN)
+	BUILD=$(abspath $(B)) SANITIZE=$(SANITIZE) bash tests/run.sh --unit $(TESTS)
+
+e2e: all
+	BUILD=$(abspath $(B)) SANITIZE=$(SANITIZE) bash tests/run.sh --e2e $(TESTS)
+
+deps:
+	bash scripts/deps.sh
+
+test-deps:
+	bash scripts/deps.sh --test
+
+# What CI runs, and the README's test command.
+ci: test-deps
+	$(MAKE) SANITIZE=1 test
+
+demo: deps all
+	bash scripts/demo.sh
+
+bench: all
+	BUILD=$(abspath $(B)) bash tests/bench/run.sh $(BENCH)
+
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+fuzz:
+	@mkdir -p build-fuzz
+	for f in $(FUZZ_SRC); do \
+	  n=$$(basename $$f .c); \
+	  clang -g -O1 -std=c11 -D_GNU_SOURCE -Ilib $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
+	    -o build-fuzz/$$n $$f $(LIB_SRC) $(LIBS) || exit 1; \
+	done
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR)
+	if [ -f $(B)/followerd ]; then install -m 0755 $(B)/followerd $(DESTDIR)$(SBINDIR)/followerd; fi
+	if [ -f $(B)/leaderctl ]; then install -m 0755 $(B)/leaderctl $(DESTDIR)$(BINDIR)/leaderctl; fi
+	if [ -f $(B)/followerctl ]; then install -m 0755 $(B)/followerctl $(DESTDIR)$(BINDIR)/followerctl; fi
+	for m in $(MAN_PAGES); do \
+	  s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s; \
+	  install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/; \
+	done
+	if [ -f conf/followerd.conf ]; then \
+	  install -d $(DESTDIR)$(SYSCONFDIR)/followerd; \
+	  install -m 0644 conf/followerd.conf $(DESTDIR)$(SYSCONFDIR)/followerd/followerd.conf.example; \
+	fi
+
+format:
+	clang-format -i lib/*.c lib/*.h daemon/*.c cli/*.c tests/unit/*.c 2>/dev/null || true
+
+lint:
+	cppcheck --quiet --enable=warning,performance,portability --error-exitcode=1 \
+	  --suppress=missingIncludeSystem -Ilib lib daemon cli
+
+clean:
+	rm -rf build build-san build-fuzz
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

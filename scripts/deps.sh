@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs what followerd needs on Debian 12: the build dependencies, and with
+# --test also what the tests need (servers, tools, and the npm packages pinned
+# by tests/package-lock.json into tests/node_modules).  As root it runs
+# apt-get; otherwise it prints the exact command to run and fails.
+#
+# Fedora/RHEL equivalents: gcc make pkgconf-pkg-config libcurl-devel
+# openssl-devel jansson-devel libevent-devel systemd-devel sqlite-devel
+# libcmocka-devel; tests: nginx strace libfaketime wrk rclone nodejs npm.
+set -eu
+cd "$(dirname "$0")/.."
+
+build_pkgs="gcc make pkg-config libcurl4-openssl-dev libssl-dev libjansson-dev libevent-dev
+libsystemd-dev libsqlite3-dev sqlite3 curl ca-certificates"
+test_pkgs="libcmocka-dev nginx-light strace faketime wrk rclone nodejs npm systemd
+iproute2 util-linux procps psmisc man-db groff-base clang"
+
+want=$build_pkgs
+[ "${1:-}" = --test ] && want="$build_pkgs $test_pkgs"
+
+missing=()
+for p in $want; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+	cmd="apt-get install -y --no-install-recommends ${missing[*]}"
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "deps: missing Debian packages; run as root:" >&2
+		echo "  apt-get update && $cmd" >&2
+		exit 1
+	fi
+	echo "deps: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	# shellcheck disable=SC2086
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ "${1:-}" = --test ] && [ -f tests/package-lock.json ]; then
+	if [ ! -d tests/node_modules ] || [ tests/package-lock.json -nt tests/node_modules/.package-lock.json ]; then
+		echo "deps: npm ci (tests/package-lock.json)"
+		(cd tests && npm ci --no-audit --no-fund --loglevel=error)
+	fi
+fi
+echo "deps: ok"
