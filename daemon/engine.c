@@ -29,50 +29,53 @@ static const struct report_kind {
 	const char *family; /* memo key prefix shared by a failure and its recovery */
 	enum memo_rule rule;
 } report_kinds[] = {
-	[ENGINE_VERSION_APPLIED] = {LOG_INFO, MSGID_VERSION_APPLIED, "applied", NULL, MEMO_NONE},
-	[ENGINE_DATABASE_ATTACHED] = {LOG_NOTICE, MSGID_DATABASE_ATTACHED, "database attached",
-				      NULL, MEMO_NONE},
-	[ENGINE_DATABASE_DETACHED] = {LOG_NOTICE, MSGID_DATABASE_DETACHED, "database detached",
-				      NULL, MEMO_NONE},
-	[ENGINE_LEADER_UNREACHABLE] = {LOG_WARNING, MSGID_LEADER_UNREACHABLE,
-				       "leader unreachable", "leader", MEMO_FAIL},
-	[ENGINE_LEADER_REACHABLE] = {LOG_NOTICE, MSGID_LEADER_REACHABLE,
-				     "leader reachable again", "leader", MEMO_RECOVER},
-	[ENGINE_ARTIFACT_QUARANTINED] = {LOG_WARNING, MSGID_ARTIFACT_QUARANTINED,
-					 "artifact quarantined", NULL, MEMO_NONE},
-	[ENGINE_DISK_FULL] = {LOG_ERR, MSGID_DISK_FULL, "disk full", "disk", MEMO_FAIL},
-	[ENGINE_DISK_RECOVERED] = {LOG_NOTICE, MSGID_DISK_RECOVERED, "disk space available again",
-				   "disk", MEMO_RECOVER},
+    [ENGINE_VERSION_APPLIED] = {LOG_INFO, MSGID_VERSION_APPLIED, "applied", NULL, MEMO_NONE},
+    [ENGINE_DATABASE_ATTACHED] = {LOG_NOTICE, MSGID_DATABASE_ATTACHED, "database attached", NULL,
+                                  MEMO_NONE},
+    [ENGINE_DATABASE_DETACHED] = {LOG_NOTICE, MSGID_DATABASE_DETACHED, "database detached", NULL,
+                                  MEMO_NONE},
+    [ENGINE_LEADER_UNREACHABLE] = {LOG_WARNING, MSGID_LEADER_UNREACHABLE, "leader unreachable",
+                                   "leader", MEMO_FAIL},
+    [ENGINE_LEADER_REACHABLE] = {LOG_NOTICE, MSGID_LEADER_REACHABLE, "leader reachable again",
+                                 "leader", MEMO_RECOVER},
+    [ENGINE_ARTIFACT_QUARANTINED] = {LOG_WARNING, MSGID_ARTIFACT_QUARANTINED,
+                                     "artifact quarantined", NULL, MEMO_NONE},
+    [ENGINE_DISK_FULL] = {LOG_ERR, MSGID_DISK_FULL, "disk full", "disk", MEMO_FAIL},
+    [ENGINE_DISK_RECOVERED] = {LOG_NOTICE, MSGID_DISK_RECOVERED, "disk space available again",
+                               "disk", MEMO_RECOVER},
 };
 
 /* The message: "<database>: <what>[ version N (leader at M)][: detail][: strerror]". */
-static void report_message(const struct report_kind *k, const struct engine_report *r,
-			   char *buf, size_t size)
+static void report_message(const struct report_kind *k, const struct engine_report *r, char *buf,
+                           size_t size)
 {
 	char version[96] = "";
 
 	if (r->applied_version != 0 && r->leader_version > r->applied_version)
 		snprintf(version, sizeof(version), " version %llu (leader at %llu)",
-			 (unsigned long long)r->applied_version,
-			 (unsigned long long)r->leader_version);
+		         (unsigned long long)r->applied_version,
+		         (unsigned long long)r->leader_version);
 	else if (r->applied_version != 0)
 		snprintf(version, sizeof(version), " version %llu",
-			 (unsigned long long)r->applied_version);
+		         (unsigned long long)r->applied_version);
 	snprintf(buf, size, "%s%s%s%s%s%s%s%s", r->database ? r->database : "",
-		 r->database ? ": " : "", k->what, version, r->detail ? ": " : "",
-		 r->detail ? r->detail : "", r->error ? ": " : "", r->error ? strerror(-r->error) : "");
+	         r->database ? ": " : "", k->what, version, r->detail ? ": " : "",
+	         r->detail ? r->detail : "", r->error ? ": " : "",
+	         r->error ? strerror(-r->error) : "");
 }
 
 /* Applies the kind's memo rule; true when the report is to be logged. */
 static bool report_wanted(struct log_memo *memo, const struct report_kind *k,
-			  const struct engine_report *r, const char *message)
+                          const struct engine_report *r, const char *message)
 {
 	char key[512];
 
 	if (k->rule == MEMO_NONE || memo == NULL)
 		return true;
 	snprintf(key, sizeof(key), "%s/%s", k->family,
-		 r->database ? r->database : r->leader ? r->leader : "");
+	         r->database ? r->database
+	         : r->leader ? r->leader
+	                     : "");
 	if (k->rule == MEMO_FAIL)
 		return log_memo_failed(memo, key, message);
 	return log_memo_ok(memo, key);
@@ -128,8 +131,8 @@ static void placeholder_turn(evutil_socket_t fd, short what, void *arg)
 }
 
 static int placeholder_start(struct event_base *base, const struct conf *conf,
-			     enum engine_mode mode, const struct engine_events *events, void **ret,
-			     char *err, size_t errlen)
+                             enum engine_mode mode, const struct engine_events *events, void **ret,
+                             char *err, size_t errlen)
 {
 	struct placeholder *p = calloc(1, sizeof(*p));
 
@@ -169,9 +172,9 @@ static void placeholder_free(void *engine)
 }
 
 const struct engine_ops engine_placeholder = {
-	.name = "placeholder",
-	.start = placeholder_start,
-	.reload = placeholder_reload,
-	.stop = placeholder_stop,
-	.free = placeholder_free,
+    .name = "placeholder",
+    .start = placeholder_start,
+    .reload = placeholder_reload,
+    .stop = placeholder_stop,
+    .free = placeholder_free,
 };

@@ -35,14 +35,14 @@ enum engine_mode {
 
 /* What happened; each kind is logged with its own MESSAGE_ID (log.h). */
 enum engine_report_kind {
-	ENGINE_VERSION_APPLIED,       /* info */
-	ENGINE_DATABASE_ATTACHED,     /* notice */
-	ENGINE_DATABASE_DETACHED,     /* notice */
-	ENGINE_LEADER_UNREACHABLE,    /* warning, logged when the reason changes */
-	ENGINE_LEADER_REACHABLE,      /* notice, logged only after UNREACHABLE */
-	ENGINE_ARTIFACT_QUARANTINED,  /* warning, every time */
-	ENGINE_DISK_FULL,             /* err, logged when the reason changes */
-	ENGINE_DISK_RECOVERED,        /* notice, logged only after DISK_FULL */
+	ENGINE_VERSION_APPLIED,      /* info */
+	ENGINE_DATABASE_ATTACHED,    /* notice */
+	ENGINE_DATABASE_DETACHED,    /* notice */
+	ENGINE_LEADER_UNREACHABLE,   /* warning, logged when the reason changes */
+	ENGINE_LEADER_REACHABLE,     /* notice, logged only after UNREACHABLE */
+	ENGINE_ARTIFACT_QUARANTINED, /* warning, every time */
+	ENGINE_DISK_FULL,            /* err, logged when the reason changes */
+	ENGINE_DISK_RECOVERED,       /* notice, logged only after DISK_FULL */
 };
 
 /* One event.  Strings are borrowed for the call; NULL / 0 means "not
@@ -86,8 +86,7 @@ struct engine_ops {
 	 * when they are done.  0, or a negative errno with err filled (*ret
 	 * untouched). */
 	int (*start)(struct event_base *base, const struct conf *conf, enum engine_mode mode,
-		     const struct engine_events *events, void **ret, char *err,
-		     size_t errlen);
+	             const struct engine_events *events, void **ret, char *err, size_t errlen);
 	/* Switches to conf (borrowed as above) without blocking the loop.  On 0
 	 * the daemon frees the previous conf, so the engine must hold nothing of
 	 * it; on failure (negative errno, err filled) the engine keeps running

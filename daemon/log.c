@@ -108,7 +108,7 @@ static void stderr_write(int prio, const char *msg)
 		break;
 	}
 	len = logfmt_line(line, sizeof(line), style, prio, log_state.ident, (long)getpid(),
-			  time(NULL), msg);
+	                  time(NULL), msg);
 	write_all(STDERR_FILENO, line, len);
 }
 
@@ -120,8 +120,8 @@ static void iov_add(struct iovec *iov, size_t *n, const char *s)
 }
 
 /* Sends one record to journald; 0 or a negative errno. */
-static int journal_write(const char *file, int line, const char *func, int prio,
-			 const char *msgid, const struct logfmt_field *fields, const char *msg)
+static int journal_write(const char *file, int line, const char *func, int prio, const char *msgid,
+                         const struct logfmt_field *fields, const char *msg)
 {
 	char head[6][LOG_FIELD_MAX];
 	char vals[LOG_MAX_FIELDS][LOG_FIELD_MAX];
@@ -147,7 +147,7 @@ static int journal_write(const char *file, int line, const char *func, int prio,
 }
 
 void log_struct_at(const char *file, int line, const char *func, int prio, const char *msgid,
-		   const struct logfmt_field *fields, const char *fmt, ...)
+                   const struct logfmt_field *fields, const char *fmt, ...)
 {
 	char raw[LOG_LINE_MAX], msg[LOG_LINE_MAX];
 	int saved_errno = errno;

@@ -69,10 +69,10 @@ int log_get_level(void);
  * LOGFMT_END (borrowed).  Never fails from the caller's point of view: a
  * journal that refuses the record gets it on stderr instead. */
 void log_struct_at(const char *file, int line, const char *func, int prio, const char *msgid,
-		   const struct logfmt_field *fields, const char *fmt, ...)
-	__attribute__((format(printf, 7, 8)));
+                   const struct logfmt_field *fields, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
 
-#define log_struct(prio, msgid, fields, ...)                                                  \
+#define log_struct(prio, msgid, fields, ...)                                                       \
 	log_struct_at(__FILE__, __LINE__, __func__, (prio), (msgid), (fields), __VA_ARGS__)
 #define log_msg(prio, ...) log_struct((prio), NULL, NULL, __VA_ARGS__)
 #define log_err(...) log_msg(LOG_ERR, __VA_ARGS__)

@@ -99,31 +99,30 @@ struct options {
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"usage: followerd [-c FILE] [-n] [--once] [-d] [-v | --log-level LEVEL]\n"
-		"                 [--help] [--version]\n"
-		"  -c, --config FILE     configuration file (default " DEFAULT_CONFIG ")\n"
-		"  -n, --check           check the configuration and exit (0 good, 1 bad)\n"
-		"      --once            sync every configured database once and exit\n"
-		"  -d, --foreground      log to stderr with timestamps (debugging)\n"
-		"  -v, --verbose         log debug messages too\n"
-		"      --log-level LEVEL err, warning, notice, info (default) or debug\n"
-		"  -h, --help            print this help and exit\n"
-		"      --version         print the version and exit\n");
+	fprintf(out, "usage: followerd [-c FILE] [-n] [--once] [-d] [-v | --log-level LEVEL]\n"
+	             "                 [--help] [--version]\n"
+	             "  -c, --config FILE     configuration file (default " DEFAULT_CONFIG ")\n"
+	             "  -n, --check           check the configuration and exit (0 good, 1 bad)\n"
+	             "      --once            sync every configured database once and exit\n"
+	             "  -d, --foreground      log to stderr with timestamps (debugging)\n"
+	             "  -v, --verbose         log debug messages too\n"
+	             "      --log-level LEVEL err, warning, notice, info (default) or debug\n"
+	             "  -h, --help            print this help and exit\n"
+	             "      --version         print the version and exit\n");
 }
 
 enum { OPT_ONCE = 256, OPT_LOG_LEVEL, OPT_VERSION };
 
 static const struct option long_options[] = {
-	{"config", required_argument, NULL, 'c'},
-	{"check", no_argument, NULL, 'n'},
-	{"once", no_argument, NULL, OPT_ONCE},
-	{"foreground", no_argument, NULL, 'd'},
-	{"verbose", no_argument, NULL, 'v'},
-	{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
-	{"help", no_argument, NULL, 'h'},
-	{"version", no_argument, NULL, OPT_VERSION},
-	{NULL, 0, NULL, 0},
+    {"config", required_argument, NULL, 'c'},
+    {"check", no_argument, NULL, 'n'},
+    {"once", no_argument, NULL, OPT_ONCE},
+    {"foreground", no_argument, NULL, 'd'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
 };
 
 /* Returns -1 to go on, or the exit code to leave with now. */
@@ -192,7 +191,8 @@ static int check_config(const char *path)
 		return EXIT_FAILURE;
 	}
 	config_free(conf);
-	fprintf(stderr, "followerd: %s: configuration OK\n", logfmt_scrub(path, line, sizeof(line)));
+	fprintf(stderr, "followerd: %s: configuration OK\n",
+	        logfmt_scrub(path, line, sizeof(line)));
 	return EXIT_SUCCESS;
 }
 
@@ -290,14 +290,15 @@ static void on_reload(void *arg)
 	if (announce)
 		notify_reloading(d->notify, "reloading configuration");
 	if (reload_config(d, err, sizeof(err)) < 0) {
-		log_struct(LOG_ERR, MSGID_CONFIG_REJECTED, LOG_FIELDS(LF_CONFIG_FILE(d->config_path)),
-			   "configuration rejected, keeping the previous one: %s", err);
+		log_struct(LOG_ERR, MSGID_CONFIG_REJECTED,
+		           LOG_FIELDS(LF_CONFIG_FILE(d->config_path)),
+		           "configuration rejected, keeping the previous one: %s", err);
 		snprintf(status, sizeof(status), "configuration rejected, previous one kept: %s",
-			 err);
+		         err);
 	} else {
 		log_struct(LOG_NOTICE, MSGID_CONFIG_RELOADED,
-			   LOG_FIELDS(LF_CONFIG_FILE(d->config_path)), "configuration reloaded from %s",
-			   d->config_path);
+		           LOG_FIELDS(LF_CONFIG_FILE(d->config_path)),
+		           "configuration reloaded from %s", d->config_path);
 		snprintf(status, sizeof(status), "%s", d->status[0] ? d->status : "running");
 	}
 	if (announce)
@@ -355,16 +356,16 @@ static int daemon_setup(struct daemon *d)
 
 static int daemon_start(struct daemon *d)
 {
-	const struct engine_events events = {d, on_engine_ready, on_engine_status,
-					     on_engine_report, on_engine_done};
+	const struct engine_events events = {d, on_engine_ready, on_engine_status, on_engine_report,
+	                                     on_engine_done};
 	char err[ERR_MAX];
 	int r;
 
 	notify_status(d->notify, "starting: loading configuration");
 	r = config_load(d->config_path, &d->conf, err, sizeof(err));
 	if (r < 0) {
-		log_struct(LOG_ERR, MSGID_CONFIG_REJECTED, LOG_FIELDS(LF_CONFIG_FILE(d->config_path)),
-			   "%s", err);
+		log_struct(LOG_ERR, MSGID_CONFIG_REJECTED,
+		           LOG_FIELDS(LF_CONFIG_FILE(d->config_path)), "%s", err);
 		return r;
 	}
 	notify_status(d->notify, "starting: opening the store");
@@ -391,17 +392,16 @@ static void daemon_free(struct daemon *d)
 static int run(const struct options *o)
 {
 	struct daemon d = {
-		.config_path = o->config,
-		.engine_ops = &engine_placeholder, /* SYNC SEAM: &engine_sync once lib/sync lands */
-		.mode = o->once ? ENGINE_ONCE : ENGINE_RUN,
-		.exit_code = EXIT_FAILURE,
+	    .config_path = o->config,
+	    .engine_ops = &engine_placeholder, /* SYNC SEAM: &engine_sync once lib/sync lands */
+	    .mode = o->once ? ENGINE_ONCE : ENGINE_RUN,
+	    .exit_code = EXIT_FAILURE,
 	};
 
 	log_info("followerd %s starting (configuration %s)", FOLLOWERD_VERSION, o->config);
 	if (o->once && d.engine_ops == &engine_placeholder)
 		log_warning("--once: this build has no sync engine yet; nothing will be synced");
-	if (daemon_setup(&d) == 0 && daemon_start(&d) == 0 &&
-	    event_base_dispatch(d.base) < 0) {
+	if (daemon_setup(&d) == 0 && daemon_start(&d) == 0 && event_base_dispatch(d.base) < 0) {
 		log_err("event loop failed");
 		d.exit_code = EXIT_FAILURE;
 	}

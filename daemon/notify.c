@@ -55,7 +55,8 @@ static int watchdog_start(struct notify *n, struct event_base *base)
 
 	r = sd_watchdog_enabled(0, &usec);
 	if (r < 0)
-		log_warning("watchdog disabled: WATCHDOG_USEC/WATCHDOG_PID invalid: %s", strerror(-r));
+		log_warning("watchdog disabled: WATCHDOG_USEC/WATCHDOG_PID invalid: %s",
+		            strerror(-r));
 	if (r <= 0 || usec == 0)
 		return 0;
 	n->watchdog = event_new(base, -1, EV_PERSIST, watchdog_cb, n);
@@ -151,7 +152,8 @@ void notify_reloading(struct notify *n, const char *status)
 
 	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
 	snprintf(head, sizeof(head), "RELOADING=1\nMONOTONIC_USEC=%llu\n",
-		 (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000);
+	         (unsigned long long)ts.tv_sec * 1000000ULL +
+	             (unsigned long long)ts.tv_nsec / 1000);
 	notify_with_status(n, head, status);
 }
 

@@ -20,8 +20,7 @@ struct signals_handlers {
 
 /* Installs the signal events on base (borrowed); h is copied.  Returns 0 or
  * -ENOMEM / -errno (*ret untouched). */
-int signals_new(struct event_base *base, const struct signals_handlers *h,
-		struct signals **ret);
+int signals_new(struct event_base *base, const struct signals_handlers *h, struct signals **ret);
 
 /* Removes the events and frees s; NULL is a no-op. */
 void signals_free(struct signals *s);

@@ -49,7 +49,7 @@ static void out_str(struct out *o, const char *s)
 }
 
 static const char *const level_names[] = {
-	"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug",
+    "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug",
 };
 
 int logfmt_level_parse(const char *s, int *ret)
@@ -89,7 +89,7 @@ const char *logfmt_level_name(int prio)
 /* Keys whose value is a secret wherever they appear (matched without a word
  * boundary on purpose: "sas_token=" and "access_token=" end in "token="). */
 static const char *const secret_keys[] = {
-	"sig=", "accountkey=", "sharedaccesssignature=", "password=", "passwd=", "secret=", "token=",
+    "sig=", "accountkey=", "sharedaccesssignature=", "password=", "passwd=", "secret=", "token=",
 };
 
 static size_t secret_key_at(const char *s, size_t n)
@@ -324,7 +324,7 @@ int logfmt_field_format(const struct logfmt_field *f, char *buf, size_t size)
 /* ---- lines ---- */
 
 static void put_line_head(struct out *o, enum logfmt_style style, int prio, const char *ident,
-			  long pid, time_t now)
+                          long pid, time_t now)
 {
 	char head[LOGFMT_TIMESTAMP_LEN + 128];
 	char ts[LOGFMT_TIMESTAMP_LEN];
@@ -334,8 +334,8 @@ static void put_line_head(struct out *o, enum logfmt_style style, int prio, cons
 		snprintf(head, sizeof(head), "<%d>", prio < 0 ? 0 : prio > 7 ? 7 : prio);
 		break;
 	case LOGFMT_STYLE_TIMESTAMP:
-		snprintf(head, sizeof(head), "%s %.64s[%ld]: %s: ", logfmt_timestamp(now, ts), ident,
-			 pid, logfmt_level_name(prio));
+		snprintf(head, sizeof(head), "%s %.64s[%ld]: %s: ", logfmt_timestamp(now, ts),
+		         ident, pid, logfmt_level_name(prio));
 		break;
 	default:
 		snprintf(head, sizeof(head), "%.64s: %s: ", ident, logfmt_level_name(prio));
@@ -345,7 +345,7 @@ static void put_line_head(struct out *o, enum logfmt_style style, int prio, cons
 }
 
 size_t logfmt_line(char *buf, size_t size, enum logfmt_style style, int prio, const char *ident,
-		   long pid, time_t now, const char *msg)
+                   long pid, time_t now, const char *msg)
 {
 	struct out o;
 	size_t i;

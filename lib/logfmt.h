@@ -101,6 +101,6 @@ enum logfmt_style {
  * msg become spaces so a record is always one line.  msg is written as
  * given (the caller scrubs).  Returns the length written (< size). */
 size_t logfmt_line(char *buf, size_t size, enum logfmt_style style, int prio, const char *ident,
-		   long pid, time_t now, const char *msg);
+                   long pid, time_t now, const char *msg);
 
 #endif
