@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# daemon_basics — followerd's process shell, as a service manager sees it:
+# arguments and exit codes, -n, sd_notify (STATUS=, READY=1, the watchdog's
+# rate and its silence while the process is stopped, RELOADING=1 +
+# MONOTONIC_USEC= then READY=1 on SIGHUP, STOPPING=1 and exit 0 on SIGTERM),
+# the stderr formats ("<N>" prefixes, -d timestamps) and secret redaction.
+#
+# notifysink (tests/tools/notifysink.c) plays systemd's end of NOTIFY_SOCKET
+# and prints "<monotonic µs> <message>" per datagram.
+source "$(dirname "$0")/lib.sh"
+
+[ -x "$FOLLOWERD" ] || skip_all "followerd not built"
+[ -x "$TOOLS/notifysink" ] || skip_all "notifysink not built"
+
+# until SECONDS CMD...: poll CMD every 50 ms until it succeeds or time runs out.
+until_ok() {
+	local i n=$(($1 * 20)); shift
+	for ((i = 0; i < n; i++)); do
+		"$@" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+count() { grep -c -- "$1" "$2" 2>/dev/null || true; }
+at_least() { [ "$(count "$2" "$3")" -ge "$1" ]; }
+gone() { ! kill -0 "$1" 2>/dev/null; }
+# The line number of the first line matching REGEX after line N (0: none).
+first_after() { awk -v n="$1" -v re="$2" 'NR > n && $0 ~ re { print NR; exit }' "$3" | grep . || echo 0; }
+
+# ready_after_reload N: a READY=1 follows the first RELOADING=1 after line N.
+ready_after_reload() {
+	local r
+	r=$(first_after "$1" 'RELOADING=1' "$NLOG")
+	[ "$r" -gt 0 ] && [ "$(first_after "$r" 'READY=1' "$NLOG")" -gt 0 ]
+}
+
+# A configuration followerd accepts.
+# TODO(conf): once lib/conf lands, this must be a real minimal configuration
+# and a bad one must be rejected with "file:line:" (see the -n tests below).
+GOOD=$T/good.conf
+printf '# followerd test configuration\n' >"$GOOD"
+
+# ---- arguments, -n, start failures ----
+check_match "--version prints the version" '^followerd [0-9]' "$("$FOLLOWERD" --version)"
+check "--help exits 0" "$FOLLOWERD" --help
+"$FOLLOWERD" --no-such-option >/dev/null 2>&1
+check_eq "an unknown option exits 2" 2 $?
+"$FOLLOWERD" --log-level loud -n -c "$GOOD" >/dev/null 2>&1
+check_eq "an unknown log level exits 2" 2 $?
+
+out=$("$FOLLOWERD" -n -c "$GOOD" 2>&1)
+check_eq "-n on a good configuration exits 0" 0 $?
+check_match "-n says the configuration is OK" "configuration OK" "$out"
+
+out=$("$FOLLOWERD" -n -c "$T/missing.conf" 2>&1)
+check_eq "-n on a missing file exits 1" 1 $?
+check_match "-n names the missing file and why" "$T/missing.conf.*No such file or directory" "$out"
+
+out=$(timeout 10 "$FOLLOWERD" -c "$T/missing.conf" 2>&1)
+check_eq "starting on a missing configuration exits 1" 1 $?
+check_match "... with the reason on stderr, <3> prefixed" "^<3>.*$T/missing.conf.*No such file" "$out"
+
+out=$(timeout 10 "$FOLLOWERD" --once -c "$GOOD" 2>&1)
+check_eq "--once exits 0 (placeholder engine: syncs nothing yet)" 0 $?
+
+# ---- secrets never reach a log line ----
+out=$(timeout 10 "$FOLLOWERD" -c "https://acct.blob.core.windows.net/c?sv=2022&sig=s3cr3tvalue" 2>&1)
+check_match "a URL is logged with its query values redacted" 'sv=REDACTED&sig=REDACTED' "$out"
+out+=$("$FOLLOWERD" -n -c "$T/x.conf?sig=s3cr3tvalue&se=2030" 2>&1)
+out+=$(timeout 10 "$FOLLOWERD" -d -c "$T/y.conf?sig=s3cr3tvalue" 2>&1)
+if printf '%s' "$out" | grep -q s3cr3tvalue; then
+	not_ok "no log line shows the secret"; printf '%s\n' "$out" | sed 's/^/# /'
+else ok "no log line shows the secret"; fi
+
+# ---- under a service manager: NOTIFY_SOCKET and the watchdog ----
+SOCK=$T/notify.sock
+NLOG=$T/notify.log
+bg "$TOOLS/notifysink" "$SOCK" >"$NLOG"
+until_ok 5 test -S "$SOCK" || { not_ok "notifysink did not start"; done_testing; }
+
+NOTIFY_SOCKET=$SOCK WATCHDOG_USEC=400000 bg "$FOLLOWERD" -c "$GOOD" 2>"$T/d1.err"
+PID=$BG_PID
+check "READY=1 arrives" until_ok 10 at_least 1 'READY=1' "$NLOG"
+ready_line=$(first_after 0 'READY=1' "$NLOG")
+status_line=$(first_after 0 'STATUS=starting' "$NLOG")
+check "STATUS=starting... is sent before READY=1" test "$status_line" -gt 0 -a "$status_line" -lt "$ready_line"
+check_match "READY=1 carries a one-line STATUS=" 'READY=1 STATUS=[^ ].*' "$(grep 'READY=1' "$NLOG" | head -1)"
+
+# WATCHDOG_USEC=400000: a ping every 200 ms.  Judge the sink's own receive
+# times: pings within 2 s of the first, and the median interval.
+check "WATCHDOG=1 pings arrive" until_ok 10 at_least 12 'WATCHDOG=1' "$NLOG"
+pings=$(grep 'WATCHDOG=1' "$NLOG" | cut -d' ' -f1)
+n2s=$(printf '%s\n' "$pings" | awk 'NR == 1 { t0 = $1 } $1 - t0 < 2000000 { n++ } END { print n + 0 }')
+median=$(printf '%s\n' "$pings" | awk 'NR > 1 { print $1 - p } { p = $1 }' | sort -n |
+	awk '{ d[NR] = $1 } END { print d[int((NR + 1) / 2)] + 0 }')
+check "about 10 pings in 2 s at WATCHDOG_USEC=400000 (saw $n2s)" test "$n2s" -ge 8 -a "$n2s" -le 12
+check "median ping interval near 200 ms (saw ${median} µs)" test "$median" -ge 150000 -a "$median" -le 260000
+
+# A stopped process stops feeding the watchdog (the point of pinging from
+# the loop); it resumes after SIGCONT.
+before=$(count 'WATCHDOG=1' "$NLOG")
+kill -STOP "$PID"
+sleep 1.2   # asserting silence needs the time to pass
+during=$(count 'WATCHDOG=1' "$NLOG")
+kill -CONT "$PID"
+check "no pings while SIGSTOPped (before $before, after 1.2 s $during)" test $((during - before)) -le 1
+check "pings resume after SIGCONT" until_ok 5 at_least $((during + 2)) 'WATCHDOG=1' "$NLOG"
+gap=$(grep 'WATCHDOG=1' "$NLOG" | awk 'NR > 1 && $1 - p > g { g = $1 - p } { p = $1 } END { print g + 0 }')
+check "the sink saw a >= 1 s gap in pings (saw $gap µs)" test "$gap" -ge 1000000
+
+# SIGHUP: RELOADING=1 + MONOTONIC_USEC (CLOCK_MONOTONIC, the sink's clock),
+# then READY=1 again.
+nlines=$(wc -l <"$NLOG")
+kill -HUP "$PID"
+check "SIGHUP sends RELOADING=1" until_ok 5 at_least 1 'RELOADING=1' "$NLOG"
+reload=$(grep 'RELOADING=1' "$NLOG" | head -1)
+check_match "RELOADING=1 comes with MONOTONIC_USEC=" 'RELOADING=1 MONOTONIC_USEC=[0-9]+' "$reload"
+skew=$(printf '%s\n' "$reload" | sed -E 's/^([0-9]+) .*MONOTONIC_USEC=([0-9]+).*/\1 \2/' |
+	awk '{ d = $1 - $2; if (d < 0) d = -d; print d }')
+check "MONOTONIC_USEC is now on CLOCK_MONOTONIC (off by $skew µs)" test "$skew" -lt 2000000
+check "READY=1 follows RELOADING=1" until_ok 5 ready_after_reload "$nlines"
+check "the reload is logged" until_ok 5 grep -q 'configuration reloaded' "$T/d1.err"
+
+# A configuration that cannot be loaded is rejected; the old one stays and
+# the daemon still reports READY=1.
+# TODO(conf): also a syntactically bad file, expecting "file:line:".
+mv "$GOOD" "$GOOD.away"
+nlines=$(wc -l <"$NLOG")
+kill -HUP "$PID"
+check "a failed reload still ends in READY=1" until_ok 5 ready_after_reload "$nlines"
+check "the rejection is logged with the reason" until_ok 5 \
+	grep -q "^<3>configuration rejected.*$GOOD.*No such file" "$T/d1.err"
+check "the daemon survives a rejected reload" kill -0 "$PID"
+mv "$GOOD.away" "$GOOD"
+
+# SIGTERM: STOPPING=1, exit 0 within 5 s.
+kill -TERM "$PID"
+check "SIGTERM sends STOPPING=1" until_ok 5 at_least 1 'STOPPING=1' "$NLOG"
+check "followerd exits within 5 s of SIGTERM" until_ok 5 gone "$PID"
+wait "$PID"
+check_eq "... with status 0" 0 $?
+
+bad=$(grep -cvE '^<[0-7]>' "$T/d1.err")
+check_eq "stderr (not a tty, no -d): every line has a <N> prefix" 0 "$bad"
+[ "$bad" -eq 0 ] || grep -vE '^<[0-7]>' "$T/d1.err" | head -5 | sed 's/^/# /'
+check "stderr has records" test -s "$T/d1.err"
+
+# ---- -d, without NOTIFY_SOCKET ----
+bg "$FOLLOWERD" -d -c "$GOOD" 2>"$T/d2.err"
+PID=$BG_PID
+check "-d starts without NOTIFY_SOCKET" until_ok 10 grep -q 'ready' "$T/d2.err"
+ts='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z followerd\[[0-9]+\]: (err|warning|notice|info|debug): '
+kill -INT "$PID"
+check "SIGINT stops it within 5 s" until_ok 5 gone "$PID"
+wait "$PID"
+check_eq "... with status 0" 0 $?
+bad=$(grep -cvE "$ts" "$T/d2.err")
+check_eq "-d: every line is 'TIMESTAMP followerd[PID]: level: message'" 0 "$bad"
+[ "$bad" -eq 0 ] || grep -vE "$ts" "$T/d2.err" | head -5 | sed 's/^/# /'
+check_match "-d: the pid is the daemon's" "followerd\[$PID\]: " "$(head -1 "$T/d2.err")"
+
+done_testing
