@@ -241,6 +241,9 @@ static void put_scrubbed(struct out *o, const char *text)
 			continue;
 		for (e = i; !url_end(text[e]); e++)
 			;
+		/* Trailing punctuation belongs to the sentence ("...?sig=x: 403"). */
+		while (e > i && strchr(".,:;)]}", text[e - 1]) != NULL)
+			e--;
 		put_key_scrubbed(o, text + cursor, s - cursor);
 		put_url(o, text + s, e - s);
 		cursor = i = e;
