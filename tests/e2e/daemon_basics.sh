@@ -159,4 +159,44 @@ check_eq "-d: every line is 'TIMESTAMP followerd[PID]: level: message'" 0 "$bad"
 [ "$bad" -eq 0 ] || grep -vE "$ts" "$T/d2.err" | head -5 | sed 's/^/# /'
 check_match "-d: the pid is the daemon's" "followerd\[$PID\]: " "$(head -1 "$T/d2.err")"
 
+# ---- under systemd: records go to the journal ----
+# journald's socket has a fixed path, so a private mount namespace gets its
+# own /run with notifysink bound there as the journal; followerd's stderr is
+# a file whose dev:ino is in JOURNAL_STREAM, as systemd sets it.
+cat >"$T/journal.sh" <<'SH'
+set -u
+sink=$1 jlog=$2 jerr=$3 followerd=$4 conf=$5
+mount -t tmpfs none /run || exit 77
+mkdir -p /run/systemd/journal
+"$sink" /run/systemd/journal/socket >"$jlog" &
+s=$!
+wait_for() { local i; for ((i = 0; i < 200; i++)); do grep -q -- "$1" "$jlog" && return 0; sleep 0.05; done; return 1; }
+for ((i = 0; i < 200; i++)); do [ -S /run/systemd/journal/socket ] && break; sleep 0.05; done
+: >"$jerr"
+JOURNAL_STREAM=$(stat -c %d:%i "$jerr") "$followerd" -c "$conf" 2>"$jerr" &
+d=$!
+wait_for 'MESSAGE=ready' && kill -HUP $d && wait_for 'MESSAGE=configuration reloaded'
+kill -TERM $d
+wait $d
+rc=$?
+kill $s
+exit $rc
+SH
+SECRET_CONF="$T/good.conf?sig=s3cr3tvalue"
+cp "$GOOD" "$SECRET_CONF"
+if ! command -v unshare >/dev/null || ! unshare -m --propagation private true 2>/dev/null; then
+	ok "journal output # SKIP no mount namespaces here"
+else
+	unshare -m --propagation private bash "$T/journal.sh" "$TOOLS/notifysink" "$T/journal.log" \
+		"$T/j.err" "$FOLLOWERD" "$SECRET_CONF"
+	check_eq "under JOURNAL_STREAM: runs and exits 0" 0 $?
+	rec=$(grep 'MESSAGE=configuration reloaded' "$T/journal.log")
+	check_match "a journal record has MESSAGE, PRIORITY, SYSLOG_IDENTIFIER" \
+		'MESSAGE=configuration reloaded .* PRIORITY=5 SYSLOG_IDENTIFIER=followerd ' "$rec"
+	check_match "... its MESSAGE_ID and structured fields" \
+		"MESSAGE_ID=389e5699fea14bd397f861b70cca5b99 CONFIG_FILE=$T/good.conf\?sig=REDACTED" "$rec"
+	check_eq "nothing else went to stderr" "" "$(cat "$T/j.err")"
+	check_eq "no journal record shows the secret" 0 "$(grep -c s3cr3tvalue "$T/journal.log")"
+fi
+
 done_testing
