@@ -95,6 +95,7 @@ struct options {
 	bool once;       /* --once */
 	bool foreground; /* -d */
 	int level;
+	bool level_set; /* -v or --log-level: wins over the file's log_level */
 };
 
 static void usage(FILE *out)
@@ -143,8 +144,10 @@ static int parse_option(int c, struct options *o)
 		return -1;
 	case 'v':
 		o->level = LOG_DEBUG;
+		o->level_set = true;
 		return -1;
 	case OPT_LOG_LEVEL:
+		o->level_set = true;
 		if (logfmt_level_parse(optarg, &o->level) == 0)
 			return -1;
 		fprintf(stderr, "followerd: unknown log level '%s'\n", optarg);
