@@ -128,10 +128,42 @@ static void dec_pop(struct dec *d)
 
 /* ---- single values ---- */
 
-static bool is_name_char(unsigned char c)
+/* Character classes of the protocol's values, one table lookup per byte:
+ * the validators run on every extent of a million-extent checkpoint. */
+#define C_HEX 0x1  /* 0-9 a-f (lowercase only) */
+#define C_NAME 0x2 /* A-Z a-z 0-9 _ - . space */
+#define C_PATH 0x4 /* A-Z a-z 0-9 _ - . / */
+#define C_ALNUM (C_NAME | C_PATH)
+
+static const unsigned char char_class[256] = {
+    [' '] = C_NAME,          ['-'] = C_ALNUM,         ['.'] = C_ALNUM,
+    ['/'] = C_PATH,          ['_'] = C_ALNUM,         ['0'] = C_ALNUM | C_HEX,
+    ['1'] = C_ALNUM | C_HEX, ['2'] = C_ALNUM | C_HEX, ['3'] = C_ALNUM | C_HEX,
+    ['4'] = C_ALNUM | C_HEX, ['5'] = C_ALNUM | C_HEX, ['6'] = C_ALNUM | C_HEX,
+    ['7'] = C_ALNUM | C_HEX, ['8'] = C_ALNUM | C_HEX, ['9'] = C_ALNUM | C_HEX,
+    ['a'] = C_ALNUM | C_HEX, ['b'] = C_ALNUM | C_HEX, ['c'] = C_ALNUM | C_HEX,
+    ['d'] = C_ALNUM | C_HEX, ['e'] = C_ALNUM | C_HEX, ['f'] = C_ALNUM | C_HEX,
+    ['g'] = C_ALNUM,         ['h'] = C_ALNUM,         ['i'] = C_ALNUM,
+    ['j'] = C_ALNUM,         ['k'] = C_ALNUM,         ['l'] = C_ALNUM,
+    ['m'] = C_ALNUM,         ['n'] = C_ALNUM,         ['o'] = C_ALNUM,
+    ['p'] = C_ALNUM,         ['q'] = C_ALNUM,         ['r'] = C_ALNUM,
+    ['s'] = C_ALNUM,         ['t'] = C_ALNUM,         ['u'] = C_ALNUM,
+    ['v'] = C_ALNUM,         ['w'] = C_ALNUM,         ['x'] = C_ALNUM,
+    ['y'] = C_ALNUM,         ['z'] = C_ALNUM,         ['A'] = C_ALNUM,
+    ['B'] = C_ALNUM,         ['C'] = C_ALNUM,         ['D'] = C_ALNUM,
+    ['E'] = C_ALNUM,         ['F'] = C_ALNUM,         ['G'] = C_ALNUM,
+    ['H'] = C_ALNUM,         ['I'] = C_ALNUM,         ['J'] = C_ALNUM,
+    ['K'] = C_ALNUM,         ['L'] = C_ALNUM,         ['M'] = C_ALNUM,
+    ['N'] = C_ALNUM,         ['O'] = C_ALNUM,         ['P'] = C_ALNUM,
+    ['Q'] = C_ALNUM,         ['R'] = C_ALNUM,         ['S'] = C_ALNUM,
+    ['T'] = C_ALNUM,         ['U'] = C_ALNUM,         ['V'] = C_ALNUM,
+    ['W'] = C_ALNUM,         ['X'] = C_ALNUM,         ['Y'] = C_ALNUM,
+    ['Z'] = C_ALNUM,
+};
+
+static bool is_class(char c, unsigned char cls)
 {
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-	       c == '_' || c == '-' || c == '.' || c == ' ';
+	return (char_class[(unsigned char)c] & cls) != 0;
 }
 
 static bool name_ok(const char *s, size_t len)
@@ -139,7 +171,7 @@ static bool name_ok(const char *s, size_t len)
 	if (len < 1 || len > PROTO_MAX_NAME || s[0] == ' ' || s[len - 1] == ' ')
 		return false;
 	for (size_t i = 0; i < len; i++)
-		if (!is_name_char((unsigned char)s[i]))
+		if (!is_class(s[i], C_NAME))
 			return false;
 	return true;
 }
@@ -149,18 +181,13 @@ bool proto_valid_name(const char *s)
 	return s != NULL && name_ok(s, strnlen(s, PROTO_MAX_NAME + 1));
 }
 
-static bool is_hex(unsigned char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-}
-
 bool proto_valid_uuid(const char *s)
 {
 	if (s == NULL)
 		return false;
 	for (size_t i = 0; i < PROTO_UUID_LEN; i++) {
 		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-		if (dash ? s[i] != '-' : !is_hex((unsigned char)s[i]))
+		if (dash ? s[i] != '-' : !is_class(s[i], C_HEX))
 			return false;
 	}
 	return s[PROTO_UUID_LEN] == '\0';
@@ -171,15 +198,9 @@ bool proto_valid_sha256(const char *s)
 	if (s == NULL)
 		return false;
 	for (size_t i = 0; i < PROTO_SHA256_LEN; i++)
-		if (!is_hex((unsigned char)s[i]))
+		if (!is_class(s[i], C_HEX))
 			return false;
 	return s[PROTO_SHA256_LEN] == '\0';
-}
-
-static bool is_path_char(unsigned char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-	       c == '_' || c == '-' || c == '.' || c == '/';
 }
 
 /* Why s (len bytes) is not a valid relative path, or NULL when it is. */
@@ -195,7 +216,7 @@ static const char *path_problem(const char *s, size_t len)
 		return "absolute path not allowed";
 	for (size_t i = 0; i <= len; i++) {
 		if (i < len && s[i] != '/') {
-			if (!is_path_char((unsigned char)s[i]))
+			if (!is_class(s[i], C_PATH))
 				return "character not allowed (A-Z a-z 0-9 _ - . / only)";
 			continue;
 		}
@@ -548,10 +569,11 @@ static struct keyref *keyrefs(const void *base, size_t n, size_t size, size_t of
                               struct keyref *refs, size_t first)
 {
 	for (size_t i = 0; i < n; i++) {
-		const char *p = (const char *)base + i * size + off;
+		const void *field = (const char *)base + i * size + off;
+		const char *key = field;
 		if (is_ptr)
-			memcpy(&p, p, sizeof(p));
-		refs[first + i].key = p;
+			memcpy(&key, field, sizeof(key));
+		refs[first + i].key = key;
 		refs[first + i].idx = first + i;
 	}
 	return refs;
