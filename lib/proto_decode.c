@@ -1016,7 +1016,7 @@ static int dec_head_db(struct dec *d, json_t *v, void *elem)
 	    (r = get_uint(d, &o, "version", 1, PROTO_MAX_VERSION, &db->version)) < 0 ||
 	    (r = get_datetime(d, &o, "committed", &db->committed)) < 0 ||
 	    (r = get_uint(d, &o, "checkpoint", 0, db->version, &db->checkpoint)) < 0 ||
-	    (r = get_uint(d, &o, "log_start", 1, db->version + 1, &db->log_start)) < 0 ||
+	    (r = get_uint(d, &o, "log_start", 1, db->checkpoint + 1, &db->log_start)) < 0 ||
 	    (r = get_list(d, &o, "detached_followers", 0, PROTO_MAX_DETACHED, sizeof(*db->detached),
 	                  &db->detached, &db->ndetached, dec_detached)) < 0)
 		return r;

@@ -251,7 +251,7 @@ static struct proto_head *make_head(void)
 	h->dbs[1].version = 1;
 	h->dbs[1].committed = -T0;
 	h->dbs[1].checkpoint = 0;
-	h->dbs[1].log_start = 2;
+	h->dbs[1].log_start = 1;
 	return h;
 }
 
@@ -910,8 +910,9 @@ static const struct refusal {
     {COMMIT, "actions.0.docstring", NULL /* set below to 4097 bytes */, -E2BIG,
      "actions[0].docstring: longer than 4096 bytes"},
     /* relations */
-    {HEAD, "databases.0.log_start", "44", -EINVAL, "databases[0].log_start: out of range (1..43)"},
-    {HEAD, "databases.0.log_start", "43", 0, ""},
+    {HEAD, "databases.0.log_start", "42", -EINVAL, "databases[0].log_start: out of range (1..41)"},
+    {HEAD, "databases.0.log_start", "41", 0, ""},
+    {HEAD, "databases.1.log_start", "2", -EINVAL, "databases[1].log_start: out of range (1..1)"},
     {HEAD, "databases.0.log_start", "0", -EINVAL, "databases[0].log_start: out of range"},
     {HEAD, "databases.0.checkpoint", "43", -EINVAL, "databases[0].checkpoint: out of range"},
     {HEAD, "databases.0.version", "0", -EINVAL, "databases[0].version: out of range"},
