@@ -564,7 +564,7 @@ static int find_dup(struct keyref *refs, size_t n, size_t *ret_a, size_t *ret_b)
 }
 
 /* Keys of n elements of size bytes, at offset off in each (a char array when
- * !is_ptr, a char * when is_ptr), for find_dup; NULL on ENOMEM. */
+ * !is_ptr, a char * when is_ptr) into refs[first...], for find_dup. */
 static struct keyref *keyrefs(const void *base, size_t n, size_t size, size_t off, bool is_ptr,
                               struct keyref *refs, size_t first)
 {

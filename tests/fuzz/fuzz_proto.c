@@ -104,15 +104,15 @@ static void fuzz_time(const char *buf, size_t len)
 		return;
 	if (timefmt_parse_datetime(s, &t) == 0)
 		check(timefmt_parse_datetime(timefmt_format_datetime(t, out), &back) == 0 &&
-			      back == t,
+		          back == t,
 		      "datetime");
 	if (timefmt_parse_timespan(s, &t) == 0)
 		check(timefmt_parse_timespan(timefmt_format_timespan(t, out), &back) == 0 &&
-			      back == t,
+		          back == t,
 		      "timespan");
 	if (timefmt_parse_duration(s, &t) == 0)
 		check(timefmt_parse_timespan(timefmt_format_timespan(t, out), &back) == 0 &&
-			      back == t,
+		          back == t,
 		      "duration");
 	free(s);
 }
