@@ -64,7 +64,7 @@ static bool match_any(char *const *patterns, size_t n, const char *name)
 }
 
 bool match_included(char *const *include, size_t ninclude, char *const *exclude, size_t nexclude,
-		    const char *name)
+                    const char *name)
 {
 	if (match_any(exclude, nexclude, name))
 		return false;

@@ -23,6 +23,6 @@ bool match_wildcard(const char *pattern, const char *name);
  * any exclude pattern is never selected (exclusion wins).  Lists are
  * borrowed arrays of n patterns (n may be 0, the array then may be NULL). */
 bool match_included(char *const *include, size_t ninclude, char *const *exclude, size_t nexclude,
-		    const char *name);
+                    const char *name);
 
 #endif

@@ -79,7 +79,7 @@ static bool slow_match(const char *p, const char *s)
 }
 
 static void enumerate(char *buf, size_t len, size_t max, const char *alphabet,
-		      void (*fn)(const char *, void *), void *arg)
+                      void (*fn)(const char *, void *), void *arg)
 {
 	buf[len] = '\0';
 	fn(buf, arg);
@@ -96,7 +96,7 @@ static void check_name(const char *name, void *arg)
 	const char *pattern = arg;
 	if (match_wildcard(pattern, name) != slow_match(pattern, name))
 		fail_msg("pattern '%s' name '%s': expected %d", pattern, name,
-			 slow_match(pattern, name));
+		         slow_match(pattern, name));
 }
 
 static void check_pattern(const char *pattern, void *arg)
@@ -192,13 +192,10 @@ static void test_included_rules(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_literal),
-		cmocka_unit_test(test_star),
-		cmocka_unit_test(test_segments),
-		cmocka_unit_test(test_exhaustive),
-		cmocka_unit_test(test_no_blowup),
-		cmocka_unit_test(test_included_issue_example),
-		cmocka_unit_test(test_included_rules),
+	    cmocka_unit_test(test_literal),        cmocka_unit_test(test_star),
+	    cmocka_unit_test(test_segments),       cmocka_unit_test(test_exhaustive),
+	    cmocka_unit_test(test_no_blowup),      cmocka_unit_test(test_included_issue_example),
+	    cmocka_unit_test(test_included_rules),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
