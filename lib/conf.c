@@ -1740,10 +1740,13 @@ static int unknown_key(struct parser *p, enum conf_scope scope, const char *key)
 	const char *near = nearest_key(scope, key);
 	const char *where = scope == CONF_SCOPE_DAEMON ? "[daemon]" : "[attach]";
 
+	if (find_option(other, key) != NULL && scope == CONF_SCOPE_DAEMON)
+		return perr(p, p->line, -EINVAL,
+		            "'%s' is not a [daemon] key (it belongs in [attach \"NAME\"] sections)",
+		            key);
 	if (find_option(other, key) != NULL)
-		return perr(p, p->line, -EINVAL, "'%s' is not a %s key (it belongs in %s)", key,
-		            where,
-		            other == CONF_SCOPE_DAEMON ? "[daemon]" : "[attach \"NAME\"] sections");
+		return perr(p, p->line, -EINVAL,
+		            "'%s' is not an [attach] key (it belongs in [daemon])", key);
 	if (near != NULL)
 		return perr(p, p->line, -EINVAL, "unknown key '%s' in %s (did you mean '%s'?)",
 		            show(key, sb), where, near);
