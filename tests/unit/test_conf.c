@@ -383,14 +383,62 @@ static void test_documented(void **state)
 	free(example);
 }
 
-/* The shipped example parses (its secret files are not on this machine). */
-static void test_example_parses(void **state)
+/* The example file with its example lines ('#' directly followed by a key
+ * or a section) uncommented. */
+static char *uncomment(const char *text)
+{
+	char *out = malloc(strlen(text) + 1), *o = out;
+
+	assert_non_null(out);
+	for (const char *line = text; *line != '\0';) {
+		const char *nl = strchr(line, '\n');
+		size_t n = nl != NULL ? (size_t)(nl - line) + 1 : strlen(line);
+		bool example = line[0] == '#' && ((line[1] >= 'a' && line[1] <= 'z') || line[1] == '[');
+		memcpy(o, line + example, n - example);
+		o += n - example;
+		line += n;
+	}
+	*o = '\0';
+	return out;
+}
+
+/* The shipped example: as it is, it changes nothing; uncommented, its
+ * examples parse and its shown defaults are the real ones. */
+static void test_example(void **state)
 {
 	(void)state;
 	char *text = read_doc("conf/followerd.conf");
-	struct conf *c = parse_flags(text, CONF_SKIP_SECRETS);
-	assert_true(c->nattach >= 2);
+	char *examples = uncomment(text);
+	struct conf *defaults = parse(""), *c = parse(text);
+	struct conf_diff d;
+
+	assert_int_equal(c->nattach, 0);
+	assert_int_equal(conf_diff(defaults, c, &d), 0);
+	assert_int_equal(d.daemon.n, 0);
+	conf_diff_clear(&d);
 	conf_free(c);
+
+	c = parse_flags(examples, CONF_SKIP_SECRETS);
+	assert_int_equal(c->nattach, 3);
+	assert_int_equal(conf_diff(defaults, c, &d), 0);
+	/* Only the keys without a default show an example value. */
+	for (size_t i = 0; i < d.daemon.n; i++)
+		if (strcmp(d.daemon.items[i], "follower_name") != 0 &&
+		    strcmp(d.daemon.items[i], "tls_cert") != 0 &&
+		    strcmp(d.daemon.items[i], "tls_key") != 0 &&
+		    strcmp(d.daemon.items[i], "tokens_file") != 0)
+			fail_msg("conf/followerd.conf shows a wrong default for %s",
+				 d.daemon.items[i]);
+	conf_diff_clear(&d);
+
+	/* The first example shows the attach defaults. */
+	struct conf_attach *a = c->attach[0];
+	assert_int_equal(a->principals_modification_kind, CONF_MOD_UNION);
+	assert_int_equal(a->caching_policies_modification_kind, CONF_MOD_UNION);
+	assert_false(a->prefetch);
+	conf_free(c);
+	conf_free(defaults);
+	free(examples);
 	free(text);
 }
 
@@ -1607,7 +1655,7 @@ int main(void)
 		cmocka_unit_test(test_attach_defaults),
 		cmocka_unit_test(test_option_table),
 		cmocka_unit_test(test_documented),
-		cmocka_unit_test(test_example_parses),
+		cmocka_unit_test(test_example),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_sizes),
 		cmocka_unit_test(test_durations),
