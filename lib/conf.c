@@ -67,7 +67,7 @@ static const char *show(const char *v, char buf[SHOW_BUF])
 {
 	size_t i;
 
-	for (i = 0; v[i] != '\0' && i < SHOW_MAX; i++) {
+	for (i = 0; i < SHOW_MAX && v[i] != '\0'; i++) {
 		unsigned char ch = (unsigned char)v[i];
 		buf[i] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
 	}

@@ -97,8 +97,8 @@ __attribute__((weak)) char *timefmt_format_datetime(int64_t ticks, char *buf)
 	unsigned d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
 	int64_t y = (int64_t)yoe + era * 400 + (m <= 2);
 	if (snprintf(buf, TIMEFMT_DATETIME_LEN, "%04d-%02u-%02uT%02d:%02d:%02d.%07dZ",
-		     (int)(y % 10000), m, d, (int)(sod / 3600), (int)(sod / 60 % 60),
-		     (int)(sod % 60), (int)f) >= TIMEFMT_DATETIME_LEN)
+	             (int)(y % 10000), m, d, (int)(sod / 3600), (int)(sod / 60 % 60),
+	             (int)(sod % 60), (int)f) >= TIMEFMT_DATETIME_LEN)
 		buf[0] = '\0';
 	return buf;
 }
@@ -129,8 +129,11 @@ __attribute__((weak)) int timefmt_parse_duration(const char *s, int64_t *ret)
 	static const struct {
 		const char *unit;
 		int64_t ticks;
-	} units[] = {{"ms", 10000},           {"s", 10000000},          {"m", 600000000},
-		     {"h", INT64_C(36000000000)}, {"d", INT64_C(864000000000)}};
+	} units[] = {{"ms", 10000},
+	             {"s", 10000000},
+	             {"m", 600000000},
+	             {"h", INT64_C(36000000000)},
+	             {"d", INT64_C(864000000000)}};
 	int64_t whole, frac;
 	const char *p;
 
