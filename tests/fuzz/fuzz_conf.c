@@ -18,7 +18,6 @@
 #include <jansson.h>
 
 #include "conf.h"
-#include "../unit/timefmt_stub.h" /* TEMPORARY: until lib/timefmt.c is in main */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

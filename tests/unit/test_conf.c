@@ -27,7 +27,6 @@
 #define DAY (24 * HOUR)
 #define GIB ((uint64_t)1 << 30)
 
-#include "timefmt_stub.h" /* TEMPORARY: until lib/timefmt.c is in main */
 
 /* ---- helpers ---- */
 
