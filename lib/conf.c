@@ -2449,6 +2449,8 @@ int conf_attach_replace(struct conf *c, struct conf_attach *a, char *err, size_t
 
 	if (i == c->nattach)
 		return errf(err, errlen, -ENOENT, "attach \"%s\" does not exist", a->name);
+	if (c->attach[i] == a)
+		return 0; /* replaced by itself: freeing it would leave a dangling pointer */
 	if ((r = static_clash(c, a, err, errlen)) < 0)
 		return r;
 	conf_attach_free(c->attach[i]);

@@ -283,8 +283,8 @@ int conf_attach_from_json(json_t *v, unsigned flags, struct conf_attach **ret, c
 
 /* The local database a leader database lands on under a: local_name, the
  * database itself, or local_prefix + leader_db for "*".  Writes it into buf
- * (len >= CONF_MAX_NAME + 1 is enough); -EINVAL when the result is not a
- * valid database name (err says why). */
+ * (len >= CONF_MAX_NAME + 1 is enough; -ENOBUFS otherwise); -EINVAL when the
+ * result is not a valid database name (a long prefix and name; err says). */
 int conf_attach_local_name(const struct conf_attach *a, const char *leader_db, char *buf,
                            size_t len, char *err, size_t errlen);
 

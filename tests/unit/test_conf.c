@@ -27,7 +27,6 @@
 #define DAY (24 * HOUR)
 #define GIB ((uint64_t)1 << 30)
 
-
 /* ---- helpers ---- */
 
 static char tmpdir[64]; /* secret files live here, made by setup */
@@ -1310,6 +1309,9 @@ static void test_runtime(void **state)
 	assert_ptr_equal(conf_attach_find(c, "b"), b2);
 	assert_true(conf_attach_find(c, "b")->prefetch);
 	assert_int_equal(conf_attach_replace(c, dup, err, sizeof(err)), 0); /* dup is "b" */
+	assert_int_equal(conf_attach_replace(c, dup, err, sizeof(err)), 0); /* by itself */
+	assert_ptr_equal(conf_attach_find(c, "b"), dup);
+	assert_string_equal(dup->database, "X");
 	assert_int_equal(conf_attach_replace(c, clash, err, sizeof(err)), -ENOENT);
 	assert_string_equal(err, "attach \"c\" does not exist");
 	conf_attach_free(clash);
