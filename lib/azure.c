@@ -896,21 +896,22 @@ int azure_redact_url(const char *url, char *buf, size_t len)
 
 /* Finds the first <tag> (or <tag attrs>) in [s, end): sets *b and *e to its
  * text and *after past its end tag; an empty element (tag ending in "/>")
- * has empty text.  Returns false when absent or unterminated. */
-static bool xml_elem(const char *s, const char *end, const char *tag, const char **b,
-		     const char **e, const char **after)
+ * has empty text.  Returns 1 when found, 0 when absent, -EBADMSG when the
+ * element is not terminated within [s, end). */
+static int xml_elem(const char *s, const char *end, const char *tag, const char **b,
+		    const char **e, const char **after)
 {
 	size_t tl = strlen(tag);
 	char close[64];
 	const char *p = s, *gt, *c;
 
 	if (tl + 4 > sizeof(close))
-		return false;
+		return -EBADMSG;
 	(void)snprintf(close, sizeof(close), "</%s>", tag);
 	for (;;) {
-		p = memmem(p, (size_t)(end - p), "<", 1);
+		p = memchr(p, '<', (size_t)(end - p));
 		if (!p || (size_t)(end - p) < tl + 2)
-			return false;
+			return 0;
 		if (strncmp(p + 1, tag, tl) == 0 &&
 		    (p[tl + 1] == '>' || p[tl + 1] == ' ' || p[tl + 1] == '/'))
 			break;
@@ -918,19 +919,18 @@ static bool xml_elem(const char *s, const char *end, const char *tag, const char
 	}
 	gt = memchr(p, '>', (size_t)(end - p));
 	if (!gt)
-		return false;
+		return -EBADMSG;
 	if (gt[-1] == '/') {
-		*b = *e = gt + 1;
-		*after = gt + 1;
-		return true;
+		*b = *e = *after = gt + 1;
+		return 1;
 	}
 	c = memmem(gt + 1, (size_t)(end - gt - 1), close, tl + 3);
 	if (!c)
-		return false;
+		return -EBADMSG;
 	*b = gt + 1;
 	*e = c;
 	*after = c + tl + 3;
-	return true;
+	return 1;
 }
 
 /* Encodes a code point as UTF-8 into o (4 bytes room); returns bytes. */
@@ -1040,7 +1040,8 @@ static int list_one(const char *s, const char *end, azure_list_fn fn, void *arg)
 	int64_t mtime;
 	int r;
 
-	if (!xml_elem(s, end, "Name", &b, &e, &after) || xml_text(b, e, name, sizeof(name)) < 0)
+	if (xml_elem(s, end, "Name", &b, &e, &after) != 1 ||
+	    xml_text(b, e, name, sizeof(name)) < 0)
 		return -EBADMSG;
 	for (lt = b; lt > s && *lt != '<'; lt--)
 		;
@@ -1054,9 +1055,9 @@ static int list_one(const char *s, const char *end, azure_list_fn fn, void *arg)
 		strcpy(name, dec);
 		free(dec);
 	}
-	if (!xml_elem(s, end, "Content-Length", &b, &e, &after) || xml_u64(b, e, &size) < 0)
+	if (xml_elem(s, end, "Content-Length", &b, &e, &after) != 1 || xml_u64(b, e, &size) < 0)
 		return -EBADMSG;
-	if (!xml_elem(s, end, "Last-Modified", &b, &e, &after) ||
+	if (xml_elem(s, end, "Last-Modified", &b, &e, &after) != 1 ||
 	    xml_text(b, e, date, sizeof(date)) < 0 || azure_parse_date(date, &mtime) < 0)
 		return -EBADMSG;
 	return fn(name, size, mtime, arg);
@@ -1068,10 +1069,14 @@ int azure_list_parse(const char *xml, size_t len, azure_list_fn fn, void *arg, c
 	const char *p = xml, *end = xml + len, *b, *e, *after;
 	int r;
 
-	if (markerlen == 0 || !memmem(xml, len, "<EnumerationResults", 19))
-		return -EBADMSG;
+	if (markerlen == 0 || !memmem(xml, len, "<EnumerationResults", 19) ||
+	    !memmem(xml, len, "</EnumerationResults>", 21))
+		return -EBADMSG; /* not a listing, or one cut short */
 	for (;;) {
-		if (!xml_elem(p, end, "Blob", &b, &e, &after))
+		r = xml_elem(p, end, "Blob", &b, &e, &after);
+		if (r < 0)
+			return r;
+		if (r == 0)
 			break;
 		r = list_one(b, e, fn, arg);
 		if (r != 0)
@@ -1079,9 +1084,10 @@ int azure_list_parse(const char *xml, size_t len, azure_list_fn fn, void *arg, c
 		p = after;
 	}
 	marker[0] = '\0';
-	if (xml_elem(xml, end, "NextMarker", &b, &e, &after))
-		return xml_text(b, e, marker, markerlen);
-	return 0;
+	r = xml_elem(xml, end, "NextMarker", &b, &e, &after);
+	if (r <= 0)
+		return r;
+	return xml_text(b, e, marker, markerlen);
 }
 
 void azure_error_parse(const char *body, size_t len, char *code, size_t codelen, char *msg,
@@ -1094,10 +1100,10 @@ void azure_error_parse(const char *body, size_t len, char *code, size_t codelen,
 		code[0] = '\0';
 	if (msglen > 0)
 		msg[0] = '\0';
-	if (codelen > 0 && xml_elem(body, end, "Code", &b, &e, &after) &&
+	if (codelen > 0 && xml_elem(body, end, "Code", &b, &e, &after) == 1 &&
 	    xml_text(b, e, code, codelen) < 0)
 		code[0] = '\0';
-	if (msglen == 0 || !xml_elem(body, end, "Message", &b, &e, &after))
+	if (msglen == 0 || xml_elem(body, end, "Message", &b, &e, &after) != 1)
 		return;
 	for (i = 0; b + i < e && b[i] != '\r' && b[i] != '\n'; i++)
 		;
