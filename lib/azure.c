@@ -419,7 +419,7 @@ int azure_blob_url(const struct azure_url *u, const char *path, const char *quer
 	fb_add(&b, u->endpoint);
 	fb_add(&b, "/");
 	fb_add(&b, u->container);
-	if (u->prefix[0]) {
+	if (path && u->prefix[0]) {
 		fb_add(&b, "/");
 		fb_add(&b, u->prefix);
 	}

@@ -69,9 +69,11 @@ int azure_url_parse(const char *url, struct azure_url *ret, char *err, size_t er
 bool azure_url_is_path_style(const char *url);
 
 /* Writes the URL of blob path under u's container and prefix into buf:
- * endpoint/container[/prefix][/path][?query].  path (may be NULL for the
- * container itself) is percent-encoded except '/'; query (NULL or "") is
- * appended as given.  u->query (a SAS) is not added: see azure_sas_append. */
+ * endpoint/container[/prefix]/path[?query].  path is percent-encoded except
+ * '/'.  A NULL path names the container itself (endpoint/container[?query],
+ * no prefix: container operations such as List Blobs take the prefix as a
+ * parameter).  query (NULL or "") is appended as given; u->query (a SAS) is
+ * not added: see azure_sas_append. */
 int azure_blob_url(const struct azure_url *u, const char *path, const char *query, char *buf,
 		   size_t len);
 
