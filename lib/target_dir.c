@@ -362,7 +362,8 @@ static int read_entries(int dirfd, bool at_root, struct entry **ret, size_t *ret
 		free_entries(es, n);
 		return r;
 	}
-	qsort(es, n, sizeof(*es), cmp_entry);
+	if (n > 1)
+		qsort(es, n, sizeof(*es), cmp_entry);
 	*ret = es;
 	*ret_n = n;
 	return 0;
