@@ -90,13 +90,13 @@ static int check_path(struct target *t, const char *path, bool is_prefix)
 	const char *why = path_problem(path, is_prefix);
 
 	if (why)
-		return target_fail(t, -EINVAL, "%s: invalid object path '%.200s': %s",
-				   t->describe, path, why);
+		return target_fail(t, -EINVAL, "%s: invalid object path '%.200s': %s", t->describe,
+		                   path, why);
 	return 0;
 }
 
-int target_open(const char *spec, const struct target_auth *auth, struct target **ret,
-		char *err, size_t errlen)
+int target_open(const char *spec, const struct target_auth *auth, struct target **ret, char *err,
+                size_t errlen)
 {
 	const char *colon = strstr(spec, "://");
 
@@ -109,14 +109,16 @@ int target_open(const char *spec, const struct target_auth *auth, struct target 
 	if (strncasecmp(spec, "file://", 7) == 0) {
 		if (spec[7] != '/') {
 			(void)snprintf(err, errlen, "%s: file URLs must be file:///absolute/path",
-				       spec);
+			               spec);
 			return -EINVAL;
 		}
 		return target_dir_open(spec + 7, ret, err, errlen);
 	}
 	if (colon && (size_t)(colon - spec) < strcspn(spec, "/")) {
-		(void)snprintf(err, errlen, "%s: unsupported URL scheme (directory, file://, "
-			       "http:// or https://)", spec);
+		(void)snprintf(err, errlen,
+		               "%s: unsupported URL scheme (directory, file://, "
+		               "http:// or https://)",
+		               spec);
 		return -EINVAL;
 	}
 	return target_dir_open(spec, ret, err, errlen);
@@ -139,7 +141,7 @@ const char *target_describe(const struct target *t)
 }
 
 int target_get(struct target *t, const char *path, size_t max, char **ret_data, size_t *ret_len,
-	       char ret_etag[TARGET_ETAG_MAX])
+               char ret_etag[TARGET_ETAG_MAX])
 {
 	int r = check_path(t, path, false);
 
@@ -147,7 +149,7 @@ int target_get(struct target *t, const char *path, size_t max, char **ret_data, 
 }
 
 static int put(struct target *t, const char *path, const struct target_src *src,
-	       enum target_put_mode mode, const char *etag)
+               enum target_put_mode mode, const char *etag)
 {
 	int r = check_path(t, path, false);
 
@@ -155,12 +157,12 @@ static int put(struct target *t, const char *path, const struct target_src *src,
 		return r;
 	if (mode == TARGET_PUT_IF_MATCH && (!etag || !*etag))
 		return target_fail(t, -EINVAL, "%s: %s: TARGET_PUT_IF_MATCH without an ETag",
-				   t->describe, path);
+		                   t->describe, path);
 	return t->ops->put(t, path, src, mode, etag);
 }
 
 int target_put(struct target *t, const char *path, const void *data, size_t len,
-	       enum target_put_mode mode, const char *etag)
+               enum target_put_mode mode, const char *etag)
 {
 	struct target_src src = {data, len, NULL};
 
@@ -168,7 +170,7 @@ int target_put(struct target *t, const char *path, const void *data, size_t len,
 }
 
 int target_put_file(struct target *t, const char *path, const char *local_path,
-		    enum target_put_mode mode)
+                    enum target_put_mode mode)
 {
 	struct target_src src = {NULL, 0, local_path};
 

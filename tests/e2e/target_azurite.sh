@@ -115,6 +115,9 @@ waiter=$!
 _pids+=("$waiter")
 sleep 0.5
 check_eq "a waiting writer does not get the lease while it is held" "" "$(cat "$T/waiter.out")"
+echo renew >&7
+if wait_for '^renewed' "$T/holder.out" 10; then ok "the holder renews the lease"; else
+	not_ok "the holder renews the lease"; cat "$T/holder.out"; fi
 exec 7>&-
 wait "$waiter"
 check_eq "the waiting writer gets it once released" "0" "$?"
@@ -123,6 +126,22 @@ wait "$holder"
 check_match "the first writer released it" "unlocked" "$(cat "$T/holder.out")"
 check "after both, the lease is free at once" "$AZTOOL" "${K[@]}" lock "$U" 0 </dev/null
 check_eq "the lock blob is not listed" "" "$("$AZTOOL" "${K[@]}" list "$U" .lock)"
+
+# A writer whose lease was broken (an operator, or an expiry) must notice.
+mkfifo "$T/hold2"
+"$AZTOOL" "${K[@]}" lock "$U" 5 <"$T/hold2" >"$T/holder2.out" 2>&1 &
+holder=$!
+_pids+=("$holder")
+exec 7>"$T/hold2"
+wait_for '^locked' "$T/holder2.out" 10 || not_ok "a writer takes the lease again"
+check "the lease can be broken" "$AZTOOL" "${K[@]}" breaklease "$U"
+echo renew >&7
+wait "$holder"
+check_eq "the writer's renewal then fails" "1" "$?"
+check_match "... with ENOLCK and the service's reason" \
+	"ENOLCK: PUT .*/env/prod/.lock \(lease renew\): 409 " "$(cat "$T/holder2.out")"
+exec 7>&-
+check "another writer can take the lease" "$AZTOOL" "${K[@]}" lock "$U" 2 </dev/null
 
 # --- authentication failures ---
 wrong=$(printf '%s' "$AZ_KEY" | tr 'A-Za-z' 'B-ZAb-za')
