@@ -678,6 +678,19 @@ static int add_query(struct sbuf *b, const char *q, size_t n)
 	return r;
 }
 
+/* A header that would break the request's structure is refused: the
+ * values we sign are the values curl sends. */
+static bool headers_clean(const struct azure_header *h, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!h[i].name || !h[i].value || strpbrk(h[i].name, "\r\n: ") ||
+		    strpbrk(h[i].value, "\r\n"))
+			return false;
+	return true;
+}
+
 int azure_string_to_sign(const char *account, const char *method, const char *url,
                          const struct azure_header *hdrs, size_t nhdrs, char **ret)
 {
@@ -686,6 +699,8 @@ int azure_string_to_sign(const char *account, const char *method, const char *ur
 	int r;
 
 	r = split_url(url, &u);
+	if (r == 0 && !headers_clean(hdrs, nhdrs))
+		r = -EINVAL;
 	if (r < 0)
 		goto out;
 	sb_add(&b, method);

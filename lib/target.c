@@ -16,6 +16,7 @@
 #include "target_int.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -145,7 +146,22 @@ int target_get(struct target *t, const char *path, size_t max, char **ret_data, 
 {
 	int r = check_path(t, path, false);
 
+	if (max > SIZE_MAX / 2)
+		max = SIZE_MAX / 2; /* backends add room for a NUL */
 	return r < 0 ? r : t->ops->get(t, path, max, ret_data, ret_len, ret_etag);
+}
+
+/* An ETag goes into an HTTP header: printable ASCII only, never CR/LF. */
+static bool valid_etag(const char *etag)
+{
+	size_t i;
+
+	if (!etag || !*etag || strlen(etag) >= TARGET_ETAG_MAX)
+		return false;
+	for (i = 0; etag[i]; i++)
+		if (etag[i] < 0x20 || etag[i] > 0x7e)
+			return false;
+	return true;
 }
 
 static int put(struct target *t, const char *path, const struct target_src *src,
@@ -155,9 +171,11 @@ static int put(struct target *t, const char *path, const struct target_src *src,
 
 	if (r < 0)
 		return r;
-	if (mode == TARGET_PUT_IF_MATCH && (!etag || !*etag))
-		return target_fail(t, -EINVAL, "%s: %s: TARGET_PUT_IF_MATCH without an ETag",
-		                   t->describe, path);
+	if (mode == TARGET_PUT_IF_MATCH && !valid_etag(etag))
+		return target_fail(t, -EINVAL,
+		                   "%s: %s: TARGET_PUT_IF_MATCH needs an ETag of 1-%d printable "
+		                   "characters",
+		                   t->describe, path, TARGET_ETAG_MAX - 1);
 	return t->ops->put(t, path, src, mode, etag);
 }
 

@@ -48,6 +48,9 @@
 #define URL_MAX 16384
 #define HDRS_MAX 10
 #define LOCK_BLOB ".lock"
+/* What a SAS token may hold: a percent-encoded query string. */
+#define SAS_CHARS                                                                                  \
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~%&=+/:,;!$'()*@"
 
 struct az_target {
 	struct target base;
@@ -919,6 +922,10 @@ static int take_auth(struct az_target *a, const struct target_auth *auth, char *
 	}
 	if (sas && *sas == '?')
 		sas++;
+	if (sas && strspn(sas, SAS_CHARS) != strlen(sas)) {
+		(void)snprintf(err, errlen, "the SAS token holds characters a URL query cannot");
+		return -EINVAL;
+	}
 	a->key = key ? strdup(key) : NULL;
 	a->sas = sas && *sas ? strdup(sas) : NULL;
 	explicit_bzero(a->url.query, sizeof(a->url.query));

@@ -56,6 +56,9 @@ check_match "... with ESTALE" "ESTALE: PUT .*/head.json: 412 ConditionNotMet" "$
 check_eq "... and the object is unchanged" "two!" "$("$AZTOOL" "${K[@]}" get "$U" head.json)"
 check_fails "put --if-match on an absent object fails" "$AZTOOL" "${K[@]}" put "$U" nothere "$T/one" --if-match "$etag"
 check_match "... with ESTALE" "ESTALE" "$(cat "$T/last.out")"
+check_fails "an ETag that would inject a header is refused" "$AZTOOL" "${K[@]}" put "$U" head.json \
+	"$T/one" --if-match $'"x"\r\nx-ms-evil: 1'
+check_match "... before any request" "EINVAL: .*needs an ETag of 1-127 printable characters" "$(cat "$T/last.out")"
 
 # --- big objects go as blocks ---
 head -c 350000 /dev/urandom >"$T/big"
@@ -167,6 +170,7 @@ check_match "... EACCES with the service's reason" "EACCES: PUT .*/sas.json: 403
 check_fails "a tampered SAS is refused" "$AZTOOL" --sas "${sas/sig=/sig=AA}" get "$U" head.json
 check_match "... with EACCES" "EACCES: GET .*: 403 " "$(cat "$T/last.out")"
 check_fails "... and no signature is in the message" grep -qF "$sig" "$T/last.out"
+check_fails "a SAS with characters a query cannot hold is refused" "$AZTOOL" --sas "sv=1&sig=a b" get "$U" head.json
 check_fails "a SAS both in the URL and given is refused" "$AZTOOL" --sas "$sas" get "$U?$sas" head.json
 check_fails "... without echoing it" grep -qF "$sig" "$T/last.out"
 

@@ -203,8 +203,11 @@ static void test_sts_query_rules(void **state)
 static void test_sign_rejects(void **state)
 {
 	const struct azure_header dup[] = {{"x-ms-date", "a"}, {"X-Ms-Date", "b"}};
+	const struct azure_header crlf[] = {{"If-Match", "\"x\"\r\nx-ms-evil: 1"}};
 	char auth[AZURE_AUTH_MAX], *sts = NULL;
 
+	assert_int_equal(azure_string_to_sign("acct", "GET", "https://acct.x/c", crlf, 1, &sts),
+	                 -EINVAL);
 	assert_int_equal(azure_string_to_sign("acct", "GET", "https://acct.x/c", dup, 2, &sts),
 	                 -EINVAL);
 	assert_int_equal(azure_sign_shared_key("acct", "not base64!", "GET", "https://acct.x/c",
