@@ -20,6 +20,7 @@
  */
 #include "target_int.h"
 
+#include <assert.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -91,6 +92,7 @@ struct az_req {
 	struct azure_header hdrs[HDRS_MAX];
 	size_t nhdrs;
 	struct az_body *body; /* PUT only */
+	struct az_body empty; /* what body points to for an empty PUT */
 	struct az_resp resp;
 	char date[AZURE_DATE_LEN];
 	char clen[24];
@@ -115,8 +117,8 @@ static void req_init(struct az_req *q, const char *method, const char *path, con
 
 static void req_header(struct az_req *q, const char *name, const char *value)
 {
-	if (q->nhdrs < HDRS_MAX)
-		q->hdrs[q->nhdrs++] = (struct azure_header){name, value};
+	assert(q->nhdrs < HDRS_MAX); /* every request here sends at most 7 */
+	q->hdrs[q->nhdrs++] = (struct azure_header){name, value};
 }
 
 static void req_done(struct az_req *q)
@@ -428,10 +430,9 @@ static bool ok_status(const struct az_req *q)
 
 static int lease_call(struct az_target *a, const char *action, struct az_req *q)
 {
-	struct az_body empty = {.data = "", .fd = -1};
-
 	req_init(q, "PUT", LOCK_BLOB, "comp=lease", NULL);
-	q->body = &empty;
+	q->empty = (struct az_body){.data = "", .fd = -1};
+	q->body = &q->empty;
 	req_header(q, "x-ms-lease-action", action);
 	if (strcmp(action, "acquire") == 0) {
 		req_header(q, "x-ms-lease-duration", LEASE_SECONDS);
