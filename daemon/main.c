@@ -26,6 +26,7 @@
 
 #include <event2/event.h>
 
+#include "conf.h"
 #include "engine.h"
 #include "log.h"
 #include "notify.h"
@@ -40,51 +41,84 @@
 #define ERR_MAX 1024
 #define STATUS_MAX 256
 
-/*
- * ---- SEAM: lib/conf ----
- * Until lib/conf lands this stand-in only checks that the file can be read;
- * config_load() and config_free() are the only two calls into the parser.
- */
-struct conf {
-	char *path;
-};
+/* ---- the configuration (lib/conf) ---- */
 
-static void config_free(struct conf *c)
+/* The file's log_level as a syslog priority. */
+static int conf_prio(enum conf_log_level level)
 {
-	if (c == NULL)
-		return;
-	free(c->path);
-	free(c);
+	switch (level) {
+	case CONF_LOG_ERROR:
+		return LOG_ERR;
+	case CONF_LOG_WARNING:
+		return LOG_WARNING;
+	case CONF_LOG_NOTICE:
+		return LOG_NOTICE;
+	case CONF_LOG_DEBUG:
+		return LOG_DEBUG;
+	default:
+		return LOG_INFO;
+	}
 }
 
-static int conf_stub_load(const char *path, struct conf **ret, char *err, size_t errlen)
+/* Warns about what the parser noticed and left to the caller. */
+static void config_warn(const struct conf *c)
 {
-	struct conf *c;
-	FILE *f;
-	int r;
+	size_t i;
 
-	f = fopen(path, "re");
-	if (f == NULL) {
-		r = -errno;
-		snprintf(err, errlen, "%s: cannot read configuration: %s", path, strerror(-r));
-		return r;
+	for (i = 0; i < c->nattach; i++) {
+		if (c->attach[i]->secret_too_open)
+			log_warning(
+			    "attach %s: its credentials file is readable by group or others; "
+			    "make it mode 0600",
+			    c->attach[i]->name);
 	}
-	(void)fclose(f);
-	c = calloc(1, sizeof(*c));
-	if (c == NULL || (c->path = strdup(path)) == NULL) {
-		free(c);
-		snprintf(err, errlen, "%s: out of memory", path);
-		return -ENOMEM;
-	}
-	*ret = c;
-	return 0;
 }
 
-/* Parses path into a new configuration (*ret, free with config_free); on
- * failure err holds "file:line: what" and *ret is untouched. */
+/* Parses path into a new configuration (*ret, free with conf_free) and logs
+ * its warnings; on failure err holds "FILE:LINE: what" and *ret is
+ * untouched. */
 static int config_load(const char *path, struct conf **ret, char *err, size_t errlen)
 {
-	return conf_stub_load(path, ret, err, errlen); /* SEAM: conf_load(path, ret, err) */
+	int r = conf_load(path, 0, ret, err, errlen);
+
+	if (r == 0)
+		config_warn(*ret);
+	return r;
+}
+
+/* Appends "; <what>: a, b" to buf when list is not empty. */
+static void diff_append(char *buf, size_t size, const char *what, const struct conf_list *list)
+{
+	size_t i, len;
+
+	for (i = 0; i < list->n; i++) {
+		len = strlen(buf);
+		snprintf(buf + len, size - len, "%s%s%s",
+		         i     ? ", "
+		         : len ? "; "
+		               : "",
+		         i ? "" : what, list->items[i]);
+	}
+}
+
+/* One line saying what changed from old to next ("no changes" when nothing). */
+static void config_diff_text(const struct conf *old, const struct conf *next, char *buf,
+                             size_t size)
+{
+	struct conf_diff d;
+
+	buf[0] = '\0';
+	if (conf_diff(old, next, &d) < 0) {
+		snprintf(buf, size, "changes unknown: out of memory");
+		return;
+	}
+	diff_append(buf, size, "added ", &d.added);
+	diff_append(buf, size, "removed ", &d.removed);
+	diff_append(buf, size, "changed ", &d.changed);
+	diff_append(buf, size, "[daemon] ", &d.daemon);
+	if (buf[0] == '\0')
+		snprintf(buf, size, "no changes");
+	conf_diff_clear(&d);
 }
 
 /* ---- options ---- */
@@ -193,7 +227,7 @@ static int check_config(const char *path)
 		fprintf(stderr, "followerd: %s\n", logfmt_scrub(err, line, sizeof(line)));
 		return EXIT_FAILURE;
 	}
-	config_free(conf);
+	conf_free(conf);
 	fprintf(stderr, "followerd: %s: configuration OK\n",
 	        logfmt_scrub(path, line, sizeof(line)));
 	return EXIT_SUCCESS;
@@ -212,6 +246,7 @@ struct daemon {
 	const struct engine_ops *engine_ops;
 	void *engine;
 	enum engine_mode mode;
+	bool level_set; /* the command line chose the log level */
 	bool ready;
 	bool stopping;
 	int exit_code;
@@ -262,9 +297,17 @@ static void on_engine_done(void *arg, int status, const char *err)
 	(void)event_base_loopexit(d->base, NULL);
 }
 
+/* Takes the file's log_level unless the command line chose one. */
+static void apply_log_level(const struct daemon *d)
+{
+	if (!d->level_set)
+		log_set_level(conf_prio(d->conf->log_level));
+}
+
 /* Swaps in a new configuration when the parser and the engine accept it;
- * 0, or a negative errno with err filled (the old one stays). */
-static int reload_config(struct daemon *d, char *err, size_t errlen)
+ * 0 with what changed in changes, or a negative errno with err filled (the
+ * old one stays). */
+static int reload_config(struct daemon *d, char *changes, char *err, size_t errlen)
 {
 	struct conf *conf = NULL;
 	int r;
@@ -274,25 +317,28 @@ static int reload_config(struct daemon *d, char *err, size_t errlen)
 		return r;
 	r = d->engine_ops->reload(d->engine, conf, err, errlen);
 	if (r < 0) {
-		config_free(conf);
+		conf_free(conf);
 		return r;
 	}
-	config_free(d->conf);
+	config_diff_text(d->conf, conf, changes, errlen);
+	conf_free(d->conf);
 	d->conf = conf;
+	apply_log_level(d);
 	return 0;
 }
 
 static void on_reload(void *arg)
 {
 	struct daemon *d = arg;
-	char err[ERR_MAX], status[ERR_MAX + 64];
+	char err[ERR_MAX], changes[ERR_MAX], status[ERR_MAX + 64];
 	bool announce = d->ready && !d->stopping;
 
 	if (d->stopping)
 		return;
+	log_debug("SIGHUP: reloading %s", d->config_path);
 	if (announce)
 		notify_reloading(d->notify, "reloading configuration");
-	if (reload_config(d, err, sizeof(err)) < 0) {
+	if (reload_config(d, changes, err, sizeof(err)) < 0) {
 		log_struct(LOG_ERR, MSGID_CONFIG_REJECTED,
 		           LOG_FIELDS(LF_CONFIG_FILE(d->config_path)),
 		           "configuration rejected, keeping the previous one: %s", err);
@@ -301,7 +347,7 @@ static void on_reload(void *arg)
 	} else {
 		log_struct(LOG_NOTICE, MSGID_CONFIG_RELOADED,
 		           LOG_FIELDS(LF_CONFIG_FILE(d->config_path)),
-		           "configuration reloaded from %s", d->config_path);
+		           "configuration reloaded from %s: %s", d->config_path, changes);
 		snprintf(status, sizeof(status), "%s", d->status[0] ? d->status : "running");
 	}
 	if (announce)
@@ -371,6 +417,9 @@ static int daemon_start(struct daemon *d)
 		           LOG_FIELDS(LF_CONFIG_FILE(d->config_path)), "%s", err);
 		return r;
 	}
+	apply_log_level(d);
+	log_info("configuration %s: %zu attached database configuration%s", d->config_path,
+	         d->conf->nattach, d->conf->nattach == 1 ? "" : "s");
 	notify_status(d->notify, "starting: opening the store");
 	r = d->engine_ops->start(d->base, d->conf, d->mode, &events, &d->engine, err, sizeof(err));
 	if (r < 0)
@@ -389,7 +438,7 @@ static void daemon_free(struct daemon *d)
 	if (d->base != NULL)
 		event_base_free(d->base);
 	log_memo_free(d->memo);
-	config_free(d->conf);
+	conf_free(d->conf);
 }
 
 static int run(const struct options *o)
@@ -398,6 +447,7 @@ static int run(const struct options *o)
 	    .config_path = o->config,
 	    .engine_ops = &engine_placeholder, /* SYNC SEAM: &engine_sync once lib/sync lands */
 	    .mode = o->once ? ENGINE_ONCE : ENGINE_RUN,
+	    .level_set = o->level_set,
 	    .exit_code = EXIT_FAILURE,
 	};
 
@@ -420,9 +470,9 @@ int main(int argc, char **argv)
 	r = parse_args(argc, argv, &o);
 	if (r >= 0)
 		return r;
-	if (o.check)
-		return check_config(o.config);
 	log_open("followerd", o.foreground);
 	log_set_level(o.level);
+	if (o.check)
+		return check_config(o.config);
 	return run(&o);
 }

@@ -34,11 +34,21 @@ ready_after_reload() {
 	[ "$r" -gt 0 ] && [ "$(first_after "$r" 'READY=1' "$NLOG")" -gt 0 ]
 }
 
-# A configuration followerd accepts.
-# TODO(conf): once lib/conf lands, this must be a real minimal configuration
-# and a bad one must be rejected with "file:line:" (see the -n tests below).
+# write_conf FILE [LOG_LEVEL [EXTRA...]]: a configuration followerd accepts.
+write_conf() {
+	local f=$1 level=${2:-info}
+	shift $(($# < 2 ? $# : 2))
+	{
+		printf '[daemon]\nstate_dir = %s\ncache_dir = %s\nlog_level = %s\n\n' \
+			"$T/state" "$T/cache" "$level"
+		printf '[attach "logs"]\nleader = %s\ndatabase = Logs\n' "$T/leader"
+		[ $# -eq 0 ] || printf '%s\n' "" "$@"
+	} >"$f"
+}
 GOOD=$T/good.conf
-printf '# followerd test configuration\n' >"$GOOD"
+write_conf "$GOOD"
+BAD=$T/bad.conf
+printf '[daemon]\nstate_dir = %s\nno_such_key = 1\n' "$T/state" >"$BAD"
 
 # ---- arguments, -n, start failures ----
 check_match "--version prints the version" '^followerd [0-9]' "$("$FOLLOWERD" --version)"
@@ -52,6 +62,14 @@ out=$("$FOLLOWERD" -n -c "$GOOD" 2>&1)
 check_eq "-n on a good configuration exits 0" 0 $?
 check_match "-n says the configuration is OK" "configuration OK" "$out"
 
+out=$("$FOLLOWERD" -n -c "$BAD" 2>&1)
+check_eq "-n on a bad configuration exits 1" 1 $?
+check_match "-n names the file and line" "^followerd: $BAD:3: .*no_such_key" "$out"
+
+out=$(timeout 10 "$FOLLOWERD" -c "$BAD" 2>&1)
+check_eq "starting on a bad configuration exits 1" 1 $?
+check_match "... with FILE:LINE on stderr, <3> prefixed" "^<3>$BAD:3: " "$out"
+
 out=$("$FOLLOWERD" -n -c "$T/missing.conf" 2>&1)
 check_eq "-n on a missing file exits 1" 1 $?
 check_match "-n names the missing file and why" "$T/missing.conf.*No such file or directory" "$out"
@@ -64,8 +82,22 @@ out=$(timeout 10 "$FOLLOWERD" --once -c "$GOOD" 2>&1)
 check_eq "--once exits 0 (placeholder engine: syncs nothing yet)" 0 $?
 
 # ---- secrets never reach a log line ----
-out=$(timeout 10 "$FOLLOWERD" -c "https://acct.blob.core.windows.net/c?sv=2022&sig=s3cr3tvalue" 2>&1)
-check_match "a URL is logged with its query values redacted" 'sv=REDACTED&sig=REDACTED' "$out"
+# The parser quotes the offending leader URL, SAS token included.
+printf '[attach "x"]\nleader = %s\ndatabase = Logs\n' \
+	'https://acct.blob.core.windows.net/c?sv=2022&sig=s3cr3tvalue' >"$T/sas.conf"
+out=$(timeout 10 "$FOLLOWERD" -c "$T/sas.conf" 2>&1)
+check_match "a URL is logged with its query values redacted" "^<3>$T/sas.conf:2: .*sv=REDACTED&sig=REDACTED" "$out"
+out+=$("$FOLLOWERD" -n -c "$T/sas.conf" 2>&1)
+out+=$(timeout 10 "$FOLLOWERD" -c "https://acct.blob.core.windows.net/c?sv=2022&sig=s3cr3tvalue" 2>&1)
+# A credentials file readable by others is warned about, its content never shown.
+printf 'sv=2022&sig=s3cr3tvalue\n' >"$T/leader.sas"
+chmod 0644 "$T/leader.sas"
+write_conf "$T/open.conf" info '[attach "sas"]' "leader = https://acct.blob.core.windows.net/c" \
+	"database = Other" "sas_token_file = $T/leader.sas"
+o2=$(timeout 10 "$FOLLOWERD" --once -c "$T/open.conf" 2>&1)
+check_match "a group/world-readable credentials file is warned about" \
+	'^<4>attach sas: its credentials file is readable by group or others' "$o2"
+out+=$o2
 out+=$("$FOLLOWERD" -n -c "$T/x.conf?sig=s3cr3tvalue&se=2030" 2>&1)
 out+=$(timeout 10 "$FOLLOWERD" -d -c "$T/y.conf?sig=s3cr3tvalue" 2>&1)
 if printf '%s' "$out" | grep -q s3cr3tvalue; then
@@ -121,17 +153,32 @@ check "MONOTONIC_USEC is now on CLOCK_MONOTONIC (off by $skew µs)" test "$skew"
 check "READY=1 follows RELOADING=1" until_ok 5 ready_after_reload "$nlines"
 check "the reload is logged" until_ok 5 grep -q 'configuration reloaded' "$T/d1.err"
 
-# A configuration that cannot be loaded is rejected; the old one stays and
-# the daemon still reports READY=1.
-# TODO(conf): also a syntactically bad file, expecting "file:line:".
-mv "$GOOD" "$GOOD.away"
+check_match "... saying what changed" "configuration reloaded from $GOOD: no changes" "$(cat "$T/d1.err")"
+
+# A bad configuration is rejected with FILE:LINE; the old one stays and the
+# daemon still reports READY=1.
+cp "$GOOD" "$GOOD.orig"
+printf '[daemon]\nstate_dir = relative/path\n' >"$GOOD"
 nlines=$(wc -l <"$NLOG")
 kill -HUP "$PID"
 check "a failed reload still ends in READY=1" until_ok 5 ready_after_reload "$nlines"
-check "the rejection is logged with the reason" until_ok 5 \
-	grep -q "^<3>configuration rejected.*$GOOD.*No such file" "$T/d1.err"
+check "the rejection is logged with FILE:LINE" until_ok 5 \
+	grep -q "^<3>configuration rejected, keeping the previous one: $GOOD:2: " "$T/d1.err"
+check "READY=1 after a rejection says so in STATUS=" \
+	grep -q "READY=1 STATUS=configuration rejected, previous one kept: $GOOD:2: " "$NLOG"
 check "the daemon survives a rejected reload" kill -0 "$PID"
-mv "$GOOD.away" "$GOOD"
+
+# A good change is applied, and the log says what changed; the file's
+# log_level takes effect at once.
+write_conf "$GOOD" debug '[attach "more"]' "leader = $T/leader2" "database = Metrics"
+nlines=$(wc -l <"$NLOG")
+kill -HUP "$PID"
+check "the next reload is accepted" until_ok 5 ready_after_reload "$nlines"
+check "... and logged with what changed" until_ok 5 \
+	grep -q "configuration reloaded from $GOOD: added more; \[daemon\] log_level" "$T/d1.err"
+kill -HUP "$PID"
+check "log_level = debug from the file applies after the reload" until_ok 5 grep -q '^<7>' "$T/d1.err"
+cp "$GOOD.orig" "$GOOD"
 
 # SIGTERM: STOPPING=1, exit 0 within 5 s.
 kill -TERM "$PID"
@@ -145,8 +192,9 @@ check_eq "stderr (not a tty, no -d): every line has a <N> prefix" 0 "$bad"
 [ "$bad" -eq 0 ] || grep -vE '^<[0-7]>' "$T/d1.err" | head -5 | sed 's/^/# /'
 check "stderr has records" test -s "$T/d1.err"
 
-# ---- -d, without NOTIFY_SOCKET ----
-bg "$FOLLOWERD" -d -c "$GOOD" 2>"$T/d2.err"
+# ---- -d, without NOTIFY_SOCKET; --log-level wins over the file ----
+write_conf "$GOOD" debug
+bg "$FOLLOWERD" -d --log-level info -c "$GOOD" 2>"$T/d2.err"
 PID=$BG_PID
 check "-d starts without NOTIFY_SOCKET" until_ok 10 grep -q 'ready' "$T/d2.err"
 ts='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z followerd\[[0-9]+\]: (err|warning|notice|info|debug): '
@@ -158,6 +206,8 @@ bad=$(grep -cvE "$ts" "$T/d2.err")
 check_eq "-d: every line is 'TIMESTAMP followerd[PID]: level: message'" 0 "$bad"
 [ "$bad" -eq 0 ] || grep -vE "$ts" "$T/d2.err" | head -5 | sed 's/^/# /'
 check_match "-d: the pid is the daemon's" "followerd\[$PID\]: " "$(head -1 "$T/d2.err")"
+check_eq "--log-level info beats the file's debug" 0 "$(grep -c ': debug: ' "$T/d2.err")"
+write_conf "$GOOD"
 
 # ---- under systemd: records go to the journal ----
 # journald's socket has a fixed path, so a private mount namespace gets its
