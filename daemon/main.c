@@ -86,18 +86,19 @@ static int config_load(const char *path, struct conf **ret, char *err, size_t er
 	return r;
 }
 
-/* Appends "; <what>: a, b" to buf when list is not empty. */
+/* Appends "; <what>a, b" to buf when list is not empty ("<what>a, b" when
+ * buf is empty). */
 static void diff_append(char *buf, size_t size, const char *what, const struct conf_list *list)
 {
 	size_t i, len;
 
 	for (i = 0; i < list->n; i++) {
 		len = strlen(buf);
-		snprintf(buf + len, size - len, "%s%s%s",
-		         i     ? ", "
-		         : len ? "; "
-		               : "",
-		         i ? "" : what, list->items[i]);
+		if (i == 0)
+			snprintf(buf + len, size - len, "%s%s%s", len ? "; " : "", what,
+			         list->items[i]);
+		else
+			snprintf(buf + len, size - len, ", %s", list->items[i]);
 	}
 }
 
