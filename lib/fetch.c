@@ -48,6 +48,16 @@ enum job_state {
 
 TAILQ_HEAD(job_list, fetch_job);
 
+/* The texts a transfer fills in, allocated when it starts so that a queued
+ * job stays small (the cache may queue a hundred thousand extents). */
+struct job_text {
+	char url[FETCH_URL_TEXT]; /* redacted */
+	char errbuf[CURL_ERROR_SIZE];
+	char error[FETCH_ERROR_MAX];
+	char etag[FETCH_ETAG_MAX];
+	char content_range[FETCH_RANGE_TEXT];
+};
+
 /* One scheme://host:port: its queue and how many of its jobs are running. */
 struct fetch_host {
 	struct fetch *f;
@@ -75,6 +85,7 @@ struct fetch_job {
 	uint64_t range_start;
 	uint64_t max_bytes;
 	long timeout_ms;
+	fetch_start_fn on_start;
 	fetch_data_fn on_data;
 	fetch_done_fn on_done;
 	void *arg;
@@ -89,11 +100,7 @@ struct fetch_job {
 	size_t cap;
 
 	struct fetch_result res;
-	char url_text[FETCH_URL_TEXT];
-	char errbuf[CURL_ERROR_SIZE];
-	char error[FETCH_ERROR_MAX];
-	char etag[FETCH_ETAG_MAX];
-	char content_range[FETCH_RANGE_TEXT];
+	struct job_text *txt; /* from the start of the transfer on */
 };
 
 /* One socket libcurl asked us to watch. */
@@ -117,6 +124,7 @@ struct fetch {
 	unsigned active, queued, ndone;
 	unsigned in_curl; /* inside curl_multi_socket_action(): no libcurl calls */
 	bool delivering;
+	bool starting; /* inside on_start */
 	uint64_t seq;
 	struct fetch_stats stats;
 };
@@ -281,6 +289,7 @@ static void job_free(struct fetch_job *j)
 	free(j->buf);
 	free(j->res.body);
 	free(j->url);
+	free(j->txt);
 	host_unref(j->host);
 	free(j);
 }
@@ -319,6 +328,7 @@ void fetch_cancel(struct fetch_job *j)
 		return;
 	struct fetch *f = j->f;
 
+	assert(!f->starting);
 	switch (j->state) {
 	case JOB_DELIVERING:
 	case JOB_CANCELLED:
@@ -405,9 +415,9 @@ static int judge_range(struct fetch_job *j, long status)
 	}
 	if (status == 200)
 		return -ENOTSUP;
-	header_copy(j->easy, "Content-Range", j->content_range, sizeof(j->content_range));
+	header_copy(j->easy, "Content-Range", j->txt->content_range, sizeof(j->txt->content_range));
 	if (status != 206 ||
-	    parse_content_range(j->content_range, &first, &j->res.total_length) < 0 ||
+	    parse_content_range(j->txt->content_range, &first, &j->res.total_length) < 0 ||
 	    first != j->range_start)
 		return -EPROTO;
 	j->res.range_honoured = true;
@@ -434,6 +444,11 @@ static void judge(struct fetch_job *j)
 	if (j->max_bytes && cl > 0 && (uint64_t)cl > j->max_bytes) {
 		j->err = -EFBIG;
 		return;
+	}
+	/* One allocation of the announced size instead of a realloc chain. */
+	if (!j->on_data && cl > 0 && !j->buf) {
+		j->buf = malloc((size_t)cl + 1);
+		j->cap = j->buf ? (size_t)cl + 1 : 0;
 	}
 	j->deliver = true;
 }
@@ -553,7 +568,7 @@ static int classify(const struct fetch_job *j, CURLcode cc)
 
 static void error_http(struct fetch_job *j, char *buf, size_t len)
 {
-	const char *u = j->url_text;
+	const char *u = j->txt->url;
 	long st = j->res.status;
 	char *where = NULL;
 	struct curl_header *h;
@@ -580,7 +595,7 @@ static void error_http(struct fetch_job *j, char *buf, size_t len)
 
 static void error_text(struct fetch_job *j, CURLcode cc, char *buf, size_t len)
 {
-	const char *u = j->url_text;
+	const char *u = j->txt->url;
 	int r = j->res.result;
 
 	if (r == 0)
@@ -593,12 +608,12 @@ static void error_text(struct fetch_job *j, CURLcode cc, char *buf, size_t len)
 	else if (j->err == -EPROTO)
 		(void)snprintf(buf, len,
 		               "%s: HTTP %ld, Content-Range \"%s\" does not start at %" PRIu64, u,
-		               j->res.status, j->content_range, j->range_start);
+		               j->res.status, j->txt->content_range, j->range_start);
 	else if (j->err)
 		(void)snprintf(buf, len, "%s: body sink failed: %s", u, strerror(-j->err));
 	else if (cc != CURLE_OK && !j->status_abort)
 		(void)snprintf(buf, len, "%s: %s", u,
-		               j->errbuf[0] ? j->errbuf : curl_easy_strerror(cc));
+		               j->txt->errbuf[0] ? j->txt->errbuf : curl_easy_strerror(cc));
 	else
 		error_http(j, buf, len);
 }
@@ -613,16 +628,16 @@ static void job_result(struct fetch_job *j, CURLcode cc)
 	(void)curl_easy_getinfo(j->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
 	res->content_length = cl >= 0 ? cl : -1;
 	if (!j->res.range_honoured) /* else Content-Range gave the total */
-		res->total_length = j->range_start == 0 ? res->content_length : -1;
+		res->total_length =
+		    j->range_start == 0 || res->status == 200 ? res->content_length : -1;
 	if (j->is_file && j->range_start && cl >= 0)
 		res->total_length = cl + (int64_t)j->range_start;
-	header_copy(j->easy, "ETag", j->etag, sizeof(j->etag));
-	res->etag = j->etag[0] ? j->etag : NULL;
+	header_copy(j->easy, "ETag", j->txt->etag, sizeof(j->txt->etag));
+	res->etag = j->txt->etag[0] ? j->txt->etag : NULL;
 	res->not_modified = !j->is_file && res->status == 304;
 	res->result = classify(j, cc);
-	error_text(j, cc, j->error, sizeof(j->error));
-	res->error = j->error;
-	res->url = j->url_text;
+	error_text(j, cc, j->txt->error, sizeof(j->txt->error));
+	res->error = j->txt->error;
 	if (res->result == 0 && !j->on_data && !res->not_modified) {
 		res->body = j->buf ? j->buf : strdup("");
 		j->buf = NULL;
@@ -647,9 +662,12 @@ static void job_finish(struct fetch_job *j, CURLcode cc)
 static void job_fail(struct fetch_job *j, int r, const char *what)
 {
 	j->res.result = r;
-	j->res.url = j->url_text;
-	(void)snprintf(j->error, sizeof(j->error), "%s: %s", j->url_text, what);
-	j->res.error = j->error;
+	if (j->txt) {
+		(void)snprintf(j->txt->error, sizeof(j->txt->error), "%s: %s", j->txt->url, what);
+		j->res.error = j->txt->error;
+	} else {
+		j->res.error = what;
+	}
 	job_to_done(j);
 }
 
@@ -740,7 +758,7 @@ static int easy_request(struct fetch_job *j, CURL *e)
 	    curl_easy_setopt(e, CURLOPT_PRIVATE, (void *)j) ||
 	    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write) ||
 	    curl_easy_setopt(e, CURLOPT_WRITEDATA, (void *)j) ||
-	    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, j->errbuf) ||
+	    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, j->txt->errbuf) ||
 	    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout) ||
 	    curl_easy_setopt(e, CURLOPT_HTTPHEADER, j->headers) ||
 	    curl_easy_setopt(e, CURLOPT_NOBODY, j->method == FETCH_HEAD ? 1L : 0L))
@@ -750,16 +768,51 @@ static int easy_request(struct fetch_job *j, CURL *e)
 	return 0;
 }
 
+static int append_header(struct curl_slist **list, const char *line)
+{
+	struct curl_slist *l;
+
+	if (strpbrk(line, "\r\n"))
+		return -EINVAL; /* header injection */
+	l = curl_slist_append(*list, line);
+	if (!l)
+		return -ENOMEM;
+	*list = l;
+	return 0;
+}
+
+/* Lets the caller add fresh headers; only fetch_job_add_header() may run. */
+static int job_call_start(struct fetch_job *j)
+{
+	int r;
+
+	if (!j->on_start)
+		return 0;
+	j->f->starting = true;
+	r = j->on_start(j, j->arg);
+	j->f->starting = false;
+	return r < 0 ? r : 0;
+}
+
 static void job_start(struct fetch_job *j)
 {
 	struct fetch *f = j->f;
-	CURL *e = curl_easy_init();
+	CURL *e = NULL;
+	int r;
 
-	if (!e) {
+	j->txt = calloc(1, sizeof(*j->txt));
+	if (!j->txt) {
 		job_fail(j, -ENOMEM, "out of memory");
 		return;
 	}
-	if (easy_policy(f, e) < 0 || easy_request(j, e) < 0 ||
+	j->res.url = fetch_url_redact(j->url, j->txt->url, sizeof(j->txt->url));
+	r = job_call_start(j);
+	if (r < 0) {
+		job_fail(j, r, "on_start refused the request");
+		return;
+	}
+	e = curl_easy_init();
+	if (!e || easy_policy(f, e) < 0 || easy_request(j, e) < 0 ||
 	    curl_multi_add_handle(f->multi, e) != CURLM_OK) {
 		curl_easy_cleanup(e);
 		job_fail(j, -ENOMEM, "cannot start the transfer");
@@ -771,6 +824,12 @@ static void job_start(struct fetch_job *j)
 	f->active++;
 	j->host->active++;
 	f->stats.started++;
+}
+
+int fetch_job_add_header(struct fetch_job *j, const char *line)
+{
+	assert(j->f->starting);
+	return append_header(&j->headers, line);
 }
 
 /* Starts queued jobs while there are slots, then schedules delivery. */
@@ -1074,19 +1133,6 @@ out:
 	return r;
 }
 
-static int append_header(struct curl_slist **list, const char *line)
-{
-	struct curl_slist *l;
-
-	if (strpbrk(line, "\r\n"))
-		return -EINVAL; /* header injection */
-	l = curl_slist_append(*list, line);
-	if (!l)
-		return -ENOMEM;
-	*list = l;
-	return 0;
-}
-
 static int build_headers(const struct fetch_request *rq, struct curl_slist **ret)
 {
 	struct curl_slist *list = NULL;
@@ -1130,6 +1176,7 @@ int fetch_get(struct fetch *f, const struct fetch_request *rq, struct fetch_job 
 
 	if (!f || !request_valid(rq))
 		goto out;
+	assert(!f->starting);
 	r = -ENOMEM;
 	j = calloc(1, sizeof(*j));
 	if (!j)
@@ -1148,12 +1195,13 @@ int fetch_get(struct fetch *f, const struct fetch_request *rq, struct fetch_job 
 	j->max_bytes = rq->max_bytes;
 	j->timeout_ms = rq->timeout_ms;
 	j->priority = rq->priority;
+	j->on_start = rq->on_start;
 	j->on_data = rq->on_data;
 	j->on_done = rq->on_done;
 	j->arg = rq->arg;
 	j->seq = f->seq++;
 	j->res.content_length = j->res.total_length = -1;
-	j->res.url = fetch_url_redact(rq->url, j->url_text, sizeof(j->url_text));
+	j->res.url = "";
 	r = heap_push(j->host, j);
 	if (r < 0)
 		goto out;

@@ -69,7 +69,8 @@ struct fetch_result {
 	long status;            /* HTTP status; 0 for file:// or when none arrived */
 	bool not_modified;      /* 304: If-None-Match matched, no body */
 	bool range_honoured;    /* range_start > 0 and the body starts there (206) */
-	const char *url;        /* the request URL, redacted (query removed) */
+	const char *url;        /* the request URL, redacted (query removed); ""
+	                           when the transfer never started */
 	const char *error;      /* why result != 0, with the redacted URL; "" when 0 */
 	const char *etag;       /* the response ETag verbatim (quotes kept); NULL if none */
 	int64_t content_length; /* bytes this response announced; -1 unknown */
@@ -86,6 +87,13 @@ enum fetch_method {
 	FETCH_GET = 0,
 	FETCH_HEAD,
 };
+
+/* Called when the transfer is about to start (it may have waited in the
+ * queue), to add headers that must be fresh: an Azure Shared Key signature
+ * covers x-ms-date and is refused after 15 minutes.  It may call only
+ * fetch_job_add_header().  A negative return fails the request with that
+ * result (on_done still runs). */
+typedef int (*fetch_start_fn)(struct fetch_job *job, void *arg);
 
 /* Receives body bytes in order.  Non-zero aborts the transfer; a negative
  * value becomes the result (e.g. -ENOSPC).  Runs inside libcurl: it may call
@@ -108,6 +116,7 @@ struct fetch_request {
 	uint64_t max_bytes;         /* body cap; 0 = none (allowed only with on_data) */
 	long timeout_ms;            /* whole transfer; 0: fetch_options.timeout_ms */
 	int priority;               /* higher starts first when queued */
+	fetch_start_fn on_start;    /* optional: add fresh headers */
 	fetch_data_fn on_data;      /* NULL: collect the body into res->body */
 	fetch_done_fn on_done;      /* required */
 	void *arg;                  /* passed to on_data and on_done */
@@ -149,6 +158,10 @@ int fetch_get(struct fetch *f, const struct fetch_request *req, struct fetch_job
  * called for it afterwards.  Called on the job whose on_done is running, it
  * does nothing.  NULL is a no-op. */
 void fetch_cancel(struct fetch_job *job);
+
+/* Adds the header line "Name: value" (copied) to the job's request; only
+ * from its on_start.  -EINVAL when it holds CR or LF, -ENOMEM. */
+int fetch_job_add_header(struct fetch_job *job, const char *line);
 
 /* Takes the collected body out of res (caller frees; NULL when none) and its
  * length into *ret_len (may be NULL). */
