@@ -47,6 +47,8 @@ enum job_state {
 };
 
 TAILQ_HEAD(job_list, fetch_job);
+LIST_HEAD(host_list, fetch_host);
+LIST_HEAD(sock_list, fetch_sock);
 
 /* The texts a transfer fills in, allocated when it starts so that a queued
  * job stays small (the cache may queue a hundred thousand extents). */
@@ -60,7 +62,6 @@ struct job_text {
 
 /* One scheme://host:port: its queue and how many of its jobs are running. */
 struct fetch_host {
-	struct fetch *f;
 	char *key;
 	unsigned refs;   /* jobs referring to this host, any state */
 	unsigned active; /* jobs running */
@@ -105,7 +106,6 @@ struct fetch_job {
 
 /* One socket libcurl asked us to watch. */
 struct fetch_sock {
-	struct fetch *f;
 	struct event *ev;
 	LIST_ENTRY(fetch_sock) entry;
 };
@@ -118,8 +118,8 @@ struct fetch {
 	struct fetch_options opt;
 	char *user_agent, *ca_file, *ca_path;
 
-	LIST_HEAD(, fetch_host) hosts;
-	LIST_HEAD(, fetch_sock) socks;
+	struct host_list hosts;
+	struct sock_list socks;
 	struct job_list running, reap, done;
 	unsigned active, queued, ndone;
 	unsigned in_curl; /* inside curl_multi_socket_action(): no libcurl calls */
@@ -129,7 +129,6 @@ struct fetch {
 	struct fetch_stats stats;
 };
 
-static void after_curl(struct fetch *f);
 static void kick(struct fetch *f);
 
 /* ---- URL redaction ---------------------------------------------------- */
@@ -228,8 +227,7 @@ static struct fetch_host *host_get(struct fetch *f, const char *key)
 {
 	struct fetch_host *h;
 
-	LIST_FOREACH(h, &f->hosts, entry)
-	{
+	for (h = LIST_FIRST(&f->hosts); h; h = LIST_NEXT(h, entry)) {
 		if (strcmp(h->key, key) == 0) {
 			h->refs++;
 			return h;
@@ -243,7 +241,6 @@ static struct fetch_host *host_get(struct fetch *f, const char *key)
 		free(h);
 		return NULL;
 	}
-	h->f = f;
 	h->refs = 1;
 	LIST_INSERT_HEAD(&f->hosts, h, entry);
 	return h;
@@ -268,8 +265,7 @@ static struct fetch_host *best_host(struct fetch *f)
 {
 	struct fetch_host *h, *best = NULL;
 
-	LIST_FOREACH(h, &f->hosts, entry)
-	{
+	for (h = LIST_FIRST(&f->hosts); h; h = LIST_NEXT(h, entry)) {
 		if (h->n == 0 || h->active >= f->opt.max_per_host)
 			continue;
 		if (!best || job_before(h->heap[0], best->heap[0]))
@@ -524,7 +520,7 @@ static int file_errno(const char *url)
 	    curl_url_get(u, CURLUPART_PATH, &path, CURLU_URLDECODE) != CURLUE_OK)
 		goto out;
 	if (stat(path, &st) == 0)
-		r = S_ISDIR(st.st_mode) ? -EISDIR : -EACCES;
+		r = -EACCES; /* there, but could not be opened */
 	else if (errno == ENOENT || errno == ENOTDIR)
 		r = -ENOENT;
 	else if (errno == EACCES)
@@ -643,6 +639,8 @@ static void job_result(struct fetch_job *j, CURLcode cc)
 		j->buf = NULL;
 		if (!res->body) {
 			res->result = -ENOMEM;
+			(void)snprintf(j->txt->error, sizeof(j->txt->error), "%s: out of memory",
+			               j->txt->url);
 			return;
 		}
 		res->body[res->bytes] = '\0';
@@ -658,7 +656,8 @@ static void job_finish(struct fetch_job *j, CURLcode cc)
 	job_to_done(j);
 }
 
-/* Finishes a job that never reached libcurl (out of memory starting it). */
+/* Finishes a job that never reached libcurl: out of memory, or on_start
+ * refused it. */
 static void job_fail(struct fetch_job *j, int r, const char *what)
 {
 	j->res.result = r;
@@ -856,12 +855,15 @@ static void drain(struct fetch *f)
 	int left;
 
 	while ((msg = curl_multi_info_read(f->multi, &left))) {
-		struct fetch_job *j = NULL;
+		char *priv = NULL;
+		struct fetch_job *j;
 		if (msg->msg != CURLMSG_DONE)
 			continue;
-		(void)curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&j);
-		/* A job cancelled from on_data is reaped below; msg dies with it. */
-		if (j->state == JOB_ACTIVE)
+		(void)curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
+		j = (struct fetch_job *)priv;
+		/* A job cancelled from on_data is reaped by after_curl(); its
+		 * message goes with it. */
+		if (j && j->state == JOB_ACTIVE)
 			job_finish(j, msg->data.result);
 	}
 }
@@ -926,7 +928,6 @@ static struct fetch_sock *sock_new(struct fetch *f, curl_socket_t fd)
 
 	if (!s)
 		return NULL;
-	s->f = f;
 	s->ev = event_new(f->base, fd, 0, on_event, f);
 	if (!s->ev) {
 		free(s);
@@ -1168,28 +1169,24 @@ static bool request_valid(const struct fetch_request *rq)
 	return strlen(rq->url) <= FETCH_URL_MAX;
 }
 
-int fetch_get(struct fetch *f, const struct fetch_request *rq, struct fetch_job **ret_job)
+/* A new job for rq, not yet queued (*ret); -EINVAL or -ENOMEM. */
+static int job_new(struct fetch *f, const struct fetch_request *rq, struct fetch_job **ret)
 {
-	struct fetch_job *j = NULL;
+	struct fetch_job *j = calloc(1, sizeof(*j));
 	char key[512];
-	int r = -EINVAL;
+	int r = -ENOMEM;
 
-	if (!f || !request_valid(rq))
-		goto out;
-	assert(!f->starting);
-	r = -ENOMEM;
-	j = calloc(1, sizeof(*j));
 	if (!j)
-		goto out;
+		return -ENOMEM;
 	j->f = f;
 	r = url_key(rq->url, key, sizeof(key), &j->is_file);
 	if (r < 0 || (r = build_headers(rq, &j->headers)) < 0)
-		goto out;
+		goto fail;
 	r = -ENOMEM;
 	j->url = strdup(rq->url);
 	j->host = host_get(f, key);
 	if (!j->url || !j->host)
-		goto out;
+		goto fail;
 	j->method = rq->method;
 	j->range_start = rq->range_start;
 	j->max_bytes = rq->max_bytes;
@@ -1199,21 +1196,38 @@ int fetch_get(struct fetch *f, const struct fetch_request *rq, struct fetch_job 
 	j->on_data = rq->on_data;
 	j->on_done = rq->on_done;
 	j->arg = rq->arg;
-	j->seq = f->seq++;
 	j->res.content_length = j->res.total_length = -1;
 	j->res.url = "";
-	r = heap_push(j->host, j);
+	*ret = j;
+	return 0;
+fail:
+	job_free(j);
+	return r;
+}
+
+int fetch_get(struct fetch *f, const struct fetch_request *rq, struct fetch_job **ret_job)
+{
+	struct fetch_job *j = NULL;
+	int r;
+
+	if (!f || !request_valid(rq))
+		return -EINVAL;
+	assert(!f->starting);
+	r = job_new(f, rq, &j);
 	if (r < 0)
-		goto out;
+		return r;
+	j->seq = f->seq++;
+	r = heap_push(j->host, j);
+	if (r < 0) {
+		job_free(j);
+		return r;
+	}
 	j->state = JOB_QUEUED;
 	f->queued++;
 	if (ret_job)
 		*ret_job = j;
 	kick(f);
 	return 0;
-out:
-	job_free(j);
-	return r;
 }
 
 char *fetch_result_take_body(struct fetch_result *res, size_t *ret_len)
