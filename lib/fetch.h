@@ -19,22 +19,36 @@
  * any user:password removed (SAS tokens are secrets), see fetch_url_redact().
  *
  * The process calls curl_global_init() once before fetch_new().  Everything
- * here runs on the thread that runs the event_base.
+ * here runs on the thread that runs the event_base; fetch_free() comes before
+ * event_base_free().
  *
- * Result codes (struct fetch_result.result):
- *   0            2xx, or 304 when If-None-Match matched (not_modified set)
- *   -ENOENT      404 / 410; file:// file absent
- *   -EACCES      401 / 403; file:// file unreadable
- *   -EIO         5xx, other 4xx, network failure (refused, reset, DNS, TLS)
- *   -ETIMEDOUT   connect timeout, total timeout, or stalled (low-speed limit)
- *   -EFBIG       the body exceeds max_bytes (the transfer is aborted)
- *   -EPROTO      3xx redirect refused; 206 whose Content-Range does not start
- *                at range_start; a malformed response
- *   -ENOTSUP     range_start > 0 but the server answered 200 (Range ignored):
- *                no body byte was delivered; restart from 0
- *   -ERANGE      416, or file:// range_start beyond the end of the file
- *   other < 0    the value on_data returned (a positive return: -ECANCELED)
+ * Caveats:
+ * - file:// is read by libcurl inside one curl_multi_socket_action() call,
+ *   start to end: the loop is blocked for the whole file (300 MiB from tmpfs:
+ *   50 ms; a multi-GB artifact from disk: seconds).  Timeouts do not apply.
+ *   file:// has no ETag and never answers 304; headers are ignored.
+ * - libcurl honours http_proxy / https_proxy / no_proxy from the environment.
  */
+**Result codes(struct fetch_result.result)
+    : *0 2xx,
+or 304 when If - None - Match matched(not_modified set) * -ENOENT 404 / 410;
+file : // file absent
+       *-EACCES 401 /
+       403;
+file : // file unreadable
+       *-EIO 5xx,
+       other 4xx,
+       network failure(refused, reset, DNS, TLS) * -ETIMEDOUT connect timeout,
+       total timeout,
+       or stalled(low - speed limit) * -EFBIG the body exceeds max_bytes(the transfer is aborted) *
+               -EPROTO 3xx redirect refused;
+206 whose Content - Range does not start * at range_start;
+a malformed response * -ENOTSUP range_start > 0 but the server answered 200(Range ignored)
+    : *no body byte was delivered;
+restart from 0 * -ERANGE 416, or file : // range_start beyond the end of the file
+                                        *other < 0 the value on_data returned(a positive return
+                                                                              : -ECANCELED) *
+                                                     /
 #ifndef FOLLOWERD_FETCH_H
 #define FOLLOWERD_FETCH_H
 
@@ -42,7 +56,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct event_base;
+                                                     struct event_base;
 struct fetch;
 struct fetch_job;
 

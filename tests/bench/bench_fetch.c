@@ -13,7 +13,8 @@
  *   make build/libfollower.a
  *   cc -O2 -std=c11 -D_GNU_SOURCE -Ilib tests/bench/bench_fetch.c build/libfollower.a \
  *      $(pkg-config --libs libcurl libevent) -lpthread -o build/bench_fetch
- *   build/bench_fetch [-n REQUESTS] [-r RUNS] [-u BASE_URL] [-s OBJECT/INFLIGHT]
+ *   build/bench_fetch [-d] [-n REQUESTS] [-r RUNS] [-u BASE_URL] [-s OBJECT/INFLIGHT]
+ * -d drops bodies in an on_data sink instead of collecting them.
  * Prints median req/s and the spread (min-max) over the runs.
  */
 #include <errno.h>
@@ -128,6 +129,15 @@ struct fbench {
 
 static void fb_next(struct fbench *b);
 
+/* -d: bodies go to a sink that drops them, as the peer does, instead of
+ * being collected into memory. */
+static bool discard;
+
+static int fb_drop(const void *buf, size_t len, void *arg)
+{
+	return 0;
+}
+
 static void fb_done(struct fetch_result *res, void *arg)
 {
 	struct fbench *b = arg;
@@ -144,6 +154,7 @@ static void fb_next(struct fbench *b)
 	    .url = b->url,
 	    .if_none_match = b->etag,
 	    .max_bytes = 1 << 20,
+	    .on_data = discard ? fb_drop : NULL,
 	    .on_done = fb_done,
 	    .arg = b,
 	};
@@ -273,7 +284,7 @@ int main(int argc, char **argv)
 	char url[256], u4[300], u64[300];
 	struct event_base *sbase = NULL;
 
-	while ((c = getopt(argc, argv, "n:r:s:u:")) != -1) {
+	while ((c = getopt(argc, argv, "dn:r:s:u:")) != -1) {
 		if (c == 'n')
 			n = atoi(optarg);
 		else if (c == 'r')
@@ -282,6 +293,8 @@ int main(int argc, char **argv)
 			base_url = optarg;
 		else if (c == 's')
 			only = optarg;
+		else if (c == 'd')
+			discard = true;
 		else
 			return 2;
 	}
@@ -296,8 +309,8 @@ int main(int argc, char **argv)
 	}
 	snprintf(u4, sizeof(u4), "%s/4k", base_url);
 	snprintf(u64, sizeof(u64), "%s/64k", base_url);
-	printf("server %s, %d requests per run, %d runs; req/s median and min-max\n", base_url, n,
-	       runs);
+	printf("server %s, %d requests per run, %d runs, bodies %s; req/s median and min-max\n",
+	       base_url, n, runs, discard ? "dropped" : "collected");
 	printf("%-8s %8s %11s %15s %11s %15s %5s\n", "object", "inflight", "fetch", "(spread)",
 	       "peer", "(spread)", "ratio");
 	for (int inflight = 1; inflight <= 4; inflight *= 4) {
