@@ -28,27 +28,23 @@
  *   50 ms; a multi-GB artifact from disk: seconds).  Timeouts do not apply.
  *   file:// has no ETag and never answers 304; headers are ignored.
  * - libcurl honours http_proxy / https_proxy / no_proxy from the environment.
+ *
+ * Result codes (struct fetch_result.result):
+ *   0            2xx, or 304 when If-None-Match matched (not_modified set)
+ *   -ENOENT      404 / 410; file:// file absent
+ *   -EACCES      401 / 403; file:// file unreadable
+ *   -EIO         5xx, other 4xx, network failure (refused, reset, DNS, TLS)
+ *   -ETIMEDOUT   connect timeout, total timeout, or stalled (low-speed limit)
+ *   -EFBIG       the body exceeds max_bytes (the transfer is aborted)
+ *   -EPROTO      3xx redirect refused; 206 whose Content-Range does not start
+ *                at range_start; a malformed response
+ *   -ENOTSUP     range_start > 0 but the server answered 200 (Range ignored):
+ *                no body byte was delivered; restart from 0
+ *   -ERANGE      416, or file:// range_start beyond the end of the file
+ *   -ENOMEM      out of memory
+ *   other < 0    the value on_data returned (a positive return: -ECANCELED),
+ *                or the negative value on_start returned
  */
-**Result codes(struct fetch_result.result)
-    : *0 2xx,
-or 304 when If - None - Match matched(not_modified set) * -ENOENT 404 / 410;
-file : // file absent
-       *-EACCES 401 /
-       403;
-file : // file unreadable
-       *-EIO 5xx,
-       other 4xx,
-       network failure(refused, reset, DNS, TLS) * -ETIMEDOUT connect timeout,
-       total timeout,
-       or stalled(low - speed limit) * -EFBIG the body exceeds max_bytes(the transfer is aborted) *
-               -EPROTO 3xx redirect refused;
-206 whose Content - Range does not start * at range_start;
-a malformed response * -ENOTSUP range_start > 0 but the server answered 200(Range ignored)
-    : *no body byte was delivered;
-restart from 0 * -ERANGE 416, or file : // range_start beyond the end of the file
-                                        *other < 0 the value on_data returned(a positive return
-                                                                              : -ECANCELED) *
-                                                     /
 #ifndef FOLLOWERD_FETCH_H
 #define FOLLOWERD_FETCH_H
 
@@ -56,7 +52,7 @@ restart from 0 * -ERANGE 416, or file : // range_start beyond the end of the fil
 #include <stddef.h>
 #include <stdint.h>
 
-                                                     struct event_base;
+struct event_base;
 struct fetch;
 struct fetch_job;
 
