@@ -129,7 +129,7 @@ struct fetch_request {
 	fetch_start_fn on_start;    /* optional: add fresh headers */
 	fetch_data_fn on_data;      /* NULL: collect the body into res->body */
 	fetch_done_fn on_done;      /* required */
-	void *arg;                  /* passed to on_data and on_done */
+	void *arg;                  /* passed to on_start, on_data and on_done */
 };
 
 /* Counters since fetch_new(), for /metrics.  Each finished request is counted
@@ -137,7 +137,7 @@ struct fetch_request {
 struct fetch_stats {
 	uint64_t bytes_received; /* body bytes delivered or collected */
 	uint64_t started;        /* transfers handed to libcurl */
-	uint64_t ok;             /* result 0 with a body (2xx, file://) */
+	uint64_t ok;             /* result 0, not 304 */
 	uint64_t not_modified;   /* 304 */
 	uint64_t not_found;      /* -ENOENT */
 	uint64_t denied;         /* -EACCES */
