@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 build_pkgs="gcc make pkg-config libcurl4-openssl-dev libssl-dev libjansson-dev libevent-dev
 libsystemd-dev libsqlite3-dev sqlite3 curl ca-certificates"
 test_pkgs="libcmocka-dev nginx-light strace faketime wrk rclone systemd
-iproute2 util-linux procps psmisc man-db groff-base clang"
+iproute2 util-linux procps psmisc man-db groff-base clang jq"
 
 want=$build_pkgs
 [ "${1:-}" = --test ] && want="$build_pkgs $test_pkgs"
