@@ -15,23 +15,23 @@
 #define N_ELEMENTS(a) (sizeof(a) / sizeof((a)[0]))
 
 static const char *const what_names[] = {
-	[DIFF_CREATED] = "created",
-	[DIFF_DROPPED] = "dropped",
-	[DIFF_KIND_CHANGED] = "kind_changed",
-	[DIFF_COLUMN_ADDED] = "column_added",
-	[DIFF_COLUMN_DROPPED] = "column_dropped",
-	[DIFF_COLUMN_RETYPED] = "column_retyped",
-	[DIFF_COLUMNS_REORDERED] = "columns_reordered",
-	[DIFF_FOLDER_CHANGED] = "folder_changed",
-	[DIFF_DOCSTRING_CHANGED] = "docstring_changed",
-	[DIFF_LOCATION_CHANGED] = "location_changed",
-	[DIFF_SOURCE_CHANGED] = "source_changed",
-	[DIFF_QUERY_CHANGED] = "query_changed",
-	[DIFF_CACHING_CHANGED] = "caching_changed",
-	[DIFF_RETENTION_CHANGED] = "retention_changed",
-	[DIFF_PRINCIPAL_ADDED] = "principal_added",
-	[DIFF_PRINCIPAL_REMOVED] = "principal_removed",
-	[DIFF_PRINCIPAL_RENAMED] = "principal_renamed",
+    [DIFF_CREATED] = "created",
+    [DIFF_DROPPED] = "dropped",
+    [DIFF_KIND_CHANGED] = "kind_changed",
+    [DIFF_COLUMN_ADDED] = "column_added",
+    [DIFF_COLUMN_DROPPED] = "column_dropped",
+    [DIFF_COLUMN_RETYPED] = "column_retyped",
+    [DIFF_COLUMNS_REORDERED] = "columns_reordered",
+    [DIFF_FOLDER_CHANGED] = "folder_changed",
+    [DIFF_DOCSTRING_CHANGED] = "docstring_changed",
+    [DIFF_LOCATION_CHANGED] = "location_changed",
+    [DIFF_SOURCE_CHANGED] = "source_changed",
+    [DIFF_QUERY_CHANGED] = "query_changed",
+    [DIFF_CACHING_CHANGED] = "caching_changed",
+    [DIFF_RETENTION_CHANGED] = "retention_changed",
+    [DIFF_PRINCIPAL_ADDED] = "principal_added",
+    [DIFF_PRINCIPAL_REMOVED] = "principal_removed",
+    [DIFF_PRINCIPAL_RENAMED] = "principal_renamed",
 };
 
 const char *diff_what_name(enum diff_what what)
@@ -131,7 +131,7 @@ static size_t *sorted_index(const struct proto_column *cols, size_t n)
 
 /* Fills m by a merge of both lists sorted by name. */
 static int match_columns(const struct proto_entity *old, const struct proto_entity *new,
-			 struct colmatch *m)
+                         struct colmatch *m)
 {
 	size_t *a = sorted_index(old->columns, old->ncolumns);
 	size_t *b = sorted_index(new->columns, new->ncolumns);
@@ -181,37 +181,37 @@ static bool reordered(const struct proto_entity *old, const struct colmatch *m)
 }
 
 static int add_column(struct diff_list *out, enum diff_what what, const struct proto_entity *e,
-		      const char *column, enum proto_coltype old_type, enum proto_coltype new_type)
+                      const char *column, enum proto_coltype old_type, enum proto_coltype new_type)
 {
 	struct diff_change c = {.what = what,
-				.kind = e->kind,
-				.entity = e->name,
-				.item = (char *)column,
-				.old_type = old_type,
-				.new_type = new_type};
+	                        .kind = e->kind,
+	                        .entity = e->name,
+	                        .item = (char *)column,
+	                        .old_type = old_type,
+	                        .new_type = new_type};
 
 	return diff_list_add(out, &c);
 }
 
 static int column_changes(const struct proto_entity *old, const struct proto_entity *new,
-			  const struct colmatch *m, struct diff_list *out)
+                          const struct colmatch *m, struct diff_list *out)
 {
 	int r = 0;
 
 	for (size_t i = 0; r == 0 && i < old->ncolumns; i++)
 		if (m->new_of_old[i] == SIZE_MAX)
 			r = add_column(out, DIFF_COLUMN_DROPPED, new, old->columns[i].name,
-				       old->columns[i].type, 0);
+			               old->columns[i].type, 0);
 	for (size_t j = 0; r == 0 && j < new->ncolumns; j++)
 		if (m->old_of_new[j] == SIZE_MAX)
 			r = add_column(out, DIFF_COLUMN_ADDED, new, new->columns[j].name, 0,
-				       new->columns[j].type);
+			               new->columns[j].type);
 	for (size_t j = 0; r == 0 && j < new->ncolumns; j++) {
 		size_t i = m->old_of_new[j];
 
 		if (i != SIZE_MAX && old->columns[i].type != new->columns[j].type)
 			r = add_column(out, DIFF_COLUMN_RETYPED, new, new->columns[j].name,
-				       old->columns[i].type, new->columns[j].type);
+			               old->columns[i].type, new->columns[j].type);
 	}
 	if (r == 0 && reordered(old, m))
 		r = add_simple(out, DIFF_COLUMNS_REORDERED, new);
@@ -219,17 +219,17 @@ static int column_changes(const struct proto_entity *old, const struct proto_ent
 }
 
 static int text_changes(const struct proto_entity *old, const struct proto_entity *new,
-			struct diff_list *out)
+                        struct diff_list *out)
 {
 	static const struct {
 		enum diff_what what;
 		size_t offset;
 	} texts[] = {
-		{DIFF_FOLDER_CHANGED, offsetof(struct proto_entity, folder)},
-		{DIFF_DOCSTRING_CHANGED, offsetof(struct proto_entity, docstring)},
-		{DIFF_LOCATION_CHANGED, offsetof(struct proto_entity, location)},
-		{DIFF_SOURCE_CHANGED, offsetof(struct proto_entity, source)},
-		{DIFF_QUERY_CHANGED, offsetof(struct proto_entity, query)},
+	    {DIFF_FOLDER_CHANGED, offsetof(struct proto_entity, folder)},
+	    {DIFF_DOCSTRING_CHANGED, offsetof(struct proto_entity, docstring)},
+	    {DIFF_LOCATION_CHANGED, offsetof(struct proto_entity, location)},
+	    {DIFF_SOURCE_CHANGED, offsetof(struct proto_entity, source)},
+	    {DIFF_QUERY_CHANGED, offsetof(struct proto_entity, query)},
 	};
 	int r = 0;
 
@@ -244,7 +244,7 @@ static int text_changes(const struct proto_entity *old, const struct proto_entit
 }
 
 int diff_entity(const struct proto_entity *old, const struct proto_entity *new,
-		struct diff_list *out)
+                struct diff_list *out)
 {
 	struct colmatch m = {0};
 	int r;
@@ -255,9 +255,9 @@ int diff_entity(const struct proto_entity *old, const struct proto_entity *new,
 		return add_simple(out, DIFF_DROPPED, old);
 	if (old->kind != new->kind) {
 		struct diff_change c = {.what = DIFF_KIND_CHANGED,
-					.kind = new->kind,
-					.old_kind = old->kind,
-					.entity = new->name};
+		                        .kind = new->kind,
+		                        .old_kind = old->kind,
+		                        .entity = new->name};
 
 		r = diff_list_add(out, &c);
 		if (r < 0)
@@ -282,7 +282,8 @@ bool diff_caching_equal(const struct proto_caching *a, const struct proto_cachin
 	if (a->hot_span != b->hot_span || a->nwindows != b->nwindows)
 		return false;
 	for (size_t i = 0; i < a->nwindows; i++)
-		if (a->windows[i].min != b->windows[i].min || a->windows[i].max != b->windows[i].max)
+		if (a->windows[i].min != b->windows[i].min ||
+		    a->windows[i].max != b->windows[i].max)
 			return false;
 	return true;
 }
@@ -295,7 +296,7 @@ bool diff_retention_equal(const struct proto_retention *a, const struct proto_re
 }
 
 static int add_policy(struct diff_list *out, enum diff_what what, const char *entity,
-		      enum proto_kind kind)
+                      enum proto_kind kind)
 {
 	struct diff_change c = {.what = what, .kind = kind, .entity = (char *)entity};
 
@@ -303,7 +304,7 @@ static int add_policy(struct diff_list *out, enum diff_what what, const char *en
 }
 
 int diff_caching(const char *entity, enum proto_kind kind, const struct proto_caching *old,
-		 const struct proto_caching *new, struct diff_list *out)
+                 const struct proto_caching *new, struct diff_list *out)
 {
 	if (diff_caching_equal(old, new))
 		return 0;
@@ -311,7 +312,7 @@ int diff_caching(const char *entity, enum proto_kind kind, const struct proto_ca
 }
 
 int diff_retention(const char *entity, enum proto_kind kind, const struct proto_retention *old,
-		   const struct proto_retention *new, struct diff_list *out)
+                   const struct proto_retention *new, struct diff_list *out)
 {
 	if (diff_retention_equal(old, new))
 		return 0;
@@ -350,7 +351,7 @@ static size_t *prin_index(const struct proto_principal *v, size_t n, size_t *ret
 }
 
 static int add_principal(struct diff_list *out, enum diff_what what, enum proto_role role,
-			 const char *fqn)
+                         const char *fqn)
 {
 	struct diff_change c = {.what = what, .role = role, .item = (char *)fqn};
 
@@ -358,7 +359,7 @@ static int add_principal(struct diff_list *out, enum diff_what what, enum proto_
 }
 
 int diff_principals(enum proto_role role, const struct proto_principal *old, size_t nold,
-		    const struct proto_principal *new, size_t nnew, struct diff_list *out)
+                    const struct proto_principal *new, size_t nnew, struct diff_list *out)
 {
 	size_t na = 0, nb = 0, i = 0, j = 0;
 	size_t *a = prin_index(old, nold, &na);
@@ -409,8 +410,8 @@ static json_t *change_to_json(const struct diff_change *c)
 	if (ok && is_principal(c->what))
 		ok = set_str(o, "role", proto_role_name(c->role)) && set_str(o, "fqn", c->item);
 	else if (ok && c->entity != NULL)
-		ok = set_str(o, "kind", proto_kind_name(c->kind)) &&
-		     set_str(o, "entity", c->entity);
+		ok =
+		    set_str(o, "kind", proto_kind_name(c->kind)) && set_str(o, "entity", c->entity);
 	if (ok && c->what == DIFF_KIND_CHANGED)
 		ok = set_str(o, "old_kind", proto_kind_name(c->old_kind));
 	if (ok && is_column(c->what))

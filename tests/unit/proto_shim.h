@@ -14,8 +14,8 @@
 #include "proto.h"
 
 static const char *const shim_kind_names[] = {"table", "external_table", "materialized_view"};
-static const char *const shim_coltype_names[] = {"bool", "datetime", "dynamic", "guid",	   "int",
-						 "long", "real",     "string",  "timespan", "decimal"};
+static const char *const shim_coltype_names[] = {
+    "bool", "datetime", "dynamic", "guid", "int", "long", "real", "string", "timespan", "decimal"};
 static const char *const shim_role_names[] = {"admins", "users", "viewers", "monitors"};
 
 const char *proto_kind_name(enum proto_kind k)
@@ -51,6 +51,22 @@ int proto_role_parse(const char *s, enum proto_role *ret)
 			return 0;
 		}
 	return -EINVAL;
+}
+
+const char *proto_op_name(enum proto_op op, enum proto_kind kind)
+{
+	static const char *const entity_ops[][3] = {
+	    {"create_table", "create_external_table", "create_materialized_view"},
+	    {"alter_table", "alter_external_table", "alter_materialized_view"},
+	    {"drop_table", "drop_external_table", "drop_materialized_view"},
+	};
+	static const char *const ops[] = {"add_extents",          "drop_extents",
+	                                  "replace_extents",      "set_caching_policy",
+	                                  "set_retention_policy", "set_principals"};
+
+	if ((size_t)op < 3)
+		return (size_t)kind < 3 ? entity_ops[op][kind] : NULL;
+	return (size_t)op - 3 < 6 ? ops[op - 3] : NULL;
 }
 
 int proto_path_artifact(char *buf, size_t len, const char *sha256)

@@ -13,21 +13,24 @@
 
 /* An entity over caller-owned arrays (nothing is freed). */
 static struct proto_entity entity(enum proto_kind kind, const char *name, struct proto_column *cols,
-				  size_t ncols)
+                                  size_t ncols)
 {
 	struct proto_entity e = {.kind = kind,
-				 .name = (char *)name,
-				 .columns = cols,
-				 .ncolumns = ncols,
-				 .folder = (char *)"",
-				 .docstring = (char *)""};
+	                         .name = (char *)name,
+	                         .columns = cols,
+	                         .ncolumns = ncols,
+	                         .folder = (char *)"",
+	                         .docstring = (char *)""};
 	return e;
 }
 
-#define COL(n, t) {.name = (char *)(n), .type = (t)}
+#define COL(n, t)                                                                                  \
+	{                                                                                          \
+		.name = (char *)(n), .type = (t)                                                   \
+	}
 
 static void assert_change(const struct diff_change *c, enum diff_what what, const char *entity,
-			  const char *item)
+                          const char *item)
 {
 	assert_int_equal(c->what, what);
 	if (entity == NULL)
@@ -73,10 +76,10 @@ static void test_same_entity_no_change(void **state)
 static void test_columns(void **state)
 {
 	struct proto_column old[] = {COL("a", PROTO_T_INT), COL("b", PROTO_T_STRING),
-				     COL("c", PROTO_T_REAL), COL("d", PROTO_T_BOOL)};
+	                             COL("c", PROTO_T_REAL), COL("d", PROTO_T_BOOL)};
 	/* b dropped, e added, c retyped, a and c/d keep their order. */
 	struct proto_column new[] = {COL("a", PROTO_T_INT), COL("c", PROTO_T_LONG),
-				     COL("e", PROTO_T_DYNAMIC), COL("d", PROTO_T_BOOL)};
+	                             COL("e", PROTO_T_DYNAMIC), COL("d", PROTO_T_BOOL)};
 	struct proto_entity x = entity(PROTO_TABLE, "T", old, 4);
 	struct proto_entity y = entity(PROTO_TABLE, "T", new, 4);
 	struct diff_list l = {0};
@@ -96,9 +99,9 @@ static void test_columns(void **state)
 static void test_reordered(void **state)
 {
 	struct proto_column old[] = {COL("a", PROTO_T_INT), COL("b", PROTO_T_INT),
-				     COL("c", PROTO_T_INT)};
+	                             COL("c", PROTO_T_INT)};
 	struct proto_column swapped[] = {COL("b", PROTO_T_INT), COL("a", PROTO_T_INT),
-					 COL("c", PROTO_T_INT)};
+	                                 COL("c", PROTO_T_INT)};
 	/* Dropping a column is not a reorder of the others. */
 	struct proto_column dropped[] = {COL("a", PROTO_T_INT), COL("c", PROTO_T_INT)};
 	struct proto_entity x = entity(PROTO_TABLE, "T", old, 3);
@@ -159,7 +162,7 @@ static void test_many_columns(void **state)
 {
 	enum { N = 10000 };
 	struct proto_column *a = calloc(N, sizeof(*a)), *b = calloc(N, sizeof(*b));
-	char (*names)[16] = calloc(N, sizeof(*names));
+	char(*names)[16] = calloc(N, sizeof(*names));
 	struct diff_list l = {0};
 
 	for (size_t i = 0; i < N; i++) {
@@ -220,15 +223,18 @@ static void test_retention(void **state)
 	diff_list_clear(&l);
 }
 
-#define PRIN(f, n) {.fqn = (char *)(f), .name = (char *)(n)}
+#define PRIN(f, n)                                                                                 \
+	{                                                                                          \
+		.fqn = (char *)(f), .name = (char *)(n)                                            \
+	}
 
 static void test_principals(void **state)
 {
 	struct proto_principal old[] = {PRIN("aaduser=c", "C"), PRIN("aaduser=a", "A"),
-					PRIN("aaduser=b", "B")};
+	                                PRIN("aaduser=b", "B")};
 	/* a removed, d added, b renamed, c the same (order does not matter). */
 	struct proto_principal new[] = {PRIN("aaduser=d", ""), PRIN("aaduser=c", "C"),
-					PRIN("aaduser=b", "Bee"), PRIN("aaduser=d", "dup")};
+	                                PRIN("aaduser=b", "Bee"), PRIN("aaduser=d", "dup")};
 	struct diff_list l = {0};
 
 	assert_int_equal(diff_principals(PROTO_ROLE_VIEWERS, old, 3, new, 4, &l), 0);
@@ -264,10 +270,11 @@ static void test_json(void **state)
 	j = diff_list_to_json(&l);
 	assert_non_null(j);
 	s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	assert_string_equal(s, "[{\"change\":\"column_retyped\",\"kind\":\"table\",\"entity\":\"T\","
-			       "\"column\":\"a\",\"old_type\":\"int\",\"new_type\":\"long\"},"
-			       "{\"change\":\"principal_added\",\"role\":\"users\",\"fqn\":"
-			       "\"aaduser=a\"},{\"change\":\"caching_changed\"}]");
+	assert_string_equal(s,
+	                    "[{\"change\":\"column_retyped\",\"kind\":\"table\",\"entity\":\"T\","
+	                    "\"column\":\"a\",\"old_type\":\"int\",\"new_type\":\"long\"},"
+	                    "{\"change\":\"principal_added\",\"role\":\"users\",\"fqn\":"
+	                    "\"aaduser=a\"},{\"change\":\"caching_changed\"}]");
 	free(s);
 	json_decref(j);
 	diff_list_clear(&l);
@@ -278,12 +285,17 @@ static void test_json(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_created_dropped), cmocka_unit_test(test_same_entity_no_change),
-		cmocka_unit_test(test_columns),		cmocka_unit_test(test_reordered),
-		cmocka_unit_test(test_kind_and_texts),	cmocka_unit_test(test_location),
-		cmocka_unit_test(test_many_columns),	cmocka_unit_test(test_caching),
-		cmocka_unit_test(test_retention),	cmocka_unit_test(test_principals),
-		cmocka_unit_test(test_json),
+	    cmocka_unit_test(test_created_dropped),
+	    cmocka_unit_test(test_same_entity_no_change),
+	    cmocka_unit_test(test_columns),
+	    cmocka_unit_test(test_reordered),
+	    cmocka_unit_test(test_kind_and_texts),
+	    cmocka_unit_test(test_location),
+	    cmocka_unit_test(test_many_columns),
+	    cmocka_unit_test(test_caching),
+	    cmocka_unit_test(test_retention),
+	    cmocka_unit_test(test_principals),
+	    cmocka_unit_test(test_json),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
