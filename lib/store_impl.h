@@ -61,6 +61,7 @@ enum store_st {
 	ST_COL_LIST,
 	ST_EXT_INSERT,
 	ST_EXT_FIND,
+	ST_EXT_EXISTS,
 	ST_EXT_DELETE,
 	ST_EXT_PAGE,
 	ST_EXT_MAXID,
@@ -203,9 +204,13 @@ int store_principals_write(struct store *s, int64_t db, enum proto_role role,
 int store_extent_insert(struct store *s, int64_t db, int64_t entity, const struct proto_extent *x,
                         char *err);
 
-/* Artifact path as stored: NULL when it is the canonical path of the sha256
- * (most are; saves ~80 bytes a row), else path. */
-const char *store_path_stored(const struct proto_artifact *a, char *buf, size_t len);
+/* Artifact path as stored: NULL when it is the layout's path of the sha256,
+ * "artifacts/<sha[0:2]>/<sha>" (docs/PROTOCOL.md; most are, and it saves ~80
+ * bytes a row), else the path.  store_path_canonical writes that path into
+ * buf (>= STORE_PATH_CANONICAL bytes) for reading back. */
+#define STORE_PATH_CANONICAL (sizeof("artifacts/xx/") + PROTO_SHA256_LEN)
+const char *store_path_stored(const struct proto_artifact *a);
+void store_path_canonical(const char *sha256, char *buf);
 
 /* Tags as stored: a new JSON array text, or NULL (and 0) when there are none. */
 int store_tags_encode(char *const *tags, size_t n, char **ret);

@@ -333,7 +333,7 @@ static int tags_read(sqlite3_stmt *st, int col, struct extent_buf *b)
 static int artifact_push(sqlite3_stmt *st, struct extent_buf *b)
 {
 	struct proto_artifact *a;
-	char path[PROTO_MAX_PATH + 1];
+	char path[STORE_PATH_CANONICAL];
 
 	if (b->x.nartifacts == b->cap) {
 		size_t cap = b->cap > 0 ? b->cap * 2 : 4;
@@ -351,7 +351,7 @@ static int artifact_push(sqlite3_stmt *st, struct extent_buf *b)
 	a->size = (uint64_t)sqlite3_column_int64(st, 2);
 	store_sha_format(sqlite3_column_blob(st, 3), a->sha256);
 	if (sqlite3_column_type(st, 1) == SQLITE_NULL) {
-		(void)proto_path_artifact(path, sizeof(path), a->sha256);
+		store_path_canonical(a->sha256, path);
 		a->path = strdup(path);
 	} else if (!store_col_dup(st, 1, &a->path, true)) {
 		return -ENOMEM;

@@ -323,7 +323,7 @@ static const char v1_schema[] =
     " entity INTEGER NOT NULL, uuid BLOB NOT NULL, min_created INTEGER NOT NULL,"
     " max_created INTEGER NOT NULL, rows INTEGER NOT NULL, original_size INTEGER NOT NULL,"
     " compressed_size INTEGER NOT NULL, bytes INTEGER NOT NULL, tags TEXT);"
-    "CREATE UNIQUE INDEX extents_uuid ON extents(db, uuid);"
+    "CREATE INDEX extents_uuid ON extents(db, uuid, entity);"
     "CREATE INDEX extents_entity ON extents(entity);"
     "CREATE TABLE artifacts(extent INTEGER NOT NULL, ord INTEGER NOT NULL, name TEXT NOT NULL,"
     " path TEXT, size INTEGER NOT NULL, sha256 BLOB NOT NULL, PRIMARY KEY(extent, ord))"
