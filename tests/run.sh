@@ -64,6 +64,7 @@ fi
 if [ "$mode" != unit ]; then
 	for t in "$here"/e2e/*.sh; do
 		[ -f "$t" ] || continue
+		[ "$(basename "$t")" = lib.sh ] && continue
 		n=e2e/$(basename "$t" .sh)
 		selected "$n" || continue
 		run_one "$n" "$logs/e2e-$(basename "$t" .sh).log" timeout 600 bash "$t"
