@@ -22,7 +22,6 @@
 #include <sqlite3.h>
 
 #include "store.h"
-#include "../unit/proto_shim.h" /* TEMPORARY: until lib/proto.c lands */
 
 #define SLICE 1000
 #define TABLES 10

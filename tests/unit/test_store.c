@@ -14,7 +14,6 @@
 #include <sqlite3.h>
 
 #include "store.h"
-#include "proto_shim.h"
 
 #define UUID_A "3f2b6c1e-9a4d-4e0b-8c7a-1d2e3f405162"
 #define UUID_B "7c1d2e3f-0000-4000-8000-000000000001"
@@ -1494,6 +1493,72 @@ static void test_extents_paging(void **state)
 	xs_free(&x);
 }
 
+/* ---- through the real decoder: the shapes proto produces apply ---- */
+
+static struct proto_commit *roundtrip_commit(const struct proto_commit *c)
+{
+	char err[PROTO_ERRLEN] = "";
+	struct proto_commit *d = NULL;
+	char *json = proto_commit_encode(c);
+
+	assert_non_null(json);
+	if (proto_commit_decode(json, strlen(json), &d, err) < 0)
+		fail_msg("decode: %s", err);
+	free(json);
+	return d;
+}
+
+static void test_decoded_commit_and_checkpoint(void **state)
+{
+	struct fx *f = *state;
+	struct xs x = extents("T", 1, 3);
+	struct store_summary sum = {0};
+	struct proto_principal p[] = {{(char *)"aaduser=a@x", (char *)""}};
+	struct proto_action a[] = {
+	    create(PROTO_TABLE, "T"),
+	    add(&x),
+	    {.op = PROTO_OP_SET_PRINCIPALS,
+	     .role = PROTO_ROLE_USERS,
+	     .principals = p,
+	     .nprincipals = 1},
+	    {.op = PROTO_OP_SET_CACHING, .has_policy = true, .caching = {.hot_span = DAY}},
+	};
+	struct proto_commit c = commit(UUID_A, 1, a, 4);
+	struct proto_commit *d = roundtrip_commit(&c);
+
+	assert_int_equal(store_apply_commit(f->s, "logs", d, NULL, &sum, f->err), 0);
+	assert_int_equal(sum.extents_added, 3);
+	store_summary_clear(&sum);
+	proto_commit_free(d);
+
+	/* The same state as checkpoint lines (encode each record, decode it). */
+	struct proto_action recs[] = {a[0], a[1], a[2], a[3]};
+	struct proto_action dec[4] = {{0}};
+	const struct xs *all[] = {&x};
+	struct proto_counts counts = counts_of(1, 0, 0, all, 1);
+	struct proto_manifest m = manifest(UUID_A, 1, &counts);
+	struct store_ckpt *ck = NULL;
+	char perr[PROTO_ERRLEN] = "";
+
+	for (size_t i = 0; i < 4; i++) {
+		char *line = proto_record_encode(&recs[i]);
+
+		assert_non_null(line);
+		if (proto_record_decode(line, strlen(line), &dec[i], perr) < 0)
+			fail_msg("record %zu: %s", i, perr);
+		free(line);
+	}
+	assert_int_equal(store_checkpoint_begin(f->s, "logs", &m, NULL, &ck, f->err), 0);
+	assert_int_equal(store_checkpoint_feed(ck, dec, 4, f->err), 0);
+	assert_int_equal(store_checkpoint_finish(ck, &sum, f->err), 0);
+	/* Nothing differs between what the commit stored and the checkpoint. */
+	assert_int_equal(sum.extents_added + sum.extents_removed + sum.changes.n, 0);
+	store_summary_clear(&sum);
+	for (size_t i = 0; i < 4; i++)
+		proto_action_clear(&dec[i]);
+	xs_free(&x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1520,6 +1585,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_readonly, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_lag, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_extents_paging, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_decoded_commit_and_checkpoint, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
