@@ -877,7 +877,7 @@ int store_wipe(struct store *s, int64_t db, bool keep_history, char *err)
 
 int store_db_detach(struct store *s, const char *config, char *err)
 {
-	struct store_dbrow row;
+	struct store_dbrow row = {0};
 	sqlite3_stmt *st;
 	int r = store_check_writable(s, err);
 

@@ -192,8 +192,10 @@ int store_checkpoint_feed(struct store_ckpt *ck, const struct proto_action *reco
  * everything when the uuid differs), applies it, sets the applied version to
  * the manifest's, records the history and, when the filter excluded nothing,
  * checks the stored counts against the manifest too.  A mismatch is
- * -EBADMSG and nothing is applied.  Always frees ck; *ret (may be NULL)
- * receives the summary on success. */
+ * -EBADMSG and nothing is applied.  Frees ck, except on -EBUSY (another
+ * connection holds the write lock): then nothing happened and finish may be
+ * called again later, or abort.  *ret (may be NULL) receives the summary on
+ * success. */
 int store_checkpoint_finish(struct store_ckpt *ck, struct store_summary *ret, char *err);
 
 /* Drops the staged records and frees ck; the store is untouched.  Accepts NULL. */

@@ -318,7 +318,7 @@ int store_checkpoint_begin(struct store *s, const char *config, const struct pro
                            const struct store_filter *filter, struct store_ckpt **ret, char *err)
 {
 	struct store_ckpt *ck = NULL;
-	struct store_dbrow row;
+	struct store_dbrow row = {0};
 	int r = store_check_writable(s, err);
 
 	if (r == 0)
@@ -824,9 +824,9 @@ static int duplicates(struct finish *f, const char *query, int64_t db)
 /* In uuid order: the probes of the stored index go forward, not at random. */
 #define INSERT_NEW_EXTENTS                                                                         \
 	INSERT_EXTENTS                                                                             \
-	    "FROM @S.ext s INDEXED BY ext_uk CROSS JOIN @S.ents m ON m.idx = s.ent "               \
-	    "WHERE NOT EXISTS (SELECT 1 FROM extents e WHERE e.db = ?1 AND e.uuid = s.uuid) "      \
-	    "ORDER BY s.uuid"
+	"FROM @S.ext s INDEXED BY ext_uk CROSS JOIN @S.ents m ON m.idx = s.ent "                   \
+	"WHERE NOT EXISTS (SELECT 1 FROM extents e WHERE e.db = ?1 AND e.uuid = s.uuid) "          \
+	"ORDER BY s.uuid"
 #define INSERT_FIRST_ARTIFACTS                                                                     \
 	"INSERT INTO artifacts(extent, ord, name, path, size, sha256) "                            \
 	"SELECT ?1 + a.seq, 0, a.a_name, a.a_path, a.a_size, a.a_sha256 FROM @S.ext a "            \
@@ -904,8 +904,8 @@ static int add_extents(struct finish *f)
 	return r;
 }
 
-/* Rewrites the policies, principals, excluded names and entity totals. */
-static int apply_rest(struct finish *f)
+/* Rewrites the database's policies and principals, appending their changes. */
+static int apply_db_rows(struct finish *f)
 {
 	struct model *fed = &f->ck->model;
 	int64_t db = f->row.id;
@@ -933,33 +933,30 @@ static int apply_rest(struct finish *f)
 			r = store_principals_write(f->s, db, (enum proto_role)k, fed->prin[k],
 			                           fed->nprin[k], f->err);
 	}
+	return r;
+}
+
+/* Writes each fed entity's policies and extent totals, and the names of the
+ * excluded ones (after apply_db_rows emptied those tables). */
+static int apply_entity_rows(struct finish *f)
+{
+	struct model *fed = &f->ck->model;
+	int64_t db = f->row.id;
+	int r = 0;
+
 	for (size_t i = 0; r == 0 && i < fed->n; i++) {
 		const struct m_entity *x = &fed->v[i];
-		sqlite3_stmt *st;
 
 		if (!x->included) {
-			st = store_stmt(f->s, ST_EXCL_PUT, f->err);
-			if (st == NULL)
-				return -EIO;
-			(void)sqlite3_bind_int64(st, 1, db);
-			(void)store_bind_text(st, 2, x->e.name);
-			(void)store_bind_text(st, 3, store_kind_name(x->e.kind));
-			r = store_step_done(f->s, st, f->err, "excluded put");
+			r = store_excluded_put(f->s, db, x->e.name, x->e.kind, f->err);
 			continue;
 		}
 		if (x->has_caching)
 			r = store_caching_write(f->s, db, x->id, &x->caching, f->err);
 		if (r == 0 && x->has_retention)
 			r = store_retention_write(f->s, db, x->id, &x->retention, f->err);
-		if (r == 0 && (st = store_stmt(f->s, ST_ENT_SET_TOTALS, f->err)) == NULL)
-			return -EIO;
-		if (r == 0) {
-			(void)sqlite3_bind_int64(st, 1, x->id);
-			(void)sqlite3_bind_int64(st, 2, (int64_t)x->extents);
-			(void)sqlite3_bind_int64(st, 3, (int64_t)x->rows);
-			(void)sqlite3_bind_int64(st, 4, (int64_t)x->bytes);
-			r = store_step_done(f->s, st, f->err, "entity totals");
-		}
+		if (r == 0)
+			r = store_entity_totals(f->s, x->id, x->extents, x->rows, x->bytes, f->err);
 	}
 	return r;
 }
@@ -1052,7 +1049,9 @@ static int finish_apply(struct finish *f)
 	if (r == 0)
 		r = drop_entities(f);
 	if (r == 0)
-		r = apply_rest(f);
+		r = apply_db_rows(f);
+	if (r == 0)
+		r = apply_entity_rows(f);
 	if (r == 0 && !ck->excluded_any)
 		r = verify_stored(f);
 	if (r == 0)
@@ -1071,8 +1070,12 @@ int store_checkpoint_finish(struct store_ckpt *ck, struct store_summary *ret, ch
 		r = store_errf(err, -EINVAL, "checkpoint: an earlier feed failed");
 	if (r == 0)
 		r = check_counts(ck, &ck->fed, "the parts hold", err);
-	if (r == 0)
+	if (r == 0) {
 		r = store_begin(ck->s, err);
+		/* Another writer holds the lock: keep the staging for a retry. */
+		if (r == -EBUSY)
+			return r;
+	}
 	if (r == 0)
 		r = finish_apply(&f);
 	if (r == 0)

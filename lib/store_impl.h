@@ -175,6 +175,14 @@ int store_entity_insert(struct store *s, int64_t db, const struct proto_entity *
 /* Replaces the definition of entity id (row and columns) by e. */
 int store_entity_update(struct store *s, int64_t id, const struct proto_entity *e, char *err);
 
+/* Sets the extent totals of entity id. */
+int store_entity_totals(struct store *s, int64_t id, uint64_t extents, uint64_t rows,
+                        uint64_t bytes, char *err);
+
+/* Records name as an entity of database db the filter excluded. */
+int store_excluded_put(struct store *s, int64_t db, const char *name, enum proto_kind kind,
+                       char *err);
+
 /* Reads entity row st (columns as ST_ENT_GET / ST_ENT_LIST) with its columns
  * into *ret (caller clears); *ret_id its id. */
 int store_entity_read(struct store *s, sqlite3_stmt *st, struct proto_entity *ret, int64_t *ret_id,

@@ -87,6 +87,33 @@ int store_entity_update(struct store *s, int64_t id, const struct proto_entity *
 	return r;
 }
 
+int store_entity_totals(struct store *s, int64_t id, uint64_t extents, uint64_t rows,
+                        uint64_t bytes, char *err)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_ENT_SET_TOTALS, err);
+
+	if (st == NULL)
+		return -EIO;
+	(void)sqlite3_bind_int64(st, 1, id);
+	(void)sqlite3_bind_int64(st, 2, (int64_t)extents);
+	(void)sqlite3_bind_int64(st, 3, (int64_t)rows);
+	(void)sqlite3_bind_int64(st, 4, (int64_t)bytes);
+	return store_step_done(s, st, err, "entity totals");
+}
+
+int store_excluded_put(struct store *s, int64_t db, const char *name, enum proto_kind kind,
+                       char *err)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_EXCL_PUT, err);
+
+	if (st == NULL)
+		return -EIO;
+	(void)sqlite3_bind_int64(st, 1, db);
+	(void)store_bind_text(st, 2, name);
+	(void)store_bind_text(st, 3, store_kind_name(kind));
+	return store_step_done(s, st, err, "excluded put");
+}
+
 static int columns_read(struct store *s, int64_t id, struct proto_entity *e, char *err)
 {
 	sqlite3_stmt *st = store_stmt(s, ST_COL_LIST, err);
