@@ -175,7 +175,10 @@ int store_apply_commit(struct store *s, const char *config, const struct proto_c
 /* Starts loading checkpoint m (borrowed; its uuid, version, commit time and
  * counts are copied) into database config.  Nothing is written to the store
  * until store_checkpoint_finish; records are staged in a private temporary
- * database.  *ret is a new checkpoint (finish or abort it). */
+ * database in SQLite's temp directory (SQLITE_TMPDIR, TMPDIR, /var/tmp),
+ * about 100 bytes per extent.  *ret is a new checkpoint (finish or abort it;
+ * both before store_free of the handle).  A handle stages at most as many
+ * at once as SQLite attaches databases (10 in Debian's build). */
 int store_checkpoint_begin(struct store *s, const char *config, const struct proto_manifest *m,
                            const struct store_filter *filter, struct store_ckpt **ret, char *err);
 
@@ -269,7 +272,8 @@ int store_history(struct store *s, const char *config, size_t limit, struct stor
 
 /* Runs one read-only SQL statement through a read-only handle (-EPERM on a
  * writable one), calling fn for each row with borrowed text values (NULL for
- * SQL NULL).  For the views' ad-hoc queries and tests. */
+ * SQL NULL; at most the first 64 columns).  For the views' ad-hoc queries and
+ * tests; a non-zero return from fn stops the walk and is returned. */
 int store_query(struct store *s, const char *sql,
                 int (*fn)(void *arg, int ncols, const char *const *values), void *arg, char *err);
 

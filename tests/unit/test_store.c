@@ -665,6 +665,25 @@ static void test_commit_alter_drop_replace(void **state)
 	assert_int_equal(n, 2);
 	assert_string_equal(p[0].name, "Robert");
 	store_principals_free(p, n);
+
+	/* v3: drop the table with its extents; remove its retention first. */
+	struct proto_action b[] = {
+	    {.op = PROTO_OP_SET_RETENTION, .table = (char *)"T", .has_policy = false},
+	    {.op = PROTO_OP_DROP, .entity = {.kind = PROTO_TABLE, .name = (char *)"T"}},
+	};
+	assert_int_equal(apply(f, UUID_A, 3, b, 2, NULL, &sum), 0);
+	assert_int_equal(sum.extents_removed, 3);
+	assert_int_equal(sum.bytes_removed, x.a[2].size + xs_bytes(&y));
+	assert_true(has_change(&sum, DIFF_RETENTION_CHANGED, "T", NULL));
+	assert_true(has_change(&sum, DIFF_DROPPED, "T", NULL));
+	store_summary_clear(&sum);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM extents"), 0);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM artifacts"), 0);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM columns"), 0);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM retention"), 0);
+	assert_int_equal(sql_int(f->path, "SELECT extents + rows + bytes FROM databases"), 0);
+	/* The database-level caching policy stays. */
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM caching"), 1);
 	xs_free(&x);
 	xs_free(&y);
 }
