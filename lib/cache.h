@@ -123,6 +123,15 @@ int cache_writer_open(struct cache *c, const char *sha256, uint64_t size, unsign
  * sticky: later writes and the commit return it. */
 int cache_writer_write(struct cache_writer *w, const void *buf, size_t len);
 
+/* cache_writer_write in the shape of lib/fetch's fetch_data_fn: arg is the
+ * writer.  A download is then: cache_writer_open (CACHE_RESUME), a fetch
+ * request with range_start = the offset, on_data = cache_writer_sink and
+ * max_bytes = size - offset; in on_done, on success cache_writer_commit
+ * (off the loop: it fsyncs); on -ENOTSUP (Range ignored, nothing written)
+ * cache_writer_restart and fetch from 0; on a transient failure
+ * cache_writer_abort(w, true) to resume later. */
+int cache_writer_sink(const void *buf, size_t len, void *arg);
+
 /* Starts again from byte 0 (the source ignored a Range request and sends the
  * whole body): the .part file is emptied and the hash reset.  A failed
  * writer stays failed. */

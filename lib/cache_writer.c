@@ -255,6 +255,11 @@ int cache_writer_write(struct cache_writer *w, const void *buf, size_t len)
 	return 0;
 }
 
+int cache_writer_sink(const void *buf, size_t len, void *arg)
+{
+	return cache_writer_write(arg, buf, len);
+}
+
 int cache_writer_restart(struct cache_writer *w)
 {
 	int r;
