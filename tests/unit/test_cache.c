@@ -32,6 +32,7 @@
 struct fx {
 	char dir[512];  /* the test's directory */
 	char cdir[600]; /* the cache, inside it */
+	char mnt[700];  /* a tmpfs mounted by the test, "" when none */
 	struct cache *c;
 };
 
@@ -61,6 +62,8 @@ static int teardown(void **state)
 	char cmd[PATH_MAX + 16];
 
 	cache_free(f->c);
+	if (f->mnt[0] != '\0') /* a test that failed half-way */
+		(void)umount2(f->mnt, MNT_DETACH);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
 	if (system(cmd) != 0)
 		return -1;
@@ -637,15 +640,16 @@ static void enospc(void **state)
 	struct fx *f = *state;
 	size_t len = 4 * 1024 * 1024, step = 65536, i;
 	unsigned char *data = blob(len, 40);
-	char mnt[700], cdir[800], sha[65], rel[PATH_MAX];
+	char *mnt = f->mnt, cdir[800], sha[65], rel[PATH_MAX];
 	struct cache *c = NULL;
 	struct cache_writer *w = NULL;
 	uint64_t avail0 = 0, avail = 0, total = 0;
 	int r = 0;
 
-	snprintf(mnt, sizeof(mnt), "%s/tmpfs", f->dir);
+	snprintf(mnt, sizeof(f->mnt), "%s/tmpfs", f->dir);
 	assert_int_equal(mkdir(mnt, 0700), 0);
 	if (mount("tmpfs", mnt, "tmpfs", 0, "size=1m") != 0) {
+		mnt[0] = '\0';
 		free(data);
 		skip();
 	}
@@ -680,6 +684,7 @@ static void enospc(void **state)
 	}
 	cache_free(c);
 	assert_int_equal(umount2(mnt, MNT_DETACH), 0);
+	mnt[0] = '\0';
 	free(data);
 }
 
