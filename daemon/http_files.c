@@ -263,7 +263,9 @@ static int sha_db(void *arg, const char *config)
 	return 0;
 }
 
-/* The verdict for the caller; 0 or a negative errno. */
+/* The verdict for the caller; 0 or a negative errno.  The artifact's
+ * databases are looked for (a scan) only when the caller may read the data
+ * of some databases but not of all. */
 static int sha_allowed(struct http_call *c, const char *sha256, int *ret)
 {
 	struct sha_access s = {.c = c, .verdict = -1};
@@ -277,14 +279,12 @@ static int sha_allowed(struct http_call *c, const char *sha256, int *ret)
 	}
 	r = views_db_list(&c->v, &dbs, &s.n, c->err);
 	for (size_t i = 0; r == 0 && i < s.n; i++) {
-		bool may = http_may(c, &dbs[i], AUTH_REQ_DATA);
-
-		all = all && may;
-		any = any || may;
+		all = all && http_may(c, &dbs[i], AUTH_REQ_DATA);
+		any = any || http_may(c, &dbs[i], AUTH_REQ_METADATA);
 	}
 	s.dbs = dbs;
-	if (r == 0 && all && any)
-		s.verdict = 1; /* no need to find which databases reference it */
+	if (r == 0 && all && s.n > 0)
+		s.verdict = 1;
 	else if (r == 0 && any)
 		r = views_blob_databases(&c->v, sha256, sha_db, &s, c->err);
 	views_db_array_free(dbs, s.n);

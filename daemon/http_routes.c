@@ -447,6 +447,7 @@ static void h_extents(struct http_call *c, const struct views_db *d)
 	struct views_extent_query q = {.from = INT64_MIN, .to = INT64_MAX};
 	json_t *j = NULL;
 	long long limit;
+	int r;
 
 	if (query_check(c, names, N_ELEMENTS(names)) < 0 ||
 	    param_time(c, "from", INT64_MIN, &q.from) < 0 ||
@@ -460,7 +461,8 @@ static void h_extents(struct http_call *c, const struct views_db *d)
 		http_call_error(c, 400, "BadRequest", "table: not a valid name");
 		return;
 	}
-	reply_view(c, views_extents(&c->v, d, &q, &j, c->err), j);
+	r = views_extents(&c->v, d, &q, &j, c->err);
+	reply_view(c, r, j);
 }
 
 static void h_history(struct http_call *c, const struct views_db *d)
@@ -468,10 +470,12 @@ static void h_history(struct http_call *c, const struct views_db *d)
 	static const char *const names[] = {"limit"};
 	long long limit;
 	json_t *j = NULL;
+	int r;
 
 	if (query_check(c, names, 1) < 0 || (limit = param_uint(c, "limit", STORE_HISTORY_MAX)) < 0)
 		return;
-	reply_view(c, views_history(&c->v, d, (size_t)limit, &j, c->err), j);
+	r = views_history(&c->v, d, (size_t)limit, &j, c->err);
+	reply_view(c, r, j);
 }
 
 /* GET /v1/databases/{db}/{kind}[/{name}] */

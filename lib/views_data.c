@@ -205,8 +205,10 @@ static int page_tables(struct page *p, const struct store_entity *ents, size_t n
 			continue;
 		if (q->table != NULL && !here)
 			break;
+		size_t before = p->count;
+
 		r = page_table(p, &ents[i], has_db, db, q, here ? after : 0, err);
-		if (r == 0 && p->count > 0)
+		if (r == 0 && p->count > before)
 			*ret_last = name;
 		found = true;
 		after = 0;

@@ -379,6 +379,15 @@ static void test_extent_pages(void **state)
 	assert_int_equal(n, 6);
 	assert_string_equal(ids[0], "00000000-0000-4000-8000-000000000006");
 	assert_string_equal(ids[1], "00000000-0000-4000-8000-000000000001");
+	/* a page that ends exactly at a table's end */
+	assert_int_equal(walk(f, &d, NULL, INT64_MIN, INT64_MAX, 1, ids, &n), 6);
+	assert_int_equal(n, 6);
+	for (size_t i = 1; i < n; i++) {
+		char want[64];
+
+		(void)snprintf(want, sizeof(want), "00000000-0000-4000-8000-%012zu", i);
+		assert_string_equal(ids[i], want);
+	}
 	/* created-on overlap: days 1..2 of Events */
 	assert_int_equal(walk(f, &d, "Events", f->t0 + DAY + DAY / 2, f->t0 + 2 * DAY, 10, ids, &n),
 	                 1);
