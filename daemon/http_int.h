@@ -28,6 +28,7 @@
 #define HTTP_MAX_LISTENERS 32 /* per endpoint */
 #define HTTP_STATUS_MAX 600
 #define HTTP_CONN_BUCKETS 4096 /* connection lookup table; chains stay short */
+#define HTTP_MEMO_SLOTS 4096   /* remembered sizes of cached artifacts */
 
 struct log_memo;
 
@@ -69,6 +70,12 @@ struct http_counters {
 	uint64_t not_cached;                 /* artifact requests answered 503 */
 };
 
+/* A cached artifact's size, remembered (http_files.c). */
+struct http_memo {
+	char sha256[PROTO_SHA256_LEN + 1]; /* "" when the slot is free */
+	uint64_t size;
+};
+
 /* What a reload replaces. */
 struct http_reload {
 	const struct conf *conf;
@@ -98,6 +105,13 @@ struct http {
 	int64_t stall_at_ms;   /* when the loop last turned HTTP_STALL_MS late; 0: never */
 	int64_t stall_ms;      /* how late */
 	struct log_memo *memo; /* store open failures, logged on change */
+	/* The followed databases with their principals, kept between requests
+	 * while the store's data_version and the configuration stay the same. */
+	struct views_db *dbs;
+	size_t ndbs;
+	int64_t dbs_version;
+	bool dbs_ok;
+	struct http_memo sizes[HTTP_MEMO_SLOTS];
 	bool stopped;
 };
 
@@ -122,6 +136,10 @@ struct http_call {
 /* ---- http.c ---- */
 int64_t http_now_ms(void);
 struct store *http_store(struct http *h);
+/* The followed databases as of the call's snapshot (borrowed, valid for
+ * the call): re-read only when the store or the configuration changed.
+ * 0 or a negative errno (c->err says). */
+int http_dbs(struct http_call *c, const struct views_db **ret, size_t *ret_n);
 /* The tracked connection of req (NULL: not tracked). */
 struct http_conn *http_conn_of(struct http *h, struct evhttp_request *req);
 /* Arms the connection's deadline for its next request / stops it. */

@@ -199,11 +199,11 @@ static void put_http(const struct http *h, struct evbuffer *b)
 
 void http_metrics(struct http_call *c)
 {
-	struct views_db *dbs = NULL;
+	const struct views_db *dbs = NULL;
 	size_t n = 0, seen = 0;
 	bool *visible = NULL;
 	struct evbuffer *b = NULL;
-	int r = c->v.store != NULL ? views_db_list(&c->v, &dbs, &n, c->err) : 0;
+	int r = http_dbs(c, &dbs, &n);
 
 	if (r == 0 &&
 	    ((visible = calloc(n + 1, sizeof(*visible))) == NULL || (b = evbuffer_new()) == NULL))
@@ -225,7 +225,6 @@ void http_metrics(struct http_call *c)
 	if (b != NULL)
 		evbuffer_free(b);
 	free(visible);
-	views_db_array_free(dbs, n);
 }
 
 /* ---- /healthz ---- */
@@ -255,7 +254,7 @@ static void loop_reasons(const struct http *h, json_t *a)
 
 static void db_reasons(struct http_call *c, json_t *a)
 {
-	struct views_db *dbs = NULL;
+	const struct views_db *dbs = NULL;
 	size_t n = 0;
 	int64_t max = c->h->conf->max_lag;
 
@@ -264,7 +263,7 @@ static void db_reasons(struct http_call *c, json_t *a)
 			(void)reason(a, "the store cannot be read");
 		return;
 	}
-	if (views_db_list(&c->v, &dbs, &n, c->err) < 0) {
+	if (http_dbs(c, &dbs, &n) < 0) {
 		(void)reason(a, "the store cannot be read: %s", c->err);
 		return;
 	}
@@ -280,7 +279,6 @@ static void db_reasons(struct http_call *c, json_t *a)
 		             http_may(c, &dbs[i], AUTH_REQ_METADATA) ? "'" : "",
 		             (double)lag / PROTO_TICKS_PER_SEC, (double)max / PROTO_TICKS_PER_SEC);
 	}
-	views_db_array_free(dbs, n);
 }
 
 void http_healthz(struct http_call *c)

@@ -360,24 +360,22 @@ static int param_time(struct http_call *c, const char *name, int64_t dflt, int64
 /* ---- databases ---- */
 
 /* Finds the database of the path (segment 2) that the caller may see and
- * use for req; 0, or -1 after replying (404 unknown or invisible, 403
- * visible but not allowed). */
-static int open_db(struct http_call *c, enum auth_request req, struct views_db *d)
+ * use for req into *ret (borrowed for the call); 0, or -1 after replying
+ * (404 unknown or invisible, 403 visible but not allowed). */
+static int open_db(struct http_call *c, enum auth_request req, const struct views_db **ret)
 {
-	int r;
+	const struct views_db *dbs = NULL, *d = NULL;
+	size_t n = 0;
+	int r = http_dbs(c, &dbs, &n);
 
-	if (c->v.store == NULL) {
-		http_call_error(c, 404, "NotFound", "database '%s' is not followed here",
-		                c->seg[2]);
-		return -1;
-	}
-	r = views_db_find(&c->v, c->seg[2], d, c->err);
 	if (r < 0) {
 		http_call_fail(c, r);
 		return -1;
 	}
-	if (!http_may(c, d, AUTH_REQ_METADATA)) {
-		views_db_clear(d);
+	for (size_t i = 0; d == NULL && i < n; i++)
+		if (strcmp(dbs[i].info.local_name, c->seg[2]) == 0)
+			d = &dbs[i];
+	if (d == NULL || !http_may(c, d, AUTH_REQ_METADATA)) {
 		http_call_error(c, 404, "NotFound", "database '%s' is not followed here",
 		                c->seg[2]);
 		return -1;
@@ -386,18 +384,18 @@ static int open_db(struct http_call *c, enum auth_request req, struct views_db *
 		http_call_error(c, 403, "Forbidden", "%s may not read %s of database '%s'",
 		                c->who.fqn[0] != '\0' ? c->who.fqn : "an anonymous caller",
 		                auth_request_name(req), c->seg[2]);
-		views_db_clear(d);
 		return -1;
 	}
+	*ret = d;
 	return 0;
 }
 
 static void h_databases(struct http_call *c)
 {
-	struct views_db *dbs = NULL;
+	const struct views_db *dbs = NULL;
 	size_t n = 0;
 	json_t *a = json_array(), *o = NULL;
-	int r = c->v.store != NULL ? views_db_list(&c->v, &dbs, &n, c->err) : 0;
+	int r = http_dbs(c, &dbs, &n);
 
 	for (size_t i = 0; r == 0 && i < n; i++) {
 		if (!http_may(c, &dbs[i], AUTH_REQ_METADATA))
@@ -406,7 +404,6 @@ static void h_databases(struct http_call *c)
 		if (r == 0 && json_array_append_new(a, o) < 0)
 			r = -ENOMEM;
 	}
-	views_db_array_free(dbs, n);
 	if (r < 0 || a == NULL) {
 		json_decref(a);
 		http_call_fail(c, r < 0 ? r : -ENOMEM);
@@ -526,15 +523,14 @@ static void db_view(struct http_call *c, const struct views_db *d)
 static void h_database(struct http_call *c)
 {
 	bool artifact = c->nseg == 7;
-	struct views_db d;
+	const struct views_db *d = NULL;
 
 	if (open_db(c, artifact ? AUTH_REQ_DATA : AUTH_REQ_METADATA, &d) < 0)
 		return;
 	if (artifact && query_check(c, NULL, 0) == 0)
-		http_artifact_named(c, &d);
+		http_artifact_named(c, d);
 	else if (!artifact)
-		db_view(c, &d);
-	views_db_clear(&d);
+		db_view(c, d);
 }
 
 /* ---- the Kusto surface (KUSTO SEAM) ---- */
@@ -612,7 +608,8 @@ static const struct route routes[] = {
     {"v1/databases/*/principals", METHODS_GET, true, h_database},
     {"v1/databases/*/history", METHODS_GET, true, h_database},
     {"v1/databases/*/cache", METHODS_GET, true, h_database},
-    {"v1/artifacts/*", METHODS_GET, true, h_artifact},
+    /* a snapshot only if the caller's databases must be looked at */
+    {"v1/artifacts/*", METHODS_GET, false, h_artifact},
     {"metrics", METHODS_GET, true, h_metrics},
     {"healthz", METHODS_GET, true, h_healthz},
     {"v1/rest/mgmt", EVHTTP_REQ_POST, true, h_kusto},

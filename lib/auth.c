@@ -188,6 +188,7 @@ struct auth_tokens {
 	struct entry *v;
 	size_t n, cap;
 	size_t subjects;
+	EVP_MD *sha256; /* fetched once: EVP_sha256() is looked up on every digest */
 };
 
 void auth_tokens_free(struct auth_tokens *t)
@@ -199,6 +200,7 @@ void auth_tokens_free(struct auth_tokens *t)
 		free(t->v[i].fqn);
 	}
 	free(t->v);
+	EVP_MD_free(t->sha256);
 	free(t);
 }
 
@@ -371,6 +373,7 @@ int auth_tokens_parse(const char *name, const char *text, size_t len, struct aut
 
 	if (t == NULL)
 		return -ENOMEM;
+	t->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
 	if (len > AUTH_TOKENS_FILE_MAX) {
 		(void)snprintf(err, errlen, "%s: larger than 1 MiB", name);
 		r = -E2BIG;
@@ -446,7 +449,9 @@ const char *auth_token_find(const struct auth_tokens *t, const char *token, size
 
 	if (t == NULL || len == 0 || len > AUTH_TOKEN_MAX)
 		return NULL;
-	if (EVP_Digest(token, len, sha, &n, EVP_sha256(), NULL) != 1 || n != AUTH_SHA256_LEN)
+	if (EVP_Digest(token, len, sha, &n, t->sha256 != NULL ? t->sha256 : EVP_sha256(), NULL) !=
+	        1 ||
+	    n != AUTH_SHA256_LEN)
 		return NULL;
 	i = find_sha(t, CRED_TOKEN, sha);
 	return i >= 0 ? t->v[i].fqn : NULL;

@@ -53,6 +53,26 @@ void views_end(const struct views_ctx *v)
 	(void)store_query(v->store, "COMMIT", no_rows, NULL, NULL);
 }
 
+static int version_row(void *arg, int ncols, const char *const *values)
+{
+	int64_t *v = arg;
+
+	*v = ncols > 0 && values[0] != NULL ? strtoll(values[0], NULL, 10) : -1;
+	return 0;
+}
+
+int views_data_version(const struct views_ctx *v, int64_t *ret, char *err)
+{
+	int64_t version = -1;
+	int r = store_query(v->store, "PRAGMA data_version", version_row, &version, err);
+
+	if (r == 0 && version < 0)
+		r = views_errf(err, -EIO, "PRAGMA data_version: no answer");
+	if (r == 0)
+		*ret = version;
+	return r;
+}
+
 /* ---- JSON pieces ---- */
 
 json_t *views_datetime(int64_t ticks)

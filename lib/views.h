@@ -88,6 +88,12 @@ int views_begin(const struct views_ctx *v, char *err);
 /* Ends it (a no-op after a failed views_begin). */
 void views_end(const struct views_ctx *v);
 
+/* A number that changes whenever another connection commits to the store
+ * (PRAGMA data_version): what a caller keeping views_db_list's result
+ * compares to know it is still current.  Inside views_begin it is the
+ * snapshot's. */
+int views_data_version(const struct views_ctx *v, int64_t *ret, char *err);
+
 /* ---- databases ---- */
 
 /* The attach of c that configures the store database named config

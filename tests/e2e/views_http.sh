@@ -166,6 +166,11 @@ check_match "... with the length" "Content-Length: 65536" "$(curl -s -I -H 'Auth
 check_eq "not cached yet: 503" 503 "$(get tok-viewer "/v1/artifacts/$EV25_SHA")"
 check_eq "... saying so" NotCached "$(body .error.code)"
 check_match "... with Retry-After" "Retry-After: " "$(curl -s -D - -o /dev/null -H 'Authorization: Bearer tok-viewer' "$URL/v1/artifacts/$EV25_SHA")"
+EV2_SHA=$(art Events 2 | cut -d' ' -f5)
+check_eq "an artifact served once" 200 "$(get tok-viewer "/v1/artifacts/$EV2_SHA")"
+rm -f "$T/cache/objects/${EV2_SHA:0:2}/$EV2_SHA"
+check_eq "... then evicted behind the store's back: 503, not a stale size" 503 "$(get tok-viewer "/v1/artifacts/$EV2_SHA")"
+check_eq "... by name too" 503 "$(get tok-viewer "/v1/databases/Logs/extents/$(art Events 2 | cut -d' ' -f3)/artifacts/data.csv")"
 check_eq "quarantined: 503" 503 "$(get tok-viewer "/v1/artifacts/$AUDIT2_SHA")"
 check_eq "another database's artifact by sha256: 404" 404 "$(get tok-viewer "/v1/artifacts/$CPU_SHA")"
 check_eq "... served to its viewer" 200 "$(get tok-other "/v1/artifacts/$CPU_SHA")"
