@@ -274,7 +274,7 @@ static void on_conn_init(evutil_socket_t unused, short what, void *arg)
 	ep->h->n.accepted++;
 	evhttp_connection_set_closecb(c->evcon, on_conn_close, c);
 	(void)bufferevent_decref(bev);
-	if (ep->connections > (unsigned)ep->max_connections || ep->h->stopped) {
+	if (ep->connections > (unsigned)ep->max_connections || ep->h->stopped || c->refuse) {
 		ep->h->n.rejected++;
 		evhttp_connection_free(c->evcon); /* frees c */
 		return;
@@ -290,21 +290,25 @@ static struct bufferevent *on_accept_bev(struct event_base *base, void *arg)
 	struct bufferevent *bev = NULL;
 	SSL *ssl = NULL;
 
+	bool tls = ep->side == HTTP_PUBLIC && ep->h->tls != NULL;
+
 	if (c == NULL)
-		return NULL;
-	if (ep->side == HTTP_PUBLIC && ep->h->tls != NULL && (ssl = SSL_new(ep->h->tls)) != NULL)
+		return NULL; /* evhttp makes a plain one; on HTTPS prepare() refuses it */
+	if (tls && (ssl = SSL_new(ep->h->tls)) != NULL)
 		bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
 		                                     BEV_OPT_CLOSE_ON_FREE);
-	else if (ep->side == HTTP_ADMIN || ep->h->tls == NULL)
+	if (bev == NULL) {
+		/* plain, or TLS could not be set up (out of memory): then closed
+		 * at once by on_conn_init, never served in clear */
+		c->refuse = tls;
 		bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	}
 	c->ep = ep;
 	c->init = event_new(base, -1, 0, on_conn_init, c);
 	c->deadline = evtimer_new(base, on_deadline, c);
 	if (bev == NULL || c->init == NULL || c->deadline == NULL) {
-		if (bev == NULL)
-			SSL_free(ssl);
 		conn_free(c);
-		return bev; /* evhttp copes: it makes one itself or drops the connection */
+		return bev;
 	}
 	c->bev = bev;
 	bufferevent_incref(bev); /* kept alive until on_conn_init */

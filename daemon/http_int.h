@@ -59,6 +59,7 @@ struct http_conn {
 	bool unix_peer;                  /* AF_UNIX */
 	bool local;                      /* loopback or AF_UNIX */
 	bool have_uid;
+	bool refuse;  /* HTTPS endpoint but no TLS bufferevent: close at once */
 	uint32_t uid; /* SO_PEERCRED */
 };
 

@@ -667,6 +667,13 @@ static const struct route *prepare(struct http_call *c)
 {
 	const struct route *r;
 
+	if (c->ep->side == HTTP_PUBLIC && c->h->tls != NULL && conn_ssl(c) == NULL) {
+		/* a connection evhttp set up itself (we were out of memory) */
+		(void)evhttp_add_header(evhttp_request_get_output_headers(c->req), "Connection",
+		                        "close");
+		http_call_error(c, 400, "BadRequest", "this endpoint speaks HTTPS only");
+		return NULL;
+	}
 	if (header_bytes(c->req) > HTTP_MAX_HEADERS) {
 		http_call_error(c, 431, "RequestHeaderFieldsTooLarge",
 		                "headers larger than %zu bytes", HTTP_MAX_HEADERS);
