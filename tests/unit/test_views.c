@@ -622,6 +622,13 @@ static void test_snapshot(void **state)
 
 	d = find(f, "Logs");
 	assert_int_equal(d.info.applied_version, 3);
+	/* data_version: the same until another connection commits */
+	int64_t v1 = 0, v2 = 0, v3 = 0;
+	assert_int_equal(views_data_version(&f->v, &v1, f->err), 0);
+	assert_int_equal(views_data_version(&f->v, &v2, f->err), 0);
+	assert_int_equal(store_db_set_state(f->w, "logs", "idle", f->err), 0);
+	assert_int_equal(views_data_version(&f->v, &v3, f->err), 0);
+	assert_true(v1 == v2 && v2 != v3);
 	assert_int_equal(views_entities(&f->v, &d, PROTO_TABLE, &j, f->err), 0);
 	assert_int_equal(json_array_size(j), 1);
 	json_decref(j);
