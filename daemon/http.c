@@ -764,6 +764,7 @@ void http_free(struct http *h)
 	if (h->heartbeat != NULL)
 		event_free(h->heartbeat);
 	dbs_drop(h);
+	http_named_clear(h);
 	store_free(h->store);
 	if (h->own_cache)
 		cache_free(h->cache);

@@ -293,13 +293,50 @@ static void serve(struct http_call *c, const struct views_artifact *a, const cha
 	serve_fd(c, a, fd);
 }
 
+/* ---- artifacts by name, remembered ----
+ *
+ * The lookup by database, extent and name is a join; its answer (and the
+ * blob's state) holds as long as the store's data_version does, which
+ * http_dbs read from this request's snapshot. */
+
+void http_named_clear(struct http *h)
+{
+	for (size_t i = 0; i < HTTP_NAMED_SLOTS; i++) {
+		free(h->named[i].key);
+		h->named[i].key = NULL;
+	}
+}
+
+static struct http_named *named_slot(struct http *h, const char *key)
+{
+	uint64_t v = 14695981039346656037ull; /* FNV-1a */
+
+	for (const char *p = key; *p != '\0'; p++)
+		v = (v ^ (unsigned char)*p) * 1099511628211ull;
+	return &h->named[v % HTTP_NAMED_SLOTS];
+}
+
 void http_artifact_named(struct http_call *c, const struct views_db *d)
 {
 	struct views_artifact a;
-	int r = views_artifact_by_name(&c->v, d, c->seg[4], c->seg[6], &a, c->err);
+	struct http_named *m;
+	char *key = NULL;
+	int r;
 
-	if (r < 0)
+	if (asprintf(&key, "%s/%s/%s", d->info.config, c->seg[4], c->seg[6]) < 0)
+		return http_call_fail(c, -ENOMEM);
+	m = named_slot(c->h, key);
+	if (m->key != NULL && m->version == c->h->dbs_version && strcmp(m->key, key) == 0) {
+		free(key);
+		return serve(c, &m->a, d->info.config, false);
+	}
+	r = views_artifact_by_name(&c->v, d, c->seg[4], c->seg[6], &a, c->err);
+	if (r < 0) {
+		free(key);
 		return http_call_fail(c, r);
+	}
+	free(m->key);
+	*m = (struct http_named){.key = key, .version = c->h->dbs_version, .a = a};
 	serve(c, &a, d->info.config, false);
 }
 

@@ -29,6 +29,7 @@
 #define HTTP_STATUS_MAX 600
 #define HTTP_CONN_BUCKETS 4096 /* connection lookup table; chains stay short */
 #define HTTP_MEMO_SLOTS 4096   /* remembered sizes of cached artifacts */
+#define HTTP_NAMED_SLOTS 1024  /* remembered artifacts by name */
 
 struct log_memo;
 
@@ -77,6 +78,14 @@ struct http_memo {
 	uint64_t size;
 };
 
+/* An artifact found by database, extent and name, valid while the store's
+ * data_version stays the same (http_files.c). */
+struct http_named {
+	char *key; /* "config/extent/name"; NULL when the slot is free */
+	int64_t version;
+	struct views_artifact a;
+};
+
 /* What a reload replaces. */
 struct http_reload {
 	const struct conf *conf;
@@ -113,6 +122,7 @@ struct http {
 	int64_t dbs_version;
 	bool dbs_ok;
 	struct http_memo sizes[HTTP_MEMO_SLOTS];
+	struct http_named named[HTTP_NAMED_SLOTS];
 	bool stopped;
 };
 
@@ -162,6 +172,7 @@ bool http_may(const struct http_call *c, const struct views_db *d, enum auth_req
 void http_headers(struct evhttp_request *req, const char *content_type);
 
 /* ---- http_files.c ---- */
+void http_named_clear(struct http *h);
 void http_artifact_named(struct http_call *c, const struct views_db *d);
 void http_artifact_sha(struct http_call *c);
 
