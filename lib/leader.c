@@ -111,6 +111,15 @@ int leader_open(const char *spec, const struct target_auth *auth, struct leader 
 		free(l);
 		return r;
 	}
+	l->spec = strdup(spec);
+	l->account_key = auth && auth->account_key ? strdup(auth->account_key) : NULL;
+	l->sas_token = auth && auth->sas_token ? strdup(auth->sas_token) : NULL;
+	if (!l->spec || (auth && auth->account_key && !l->account_key) ||
+	    (auth && auth->sas_token && !l->sas_token)) {
+		leader_free(l);
+		(void)snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
 	l->lock_timeout_ms = LEADER_DEFAULT_LOCK_TIMEOUT_MS;
 	*ret = l;
 	return 0;
@@ -129,6 +138,20 @@ static void preexisting_clear(struct leader *l)
 	l->npre = 0;
 }
 
+static void secret_free(char *s)
+{
+	if (s)
+		explicit_bzero(s, strlen(s));
+	free(s);
+}
+
+int leader_open_target(const struct leader *l, struct target **ret, char *err, size_t errlen)
+{
+	struct target_auth auth = {l->account_key, l->sas_token};
+
+	return target_open(l->spec, &auth, ret, err, errlen);
+}
+
 void leader_free(struct leader *l)
 {
 	if (!l)
@@ -136,6 +159,9 @@ void leader_free(struct leader *l)
 	preexisting_clear(l);
 	target_free(l->t);
 	free(l->crash_point);
+	free(l->spec);
+	secret_free(l->account_key);
+	secret_free(l->sas_token);
 	free(l);
 }
 
@@ -943,7 +969,7 @@ int leader_commit(struct leader *l, const char *db, leader_build_fn fn, void *ar
 
 /* ---- databases ---- */
 
-static int head_add_db(struct proto_head *h, const char *name, const char *uuid,
+int leader_head_add_db(struct proto_head *h, const char *name, const char *uuid,
 		       int64_t committed)
 {
 	struct proto_head_db *v, *d;
@@ -988,7 +1014,7 @@ static int create_locked(struct leader *l, const char *name, char uuid[PROTO_UUI
 		c.committed = leader_next_committed(0);
 		r = put_commit(l, &c);
 	}
-	if (r == 0 && head_add_db(h, name, uuid, c.committed) < 0)
+	if (r == 0 && leader_head_add_db(h, name, uuid, c.committed) < 0)
 		r = leader_fail(l, -ENOMEM, "out of memory");
 	if (r == 0)
 		r = leader_put_head(l, h, etag);

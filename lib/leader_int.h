@@ -14,6 +14,10 @@ struct leader_preexisting {
 
 struct leader {
 	struct target *t;
+	/* What the target was opened with, to open more (generate's writers). */
+	char *spec;
+	char *account_key;
+	char *sas_token;
 	char err[LEADER_ERRLEN];
 	int lock_timeout_ms;
 	char *crash_point;
@@ -23,6 +27,9 @@ struct leader {
 	struct leader_preexisting *pre;
 	size_t npre;
 };
+
+/* Opens another connection to the same target (for parallel writers). */
+int leader_open_target(const struct leader *l, struct target **ret, char *err, size_t errlen);
 
 /* Sets l->err from fmt and returns r (negative). */
 int leader_fail(struct leader *l, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -78,6 +85,10 @@ void leader_ckpt_clear(struct leader_ckpt *w);
 
 /* Writes the checkpoint of st at its version. */
 int leader_write_checkpoint(struct leader *l, const struct leader_state *st);
+
+/* Appends a database at version 1 (log_start 1, no checkpoint) to h. */
+int leader_head_add_db(struct proto_head *h, const char *name, const char *uuid,
+		       int64_t committed);
 
 /* Test hook: SIGKILL when point is the configured crash point. */
 void leader_crash_point(struct leader *l, const char *point);

@@ -1109,6 +1109,21 @@ const struct proto_entity *leader_state_entity(const struct leader_state *s, con
 	return e ? &e->def : NULL;
 }
 
+int leader_state_foreach_entity(const struct leader_state *s, leader_state_entity_fn fn,
+				void *arg)
+{
+	static const enum proto_kind order[3] = {PROTO_TABLE, PROTO_EXTERNAL_TABLE,
+						 PROTO_MATERIALIZED_VIEW};
+	size_t k, i;
+	int r = 0;
+
+	for (k = 0; k < 3; k++)
+		for (i = 0; r == 0 && i < s->nentities; i++)
+			if (s->entities[i] && s->entities[i]->def.kind == order[k])
+				r = fn(&s->entities[i]->def, s->entities[i]->nextents, arg);
+	return r;
+}
+
 void leader_state_principals(const struct leader_state *s, enum proto_role role,
 			     const struct proto_principal **ret, size_t *ret_n)
 {
@@ -1270,24 +1285,17 @@ int leader_state_foreach_extent(const struct leader_state *s, const char *table,
 
 /* ---- records ---- */
 
-static int entity_records(const struct leader_state *s, leader_state_record_fn fn, void *arg)
+struct record_arg {
+	leader_state_record_fn fn;
+	void *arg;
+};
+
+static int entity_record_cb(const struct proto_entity *e, uint64_t nextents, void *arg)
 {
-	static const enum proto_kind order[3] = {PROTO_TABLE, PROTO_EXTERNAL_TABLE,
-						 PROTO_MATERIALIZED_VIEW};
-	size_t k, i;
-	int r = 0;
+	const struct record_arg *ra = arg;
+	struct proto_action a = {.op = PROTO_OP_CREATE, .entity = *e};
 
-	for (k = 0; k < 3; k++) {
-		for (i = 0; r == 0 && i < s->nentities; i++) {
-			struct proto_action a = {.op = PROTO_OP_CREATE};
-
-			if (!s->entities[i] || s->entities[i]->def.kind != order[k])
-				continue;
-			a.entity = s->entities[i]->def;
-			r = fn(&a, arg);
-		}
-	}
-	return r;
+	return ra->fn(&a, ra->arg);
 }
 
 static int policy_records(const struct leader_state *s, const struct ls_entity *e,
@@ -1337,9 +1345,10 @@ static int settings_records(const struct leader_state *s, leader_state_record_fn
 int leader_state_foreach_record(const struct leader_state *s, size_t max_extents,
 				leader_state_record_fn fn, void *arg)
 {
+	struct record_arg ra = {fn, arg};
 	struct ls_batch b = {0};
 	size_t i;
-	int r = entity_records(s, fn, arg);
+	int r = leader_state_foreach_entity(s, entity_record_cb, &ra);
 
 	if (r == 0)
 		r = settings_records(s, fn, arg);

@@ -64,6 +64,13 @@ int leader_state_apply_commit(struct leader_state *s, const struct proto_commit 
  * Borrowed: valid until the next change to the state. */
 const struct proto_entity *leader_state_entity(const struct leader_state *s, const char *name);
 
+/* Calls fn for every table, external table and materialized view (tables
+ * first, each kind in creation order) with its number of extents; the entity
+ * is borrowed for the call.  fn returning non-zero stops and returns that. */
+typedef int (*leader_state_entity_fn)(const struct proto_entity *e, uint64_t nextents, void *arg);
+int leader_state_foreach_entity(const struct leader_state *s, leader_state_entity_fn fn,
+				void *arg);
+
 /* The principals of role (borrowed, until the next change). */
 void leader_state_principals(const struct leader_state *s, enum proto_role role,
 			     const struct proto_principal **ret, size_t *ret_n);
