@@ -57,7 +57,7 @@ static void *gen_worker_main(void *arg)
 {
 	struct gen_worker *w = arg;
 	size_t size = w->b->o->artifact_size, i;
-	char *buf = malloc(size ? size : 1), path[PROTO_MAX_PATH];
+	char *buf = malloc(size ? size : 1), path[128];
 
 	if (!buf) {
 		w->r = -ENOMEM;
