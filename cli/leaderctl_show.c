@@ -234,6 +234,8 @@ static int show_db(struct lc *c, const struct proto_head_db *d, const struct lea
 	       policy_text(st, NULL, false, rbuf, sizeof(rbuf)));
 	(void)leader_state_foreach_entity(st, entity_cb, &s);
 	principals_text(st);
+	for (size_t i = 0; i < d->ndetached; i++)
+		printf("  detached follower: %s\n", d->detached[i]);
 	return LC_OK;
 }
 

@@ -1090,10 +1090,12 @@ int leader_state_apply_commit(struct leader_state *s, const struct proto_commit 
 	for (i = 0; i < c->nactions; i++) {
 		int r = leader_state_apply(s, &c->actions[i], sub);
 
-		if (r < 0) {
+		if (r < 0 && c->nactions == 1)
+			seterr(err, "%s", r == -ENOMEM ? "out of memory" : sub);
+		else if (r < 0)
 			seterr(err, "actions[%zu]: %s", i, r == -ENOMEM ? "out of memory" : sub);
+		if (r < 0)
 			return r;
-		}
 	}
 	s->version = c->version;
 	s->committed = c->committed;

@@ -56,7 +56,8 @@ void leader_state_counts(const struct leader_state *s, struct proto_counts *ret)
 int leader_state_apply(struct leader_state *s, const struct proto_action *a, char *err);
 
 /* Applies a whole commit: its uuid must be the state's and its version the
- * next one; errors are prefixed with "actions[i]: ".  On success the state is
+ * next one; errors are prefixed with "actions[i]: " when it has
+ * more than one action.  On success the state is
  * at c->version. */
 int leader_state_apply_commit(struct leader_state *s, const struct proto_commit *c, char *err);
 
