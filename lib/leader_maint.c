@@ -784,7 +784,7 @@ static int artifact_cb(const char *path, uint64_t size, int64_t mtime, void *arg
 			return 0; /* not ours */
 		(void)proto_path_artifact(canon, sizeof(canon), base + 1);
 		if (strcmp(canon, path) != 0 ||
-		    bsearch(sha, vc->keep, vc->nkeep, 32, cmp_sha) != NULL)
+		    (vc->nkeep && bsearch(sha, vc->keep, vc->nkeep, 32, cmp_sha) != NULL))
 			return 0;
 	}
 	return list_cb(path, size, mtime, &a->doomed);
@@ -800,7 +800,8 @@ static int vacuum_artifacts(struct vacuum *vc)
 		report(vc, "artifacts: none deleted (see above)");
 		return 0;
 	}
-	qsort(vc->keep, vc->nkeep, 32, cmp_sha);
+	if (vc->nkeep)
+		qsort(vc->keep, vc->nkeep, 32, cmp_sha);
 	r = target_list(vc->l->t, "artifacts/", artifact_cb, &a);
 	if (r < 0)
 		r = r == -ENOMEM ? leader_fail(vc->l, r, "out of memory")

@@ -712,6 +712,8 @@ static int check_unique(unsigned char (*ids)[16], size_t n, const char *what, ch
 {
 	size_t i;
 
+	if (n < 2)
+		return 0;
 	qsort(ids, n, 16, cmp_id);
 	for (i = 1; i < n; i++) {
 		if (memcmp(ids[i - 1], ids[i], 16) == 0) {
