@@ -31,15 +31,15 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#define KEY_MAX 128	/* decoded Shared Key bytes (Azure's are 64) */
-#define SIG_B64_LEN 45	/* base64 of a SHA-256 MAC and NUL */
+#define KEY_MAX 128    /* decoded Shared Key bytes (Azure's are 64) */
+#define SIG_B64_LEN 45 /* base64 of a SHA-256 MAC and NUL */
 #define QUERY_PARAMS_MAX 64
 #define XML_NAME_MAX 4096
 #define ISO_LEN 96 /* "YYYY-MM-DDTHH:MM:SSZ", room for any int */
 
 static const char *const wdays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
 static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-				     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
 /* ---- a bounded, growable string ---- */
 
@@ -102,7 +102,7 @@ static void fb_add(struct fbuf *b, const char *s)
 }
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -326,8 +326,10 @@ static int parse_names(const struct url_span *s, struct azure_url *u, char *err,
 	if (u->path_style) {
 		n = next_seg(&p, end, &seg);
 		if (!valid_account(seg, n)) {
-			seterr(err, errlen, "path-style URL: account '%.*s' is not 3-24 lowercase "
-			       "letters and digits", (int)n, seg);
+			seterr(err, errlen,
+			       "path-style URL: account '%.*s' is not 3-24 lowercase "
+			       "letters and digits",
+			       (int)n, seg);
 			return -EINVAL;
 		}
 		memcpy(u->account, seg, n);
@@ -347,7 +349,7 @@ static int parse_names(const struct url_span *s, struct azure_url *u, char *err,
 }
 
 static int account_from_host(const struct url_span *s, struct azure_url *u, char *err,
-			     size_t errlen)
+                             size_t errlen)
 {
 	size_t n = strcspn(s->host, ".:/?#"), i;
 
@@ -359,8 +361,10 @@ static int account_from_host(const struct url_span *s, struct azure_url *u, char
 		u->account[n] = '\0';
 	}
 	if (!valid_account(u->account, strlen(u->account))) {
-		seterr(err, errlen, "host '%.*s' does not start with an account name (3-24 "
-		       "lowercase letters and digits)", (int)s->hostlen, s->host);
+		seterr(err, errlen,
+		       "host '%.*s' does not start with an account name (3-24 "
+		       "lowercase letters and digits)",
+		       (int)s->hostlen, s->host);
 		return -EINVAL;
 	}
 	return 0;
@@ -395,8 +399,8 @@ int azure_url_parse(const char *url, struct azure_url *ret, char *err, size_t er
 	}
 	memcpy(u->query, s.query ? s.query : "", s.querylen);
 	if (snprintf(u->endpoint, sizeof(u->endpoint), "%s://%.*s%s%s", s.https ? "https" : "http",
-		     (int)s.authlen, s.auth, u->path_style ? "/" : "",
-		     u->path_style ? u->account : "") >= (int)sizeof(u->endpoint)) {
+	             (int)s.authlen, s.auth, u->path_style ? "/" : "",
+	             u->path_style ? u->account : "") >= (int)sizeof(u->endpoint)) {
 		seterr(err, errlen, "host name too long");
 		goto out;
 	}
@@ -408,7 +412,7 @@ out:
 }
 
 int azure_blob_url(const struct azure_url *u, const char *path, const char *query, char *buf,
-		   size_t len)
+                   size_t len)
 {
 	struct fbuf b = {buf, 0, len, false};
 	int r = 0;
@@ -448,9 +452,9 @@ void azure_format_date(time_t t, char buf[AZURE_DATE_LEN])
 		(void)gmtime_r(&t, &tm);
 	}
 	/* Fields are in range here; the wide buffer only quiets the compiler. */
-	(void)snprintf(tmp, sizeof(tmp), "%s, %02d %s %04d %02d:%02d:%02d GMT",
-		       wdays[tm.tm_wday], tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900,
-		       tm.tm_hour, tm.tm_min, tm.tm_sec);
+	(void)snprintf(tmp, sizeof(tmp), "%s, %02d %s %04d %02d:%02d:%02d GMT", wdays[tm.tm_wday],
+	               tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+	               tm.tm_sec);
 	n = strnlen(tmp, AZURE_DATE_LEN - 1);
 	memcpy(buf, tmp, n);
 	buf[n] = '\0';
@@ -518,9 +522,17 @@ int azure_parse_date(const char *s, int64_t *ret)
 /* ---- Shared Key ---- */
 
 static const char *const signed_std[] = {
-	"Content-Encoding", "Content-Language", "Content-Length", "Content-MD5",
-	"Content-Type",	    "Date",		"If-Modified-Since", "If-Match",
-	"If-None-Match",    "If-Unmodified-Since", "Range",
+    "Content-Encoding",
+    "Content-Language",
+    "Content-Length",
+    "Content-MD5",
+    "Content-Type",
+    "Date",
+    "If-Modified-Since",
+    "If-Match",
+    "If-None-Match",
+    "If-Unmodified-Since",
+    "Range",
 };
 
 static const char *find_header(const struct azure_header *h, size_t n, const char *name)
@@ -666,14 +678,29 @@ static int add_query(struct sbuf *b, const char *q, size_t n)
 	return r;
 }
 
+/* A header that would break the request's structure is refused: the
+ * values we sign are the values curl sends. */
+static bool headers_clean(const struct azure_header *h, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!h[i].name || !h[i].value || strpbrk(h[i].name, "\r\n: ") ||
+		    strpbrk(h[i].value, "\r\n"))
+			return false;
+	return true;
+}
+
 int azure_string_to_sign(const char *account, const char *method, const char *url,
-			 const struct azure_header *hdrs, size_t nhdrs, char **ret)
+                         const struct azure_header *hdrs, size_t nhdrs, char **ret)
 {
 	struct sbuf b = {0};
 	struct url_span u;
 	int r;
 
 	r = split_url(url, &u);
+	if (r == 0 && !headers_clean(hdrs, nhdrs))
+		r = -EINVAL;
 	if (r < 0)
 		goto out;
 	sb_add(&b, method);
@@ -735,7 +762,7 @@ static int hmac_b64(const char *key_b64, const char *msg, char out[SIG_B64_LEN])
 	if (r < 0)
 		return r;
 	if (!HMAC(EVP_sha256(), key, (int)keylen, (const unsigned char *)msg, strlen(msg), mac,
-		  &maclen) ||
+	          &maclen) ||
 	    maclen != 32)
 		return -EINVAL;
 	(void)EVP_EncodeBlock((unsigned char *)out, mac, (int)maclen);
@@ -743,8 +770,8 @@ static int hmac_b64(const char *key_b64, const char *msg, char out[SIG_B64_LEN])
 }
 
 int azure_sign_shared_key(const char *account, const char *key_b64, const char *method,
-			  const char *url, const struct azure_header *hdrs, size_t nhdrs, char *buf,
-			  size_t len)
+                          const char *url, const struct azure_header *hdrs, size_t nhdrs, char *buf,
+                          size_t len)
 {
 	char sig[SIG_B64_LEN];
 	char *sts = NULL;
@@ -770,7 +797,7 @@ static void iso8601(time_t t, char buf[ISO_LEN])
 
 	(void)gmtime_r(&t, &tm);
 	(void)snprintf(buf, ISO_LEN, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
-		       tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	               tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 /* token: "&name=encoded(value)" ("name=..." for the first). */
@@ -789,7 +816,7 @@ static void sas_param(struct fbuf *b, const char *name, const char *value)
 }
 
 int azure_sas_container(const char *account, const char *key_b64, const char *container,
-			const char *permissions, time_t start, time_t expiry, char *buf, size_t len)
+                        const char *permissions, time_t start, time_t expiry, char *buf, size_t len)
 {
 	char st[ISO_LEN] = "", se[ISO_LEN], sig[SIG_B64_LEN], *sts = NULL;
 	struct fbuf b = {buf, 0, len, false};
@@ -803,7 +830,7 @@ int azure_sas_container(const char *account, const char *key_b64, const char *co
 		iso8601(start, st);
 	iso8601(expiry, se);
 	r = asprintf(&sts, "%s\n%s\n%s\n/blob/%s/%s\n\n\nhttps,http\n%s\nc\n\n\n\n\n\n\n",
-		     permissions, st, se, account, container, AZURE_API_VERSION);
+	             permissions, st, se, account, container, AZURE_API_VERSION);
 	if (r < 0)
 		return -ENOMEM;
 	r = hmac_b64(key_b64, sts, sig);
@@ -898,8 +925,8 @@ int azure_redact_url(const char *url, char *buf, size_t len)
  * text and *after past its end tag; an empty element (tag ending in "/>")
  * has empty text.  Returns 1 when found, 0 when absent, -EBADMSG when the
  * element is not terminated within [s, end). */
-static int xml_elem(const char *s, const char *end, const char *tag, const char **b,
-		    const char **e, const char **after)
+static int xml_elem(const char *s, const char *end, const char *tag, const char **b, const char **e,
+                    const char **after)
 {
 	size_t tl = strlen(tag);
 	char close[64];
@@ -984,7 +1011,8 @@ static size_t xml_entity(const char *s, const char *end, char *o, size_t *olen)
 		return 0;
 	errno = 0;
 	cp = s[1] == 'x' ? strtoul(s + 2, &numend, 16) : strtoul(s + 1, &numend, 10);
-	if (errno || numend != semi || cp == 0 || cp > 0x10ffff || !isxdigit((unsigned char)s[s[1] == 'x' ? 2 : 1]))
+	if (errno || numend != semi || cp == 0 || cp > 0x10ffff ||
+	    !isxdigit((unsigned char)s[s[1] == 'x' ? 2 : 1]))
 		return 0;
 	*olen = utf8_put(cp, o);
 	return (size_t)(semi + 1 - s);
@@ -1040,8 +1068,7 @@ static int list_one(const char *s, const char *end, azure_list_fn fn, void *arg)
 	int64_t mtime;
 	int r;
 
-	if (xml_elem(s, end, "Name", &b, &e, &after) != 1 ||
-	    xml_text(b, e, name, sizeof(name)) < 0)
+	if (xml_elem(s, end, "Name", &b, &e, &after) != 1 || xml_text(b, e, name, sizeof(name)) < 0)
 		return -EBADMSG;
 	for (lt = b; lt > s && *lt != '<'; lt--)
 		;
@@ -1064,7 +1091,7 @@ static int list_one(const char *s, const char *end, azure_list_fn fn, void *arg)
 }
 
 int azure_list_parse(const char *xml, size_t len, azure_list_fn fn, void *arg, char *marker,
-		     size_t markerlen)
+                     size_t markerlen)
 {
 	const char *p = xml, *end = xml + len, *b, *e, *after;
 	int r;
@@ -1091,7 +1118,7 @@ int azure_list_parse(const char *xml, size_t len, azure_list_fn fn, void *arg, c
 }
 
 void azure_error_parse(const char *body, size_t len, char *code, size_t codelen, char *msg,
-		       size_t msglen)
+                       size_t msglen)
 {
 	const char *end = body + len, *b, *e, *after;
 	size_t i;

@@ -75,7 +75,7 @@ bool azure_url_is_path_style(const char *url);
  * parameter).  query (NULL or "") is appended as given; u->query (a SAS) is
  * not added: see azure_sas_append. */
 int azure_blob_url(const struct azure_url *u, const char *path, const char *query, char *buf,
-		   size_t len);
+                   size_t len);
 
 /* Percent-encodes s into buf: everything but A-Z a-z 0-9 - . _ ~ (and '/'
  * when keep_slash). */
@@ -91,25 +91,26 @@ int azure_parse_date(const char *s, int64_t *ret);
 /* Builds the Shared Key string-to-sign of a request to url (new string in
  * *ret, caller frees).  hdrs are every header the request will carry; the
  * standard ones (Content-Length, If-Match, Range, ...) and all x-ms-* ones
- * are signed, other names are ignored.  An x-ms-* name given twice is
- * -EINVAL.  Header values are trimmed, not otherwise folded: send values
+ * are signed, other names are ignored.  An x-ms-* name given twice, or a
+ * name or value holding CR or LF, is -EINVAL.  Header values are trimmed, not otherwise folded: send values
  * without runs of white space. */
 int azure_string_to_sign(const char *account, const char *method, const char *url,
-			 const struct azure_header *hdrs, size_t nhdrs, char **ret);
+                         const struct azure_header *hdrs, size_t nhdrs, char **ret);
 
 /* Signs a request with the account's base64 Shared Key: writes the
  * Authorization header's value "SharedKey ACCOUNT:SIGNATURE" into buf
  * (AZURE_AUTH_MAX is enough).  The request must then be sent with exactly
  * hdrs (and url, method) as signed. */
 int azure_sign_shared_key(const char *account, const char *key_b64, const char *method,
-			  const char *url, const struct azure_header *hdrs, size_t nhdrs, char *buf,
-			  size_t len);
+                          const char *url, const struct azure_header *hdrs, size_t nhdrs, char *buf,
+                          size_t len);
 
 /* A service SAS token for a whole container (sr=c) with permissions such as
  * "racwdl", valid from start (0: no start) to expiry, for http and https,
  * signed with the account key: "sv=...&sr=c&sp=...&se=...&spr=...&sig=...". */
 int azure_sas_container(const char *account, const char *key_b64, const char *container,
-			const char *permissions, time_t start, time_t expiry, char *buf, size_t len);
+                        const char *permissions, time_t start, time_t expiry, char *buf,
+                        size_t len);
 
 /* Appends a SAS token (a leading '?' is ignored) to url, with '&' when url
  * already has a query.  An empty or NULL sas copies url. */
@@ -123,7 +124,7 @@ int azure_redact_url(const char *url, char *buf, size_t len);
 /* Takes the error <Code> and the first line of <Message> from an error
  * response body; either is "" when absent.  Never fails. */
 void azure_error_parse(const char *body, size_t len, char *code, size_t codelen, char *msg,
-		       size_t msglen);
+                       size_t msglen);
 
 /* Parses one List Blobs response page: calls fn for each <Blob> with its
  * decoded <Name>, <Content-Length> and <Last-Modified>, and writes
@@ -131,6 +132,6 @@ void azure_error_parse(const char *body, size_t len, char *code, size_t codelen,
  * and that value is returned.  -EBADMSG on a malformed or unbounded page. */
 typedef int (*azure_list_fn)(const char *name, uint64_t size, int64_t mtime, void *arg);
 int azure_list_parse(const char *xml, size_t len, azure_list_fn fn, void *arg, char *marker,
-		     size_t markerlen);
+                     size_t markerlen);
 
 #endif

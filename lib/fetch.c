@@ -47,10 +47,21 @@ enum job_state {
 };
 
 TAILQ_HEAD(job_list, fetch_job);
+LIST_HEAD(host_list, fetch_host);
+LIST_HEAD(sock_list, fetch_sock);
+
+/* The texts a transfer fills in, allocated when it starts so that a queued
+ * job stays small (the cache may queue a hundred thousand extents). */
+struct job_text {
+	char url[FETCH_URL_TEXT]; /* redacted */
+	char errbuf[CURL_ERROR_SIZE];
+	char error[FETCH_ERROR_MAX];
+	char etag[FETCH_ETAG_MAX];
+	char content_range[FETCH_RANGE_TEXT];
+};
 
 /* One scheme://host:port: its queue and how many of its jobs are running. */
 struct fetch_host {
-	struct fetch *f;
 	char *key;
 	unsigned refs;   /* jobs referring to this host, any state */
 	unsigned active; /* jobs running */
@@ -75,6 +86,7 @@ struct fetch_job {
 	uint64_t range_start;
 	uint64_t max_bytes;
 	long timeout_ms;
+	fetch_start_fn on_start;
 	fetch_data_fn on_data;
 	fetch_done_fn on_done;
 	void *arg;
@@ -89,16 +101,11 @@ struct fetch_job {
 	size_t cap;
 
 	struct fetch_result res;
-	char url_text[FETCH_URL_TEXT];
-	char errbuf[CURL_ERROR_SIZE];
-	char error[FETCH_ERROR_MAX];
-	char etag[FETCH_ETAG_MAX];
-	char content_range[FETCH_RANGE_TEXT];
+	struct job_text *txt; /* from the start of the transfer on */
 };
 
 /* One socket libcurl asked us to watch. */
 struct fetch_sock {
-	struct fetch *f;
 	struct event *ev;
 	LIST_ENTRY(fetch_sock) entry;
 };
@@ -111,17 +118,17 @@ struct fetch {
 	struct fetch_options opt;
 	char *user_agent, *ca_file, *ca_path;
 
-	LIST_HEAD(, fetch_host) hosts;
-	LIST_HEAD(, fetch_sock) socks;
+	struct host_list hosts;
+	struct sock_list socks;
 	struct job_list running, reap, done;
 	unsigned active, queued, ndone;
 	unsigned in_curl; /* inside curl_multi_socket_action(): no libcurl calls */
 	bool delivering;
+	bool starting; /* inside on_start */
 	uint64_t seq;
 	struct fetch_stats stats;
 };
 
-static void after_curl(struct fetch *f);
 static void kick(struct fetch *f);
 
 /* ---- URL redaction ---------------------------------------------------- */
@@ -220,8 +227,7 @@ static struct fetch_host *host_get(struct fetch *f, const char *key)
 {
 	struct fetch_host *h;
 
-	LIST_FOREACH(h, &f->hosts, entry)
-	{
+	for (h = LIST_FIRST(&f->hosts); h; h = LIST_NEXT(h, entry)) {
 		if (strcmp(h->key, key) == 0) {
 			h->refs++;
 			return h;
@@ -235,7 +241,6 @@ static struct fetch_host *host_get(struct fetch *f, const char *key)
 		free(h);
 		return NULL;
 	}
-	h->f = f;
 	h->refs = 1;
 	LIST_INSERT_HEAD(&f->hosts, h, entry);
 	return h;
@@ -260,8 +265,7 @@ static struct fetch_host *best_host(struct fetch *f)
 {
 	struct fetch_host *h, *best = NULL;
 
-	LIST_FOREACH(h, &f->hosts, entry)
-	{
+	for (h = LIST_FIRST(&f->hosts); h; h = LIST_NEXT(h, entry)) {
 		if (h->n == 0 || h->active >= f->opt.max_per_host)
 			continue;
 		if (!best || job_before(h->heap[0], best->heap[0]))
@@ -281,6 +285,7 @@ static void job_free(struct fetch_job *j)
 	free(j->buf);
 	free(j->res.body);
 	free(j->url);
+	free(j->txt);
 	host_unref(j->host);
 	free(j);
 }
@@ -319,6 +324,7 @@ void fetch_cancel(struct fetch_job *j)
 		return;
 	struct fetch *f = j->f;
 
+	assert(!f->starting);
 	switch (j->state) {
 	case JOB_DELIVERING:
 	case JOB_CANCELLED:
@@ -405,9 +411,9 @@ static int judge_range(struct fetch_job *j, long status)
 	}
 	if (status == 200)
 		return -ENOTSUP;
-	header_copy(j->easy, "Content-Range", j->content_range, sizeof(j->content_range));
+	header_copy(j->easy, "Content-Range", j->txt->content_range, sizeof(j->txt->content_range));
 	if (status != 206 ||
-	    parse_content_range(j->content_range, &first, &j->res.total_length) < 0 ||
+	    parse_content_range(j->txt->content_range, &first, &j->res.total_length) < 0 ||
 	    first != j->range_start)
 		return -EPROTO;
 	j->res.range_honoured = true;
@@ -434,6 +440,11 @@ static void judge(struct fetch_job *j)
 	if (j->max_bytes && cl > 0 && (uint64_t)cl > j->max_bytes) {
 		j->err = -EFBIG;
 		return;
+	}
+	/* One allocation of the announced size instead of a realloc chain. */
+	if (!j->on_data && cl > 0 && !j->buf) {
+		j->buf = malloc((size_t)cl + 1);
+		j->cap = j->buf ? (size_t)cl + 1 : 0;
 	}
 	j->deliver = true;
 }
@@ -509,7 +520,7 @@ static int file_errno(const char *url)
 	    curl_url_get(u, CURLUPART_PATH, &path, CURLU_URLDECODE) != CURLUE_OK)
 		goto out;
 	if (stat(path, &st) == 0)
-		r = S_ISDIR(st.st_mode) ? -EISDIR : -EACCES;
+		r = -EACCES; /* there, but could not be opened */
 	else if (errno == ENOENT || errno == ENOTDIR)
 		r = -ENOENT;
 	else if (errno == EACCES)
@@ -553,7 +564,7 @@ static int classify(const struct fetch_job *j, CURLcode cc)
 
 static void error_http(struct fetch_job *j, char *buf, size_t len)
 {
-	const char *u = j->url_text;
+	const char *u = j->txt->url;
 	long st = j->res.status;
 	char *where = NULL;
 	struct curl_header *h;
@@ -580,7 +591,7 @@ static void error_http(struct fetch_job *j, char *buf, size_t len)
 
 static void error_text(struct fetch_job *j, CURLcode cc, char *buf, size_t len)
 {
-	const char *u = j->url_text;
+	const char *u = j->txt->url;
 	int r = j->res.result;
 
 	if (r == 0)
@@ -593,12 +604,12 @@ static void error_text(struct fetch_job *j, CURLcode cc, char *buf, size_t len)
 	else if (j->err == -EPROTO)
 		(void)snprintf(buf, len,
 		               "%s: HTTP %ld, Content-Range \"%s\" does not start at %" PRIu64, u,
-		               j->res.status, j->content_range, j->range_start);
+		               j->res.status, j->txt->content_range, j->range_start);
 	else if (j->err)
 		(void)snprintf(buf, len, "%s: body sink failed: %s", u, strerror(-j->err));
 	else if (cc != CURLE_OK && !j->status_abort)
 		(void)snprintf(buf, len, "%s: %s", u,
-		               j->errbuf[0] ? j->errbuf : curl_easy_strerror(cc));
+		               j->txt->errbuf[0] ? j->txt->errbuf : curl_easy_strerror(cc));
 	else
 		error_http(j, buf, len);
 }
@@ -613,21 +624,23 @@ static void job_result(struct fetch_job *j, CURLcode cc)
 	(void)curl_easy_getinfo(j->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
 	res->content_length = cl >= 0 ? cl : -1;
 	if (!j->res.range_honoured) /* else Content-Range gave the total */
-		res->total_length = j->range_start == 0 ? res->content_length : -1;
+		res->total_length =
+		    j->range_start == 0 || res->status == 200 ? res->content_length : -1;
 	if (j->is_file && j->range_start && cl >= 0)
 		res->total_length = cl + (int64_t)j->range_start;
-	header_copy(j->easy, "ETag", j->etag, sizeof(j->etag));
-	res->etag = j->etag[0] ? j->etag : NULL;
+	header_copy(j->easy, "ETag", j->txt->etag, sizeof(j->txt->etag));
+	res->etag = j->txt->etag[0] ? j->txt->etag : NULL;
 	res->not_modified = !j->is_file && res->status == 304;
 	res->result = classify(j, cc);
-	error_text(j, cc, j->error, sizeof(j->error));
-	res->error = j->error;
-	res->url = j->url_text;
+	error_text(j, cc, j->txt->error, sizeof(j->txt->error));
+	res->error = j->txt->error;
 	if (res->result == 0 && !j->on_data && !res->not_modified) {
 		res->body = j->buf ? j->buf : strdup("");
 		j->buf = NULL;
 		if (!res->body) {
 			res->result = -ENOMEM;
+			(void)snprintf(j->txt->error, sizeof(j->txt->error), "%s: out of memory",
+			               j->txt->url);
 			return;
 		}
 		res->body[res->bytes] = '\0';
@@ -643,13 +656,17 @@ static void job_finish(struct fetch_job *j, CURLcode cc)
 	job_to_done(j);
 }
 
-/* Finishes a job that never reached libcurl (out of memory starting it). */
+/* Finishes a job that never reached libcurl: out of memory, or on_start
+ * refused it. */
 static void job_fail(struct fetch_job *j, int r, const char *what)
 {
 	j->res.result = r;
-	j->res.url = j->url_text;
-	(void)snprintf(j->error, sizeof(j->error), "%s: %s", j->url_text, what);
-	j->res.error = j->error;
+	if (j->txt) {
+		(void)snprintf(j->txt->error, sizeof(j->txt->error), "%s: %s", j->txt->url, what);
+		j->res.error = j->txt->error;
+	} else {
+		j->res.error = what;
+	}
 	job_to_done(j);
 }
 
@@ -740,7 +757,7 @@ static int easy_request(struct fetch_job *j, CURL *e)
 	    curl_easy_setopt(e, CURLOPT_PRIVATE, (void *)j) ||
 	    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write) ||
 	    curl_easy_setopt(e, CURLOPT_WRITEDATA, (void *)j) ||
-	    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, j->errbuf) ||
+	    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, j->txt->errbuf) ||
 	    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout) ||
 	    curl_easy_setopt(e, CURLOPT_HTTPHEADER, j->headers) ||
 	    curl_easy_setopt(e, CURLOPT_NOBODY, j->method == FETCH_HEAD ? 1L : 0L))
@@ -750,16 +767,51 @@ static int easy_request(struct fetch_job *j, CURL *e)
 	return 0;
 }
 
+static int append_header(struct curl_slist **list, const char *line)
+{
+	struct curl_slist *l;
+
+	if (strpbrk(line, "\r\n"))
+		return -EINVAL; /* header injection */
+	l = curl_slist_append(*list, line);
+	if (!l)
+		return -ENOMEM;
+	*list = l;
+	return 0;
+}
+
+/* Lets the caller add fresh headers; only fetch_job_add_header() may run. */
+static int job_call_start(struct fetch_job *j)
+{
+	int r;
+
+	if (!j->on_start)
+		return 0;
+	j->f->starting = true;
+	r = j->on_start(j, j->arg);
+	j->f->starting = false;
+	return r < 0 ? r : 0;
+}
+
 static void job_start(struct fetch_job *j)
 {
 	struct fetch *f = j->f;
-	CURL *e = curl_easy_init();
+	CURL *e = NULL;
+	int r;
 
-	if (!e) {
+	j->txt = calloc(1, sizeof(*j->txt));
+	if (!j->txt) {
 		job_fail(j, -ENOMEM, "out of memory");
 		return;
 	}
-	if (easy_policy(f, e) < 0 || easy_request(j, e) < 0 ||
+	j->res.url = fetch_url_redact(j->url, j->txt->url, sizeof(j->txt->url));
+	r = job_call_start(j);
+	if (r < 0) {
+		job_fail(j, r, "on_start refused the request");
+		return;
+	}
+	e = curl_easy_init();
+	if (!e || easy_policy(f, e) < 0 || easy_request(j, e) < 0 ||
 	    curl_multi_add_handle(f->multi, e) != CURLM_OK) {
 		curl_easy_cleanup(e);
 		job_fail(j, -ENOMEM, "cannot start the transfer");
@@ -771,6 +823,12 @@ static void job_start(struct fetch_job *j)
 	f->active++;
 	j->host->active++;
 	f->stats.started++;
+}
+
+int fetch_job_add_header(struct fetch_job *j, const char *line)
+{
+	assert(j->f->starting);
+	return append_header(&j->headers, line);
 }
 
 /* Starts queued jobs while there are slots, then schedules delivery. */
@@ -797,12 +855,15 @@ static void drain(struct fetch *f)
 	int left;
 
 	while ((msg = curl_multi_info_read(f->multi, &left))) {
-		struct fetch_job *j = NULL;
+		char *priv = NULL;
+		struct fetch_job *j;
 		if (msg->msg != CURLMSG_DONE)
 			continue;
-		(void)curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&j);
-		/* A job cancelled from on_data is reaped below; msg dies with it. */
-		if (j->state == JOB_ACTIVE)
+		(void)curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
+		j = (struct fetch_job *)priv;
+		/* A job cancelled from on_data is reaped by after_curl(); its
+		 * message goes with it. */
+		if (j && j->state == JOB_ACTIVE)
 			job_finish(j, msg->data.result);
 	}
 }
@@ -867,7 +928,6 @@ static struct fetch_sock *sock_new(struct fetch *f, curl_socket_t fd)
 
 	if (!s)
 		return NULL;
-	s->f = f;
 	s->ev = event_new(f->base, fd, 0, on_event, f);
 	if (!s->ev) {
 		free(s);
@@ -1074,19 +1134,6 @@ out:
 	return r;
 }
 
-static int append_header(struct curl_slist **list, const char *line)
-{
-	struct curl_slist *l;
-
-	if (strpbrk(line, "\r\n"))
-		return -EINVAL; /* header injection */
-	l = curl_slist_append(*list, line);
-	if (!l)
-		return -ENOMEM;
-	*list = l;
-	return 0;
-}
-
 static int build_headers(const struct fetch_request *rq, struct curl_slist **ret)
 {
 	struct curl_slist *list = NULL;
@@ -1122,50 +1169,65 @@ static bool request_valid(const struct fetch_request *rq)
 	return strlen(rq->url) <= FETCH_URL_MAX;
 }
 
-int fetch_get(struct fetch *f, const struct fetch_request *rq, struct fetch_job **ret_job)
+/* A new job for rq, not yet queued (*ret); -EINVAL or -ENOMEM. */
+static int job_new(struct fetch *f, const struct fetch_request *rq, struct fetch_job **ret)
 {
-	struct fetch_job *j = NULL;
+	struct fetch_job *j = calloc(1, sizeof(*j));
 	char key[512];
-	int r = -EINVAL;
+	int r = -ENOMEM;
 
-	if (!f || !request_valid(rq))
-		goto out;
-	r = -ENOMEM;
-	j = calloc(1, sizeof(*j));
 	if (!j)
-		goto out;
+		return -ENOMEM;
 	j->f = f;
 	r = url_key(rq->url, key, sizeof(key), &j->is_file);
 	if (r < 0 || (r = build_headers(rq, &j->headers)) < 0)
-		goto out;
+		goto fail;
 	r = -ENOMEM;
 	j->url = strdup(rq->url);
 	j->host = host_get(f, key);
 	if (!j->url || !j->host)
-		goto out;
+		goto fail;
 	j->method = rq->method;
 	j->range_start = rq->range_start;
 	j->max_bytes = rq->max_bytes;
 	j->timeout_ms = rq->timeout_ms;
 	j->priority = rq->priority;
+	j->on_start = rq->on_start;
 	j->on_data = rq->on_data;
 	j->on_done = rq->on_done;
 	j->arg = rq->arg;
-	j->seq = f->seq++;
 	j->res.content_length = j->res.total_length = -1;
-	j->res.url = fetch_url_redact(rq->url, j->url_text, sizeof(j->url_text));
-	r = heap_push(j->host, j);
+	j->res.url = "";
+	*ret = j;
+	return 0;
+fail:
+	job_free(j);
+	return r;
+}
+
+int fetch_get(struct fetch *f, const struct fetch_request *rq, struct fetch_job **ret_job)
+{
+	struct fetch_job *j = NULL;
+	int r;
+
+	if (!f || !request_valid(rq))
+		return -EINVAL;
+	assert(!f->starting);
+	r = job_new(f, rq, &j);
 	if (r < 0)
-		goto out;
+		return r;
+	j->seq = f->seq++;
+	r = heap_push(j->host, j);
+	if (r < 0) {
+		job_free(j);
+		return r;
+	}
 	j->state = JOB_QUEUED;
 	f->queued++;
 	if (ret_job)
 		*ret_job = j;
 	kick(f);
 	return 0;
-out:
-	job_free(j);
-	return r;
 }
 
 char *fetch_result_take_body(struct fetch_result *res, size_t *ret_len)

@@ -19,7 +19,15 @@
  * any user:password removed (SAS tokens are secrets), see fetch_url_redact().
  *
  * The process calls curl_global_init() once before fetch_new().  Everything
- * here runs on the thread that runs the event_base.
+ * here runs on the thread that runs the event_base; fetch_free() comes before
+ * event_base_free().
+ *
+ * Caveats:
+ * - file:// is read by libcurl inside one curl_multi_socket_action() call,
+ *   start to end: the loop is blocked for the whole file (300 MiB from tmpfs:
+ *   50 ms; a multi-GB artifact from disk: seconds).  Timeouts do not apply.
+ *   file:// has no ETag and never answers 304; headers are ignored.
+ * - libcurl honours http_proxy / https_proxy / no_proxy from the environment.
  *
  * Result codes (struct fetch_result.result):
  *   0            2xx, or 304 when If-None-Match matched (not_modified set)
@@ -33,7 +41,9 @@
  *   -ENOTSUP     range_start > 0 but the server answered 200 (Range ignored):
  *                no body byte was delivered; restart from 0
  *   -ERANGE      416, or file:// range_start beyond the end of the file
- *   other < 0    the value on_data returned (a positive return: -ECANCELED)
+ *   -ENOMEM      out of memory
+ *   other < 0    the value on_data returned (a positive return: -ECANCELED),
+ *                or the negative value on_start returned
  */
 #ifndef FOLLOWERD_FETCH_H
 #define FOLLOWERD_FETCH_H
@@ -69,7 +79,8 @@ struct fetch_result {
 	long status;            /* HTTP status; 0 for file:// or when none arrived */
 	bool not_modified;      /* 304: If-None-Match matched, no body */
 	bool range_honoured;    /* range_start > 0 and the body starts there (206) */
-	const char *url;        /* the request URL, redacted (query removed) */
+	const char *url;        /* the request URL, redacted (query removed); ""
+	                           when the transfer never started */
 	const char *error;      /* why result != 0, with the redacted URL; "" when 0 */
 	const char *etag;       /* the response ETag verbatim (quotes kept); NULL if none */
 	int64_t content_length; /* bytes this response announced; -1 unknown */
@@ -86,6 +97,13 @@ enum fetch_method {
 	FETCH_GET = 0,
 	FETCH_HEAD,
 };
+
+/* Called when the transfer is about to start (it may have waited in the
+ * queue), to add headers that must be fresh: an Azure Shared Key signature
+ * covers x-ms-date and is refused after 15 minutes.  It may call only
+ * fetch_job_add_header().  A negative return fails the request with that
+ * result (on_done still runs). */
+typedef int (*fetch_start_fn)(struct fetch_job *job, void *arg);
 
 /* Receives body bytes in order.  Non-zero aborts the transfer; a negative
  * value becomes the result (e.g. -ENOSPC).  Runs inside libcurl: it may call
@@ -108,9 +126,10 @@ struct fetch_request {
 	uint64_t max_bytes;         /* body cap; 0 = none (allowed only with on_data) */
 	long timeout_ms;            /* whole transfer; 0: fetch_options.timeout_ms */
 	int priority;               /* higher starts first when queued */
+	fetch_start_fn on_start;    /* optional: add fresh headers */
 	fetch_data_fn on_data;      /* NULL: collect the body into res->body */
 	fetch_done_fn on_done;      /* required */
-	void *arg;                  /* passed to on_data and on_done */
+	void *arg;                  /* passed to on_start, on_data and on_done */
 };
 
 /* Counters since fetch_new(), for /metrics.  Each finished request is counted
@@ -118,7 +137,7 @@ struct fetch_request {
 struct fetch_stats {
 	uint64_t bytes_received; /* body bytes delivered or collected */
 	uint64_t started;        /* transfers handed to libcurl */
-	uint64_t ok;             /* result 0 with a body (2xx, file://) */
+	uint64_t ok;             /* result 0, not 304 */
 	uint64_t not_modified;   /* 304 */
 	uint64_t not_found;      /* -ENOENT */
 	uint64_t denied;         /* -EACCES */
@@ -149,6 +168,10 @@ int fetch_get(struct fetch *f, const struct fetch_request *req, struct fetch_job
  * called for it afterwards.  Called on the job whose on_done is running, it
  * does nothing.  NULL is a no-op. */
 void fetch_cancel(struct fetch_job *job);
+
+/* Adds the header line "Name: value" (copied) to the job's request; only
+ * from its on_start.  -EINVAL when it holds CR or LF, -ENOMEM. */
+int fetch_job_add_header(struct fetch_job *job, const char *line);
 
 /* Takes the collected body out of res (caller frees; NULL when none) and its
  * length into *ret_len (may be NULL). */

@@ -149,7 +149,7 @@ static int open_temp(const char *dir, char *tmp, size_t len)
 		if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
 			return -EIO;
 		if (snprintf(tmp, len, "%s/%s%02x%02x%02x%02x%02x%02x", dir, FSUTIL_TMP_PREFIX,
-			     rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]) >= (int)len)
+		             rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]) >= (int)len)
 			return -ENAMETOOLONG;
 		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
 		if (fd >= 0)

@@ -16,6 +16,7 @@
 #include "target_int.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -90,13 +91,13 @@ static int check_path(struct target *t, const char *path, bool is_prefix)
 	const char *why = path_problem(path, is_prefix);
 
 	if (why)
-		return target_fail(t, -EINVAL, "%s: invalid object path '%.200s': %s",
-				   t->describe, path, why);
+		return target_fail(t, -EINVAL, "%s: invalid object path '%.200s': %s", t->describe,
+		                   path, why);
 	return 0;
 }
 
-int target_open(const char *spec, const struct target_auth *auth, struct target **ret,
-		char *err, size_t errlen)
+int target_open(const char *spec, const struct target_auth *auth, struct target **ret, char *err,
+                size_t errlen)
 {
 	const char *colon = strstr(spec, "://");
 
@@ -109,14 +110,16 @@ int target_open(const char *spec, const struct target_auth *auth, struct target 
 	if (strncasecmp(spec, "file://", 7) == 0) {
 		if (spec[7] != '/') {
 			(void)snprintf(err, errlen, "%s: file URLs must be file:///absolute/path",
-				       spec);
+			               spec);
 			return -EINVAL;
 		}
 		return target_dir_open(spec + 7, ret, err, errlen);
 	}
 	if (colon && (size_t)(colon - spec) < strcspn(spec, "/")) {
-		(void)snprintf(err, errlen, "%s: unsupported URL scheme (directory, file://, "
-			       "http:// or https://)", spec);
+		(void)snprintf(err, errlen,
+		               "%s: unsupported URL scheme (directory, file://, "
+		               "http:// or https://)",
+		               spec);
 		return -EINVAL;
 	}
 	return target_dir_open(spec, ret, err, errlen);
@@ -139,28 +142,45 @@ const char *target_describe(const struct target *t)
 }
 
 int target_get(struct target *t, const char *path, size_t max, char **ret_data, size_t *ret_len,
-	       char ret_etag[TARGET_ETAG_MAX])
+               char ret_etag[TARGET_ETAG_MAX])
 {
 	int r = check_path(t, path, false);
 
+	if (max > SIZE_MAX / 2)
+		max = SIZE_MAX / 2; /* backends add room for a NUL */
 	return r < 0 ? r : t->ops->get(t, path, max, ret_data, ret_len, ret_etag);
 }
 
+/* An ETag goes into an HTTP header: printable ASCII only, never CR/LF. */
+static bool valid_etag(const char *etag)
+{
+	size_t i;
+
+	if (!etag || !*etag || strlen(etag) >= TARGET_ETAG_MAX)
+		return false;
+	for (i = 0; etag[i]; i++)
+		if (etag[i] < 0x20 || etag[i] > 0x7e)
+			return false;
+	return true;
+}
+
 static int put(struct target *t, const char *path, const struct target_src *src,
-	       enum target_put_mode mode, const char *etag)
+               enum target_put_mode mode, const char *etag)
 {
 	int r = check_path(t, path, false);
 
 	if (r < 0)
 		return r;
-	if (mode == TARGET_PUT_IF_MATCH && (!etag || !*etag))
-		return target_fail(t, -EINVAL, "%s: %s: TARGET_PUT_IF_MATCH without an ETag",
-				   t->describe, path);
+	if (mode == TARGET_PUT_IF_MATCH && !valid_etag(etag))
+		return target_fail(t, -EINVAL,
+		                   "%s: %s: TARGET_PUT_IF_MATCH needs an ETag of 1-%d printable "
+		                   "characters",
+		                   t->describe, path, TARGET_ETAG_MAX - 1);
 	return t->ops->put(t, path, src, mode, etag);
 }
 
 int target_put(struct target *t, const char *path, const void *data, size_t len,
-	       enum target_put_mode mode, const char *etag)
+               enum target_put_mode mode, const char *etag)
 {
 	struct target_src src = {data, len, NULL};
 
@@ -168,7 +188,7 @@ int target_put(struct target *t, const char *path, const void *data, size_t len,
 }
 
 int target_put_file(struct target *t, const char *path, const char *local_path,
-		    enum target_put_mode mode)
+                    enum target_put_mode mode)
 {
 	struct target_src src = {NULL, 0, local_path};
 

@@ -20,6 +20,7 @@
  */
 #include "target_int.h"
 
+#include <assert.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -48,6 +49,9 @@
 #define URL_MAX 16384
 #define HDRS_MAX 10
 #define LOCK_BLOB ".lock"
+/* What a SAS token may hold: a percent-encoded query string. */
+#define SAS_CHARS                                                                                  \
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~%&=+/:,;!$'()*@"
 
 struct az_target {
 	struct target base;
@@ -88,6 +92,7 @@ struct az_req {
 	struct azure_header hdrs[HDRS_MAX];
 	size_t nhdrs;
 	struct az_body *body; /* PUT only */
+	struct az_body empty; /* what body points to for an empty PUT */
 	struct az_resp resp;
 	char date[AZURE_DATE_LEN];
 	char clen[24];
@@ -100,7 +105,7 @@ static struct az_target *az_of(struct target *t)
 }
 
 static void req_init(struct az_req *q, const char *method, const char *path, const char *query,
-		     const char *what)
+                     const char *what)
 {
 	memset(q, 0, sizeof(*q));
 	q->method = method;
@@ -112,8 +117,8 @@ static void req_init(struct az_req *q, const char *method, const char *path, con
 
 static void req_header(struct az_req *q, const char *name, const char *value)
 {
-	if (q->nhdrs < HDRS_MAX)
-		q->hdrs[q->nhdrs++] = (struct azure_header){name, value};
+	assert(q->nhdrs < HDRS_MAX); /* every request here sends at most 7 */
+	q->hdrs[q->nhdrs++] = (struct azure_header){name, value};
 }
 
 static void req_done(struct az_req *q)
@@ -170,7 +175,7 @@ static size_t write_cb(char *p, size_t size, size_t n, void *arg)
 
 /* Copies a header's value (after "name:") without surrounding space. */
 static bool header_value(const char *line, size_t n, const char *name, char *out, size_t outlen,
-			 bool *too_long)
+                         bool *too_long)
 {
 	size_t nl = strlen(name), b, e;
 
@@ -262,7 +267,7 @@ static void req_label(const struct az_req *q, char *buf, size_t len)
 	(void)azure_redact_url(q->url, red, sizeof(red));
 	red[strcspn(red, "?")] = '\0';
 	(void)snprintf(buf, len, "%s %s%s%s%s", q->method, red, q->what ? " (" : "",
-		       q->what ? q->what : "", q->what ? ")" : "");
+	               q->what ? q->what : "", q->what ? ")" : "");
 }
 
 static int slist_add(struct curl_slist **sl, const char *name, const char *value)
@@ -298,7 +303,7 @@ static int req_headers(struct az_target *a, struct az_req *q, struct curl_slist 
 		r = slist_add(&sl, q->hdrs[i].name, q->hdrs[i].value);
 	if (r == 0 && a->key) {
 		r = azure_sign_shared_key(a->url.account, a->key, q->method, q->url, q->hdrs,
-					  q->nhdrs, auth, sizeof(auth));
+		                          q->nhdrs, auth, sizeof(auth));
 		if (r == 0)
 			r = slist_add(&sl, "Authorization", auth);
 	}
@@ -311,7 +316,7 @@ static int req_headers(struct az_target *a, struct az_req *q, struct curl_slist 
 }
 
 static void req_options(struct az_target *a, struct az_req *q, const char *url,
-			struct curl_slist *hdrs, char *errbuf)
+                        struct curl_slist *hdrs, char *errbuf)
 {
 	CURL *c = a->curl;
 
@@ -354,12 +359,12 @@ static int transfer_error(struct az_target *a, struct az_req *q, CURLcode cc, co
 	req_label(q, label, sizeof(label));
 	if (q->resp.too_big)
 		return target_fail(&a->base, -EFBIG, "%s: larger than %zu bytes", label,
-				   q->resp.max);
+		                   q->resp.max);
 	if (q->body && q->body->read_errno)
 		return target_fail(&a->base, -EIO, "%s: reading the local file: %s", label,
-				   strerror(q->body->read_errno));
+		                   strerror(q->body->read_errno));
 	return target_fail(&a->base, -EIO, "%s: %s%s%s%s", label, curl_easy_strerror(cc),
-			   errbuf[0] ? " (" : "", errbuf, errbuf[0] ? ")" : "");
+	                   errbuf[0] ? " (" : "", errbuf, errbuf[0] ? ")" : "");
 }
 
 /* Sends q; 0 when an HTTP answer arrived (q->resp.status), else -errno
@@ -382,7 +387,7 @@ static int az_perform(struct az_target *a, struct az_req *q)
 		r = req_headers(a, q, &hdrs);
 	if (r < 0) {
 		r = target_fail(&a->base, r, "%s %s: cannot build the request: %s", q->method,
-				a->base.describe, strerror(-r));
+		                a->base.describe, strerror(-r));
 		goto out;
 	}
 	req_options(a, q, full, hdrs, errbuf);
@@ -408,12 +413,12 @@ static int status_error(struct az_target *a, struct az_req *q, int r)
 	if (r == 0)
 		r = s == 401 || s == 403 ? -EACCES : s == 404 ? -ENOENT : -EIO;
 	azure_error_parse(q->resp.err ? q->resp.err : "", q->resp.errlen, code, sizeof(code), msg,
-			  sizeof(msg));
+	                  sizeof(msg));
 	if (!code[0])
 		(void)snprintf(code, sizeof(code), "%s", q->resp.code);
 	req_label(q, label, sizeof(label));
 	return target_fail(&a->base, r, "%s: %ld%s%s%s%s%s", label, s, code[0] ? " " : "", code,
-			   msg[0] ? " (" : "", msg, msg[0] ? ")" : "");
+	                   msg[0] ? " (" : "", msg, msg[0] ? ")" : "");
 }
 
 static bool ok_status(const struct az_req *q)
@@ -425,10 +430,9 @@ static bool ok_status(const struct az_req *q)
 
 static int lease_call(struct az_target *a, const char *action, struct az_req *q)
 {
-	struct az_body empty = {.data = "", .fd = -1};
-
 	req_init(q, "PUT", LOCK_BLOB, "comp=lease", NULL);
-	q->body = &empty;
+	q->empty = (struct az_body){.data = "", .fd = -1};
+	q->body = &q->empty;
 	req_header(q, "x-ms-lease-action", action);
 	if (strcmp(action, "acquire") == 0) {
 		req_header(q, "x-ms-lease-duration", LEASE_SECONDS);
@@ -436,9 +440,9 @@ static int lease_call(struct az_target *a, const char *action, struct az_req *q)
 	} else {
 		req_header(q, "x-ms-lease-id", a->lease_id);
 	}
-	q->what = strcmp(action, "acquire") == 0   ? "lease acquire"
-		  : strcmp(action, "renew") == 0 ? "lease renew"
-						 : "lease release";
+	q->what = strcmp(action, "acquire") == 0 ? "lease acquire"
+	          : strcmp(action, "renew") == 0 ? "lease renew"
+	                                         : "lease release";
 	return az_perform(a, q);
 }
 
@@ -483,13 +487,13 @@ static void new_lease_id(char id[40])
 	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
 	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
 	(void)snprintf(id, 40,
-		       "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		       b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11],
-		       b[12], b[13], b[14], b[15]);
+	               "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+	               b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+	               b[13], b[14], b[15]);
 }
 
 static int az_put(struct target *t, const char *path, const struct target_src *src,
-		  enum target_put_mode mode, const char *etag);
+                  enum target_put_mode mode, const char *etag);
 
 /* One acquire attempt: 1 taken, 0 held by another, or -errno. */
 static int try_acquire(struct az_target *a, struct az_req *q)
@@ -499,7 +503,7 @@ static int try_acquire(struct az_target *a, struct az_req *q)
 	for (tries = 0; r == 0 && q->resp.status == 404 && tries < 3; tries++) {
 		/* No lock blob yet: create it (a racing creator is fine). */
 		r = az_put(&a->base, LOCK_BLOB, &(struct target_src){"", 0, NULL}, TARGET_PUT_NEW,
-			   NULL);
+		           NULL);
 		if (r < 0 && r != -EEXIST)
 			return r;
 		req_done(q);
@@ -533,12 +537,14 @@ static int az_lock(struct target *t, int timeout_ms)
 			break;
 		waited = target_now_ms() - start;
 		if (waited >= timeout_ms) {
-			r = target_fail(t, -ETIMEDOUT, "lock %s/%s: leased by another writer "
-					"(waited %" PRId64 " ms)", t->describe, LOCK_BLOB, waited);
+			r = target_fail(t, -ETIMEDOUT,
+			                "lock %s/%s: leased by another writer "
+			                "(waited %" PRId64 " ms)",
+			                t->describe, LOCK_BLOB, waited);
 			break;
 		}
 		target_sleep_ms(timeout_ms - waited < LEASE_POLL_MS ? timeout_ms - waited
-								    : LEASE_POLL_MS);
+		                                                    : LEASE_POLL_MS);
 	}
 	free(q);
 	if (r == 1) {
@@ -567,8 +573,8 @@ static void az_unlock(struct target *t)
 
 /* ---- get, delete ---- */
 
-static int az_get(struct target *t, const char *path, size_t max, char **ret_data,
-		  size_t *ret_len, char ret_etag[TARGET_ETAG_MAX])
+static int az_get(struct target *t, const char *path, size_t max, char **ret_data, size_t *ret_len,
+                  char ret_etag[TARGET_ETAG_MAX])
 {
 	struct az_target *a = az_of(t);
 	struct az_req *q = malloc(sizeof(*q));
@@ -585,7 +591,7 @@ static int az_get(struct target *t, const char *path, size_t max, char **ret_dat
 		r = status_error(a, q, 0);
 	if (r == 0 && q->resp.etag_too_long)
 		r = target_fail(t, -EIO, "GET %s: ETag longer than %d bytes", q->url,
-				TARGET_ETAG_MAX - 1);
+		                TARGET_ETAG_MAX - 1);
 	if (r == 0 && !q->resp.data && !(q->resp.data = calloc(1, 1)))
 		r = target_fail(t, -ENOMEM, "out of memory");
 	if (r == 0) {
@@ -646,7 +652,7 @@ static int put_status(struct az_target *a, struct az_req *q, enum target_put_mod
 }
 
 static int put_single(struct az_target *a, const char *path, struct az_body *body,
-		      enum target_put_mode mode, const char *etag)
+                      enum target_put_mode mode, const char *etag)
 {
 	struct az_req *q = malloc(sizeof(*q));
 	int r;
@@ -698,7 +704,7 @@ static int put_block(struct az_target *a, const char *path, struct az_body *body
 }
 
 static int put_block_list(struct az_target *a, const char *path, unsigned n,
-			  enum target_put_mode mode, const char *etag)
+                          enum target_put_mode mode, const char *etag)
 {
 	size_t cap = 128 + (size_t)n * 48, len;
 	char *xml = malloc(cap), id[32];
@@ -733,14 +739,16 @@ out:
 }
 
 static int put_blocks(struct az_target *a, const char *path, struct az_body *whole,
-		      enum target_put_mode mode, const char *etag)
+                      enum target_put_mode mode, const char *etag)
 {
 	uint64_t nblocks = (whole->len + a->block - 1) / a->block, i;
 	int r = 0;
 
 	if (nblocks > BLOCKS_MAX)
-		return target_fail(&a->base, -EFBIG, "PUT %s/%s: %" PRIu64 " bytes need more than "
-				   "%d blocks", a->base.describe, path, whole->len, BLOCKS_MAX);
+		return target_fail(&a->base, -EFBIG,
+		                   "PUT %s/%s: %" PRIu64 " bytes need more than "
+		                   "%d blocks",
+		                   a->base.describe, path, whole->len, BLOCKS_MAX);
 	for (i = 0; i < nblocks && r == 0; i++) {
 		struct az_body b = *whole;
 		b.off = i * a->block;
@@ -772,7 +780,7 @@ static int open_body(struct az_target *a, const struct target_src *src, struct a
 }
 
 static int az_put(struct target *t, const char *path, const struct target_src *src,
-		  enum target_put_mode mode, const char *etag)
+                  enum target_put_mode mode, const char *etag)
 {
 	struct az_target *a = az_of(t);
 	struct az_body body;
@@ -811,8 +819,7 @@ static int list_cb(const char *name, uint64_t size, int64_t mtime, void *arg)
 }
 
 /* Fetches and parses one page; the next marker goes to marker. */
-static int list_page(struct az_target *a, const char *enc_prefix, struct list_ctx *c,
-		     char *marker)
+static int list_page(struct az_target *a, const char *enc_prefix, struct list_ctx *c, char *marker)
 {
 	char query[URL_MAX], enc_marker[3 * MARKER_MAX + 1];
 	struct az_req *q = malloc(sizeof(*q));
@@ -821,8 +828,9 @@ static int list_page(struct az_target *a, const char *enc_prefix, struct list_ct
 	if (!q)
 		return target_fail(&a->base, -ENOMEM, "out of memory");
 	(void)azure_url_encode(marker, false, enc_marker, sizeof(enc_marker));
-	(void)snprintf(query, sizeof(query), "restype=container&comp=list&prefix=%s&maxresults=5000%s%s",
-		       enc_prefix, marker[0] ? "&marker=" : "", enc_marker);
+	(void)snprintf(query, sizeof(query),
+	               "restype=container&comp=list&prefix=%s&maxresults=5000%s%s", enc_prefix,
+	               marker[0] ? "&marker=" : "", enc_marker);
 	req_init(q, "GET", NULL, query, "list");
 	q->what = c->what;
 	q->resp.max = LIST_PAGE_MAX;
@@ -831,10 +839,12 @@ static int list_page(struct az_target *a, const char *enc_prefix, struct list_ct
 		r = status_error(a, q, 0);
 	if (r == 0) {
 		r = azure_list_parse(q->resp.data ? q->resp.data : "", q->resp.len, list_cb, c,
-				     marker, MARKER_MAX);
+		                     marker, MARKER_MAX);
 		if (r == -EBADMSG)
-			r = target_fail(&a->base, -EIO, "GET %s (%s): malformed List Blobs "
-					"response", a->base.describe, c->what);
+			r = target_fail(&a->base, -EIO,
+			                "GET %s (%s): malformed List Blobs "
+			                "response",
+			                a->base.describe, c->what);
 	}
 	req_done(q);
 	free(q);
@@ -879,19 +889,18 @@ static void az_free(struct target *t)
 }
 
 static const struct target_ops az_ops = {
-	.get = az_get,
-	.put = az_put,
-	.del = az_del,
-	.list = az_list,
-	.lock = az_lock,
-	.lock_renew = az_lock_renew,
-	.unlock = az_unlock,
-	.free = az_free,
+    .get = az_get,
+    .put = az_put,
+    .del = az_del,
+    .list = az_list,
+    .lock = az_lock,
+    .lock_renew = az_lock_renew,
+    .unlock = az_unlock,
+    .free = az_free,
 };
 
 /* Takes the credentials: a key, or a SAS from auth or the URL's query. */
-static int take_auth(struct az_target *a, const struct target_auth *auth, char *err,
-		     size_t errlen)
+static int take_auth(struct az_target *a, const struct target_auth *auth, char *err, size_t errlen)
 {
 	const char *key = auth ? auth->account_key : NULL;
 	const char *sas = auth ? auth->sas_token : NULL;
@@ -908,12 +917,16 @@ static int take_auth(struct az_target *a, const struct target_auth *auth, char *
 		return -EINVAL;
 	}
 	if (key && azure_sign_shared_key(a->url.account, key, "GET", "http://h/c", NULL, 0, sig,
-					 sizeof(sig)) < 0) {
+	                                 sizeof(sig)) < 0) {
 		(void)snprintf(err, errlen, "the account key is not valid base64");
 		return -EINVAL;
 	}
 	if (sas && *sas == '?')
 		sas++;
+	if (sas && strspn(sas, SAS_CHARS) != strlen(sas)) {
+		(void)snprintf(err, errlen, "the SAS token holds characters a URL query cannot");
+		return -EINVAL;
+	}
 	a->key = key ? strdup(key) : NULL;
 	a->sas = sas && *sas ? strdup(sas) : NULL;
 	explicit_bzero(a->url.query, sizeof(a->url.query));
@@ -925,7 +938,7 @@ static int take_auth(struct az_target *a, const struct target_auth *auth, char *
 }
 
 int target_azure_open(const char *url, const struct target_auth *auth, struct target **ret,
-		      char *err, size_t errlen)
+                      char *err, size_t errlen)
 {
 	struct az_target *a = calloc(1, sizeof(*a));
 	char why[256];
@@ -949,7 +962,7 @@ int target_azure_open(const char *url, const struct target_auth *auth, struct ta
 	if (r < 0)
 		goto fail;
 	(void)snprintf(a->base.describe, sizeof(a->base.describe), "%s/%s%s%s", a->url.endpoint,
-		       a->url.container, a->url.prefix[0] ? "/" : "", a->url.prefix);
+	               a->url.container, a->url.prefix[0] ? "/" : "", a->url.prefix);
 	a->curl = curl_easy_init();
 	if (!a->curl) {
 		(void)snprintf(err, errlen, "curl_easy_init failed");

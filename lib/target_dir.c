@@ -55,8 +55,7 @@ static struct dir_target *dir_of(struct target *t)
 static int full_path(struct dir_target *d, const char *path, char *buf)
 {
 	if (snprintf(buf, PATH_MAX, "%s/%s", d->root, path) >= PATH_MAX)
-		return target_fail(&d->base, -ENAMETOOLONG, "%s/%s: path too long", d->root,
-				   path);
+		return target_fail(&d->base, -ENAMETOOLONG, "%s/%s: path too long", d->root, path);
 	return 0;
 }
 
@@ -65,7 +64,7 @@ static void make_etag(const struct stat *st, char etag[TARGET_ETAG_MAX])
 	uint64_t ns = (uint64_t)st->st_mtim.tv_sec * 1000000000u + (uint64_t)st->st_mtim.tv_nsec;
 
 	(void)snprintf(etag, TARGET_ETAG_MAX, "\"%" PRIx64 "-%" PRIx64 "-%" PRIx64 "\"",
-		       (uint64_t)st->st_size, ns, (uint64_t)st->st_ino);
+	               (uint64_t)st->st_size, ns, (uint64_t)st->st_ino);
 }
 
 /* Reads an open regular file of at most max bytes. */
@@ -92,8 +91,8 @@ static int read_fd(int fd, size_t size, char **ret)
 	return 0;
 }
 
-static int dir_get(struct target *t, const char *path, size_t max, char **ret_data,
-		   size_t *ret_len, char ret_etag[TARGET_ETAG_MAX])
+static int dir_get(struct target *t, const char *path, size_t max, char **ret_data, size_t *ret_len,
+                   char ret_etag[TARGET_ETAG_MAX])
 {
 	struct dir_target *d = dir_of(t);
 	char full[PATH_MAX], *data = NULL;
@@ -110,12 +109,13 @@ static int dir_get(struct target *t, const char *path, size_t max, char **ret_da
 	if (r == 0 && !S_ISREG(st.st_mode))
 		r = -EISDIR;
 	if (r < 0) {
-		(void)target_fail(t, r, "%s: %s", full, r == -EISDIR ? "not a regular file" : strerror(-r));
+		(void)target_fail(t, r, "%s: %s", full,
+		                  r == -EISDIR ? "not a regular file" : strerror(-r));
 		goto out;
 	}
 	if ((uint64_t)st.st_size > max) {
 		r = target_fail(t, -EFBIG, "%s: %jd bytes, more than the %zu allowed", full,
-				(intmax_t)st.st_size, max);
+		                (intmax_t)st.st_size, max);
 		goto out;
 	}
 	r = read_fd(fd, (size_t)st.st_size, &data);
@@ -158,11 +158,13 @@ static int take_flock(struct dir_target *d, int timeout_ms)
 		}
 		if (waited >= timeout_ms) {
 			(void)close(fd);
-			return target_fail(&d->base, -ETIMEDOUT, "lock %s: held by another writer "
-					   "(waited %" PRId64 " ms)", path, waited);
+			return target_fail(&d->base, -ETIMEDOUT,
+			                   "lock %s: held by another writer "
+			                   "(waited %" PRId64 " ms)",
+			                   path, waited);
 		}
 		target_sleep_ms(timeout_ms - waited < LOCK_POLL_MS ? timeout_ms - waited
-								   : LOCK_POLL_MS);
+		                                                   : LOCK_POLL_MS);
 	}
 }
 
@@ -175,28 +177,28 @@ static int check_etag(struct dir_target *d, const char *full, const char *etag)
 	if (lstat(full, &st) < 0) {
 		if (errno == ENOENT)
 			return target_fail(&d->base, -ESTALE, "%s: absent, expected ETag %s", full,
-					   etag);
+			                   etag);
 		return target_fail(&d->base, -errno, "%s: %s", full, strerror(errno));
 	}
 	make_etag(&st, cur);
 	if (strcmp(cur, etag) != 0)
 		return target_fail(&d->base, -ESTALE, "%s: ETag is %s, expected %s", full, cur,
-				   etag);
+		                   etag);
 	return 0;
 }
 
 static int write_src(struct dir_target *d, const char *full, const struct target_src *src,
-		     bool exclusive)
+                     bool exclusive)
 {
 	int r = src->local_path ? fsutil_copy_atomic(src->local_path, full, exclusive)
-				: fsutil_write_atomic(full, src->data, src->len, exclusive);
+	                        : fsutil_write_atomic(full, src->data, src->len, exclusive);
 
 	if (r == -EEXIST && exclusive)
 		return target_fail(&d->base, r, "%s: already exists", full);
 	if (r < 0)
 		return target_fail(&d->base, r, "write %s%s%s: %s", full,
-				   src->local_path ? " from " : "",
-				   src->local_path ? src->local_path : "", strerror(-r));
+		                   src->local_path ? " from " : "",
+		                   src->local_path ? src->local_path : "", strerror(-r));
 	return 0;
 }
 
@@ -216,7 +218,7 @@ static int make_parent(struct dir_target *d, const char *full)
 }
 
 static int dir_put(struct target *t, const char *path, const struct target_src *src,
-		   enum target_put_mode mode, const char *etag)
+                   enum target_put_mode mode, const char *etag)
 {
 	struct dir_target *d = dir_of(t);
 	char full[PATH_MAX];
@@ -259,7 +261,7 @@ static int dir_del(struct target *t, const char *path)
 	}
 	r = fsutil_fsync_dir(full);
 	return r < 0 ? target_fail(t, r, "fsync of the directory of %s: %s", full, strerror(-r))
-		     : 0;
+	             : 0;
 }
 
 /* ---- listing ---- */
@@ -336,7 +338,8 @@ static int read_entries(int dirfd, bool at_root, struct entry **ret, size_t *ret
 	}
 	while ((errno = 0, de = readdir(dir))) {
 		struct stat st;
-		if (hidden(de->d_name, at_root) || fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		if (hidden(de->d_name, at_root) ||
+		    fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
 		if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
 			continue;
@@ -348,8 +351,8 @@ static int read_entries(int dirfd, bool at_root, struct entry **ret, size_t *ret
 			}
 			es = ne;
 		}
-		es[n] = (struct entry){strdup(de->d_name), S_ISDIR(st.st_mode), (uint64_t)st.st_size,
-				       (int64_t)st.st_mtim.tv_sec};
+		es[n] = (struct entry){strdup(de->d_name), S_ISDIR(st.st_mode),
+		                       (uint64_t)st.st_size, (int64_t)st.st_mtim.tv_sec};
 		if (!es[n++].name) {
 			r = -ENOMEM;
 			break;
@@ -389,8 +392,8 @@ static int walk_entry(struct walk *w, int dirfd, const struct entry *e, size_t r
 	memcpy(w->rel + rel_len, e->name, n + 1);
 	if (!e->is_dir)
 		return strncmp(w->rel, w->prefix, strlen(w->prefix)) == 0
-			       ? w->fn(w->rel, e->size, e->mtime, w->arg)
-			       : 0;
+		           ? w->fn(w->rel, e->size, e->mtime, w->arg)
+		           : 0;
 	w->rel[rel_len + n] = '/';
 	w->rel[rel_len + n + 1] = '\0';
 	if (!dir_may_match(w->rel, w->prefix))
@@ -398,7 +401,7 @@ static int walk_entry(struct walk *w, int dirfd, const struct entry *e, size_t r
 	fd = openat(dirfd, e->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return target_fail(&w->d->base, -errno, "%s/%s: %s", w->d->root, w->rel,
-				   strerror(errno));
+		                   strerror(errno));
 	return walk_dir(w, fd, rel_len + n + 1, depth + 1);
 }
 
@@ -413,7 +416,7 @@ static int walk_dir(struct walk *w, int dirfd, size_t rel_len, int depth)
 	if (depth > LIST_DEPTH_MAX) {
 		(void)close(dirfd);
 		return target_fail(&w->d->base, -ELOOP, "%s/%s: more than %d levels deep",
-				   w->d->root, w->rel, LIST_DEPTH_MAX);
+		                   w->d->root, w->rel, LIST_DEPTH_MAX);
 	}
 	dup_fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0); /* fdopendir takes dirfd */
 	if (dup_fd < 0) {
@@ -425,7 +428,7 @@ static int walk_dir(struct walk *w, int dirfd, size_t rel_len, int depth)
 	if (r < 0) {
 		(void)close(dup_fd);
 		return target_fail(&w->d->base, r, "read directory %s/%s: %s", w->d->root, w->rel,
-				   strerror(-r));
+		                   strerror(-r));
 	}
 	for (i = 0, r = 0; i < n && r == 0; i++)
 		r = walk_entry(w, dup_fd, &es[i], rel_len, depth);
@@ -494,14 +497,14 @@ static void dir_free(struct target *t)
 }
 
 static const struct target_ops dir_ops = {
-	.get = dir_get,
-	.put = dir_put,
-	.del = dir_del,
-	.list = dir_list,
-	.lock = dir_lock,
-	.lock_renew = dir_lock_renew,
-	.unlock = dir_unlock,
-	.free = dir_free,
+    .get = dir_get,
+    .put = dir_put,
+    .del = dir_del,
+    .list = dir_list,
+    .lock = dir_lock,
+    .lock_renew = dir_lock_renew,
+    .unlock = dir_unlock,
+    .free = dir_free,
 };
 
 int target_dir_open(const char *dir, struct target **ret, char *err, size_t errlen)

@@ -28,10 +28,10 @@ struct target_src {
 };
 
 struct target_ops {
-	int (*get)(struct target *t, const char *path, size_t max, char **ret_data,
-		   size_t *ret_len, char ret_etag[TARGET_ETAG_MAX]);
+	int (*get)(struct target *t, const char *path, size_t max, char **ret_data, size_t *ret_len,
+	           char ret_etag[TARGET_ETAG_MAX]);
 	int (*put)(struct target *t, const char *path, const struct target_src *src,
-		   enum target_put_mode mode, const char *etag);
+	           enum target_put_mode mode, const char *etag);
 	int (*del)(struct target *t, const char *path);
 	int (*list)(struct target *t, const char *prefix, target_list_fn fn, void *arg);
 	int (*lock)(struct target *t, int timeout_ms);
@@ -47,12 +47,13 @@ struct target {
 };
 
 /* Records the error text (printf-style) and returns r. */
-int target_fail(struct target *t, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int target_fail(struct target *t, int r, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Backend constructors; on failure err holds the reason. */
 int target_dir_open(const char *dir, struct target **ret, char *err, size_t errlen);
 int target_azure_open(const char *url, const struct target_auth *auth, struct target **ret,
-		      char *err, size_t errlen);
+                      char *err, size_t errlen);
 
 /* Milliseconds of CLOCK_MONOTONIC, for lock waits. */
 int64_t target_now_ms(void);

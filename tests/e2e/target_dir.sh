@@ -118,6 +118,9 @@ waiter=$!
 _pids+=("$waiter")
 sleep 0.3
 check_eq "a waiting writer does not get the lock while it is held" "" "$(cat "$T/waiter.out")"
+echo renew >&7
+if wait_for '^renewed' "$T/holder.out" 10; then ok "the holder renews the lock"; else
+	not_ok "the holder renews the lock"; cat "$T/holder.out"; fi
 exec 7>&- # the holder reads EOF and releases
 wait "$waiter"
 check_eq "the waiting writer gets it once released" "0" "$?"

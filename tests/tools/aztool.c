@@ -7,13 +7,16 @@
  *   aztool [--account-key K | --sas S] [--block-size N] COMMAND ...
  *     mkcontainer URL                      create a container (exists: fine)
  *     sas URL PERMISSIONS SECONDS          print a container SAS token
+ *     breaklease URL                       break the writer lease of URL
+ *                                          (container[/prefix]) at once
  *     put TARGET PATH FILE [--new | --if-match ETAG]
  *     get TARGET PATH [--max BYTES] [--etag]   content (or ETag) to stdout
  *     list TARGET [PREFIX]                 "path<TAB>size<TAB>mtime" lines
  *     delete TARGET PATH
  *     lock TARGET SECONDS                  take the writer lock, print
- *                                          "locked", hold it (renewing)
- *                                          until stdin ends, then release
+ *                                          "locked", hold it until stdin
+ *                                          ends, then release; renews every
+ *                                          15 s and on each "renew" line
  *
  * Errors go to stderr as "aztool: ERRNO-NAME: text" and exit 1, so tests
  * can check both the errno mapping and the message.
@@ -43,17 +46,28 @@ struct opts {
 static const char *errno_name(int e)
 {
 	switch (e) {
-	case ENOENT: return "ENOENT";
-	case EEXIST: return "EEXIST";
-	case ESTALE: return "ESTALE";
-	case EACCES: return "EACCES";
-	case EIO: return "EIO";
-	case ETIMEDOUT: return "ETIMEDOUT";
-	case EFBIG: return "EFBIG";
-	case EINVAL: return "EINVAL";
-	case ENOLCK: return "ENOLCK";
-	case ENOTDIR: return "ENOTDIR";
-	default: return "ERROR";
+	case ENOENT:
+		return "ENOENT";
+	case EEXIST:
+		return "EEXIST";
+	case ESTALE:
+		return "ESTALE";
+	case EACCES:
+		return "EACCES";
+	case EIO:
+		return "EIO";
+	case ETIMEDOUT:
+		return "ETIMEDOUT";
+	case EFBIG:
+		return "EFBIG";
+	case EINVAL:
+		return "EINVAL";
+	case ENOLCK:
+		return "ENOLCK";
+	case ENOTDIR:
+		return "ENOTDIR";
+	default:
+		return "ERROR";
 	}
 }
 
@@ -66,10 +80,10 @@ static int fail(int r, const char *what)
 static int usage(void)
 {
 	fprintf(stderr, "usage: aztool [--account-key K | --sas S] [--block-size N] COMMAND ...\n"
-			"  mkcontainer URL | sas URL PERMS SECONDS | put TARGET PATH FILE "
-			"[--new|--if-match ETAG]\n"
-			"  get TARGET PATH [--max N] [--etag] | list TARGET [PREFIX] | "
-			"delete TARGET PATH | lock TARGET SECONDS\n");
+	                "  mkcontainer URL | sas URL PERMS SECONDS | put TARGET PATH FILE "
+	                "[--new|--if-match ETAG]\n"
+	                "  get TARGET PATH [--max N] [--etag] | list TARGET [PREFIX] | "
+	                "delete TARGET PATH | lock TARGET SECONDS\n");
 	return 2;
 }
 
@@ -98,7 +112,8 @@ struct body {
 static size_t body_cb(char *p, size_t size, size_t n, void *arg)
 {
 	struct body *b = arg;
-	size_t take = size * n < sizeof(b->buf) - 1 - b->len ? size * n : sizeof(b->buf) - 1 - b->len;
+	size_t take =
+	    size * n < sizeof(b->buf) - 1 - b->len ? size * n : sizeof(b->buf) - 1 - b->len;
 
 	memcpy(b->buf + b->len, p, take);
 	b->len += take;
@@ -111,33 +126,36 @@ static size_t no_body(char *p, size_t size, size_t n, void *arg)
 	return 0;
 }
 
-/* PUT URL?restype=container, signed or with the SAS; the HTTP status. */
-static long put_container(const struct opts *o, const struct azure_url *u, struct body *b,
-			  char *errbuf)
+/* An empty-bodied PUT of blob path (NULL: the container) with query and the
+ * extra x-ms-* headers, signed or with the SAS; the HTTP status or -1. */
+static long raw_put(const struct opts *o, const struct azure_url *u, const char *path,
+                    const char *query, const struct azure_header *extra, size_t nextra,
+                    struct body *b, char *errbuf)
 {
-	char url[2048], full[8192], date[AZURE_DATE_LEN], auth[AZURE_AUTH_MAX + 16];
-	struct azure_header h[] = {
-		{"x-ms-date", date}, {"x-ms-version", AZURE_API_VERSION}, {"Content-Length", "0"}};
+	char url[2048], full[8192], date[AZURE_DATE_LEN], line[256];
+	struct azure_header h[8] = {
+	    {"x-ms-date", date}, {"x-ms-version", AZURE_API_VERSION}, {"Content-Length", "0"}};
 	struct curl_slist *sl = NULL;
 	CURL *c = curl_easy_init();
+	size_t i, n = 3;
 	long status = -1;
-	size_t i;
 
 	azure_format_date(time(NULL), date);
-	if (!c || azure_blob_url(u, NULL, "restype=container", url, sizeof(url)) < 0 ||
+	for (i = 0; i < nextra && n < 8; i++)
+		h[n++] = extra[i];
+	if (!c || azure_blob_url(u, path, query, url, sizeof(url)) < 0 ||
 	    azure_sas_append(url, o->sas, full, sizeof(full)) < 0)
 		goto out;
-	for (i = 0; i < 3; i++) {
-		char line[256];
+	for (i = 0; i < n; i++) {
 		snprintf(line, sizeof(line), "%s: %s", h[i].name, h[i].value);
 		sl = curl_slist_append(sl, line);
 	}
-	memcpy(auth, "Authorization: ", 15);
-	if (o->key && azure_sign_shared_key(u->account, o->key, "PUT", url, h, 3, auth + 15,
-					    sizeof(auth) - 15) < 0)
+	memcpy(line, "Authorization: ", 15);
+	if (o->key && azure_sign_shared_key(u->account, o->key, "PUT", url, h, n, line + 15,
+	                                    sizeof(line) - 15) < 0)
 		goto out;
 	if (o->key)
-		sl = curl_slist_append(sl, auth);
+		sl = curl_slist_append(sl, line);
 	curl_easy_setopt(c, CURLOPT_URL, full);
 	curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
 	curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)0);
@@ -156,7 +174,9 @@ out:
 	return status;
 }
 
-static int cmd_mkcontainer(const struct opts *o)
+/* Runs raw_put and judges it: 0 when the status is one of ok1/ok2. */
+static int raw_cmd(const struct opts *o, const char *what, const char *path, const char *query,
+                   const struct azure_header *extra, size_t nextra, long ok1, long ok2)
 {
 	char err[256], code[64], msg[256], errbuf[CURL_ERROR_SIZE] = "";
 	struct body b = {.len = 0};
@@ -167,13 +187,28 @@ static int cmd_mkcontainer(const struct opts *o)
 		return usage();
 	if (azure_url_parse(o->argv[1], &u, err, sizeof(err)) < 0)
 		return fail(-EINVAL, err);
-	status = put_container(o, &u, &b, errbuf);
-	if (status == 201 || status == 409)
+	status = raw_put(o, &u, path, query, extra, nextra, &b, errbuf);
+	if (status == ok1 || status == ok2)
 		return 0;
 	azure_error_parse(b.buf, b.len, code, sizeof(code), msg, sizeof(msg));
-	fprintf(stderr, "aztool: create container %s: %ld %s (%s) %s\n", u.container, status,
-		code, msg, errbuf);
+	fprintf(stderr, "aztool: %s %s: %ld %s (%s) %s\n", what, o->argv[1], status, code, msg,
+	        errbuf);
 	return 1;
+}
+
+/* Creates the container of URL; one that exists is fine. */
+static int cmd_mkcontainer(const struct opts *o)
+{
+	return raw_cmd(o, "create container", NULL, "restype=container", NULL, 0, 201, 409);
+}
+
+/* Breaks the writer lease of the target URL at once (a lost lock). */
+static int cmd_breaklease(const struct opts *o)
+{
+	static const struct azure_header h[] = {{"x-ms-lease-action", "break"},
+	                                        {"x-ms-lease-break-period", "0"}};
+
+	return raw_cmd(o, "break lease", ".lock", "comp=lease", h, 2, 202, 202);
 }
 
 static int cmd_sas(const struct opts *o)
@@ -187,7 +222,7 @@ static int cmd_sas(const struct opts *o)
 	if (azure_url_parse(o->argv[1], &u, err, sizeof(err)) < 0)
 		return fail(-EINVAL, err);
 	r = azure_sas_container(u.account, o->key, u.container, o->argv[2], 0,
-				time(NULL) + atol(o->argv[3]), tok, sizeof(tok));
+	                        time(NULL) + atol(o->argv[3]), tok, sizeof(tok));
 	if (r < 0)
 		return fail(r, "cannot make a SAS token");
 	printf("%s\n", tok);
@@ -276,24 +311,41 @@ static int cmd_delete(const struct opts *o, struct target *t)
 	return r < 0 ? fail(r, target_error(t)) : 0;
 }
 
-/* Holds the lock until stdin ends, renewing it every 15 s. */
+static int renew(struct target *t)
+{
+	int r = target_lock_renew(t);
+
+	if (r < 0)
+		return fail(r, target_error(t));
+	printf("renewed\n");
+	fflush(stdout);
+	return 0;
+}
+
+/* Holds the lock until stdin ends, renewing it every 15 s and whenever a
+ * line "renew" arrives. */
 static int hold_lock(struct target *t)
 {
 	struct pollfd p = {.fd = 0, .events = POLLIN};
 	char buf[256];
 
 	for (;;) {
-		int n = poll(&p, 1, 15000);
+		int n = poll(&p, 1, 15000), r = 0;
+		ssize_t got;
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n == 0) {
-			int r = target_lock_renew(t);
-			if (r < 0)
-				return fail(r, target_error(t));
+		if (n == 0)
+			r = renew(t);
+		if (r != 0)
+			return r;
+		if (n == 0)
 			continue;
-		}
-		if (n < 0 || read(0, buf, sizeof(buf)) <= 0)
+		got = n < 0 ? -1 : read(0, buf, sizeof(buf) - 1);
+		if (got <= 0)
 			return 0;
+		buf[got] = '\0';
+		if (strstr(buf, "renew") && (r = renew(t)) != 0)
+			return r;
 	}
 }
 
@@ -319,8 +371,11 @@ static int run_target_cmd(const struct opts *o)
 	static const struct {
 		const char *name;
 		int (*fn)(const struct opts *, struct target *);
-	} cmds[] = {{"put", cmd_put},	    {"get", cmd_get},	{"list", cmd_list},
-		    {"delete", cmd_delete}, {"lock", cmd_lock}};
+	} cmds[] = {{"put", cmd_put},
+	            {"get", cmd_get},
+	            {"list", cmd_list},
+	            {"delete", cmd_delete},
+	            {"lock", cmd_lock}};
 	struct target *t = NULL;
 	size_t i;
 	int r;
@@ -362,6 +417,8 @@ int main(int argc, char **argv)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (strcmp(o.argv[0], "mkcontainer") == 0)
 		r = cmd_mkcontainer(&o);
+	else if (strcmp(o.argv[0], "breaklease") == 0)
+		r = cmd_breaklease(&o);
 	else if (strcmp(o.argv[0], "sas") == 0)
 		r = cmd_sas(&o);
 	else

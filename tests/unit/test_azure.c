@@ -31,8 +31,8 @@ static void test_parse_virtual_host(void **state)
 	char err[256];
 
 	assert_int_equal(azure_url_parse("https://myacct.blob.core.windows.net/leader/env/prod/",
-					 &u, err, sizeof(err)),
-			 0);
+	                                 &u, err, sizeof(err)),
+	                 0);
 	assert_false(u.path_style);
 	assert_true(u.https);
 	assert_string_equal(u.account, "myacct");
@@ -42,8 +42,8 @@ static void test_parse_virtual_host(void **state)
 	assert_string_equal(u.query, "");
 
 	assert_int_equal(azure_url_parse("https://myacct.blob.core.windows.net/leader?sv=1&sig=x",
-					 &u, err, sizeof(err)),
-			 0);
+	                                 &u, err, sizeof(err)),
+	                 0);
 	assert_string_equal(u.prefix, "");
 	assert_string_equal(u.query, "sv=1&sig=x");
 }
@@ -53,9 +53,9 @@ static void test_parse_path_style(void **state)
 	struct azure_url u;
 	char err[256];
 
-	assert_int_equal(azure_url_parse("http://127.0.0.1:10000/devstoreaccount1/cont/a/b", &u, err,
-					 sizeof(err)),
-			 0);
+	assert_int_equal(azure_url_parse("http://127.0.0.1:10000/devstoreaccount1/cont/a/b", &u,
+	                                 err, sizeof(err)),
+	                 0);
 	assert_true(u.path_style);
 	assert_false(u.https);
 	assert_string_equal(u.account, DEV_ACCOUNT);
@@ -63,12 +63,12 @@ static void test_parse_path_style(void **state)
 	assert_string_equal(u.prefix, "a/b");
 	assert_string_equal(u.endpoint, "http://127.0.0.1:10000/devstoreaccount1");
 
-	assert_int_equal(azure_url_parse("http://localhost:10000/devstoreaccount1/c12", &u, err,
-					 sizeof(err)),
-			 0);
+	assert_int_equal(
+	    azure_url_parse("http://localhost:10000/devstoreaccount1/c12", &u, err, sizeof(err)),
+	    0);
 	assert_true(u.path_style);
 	assert_int_equal(
-		azure_url_parse("http://[::1]:10000/devstoreaccount1/abc", &u, err, sizeof(err)), 0);
+	    azure_url_parse("http://[::1]:10000/devstoreaccount1/abc", &u, err, sizeof(err)), 0);
 	assert_true(u.path_style);
 	assert_string_equal(u.endpoint, "http://[::1]:10000/devstoreaccount1");
 	assert_true(azure_url_is_path_style("http://10.1.2.3/acct/c"));
@@ -78,18 +78,18 @@ static void test_parse_path_style(void **state)
 static void test_parse_rejects(void **state)
 {
 	static const char *const bad[] = {
-		"ftp://acct.blob.core.windows.net/c1x",
-		"https://acct.blob.core.windows.net/",		  /* no container */
-		"https://acct.blob.core.windows.net/Upper",	  /* container case */
-		"https://acct.blob.core.windows.net/a--b",	  /* "--" */
-		"https://ab.blob.core.windows.net/abc",		  /* account too short */
-		"https://user:pw@acct.blob.core.windows.net/abc", /* credentials in URL */
-		"https://acct.blob.core.windows.net/abc/x/../y",  /* '..' segment */
-		"https://acct.blob.core.windows.net/abc/x//y",	  /* empty segment */
-		"https://acct.blob.core.windows.net/abc/x y",	  /* not unreserved */
-		"https://acct.blob.core.windows.net/abc#frag",
-		"http://127.0.0.1:10000/Dev/abc",		  /* account case */
-		"http://127.0.0.1:10000/devstoreaccount1",	  /* no container */
+	    "ftp://acct.blob.core.windows.net/c1x",
+	    "https://acct.blob.core.windows.net/",            /* no container */
+	    "https://acct.blob.core.windows.net/Upper",       /* container case */
+	    "https://acct.blob.core.windows.net/a--b",        /* "--" */
+	    "https://ab.blob.core.windows.net/abc",           /* account too short */
+	    "https://user:pw@acct.blob.core.windows.net/abc", /* credentials in URL */
+	    "https://acct.blob.core.windows.net/abc/x/../y",  /* '..' segment */
+	    "https://acct.blob.core.windows.net/abc/x//y",    /* empty segment */
+	    "https://acct.blob.core.windows.net/abc/x y",     /* not unreserved */
+	    "https://acct.blob.core.windows.net/abc#frag",
+	    "http://127.0.0.1:10000/Dev/abc",          /* account case */
+	    "http://127.0.0.1:10000/devstoreaccount1", /* no container */
 	};
 	struct azure_url u;
 	char err[256];
@@ -109,14 +109,14 @@ static void test_blob_url(void **state)
 	struct azure_url u;
 	char buf[512], err[128];
 
-	assert_int_equal(azure_url_parse("http://127.0.0.1:10000/devstoreaccount1/cont/pre", &u, err,
-					 sizeof(err)),
-			 0);
+	assert_int_equal(azure_url_parse("http://127.0.0.1:10000/devstoreaccount1/cont/pre", &u,
+	                                 err, sizeof(err)),
+	                 0);
 	assert_int_equal(azure_blob_url(&u, "db/a b+c.json", "comp=lease", buf, sizeof(buf)), 0);
-	assert_string_equal(buf,
-			    "http://127.0.0.1:10000/devstoreaccount1/cont/pre/db/a%20b%2Bc.json?comp=lease");
+	assert_string_equal(
+	    buf, "http://127.0.0.1:10000/devstoreaccount1/cont/pre/db/a%20b%2Bc.json?comp=lease");
 	assert_int_equal(azure_blob_url(&u, NULL, "restype=container", buf, sizeof(buf)), 0);
-	assert_string_equal(buf, "http://127.0.0.1:10000/devstoreaccount1/cont/pre?restype=container");
+	assert_string_equal(buf, "http://127.0.0.1:10000/devstoreaccount1/cont?restype=container");
 	assert_int_equal(azure_blob_url(&u, "head.json", NULL, buf, 20), -ENOBUFS);
 	assert_int_equal(strlen(buf), 19);
 }
@@ -125,95 +125,103 @@ static void test_blob_url(void **state)
 static void test_sts_doc_example(void **state)
 {
 	const struct azure_header h[] = {
-		{"x-ms-version", "2015-02-21"},
-		{"X-MS-Date", "Fri, 26 Jun 2015 23:39:12 GMT"},
-		{"User-Agent", "ignored"},
+	    {"x-ms-version", "2015-02-21"},
+	    {"X-MS-Date", "Fri, 26 Jun 2015 23:39:12 GMT"},
+	    {"User-Agent", "ignored"},
 	};
 	char *sts = NULL, auth[AZURE_AUTH_MAX];
 
 	assert_int_equal(
-		azure_string_to_sign(
-			"myaccount", "GET",
-			"https://myaccount.blob.core.windows.net/mycontainer?restype=container&comp=metadata&timeout=20",
-			h, 3, &sts),
-		0);
-	assert_string_equal(sts, "GET\n\n\n\n\n\n\n\n\n\n\n\n"
-				 "x-ms-date:Fri, 26 Jun 2015 23:39:12 GMT\n"
-				 "x-ms-version:2015-02-21\n"
-				 "/myaccount/mycontainer\ncomp:metadata\nrestype:container\ntimeout:20");
+	    azure_string_to_sign("myaccount", "GET",
+	                         "https://myaccount.blob.core.windows.net/"
+	                         "mycontainer?restype=container&comp=metadata&timeout=20",
+	                         h, 3, &sts),
+	    0);
+	assert_string_equal(sts,
+	                    "GET\n\n\n\n\n\n\n\n\n\n\n\n"
+	                    "x-ms-date:Fri, 26 Jun 2015 23:39:12 GMT\n"
+	                    "x-ms-version:2015-02-21\n"
+	                    "/myaccount/mycontainer\ncomp:metadata\nrestype:container\ntimeout:20");
 	free(sts);
 	assert_int_equal(
-		azure_sign_shared_key(
-			"myaccount", DEV_KEY, "GET",
-			"https://myaccount.blob.core.windows.net/mycontainer?restype=container&comp=metadata&timeout=20",
-			h, 3, auth, sizeof(auth)),
-		0);
-	assert_string_equal(auth, "SharedKey myaccount:1u9lui2jDxj0+fpbHjQ5m5NnastJRSYM+PSmfi8TXx4=");
+	    azure_sign_shared_key("myaccount", DEV_KEY, "GET",
+	                          "https://myaccount.blob.core.windows.net/"
+	                          "mycontainer?restype=container&comp=metadata&timeout=20",
+	                          h, 3, auth, sizeof(auth)),
+	    0);
+	assert_string_equal(auth,
+	                    "SharedKey myaccount:1u9lui2jDxj0+fpbHjQ5m5NnastJRSYM+PSmfi8TXx4=");
 }
 
 /* A conditional Put Blob, path style: the account appears twice. */
 static void test_sts_put_path_style(void **state)
 {
 	const struct azure_header h[] = {
-		{"x-ms-version", "2021-08-06"},	 {"Content-Length", "11"},
-		{"If-None-Match", "*"},		 {"x-ms-blob-type", " BlockBlob "},
-		{"Expect", ""},			 {"x-ms-date", "Mon, 23 Nov 2026 10:00:00 GMT"},
+	    {"x-ms-version", "2021-08-06"},
+	    {"Content-Length", "11"},
+	    {"If-None-Match", "*"},
+	    {"x-ms-blob-type", " BlockBlob "},
+	    {"Expect", ""},
+	    {"x-ms-date", "Mon, 23 Nov 2026 10:00:00 GMT"},
 	};
 	const char *url = "http://127.0.0.1:10000/devstoreaccount1/leader/db/head%20x.json";
 	char *sts = NULL, auth[AZURE_AUTH_MAX];
 
 	assert_int_equal(azure_string_to_sign(DEV_ACCOUNT, "PUT", url, h, 6, &sts), 0);
 	assert_string_equal(sts, "PUT\n\n\n11\n\n\n\n\n\n*\n\n\n"
-				 "x-ms-blob-type:BlockBlob\n"
-				 "x-ms-date:Mon, 23 Nov 2026 10:00:00 GMT\n"
-				 "x-ms-version:2021-08-06\n"
-				 "/devstoreaccount1/devstoreaccount1/leader/db/head%20x.json");
+	                         "x-ms-blob-type:BlockBlob\n"
+	                         "x-ms-date:Mon, 23 Nov 2026 10:00:00 GMT\n"
+	                         "x-ms-version:2021-08-06\n"
+	                         "/devstoreaccount1/devstoreaccount1/leader/db/head%20x.json");
 	free(sts);
-	assert_int_equal(azure_sign_shared_key(DEV_ACCOUNT, DEV_KEY, "PUT", url, h, 6, auth,
-					       sizeof(auth)),
-			 0);
-	assert_string_equal(auth,
-			    "SharedKey devstoreaccount1:wOj63cn1piIzVzUaHaCR22UfLrP0Z0Jvrg90frapd88=");
+	assert_int_equal(
+	    azure_sign_shared_key(DEV_ACCOUNT, DEV_KEY, "PUT", url, h, 6, auth, sizeof(auth)), 0);
+	assert_string_equal(
+	    auth, "SharedKey devstoreaccount1:wOj63cn1piIzVzUaHaCR22UfLrP0Z0Jvrg90frapd88=");
 }
 
 static void test_sts_query_rules(void **state)
 {
 	const struct azure_header h[] = {
-		{"Content-Length", "0"}, /* signs as "" */
-		{"Range", "bytes=0-9"},
+	    {"Content-Length", "0"}, /* signs as "" */
+	    {"Range", "bytes=0-9"},
 	};
 	char *sts = NULL;
 
 	/* Names lowercased and sorted, values decoded, repeated names joined. */
-	assert_int_equal(azure_string_to_sign("acct", "DELETE",
-					      "https://acct.blob.core.windows.net/c1?Prefix=a%2Fb+c&"
-					      "marker=&comp=list&comp=a",
-					      h, 2, &sts),
-			 0);
+	assert_int_equal(
+	    azure_string_to_sign("acct", "DELETE",
+	                         "https://acct.blob.core.windows.net/c1?Prefix=a%2Fb+c&"
+	                         "marker=&comp=list&comp=a",
+	                         h, 2, &sts),
+	    0);
 	assert_string_equal(sts, "DELETE\n\n\n\n\n\n\n\n\n\n\nbytes=0-9\n"
-				 "/acct/c1\ncomp:a,list\nmarker:\nprefix:a/b c");
+	                         "/acct/c1\ncomp:a,list\nmarker:\nprefix:a/b c");
 	free(sts);
 }
 
 static void test_sign_rejects(void **state)
 {
 	const struct azure_header dup[] = {{"x-ms-date", "a"}, {"X-Ms-Date", "b"}};
+	const struct azure_header crlf[] = {{"If-Match", "\"x\"\r\nx-ms-evil: 1"}};
 	char auth[AZURE_AUTH_MAX], *sts = NULL;
 
+	assert_int_equal(azure_string_to_sign("acct", "GET", "https://acct.x/c", crlf, 1, &sts),
+	                 -EINVAL);
 	assert_int_equal(azure_string_to_sign("acct", "GET", "https://acct.x/c", dup, 2, &sts),
-			 -EINVAL);
+	                 -EINVAL);
 	assert_int_equal(azure_sign_shared_key("acct", "not base64!", "GET", "https://acct.x/c",
-					       NULL, 0, auth, sizeof(auth)),
-			 -EINVAL);
+	                                       NULL, 0, auth, sizeof(auth)),
+	                 -EINVAL);
 	assert_int_equal(azure_sign_shared_key("acct", "abc", "GET", "https://acct.x/c", NULL, 0,
-					       auth, sizeof(auth)),
-			 -EINVAL);
+	                                       auth, sizeof(auth)),
+	                 -EINVAL);
 	assert_int_equal(azure_sign_shared_key("acct", DEV_KEY, "GET", "https://acct.x/c?a=%zz",
-					       NULL, 0, auth, sizeof(auth)),
-			 -EINVAL);
-	assert_int_equal(azure_sign_shared_key("acct", DEV_KEY, "GET", "https://acct.x/c", NULL, 0,
-					       auth, 20),
-			 -ENOBUFS);
+	                                       NULL, 0, auth, sizeof(auth)),
+	                 -EINVAL);
+	assert_int_equal(
+	    azure_sign_shared_key("acct", DEV_KEY, "GET", "https://acct.x/c", NULL, 0, auth, 20),
+	    -ENOBUFS);
 }
 
 static void test_dates(void **state)
@@ -238,15 +246,16 @@ static void test_sas_container(void **state)
 	char tok[512];
 
 	assert_int_equal(azure_sas_container(DEV_ACCOUNT, DEV_KEY, "leader", "racwdl", 0,
-					     1795428000, tok, sizeof(tok)),
-			 0);
-	assert_string_equal(tok, "sv=2021-08-06&sr=c&sp=racwdl&se=2026-11-23T10%3A00%3A00Z"
-				 "&spr=https%2Chttp&sig=BN28CIhJ8vG0pORRIc%2BeA7KnR9UFDbR5HudrTiQgPSg%3D");
-	assert_int_equal(azure_sas_container(DEV_ACCOUNT, DEV_KEY, "leader", "rq", 0, 1, tok,
-					     sizeof(tok)),
-			 -EINVAL);
+	                                     1795428000, tok, sizeof(tok)),
+	                 0);
+	assert_string_equal(
+	    tok, "sv=2021-08-06&sr=c&sp=racwdl&se=2026-11-23T10%3A00%3A00Z"
+	         "&spr=https%2Chttp&sig=BN28CIhJ8vG0pORRIc%2BeA7KnR9UFDbR5HudrTiQgPSg%3D");
+	assert_int_equal(
+	    azure_sas_container(DEV_ACCOUNT, DEV_KEY, "leader", "rq", 0, 1, tok, sizeof(tok)),
+	    -EINVAL);
 	assert_int_equal(azure_sas_container(DEV_ACCOUNT, DEV_KEY, "leader", "r", 0, 1, tok, 40),
-			 -ENOBUFS);
+	                 -ENOBUFS);
 }
 
 static void test_sas_append(void **state)
@@ -256,7 +265,7 @@ static void test_sas_append(void **state)
 	assert_int_equal(azure_sas_append("http://h/a/c/b", "?sv=1&sig=x", buf, sizeof(buf)), 0);
 	assert_string_equal(buf, "http://h/a/c/b?sv=1&sig=x");
 	assert_int_equal(azure_sas_append("http://h/a/c?comp=list", "sv=1&sig=x", buf, sizeof(buf)),
-			 0);
+	                 0);
 	assert_string_equal(buf, "http://h/a/c?comp=list&sv=1&sig=x");
 	assert_int_equal(azure_sas_append("http://h/a", NULL, buf, sizeof(buf)), 0);
 	assert_string_equal(buf, "http://h/a");
@@ -270,11 +279,11 @@ static void test_redact(void **state)
 	char buf[256];
 
 	assert_int_equal(azure_redact_url("https://a.blob.core.windows.net/c/b?comp=list&sv=2021&"
-					  "sig=SECRET%2B&flag",
-					  buf, sizeof(buf)),
-			 0);
+	                                  "sig=SECRET%2B&flag",
+	                                  buf, sizeof(buf)),
+	                 0);
 	assert_string_equal(buf, "https://a.blob.core.windows.net/c/b?comp=REDACTED&sv=REDACTED&"
-				 "sig=REDACTED&flag");
+	                         "sig=REDACTED&flag");
 	assert_int_equal(azure_redact_url("http://u:SECRET@h:1/p?x=1#SECRET", buf, sizeof(buf)), 0);
 	assert_string_equal(buf, "http://REDACTED@h:1/p?x=REDACTED");
 	assert_int_equal(azure_redact_url("sv=1&sig=SECRET", buf, sizeof(buf)), 0);
@@ -311,26 +320,26 @@ static int collect(const char *name, uint64_t size, int64_t mtime, void *arg)
 }
 
 static const char list_xml[] =
-	"\xef\xbb\xbf<?xml version=\"1.0\" encoding=\"utf-8\"?><EnumerationResults "
-	"ServiceEndpoint=\"http://127.0.0.1:10000/devstoreaccount1\" ContainerName=\"c1\">"
-	"<Prefix>db/</Prefix><Marker/><MaxResults>2</MaxResults><Blobs>"
-	"<Blob><Name>db/a&amp;b&#x20;&#233;.json</Name><Properties>"
-	"<Creation-Time>Mon, 23 Nov 2026 09:00:00 GMT</Creation-Time>"
-	"<Last-Modified>Mon, 23 Nov 2026 10:00:00 GMT</Last-Modified><Etag>0x1</Etag>"
-	"<Content-Length>11</Content-Length><BlobType>BlockBlob</BlobType></Properties></Blob>"
-	"<Blob><Name Encoded=\"true\">db/%01x</Name><Properties>"
-	"<Last-Modified>Thu, 01 Jan 1970 00:00:01 GMT</Last-Modified>"
-	"<Content-Length>0</Content-Length></Properties><Metadata /></Blob>"
-	"</Blobs><NextMarker>2!8!bWFy&amp;a2Vy</NextMarker></EnumerationResults>";
+    "\xef\xbb\xbf<?xml version=\"1.0\" encoding=\"utf-8\"?><EnumerationResults "
+    "ServiceEndpoint=\"http://127.0.0.1:10000/devstoreaccount1\" ContainerName=\"c1\">"
+    "<Prefix>db/</Prefix><Marker/><MaxResults>2</MaxResults><Blobs>"
+    "<Blob><Name>db/a&amp;b&#x20;&#233;.json</Name><Properties>"
+    "<Creation-Time>Mon, 23 Nov 2026 09:00:00 GMT</Creation-Time>"
+    "<Last-Modified>Mon, 23 Nov 2026 10:00:00 GMT</Last-Modified><Etag>0x1</Etag>"
+    "<Content-Length>11</Content-Length><BlobType>BlockBlob</BlobType></Properties></Blob>"
+    "<Blob><Name Encoded=\"true\">db/%01x</Name><Properties>"
+    "<Last-Modified>Thu, 01 Jan 1970 00:00:01 GMT</Last-Modified>"
+    "<Content-Length>0</Content-Length></Properties><Metadata /></Blob>"
+    "</Blobs><NextMarker>2!8!bWFy&amp;a2Vy</NextMarker></EnumerationResults>";
 
 static void test_list_parse(void **state)
 {
 	struct seen s = {.stop_at = -1};
 	char marker[128];
 
-	assert_int_equal(azure_list_parse(list_xml, sizeof(list_xml) - 1, collect, &s, marker,
-					  sizeof(marker)),
-			 0);
+	assert_int_equal(
+	    azure_list_parse(list_xml, sizeof(list_xml) - 1, collect, &s, marker, sizeof(marker)),
+	    0);
 	assert_int_equal(s.n, 2);
 	assert_string_equal(s.names[0], "db/a&b \xc3\xa9.json");
 	assert_int_equal(s.sizes[0], 11);
@@ -342,31 +351,31 @@ static void test_list_parse(void **state)
 
 	memset(&s, 0, sizeof(s));
 	s.stop_at = 1;
-	assert_int_equal(azure_list_parse(list_xml, sizeof(list_xml) - 1, collect, &s, marker,
-					  sizeof(marker)),
-			 42);
+	assert_int_equal(
+	    azure_list_parse(list_xml, sizeof(list_xml) - 1, collect, &s, marker, sizeof(marker)),
+	    42);
 }
 
 static void test_list_parse_edges(void **state)
 {
 	static const char empty[] = "<?xml version=\"1.0\"?><EnumerationResults><Blobs />"
-				    "<NextMarker /></EnumerationResults>";
+	                            "<NextMarker /></EnumerationResults>";
 #define LM "<Last-Modified>Thu, 01 Jan 1970 00:00:01 GMT</Last-Modified>"
 #define END "</EnumerationResults>"
 	static const char *const bad[] = {
-		"<html>not a listing</html>",
-		"<EnumerationResults><Blobs><Blob><Name>x</Name>" LM "</Blob></Blobs>" END,
-		"<EnumerationResults><Blob><Name>x</Name><Content-Length>1x</Content-Length>" LM
-		"</Blob>" END,
-		"<EnumerationResults><Blob><Name>&bogus;</Name><Content-Length>1</Content-Length>" LM
-		"</Blob>" END,
-		"<EnumerationResults><Blob><Name><![CDATA[x]]></Name><Content-Length>1"
-		"</Content-Length>" LM "</Blob>" END,
-		"<EnumerationResults><Blob><Name>x</Name><Content-Length>1</Content-Length>" LM
-		"</Blob><Blob><Name>unterminated" END,
-		/* A body cut short is not a complete, shorter listing. */
-		"<EnumerationResults><Blob><Name>x</Name><Content-Length>1</Content-Length>" LM
-		"</Blob>",
+	    "<html>not a listing</html>",
+	    "<EnumerationResults><Blobs><Blob><Name>x</Name>" LM "</Blob></Blobs>" END,
+	    "<EnumerationResults><Blob><Name>x</Name><Content-Length>1x</Content-Length>" LM
+	    "</Blob>" END,
+	    "<EnumerationResults><Blob><Name>&bogus;</Name><Content-Length>1</Content-Length>" LM
+	    "</Blob>" END,
+	    "<EnumerationResults><Blob><Name><![CDATA[x]]></Name><Content-Length>1"
+	    "</Content-Length>" LM "</Blob>" END,
+	    "<EnumerationResults><Blob><Name>x</Name><Content-Length>1</Content-Length>" LM
+	    "</Blob><Blob><Name>unterminated" END,
+	    /* A body cut short is not a complete, shorter listing. */
+	    "<EnumerationResults><Blob><Name>x</Name><Content-Length>1</Content-Length>" LM
+	    "</Blob>",
 	};
 #undef LM
 #undef END
@@ -374,34 +383,33 @@ static void test_list_parse_edges(void **state)
 	char marker[16] = "old";
 	size_t i;
 
-	assert_int_equal(azure_list_parse(empty, sizeof(empty) - 1, collect, &s, marker,
-					  sizeof(marker)),
-			 0);
+	assert_int_equal(
+	    azure_list_parse(empty, sizeof(empty) - 1, collect, &s, marker, sizeof(marker)), 0);
 	assert_int_equal(s.n, 0);
 	assert_string_equal(marker, "");
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_int_equal(azure_list_parse(bad[i], strlen(bad[i]), collect, &s, marker,
-						  sizeof(marker)),
-				 -EBADMSG);
+		assert_int_equal(
+		    azure_list_parse(bad[i], strlen(bad[i]), collect, &s, marker, sizeof(marker)),
+		    -EBADMSG);
 	/* A marker longer than the caller's buffer is refused, not cut. */
 	assert_int_equal(azure_list_parse(list_xml, sizeof(list_xml) - 1, collect, &s, marker, 5),
-			 -EBADMSG);
+	                 -EBADMSG);
 }
 
 static void test_error_parse(void **state)
 {
 	static const char body[] =
-		"<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>AuthenticationFailed</Code>"
-		"<Message>Server failed to authenticate the request. Make sure the value of the "
-		"Authorization header is formed correctly including the signature.\n"
-		"RequestId:1\nTime:2026-11-23T10:00:00.000Z</Message></Error>";
+	    "<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>AuthenticationFailed</Code>"
+	    "<Message>Server failed to authenticate the request. Make sure the value of the "
+	    "Authorization header is formed correctly including the signature.\n"
+	    "RequestId:1\nTime:2026-11-23T10:00:00.000Z</Message></Error>";
 	char code[64], msg[256];
 
 	azure_error_parse(body, sizeof(body) - 1, code, sizeof(code), msg, sizeof(msg));
 	assert_string_equal(code, "AuthenticationFailed");
 	assert_string_equal(msg, "Server failed to authenticate the request. Make sure the value "
-				 "of the Authorization header is formed correctly including the "
-				 "signature.");
+	                         "of the Authorization header is formed correctly including the "
+	                         "signature.");
 	azure_error_parse(body, sizeof(body) - 1, code, sizeof(code), msg, 16);
 	assert_string_equal(msg, "Server failed t");
 	azure_error_parse("garbage", 7, code, sizeof(code), msg, sizeof(msg));
@@ -415,21 +423,21 @@ static void test_error_parse(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_virtual_host),
-		cmocka_unit_test(test_parse_path_style),
-		cmocka_unit_test(test_parse_rejects),
-		cmocka_unit_test(test_blob_url),
-		cmocka_unit_test(test_sts_doc_example),
-		cmocka_unit_test(test_sts_put_path_style),
-		cmocka_unit_test(test_sts_query_rules),
-		cmocka_unit_test(test_sign_rejects),
-		cmocka_unit_test(test_dates),
-		cmocka_unit_test(test_sas_container),
-		cmocka_unit_test(test_sas_append),
-		cmocka_unit_test(test_redact),
-		cmocka_unit_test(test_list_parse),
-		cmocka_unit_test(test_list_parse_edges),
-		cmocka_unit_test(test_error_parse),
+	    cmocka_unit_test(test_parse_virtual_host),
+	    cmocka_unit_test(test_parse_path_style),
+	    cmocka_unit_test(test_parse_rejects),
+	    cmocka_unit_test(test_blob_url),
+	    cmocka_unit_test(test_sts_doc_example),
+	    cmocka_unit_test(test_sts_put_path_style),
+	    cmocka_unit_test(test_sts_query_rules),
+	    cmocka_unit_test(test_sign_rejects),
+	    cmocka_unit_test(test_dates),
+	    cmocka_unit_test(test_sas_container),
+	    cmocka_unit_test(test_sas_append),
+	    cmocka_unit_test(test_redact),
+	    cmocka_unit_test(test_list_parse),
+	    cmocka_unit_test(test_list_parse_edges),
+	    cmocka_unit_test(test_error_parse),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -14,6 +14,8 @@
  *   /big              10 MiB, chunked, 64 KiB per millisecond
  *   /stall            never answers
  *   /delay/MS/TAG     answers TAG after MS ms; counts requests in flight
+ *
+ * The same server speaks HTTPS with a self-signed certificate made here.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -37,9 +39,14 @@
 
 #include <curl/curl.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "fetch.h"
 
@@ -344,6 +351,59 @@ static void srv_start(struct srv *s, struct event_base *base)
 	snprintf(s->url, sizeof(s->url), "http://127.0.0.1:%d", s->port);
 }
 
+static struct bufferevent *tls_bev(struct event_base *base, void *arg)
+{
+	return bufferevent_openssl_socket_new(base, -1, SSL_new(arg), BUFFEREVENT_SSL_ACCEPTING,
+	                                      BEV_OPT_CLOSE_ON_FREE);
+}
+
+/* A self-signed certificate for subject alternative name san ("IP:..." or
+ * "DNS:..."), written as PEM to path; returns a server context using it. */
+static SSL_CTX *make_tls(const char *san, const char *path)
+{
+	EVP_PKEY *key = EVP_EC_gen("P-256");
+	X509 *x = X509_new();
+	X509_NAME *name = X509_get_subject_name(x);
+	X509V3_CTX v3;
+	X509_EXTENSION *ext;
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	FILE *fp;
+
+	assert_non_null(key);
+	assert_non_null(ctx);
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+	X509_gmtime_adj(X509_getm_notBefore(x), -60);
+	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+	X509_set_pubkey(x, key);
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"test", -1, -1,
+	                           0);
+	X509_set_issuer_name(x, name);
+	X509V3_set_ctx_nodb(&v3);
+	X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
+	ext = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name, san);
+	assert_non_null(ext);
+	X509_add_ext(x, ext, -1);
+	X509_EXTENSION_free(ext);
+	assert_true(X509_sign(x, key, EVP_sha256()) > 0);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	assert_int_equal(PEM_write_X509(fp, x), 1);
+	assert_int_equal(fclose(fp), 0);
+	assert_int_equal(SSL_CTX_use_certificate(ctx, x), 1);
+	assert_int_equal(SSL_CTX_use_PrivateKey(ctx, key), 1);
+	X509_free(x);
+	EVP_PKEY_free(key);
+	return ctx;
+}
+
+/* Turns a started server into an HTTPS one. */
+static void srv_tls(struct srv *s, SSL_CTX *ctx)
+{
+	evhttp_set_bevcb(s->http, tls_bev, ctx);
+	snprintf(s->url, sizeof(s->url), "https://127.0.0.1:%d", s->port);
+}
+
 static void srv_stop(struct srv *s)
 {
 	for (int i = 0; i < MAX_PEND; i++) {
@@ -396,8 +456,10 @@ struct rec {
 	int fail_after; /* on_data fails with -ENOSPC after this many chunks */
 	bool pattern_ok;
 	uint64_t from;
-	struct fetch_job *job; /* for callbacks that cancel it */
-	struct tctx *t;        /* for callbacks that start requests */
+	struct fetch_job *job;   /* for callbacks that cancel it */
+	struct fetch_job *other; /* ...or another job */
+	int hits_at_start;       /* server hits when on_start ran */
+	struct tctx *t;          /* for callbacks that start requests */
 };
 
 static double now_s(void)
@@ -1263,6 +1325,133 @@ static void test_headers_sent(void **state)
 	assert_int_equal(r.status, 304);
 }
 
+/* on_data cancels two other running jobs: one stalled, one streaming. */
+static int cancel_others_data(const void *buf, size_t len, void *arg)
+{
+	struct rec *r = arg;
+
+	if (r->chunks++ == 0) {
+		fetch_cancel(r->job);
+		fetch_cancel(r->other);
+	}
+	return 0;
+}
+
+static void test_cancel_other_from_data(void **state)
+{
+	struct tctx *t = *state;
+	struct rec a, b, c;
+	struct fetch_request rq = {.on_data = cancel_others_data};
+	struct int_at_least seen = {&t->s1.stalls, 1};
+	char u[128];
+	struct fetch_stats st;
+
+	rec_init(&a);
+	rec_init(&b);
+	rec_init(&c);
+	get(t, url_of(&t->s1, "/stall", u, sizeof(u)), NULL, &b, &a.job);
+	get(t, url_of(&t->s2, "/big", u, sizeof(u)), NULL, &c, &a.other);
+	assert_true(run_until(t->base, int_reached, &seen, 5000));
+	rq.arg = &a;
+	get(t, url_of(&t->s1, "/obj/300000", u, sizeof(u)), &rq, &a, NULL);
+	assert_true(run_until(t->base, rec_is_done, &a, 5000));
+	assert_int_equal(a.result, 0);
+	assert_true(run_until(t->base, flag_set, &t->s2.big_gone, 2000));
+	assert_int_equal(b.calls, 0);
+	assert_int_equal(c.calls, 0);
+	fetch_stats(t->f, &st);
+	assert_int_equal(st.cancelled, 2);
+	assert_int_equal(st.active, 0);
+}
+
+static int start_adds_header(struct fetch_job *job, void *arg)
+{
+	struct rec *r = arg;
+
+	r->hits_at_start = r->t->s1.hits;
+	assert_int_equal(fetch_job_add_header(job, "Bad: a\r\nInjected: b"), -EINVAL);
+	return fetch_job_add_header(job, "If-None-Match: \"obj-9\"");
+}
+
+static int start_refuses(struct fetch_job *job, void *arg)
+{
+	return -EKEYREJECTED;
+}
+
+static void test_on_start(void **state)
+{
+	struct tctx *t = *state;
+	struct fetch_options opt = {.max_total = 1};
+	struct fetch_request rq = {.on_start = start_adds_header};
+	struct rec first, r;
+	char u[128];
+
+	new_fetch(t, &opt);
+	rec_init(&first);
+	rec_init(&r);
+	r.t = t;
+	rq.arg = &r;
+	get(t, url_of(&t->s1, "/delay/30/first", u, sizeof(u)), NULL, &first, NULL);
+	get(t, url_of(&t->s1, "/obj/9", u, sizeof(u)), &rq, &r, NULL);
+	assert_true(run_until(t->base, rec_is_done, &r, 5000));
+	assert_int_equal(r.hits_at_start, 1); /* called when it started, not when queued */
+	assert_int_equal(r.status, 304);      /* the header it added was sent */
+	free(first.body);
+
+	rq.on_start = start_refuses;
+	get_wait(t, url_of(&t->s1, "/obj/9", u, sizeof(u)), &rq, &r);
+	assert_int_equal(r.result, -EKEYREJECTED);
+	assert_non_null(strstr(r.error, "on_start"));
+	assert_int_equal(t->s1.hits, 2);
+}
+
+static void test_https(void **state)
+{
+	struct tctx *t = *state;
+	char good[128], wrong[128], u[128];
+	SSL_CTX *c1, *c2;
+	struct fetch_options opt = {0};
+	struct rec r;
+
+	snprintf(good, sizeof(good), "%s/good.pem", t->tmp);
+	snprintf(wrong, sizeof(wrong), "%s/wrong.pem", t->tmp);
+	c1 = make_tls("IP:127.0.0.1", good);
+	c2 = make_tls("DNS:wrong.example", wrong);
+	srv_tls(&t->s1, c1);
+	srv_tls(&t->s2, c2);
+
+	/* Not signed by anyone the system trusts. */
+	get_wait(t, url_of(&t->s1, "/obj/10", u, sizeof(u)), NULL, &r);
+	assert_int_equal(r.result, -EIO);
+	assert_non_null(strstr(r.error, "certificate"));
+
+	/* Trusted through ca_file. */
+	opt.ca_file = good;
+	new_fetch(t, &opt);
+	get_wait(t, url_of(&t->s1, "/obj/10", u, sizeof(u)), NULL, &r);
+	assert_int_equal(r.result, 0);
+	assert_int_equal(r.body_len, 10);
+	assert_true(is_pattern(r.body, r.body_len, 0));
+	free(r.body);
+
+	/* Trusted, but issued for another name. */
+	opt.ca_file = wrong;
+	new_fetch(t, &opt);
+	get_wait(t, url_of(&t->s2, "/obj/10", u, sizeof(u)), NULL, &r);
+	assert_int_equal(r.result, -EIO);
+	assert_non_null(strstr(r.error, "127.0.0.1"));
+
+	/* The servers' connections must go before their SSL_CTX. */
+	fetch_free(t->f);
+	t->f = NULL;
+	srv_stop(&t->s1);
+	srv_stop(&t->s2);
+	srv_start(&t->s1, t->base);
+	srv_start(&t->s2, t->base);
+	SSL_CTX_free(c1);
+	SSL_CTX_free(c2);
+}
+
 static void test_redact(void **state)
 {
 	char buf[64];
@@ -1300,6 +1489,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_keepalive, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_invalid, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_headers_sent, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cancel_other_from_data, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_on_start, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_https, setup, teardown),
 	    cmocka_unit_test(test_redact),
 	};
 	int r;

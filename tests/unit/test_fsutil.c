@@ -30,7 +30,7 @@ static int setup(void **state)
 	if (!f)
 		return -1;
 	snprintf(f->dir, sizeof(f->dir), "%s/fsutil-test.XXXXXX",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	         getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	if (!mkdtemp(f->dir)) {
 		free(f);
 		return -1;
@@ -215,14 +215,14 @@ static void test_fsync_dir(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_write_replaces, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_write_empty, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_exclusive, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_write_missing_dir, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_copy, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_read_bounds, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_mkdirs, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fsync_dir, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_write_replaces, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_write_empty, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_exclusive, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_write_missing_dir, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_copy, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_read_bounds, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_mkdirs, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_fsync_dir, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
