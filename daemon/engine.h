@@ -43,6 +43,9 @@ enum engine_report_kind {
 	ENGINE_ARTIFACT_QUARANTINED, /* warning, every time */
 	ENGINE_DISK_FULL,            /* err, logged when the reason changes */
 	ENGINE_DISK_RECOVERED,       /* notice, logged only after DISK_FULL */
+	ENGINE_DATABASE_REWOUND,     /* warning: the leader rewound or recreated it */
+	ENGINE_SYNC_FAILED,          /* warning, logged when the reason changes */
+	ENGINE_SYNC_RECOVERED,       /* notice, logged only after SYNC_FAILED */
 };
 
 /* One event.  Strings are borrowed for the call; NULL / 0 means "not
