@@ -107,6 +107,9 @@ struct engine_ops {
  * ENGINE_ONCE, done(0) come on the first loop turn.  NOT the real engine. */
 extern const struct engine_ops engine_placeholder;
 
+/* The engine over lib/sync (engine_sync.c). */
+extern const struct engine_ops engine_sync;
+
 /* Logs r once with its MESSAGE_ID, priority and fields; repeated failures
  * (LEADER_UNREACHABLE, DISK_FULL) only when their detail changes, their
  * recoveries only after a failure (memo borrowed). */

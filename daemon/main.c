@@ -446,7 +446,7 @@ static int run(const struct options *o)
 {
 	struct daemon d = {
 	    .config_path = o->config,
-	    .engine_ops = &engine_placeholder, /* SYNC SEAM: &engine_sync once lib/sync lands */
+	    .engine_ops = &engine_sync,
 	    .mode = o->once ? ENGINE_ONCE : ENGINE_RUN,
 	    .level_set = o->level_set,
 	    .exit_code = EXIT_FAILURE,

@@ -55,7 +55,8 @@ enum sync_event_kind {
 	SYNC_EV_REWIND,      /* the leader rewound or recreated the database: resync (warning) */
 	SYNC_EV_ERROR,       /* syncing the database failed; reported when the error changes */
 	SYNC_EV_RECOVERED,   /* the database syncs again after SYNC_EV_ERROR */
-	SYNC_EV_UNREACHABLE, /* a leader's head could not be read; reported when the error changes */
+	SYNC_EV_UNREACHABLE, /* a leader's head could not be read; reported when the error changes
+	                      */
 	SYNC_EV_REACHABLE,   /* the leader's head is read again after SYNC_EV_UNREACHABLE */
 };
 
@@ -98,14 +99,14 @@ struct sync_callbacks {
 
 /* Tuning; zero means the default for every member. */
 struct sync_options {
-	const char *store_path;      /* required: the store file (created when absent) */
-	unsigned decode_threads;     /* CPU threads decoding and hashing (2) */
-	unsigned log_window;         /* log objects fetched ahead per database (4) */
-	unsigned part_window;        /* checkpoint parts in the pipeline (3) */
-	long request_timeout_ms;     /* any leader object (60000) */
-	int64_t backoff_min_ms;      /* first retry delay (min(poll interval, 1 s)) */
-	int64_t backoff_max_ms;      /* longest delay (10 poll intervals, 2 s to 5 min) */
-	uint64_t seed;               /* jitter; 0: random */
+	const char *store_path;  /* required: the store file (created when absent) */
+	unsigned decode_threads; /* CPU threads decoding and hashing (2) */
+	unsigned log_window;     /* log objects fetched ahead per database (4) */
+	unsigned part_window;    /* checkpoint parts in the pipeline (3) */
+	long request_timeout_ms; /* any leader object (60000) */
+	int64_t backoff_min_ms;  /* first retry delay (min(poll interval, 1 s)) */
+	int64_t backoff_max_ms;  /* longest delay (10 poll intervals, 2 s to 5 min) */
+	uint64_t seed;           /* jitter; 0: random */
 };
 
 /* ---- life ---- */
@@ -153,21 +154,21 @@ int sync_once(struct sync *s, void (*done)(void *arg, unsigned failed, const cha
 /* ---- status ---- */
 
 struct sync_status {
-	const char *database;   /* store name */
-	const char *attach;     /* the configuration */
+	const char *database; /* store name */
+	const char *attach;   /* the configuration */
 	const char *local_name;
-	const char *leader;     /* root */
+	const char *leader; /* root */
 	const char *leader_db;
-	const char *state;      /* "new", "idle", "log", "checkpoint", "replay", "queued",
-	                           "detaching", "backoff", "absent", "detached" */
+	const char *state;             /* "new", "idle", "log", "checkpoint", "replay", "queued",
+	                                  "detaching", "backoff", "absent", "detached" */
 	char uuid[PROTO_UUID_LEN + 1]; /* applied uuid, "" before the first version */
 	uint64_t applied_version;
 	int64_t applied_committed; /* ticks */
 	uint64_t leader_version;   /* 0 until the leader's head named it */
 	int64_t leader_committed;
 	uint64_t lag_versions;
-	int64_t lag_ticks;         /* leader commit time - applied commit time, >= 0 */
-	const char *last_error;    /* NULL when the last step succeeded */
+	int64_t lag_ticks;      /* leader commit time - applied commit time, >= 0 */
+	const char *last_error; /* NULL when the last step succeeded */
 };
 
 /* Calls fn for every followed database in name order (borrowed strings, valid

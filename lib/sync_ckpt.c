@@ -43,15 +43,15 @@ struct ck_step {
 	struct sync_run base;
 	struct sync_db *db;
 	struct fetch_job *mjob;
-	struct proto_manifest *m; /* NULL until decoded */
-	struct store_ckpt *ck;    /* NULL while lent to a task */
+	struct proto_manifest *m;   /* NULL until decoded */
+	struct store_ckpt *ck;      /* NULL while lent to a task */
 	struct sync_filter *filter; /* changed only while no task uses it */
 	bool begun;
 	bool finishing;
 	unsigned w;
 	struct ck_slot *slots;
 	unsigned next_fetch, next_feed;
-	bool entities_known; /* an add_extents record came: the views are known */
+	bool entities_known;       /* an add_extents record came: the views are known */
 	struct proto_action *held; /* records before the first add_extents */
 	size_t nheld, caph;
 	struct sync_mvs mvs; /* included views seen */
@@ -105,8 +105,8 @@ static void fail_task(struct sync_db *db, int r, const char *url, const char *er
 
 /* ---- fetching ---- */
 
-static int ck_get(struct ck_step *st, const char *path, uint64_t max, int prio,
-                  fetch_done_fn fn, void *arg, struct fetch_job **ret_job)
+static int ck_get(struct ck_step *st, const char *path, uint64_t max, int prio, fetch_done_fn fn,
+                  void *arg, struct fetch_job **ret_job)
 {
 	struct sync *s = st->db->s;
 	struct sync_req req;

@@ -190,7 +190,8 @@ static void commit(struct sync *s, struct pending *p, size_t n, struct sync_atta
 			conf_attach_free(x->conf);
 			for (size_t j = 0; j < s->nattaches; j++)
 				if (s->attaches[j] == x)
-					s->attaches[j] = NULL; /* kept: not freed with the old ones */
+					s->attaches[j] =
+					    NULL; /* kept: not freed with the old ones */
 		}
 		x->conf = p[i].conf;
 		x->leader = p[i].leader;

@@ -278,9 +278,15 @@ void sync_db_release(struct sync_db *db)
 const char *sync_dbstate_name(enum sync_dbstate st)
 {
 	static const char *const names[] = {
-	    [DB_NEW] = "new",           [DB_IDLE] = "idle",       [DB_LOG] = "log",
-	    [DB_CHECKPOINT] = "checkpoint", [DB_REPLAY] = "replay", [DB_QUEUED] = "queued",
-	    [DB_DETACHING] = "detaching", [DB_BACKOFF] = "backoff", [DB_ABSENT] = "absent",
+	    [DB_NEW] = "new",
+	    [DB_IDLE] = "idle",
+	    [DB_LOG] = "log",
+	    [DB_CHECKPOINT] = "checkpoint",
+	    [DB_REPLAY] = "replay",
+	    [DB_QUEUED] = "queued",
+	    [DB_DETACHING] = "detaching",
+	    [DB_BACKOFF] = "backoff",
+	    [DB_ABSENT] = "absent",
 	    [DB_DETACHED] = "detached",
 	};
 
@@ -521,10 +527,11 @@ static void detach_done(struct stask *t)
 	db->saved_leader_version = 0;
 	sync_mvs_clear(&db->mvs);
 	db_event(db, SYNC_EV_DETACHED, NULL, 0,
-	         db->attach == NULL         ? "no configuration follows it any more"
+	         db->attach == NULL       ? "no configuration follows it any more"
 	         : db->detached_by_leader ? "the leader detached this follower"
 	                                  : "the leader dropped the database");
-	sync_changed(db->s, &(struct sync_change){.kind = SYNC_CHANGE_DETACHED, .database = db->name});
+	sync_changed(db->s,
+	             &(struct sync_change){.kind = SYNC_CHANGE_DETACHED, .database = db->name});
 	db->fails = 0;
 	free(db->error);
 	db->error = NULL;

@@ -99,7 +99,7 @@ struct sync_leader {
 	char *base;    /* URL objects are found under, without a trailing '/' */
 	char *account; /* Azure Shared Key: account and its key */
 	char *key;
-	char *sas;     /* Azure SAS token */
+	char *sas; /* Azure SAS token */
 	bool azure_key;
 	int64_t interval_ms; /* smallest poll interval of the attaches that use it */
 	unsigned users;      /* attaches that use it (set_conf recounts) */
@@ -111,7 +111,7 @@ struct sync_leader {
 	struct proto_head *head; /* NULL before the first head */
 	size_t *order;           /* head->dbs indices sorted by name */
 	unsigned fails;
-	char *error; /* the reported error; NULL when reachable */
+	char *error;      /* the reported error; NULL when reachable */
 	bool once_wanted; /* the once round waits for this head */
 };
 
@@ -169,10 +169,10 @@ struct stask;
 
 struct sync_db {
 	struct sync *s;
-	char *name;       /* store name */
-	char *leader_db;  /* at the leader */
-	char *local_name; /* in the views */
-	char *root;       /* the leader root it was attached from */
+	char *name;                 /* store name */
+	char *leader_db;            /* at the leader */
+	char *local_name;           /* in the views */
+	char *root;                 /* the leader root it was attached from */
 	struct sync_attach *attach; /* NULL: no configuration names it (detach) */
 	struct sync_attach *adopt;  /* takes this name over once it left the store */
 	enum sync_dbstate state;
@@ -182,16 +182,16 @@ struct sync_db {
 	char uuid[PROTO_UUID_LEN + 1];
 	uint64_t applied;
 	int64_t applied_committed;
-	struct sync_mvs mvs; /* included views at the applied version */
+	struct sync_mvs mvs;  /* included views at the applied version */
 	struct sync_mvs hint; /* views a restarted checkpoint load saw late */
-	bool resync;         /* reload with the current filter at the next sync */
+	bool resync;          /* reload with the current filter at the next sync */
 	/* what the leader says */
 	bool in_head;
 	bool detached_by_leader;
-	struct proto_head_db head; /* scalars and uuid only (name NULL) */
+	struct proto_head_db head;     /* scalars and uuid only (name NULL) */
 	uint64_t saved_leader_version; /* last written with store_db_set_poll */
 	/* the running step */
-	unsigned gen;  /* bumped when a step is abandoned: stale results are dropped */
+	unsigned gen; /* bumped when a step is abandoned: stale results are dropped */
 	struct sync_plan plan;
 	char plan_uuid[PROTO_UUID_LEN + 1]; /* the head's uuid when the step started */
 	bool warned;                        /* the rewind of this plan was reported */
@@ -272,14 +272,14 @@ struct stask {
 	struct sync *s;
 	struct sync_db *db; /* NULL for status writes (fire and forget) */
 	unsigned gen;
-	char *name; /* store name */
+	char *name;                          /* store name */
 	char *root, *leader_db, *local_name; /* ensure the row */
 	char *text;
 	uint64_t version;
 	int64_t when, committed;
-	struct sync_filter *filter;     /* referenced */
-	struct proto_commit *commit;    /* APPLY */
-	struct proto_commit **commits;  /* REPLAY */
+	struct sync_filter *filter;    /* referenced */
+	struct proto_commit *commit;   /* APPLY */
+	struct proto_commit **commits; /* REPLAY */
 	size_t ncommits;
 	struct proto_manifest *manifest; /* CK_BEGIN (kept by the step) */
 	struct store_ckpt *ck;           /* CK_*: in and out */
@@ -289,10 +289,10 @@ struct stask {
 	int r;
 	char err[STORE_ERRLEN];
 	struct store_summary sum;
-	struct sync_mvs mvs;    /* REPLAY: the views of the rebuilt state */
+	struct sync_mvs mvs; /* REPLAY: the views of the rebuilt state */
 	char uuid[PROTO_UUID_LEN + 1];
-	bool created; /* the row was added */
-	bool resync_after; /* APPLY: the views' sources changed: reload after it */
+	bool created;                     /* the row was added */
+	bool resync_after;                /* APPLY: the views' sources changed: reload after it */
 	void (*on_done)(struct stask *t); /* loop: after the generic bookkeeping */
 	void *arg;
 };
@@ -340,8 +340,8 @@ struct dtask {
 	void *arg;
 };
 
-struct dtask *sync_dtask_new(struct sync_db *db, enum dtask_kind kind, const char *url,
-                             char *body, size_t len);
+struct dtask *sync_dtask_new(struct sync_db *db, enum dtask_kind kind, const char *url, char *body,
+                             size_t len);
 void sync_dtask_submit(struct dtask *t);
 void sync_dtask_free(struct dtask *t);
 void sync_actions_free(struct proto_action *v, size_t n);
@@ -358,7 +358,7 @@ struct sync {
 	struct sync_lane *cpu_lane;
 	char *follower_name;
 	int64_t poll_ms; /* the daemon's poll interval */
-	bool configured;  /* sync_set_conf ran once */
+	bool configured; /* sync_set_conf ran once */
 	bool stopping;
 	bool freeing;
 	void (*stop_done)(void *arg);

@@ -116,8 +116,8 @@ static bool same(const char *a, const char *b)
 
 bool sync_leader_matches(const struct sync_leader *l, const struct conf_attach *a)
 {
-	const char *sas = a->sas_token != NULL && a->sas_token[0] == '?' ? a->sas_token + 1
-	                                                                 : a->sas_token;
+	const char *sas =
+	    a->sas_token != NULL && a->sas_token[0] == '?' ? a->sas_token + 1 : a->sas_token;
 
 	return strcmp(l->root, a->leader) == 0 && same(l->key, a->account_key) && same(l->sas, sas);
 }
@@ -306,8 +306,7 @@ static void leader_once_done(struct sync_leader *l)
 	sync_once_check(l->s);
 }
 
-static void for_each_db(struct sync_leader *l, void (*fn)(struct sync_db *db, void *arg),
-                        void *arg)
+static void for_each_db(struct sync_leader *l, void (*fn)(struct sync_db *db, void *arg), void *arg)
 {
 	struct sync *s = l->s;
 
@@ -411,9 +410,8 @@ static void head_fetched(struct fetch_result *res, void *arg)
 		leader_failed(l, res->result, res->url, res->error);
 		return;
 	}
-	unchanged = res->not_modified ||
-	            (l->body != NULL && res->body_len == l->body_len &&
-	             memcmp(res->body, l->body, l->body_len) == 0);
+	unchanged = res->not_modified || (l->body != NULL && res->body_len == l->body_len &&
+	                                  memcmp(res->body, l->body, l->body_len) == 0);
 	if (!unchanged) {
 		head_body(l, res);
 		return;
@@ -435,8 +433,7 @@ static void leader_poll(struct sync_leader *l)
 
 	if (s->stopping || l->job != NULL)
 		return;
-	r = sync_leader_request(l, PROTO_PATH_HEAD, l->etag[0] != '\0' ? l->etag : NULL, &req,
-	                        &fr);
+	r = sync_leader_request(l, PROTO_PATH_HEAD, l->etag[0] != '\0' ? l->etag : NULL, &req, &fr);
 	if (r == 0) {
 		fr.max_bytes = PROTO_MAX_HEAD_BYTES;
 		fr.timeout_ms = s->opt.request_timeout_ms;

@@ -109,9 +109,12 @@ int64_t sync_jitter(int64_t interval_ms, uint64_t rnd)
 const char *sync_step_name(enum sync_step step)
 {
 	static const char *const names[] = {
-	    [SYNC_STEP_NONE] = "none",         [SYNC_STEP_LOG] = "log",
-	    [SYNC_STEP_CHECKPOINT] = "checkpoint", [SYNC_STEP_REPLAY] = "replay",
-	    [SYNC_STEP_DETACH] = "detach",     [SYNC_STEP_WAIT] = "wait",
+	    [SYNC_STEP_NONE] = "none",
+	    [SYNC_STEP_LOG] = "log",
+	    [SYNC_STEP_CHECKPOINT] = "checkpoint",
+	    [SYNC_STEP_REPLAY] = "replay",
+	    [SYNC_STEP_DETACH] = "detach",
+	    [SYNC_STEP_WAIT] = "wait",
 	};
 
 	return (size_t)step < sizeof(names) / sizeof(names[0]) ? names[step] : "?";

@@ -106,8 +106,7 @@ static int replay_view(const struct proto_entity *e, uint64_t n, void *arg)
 	struct stask *t = arg;
 	int r;
 
-	if (e->kind != PROTO_MATERIALIZED_VIEW ||
-	    !sync_filter_include(e->kind, e->name, t->filter))
+	if (e->kind != PROTO_MATERIALIZED_VIEW || !sync_filter_include(e->kind, e->name, t->filter))
 		return 0;
 	r = sync_mvs_set(&t->mvs, e->name, e->source);
 	if (r == 0 && !conf_attach_includes(t->filter->conf, CONF_ENTITY_TABLE, e->source))
@@ -357,8 +356,7 @@ void sync_actions_free(struct proto_action *v, size_t n)
 	free(v);
 }
 
-static int errf(struct dtask *t, int r, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static int errf(struct dtask *t, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static int errf(struct dtask *t, int r, const char *fmt, ...)
 {
@@ -370,8 +368,8 @@ static int errf(struct dtask *t, int r, const char *fmt, ...)
 	return r;
 }
 
-static int check_object(struct dtask *t, const char *what, const char *database,
-                        const char *uuid, uint64_t version)
+static int check_object(struct dtask *t, const char *what, const char *database, const char *uuid,
+                        uint64_t version)
 {
 	if (strcmp(database, t->database) != 0)
 		return errf(t, -EINVAL, "%s names database '%s', not '%s'", what, database,
@@ -379,8 +377,9 @@ static int check_object(struct dtask *t, const char *what, const char *database,
 	if (strcmp(uuid, t->uuid) != 0)
 		return errf(t, -EINVAL, "%s has uuid %s, the head says %s", what, uuid, t->uuid);
 	if (version != t->version)
-		return errf(t, -EINVAL, "%s has version %llu where %llu was expected (out of order)",
-		            what, (unsigned long long)version, (unsigned long long)t->version);
+		return errf(t, -EINVAL,
+		            "%s has version %llu where %llu was expected (out of order)", what,
+		            (unsigned long long)version, (unsigned long long)t->version);
 	return 0;
 }
 
@@ -399,8 +398,8 @@ static int decode_manifest(struct dtask *t)
 	int r = proto_manifest_decode(t->body, t->len, &t->manifest, t->err);
 
 	if (r == 0)
-		r = check_object(t, "checkpoint manifest", t->manifest->database,
-		                 t->manifest->uuid, t->manifest->version);
+		r = check_object(t, "checkpoint manifest", t->manifest->database, t->manifest->uuid,
+		                 t->manifest->version);
 	return r;
 }
 
@@ -497,8 +496,8 @@ static void dtask_done(struct sync_task *tt)
 		sync_dtask_free(t);
 }
 
-struct dtask *sync_dtask_new(struct sync_db *db, enum dtask_kind kind, const char *url,
-                             char *body, size_t len)
+struct dtask *sync_dtask_new(struct sync_db *db, enum dtask_kind kind, const char *url, char *body,
+                             size_t len)
 {
 	struct dtask *t = calloc(1, sizeof(*t));
 
