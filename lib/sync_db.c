@@ -194,6 +194,7 @@ int sync_db_filter(struct sync_db *db, struct sync_filter **ret)
 /* ---- life ---- */
 
 static void db_timer(evutil_socket_t fd, short what, void *arg);
+static void kick_same_local(const struct sync_db *db);
 
 int sync_db_new(struct sync *s, const char *name, const char *root, const char *leader_db,
                 const char *local_name, struct sync_db **ret)
@@ -268,6 +269,7 @@ void sync_db_release(struct sync_db *db)
 	sync_db_abandon(db);
 	(void)event_del(db->timer);
 	sync_remove_db(db->s, db);
+	kick_same_local(db);
 	db->doomed = true;
 	db->tasks++;
 	sync_db_put(db); /* frees it unless tasks are in flight */
@@ -475,11 +477,18 @@ void sync_db_applied(struct sync_db *db, struct stask *t, bool checkpoint)
 
 /* ---- the leader's view ---- */
 
+static bool head_same(const struct proto_head_db *a, const struct proto_head_db *b)
+{
+	return a->version == b->version && a->committed == b->committed &&
+	       a->checkpoint == b->checkpoint && a->log_start == b->log_start &&
+	       strcmp(a->uuid, b->uuid) == 0;
+}
+
 void sync_db_head(struct sync_db *db, const struct proto_head_db *h, bool detached)
 {
-	bool was = db->in_head;
-	uint64_t before = db->head.version;
-	bool moved;
+	bool moved = db->in_head != (h != NULL) ||
+	             db->detached_by_leader != (h != NULL && detached) ||
+	             (h != NULL && !head_same(h, &db->head));
 
 	db->in_head = h != NULL;
 	db->detached_by_leader = h != NULL && detached;
@@ -489,7 +498,6 @@ void sync_db_head(struct sync_db *db, const struct proto_head_db *h, bool detach
 		db->head.detached = NULL;
 		db->head.ndetached = 0;
 	}
-	moved = was != db->in_head || (h != NULL && h->version != before);
 	if (h != NULL && db->stored && h->version != db->saved_leader_version) {
 		db->saved_leader_version = h->version;
 		sync_store_poll(db->s, db->name, h->version, h->committed);
@@ -503,6 +511,14 @@ void sync_db_head(struct sync_db *db, const struct proto_head_db *h, bool detach
 }
 
 /* ---- deciding ---- */
+
+/* The databases waiting for db's local name try again. */
+static void kick_same_local(const struct sync_db *db)
+{
+	for (size_t i = 0; i < db->s->ndbs; i++)
+		if (db->s->dbs[i] != db && strcmp(db->s->dbs[i]->local_name, db->local_name) == 0)
+			sync_db_kick(db->s->dbs[i]);
+}
 
 static void detach_done(struct stask *t)
 {
@@ -526,19 +542,17 @@ static void detach_done(struct stask *t)
 	db->saved_state = NULL;
 	db->saved_leader_version = 0;
 	sync_mvs_clear(&db->mvs);
-	db_event(db, SYNC_EV_DETACHED, NULL, 0,
-	         db->attach == NULL       ? "no configuration follows it any more"
-	         : db->detached_by_leader ? "the leader detached this follower"
-	                                  : "the leader dropped the database");
+	db_event(db, SYNC_EV_DETACHED, NULL, 0, db->detach_why);
 	sync_changed(db->s,
 	             &(struct sync_change){.kind = SYNC_CHANGE_DETACHED, .database = db->name});
 	db->fails = 0;
 	free(db->error);
 	db->error = NULL;
+	kick_same_local(db);
 	sync_db_kick(db);
 }
 
-static void start_detach(struct sync_db *db)
+static void start_detach(struct sync_db *db, const char *why)
 {
 	struct stask *t = sync_stask_new(db->s, STK_DETACH, db);
 
@@ -546,29 +560,73 @@ static void start_detach(struct sync_db *db)
 		db_fail(db, -ENOMEM, NULL, "out of memory");
 		return;
 	}
+	(void)snprintf(db->detach_why, sizeof(db->detach_why), "%s", why);
 	sync_db_set_state(db, DB_DETACHING);
 	t->on_done = detach_done;
 	db->store_busy = true;
 	sync_stask_submit(t);
 }
 
-/* True when another database holds or claims local name of db (a database
- * of a single-database attach always wins over one of "*"). */
-static bool local_taken(const struct sync_db *db, const char **ret_by)
+/* The database of a single-database configuration that names the local
+ * database of db, a database of "*" (the single one always wins). */
+static const struct sync_db *claimant(const struct sync_db *db)
+{
+	const struct sync *s = db->s;
+
+	for (size_t i = 0; db->attach->star && i < s->ndbs; i++) {
+		const struct sync_db *o = s->dbs[i];
+
+		if (o != db && o->attach != NULL && !o->attach->star &&
+		    strcmp(o->local_name, db->local_name) == 0)
+			return o;
+	}
+	return NULL;
+}
+
+/* Another database that holds db's local name, or is on its way to. */
+static struct sync_db *holder(const struct sync_db *db)
 {
 	const struct sync *s = db->s;
 
 	for (size_t i = 0; i < s->ndbs; i++) {
-		const struct sync_db *o = s->dbs[i];
+		struct sync_db *o = s->dbs[i];
 
-		if (o == db || strcmp(o->local_name, db->local_name) != 0)
-			continue;
-		if (o->stored || o->step != NULL || o->store_busy ||
-		    (o->attach != NULL && !o->attach->star && db->attach->star)) {
-			*ret_by = o->attach != NULL ? o->attach->conf->name : o->name;
-			return true;
-		}
+		if (o != db && strcmp(o->local_name, db->local_name) == 0 &&
+		    (o->stored || o->step != NULL || o->store_busy))
+			return o;
 	}
+	return NULL;
+}
+
+/* Settles who has db's local name; false when db must not go on now. */
+static bool local_name_ok(struct sync_db *db)
+{
+	const struct sync_db *c = claimant(db);
+	struct sync_db *h;
+	char msg[CONF_MAX_NAME * 2 + 96];
+
+	if (c != NULL) {
+		(void)snprintf(msg, sizeof(msg), "configuration '%s' names the local database '%s'",
+		               c->attach->conf->name, db->local_name);
+		if (db->stored) {
+			start_detach(db, msg);
+			return false;
+		}
+		sync_db_set_state(db, DB_ABSENT);
+		db_error(db, -EEXIST, NULL, msg, true);
+		sync_db_once_finished(db, false, NULL);
+		return false;
+	}
+	if (db->stored || db->plan.step == SYNC_STEP_WAIT || (h = holder(db)) == NULL)
+		return true;
+	if (!db->attach->star && h->attach != NULL && h->attach->star) {
+		sync_db_set_state(db, DB_QUEUED); /* the database of "*" leaves first */
+		sync_db_kick(h);
+		return false;
+	}
+	(void)snprintf(msg, sizeof(msg), "local database '%s' is taken by '%s'", db->local_name,
+	               h->attach != NULL ? h->attach->conf->name : h->name);
+	db_fail(db, -EEXIST, NULL, msg);
 	return false;
 }
 
@@ -602,7 +660,8 @@ static void run_plan(struct sync_db *db)
 			sync_db_release(db);
 		return;
 	case SYNC_STEP_DETACH:
-		start_detach(db);
+		start_detach(db, db->detached_by_leader ? "the leader detached this follower"
+		                                        : "the leader dropped the database");
 		return;
 	case SYNC_STEP_LOG:
 	case SYNC_STEP_REPLAY:
@@ -659,13 +718,10 @@ static int adopt(struct sync_db *db)
 
 static void db_evaluate(struct sync_db *db)
 {
-	const char *by = NULL;
-	char msg[CONF_MAX_NAME * 2 + 64];
-
 	if (db->s->stopping || db->doomed || db->step != NULL || db->store_busy)
 		return; /* a running step decides again when it ends */
 	if (db->attach == NULL && db->stored) {
-		start_detach(db);
+		start_detach(db, "no configuration follows it any more");
 		return;
 	}
 	if (db->attach == NULL && db->adopt == NULL) {
@@ -679,12 +735,8 @@ static void db_evaluate(struct sync_db *db)
 	if (db->attach->leader->head == NULL)
 		return; /* the first head will kick it */
 	plan_now(db, &db->plan);
-	if (!db->stored && db->plan.step != SYNC_STEP_WAIT && local_taken(db, &by)) {
-		(void)snprintf(msg, sizeof(msg), "local database '%s' is taken by '%s'",
-		               db->local_name, by);
-		db_fail(db, -EEXIST, NULL, msg);
+	if (!local_name_ok(db))
 		return;
-	}
 	(void)snprintf(db->plan_uuid, sizeof(db->plan_uuid), "%s", db->head.uuid);
 	if (db->plan.warn && !db->warned) {
 		db->warned = true;

@@ -193,8 +193,9 @@ struct sync_db {
 	/* the running step */
 	unsigned gen; /* bumped when a step is abandoned: stale results are dropped */
 	struct sync_plan plan;
-	char plan_uuid[PROTO_UUID_LEN + 1]; /* the head's uuid when the step started */
-	bool warned;                        /* the rewind of this plan was reported */
+	char plan_uuid[PROTO_UUID_LEN + 1];  /* the head's uuid when the step started */
+	bool warned;                         /* the rewind of this plan was reported */
+	char detach_why[CONF_MAX_NAME + 64]; /* the reason the running detach reports */
 	struct sync_run *step;
 	bool store_busy; /* a step's store task is in flight */
 	unsigned tasks;  /* tasks in flight that point at this database */
