@@ -55,6 +55,8 @@ struct ck_step {
 	struct proto_action *held; /* records before the first add_extents */
 	size_t nheld, caph;
 	struct sync_mvs mvs; /* included views seen */
+	bool known;          /* the views are db->mvs (a reload up to db->replay_to): the
+	                        checkpoint's own do not count */
 	char **tables;       /* tables fed so far (a late view's source may be one) */
 	size_t ntables;
 };
@@ -242,7 +244,7 @@ static int note_records(struct ck_step *st, const struct proto_action *v, size_t
 			r = note_table(st, e->name);
 			continue;
 		}
-		if (e->kind != PROTO_MATERIALIZED_VIEW ||
+		if (st->known || e->kind != PROTO_MATERIALIZED_VIEW ||
 		    !conf_attach_includes(a, CONF_ENTITY_MATERIALIZED_VIEW, e->name))
 			continue;
 		r = sync_mvs_set(&st->mvs, e->name, e->source);
@@ -367,6 +369,8 @@ static void finish_done(struct stask *t)
 	db->store_busy = false;
 	if (r == 0) {
 		db->resync = false;
+		if (db->replay_to <= t->version)
+			db->replay_to = 0;
 		sync_db_applied(db, t, true);
 	}
 	if (st == NULL) {
@@ -393,8 +397,17 @@ static int finish_submit(struct ck_step *st)
 	(void)snprintf(t->uuid, sizeof(t->uuid), "%s", st->m->uuid);
 	t->version = st->m->version;
 	t->committed = st->m->committed;
-	t->mvs = st->mvs;
-	memset(&st->mvs, 0, sizeof(st->mvs));
+	if (st->known) {
+		int r = sync_mvs_copy(&t->mvs, &db->mvs);
+
+		if (r < 0) {
+			sync_stask_free(t);
+			return r;
+		}
+	} else {
+		t->mvs = st->mvs;
+		memset(&st->mvs, 0, sizeof(st->mvs));
+	}
 	t->filter = sync_filter_ref(st->filter);
 	t->on_done = finish_done;
 	st->finishing = true;
@@ -577,7 +590,10 @@ int sync_ckpt_start(struct sync_db *db)
 	st->db = db;
 	st->w = s->opt.part_window;
 	st->slots = calloc(st->w, sizeof(*st->slots));
-	r = st->slots == NULL ? -ENOMEM : sync_filter_new(db->attach->conf, &db->hint, &st->filter);
+	st->known = db->replay_to > db->plan.checkpoint;
+	r = st->slots == NULL
+	        ? -ENOMEM
+	        : sync_filter_new(db->attach->conf, st->known ? &db->mvs : &db->hint, &st->filter);
 	sync_mvs_clear(&db->hint);
 	for (unsigned i = 0; r == 0 && i < st->w; i++)
 		st->slots[i].st = st;

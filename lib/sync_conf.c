@@ -31,12 +31,22 @@ static bool same_str(const char *a, const char *b)
 	return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
+static bool has_item(const struct conf_list *l, const char *item)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->items[i], item) == 0)
+			return true;
+	return false;
+}
+
+/* The same patterns, in any order (a list is a set of patterns). */
 static bool same_list(const struct conf_list *a, const struct conf_list *b)
 {
-	if (a->n != b->n)
-		return false;
 	for (size_t i = 0; i < a->n; i++)
-		if (strcmp(a->items[i], b->items[i]) != 0)
+		if (!has_item(b, a->items[i]))
+			return false;
+	for (size_t i = 0; i < b->n; i++)
+		if (!has_item(a, b->items[i]))
 			return false;
 	return true;
 }
@@ -239,8 +249,10 @@ static void bind_db(struct sync *s, struct sync_db *db, bool *changed, size_t nc
 		db->attach = a;
 	}
 	for (size_t i = 0; a != NULL && i < s->nattaches; i++)
-		if (s->attaches[i] == a && i < nchanged && changed[i] && db->stored)
+		if (s->attaches[i] == a && i < nchanged && changed[i] && db->stored) {
 			db->resync = true;
+			db->replay_to = 0; /* the views the new lists include are not known */
+		}
 	sync_db_kick(db);
 }
 

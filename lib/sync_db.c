@@ -738,6 +738,9 @@ static void db_evaluate(struct sync_db *db)
 	if (!local_name_ok(db))
 		return;
 	(void)snprintf(db->plan_uuid, sizeof(db->plan_uuid), "%s", db->head.uuid);
+	if (db->plan.why == SYNC_WHY_REWIND || db->plan.why == SYNC_WHY_UUID ||
+	    db->plan.why == SYNC_WHY_FIRST)
+		db->replay_to = 0; /* what was known of the views does not hold any more */
 	if (db->plan.warn && !db->warned) {
 		db->warned = true;
 		db_event(db, SYNC_EV_REWIND, NULL, 0,

@@ -185,6 +185,8 @@ struct sync_db {
 	struct sync_mvs mvs;  /* included views at the applied version */
 	struct sync_mvs hint; /* views a restarted checkpoint load saw late */
 	bool resync;          /* reload with the current filter at the next sync */
+	uint64_t replay_to;   /* a reload replays the log up to here: mvs already knows
+	                         the views there, so their sources are let in throughout */
 	/* what the leader says */
 	bool in_head;
 	bool detached_by_leader;

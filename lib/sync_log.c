@@ -211,11 +211,17 @@ static void apply_done(struct stask *t)
 
 	db->store_busy = false;
 	if (r == 0) {
-		if (t->resync_after)
-			db->resync = true;
 		sync_db_applied(db, t, false);
+		if (db->applied >= db->replay_to)
+			db->replay_to = 0;
+		if (t->resync_after) {
+			db->resync = true;
+			db->replay_to =
+			    db->applied; /* reload up to here with the views known now */
+		}
 	} else if (r == -ESTALE || r == -ERANGE) {
 		db->resync = true; /* the store and this mirror disagree: reload */
+		db->replay_to = 0;
 	}
 	(void)snprintf(err, sizeof(err), "%s", t->err);
 	st = step_of(db, t->gen);
@@ -241,7 +247,11 @@ static int log_apply(struct log_step *st, struct log_slot *slot)
 	struct stask *t = sync_stask_new(db->s, STK_APPLY, db);
 	int r = t == NULL ? -ENOMEM : sync_db_filter(db, &t->filter);
 
-	if (r == 0)
+	/* replaying up to replay_to, the views there are known already: their
+	 * sources are in the filter from the start and nothing changes on the way */
+	if (r == 0 && slot->commit->version <= db->replay_to)
+		r = sync_mvs_copy(&t->mvs, &db->mvs);
+	else if (r == 0)
 		r = view_changes(db, slot->commit, &t->mvs, t->filter, &t->resync_after);
 	if (r < 0) {
 		sync_stask_free(t);
@@ -267,6 +277,7 @@ static void replay_done(struct stask *t)
 	db->store_busy = false;
 	if (r == 0) {
 		db->resync = false;
+		db->replay_to = 0;
 		sync_db_applied(db, t, true);
 	}
 	(void)snprintf(err, sizeof(err), "%s", t->err);
