@@ -643,6 +643,19 @@ static void plan_now(struct sync_db *db, struct sync_plan *p)
 	sync_plan(&have, db->in_head ? &db->head : NULL, db->detached_by_leader, p);
 }
 
+/* A database being attached has its row from the start: its state and
+ * errors are kept before its first version arrives. */
+static void db_ensure_row(struct sync_db *db)
+{
+	if (db->stored)
+		return;
+	sync_store_ensure(db->s, db);
+	db->stored = true;
+	db->saved_state = NULL;
+	if (db->error != NULL)
+		sync_store_error(db->s, db->name, db->error);
+}
+
 static void run_plan(struct sync_db *db)
 {
 	int r = 0;
@@ -665,9 +678,11 @@ static void run_plan(struct sync_db *db)
 		return;
 	case SYNC_STEP_LOG:
 	case SYNC_STEP_REPLAY:
+		db_ensure_row(db);
 		r = sync_log_start(db, db->plan.step == SYNC_STEP_REPLAY);
 		break;
 	case SYNC_STEP_CHECKPOINT:
+		db_ensure_row(db);
 		r = sync_ckpt_start(db);
 		break;
 	}

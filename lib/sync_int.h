@@ -256,6 +256,7 @@ void sync_ckpt_slot_freed(struct sync *s);
 
 /* A store write.  The task owns every input (copies) and output. */
 enum stask_kind {
+	STK_ENSURE,    /* the database's row exists */
 	STK_STATE,     /* state word */
 	STK_ERROR,     /* last error (text NULL: clear) */
 	STK_POLL,      /* leader version seen */
@@ -309,6 +310,7 @@ void sync_store_state(struct sync *s, const char *name, const char *state);
 void sync_store_error(struct sync *s, const char *name, const char *error);
 void sync_store_poll(struct sync *s, const char *name, uint64_t version, int64_t committed);
 void sync_store_config(struct sync *s, const char *name, const char *json);
+void sync_store_ensure(struct sync *s, const struct sync_db *db);
 
 /* Decoding on the CPU lane. */
 enum dtask_kind {

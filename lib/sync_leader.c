@@ -423,6 +423,15 @@ static void head_fetched(struct fetch_result *res, void *arg)
 	sync_leader_schedule(l, sync_jitter(l->interval_ms, sync_random(l->s)));
 }
 
+/* A head poll slower than two intervals is hopeless: the next one is due. */
+static long head_timeout_ms(const struct sync_leader *l)
+{
+	int64_t t = 2 * l->interval_ms;
+
+	t = t < 2000 ? 2000 : t > 30000 ? 30000 : t;
+	return t < l->s->opt.request_timeout_ms ? (long)t : l->s->opt.request_timeout_ms;
+}
+
 static void leader_poll(struct sync_leader *l)
 {
 	struct sync *s = l->s;
@@ -436,7 +445,7 @@ static void leader_poll(struct sync_leader *l)
 	r = sync_leader_request(l, PROTO_PATH_HEAD, l->etag[0] != '\0' ? l->etag : NULL, &req, &fr);
 	if (r == 0) {
 		fr.max_bytes = PROTO_MAX_HEAD_BYTES;
-		fr.timeout_ms = s->opt.request_timeout_ms;
+		fr.timeout_ms = head_timeout_ms(l);
 		fr.priority = 10;
 		fr.on_done = head_fetched;
 		fr.arg = l;

@@ -175,6 +175,8 @@ static int run_store(struct store *st, struct stask *t)
 	int r;
 
 	switch (t->kind) {
+	case STK_ENSURE:
+		return ensure_row(st, t);
 	case STK_STATE:
 		return store_db_set_state(st, t->name, t->text, t->err);
 	case STK_ERROR:
@@ -329,6 +331,23 @@ void sync_store_error(struct sync *s, const char *name, const char *error)
 void sync_store_config(struct sync *s, const char *name, const char *json)
 {
 	status_write(s, STK_CONFIG, name, json);
+}
+
+void sync_store_ensure(struct sync *s, const struct sync_db *db)
+{
+	struct stask *t;
+
+	if (s->stopping || (t = sync_stask_new(s, STK_ENSURE, NULL)) == NULL)
+		return;
+	t->name = strdup(db->name);
+	t->root = strdup(db->root);
+	t->leader_db = strdup(db->leader_db);
+	t->local_name = strdup(db->local_name);
+	if (t->name == NULL || t->root == NULL || t->leader_db == NULL || t->local_name == NULL) {
+		sync_stask_free(t);
+		return;
+	}
+	sync_stask_submit(t);
 }
 
 void sync_store_poll(struct sync *s, const char *name, uint64_t version, int64_t committed)
