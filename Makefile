@@ -161,3 +161,4 @@ clean:
 	rm -rf build build-san build-fuzz
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
+.SECONDARY:

@@ -12,11 +12,17 @@ cd "$(dirname "$0")/.."
 
 build_pkgs="gcc make pkg-config libcurl4-openssl-dev libssl-dev libjansson-dev libevent-dev
 libsystemd-dev libsqlite3-dev sqlite3 curl ca-certificates"
-test_pkgs="libcmocka-dev nginx-light strace faketime wrk rclone nodejs npm systemd
-iproute2 util-linux procps psmisc man-db groff-base clang"
+test_pkgs="libcmocka-dev nginx-light strace faketime wrk rclone systemd
+iproute2 util-linux procps psmisc man-db groff-base clang jq"
 
 want=$build_pkgs
 [ "${1:-}" = --test ] && want="$build_pkgs $test_pkgs"
+
+# Node.js: any install that provides node and npm will do (Debian's
+# nodejs + npm, or a nodejs package that bundles npm).
+if [ "${1:-}" = --test ] && ! { command -v node && command -v npm; } >/dev/null 2>&1; then
+	want="$want nodejs npm"
+fi
 
 missing=()
 for p in $want; do

@@ -78,7 +78,7 @@ start_azurite() {
 	AZ_PORT=$(free_port)
 	mkdir -p "$T/azurite"
 	"$NODE_BIN/azurite-blob" --blobHost 127.0.0.1 --blobPort "$AZ_PORT" \
-		--location "$T/azurite" --silent --skipApiVersionCheck --disableProductStyleUrl \
+		--location "$T/azurite" --silent --skipApiVersionCheck --disableProductStyleUrl --disableTelemetry \
 		>"$T/azurite.log" 2>&1 &
 	_pids+=($!)
 	wait_port "$AZ_PORT" 30 || { diag "azurite did not start"; cat "$T/azurite.log"; exit 1; }
