@@ -7,7 +7,8 @@
 #   make demo            install runtime dependencies, build, run the demo
 #   make bench           long benchmarks (never part of `make test`)
 #   make fuzz            libFuzzer targets (clang)
-#   make install         honours PREFIX and DESTDIR
+#   make install         honours PREFIX, DESTDIR, UNITDIR, SYSUSERSDIR
+#   make dist-check      build the Debian package, lintian it, parse the RPM spec
 #
 # Sources are found by wildcard: a new lib/NAME.c joins the library, a new
 # tests/unit/test_NAME.c becomes a unit test, a new tests/e2e/NAME.sh an
@@ -18,6 +19,8 @@ BINDIR  ?= $(PREFIX)/bin
 SBINDIR ?= $(PREFIX)/sbin
 MANDIR  ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 DESTDIR ?=
 
 CC ?= cc
@@ -36,7 +39,7 @@ CFLAGS ?= -O2 -g
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
-	-Wformat=2 -Wvla -MMD -MP -Ilib $(PKG_CFLAGS) $(SANFLAGS) $(CFLAGS)
+	-Wformat=2 -Wvla -MMD -MP -Ilib $(PKG_CFLAGS) $(SANFLAGS) $(CPPFLAGS) $(CFLAGS)
 ALL_LDFLAGS := $(SANFLAGS) $(LDFLAGS)
 LIBS := $(PKG_LIBS) -lpthread -lm
 
@@ -145,10 +148,21 @@ install: all
 	  s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s; \
 	  install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/; \
 	done
-	if [ -f conf/followerd.conf ]; then \
-	  install -d $(DESTDIR)$(SYSCONFDIR)/followerd; \
+	# The configuration is installed once: a local one is never overwritten.
+	install -d $(DESTDIR)$(SYSCONFDIR)/followerd
+	if [ -f $(DESTDIR)$(SYSCONFDIR)/followerd/followerd.conf ]; then \
 	  install -m 0644 conf/followerd.conf $(DESTDIR)$(SYSCONFDIR)/followerd/followerd.conf.example; \
+	else \
+	  install -m 0644 conf/followerd.conf $(DESTDIR)$(SYSCONFDIR)/followerd/followerd.conf; \
 	fi
+	# systemd units (paths follow SBINDIR and SYSCONFDIR) and the system user.
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR)
+	for u in packaging/followerd.service packaging/followerd.socket; do \
+	  sed -e 's|/usr/sbin/followerd|$(SBINDIR)/followerd|g' \
+	      -e 's|/etc/followerd/|$(SYSCONFDIR)/followerd/|g' $$u >$(DESTDIR)$(UNITDIR)/$${u##*/}; \
+	  chmod 0644 $(DESTDIR)$(UNITDIR)/$${u##*/}; \
+	done
+	install -m 0644 packaging/followerd.sysusers $(DESTDIR)$(SYSUSERSDIR)/followerd.conf
 
 format:
 	clang-format -i lib/*.c lib/*.h daemon/*.c cli/*.c tests/unit/*.c 2>/dev/null || true
