@@ -148,14 +148,13 @@ install: all
 	  s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s; \
 	  install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/; \
 	done
-	# The configuration is installed once: a local one is never overwritten.
+# The configuration is installed once (a local one is never overwritten);
+# the example, the same text, every time.
 	install -d $(DESTDIR)$(SYSCONFDIR)/followerd
-	if [ -f $(DESTDIR)$(SYSCONFDIR)/followerd/followerd.conf ]; then \
-	  install -m 0644 conf/followerd.conf $(DESTDIR)$(SYSCONFDIR)/followerd/followerd.conf.example; \
-	else \
-	  install -m 0644 conf/followerd.conf $(DESTDIR)$(SYSCONFDIR)/followerd/followerd.conf; \
-	fi
-	# systemd units (paths follow SBINDIR and SYSCONFDIR) and the system user.
+	install -m 0644 conf/followerd.conf $(DESTDIR)$(SYSCONFDIR)/followerd/followerd.conf.example
+	[ -f $(DESTDIR)$(SYSCONFDIR)/followerd/followerd.conf ] || \
+	  install -m 0644 conf/followerd.conf $(DESTDIR)$(SYSCONFDIR)/followerd/followerd.conf
+# systemd units (paths follow SBINDIR and SYSCONFDIR) and the system user.
 	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR)
 	for u in packaging/followerd.service packaging/followerd.socket; do \
 	  sed -e 's|/usr/sbin/followerd|$(SBINDIR)/followerd|g' \
