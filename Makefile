@@ -71,7 +71,7 @@ CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 
 MAN_PAGES := $(wildcard man/*.[158])
 
-.PHONY: all test unit e2e ci demo bench fuzz install clean deps test-deps format lint
+.PHONY: all test unit e2e ci demo bench fuzz install clean deps test-deps format lint dist-check
 all: $(PROGS) $(TOOLS)
 
 $(B)/%.o: %.c
@@ -162,6 +162,10 @@ install: all
 	  chmod 0644 $(DESTDIR)$(UNITDIR)/$${u##*/}; \
 	done
 	install -m 0644 packaging/followerd.sysusers $(DESTDIR)$(SYSUSERSDIR)/followerd.conf
+
+# The .deb (with lintian) and the .rpm, built from a copy in build/dist/.
+dist-check:
+	bash scripts/dist-check.sh
 
 format:
 	clang-format -i lib/*.c lib/*.h daemon/*.c cli/*.c tests/unit/*.c 2>/dev/null || true
