@@ -163,7 +163,7 @@ install: all
 	done
 	install -m 0644 packaging/followerd.sysusers $(DESTDIR)$(SYSUSERSDIR)/followerd.conf
 
-# The .deb (with lintian) and the .rpm, built from a copy in build/dist/.
+# The .deb (with lintian) and the .rpm, built from a copy in build-dist/.
 dist-check:
 	bash scripts/dist-check.sh
 
@@ -175,7 +175,7 @@ lint:
 	  --suppress=missingIncludeSystem -Ilib lib daemon cli
 
 clean:
-	rm -rf build build-san build-fuzz
+	rm -rf build build-san build-fuzz build-dist
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 .SECONDARY:

@@ -8,12 +8,12 @@
 #      has none) — a check of %install, %check and %files, not of Fedora's
 #      dependency names.
 # Everything happens on a copy of the tracked and untracked-but-not-ignored
-# files in build/dist/, so the tree and its build/ are left alone; the
+# files in build-dist/, so the tree and its build/ are left alone; the
 # packages stay there.  Installs its tools as root (apt), like deps.sh.
 set -eu
 cd "$(dirname "$0")/.."
 top=$PWD
-out=$top/build/dist
+out=$top/build-dist
 version=$(dpkg-parsechangelog -l debian/changelog -S Version 2>/dev/null || echo 0.1.0)
 src=$out/followerd-$version
 failed=0
