@@ -3,7 +3,8 @@
 # puts the programs, the man pages, the configuration, the systemd units and
 # the sysusers.d file where they belong; the units pass `systemd-analyze
 # verify` without a word and `systemd-analyze security` at exposure <= 1.5;
-# the shipped configuration is valid; the man pages render without a
+# the shipped configuration is valid; the daemon, run under strace, stays
+# within what the unit's sandbox allows; the man pages render without a
 # warning.  The .deb and .rpm builds are `make dist-check` (slower, more
 # tools).
 #
@@ -122,6 +123,119 @@ elif awk -v l="$level" -v m="$MAX_EXPOSURE" 'BEGIN { exit !(l <= m) }'; then
 else
 	not_ok "systemd-analyze security: exposure $level <= $MAX_EXPOSURE"
 	printf '%s\n' "$sec" | grep '✗' | sed 's/^/# /'
+fi
+
+# ---- the daemon inside the unit's sandbox ----
+# There is no systemd to run the unit here, so the daemon runs under strace
+# (start, reload, stop) and what it did is held against the unit: every
+# system call within SystemCallFilter=, no writable+executable memory
+# (MemoryDenyWriteExecute=), socket families within RestrictAddressFamilies=,
+# writes only in its own directories (ProtectSystem=strict), nothing under
+# /home, /root or /run/user (ProtectHome=) and no /proc file but a process's
+# (ProcSubset=pid).
+
+# expand NAME...: the system calls NAME (a call or a @group) stands for.
+expand() {
+	local x
+	for x in "$@"; do
+		case $x in
+		@*) systemd-analyze syscall-filter "$x" | sed -n '2,$p' | grep -v '^ *#' |
+			tr -d ' ' | grep . | while read -r y; do expand "$y"; done ;;
+		*) echo "$x" ;;
+		esac
+	done
+}
+# The calls the unit's SystemCallFilter= lines allow, one per line.
+allowed_calls() {
+	local allow=() deny=() line
+	while read -r line; do
+		case $line in
+		'~'*) read -ra w <<<"${line#\~}"; deny+=("${w[@]}") ;;
+		*) read -ra w <<<"$line"; allow+=("${w[@]}") ;;
+		esac
+	done < <(sed -n 's/^SystemCallFilter=//p' "$1")
+	comm -23 <(expand "${allow[@]}" | sort -u) <(expand "${deny[@]}" | sort -u)
+}
+# until_ok SECONDS CMD...: poll CMD every 50 ms until it succeeds or time runs out.
+until_ok() {
+	local i n=$(($1 * 20)); shift
+	for ((i = 0; i < n; i++)); do "$@" && return 0; sleep 0.05; done
+	return 1
+}
+
+# written_paths TRACE: the paths a `strace -f -y` trace wrote: opened for
+# writing or created, made, removed, renamed or bound (AF_UNIX).
+written_paths() {
+	grep -E '^[0-9]+ +(open|openat|creat|mkdir|mkdirat|unlink|unlinkat|rename|renameat2?|link|linkat|symlink|symlinkat|bind)\(' "$1" |
+		awk '/^[0-9]+ +(open|openat)\(/ && !/O_WRONLY|O_RDWR|O_CREAT/ { next } { print }' |
+		grep -oE '[0-9]+<[^>]*>, "[^"]*"|AT_FDCWD(<[^>]*>)?, "[^"]*"|\("[^"]*"|sun_path="[^"]*"' |
+		sed -E 's/^[^"]*, "(\/[^"]*)"$/\1/; s/^([0-9]+|AT_FDCWD)<([^>]*)>, "([^"]*)"$/\2\/\3/
+			s/^AT_FDCWD, "(.*)"$/\1/; s/^\("(.*)"$/\1/; s/^sun_path="(.*)"$/\1/' |
+		sort -u
+}
+cat >"$T/trace.sample" <<'EOF'
+12 openat(AT_FDCWD</>, "/etc/followerd/followerd.conf", O_RDONLY|O_CLOEXEC) = 3</etc/followerd/followerd.conf>
+12 openat(5</x/state>, "store.db", O_RDWR|O_CREAT|O_CLOEXEC, 0640) = 6</x/state/store.db>
+12 openat(AT_FDCWD</>, "/x/cache/tmp.1", O_WRONLY|O_CREAT|O_EXCL, 0640 <unfinished ...>
+13 mkdir("/var/lib/elsewhere", 0750) = 0
+13 renameat(5</x/state>, "a.tmp", 5</x/state>, "a") = 0
+13 bind(7<UNIX:[99]>, {sa_family=AF_UNIX, sun_path="/x/run/admin.sock"}, 110) = 0
+14 openat(AT_FDCWD</x/cwd>, "rel.txt", O_WRONLY|O_CREAT|O_TRUNC, 0644) = 3</x/cwd/rel.txt>
+14 unlinkat(5</x/state>, "/etc/abs", 0) = -1 EACCES (Permission denied)
+EOF
+check_eq "the trace parser finds the paths written" \
+	"/etc/abs /var/lib/elsewhere /x/cache/tmp.1 /x/cwd/rel.txt /x/run/admin.sock /x/state/a /x/state/a.tmp /x/state/store.db" \
+	"$(written_paths "$T/trace.sample" | tr '\n' ' ' | sed 's/ $//')"
+
+if ! command -v strace >/dev/null || ! strace -qq -o /dev/null true 2>/dev/null; then
+	skip "the daemon within the unit's sandbox" "strace is missing or cannot trace here"
+elif [ ! -x "$TOOLS/notifysink" ]; then
+	skip "the daemon within the unit's sandbox" "notifysink not built"
+else
+	S=$T/sandbox
+	mkdir -p "$S/state" "$S/cache" "$S/run"
+	printf '[daemon]\nstate_dir = %s\ncache_dir = %s\nadmin_socket = %s\n\n' \
+		"$S/state" "$S/cache" "$S/run/admin.sock" >"$S/followerd.conf"
+	printf '[attach "logs"]\nleader = %s\ndatabase = Logs\n' "$S/leader" >>"$S/followerd.conf"
+	bg "$TOOLS/notifysink" "$S/notify.sock" >"$S/notify.log"
+	until_ok 5 test -S "$S/notify.sock"
+	# LeakSanitizer cannot work under ptrace (SANITIZE=1 builds).
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+		NOTIFY_SOCKET=$S/notify.sock WATCHDOG_USEC=200000 \
+		bg strace -f -qq -y -o "$S/trace" "$FOLLOWERD" -c "$S/followerd.conf" 2>"$S/daemon.err"
+	tracer=$BG_PID
+	check "under strace: READY=1" until_ok 20 grep -q 'READY=1' "$S/notify.log"
+	pid=$(pgrep -P "$tracer" | head -1)
+	kill -HUP "$pid" 2>/dev/null
+	check "under strace: RELOADING=1 on SIGHUP" until_ok 10 grep -q 'RELOADING=1' "$S/notify.log"
+	check "under strace: READY=1 after the reload" \
+		until_ok 10 test "$(grep -c 'READY=1' "$S/notify.log")" -ge 2
+	kill -TERM "$pid" 2>/dev/null
+	wait "$tracer"
+	check_eq "under strace: SIGTERM, exit 0" 0 $?
+
+	# "PID call(args) = ret", "PID call(args <unfinished ...>", "PID <... call resumed>".
+	calls=$(sed -E 's/^[0-9]+ +//; s/^<\.\.\. ([a-z0-9_]+) resumed>.*/\1/; s/^([a-z0-9_]+)\(.*/\1/' \
+		"$S/trace" | grep -E '^[a-z0-9_]+$' | sort -u)
+	check "the trace holds the daemon's system calls" grep -q 'epoll_wait' <<<"$calls"
+	bad=$(comm -23 <(printf '%s\n' "$calls") <(allowed_calls "$svc") | tr '\n' ' ')
+	check_eq "SystemCallFilter= allows every system call made" "" "$bad"
+	bad=$(grep -E '^[0-9]+ +(mmap|mprotect|pkey_mprotect)\(' "$S/trace" |
+		grep -E 'PROT_WRITE\|PROT_EXEC|PROT_EXEC\|PROT_WRITE' | head -3)
+	check_eq "MemoryDenyWriteExecute=: no writable executable mapping" "" "$bad"
+	families=$(sed -n -E 's/^[0-9]+ +socket\((AF_[A-Z0-9]+),.*/\1/p' "$S/trace" | sort -u | tr '\n' ' ')
+	bad=$(comm -23 <(printf '%s\n' $families | sort -u) \
+		<(sed -n 's/^RestrictAddressFamilies=//p' "$svc" | tr ' ' '\n' | sort -u) | tr '\n' ' ')
+	check_eq "RestrictAddressFamilies= covers the sockets made ($families)" "" "$bad"
+	written=$(written_paths "$S/trace")
+	diag "paths written: $(echo $written)"
+	bad=$(grep -vE "^($S/(state|cache|run)(/|\$)|/dev/null\$|/var/tmp/)" <<<"$written" | head -5)
+	check_eq "ProtectSystem=strict: writes only in the state, cache and runtime directories" "" "$bad"
+	bad=$(grep -oE '"/(home|root|run/user)(/[^"]*)?"' "$S/trace" | sort -u | head -5)
+	check_eq "ProtectHome=: nothing under /home, /root or /run/user" "" "$bad"
+	bad=$(grep -oE '"/proc/[^"]*"' "$S/trace" | grep -vE '^"/proc/(self|thread-self|[0-9]+)(/|")' |
+		sort -u | head -5)
+	check_eq "ProcSubset=pid: no /proc file but a process's" "" "$bad"
 fi
 
 # ---- man pages ----
