@@ -79,8 +79,11 @@ static void discard(struct cache_writer *w)
 {
 	if (w->gone)
 		return;
-	(void)ftruncate(w->fd, 0);
-	(void)unlinkat(w->c->tmp_fd, w->part, 0);
+	/* Best effort: truncating first returns the space even if an open
+	 * descriptor elsewhere keeps the inode alive; unlink failing leaves a
+	 * .part that reconcile removes. */
+	if (ftruncate(w->fd, 0) < 0 || unlinkat(w->c->tmp_fd, w->part, 0) < 0)
+		w->gone = true;
 	w->gone = true;
 }
 
