@@ -82,8 +82,10 @@ static void discard(struct cache_writer *w)
 	/* Best effort: truncating first returns the space even if an open
 	 * descriptor elsewhere keeps the inode alive; unlink failing leaves a
 	 * .part that reconcile removes. */
-	if (ftruncate(w->fd, 0) < 0 || unlinkat(w->c->tmp_fd, w->part, 0) < 0)
-		w->gone = true;
+	int r = ftruncate(w->fd, 0);
+
+	r |= unlinkat(w->c->tmp_fd, w->part, 0);
+	(void)r;
 	w->gone = true;
 }
 
