@@ -88,7 +88,11 @@ static const char *const migrations[] = {
     "  bytes INTEGER NOT NULL,"
     "  tags TEXT"
     ");"
-    "CREATE UNIQUE INDEX extents_uuid ON extents(db, uuid);"
+    /* Not UNIQUE: the writers keep (db, uuid) unique (a commit looks each
+     * new id up first, a checkpoint checks its staging and adds only ids
+     * not stored), so the index can carry entity and answer a checkpoint
+     * diff's probes without reading the table. */
+    "CREATE INDEX extents_uuid ON extents(db, uuid, entity);"
     "CREATE INDEX extents_entity ON extents(entity);"
     "CREATE TABLE artifacts("
     "  extent INTEGER NOT NULL,"
@@ -218,6 +222,7 @@ static const char *const statements[ST__COUNT] = {
                       "original_size, compressed_size, bytes, tags) "
                       "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     [ST_EXT_FIND] = "SELECT id, entity, rows, bytes FROM extents WHERE db = ?1 AND uuid = ?2",
+    [ST_EXT_EXISTS] = "SELECT 1 FROM extents WHERE db = ?1 AND uuid = ?2",
     [ST_EXT_DELETE] = "DELETE FROM extents WHERE id = ?1",
     [ST_EXT_PAGE] = "SELECT id, uuid, min_created, max_created, rows, original_size, "
                     "compressed_size, tags FROM extents WHERE entity = ?1 AND id > ?2 "
@@ -429,13 +434,16 @@ int64_t store_now(void)
 
 /* ---- small codecs ---- */
 
+/* Lowercase hex digit values, -1 for anything else (a table: this runs for
+ * every extent id and sha256 of a million-extent checkpoint). */
+static const signed char hexvals[256] = {
+    ['0'] = 1, ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,  ['6'] = 7,  ['7'] = 8,
+    ['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+};
+
 static int hexval(char c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
+	return hexvals[(unsigned char)c] - 1;
 }
 
 /* Parses n bytes of lowercase hex from s, skipping '-' where dashes says. */
@@ -623,8 +631,14 @@ int store_open(const char *path, struct store **ret, char *err)
 		goto out;
 	}
 	r = configure(s, err);
+	/* 8 KiB pages (for a new file): the extent id index of a million-extent
+	 * load is inserted at random, and with the same 16 MiB of cache larger
+	 * pages measured ~20% faster. */
 	if (r == 0)
-		r = exec(s, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL", err);
+		r = exec(s,
+		         "PRAGMA page_size = 8192; PRAGMA journal_mode = WAL; "
+		         "PRAGMA synchronous = NORMAL",
+		         err);
 	if (r == 0)
 		r = migrate(s, err);
 	if (r < 0)
@@ -863,7 +877,7 @@ int store_wipe(struct store *s, int64_t db, bool keep_history, char *err)
 
 int store_db_detach(struct store *s, const char *config, char *err)
 {
-	struct store_dbrow row;
+	struct store_dbrow row = {0};
 	sqlite3_stmt *st;
 	int r = store_check_writable(s, err);
 

@@ -15,10 +15,15 @@
  * open their own handle with store_open_readonly (WAL: they read a snapshot
  * while the writer goes on).
  *
+ * Costs (tests/bench/store.sh, 1M extents of one artifact): feeding ~1 us
+ * and finishing ~3.5 us per extent; a 1,000-extent commit ~15-40 ms.  So a
+ * big checkpoint's finish does not belong on the event loop: run it (or the
+ * whole load) on a worker thread with its own handle.
+ *
  * Threads: a struct store is one SQLite connection and must be used by one
- * thread at a time.  A worker thread loading a checkpoint opens its own
- * handle; the loop's writes then see -EBUSY while the worker's finish holds
- * the write lock (busy_timeout is kept short so the loop never stalls).
+ * thread at a time.  While one handle holds the write lock (a finish, a
+ * commit), the others' writes fail with -EBUSY after a short busy timeout
+ * (100 ms) rather than stall; retry them later.
  *
  * Databases are named by their config name (the follower's name for the
  * followed database, unique in the store).
@@ -175,7 +180,10 @@ int store_apply_commit(struct store *s, const char *config, const struct proto_c
 /* Starts loading checkpoint m (borrowed; its uuid, version, commit time and
  * counts are copied) into database config.  Nothing is written to the store
  * until store_checkpoint_finish; records are staged in a private temporary
- * database.  *ret is a new checkpoint (finish or abort it). */
+ * database in SQLite's temp directory (SQLITE_TMPDIR, TMPDIR, /var/tmp),
+ * about 100 bytes per extent.  *ret is a new checkpoint (finish or abort it;
+ * both before store_free of the handle).  A handle stages at most as many
+ * at once as SQLite attaches databases (10 in Debian's build). */
 int store_checkpoint_begin(struct store *s, const char *config, const struct proto_manifest *m,
                            const struct store_filter *filter, struct store_ckpt **ret, char *err);
 
@@ -192,8 +200,10 @@ int store_checkpoint_feed(struct store_ckpt *ck, const struct proto_action *reco
  * everything when the uuid differs), applies it, sets the applied version to
  * the manifest's, records the history and, when the filter excluded nothing,
  * checks the stored counts against the manifest too.  A mismatch is
- * -EBADMSG and nothing is applied.  Always frees ck; *ret (may be NULL)
- * receives the summary on success. */
+ * -EBADMSG and nothing is applied.  Frees ck, except on -EBUSY (another
+ * connection holds the write lock): then nothing happened and finish may be
+ * called again later, or abort.  *ret (may be NULL) receives the summary on
+ * success. */
 int store_checkpoint_finish(struct store_ckpt *ck, struct store_summary *ret, char *err);
 
 /* Drops the staged records and frees ck; the store is untouched.  Accepts NULL. */
@@ -267,7 +277,8 @@ int store_history(struct store *s, const char *config, size_t limit, struct stor
 
 /* Runs one read-only SQL statement through a read-only handle (-EPERM on a
  * writable one), calling fn for each row with borrowed text values (NULL for
- * SQL NULL).  For the views' ad-hoc queries and tests. */
+ * SQL NULL; at most the first 64 columns).  For the views' ad-hoc queries and
+ * tests; a non-zero return from fn stops the walk and is returned. */
 int store_query(struct store *s, const char *sql,
                 int (*fn)(void *arg, int ncols, const char *const *values), void *arg, char *err);
 

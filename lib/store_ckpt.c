@@ -269,14 +269,19 @@ static int ck_prepare(struct store_ckpt *ck, const char *fmt, sqlite3_stmt **ret
 	return rc == SQLITE_OK ? 0 : store_sqlerr(ck->s, rc, err, "checkpoint prepare");
 }
 
+/* Staging: one row per extent with its first artifact inline (most extents
+ * have one: a second table would double the staging inserts), the others
+ * in art; ents maps model indexes to entity ids, gone lists removed extents. */
 static const char ck_schema_sql[] =
     "PRAGMA @S.journal_mode = OFF; PRAGMA @S.synchronous = OFF;"
     "CREATE TABLE @S.ext(seq INTEGER PRIMARY KEY, uuid BLOB NOT NULL, ent INTEGER NOT NULL,"
     "  min_created INTEGER, max_created INTEGER, rows INTEGER, original_size INTEGER,"
-    "  compressed_size INTEGER, bytes INTEGER, tags TEXT);"
+    "  compressed_size INTEGER, bytes INTEGER, tags TEXT,"
+    "  a_name TEXT, a_path TEXT, a_size INTEGER, a_sha256 BLOB);"
     "CREATE TABLE @S.art(seq INTEGER NOT NULL, ord INTEGER NOT NULL, name TEXT NOT NULL,"
     "  path TEXT, size INTEGER NOT NULL, sha256 BLOB NOT NULL);"
     "CREATE TABLE @S.ents(idx INTEGER PRIMARY KEY, id INTEGER NOT NULL);"
+    "CREATE INDEX @S.ents_id ON ents(id);"
     "CREATE TABLE @S.gone(id INTEGER PRIMARY KEY);";
 
 static int ck_attach(struct store_ckpt *ck, char *err)
@@ -294,11 +299,13 @@ static int ck_attach(struct store_ckpt *ck, char *err)
 	ck->attached = true;
 	r = ck_exec(ck, ck_schema_sql, err);
 	if (r == 0)
-		r = ck_prepare(ck,
-		               "INSERT INTO @S.ext(seq, uuid, ent, min_created, max_created, rows, "
-		               "original_size, compressed_size, bytes, tags) "
-		               "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-		               &ck->ins_ext, err);
+		r = ck_prepare(
+		    ck,
+		    "INSERT INTO @S.ext(seq, uuid, ent, min_created, max_created, rows, "
+		    "original_size, compressed_size, bytes, tags, a_name, a_path, a_size, "
+		    "a_sha256) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+		    "?13, ?14)",
+		    &ck->ins_ext, err);
 	if (r == 0)
 		r = ck_prepare(ck,
 		               "INSERT INTO @S.art(seq, ord, name, path, size, sha256) "
@@ -311,7 +318,7 @@ int store_checkpoint_begin(struct store *s, const char *config, const struct pro
                            const struct store_filter *filter, struct store_ckpt **ret, char *err)
 {
 	struct store_ckpt *ck = NULL;
-	struct store_dbrow row;
+	struct store_dbrow row = {0};
 	int r = store_check_writable(s, err);
 
 	if (r == 0)
@@ -472,13 +479,13 @@ static int feed_principals(struct store_ckpt *ck, const struct proto_action *a, 
 	return 0;
 }
 
+/* Stages the artifacts after the first (which stage_extent puts inline). */
 static int stage_artifacts(struct store_ckpt *ck, const struct proto_extent *x, char *err)
 {
-	char path[PROTO_MAX_PATH + 1];
 	unsigned char sha[32];
 	sqlite3_stmt *st = ck->ins_art;
 
-	for (size_t i = 0; i < x->nartifacts; i++) {
+	for (size_t i = 1; i < x->nartifacts; i++) {
 		const struct proto_artifact *a = &x->artifacts[i];
 		int r;
 
@@ -488,7 +495,7 @@ static int stage_artifacts(struct store_ckpt *ck, const struct proto_extent *x, 
 		(void)sqlite3_bind_int64(st, 1, ck->seq);
 		(void)sqlite3_bind_int64(st, 2, (int64_t)i);
 		(void)store_bind_text(st, 3, a->name != NULL ? a->name : "");
-		(void)store_bind_text(st, 4, store_path_stored(a, path, sizeof(path)));
+		(void)store_bind_text(st, 4, store_path_stored(a));
 		(void)sqlite3_bind_int64(st, 5, (int64_t)a->size);
 		(void)sqlite3_bind_blob(st, 6, sha, sizeof(sha), SQLITE_STATIC);
 		r = store_step_done(ck->s, st, err, "checkpoint staging");
@@ -498,17 +505,37 @@ static int stage_artifacts(struct store_ckpt *ck, const struct proto_extent *x, 
 	return 0;
 }
 
+/* Binds the first artifact of x (or NULLs) to parameters 11-14. */
+static int bind_first_artifact(sqlite3_stmt *st, const struct proto_extent *x,
+                               unsigned char sha[32], char *err)
+{
+	const struct proto_artifact *a = x->nartifacts > 0 ? &x->artifacts[0] : NULL;
+
+	if (a == NULL)
+		return 0;
+	if (store_sha_parse(a->sha256, sha) < 0)
+		return store_errf(err, -EINVAL, "extent %s: artifacts[0]: bad sha256", x->id);
+	(void)store_bind_text(st, 11, a->name != NULL ? a->name : "");
+	(void)store_bind_text(st, 12, store_path_stored(a));
+	(void)sqlite3_bind_int64(st, 13, (int64_t)a->size);
+	(void)sqlite3_bind_blob(st, 14, sha, 32, SQLITE_STATIC);
+	return 0;
+}
+
 static int stage_extent(struct store_ckpt *ck, size_t ent, const struct proto_extent *x,
                         uint64_t bytes, char *err)
 {
-	unsigned char uuid[16];
+	unsigned char uuid[16], sha[32];
 	char *tags = NULL;
 	sqlite3_stmt *st = ck->ins_ext;
 	int r;
 
 	if (store_uuid_parse(x->id, uuid) < 0)
 		return store_errf(err, -EINVAL, "extent '%.36s': bad id", x->id);
-	r = store_tags_encode(x->tags, x->ntags, &tags);
+	(void)sqlite3_clear_bindings(st);
+	r = bind_first_artifact(st, x, sha, err);
+	if (r == 0)
+		r = store_tags_encode(x->tags, x->ntags, &tags);
 	if (r < 0)
 		return r;
 	ck->seq++;
@@ -637,8 +664,10 @@ static int check_counts(const struct store_ckpt *ck, const struct proto_counts *
 	return r;
 }
 
-/* The stored counts of database db, for the check after applying. */
-static int stored_counts(struct store *s, int64_t db, struct proto_counts *c, char *err)
+/* The stored counts of database db, for the check after applying; the
+ * extent sums only when extents (a scan of them). */
+static int stored_counts(struct store *s, int64_t db, bool extents, struct proto_counts *c,
+                         char *err)
 {
 	sqlite3_stmt *st = store_stmt(s, ST_COUNT_KINDS, err);
 	enum proto_kind kind;
@@ -656,8 +685,10 @@ static int stored_counts(struct store *s, int64_t db, struct proto_counts *c, ch
 		  : kind == PROTO_EXTERNAL_TABLE ? &c->external_tables
 		                                 : &c->materialized_views) = n;
 	}
-	if (r < 0 || (st = store_stmt(s, ST_COUNT_EXTENTS, err)) == NULL)
-		return r < 0 ? r : -EIO;
+	if (r < 0 || !extents)
+		return r;
+	if ((st = store_stmt(s, ST_COUNT_EXTENTS, err)) == NULL)
+		return -EIO;
 	(void)sqlite3_bind_int64(st, 1, db);
 	r = store_step_row(s, st, err, "counts");
 	if (r == 1) {
@@ -761,17 +792,23 @@ static int drop_entities(struct finish *f)
 	return r;
 }
 
-/* Reports the first extent id staged twice (after a UNIQUE failure). */
-static int duplicate_error(struct finish *f, int r)
+/* -EBADMSG naming an extent id the checkpoint lists twice; query returns
+ * such a uuid (the first column) when there is one. */
+static int duplicates(struct finish *f, const char *query, int64_t db)
 {
 	char id[PROTO_UUID_LEN + 1];
 	sqlite3_stmt *st = NULL;
+	int rc, r = ck_prepare(f->ck, query, &st, f->err);
 
-	if (ck_prepare(f->ck, "SELECT uuid FROM @S.ext GROUP BY uuid HAVING count(*) > 1 LIMIT 1",
-	               &st, NULL) == 0 &&
-	    sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 16) {
+	if (r < 0)
+		return r;
+	(void)sqlite3_bind_int64(st, 1, db);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 16) {
 		store_uuid_format(sqlite3_column_blob(st, 0), id);
 		r = store_errf(f->err, -EBADMSG, "checkpoint: extent %s listed twice", id);
+	} else if (rc != SQLITE_DONE) {
+		r = store_sqlerr(f->s, rc, f->err, "checkpoint duplicates");
 	}
 	(void)sqlite3_finalize(st);
 	return r;
@@ -781,27 +818,40 @@ static int duplicate_error(struct finish *f, int r)
 	"INSERT INTO extents(id, db, entity, uuid, min_created, max_created, rows, "               \
 	"original_size, compressed_size, bytes, tags) "                                            \
 	"SELECT ?2 + s.seq, ?1, m.id, s.uuid, s.min_created, s.max_created, s.rows, "              \
-	"s.original_size, s.compressed_size, s.bytes, s.tags "                                     \
-	"FROM @S.ext s CROSS JOIN @S.ents m ON m.idx = s.ent"
-#define INSERT_ARTIFACTS                                                                           \
+	"s.original_size, s.compressed_size, s.bytes, s.tags "
+/* In staging order: ids ascend, the table is appended to. */
+#define INSERT_ALL_EXTENTS INSERT_EXTENTS "FROM @S.ext s CROSS JOIN @S.ents m ON m.idx = s.ent"
+/* In uuid order: the probes of the stored index go forward, not at random. */
+#define INSERT_NEW_EXTENTS                                                                         \
+	INSERT_EXTENTS                                                                             \
+	"FROM @S.ext s INDEXED BY ext_uk CROSS JOIN @S.ents m ON m.idx = s.ent "                   \
+	"WHERE NOT EXISTS (SELECT 1 FROM extents e WHERE e.db = ?1 AND e.uuid = s.uuid) "          \
+	"ORDER BY s.uuid"
+#define INSERT_FIRST_ARTIFACTS                                                                     \
 	"INSERT INTO artifacts(extent, ord, name, path, size, sha256) "                            \
-	"SELECT ?1 + a.seq, a.ord, a.name, a.path, a.size, a.sha256 FROM @S.art a"
+	"SELECT ?1 + a.seq, 0, a.a_name, a.a_path, a.a_size, a.a_sha256 FROM @S.ext a "            \
+	"WHERE a.a_sha256 IS NOT NULL"
+#define INSERT_MORE_ARTIFACTS                                                                      \
+	"INSERT INTO artifacts(extent, ord, name, path, size, sha256) "                            \
+	"SELECT ?1 + a.seq, a.ord, a.name, a.path, a.size, a.sha256 FROM @S.art a WHERE 1"
+#define ONLY_NEW " AND EXISTS (SELECT 1 FROM extents e WHERE e.id = ?1 + a.seq)"
 
-/* Deletes the stored extents the checkpoint does not hold (same id, same
- * entity), counting them as removed. */
+/* Deletes the stored extents the checkpoint does not hold (same id in the
+ * same entity), counting them as removed.  Both sides are walked in uuid
+ * order through indexes that hold uuid and entity. */
 static int remove_extents(struct finish *f)
 {
 	int64_t sums[3] = {0};
-	int r = fin_run(f, "CREATE UNIQUE INDEX @S.ext_uuid ON ext(uuid)", 0, 0, NULL);
+	int r = fin_run(f, "CREATE INDEX @S.ext_uk ON ext(uuid, ent)", 0, 0, NULL);
 
-	if (r < 0 && sqlite3_extended_errcode(f->s->db) == SQLITE_CONSTRAINT_UNIQUE)
-		return duplicate_error(f, r);
+	if (r == 0)
+		r = duplicates(
+		    f, "SELECT uuid FROM @S.ext GROUP BY uuid HAVING count(*) > 1 LIMIT 1", 0);
 	if (r == 0)
 		r = fin_run(f,
-		            "INSERT INTO @S.gone(id) SELECT e.id FROM extents e WHERE e.entity IN "
-		            "(SELECT id FROM entities WHERE db = ?1) AND NOT EXISTS (SELECT 1 FROM "
-		            "@S.ext s CROSS JOIN @S.ents m ON m.idx = s.ent "
-		            "WHERE s.uuid = e.uuid AND m.id = e.entity)",
+		            "INSERT INTO @S.gone(id) SELECT e.id FROM extents e WHERE e.db = ?1 "
+		            "AND NOT EXISTS (SELECT 1 FROM @S.ext s WHERE s.uuid = e.uuid AND "
+		            "s.ent = (SELECT m.idx FROM @S.ents m WHERE m.id = e.entity))",
 		            f->row.id, 0, NULL);
 	if (r == 0)
 		r = fin_run(f,
@@ -827,21 +877,21 @@ static int add_extents(struct finish *f)
 	int64_t base = 0, sums[3] = {0};
 	int r = fin_run(f, "SELECT coalesce(max(id), 0) FROM main.extents", 0, 0, &base);
 
+	if (r == 0)
+		r = fin_run(f, f->replace ? INSERT_ALL_EXTENTS : INSERT_NEW_EXTENTS, f->row.id,
+		            base, NULL);
+	/* A replace did not check its staging: the stored index tells. */
 	if (r == 0 && f->replace)
-		r = fin_run(f, INSERT_EXTENTS, f->row.id, base, NULL);
-	else if (r == 0)
+		r = duplicates(f,
+		               "SELECT uuid FROM extents WHERE db = ?1 GROUP BY uuid "
+		               "HAVING count(*) > 1 LIMIT 1",
+		               f->row.id);
+	if (r == 0)
 		r = fin_run(f,
-		            INSERT_EXTENTS " WHERE NOT EXISTS (SELECT 1 FROM extents e "
-		                           "WHERE e.db = ?1 AND e.uuid = s.uuid)",
-		            f->row.id, base, NULL);
-	if (r < 0 && sqlite3_extended_errcode(f->s->db) == SQLITE_CONSTRAINT_UNIQUE)
-		return duplicate_error(f, r);
-	if (r == 0 && f->replace)
-		r = fin_run(f, INSERT_ARTIFACTS, base, 0, NULL);
-	else if (r == 0)
-		r = fin_run(f,
-		            INSERT_ARTIFACTS " WHERE EXISTS (SELECT 1 FROM extents e "
-		                             "WHERE e.id = ?1 + a.seq)",
+		            f->replace ? INSERT_FIRST_ARTIFACTS : INSERT_FIRST_ARTIFACTS ONLY_NEW,
+		            base, 0, NULL);
+	if (r == 0)
+		r = fin_run(f, f->replace ? INSERT_MORE_ARTIFACTS : INSERT_MORE_ARTIFACTS ONLY_NEW,
 		            base, 0, NULL);
 	if (r == 0)
 		r = fin_run(f,
@@ -854,8 +904,8 @@ static int add_extents(struct finish *f)
 	return r;
 }
 
-/* Rewrites the policies, principals, excluded names and entity totals. */
-static int apply_rest(struct finish *f)
+/* Rewrites the database's policies and principals, appending their changes. */
+static int apply_db_rows(struct finish *f)
 {
 	struct model *fed = &f->ck->model;
 	int64_t db = f->row.id;
@@ -883,33 +933,30 @@ static int apply_rest(struct finish *f)
 			r = store_principals_write(f->s, db, (enum proto_role)k, fed->prin[k],
 			                           fed->nprin[k], f->err);
 	}
+	return r;
+}
+
+/* Writes each fed entity's policies and extent totals, and the names of the
+ * excluded ones (after apply_db_rows emptied those tables). */
+static int apply_entity_rows(struct finish *f)
+{
+	struct model *fed = &f->ck->model;
+	int64_t db = f->row.id;
+	int r = 0;
+
 	for (size_t i = 0; r == 0 && i < fed->n; i++) {
 		const struct m_entity *x = &fed->v[i];
-		sqlite3_stmt *st;
 
 		if (!x->included) {
-			st = store_stmt(f->s, ST_EXCL_PUT, f->err);
-			if (st == NULL)
-				return -EIO;
-			(void)sqlite3_bind_int64(st, 1, db);
-			(void)store_bind_text(st, 2, x->e.name);
-			(void)store_bind_text(st, 3, store_kind_name(x->e.kind));
-			r = store_step_done(f->s, st, f->err, "excluded put");
+			r = store_excluded_put(f->s, db, x->e.name, x->e.kind, f->err);
 			continue;
 		}
 		if (x->has_caching)
 			r = store_caching_write(f->s, db, x->id, &x->caching, f->err);
 		if (r == 0 && x->has_retention)
 			r = store_retention_write(f->s, db, x->id, &x->retention, f->err);
-		if (r == 0 && (st = store_stmt(f->s, ST_ENT_SET_TOTALS, f->err)) == NULL)
-			return -EIO;
-		if (r == 0) {
-			(void)sqlite3_bind_int64(st, 1, x->id);
-			(void)sqlite3_bind_int64(st, 2, (int64_t)x->extents);
-			(void)sqlite3_bind_int64(st, 3, (int64_t)x->rows);
-			(void)sqlite3_bind_int64(st, 4, (int64_t)x->bytes);
-			r = store_step_done(f->s, st, f->err, "entity totals");
-		}
+		if (r == 0)
+			r = store_entity_totals(f->s, x->id, x->extents, x->rows, x->bytes, f->err);
 	}
 	return r;
 }
@@ -957,6 +1004,22 @@ static int finish_history(struct finish *f)
 	return r;
 }
 
+/* Checks the stored state against the manifest (when nothing was excluded).
+ * After a replace, the extents added are all the database holds: their sums
+ * are already known from the rows themselves. */
+static int verify_stored(struct finish *f)
+{
+	struct proto_counts have = {0};
+	int r = stored_counts(f->s, f->row.id, !f->replace, &have, f->err);
+
+	if (f->replace) {
+		have.extents = f->sum.extents_added;
+		have.rows = f->sum.rows_added;
+		have.bytes = f->sum.bytes_added;
+	}
+	return r < 0 ? r : check_counts(f->ck, &have, "the store holds", f->err);
+}
+
 /* Everything finish does inside the transaction. */
 static int finish_apply(struct finish *f)
 {
@@ -986,14 +1049,11 @@ static int finish_apply(struct finish *f)
 	if (r == 0)
 		r = drop_entities(f);
 	if (r == 0)
-		r = apply_rest(f);
-	if (r == 0 && !ck->excluded_any) {
-		struct proto_counts have = {0};
-
-		r = stored_counts(f->s, f->row.id, &have, f->err);
-		if (r == 0)
-			r = check_counts(ck, &have, "the store holds", f->err);
-	}
+		r = apply_db_rows(f);
+	if (r == 0)
+		r = apply_entity_rows(f);
+	if (r == 0 && !ck->excluded_any)
+		r = verify_stored(f);
 	if (r == 0)
 		r = set_applied(f);
 	if (r == 0)
@@ -1010,8 +1070,12 @@ int store_checkpoint_finish(struct store_ckpt *ck, struct store_summary *ret, ch
 		r = store_errf(err, -EINVAL, "checkpoint: an earlier feed failed");
 	if (r == 0)
 		r = check_counts(ck, &ck->fed, "the parts hold", err);
-	if (r == 0)
+	if (r == 0) {
 		r = store_begin(ck->s, err);
+		/* Another writer holds the lock: keep the staging for a retry. */
+		if (r == -EBUSY)
+			return r;
+	}
 	if (r == 0)
 		r = finish_apply(&f);
 	if (r == 0)

@@ -98,15 +98,8 @@ static int ent_find(struct apply *a, const char *name, struct ent_ref *ret)
 
 static int excl_put(struct apply *a, const char *name, enum proto_kind kind)
 {
-	sqlite3_stmt *st = store_stmt(a->s, ST_EXCL_PUT, a->err);
-
-	if (st == NULL)
-		return -EIO;
-	(void)sqlite3_bind_int64(st, 1, a->row.id);
-	(void)store_bind_text(st, 2, name);
-	(void)store_bind_text(st, 3, store_kind_name(kind));
 	a->has_excluded = 1;
-	return store_step_done(a->s, st, a->err, "excluded put");
+	return store_excluded_put(a->s, a->row.id, name, kind, a->err);
 }
 
 static int excl_delete(struct apply *a, const char *name)

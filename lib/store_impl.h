@@ -61,6 +61,7 @@ enum store_st {
 	ST_COL_LIST,
 	ST_EXT_INSERT,
 	ST_EXT_FIND,
+	ST_EXT_EXISTS,
 	ST_EXT_DELETE,
 	ST_EXT_PAGE,
 	ST_EXT_MAXID,
@@ -174,6 +175,14 @@ int store_entity_insert(struct store *s, int64_t db, const struct proto_entity *
 /* Replaces the definition of entity id (row and columns) by e. */
 int store_entity_update(struct store *s, int64_t id, const struct proto_entity *e, char *err);
 
+/* Sets the extent totals of entity id. */
+int store_entity_totals(struct store *s, int64_t id, uint64_t extents, uint64_t rows,
+                        uint64_t bytes, char *err);
+
+/* Records name as an entity of database db the filter excluded. */
+int store_excluded_put(struct store *s, int64_t db, const char *name, enum proto_kind kind,
+                       char *err);
+
 /* Reads entity row st (columns as ST_ENT_GET / ST_ENT_LIST) with its columns
  * into *ret (caller clears); *ret_id its id. */
 int store_entity_read(struct store *s, sqlite3_stmt *st, struct proto_entity *ret, int64_t *ret_id,
@@ -203,9 +212,13 @@ int store_principals_write(struct store *s, int64_t db, enum proto_role role,
 int store_extent_insert(struct store *s, int64_t db, int64_t entity, const struct proto_extent *x,
                         char *err);
 
-/* Artifact path as stored: NULL when it is the canonical path of the sha256
- * (most are; saves ~80 bytes a row), else path. */
-const char *store_path_stored(const struct proto_artifact *a, char *buf, size_t len);
+/* Artifact path as stored: NULL when it is the layout's path of the sha256,
+ * "artifacts/<sha[0:2]>/<sha>" (docs/PROTOCOL.md; most are, and it saves ~80
+ * bytes a row), else the path.  store_path_canonical writes that path into
+ * buf (>= STORE_PATH_CANONICAL bytes) for reading back. */
+#define STORE_PATH_CANONICAL (sizeof("artifacts/xx/") + PROTO_SHA256_LEN)
+const char *store_path_stored(const struct proto_artifact *a);
+void store_path_canonical(const char *sha256, char *buf);
 
 /* Tags as stored: a new JSON array text, or NULL (and 0) when there are none. */
 int store_tags_encode(char *const *tags, size_t n, char **ret);

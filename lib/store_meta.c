@@ -87,6 +87,33 @@ int store_entity_update(struct store *s, int64_t id, const struct proto_entity *
 	return r;
 }
 
+int store_entity_totals(struct store *s, int64_t id, uint64_t extents, uint64_t rows,
+                        uint64_t bytes, char *err)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_ENT_SET_TOTALS, err);
+
+	if (st == NULL)
+		return -EIO;
+	(void)sqlite3_bind_int64(st, 1, id);
+	(void)sqlite3_bind_int64(st, 2, (int64_t)extents);
+	(void)sqlite3_bind_int64(st, 3, (int64_t)rows);
+	(void)sqlite3_bind_int64(st, 4, (int64_t)bytes);
+	return store_step_done(s, st, err, "entity totals");
+}
+
+int store_excluded_put(struct store *s, int64_t db, const char *name, enum proto_kind kind,
+                       char *err)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_EXCL_PUT, err);
+
+	if (st == NULL)
+		return -EIO;
+	(void)sqlite3_bind_int64(st, 1, db);
+	(void)store_bind_text(st, 2, name);
+	(void)store_bind_text(st, 3, store_kind_name(kind));
+	return store_step_done(s, st, err, "excluded put");
+}
+
 static int columns_read(struct store *s, int64_t id, struct proto_entity *e, char *err)
 {
 	sqlite3_stmt *st = store_stmt(s, ST_COL_LIST, err);
@@ -395,13 +422,21 @@ int store_principals_write(struct store *s, int64_t db, enum proto_role role,
 
 /* ---- extents ---- */
 
-const char *store_path_stored(const struct proto_artifact *a, char *buf, size_t len)
+const char *store_path_stored(const struct proto_artifact *a)
 {
-	int n = proto_path_artifact(buf, len, a->sha256);
+	const char *p = a->path;
 
-	if (n > 0 && (size_t)n < len && a->path != NULL && strcmp(buf, a->path) == 0)
+	if (p == NULL)
+		return "";
+	if (strncmp(p, "artifacts/", 10) == 0 && p[10] == a->sha256[0] && p[11] == a->sha256[1] &&
+	    p[12] == '/' && strcmp(p + 13, a->sha256) == 0)
 		return NULL;
-	return a->path != NULL ? a->path : "";
+	return p;
+}
+
+void store_path_canonical(const char *sha256, char *buf)
+{
+	(void)snprintf(buf, STORE_PATH_CANONICAL, "artifacts/%.2s/%s", sha256, sha256);
 }
 
 int store_tags_encode(char *const *tags, size_t n, char **ret)
@@ -433,7 +468,6 @@ static uint64_t extent_bytes(const struct proto_extent *x)
 
 static int artifacts_insert(struct store *s, int64_t id, const struct proto_extent *x, char *err)
 {
-	char path[PROTO_MAX_PATH + 1];
 	unsigned char sha[32];
 
 	for (size_t i = 0; i < x->nartifacts; i++) {
@@ -449,7 +483,7 @@ static int artifacts_insert(struct store *s, int64_t id, const struct proto_exte
 		(void)sqlite3_bind_int64(st, 1, id);
 		(void)sqlite3_bind_int64(st, 2, (int64_t)i);
 		(void)store_bind_text(st, 3, a->name != NULL ? a->name : "");
-		(void)store_bind_text(st, 4, store_path_stored(a, path, sizeof(path)));
+		(void)store_bind_text(st, 4, store_path_stored(a));
 		(void)sqlite3_bind_int64(st, 5, (int64_t)a->size);
 		(void)sqlite3_bind_blob(st, 6, sha, sizeof(sha), SQLITE_STATIC);
 		r = store_step_done(s, st, err, "artifact insert");
@@ -459,21 +493,44 @@ static int artifacts_insert(struct store *s, int64_t id, const struct proto_exte
 	return 0;
 }
 
+/* -EINVAL when database db holds extent uuid already. */
+static int extent_absent(struct store *s, int64_t db, const unsigned char uuid[16], const char *id,
+                         char *err)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_EXT_EXISTS, err);
+	int r;
+
+	if (st == NULL)
+		return -EIO;
+	(void)sqlite3_bind_int64(st, 1, db);
+	(void)sqlite3_bind_blob(st, 2, uuid, 16, SQLITE_STATIC);
+	r = store_step_row(s, st, err, "extent");
+	(void)sqlite3_reset(st);
+	if (r == 1)
+		return store_errf(err, -EINVAL, "extent %s: already exists", id);
+	return r;
+}
+
 int store_extent_insert(struct store *s, int64_t db, int64_t entity, const struct proto_extent *x,
                         char *err)
 {
 	unsigned char uuid[16];
 	char *tags = NULL;
-	sqlite3_stmt *st = store_stmt(s, ST_EXT_INSERT, err);
+	sqlite3_stmt *st;
 	int r;
 
-	if (st == NULL)
-		return -EIO;
 	if (store_uuid_parse(x->id, uuid) < 0)
 		return store_errf(err, -EINVAL, "extent '%.36s': bad id", x->id);
-	r = store_tags_encode(x->tags, x->ntags, &tags);
+	r = extent_absent(s, db, uuid, x->id, err);
+	if (r == 0)
+		r = store_tags_encode(x->tags, x->ntags, &tags);
 	if (r < 0)
 		return r;
+	st = store_stmt(s, ST_EXT_INSERT, err);
+	if (st == NULL) {
+		free(tags);
+		return -EIO;
+	}
 	(void)sqlite3_bind_int64(st, 1, db);
 	(void)sqlite3_bind_int64(st, 2, entity);
 	(void)sqlite3_bind_blob(st, 3, uuid, sizeof(uuid), SQLITE_STATIC);
@@ -486,8 +543,6 @@ int store_extent_insert(struct store *s, int64_t db, int64_t entity, const struc
 	(void)store_bind_text(st, 10, tags);
 	r = store_step_done(s, st, err, "extent insert");
 	free(tags);
-	if (r < 0 && sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_UNIQUE)
-		return store_errf(err, -EINVAL, "extent %s: already exists", x->id);
 	if (r < 0)
 		return r;
 	return artifacts_insert(s, sqlite3_last_insert_rowid(s->db), x, err);

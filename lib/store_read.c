@@ -228,7 +228,7 @@ static int entities_read(struct store *s, int64_t db, struct store_entity **ret,
 int store_entities(struct store *s, const char *config, struct store_entity **ret, size_t *ret_n,
                    char *err)
 {
-	struct store_dbrow row;
+	struct store_dbrow row = {0};
 	int began = read_begin(s, err);
 	int r = began;
 
@@ -244,7 +244,7 @@ int store_db_policies(struct store *s, const char *config, bool *ret_has_caching
                       struct proto_caching *ret_caching, bool *ret_has_retention,
                       struct proto_retention *ret_retention, char *err)
 {
-	struct store_dbrow row;
+	struct store_dbrow row = {0};
 	struct proto_caching c = {0};
 	struct proto_retention t = {0};
 	bool has_c = false, has_t = false;
@@ -272,7 +272,7 @@ int store_db_policies(struct store *s, const char *config, bool *ret_has_caching
 int store_principals(struct store *s, const char *config, enum proto_role role,
                      struct proto_principal **ret, size_t *ret_n, char *err)
 {
-	struct store_dbrow row;
+	struct store_dbrow row = {0};
 	int began = read_begin(s, err);
 	int r = began;
 
@@ -333,7 +333,7 @@ static int tags_read(sqlite3_stmt *st, int col, struct extent_buf *b)
 static int artifact_push(sqlite3_stmt *st, struct extent_buf *b)
 {
 	struct proto_artifact *a;
-	char path[PROTO_MAX_PATH + 1];
+	char path[STORE_PATH_CANONICAL];
 
 	if (b->x.nartifacts == b->cap) {
 		size_t cap = b->cap > 0 ? b->cap * 2 : 4;
@@ -351,7 +351,7 @@ static int artifact_push(sqlite3_stmt *st, struct extent_buf *b)
 	a->size = (uint64_t)sqlite3_column_int64(st, 2);
 	store_sha_format(sqlite3_column_blob(st, 3), a->sha256);
 	if (sqlite3_column_type(st, 1) == SQLITE_NULL) {
-		(void)proto_path_artifact(path, sizeof(path), a->sha256);
+		store_path_canonical(a->sha256, path);
 		a->path = strdup(path);
 	} else if (!store_col_dup(st, 1, &a->path, true)) {
 		return -ENOMEM;
@@ -426,7 +426,7 @@ int store_extents(struct store *s, const struct store_extent_query *q,
                   int (*fn)(void *arg, int64_t id, const struct proto_extent *x), void *arg,
                   char *err)
 {
-	struct store_dbrow row;
+	struct store_dbrow row = {0};
 	sqlite3_stmt *st;
 	int64_t entity = 0;
 	int began = read_begin(s, err);
@@ -523,7 +523,7 @@ static int history_rows(struct store *s, int64_t db, size_t limit, struct store_
 int store_history(struct store *s, const char *config, size_t limit, struct store_history **ret,
                   size_t *ret_n, char *err)
 {
-	struct store_dbrow row;
+	struct store_dbrow row = {0};
 	int began = read_begin(s, err);
 	int r = began;
 

@@ -5,11 +5,11 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "diff.h"
-#include "proto_shim.h"
 
 /* An entity over caller-owned arrays (nothing is freed). */
 static struct proto_entity entity(enum proto_kind kind, const char *name, struct proto_column *cols,

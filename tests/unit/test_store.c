@@ -14,7 +14,6 @@
 #include <sqlite3.h>
 
 #include "store.h"
-#include "proto_shim.h"
 
 #define UUID_A "3f2b6c1e-9a4d-4e0b-8c7a-1d2e3f405162"
 #define UUID_B "7c1d2e3f-0000-4000-8000-000000000001"
@@ -323,7 +322,7 @@ static const char v1_schema[] =
     " entity INTEGER NOT NULL, uuid BLOB NOT NULL, min_created INTEGER NOT NULL,"
     " max_created INTEGER NOT NULL, rows INTEGER NOT NULL, original_size INTEGER NOT NULL,"
     " compressed_size INTEGER NOT NULL, bytes INTEGER NOT NULL, tags TEXT);"
-    "CREATE UNIQUE INDEX extents_uuid ON extents(db, uuid);"
+    "CREATE INDEX extents_uuid ON extents(db, uuid, entity);"
     "CREATE INDEX extents_entity ON extents(entity);"
     "CREATE TABLE artifacts(extent INTEGER NOT NULL, ord INTEGER NOT NULL, name TEXT NOT NULL,"
     " path TEXT, size INTEGER NOT NULL, sha256 BLOB NOT NULL, PRIMARY KEY(extent, ord))"
@@ -666,6 +665,25 @@ static void test_commit_alter_drop_replace(void **state)
 	assert_int_equal(n, 2);
 	assert_string_equal(p[0].name, "Robert");
 	store_principals_free(p, n);
+
+	/* v3: drop the table with its extents; remove its retention first. */
+	struct proto_action b[] = {
+	    {.op = PROTO_OP_SET_RETENTION, .table = (char *)"T", .has_policy = false},
+	    {.op = PROTO_OP_DROP, .entity = {.kind = PROTO_TABLE, .name = (char *)"T"}},
+	};
+	assert_int_equal(apply(f, UUID_A, 3, b, 2, NULL, &sum), 0);
+	assert_int_equal(sum.extents_removed, 3);
+	assert_int_equal(sum.bytes_removed, x.a[2].size + xs_bytes(&y));
+	assert_true(has_change(&sum, DIFF_RETENTION_CHANGED, "T", NULL));
+	assert_true(has_change(&sum, DIFF_DROPPED, "T", NULL));
+	store_summary_clear(&sum);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM extents"), 0);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM artifacts"), 0);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM columns"), 0);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM retention"), 0);
+	assert_int_equal(sql_int(f->path, "SELECT extents + rows + bytes FROM databases"), 0);
+	/* The database-level caching policy stays. */
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM caching"), 1);
 	xs_free(&x);
 	xs_free(&y);
 }
@@ -1494,6 +1512,100 @@ static void test_extents_paging(void **state)
 	xs_free(&x);
 }
 
+/* Another connection holding the write lock: writers get -EBUSY quickly
+ * and a checkpoint keeps its staging for a retry. */
+static void test_busy(void **state)
+{
+	struct fx *f = *state;
+	struct xs x = extents("T", 1, 2);
+	struct proto_action recs[] = {create(PROTO_TABLE, "T"), add(&x)};
+	const struct xs *all[] = {&x};
+	struct proto_counts c = counts_of(1, 0, 0, all, 1);
+	struct proto_manifest m = manifest(UUID_A, 3, &c);
+	struct store_ckpt *ck = NULL;
+	sqlite3 *other;
+
+	assert_int_equal(store_checkpoint_begin(f->s, "logs", &m, NULL, &ck, f->err), 0);
+	assert_int_equal(sqlite3_open(f->path, &other), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+	/* Staging does not need the store's lock. */
+	assert_int_equal(store_checkpoint_feed(ck, recs, 2, f->err), 0);
+	assert_int_equal(apply(f, UUID_A, 1, NULL, 0, NULL, NULL), -EBUSY);
+	assert_int_equal(store_checkpoint_finish(ck, NULL, f->err), -EBUSY);
+	assert_int_equal(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(other);
+	assert_int_equal(store_checkpoint_finish(ck, NULL, f->err), 0);
+	assert_int_equal(applied(f), 3);
+	assert_int_equal(table_extents(f, "T").n, 2);
+	xs_free(&x);
+}
+
+/* ---- through the real decoder: the shapes proto produces apply ---- */
+
+static struct proto_commit *roundtrip_commit(const struct proto_commit *c)
+{
+	char err[PROTO_ERRLEN] = "";
+	struct proto_commit *d = NULL;
+	char *json = proto_commit_encode(c);
+
+	assert_non_null(json);
+	if (proto_commit_decode(json, strlen(json), &d, err) < 0)
+		fail_msg("decode: %s", err);
+	free(json);
+	return d;
+}
+
+static void test_decoded_commit_and_checkpoint(void **state)
+{
+	struct fx *f = *state;
+	struct xs x = extents("T", 1, 3);
+	struct store_summary sum = {0};
+	struct proto_principal p[] = {{(char *)"aaduser=a@x", (char *)""}};
+	struct proto_action a[] = {
+	    create(PROTO_TABLE, "T"),
+	    add(&x),
+	    {.op = PROTO_OP_SET_PRINCIPALS,
+	     .role = PROTO_ROLE_USERS,
+	     .principals = p,
+	     .nprincipals = 1},
+	    {.op = PROTO_OP_SET_CACHING, .has_policy = true, .caching = {.hot_span = DAY}},
+	};
+	struct proto_commit c = commit(UUID_A, 1, a, 4);
+	struct proto_commit *d = roundtrip_commit(&c);
+
+	assert_int_equal(store_apply_commit(f->s, "logs", d, NULL, &sum, f->err), 0);
+	assert_int_equal(sum.extents_added, 3);
+	store_summary_clear(&sum);
+	proto_commit_free(d);
+
+	/* The same state as checkpoint lines (encode each record, decode it). */
+	struct proto_action recs[] = {a[0], a[1], a[2], a[3]};
+	struct proto_action dec[4] = {{0}};
+	const struct xs *all[] = {&x};
+	struct proto_counts counts = counts_of(1, 0, 0, all, 1);
+	struct proto_manifest m = manifest(UUID_A, 1, &counts);
+	struct store_ckpt *ck = NULL;
+	char perr[PROTO_ERRLEN] = "";
+
+	for (size_t i = 0; i < 4; i++) {
+		char *line = proto_record_encode(&recs[i]);
+
+		assert_non_null(line);
+		if (proto_record_decode(line, strlen(line), &dec[i], perr) < 0)
+			fail_msg("record %zu: %s", i, perr);
+		free(line);
+	}
+	assert_int_equal(store_checkpoint_begin(f->s, "logs", &m, NULL, &ck, f->err), 0);
+	assert_int_equal(store_checkpoint_feed(ck, dec, 4, f->err), 0);
+	assert_int_equal(store_checkpoint_finish(ck, &sum, f->err), 0);
+	/* Nothing differs between what the commit stored and the checkpoint. */
+	assert_int_equal(sum.extents_added + sum.extents_removed + sum.changes.n, 0);
+	store_summary_clear(&sum);
+	for (size_t i = 0; i < 4; i++)
+		proto_action_clear(&dec[i]);
+	xs_free(&x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1520,6 +1632,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_readonly, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_lag, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_extents_paging, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_decoded_commit_and_checkpoint, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_busy, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
