@@ -35,6 +35,15 @@ no_error() { [ -z "$(err "$1")" ]; }
 start_follower
 wait_for "an HTTP leader is followed" 10 same_as_leader logs "$L" Logs
 
+# ---- idle: one conditional GET of the head per poll, answered 304 ----
+others() { curl -s "$U/_stats" | jq '[.paths | to_entries[] | select(.key != "/head.json") | .value.requests] | add // 0'; }
+ok200=$(hits '^/head.json$' 200)
+n304=$(hits '^/head.json$' 304)
+rest=$(others)
+wait_for "idle polls are answered 304" 10 at_least '^/head.json$' 304 $((n304 + 4))
+check_eq "... no head was sent in full meanwhile" "$ok200" "$(hits '^/head.json$' 200)"
+check_eq "... and nothing else was asked" "$rest" "$(others)"
+
 # ---- the head answers 503 ----
 rule '/head.json * status 503'
 v=$(applied logs)
