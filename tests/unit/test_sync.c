@@ -10,10 +10,15 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
 
 #include "sync.h"
+#include "sync_int.h"
 
 #define U1 "11111111-1111-4111-8111-111111111111"
 #define U2 "22222222-2222-4222-8222-222222222222"
@@ -357,6 +362,90 @@ static void test_names(void **state)
 	assert_string_equal(sync_step_name((enum sync_step)99), "?");
 }
 
+/* ---- worker lanes ---- */
+
+struct ltask {
+	struct sync_task t;
+	int id;
+	int *order; /* done order */
+	int *ndone;
+	bool cancelled_seen;
+	bool *ran;
+};
+
+static void lt_run(struct sync_task *t, void *ctx)
+{
+	struct ltask *x = (struct ltask *)t;
+
+	if (!t->cancelled) {
+		usleep(x->id == 0 ? 20000 : 100); /* the first one is slow */
+		x->ran[x->id] = true;
+	}
+}
+
+static void lt_done(struct sync_task *t)
+{
+	struct ltask *x = (struct ltask *)t;
+
+	x->cancelled_seen = t->cancelled;
+	x->order[(*x->ndone)++] = x->id;
+}
+
+static void lane_idle_cb(void *arg)
+{
+	struct event_base *base = arg;
+
+	(void)event_base_loopexit(base, NULL);
+}
+
+static void test_lane_order(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct sync_lane *l = NULL;
+	struct ltask t[20];
+	int order[20], ndone = 0;
+	bool ran[20] = {false};
+
+	assert_int_equal(sync_lane_new(base, 1, NULL, &l), 0);
+	for (int i = 0; i < 20; i++) {
+		t[i] = (struct ltask){.t = {.run = lt_run, .done = lt_done}, .id = i, .order = order,
+		                      .ndone = &ndone, .ran = ran};
+		sync_lane_submit(l, &t[i].t);
+	}
+	sync_lane_when_idle(l, lane_idle_cb, base);
+	assert_int_equal(event_base_dispatch(base), 0);
+	assert_int_equal(ndone, 20); /* idle means every result was handed back */
+	for (int i = 0; i < 20; i++) {
+		assert_int_equal(order[i], i); /* one thread: strictly in order */
+		assert_true(ran[i]);
+		assert_false(t[i].cancelled_seen);
+	}
+	sync_lane_free(l);
+	event_base_free(base);
+}
+
+static void test_lane_free_cancels(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct sync_lane *l = NULL;
+	struct ltask t[10];
+	int order[10], ndone = 0;
+	bool ran[10] = {false};
+
+	assert_int_equal(sync_lane_new(base, 2, NULL, &l), 0);
+	for (int i = 0; i < 10; i++) {
+		t[i] = (struct ltask){.t = {.run = lt_run, .done = lt_done}, .id = i, .order = order,
+		                      .ndone = &ndone, .ran = ran};
+		sync_lane_submit(l, &t[i].t);
+	}
+	sync_lane_free(l); /* no loop turn: every task is handed back here */
+	assert_int_equal(ndone, 10);
+	for (int i = 0; i < 10; i++)
+		assert_true(t[i].cancelled_seen);
+	event_base_free(base);
+	assert_int_equal(sync_lane_new(NULL, 0, NULL, &l), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -370,6 +459,8 @@ int main(void)
 	    cmocka_unit_test(test_backoff),
 	    cmocka_unit_test(test_jitter),
 	    cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_lane_order),
+	    cmocka_unit_test(test_lane_free_cancels),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
