@@ -111,8 +111,12 @@ struct sync_leader {
 	struct proto_head *head; /* NULL before the first head */
 	size_t *order;           /* head->dbs indices sorted by name */
 	unsigned fails;
-	char *error;      /* the reported error; NULL when reachable */
-	bool once_wanted; /* the once round waits for this head */
+	char *error;                       /* the reported error; NULL when reachable */
+	bool once_wanted;                  /* the once round waits for this head */
+	bool decoding;                     /* a new head is being decoded on the CPU lane */
+	char pending_etag[FETCH_ETAG_MAX]; /* its ETag */
+	unsigned tasks;                    /* tasks in flight that point at it */
+	bool doomed;                       /* free when tasks reaches 0 */
 };
 
 /* A request for an object under the leader's root, with its credentials. */
@@ -126,7 +130,11 @@ struct sync_req {
 
 int sync_leader_new(struct sync *s, const struct conf_attach *a, struct sync_leader **ret,
                     char *err);
+/* Frees l now, or once its tasks are back.  NULL is a no-op. */
 void sync_leader_free(struct sync_leader *l);
+void sync_leader_put(struct sync_leader *l);
+/* The indices of h->dbs sorted by name (a new array). */
+int sync_head_index(const struct proto_head *h, size_t **ret);
 /* True when a would use leader l (same root, same credentials). */
 bool sync_leader_matches(const struct sync_leader *l, const struct conf_attach *a);
 /* Fills req (url, headers) for path; etag may be NULL.  0 or -EINVAL. */
@@ -314,6 +322,7 @@ void sync_store_ensure(struct sync *s, const struct sync_db *db);
 
 /* Decoding on the CPU lane. */
 enum dtask_kind {
+	DTK_HEAD,
 	DTK_COMMIT,
 	DTK_MANIFEST,
 	DTK_PART,
@@ -322,7 +331,8 @@ enum dtask_kind {
 struct dtask {
 	struct sync_task t;
 	enum dtask_kind kind;
-	struct sync_db *db;
+	struct sync_db *db;         /* or: */
+	struct sync_leader *leader; /* HEAD */
 	unsigned gen;
 	uint64_t index; /* version (commit) or part number */
 	char *body;
@@ -337,6 +347,8 @@ struct dtask {
 	/* results */
 	int r;
 	char err[PROTO_ERRLEN + 128];
+	struct proto_head *head; /* HEAD, with order; the body is kept */
+	size_t *order;
 	struct proto_commit *commit;
 	struct proto_manifest *manifest;
 	struct proto_action *recs;
@@ -347,6 +359,8 @@ struct dtask {
 
 struct dtask *sync_dtask_new(struct sync_db *db, enum dtask_kind kind, const char *url, char *body,
                              size_t len);
+/* A head to decode for l; takes body (on success only). */
+struct dtask *sync_dtask_new_head(struct sync_leader *l, const char *url, char *body, size_t len);
 void sync_dtask_submit(struct dtask *t);
 void sync_dtask_free(struct dtask *t);
 void sync_actions_free(struct proto_action *v, size_t n);

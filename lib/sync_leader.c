@@ -90,11 +90,8 @@ out:
 	return r;
 }
 
-void sync_leader_free(struct sync_leader *l)
+static void leader_destroy(struct sync_leader *l)
 {
-	if (l == NULL)
-		return;
-	fetch_cancel(l->job);
 	if (l->timer != NULL)
 		event_free(l->timer);
 	proto_head_free(l->head);
@@ -107,6 +104,27 @@ void sync_leader_free(struct sync_leader *l)
 	free(l->key);
 	free(l->sas);
 	free(l);
+}
+
+void sync_leader_free(struct sync_leader *l)
+{
+	if (l == NULL)
+		return;
+	fetch_cancel(l->job);
+	l->job = NULL;
+	if (l->timer != NULL)
+		(void)event_del(l->timer);
+	l->doomed = true;
+	if (l->tasks == 0)
+		leader_destroy(l);
+}
+
+void sync_leader_put(struct sync_leader *l)
+{
+	if (l->tasks > 0)
+		l->tasks--;
+	if (l->doomed && l->tasks == 0)
+		leader_destroy(l);
 }
 
 static bool same(const char *a, const char *b)
@@ -216,7 +234,7 @@ static int cmp_order(const void *a, const void *b, void *arg)
 	return strcmp(h->dbs[*(const size_t *)a].name, h->dbs[*(const size_t *)b].name);
 }
 
-static int head_index(struct proto_head *h, size_t **ret)
+int sync_head_index(const struct proto_head *h, size_t **ret)
 {
 	size_t *o = malloc((h->ndbs > 0 ? h->ndbs : 1) * sizeof(*o));
 
@@ -224,7 +242,7 @@ static int head_index(struct proto_head *h, size_t **ret)
 		return -ENOMEM;
 	for (size_t i = 0; i < h->ndbs; i++)
 		o[i] = i;
-	qsort_r(o, h->ndbs, sizeof(*o), cmp_order, h); /* names are unique (proto) */
+	qsort_r(o, h->ndbs, sizeof(*o), cmp_order, (void *)h); /* names are unique (proto) */
 	*ret = o;
 	return 0;
 }
@@ -367,37 +385,55 @@ static void leader_ok(struct sync_leader *l)
 	for_each_db(l, db_ok, NULL);
 }
 
-/* A new head body: decoded and handed out, or refused whole. */
-static void head_body(struct sync_leader *l, struct fetch_result *res)
+/* A new head, decoded on the CPU lane: handed out, or refused whole. */
+static void head_decoded(struct dtask *t)
 {
-	char err[PROTO_ERRLEN];
-	struct proto_head *h = NULL;
-	size_t *order = NULL, len = 0;
-	char *body = fetch_result_take_body(res, &len);
-	int r = body == NULL ? -ENOMEM : proto_head_decode(body, len, &h, err);
+	struct sync_leader *l = t->leader;
 
-	if (r == 0)
-		r = head_index(h, &order);
-	if (r < 0) {
-		free(body);
-		proto_head_free(h);
-		leader_failed(l, r == -ENOMEM ? r : -EBADMSG, res->url,
-		              r == -ENOMEM ? "out of memory" : err);
+	l->decoding = false;
+	if (l->doomed || l->s->stopping) {
+		sync_dtask_free(t);
+		return;
+	}
+	if (t->r < 0) {
+		leader_failed(l, t->r == -ENOMEM ? t->r : -EBADMSG, t->url, t->err);
+		sync_dtask_free(t);
 		return;
 	}
 	free(l->body);
 	proto_head_free(l->head);
 	free(l->order);
-	l->body = body;
-	l->body_len = len;
-	l->head = h;
-	l->order = order;
-	(void)snprintf(l->etag, sizeof(l->etag), "%s",
-	               res->etag != NULL && strlen(res->etag) < sizeof(l->etag) ? res->etag : "");
+	l->body = t->body;
+	l->body_len = t->len;
+	l->head = t->head;
+	l->order = t->order;
+	t->body = NULL;
+	t->head = NULL;
+	t->order = NULL;
+	sync_dtask_free(t);
+	(void)snprintf(l->etag, sizeof(l->etag), "%s", l->pending_etag);
 	leader_ok(l);
 	hand_out(l);
 	leader_once_done(l);
 	sync_leader_schedule(l, sync_jitter(l->interval_ms, sync_random(l->s)));
+}
+
+static void head_body(struct sync_leader *l, struct fetch_result *res)
+{
+	size_t len = 0;
+	char *body = fetch_result_take_body(res, &len);
+	struct dtask *t = body != NULL ? sync_dtask_new_head(l, res->url, body, len) : NULL;
+
+	if (t == NULL) {
+		free(body);
+		leader_failed(l, -ENOMEM, res->url, "out of memory");
+		return;
+	}
+	(void)snprintf(l->pending_etag, sizeof(l->pending_etag), "%s",
+	               res->etag != NULL && strlen(res->etag) < sizeof(l->etag) ? res->etag : "");
+	t->on_done = head_decoded;
+	l->decoding = true;
+	sync_dtask_submit(t);
 }
 
 static void head_fetched(struct fetch_result *res, void *arg)
@@ -440,7 +476,7 @@ static void leader_poll(struct sync_leader *l)
 	char msg[128];
 	int r;
 
-	if (s->stopping || l->job != NULL)
+	if (s->stopping || l->job != NULL || l->decoding)
 		return;
 	r = sync_leader_request(l, PROTO_PATH_HEAD, l->etag[0] != '\0' ? l->etag : NULL, &req, &fr);
 	if (r == 0) {
@@ -467,7 +503,7 @@ void sync_leader_schedule(struct sync_leader *l, int64_t delay_ms)
 {
 	struct timeval tv = {.tv_sec = delay_ms / 1000, .tv_usec = (delay_ms % 1000) * 1000};
 
-	if (l->s->stopping || l->job != NULL)
+	if (l->s->stopping || l->job != NULL || l->decoding || l->doomed)
 		return;
 	(void)evtimer_add(l->timer, &tv);
 }

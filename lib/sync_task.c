@@ -482,20 +482,33 @@ static int decode_part(struct dtask *t)
 	return r;
 }
 
+static int decode_head(struct dtask *t)
+{
+	int r = proto_head_decode(t->body, t->len, &t->head, t->err);
+
+	if (r == 0)
+		r = sync_head_index(t->head, &t->order);
+	return r;
+}
+
 static void dtask_run(struct sync_task *tt, void *ctx)
 {
 	struct dtask *t = (struct dtask *)tt;
 
 	if (t->t.cancelled)
 		t->r = -ECANCELED;
+	else if (t->kind == DTK_HEAD)
+		t->r = decode_head(t);
 	else if (t->kind == DTK_COMMIT)
 		t->r = decode_commit(t);
 	else if (t->kind == DTK_MANIFEST)
 		t->r = decode_manifest(t);
 	else
 		t->r = decode_part(t);
-	free(t->body);
-	t->body = NULL;
+	if (t->kind != DTK_HEAD) {
+		free(t->body); /* a head's is kept to recognise the same head later */
+		t->body = NULL;
+	}
 	if (t->r < 0) {
 		proto_commit_free(t->commit);
 		t->commit = NULL;
@@ -538,9 +551,29 @@ struct dtask *sync_dtask_new(struct sync_db *db, enum dtask_kind kind, const cha
 	return t;
 }
 
+struct dtask *sync_dtask_new_head(struct sync_leader *l, const char *url, char *body, size_t len)
+{
+	struct dtask *t = calloc(1, sizeof(*t));
+
+	if (t == NULL || (t->url = strdup(url)) == NULL) {
+		free(t);
+		return NULL; /* body was not taken */
+	}
+	t->t.run = dtask_run;
+	t->t.done = dtask_done;
+	t->kind = DTK_HEAD;
+	t->leader = l;
+	t->body = body;
+	t->len = len;
+	l->tasks++;
+	return t;
+}
+
 void sync_dtask_submit(struct dtask *t)
 {
-	sync_lane_submit(t->db->s->cpu_lane, &t->t);
+	struct sync *s = t->db != NULL ? t->db->s : t->leader->s;
+
+	sync_lane_submit(s->cpu_lane, &t->t);
 }
 
 void sync_dtask_free(struct dtask *t)
@@ -550,10 +583,14 @@ void sync_dtask_free(struct dtask *t)
 	free(t->body);
 	free(t->url);
 	free(t->database);
+	proto_head_free(t->head);
+	free(t->order);
 	proto_commit_free(t->commit);
 	proto_manifest_free(t->manifest);
 	sync_actions_free(t->recs, t->nrecs);
 	if (t->db != NULL)
 		sync_db_put(t->db);
+	if (t->leader != NULL)
+		sync_leader_put(t->leader);
 	free(t);
 }
