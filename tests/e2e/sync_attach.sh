@@ -67,7 +67,7 @@ wait_for "attach-follower: it comes back in full" 10 same_as_leader a-all/Traces
 { daemon_conf; attach_conf b-logs "$B" Logs 'local_name = b_logs'; } >"$CONF"
 reload
 wait_for "a removed configuration: its databases leave on SIGHUP" 10 not_in_store a-all/Logs
-check "... all of them" not_in_store a-all/Traces
+wait_for "... all of them" 10 not_in_store a-all/Traces
 check "the other configuration stays" in_store b-logs
 check_eq "no row of a removed database is left" 0 "$(q "SELECT count(*) FROM entities e JOIN databases d ON d.id = e.db WHERE d.config LIKE 'a-all/%'")"
 write_conf
