@@ -217,6 +217,9 @@ else
 	# "PID call(args) = ret", "PID call(args <unfinished ...>", "PID <... call resumed>".
 	calls=$(sed -E 's/^[0-9]+ +//; s/^<\.\.\. ([a-z0-9_]+) resumed>.*/\1/; s/^([a-z0-9_]+)\(.*/\1/' \
 		"$S/trace" | grep -E '^[a-z0-9_]+$' | sort -u)
+	# SQLite chowns its -journal/-wal/-shm files to the database's owner when
+	# euid is 0 (this test may run as root); the unit's User=followerd never is.
+	[ "$(id -u)" -ne 0 ] || calls=$(grep -vx fchown <<<"$calls")
 	check "the trace holds the daemon's system calls" grep -q 'epoll_wait' <<<"$calls"
 	bad=$(comm -23 <(printf '%s\n' "$calls") <(allowed_calls "$svc") | tr '\n' ' ')
 	check_eq "SystemCallFilter= allows every system call made" "" "$bad"
