@@ -13,13 +13,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <curl/curl.h>
 #include <event2/event.h>
 
 #include "conf.h"
 #include "fetch.h"
-#include "fsutil.h"
 #include "sync.h"
 
 #define STORE_FILE "state.db"
@@ -157,10 +157,13 @@ static int open_sync(struct esync *e, const struct conf *conf, char *err, size_t
 	};
 	struct sync_options so = {.store_path = path};
 	struct sync_callbacks cb = {.arg = e, .event = on_sync_event};
-	int r = fsutil_mkdirs(conf->state_dir, 0750);
+	int r = 0;
 
-	if (r < 0) {
-		(void)snprintf(err, errlen, "%s: %s", conf->state_dir, strerror(-r));
+	/* The state directory itself, not its parents (systemd's StateDirectory=
+	 * makes it; a hand-run daemon gets it made here). */
+	if (mkdir(conf->state_dir, 0750) < 0 && errno != EEXIST) {
+		r = -errno;
+		(void)snprintf(err, errlen, "%s: %s", conf->state_dir, strerror(errno));
 		return r;
 	}
 	(void)snprintf(path, sizeof(path), "%s/%s", conf->state_dir, STORE_FILE);

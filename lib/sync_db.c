@@ -528,7 +528,7 @@ static void detach_done(struct stask *t)
 
 	db->store_busy = false;
 	(void)snprintf(err, sizeof(err), "%s", t->err);
-	sync_stask_free(t); /* db stays: it is only released below */
+	sync_stask_free(t); /* db lives on until this returns (stask_done) */
 	if (db->doomed)
 		return;
 	if (r < 0) {

@@ -234,11 +234,17 @@ static void stask_run(struct sync_task *tt, void *ctx)
 static void stask_done(struct sync_task *tt)
 {
 	struct stask *t = (struct stask *)tt;
+	struct sync_db *db = t->db;
 
+	/* the database outlives on_done, which frees t (and its reference) */
+	if (db != NULL)
+		sync_db_get(db);
 	if (t->on_done != NULL && !t->t.cancelled)
 		t->on_done(t);
 	else
 		sync_stask_free(t);
+	if (db != NULL)
+		sync_db_put(db);
 }
 
 struct stask *sync_stask_new(struct sync *s, enum stask_kind kind, struct sync_db *db)
@@ -521,11 +527,22 @@ static void dtask_run(struct sync_task *tt, void *ctx)
 static void dtask_done(struct sync_task *tt)
 {
 	struct dtask *t = (struct dtask *)tt;
+	struct sync_db *db = t->db;
+	struct sync_leader *l = t->leader;
 
+	/* what the task points at outlives on_done, which frees t */
+	if (db != NULL)
+		sync_db_get(db);
+	if (l != NULL)
+		l->tasks++;
 	if (t->on_done != NULL && !t->t.cancelled)
 		t->on_done(t);
 	else
 		sync_dtask_free(t);
+	if (db != NULL)
+		sync_db_put(db);
+	if (l != NULL)
+		sync_leader_put(l);
 }
 
 struct dtask *sync_dtask_new(struct sync_db *db, enum dtask_kind kind, const char *url, char *body,

@@ -6,8 +6,7 @@
  * loop drains when the lane's eventfd becomes readable.  One thread makes a
  * lane strictly ordered (the store lane); more make a pool (decoding).  The
  * eventfd is written only when the done list goes from empty to non-empty,
- * so a burst of results costs the loop one wake-up.  Worker threads run at a
- * lower priority (nice) than the loop's thread.
+ * so a burst of results costs the loop one wake-up.
  */
 #include "sync_int.h"
 
@@ -16,14 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 
 #define LANE_MAX_THREADS 16
-#define LANE_NICE 10
 
 struct sync_lane {
 	pthread_mutex_t mu;
@@ -79,11 +75,6 @@ static void *lane_main(void *arg)
 {
 	struct sync_lane *l = arg;
 	struct sync_task *t;
-
-	/* Workers yield to the loop thread: on a busy machine (two decoders and
-	 * the store thread on two cores) the loop still turns within a few ms.
-	 * Linux applies the nice value per thread.  Failure only costs latency. */
-	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), LANE_NICE);
 
 	(void)pthread_mutex_lock(&l->mu);
 	for (;;) {
