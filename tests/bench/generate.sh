@@ -44,6 +44,8 @@ part_max=$(find "$ckdir" -name 'part-*' -printf '%s\n' | sort -n | tail -1)
 log_b=$(stat -c %s "$D/db/$uuid/log/$(printf %020d 2).json")
 artifacts=$(find "$D/artifacts" -type f | wc -l)
 
+rm -rf "$D" # tmpfs inodes: the peer needs as many again
+
 # The peer: only creating as many 64-byte files, no hashing, no fsync, no JSON.
 mkdir -p "$work/peer"
 read -r peer_s peer_rss < <(measure peer python3 -c '
