@@ -643,6 +643,17 @@ static void plan_now(struct sync_db *db, struct sync_plan *p)
 	sync_plan(&have, db->in_head ? &db->head : NULL, db->detached_by_leader, p);
 }
 
+/* The leader does not name a configured database: an error until it does. */
+static void db_absent(struct sync_db *db)
+{
+	char msg[CONF_MAX_NAME + 96];
+
+	(void)snprintf(msg, sizeof(msg), "the leader's head does not name database '%s'",
+	               db->leader_db);
+	db_error(db, -ENOENT, NULL, msg, true);
+	sync_db_once_finished(db, true, msg);
+}
+
 /* A database being attached has its row from the start: its state and
  * errors are kept before its first version arrives. */
 static void db_ensure_row(struct sync_db *db)
@@ -666,11 +677,15 @@ static void run_plan(struct sync_db *db)
 		sync_db_once_finished(db, false, NULL);
 		return;
 	case SYNC_STEP_WAIT:
+		if (db->attach->star) {
+			sync_db_release(db); /* gone from the head: nothing to wait for */
+			return;
+		}
 		sync_db_set_state(db, db->detached_by_leader ? DB_DETACHED : DB_ABSENT);
-		sync_db_once_finished(db, !db->detached_by_leader,
-		                      "the leader's head does not name the database");
-		if (db->attach != NULL && db->attach->star && !db->stored)
-			sync_db_release(db);
+		if (!db->detached_by_leader)
+			db_absent(db);
+		else
+			sync_db_once_finished(db, false, NULL);
 		return;
 	case SYNC_STEP_DETACH:
 		start_detach(db, db->detached_by_leader ? "the leader detached this follower"

@@ -71,6 +71,11 @@ check_match "... and the commit after it" "^$((cp + 1)) commit \+1 -0" "$(histor
 lc "$L" drop-database Logs >/dev/null
 wait_for "a database dropped at the leader leaves the store" 10 not_in_store logs
 check_match "the detach is logged" "logs: database detached.*dropped" "$(cat "$FLOG")"
+wait_for "a configured database the leader does not name is a warning" 10 \
+	grep -q "^<4>logs: sync failed: the leader's head does not name database 'Logs'" "$FLOG"
 stop_follower
 check_eq "SIGTERM: exit 0" 0 "$FRC"
+out=$("$FOLLOWERD" --once -c "$CONF" 2>&1)
+check_eq "--once: a database the leader does not name fails the run" 1 $?
+check_match "... saying so" "sync engine failed: .*logs: the leader's head does not name database 'Logs'" "$out"
 done_testing
