@@ -381,6 +381,11 @@ static void status_of(const struct sync_db *db, struct sync_status *st)
 	if (st->lag_versions > 0 && db->head.committed > db->applied_committed)
 		st->lag_ticks = db->head.committed - db->applied_committed;
 	st->last_error = db->error;
+	if (db->state == DB_BACKOFF && db->next > 0) {
+		int64_t left = db->next - sync_now_ms();
+
+		st->retry_in_ms = left > 0 ? left : 0;
+	}
 }
 
 int sync_status(struct sync *s, int (*fn)(void *arg, const struct sync_status *st), void *arg)

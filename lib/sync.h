@@ -169,6 +169,7 @@ struct sync_status {
 	uint64_t lag_versions;
 	int64_t lag_ticks;      /* leader commit time - applied commit time, >= 0 */
 	const char *last_error; /* NULL when the last step succeeded */
+	int64_t retry_in_ms;    /* in backoff: the next attempt is this far away, else 0 */
 };
 
 /* Calls fn for every followed database in name order (borrowed strings, valid

@@ -148,6 +148,7 @@ static void part_decoded(struct dtask *t)
 	t->recs = NULL;
 	t->nrecs = 0;
 	sync_dtask_free(t);
+	sync_db_progress(db);
 	ck_pump(st);
 }
 
@@ -280,6 +281,7 @@ static void feed_done(struct stask *t)
 		return;
 	}
 	sync_stask_free(t);
+	sync_db_progress(db);
 	ck_pump(st);
 }
 
@@ -604,6 +606,7 @@ int sync_ckpt_start(struct sync_db *db)
 	db->step = &st->base;
 	s->ck_owner = db;
 	sync_db_set_state(db, DB_CHECKPOINT);
+	sync_db_progress(db);
 	(void)proto_path_manifest(path, sizeof(path), db->plan_uuid, db->plan.checkpoint);
 	r = ck_get(st, path, PROTO_MAX_MANIFEST_BYTES, 2, manifest_fetched, st, &st->mjob);
 	if (r < 0)

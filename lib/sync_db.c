@@ -371,11 +371,30 @@ static void db_clear_error(struct sync_db *db, bool report)
 		db_event(db, SYNC_EV_RECOVERED, NULL, 0, NULL);
 }
 
-static void db_schedule(struct sync_db *db, int64_t ms)
+static void arm(struct sync_db *db, int64_t ms)
 {
 	struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
 
 	(void)evtimer_add(db->timer, &tv);
+}
+
+/* The next decision in ms (a running step is not disturbed: it decides again
+ * when it ends). */
+static void db_schedule(struct sync_db *db, int64_t ms)
+{
+	db->next = sync_now_ms() + ms;
+	if (db->step == NULL)
+		arm(db, ms);
+}
+
+/* A step that makes no progress for two request timeouts is given up (a
+ * leader dripping bytes just fast enough for each transfer's own limits). */
+void sync_db_progress(struct sync_db *db)
+{
+	int64_t budget = 2 * (int64_t)db->s->opt.request_timeout_ms;
+
+	db->deadline = sync_now_ms() + budget;
+	arm(db, budget);
 }
 
 void sync_db_kick(struct sync_db *db)
@@ -785,5 +804,18 @@ static void db_evaluate(struct sync_db *db)
 
 static void db_timer(evutil_socket_t fd, short what, void *arg)
 {
-	db_evaluate(arg);
+	struct sync_db *db = arg;
+	int64_t now = sync_now_ms();
+
+	if (db->step == NULL) {
+		db->next = 0;
+		db_evaluate(db);
+	} else if (now < db->deadline) {
+		arm(db, db->deadline - now);
+	} else if (db->store_busy) {
+		sync_db_progress(db); /* the local store is slow, not the leader: wait */
+	} else {
+		sync_db_step_done(db, -ETIMEDOUT, NULL,
+		                  "the step made no progress in two request timeouts");
+	}
 }

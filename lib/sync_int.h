@@ -207,10 +207,12 @@ struct sync_db {
 	bool warned;                         /* the rewind of this plan was reported */
 	char detach_why[CONF_MAX_NAME + 64]; /* the reason the running detach reports */
 	struct sync_run *step;
-	bool store_busy; /* a step's store task is in flight */
-	unsigned tasks;  /* tasks in flight that point at this database */
-	bool doomed;     /* free when tasks reaches 0 */
-	struct event *timer;
+	bool store_busy;     /* a step's store task is in flight */
+	unsigned tasks;      /* tasks in flight that point at this database */
+	bool doomed;         /* free when tasks reaches 0 */
+	struct event *timer; /* fires at next, or at deadline while a step runs */
+	int64_t next;        /* monotonic ms of the next decision, 0: none planned */
+	int64_t deadline;    /* monotonic ms by which the running step must progress */
 	unsigned fails;
 	char *error; /* the last error reported (and stored); NULL: none */
 	/* once round */
@@ -235,6 +237,8 @@ void sync_db_leader_failed(struct sync_db *db, int r, const char *url, const cha
 void sync_db_leader_ok(struct sync_db *db);
 /* The running step ended: r 0 (decide again) or a failure to report. */
 void sync_db_step_done(struct sync_db *db, int r, const char *url, const char *msg);
+/* The running step moved forward: its deadline moves with it. */
+void sync_db_progress(struct sync_db *db);
 /* Abandons the running step (cancels its transfers, drops its results). */
 void sync_db_abandon(struct sync_db *db);
 void sync_db_set_state(struct sync_db *db, enum sync_dbstate st);

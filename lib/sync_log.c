@@ -95,6 +95,7 @@ static void log_decoded(struct dtask *t)
 	slot->commit = t->commit;
 	t->commit = NULL;
 	sync_dtask_free(t);
+	sync_db_progress(db);
 	log_pump(st);
 }
 
@@ -235,6 +236,7 @@ static void apply_done(struct stask *t)
 		return;
 	}
 	st->next_apply++;
+	sync_db_progress(db);
 	if (db->resync)
 		sync_db_step_done(db, 0, NULL, NULL); /* decide again: a reload */
 	else
@@ -381,6 +383,7 @@ int sync_log_start(struct sync_db *db, bool replay)
 		st->slots[i].st = st;
 	db->step = &st->base;
 	sync_db_set_state(db, replay ? DB_REPLAY : DB_LOG);
+	sync_db_progress(db);
 	log_pump(st);
 	return 0;
 }
