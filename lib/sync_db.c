@@ -464,6 +464,7 @@ void sync_db_applied(struct sync_db *db, struct stask *t, bool checkpoint)
 
 	db->stored = true;
 	(void)snprintf(db->uuid, sizeof(db->uuid), "%s", t->uuid);
+	db->reloaded_at = checkpoint ? t->version : 0;
 	db->applied = t->version;
 	db->applied_committed = t->committed;
 	sync_mvs_clear(&db->mvs);
@@ -659,6 +660,11 @@ static void plan_now(struct sync_db *db, struct sync_plan *p)
 	    .resync = db->resync,
 	};
 
+	/* A reload just landed on this very version: a head whose commit time
+	 * still differs from the objects' is the leader's inconsistency, not a
+	 * rewind to chase forever. */
+	if (db->reloaded_at != 0 && db->reloaded_at == db->applied)
+		have.applied_committed = 0;
 	sync_plan(&have, db->in_head ? &db->head : NULL, db->detached_by_leader, p);
 }
 

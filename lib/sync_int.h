@@ -192,6 +192,7 @@ struct sync_db {
 	int64_t applied_committed;
 	struct sync_mvs mvs;  /* included views at the applied version */
 	struct sync_mvs hint; /* views a restarted checkpoint load saw late */
+	uint64_t reloaded_at; /* the version the last checkpoint or replay landed on */
 	bool resync;          /* reload with the current filter at the next sync */
 	uint64_t replay_to;   /* a reload replays the log up to here: mvs already knows
 	                         the views there, so their sources are let in throughout */
