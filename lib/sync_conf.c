@@ -248,8 +248,8 @@ static void bind_db(struct sync *s, struct sync_db *db, bool *changed, size_t nc
 		sync_db_abandon(db); /* its step used the old attach */
 		db->attach = a;
 	}
-	for (size_t i = 0; a != NULL && i < s->nattaches; i++)
-		if (s->attaches[i] == a && i < nchanged && changed[i] && db->stored) {
+	for (size_t i = 0; a != NULL && i < s->nattaches && i < nchanged; i++)
+		if (s->attaches[i] == a && changed[i] && db->stored) {
 			db->resync = true;
 			db->replay_to = 0; /* the views the new lists include are not known */
 		}
