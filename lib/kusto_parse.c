@@ -585,20 +585,53 @@ static bool is_write_verb(const char *v)
 	return false;
 }
 
-static int read_only(struct parser *p, const struct kusto_tok *verb)
+/* The read-only refusal of the command whose verb (and next word, when
+ * there is one) spans csl[pos, pos + n). */
+static int read_only(struct kusto_error *err, const char *csl, size_t pos, size_t n)
 {
-	const struct kusto_tok *next = verb + 1;
-	size_t n = next->kind == KT_WORD ? next->pos + next->len - verb->pos : verb->len;
-	int r = kusto_fail(p->err, KUSTO_E_READ_ONLY, -EINVAL,
+	int r = kusto_fail(err, KUSTO_E_READ_ONLY, -EINVAL,
 	                   "Cannot execute '%.*s': the database is a read-only follower "
 	                   "database; its data, tables and policies follow the leader. Only the "
 	                   "follower commands (.alter/.delete follower database ... policy "
 	                   "caching, .add/.drop follower database ... principals, .alter follower "
 	                   "database ... *-modification-kind / prefetch-extents) change a follower",
-	                   n > 60 ? 60 : (int)n, p->src + verb->pos);
+	                   n > 60 ? 60 : (int)n, csl + pos);
 
-	p->err->offset = verb->pos;
+	err->offset = pos;
 	return r;
+}
+
+static bool word_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_' || c == '-';
+}
+
+/* A write is refused by its verb alone, before the rest is tokenized: its
+ * arguments may use syntax this parser does not know (".set T <| query").
+ * True (and err filled) when csl[i...] is ".verb" of a write and the next
+ * word is not "follower". */
+static bool refuse_write(const char *csl, size_t len, size_t i, struct kusto_error *err)
+{
+	size_t v = i, w, e;
+	char verb[32];
+
+	for (i++; i < len && word_char(csl[i]); i++)
+		;
+	if (i - v >= sizeof(verb))
+		return false;
+	memcpy(verb, csl + v, i - v);
+	verb[i - v] = '\0';
+	if (!is_write_verb(verb))
+		return false;
+	for (w = i; w < len && strchr(" \t\r\n", csl[w]) != NULL && csl[w] != '\0'; w++)
+		;
+	for (e = w; e < len && word_char(csl[e]); e++)
+		;
+	if (e - w == 8 && memcmp(csl + w, "follower", 8) == 0)
+		return false;
+	(void)read_only(err, csl, v, e > w ? e - v : i - v);
+	return true;
 }
 
 /* ".alter/.delete/.add/.drop follower database X ..." */
@@ -630,8 +663,6 @@ static int parse_command(struct parser *p)
 	     strcmp(verb->text, ".add") == 0 || strcmp(verb->text, ".drop") == 0) &&
 	    at_word(p, "follower"))
 		return parse_follower(p, verb->text);
-	if (is_write_verb(verb->text))
-		return read_only(p, verb);
 	return kusto_syntax(p->err, p->src, verb->pos, "unknown or unsupported command '%s'",
 	                    verb->text);
 }
@@ -654,6 +685,8 @@ int kusto_parse(const char *csl, size_t len, struct kusto_cmd *ret, struct kusto
 		return kusto_syntax(err, csl, i,
 		                    "expected a management command such as '.show databases' "
 		                    "(queries go to /v1/rest/query)");
+	if (i < len && refuse_write(csl, len, i, err))
+		return -EINVAL;
 	r = kusto_lex(csl, len, &lx, err);
 	if (r == 0) {
 		struct parser p = {.src = csl, .t = lx.toks, .cmd = &cmd, .err = err};
