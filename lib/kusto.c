@@ -22,15 +22,16 @@ static const struct {
 	const char *type;
 	bool permanent;
 } errors[] = {
-    [KUSTO_E_BAD_REQUEST] = {400, "General_BadRequest", "Request is invalid and cannot be executed.",
+    [KUSTO_E_BAD_REQUEST] = {400, "General_BadRequest",
+                             "Request is invalid and cannot be executed.",
                              "Kusto.Data.Exceptions.KustoBadRequestException", true},
     [KUSTO_E_SYNTAX] = {400, "BadRequest_SyntaxError", "Request is invalid and cannot be executed.",
                         "Kusto.Data.Exceptions.SyntaxException", true},
     [KUSTO_E_READ_ONLY] = {400, "General_BadRequest", "Request is invalid and cannot be executed.",
                            "Kusto.Data.Exceptions.KustoBadRequestException", true},
-    [KUSTO_E_LIMITS] = {400, "LimitsExceeded", "Request is invalid and cannot be executed.",
-                        "Kusto.Data.Exceptions.KustoServicePartialQueryFailureLimitsExceededException",
-                        true},
+    [KUSTO_E_LIMITS] =
+        {400, "LimitsExceeded", "Request is invalid and cannot be executed.",
+         "Kusto.Data.Exceptions.KustoServicePartialQueryFailureLimitsExceededException", true},
     [KUSTO_E_FORBIDDEN] = {403, "Forbidden", "Request is forbidden and cannot be executed.",
                            "Kusto.Data.Exceptions.KustoRequestDeniedException", true},
     [KUSTO_E_DB_NOT_FOUND] = {404, "BadRequest_DatabaseNotExist",
@@ -41,15 +42,14 @@ static const struct {
                                  "Kusto.Data.Exceptions.TableNotFoundException", true},
     [KUSTO_E_TOO_LARGE] = {413, "Payload too large", "Request is invalid and cannot be executed.",
                            "Kusto.Data.Exceptions.KustoRequestPayloadTooLargeException", true},
-    [KUSTO_E_INTERNAL] = {500, "General_InternalServerError",
-                          "An unexpected error occurred.",
+    [KUSTO_E_INTERNAL] = {500, "General_InternalServerError", "An unexpected error occurred.",
                           "Kusto.Data.Exceptions.KustoServiceException", false},
 };
 
 static unsigned error_index(enum kusto_errcode code)
 {
 	return (unsigned)code < sizeof(errors) / sizeof(errors[0]) ? (unsigned)code
-	                                                            : (unsigned)KUSTO_E_INTERNAL;
+	                                                           : (unsigned)KUSTO_E_INTERNAL;
 }
 
 int kusto_error_status(enum kusto_errcode code)
@@ -60,9 +60,16 @@ int kusto_error_status(enum kusto_errcode code)
 char *kusto_error_body(const struct kusto_error *e)
 {
 	unsigned i = error_index(e->code);
-	json_t *v = json_pack("{s:{s:s, s:s, s:s, s:s, s:b}}", "error", "code", errors[i].code,
-	                      "message", errors[i].message, "@type", errors[i].type, "@message",
-	                      e->message, "@permanent", errors[i].permanent);
+	char message[KUSTO_ERRLEN];
+	json_t *v;
+
+	/* Messages quote the command and the backend, and may be cut short in
+	 * the middle of a character. */
+	(void)snprintf(message, sizeof(message), "%s", e->message);
+	kusto_utf8_fix(message);
+	v = json_pack("{s:{s:s, s:s, s:s, s:s, s:b}}", "error", "code", errors[i].code, "message",
+	              errors[i].message, "@type", errors[i].type, "@message", message, "@permanent",
+	              errors[i].permanent);
 	char *s = v != NULL ? json_dumps(v, JSON_COMPACT) : NULL;
 
 	json_decref(v);
@@ -160,8 +167,8 @@ static int check_properties(json_t *v, struct kusto_error *err)
 		                  "\"properties\" must be an object or a string holding one");
 	if (json_string_length(v) == 0)
 		return 0;
-	inner = json_loadb(json_string_value(v), json_string_length(v), JSON_REJECT_DUPLICATES,
-	                   &jerr);
+	inner =
+	    json_loadb(json_string_value(v), json_string_length(v), JSON_REJECT_DUPLICATES, &jerr);
 	if (inner == NULL)
 		return kusto_fail(err, KUSTO_E_BAD_REQUEST, -EINVAL,
 		                  "\"properties\" is not JSON: %s (line %d, column %d)", jerr.text,
@@ -188,8 +195,8 @@ int kusto_request_decode(const char *body, size_t len, struct kusto_request *ret
 	v = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (v == NULL)
 		return kusto_fail(err, KUSTO_E_BAD_REQUEST, -EINVAL,
-		                  "the body is not JSON: %s (line %d, column %d)", jerr.text, jerr.line,
-		                  jerr.column);
+		                  "the body is not JSON: %s (line %d, column %d)", jerr.text,
+		                  jerr.line, jerr.column);
 	if (!json_is_object(v)) {
 		r = kusto_fail(err, KUSTO_E_BAD_REQUEST, -EINVAL,
 		               "the body must be an object {\"db\", \"csl\", \"properties\"}");

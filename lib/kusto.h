@@ -120,21 +120,21 @@ char *kusto_error_body(const struct kusto_error *e);
 
 enum kusto_cmd_kind {
 	KUSTO_SHOW_DATABASES,
-	KUSTO_SHOW_DATABASE_SCHEMA,     /* database */
-	KUSTO_SHOW_DATABASE_EXTENTS,    /* database */
-	KUSTO_SHOW_DATABASE_CACHING,    /* database */
-	KUSTO_SHOW_DATABASE_PRINCIPALS, /* database */
-	KUSTO_SHOW_TABLES,              /* the request's database */
-	KUSTO_SHOW_TABLE_SCHEMA,        /* table, in the request's database */
-	KUSTO_SHOW_TABLE_EXTENTS,       /* table */
-	KUSTO_SHOW_TABLE_CACHING,       /* table */
-	KUSTO_SHOW_FOLLOWER,            /* names: the databases, none = all of them */
-	KUSTO_ALTER_FOLLOWER_CACHING,   /* database, caching */
-	KUSTO_DELETE_FOLLOWER_CACHING,  /* database */
-	KUSTO_ALTER_FOLLOWER_TABLE_CACHING,  /* database, entity, names, caching (span only) */
-	KUSTO_DELETE_FOLLOWER_TABLE_CACHING, /* database, entity, names */
-	KUSTO_ADD_FOLLOWER_PRINCIPALS,       /* database, role, principals, notes */
-	KUSTO_DROP_FOLLOWER_PRINCIPALS,      /* database, role, principals */
+	KUSTO_SHOW_DATABASE_SCHEMA,           /* database */
+	KUSTO_SHOW_DATABASE_EXTENTS,          /* database */
+	KUSTO_SHOW_DATABASE_CACHING,          /* database */
+	KUSTO_SHOW_DATABASE_PRINCIPALS,       /* database */
+	KUSTO_SHOW_TABLES,                    /* the request's database */
+	KUSTO_SHOW_TABLE_SCHEMA,              /* table, in the request's database */
+	KUSTO_SHOW_TABLE_EXTENTS,             /* table */
+	KUSTO_SHOW_TABLE_CACHING,             /* table */
+	KUSTO_SHOW_FOLLOWER,                  /* names: the databases, none = all of them */
+	KUSTO_ALTER_FOLLOWER_CACHING,         /* database, caching */
+	KUSTO_DELETE_FOLLOWER_CACHING,        /* database */
+	KUSTO_ALTER_FOLLOWER_TABLE_CACHING,   /* database, entity, names, caching (span only) */
+	KUSTO_DELETE_FOLLOWER_TABLE_CACHING,  /* database, entity, names */
+	KUSTO_ADD_FOLLOWER_PRINCIPALS,        /* database, role, principals, notes */
+	KUSTO_DROP_FOLLOWER_PRINCIPALS,       /* database, role, principals */
 	KUSTO_ALTER_FOLLOWER_PRINCIPALS_KIND, /* database, modkind */
 	KUSTO_ALTER_FOLLOWER_CACHING_KIND,    /* database, modkind */
 	KUSTO_ALTER_FOLLOWER_PREFETCH,        /* database, prefetch */
@@ -144,10 +144,10 @@ enum kusto_cmd_kind {
  * names (above) are set, the others are zero. */
 struct kusto_cmd {
 	enum kusto_cmd_kind kind;
-	char *database;             /* the database the command names */
-	char *table;                /* .show table T ... */
-	enum proto_kind entity;     /* table caching: PROTO_TABLE or PROTO_MATERIALIZED_VIEW */
-	char **names;               /* tables/views, or the databases of .show follower */
+	char *database;         /* the database the command names */
+	char *table;            /* .show table T ... */
+	enum proto_kind entity; /* table caching: PROTO_TABLE or PROTO_MATERIALIZED_VIEW */
+	char **names;           /* tables/views, or the databases of .show follower */
 	size_t nnames;
 	struct proto_caching caching; /* hot span and hot windows (ticks) */
 	enum proto_role role;

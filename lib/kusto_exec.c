@@ -35,11 +35,16 @@
 #define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 
 static const struct kusto_column databases_cols[] = {
-    {"DatabaseName", KUSTO_T_STRING}, {"PersistentStorage", KUSTO_T_STRING},
-    {"Version", KUSTO_T_STRING},      {"IsCurrent", KUSTO_T_BOOL},
-    {"DatabaseAccessMode", KUSTO_T_STRING}, {"PrettyName", KUSTO_T_STRING},
-    {"ReservedSlot1", KUSTO_T_BOOL},  {"DatabaseId", KUSTO_T_GUID},
-    {"InTransitionTo", KUSTO_T_STRING}, {"SuspensionState", KUSTO_T_STRING},
+    {"DatabaseName", KUSTO_T_STRING},
+    {"PersistentStorage", KUSTO_T_STRING},
+    {"Version", KUSTO_T_STRING},
+    {"IsCurrent", KUSTO_T_BOOL},
+    {"DatabaseAccessMode", KUSTO_T_STRING},
+    {"PrettyName", KUSTO_T_STRING},
+    {"ReservedSlot1", KUSTO_T_BOOL},
+    {"DatabaseId", KUSTO_T_GUID},
+    {"InTransitionTo", KUSTO_T_STRING},
+    {"SuspensionState", KUSTO_T_STRING},
 };
 
 static const struct kusto_column db_schema_cols[] = {{"DatabaseSchema", KUSTO_T_STRING}};
@@ -52,25 +57,32 @@ static const struct kusto_column tables_cols[] = {
 };
 
 static const struct kusto_column table_schema_cols[] = {
-    {"TableName", KUSTO_T_STRING}, {"Schema", KUSTO_T_STRING}, {"DatabaseName", KUSTO_T_STRING},
+    {"TableName", KUSTO_T_STRING}, {"Schema", KUSTO_T_STRING},    {"DatabaseName", KUSTO_T_STRING},
     {"Folder", KUSTO_T_STRING},    {"DocString", KUSTO_T_STRING},
 };
 
 static const struct kusto_column extents_cols[] = {
-    {"ExtentId", KUSTO_T_GUID},          {"DatabaseName", KUSTO_T_STRING},
-    {"TableName", KUSTO_T_STRING},       {"MaxCreatedOn", KUSTO_T_DATETIME},
-    {"OriginalSize", KUSTO_T_REAL},      {"ExtentSize", KUSTO_T_REAL},
-    {"CompressedSize", KUSTO_T_REAL},    {"IndexSize", KUSTO_T_REAL},
-    {"Blocks", KUSTO_T_LONG},            {"Segments", KUSTO_T_LONG},
-    {"ExtentContainerId", KUSTO_T_STRING}, {"RowCount", KUSTO_T_LONG},
-    {"MinCreatedOn", KUSTO_T_DATETIME},  {"Tags", KUSTO_T_STRING},
-    {"Kind", KUSTO_T_STRING},            {"DeletedRowCount", KUSTO_T_LONG},
+    {"ExtentId", KUSTO_T_GUID},
+    {"DatabaseName", KUSTO_T_STRING},
+    {"TableName", KUSTO_T_STRING},
+    {"MaxCreatedOn", KUSTO_T_DATETIME},
+    {"OriginalSize", KUSTO_T_REAL},
+    {"ExtentSize", KUSTO_T_REAL},
+    {"CompressedSize", KUSTO_T_REAL},
+    {"IndexSize", KUSTO_T_REAL},
+    {"Blocks", KUSTO_T_LONG},
+    {"Segments", KUSTO_T_LONG},
+    {"ExtentContainerId", KUSTO_T_STRING},
+    {"RowCount", KUSTO_T_LONG},
+    {"MinCreatedOn", KUSTO_T_DATETIME},
+    {"Tags", KUSTO_T_STRING},
+    {"Kind", KUSTO_T_STRING},
+    {"DeletedRowCount", KUSTO_T_LONG},
 };
 
 static const struct kusto_column policy_cols[] = {
-    {"PolicyName", KUSTO_T_STRING},    {"EntityName", KUSTO_T_STRING},
-    {"Policy", KUSTO_T_STRING},        {"ChildEntities", KUSTO_T_STRING},
-    {"EntityType", KUSTO_T_STRING},
+    {"PolicyName", KUSTO_T_STRING},    {"EntityName", KUSTO_T_STRING}, {"Policy", KUSTO_T_STRING},
+    {"ChildEntities", KUSTO_T_STRING}, {"EntityType", KUSTO_T_STRING},
 };
 
 static const struct kusto_column principals_cols[] = {
@@ -128,8 +140,8 @@ int kusto_exec_backend(struct kusto_exec *x, int r, const char *db)
 		r = -EIO;
 	switch (r) {
 	case -ENOENT:
-		return kusto_fail(x->err, KUSTO_E_DB_NOT_FOUND, r, "Database '%s' was not found%s%s",
-		                  db, sep, x->berr);
+		return kusto_fail(x->err, KUSTO_E_DB_NOT_FOUND, r,
+		                  "Database '%s' was not found%s%s", db, sep, x->berr);
 	case -EINVAL:
 	case -E2BIG:
 		return kusto_fail(x->err, KUSTO_E_BAD_REQUEST, r, "%s", why);
@@ -159,8 +171,8 @@ static int add_window(json_t *arr, int64_t min, int64_t max)
 	char a[TIMEFMT_DATETIME_LEN], b[TIMEFMT_DATETIME_LEN];
 
 	return json_array_append_new(arr, json_pack("{s:s, s:s}", "MinValue",
-	                                             timefmt_format_datetime(min, a), "MaxValue",
-	                                             timefmt_format_datetime(max, b)));
+	                                            timefmt_format_datetime(min, a), "MaxValue",
+	                                            timefmt_format_datetime(max, b)));
 }
 
 static json_t *span_json(int64_t hot, json_t *windows)
@@ -233,7 +245,8 @@ static int show_databases(struct kusto_exec *x)
 	int r = kusto_exec_table(x, databases_cols, NCOLS(databases_cols));
 
 	if (r == 0)
-		r = kusto_exec_backend(x, be->databases(be->arg, NULL, database_row, x, x->berr), "");
+		r = kusto_exec_backend(x, be->databases(be->arg, NULL, database_row, x, x->berr),
+		                       "");
 	return r;
 }
 
@@ -243,10 +256,14 @@ static int show_databases(struct kusto_exec *x)
 static const char *clr_type(enum proto_coltype t)
 {
 	static const char *const names[] = {
-	    [PROTO_T_BOOL] = "System.Boolean",   [PROTO_T_DATETIME] = "System.DateTime",
-	    [PROTO_T_DYNAMIC] = "System.Object", [PROTO_T_GUID] = "System.Guid",
-	    [PROTO_T_INT] = "System.Int32",      [PROTO_T_LONG] = "System.Int64",
-	    [PROTO_T_REAL] = "System.Double",    [PROTO_T_STRING] = "System.String",
+	    [PROTO_T_BOOL] = "System.Boolean",
+	    [PROTO_T_DATETIME] = "System.DateTime",
+	    [PROTO_T_DYNAMIC] = "System.Object",
+	    [PROTO_T_GUID] = "System.Guid",
+	    [PROTO_T_INT] = "System.Int32",
+	    [PROTO_T_LONG] = "System.Int64",
+	    [PROTO_T_REAL] = "System.Double",
+	    [PROTO_T_STRING] = "System.String",
 	    [PROTO_T_TIMESPAN] = "System.TimeSpan",
 	    [PROTO_T_DECIMAL] = "System.Data.SqlTypes.SqlDecimal",
 	};
@@ -322,11 +339,11 @@ static int schema_entity(void *ctx, const struct kusto_entity *ke)
 
 static json_t *db_schema_json(struct db_schema *s, const char *db)
 {
-	json_t *one = json_pack("{s:s, s:O, s:O, s:O, s:{}, s:n, s:I, s:i}", "Name", db, "Tables",
-	                        s->kinds[PROTO_TABLE], "ExternalTables",
-	                        s->kinds[PROTO_EXTERNAL_TABLE], "MaterializedViews",
-	                        s->kinds[PROTO_MATERIALIZED_VIEW], "Functions", "PrettyName",
-	                        "MajorVersion", (json_int_t)s->version, "MinorVersion", 0);
+	json_t *one =
+	    json_pack("{s:s, s:O, s:O, s:O, s:{}, s:n, s:I, s:i}", "Name", db, "Tables",
+	              s->kinds[PROTO_TABLE], "ExternalTables", s->kinds[PROTO_EXTERNAL_TABLE],
+	              "MaterializedViews", s->kinds[PROTO_MATERIALIZED_VIEW], "Functions",
+	              "PrettyName", "MajorVersion", (json_int_t)s->version, "MinorVersion", 0);
 
 	return one != NULL ? json_pack("{s:{s:o}}", "Databases", db, one) : NULL;
 }
@@ -567,7 +584,8 @@ static int policy_row(struct kusto_exec *x, struct policy_inputs *pi, const char
 	                         pi->f.caching_kind, &p);
 
 	if (r < 0)
-		return kusto_fail(x->err, KUSTO_E_INTERNAL, r, "the caching policy cannot be combined");
+		return kusto_fail(x->err, KUSTO_E_INTERNAL, r,
+		                  "the caching policy cannot be combined");
 	if (table != NULL)
 		(void)snprintf(name, sizeof(name), "[%s].[%s]", x->db, table);
 	else
@@ -658,7 +676,8 @@ static int leader_principal(void *ctx, const struct kusto_principal *p)
 	struct principal_walk *w = ctx;
 
 	for (size_t i = 0; i < w->f.nprincipals; i++)
-		if (w->f.principals[i].role == p->role && strcasecmp(w->f.principals[i].fqn, p->fqn) == 0)
+		if (w->f.principals[i].role == p->role &&
+		    strcasecmp(w->f.principals[i].fqn, p->fqn) == 0)
 			w->dup[i] = true;
 	return principal_row(w->x, p);
 }
@@ -698,7 +717,8 @@ static int pick_database(struct kusto_exec *x)
 	if (c->kind == KUSTO_SHOW_DATABASES || c->kind == KUSTO_SHOW_FOLLOWER || x->db[0] != '\0')
 		return 0;
 	return kusto_fail(x->err, KUSTO_E_BAD_REQUEST, -EINVAL,
-	                  "'%s' needs a database: set \"db\" in the request", kusto_cmd_name(c->kind));
+	                  "'%s' needs a database: set \"db\" in the request",
+	                  kusto_cmd_name(c->kind));
 }
 
 static int dispatch(struct kusto_exec *x)
@@ -727,11 +747,10 @@ static int dispatch(struct kusto_exec *x)
 }
 
 int kusto_execute(const struct kusto_cmd *cmd, const char *context_db,
-                  const struct kusto_backend *be, struct kusto_table **ret,
-                  struct kusto_error *err)
+                  const struct kusto_backend *be, struct kusto_table **ret, struct kusto_error *err)
 {
-	struct kusto_exec x = {.cmd = cmd, .context = context_db ? context_db : "", .be = be,
-	                       .err = err};
+	struct kusto_exec x = {
+	    .cmd = cmd, .context = context_db ? context_db : "", .be = be, .err = err};
 	int r = pick_database(&x);
 
 	if (r == 0)

@@ -173,8 +173,8 @@ static json_t *principals_json(const struct kusto_follower *f)
 	for (size_t i = 0; arr != NULL && i < f->nprincipals; i++) {
 		const struct kusto_principal *p = &f->principals[i];
 		json_t *v = json_pack("{s:{s:s, s:s}, s:s, s:s}", "Principal", "FullyQualifiedName",
-		                      p->fqn, "DisplayName", p->name, "Role", kusto_role_title(p->role),
-		                      "Notes", p->notes);
+		                      p->fqn, "DisplayName", p->name, "Role",
+		                      kusto_role_title(p->role), "Notes", p->notes);
 		if (json_array_append_new(arr, v) < 0) {
 			json_decref(arr);
 			return NULL;
@@ -320,8 +320,7 @@ static void remove_table(struct kusto_follower *f, const char *name)
 		}
 }
 
-static ssize_t find_principal(const struct kusto_follower *f, enum proto_role role,
-                              const char *fqn)
+static ssize_t find_principal(const struct kusto_follower *f, enum proto_role role, const char *fqn)
 {
 	for (size_t i = 0; i < f->nprincipals; i++)
 		if (f->principals[i].role == role && strcasecmp(f->principals[i].fqn, fqn) == 0)

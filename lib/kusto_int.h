@@ -55,6 +55,14 @@ int kusto_fail(struct kusto_error *err, enum kusto_errcode code, int r, const ch
 int kusto_syntax(struct kusto_error *err, const char *src, size_t pos, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* True when s[0, n) is valid UTF-8 as JSON (and jansson) wants it: no
+ * overlong forms, surrogates or code points past U+10FFFF. */
+bool kusto_utf8_valid(const char *s, size_t n);
+
+/* Replaces each byte of s that is not part of a valid UTF-8 sequence with
+ * '?', in place (a message cut in the middle of a character). */
+void kusto_utf8_fix(char *s);
+
 /* The caching policy as Kusto writes it: {"DataHotSpan":{"Value":"7.00:00:00"},
  * "IndexHotSpan":{...}[,"HotWindows":[{"MinValue","MaxValue"}]]}.  A new
  * reference, NULL on ENOMEM. */

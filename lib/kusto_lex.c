@@ -25,8 +25,8 @@ struct lexer {
 	size_t len;
 	size_t i;
 	struct kusto_lex *lx;
-	size_t cap;        /* of lx->toks */
-	char *out;         /* next free byte of the arena */
+	size_t cap; /* of lx->toks */
+	char *out;  /* next free byte of the arena */
 	struct kusto_error *err;
 };
 
@@ -204,6 +204,8 @@ static int scan_string(struct lexer *l)
 		l->i++;
 	}
 	r = scan_string_body(l, verbatim);
+	if (r == 0 && !kusto_utf8_valid(text, (size_t)(l->out - text)))
+		r = kusto_syntax(l->err, l->src, pos, "invalid UTF-8 in a string");
 	return r < 0 ? r : push(l, KT_STRING, pos, text);
 }
 
@@ -234,6 +236,8 @@ static int scan_bracketed(struct lexer *l)
 	r = scan_string_body(l, false);
 	if (r < 0)
 		return r;
+	if (!kusto_utf8_valid(text, (size_t)(l->out - text)))
+		return kusto_syntax(l->err, l->src, pos, "invalid UTF-8 in a name");
 	skip_blanks(l);
 	if (peek(l, 0) != ']')
 		return kusto_syntax(l->err, l->src, l->i, "expected ']' to close ['name']");

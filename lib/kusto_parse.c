@@ -125,7 +125,8 @@ static int parse_text(struct parser *p, bool nonempty, char **ret)
 		                    PROTO_MAX_TEXT);
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)t->text[i] < 0x20)
-			return kusto_syntax(p->err, p->src, t->pos, "control character in a string");
+			return kusto_syntax(p->err, p->src, t->pos,
+			                    "control character in a string");
 	*ret = strdup(t->text);
 	if (*ret == NULL)
 		return nomem(p);
@@ -148,8 +149,8 @@ static int parse_list(struct parser *p, item_fn *item, char ***ret, size_t *ret_
 
 	while (r == 0) {
 		if (*ret_n == KUSTO_MAX_ITEMS)
-			return kusto_syntax(p->err, p->src, p->t->pos, "more than %d items in a list",
-			                    KUSTO_MAX_ITEMS);
+			return kusto_syntax(p->err, p->src, p->t->pos,
+			                    "more than %d items in a list", KUSTO_MAX_ITEMS);
 		char **v = realloc(*ret, (*ret_n + 1) * sizeof(**ret));
 		if (v == NULL)
 			return nomem(p);
@@ -310,8 +311,9 @@ static int parse_choice(struct parser *p, const char *const *names, const char *
 /* ---- .show ---- */
 
 /* After ".show database X" / ".show table T": the part both share. */
-static int parse_show_tail(struct parser *p, enum kusto_cmd_kind schema, enum kusto_cmd_kind extents,
-                           enum kusto_cmd_kind caching, bool principals)
+static int parse_show_tail(struct parser *p, enum kusto_cmd_kind schema,
+                           enum kusto_cmd_kind extents, enum kusto_cmd_kind caching,
+                           bool principals)
 {
 	int r;
 
@@ -395,7 +397,34 @@ static int parse_show(struct parser *p)
 
 /* ---- the follower's control commands ---- */
 
-/* "hot = SPAN {, hot_window = datetime(..) .. datetime(..)}" */
+/* "hot_window = datetime(..) .. datetime(..)", appended to the windows. */
+static int parse_window(struct parser *p, struct proto_caching *c)
+{
+	const struct kusto_tok *at = p->t;
+	struct proto_window w;
+	int r;
+
+	if (c->nwindows == PROTO_MAX_WINDOWS)
+		return kusto_syntax(p->err, p->src, at->pos, "more than %d hot windows",
+		                    PROTO_MAX_WINDOWS);
+	if ((r = expect_word(p, "hot_window")) < 0 || (r = expect_kind(p, KT_EQ, "'='")) < 0)
+		return r;
+	at = p->t;
+	if ((r = parse_datetime(p, &w.min)) < 0 || (r = expect_kind(p, KT_DOTDOT, "'..'")) < 0 ||
+	    (r = parse_datetime(p, &w.max)) < 0)
+		return r;
+	if (w.min > w.max)
+		return kusto_syntax(p->err, p->src, at->pos,
+		                    "a hot window must not end before it starts");
+	struct proto_window *v = realloc(c->windows, (c->nwindows + 1) * sizeof(*v));
+	if (v == NULL)
+		return nomem(p);
+	c->windows = v;
+	v[c->nwindows++] = w;
+	return 0;
+}
+
+/* "hot = SPAN {, hot_window = ...}"; windows only for a database. */
 static int parse_caching(struct parser *p, bool windows)
 {
 	struct proto_caching *c = &p->cmd->caching;
@@ -415,24 +444,8 @@ static int parse_caching(struct parser *p, bool windows)
 			return kusto_syntax(p->err, p->src, p->t->pos,
 			                    "a table or view override is a hot span only (no "
 			                    "hot_window): expected the end of the command");
-		if (c->nwindows == PROTO_MAX_WINDOWS)
-			return kusto_syntax(p->err, p->src, p->t->pos, "more than %d hot windows",
-			                    PROTO_MAX_WINDOWS);
-		struct proto_window *v = realloc(c->windows, (c->nwindows + 1) * sizeof(*v));
-		if (v == NULL)
-			return nomem(p);
-		c->windows = v;
-		struct proto_window *w = &v[c->nwindows];
-		if ((r = expect_word(p, "hot_window")) < 0 || (r = expect_kind(p, KT_EQ, "'='")) < 0)
+		if ((r = parse_window(p, c)) < 0)
 			return r;
-		at = p->t;
-		if ((r = parse_datetime(p, &w->min)) < 0 ||
-		    (r = expect_kind(p, KT_DOTDOT, "'..'")) < 0 || (r = parse_datetime(p, &w->max)) < 0)
-			return r;
-		if (w->min > w->max)
-			return kusto_syntax(p->err, p->src, at->pos,
-			                    "a hot window must not end before it starts");
-		c->nwindows++;
 	}
 	return expect_end(p);
 }
@@ -568,21 +581,16 @@ static int parse_principals(struct parser *p, bool add)
  * refused whole on a follower. */
 static bool is_write_verb(const char *v)
 {
-	static const char *const verbs[] = {
-	    ".ingest",        ".set",         ".append",          ".set-or-append",
-	    ".set-or-replace", ".create",     ".create-or-alter", ".create-merge",
-	    ".alter",         ".alter-merge", ".drop",            ".drop-pretend",
-	    ".delete",        ".add",         ".rename",          ".move",
-	    ".replace",       ".purge",       ".purge-cleanup",   ".clear",
-	    ".attach",        ".detach",      ".merge",           ".undo",
-	    ".enable",        ".disable",     ".execute",         ".update",
-	    ".seal",          ".dup-next-ingest", ".dup-next-failed-ingest",
-	};
+	static const char verbs[] =
+	    " .ingest .set .append .set-or-append .set-or-replace .create .create-or-alter"
+	    " .create-merge .alter .alter-merge .drop .drop-pretend .delete .add .rename .move"
+	    " .replace .purge .purge-cleanup .clear .attach .detach .merge .undo .enable .disable"
+	    " .execute .update .seal .dup-next-ingest .dup-next-failed-ingest ";
+	char word[40];
 
-	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-		if (strcmp(v, verbs[i]) == 0)
-			return true;
-	return false;
+	if ((size_t)snprintf(word, sizeof(word), " %s ", v) >= sizeof(word))
+		return false;
+	return strstr(verbs, word) != NULL;
 }
 
 /* The read-only refusal of the command whose verb (and next word, when
@@ -739,7 +747,8 @@ const char *kusto_cmd_name(enum kusto_cmd_kind k)
 	    [KUSTO_ALTER_FOLLOWER_CACHING] = ".alter follower database policy caching",
 	    [KUSTO_DELETE_FOLLOWER_CACHING] = ".delete follower database policy caching",
 	    [KUSTO_ALTER_FOLLOWER_TABLE_CACHING] = ".alter follower database table policy caching",
-	    [KUSTO_DELETE_FOLLOWER_TABLE_CACHING] = ".delete follower database table policy caching",
+	    [KUSTO_DELETE_FOLLOWER_TABLE_CACHING] =
+	        ".delete follower database table policy caching",
 	    [KUSTO_ADD_FOLLOWER_PRINCIPALS] = ".add follower database principals",
 	    [KUSTO_DROP_FOLLOWER_PRINCIPALS] = ".drop follower database principals",
 	    [KUSTO_ALTER_FOLLOWER_PRINCIPALS_KIND] =

@@ -38,12 +38,68 @@ static const struct {
 	const char *data;
 	const char *column;
 } type_names[] = {
-    [KUSTO_T_STRING] = {"String", "string"},    [KUSTO_T_DATETIME] = {"DateTime", "datetime"},
-    [KUSTO_T_TIMESPAN] = {"TimeSpan", "timespan"}, [KUSTO_T_LONG] = {"Int64", "long"},
-    [KUSTO_T_INT] = {"Int32", "int"},           [KUSTO_T_REAL] = {"Double", "real"},
-    [KUSTO_T_BOOL] = {"Boolean", "bool"},       [KUSTO_T_GUID] = {"Guid", "guid"},
+    [KUSTO_T_STRING] = {"String", "string"},
+    [KUSTO_T_DATETIME] = {"DateTime", "datetime"},
+    [KUSTO_T_TIMESPAN] = {"TimeSpan", "timespan"},
+    [KUSTO_T_LONG] = {"Int64", "long"},
+    [KUSTO_T_INT] = {"Int32", "int"},
+    [KUSTO_T_REAL] = {"Double", "real"},
+    [KUSTO_T_BOOL] = {"Boolean", "bool"},
+    [KUSTO_T_GUID] = {"Guid", "guid"},
     [KUSTO_T_DYNAMIC] = {"Object", "dynamic"},
 };
+
+/* The length of the valid UTF-8 sequence at s (n > 0 bytes left), 0 when
+ * there is none. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned cp, c = s[0];
+	size_t len;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2, cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3, cp = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4, cp = c & 0x07;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+bool kusto_utf8_valid(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (size_t i = 0, k; i < n; i += k)
+		if ((k = utf8_seq(p + i, n - i)) == 0)
+			return false;
+	return true;
+}
+
+void kusto_utf8_fix(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+	size_t n = strlen(s), k;
+
+	for (size_t i = 0; i < n; i += k)
+		if ((k = utf8_seq(p + i, n - i)) == 0) {
+			p[i] = '?';
+			k = 1;
+		}
+}
 
 static bool type_valid(enum kusto_type t)
 {
@@ -60,8 +116,7 @@ const char *kusto_type_column_type(enum kusto_type t)
 	return type_valid(t) ? type_names[t].column : "?";
 }
 
-struct kusto_table *kusto_table_new(const char *name, const struct kusto_column *cols,
-                                    size_t ncols)
+struct kusto_table *kusto_table_new(const char *name, const struct kusto_column *cols, size_t ncols)
 {
 	struct kusto_table *t = calloc(1, sizeof(*t));
 
@@ -138,9 +193,27 @@ static void add(struct kusto_table *t, enum kusto_type type, json_t *v)
 		fail(t, -ENOMEM);
 }
 
+/* A JSON string of s, with what is not UTF-8 replaced: the data comes from
+ * callers, and a bad byte must not fail a whole answer. */
+static json_t *utf8_string(const char *s)
+{
+	char *fixed;
+	json_t *v;
+
+	if (kusto_utf8_valid(s, strlen(s)))
+		return json_string(s);
+	fixed = strdup(s);
+	if (fixed == NULL)
+		return NULL;
+	kusto_utf8_fix(fixed);
+	v = json_string(fixed);
+	free(fixed);
+	return v;
+}
+
 void kusto_add_string(struct kusto_table *t, const char *s)
 {
-	add(t, KUSTO_T_STRING, s != NULL ? json_string(s) : json_null());
+	add(t, KUSTO_T_STRING, s != NULL ? utf8_string(s) : json_null());
 }
 
 void kusto_add_datetime(struct kusto_table *t, int64_t ticks)

@@ -110,8 +110,8 @@ static int databases(void *arg, const char *name, kusto_db_fn *emit, void *ctx, 
 
 static int entities(void *arg, const char *db, kusto_entity_fn *emit, void *ctx, char *err)
 {
-	static const struct proto_entity t = {PROTO_TABLE, "T", cols, 2, "Logs", "A table",
-	                                      NULL, NULL, NULL};
+	static const struct proto_entity t = {PROTO_TABLE, "T",  cols, 2,   "Logs",
+	                                      "A table",   NULL, NULL, NULL};
 	struct kusto_entity e = {&t, NULL};
 
 	if (!known(db))
@@ -119,12 +119,12 @@ static int entities(void *arg, const char *db, kusto_entity_fn *emit, void *ctx,
 	return strcmp(db, "Sales") == 0 ? emit(ctx, &e) : 0;
 }
 
-static int extents(void *arg, const char *db, const char *table, kusto_extent_fn *emit,
-                   void *ctx, char *err)
+static int extents(void *arg, const char *db, const char *table, kusto_extent_fn *emit, void *ctx,
+                   char *err)
 {
 	static char *tags[] = {"drop-by:x"};
-	struct proto_extent x = {"11111111-2222-3333-4444-555555555555", "T", 0, 0, 1000, 4096, 1024,
-	                         tags, 1, NULL, 0};
+	struct proto_extent x = {
+	    "11111111-2222-3333-4444-555555555555", "T", 0, 0, 1000, 4096, 1024, tags, 1, NULL, 0};
 
 	if (!known(db))
 		return -ENOENT;
@@ -155,8 +155,8 @@ static int principals(void *arg, const char *db, kusto_principal_fn *emit, void 
 
 static int follower(void *arg, const char *db, kusto_follower_fn *emit, void *ctx, char *err)
 {
-	struct kusto_follower f = {.database = db, .root = "https://leader.example/root",
-	                           .caching_kind = CONF_MOD_UNION};
+	struct kusto_follower f = {
+	    .database = db, .root = "https://leader.example/root", .caching_kind = CONF_MOD_UNION};
 
 	if (!known(db))
 		return -ENOENT;

@@ -305,8 +305,8 @@ static void timespans_parse(void **state)
 	char csl[128];
 
 	for (size_t i = 0; i < N(cases); i++) {
-		(void)snprintf(csl, sizeof(csl), ".alter follower database D policy caching hot = %s",
-		               cases[i].lit);
+		(void)snprintf(csl, sizeof(csl),
+		               ".alter follower database D policy caching hot = %s", cases[i].lit);
 		struct kusto_cmd c = parse_ok(csl);
 		if (c.caching.hot_span != cases[i].ticks)
 			fail_msg("%s: %lld ticks, expected %lld", cases[i].lit,
@@ -319,8 +319,15 @@ static void bad_values_fail(void **state)
 {
 	const char *pre = ".alter follower database D policy caching hot = ";
 	static const char *const bad[] = {
-	    "7", "7x", "1.5", "-1d", "0.00000001s", "99999999999999999999d", "time(abc)",
-	    "time(25:00:00)", "datetime(2021-01-01)",
+	    "7",
+	    "7x",
+	    "1.5",
+	    "-1d",
+	    "0.00000001s",
+	    "99999999999999999999d",
+	    "time(abc)",
+	    "time(25:00:00)",
+	    "datetime(2021-01-01)",
 	};
 	char csl[128];
 
@@ -375,8 +382,7 @@ static void bounds_hold(void **state)
 	s = long_command(".alter follower database D policy caching hot = 1d, ",
 	                 "hot_window = datetime(2021-01-01) .. datetime(2021-01-02)",
 	                 PROTO_MAX_WINDOWS + 1, "");
-	assert_non_null(strstr(parse_fails(s, KUSTO_E_SYNTAX,
-	                                   52 + 59 * PROTO_MAX_WINDOWS),
+	assert_non_null(strstr(parse_fails(s, KUSTO_E_SYNTAX, 52 + 59 * PROTO_MAX_WINDOWS),
 	                       "more than 64 hot windows"));
 	free(s);
 
@@ -511,7 +517,8 @@ static void garbage_fails_with_offsets(void **state)
 	for (size_t i = 0; i < N(cases); i++) {
 		const char *m = parse_fails(cases[i].csl, KUSTO_E_SYNTAX, cases[i].offset);
 		if (strstr(m, cases[i].says) == NULL)
-			fail_msg("'%s': message '%s' does not say '%s'", cases[i].csl, m, cases[i].says);
+			fail_msg("'%s': message '%s' does not say '%s'", cases[i].csl, m,
+			         cases[i].says);
 		assert_non_null(strstr(m, "Syntax error: "));
 	}
 	/* The message names the line and column too. */
@@ -529,9 +536,9 @@ static void builder_types_map(void **state)
 	    {"b", KUSTO_T_BOOL},   {"g", KUSTO_T_GUID},     {"y", KUSTO_T_DYNAMIC},
 	};
 	static const char *const data[] = {"String", "DateTime", "TimeSpan", "Int64", "Int32",
-	                                   "Double", "Boolean", "Guid", "Object"};
-	static const char *const kusto[] = {"string", "datetime", "timespan", "long", "int",
-	                                    "real", "bool", "guid", "dynamic"};
+	                                   "Double", "Boolean",  "Guid",     "Object"};
+	static const char *const kusto[] = {"string", "datetime", "timespan", "long",   "int",
+	                                    "real",   "bool",     "guid",     "dynamic"};
 	struct kusto_table *t = kusto_table_new("Table_0", cols, N(cols));
 	json_t *j, *row;
 
@@ -556,7 +563,8 @@ static void builder_types_map(void **state)
 	assert_string_equal(json_string_value(json_object_get(j, "TableName")), "Table_0");
 	for (size_t i = 0; i < N(cols); i++) {
 		json_t *c = json_array_get(json_object_get(j, "Columns"), i);
-		assert_string_equal(json_string_value(json_object_get(c, "ColumnName")), cols[i].name);
+		assert_string_equal(json_string_value(json_object_get(c, "ColumnName")),
+		                    cols[i].name);
 		assert_string_equal(json_string_value(json_object_get(c, "DataType")), data[i]);
 		assert_string_equal(json_string_value(json_object_get(c, "ColumnType")), kusto[i]);
 		assert_string_equal(kusto_type_data_type(cols[i].type), data[i]);
@@ -564,7 +572,8 @@ static void builder_types_map(void **state)
 	}
 	row = json_array_get(json_object_get(j, "Rows"), 0);
 	assert_string_equal(json_string_value(json_array_get(row, 0)), "x\"y");
-	assert_string_equal(json_string_value(json_array_get(row, 1)), "2024-02-29T12:34:56.7890000Z");
+	assert_string_equal(json_string_value(json_array_get(row, 1)),
+	                    "2024-02-29T12:34:56.7890000Z");
 	assert_string_equal(json_string_value(json_array_get(row, 2)), "7.03:00:00.0000001");
 	assert_int_equal(json_integer_value(json_array_get(row, 3)), INT64_C(9007199254740993));
 	assert_int_equal(json_integer_value(json_array_get(row, 4)), -5);
@@ -572,8 +581,8 @@ static void builder_types_map(void **state)
 	assert_true(json_is_true(json_array_get(row, 6)));
 	assert_string_equal(json_string_value(json_array_get(row, 7)),
 	                    "0f8fad5b-d9cb-469f-a165-70867728950e");
-	assert_int_equal(json_integer_value(json_array_get(json_object_get(json_array_get(row, 8),
-	                                                                   "a"), 1)), 2);
+	assert_int_equal(
+	    json_integer_value(json_array_get(json_object_get(json_array_get(row, 8), "a"), 1)), 2);
 	row = json_array_get(json_object_get(j, "Rows"), 1);
 	for (size_t i = 0; i < N(cols); i++)
 		assert_true(json_is_null(json_array_get(row, i)));
@@ -618,7 +627,8 @@ static void builder_timespans_and_reals(void **state)
 		assert_string_equal(s, spans[i].text);
 		assert_int_equal(regexec(&re, s, 0, NULL, 0), 0);
 		if (i < N(real_text))
-			assert_string_equal(json_string_value(json_array_get(row, 1)), real_text[i]);
+			assert_string_equal(json_string_value(json_array_get(row, 1)),
+			                    real_text[i]);
 	}
 	regfree(&re);
 	json_decref(j);
@@ -689,9 +699,10 @@ static void response_has_tables(void **state)
 
 	s = kusto_response(&t, 1);
 	assert_non_null(s);
-	assert_string_equal(s, "{\"Tables\":[{\"TableName\":\"Table_0\",\"Columns\":[{\"ColumnName\":"
-	                       "\"a\",\"DataType\":\"String\",\"ColumnType\":\"string\"}],"
-	                       "\"Rows\":[]}]}");
+	assert_string_equal(s,
+	                    "{\"Tables\":[{\"TableName\":\"Table_0\",\"Columns\":[{\"ColumnName\":"
+	                    "\"a\",\"DataType\":\"String\",\"ColumnType\":\"string\"}],"
+	                    "\"Rows\":[]}]}");
 	free(s);
 	assert_null(kusto_response(&t, 0));
 	kusto_table_free(t);
@@ -758,8 +769,8 @@ static int fake_databases(void *arg, const char *name, kusto_db_fn *emit, void *
 }
 
 static struct proto_column events_cols[] = {
-    {"Timestamp", PROTO_T_DATETIME}, {"Name", PROTO_T_STRING}, {"Count", PROTO_T_LONG},
-    {"Ratio", PROTO_T_REAL},         {"Ok", PROTO_T_BOOL},     {"Id", PROTO_T_GUID},
+    {"Timestamp", PROTO_T_DATETIME}, {"Name", PROTO_T_STRING},     {"Count", PROTO_T_LONG},
+    {"Ratio", PROTO_T_REAL},         {"Ok", PROTO_T_BOOL},         {"Id", PROTO_T_GUID},
     {"Took", PROTO_T_TIMESPAN},      {"Payload", PROTO_T_DYNAMIC}, {"Small", PROTO_T_INT},
 };
 static struct proto_column orders_cols[] = {{"OrderId", PROTO_T_LONG}, {"Total", PROTO_T_DECIMAL}};
@@ -772,11 +783,11 @@ static struct proto_caching sales_caching = {7 * DAY, sales_windows, 1};
 static int fake_entities(void *arg, const char *db, kusto_entity_fn *emit, void *ctx, char *err)
 {
 	static const struct proto_entity ents[] = {
-	    {PROTO_TABLE, "Events", events_cols, N(events_cols), "Logs", "Events of the shop",
-	     NULL, NULL, NULL},
+	    {PROTO_TABLE, "Events", events_cols, N(events_cols), "Logs", "Events of the shop", NULL,
+	     NULL, NULL},
 	    {PROTO_EXTERNAL_TABLE, "Ext", orders_cols, 1, "", "", "https://x/y", NULL, NULL},
-	    {PROTO_MATERIALIZED_VIEW, "Daily", daily_cols, N(daily_cols), "Views", "", NULL, "Events",
-	     "Events | summarize n = count() by Day = bin(Timestamp, 1d)"},
+	    {PROTO_MATERIALIZED_VIEW, "Daily", daily_cols, N(daily_cols), "Views", "", NULL,
+	     "Events", "Events | summarize n = count() by Day = bin(Timestamp, 1d)"},
 	    {PROTO_TABLE, "Orders", orders_cols, N(orders_cols), "", "", NULL, NULL, NULL},
 	};
 	struct fake *f = arg;
@@ -834,8 +845,8 @@ static int fake_caching(void *arg, const char *db, kusto_caching_fn *emit, void 
 		return f->fail;
 	if (fake_follower(f, db) == NULL)
 		return -ENOENT;
-	sales_windows[0] = (struct proto_window){dt("2023-01-01T00:00:00Z"),
-	                                         dt("2023-02-01T00:00:00Z")};
+	sales_windows[0] =
+	    (struct proto_window){dt("2023-01-01T00:00:00Z"), dt("2023-02-01T00:00:00Z")};
 	return emit(ctx, strcmp(db, "Sales") == 0 ? &sales_caching : NULL);
 }
 
@@ -914,7 +925,8 @@ static int fake_set(void *arg, const char *db, const struct kusto_follower *kf, 
 		s->windows[i] = kf->caching.windows[i];
 	s->ntables = kf->ntables;
 	for (size_t i = 0; i < kf->ntables; i++) {
-		(void)snprintf(s->table_names[i], sizeof(s->table_names[i]), "%s", kf->tables[i].table);
+		(void)snprintf(s->table_names[i], sizeof(s->table_names[i]), "%s",
+		               kf->tables[i].table);
 		s->table_hot[i] = kf->tables[i].hot;
 	}
 	s->nprincipals = kf->nprincipals;
@@ -955,8 +967,9 @@ static int teardown(void **state)
 
 static struct kusto_backend backend(struct fake *f)
 {
-	return (struct kusto_backend){f,          fake_databases, fake_entities, fake_extents,
-	                              fake_caching, fake_principals, fake_get,      fake_set};
+	return (struct kusto_backend){
+	    f,        fake_databases, fake_entities, fake_extents, fake_caching, fake_principals,
+	    fake_get, fake_set};
 }
 
 /* ---- running commands through kusto_mgmt ---- */
@@ -1088,11 +1101,11 @@ static json_t *cell_json(json_t *resp, size_t row, size_t col)
 
 static void show_databases_shape(void **state)
 {
-	static const char *const names[] = {"DatabaseName", "PersistentStorage", "Version",
-	                                    "IsCurrent",    "DatabaseAccessMode", "PrettyName",
-	                                    "ReservedSlot1", "DatabaseId",        "InTransitionTo",
-	                                    "SuspensionState"};
-	static const char *const types[] = {"string", "string", "string", "bool", "string",
+	static const char *const names[] = {
+	    "DatabaseName",       "PersistentStorage", "Version",       "IsCurrent",
+	    "DatabaseAccessMode", "PrettyName",        "ReservedSlot1", "DatabaseId",
+	    "InTransitionTo",     "SuspensionState"};
+	static const char *const types[] = {"string", "string", "string", "bool",   "string",
 	                                    "string", "bool",   "guid",   "string", "string"};
 	json_t *r = mgmt_ok(*state, "Sales", ".show databases");
 
@@ -1138,10 +1151,10 @@ static void show_database_schema_shape(void **state)
 	c = json_array_get(json_object_get(ev, "OrderedColumns"), 8);
 	assert_string_equal(json_string_value(json_object_get(c, "Type")), "System.Int32");
 	assert_non_null(json_object_get(json_object_get(db, "ExternalTables"), "Ext"));
-	assert_string_equal(json_string_value(json_object_get(
-	                        json_object_get(json_object_get(db, "MaterializedViews"), "Daily"),
-	                        "SourceTable")),
-	                    "Events");
+	assert_string_equal(
+	    json_string_value(json_object_get(
+	        json_object_get(json_object_get(db, "MaterializedViews"), "Daily"), "SourceTable")),
+	    "Events");
 	json_decref(s);
 	json_decref(r);
 }
@@ -1180,9 +1193,10 @@ static void show_table_schema_shape(void **state)
 	s = cell_json(r, 0, 1);
 	assert_string_equal(json_string_value(json_object_get(s, "Name")), "Events");
 	assert_int_equal(json_array_size(json_object_get(s, "OrderedColumns")), N(events_cols));
-	assert_string_equal(json_string_value(json_object_get(
-	                        json_array_get(json_object_get(s, "OrderedColumns"), 6), "CslType")),
-	                    "timespan");
+	assert_string_equal(
+	    json_string_value(json_object_get(
+	        json_array_get(json_object_get(s, "OrderedColumns"), 6), "CslType")),
+	    "timespan");
 	assert_string_equal(cell_s(r, 0, 2), "Sales");
 	assert_string_equal(cell_s(r, 0, 3), "Logs");
 	json_decref(s);
@@ -1192,14 +1206,13 @@ static void show_table_schema_shape(void **state)
 static void show_extents_shape(void **state)
 {
 	static const char *const names[] = {
-	    "ExtentId",       "DatabaseName", "TableName", "MaxCreatedOn",      "OriginalSize",
-	    "ExtentSize",     "CompressedSize", "IndexSize", "Blocks",          "Segments",
-	    "ExtentContainerId", "RowCount",  "MinCreatedOn", "Tags",           "Kind",
+	    "ExtentId",          "DatabaseName",   "TableName",    "MaxCreatedOn", "OriginalSize",
+	    "ExtentSize",        "CompressedSize", "IndexSize",    "Blocks",       "Segments",
+	    "ExtentContainerId", "RowCount",       "MinCreatedOn", "Tags",         "Kind",
 	    "DeletedRowCount"};
-	static const char *const types[] = {"guid", "string", "string", "datetime", "real",
-	                                    "real", "real",   "real",   "long",     "long",
-	                                    "string", "long", "datetime", "string", "string",
-	                                    "long"};
+	static const char *const types[] = {
+	    "guid", "string", "string", "datetime", "real",     "real",   "real",   "real",
+	    "long", "long",   "string", "long",     "datetime", "string", "string", "long"};
 	json_t *r = mgmt_ok(*state, "Sales", ".show table Events extents");
 
 	check_columns(r, names, types, N(names));
@@ -1235,12 +1248,12 @@ static void show_caching_shape(void **state)
 	assert_string_equal(cell_s(r, 0, 0), "CachingPolicy");
 	assert_string_equal(cell_s(r, 0, 1), "[Sales]");
 	p = cell_json(r, 0, 2);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(p, "DataHotSpan"),
-	                                                      "Value")),
-	                    "7.00:00:00");
-	assert_string_equal(json_string_value(json_object_get(json_object_get(p, "IndexHotSpan"),
-	                                                      "Value")),
-	                    "7.00:00:00");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(p, "DataHotSpan"), "Value")),
+	    "7.00:00:00");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(p, "IndexHotSpan"), "Value")),
+	    "7.00:00:00");
 	w = json_array_get(json_object_get(p, "HotWindows"), 0);
 	assert_string_equal(json_string_value(json_object_get(w, "MinValue")),
 	                    "2023-01-01T00:00:00.0000000Z");
@@ -1257,9 +1270,9 @@ static void show_caching_shape(void **state)
 	check_columns(r, names, types, N(names));
 	assert_string_equal(cell_s(r, 0, 1), "[Sales].[Orders]");
 	p = cell_json(r, 0, 2);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(p, "DataHotSpan"),
-	                                                      "Value")),
-	                    "30.00:00:00");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(p, "DataHotSpan"), "Value")),
+	    "30.00:00:00");
 	assert_null(json_object_get(p, "HotWindows"));
 	json_decref(p);
 	assert_true(json_is_null(cell(r, 0, 3)));
@@ -1276,10 +1289,11 @@ static void show_caching_shape(void **state)
 
 static void show_principals_shape(void **state)
 {
-	static const char *const names[] = {"Role",          "PrincipalType", "PrincipalDisplayName",
-	                                    "PrincipalObjectId", "PrincipalFQN", "Notes"};
-	static const char *const types[] = {"string", "string", "string", "string", "string",
-	                                    "string"};
+	static const char *const names[] = {
+	    "Role",         "PrincipalType", "PrincipalDisplayName", "PrincipalObjectId",
+	    "PrincipalFQN", "Notes"};
+	static const char *const types[] = {"string", "string", "string",
+	                                    "string", "string", "string"};
 	json_t *r = mgmt_ok(*state, "", ".show database Sales principals");
 
 	check_columns(r, names, types, N(names));
@@ -1294,10 +1308,14 @@ static void show_principals_shape(void **state)
 	json_decref(r);
 }
 
-static const char *const follower_names[] = {
-    "DatabaseName", "LeaderClusterMetadataPath", "CachingPolicyOverride",
-    "AuthorizedPrincipalsOverride", "AuthorizedPrincipalsModificationKind",
-    "IsAutoPrefetchEnabled", "TableMetadataOverrides", "CachingPoliciesModificationKind"};
+static const char *const follower_names[] = {"DatabaseName",
+                                             "LeaderClusterMetadataPath",
+                                             "CachingPolicyOverride",
+                                             "AuthorizedPrincipalsOverride",
+                                             "AuthorizedPrincipalsModificationKind",
+                                             "IsAutoPrefetchEnabled",
+                                             "TableMetadataOverrides",
+                                             "CachingPoliciesModificationKind"};
 static const char *const follower_types[] = {"string", "string", "string", "string",
                                              "string", "bool",   "string", "string"};
 
@@ -1337,13 +1355,14 @@ static void caching_override_round_trip(void **state)
 	struct fake *f = *state;
 	json_t *r, *p;
 
-	r = mgmt_ok(f, "", ".alter follower database Sales policy caching hot = 3d, "
-	                   "hot_window = datetime(2020-01-01) .. datetime(2020-01-31)");
+	r = mgmt_ok(f, "",
+	            ".alter follower database Sales policy caching hot = 3d, "
+	            "hot_window = datetime(2020-01-01) .. datetime(2020-01-31)");
 	check_columns(r, follower_names, follower_types, N(follower_names));
 	p = cell_json(r, 0, 2);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(p, "DataHotSpan"),
-	                                                      "Value")),
-	                    "3.00:00:00");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(p, "DataHotSpan"), "Value")),
+	    "3.00:00:00");
 	assert_string_equal(json_string_value(json_object_get(
 	                        json_array_get(json_object_get(p, "HotWindows"), 0), "MaxValue")),
 	                    "2020-01-31T00:00:00.0000000Z");
@@ -1357,22 +1376,23 @@ static void caching_override_round_trip(void **state)
 	/* union: the longer span (the leader's 7d) and both windows. */
 	r = mgmt_ok(f, "", ".show database Sales policy caching");
 	p = cell_json(r, 0, 2);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(p, "DataHotSpan"),
-	                                                      "Value")),
-	                    "7.00:00:00");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(p, "DataHotSpan"), "Value")),
+	    "7.00:00:00");
 	assert_int_equal(json_array_size(json_object_get(p, "HotWindows")), 2);
 	json_decref(p);
 	json_decref(r);
 
 	/* replace: the override only. */
-	json_decref(mgmt_ok(f, "", ".alter follower database Sales "
-	                           "caching-policies-modification-kind = replace"));
+	json_decref(mgmt_ok(f, "",
+	                    ".alter follower database Sales "
+	                    "caching-policies-modification-kind = replace"));
 	assert_int_equal(f->sales.caching_kind, CONF_MOD_REPLACE);
 	r = mgmt_ok(f, "", ".show database Sales policy caching");
 	p = cell_json(r, 0, 2);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(p, "DataHotSpan"),
-	                                                      "Value")),
-	                    "3.00:00:00");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(p, "DataHotSpan"), "Value")),
+	    "3.00:00:00");
 	json_decref(p);
 	json_decref(r);
 
@@ -1392,35 +1412,38 @@ static void table_overrides_round_trip(void **state)
 	struct fake *f = *state;
 	json_t *r, *o;
 
-	r = mgmt_ok(f, "", ".alter follower database Sales tables (Events, Orders) policy caching "
-	                   "hot = 12h");
+	r = mgmt_ok(f, "",
+	            ".alter follower database Sales tables (Events, Orders) policy caching "
+	            "hot = 12h");
 	o = cell_json(r, 0, 6);
 	assert_int_equal(json_object_size(o), 2);
-	assert_string_equal(
-	    json_string_value(json_object_get(
-	        json_object_get(json_object_get(json_object_get(o, "Orders"), "CachingPolicyOverride"),
-	                        "DataHotSpan"),
-	        "Value")),
-	    "12:00:00");
+	assert_string_equal(json_string_value(json_object_get(
+	                        json_object_get(json_object_get(json_object_get(o, "Orders"),
+	                                                        "CachingPolicyOverride"),
+	                                        "DataHotSpan"),
+	                        "Value")),
+	                    "12:00:00");
 	json_decref(o);
 	json_decref(r);
 	assert_int_equal(f->sales.ntables, 2);
 
 	/* Setting one again changes it in place. */
-	json_decref(mgmt_ok(f, "", ".alter follower database Sales table Orders policy caching "
-	                           "hot = 2d"));
+	json_decref(mgmt_ok(f, "",
+	                    ".alter follower database Sales table Orders policy caching "
+	                    "hot = 2d"));
 	assert_int_equal(f->sales.ntables, 2);
 	assert_int_equal(f->sales.table_hot[1], 2 * DAY);
 
 	/* Under replace, the override is the table's effective policy (the
 	 * leader's 30d table policy is gone). */
-	json_decref(mgmt_ok(f, "", ".alter follower database Sales caching-policies-modification-kind"
-	                           " = replace"));
+	json_decref(mgmt_ok(f, "",
+	                    ".alter follower database Sales caching-policies-modification-kind"
+	                    " = replace"));
 	r = mgmt_ok(f, "Sales", ".show table Orders policy caching");
 	o = cell_json(r, 0, 2);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(o, "DataHotSpan"),
-	                                                      "Value")),
-	                    "2.00:00:00");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(o, "DataHotSpan"), "Value")),
+	    "2.00:00:00");
 	json_decref(o);
 	json_decref(r);
 
@@ -1431,10 +1454,12 @@ static void table_overrides_round_trip(void **state)
 	json_decref(o);
 	json_decref(r);
 	/* Deleting what is not there changes nothing. */
-	json_decref(mgmt_ok(f, "", ".delete follower database Sales tables (Events, Nope) policy "
-	                           "caching"));
+	json_decref(mgmt_ok(f, "",
+	                    ".delete follower database Sales tables (Events, Nope) policy "
+	                    "caching"));
 	assert_int_equal(f->sales.ntables, 1);
-	r = mgmt_ok(f, "", ".delete follower database Sales materialized-view Orders policy caching");
+	r = mgmt_ok(f, "",
+	            ".delete follower database Sales materialized-view Orders policy caching");
 	assert_true(json_is_null(cell(r, 0, 6)));
 	json_decref(r);
 }
@@ -1444,14 +1469,15 @@ static void principal_overrides_round_trip(void **state)
 	struct fake *f = *state;
 	json_t *r, *o;
 
-	r = mgmt_ok(f, "", ".add follower database Sales viewers ('aaduser=bob@x.com', "
-	                   "'aadgroup=readers@contoso.com') 'Bob and co'");
+	r = mgmt_ok(f, "",
+	            ".add follower database Sales viewers ('aaduser=bob@x.com', "
+	            "'aadgroup=readers@contoso.com') 'Bob and co'");
 	o = cell_json(r, 0, 3);
 	assert_int_equal(json_array_size(o), 2);
-	assert_string_equal(json_string_value(json_object_get(
-	                        json_object_get(json_array_get(o, 0), "Principal"),
-	                        "FullyQualifiedName")),
-	                    "aaduser=bob@x.com");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(json_array_get(o, 0), "Principal"),
+	                                      "FullyQualifiedName")),
+	    "aaduser=bob@x.com");
 	assert_string_equal(json_string_value(json_object_get(json_array_get(o, 0), "Role")),
 	                    "Viewer");
 	assert_string_equal(json_string_value(json_object_get(json_array_get(o, 0), "Notes")),
@@ -1460,7 +1486,8 @@ static void principal_overrides_round_trip(void **state)
 	json_decref(r);
 
 	/* Adding again (any case) only updates the notes. */
-	json_decref(mgmt_ok(f, "", ".add follower database Sales Viewers ('AADUSER=BOB@X.COM') 'B'"));
+	json_decref(
+	    mgmt_ok(f, "", ".add follower database Sales Viewers ('AADUSER=BOB@X.COM') 'B'"));
 	assert_int_equal(f->sales.nprincipals, 2);
 	assert_string_equal(f->sales.notes[0], "B");
 
@@ -1469,8 +1496,9 @@ static void principal_overrides_round_trip(void **state)
 	assert_int_equal(nrows(r), 2);
 	json_decref(r);
 	/* union: the leader's and the overrides it lacks. */
-	json_decref(mgmt_ok(f, "", ".alter follower database Sales principals-modification-kind = "
-	                           "union"));
+	json_decref(mgmt_ok(f, "",
+	                    ".alter follower database Sales principals-modification-kind = "
+	                    "union"));
 	r = mgmt_ok(f, "", ".show database Sales principals");
 	assert_int_equal(nrows(r), 3);
 	assert_string_equal(cell_s(r, 2, 4), "aaduser=bob@x.com");
@@ -1478,8 +1506,9 @@ static void principal_overrides_round_trip(void **state)
 	assert_string_equal(cell_s(r, 2, 5), "B");
 	json_decref(r);
 	/* replace: the overrides only. */
-	json_decref(mgmt_ok(f, "", ".alter follower database Sales principals-modification-kind = "
-	                           "replace"));
+	json_decref(mgmt_ok(f, "",
+	                    ".alter follower database Sales principals-modification-kind = "
+	                    "replace"));
 	r = mgmt_ok(f, "", ".show database Sales principals");
 	assert_int_equal(nrows(r), 2);
 	assert_string_equal(cell_s(r, 0, 4), "aaduser=bob@x.com");
@@ -1488,8 +1517,9 @@ static void principal_overrides_round_trip(void **state)
 	/* Dropping: the role must match. */
 	json_decref(mgmt_ok(f, "", ".drop follower database Sales admins ('aaduser=bob@x.com')"));
 	assert_int_equal(f->sales.nprincipals, 2);
-	r = mgmt_ok(f, "", ".drop follower database Sales viewers ('aaduser=bob@x.com', "
-	                   "'aadgroup=readers@contoso.com')");
+	r = mgmt_ok(f, "",
+	            ".drop follower database Sales viewers ('aaduser=bob@x.com', "
+	            "'aadgroup=readers@contoso.com')");
 	assert_string_equal(cell_s(r, 0, 3), "[]");
 	assert_string_equal(cell_s(r, 0, 4), "Replace");
 	json_decref(r);
@@ -1514,9 +1544,10 @@ static void writes_need_permission(void **state)
 	int status = 0;
 	json_t *r;
 
-	assert_non_null(strstr(mgmt_err(f, "", ".alter follower database Sales prefetch-extents = "
-	                                      "true",
-	                                 false, 403, "Forbidden"),
+	assert_non_null(strstr(mgmt_err(f, "",
+	                                ".alter follower database Sales prefetch-extents = "
+	                                "true",
+	                                false, 403, "Forbidden"),
 	                       "database admin"));
 	assert_int_equal(f->sets, 0);
 	/* Reading needs no permission. */
@@ -1524,9 +1555,9 @@ static void writes_need_permission(void **state)
 	assert_int_equal(status, 200);
 	json_decref(r);
 	/* A read-only refusal is the same with or without permission. */
-	assert_non_null(strstr(mgmt_err(f, "Sales", ".drop table Events", true, 400,
-	                                 "General_BadRequest"),
-	                       "read-only follower database"));
+	assert_non_null(
+	    strstr(mgmt_err(f, "Sales", ".drop table Events", true, 400, "General_BadRequest"),
+	           "read-only follower database"));
 }
 
 /* ---- errors ---- */
@@ -1536,29 +1567,29 @@ static void errors_have_kusto_shape(void **state)
 	struct fake *f = *state;
 
 	assert_non_null(strstr(mgmt_err(f, "", ".show database Nope schema as json", true, 404,
-	                                 "BadRequest_DatabaseNotExist"),
+	                                "BadRequest_DatabaseNotExist"),
 	                       "Database 'Nope' was not found"));
 	(void)mgmt_err(f, "", ".show follower database Nope", true, 404,
 	               "BadRequest_DatabaseNotExist");
 	(void)mgmt_err(f, "", ".alter follower database Nope prefetch-extents = true", true, 404,
 	               "BadRequest_DatabaseNotExist");
 	(void)mgmt_err(f, "Nope", ".show tables", true, 404, "BadRequest_DatabaseNotExist");
-	assert_non_null(strstr(mgmt_err(f, "Sales", ".show table Nope extents", true, 404,
-	                                "BadRequest_TableNotExist"),
-	                       "Table 'Nope' was not found in database 'Sales'"));
+	assert_non_null(strstr(
+	    mgmt_err(f, "Sales", ".show table Nope extents", true, 404, "BadRequest_TableNotExist"),
+	    "Table 'Nope' was not found in database 'Sales'"));
 	/* An external table is not a table here. */
 	(void)mgmt_err(f, "Sales", ".show table Ext schema as json", true, 404,
 	               "BadRequest_TableNotExist");
-	assert_non_null(strstr(mgmt_err(f, "", ".show tables", true, 400, "General_BadRequest"),
-	                       "set \"db\""));
-	assert_non_null(strstr(mgmt_err(f, "", ".show databasez", true, 400,
-	                                 "BadRequest_SyntaxError"),
-	                       "at offset 6"));
+	assert_non_null(
+	    strstr(mgmt_err(f, "", ".show tables", true, 400, "General_BadRequest"), "set \"db\""));
+	assert_non_null(
+	    strstr(mgmt_err(f, "", ".show databasez", true, 400, "BadRequest_SyntaxError"),
+	           "at offset 6"));
 
 	f->fail = -EIO;
-	assert_non_null(strstr(mgmt_err(f, "", ".show databases", true, 500,
-	                                 "General_InternalServerError"),
-	                       "Input/output error"));
+	assert_non_null(
+	    strstr(mgmt_err(f, "", ".show databases", true, 500, "General_InternalServerError"),
+	           "Input/output error"));
 	f->fail = -EINVAL;
 	(void)mgmt_err(f, "", ".show databases", true, 400, "General_BadRequest");
 	f->fail = -EACCES;
@@ -1571,10 +1602,11 @@ static void error_body_exact(void **state)
 	struct kusto_error e = {KUSTO_E_SYNTAX, 3, "Syntax error: x"};
 	char *s = kusto_error_body(&e);
 
-	assert_string_equal(s, "{\"error\":{\"code\":\"BadRequest_SyntaxError\",\"message\":\"Request "
-	                       "is invalid and cannot be executed.\",\"@type\":\"Kusto.Data."
-	                       "Exceptions.SyntaxException\",\"@message\":\"Syntax error: x\","
-	                       "\"@permanent\":true}}");
+	assert_string_equal(s,
+	                    "{\"error\":{\"code\":\"BadRequest_SyntaxError\",\"message\":\"Request "
+	                    "is invalid and cannot be executed.\",\"@type\":\"Kusto.Data."
+	                    "Exceptions.SyntaxException\",\"@message\":\"Syntax error: x\","
+	                    "\"@permanent\":true}}");
 	free(s);
 	assert_int_equal(kusto_error_status(KUSTO_E_SYNTAX), 400);
 	assert_int_equal(kusto_error_status(KUSTO_E_READ_ONLY), 400);
@@ -1585,6 +1617,133 @@ static void error_body_exact(void **state)
 	assert_int_equal(kusto_error_status(KUSTO_E_TOO_LARGE), 413);
 	assert_int_equal(kusto_error_status(KUSTO_E_INTERNAL), 500);
 	assert_int_equal(kusto_error_status((enum kusto_errcode)77), 500);
+}
+
+static void utf8_is_kept_valid(void **state)
+{
+	static const struct kusto_column cols[] = {{"s", KUSTO_T_STRING}};
+	struct fake *f = *state;
+	struct kusto_backend be = backend(f);
+	struct kusto_table *t = kusto_table_new("T", cols, 1);
+	struct kusto_error e = {KUSTO_E_SYNTAX, 0, "cut \xc3"};
+	char body[256], *out = NULL;
+	int status = 0;
+	json_t *j;
+
+	/* Strings and names must be UTF-8; the error is at the literal. */
+	(void)parse_fails(".add follower database D admins ('a\xff')", KUSTO_E_SYNTAX, 33);
+	(void)parse_fails(".add follower database D admins ('\xed\xa0\x80')", KUSTO_E_SYNTAX, 33);
+	(void)parse_fails(".show table ['\xc0\xaf'] extents", KUSTO_E_SYNTAX, 12);
+	struct kusto_cmd c = parse_ok(".add follower database D admins ('\xf0\x9f\x98\x80')");
+	assert_string_equal(c.principals[0], "\xf0\x9f\x98\x80");
+	kusto_cmd_clear(&c);
+
+	/* A message cut inside a character still makes an error body. */
+	char *s = kusto_error_body(&e);
+	assert_non_null(s);
+	assert_non_null(strstr(s, "\"cut ?\""));
+	free(s);
+
+	/* A message quoting 40 bytes of a name that ends mid-character (the
+	 * fuzzer found kusto_mgmt failing on it). */
+	(void)snprintf(body, sizeof(body), "{\"csl\":\".show databases ['%.37s\xc3\xa9']\"}",
+	               "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+	assert_int_equal(kusto_mgmt(body, strlen(body), &be, true, &status, &out, NULL), 0);
+	assert_int_equal(status, 400);
+	j = json_loads(out, 0, NULL);
+	assert_non_null(j);
+	json_decref(j);
+	free(out);
+
+	/* A bad byte in the data becomes '?' rather than failing the answer. */
+	kusto_add_string(t, "ok\xff\xc3");
+	assert_int_equal(kusto_row_end(t), 0);
+	j = kusto_table_json(t);
+	assert_string_equal(
+	    json_string_value(json_array_get(json_array_get(json_object_get(j, "Rows"), 0), 0)),
+	    "ok??");
+	json_decref(j);
+	kusto_table_free(t);
+}
+
+/* ---- allocation failures (jansson's allocator is injectable) ---- */
+
+static long alloc_budget = -1; /* allocations left, -1: no limit */
+
+static void *budget_malloc(size_t n)
+{
+	if (alloc_budget == 0)
+		return NULL;
+	if (alloc_budget > 0)
+		alloc_budget--;
+	return malloc(n);
+}
+
+/* kusto_mgmt of csl with jansson failing after n allocations; returns
+ * kusto_mgmt's result and sets *ret_exhausted when the budget ran out. */
+static int mgmt_budget(struct fake *f, const char *body, long n, int *status, char **out,
+                       bool *ret_exhausted)
+{
+	struct kusto_backend be = backend(f);
+	int r;
+
+	alloc_budget = n;
+	json_set_alloc_funcs(budget_malloc, free);
+	r = kusto_mgmt(body, strlen(body), &be, true, status, out, NULL);
+	json_set_alloc_funcs(malloc, free);
+	*ret_exhausted = alloc_budget == 0;
+	alloc_budget = -1;
+	return r;
+}
+
+static void allocation_failures(void **state)
+{
+	static const char *const cmds[] = {
+	    ".show databases",
+	    ".show database Sales schema as json",
+	    ".show table Events extents",
+	    ".show database Sales policy caching",
+	    ".show table Orders policy caching",
+	    ".show database Sales principals",
+	    ".show follower databases",
+	    ".alter follower database Sales policy caching hot = 3d, hot_window = "
+	    "datetime(2021-01-01) .. datetime(2021-02-01)",
+	    ".add follower database Sales admins ('aaduser=x@y.z') 'n'",
+	    ".alter follower database Sales table Events policy caching hot = 1d",
+	    ".drop table T",
+	    ".show tabels",
+	};
+	struct fake *f = *state;
+
+	for (size_t i = 0; i < N(cmds); i++) {
+		char body[512], *want = NULL, *out = NULL;
+		int want_status = 0, status = 0;
+		bool exhausted = true, unused;
+		long tried = 0;
+
+		(void)snprintf(body, sizeof(body), "{\"db\":\"Sales\",\"csl\":\"%s\"}", cmds[i]);
+		assert_int_equal(mgmt_budget(f, body, -1, &want_status, &want, &unused), 0);
+		for (long n = 0; exhausted; n++) {
+			assert_true(n < 100000);
+			int r = mgmt_budget(f, body, n, &status, &out, &exhausted);
+			tried++;
+			if (r != 0) {
+				assert_int_equal(r, -ENOMEM);
+				continue;
+			}
+			/* Either the whole right answer or an error, never half. */
+			if (status == want_status) {
+				if (strcmp(out, want) != 0)
+					fail_msg("'%s' with %ld allocations: %s", cmds[i], n, out);
+			} else {
+				assert_int_equal(status, 500);
+				assert_non_null(strstr(out, "General_InternalServerError"));
+			}
+			free(out);
+		}
+		assert_true(tried > 5); /* every command allocates */
+		free(want);
+	}
 }
 
 /* ---- the request body ---- */
@@ -1723,6 +1882,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(writes_need_permission, setup, teardown),
 	    cmocka_unit_test_setup_teardown(errors_have_kusto_shape, setup, teardown),
 	    cmocka_unit_test(error_body_exact),
+	    cmocka_unit_test_setup_teardown(utf8_is_kept_valid, setup, teardown),
+	    cmocka_unit_test_setup_teardown(allocation_failures, setup, teardown),
 	    cmocka_unit_test(request_bodies_decode),
 	    cmocka_unit_test_setup_teardown(request_bounds, setup, teardown),
 	};
