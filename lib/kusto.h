@@ -73,8 +73,10 @@
  * thread with the backend over its own read-only store handle.  No global
  * state: concurrent calls with separate backends are fine.
  *
- * Every string in an answer is valid UTF-8: string literals and bracketed
- * names must be, and bytes of the backend's data that are not become '?'.
+ * Every answer is valid UTF-8: string literals and bracketed names must be,
+ * and a string cell's bytes that are not become '?'.  (Schemas and policies
+ * are built as JSON from the backend's data, which must be UTF-8 already, as
+ * everything proto decoded is.)
  *
  * Errors: functions return 0 or a negative errno and fill a struct
  * kusto_error (code, offset, one-line message).

@@ -129,13 +129,17 @@ int kusto_exec_row_end(struct kusto_exec *x)
 
 int kusto_exec_backend(struct kusto_exec *x, int r, const char *db)
 {
+	char buf[128];
 	const char *sep = x->berr[0] != '\0' ? ": " : "";
-	const char *why = x->berr[0] != '\0' ? x->berr : strerror(r < 0 ? -r : EIO);
+	const char *why =
+	    x->berr[0] != '\0' ? x->berr : strerror_r(r < 0 ? -r : EIO, buf, sizeof(buf));
 
 	if (x->failed != 0)
 		return x->failed;
-	if (r == 0)
+	if (r == 0) {
+		x->berr[0] = '\0'; /* the next call's message is its own */
 		return 0;
+	}
 	if (r > 0)
 		r = -EIO;
 	switch (r) {
@@ -300,9 +304,10 @@ static json_t *entity_json(const struct proto_entity *e)
 		return NULL;
 	if (e->kind == PROTO_TABLE)
 		r = json_object_set_new(v, "DefaultColumn", json_null());
-	else if (e->kind == PROTO_MATERIALIZED_VIEW)
-		r = json_object_set_new(v, "SourceTable", json_string(e->source ? e->source : "")) |
-		    json_object_set_new(v, "Query", json_string(e->query ? e->query : ""));
+	if (e->kind == PROTO_MATERIALIZED_VIEW)
+		r = json_object_set_new(v, "SourceTable", json_string(e->source ? e->source : ""));
+	if (r == 0 && e->kind == PROTO_MATERIALIZED_VIEW)
+		r = json_object_set_new(v, "Query", json_string(e->query ? e->query : ""));
 	if (r != 0) {
 		json_decref(v);
 		return NULL;
@@ -374,8 +379,8 @@ static int show_db_schema(struct kusto_exec *x)
 
 /* ---- tables ---- */
 
-/* Walks the tables (kind PROTO_TABLE) of x->db: fn for each, or for the one
- * named x->cmd->table only; a missing named table is KUSTO_E_TABLE_NOT_FOUND. */
+/* A walk over the tables (kind PROTO_TABLE) of x->db: fn for each, or for
+ * the one named only; a missing named table is KUSTO_E_TABLE_NOT_FOUND. */
 struct table_walk {
 	struct kusto_exec *x;
 	const char *only;

@@ -609,6 +609,21 @@ static int read_only(struct kusto_error *err, const char *csl, size_t pos, size_
 	return r;
 }
 
+/* The offset of the first byte at or after i that is neither whitespace
+ * nor in a // comment. */
+static size_t skip_blanks(const char *csl, size_t len, size_t i)
+{
+	for (;;) {
+		while (i < len &&
+		       (csl[i] == ' ' || csl[i] == '\t' || csl[i] == '\r' || csl[i] == '\n'))
+			i++;
+		if (i + 1 >= len || csl[i] != '/' || csl[i + 1] != '/')
+			return i;
+		while (i < len && csl[i] != '\n')
+			i++;
+	}
+}
+
 static bool word_char(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -632,8 +647,7 @@ static bool refuse_write(const char *csl, size_t len, size_t i, struct kusto_err
 	verb[i - v] = '\0';
 	if (!is_write_verb(verb))
 		return false;
-	for (w = i; w < len && strchr(" \t\r\n", csl[w]) != NULL && csl[w] != '\0'; w++)
-		;
+	w = skip_blanks(csl, len, i);
 	for (e = w; e < len && word_char(csl[e]); e++)
 		;
 	if (e - w == 8 && memcmp(csl + w, "follower", 8) == 0)
@@ -686,10 +700,8 @@ int kusto_parse(const char *csl, size_t len, struct kusto_cmd *ret, struct kusto
 		                  "the command is %zu bytes, more than the %zu allowed", len,
 		                  KUSTO_MAX_CSL);
 	/* A query sent here fails on its first character, not deep inside. */
-	size_t i = 0;
-	while (i < len && strchr(" \t\r\n", csl[i]) != NULL && csl[i] != '\0')
-		i++;
-	if (i < len && csl[i] != '.' && csl[i] != '/')
+	size_t i = skip_blanks(csl, len, 0);
+	if (i < len && csl[i] != '.')
 		return kusto_syntax(err, csl, i,
 		                    "expected a management command such as '.show databases' "
 		                    "(queries go to /v1/rest/query)");

@@ -78,6 +78,7 @@ static void show_commands_parse(void **state)
 	    {".show databases", KUSTO_SHOW_DATABASES, NULL, NULL},
 	    {"  .show   databases  ", KUSTO_SHOW_DATABASES, NULL, NULL},
 	    {".show\n\tdatabases // all of them\n", KUSTO_SHOW_DATABASES, NULL, NULL},
+	    {"// first\n// second\n.show databases", KUSTO_SHOW_DATABASES, NULL, NULL},
 	    {".show database Sales schema as json", KUSTO_SHOW_DATABASE_SCHEMA, "Sales", NULL},
 	    {".show database ['My Sales'] schema as json", KUSTO_SHOW_DATABASE_SCHEMA, "My Sales",
 	     NULL},
@@ -450,10 +451,12 @@ static void writes_are_read_only(void **state)
 	    ".enable plugin x",
 	    ".execute database script <| .create table X (a:string)",
 	    "\n  .drop   extents <| .show table T extents",
+	    "// a comment first\n.set-or-append T <| print 1",
 	};
 
 	for (size_t i = 0; i < N(writes); i++) {
-		size_t at = strspn(writes[i], " \n");
+		const char *dot = strchr(writes[i], '.');
+		size_t at = (size_t)(dot - writes[i]);
 		const char *m = parse_fails(writes[i], KUSTO_E_READ_ONLY, at);
 		assert_non_null(strstr(m, "read-only follower database"));
 		assert_non_null(strstr(m, "Cannot execute '."));
