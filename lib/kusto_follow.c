@@ -352,11 +352,13 @@ static int add_principal(struct kusto_exec *x, struct kusto_follower *f, const c
 		return kusto_exec_oom(x);
 	}
 	f->principals = v;
-	v[f->nprincipals] = (struct kusto_principal){x->cmd->role, strdup(fqn), strdup(""), notes};
-	f->nprincipals++; /* now owned by f, also when a strdup failed */
-	if (v[f->nprincipals - 1].fqn == NULL || v[f->nprincipals - 1].name == NULL)
-		return kusto_exec_oom(x);
-	return 0;
+	/* f owns the new entry from here on, also when a strdup fails. */
+	struct kusto_principal *p = &v[f->nprincipals++];
+	p->role = x->cmd->role;
+	p->notes = notes;
+	p->fqn = strdup(fqn);
+	p->name = strdup("");
+	return p->fqn != NULL && p->name != NULL ? 0 : kusto_exec_oom(x);
 }
 
 static void drop_principal(struct kusto_follower *f, enum proto_role role, const char *fqn)
