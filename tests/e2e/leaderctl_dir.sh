@@ -243,6 +243,22 @@ check_fails "a bad name" lc create-table Logs 'a/b' 'x:int'
 check_fails "a missing database" lc create-table Nope T 'x:int'
 check_eq "... one line" "leaderctl: create-table: database 'Nope' does not exist" "$(cat "$T/last.out")"
 
+# --- the man page documents every command and option ---
+if command -v man >/dev/null; then
+	MANWIDTH=300 LC_ALL=C.UTF-8 man -l "$E2E_ROOT/man/leaderctl.1" 2>/dev/null >"$T/man.txt"
+	missing=
+	for c in $("$LEADERCTL" --help | awk '/^Commands:/ { f = 1; next } f && /^  [a-z]/ { print $1 }'); do
+		grep -qE "^ +$c( |$)" "$T/man.txt" || missing+=" $c"
+	done
+	for o in $(grep -ho '{"[a-z-]*", [a-z_]*_argument' "$E2E_ROOT"/cli/leaderctl*.c | cut -d'"' -f2 | sort -u); do
+		grep -qe "--$o\b" "$T/man.txt" || missing+=" --$o"
+	done
+	for e in $(grep -ho 'getenv("[A-Z_]*")' "$E2E_ROOT"/cli/leaderctl*.c | cut -d'"' -f2 | sort -u); do
+		grep -qE "^ +$e$" "$T/man.txt" || missing+=" $e"
+	done
+	check_eq "leaderctl(1) documents every command, option and environment variable" "" "$missing"
+fi
+
 # --- served over HTTP ---
 chmod o+x "$T" # nginx's worker may run as another user
 start_nginx "$D"
