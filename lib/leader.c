@@ -36,8 +36,8 @@ int leader_fail_target(struct leader *l, int r, const char *what)
 {
 	if (r == -ENOLCK)
 		return leader_fail(l, r,
-				   "%s: lost the writer lock before writing %s (the lease expired "
-				   "or was broken; another writer may hold it now): %s",
+				   "%s: lost the writer lock (the lease expired or was broken; "
+				   "another writer may hold it now), stopped at %s: %s",
 				   target_describe(l->t), what, target_error(l->t));
 	return leader_fail(l, r, "%s: %s", what, target_error(l->t));
 }
@@ -910,11 +910,16 @@ static int put_commit(struct leader *l, const struct proto_commit *c, const char
 /* Renews the writer lock before each step that writes, so that a lock lost
  * while the process stalled (an Azure lease expired or broken) stops the
  * commit before it overwrites what another writer may since have written. */
-static int renew_lock(struct leader *l, const char *before)
+static int renew_lock(struct leader *l, const char *what)
 {
 	int r = target_lock_renew(l->t);
 
-	return r < 0 ? leader_fail_target(l, r, before) : 0;
+	if (r == -ENOLCK)
+		return leader_fail(l, r,
+				   "%s: lost the writer lock before writing %s (the lease expired "
+				   "or was broken; another writer may hold it now): %s",
+				   target_describe(l->t), what, target_error(l->t));
+	return r < 0 ? leader_fail_target(l, r, "lock") : 0;
 }
 
 /* Publishes an applied commit: log, checkpoint when due, head. */
