@@ -127,20 +127,44 @@ static void classify(const char *path, struct objinfo *ret)
 		ret->kind = strcmp(rest + 32, "manifest.json") == 0 ? OBJ_MANIFEST : OBJ_PART;
 }
 
-/* Whether the listing holds an object of that kind and version of uuid. */
-static bool has_object(const struct objlist *o, const char *uuid, enum objkind kind,
-		       uint64_t version)
+/* The versions of uuid's objects of one kind in a listing, sorted, so that a
+ * database with many versions is checked in O(n log n), not O(n^2). */
+struct versions {
+	uint64_t *v;
+	size_t n;
+};
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int versions_of(const struct objlist *o, const char *uuid, enum objkind kind,
+		       struct versions *ret)
 {
 	size_t i;
 
+	ret->n = 0;
+	ret->v = malloc((o->n ? o->n : 1) * sizeof(*ret->v));
+	if (!ret->v)
+		return -ENOMEM;
 	for (i = 0; i < o->n; i++) {
 		struct objinfo info;
 
 		classify(o->v[i].path, &info);
-		if (info.kind == kind && info.version == version && strcmp(info.uuid, uuid) == 0)
-			return true;
+		if (info.kind == kind && strcmp(info.uuid, uuid) == 0)
+			ret->v[ret->n++] = info.version;
 	}
-	return false;
+	if (ret->n)
+		qsort(ret->v, ret->n, sizeof(*ret->v), cmp_u64);
+	return 0;
+}
+
+static bool versions_has(const struct versions *vs, uint64_t version)
+{
+	return vs->n && bsearch(&version, vs->v, vs->n, sizeof(*vs->v), cmp_u64) != NULL;
 }
 
 /* ---- verify ---- */
@@ -285,18 +309,25 @@ static void verify_checkpoint(struct verify *v, const struct proto_head_db *db, 
 	leader_state_free(st);
 }
 
-static void verify_layout(struct verify *v, const struct proto_head_db *db,
-			  const struct objlist *o)
+static int verify_layout(struct verify *v, const struct proto_head_db *db,
+			 const struct objlist *o)
 {
+	struct versions logs, manifests = {0};
 	uint64_t ver;
+	int r = versions_of(o, db->uuid, OBJ_LOG, &logs);
 
-	for (ver = db->log_start; ver <= db->version; ver++)
-		if (!has_object(o, db->uuid, OBJ_LOG, ver))
+	if (r == 0)
+		r = versions_of(o, db->uuid, OBJ_MANIFEST, &manifests);
+	for (ver = db->log_start; r == 0 && ver <= db->version; ver++)
+		if (!versions_has(&logs, ver))
 			problem(v, "%s: log object of version %llu is missing", db->name,
 				(unsigned long long)ver);
-	if (db->checkpoint && !has_object(o, db->uuid, OBJ_MANIFEST, db->checkpoint))
+	if (r == 0 && db->checkpoint && !versions_has(&manifests, db->checkpoint))
 		problem(v, "%s: checkpoint %llu named by the head is missing", db->name,
 			(unsigned long long)db->checkpoint);
+	free(logs.v);
+	free(manifests.v);
+	return r < 0 ? leader_fail(v->l, r, "out of memory") : 0;
 }
 
 static int verify_db(struct verify *v, const struct proto_head_db *db)
@@ -314,7 +345,11 @@ static int verify_db(struct verify *v, const struct proto_head_db *db)
 	r = list_objects(v->l, prefix, &o);
 	if (r < 0)
 		return r;
-	verify_layout(v, db, &o);
+	r = verify_layout(v, db, &o);
+	if (r < 0) {
+		objlist_clear(&o);
+		return r;
+	}
 	if (leader_load_replay(v->l, db, &st) < 0) {
 		problem(v, "%s: %s", db->name, leader_error(v->l));
 		if (leader_load(v->l, db, &st) < 0)
@@ -508,18 +543,23 @@ static int current_extent_cb(const struct proto_extent *e, void *arg)
 
 /* The newest kept checkpoint the log may start after: every log object up to
  * it is older than the retention. */
-static uint64_t new_base(const struct vacuum *vc, const struct proto_head_db *db,
-			 const struct objlist *o)
+static int new_base(const struct vacuum *vc, const struct proto_head_db *db,
+		    const struct objlist *o, uint64_t *ret)
 {
+	struct versions manifests;
 	uint64_t base = db->log_start - 1, c;
 
+	if (versions_of(o, db->uuid, OBJ_MANIFEST, &manifests) < 0)
+		return leader_fail(vc->l, -ENOMEM, "out of memory");
 	for (c = db->log_start; c <= db->checkpoint; c++) {
 		if (vc->committed[c - db->log_start] >= vc->now - vc->o->log_retention)
 			break;
-		if (has_object(o, db->uuid, OBJ_MANIFEST, c))
+		if (versions_has(&manifests, c))
 			base = c;
 	}
-	return base;
+	free(manifests.v);
+	*ret = base;
+	return 0;
 }
 
 /* Replays db from its oldest published log; fills vc->occ and committed. */
@@ -608,8 +648,8 @@ static int plan_db(struct vacuum *vc, const struct proto_head_db *db, const stru
 		*ret_base = db->log_start - 1;
 		return 0;
 	}
-	*ret_base = new_base(vc, db, o);
-	return keep_occurrences(vc, *ret_base);
+	r = new_base(vc, db, o, ret_base);
+	return r < 0 ? r : keep_occurrences(vc, *ret_base);
 }
 
 /* Marks every artifact any object of a dropped database names. */

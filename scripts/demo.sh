@@ -42,11 +42,14 @@ echo
 echo "== leaderctl -C $D show"
 lc show
 echo
+echo "== leaderctl -C $D show Telemetry"
+lc show Telemetry
+echo
 echo "== leaderctl -C $D log Telemetry (last lines)"
 lc log Telemetry | tail -8
 echo
 echo "== leaderctl -C $D verify"
-lc verify
+lc verify && echo "verify: every artifact re-hashed, every checkpoint checked: ok"
 cat <<MSG
 
 The leader is in $D: head.json, db/<uuid>/log/, db/<uuid>/checkpoint/, artifacts/.

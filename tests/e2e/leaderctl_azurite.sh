@@ -9,6 +9,9 @@ source "$(dirname "$0")/lib.sh"
 [ -x "$LEADERCTL" ] || { not_ok "leaderctl is built ($LEADERCTL)"; done_testing; }
 [ -x "$TOOLS/aztool" ] || { not_ok "aztool is built ($TOOLS/aztool)"; done_testing; }
 start_azurite
+# Azurite takes minutes to stop on SIGTERM; its data is in $T anyway.
+AZ_PID=${_pids[${#_pids[@]} - 1]}
+trap 'kill -9 "$AZ_PID" 2>/dev/null; _e2e_cleanup' EXIT
 printf '%s\n' "$AZ_KEY" >"$T/key"
 chmod 600 "$T/key"
 

@@ -122,6 +122,9 @@ check "some kills left an orphan log object that the next commit replaced" test 
 # --- Azure Blob: the test hooks ---
 [ -x "$TOOLS/aztool" ] || { not_ok "aztool is built ($TOOLS/aztool)"; done_testing; }
 start_azurite
+# Azurite takes minutes to stop on SIGTERM; its data is in $T anyway.
+AZ_PID=${_pids[${#_pids[@]} - 1]}
+trap 'kill -9 "$AZ_PID" 2>/dev/null; _e2e_cleanup' EXIT
 printf '%s\n' "$AZ_KEY" >"$T/key"
 az_create_container crash >/dev/null || not_ok "create the container"
 U=$AZ_URL/crash
