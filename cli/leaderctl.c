@@ -10,6 +10,7 @@
 #include "leaderctl.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -289,11 +290,25 @@ static const struct command *find_command(const char *name)
 	return NULL;
 }
 
+/* TEST ONLY: LEADERCTL_TEST_CRASH_AT=POINT makes a commit raise SIGKILL at
+ * POINT (after-artifacts, after-log, after-checkpoint), and
+ * LEADERCTL_TEST_STOP_AT=POINT SIGSTOP, for the crash and lease-loss tests
+ * on Azure, where system calls cannot be counted.  See leaderctl(1). */
+static void test_hooks(struct leader *l)
+{
+	const char *crash = getenv("LEADERCTL_TEST_CRASH_AT");
+	const char *stop = getenv("LEADERCTL_TEST_STOP_AT");
+
+	if (crash && *crash)
+		leader_set_crash_point(l, crash, SIGKILL);
+	else if (stop && *stop)
+		leader_set_crash_point(l, stop, SIGSTOP);
+}
+
 static int open_leader(struct globals *g, struct lc *c)
 {
 	struct target_auth auth = {g->key, g->sas};
 	char err[LEADER_ERRLEN];
-	const char *crash = getenv("LEADERCTL_TEST_CRASH_AT");
 
 	if (!g->target)
 		g->target = getenv("LEADERCTL_TARGET");
@@ -309,8 +324,7 @@ static int open_leader(struct globals *g, struct lc *c)
 		return lc_fail(c, "%s", err);
 	if (g->lock_timeout_ms >= 0)
 		leader_set_lock_timeout(c->l, g->lock_timeout_ms);
-	if (crash && *crash)
-		leader_set_crash_point(c->l, crash);
+	test_hooks(c->l);
 	return LC_OK;
 }
 

@@ -34,6 +34,11 @@ int leader_fail(struct leader *l, int r, const char *fmt, ...)
 
 int leader_fail_target(struct leader *l, int r, const char *what)
 {
+	if (r == -ENOLCK)
+		return leader_fail(l, r,
+				   "%s: lost the writer lock (the lease expired or was broken; "
+				   "another writer may hold it now), stopped at %s: %s",
+				   target_describe(l->t), what, target_error(l->t));
 	return leader_fail(l, r, "%s: %s", what, target_error(l->t));
 }
 
@@ -52,16 +57,19 @@ void leader_set_lock_timeout(struct leader *l, int timeout_ms)
 	l->lock_timeout_ms = timeout_ms;
 }
 
-void leader_set_crash_point(struct leader *l, const char *point)
+void leader_set_crash_point(struct leader *l, const char *point, int sig)
 {
 	free(l->crash_point);
 	l->crash_point = point ? strdup(point) : NULL;
+	l->crash_signal = sig;
 }
 
+/* TEST ONLY: lets the crash tests kill (or stall) a commit at a known step
+ * on targets where system calls cannot be counted (Azure). */
 void leader_crash_point(struct leader *l, const char *point)
 {
 	if (l->crash_point && strcmp(l->crash_point, point) == 0)
-		(void)raise(SIGKILL);
+		(void)raise(l->crash_signal);
 }
 
 int leader_sha256_hex(const void *data, size_t len, char ret[PROTO_SHA256_LEN + 1])
@@ -853,8 +861,28 @@ static void commit_clear(struct proto_commit *c)
 	memset(c, 0, sizeof(*c));
 }
 
-/* Writes the log object of c (overwriting an orphan of a crashed commit). */
-static int put_commit(struct leader *l, const struct proto_commit *c)
+/* Under the lock, before anything is written: the ETag of a log object
+ * already at c's version (the orphan of a crashed commit) into etag, or ""
+ * when there is none.  The log object is then written only if that is still
+ * so (create-only, or If-Match on the orphan), so a writer that lost its lock
+ * without noticing cannot replace a commit another writer published. */
+static int probe_orphan(struct leader *l, const struct proto_commit *c,
+			char etag[TARGET_ETAG_MAX])
+{
+	char path[PROTO_MAX_PATH], *buf = NULL;
+	int r;
+
+	(void)proto_path_commit(path, sizeof(path), c->uuid, c->version);
+	r = leader_get(l, path, PROTO_MAX_COMMIT_BYTES, &buf, NULL, etag);
+	free(buf);
+	if (r == -ENOENT)
+		etag[0] = '\0';
+	return r == -ENOENT ? 0 : r;
+}
+
+/* Writes the log object of c: create-only when orphan_etag is "", else in
+ * place of that orphan.  Another writer's object there is -ESTALE. */
+static int put_commit(struct leader *l, const struct proto_commit *c, const char *orphan_etag)
 {
 	char path[PROTO_MAX_PATH], *text = proto_commit_encode(c);
 	size_t len;
@@ -867,28 +895,51 @@ static int put_commit(struct leader *l, const struct proto_commit *c)
 	if (len > PROTO_MAX_COMMIT_BYTES)
 		r = leader_fail(l, -E2BIG, "%s: would be %zu bytes, more than %zu", path, len,
 				PROTO_MAX_COMMIT_BYTES);
-	else if ((r = target_put(l->t, path, text, len, TARGET_PUT_ANY, NULL)) < 0)
-		r = leader_fail_target(l, r, path);
+	else
+		r = target_put(l->t, path, text, len,
+			       *orphan_etag ? TARGET_PUT_IF_MATCH : TARGET_PUT_NEW,
+			       *orphan_etag ? orphan_etag : NULL);
 	free(text);
-	return r;
+	if (r == -EEXIST || r == -ESTALE)
+		return leader_fail(l, -ESTALE, "%s was written by another writer while the lock "
+					       "was held",
+				   path);
+	return r < 0 && r != -E2BIG ? leader_fail_target(l, r, path) : r;
+}
+
+/* Renews the writer lock before each step that writes, so that a lock lost
+ * while the process stalled (an Azure lease expired or broken) stops the
+ * commit before it overwrites what another writer may since have written. */
+static int renew_lock(struct leader *l, const char *what)
+{
+	int r = target_lock_renew(l->t);
+
+	if (r == -ENOLCK)
+		return leader_fail(l, r,
+				   "%s: lost the writer lock before writing %s (the lease expired "
+				   "or was broken; another writer may hold it now): %s",
+				   target_describe(l->t), what, target_error(l->t));
+	return r < 0 ? leader_fail_target(l, r, "lock") : 0;
 }
 
 /* Publishes an applied commit: log, checkpoint when due, head. */
 static int publish(struct leader *l, struct proto_head *h, const char *etag,
 		   struct proto_head_db *db, const struct leader_state *st,
-		   const struct proto_commit *c)
+		   const struct proto_commit *c, const char *orphan_etag)
 {
-	int r = target_lock_renew(l->t);
+	int r;
 
-	if (r < 0)
-		return leader_fail_target(l, r, "lock");
 	leader_crash_point(l, "after-artifacts");
-	r = put_commit(l, c);
+	r = renew_lock(l, "the log object");
+	if (r == 0)
+		r = put_commit(l, c, orphan_etag);
 	if (r < 0)
 		return r;
 	leader_crash_point(l, "after-log");
 	if (h->checkpoint_interval && c->version % h->checkpoint_interval == 0) {
-		r = leader_write_checkpoint(l, st);
+		r = renew_lock(l, "the checkpoint");
+		if (r == 0)
+			r = leader_write_checkpoint(l, st);
 		if (r < 0)
 			return r;
 		db->checkpoint = c->version;
@@ -896,7 +947,18 @@ static int publish(struct leader *l, struct proto_head *h, const char *etag,
 	}
 	db->version = c->version;
 	db->committed = c->committed;
-	return leader_put_head(l, h, etag);
+	r = renew_lock(l, PROTO_PATH_HEAD);
+	return r < 0 ? r : leader_put_head(l, h, etag);
+}
+
+/* Prefixes the error of a commit that was not published with its version. */
+static int not_committed(struct leader *l, int r, const struct proto_commit *c)
+{
+	char msg[LEADER_ERRLEN];
+
+	(void)snprintf(msg, sizeof(msg), "%s", l->err);
+	return leader_fail(l, r, "%s version %llu not committed: %s", c->database,
+			   (unsigned long long)c->version, msg);
 }
 
 static int build_and_apply(struct leader *l, struct leader_state *st, struct proto_commit *c,
@@ -918,7 +980,7 @@ static int build_and_apply(struct leader *l, struct leader_state *st, struct pro
 static int commit_locked(struct leader *l, const char *name, leader_build_fn fn, void *arg,
 			 uint64_t *ret_version)
 {
-	char etag[TARGET_ETAG_MAX] = "";
+	char etag[TARGET_ETAG_MAX] = "", orphan[TARGET_ETAG_MAX] = "";
 	struct proto_head *h = NULL;
 	struct proto_head_db *db;
 	struct leader_state *st = NULL;
@@ -943,7 +1005,12 @@ static int commit_locked(struct leader *l, const char *name, leader_build_fn fn,
 	if (r == 0)
 		r = recheck_preexisting(l);
 	if (r == 0)
-		r = publish(l, h, etag, db, st, &c);
+		r = probe_orphan(l, &c, orphan);
+	if (r == 0) {
+		r = publish(l, h, etag, db, st, &c, orphan);
+		if (r == -ENOLCK || r == -ESTALE)
+			r = not_committed(l, r, &c);
+	}
 	if (r == 0 && ret_version)
 		*ret_version = c.version;
 out:
@@ -1012,7 +1079,7 @@ static int create_locked(struct leader *l, const char *name, char uuid[PROTO_UUI
 		c.database = (char *)name;
 		memcpy(c.uuid, uuid, sizeof(c.uuid));
 		c.committed = leader_next_committed(0);
-		r = put_commit(l, &c);
+		r = put_commit(l, &c, ""); /* a new uuid: nothing can be there */
 	}
 	if (r == 0 && leader_head_add_db(h, name, uuid, c.committed) < 0)
 		r = leader_fail(l, -ENOMEM, "out of memory");

@@ -10,15 +10,21 @@
  * again, the database's state is loaded (newest checkpoint + log) and the new
  * actions are applied to it (leader_state checks them) before anything is
  * written; a log object already present at the next version is the orphan of
- * a crashed commit and is overwritten; the head is replaced only if its ETag
- * is still the one read under the lock.
+ * a crashed commit and is overwritten (If-Match on the ETag seen under the
+ * lock; otherwise the log object is created only if absent); the lock is
+ * renewed before the log object, the checkpoint and the head are written, so
+ * a writer whose Azure lease was lost stops with -ENOLCK; and the head is
+ * replaced only if its ETag is still the one read under the lock.
  *
  * Errors: functions return 0 or a negative errno, and leader_error() gives
  * one line naming what was wrong (an object path, a database, a table...).
  *   -ENOENT   no such database / object; not a leader (no head.json)
  *   -EEXIST   already a leader / database already exists
  *   -EINVAL   refused by validation, or a malformed object on the target
- *   -ESTALE   the head changed under the lock
+ *   -ESTALE   the head (or the log object being written) changed under the
+ *             lock: another writer
+ *   -ENOLCK   the writer lock was lost (an Azure lease expired or was broken)
+ *             before the commit was published
  *   -EACCES, -EIO, -ETIMEDOUT: from the target (see target.h)
  * The engine blocks (it is for the CLI, never for followerd's event loop).
  */
@@ -36,9 +42,13 @@
 #define LEADER_ERRLEN 1024
 #define LEADER_DEFAULT_CHECKPOINT_INTERVAL 100
 #define LEADER_DEFAULT_LOCK_TIMEOUT_MS 60000
-/* Checkpoint parts are cut at this size or this many extents. */
-#define LEADER_PART_MAX_BYTES ((size_t)8 << 20)
-#define LEADER_PART_MAX_EXTENTS 50000
+/* Checkpoint parts are cut at this size or this many extents.  A follower
+ * holds a few parts at once, so they stay small (the protocol allows 16 MiB);
+ * an extent with one artifact takes ~400 bytes, so the byte cap binds first
+ * (~10,000 extents); the extent cap keeps the same ~170 bytes per extent
+ * ratio as before for extents with no artifacts. */
+#define LEADER_PART_MAX_BYTES ((size_t)4 << 20)
+#define LEADER_PART_MAX_EXTENTS 25000
 
 struct leader;
 
@@ -54,10 +64,12 @@ const char *leader_error(const struct leader *l);
 const char *leader_describe(const struct leader *l);
 
 void leader_set_lock_timeout(struct leader *l, int timeout_ms);
-/* TEST ONLY: the process raises SIGKILL when a commit reaches point:
- * "after-artifacts" (lock taken, state loaded, nothing written yet),
- * "after-log" (log object written) or "after-checkpoint".  NULL: never. */
-void leader_set_crash_point(struct leader *l, const char *point);
+/* TEST ONLY (leaderctl's LEADERCTL_TEST_CRASH_AT / LEADERCTL_TEST_STOP_AT):
+ * the process raises signal sig (SIGKILL to crash, SIGSTOP to stall) when a
+ * commit reaches point: "after-artifacts" (lock taken, state loaded,
+ * nothing written yet), "after-log" (log object written) or
+ * "after-checkpoint" (checkpoint written, head not yet).  NULL: never. */
+void leader_set_crash_point(struct leader *l, const char *point, int sig);
 
 /* Writes an empty head; -EEXIST when the target already holds one. */
 int leader_init(struct leader *l, uint32_t checkpoint_interval);

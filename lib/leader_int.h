@@ -21,6 +21,7 @@ struct leader {
 	char err[LEADER_ERRLEN];
 	int lock_timeout_ms;
 	char *crash_point;
+	int crash_signal;
 	/* Artifacts leader_upload_file found already there: a vacuum could
 	 * delete them before the commit that references them, so the commit
 	 * checks them again under the lock. */
@@ -90,7 +91,7 @@ int leader_write_checkpoint(struct leader *l, const struct leader_state *st);
 int leader_head_add_db(struct proto_head *h, const char *name, const char *uuid,
 		       int64_t committed);
 
-/* Test hook: SIGKILL when point is the configured crash point. */
+/* Test hook: raises the configured signal when point is the crash point. */
 void leader_crash_point(struct leader *l, const char *point);
 
 /* SHA-256 of a buffer as hex. */

@@ -454,7 +454,7 @@ static int delete_object(struct vacuum *vc, const struct obj *ob, uint64_t *coun
 		    1000 ==
 	    0)
 		r = target_lock_renew(vc->l->t);
-	return r < 0 ? leader_fail_target(vc->l, r, "lock") : 0;
+	return r < 0 ? leader_fail_target(vc->l, r, ob->path) : 0;
 }
 
 static int add_keep(struct vacuum *vc, const unsigned char sha[32])

@@ -2,7 +2,8 @@
 # Two leaderctl processes commit to the same database at once, 20 ingests
 # each, on a directory (flock) and on Azurite (blob lease): no commit is
 # lost — the version moves by exactly 40, all 40 extents are there, each
-# version's log object holds one of them, and verify passes.
+# version's log object holds one of them, the two writers' commits
+# interleave (a race, not one after the other), and verify passes.
 source "$(dirname "$0")/lib.sh"
 
 [ -x "$LEADERCTL" ] || { not_ok "leaderctl is built ($LEADERCTL)"; done_testing; }
@@ -41,6 +42,12 @@ race() {
 	lc log Logs --json --from "$((v0 + 1))" |
 		jq -r '.actions[] | select(.op == "add_extents") | .added[]' | sort >"$T/$name.logged"
 	check "$name: each version's log object adds one of them" cmp "$T/$name.made" "$T/$name.logged"
+	# Which writer made each version, in order: a race, not one after the other.
+	local order
+	order=$(lc log Logs --json --from "$((v0 + 1))" | jq -r '.actions[0].added[0]' |
+		while read -r id; do grep -qx "$id" "$T/$name-a.ids" && echo a || echo b; done | paste -sd '')
+	diag "$name: writer of each commit in order: $order"
+	check_match "$name: the two writers' commits interleave" 'ab+a|ba+b' "$order"
 	check_eq "$name: each writer has its $N extents" "$N $N" \
 		"$(lc dump Logs | jq -r 'select(.op == "add_extents") | .extents[].tags[0]' | sort | uniq -c | awk '{print $1}' | xargs)"
 	check "$name: verify passes" lc verify

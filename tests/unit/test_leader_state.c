@@ -493,8 +493,10 @@ static void test_digest_order(void **unused)
 
 static int count_parts(const char *path, uint64_t size, int64_t mtime, void *arg)
 {
-	if (strstr(path, "/part-"))
+	if (strstr(path, "/part-")) {
+		assert_true(size <= LEADER_PART_MAX_BYTES);
 		(*(int *)arg)++;
+	}
 	return 0;
 }
 
@@ -512,11 +514,13 @@ static void test_checkpoint_round_trip(void **unused)
 	leader_state_set_version(s, 7, 123);
 	assert_int_equal(leader_write_checkpoint(l, s), 0);
 	assert_int_equal(target_list(l->t, "db/", count_parts, &parts), 0);
-	/* 120,000 extents at most 50,000 a part: three parts at least */
-	assert_true(parts >= 3);
+	/* every part within both caps (the byte cap above) */
+	assert_true(parts >= (120000 + LEADER_PART_MAX_EXTENTS - 1) / LEADER_PART_MAX_EXTENTS);
 	assert_int_equal(leader_state_new("Logs", UUID, &t), 0);
 	assert_int_equal(leader_load_checkpoint(l, t, 7, &m), 0);
 	assert_int_equal(m->nparts, (size_t)parts);
+	for (size_t i = 0; i < m->nparts; i++)
+		assert_true(m->parts[i].size <= LEADER_PART_MAX_BYTES);
 	assert_int_equal(m->counts.extents, 120000);
 	assert_int_equal(leader_state_version(t), 7);
 	assert_int_equal(leader_state_committed(t), 123);
