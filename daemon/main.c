@@ -7,7 +7,8 @@
  * itself is done by the sync engine behind daemon/engine.h.
  *
  * Lifecycle: load the configuration (exit 1 with file:line when it is bad),
- * start the engine, READY=1 when the engine says it serves.  SIGHUP parses
+ * start the engine, bind the HTTP listeners (daemon/http.h; not with
+ * --once), READY=1 when the engine says it serves.  SIGHUP parses
  * the file into a new configuration and swaps it in only when both the
  * parser and the engine accept it.  SIGTERM/SIGINT stop the engine
  * gracefully; a deadline forces the exit if that hangs.
@@ -28,6 +29,7 @@
 
 #include "conf.h"
 #include "engine.h"
+#include "http.h"
 #include "log.h"
 #include "notify.h"
 #include "signals.h"
@@ -40,6 +42,7 @@
 #define STOP_DEADLINE_SEC 5 /* graceful stop budget; then exit 1 */
 #define ERR_MAX 1024
 #define STATUS_MAX 256
+#define STORE_FILE "state.db" /* in state_dir: the sync engine's store (engine_sync.c) */
 
 /* ---- the configuration (lib/conf) ---- */
 
@@ -246,6 +249,7 @@ struct daemon {
 	struct event *deadline;
 	const struct engine_ops *engine_ops;
 	void *engine;
+	struct http *http; /* NULL with --once */
 	enum engine_mode mode;
 	bool level_set; /* the command line chose the log level */
 	bool ready;
@@ -311,16 +315,21 @@ static void apply_log_level(const struct daemon *d)
 static int reload_config(struct daemon *d, char *changes, char *err, size_t errlen)
 {
 	struct conf *conf = NULL;
+	struct http_reload *hr = NULL;
 	int r;
 
 	r = config_load(d->config_path, &conf, err, errlen);
-	if (r < 0)
-		return r;
-	r = d->engine_ops->reload(d->engine, conf, err, errlen);
+	if (r == 0 && d->http != NULL)
+		r = http_reload_prepare(d->http, conf, &hr, err, errlen);
+	if (r == 0)
+		r = d->engine_ops->reload(d->engine, conf, err, errlen);
 	if (r < 0) {
+		http_reload_abort(hr);
 		conf_free(conf);
 		return r;
 	}
+	if (d->http != NULL)
+		http_reload_commit(d->http, hr, conf);
 	config_diff_text(d->conf, conf, changes, errlen);
 	conf_free(d->conf);
 	d->conf = conf;
@@ -377,6 +386,7 @@ static void on_stop(void *arg, int signo)
 		log_warning("cannot arm the stop deadline; relying on the alarm");
 	/* Backstop for a loop that no longer turns: SIGALRM's default action. */
 	(void)alarm(STOP_DEADLINE_SEC + 2);
+	http_stop(d->http);
 	d->engine_ops->stop(d->engine);
 }
 
@@ -404,6 +414,22 @@ static int daemon_setup(struct daemon *d)
 	return r;
 }
 
+/* Binds the HTTP listeners (before READY=1, which the engine triggers from
+ * the loop); the views read the engine's store through their own handle. */
+static int http_start(struct daemon *d)
+{
+	char err[ERR_MAX], path[4096];
+	struct http_options opt = {.store_path = path};
+	int r;
+
+	notify_status(d->notify, "starting: binding the HTTP listeners");
+	(void)snprintf(path, sizeof(path), "%s/%s", d->conf->state_dir, STORE_FILE);
+	r = http_new(d->base, d->conf, &opt, &d->http, err, sizeof(err));
+	if (r < 0)
+		log_err("cannot serve HTTP: %s", err);
+	return r;
+}
+
 static int daemon_start(struct daemon *d)
 {
 	const struct engine_events events = {d, on_engine_ready, on_engine_status, on_engine_report,
@@ -425,11 +451,14 @@ static int daemon_start(struct daemon *d)
 	r = d->engine_ops->start(d->base, d->conf, d->mode, &events, &d->engine, err, sizeof(err));
 	if (r < 0)
 		log_err("cannot start: %s", err);
+	if (r == 0 && d->mode == ENGINE_RUN)
+		r = http_start(d);
 	return r;
 }
 
 static void daemon_free(struct daemon *d)
 {
+	http_free(d->http);
 	if (d->engine != NULL)
 		d->engine_ops->free(d->engine);
 	signals_free(d->signals);

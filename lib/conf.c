@@ -218,6 +218,26 @@ static int check_pattern(const char *v, char *why, size_t whylen)
 	            show(v, sb));
 }
 
+/* A principal's FQN ("aaduser=alice@contoso.com", "unix:uid=1000"): printable
+ * ASCII without spaces, commas or quotes, with a '=' between a kind and a
+ * value. */
+static int check_fqn(const char *v, char *why, size_t whylen)
+{
+	char sb[SHOW_BUF];
+	size_t n = strlen(v);
+	const char *eq = strchr(v, '=');
+	bool ok = n > 0 && n <= CONF_MAX_FQN && eq != NULL && eq != v && eq[1] != '\0';
+
+	for (size_t i = 0; ok && i < n; i++)
+		ok = v[i] > ' ' && v[i] < 0x7f && v[i] != ',' && v[i] != '"' && v[i] != '\\';
+	if (ok)
+		return 0;
+	return errf(why, whylen, -EINVAL,
+	            "'%s' is not a principal (KIND=VALUE, e.g. aaduser=alice@contoso.com or "
+	            "unix:uid=1000: at most 1024 printable characters, no space, comma or quote)",
+	            show(v, sb));
+}
+
 static int check_id(const char *v, char *why, size_t whylen)
 {
 	char sb[SHOW_BUF];
@@ -330,6 +350,11 @@ static const char *const modkinds[] = {"none", "union", "replace", NULL};
 
 #define DAEMON(field) .scope = CONF_SCOPE_DAEMON, .offset = offsetof(struct conf, field)
 #define ATTACH(field) .scope = CONF_SCOPE_ATTACH, .offset = offsetof(struct conf_attach, field)
+#define PRINCIPALS(field, what)                                                                    \
+	{                                                                                          \
+		.name = #field, ATTACH(field), .type = CONF_T_LIST, .flags = CONF_OPT_REPEAT,      \
+		.check = check_fqn, .help = what,                                                  \
+	}
 #define LIST(field, what)                                                                          \
 	{                                                                                          \
 		.name = #field, ATTACH(field), .type = CONF_T_LIST, .flags = CONF_OPT_REPEAT,      \
@@ -439,6 +464,12 @@ static const struct conf_option options[] = {
         .help = "PEM private key of tls_cert.",
     },
     {
+        .name = "tls_client_ca",
+        DAEMON(tls_client_ca),
+        .type = CONF_T_PATH,
+        .help = "PEM CA certificates whose client certificates may be mapped by subject.",
+    },
+    {
         .name = "tokens_file",
         DAEMON(tokens_file),
         .type = CONF_T_PATH,
@@ -540,6 +571,10 @@ static const struct conf_option options[] = {
         .choices = modkinds,
         .help = "How the leader's principals combine with the follower's own.",
     },
+    PRINCIPALS(admins, "The follower's own admins (principal FQNs)."),
+    PRINCIPALS(users, "The follower's own users (principal FQNs)."),
+    PRINCIPALS(viewers, "The follower's own viewers (principal FQNs)."),
+    PRINCIPALS(monitors, "The follower's own monitors (principal FQNs)."),
     {
         .name = "caching_policies_modification_kind",
         ATTACH(caching_policies_modification_kind),
@@ -1635,6 +1670,10 @@ static const char *daemon_rules(const struct conf *c, char *why, size_t whylen)
 	if (c->tls_key != NULL && c->tls_cert == NULL) {
 		(void)errf(why, whylen, -EINVAL, "needs tls_cert as well");
 		return "tls_key";
+	}
+	if (c->tls_client_ca != NULL && c->tls_cert == NULL) {
+		(void)errf(why, whylen, -EINVAL, "needs tls_cert (client certificates need HTTPS)");
+		return "tls_client_ca";
 	}
 	return NULL;
 }

@@ -51,6 +51,7 @@
 #define CONF_MAX_URL 2048
 #define CONF_HOST_MAX 256
 #define CONF_UNIX_PATH_MAX 108 /* sizeof(sockaddr_un.sun_path) */
+#define CONF_MAX_FQN 1024      /* a principal's fully qualified name */
 
 /* Flags for conf_parse, conf_load and conf_attach_from_json. */
 #define CONF_SKIP_SECRETS 0x1 /* do not read secret files (fuzzing, tools) */
@@ -146,6 +147,13 @@ struct conf_attach {
 	struct conf_list include_materialized_views;
 	struct conf_list exclude_materialized_views;
 	enum conf_modkind principals_modification_kind;
+	/* The follower's own principals per role (FQNs), combined with the
+	 * leader's by principals_modification_kind.  Indexed like enum
+	 * proto_role: admins, users, viewers, monitors. */
+	struct conf_list admins;
+	struct conf_list users;
+	struct conf_list viewers;
+	struct conf_list monitors;
 	enum conf_modkind caching_policies_modification_kind;
 	int64_t hot_cache;                      /* database hot span override, or CONF_UNSET */
 	struct conf_windows hot_windows;        /* database hot windows override */
@@ -170,6 +178,7 @@ struct conf {
 	char *follower_name;   /* default: the host name */
 	char *tls_cert;        /* NULL: plain HTTP */
 	char *tls_key;
+	char *tls_client_ca; /* NULL: client certificates are identified by fingerprint only */
 	char *tokens_file; /* NULL: no bearer tokens */
 	bool allow_anonymous;
 	int64_t max_lag; /* ticks */

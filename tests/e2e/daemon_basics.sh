@@ -39,8 +39,10 @@ write_conf() {
 	local f=$1 level=${2:-info}
 	shift $(($# < 2 ? $# : 2))
 	{
-		printf '[daemon]\nstate_dir = %s\ncache_dir = %s\nlog_level = %s\n\n' \
+		printf '[daemon]\nstate_dir = %s\ncache_dir = %s\nlog_level = %s\n' \
 			"$T/state" "$T/cache" "$level"
+		# any free port, a private admin socket: tests may run side by side
+		printf 'listen = 127.0.0.1:0\nadmin_socket = %s\n\n' "$T/admin.sock"
 		printf '[attach "logs"]\nleader = %s\ndatabase = Logs\n' "$T/leader"
 		[ $# -eq 0 ] || printf '%s\n' "" "$@"
 	} >"$f"

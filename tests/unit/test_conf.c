@@ -287,6 +287,7 @@ static void test_example(void **state)
 		if (strcmp(d.daemon.items[i], "follower_name") != 0 &&
 		    strcmp(d.daemon.items[i], "tls_cert") != 0 &&
 		    strcmp(d.daemon.items[i], "tls_key") != 0 &&
+		    strcmp(d.daemon.items[i], "tls_client_ca") != 0 &&
 		    strcmp(d.daemon.items[i], "tokens_file") != 0)
 			fail_msg("conf/followerd.conf shows a wrong default for %s",
 			         d.daemon.items[i]);

@@ -1,0 +1,145 @@
+/*
+ * http — followerd's HTTP endpoint on the daemon's event loop (evhttp).
+ *
+ * Serves the read-only views (lib/views) of the followed databases, their
+ * artifacts from the cache (sendfile, Range, ETag), /metrics (Prometheus
+ * text) and /healthz, to callers identified and authorized by lib/auth:
+ *
+ *   GET /v1/databases                              the databases the caller may see
+ *   GET /v1/databases/{db}                         one database: versions, lag, state
+ *   GET /v1/databases/{db}/tables[/{t}]            schema (also external_tables,
+ *                                                  materialized_views)
+ *   GET /v1/databases/{db}/extents?table=&from=&to=&cursor=&limit=
+ *   GET /v1/databases/{db}/policies | principals | history?limit= | cache
+ *   GET /v1/databases/{db}/extents/{id}/artifacts/{name}
+ *   GET /v1/artifacts/{sha256}
+ *   GET /metrics, GET /healthz
+ *   POST /v1/rest/mgmt, GET /v1/rest/auth/metadata  (the Kusto surface: a hook)
+ *
+ * Listeners: the `listen` addresses (TCP, HTTPS with tls_cert/tls_key, or
+ * unix:/path) and the admin Unix socket (admin_socket, mode 0660), or the
+ * sockets systemd passes (sd_listen_fds: one named "admin" is the admin
+ * socket, any other replaces `listen`).  All are bound by http_new, so the
+ * daemon says READY=1 only once they are.
+ *
+ * Limits: headers 16 KiB (431), bodies 1 MiB (413), every method parsed and
+ * the wrong ones answered 405, max_connections counted here (a connection
+ * past it is closed at once), and a deadline of request_timeout for each
+ * whole request from its first byte wait (a client trickling a header line a
+ * second is cut off: evhttp's own timeouts only bound idle gaps).
+ *
+ * Every request gets exactly one reply; errors are JSON
+ * {"error":{"code","message"}} with their status.
+ *
+ * Views run on the loop, one read-only SQLite snapshot per request: each is
+ * bounded (a page of at most 1,000 extents) but /cache and a /v1/artifacts
+ * lookup by a caller who may not read every database scan a database's
+ * artifact rows (see lib/views.h).
+ *
+ * Two seams for work that lands later:
+ *   - READ-THROUGH: an artifact the cache does not hold is handed to
+ *     hooks.miss, which may take the request over (stream it while it is
+ *     fetched) or let http answer 503 "not cached yet";
+ *   - KUSTO: POST /v1/rest/mgmt and GET /v1/rest/auth/metadata go to
+ *     hooks.mgmt / hooks.auth_metadata (the caller already identified);
+ *     without them mgmt answers a Kusto-shaped 400 "not available" and auth
+ *     metadata 404 (what Kusto clients take as "no AAD sign-in").
+ */
+#ifndef FOLLOWERD_HTTP_H
+#define FOLLOWERD_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "auth.h"
+#include "store.h"
+
+struct cache;
+struct conf;
+struct event_base;
+struct evhttp_request;
+struct http;
+struct http_reload;
+struct views_ctx;
+
+#define HTTP_MAX_HEADERS ((size_t)16 << 10) /* bytes of a request's headers (431 past it) */
+#define HTTP_MAX_BODY ((size_t)1 << 20)     /* bytes of a request's body (413 past it) */
+#define HTTP_ADMIN_MAX_CONNECTIONS 64       /* the admin socket's own cap */
+#define HTTP_STALL_MS 3000                  /* a loop turn this late makes /healthz 503 */
+#define HTTP_STALL_MEMORY_S 30              /* ... for this long afterwards */
+
+/* READ-THROUGH SEAM: an artifact that is not in the cache. */
+struct http_miss {
+	const char *sha256;
+	uint64_t size;
+	enum store_blob_state state; /* the store's word: unknown (never fetched) or quarantined */
+	const char *database;        /* the store's name of the database asked for; NULL when
+	                                asked by sha256 alone */
+	bool head;                   /* a HEAD request */
+};
+
+/* KUSTO SEAM: a call of the Kusto surface.  All borrowed for the call. */
+struct http_kusto_call {
+	const struct auth_principal *who; /* identified (maybe anonymous: check!) */
+	const struct views_ctx *views;    /* the store (NULL: none yet), conf, cache, now */
+	bool allow_anonymous;             /* for auth_allowed() */
+	const char *body;                 /* the request body, NUL-terminated (mgmt) */
+	size_t len;
+};
+
+struct http_hooks {
+	void *arg;
+	/* Returns 1 when it took req over (it must then reply exactly once), 0
+	 * to have http answer 503 "not cached yet" (e.g. after queueing the
+	 * download), a negative errno to answer 503 with that error. */
+	int (*miss)(void *arg, struct evhttp_request *req, const struct http_miss *m);
+	/* Must reply to req exactly once. */
+	void (*mgmt)(void *arg, struct evhttp_request *req, const struct http_kusto_call *call);
+	void (*auth_metadata)(void *arg, struct evhttp_request *req,
+	                      const struct http_kusto_call *call);
+};
+
+struct http_options {
+	const char *store_path; /* the store file, read through its own read-only handle */
+	struct cache *cache;    /* borrowed; NULL: http opens conf->cache_dir itself */
+	struct http_hooks hooks;
+};
+
+/* Binds every listener and starts serving conf (borrowed until a reload
+ * commits another or http_free) on base.  Opens the store read-only when the
+ * file exists (else on a later request), loads the tokens file and the TLS
+ * certificate.  0, or a negative errno with err filled (*ret untouched). */
+int http_new(struct event_base *base, const struct conf *conf, const struct http_options *opt,
+             struct http **ret, char *err, size_t errlen);
+
+/* Stops accepting connections (a graceful stop); those open finish. */
+void http_stop(struct http *h);
+
+/* Frees h and everything it holds, closing every connection and removing
+ * the admin socket it created; NULL is a no-op. */
+void http_free(struct http *h);
+
+/* Reload in two steps so that a configuration the engine refuses leaves the
+ * endpoint untouched: prepare loads what can fail (tokens file, TLS
+ * certificate) for conf; commit switches to it (conf borrowed from then on);
+ * abort drops it.  Listener addresses are not changed by a reload (a
+ * warning is logged): restart for that. */
+int http_reload_prepare(struct http *h, const struct conf *conf, struct http_reload **ret,
+                        char *err, size_t errlen);
+void http_reload_commit(struct http *h, struct http_reload *r, const struct conf *conf);
+void http_reload_abort(struct http_reload *r);
+
+/* Installs hooks (copied); the seams above. */
+void http_set_hooks(struct http *h, const struct http_hooks *hooks);
+
+/* Replies to req with status and body (stolen; NULL: {} ), as JSON. */
+void http_reply_json(struct evhttp_request *req, int status, json_t *body);
+
+/* Replies with {"error":{"code","message"}}. */
+void http_reply_error(struct evhttp_request *req, int status, const char *code,
+                      const char *message);
+
+#endif

@@ -1,0 +1,320 @@
+/*
+ * http_files — serving artifacts from the cache.
+ *
+ * An artifact is found by database, extent id and name, or by sha256 alone,
+ * and served from the content-addressed cache (lib/cache): the file is
+ * opened (checked to be a regular file of the right size) and handed to the
+ * connection's output as a file segment, which libevent sends with
+ * sendfile(2) on plain connections (and maps for TLS).  The body goes
+ * straight to the connection's buffer after evhttp wrote the headers:
+ * evhttp_send_reply would copy it through the request's buffer, which is
+ * not one that drains to a socket, and lose sendfile.
+ *
+ * Content never changes under a name, so the ETag is the sha256; Range asks
+ * for one byte range (206), If-None-Match for a 304.  An artifact the cache
+ * does not hold goes to the read-through hook (http.h), else 503.
+ */
+#include "http_int.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+
+#include "cache.h"
+#include "log.h"
+
+#define ETAG_LEN (PROTO_SHA256_LEN + 3)
+#define RETRY_AFTER_S "10"
+
+/* A byte range to serve. */
+struct range {
+	uint64_t start, len;
+	bool partial;
+};
+
+static bool parse_u64(const char *s, size_t n, uint64_t *ret)
+{
+	uint64_t v = 0;
+
+	if (n == 0 || n > 19)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	*ret = v;
+	return true;
+}
+
+/* Reads a Range header against size: 0 with the whole file (no header, or
+ * one to ignore: malformed, several ranges, another unit), 1 with the part,
+ * -1 when unsatisfiable (416). */
+static int parse_range(const char *h, uint64_t size, struct range *r)
+{
+	const char *spec, *dash;
+	uint64_t a = 0, b = size > 0 ? size - 1 : 0;
+	bool has_a, has_b;
+
+	r->start = 0;
+	r->len = size;
+	r->partial = false;
+	if (h == NULL || strncasecmp(h, "bytes=", 6) != 0 || strchr(h, ',') != NULL)
+		return 0;
+	spec = h + 6;
+	dash = strchr(spec, '-');
+	if (dash == NULL)
+		return 0;
+	has_a = parse_u64(spec, (size_t)(dash - spec), &a);
+	has_b = parse_u64(dash + 1, strlen(dash + 1), &b);
+	if ((!has_a && dash != spec) || (!has_b && dash[1] != '\0') || (!has_a && !has_b))
+		return 0;
+	if (!has_a) { /* the last b bytes */
+		if (b == 0 || size == 0)
+			return -1;
+		a = b >= size ? 0 : size - b;
+		b = size - 1;
+	} else if (!has_b || b >= size) {
+		b = size > 0 ? size - 1 : 0;
+	}
+	if (a >= size)
+		return -1;
+	if (b < a)
+		return 0;
+	r->start = a;
+	r->len = b - a + 1;
+	r->partial = true;
+	return 1;
+}
+
+/* True when the If-None-Match list names etag (or is "*"). */
+static bool etag_listed(const char *list, const char *etag)
+{
+	size_t n = strlen(etag);
+
+	for (const char *p = list; p != NULL && *p != '\0';) {
+		p += strspn(p, " \t,");
+		if (*p == '*')
+			return true;
+		if (strncmp(p, "W/", 2) == 0)
+			p += 2;
+		if (strncmp(p, etag, n) == 0 && (p[n] == '\0' || p[n] == ',' || p[n] == ' '))
+			return true;
+		p = strchr(p, ',');
+	}
+	return false;
+}
+
+static void not_cached(struct http_call *c, const struct views_artifact *a, const char *database)
+{
+	struct http_miss m = {.sha256 = a->sha256,
+	                      .size = a->size,
+	                      .state = a->state,
+	                      .database = database,
+	                      .head = c->method == EVHTTP_REQ_HEAD};
+	int r = 0;
+
+	if (c->h->hooks.miss != NULL) {
+		r = c->h->hooks.miss(c->h->hooks.arg, c->req, &m);
+		if (r == 1) {
+			c->replied = true;
+			return;
+		}
+	}
+	c->h->n.not_cached++;
+	(void)evhttp_add_header(evhttp_request_get_output_headers(c->req), "Retry-After",
+	                        RETRY_AFTER_S);
+	http_call_error(
+	    c, 503, "NotCached", "artifact %s is not cached yet%s%s%s", a->sha256,
+	    a->state == STORE_BLOB_QUARANTINED ? " (its last download failed verification)" : "",
+	    r < 0 ? ": " : "", r < 0 ? strerror(-r) : "");
+}
+
+/* Sends the headers, then the file part straight to the connection. */
+static void send_file(struct http_call *c, int fd, int status, const struct range *rg)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(c->req);
+	struct evbuffer_file_segment *seg = NULL;
+	char len[24];
+
+	if (c->method != EVHTTP_REQ_HEAD && rg->len > 0 &&
+	    (seg = evbuffer_file_segment_new(fd, (ev_off_t)rg->start, (ev_off_t)rg->len,
+	                                     EVBUF_FS_CLOSE_ON_FREE)) == NULL) {
+		(void)close(fd);
+		return http_call_fail(c, -ENOMEM);
+	}
+	if (seg == NULL)
+		(void)close(fd);
+	(void)snprintf(len, sizeof(len), "%" PRIu64, rg->len);
+	(void)evhttp_add_header(evhttp_request_get_output_headers(c->req), "Content-Length", len);
+	http_headers(c->req, "application/octet-stream");
+	c->replied = true;
+	evhttp_send_reply_start(c->req, status, status == 206 ? "Partial Content" : "OK");
+	if (seg != NULL && evcon != NULL) {
+		if (evbuffer_add_file_segment(
+		        bufferevent_get_output(evhttp_connection_get_bufferevent(evcon)), seg, 0,
+		        (ev_off_t)rg->len) == 0)
+			c->h->n.artifact_bytes += rg->len;
+		else
+			log_err("http: cannot queue artifact bytes: out of memory");
+	}
+	if (seg != NULL)
+		evbuffer_file_segment_free(seg);
+	evhttp_send_reply_end(c->req);
+}
+
+/* Serves an open artifact file: 304, 416, 206 or 200. */
+static void serve_fd(struct http_call *c, const struct views_artifact *a, int fd)
+{
+	struct evkeyvalq *in = evhttp_request_get_input_headers(c->req);
+	struct evkeyvalq *out = evhttp_request_get_output_headers(c->req);
+	const char *if_range = evhttp_find_header(in, "If-Range");
+	char etag[ETAG_LEN + 1], cr[80];
+	struct range rg;
+	int r;
+
+	(void)snprintf(etag, sizeof(etag), "\"%s\"", a->sha256);
+	(void)evhttp_add_header(out, "ETag", etag);
+	(void)evhttp_add_header(out, "Accept-Ranges", "bytes");
+	(void)evhttp_add_header(out, "Cache-Control", "private, max-age=31536000, immutable");
+	if (etag_listed(evhttp_find_header(in, "If-None-Match"), etag)) {
+		(void)close(fd);
+		c->replied = true;
+		evhttp_send_reply(c->req, 304, "Not Modified", NULL);
+		return;
+	}
+	r = if_range != NULL && strcmp(if_range, etag) != 0
+	        ? parse_range(NULL, a->size, &rg)
+	        : parse_range(evhttp_find_header(in, "Range"), a->size, &rg);
+	if (r < 0) {
+		(void)close(fd);
+		(void)snprintf(cr, sizeof(cr), "bytes */%" PRIu64, a->size);
+		(void)evhttp_add_header(out, "Content-Range", cr);
+		return http_call_error(c, 416, "RangeNotSatisfiable",
+		                       "the artifact has %" PRIu64 " bytes", a->size);
+	}
+	if (rg.partial) {
+		(void)snprintf(cr, sizeof(cr), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, rg.start,
+		               rg.start + rg.len - 1, a->size);
+		(void)evhttp_add_header(out, "Content-Range", cr);
+	}
+	send_file(c, fd, rg.partial ? 206 : 200, &rg);
+}
+
+static void serve(struct http_call *c, const struct views_artifact *a, const char *database)
+{
+	int fd = -1, r;
+
+	if (a->state != STORE_BLOB_CACHED)
+		return not_cached(c, a, database);
+	r = cache_open_object(c->h->cache, a->sha256, a->size, &fd);
+	if (r == -ENOENT || r == -EMSGSIZE) {
+		log_warning("http: artifact %s is recorded as cached but its file is %s", a->sha256,
+		            r == -ENOENT ? "missing" : "of the wrong size");
+		return not_cached(c, a, database);
+	}
+	if (r < 0) {
+		(void)snprintf(c->err, sizeof(c->err), "artifact %s: %s", a->sha256, strerror(-r));
+		return http_call_fail(c, r == -EINVAL ? -EIO : r);
+	}
+	serve_fd(c, a, fd);
+}
+
+void http_artifact_named(struct http_call *c, const struct views_db *d)
+{
+	struct views_artifact a;
+	int r = views_artifact_by_name(&c->v, d, c->seg[4], c->seg[6], &a, c->err);
+
+	if (r < 0)
+		return http_call_fail(c, r);
+	serve(c, &a, d->info.config);
+}
+
+/* Whether the caller may read the data of a database that references the
+ * artifact: 1 yes, 0 no but it may see one, -1 none it may see. */
+struct sha_access {
+	struct http_call *c;
+	const struct views_db *dbs;
+	size_t n;
+	int verdict;
+};
+
+static int sha_db(void *arg, const char *config)
+{
+	struct sha_access *s = arg;
+
+	for (size_t i = 0; i < s->n; i++) {
+		if (strcmp(s->dbs[i].info.config, config) != 0)
+			continue;
+		if (http_may(s->c, &s->dbs[i], AUTH_REQ_DATA)) {
+			s->verdict = 1;
+			return 1;
+		}
+		if (http_may(s->c, &s->dbs[i], AUTH_REQ_METADATA))
+			s->verdict = 0;
+	}
+	return 0;
+}
+
+/* The verdict for the caller; 0 or a negative errno.  The artifact's
+ * databases are looked for (a scan) only when the caller may read the data
+ * of some databases but not of all. */
+static int sha_allowed(struct http_call *c, const char *sha256, int *ret)
+{
+	struct sha_access s = {.c = c, .verdict = -1};
+	struct views_db *dbs = NULL;
+	bool all = true, any = false;
+	int r;
+
+	if (c->who.superuser) {
+		*ret = 1;
+		return 0;
+	}
+	r = views_db_list(&c->v, &dbs, &s.n, c->err);
+	for (size_t i = 0; r == 0 && i < s.n; i++) {
+		all = all && http_may(c, &dbs[i], AUTH_REQ_DATA);
+		any = any || http_may(c, &dbs[i], AUTH_REQ_METADATA);
+	}
+	s.dbs = dbs;
+	if (r == 0 && all && s.n > 0)
+		s.verdict = 1;
+	else if (r == 0 && any)
+		r = views_blob_databases(&c->v, sha256, sha_db, &s, c->err);
+	views_db_array_free(dbs, s.n);
+	if (r < 0)
+		return r;
+	*ret = s.verdict;
+	return 0;
+}
+
+void http_artifact_sha(struct http_call *c)
+{
+	const char *sha = c->seg[2];
+	struct views_artifact a;
+	int verdict = -1, r;
+
+	if (!cache_valid_sha256(sha))
+		return http_call_error(c, 400, "BadRequest",
+		                       "'%.80s' is not a sha256 (64 lowercase hex digits)", sha);
+	if (c->v.store == NULL)
+		return http_call_error(c, 404, "NotFound", "no artifact %s", sha);
+	r = views_artifact_by_sha(&c->v, sha, &a, c->err);
+	if (r == 0)
+		r = sha_allowed(c, sha, &verdict);
+	if (r < 0)
+		return http_call_fail(c, r);
+	if (verdict < 0)
+		return http_call_error(c, 404, "NotFound", "no artifact %s", sha);
+	if (verdict == 0)
+		return http_call_error(
+		    c, 403, "Forbidden", "%s may not read the data of artifact %s",
+		    c->who.fqn[0] != '\0' ? c->who.fqn : "an anonymous caller", sha);
+	serve(c, &a, NULL);
+}

@@ -1,0 +1,153 @@
+/*
+ * http_int — what the files of the HTTP endpoint share (not for callers).
+ *
+ * http.c: life, listeners, TLS, connections (cap, deadline), heartbeat;
+ * http_routes.c: a request's way — parse, identify, route, authorize, reply;
+ * http_files.c: artifacts (sendfile, Range, ETag); http_metrics.c: /metrics
+ * and /healthz.
+ */
+#ifndef FOLLOWERD_HTTP_INT_H
+#define FOLLOWERD_HTTP_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+#include <openssl/ssl.h>
+
+#include "auth.h"
+#include "conf.h"
+#include "http.h"
+#include "views.h"
+
+#define HTTP_MAX_SEGMENTS 8
+#define HTTP_MAX_LISTENERS 32 /* per endpoint */
+#define HTTP_STATUS_MAX 600
+#define HTTP_CONN_BUCKETS 4096 /* connection lookup table; chains stay short */
+
+struct log_memo;
+
+/* The two endpoints: the query listeners and the admin socket. */
+enum http_side {
+	HTTP_PUBLIC,
+	HTTP_ADMIN,
+};
+
+struct http_endpoint {
+	struct http *h;
+	enum http_side side;
+	struct evhttp *evh;
+	int max_connections;
+	unsigned connections;
+	struct evhttp_bound_socket *bound[HTTP_MAX_LISTENERS];
+	size_t nbound;
+};
+
+/* One client connection. */
+struct http_conn {
+	struct http_endpoint *ep;
+	struct bufferevent *bev;
+	struct evhttp_connection *evcon; /* NULL until conn_init ran */
+	struct event *init;              /* one loop turn after accept */
+	struct event *deadline;          /* the whole request must have arrived by then */
+	struct http_conn *next;          /* hash chain */
+	bool unix_peer;                  /* AF_UNIX */
+	bool local;                      /* loopback or AF_UNIX */
+	bool have_uid;
+	uint32_t uid; /* SO_PEERCRED */
+};
+
+struct http_counters {
+	uint64_t responses[HTTP_STATUS_MAX]; /* by status */
+	uint64_t accepted, rejected;         /* connections; rejected: past the cap */
+	uint64_t deadlines;                  /* connections cut at their request deadline */
+	uint64_t artifact_bytes;             /* artifact body bytes queued */
+	uint64_t not_cached;                 /* artifact requests answered 503 */
+};
+
+/* What a reload replaces. */
+struct http_reload {
+	const struct conf *conf;
+	struct auth_tokens *tokens;
+	SSL_CTX *tls;
+};
+
+struct http {
+	struct event_base *base;
+	const struct conf *conf;
+	char *store_path;
+	struct store *store; /* read-only; NULL until the file exists */
+	int64_t store_retry; /* monotonic ms of the next open attempt */
+	struct cache *cache;
+	bool own_cache;
+	struct auth_tokens *tokens;
+	SSL_CTX *tls;
+	struct http_endpoint pub, adm;
+	struct http_conn *conns[HTTP_CONN_BUCKETS];
+	char *admin_path; /* the admin socket this process bound, removed at free */
+	dev_t admin_dev;
+	ino_t admin_ino;
+	struct http_hooks hooks;
+	struct http_counters n;
+	struct event *heartbeat;
+	int64_t beat_ms;       /* monotonic ms of the last heartbeat */
+	int64_t stall_at_ms;   /* when the loop last turned HTTP_STALL_MS late; 0: never */
+	int64_t stall_ms;      /* how late */
+	struct log_memo *memo; /* store open failures, logged on change */
+	bool stopped;
+};
+
+/* A request being answered. */
+struct http_call {
+	struct http *h;
+	struct http_endpoint *ep;
+	struct http_conn *conn; /* NULL if the connection went away meanwhile */
+	struct evhttp_request *req;
+	enum evhttp_cmd_type method;
+	char *seg[HTTP_MAX_SEGMENTS]; /* decoded path segments */
+	size_t nseg;
+	struct evkeyvalq query;
+	bool query_parsed;
+	struct auth_principal who;
+	struct views_ctx v;
+	bool snapshot; /* views_begin succeeded */
+	bool replied;
+	char err[VIEWS_ERRLEN];
+};
+
+/* ---- http.c ---- */
+int64_t http_now_ms(void);
+struct store *http_store(struct http *h);
+/* The tracked connection of req (NULL: not tracked). */
+struct http_conn *http_conn_of(struct http *h, struct evhttp_request *req);
+/* Arms the connection's deadline for its next request / stops it. */
+void http_conn_arm(struct http_conn *c);
+void http_conn_disarm(struct http_conn *c);
+
+/* ---- http_routes.c ---- */
+void http_on_request(struct evhttp_request *req, void *arg);
+/* Replies: each ends the call (exactly one per request). */
+void http_call_json(struct http_call *c, int status, json_t *body);
+void http_call_error(struct http_call *c, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* The error reply for a views/store errno (404, 400, 503, 500). */
+void http_call_fail(struct http_call *c, int r);
+/* The roles the caller holds in d (all of them for the superuser). */
+unsigned http_roles(const struct http_call *c, const struct views_db *d);
+bool http_may(const struct http_call *c, const struct views_db *d, enum auth_request req);
+/* Sets the standard headers of a reply (Content-Type etc.). */
+void http_headers(struct evhttp_request *req, const char *content_type);
+
+/* ---- http_files.c ---- */
+void http_artifact_named(struct http_call *c, const struct views_db *d);
+void http_artifact_sha(struct http_call *c);
+
+/* ---- http_metrics.c ---- */
+void http_metrics(struct http_call *c);
+void http_healthz(struct http_call *c);
+
+#endif

@@ -1,0 +1,298 @@
+/*
+ * http_metrics — GET /metrics (Prometheus text format 0.0.4) and GET
+ * /healthz.
+ *
+ * Metrics come from the store's database rows (versions, lag, totals), its
+ * blob rows (the cache), the cache's file system and the endpoint's own
+ * counters.  Per-database series show only the databases the caller may
+ * see.  /healthz answers anyone (load balancers, systemd): 200 or 503 with
+ * the reasons — a database further behind than max_lag, a store that cannot
+ * be read, an event loop that stopped turning or turned late (a heartbeat
+ * timer measures it) — naming only the databases the caller may see.
+ */
+#include "http_int.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+
+#include "cache.h"
+
+#define HEARTBEAT_MAX_AGE_MS (1000 + HTTP_STALL_MS)
+
+/* Appends v as a label value (backslash, quote and newline escaped). */
+static void label(struct evbuffer *b, const char *v)
+{
+	for (; *v != '\0'; v++) {
+		if (*v == '\\' || *v == '"')
+			(void)evbuffer_add_printf(b, "\\%c", *v);
+		else if (*v == '\n')
+			(void)evbuffer_add(b, "\\n", 2);
+		else
+			(void)evbuffer_add(b, v, 1);
+	}
+}
+
+static void help(struct evbuffer *b, const char *name, const char *type, const char *text)
+{
+	(void)evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type);
+}
+
+/* One per-database series for every visible database. */
+struct db_series {
+	const char *name, *type, *help;
+	double (*value)(const struct store_db_info *i);
+};
+
+static uint64_t lag_versions(const struct store_db_info *i)
+{
+	return i->leader_version > i->applied_version ? i->leader_version - i->applied_version : 0;
+}
+
+static int64_t lag_ticks(const struct store_db_info *i)
+{
+	return lag_versions(i) > 0 && i->leader_committed > i->applied_committed
+	           ? i->leader_committed - i->applied_committed
+	           : 0;
+}
+
+static double m_applied(const struct store_db_info *i)
+{
+	return (double)i->applied_version;
+}
+static double m_leader(const struct store_db_info *i)
+{
+	return (double)i->leader_version;
+}
+static double m_lag_versions(const struct store_db_info *i)
+{
+	return (double)lag_versions(i);
+}
+static double m_lag_seconds(const struct store_db_info *i)
+{
+	return (double)lag_ticks(i) / (double)PROTO_TICKS_PER_SEC;
+}
+static double m_extents(const struct store_db_info *i)
+{
+	return (double)i->extents;
+}
+static double m_rows(const struct store_db_info *i)
+{
+	return (double)i->rows;
+}
+static double m_bytes(const struct store_db_info *i)
+{
+	return (double)i->bytes;
+}
+static double m_last_apply(const struct store_db_info *i)
+{
+	return i->last_apply > 0 ? (double)i->last_apply / (double)PROTO_TICKS_PER_SEC : 0;
+}
+static double m_failing(const struct store_db_info *i)
+{
+	return i->last_error != NULL;
+}
+
+static const struct db_series db_series[] = {
+    {"followerd_database_applied_version", "gauge", "Leader version applied (and visible).",
+     m_applied},
+    {"followerd_database_leader_version", "gauge", "Newest version the leader's head named.",
+     m_leader},
+    {"followerd_database_lag_versions", "gauge", "Versions behind the leader.", m_lag_versions},
+    {"followerd_database_lag_seconds", "gauge",
+     "Leader commit time minus applied commit time, when behind.", m_lag_seconds},
+    {"followerd_database_extents", "gauge", "Extents stored.", m_extents},
+    {"followerd_database_rows", "gauge", "Rows of the extents stored.", m_rows},
+    {"followerd_database_bytes", "gauge", "Artifact bytes of the extents stored.", m_bytes},
+    {"followerd_database_last_apply_timestamp_seconds", "gauge",
+     "When a version was last applied (Unix time).", m_last_apply},
+    {"followerd_database_failing", "gauge", "1 when the last sync step failed.", m_failing},
+};
+
+static void put_databases(struct evbuffer *b, const struct views_db *dbs, const bool *visible,
+                          size_t n)
+{
+	for (size_t s = 0; s < sizeof(db_series) / sizeof(db_series[0]); s++) {
+		help(b, db_series[s].name, db_series[s].type, db_series[s].help);
+		for (size_t i = 0; i < n; i++) {
+			if (!visible[i])
+				continue;
+			(void)evbuffer_add_printf(b, "%s{database=\"", db_series[s].name);
+			label(b, dbs[i].info.local_name);
+			(void)evbuffer_add_printf(b, "\"} %.17g\n",
+			                          db_series[s].value(&dbs[i].info));
+		}
+	}
+}
+
+static void put_cache(struct http_call *c, struct evbuffer *b)
+{
+	struct views_cache_stats s;
+	uint64_t free_b, total_b;
+
+	if (c->v.store != NULL && views_cache_stats(&c->v, NULL, &s, NULL) == 0) {
+		help(b, "followerd_cache_blobs", "gauge",
+		     "Artifacts recorded by the cache, by state.");
+		(void)evbuffer_add_printf(b,
+		                          "followerd_cache_blobs{state=\"cached\"} %" PRIu64 "\n"
+		                          "followerd_cache_blobs{state=\"quarantined\"} %" PRIu64
+		                          "\n",
+		                          s.cached, s.quarantined);
+		help(b, "followerd_cache_bytes", "gauge", "Bytes of the cached artifacts.");
+		(void)evbuffer_add_printf(b, "followerd_cache_bytes %" PRIu64 "\n", s.cached_bytes);
+	}
+	if (c->h->cache != NULL && cache_disk_space(c->h->cache, &free_b, &total_b) == 0) {
+		help(b, "followerd_cache_disk_free_bytes", "gauge",
+		     "Free space of the cache's file system.");
+		(void)evbuffer_add_printf(b, "followerd_cache_disk_free_bytes %" PRIu64 "\n",
+		                          free_b);
+		help(b, "followerd_cache_disk_total_bytes", "gauge",
+		     "Size of the cache's file system.");
+		(void)evbuffer_add_printf(b, "followerd_cache_disk_total_bytes %" PRIu64 "\n",
+		                          total_b);
+	}
+}
+
+static void put_http(const struct http *h, struct evbuffer *b)
+{
+	const struct http_counters *n = &h->n;
+
+	help(b, "followerd_http_responses_total", "counter", "HTTP responses sent, by status.");
+	for (int code = 100; code < HTTP_STATUS_MAX; code++)
+		if (n->responses[code] > 0)
+			(void)evbuffer_add_printf(
+			    b, "followerd_http_responses_total{code=\"%d\"} %" PRIu64 "\n", code,
+			    n->responses[code]);
+	help(b, "followerd_http_connections", "gauge", "Open client connections.");
+	(void)evbuffer_add_printf(b,
+	                          "followerd_http_connections{endpoint=\"queries\"} %u\n"
+	                          "followerd_http_connections{endpoint=\"admin\"} %u\n",
+	                          h->pub.connections, h->adm.connections);
+	help(b, "followerd_http_connections_accepted_total", "counter", "Connections accepted.");
+	(void)evbuffer_add_printf(b, "followerd_http_connections_accepted_total %" PRIu64 "\n",
+	                          n->accepted);
+	help(b, "followerd_http_connections_rejected_total", "counter",
+	     "Connections closed at once: past max_connections.");
+	(void)evbuffer_add_printf(b, "followerd_http_connections_rejected_total %" PRIu64 "\n",
+	                          n->rejected);
+	help(b, "followerd_http_request_deadlines_total", "counter",
+	     "Connections closed for not sending a request within request_timeout.");
+	(void)evbuffer_add_printf(b, "followerd_http_request_deadlines_total %" PRIu64 "\n",
+	                          n->deadlines);
+	help(b, "followerd_http_artifact_bytes_total", "counter", "Artifact bytes sent.");
+	(void)evbuffer_add_printf(b, "followerd_http_artifact_bytes_total %" PRIu64 "\n",
+	                          n->artifact_bytes);
+	help(b, "followerd_http_artifacts_not_cached_total", "counter",
+	     "Artifact requests answered 503: not cached yet.");
+	(void)evbuffer_add_printf(b, "followerd_http_artifacts_not_cached_total %" PRIu64 "\n",
+	                          n->not_cached);
+	help(b, "followerd_event_loop_stall_seconds", "gauge",
+	     "How late the loop's last late turn was (0: never).");
+	(void)evbuffer_add_printf(b, "followerd_event_loop_stall_seconds %.3f\n",
+	                          (double)h->stall_ms / 1000.0);
+}
+
+void http_metrics(struct http_call *c)
+{
+	struct views_db *dbs = NULL;
+	size_t n = 0, seen = 0;
+	bool *visible = NULL;
+	struct evbuffer *b = NULL;
+	int r = c->v.store != NULL ? views_db_list(&c->v, &dbs, &n, c->err) : 0;
+
+	if (r == 0 &&
+	    ((visible = calloc(n + 1, sizeof(*visible))) == NULL || (b = evbuffer_new()) == NULL))
+		r = -ENOMEM;
+	for (size_t i = 0; r == 0 && i < n; i++)
+		seen += visible[i] = http_may(c, &dbs[i], AUTH_REQ_METADATA);
+	if (r < 0)
+		http_call_fail(c, r);
+	else if (n > 0 && seen == 0 && !c->who.superuser)
+		http_call_error(c, 403, "Forbidden", "the caller may see no database");
+	if (r == 0 && !c->replied) {
+		put_databases(b, dbs, visible, n);
+		put_cache(c, b);
+		put_http(c->h, b);
+		http_headers(c->req, "text/plain; version=0.0.4; charset=utf-8");
+		c->replied = true;
+		evhttp_send_reply(c->req, 200, "OK", b);
+	}
+	if (b != NULL)
+		evbuffer_free(b);
+	free(visible);
+	views_db_array_free(dbs, n);
+}
+
+/* ---- /healthz ---- */
+
+static int reason(json_t *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int reason(json_t *a, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	return json_array_append_new(a, json_string(buf));
+}
+
+static void loop_reasons(const struct http *h, json_t *a)
+{
+	int64_t now = http_now_ms(), age = now - h->beat_ms;
+
+	if (age > HEARTBEAT_MAX_AGE_MS)
+		(void)reason(a, "the event loop did not turn for %.1f s", (double)age / 1000.0);
+	else if (h->stall_at_ms > 0 && now - h->stall_at_ms < HTTP_STALL_MEMORY_S * 1000)
+		(void)reason(a, "the event loop stalled for %.1f s, %.0f s ago",
+		             (double)h->stall_ms / 1000.0, (double)(now - h->stall_at_ms) / 1000.0);
+}
+
+static void db_reasons(struct http_call *c, json_t *a)
+{
+	struct views_db *dbs = NULL;
+	size_t n = 0;
+	int64_t max = c->h->conf->max_lag;
+
+	if (c->v.store == NULL) {
+		if (c->h->store_path != NULL && access(c->h->store_path, F_OK) == 0)
+			(void)reason(a, "the store cannot be read");
+		return;
+	}
+	if (views_db_list(&c->v, &dbs, &n, c->err) < 0) {
+		(void)reason(a, "the store cannot be read: %s", c->err);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int64_t lag = lag_ticks(&dbs[i].info);
+
+		if (lag <= max)
+			continue;
+		(void)reason(a, "database %s%s%s is %.0f s behind its leader (max_lag %.0f s)",
+		             http_may(c, &dbs[i], AUTH_REQ_METADATA) ? "'" : "",
+		             http_may(c, &dbs[i], AUTH_REQ_METADATA) ? dbs[i].info.local_name
+		                                                     : "(hidden)",
+		             http_may(c, &dbs[i], AUTH_REQ_METADATA) ? "'" : "",
+		             (double)lag / PROTO_TICKS_PER_SEC, (double)max / PROTO_TICKS_PER_SEC);
+	}
+	views_db_array_free(dbs, n);
+}
+
+void http_healthz(struct http_call *c)
+{
+	json_t *a = json_array();
+	bool ok;
+
+	if (a == NULL)
+		return http_call_fail(c, -ENOMEM);
+	loop_reasons(c->h, a);
+	db_reasons(c, a);
+	ok = json_array_size(a) == 0;
+	http_call_json(c, ok ? 200 : 503,
+	               json_pack("{s:s, s:o}", "status", ok ? "ok" : "unhealthy", "reasons", a));
+}
