@@ -429,7 +429,8 @@ static int on_sync_now(void *arg)
 static int http_start(struct daemon *d)
 {
 	char err[ERR_MAX], path[4096];
-	struct http_options opt = {.store_path = path, .hooks = {.arg = d, .sync_now = on_sync_now}};
+	struct http_options opt = {.store_path = path,
+	                           .hooks = {.arg = d, .sync_now = on_sync_now}};
 	int r;
 
 	notify_status(d->notify, "starting: binding the HTTP listeners");
