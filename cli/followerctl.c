@@ -91,15 +91,18 @@ static const char *where(const struct ctl *c)
 static int daemon_error(const struct ctl *c, long status, const json_t *j)
 {
 	const char *code = json_string_value(json_object_get(json_object_get(j, "error"), "code"));
-	const char *msg = json_string_value(json_object_get(json_object_get(j, "error"), "message"));
+	const char *msg =
+	    json_string_value(json_object_get(json_object_get(j, "error"), "message"));
 
 	if (status == 404 && msg != NULL && strncmp(msg, "no such path", 12) == 0)
-		return ctl_fail(CTL_UNSUPPORTED, "not supported by this followerd yet (%s has no such "
-		                                 "route)",
+		return ctl_fail(CTL_UNSUPPORTED,
+		                "not supported by this followerd yet (%s has no such "
+		                "route)",
 		                where(c));
 	if (status == 401 || status == 403)
-		return ctl_fail(CTL_DAEMON, "%s: %s (HTTP %ld; run as a user the daemon admits, or "
-		                            "give --token-file)",
+		return ctl_fail(CTL_DAEMON,
+		                "%s: %s (HTTP %ld; run as a user the daemon admits, or "
+		                "give --token-file)",
 		                code != NULL ? code : "denied", msg != NULL ? msg : "", status);
 	return ctl_fail(CTL_DAEMON, "%s: %s (HTTP %ld)", code != NULL ? code : "error",
 	                msg != NULL ? msg : "(no message)", status);
@@ -239,11 +242,13 @@ struct opts {
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
-	static const struct option longs[] = {
-	    {"config", required_argument, NULL, 'c'},  {"socket", required_argument, NULL, 's'},
-	    {"url", required_argument, NULL, 'u'},     {"token-file", required_argument, NULL, 't'},
-	    {"json", no_argument, NULL, 'j'},          {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0}};
+	static const struct option longs[] = {{"config", required_argument, NULL, 'c'},
+	                                      {"socket", required_argument, NULL, 's'},
+	                                      {"url", required_argument, NULL, 'u'},
+	                                      {"token-file", required_argument, NULL, 't'},
+	                                      {"json", no_argument, NULL, 'j'},
+	                                      {"help", no_argument, NULL, 'h'},
+	                                      {NULL, 0, NULL, 0}};
 	int ch;
 
 	while ((ch = getopt_long(argc, argv, "+c:s:u:t:jh", longs, NULL)) != -1) {
@@ -292,9 +297,9 @@ struct command {
 };
 
 static const struct command commands[] = {
-    {"status", cmd_status},       {"show", cmd_show},          {"history", cmd_history},
-    {"explain", cmd_explain},     {"sync", cmd_sync},          {"attach", cmd_unsupported},
-    {"detach", cmd_unsupported},  {"alter", cmd_unsupported},  {"warm", cmd_unsupported},
+    {"status", cmd_status},      {"show", cmd_show},         {"history", cmd_history},
+    {"explain", cmd_explain},    {"sync", cmd_sync},         {"attach", cmd_unsupported},
+    {"detach", cmd_unsupported}, {"alter", cmd_unsupported}, {"warm", cmd_unsupported},
 };
 
 static const struct command *command_of(const char *name)
@@ -349,7 +354,8 @@ int main(int argc, char **argv)
 	c.json = o.json;
 	if ((r = check_opts(&o)) != CTL_OK || (r = connect_opts(&c, &o, &sock)) != CTL_OK)
 		goto out;
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || (c.curl = curl_easy_init()) == NULL) {
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
+	    (c.curl = curl_easy_init()) == NULL) {
 		r = ctl_fail(CTL_DAEMON, "cannot initialise libcurl");
 		goto out;
 	}

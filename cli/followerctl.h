@@ -7,7 +7,8 @@
  * handle, one request at a time.
  *
  * followerctl.c: options, the transport, exit codes; followerctl_cmds.c:
- * the commands; followerctl_fmt.c: tables and human-friendly numbers.
+ * the commands; followerctl_explain.c: explain; followerctl_fmt.c: tables
+ * and human-friendly numbers.
  */
 #ifndef FOLLOWERD_FOLLOWERCTL_H
 #define FOLLOWERD_FOLLOWERCTL_H
@@ -38,7 +39,7 @@ struct ctl {
 /* One request: method "GET" or "POST", path from "/v1/...".  On 2xx *ret is
  * the parsed body (new reference) and CTL_OK is returned; otherwise the
  * error was printed and the exit code is returned (1, 3 for a route this
- * daemon does not have, 4).  ret_status (may be NULL) gets the HTTP status. */
+ * daemon does not have, 4). */
 int ctl_request(struct ctl *c, const char *method, const char *path, json_t **ret);
 
 /* Prints msg as "followerctl: ..." on stderr and returns code. */

@@ -34,35 +34,37 @@ static const char *lag_text(const json_t *db, char *buf, size_t len)
 	json_int_t v = json_integer_value(json_object_get(lag, "versions"));
 	char d[32];
 
-	if (v == 0)
-		return snprintf(buf, len, "0"), buf;
-	(void)snprintf(buf, len, "%" JSON_INTEGER_FORMAT " v, %s", v,
-	               ctl_duration(json_number_value(json_object_get(lag, "seconds")), d,
-	                            sizeof(d)));
+	if (v == 0) {
+		(void)snprintf(buf, len, "0");
+		return buf;
+	}
+	(void)snprintf(
+	    buf, len, "%" JSON_INTEGER_FORMAT " v, %s", v,
+	    ctl_duration(json_number_value(json_object_get(lag, "seconds")), d, sizeof(d)));
 	return buf;
 }
 
-/* "cached/total artifacts" of a database's /cache view. */
-static const char *cache_text(struct ctl *c, const char *name, json_t *all, char *buf, size_t len)
+/* "cached/total artifacts" of a database's /cache view; "?" (the error
+ * printed) when it cannot be read. */
+static const char *cache_text(struct ctl *c, const char *name, char *buf, size_t len)
 {
 	json_t *j = NULL, *d;
 
+	(void)snprintf(buf, len, "?");
 	if (get_db(c, name, "/cache", &j) != CTL_OK)
-		return snprintf(buf, len, "?"), buf;
+		return buf;
 	d = json_object_get(j, "database");
 	(void)snprintf(buf, len, "%" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT,
 	               json_integer_value(json_object_get(d, "cached")),
 	               json_integer_value(json_object_get(d, "artifacts")));
-	if (all != NULL)
-		(void)json_object_set(all, name, j);
 	json_decref(j);
 	return buf;
 }
 
-static int status_row(struct ctl *c, struct ctl_table *t, const json_t *db, json_t *caches)
+static int status_row(struct ctl *c, struct ctl_table *t, const json_t *db)
 {
-	char name[CELL], leader[CELL], av[CELL], vv[CELL], lv[CELL], lag[CELL], st[CELL], cache[CELL],
-	    err[CELL], ver[3 * CELL + 16];
+	char name[CELL], leader[CELL], av[CELL], vv[CELL], lv[CELL], lag[CELL], st[CELL],
+	    cache[CELL], err[CELL], ver[3 * CELL + 16];
 	const char *cells[7];
 
 	ctl_member(db, "name", name, sizeof(name));
@@ -78,24 +80,22 @@ static int status_row(struct ctl *c, struct ctl_table *t, const json_t *db, json
 	cells[2] = ver;
 	cells[3] = lag_text(db, lag, sizeof(lag));
 	cells[4] = ctl_member(db, "state", st, sizeof(st));
-	cells[5] = cache_text(c, name, caches, cache, sizeof(cache));
+	cells[5] = cache_text(c, name, cache, sizeof(cache));
 	cells[6] = ctl_member(db, "last_error", err, sizeof(err));
 	return ctl_table_add(t, cells) < 0 ? ctl_fail(CTL_DAEMON, "out of memory") : CTL_OK;
 }
 
 int cmd_status(struct ctl *c, int argc, char **argv)
 {
-	static const char *const head[] = {"DATABASE", "LEADER", "APPLIED/VISIBLE", "LAG",
-	                                   "STATE",    "CACHED", "ERROR"};
-	json_t *j = NULL, *dbs, *db, *caches = json_object();
+	static const char *const head[] = {"DATABASE", "LEADER", "APPLIED/VISIBLE", "LAG", "STATE",
+	                                   "CACHED",   "ERROR"};
+	json_t *j = NULL, *dbs, *db;
 	struct ctl_table *t = NULL;
 	size_t i;
 	int r;
 
-	if (argc != 0) {
-		json_decref(caches);
+	if (argc != 0)
 		return ctl_fail(CTL_USAGE, "status takes no arguments");
-	}
 	if ((r = ctl_request(c, "GET", "/v1/databases", &j)) != CTL_OK)
 		goto out;
 	dbs = json_object_get(j, "databases");
@@ -105,9 +105,7 @@ int cmd_status(struct ctl *c, int argc, char **argv)
 	}
 	json_array_foreach(dbs, i, db)
 	{
-		if (c->json)
-			continue;
-		if ((r = status_row(c, t, db, caches)) != CTL_OK)
+		if (!c->json && (r = status_row(c, t, db)) != CTL_OK)
 			goto out;
 	}
 	if (c->json)
@@ -118,7 +116,6 @@ int cmd_status(struct ctl *c, int argc, char **argv)
 		ctl_table_print(t);
 out:
 	ctl_table_free(t);
-	json_decref(caches);
 	json_decref(j);
 	return r;
 }
@@ -127,12 +124,23 @@ out:
 
 static void show_one(const json_t *db)
 {
-	static const char *const keys[] = {
-	    "name",           "config",         "leader",           "leader_database",
-	    "uuid",           "state",          "applied_version",  "visible_version",
-	    "leader_version", "applied_committed", "leader_committed", "last_poll",
-	    "last_apply",     "extents",        "rows",             "last_error",
-	    "configured"};
+	static const char *const keys[] = {"name",
+	                                   "config",
+	                                   "leader",
+	                                   "leader_database",
+	                                   "uuid",
+	                                   "state",
+	                                   "applied_version",
+	                                   "visible_version",
+	                                   "leader_version",
+	                                   "applied_committed",
+	                                   "leader_committed",
+	                                   "last_poll",
+	                                   "last_apply",
+	                                   "extents",
+	                                   "rows",
+	                                   "last_error",
+	                                   "configured"};
 	char buf[CELL], b[32];
 
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
@@ -189,11 +197,11 @@ static int history_row(struct ctl_table *t, const json_t *h)
 	(void)snprintf(rows, sizeof(rows), "+%" JSON_INTEGER_FORMAT " -%" JSON_INTEGER_FORMAT,
 	               json_integer_value(json_object_get(h, "rows_added")),
 	               json_integer_value(json_object_get(h, "rows_removed")));
-	(void)snprintf(by, sizeof(by), "+%s -%s",
-	               ctl_bytes((double)json_integer_value(json_object_get(h, "bytes_added")), a,
-	                         sizeof(a)),
-	               ctl_bytes((double)json_integer_value(json_object_get(h, "bytes_removed")),
-	                         d, sizeof(d)));
+	(void)snprintf(
+	    by, sizeof(by), "+%s -%s",
+	    ctl_bytes((double)json_integer_value(json_object_get(h, "bytes_added")), a, sizeof(a)),
+	    ctl_bytes((double)json_integer_value(json_object_get(h, "bytes_removed")), d,
+	              sizeof(d)));
 	(void)snprintf(ch, sizeof(ch), "%zu", json_array_size(json_object_get(h, "changes")));
 	return ctl_table_add(t, cells);
 }
@@ -228,10 +236,12 @@ int cmd_history(struct ctl *c, int argc, char **argv)
 		r = ctl_fail(CTL_DAEMON, "out of memory");
 		goto out;
 	}
-	json_array_foreach(json_object_get(j, "history"), i, h) if (history_row(t, h) < 0)
+	json_array_foreach(json_object_get(j, "history"), i, h)
 	{
-		r = ctl_fail(CTL_DAEMON, "out of memory");
-		goto out;
+		if (history_row(t, h) < 0) {
+			r = ctl_fail(CTL_DAEMON, "out of memory");
+			goto out;
+		}
 	}
 	ctl_table_print(t);
 out:

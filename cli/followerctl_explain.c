@@ -48,10 +48,9 @@ static void print_policy(const json_t *pol, const json_t *ent)
 		       ctl_member(eff, "hot_span", a, sizeof(a)),
 		       ctl_member(eff, "span_from", b, sizeof(b)));
 	}
-	json_array_foreach(json_object_get(eff, "hot_windows"), i, w)
-	    printf("hot window:              %s .. %s (from: %s)\n",
-	           ctl_member(w, "min", a, sizeof(a)), ctl_member(w, "max", b, sizeof(b)),
-	           ctl_member(w, "from", cc, sizeof(cc)));
+	json_array_foreach(json_object_get(eff, "hot_windows"), i, w) printf(
+	    "hot window:              %s .. %s (from: %s)\n", ctl_member(w, "min", a, sizeof(a)),
+	    ctl_member(w, "max", b, sizeof(b)), ctl_member(w, "from", cc, sizeof(cc)));
 }
 
 /* Adds the extents of one page (only id when id is set) to t; the count. */
@@ -136,8 +135,8 @@ int cmd_explain(struct ctl *c, int argc, char **argv)
 	}
 	print_policy(pol, ent);
 	(void)snprintf(path, sizeof(path), "/v1/databases/%s/extents?table=%s", db, tb);
-	if ((t = ctl_table_new(4, head)) == NULL || (r = extents(c, path, argc == 3 ? argv[2] : NULL,
-	                                                         t, &n)) != CTL_OK)
+	if ((t = ctl_table_new(4, head)) == NULL ||
+	    (r = extents(c, path, argc == 3 ? argv[2] : NULL, t, &n)) != CTL_OK)
 		goto out;
 	if (argc == 3 && n == 0) {
 		r = ctl_fail(CTL_DAEMON, "table '%s' has no extent '%s'", argv[1], argv[2]);
