@@ -91,6 +91,25 @@ ingest "$L" Logs Events c >/dev/null
 check_eq "sync by an admin of every database exits 0" 0 $?
 wait_for "... and the next version is applied" 10 at_version logs "$L" Logs
 
+# ---- explain: an old extent is cold under the leader's table policy ----
+lc "$L" set-caching-policy Logs --table Events 1d >/dev/null
+old=$(lc "$L" ingest Logs Events "$T/a.csv" --created-on 2020-01-01T00:00:00Z)
+ctl sync >/dev/null
+wait_for "the policy and the old extent arrive" 10 at_version logs "$L" Logs
+ctl explain Logs Events >"$T/explain"
+check_match "explain: the effective hot span and who decided it" \
+	'^effective hot span: +1\.00:00:00 \(decided by: the leader.s table policy\)' "$(cat "$T/explain")"
+check_match "explain: the old extent is cold" "^$old +2020-01-01T00:00:00(\.0+)?Z .* cold\$" "$(cat "$T/explain")"
+check_eq "explain: the recent extents are hot" 3 "$(grep -c ' hot$' "$T/explain")"
+check_eq "explain DB TABLE EXTENT: that extent alone" "1 cold" \
+	"$(ctl explain Logs Events "$old" | grep -c "^$old") $(ctl explain Logs Events "$old" | tail -1 | awk '{print $NF}')"
+check_eq "explain --json: the table's effective policy" "1.00:00:00" \
+	"$(ctl --json explain Logs Events | jq -r .effective.hot_span)"
+ctl explain Logs Events 00000000-0000-0000-0000-000000000000 >/dev/null 2>&1
+check_eq "explain of an unknown extent: exit 1" 1 $?
+ctl explain Logs Nope >/dev/null 2>&1
+check_eq "explain of an unknown table: exit 1" 1 $?
+
 # ---- errors ----
 ctl history Nope >/dev/null 2>"$T/err"
 check_eq "an unknown database: exit 1" 1 $?
