@@ -216,14 +216,15 @@ static int read_token(struct ctl *c, const char *file)
 }
 
 /* The admin socket of config (a new string in *ret), or the default when
- * config is the default file and it does not exist. */
+ * config is the default file and it does not exist or cannot be read (a
+ * user in the followerd group may not read it). */
 static int socket_of(const char *config, bool given, char **ret)
 {
 	char err[CONF_ERRLEN];
 	struct conf *cf = NULL;
 	int r;
 
-	if (!given && access(config, F_OK) != 0) {
+	if (!given && access(config, R_OK) != 0) {
 		*ret = strdup(DEFAULT_SOCKET);
 		return *ret != NULL ? CTL_OK : ctl_fail(CTL_DAEMON, "out of memory");
 	}
