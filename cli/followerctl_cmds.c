@@ -12,7 +12,7 @@
 #include <string.h>
 
 #define CELL 256
-#define EXPLAIN_PAGES 1000 /* pages of extents read to find one extent */
+#define HOT_PAGES 100 /* pages of 1,000 extents read for the HOT column */
 
 /* GET /v1/databases/{db}[suffix] into *ret; an exit code. */
 static int get_db(struct ctl *c, const char *db, const char *suffix, json_t **ret)
@@ -61,11 +61,61 @@ static const char *cache_text(struct ctl *c, const char *name, char *buf, size_t
 	return buf;
 }
 
+/* Counts the cached and all artifacts of one page's hot extents. */
+static void hot_count(const json_t *page, uint64_t *cached, uint64_t *total)
+{
+	const json_t *e, *a;
+	size_t i, k;
+
+	json_array_foreach(json_object_get(page, "extents"), i, e)
+	{
+		if (!json_is_true(json_object_get(e, "hot")))
+			continue;
+		json_array_foreach(json_object_get(e, "artifacts"), k, a)
+		{
+			const char *st = json_string_value(json_object_get(a, "cache"));
+
+			(*total)++;
+			*cached += st != NULL && strcmp(st, "cached") == 0;
+		}
+	}
+}
+
+/* "cached/total" artifacts of the hot extents, from the extents view's
+ * pages (at most HOT_PAGES of them: "?" past that, or on an error). */
+static const char *hot_text(struct ctl *c, const char *name, char *buf, size_t len)
+{
+	uint64_t cached = 0, total = 0;
+	json_t *page = NULL;
+	char suffix[1024] = "/extents?limit=1000";
+	const char *next;
+	char *cur;
+	int p;
+
+	(void)snprintf(buf, len, "?");
+	for (p = 0; p < HOT_PAGES; p++) {
+		if (get_db(c, name, suffix, &page) != CTL_OK)
+			return buf;
+		hot_count(page, &cached, &total);
+		next = json_string_value(json_object_get(page, "next"));
+		cur = next != NULL ? ctl_escape(c, next) : NULL;
+		json_decref(page);
+		if (cur == NULL)
+			break;
+		(void)snprintf(suffix, sizeof(suffix), "/extents?limit=1000&cursor=%s", cur);
+		free(cur);
+	}
+	if (p < HOT_PAGES)
+		(void)snprintf(buf, len, "%" PRIu64 "/%" PRIu64, cached, total);
+	return buf;
+}
+
 static int status_row(struct ctl *c, struct ctl_table *t, const json_t *db)
 {
 	char name[CELL], leader[CELL], av[CELL], vv[CELL], lv[CELL], lag[CELL], st[CELL],
 	    cache[CELL], err[CELL], ver[3 * CELL + 16];
-	const char *cells[7];
+	char hot[CELL];
+	const char *cells[8];
 
 	ctl_member(db, "name", name, sizeof(name));
 	ctl_member(db, "leader_version", lv, sizeof(lv));
@@ -80,15 +130,16 @@ static int status_row(struct ctl *c, struct ctl_table *t, const json_t *db)
 	cells[2] = ver;
 	cells[3] = lag_text(db, lag, sizeof(lag));
 	cells[4] = ctl_member(db, "state", st, sizeof(st));
-	cells[5] = cache_text(c, name, cache, sizeof(cache));
-	cells[6] = ctl_member(db, "last_error", err, sizeof(err));
+	cells[5] = hot_text(c, name, hot, sizeof(hot));
+	cells[6] = cache_text(c, name, cache, sizeof(cache));
+	cells[7] = ctl_member(db, "last_error", err, sizeof(err));
 	return ctl_table_add(t, cells) < 0 ? ctl_fail(CTL_DAEMON, "out of memory") : CTL_OK;
 }
 
 int cmd_status(struct ctl *c, int argc, char **argv)
 {
-	static const char *const head[] = {"DATABASE", "LEADER", "APPLIED/VISIBLE", "LAG", "STATE",
-	                                   "CACHED",   "ERROR"};
+	static const char *const head[] = {"DATABASE", "LEADER",     "APPLIED/VISIBLE", "LAG",
+	                                   "STATE",    "HOT CACHED", "CACHED",          "ERROR"};
 	json_t *j = NULL, *dbs, *db;
 	struct ctl_table *t = NULL;
 	size_t i;
@@ -99,7 +150,7 @@ int cmd_status(struct ctl *c, int argc, char **argv)
 	if ((r = ctl_request(c, "GET", "/v1/databases", &j)) != CTL_OK)
 		goto out;
 	dbs = json_object_get(j, "databases");
-	if (!c->json && (t = ctl_table_new(7, head)) == NULL) {
+	if (!c->json && (t = ctl_table_new(8, head)) == NULL) {
 		r = ctl_fail(CTL_DAEMON, "out of memory");
 		goto out;
 	}

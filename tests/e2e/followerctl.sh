@@ -43,7 +43,7 @@ V1=$(leader_version "$L" Logs)
 # ---- status ----
 ctl status >"$T/status" 2>"$T/err"
 check_eq "status exits 0" 0 $?
-check_match "status has a header" '^DATABASE +LEADER +APPLIED/VISIBLE +LAG' "$(head -1 "$T/status")"
+check_match "status has a header" '^DATABASE +LEADER +APPLIED/VISIBLE +LAG +STATE +HOT CACHED +CACHED +ERROR$' "$(head -1 "$T/status")"
 check_match "status shows the database and its versions" "^Logs +$L/Logs +$V1/$V1 \(leader $V1\) +0 " \
 	"$(sed -n 2p "$T/status")"
 check_eq "status: one line per database" 2 "$(wc -l <"$T/status")"
@@ -105,6 +105,13 @@ check_eq "explain DB TABLE EXTENT: that extent alone" "1 cold" \
 	"$(ctl explain Logs Events "$old" | grep -c "^$old") $(ctl explain Logs Events "$old" | tail -1 | awk '{print $NF}')"
 check_eq "explain --json: the table's effective policy" "1.00:00:00" \
 	"$(ctl --json explain Logs Events | jq -r .effective.hot_span)"
+want=$(curl -s --unix-socket "$SOCK" http://x/v1/databases/Logs/extents |
+	jq -r '[.extents[] | select(.hot) | .artifacts[]] | "\(map(select(.cache == "cached")) | length)/\(length)"')
+hotcol=$(head -1 "$T/status" | grep -bo 'HOT CACHED' | cut -d: -f1)
+check_match "status: HOT CACHED counts the hot extents' artifacts" "^$want " \
+	"$(ctl status | sed -n 2p | cut -c$((hotcol + 1))-)"
+all=$(curl -s --unix-socket "$SOCK" http://x/v1/databases/Logs/cache | jq .database.artifacts)
+check "... not the cold one's (${want#*/} of $all artifacts)" test "${want#*/}" -gt 0 -a "${want#*/}" -lt "$all"
 ctl explain Logs Events 00000000-0000-0000-0000-000000000000 >/dev/null 2>&1
 check_eq "explain of an unknown extent: exit 1" 1 $?
 ctl explain Logs Nope >/dev/null 2>&1
