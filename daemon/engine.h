@@ -101,6 +101,9 @@ struct engine_ops {
 	void (*stop)(void *engine);
 	/* Frees the engine after the loop has ended; NULL is a no-op. */
 	void (*free)(void *engine);
+	/* Polls every leader now, backoffs reset (followerctl sync); 0, or a
+	 * negative errno (-EAGAIN while stopping).  NULL: not supported. */
+	int (*poll_now)(void *engine);
 };
 
 /* SYNC SEAM: stands in for lib/sync.  Follows nothing; ready() and, with

@@ -255,10 +255,21 @@ static void esync_stop(void *engine)
 	sync_stop(e->sync, stopped, e);
 }
 
+static int esync_poll_now(void *engine)
+{
+	struct esync *e = engine;
+
+	if (e->stopping || e->sync == NULL)
+		return -EAGAIN;
+	sync_poll_now(e->sync);
+	return 0;
+}
+
 const struct engine_ops engine_sync = {
     .name = "sync",
     .start = esync_start,
     .reload = esync_reload,
     .stop = esync_stop,
     .free = esync_free,
+    .poll_now = esync_poll_now,
 };
