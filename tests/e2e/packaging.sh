@@ -167,7 +167,8 @@ until_ok() {
 # writing or created, made, removed, renamed or bound (AF_UNIX).
 written_paths() {
 	grep -E '^[0-9]+ +(open|openat|creat|mkdir|mkdirat|unlink|unlinkat|rename|renameat2?|link|linkat|symlink|symlinkat|bind)\(' "$1" |
-		awk '/^[0-9]+ +(open|openat)\(/ && !/O_WRONLY|O_RDWR|O_CREAT/ { next } { print }' |
+		awk '/^[0-9]+ +(open|openat)\(/ && !/O_WRONLY|O_RDWR|O_CREAT/ { next }
+		     /^[0-9]+ +bind\(/ && !/sun_path=/ { next } { print }' |
 		grep -oE '[0-9]+<[^>]*>, "[^"]*"|AT_FDCWD(<[^>]*>)?, "[^"]*"|\("[^"]*"|sun_path="[^"]*"' |
 		sed -E 's/^[^"]*, "(\/[^"]*)"$/\1/; s/^([0-9]+|AT_FDCWD)<([^>]*)>, "([^"]*)"$/\2\/\3/
 			s/^AT_FDCWD, "(.*)"$/\1/; s/^\("(.*)"$/\1/; s/^sun_path="(.*)"$/\1/' |
@@ -180,6 +181,7 @@ cat >"$T/trace.sample" <<'EOF'
 13 mkdir("/var/lib/elsewhere", 0750) = 0
 13 renameat(5</x/state>, "a.tmp", 5</x/state>, "a") = 0
 13 bind(7<UNIX:[99]>, {sa_family=AF_UNIX, sun_path="/x/run/admin.sock"}, 110) = 0
+13 bind(8<TCP:[100]>, {sa_family=AF_INET, sin_port=htons(8080), sin_addr=inet_addr("127.0.0.1")}, 16) = 0
 14 openat(AT_FDCWD</x/cwd>, "rel.txt", O_WRONLY|O_CREAT|O_TRUNC, 0644) = 3</x/cwd/rel.txt>
 14 unlinkat(5</x/state>, "/etc/abs", 0) = -1 EACCES (Permission denied)
 EOF
