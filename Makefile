@@ -7,7 +7,8 @@
 #   make demo            install runtime dependencies, build, run the demo
 #   make bench           long benchmarks (never part of `make test`)
 #   make fuzz            libFuzzer targets (clang)
-#   make install         honours PREFIX and DESTDIR
+#   make install         honours PREFIX, DESTDIR, UNITDIR, SYSUSERSDIR
+#   make dist-check      build the Debian package, lintian it, parse the RPM spec
 #
 # Sources are found by wildcard: a new lib/NAME.c joins the library, a new
 # tests/unit/test_NAME.c becomes a unit test, a new tests/e2e/NAME.sh an
@@ -18,6 +19,8 @@ BINDIR  ?= $(PREFIX)/bin
 SBINDIR ?= $(PREFIX)/sbin
 MANDIR  ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 DESTDIR ?=
 
 CC ?= cc
@@ -36,7 +39,7 @@ CFLAGS ?= -O2 -g
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
-	-Wformat=2 -Wvla -MMD -MP -Ilib $(PKG_CFLAGS) $(SANFLAGS) $(CFLAGS)
+	-Wformat=2 -Wvla -MMD -MP -Ilib $(PKG_CFLAGS) $(SANFLAGS) $(CPPFLAGS) $(CFLAGS)
 ALL_LDFLAGS := $(SANFLAGS) $(LDFLAGS)
 LIBS := $(PKG_LIBS) -lpthread -lm
 
@@ -68,7 +71,7 @@ CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 
 MAN_PAGES := $(wildcard man/*.[158])
 
-.PHONY: all test unit e2e ci demo bench fuzz install clean deps test-deps format lint
+.PHONY: all test unit e2e ci demo bench fuzz install clean deps test-deps format lint dist-check
 all: $(PROGS) $(TOOLS)
 
 $(B)/%.o: %.c
@@ -145,10 +148,24 @@ install: all
 	  s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s; \
 	  install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/; \
 	done
-	if [ -f conf/followerd.conf ]; then \
-	  install -d $(DESTDIR)$(SYSCONFDIR)/followerd; \
-	  install -m 0644 conf/followerd.conf $(DESTDIR)$(SYSCONFDIR)/followerd/followerd.conf.example; \
-	fi
+# The configuration is installed once (a local one is never overwritten);
+# the example, the same text, every time.
+	install -d $(DESTDIR)$(SYSCONFDIR)/followerd
+	install -m 0644 conf/followerd.conf $(DESTDIR)$(SYSCONFDIR)/followerd/followerd.conf.example
+	[ -f $(DESTDIR)$(SYSCONFDIR)/followerd/followerd.conf ] || \
+	  install -m 0644 conf/followerd.conf $(DESTDIR)$(SYSCONFDIR)/followerd/followerd.conf
+# systemd units (paths follow SBINDIR and SYSCONFDIR) and the system user.
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR)
+	for u in packaging/followerd.service packaging/followerd.socket; do \
+	  sed -e 's|/usr/sbin/followerd|$(SBINDIR)/followerd|g' \
+	      -e 's|/etc/followerd/|$(SYSCONFDIR)/followerd/|g' $$u >$(DESTDIR)$(UNITDIR)/$${u##*/}; \
+	  chmod 0644 $(DESTDIR)$(UNITDIR)/$${u##*/}; \
+	done
+	install -m 0644 packaging/followerd.sysusers $(DESTDIR)$(SYSUSERSDIR)/followerd.conf
+
+# The .deb (with lintian) and the .rpm, built from a copy in build-dist/.
+dist-check:
+	bash scripts/dist-check.sh
 
 format:
 	clang-format -i lib/*.c lib/*.h daemon/*.c cli/*.c tests/unit/*.c 2>/dev/null || true
@@ -158,7 +175,7 @@ lint:
 	  --suppress=missingIncludeSystem -Ilib lib daemon cli
 
 clean:
-	rm -rf build build-san build-fuzz
+	rm -rf build build-san build-fuzz build-dist
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 .SECONDARY:

@@ -43,6 +43,11 @@ static const struct report_kind {
     [ENGINE_DISK_FULL] = {LOG_ERR, MSGID_DISK_FULL, "disk full", "disk", MEMO_FAIL},
     [ENGINE_DISK_RECOVERED] = {LOG_NOTICE, MSGID_DISK_RECOVERED, "disk space available again",
                                "disk", MEMO_RECOVER},
+    [ENGINE_DATABASE_REWOUND] = {LOG_WARNING, MSGID_DATABASE_REWOUND, "leader rewound", NULL,
+                                 MEMO_NONE},
+    [ENGINE_SYNC_FAILED] = {LOG_WARNING, MSGID_SYNC_FAILED, "sync failed", "sync", MEMO_FAIL},
+    [ENGINE_SYNC_RECOVERED] = {LOG_NOTICE, MSGID_SYNC_RECOVERED, "syncing again", "sync",
+                               MEMO_RECOVER},
 };
 
 /* The message: "<database>: <what>[ version N (leader at M)][: detail][: strerror]". */

@@ -43,6 +43,9 @@ enum engine_report_kind {
 	ENGINE_ARTIFACT_QUARANTINED, /* warning, every time */
 	ENGINE_DISK_FULL,            /* err, logged when the reason changes */
 	ENGINE_DISK_RECOVERED,       /* notice, logged only after DISK_FULL */
+	ENGINE_DATABASE_REWOUND,     /* warning: the leader rewound or recreated it */
+	ENGINE_SYNC_FAILED,          /* warning, logged when the reason changes */
+	ENGINE_SYNC_RECOVERED,       /* notice, logged only after SYNC_FAILED */
 };
 
 /* One event.  Strings are borrowed for the call; NULL / 0 means "not
@@ -98,11 +101,17 @@ struct engine_ops {
 	void (*stop)(void *engine);
 	/* Frees the engine after the loop has ended; NULL is a no-op. */
 	void (*free)(void *engine);
+	/* Polls every leader now, backoffs reset (followerctl sync); 0, or a
+	 * negative errno (-EAGAIN while stopping).  NULL: not supported. */
+	int (*poll_now)(void *engine);
 };
 
 /* SYNC SEAM: stands in for lib/sync.  Follows nothing; ready() and, with
  * ENGINE_ONCE, done(0) come on the first loop turn.  NOT the real engine. */
 extern const struct engine_ops engine_placeholder;
+
+/* The engine over lib/sync (engine_sync.c). */
+extern const struct engine_ops engine_sync;
 
 /* Logs r once with its MESSAGE_ID, priority and fields; repeated failures
  * (LEADER_UNREACHABLE, DISK_FULL) only when their detail changes, their

@@ -14,6 +14,9 @@
  *   GET /v1/databases/{db}/extents/{id}/artifacts/{name}
  *   GET /v1/artifacts/{sha256}
  *   GET /metrics, GET /healthz
+ *   POST /v1/admin/sync                            poll every leader now (hooks.sync_now;
+ *                                                  the superuser or an admin of every
+ *                                                  followed database)
  *   POST /v1/rest/mgmt, GET /v1/rest/auth/metadata  (the Kusto surface: a hook)
  *
  * Listeners: the `listen` addresses (TCP, HTTPS with tls_cert/tls_key, or
@@ -100,6 +103,9 @@ struct http_hooks {
 	void (*mgmt)(void *arg, struct evhttp_request *req, const struct http_kusto_call *call);
 	void (*auth_metadata)(void *arg, struct evhttp_request *req,
 	                      const struct http_kusto_call *call);
+	/* POST /v1/admin/sync, the caller authorized: 0, or a negative errno
+	 * (answered 503).  NULL: answered 503 "no sync engine". */
+	int (*sync_now)(void *arg);
 };
 
 struct http_options {

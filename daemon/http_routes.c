@@ -569,6 +569,48 @@ static void h_kusto(struct http_call *c)
 	hook(c->h->hooks.arg, c->req, &k);
 }
 
+/* ---- control ---- */
+
+/* Whether the caller may control the follower as a whole: the superuser,
+ * or an admin of every followed database (and there is at least one). */
+static int may_control_all(struct http_call *c, bool *ret)
+{
+	struct views_db *dbs = NULL;
+	size_t n = 0;
+	int r;
+
+	*ret = c->who.superuser;
+	if (*ret || c->v.store == NULL)
+		return 0;
+	r = views_db_list(&c->v, &dbs, &n, c->err);
+	*ret = r == 0 && n > 0;
+	for (size_t i = 0; *ret && i < n; i++)
+		*ret = http_may(c, &dbs[i], AUTH_REQ_CONTROL);
+	views_db_array_free(dbs, n);
+	return r;
+}
+
+/* POST /v1/admin/sync: every leader is polled now. */
+static void h_admin_sync(struct http_call *c)
+{
+	bool may = false;
+	int r;
+
+	if (query_check(c, NULL, 0) < 0)
+		return;
+	if ((r = may_control_all(c, &may)) < 0)
+		return http_call_fail(c, r);
+	if (!may)
+		return http_call_error(c, 403, "Forbidden", "%s may not control the follower",
+		                       c->who.fqn[0] != '\0' ? c->who.fqn : "an anonymous caller");
+	if (c->h->hooks.sync_now == NULL)
+		return http_call_error(c, 503, "Unavailable", "no sync engine in this process");
+	r = c->h->hooks.sync_now(c->h->hooks.arg);
+	if (r < 0)
+		return http_call_error(c, 503, "Unavailable", "cannot poll now: %s", strerror(-r));
+	http_call_json(c, 200, json_pack("{s:b}", "polling", true));
+}
+
 /* ---- routing ---- */
 
 struct route {
@@ -612,6 +654,7 @@ static const struct route routes[] = {
     {"v1/artifacts/*", METHODS_GET, false, h_artifact},
     {"metrics", METHODS_GET, true, h_metrics},
     {"healthz", METHODS_GET, true, h_healthz},
+    {"v1/admin/sync", EVHTTP_REQ_POST, true, h_admin_sync},
     {"v1/rest/mgmt", EVHTTP_REQ_POST, true, h_kusto},
     {"v1/rest/auth/metadata", METHODS_GET, true, h_kusto},
 };

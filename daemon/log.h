@@ -40,6 +40,9 @@
 #define MSGID_DISK_RECOVERED "f1d5f6cf436449b59eec02a1ce13e941"
 #define MSGID_CONFIG_RELOADED "389e5699fea14bd397f861b70cca5b99"
 #define MSGID_CONFIG_REJECTED "ed05488b7e6447df910918fef5a12dc9"
+#define MSGID_DATABASE_REWOUND "82bfef95cbda41b9bac4aaf777ad028c"
+#define MSGID_SYNC_FAILED "29dd13021ad4425e930dd3cc694af2da"
+#define MSGID_SYNC_RECOVERED "8a19ffe1a1074c71912537f491edf38d"
 
 /* The structured fields followerd emits; the macros fix name and type. */
 #define LF_DATABASE(s) LOGFMT_STR("FOLLOWER_DATABASE", (s))

@@ -431,12 +431,23 @@ static int daemon_setup(struct daemon *d)
 	return r;
 }
 
+/* POST /v1/admin/sync: the engine polls now. */
+static int on_sync_now(void *arg)
+{
+	struct daemon *d = arg;
+
+	if (d->engine_ops->poll_now == NULL || d->engine == NULL)
+		return -EOPNOTSUPP;
+	return d->engine_ops->poll_now(d->engine);
+}
+
 /* Binds the HTTP listeners (before READY=1, which the engine triggers from
  * the loop); the views read the engine's store through their own handle. */
 static int http_start(struct daemon *d)
 {
 	char err[ERR_MAX], path[4096];
-	struct http_options opt = {.store_path = path};
+	struct http_options opt = {.store_path = path,
+	                           .hooks = {.arg = d, .sync_now = on_sync_now}};
 	int r;
 
 	notify_status(d->notify, "starting: binding the HTTP listeners");
@@ -492,7 +503,7 @@ static int run(const struct options *o)
 {
 	struct daemon d = {
 	    .config_path = o->config,
-	    .engine_ops = &engine_placeholder, /* SYNC SEAM: &engine_sync once lib/sync lands */
+	    .engine_ops = &engine_sync,
 	    .mode = o->once ? ENGINE_ONCE : ENGINE_RUN,
 	    .level_set = o->level_set,
 	    .exit_code = EXIT_FAILURE,

@@ -79,8 +79,13 @@ static void discard(struct cache_writer *w)
 {
 	if (w->gone)
 		return;
-	(void)ftruncate(w->fd, 0);
-	(void)unlinkat(w->c->tmp_fd, w->part, 0);
+	/* Best effort: truncating first returns the space even if an open
+	 * descriptor elsewhere keeps the inode alive; unlink failing leaves a
+	 * .part that reconcile removes. */
+	int r = ftruncate(w->fd, 0);
+
+	r |= unlinkat(w->c->tmp_fd, w->part, 0);
+	(void)r;
 	w->gone = true;
 }
 

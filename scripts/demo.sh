@@ -2,7 +2,7 @@
 # The demo (make demo): leaderctl publishes a small sample leader to
 # ./demo/leader — two tables and a materialized view, extents over the last
 # two weeks, a 7-day caching policy, principals — and shows its head and log.
-# The follower side joins here as followerd grows.
+# Then followerd follows it once (--once) and the follower's state is shown.
 set -eu
 cd "$(dirname "$0")/.."
 B=${BUILD:-build}
@@ -42,11 +42,39 @@ echo
 echo "== leaderctl -C $D show"
 lc show
 echo
+echo "== leaderctl -C $D show Telemetry"
+lc show Telemetry
+echo
 echo "== leaderctl -C $D log Telemetry (last lines)"
 lc log Telemetry | tail -8
 echo
 echo "== leaderctl -C $D verify"
-lc verify
+lc verify && echo "verify: every artifact re-hashed, every checkpoint checked: ok"
+# The follower side: followerd follows every database of the demo leader.
+F=demo/follower
+mkdir -p "$F/state" "$F/cache"
+cat >demo/followerd.conf <<CONF
+# The demo follower: see followerd.conf(5) and conf/followerd.conf.
+[daemon]
+state_dir = $PWD/$F/state
+cache_dir = $PWD/$F/cache
+listen = 127.0.0.1:8080
+follower_name = demo-follower
+poll_interval = 2s
+
+[attach "demo"]
+leader = file://$PWD/$D
+database = *
+CONF
+echo
+echo "== followerd -c demo/followerd.conf --once   (sync every configuration once)"
+"$B/followerd" -c demo/followerd.conf --once 2>&1 | sed 's/^<[0-9]>//'
+echo
+echo "== the follower's state store ($F/state/state.db, read-only)"
+sqlite3 -header -column "file:$F/state/state.db?mode=ro" \
+	"SELECT local_name AS database, applied_version AS applied, leader_version AS leader,
+	        state, extents, rows FROM databases"
+
 cat <<MSG
 
 The leader is in $D: head.json, db/<uuid>/log/, db/<uuid>/checkpoint/, artifacts/.
@@ -55,4 +83,6 @@ Try next:
   $LC -C $D log Telemetry --json | head
   $LC -C $D vacuum --dry-run
   cat $D/head.json
+  $B/followerd -c demo/followerd.conf -d        # follow continuously (Ctrl-C stops)
+  $LC -C $D ingest Telemetry Events demo/files/events-\$(date -u +%F).csv   # in another terminal: watch it arrive
 MSG

@@ -8,7 +8,7 @@ rc=0
 for b in "$here"/*.sh; do
 	[ "$(basename "$b")" = run.sh ] && continue
 	case "$(basename "$b")" in lib.sh) continue ;; esac
-	if [ $# -gt 0 ]; then case "$b" in *"$1"*) ;; *) continue ;; esac; fi
+	if [ $# -gt 0 ]; then case "$(basename "$b")" in *"$1"*) ;; *) continue ;; esac; fi
 	echo "== $(basename "$b" .sh)"
 	bash "$b" || rc=1
 	echo

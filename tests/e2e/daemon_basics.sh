@@ -81,7 +81,8 @@ check_eq "starting on a missing configuration exits 1" 1 $?
 check_match "... with the reason on stderr, <3> prefixed" "^<3>.*$T/missing.conf.*No such file" "$out"
 
 out=$(timeout 10 "$FOLLOWERD" --once -c "$GOOD" 2>&1)
-check_eq "--once exits 0 (placeholder engine: syncs nothing yet)" 0 $?
+check_eq "--once exits 1 when a leader cannot be read" 1 $?
+check_match "... and logs why" "^<3>.*logs: leader unreachable: .*$T/leader/head.json" "$out"
 
 # ---- secrets never reach a log line ----
 # The parser quotes the offending leader URL, SAS token included.

@@ -214,7 +214,7 @@ static char *read_doc(const char *rel)
 		fail_msg("cannot open %s", path);
 	char *buf = calloc(1, 1 << 20);
 	assert_non_null(buf);
-	(void)fread(buf, 1, (1 << 20) - 1, f);
+	assert_true(fread(buf, 1, (1 << 20) - 1, f) > 0);
 	fclose(f);
 	return buf;
 }
@@ -522,9 +522,9 @@ static const struct bad bad_daemon[] = {
     {"[daemon]\npoll_interval = 10x\n", -EINVAL,
      "followerd.conf:2: poll_interval: '10x' is not a duration (expected e.g. 30s, 5m, 1h)"},
     {"[daemon]\npoll_interval = 0\n", -EINVAL,
-     "followerd.conf:2: poll_interval: '0' is out of range (expected 1s to 1d)"},
+     "followerd.conf:2: poll_interval: '0' is out of range (expected 100ms to 1d)"},
     {"[daemon]\npoll_interval = 25h\n", -EINVAL,
-     "followerd.conf:2: poll_interval: '25h' is out of range (expected 1s to 1d)"},
+     "followerd.conf:2: poll_interval: '25h' is out of range (expected 100ms to 1d)"},
     {"[daemon]\nstate_dir = var/lib\n", -EINVAL,
      "followerd.conf:2: state_dir: 'var/lib' is not an absolute path"},
     {"[daemon]\nallow_anonymous = yes\n", -EINVAL,
@@ -764,7 +764,7 @@ static const struct bad bad_attach[] = {
      "followerd.conf:2: principals_modification_kind: 'merge' is not one of none, union, "
      "replace"},
     {"[attach \"a\"]\npoll_interval = 0\n", -EINVAL,
-     "followerd.conf:2: poll_interval: '0' is out of range (expected 1s to 1d)"},
+     "followerd.conf:2: poll_interval: '0' is out of range (expected 100ms to 1d)"},
     {"[attach \"a\"]\nprefetch = 1\n", -EINVAL,
      "followerd.conf:2: prefetch: '1' is not a boolean (expected true or false)"},
     {"[attach \"a\"]\naccount_key_file = keys/a.key\n", -EINVAL,
