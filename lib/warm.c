@@ -56,6 +56,19 @@ struct want {
 	char *url, *account, *key, *db;
 };
 
+/* A cached artifact a scan saw: hot (kept unless over the size limits) or
+ * cold (removed unless another extent holds it hot). */
+struct seen {
+	char sha[CACHE_SHA256_LEN + 1];
+	uint64_t size;
+	int64_t max_created;
+};
+
+struct seenv {
+	struct seen *v;
+	size_t n, cap;
+};
+
 struct dbstat {
 	char *db;
 	struct warm_status st;
@@ -74,6 +87,8 @@ struct job {
 	struct dbstat *st;
 	size_t nst;
 	int64_t next_change; /* ticks, POLICY_NEVER */
+	struct seenv hot, cold;
+	uint64_t evicted;
 	/* J_OPEN, J_COMMIT */
 	struct dl *dl;
 	int r;
@@ -91,8 +106,10 @@ struct warm {
 	struct dl *dls;
 	struct event *done_ev, *scan_timer;
 	bool scanning, again;
+	int64_t scan_at; /* monotonic ms the pending scan is due */
 	unsigned fail_rounds;
 	bool round_failed;
+	bool round_fetched; /* a download of this round was committed */
 	struct dbstat *st;
 	size_t nst;
 	uint64_t scans;
@@ -185,6 +202,8 @@ static void job_free(struct job *j)
 		want_clear(&j->want[i]);
 	free(j->want);
 	dbstats_free(j->st, j->nst);
+	free(j->hot.v);
+	free(j->cold.v);
 	free(j);
 }
 
@@ -318,6 +337,23 @@ static char *artifact_url(const struct tscan *t, const char *path)
 	return strdup(out);
 }
 
+static int seen_add(struct seenv *v, const char *sha, uint64_t size, int64_t max_created)
+{
+	if (v->n == v->cap) {
+		size_t cap = v->cap ? v->cap * 2 : 64;
+		struct seen *nv = realloc(v->v, cap * sizeof(*nv));
+
+		if (nv == NULL)
+			return -ENOMEM;
+		v->v = nv;
+		v->cap = cap;
+	}
+	(void)snprintf(v->v[v->n].sha, sizeof(v->v[v->n].sha), "%s", sha);
+	v->v[v->n].size = size;
+	v->v[v->n++].max_created = max_created;
+	return 0;
+}
+
 static int want_add(struct tscan *t, const struct proto_artifact *art, int64_t max_created)
 {
 	struct job *j = t->j;
@@ -367,7 +403,7 @@ static int scan_artifact(struct tscan *t, const struct proto_artifact *art, int6
 			(void)snprintf(b.sha256, sizeof(b.sha256), "%s", art->sha256);
 			(void)blob_put(t->w, &b);
 		}
-		return 0;
+		return seen_add(&t->j->hot, art->sha256, art->size, max_created);
 	}
 	if (known && b.state == STORE_BLOB_QUARANTINED) {
 		t->st->st.quarantined++;
@@ -389,8 +425,16 @@ static int scan_extent(void *arg, int64_t id, const struct proto_extent *x)
 	next = policy_next_change(t->p, x->min_created, x->max_created, t->now);
 	if (next < t->j->next_change)
 		t->j->next_change = next;
-	if (!policy_is_hot(t->p, x->min_created, x->max_created, t->now))
+	if (!policy_is_hot(t->p, x->min_created, x->max_created, t->now)) {
+		for (size_t i = 0; i < x->nartifacts; i++) {
+			const struct proto_artifact *a = &x->artifacts[i];
+
+			if (cache_has(t->w->cache, a->sha256, a->size) &&
+			    seen_add(&t->j->cold, a->sha256, a->size, x->max_created) < 0)
+				return -ENOMEM;
+		}
 		return 0;
+	}
 	for (size_t i = 0; i < x->nartifacts; i++) {
 		r = scan_artifact(t, &x->artifacts[i], x->max_created);
 		if (r < 0)
@@ -475,6 +519,127 @@ static int scan_db(struct warm *w, struct job *j, const struct store_db_info *db
 	return r;
 }
 
+/* ---- eviction (worker) ---- */
+
+static int by_sha(const void *a, const void *b)
+{
+	return strcmp(((const struct seen *)a)->sha, ((const struct seen *)b)->sha);
+}
+
+static int by_newest(const void *a, const void *b)
+{
+	int64_t x = ((const struct seen *)a)->max_created, y = ((const struct seen *)b)->max_created;
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+static int by_priority(const void *a, const void *b)
+{
+	int x = ((const struct want *)a)->priority, y = ((const struct want *)b)->priority;
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* Removes an object and records it as not cached. */
+static void forget(struct warm *w, struct job *j, const char *sha, uint64_t size)
+{
+	struct store_blob b = {.state = STORE_BLOB_UNKNOWN, .size = size};
+
+	if (cache_remove(w->cache, sha) < 0)
+		return;
+	(void)snprintf(b.sha256, sizeof(b.sha256), "%s", sha);
+	(void)blob_put(w, &b);
+	j->evicted++;
+}
+
+/* Sorts v by sha256 and keeps one entry per sha256 (the newest). */
+static void seen_unique(struct seenv *v)
+{
+	size_t n = 0;
+
+	qsort(v->v, v->n, sizeof(*v->v), by_sha);
+	for (size_t i = 0; i < v->n; i++) {
+		if (n > 0 && strcmp(v->v[n - 1].sha, v->v[i].sha) == 0) {
+			if (v->v[i].max_created > v->v[n - 1].max_created)
+				v->v[n - 1].max_created = v->v[i].max_created;
+			continue;
+		}
+		v->v[n++] = v->v[i];
+	}
+	v->n = n;
+}
+
+/* Cold artifacts no hot extent holds. */
+static void evict_cold(struct warm *w, struct job *j)
+{
+	seen_unique(&j->hot);
+	seen_unique(&j->cold);
+	for (size_t i = 0; i < j->cold.n; i++)
+		if (bsearch(&j->cold.v[i], j->hot.v, j->hot.n, sizeof(*j->hot.v), by_sha) == NULL)
+			forget(w, j, j->cold.v[i].sha, j->cold.v[i].size);
+}
+
+static int unref_one(void *arg, const struct store_blob *b)
+{
+	return b->state == STORE_BLOB_CACHED ? seen_add(arg, b->sha256, b->size, 0) : 0;
+}
+
+/* Artifacts of dropped extents and detached databases. */
+static int evict_unreferenced(struct warm *w, struct job *j)
+{
+	struct seenv v = {0};
+	char err[STORE_ERRLEN];
+	int r = store_blobs_unreferenced(w->ws, unref_one, &v, err);
+
+	for (size_t i = 0; r == 0 && i < v.n; i++)
+		forget(w, j, v.v[i].sha, v.v[i].size);
+	free(v.v);
+	return r;
+}
+
+/* The bytes the cache may hold: cache_max_size, and what keeps
+ * min_free_space free; UINT64_MAX when neither applies. */
+static uint64_t cache_limit(struct warm *w)
+{
+	struct cache_usage u;
+	uint64_t lim = w->max_size > 0 ? w->max_size : UINT64_MAX, avail, total, room;
+
+	if (w->min_free == 0 || cache_usage(w->cache, &u) < 0 ||
+	    cache_disk_space(w->cache, &avail, &total) < 0)
+		return lim;
+	room = u.bytes + avail;
+	room = room > w->min_free ? room - w->min_free : 0;
+	return room < lim ? room : lim;
+}
+
+/* Over the limit: the oldest hot artifacts go, and only the newest wants
+ * that fit are fetched. */
+static void evict_over(struct warm *w, struct job *j)
+{
+	uint64_t lim = cache_limit(w), used = 0;
+	size_t n = 0;
+
+	if (lim == UINT64_MAX)
+		return;
+	qsort(j->hot.v, j->hot.n, sizeof(*j->hot.v), by_newest);
+	for (size_t i = 0; i < j->hot.n; i++) {
+		if (used + j->hot.v[i].size <= lim)
+			used += j->hot.v[i].size;
+		else
+			forget(w, j, j->hot.v[i].sha, j->hot.v[i].size);
+	}
+	qsort(j->want, j->nwant, sizeof(*j->want), by_priority);
+	for (size_t i = 0; i < j->nwant; i++) {
+		if (used + j->want[i].size <= lim) {
+			used += j->want[i].size;
+			j->want[n++] = j->want[i];
+		} else {
+			want_clear(&j->want[i]);
+		}
+	}
+	j->nwant = n;
+}
+
 static int run_scan(struct warm *w, struct job *j)
 {
 	struct store_db_info *dbs = NULL;
@@ -490,7 +655,11 @@ static int run_scan(struct warm *w, struct job *j)
 	for (size_t i = 0; r == 0 && i < n; i++)
 		r = scan_db(w, j, &dbs[i]);
 	store_db_info_array_free(dbs, n);
-	return r;
+	if (r < 0)
+		return r;
+	evict_cold(w, j);
+	evict_over(w, j);
+	return evict_unreferenced(w, j);
 }
 
 /* Records a finished download: cached, or one more failure (quarantined at
@@ -591,18 +760,27 @@ static void post(struct warm *w, struct job *j)
 
 /* ---- the loop: scans ---- */
 
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Arms the scan timer delay_ms from now, unless a scan is due sooner. */
 static void schedule_scan(struct warm *w, int64_t delay_ms)
 {
 	struct timeval tv = {delay_ms / 1000, (delay_ms % 1000) * 1000};
-	struct timeval left;
+	int64_t at = mono_ms() + delay_ms;
 
 	if (w->scanning) {
 		w->again = w->again || delay_ms == 0;
 		return;
 	}
-	/* keep an earlier pending scan */
-	if (evtimer_pending(w->scan_timer, &left) && delay_ms > 0)
+	if (evtimer_pending(w->scan_timer, NULL) && w->scan_at <= at)
 		return;
+	w->scan_at = at;
 	(void)evtimer_add(w->scan_timer, &tv);
 }
 
@@ -797,6 +975,7 @@ static void commit_done(struct warm *w, struct job *j)
 
 	if (d->r != 0 && d->r != -ENOENT)
 		w->round_failed = true;
+	w->round_fetched = w->round_fetched || d->r == 0;
 	dl_unlink(w, d);
 	dl_free(d);
 	if (w->dls != NULL)
@@ -810,7 +989,11 @@ static void commit_done(struct warm *w, struct job *j)
 		schedule_scan(w, ms < BACKOFF_MAX_MS ? ms : BACKOFF_MAX_MS);
 	} else {
 		w->fail_rounds = 0;
+		/* the size limits are applied by scans: check them again */
+		if (w->round_fetched && w->max_size + w->min_free > 0)
+			schedule_scan(w, 0);
 	}
+	w->round_fetched = false;
 }
 
 static void on_done_ev(evutil_socket_t fd, short what, void *arg)

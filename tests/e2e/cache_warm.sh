@@ -5,7 +5,9 @@
 # policy change makes the cold extent hot and it is fetched; two databases
 # with an identical artifact share one file; an artifact corrupted on the
 # leader is quarantined after WARM_MAX_FAILS (3) failed verifications and
-# never lands in objects/.
+# never lands in objects/.  Eviction: a cold extent's artifact (policy
+# change), a dropped extent's and a detached database's are removed unless a
+# hot extent still holds them; cache_max_size keeps the newest hot artifacts.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/sync_common.bash"
 
@@ -20,8 +22,8 @@ lc "$L" set-caching-policy Logs 7d >/dev/null
 # ingest_at DB FILE_TAG [LEADERCTL_ARGS...]: one extent with a fresh artifact;
 # prints the artifact's sha256.
 ingest_at() {
-	printf '%s,%s,%s\n' "$2" "$RANDOM" "$RANDOM" >"$T/$2.csv"
-	lc "$L" ingest "$1" Events "$T/$2.csv" "${@:3}" >/dev/null
+	printf '%s,%05d,%05d\n' "$2" "$RANDOM" "$RANDOM" >"$T/$2.csv"
+	lc "$L" ingest "$1" Events "$T/$2.csv" "${@:3}" >"$T/$2.id"
 	sha256sum "$T/$2.csv" | cut -d' ' -f1
 }
 
@@ -50,6 +52,16 @@ check_eq "nothing is left in tmp/" "" "$(ls "$CACHE/tmp")"
 lc "$L" set-caching-policy Logs none >/dev/null
 wait_for "with no policy everything is hot: the old extent is fetched" 10 cached_ok "$cold"
 
+# evicted SHA: no object, and the store no longer says cached.
+evicted() {
+	[ ! -e "$(object "$1")" ] &&
+		[ "$(q "SELECT state FROM blobs WHERE hex(sha256) = upper('$1')")" != cached ]
+}
+
+lc "$L" set-caching-policy Logs 7d >/dev/null
+wait_for "back to 7d: the cold artifact is evicted" 10 evicted "$cold"
+check "... the hot one stays" cached_ok "$hot"
+
 # ---- dedupe: a second database with the same artifact ----
 lc "$L" create-database Other >/dev/null
 lc "$L" create-table Other Events 'msg:string' >/dev/null
@@ -59,7 +71,17 @@ reload
 wait_for "the second database is followed" 10 at_version other "$L" Other
 newer=$(ingest_at Other newer)
 wait_for "the second database's own artifact is cached" 10 cached_ok "$newer"
-check_eq "the shared artifact is one file" 3 "$(find "$CACHE/objects" -type f | wc -l)"
+check_eq "the shared artifact is one file" 2 "$(find "$CACHE/objects" -type f | wc -l)"
+
+# ---- dropped extents and detached databases ----
+lc "$L" drop-extents Other "$(cat "$T/newer.id")" >/dev/null
+wait_for "a dropped extent's artifact is evicted" 10 evicted "$newer"
+lc "$L" drop-extents Logs "$(cat "$T/hot.id")" >/dev/null
+wait_for "the first database dropped the shared artifact's extent" 10 at_version logs "$L" Logs
+check "an artifact the other database holds hot stays" cached_ok "$hot"
+{ daemon_conf; attach_conf logs "$L" Logs; } >"$CONF"
+reload
+wait_for "once its last database is detached it is evicted" 10 evicted "$hot"
 
 # ---- a corrupted artifact is quarantined, never served ----
 bad=$(ingest_at Logs bad)
@@ -74,4 +96,18 @@ check "... a copy is kept in quarantine/" test -f "$CACHE/quarantine/$bad"
 
 stop_follower
 check_eq "followerd stops cleanly" 0 "$FRC"
+
+# ---- cache_max_size: the newest hot artifacts that fit ----
+n1=$(ingest_at Logs n1 --created-on "$(date -u -d '-3 hours' +%Y-%m-%dT%H:%M:%SZ)")
+n2=$(ingest_at Logs n2 --created-on "$(date -u -d '-2 hours' +%Y-%m-%dT%H:%M:%SZ)")
+n3=$(ingest_at Logs n3 --created-on "$(date -u -d '-1 hours' +%Y-%m-%dT%H:%M:%SZ)")
+sz=$(stat -c %s "$T/n3.csv")
+{ daemon_conf "cache_max_size = $((sz * 2 + 1))"; attach_conf logs "$L" Logs; } >"$CONF"
+: >"$FLOG"
+start_follower
+wait_for "the two newest fit under cache_max_size" 10 cached_ok "$n3"
+wait_for "... the second newest too" 10 cached_ok "$n2"
+wait_for "... the oldest is not in the cache" 10 test ! -e "$(object "$n1")"
+check "... so the cache holds at most the limit" test "$(cat "$CACHE"/objects/*/* | wc -c)" -le $((sz * 2 + 1))
+stop_follower
 done_testing
