@@ -53,6 +53,7 @@ struct want {
 	char sha[CACHE_SHA256_LEN + 1];
 	uint64_t size;
 	int priority;
+	int64_t max_created;
 	char *url, *account, *key, *db;
 };
 
@@ -375,6 +376,7 @@ static int want_add(struct tscan *t, const struct proto_artifact *art, int64_t m
 	(void)snprintf(x->sha, sizeof(x->sha), "%s", art->sha256);
 	x->size = art->size;
 	x->priority = (int)(max_created / (3600 * TICKS_PER_S));
+	x->max_created = max_created;
 	x->url = artifact_url(t, art->path);
 	x->db = strdup(t->db->config);
 	if (t->a != NULL && t->a->account_key != NULL &&
@@ -533,9 +535,9 @@ static int by_newest(const void *a, const void *b)
 	return x < y ? 1 : x > y ? -1 : 0;
 }
 
-static int by_priority(const void *a, const void *b)
+static int by_want_newest(const void *a, const void *b)
 {
-	int x = ((const struct want *)a)->priority, y = ((const struct want *)b)->priority;
+	int64_t x = ((const struct want *)a)->max_created, y = ((const struct want *)b)->max_created;
 
 	return x < y ? 1 : x > y ? -1 : 0;
 }
@@ -617,24 +619,28 @@ static uint64_t cache_limit(struct warm *w)
 static void evict_over(struct warm *w, struct job *j)
 {
 	uint64_t lim = cache_limit(w), used = 0;
-	size_t n = 0;
+	size_t h = 0, x = 0, n = 0;
 
 	if (lim == UINT64_MAX)
 		return;
 	qsort(j->hot.v, j->hot.n, sizeof(*j->hot.v), by_newest);
-	for (size_t i = 0; i < j->hot.n; i++) {
-		if (used + j->hot.v[i].size <= lim)
-			used += j->hot.v[i].size;
-		else
-			forget(w, j, j->hot.v[i].sha, j->hot.v[i].size);
-	}
-	qsort(j->want, j->nwant, sizeof(*j->want), by_priority);
-	for (size_t i = 0; i < j->nwant; i++) {
-		if (used + j->want[i].size <= lim) {
-			used += j->want[i].size;
-			j->want[n++] = j->want[i];
+	qsort(j->want, j->nwant, sizeof(*j->want), by_want_newest);
+	/* merge both by max_created, newest first: keep what fits */
+	while (h < j->hot.n || x < j->nwant) {
+		bool take_hot = x == j->nwant ||
+		                (h < j->hot.n && j->hot.v[h].max_created >= j->want[x].max_created);
+
+		if (take_hot) {
+			if (used + j->hot.v[h].size <= lim)
+				used += j->hot.v[h].size;
+			else
+				forget(w, j, j->hot.v[h].sha, j->hot.v[h].size);
+			h++;
+		} else if (used + j->want[x].size <= lim) {
+			used += j->want[x].size;
+			j->want[n++] = j->want[x++];
 		} else {
-			want_clear(&j->want[i]);
+			want_clear(&j->want[x++]);
 		}
 	}
 	j->nwant = n;
@@ -691,6 +697,19 @@ static void run_commit(struct warm *w, struct dl *d)
 	(void)blob_put(w, &b);
 }
 
+/* Gives a download a blob row before its .part file exists, so that the
+ * startup reconcile knows the file and keeps it to resume. */
+static void note_download(struct warm *w, const struct dl *d)
+{
+	struct store_blob b = {.state = STORE_BLOB_UNKNOWN, .size = d->size};
+	char err[STORE_ERRLEN];
+
+	if (store_ready(w) < 0 || store_blob_get(w->ws, d->sha, &b, err) == 0)
+		return;
+	(void)snprintf(b.sha256, sizeof(b.sha256), "%s", d->sha);
+	(void)blob_put(w, &b);
+}
+
 static void run_job(struct warm *w, struct job *j)
 {
 	switch (j->kind) {
@@ -698,6 +717,7 @@ static void run_job(struct warm *w, struct job *j)
 		j->r = run_scan(w, j);
 		break;
 	case J_OPEN:
+		note_download(w, j->dl);
 		j->r = cache_writer_open(w->cache, j->dl->sha, j->dl->size, CACHE_RESUME, &j->dl->cw,
 		                         &j->dl->offset);
 		break;
