@@ -542,6 +542,13 @@ static int by_want_newest(const void *a, const void *b)
 	return x < y ? 1 : x > y ? -1 : 0;
 }
 
+/* qsort, which must not see a NULL array even when empty. */
+static void sort_n(void *v, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(v, n, size, cmp);
+}
+
 /* Removes an object and records it as not cached. */
 static void forget(struct warm *w, struct job *j, const char *sha, uint64_t size)
 {
@@ -559,7 +566,7 @@ static void seen_unique(struct seenv *v)
 {
 	size_t n = 0;
 
-	qsort(v->v, v->n, sizeof(*v->v), by_sha);
+	sort_n(v->v, v->n, sizeof(*v->v), by_sha);
 	for (size_t i = 0; i < v->n; i++) {
 		if (n > 0 && strcmp(v->v[n - 1].sha, v->v[i].sha) == 0) {
 			if (v->v[i].max_created > v->v[n - 1].max_created)
@@ -577,7 +584,8 @@ static void evict_cold(struct warm *w, struct job *j)
 	seen_unique(&j->hot);
 	seen_unique(&j->cold);
 	for (size_t i = 0; i < j->cold.n; i++)
-		if (bsearch(&j->cold.v[i], j->hot.v, j->hot.n, sizeof(*j->hot.v), by_sha) == NULL)
+		if (j->hot.n == 0 ||
+		    bsearch(&j->cold.v[i], j->hot.v, j->hot.n, sizeof(*j->hot.v), by_sha) == NULL)
 			forget(w, j, j->cold.v[i].sha, j->cold.v[i].size);
 }
 
@@ -623,8 +631,8 @@ static void evict_over(struct warm *w, struct job *j)
 
 	if (lim == UINT64_MAX)
 		return;
-	qsort(j->hot.v, j->hot.n, sizeof(*j->hot.v), by_newest);
-	qsort(j->want, j->nwant, sizeof(*j->want), by_want_newest);
+	sort_n(j->hot.v, j->hot.n, sizeof(*j->hot.v), by_newest);
+	sort_n(j->want, j->nwant, sizeof(*j->want), by_want_newest);
 	/* merge both by max_created, newest first: keep what fits */
 	while (h < j->hot.n || x < j->nwant) {
 		bool take_hot = x == j->nwant ||
