@@ -5,7 +5,7 @@
 # policy change makes the cold extent hot and it is fetched; two databases
 # with an identical artifact share one file; an artifact corrupted on the
 # leader is quarantined after WARM_MAX_FAILS (3) failed verifications and
-# never lands in objects/.  Eviction: a cold extent's artifact (policy
+# never lands in objects/.  A hot span's end re-evaluates on a timer.  Eviction: a cold extent's artifact (policy
 # change), a dropped extent's and a detached database's are removed unless a
 # hot extent still holds them; cache_max_size keeps the newest hot artifacts.
 source "$(dirname "$0")/lib.sh"
@@ -61,6 +61,17 @@ evicted() {
 lc "$L" set-caching-policy Logs 7d >/dev/null
 wait_for "back to 7d: the cold artifact is evicted" 10 evicted "$cold"
 check "... the hot one stays" cached_ok "$hot"
+
+# ---- time alone makes an extent cold (the policy_next_change timer) ----
+lc "$L" create-table Logs Short 'msg:string' >/dev/null
+lc "$L" set-caching-policy Logs --table Short 00:00:05 >/dev/null
+printf 'short,%05d\n' "$RANDOM" >"$T/short.csv"
+short=$(sha256sum "$T/short.csv" | cut -d' ' -f1)
+lc "$L" ingest Logs Short "$T/short.csv" >/dev/null
+wait_for "an extent hot for 5 s is cached" 5 cached_ok "$short"
+v=$(applied logs)
+wait_for "... and evicted once it turns cold, with no leader change" 10 evicted "$short"
+check_eq "... (the leader did not move)" "$v" "$(applied logs)"
 
 # ---- dedupe: a second database with the same artifact ----
 lc "$L" create-database Other >/dev/null
