@@ -107,7 +107,8 @@ struct warm {
 	struct dl *dls;
 	struct event *done_ev, *scan_timer;
 	bool scanning, again;
-	int64_t scan_at; /* monotonic ms the pending scan is due */
+	int64_t scan_at;  /* monotonic ms the pending scan is due */
+	int64_t later_ms; /* a delayed scan asked for while scanning, 0: none */
 	unsigned fail_rounds;
 	bool round_failed;
 	bool round_fetched; /* a download of this round was committed */
@@ -803,7 +804,11 @@ static void schedule_scan(struct warm *w, int64_t delay_ms)
 	int64_t at = mono_ms() + delay_ms;
 
 	if (w->scanning) {
-		w->again = w->again || delay_ms == 0;
+		/* after this scan: at once, or the earliest delay asked */
+		if (delay_ms == 0)
+			w->again = true;
+		else if (w->later_ms == 0 || delay_ms < w->later_ms)
+			w->later_ms = delay_ms;
 		return;
 	}
 	if (evtimer_pending(w->scan_timer, NULL) && w->scan_at <= at)
@@ -908,6 +913,9 @@ static void scan_done(struct warm *w, struct job *j)
 		schedule_scan(w, 0);
 	else if (j->r < 0)
 		schedule_scan(w, BACKOFF_MIN_MS);
+	if (w->later_ms > 0)
+		schedule_scan(w, w->later_ms);
+	w->later_ms = 0;
 }
 
 /* ---- the loop: downloads ---- */
