@@ -54,6 +54,7 @@ struct want {
 	uint64_t size;
 	int priority;
 	int64_t max_created;
+	size_t st; /* index of the database's dbstat */
 	char *url, *account, *key, *db;
 };
 
@@ -63,6 +64,7 @@ struct seen {
 	char sha[CACHE_SHA256_LEN + 1];
 	uint64_t size;
 	int64_t max_created;
+	size_t db; /* index of the database's dbstat */
 };
 
 struct seenv {
@@ -352,6 +354,7 @@ static int seen_add(struct seenv *v, const char *sha, uint64_t size, int64_t max
 	}
 	(void)snprintf(v->v[v->n].sha, sizeof(v->v[v->n].sha), "%s", sha);
 	v->v[v->n].size = size;
+	v->v[v->n].db = 0;
 	v->v[v->n++].max_created = max_created;
 	return 0;
 }
@@ -378,6 +381,7 @@ static int want_add(struct tscan *t, const struct proto_artifact *art, int64_t m
 	x->size = art->size;
 	x->priority = (int)(max_created / (3600 * TICKS_PER_S));
 	x->max_created = max_created;
+	x->st = j->nst - 1;
 	x->url = artifact_url(t, art->path);
 	x->db = strdup(t->db->config);
 	if (t->a != NULL && t->a->account_key != NULL &&
@@ -406,7 +410,10 @@ static int scan_artifact(struct tscan *t, const struct proto_artifact *art, int6
 			(void)snprintf(b.sha256, sizeof(b.sha256), "%s", art->sha256);
 			(void)blob_put(t->w, &b);
 		}
-		return seen_add(&t->j->hot, art->sha256, art->size, max_created);
+		if (seen_add(&t->j->hot, art->sha256, art->size, max_created) < 0)
+			return -ENOMEM;
+		t->j->hot.v[t->j->hot.n - 1].db = t->j->nst - 1;
+		return 0;
 	}
 	if (known && b.state == STORE_BLOB_QUARANTINED) {
 		t->st->st.quarantined++;
@@ -640,15 +647,22 @@ static void evict_over(struct warm *w, struct job *j)
 		                (h < j->hot.n && j->hot.v[h].max_created >= j->want[x].max_created);
 
 		if (take_hot) {
-			if (used + j->hot.v[h].size <= lim)
+			if (used + j->hot.v[h].size <= lim) {
 				used += j->hot.v[h].size;
-			else
+			} else {
+				struct warm_status *st = &j->st[j->hot.v[h].db].st;
+
 				forget(w, j, j->hot.v[h].sha, j->hot.v[h].size);
+				st->cached_files--;
+				st->cached_bytes -= j->hot.v[h].size;
+				st->over_limit++;
+			}
 			h++;
 		} else if (used + j->want[x].size <= lim) {
 			used += j->want[x].size;
 			j->want[n++] = j->want[x++];
 		} else {
+			j->st[j->want[x].st].st.over_limit++;
 			want_clear(&j->want[x++]);
 		}
 	}
@@ -1025,8 +1039,8 @@ static void commit_done(struct warm *w, struct job *j)
 		schedule_scan(w, ms < BACKOFF_MAX_MS ? ms : BACKOFF_MAX_MS);
 	} else {
 		w->fail_rounds = 0;
-		/* the size limits are applied by scans: check them again */
-		if (w->round_fetched && w->max_size + w->min_free > 0)
+		/* the size limits and the status counts come from scans */
+		if (w->round_fetched)
 			schedule_scan(w, 0);
 	}
 	w->round_fetched = false;
@@ -1176,6 +1190,11 @@ void warm_changed(struct warm *w, const struct sync_change *c)
 	schedule_scan(w, 0);
 }
 
+static uint64_t sub(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : 0;
+}
+
 int warm_status(struct warm *w, const char *database, struct warm_status *ret)
 {
 	for (size_t i = 0; i < w->nst; i++) {
@@ -1185,8 +1204,8 @@ int warm_status(struct warm *w, const char *database, struct warm_status *ret)
 		ret->in_flight = 0;
 		for (struct dl *d = w->dls; d != NULL; d = d->next)
 			ret->in_flight += strcmp(d->db, database) == 0;
-		ret->pending = ret->hot_files - ret->cached_files - ret->quarantined;
-		ret->pending = ret->pending > ret->in_flight ? ret->pending - ret->in_flight : 0;
+		ret->pending = sub(ret->hot_files, ret->cached_files + ret->quarantined +
+		                                        ret->over_limit + ret->in_flight);
 		return 0;
 	}
 	return -ENOENT;

@@ -23,6 +23,14 @@
  * never fetched again; a 404 is not counted (the leader may have dropped the
  * extent since: the next scan no longer wants it).
  *
+ * Eviction (at each scan): cached artifacts of cold extents that no hot
+ * extent holds, and of dropped extents and detached databases (blobs no
+ * artifact references); then, over cache_max_size or under min_free_space,
+ * the oldest hot artifacts (by max_created) go and only the newest wanted
+ * ones that fit are fetched.  Scans run on sync's hook, after each round of
+ * downloads, with backoff after failures, and when the soonest hot span of
+ * an extent ends (policy_next_change).
+ *
  * Startup: the first job reconciles the cache with the store.
  *
  * The library does not log.  Errors: 0 or a negative errno.
@@ -70,6 +78,8 @@ struct warm_status {
 	uint64_t in_flight;                  /* downloads of the database's artifacts */
 	uint64_t failed;                     /* hot artifacts whose last fetch failed */
 	uint64_t quarantined;                /* hot artifacts quarantined */
+	uint64_t over_limit; /* hot artifacts left out: no room under cache_max_size /
+	                        min_free_space (the oldest go first) */
 };
 
 /* The status of database (its store name) as of the last scan into *ret;

@@ -107,6 +107,10 @@ check "... a copy is kept in quarantine/" test -f "$CACHE/quarantine/$bad"
 
 stop_follower
 check_eq "followerd stops cleanly" 0 "$FRC"
+bsize=$(stat -c %s "$T/bad.csv")
+check_eq "warm_status: the quarantined artifact is the only hot one, not pending" \
+	"logs hot=1/$bsize cached=0/0 pending=0 in_flight=0 failed=0 quarantined=1 over_limit=0" \
+	"$("$TOOLS/warmstat" "$CONF")"
 
 # ---- cache_max_size: the newest hot artifacts that fit ----
 n1=$(ingest_at Logs n1 --created-on "$(date -u -d '-3 hours' +%Y-%m-%dT%H:%M:%SZ)")
@@ -121,4 +125,7 @@ wait_for "... the second newest too" 10 cached_ok "$n2"
 wait_for "... the oldest is not in the cache" 10 test ! -e "$(object "$n1")"
 check "... so the cache holds at most the limit" test "$(cat "$CACHE"/objects/*/* | wc -c)" -le $((sz * 2 + 1))
 stop_follower
+check_eq "warm_status: two cached, one over the limit, one quarantined" \
+	"logs hot=4/$((sz * 3 + bsize)) cached=2/$((sz * 2)) pending=0 in_flight=0 failed=0 quarantined=1 over_limit=1" \
+	"$("$TOOLS/warmstat" "$CONF")"
 done_testing
