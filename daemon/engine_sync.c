@@ -31,7 +31,7 @@ struct esync {
 	enum engine_mode mode;
 	struct fetch *fetch;
 	struct sync *sync;
-	struct warm *warm; /* ENGINE_RUN only: keeps the cache warm */
+	struct warm *warm;  /* ENGINE_RUN only: keeps the cache warm */
 	struct event *turn; /* ready() and the once round start on the first loop turn */
 	char status[256];
 	bool stopping;
@@ -189,7 +189,8 @@ static int open_sync(struct esync *e, const struct conf *conf, char *err, size_t
 		(void)snprintf(err, errlen, "%s: %s", path, serr);
 		return r;
 	}
-	if (e->mode == ENGINE_RUN && (r = warm_new(e->base, e->fetch, conf, path, &e->warm, werr)) < 0)
+	if (e->mode == ENGINE_RUN &&
+	    (r = warm_new(e->base, e->fetch, conf, path, &e->warm, werr)) < 0)
 		(void)snprintf(err, errlen, "%s", werr);
 	return r;
 }

@@ -125,8 +125,8 @@ struct warm {
 	pthread_cond_t cv;
 	struct job *in, *out; /* LIFO lists, reversed when taken */
 	bool stop;
-	struct store *ws;  /* the worker's store handle */
-	bool reconciled;   /* worker only */
+	struct store *ws; /* the worker's store handle */
+	bool reconciled;  /* worker only */
 };
 
 static int64_t now_ticks(void)
@@ -510,12 +510,10 @@ static int scan_db(struct warm *w, struct job *j, const struct store_db_info *db
 		if (ents[i].e.kind != PROTO_TABLE)
 			continue;
 		has_ft = t.a != NULL && policy_override_table(t.a, ents[i].e.name, &ft);
-		r = policy_effective(has_ldb ? &ldb : NULL,
-		                     ents[i].has_caching ? &ents[i].caching : NULL,
-		                     has_fdb ? &fdb : NULL, has_ft ? &ft : NULL,
-		                     t.a != NULL ? t.a->caching_policies_modification_kind
-		                                 : CONF_MOD_UNION,
-		                     &p);
+		r = policy_effective(
+		    has_ldb ? &ldb : NULL, ents[i].has_caching ? &ents[i].caching : NULL,
+		    has_fdb ? &fdb : NULL, has_ft ? &ft : NULL,
+		    t.a != NULL ? t.a->caching_policies_modification_kind : CONF_MOD_UNION, &p);
 		t.p = p;
 		if (r == 0)
 			r = scan_table(&t, &ents[i]);
@@ -538,14 +536,16 @@ static int by_sha(const void *a, const void *b)
 
 static int by_newest(const void *a, const void *b)
 {
-	int64_t x = ((const struct seen *)a)->max_created, y = ((const struct seen *)b)->max_created;
+	int64_t x = ((const struct seen *)a)->max_created,
+	        y = ((const struct seen *)b)->max_created;
 
 	return x < y ? 1 : x > y ? -1 : 0;
 }
 
 static int by_want_newest(const void *a, const void *b)
 {
-	int64_t x = ((const struct want *)a)->max_created, y = ((const struct want *)b)->max_created;
+	int64_t x = ((const struct want *)a)->max_created,
+	        y = ((const struct want *)b)->max_created;
 
 	return x < y ? 1 : x > y ? -1 : 0;
 }
@@ -741,8 +741,8 @@ static void run_job(struct warm *w, struct job *j)
 		break;
 	case J_OPEN:
 		note_download(w, j->dl);
-		j->r = cache_writer_open(w->cache, j->dl->sha, j->dl->size, CACHE_RESUME, &j->dl->cw,
-		                         &j->dl->offset);
+		j->r = cache_writer_open(w->cache, j->dl->sha, j->dl->size, CACHE_RESUME,
+		                         &j->dl->cw, &j->dl->offset);
 		break;
 	case J_COMMIT:
 		run_commit(w, j->dl);
@@ -1205,7 +1205,7 @@ int warm_status(struct warm *w, const char *database, struct warm_status *ret)
 		for (struct dl *d = w->dls; d != NULL; d = d->next)
 			ret->in_flight += strcmp(d->db, database) == 0;
 		ret->pending = sub(ret->hot_files, ret->cached_files + ret->quarantined +
-		                                        ret->over_limit + ret->in_flight);
+		                                       ret->over_limit + ret->in_flight);
 		return 0;
 	}
 	return -ENOENT;

@@ -73,7 +73,8 @@ static void print(struct run *r)
 		       " pending=%" PRIu64 " in_flight=%" PRIu64 " failed=%" PRIu64
 		       " quarantined=%" PRIu64 " over_limit=%" PRIu64 "\n",
 		       r->dbs[i].config, st.hot_files, st.hot_bytes, st.cached_files,
-		       st.cached_bytes, st.pending, st.in_flight, st.failed, st.quarantined, st.over_limit);
+		       st.cached_bytes, st.pending, st.in_flight, st.failed, st.quarantined,
+		       st.over_limit);
 	}
 }
 
