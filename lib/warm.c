@@ -1023,7 +1023,10 @@ static void commit_done(struct warm *w, struct job *j)
 {
 	struct dl *d = j->dl;
 
-	if (d->r != 0 && d->r != -ENOENT)
+	/* a 404 is retried too, but not counted against the artifact: the
+	 * leader may have dropped the extent, and the next scan will not want
+	 * it any more */
+	if (d->r != 0)
 		w->round_failed = true;
 	w->round_fetched = w->round_fetched || d->r == 0;
 	dl_unlink(w, d);

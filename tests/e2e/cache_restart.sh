@@ -3,7 +3,8 @@
 # (faultserver throttles two of them), then restarted: no object with a wrong
 # digest is ever in objects/, a finished artifact is not downloaded again,
 # the interrupted ones resume from their .part files (Range, 206) and the
-# cache converges to every hot artifact.
+# cache converges to every hot artifact.  A 404 is retried (with backoff)
+# without counting against the artifact.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/sync_common.bash"
 [ -x "$TOOLS/faultserver" ] || skip_all "faultserver not built"
@@ -70,6 +71,16 @@ check_eq "the small artifact was downloaded once" 1 "$(hits "$(path "$small")" 2
 check "the big ones resumed with Range (206)" test "$(hits "$(path "$big1")" 206)" -ge 1
 check_eq "... and were never fetched whole again" 1 "$(hits "$(path "$big1")" 200)"
 check_eq "nothing is left in tmp/" "" "$(ls "$CACHE/tmp")"
+
+# ---- a 404 is retried, not counted as a failure of the artifact ----
+head -c 1000 /dev/urandom | base64 -w 100 >"$T/late.csv"
+late=$(sha256sum "$T/late.csv" | cut -d' ' -f1)
+rule "$(path "$late") 2 status 404"
+lc "$L" ingest Logs Events "$T/late.csv" >/dev/null
+wait_for "an artifact answered 404 twice is cached at the third try" 10 cached "$late"
+check_eq "... after two 404s" 2 "$(hits "$(path "$late")" 404)"
+check_eq "... and no failure recorded" 0 \
+	"$(q "SELECT fails FROM blobs WHERE hex(sha256) = upper('$late')")"
 
 stop_follower
 check_eq "followerd stops cleanly" 0 "$FRC"
