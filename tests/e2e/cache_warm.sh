@@ -64,13 +64,13 @@ check "... the hot one stays" cached_ok "$hot"
 
 # ---- time alone makes an extent cold (the policy_next_change timer) ----
 lc "$L" create-table Logs Short 'msg:string' >/dev/null
-lc "$L" set-caching-policy Logs --table Short 00:00:05 >/dev/null
+lc "$L" set-caching-policy Logs --table Short 00:00:10 >/dev/null
 printf 'short,%05d\n' "$RANDOM" >"$T/short.csv"
 short=$(sha256sum "$T/short.csv" | cut -d' ' -f1)
 lc "$L" ingest Logs Short "$T/short.csv" >/dev/null
-wait_for "an extent hot for 5 s is cached" 5 cached_ok "$short"
+wait_for "an extent hot for 10 s is cached" 10 cached_ok "$short"
 v=$(applied logs)
-wait_for "... and evicted once it turns cold, with no leader change" 10 evicted "$short"
+wait_for "... and evicted once it turns cold, with no leader change" 20 evicted "$short"
 check_eq "... (the leader did not move)" "$v" "$(applied logs)"
 
 # ---- dedupe: a second database with the same artifact ----
@@ -95,10 +95,13 @@ reload
 wait_for "once its last database is detached it is evicted" 10 evicted "$hot"
 
 # ---- a corrupted artifact is quarantined, never served ----
+# (corrupted while the follower is stopped: it must never see the good bytes)
+stop_follower
 bad=$(ingest_at Logs bad)
 f=$L/artifacts/${bad:0:2}/$bad
 chmod u+w "$f" 2>/dev/null
 printf 'XX' | dd of="$f" bs=1 seek=0 conv=notrunc status=none
+start_follower
 quarantined() { [ "$(q "SELECT state FROM blobs WHERE hex(sha256) = upper('$bad')")" = quarantined ]; }
 wait_for "the corrupted artifact is quarantined after its retries" 20 quarantined
 check_eq "... after 3 failures" 3 "$(q "SELECT fails FROM blobs WHERE hex(sha256) = upper('$bad')")"
