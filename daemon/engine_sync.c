@@ -21,6 +21,7 @@
 #include "conf.h"
 #include "fetch.h"
 #include "sync.h"
+#include "warm.h"
 
 #define STORE_FILE "state.db"
 
@@ -30,6 +31,7 @@ struct esync {
 	enum engine_mode mode;
 	struct fetch *fetch;
 	struct sync *sync;
+	struct warm *warm;  /* ENGINE_RUN only: keeps the cache warm */
 	struct event *turn; /* ready() and the once round start on the first loop turn */
 	char status[256];
 	bool stopping;
@@ -117,6 +119,14 @@ static void on_sync_event(void *arg, const struct sync_event *sev)
 	update_status(e);
 }
 
+static void on_sync_changed(void *arg, const struct sync_change *c)
+{
+	struct esync *e = arg;
+
+	if (e->warm != NULL)
+		warm_changed(e->warm, c);
+}
+
 /* ---- life ---- */
 
 static void once_done(void *arg, unsigned failed, const char *message)
@@ -156,7 +166,8 @@ static int open_sync(struct esync *e, const struct conf *conf, char *err, size_t
 	    .max_per_host = (unsigned)conf->fetch_concurrency_per_leader,
 	};
 	struct sync_options so = {.store_path = path};
-	struct sync_callbacks cb = {.arg = e, .event = on_sync_event};
+	struct sync_callbacks cb = {.arg = e, .event = on_sync_event, .changed = on_sync_changed};
+	char werr[WARM_ERRLEN];
 	int r = 0;
 
 	/* The state directory itself, not its parents (systemd's StateDirectory=
@@ -174,8 +185,13 @@ static int open_sync(struct esync *e, const struct conf *conf, char *err, size_t
 	r = sync_new(e->base, e->fetch, &so, &cb, &e->sync, serr);
 	if (r == 0)
 		r = sync_set_conf(e->sync, conf, serr);
-	if (r < 0)
+	if (r < 0) {
 		(void)snprintf(err, errlen, "%s: %s", path, serr);
+		return r;
+	}
+	if (e->mode == ENGINE_RUN &&
+	    (r = warm_new(e->base, e->fetch, conf, path, &e->warm, werr)) < 0)
+		(void)snprintf(err, errlen, "%s", werr);
 	return r;
 }
 
@@ -185,6 +201,7 @@ static void esync_free(void *engine)
 
 	if (e == NULL)
 		return;
+	warm_free(e->warm);
 	sync_free(e->sync);
 	fetch_free(e->fetch);
 	if (e->turn != NULL)
@@ -233,8 +250,12 @@ static int esync_reload(void *engine, const struct conf *conf, char *err, size_t
 	char serr[SYNC_ERRLEN];
 	int r = sync_set_conf(e->sync, conf, serr);
 
-	if (r < 0)
+	if (r < 0) {
 		(void)snprintf(err, errlen, "%s", serr);
+		return r;
+	}
+	if (e->warm != NULL && (r = warm_set_conf(e->warm, conf)) < 0)
+		(void)snprintf(err, errlen, "cache: %s", strerror(-r));
 	return r;
 }
 

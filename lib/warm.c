@@ -1,0 +1,1220 @@
+/*
+ * warm — keeps the artifact cache warm (see warm.h).
+ *
+ * Two halves.  The loop half owns the downloads in flight (struct dl) and
+ * the scan scheduling; the worker half (one thread) owns its store handle
+ * and does every blocking call.  They talk through jobs: the loop appends a
+ * job to the worker's queue, the worker runs it and appends it to the done
+ * list, writing the eventfd when that list was empty.
+ */
+#include "warm.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "azure.h"
+#include "cache.h"
+#include "conf.h"
+#include "fetch.h"
+#include "policy.h"
+#include "store.h"
+#include "sync.h"
+
+#define TICKS_PER_S 10000000LL
+#define EPOCH_TICKS 0LL /* ticks count from the Unix epoch */
+#define BACKOFF_MIN_MS 500
+#define BACKOFF_MAX_MS 60000
+#define STORE_RETRIES 100 /* -EBUSY retries of a store write, 20 ms apart */
+
+/* A download (loop side; the worker touches cw only inside its jobs). */
+struct dl {
+	struct dl *next;
+	struct warm *w;
+	char sha[CACHE_SHA256_LEN + 1];
+	uint64_t size;
+	int priority;
+	char *url, *account, *key, *db;
+	struct cache_writer *cw;
+	uint64_t offset;
+	struct fetch_job *job;
+	int r; /* the transfer's result, then the commit's */
+};
+
+/* A hot artifact the cache lacks, found by a scan. */
+struct want {
+	char sha[CACHE_SHA256_LEN + 1];
+	uint64_t size;
+	int priority;
+	int64_t max_created;
+	size_t st; /* index of the database's dbstat */
+	char *url, *account, *key, *db;
+};
+
+/* A cached artifact a scan saw: hot (kept unless over the size limits) or
+ * cold (removed unless another extent holds it hot). */
+struct seen {
+	char sha[CACHE_SHA256_LEN + 1];
+	uint64_t size;
+	int64_t max_created;
+	size_t db; /* index of the database's dbstat */
+};
+
+struct seenv {
+	struct seen *v;
+	size_t n, cap;
+};
+
+struct dbstat {
+	char *db;
+	struct warm_status st;
+};
+
+enum jkind { J_SCAN, J_OPEN, J_COMMIT };
+
+struct job {
+	struct job *next;
+	enum jkind kind;
+	/* J_SCAN */
+	struct conf_attach **att;
+	size_t natt;
+	struct want *want;
+	size_t nwant, capwant;
+	struct dbstat *st;
+	size_t nst;
+	int64_t next_change; /* ticks, POLICY_NEVER */
+	struct seenv hot, cold;
+	uint64_t evicted;
+	/* J_OPEN, J_COMMIT */
+	struct dl *dl;
+	int r;
+};
+
+struct warm {
+	struct event_base *base;
+	struct fetch *fetch;
+	struct cache *cache;
+	char *store_path;
+	struct conf_attach **att; /* copies */
+	size_t natt;
+	uint64_t max_size, min_free;
+	/* loop side */
+	struct dl *dls;
+	struct event *done_ev, *scan_timer;
+	bool scanning, again;
+	int64_t scan_at;  /* monotonic ms the pending scan is due */
+	int64_t later_ms; /* a delayed scan asked for while scanning, 0: none */
+	unsigned fail_rounds;
+	bool round_failed;
+	bool round_fetched; /* a download of this round was committed */
+	struct dbstat *st;
+	size_t nst;
+	uint64_t scans;
+	/* the worker */
+	pthread_t thread;
+	bool started;
+	int efd;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct job *in, *out; /* LIFO lists, reversed when taken */
+	bool stop;
+	struct store *ws; /* the worker's store handle */
+	bool reconciled;  /* worker only */
+};
+
+static int64_t now_ticks(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_REALTIME, &ts);
+	return EPOCH_TICKS + (int64_t)ts.tv_sec * TICKS_PER_S + ts.tv_nsec / 100;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	(void)nanosleep(&ts, NULL);
+}
+
+/* ---- attaches ---- */
+
+static void attaches_free(struct conf_attach **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		conf_attach_free(v[i]);
+	free(v);
+}
+
+static int attaches_copy(struct conf_attach *const *v, size_t n, struct conf_attach ***ret)
+{
+	struct conf_attach **c = calloc(n + 1, sizeof(*c));
+
+	if (c == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if (conf_attach_copy(v[i], &c[i]) < 0) {
+			attaches_free(c, i);
+			return -ENOMEM;
+		}
+	}
+	*ret = c;
+	return 0;
+}
+
+/* The attach of a store name: "NAME" or "NAME/LEADER_DB". */
+static const struct conf_attach *attach_of(struct conf_attach **v, size_t n, const char *db)
+{
+	size_t len = strcspn(db, "/");
+
+	for (size_t i = 0; i < n; i++)
+		if (strlen(v[i]->name) == len && strncmp(v[i]->name, db, len) == 0)
+			return v[i];
+	return NULL;
+}
+
+/* ---- frees ---- */
+
+static void want_clear(struct want *x)
+{
+	free(x->url);
+	free(x->account);
+	free(x->key);
+	free(x->db);
+}
+
+static void dbstats_free(struct dbstat *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i].db);
+	free(v);
+}
+
+static void job_free(struct job *j)
+{
+	if (j == NULL)
+		return;
+	attaches_free(j->att, j->natt);
+	for (size_t i = 0; i < j->nwant; i++)
+		want_clear(&j->want[i]);
+	free(j->want);
+	dbstats_free(j->st, j->nst);
+	free(j->hot.v);
+	free(j->cold.v);
+	free(j);
+}
+
+static void dl_free(struct dl *d)
+{
+	if (d == NULL)
+		return;
+	fetch_cancel(d->job);
+	cache_writer_abort(d->cw, true);
+	free(d->url);
+	free(d->account);
+	free(d->key);
+	free(d->db);
+	free(d);
+}
+
+/* ---- the worker ---- */
+
+static int store_ready(struct warm *w)
+{
+	char err[STORE_ERRLEN];
+
+	if (w->ws != NULL)
+		return 0;
+	return store_open(w->store_path, &w->ws, err);
+}
+
+static int blob_put(struct warm *w, const struct store_blob *b)
+{
+	char err[STORE_ERRLEN];
+	int r;
+
+	for (int i = 0; i < STORE_RETRIES; i++) {
+		r = store_blob_put(w->ws, b, err);
+		if (r != -EBUSY)
+			return r;
+		sleep_ms(20);
+	}
+	return r;
+}
+
+static int rec_known(void *arg, const char *sha, struct cache_known *ret)
+{
+	struct warm *w = arg;
+	struct store_blob b;
+	char err[STORE_ERRLEN];
+	int r = store_blob_get(w->ws, sha, &b, err);
+
+	if (r < 0)
+		return r;
+	ret->size = b.size;
+	ret->cached = b.state == STORE_BLOB_CACHED;
+	return 0;
+}
+
+static void rec_adopt(void *arg, const char *sha, uint64_t size)
+{
+	struct warm *w = arg;
+	struct store_blob b = {.state = STORE_BLOB_CACHED, .size = size};
+
+	(void)snprintf(b.sha256, sizeof(b.sha256), "%s", sha);
+	(void)blob_put(w, &b);
+}
+
+static void rec_lost(void *arg, const char *sha, uint64_t size)
+{
+	struct warm *w = arg;
+	struct store_blob b = {.state = STORE_BLOB_UNKNOWN, .size = size};
+
+	(void)snprintf(b.sha256, sizeof(b.sha256), "%s", sha);
+	(void)blob_put(w, &b);
+}
+
+/* Before the first scan: objects the store does not know (blob rows only:
+ * a hot artifact never fetched has no row yet and is fetched again) go. */
+static void reconcile(struct warm *w)
+{
+	struct cache_reconcile_ops ops = {
+	    .arg = w, .known = rec_known, .lost = rec_lost, .adopt = rec_adopt};
+
+	if (w->reconciled)
+		return;
+	w->reconciled = true;
+	(void)cache_reconcile(w->cache, &ops, NULL);
+}
+
+static struct dbstat *scan_stat(struct job *j, const char *db)
+{
+	struct dbstat *v;
+
+	if (j->nst > 0 && strcmp(j->st[j->nst - 1].db, db) == 0)
+		return &j->st[j->nst - 1];
+	v = realloc(j->st, (j->nst + 1) * sizeof(*v));
+	if (v == NULL)
+		return NULL;
+	j->st = v;
+	memset(&v[j->nst], 0, sizeof(v[j->nst]));
+	if ((v[j->nst].db = strdup(db)) == NULL)
+		return NULL;
+	return &v[j->nst++];
+}
+
+/* What a scan of one table needs while walking its extents. */
+struct tscan {
+	struct warm *w;
+	struct job *j;
+	const struct store_db_info *db;
+	const struct conf_attach *a;
+	const struct policy *p;
+	int64_t now;
+	struct dbstat *st;
+	char base[4096];
+	int64_t last; /* the page cursor */
+	size_t seen;  /* extents of this page */
+};
+
+static char *artifact_url(const struct tscan *t, const char *path)
+{
+	char url[8192], out[8192];
+	const char *sas = t->a != NULL ? t->a->sas_token : NULL;
+	int n = snprintf(url, sizeof(url), "%s/%s", t->base, path);
+
+	if (n < 0 || (size_t)n >= sizeof(url))
+		return NULL;
+	if (sas == NULL)
+		return strdup(url);
+	if (sas[0] == '?')
+		sas++;
+	if (azure_sas_append(url, sas, out, sizeof(out)) < 0)
+		return NULL;
+	return strdup(out);
+}
+
+static int seen_add(struct seenv *v, const char *sha, uint64_t size, int64_t max_created)
+{
+	if (v->n == v->cap) {
+		size_t cap = v->cap ? v->cap * 2 : 64;
+		struct seen *nv = realloc(v->v, cap * sizeof(*nv));
+
+		if (nv == NULL)
+			return -ENOMEM;
+		v->v = nv;
+		v->cap = cap;
+	}
+	(void)snprintf(v->v[v->n].sha, sizeof(v->v[v->n].sha), "%s", sha);
+	v->v[v->n].size = size;
+	v->v[v->n].db = 0;
+	v->v[v->n++].max_created = max_created;
+	return 0;
+}
+
+static int want_add(struct tscan *t, const struct proto_artifact *art, int64_t max_created)
+{
+	struct job *j = t->j;
+	struct want *x;
+	struct azure_url u;
+	char err[256];
+
+	if (j->nwant == j->capwant) {
+		size_t cap = j->capwant ? j->capwant * 2 : 64;
+		struct want *v = realloc(j->want, cap * sizeof(*v));
+
+		if (v == NULL)
+			return -ENOMEM;
+		j->want = v;
+		j->capwant = cap;
+	}
+	x = &j->want[j->nwant];
+	memset(x, 0, sizeof(*x));
+	(void)snprintf(x->sha, sizeof(x->sha), "%s", art->sha256);
+	x->size = art->size;
+	x->priority = (int)(max_created / (3600 * TICKS_PER_S));
+	x->max_created = max_created;
+	x->st = j->nst - 1;
+	x->url = artifact_url(t, art->path);
+	x->db = strdup(t->db->config);
+	if (t->a != NULL && t->a->account_key != NULL &&
+	    azure_url_parse(t->a->leader, &u, err, sizeof(err)) == 0) {
+		x->account = strdup(u.account);
+		x->key = strdup(t->a->account_key);
+	}
+	j->nwant++;
+	return x->url != NULL && x->db != NULL ? 0 : -ENOMEM;
+}
+
+static int scan_artifact(struct tscan *t, const struct proto_artifact *art, int64_t max_created)
+{
+	struct store_blob b;
+	char err[STORE_ERRLEN];
+	bool known = store_blob_get(t->w->ws, art->sha256, &b, err) == 0;
+
+	t->st->st.hot_files++;
+	t->st->st.hot_bytes += art->size;
+	if (cache_has(t->w->cache, art->sha256, art->size)) {
+		t->st->st.cached_files++;
+		t->st->st.cached_bytes += art->size;
+		if (!known || b.state != STORE_BLOB_CACHED) {
+			/* verified earlier (a crash before the store's commit) */
+			b = (struct store_blob){.state = STORE_BLOB_CACHED, .size = art->size};
+			(void)snprintf(b.sha256, sizeof(b.sha256), "%s", art->sha256);
+			(void)blob_put(t->w, &b);
+		}
+		if (seen_add(&t->j->hot, art->sha256, art->size, max_created) < 0)
+			return -ENOMEM;
+		t->j->hot.v[t->j->hot.n - 1].db = t->j->nst - 1;
+		return 0;
+	}
+	if (known && b.state == STORE_BLOB_QUARANTINED) {
+		t->st->st.quarantined++;
+		return 0;
+	}
+	if (known && b.fails > 0)
+		t->st->st.failed++;
+	return want_add(t, art, max_created);
+}
+
+static int scan_extent(void *arg, int64_t id, const struct proto_extent *x)
+{
+	struct tscan *t = arg;
+	int64_t next;
+	int r;
+
+	t->last = id;
+	t->seen++;
+	next = policy_next_change(t->p, x->min_created, x->max_created, t->now);
+	if (next < t->j->next_change)
+		t->j->next_change = next;
+	if (!policy_is_hot(t->p, x->min_created, x->max_created, t->now)) {
+		for (size_t i = 0; i < x->nartifacts; i++) {
+			const struct proto_artifact *a = &x->artifacts[i];
+
+			if (cache_has(t->w->cache, a->sha256, a->size) &&
+			    seen_add(&t->j->cold, a->sha256, a->size, x->max_created) < 0)
+				return -ENOMEM;
+		}
+		return 0;
+	}
+	for (size_t i = 0; i < x->nartifacts; i++) {
+		r = scan_artifact(t, &x->artifacts[i], x->max_created);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int scan_table(struct tscan *t, const struct store_entity *e)
+{
+	struct store_extent_query q = {.config = t->db->config,
+	                               .table = e->e.name,
+	                               .from = INT64_MIN,
+	                               .to = INT64_MAX,
+	                               .limit = 1000};
+	char err[STORE_ERRLEN];
+	int r;
+
+	/* Pages: the cursor is the last id seen. */
+	do {
+		t->seen = 0;
+		q.after = t->last;
+		r = store_extents(t->w->ws, &q, scan_extent, t, err);
+	} while (r == 0 && t->seen == q.limit);
+	t->last = 0;
+	return r == -ENOENT ? 0 : r;
+}
+
+static void root_base(const char *root, char *buf, size_t len)
+{
+	size_t n;
+
+	(void)snprintf(buf, len, "%s%s", root[0] == '/' ? "file://" : "", root);
+	n = strlen(buf);
+	while (n > 0 && buf[n - 1] == '/')
+		buf[--n] = '\0';
+}
+
+static int scan_db(struct warm *w, struct job *j, const struct store_db_info *db)
+{
+	struct tscan t = {.w = w, .j = j, .db = db, .now = now_ticks()};
+	struct proto_caching ldb = {0}, fdb = {0}, ft;
+	bool has_ldb = false, has_fdb = false, has_ret;
+	struct proto_retention ret;
+	struct store_entity *ents = NULL;
+	size_t n = 0;
+	char err[STORE_ERRLEN];
+	int r;
+
+	t.a = attach_of(j->att, j->natt, db->config);
+	root_base(db->root, t.base, sizeof(t.base));
+	if ((t.st = scan_stat(j, db->config)) == NULL)
+		return -ENOMEM;
+	r = store_db_policies(w->ws, db->config, &has_ldb, &ldb, &has_ret, &ret, err);
+	if (r == 0 && t.a != NULL)
+		r = policy_override_db(t.a, &fdb, &has_fdb);
+	if (r == 0)
+		r = store_entities(w->ws, db->config, &ents, &n, err);
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		struct policy *p = NULL;
+		bool has_ft;
+
+		if (ents[i].e.kind != PROTO_TABLE)
+			continue;
+		has_ft = t.a != NULL && policy_override_table(t.a, ents[i].e.name, &ft);
+		r = policy_effective(
+		    has_ldb ? &ldb : NULL, ents[i].has_caching ? &ents[i].caching : NULL,
+		    has_fdb ? &fdb : NULL, has_ft ? &ft : NULL,
+		    t.a != NULL ? t.a->caching_policies_modification_kind : CONF_MOD_UNION, &p);
+		t.p = p;
+		if (r == 0)
+			r = scan_table(&t, &ents[i]);
+		policy_free(p);
+	}
+	store_entities_free(ents, n);
+	if (has_ldb)
+		proto_caching_clear(&ldb);
+	if (has_fdb)
+		proto_caching_clear(&fdb);
+	return r;
+}
+
+/* ---- eviction (worker) ---- */
+
+static int by_sha(const void *a, const void *b)
+{
+	return strcmp(((const struct seen *)a)->sha, ((const struct seen *)b)->sha);
+}
+
+static int by_newest(const void *a, const void *b)
+{
+	int64_t x = ((const struct seen *)a)->max_created,
+	        y = ((const struct seen *)b)->max_created;
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+static int by_want_newest(const void *a, const void *b)
+{
+	int64_t x = ((const struct want *)a)->max_created,
+	        y = ((const struct want *)b)->max_created;
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* qsort, which must not see a NULL array even when empty. */
+static void sort_n(void *v, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(v, n, size, cmp);
+}
+
+/* Removes an object and records it as not cached. */
+static void forget(struct warm *w, struct job *j, const char *sha, uint64_t size)
+{
+	struct store_blob b = {.state = STORE_BLOB_UNKNOWN, .size = size};
+
+	if (cache_remove(w->cache, sha) < 0)
+		return;
+	(void)snprintf(b.sha256, sizeof(b.sha256), "%s", sha);
+	(void)blob_put(w, &b);
+	j->evicted++;
+}
+
+/* Sorts v by sha256 and keeps one entry per sha256 (the newest). */
+static void seen_unique(struct seenv *v)
+{
+	size_t n = 0;
+
+	sort_n(v->v, v->n, sizeof(*v->v), by_sha);
+	for (size_t i = 0; i < v->n; i++) {
+		if (n > 0 && strcmp(v->v[n - 1].sha, v->v[i].sha) == 0) {
+			if (v->v[i].max_created > v->v[n - 1].max_created)
+				v->v[n - 1].max_created = v->v[i].max_created;
+			continue;
+		}
+		v->v[n++] = v->v[i];
+	}
+	v->n = n;
+}
+
+/* Cold artifacts no hot extent holds. */
+static void evict_cold(struct warm *w, struct job *j)
+{
+	seen_unique(&j->hot);
+	seen_unique(&j->cold);
+	for (size_t i = 0; i < j->cold.n; i++)
+		if (j->hot.n == 0 ||
+		    bsearch(&j->cold.v[i], j->hot.v, j->hot.n, sizeof(*j->hot.v), by_sha) == NULL)
+			forget(w, j, j->cold.v[i].sha, j->cold.v[i].size);
+}
+
+static int unref_one(void *arg, const struct store_blob *b)
+{
+	return b->state == STORE_BLOB_CACHED ? seen_add(arg, b->sha256, b->size, 0) : 0;
+}
+
+/* Artifacts of dropped extents and detached databases. */
+static int evict_unreferenced(struct warm *w, struct job *j)
+{
+	struct seenv v = {0};
+	char err[STORE_ERRLEN];
+	int r = store_blobs_unreferenced(w->ws, unref_one, &v, err);
+
+	for (size_t i = 0; r == 0 && i < v.n; i++)
+		forget(w, j, v.v[i].sha, v.v[i].size);
+	free(v.v);
+	return r;
+}
+
+/* The bytes the cache may hold: cache_max_size, and what keeps
+ * min_free_space free; UINT64_MAX when neither applies. */
+static uint64_t cache_limit(struct warm *w)
+{
+	struct cache_usage u;
+	uint64_t lim = w->max_size > 0 ? w->max_size : UINT64_MAX, avail, total, room;
+
+	if (w->min_free == 0 || cache_usage(w->cache, &u) < 0 ||
+	    cache_disk_space(w->cache, &avail, &total) < 0)
+		return lim;
+	room = u.bytes + avail;
+	room = room > w->min_free ? room - w->min_free : 0;
+	return room < lim ? room : lim;
+}
+
+/* Over the limit: the oldest hot artifacts go, and only the newest wants
+ * that fit are fetched. */
+static void evict_over(struct warm *w, struct job *j)
+{
+	uint64_t lim = cache_limit(w), used = 0;
+	size_t h = 0, x = 0, n = 0;
+
+	if (lim == UINT64_MAX)
+		return;
+	sort_n(j->hot.v, j->hot.n, sizeof(*j->hot.v), by_newest);
+	sort_n(j->want, j->nwant, sizeof(*j->want), by_want_newest);
+	/* merge both by max_created, newest first: keep what fits */
+	while (h < j->hot.n || x < j->nwant) {
+		bool take_hot = x == j->nwant ||
+		                (h < j->hot.n && j->hot.v[h].max_created >= j->want[x].max_created);
+
+		if (take_hot) {
+			if (used + j->hot.v[h].size <= lim) {
+				used += j->hot.v[h].size;
+			} else {
+				struct warm_status *st = &j->st[j->hot.v[h].db].st;
+
+				forget(w, j, j->hot.v[h].sha, j->hot.v[h].size);
+				st->cached_files--;
+				st->cached_bytes -= j->hot.v[h].size;
+				st->over_limit++;
+			}
+			h++;
+		} else if (used + j->want[x].size <= lim) {
+			used += j->want[x].size;
+			j->want[n++] = j->want[x++];
+		} else {
+			j->st[j->want[x].st].st.over_limit++;
+			want_clear(&j->want[x++]);
+		}
+	}
+	j->nwant = n;
+}
+
+static int run_scan(struct warm *w, struct job *j)
+{
+	struct store_db_info *dbs = NULL;
+	size_t n = 0;
+	char err[STORE_ERRLEN];
+	int r = store_ready(w);
+
+	j->next_change = POLICY_NEVER;
+	if (r < 0)
+		return r;
+	reconcile(w);
+	r = store_db_list(w->ws, &dbs, &n, err);
+	for (size_t i = 0; r == 0 && i < n; i++)
+		r = scan_db(w, j, &dbs[i]);
+	store_db_info_array_free(dbs, n);
+	if (r < 0)
+		return r;
+	evict_cold(w, j);
+	evict_over(w, j);
+	return evict_unreferenced(w, j);
+}
+
+/* Records a finished download: cached, or one more failure (quarantined at
+ * WARM_MAX_FAILS digest failures). */
+static void run_commit(struct warm *w, struct dl *d)
+{
+	struct store_blob b = {.state = STORE_BLOB_UNKNOWN, .size = d->size};
+	char err[STORE_ERRLEN];
+
+	if (d->r == 0)
+		d->r = cache_writer_commit(d->cw);
+	else
+		cache_writer_abort(d->cw, d->r != -ENOTSUP);
+	d->cw = NULL;
+	if (store_ready(w) < 0 || d->r == -ENOENT)
+		return;
+	if (store_blob_get(w->ws, d->sha, &b, err) < 0)
+		b = (struct store_blob){.state = STORE_BLOB_UNKNOWN, .size = d->size};
+	(void)snprintf(b.sha256, sizeof(b.sha256), "%s", d->sha);
+	b.size = d->size;
+	if (d->r == 0) {
+		b.state = STORE_BLOB_CACHED;
+		b.fails = 0;
+	} else {
+		b.fails++;
+		if (d->r == -EBADMSG && b.fails >= WARM_MAX_FAILS)
+			b.state = STORE_BLOB_QUARANTINED;
+	}
+	(void)blob_put(w, &b);
+}
+
+/* Gives a download a blob row before its .part file exists, so that the
+ * startup reconcile knows the file and keeps it to resume. */
+static void note_download(struct warm *w, const struct dl *d)
+{
+	struct store_blob b = {.state = STORE_BLOB_UNKNOWN, .size = d->size};
+	char err[STORE_ERRLEN];
+
+	if (store_ready(w) < 0 || store_blob_get(w->ws, d->sha, &b, err) == 0)
+		return;
+	(void)snprintf(b.sha256, sizeof(b.sha256), "%s", d->sha);
+	(void)blob_put(w, &b);
+}
+
+static void run_job(struct warm *w, struct job *j)
+{
+	switch (j->kind) {
+	case J_SCAN:
+		j->r = run_scan(w, j);
+		break;
+	case J_OPEN:
+		note_download(w, j->dl);
+		j->r = cache_writer_open(w->cache, j->dl->sha, j->dl->size, CACHE_RESUME,
+		                         &j->dl->cw, &j->dl->offset);
+		break;
+	case J_COMMIT:
+		run_commit(w, j->dl);
+		break;
+	}
+}
+
+static struct job *reverse(struct job *j)
+{
+	struct job *r = NULL, *next;
+
+	for (; j != NULL; j = next) {
+		next = j->next;
+		j->next = r;
+		r = j;
+	}
+	return r;
+}
+
+static void *worker_main(void *arg)
+{
+	struct warm *w = arg;
+	struct job *j;
+	uint64_t one = 1;
+	bool wake;
+
+	(void)pthread_mutex_lock(&w->mu);
+	while (!w->stop) {
+		if (w->in == NULL) {
+			(void)pthread_cond_wait(&w->cv, &w->mu);
+			continue;
+		}
+		/* FIFO: take the oldest job of the LIFO list */
+		w->in = reverse(w->in);
+		j = w->in;
+		w->in = reverse(j->next);
+		(void)pthread_mutex_unlock(&w->mu);
+		run_job(w, j);
+		(void)pthread_mutex_lock(&w->mu);
+		wake = w->out == NULL;
+		j->next = w->out;
+		w->out = j;
+		if (wake && write(w->efd, &one, sizeof(one)) < 0)
+			continue; /* the counter cannot overflow: the loop reads it */
+	}
+	(void)pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+static void post(struct warm *w, struct job *j)
+{
+	(void)pthread_mutex_lock(&w->mu);
+	j->next = w->in;
+	w->in = j;
+	(void)pthread_cond_signal(&w->cv);
+	(void)pthread_mutex_unlock(&w->mu);
+}
+
+/* ---- the loop: scans ---- */
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Arms the scan timer delay_ms from now, unless a scan is due sooner. */
+static void schedule_scan(struct warm *w, int64_t delay_ms)
+{
+	struct timeval tv = {delay_ms / 1000, (delay_ms % 1000) * 1000};
+	int64_t at = mono_ms() + delay_ms;
+
+	if (w->scanning) {
+		/* after this scan: at once, or the earliest delay asked */
+		if (delay_ms == 0)
+			w->again = true;
+		else if (w->later_ms == 0 || delay_ms < w->later_ms)
+			w->later_ms = delay_ms;
+		return;
+	}
+	if (evtimer_pending(w->scan_timer, NULL) && w->scan_at <= at)
+		return;
+	w->scan_at = at;
+	(void)evtimer_add(w->scan_timer, &tv);
+}
+
+static void scan_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct warm *w = arg;
+	struct job *j = calloc(1, sizeof(*j));
+
+	(void)fd;
+	(void)what;
+	if (j == NULL || attaches_copy(w->att, w->natt, &j->att) < 0) {
+		free(j);
+		schedule_scan(w, BACKOFF_MIN_MS);
+		return;
+	}
+	j->natt = w->natt;
+	j->kind = J_SCAN;
+	w->scanning = true;
+	w->again = false;
+	post(w, j);
+}
+
+static struct dl *dl_find(struct warm *w, const char *sha)
+{
+	for (struct dl *d = w->dls; d != NULL; d = d->next)
+		if (strcmp(d->sha, sha) == 0)
+			return d;
+	return NULL;
+}
+
+static void dl_unlink(struct warm *w, struct dl *d)
+{
+	for (struct dl **p = &w->dls; *p != NULL; p = &(*p)->next)
+		if (*p == d) {
+			*p = d->next;
+			return;
+		}
+}
+
+static void start_download(struct warm *w, struct want *x)
+{
+	struct dl *d;
+	struct job *j;
+
+	if (dl_find(w, x->sha) != NULL)
+		return;
+	if ((d = calloc(1, sizeof(*d))) == NULL || (j = calloc(1, sizeof(*j))) == NULL) {
+		free(d);
+		return;
+	}
+	d->w = w;
+	memcpy(d->sha, x->sha, sizeof(d->sha));
+	d->size = x->size;
+	d->priority = x->priority;
+	d->url = x->url;
+	d->account = x->account;
+	d->key = x->key;
+	d->db = x->db;
+	x->url = x->account = x->key = x->db = NULL;
+	d->next = w->dls;
+	w->dls = d;
+	j->kind = J_OPEN;
+	j->dl = d;
+	post(w, j);
+}
+
+static void arm_next_change(struct warm *w, int64_t next)
+{
+	int64_t now = now_ticks(), ms;
+
+	if (next == POLICY_NEVER || next <= now)
+		return;
+	ms = (next - now) / 10000 + 1;
+	if (ms > 24LL * 3600 * 1000)
+		ms = 24LL * 3600 * 1000;
+	schedule_scan(w, ms);
+}
+
+static void scan_done(struct warm *w, struct job *j)
+{
+	w->scanning = false;
+	w->scans++;
+	if (j->r == 0) {
+		dbstats_free(w->st, w->nst);
+		w->st = j->st;
+		w->nst = j->nst;
+		j->st = NULL;
+		j->nst = 0;
+		/* newest first: the fetch queue orders by priority anyway */
+		for (size_t i = 0; i < j->nwant; i++)
+			start_download(w, &j->want[i]);
+		arm_next_change(w, j->next_change);
+	} else {
+		w->round_failed = true;
+	}
+	if (w->again)
+		schedule_scan(w, 0);
+	else if (j->r < 0)
+		schedule_scan(w, BACKOFF_MIN_MS);
+	if (w->later_ms > 0)
+		schedule_scan(w, w->later_ms);
+	w->later_ms = 0;
+}
+
+/* ---- the loop: downloads ---- */
+
+static int dl_start(struct fetch_job *job, void *arg)
+{
+	struct dl *d = arg;
+	char date[AZURE_DATE_LEN], auth[AZURE_AUTH_MAX], line[AZURE_AUTH_MAX + 64];
+	struct azure_header h[2];
+	int r;
+
+	if (d->key == NULL)
+		return 0;
+	azure_format_date(time(NULL), date);
+	h[0] = (struct azure_header){"x-ms-date", date};
+	h[1] = (struct azure_header){"x-ms-version", AZURE_API_VERSION};
+	r = azure_sign_shared_key(d->account, d->key, "GET", d->url, h, 2, auth, sizeof(auth));
+	if (r < 0)
+		return r;
+	(void)snprintf(line, sizeof(line), "x-ms-date: %s", date);
+	if ((r = fetch_job_add_header(job, line)) < 0)
+		return r;
+	(void)snprintf(line, sizeof(line), "x-ms-version: %s", AZURE_API_VERSION);
+	if ((r = fetch_job_add_header(job, line)) < 0)
+		return r;
+	(void)snprintf(line, sizeof(line), "Authorization: %s", auth);
+	return fetch_job_add_header(job, line);
+}
+
+static int dl_data(const void *buf, size_t len, void *arg)
+{
+	struct dl *d = arg;
+
+	return cache_writer_sink(buf, len, d->cw);
+}
+
+static void post_commit(struct warm *w, struct dl *d, int r)
+{
+	struct job *j = calloc(1, sizeof(*j));
+
+	d->r = r;
+	if (j == NULL) {
+		dl_unlink(w, d);
+		dl_free(d);
+		return;
+	}
+	j->kind = J_COMMIT;
+	j->dl = d;
+	post(w, j);
+}
+
+static void dl_done(struct fetch_result *res, void *arg)
+{
+	struct dl *d = arg;
+
+	d->job = NULL;
+	post_commit(d->w, d, res->result);
+}
+
+static void open_done(struct warm *w, struct job *j)
+{
+	struct dl *d = j->dl;
+	struct fetch_request req = {
+	    .url = d->url,
+	    .range_start = d->offset,
+	    .max_bytes = d->size - d->offset,
+	    .priority = d->priority,
+	    .on_start = dl_start,
+	    .on_data = dl_data,
+	    .on_done = dl_done,
+	    .arg = d,
+	};
+
+	if (j->r < 0) {
+		/* -EEXIST: cached meanwhile; -EBUSY: another writer; else retry later */
+		if (j->r != -EEXIST)
+			w->round_failed = true;
+		dl_unlink(w, d);
+		dl_free(d);
+		return;
+	}
+	if (d->offset == d->size || d->size == 0) {
+		post_commit(w, d, 0);
+		return;
+	}
+	if (fetch_get(w->fetch, &req, &d->job) < 0)
+		post_commit(w, d, -EIO);
+}
+
+static void commit_done(struct warm *w, struct job *j)
+{
+	struct dl *d = j->dl;
+
+	/* a 404 is retried too, but not counted against the artifact: the
+	 * leader may have dropped the extent, and the next scan will not want
+	 * it any more */
+	if (d->r != 0)
+		w->round_failed = true;
+	w->round_fetched = w->round_fetched || d->r == 0;
+	dl_unlink(w, d);
+	dl_free(d);
+	if (w->dls != NULL)
+		return;
+	/* a round is over: retry what failed with backoff */
+	if (w->round_failed) {
+		int64_t ms = BACKOFF_MIN_MS << (w->fail_rounds < 7 ? w->fail_rounds : 7);
+
+		w->fail_rounds++;
+		w->round_failed = false;
+		schedule_scan(w, ms < BACKOFF_MAX_MS ? ms : BACKOFF_MAX_MS);
+	} else {
+		w->fail_rounds = 0;
+		/* the size limits and the status counts come from scans */
+		if (w->round_fetched)
+			schedule_scan(w, 0);
+	}
+	w->round_fetched = false;
+}
+
+static void on_done_ev(evutil_socket_t fd, short what, void *arg)
+{
+	struct warm *w = arg;
+	struct job *list, *next;
+	uint64_t v;
+
+	(void)what;
+	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		return;
+	(void)pthread_mutex_lock(&w->mu);
+	list = reverse(w->out);
+	w->out = NULL;
+	(void)pthread_mutex_unlock(&w->mu);
+	for (; list != NULL; list = next) {
+		next = list->next;
+		if (list->kind == J_SCAN)
+			scan_done(w, list);
+		else if (list->kind == J_OPEN)
+			open_done(w, list);
+		else
+			commit_done(w, list);
+		job_free(list);
+	}
+}
+
+/* ---- life ---- */
+
+static int warm_init(struct warm *w, const struct conf *conf, const char *store_path)
+{
+	int r;
+
+	w->efd = -1;
+	if (pthread_mutex_init(&w->mu, NULL) != 0)
+		return -ENOMEM;
+	if (pthread_cond_init(&w->cv, NULL) != 0)
+		return -ENOMEM;
+	if ((w->store_path = strdup(store_path)) == NULL)
+		return -ENOMEM;
+	if ((r = cache_open(conf->cache_dir, NULL, &w->cache)) < 0)
+		return r;
+	if ((w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
+		return -errno;
+	w->done_ev = event_new(w->base, w->efd, EV_READ | EV_PERSIST, on_done_ev, w);
+	w->scan_timer = evtimer_new(w->base, scan_timer, w);
+	if (w->done_ev == NULL || w->scan_timer == NULL || event_add(w->done_ev, NULL) < 0)
+		return -ENOMEM;
+	if ((r = attaches_copy(conf->attach, conf->nattach, &w->att)) < 0)
+		return r;
+	w->natt = conf->nattach;
+	if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
+		return -EAGAIN;
+	w->started = true;
+	return 0;
+}
+
+int warm_new(struct event_base *base, struct fetch *fetch, const struct conf *conf,
+             const char *store_path, struct warm **ret, char *err)
+{
+	struct warm *w = calloc(1, sizeof(*w));
+	int r;
+
+	if (w == NULL) {
+		(void)snprintf(err, WARM_ERRLEN, "out of memory");
+		return -ENOMEM;
+	}
+	w->base = base;
+	w->fetch = fetch;
+	w->max_size = conf->cache_max_size;
+	w->min_free = conf->min_free_space;
+	r = warm_init(w, conf, store_path);
+	if (r < 0) {
+		(void)snprintf(err, WARM_ERRLEN, "cache %s: %s", conf->cache_dir, strerror(-r));
+		warm_free(w);
+		return r;
+	}
+	schedule_scan(w, 0);
+	*ret = w;
+	return 0;
+}
+
+void warm_free(struct warm *w)
+{
+	struct job *j, *next;
+
+	if (w == NULL)
+		return;
+	if (w->started) {
+		(void)pthread_mutex_lock(&w->mu);
+		w->stop = true;
+		(void)pthread_cond_signal(&w->cv);
+		(void)pthread_mutex_unlock(&w->mu);
+		(void)pthread_join(w->thread, NULL);
+	}
+	/* jobs not run or not drained; their downloads are in w->dls */
+	for (j = reverse(w->in); j != NULL; j = next) {
+		next = j->next;
+		job_free(j);
+	}
+	for (j = w->out; j != NULL; j = next) {
+		next = j->next;
+		job_free(j);
+	}
+	while (w->dls != NULL) {
+		struct dl *d = w->dls;
+
+		w->dls = d->next;
+		dl_free(d);
+	}
+	if (w->done_ev != NULL)
+		event_free(w->done_ev);
+	if (w->scan_timer != NULL)
+		event_free(w->scan_timer);
+	if (w->efd >= 0)
+		(void)close(w->efd);
+	store_free(w->ws);
+	cache_free(w->cache);
+	attaches_free(w->att, w->natt);
+	dbstats_free(w->st, w->nst);
+	free(w->store_path);
+	(void)pthread_mutex_destroy(&w->mu);
+	(void)pthread_cond_destroy(&w->cv);
+	free(w);
+}
+
+int warm_set_conf(struct warm *w, const struct conf *conf)
+{
+	struct conf_attach **c;
+	int r = attaches_copy(conf->attach, conf->nattach, &c);
+
+	if (r < 0)
+		return r;
+	attaches_free(w->att, w->natt);
+	w->att = c;
+	w->natt = conf->nattach;
+	schedule_scan(w, 0);
+	return 0;
+}
+
+void warm_changed(struct warm *w, const struct sync_change *c)
+{
+	(void)c;
+	schedule_scan(w, 0);
+}
+
+static uint64_t sub(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : 0;
+}
+
+int warm_status(struct warm *w, const char *database, struct warm_status *ret)
+{
+	for (size_t i = 0; i < w->nst; i++) {
+		if (strcmp(w->st[i].db, database) != 0)
+			continue;
+		*ret = w->st[i].st;
+		ret->in_flight = 0;
+		for (struct dl *d = w->dls; d != NULL; d = d->next)
+			ret->in_flight += strcmp(d->db, database) == 0;
+		ret->pending = sub(ret->hot_files, ret->cached_files + ret->quarantined +
+		                                       ret->over_limit + ret->in_flight);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+uint64_t warm_scans(const struct warm *w)
+{
+	return w->scans;
+}

@@ -1,0 +1,92 @@
+/*
+ * warm — keeps the artifact cache warm: fetches the hot artifacts of every
+ * followed database into lib/cache, and records them in the store.
+ *
+ * Above sync, cache, policy, fetch and store.  The daemon hands it sync's
+ * `changed` hook (warm_changed) and the configuration; warm then scans the
+ * store (its own connection) for the extents each table's effective caching
+ * policy makes hot, and queues a fetch of every hot artifact the cache does
+ * not hold yet, newest extents first (priority from max_created).  The fetch
+ * handle's limits (fetch_concurrency, fetch_concurrency_per_leader) bound the
+ * transfers.  Each download resumes an existing .part file (Range), streams
+ * through cache_writer_sink, is verified and committed, then recorded cached
+ * in the store.
+ *
+ * Everything that blocks (store reads and writes, cache_writer_open with
+ * resume, cache_writer_commit's fsync, cache_reconcile) runs on one worker
+ * thread of warm's own, one job at a time; results come back to the loop
+ * through an eventfd.  The loop only queues transfers and counts.
+ *
+ * Failures: a failed download is retried at the next scan (scans are
+ * re-run with exponential backoff while anything is pending); an artifact
+ * whose digest is wrong WARM_MAX_FAILS times is quarantined in the store and
+ * never fetched again; a 404 is not counted (the leader may have dropped the
+ * extent since: the next scan no longer wants it).
+ *
+ * Eviction (at each scan): cached artifacts of cold extents that no hot
+ * extent holds, and of dropped extents and detached databases (blobs no
+ * artifact references); then, over cache_max_size or under min_free_space,
+ * the oldest hot artifacts (by max_created) go and only the newest wanted
+ * ones that fit are fetched.  Scans run on sync's hook, after each round of
+ * downloads, with backoff after failures, and when the soonest hot span of
+ * an extent ends (policy_next_change).
+ *
+ * Startup: the first job reconciles the cache with the store.
+ *
+ * The library does not log.  Errors: 0 or a negative errno.
+ */
+#ifndef FOLLOWERD_WARM_H
+#define FOLLOWERD_WARM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define WARM_ERRLEN 512
+#define WARM_MAX_FAILS 3 /* digest failures before an artifact is quarantined */
+
+struct conf;
+struct event_base;
+struct fetch;
+struct sync_change;
+struct warm;
+
+/* Starts warm on base using fetch (both borrowed, must outlive it), with the
+ * store at store_path (opened by the worker) and the cache in
+ * conf->cache_dir.  conf is borrowed for the call (what is needed is
+ * copied).  The worker reconciles the cache first, then scans.  Returns 0
+ * and a new warm in *ret, or a negative errno with a line in err. */
+int warm_new(struct event_base *base, struct fetch *fetch, const struct conf *conf,
+             const char *store_path, struct warm **ret, char *err);
+
+/* Cancels transfers, waits for the worker's current job, frees.  NULL is a
+ * no-op. */
+void warm_free(struct warm *w);
+
+/* Takes the configuration's attaches (borrowed for the call, copied) and
+ * rescans. */
+int warm_set_conf(struct warm *w, const struct conf *conf);
+
+/* sync's changed hook: a version applied or a database detached.  Schedules
+ * a rescan. */
+void warm_changed(struct warm *w, const struct sync_change *c);
+
+/* The counts of the last scan plus the loop's live counters. */
+struct warm_status {
+	uint64_t hot_files, hot_bytes;       /* hot artifacts of the database */
+	uint64_t cached_files, cached_bytes; /* ...of which cached */
+	uint64_t pending;                    /* hot, not cached, not in flight */
+	uint64_t in_flight;                  /* downloads of the database's artifacts */
+	uint64_t failed;                     /* hot artifacts whose last fetch failed */
+	uint64_t quarantined;                /* hot artifacts quarantined */
+	uint64_t over_limit; /* hot artifacts left out: no room under cache_max_size /
+	                        min_free_space (the oldest go first) */
+};
+
+/* The status of database (its store name) as of the last scan into *ret;
+ * -ENOENT when the last scan did not see it. */
+int warm_status(struct warm *w, const char *database, struct warm_status *ret);
+
+/* Scans done since warm_new (tests and metrics). */
+uint64_t warm_scans(const struct warm *w);
+
+#endif
