@@ -46,6 +46,9 @@ struct dl {
 	uint64_t offset;
 	struct fetch_job *job;
 	int r; /* the transfer's result, then the commit's */
+	char extent[PROTO_UUID_LEN + 1];
+	bool failed_before; /* counted in its database's failed */
+	bool quarantined;   /* this commit quarantined it (worker sets, loop reports) */
 };
 
 /* A hot artifact the cache lacks, found by a scan. */
@@ -56,6 +59,8 @@ struct want {
 	int64_t max_created;
 	size_t st; /* index of the database's dbstat */
 	char *url, *account, *key, *db;
+	char extent[PROTO_UUID_LEN + 1];
+	bool failed_before;
 };
 
 /* A cached artifact a scan saw: hot (kept unless over the size limits) or
@@ -92,6 +97,7 @@ struct job {
 	int64_t next_change; /* ticks, POLICY_NEVER */
 	struct seenv hot, cold;
 	uint64_t evicted;
+	uint64_t used; /* the cache's bytes after the scan */
 	/* J_OPEN, J_COMMIT */
 	struct dl *dl;
 	int r;
@@ -117,6 +123,10 @@ struct warm {
 	struct dbstat *st;
 	size_t nst;
 	uint64_t scans;
+	uint64_t used;  /* the cache's bytes as of the last scan */
+	bool disk_full; /* a WARM_REPORT_DISK_FULL was the last word on space */
+	void (*report)(void *arg, const struct warm_report *r);
+	void *report_arg;
 	/* the worker */
 	pthread_t thread;
 	bool started;
@@ -317,6 +327,7 @@ struct tscan {
 	const struct store_db_info *db;
 	const struct conf_attach *a;
 	const struct policy *p;
+	const struct proto_extent *x; /* the extent being scanned */
 	int64_t now;
 	struct dbstat *st;
 	char base[4096];
@@ -359,7 +370,8 @@ static int seen_add(struct seenv *v, const char *sha, uint64_t size, int64_t max
 	return 0;
 }
 
-static int want_add(struct tscan *t, const struct proto_artifact *art, int64_t max_created)
+static int want_add(struct tscan *t, const struct proto_artifact *art, int64_t max_created,
+                    bool failed_before)
 {
 	struct job *j = t->j;
 	struct want *x;
@@ -381,6 +393,8 @@ static int want_add(struct tscan *t, const struct proto_artifact *art, int64_t m
 	x->size = art->size;
 	x->priority = (int)(max_created / (3600 * TICKS_PER_S));
 	x->max_created = max_created;
+	x->failed_before = failed_before;
+	memcpy(x->extent, t->x->id, sizeof(x->extent));
 	x->st = j->nst - 1;
 	x->url = artifact_url(t, art->path);
 	x->db = strdup(t->db->config);
@@ -421,7 +435,7 @@ static int scan_artifact(struct tscan *t, const struct proto_artifact *art, int6
 	}
 	if (known && b.fails > 0)
 		t->st->st.failed++;
-	return want_add(t, art, max_created);
+	return want_add(t, art, max_created, known && b.fails > 0);
 }
 
 static int scan_extent(void *arg, int64_t id, const struct proto_extent *x)
@@ -432,6 +446,7 @@ static int scan_extent(void *arg, int64_t id, const struct proto_extent *x)
 
 	t->last = id;
 	t->seen++;
+	t->x = x;
 	next = policy_next_change(t->p, x->min_created, x->max_created, t->now);
 	if (next < t->j->next_change)
 		t->j->next_change = next;
@@ -671,6 +686,7 @@ static void evict_over(struct warm *w, struct job *j)
 
 static int run_scan(struct warm *w, struct job *j)
 {
+	struct cache_usage u;
 	struct store_db_info *dbs = NULL;
 	size_t n = 0;
 	char err[STORE_ERRLEN];
@@ -688,7 +704,10 @@ static int run_scan(struct warm *w, struct job *j)
 		return r;
 	evict_cold(w, j);
 	evict_over(w, j);
-	return evict_unreferenced(w, j);
+	r = evict_unreferenced(w, j);
+	if (r == 0 && cache_usage(w->cache, &u) == 0)
+		j->used = u.bytes;
+	return r;
 }
 
 /* Records a finished download: cached, or one more failure (quarantined at
@@ -714,6 +733,8 @@ static void run_commit(struct warm *w, struct dl *d)
 		b.fails = 0;
 	} else {
 		b.fails++;
+		d->quarantined = d->r == -EBADMSG && b.fails >= WARM_MAX_FAILS &&
+		                 b.state != STORE_BLOB_QUARANTINED;
 		if (d->r == -EBADMSG && b.fails >= WARM_MAX_FAILS)
 			b.state = STORE_BLOB_QUARANTINED;
 	}
@@ -886,6 +907,8 @@ static void start_download(struct warm *w, struct want *x)
 	d->account = x->account;
 	d->key = x->key;
 	d->db = x->db;
+	memcpy(d->extent, x->extent, sizeof(d->extent));
+	d->failed_before = x->failed_before;
 	x->url = x->account = x->key = x->db = NULL;
 	d->next = w->dls;
 	w->dls = d;
@@ -911,6 +934,7 @@ static void scan_done(struct warm *w, struct job *j)
 	w->scanning = false;
 	w->scans++;
 	if (j->r == 0) {
+		w->used = j->used;
 		dbstats_free(w->st, w->nst);
 		w->st = j->st;
 		w->nst = j->nst;
@@ -989,6 +1013,41 @@ static void dl_done(struct fetch_result *res, void *arg)
 	post_commit(d->w, d, res->result);
 }
 
+static void emit(struct warm *w, enum warm_report_kind kind, const struct dl *d)
+{
+	struct warm_report r = {kind, d->db, d->extent, d->sha, d->url, d->r};
+
+	if (w->report != NULL)
+		w->report(w->report_arg, &r);
+}
+
+/* Keeps the database's counts current between scans (followerctl warm
+ * watches them) and reports quarantine and disk space. */
+static void note_result(struct warm *w, struct dl *d)
+{
+	struct dbstat *s = NULL;
+
+	for (size_t i = 0; i < w->nst && s == NULL; i++)
+		s = strcmp(w->st[i].db, d->db) == 0 ? &w->st[i] : NULL;
+	if (s != NULL && d->r == 0) {
+		s->st.cached_files++;
+		s->st.cached_bytes += d->size;
+		s->st.failed -= d->failed_before && s->st.failed > 0;
+		w->used += d->size;
+	} else if (s != NULL && d->r != -ENOENT && d->r != -EEXIST && d->r != -EBUSY &&
+	           !d->failed_before) {
+		s->st.failed++;
+	}
+	if (d->quarantined)
+		emit(w, WARM_REPORT_QUARANTINED, d);
+	if ((d->r == -ENOSPC || d->r == -EDQUOT) && !w->disk_full)
+		emit(w, WARM_REPORT_DISK_FULL, d);
+	else if (d->r == 0 && w->disk_full)
+		emit(w, WARM_REPORT_DISK_OK, d);
+	if (d->r == 0 || d->r == -ENOSPC || d->r == -EDQUOT)
+		w->disk_full = d->r != 0;
+}
+
 static void open_done(struct warm *w, struct job *j)
 {
 	struct dl *d = j->dl;
@@ -1007,6 +1066,8 @@ static void open_done(struct warm *w, struct job *j)
 		/* -EEXIST: cached meanwhile; -EBUSY: another writer; else retry later */
 		if (j->r != -EEXIST)
 			w->round_failed = true;
+		d->r = j->r;
+		note_result(w, d);
 		dl_unlink(w, d);
 		dl_free(d);
 		return;
@@ -1029,6 +1090,7 @@ static void commit_done(struct warm *w, struct job *j)
 	if (d->r != 0)
 		w->round_failed = true;
 	w->round_fetched = w->round_fetched || d->r == 0;
+	note_result(w, d);
 	dl_unlink(w, d);
 	dl_free(d);
 	if (w->dls != NULL)
@@ -1217,4 +1279,30 @@ int warm_status(struct warm *w, const char *database, struct warm_status *ret)
 uint64_t warm_scans(const struct warm *w)
 {
 	return w->scans;
+}
+
+uint64_t warm_kick(struct warm *w)
+{
+	/* a scan running now may have read the store before the caller's
+	 * change: the one after it counts */
+	uint64_t target = w->scans + (w->scanning ? 2 : 1);
+
+	w->fail_rounds = 0;
+	schedule_scan(w, 0);
+	return target;
+}
+
+int warm_cache_used(const struct warm *w, uint64_t *ret)
+{
+	if (w->scans == 0)
+		return -EAGAIN;
+	*ret = w->used;
+	return 0;
+}
+
+void warm_set_report(struct warm *w, void (*fn)(void *arg, const struct warm_report *r),
+                     void *arg)
+{
+	w->report = fn;
+	w->report_arg = arg;
 }
