@@ -28,6 +28,7 @@ static const struct report_kind {
 	const char *what;
 	const char *family; /* memo key prefix shared by a failure and its recovery */
 	enum memo_rule rule;
+	bool global; /* one memo key for the whole process (the disk), not per database */
 } report_kinds[] = {
     [ENGINE_VERSION_APPLIED] = {LOG_INFO, MSGID_VERSION_APPLIED, "applied", NULL, MEMO_NONE},
     [ENGINE_DATABASE_ATTACHED] = {LOG_NOTICE, MSGID_DATABASE_ATTACHED, "database attached", NULL,
@@ -40,9 +41,9 @@ static const struct report_kind {
                                  "leader", MEMO_RECOVER},
     [ENGINE_ARTIFACT_QUARANTINED] = {LOG_WARNING, MSGID_ARTIFACT_QUARANTINED,
                                      "artifact quarantined", NULL, MEMO_NONE},
-    [ENGINE_DISK_FULL] = {LOG_ERR, MSGID_DISK_FULL, "disk full", "disk", MEMO_FAIL},
+    [ENGINE_DISK_FULL] = {LOG_ERR, MSGID_DISK_FULL, "disk full", "disk", MEMO_FAIL, true},
     [ENGINE_DISK_RECOVERED] = {LOG_NOTICE, MSGID_DISK_RECOVERED, "disk space available again",
-                               "disk", MEMO_RECOVER},
+                               "disk", MEMO_RECOVER, true},
     [ENGINE_DATABASE_REWOUND] = {LOG_WARNING, MSGID_DATABASE_REWOUND, "leader rewound", NULL,
                                  MEMO_NONE},
     [ENGINE_SYNC_FAILED] = {LOG_WARNING, MSGID_SYNC_FAILED, "sync failed", "sync", MEMO_FAIL},
@@ -78,9 +79,10 @@ static bool report_wanted(struct log_memo *memo, const struct report_kind *k,
 	if (k->rule == MEMO_NONE || memo == NULL)
 		return true;
 	snprintf(key, sizeof(key), "%s/%s", k->family,
-	         r->database ? r->database
-	         : r->leader ? r->leader
-	                     : "");
+	         k->global     ? ""
+	         : r->database ? r->database
+	         : r->leader   ? r->leader
+	                       : "");
 	if (k->rule == MEMO_FAIL)
 		return log_memo_failed(memo, key, message);
 	return log_memo_ok(memo, key);
