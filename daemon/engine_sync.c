@@ -238,7 +238,8 @@ static void on_warm_report(void *arg, const struct warm_report *wr)
 		r.detail = detail;
 	else if (wr->kind == WARM_REPORT_DISK_FULL)
 		r.detail = "downloads into the cache fail; free space or lower cache_max_size";
-	e->disk_full = wr->kind == WARM_REPORT_DISK_FULL;
+	if (wr->kind != WARM_REPORT_QUARANTINED)
+		e->disk_full = wr->kind == WARM_REPORT_DISK_FULL;
 	e->ev.report(e->ev.arg, &r);
 	status_changed(e);
 }

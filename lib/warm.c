@@ -124,7 +124,7 @@ struct warm {
 	size_t nst;
 	uint64_t scans;
 	uint64_t used;  /* the cache's bytes as of the last scan */
-	bool disk_full; /* a WARM_REPORT_DISK_FULL was the last word on space */
+	uint64_t full_size; /* a download this big hit ENOSPC; 0: space is fine */
 	void (*report)(void *arg, const struct warm_report *r);
 	void *report_arg;
 	/* the worker */
@@ -1040,12 +1040,16 @@ static void note_result(struct warm *w, struct dl *d)
 	}
 	if (d->quarantined)
 		emit(w, WARM_REPORT_QUARANTINED, d);
-	if ((d->r == -ENOSPC || d->r == -EDQUOT) && !w->disk_full)
+	/* space is back when a download at least as big as the one that
+	 * failed fits (smaller ones may slip through a full disk) */
+	if ((d->r == -ENOSPC || d->r == -EDQUOT) && w->full_size == 0)
 		emit(w, WARM_REPORT_DISK_FULL, d);
-	else if (d->r == 0 && w->disk_full)
+	else if (d->r == 0 && w->full_size > 0 && d->size >= w->full_size)
 		emit(w, WARM_REPORT_DISK_OK, d);
-	if (d->r == 0 || d->r == -ENOSPC || d->r == -EDQUOT)
-		w->disk_full = d->r != 0;
+	if (d->r == -ENOSPC || d->r == -EDQUOT)
+		w->full_size = d->size > 0 ? d->size : 1;
+	else if (d->r == 0 && d->size >= w->full_size)
+		w->full_size = 0;
 }
 
 static void open_done(struct warm *w, struct job *j)
