@@ -27,7 +27,7 @@
 struct conf; /* lib/conf.h */
 struct event_base;
 struct log_memo;
-struct warm_status; /* lib/warm.h */
+struct warm;
 
 enum engine_mode {
 	ENGINE_RUN,  /* follow the leaders until stopped */
@@ -70,8 +70,7 @@ struct engine_events {
 	void *arg;
 	/* The engine serves: store open, listeners bound.  Sends READY=1. */
 	void (*ready)(void *arg);
-	/* A one-line human status, at most about once a second ("3 databases,
-	 * max lag 2s, cache 41.2/100 GiB, 0 errors"); STATUS=. */
+	/* A one-line human status ("following 3 databases, 1 behind"); STATUS=. */
 	void (*status)(void *arg, const char *line);
 	/* Something worth a log record happened. */
 	void (*report)(void *arg, const struct engine_report *r);
@@ -106,14 +105,8 @@ struct engine_ops {
 	/* Polls every leader now, backoffs reset (followerctl sync); 0, or a
 	 * negative errno (-EAGAIN while stopping).  NULL: not supported. */
 	int (*poll_now)(void *engine);
-	/* Rescans the artifact cache now (followerctl warm): 0 with the scan
-	 * count to wait for in *ret_scan, -EAGAIN while stopping, -EOPNOTSUPP
-	 * without a warmer.  NULL: not supported. */
-	int (*warm_now)(void *engine, const char *database, uint64_t *ret_scan);
-	/* The warmer's counts for database (its store name) and its scans so
-	 * far; 0, -ENOENT (no scan saw it), -EOPNOTSUPP.  NULL: not supported. */
-	int (*warm_status)(void *engine, const char *database, struct warm_status *ret,
-	                   uint64_t *ret_scans);
+	/* The engine's cache warmer (lib/warm), borrowed; NULL when it has none. */
+	struct warm *(*warm)(void *engine);
 };
 
 /* SYNC SEAM: stands in for lib/sync.  Follows nothing; ready() and, with

@@ -413,6 +413,11 @@ static void esync_stop(void *engine)
 	sync_stop(e->sync, stopped, e);
 }
 
+static struct warm *esync_warm(void *engine)
+{
+	return ((struct esync *)engine)->warm;
+}
+
 static int esync_poll_now(void *engine)
 {
 	struct esync *e = engine;
@@ -423,32 +428,6 @@ static int esync_poll_now(void *engine)
 	return 0;
 }
 
-static int esync_warm_now(void *engine, const char *database, uint64_t *ret_scan)
-{
-	struct esync *e = engine;
-
-	if (e->stopping)
-		return -EAGAIN;
-	if (e->warm == NULL)
-		return -EOPNOTSUPP;
-	*ret_scan = warm_kick(e->warm);
-	return 0;
-}
-
-static int esync_warm_status(void *engine, const char *database, struct warm_status *ret,
-                             uint64_t *ret_scans)
-{
-	struct esync *e = engine;
-	int r;
-
-	if (e->warm == NULL)
-		return -EOPNOTSUPP;
-	r = warm_status(e->warm, database, ret);
-	if (r == 0)
-		*ret_scans = warm_scans(e->warm);
-	return r;
-}
-
 const struct engine_ops engine_sync = {
     .name = "sync",
     .start = esync_start,
@@ -456,6 +435,5 @@ const struct engine_ops engine_sync = {
     .stop = esync_stop,
     .free = esync_free,
     .poll_now = esync_poll_now,
-    .warm_now = esync_warm_now,
-    .warm_status = esync_warm_status,
+    .warm = esync_warm,
 };

@@ -18,8 +18,8 @@
  *                                                  the superuser or an admin of every
  *                                                  followed database)
  *   POST /v1/admin/warm {"database"[,"table"]}     fetch the database's hot set now
- *                                                  (hooks.warm_now; an admin of it);
- *                                                  progress: GET .../cache's "warm"
+ *                                                  (hooks.warm; an admin of it); the
+ *                                                  progress: GET .../cache's "warming"
  *   POST /v1/rest/mgmt, GET /v1/rest/auth/metadata  (the Kusto surface: a hook)
  *
  * Listeners: the `listen` addresses (TCP, HTTPS with tls_cert/tls_key, or
@@ -70,7 +70,7 @@ struct evhttp_request;
 struct http;
 struct http_reload;
 struct views_ctx;
-struct warm_status; /* lib/warm.h */
+struct warm;
 
 #define HTTP_MAX_HEADERS ((size_t)16 << 10) /* bytes of a request's headers (431 past it) */
 #define HTTP_MAX_BODY ((size_t)1 << 20)     /* bytes of a request's body (413 past it) */
@@ -110,16 +110,9 @@ struct http_hooks {
 	/* POST /v1/admin/sync, the caller authorized: 0, or a negative errno
 	 * (answered 503).  NULL: answered 503 "no sync engine". */
 	int (*sync_now)(void *arg);
-	/* POST /v1/admin/warm, the caller a controller of database (its store
-	 * name): rescan the cache now; 0 with the warmer's scan count to wait
-	 * for in *ret_scan, or a negative errno (503).  NULL: 503 "no cache
-	 * warmer". */
-	int (*warm_now)(void *arg, const char *database, uint64_t *ret_scan);
-	/* GET /v1/databases/{db}/cache gets a "warm" member from this: the
-	 * warmer's counts for database and its scans so far; 0, or -ENOENT
-	 * (the member is null).  NULL: no member. */
-	int (*warm_status)(void *arg, const char *database, struct warm_status *ret,
-	                   uint64_t *ret_scans);
+	/* The cache warmer (borrowed; NULL: none, e.g. --once): its live counts
+	 * go into GET /v1/databases/{db}/cache ("warming") and /metrics. */
+	struct warm *(*warm)(void *arg);
 };
 
 struct http_options {

@@ -501,39 +501,6 @@ static void schema_view(struct http_call *c, const struct views_db *d, enum prot
 	reply_view(c, r, j);
 }
 
-static json_t *warm_json(const struct warm_status *st, uint64_t scans)
-{
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "hot_files",
-	                 (json_int_t)st->hot_files, "hot_bytes", (json_int_t)st->hot_bytes,
-	                 "cached_files", (json_int_t)st->cached_files, "cached_bytes",
-	                 (json_int_t)st->cached_bytes, "pending", (json_int_t)st->pending,
-	                 "in_flight", (json_int_t)st->in_flight, "failed", (json_int_t)st->failed,
-	                 "quarantined", (json_int_t)st->quarantined, "over_limit",
-	                 (json_int_t)st->over_limit, "scans", (json_int_t)scans);
-}
-
-/* GET /v1/databases/{db}/cache: the store's counts, and the warmer's
- * ("warm": the hot set, null before a scan saw the database). */
-static void cache_view(struct http_call *c, const struct views_db *d)
-{
-	int (*hook)(void *, const char *, struct warm_status *, uint64_t *) =
-	    c->h->hooks.warm_status;
-	struct warm_status st;
-	uint64_t scans = 0;
-	json_t *j = NULL, *w;
-	int r = views_cache(&c->v, d, &j, c->err);
-
-	if (r == 0 && hook != NULL) {
-		w = hook(c->h->hooks.arg, d->info.config, &st, &scans) == 0 ? warm_json(&st, scans)
-		                                                            : json_null();
-		if (json_object_set_new(j, "warm", w) < 0)
-			r = -ENOMEM;
-	}
-	if (r < 0)
-		json_decref(j);
-	reply_view(c, r, j);
-}
-
 /* GET /v1/databases/{db}[/{what}]: the metadata views. */
 static void db_view(struct http_call *c, const struct views_db *d)
 {
@@ -556,8 +523,8 @@ static void db_view(struct http_call *c, const struct views_db *d)
 		r = views_policies(&c->v, d, &j, c->err);
 	else if (strcmp(what, "principals") == 0)
 		r = views_principals(&c->v, d, &j, c->err);
-	else
-		return cache_view(c, d);
+	else if ((r = views_cache(&c->v, d, &j, c->err)) == 0)
+		r = http_warming(c, d, j);
 	reply_view(c, r, j);
 }
 
@@ -679,8 +646,8 @@ static void h_admin_warm(struct http_call *c)
 	const struct views_db *d = NULL;
 	const char *db = NULL, *table = NULL;
 	json_t *body = NULL, *t = NULL;
-	uint64_t scan = 0;
-	int r;
+	struct warm *w;
+	uint64_t scan;
 
 	if (query_check(c, NULL, 0) < 0 || read_body(c, &body) < 0)
 		return;
@@ -695,14 +662,11 @@ static void h_admin_warm(struct http_call *c)
 		http_call_error(c, 404, "NotFound", "database '%s' has no table '%s'", db, table);
 		goto out;
 	}
-	if (c->h->hooks.warm_now == NULL) {
+	if ((w = c->h->hooks.warm != NULL ? c->h->hooks.warm(c->h->hooks.arg) : NULL) == NULL) {
 		http_call_error(c, 503, "Unavailable", "no cache warmer in this process");
 		goto out;
 	}
-	if ((r = c->h->hooks.warm_now(c->h->hooks.arg, d->info.config, &scan)) < 0) {
-		http_call_error(c, 503, "Unavailable", "cannot warm now: %s", strerror(-r));
-		goto out;
-	}
+	scan = warm_kick(w);
 	http_call_json(c, 200,
 	               json_pack("{s:s, s:s?, s:I}", "database", db, "table", table, "scan",
 	                         (json_int_t)scan));

@@ -441,25 +441,13 @@ static int on_sync_now(void *arg)
 	return d->engine_ops->poll_now(d->engine);
 }
 
-/* POST /v1/admin/warm: the cache warmer rescans now. */
-static int on_warm_now(void *arg, const char *database, uint64_t *ret_scan)
+static struct warm *on_warm(void *arg)
 {
 	struct daemon *d = arg;
 
-	if (d->engine_ops->warm_now == NULL || d->engine == NULL)
-		return -EOPNOTSUPP;
-	return d->engine_ops->warm_now(d->engine, database, ret_scan);
-}
-
-/* GET /v1/databases/{db}/cache: the warmer's counts. */
-static int on_warm_status(void *arg, const char *database, struct warm_status *ret,
-                          uint64_t *ret_scans)
-{
-	struct daemon *d = arg;
-
-	if (d->engine_ops->warm_status == NULL || d->engine == NULL)
-		return -EOPNOTSUPP;
-	return d->engine_ops->warm_status(d->engine, database, ret, ret_scans);
+	if (d->engine_ops->warm == NULL || d->engine == NULL)
+		return NULL;
+	return d->engine_ops->warm(d->engine);
 }
 
 /* Binds the HTTP listeners (before READY=1, which the engine triggers from
@@ -468,10 +456,7 @@ static int http_start(struct daemon *d)
 {
 	char err[ERR_MAX], path[4096];
 	struct http_options opt = {.store_path = path,
-	                           .hooks = {.arg = d,
-	                                     .sync_now = on_sync_now,
-	                                     .warm_now = on_warm_now,
-	                                     .warm_status = on_warm_status}};
+	                           .hooks = {.arg = d, .sync_now = on_sync_now, .warm = on_warm}};
 	int r;
 
 	notify_status(d->notify, "starting: binding the HTTP listeners");
