@@ -153,17 +153,16 @@ static void update_status(struct esync *e)
 	(void)sync_status(e->sync, tally_one, &t);
 	fmt_lag(t.max_lag, lag, sizeof(lag));
 	fmt_cache(e, cache, sizeof(cache));
-	len = (size_t)snprintf(line, sizeof(line), "%u database%s, max lag %s, %s, %u error%s",
-	                       t.n, t.n == 1 ? "" : "s", lag, cache, t.errors,
-	                       t.errors == 1 ? "" : "s");
+	len = (size_t)snprintf(line, sizeof(line), "%u database%s, max lag %s, %s, %u error%s", t.n,
+	                       t.n == 1 ? "" : "s", lag, cache, t.errors, t.errors == 1 ? "" : "s");
 	if (t.quarantined > 0 && len < sizeof(line))
-		len += (size_t)snprintf(line + len, sizeof(line) - len,
-		                        ", %llu artifact%s quarantined",
-		                        (unsigned long long)t.quarantined, t.quarantined == 1 ? "" : "s");
+		len += (size_t)snprintf(
+		    line + len, sizeof(line) - len, ", %llu artifact%s quarantined",
+		    (unsigned long long)t.quarantined, t.quarantined == 1 ? "" : "s");
 	if (t.over_limit > 0 && len < sizeof(line))
-		len += (size_t)snprintf(line + len, sizeof(line) - len,
-		                        ", %llu hot artifact%s over the cache limit",
-		                        (unsigned long long)t.over_limit, t.over_limit == 1 ? "" : "s");
+		len += (size_t)snprintf(
+		    line + len, sizeof(line) - len, ", %llu hot artifact%s over the cache limit",
+		    (unsigned long long)t.over_limit, t.over_limit == 1 ? "" : "s");
 	if (e->disk_full && len < sizeof(line))
 		(void)snprintf(line + len, sizeof(line) - len, ", disk full");
 	if (strcmp(line, e->status) == 0)

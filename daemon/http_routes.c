@@ -631,7 +631,9 @@ static int read_body(struct http_call *c, json_t **ret)
 
 	if (j == NULL || !json_is_object(j)) {
 		http_call_error(c, 400, "BadRequest", "the request body: %s",
-		                j != NULL ? "not a JSON object" : p != NULL ? je.text : "out of memory");
+		                j != NULL   ? "not a JSON object"
+		                : p != NULL ? je.text
+		                            : "out of memory");
 		json_decref(j);
 		return -1;
 	}

@@ -1416,8 +1416,7 @@ int warm_cache_used(const struct warm *w, uint64_t *ret)
 	return 0;
 }
 
-void warm_set_report(struct warm *w, void (*fn)(void *arg, const struct warm_report *r),
-                     void *arg)
+void warm_set_report(struct warm *w, void (*fn)(void *arg, const struct warm_report *r), void *arg)
 {
 	w->report = fn;
 	w->report_arg = arg;

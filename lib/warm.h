@@ -135,7 +135,6 @@ struct warm_report {
 
 /* Installs fn (NULL: none), called on the loop from warm's own callbacks,
  * never from inside a warm_* call. */
-void warm_set_report(struct warm *w, void (*fn)(void *arg, const struct warm_report *r),
-                     void *arg);
+void warm_set_report(struct warm *w, void (*fn)(void *arg, const struct warm_report *r), void *arg);
 
 #endif
