@@ -186,9 +186,14 @@ static int poll_once(struct ctl *c, struct warm_run *w, json_t **last, int *ret_
 /* Asks for the rescan; an exit code. */
 static int kick(struct ctl *c, struct warm_run *w)
 {
-	json_t *body = json_pack("{s:s, s:s?}", "database", w->db, "table", w->table), *j = NULL;
+	json_t *body = json_pack("{s:s}", "database", w->db), *j = NULL;
 	int r;
 
+	if (body != NULL && w->table != NULL &&
+	    json_object_set_new(body, "table", json_string(w->table)) < 0) {
+		json_decref(body);
+		body = NULL;
+	}
 	if (body == NULL)
 		return ctl_fail(CTL_DAEMON, "out of memory");
 	r = ctl_request_json(c, "POST", "/v1/admin/warm", body, &j);

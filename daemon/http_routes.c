@@ -647,13 +647,14 @@ static void h_admin_warm(struct http_call *c)
 {
 	const struct views_db *d = NULL;
 	const char *db = NULL, *table = NULL;
-	json_t *body = NULL, *t = NULL;
+	json_t *body = NULL, *jt = NULL, *t = NULL;
 	struct warm *w;
 	uint64_t scan;
 
 	if (query_check(c, NULL, 0) < 0 || read_body(c, &body) < 0)
 		return;
-	if (json_unpack(body, "{s:s, s?s !}", "database", &db, "table", &table) < 0) {
+	if (json_unpack(body, "{s:s, s?o !}", "database", &db, "table", &jt) < 0 ||
+	    (jt != NULL && !json_is_null(jt) && (table = json_string_value(jt)) == NULL)) {
 		http_call_error(c, 400, "BadRequest",
 		                "expected {\"database\": NAME[, \"table\": NAME]}");
 		goto out;
