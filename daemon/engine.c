@@ -101,7 +101,7 @@ void engine_report_log(struct log_memo *memo, const struct engine_report *r)
 	report_message(k, r, message, sizeof(message));
 	if (!report_wanted(memo, k, r, message))
 		return;
-	f[n++] = LF_DATABASE(r->database);
+	f[n++] = LF_DATABASE(r->local_name != NULL ? r->local_name : r->database);
 	f[n++] = LF_LEADER(r->leader);
 	if (r->leader_version != 0)
 		f[n++] = LF_LEADER_VERSION(r->leader_version);

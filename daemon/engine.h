@@ -54,7 +54,8 @@ enum engine_report_kind {
  * redacted when logged, never pre-redact them. */
 struct engine_report {
 	enum engine_report_kind kind;
-	const char *database;        /* FOLLOWER_DATABASE= */
+	const char *database;        /* the store's name: the message's prefix, memo keys */
+	const char *local_name;      /* FOLLOWER_DATABASE= (NULL: database) */
 	const char *leader;          /* LEADER= (the leader's root URL) */
 	uint64_t leader_version;     /* LEADER_VERSION= */
 	uint64_t applied_version;    /* APPLIED_VERSION= */

@@ -191,6 +191,7 @@ static void on_sync_event(void *arg, const struct sync_event *sev)
 	struct engine_report r = {
 	    .kind = report_kind(sev->kind),
 	    .database = sev->database,
+	    .local_name = sev->local_name,
 	    .leader = sev->leader,
 	    .leader_version = sev->leader_version,
 	    .applied_version = sev->applied_version,
@@ -212,6 +213,21 @@ static void on_sync_event(void *arg, const struct sync_event *sev)
 	status_changed(e);
 }
 
+struct local_of {
+	const char *database;
+	char name[256];
+};
+
+static int local_one(void *arg, const struct sync_status *st)
+{
+	struct local_of *l = arg;
+
+	if (strcmp(st->database, l->database) != 0 || st->local_name == NULL)
+		return 0;
+	(void)snprintf(l->name, sizeof(l->name), "%s", st->local_name);
+	return 1;
+}
+
 static void on_warm_report(void *arg, const struct warm_report *wr)
 {
 	static const enum engine_report_kind kinds[] = {
@@ -220,10 +236,15 @@ static void on_warm_report(void *arg, const struct warm_report *wr)
 	    [WARM_REPORT_DISK_OK] = ENGINE_DISK_RECOVERED,
 	};
 	struct esync *e = arg;
+	struct local_of local = {.database = wr->database};
 	char detail[256];
-	struct engine_report r = {
+	struct engine_report r;
+
+	(void)sync_status(e->sync, local_one, &local);
+	r = (struct engine_report){
 	    .kind = kinds[wr->kind],
 	    .database = wr->database,
+	    .local_name = local.name[0] != '\0' ? local.name : NULL,
 	    .extent_id = wr->extent_id,
 	    .artifact_sha256 = wr->sha256,
 	    .url = wr->url,

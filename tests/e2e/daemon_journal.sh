@@ -3,7 +3,8 @@
 # with journalctl the way followerd(8)'s incident guide says: one
 # MESSAGE_ID= per kind of event (version applied, database attached and
 # detached, leader unreachable, artifact quarantined, disk full and
-# recovered) with the structured fields FOLLOWER_DATABASE=, LEADER=,
+# recovered) with the structured fields FOLLOWER_DATABASE= (the local name:
+# the attach "logs" follows Logs), LEADER=,
 # LEADER_VERSION=, APPLIED_VERSION=, EXTENT_ID=, ARTIFACT_SHA256=, URL=,
 # ERRNO=.
 #
@@ -52,9 +53,9 @@ BIG=$(sha256sum "$T/big.csv" | cut -d' ' -f1)
 write() {
 	{
 		daemon_conf 'min_free_space = 0' 'listen = 127.0.0.1:0' "admin_socket = $T/admin.sock"
-		attach_conf Logs "$L" Logs
+		attach_conf logs "$L" Logs
 		attach_conf gone "$T/nowhere" Logs "local_name = Gone"
-		[ "$1" = without-big ] || attach_conf Big "$L" Big
+		[ "$1" = without-big ] || attach_conf big "$L" Big
 	} >"$CONF"
 }
 write with-big
@@ -111,7 +112,7 @@ V=$(lc "$L" show Logs --json | jq -r .database.version)
 check_match "version applied: FOLLOWER_DATABASE, LEADER, APPLIED_VERSION" \
 	"^Logs $L $V\$" "$(rec $ID_APPLIED "select(.APPLIED_VERSION == \"$V\")" |
 		jq -r '"\(.FOLLOWER_DATABASE) \(.LEADER) \(.APPLIED_VERSION)"')"
-check_match "... with a readable MESSAGE and PRIORITY 6" "^6 Logs: applied version $V" \
+check_match "... MESSAGE names the configuration, PRIORITY 6" "^6 logs: applied version $V" \
 	"$(rec $ID_APPLIED "select(.APPLIED_VERSION == \"$V\")" | jq -r '"\(.PRIORITY) \(.MESSAGE)"')"
 check_match "... LEADER_VERSION when the leader is ahead" '^[0-9]+$' \
 	"$(rec $ID_APPLIED 'select(.LEADER_VERSION != null)' | jq -r .LEADER_VERSION)"
