@@ -100,9 +100,11 @@ static void show_bar(const struct warm_run *w, const struct progress *p)
 /* One plain line when the counts changed. */
 static void show_line(struct warm_run *w, const struct progress *p)
 {
+	struct progress q = *p;
 	char a[32], b[32];
 
-	if (w->started && memcmp(&w->last, p, sizeof(*p)) == 0)
+	q.scans = w->last.scans; /* a rescan that changed nothing is no news */
+	if (w->started && memcmp(&w->last, &q, sizeof(q)) == 0)
 		return;
 	printf("%s: %llu/%llu files, %s/%s cached, %llu in flight, %llu failed, %llu "
 	       "quarantined, %llu over the limit\n",
