@@ -192,6 +192,15 @@ else
 	check_eq "alter through /v1/rest/mgmt: exit 0" 0 $rc
 	check_match "... the policy is the follower's now" '7\.00:00:00' \
 		"$(ctl --json explain Logs Events | jq -r .effective.hot_span)"
+	ctl alter Logs add viewers aaduser=new@x --notes 'on call' >/dev/null
+	check_eq "alter add viewers: the principal is the follower's" 1 \
+		"$(view principals | jq '[.follower | .. | strings | select(. == "aaduser=new@x")] | length')"
+	ctl alter Logs drop viewers aaduser=new@x >/dev/null
+	check_eq "alter drop viewers: gone again" 0 \
+		"$(view principals | jq '[.. | strings | select(. == "aaduser=new@x")] | length')"
+	ctl alter Logs caching --delete >/dev/null
+	check_eq "alter caching --delete: the leader's table policy again" "1.00:00:00" \
+		"$(ctl --json explain Logs Events | jq -r .effective.hot_span)"
 fi
 
 # ---- attach / detach: the attachments API ----
@@ -202,7 +211,7 @@ if [ $rc -eq 3 ]; then
 	check_match "... the CLI says so: exit 3" "not supported by this followerd yet" "$(cat "$T/err")"
 else
 	check_eq "attach list exits 0" 0 $rc
-	check_match "attach list: the file's configuration" "^logs +$L +Logs +Logs +file\$" "$(cat "$T/out")"
+	check_match "attach list: the file's configuration" "^logs +$L +Logs +- +file\$" "$(cat "$T/out")"
 	ctl attach create more --leader "$L" --database Logs --local-name More --exclude-tables Nope \
 		--principals-modification-kind Union --no-prefetch >"$T/out" 2>"$T/err"
 	check_eq "attach create exits 0" 0 $?
