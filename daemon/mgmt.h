@@ -57,8 +57,12 @@ struct mgmt_events {
 int mgmt_new(struct event_base *base, const char *store_path, const struct mgmt_events *ev,
              struct mgmt **ret, char *err, size_t errlen);
 
-/* Answers every request still waiting (503), stops the worker, frees.  Call
+/* Stops the worker and answers every request still waiting (503): call it
  * before http_free.  NULL is a no-op. */
+void mgmt_stop(struct mgmt *m);
+
+/* Stops (if not yet) and frees, with the effective configuration: after
+ * the engine and http are gone.  NULL is a no-op. */
 void mgmt_free(struct mgmt *m);
 
 /* The effective configuration of file (borrowed) and the overlay: a new one
