@@ -762,7 +762,10 @@ static const struct route *prepare(struct http_call *c)
 	}
 	if (parse_path(c) < 0 || parse_query(c) < 0 || (r = route_of(c)) == NULL || identify(c) < 0)
 		return NULL;
-	if (r->fn != h_healthz && !admitted(c)) {
+	/* /healthz, and Kusto's sign-in metadata (the SDK asks it without
+	 * credentials and takes only a 404 as "use your token") */
+	if (r->fn != h_healthz && !(r->fn == h_kusto && c->method != EVHTTP_REQ_POST) &&
+	    !admitted(c)) {
 		http_call_error(c, 401, "Unauthorized", "%s",
 		                c->h->conf->allow_anonymous
 		                    ? "anonymous access is for local callers only"
