@@ -187,7 +187,7 @@ async function persisted() {
 		f.AuthorizedPrincipalsOverride.includes("fviewer@x") && f.IsAutoPrefetchEnabled === true &&
 		f.CachingPoliciesModificationKind === "Replace" &&
 		f.AuthorizedPrincipalsModificationKind === "Union" &&
-		JSON.parse(f.TableMetadataOverrides).length >= 1, f.toJSON());
+		hot(JSON.stringify(JSON.parse(f.TableMetadataOverrides).Events.CachingPolicyOverride)) === "4.00:00:00", f.toJSON());
 	const rows = await mgmt("fviewer", "Logs", ".show table Events extents");
 	check("the follower's viewer still reads", rows.length === 3, rows.length);
 }
