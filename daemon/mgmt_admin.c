@@ -189,6 +189,16 @@ void mgmt_persist_done(struct mgmt *m, struct job *j)
 
 /* ---- the follower's settings as an attach ---- */
 
+/* The capacity conf's grown arrays imply for n items (see conf.c). */
+static size_t capacity(size_t n)
+{
+	size_t cap = 4;
+
+	while (cap < n)
+		cap *= 2;
+	return cap;
+}
+
 static int set_caching(struct conf_attach *a, const struct kusto_follower *f)
 {
 	struct proto_caching cur = {0};
@@ -205,7 +215,7 @@ static int set_caching(struct conf_attach *a, const struct kusto_follower *f)
 	proto_caching_clear(&cur);
 	if (same)
 		return 0; /* keep the file's spelling (a window without hot_cache) */
-	if (f->has_caching && (v = calloc(f->caching.nwindows + 1, sizeof(*v))) == NULL)
+	if (f->has_caching && (v = calloc(capacity(f->caching.nwindows), sizeof(*v))) == NULL)
 		return -ENOMEM;
 	for (size_t i = 0; f->has_caching && i < f->caching.nwindows; i++)
 		v[i] = (struct conf_window){f->caching.windows[i].min, f->caching.windows[i].max};
@@ -218,7 +228,7 @@ static int set_caching(struct conf_attach *a, const struct kusto_follower *f)
 
 static int set_tables(struct conf_attach *a, const struct kusto_follower *f)
 {
-	struct conf_table_hot *v = calloc(f->ntables + 1, sizeof(*v));
+	struct conf_table_hot *v = calloc(capacity(f->ntables), sizeof(*v));
 	size_t n = 0;
 
 	for (; v != NULL && n < f->ntables; n++) {
@@ -242,7 +252,7 @@ static int set_tables(struct conf_attach *a, const struct kusto_follower *f)
 
 static int set_role(struct conf_list *l, const struct kusto_follower *f, enum proto_role role)
 {
-	char **v = calloc(f->nprincipals + 1, sizeof(*v));
+	char **v = calloc(capacity(f->nprincipals), sizeof(*v));
 	size_t n = 0;
 	int r = v != NULL ? 0 : -ENOMEM;
 

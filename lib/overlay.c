@@ -140,6 +140,18 @@ const char *overlay_source(const struct overlay *o, const char *name)
 
 /* ---- composing ---- */
 
+/* The capacity conf's grown arrays imply for n items (conf.c: 4, then the
+ * next power of two): arrays built here must have it, conf_attach_add may
+ * append. */
+static size_t conf_capacity(size_t n)
+{
+	size_t cap = 4;
+
+	while (cap < n)
+		cap *= 2;
+	return cap;
+}
+
 /* A new configuration with file's [daemon] settings and copies of its
  * attaches. */
 static int conf_copy(const struct conf *file, struct conf **ret, char *err, size_t errlen)
@@ -157,7 +169,8 @@ static int conf_copy(const struct conf *file, struct conf **ret, char *err, size
 	free(text);
 	if (r < 0)
 		return r;
-	if (file->nattach > 0 && (c->attach = calloc(file->nattach, sizeof(*c->attach))) == NULL)
+	if (file->nattach > 0 &&
+	    (c->attach = calloc(conf_capacity(file->nattach), sizeof(*c->attach))) == NULL)
 		r = errf(err, errlen, -ENOMEM, "out of memory");
 	for (size_t i = 0; r == 0 && i < file->nattach; i++) {
 		r = conf_attach_copy(file->attach[i], &c->attach[i]);
