@@ -633,8 +633,8 @@ static void h_admin_attachments(struct http_call *c)
 		                       c->who.fqn[0] != '\0' ? c->who.fqn : "an anonymous caller");
 	if (c->h->hooks.attachments == NULL)
 		return http_call_error(c, 503, "Unavailable", "no admin surface in this process");
-	if (a.len > 0 &&
-	    (evbuffer_add(in, "", 1) < 0 || (a.body = (const char *)evbuffer_pullup(in, -1)) == NULL))
+	if (a.len > 0 && (evbuffer_add(in, "", 1) < 0 ||
+	                  (a.body = (const char *)evbuffer_pullup(in, -1)) == NULL))
 		return http_call_fail(c, -ENOMEM);
 	c->replied = true;
 	c->h->hooks.attachments(c->h->hooks.arg, c->req, &a);

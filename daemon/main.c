@@ -484,11 +484,10 @@ static void on_attachments(void *arg, struct evhttp_request *req,
 static int http_start(struct daemon *d)
 {
 	char err[ERR_MAX], path[4096];
-	struct http_options opt = {.store_path = path,
-	                           .hooks = {.arg = d,
-	                                     .sync_now = on_sync_now,
-	                                     .mgmt = on_mgmt,
-	                                     .attachments = on_attachments}};
+	struct http_options opt = {
+	    .store_path = path,
+	    .hooks = {
+	        .arg = d, .sync_now = on_sync_now, .mgmt = on_mgmt, .attachments = on_attachments}};
 	int r;
 
 	notify_status(d->notify, "starting: binding the HTTP listeners");

@@ -128,8 +128,9 @@ void mgmt_change_commit(struct mgmt *m, struct mgmt_change *c, struct evhttp_req
 	}
 	free(body);
 	mgmt_change_free(c);
-	reply_error(req, kusto, 503, "the change applies but could not be saved: followerd is "
-	                             "stopping or out of memory");
+	reply_error(req, kusto, 503,
+	            "the change applies but could not be saved: followerd is "
+	            "stopping or out of memory");
 }
 
 void mgmt_persist_run(struct mgmt *m, struct job *j)
@@ -207,11 +208,11 @@ static int set_caching(struct conf_attach *a, const struct kusto_follower *f)
 
 	if (policy_override_db(a, &cur, &has) < 0)
 		return -ENOMEM;
-	same = has == f->has_caching && (!has || (cur.hot_span == f->caching.hot_span &&
-	                                         cur.nwindows == f->caching.nwindows &&
-	                                         (cur.nwindows == 0 ||
-	                                          memcmp(cur.windows, f->caching.windows,
-	                                                 cur.nwindows * sizeof(*cur.windows)) == 0)));
+	same =
+	    has == f->has_caching &&
+	    (!has || (cur.hot_span == f->caching.hot_span && cur.nwindows == f->caching.nwindows &&
+	              (cur.nwindows == 0 || memcmp(cur.windows, f->caching.windows,
+	                                           cur.nwindows * sizeof(*cur.windows)) == 0)));
 	proto_caching_clear(&cur);
 	if (same)
 		return 0; /* keep the file's spelling (a window without hot_cache) */
@@ -257,7 +258,8 @@ static int set_role(struct conf_list *l, const struct kusto_follower *f, enum pr
 	int r = v != NULL ? 0 : -ENOMEM;
 
 	for (size_t i = 0; r == 0 && i < f->nprincipals; i++)
-		if (f->principals[i].role == role && (v[n++] = strdup(f->principals[i].fqn)) == NULL)
+		if (f->principals[i].role == role &&
+		    (v[n++] = strdup(f->principals[i].fqn)) == NULL)
 			r = -ENOMEM;
 	if (r < 0) {
 		for (size_t i = 0; v != NULL && i < n; i++)
@@ -309,8 +311,8 @@ static json_t *attach_json(struct mgmt *m, const struct conf_attach *a)
 {
 	json_t *j = conf_attach_to_json(a);
 
-	if (j != NULL &&
-	    json_object_set_new(j, "source", json_string(overlay_source(m->overlay, a->name))) < 0) {
+	if (j != NULL && json_object_set_new(
+	                     j, "source", json_string(overlay_source(m->overlay, a->name))) < 0) {
 		json_decref(j);
 		j = NULL;
 	}
@@ -366,7 +368,8 @@ static int put_body(const struct http_admin_call *call, struct conf_attach **ret
 		return 400;
 	}
 	name = json_object_get(v, "name");
-	if (name != NULL && !(json_is_string(name) && strcmp(json_string_value(name), call->name) == 0)) {
+	if (name != NULL &&
+	    !(json_is_string(name) && strcmp(json_string_value(name), call->name) == 0)) {
 		(void)snprintf(err, errlen, "name: must be the path's name '%s'", call->name);
 		json_decref(v);
 		return 400;
@@ -396,10 +399,8 @@ static void put_attachment(struct mgmt *m, struct evhttp_request *req,
 	free(text);
 	if (r < 0)
 		return reply_error(req, false, change_status(r), err[0] ? err : strerror(-r));
-	j = json_pack("{s:o}", "attachment", conf_attach_to_json(conf_attach_find(c->eff, call->name)));
-	if (j != NULL && json_object_set_new(json_object_get(j, "attachment"), "source",
-	                                     json_string("admin")) < 0)
-		json_decref(j), j = NULL;
+	j = json_pack("{s:o}", "attachment",
+	              attach_json_of(conf_attach_find(c->eff, call->name), "admin"));
 	text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
 	if (text == NULL) {

@@ -24,7 +24,8 @@
 
 bool mgmt_be_may(const struct mgmt_be *b, const struct views_db *d, enum auth_request req)
 {
-	unsigned roles = b->who->superuser ? AUTH_ROLES_ALL : auth_roles(&d->effective, b->who->fqn);
+	unsigned roles =
+	    b->who->superuser ? AUTH_ROLES_ALL : auth_roles(&d->effective, b->who->fqn);
 
 	return auth_allowed(b->who, roles, req, b->allow_anonymous);
 }
@@ -140,8 +141,11 @@ static int table_extents(struct mgmt_be *b, const char *config, const char *tabl
                          kusto_extent_fn *emit, void *ctx, char *err)
 {
 	struct extent_walk w = {.emit = emit, .ctx = ctx};
-	struct store_extent_query q = {
-	    .config = config, .table = table, .from = INT64_MIN, .to = INT64_MAX, .limit = EXTENT_PAGE};
+	struct store_extent_query q = {.config = config,
+	                               .table = table,
+	                               .from = INT64_MIN,
+	                               .to = INT64_MAX,
+	                               .limit = EXTENT_PAGE};
 	int r;
 
 	do {
@@ -189,8 +193,7 @@ static int be_caching(void *arg, const char *db, kusto_caching_fn *emit, void *c
 	return r;
 }
 
-static int be_principals(void *arg, const char *db, kusto_principal_fn *emit, void *ctx,
-                         char *err)
+static int be_principals(void *arg, const char *db, kusto_principal_fn *emit, void *ctx, char *err)
 {
 	struct mgmt_be *b = arg;
 	const struct views_db *d = NULL;

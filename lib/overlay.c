@@ -211,8 +211,8 @@ static int take_secrets(struct conf_attach *a, const struct conf_attach *fa)
 }
 
 /* The file's attach JSON with the settings' members set or removed. */
-static int apply_settings(struct conf *c, const struct conf_attach *fa, json_t *settings,
-                          char *err, size_t errlen)
+static int apply_settings(struct conf *c, const struct conf_attach *fa, json_t *settings, char *err,
+                          size_t errlen)
 {
 	json_t *j = conf_attach_to_json(fa), *v;
 	struct conf_attach *a = NULL;
@@ -278,8 +278,7 @@ static int apply_entry(struct conf *c, const struct conf *file, const char *name
 }
 
 int overlay_compose(const struct overlay *o, const struct conf *file, const char *strict,
-                    overlay_warn_fn *warn, void *arg, struct conf **ret, char *err,
-                    size_t errlen)
+                    overlay_warn_fn *warn, void *arg, struct conf **ret, char *err, size_t errlen)
 {
 	char why[CONF_ERRLEN];
 	struct conf *c = NULL;
@@ -352,8 +351,8 @@ static int merge_settings(json_t *settings, json_t *jc, json_t *jn, json_t *jf)
 			continue;
 		if (same_value(vn, json_object_get(jf, k)))
 			(void)json_object_del(settings, k);
-		else if (json_object_set_new(settings, k, vn != NULL ? json_incref(vn)
-		                                                     : json_null()) < 0)
+		else if (json_object_set_new(settings, k,
+		                             vn != NULL ? json_incref(vn) : json_null()) < 0)
 			return -ENOMEM;
 	}
 	return 0;

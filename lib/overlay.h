@@ -79,8 +79,7 @@ typedef void overlay_warn_fn(void *arg, const char *name, int error, const char 
  * except the entry of strict (may be NULL): then compose fails with its
  * error. */
 int overlay_compose(const struct overlay *o, const struct conf *file, const char *strict,
-                    overlay_warn_fn *warn, void *arg, struct conf **ret, char *err,
-                    size_t errlen);
+                    overlay_warn_fn *warn, void *arg, struct conf **ret, char *err, size_t errlen);
 
 /* ---- building entries ---- */
 

@@ -751,8 +751,7 @@ void store_free(struct store *s)
 
 /* ---- configurations ---- */
 
-static int kv_put(struct store *s, enum store_st id, const char *name, const char *json,
-                  char *err)
+static int kv_put(struct store *s, enum store_st id, const char *name, const char *json, char *err)
 {
 	sqlite3_stmt *st;
 	int r = store_check_writable(s, err);
@@ -779,7 +778,8 @@ static int kv_delete(struct store *s, enum store_st id, const char *name, char *
 	if (st == NULL)
 		return -EIO;
 	(void)store_bind_text(st, 1, name);
-	r = store_step_done(s, st, err, id == ST_CONFIG_DELETE ? "config delete" : "overlay delete");
+	r = store_step_done(s, st, err,
+	                    id == ST_CONFIG_DELETE ? "config delete" : "overlay delete");
 	if (r == 0 && sqlite3_changes(s->db) == 0)
 		r = store_errf(err, -ENOENT, "%s '%s': not found", what, name);
 	return r;
@@ -793,8 +793,8 @@ static int kv_list(struct store *s, enum store_st id,
 
 	if (st == NULL)
 		return -EIO;
-	while ((r = store_step_row(s, st, err, id == ST_CONFIG_LIST ? "config list"
-	                                                            : "overlay list")) == 1) {
+	while ((r = store_step_row(s, st, err,
+	                           id == ST_CONFIG_LIST ? "config list" : "overlay list")) == 1) {
 		r = fn(arg, (const char *)sqlite3_column_text(st, 0),
 		       (const char *)sqlite3_column_text(st, 1));
 		if (r != 0)

@@ -54,9 +54,8 @@ static struct conf *compose(struct fx *f, const char *strict, int want)
 {
 	struct conf *c = NULL;
 
-	assert_int_equal(overlay_compose(f->o, f->file, strict, NULL, NULL, &c, f->err,
-	                                 sizeof(f->err)),
-	                 want);
+	assert_int_equal(
+	    overlay_compose(f->o, f->file, strict, NULL, NULL, &c, f->err, sizeof(f->err)), want);
 	return c;
 }
 
@@ -110,9 +109,9 @@ static void malformed_entries_refused(void **state)
 
 	assert_int_equal(overlay_set(f->o, "x", "{", f->err, sizeof(f->err)), -EINVAL);
 	assert_int_equal(overlay_set(f->o, "x", "{\"what\":{}}", f->err, sizeof(f->err)), -EINVAL);
-	assert_int_equal(overlay_set(f->o, "x", "{\"attach\":{},\"settings\":{}}", f->err,
-	                             sizeof(f->err)),
-	                 -EINVAL);
+	assert_int_equal(
+	    overlay_set(f->o, "x", "{\"attach\":{},\"settings\":{}}", f->err, sizeof(f->err)),
+	    -EINVAL);
 	assert_int_equal(overlay_set(f->o, "bad",
 	                             "{\"attach\":{\"name\":\"bad\",\"leader\":\"/l\","
 	                             "\"database\":\"D\",\"hot_cache\":\"soon\"}}",
@@ -138,11 +137,11 @@ static void detach_hides_until_the_section_changes(void **state)
 	assert_null(conf_attach_find(c, "metrics"));
 	conf_free(c);
 	/* the file's section edited: it comes back */
-	assert_int_equal(
-	    conf_parse("t.conf", t2, strlen(t2), CONF_SKIP_SECRETS, &edited, f->err, sizeof(f->err)),
-	    0);
-	assert_int_equal(overlay_compose(f->o, edited, NULL, NULL, NULL, &c, f->err, sizeof(f->err)),
+	assert_int_equal(conf_parse("t.conf", t2, strlen(t2), CONF_SKIP_SECRETS, &edited, f->err,
+	                            sizeof(f->err)),
 	                 0);
+	assert_int_equal(
+	    overlay_compose(f->o, edited, NULL, NULL, NULL, &c, f->err, sizeof(f->err)), 0);
 	assert_non_null(conf_attach_find(c, "metrics"));
 	conf_free(c);
 	conf_free(edited);
@@ -182,9 +181,8 @@ static void settings_override_changed_members_only(void **state)
 	/* unsetting hot_cache is recorded as null and applied */
 	conf_attach_free(next);
 	next = changed_logs(f, true, CONF_UNSET);
-	assert_int_equal(overlay_entry_settings(f->o, f->file, conf_attach_find(c, "logs"), next,
-	                                        &text),
-	                 0);
+	assert_int_equal(
+	    overlay_entry_settings(f->o, f->file, conf_attach_find(c, "logs"), next, &text), 0);
 	assert_string_equal(text, "{\"settings\":{\"hot_cache\":null,\"prefetch\":true}}");
 	assert_int_equal(overlay_set(f->o, "logs", text, f->err, sizeof(f->err)), 0);
 	free(text);
@@ -194,9 +192,8 @@ static void settings_override_changed_members_only(void **state)
 	/* back to the file's values: no entry is needed */
 	conf_attach_free(next);
 	assert_int_equal(conf_attach_copy(fa, &next), 0);
-	assert_int_equal(overlay_entry_settings(f->o, f->file, conf_attach_find(c, "logs"), next,
-	                                        &text),
-	                 0);
+	assert_int_equal(
+	    overlay_entry_settings(f->o, f->file, conf_attach_find(c, "logs"), next, &text), 0);
 	assert_null(text);
 	conf_attach_free(next);
 	conf_free(c);
@@ -215,7 +212,8 @@ static void settings_of_admin_attach_rewrite_it(void **state)
 	                             f->err, sizeof(f->err)),
 	                 0);
 	j = json_pack("{s:s, s:s, s:s}", "name", "sales", "leader", "/srv/l", "database", "Sales");
-	assert_int_equal(conf_attach_from_json(j, CONF_SKIP_SECRETS, &a, f->err, sizeof(f->err)), 0);
+	assert_int_equal(conf_attach_from_json(j, CONF_SKIP_SECRETS, &a, f->err, sizeof(f->err)),
+	                 0);
 	assert_int_equal(conf_attach_copy(a, &next), 0);
 	next->prefetch = true;
 	assert_int_equal(overlay_entry_settings(f->o, f->file, a, next, &text), 0);
@@ -233,9 +231,9 @@ static void copy_and_get(void **state)
 	struct overlay *c = NULL;
 	char *text = NULL;
 
-	assert_int_equal(overlay_set(f->o, "logs", "{\"settings\":{\"prefetch\":true}}", f->err,
-	                             sizeof(f->err)),
-	                 0);
+	assert_int_equal(
+	    overlay_set(f->o, "logs", "{\"settings\":{\"prefetch\":true}}", f->err, sizeof(f->err)),
+	    0);
 	assert_int_equal(overlay_copy(f->o, &c), 0);
 	assert_int_equal(overlay_set(f->o, "logs", NULL, f->err, sizeof(f->err)), 0);
 	assert_int_equal(overlay_get(f->o, "logs", &text), 0);
@@ -253,8 +251,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(admin_attach_added_and_sourced, setup, teardown),
 	    cmocka_unit_test_setup_teardown(clash_is_strict_or_skipped, setup, teardown),
 	    cmocka_unit_test_setup_teardown(malformed_entries_refused, setup, teardown),
-	    cmocka_unit_test_setup_teardown(detach_hides_until_the_section_changes, setup, teardown),
-	    cmocka_unit_test_setup_teardown(settings_override_changed_members_only, setup, teardown),
+	    cmocka_unit_test_setup_teardown(detach_hides_until_the_section_changes, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(settings_override_changed_members_only, setup,
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(settings_of_admin_attach_rewrite_it, setup, teardown),
 	    cmocka_unit_test_setup_teardown(copy_and_get, setup, teardown),
 	};
