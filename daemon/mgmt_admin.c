@@ -307,16 +307,21 @@ int mgmt_attach_with(const struct conf_attach *a, const struct kusto_follower *f
 /* ---- /v1/admin/attachments ---- */
 
 /* The attach JSON with its "source". */
-static json_t *attach_json(struct mgmt *m, const struct conf_attach *a)
+/* The attach JSON with its "source" (a new reference, NULL: no memory). */
+static json_t *attach_json_of(const struct conf_attach *a, const char *source)
 {
 	json_t *j = conf_attach_to_json(a);
 
-	if (j != NULL && json_object_set_new(
-	                     j, "source", json_string(overlay_source(m->overlay, a->name))) < 0) {
+	if (j != NULL && json_object_set_new(j, "source", json_string(source)) < 0) {
 		json_decref(j);
 		j = NULL;
 	}
 	return j;
+}
+
+static json_t *attach_json(struct mgmt *m, const struct conf_attach *a)
+{
+	return attach_json_of(a, overlay_source(m->overlay, a->name));
 }
 
 static void reply_json(struct evhttp_request *req, int status, json_t *j)
