@@ -306,7 +306,6 @@ int mgmt_attach_with(const struct conf_attach *a, const struct kusto_follower *f
 
 /* ---- /v1/admin/attachments ---- */
 
-/* The attach JSON with its "source". */
 /* The attach JSON with its "source" (a new reference, NULL: no memory). */
 static json_t *attach_json_of(const struct conf_attach *a, const char *source)
 {
