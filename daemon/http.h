@@ -70,6 +70,7 @@ struct evhttp_request;
 struct http;
 struct http_reload;
 struct views_ctx;
+struct warm;
 
 #define HTTP_MAX_HEADERS ((size_t)16 << 10) /* bytes of a request's headers (431 past it) */
 #define HTTP_MAX_BODY ((size_t)1 << 20)     /* bytes of a request's body (413 past it) */
@@ -123,6 +124,9 @@ struct http_hooks {
 	/* Must reply to req exactly once.  NULL: answered 503. */
 	void (*attachments)(void *arg, struct evhttp_request *req,
 	                    const struct http_admin_call *call);
+	/* The cache warmer (borrowed; NULL: none, e.g. --once): its live counts
+	 * go into GET /v1/databases/{db}/cache ("warming") and /metrics. */
+	struct warm *(*warm)(void *arg);
 };
 
 struct http_options {
