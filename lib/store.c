@@ -157,6 +157,13 @@ static const char *const migrations[] = {
     "  fails INTEGER NOT NULL DEFAULT 0,"
     "  last_access INTEGER NOT NULL DEFAULT 0"
     ") WITHOUT ROWID;",
+
+    /* 3: the admin's run-time changes to the attach configurations (the
+     * daemon's overlay over followerd.conf) */
+    "CREATE TABLE overlay("
+    "  name TEXT PRIMARY KEY,"
+    "  json TEXT NOT NULL"
+    ") WITHOUT ROWID;",
 };
 
 _Static_assert(N_ELEMENTS(migrations) == STORE_VERSION, "one migration per schema version");
@@ -175,6 +182,9 @@ static const char *const statements[ST__COUNT] = {
     [ST_CONFIG_GET] = "SELECT json FROM configs WHERE name = ?1",
     [ST_CONFIG_DELETE] = "DELETE FROM configs WHERE name = ?1",
     [ST_CONFIG_LIST] = "SELECT name, json FROM configs ORDER BY name",
+    [ST_OVERLAY_PUT] = "INSERT OR REPLACE INTO overlay(name, json) VALUES(?1, ?2)",
+    [ST_OVERLAY_DELETE] = "DELETE FROM overlay WHERE name = ?1",
+    [ST_OVERLAY_LIST] = "SELECT name, json FROM overlay ORDER BY name",
     [ST_DB_ADD] = "INSERT INTO databases(config, root, leader_db, local_name) "
                   "VALUES(?1, ?2, ?3, ?4)",
     [ST_DB_FIND] = "SELECT id, uuid, applied_version, extents, rows, bytes FROM databases "
@@ -745,19 +755,62 @@ void store_free(struct store *s)
 
 /* ---- configurations ---- */
 
-int store_config_put(struct store *s, const char *name, const char *json, char *err)
+static int kv_put(struct store *s, enum store_st id, const char *name, const char *json, char *err)
 {
 	sqlite3_stmt *st;
 	int r = store_check_writable(s, err);
 
 	if (r < 0)
 		return r;
-	st = store_stmt(s, ST_CONFIG_PUT, err);
+	st = store_stmt(s, id, err);
 	if (st == NULL)
 		return -EIO;
 	(void)store_bind_text(st, 1, name);
 	(void)store_bind_text(st, 2, json);
-	return store_step_done(s, st, err, "config put");
+	return store_step_done(s, st, err, id == ST_CONFIG_PUT ? "config put" : "overlay put");
+}
+
+static int kv_delete(struct store *s, enum store_st id, const char *name, char *err)
+{
+	const char *what = id == ST_CONFIG_DELETE ? "config" : "overlay";
+	sqlite3_stmt *st;
+	int r = store_check_writable(s, err);
+
+	if (r < 0)
+		return r;
+	st = store_stmt(s, id, err);
+	if (st == NULL)
+		return -EIO;
+	(void)store_bind_text(st, 1, name);
+	r = store_step_done(s, st, err,
+	                    id == ST_CONFIG_DELETE ? "config delete" : "overlay delete");
+	if (r == 0 && sqlite3_changes(s->db) == 0)
+		r = store_errf(err, -ENOENT, "%s '%s': not found", what, name);
+	return r;
+}
+
+static int kv_list(struct store *s, enum store_st id,
+                   int (*fn)(void *arg, const char *name, const char *json), void *arg, char *err)
+{
+	sqlite3_stmt *st = store_stmt(s, id, err);
+	int r;
+
+	if (st == NULL)
+		return -EIO;
+	while ((r = store_step_row(s, st, err,
+	                           id == ST_CONFIG_LIST ? "config list" : "overlay list")) == 1) {
+		r = fn(arg, (const char *)sqlite3_column_text(st, 0),
+		       (const char *)sqlite3_column_text(st, 1));
+		if (r != 0)
+			break;
+	}
+	(void)sqlite3_reset(st);
+	return r;
+}
+
+int store_config_put(struct store *s, const char *name, const char *json, char *err)
+{
+	return kv_put(s, ST_CONFIG_PUT, name, json, err);
 }
 
 int store_config_get(struct store *s, const char *name, char **ret, char *err)
@@ -783,37 +836,31 @@ int store_config_get(struct store *s, const char *name, char **ret, char *err)
 
 int store_config_delete(struct store *s, const char *name, char *err)
 {
-	sqlite3_stmt *st;
-	int r = store_check_writable(s, err);
-
-	if (r < 0)
-		return r;
-	st = store_stmt(s, ST_CONFIG_DELETE, err);
-	if (st == NULL)
-		return -EIO;
-	(void)store_bind_text(st, 1, name);
-	r = store_step_done(s, st, err, "config delete");
-	if (r == 0 && sqlite3_changes(s->db) == 0)
-		r = store_errf(err, -ENOENT, "config '%s': not found", name);
-	return r;
+	return kv_delete(s, ST_CONFIG_DELETE, name, err);
 }
 
 int store_config_list(struct store *s, int (*fn)(void *arg, const char *name, const char *json),
                       void *arg, char *err)
 {
-	sqlite3_stmt *st = store_stmt(s, ST_CONFIG_LIST, err);
-	int r;
+	return kv_list(s, ST_CONFIG_LIST, fn, arg, err);
+}
 
-	if (st == NULL)
-		return -EIO;
-	while ((r = store_step_row(s, st, err, "config list")) == 1) {
-		r = fn(arg, (const char *)sqlite3_column_text(st, 0),
-		       (const char *)sqlite3_column_text(st, 1));
-		if (r != 0)
-			break;
-	}
-	(void)sqlite3_reset(st);
-	return r;
+/* ---- the overlay: one JSON text per attach name ---- */
+
+int store_overlay_put(struct store *s, const char *name, const char *json, char *err)
+{
+	return kv_put(s, ST_OVERLAY_PUT, name, json, err);
+}
+
+int store_overlay_delete(struct store *s, const char *name, char *err)
+{
+	return kv_delete(s, ST_OVERLAY_DELETE, name, err);
+}
+
+int store_overlay_list(struct store *s, int (*fn)(void *arg, const char *name, const char *json),
+                       void *arg, char *err)
+{
+	return kv_list(s, ST_OVERLAY_LIST, fn, arg, err);
 }
 
 /* ---- followed databases ---- */

@@ -53,7 +53,7 @@
 
 #define STORE_ERRLEN 512
 #define STORE_HISTORY_MAX 1000 /* history rows kept per database */
-#define STORE_VERSION 2        /* PRAGMA user_version of a current file */
+#define STORE_VERSION 3        /* PRAGMA user_version of a current file */
 
 struct store;
 struct store_ckpt;
@@ -89,6 +89,21 @@ int store_config_delete(struct store *s, const char *name, char *err);
  * non-zero return from fn stops the walk and is returned. */
 int store_config_list(struct store *s, int (*fn)(void *arg, const char *name, const char *json),
                       void *arg, char *err);
+
+/* ---- the overlay: the admin's run-time changes to the attach
+ * configurations, one JSON text per attach name (the daemon's; separate
+ * from the configurations above, which sync owns) ---- */
+
+/* Inserts or replaces the overlay entry of name (borrows both strings). */
+int store_overlay_put(struct store *s, const char *name, const char *json, char *err);
+
+/* -ENOENT when absent. */
+int store_overlay_delete(struct store *s, const char *name, char *err);
+
+/* Calls fn for each entry in name order with borrowed strings; a non-zero
+ * return from fn stops the walk and is returned. */
+int store_overlay_list(struct store *s, int (*fn)(void *arg, const char *name, const char *json),
+                       void *arg, char *err);
 
 /* ---- followed databases ---- */
 

@@ -448,6 +448,27 @@ static void test_configs(void **state)
 	assert_int_equal(store_config_get(f->s, "a", &json, f->err), -ENOENT);
 }
 
+/* The overlay is its own table: configurations do not see it, nor it them. */
+static void test_overlay(void **state)
+{
+	struct fx *f = *state;
+	int n = 0;
+
+	assert_int_equal(store_overlay_put(f->s, "a", "{\"settings\":{}}", f->err), 0);
+	assert_int_equal(store_overlay_put(f->s, "a", "{\"attach\":{}}", f->err), 0);
+	assert_int_equal(store_overlay_put(f->s, "b", "{}", f->err), 0);
+	assert_int_equal(store_config_put(f->s, "c", "{}", f->err), 0);
+	assert_int_equal(store_overlay_list(f->s, count_configs, &n, f->err), 0);
+	assert_int_equal(n, 2);
+	n = 0;
+	assert_int_equal(store_config_list(f->s, count_configs, &n, f->err), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_db_add(f->s, "a", "/r", "A", "A", f->err), 0);
+	assert_int_equal(store_db_detach(f->s, "a", f->err), 0);
+	assert_int_equal(store_overlay_delete(f->s, "a", f->err), 0); /* detach kept it */
+	assert_int_equal(store_overlay_delete(f->s, "a", f->err), -ENOENT);
+}
+
 static void test_databases_status(void **state)
 {
 	struct fx *f = *state;
@@ -1613,6 +1634,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_open_refuses, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_configs, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_overlay, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_databases_status, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_commit_create_and_add, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_commit_alter_drop_replace, setup, teardown),
