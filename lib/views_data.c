@@ -17,6 +17,8 @@
 #include "cache.h"
 
 #define SQL_MAX 1024
+/* The extents e of visible version v (an SQL expression; see store.h). */
+#define VISIBLE_AT(v) " AND e.added <= " v " AND (e.dropped IS NULL OR e.dropped > " v ")"
 
 const char *views_blob_state_name(enum store_blob_state s)
 {
@@ -307,8 +309,8 @@ int views_cache_stats(const struct views_ctx *v, const struct views_db *d,
 		    "coalesce(sum(CASE WHEN b.state = 'cached' THEN a.size ELSE 0 END), 0), "
 		    "coalesce(sum(b.state = 'quarantined'), 0) FROM extents e "
 		    "JOIN artifacts a ON a.extent = e.id LEFT JOIN blobs b ON b.sha256 = a.sha256 "
-		    "WHERE e.db = %" PRId64,
-		    d->info.id);
+		    "WHERE e.db = %" PRId64 VISIBLE_AT("%" PRIu64),
+		    d->info.id, d->info.visible_version, d->info.visible_version);
 	else
 		(void)snprintf(sql, sizeof(sql),
 		               "SELECT count(*), coalesce(sum(size), 0), "
@@ -396,8 +398,8 @@ int views_artifact_by_name(const struct views_ctx *v, const struct views_db *d, 
 	(void)snprintf(sql, sizeof(sql),
 	               "SELECT a.name, a.size, hex(a.sha256) FROM extents e "
 	               "JOIN artifacts a ON a.extent = e.id WHERE e.db = %" PRId64
-	               " AND e.uuid = x'%s' ORDER BY a.ord",
-	               d->info.id, hex);
+	               " AND e.uuid = x'%s'" VISIBLE_AT("%" PRIu64) " ORDER BY a.ord",
+	               d->info.id, hex, d->info.visible_version, d->info.visible_version);
 	r = store_query(v->store, sql, name_row, &l, err);
 	if (r < 0)
 		return r;
@@ -476,7 +478,8 @@ int views_blob_databases(const struct views_ctx *v, const char *sha256,
 	(void)snprintf(
 	    sql, sizeof(sql),
 	    "SELECT DISTINCT d.config FROM artifacts a JOIN extents e ON e.id = a.extent "
-	    "JOIN databases d ON d.id = e.db WHERE a.sha256 = x'%s'",
+	    "JOIN databases d ON d.id = e.db WHERE a.sha256 = x'%s'" VISIBLE_AT(
+	        "d.visible_version"),
 	    sha256);
 	return store_query(v->store, sql, db_row, &w, err);
 }

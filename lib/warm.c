@@ -92,6 +92,7 @@ struct job {
 	int64_t next_change; /* ticks, POLICY_NEVER */
 	struct seenv hot, cold;
 	uint64_t evicted;
+	bool published; /* a version became visible: its dropped extents' artifacts go */
 	/* J_OPEN, J_COMMIT */
 	struct dl *dl;
 	int r;
@@ -322,6 +323,7 @@ struct tscan {
 	char base[4096];
 	int64_t last; /* the page cursor */
 	size_t seen;  /* extents of this page */
+	bool held;    /* walking the held extents: keep what is cached, want nothing */
 };
 
 static char *artifact_url(const struct tscan *t, const char *path)
@@ -435,12 +437,17 @@ static int scan_extent(void *arg, int64_t id, const struct proto_extent *x)
 	next = policy_next_change(t->p, x->min_created, x->max_created, t->now);
 	if (next < t->j->next_change)
 		t->j->next_change = next;
-	if (!policy_is_hot(t->p, x->min_created, x->max_created, t->now)) {
+	if (t->held || !policy_is_hot(t->p, x->min_created, x->max_created, t->now)) {
+		/* A held extent is still visible: hot, its cached artifacts stay. */
+		struct seenv *v = policy_is_hot(t->p, x->min_created, x->max_created, t->now)
+		                      ? &t->j->hot
+		                      : &t->j->cold;
+
 		for (size_t i = 0; i < x->nartifacts; i++) {
 			const struct proto_artifact *a = &x->artifacts[i];
 
 			if (cache_has(t->w->cache, a->sha256, a->size) &&
-			    seen_add(&t->j->cold, a->sha256, a->size, x->max_created) < 0)
+			    seen_add(v, a->sha256, a->size, x->max_created) < 0)
 				return -ENOMEM;
 		}
 		return 0;
@@ -455,11 +462,14 @@ static int scan_extent(void *arg, int64_t id, const struct proto_extent *x)
 
 static int scan_table(struct tscan *t, const struct store_entity *e)
 {
+	/* What is wanted is the applied version; a visible one still behind
+	 * it (prefetch) also holds extents the applied version dropped. */
 	struct store_extent_query q = {.config = t->db->config,
 	                               .table = e->e.name,
 	                               .from = INT64_MIN,
 	                               .to = INT64_MAX,
-	                               .limit = 1000};
+	                               .limit = 1000,
+	                               .set = t->held ? STORE_EXTENTS_HELD : STORE_EXTENTS_APPLIED};
 	char err[STORE_ERRLEN];
 	int r;
 
@@ -517,6 +527,10 @@ static int scan_db(struct warm *w, struct job *j, const struct store_db_info *db
 		t.p = p;
 		if (r == 0)
 			r = scan_table(&t, &ents[i]);
+		t.held = true;
+		if (r == 0 && db->visible_version < db->applied_version)
+			r = scan_table(&t, &ents[i]);
+		t.held = false;
 		policy_free(p);
 	}
 	store_entities_free(ents, n);
@@ -669,6 +683,27 @@ static void evict_over(struct warm *w, struct job *j)
 	j->nwant = n;
 }
 
+/* Auto-prefetch: makes the applied version of a database visible once
+ * every hot artifact of it is cached (or at once when its attach no longer
+ * asks for prefetch).  A version applied since the scan read the database
+ * is refused by the store (-ESTALE); the next scan decides for it. */
+static void publish(struct warm *w, struct job *j, const struct store_db_info *db)
+{
+	const struct conf_attach *a = attach_of(j->att, j->natt, db->config);
+	const struct warm_status *st = NULL;
+	char err[STORE_ERRLEN];
+
+	if (db->visible_version >= db->applied_version)
+		return;
+	for (size_t i = 0; i < j->nst; i++)
+		if (strcmp(j->st[i].db, db->config) == 0)
+			st = &j->st[i].st;
+	if (a != NULL && a->prefetch && (st == NULL || st->cached_files < st->hot_files))
+		return;
+	if (store_db_publish(w->ws, db->config, db->applied_version, err) == 0)
+		j->published = true;
+}
+
 static int run_scan(struct warm *w, struct job *j)
 {
 	struct store_db_info *dbs = NULL;
@@ -683,12 +718,15 @@ static int run_scan(struct warm *w, struct job *j)
 	r = store_db_list(w->ws, &dbs, &n, err);
 	for (size_t i = 0; r == 0 && i < n; i++)
 		r = scan_db(w, j, &dbs[i]);
+	if (r == 0) {
+		evict_cold(w, j);
+		evict_over(w, j);
+		r = evict_unreferenced(w, j);
+	}
+	for (size_t i = 0; r == 0 && i < n; i++)
+		publish(w, j, &dbs[i]);
 	store_db_info_array_free(dbs, n);
-	if (r < 0)
-		return r;
-	evict_cold(w, j);
-	evict_over(w, j);
-	return evict_unreferenced(w, j);
+	return r;
 }
 
 /* Records a finished download: cached, or one more failure (quarantined at
@@ -923,7 +961,7 @@ static void scan_done(struct warm *w, struct job *j)
 	} else {
 		w->round_failed = true;
 	}
-	if (w->again)
+	if (w->again || j->published)
 		schedule_scan(w, 0);
 	else if (j->r < 0)
 		schedule_scan(w, BACKOFF_MIN_MS);
