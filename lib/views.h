@@ -4,8 +4,8 @@
  * Pure functions over a read-only store handle (store_open_readonly) and the
  * configuration: each returns a new jansson value that the HTTP routes (and
  * the Kusto surface) serve as they are.  What the views show:
- *   - the followed databases: leader, local name, applied and leader
- *     versions, lag, state, last error, totals;
+ *   - the followed databases: leader, local name, applied, visible and
+ *     leader versions, lag, state, last error, totals;
  *   - tables, external tables and materialized views with their ordered
  *     schema;
  *   - extents, paged by a cursor and filtered by table and created-on range,
@@ -17,7 +17,8 @@
  *     (lib/auth);
  *   - the cache state of a database's artifacts; the change history.
  *
- * Consistency: a response must show one version of a database.  Wrap the
+ * Consistency: a response must show one version of a database: its visible
+ * version (store.h; behind the applied one while auto-prefetch warms it).  Wrap the
  * calls that build one response in views_begin / views_end: they share one
  * SQLite read transaction (WAL: a snapshot; the writer goes on meanwhile).
  * Keep it short: a reader holding a snapshot stops WAL checkpoints.  Every
