@@ -1026,20 +1026,17 @@ int store_db_publish(struct store *s, const char *config, uint64_t version, char
 		               "database '%s': version %" PRIu64 " is not the applied one (%" PRIu64
 		               ")",
 		               config, version, row.applied_version);
-	if (r == 0 && row.visible_version == version) {
-		store_rollback(s);
-		return 0;
-	}
-	if (r == 0)
-		r = store_purge_held(s, &row, err);
+	if (r < 0 || row.visible_version == version)
+		goto out;
+	r = store_purge_held(s, &row, err);
 	if (r == 0)
 		r = store_run_id(s, ST_ENT_PUBLISH, row.id, err);
 	if (r == 0)
 		r = store_run_id(s, ST_DB_PUBLISH, row.id, err);
 	if (r == 0)
 		r = store_commit(s, err);
-	if (r < 0)
-		store_rollback(s);
+out:
+	store_rollback(s); /* a no-op once committed */
 	return r;
 }
 

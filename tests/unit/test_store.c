@@ -1381,6 +1381,41 @@ static void test_checkpoint_rewind(void **state)
 	xs_free(&y);
 }
 
+/* A checkpoint keeps no older version: loaded over held commits, it is
+ * visible at once and the held rows are gone (counts still verified). */
+static void test_prefetch_checkpoint(void **state)
+{
+	struct fx *f = *state;
+	struct store_filter pf = {.prefetch = true};
+	struct xs x = extents("T", 1, 3), y = extents("T", 10, 1);
+	struct xs a = extents("T", 2, 2), b = extents("T", 20, 1);
+	char d1[1][PROTO_UUID_LEN + 1];
+	struct proto_action c1[] = {create(PROTO_TABLE, "T"), add(&x)};
+	struct proto_action c2[] = {{.op = PROTO_OP_DROP_EXTENTS, .ids = d1, .nids = 1}, add(&y)};
+	struct proto_action recs[] = {create(PROTO_TABLE, "T"), add(&a), add(&y), add(&b)};
+	const struct xs *all[] = {&a, &y, &b};
+	struct proto_counts counts = counts_of(1, 0, 0, all, 3);
+	struct store_summary sum = {0};
+
+	id_of(1, d1[0]);
+	assert_int_equal(apply(f, UUID_A, 1, c1, 2, NULL, NULL), 0);
+	assert_int_equal(apply(f, UUID_A, 2, c2, 2, &pf, NULL), 0);
+	assert_true(LISTS(f, STORE_EXTENTS_VISIBLE, 1, 2, 3));
+	assert_int_equal(load(f, UUID_A, 5, &counts, recs, 4, 2, &pf, &sum), 0);
+	assert_int_equal(sum.extents_added, 1);
+	assert_int_equal(sum.extents_removed, 0);
+	store_summary_clear(&sum);
+	assert_int_equal(applied(f), 5);
+	assert_visible(f, 5, 4, xs_bytes(&a) + xs_bytes(&y) + xs_bytes(&b));
+	assert_true(LISTS(f, STORE_EXTENTS_VISIBLE, 2, 3, 10, 20));
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM extents"), 4);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM artifacts"), 4);
+	xs_free(&x);
+	xs_free(&y);
+	xs_free(&a);
+	xs_free(&b);
+}
+
 static void test_checkpoint_errors(void **state)
 {
 	struct fx *f = *state;
@@ -1810,6 +1845,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_checkpoint_filter, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_checkpoint_rewind, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_checkpoint_errors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_prefetch_checkpoint, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_checkpoint_concurrent, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_blobs, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_detach, setup, teardown),
