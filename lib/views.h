@@ -165,8 +165,10 @@ struct views_cache_stats {
 int views_cache_stats(const struct views_ctx *v, const struct views_db *d,
                       struct views_cache_stats *ret, char *err);
 
-/* {"database": stats of d, "cache": stats of the whole cache, "disk":
- * {"free","total"} (when ctx->cache is set)}. */
+/* {"database": stats of d (its visible version), "pending": stats of the
+ * extents its applied version adds over the visible one (all of them, hot
+ * or not; auto-prefetch) or null when both are the same, "cache": stats of
+ * the whole cache, "disk": {"free","total"} (when ctx->cache is set)}. */
 int views_cache(const struct views_ctx *v, const struct views_db *d, json_t **ret, char *err);
 
 /* ---- artifacts ---- */

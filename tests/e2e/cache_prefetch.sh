@@ -51,7 +51,7 @@ cached() { [ -f "$(object "$1")" ]; }
 N=$(leader_version "$L" Logs)
 wait_for "both databases are at version $N" 10 at_version pf "$L" Logs
 wait_for "... the second too" 10 at_version np "$L" Logs
-wait_for "a first load is visible at once" 10 member_is pf visible_version "$N"
+wait_for "the first load becomes visible once warm" 10 member_is pf visible_version "$N"
 wait_for "the first artifact is cached" 10 cached "$a0_sha"
 
 # ---- prefetch on: the new versions wait for their artifacts ----
@@ -67,6 +67,8 @@ check_eq "... the visible version stays $N" "$N" "$(db pf visible_version)"
 check_eq "... the extents view lists version $N's extents" "$a0" "$(ids pf)"
 check_eq "... and the database's totals are version $N's" 1 "$(db pf extents)"
 check "... the new extent's artifact is not cached" test ! -e "$(object "$a1_sha")"
+check_eq "... the cache view counts it pending" '{"artifacts":1,"cached":0}' \
+	"$(api /v1/databases/pf/cache | jq -c '.pending | {artifacts, cached}')"
 check "... the dropped extent's artifact stays cached while visible" cached "$a0_sha"
 check_eq "... its row is held, marked dropped by version $((N + 2))" "$((N + 2))" \
 	"$(q "SELECT e.dropped FROM extents e JOIN databases d ON d.id = e.db
@@ -76,6 +78,9 @@ check_eq "... its row is held, marked dropped by version $((N + 2))" "$((N + 2))
 check_eq "prefetch off: applied $N2" "$N2" "$(db np applied_version)"
 check_eq "... and visible $N2 at once" "$N2" "$(db np visible_version)"
 check_eq "... listing the new extent set" "$a1" "$(ids np)"
+check_eq "... nothing pending" null "$(api /v1/databases/np/cache | jq -c .pending)"
+check_match "metrics: the visible version" "followerd_database_visible_version{database=\"pf\"} $N\$" \
+	"$(api /metrics)"
 
 # ---- the downloads go through: the new version becomes visible ----
 clear_rules
@@ -83,6 +88,7 @@ wait_for "released: visible becomes $N2" 30 member_is pf visible_version "$N2"
 check "... once the new artifact is cached" cached "$a1_sha"
 check_eq "... the extents view lists version $N2's extents" "$a1" "$(ids pf)"
 check_eq "... the totals too" 1 "$(db pf extents)"
+check_eq "... nothing is pending" null "$(api /v1/databases/pf/cache | jq -c .pending)"
 check_eq "... the held rows are purged" 0 \
 	"$(q "SELECT count(*) FROM extents WHERE dropped IS NOT NULL")"
 wait_for "... and the dropped extent's artifact is evicted" 10 test ! -e "$(object "$a0_sha")"
