@@ -92,7 +92,8 @@ struct job {
 	int64_t next_change; /* ticks, POLICY_NEVER */
 	struct seenv hot, cold;
 	uint64_t evicted;
-	bool published; /* a version became visible: its dropped extents' artifacts go */
+	bool published;   /* a version became visible: its dropped extents' artifacts go */
+	bool unpublished; /* a publish failed (not -ESTALE): scan again later */
 	/* J_OPEN, J_COMMIT */
 	struct dl *dl;
 	int r;
@@ -692,6 +693,7 @@ static void publish(struct warm *w, struct job *j, const struct store_db_info *d
 	const struct conf_attach *a = attach_of(j->att, j->natt, db->config);
 	const struct warm_status *st = NULL;
 	char err[STORE_ERRLEN];
+	int r = -EBUSY;
 
 	if (db->visible_version >= db->applied_version)
 		return;
@@ -700,8 +702,13 @@ static void publish(struct warm *w, struct job *j, const struct store_db_info *d
 			st = &j->st[i].st;
 	if (a != NULL && a->prefetch && (st == NULL || st->cached_files < st->hot_files))
 		return;
-	if (store_db_publish(w->ws, db->config, db->applied_version, err) == 0)
-		j->published = true;
+	for (int i = 0; r == -EBUSY && i < STORE_RETRIES; i++) {
+		if (i > 0)
+			sleep_ms(20);
+		r = store_db_publish(w->ws, db->config, db->applied_version, err);
+	}
+	j->published = j->published || r == 0;
+	j->unpublished = j->unpublished || (r < 0 && r != -ESTALE);
 }
 
 static int run_scan(struct warm *w, struct job *j)
@@ -963,7 +970,7 @@ static void scan_done(struct warm *w, struct job *j)
 	}
 	if (w->again || j->published)
 		schedule_scan(w, 0);
-	else if (j->r < 0)
+	else if (j->r < 0 || j->unpublished)
 		schedule_scan(w, BACKOFF_MIN_MS);
 	if (w->later_ms > 0)
 		schedule_scan(w, w->later_ms);
