@@ -27,6 +27,7 @@
 struct conf; /* lib/conf.h */
 struct event_base;
 struct log_memo;
+struct warm;
 
 enum engine_mode {
 	ENGINE_RUN,  /* follow the leaders until stopped */
@@ -104,6 +105,8 @@ struct engine_ops {
 	/* Polls every leader now, backoffs reset (followerctl sync); 0, or a
 	 * negative errno (-EAGAIN while stopping).  NULL: not supported. */
 	int (*poll_now)(void *engine);
+	/* The engine's cache warmer (lib/warm), borrowed; NULL when it has none. */
+	struct warm *(*warm)(void *engine);
 };
 
 /* SYNC SEAM: stands in for lib/sync.  Follows nothing; ready() and, with

@@ -276,6 +276,11 @@ static void esync_stop(void *engine)
 	sync_stop(e->sync, stopped, e);
 }
 
+static struct warm *esync_warm(void *engine)
+{
+	return ((struct esync *)engine)->warm;
+}
+
 static int esync_poll_now(void *engine)
 {
 	struct esync *e = engine;
@@ -293,4 +298,5 @@ const struct engine_ops engine_sync = {
     .stop = esync_stop,
     .free = esync_free,
     .poll_now = esync_poll_now,
+    .warm = esync_warm,
 };

@@ -67,6 +67,7 @@ struct evhttp_request;
 struct http;
 struct http_reload;
 struct views_ctx;
+struct warm;
 
 #define HTTP_MAX_HEADERS ((size_t)16 << 10) /* bytes of a request's headers (431 past it) */
 #define HTTP_MAX_BODY ((size_t)1 << 20)     /* bytes of a request's body (413 past it) */
@@ -106,6 +107,9 @@ struct http_hooks {
 	/* POST /v1/admin/sync, the caller authorized: 0, or a negative errno
 	 * (answered 503).  NULL: answered 503 "no sync engine". */
 	int (*sync_now)(void *arg);
+	/* The cache warmer (borrowed; NULL: none, e.g. --once): its live counts
+	 * go into GET /v1/databases/{db}/cache ("warming") and /metrics. */
+	struct warm *(*warm)(void *arg);
 };
 
 struct http_options {

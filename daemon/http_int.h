@@ -178,6 +178,9 @@ void http_artifact_sha(struct http_call *c);
 
 /* ---- http_metrics.c ---- */
 void http_metrics(struct http_call *c);
+/* Adds the warmer's live counts of d to the cache view j as "warming" (null
+ * when there is no warmer or it has not scanned d yet): 0 or -ENOMEM. */
+int http_warming(struct http_call *c, const struct views_db *d, json_t *j);
 void http_healthz(struct http_call *c);
 
 #endif

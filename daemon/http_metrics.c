@@ -11,6 +11,7 @@
  * timer measures it) — naming only the databases the caller may see.
  */
 #include "http_int.h"
+#include "warm.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -202,6 +203,101 @@ static void put_http(const struct http *h, struct evbuffer *b)
 	                          (double)h->stall_ms / 1000.0);
 }
 
+/* ---- the warmer's counts ---- */
+
+static json_t *warm_json(const struct warm_status *st)
+{
+	return json_pack(
+	    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "hot_files", (json_int_t)st->hot_files,
+	    "hot_bytes", (json_int_t)st->hot_bytes, "cached_files", (json_int_t)st->cached_files,
+	    "cached_bytes", (json_int_t)st->cached_bytes, "pending", (json_int_t)st->pending,
+	    "in_flight", (json_int_t)st->in_flight, "failed", (json_int_t)st->failed, "quarantined",
+	    (json_int_t)st->quarantined, "over_limit", (json_int_t)st->over_limit);
+}
+
+static int warm_table(void *arg, const char *table, const struct warm_status *st)
+{
+	return json_object_set_new(arg, table, warm_json(st));
+}
+
+int http_warming(struct http_call *c, const struct views_db *d, json_t *j)
+{
+	struct warm *w = c->h->hooks.warm != NULL ? c->h->hooks.warm(c->h->hooks.arg) : NULL;
+	struct warm_status st;
+	struct warm_totals t;
+	json_t *o, *tables = json_object();
+
+	if (w == NULL || tables == NULL || warm_status(w, d->info.config, &st) < 0) {
+		json_decref(tables);
+		return json_object_set_new(j, "warming", json_null()) == 0 ? 0 : -ENOMEM;
+	}
+	warm_totals(w, &t);
+	if ((o = warm_json(&st)) == NULL) {
+		json_decref(tables);
+		return -ENOMEM;
+	}
+	if (json_object_set_new(o, "tables", tables) < 0 ||
+	    warm_table_status(w, d->info.config, warm_table, tables) < 0) {
+		json_decref(o);
+		return -ENOMEM;
+	}
+	/* the rate is the whole warmer's: transfers are not split per database */
+	if (json_object_set_new(o, "fetch_bytes_per_second", json_real(t.bytes_per_s)) < 0 ||
+	    json_object_set_new(j, "warming", o) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+static void put_warm_db(struct evbuffer *b, struct warm *w, const struct views_db *dbs,
+                        const bool *visible, size_t n)
+{
+	static const char *const names[] = {
+	    "followerd_database_hot_bytes", "followerd_database_hot_cached_bytes",
+	    "followerd_database_artifacts_pending", "followerd_database_artifacts_quarantined"};
+	static const char *const helps[] = {"Bytes of the hot extents' artifacts.",
+	                                    "Of them, cached.",
+	                                    "Hot artifacts not cached yet (queued or in flight).",
+	                                    "Hot artifacts quarantined (failed verification)."};
+
+	for (size_t s = 0; s < 4; s++) {
+		help(b, names[s], "gauge", helps[s]);
+		for (size_t i = 0; i < n; i++) {
+			struct warm_status st;
+			uint64_t v[4];
+
+			if (!visible[i] || warm_status(w, dbs[i].info.config, &st) < 0)
+				continue;
+			v[0] = st.hot_bytes, v[1] = st.cached_bytes;
+			v[2] = st.pending + st.in_flight, v[3] = st.quarantined;
+			(void)evbuffer_add_printf(b, "%s{database=\"", names[s]);
+			label(b, dbs[i].info.local_name);
+			(void)evbuffer_add_printf(b, "\"} %" PRIu64 "\n", v[s]);
+		}
+	}
+}
+
+static void put_warm(struct http_call *c, struct evbuffer *b, const struct views_db *dbs,
+                     const bool *visible, size_t n)
+{
+	struct warm *w = c->h->hooks.warm != NULL ? c->h->hooks.warm(c->h->hooks.arg) : NULL;
+	struct warm_totals t;
+
+	if (w == NULL)
+		return;
+	warm_totals(w, &t);
+	help(b, "followerd_fetch_artifacts_total", "counter", "Artifact downloads, by result.");
+	(void)evbuffer_add_printf(b,
+	                          "followerd_fetch_artifacts_total{result=\"ok\"} %" PRIu64 "\n"
+	                          "followerd_fetch_artifacts_total{result=\"error\"} %" PRIu64 "\n",
+	                          t.fetched_files, t.failed_downloads);
+	help(b, "followerd_fetch_bytes_total", "counter", "Body bytes of the artifacts fetched.");
+	(void)evbuffer_add_printf(b, "followerd_fetch_bytes_total %" PRIu64 "\n", t.fetched_bytes);
+	help(b, "followerd_cache_evicted_total", "counter", "Artifacts evicted from the cache.");
+	(void)evbuffer_add_printf(b, "followerd_cache_evicted_total %" PRIu64 "\n",
+	                          t.evicted_files);
+	put_warm_db(b, w, dbs, visible, n);
+}
+
 void http_metrics(struct http_call *c)
 {
 	const struct views_db *dbs = NULL;
@@ -222,6 +318,7 @@ void http_metrics(struct http_call *c)
 	if (r == 0 && !c->replied) {
 		put_databases(b, dbs, visible, n);
 		put_cache(c, b);
+		put_warm(c, b, dbs, visible, n);
 		put_http(c->h, b);
 		http_headers(c->req, "text/plain; version=0.0.4; charset=utf-8");
 		c->replied = true;

@@ -515,8 +515,8 @@ static void db_view(struct http_call *c, const struct views_db *d)
 		r = views_policies(&c->v, d, &j, c->err);
 	else if (strcmp(what, "principals") == 0)
 		r = views_principals(&c->v, d, &j, c->err);
-	else
-		r = views_cache(&c->v, d, &j, c->err);
+	else if ((r = views_cache(&c->v, d, &j, c->err)) == 0)
+		r = http_warming(c, d, j);
 	reply_view(c, r, j);
 }
 

@@ -441,13 +441,22 @@ static int on_sync_now(void *arg)
 	return d->engine_ops->poll_now(d->engine);
 }
 
+static struct warm *on_warm(void *arg)
+{
+	struct daemon *d = arg;
+
+	if (d->engine_ops->warm == NULL || d->engine == NULL)
+		return NULL;
+	return d->engine_ops->warm(d->engine);
+}
+
 /* Binds the HTTP listeners (before READY=1, which the engine triggers from
  * the loop); the views read the engine's store through their own handle. */
 static int http_start(struct daemon *d)
 {
 	char err[ERR_MAX], path[4096];
 	struct http_options opt = {.store_path = path,
-	                           .hooks = {.arg = d, .sync_now = on_sync_now}};
+	                           .hooks = {.arg = d, .sync_now = on_sync_now, .warm = on_warm}};
 	int r;
 
 	notify_status(d->notify, "starting: binding the HTTP listeners");

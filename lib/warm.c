@@ -41,7 +41,7 @@ struct dl {
 	char sha[CACHE_SHA256_LEN + 1];
 	uint64_t size;
 	int priority;
-	char *url, *account, *key, *db;
+	char *url, *account, *key, *db, *table;
 	struct cache_writer *cw;
 	uint64_t offset;
 	struct fetch_job *job;
@@ -54,8 +54,8 @@ struct want {
 	uint64_t size;
 	int priority;
 	int64_t max_created;
-	size_t st; /* index of the database's dbstat */
-	char *url, *account, *key, *db;
+	size_t st; /* index of the table's dbstat */
+	char *url, *account, *key, *db, *table;
 };
 
 /* A cached artifact a scan saw: hot (kept unless over the size limits) or
@@ -64,16 +64,20 @@ struct seen {
 	char sha[CACHE_SHA256_LEN + 1];
 	uint64_t size;
 	int64_t max_created;
-	size_t db; /* index of the database's dbstat */
+	size_t db; /* index of the table's dbstat */
 };
+
+#define NO_STAT SIZE_MAX /* a seen artifact no status counts (a held extent's) */
 
 struct seenv {
 	struct seen *v;
 	size_t n, cap;
 };
 
+/* The counts of one table of a database; each database also has one entry
+ * with table NULL (so a database without tables has a status). */
 struct dbstat {
-	char *db;
+	char *db, *table;
 	struct warm_status st;
 };
 
@@ -91,7 +95,7 @@ struct job {
 	size_t nst;
 	int64_t next_change; /* ticks, POLICY_NEVER */
 	struct seenv hot, cold;
-	uint64_t evicted;
+	uint64_t evicted, evicted_bytes;
 	bool published;   /* a version became visible: its dropped extents' artifacts go */
 	bool unpublished; /* a publish failed (not -ESTALE): scan again later */
 	/* J_OPEN, J_COMMIT */
@@ -119,6 +123,10 @@ struct warm {
 	struct dbstat *st;
 	size_t nst;
 	uint64_t scans;
+	struct warm_totals totals;
+	int64_t rate_ms[WARM_RATE_SAMPLES]; /* (monotonic ms, fetched bytes), a ring */
+	uint64_t rate_bytes[WARM_RATE_SAMPLES];
+	size_t rate_next;
 	/* the worker */
 	pthread_t thread;
 	bool started;
@@ -190,12 +198,15 @@ static void want_clear(struct want *x)
 	free(x->account);
 	free(x->key);
 	free(x->db);
+	free(x->table);
 }
 
 static void dbstats_free(struct dbstat *v, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		free(v[i].db);
+		free(v[i].table);
+	}
 	free(v);
 }
 
@@ -223,6 +234,7 @@ static void dl_free(struct dl *d)
 	free(d->account);
 	free(d->key);
 	free(d->db);
+	free(d->table);
 	free(d);
 }
 
@@ -296,20 +308,20 @@ static void reconcile(struct warm *w)
 	(void)cache_reconcile(w->cache, &ops, NULL);
 }
 
-static struct dbstat *scan_stat(struct job *j, const char *db)
+/* A new status entry for table (NULL: the database's own) of db. */
+static struct dbstat *scan_stat(struct job *j, const char *db, const char *table)
 {
-	struct dbstat *v;
+	struct dbstat *v = realloc(j->st, (j->nst + 1) * sizeof(*v));
 
-	if (j->nst > 0 && strcmp(j->st[j->nst - 1].db, db) == 0)
-		return &j->st[j->nst - 1];
-	v = realloc(j->st, (j->nst + 1) * sizeof(*v));
 	if (v == NULL)
 		return NULL;
 	j->st = v;
-	memset(&v[j->nst], 0, sizeof(v[j->nst]));
-	if ((v[j->nst].db = strdup(db)) == NULL)
-		return NULL;
-	return &v[j->nst++];
+	v = &v[j->nst];
+	memset(v, 0, sizeof(*v));
+	v->db = strdup(db);
+	v->table = table != NULL ? strdup(table) : NULL;
+	j->nst++;
+	return v->db != NULL && (table == NULL || v->table != NULL) ? v : NULL;
 }
 
 /* What a scan of one table needs while walking its extents. */
@@ -387,13 +399,14 @@ static int want_add(struct tscan *t, const struct proto_artifact *art, int64_t m
 	x->st = j->nst - 1;
 	x->url = artifact_url(t, art->path);
 	x->db = strdup(t->db->config);
+	x->table = strdup(t->st->table);
 	if (t->a != NULL && t->a->account_key != NULL &&
 	    azure_url_parse(t->a->leader, &u, err, sizeof(err)) == 0) {
 		x->account = strdup(u.account);
 		x->key = strdup(t->a->account_key);
 	}
 	j->nwant++;
-	return x->url != NULL && x->db != NULL ? 0 : -ENOMEM;
+	return x->url != NULL && x->db != NULL && x->table != NULL ? 0 : -ENOMEM;
 }
 
 static int scan_artifact(struct tscan *t, const struct proto_artifact *art, int64_t max_created)
@@ -447,9 +460,11 @@ static int scan_extent(void *arg, int64_t id, const struct proto_extent *x)
 		for (size_t i = 0; i < x->nartifacts; i++) {
 			const struct proto_artifact *a = &x->artifacts[i];
 
-			if (cache_has(t->w->cache, a->sha256, a->size) &&
-			    seen_add(v, a->sha256, a->size, x->max_created) < 0)
+			if (!cache_has(t->w->cache, a->sha256, a->size))
+				continue;
+			if (seen_add(v, a->sha256, a->size, x->max_created) < 0)
 				return -ENOMEM;
+			v->v[v->n - 1].db = NO_STAT;
 		}
 		return 0;
 	}
@@ -507,7 +522,7 @@ static int scan_db(struct warm *w, struct job *j, const struct store_db_info *db
 
 	t.a = attach_of(j->att, j->natt, db->config);
 	root_base(db->root, t.base, sizeof(t.base));
-	if ((t.st = scan_stat(j, db->config)) == NULL)
+	if (scan_stat(j, db->config, NULL) == NULL)
 		return -ENOMEM;
 	r = store_db_policies(w->ws, db->config, &has_ldb, &ldb, &has_ret, &ret, err);
 	if (r == 0 && t.a != NULL)
@@ -520,6 +535,10 @@ static int scan_db(struct warm *w, struct job *j, const struct store_db_info *db
 
 		if (ents[i].e.kind != PROTO_TABLE)
 			continue;
+		if ((t.st = scan_stat(j, db->config, ents[i].e.name)) == NULL) {
+			r = -ENOMEM;
+			break;
+		}
 		has_ft = t.a != NULL && policy_override_table(t.a, ents[i].e.name, &ft);
 		r = policy_effective(
 		    has_ldb ? &ldb : NULL, ents[i].has_caching ? &ents[i].caching : NULL,
@@ -582,6 +601,7 @@ static void forget(struct warm *w, struct job *j, const char *sha, uint64_t size
 	(void)snprintf(b.sha256, sizeof(b.sha256), "%s", sha);
 	(void)blob_put(w, &b);
 	j->evicted++;
+	j->evicted_bytes += size;
 }
 
 /* Sorts v by sha256 and keeps one entry per sha256 (the newest). */
@@ -594,6 +614,8 @@ static void seen_unique(struct seenv *v)
 		if (n > 0 && strcmp(v->v[n - 1].sha, v->v[i].sha) == 0) {
 			if (v->v[i].max_created > v->v[n - 1].max_created)
 				v->v[n - 1].max_created = v->v[i].max_created;
+			if (v->v[n - 1].db == NO_STAT)
+				v->v[n - 1].db = v->v[i].db; /* a status counts it */
 			continue;
 		}
 		v->v[n++] = v->v[i];
@@ -665,12 +687,14 @@ static void evict_over(struct warm *w, struct job *j)
 			if (used + j->hot.v[h].size <= lim) {
 				used += j->hot.v[h].size;
 			} else {
-				struct warm_status *st = &j->st[j->hot.v[h].db].st;
-
 				forget(w, j, j->hot.v[h].sha, j->hot.v[h].size);
-				st->cached_files--;
-				st->cached_bytes -= j->hot.v[h].size;
-				st->over_limit++;
+				if (j->hot.v[h].db != NO_STAT) {
+					struct warm_status *st = &j->st[j->hot.v[h].db].st;
+
+					st->cached_files--;
+					st->cached_bytes -= j->hot.v[h].size;
+					st->over_limit++;
+				}
 			}
 			h++;
 		} else if (used + j->want[x].size <= lim) {
@@ -691,16 +715,18 @@ static void evict_over(struct warm *w, struct job *j)
 static void publish(struct warm *w, struct job *j, const struct store_db_info *db)
 {
 	const struct conf_attach *a = attach_of(j->att, j->natt, db->config);
-	const struct warm_status *st = NULL;
+	uint64_t hot = 0, cached = 0;
 	char err[STORE_ERRLEN];
 	int r = -EBUSY;
 
 	if (db->visible_version >= db->applied_version)
 		return;
 	for (size_t i = 0; i < j->nst; i++)
-		if (strcmp(j->st[i].db, db->config) == 0)
-			st = &j->st[i].st;
-	if (a != NULL && a->prefetch && (st == NULL || st->cached_files < st->hot_files))
+		if (strcmp(j->st[i].db, db->config) == 0) {
+			hot += j->st[i].st.hot_files;
+			cached += j->st[i].st.cached_files;
+		}
+	if (a != NULL && a->prefetch && cached < hot)
 		return;
 	for (int i = 0; r == -EBUSY && i < STORE_RETRIES; i++) {
 		if (i > 0)
@@ -931,7 +957,8 @@ static void start_download(struct warm *w, struct want *x)
 	d->account = x->account;
 	d->key = x->key;
 	d->db = x->db;
-	x->url = x->account = x->key = x->db = NULL;
+	d->table = x->table;
+	x->url = x->account = x->key = x->db = x->table = NULL;
 	d->next = w->dls;
 	w->dls = d;
 	j->kind = J_OPEN;
@@ -959,6 +986,8 @@ static void scan_done(struct warm *w, struct job *j)
 		dbstats_free(w->st, w->nst);
 		w->st = j->st;
 		w->nst = j->nst;
+		w->totals.evicted_files += j->evicted;
+		w->totals.evicted_bytes += j->evicted_bytes;
 		j->st = NULL;
 		j->nst = 0;
 		/* newest first: the fetch queue orders by priority anyway */
@@ -1064,6 +1093,27 @@ static void open_done(struct warm *w, struct job *j)
 		post_commit(w, d, -EIO);
 }
 
+/* The totals, and a sample for the rate at most once a second. */
+static void count_download(struct warm *w, const struct dl *d)
+{
+	size_t last = (w->rate_next + WARM_RATE_SAMPLES - 1) % WARM_RATE_SAMPLES;
+	int64_t now = mono_ms();
+
+	if (d->r != 0) {
+		w->totals.failed_downloads++;
+		return;
+	}
+	w->totals.fetched_files++;
+	w->totals.fetched_bytes += d->size - d->offset;
+	if (w->rate_ms[last] != 0 && now - w->rate_ms[last] < 1000) {
+		w->rate_bytes[last] = w->totals.fetched_bytes;
+		return;
+	}
+	w->rate_ms[w->rate_next] = now;
+	w->rate_bytes[w->rate_next] = w->totals.fetched_bytes;
+	w->rate_next = (w->rate_next + 1) % WARM_RATE_SAMPLES;
+}
+
 static void commit_done(struct warm *w, struct job *j)
 {
 	struct dl *d = j->dl;
@@ -1073,6 +1123,7 @@ static void commit_done(struct warm *w, struct job *j)
 	 * it any more */
 	if (d->r != 0)
 		w->round_failed = true;
+	count_download(w, d);
 	w->round_fetched = w->round_fetched || d->r == 0;
 	dl_unlink(w, d);
 	dl_free(d);
@@ -1243,20 +1294,88 @@ static uint64_t sub(uint64_t a, uint64_t b)
 	return a > b ? a - b : 0;
 }
 
+static void status_add(struct warm_status *a, const struct warm_status *b)
+{
+	a->hot_files += b->hot_files;
+	a->hot_bytes += b->hot_bytes;
+	a->cached_files += b->cached_files;
+	a->cached_bytes += b->cached_bytes;
+	a->failed += b->failed;
+	a->quarantined += b->quarantined;
+	a->over_limit += b->over_limit;
+}
+
+/* The live counts of st's entry: downloads in flight, and what is left. */
+static void status_live(const struct warm *w, const struct dbstat *e, struct warm_status *st)
+{
+	st->in_flight = 0;
+	for (const struct dl *d = w->dls; d != NULL; d = d->next)
+		st->in_flight += strcmp(d->db, e->db) == 0 &&
+		                 (e->table == NULL || strcmp(d->table, e->table) == 0);
+	st->pending =
+	    sub(st->hot_files, st->cached_files + st->quarantined + st->over_limit + st->in_flight);
+}
+
 int warm_status(struct warm *w, const char *database, struct warm_status *ret)
 {
+	struct warm_status st = {0};
+	const struct dbstat *own = NULL;
+
 	for (size_t i = 0; i < w->nst; i++) {
 		if (strcmp(w->st[i].db, database) != 0)
 			continue;
-		*ret = w->st[i].st;
-		ret->in_flight = 0;
-		for (struct dl *d = w->dls; d != NULL; d = d->next)
-			ret->in_flight += strcmp(d->db, database) == 0;
-		ret->pending = sub(ret->hot_files, ret->cached_files + ret->quarantined +
-		                                       ret->over_limit + ret->in_flight);
-		return 0;
+		if (w->st[i].table == NULL)
+			own = &w->st[i];
+		status_add(&st, &w->st[i].st);
 	}
-	return -ENOENT;
+	if (own == NULL)
+		return -ENOENT;
+	status_live(w, own, &st);
+	*ret = st;
+	return 0;
+}
+
+int warm_table_status(struct warm *w, const char *database,
+                      int (*fn)(void *arg, const char *table, const struct warm_status *st),
+                      void *arg)
+{
+	bool found = false;
+	int r;
+
+	for (size_t i = 0; i < w->nst; i++) {
+		struct warm_status st;
+
+		if (strcmp(w->st[i].db, database) != 0)
+			continue;
+		found = true;
+		if (w->st[i].table == NULL)
+			continue;
+		st = w->st[i].st;
+		status_live(w, &w->st[i], &st);
+		if ((r = fn(arg, w->st[i].table, &st)) != 0)
+			return r;
+	}
+	return found ? 0 : -ENOENT;
+}
+
+void warm_totals(struct warm *w, struct warm_totals *ret)
+{
+	size_t last = (w->rate_next + WARM_RATE_SAMPLES - 1) % WARM_RATE_SAMPLES;
+	int64_t now = mono_ms();
+
+	*ret = w->totals;
+	ret->bytes_per_s = 0;
+	/* the oldest sample of the last WARM_RATE_WINDOW_MS, against now */
+	for (size_t k = 1; k <= WARM_RATE_SAMPLES; k++) {
+		size_t i = (last + k) % WARM_RATE_SAMPLES;
+
+		if (w->rate_ms[i] == 0 || now - w->rate_ms[i] > WARM_RATE_WINDOW_MS)
+			continue;
+		if (now - w->rate_ms[i] >= 1000)
+			ret->bytes_per_s = (double)(w->totals.fetched_bytes - w->rate_bytes[i]) *
+			                   1000.0 / (double)(now - w->rate_ms[i]);
+		break;
+	}
 }
 
 uint64_t warm_scans(const struct warm *w)

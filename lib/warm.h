@@ -95,6 +95,24 @@ struct warm_status {
  * -ENOENT when the last scan did not see it. */
 int warm_status(struct warm *w, const char *database, struct warm_status *ret);
 
+/* The same per table of database, in the store's name order: fn(arg, table,
+ * status) (borrowed for the call); non-zero from fn stops the walk and is
+ * returned.  -ENOENT when the last scan did not see the database. */
+int warm_table_status(struct warm *w, const char *database,
+                      int (*fn)(void *arg, const char *table, const struct warm_status *st),
+                      void *arg);
+
+/* Counters since warm_new, over every database. */
+#define WARM_RATE_SAMPLES 16      /* one a second at most */
+#define WARM_RATE_WINDOW_MS 10000 /* the rate is over the last 10 s */
+struct warm_totals {
+	uint64_t fetched_files, fetched_bytes; /* downloads committed; body bytes of them */
+	uint64_t failed_downloads;             /* downloads that failed (retried later) */
+	uint64_t evicted_files, evicted_bytes; /* artifacts removed from the cache */
+	double bytes_per_s; /* fetched over the last WARM_RATE_WINDOW_MS; 0 when idle */
+};
+void warm_totals(struct warm *w, struct warm_totals *ret);
+
 /* Scans done since warm_new (tests and metrics). */
 uint64_t warm_scans(const struct warm *w);
 

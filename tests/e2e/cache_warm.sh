@@ -120,13 +120,34 @@ n1=$(ingest_at Logs n1 --created-on "$(date -u -d '-3 hours' +%Y-%m-%dT%H:%M:%SZ
 n2=$(ingest_at Logs n2 --created-on "$(date -u -d '-2 hours' +%Y-%m-%dT%H:%M:%SZ)")
 n3=$(ingest_at Logs n3 --created-on "$(date -u -d '-1 hours' +%Y-%m-%dT%H:%M:%SZ)")
 sz=$(stat -c %s "$T/n3.csv")
-{ daemon_conf "cache_max_size = $((sz * 2 + 1))"; attach_conf logs "$L" Logs; } >"$CONF"
+PORT=$(free_port)
+{
+	daemon_conf "cache_max_size = $((sz * 2 + 1))" "listen = 127.0.0.1:$PORT" "allow_anonymous = true"
+	attach_conf logs "$L" Logs
+} >"$CONF"
 : >"$FLOG"
 start_follower
 wait_for "the two newest fit under cache_max_size" 10 cached_ok "$n3"
 wait_for "... the second newest too" 10 cached_ok "$n2"
 wait_for "... the oldest is not in the cache" 10 test ! -e "$(object "$n1")"
 check "... so the cache holds at most the limit" test "$(cat "$CACHE"/objects/*/* | wc -c)" -le $((sz * 2 + 1))
+
+# ---- the live counts, from the daemon: the cache view and /metrics ----
+warming() { curl -s "http://127.0.0.1:$PORT/v1/databases/Logs/cache" | jq -c "$1"; }
+settled() { [ "$(warming '.warming | .pending + .in_flight')" = 0 ] && [ "$(warming '.warming.over_limit')" = 1 ]; }
+wait_for "the cache view's warming counts settle" 10 settled
+check_eq "... hot, cached, over the limit, quarantined" \
+	"[4,$((sz * 3 + bsize)),2,$((sz * 2)),1,1]" \
+	"$(warming '.warming | [.hot_files, .hot_bytes, .cached_files, .cached_bytes, .over_limit, .quarantined]')"
+check_eq "... per table: Events holds them all, Short none" "[4,2,0]" \
+	"$(warming '.warming.tables | [.Events.hot_files, .Events.cached_files, .Short.hot_files]')"
+curl -s "http://127.0.0.1:$PORT/metrics" >"$T/metrics"
+check_eq "/metrics: the two downloads of this run" 'followerd_fetch_artifacts_total{result="ok"} 2' \
+	"$(grep '^followerd_fetch_artifacts_total{result="ok"}' "$T/metrics")"
+check_eq "... their bytes" "followerd_fetch_bytes_total $((sz * 2))" "$(grep '^followerd_fetch_bytes_total' "$T/metrics")"
+check_eq "... the hot bytes not cached: hot minus cached" \
+	"$((sz * 3 + bsize)) $((sz * 2))" \
+	"$(awk '/^followerd_database_hot_bytes\{database="Logs"\}/ {a = $2} /^followerd_database_hot_cached_bytes\{database="Logs"\}/ {b = $2} END {print a, b}' "$T/metrics")"
 stop_follower
 check_eq "warm_status: two cached, one over the limit, one quarantined" \
 	"logs hot=4/$((sz * 3 + bsize)) cached=2/$((sz * 2)) pending=0 in_flight=0 failed=0 quarantined=1 over_limit=1" \
