@@ -4,7 +4,8 @@
 # artifact it references is cached; until then /v1/databases shows
 # applied = N+2, visible = N and the extents view lists version N's extents
 # (an extent the new versions dropped included, its cached artifact kept).
-# With prefetch = false the same leader's new version is visible at once.
+# With prefetch = false the same leader's new version is visible at once,
+# and turning prefetch off (reload) makes a held version visible.
 # The leader is served by faultserver, whose artifact downloads answer 503
 # until the rules are cleared.
 source "$(dirname "$0")/lib.sh"
@@ -29,10 +30,11 @@ rule() { curl -sf --data-binary "$1" "$U/_fault" >/dev/null; }
 clear_rules() { curl -sf -X POST "$U/_fault/clear" >/dev/null; }
 # held: artifact requests answered 503 so far.
 held() { curl -s "$U/_stats" | jq '[.paths | to_entries[] | select(.key | startswith("/artifacts/")) | .value.status["503"] // 0] | add // 0'; }
-held_twice() { [ "$(held)" -ge 2 ]; }
+held_more() { [ "$(held)" -gt "$1" ]; }
 
+PORT=$(free_port)
 {
-	daemon_conf "listen = 127.0.0.1:$(free_port)" "admin_socket = $T/admin.sock"
+	daemon_conf "listen = 127.0.0.1:$PORT" "admin_socket = $T/admin.sock"
 	attach_conf pf "$U" Logs "local_name = pf" "prefetch = true"
 	attach_conf np "$U" Logs "local_name = np"
 } >"$CONF"
@@ -62,7 +64,7 @@ lc "$L" drop-extents Logs "$a0" >/dev/null
 N2=$(leader_version "$L" Logs)
 check_eq "the leader moved two versions" $((N + 2)) "$N2"
 wait_for "prefetch on: version $N2 is applied" 10 member_is pf applied_version "$N2"
-wait_for "... its artifact download is held back (503), and retried" 10 held_twice
+wait_for "... its artifact download is held back (503), and retried" 10 held_more 1
 check_eq "... the visible version stays $N" "$N" "$(db pf visible_version)"
 check_eq "... the extents view lists version $N's extents" "$a0" "$(ids pf)"
 check_eq "... and the database's totals are version $N's" 1 "$(db pf extents)"
@@ -92,6 +94,25 @@ check_eq "... nothing is pending" null "$(api /v1/databases/pf/cache | jq -c .pe
 check_eq "... the held rows are purged" 0 \
 	"$(q "SELECT count(*) FROM extents WHERE dropped IS NOT NULL")"
 wait_for "... and the dropped extent's artifact is evicted" 10 test ! -e "$(object "$a0_sha")"
+
+# ---- prefetch turned off while a version is held: it becomes visible ----
+h=$(held)
+rule '/artifacts/* * status 503'
+a2=$(ingest "$L" Logs Events a2)
+N3=$(leader_version "$L" Logs)
+wait_for "held again: version $N3 is applied" 10 member_is pf applied_version "$N3"
+wait_for "... its download is refused" 10 held_more "$h"
+check_eq "... visible stays $N2" "$N2" "$(db pf visible_version)"
+{
+	daemon_conf "listen = 127.0.0.1:$PORT" "admin_socket = $T/admin.sock"
+	attach_conf pf "$U" Logs "local_name = pf"
+	attach_conf np "$U" Logs "local_name = np"
+} >"$CONF"
+reload
+wait_for "prefetch off (reload): version $N3 becomes visible, warm or not" 10 \
+	member_is pf visible_version "$N3"
+check_eq "... with its extents" "$(printf '%s\n' "$a1" "$a2" | sort | tr '\n' ' ' | sed 's/ $//')" "$(ids pf)"
+clear_rules
 
 stop_follower
 check_eq "followerd stops cleanly" 0 "$FRC"
