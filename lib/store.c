@@ -230,6 +230,12 @@ static const char *const statements[ST__COUNT] = {
     [ST_DB_PUBLISH] = "UPDATE databases SET visible_version = applied_version, "
                       "visible_extents = extents, visible_rows = rows, visible_bytes = bytes "
                       "WHERE id = ?1",
+    /* A held commit drops a table: its extents leave the visible totals. */
+    [ST_DB_UNSEE_ENTITY] = "UPDATE databases SET "
+                           "visible_extents = databases.visible_extents - e.visible_extents, "
+                           "visible_rows = databases.visible_rows - e.visible_rows, "
+                           "visible_bytes = databases.visible_bytes - e.visible_bytes "
+                           "FROM entities e WHERE databases.id = ?1 AND e.id = ?2",
     [ST_ENT_PUBLISH] = "UPDATE entities SET visible_extents = extents, visible_rows = rows, "
                        "visible_bytes = bytes WHERE db = ?1 AND (visible_extents != extents "
                        "OR visible_rows != rows OR visible_bytes != bytes)",

@@ -25,7 +25,9 @@
  * transaction, deleting the held rows.  What is versioned is the extent set
  * (store_extents, the totals of store_db_info and store_entity); entities,
  * their schemas, policies and principals are always the applied version's
- * (a table a held commit drops goes at once, with its extents).  A
+ * (a table a held commit drops goes at once, with its extents and their
+ * share of the visible totals; one it creates shows no extents until
+ * published).  A
  * checkpoint (a first load, a catch-up, a rewind) keeps no older version:
  * its own becomes visible at once, held rows or not.
  *

@@ -261,6 +261,19 @@ static int do_alter(struct apply *a)
 	return r;
 }
 
+/* A held commit drops entity id: what the visible version showed of it goes
+ * from the visible totals too (the schema is the applied version's). */
+static int ent_unsee(struct apply *a, int64_t id)
+{
+	sqlite3_stmt *st = store_stmt(a->s, ST_DB_UNSEE_ENTITY, a->err);
+
+	if (st == NULL)
+		return -EIO;
+	(void)sqlite3_bind_int64(st, 1, a->row.id);
+	(void)sqlite3_bind_int64(st, 2, id);
+	return store_step_done(a->s, st, a->err, "visible totals");
+}
+
 /* Deletes entity id with its extents, artifacts, columns and policies. */
 static int ent_drop(struct apply *a, int64_t id)
 {
@@ -268,6 +281,8 @@ static int ent_drop(struct apply *a, int64_t id)
 	                                          ST_COL_DELETE, ST_ENT_DELETE};
 	int r = acc_flush(a);
 
+	if (r == 0 && a->hold)
+		r = ent_unsee(a, id);
 	if (r == 0)
 		r = store_caching_write(a->s, a->row.id, id, NULL, a->err);
 	if (r == 0)
