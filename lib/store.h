@@ -27,9 +27,9 @@
  * their schemas, policies and principals are always the applied version's
  * (a table a held commit drops goes at once, with its extents and their
  * share of the visible totals; one it creates shows no extents until
- * published).  A
- * checkpoint (a first load, a catch-up, a rewind) keeps no older version:
- * its own becomes visible at once, held rows or not.
+ * published).  A checkpoint (a first load from one, a catch-up past a
+ * vacuumed log, a resync, a rewind) keeps no older version: its own
+ * becomes visible at once, held rows or not.
  *
  * Costs (tests/bench/store.sh, 1M extents of one artifact): feeding ~1 us
  * and finishing ~3.5 us per extent; a 1,000-extent commit ~15-40 ms.  So a
