@@ -792,6 +792,10 @@ void store_free(struct store *s)
 		return;
 	for (size_t i = 0; i < ST__COUNT; i++)
 		(void)sqlite3_finalize(s->st[i]);
+	for (size_t i = 0; i < STORE_QUERY_CACHE; i++) {
+		(void)sqlite3_finalize(s->q[i].st);
+		free(s->q[i].sql);
+	}
 	(void)sqlite3_close_v2(s->db);
 	free(s);
 }

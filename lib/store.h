@@ -311,7 +311,9 @@ int store_history(struct store *s, const char *config, size_t limit, struct stor
 /* Runs one read-only SQL statement through a read-only handle (-EPERM on a
  * writable one), calling fn for each row with borrowed text values (NULL for
  * SQL NULL; at most the first 64 columns).  For the views' ad-hoc queries and
- * tests; a non-zero return from fn stops the walk and is returned. */
+ * tests; a non-zero return from fn stops the walk and is returned.  The last
+ * STORE_QUERY_CACHE statements stay prepared, looked up by their exact text
+ * (so pass constant SQL with the values inlined only when they repeat). */
 int store_query(struct store *s, const char *sql,
                 int (*fn)(void *arg, int ncols, const char *const *values), void *arg, char *err);
 

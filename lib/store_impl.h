@@ -100,11 +100,21 @@ enum store_st {
 	ST__COUNT
 };
 
+#define STORE_QUERY_CACHE 16
+
 struct store {
 	sqlite3 *db;
 	bool readonly;
 	unsigned nattached; /* checkpoint staging databases made so far (names) */
 	sqlite3_stmt *st[ST__COUNT];
+	/* store_query's statements, kept prepared: the views ask the same few
+	 * queries on every request (a small ring, reused by exact SQL text) */
+	struct {
+		char *sql;
+		sqlite3_stmt *st;
+		bool busy; /* stepping: a nested store_query must not reset or evict it */
+	} q[STORE_QUERY_CACHE];
+	unsigned qnext;
 };
 
 /* The row of a followed database the writers need. */

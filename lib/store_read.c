@@ -550,22 +550,57 @@ int store_history(struct store *s, const char *config, size_t limit, struct stor
 
 /* ---- ad-hoc reads ---- */
 
-int store_query(struct store *s, const char *sql,
-                int (*fn)(void *arg, int ncols, const char *const *values), void *arg, char *err)
+/* sql's statement from the ring, or prepared into it (replacing the oldest
+ * idle one): read-only statements only.  *ret_slot is its slot, or -1 for a
+ * statement of the caller's to finalize (every slot busy: nested queries). */
+static int query_stmt(struct store *s, const char *sql, sqlite3_stmt **ret, int *ret_slot,
+                      char *err)
 {
-	const char *values[64];
 	sqlite3_stmt *st = NULL;
-	int rc, r = 0, n;
+	int slot = (int)s->qnext, rc;
+	char *copy = NULL;
 
-	if (!s->readonly)
-		return store_errf(err, -EPERM, "ad-hoc queries run on read-only handles only");
-	rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+	for (int i = 0; i < STORE_QUERY_CACHE; i++)
+		if (s->q[i].sql != NULL && !s->q[i].busy && strcmp(s->q[i].sql, sql) == 0) {
+			*ret = s->q[i].st;
+			*ret_slot = i;
+			return 0;
+		}
+	rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
 	if (rc != SQLITE_OK)
 		return store_sqlerr(s, rc, err, "query");
 	if (st == NULL || !sqlite3_stmt_readonly(st)) {
 		(void)sqlite3_finalize(st);
 		return store_errf(err, -EROFS, "query: not a read-only statement");
 	}
+	if (s->q[slot].busy || (copy = strdup(sql)) == NULL) {
+		*ret = st;
+		*ret_slot = -1;
+		return 0;
+	}
+	(void)sqlite3_finalize(s->q[slot].st);
+	free(s->q[slot].sql);
+	s->q[slot].sql = copy;
+	s->q[slot].st = st;
+	s->qnext = (s->qnext + 1) % STORE_QUERY_CACHE;
+	*ret = st;
+	*ret_slot = slot;
+	return 0;
+}
+
+int store_query(struct store *s, const char *sql,
+                int (*fn)(void *arg, int ncols, const char *const *values), void *arg, char *err)
+{
+	const char *values[64];
+	sqlite3_stmt *st = NULL;
+	int rc, r = 0, n, slot = -1;
+
+	if (!s->readonly)
+		return store_errf(err, -EPERM, "ad-hoc queries run on read-only handles only");
+	if ((r = query_stmt(s, sql, &st, &slot, err)) < 0)
+		return r;
+	if (slot >= 0)
+		s->q[slot].busy = true;
 	n = sqlite3_column_count(st);
 	if (n > 64)
 		n = 64;
@@ -576,6 +611,11 @@ int store_query(struct store *s, const char *sql,
 	}
 	if (r == 0 && rc != SQLITE_DONE)
 		r = store_sqlerr(s, rc, err, "query");
-	(void)sqlite3_finalize(st);
+	if (slot < 0) {
+		(void)sqlite3_finalize(st);
+		return r;
+	}
+	(void)sqlite3_reset(st);
+	s->q[slot].busy = false;
 	return r;
 }
