@@ -66,6 +66,10 @@ static double m_applied(const struct store_db_info *i)
 {
 	return (double)i->applied_version;
 }
+static double m_visible(const struct store_db_info *i)
+{
+	return (double)i->visible_version;
+}
 static double m_leader(const struct store_db_info *i)
 {
 	return (double)i->leader_version;
@@ -100,16 +104,17 @@ static double m_failing(const struct store_db_info *i)
 }
 
 static const struct db_series db_series[] = {
-    {"followerd_database_applied_version", "gauge", "Leader version applied (and visible).",
-     m_applied},
+    {"followerd_database_applied_version", "gauge", "Leader version applied.", m_applied},
+    {"followerd_database_visible_version", "gauge",
+     "Leader version readers see (behind the applied one while prefetch warms it).", m_visible},
     {"followerd_database_leader_version", "gauge", "Newest version the leader's head named.",
      m_leader},
     {"followerd_database_lag_versions", "gauge", "Versions behind the leader.", m_lag_versions},
     {"followerd_database_lag_seconds", "gauge",
      "Leader commit time minus applied commit time, when behind.", m_lag_seconds},
-    {"followerd_database_extents", "gauge", "Extents stored.", m_extents},
-    {"followerd_database_rows", "gauge", "Rows of the extents stored.", m_rows},
-    {"followerd_database_bytes", "gauge", "Artifact bytes of the extents stored.", m_bytes},
+    {"followerd_database_extents", "gauge", "Extents of the visible version.", m_extents},
+    {"followerd_database_rows", "gauge", "Rows of the visible extents.", m_rows},
+    {"followerd_database_bytes", "gauge", "Artifact bytes of the visible extents.", m_bytes},
     {"followerd_database_last_apply_timestamp_seconds", "gauge",
      "When a version was last applied (Unix time).", m_last_apply},
     {"followerd_database_failing", "gauge", "1 when the last sync step failed.", m_failing},
