@@ -111,6 +111,9 @@ show=$(curl -s -X POST -H 'Content-Type: application/json' http://127.0.0.1:8080
 	-d '{"db":"Telemetry","csl":".show tables"}')
 if printf '%s' "$show" | grep -q 'not available in this build'; then
 	echo "(this build has no Kusto management surface yet: $show)"
+elif command -v jq >/dev/null; then
+	printf '%s\n' "$show" |
+		jq -r '.Tables[0] | (.Columns | map(.ColumnName)), (.Rows[] | map(tostring)) | @tsv'
 else
 	printf '%s\n' "$show" | pretty
 fi
