@@ -2,7 +2,10 @@
 # followerctl — the CLI against a real followerd following a directory
 # leader published with leaderctl: status (table and --json), show, history,
 # explain, sync (an admin-only POST that makes the daemon poll at once),
-# the exit codes (2 usage, 3 unsupported, 4 unreachable, 1 daemon error).
+# warm (the hot set fetched now: plain lines, a terminal's progress bar, the
+# verdict), alter (the Kusto follower commands through /v1/rest/mgmt),
+# attach/detach (the attachments API), the exit codes (2 usage, 4
+# unreachable, 1 daemon error).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/sync_common.bash"
 
@@ -185,51 +188,40 @@ check_eq "alter with a bad value: exit 2" 2 $?
 ctl alter Logs add nobody x >/dev/null 2>&1
 check_eq "alter add with an unknown role: exit 2" 2 $?
 ctl alter Logs caching --hot 7d >"$T/out" 2>"$T/err"
-rc=$?
-if grep -q "not available" "$T/err"; then
-	ok "alter through /v1/rest/mgmt # SKIP the daemon has no Kusto management surface yet"
-else
-	check_eq "alter through /v1/rest/mgmt: exit 0" 0 $rc
-	check_match "... the policy is the follower's now" '7\.00:00:00' \
-		"$(ctl --json explain Logs Events | jq -r .effective.hot_span)"
-	ctl alter Logs add viewers aaduser=new@x --notes 'on call' >/dev/null
-	check_eq "alter add viewers: the principal is the follower's" 1 \
-		"$(view principals | jq '[.follower | .. | strings | select(. == "aaduser=new@x")] | length')"
-	ctl alter Logs drop viewers aaduser=new@x >/dev/null
-	check_eq "alter drop viewers: gone again" 0 \
-		"$(view principals | jq '[.. | strings | select(. == "aaduser=new@x")] | length')"
-	ctl alter Logs caching --delete >/dev/null
-	check_eq "alter caching --delete: the leader's table policy again" "1.00:00:00" \
-		"$(ctl --json explain Logs Events | jq -r .effective.hot_span)"
-fi
+check_eq "alter through /v1/rest/mgmt: exit 0" 0 $?
+check_match "... the policy is the follower's now" '7\.00:00:00' \
+	"$(ctl --json explain Logs Events | jq -r .effective.hot_span)"
+ctl alter Logs add viewers aaduser=new@x --notes 'on call' >/dev/null
+check_eq "alter add viewers: the principal is the follower's" 1 \
+	"$(view principals | jq '[.follower | .. | strings | select(. == "aaduser=new@x")] | length')"
+ctl alter Logs drop viewers aaduser=new@x >/dev/null
+check_eq "alter drop viewers: gone again" 0 \
+	"$(view principals | jq '[.. | strings | select(. == "aaduser=new@x")] | length')"
+ctl alter Logs caching --delete >/dev/null
+check_eq "alter caching --delete: the leader's table policy again" "1.00:00:00" \
+	"$(ctl --json explain Logs Events | jq -r .effective.hot_span)"
 
 # ---- attach / detach: the attachments API ----
 ctl attach list >"$T/out" 2>"$T/err"
-rc=$?
-if [ $rc -eq 3 ]; then
-	ok "attach/detach # SKIP daemon has no /v1/admin/attachments yet"
-	check_match "... the CLI says so: exit 3" "not supported by this followerd yet" "$(cat "$T/err")"
-else
-	check_eq "attach list exits 0" 0 $rc
-	check_match "attach list: the file's configuration" "^logs +$L +Logs +- +file\$" "$(cat "$T/out")"
-	ctl attach create more --leader "$L" --database Logs --local-name More --exclude-tables Nope \
-		--principals-modification-kind Union --no-prefetch >"$T/out" 2>"$T/err"
-	check_eq "attach create exits 0" 0 $?
-	check_match "... echoes the attachment" "^local_name +More\$" "$(cat "$T/out")"
-	wait_for "... and the daemon follows it" 10 at_version more "$L" Logs
-	check_eq "attach show --json" "More admin [\"Nope\"] union false" \
-		"$(ctl --json attach show more | jq -r '"\(.local_name) \(.source) \(.exclude_tables | tojson) \(.principals_modification_kind) \(.prefetch)"')"
-	ctl attach create more --leader "$L" --database Logs --local-name Logs >/dev/null 2>"$T/err"
-	check_eq "an attachment landing on a followed database: exit 1 (409)" 1 $?
-	check_match "... the daemon's reason" "HTTP 409" "$(cat "$T/err")"
-	ctl attach create bad --leader "$L" --database Logs --hot-cache soon >/dev/null 2>"$T/err"
-	check_eq "a bad attachment: exit 1 (400)" 1 $?
-	check_match "... naming the member" "hot_cache" "$(cat "$T/err")"
-	check_eq "detach exits 0" "0" "$(ctl detach more >/dev/null; echo $?)"
-	wait_for "... and the database leaves the store" 10 not_in_store more
-	ctl detach more >/dev/null 2>"$T/err"
-	check_eq "detach of an unknown attachment: exit 1 (404)" 1 $?
-fi
+check_eq "attach list exits 0" 0 $?
+check_match "attach list: the file's configuration" "^logs +$L +Logs +- +file\$" "$(cat "$T/out")"
+ctl attach create more --leader "$L" --database Logs --local-name More --exclude-tables Nope \
+	--principals-modification-kind Union --no-prefetch >"$T/out" 2>"$T/err"
+check_eq "attach create exits 0" 0 $?
+check_match "... echoes the attachment" "^local_name +More\$" "$(cat "$T/out")"
+wait_for "... and the daemon follows it" 10 at_version more "$L" Logs
+check_eq "attach show --json" "More admin [\"Nope\"] union false" \
+	"$(ctl --json attach show more | jq -r '"\(.local_name) \(.source) \(.exclude_tables | tojson) \(.principals_modification_kind) \(.prefetch)"')"
+ctl attach create more --leader "$L" --database Logs --local-name Logs >/dev/null 2>"$T/err"
+check_eq "an attachment landing on a followed database: exit 1 (409)" 1 $?
+check_match "... the daemon's reason" "HTTP 409" "$(cat "$T/err")"
+ctl attach create bad --leader "$L" --database Logs --hot-cache soon >/dev/null 2>"$T/err"
+check_eq "a bad attachment: exit 1 (400)" 1 $?
+check_match "... naming the member" "hot_cache" "$(cat "$T/err")"
+check_eq "detach exits 0" "0" "$(ctl detach more >/dev/null; echo $?)"
+wait_for "... and the database leaves the store" 10 not_in_store more
+ctl detach more >/dev/null 2>"$T/err"
+check_eq "detach of an unknown attachment: exit 1 (404)" 1 $?
 ctl attach >/dev/null 2>&1
 check_eq "attach without arguments: exit 2" 2 $?
 ctl attach create x --database Logs >/dev/null 2>"$T/err"
