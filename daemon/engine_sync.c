@@ -73,25 +73,18 @@ static enum engine_report_kind report_kind(enum sync_event_kind k)
 /* ---- the status line ---- */
 
 struct tally {
-	struct esync *e;
 	unsigned n, errors;
 	int64_t max_lag; /* ticks */
-	uint64_t quarantined, over_limit;
 };
 
 static int tally_one(void *arg, const struct sync_status *st)
 {
 	struct tally *t = arg;
-	struct warm_status ws;
 
 	t->n++;
 	t->errors += st->last_error != NULL;
 	if (st->lag_ticks > t->max_lag)
 		t->max_lag = st->lag_ticks;
-	if (t->e->warm != NULL && warm_status(t->e->warm, st->database, &ws) == 0) {
-		t->quarantined += ws.quarantined;
-		t->over_limit += ws.over_limit;
-	}
 	return 0;
 }
 
@@ -145,24 +138,27 @@ static int64_t mono_ms(void)
  * limit][, disk full]". */
 static void update_status(struct esync *e)
 {
-	struct tally t = {.e = e};
+	struct tally t = {0};
+	struct warm_status ws = {0};
 	char line[sizeof(e->status)], lag[32], cache[64];
 	size_t len;
 
 	e->status_ms = mono_ms();
 	(void)sync_status(e->sync, tally_one, &t);
+	if (e->warm != NULL)
+		warm_status_total(e->warm, &ws);
 	fmt_lag(t.max_lag, lag, sizeof(lag));
 	fmt_cache(e, cache, sizeof(cache));
 	len = (size_t)snprintf(line, sizeof(line), "%u database%s, max lag %s, %s, %u error%s", t.n,
 	                       t.n == 1 ? "" : "s", lag, cache, t.errors, t.errors == 1 ? "" : "s");
-	if (t.quarantined > 0 && len < sizeof(line))
+	if (ws.quarantined > 0 && len < sizeof(line))
 		len += (size_t)snprintf(
 		    line + len, sizeof(line) - len, ", %llu artifact%s quarantined",
-		    (unsigned long long)t.quarantined, t.quarantined == 1 ? "" : "s");
-	if (t.over_limit > 0 && len < sizeof(line))
+		    (unsigned long long)ws.quarantined, ws.quarantined == 1 ? "" : "s");
+	if (ws.over_limit > 0 && len < sizeof(line))
 		len += (size_t)snprintf(
 		    line + len, sizeof(line) - len, ", %llu hot artifact%s over the cache limit",
-		    (unsigned long long)t.over_limit, t.over_limit == 1 ? "" : "s");
+		    (unsigned long long)ws.over_limit, ws.over_limit == 1 ? "" : "s");
 	if (e->disk_full && len < sizeof(line))
 		(void)snprintf(line + len, sizeof(line) - len, ", disk full");
 	if (strcmp(line, e->status) == 0)

@@ -1451,6 +1451,15 @@ uint64_t warm_scans(const struct warm *w)
 	return w->scans;
 }
 
+void warm_status_total(const struct warm *w, struct warm_status *ret)
+{
+	struct warm_status st = {0};
+
+	for (size_t i = 0; i < w->nst; i++)
+		status_add(&st, &w->st[i].st);
+	*ret = st;
+}
+
 uint64_t warm_kick(struct warm *w)
 {
 	/* a scan running now may have read the store before the caller's

@@ -62,7 +62,7 @@ write with-big
 
 cat >"$T/inner.sh" <<'SH'
 set -u
-T=$1 followerd=$2 journald=$3 conf=$4
+T=$1 followerd=$2 journald=$3 conf=$4 sink=$5
 mount -t tmpfs none /run || exit 77
 mkdir -p "$T/cache" && mount -t tmpfs -o size=256k none "$T/cache" || exit 77
 "$journald" >"$T/journald.out" 2>&1 &
@@ -71,8 +71,12 @@ until_ok() { local i; for ((i = 0; i < ${UNTIL:-400}; i++)); do "$@" && return 0
 jdir() { ls -d /run/log/journal/*/ 2>/dev/null | head -1; }
 has() { local d; d=$(jdir) && [ -n "$d" ] && journalctl -D "$d" -q "$@" 2>/dev/null | grep -q .; }
 until_ok test -S /run/systemd/journal/socket || { echo "journald did not start" >&2; exit 1; }
+"$sink" "$T/notify.sock" >"$T/notify.log" &
+s=$!
+until_ok test -S "$T/notify.sock"
 : >"$T/d.err"
-JOURNAL_STREAM=$(stat -c %d:%i "$T/d.err") "$followerd" -c "$conf" 2>"$T/d.err" &
+NOTIFY_SOCKET=$T/notify.sock JOURNAL_STREAM=$(stat -c %d:%i "$T/d.err") \
+	"$followerd" -c "$conf" 2>"$T/d.err" &
 d=$!
 rc=0
 for id in $WANT; do
@@ -80,6 +84,7 @@ for id in $WANT; do
 done
 mount -o remount,size=4m "$T/cache"
 until_ok has MESSAGE_ID="$ID_DISK_OK" || { echo "no disk recovery record" >&2; rc=1; }
+until_ok grep -q 'STATUS=.* artifact quarantined$' "$T/notify.log" || rc=1
 bash "$T/write.sh" without-big
 kill -HUP $d
 until_ok has MESSAGE_ID="$ID_DETACHED" || { echo "no detach record" >&2; rc=1; }
@@ -88,7 +93,7 @@ wait $d || rc=1
 [ $rc -eq 0 ] || { ls -R /run/log/journal; journalctl -D "$(jdir)" -n 15 --no-pager _TRANSPORT=journal + _TRANSPORT=stdout; } >&2
 journalctl -D "$(jdir)" -o json SYSLOG_IDENTIFIER=followerd >"$T/journal.json"
 journalctl -D "$(jdir)" -o json FOLLOWER_DATABASE=Logs >"$T/logs.json"
-kill $j
+kill $j $s
 wait $j
 exit $rc
 SH
@@ -97,7 +102,7 @@ SH
 
 WANT="$ID_ATTACHED $ID_APPLIED $ID_UNREACHABLE $ID_QUARANTINED $ID_DISK_FULL" ID_DISK_OK=$ID_DISK_OK \
 	ID_DETACHED=$ID_DETACHED timeout 90 unshare -m --propagation private \
-	bash "$T/inner.sh" "$T" "$FOLLOWERD" "$JOURNALD" "$CONF" 2>"$T/inner.err"
+	bash "$T/inner.sh" "$T" "$FOLLOWERD" "$JOURNALD" "$CONF" "$TOOLS/notifysink" 2>"$T/inner.err"
 rc=$?
 [ "$rc" -eq 77 ] && skip_all "cannot mount tmpfs here"
 check_eq "followerd under a real journald: every event arrives, exit 0" 0 "$rc"
@@ -136,6 +141,11 @@ check "journalctl FOLLOWER_DATABASE=Logs finds only Logs' records" \
 	test "$(jq -r .FOLLOWER_DATABASE "$T/logs.json" | sort -u)" = Logs
 check "... and has its applied and quarantined records" \
 	test "$(jq -r .MESSAGE_ID "$T/logs.json" | grep -c -e $ID_APPLIED -e $ID_QUARANTINED)" -ge 2
+check_match "STATUS= says the disk is full" \
+	'^[0-9]+ STATUS=3 databases, max lag [0-9]+[smhd], cache [0-9.]+(/[0-9.]+)? [KMGT]?i?B, 1 error(, 1 artifact quarantined)?, disk full$' \
+	"$(grep 'disk full' "$T/notify.log" | head -1)"
+check "... then, once there is room, only the quarantined artifact" \
+	grep -Eq '^[0-9]+ STATUS=3 databases, .*, 1 error, 1 artifact quarantined$' "$T/notify.log"
 check_eq "every record carries CODE_FILE/CODE_LINE/CODE_FUNC" 0 \
 	"$(jq -c 'select(.CODE_FILE == null or .CODE_LINE == null or .CODE_FUNC == null)' "$T/journal.json" | wc -l)"
 
