@@ -505,12 +505,17 @@ int cmd_alter(struct ctl *c, int argc, char **argv)
 		                "caching-policies-modification-kind|prefetch) ... [--dry-run]");
 	if ((r = alter_csl(argc, argv, csl, sizeof(csl))) != CTL_OK)
 		return r;
-	if (dry) {
-		printf("%s\n", csl);
-		return CTL_OK;
-	}
 	if ((body = json_pack("{s:s, s:s}", "db", argv[0], "csl", csl)) == NULL)
 		return ctl_fail(CTL_DAEMON, "out of memory");
+	if (dry) {
+		/* the request's body with --json, the command alone otherwise */
+		if (c->json)
+			r = ctl_print_json(body);
+		else
+			printf("%s\n", csl);
+		json_decref(body);
+		return r;
+	}
 	if ((r = ctl_request_json(c, "POST", "/v1/rest/mgmt", body, &j)) == CTL_OK) {
 		if (c->json)
 			r = ctl_print_json(j);

@@ -183,6 +183,8 @@ check_eq "alter caching-policies-modification-kind" \
 	"$(ctl alter Logs caching-policies-modification-kind replace --dry-run)"
 check_eq "alter prefetch" ".alter follower database Logs prefetch-extents = false" \
 	"$(ctl alter Logs prefetch false --dry-run)"
+check_eq "alter --dry-run --json: the request's body" "Logs|.alter follower database Logs prefetch-extents = true" \
+	"$(ctl --json alter Logs prefetch true --dry-run | jq -r '"\(.db)|\(.csl)"')"
 ctl alter Logs prefetch maybe >/dev/null 2>&1
 check_eq "alter with a bad value: exit 2" 2 $?
 ctl alter Logs add nobody x >/dev/null 2>&1
