@@ -434,6 +434,11 @@ static struct warm *esync_warm(void *engine)
 	return ((struct esync *)engine)->warm;
 }
 
+static struct sync *esync_sync(void *engine)
+{
+	return ((struct esync *)engine)->sync;
+}
+
 static int esync_poll_now(void *engine)
 {
 	struct esync *e = engine;
@@ -452,4 +457,5 @@ const struct engine_ops engine_sync = {
     .free = esync_free,
     .poll_now = esync_poll_now,
     .warm = esync_warm,
+    .sync = esync_sync,
 };

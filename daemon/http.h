@@ -73,6 +73,7 @@ struct evhttp_request;
 struct http;
 struct http_reload;
 struct views_ctx;
+struct sync;
 struct warm;
 
 #define HTTP_MAX_HEADERS ((size_t)16 << 10) /* bytes of a request's headers (431 past it) */
@@ -130,6 +131,9 @@ struct http_hooks {
 	/* The cache warmer (borrowed; NULL: none, e.g. --once): its live counts
 	 * go into GET /v1/databases/{db}/cache ("warming") and /metrics. */
 	struct warm *(*warm)(void *arg);
+	/* The sync engine (borrowed; NULL: none): per-database step times for
+	 * /metrics. */
+	struct sync *(*sync)(void *arg);
 };
 
 struct http_options {

@@ -11,6 +11,7 @@
  * timer measures it) — naming only the databases the caller may see.
  */
 #include "http_int.h"
+#include "sync.h"
 #include "warm.h"
 
 #include <errno.h>
@@ -299,6 +300,44 @@ static void put_warm(struct http_call *c, struct evbuffer *b, const struct views
 	put_warm_db(b, w, dbs, visible, n);
 }
 
+struct step_walk {
+	struct evbuffer *b;
+	const struct views_db *dbs;
+	const bool *visible;
+	size_t n;
+};
+
+static int put_step(void *arg, const struct sync_status *st)
+{
+	const struct step_walk *sw = arg;
+
+	if (st->last_step_ms < 0)
+		return 0;
+	for (size_t i = 0; i < sw->n; i++) {
+		if (!sw->visible[i] || strcmp(sw->dbs[i].info.config, st->database) != 0)
+			continue;
+		(void)evbuffer_add_printf(sw->b,
+		                          "followerd_database_sync_step_seconds{database=\"");
+		label(sw->b, sw->dbs[i].info.local_name);
+		(void)evbuffer_add_printf(sw->b, "\"} %.3f\n", (double)st->last_step_ms / 1000.0);
+	}
+	return 0;
+}
+
+/* How long the last sync step of each database took (fetch, decode, apply). */
+static void put_sync(struct http_call *c, struct evbuffer *b, const struct views_db *dbs,
+                     const bool *visible, size_t n)
+{
+	struct sync *s = c->h->hooks.sync != NULL ? c->h->hooks.sync(c->h->hooks.arg) : NULL;
+	struct step_walk sw = {b, dbs, visible, n};
+
+	if (s == NULL)
+		return;
+	help(b, "followerd_database_sync_step_seconds", "gauge",
+	     "Wall time of the last log or checkpoint step that succeeded: fetch, decode, apply.");
+	(void)sync_status(s, put_step, &sw);
+}
+
 void http_metrics(struct http_call *c)
 {
 	const struct views_db *dbs = NULL;
@@ -320,6 +359,7 @@ void http_metrics(struct http_call *c)
 		put_databases(b, dbs, visible, n);
 		put_cache(c, b);
 		put_warm(c, b, dbs, visible, n);
+		put_sync(c, b, dbs, visible, n);
 		put_http(c->h, b);
 		http_headers(c->req, "text/plain; version=0.0.4; charset=utf-8");
 		c->replied = true;

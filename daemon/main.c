@@ -488,6 +488,15 @@ static struct warm *on_warm(void *arg)
 	return d->engine_ops->warm(d->engine);
 }
 
+static struct sync *on_sync(void *arg)
+{
+	struct daemon *d = arg;
+
+	if (d->engine_ops->sync == NULL || d->engine == NULL)
+		return NULL;
+	return d->engine_ops->sync(d->engine);
+}
+
 /* Binds the HTTP listeners (before READY=1, which the engine triggers from
  * the loop); the views read the engine's store through their own handle. */
 static int http_start(struct daemon *d)
@@ -498,7 +507,8 @@ static int http_start(struct daemon *d)
 	                                     .sync_now = on_sync_now,
 	                                     .mgmt = on_mgmt,
 	                                     .attachments = on_attachments,
-	                                     .warm = on_warm}};
+	                                     .warm = on_warm,
+	                                     .sync = on_sync}};
 	int r;
 
 	notify_status(d->notify, "starting: binding the HTTP listeners");

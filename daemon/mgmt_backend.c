@@ -73,7 +73,7 @@ static int emit_db(const struct views_db *d, kusto_db_fn *emit, void *ctx)
 	struct kusto_db k = {.name = d->info.local_name,
 	                     .root = d->info.root,
 	                     .uuid = d->info.uuid,
-	                     .version = d->info.applied_version};
+	                     .version = d->info.visible_version};
 
 	return emit(ctx, &k);
 }

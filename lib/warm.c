@@ -992,9 +992,12 @@ static void arm_next_change(struct warm *w, int64_t next)
 {
 	int64_t now = now_ticks(), ms;
 
-	if (next == POLICY_NEVER || next <= now)
+	if (next == POLICY_NEVER)
 		return;
-	ms = (next - now) / 10000 + 1;
+	/* the change may have come while the scan ran (it read the clock when it
+	 * started): then rescan now, or the extent stays hot until some other
+	 * event */
+	ms = next > now ? (next - now) / 10000 + 1 : 0;
 	if (ms > 24LL * 3600 * 1000)
 		ms = 24LL * 3600 * 1000;
 	schedule_scan(w, ms);

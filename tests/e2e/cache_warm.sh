@@ -147,6 +147,8 @@ curl -s "http://127.0.0.1:$PORT/metrics" >"$T/metrics"
 okn=$(awk '/^followerd_fetch_artifacts_total\{result="ok"\}/ {print $2}' "$T/metrics")
 check "/metrics: the downloads of this run (2 or 3: $okn)" test "${okn:-0}" -ge 2 -a "${okn:-0}" -le 3
 check_eq "... their bytes" "followerd_fetch_bytes_total $((sz * okn))" "$(grep '^followerd_fetch_bytes_total' "$T/metrics")"
+check_match "... the last sync step's time" '^followerd_database_sync_step_seconds\{database="Logs"\} [0-9]+\.[0-9]{3}$' \
+	"$(grep '^followerd_database_sync_step_seconds' "$T/metrics")"
 check_eq "... no failed download" 'followerd_fetch_artifacts_total{result="error"} 0' \
 	"$(grep '^followerd_fetch_artifacts_total{result="error"}' "$T/metrics")"
 check_eq "... evictions: n1 when it was fetched" "followerd_cache_evicted_total $((okn - 2))" \
