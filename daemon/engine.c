@@ -1,16 +1,15 @@
 /*
- * engine — the placeholder engine (SYNC SEAM) and the logging of engine
- * reports (see engine.h).
+ * engine — the logging of engine reports (see engine.h): one journal record
+ * per report, with its MESSAGE_ID, priority and fields, and the memo that
+ * keeps a repeated failure to one record until its reason changes.
  */
 #include "engine.h"
 
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include <event2/event.h>
 
 #include "log.h"
 
@@ -115,73 +114,3 @@ void engine_report_log(struct log_memo *memo, const struct engine_report *r)
 	f[n] = LOGFMT_END;
 	log_struct(k->prio, k->msgid, f, "%s", message);
 }
-
-/* ---- SYNC SEAM: the placeholder engine ---- */
-
-struct placeholder {
-	struct engine_events ev;
-	enum engine_mode mode;
-	struct event *turn; /* one loop turn after start() and after stop() */
-	bool stopping;
-};
-
-static void placeholder_turn(evutil_socket_t fd, short what, void *arg)
-{
-	struct placeholder *p = arg;
-
-	if (p->stopping || p->mode == ENGINE_ONCE) {
-		p->ev.done(p->ev.arg, 0, NULL);
-		return;
-	}
-	p->ev.status(p->ev.arg, "idle: this build has no sync engine yet (placeholder)");
-	p->ev.ready(p->ev.arg);
-}
-
-static int placeholder_start(struct event_base *base, const struct conf *conf,
-                             enum engine_mode mode, const struct engine_events *events, void **ret,
-                             char *err, size_t errlen)
-{
-	struct placeholder *p = calloc(1, sizeof(*p));
-
-	if (p == NULL || (p->turn = evtimer_new(base, placeholder_turn, p)) == NULL) {
-		free(p);
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	p->ev = *events;
-	p->mode = mode;
-	event_active(p->turn, EV_TIMEOUT, 0);
-	*ret = p;
-	return 0;
-}
-
-static int placeholder_reload(void *engine, const struct conf *conf, char *err, size_t errlen)
-{
-	return 0;
-}
-
-static void placeholder_stop(void *engine)
-{
-	struct placeholder *p = engine;
-
-	p->stopping = true;
-	event_active(p->turn, EV_TIMEOUT, 0);
-}
-
-static void placeholder_free(void *engine)
-{
-	struct placeholder *p = engine;
-
-	if (p == NULL)
-		return;
-	event_free(p->turn);
-	free(p);
-}
-
-const struct engine_ops engine_placeholder = {
-    .name = "placeholder",
-    .start = placeholder_start,
-    .reload = placeholder_reload,
-    .stop = placeholder_stop,
-    .free = placeholder_free,
-};
