@@ -130,6 +130,19 @@ int http_dbs(struct http_call *c, const struct views_db **ret, size_t *ret_n)
 	}
 	if (r < 0)
 		return r;
+	h->dbs_checked_ms = http_now_ms();
+	*ret = h->dbs;
+	*ret_n = h->ndbs;
+	return 0;
+}
+
+int http_dbs_recent(struct http_call *c, const struct views_db **ret, size_t *ret_n)
+{
+	struct http *h = c->h;
+
+	if (c->v.store == NULL || !h->dbs_ok ||
+	    http_now_ms() - h->dbs_checked_ms >= HTTP_DBS_RECENT_MS)
+		return http_dbs(c, ret, ret_n);
 	*ret = h->dbs;
 	*ret_n = h->ndbs;
 	return 0;
@@ -452,6 +465,7 @@ void http_reload_commit(struct http *h, struct http_reload *r, const struct conf
 	}
 	h->conf = conf;
 	free(r);
+	h->conf_gen++;
 	dbs_drop(h); /* they point into the old configuration */
 	apply_limits(h);
 }

@@ -310,15 +310,24 @@ void http_named_clear(struct http *h)
 		free(h->named[i].key);
 		h->named[i].key = NULL;
 	}
+	for (size_t i = 0; i < HTTP_VERDICT_SLOTS; i++) {
+		free(h->verdicts[i].key);
+		h->verdicts[i].key = NULL;
+	}
+}
+
+static uint64_t fnv1a(const char *key)
+{
+	uint64_t v = 14695981039346656037ull;
+
+	for (const char *p = key; *p != '\0'; p++)
+		v = (v ^ (unsigned char)*p) * 1099511628211ull;
+	return v;
 }
 
 static struct http_named *named_slot(struct http *h, const char *key)
 {
-	uint64_t v = 14695981039346656037ull; /* FNV-1a */
-
-	for (const char *p = key; *p != '\0'; p++)
-		v = (v ^ (unsigned char)*p) * 1099511628211ull;
-	return &h->named[v % HTTP_NAMED_SLOTS];
+	return &h->named[fnv1a(key) % HTTP_NAMED_SLOTS];
 }
 
 void http_artifact_named(struct http_call *c, const struct views_db *d)
@@ -371,6 +380,35 @@ static int sha_db(void *arg, const char *config)
 	return 0;
 }
 
+/* The scan of the databases that reference sha256, remembered per caller. */
+static int scan_verdict(struct http_call *c, const char *sha256, struct sha_access *s)
+{
+	struct http_verdict *m;
+	char *key = NULL;
+	int r;
+
+	if (asprintf(&key, "%s %s", sha256, c->who.fqn) < 0)
+		return -ENOMEM;
+	m = &c->h->verdicts[fnv1a(key) % HTTP_VERDICT_SLOTS];
+	if (m->key != NULL && m->version == c->h->dbs_version && m->conf_gen == c->h->conf_gen &&
+	    strcmp(m->key, key) == 0) {
+		free(key);
+		s->verdict = m->verdict;
+		return 0;
+	}
+	r = views_blob_databases(&c->v, sha256, sha_db, s, c->err);
+	if (r < 0) {
+		free(key);
+		return r;
+	}
+	free(m->key);
+	*m = (struct http_verdict){.key = key,
+	                           .version = c->h->dbs_version,
+	                           .conf_gen = c->h->conf_gen,
+	                           .verdict = s->verdict};
+	return 0;
+}
+
 /* The verdict for the caller; 0 or a negative errno.  The artifact's
  * databases are looked for (a scan) only when the caller may read the data
  * of some databases but not of all. */
@@ -386,7 +424,7 @@ static int sha_allowed(struct http_call *c, const char *sha256, int *ret)
 		*ret = 1;
 		return 0;
 	}
-	r = http_dbs(c, &dbs, &s.n);
+	r = http_dbs_recent(c, &dbs, &s.n);
 	for (size_t i = 0; r == 0 && i < s.n; i++) {
 		all = all && http_may(c, &dbs[i], AUTH_REQ_DATA);
 		any = any || http_may(c, &dbs[i], AUTH_REQ_METADATA);
@@ -395,7 +433,7 @@ static int sha_allowed(struct http_call *c, const char *sha256, int *ret)
 	if (r == 0 && all && s.n > 0)
 		s.verdict = 1;
 	else if (r == 0 && any)
-		r = views_blob_databases(&c->v, sha256, sha_db, &s, c->err);
+		r = scan_verdict(c, sha256, &s);
 	if (r < 0)
 		return r;
 	*ret = s.verdict;

@@ -30,6 +30,7 @@
 #define HTTP_CONN_BUCKETS 4096 /* connection lookup table; chains stay short */
 #define HTTP_MEMO_SLOTS 4096   /* remembered sizes of cached artifacts */
 #define HTTP_NAMED_SLOTS 1024  /* remembered artifacts by name */
+#define HTTP_VERDICT_SLOTS 256 /* remembered verdicts of /v1/artifacts/{sha256} */
 
 struct log_memo;
 
@@ -86,6 +87,16 @@ struct http_named {
 	struct views_artifact a;
 };
 
+/* Whether a principal may read an artifact's bytes, found by a scan of the
+ * databases that reference it: holds while the store (dbs_version) and the
+ * configuration (conf_gen) do. */
+struct http_verdict {
+	char *key; /* "sha256 principal"; NULL when the slot is free */
+	int64_t version;
+	uint64_t conf_gen;
+	int verdict;
+};
+
 /* What a reload replaces. */
 struct http_reload {
 	const struct conf *conf;
@@ -120,9 +131,12 @@ struct http {
 	struct views_db *dbs;
 	size_t ndbs;
 	int64_t dbs_version;
+	int64_t dbs_checked_ms; /* when data_version last confirmed them (http_now_ms) */
 	bool dbs_ok;
 	struct http_memo sizes[HTTP_MEMO_SLOTS];
 	struct http_named named[HTTP_NAMED_SLOTS];
+	struct http_verdict verdicts[HTTP_VERDICT_SLOTS];
+	uint64_t conf_gen; /* bumped by every reload: principals may have changed */
 	bool stopped;
 };
 
@@ -140,6 +154,7 @@ struct http_call {
 	struct auth_principal who;
 	struct views_ctx v;
 	bool snapshot; /* views_begin succeeded */
+	bool recent;   /* artifact bytes: the databases may be HTTP_DBS_RECENT_MS old */
 	bool replied;
 	char err[VIEWS_ERRLEN];
 };
@@ -151,6 +166,15 @@ struct store *http_store(struct http *h);
  * the call): re-read only when the store or the configuration changed.
  * 0 or a negative errno (c->err says). */
 int http_dbs(struct http_call *c, const struct views_db **ret, size_t *ret_n);
+/* For artifact bytes only (immutable under their sha256, so no snapshot to
+ * be consistent with): as http_dbs, but the kept databases serve without a
+ * store read while data_version confirmed them less than HTTP_DBS_RECENT_MS
+ * ago — the read transaction it costs (WAL read-mark locks) was a third of
+ * an authenticated 64 KiB GET.  A principal removed, an extent dropped or
+ * an artifact evicted is seen at most that much later (an evicted file is
+ * found missing when opened, and asked about again). */
+#define HTTP_DBS_RECENT_MS 10
+int http_dbs_recent(struct http_call *c, const struct views_db **ret, size_t *ret_n);
 /* The tracked connection of req (NULL: not tracked). */
 struct http_conn *http_conn_of(struct http *h, struct evhttp_request *req);
 /* Arms the connection's deadline for its next request / stops it. */

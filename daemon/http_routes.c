@@ -368,7 +368,7 @@ static int open_db_named(struct http_call *c, const char *name, enum auth_reques
 {
 	const struct views_db *dbs = NULL, *d = NULL;
 	size_t n = 0;
-	int r = http_dbs(c, &dbs, &n);
+	int r = c->recent ? http_dbs_recent(c, &dbs, &n) : http_dbs(c, &dbs, &n);
 
 	if (r < 0) {
 		http_call_fail(c, r);
@@ -533,6 +533,7 @@ static void h_database(struct http_call *c)
 	bool artifact = c->nseg == 7;
 	const struct views_db *d = NULL;
 
+	c->recent = artifact;
 	if (open_db(c, artifact ? AUTH_REQ_DATA : AUTH_REQ_METADATA, &d) < 0)
 		return;
 	if (artifact && query_check(c, NULL, 0) == 0)
