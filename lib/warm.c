@@ -10,6 +10,7 @@
 #include "warm.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@
 #include "policy.h"
 #include "store.h"
 #include "sync.h"
+#include "warm_int.h"
 
 #define TICKS_PER_S 10000000LL
 #define EPOCH_TICKS 0LL /* ticks count from the Unix epoch */
@@ -79,7 +81,7 @@ struct dbstat {
 	struct warm_status st;
 };
 
-enum jkind { J_SCAN, J_OPEN, J_COMMIT };
+enum jkind { J_SCAN, J_OPEN, J_COMMIT, J_CALL };
 
 struct job {
 	struct job *next;
@@ -97,6 +99,10 @@ struct job {
 	/* J_OPEN, J_COMMIT */
 	struct dl *dl;
 	int r;
+	/* J_CALL (warm_call_) */
+	void (*call)(struct warm *w, void *arg);
+	void (*called)(struct warm *w, void *arg);
+	void *carg;
 };
 
 struct warm {
@@ -133,6 +139,7 @@ struct warm {
 	bool stop;
 	struct store *ws; /* the worker's store handle */
 	bool reconciled;  /* worker only */
+	struct warm_dm *dm; /* read-through (warm_demand.c) */
 };
 
 static int64_t now_ticks(void)
@@ -577,7 +584,7 @@ static void forget(struct warm *w, struct job *j, const char *sha, uint64_t size
 {
 	struct store_blob b = {.state = STORE_BLOB_UNKNOWN, .size = size};
 
-	if (cache_remove(w->cache, sha) < 0)
+	if (warm_dm_pinned_(w->dm, sha) || cache_remove(w->cache, sha) < 0)
 		return;
 	(void)snprintf(b.sha256, sizeof(b.sha256), "%s", sha);
 	(void)blob_put(w, &b);
@@ -762,6 +769,9 @@ static void run_job(struct warm *w, struct job *j)
 		break;
 	case J_COMMIT:
 		run_commit(w, j->dl);
+		break;
+	case J_CALL:
+		j->call(w, j->carg);
 		break;
 	}
 }
@@ -991,6 +1001,7 @@ static void post_commit(struct warm *w, struct dl *d, int r)
 
 	d->r = r;
 	if (j == NULL) {
+		warm_dm_settle_(w->dm, d->sha, -ENOMEM, false);
 		dl_unlink(w, d);
 		dl_free(d);
 		return;
@@ -1005,6 +1016,7 @@ static void dl_done(struct fetch_result *res, void *arg)
 	struct dl *d = arg;
 
 	d->job = NULL;
+	warm_dm_transfer_(d->w->dm, d->sha, res);
 	post_commit(d->w, d, res->result);
 }
 
@@ -1026,6 +1038,7 @@ static void open_done(struct warm *w, struct job *j)
 		/* -EEXIST: cached meanwhile; -EBUSY: another writer; else retry later */
 		if (j->r != -EEXIST)
 			w->round_failed = true;
+		warm_dm_settle_(w->dm, d->sha, j->r == -EEXIST ? 0 : j->r, true);
 		dl_unlink(w, d);
 		dl_free(d);
 		return;
@@ -1070,6 +1083,7 @@ static void commit_done(struct warm *w, struct job *j)
 		w->round_failed = true;
 	count_download(w, d);
 	w->round_fetched = w->round_fetched || d->r == 0;
+	warm_dm_settle_(w->dm, d->sha, d->r, false);
 	dl_unlink(w, d);
 	dl_free(d);
 	if (w->dls != NULL)
@@ -1109,8 +1123,10 @@ static void on_done_ev(evutil_socket_t fd, short what, void *arg)
 			scan_done(w, list);
 		else if (list->kind == J_OPEN)
 			open_done(w, list);
-		else
+		else if (list->kind == J_COMMIT)
 			commit_done(w, list);
+		else
+			list->called(w, list->carg);
 		job_free(list);
 	}
 }
@@ -1139,6 +1155,8 @@ static int warm_init(struct warm *w, const struct conf *conf, const char *store_
 	if ((r = attaches_copy(conf->attach, conf->nattach, &w->att)) < 0)
 		return r;
 	w->natt = conf->nattach;
+	if ((r = warm_dm_new_(w, (unsigned)conf->cache_demand_concurrency, &w->dm)) < 0)
+		return r;
 	if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
 		return -EAGAIN;
 	w->started = true;
@@ -1204,6 +1222,7 @@ void warm_free(struct warm *w)
 		event_free(w->scan_timer);
 	if (w->efd >= 0)
 		(void)close(w->efd);
+	warm_dm_free_(w->dm);
 	store_free(w->ws);
 	cache_free(w->cache);
 	attaches_free(w->att, w->natt);
@@ -1326,4 +1345,64 @@ void warm_totals(struct warm *w, struct warm_totals *ret)
 uint64_t warm_scans(const struct warm *w)
 {
 	return w->scans;
+}
+
+/* ---- for warm_demand.c (warm_int.h) ---- */
+
+int warm_call_(struct warm *w, void (*call)(struct warm *w, void *arg),
+               void (*called)(struct warm *w, void *arg), void *arg)
+{
+	struct job *j = calloc(1, sizeof(*j));
+
+	if (j == NULL)
+		return -ENOMEM;
+	j->kind = J_CALL;
+	j->call = call;
+	j->called = called;
+	j->carg = arg;
+	post(w, j);
+	return 0;
+}
+
+struct warm_dm *warm_dm_(const struct warm *w)
+{
+	return w->dm;
+}
+
+struct cache *warm_cache_(const struct warm *w)
+{
+	return w->cache;
+}
+
+const char *warm_store_path_(const struct warm *w)
+{
+	return w->store_path;
+}
+
+const struct conf_attach *warm_attach_(const struct warm *w, const char *db)
+{
+	return attach_of(w->att, w->natt, db);
+}
+
+bool warm_in_flight_(const struct warm *w, const char *sha256)
+{
+	return dl_find((struct warm *)w, sha256) != NULL;
+}
+
+int warm_fetch_(struct warm *w, const char *sha256, uint64_t size, const char *url,
+                const char *account, const char *key, const char *db, const char *table)
+{
+	struct want x = {.size = size, .priority = INT_MAX};
+
+	(void)snprintf(x.sha, sizeof(x.sha), "%s", sha256);
+	x.url = strdup(url);
+	x.account = account != NULL ? strdup(account) : NULL;
+	x.key = key != NULL ? strdup(key) : NULL;
+	x.db = strdup(db);
+	x.table = strdup(table);
+	if (x.url != NULL && x.db != NULL && x.table != NULL &&
+	    (account == NULL || x.account != NULL) && (key == NULL || x.key != NULL))
+		start_download(w, &x);
+	want_clear(&x);
+	return dl_find(w, sha256) != NULL ? 0 : -ENOMEM;
 }
