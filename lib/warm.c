@@ -137,8 +137,8 @@ struct warm {
 	pthread_cond_t cv;
 	struct job *in, *out; /* LIFO lists, reversed when taken */
 	bool stop;
-	struct store *ws; /* the worker's store handle */
-	bool reconciled;  /* worker only */
+	struct store *ws;   /* the worker's store handle */
+	bool reconciled;    /* worker only */
 	struct warm_dm *dm; /* read-through (warm_demand.c) */
 };
 
