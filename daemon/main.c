@@ -32,6 +32,7 @@
 #include "http.h"
 #include "log.h"
 #include "notify.h"
+#include "readthru.h"
 #include "signals.h"
 
 #ifndef FOLLOWERD_VERSION
@@ -450,13 +451,20 @@ static struct warm *on_warm(void *arg)
 	return d->engine_ops->warm(d->engine);
 }
 
+static int on_miss(void *arg, struct evhttp_request *req, const struct http_miss *m)
+{
+	(void)req;
+	return readthru_miss(on_warm(arg), m);
+}
+
 /* Binds the HTTP listeners (before READY=1, which the engine triggers from
  * the loop); the views read the engine's store through their own handle. */
 static int http_start(struct daemon *d)
 {
 	char err[ERR_MAX], path[4096];
-	struct http_options opt = {.store_path = path,
-	                           .hooks = {.arg = d, .sync_now = on_sync_now, .warm = on_warm}};
+	struct http_options opt = {
+	    .store_path = path,
+	    .hooks = {.arg = d, .sync_now = on_sync_now, .warm = on_warm, .miss = on_miss}};
 	int r;
 
 	notify_status(d->notify, "starting: binding the HTTP listeners");
