@@ -723,8 +723,9 @@ static void run_commit(struct warm *w, struct dl *d)
 
 	if (d->r == 0)
 		d->r = cache_writer_commit(d->cw);
-	else
-		cache_writer_abort(d->cw, d->r != -ENOTSUP);
+	else /* keep what can resume: bytes of an artifact the leader still has */
+		cache_writer_abort(d->cw, d->r != -ENOTSUP && d->r != -ENOENT &&
+		                              cache_writer_offset(d->cw) > 0);
 	d->cw = NULL;
 	if (store_ready(w) < 0 || d->r == -ENOENT)
 		return;

@@ -168,13 +168,17 @@ static int look_row(void *arg, int ncols, const char *const *v)
 {
 	struct art *a = arg;
 
-	if (ncols < 5 || v[0] == NULL || v[1] == NULL || v[2] == NULL || v[3] == NULL)
+	if (ncols < 5 || v[0] == NULL || v[1] == NULL || v[3] == NULL)
 		return 0;
 	if (a->want_db != NULL && strcmp(v[0], a->want_db) != 0)
 		return 0;
 	a->db = strdup(v[0]);
 	a->root = strdup(v[1]);
-	a->path = strdup(v[2]);
+	/* NULL: the canonical path (the store keeps only other ones) */
+	if (v[2] == NULL && asprintf(&a->path, "artifacts/%.2s/%s", a->sha, a->sha) < 0)
+		a->path = NULL;
+	else if (v[2] != NULL)
+		a->path = strdup(v[2]);
 	a->size = strtoull(v[3], NULL, 10);
 	a->table = strdup(v[4] != NULL ? v[4] : "");
 	return a->db != NULL && a->root != NULL && a->path != NULL && a->table != NULL ? 1
