@@ -71,11 +71,24 @@ nginx -c "$W/nginx/nginx.conf" -p "$W/nginx" >/dev/null 2>&1 &
 pids+=($!)
 URL=http://127.0.0.1:$port
 
-# leader NAME COUNT SIZE: a leader with COUNT artifacts of SIZE bytes.
+# leader NAME COUNT SIZE: a leader with COUNT artifacts of SIZE bytes
+# (generate makes artifacts of at most 1 MiB; larger ones are ingested).
 leader() {
+	local i
 	mkdir -p "$W/www/$1"
 	"$LC" -C "$W/www/$1" init >/dev/null
-	"$LC" -C "$W/www/$1" generate Db --tables 1 --extents "$2" --artifact-size "$3" >/dev/null
+	if [ "$3" -le 1048576 ]; then
+		"$LC" -C "$W/www/$1" generate Db --tables 1 --extents "$2" --artifact-size "$3" >/dev/null
+		return
+	fi
+	"$LC" -C "$W/www/$1" create-database Db >/dev/null
+	"$LC" -C "$W/www/$1" create-table Db T 'a:string' >/dev/null
+	mkdir -p "$W/in"
+	for ((i = 0; i < $2; i++)); do
+		head -c "$3" /dev/urandom >"$W/in/a$i"
+		"$LC" -C "$W/www/$1" ingest Db T "$W/in/a$i" >/dev/null
+		rm "$W/in/a$i"
+	done
 }
 
 # conf NAME: followerd's configuration for leader NAME.
