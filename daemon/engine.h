@@ -27,6 +27,7 @@
 struct conf; /* lib/conf.h */
 struct event_base;
 struct log_memo;
+struct sync;
 struct warm;
 
 enum engine_mode {
@@ -107,6 +108,8 @@ struct engine_ops {
 	int (*poll_now)(void *engine);
 	/* The engine's cache warmer (lib/warm), borrowed; NULL when it has none. */
 	struct warm *(*warm)(void *engine);
+	/* The engine's sync (lib/sync), borrowed; NULL when it has none. */
+	struct sync *(*sync)(void *engine);
 };
 
 /* SYNC SEAM: stands in for lib/sync.  Follows nothing; ready() and, with

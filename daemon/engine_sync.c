@@ -281,6 +281,11 @@ static struct warm *esync_warm(void *engine)
 	return ((struct esync *)engine)->warm;
 }
 
+static struct sync *esync_sync(void *engine)
+{
+	return ((struct esync *)engine)->sync;
+}
+
 static int esync_poll_now(void *engine)
 {
 	struct esync *e = engine;
@@ -299,4 +304,5 @@ const struct engine_ops engine_sync = {
     .free = esync_free,
     .poll_now = esync_poll_now,
     .warm = esync_warm,
+    .sync = esync_sync,
 };

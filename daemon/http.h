@@ -17,6 +17,9 @@
  *   POST /v1/admin/sync                            poll every leader now (hooks.sync_now;
  *                                                  the superuser or an admin of every
  *                                                  followed database)
+ *   GET /v1/admin/attachments, PUT|DELETE /v1/admin/attachments/{name}
+ *                                                  (hooks.attachments; authorized as
+ *                                                  /v1/admin/sync)
  *   POST /v1/rest/mgmt, GET /v1/rest/auth/metadata  (the Kusto surface: a hook)
  *
  * Listeners: the `listen` addresses (TCP, HTTPS with tls_cert/tls_key, or
@@ -69,6 +72,7 @@ struct http;
 struct http_reload;
 struct http_wait;
 struct views_ctx;
+struct sync;
 struct warm;
 
 #define HTTP_MAX_HEADERS ((size_t)16 << 10) /* bytes of a request's headers (431 past it) */
@@ -97,6 +101,17 @@ struct http_kusto_call {
 	size_t len;
 };
 
+/* ADMIN SURFACE: GET /v1/admin/attachments, PUT and DELETE
+ * /v1/admin/attachments/{name}, the caller authorized (the superuser or an
+ * admin of every followed database).  All borrowed for the call. */
+struct http_admin_call {
+	const struct auth_principal *who;
+	int method;       /* EVHTTP_REQ_GET, _PUT or _DELETE */
+	const char *name; /* the attachment; NULL for the list */
+	const char *body; /* PUT: the request body, NUL-terminated */
+	size_t len;
+};
+
 struct http_hooks {
 	void *arg;
 	/* Returns 1 when it took the request over (it must then complete
@@ -112,9 +127,15 @@ struct http_hooks {
 	/* POST /v1/admin/sync, the caller authorized: 0, or a negative errno
 	 * (answered 503).  NULL: answered 503 "no sync engine". */
 	int (*sync_now)(void *arg);
+	/* Must reply to req exactly once.  NULL: answered 503. */
+	void (*attachments)(void *arg, struct evhttp_request *req,
+	                    const struct http_admin_call *call);
 	/* The cache warmer (borrowed; NULL: none, e.g. --once): its live counts
 	 * go into GET /v1/databases/{db}/cache ("warming") and /metrics. */
 	struct warm *(*warm)(void *arg);
+	/* The sync engine (borrowed; NULL: none): per-database step times for
+	 * /metrics. */
+	struct sync *(*sync)(void *arg);
 };
 
 struct http_options {

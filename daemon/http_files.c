@@ -184,7 +184,7 @@ static void not_cached(struct http_call *c, const struct views_artifact *a, cons
 
 /* Queues len bytes of seg behind the headers in the connection's output
  * and, on a plain socket, writes them at once (headers by writev, the body
- * by sendfile) rather than a loop turn later.  What the socket does not
+ * by sendfile, one call each) rather than a loop turn later.  What the socket does not
  * take now stays queued for the bufferevent.  (SIGPIPE is ignored.) */
 static void queue_file(struct http_call *c, struct bufferevent *bev,
                        struct evbuffer_file_segment *seg, uint64_t len)
@@ -196,8 +196,13 @@ static void queue_file(struct http_call *c, struct bufferevent *bev,
 		return;
 	}
 	c->h->n.artifact_bytes += len;
-	if (c->ep->side == HTTP_ADMIN || c->h->tls == NULL)
-		(void)evbuffer_write(out, bufferevent_getfd(bev));
+	if (c->ep->side == HTTP_ADMIN || c->h->tls == NULL) {
+		int fd = bufferevent_getfd(bev);
+
+		/* one call writes the headers (writev), the next the body (sendfile) */
+		if (evbuffer_write(out, fd) > 0)
+			(void)evbuffer_write(out, fd);
+	}
 }
 
 /* Sends the headers, then the file part straight to the connection. */

@@ -11,6 +11,7 @@
  * timer measures it) — naming only the databases the caller may see.
  */
 #include "http_int.h"
+#include "sync.h"
 #include "warm.h"
 
 #include <errno.h>
@@ -66,6 +67,10 @@ static double m_applied(const struct store_db_info *i)
 {
 	return (double)i->applied_version;
 }
+static double m_visible(const struct store_db_info *i)
+{
+	return (double)i->visible_version;
+}
 static double m_leader(const struct store_db_info *i)
 {
 	return (double)i->leader_version;
@@ -100,16 +105,17 @@ static double m_failing(const struct store_db_info *i)
 }
 
 static const struct db_series db_series[] = {
-    {"followerd_database_applied_version", "gauge", "Leader version applied (and visible).",
-     m_applied},
+    {"followerd_database_applied_version", "gauge", "Leader version applied.", m_applied},
+    {"followerd_database_visible_version", "gauge",
+     "Leader version readers see (behind the applied one while prefetch warms it).", m_visible},
     {"followerd_database_leader_version", "gauge", "Newest version the leader's head named.",
      m_leader},
     {"followerd_database_lag_versions", "gauge", "Versions behind the leader.", m_lag_versions},
     {"followerd_database_lag_seconds", "gauge",
      "Leader commit time minus applied commit time, when behind.", m_lag_seconds},
-    {"followerd_database_extents", "gauge", "Extents stored.", m_extents},
-    {"followerd_database_rows", "gauge", "Rows of the extents stored.", m_rows},
-    {"followerd_database_bytes", "gauge", "Artifact bytes of the extents stored.", m_bytes},
+    {"followerd_database_extents", "gauge", "Extents of the visible version.", m_extents},
+    {"followerd_database_rows", "gauge", "Rows of the visible extents.", m_rows},
+    {"followerd_database_bytes", "gauge", "Artifact bytes of the visible extents.", m_bytes},
     {"followerd_database_last_apply_timestamp_seconds", "gauge",
      "When a version was last applied (Unix time).", m_last_apply},
     {"followerd_database_failing", "gauge", "1 when the last sync step failed.", m_failing},
@@ -293,6 +299,44 @@ static void put_warm(struct http_call *c, struct evbuffer *b, const struct views
 	put_warm_db(b, w, dbs, visible, n);
 }
 
+struct step_walk {
+	struct evbuffer *b;
+	const struct views_db *dbs;
+	const bool *visible;
+	size_t n;
+};
+
+static int put_step(void *arg, const struct sync_status *st)
+{
+	const struct step_walk *sw = arg;
+
+	if (st->last_step_ms < 0)
+		return 0;
+	for (size_t i = 0; i < sw->n; i++) {
+		if (!sw->visible[i] || strcmp(sw->dbs[i].info.config, st->database) != 0)
+			continue;
+		(void)evbuffer_add_printf(sw->b,
+		                          "followerd_database_sync_step_seconds{database=\"");
+		label(sw->b, sw->dbs[i].info.local_name);
+		(void)evbuffer_add_printf(sw->b, "\"} %.3f\n", (double)st->last_step_ms / 1000.0);
+	}
+	return 0;
+}
+
+/* How long the last sync step of each database took (fetch, decode, apply). */
+static void put_sync(struct http_call *c, struct evbuffer *b, const struct views_db *dbs,
+                     const bool *visible, size_t n)
+{
+	struct sync *s = c->h->hooks.sync != NULL ? c->h->hooks.sync(c->h->hooks.arg) : NULL;
+	struct step_walk sw = {b, dbs, visible, n};
+
+	if (s == NULL)
+		return;
+	help(b, "followerd_database_sync_step_seconds", "gauge",
+	     "Wall time of the last log or checkpoint step that succeeded: fetch, decode, apply.");
+	(void)sync_status(s, put_step, &sw);
+}
+
 void http_metrics(struct http_call *c)
 {
 	const struct views_db *dbs = NULL;
@@ -314,6 +358,7 @@ void http_metrics(struct http_call *c)
 		put_databases(b, dbs, visible, n);
 		put_cache(c, b);
 		put_warm(c, b, dbs, visible, n);
+		put_sync(c, b, dbs, visible, n);
 		put_http(c->h, b);
 		http_headers(c->req, "text/plain; version=0.0.4; charset=utf-8");
 		c->replied = true;

@@ -611,6 +611,35 @@ static void h_admin_sync(struct http_call *c)
 	http_call_json(c, 200, json_pack("{s:b}", "polling", true));
 }
 
+/* GET /v1/admin/attachments, PUT|DELETE /v1/admin/attachments/{name}: the
+ * admin surface of attached database configurations (hooks.attachments). */
+static void h_admin_attachments(struct http_call *c)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(c->req);
+	struct http_admin_call a = {.who = &c->who,
+	                            .method = (int)c->method,
+	                            .name = c->nseg == 4 ? c->seg[3] : NULL,
+	                            .body = "",
+	                            .len = evbuffer_get_length(in)};
+	bool may = false;
+	int r;
+
+	if (query_check(c, NULL, 0) < 0)
+		return;
+	if ((r = may_control_all(c, &may)) < 0)
+		return http_call_fail(c, r);
+	if (!may)
+		return http_call_error(c, 403, "Forbidden", "%s may not control the follower",
+		                       c->who.fqn[0] != '\0' ? c->who.fqn : "an anonymous caller");
+	if (c->h->hooks.attachments == NULL)
+		return http_call_error(c, 503, "Unavailable", "no admin surface in this process");
+	if (a.len > 0 && (evbuffer_add(in, "", 1) < 0 ||
+	                  (a.body = (const char *)evbuffer_pullup(in, -1)) == NULL))
+		return http_call_fail(c, -ENOMEM);
+	c->replied = true;
+	c->h->hooks.attachments(c->h->hooks.arg, c->req, &a);
+}
+
 /* ---- routing ---- */
 
 struct route {
@@ -655,6 +684,8 @@ static const struct route routes[] = {
     {"metrics", METHODS_GET, true, h_metrics},
     {"healthz", METHODS_GET, true, h_healthz},
     {"v1/admin/sync", EVHTTP_REQ_POST, true, h_admin_sync},
+    {"v1/admin/attachments", METHODS_GET, true, h_admin_attachments},
+    {"v1/admin/attachments/*", EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE, true, h_admin_attachments},
     {"v1/rest/mgmt", EVHTTP_REQ_POST, true, h_kusto},
     {"v1/rest/auth/metadata", METHODS_GET, true, h_kusto},
 };
@@ -679,7 +710,9 @@ static bool route_matches(const struct route *r, const struct http_call *c)
 static void allow_header(struct http_call *c, int methods)
 {
 	(void)evhttp_add_header(evhttp_request_get_output_headers(c->req), "Allow",
-	                        methods & EVHTTP_REQ_POST ? "POST" : "GET, HEAD");
+	                        methods & EVHTTP_REQ_POST  ? "POST"
+	                        : methods & EVHTTP_REQ_PUT ? "PUT, DELETE"
+	                                                   : "GET, HEAD");
 }
 
 /* The route of the call, or NULL after replying 404 / 405. */
@@ -729,7 +762,10 @@ static const struct route *prepare(struct http_call *c)
 	}
 	if (parse_path(c) < 0 || parse_query(c) < 0 || (r = route_of(c)) == NULL || identify(c) < 0)
 		return NULL;
-	if (r->fn != h_healthz && !admitted(c)) {
+	/* /healthz, and Kusto's sign-in metadata (the SDK asks it without
+	 * credentials and takes only a 404 as "use your token") */
+	if (r->fn != h_healthz && !(r->fn == h_kusto && c->method != EVHTTP_REQ_POST) &&
+	    !admitted(c)) {
 		http_call_error(c, 401, "Unauthorized", "%s",
 		                c->h->conf->allow_anonymous
 		                    ? "anonymous access is for local callers only"

@@ -31,6 +31,7 @@
 #include "engine.h"
 #include "http.h"
 #include "log.h"
+#include "mgmt.h"
 #include "notify.h"
 #include "readthru.h"
 #include "signals.h"
@@ -242,7 +243,9 @@ static int check_config(const char *path)
 
 struct daemon {
 	const char *config_path;
-	struct conf *conf;
+	struct conf *conf; /* the file's; the effective one (with the admin's
+	                      run-time changes) is mgmt_conf(mgmt) */
+	struct mgmt *mgmt;
 	struct event_base *base;
 	struct notify *notify;
 	struct signals *signals;
@@ -310,27 +313,47 @@ static void apply_log_level(const struct daemon *d)
 		log_set_level(conf_prio(d->conf->log_level));
 }
 
-/* Swaps in a new configuration when the parser and the engine accept it;
- * 0 with what changed in changes, or a negative errno with err filled (the
- * old one stays). */
-static int reload_config(struct daemon *d, char *changes, char *err, size_t errlen)
+/* Switches http and the engine to the effective configuration eff
+ * (borrowed: mgmt owns it); 0, or a negative errno with err filled and
+ * everything as it was. */
+static int apply_conf(void *arg, const struct conf *eff, char *err, size_t errlen)
 {
-	struct conf *conf = NULL;
+	struct daemon *d = arg;
 	struct http_reload *hr = NULL;
-	int r;
+	int r = 0;
 
-	r = config_load(d->config_path, &conf, err, errlen);
-	if (r == 0 && d->http != NULL)
-		r = http_reload_prepare(d->http, conf, &hr, err, errlen);
+	if (d->http != NULL)
+		r = http_reload_prepare(d->http, eff, &hr, err, errlen);
 	if (r == 0)
-		r = d->engine_ops->reload(d->engine, conf, err, errlen);
+		r = d->engine_ops->reload(d->engine, eff, err, errlen);
 	if (r < 0) {
 		http_reload_abort(hr);
-		conf_free(conf);
 		return r;
 	}
 	if (d->http != NULL)
-		http_reload_commit(d->http, hr, conf);
+		http_reload_commit(d->http, hr, eff);
+	return 0;
+}
+
+/* Swaps in a new configuration when the parser and the engine accept it
+ * (composed with the admin's run-time changes); 0 with what changed in
+ * changes, or a negative errno with err filled (the old one stays). */
+static int reload_config(struct daemon *d, char *changes, char *err, size_t errlen)
+{
+	struct conf *conf = NULL, *eff = NULL;
+	int r;
+
+	r = config_load(d->config_path, &conf, err, errlen);
+	if (r == 0)
+		r = mgmt_compose(d->mgmt, conf, &eff, err, errlen);
+	if (r == 0)
+		r = apply_conf(d, eff, err, errlen);
+	if (r < 0) {
+		conf_free(eff);
+		conf_free(conf);
+		return r;
+	}
+	mgmt_set_conf(d->mgmt, conf, eff);
 	config_diff_text(d->conf, conf, changes, errlen);
 	conf_free(d->conf);
 	d->conf = conf;
@@ -442,6 +465,21 @@ static int on_sync_now(void *arg)
 	return d->engine_ops->poll_now(d->engine);
 }
 
+static void on_mgmt(void *arg, struct evhttp_request *req, const struct http_kusto_call *call)
+{
+	struct daemon *d = arg;
+
+	mgmt_on_mgmt(d->mgmt, req, call);
+}
+
+static void on_attachments(void *arg, struct evhttp_request *req,
+                           const struct http_admin_call *call)
+{
+	struct daemon *d = arg;
+
+	mgmt_on_attachments(d->mgmt, req, call);
+}
+
 static struct warm *on_warm(void *arg)
 {
 	struct daemon *d = arg;
@@ -449,6 +487,15 @@ static struct warm *on_warm(void *arg)
 	if (d->engine_ops->warm == NULL || d->engine == NULL)
 		return NULL;
 	return d->engine_ops->warm(d->engine);
+}
+
+static struct sync *on_sync(void *arg)
+{
+	struct daemon *d = arg;
+
+	if (d->engine_ops->sync == NULL || d->engine == NULL)
+		return NULL;
+	return d->engine_ops->sync(d->engine);
 }
 
 static int on_miss(void *arg, struct evhttp_request *req, const struct http_miss *m)
@@ -462,16 +509,39 @@ static int on_miss(void *arg, struct evhttp_request *req, const struct http_miss
 static int http_start(struct daemon *d)
 {
 	char err[ERR_MAX], path[4096];
-	struct http_options opt = {
-	    .store_path = path,
-	    .hooks = {.arg = d, .sync_now = on_sync_now, .warm = on_warm, .miss = on_miss}};
+	struct http_options opt = {.store_path = path,
+	                           .hooks = {.arg = d,
+	                                     .sync_now = on_sync_now,
+	                                     .mgmt = on_mgmt,
+	                                     .attachments = on_attachments,
+	                                     .warm = on_warm,
+	                                     .sync = on_sync,
+	                                     .miss = on_miss}};
 	int r;
 
 	notify_status(d->notify, "starting: binding the HTTP listeners");
 	(void)snprintf(path, sizeof(path), "%s/%s", d->conf->state_dir, STORE_FILE);
-	r = http_new(d->base, d->conf, &opt, &d->http, err, sizeof(err));
+	r = http_new(d->base, mgmt_conf(d->mgmt), &opt, &d->http, err, sizeof(err));
 	if (r < 0)
 		log_err("cannot serve HTTP: %s", err);
+	return r;
+}
+
+/* Loads the admin's run-time changes from the store and composes the
+ * effective configuration. */
+static int start_mgmt(struct daemon *d, char *err, size_t errlen)
+{
+	const struct mgmt_events ev = {.arg = d, .apply = apply_conf};
+	struct conf *eff = NULL;
+	char path[4096];
+	int r;
+
+	(void)snprintf(path, sizeof(path), "%s/%s", d->conf->state_dir, STORE_FILE);
+	r = mgmt_new(d->base, path, &ev, &d->mgmt, err, errlen);
+	if (r == 0)
+		r = mgmt_compose(d->mgmt, d->conf, &eff, err, errlen);
+	if (r == 0)
+		mgmt_set_conf(d->mgmt, d->conf, eff);
 	return r;
 }
 
@@ -493,7 +563,12 @@ static int daemon_start(struct daemon *d)
 	log_info("configuration %s: %zu attached database configuration%s", d->config_path,
 	         d->conf->nattach, d->conf->nattach == 1 ? "" : "s");
 	notify_status(d->notify, "starting: opening the store");
-	r = d->engine_ops->start(d->base, d->conf, d->mode, &events, &d->engine, err, sizeof(err));
+	if ((r = start_mgmt(d, err, sizeof(err))) < 0) {
+		log_err("cannot start: %s", err);
+		return r;
+	}
+	r = d->engine_ops->start(d->base, mgmt_conf(d->mgmt), d->mode, &events, &d->engine, err,
+	                         sizeof(err));
 	if (r < 0)
 		log_err("cannot start: %s", err);
 	if (r == 0 && d->mode == ENGINE_RUN)
@@ -503,9 +578,11 @@ static int daemon_start(struct daemon *d)
 
 static void daemon_free(struct daemon *d)
 {
+	mgmt_stop(d->mgmt);
 	http_free(d->http);
 	if (d->engine != NULL)
 		d->engine_ops->free(d->engine);
+	mgmt_free(d->mgmt);
 	signals_free(d->signals);
 	notify_free(d->notify);
 	if (d->deadline != NULL)

@@ -619,7 +619,7 @@ static const struct conf_option options[] = {
         ATTACH(prefetch),
         .type = CONF_T_BOOL,
         .def = "false",
-        .help = "Fetch new extents' artifacts when they appear, not on first use.",
+        .help = "Show a new version only once its hot artifacts are cached.",
     },
     {
         .name = "poll_interval",

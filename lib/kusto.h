@@ -282,7 +282,7 @@ struct kusto_db {
 	const char *name; /* the local name the views show */
 	const char *root; /* the leader's root URL */
 	const char *uuid; /* the leader's database uuid, "" before the first load */
-	uint64_t version; /* the applied version, 0 before the first load */
+	uint64_t version; /* the visible version (store_db_info), 0 before the first load */
 };
 
 /* A table, external table or materialized view and the leader's caching

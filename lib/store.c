@@ -157,6 +157,33 @@ static const char *const migrations[] = {
     "  fails INTEGER NOT NULL DEFAULT 0,"
     "  last_access INTEGER NOT NULL DEFAULT 0"
     ") WITHOUT ROWID;",
+
+    /* 3: the admin's run-time changes to the attach configurations (the
+     * daemon's overlay over followerd.conf) */
+    "CREATE TABLE overlay("
+    "  name TEXT PRIMARY KEY,"
+    "  json TEXT NOT NULL"
+    ") WITHOUT ROWID;",
+    /* 4: auto-prefetch.  A database's visible version (what readers see)
+     * may lag its applied one; its totals and its tables' are kept for the
+     * visible version too.  An extent carries the version that added it and,
+     * while a visible version still holds it, the one that dropped it (NULL:
+     * live).  Only held rows enter extents_held, so the index costs nothing
+     * to a follower without prefetch. */
+    "ALTER TABLE databases ADD COLUMN visible_version INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE databases ADD COLUMN visible_extents INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE databases ADD COLUMN visible_rows INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE databases ADD COLUMN visible_bytes INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE databases SET visible_version = applied_version, visible_extents = extents, "
+    "  visible_rows = rows, visible_bytes = bytes;"
+    "ALTER TABLE entities ADD COLUMN visible_extents INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE entities ADD COLUMN visible_rows INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE entities ADD COLUMN visible_bytes INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE entities SET visible_extents = extents, visible_rows = rows, "
+    "  visible_bytes = bytes;"
+    "ALTER TABLE extents ADD COLUMN added INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE extents ADD COLUMN dropped INTEGER;"
+    "CREATE INDEX extents_held ON extents(entity, id) WHERE dropped IS NOT NULL;",
 };
 
 _Static_assert(N_ELEMENTS(migrations) == STORE_VERSION, "one migration per schema version");
@@ -164,8 +191,22 @@ _Static_assert(N_ELEMENTS(migrations) == STORE_VERSION, "one migration per schem
 #define DB_COLS                                                                                    \
 	"id, config, root, leader_db, local_name, uuid, applied_version, applied_committed, "      \
 	"leader_version, leader_committed, last_poll, last_apply, last_error, state, extents, "    \
-	"rows, bytes"
-#define ENT_COLS "id, name, kind, folder, docstring, location, source, query, extents, rows, bytes"
+	"rows, bytes, visible_version, visible_extents, visible_rows, visible_bytes"
+#define ENT_COLS                                                                                   \
+	"id, name, kind, folder, docstring, location, source, query, extents, rows, bytes, "       \
+	"visible_extents, visible_rows, visible_bytes"
+/* The extents a reader sees at visible version ?6 (a publish purges the rows
+ * dropped at or before the visible version, so dropped > ?6 always holds
+ * for the held rows once published). */
+#define EXT_VISIBLE "added <= ?6 AND (dropped IS NULL OR dropped > ?6)"
+#define EXT_PAGE_COLS                                                                              \
+	"SELECT id, uuid, min_created, max_created, rows, original_size, compressed_size, tags "   \
+	"FROM extents "
+#define EXT_PAGE_WHERE "WHERE entity = ?1 AND id > ?2 AND max_created >= ?3 AND min_created <= ?4 "
+/* The held rows of database ?1: dropped at the applied version, still visible. */
+#define EXT_HELD                                                                                   \
+	"SELECT id FROM extents INDEXED BY extents_held WHERE entity IN "                          \
+	"(SELECT id FROM entities WHERE db = ?1) AND dropped IS NOT NULL"
 
 static const char *const statements[ST__COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -175,10 +216,13 @@ static const char *const statements[ST__COUNT] = {
     [ST_CONFIG_GET] = "SELECT json FROM configs WHERE name = ?1",
     [ST_CONFIG_DELETE] = "DELETE FROM configs WHERE name = ?1",
     [ST_CONFIG_LIST] = "SELECT name, json FROM configs ORDER BY name",
+    [ST_OVERLAY_PUT] = "INSERT OR REPLACE INTO overlay(name, json) VALUES(?1, ?2)",
+    [ST_OVERLAY_DELETE] = "DELETE FROM overlay WHERE name = ?1",
+    [ST_OVERLAY_LIST] = "SELECT name, json FROM overlay ORDER BY name",
     [ST_DB_ADD] = "INSERT INTO databases(config, root, leader_db, local_name) "
                   "VALUES(?1, ?2, ?3, ?4)",
-    [ST_DB_FIND] = "SELECT id, uuid, applied_version, extents, rows, bytes FROM databases "
-                   "WHERE config = ?1",
+    [ST_DB_FIND] = "SELECT id, uuid, applied_version, extents, rows, bytes, visible_version "
+                   "FROM databases WHERE config = ?1",
     [ST_DB_GET] = "SELECT " DB_COLS " FROM databases WHERE config = ?1",
     [ST_DB_LIST] = "SELECT " DB_COLS " FROM databases ORDER BY config",
     [ST_DB_SET_POLL] = "UPDATE databases SET last_poll = ?2, leader_version = ?3, "
@@ -187,7 +231,25 @@ static const char *const statements[ST__COUNT] = {
     [ST_DB_SET_STATE] = "UPDATE databases SET state = ?2 WHERE config = ?1",
     [ST_DB_SET_APPLIED] = "UPDATE databases SET uuid = ?2, applied_version = ?3, "
                           "applied_committed = ?4, last_apply = ?5, extents = ?6, rows = ?7, "
-                          "bytes = ?8 WHERE id = ?1",
+                          "bytes = ?8, visible_version = CASE WHEN ?9 THEN ?3 ELSE "
+                          "visible_version END, visible_extents = CASE WHEN ?9 THEN ?6 ELSE "
+                          "visible_extents END, visible_rows = CASE WHEN ?9 THEN ?7 ELSE "
+                          "visible_rows END, visible_bytes = CASE WHEN ?9 THEN ?8 ELSE "
+                          "visible_bytes END WHERE id = ?1",
+    [ST_DB_PUBLISH] = "UPDATE databases SET visible_version = applied_version, "
+                      "visible_extents = extents, visible_rows = rows, visible_bytes = bytes "
+                      "WHERE id = ?1",
+    /* A held commit drops a table: its extents leave the visible totals. */
+    [ST_DB_UNSEE_ENTITY] = "UPDATE databases SET "
+                           "visible_extents = databases.visible_extents - e.visible_extents, "
+                           "visible_rows = databases.visible_rows - e.visible_rows, "
+                           "visible_bytes = databases.visible_bytes - e.visible_bytes "
+                           "FROM entities e WHERE databases.id = ?1 AND e.id = ?2",
+    [ST_ENT_PUBLISH] = "UPDATE entities SET visible_extents = extents, visible_rows = rows, "
+                       "visible_bytes = bytes WHERE db = ?1 AND (visible_extents != extents "
+                       "OR visible_rows != rows OR visible_bytes != bytes)",
+    [ST_PURGE_ARTIFACTS] = "DELETE FROM artifacts WHERE extent IN (" EXT_HELD ")",
+    [ST_PURGE_EXTENTS] = "DELETE FROM extents WHERE id IN (" EXT_HELD ")",
     [ST_DB_DELETE] = "DELETE FROM databases WHERE id = ?1",
     [ST_WIPE_ARTIFACTS] = "DELETE FROM artifacts WHERE extent IN "
                           "(SELECT id FROM extents WHERE db = ?1)",
@@ -219,14 +281,18 @@ static const char *const statements[ST__COUNT] = {
     [ST_COL_DELETE] = "DELETE FROM columns WHERE entity = ?1",
     [ST_COL_LIST] = "SELECT name, type FROM columns WHERE entity = ?1 ORDER BY ord",
     [ST_EXT_INSERT] = "INSERT INTO extents(db, entity, uuid, min_created, max_created, rows, "
-                      "original_size, compressed_size, bytes, tags) "
-                      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-    [ST_EXT_FIND] = "SELECT id, entity, rows, bytes FROM extents WHERE db = ?1 AND uuid = ?2",
-    [ST_EXT_EXISTS] = "SELECT 1 FROM extents WHERE db = ?1 AND uuid = ?2",
+                      "original_size, compressed_size, bytes, tags, added) "
+                      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    /* Live at the applied version: held rows were dropped already. */
+    [ST_EXT_FIND] = "SELECT id, entity, rows, bytes, added FROM extents WHERE db = ?1 "
+                    "AND uuid = ?2 AND dropped IS NULL",
+    [ST_EXT_EXISTS] = "SELECT 1 FROM extents WHERE db = ?1 AND uuid = ?2 AND dropped IS NULL",
     [ST_EXT_DELETE] = "DELETE FROM extents WHERE id = ?1",
-    [ST_EXT_PAGE] = "SELECT id, uuid, min_created, max_created, rows, original_size, "
-                    "compressed_size, tags FROM extents WHERE entity = ?1 AND id > ?2 "
-                    "AND max_created >= ?3 AND min_created <= ?4 ORDER BY id LIMIT ?5",
+    [ST_EXT_HOLD] = "UPDATE extents SET dropped = ?2 WHERE id = ?1",
+    [ST_EXT_PAGE] = EXT_PAGE_COLS EXT_PAGE_WHERE "AND " EXT_VISIBLE " ORDER BY id LIMIT ?5",
+    [ST_EXT_PAGE_APPLIED] = EXT_PAGE_COLS EXT_PAGE_WHERE "AND dropped IS NULL ORDER BY id LIMIT ?5",
+    [ST_EXT_PAGE_HELD] = EXT_PAGE_COLS "INDEXED BY extents_held " EXT_PAGE_WHERE
+                                       "AND dropped IS NOT NULL ORDER BY id LIMIT ?5",
     [ST_EXT_MAXID] = "SELECT coalesce(max(id), 0) FROM extents",
     [ST_ART_INSERT] = "INSERT INTO artifacts(extent, ord, name, path, size, sha256) "
                       "VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
@@ -735,25 +801,72 @@ void store_free(struct store *s)
 		return;
 	for (size_t i = 0; i < ST__COUNT; i++)
 		(void)sqlite3_finalize(s->st[i]);
+	for (size_t i = 0; i < STORE_QUERY_CACHE; i++) {
+		(void)sqlite3_finalize(s->q[i].st);
+		free(s->q[i].sql);
+	}
 	(void)sqlite3_close_v2(s->db);
 	free(s);
 }
 
 /* ---- configurations ---- */
 
-int store_config_put(struct store *s, const char *name, const char *json, char *err)
+static int kv_put(struct store *s, enum store_st id, const char *name, const char *json, char *err)
 {
 	sqlite3_stmt *st;
 	int r = store_check_writable(s, err);
 
 	if (r < 0)
 		return r;
-	st = store_stmt(s, ST_CONFIG_PUT, err);
+	st = store_stmt(s, id, err);
 	if (st == NULL)
 		return -EIO;
 	(void)store_bind_text(st, 1, name);
 	(void)store_bind_text(st, 2, json);
-	return store_step_done(s, st, err, "config put");
+	return store_step_done(s, st, err, id == ST_CONFIG_PUT ? "config put" : "overlay put");
+}
+
+static int kv_delete(struct store *s, enum store_st id, const char *name, char *err)
+{
+	const char *what = id == ST_CONFIG_DELETE ? "config" : "overlay";
+	sqlite3_stmt *st;
+	int r = store_check_writable(s, err);
+
+	if (r < 0)
+		return r;
+	st = store_stmt(s, id, err);
+	if (st == NULL)
+		return -EIO;
+	(void)store_bind_text(st, 1, name);
+	r = store_step_done(s, st, err,
+	                    id == ST_CONFIG_DELETE ? "config delete" : "overlay delete");
+	if (r == 0 && sqlite3_changes(s->db) == 0)
+		r = store_errf(err, -ENOENT, "%s '%s': not found", what, name);
+	return r;
+}
+
+static int kv_list(struct store *s, enum store_st id,
+                   int (*fn)(void *arg, const char *name, const char *json), void *arg, char *err)
+{
+	sqlite3_stmt *st = store_stmt(s, id, err);
+	int r;
+
+	if (st == NULL)
+		return -EIO;
+	while ((r = store_step_row(s, st, err,
+	                           id == ST_CONFIG_LIST ? "config list" : "overlay list")) == 1) {
+		r = fn(arg, (const char *)sqlite3_column_text(st, 0),
+		       (const char *)sqlite3_column_text(st, 1));
+		if (r != 0)
+			break;
+	}
+	(void)sqlite3_reset(st);
+	return r;
+}
+
+int store_config_put(struct store *s, const char *name, const char *json, char *err)
+{
+	return kv_put(s, ST_CONFIG_PUT, name, json, err);
 }
 
 int store_config_get(struct store *s, const char *name, char **ret, char *err)
@@ -779,37 +892,31 @@ int store_config_get(struct store *s, const char *name, char **ret, char *err)
 
 int store_config_delete(struct store *s, const char *name, char *err)
 {
-	sqlite3_stmt *st;
-	int r = store_check_writable(s, err);
-
-	if (r < 0)
-		return r;
-	st = store_stmt(s, ST_CONFIG_DELETE, err);
-	if (st == NULL)
-		return -EIO;
-	(void)store_bind_text(st, 1, name);
-	r = store_step_done(s, st, err, "config delete");
-	if (r == 0 && sqlite3_changes(s->db) == 0)
-		r = store_errf(err, -ENOENT, "config '%s': not found", name);
-	return r;
+	return kv_delete(s, ST_CONFIG_DELETE, name, err);
 }
 
 int store_config_list(struct store *s, int (*fn)(void *arg, const char *name, const char *json),
                       void *arg, char *err)
 {
-	sqlite3_stmt *st = store_stmt(s, ST_CONFIG_LIST, err);
-	int r;
+	return kv_list(s, ST_CONFIG_LIST, fn, arg, err);
+}
 
-	if (st == NULL)
-		return -EIO;
-	while ((r = store_step_row(s, st, err, "config list")) == 1) {
-		r = fn(arg, (const char *)sqlite3_column_text(st, 0),
-		       (const char *)sqlite3_column_text(st, 1));
-		if (r != 0)
-			break;
-	}
-	(void)sqlite3_reset(st);
-	return r;
+/* ---- the overlay: one JSON text per attach name ---- */
+
+int store_overlay_put(struct store *s, const char *name, const char *json, char *err)
+{
+	return kv_put(s, ST_OVERLAY_PUT, name, json, err);
+}
+
+int store_overlay_delete(struct store *s, const char *name, char *err)
+{
+	return kv_delete(s, ST_OVERLAY_DELETE, name, err);
+}
+
+int store_overlay_list(struct store *s, int (*fn)(void *arg, const char *name, const char *json),
+                       void *arg, char *err)
+{
+	return kv_list(s, ST_OVERLAY_LIST, fn, arg, err);
 }
 
 /* ---- followed databases ---- */
@@ -835,6 +942,7 @@ int store_dbrow_find(struct store *s, const char *config, struct store_dbrow *re
 	ret->extents = (uint64_t)sqlite3_column_int64(st, 3);
 	ret->rows = (uint64_t)sqlite3_column_int64(st, 4);
 	ret->bytes = (uint64_t)sqlite3_column_int64(st, 5);
+	ret->visible_version = (uint64_t)sqlite3_column_int64(st, 6);
 	(void)sqlite3_reset(st);
 	return 0;
 }
@@ -957,6 +1065,35 @@ int store_db_set_state(struct store *s, const char *config, const char *state, c
 		return s->readonly ? -EROFS : -EIO;
 	(void)store_bind_text(st, 2, state);
 	return db_update(s, st, config, err);
+}
+
+int store_db_publish(struct store *s, const char *config, uint64_t version, char *err)
+{
+	struct store_dbrow row = {0};
+	int r = store_check_writable(s, err);
+
+	if (r == 0)
+		r = store_begin(s, err);
+	if (r < 0)
+		return r;
+	r = store_dbrow_find(s, config, &row, err);
+	if (r == 0 && row.applied_version != version)
+		r = store_errf(err, -ESTALE,
+		               "database '%s': version %" PRIu64 " is not the applied one (%" PRIu64
+		               ")",
+		               config, version, row.applied_version);
+	if (r < 0 || row.visible_version == version)
+		goto out;
+	r = store_purge_held(s, &row, err);
+	if (r == 0)
+		r = store_run_id(s, ST_ENT_PUBLISH, row.id, err);
+	if (r == 0)
+		r = store_run_id(s, ST_DB_PUBLISH, row.id, err);
+	if (r == 0)
+		r = store_commit(s, err);
+out:
+	store_rollback(s); /* a no-op once committed */
+	return r;
 }
 
 /* ---- blobs ---- */

@@ -15,6 +15,22 @@
  * open their own handle with store_open_readonly (WAL: they read a snapshot
  * while the writer goes on).
  *
+ * Applied and visible versions (auto-prefetch): readers see a database at
+ * its visible version.  Without prefetch every apply makes its version
+ * visible in the same transaction.  With prefetch (store_filter.prefetch) a
+ * commit leaves the visible version where it was: the extents it adds carry
+ * its version and stay hidden, the extents it drops stay as rows marked
+ * dropped ("held") while the visible version includes them, and
+ * store_db_publish later makes the applied version visible in one
+ * transaction, deleting the held rows.  What is versioned is the extent set
+ * (store_extents, the totals of store_db_info and store_entity); entities,
+ * their schemas, policies and principals are always the applied version's
+ * (a table a held commit drops goes at once, with its extents and their
+ * share of the visible totals; one it creates shows no extents until
+ * published).  A checkpoint (a first load from one, a catch-up past a
+ * vacuumed log, a resync, a rewind) keeps no older version: its own
+ * becomes visible at once, held rows or not.
+ *
  * Costs (tests/bench/store.sh, 1M extents of one artifact): feeding ~1 us
  * and finishing ~3.5 us per extent; a 1,000-extent commit ~15-40 ms.  So a
  * big checkpoint's finish does not belong on the event loop: run it (or the
@@ -53,7 +69,7 @@
 
 #define STORE_ERRLEN 512
 #define STORE_HISTORY_MAX 1000 /* history rows kept per database */
-#define STORE_VERSION 2        /* PRAGMA user_version of a current file */
+#define STORE_VERSION 4        /* PRAGMA user_version of a current file */
 
 struct store;
 struct store_ckpt;
@@ -90,6 +106,21 @@ int store_config_delete(struct store *s, const char *name, char *err);
 int store_config_list(struct store *s, int (*fn)(void *arg, const char *name, const char *json),
                       void *arg, char *err);
 
+/* ---- the overlay: the admin's run-time changes to the attach
+ * configurations, one JSON text per attach name (the daemon's; separate
+ * from the configurations above, which sync owns) ---- */
+
+/* Inserts or replaces the overlay entry of name (borrows both strings). */
+int store_overlay_put(struct store *s, const char *name, const char *json, char *err);
+
+/* -ENOENT when absent. */
+int store_overlay_delete(struct store *s, const char *name, char *err);
+
+/* Calls fn for each entry in name order with borrowed strings; a non-zero
+ * return from fn stops the walk and is returned. */
+int store_overlay_list(struct store *s, int (*fn)(void *arg, const char *name, const char *json),
+                       void *arg, char *err);
+
 /* ---- followed databases ---- */
 
 /* Everything the store knows about one followed database (owned strings). */
@@ -101,6 +132,7 @@ struct store_db_info {
 	char *local_name;              /* the name the views show */
 	char uuid[PROTO_UUID_LEN + 1]; /* leader uuid, "" before the first load */
 	uint64_t applied_version;      /* 0 before the first load */
+	uint64_t visible_version;      /* what readers see: <= applied_version */
 	int64_t applied_committed;     /* ticks; commit time of the applied version */
 	uint64_t leader_version;       /* newest version seen in the leader's head */
 	int64_t leader_committed;      /* ticks; its commit time, 0 = unknown */
@@ -108,7 +140,7 @@ struct store_db_info {
 	int64_t last_apply;            /* ticks, 0 = never */
 	char *last_error;              /* NULL = none */
 	char *state;                   /* the sync state machine's word, "new" at first */
-	uint64_t extents, rows, bytes; /* totals of the stored (included) extents */
+	uint64_t extents, rows, bytes; /* totals of the visible (included) extents */
 };
 
 void store_db_info_clear(struct store_db_info *d);
@@ -145,6 +177,13 @@ struct store_lag {
 
 int store_lag(struct store *s, const char *config, struct store_lag *ret, char *err);
 
+/* Makes version, which must be the applied version of database config, the
+ * visible one in one transaction: the held extents (dropped at or before it)
+ * and their artifacts are deleted, the visible totals copied.  0 when it is
+ * visible already; -ESTALE when the applied version is another (applied
+ * meanwhile: decide again); -ENOENT. */
+int store_db_publish(struct store *s, const char *config, uint64_t version, char *err);
+
 /* ---- applying changes ---- */
 
 /* The configuration's include/exclude decision for an entity.  Objects it
@@ -154,6 +193,7 @@ typedef bool store_include_fn(enum proto_kind kind, const char *name, void *arg)
 struct store_filter {
 	store_include_fn *include; /* NULL: include everything */
 	void *arg;
+	bool prefetch; /* a commit leaves the visible version (store_db_publish) */
 };
 
 /* What an applied commit or checkpoint changed. */
@@ -237,6 +277,13 @@ int store_principals(struct store *s, const char *config, enum proto_role role,
                      struct proto_principal **ret, size_t *ret_n, char *err);
 void store_principals_free(struct proto_principal *v, size_t n);
 
+/* Which extents a walk lists. */
+enum store_extent_set {
+	STORE_EXTENTS_VISIBLE, /* those of the visible version: what readers see */
+	STORE_EXTENTS_APPLIED, /* those of the applied version */
+	STORE_EXTENTS_HELD,    /* visible but dropped at the applied version */
+};
+
 /* A page of a table's extents, in store order (id).  Extents whose created-on
  * range [min_created, max_created] overlaps [from, to] are listed; use
  * INT64_MIN / INT64_MAX for no bound. */
@@ -246,6 +293,7 @@ struct store_extent_query {
 	int64_t from, to;
 	int64_t after; /* cursor: 0 for the first page, then the last id seen */
 	size_t limit;  /* rows per page, 0 = 1000 */
+	enum store_extent_set set;
 };
 
 /* Calls fn for each extent of the page with a borrowed extent (artifacts and
@@ -278,7 +326,9 @@ int store_history(struct store *s, const char *config, size_t limit, struct stor
 /* Runs one read-only SQL statement through a read-only handle (-EPERM on a
  * writable one), calling fn for each row with borrowed text values (NULL for
  * SQL NULL; at most the first 64 columns).  For the views' ad-hoc queries and
- * tests; a non-zero return from fn stops the walk and is returned. */
+ * tests; a non-zero return from fn stops the walk and is returned.  The last
+ * STORE_QUERY_CACHE statements stay prepared, looked up by their exact text
+ * (so pass constant SQL with the values inlined only when they repeat). */
 int store_query(struct store *s, const char *sql,
                 int (*fn)(void *arg, int ncols, const char *const *values), void *arg, char *err);
 

@@ -976,6 +976,7 @@ static int set_applied(struct finish *f)
 	(void)sqlite3_bind_int64(st, 6, (int64_t)ck->inc_extents);
 	(void)sqlite3_bind_int64(st, 7, (int64_t)ck->inc_rows);
 	(void)sqlite3_bind_int64(st, 8, (int64_t)ck->inc_bytes);
+	(void)sqlite3_bind_int(st, 9, 1); /* a checkpoint is visible at once */
 	return store_step_done(f->s, st, f->err, "database applied");
 }
 
@@ -1032,6 +1033,11 @@ static int finish_apply(struct finish *f)
 		r = model_load(f->s, f->row.id, &f->cur, f->err);
 	if (r < 0)
 		return r;
+	/* A checkpoint keeps no older version: its own becomes visible, so
+	 * the rows only an older visible version held go first. */
+	r = store_purge_held(f->s, &f->row, f->err);
+	if (r < 0)
+		return r;
 	f->replace = strcmp(f->row.uuid, ck->uuid) != 0;
 	f->sum.rewound = f->replace && f->row.uuid[0] != '\0';
 	if (f->replace) {
@@ -1052,6 +1058,8 @@ static int finish_apply(struct finish *f)
 		r = apply_db_rows(f);
 	if (r == 0)
 		r = apply_entity_rows(f);
+	if (r == 0)
+		r = store_run_id(f->s, ST_ENT_PUBLISH, f->row.id, f->err);
 	if (r == 0 && !ck->excluded_any)
 		r = verify_stored(f);
 	if (r == 0)

@@ -26,6 +26,8 @@ struct apply {
 	size_t index;
 	char *err;
 	int has_excluded; /* -1 unknown, else whether the database has excluded entities */
+	uint64_t version; /* the commit's */
+	bool hold;        /* prefetch: the visible version stays (store_db_publish) */
 	/* Extent count/rows/bytes deltas of one entity, flushed when another
 	 * entity's extents come (add_extents is mostly one table at a time). */
 	int64_t acc_entity;
@@ -259,6 +261,19 @@ static int do_alter(struct apply *a)
 	return r;
 }
 
+/* A held commit drops entity id: what the visible version showed of it goes
+ * from the visible totals too (the schema is the applied version's). */
+static int ent_unsee(struct apply *a, int64_t id)
+{
+	sqlite3_stmt *st = store_stmt(a->s, ST_DB_UNSEE_ENTITY, a->err);
+
+	if (st == NULL)
+		return -EIO;
+	(void)sqlite3_bind_int64(st, 1, a->row.id);
+	(void)sqlite3_bind_int64(st, 2, id);
+	return store_step_done(a->s, st, a->err, "visible totals");
+}
+
 /* Deletes entity id with its extents, artifacts, columns and policies. */
 static int ent_drop(struct apply *a, int64_t id)
 {
@@ -266,6 +281,8 @@ static int ent_drop(struct apply *a, int64_t id)
 	                                          ST_COL_DELETE, ST_ENT_DELETE};
 	int r = acc_flush(a);
 
+	if (r == 0 && a->hold)
+		r = ent_unsee(a, id);
 	if (r == 0)
 		r = store_caching_write(a->s, a->row.id, id, NULL, a->err);
 	if (r == 0)
@@ -366,7 +383,8 @@ static int add_extents(struct apply *a, const struct proto_extent *v, size_t n)
 			r = extent_table(a, i, x->table, &entity);
 		last = x->table;
 		if (r == 0 && entity != 0)
-			r = act_wrap(a, store_extent_insert(a->s, a->row.id, entity, x, a->err));
+			r = act_wrap(
+			    a, store_extent_insert(a->s, a->row.id, entity, x, a->version, a->err));
 		if (r < 0)
 			return r;
 		if (entity == 0)
@@ -383,11 +401,14 @@ static int add_extents(struct apply *a, const struct proto_extent *v, size_t n)
 	return 0;
 }
 
-/* Deletes the extent of row st (id, entity, rows, bytes). */
+/* Deletes the extent of row st (id, entity, rows, bytes, added), or, when
+ * the visible version holds it, marks it dropped by this version. */
 static int extent_delete(struct apply *a, sqlite3_stmt *st)
 {
 	int64_t id = sqlite3_column_int64(st, 0), entity = sqlite3_column_int64(st, 1);
 	int64_t rows = sqlite3_column_int64(st, 2), bytes = sqlite3_column_int64(st, 3);
+	uint64_t added = (uint64_t)sqlite3_column_int64(st, 4);
+	sqlite3_stmt *hold;
 	int r;
 
 	(void)sqlite3_reset(st);
@@ -395,6 +416,13 @@ static int extent_delete(struct apply *a, sqlite3_stmt *st)
 	a->sum.rows_removed += (uint64_t)rows;
 	a->sum.bytes_removed += (uint64_t)bytes;
 	r = acc_add(a, entity, -1, -rows, -bytes);
+	if (r == 0 && a->hold && added <= a->row.visible_version) {
+		if ((hold = store_stmt(a->s, ST_EXT_HOLD, a->err)) == NULL)
+			return -EIO;
+		(void)sqlite3_bind_int64(hold, 1, id);
+		(void)sqlite3_bind_int64(hold, 2, (int64_t)a->version);
+		return store_step_done(a->s, hold, a->err, "extent hold");
+	}
 	if (r == 0)
 		r = store_run_id(a->s, ST_ART_DELETE, id, a->err);
 	if (r == 0)
@@ -591,6 +619,7 @@ static int set_applied(struct apply *a, const struct proto_commit *c)
 	                         (int64_t)(a->row.rows + sum->rows_added - sum->rows_removed));
 	(void)sqlite3_bind_int64(st, 8,
 	                         (int64_t)(a->row.bytes + sum->bytes_added - sum->bytes_removed));
+	(void)sqlite3_bind_int(st, 9, !a->hold);
 	return store_step_done(a->s, st, a->err, "database applied");
 }
 
@@ -607,6 +636,11 @@ static int apply_all(struct apply *a, const char *config, const struct proto_com
 	}
 	if (r == 0)
 		r = acc_flush(a);
+	/* Without prefetch the version is visible in this transaction. */
+	if (r == 0 && !a->hold)
+		r = store_purge_held(a->s, &a->row, a->err);
+	if (r == 0 && !a->hold)
+		r = store_run_id(a->s, ST_ENT_PUBLISH, a->row.id, a->err);
 	if (r == 0)
 		r = set_applied(a, c);
 	if (r == 0)
@@ -618,7 +652,12 @@ static int apply_all(struct apply *a, const char *config, const struct proto_com
 int store_apply_commit(struct store *s, const char *config, const struct proto_commit *c,
                        const struct store_filter *filter, struct store_summary *ret, char *err)
 {
-	struct apply a = {.s = s, .filter = filter, .err = err, .has_excluded = -1};
+	struct apply a = {.s = s,
+	                  .filter = filter,
+	                  .err = err,
+	                  .has_excluded = -1,
+	                  .version = c->version,
+	                  .hold = filter != NULL && filter->prefetch};
 	int r = store_check_writable(s, err);
 
 	if (r == 0)

@@ -28,6 +28,9 @@ enum store_st {
 	ST_CONFIG_GET,
 	ST_CONFIG_DELETE,
 	ST_CONFIG_LIST,
+	ST_OVERLAY_PUT,
+	ST_OVERLAY_DELETE,
+	ST_OVERLAY_LIST,
 	ST_DB_ADD,
 	ST_DB_FIND,
 	ST_DB_GET,
@@ -36,6 +39,11 @@ enum store_st {
 	ST_DB_SET_ERROR,
 	ST_DB_SET_STATE,
 	ST_DB_SET_APPLIED,
+	ST_DB_PUBLISH,
+	ST_DB_UNSEE_ENTITY,
+	ST_ENT_PUBLISH,
+	ST_PURGE_ARTIFACTS,
+	ST_PURGE_EXTENTS,
 	ST_DB_DELETE,
 	ST_WIPE_ARTIFACTS,
 	ST_WIPE_EXTENTS,
@@ -63,7 +71,10 @@ enum store_st {
 	ST_EXT_FIND,
 	ST_EXT_EXISTS,
 	ST_EXT_DELETE,
+	ST_EXT_HOLD,
 	ST_EXT_PAGE,
+	ST_EXT_PAGE_APPLIED,
+	ST_EXT_PAGE_HELD,
 	ST_EXT_MAXID,
 	ST_ART_INSERT,
 	ST_ART_DELETE,
@@ -92,11 +103,21 @@ enum store_st {
 	ST__COUNT
 };
 
+#define STORE_QUERY_CACHE 16
+
 struct store {
 	sqlite3 *db;
 	bool readonly;
 	unsigned nattached; /* checkpoint staging databases made so far (names) */
 	sqlite3_stmt *st[ST__COUNT];
+	/* store_query's statements, kept prepared: the views ask the same few
+	 * queries on every request (a small ring, reused by exact SQL text) */
+	struct {
+		char *sql;
+		sqlite3_stmt *st;
+		bool busy; /* stepping: a nested store_query must not reset or evict it */
+	} q[STORE_QUERY_CACHE];
+	unsigned qnext;
 };
 
 /* The row of a followed database the writers need. */
@@ -104,7 +125,8 @@ struct store_dbrow {
 	int64_t id;
 	char uuid[PROTO_UUID_LEN + 1];
 	uint64_t applied_version;
-	uint64_t extents, rows, bytes;
+	uint64_t visible_version;
+	uint64_t extents, rows, bytes; /* of the applied version */
 };
 
 /* Writes a formatted line into err (NULL allowed); returns r. */
@@ -208,9 +230,16 @@ int store_principals_read(struct store *s, int64_t db, enum proto_role role,
 int store_principals_write(struct store *s, int64_t db, enum proto_role role,
                            const struct proto_principal *v, size_t n, char *err);
 
-/* Inserts the extent x of entity into database db with its artifacts. */
+/* Inserts the extent x of entity into database db with its artifacts, as
+ * added by version added. */
 int store_extent_insert(struct store *s, int64_t db, int64_t entity, const struct proto_extent *x,
-                        char *err);
+                        uint64_t added, char *err);
+
+/* Deletes the held extents of database row (dropped at its applied version,
+ * kept while an older version was visible) with their artifacts: a no-op
+ * unless its visible version is behind the applied one.  For the
+ * transaction that makes the applied version visible. */
+int store_purge_held(struct store *s, const struct store_dbrow *row, char *err);
 
 /* Artifact path as stored: NULL when it is the layout's path of the sha256,
  * "artifacts/<sha[0:2]>/<sha>" (docs/PROTOCOL.md; most are, and it saves ~80

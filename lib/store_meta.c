@@ -512,7 +512,7 @@ static int extent_absent(struct store *s, int64_t db, const unsigned char uuid[1
 }
 
 int store_extent_insert(struct store *s, int64_t db, int64_t entity, const struct proto_extent *x,
-                        char *err)
+                        uint64_t added, char *err)
 {
 	unsigned char uuid[16];
 	char *tags = NULL;
@@ -541,11 +541,24 @@ int store_extent_insert(struct store *s, int64_t db, int64_t entity, const struc
 	(void)sqlite3_bind_int64(st, 8, (int64_t)x->compressed_size);
 	(void)sqlite3_bind_int64(st, 9, (int64_t)extent_bytes(x));
 	(void)store_bind_text(st, 10, tags);
+	(void)sqlite3_bind_int64(st, 11, (int64_t)added);
 	r = store_step_done(s, st, err, "extent insert");
 	free(tags);
 	if (r < 0)
 		return r;
 	return artifacts_insert(s, sqlite3_last_insert_rowid(s->db), x, err);
+}
+
+int store_purge_held(struct store *s, const struct store_dbrow *row, char *err)
+{
+	int r;
+
+	if (row->visible_version >= row->applied_version)
+		return 0;
+	r = store_run_id(s, ST_PURGE_ARTIFACTS, row->id, err);
+	if (r == 0)
+		r = store_run_id(s, ST_PURGE_EXTENTS, row->id, err);
+	return r;
 }
 
 /* ---- history ---- */

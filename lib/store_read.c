@@ -68,9 +68,11 @@ static int db_info_read(sqlite3_stmt *st, struct store_db_info *d)
 	d->leader_committed = sqlite3_column_int64(st, 9);
 	d->last_poll = sqlite3_column_int64(st, 10);
 	d->last_apply = sqlite3_column_int64(st, 11);
-	d->extents = (uint64_t)sqlite3_column_int64(st, 14);
-	d->rows = (uint64_t)sqlite3_column_int64(st, 15);
-	d->bytes = (uint64_t)sqlite3_column_int64(st, 16);
+	/* 14-16 are the applied version's totals, for the writers. */
+	d->visible_version = (uint64_t)sqlite3_column_int64(st, 17);
+	d->extents = (uint64_t)sqlite3_column_int64(st, 18);
+	d->rows = (uint64_t)sqlite3_column_int64(st, 19);
+	d->bytes = (uint64_t)sqlite3_column_int64(st, 20);
 	if (store_col_dup(st, 1, &d->config, true) && store_col_dup(st, 2, &d->root, true) &&
 	    store_col_dup(st, 3, &d->leader_db, true) &&
 	    store_col_dup(st, 4, &d->local_name, true) &&
@@ -173,9 +175,9 @@ static int entity_info_read(struct store *s, int64_t db, sqlite3_stmt *st, struc
 	int r;
 
 	memset(x, 0, sizeof(*x));
-	x->extents = (uint64_t)sqlite3_column_int64(st, 8);
-	x->rows = (uint64_t)sqlite3_column_int64(st, 9);
-	x->bytes = (uint64_t)sqlite3_column_int64(st, 10);
+	x->extents = (uint64_t)sqlite3_column_int64(st, 11); /* the visible totals */
+	x->rows = (uint64_t)sqlite3_column_int64(st, 12);
+	x->bytes = (uint64_t)sqlite3_column_int64(st, 13);
 	r = store_entity_read(s, st, &x->e, &id, err);
 	if (r == 0)
 		r = store_caching_read(s, db, id, &x->has_caching, &x->caching, err);
@@ -394,16 +396,27 @@ static int extent_read(struct store *s, sqlite3_stmt *st, struct extent_buf *b, 
 	return artifacts_read(s, sqlite3_column_int64(st, 0), b, err);
 }
 
-static int extents_walk(struct store *s, int64_t entity, const struct store_extent_query *q,
+static int extents_walk(struct store *s, const struct store_dbrow *row, int64_t entity,
+                        const struct store_extent_query *q,
                         int (*fn)(void *arg, int64_t id, const struct proto_extent *x), void *arg,
                         char *err)
 {
-	sqlite3_stmt *st = store_stmt(s, ST_EXT_PAGE, err);
+	static const enum store_st page[] = {
+	    [STORE_EXTENTS_VISIBLE] = ST_EXT_PAGE,
+	    [STORE_EXTENTS_APPLIED] = ST_EXT_PAGE_APPLIED,
+	    [STORE_EXTENTS_HELD] = ST_EXT_PAGE_HELD,
+	};
+	sqlite3_stmt *st;
 	struct extent_buf b = {.x = {.table = (char *)q->table}};
 	int r;
 
+	if ((size_t)q->set >= sizeof(page) / sizeof(page[0]))
+		return store_errf(err, -EINVAL, "extents: unknown set %d", (int)q->set);
+	st = store_stmt(s, page[q->set], err);
 	if (st == NULL)
 		return -EIO;
+	if (q->set == STORE_EXTENTS_VISIBLE)
+		(void)sqlite3_bind_int64(st, 6, (int64_t)row->visible_version);
 	(void)sqlite3_bind_int64(st, 1, entity);
 	(void)sqlite3_bind_int64(st, 2, q->after);
 	(void)sqlite3_bind_int64(st, 3, q->from);
@@ -448,7 +461,7 @@ int store_extents(struct store *s, const struct store_extent_query *q,
 			               q->table);
 	}
 	if (r >= 0)
-		r = extents_walk(s, entity, q, fn, arg, err);
+		r = extents_walk(s, &row, entity, q, fn, arg, err);
 	read_end(s, began);
 	return r;
 }
@@ -537,22 +550,57 @@ int store_history(struct store *s, const char *config, size_t limit, struct stor
 
 /* ---- ad-hoc reads ---- */
 
-int store_query(struct store *s, const char *sql,
-                int (*fn)(void *arg, int ncols, const char *const *values), void *arg, char *err)
+/* sql's statement from the ring, or prepared into it (replacing the oldest
+ * idle one): read-only statements only.  *ret_slot is its slot, or -1 for a
+ * statement of the caller's to finalize (every slot busy: nested queries). */
+static int query_stmt(struct store *s, const char *sql, sqlite3_stmt **ret, int *ret_slot,
+                      char *err)
 {
-	const char *values[64];
 	sqlite3_stmt *st = NULL;
-	int rc, r = 0, n;
+	int slot = (int)s->qnext, rc;
+	char *copy = NULL;
 
-	if (!s->readonly)
-		return store_errf(err, -EPERM, "ad-hoc queries run on read-only handles only");
-	rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+	for (int i = 0; i < STORE_QUERY_CACHE; i++)
+		if (s->q[i].sql != NULL && !s->q[i].busy && strcmp(s->q[i].sql, sql) == 0) {
+			*ret = s->q[i].st;
+			*ret_slot = i;
+			return 0;
+		}
+	rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
 	if (rc != SQLITE_OK)
 		return store_sqlerr(s, rc, err, "query");
 	if (st == NULL || !sqlite3_stmt_readonly(st)) {
 		(void)sqlite3_finalize(st);
 		return store_errf(err, -EROFS, "query: not a read-only statement");
 	}
+	if (s->q[slot].busy || (copy = strdup(sql)) == NULL) {
+		*ret = st;
+		*ret_slot = -1;
+		return 0;
+	}
+	(void)sqlite3_finalize(s->q[slot].st);
+	free(s->q[slot].sql);
+	s->q[slot].sql = copy;
+	s->q[slot].st = st;
+	s->qnext = (s->qnext + 1) % STORE_QUERY_CACHE;
+	*ret = st;
+	*ret_slot = slot;
+	return 0;
+}
+
+int store_query(struct store *s, const char *sql,
+                int (*fn)(void *arg, int ncols, const char *const *values), void *arg, char *err)
+{
+	const char *values[64];
+	sqlite3_stmt *st = NULL;
+	int rc, r = 0, n, slot = -1;
+
+	if (!s->readonly)
+		return store_errf(err, -EPERM, "ad-hoc queries run on read-only handles only");
+	if ((r = query_stmt(s, sql, &st, &slot, err)) < 0)
+		return r;
+	if (slot >= 0)
+		s->q[slot].busy = true;
 	n = sqlite3_column_count(st);
 	if (n > 64)
 		n = 64;
@@ -563,6 +611,11 @@ int store_query(struct store *s, const char *sql,
 	}
 	if (r == 0 && rc != SQLITE_DONE)
 		r = store_sqlerr(s, rc, err, "query");
-	(void)sqlite3_finalize(st);
+	if (slot < 0) {
+		(void)sqlite3_finalize(st);
+		return r;
+	}
+	(void)sqlite3_reset(st);
+	s->q[slot].busy = false;
 	return r;
 }

@@ -386,6 +386,7 @@ static void status_of(const struct sync_db *db, struct sync_status *st)
 
 		st->retry_in_ms = left > 0 ? left : 0;
 	}
+	st->last_step_ms = db->step_ms;
 }
 
 int sync_status(struct sync *s, int (*fn)(void *arg, const struct sync_status *st), void *arg)

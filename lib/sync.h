@@ -170,6 +170,8 @@ struct sync_status {
 	int64_t lag_ticks;      /* leader commit time - applied commit time, >= 0 */
 	const char *last_error; /* NULL when the last step succeeded */
 	int64_t retry_in_ms;    /* in backoff: the next attempt is this far away, else 0 */
+	int64_t last_step_ms;   /* the last log/checkpoint step that succeeded (fetch, decode,
+	                           apply): its wall time; -1 before the first */
 };
 
 /* Calls fn for every followed database in name order (borrowed strings, valid

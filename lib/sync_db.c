@@ -205,6 +205,7 @@ int sync_db_new(struct sync *s, const char *name, const char *root, const char *
 		return -ENOMEM;
 	db->s = s;
 	db->state = DB_NEW;
+	db->step_ms = -1;
 	db->name = strdup(name);
 	db->root = strdup(root);
 	db->leader_db = strdup(leader_db);
@@ -437,6 +438,9 @@ void sync_db_step_done(struct sync_db *db, int r, const char *url, const char *m
 	}
 	db->fails = 0;
 	db->warned = false;
+	if (db->step_start != 0)
+		db->step_ms = sync_now_ms() - db->step_start;
+	db->step_start = 0;
 	db_clear_error(db, true);
 	sync_db_kick(db);
 }
@@ -718,10 +722,12 @@ static void run_plan(struct sync_db *db)
 		return;
 	case SYNC_STEP_LOG:
 	case SYNC_STEP_REPLAY:
+		db->step_start = sync_now_ms();
 		db_ensure_row(db);
 		r = sync_log_start(db, db->plan.step == SYNC_STEP_REPLAY);
 		break;
 	case SYNC_STEP_CHECKPOINT:
+		db->step_start = sync_now_ms();
 		db_ensure_row(db);
 		r = sync_ckpt_start(db);
 		break;

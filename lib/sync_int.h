@@ -214,6 +214,8 @@ struct sync_db {
 	struct event *timer; /* fires at next, or at deadline while a step runs */
 	int64_t next;        /* monotonic ms of the next decision, 0: none planned */
 	int64_t deadline;    /* monotonic ms by which the running step must progress */
+	int64_t step_start;  /* monotonic ms the running log/checkpoint step started */
+	int64_t step_ms;     /* how long the last such step that succeeded took, -1: none */
 	unsigned fails;
 	char *error; /* the last error reported (and stored); NULL: none */
 	/* once round */

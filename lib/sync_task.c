@@ -58,6 +58,9 @@ static struct store_filter filter_of(struct stask *t)
 {
 	struct store_filter f = {.include = sync_filter_include, .arg = t->filter};
 
+	/* Auto-prefetch: a commit's version becomes visible when warm has
+	 * cached its hot artifacts (store_db_publish), not at apply. */
+	f.prefetch = t->filter != NULL && t->filter->conf != NULL && t->filter->conf->prefetch;
 	return f;
 }
 

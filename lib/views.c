@@ -273,7 +273,7 @@ int views_database(const struct views_ctx *v, const struct views_db *d, json_t *
 	    "name", i->local_name, "config", i->config, "leader", i->root, "leader_database",
 	    i->leader_db, "uuid", i->uuid[0] != '\0' ? json_string(i->uuid) : json_null(),
 	    "applied_version", (json_int_t)i->applied_version, "visible_version",
-	    (json_int_t)i->applied_version, "applied_committed",
+	    (json_int_t)i->visible_version, "applied_committed",
 	    views_datetime(i->applied_committed), "leader_version", (json_int_t)i->leader_version,
 	    "leader_committed", views_datetime(i->leader_committed), "lag", lag_json(i), "state",
 	    i->state, "last_error",

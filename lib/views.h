@@ -4,8 +4,8 @@
  * Pure functions over a read-only store handle (store_open_readonly) and the
  * configuration: each returns a new jansson value that the HTTP routes (and
  * the Kusto surface) serve as they are.  What the views show:
- *   - the followed databases: leader, local name, applied and leader
- *     versions, lag, state, last error, totals;
+ *   - the followed databases: leader, local name, applied, visible and
+ *     leader versions, lag, state, last error, totals;
  *   - tables, external tables and materialized views with their ordered
  *     schema;
  *   - extents, paged by a cursor and filtered by table and created-on range,
@@ -17,7 +17,8 @@
  *     (lib/auth);
  *   - the cache state of a database's artifacts; the change history.
  *
- * Consistency: a response must show one version of a database.  Wrap the
+ * Consistency: a response must show one version of a database: its visible
+ * version (store.h; behind the applied one while auto-prefetch warms it).  Wrap the
  * calls that build one response in views_begin / views_end: they share one
  * SQLite read transaction (WAL: a snapshot; the writer goes on meanwhile).
  * Keep it short: a reader holding a snapshot stops WAL checkpoints.  Every
@@ -164,8 +165,10 @@ struct views_cache_stats {
 int views_cache_stats(const struct views_ctx *v, const struct views_db *d,
                       struct views_cache_stats *ret, char *err);
 
-/* {"database": stats of d, "cache": stats of the whole cache, "disk":
- * {"free","total"} (when ctx->cache is set)}. */
+/* {"database": stats of d (its visible version), "pending": stats of the
+ * extents its applied version adds over the visible one (all of them, hot
+ * or not; auto-prefetch) or null when both are the same, "cache": stats of
+ * the whole cache, "disk": {"free","total"} (when ctx->cache is set)}. */
 int views_cache(const struct views_ctx *v, const struct views_db *d, json_t **ret, char *err);
 
 /* ---- artifacts ---- */

@@ -17,6 +17,8 @@
 #include "cache.h"
 
 #define SQL_MAX 1024
+/* The extents e of visible version v (an SQL expression; see store.h). */
+#define VISIBLE_AT(v) " AND e.added <= " v " AND (e.dropped IS NULL OR e.dropped > " v ")"
 
 const char *views_blob_state_name(enum store_blob_state s)
 {
@@ -292,34 +294,64 @@ static int stats_row(void *arg, int ncols, const char *const *values)
 	return 0;
 }
 
+static json_t *stats_json(const struct views_cache_stats *s);
+
+#define DB_STATS_SQL                                                                               \
+	"SELECT count(*), coalesce(sum(a.size), 0), coalesce(sum(b.state = 'cached'), 0), "        \
+	"coalesce(sum(CASE WHEN b.state = 'cached' THEN a.size ELSE 0 END), 0), "                  \
+	"coalesce(sum(b.state = 'quarantined'), 0) FROM extents e "                                \
+	"JOIN artifacts a ON a.extent = e.id LEFT JOIN blobs b ON b.sha256 = a.sha256 "            \
+	"WHERE e.db = %" PRId64
+
+static int stats_run(const struct views_ctx *v, const char *sql, struct views_cache_stats *ret,
+                     char *err)
+{
+	struct views_cache_stats s = {0};
+	int r = store_query(v->store, sql, stats_row, &s, err);
+
+	if (r == -EIO && err != NULL && err[0] == '\0')
+		r = views_errf(err, r, "cache totals: unexpected result");
+	if (r == 0)
+		*ret = s;
+	return r;
+}
+
 int views_cache_stats(const struct views_ctx *v, const struct views_db *d,
                       struct views_cache_stats *ret, char *err)
 {
-	struct views_cache_stats s = {0};
 	char sql[SQL_MAX];
-	int r;
 
 	if (d != NULL)
-		(void)snprintf(
-		    sql, sizeof(sql),
-		    "SELECT count(*), coalesce(sum(a.size), 0), coalesce(sum(b.state = 'cached'), "
-		    "0), "
-		    "coalesce(sum(CASE WHEN b.state = 'cached' THEN a.size ELSE 0 END), 0), "
-		    "coalesce(sum(b.state = 'quarantined'), 0) FROM extents e "
-		    "JOIN artifacts a ON a.extent = e.id LEFT JOIN blobs b ON b.sha256 = a.sha256 "
-		    "WHERE e.db = %" PRId64,
-		    d->info.id);
+		(void)snprintf(sql, sizeof(sql), DB_STATS_SQL VISIBLE_AT("%" PRIu64), d->info.id,
+		               d->info.visible_version, d->info.visible_version);
 	else
 		(void)snprintf(sql, sizeof(sql),
 		               "SELECT count(*), coalesce(sum(size), 0), "
 		               "coalesce(sum(state = 'cached'), 0), "
 		               "coalesce(sum(CASE WHEN state = 'cached' THEN size ELSE 0 END), 0), "
 		               "coalesce(sum(state = 'quarantined'), 0) FROM blobs");
-	r = store_query(v->store, sql, stats_row, &s, err);
-	if (r == -EIO && err != NULL && err[0] == '\0')
-		r = views_errf(err, r, "cache totals: unexpected result");
+	return stats_run(v, sql, ret, err);
+}
+
+/* The stats of the extents the applied version adds over the visible one
+ * (auto-prefetch), or JSON null when both are the same. */
+static int pending_json(const struct views_ctx *v, const struct views_db *d, json_t **ret,
+                        char *err)
+{
+	struct views_cache_stats s;
+	char sql[SQL_MAX];
+	int r;
+
+	if (d->info.visible_version >= d->info.applied_version) {
+		*ret = json_null();
+		return 0;
+	}
+	(void)snprintf(sql, sizeof(sql),
+	               DB_STATS_SQL " AND e.added > %" PRIu64 " AND e.dropped IS NULL", d->info.id,
+	               d->info.visible_version);
+	r = stats_run(v, sql, &s, err);
 	if (r == 0)
-		*ret = s;
+		*ret = stats_json(&s);
 	return r;
 }
 
@@ -335,18 +367,20 @@ int views_cache(const struct views_ctx *v, const struct views_db *d, json_t **re
 {
 	struct views_cache_stats mine, all;
 	uint64_t free_b = 0, total_b = 0;
-	json_t *disk = json_null();
+	json_t *disk = json_null(), *pending = NULL;
 	int r = views_cache_stats(v, d, &mine, err);
 
 	if (r == 0)
 		r = views_cache_stats(v, NULL, &all, err);
+	if (r == 0)
+		r = pending_json(v, d, &pending, err);
 	if (r < 0)
 		return r;
 	if (v->cache != NULL && cache_disk_space(v->cache, &free_b, &total_b) == 0)
 		disk = json_pack("{s:I, s:I}", "free", (json_int_t)free_b, "total",
 		                 (json_int_t)total_b);
-	*ret = json_pack("{s:o, s:o, s:o}", "database", stats_json(&mine), "cache",
-	                 stats_json(&all), "disk", disk);
+	*ret = json_pack("{s:o, s:o, s:o, s:o}", "database", stats_json(&mine), "pending", pending,
+	                 "cache", stats_json(&all), "disk", disk);
 	return *ret != NULL ? 0 : views_errf(err, -ENOMEM, "out of memory");
 }
 
@@ -396,8 +430,8 @@ int views_artifact_by_name(const struct views_ctx *v, const struct views_db *d, 
 	(void)snprintf(sql, sizeof(sql),
 	               "SELECT a.name, a.size, hex(a.sha256) FROM extents e "
 	               "JOIN artifacts a ON a.extent = e.id WHERE e.db = %" PRId64
-	               " AND e.uuid = x'%s' ORDER BY a.ord",
-	               d->info.id, hex);
+	               " AND e.uuid = x'%s'" VISIBLE_AT("%" PRIu64) " ORDER BY a.ord",
+	               d->info.id, hex, d->info.visible_version, d->info.visible_version);
 	r = store_query(v->store, sql, name_row, &l, err);
 	if (r < 0)
 		return r;
@@ -476,7 +510,8 @@ int views_blob_databases(const struct views_ctx *v, const char *sha256,
 	(void)snprintf(
 	    sql, sizeof(sql),
 	    "SELECT DISTINCT d.config FROM artifacts a JOIN extents e ON e.id = a.extent "
-	    "JOIN databases d ON d.id = e.db WHERE a.sha256 = x'%s'",
+	    "JOIN databases d ON d.id = e.db WHERE a.sha256 = x'%s'" VISIBLE_AT(
+	        "d.visible_version"),
 	    sha256);
 	return store_query(v->store, sql, db_row, &w, err);
 }

@@ -69,6 +69,8 @@ struct seen {
 	size_t db; /* index of the table's dbstat */
 };
 
+#define NO_STAT SIZE_MAX /* a seen artifact no status counts (a held extent's) */
+
 struct seenv {
 	struct seen *v;
 	size_t n, cap;
@@ -96,6 +98,8 @@ struct job {
 	int64_t next_change; /* ticks, POLICY_NEVER */
 	struct seenv hot, cold;
 	uint64_t evicted, evicted_bytes;
+	bool published;   /* a version became visible: its dropped extents' artifacts go */
+	bool unpublished; /* a publish failed (not -ESTALE): scan again later */
 	/* J_OPEN, J_COMMIT */
 	struct dl *dl;
 	int r;
@@ -339,6 +343,7 @@ struct tscan {
 	char base[4096];
 	int64_t last; /* the page cursor */
 	size_t seen;  /* extents of this page */
+	bool held;    /* walking the held extents: keep what is cached, want nothing */
 };
 
 static char *artifact_url(const struct tscan *t, const char *path)
@@ -453,13 +458,20 @@ static int scan_extent(void *arg, int64_t id, const struct proto_extent *x)
 	next = policy_next_change(t->p, x->min_created, x->max_created, t->now);
 	if (next < t->j->next_change)
 		t->j->next_change = next;
-	if (!policy_is_hot(t->p, x->min_created, x->max_created, t->now)) {
+	if (t->held || !policy_is_hot(t->p, x->min_created, x->max_created, t->now)) {
+		/* A held extent is still visible: hot, its cached artifacts stay. */
+		struct seenv *v = policy_is_hot(t->p, x->min_created, x->max_created, t->now)
+		                      ? &t->j->hot
+		                      : &t->j->cold;
+
 		for (size_t i = 0; i < x->nartifacts; i++) {
 			const struct proto_artifact *a = &x->artifacts[i];
 
-			if (cache_has(t->w->cache, a->sha256, a->size) &&
-			    seen_add(&t->j->cold, a->sha256, a->size, x->max_created) < 0)
+			if (!cache_has(t->w->cache, a->sha256, a->size))
+				continue;
+			if (seen_add(v, a->sha256, a->size, x->max_created) < 0)
 				return -ENOMEM;
+			v->v[v->n - 1].db = NO_STAT;
 		}
 		return 0;
 	}
@@ -473,11 +485,14 @@ static int scan_extent(void *arg, int64_t id, const struct proto_extent *x)
 
 static int scan_table(struct tscan *t, const struct store_entity *e)
 {
+	/* What is wanted is the applied version; a visible one still behind
+	 * it (prefetch) also holds extents the applied version dropped. */
 	struct store_extent_query q = {.config = t->db->config,
 	                               .table = e->e.name,
 	                               .from = INT64_MIN,
 	                               .to = INT64_MAX,
-	                               .limit = 1000};
+	                               .limit = 1000,
+	                               .set = t->held ? STORE_EXTENTS_HELD : STORE_EXTENTS_APPLIED};
 	char err[STORE_ERRLEN];
 	int r;
 
@@ -539,6 +554,10 @@ static int scan_db(struct warm *w, struct job *j, const struct store_db_info *db
 		t.p = p;
 		if (r == 0)
 			r = scan_table(&t, &ents[i]);
+		t.held = true;
+		if (r == 0 && db->visible_version < db->applied_version)
+			r = scan_table(&t, &ents[i]);
+		t.held = false;
 		policy_free(p);
 	}
 	store_entities_free(ents, n);
@@ -602,6 +621,8 @@ static void seen_unique(struct seenv *v)
 		if (n > 0 && strcmp(v->v[n - 1].sha, v->v[i].sha) == 0) {
 			if (v->v[i].max_created > v->v[n - 1].max_created)
 				v->v[n - 1].max_created = v->v[i].max_created;
+			if (v->v[n - 1].db == NO_STAT)
+				v->v[n - 1].db = v->v[i].db; /* a status counts it */
 			continue;
 		}
 		v->v[n++] = v->v[i];
@@ -673,12 +694,14 @@ static void evict_over(struct warm *w, struct job *j)
 			if (used + j->hot.v[h].size <= lim) {
 				used += j->hot.v[h].size;
 			} else {
-				struct warm_status *st = &j->st[j->hot.v[h].db].st;
-
 				forget(w, j, j->hot.v[h].sha, j->hot.v[h].size);
-				st->cached_files--;
-				st->cached_bytes -= j->hot.v[h].size;
-				st->over_limit++;
+				if (j->hot.v[h].db != NO_STAT) {
+					struct warm_status *st = &j->st[j->hot.v[h].db].st;
+
+					st->cached_files--;
+					st->cached_bytes -= j->hot.v[h].size;
+					st->over_limit++;
+				}
 			}
 			h++;
 		} else if (used + j->want[x].size <= lim) {
@@ -690,6 +713,35 @@ static void evict_over(struct warm *w, struct job *j)
 		}
 	}
 	j->nwant = n;
+}
+
+/* Auto-prefetch: makes the applied version of a database visible once
+ * every hot artifact of it is cached (or at once when its attach no longer
+ * asks for prefetch).  A version applied since the scan read the database
+ * is refused by the store (-ESTALE); the next scan decides for it. */
+static void publish(struct warm *w, struct job *j, const struct store_db_info *db)
+{
+	const struct conf_attach *a = attach_of(j->att, j->natt, db->config);
+	uint64_t hot = 0, cached = 0;
+	char err[STORE_ERRLEN];
+	int r = -EBUSY;
+
+	if (db->visible_version >= db->applied_version)
+		return;
+	for (size_t i = 0; i < j->nst; i++)
+		if (strcmp(j->st[i].db, db->config) == 0) {
+			hot += j->st[i].st.hot_files;
+			cached += j->st[i].st.cached_files;
+		}
+	if (a != NULL && a->prefetch && cached < hot)
+		return;
+	for (int i = 0; r == -EBUSY && i < STORE_RETRIES; i++) {
+		if (i > 0)
+			sleep_ms(20);
+		r = store_db_publish(w->ws, db->config, db->applied_version, err);
+	}
+	j->published = j->published || r == 0;
+	j->unpublished = j->unpublished || (r < 0 && r != -ESTALE);
 }
 
 static int run_scan(struct warm *w, struct job *j)
@@ -706,12 +758,15 @@ static int run_scan(struct warm *w, struct job *j)
 	r = store_db_list(w->ws, &dbs, &n, err);
 	for (size_t i = 0; r == 0 && i < n; i++)
 		r = scan_db(w, j, &dbs[i]);
+	if (r == 0) {
+		evict_cold(w, j);
+		evict_over(w, j);
+		r = evict_unreferenced(w, j);
+	}
+	for (size_t i = 0; r == 0 && i < n; i++)
+		publish(w, j, &dbs[i]);
 	store_db_info_array_free(dbs, n);
-	if (r < 0)
-		return r;
-	evict_cold(w, j);
-	evict_over(w, j);
-	return evict_unreferenced(w, j);
+	return r;
 }
 
 /* Records a finished download: cached, or one more failure (quarantined at
@@ -926,9 +981,12 @@ static void arm_next_change(struct warm *w, int64_t next)
 {
 	int64_t now = now_ticks(), ms;
 
-	if (next == POLICY_NEVER || next <= now)
+	if (next == POLICY_NEVER)
 		return;
-	ms = (next - now) / 10000 + 1;
+	/* the change may have come while the scan ran (it read the clock when it
+	 * started): then rescan now, or the extent stays hot until some other
+	 * event */
+	ms = next > now ? (next - now) / 10000 + 1 : 0;
 	if (ms > 24LL * 3600 * 1000)
 		ms = 24LL * 3600 * 1000;
 	schedule_scan(w, ms);
@@ -953,9 +1011,9 @@ static void scan_done(struct warm *w, struct job *j)
 	} else {
 		w->round_failed = true;
 	}
-	if (w->again)
+	if (w->again || j->published)
 		schedule_scan(w, 0);
-	else if (j->r < 0)
+	else if (j->r < 0 || j->unpublished)
 		schedule_scan(w, BACKOFF_MIN_MS);
 	if (w->later_ms > 0)
 		schedule_scan(w, w->later_ms);

@@ -31,6 +31,15 @@
  * downloads, with backoff after failures, and when the soonest hot span of
  * an extent ends (policy_next_change).
  *
+ * Auto-prefetch (an attach's prefetch = true): sync applies commits without
+ * making them visible (store.h).  A scan wants the extents of the applied
+ * version; when it finds every hot artifact of a database's applied version
+ * cached (its warm_status hot_files == cached_files, after eviction) it makes
+ * that version visible (store_db_publish, on the worker).  A database whose
+ * attach does not ask for prefetch (any more) is published at the next scan.
+ * The extents an unpublished version dropped are still visible: their
+ * cached artifacts are kept like those of any visible extent.
+ *
  * Startup: the first job reconciles the cache with the store.
  *
  * Read-through (warm_demand, in warm_demand.c): any artifact an extent

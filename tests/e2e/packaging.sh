@@ -196,7 +196,7 @@ elif [ ! -x "$TOOLS/notifysink" ]; then
 else
 	S=$T/sandbox
 	mkdir -p "$S/state" "$S/cache" "$S/run"
-	printf '[daemon]\nstate_dir = %s\ncache_dir = %s\nadmin_socket = %s\n\n' \
+	printf '[daemon]\nstate_dir = %s\ncache_dir = %s\nadmin_socket = %s\nlisten = 127.0.0.1:0\n\n' \
 		"$S/state" "$S/cache" "$S/run/admin.sock" >"$S/followerd.conf"
 	printf '[attach "logs"]\nleader = %s\ndatabase = Logs\n' "$S/leader" >>"$S/followerd.conf"
 	bg "$TOOLS/notifysink" "$S/notify.sock" >"$S/notify.log"

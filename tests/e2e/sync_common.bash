@@ -29,6 +29,10 @@ daemon_conf() {
 	printf '[daemon]\nstate_dir = %s\ncache_dir = %s\npoll_interval = 200ms\n' \
 		"$STATE" "$T/cache"
 	printf 'follower_name = %s\nlog_level = info\n' "$FOLLOWER_NAME"
+	# never the defaults (127.0.0.1:8080, /run/followerd/admin.sock): tests
+	# and other followerd processes on this machine must not collide
+	case " $* " in *"listen ="*) ;; *) printf 'listen = 127.0.0.1:0\n' ;; esac
+	case " $* " in *"admin_socket ="*) ;; *) printf 'admin_socket = %s\n' "$T/admin.sock" ;; esac
 	[ $# -eq 0 ] || printf '%s\n' "$@"
 	echo
 }

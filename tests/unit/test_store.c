@@ -385,6 +385,97 @@ static void test_migrate_v1(void **state)
 	(void)unlink(path);
 }
 
+/* What version 2 added to version 1, and a database with one table, one
+ * extent (00000001-...) with one artifact (sha 0...01) and its cached blob. */
+static const char v2_extra[] =
+    "CREATE TABLE blobs(sha256 BLOB PRIMARY KEY, state TEXT NOT NULL, size INTEGER NOT NULL,"
+    " fails INTEGER NOT NULL DEFAULT 0, last_access INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+    "UPDATE databases SET extents = 1, rows = 10, bytes = 1001 WHERE config = 'old';"
+    "INSERT INTO entities(db, name, kind, folder, docstring, extents, rows, bytes)"
+    " VALUES(1, 'T', 'table', '', '', 1, 10, 1001);"
+    "INSERT INTO columns VALUES(1, 0, 'msg', 'string');"
+    "INSERT INTO extents VALUES(1, 1, 1, x'00000001000040008000000000000001', 5, 6, 10, 4001,"
+    " 1001, 1001, NULL);"
+    "INSERT INTO artifacts VALUES(1, 0, 'data.csv', NULL, 1001,"
+    " x'0000000000000000000000000000000000000000000000000000000000000001');"
+    "INSERT INTO blobs VALUES(x'0000000000000000000000000000000000000000000000000000000000000001',"
+    " 'cached', 1001, 0, 0);"
+    "PRAGMA user_version = 2;";
+
+static struct collected extents_of(struct store *s, const char *config, const char *table,
+                                   enum store_extent_set set)
+{
+	struct store_extent_query q = {
+	    .config = config, .table = table, .from = INT64_MIN, .to = INT64_MAX, .set = set};
+	struct collected c = {0};
+	char err[STORE_ERRLEN];
+
+	assert_int_equal(store_extents(s, &q, collect, &c, err), 0);
+	return c;
+}
+
+static void exec_sql(const char *path, const char *sql)
+{
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/* A version 2 file keeps its data; what it held is visible at its applied
+ * version, and the prefetch machinery works on its old rows. */
+static void test_migrate_v2(void **state)
+{
+	struct fx *f = *state;
+	char path[128], err[STORE_ERRLEN], id[PROTO_UUID_LEN + 1];
+	struct store_filter pf = {.prefetch = true};
+	struct store_entity *v = NULL;
+	struct store *s = NULL;
+	struct store_db_info d;
+	struct store_blob b;
+	struct proto_commit c;
+	struct proto_action drop = {.op = PROTO_OP_DROP_EXTENTS, .ids = &id, .nids = 1};
+	size_t n = 0;
+
+	(void)snprintf(path, sizeof(path), "%s/v2.db", f->dir);
+	craft(path, v1_schema);
+	exec_sql(path, v2_extra);
+	assert_int_equal(store_open(path, &s, err), 0);
+	assert_int_equal(sql_int(path, "PRAGMA user_version"), STORE_VERSION);
+	assert_int_equal(store_db_get(s, "old", &d, err), 0);
+	assert_int_equal(d.applied_version, 7);
+	assert_int_equal(d.visible_version, 7);
+	assert_int_equal(d.extents, 1);
+	assert_int_equal(d.rows, 10);
+	assert_int_equal(d.bytes, 1001);
+	store_db_info_clear(&d);
+	assert_int_equal(store_entities(s, "old", &v, &n, err), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(v[0].extents, 1);
+	assert_int_equal(v[0].bytes, 1001);
+	store_entities_free(v, n);
+	assert_int_equal(extents_of(s, "old", "T", STORE_EXTENTS_VISIBLE).n, 1);
+	memset(b.sha256, '0', PROTO_SHA256_LEN);
+	b.sha256[PROTO_SHA256_LEN - 1] = '1';
+	b.sha256[PROTO_SHA256_LEN] = '\0';
+	assert_int_equal(store_blob_get(s, b.sha256, &b, err), 0);
+	assert_int_equal(b.state, STORE_BLOB_CACHED);
+
+	/* A held drop of the old extent: still visible until published. */
+	id_of(1, id);
+	c = commit(UUID_A, 8, &drop, 1);
+	c.database = (char *)"Old";
+	assert_int_equal(store_apply_commit(s, "old", &c, &pf, NULL, err), 0);
+	assert_int_equal(extents_of(s, "old", "T", STORE_EXTENTS_VISIBLE).n, 1);
+	assert_int_equal(extents_of(s, "old", "T", STORE_EXTENTS_APPLIED).n, 0);
+	assert_int_equal(store_db_publish(s, "old", 8, err), 0);
+	assert_int_equal(extents_of(s, "old", "T", STORE_EXTENTS_VISIBLE).n, 0);
+	assert_int_equal(sql_int(path, "SELECT count(*) FROM artifacts"), 0);
+	store_free(s);
+	(void)unlink(path);
+}
+
 static void test_open_refuses(void **state)
 {
 	struct fx *f = *state;
@@ -446,6 +537,27 @@ static void test_configs(void **state)
 	assert_int_equal(store_config_delete(f->s, "a", f->err), 0);
 	assert_int_equal(store_config_delete(f->s, "a", f->err), -ENOENT);
 	assert_int_equal(store_config_get(f->s, "a", &json, f->err), -ENOENT);
+}
+
+/* The overlay is its own table: configurations do not see it, nor it them. */
+static void test_overlay(void **state)
+{
+	struct fx *f = *state;
+	int n = 0;
+
+	assert_int_equal(store_overlay_put(f->s, "a", "{\"settings\":{}}", f->err), 0);
+	assert_int_equal(store_overlay_put(f->s, "a", "{\"attach\":{}}", f->err), 0);
+	assert_int_equal(store_overlay_put(f->s, "b", "{}", f->err), 0);
+	assert_int_equal(store_config_put(f->s, "c", "{}", f->err), 0);
+	assert_int_equal(store_overlay_list(f->s, count_configs, &n, f->err), 0);
+	assert_int_equal(n, 2);
+	n = 0;
+	assert_int_equal(store_config_list(f->s, count_configs, &n, f->err), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_db_add(f->s, "a", "/r", "A", "A", f->err), 0);
+	assert_int_equal(store_db_detach(f->s, "a", f->err), 0);
+	assert_int_equal(store_overlay_delete(f->s, "a", f->err), 0); /* detach kept it */
+	assert_int_equal(store_overlay_delete(f->s, "a", f->err), -ENOENT);
 }
 
 static void test_databases_status(void **state)
@@ -825,6 +937,110 @@ static void test_commit_filter(void **state)
 	xs_free(&s);
 }
 
+/* visible_version, totals: the database's, then table T's (visible). */
+static void assert_visible(struct fx *f, uint64_t version, uint64_t extents, uint64_t bytes)
+{
+	struct store_db_info d = db_info(f);
+	struct store_entity *v = NULL;
+	size_t n = 0;
+
+	assert_int_equal(d.visible_version, version);
+	assert_int_equal(d.extents, extents);
+	assert_int_equal(d.bytes, bytes);
+	store_db_info_clear(&d);
+	assert_int_equal(store_entities(f->s, "logs", &v, &n, f->err), 0);
+	assert_non_null(find_entity(v, n, "T"));
+	assert_int_equal(find_entity(v, n, "T")->extents, extents);
+	assert_int_equal(find_entity(v, n, "T")->bytes, bytes);
+	store_entities_free(v, n);
+}
+
+static bool lists(struct fx *f, enum store_extent_set set, const unsigned *ks, size_t n)
+{
+	struct collected c = extents_of(f->s, "logs", "T", set);
+
+	for (size_t i = 0; i < n; i++)
+		if (!has_id(&c, ks[i]))
+			return false;
+	return c.n == n;
+}
+
+#define LISTS(f, set, ...)                                                                         \
+	lists(f, set, (const unsigned[]){__VA_ARGS__},                                             \
+	      sizeof((const unsigned[]){__VA_ARGS__}) / sizeof(unsigned))
+
+/* Auto-prefetch: commits applied with prefetch leave the visible version;
+ * readers see its extents (held drops included, new ones not) until
+ * store_db_publish; an apply without prefetch publishes at once. */
+static void test_prefetch_visibility(void **state)
+{
+	struct fx *f = *state;
+	struct store_filter pf = {.prefetch = true};
+	struct xs x = extents("T", 1, 3), y = extents("T", 10, 2), z = extents("T", 20, 1);
+	char d1[1][PROTO_UUID_LEN + 1], d2[2][PROTO_UUID_LEN + 1], d3[1][PROTO_UUID_LEN + 1];
+	uint64_t b123 = xs_bytes(&x);
+	struct proto_action a1[] = {create(PROTO_TABLE, "T"), add(&x)};
+	struct proto_action a2[] = {{.op = PROTO_OP_DROP_EXTENTS, .ids = d1, .nids = 1}, add(&y)};
+	struct proto_action a3[] = {{.op = PROTO_OP_DROP_EXTENTS, .ids = d2, .nids = 2}};
+	struct proto_action a4[] = {{.op = PROTO_OP_DROP_EXTENTS, .ids = d3, .nids = 1}};
+	struct proto_action a5[] = {add(&z)};
+	struct xs u = extents("U", 30, 1);
+	struct proto_action a6[] = {create(PROTO_TABLE, "U"), add(&u)};
+	struct proto_action a7[] = {
+	    {.op = PROTO_OP_DROP, .entity = {.kind = PROTO_TABLE, .name = (char *)"U"}}};
+
+	id_of(1, d1[0]);
+	id_of(10, d2[0]);
+	id_of(2, d2[1]);
+	id_of(3, d3[0]);
+	/* v1 without prefetch: visible at once. */
+	assert_int_equal(apply(f, UUID_A, 1, a1, 2, NULL, NULL), 0);
+	assert_visible(f, 1, 3, b123);
+	/* v2 with prefetch: drop 1, add 10 and 11; readers still see v1. */
+	assert_int_equal(apply(f, UUID_A, 2, a2, 2, &pf, NULL), 0);
+	assert_int_equal(applied(f), 2);
+	assert_visible(f, 1, 3, b123);
+	assert_true(LISTS(f, STORE_EXTENTS_VISIBLE, 1, 2, 3));
+	assert_true(LISTS(f, STORE_EXTENTS_APPLIED, 2, 3, 10, 11));
+	assert_true(LISTS(f, STORE_EXTENTS_HELD, 1));
+	/* v3: 10 was never visible (deleted), 2 was (held). */
+	assert_int_equal(apply(f, UUID_A, 3, a3, 1, &pf, NULL), 0);
+	assert_true(LISTS(f, STORE_EXTENTS_VISIBLE, 1, 2, 3));
+	assert_true(LISTS(f, STORE_EXTENTS_APPLIED, 3, 11));
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM extents"), 4);
+	assert_int_equal(sql_int(f->path, "SELECT dropped FROM extents WHERE id = 2"), 3);
+	/* Only the applied version can be published. */
+	assert_int_equal(store_db_publish(f->s, "logs", 2, f->err), -ESTALE);
+	assert_int_equal(store_db_publish(f->s, "logs", 3, f->err), 0);
+	assert_visible(f, 3, 2, x.a[2].size + y.a[1].size);
+	assert_true(LISTS(f, STORE_EXTENTS_VISIBLE, 3, 11));
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM extents"), 2);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM artifacts"), 2);
+	assert_int_equal(store_db_publish(f->s, "logs", 3, f->err), 0);
+	assert_int_equal(store_db_publish(f->s, "nope", 3, f->err), -ENOENT);
+	/* v4 held, then v5 without prefetch: published with v5, held rows gone. */
+	assert_int_equal(apply(f, UUID_A, 4, a4, 1, &pf, NULL), 0);
+	assert_true(LISTS(f, STORE_EXTENTS_VISIBLE, 3, 11));
+	assert_int_equal(apply(f, UUID_A, 5, a5, 1, NULL, NULL), 0);
+	assert_visible(f, 5, 2, y.a[1].size + z.a[0].size);
+	assert_true(LISTS(f, STORE_EXTENTS_VISIBLE, 11, 20));
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM extents WHERE dropped IS NOT NULL"),
+	                 0);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM artifacts"), 2);
+	/* v6 adds table U with extent 30; v7, held, drops U: the schema is the
+	 * applied version's, so U's extents leave the visible totals at once. */
+	assert_int_equal(apply(f, UUID_A, 6, a6, 2, NULL, NULL), 0);
+	assert_int_equal(sql_int(f->path, "SELECT visible_extents FROM databases"), 3);
+	assert_int_equal(apply(f, UUID_A, 7, a7, 1, &pf, NULL), 0);
+	assert_visible(f, 6, 2, y.a[1].size + z.a[0].size);
+	assert_int_equal(store_db_publish(f->s, "logs", 7, f->err), 0);
+	assert_visible(f, 7, 2, y.a[1].size + z.a[0].size);
+	xs_free(&x);
+	xs_free(&y);
+	xs_free(&z);
+	xs_free(&u);
+}
+
 static void test_history_bounded(void **state)
 {
 	struct fx *f = *state;
@@ -1197,6 +1413,41 @@ static void test_checkpoint_rewind(void **state)
 	assert_int_equal(apply(f, UUID_B, 6, NULL, 0, NULL, NULL), 0);
 	xs_free(&x);
 	xs_free(&y);
+}
+
+/* A checkpoint keeps no older version: loaded over held commits, it is
+ * visible at once and the held rows are gone (counts still verified). */
+static void test_prefetch_checkpoint(void **state)
+{
+	struct fx *f = *state;
+	struct store_filter pf = {.prefetch = true};
+	struct xs x = extents("T", 1, 3), y = extents("T", 10, 1);
+	struct xs a = extents("T", 2, 2), b = extents("T", 20, 1);
+	char d1[1][PROTO_UUID_LEN + 1];
+	struct proto_action c1[] = {create(PROTO_TABLE, "T"), add(&x)};
+	struct proto_action c2[] = {{.op = PROTO_OP_DROP_EXTENTS, .ids = d1, .nids = 1}, add(&y)};
+	struct proto_action recs[] = {create(PROTO_TABLE, "T"), add(&a), add(&y), add(&b)};
+	const struct xs *all[] = {&a, &y, &b};
+	struct proto_counts counts = counts_of(1, 0, 0, all, 3);
+	struct store_summary sum = {0};
+
+	id_of(1, d1[0]);
+	assert_int_equal(apply(f, UUID_A, 1, c1, 2, NULL, NULL), 0);
+	assert_int_equal(apply(f, UUID_A, 2, c2, 2, &pf, NULL), 0);
+	assert_true(LISTS(f, STORE_EXTENTS_VISIBLE, 1, 2, 3));
+	assert_int_equal(load(f, UUID_A, 5, &counts, recs, 4, 2, &pf, &sum), 0);
+	assert_int_equal(sum.extents_added, 1);
+	assert_int_equal(sum.extents_removed, 0);
+	store_summary_clear(&sum);
+	assert_int_equal(applied(f), 5);
+	assert_visible(f, 5, 4, xs_bytes(&a) + xs_bytes(&y) + xs_bytes(&b));
+	assert_true(LISTS(f, STORE_EXTENTS_VISIBLE, 2, 3, 10, 20));
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM extents"), 4);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM artifacts"), 4);
+	xs_free(&x);
+	xs_free(&y);
+	xs_free(&a);
+	xs_free(&b);
 }
 
 static void test_checkpoint_errors(void **state)
@@ -1611,14 +1862,17 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_open_create, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_migrate_v2, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_open_refuses, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_configs, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_overlay, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_databases_status, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_commit_create_and_add, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_commit_alter_drop_replace, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_commit_rollback, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_commit_versions, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_commit_filter, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_prefetch_visibility, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_history_bounded, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_checkpoint_initial, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_checkpoint_diff, setup, teardown),
@@ -1626,6 +1880,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_checkpoint_filter, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_checkpoint_rewind, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_checkpoint_errors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_prefetch_checkpoint, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_checkpoint_concurrent, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_blobs, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_detach, setup, teardown),

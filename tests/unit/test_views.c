@@ -71,8 +71,9 @@ static char *extent_json(int n, const char *table, int64_t min, int64_t max, cha
 	return out;
 }
 
-static void apply(struct fx *f, const char *config, const char *uuid, int version,
-                  int64_t committed, const char *actions)
+static void apply_filtered(struct fx *f, const char *config, const char *uuid, int version,
+                           int64_t committed, const char *actions,
+                           const struct store_filter *filter)
 {
 	char *json = NULL, when[TIMEFMT_DATETIME_LEN], err[PROTO_ERRLEN] = "";
 	struct proto_commit *c = NULL;
@@ -84,10 +85,16 @@ static void apply(struct fx *f, const char *config, const char *uuid, int versio
 	             uuid, version, timefmt_format_datetime(committed, when), actions) > 0);
 	if (proto_commit_decode(json, strlen(json), &c, err) < 0)
 		fail_msg("decode: %s\n%s", err, json);
-	if (store_apply_commit(f->w, config, c, NULL, NULL, f->err) < 0)
+	if (store_apply_commit(f->w, config, c, filter, NULL, f->err) < 0)
 		fail_msg("apply: %s", f->err);
 	proto_commit_free(c);
 	free(json);
+}
+
+static void apply(struct fx *f, const char *config, const char *uuid, int version,
+                  int64_t committed, const char *actions)
+{
+	apply_filtered(f, config, uuid, version, committed, actions, NULL);
 }
 
 static void build_logs(struct fx *f)
@@ -601,6 +608,79 @@ static void test_artifacts(void **state)
 }
 
 /* A response reads one version even while the writer commits. */
+static size_t count_extents(struct fx *f, const struct views_db *d, const char *table)
+{
+	struct views_extent_query q = {.table = table, .from = INT64_MIN, .to = INT64_MAX};
+	json_t *j = NULL;
+	size_t n;
+
+	assert_int_equal(views_extents(&f->v, d, &q, &j, f->err), 0);
+	n = json_array_size(json_object_get(j, "extents"));
+	json_decref(j);
+	return n;
+}
+
+static int artifact_of(struct fx *f, const struct views_db *d, int n)
+{
+	struct views_artifact a;
+	char id[64];
+
+	(void)snprintf(id, sizeof(id), "00000000-0000-4000-8000-%012d", n);
+	return views_artifact_by_name(&f->v, d, id, "data.csv", &a, f->err);
+}
+
+/* Auto-prefetch: a held version 3 (extent 7 added, extent 1 dropped) is
+ * applied but every view shows version 2 until it is published. */
+static void test_visible_version(void **state)
+{
+	struct fx *f = *state;
+	struct store_filter pf = {.prefetch = true};
+	char *x = extent_json(7, "Events", f->t0 + 6 * DAY, f->t0 + 6 * DAY, '9'), *actions = NULL;
+	char sha[65], seen[256] = "";
+	struct views_db d;
+	json_t *j = NULL;
+
+	assert_true(
+	    asprintf(&actions,
+	             "{\"op\":\"drop_extents\",\"ids\":[\"00000000-0000-4000-8000-000000000001\"]},"
+	             "{\"op\":\"add_extents\",\"extents\":[%s]}",
+	             x) > 0);
+	apply_filtered(f, "logs", UUID_A, 3, f->t0 + 12 * DAY, actions, &pf);
+	d = find(f, "Logs");
+	assert_int_equal(views_database(&f->v, &d, &j, f->err), 0);
+	assert_int_equal(int_at(j, "applied_version"), 3);
+	assert_int_equal(int_at(j, "visible_version"), 2);
+	assert_int_equal(int_at(j, "extents"), 6);
+	json_decref(j);
+	assert_int_equal(count_extents(f, &d, "Events"), 5);
+	assert_int_equal(artifact_of(f, &d, 1), 0);
+	assert_int_equal(artifact_of(f, &d, 7), -ENOENT);
+	memset(sha, '9', 64);
+	sha[64] = '\0';
+	assert_int_equal(views_blob_databases(&f->v, sha, count_db, seen, f->err), 0);
+	assert_string_equal(seen, "");
+	assert_int_equal(views_cache(&f->v, &d, &j, f->err), 0);
+	assert_int_equal(int_at(j, "pending.artifacts"), 1);
+	assert_int_equal(int_at(j, "pending.bytes"), 1007);
+	json_decref(j);
+	views_db_clear(&d);
+
+	assert_int_equal(store_db_publish(f->w, "logs", 3, f->err), 0);
+	d = find(f, "Logs");
+	assert_int_equal(d.info.visible_version, 3);
+	assert_int_equal(count_extents(f, &d, "Events"), 5);
+	assert_int_equal(artifact_of(f, &d, 1), -ENOENT);
+	assert_int_equal(artifact_of(f, &d, 7), 0);
+	assert_int_equal(views_blob_databases(&f->v, sha, count_db, seen, f->err), 0);
+	assert_string_equal(seen, "logs;");
+	assert_int_equal(views_cache(&f->v, &d, &j, f->err), 0);
+	assert_true(json_is_null(json_object_get(j, "pending")));
+	json_decref(j);
+	views_db_clear(&d);
+	free(x);
+	free(actions);
+}
+
 static void test_snapshot(void **state)
 {
 	struct fx *f = *state;
@@ -657,6 +737,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_history, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cache, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_artifacts, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_visible_version, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_snapshot, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_readonly, setup, teardown),
 	};
