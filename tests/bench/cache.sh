@@ -95,7 +95,7 @@ leader() {
 conf() {
 	printf '[daemon]\nstate_dir = %s\ncache_dir = %s\nlog_level = warning\n' "$W/state-$1" "$W/cache"
 	printf 'fetch_concurrency = %s\nfetch_concurrency_per_leader = %s\n' "$CONC" "$CONC"
-	printf 'min_free_space = 0\ncache_max_size = 0\nlisten = 127.0.0.1:%s\n' "$((port + 1))"
+	printf 'min_free_space = 0\ncache_max_size = 0\nlisten = 127.0.0.1:0\n'
 	printf 'admin_socket = %s\n\n[attach "b"]\nleader = %s/%s\ndatabase = Db\n' "$W/admin.sock" "$URL" "$1"
 }
 
