@@ -8,7 +8,8 @@
 #   make bench           long benchmarks (never part of `make test`)
 #   make fuzz            libFuzzer targets (clang)
 #   make install         honours PREFIX, DESTDIR, UNITDIR, SYSUSERSDIR
-#   make dist-check      build the Debian package, lintian it, parse the RPM spec
+#   make dist-check      build the Debian package, lintian it, build the RPM
+#                        (also run by make test, as tests/e2e/dist_check.sh)
 #
 # Sources are found by wildcard: a new lib/NAME.c joins the library, a new
 # tests/unit/test_NAME.c becomes a unit test, a new tests/e2e/NAME.sh an

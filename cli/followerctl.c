@@ -108,8 +108,27 @@ static int daemon_error(const struct ctl *c, long status, const json_t *j)
 	                msg != NULL ? msg : "(no message)", status);
 }
 
-static int setup(struct ctl *c, const char *method, const char *path, struct body *b,
-                 struct curl_slist **hdrs)
+/* Sets the method and the body (a JSON text, or NULL) of the request. */
+static int setup_method(struct ctl *c, const char *method, const char *text,
+                        struct curl_slist **hdrs)
+{
+	CURL *h = c->curl;
+
+	if (text != NULL) {
+		*hdrs = curl_slist_append(*hdrs, "Content-Type: application/json");
+		if (*hdrs == NULL)
+			return -ENOMEM;
+		(void)curl_easy_setopt(h, CURLOPT_POSTFIELDS, text);
+	} else if (strcmp(method, "POST") == 0) {
+		(void)curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
+	}
+	if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0)
+		(void)curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+	return 0;
+}
+
+static int setup(struct ctl *c, const char *method, const char *path, const char *text,
+                 struct body *b, struct curl_slist **hdrs)
 {
 	char url[8192], auth[MAX_TOKEN + 32];
 	CURL *h = c->curl;
@@ -125,6 +144,8 @@ static int setup(struct ctl *c, const char *method, const char *path, struct bod
 		if (*hdrs == NULL)
 			return -ENOMEM;
 	}
+	if (setup_method(c, method, text, hdrs) < 0)
+		return -ENOMEM;
 	(void)curl_easy_setopt(h, CURLOPT_URL, url);
 	(void)curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	(void)curl_easy_setopt(h, CURLOPT_HTTPHEADER, *hdrs);
@@ -132,22 +153,27 @@ static int setup(struct ctl *c, const char *method, const char *path, struct bod
 	(void)curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	(void)curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
 	(void)curl_easy_setopt(h, CURLOPT_WRITEDATA, b);
-	if (strcmp(method, "POST") == 0)
-		(void)curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
 	return 0;
 }
 
 int ctl_request(struct ctl *c, const char *method, const char *path, json_t **ret)
 {
+	return ctl_request_json(c, method, path, NULL, ret);
+}
+
+int ctl_request_json(struct ctl *c, const char *method, const char *path, const json_t *body,
+                     json_t **ret)
+{
 	struct curl_slist *hdrs = NULL;
 	struct body b = {0};
 	json_error_t jerr;
 	json_t *j = NULL;
+	char *text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
 	long status = 0;
 	CURLcode cc;
 	int r;
 
-	if (setup(c, method, path, &b, &hdrs) < 0) {
+	if ((body != NULL && text == NULL) || setup(c, method, path, text, &b, &hdrs) < 0) {
 		r = ctl_fail(CTL_DAEMON, "out of memory");
 		goto out;
 	}
@@ -176,6 +202,7 @@ out:
 	json_decref(j);
 	curl_slist_free_all(hdrs);
 	free(b.p);
+	free(text);
 	return r;
 }
 
@@ -183,17 +210,28 @@ out:
 
 static void usage(FILE *f)
 {
-	fputs("usage: followerctl [-c CONFIG | --socket PATH | --url URL --token-file FILE]\n"
-	      "                   [--json] COMMAND [ARGS]\n"
-	      "commands:\n"
-	      "  status                          the followed databases at a glance\n"
-	      "  show follower database [DB]     every detail of one or all databases\n"
-	      "  history DB [--limit N]          the versions applied, newest first\n"
-	      "  explain DB TABLE [EXTENT]       why extents are hot or cold\n"
-	      "  sync                            poll every leader now\n"
-	      "  attach | detach | alter | warm  not supported by this followerd yet\n"
-	      "exit status: 0 ok, 1 daemon error, 2 usage, 3 unsupported, 4 unreachable\n",
-	      f);
+	fputs(
+	    "usage: followerctl [-c CONFIG | --socket PATH | --url URL --token-file FILE]\n"
+	    "                   [--json] COMMAND [ARGS]\n"
+	    "commands:\n"
+	    "  status                          the followed databases at a glance\n"
+	    "  show follower database [DB]     every detail of one or all databases\n"
+	    "  history DB [--limit N]          the versions applied, newest first\n"
+	    "  explain DB TABLE [EXTENT]       why extents are hot or cold\n"
+	    "  sync                            poll every leader now\n"
+	    "  warm DB [TABLE] [--timeout S]   fetch the hot set now and wait until cached\n"
+	    "  attach list | show NAME         the attached database configurations\n"
+	    "  attach [create] NAME --leader URL --database DB [--local-name N]\n"
+	    "         [--include-tables T,..] [--exclude-tables T,..] [--hot-cache SPAN]\n"
+	    "         [--principals-modification-kind K] [--caching-policies-modification-kind K]\n"
+	    "         [--prefetch | --no-prefetch] [--viewers P,..] [--admins P,..] ...\n"
+	    "  detach NAME | attach delete NAME remove an attached database configuration\n"
+	    "  alter DB caching (--hot SPAN | --delete) [--table T] [--dry-run]\n"
+	    "  alter DB add|drop ROLE PRINCIPAL... [--notes TEXT] [--dry-run]\n"
+	    "  alter DB principals-modification-kind | caching-policies-modification-kind K\n"
+	    "  alter DB prefetch true|false [--dry-run]\n"
+	    "exit status: 0 ok, 1 daemon error, 2 usage, 3 unsupported, 4 unreachable\n",
+	    f);
 }
 
 static int read_token(struct ctl *c, const char *file)
@@ -298,9 +336,9 @@ struct command {
 };
 
 static const struct command commands[] = {
-    {"status", cmd_status},      {"show", cmd_show},         {"history", cmd_history},
-    {"explain", cmd_explain},    {"sync", cmd_sync},         {"attach", cmd_unsupported},
-    {"detach", cmd_unsupported}, {"alter", cmd_unsupported}, {"warm", cmd_unsupported},
+    {"status", cmd_status},   {"show", cmd_show},   {"history", cmd_history},
+    {"explain", cmd_explain}, {"sync", cmd_sync},   {"attach", cmd_attach},
+    {"detach", cmd_detach},   {"alter", cmd_alter}, {"warm", cmd_warm},
 };
 
 static const struct command *command_of(const char *name)

@@ -42,6 +42,11 @@ struct ctl {
  * daemon does not have, 4). */
 int ctl_request(struct ctl *c, const char *method, const char *path, json_t **ret);
 
+/* The same with method "PUT", "DELETE" etc. and a JSON body (borrowed;
+ * NULL: none). */
+int ctl_request_json(struct ctl *c, const char *method, const char *path, const json_t *body,
+                     json_t **ret);
+
 /* Prints msg as "followerctl: ..." on stderr and returns code. */
 int ctl_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -58,6 +63,12 @@ int cmd_history(struct ctl *c, int argc, char **argv);
 int cmd_explain(struct ctl *c, int argc, char **argv);
 int cmd_sync(struct ctl *c, int argc, char **argv);
 int cmd_unsupported(struct ctl *c, int argc, char **argv);
+
+/* ---- administration (followerctl_admin.c, followerctl_warm.c) ---- */
+int cmd_attach(struct ctl *c, int argc, char **argv);
+int cmd_detach(struct ctl *c, int argc, char **argv);
+int cmd_alter(struct ctl *c, int argc, char **argv);
+int cmd_warm(struct ctl *c, int argc, char **argv);
 
 /* ---- formatting (followerctl_fmt.c) ---- */
 

@@ -1,16 +1,14 @@
 /*
- * engine — the placeholder engine (SYNC SEAM) and the logging of engine
- * reports (see engine.h).
+ * engine — the logging of engine reports (see engine.h): one journal record
+ * per report, with its MESSAGE_ID, priority and fields, and the memo that
+ * keeps a repeated failure to one record until its reason changes.
  */
 #include "engine.h"
 
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-
-#include <event2/event.h>
 
 #include "log.h"
 
@@ -28,6 +26,7 @@ static const struct report_kind {
 	const char *what;
 	const char *family; /* memo key prefix shared by a failure and its recovery */
 	enum memo_rule rule;
+	bool global; /* one memo key for the whole process (the disk), not per database */
 } report_kinds[] = {
     [ENGINE_VERSION_APPLIED] = {LOG_INFO, MSGID_VERSION_APPLIED, "applied", NULL, MEMO_NONE},
     [ENGINE_DATABASE_ATTACHED] = {LOG_NOTICE, MSGID_DATABASE_ATTACHED, "database attached", NULL,
@@ -40,9 +39,9 @@ static const struct report_kind {
                                  "leader", MEMO_RECOVER},
     [ENGINE_ARTIFACT_QUARANTINED] = {LOG_WARNING, MSGID_ARTIFACT_QUARANTINED,
                                      "artifact quarantined", NULL, MEMO_NONE},
-    [ENGINE_DISK_FULL] = {LOG_ERR, MSGID_DISK_FULL, "disk full", "disk", MEMO_FAIL},
+    [ENGINE_DISK_FULL] = {LOG_ERR, MSGID_DISK_FULL, "disk full", "disk", MEMO_FAIL, true},
     [ENGINE_DISK_RECOVERED] = {LOG_NOTICE, MSGID_DISK_RECOVERED, "disk space available again",
-                               "disk", MEMO_RECOVER},
+                               "disk", MEMO_RECOVER, true},
     [ENGINE_DATABASE_REWOUND] = {LOG_WARNING, MSGID_DATABASE_REWOUND, "leader rewound", NULL,
                                  MEMO_NONE},
     [ENGINE_SYNC_FAILED] = {LOG_WARNING, MSGID_SYNC_FAILED, "sync failed", "sync", MEMO_FAIL},
@@ -78,9 +77,10 @@ static bool report_wanted(struct log_memo *memo, const struct report_kind *k,
 	if (k->rule == MEMO_NONE || memo == NULL)
 		return true;
 	snprintf(key, sizeof(key), "%s/%s", k->family,
-	         r->database ? r->database
-	         : r->leader ? r->leader
-	                     : "");
+	         k->global     ? ""
+	         : r->database ? r->database
+	         : r->leader   ? r->leader
+	                       : "");
 	if (k->rule == MEMO_FAIL)
 		return log_memo_failed(memo, key, message);
 	return log_memo_ok(memo, key);
@@ -99,7 +99,7 @@ void engine_report_log(struct log_memo *memo, const struct engine_report *r)
 	report_message(k, r, message, sizeof(message));
 	if (!report_wanted(memo, k, r, message))
 		return;
-	f[n++] = LF_DATABASE(r->database);
+	f[n++] = LF_DATABASE(r->local_name != NULL ? r->local_name : r->database);
 	f[n++] = LF_LEADER(r->leader);
 	if (r->leader_version != 0)
 		f[n++] = LF_LEADER_VERSION(r->leader_version);
@@ -113,73 +113,3 @@ void engine_report_log(struct log_memo *memo, const struct engine_report *r)
 	f[n] = LOGFMT_END;
 	log_struct(k->prio, k->msgid, f, "%s", message);
 }
-
-/* ---- SYNC SEAM: the placeholder engine ---- */
-
-struct placeholder {
-	struct engine_events ev;
-	enum engine_mode mode;
-	struct event *turn; /* one loop turn after start() and after stop() */
-	bool stopping;
-};
-
-static void placeholder_turn(evutil_socket_t fd, short what, void *arg)
-{
-	struct placeholder *p = arg;
-
-	if (p->stopping || p->mode == ENGINE_ONCE) {
-		p->ev.done(p->ev.arg, 0, NULL);
-		return;
-	}
-	p->ev.status(p->ev.arg, "idle: this build has no sync engine yet (placeholder)");
-	p->ev.ready(p->ev.arg);
-}
-
-static int placeholder_start(struct event_base *base, const struct conf *conf,
-                             enum engine_mode mode, const struct engine_events *events, void **ret,
-                             char *err, size_t errlen)
-{
-	struct placeholder *p = calloc(1, sizeof(*p));
-
-	if (p == NULL || (p->turn = evtimer_new(base, placeholder_turn, p)) == NULL) {
-		free(p);
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	p->ev = *events;
-	p->mode = mode;
-	event_active(p->turn, EV_TIMEOUT, 0);
-	*ret = p;
-	return 0;
-}
-
-static int placeholder_reload(void *engine, const struct conf *conf, char *err, size_t errlen)
-{
-	return 0;
-}
-
-static void placeholder_stop(void *engine)
-{
-	struct placeholder *p = engine;
-
-	p->stopping = true;
-	event_active(p->turn, EV_TIMEOUT, 0);
-}
-
-static void placeholder_free(void *engine)
-{
-	struct placeholder *p = engine;
-
-	if (p == NULL)
-		return;
-	event_free(p->turn);
-	free(p);
-}
-
-const struct engine_ops engine_placeholder = {
-    .name = "placeholder",
-    .start = placeholder_start,
-    .reload = placeholder_reload,
-    .stop = placeholder_stop,
-    .free = placeholder_free,
-};

@@ -1,13 +1,11 @@
 /*
  * engine — the seam between the process shell (daemon/) and the sync engine.
  *
- * SYNC SEAM.  The sync engine (lib/sync: poll the leaders, apply versions to
- * the store, fetch artifacts, serve the views) is not written yet.  The
- * daemon drives whatever implements struct engine_ops below; today that is
- * engine_placeholder, which follows nothing, becomes ready at once and makes
- * --once a no-op.  Plugging lib/sync in means writing one engine_ops over it
- * (a few dozen lines in daemon/) and changing the one line in main.c that
- * picks the engine (`engine_ops = &engine_placeholder;`).
+ * The daemon drives whatever implements struct engine_ops below; the one
+ * engine is engine_sync (engine_sync.c), over lib/sync (poll the leaders,
+ * apply versions to the store) and lib/warm (keep the cache warm).  The
+ * seam keeps the process shell (signals, sd_notify, reload, HTTP) apart
+ * from the engine's modules.
  *
  * The engine does not log (lib/ never does): it reports what happened as a
  * struct engine_report, and engine_report_log() turns that into one journal
@@ -55,7 +53,8 @@ enum engine_report_kind {
  * redacted when logged, never pre-redact them. */
 struct engine_report {
 	enum engine_report_kind kind;
-	const char *database;        /* FOLLOWER_DATABASE= */
+	const char *database;        /* the store's name: the message's prefix, memo keys */
+	const char *local_name;      /* FOLLOWER_DATABASE= (NULL: database) */
 	const char *leader;          /* LEADER= (the leader's root URL) */
 	uint64_t leader_version;     /* LEADER_VERSION= */
 	uint64_t applied_version;    /* APPLIED_VERSION= */
@@ -111,10 +110,6 @@ struct engine_ops {
 	/* The engine's sync (lib/sync), borrowed; NULL when it has none. */
 	struct sync *(*sync)(void *engine);
 };
-
-/* SYNC SEAM: stands in for lib/sync.  Follows nothing; ready() and, with
- * ENGINE_ONCE, done(0) come on the first loop turn.  NOT the real engine. */
-extern const struct engine_ops engine_placeholder;
 
 /* The engine over lib/sync (engine_sync.c). */
 extern const struct engine_ops engine_sync;

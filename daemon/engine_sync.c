@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <curl/curl.h>
 #include <event2/event.h>
@@ -24,6 +25,8 @@
 #include "warm.h"
 
 #define STORE_FILE "state.db"
+#define STATUS_EVERY_MS 1000 /* STATUS= at most this often (and at least: lag and cache move) */
+#define TICKS_PER_S 10000000LL
 
 struct esync {
 	struct event_base *base;
@@ -33,6 +36,10 @@ struct esync {
 	struct sync *sync;
 	struct warm *warm;  /* ENGINE_RUN only: keeps the cache warm */
 	struct event *turn; /* ready() and the once round start on the first loop turn */
+	struct event *tick; /* ENGINE_RUN: recomputes the status every STATUS_EVERY_MS */
+	int64_t status_ms;  /* monotonic ms of the last computation */
+	uint64_t cache_cap; /* cache_max_size, 0: none */
+	bool disk_full;     /* the warmer's last word on space */
 	char status[256];
 	bool stopping;
 	bool curl; /* curl_global_init succeeded */
@@ -63,32 +70,114 @@ static enum engine_report_kind report_kind(enum sync_event_kind k)
 	return ENGINE_LEADER_REACHABLE;
 }
 
-struct counts {
-	unsigned n, behind, failing;
+/* ---- the status line ---- */
+
+struct tally {
+	unsigned n, errors;
+	int64_t max_lag; /* ticks */
 };
 
-static int count_one(void *arg, const struct sync_status *st)
+static int tally_one(void *arg, const struct sync_status *st)
 {
-	struct counts *c = arg;
+	struct tally *t = arg;
 
-	c->n++;
-	c->behind += st->lag_versions > 0;
-	c->failing += st->last_error != NULL;
+	t->n++;
+	t->errors += st->last_error != NULL;
+	if (st->lag_ticks > t->max_lag)
+		t->max_lag = st->lag_ticks;
 	return 0;
 }
 
+/* "2s", "5m", "3h", "2d": the coarsest unit that still says something. */
+static void fmt_lag(int64_t ticks, char *buf, size_t size)
+{
+	long long s = (long long)(ticks / TICKS_PER_S);
+
+	if (s < 120)
+		(void)snprintf(buf, size, "%llds", s);
+	else if (s < 7200)
+		(void)snprintf(buf, size, "%lldm", s / 60);
+	else if (s < 172800)
+		(void)snprintf(buf, size, "%lldh", s / 3600);
+	else
+		(void)snprintf(buf, size, "%lldd", s / 86400);
+}
+
+/* "cache 41.2/100 GiB", "cache 3.1 MiB" (no cap), "cache reconciling". */
+static void fmt_cache(const struct esync *e, char *buf, size_t size)
+{
+	static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+	uint64_t used = 0, top;
+	double div = 1;
+	size_t u = 0;
+
+	if (e->warm == NULL || warm_cache_used(e->warm, &used) < 0) {
+		(void)snprintf(buf, size, "cache %s", e->warm != NULL ? "reconciling" : "off");
+		return;
+	}
+	top = e->cache_cap > used ? e->cache_cap : used;
+	for (; u + 1 < sizeof(units) / sizeof(units[0]) && top / div >= 1024; u++)
+		div *= 1024;
+	if (e->cache_cap == 0)
+		(void)snprintf(buf, size, "cache %.*f %s", u ? 1 : 0, used / div, units[u]);
+	else
+		(void)snprintf(buf, size, "cache %.*f/%.4g %s", u ? 1 : 0, used / div,
+		               e->cache_cap / div, units[u]);
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* One line a person can act on: "3 databases, max lag 2s, cache 41.2/100
+ * GiB, 0 errors[, 2 artifacts quarantined][, 5 hot artifacts over the cache
+ * limit][, disk full]". */
 static void update_status(struct esync *e)
 {
-	struct counts c = {0};
-	char line[sizeof(e->status)];
+	struct tally t = {0};
+	struct warm_status ws = {0};
+	char line[sizeof(e->status)], lag[32], cache[64];
+	size_t len;
 
-	(void)sync_status(e->sync, count_one, &c);
-	(void)snprintf(line, sizeof(line), "following %u database%s, %u behind, %u failing", c.n,
-	               c.n == 1 ? "" : "s", c.behind, c.failing);
+	e->status_ms = mono_ms();
+	(void)sync_status(e->sync, tally_one, &t);
+	if (e->warm != NULL)
+		warm_status_total(e->warm, &ws);
+	fmt_lag(t.max_lag, lag, sizeof(lag));
+	fmt_cache(e, cache, sizeof(cache));
+	len = (size_t)snprintf(line, sizeof(line), "%u database%s, max lag %s, %s, %u error%s", t.n,
+	                       t.n == 1 ? "" : "s", lag, cache, t.errors, t.errors == 1 ? "" : "s");
+	if (ws.quarantined > 0 && len < sizeof(line))
+		len += (size_t)snprintf(
+		    line + len, sizeof(line) - len, ", %llu artifact%s quarantined",
+		    (unsigned long long)ws.quarantined, ws.quarantined == 1 ? "" : "s");
+	if (ws.over_limit > 0 && len < sizeof(line))
+		len += (size_t)snprintf(
+		    line + len, sizeof(line) - len, ", %llu hot artifact%s over the cache limit",
+		    (unsigned long long)ws.over_limit, ws.over_limit == 1 ? "" : "s");
+	if (e->disk_full && len < sizeof(line))
+		(void)snprintf(line + len, sizeof(line) - len, ", disk full");
 	if (strcmp(line, e->status) == 0)
 		return;
 	(void)snprintf(e->status, sizeof(e->status), "%s", line);
 	e->ev.status(e->ev.arg, line);
+}
+
+/* After an event: at once unless the last status is less than a second
+ * old (the tick catches up). */
+static void status_changed(struct esync *e)
+{
+	if (e->tick == NULL || mono_ms() - e->status_ms >= STATUS_EVERY_MS)
+		update_status(e);
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	update_status(arg);
 }
 
 static void on_sync_event(void *arg, const struct sync_event *sev)
@@ -98,6 +187,7 @@ static void on_sync_event(void *arg, const struct sync_event *sev)
 	struct engine_report r = {
 	    .kind = report_kind(sev->kind),
 	    .database = sev->database,
+	    .local_name = sev->local_name,
 	    .leader = sev->leader,
 	    .leader_version = sev->leader_version,
 	    .applied_version = sev->applied_version,
@@ -116,7 +206,58 @@ static void on_sync_event(void *arg, const struct sync_event *sev)
 		r.detail = detail;
 	}
 	e->ev.report(e->ev.arg, &r);
-	update_status(e);
+	status_changed(e);
+}
+
+struct local_of {
+	const char *database;
+	char name[256];
+};
+
+static int local_one(void *arg, const struct sync_status *st)
+{
+	struct local_of *l = arg;
+
+	if (strcmp(st->database, l->database) != 0 || st->local_name == NULL)
+		return 0;
+	(void)snprintf(l->name, sizeof(l->name), "%s", st->local_name);
+	return 1;
+}
+
+static void on_warm_report(void *arg, const struct warm_report *wr)
+{
+	static const enum engine_report_kind kinds[] = {
+	    [WARM_REPORT_QUARANTINED] = ENGINE_ARTIFACT_QUARANTINED,
+	    [WARM_REPORT_DISK_FULL] = ENGINE_DISK_FULL,
+	    [WARM_REPORT_DISK_OK] = ENGINE_DISK_RECOVERED,
+	};
+	struct esync *e = arg;
+	struct local_of local = {.database = wr->database};
+	char detail[256];
+	struct engine_report r;
+
+	(void)sync_status(e->sync, local_one, &local);
+	r = (struct engine_report){
+	    .kind = kinds[wr->kind],
+	    .database = wr->database,
+	    .local_name = local.name[0] != '\0' ? local.name : NULL,
+	    .extent_id = wr->extent_id,
+	    .artifact_sha256 = wr->sha256,
+	    .url = wr->url,
+	    .error = wr->error,
+	};
+
+	(void)snprintf(detail, sizeof(detail),
+	               "sha256 %s: its digest was wrong %d times; it is not fetched again",
+	               wr->sha256, WARM_MAX_FAILS);
+	if (wr->kind == WARM_REPORT_QUARANTINED)
+		r.detail = detail;
+	else if (wr->kind == WARM_REPORT_DISK_FULL)
+		r.detail = "downloads into the cache fail; free space or lower cache_max_size";
+	if (wr->kind != WARM_REPORT_QUARANTINED)
+		e->disk_full = wr->kind == WARM_REPORT_DISK_FULL;
+	e->ev.report(e->ev.arg, &r);
+	status_changed(e);
 }
 
 static void on_sync_changed(void *arg, const struct sync_change *c)
@@ -148,9 +289,14 @@ static void first_turn(evutil_socket_t fd, short what, void *arg)
 	struct esync *e = arg;
 	int r;
 
+	struct timeval every = {STATUS_EVERY_MS / 1000, (STATUS_EVERY_MS % 1000) * 1000};
+
 	if (e->mode == ENGINE_RUN) {
 		update_status(e);
 		e->ev.ready(e->ev.arg);
+		e->tick = event_new(e->base, -1, EV_PERSIST, on_tick, e);
+		if (e->tick == NULL || event_add(e->tick, &every) < 0)
+			e->ev.status(e->ev.arg, "status updates stopped: out of memory");
 		return;
 	}
 	r = sync_once(e->sync, once_done, e);
@@ -189,9 +335,12 @@ static int open_sync(struct esync *e, const struct conf *conf, char *err, size_t
 		(void)snprintf(err, errlen, "%s: %s", path, serr);
 		return r;
 	}
+	e->cache_cap = conf->cache_max_size;
 	if (e->mode == ENGINE_RUN &&
 	    (r = warm_new(e->base, e->fetch, conf, path, &e->warm, werr)) < 0)
 		(void)snprintf(err, errlen, "%s", werr);
+	if (e->warm != NULL)
+		warm_set_report(e->warm, on_warm_report, e);
 	return r;
 }
 
@@ -206,6 +355,8 @@ static void esync_free(void *engine)
 	fetch_free(e->fetch);
 	if (e->turn != NULL)
 		event_free(e->turn);
+	if (e->tick != NULL)
+		event_free(e->tick);
 	if (e->curl)
 		curl_global_cleanup();
 	free(e);
@@ -256,6 +407,8 @@ static int esync_reload(void *engine, const struct conf *conf, char *err, size_t
 	}
 	if (e->warm != NULL && (r = warm_set_conf(e->warm, conf)) < 0)
 		(void)snprintf(err, errlen, "cache: %s", strerror(-r));
+	if (r == 0)
+		e->cache_cap = conf->cache_max_size;
 	return r;
 }
 

@@ -17,6 +17,9 @@
  *   POST /v1/admin/sync                            poll every leader now (hooks.sync_now;
  *                                                  the superuser or an admin of every
  *                                                  followed database)
+ *   POST /v1/admin/warm {"database"[,"table"]}     fetch the database's hot set now
+ *                                                  (hooks.warm; an admin of it); the
+ *                                                  progress: GET .../cache's "warming"
  *   GET /v1/admin/attachments, PUT|DELETE /v1/admin/attachments/{name}
  *                                                  (hooks.attachments; authorized as
  *                                                  /v1/admin/sync)

@@ -244,6 +244,7 @@ int http_warming(struct http_call *c, const struct views_db *d, json_t *j)
 	}
 	/* the rate is the whole warmer's: transfers are not split per database */
 	if (json_object_set_new(o, "fetch_bytes_per_second", json_real(t.bytes_per_s)) < 0 ||
+	    json_object_set_new(o, "scans", json_integer((json_int_t)warm_scans(w))) < 0 ||
 	    json_object_set_new(j, "warming", o) < 0)
 		return -ENOMEM;
 	return 0;

@@ -24,6 +24,7 @@
 
 #include "log.h"
 #include "timefmt.h"
+#include "warm.h"
 
 #define N_ELEMENTS(a) (sizeof(a) / sizeof((a)[0]))
 #define METHODS_GET (EVHTTP_REQ_GET | EVHTTP_REQ_HEAD)
@@ -359,10 +360,11 @@ static int param_time(struct http_call *c, const char *name, int64_t dflt, int64
 
 /* ---- databases ---- */
 
-/* Finds the database of the path (segment 2) that the caller may see and
- * use for req into *ret (borrowed for the call); 0, or -1 after replying
- * (404 unknown or invisible, 403 visible but not allowed). */
-static int open_db(struct http_call *c, enum auth_request req, const struct views_db **ret)
+/* Finds the database named name (as the views show it) that the caller
+ * may see and use for req into *ret (borrowed for the call); 0, or -1 after
+ * replying (404 unknown or invisible, 403 visible but not allowed). */
+static int open_db_named(struct http_call *c, const char *name, enum auth_request req,
+                         const struct views_db **ret)
 {
 	const struct views_db *dbs = NULL, *d = NULL;
 	size_t n = 0;
@@ -373,21 +375,27 @@ static int open_db(struct http_call *c, enum auth_request req, const struct view
 		return -1;
 	}
 	for (size_t i = 0; d == NULL && i < n; i++)
-		if (strcmp(dbs[i].info.local_name, c->seg[2]) == 0)
+		if (strcmp(dbs[i].info.local_name, name) == 0)
 			d = &dbs[i];
 	if (d == NULL || !http_may(c, d, AUTH_REQ_METADATA)) {
-		http_call_error(c, 404, "NotFound", "database '%s' is not followed here",
-		                c->seg[2]);
+		http_call_error(c, 404, "NotFound", "database '%s' is not followed here", name);
 		return -1;
 	}
 	if (!http_may(c, d, req)) {
-		http_call_error(c, 403, "Forbidden", "%s may not read %s of database '%s'",
+		http_call_error(c, 403, "Forbidden", "%s may not %s %s of database '%s'",
 		                c->who.fqn[0] != '\0' ? c->who.fqn : "an anonymous caller",
-		                auth_request_name(req), c->seg[2]);
+		                req == AUTH_REQ_CONTROL ? "use" : "read", auth_request_name(req),
+		                name);
 		return -1;
 	}
 	*ret = d;
 	return 0;
+}
+
+/* The database of the path (segment 2), as open_db_named. */
+static int open_db(struct http_call *c, enum auth_request req, const struct views_db **ret)
+{
+	return open_db_named(c, c->seg[2], req, ret);
 }
 
 static void h_databases(struct http_call *c)
@@ -611,6 +619,65 @@ static void h_admin_sync(struct http_call *c)
 	http_call_json(c, 200, json_pack("{s:b}", "polling", true));
 }
 
+/* A request's JSON object body into *ret (a new reference); 0, or -1
+ * after replying 400. */
+static int read_body(struct http_call *c, json_t **ret)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(c->req);
+	size_t len = evbuffer_get_length(in);
+	const char *p = len > 0 ? (const char *)evbuffer_pullup(in, -1) : "";
+	json_error_t je;
+	json_t *j = p != NULL ? json_loadb(p, len, 0, &je) : NULL;
+
+	if (j == NULL || !json_is_object(j)) {
+		http_call_error(c, 400, "BadRequest", "the request body: %s",
+		                j != NULL   ? "not a JSON object"
+		                : p != NULL ? je.text
+		                            : "out of memory");
+		json_decref(j);
+		return -1;
+	}
+	*ret = j;
+	return 0;
+}
+
+/* POST /v1/admin/warm {"database":D[,"table":T]}: the warmer rescans now
+ * (the whole database: a table names what the caller waits for). */
+static void h_admin_warm(struct http_call *c)
+{
+	const struct views_db *d = NULL;
+	const char *db = NULL, *table = NULL;
+	json_t *body = NULL, *jt = NULL, *t = NULL;
+	struct warm *w;
+	uint64_t scan;
+
+	if (query_check(c, NULL, 0) < 0 || read_body(c, &body) < 0)
+		return;
+	if (json_unpack(body, "{s:s, s?o !}", "database", &db, "table", &jt) < 0 ||
+	    (jt != NULL && !json_is_null(jt) && (table = json_string_value(jt)) == NULL)) {
+		http_call_error(c, 400, "BadRequest",
+		                "expected {\"database\": NAME[, \"table\": NAME]}");
+		goto out;
+	}
+	if (open_db_named(c, db, AUTH_REQ_CONTROL, &d) < 0)
+		goto out;
+	if (table != NULL && views_entity(&c->v, d, PROTO_TABLE, table, &t, c->err) < 0) {
+		http_call_error(c, 404, "NotFound", "database '%s' has no table '%s'", db, table);
+		goto out;
+	}
+	if ((w = c->h->hooks.warm != NULL ? c->h->hooks.warm(c->h->hooks.arg) : NULL) == NULL) {
+		http_call_error(c, 503, "Unavailable", "no cache warmer in this process");
+		goto out;
+	}
+	scan = warm_kick(w);
+	http_call_json(c, 200,
+	               json_pack("{s:s, s:s?, s:I}", "database", db, "table", table, "scan",
+	                         (json_int_t)scan));
+out:
+	json_decref(t);
+	json_decref(body);
+}
+
 /* GET /v1/admin/attachments, PUT|DELETE /v1/admin/attachments/{name}: the
  * admin surface of attached database configurations (hooks.attachments). */
 static void h_admin_attachments(struct http_call *c)
@@ -684,6 +751,7 @@ static const struct route routes[] = {
     {"metrics", METHODS_GET, true, h_metrics},
     {"healthz", METHODS_GET, true, h_healthz},
     {"v1/admin/sync", EVHTTP_REQ_POST, true, h_admin_sync},
+    {"v1/admin/warm", EVHTTP_REQ_POST, true, h_admin_warm},
     {"v1/admin/attachments", METHODS_GET, true, h_admin_attachments},
     {"v1/admin/attachments/*", EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE, true, h_admin_attachments},
     {"v1/rest/mgmt", EVHTTP_REQ_POST, true, h_kusto},

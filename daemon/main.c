@@ -604,8 +604,6 @@ static int run(const struct options *o)
 	};
 
 	log_info("followerd %s starting (configuration %s)", FOLLOWERD_VERSION, o->config);
-	if (o->once && d.engine_ops == &engine_placeholder)
-		log_warning("--once: this build has no sync engine yet; nothing will be synced");
 	if (daemon_setup(&d) == 0 && daemon_start(&d) == 0 && event_base_dispatch(d.base) < 0) {
 		log_err("event loop failed");
 		d.exit_code = EXIT_FAILURE;

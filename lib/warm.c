@@ -48,6 +48,9 @@ struct dl {
 	uint64_t offset;
 	struct fetch_job *job;
 	int r; /* the transfer's result, then the commit's */
+	char extent[PROTO_UUID_LEN + 1];
+	bool failed_before; /* counted in its database's failed */
+	bool quarantined;   /* this commit quarantined it (worker sets, loop reports) */
 };
 
 /* A hot artifact the cache lacks, found by a scan. */
@@ -58,6 +61,8 @@ struct want {
 	int64_t max_created;
 	size_t st; /* index of the table's dbstat */
 	char *url, *account, *key, *db, *table;
+	char extent[PROTO_UUID_LEN + 1];
+	bool failed_before;
 };
 
 /* A cached artifact a scan saw: hot (kept unless over the size limits) or
@@ -98,6 +103,7 @@ struct job {
 	int64_t next_change; /* ticks, POLICY_NEVER */
 	struct seenv hot, cold;
 	uint64_t evicted, evicted_bytes;
+	uint64_t used;    /* the cache's bytes after the scan */
 	bool published;   /* a version became visible: its dropped extents' artifacts go */
 	bool unpublished; /* a publish failed (not -ESTALE): scan again later */
 	/* J_OPEN, J_COMMIT */
@@ -133,6 +139,10 @@ struct warm {
 	int64_t rate_ms[WARM_RATE_SAMPLES]; /* (monotonic ms, fetched bytes), a ring */
 	uint64_t rate_bytes[WARM_RATE_SAMPLES];
 	size_t rate_next;
+	uint64_t used;      /* the cache's bytes as of the last scan */
+	uint64_t full_size; /* a download this big hit ENOSPC; 0: space is fine */
+	void (*report)(void *arg, const struct warm_report *r);
+	void *report_arg;
 	/* the worker */
 	pthread_t thread;
 	bool started;
@@ -338,6 +348,7 @@ struct tscan {
 	const struct store_db_info *db;
 	const struct conf_attach *a;
 	const struct policy *p;
+	const struct proto_extent *x; /* the extent being scanned */
 	int64_t now;
 	struct dbstat *st;
 	char base[4096];
@@ -381,7 +392,8 @@ static int seen_add(struct seenv *v, const char *sha, uint64_t size, int64_t max
 	return 0;
 }
 
-static int want_add(struct tscan *t, const struct proto_artifact *art, int64_t max_created)
+static int want_add(struct tscan *t, const struct proto_artifact *art, int64_t max_created,
+                    bool failed_before)
 {
 	struct job *j = t->j;
 	struct want *x;
@@ -403,6 +415,8 @@ static int want_add(struct tscan *t, const struct proto_artifact *art, int64_t m
 	x->size = art->size;
 	x->priority = (int)(max_created / (3600 * TICKS_PER_S));
 	x->max_created = max_created;
+	x->failed_before = failed_before;
+	memcpy(x->extent, t->x->id, sizeof(x->extent));
 	x->st = j->nst - 1;
 	x->url = artifact_url(t, art->path);
 	x->db = strdup(t->db->config);
@@ -444,7 +458,7 @@ static int scan_artifact(struct tscan *t, const struct proto_artifact *art, int6
 	}
 	if (known && b.fails > 0)
 		t->st->st.failed++;
-	return want_add(t, art, max_created);
+	return want_add(t, art, max_created, known && b.fails > 0);
 }
 
 static int scan_extent(void *arg, int64_t id, const struct proto_extent *x)
@@ -455,6 +469,7 @@ static int scan_extent(void *arg, int64_t id, const struct proto_extent *x)
 
 	t->last = id;
 	t->seen++;
+	t->x = x;
 	next = policy_next_change(t->p, x->min_created, x->max_created, t->now);
 	if (next < t->j->next_change)
 		t->j->next_change = next;
@@ -746,6 +761,7 @@ static void publish(struct warm *w, struct job *j, const struct store_db_info *d
 
 static int run_scan(struct warm *w, struct job *j)
 {
+	struct cache_usage u;
 	struct store_db_info *dbs = NULL;
 	size_t n = 0;
 	char err[STORE_ERRLEN];
@@ -766,6 +782,8 @@ static int run_scan(struct warm *w, struct job *j)
 	for (size_t i = 0; r == 0 && i < n; i++)
 		publish(w, j, &dbs[i]);
 	store_db_info_array_free(dbs, n);
+	if (r == 0 && cache_usage(w->cache, &u) == 0)
+		j->used = u.bytes;
 	return r;
 }
 
@@ -793,6 +811,8 @@ static void run_commit(struct warm *w, struct dl *d)
 		b.fails = 0;
 	} else {
 		b.fails++;
+		d->quarantined = d->r == -EBADMSG && b.fails >= WARM_MAX_FAILS &&
+		                 b.state != STORE_BLOB_QUARANTINED;
 		if (d->r == -EBADMSG && b.fails >= WARM_MAX_FAILS)
 			b.state = STORE_BLOB_QUARANTINED;
 	}
@@ -969,6 +989,8 @@ static void start_download(struct warm *w, struct want *x)
 	d->key = x->key;
 	d->db = x->db;
 	d->table = x->table;
+	memcpy(d->extent, x->extent, sizeof(d->extent));
+	d->failed_before = x->failed_before;
 	x->url = x->account = x->key = x->db = x->table = NULL;
 	d->next = w->dls;
 	w->dls = d;
@@ -997,6 +1019,7 @@ static void scan_done(struct warm *w, struct job *j)
 	w->scanning = false;
 	w->scans++;
 	if (j->r == 0) {
+		w->used = j->used;
 		dbstats_free(w->st, w->nst);
 		w->st = j->st;
 		w->nst = j->nst;
@@ -1079,6 +1102,48 @@ static void dl_done(struct fetch_result *res, void *arg)
 	post_commit(d->w, d, res->result);
 }
 
+static void emit(struct warm *w, enum warm_report_kind kind, const struct dl *d)
+{
+	struct warm_report r = {kind, d->db, d->extent, d->sha, d->url, d->r};
+
+	if (w->report != NULL)
+		w->report(w->report_arg, &r);
+}
+
+/* Keeps the database's counts current between scans (followerctl warm
+ * watches them) and reports quarantine and disk space. */
+static void note_result(struct warm *w, struct dl *d)
+{
+	struct dbstat *s = NULL;
+
+	for (size_t i = 0; i < w->nst && s == NULL; i++)
+		s = strcmp(w->st[i].db, d->db) == 0 && w->st[i].table != NULL && d->table != NULL &&
+		            strcmp(w->st[i].table, d->table) == 0
+		        ? &w->st[i]
+		        : NULL;
+	if (s != NULL && d->r == 0) {
+		s->st.cached_files++;
+		s->st.cached_bytes += d->size;
+		s->st.failed -= d->failed_before && s->st.failed > 0;
+		w->used += d->size;
+	} else if (s != NULL && d->r != -ENOENT && d->r != -EEXIST && d->r != -EBUSY &&
+	           !d->failed_before) {
+		s->st.failed++;
+	}
+	if (d->quarantined)
+		emit(w, WARM_REPORT_QUARANTINED, d);
+	/* space is back when a download at least as big as the one that
+	 * failed fits (smaller ones may slip through a full disk) */
+	if ((d->r == -ENOSPC || d->r == -EDQUOT) && w->full_size == 0)
+		emit(w, WARM_REPORT_DISK_FULL, d);
+	else if (d->r == 0 && w->full_size > 0 && d->size >= w->full_size)
+		emit(w, WARM_REPORT_DISK_OK, d);
+	if (d->r == -ENOSPC || d->r == -EDQUOT)
+		w->full_size = d->size > 0 ? d->size : 1;
+	else if (d->r == 0 && d->size >= w->full_size)
+		w->full_size = 0;
+}
+
 static void open_done(struct warm *w, struct job *j)
 {
 	struct dl *d = j->dl;
@@ -1097,6 +1162,8 @@ static void open_done(struct warm *w, struct job *j)
 		/* -EEXIST: cached meanwhile; -EBUSY: another writer; else retry later */
 		if (j->r != -EEXIST)
 			w->round_failed = true;
+		d->r = j->r;
+		note_result(w, d);
 		warm_dm_settle_(w->dm, d->sha, j->r == -EEXIST ? 0 : j->r, true);
 		dl_unlink(w, d);
 		dl_free(d);
@@ -1142,6 +1209,7 @@ static void commit_done(struct warm *w, struct job *j)
 		w->round_failed = true;
 	count_download(w, d);
 	w->round_fetched = w->round_fetched || d->r == 0;
+	note_result(w, d);
 	warm_dm_settle_(w->dm, d->sha, d->r, false);
 	dl_unlink(w, d);
 	dl_free(d);
@@ -1404,6 +1472,40 @@ void warm_totals(struct warm *w, struct warm_totals *ret)
 uint64_t warm_scans(const struct warm *w)
 {
 	return w->scans;
+}
+
+void warm_status_total(const struct warm *w, struct warm_status *ret)
+{
+	struct warm_status st = {0};
+
+	for (size_t i = 0; i < w->nst; i++)
+		status_add(&st, &w->st[i].st);
+	*ret = st;
+}
+
+uint64_t warm_kick(struct warm *w)
+{
+	/* a scan running now may have read the store before the caller's
+	 * change: the one after it counts */
+	uint64_t target = w->scans + (w->scanning ? 2 : 1);
+
+	w->fail_rounds = 0;
+	schedule_scan(w, 0);
+	return target;
+}
+
+int warm_cache_used(const struct warm *w, uint64_t *ret)
+{
+	if (w->scans == 0)
+		return -EAGAIN;
+	*ret = w->used;
+	return 0;
+}
+
+void warm_set_report(struct warm *w, void (*fn)(void *arg, const struct warm_report *r), void *arg)
+{
+	w->report = fn;
+	w->report_arg = arg;
 }
 
 /* ---- for warm_demand.c (warm_int.h) ---- */

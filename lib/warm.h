@@ -127,6 +127,40 @@ void warm_totals(struct warm *w, struct warm_totals *ret);
 /* Scans done since warm_new (tests and metrics). */
 uint64_t warm_scans(const struct warm *w);
 
+/* The counts of every database added up, as of the last scan (pending and
+ * in_flight are not filled: 0).  Cheap: for a status line every second. */
+void warm_status_total(const struct warm *w, struct warm_status *ret);
+
+/* Rescans now, failed downloads retried at once (followerctl warm).
+ * Returns the scan count to wait for: warm_status is current for the kick
+ * once warm_scans() reaches it. */
+uint64_t warm_kick(struct warm *w);
+
+/* The cache's size in bytes as of the last scan into *ret; -EAGAIN before
+ * the first scan (the cache is being reconciled). */
+int warm_cache_used(const struct warm *w, uint64_t *ret);
+
+/* What warm tells the daemon (which logs it; the library does not). */
+enum warm_report_kind {
+	WARM_REPORT_QUARANTINED, /* an artifact failed its digest WARM_MAX_FAILS times */
+	WARM_REPORT_DISK_FULL,   /* a download failed for want of space (ENOSPC, EDQUOT) */
+	WARM_REPORT_DISK_OK,     /* a download was committed after WARM_REPORT_DISK_FULL */
+};
+
+/* One report; strings borrowed for the call. */
+struct warm_report {
+	enum warm_report_kind kind;
+	const char *database; /* the store name */
+	const char *extent_id;
+	const char *sha256;
+	const char *url; /* may hold a SAS token: redact it when logging */
+	int error;       /* negative errno, 0 = none */
+};
+
+/* Installs fn (NULL: none), called on the loop from warm's own callbacks,
+ * never from inside a warm_* call. */
+void warm_set_report(struct warm *w, void (*fn)(void *arg, const struct warm_report *r), void *arg);
+
 /* ---- read-through ---- */
 
 #define WARM_DEMAND_KEEP_S 600 /* a demanded artifact is not evicted for this long */

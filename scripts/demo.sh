@@ -2,7 +2,12 @@
 # The demo (make demo): leaderctl publishes a small sample leader to
 # ./demo/leader — two tables and a materialized view, extents over the last
 # two weeks, a 7-day caching policy, principals — and shows its head and log.
-# Then followerd follows it once (--once) and the follower's state is shown.
+# Then followerd follows it once (--once) and the follower's state is shown;
+# then it runs as a daemon serving views on 127.0.0.1:8080 and an admin socket
+# in ./demo: the demo shows a view with curl, `followerctl status`, `followerctl
+# warm` and a Kusto `.show` (when this build has the Kusto surface), and
+# leaves followerd running in the foreground (Ctrl-C stops it; DEMO_DETACH=1
+# stops it instead, for scripts).
 set -eu
 cd "$(dirname "$0")/.."
 B=${BUILD:-build}
@@ -59,6 +64,9 @@ cat >demo/followerd.conf <<CONF
 state_dir = $PWD/$F/state
 cache_dir = $PWD/$F/cache
 listen = 127.0.0.1:8080
+admin_socket = $PWD/demo/admin.sock
+# the demo's views answer without a token, on the loopback only
+allow_anonymous = true
 follower_name = demo-follower
 poll_interval = 2s
 
@@ -75,14 +83,59 @@ sqlite3 -header -column "file:$F/state/state.db?mode=ro" \
 	"SELECT local_name AS database, applied_version AS applied, leader_version AS leader,
 	        state, extents, rows FROM databases"
 
+# ---- the daemon: follows the leader, serves the views ----
+echo
+echo "== followerd -c demo/followerd.conf -d   (started; its log: demo/followerd.log)"
+"$B/followerd" -c demo/followerd.conf -d 2>demo/followerd.log &
+fpid=$!
+trap 'kill "$fpid" 2>/dev/null || true' EXIT
+for _ in $(seq 100); do
+	curl -sf http://127.0.0.1:8080/healthz >/dev/null 2>&1 && break
+	kill -0 "$fpid" 2>/dev/null || { echo "demo: followerd exited:" >&2; tail -5 demo/followerd.log >&2; exit 1; }
+	sleep 0.1
+done
+pretty() { if command -v jq >/dev/null; then jq .; else python3 -m json.tool; fi; }
+CTL="$B/followerctl -c demo/followerd.conf"
+echo
+echo "== curl -s http://127.0.0.1:8080/v1/databases"
+curl -s http://127.0.0.1:8080/v1/databases | pretty
+echo
+echo "== $CTL warm Telemetry   (fetch its hot set now)"
+$CTL warm Telemetry
+echo
+echo "== $CTL status"
+$CTL status
+echo
+echo "== curl -s -X POST http://127.0.0.1:8080/v1/rest/mgmt -d '{\"db\":\"Telemetry\",\"csl\":\".show tables\"}'"
+show=$(curl -s -X POST -H 'Content-Type: application/json' http://127.0.0.1:8080/v1/rest/mgmt \
+	-d '{"db":"Telemetry","csl":".show tables"}')
+if printf '%s' "$show" | grep -q 'not available in this build'; then
+	echo "(this build has no Kusto management surface yet: $show)"
+elif command -v jq >/dev/null; then
+	printf '%s\n' "$show" |
+		jq -r '.Tables[0] | (.Columns | map(.ColumnName)), (.Rows[] | map(tostring)) | @tsv'
+else
+	printf '%s\n' "$show" | pretty
+fi
+
 cat <<MSG
 
 The leader is in $D: head.json, db/<uuid>/log/, db/<uuid>/checkpoint/, artifacts/.
-Try next:
+followerd follows it, serving views on http://127.0.0.1:8080 (docs/HTTP.md).
+Try next, in another terminal:
+  $CTL status
+  $CTL explain Telemetry Events                  # why each extent is hot or cold
+  curl -s http://127.0.0.1:8080/v1/databases/Telemetry/tables | jq .
+  curl -s -X POST http://127.0.0.1:8080/v1/rest/mgmt -d '{"db":"Telemetry","csl":".show tables"}'
+  $LC -C $D ingest Telemetry Events demo/files/events-\$(date -u +%F).csv   # watch it arrive:
+  $CTL history Telemetry --limit 3
   $LC -C $D show Telemetry --json
-  $LC -C $D log Telemetry --json | head
-  $LC -C $D vacuum --dry-run
-  cat $D/head.json
-  $B/followerd -c demo/followerd.conf -d        # follow continuously (Ctrl-C stops)
-  $LC -C $D ingest Telemetry Events demo/files/events-\$(date -u +%F).csv   # in another terminal: watch it arrive
 MSG
+if [ "${DEMO_DETACH:-0}" = 1 ]; then
+	exit 0
+fi
+echo
+echo "== followerd runs in the foreground now (Ctrl-C stops it); its log:"
+trap - EXIT
+tail -n +1 -f demo/followerd.log --pid="$fpid" &
+wait "$fpid"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # dist-check — builds the distribution packages from the working tree and
-# checks them (`make dist-check`; not part of `make test`):
+# checks them (`make dist-check`, and tests/e2e/dist_check.sh in `make test`):
 #   1. the Debian package: dpkg-buildpackage -us -uc -b (unit tests included),
 #      lintian with no error, and its contents and maintainer scripts;
 #   2. the RPM: rpmspec -P parses packaging/followerd.spec, and rpmbuild -bb

@@ -195,6 +195,61 @@ check_eq "stderr (not a tty, no -d): every line has a <N> prefix" 0 "$bad"
 [ "$bad" -eq 0 ] || grep -vE '^<[0-7]>' "$T/d1.err" | head -5 | sed 's/^/# /'
 check "stderr has records" test -s "$T/d1.err"
 
+# ---- STATUS= follows real leaders ----
+# Two directory leaders; the daemon follows one, then both after a SIGHUP,
+# then one becomes unreachable.  The line is "N databases, max lag L, cache
+# USED/CAP UNIT, E errors", at most about once a second.
+lc() { "$LEADERCTL" -C "$1" "${@:2}"; }
+publish() {
+	mkdir -p "$1" && lc "$1" init >/dev/null && lc "$1" create-database "$2" >/dev/null &&
+		lc "$1" create-table "$2" Events 'ts:datetime,msg:string' >/dev/null &&
+		awk -v d="$2" 'BEGIN { for (i = 0; i < 5000; i++) printf "2026-11-01T00:00:00Z,hello %s %06d\n", d, i }' \
+			>"$T/$2.csv" &&
+		lc "$1" ingest "$2" Events "$T/$2.csv" >/dev/null
+}
+# status_conf FILE [ATTACH LINES...]: "logs" follows real1; a 1 MiB cache.
+status_conf() {
+	{
+		printf '[daemon]\nstate_dir = %s\ncache_dir = %s\n' "$T/sstate" "$T/scache"
+		printf 'listen = 127.0.0.1:0\nadmin_socket = %s\n' "$T/admin2.sock"
+		printf 'cache_max_size = 1M\npoll_interval = 200ms\n\n'
+		printf '[attach "logs"]\nleader = %s\ndatabase = Logs\n\n' "$T/real1"
+		[ $# -eq 1 ] || printf '%s\n' "${@:2}"
+	} >"$1"
+}
+last_status() { grep -o 'STATUS=[0-9].*' "$SLOG" | tail -1; }
+status_is() { last_status | grep -Eq "^STATUS=$1\$"; }
+if [ -x "$LEADERCTL" ] && publish "$T/real1" Logs && publish "$T/real2" Metrics; then
+	SCONF=$T/status.conf
+	status_conf "$SCONF"
+	SSOCK=$T/notify2.sock SLOG=$T/notify2.log
+	bg "$TOOLS/notifysink" "$SSOCK" >"$SLOG"
+	until_ok 5 test -S "$SSOCK"
+	NOTIFY_SOCKET=$SSOCK bg "$FOLLOWERD" -c "$SCONF" 2>"$T/d3.err"
+	PID=$BG_PID
+	one='1 database, max lag 0s, cache [0-9]+\.[0-9]/1 MiB, 0 errors'
+	check "STATUS=: 1 database, no lag, cache used/cap, 0 errors" until_ok 10 status_is "$one"
+	# the artifacts of the hot extent arrive: the cache is no longer empty
+	check "STATUS=: the cache fills" until_ok 10 status_is '1 database, max lag 0s, cache 0\.[1-9]/1 MiB, 0 errors'
+	status_conf "$SCONF" '[attach "metrics"]' "leader = $T/real2" 'database = Metrics'
+	kill -HUP "$PID"
+	check "STATUS=: 2 databases after a SIGHUP adds one" until_ok 10 \
+		status_is '2 databases, max lag 0s, cache [0-9]+\.[0-9]/1 MiB, 0 errors'
+	mv "$T/real2" "$T/real2.gone"
+	check "STATUS=: an unreachable leader is counted as an error" until_ok 10 \
+		status_is '2 databases, max lag 0s, cache [0-9]+\.[0-9]/1 MiB, 1 error'
+	mv "$T/real2.gone" "$T/real2"
+	check "STATUS=: 0 errors once it is back" until_ok 10 \
+		status_is '2 databases, max lag 0s, cache [0-9]+\.[0-9]/1 MiB, 0 errors'
+	gaps=$(grep -E '^[0-9]+ STATUS=[0-9]' "$SLOG" | awk 'NR > 1 { print $1 - p } { p = $1 }' | sort -n | head -1)
+	check "STATUS= updates come at most about once a second (shortest gap ${gaps:-none} µs)" \
+		test "${gaps:-1000000}" -ge 900000
+	kill -TERM "$PID"
+	check "... and the daemon stops cleanly" until_ok 5 gone "$PID"
+else
+	ok "STATUS= with real leaders # SKIP leaderctl not built"
+fi
+
 # ---- -d, without NOTIFY_SOCKET; --log-level wins over the file ----
 write_conf "$GOOD" debug
 bg "$FOLLOWERD" -d --log-level info -c "$GOOD" 2>"$T/d2.err"
