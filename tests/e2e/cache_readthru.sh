@@ -98,6 +98,11 @@ codes=$(cat "$T"/shared.*.code | sort | uniq -c | tr -s ' ')
 check_eq "five concurrent requests: all 200" " 5 200" "$codes"
 check_eq "... all byte-exact" "$c_shared" "$(sha256sum "$T"/shared.[0-9] | cut -d' ' -f1 | sort -u)"
 check_eq "... one download from the leader" 1 "$(gets "$c_shared")"
+metric() { curl -s "$URL/metrics" | awk -v k="$1" '$1 == k { print $2 }'; }
+check_eq "/metrics: 7 read-through requests so far (1 + 1 + 5), 4 of them shared, no error" "7 4 0" \
+	"$(metric 'followerd_read_through_requests_total{result="all"}') $(metric 'followerd_read_through_requests_total{result="shared"}') $(metric 'followerd_read_through_requests_total{result="error"}')"
+check_eq "... 3 downloads, nothing waiting" "3 0" \
+	"$(metric followerd_read_through_downloads_total) $(metric 'followerd_read_through_waiting{what="requests"}')"
 
 # ---- a client that goes away does not cancel the download ----
 rule "/artifacts/*/$c_gone 1 delay 700"
