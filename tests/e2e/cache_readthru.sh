@@ -3,7 +3,8 @@
 # warmer never fetches it) is fetched when the views ask for it, by sha256
 # or by extent and name: downloaded, verified, committed, then served from
 # the cache file.  Concurrent requests share one download; a client that
-# goes away does not cancel it.  The leader is a directory served by
+# goes away does not cancel it; at most cache_demand_concurrency download
+# at once.  The leader is a directory served by
 # faultserver, which injects the bad inputs: a 404, more or fewer bytes
 # than declared, a wrong sha256, a redirect to another host; then a disk
 # that fills up (a 2 MiB tmpfs) and a read-only cache.  Each is a clear
@@ -44,6 +45,8 @@ c_big=$(cold larger)
 c_small=$(cold smaller)
 c_bad=$(cold corrupt)
 c_redir=$(cold redirect)
+capped=()
+for i in 1 2 3 4; do capped+=("$(cold "cap$i")"); done
 rm "$(leader_file "$c_404")"
 chmod u+w "$(leader_file "$c_big")" "$(leader_file "$c_small")"
 printf 'more' >>"$(leader_file "$c_big")"
@@ -103,6 +106,19 @@ check_eq "/metrics: 7 read-through requests so far (1 + 1 + 5), 4 of them shared
 	"$(metric 'followerd_read_through_requests_total{result="all"}') $(metric 'followerd_read_through_requests_total{result="shared"}') $(metric 'followerd_read_through_requests_total{result="error"}')"
 check_eq "... 3 downloads, nothing waiting" "3 0" \
 	"$(metric followerd_read_through_downloads_total) $(metric 'followerd_read_through_waiting{what="requests"}')"
+
+# ---- cache_demand_concurrency = 2: four artifacts at once, two download ----
+for sha in "${capped[@]}"; do rule "/artifacts/*/$sha 1 delay 1000"; done
+pids=()
+for sha in "${capped[@]}"; do
+	curl -s -o /dev/null -w '%{http_code}\n' "$URL/v1/artifacts/$sha" >>"$T/capped.codes" &
+	pids+=($!)
+done
+queued() { [ "$(metric 'followerd_read_through_waiting{what="queued"}')" = 2 ]; }
+wait_for "four artifacts asked at once, at most 2 demand downloads: 2 wait for a slot" 5 queued
+wait "${pids[@]}"
+check_eq "... then all four are served" " 4 200" "$(sort "$T/capped.codes" | uniq -c | tr -s ' ')"
+check_eq "... nothing waits any more" 0 "$(metric 'followerd_read_through_waiting{what="queued"}')"
 
 # ---- a client that goes away does not cancel the download ----
 rule "/artifacts/*/$c_gone 1 delay 700"
