@@ -190,6 +190,8 @@ static void on_conn_close(struct evhttp_connection *evcon, void *arg)
 {
 	struct http_conn *c = arg;
 
+	if (c->wait != NULL)
+		http_wait_drop(c->wait, true);
 	conn_unlink(c->ep->h, c);
 	c->ep->connections--;
 	conn_free(c);
@@ -768,6 +770,9 @@ void http_free(struct http *h)
 {
 	if (h == NULL)
 		return;
+	/* requests held by the read-through hook: evhttp frees them below */
+	while (h->waits != NULL)
+		http_wait_drop(h->waits, false);
 	/* evhttp_free frees the connections (our close callbacks run) and the
 	 * listeners. */
 	if (h->pub.evh != NULL)

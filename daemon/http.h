@@ -47,8 +47,9 @@
  *
  * Two seams for work that lands later:
  *   - READ-THROUGH: an artifact the cache does not hold is handed to
- *     hooks.miss, which may take the request over (stream it while it is
- *     fetched) or let http answer 503 "not cached yet";
+ *     hooks.miss, which may take the request over (fetch it, then complete
+ *     it with http_wait_serve once the file is verified and cached, or
+ *     http_wait_error) or let http answer 503 "not cached yet";
  *   - KUSTO: POST /v1/rest/mgmt and GET /v1/rest/auth/metadata go to
  *     hooks.mgmt / hooks.auth_metadata (the caller already identified);
  *     without them mgmt answers a Kusto-shaped 400 "not available" and auth
@@ -72,6 +73,7 @@ struct event_base;
 struct evhttp_request;
 struct http;
 struct http_reload;
+struct http_wait;
 struct views_ctx;
 struct sync;
 struct warm;
@@ -90,6 +92,7 @@ struct http_miss {
 	const char *database;        /* the store's name of the database asked for; NULL when
 	                                asked by sha256 alone */
 	bool head;                   /* a HEAD request */
+	struct http_wait *wait;      /* the request, for a hook that takes it over */
 };
 
 /* KUSTO SEAM: a call of the Kusto surface.  All borrowed for the call. */
@@ -114,9 +117,11 @@ struct http_admin_call {
 
 struct http_hooks {
 	void *arg;
-	/* Returns 1 when it took req over (it must then reply exactly once), 0
-	 * to have http answer 503 "not cached yet" (e.g. after queueing the
-	 * download), a negative errno to answer 503 with that error. */
+	/* Returns 1 when it took the request over (it must then complete
+	 * m->wait exactly once, now or later, unless http calls the wait's
+	 * gone callback first), 0 to have http answer 503 "not cached yet"
+	 * (e.g. after queueing the download), a negative errno to answer 503
+	 * with that error (m->wait untouched then). */
 	int (*miss)(void *arg, struct evhttp_request *req, const struct http_miss *m);
 	/* Must reply to req exactly once. */
 	void (*mgmt)(void *arg, struct evhttp_request *req, const struct http_kusto_call *call);
@@ -168,6 +173,20 @@ void http_reload_abort(struct http_reload *r);
 
 /* Installs hooks (copied); the seams above. */
 void http_set_hooks(struct http *h, const struct http_hooks *hooks);
+
+/* Completes a request the miss hook took over with the artifact's verified
+ * file fd (stolen, read-only): served as a cached artifact is (ETag, Range,
+ * sendfile).  Frees wait.  When the client went away meanwhile without
+ * http noticing, the reply goes nowhere. */
+void http_wait_serve(struct http_wait *wait, int fd);
+
+/* Completes it with an error reply {"error":{code, message}}.  Frees wait. */
+void http_wait_error(struct http_wait *wait, int status, const char *code, const char *message);
+
+/* fn(arg) is called if the client goes away (or http is freed) before the
+ * request is completed; wait is freed right after fn returns and must not
+ * be completed. */
+void http_wait_on_gone(struct http_wait *wait, void (*fn)(void *arg), void *arg);
 
 /* Replies to req with status and body (stolen; NULL: {} ), as JSON. */
 void http_reply_json(struct evhttp_request *req, int status, json_t *body);

@@ -12,7 +12,10 @@
  *
  * Content never changes under a name, so the ETag is the sha256; Range asks
  * for one byte range (206), If-None-Match for a 304.  An artifact the cache
- * does not hold goes to the read-through hook (http.h), else 503.
+ * does not hold goes to the read-through hook (http.h), else 503.  A
+ * request the hook takes over waits as a struct http_wait, known to its
+ * connection (whose close drops it) and to h (http_free drops them all),
+ * until the hook completes it with the verified file or an error.
  */
 #include "http_int.h"
 
@@ -32,6 +35,19 @@
 
 #define ETAG_LEN (PROTO_SHA256_LEN + 3)
 #define RETRY_AFTER_S "10"
+
+/* A request waiting for the read-through hook. */
+struct http_wait {
+	struct http_wait *next; /* h->waits */
+	struct http *h;
+	struct http_endpoint *ep;
+	struct http_conn *conn; /* NULL: not tracked */
+	struct evhttp_request *req;
+	enum evhttp_cmd_type method;
+	struct views_artifact a;
+	void (*gone)(void *arg);
+	void *gone_arg;
+};
 
 /* A byte range to serve. */
 struct range {
@@ -112,17 +128,46 @@ static bool etag_listed(const char *list, const char *etag)
 	return false;
 }
 
-static void not_cached(struct http_call *c, const struct views_artifact *a, const char *database)
+static void wait_unlink(struct http_wait *wt);
+
+/* Hands the request to the miss hook: 1 when it took it over, 0 or a
+ * negative errno when http answers. */
+static int miss(struct http_call *c, const struct views_artifact *a, const char *database)
 {
+	struct http_wait *wt = calloc(1, sizeof(*wt));
 	struct http_miss m = {.sha256 = a->sha256,
 	                      .size = a->size,
 	                      .state = a->state,
 	                      .database = database,
-	                      .head = c->method == EVHTTP_REQ_HEAD};
+	                      .head = c->method == EVHTTP_REQ_HEAD,
+	                      .wait = wt};
+	int r;
+
+	if (wt == NULL)
+		return -ENOMEM;
+	*wt = (struct http_wait){
+	    .h = c->h, .ep = c->ep, .conn = c->conn, .req = c->req, .method = c->method, .a = *a};
+	/* known before the call: the hook may complete it at once */
+	wt->next = c->h->waits;
+	c->h->waits = wt;
+	if (wt->conn != NULL)
+		wt->conn->wait = wt;
+	r = c->h->hooks.miss(c->h->hooks.arg, c->req, &m);
+	if (r == 1) {
+		c->h->n.read_through++;
+		return 1;
+	}
+	wait_unlink(wt);
+	free(wt);
+	return r;
+}
+
+static void not_cached(struct http_call *c, const struct views_artifact *a, const char *database)
+{
 	int r = 0;
 
 	if (c->h->hooks.miss != NULL) {
-		r = c->h->hooks.miss(c->h->hooks.arg, c->req, &m);
+		r = miss(c, a, database);
 		if (r == 1) {
 			c->replied = true;
 			return;
@@ -467,4 +512,63 @@ void http_artifact_sha(struct http_call *c)
 		    c, 403, "Forbidden", "%s may not read the data of artifact %s",
 		    c->who.fqn[0] != '\0' ? c->who.fqn : "an anonymous caller", sha);
 	serve(c, &a, NULL, remembered);
+}
+
+/* ---- read-through waits ---- */
+
+static void wait_unlink(struct http_wait *wt)
+{
+	for (struct http_wait **p = &wt->h->waits; *p != NULL; p = &(*p)->next)
+		if (*p == wt) {
+			*p = wt->next;
+			break;
+		}
+	if (wt->conn != NULL && wt->conn->wait == wt)
+		wt->conn->wait = NULL;
+}
+
+/* The call a wait's reply goes through. */
+static struct http_call wait_call(struct http_wait *wt)
+{
+	return (struct http_call){
+	    .h = wt->h, .ep = wt->ep, .conn = wt->conn, .req = wt->req, .method = wt->method};
+}
+
+void http_wait_serve(struct http_wait *wt, int fd)
+{
+	struct http_call c = wait_call(wt);
+
+	wait_unlink(wt);
+	serve_fd(&c, &wt->a, fd);
+	free(wt);
+}
+
+void http_wait_error(struct http_wait *wt, int status, const char *code, const char *message)
+{
+	struct http_call c = wait_call(wt);
+
+	wait_unlink(wt);
+	if (status == 503)
+		(void)evhttp_add_header(evhttp_request_get_output_headers(c.req), "Retry-After",
+		                        RETRY_AFTER_S);
+	http_call_error(&c, status, code, "%s", message);
+	free(wt);
+}
+
+void http_wait_on_gone(struct http_wait *wt, void (*fn)(void *arg), void *arg)
+{
+	wt->gone = fn;
+	wt->gone_arg = arg;
+}
+
+void http_wait_drop(struct http_wait *wt, bool client_gone)
+{
+	wait_unlink(wt);
+	if (wt->gone != NULL)
+		wt->gone(wt->gone_arg);
+	/* evhttp detached the request when its client closed (it is ours to
+	 * free); at http_free evhttp frees it with the connection */
+	if (client_gone)
+		evhttp_request_free(wt->req);
+	free(wt);
 }

@@ -63,6 +63,7 @@ struct http_conn {
 	bool have_uid;
 	bool refuse;  /* HTTPS endpoint but no TLS bufferevent: close at once */
 	uint32_t uid; /* SO_PEERCRED */
+	struct http_wait *wait; /* a request waiting for a read-through (http_files.c) */
 };
 
 struct http_counters {
@@ -71,6 +72,7 @@ struct http_counters {
 	uint64_t deadlines;                  /* connections cut at their request deadline */
 	uint64_t artifact_bytes;             /* artifact body bytes queued */
 	uint64_t not_cached;                 /* artifact requests answered 503 */
+	uint64_t read_through;               /* artifact requests the miss hook took */
 };
 
 /* A cached artifact's size, remembered (http_files.c). */
@@ -137,6 +139,7 @@ struct http {
 	struct http_named named[HTTP_NAMED_SLOTS];
 	struct http_verdict verdicts[HTTP_VERDICT_SLOTS];
 	uint64_t conf_gen; /* bumped by every reload: principals may have changed */
+	struct http_wait *waits; /* requests the miss hook holds */
 	bool stopped;
 };
 
@@ -199,6 +202,10 @@ void http_headers(struct evhttp_request *req, const char *content_type);
 void http_named_clear(struct http *h);
 void http_artifact_named(struct http_call *c, const struct views_db *d);
 void http_artifact_sha(struct http_call *c);
+/* The client of wait went away / http is being freed: the hook's gone
+ * callback runs, wait is freed (the request too, when evhttp detached it:
+ * client_gone). */
+void http_wait_drop(struct http_wait *wait, bool client_gone);
 
 /* ---- http_metrics.c ---- */
 void http_metrics(struct http_call *c);

@@ -278,6 +278,33 @@ static void put_warm_db(struct evbuffer *b, struct warm *w, const struct views_d
 	}
 }
 
+/* Read-through (warm_demand): requests, downloads, what waits. */
+static void put_read_through(struct evbuffer *b, struct warm *w)
+{
+	struct warm_demand_stats d;
+
+	warm_demand_stats(w, &d);
+	help(b, "followerd_read_through_requests_total", "counter",
+	     "Artifact requests read through (not cached), by outcome: shared joined a "
+	     "download or lookup under way.");
+	(void)evbuffer_add_printf(
+	    b,
+	    "followerd_read_through_requests_total{result=\"all\"} %" PRIu64 "\n"
+	    "followerd_read_through_requests_total{result=\"shared\"} %" PRIu64 "\n"
+	    "followerd_read_through_requests_total{result=\"error\"} %" PRIu64 "\n",
+	    d.requests, d.shared, d.failed);
+	help(b, "followerd_read_through_downloads_total", "counter",
+	     "Downloads started for read-through requests.");
+	(void)evbuffer_add_printf(b, "followerd_read_through_downloads_total %" PRIu64 "\n",
+	                          d.downloads);
+	help(b, "followerd_read_through_waiting", "gauge",
+	     "Requests waiting for an artifact; artifacts queued for a download slot.");
+	(void)evbuffer_add_printf(b,
+	                          "followerd_read_through_waiting{what=\"requests\"} %u\n"
+	                          "followerd_read_through_waiting{what=\"queued\"} %u\n",
+	                          d.waiting, d.queued);
+}
+
 static void put_warm(struct http_call *c, struct evbuffer *b, const struct views_db *dbs,
                      const bool *visible, size_t n)
 {
@@ -297,6 +324,7 @@ static void put_warm(struct http_call *c, struct evbuffer *b, const struct views
 	help(b, "followerd_cache_evicted_total", "counter", "Artifacts evicted from the cache.");
 	(void)evbuffer_add_printf(b, "followerd_cache_evicted_total %" PRIu64 "\n",
 	                          t.evicted_files);
+	put_read_through(b, w);
 	put_warm_db(b, w, dbs, visible, n);
 }
 

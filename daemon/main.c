@@ -33,6 +33,7 @@
 #include "log.h"
 #include "mgmt.h"
 #include "notify.h"
+#include "readthru.h"
 #include "signals.h"
 
 #ifndef FOLLOWERD_VERSION
@@ -497,6 +498,12 @@ static struct sync *on_sync(void *arg)
 	return d->engine_ops->sync(d->engine);
 }
 
+static int on_miss(void *arg, struct evhttp_request *req, const struct http_miss *m)
+{
+	(void)req;
+	return readthru_miss(on_warm(arg), m);
+}
+
 /* Binds the HTTP listeners (before READY=1, which the engine triggers from
  * the loop); the views read the engine's store through their own handle. */
 static int http_start(struct daemon *d)
@@ -508,7 +515,8 @@ static int http_start(struct daemon *d)
 	                                     .mgmt = on_mgmt,
 	                                     .attachments = on_attachments,
 	                                     .warm = on_warm,
-	                                     .sync = on_sync}};
+	                                     .sync = on_sync,
+	                                     .miss = on_miss}};
 	int r;
 
 	notify_status(d->notify, "starting: binding the HTTP listeners");

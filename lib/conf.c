@@ -435,6 +435,15 @@ static const struct conf_option options[] = {
         .help = "Artifact downloads in flight from one leader (at most fetch_concurrency).",
     },
     {
+        .name = "cache_demand_concurrency",
+        DAEMON(cache_demand_concurrency),
+        .type = CONF_T_INT,
+        .def = "4",
+        .min = 1,
+        .max = 1024,
+        .help = "Read-through downloads (artifacts a request asked for) in flight.",
+    },
+    {
         .name = "poll_interval",
         DAEMON(poll_interval),
         .type = CONF_T_DURATION,

@@ -174,6 +174,8 @@ struct conf {
 	uint64_t min_free_space; /* bytes */
 	int fetch_concurrency;
 	int fetch_concurrency_per_leader;
+	/* read-through downloads in flight */
+	int cache_demand_concurrency;
 	int64_t poll_interval; /* ticks */
 	char *follower_name;   /* default: the host name */
 	char *tls_cert;        /* NULL: plain HTTP */

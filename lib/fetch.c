@@ -735,6 +735,9 @@ static int easy_policy(struct fetch *f, CURL *e)
 	    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) ||
 	    curl_easy_setopt(e, CURLOPT_HTTP_CONTENT_DECODING, 0L) ||
 	    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L) ||
+	    /* 512 KiB (libcurl's most; default 16 KiB): a 256 MiB body took
+	     * 18-25% longer in 16 KiB writes and sink calls (bench cache) */
+	    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 524288L) ||
 	    curl_easy_setopt(e, CURLOPT_USERAGENT, f->user_agent) ||
 	    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, o->connect_timeout_ms) ||
 	    curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, o->low_speed_limit) ||

@@ -10,6 +10,7 @@
 #include "warm.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@
 #include "policy.h"
 #include "store.h"
 #include "sync.h"
+#include "warm_int.h"
 
 #define TICKS_PER_S 10000000LL
 #define EPOCH_TICKS 0LL /* ticks count from the Unix epoch */
@@ -86,7 +88,7 @@ struct dbstat {
 	struct warm_status st;
 };
 
-enum jkind { J_SCAN, J_OPEN, J_COMMIT };
+enum jkind { J_SCAN, J_OPEN, J_COMMIT, J_CALL };
 
 struct job {
 	struct job *next;
@@ -107,6 +109,10 @@ struct job {
 	/* J_OPEN, J_COMMIT */
 	struct dl *dl;
 	int r;
+	/* J_CALL (warm_call_) */
+	void (*call)(struct warm *w, void *arg);
+	void (*called)(struct warm *w, void *arg);
+	void *carg;
 };
 
 struct warm {
@@ -145,8 +151,9 @@ struct warm {
 	pthread_cond_t cv;
 	struct job *in, *out; /* LIFO lists, reversed when taken */
 	bool stop;
-	struct store *ws; /* the worker's store handle */
-	bool reconciled;  /* worker only */
+	struct store *ws;   /* the worker's store handle */
+	bool reconciled;    /* worker only */
+	struct warm_dm *dm; /* read-through (warm_demand.c) */
 };
 
 static int64_t now_ticks(void)
@@ -611,7 +618,7 @@ static void forget(struct warm *w, struct job *j, const char *sha, uint64_t size
 {
 	struct store_blob b = {.state = STORE_BLOB_UNKNOWN, .size = size};
 
-	if (cache_remove(w->cache, sha) < 0)
+	if (warm_dm_pinned_(w->dm, sha) || cache_remove(w->cache, sha) < 0)
 		return;
 	(void)snprintf(b.sha256, sizeof(b.sha256), "%s", sha);
 	(void)blob_put(w, &b);
@@ -789,8 +796,9 @@ static void run_commit(struct warm *w, struct dl *d)
 
 	if (d->r == 0)
 		d->r = cache_writer_commit(d->cw);
-	else
-		cache_writer_abort(d->cw, d->r != -ENOTSUP);
+	else /* keep what can resume: bytes of an artifact the leader still has */
+		cache_writer_abort(d->cw, d->r != -ENOTSUP && d->r != -ENOENT &&
+		                              cache_writer_offset(d->cw) > 0);
 	d->cw = NULL;
 	if (store_ready(w) < 0 || d->r == -ENOENT)
 		return;
@@ -837,6 +845,9 @@ static void run_job(struct warm *w, struct job *j)
 		break;
 	case J_COMMIT:
 		run_commit(w, j->dl);
+		break;
+	case J_CALL:
+		j->call(w, j->carg);
 		break;
 	}
 }
@@ -1072,6 +1083,7 @@ static void post_commit(struct warm *w, struct dl *d, int r)
 
 	d->r = r;
 	if (j == NULL) {
+		warm_dm_settle_(w->dm, d->sha, -ENOMEM, false);
 		dl_unlink(w, d);
 		dl_free(d);
 		return;
@@ -1086,6 +1098,7 @@ static void dl_done(struct fetch_result *res, void *arg)
 	struct dl *d = arg;
 
 	d->job = NULL;
+	warm_dm_transfer_(d->w->dm, d->sha, res);
 	post_commit(d->w, d, res->result);
 }
 
@@ -1151,6 +1164,7 @@ static void open_done(struct warm *w, struct job *j)
 			w->round_failed = true;
 		d->r = j->r;
 		note_result(w, d);
+		warm_dm_settle_(w->dm, d->sha, j->r == -EEXIST ? 0 : j->r, true);
 		dl_unlink(w, d);
 		dl_free(d);
 		return;
@@ -1196,6 +1210,7 @@ static void commit_done(struct warm *w, struct job *j)
 	count_download(w, d);
 	w->round_fetched = w->round_fetched || d->r == 0;
 	note_result(w, d);
+	warm_dm_settle_(w->dm, d->sha, d->r, false);
 	dl_unlink(w, d);
 	dl_free(d);
 	if (w->dls != NULL)
@@ -1235,8 +1250,10 @@ static void on_done_ev(evutil_socket_t fd, short what, void *arg)
 			scan_done(w, list);
 		else if (list->kind == J_OPEN)
 			open_done(w, list);
-		else
+		else if (list->kind == J_COMMIT)
 			commit_done(w, list);
+		else
+			list->called(w, list->carg);
 		job_free(list);
 	}
 }
@@ -1265,6 +1282,8 @@ static int warm_init(struct warm *w, const struct conf *conf, const char *store_
 	if ((r = attaches_copy(conf->attach, conf->nattach, &w->att)) < 0)
 		return r;
 	w->natt = conf->nattach;
+	if ((r = warm_dm_new_(w, (unsigned)conf->cache_demand_concurrency, &w->dm)) < 0)
+		return r;
 	if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
 		return -EAGAIN;
 	w->started = true;
@@ -1330,6 +1349,7 @@ void warm_free(struct warm *w)
 		event_free(w->scan_timer);
 	if (w->efd >= 0)
 		(void)close(w->efd);
+	warm_dm_free_(w->dm);
 	store_free(w->ws);
 	cache_free(w->cache);
 	attaches_free(w->att, w->natt);
@@ -1486,4 +1506,64 @@ void warm_set_report(struct warm *w, void (*fn)(void *arg, const struct warm_rep
 {
 	w->report = fn;
 	w->report_arg = arg;
+}
+
+/* ---- for warm_demand.c (warm_int.h) ---- */
+
+int warm_call_(struct warm *w, void (*call)(struct warm *w, void *arg),
+               void (*called)(struct warm *w, void *arg), void *arg)
+{
+	struct job *j = calloc(1, sizeof(*j));
+
+	if (j == NULL)
+		return -ENOMEM;
+	j->kind = J_CALL;
+	j->call = call;
+	j->called = called;
+	j->carg = arg;
+	post(w, j);
+	return 0;
+}
+
+struct warm_dm *warm_dm_(const struct warm *w)
+{
+	return w->dm;
+}
+
+struct cache *warm_cache_(const struct warm *w)
+{
+	return w->cache;
+}
+
+const char *warm_store_path_(const struct warm *w)
+{
+	return w->store_path;
+}
+
+const struct conf_attach *warm_attach_(const struct warm *w, const char *db)
+{
+	return attach_of(w->att, w->natt, db);
+}
+
+bool warm_in_flight_(const struct warm *w, const char *sha256)
+{
+	return dl_find((struct warm *)w, sha256) != NULL;
+}
+
+int warm_fetch_(struct warm *w, const char *sha256, uint64_t size, const char *url,
+                const char *account, const char *key, const char *db, const char *table)
+{
+	struct want x = {.size = size, .priority = INT_MAX};
+
+	(void)snprintf(x.sha, sizeof(x.sha), "%s", sha256);
+	x.url = strdup(url);
+	x.account = account != NULL ? strdup(account) : NULL;
+	x.key = key != NULL ? strdup(key) : NULL;
+	x.db = strdup(db);
+	x.table = strdup(table);
+	if (x.url != NULL && x.db != NULL && x.table != NULL &&
+	    (account == NULL || x.account != NULL) && (key == NULL || x.key != NULL))
+		start_download(w, &x);
+	want_clear(&x);
+	return dl_find(w, sha256) != NULL ? 0 : -ENOMEM;
 }

@@ -42,6 +42,17 @@
  *
  * Startup: the first job reconciles the cache with the store.
  *
+ * Read-through (warm_demand, in warm_demand.c): any artifact an extent
+ * references, hot or cold, can be asked for; it is downloaded, verified and
+ * committed like a warmed one, and only then handed to the caller as an
+ * open file of the cache (never unverified bytes).  Requests for the same
+ * sha256 share one download, also with the warmer's own; demand downloads
+ * go ahead of the warmer's in lib/fetch's queue and at most
+ * cache_demand_concurrency of them run at once (more wait, FIFO).  A
+ * caller that goes away (warm_demand_cancel) never stops a download: it
+ * completes and is cached.  An artifact fetched on demand is kept from
+ * eviction while requests wait for it and WARM_DEMAND_KEEP_S after.
+ *
  * The library does not log.  Errors: 0 or a negative errno.
  */
 #ifndef FOLLOWERD_WARM_H
@@ -149,5 +160,53 @@ struct warm_report {
 /* Installs fn (NULL: none), called on the loop from warm's own callbacks,
  * never from inside a warm_* call. */
 void warm_set_report(struct warm *w, void (*fn)(void *arg, const struct warm_report *r), void *arg);
+
+/* ---- read-through ---- */
+
+#define WARM_DEMAND_KEEP_S 600 /* a demanded artifact is not evicted for this long */
+
+struct warm_demand;
+
+/* How a demand ended; valid for the callback only. */
+struct warm_demand_result {
+	/* 0, or: -ENOENT no extent (of the database asked) references sha256, or
+	 * the leader answered 404; -EBADMSG the bytes' sha256 differs (the file
+	 * is quarantined) or the artifact is quarantined; -EMSGSIZE / -EFBIG
+	 * fewer / more bytes than the extent declares; -EPROTO a redirect or a
+	 * malformed response; -EACCES the leader refused; -EIO, -ETIMEDOUT the
+	 * leader failed; with cache set: the cache could not take it (-ENOSPC,
+	 * -EDQUOT, -EACCES, -EROFS, ...); -EBUSY another process downloads it */
+	int result;
+	bool cache;        /* result < 0 comes from the cache's disk, not the leader */
+	int fd;            /* result 0: the verified object, read-only; the callee owns it */
+	uint64_t size;     /* its size */
+	const char *error; /* result < 0: a line naming the sha256 and what failed */
+};
+
+typedef void (*warm_demand_fn)(void *arg, const struct warm_demand_result *res);
+
+/* Asks for the artifact sha256 (as referenced by an extent of database, a
+ * store name; NULL: of any database).  done(arg, res) is called once, from
+ * the loop, never from inside this call, unless the demand is cancelled
+ * first.  Returns 0 and a handle in *ret (valid until done is called or
+ * warm_demand_cancel), or -EINVAL (not a sha256) / -ENOMEM, no call then. */
+int warm_demand(struct warm *w, const char *sha256, const char *database, warm_demand_fn done,
+                void *arg, struct warm_demand **ret);
+
+/* The caller went away: done will not be called and d is freed.  The
+ * download, if one runs, goes on for the others and the cache.  NULL is a
+ * no-op. */
+void warm_demand_cancel(struct warm_demand *d);
+
+/* Read-through counters since warm_new. */
+struct warm_demand_stats {
+	uint64_t requests;  /* warm_demand calls */
+	uint64_t shared;    /* ...that joined a download or lookup already under way */
+	uint64_t downloads; /* downloads started for demands */
+	uint64_t failed;    /* demands answered with an error */
+	unsigned waiting;   /* demands waiting now */
+	unsigned queued;    /* artifacts waiting for a demand download slot */
+};
+void warm_demand_stats(struct warm *w, struct warm_demand_stats *ret);
 
 #endif

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # views_http — followerd's HTTP endpoint as a client sees it: every view's
 # JSON, extent paging and filters, artifacts (byte-exact, Range, ETag, 304,
-# not cached yet), path traversal refused, unknown paths and methods, size
+# not cached: read through), path traversal refused, unknown paths and methods, size
 # limits, the connection cap, a slowloris cut off at request_timeout, TLS
 # with client certificates, bearer tokens and roles, anonymous access (only
 # when allowed, never off the loopback), the admin Unix socket's uid mapping,
@@ -167,15 +167,15 @@ check_eq "several ranges: the whole file" "200 65536" "$(get tok-viewer "/v1/art
 check_eq "If-Range of another ETag: the whole file" 200 "$(get tok-viewer "/v1/artifacts/$EV1_SHA" -H 'Range: bytes=0-1' -H 'If-Range: "x"')"
 check_eq "HEAD: 200, no body" "200 0" "$(curl -s -I -o /dev/null -w '%{http_code} %{size_download}' -H 'Authorization: Bearer tok-viewer' "$URL/v1/artifacts/$EV1_SHA")"
 check_match "... with the length" "Content-Length: 65536" "$(curl -s -I -H 'Authorization: Bearer tok-viewer' "$URL/v1/artifacts/$EV1_SHA")"
-check_eq "not cached yet: 503" 503 "$(get tok-viewer "/v1/artifacts/$EV25_SHA")"
-check_eq "... saying so" NotCached "$(body .error.code)"
-check_match "... with Retry-After" "Retry-After: " "$(curl -s -D - -o /dev/null -H 'Authorization: Bearer tok-viewer' "$URL/v1/artifacts/$EV25_SHA")"
+# not cached: read through from the leader, which does not exist here
+check_eq "not cached: read through, the leader has no such file: 404" 404 "$(get tok-viewer "/v1/artifacts/$EV25_SHA")"
+check_match "... naming the artifact" "$EV25_SHA" "$(body .error.message)"
 EV2_SHA=$(art Events 2 | cut -d' ' -f5)
 check_eq "an artifact served once" 200 "$(get tok-viewer "/v1/artifacts/$EV2_SHA")"
 rm -f "$T/cache/objects/${EV2_SHA:0:2}/$EV2_SHA"
-check_eq "... then evicted behind the store's back: 503, not a stale size" 503 "$(get tok-viewer "/v1/artifacts/$EV2_SHA")"
-check_eq "... by name too" 503 "$(get tok-viewer "/v1/databases/Logs/extents/$(art Events 2 | cut -d' ' -f3)/artifacts/data.csv")"
-check_eq "quarantined: 503" 503 "$(get tok-viewer "/v1/artifacts/$AUDIT2_SHA")"
+check_eq "... then evicted behind the store's back: read through (404 here), not a stale size" 404 "$(get tok-viewer "/v1/artifacts/$EV2_SHA")"
+check_eq "... by name too" 404 "$(get tok-viewer "/v1/databases/Logs/extents/$(art Events 2 | cut -d' ' -f3)/artifacts/data.csv")"
+check_eq "quarantined: 502, never fetched or served" "502 BadGateway" "$(get tok-viewer "/v1/artifacts/$AUDIT2_SHA") $(body .error.code)"
 check_eq "another database's artifact by sha256: 404" 404 "$(get tok-viewer "/v1/artifacts/$CPU_SHA")"
 check_eq "... served to its viewer" 200 "$(get tok-other "/v1/artifacts/$CPU_SHA")"
 check_eq "an unknown sha256: 404" 404 "$(get tok-viewer "/v1/artifacts/$(sha nothing)")"
