@@ -182,6 +182,7 @@ static void conn_free(struct http_conn *c)
 		event_free(c->init);
 	if (c->deadline != NULL)
 		event_free(c->deadline);
+	free(c->authz);
 	free(c);
 }
 

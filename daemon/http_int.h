@@ -61,9 +61,15 @@ struct http_conn {
 	bool unix_peer;                  /* AF_UNIX */
 	bool local;                      /* loopback or AF_UNIX */
 	bool have_uid;
-	bool refuse;  /* HTTPS endpoint but no TLS bufferevent: close at once */
-	uint32_t uid; /* SO_PEERCRED */
+	bool refuse;            /* HTTPS endpoint but no TLS bufferevent: close at once */
+	uint32_t uid;           /* SO_PEERCRED */
 	struct http_wait *wait; /* a request waiting for a read-through (http_files.c) */
+	/* The last Authorization header's principal: a keep-alive client sends
+	 * the same one with every request (valid while conf_gen holds: a reload
+	 * may bring other tokens). */
+	char *authz;
+	char authz_fqn[AUTH_FQN_MAX + 1];
+	uint64_t authz_gen;
 };
 
 struct http_counters {
@@ -138,7 +144,7 @@ struct http {
 	struct http_memo sizes[HTTP_MEMO_SLOTS];
 	struct http_named named[HTTP_NAMED_SLOTS];
 	struct http_verdict verdicts[HTTP_VERDICT_SLOTS];
-	uint64_t conf_gen; /* bumped by every reload: principals may have changed */
+	uint64_t conf_gen;       /* bumped by every reload: principals may have changed */
 	struct http_wait *waits; /* requests the miss hook holds */
 	bool stopped;
 };

@@ -177,6 +177,26 @@ static SSL *conn_ssl(struct http_call *c)
 }
 
 /* Fills c->who; 0, or -1 after replying 401. */
+static bool remembered_token(const struct http_call *c, const char *authz)
+{
+	const struct http_conn *k = c->conn;
+
+	return k != NULL && k->authz != NULL && k->authz_gen == c->h->conf_gen &&
+	       strcmp(k->authz, authz) == 0;
+}
+
+static void remember_token(struct http_call *c, const char *authz)
+{
+	struct http_conn *k = c->conn;
+
+	if (k == NULL)
+		return;
+	free(k->authz);
+	k->authz = strdup(authz); /* NULL (out of memory): not remembered */
+	memcpy(k->authz_fqn, c->who.fqn, sizeof(k->authz_fqn));
+	k->authz_gen = c->h->conf_gen;
+}
+
 static int identify(struct http_call *c)
 {
 	const char *authz =
@@ -188,7 +208,10 @@ static int identify(struct http_call *c)
 	int r;
 
 	c->who.local = c->conn != NULL && c->conn->local;
-	if (authz != NULL) {
+	if (authz != NULL && remembered_token(c, authz)) {
+		c->who.via = AUTH_VIA_TOKEN;
+		memcpy(c->who.fqn, c->conn->authz_fqn, sizeof(c->conn->authz_fqn));
+	} else if (authz != NULL) {
 		r = auth_bearer(authz, &tok, &n);
 		found = r == 0 ? auth_token_find(c->h->tokens, tok, n) : NULL;
 		if (found == NULL) {
@@ -200,6 +223,7 @@ static int identify(struct http_call *c)
 		}
 		c->who.via = AUTH_VIA_TOKEN;
 		(void)snprintf(c->who.fqn, sizeof(c->who.fqn), "%s", found);
+		remember_token(c, authz);
 	} else if (ssl != NULL && tls_identity(c, ssl, fqn, sizeof(fqn))) {
 		if (fqn[0] == '\0') {
 			http_call_error(c, 401, "Unauthorized",
