@@ -95,6 +95,8 @@ struct fetch_job {
 	bool judged;       /* the first body byte arrived and the status was checked */
 	bool deliver;      /* body bytes go to the sink (2xx), else are discarded */
 	bool status_abort; /* an error body was too long to drain: judge by status */
+	bool paused;       /* on_data returned FETCH_PAUSE */
+	bool resume;       /* fetch_resume() from inside libcurl: unpause after it */
 	int err;           /* why we aborted the transfer from a callback */
 	size_t discarded;
 	char *buf; /* collect mode */
@@ -123,6 +125,7 @@ struct fetch {
 	struct job_list running, reap, done;
 	unsigned active, queued, ndone;
 	unsigned in_curl; /* inside curl_multi_socket_action(): no libcurl calls */
+	unsigned resumes; /* jobs with resume set */
 	bool delivering;
 	bool starting; /* inside on_start */
 	uint64_t seq;
@@ -460,6 +463,10 @@ static size_t deliver(struct fetch_job *j, const char *data, size_t len)
 	r = j->on_data ? j->on_data(data, len, j->arg) : collect(j, data, len);
 	if (j->state != JOB_ACTIVE)
 		return 0; /* on_data cancelled its own job */
+	if (r == FETCH_PAUSE && !j->is_file) {
+		j->paused = true;
+		return CURL_WRITEFUNC_PAUSE;
+	}
 	if (r) {
 		j->err = r < 0 ? r : -ECANCELED;
 		return 0;
@@ -871,16 +878,66 @@ static void drain(struct fetch *f)
 	}
 }
 
+/* Lets libcurl deliver the held bytes (it calls on_write from inside
+ * curl_easy_pause) and go on reading; its 0 ms timeout runs the transfer. */
+static void job_unpause(struct fetch_job *j)
+{
+	struct fetch *f = j->f;
+
+	j->paused = false;
+	f->in_curl++;
+	(void)curl_easy_pause(j->easy, CURLPAUSE_CONT);
+	f->in_curl--;
+}
+
+static struct fetch_job *first_resume(struct fetch *f)
+{
+	struct fetch_job *j;
+
+	TAILQ_FOREACH(j, &f->running, link)
+	if (j->resume)
+		return j;
+	return NULL;
+}
+
+/* The fetch_resume() calls made from inside libcurl.  A job cancelled
+ * meanwhile is on the reap list, no longer on running. */
+static void run_resumes(struct fetch *f)
+{
+	struct fetch_job *j;
+
+	while (f->resumes > 0 && (j = first_resume(f)) != NULL) {
+		j->resume = false;
+		f->resumes--;
+		job_unpause(j);
+	}
+	f->resumes = 0;
+}
+
 static void after_curl(struct fetch *f)
 {
 	struct fetch_job *j;
 
+	run_resumes(f);
 	drain(f);
 	while ((j = TAILQ_FIRST(&f->reap))) {
 		job_detach(j);
 		job_free(j);
 	}
 	kick(f);
+}
+
+void fetch_resume(struct fetch_job *j)
+{
+	if (!j || j->state != JOB_ACTIVE || !j->paused || j->resume)
+		return;
+	if (j->f->in_curl) {
+		j->resume = true;
+		j->f->resumes++;
+		return;
+	}
+	job_unpause(j);
+	after_curl(j->f);
 }
 
 static void run_curl(struct fetch *f, curl_socket_t s, int bits)

@@ -106,9 +106,15 @@ enum fetch_method {
 typedef int (*fetch_start_fn)(struct fetch_job *job, void *arg);
 
 /* Receives body bytes in order.  Non-zero aborts the transfer; a negative
- * value becomes the result (e.g. -ENOSPC).  Runs inside libcurl: it may call
- * fetch_get() and fetch_cancel() (they are deferred), never fetch_free(). */
+ * value becomes the result (e.g. -ENOSPC), except FETCH_PAUSE: the bytes were
+ * not taken, the transfer pauses (no timeout counts while paused) and the
+ * same bytes come again after fetch_resume().  Runs inside libcurl: it may
+ * call fetch_get(), fetch_cancel() and fetch_resume() (they are deferred),
+ * never fetch_free().  file:// cannot pause: libcurl would read the rest of
+ * the file into memory; sinks of file:// transfers should take every byte. */
 typedef int (*fetch_data_fn)(const void *buf, size_t len, void *arg);
+
+#define FETCH_PAUSE 0x7fff0001 /* on_data: not now (see fetch_data_fn) */
 
 /* Called exactly once per request that was not cancelled, from the event loop
  * (never from inside fetch_get or libcurl).  It may call fetch_get() and
@@ -168,6 +174,11 @@ int fetch_get(struct fetch *f, const struct fetch_request *req, struct fetch_job
  * called for it afterwards.  Called on the job whose on_done is running, it
  * does nothing.  NULL is a no-op. */
 void fetch_cancel(struct fetch_job *job);
+
+/* Continues a transfer whose on_data returned FETCH_PAUSE: on_data gets the
+ * held bytes again, now or (when called from inside libcurl) once libcurl
+ * returns.  A no-op for a job that is not paused.  NULL is a no-op. */
+void fetch_resume(struct fetch_job *job);
 
 /* Adds the header line "Name: value" (copied) to the job's request; only
  * from its on_start.  -EINVAL when it holds CR or LF, -ENOMEM. */
