@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,6 +27,7 @@
 #include "conf.h"
 #include "fetch.h"
 #include "policy.h"
+#include "sinkpool.h"
 #include "store.h"
 #include "sync.h"
 #include "warm_int.h"
@@ -47,7 +49,9 @@ struct dl {
 	struct cache_writer *cw;
 	uint64_t offset;
 	struct fetch_job *job;
-	int r; /* the transfer's result, then the commit's */
+	struct sinkpool_stream *st; /* writes the body off the loop; NULL: on it */
+	int fetch_r;                /* the transfer's result, while st drains */
+	int r;                      /* the transfer's result, then the commit's */
 	char extent[PROTO_UUID_LEN + 1];
 	bool failed_before; /* counted in its database's failed */
 	bool quarantined;   /* this commit quarantined it (worker sets, loop reports) */
@@ -119,6 +123,7 @@ struct warm {
 	struct event_base *base;
 	struct fetch *fetch;
 	struct cache *cache;
+	struct sinkpool *sinks; /* writes and hashes download bodies */
 	char *store_path;
 	struct conf_attach **att; /* copies */
 	size_t natt;
@@ -246,6 +251,7 @@ static void dl_free(struct dl *d)
 	if (d == NULL)
 		return;
 	fetch_cancel(d->job);
+	sinkpool_cancel(d->st); /* after it, no thread writes to d->cw */
 	cache_writer_abort(d->cw, true);
 	free(d->url);
 	free(d->account);
@@ -1070,11 +1076,32 @@ static int dl_start(struct fetch_job *job, void *arg)
 	return fetch_job_add_header(job, line);
 }
 
+/* On the loop: hand the bytes to the sink thread; a full queue pauses the
+ * transfer until dl_resume. */
 static int dl_data(const void *buf, size_t len, void *arg)
 {
 	struct dl *d = arg;
+	int r;
 
-	return cache_writer_sink(buf, len, d->cw);
+	if (d->st == NULL)
+		return cache_writer_sink(buf, len, d->cw);
+	r = sinkpool_push(d->st, buf, len);
+	return r == -EAGAIN ? FETCH_PAUSE : r;
+}
+
+/* On the sink thread. */
+static int dl_write(const void *buf, size_t len, void *arg)
+{
+	struct dl *d = arg;
+
+	return cache_writer_write(d->cw, buf, len);
+}
+
+static void dl_resume(void *arg)
+{
+	struct dl *d = arg;
+
+	fetch_resume(d->job);
 }
 
 static void post_commit(struct warm *w, struct dl *d, int r)
@@ -1093,13 +1120,45 @@ static void post_commit(struct warm *w, struct dl *d, int r)
 	post(w, j);
 }
 
+/* Every byte of the body is written: commit.  A write error wins over the
+ * transfer's (which may only say that the sink refused). */
+static void dl_flushed(int r, void *arg)
+{
+	struct dl *d = arg;
+
+	d->st = NULL; /* freed when this returns */
+	post_commit(d->w, d, r != 0 ? r : d->fetch_r);
+}
+
 static void dl_done(struct fetch_result *res, void *arg)
 {
 	struct dl *d = arg;
 
 	d->job = NULL;
 	warm_dm_transfer_(d->w->dm, d->sha, res);
-	post_commit(d->w, d, res->result);
+	if (d->st == NULL) {
+		post_commit(d->w, d, res->result);
+		return;
+	}
+	/* commit once the queued bytes are written */
+	d->fetch_r = res->result;
+	if (sinkpool_finish(d->st) == 0)
+		return;
+	sinkpool_cancel(d->st);
+	d->st = NULL;
+	post_commit(d->w, d, -ENOMEM);
+}
+
+/* file:// is read within one libcurl call and cannot pause: write it on the
+ * loop (which libcurl blocks for the whole file anyway). */
+static int dl_sink_open(struct warm *w, struct dl *d)
+{
+	struct sinkpool_stream_ops ops = {dl_write, dl_flushed, dl_resume, d};
+
+	if (strncasecmp(d->url, "file:", 5) == 0)
+		return 0;
+	d->st = sinkpool_open(w->sinks, &ops);
+	return d->st != NULL ? 0 : -ENOMEM;
 }
 
 static void emit(struct warm *w, enum warm_report_kind kind, const struct dl *d)
@@ -1173,8 +1232,15 @@ static void open_done(struct warm *w, struct job *j)
 		post_commit(w, d, 0);
 		return;
 	}
-	if (fetch_get(w->fetch, &req, &d->job) < 0)
+	if (dl_sink_open(w, d) < 0) {
+		post_commit(w, d, -ENOMEM);
+		return;
+	}
+	if (fetch_get(w->fetch, &req, &d->job) < 0) {
+		sinkpool_cancel(d->st);
+		d->st = NULL;
 		post_commit(w, d, -EIO);
+	}
 }
 
 /* The totals, and a sample for the rate at most once a second. */
@@ -1273,6 +1339,8 @@ static int warm_init(struct warm *w, const struct conf *conf, const char *store_
 		return -ENOMEM;
 	if ((r = cache_open(conf->cache_dir, NULL, &w->cache)) < 0)
 		return r;
+	if ((r = sinkpool_new(w->base, 0, &w->sinks)) < 0)
+		return r;
 	if ((w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
 		return -errno;
 	w->done_ev = event_new(w->base, w->efd, EV_READ | EV_PERSIST, on_done_ev, w);
@@ -1343,6 +1411,7 @@ void warm_free(struct warm *w)
 		w->dls = d->next;
 		dl_free(d);
 	}
+	sinkpool_free(w->sinks); /* every stream went with its download */
 	if (w->done_ev != NULL)
 		event_free(w->done_ev);
 	if (w->scan_timer != NULL)

@@ -1053,6 +1053,102 @@ static void test_cancel_from_data(void **state)
 	assert_int_equal(st.active, 0);
 }
 
+/* Pause and resume: on_data refuses every other chunk (FETCH_PAUSE); while
+ * paused nothing arrives; a timer resumes it and the refused bytes come
+ * again, so the body arrives whole and in order. */
+struct pauser {
+	struct rec rec;
+	struct event *ev;
+	bool paused;
+	int pauses, calls_while_paused;
+};
+
+static int pause_data(const void *buf, size_t len, void *arg)
+{
+	struct pauser *p = arg;
+	struct timeval tv = {0, 20000};
+
+	if (p->paused)
+		p->calls_while_paused++;
+	if (p->rec.chunks % 2 == 0 && p->pauses < 6) {
+		p->rec.chunks++;
+		p->pauses++;
+		p->paused = true;
+		evtimer_add(p->ev, &tv);
+		return FETCH_PAUSE;
+	}
+	return rec_data(buf, len, &p->rec);
+}
+
+static void pause_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct pauser *p = arg;
+
+	p->paused = false;
+	fetch_resume(p->rec.job);
+}
+
+static void test_pause_resume(void **state)
+{
+	struct tctx *t = *state;
+	struct pauser p;
+	struct fetch_request rq = {.on_data = pause_data, .on_done = rec_done};
+	char u[128];
+
+	memset(&p, 0, sizeof(p));
+	rec_init(&p.rec);
+	p.ev = evtimer_new(t->base, pause_timer, &p);
+	rq.arg = &p;
+	rq.on_done = rec_done;
+	get(t, url_of(&t->s1, "/obj/3000000", u, sizeof(u)), &rq, &p.rec, &p.rec.job);
+	/* rec_done takes arg as a struct rec: the pauser starts with one */
+	assert_true(run_until(t->base, rec_is_done, &p.rec, 5000));
+	event_free(p.ev);
+	assert_int_equal(p.rec.result, 0);
+	assert_int_equal(p.rec.sunk, 3000000);
+	assert_int_equal(p.rec.bytes, 3000000);
+	assert_true(p.rec.pattern_ok);
+	assert_true(p.pauses >= 2);
+	assert_int_equal(p.calls_while_paused, 0);
+	free(p.rec.body);
+}
+
+/* A paused job can be cancelled; fetch_resume(NULL) is a no-op. */
+static int pause_always(const void *buf, size_t len, void *arg)
+{
+	struct rec *r = arg;
+
+	r->chunks++;
+	return FETCH_PAUSE;
+}
+
+static void test_pause_cancel(void **state)
+{
+	struct tctx *t = *state;
+	struct rec r, other;
+	struct fetch_request rq = {.on_data = pause_always};
+	char u[128];
+	struct fetch_stats st;
+
+	rec_init(&r);
+	rq.arg = &r;
+	get(t, url_of(&t->s1, "/obj/1000000", u, sizeof(u)), &rq, &r, &r.job);
+	assert_true(run_until(t->base, int_reached, &(struct int_at_least){&r.chunks, 1}, 5000));
+	assert_false(run_until(t->base, never, NULL, 100));
+	assert_int_equal(r.chunks, 1);
+	assert_int_equal(r.calls, 0);
+	fetch_resume(NULL);
+	fetch_cancel(r.job);
+	assert_false(run_until(t->base, never, NULL, 20));
+	get_wait(t, url_of(&t->s1, "/obj/10", u, sizeof(u)), NULL, &other);
+	assert_int_equal(other.result, 0);
+	free(other.body);
+	fetch_stats(t->f, &st);
+	assert_int_equal(st.cancelled, 1);
+	assert_int_equal(st.active, 0);
+	assert_int_equal(r.calls, 0);
+}
+
 /* Re-entrancy: on_done starts the next request of a chain. */
 struct chain {
 	struct tctx *t;
@@ -1482,6 +1578,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_free_busy, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cancel_from_data, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reentrant, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pause_resume, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pause_cancel, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sink_fails, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stall, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
