@@ -883,11 +883,16 @@ static void drain(struct fetch *f)
 static void job_unpause(struct fetch_job *j)
 {
 	struct fetch *f = j->f;
+	CURLcode cc;
 
 	j->paused = false;
 	f->in_curl++;
-	(void)curl_easy_pause(j->easy, CURLPAUSE_CONT);
+	cc = curl_easy_pause(j->easy, CURLPAUSE_CONT);
 	f->in_curl--;
+	/* on_data refused the held bytes: libcurl stopped there and may not
+	 * watch the socket again, so finish the transfer here */
+	if (cc != CURLE_OK && j->state == JOB_ACTIVE)
+		job_finish(j, cc);
 }
 
 static struct fetch_job *first_resume(struct fetch *f)

@@ -1113,6 +1113,38 @@ static void test_pause_resume(void **state)
 	free(p.rec.body);
 }
 
+/* on_data fails the bytes it paused on once resumed: the transfer ends at
+ * once with that error (not after the stall timeout). */
+static int pause_then_fail(const void *buf, size_t len, void *arg)
+{
+	struct pauser *p = arg;
+	struct timeval tv = {0, 10000};
+
+	if (p->pauses++ == 0) {
+		evtimer_add(p->ev, &tv);
+		return FETCH_PAUSE;
+	}
+	return -ENOSPC;
+}
+
+static void test_pause_fail(void **state)
+{
+	struct tctx *t = *state;
+	struct pauser p;
+	struct fetch_request rq = {.on_data = pause_then_fail};
+	char u[128];
+
+	memset(&p, 0, sizeof(p));
+	rec_init(&p.rec);
+	p.ev = evtimer_new(t->base, pause_timer, &p);
+	rq.arg = &p;
+	get(t, url_of(&t->s1, "/obj/1000000", u, sizeof(u)), &rq, &p.rec, &p.rec.job);
+	assert_true(run_until(t->base, rec_is_done, &p.rec, 3000));
+	event_free(p.ev);
+	assert_int_equal(p.rec.result, -ENOSPC);
+	assert_int_equal(p.pauses, 2);
+}
+
 /* A paused job can be cancelled; fetch_resume(NULL) is a no-op. */
 static int pause_always(const void *buf, size_t len, void *arg)
 {
@@ -1580,6 +1612,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_reentrant, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pause_resume, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pause_cancel, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pause_fail, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sink_fails, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stall, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
