@@ -14,8 +14,12 @@
 # below the targets (2, 1.5).  perf: followerd's loop thread does the whole
 # transfer path — receive copy, tmpfs write and sha256 (libcrypto 45% of
 # the samples on (b)) — on one core, ~1.7 CPU s/GB; rclone spreads receive
-# and write over both cores.  Next step: hash (and write) off the loop
-# thread, which needs a pause/resume in lib/fetch for back-pressure.
+# and write over both cores.  Since then bodies are written and hashed on
+# warm's sinkpool thread (16 MiB queued at most, transfers paused beyond):
+# same day, (a) 0.89-0.95, (b) 0.27-0.33 against an rclone that ran 35%
+# faster than in the runs before (2.27 s -> 1.49 s on (b)); followerd (b)
+# 5.75 s -> 4.50-5.33 s.  Still one thread hashes ~1 GB/s for all
+# downloads and the machine has 2 cores shared with nginx.
 # Environment: CACHE_BENCH_RUNS (3), CACHE_BENCH_CONCURRENCY (16),
 # CACHE_BENCH_SMALL (10000), CACHE_BENCH_LARGE (8), BENCH_DIR (/dev/shm).
 set -eu
