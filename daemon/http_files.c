@@ -379,23 +379,21 @@ void http_artifact_named(struct http_call *c, const struct views_db *d)
 {
 	struct views_artifact a;
 	struct http_named *m;
-	char *key = NULL;
-	int r;
+	char key[512], *copy;
+	int r, n = snprintf(key, sizeof(key), "%s/%s/%s", d->info.config, c->seg[4], c->seg[6]);
 
-	if (asprintf(&key, "%s/%s/%s", d->info.config, c->seg[4], c->seg[6]) < 0)
-		return http_call_fail(c, -ENOMEM);
-	m = named_slot(c->h, key);
-	if (m->key != NULL && m->version == c->h->dbs_version && strcmp(m->key, key) == 0) {
-		free(key);
+	/* a key too long to remember is looked up every time */
+	m = n >= 0 && (size_t)n < sizeof(key) ? named_slot(c->h, key) : NULL;
+	if (m != NULL && m->key != NULL && m->version == c->h->dbs_version &&
+	    strcmp(m->key, key) == 0)
 		return serve(c, &m->a, d->info.config, false);
-	}
 	r = views_artifact_by_name(&c->v, d, c->seg[4], c->seg[6], &a, c->err);
-	if (r < 0) {
-		free(key);
+	if (r < 0)
 		return http_call_fail(c, r);
+	if (m != NULL && (copy = strdup(key)) != NULL) {
+		free(m->key);
+		*m = (struct http_named){.key = copy, .version = c->h->dbs_version, .a = a};
 	}
-	free(m->key);
-	*m = (struct http_named){.key = key, .version = c->h->dbs_version, .a = a};
 	serve(c, &a, d->info.config, false);
 }
 

@@ -290,8 +290,14 @@ static int parse_path(struct http_call *c)
 			http_call_error(c, 404, "NotFound", "no such path");
 			return -1;
 		}
-		seg = raw != NULL ? evhttp_uridecode(raw, 0, &len) : NULL;
-		free(raw);
+		/* most segments have nothing to decode: keep the copy */
+		if (raw != NULL && memchr(raw, '%', n) == NULL) {
+			seg = raw;
+			len = n;
+		} else {
+			seg = raw != NULL ? evhttp_uridecode(raw, 0, &len) : NULL;
+			free(raw);
+		}
 		if (seg == NULL || strlen(seg) != len || strchr(seg, '/') != NULL ||
 		    strcmp(seg, ".") == 0 || strcmp(seg, "..") == 0) {
 			free(seg);
