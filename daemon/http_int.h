@@ -156,7 +156,8 @@ struct http_call {
 	struct http_conn *conn; /* NULL if the connection went away meanwhile */
 	struct evhttp_request *req;
 	enum evhttp_cmd_type method;
-	char *seg[HTTP_MAX_SEGMENTS]; /* decoded path segments */
+	char *seg[HTTP_MAX_SEGMENTS]; /* decoded path segments, pointing into path */
+	char *path;                   /* the path's copy, '/' turned into NULs */
 	size_t nseg;
 	struct evkeyvalq query;
 	bool query_parsed;

@@ -272,42 +272,57 @@ static size_t header_bytes(struct evhttp_request *req)
 }
 
 /* Splits and decodes the path into c->seg; 0, or -1 after replying. */
+/* Decodes a segment that has escapes, in place (decoding only shrinks it):
+ * 0, or -1 when it decodes to something that is no segment. */
+static int decode_segment(char *seg)
+{
+	size_t len = 0;
+	char *d = evhttp_uridecode(seg, 0, &len);
+
+	if (d == NULL || strlen(d) != len || strchr(d, '/') != NULL) {
+		free(d);
+		return -1;
+	}
+	memcpy(seg, d, len + 1);
+	free(d);
+	return 0;
+}
+
+/* Splits the path into c->seg: one copy for all of them. */
 static int parse_path(struct http_call *c)
 {
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(c->req);
 	const char *p = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+	char *s;
 
 	if (p == NULL || p[0] != '/') {
 		http_call_error(c, 400, "BadRequest", "the request target is not a path");
 		return -1;
 	}
-	for (p++; *p != '\0';) {
-		size_t n = strcspn(p, "/"), len = 0;
-		char *raw = strndup(p, n), *seg;
+	if ((c->path = strdup(p + 1)) == NULL) {
+		http_call_fail(c, -ENOMEM);
+		return -1;
+	}
+	for (s = c->path; *s != '\0';) {
+		size_t n = strcspn(s, "/");
+		bool last = s[n] == '\0';
 
 		if (c->nseg == HTTP_MAX_SEGMENTS) {
-			free(raw);
 			http_call_error(c, 404, "NotFound", "no such path");
 			return -1;
 		}
-		/* most segments have nothing to decode: keep the copy */
-		if (raw != NULL && memchr(raw, '%', n) == NULL) {
-			seg = raw;
-			len = n;
-		} else {
-			seg = raw != NULL ? evhttp_uridecode(raw, 0, &len) : NULL;
-			free(raw);
-		}
-		if (seg == NULL || strlen(seg) != len || strchr(seg, '/') != NULL ||
-		    strcmp(seg, ".") == 0 || strcmp(seg, "..") == 0) {
-			free(seg);
+		s[n] = '\0';
+		if ((memchr(s, '%', n) != NULL && decode_segment(s) < 0) || strcmp(s, ".") == 0 ||
+		    strcmp(s, "..") == 0) {
 			http_call_error(c, 400, "BadRequest", "malformed path segment %zu",
 			                c->nseg + 1);
 			return -1;
 		}
-		c->seg[c->nseg++] = seg;
-		p += n;
-		if (*p == '/' && *++p == '\0') {
+		c->seg[c->nseg++] = s;
+		if (last)
+			break;
+		s += n + 1;
+		if (*s == '\0') {
 			http_call_error(c, 404, "NotFound", "no such path (trailing '/')");
 			return -1;
 		}
@@ -920,8 +935,7 @@ void http_on_request(struct evhttp_request *req, void *arg)
 		views_end(&c.v);
 	if (!c.replied)
 		http_call_error(&c, 500, "InternalError", "no reply (a bug)");
-	for (size_t i = 0; i < c.nseg; i++)
-		free(c.seg[i]);
+	free(c.path);
 	if (c.query_parsed)
 		evhttp_clear_headers(&c.query);
 }
