@@ -405,7 +405,10 @@ static int esync_reload(void *engine, const struct conf *conf, char *err, size_t
 		(void)snprintf(err, errlen, "%s", serr);
 		return r;
 	}
-	if (e->warm != NULL && (r = warm_set_conf(e->warm, conf)) < 0)
+	if ((r = fetch_set_limits(e->fetch, (unsigned)conf->fetch_concurrency,
+	                          (unsigned)conf->fetch_concurrency_per_leader)) < 0)
+		(void)snprintf(err, errlen, "fetch limits: %s", strerror(-r));
+	if (r == 0 && e->warm != NULL && (r = warm_set_conf(e->warm, conf)) < 0)
 		(void)snprintf(err, errlen, "cache: %s", strerror(-r));
 	if (r == 0)
 		e->cache_cap = conf->cache_max_size;

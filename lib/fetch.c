@@ -1306,6 +1306,22 @@ char *fetch_result_take_body(struct fetch_result *res, size_t *ret_len)
 	return body;
 }
 
+int fetch_set_limits(struct fetch *f, unsigned max_total, unsigned max_per_host)
+{
+	struct fetch_options old = f->opt;
+
+	f->opt.max_total = max_total;
+	f->opt.max_per_host = max_per_host;
+	apply_defaults(&f->opt);
+	if (multi_setup(f) < 0) {
+		f->opt = old;
+		(void)multi_setup(f);
+		return -EINVAL;
+	}
+	kick(f);
+	return 0;
+}
+
 void fetch_stats(const struct fetch *f, struct fetch_stats *ret)
 {
 	*ret = f->stats;

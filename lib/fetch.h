@@ -188,6 +188,11 @@ int fetch_job_add_header(struct fetch_job *job, const char *line);
  * length into *ret_len (may be NULL). */
 char *fetch_result_take_body(struct fetch_result *res, size_t *ret_len);
 
+/* New concurrency limits (a reload; 0 means the default, as in
+ * fetch_options): more slots start queued jobs now, fewer let the running
+ * ones finish.  -EINVAL when libcurl refuses them (nothing changed). */
+int fetch_set_limits(struct fetch *f, unsigned max_total, unsigned max_per_host);
+
 /* Copies the counters into *ret. */
 void fetch_stats(const struct fetch *f, struct fetch_stats *ret);
 

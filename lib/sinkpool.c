@@ -23,6 +23,10 @@
 
 #define SINKPOOL_MAX_DEFAULT (16u << 20)
 #define CHUNK_MIN (256u << 10) /* room a new chunk leaves for later pushes */
+/* Spare chunks of CHUNK_MIN kept for reuse: allocating and freeing one per
+ * push let malloc hand the pages back and fault them in again, a tenth of
+ * the loop thread's time on a warm of small artifacts. */
+#define SPARE_MAX 64
 
 struct chunk {
 	struct chunk *next;
@@ -52,6 +56,8 @@ struct sinkpool {
 	pthread_mutex_t mu;
 	pthread_cond_t work, idle;
 	struct chunk *head, *tail;
+	struct chunk *spare; /* free chunks of CHUNK_MIN (under mu) */
+	unsigned nspare;
 	size_t bytes, max;
 	unsigned nrefused;
 	bool resume_sig; /* the loop was told to resume */
@@ -68,6 +74,18 @@ static void wake_loop(struct sinkpool *p)
 	/* EAGAIN only when the counter is huge: the loop is waking anyway */
 	if (write(p->efd, &one, sizeof(one)) < 0)
 		return;
+}
+
+/* Under mu: keeps c for reuse, or frees it. */
+static void chunk_put(struct sinkpool *p, struct chunk *c)
+{
+	if (c->cap != CHUNK_MIN || p->nspare >= SPARE_MAX) {
+		free(c);
+		return;
+	}
+	c->next = p->spare;
+	p->spare = c;
+	p->nspare++;
 }
 
 /* Under mu: the chunk c of the thread is written; account for it. */
@@ -125,7 +143,7 @@ static void *run(void *arg)
 			r = c->s->ops.write(c->data, c->len, c->s->ops.arg);
 		(void)pthread_mutex_lock(&p->mu);
 		wake = chunk_written(p, c, r);
-		free(c);
+		chunk_put(p, c);
 		if (wake)
 			wake_loop(p);
 	}
@@ -262,6 +280,10 @@ void sinkpool_free(struct sinkpool *p)
 		next = c->next;
 		free(c);
 	}
+	for (c = p->spare; c != NULL; c = next) {
+		next = c->next;
+		free(c);
+	}
 	if (p->ev != NULL)
 		event_free(p->ev);
 	if (p->efd >= 0)
@@ -299,12 +321,25 @@ static void append(struct sinkpool *p, struct chunk *c)
 	(void)pthread_cond_signal(&p->work);
 }
 
-static struct chunk *chunk_new(struct sinkpool_stream *s, const void *buf, size_t len)
+/* Under mu: a spare chunk for len bytes, or NULL (then malloc one). */
+static struct chunk *spare_take(struct sinkpool *p, size_t len)
+{
+	struct chunk *c = p->spare;
+
+	if (len > CHUNK_MIN || c == NULL)
+		return NULL;
+	p->spare = c->next;
+	p->nspare--;
+	return c;
+}
+
+/* Not under mu: the copy would keep the thread from its next chunk. */
+static struct chunk *chunk_fill(struct chunk *c, struct sinkpool_stream *s, const void *buf,
+                                size_t len)
 {
 	size_t cap = len > CHUNK_MIN ? len : CHUNK_MIN;
-	struct chunk *c = malloc(sizeof(*c) + cap);
 
-	if (c == NULL)
+	if (c == NULL && (c = malloc(sizeof(*c) + cap)) == NULL)
 		return NULL;
 	*c = (struct chunk){.s = s, .len = len, .cap = cap};
 	memcpy(c->data, buf, len);
@@ -343,10 +378,12 @@ int sinkpool_push(struct sinkpool_stream *s, const void *buf, size_t len)
 	}
 	if (len == 0 || coalesce(p, s, buf, len))
 		goto out;
-	if ((c = chunk_new(s, buf, len)) == NULL) {
-		r = -ENOMEM;
-		goto out;
-	}
+	/* only the loop pushes: the room checked above is still there */
+	c = spare_take(p, len);
+	(void)pthread_mutex_unlock(&p->mu);
+	if ((c = chunk_fill(c, s, buf, len)) == NULL)
+		return -ENOMEM;
+	(void)pthread_mutex_lock(&p->mu);
 	append(p, c);
 out:
 	(void)pthread_mutex_unlock(&p->mu);
@@ -381,7 +418,7 @@ static void drop_chunks(struct sinkpool *p, struct sinkpool_stream *s)
 		}
 		*pc = c->next;
 		p->bytes -= c->len;
-		free(c);
+		chunk_put(p, c);
 	}
 }
 

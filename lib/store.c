@@ -1131,6 +1131,19 @@ int store_blob_put(struct store *s, const struct store_blob *b, char *err)
 	return store_step_done(s, st, err, "blob put");
 }
 
+int store_blobs_put(struct store *s, const struct store_blob *v, size_t n, char *err)
+{
+	int r = store_begin(s, err);
+
+	for (size_t i = 0; r == 0 && i < n; i++)
+		r = store_blob_put(s, &v[i], err);
+	if (r == 0)
+		r = store_commit(s, err);
+	if (r < 0)
+		store_rollback(s);
+	return r;
+}
+
 /* Fills b from a row whose columns from first are state, size, fails,
  * last_access. */
 static int blob_read(sqlite3_stmt *st, int first, struct store_blob *b)

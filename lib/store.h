@@ -350,6 +350,8 @@ struct store_blob {
 
 /* Inserts or replaces the row of b->sha256. */
 int store_blob_put(struct store *s, const struct store_blob *b, char *err);
+/* The same for v[0..n), in one transaction: all of them or none. */
+int store_blobs_put(struct store *s, const struct store_blob *v, size_t n, char *err);
 
 /* -ENOENT when the blob has no row (state unknown). */
 int store_blob_get(struct store *s, const char *sha256, struct store_blob *ret, char *err);

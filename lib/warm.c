@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,8 @@
 #include "conf.h"
 #include "fetch.h"
 #include "policy.h"
+#include "pqueue.h"
+#include "shamap.h"
 #include "sinkpool.h"
 #include "store.h"
 #include "sync.h"
@@ -36,11 +39,20 @@
 #define EPOCH_TICKS 0LL /* ticks count from the Unix epoch */
 #define BACKOFF_MIN_MS 500
 #define BACKOFF_MAX_MS 60000
+/* Threads that write and hash download bodies, each its own sinkpool (a
+ * stream's bytes must stay on one thread, in order).  SHA-256 runs at
+ * ~1.7 GB/s on one core here: a single thread capped large downloads at
+ * that whatever the network could do. */
+#define WARM_SINKS 2
 #define STORE_RETRIES 100 /* -EBUSY retries of a store write, 20 ms apart */
 
 /* A download (loop side; the worker touches cw only inside its jobs). */
 struct dl {
-	struct dl *next;
+	struct shamap_node node; /* keyed by sha, in warm's dlmap */
+	struct dl *next, *prev;  /* warm's dls */
+	struct pqueue_item qi;   /* in its host's queue until admitted */
+	size_t host;             /* index in warm's hosts */
+	bool admitted;           /* its .part file is (being) opened, its transfer queued */
 	struct warm *w;
 	char sha[CACHE_SHA256_LEN + 1];
 	uint64_t size;
@@ -119,17 +131,31 @@ struct job {
 	void *carg;
 };
 
+/* The downloads of one leader host (scheme://host:port) waiting for a
+ * slot, and how many it has in flight. */
+struct hostq {
+	char *key;
+	struct pqueue q;
+	unsigned admitted;
+};
+
 struct warm {
 	struct event_base *base;
 	struct fetch *fetch;
 	struct cache *cache;
-	struct sinkpool *sinks; /* writes and hashes download bodies */
+	struct sinkpool *sinks[WARM_SINKS]; /* write and hash download bodies */
+	unsigned next_sink;
 	char *store_path;
 	struct conf_attach **att; /* copies */
 	size_t natt;
 	uint64_t max_size, min_free;
 	/* loop side */
-	struct dl *dls;
+	struct dl *dls;       /* the downloads wanted: waiting or in flight */
+	struct shamap *dlmap; /* the same, by sha256 */
+	struct hostq *hosts;  /* never shrinks: a leader host or two each */
+	size_t nhosts;
+	unsigned admitted;                /* downloads in flight */
+	unsigned admit_total, admit_host; /* how many may be, in all and per host */
 	struct event *done_ev, *scan_timer;
 	bool scanning, again;
 	int64_t scan_at;  /* monotonic ms the pending scan is due */
@@ -154,7 +180,8 @@ struct warm {
 	int efd;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	struct job *in, *out; /* LIFO lists, reversed when taken */
+	struct job *in, *in_tail; /* FIFO: the worker takes it whole */
+	struct job *out;          /* LIFO, reversed when taken */
 	bool stop;
 	struct store *ws;   /* the worker's store handle */
 	bool reconciled;    /* worker only */
@@ -279,6 +306,21 @@ static int blob_put(struct warm *w, const struct store_blob *b)
 
 	for (int i = 0; i < STORE_RETRIES; i++) {
 		r = store_blob_put(w->ws, b, err);
+		if (r != -EBUSY)
+			return r;
+		sleep_ms(20);
+	}
+	return r;
+}
+
+/* Records n rows in one transaction. */
+static int blobs_put(struct warm *w, const struct store_blob *v, size_t n)
+{
+	char err[STORE_ERRLEN];
+	int r = 0;
+
+	for (int i = 0; n > 0 && i < STORE_RETRIES; i++) {
+		r = store_blobs_put(w->ws, v, n, err);
 		if (r != -EBUSY)
 			return r;
 		sleep_ms(20);
@@ -793,9 +835,11 @@ static int run_scan(struct warm *w, struct job *j)
 	return r;
 }
 
-/* Records a finished download: cached, or one more failure (quarantined at
- * WARM_MAX_FAILS digest failures). */
-static void run_commit(struct warm *w, struct dl *d)
+/* Settles a finished download's file: committed (fsynced, renamed, the
+ * directory fsynced) or aborted.  Fills *row with the blob row to record —
+ * cached, or one more failure (quarantined at WARM_MAX_FAILS digest
+ * failures) — and returns false when there is none to record. */
+static bool commit_file(struct warm *w, struct dl *d, struct store_blob *row)
 {
 	struct store_blob b = {.state = STORE_BLOB_UNKNOWN, .size = d->size};
 	char err[STORE_ERRLEN];
@@ -807,7 +851,7 @@ static void run_commit(struct warm *w, struct dl *d)
 		                              cache_writer_offset(d->cw) > 0);
 	d->cw = NULL;
 	if (store_ready(w) < 0 || d->r == -ENOENT)
-		return;
+		return false;
 	if (store_blob_get(w->ws, d->sha, &b, err) < 0)
 		b = (struct store_blob){.state = STORE_BLOB_UNKNOWN, .size = d->size};
 	(void)snprintf(b.sha256, sizeof(b.sha256), "%s", d->sha);
@@ -822,20 +866,62 @@ static void run_commit(struct warm *w, struct dl *d)
 		if (d->r == -EBADMSG && b.fails >= WARM_MAX_FAILS)
 			b.state = STORE_BLOB_QUARANTINED;
 	}
-	(void)blob_put(w, &b);
+	*row = b;
+	return true;
 }
 
-/* Gives a download a blob row before its .part file exists, so that the
- * startup reconcile knows the file and keeps it to resume. */
-static void note_download(struct warm *w, const struct dl *d)
+/* Fills *row with the blob row a download needs before its .part file
+ * exists, so that the startup reconcile knows the file and keeps it to
+ * resume; false when the blob has a row already. */
+static bool open_row(struct warm *w, const struct dl *d, struct store_blob *row)
 {
 	struct store_blob b = {.state = STORE_BLOB_UNKNOWN, .size = d->size};
 	char err[STORE_ERRLEN];
 
 	if (store_ready(w) < 0 || store_blob_get(w->ws, d->sha, &b, err) == 0)
-		return;
+		return false;
 	(void)snprintf(b.sha256, sizeof(b.sha256), "%s", d->sha);
-	(void)blob_put(w, &b);
+	*row = b;
+	return true;
+}
+
+static bool is_download_job(const struct job *j)
+{
+	return j->kind == J_OPEN || j->kind == J_COMMIT;
+}
+
+/* Runs a run of download jobs [first, end), ordered as each one needs: the
+ * opens' rows before their .part files, the commits' files durable before
+ * their rows.  The rows of the run share one transaction each way: with
+ * one per row, a first warm of 10,000 small artifacts spent a quarter of
+ * the worker's time committing SQLite transactions. */
+static void run_downloads(struct warm *w, struct job *first, struct job *end)
+{
+	struct store_blob *rows;
+	size_t n = 0, count = 0;
+	struct job *j;
+
+	for (j = first; j != end; j = j->next)
+		count++;
+	if ((rows = calloc(count, sizeof(*rows))) == NULL) {
+		for (j = first; j != end; j = j->next)
+			j->r = j->kind == J_OPEN ? -ENOMEM : j->r;
+		return;
+	}
+	for (j = first; j != end; j = j->next)
+		if (j->kind == J_OPEN && open_row(w, j->dl, &rows[n]))
+			n++;
+	(void)blobs_put(w, rows, n);
+	for (j = first; j != end; j = j->next)
+		if (j->kind == J_OPEN)
+			j->r = cache_writer_open(w->cache, j->dl->sha, j->dl->size, CACHE_RESUME,
+			                         &j->dl->cw, &j->dl->offset);
+	n = 0;
+	for (j = first; j != end; j = j->next)
+		if (j->kind == J_COMMIT && commit_file(w, j->dl, &rows[n]))
+			n++;
+	(void)blobs_put(w, rows, n);
+	free(rows);
 }
 
 static void run_job(struct warm *w, struct job *j)
@@ -845,12 +931,7 @@ static void run_job(struct warm *w, struct job *j)
 		j->r = run_scan(w, j);
 		break;
 	case J_OPEN:
-		note_download(w, j->dl);
-		j->r = cache_writer_open(w->cache, j->dl->sha, j->dl->size, CACHE_RESUME,
-		                         &j->dl->cw, &j->dl->offset);
-		break;
-	case J_COMMIT:
-		run_commit(w, j->dl);
+	case J_COMMIT: /* run_jobs runs them in runs */
 		break;
 	case J_CALL:
 		j->call(w, j->carg);
@@ -870,10 +951,30 @@ static struct job *reverse(struct job *j)
 	return r;
 }
 
+/* Runs the jobs of list in order, a run of download jobs at a time. */
+static void run_jobs(struct warm *w, struct job *list)
+{
+	struct job *j = list, *end;
+
+	while (j != NULL) {
+		if (!is_download_job(j)) {
+			run_job(w, j);
+			j = j->next;
+			continue;
+		}
+		for (end = j->next; end != NULL && is_download_job(end); end = end->next)
+			;
+		run_downloads(w, j, end);
+		j = end;
+	}
+}
+
+/* Takes every queued job at once: the jobs that queued while the worker was
+ * busy run as one batch (a group commit). */
 static void *worker_main(void *arg)
 {
 	struct warm *w = arg;
-	struct job *j;
+	struct job *list, *oldest;
 	uint64_t one = 1;
 	bool wake;
 
@@ -883,16 +984,16 @@ static void *worker_main(void *arg)
 			(void)pthread_cond_wait(&w->cv, &w->mu);
 			continue;
 		}
-		/* FIFO: take the oldest job of the LIFO list */
-		w->in = reverse(w->in);
-		j = w->in;
-		w->in = reverse(j->next);
+		list = w->in;
+		w->in = w->in_tail = NULL;
 		(void)pthread_mutex_unlock(&w->mu);
-		run_job(w, j);
+		run_jobs(w, list);
+		oldest = list;
+		list = reverse(list); /* out is newest first */
 		(void)pthread_mutex_lock(&w->mu);
 		wake = w->out == NULL;
-		j->next = w->out;
-		w->out = j;
+		oldest->next = w->out;
+		w->out = list;
 		if (wake && write(w->efd, &one, sizeof(one)) < 0)
 			continue; /* the counter cannot overflow: the loop reads it */
 	}
@@ -902,9 +1003,13 @@ static void *worker_main(void *arg)
 
 static void post(struct warm *w, struct job *j)
 {
+	j->next = NULL;
 	(void)pthread_mutex_lock(&w->mu);
-	j->next = w->in;
-	w->in = j;
+	if (w->in_tail != NULL)
+		w->in_tail->next = j;
+	else
+		w->in = j;
+	w->in_tail = j;
 	(void)pthread_cond_signal(&w->cv);
 	(void)pthread_mutex_unlock(&w->mu);
 }
@@ -958,31 +1063,132 @@ static void scan_timer(evutil_socket_t fd, short what, void *arg)
 	post(w, j);
 }
 
-static struct dl *dl_find(struct warm *w, const char *sha)
+static struct dl *dl_find(const struct warm *w, const char *sha)
 {
-	for (struct dl *d = w->dls; d != NULL; d = d->next)
-		if (strcmp(d->sha, sha) == 0)
-			return d;
-	return NULL;
+	struct shamap_node *n = shamap_get(w->dlmap, sha);
+
+	return n != NULL ? (struct dl *)((char *)n - offsetof(struct dl, node)) : NULL;
+}
+
+static void dl_link(struct warm *w, struct dl *d)
+{
+	d->node.key = d->sha;
+	(void)shamap_add(w->dlmap, &d->node); /* start_download checked: new */
+	d->prev = NULL;
+	d->next = w->dls;
+	if (w->dls != NULL)
+		w->dls->prev = d;
+	w->dls = d;
 }
 
 static void dl_unlink(struct warm *w, struct dl *d)
 {
-	for (struct dl **p = &w->dls; *p != NULL; p = &(*p)->next)
-		if (*p == d) {
-			*p = d->next;
-			return;
-		}
+	shamap_del(w->dlmap, &d->node);
+	if (d->prev != NULL)
+		d->prev->next = d->next;
+	else
+		w->dls = d->next;
+	if (d->next != NULL)
+		d->next->prev = d->prev;
+	d->next = d->prev = NULL;
 }
 
+/* ---- the loop: admission ----
+ *
+ * A download holds its .part file open from the moment it is admitted, so
+ * only a window of them is: twice the fetch limits, enough to keep every
+ * transfer slot busy while the worker opens and commits files.  The rest
+ * wait in their host's queue, newest first.  (Opening every wanted artifact
+ * at once held one descriptor per artifact and delayed the first transfer
+ * until all were open.) */
+
+static int host_of(struct warm *w, const char *url, size_t *ret)
+{
+	const char *p = strstr(url, "://"), *end = p != NULL ? strchr(p + 3, '/') : NULL;
+	size_t len = end != NULL ? (size_t)(end - url) : strlen(url);
+	struct hostq *v;
+
+	for (size_t i = 0; i < w->nhosts; i++)
+		if (strncmp(w->hosts[i].key, url, len) == 0 && w->hosts[i].key[len] == '\0') {
+			*ret = i;
+			return 0;
+		}
+	if ((v = realloc(w->hosts, (w->nhosts + 1) * sizeof(*v))) == NULL)
+		return -ENOMEM;
+	w->hosts = v;
+	v[w->nhosts] = (struct hostq){.key = strndup(url, len)};
+	if (v[w->nhosts].key == NULL)
+		return -ENOMEM;
+	*ret = w->nhosts++;
+	return 0;
+}
+
+static struct dl *dl_of_item(struct pqueue_item *it)
+{
+	return (struct dl *)((char *)it - offsetof(struct dl, qi));
+}
+
+/* The host whose next download goes first, or NULL. */
+static struct hostq *next_host(struct warm *w)
+{
+	struct hostq *best = NULL;
+
+	for (size_t i = 0; i < w->nhosts; i++) {
+		struct hostq *h = &w->hosts[i];
+		struct pqueue_item *top = pqueue_top(&h->q);
+
+		if (top == NULL || h->admitted >= w->admit_host)
+			continue;
+		if (best == NULL || top->priority > pqueue_top(&best->q)->priority)
+			best = h;
+	}
+	return best;
+}
+
+static void admit(struct warm *w)
+{
+	struct hostq *h;
+
+	while (w->admitted < w->admit_total && (h = next_host(w)) != NULL) {
+		struct dl *d = dl_of_item(pqueue_pop(&h->q));
+		struct job *j = calloc(1, sizeof(*j));
+
+		if (j == NULL) { /* back in the queue: the next ending retries */
+			(void)pqueue_push(&h->q, &d->qi);
+			return;
+		}
+		d->admitted = true;
+		h->admitted++;
+		w->admitted++;
+		j->kind = J_OPEN;
+		j->dl = d;
+		post(w, j);
+	}
+}
+
+/* The end of an admitted download: its slot goes to the next one. */
+static void dl_finish(struct warm *w, struct dl *d)
+{
+	if (d->admitted) {
+		w->hosts[d->host].admitted--;
+		w->admitted--;
+	}
+	dl_unlink(w, d);
+	dl_free(d);
+	admit(w);
+}
+
+/* Queues x's download (x's strings become the download's), unless its
+ * artifact is wanted already; admit() starts it. */
 static void start_download(struct warm *w, struct want *x)
 {
 	struct dl *d;
-	struct job *j;
 
 	if (dl_find(w, x->sha) != NULL)
 		return;
-	if ((d = calloc(1, sizeof(*d))) == NULL || (j = calloc(1, sizeof(*j))) == NULL) {
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		return;
+	if (host_of(w, x->url, &d->host) < 0) {
 		free(d);
 		return;
 	}
@@ -998,11 +1204,12 @@ static void start_download(struct warm *w, struct want *x)
 	memcpy(d->extent, x->extent, sizeof(d->extent));
 	d->failed_before = x->failed_before;
 	x->url = x->account = x->key = x->db = x->table = NULL;
-	d->next = w->dls;
-	w->dls = d;
-	j->kind = J_OPEN;
-	j->dl = d;
-	post(w, j);
+	d->qi.priority = d->priority;
+	if (pqueue_push(&w->hosts[d->host].q, &d->qi) < 0) {
+		dl_free(d);
+		return;
+	}
+	dl_link(w, d);
 }
 
 static void arm_next_change(struct warm *w, int64_t next)
@@ -1036,6 +1243,7 @@ static void scan_done(struct warm *w, struct job *j)
 		/* newest first: the fetch queue orders by priority anyway */
 		for (size_t i = 0; i < j->nwant; i++)
 			start_download(w, &j->want[i]);
+		admit(w);
 		arm_next_change(w, j->next_change);
 	} else {
 		w->round_failed = true;
@@ -1111,8 +1319,7 @@ static void post_commit(struct warm *w, struct dl *d, int r)
 	d->r = r;
 	if (j == NULL) {
 		warm_dm_settle_(w->dm, d->sha, -ENOMEM, false);
-		dl_unlink(w, d);
-		dl_free(d);
+		dl_finish(w, d);
 		return;
 	}
 	j->kind = J_COMMIT;
@@ -1157,7 +1364,7 @@ static int dl_sink_open(struct warm *w, struct dl *d)
 
 	if (strncasecmp(d->url, "file:", 5) == 0)
 		return 0;
-	d->st = sinkpool_open(w->sinks, &ops);
+	d->st = sinkpool_open(w->sinks[w->next_sink++ % WARM_SINKS], &ops);
 	return d->st != NULL ? 0 : -ENOMEM;
 }
 
@@ -1224,8 +1431,7 @@ static void open_done(struct warm *w, struct job *j)
 		d->r = j->r;
 		note_result(w, d);
 		warm_dm_settle_(w->dm, d->sha, j->r == -EEXIST ? 0 : j->r, true);
-		dl_unlink(w, d);
-		dl_free(d);
+		dl_finish(w, d);
 		return;
 	}
 	if (d->offset == d->size || d->size == 0) {
@@ -1277,8 +1483,7 @@ static void commit_done(struct warm *w, struct job *j)
 	w->round_fetched = w->round_fetched || d->r == 0;
 	note_result(w, d);
 	warm_dm_settle_(w->dm, d->sha, d->r, false);
-	dl_unlink(w, d);
-	dl_free(d);
+	dl_finish(w, d);
 	if (w->dls != NULL)
 		return;
 	/* a round is over: retry what failed with backoff */
@@ -1337,10 +1542,13 @@ static int warm_init(struct warm *w, const struct conf *conf, const char *store_
 		return -ENOMEM;
 	if ((w->store_path = strdup(store_path)) == NULL)
 		return -ENOMEM;
+	if ((r = shamap_new(&w->dlmap)) < 0)
+		return r;
 	if ((r = cache_open(conf->cache_dir, NULL, &w->cache)) < 0)
 		return r;
-	if ((r = sinkpool_new(w->base, 0, &w->sinks)) < 0)
-		return r;
+	for (size_t i = 0; i < WARM_SINKS; i++)
+		if ((r = sinkpool_new(w->base, 0, &w->sinks[i])) < 0)
+			return r;
 	if ((w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
 		return -errno;
 	w->done_ev = event_new(w->base, w->efd, EV_READ | EV_PERSIST, on_done_ev, w);
@@ -1358,6 +1566,15 @@ static int warm_init(struct warm *w, const struct conf *conf, const char *store_
 	return 0;
 }
 
+/* The admission window: twice the fetch limits (see admit). */
+static void set_window(struct warm *w, const struct conf *conf)
+{
+	w->admit_total = 8 * (unsigned)(conf->fetch_concurrency > 0 ? conf->fetch_concurrency : 1);
+	w->admit_host = 8 * (unsigned)(conf->fetch_concurrency_per_leader > 0
+	                                   ? conf->fetch_concurrency_per_leader
+	                                   : 1);
+}
+
 int warm_new(struct event_base *base, struct fetch *fetch, const struct conf *conf,
              const char *store_path, struct warm **ret, char *err)
 {
@@ -1372,6 +1589,7 @@ int warm_new(struct event_base *base, struct fetch *fetch, const struct conf *co
 	w->fetch = fetch;
 	w->max_size = conf->cache_max_size;
 	w->min_free = conf->min_free_space;
+	set_window(w, conf);
 	r = warm_init(w, conf, store_path);
 	if (r < 0) {
 		(void)snprintf(err, WARM_ERRLEN, "cache %s: %s", conf->cache_dir, strerror(-r));
@@ -1397,7 +1615,7 @@ void warm_free(struct warm *w)
 		(void)pthread_join(w->thread, NULL);
 	}
 	/* jobs not run or not drained; their downloads are in w->dls */
-	for (j = reverse(w->in); j != NULL; j = next) {
+	for (j = w->in; j != NULL; j = next) {
 		next = j->next;
 		job_free(j);
 	}
@@ -1408,10 +1626,17 @@ void warm_free(struct warm *w)
 	while (w->dls != NULL) {
 		struct dl *d = w->dls;
 
-		w->dls = d->next;
+		dl_unlink(w, d);
 		dl_free(d);
 	}
-	sinkpool_free(w->sinks); /* every stream went with its download */
+	shamap_free(w->dlmap);
+	for (size_t i = 0; i < w->nhosts; i++) {
+		free(w->hosts[i].key);
+		pqueue_clear(&w->hosts[i].q);
+	}
+	free(w->hosts);
+	for (size_t i = 0; i < WARM_SINKS; i++)
+		sinkpool_free(w->sinks[i]); /* every stream went with its download */
 	if (w->done_ev != NULL)
 		event_free(w->done_ev);
 	if (w->scan_timer != NULL)
@@ -1439,6 +1664,9 @@ int warm_set_conf(struct warm *w, const struct conf *conf)
 	attaches_free(w->att, w->natt);
 	w->att = c;
 	w->natt = conf->nattach;
+	set_window(w, conf);
+	admit(w);
+	warm_dm_set_max_(w->dm, (unsigned)conf->cache_demand_concurrency);
 	schedule_scan(w, 0);
 	return 0;
 }
@@ -1470,7 +1698,7 @@ static void status_live(const struct warm *w, const struct dbstat *e, struct war
 {
 	st->in_flight = 0;
 	for (const struct dl *d = w->dls; d != NULL; d = d->next)
-		st->in_flight += strcmp(d->db, e->db) == 0 &&
+		st->in_flight += d->admitted && strcmp(d->db, e->db) == 0 &&
 		                 (e->table == NULL || strcmp(d->table, e->table) == 0);
 	st->pending =
 	    sub(st->hot_files, st->cached_files + st->quarantined + st->over_limit + st->in_flight);
@@ -1616,7 +1844,18 @@ const struct conf_attach *warm_attach_(const struct warm *w, const char *db)
 
 bool warm_in_flight_(const struct warm *w, const char *sha256)
 {
-	return dl_find((struct warm *)w, sha256) != NULL;
+	return dl_find(w, sha256) != NULL;
+}
+
+void warm_hurry_(struct warm *w, const char *sha256)
+{
+	struct dl *d = dl_find(w, sha256);
+
+	if (d == NULL || d->admitted)
+		return;
+	d->priority = INT_MAX; /* in the fetch queue too, once admitted */
+	pqueue_raise(&w->hosts[d->host].q, &d->qi, INT_MAX);
+	admit(w);
 }
 
 int warm_fetch_(struct warm *w, const char *sha256, uint64_t size, const char *url,
@@ -1634,5 +1873,6 @@ int warm_fetch_(struct warm *w, const char *sha256, uint64_t size, const char *u
 	    (account == NULL || x.account != NULL) && (key == NULL || x.key != NULL))
 		start_download(w, &x);
 	want_clear(&x);
+	admit(w);
 	return dl_find(w, sha256) != NULL ? 0 : -ENOMEM;
 }

@@ -317,6 +317,7 @@ static void art_start(struct warm_dm *dm, struct art *a)
 
 	if (warm_in_flight_(dm->w, a->sha)) {
 		a->state = A_JOINED;
+		warm_hurry_(dm->w, a->sha);
 		return;
 	}
 	if (dm->running >= dm->max) {
@@ -465,6 +466,12 @@ void warm_demand_cancel(struct warm_demand *d)
 void warm_demand_stats(struct warm *w, struct warm_demand_stats *ret)
 {
 	*ret = warm_dm_(w)->st;
+}
+
+void warm_dm_set_max_(struct warm_dm *dm, unsigned max_downloads)
+{
+	dm->max = max_downloads > 0 ? max_downloads : 1;
+	pump(dm);
 }
 
 int warm_dm_new_(struct warm *w, unsigned max_downloads, struct warm_dm **ret)

@@ -39,9 +39,13 @@ const char *warm_store_path_(const struct warm *w);
  * warm_set_conf); NULL when none. */
 const struct conf_attach *warm_attach_(const struct warm *w, const char *db);
 
-/* Whether a download of sha256 is in flight (its end is reported through
- * warm_dm_settle_). */
+/* Whether a download of sha256 is in flight or waiting for its slot (its
+ * end is reported through warm_dm_settle_). */
 bool warm_in_flight_(const struct warm *w, const char *sha256);
+
+/* A reader waits for sha256's download: if it still waits for a slot, it
+ * goes first. */
+void warm_hurry_(struct warm *w, const char *sha256);
 
 /* Starts the download of sha256 (size bytes) from url, ahead of the
  * warmer's queue; account and key (may be NULL) sign it with Shared Key.
@@ -55,6 +59,9 @@ int warm_fetch_(struct warm *w, const char *sha256, uint64_t size, const char *u
  * dropped without a call). */
 int warm_dm_new_(struct warm *w, unsigned max_downloads, struct warm_dm **ret);
 void warm_dm_free_(struct warm_dm *dm);
+/* A reloaded cache_demand_concurrency: more slots start queued downloads
+ * now; fewer let the running ones finish. */
+void warm_dm_set_max_(struct warm_dm *dm, unsigned max_downloads);
 
 /* A transfer of sha256 ended with res (kept for the error text). */
 void warm_dm_transfer_(struct warm_dm *dm, const char *sha256, const struct fetch_result *res);

@@ -903,6 +903,39 @@ static void test_concurrency(void **state)
 	assert_int_equal(st.ok, 50);
 }
 
+/* A reload's new limits: more slots start queued jobs at once. */
+static void test_set_limits(void **state)
+{
+	struct tctx *t = *state;
+	struct fetch_options opt = {.max_total = 2, .max_per_host = 2};
+	struct rec r[30];
+	struct all_done all = {r, 30};
+	char u[128], path[64];
+	struct fetch_stats st;
+
+	new_fetch(t, &opt);
+	for (int i = 0; i < 30; i++) {
+		rec_init(&r[i]);
+		snprintf(path, sizeof(path), "/delay/20/l%d", i);
+		get(t, url_of(&t->s1, path, u, sizeof(u)), NULL, &r[i], NULL);
+	}
+	fetch_stats(t->f, &st);
+	assert_int_equal(st.active, 2);
+	assert_int_equal(fetch_set_limits(t->f, 6, 5), 0);
+	fetch_stats(t->f, &st);
+	assert_int_equal(st.active, 5); /* the per-host limit */
+	assert_int_equal(st.queued, 25);
+	assert_true(run_until(t->base, all_are_done, &all, 10000));
+	for (int i = 0; i < 30; i++) {
+		assert_int_equal(r[i].result, 0);
+		free(r[i].body);
+	}
+	assert_int_equal(t->s1.own.max_inflight, 5);
+	/* per host above total is cut to total, 0 is the default */
+	assert_int_equal(fetch_set_limits(t->f, 1, 9), 0);
+	assert_int_equal(fetch_set_limits(t->f, 0, 0), 0);
+}
+
 static void test_per_host(void **state)
 {
 	struct tctx *t = *state;
@@ -1604,6 +1637,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_redirect, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_range, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_concurrency, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_set_limits, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_per_host, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_priority, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),

@@ -1,0 +1,101 @@
+/*
+ * pqueue — an intrusive binary heap (see pqueue.h).
+ */
+#include "pqueue.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+
+/* a before b: higher priority, then older */
+static bool before(const struct pqueue_item *a, const struct pqueue_item *b)
+{
+	return a->priority != b->priority ? a->priority > b->priority : a->seq < b->seq;
+}
+
+static void place(struct pqueue *q, size_t i, struct pqueue_item *it)
+{
+	q->v[i] = it;
+	it->idx = i;
+}
+
+static void sift_up(struct pqueue *q, size_t i)
+{
+	struct pqueue_item *it = q->v[i];
+
+	while (i > 0 && before(it, q->v[(i - 1) / 2])) {
+		place(q, i, q->v[(i - 1) / 2]);
+		i = (i - 1) / 2;
+	}
+	place(q, i, it);
+}
+
+static void sift_down(struct pqueue *q, size_t i)
+{
+	struct pqueue_item *it = q->v[i];
+
+	for (;;) {
+		size_t c = 2 * i + 1;
+
+		if (c >= q->n)
+			break;
+		if (c + 1 < q->n && before(q->v[c + 1], q->v[c]))
+			c++;
+		if (!before(q->v[c], it))
+			break;
+		place(q, i, q->v[c]);
+		i = c;
+	}
+	place(q, i, it);
+}
+
+void pqueue_clear(struct pqueue *q)
+{
+	free(q->v);
+	*q = (struct pqueue){0};
+}
+
+int pqueue_push(struct pqueue *q, struct pqueue_item *it)
+{
+	if (q->n == q->cap) {
+		size_t cap = q->cap != 0 ? 2 * q->cap : 16;
+		struct pqueue_item **v = realloc(q->v, cap * sizeof(*v));
+
+		if (v == NULL)
+			return -ENOMEM;
+		q->v = v;
+		q->cap = cap;
+	}
+	it->seq = q->next_seq++;
+	q->v[q->n++] = it;
+	sift_up(q, q->n - 1);
+	return 0;
+}
+
+struct pqueue_item *pqueue_top(const struct pqueue *q)
+{
+	return q->n > 0 ? q->v[0] : NULL;
+}
+
+struct pqueue_item *pqueue_pop(struct pqueue *q)
+{
+	struct pqueue_item *top;
+
+	if (q->n == 0)
+		return NULL;
+	top = q->v[0];
+	q->n--;
+	if (q->n > 0) {
+		q->v[0] = q->v[q->n];
+		sift_down(q, 0);
+	}
+	return top;
+}
+
+void pqueue_raise(struct pqueue *q, struct pqueue_item *it, int priority)
+{
+	if (priority <= it->priority)
+		return;
+	it->priority = priority;
+	sift_up(q, it->idx);
+}
