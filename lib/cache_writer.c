@@ -37,6 +37,7 @@ struct cache_writer {
 	char part[CACHE_PARTNAME_LEN];
 	uint64_t size;    /* expected */
 	uint64_t written; /* bytes in the file */
+	uint64_t found;   /* bytes the .part file had when opened */
 	int fd;
 	EVP_MD_CTX *md;
 	int err;   /* sticky failure, 0 = none */
@@ -100,6 +101,7 @@ static int still_named(struct cache_writer *w, int fd)
 		return errno == ENOENT ? 0 : -errno;
 	if (!S_ISREG(a.st_mode))
 		return -EINVAL;
+	w->found = (uint64_t)a.st_size;
 	return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
@@ -178,15 +180,14 @@ static int reset(struct cache_writer *w)
 /* Resumes from what the .part file holds, or empties it. */
 static int start(struct cache_writer *w, bool resume)
 {
-	struct stat st;
 	int r;
 
-	if (fstat(w->fd, &st) < 0)
-		return -errno;
-	if (resume && st.st_size > 0 && (uint64_t)st.st_size <= w->size) {
-		r = rehash(w, (uint64_t)st.st_size);
+	if (w->found == 0)
+		return 0; /* a new file: nothing to hash or truncate */
+	if (resume && w->found <= w->size) {
+		r = rehash(w, w->found);
 		if (r == 0) {
-			w->written = (uint64_t)st.st_size;
+			w->written = w->found;
 			return 0;
 		}
 		if (r == -ENOMEM)
@@ -307,18 +308,40 @@ static int verify(struct cache_writer *w)
 static int fanout_dir(struct cache *c, const char *sha256, int *ret)
 {
 	char name[3] = {sha256[0], sha256[1], '\0'};
-	int fd;
+	int fd = openat(c->objects_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
-	if (mkdirat(c->objects_fd, name, 0750) == 0) {
-		if (fsync(c->objects_fd) < 0 && errno != EINVAL)
+	if (fd < 0 && errno == ENOENT) {
+		if (mkdirat(c->objects_fd, name, 0750) == 0) {
+			if (fsync(c->objects_fd) < 0 && errno != EINVAL)
+				return -errno;
+		} else if (errno != EEXIST) {
 			return -errno;
-	} else if (errno != EEXIST) {
-		return -errno;
+		}
+		fd = openat(c->objects_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	}
-	fd = openat(c->objects_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOTDIR ? -ELOOP : -errno;
 	*ret = fd;
+	return 0;
+}
+
+/* Renames the .part to objects/ab/<sha256>.  Usually nothing has that name
+ * (one rename); a wrong-sized object of it is replaced and uncounted. */
+static int rename_in(struct cache_writer *w, int dfd)
+{
+	struct cache *c = w->c;
+	struct stat old;
+	bool replaced;
+
+	if (renameat2(c->tmp_fd, w->part, dfd, w->sha256, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EEXIST && errno != EINVAL) /* EINVAL: no RENAME_NOREPLACE here */
+		return -errno;
+	replaced = fstatat(dfd, w->sha256, &old, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(old.st_mode);
+	if (renameat(c->tmp_fd, w->part, dfd, w->sha256) < 0)
+		return -errno;
+	if (replaced)
+		cache_count(c, (uint64_t)old.st_size, false);
 	return 0;
 }
 
@@ -328,23 +351,15 @@ static int fanout_dir(struct cache *c, const char *sha256, int *ret)
 static int publish(struct cache_writer *w)
 {
 	struct cache *c = w->c;
-	struct stat old;
-	bool replaced;
 	int dfd = -1, r = 0;
 
 	if (fsync(w->fd) < 0)
 		return -errno;
 	if ((r = fanout_dir(c, w->sha256, &dfd)) < 0)
 		return r;
-	/* A wrong-sized object of this name is replaced: uncount it. */
-	replaced = fstatat(dfd, w->sha256, &old, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(old.st_mode);
-	if (renameat(c->tmp_fd, w->part, dfd, w->sha256) < 0) {
-		r = -errno;
+	if ((r = rename_in(w, dfd)) < 0)
 		goto out;
-	}
 	w->gone = true;
-	if (replaced)
-		cache_count(c, (uint64_t)old.st_size, false);
 	if (fsync(dfd) < 0 && errno != EINVAL) {
 		r = -errno;
 		(void)unlinkat(dfd, w->sha256, 0);

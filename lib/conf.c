@@ -444,6 +444,15 @@ static const struct conf_option options[] = {
         .help = "Read-through downloads (artifacts a request asked for) in flight.",
     },
     {
+        .name = "cache_demand_keep",
+        DAEMON(cache_demand_keep),
+        .type = CONF_T_DURATION,
+        .def = "10m",
+        .min = TICKS_S,
+        .max = TICKS_D,
+        .help = "How long an artifact a request asked for stays cached, cold or over the limits.",
+    },
+    {
         .name = "poll_interval",
         DAEMON(poll_interval),
         .type = CONF_T_DURATION,

@@ -176,12 +176,13 @@ struct conf {
 	int fetch_concurrency_per_leader;
 	/* read-through downloads in flight */
 	int cache_demand_concurrency;
-	int64_t poll_interval; /* ticks */
-	char *follower_name;   /* default: the host name */
-	char *tls_cert;        /* NULL: plain HTTP */
+	int64_t cache_demand_keep; /* ticks a read-through artifact stays cached */
+	int64_t poll_interval;     /* ticks */
+	char *follower_name;       /* default: the host name */
+	char *tls_cert;            /* NULL: plain HTTP */
 	char *tls_key;
 	char *tls_client_ca; /* NULL: client certificates are identified by fingerprint only */
-	char *tokens_file; /* NULL: no bearer tokens */
+	char *tokens_file;   /* NULL: no bearer tokens */
 	bool allow_anonymous;
 	int64_t max_lag; /* ticks */
 	int max_connections;

@@ -117,6 +117,7 @@ struct job {
 	struct dbstat *st;
 	size_t nst;
 	int64_t next_change; /* ticks, POLICY_NEVER */
+	int64_t unpin_ms;    /* monotonic ms the first pin that kept an artifact ends; 0: none */
 	struct seenv hot, cold;
 	uint64_t evicted, evicted_bytes;
 	uint64_t used;    /* the cache's bytes after the scan */
@@ -665,8 +666,13 @@ static void sort_n(void *v, size_t n, size_t size, int (*cmp)(const void *, cons
 static void forget(struct warm *w, struct job *j, const char *sha, uint64_t size)
 {
 	struct store_blob b = {.state = STORE_BLOB_UNKNOWN, .size = size};
+	int64_t until = warm_dm_pin_until_(w->dm, sha);
 
-	if (warm_dm_pinned_(w->dm, sha) || cache_remove(w->cache, sha) < 0)
+	/* a pinned one goes at a scan after its pin (a waiter's commit ends a
+	 * round, which scans anyway) */
+	if (until != 0 && until != INT64_MAX && (j->unpin_ms == 0 || until < j->unpin_ms))
+		j->unpin_ms = until;
+	if (until != 0 || cache_remove(w->cache, sha) < 0)
 		return;
 	(void)snprintf(b.sha256, sizeof(b.sha256), "%s", sha);
 	(void)blob_put(w, &b);
@@ -1245,6 +1251,8 @@ static void scan_done(struct warm *w, struct job *j)
 			start_download(w, &j->want[i]);
 		admit(w);
 		arm_next_change(w, j->next_change);
+		if (j->unpin_ms > 0)
+			schedule_scan(w, j->unpin_ms > mono_ms() ? j->unpin_ms - mono_ms() + 1 : 0);
 	} else {
 		w->round_failed = true;
 	}
@@ -1531,6 +1539,11 @@ static void on_done_ev(evutil_socket_t fd, short what, void *arg)
 
 /* ---- life ---- */
 
+static int64_t keep_ms(const struct conf *conf)
+{
+	return conf->cache_demand_keep / (TICKS_PER_S / 1000);
+}
+
 static int warm_init(struct warm *w, const struct conf *conf, const char *store_path)
 {
 	int r;
@@ -1558,7 +1571,8 @@ static int warm_init(struct warm *w, const struct conf *conf, const char *store_
 	if ((r = attaches_copy(conf->attach, conf->nattach, &w->att)) < 0)
 		return r;
 	w->natt = conf->nattach;
-	if ((r = warm_dm_new_(w, (unsigned)conf->cache_demand_concurrency, &w->dm)) < 0)
+	if ((r = warm_dm_new_(w, (unsigned)conf->cache_demand_concurrency, keep_ms(conf), &w->dm)) <
+	    0)
 		return r;
 	if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
 		return -EAGAIN;
@@ -1666,7 +1680,7 @@ int warm_set_conf(struct warm *w, const struct conf *conf)
 	w->natt = conf->nattach;
 	set_window(w, conf);
 	admit(w);
-	warm_dm_set_max_(w->dm, (unsigned)conf->cache_demand_concurrency);
+	warm_dm_set_conf_(w->dm, (unsigned)conf->cache_demand_concurrency, keep_ms(conf));
 	schedule_scan(w, 0);
 	return 0;
 }

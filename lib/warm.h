@@ -51,7 +51,8 @@
  * cache_demand_concurrency of them run at once (more wait, FIFO).  A
  * caller that goes away (warm_demand_cancel) never stops a download: it
  * completes and is cached.  An artifact fetched on demand is kept from
- * eviction while requests wait for it and WARM_DEMAND_KEEP_S after.
+ * eviction while requests wait for it and cache_demand_keep after (then the
+ * warmer scans again: cold or over the limits, it goes).
  *
  * The library does not log.  Errors: 0 or a negative errno.
  */
@@ -162,8 +163,6 @@ struct warm_report {
 void warm_set_report(struct warm *w, void (*fn)(void *arg, const struct warm_report *r), void *arg);
 
 /* ---- read-through ---- */
-
-#define WARM_DEMAND_KEEP_S 600 /* a demanded artifact is not evicted for this long */
 
 struct warm_demand;
 

@@ -66,6 +66,7 @@ struct pin {
 struct warm_dm {
 	struct warm *w;
 	unsigned max, running;
+	int64_t keep_ms; /* how long a served artifact stays pinned */
 	struct art *arts;
 	struct art *queue, **queue_tail;
 	struct warm_demand_stats st;
@@ -112,16 +113,16 @@ out:
 	(void)pthread_mutex_unlock(&dm->mu);
 }
 
-bool warm_dm_pinned_(struct warm_dm *dm, const char *sha256)
+int64_t warm_dm_pin_until_(struct warm_dm *dm, const char *sha256)
 {
-	int64_t now = mono_ms();
-	bool r = false;
+	int64_t now = mono_ms(), until = 0;
 
 	(void)pthread_mutex_lock(&dm->mu);
-	for (size_t i = 0; !r && i < dm->npins; i++)
-		r = dm->pins[i].until_ms > now && strcmp(dm->pins[i].sha, sha256) == 0;
+	for (size_t i = 0; until == 0 && i < dm->npins; i++)
+		if (dm->pins[i].until_ms > now && strcmp(dm->pins[i].sha, sha256) == 0)
+			until = dm->pins[i].until_ms;
 	(void)pthread_mutex_unlock(&dm->mu);
-	return r;
+	return until;
 }
 
 /* ---- arts ---- */
@@ -260,7 +261,7 @@ static void art_settle(struct warm_dm *dm, struct art *a, int r, bool open)
 	res.cache = r < 0 && (cache_errno(r, open) || (r == -EACCES && a->xerr == NULL));
 	if (r < 0)
 		res.error = why_of(a, r, res.cache, err, sizeof(err));
-	pin_set(dm, a->sha, r == 0 ? mono_ms() + WARM_DEMAND_KEEP_S * 1000LL : 0);
+	pin_set(dm, a->sha, r == 0 ? mono_ms() + dm->keep_ms : 0);
 	art_unlink(dm, a);
 	while (a->waiters != NULL) {
 		struct warm_demand *d = a->waiters;
@@ -468,13 +469,14 @@ void warm_demand_stats(struct warm *w, struct warm_demand_stats *ret)
 	*ret = warm_dm_(w)->st;
 }
 
-void warm_dm_set_max_(struct warm_dm *dm, unsigned max_downloads)
+void warm_dm_set_conf_(struct warm_dm *dm, unsigned max_downloads, int64_t keep_ms)
 {
 	dm->max = max_downloads > 0 ? max_downloads : 1;
+	dm->keep_ms = keep_ms;
 	pump(dm);
 }
 
-int warm_dm_new_(struct warm *w, unsigned max_downloads, struct warm_dm **ret)
+int warm_dm_new_(struct warm *w, unsigned max_downloads, int64_t keep_ms, struct warm_dm **ret)
 {
 	struct warm_dm *dm = calloc(1, sizeof(*dm));
 
@@ -486,6 +488,7 @@ int warm_dm_new_(struct warm *w, unsigned max_downloads, struct warm_dm **ret)
 	}
 	dm->w = w;
 	dm->max = max_downloads > 0 ? max_downloads : 1;
+	dm->keep_ms = keep_ms;
 	dm->queue_tail = &dm->queue;
 	*ret = dm;
 	return 0;

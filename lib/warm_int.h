@@ -57,11 +57,12 @@ int warm_fetch_(struct warm *w, const char *sha256, uint64_t size, const char *u
 
 /* With warm_new / warm_free (after the worker stopped: every waiter is
  * dropped without a call). */
-int warm_dm_new_(struct warm *w, unsigned max_downloads, struct warm_dm **ret);
+int warm_dm_new_(struct warm *w, unsigned max_downloads, int64_t keep_ms, struct warm_dm **ret);
 void warm_dm_free_(struct warm_dm *dm);
-/* A reloaded cache_demand_concurrency: more slots start queued downloads
- * now; fewer let the running ones finish. */
-void warm_dm_set_max_(struct warm_dm *dm, unsigned max_downloads);
+/* A reload: cache_demand_concurrency (more slots start queued downloads
+ * now, fewer let the running ones finish) and cache_demand_keep (for the
+ * artifacts served from now on). */
+void warm_dm_set_conf_(struct warm_dm *dm, unsigned max_downloads, int64_t keep_ms);
 
 /* A transfer of sha256 ended with res (kept for the error text). */
 void warm_dm_transfer_(struct warm_dm *dm, const char *sha256, const struct fetch_result *res);
@@ -70,7 +71,8 @@ void warm_dm_transfer_(struct warm_dm *dm, const char *sha256, const struct fetc
  * open is true when it failed before any transfer (the cache writer). */
 void warm_dm_settle_(struct warm_dm *dm, const char *sha256, int r, bool open);
 
-/* Any thread: true while requests wait for sha256 (not to be evicted). */
-bool warm_dm_pinned_(struct warm_dm *dm, const char *sha256);
+/* Any thread: the monotonic ms sha256's pin ends (not to be evicted until
+ * then), INT64_MAX while requests wait for it, 0 when it is not pinned. */
+int64_t warm_dm_pin_until_(struct warm_dm *dm, const char *sha256);
 
 #endif

@@ -5,7 +5,8 @@
 # first.  A read-through request for an artifact still waiting goes to the
 # front: it is served long before the warm reaches it.  The leader is a
 # directory served by faultserver, which answers each artifact 100 ms late.
-# A reload with more fetch slots widens the window.
+# A reload with more fetch slots widens the window.  An artifact fetched for a
+# request stays cached for cache_demand_keep, though cold, then is evicted.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/sync_common.bash"
 
@@ -90,11 +91,19 @@ check_eq "nothing is left in tmp/" "" "$(ls "$CACHE/tmp")"
 
 # ---- a reload to 4 slots widens the window (and the fetch limits) ----
 lc "$L" generate Logs2 --tables 1 --extents 100 --artifact-size 2048 >/dev/null
+# and a database with nothing hot, for cache_demand_keep below
+lc "$L" create-database Cold >/dev/null
+lc "$L" create-table Cold T 'a:string' >/dev/null
+lc "$L" set-caching-policy Cold 0d >/dev/null
+head -c 5000 /dev/urandom >"$T/cold.bin"
+lc "$L" ingest Cold T "$T/cold.bin" >/dev/null
+cold=$(sha256sum "$T/cold.bin" | cut -d' ' -f1)
 {
 	daemon_conf "listen = 127.0.0.1:$PORT" "allow_anonymous = true" \
-		"fetch_concurrency = 4" "fetch_concurrency_per_leader = 4"
+		"fetch_concurrency = 4" "fetch_concurrency_per_leader = 4" "cache_demand_keep = 2s"
 	attach_conf logs "$FS" Logs
 	attach_conf logs2 "$FS" Logs2
+	attach_conf cold "$FS" Cold
 } >"$CONF"
 total=$((total + 100))
 sample &
@@ -106,6 +115,19 @@ read -r max_parts max_fds <"$T/max"
 diag "at most $max_parts .part files and $max_fds descriptors with 4 slots"
 check "more than 16 .part files at once: the window grew" test "$max_parts" -gt 16
 check "... to at most 32" test "$max_parts" -le 32
+
+# ---- a read-through artifact stays cache_demand_keep, then goes ----
+object() { echo "$CACHE/objects/${1:0:2}/$1"; }
+cold_in() { [ -n "$(q "SELECT 1 FROM databases WHERE config = 'cold'")" ]; }
+wait_for "the cold database is followed" 10 cold_in
+check_eq "the cold artifact is not warmed" "" "$(ls "$(object "$cold")" 2>/dev/null)"
+check_eq "asked for, it is served: 200" 200 \
+	"$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$URL/v1/artifacts/$cold")"
+t0=$SECONDS
+check "... and kept in the cache, though cold" test -f "$(object "$cold")"
+gone() { [ ! -e "$(object "$1")" ]; }
+wait_for "... evicted once cache_demand_keep (2 s) is up" 15 gone "$cold"
+check "... not before ($((SECONDS - t0)) s)" test $((SECONDS - t0)) -ge 1
 
 stop_follower
 check_eq "followerd stopped cleanly" 0 "$FRC"
