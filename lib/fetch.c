@@ -1306,6 +1306,14 @@ char *fetch_result_take_body(struct fetch_result *res, size_t *ret_len)
 	return body;
 }
 
+void fetch_raise(struct fetch_job *j, int priority)
+{
+	if (j == NULL || j->state != JOB_QUEUED || priority <= j->priority)
+		return;
+	j->priority = priority;
+	heap_up(j->host, j->heap_idx);
+}
+
 int fetch_set_limits(struct fetch *f, unsigned max_total, unsigned max_per_host)
 {
 	struct fetch_options old = f->opt;

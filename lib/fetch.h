@@ -180,6 +180,10 @@ void fetch_cancel(struct fetch_job *job);
  * returns.  A no-op for a job that is not paused.  NULL is a no-op. */
 void fetch_resume(struct fetch_job *job);
 
+/* Raises a queued job to priority, if that is higher than its own; a no-op
+ * for a job that started.  NULL is a no-op. */
+void fetch_raise(struct fetch_job *job, int priority);
+
 /* Adds the header line "Name: value" (copied) to the job's request; only
  * from its on_start.  -EINVAL when it holds CR or LF, -ENOMEM. */
 int fetch_job_add_header(struct fetch_job *job, const char *line);

@@ -1865,9 +1865,13 @@ void warm_hurry_(struct warm *w, const char *sha256)
 {
 	struct dl *d = dl_find(w, sha256);
 
-	if (d == NULL || d->admitted)
+	if (d == NULL)
 		return;
 	d->priority = INT_MAX; /* in the fetch queue too, once admitted */
+	if (d->admitted) {
+		fetch_raise(d->job, INT_MAX); /* NULL while its file opens: then at INT_MAX */
+		return;
+	}
 	pqueue_raise(&w->hosts[d->host].q, &d->qi, INT_MAX);
 	admit(w);
 }

@@ -43,8 +43,8 @@ const struct conf_attach *warm_attach_(const struct warm *w, const char *db);
  * end is reported through warm_dm_settle_). */
 bool warm_in_flight_(const struct warm *w, const char *sha256);
 
-/* A reader waits for sha256's download: if it still waits for a slot, it
- * goes first. */
+/* A reader waits for sha256's download: if it still waits for a slot or in
+ * the fetch queue, it goes first. */
 void warm_hurry_(struct warm *w, const char *sha256);
 
 /* Starts the download of sha256 (size bytes) from url, ahead of the

@@ -10,16 +10,21 @@
 # same files with `rclone copy --http-url URL :http:artifacts DEST` (it
 # lists nginx's autoindex pages and verifies nothing), with --transfers set
 # to followerd's fetch_concurrency.  Medians of CACHE_BENCH_RUNS runs.
-# Measured 2026-11-23 (2 shared cores): (a) ratio 0.85-1.25, (b) 0.29-0.40,
-# below the targets (2, 1.5).  perf: followerd's loop thread does the whole
-# transfer path — receive copy, tmpfs write and sha256 (libcrypto 45% of
-# the samples on (b)) — on one core, ~1.7 CPU s/GB; rclone spreads receive
-# and write over both cores.  Since then bodies are written and hashed on
-# warm's sinkpool thread (16 MiB queued at most, transfers paused beyond):
-# same day, (a) 0.89-0.95, (b) 0.27-0.33 against an rclone that ran 35%
-# faster than in the runs before (2.27 s -> 1.49 s on (b)); followerd (b)
-# 5.75 s -> 4.50-5.33 s.  Still one thread hashes ~1 GB/s for all
-# downloads and the machine has 2 cores shared with nginx.
+# Also timed: curl --parallel (one process, verifying nothing), a reference.
+# Each tool runs once unmeasured first (see bench()).
+#
+# Why the targets are not met here (2026-11-23, 2 cores shared with nginx;
+# the figures are in the closing note of issue #4):
+#   (b) 2 GiB must be received, written and SHA-256-hashed; each costs CPU
+#   on the same 2 cores nginx uses.  Measured apart: receiving (8 curl to
+#   /dev/null) 1.0-1.1 CPU s, writing (8 dd, 1 MiB blocks, into tmpfs)
+#   0.7-0.8, SHA-256 1.26 (openssl speed: 1.7 GB/s per core): at least 3.0
+#   CPU s, so at least 1.5 s on 2 cores, while 1.5 x rclone (1.5-1.8 s)
+#   asks for 1.0-1.2 s.  followerd: 2.3-3.1 s (two sink threads hash in
+#   parallel; the loop thread's receive and copy is its longest path).
+#   (a) curl --parallel, which verifies nothing and fsyncs nothing, is
+#   1.9 x rclone; followerd, which does both and records each artifact in
+#   SQLite, is 1.4-1.6 x.
 # Environment: CACHE_BENCH_RUNS (3), CACHE_BENCH_CONCURRENCY (16),
 # CACHE_BENCH_SMALL (10000), CACHE_BENCH_LARGE (8), BENCH_DIR (/dev/shm).
 set -eu
@@ -109,25 +114,43 @@ conf() {
 	printf 'admin_socket = %s\n\n[attach "b"]\nleader = %s/%s\ndatabase = Db\n' "$W/admin.sock" "$URL" "$1"
 }
 
-cached() { sqlite3 -readonly "$W/state-$1/state.db" "SELECT count(*) FROM blobs WHERE state = 'cached'" 2>/dev/null || echo 0; }
-
-# run_followerd NAME COUNT: prints "wall_s cpu_s".
+# run_followerd NAME COUNT: prints "wall_s cpu_s".  The store is polled every
+# 10 ms through one sqlite3 process (a new sqlite3 per poll cost more CPU
+# than it measured, on a machine whose two cores followerd needs).
 run_followerd() {
-	local t0 fpid c hz=$(getconf CLK_TCK)
+	local t0 fpid c n hz=$(getconf CLK_TCK)
 	rm -rf "$W/cache"
 	sqlite3 "$W/state-$1/state.db" "DELETE FROM blobs" 2>/dev/null || true
 	sync
+	coproc SQ { sqlite3 -readonly "$W/state-$1/state.db" 2>/dev/null; }
 	t0=$(now)
 	"$FD" -c "$W/$1.conf" 2>>"$W/followerd.log" &
 	fpid=$!
-	until [ "$(cached "$1")" -ge "$2" ]; do
+	while :; do
+		echo "SELECT count(*) FROM blobs WHERE state = 'cached';" >&"${SQ[1]}"
+		read -r n <&"${SQ[0]}" || n=0
+		[ "${n:-0}" -lt "$2" ] || break
 		kill -0 "$fpid" 2>/dev/null || { echo "followerd died: $(tail -3 "$W/followerd.log")" >&2; exit 1; }
-		sleep 0.02
+		sleep 0.01
 	done
 	c=$(awk '{ print $14 + $15 }' "/proc/$fpid/stat")
 	echo "$(echo "$(now) - $t0" | bc) $(echo "scale=2; $c / $hz" | bc)"
 	kill "$fpid"
 	wait "$fpid" 2>/dev/null || true
+	eval "exec ${SQ[1]}>&-"
+	wait "$SQ_PID" 2>/dev/null || true
+}
+
+# run_curl NAME: prints "wall_s cpu_s": curl's own parallel mode (one
+# process and thread, CONC transfers, keep-alive) copying the same files,
+# verifying nothing: what a plain HTTP client does here (a reference).
+run_curl() {
+	rm -rf "$W/curl"
+	mkdir -p "$W/curl"
+	sync
+	/usr/bin/time -f "%e %U %S" -o "$W/curl.time" curl -s -f --parallel --parallel-max "$CONC" \
+		--remote-name-all --output-dir "$W/curl" -K "$W/$1.urls"
+	awk '{ print $1, $2 + $3 }' "$W/curl.time"
 }
 
 # run_rclone NAME: prints "wall_s cpu_s".
@@ -139,26 +162,38 @@ run_rclone() {
 	awk '{ print $1, $2 + $3 }' "$W/rclone.time"
 }
 
-# bench LABEL NAME COUNT SIZE: one table row.
+# bench LABEL NAME COUNT SIZE: the table's rows.  Each tool runs once
+# unmeasured first: the first writes into memory the VM never touched cost
+# both of them up to twice the time.
 bench() {
-	local label=$1 name=$2 count=$3 size=$4 i fw fc rw rc bytes
+	local label=$1 name=$2 count=$3 size=$4 i fw fc rw rc cw cc bytes
 	echo "generating $label: $count artifacts of $size bytes ..." >&2
 	leader "$name" "$count" "$size"
 	conf "$name" >"$W/$name.conf"
+	(cd "$W/www" && find "$name/artifacts" -type f) | sed "s|^|url = \"$URL/|; s|\$|\"|" >"$W/$name.urls"
 	"$FD" --once -c "$W/$name.conf" 2>>"$W/followerd.log"
+	run_followerd "$name" "$count" >/dev/null
+	run_rclone "$name" >/dev/null
+	run_curl "$name" >/dev/null
 	for ((i = 1; i <= RUNS; i++)); do
 		run_followerd "$name" "$count" >>"$W/$name.fd"
 		run_rclone "$name" >>"$W/$name.rc"
 		[ "$(find "$W/rclone" -type f | wc -l)" = "$count" ] || echo "rclone copied $(find "$W/rclone" -type f | wc -l) files" >&2
+		run_curl "$name" >>"$W/$name.cu"
+		[ "$(find "$W/curl" -type f | wc -l)" = "$count" ] || echo "curl copied $(find "$W/curl" -type f | wc -l) files" >&2
 	done
-	rm -rf "$W/rclone" "$W/cache" "$W/www/$name"
+	rm -rf "$W/rclone" "$W/curl" "$W/cache" "$W/www/$name"
 	bytes=$((count * size))
 	fw=$(cut -d' ' -f1 "$W/$name.fd" | median)
 	fc=$(cut -d' ' -f2 "$W/$name.fd" | median)
 	rw=$(cut -d' ' -f1 "$W/$name.rc" | median)
 	rc=$(cut -d' ' -f2 "$W/$name.rc" | median)
+	cw=$(cut -d' ' -f1 "$W/$name.cu" | median)
+	cc=$(cut -d' ' -f2 "$W/$name.cu" | median)
 	row "$label followerd" "$count" "$bytes" "$fw" "$fc" "$(echo "scale=2; $rw / $fw" | bc)"
 	row "$label rclone" "$count" "$bytes" "$rw" "$rc" "1"
+	row "$label curl -Z" "$count" "$bytes" "$cw" "$cc" "$(echo "scale=2; $rw / $cw" | bc)"
+	echo "$label runs (wall s): followerd $(cut -d' ' -f1 "$W/$name.fd" | tr '\n' ' ')| rclone $(cut -d' ' -f1 "$W/$name.rc" | tr '\n' ' ')| curl $(cut -d' ' -f1 "$W/$name.cu" | tr '\n' ' ')" >>"$W/runs"
 }
 
 row() {
@@ -173,4 +208,6 @@ out=$(
 printf '\ncache — nginx on 127.0.0.1, tmpfs, concurrency %s, median of %s runs\n' "$CONC" "$RUNS"
 printf '%-24s %7s %12s %8s %8s %9s %7s %7s\n' "" files bytes "wall s" "files/s" "MB/s" "CPU s" ratio
 echo "$out"
-echo "ratio: rclone's wall time / followerd's (targets: (a) >= 2, (b) >= 1.5)"
+echo "ratio: rclone's wall time / the tool's (targets for followerd: (a) >= 2, (b) >= 1.5)"
+echo "curl -Z: curl --parallel (one thread) into the same tmpfs, verifying nothing: a reference"
+cat "$W/runs"

@@ -995,6 +995,40 @@ static void test_priority(void **state)
 	}
 }
 
+/* A queued job raised goes first; raising a running one or lowering is a
+ * no-op. */
+static void test_raise(void **state)
+{
+	struct tctx *t = *state;
+	struct fetch_options opt = {.max_total = 1};
+	static const char *const want[] = {"blocker", "z", "x", "y"};
+	struct fetch_job *blocker, *z;
+	struct rec r[4];
+	struct all_done all = {r, 4};
+	char u[128];
+	struct fetch_request rq = {.priority = 2};
+
+	new_fetch(t, &opt);
+	for (int i = 0; i < 4; i++)
+		rec_init(&r[i]);
+	get(t, url_of(&t->s1, "/delay/30/blocker", u, sizeof(u)), NULL, &r[0], &blocker);
+	get(t, url_of(&t->s1, "/delay/1/x", u, sizeof(u)), &rq, &r[1], NULL);
+	get(t, url_of(&t->s1, "/delay/1/y", u, sizeof(u)), &rq, &r[2], NULL);
+	rq.priority = 0;
+	get(t, url_of(&t->s1, "/delay/1/z", u, sizeof(u)), &rq, &r[3], &z);
+	fetch_raise(blocker, 100); /* running: nothing to do */
+	fetch_raise(z, 1);         /* still below x and y */
+	fetch_raise(z, 3);         /* now above them */
+	fetch_raise(z, -5);        /* not a raise */
+	fetch_raise(NULL, 1);
+	assert_true(run_until(t->base, all_are_done, &all, 5000));
+	assert_int_equal(t->s1.norder, 4);
+	for (int i = 0; i < 4; i++) {
+		assert_string_equal(t->s1.order[i], want[i]);
+		free(r[i].body);
+	}
+}
+
 static void test_cancel(void **state)
 {
 	struct tctx *t = *state;
@@ -1638,6 +1672,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_range, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_concurrency, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_set_limits, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_raise, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_per_host, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_priority, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
