@@ -29,7 +29,7 @@ static const json_t *entity_of(const json_t *pol, const char *table)
 
 static void print_policy(const json_t *pol, const json_t *ent)
 {
-	const json_t *eff = json_object_get(ent, "effective"), *w;
+	const json_t *eff = json_object_get(ent, "effective"), *w, *wins;
 	char a[CELL], b[CELL], cc[CELL];
 	size_t i;
 
@@ -48,9 +48,13 @@ static void print_policy(const json_t *pol, const json_t *ent)
 		       ctl_member(eff, "hot_span", a, sizeof(a)),
 		       ctl_member(eff, "span_from", b, sizeof(b)));
 	}
-	json_array_foreach(json_object_get(eff, "hot_windows"), i, w) printf(
-	    "hot window:              %s .. %s (from: %s)\n", ctl_member(w, "min", a, sizeof(a)),
-	    ctl_member(w, "max", b, sizeof(b)), ctl_member(w, "from", cc, sizeof(cc)));
+	wins = json_object_get(eff, "hot_windows");
+	for (i = 0; i < json_array_size(wins); i++) {
+		w = json_array_get(wins, i);
+		printf("hot window:              %s .. %s (from: %s)\n",
+		       ctl_member(w, "min", a, sizeof(a)), ctl_member(w, "max", b, sizeof(b)),
+		       ctl_member(w, "from", cc, sizeof(cc)));
+	}
 }
 
 /* Adds the extents of one page (only id when id is set) to t; the count. */

@@ -146,7 +146,7 @@ static int table_extents(struct mgmt_be *b, const char *config, const char *tabl
 	                               .from = INT64_MIN,
 	                               .to = INT64_MAX,
 	                               .limit = EXTENT_PAGE};
-	int r;
+	int r = 0;
 
 	do {
 		w.seen = 0;

@@ -9,7 +9,7 @@
  * reap transfers cancelled from inside libcurl, start queued requests, and
  * schedule delivery of completions.
  *
- * A job moves QUEUED (in its host's heap) -> ACTIVE (in libcurl, on the
+ * A job moves QUEUED (in its host's queue) -> ACTIVE (in libcurl, on the
  * running list) -> DONE (on the done list) -> DELIVERING (on_done runs) ->
  * freed.  Completions are delivered from a separate event so that on_done
  * never runs inside libcurl or inside fetch_get(), and may call fetch_get()
@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,8 @@
 #include <curl/curl.h>
 #include <event2/event.h>
 
+#include "pqueue.h"
+
 #define FETCH_URL_MAX 8192 /* longer request URLs are refused */
 #define FETCH_URL_TEXT 512 /* redacted URL kept for error texts */
 #define FETCH_ERROR_MAX 1280
@@ -39,7 +42,7 @@
 #define FETCH_DISCARD_MAX 65536 /* error bodies read (and dropped) to keep the connection */
 
 enum job_state {
-	JOB_QUEUED,     /* in host->heap */
+	JOB_QUEUED,     /* in host->q */
 	JOB_ACTIVE,     /* in libcurl, on f->running */
 	JOB_CANCELLED,  /* in libcurl, on f->reap: cancelled while in_curl */
 	JOB_DONE,       /* on f->done, waiting for delivery */
@@ -65,8 +68,7 @@ struct fetch_host {
 	char *key;
 	unsigned refs;   /* jobs referring to this host, any state */
 	unsigned active; /* jobs running */
-	struct fetch_job **heap;
-	size_t n, cap;
+	struct pqueue q; /* its queued jobs */
 	LIST_ENTRY(fetch_host) entry;
 };
 
@@ -75,9 +77,7 @@ struct fetch_job {
 	struct fetch_host *host;
 	enum job_state state;
 	TAILQ_ENTRY(fetch_job) link; /* running, reap or done list */
-	size_t heap_idx;
-	uint64_t seq;
-	int priority;
+	struct pqueue_item qi;       /* in host->q while queued */
 
 	char *url;
 	bool is_file;
@@ -156,73 +156,10 @@ char *fetch_url_redact(const char *url, char *buf, size_t len)
 
 /* ---- per-host priority queues ----------------------------------------- */
 
-/* True when a must start before b: higher priority, then first come. */
-static bool job_before(const struct fetch_job *a, const struct fetch_job *b)
+static struct fetch_job *job_of(struct pqueue_item *it)
 {
-	if (a->priority != b->priority)
-		return a->priority > b->priority;
-	return a->seq < b->seq;
-}
-
-static void heap_set(struct fetch_host *h, size_t i, struct fetch_job *j)
-{
-	h->heap[i] = j;
-	j->heap_idx = i;
-}
-
-static void heap_up(struct fetch_host *h, size_t i)
-{
-	struct fetch_job *j = h->heap[i];
-
-	while (i > 0 && job_before(j, h->heap[(i - 1) / 2])) {
-		heap_set(h, i, h->heap[(i - 1) / 2]);
-		i = (i - 1) / 2;
-	}
-	heap_set(h, i, j);
-}
-
-static void heap_down(struct fetch_host *h, size_t i)
-{
-	struct fetch_job *j = h->heap[i];
-
-	for (;;) {
-		size_t c = 2 * i + 1;
-		if (c >= h->n)
-			break;
-		if (c + 1 < h->n && job_before(h->heap[c + 1], h->heap[c]))
-			c++;
-		if (!job_before(h->heap[c], j))
-			break;
-		heap_set(h, i, h->heap[c]);
-		i = c;
-	}
-	heap_set(h, i, j);
-}
-
-static int heap_push(struct fetch_host *h, struct fetch_job *j)
-{
-	if (h->n == h->cap) {
-		size_t cap = h->cap ? h->cap * 2 : 16;
-		struct fetch_job **heap = reallocarray(h->heap, cap, sizeof(*heap));
-		if (!heap)
-			return -ENOMEM;
-		h->heap = heap;
-		h->cap = cap;
-	}
-	heap_set(h, h->n++, j);
-	heap_up(h, h->n - 1);
-	return 0;
-}
-
-static void heap_remove(struct fetch_host *h, size_t i)
-{
-	struct fetch_job *last = h->heap[--h->n];
-
-	if (i == h->n)
-		return;
-	heap_set(h, i, last);
-	heap_up(h, i);
-	heap_down(h, last->heap_idx);
+	return it != NULL ? (struct fetch_job *)((char *)it - offsetof(struct fetch_job, qi))
+	                  : NULL;
 }
 
 /* Returns the host for key with a new reference, creating it. */
@@ -252,7 +189,7 @@ static struct fetch_host *host_get(struct fetch *f, const char *key)
 static void host_free(struct fetch_host *h)
 {
 	LIST_REMOVE(h, entry);
-	free(h->heap);
+	pqueue_clear(&h->q);
 	free(h->key);
 	free(h);
 }
@@ -269,9 +206,9 @@ static struct fetch_host *best_host(struct fetch *f)
 	struct fetch_host *h, *best = NULL;
 
 	for (h = LIST_FIRST(&f->hosts); h; h = LIST_NEXT(h, entry)) {
-		if (h->n == 0 || h->active >= f->opt.max_per_host)
+		if (h->q.n == 0 || h->active >= f->opt.max_per_host)
 			continue;
-		if (!best || job_before(h->heap[0], best->heap[0]))
+		if (!best || pqueue_before(pqueue_top(&h->q), pqueue_top(&best->q)))
 			best = h;
 	}
 	return best;
@@ -308,7 +245,7 @@ static void job_detach(struct fetch_job *j)
 
 static void job_unqueue(struct fetch_job *j)
 {
-	heap_remove(j->host, j->heap_idx);
+	pqueue_remove(&j->host->q, &j->qi);
 	j->f->queued--;
 }
 
@@ -849,7 +786,7 @@ static void kick(struct fetch *f)
 	if (f->in_curl)
 		return; /* after_curl() will */
 	while (f->active < f->opt.max_total && (h = best_host(f))) {
-		struct fetch_job *j = h->heap[0];
+		struct fetch_job *j = job_of(pqueue_top(&h->q));
 		job_unqueue(j);
 		job_start(j);
 	}
@@ -1118,8 +1055,8 @@ static void free_jobs(struct fetch *f)
 
 	for (h = LIST_FIRST(&f->hosts); h; h = next) {
 		h->refs++; /* keeps h while its last jobs go */
-		while (h->n > 0) {
-			j = h->heap[h->n - 1];
+		while (h->q.n > 0) {
+			j = job_of(h->q.v[h->q.n - 1]);
 			job_unqueue(j);
 			job_free(j);
 		}
@@ -1256,7 +1193,7 @@ static int job_new(struct fetch *f, const struct fetch_request *rq, struct fetch
 	j->range_start = rq->range_start;
 	j->max_bytes = rq->max_bytes;
 	j->timeout_ms = rq->timeout_ms;
-	j->priority = rq->priority;
+	j->qi.priority = rq->priority;
 	j->on_start = rq->on_start;
 	j->on_data = rq->on_data;
 	j->on_done = rq->on_done;
@@ -1281,8 +1218,8 @@ int fetch_get(struct fetch *f, const struct fetch_request *rq, struct fetch_job 
 	r = job_new(f, rq, &j);
 	if (r < 0)
 		return r;
-	j->seq = f->seq++;
-	r = heap_push(j->host, j);
+	j->qi.seq = f->seq++; /* FIFO among equal priorities, across hosts too */
+	r = pqueue_push(&j->host->q, &j->qi);
 	if (r < 0) {
 		job_free(j);
 		return r;
@@ -1308,10 +1245,8 @@ char *fetch_result_take_body(struct fetch_result *res, size_t *ret_len)
 
 void fetch_raise(struct fetch_job *j, int priority)
 {
-	if (j == NULL || j->state != JOB_QUEUED || priority <= j->priority)
-		return;
-	j->priority = priority;
-	heap_up(j->host, j->heap_idx);
+	if (j != NULL && j->state == JOB_QUEUED)
+		pqueue_raise(&j->host->q, &j->qi, priority);
 }
 
 int fetch_set_limits(struct fetch *f, unsigned max_total, unsigned max_per_host)

@@ -7,8 +7,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
-/* a before b: higher priority, then older */
-static bool before(const struct pqueue_item *a, const struct pqueue_item *b)
+bool pqueue_before(const struct pqueue_item *a, const struct pqueue_item *b)
 {
 	return a->priority != b->priority ? a->priority > b->priority : a->seq < b->seq;
 }
@@ -23,7 +22,7 @@ static void sift_up(struct pqueue *q, size_t i)
 {
 	struct pqueue_item *it = q->v[i];
 
-	while (i > 0 && before(it, q->v[(i - 1) / 2])) {
+	while (i > 0 && pqueue_before(it, q->v[(i - 1) / 2])) {
 		place(q, i, q->v[(i - 1) / 2]);
 		i = (i - 1) / 2;
 	}
@@ -39,9 +38,9 @@ static void sift_down(struct pqueue *q, size_t i)
 
 		if (c >= q->n)
 			break;
-		if (c + 1 < q->n && before(q->v[c + 1], q->v[c]))
+		if (c + 1 < q->n && pqueue_before(q->v[c + 1], q->v[c]))
 			c++;
-		if (!before(q->v[c], it))
+		if (!pqueue_before(q->v[c], it))
 			break;
 		place(q, i, q->v[c]);
 		i = c;
@@ -66,7 +65,6 @@ int pqueue_push(struct pqueue *q, struct pqueue_item *it)
 		q->v = v;
 		q->cap = cap;
 	}
-	it->seq = q->next_seq++;
 	q->v[q->n++] = it;
 	sift_up(q, q->n - 1);
 	return 0;
@@ -77,18 +75,24 @@ struct pqueue_item *pqueue_top(const struct pqueue *q)
 	return q->n > 0 ? q->v[0] : NULL;
 }
 
+void pqueue_remove(struct pqueue *q, struct pqueue_item *it)
+{
+	struct pqueue_item *last = q->v[--q->n];
+	size_t i = it->idx;
+
+	if (i == q->n)
+		return;
+	place(q, i, last);
+	sift_up(q, i);
+	sift_down(q, last->idx);
+}
+
 struct pqueue_item *pqueue_pop(struct pqueue *q)
 {
-	struct pqueue_item *top;
+	struct pqueue_item *top = pqueue_top(q);
 
-	if (q->n == 0)
-		return NULL;
-	top = q->v[0];
-	q->n--;
-	if (q->n > 0) {
-		q->v[0] = q->v[q->n];
-		sift_down(q, 0);
-	}
+	if (top != NULL)
+		pqueue_remove(q, top);
 	return top;
 }
 

@@ -155,6 +155,7 @@ struct warm {
 	struct shamap *dlmap; /* the same, by sha256 */
 	struct hostq *hosts;  /* never shrinks: a leader host or two each */
 	size_t nhosts;
+	uint64_t next_seq;                /* the queues' order among equals */
 	unsigned admitted;                /* downloads in flight */
 	unsigned admit_total, admit_host; /* how many may be, in all and per host */
 	struct event *done_ev, *scan_timer;
@@ -1145,7 +1146,7 @@ static struct hostq *next_host(struct warm *w)
 
 		if (top == NULL || h->admitted >= w->admit_host)
 			continue;
-		if (best == NULL || top->priority > pqueue_top(&best->q)->priority)
+		if (best == NULL || pqueue_before(top, pqueue_top(&best->q)))
 			best = h;
 	}
 	return best;
@@ -1211,6 +1212,7 @@ static void start_download(struct warm *w, struct want *x)
 	d->failed_before = x->failed_before;
 	x->url = x->account = x->key = x->db = x->table = NULL;
 	d->qi.priority = d->priority;
+	d->qi.seq = w->next_seq++;
 	if (pqueue_push(&w->hosts[d->host].q, &d->qi) < 0) {
 		dl_free(d);
 		return;

@@ -20,11 +20,11 @@
 #   /dev/null) 1.0-1.1 CPU s, writing (8 dd, 1 MiB blocks, into tmpfs)
 #   0.7-0.8, SHA-256 1.26 (openssl speed: 1.7 GB/s per core): at least 3.0
 #   CPU s, so at least 1.5 s on 2 cores, while 1.5 x rclone (1.5-1.8 s)
-#   asks for 1.0-1.2 s.  followerd: 2.3-3.1 s (two sink threads hash in
+#   asks for 1.0-1.2 s.  followerd: 2.1-3.1 s (two sink threads hash in
 #   parallel; the loop thread's receive and copy is its longest path).
 #   (a) curl --parallel, which verifies nothing and fsyncs nothing, is
-#   1.9 x rclone; followerd, which does both and records each artifact in
-#   SQLite, is 1.4-1.6 x.
+#   1.5-1.9 x rclone; followerd, which does both and records each artifact
+#   in SQLite, is 1.4-1.5 x.
 # Environment: CACHE_BENCH_RUNS (3), CACHE_BENCH_CONCURRENCY (16),
 # CACHE_BENCH_SMALL (10000), CACHE_BENCH_LARGE (8), BENCH_DIR (/dev/shm).
 set -eu

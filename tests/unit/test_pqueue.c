@@ -51,6 +51,7 @@ static void test_order(void **state)
 	for (int i = 0; i < N; i++) {
 		v[i].id = i;
 		v[i].q.priority = rand() % 50;
+		v[i].q.seq = (uint64_t)i;
 		assert_int_equal(pqueue_push(&q, &v[i].q), 0);
 	}
 	assert_int_equal(q.n, N);
@@ -66,7 +67,7 @@ static void test_raise(void **state)
 
 	(void)state;
 	for (int i = 0; i < 10; i++) {
-		v[i] = (struct item){.id = i, .q.priority = i};
+		v[i] = (struct item){.id = i, .q.priority = i, .q.seq = (uint64_t)i};
 		assert_int_equal(pqueue_push(&q, &v[i].q), 0);
 	}
 	assert_ptr_equal(pqueue_top(&q), &v[9].q);
@@ -84,11 +85,41 @@ static void test_raise(void **state)
 	pqueue_clear(&q);
 }
 
+static void test_remove(void **state)
+{
+	struct pqueue q = {0};
+	struct item *v = calloc(N, sizeof(*v));
+
+	(void)state;
+	assert_non_null(v);
+	srand(11);
+	for (int i = 0; i < N; i++) {
+		v[i] = (struct item){.id = i, .q.priority = rand() % 20, .q.seq = (uint64_t)i};
+		assert_int_equal(pqueue_push(&q, &v[i].q), 0);
+	}
+	/* out of the middle, the last place and the top */
+	for (int i = 0; i < N; i += 3)
+		pqueue_remove(&q, &v[i].q);
+	pqueue_remove(&q, q.v[q.n - 1]);
+	pqueue_remove(&q, pqueue_top(&q));
+	assert_int_equal(drain_checked(&q), N - (N + 2) / 3 - 2);
+	/* the order of the tops of two queues */
+	v[0] = (struct item){.q.priority = 1, .q.seq = 5};
+	v[1] = (struct item){.q.priority = 1, .q.seq = 6};
+	v[2] = (struct item){.q.priority = 2, .q.seq = 9};
+	assert_true(pqueue_before(&v[0].q, &v[1].q));
+	assert_false(pqueue_before(&v[1].q, &v[0].q));
+	assert_true(pqueue_before(&v[2].q, &v[0].q));
+	pqueue_clear(&q);
+	free(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_order),
 	    cmocka_unit_test(test_raise),
+	    cmocka_unit_test(test_remove),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
