@@ -48,11 +48,12 @@
 
 /* A download (loop side; the worker touches cw only inside its jobs). */
 struct dl {
-	struct shamap_node node; /* keyed by sha, in warm's dlmap */
-	struct dl *next, *prev;  /* warm's dls */
-	struct pqueue_item qi;   /* in its host's queue until admitted */
-	size_t host;             /* index in warm's hosts */
-	bool admitted;           /* its .part file is (being) opened, its transfer queued */
+	struct shamap_node node;        /* keyed by sha, in warm's dlmap */
+	struct dl *next, *prev;         /* warm's dls */
+	struct pqueue_item qi;          /* in its host's queue until admitted */
+	size_t host;                    /* index in warm's hosts */
+	bool admitted;                  /* its .part file is (being) opened, its transfer queued */
+	struct dl *run_next, *run_prev; /* warm's running, while admitted */
 	struct warm *w;
 	char sha[CACHE_SHA256_LEN + 1];
 	uint64_t size;
@@ -152,6 +153,7 @@ struct warm {
 	uint64_t max_size, min_free;
 	/* loop side */
 	struct dl *dls;       /* the downloads wanted: waiting or in flight */
+	struct dl *running;   /* the admitted ones (the status counts walk only these) */
 	struct shamap *dlmap; /* the same, by sha256 */
 	struct hostq *hosts;  /* never shrinks: a leader host or two each */
 	size_t nhosts;
@@ -1165,6 +1167,11 @@ static void admit(struct warm *w)
 			return;
 		}
 		d->admitted = true;
+		d->run_prev = NULL;
+		d->run_next = w->running;
+		if (w->running != NULL)
+			w->running->run_prev = d;
+		w->running = d;
 		h->admitted++;
 		w->admitted++;
 		j->kind = J_OPEN;
@@ -1179,6 +1186,12 @@ static void dl_finish(struct warm *w, struct dl *d)
 	if (d->admitted) {
 		w->hosts[d->host].admitted--;
 		w->admitted--;
+		if (d->run_prev != NULL)
+			d->run_prev->run_next = d->run_next;
+		else
+			w->running = d->run_next;
+		if (d->run_next != NULL)
+			d->run_next->run_prev = d->run_prev;
 	}
 	dl_unlink(w, d);
 	dl_free(d);
@@ -1709,12 +1722,15 @@ static void status_add(struct warm_status *a, const struct warm_status *b)
 	a->over_limit += b->over_limit;
 }
 
-/* The live counts of st's entry: downloads in flight, and what is left. */
+/* The live counts of st's entry: downloads in flight, and what is left.
+ * Walks the admitted downloads only (the window), not every waiting one: a
+ * status asked per table while a million artifacts wait would stall the
+ * loop. */
 static void status_live(const struct warm *w, const struct dbstat *e, struct warm_status *st)
 {
 	st->in_flight = 0;
-	for (const struct dl *d = w->dls; d != NULL; d = d->next)
-		st->in_flight += d->admitted && strcmp(d->db, e->db) == 0 &&
+	for (const struct dl *d = w->running; d != NULL; d = d->run_next)
+		st->in_flight += strcmp(d->db, e->db) == 0 &&
 		                 (e->table == NULL || strcmp(d->table, e->table) == 0);
 	st->pending =
 	    sub(st->hot_files, st->cached_files + st->quarantined + st->over_limit + st->in_flight);

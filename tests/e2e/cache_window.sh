@@ -79,6 +79,14 @@ check "... within 2 s (the warm alone needs ~$((total * 100 / 2 / 1000)) s)" tes
 check "... before the warm got to it ($done_then of $total cached then)" \
 	test "$done_then" -lt $((total - 10))
 
+# ---- the status: the window is in flight, the rest pending ----
+counts=$(curl -s "$URL/v1/databases/Logs/cache" | jq -r '.warming | "\(.in_flight) \(.pending)"')
+read -r in_flight pending <<<"$counts"
+diag "mid-warm: in_flight=$in_flight pending=$pending"
+check "mid-warm, in flight: the admitted ones (1..$WINDOW)" \
+	test "${in_flight:-0}" -ge 1 -a "${in_flight:-99}" -le "$WINDOW"
+check "... and the waiting ones are pending" test "${pending:-0}" -gt 10
+
 # ---- the window: .part files and descriptors stay bounded ----
 wait_for "every artifact ends up cached" 30 all_cached
 wait "$sampler"
