@@ -1133,13 +1133,16 @@ int store_blob_put(struct store *s, const struct store_blob *b, char *err)
 
 int store_blobs_put(struct store *s, const struct store_blob *v, size_t n, char *err)
 {
-	int r = store_begin(s, err);
+	/* inside a transaction of the caller's (a read walking the extents), the
+	 * rows are part of it */
+	bool own = sqlite3_get_autocommit(s->db) != 0;
+	int r = own ? store_begin(s, err) : 0;
 
 	for (size_t i = 0; r == 0 && i < n; i++)
 		r = store_blob_put(s, &v[i], err);
-	if (r == 0)
+	if (r == 0 && own)
 		r = store_commit(s, err);
-	if (r < 0)
+	if (r < 0 && own)
 		store_rollback(s);
 	return r;
 }

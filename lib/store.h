@@ -350,7 +350,8 @@ struct store_blob {
 
 /* Inserts or replaces the row of b->sha256. */
 int store_blob_put(struct store *s, const struct store_blob *b, char *err);
-/* The same for v[0..n), in one transaction: all of them or none. */
+/* The same for v[0..n), in one transaction: all of them or none (inside a
+ * transaction under way, as part of it). */
 int store_blobs_put(struct store *s, const struct store_blob *v, size_t n, char *err);
 
 /* -ENOENT when the blob has no row (state unknown). */

@@ -49,15 +49,13 @@
 /* A download (loop side; the worker touches cw only inside its jobs). */
 struct dl {
 	struct shamap_node node;        /* keyed by sha, in warm's dlmap */
-	struct dl *next, *prev;         /* warm's dls */
-	struct pqueue_item qi;          /* in its host's queue until admitted */
+	struct pqueue_item qi;          /* its priority; in its host's queue until admitted */
 	size_t host;                    /* index in warm's hosts */
 	bool admitted;                  /* its .part file is (being) opened, its transfer queued */
 	struct dl *run_next, *run_prev; /* warm's running, while admitted */
 	struct warm *w;
 	char sha[CACHE_SHA256_LEN + 1];
 	uint64_t size;
-	int priority;
 	char *url, *account, *key, *db, *table;
 	struct cache_writer *cw;
 	uint64_t offset;
@@ -152,9 +150,9 @@ struct warm {
 	size_t natt;
 	uint64_t max_size, min_free;
 	/* loop side */
-	struct dl *dls;       /* the downloads wanted: waiting or in flight */
+	struct shamap *dlmap; /* the downloads wanted, by sha256: waiting (in their
+	                       * host's queue) or admitted (in running) */
 	struct dl *running;   /* the admitted ones (the status counts walk only these) */
-	struct shamap *dlmap; /* the same, by sha256 */
 	struct hostq *hosts;  /* never shrinks: a leader host or two each */
 	size_t nhosts;
 	uint64_t next_seq;                /* the queues' order among equals */
@@ -303,20 +301,6 @@ static int store_ready(struct warm *w)
 	return store_open(w->store_path, &w->ws, err);
 }
 
-static int blob_put(struct warm *w, const struct store_blob *b)
-{
-	char err[STORE_ERRLEN];
-	int r;
-
-	for (int i = 0; i < STORE_RETRIES; i++) {
-		r = store_blob_put(w->ws, b, err);
-		if (r != -EBUSY)
-			return r;
-		sleep_ms(20);
-	}
-	return r;
-}
-
 /* Records n rows in one transaction. */
 static int blobs_put(struct warm *w, const struct store_blob *v, size_t n)
 {
@@ -330,6 +314,11 @@ static int blobs_put(struct warm *w, const struct store_blob *v, size_t n)
 		sleep_ms(20);
 	}
 	return r;
+}
+
+static int blob_put(struct warm *w, const struct store_blob *b)
+{
+	return blobs_put(w, b, 1);
 }
 
 static int rec_known(void *arg, const char *sha, struct cache_known *ret)
@@ -1079,29 +1068,6 @@ static struct dl *dl_find(const struct warm *w, const char *sha)
 	return n != NULL ? (struct dl *)((char *)n - offsetof(struct dl, node)) : NULL;
 }
 
-static void dl_link(struct warm *w, struct dl *d)
-{
-	d->node.key = d->sha;
-	(void)shamap_add(w->dlmap, &d->node); /* start_download checked: new */
-	d->prev = NULL;
-	d->next = w->dls;
-	if (w->dls != NULL)
-		w->dls->prev = d;
-	w->dls = d;
-}
-
-static void dl_unlink(struct warm *w, struct dl *d)
-{
-	shamap_del(w->dlmap, &d->node);
-	if (d->prev != NULL)
-		d->prev->next = d->next;
-	else
-		w->dls = d->next;
-	if (d->next != NULL)
-		d->next->prev = d->prev;
-	d->next = d->prev = NULL;
-}
-
 /* ---- the loop: admission ----
  *
  * A download holds its .part file open from the moment it is admitted, so
@@ -1193,7 +1159,7 @@ static void dl_finish(struct warm *w, struct dl *d)
 		if (d->run_next != NULL)
 			d->run_next->run_prev = d->run_prev;
 	}
-	dl_unlink(w, d);
+	shamap_del(w->dlmap, &d->node);
 	dl_free(d);
 	admit(w);
 }
@@ -1215,7 +1181,6 @@ static void start_download(struct warm *w, struct want *x)
 	d->w = w;
 	memcpy(d->sha, x->sha, sizeof(d->sha));
 	d->size = x->size;
-	d->priority = x->priority;
 	d->url = x->url;
 	d->account = x->account;
 	d->key = x->key;
@@ -1224,13 +1189,14 @@ static void start_download(struct warm *w, struct want *x)
 	memcpy(d->extent, x->extent, sizeof(d->extent));
 	d->failed_before = x->failed_before;
 	x->url = x->account = x->key = x->db = x->table = NULL;
-	d->qi.priority = d->priority;
+	d->qi.priority = x->priority;
 	d->qi.seq = w->next_seq++;
 	if (pqueue_push(&w->hosts[d->host].q, &d->qi) < 0) {
 		dl_free(d);
 		return;
 	}
-	dl_link(w, d);
+	d->node.key = d->sha;
+	(void)shamap_add(w->dlmap, &d->node); /* dl_find said: new */
 }
 
 static void arm_next_change(struct warm *w, int64_t next)
@@ -1440,7 +1406,7 @@ static void open_done(struct warm *w, struct job *j)
 	    .url = d->url,
 	    .range_start = d->offset,
 	    .max_bytes = d->size - d->offset,
-	    .priority = d->priority,
+	    .priority = d->qi.priority,
 	    .on_start = dl_start,
 	    .on_data = dl_data,
 	    .on_done = dl_done,
@@ -1507,7 +1473,7 @@ static void commit_done(struct warm *w, struct job *j)
 	note_result(w, d);
 	warm_dm_settle_(w->dm, d->sha, d->r, false);
 	dl_finish(w, d);
-	if (w->dls != NULL)
+	if (shamap_count(w->dlmap) > 0)
 		return;
 	/* a round is over: retry what failed with backoff */
 	if (w->round_failed) {
@@ -1643,7 +1609,7 @@ void warm_free(struct warm *w)
 		(void)pthread_mutex_unlock(&w->mu);
 		(void)pthread_join(w->thread, NULL);
 	}
-	/* jobs not run or not drained; their downloads are in w->dls */
+	/* jobs not run or not drained; their downloads are running or queued */
 	for (j = w->in; j != NULL; j = next) {
 		next = j->next;
 		job_free(j);
@@ -1652,17 +1618,21 @@ void warm_free(struct warm *w)
 		next = j->next;
 		job_free(j);
 	}
-	while (w->dls != NULL) {
-		struct dl *d = w->dls;
+	while (w->running != NULL) {
+		struct dl *d = w->running;
 
-		dl_unlink(w, d);
+		w->running = d->run_next;
 		dl_free(d);
 	}
-	shamap_free(w->dlmap);
 	for (size_t i = 0; i < w->nhosts; i++) {
+		struct pqueue_item *it;
+
+		while ((it = pqueue_pop(&w->hosts[i].q)) != NULL)
+			dl_free(dl_of_item(it));
 		free(w->hosts[i].key);
 		pqueue_clear(&w->hosts[i].q);
 	}
+	shamap_free(w->dlmap);
 	free(w->hosts);
 	for (size_t i = 0; i < WARM_SINKS; i++)
 		sinkpool_free(w->sinks[i]); /* every stream went with its download */
@@ -1885,9 +1855,9 @@ void warm_hurry_(struct warm *w, const char *sha256)
 
 	if (d == NULL)
 		return;
-	d->priority = INT_MAX; /* in the fetch queue too, once admitted */
 	if (d->admitted) {
-		fetch_raise(d->job, INT_MAX); /* NULL while its file opens: then at INT_MAX */
+		d->qi.priority = INT_MAX;     /* what open_done queues it at */
+		fetch_raise(d->job, INT_MAX); /* NULL while its file opens */
 		return;
 	}
 	pqueue_raise(&w->hosts[d->host].q, &d->qi, INT_MAX);
