@@ -29,6 +29,7 @@
 # CACHE_BENCH_SMALL (10000), CACHE_BENCH_LARGE (8), BENCH_DIR (/dev/shm).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
+source "$here/lib.sh"
 root=$(cd "$here/../.." && pwd)
 BUILD=${BUILD:-$root/build}
 RUNS=${CACHE_BENCH_RUNS:-3}
@@ -58,31 +59,10 @@ median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 now() { date +%s.%N; }
 
 # ---- nginx on the leaders' parent directory ----
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-mkdir -p "$W/www" "$W/nginx/tmp"
-cat >"$W/nginx/nginx.conf" <<NGX
-daemon off;
-worker_processes 2;
-error_log $W/nginx/error.log;
-pid $W/nginx/nginx.pid;
-events { worker_connections 1024; }
-http {
-	access_log off;
-	client_body_temp_path $W/nginx/tmp;
-	proxy_temp_path $W/nginx/tmp;
-	fastcgi_temp_path $W/nginx/tmp;
-	uwsgi_temp_path $W/nginx/tmp;
-	scgi_temp_path $W/nginx/tmp;
-	sendfile on;
-	tcp_nopush on;
-	keepalive_requests 100000;
-	etag on;
-	autoindex on;
-	default_type application/octet-stream;
-	server { listen 127.0.0.1:$port; root $W/www; location / { } }
-}
-NGX
-nginx -c "$W/nginx/nginx.conf" -p "$W/nginx" >/dev/null 2>&1 &
+port=$(bench_port)
+mkdir -p "$W/www"
+bench_nginx "$W/nginx" "$W/www" "$port" 2 "sendfile on" "tcp_nopush on" \
+	"keepalive_requests 100000" "etag on" "autoindex on" "default_type application/octet-stream" &
 pids+=($!)
 URL=http://127.0.0.1:$port
 

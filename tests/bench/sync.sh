@@ -13,6 +13,7 @@
 # SYNC_BENCH_IDLE_S (60), BENCH_DIR (/dev/shm).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
+source "$here/lib.sh"
 root=$(cd "$here/../.." && pwd)
 BUILD=${BUILD:-$root/build}
 EXTENTS=${SYNC_BENCH_EXTENTS:-1000000}
@@ -76,9 +77,9 @@ done
 # ---- (c) ----
 idle_cpu="n/a (nginx not installed)"
 if command -v nginx >/dev/null; then
-	mkdir -p "$W/www" "$W/nginx/tmp"
+	mkdir -p "$W/www"
 	conf="[daemon]\nstate_dir = $W/idle-state\ncache_dir = $W/cache\npoll_interval = 1s\nlog_level = warning\n\n"
-	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	port=$(bench_port)
 	for n in 0 1 2 3 4 5 6 7 8 9; do
 		"$LC" -C "$W/www/l$n" init >/dev/null 2>&1 || { mkdir -p "$W/www/l$n"; "$LC" -C "$W/www/l$n" init >/dev/null; }
 		"$LC" -C "$W/www/l$n" create-database "Db$n" >/dev/null
@@ -86,24 +87,7 @@ if command -v nginx >/dev/null; then
 		conf+="[attach \"d$n\"]\nleader = http://127.0.0.1:$port/l$n\ndatabase = Db$n\n\n"
 	done
 	printf "$conf" >"$W/idle.conf"
-	cat >"$W/nginx/nginx.conf" <<NGX
-daemon off;
-worker_processes 1;
-error_log $W/nginx/error.log;
-pid $W/nginx/nginx.pid;
-events { worker_connections 256; }
-http {
-	access_log off;
-	client_body_temp_path $W/nginx/tmp;
-	proxy_temp_path $W/nginx/tmp;
-	fastcgi_temp_path $W/nginx/tmp;
-	uwsgi_temp_path $W/nginx/tmp;
-	scgi_temp_path $W/nginx/tmp;
-	etag on;
-	server { listen 127.0.0.1:$port; root $W/www; location / { } }
-}
-NGX
-	nginx -c "$W/nginx/nginx.conf" -p "$W/nginx" >/dev/null 2>&1 &
+	bench_nginx "$W/nginx" "$W/www" "$port" 1 "etag on" &
 	pids+=($!)
 	sleep 0.5
 	"$FD" -c "$W/idle.conf" 2>"$W/idle.log" &
