@@ -644,19 +644,32 @@ static int may_control_all(struct http_call *c, bool *ret)
 	return r;
 }
 
-/* POST /v1/admin/sync: every leader is polled now. */
-static void h_admin_sync(struct http_call *c)
+/* The preamble of the follower-wide control routes: no query, and a caller
+ * who may control the follower.  False when it answered (400, 403, 5xx). */
+static bool control_all_allowed(struct http_call *c)
 {
 	bool may = false;
 	int r;
 
 	if (query_check(c, NULL, 0) < 0)
-		return;
-	if ((r = may_control_all(c, &may)) < 0)
-		return http_call_fail(c, r);
+		return false;
+	if ((r = may_control_all(c, &may)) < 0) {
+		http_call_fail(c, r);
+		return false;
+	}
 	if (!may)
-		return http_call_error(c, 403, "Forbidden", "%s may not control the follower",
-		                       c->who.fqn[0] != '\0' ? c->who.fqn : "an anonymous caller");
+		http_call_error(c, 403, "Forbidden", "%s may not control the follower",
+		                c->who.fqn[0] != '\0' ? c->who.fqn : "an anonymous caller");
+	return may;
+}
+
+/* POST /v1/admin/sync: every leader is polled now. */
+static void h_admin_sync(struct http_call *c)
+{
+	int r;
+
+	if (!control_all_allowed(c))
+		return;
 	if (c->h->hooks.sync_now == NULL)
 		return http_call_error(c, 503, "Unavailable", "no sync engine in this process");
 	r = c->h->hooks.sync_now(c->h->hooks.arg);
@@ -734,16 +747,9 @@ static void h_admin_attachments(struct http_call *c)
 	                            .name = c->nseg == 4 ? c->seg[3] : NULL,
 	                            .body = "",
 	                            .len = evbuffer_get_length(in)};
-	bool may = false;
-	int r;
 
-	if (query_check(c, NULL, 0) < 0)
+	if (!control_all_allowed(c))
 		return;
-	if ((r = may_control_all(c, &may)) < 0)
-		return http_call_fail(c, r);
-	if (!may)
-		return http_call_error(c, 403, "Forbidden", "%s may not control the follower",
-		                       c->who.fqn[0] != '\0' ? c->who.fqn : "an anonymous caller");
 	if (c->h->hooks.attachments == NULL)
 		return http_call_error(c, 503, "Unavailable", "no admin surface in this process");
 	if (a.len > 0 && (evbuffer_add(in, "", 1) < 0 ||

@@ -147,12 +147,12 @@ int mgmt_submit(struct mgmt *m, struct job *j)
 
 	j->next = NULL;
 	(void)pthread_mutex_lock(&m->mu);
-	if (m->quit || (j->kind == JOB_SHOW && m->ntodo >= MGMT_QUEUE_MAX)) {
+	if (m->quit || (j->kind == JOB_SHOW && m->nqueued >= MGMT_QUEUE_MAX)) {
 		r = -EAGAIN;
 	} else {
-		*m->todo_tail = j;
-		m->todo_tail = &j->next;
-		m->ntodo++;
+		*m->queue_tail = j;
+		m->queue_tail = &j->next;
+		m->nqueued++;
 		(void)pthread_cond_signal(&m->cv);
 	}
 	(void)pthread_mutex_unlock(&m->mu);
@@ -186,18 +186,18 @@ static void show_run(struct mgmt *m, struct job *j)
 	mgmt_be_clear(&b);
 }
 
-static struct job *take_todo(struct mgmt *m)
+static struct job *take_job(struct mgmt *m)
 {
 	struct job *j = NULL;
 
 	(void)pthread_mutex_lock(&m->mu);
-	while (!m->quit && m->todo == NULL)
+	while (!m->quit && m->queue == NULL)
 		(void)pthread_cond_wait(&m->cv, &m->mu);
-	if (!m->quit && (j = m->todo) != NULL) {
-		m->todo = j->next;
-		if (m->todo == NULL)
-			m->todo_tail = &m->todo;
-		m->ntodo--;
+	if (!m->quit && (j = m->queue) != NULL) {
+		m->queue = j->next;
+		if (m->queue == NULL)
+			m->queue_tail = &m->queue;
+		m->nqueued--;
 	}
 	(void)pthread_mutex_unlock(&m->mu);
 	return j;
@@ -223,7 +223,7 @@ static void *worker_main(void *arg)
 	struct mgmt *m = arg;
 	struct job *j;
 
-	while ((j = take_todo(m)) != NULL) {
+	while ((j = take_job(m)) != NULL) {
 		if (j->kind == JOB_SHOW)
 			show_run(m, j);
 		else
@@ -433,7 +433,7 @@ int mgmt_new(struct event_base *base, const char *store_path, const struct mgmt_
 	m->base = base;
 	m->ev = *ev;
 	m->efd = -1;
-	m->todo_tail = &m->todo;
+	m->queue_tail = &m->queue;
 	m->done_tail = &m->done;
 	(void)pthread_mutex_init(&m->mu, NULL);
 	(void)pthread_cond_init(&m->cv, NULL);
@@ -455,7 +455,7 @@ static void drain(struct mgmt *m)
 	struct job *j, *next;
 
 	on_done(m->efd, EV_READ, m);
-	for (j = m->todo; j != NULL; j = next) {
+	for (j = m->queue; j != NULL; j = next) {
 		next = j->next;
 		if (j->kind == JOB_PERSIST)
 			mgmt_persist_done(m, j); /* j->persist: -ECANCELED, not written */
@@ -464,7 +464,7 @@ static void drain(struct mgmt *m)
 		mgmt_conf_unref(m, j->mc);
 		mgmt_job_free(j);
 	}
-	m->todo = NULL;
+	m->queue = NULL;
 }
 
 void mgmt_stop(struct mgmt *m)

@@ -69,8 +69,8 @@ struct mgmt {
 	bool started;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	struct job *todo, **todo_tail;
-	size_t ntodo;
+	struct job *queue, **queue_tail; /* jobs for the worker, FIFO */
+	size_t nqueued;
 	struct job *done, **done_tail;
 	bool quit;
 	int efd;

@@ -45,11 +45,7 @@
 _Static_assert(sizeof(enum conf_modkind) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum conf_log_level) == sizeof(int), "enum size");
 
-static int errf(char *err, size_t errlen, int r, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-/* Writes a message into err (when there is room) and returns r. */
-static int errf(char *err, size_t errlen, int r, const char *fmt, ...)
+int conf_errf(char *err, size_t errlen, int r, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -171,8 +167,8 @@ static int check_name(const char *v, char *why, size_t whylen)
 
 	if (valid_name(v))
 		return 0;
-	return errf(why, whylen, -EINVAL, "'%s' is not a database name (" NAME_RULE ")",
-	            show(v, sb));
+	return conf_errf(why, whylen, -EINVAL, "'%s' is not a database name (" NAME_RULE ")",
+	                 show(v, sb));
 }
 
 static int check_database(const char *v, char *why, size_t whylen)
@@ -181,9 +177,9 @@ static int check_database(const char *v, char *why, size_t whylen)
 
 	if (strcmp(v, "*") == 0 || valid_name(v))
 		return 0;
-	return errf(why, whylen, -EINVAL,
-	            "'%s' is not a database name (" NAME_RULE ") or * (every database)",
-	            show(v, sb));
+	return conf_errf(why, whylen, -EINVAL,
+	                 "'%s' is not a database name (" NAME_RULE ") or * (every database)",
+	                 show(v, sb));
 }
 
 static int check_prefix(const char *v, char *why, size_t whylen)
@@ -196,10 +192,11 @@ static int check_prefix(const char *v, char *why, size_t whylen)
 		ok = is_name_char(v[i]);
 	if (ok)
 		return 0;
-	return errf(why, whylen, -EINVAL,
-	            "'%s' is not a name prefix (1-255 characters from A-Z a-z 0-9 _ - . and space, "
-	            "not starting with a space)",
-	            show(v, sb));
+	return conf_errf(
+	    why, whylen, -EINVAL,
+	    "'%s' is not a name prefix (1-255 characters from A-Z a-z 0-9 _ - . and space, "
+	    "not starting with a space)",
+	    show(v, sb));
 }
 
 static int check_pattern(const char *v, char *why, size_t whylen)
@@ -212,10 +209,11 @@ static int check_pattern(const char *v, char *why, size_t whylen)
 		ok = is_name_char(v[i]) || v[i] == '*';
 	if (ok)
 		return 0;
-	return errf(why, whylen, -EINVAL,
-	            "'%s' is not a name pattern (1-256 characters from A-Z a-z 0-9 _ - . space "
-	            "and *, not starting or ending with a space)",
-	            show(v, sb));
+	return conf_errf(
+	    why, whylen, -EINVAL,
+	    "'%s' is not a name pattern (1-256 characters from A-Z a-z 0-9 _ - . space "
+	    "and *, not starting or ending with a space)",
+	    show(v, sb));
 }
 
 /* A principal's FQN ("aaduser=alice@contoso.com", "unix:uid=1000"): printable
@@ -232,10 +230,11 @@ static int check_fqn(const char *v, char *why, size_t whylen)
 		ok = v[i] > ' ' && v[i] < 0x7f && v[i] != ',' && v[i] != '"' && v[i] != '\\';
 	if (ok)
 		return 0;
-	return errf(why, whylen, -EINVAL,
-	            "'%s' is not a principal (KIND=VALUE, e.g. aaduser=alice@contoso.com or "
-	            "unix:uid=1000: at most 1024 printable characters, no space, comma or quote)",
-	            show(v, sb));
+	return conf_errf(
+	    why, whylen, -EINVAL,
+	    "'%s' is not a principal (KIND=VALUE, e.g. aaduser=alice@contoso.com or "
+	    "unix:uid=1000: at most 1024 printable characters, no space, comma or quote)",
+	    show(v, sb));
 }
 
 static int check_id(const char *v, char *why, size_t whylen)
@@ -244,7 +243,8 @@ static int check_id(const char *v, char *why, size_t whylen)
 
 	if (valid_id(v))
 		return 0;
-	return errf(why, whylen, -EINVAL, "'%s' is not a valid name (" ID_RULE ")", show(v, sb));
+	return conf_errf(why, whylen, -EINVAL, "'%s' is not a valid name (" ID_RULE ")",
+	                 show(v, sb));
 }
 
 /* The part of a URL after "scheme://" up to the path: non-empty, no
@@ -255,9 +255,9 @@ static int check_authority(const char *v, const char *auth, char *why, size_t wh
 	size_t n = strcspn(auth, "/");
 
 	if (n == 0)
-		return errf(why, whylen, -EINVAL, "'%s' has no host", show(v, sb));
+		return conf_errf(why, whylen, -EINVAL, "'%s' has no host", show(v, sb));
 	if (memchr(auth, '@', n) != NULL)
-		return errf(
+		return conf_errf(
 		    why, whylen, -EINVAL,
 		    "'%s' holds credentials: give them in account_key_file or sas_token_file",
 		    show(v, sb));
@@ -272,21 +272,23 @@ static int check_leader(const char *v, char *why, size_t whylen)
 
 	for (const char *p = v; *p != '\0'; p++)
 		if (is_space(*p))
-			return errf(why, whylen, -EINVAL, "'%s' contains a space", show(v, sb));
+			return conf_errf(why, whylen, -EINVAL, "'%s' contains a space",
+			                 show(v, sb));
 	if (strpbrk(v, "?#") != NULL)
-		return errf(why, whylen, -EINVAL,
-		            "'%s' has a query or fragment: give a SAS token in sas_token_file",
-		            show(v, sb));
+		return conf_errf(why, whylen, -EINVAL,
+		                 "'%s' has a query or fragment: give a SAS token in sas_token_file",
+		                 show(v, sb));
 	if (strncmp(v, "https://", 8) == 0)
 		return check_authority(v, v + 8, why, whylen);
 	if (strncmp(v, "http://", 7) == 0)
 		return check_authority(v, v + 7, why, whylen);
 	if (strncmp(v, "file:///", 8) == 0 || v[0] == '/')
 		return 0;
-	return errf(why, whylen, -EINVAL,
-	            "'%s' is not a leader root (expected https://..., http://..., file:///dir or "
-	            "/dir)",
-	            show(v, sb));
+	return conf_errf(
+	    why, whylen, -EINVAL,
+	    "'%s' is not a leader root (expected https://..., http://..., file:///dir or "
+	    "/dir)",
+	    show(v, sb));
 }
 
 /* ---- formatting of durations and sizes (what conf_dump prints parses back) ---- */
@@ -707,8 +709,8 @@ static int check_range(const struct conf_option *o, const char *text, int64_t v,
 		return 0;
 	format_bound(o, o->min, lo, sizeof(lo));
 	format_bound(o, o->max, hi, sizeof(hi));
-	return errf(why, whylen, -EINVAL, "'%s' is out of range (expected %s to %s)",
-	            show(text, sb), lo, hi);
+	return conf_errf(why, whylen, -EINVAL, "'%s' is out of range (expected %s to %s)",
+	                 show(text, sb), lo, hi);
 }
 
 /* Decimal integer, optional '-', nothing else; 0 or -EINVAL. */
@@ -763,7 +765,7 @@ static int parse_duration(const struct conf_option *o, const char *v, int64_t *r
 	int64_t n;
 
 	if (timefmt_parse_duration(v, &n) < 0)
-		return errf(why, whylen, -EINVAL, "'%s' is not " EXPECT_DURATION, show(v, sb));
+		return conf_errf(why, whylen, -EINVAL, "'%s' is not " EXPECT_DURATION, show(v, sb));
 	if (check_range(o, v, n, why, whylen) < 0)
 		return -EINVAL;
 	*ret = n;
@@ -777,10 +779,10 @@ static int set_string(const struct conf_option *o, char **f, const char *v, char
 	int64_t max = o->max > 0 ? o->max : PATH_MAX_CONF;
 
 	if ((int64_t)strlen(v) > max)
-		return errf(why, whylen, -EINVAL, "'%s' is longer than %lld characters",
-		            show(v, sb), (long long)max);
+		return conf_errf(why, whylen, -EINVAL, "'%s' is longer than %lld characters",
+		                 show(v, sb), (long long)max);
 	if (o->type == CONF_T_PATH && v[0] != '/')
-		return errf(why, whylen, -EINVAL, "'%s' is not an absolute path", show(v, sb));
+		return conf_errf(why, whylen, -EINVAL, "'%s' is not an absolute path", show(v, sb));
 	if (o->check != NULL && o->check(v, why, whylen) < 0)
 		return -EINVAL;
 	char *s = strdup(v);
@@ -803,7 +805,7 @@ static int set_enum(const struct conf_option *o, int *f, const char *v, char *wh
 		(void)snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
 		               i > 0 ? ", " : "", o->choices[i]);
 	}
-	return errf(why, whylen, -EINVAL, "'%s' is not one of %s", show(v, sb), list);
+	return conf_errf(why, whylen, -EINVAL, "'%s' is not one of %s", show(v, sb), list);
 }
 
 /* Scalars: bool, int, duration, size, enum. */
@@ -815,13 +817,15 @@ static int set_scalar(const struct conf_option *o, void *f, const char *v, char 
 	switch (o->type) {
 	case CONF_T_BOOL:
 		if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0)
-			return errf(why, whylen, -EINVAL,
-			            "'%s' is not a boolean (expected true or false)", show(v, sb));
+			return conf_errf(why, whylen, -EINVAL,
+			                 "'%s' is not a boolean (expected true or false)",
+			                 show(v, sb));
 		*(bool *)f = v[0] == 't';
 		return 0;
 	case CONF_T_INT:
 		if (parse_int(v, &n) < 0)
-			return errf(why, whylen, -EINVAL, "'%s' is not an integer", show(v, sb));
+			return conf_errf(why, whylen, -EINVAL, "'%s' is not an integer",
+			                 show(v, sb));
 		if (check_range(o, v, n, why, whylen) < 0)
 			return -EINVAL;
 		*(int *)f = (int)n;
@@ -833,7 +837,8 @@ static int set_scalar(const struct conf_option *o, void *f, const char *v, char 
 		return 0;
 	case CONF_T_SIZE:
 		if (parse_size(v, &n) < 0)
-			return errf(why, whylen, -EINVAL, "'%s' is not " EXPECT_SIZE, show(v, sb));
+			return conf_errf(why, whylen, -EINVAL, "'%s' is not " EXPECT_SIZE,
+			                 show(v, sb));
 		if (check_range(o, v, n, why, whylen) < 0)
 			return -EINVAL;
 		*(uint64_t *)f = (uint64_t)n;
@@ -845,7 +850,7 @@ static int set_scalar(const struct conf_option *o, void *f, const char *v, char 
 
 static int too_many(const char *what, size_t max, char *why, size_t whylen)
 {
-	return errf(why, whylen, -E2BIG, "more than %zu %s", max, what);
+	return conf_errf(why, whylen, -E2BIG, "more than %zu %s", max, what);
 }
 
 static int list_push(struct conf_list *l, const char *v)
@@ -889,7 +894,7 @@ static int set_list(const struct conf_option *o, struct conf_list *l, const char
 		item = skip_space(item);
 		trim_end(item);
 		if (*item == '\0')
-			r = errf(why, whylen, -EINVAL, "empty item in '%s'", show(v, sb));
+			r = conf_errf(why, whylen, -EINVAL, "empty item in '%s'", show(v, sb));
 		else
 			r = list_add(o, l, item, why, whylen);
 	}
@@ -952,7 +957,7 @@ static int set_addr(struct conf_addrs *l, const char *v, char *why, size_t whyle
 	if (l->n >= CONF_MAX_ITEMS)
 		return too_many("addresses", CONF_MAX_ITEMS, why, whylen);
 	if (parse_addr(v, &a) < 0)
-		return errf(why, whylen, -EINVAL, "'%s' is not " EXPECT_ADDRESS, show(v, sb));
+		return conf_errf(why, whylen, -EINVAL, "'%s' is not " EXPECT_ADDRESS, show(v, sb));
 	struct conf_addr *nv = grow(l->v, l->n, sizeof(*nv));
 	if (nv == NULL)
 		return -ENOMEM;
@@ -986,9 +991,9 @@ static int set_window(struct conf_windows *l, const char *v, char *why, size_t w
 	if (l->n >= CONF_MAX_WINDOWS)
 		return too_many("hot windows", CONF_MAX_WINDOWS, why, whylen);
 	if (parse_window(v, &w) < 0)
-		return errf(why, whylen, -EINVAL, "'%s' is not " EXPECT_WINDOW, show(v, sb));
+		return conf_errf(why, whylen, -EINVAL, "'%s' is not " EXPECT_WINDOW, show(v, sb));
 	if (w.max < w.min)
-		return errf(why, whylen, -EINVAL, "'%s' ends before it starts", show(v, sb));
+		return conf_errf(why, whylen, -EINVAL, "'%s' ends before it starts", show(v, sb));
 	struct conf_window *nv = grow(l->v, l->n, sizeof(*nv));
 	if (nv == NULL)
 		return -ENOMEM;
@@ -1009,16 +1014,17 @@ static int set_table_hot(const struct conf_option *o, struct conf_table_hots *l,
 	if (l->n >= CONF_MAX_ITEMS)
 		return too_many("tables", CONF_MAX_ITEMS, why, whylen);
 	if (colon == NULL || (size_t)(colon - v) > CONF_MAX_NAME)
-		return errf(why, whylen, -EINVAL, "'%s' is not " EXPECT_TABLE_HOT, show(v, sb));
+		return conf_errf(why, whylen, -EINVAL, "'%s' is not " EXPECT_TABLE_HOT,
+		                 show(v, sb));
 	memcpy(table, v, (size_t)(colon - v));
 	table[colon - v] = '\0';
 	trim_end(table);
 	if (!valid_name(table))
-		return errf(why, whylen, -EINVAL, "'%s' is not a table name (" NAME_RULE ")",
-		            show(table, sb));
+		return conf_errf(why, whylen, -EINVAL, "'%s' is not a table name (" NAME_RULE ")",
+		                 show(table, sb));
 	for (size_t i = 0; i < l->n; i++)
 		if (strcmp(l->v[i].table, table) == 0)
-			return errf(why, whylen, -EINVAL, "table '%s' is given twice", table);
+			return conf_errf(why, whylen, -EINVAL, "table '%s' is given twice", table);
 	if (parse_duration(o, skip_space(colon + 1), &hot, why, whylen) < 0)
 		return -EINVAL;
 	struct conf_table_hot *nv = grow(l->v, l->n, sizeof(*nv));
@@ -1086,16 +1092,17 @@ static int set_value(const struct conf_option *o, void *base, const char *v, boo
 	int r;
 
 	if (*v == '\0')
-		return errf(why, whylen, -EINVAL, "no value");
+		return conf_errf(why, whylen, -EINVAL, "no value");
 	for (const char *p = v; *p != '\0'; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			return errf(why, whylen, -EINVAL, "control character 0x%02x in the value",
-			            (unsigned)(unsigned char)*p);
+			return conf_errf(why, whylen, -EINVAL,
+			                 "control character 0x%02x in the value",
+			                 (unsigned)(unsigned char)*p);
 	if (!utf8_valid((const unsigned char *)v))
-		return errf(why, whylen, -EINVAL, "the value is not valid UTF-8");
+		return conf_errf(why, whylen, -EINVAL, "the value is not valid UTF-8");
 	r = set_typed(o, field_of(o, base), v, one_item, why, whylen);
 	if (r == -ENOMEM)
-		(void)errf(why, whylen, r, "out of memory");
+		(void)conf_errf(why, whylen, r, "out of memory");
 	return r;
 }
 
@@ -1460,7 +1467,8 @@ static int errno_why(int e, const char *path, char *why, size_t whylen)
 {
 	char eb[128];
 
-	return errf(why, whylen, -e, "cannot read %s: %s", path, strerror_r(e, eb, sizeof(eb)));
+	return conf_errf(why, whylen, -e, "cannot read %s: %s", path,
+	                 strerror_r(e, eb, sizeof(eb)));
 }
 
 static int read_fd(int fd, const char *path, size_t max, char *buf, size_t *ret_len, char *why,
@@ -1478,7 +1486,8 @@ static int read_fd(int fd, const char *path, size_t max, char *buf, size_t *ret_
 			break;
 		len += (size_t)n;
 		if (len > max)
-			return errf(why, whylen, -E2BIG, "%s is larger than %zu bytes", path, max);
+			return conf_errf(why, whylen, -E2BIG, "%s is larger than %zu bytes", path,
+			                 max);
 	}
 	buf[len] = '\0';
 	*ret_len = len;
@@ -1505,12 +1514,12 @@ static int read_file(const char *path, size_t max, char **ret, size_t *ret_len, 
 	}
 	r = -EINVAL;
 	if (!S_ISREG(st.st_mode)) {
-		(void)errf(why, whylen, r, "%s is not a regular file", path);
+		(void)conf_errf(why, whylen, r, "%s is not a regular file", path);
 		goto out;
 	}
 	r = -E2BIG;
 	if ((uint64_t)st.st_size > max) {
-		(void)errf(why, whylen, r, "%s is larger than %zu bytes", path, max);
+		(void)conf_errf(why, whylen, r, "%s is larger than %zu bytes", path, max);
 		goto out;
 	}
 	r = -ENOMEM;
@@ -1543,16 +1552,17 @@ static bool is_base64(const char *s)
 static int check_secret(const char *path, const char *s, bool is_key, char *why, size_t whylen)
 {
 	if (*s == '\0')
-		return errf(why, whylen, -EINVAL, "%s is empty", path);
+		return conf_errf(why, whylen, -EINVAL, "%s is empty", path);
 	for (const char *p = s; *p != '\0'; p++)
 		if ((unsigned char)*p <= ' ' || *p == 0x7f)
-			return errf(why, whylen, -EINVAL,
-			            "%s must hold the secret alone on one line", path);
+			return conf_errf(why, whylen, -EINVAL,
+			                 "%s must hold the secret alone on one line", path);
 	if (is_key && !is_base64(s))
-		return errf(why, whylen, -EINVAL, "%s does not hold a base64 account key", path);
+		return conf_errf(why, whylen, -EINVAL, "%s does not hold a base64 account key",
+		                 path);
 	if (!is_key && strstr(s, "sig=") == NULL)
-		return errf(why, whylen, -EINVAL,
-		            "%s does not hold a SAS token (expected sv=...&sig=...)", path);
+		return conf_errf(why, whylen, -EINVAL,
+		                 "%s does not hold a SAS token (expected sv=...&sig=...)", path);
 	return 0;
 }
 
@@ -1608,7 +1618,7 @@ static int fail_on(const char *key, const struct conf_option **ret_opt, char *wh
                    const char *msg)
 {
 	*ret_opt = find_option(CONF_SCOPE_ATTACH, key);
-	return errf(why, whylen, -EINVAL, "%s", msg);
+	return conf_errf(why, whylen, -EINVAL, "%s", msg);
 }
 
 static int attach_rules(const struct conf_attach *a, const struct conf_option **ret_opt, char *why,
@@ -1664,7 +1674,7 @@ static int attach_finish(struct conf_attach *a, const unsigned *seen, unsigned f
 	for (size_t i = 0; i < NOPTS; i++)
 		if (options[i].scope == CONF_SCOPE_ATTACH && seen[i] == 0 &&
 		    (options[i].flags & CONF_OPT_REQUIRED))
-			return errf(why, whylen, -EINVAL, "missing '%s'", options[i].name);
+			return conf_errf(why, whylen, -EINVAL, "missing '%s'", options[i].name);
 	if ((r = apply_defaults(CONF_SCOPE_ATTACH, a, seen, why, whylen)) < 0)
 		return r;
 	if ((r = attach_rules(a, ret_opt, why, whylen)) < 0)
@@ -1677,20 +1687,21 @@ static int attach_finish(struct conf_attach *a, const unsigned *seen, unsigned f
 static const char *daemon_rules(const struct conf *c, char *why, size_t whylen)
 {
 	if (c->fetch_concurrency_per_leader > c->fetch_concurrency) {
-		(void)errf(why, whylen, -EINVAL, "%d is more than fetch_concurrency (%d)",
-		           c->fetch_concurrency_per_leader, c->fetch_concurrency);
+		(void)conf_errf(why, whylen, -EINVAL, "%d is more than fetch_concurrency (%d)",
+		                c->fetch_concurrency_per_leader, c->fetch_concurrency);
 		return "fetch_concurrency_per_leader";
 	}
 	if (c->tls_cert != NULL && c->tls_key == NULL) {
-		(void)errf(why, whylen, -EINVAL, "needs tls_key as well");
+		(void)conf_errf(why, whylen, -EINVAL, "needs tls_key as well");
 		return "tls_cert";
 	}
 	if (c->tls_key != NULL && c->tls_cert == NULL) {
-		(void)errf(why, whylen, -EINVAL, "needs tls_cert as well");
+		(void)conf_errf(why, whylen, -EINVAL, "needs tls_cert as well");
 		return "tls_key";
 	}
 	if (c->tls_client_ca != NULL && c->tls_cert == NULL) {
-		(void)errf(why, whylen, -EINVAL, "needs tls_cert (client certificates need HTTPS)");
+		(void)conf_errf(why, whylen, -EINVAL,
+		                "needs tls_cert (client certificates need HTTPS)");
 		return "tls_client_ca";
 	}
 	return NULL;
@@ -1704,9 +1715,9 @@ static int default_follower_name(struct conf *c, char *why, size_t whylen)
 	if (c->follower_name != NULL)
 		return 0;
 	if (gethostname(host, sizeof(host) - 1) < 0 || !valid_id(host))
-		return errf(why, whylen, -EINVAL,
-		            "the host name '%s' is not a follower name (" ID_RULE "): set it",
-		            host);
+		return conf_errf(why, whylen, -EINVAL,
+		                 "the host name '%s' is not a follower name (" ID_RULE "): set it",
+		                 host);
 	if ((c->follower_name = strdup(host)) == NULL)
 		return -ENOMEM;
 	return 0;
@@ -1741,8 +1752,8 @@ static int perr(struct parser *p, unsigned line, int r, const char *fmt, ...)
 	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (line == 0)
-		return errf(p->err, p->errlen, r, "%s: %s", p->file, msg);
-	return errf(p->err, p->errlen, r, "%s:%u: %s", p->file, line, msg);
+		return conf_errf(p->err, p->errlen, r, "%s: %s", p->file, msg);
+	return conf_errf(p->err, p->errlen, r, "%s:%u: %s", p->file, line, msg);
 }
 
 /* Levenshtein distance of two short strings (keys), capped at 99. */
@@ -2148,8 +2159,8 @@ int conf_parse(const char *name, const char *text, size_t len, unsigned flags, s
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
 	if (len > CONF_MAX_FILE_BYTES)
-		return errf(err, errlen, -E2BIG, "%s: larger than %zu bytes", name,
-		            CONF_MAX_FILE_BYTES);
+		return conf_errf(err, errlen, -E2BIG, "%s: larger than %zu bytes", name,
+		                 CONF_MAX_FILE_BYTES);
 	if ((p = calloc(1, sizeof(*p))) == NULL || (p->c = calloc(1, sizeof(*p->c))) == NULL)
 		goto out;
 	p->file = name;
@@ -2163,7 +2174,7 @@ int conf_parse(const char *name, const char *text, size_t len, unsigned flags, s
 	p->c = NULL;
 out:
 	if (r == -ENOMEM)
-		(void)errf(err, errlen, r, "%s: out of memory", name);
+		(void)conf_errf(err, errlen, r, "%s: out of memory", name);
 	if (p != NULL)
 		conf_free(p->c);
 	free(p);
@@ -2330,19 +2341,19 @@ static int json_scalar(const struct conf_option *o, json_t *v, char *buf, const 
 {
 	if (o->type == CONF_T_BOOL) {
 		if (!json_is_boolean(v))
-			return errf(why, whylen, -EINVAL, "expected true or false");
+			return conf_errf(why, whylen, -EINVAL, "expected true or false");
 		*ret = json_is_true(v) ? "true" : "false";
 		return 0;
 	}
 	if (o->type == CONF_T_INT) {
 		if (!json_is_integer(v))
-			return errf(why, whylen, -EINVAL, "expected an integer");
+			return conf_errf(why, whylen, -EINVAL, "expected an integer");
 		(void)snprintf(buf, TEXT_BUF, "%lld", (long long)json_integer_value(v));
 		*ret = buf;
 		return 0;
 	}
 	if ((*ret = json_text(v)) == NULL)
-		return errf(why, whylen, -EINVAL, "expected a string");
+		return conf_errf(why, whylen, -EINVAL, "expected a string");
 	return 0;
 }
 
@@ -2356,15 +2367,17 @@ static int json_items(const struct conf_option *o, struct conf_attach *a, json_t
 	int r;
 
 	if (!json_is_array(v))
-		return errf(err, errlen, -EINVAL, "%s: expected an array of strings", o->name);
+		return conf_errf(err, errlen, -EINVAL, "%s: expected an array of strings", o->name);
 	if (json_array_size(v) > CONF_MAX_ITEMS)
-		return errf(err, errlen, -E2BIG, "%s: more than %d items", o->name, CONF_MAX_ITEMS);
+		return conf_errf(err, errlen, -E2BIG, "%s: more than %d items", o->name,
+		                 CONF_MAX_ITEMS);
 	json_array_foreach(v, i, item)
 	{
 		if ((text = json_text(item)) == NULL)
-			return errf(err, errlen, -EINVAL, "%s[%zu]: expected a string", o->name, i);
+			return conf_errf(err, errlen, -EINVAL, "%s[%zu]: expected a string",
+			                 o->name, i);
 		if ((r = set_value(o, a, text, true, why, sizeof(why))) < 0)
-			return errf(err, errlen, r, "%s[%zu]: %s", o->name, i, why);
+			return conf_errf(err, errlen, r, "%s[%zu]: %s", o->name, i, why);
 	}
 	return 0;
 }
@@ -2378,16 +2391,16 @@ static int json_member(struct conf_attach *a, const char *key, json_t *v, unsign
 	int r;
 
 	if (o == NULL && (near = nearest_key(CONF_SCOPE_ATTACH, key)) != NULL)
-		return errf(err, errlen, -EINVAL, "unknown member '%s' (did you mean '%s'?)",
-		            show(key, sb), near);
+		return conf_errf(err, errlen, -EINVAL, "unknown member '%s' (did you mean '%s'?)",
+		                 show(key, sb), near);
 	if (o == NULL)
-		return errf(err, errlen, -EINVAL, "unknown member '%s'", show(key, sb));
+		return conf_errf(err, errlen, -EINVAL, "unknown member '%s'", show(key, sb));
 	seen[o - options] = 1;
 	if (o->type == CONF_T_LIST || (o->flags & CONF_OPT_REPEAT))
 		return json_items(o, a, v, err, errlen);
 	if ((r = json_scalar(o, v, buf, &text, why, sizeof(why))) < 0 ||
 	    (r = set_value(o, a, text, true, why, sizeof(why))) < 0)
-		return errf(err, errlen, r, "%s: %s", key, why);
+		return conf_errf(err, errlen, r, "%s: %s", key, why);
 	return 0;
 }
 
@@ -2397,13 +2410,13 @@ static int json_name(json_t *v, struct conf_attach *a, char *err, size_t errlen)
 	const char *name = json_text(json_object_get(v, "name"));
 
 	if (json_object_get(v, "name") == NULL)
-		return errf(err, errlen, -EINVAL, "missing 'name'");
+		return conf_errf(err, errlen, -EINVAL, "missing 'name'");
 	if (name == NULL)
-		return errf(err, errlen, -EINVAL, "name: expected a string");
+		return conf_errf(err, errlen, -EINVAL, "name: expected a string");
 	if (check_id(name, why, sizeof(why)) < 0)
-		return errf(err, errlen, -EINVAL, "name: %s", why);
+		return conf_errf(err, errlen, -EINVAL, "name: %s", why);
 	if ((a->name = strdup(name)) == NULL)
-		return errf(err, errlen, -ENOMEM, "out of memory");
+		return conf_errf(err, errlen, -ENOMEM, "out of memory");
 	return 0;
 }
 
@@ -2419,9 +2432,9 @@ int conf_attach_from_json(json_t *v, unsigned flags, struct conf_attach **ret, c
 	int r = -EINVAL;
 
 	if (!json_is_object(v))
-		return errf(err, errlen, -EINVAL, "expected a JSON object");
+		return conf_errf(err, errlen, -EINVAL, "expected a JSON object");
 	if ((a = attach_alloc()) == NULL)
-		return errf(err, errlen, -ENOMEM, "out of memory");
+		return conf_errf(err, errlen, -ENOMEM, "out of memory");
 	if ((r = json_name(v, a, err, errlen)) < 0)
 		goto out;
 	json_object_foreach(v, key, val)
@@ -2432,9 +2445,9 @@ int conf_attach_from_json(json_t *v, unsigned flags, struct conf_attach **ret, c
 	}
 	if ((r = attach_finish(a, seen, flags, &o, why, sizeof(why))) < 0) {
 		if (o != NULL)
-			(void)errf(err, errlen, r, "%s: %s", o->name, why);
+			(void)conf_errf(err, errlen, r, "%s: %s", o->name, why);
 		else
-			(void)errf(err, errlen, r, "%s", why);
+			(void)conf_errf(err, errlen, r, "%s", why);
 		goto out;
 	}
 	*ret = a;
@@ -2472,10 +2485,11 @@ static int static_clash(const struct conf *c, const struct conf_attach *a, char 
 	for (size_t i = 0; local != NULL && i < c->nattach; i++) {
 		const struct conf_attach *o = c->attach[i];
 		if (strcmp(o->name, a->name) != 0 && str_equal(static_local(o), local))
-			return errf(err, errlen, -EEXIST,
-			            "attach \"%s\" would land on the same local database '%s' as "
-			            "attach \"%s\"",
-			            a->name, local, o->name);
+			return conf_errf(
+			    err, errlen, -EEXIST,
+			    "attach \"%s\" would land on the same local database '%s' as "
+			    "attach \"%s\"",
+			    a->name, local, o->name);
 	}
 	return 0;
 }
@@ -2485,15 +2499,15 @@ int conf_attach_add(struct conf *c, struct conf_attach *a, char *err, size_t err
 	int r;
 
 	if (conf_attach_find(c, a->name) != NULL)
-		return errf(err, errlen, -EEXIST, "attach \"%s\" already exists", a->name);
+		return conf_errf(err, errlen, -EEXIST, "attach \"%s\" already exists", a->name);
 	if (c->nattach >= CONF_MAX_ATTACH)
-		return errf(err, errlen, -E2BIG, "more than %d attach configurations",
-		            CONF_MAX_ATTACH);
+		return conf_errf(err, errlen, -E2BIG, "more than %d attach configurations",
+		                 CONF_MAX_ATTACH);
 	if ((r = static_clash(c, a, err, errlen)) < 0)
 		return r;
 	struct conf_attach **v = grow(c->attach, c->nattach, sizeof(*v));
 	if (v == NULL)
-		return errf(err, errlen, -ENOMEM, "out of memory");
+		return conf_errf(err, errlen, -ENOMEM, "out of memory");
 	c->attach = v;
 	c->attach[c->nattach++] = a;
 	return 0;
@@ -2505,7 +2519,7 @@ int conf_attach_replace(struct conf *c, struct conf_attach *a, char *err, size_t
 	int r;
 
 	if (i == c->nattach)
-		return errf(err, errlen, -ENOENT, "attach \"%s\" does not exist", a->name);
+		return conf_errf(err, errlen, -ENOENT, "attach \"%s\" does not exist", a->name);
 	if (c->attach[i] == a)
 		return 0; /* replaced by itself: freeing it would leave a dangling pointer */
 	if ((r = static_clash(c, a, err, errlen)) < 0)
@@ -2539,11 +2553,11 @@ int conf_attach_local_name(const struct conf_attach *a, const char *leader_db, c
 		local = name;
 	}
 	if (!valid_name(local))
-		return errf(err, errlen, -EINVAL,
-		            "attach \"%s\": '%s' is not a database name (" NAME_RULE ")", a->name,
-		            show(local, sb));
+		return conf_errf(err, errlen, -EINVAL,
+		                 "attach \"%s\": '%s' is not a database name (" NAME_RULE ")",
+		                 a->name, show(local, sb));
 	if (strlen(local) >= len)
-		return errf(err, errlen, -ENOBUFS, "attach \"%s\": buffer too small", a->name);
+		return conf_errf(err, errlen, -ENOBUFS, "attach \"%s\": buffer too small", a->name);
 	strcpy(buf, local);
 	return 0;
 }
@@ -2556,16 +2570,18 @@ int conf_check_local_name(const struct conf *c, const struct conf_attach *a, con
 	for (size_t i = 0; i < c->nattach; i++) {
 		const struct conf_attach *o = c->attach[i];
 		if (strcmp(o->name, a->name) != 0 && str_equal(static_local(o), local))
-			return errf(err, errlen, -EEXIST,
-			            "attach \"%s\" cannot use local database '%s': attach \"%s\" "
-			            "names it",
-			            a->name, local, o->name);
+			return conf_errf(
+			    err, errlen, -EEXIST,
+			    "attach \"%s\" cannot use local database '%s': attach \"%s\" "
+			    "names it",
+			    a->name, local, o->name);
 	}
 	owner = held != NULL ? held(local, arg) : NULL;
 	if (owner != NULL && strcmp(owner, a->name) != 0)
-		return errf(err, errlen, -EEXIST,
-		            "attach \"%s\" cannot use local database '%s': attach \"%s\" holds it",
-		            a->name, local, owner);
+		return conf_errf(
+		    err, errlen, -EEXIST,
+		    "attach \"%s\" cannot use local database '%s': attach \"%s\" holds it", a->name,
+		    local, owner);
 	return 0;
 }
 

@@ -247,6 +247,12 @@ int conf_parse(const char *name, const char *text, size_t len, unsigned flags, s
 /* Reads path (at most CONF_MAX_FILE_BYTES) and parses it as conf_parse. */
 int conf_load(const char *path, unsigned flags, struct conf **ret, char *err, size_t errlen);
 
+/* Writes a message into err (when err is not NULL and errlen > 0) and
+ * returns r: the error helper of conf and of the modules that extend it
+ * (overlay). */
+int conf_errf(char *err, size_t errlen, int r, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 void conf_free(struct conf *c);
 
 /* The effective configuration (defaults included) in file syntax, without

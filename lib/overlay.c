@@ -5,7 +5,6 @@
 #include "overlay.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,21 +28,6 @@ static const char *const setting_keys[] = {
     "caching_policies_modification_kind",
     "prefetch",
 };
-
-static int errf(char *err, size_t errlen, int r, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int errf(char *err, size_t errlen, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		(void)vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return r;
-}
 
 int overlay_new(struct overlay **ret)
 {
@@ -104,18 +88,18 @@ int overlay_set(struct overlay *o, const char *name, const char *text, char *err
 		return 0;
 	}
 	if (strlen(text) > OVERLAY_MAX_ENTRY)
-		return errf(err, errlen, -E2BIG, "overlay '%s': larger than %zu bytes", name,
-		            OVERLAY_MAX_ENTRY);
+		return conf_errf(err, errlen, -E2BIG, "overlay '%s': larger than %zu bytes", name,
+		                 OVERLAY_MAX_ENTRY);
 	e = json_loads(text, JSON_REJECT_DUPLICATES, &je);
 	if (e == NULL)
-		return errf(err, errlen, -EINVAL, "overlay '%s': %s", name, je.text);
+		return conf_errf(err, errlen, -EINVAL, "overlay '%s': %s", name, je.text);
 	if (entry_kind(e, &body) == NULL) {
 		json_decref(e);
-		return errf(err, errlen, -EINVAL,
-		            "overlay '%s': expected one of attach, detached, settings", name);
+		return conf_errf(err, errlen, -EINVAL,
+		                 "overlay '%s': expected one of attach, detached, settings", name);
 	}
 	if (json_object_set_new(o->entries, name, e) < 0)
-		return errf(err, errlen, -ENOMEM, "out of memory");
+		return conf_errf(err, errlen, -ENOMEM, "out of memory");
 	return 0;
 }
 
@@ -163,7 +147,7 @@ static int conf_copy(const struct conf *file, struct conf **ret, char *err, size
 	tmp.nattach = 0;
 	tmp.attach = NULL;
 	if ((text = conf_dump(&tmp)) == NULL)
-		return errf(err, errlen, -ENOMEM, "out of memory");
+		return conf_errf(err, errlen, -ENOMEM, "out of memory");
 	r = conf_parse("(effective configuration)", text, strlen(text), CONF_SKIP_SECRETS, &c, err,
 	               errlen);
 	free(text);
@@ -171,13 +155,13 @@ static int conf_copy(const struct conf *file, struct conf **ret, char *err, size
 		return r;
 	if (file->nattach > 0 &&
 	    (c->attach = calloc(conf_capacity(file->nattach), sizeof(*c->attach))) == NULL)
-		r = errf(err, errlen, -ENOMEM, "out of memory");
+		r = conf_errf(err, errlen, -ENOMEM, "out of memory");
 	for (size_t i = 0; r == 0 && i < file->nattach; i++) {
 		r = conf_attach_copy(file->attach[i], &c->attach[i]);
 		if (r == 0)
 			c->nattach++;
 		else
-			(void)errf(err, errlen, r, "out of memory");
+			(void)conf_errf(err, errlen, r, "out of memory");
 	}
 	if (r < 0) {
 		conf_free(c);
@@ -227,11 +211,11 @@ static int apply_settings(struct conf *c, const struct conf_attach *fa, json_t *
 			r = -ENOMEM;
 	}
 	if (r == -ENOMEM)
-		(void)errf(err, errlen, r, "out of memory");
+		(void)conf_errf(err, errlen, r, "out of memory");
 	if (r == 0)
 		r = conf_attach_from_json(j, CONF_SKIP_SECRETS, &a, err, errlen);
 	if (r == 0 && (r = take_secrets(a, fa)) < 0)
-		(void)errf(err, errlen, r, "out of memory");
+		(void)conf_errf(err, errlen, r, "out of memory");
 	if (r == 0)
 		r = put_attach(c, a, err, errlen);
 	if (r < 0)
@@ -259,7 +243,7 @@ static int apply_entry(struct conf *c, const struct conf *file, const char *name
 	int r;
 
 	if (kind == NULL)
-		return errf(err, errlen, -EINVAL, "malformed entry");
+		return conf_errf(err, errlen, -EINVAL, "malformed entry");
 	if (strcmp(kind, "detached") == 0) {
 		if (fa != NULL && same_section(fa, body))
 			return conf_attach_remove(c, name);
@@ -269,7 +253,7 @@ static int apply_entry(struct conf *c, const struct conf *file, const char *name
 		return fa != NULL ? apply_settings(c, fa, body, err, errlen) : 0;
 	r = conf_attach_from_json(body, 0, &a, err, errlen);
 	if (r == 0 && strcmp(a->name, name) != 0)
-		r = errf(err, errlen, -EINVAL, "name: '%s' is not the entry's name", a->name);
+		r = conf_errf(err, errlen, -EINVAL, "name: '%s' is not the entry's name", a->name);
 	if (r == 0)
 		r = put_attach(c, a, err, errlen);
 	if (r < 0)
@@ -293,7 +277,7 @@ int overlay_compose(const struct overlay *o, const struct conf *file, const char
 		why[0] = '\0';
 		r = apply_entry(c, file, name, e, why, sizeof(why));
 		if (r < 0 && (r == -ENOMEM || (strict != NULL && strcmp(strict, name) == 0))) {
-			(void)errf(err, errlen, r, "%s", why);
+			(void)conf_errf(err, errlen, r, "%s", why);
 			conf_free(c);
 			return r;
 		}
