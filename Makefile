@@ -26,7 +26,7 @@ DESTDIR ?=
 
 CC ?= cc
 PKG_CONFIG ?= pkg-config
-PKGS := libcurl openssl jansson libevent libevent_openssl libevent_pthreads libsystemd sqlite3
+PKGS := libcurl openssl jansson libevent libevent_openssl libevent_pthreads libsystemd sqlite3 zlib libzstd
 
 ifeq ($(SANITIZE),1)
 B := build-san
@@ -44,7 +44,7 @@ ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-
 ALL_LDFLAGS := $(SANFLAGS) $(LDFLAGS)
 LIBS := $(PKG_LIBS) -lpthread -lm
 
-LIB_SRC := $(wildcard lib/*.c)
+LIB_SRC := $(wildcard lib/*.c lib/*/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
 LIBA := $(B)/libfollower.a
 
@@ -169,7 +169,7 @@ dist-check:
 	bash scripts/dist-check.sh
 
 format:
-	clang-format -i lib/*.c lib/*.h daemon/*.c cli/*.c tests/unit/*.c 2>/dev/null || true
+	clang-format -i $(wildcard lib/*.[ch] lib/*/*.[ch]) daemon/*.c cli/*.c tests/unit/*.c 2>/dev/null || true
 
 lint:
 	cppcheck --quiet --enable=warning,performance,portability --error-exitcode=1 \

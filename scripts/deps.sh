@@ -5,13 +5,13 @@
 # apt-get; otherwise it prints the exact command to run and fails.
 #
 # Fedora/RHEL equivalents: gcc make pkgconf-pkg-config libcurl-devel
-# openssl-devel jansson-devel libevent-devel systemd-devel sqlite-devel
+# openssl-devel jansson-devel libevent-devel systemd-devel sqlite-devel zlib-devel libzstd-devel
 # libcmocka-devel; tests: nginx strace libfaketime wrk rclone nodejs npm.
 set -eu
 cd "$(dirname "$0")/.."
 
 build_pkgs="gcc make pkg-config libcurl4-openssl-dev libssl-dev libjansson-dev libevent-dev
-libsystemd-dev libsqlite3-dev sqlite3 curl ca-certificates"
+libsystemd-dev libsqlite3-dev zlib1g-dev libzstd-dev sqlite3 curl ca-certificates"
 test_pkgs="libcmocka-dev nginx-light strace faketime wrk rclone systemd
 iproute2 util-linux procps psmisc man-db groff-base clang jq"
 
