@@ -172,6 +172,7 @@ format:
 	clang-format -i $(wildcard lib/*.[ch] lib/*/*.[ch]) daemon/*.c cli/*.c tests/unit/*.c 2>/dev/null || true
 
 lint:
+	bash scripts/layers.sh
 	cppcheck --quiet --enable=warning,performance,portability --error-exitcode=1 \
 	  --suppress=missingIncludeSystem -Ilib lib daemon cli
 
