@@ -309,8 +309,11 @@ static int merge_into(struct proto_extent *m, const struct proto_extent *src, ch
 		*a = src->artifacts[i];
 		a->name = strdup(src->artifacts[i].name);
 		a->path = strdup(src->artifacts[i].path);
+		a->format_text = a->format_text ? strdup(a->format_text) : NULL;
+		a->compression_text = a->compression_text ? strdup(a->compression_text) : NULL;
 		m->nartifacts++;
-		if (!a->name || !a->path)
+		if (!a->name || !a->path || (src->artifacts[i].format_text && !a->format_text) ||
+		    (src->artifacts[i].compression_text && !a->compression_text))
 			return -ENOMEM;
 	}
 	return 0;
