@@ -61,8 +61,8 @@ static const struct command commands[] = {
 	{"verify", lc_cmd_verify, ""},
 	{"vacuum", lc_cmd_vacuum, "[--log-retention D] [--grace D] [--dry-run]"},
 	{"checkpoint", lc_cmd_checkpoint, "DB"},
-	{"generate", lc_cmd_generate, "DB [--tables N --extents N] [--artifact-size B] "
-				      "[--commit-extents N] [--threads N]"},
+	{"generate", lc_cmd_generate, "DB [--tables N --extents N] [--artifact-size B | --rows N "
+				      "[--gzip]] [--commit-extents N] [--threads N]"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -199,6 +199,12 @@ static int generate_option(struct lc *c, int opt, struct leader_generate_opts *o
 		r = lc_parse_u64(c, "--threads", optarg, 64, &v);
 		o->threads = (unsigned)v;
 		return r;
+	case 'r':
+		r = lc_parse_u64(c, "--rows", optarg, 10000000, &o->rows);
+		return r == LC_OK && o->rows == 0 ? lc_usage(c, "--rows must be at least 1") : r;
+	case 'z':
+		o->gzip = true;
+		return LC_OK;
 	}
 	return LC_USAGE;
 }
@@ -211,6 +217,8 @@ int lc_cmd_generate(struct lc *c, int argc, char **argv)
 		{"artifact-size", required_argument, NULL, 's'},
 		{"commit-extents", required_argument, NULL, 'c'},
 		{"threads", required_argument, NULL, 'j'},
+		{"rows", required_argument, NULL, 'r'},
+		{"gzip", no_argument, NULL, 'z'},
 		{NULL, 0, NULL, 0},
 	};
 	struct leader_generate_opts o = {.artifact_size = 64};
@@ -224,6 +232,8 @@ int lc_cmd_generate(struct lc *c, int argc, char **argv)
 		r = lc_check_name(c, "database", argv[optind]);
 	if (r == LC_OK && o.extents && !o.tables)
 		r = lc_usage(c, "--extents needs --tables");
+	if (r == LC_OK && o.gzip && !o.rows)
+		r = lc_usage(c, "--gzip needs --rows");
 	if (r == LC_OK && !o.tables && !o.commit_extents)
 		r = lc_usage(c, "give --tables and --extents, or --commit-extents");
 	o.database = argv[optind];

@@ -544,6 +544,19 @@ int kval_parse(enum proto_coltype t, char *text, size_t len, char scratch[KVAL_S
 
 /* ---- formatting ---- */
 
+/* The shortest of %.15g, %.16g and %.17g that reads back as r: "0.007",
+ * not "0.0070000000000000001". */
+static void shortest_real(double r, char *buf, size_t len)
+{
+	for (int prec = 15; prec <= 17; prec++) {
+		double back;
+
+		(void)snprintf(buf, len, "%.*g", prec, r);
+		if (prec == 17 || (kval_parse_real(buf, strlen(buf), &back) == 0 && back == r))
+			return;
+	}
+}
+
 static char *format_real(double r, char *buf, size_t len)
 {
 	if (isnan(r))
@@ -551,7 +564,7 @@ static char *format_real(double r, char *buf, size_t len)
 	else if (isinf(r))
 		(void)snprintf(buf, len, "%s", r < 0 ? "-Infinity" : "Infinity");
 	else
-		(void)snprintf(buf, len, "%.17g", r);
+		shortest_real(r, buf, len);
 	return buf;
 }
 

@@ -194,12 +194,18 @@ struct leader_generate_opts {
 	size_t artifact_size;     /* bytes per artifact (one per extent, unique) */
 	uint64_t commit_extents;  /* then: one commit adding this many more */
 	unsigned threads;         /* artifact writers (0: 4) */
+	uint64_t rows;            /* > 0: typed extents of this many log-like rows (CSV) */
+	bool gzip;                /* typed extents: gzip-compressed */
 };
 
 /* Writes a new database of o->tables tables and o->extents extents straight
  * as one checkpoint plus the head (version 1, no log), then, when
  * o->commit_extents is set, one ordinary commit adding that many extents
- * (to a database that may already exist). */
+ * (to a database that may already exist).  With o->rows, the tables are
+ * log-like (Timestamp datetime, Level, Host, Service string, Latency real,
+ * Message string, Code long, Props dynamic) and each extent's artifact is
+ * that many rows of CSV (gzip with o->gzip) with its column statistics;
+ * a commit then goes to the tables with that schema. */
 int leader_generate(struct leader *l, const struct leader_generate_opts *o);
 
 /* A new random (version 4) uuid. */

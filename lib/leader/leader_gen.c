@@ -29,6 +29,9 @@ struct gen_batch {
 	size_t n;
 	char (*ids)[PROTO_UUID_LEN + 1];
 	char (*sha)[PROTO_SHA256_LEN + 1];
+	uint64_t *sizes;                /* artifact sizes */
+	int64_t base_time;              /* extent i is created at base_time + i s */
+	struct leader_gen_typed *typed; /* typed extents only */
 };
 
 struct gen_worker {
@@ -53,30 +56,62 @@ static void gen_content(const struct gen_batch *b, size_t i, char *buf, size_t s
 		memcpy(buf + at, line, size - at < (size_t)n ? size - at : (size_t)n);
 }
 
+/* The creation time of extent i of the run. */
+static int64_t gen_time(const struct gen_batch *b, uint64_t i)
+{
+	return b->base_time + (int64_t)(i % (30 * 86400)) * TIMEFMT_TICKS_PER_SEC;
+}
+
+/* The bytes of extent i's artifact into *ret and *ret_len (w's buffers). */
+static int gen_bytes(struct gen_worker *w, size_t i, struct leader_gen_buf *g, char **ret,
+		     size_t *ret_len)
+{
+	const struct leader_generate_opts *o = w->b->o;
+	uint64_t n = w->b->first + i;
+	int r;
+
+	if (!o->rows) {
+		gen_content(w->b, i, g->data, o->artifact_size);
+		*ret = g->data;
+		*ret_len = o->artifact_size;
+		return 0;
+	}
+	r = leader_gen_rows(n, o->rows, gen_time(w->b, n), 60 * TIMEFMT_TICKS_PER_SEC, o->gzip, g,
+			    &w->b->typed[i]);
+	*ret = o->gzip ? g->z : g->data;
+	*ret_len = o->gzip ? g->zlen : g->len;
+	return r;
+}
+
 static void *gen_worker_main(void *arg)
 {
 	struct gen_worker *w = arg;
-	size_t size = w->b->o->artifact_size, i;
-	char *buf = malloc(size ? size : 1), path[128];
+	struct leader_gen_buf g = {0};
+	size_t size = w->b->o->artifact_size, len = 0, i;
+	char *buf = NULL, path[128];
 
-	if (!buf) {
+	if (!w->b->o->rows && !(g.data = malloc(size ? size : 1))) {
 		w->r = -ENOMEM;
 		(void)snprintf(w->err, sizeof(w->err), "out of memory");
 		return NULL;
 	}
 	for (i = w->index; w->r == 0 && i < w->b->n; i += w->stride) {
-		gen_content(w->b, i, buf, size);
-		w->r = leader_sha256_hex(buf, size, w->b->sha[i]);
-		if (w->r < 0)
+		w->r = gen_bytes(w, i, &g, &buf, &len);
+		if (w->r == 0)
+			w->r = leader_sha256_hex(buf, len, w->b->sha[i]);
+		if (w->r < 0) {
+			(void)snprintf(w->err, sizeof(w->err), "out of memory");
 			break;
+		}
+		w->b->sizes[i] = len;
 		(void)proto_path_artifact(path, sizeof(path), w->b->sha[i]);
-		w->r = target_put(w->t, path, buf, size, TARGET_PUT_NEW, NULL);
+		w->r = target_put(w->t, path, buf, len, TARGET_PUT_NEW, NULL);
 		if (w->r == -EEXIST)
 			w->r = 0;
 		if (w->r < 0)
 			(void)snprintf(w->err, sizeof(w->err), "%s: %s", path, target_error(w->t));
 	}
-	free(buf);
+	leader_gen_buf_clear(&g);
 	return NULL;
 }
 
@@ -102,6 +137,8 @@ static void gen_clear(struct gen *g)
 	free(g->workers);
 	free(g->b.ids);
 	free(g->b.sha);
+	free(g->b.sizes);
+	free(g->b.typed);
 	free(g->ext);
 	free(g->art);
 	free(g->paths);
@@ -117,7 +154,8 @@ static int gen_init(struct gen *g, struct leader *l, const struct leader_generat
 	g->o = o;
 	g->b.o = o;
 	g->base_time = timefmt_now() - (int64_t)30 * 86400 * TIMEFMT_TICKS_PER_SEC;
-	(void)snprintf(g->artname, sizeof(g->artname), "data.csv");
+	g->b.base_time = g->base_time;
+	(void)snprintf(g->artname, sizeof(g->artname), "%s", o->gzip ? "data.csv.gz" : "data.csv");
 	g->nworkers = o->threads ? o->threads : 4;
 	g->workers = calloc(g->nworkers, sizeof(*g->workers));
 	g->b.ids = calloc(GEN_BATCH, sizeof(*g->b.ids));
@@ -125,7 +163,10 @@ static int gen_init(struct gen *g, struct leader *l, const struct leader_generat
 	g->ext = calloc(GEN_BATCH, sizeof(*g->ext));
 	g->art = calloc(GEN_BATCH, sizeof(*g->art));
 	g->paths = calloc(GEN_BATCH, sizeof(*g->paths));
-	if (!g->workers || !g->b.ids || !g->b.sha || !g->ext || !g->art || !g->paths)
+	g->b.sizes = calloc(GEN_BATCH, sizeof(*g->b.sizes));
+	g->b.typed = o->rows ? calloc(GEN_BATCH, sizeof(*g->b.typed)) : NULL;
+	if (!g->workers || !g->b.ids || !g->b.sha || !g->ext || !g->art || !g->paths ||
+	    !g->b.sizes || (o->rows && !g->b.typed))
 		return leader_fail(l, -ENOMEM, "out of memory");
 	for (i = 0; r == 0 && i < g->nworkers; i++)
 		r = leader_open_target(l, &g->workers[i].t, l->err, sizeof(l->err));
@@ -171,7 +212,7 @@ static void gen_extent(struct gen *g, size_t i, char *table)
 {
 	struct proto_extent *e = &g->ext[i];
 	struct proto_artifact *a = &g->art[i];
-	int64_t t = g->base_time + (int64_t)((g->b.first + i) % (30 * 86400)) * TIMEFMT_TICKS_PER_SEC;
+	int64_t t = gen_time(&g->b, g->b.first + i);
 
 	memset(e, 0, sizeof(*e));
 	memcpy(e->id, g->b.ids[i], sizeof(e->id));
@@ -180,12 +221,20 @@ static void gen_extent(struct gen *g, size_t i, char *table)
 	e->max_created = t + 60 * TIMEFMT_TICKS_PER_SEC;
 	e->rows = 1000;
 	e->original_size = g->o->artifact_size * 4;
-	e->compressed_size = g->o->artifact_size;
+	e->compressed_size = g->b.sizes[i];
 	e->artifacts = a;
 	e->nartifacts = 1;
 	memset(a, 0, sizeof(*a));
 	a->name = g->artname;
-	a->size = g->o->artifact_size;
+	a->size = g->b.sizes[i];
+	if (g->o->rows) {
+		e->rows = g->o->rows;
+		e->original_size = g->b.typed[i].original_size;
+		e->stats = g->b.typed[i].stats;
+		e->nstats = LEADER_GEN_LOG_COLUMNS;
+		a->format = PROTO_FMT_CSV;
+		a->compression = g->o->gzip ? PROTO_COMP_GZIP : PROTO_COMP_NONE;
+	}
 	memcpy(a->sha256, g->b.sha[i], sizeof(a->sha256));
 	(void)proto_path_artifact(g->paths[i], sizeof(g->paths[i]), a->sha256);
 	a->path = g->paths[i];
@@ -193,12 +242,13 @@ static void gen_extent(struct gen *g, size_t i, char *table)
 
 /* ---- a new database as one checkpoint ---- */
 
-static int gen_tables(struct leader_ckpt *w, char (*names)[16], unsigned n)
+static int gen_tables(struct leader_ckpt *w, char (*names)[16], unsigned n, bool typed)
 {
 	char cname[GEN_COLUMNS][16] = {"Timestamp", "Message", "Value"};
 	static const enum proto_coltype ctype[GEN_COLUMNS] = {PROTO_T_DATETIME, PROTO_T_STRING,
 							      PROTO_T_LONG};
-	struct proto_column cols[GEN_COLUMNS];
+	struct proto_column cols[GEN_COLUMNS], *use = cols;
+	size_t ncols = typed ? LEADER_GEN_LOG_COLUMNS : GEN_COLUMNS;
 	char empty[1] = "";
 	unsigned i;
 	int r = 0;
@@ -207,14 +257,16 @@ static int gen_tables(struct leader_ckpt *w, char (*names)[16], unsigned n)
 		cols[i].name = cname[i];
 		cols[i].type = ctype[i];
 	}
+	if (typed)
+		use = (struct proto_column *)leader_gen_log_columns;
 	for (i = 0; r == 0 && i < n; i++) {
 		struct proto_action a = {.op = PROTO_OP_CREATE};
 
 		(void)snprintf(names[i], sizeof(names[i]), "T%04u", i);
 		a.entity.kind = PROTO_TABLE;
 		a.entity.name = names[i];
-		a.entity.columns = cols;
-		a.entity.ncolumns = GEN_COLUMNS;
+		a.entity.columns = use;
+		a.entity.ncolumns = ncols;
 		a.entity.folder = empty;
 		a.entity.docstring = empty;
 		r = leader_ckpt_record(w, &a);
@@ -295,7 +347,7 @@ static int gen_new(struct leader *l, const struct leader_generate_opts *o)
 	leader_ckpt_init(&w, l, uuid, 1);
 	r = gen_init(&g, l, o);
 	if (r == 0)
-		r = gen_tables(&w, names, o->tables);
+		r = gen_tables(&w, names, o->tables, o->rows > 0);
 	if (r == 0)
 		r = gen_checkpoint_extents(&g, &w, names);
 	if (r == 0)
@@ -317,11 +369,23 @@ struct gen_commit {
 	size_t captables;
 };
 
+/* Whether e has the columns of generated typed rows. */
+static bool log_schema(const struct proto_entity *e)
+{
+	if (e->ncolumns != LEADER_GEN_LOG_COLUMNS)
+		return false;
+	for (size_t i = 0; i < e->ncolumns; i++)
+		if (e->columns[i].type != leader_gen_log_columns[i].type ||
+		    strcmp(e->columns[i].name, leader_gen_log_columns[i].name) != 0)
+			return false;
+	return true;
+}
+
 static int table_cb(const struct proto_entity *e, uint64_t nextents, void *arg)
 {
 	struct gen_commit *c = arg;
 
-	if (e->kind != PROTO_TABLE)
+	if (e->kind != PROTO_TABLE || (c->g->o->rows && !log_schema(e)))
 		return 0;
 	if (c->ntables == c->captables) {
 		size_t cap = c->captables ? c->captables * 2 : 16;
@@ -348,8 +412,9 @@ static int gen_build(const struct leader_state *st, struct proto_commit *c, void
 	if (r < 0)
 		return r;
 	if (gc->ntables == 0) {
-		(void)snprintf(err, LEADER_ERRLEN, "database %s has no table",
-			       leader_state_database(st));
+		(void)snprintf(err, LEADER_ERRLEN, "database %s has no table%s",
+			       leader_state_database(st),
+			       g->o->rows ? " with the generated log columns" : "");
 		return -EINVAL;
 	}
 	a.extents = calloc(g->b.n, sizeof(*a.extents));

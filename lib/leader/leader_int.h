@@ -94,6 +94,34 @@ int leader_head_add_db(struct proto_head *h, const char *name, const char *uuid,
 /* Test hook: raises the configured signal when point is the crash point. */
 void leader_crash_point(struct leader *l, const char *point);
 
+/* ---- typed rows of generated extents (leader_gen_rows.c) ---- */
+
+#define LEADER_GEN_LOG_COLUMNS 8
+/* Timestamp datetime, Level, Host, Service string, Latency real, Message
+ * string, Code long, Props dynamic. */
+extern const struct proto_column leader_gen_log_columns[LEADER_GEN_LOG_COLUMNS];
+
+/* A generator's buffers, reused from one extent to the next. */
+struct leader_gen_buf {
+	char *data; /* the CSV */
+	size_t len, cap;
+	char *z; /* its gzip form */
+	size_t zlen, zcap;
+};
+
+/* What an extent's artifact holds, for its description. */
+struct leader_gen_typed {
+	struct proto_colstat stats[LEADER_GEN_LOG_COLUMNS]; /* pointing into text */
+	char text[LEADER_GEN_LOG_COLUMNS][2][COLSTATS_TEXT];
+	uint64_t original_size;
+};
+
+/* Writes rows rows of extent number extent (timestamps in [t0, t0 + span))
+ * as CSV into b->data (and gzip into b->z when gzip), statistics in *ret. */
+int leader_gen_rows(uint64_t extent, uint64_t rows, int64_t t0, int64_t span, bool gzip,
+		    struct leader_gen_buf *b, struct leader_gen_typed *ret);
+void leader_gen_buf_clear(struct leader_gen_buf *b);
+
 /* SHA-256 of a buffer as hex. */
 int leader_sha256_hex(const void *data, size_t len, char ret[PROTO_SHA256_LEN + 1]);
 

@@ -324,7 +324,11 @@ static void test_format(void **state)
 	v.i = 90 * SEC;
 	assert_string_equal(kval_format(PROTO_T_TIMESPAN, &v, buf, sizeof(buf)), "00:01:30");
 	v.r = 0.1;
-	assert_string_equal(kval_format(PROTO_T_REAL, &v, buf, sizeof(buf)), "0.10000000000000001");
+	assert_string_equal(kval_format(PROTO_T_REAL, &v, buf, sizeof(buf)), "0.1");
+	v.r = 1.0 / 3;
+	assert_string_equal(kval_format(PROTO_T_REAL, &v, buf, sizeof(buf)), "0.33333333333333331");
+	v.r = 0.007;
+	assert_string_equal(kval_format(PROTO_T_REAL, &v, buf, sizeof(buf)), "0.007");
 	v.r = NAN;
 	assert_string_equal(kval_format(PROTO_T_REAL, &v, buf, sizeof(buf)), "NaN");
 	v.r = -INFINITY;
