@@ -326,7 +326,7 @@ static void test_format(void **state)
 	v.r = 0.1;
 	assert_string_equal(kval_format(PROTO_T_REAL, &v, buf, sizeof(buf)), "0.1");
 	v.r = 1.0 / 3;
-	assert_string_equal(kval_format(PROTO_T_REAL, &v, buf, sizeof(buf)), "0.33333333333333331");
+	assert_string_equal(kval_format(PROTO_T_REAL, &v, buf, sizeof(buf)), "0.3333333333333333");
 	v.r = 0.007;
 	assert_string_equal(kval_format(PROTO_T_REAL, &v, buf, sizeof(buf)), "0.007");
 	v.r = NAN;
