@@ -6,14 +6,14 @@
 #
 # Fedora/RHEL equivalents: gcc make pkgconf-pkg-config libcurl-devel
 # openssl-devel jansson-devel libevent-devel systemd-devel sqlite-devel zlib-devel libzstd-devel
-# libcmocka-devel; tests: nginx strace libfaketime wrk rclone nodejs npm.
+# libcmocka-devel; tests: nginx strace libfaketime wrk rclone nodejs npm gzip zstd.
 set -eu
 cd "$(dirname "$0")/.."
 
 build_pkgs="gcc make pkg-config libcurl4-openssl-dev libssl-dev libjansson-dev libevent-dev
 libsystemd-dev libsqlite3-dev zlib1g-dev libzstd-dev sqlite3 curl ca-certificates"
 test_pkgs="libcmocka-dev nginx-light strace faketime wrk rclone systemd
-iproute2 util-linux procps psmisc man-db groff-base clang jq"
+iproute2 util-linux procps psmisc man-db groff-base clang jq gzip zstd"
 
 want=$build_pkgs
 [ "${1:-}" = --test ] && want="$build_pkgs $test_pkgs"

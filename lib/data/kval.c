@@ -511,8 +511,11 @@ static int parse_typed(enum proto_coltype t, char *text, size_t len, char *scrat
 		v->len = r == 0 ? strlen(scratch) : 0;
 		return r;
 	case PROTO_T_DYNAMIC:
+		/* A JSON null is Kusto's null: isnull(dynamic(null)) is true. */
 		v->s = text;
-		return kval_json_minify(text, len, &v->len);
+		r = kval_json_minify(text, len, &v->len);
+		v->null = r == 0 && v->len == 4 && memcmp(text, "null", 4) == 0;
+		return r;
 	case PROTO_T_STRING:
 		v->s = text;
 		v->len = len;

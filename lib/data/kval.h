@@ -21,7 +21,8 @@
  *   guid      8-4-4-4-12 hex digits, optionally in braces; canonical text
  *             in lower case
  *   dynamic   one JSON value; canonical text has no whitespace outside
- *             strings (strings and numbers are kept as written)
+ *             strings (strings and numbers are kept as written); JSON null
+ *             is null, as in Kusto
  *   string    anything, as is
  * Empty text is null for every type but string, where it is "".
  */

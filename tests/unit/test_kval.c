@@ -261,6 +261,8 @@ static void test_dynamic(void **state)
 	assert_string_equal(ok(PROTO_T_DYNAMIC, "\"caf\xc3\xa9 \\u00e9\\n\"").s,
 	                    "\"caf\xc3\xa9 \\u00e9\\n\"");
 	assert_string_equal(ok(PROTO_T_DYNAMIC, "42").s, "42");
+	assert_true(ok(PROTO_T_DYNAMIC, " null ").null); /* Kusto's null */
+	assert_false(ok(PROTO_T_DYNAMIC, "[null]").null);
 	assert_string_equal(ok(PROTO_T_DYNAMIC, "[]").s, "[]");
 	assert_string_equal(ok(PROTO_T_DYNAMIC, "{ }").s, "{}");
 	assert_string_equal(ok(PROTO_T_DYNAMIC, "-0.5e-3").s, "-0.5e-3");
