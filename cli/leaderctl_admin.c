@@ -200,7 +200,7 @@ static int generate_option(struct lc *c, int opt, struct leader_generate_opts *o
 		o->threads = (unsigned)v;
 		return r;
 	case 'r':
-		r = lc_parse_u64(c, "--rows", optarg, 10000000, &o->rows);
+		r = lc_parse_u64(c, "--rows", optarg, 1000000, &o->rows);
 		return r == LC_OK && o->rows == 0 ? lc_usage(c, "--rows must be at least 1") : r;
 	case 'z':
 		o->gzip = true;
