@@ -108,6 +108,7 @@ int leader_extent_stats(const struct colstats *st, const struct proto_entity *ta
 
 		(void)colstats_get(st, i, &c);
 		v[i].nulls = c.nulls;
+		v[i].type = table->columns[i].type;
 		v[i].name = strdup(table->columns[i].name);
 		v[i].min = ranged ? strdup(min) : NULL;
 		v[i].max = ranged ? strdup(max) : NULL;

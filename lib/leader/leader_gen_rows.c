@@ -188,6 +188,7 @@ static void fill_stats(const struct colstats *st, struct leader_gen_typed *t)
 
 		(void)colstats_get(st, i, &cc);
 		c->name = (char *)leader_gen_log_columns[i].name;
+		c->type = leader_gen_log_columns[i].type;
 		c->nulls = cc.nulls;
 		c->min = ranged ? t->text[i][0] : NULL;
 		c->max = ranged ? t->text[i][1] : NULL;

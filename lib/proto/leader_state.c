@@ -849,6 +849,7 @@ static int fill_stats(struct leader_state *s, struct ls_extent *x, const struct 
 		if (!c[k].name)
 			return -ENOMEM;
 		c[k].nulls = e->stats[k].nulls;
+		c[k].type = e->stats[k].type;
 		c[k].min = put_text(&at, e->stats[k].min);
 		c[k].max = put_text(&at, e->stats[k].max);
 	}
@@ -1509,8 +1510,10 @@ static int digest_data_format(EVP_MD_CTX *md, const struct proto_artifact *a)
 
 static int digest_colstat(EVP_MD_CTX *md, const struct proto_colstat *c)
 {
+	unsigned char type = (unsigned char)c->type;
 	int r = digest_str(md, c->name);
 
+	r = r ? r : digest_update(md, &type, 1);
 	r = r ? r : digest_update(md, &c->nulls, sizeof(c->nulls));
 	r = r ? r : digest_str(md, c->min ? c->min : "\x01");
 	return r ? r : digest_str(md, c->max ? c->max : "\x01");

@@ -145,12 +145,15 @@ struct proto_artifact {
 	char *compression_text; /* owned; the name when compression is UNKNOWN, else NULL */
 };
 
-/* One column's statistics over an extent's rows (docs/PROTOCOL.md,
- * "Column statistics").  min and max are Kusto's text of the values
- * (datetime, timespan, int, long, real, decimal), both NULL when the column
- * has no range (another type, or no value but nulls). */
+/* One column of an extent's rows and its statistics (docs/PROTOCOL.md,
+ * "Column statistics"): the columns, in order, are the table's schema the
+ * rows were written with, so a reader can map an extent ingested before an
+ * alter-table.  min and max are Kusto's text of the values (datetime,
+ * timespan, int, long, real, decimal), both NULL when the column has no
+ * range (another type, or no value but nulls). */
 struct proto_colstat {
 	char *name;
+	enum proto_coltype type;
 	uint64_t nulls;
 	char *min;
 	char *max;

@@ -778,10 +778,16 @@ static int dec_colstat(struct dec *d, json_t *v, void *elem)
 {
 	struct proto_colstat *c = elem;
 	struct obj o;
+	const char *type;
+	size_t len;
 	int r;
 
 	if ((r = obj_init(d, v, &o, NULL)) < 0 || (r = get_name(d, &o, "name", REQ, &c->name)) < 0 ||
-	    (r = get_uint(d, &o, "nulls", 0, PROTO_MAX_VERSION, &c->nulls)) < 0 ||
+	    (r = get_str(d, &o, "type", REQ, SIZE_MAX, &type, &len)) < 0)
+		return r;
+	if (proto_coltype_parse(type, &c->type) < 0)
+		return dec_fail(d, -EINVAL, "type", "unknown column type '%.32s'", type);
+	if ((r = get_uint(d, &o, "nulls", 0, PROTO_MAX_VERSION, &c->nulls)) < 0 ||
 	    (r = get_stat_text(d, &o, "min", &c->min)) < 0 ||
 	    (r = get_stat_text(d, &o, "max", &c->max)) < 0)
 		return r;

@@ -109,7 +109,9 @@ static json_t *colstat_to_json(const struct proto_colstat *c)
 	int err = o == NULL;
 
 	if (!err)
-		err |= set_str(o, "name", c->name) || set_uint(o, "nulls", c->nulls) ||
+		err |= set_str(o, "name", c->name) ||
+		       set_str(o, "type", proto_coltype_name(c->type)) ||
+		       set_uint(o, "nulls", c->nulls) ||
 		       (c->min && set_str(o, "min", c->min)) ||
 		       (c->max && set_str(o, "max", c->max));
 	return done(o, err);

@@ -194,6 +194,7 @@ static bool copy_stats(struct proto_extent *e, const struct proto_extent *src)
 		const struct proto_colstat *s = &src->stats[i];
 
 		c->nulls = s->nulls;
+		c->type = s->type;
 		if (!dup_str(s->name, &c->name) || !dup_str(s->min, &c->min) ||
 		    !dup_str(s->max, &c->max))
 			return false;

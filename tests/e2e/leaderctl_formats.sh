@@ -47,7 +47,7 @@ cat >"$T/ev.json" <<'JSON'
 
 {"Timestamp":"2026-01-01","Level":"multi\nline","Latency":"NaN","Code":404,"Ok":"FALSE","Id":"{3f2b6c1e-9a4d-4e0b-8c7a-1d2e3f405163}","Span":"-00:00:02.5","Price":"10","Props":null,"extra":1}
 JSON
-want_stats='[{"name":"Timestamp","nulls":0,"min":"2026-01-01T00:00:00.0000000Z","max":"2026-01-02T03:04:05.1234567Z"},{"name":"Level","nulls":0},{"name":"Latency","nulls":1,"min":"1.5","max":"1.5"},{"name":"Code","nulls":0,"min":"200","max":"500"},{"name":"Ok","nulls":0},{"name":"Id","nulls":1},{"name":"Span","nulls":0,"min":"-00:00:02.5000000","max":"1.00:00:00"},{"name":"Price","nulls":0,"min":"-2","max":"10"},{"name":"Props","nulls":2},{"name":"N","nulls":1,"min":"-3","max":"7"}]'
+want_stats='[{"name":"Timestamp","type":"datetime","nulls":0,"min":"2026-01-01T00:00:00.0000000Z","max":"2026-01-02T03:04:05.1234567Z"},{"name":"Level","type":"string","nulls":0},{"name":"Latency","type":"real","nulls":1,"min":"1.5","max":"1.5"},{"name":"Code","type":"long","nulls":0,"min":"200","max":"500"},{"name":"Ok","type":"bool","nulls":0},{"name":"Id","type":"guid","nulls":1},{"name":"Span","type":"timespan","nulls":0,"min":"-00:00:02.5000000","max":"1.00:00:00"},{"name":"Price","type":"decimal","nulls":0,"min":"-2","max":"10"},{"name":"Props","type":"dynamic","nulls":2},{"name":"N","type":"int","nulls":1,"min":"-3","max":"7"}]'
 
 n=0
 for fmt in csv tsv json; do

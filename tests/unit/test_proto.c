@@ -85,11 +85,13 @@ static void make_stats(struct proto_extent *e)
 	e->nstats = 3;
 	e->stats = xcalloc(3, sizeof(*e->stats));
 	e->stats[0].name = xstrdup("Timestamp");
+	e->stats[0].type = PROTO_T_DATETIME;
 	e->stats[0].min = xstrdup("2026-01-02T03:04:05.0000000Z");
 	e->stats[0].max = xstrdup("2026-01-02T04:04:05.0000000Z");
 	e->stats[1].name = xstrdup("Message");
 	e->stats[1].nulls = 0;
 	e->stats[2].name = xstrdup("Latency");
+	e->stats[2].type = PROTO_T_REAL;
 	e->stats[2].nulls = 7;
 	e->stats[2].min = xstrdup("-Infinity");
 	e->stats[2].max = xstrdup("1.5");
@@ -369,6 +371,7 @@ static void eq_extent(const struct proto_extent *a, const struct proto_extent *b
 	for (size_t i = 0; i < a->nstats; i++) {
 		eq_str(a->stats[i].name, b->stats[i].name);
 		assert_int_equal(a->stats[i].nulls, b->stats[i].nulls);
+		assert_int_equal(a->stats[i].type, b->stats[i].type);
 		eq_str(a->stats[i].min, b->stats[i].min);
 		eq_str(a->stats[i].max, b->stats[i].max);
 	}
@@ -998,21 +1001,25 @@ static const struct refusal {
      ARTm ".ignore_first_record: only with a format"},
     {COMMIT, ART ".ignore_first_record", "1", -EINVAL,
      ARTm ".ignore_first_record: expected boolean"},
-    {COMMIT, EXT ".columns", "[{\"name\":\"A\",\"nulls\":0,\"min\":\"1\",\"max\":\"2\"}]", 0, ""},
-    {COMMIT, EXT ".columns", "[{\"name\":\"A\",\"nulls\":0,\"min\":\"1\"}]", -EINVAL,
+    {COMMIT, EXT ".columns", "[{\"name\":\"A\",\"type\":\"long\",\"nulls\":0,\"min\":\"1\",\"max\":\"2\"}]", 0, ""},
+    {COMMIT, EXT ".columns", "[{\"name\":\"A\",\"type\":\"long\",\"nulls\":0,\"min\":\"1\"}]", -EINVAL,
      EXTm ".columns[0].max: missing (min and max go together)"},
-    {COMMIT, EXT ".columns", "[{\"name\":\"A\",\"nulls\":99999999999}]", -EINVAL,
+    {COMMIT, EXT ".columns", "[{\"name\":\"A\",\"type\":\"long\",\"nulls\":99999999999}]", -EINVAL,
      EXTm ".columns[0].nulls: more than the extent's rows"},
-    {COMMIT, EXT ".columns", "[{\"name\":\"A\",\"nulls\":0},{\"name\":\"A\",\"nulls\":0}]",
+    {COMMIT, EXT ".columns", "[{\"name\":\"A\",\"type\":\"long\",\"nulls\":0},{\"name\":\"A\",\"type\":\"long\",\"nulls\":0}]",
      -EINVAL, EXTm ".columns[1].name: duplicate column name (also columns[0])"},
-    {COMMIT, EXT ".columns", "[{\"name\":\"A\",\"nulls\":0,\"zz\":1}]", -EINVAL,
+    {COMMIT, EXT ".columns", "[{\"name\":\"A\",\"type\":\"long\",\"nulls\":0,\"zz\":1}]", -EINVAL,
      EXTm ".columns[0]: unknown member 'zz'"},
-    {COMMIT, EXT ".columns", "[{\"name\":\"A\",\"nulls\":0,\"min\":\"\\n\",\"max\":\"1\"}]",
+    {COMMIT, EXT ".columns", "[{\"name\":\"A\",\"type\":\"long\",\"nulls\":0,\"min\":\"\\n\",\"max\":\"1\"}]",
      -EINVAL, EXTm ".columns[0].min: not printable ASCII"},
     {COMMIT, EXT ".columns",
-     "[{\"name\":\"A\",\"nulls\":0,\"min\":\"" S64 "x\",\"max\":\"1\"}]", -E2BIG,
+     "[{\"name\":\"A\",\"type\":\"long\",\"nulls\":0,\"min\":\"" S64 "x\",\"max\":\"1\"}]", -E2BIG,
      EXTm ".columns[0].min: longer than 64 bytes"},
     {COMMIT, EXT ".columns", "[{\"nulls\":0}]", -EINVAL, EXTm ".columns[0].name: missing"},
+    {COMMIT, EXT ".columns", "[{\"name\":\"A\",\"nulls\":0}]", -EINVAL,
+     EXTm ".columns[0].type: missing"},
+    {COMMIT, EXT ".columns", "[{\"name\":\"A\",\"type\":\"text\",\"nulls\":0}]", -EINVAL,
+     EXTm ".columns[0].type: unknown column type 'text'"},
     /* record lines */
     {RECORD, "op", "\"drop_extents\"", -EINVAL, "op: 'drop_extents' not allowed in a checkpoint"},
     {RECORD, "op", "\"replace_extents\"", -EINVAL, "op: 'replace_extents' not allowed"},
