@@ -202,6 +202,8 @@ static int check_all(struct lc *c, const char *db, struct ingest_req *q, char **
 	struct colstats *st = NULL;
 	int i, r = LC_OK;
 
+	if (n > PROTO_MAX_ARTIFACTS)
+		return lc_usage(c, "at most %d files make one extent", PROTO_MAX_ARTIFACTS);
 	if (leader_table_schema(c->l, db, q->e.table, &q->schema) < 0)
 		return lc_engine(c);
 	q->comps = calloc((size_t)n, sizeof(*q->comps));

@@ -16,7 +16,7 @@
 #include "data/rowreader.h"
 
 int leader_table_schema(struct leader *l, const char *db, const char *table,
-			struct proto_entity *ret)
+                        struct proto_entity *ret)
 {
 	struct proto_head *h = NULL;
 	struct leader_state *st = NULL;
@@ -36,10 +36,11 @@ int leader_table_schema(struct leader *l, const char *db, const char *table,
 		goto out;
 	e = leader_state_entity(st, table);
 	if (!e || e->kind == PROTO_EXTERNAL_TABLE)
-		r = leader_fail(l, e ? -EINVAL : -ENOENT, e ? "'%s' is an external table: it has no "
-							      "extents"
-							    : "table '%s' does not exist in database %s",
-				table, db);
+		r = leader_fail(l, e ? -EINVAL : -ENOENT,
+		                e ? "'%s' is an external table: it has no "
+		                    "extents"
+		                  : "table '%s' does not exist in database %s",
+		                table, db);
 	else if (proto_entity_copy(ret, e) < 0)
 		r = leader_fail(l, -ENOMEM, "out of memory");
 out:
@@ -62,10 +63,10 @@ static int read_rows(struct leader *l, struct rowreader *rr, struct colstats *st
 }
 
 int leader_check_rows(struct leader *l, const char *local, const struct leader_data_opts *o,
-		      const struct proto_entity *table, struct colstats *st, uint64_t *ret_bytes)
+                      const struct proto_entity *table, struct colstats *st, uint64_t *ret_bytes)
 {
-	struct rowreader_opts ro = {o->format, table->columns, table->ncolumns,
-				    o->ignore_first_record, local, 0};
+	struct rowreader_opts ro = {
+	    o->format, table->columns, table->ncolumns, o->ignore_first_record, local, 0};
 	struct instream *in = NULL;
 	struct rowreader *rr = NULL;
 	char err[ROWREADER_ERRLEN];
@@ -94,7 +95,7 @@ out:
 }
 
 int leader_extent_stats(const struct colstats *st, const struct proto_entity *table,
-			struct proto_extent *e)
+                        struct proto_extent *e)
 {
 	char min[COLSTATS_TEXT], max[COLSTATS_TEXT];
 	struct proto_colstat *v = calloc(table->ncolumns, sizeof(*v));

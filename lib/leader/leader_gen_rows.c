@@ -26,14 +26,14 @@ const struct proto_column leader_gen_log_columns[LEADER_GEN_LOG_COLUMNS] = {
 };
 
 static const char *const levels[] = {"Info", "Info", "Info",    "Info",    "Info",
-				     "Info", "Info", "Warning", "Warning", "Error"};
+                                     "Info", "Info", "Warning", "Warning", "Error"};
 static const char *const services[] = {"api", "auth", "billing", "cache",
-				       "db",  "edge", "search",  "worker"};
+                                       "db",  "edge", "search",  "worker"};
 static const char *const words[] = {
-    "request", "served",  "from",    "cache", "user",     "login",   "failed", "timeout",
-    "upstream", "retry",  "ok",      "slow",  "query",    "started", "done",   "session",
-    "token",   "expired", "refresh", "write", "read",     "disk",    "queue",  "full",
-    "job",     "queued",  "running", "stale", "rejected", "payment", "order",  "shipped",
+    "request",  "served",  "from",    "cache", "user",     "login",   "failed", "timeout",
+    "upstream", "retry",   "ok",      "slow",  "query",    "started", "done",   "session",
+    "token",    "expired", "refresh", "write", "read",     "disk",    "queue",  "full",
+    "job",      "queued",  "running", "stale", "rejected", "payment", "order",  "shipped",
 };
 static const int codes[] = {200, 200, 200, 200, 201, 204, 301, 304, 400, 401, 404, 500, 503};
 
@@ -196,7 +196,7 @@ static void fill_stats(const struct colstats *st, struct leader_gen_typed *t)
 }
 
 int leader_gen_rows(uint64_t extent, uint64_t rows, int64_t t0, int64_t span, bool gzip,
-		    struct leader_gen_buf *b, struct leader_gen_typed *ret)
+                    struct leader_gen_buf *b, struct leader_gen_typed *ret)
 {
 	struct colstats *st = NULL;
 	struct kval v[LEADER_GEN_LOG_COLUMNS];
