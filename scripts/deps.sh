@@ -11,7 +11,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 build_pkgs="gcc make pkg-config libcurl4-openssl-dev libssl-dev libjansson-dev libevent-dev
-libsystemd-dev libsqlite3-dev zlib1g-dev libzstd-dev sqlite3 curl ca-certificates"
+libsystemd-dev libsqlite3-dev zlib1g-dev libzstd-dev sqlite3 curl ca-certificates jq"
 test_pkgs="libcmocka-dev nginx-light strace faketime wrk rclone systemd
 iproute2 util-linux procps psmisc man-db groff-base clang jq"
 
