@@ -16,7 +16,7 @@ libsystemd-dev libsqlite3-dev zlib1g-dev libzstd-dev sqlite3 curl ca-certificate
 # tools of tests/e2e/dist_check.sh, and what the benchmarks time with.
 test_pkgs="libcmocka-dev nginx-light strace faketime wrk rclone systemd
 iproute2 util-linux procps psmisc bsdutils man-db groff-base clang libclang-rt-14-dev jq
-python3 openssl git cppcheck clang-format dpkg-dev debhelper fakeroot lintian rpm bc time gzip zstd"
+python3 openssl git cppcheck clang-format dpkg-dev debhelper fakeroot lintian rpm bc time gzip zstd libcsv-dev"
 
 want=$build_pkgs
 [ "${1:-}" = --test ] && want="$build_pkgs $test_pkgs"

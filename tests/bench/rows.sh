@@ -9,8 +9,9 @@ BUILD=${BUILD:-$root/build}
 make -C "$root" -s "$(basename "$BUILD")/libfollower.a" B="$(basename "$BUILD")" >/dev/null
 bin=$BUILD/bench/bench_rows
 mkdir -p "$(dirname "$bin")"
-peer=()
-if [ -f /usr/include/csv.h ]; then peer=(-DHAVE_LIBCSV -lcsv); fi
+# The peer, libcsv, is a test package (scripts/deps.sh --test).
+[ -f /usr/include/csv.h ] || { echo "rows: libcsv-dev is not installed (make test-deps)" >&2; exit 1; }
+peer=(-DHAVE_LIBCSV -lcsv)
 cc -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -I"$root/lib" \
 	$(pkg-config --cflags jansson zlib libzstd) -o "$bin" "$here/bench_rows.c" \
 	"$BUILD/libfollower.a" $(pkg-config --libs jansson zlib libzstd) "${peer[@]}" -lm -lpthread
