@@ -453,6 +453,8 @@ static int merge_extents(const struct leader_state *st, const struct ids_req *q,
 	}
 	for (i = 0; r == 0 && i < q->n; i++)
 		r = merge_into(m, &src[i], err);
+	if (r == 0)
+		r = leader_merge_stats(src, q->n, m, err);
 	if (r == 0 && (m->nartifacts > PROTO_MAX_ARTIFACTS || m->ntags > PROTO_MAX_TAGS)) {
 		(void)snprintf(err, LEADER_ERRLEN, "the merged extent would have %zu artifacts and "
 						   "%zu tags, more than %d and %d",

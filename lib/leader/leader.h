@@ -185,6 +185,13 @@ int leader_check_rows(struct leader *l, const char *local, const struct leader_d
 int leader_extent_stats(const struct colstats *st, const struct proto_entity *table,
 			struct proto_extent *e);
 
+/* The column statistics of the extent merging src[0..n) into *m (new; m
+ * owns them): null counts added, the widest range.  None when one of them
+ * has none (opaque data).  -EINVAL with err (LEADER_ERRLEN) when their rows
+ * were written with different columns: one extent cannot describe both. */
+int leader_merge_stats(const struct proto_extent *src, size_t n, struct proto_extent *m,
+		       char *err);
+
 /* ---- synthetic databases (leader_gen.c) ---- */
 
 struct leader_generate_opts {

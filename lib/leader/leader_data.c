@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "data/kval.h"
 #include "data/rowreader.h"
 
 int leader_table_schema(struct leader *l, const char *db, const char *table,
@@ -119,4 +120,89 @@ int leader_extent_stats(const struct colstats *st, const struct proto_entity *ta
 	e->stats = v;
 	e->nstats = i < table->ncolumns ? i + 1 : i;
 	return i < table->ncolumns ? -ENOMEM : 0;
+}
+
+/* ---- merged extents ---- */
+
+static bool same_columns(const struct proto_extent *a, const struct proto_extent *b)
+{
+	if (a->nstats != b->nstats)
+		return false;
+	for (size_t i = 0; i < a->nstats; i++)
+		if (a->stats[i].type != b->stats[i].type ||
+		    strcmp(a->stats[i].name, b->stats[i].name) != 0)
+			return false;
+	return true;
+}
+
+/* Compares two statistics of type t by value (texts that do not parse,
+ * which a decoded extent cannot hold, compare equal). */
+static int stat_cmp(enum proto_coltype t, const char *a, const char *b)
+{
+	char sa[KVAL_SCRATCH], sb[KVAL_SCRATCH], why[KVAL_WHYLEN], ta[PROTO_MAX_STAT_TEXT + 1],
+	    tb[PROTO_MAX_STAT_TEXT + 1];
+	struct kval x, y;
+
+	(void)snprintf(ta, sizeof(ta), "%s", a);
+	(void)snprintf(tb, sizeof(tb), "%s", b);
+	if (kval_parse(t, ta, strlen(ta), sa, &x, why) < 0 ||
+	    kval_parse(t, tb, strlen(tb), sb, &y, why) < 0)
+		return 0;
+	if (t == PROTO_T_REAL)
+		return (x.r > y.r) - (x.r < y.r);
+	if (t == PROTO_T_DECIMAL)
+		return kval_decimal_cmp(x.s, y.s);
+	return (x.i > y.i) - (x.i < y.i);
+}
+
+/* Replaces *dst by a copy of src when better says so (or *dst is NULL). */
+static int widen(char **dst, const char *src, enum proto_coltype t, int sign)
+{
+	char *copy;
+
+	if (!src || (*dst && stat_cmp(t, src, *dst) * sign <= 0))
+		return 0;
+	copy = strdup(src);
+	if (!copy)
+		return -ENOMEM;
+	free(*dst);
+	*dst = copy;
+	return 0;
+}
+
+int leader_merge_stats(const struct proto_extent *src, size_t n, struct proto_extent *m,
+		       char *err)
+{
+	size_t i, k;
+	int r = 0;
+
+	for (i = 0; i < n; i++)
+		if (src[i].nstats == 0)
+			return 0;
+	for (i = 1; i < n; i++)
+		if (!same_columns(&src[0], &src[i])) {
+			(void)snprintf(err, LEADER_ERRLEN,
+				       "extents %s and %s were written with different columns "
+				       "(the table was altered between them): they cannot be merged",
+				       src[0].id, src[i].id);
+			return -EINVAL;
+		}
+	m->stats = calloc(src[0].nstats, sizeof(*m->stats));
+	if (!m->stats)
+		return -ENOMEM;
+	m->nstats = src[0].nstats;
+	for (k = 0; r == 0 && k < m->nstats; k++) {
+		struct proto_colstat *c = &m->stats[k];
+
+		c->type = src[0].stats[k].type;
+		c->name = strdup(src[0].stats[k].name);
+		r = c->name ? 0 : -ENOMEM;
+		for (i = 0; r == 0 && i < n; i++) {
+			c->nulls += src[i].stats[k].nulls;
+			r = widen(&c->min, src[i].stats[k].min, c->type, -1);
+			if (r == 0)
+				r = widen(&c->max, src[i].stats[k].max, c->type, 1);
+		}
+	}
+	return r;
 }

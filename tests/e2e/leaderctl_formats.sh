@@ -126,9 +126,28 @@ check "ingest without --format stays opaque" lc ingest Logs Events "$T/ev.csv"
 check_eq "... no format, no statistics, rows counted by lines" "null null 5" \
 	"$(extents | jq -r 'select(.artifacts[0].name == "ev.csv" and .artifacts[0].format == null) | "\(.artifacts[0].format) \(.columns) \(.rows)"')"
 
+# --- merge-extents merges the statistics; not across an alter-table ---
+printf '2026-03-01T00:00:00Z,x,0.25,100,true,,,,,\n' >"$T/m1.csv"
+printf '2026-04-01T00:00:00Z,y,,600,true,,,99.5,,\n' >"$T/m2.csv"
+m1=$(lc ingest Logs Events "$T/m1.csv" --format csv)
+m2=$(lc ingest Logs Events "$T/m2.csv" --format csv)
+m=$(lc merge-extents Logs "$m1" "$m2")
+check_match "merge-extents of two typed extents" '^[0-9a-f-]{36}$' "$m"
+check_eq "... the merged statistics" \
+	'2 [0,"2026-03-01T00:00:00.0000000Z","2026-04-01T00:00:00.0000000Z"] [1,"0.25","0.25"] ["100","600"] [1,"99.5","99.5"]' \
+	"$(last_extent "$m" | jq -c -r '"\(.rows) \(.columns[0] | [.nulls, .min, .max]) \(.columns[2] | [.nulls, .min, .max]) \(.columns[3] | [.min, .max]) \(.columns[7] | [.nulls, .min, .max])"')"
+check "alter-table adds a column" lc alter-table Logs Events \
+	'Timestamp:datetime,Level:string,Latency:real,Code:long,Ok:bool,Id:guid,Span:timespan,Price:decimal,Props:dynamic,N:int,Extra:string'
+printf '2026-05-01T00:00:00Z,z,1,1,true,,,,,,more\n' >"$T/m3.csv"
+m3=$(lc ingest Logs Events "$T/m3.csv" --format csv)
+check_match "ingest with the new column" '^[0-9a-f-]{36}$' "$m3"
+check_eq "... its extent lists 11 columns" 11 "$(last_extent "$m3" | jq '.columns | length')"
+check_fails "merging extents of two schemas is refused" lc merge-extents Logs "$m" "$m3"
+check_match "... saying why" "were written with different columns" "$(cat "$T/last.out")"
+
 # --- a checkpoint keeps the typed members; verify is clean ---
 check "checkpoint" lc checkpoint Logs
-check_eq "the checkpoint holds $n typed extents with statistics" "$n" \
+check_eq "the checkpoint holds $n typed extents with statistics" "$((n + 2))" \
 	"$(cat "$(ls -d "$D"/db/*/checkpoint/* | tail -1)"/part-*.ndjson | jq -c '.extents[]? | select(.artifacts[0].format != null and .columns != null)' | wc -l)"
 check "verify" lc verify
 
