@@ -170,8 +170,7 @@ static int widen(char **dst, const char *src, enum proto_coltype t, int sign)
 	return 0;
 }
 
-int leader_merge_stats(const struct proto_extent *src, size_t n, struct proto_extent *m,
-		       char *err)
+int leader_merge_stats(const struct proto_extent *src, size_t n, struct proto_extent *m, char *err)
 {
 	size_t i, k;
 	int r = 0;
@@ -181,10 +180,11 @@ int leader_merge_stats(const struct proto_extent *src, size_t n, struct proto_ex
 			return 0;
 	for (i = 1; i < n; i++)
 		if (!same_columns(&src[0], &src[i])) {
-			(void)snprintf(err, LEADER_ERRLEN,
-				       "extents %s and %s were written with different columns "
-				       "(the table was altered between them): they cannot be merged",
-				       src[0].id, src[i].id);
+			(void)snprintf(
+			    err, LEADER_ERRLEN,
+			    "extents %s and %s were written with different columns "
+			    "(the table was altered between them): they cannot be merged",
+			    src[0].id, src[i].id);
 			return -EINVAL;
 		}
 	m->stats = calloc(src[0].nstats, sizeof(*m->stats));
@@ -205,4 +205,117 @@ int leader_merge_stats(const struct proto_extent *src, size_t n, struct proto_ex
 		}
 	}
 	return r;
+}
+
+/* ---- verify: the rows of typed artifacts ---- */
+
+static bool readable(const struct proto_artifact *a)
+{
+	return (a->format == PROTO_FMT_CSV || a->format == PROTO_FMT_TSV ||
+	        a->format == PROTO_FMT_JSON) &&
+	       a->compression != PROTO_COMP_UNKNOWN;
+}
+
+/* The columns e's rows were written with: its own, else its table's. */
+static int check_columns(struct leader_rowcheck *c, const struct leader_state *st,
+                         const struct proto_extent *e)
+{
+	const struct proto_entity *t = e->nstats ? NULL : leader_state_entity(st, e->table);
+	size_t n = e->nstats ? e->nstats : t ? t->ncolumns : 0;
+
+	if (n == 0)
+		return 0;
+	c->cols = calloc(n, sizeof(*c->cols));
+	if (!c->cols)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		c->cols[i] = e->nstats ? (struct proto_column){e->stats[i].name, e->stats[i].type}
+		                       : t->columns[i];
+	c->ncols = n;
+	return 0;
+}
+
+int leader_rowcheck_init(struct leader_rowcheck *c, const struct leader_state *st,
+                         const struct proto_extent *e)
+{
+	size_t i;
+	int r;
+
+	memset(c, 0, sizeof(*c));
+	c->complete = true;
+	for (i = 0; i < e->nartifacts; i++)
+		if (!readable(&e->artifacts[i]))
+			return 0;
+	if (e->nartifacts == 0)
+		return 0;
+	r = check_columns(c, st, e);
+	if (r < 0 || c->ncols == 0)
+		return r;
+	return colstats_new(c->cols, c->ncols, &c->cs) < 0 ? -ENOMEM : 0;
+}
+
+int leader_rowcheck_rows(struct leader_rowcheck *c, const struct proto_artifact *a, const char *buf,
+                         size_t len, char *why, size_t whylen)
+{
+	struct rowreader_opts o = {a->format, c->cols, c->ncols, a->ignore_first_record,
+	                           a->path,   0};
+	struct instream *in = NULL;
+	struct rowreader *rr = NULL;
+	const struct kval *row;
+	char err[ROWREADER_ERRLEN];
+	int r = instream_new(a->compression, &in);
+
+	if (r == 0) {
+		instream_push(in, buf, len);
+		instream_push_end(in);
+		r = rowreader_new(&o, in, &rr, err);
+	}
+	while (r == 0 && (r = rowreader_next(rr, &row)) == 1) {
+		colstats_add(c->cs, row);
+		r = 0;
+	}
+	if (r < 0) {
+		(void)snprintf(why, whylen, "%s", rr ? rowreader_error(rr) : "out of memory");
+		c->failed = true;
+	}
+	rowreader_free(rr);
+	return r < 0 ? -EINVAL : 0;
+}
+
+int leader_rowcheck_compare(const struct leader_rowcheck *c, const struct proto_extent *e,
+                            char *why, size_t whylen)
+{
+	char min[COLSTATS_TEXT], max[COLSTATS_TEXT];
+
+	if (colstats_rows(c->cs) != e->rows) {
+		(void)snprintf(why, whylen, "%llu rows where the extent says %llu",
+		               (unsigned long long)colstats_rows(c->cs),
+		               (unsigned long long)e->rows);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < e->nstats; i++) {
+		const struct proto_colstat *s = &e->stats[i];
+		struct colstats_col cc;
+		bool ranged = colstats_format(c->cs, i, min, max);
+
+		(void)colstats_get(c->cs, i, &cc);
+		if (cc.nulls == s->nulls && ranged == (s->min != NULL) &&
+		    (!ranged || (strcmp(min, s->min) == 0 && strcmp(max, s->max) == 0)))
+			continue;
+		(void)snprintf(why, whylen,
+		               "column '%s': %llu nulls, range %s..%s where the extent says %llu, "
+		               "%s..%s",
+		               s->name, (unsigned long long)cc.nulls, ranged ? min : "none",
+		               ranged ? max : "none", (unsigned long long)s->nulls,
+		               s->min ? s->min : "none", s->max ? s->max : "none");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+void leader_rowcheck_clear(struct leader_rowcheck *c)
+{
+	free(c->cols);
+	colstats_free(c->cs);
+	memset(c, 0, sizeof(*c));
 }

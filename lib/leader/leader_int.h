@@ -122,6 +122,31 @@ int leader_gen_rows(uint64_t extent, uint64_t rows, int64_t t0, int64_t span, bo
 		    struct leader_gen_buf *b, struct leader_gen_typed *ret);
 void leader_gen_buf_clear(struct leader_gen_buf *b);
 
+/* ---- verify of typed rows (leader_data.c) ---- */
+
+/* The rows of one extent's typed artifacts, read while verify re-hashes
+ * them, against the columns the extent says they were written with. */
+struct leader_rowcheck {
+	struct proto_column *cols; /* owned array, names borrowed from the extent or state */
+	size_t ncols;
+	struct colstats *cs; /* NULL: nothing to check (opaque, or an unknown format) */
+	bool complete;       /* every artifact was read */
+	bool failed;         /* rows did not parse (reported) */
+};
+
+/* Prepares the check of e (c->cs NULL when its artifacts are not all typed
+ * in a format this build reads).  0 or -ENOMEM. */
+int leader_rowcheck_init(struct leader_rowcheck *c, const struct leader_state *st,
+			 const struct proto_extent *e);
+/* Reads the rows of artifact a (its bytes in buf); -EINVAL with why when
+ * they do not parse. */
+int leader_rowcheck_rows(struct leader_rowcheck *c, const struct proto_artifact *a,
+			 const char *buf, size_t len, char *why, size_t whylen);
+/* Compares what was read with e's rows and statistics; -EINVAL with why. */
+int leader_rowcheck_compare(const struct leader_rowcheck *c, const struct proto_extent *e,
+			    char *why, size_t whylen);
+void leader_rowcheck_clear(struct leader_rowcheck *c);
+
 /* SHA-256 of a buffer as hex. */
 int leader_sha256_hex(const void *data, size_t len, char ret[PROTO_SHA256_LEN + 1]);
 

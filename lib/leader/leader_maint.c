@@ -179,6 +179,8 @@ struct verify {
 	size_t nseen;
 	size_t capseen;
 	const char *dbname;
+	const struct leader_state *st; /* the database's state (its extents' tables) */
+	struct leader_rowcheck rows;   /* the extent being verified */
 };
 
 static void problem(struct verify *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -245,17 +247,26 @@ static int seen_before(struct verify *v, const char *path, bool *ret)
 	return 0;
 }
 
-static int verify_artifact(struct verify *v, const struct proto_extent *e,
-			   const struct proto_artifact *a)
+/* The rows of a typed artifact must parse (data a follower can load). */
+static void verify_rows(struct verify *v, const struct proto_extent *e,
+			const struct proto_artifact *a, const char *buf, size_t len)
+{
+	char why[LEADER_ERRLEN];
+
+	if (leader_rowcheck_rows(&v->rows, a, buf, len, why, sizeof(why)) < 0)
+		problem(v, "%s: rows of extent %s of %s.%s: %s", a->path, e->id, v->dbname,
+			e->table, why);
+}
+
+/* Re-hashes an artifact (and reads its rows when typed): true in *ret_good
+ * when it is there with the size and sha256 the extent says. */
+static int check_artifact(struct verify *v, const struct proto_extent *e,
+			  const struct proto_artifact *a, bool *ret_good)
 {
 	char *buf = NULL, sha[PROTO_SHA256_LEN + 1];
 	size_t len = 0;
-	bool seen = false;
-	int r = seen_before(v, a->path, &seen);
+	int r = target_get(v->l->t, a->path, a->size + 1, &buf, &len, NULL);
 
-	if (r < 0 || seen)
-		return r;
-	r = target_get(v->l->t, a->path, a->size + 1, &buf, &len, NULL);
 	if (r == -ENOENT) {
 		problem(v, "%s: missing (extent %s of %s.%s)", a->path, e->id, v->dbname, e->table);
 		return 0;
@@ -273,17 +284,42 @@ static int verify_artifact(struct verify *v, const struct proto_extent *e,
 	else if ((r = leader_sha256_hex(buf, len, sha)) == 0 && strcmp(sha, a->sha256) != 0)
 		problem(v, "%s: sha256 %s where extent %s of %s.%s says %s", a->path, sha, e->id,
 			v->dbname, e->table, a->sha256);
+	else if (r == 0)
+		*ret_good = true;
+	if (*ret_good && v->rows.cs)
+		verify_rows(v, e, a, buf, len);
 	free(buf);
+	return r;
+}
+
+static int verify_artifact(struct verify *v, const struct proto_extent *e,
+			   const struct proto_artifact *a)
+{
+	bool seen = false, good = false;
+	int r = seen_before(v, a->path, &seen);
+
+	if (r == 0 && !seen)
+		r = check_artifact(v, e, a, &good);
+	/* Rows are counted only when every artifact of the extent was read. */
+	v->rows.complete &= good;
 	return r;
 }
 
 static int verify_extent_cb(const struct proto_extent *e, void *arg)
 {
+	struct verify *v = arg;
+	char why[LEADER_ERRLEN];
 	size_t k;
-	int r = 0;
+	int r = leader_rowcheck_init(&v->rows, v->st, e);
 
+	if (r < 0)
+		return leader_fail(v->l, r, "out of memory");
 	for (k = 0; r == 0 && k < e->nartifacts; k++)
-		r = verify_artifact(arg, e, &e->artifacts[k]);
+		r = verify_artifact(v, e, &e->artifacts[k]);
+	if (r == 0 && v->rows.cs && v->rows.complete && !v->rows.failed &&
+	    leader_rowcheck_compare(&v->rows, e, why, sizeof(why)) < 0)
+		problem(v, "extent %s of %s.%s: %s", e->id, v->dbname, e->table, why);
+	leader_rowcheck_clear(&v->rows);
 	return r;
 }
 
@@ -364,6 +400,7 @@ static int verify_db(struct verify *v, const struct proto_head_db *db)
 		if (info.kind == OBJ_MANIFEST && info.version <= db->version)
 			verify_checkpoint(v, db, info.version, have_want ? want : NULL);
 	}
+	v->st = st;
 	if (st)
 		r = leader_state_foreach_extent(st, NULL, verify_extent_cb, v);
 	leader_state_free(st);

@@ -10,7 +10,26 @@
 # reproduces; the typed members survive a checkpoint, and verify is clean.
 source "$(dirname "$0")/lib.sh"
 
-[ -x "$LEADERCTL" ] || { not_ok "leaderctl is built ($LEADERCTL)"; done_testing; }
+[ -x "$LEADERCTL" ] || { not_ok "leaderctl is built ($LEADERCTL)"; # --- verify reads typed artifacts: rows that do not parse, counts that differ ---
+check "create-database Tampered" lc create-database Tampered
+check "create-table" lc create-table Tampered T 'A:long,B:string'
+printf '1,x\n2,y\n' >"$T/t1.csv"
+printf 'one,x\n' >"$T/t2.csv"
+check "ingest typed rows" lc ingest Tampered T "$T/t1.csv" --format csv
+check "ingest bad rows, opaque" lc ingest Tampered T "$T/t2.csv"
+check "verify is clean before" lc verify
+tuuid=$(lc show --json | jq -r '.databases[] | select(.name == "Tampered") | .uuid')
+logs=("$D/db/$tuuid/log/"*.json)
+n=${#logs[@]}
+jq -c '.actions[0].extents[0].rows = 3 | .actions[0].extents[0].columns[0].max = "7"' "${logs[n - 2]}" >"$T/l1" &&
+	cp "$T/l1" "${logs[n - 2]}"
+jq -c '.actions[0].extents[0].artifacts[0].format = "csv"' "${logs[n - 1]}" >"$T/l2" && cp "$T/l2" "${logs[n - 1]}"
+check_fails "verify finds the tampered typed extents" lc verify
+check_match "... an extent whose rows do not parse" \
+	"rows of extent .* of Tampered.T: artifacts/.*:1: column 'A' \(long\): 'one': not a long" "$(cat "$T/last.out")"
+check_match "... an extent whose row count differs" "of Tampered.T: 2 rows where the extent says 3" "$(cat "$T/last.out")"
+
+done_testing; }
 for tool in gzip zstd jq; do
 	command -v "$tool" >/dev/null || skip_all "$tool not installed (make test-deps)"
 done
@@ -166,5 +185,24 @@ check_eq "ingesting a generated artifact gives its published statistics" \
 	"$(jq -c '[.rows, .original_size, .columns]' <<<"$x")" \
 	"$(last_extent "$id" | jq -c '[.rows, .original_size, .columns]')"
 check "verify after generate" lc verify
+
+# --- verify reads typed artifacts: rows that do not parse, counts that differ ---
+check "create-database Tampered" lc create-database Tampered
+check "create-table" lc create-table Tampered T 'A:long,B:string'
+printf '1,x\n2,y\n' >"$T/t1.csv"
+printf 'one,x\n' >"$T/t2.csv"
+check "ingest typed rows" lc ingest Tampered T "$T/t1.csv" --format csv
+check "ingest bad rows, opaque" lc ingest Tampered T "$T/t2.csv"
+check "verify is clean before" lc verify
+tuuid=$(lc show --json | jq -r '.databases[] | select(.name == "Tampered") | .uuid')
+logs=("$D/db/$tuuid/log/"*.json)
+n=${#logs[@]}
+jq -c '.actions[0].extents[0].rows = 3 | .actions[0].extents[0].columns[0].max = "7"' "${logs[n - 2]}" >"$T/l1" &&
+	cp "$T/l1" "${logs[n - 2]}"
+jq -c '.actions[0].extents[0].artifacts[0].format = "csv"' "${logs[n - 1]}" >"$T/l2" && cp "$T/l2" "${logs[n - 1]}"
+check_fails "verify finds the tampered typed extents" lc verify
+check_match "... an extent whose rows do not parse" \
+	"rows of extent .* of Tampered.T: artifacts/.*:1: column 'A' \(long\): 'one': not a long" "$(cat "$T/last.out")"
+check_match "... an extent whose row count differs" "of Tampered.T: 2 rows where the extent says 3" "$(cat "$T/last.out")"
 
 done_testing
