@@ -71,6 +71,14 @@ int kval_parse_decimal(const char *text, size_t len, char ret[KVAL_SCRATCH]);
  * place; *ret_len gets the new length (text[*ret_len] = '\0'). */
 int kval_json_minify(char *text, size_t len, size_t *ret_len);
 
+/* Checks the JSON value that starts text (len bytes, no leading blank) and
+ * gives its length in *ret_len (what follows is not looked at). */
+int kval_json_span(const char *text, size_t len, size_t *ret_len);
+/* Decodes the escapes of a JSON string's content (checked by
+ * kval_json_span: between its quotes) in place into UTF-8, ending it with
+ * a NUL; -EINVAL for a lone surrogate or U+0000. */
+int kval_json_unescape(char *s, size_t len, size_t *ret_len);
+
 /* Compares two canonical decimals: <0, 0, >0. */
 int kval_decimal_cmp(const char *a, const char *b);
 

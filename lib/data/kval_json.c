@@ -253,3 +253,98 @@ int kval_json_minify(char *text, size_t len, size_t *ret_len)
 	*ret_len = (size_t)n;
 	return 0;
 }
+
+int kval_json_span(const char *text, size_t len, size_t *ret_len)
+{
+	/* A checking pass never writes: the cast only shares the walker. */
+	struct jmin j = {(char *)text, (char *)text, (char *)text + len, 0, false};
+	int r = value(&j);
+
+	if (r < 0)
+		return r;
+	*ret_len = (size_t)(j.r - text);
+	return 0;
+}
+
+static unsigned hexnum(const char *p)
+{
+	unsigned v = 0;
+
+	for (int i = 0; i < 4; i++)
+		v = v << 4 | (unsigned)(p[i] <= '9' ? p[i] - '0' : (p[i] | 0x20) - 'a' + 10);
+	return v;
+}
+
+/* Writes code point c as UTF-8 at w; the bytes written. */
+static size_t put_utf8(char *w, unsigned c)
+{
+	if (c < 0x80) {
+		w[0] = (char)c;
+		return 1;
+	}
+	if (c < 0x800) {
+		w[0] = (char)(0xc0 | c >> 6);
+		w[1] = (char)(0x80 | (c & 0x3f));
+		return 2;
+	}
+	if (c < 0x10000) {
+		w[0] = (char)(0xe0 | c >> 12);
+		w[1] = (char)(0x80 | (c >> 6 & 0x3f));
+		w[2] = (char)(0x80 | (c & 0x3f));
+		return 3;
+	}
+	w[0] = (char)(0xf0 | c >> 18);
+	w[1] = (char)(0x80 | (c >> 12 & 0x3f));
+	w[2] = (char)(0x80 | (c >> 6 & 0x3f));
+	w[3] = (char)(0x80 | (c & 0x3f));
+	return 4;
+}
+
+/* The code point of the \u escape at p (a surrogate pair takes 12 bytes);
+ * *ret_n the bytes read; 0 for a lone surrogate or U+0000. */
+static unsigned unicode_escape(const char *p, const char *end, size_t *ret_n)
+{
+	unsigned c = hexnum(p + 2), lo;
+
+	*ret_n = 6;
+	if (c >= 0xdc00 && c <= 0xdfff)
+		return 0;
+	if (c < 0xd800 || c > 0xdbff)
+		return c;
+	if (end - p < 12 || p[6] != '\\' || p[7] != 'u' || !hex4(p + 8, end))
+		return 0;
+	lo = hexnum(p + 8);
+	if (lo < 0xdc00 || lo > 0xdfff)
+		return 0;
+	*ret_n = 12;
+	return 0x10000 + ((c - 0xd800) << 10) + (lo - 0xdc00);
+}
+
+int kval_json_unescape(char *s, size_t len, size_t *ret_len)
+{
+	static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+	char *r = s, *w = s, *end = s + len;
+
+	while (r < end) {
+		size_t n;
+		unsigned c;
+
+		if (*r != '\\') {
+			*w++ = *r++;
+			continue;
+		}
+		if (r[1] != 'u') {
+			*w++ = to[strchr(from, r[1]) - from];
+			r += 2;
+			continue;
+		}
+		c = unicode_escape(r, end, &n);
+		if (c == 0)
+			return -EINVAL;
+		w += put_utf8(w, c);
+		r += n;
+	}
+	*w = '\0';
+	*ret_len = (size_t)(w - s);
+	return 0;
+}

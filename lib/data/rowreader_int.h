@@ -40,9 +40,7 @@ struct rowreader {
 	struct kval *vals;
 	char (*scratch)[KVAL_SCRATCH];
 	struct rr_field *fields;
-	json_t *json; /* JSON lines: the current row's object */
-	char **dumps; /* JSON lines: texts made for the current row */
-	size_t ndumps;
+	struct rr_field *jspans; /* JSON lines: each column's value in the line */
 	char err[ROWREADER_ERRLEN];
 };
 
@@ -58,7 +56,7 @@ int rowreader_fill(struct rowreader *r);
 /* The next row of each format: 1, 0 at the end, or as rowreader_next. */
 int rowreader_csv_next(struct rowreader *r);
 int rowreader_json_next(struct rowreader *r);
-/* Releases what the JSON reader holds for the current row. */
+/* Releases what the JSON reader holds (once the reader is done). */
 void rowreader_json_clear(struct rowreader *r);
 
 #endif
