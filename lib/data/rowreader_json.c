@@ -139,9 +139,9 @@ static int line_error(struct rowreader *r, const char *line, size_t len)
 	json_decref(j);
 	if (!j)
 		return rowreader_fail(r, -EINVAL, "not a JSON object: %s (at byte %d)", je.text,
-				      je.position);
+		                      je.position);
 	return rowreader_fail(r, -EINVAL, "not a JSON object%s",
-			      object ? ": nested deeper than 128 levels" : "");
+	                      object ? ": nested deeper than 128 levels" : "");
 }
 
 /* A value of the wrong kind for column i. */
@@ -185,12 +185,18 @@ static int from_number(struct rowreader *r, size_t i, char *v, size_t len)
 		rc = kval_parse_real(v, len, &out->r);
 	else if (t == PROTO_T_DECIMAL)
 		return from_text(r, i, v, len);
-	else if (!is_integer(v, len) || (t != PROTO_T_LONG && t != PROTO_T_INT && t != PROTO_T_BOOL))
+	else if (!is_integer(v, len) ||
+	         (t != PROTO_T_LONG && t != PROTO_T_INT && t != PROTO_T_BOOL))
 		return mismatch(r, i, v, len);
 	else
-		rc = kval_parse_int(v, len, t == PROTO_T_LONG ? INT64_MIN : t == PROTO_T_INT ? INT32_MIN : 0,
-				    t == PROTO_T_LONG ? INT64_MAX : t == PROTO_T_INT ? INT32_MAX : 1,
-				    &out->i);
+		rc = kval_parse_int(v, len,
+		                    t == PROTO_T_LONG  ? INT64_MIN
+		                    : t == PROTO_T_INT ? INT32_MIN
+		                                       : 0,
+		                    t == PROTO_T_LONG  ? INT64_MAX
+		                    : t == PROTO_T_INT ? INT32_MAX
+		                                       : 1,
+		                    &out->i);
 	if (rc == -ERANGE && t != PROTO_T_BOOL)
 		return from_text(r, i, v, len); /* words the range error */
 	return rc < 0 ? mismatch(r, i, v, len) : 1;

@@ -3,7 +3,7 @@
  * log-like table (datetime, three short strings, a real, a four-word
  * message, a long, a small dynamic bag) as CSV (plain, gzip, zstd) and as
  * JSON lines, read from memory through rowreader + colstats, one thread.
- * JSON lines are bound by jansson (~200k objects/s of this size here).  Target: well over
+ * (jansson alone parses ~200k such objects/s here; the reader its own way.)  Target: well over
  * 1,000,000 rows/s on one core for plain CSV.  The peer, measured in the
  * same run: libcsv (csv_parse, tokenizing only, no typing) on the same
  * bytes, when it is installed.

@@ -286,35 +286,42 @@ static void test_json_errors(void **state)
 static void test_json_details(void **state)
 {
 	static const struct proto_column cols[] = {
-	    {"S", PROTO_T_STRING}, {"Y", PROTO_T_DYNAMIC}, {"I", PROTO_T_INT}, {"B", PROTO_T_BOOL},
-	    {"R", PROTO_T_REAL},   {"M", PROTO_T_DECIMAL}, {"k\"ey", PROTO_T_LONG},
+	    {"S", PROTO_T_STRING},   {"Y", PROTO_T_DYNAMIC}, {"I", PROTO_T_INT},
+	    {"B", PROTO_T_BOOL},     {"R", PROTO_T_REAL},    {"M", PROTO_T_DECIMAL},
+	    {"k\"ey", PROTO_T_LONG},
 	};
 	struct opts o = {PROTO_FMT_JSON, PROTO_COMP_NONE, cols, 7, false, 0, 0};
 
 	(void)state;
 	expect(&o,
-	       " { \"S\" : \"caf\\u00e9 \\ud83d\\ude00 a\\nb\\\"\\/\" , \"Y\" : { \"x\" : [ 1.50 , \"\\u00e9\" ] } ,"
-	       " \"I\":-2147483648, \"B\":1, \"R\":1e2, \"M\":1.50, \"k\\\"ey\":7, \"other\":{\"deep\":[[]]}} \r\n"
+	       " { \"S\" : \"caf\\u00e9 \\ud83d\\ude00 a\\nb\\\"\\/\" , \"Y\" : { \"x\" : [ 1.50 , "
+	       "\"\\u00e9\" ] } ,"
+	       " \"I\":-2147483648, \"B\":1, \"R\":1e2, \"M\":1.50, \"k\\\"ey\":7, "
+	       "\"other\":{\"deep\":[[]]}} \r\n"
 	       "{\"S\":12.50,\"Y\":\"text\",\"B\":false,\"R\":-0.0,\"I\":null,\"Y2\":1,\"Y3\":2}\n"
 	       "{\"S\":{\"a\" : 1},\"Y\":null,\"B\":\"TRUE\",\"R\":\"-Infinity\"}\n",
-	       "caf\xc3\xa9 \xf0\x9f\x98\x80 a\nb\"/|{\"x\":[1.50,\"\\u00e9\"]}|-2147483648|true|100|1.50|7\n"
+	       "caf\xc3\xa9 \xf0\x9f\x98\x80 "
+	       "a\nb\"/|{\"x\":[1.50,\"\\u00e9\"]}|-2147483648|true|100|1.50|7\n"
 	       "12.50|\"text\"|~|false|-0|~|~\n"
 	       "{\"a\":1}|~|~|true|-Infinity|~|~\n");
 	expect_err(&o, "{\"I\":2147483648}\n", -ERANGE,
-		   "t.csv:1: column 'I' (int): '2147483648': out of range for int");
-	expect_err(&o, "{\"B\":2}\n", -EINVAL, "t.csv:1: column 'B' (bool): '2': not a value of this type");
-	expect_err(&o, "{\"S\":\"\\ud83d\"}\n", -EINVAL, "t.csv:1: not a JSON object: invalid \\u escape");
-	expect_err(&o, "{\"S\":\"\\u0000\"}\n", -EINVAL, "t.csv:1: not a JSON object: invalid \\u escape");
+	           "t.csv:1: column 'I' (int): '2147483648': out of range for int");
+	expect_err(&o, "{\"B\":2}\n", -EINVAL,
+	           "t.csv:1: column 'B' (bool): '2': not a value of this type");
+	expect_err(&o, "{\"S\":\"\\ud83d\"}\n", -EINVAL,
+	           "t.csv:1: not a JSON object: invalid \\u escape");
+	expect_err(&o, "{\"S\":\"\\u0000\"}\n", -EINVAL,
+	           "t.csv:1: not a JSON object: invalid \\u escape");
 	expect_err(&o, "{\"x\":1,\"x\":2}\n", -EINVAL,
-		   "t.csv:1: not a JSON object: duplicate object key near '\"x\"' (at byte 10)");
+	           "t.csv:1: not a JSON object: duplicate object key near '\"x\"' (at byte 10)");
 	expect_err(&o, "{\"S\":1} x\n", -EINVAL,
-		   "t.csv:1: not a JSON object: end of file expected near 'x' (at byte 9)");
+	           "t.csv:1: not a JSON object: end of file expected near 'x' (at byte 9)");
 	expect_err(&o, "{\"S\":\"a\tb\"}\n", -EINVAL,
-		   "t.csv:1: not a JSON object: control character 0x9 near '\"a' (at byte 7)");
+	           "t.csv:1: not a JSON object: control character 0x9 near '\"a' (at byte 7)");
 	expect_err(&o, "{\"R\":1e999}\n", -ERANGE,
-		   "t.csv:1: column 'R' (real): '1e999': out of range for real");
+	           "t.csv:1: column 'R' (real): '1e999': out of range for real");
 	expect_err(&o, "{\"M\":1e5}\n", -EINVAL,
-		   "t.csv:1: column 'M' (decimal): '1e5': not a decimal ([+-]digits[.digits])");
+	           "t.csv:1: column 'M' (decimal): '1e5': not a decimal ([+-]digits[.digits])");
 }
 
 /* Records straddle reads: the same text fed one byte at a time and in odd
@@ -567,14 +574,21 @@ static void test_bad_options(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_csv_quoting), cmocka_unit_test(test_csv_header),
-	    cmocka_unit_test(test_tsv),         cmocka_unit_test(test_all_types),
-	    cmocka_unit_test(test_csv_errors),  cmocka_unit_test(test_long_value_excerpt),
-	    cmocka_unit_test(test_json),        cmocka_unit_test(test_json_errors),
+	    cmocka_unit_test(test_csv_quoting),
+	    cmocka_unit_test(test_csv_header),
+	    cmocka_unit_test(test_tsv),
+	    cmocka_unit_test(test_all_types),
+	    cmocka_unit_test(test_csv_errors),
+	    cmocka_unit_test(test_long_value_excerpt),
+	    cmocka_unit_test(test_json),
+	    cmocka_unit_test(test_json_errors),
 	    cmocka_unit_test(test_json_details),
-	    cmocka_unit_test(test_straddle),    cmocka_unit_test(test_bounds),
-	    cmocka_unit_test(test_gzip_zstd),   cmocka_unit_test(test_compressed_errors),
-	    cmocka_unit_test(test_push),        cmocka_unit_test(test_fd_and_names),
+	    cmocka_unit_test(test_straddle),
+	    cmocka_unit_test(test_bounds),
+	    cmocka_unit_test(test_gzip_zstd),
+	    cmocka_unit_test(test_compressed_errors),
+	    cmocka_unit_test(test_push),
+	    cmocka_unit_test(test_fd_and_names),
 	    cmocka_unit_test(test_bad_options),
 	};
 
