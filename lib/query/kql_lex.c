@@ -189,11 +189,11 @@ static int lex_u_escape(struct lexer *l, char *out, size_t *n)
 	for (int k = 0; k < 4; k++) {
 		int h = hex_value(peek(l, (size_t)k));
 		if (h < 0)
-			return fail(l, l->i, "a \\u escape needs four hex digits");
+			return fail(l, l->i - 2, "a \\u escape needs four hex digits");
 		cp = cp * 16 + (uint32_t)h;
 	}
 	if (cp == 0 || (cp >= 0xd800 && cp <= 0xdfff))
-		return fail(l, l->i, "a \\u escape of NUL or a surrogate");
+		return fail(l, l->i - 2, "a \\u escape of NUL or a surrogate");
 	l->i += 4;
 	put_utf8(out, n, cp);
 	return 0;
@@ -541,6 +541,45 @@ static int finish(struct lexer *l, struct kql_tokens *ret)
 	return 0;
 }
 
+/* The length of the valid UTF-8 sequence at s[0, n), 0 when invalid
+ * (overlong forms, surrogates, past U+10FFFF): strings go to JSON as they
+ * are, so a query must be UTF-8. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	size_t len = s[0] < 0x80                   ? 1
+	             : s[0] >= 0xc2 && s[0] < 0xe0 ? 2
+	             : s[0] >= 0xe0 && s[0] < 0xf0 ? 3
+	             : s[0] >= 0xf0 && s[0] < 0xf5 ? 4
+	                                           : 0;
+
+	if (len == 0 || len > n)
+		return 0;
+	for (size_t k = 1; k < len; k++)
+		if ((s[k] & 0xc0) != 0x80)
+			return 0;
+	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0) ||
+	    (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90))
+		return 0;
+	return len;
+}
+
+static int check_utf8(struct lexer *l)
+{
+	size_t len;
+
+	for (size_t i = 0; i < l->len; i += len) {
+		if ((len = utf8_len((const unsigned char *)l->src + i, l->len - i)) != 0)
+			continue;
+		for (size_t k = l->line_start; k < i; k++)
+			if (l->src[k] == '\n') {
+				l->line++;
+				l->line_start = k + 1;
+			}
+		return kql_err_syntax(l->err, pos_at(l, i), NULL, 0, "a byte that is not UTF-8");
+	}
+	return 0;
+}
+
 int kql_lex(struct kql_arena *arena, const char *src, size_t len, struct kql_tokens *ret,
             struct kql_error *err)
 {
@@ -551,6 +590,8 @@ int kql_lex(struct kql_arena *arena, const char *src, size_t len, struct kql_tok
 	if (len > KQL_MAX_QUERY)
 		return kql_err_set(err, KQL_E_LIMIT, start, "the query is longer than %u bytes",
 		                   KQL_MAX_QUERY);
+	if ((r = check_utf8(&l)) != 0)
+		return r;
 	for (;;) {
 		skip_space(&l);
 		if (l.i >= l.len)

@@ -61,6 +61,15 @@ bool kqlp_expect(struct kql_parser *p, const char *s)
 	return false;
 }
 
+size_t kqlp_span(const struct kql_parser *p, size_t off, const char *stop)
+{
+	size_t n = 0;
+
+	while (off + n < p->len && strchr(stop, p->src[off + n]) == NULL)
+		n++;
+	return n;
+}
+
 void *kqlp_nomem(struct kql_parser *p)
 {
 	(void)kql_err_set(p->err, KQL_E_NOMEM, kqlp_tok(p, 0)->pos, "out of memory");
@@ -501,7 +510,7 @@ int kql_parse(struct kql_arena *arena, const char *src, size_t len, struct kql_n
               struct kql_error *err)
 {
 	struct kql_tokens toks;
-	struct kql_parser p = {arena, src, NULL, 0, 0, 0, 0, err};
+	struct kql_parser p = {arena, src, len, NULL, 0, 0, 0, 0, err};
 	struct kql_node *q;
 	int r;
 

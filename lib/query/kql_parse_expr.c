@@ -26,7 +26,9 @@ static struct kql_node *binary(struct kql_parser *p, int op, struct kql_node *l,
 
 	if (l == NULL || r == NULL)
 		return NULL;
-	if ((n = kql_ast_new(p->a, KQL_N_BINARY, pos)) == NULL)
+	/* At its left operand: errors point where the expression starts. */
+	(void)pos;
+	if ((n = kql_ast_new(p->a, KQL_N_BINARY, l->pos)) == NULL)
 		return kqlp_nomem(p);
 	n->op = op;
 	kql_ast_add(n, l);
@@ -83,6 +85,7 @@ static struct kql_node *parse_in(struct kql_parser *p, int op, struct kql_node *
 		return NULL;
 	p->i++;
 	n->op = op;
+	n->pos = lhs->pos;
 	kql_ast_add(n, lhs);
 	if (!kqlp_expect(p, "("))
 		return NULL;
@@ -104,6 +107,7 @@ static struct kql_node *parse_between(struct kql_parser *p, int op, struct kql_n
 		return NULL;
 	p->i++;
 	n->op = op;
+	n->pos = lhs->pos;
 	kql_ast_add(n, lhs);
 	if (!kqlp_expect(p, "(") || kql_ast_add(n, parse_add(p)) == NULL || !kqlp_expect(p, "..") ||
 	    kql_ast_add(n, parse_add(p)) == NULL || !kqlp_expect(p, ")"))
@@ -227,6 +231,7 @@ static struct kql_node *parse_postfix(struct kql_parser *p)
 		if ((m = kqlp_node(p, dot ? KQL_N_MEMBER : KQL_N_INDEX)) == NULL)
 			return NULL;
 		p->i++;
+		m->pos = n->pos;
 		kql_ast_add(m, n);
 		if (dot) {
 			if ((m->name = kqlp_name(p, "a member name")) == NULL)
@@ -397,13 +402,12 @@ static json_t *json_number(struct kql_parser *p)
 	if (!neg)
 		(void)kqlp_accept(p, "+");
 	t = kqlp_tok(p, 0);
-	if (t->kind == KQL_T_LONG) {
+	if (t->kind == KQL_T_LONG || t->kind == KQL_T_REAL) {
+		json_t *v = t->kind == KQL_T_LONG
+		                ? json_integer(neg ? (json_int_t)(0 - (uint64_t)t->i) : t->i)
+		                : json_real(neg ? -t->r : t->r);
 		p->i++;
-		return json_integer(neg ? -t->i : t->i);
-	}
-	if (t->kind == KQL_T_REAL) {
-		p->i++;
-		return json_real(neg ? -t->r : t->r);
+		return v != NULL ? v : kqlp_nomem(p);
 	}
 	return kqlp_expected(p, "a JSON value");
 }
@@ -415,7 +419,8 @@ static json_t *json_array_items(struct kql_parser *p)
 	if (a == NULL)
 		return kqlp_nomem(p);
 	while (!kqlp_punct(p, 0, "]")) {
-		if ((v = parse_json(p)) == NULL || json_array_append_new(a, v) != 0 ||
+		if ((v = parse_json(p)) == NULL ||
+		    (json_array_append_new(a, v) != 0 && kqlp_nomem(p) == NULL) ||
 		    (!kqlp_punct(p, 0, "]") && !kqlp_expect(p, ","))) {
 			json_decref(a);
 			return NULL;
@@ -440,7 +445,7 @@ static json_t *json_object_items(struct kql_parser *p)
 		}
 		p->i++;
 		if (!kqlp_expect(p, ":") || (v = parse_json(p)) == NULL ||
-		    json_object_set_new(o, key, v) != 0 ||
+		    (json_object_set_new(o, key, v) != 0 && kqlp_nomem(p) == NULL) ||
 		    (!kqlp_punct(p, 0, "}") && !kqlp_expect(p, ","))) {
 			json_decref(o);
 			return NULL;
@@ -459,8 +464,9 @@ static json_t *parse_json_inner(struct kql_parser *p)
 	if (kqlp_accept(p, "{"))
 		return json_object_items(p);
 	if (t->kind == KQL_T_STRING) {
+		json_t *v = json_string(t->text);
 		p->i++;
-		return json_string(t->text);
+		return v != NULL ? v : kqlp_nomem(p);
 	}
 	if (kqlp_accept(p, "true"))
 		return json_true();
@@ -538,8 +544,12 @@ static struct kql_node *parse_scalar_value(struct kql_parser *p, struct kql_node
 	n->i = json_is_integer(v) ? json_integer_value(v) : (int64_t)json_real_value(v);
 	n->r = json_number_value(v);
 	json_decref(v);
-	if (n->type == PROTO_T_INT && (n->i < INT32_MIN || n->i > INT32_MAX))
-		return bad_literal(p, "an int literal out of range");
+	if (n->type == PROTO_T_INT && (n->i < INT32_MIN || n->i > INT32_MAX)) {
+		const char *at = p->src + n->pos.off;
+		(void)kql_err_syntax(p->err, n->pos, at, kqlp_span(p, n->pos.off, ")"),
+		                     "an int literal out of range");
+		return NULL;
+	}
 	if (n->type == PROTO_T_DECIMAL) {
 		char buf[40];
 		(void)snprintf(buf, sizeof(buf), "%.17g", n->r);

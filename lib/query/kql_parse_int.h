@@ -15,6 +15,7 @@
 struct kql_parser {
 	struct kql_arena *a;
 	const char *src;         /* the query, for quoting tokens in errors */
+	size_t len;              /* its length: src is not NUL-terminated */
 	const struct kql_tok *t; /* the tokens, ending with KQL_T_END */
 	size_t n, i;             /* count, current */
 	int depth;               /* of nested parse_* recursion */
@@ -31,6 +32,8 @@ bool kqlp_accept(struct kql_parser *p, const char *s);
 void *kqlp_expected(struct kql_parser *p, const char *what);
 /* Like kqlp_accept, else an error "expected 'S'"; returns false on error. */
 bool kqlp_expect(struct kql_parser *p, const char *s);
+/* Bytes of src from off up to (not including) a byte of stop or the end. */
+size_t kqlp_span(const struct kql_parser *p, size_t off, const char *stop);
 /* A new node at the current token; NULL with an error on ENOMEM. */
 struct kql_node *kqlp_node(struct kql_parser *p, enum kql_node_kind kind);
 void *kqlp_nomem(struct kql_parser *p);

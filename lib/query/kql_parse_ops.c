@@ -67,7 +67,7 @@ static struct kql_node *parse_summarize(struct kql_parser *p, struct kql_node *n
 	    (aggs = kql_ast_add(n, kqlp_node(p, KQL_N_LIST))) == NULL ||
 	    (keys = kql_ast_add(n, kqlp_node(p, KQL_N_LIST))) == NULL)
 		return NULL;
-	if (!kqlp_word(p, 0, "by") && kqlp_items(p, aggs) == NULL)
+	if (!kqlp_word(p, 0, "by") && !kqlp_at_end(p) && kqlp_items(p, aggs) == NULL)
 		return NULL;
 	if (kqlp_accept(p, "by") && kqlp_items(p, keys) == NULL)
 		return NULL;
@@ -207,7 +207,8 @@ static bool add_condition(struct kql_parser *p, struct kql_node *n, struct kql_n
 		return add_condition(p, n, e->kids) && add_condition(p, n, e->kids->next);
 	if (e->kind != KQL_N_BINARY || e->op != KQL_OP_EQ || (l = side_name(e->kids)) == NULL ||
 	    (r = side_name(e->kids->next)) == NULL || l->op == r->op) {
-		(void)kql_err_syntax(p->err, e->pos, kql_ast_kind_name(e->kind), 0,
+		const char *at = p->src + e->pos.off;
+		(void)kql_err_syntax(p->err, e->pos, at, kqlp_span(p, e->pos.off, " \t\r\n,|"),
 		                     "expected a column name or $left.a == $right.b");
 		return false;
 	}
