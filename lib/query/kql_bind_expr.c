@@ -280,6 +280,10 @@ static struct kql_expr *bind_list_op(struct kqlb *b, const struct kqlb_scope *s,
 			                 kql_op_name((enum kql_op)n->op));
 		if ((e->args[i] = kqlb_expr(b, s, k)) == NULL)
 			return NULL;
+		/* x between (datetime(..) .. 1d) means up to the low end plus 1d. */
+		if (n->kind == KQL_N_BETWEEN && i == 2 && e->args[0]->type == PROTO_T_DATETIME &&
+		    e->args[i]->type == PROTO_T_TIMESPAN)
+			continue;
 		if (i > 0 && !kqlb_comparable(e->args[0]->type, e->args[i]->type) &&
 		    (n->kind == KQL_N_BETWEEN || e->args[i]->type != PROTO_T_STRING ||
 		     (n->op != KQL_OP_IN_CI && n->op != KQL_OP_NOT_IN_CI)))
@@ -355,35 +359,37 @@ static int result_type(const struct kql_func *f, struct kql_expr **args, size_t 
 }
 
 /* The checks Kusto makes on arguments that the plan relies on. */
-static void *check_args(struct kqlb *b, const struct kql_func *f, const struct kql_node *n,
-                        struct kql_expr **args)
+static bool check_args(struct kqlb *b, const struct kql_func *f, const struct kql_node *n,
+                       struct kql_expr **args)
 {
 	enum proto_coltype a0 = n->nkids > 0 ? args[0]->type : PROTO_T_LONG;
 	bool boolean = a0 == PROTO_T_BOOL || a0 == PROTO_T_DYNAMIC;
 
 	if ((f->id == KQL_F_IFF || f->id == KQL_F_COUNTIF || f->id == KQL_F_NOT) && !boolean)
-		return kqlb_fail(b, KQL_E_TYPE, n->pos,
-		                 "%s(): the predicate must be bool, not '%s'", n->name, tname(a0));
+		return (bool)kqlb_fail(b, KQL_E_TYPE, n->pos,
+		                       "%s(): the predicate must be bool, not '%s'", n->name,
+		                       tname(a0));
 	if ((f->id == KQL_F_SUMIF || f->id == KQL_F_AVGIF || f->id == KQL_F_DCOUNTIF) &&
 	    args[1]->type != PROTO_T_BOOL)
-		return kqlb_fail(b, KQL_E_TYPE, n->pos, "%s(): the predicate must be bool",
-		                 n->name);
+		return (bool)kqlb_fail(b, KQL_E_TYPE, n->pos, "%s(): the predicate must be bool",
+		                       n->name);
 	if ((f->id == KQL_F_SUM || f->id == KQL_F_AVG || f->id == KQL_F_SUMIF ||
 	     f->id == KQL_F_AVGIF) &&
 	    !is_number(a0) && a0 != PROTO_T_TIMESPAN && a0 != PROTO_T_DYNAMIC && a0 != PROTO_T_BOOL)
-		return kqlb_fail(b, KQL_E_TYPE, n->pos,
-		                 "%s(): expects a numeric argument, not '%s'", n->name, tname(a0));
+		return (bool)kqlb_fail(b, KQL_E_TYPE, n->pos,
+		                       "%s(): expects a numeric argument, not '%s'", n->name,
+		                       tname(a0));
 	if (f->id == KQL_F_BIN && !is_number(a0) && a0 != PROTO_T_DATETIME &&
 	    a0 != PROTO_T_TIMESPAN)
-		return kqlb_fail(b, KQL_E_TYPE, n->pos, "bin(): cannot bin values of type '%s'",
-		                 tname(a0));
+		return (bool)kqlb_fail(b, KQL_E_TYPE, n->pos,
+		                       "bin(): cannot bin values of type '%s'", tname(a0));
 	if (f->id == KQL_F_AGO && a0 != PROTO_T_TIMESPAN)
-		return kqlb_fail(b, KQL_E_TYPE, n->pos, "ago(): expects a timespan, not '%s'",
-		                 tname(a0));
+		return (bool)kqlb_fail(b, KQL_E_TYPE, n->pos, "ago(): expects a timespan, not '%s'",
+		                       tname(a0));
 	if (f->id == KQL_F_CASE && n->nkids % 2 == 0)
-		return kqlb_fail(b, KQL_E_ARGS, n->pos,
-		                 "case(): expects predicate, value pairs and an else value");
-	return args;
+		return (bool)kqlb_fail(b, KQL_E_ARGS, n->pos,
+		                       "case(): expects predicate, value pairs and an else value");
+	return true;
 }
 
 static struct kql_expr *bind_arg(struct kqlb *b, const struct kqlb_scope *s,
@@ -413,7 +419,7 @@ static struct kql_expr *bind_builtin(struct kqlb *b, const struct kqlb_scope *s,
 	for (const struct kql_node *k = n->kids; k != NULL; k = k->next, i++)
 		if ((e->args[i] = bind_arg(b, s, f, k, i)) == NULL)
 			return NULL;
-	if (check_args(b, f, n, e->args) == NULL)
+	if (!check_args(b, f, n, e->args))
 		return NULL;
 	e->type = (enum proto_coltype)result_type(f, e->args, e->nargs);
 	return e;

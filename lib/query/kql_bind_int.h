@@ -26,7 +26,8 @@ struct kqlb {
 	struct kql_error *err;
 	int depth;
 	int ninline;
-	int failed; /* an error was set */
+	int failed;         /* an error was set */
+	const char *render; /* the visualization of the last render */
 };
 
 /* Names defined earlier in the same extend, visible to later items. */
@@ -62,6 +63,24 @@ const struct kqlb_binding *kqlb_call_env(struct kqlb *b, const struct kqlb_bindi
 /* The result expression of a function body, after adding its lets to *env. */
 const struct kql_node *kqlb_body(struct kqlb *b, const struct kql_node *func,
                                  const struct kqlb_binding **env);
+
+/* A plan node of kind with room for ncols columns and in as its one input
+ * (NULL: none). */
+struct kql_plan *kqlb_new_plan(struct kqlb *b, enum kql_plan_kind kind, struct kql_pos pos,
+                               size_t ncols, struct kql_plan *in);
+/* base, or base1, base2 ... when one of cols[0, n) already has it. */
+const char *kqlb_unique_name(struct kqlb *b, const struct kql_col *cols, size_t n,
+                             const char *base);
+/* A name formatted into the arena. */
+const char *kqlb_printf_name(struct kqlb *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* One tabular operator over in (kql_bind_ops.c). */
+struct kql_plan *kqlb_operator(struct kqlb *b, const struct kqlb_binding *env, struct kql_plan *in,
+                               const struct kql_node *op);
+/* union's output over inputs[0, n), with a withsource column when
+ * withsource is not NULL (kql_bind_ops.c). */
+struct kql_plan *kqlb_union(struct kqlb *b, const struct kql_node *n, struct kql_plan **inputs,
+                            const char **sources, size_t ninputs);
 
 /* A scalar expression (kql_bind_expr.c). */
 struct kql_expr *kqlb_expr(struct kqlb *b, const struct kqlb_scope *s, const struct kql_node *n);
