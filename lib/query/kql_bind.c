@@ -115,8 +115,8 @@ static struct kqlb_binding *bind_param(struct kqlb *b, const struct kql_node *pa
 	return p;
 }
 
-const struct kqlb_binding *kqlb_call_env(struct kqlb *b, const struct kqlb_binding *fn,
-                                         const struct kql_node *call, const struct kqlb_scope *s)
+int kqlb_call_env(struct kqlb *b, const struct kqlb_binding *fn, const struct kql_node *call,
+                  const struct kqlb_scope *s, const struct kqlb_binding **ret_env)
 {
 	const struct kqlb_binding *env = fn->env;
 	const struct kql_node *arg = call->kids, *param;
@@ -124,22 +124,25 @@ const struct kqlb_binding *kqlb_call_env(struct kqlb *b, const struct kqlb_bindi
 
 	if (++b->ninline > KQL_MAX_INLINE)
 		return kqlb_fail(b, KQL_E_LIMIT, call->pos, "more than %d function calls",
-		                 KQL_MAX_INLINE);
-	if (call->kind == KQL_N_CALL && call->nkids > nparams)
+		                 KQL_MAX_INLINE),
+		       -1;
+	if (call->nkids > nparams)
 		return kqlb_fail(b, KQL_E_ARGS, call->pos, "%s(): expects %zu arguments, got %zu",
-		                 fn->name, nparams, call->nkids);
+		                 fn->name, nparams, call->nkids),
+		       -1;
 	param = fn->ast->kids;
 	for (size_t i = 0; i < nparams; i++, param = param->next) {
 		const struct kql_node *value = arg != NULL ? arg : param->kids;
 		if (value == NULL)
-			return kqlb_fail(b, KQL_E_ARGS, call->pos,
-			                 "%s(): no value for parameter '%s'", fn->name,
-			                 param->name);
+			return kqlb_fail(b, KQL_E_ARGS, call->pos, "%s(): no value for parameter '%s'",
+			                 fn->name, param->name),
+			       -1;
 		if ((env = bind_param(b, param, value, s, env)) == NULL)
-			return NULL;
+			return -1;
 		arg = arg != NULL ? arg->next : NULL;
 	}
-	return env;
+	*ret_env = env;
+	return 0;
 }
 
 const struct kql_node *kqlb_body(struct kqlb *b, const struct kql_node *func,
@@ -254,10 +257,25 @@ static struct kql_plan *bind_call_source(struct kqlb *b, const struct kqlb_bindi
 	if (fn == NULL || fn->ast == NULL || fn->ast->kind != KQL_N_FUNC)
 		return kqlb_fail(b, KQL_E_NAME, n->pos,
 		                 "Failed to resolve table expression named '%s'", n->name);
-	if ((env = kqlb_call_env(b, fn, n, &s)) == NULL ||
-	    (body = kqlb_body(b, fn->ast, &env)) == NULL)
+	if (kqlb_call_env(b, fn, n, &s, &env) != 0 || (body = kqlb_body(b, fn->ast, &env)) == NULL)
 		return NULL;
 	return kqlb_tabular(b, env, body);
+}
+
+/* False for what can only be a scalar (a literal, an operator). */
+static bool maybe_tabular(const struct kql_node *n)
+{
+	switch (n->kind) {
+	case KQL_N_PIPE:
+	case KQL_N_TABLE:
+	case KQL_N_DATATABLE:
+	case KQL_N_PRINT:
+	case KQL_N_RANGE:
+	case KQL_N_UNION:
+	case KQL_N_NAME:
+	case KQL_N_CALL: return true;
+	default: return false;
+	}
 }
 
 static struct kql_plan *bind_name_source(struct kqlb *b, const struct kqlb_binding *env,
@@ -269,9 +287,9 @@ static struct kql_plan *bind_name_source(struct kqlb *b, const struct kqlb_bindi
 		return bind_scan(b, NULL, n->name, n->pos);
 	if (let->plan != NULL)
 		return let->plan;
-	if (let->expr != NULL || let->ast->kind == KQL_N_FUNC)
+	if (let->expr != NULL || !maybe_tabular(let->ast))
 		return kqlb_fail(b, KQL_E_TYPE, n->pos, "'%s' is not a tabular expression%s",
-		                 n->name, let->expr != NULL ? "" : " (a function: call it)");
+		                 n->name, let->ast != NULL && let->ast->kind == KQL_N_FUNC ? " (a function: call it)" : "");
 	return kqlb_tabular(b, let->env, let->ast);
 }
 

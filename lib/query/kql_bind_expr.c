@@ -327,11 +327,11 @@ static struct kql_expr *bind_access(struct kqlb *b, const struct kqlb_scope *s,
 static struct kql_expr *inline_call(struct kqlb *b, const struct kqlb_scope *s,
                                     const struct kqlb_binding *fn, const struct kql_node *n)
 {
-	const struct kqlb_binding *env = kqlb_call_env(b, fn, n, s);
+	const struct kqlb_binding *env = NULL;
 	const struct kql_node *body;
 	struct kqlb_scope inner = {NULL, NULL, s->op, false, NULL};
 
-	if (env == NULL || (body = kqlb_body(b, fn->ast, &env)) == NULL)
+	if (kqlb_call_env(b, fn, n, s, &env) != 0 || (body = kqlb_body(b, fn->ast, &env)) == NULL)
 		return NULL;
 	inner.env = env;
 	return kqlb_expr(b, &inner, body);

@@ -56,10 +56,11 @@ void kqlb_leave(struct kqlb *b);
 
 /* The binding of name in env, NULL when none. */
 const struct kqlb_binding *kqlb_lookup(const struct kqlb_binding *env, const char *name);
-/* A function call's environment: fn's definition environment plus its
- * parameters bound to the call's arguments (scalars in scope s). */
-const struct kqlb_binding *kqlb_call_env(struct kqlb *b, const struct kqlb_binding *fn,
-                                         const struct kql_node *call, const struct kqlb_scope *s);
+/* A function call's environment into *ret_env (NULL is an empty one): fn's
+ * definition environment plus its parameters bound to the call's arguments
+ * (scalars in scope s).  0, or -1 with the error set. */
+int kqlb_call_env(struct kqlb *b, const struct kqlb_binding *fn, const struct kql_node *call,
+                  const struct kqlb_scope *s, const struct kqlb_binding **ret_env);
 /* The result expression of a function body, after adding its lets to *env. */
 const struct kql_node *kqlb_body(struct kqlb *b, const struct kql_node *func,
                                  const struct kqlb_binding **env);

@@ -278,6 +278,14 @@ struct outlist {
 	size_t n, cap;
 };
 
+static bool name_taken_out(const struct outlist *o, const char *name)
+{
+	for (size_t i = 0; i < o->n; i++)
+		if (strcmp(o->c[i].name, name) == 0)
+			return true;
+	return false;
+}
+
 static int out_add(struct kqlb *b, struct outlist *o, struct kql_expr *e, const char *name)
 {
 	if (o->n == o->cap) {
@@ -364,7 +372,9 @@ static int add_arg_extreme(struct kqlb *b, struct outlist *o, const struct kql_n
 	for (size_t i = 1; i < e->nargs; i++) {
 		struct kql_expr *a = e->args[i];
 		for (size_t c = 0; a->kind == KQL_E_STAR && c < in->ncols; c++) {
-			if (e->args[0]->kind == KQL_E_COL && e->args[0]->col == (int)c)
+			/* The by keys are already columns of the result. */
+			if ((e->args[0]->kind == KQL_E_COL && e->args[0]->col == (int)c) ||
+			    name_taken_out(o, in->cols[c].name))
 				continue;
 			if ((x = agg_call(b, e->fn, e->pos, in->cols[c].type, e->args[0],
 			                  kqlb_colref(b, in, (int)c, a->pos))) == NULL ||

@@ -271,6 +271,16 @@ static int parse_datetime_text(const char *s, int64_t *ret)
 	int y, mo, d, h = 0, mi = 0, sec = 0, n = 0, k = 0;
 	char iso[64], frac[16] = "";
 
+	if (*s == '"' || *s == '\'') {
+		/* datetime("2015-01-01"): the quoted form. */
+		size_t len = strlen(s);
+		char inner[64];
+		if (len < 2 || len - 2 >= sizeof(inner) || s[len - 1] != s[0])
+			return -EINVAL;
+		memcpy(inner, s + 1, len - 2);
+		inner[len - 2] = '\0';
+		return inner[0] == '"' || inner[0] == '\'' ? -EINVAL : parse_datetime_text(inner, ret);
+	}
 	if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3)
 		return -EINVAL;
 	s += n;
@@ -299,10 +309,12 @@ static int parse_timespan_text(const char *s, int64_t *ret)
 	if (*s == '\0')
 		return -EINVAL;
 	days = strtod(s, &end);
-	if (*end == '\0' && strchr(s, ':') == NULL) {
-		if (!(fabs(days) < 1e7))
+	if (end != s && strchr(s, ':') == NULL) {
+		/* A bare number is days; 25min, 1.5h carry their unit. */
+		int64_t unit = *end == '\0' ? 864000000000 : kql_lex_unit_ticks(end, strlen(end));
+		if (unit == 0 || !(fabs(days * (double)unit) < 9e18))
 			return -EINVAL;
-		*ret = (int64_t)llround(days * 864000000000.0);
+		*ret = (int64_t)llround(days * (double)unit);
 		return 0;
 	}
 	return timefmt_parse_duration(s, ret);

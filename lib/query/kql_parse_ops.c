@@ -277,7 +277,7 @@ static struct kql_node *parse_mvcol(struct kql_parser *p)
 
 static struct kql_node *parse_mvexpand(struct kql_parser *p, struct kql_node *n)
 {
-	static const char *const known[] = {"bagexpansion", "with_itemindex", NULL};
+	static const char *const known[] = {"bagexpansion", "with_itemindex", "kind", NULL};
 
 	n->i = -1;
 	if (!kqlp_params(p, n, known, set_mv_param))
@@ -341,6 +341,7 @@ static const struct {
     {"as", KQL_N_AS, parse_as},
     {"render", KQL_N_RENDER, parse_render},
     {"project-keep", KQL_N_PROJECT, NULL},
+    {"project-by-names", KQL_N_PROJECT, NULL},
     {"project-reorder", KQL_N_PROJECT, NULL},
     {"parse", KQL_N_PROJECT, NULL},
     {"parse-where", KQL_N_PROJECT, NULL},
