@@ -134,8 +134,9 @@ int kqlb_call_env(struct kqlb *b, const struct kqlb_binding *fn, const struct kq
 	for (size_t i = 0; i < nparams; i++, param = param->next) {
 		const struct kql_node *value = arg != NULL ? arg : param->kids;
 		if (value == NULL)
-			return kqlb_fail(b, KQL_E_ARGS, call->pos, "%s(): no value for parameter '%s'",
-			                 fn->name, param->name),
+			return kqlb_fail(b, KQL_E_ARGS, call->pos,
+			                 "%s(): no value for parameter '%s'", fn->name,
+			                 param->name),
 			       -1;
 		if ((env = bind_param(b, param, value, s, env)) == NULL)
 			return -1;
@@ -273,8 +274,10 @@ static bool maybe_tabular(const struct kql_node *n)
 	case KQL_N_RANGE:
 	case KQL_N_UNION:
 	case KQL_N_NAME:
-	case KQL_N_CALL: return true;
-	default: return false;
+	case KQL_N_CALL:
+		return true;
+	default:
+		return false;
 	}
 }
 
@@ -288,8 +291,10 @@ static struct kql_plan *bind_name_source(struct kqlb *b, const struct kqlb_bindi
 	if (let->plan != NULL)
 		return let->plan;
 	if (let->expr != NULL || !maybe_tabular(let->ast))
-		return kqlb_fail(b, KQL_E_TYPE, n->pos, "'%s' is not a tabular expression%s",
-		                 n->name, let->ast != NULL && let->ast->kind == KQL_N_FUNC ? " (a function: call it)" : "");
+		return kqlb_fail(
+		    b, KQL_E_TYPE, n->pos, "'%s' is not a tabular expression%s", n->name,
+		    let->ast != NULL && let->ast->kind == KQL_N_FUNC ? " (a function: call it)"
+		                                                     : "");
 	return kqlb_tabular(b, let->env, let->ast);
 }
 

@@ -279,7 +279,8 @@ static int parse_datetime_text(const char *s, int64_t *ret)
 			return -EINVAL;
 		memcpy(inner, s + 1, len - 2);
 		inner[len - 2] = '\0';
-		return inner[0] == '"' || inner[0] == '\'' ? -EINVAL : parse_datetime_text(inner, ret);
+		return inner[0] == '"' || inner[0] == '\'' ? -EINVAL
+		                                           : parse_datetime_text(inner, ret);
 	}
 	if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3)
 		return -EINVAL;

@@ -1,8 +1,9 @@
 /*
- * libFuzzer target for the KQL front end: lexer, parser and, when a query
- * parses, the AST dump.  Beyond "no crash, no leak, no undefined behaviour,
- * no stack overflow" it checks that a failure has a known code, a message
- * and a position inside the query, and that a success dumps.
+ * libFuzzer target for the KQL front end: lexer, parser, AST dump, binder
+ * (against a small schema) and plan printer.  Beyond "no crash, no leak, no
+ * undefined behaviour, no stack overflow" it checks that a failure has a
+ * known code, a message and a position inside the query, that a success
+ * dumps, and that every bound plan prints with typed columns.
  *
  *   make fuzz && build-fuzz/fuzz_kql -max_total_time=60 -dict=tests/fuzz/kql.dict \
  *       tests/fuzz/corpus/kql
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "query/kql_bind.h"
 #include "query/kql_parse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -24,10 +26,52 @@ static void check(int ok, const char *what, const char *detail)
 	}
 }
 
-static bool known_code(const char *c)
+static const struct kql_schema_column cols[] = {
+    {"Timestamp", PROTO_T_DATETIME}, {"Level", PROTO_T_STRING}, {"Host", PROTO_T_STRING},
+    {"Latency", PROTO_T_REAL},       {"Code", PROTO_T_LONG},    {"Props", PROTO_T_DYNAMIC},
+};
+static const struct kql_schema_table tables[] = {{"T", cols, 6}, {"U", cols + 1, 2}};
+static const struct kql_schema_db dbs[] = {{"db", tables, 2}};
+static const struct kql_schema schema = {dbs, 1, "db"};
+
+static bool known_code(const char *c, bool bound)
 {
-	return strcmp(c, KQL_E_SYNTAX) == 0 || strcmp(c, KQL_E_UNSUPPORTED) == 0 ||
-	       strcmp(c, KQL_E_LIMIT) == 0;
+	if (strcmp(c, KQL_E_SYNTAX) == 0 || strcmp(c, KQL_E_UNSUPPORTED) == 0 ||
+	    strcmp(c, KQL_E_LIMIT) == 0)
+		return true;
+	return bound && (strcmp(c, KQL_E_NAME) == 0 || strcmp(c, KQL_E_FUNCTION) == 0 ||
+	                 strcmp(c, KQL_E_TYPE) == 0 || strcmp(c, KQL_E_ARGS) == 0);
+}
+
+static void check_error(const struct kql_error *e, size_t size, bool bound)
+{
+	check(e->code != NULL && known_code(e->code, bound), "an unknown code", e->message);
+	check(e->message[0] != '\0', "an error without a message", NULL);
+	check(e->pos.off <= size && e->pos.line >= 1 && e->pos.col >= 1, "a position outside",
+	      e->message);
+}
+
+static void check_plans(const struct kql_query *q)
+{
+	check(q->nresults > 0, "no result", NULL);
+	for (size_t i = 0; i < q->nresults; i++) {
+		char *text = kql_plan_text(q->results[i]);
+		check(text != NULL && strstr(text, " -> (") != NULL, "a plan without columns",
+		      text);
+		free(text);
+	}
+}
+
+static void bind(struct kql_arena *a, const struct kql_node *root, size_t size)
+{
+	struct kql_query *q = NULL;
+	struct kql_error e = {0};
+	int r = kql_bind(a, root, &schema, &q, &e);
+
+	if (r == 0)
+		check_plans(q);
+	else
+		check_error(&e, size, true);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -46,12 +90,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		dump = kql_ast_dump(q);
 		check(dump != NULL && dump[0] == '(', "no dump", NULL);
 		free(dump);
+		bind(a, q, size);
 	} else {
 		check(r == -EINVAL, "an unexpected return", NULL);
-		check(e.code != NULL && known_code(e.code), "an unknown code", e.message);
-		check(e.message[0] != '\0', "an error without a message", NULL);
-		check(e.pos.off <= size && e.pos.line >= 1 && e.pos.col >= 1, "a position outside",
-		      e.message);
+		check_error(&e, size, false);
 	}
 	kql_arena_free(a);
 	return 0;

@@ -211,7 +211,7 @@ static void test_operator_names(void **state)
 	expect_names("range i from 1 to 3 step 1", "i");
 	expect_names("Events | distinct Level, Host", "Level,Host");
 	expect_names("Events | mv-expand with_itemindex=i Props", "Timestamp,Level,Host,Latency,"
-	                                                           "Code,Props,Small,Id,Took,i");
+	                                                          "Code,Props,Small,Id,Took,i");
 	expect_names("database('Other').Machines | take 1", "Host,Region");
 }
 
@@ -230,17 +230,18 @@ static void test_lets(void **state)
 
 static void test_plans(void **state)
 {
-	expect_plan("Events | where Timestamp > ago(1h) and Level == 'Error' | summarize count() "
-	            "by bin(Timestamp, 5m) | top 3 by count_",
-	            "top limit=3 by=[count_ desc nulls last] -> (Timestamp:datetime, count_:long)\n"
-	            "  aggregate keys=[bin(Timestamp, timespan(00:05:00))] aggs=[count()] -> "
-	            "(Timestamp:datetime, count_:long)\n"
-	            "    filter =[((Timestamp > ago(timespan(01:00:00))) and (Level == \"Error\"))] "
-	            "-> (Timestamp:datetime, Level:string, Host:string, Latency:real, Code:long, "
-	            "Props:dynamic, Small:int, Id:guid, Took:timespan)\n"
-	            "      scan Logs.Events [Timestamp > ago(timespan(01:00:00))] -> "
-	            "(Timestamp:datetime, Level:string, Host:string, Latency:real, Code:long, "
-	            "Props:dynamic, Small:int, Id:guid, Took:timespan)\n");
+	expect_plan(
+	    "Events | where Timestamp > ago(1h) and Level == 'Error' | summarize count() "
+	    "by bin(Timestamp, 5m) | top 3 by count_",
+	    "top limit=3 by=[count_ desc nulls last] -> (Timestamp:datetime, count_:long)\n"
+	    "  aggregate keys=[bin(Timestamp, timespan(00:05:00))] aggs=[count()] -> "
+	    "(Timestamp:datetime, count_:long)\n"
+	    "    filter =[((Timestamp > ago(timespan(01:00:00))) and (Level == \"Error\"))] "
+	    "-> (Timestamp:datetime, Level:string, Host:string, Latency:real, Code:long, "
+	    "Props:dynamic, Small:int, Id:guid, Took:timespan)\n"
+	    "      scan Logs.Events [Timestamp > ago(timespan(01:00:00))] -> "
+	    "(Timestamp:datetime, Level:string, Host:string, Latency:real, Code:long, "
+	    "Props:dynamic, Small:int, Id:guid, Took:timespan)\n");
 	expect_plan("Hosts | join kind=leftouter (Hosts | where Region != 'eu') on "
 	            "$left.Host == $right.Region | sort by Host asc, Region nulls first",
 	            "sort by=[Host asc nulls first, Region desc nulls first] -> (Host:string, "
@@ -252,10 +253,11 @@ static void test_plans(void **state)
 	            "      scan Logs.Hosts -> (Host:string, Region:string)\n");
 	expect_plan("datatable(a:long, b:real)[1, 2, -3, int(null)] | distinct *",
 	            "distinct -> (a:long, b:real)\n  values rows=2 -> (a:long, b:real)\n");
-	expect_plan("range t from datetime(2020-01-01) to datetime(2020-01-02) step 6h | take 2",
-	            "take limit=2 -> (t:datetime)\n"
-	            "  range from,to,step=[datetime(2020-01-01T00:00:00.0000000Z), "
-	            "datetime(2020-01-02T00:00:00.0000000Z), timespan(06:00:00)] -> (t:datetime)\n");
+	expect_plan(
+	    "range t from datetime(2020-01-01) to datetime(2020-01-02) step 6h | take 2",
+	    "take limit=2 -> (t:datetime)\n"
+	    "  range from,to,step=[datetime(2020-01-01T00:00:00.0000000Z), "
+	    "datetime(2020-01-02T00:00:00.0000000Z), timespan(06:00:00)] -> (t:datetime)\n");
 }
 
 /* Conjuncts comparing a datetime column with a constant reach the scan. */
@@ -333,7 +335,8 @@ static void test_doc_examples(void **state)
 			fail_msg("%s: %s", docs[i].source, e.message);
 		got = names_of(q->results[q->nresults - 1]);
 		if (strcmp(got, docs[i].columns) != 0)
-			fail_msg("%s: columns %s, documented %s", docs[i].source, got, docs[i].columns);
+			fail_msg("%s: columns %s, documented %s", docs[i].source, got,
+			         docs[i].columns);
 		passed++;
 		free(got);
 		kql_arena_free(a);
@@ -344,10 +347,14 @@ static void test_doc_examples(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_arithmetic_types), cmocka_unit_test(test_function_types),
-	    cmocka_unit_test(test_aggregate_names),  cmocka_unit_test(test_operator_names),
-	    cmocka_unit_test(test_lets),             cmocka_unit_test(test_plans),
-	    cmocka_unit_test(test_time_bounds),      cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_arithmetic_types),
+	    cmocka_unit_test(test_function_types),
+	    cmocka_unit_test(test_aggregate_names),
+	    cmocka_unit_test(test_operator_names),
+	    cmocka_unit_test(test_lets),
+	    cmocka_unit_test(test_plans),
+	    cmocka_unit_test(test_time_bounds),
+	    cmocka_unit_test(test_errors),
 	    cmocka_unit_test(test_doc_examples),
 	};
 
