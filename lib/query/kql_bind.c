@@ -239,7 +239,7 @@ static struct kql_plan *bind_scan(struct kqlb *b, const char *dbname, const char
 	    (p->scan_cols = kqlb_alloc(b, (t->ncolumns + 1) * sizeof(int))) == NULL)
 		return NULL;
 	p->db = db->name;
-	p->table = t->name;
+	p->table = p->name = t->name;
 	for (size_t i = 0; i < t->ncolumns; i++) {
 		p->cols[i].name = t->columns[i].name;
 		p->cols[i].type = t->columns[i].type;
@@ -424,9 +424,12 @@ static struct kql_plan *bind_range(struct kqlb *b, const struct kqlb_binding *en
 }
 
 /* The name withsource gives a union input: its table's, else union_argN. */
-static const char *source_name(struct kqlb *b, const struct kql_node *k, size_t i)
+static const char *source_name(struct kqlb *b, const struct kql_node *k, const struct kql_plan *p,
+                               size_t i)
 {
-	if (k->kind == KQL_N_TABLE || k->kind == KQL_N_NAME)
+	if (p->name != NULL)
+		return p->name;
+	if (k != NULL && (k->kind == KQL_N_TABLE || k->kind == KQL_N_NAME))
 		return k->name;
 	return kqlb_printf_name(b, "union_arg%zu", i);
 }
@@ -443,11 +446,12 @@ static struct kql_plan *bind_union(struct kqlb *b, const struct kqlb_binding *en
 		return NULL;
 	if (first != NULL) {
 		in[i] = first;
-		src[i++] = "union_arg0";
+		src[i] = source_name(b, NULL, first, i);
+		i++;
 	}
 	for (const struct kql_node *k = n->kids; k != NULL; k = k->next, i++)
 		if ((in[i] = kqlb_tabular(b, env, k)) == NULL ||
-		    (src[i] = source_name(b, k, i)) == NULL)
+		    (src[i] = source_name(b, k, in[i], i)) == NULL)
 			return NULL;
 	return kqlb_union(b, n, in, src, nin);
 }

@@ -278,9 +278,10 @@ struct outlist {
 	size_t n, cap;
 };
 
-static bool name_taken_out(const struct outlist *o, const char *name)
+/* True when one of the first n outputs (summarize's keys) is named name. */
+static bool name_taken_out(const struct outlist *o, size_t n, const char *name)
 {
-	for (size_t i = 0; i < o->n; i++)
+	for (size_t i = 0; i < n && i < o->n; i++)
 		if (strcmp(o->c[i].name, name) == 0)
 			return true;
 	return false;
@@ -358,7 +359,7 @@ static int add_percentiles(struct kqlb *b, struct outlist *o, const struct kql_e
 /* arg_max(ts, a, b) and arg_max(ts, *): ts's extreme, and each other
  * column at the row where it is reached, each column under its own name. */
 static int add_arg_extreme(struct kqlb *b, struct outlist *o, const struct kql_node *k,
-                           struct kql_expr *e, const struct kql_plan *in)
+                           struct kql_expr *e, const struct kql_plan *in, size_t nkeys)
 {
 	const char *first = kqlb_first_column(e->args[0], in);
 	struct kql_expr *x;
@@ -374,7 +375,7 @@ static int add_arg_extreme(struct kqlb *b, struct outlist *o, const struct kql_n
 		for (size_t c = 0; a->kind == KQL_E_STAR && c < in->ncols; c++) {
 			/* The by keys are already columns of the result. */
 			if ((e->args[0]->kind == KQL_E_COL && e->args[0]->col == (int)c) ||
-			    name_taken_out(o, in->cols[c].name))
+			    name_taken_out(o, nkeys, in->cols[c].name))
 				continue;
 			if ((x = agg_call(b, e->fn, e->pos, in->cols[c].type, e->args[0],
 			                  kqlb_colref(b, in, (int)c, a->pos))) == NULL ||
@@ -402,7 +403,7 @@ static const char *agg_name(struct kqlb *b, const struct kql_expr *e, const stru
 }
 
 static int add_aggregate(struct kqlb *b, struct outlist *o, const struct kql_node *k,
-                         const struct kql_plan *in, const struct kqlb_binding *env)
+                         const struct kql_plan *in, const struct kqlb_binding *env, size_t nkeys)
 {
 	struct kqlb_scope s = {in, env, "summarize", true, NULL};
 	const struct kql_node *v = k->kind == KQL_N_ASSIGN ? k->kids : k;
@@ -418,7 +419,7 @@ static int add_aggregate(struct kqlb *b, struct outlist *o, const struct kql_nod
 	if (e->fn == KQL_F_PERCENTILES)
 		return add_percentiles(b, o, e, in);
 	if (e->fn == KQL_F_ARG_MAX || e->fn == KQL_F_ARG_MIN)
-		return add_arg_extreme(b, o, k, e, in);
+		return add_arg_extreme(b, o, k, e, in, nkeys);
 	return out_add(b, o, e, k->kind == KQL_N_ASSIGN ? k->name : agg_name(b, e, in));
 }
 
@@ -451,7 +452,7 @@ static struct kql_plan *bind_summarize(struct kqlb *b, const struct kqlb_binding
 			return NULL;
 	}
 	for (const struct kql_node *k = aggs->kids; k != NULL; k = k->next)
-		if (add_aggregate(b, &o, k, in, env) != 0)
+		if (add_aggregate(b, &o, k, in, env, keys->nkids) != 0)
 			return NULL;
 	return aggregate_plan(b, in, n->pos, &o, keys->nkids);
 }
@@ -791,6 +792,7 @@ static struct kql_plan *bind_mvexpand(struct kqlb *b, const struct kqlb_binding 
 		if (mv_column(b, p, k, i) != 0)
 			return NULL;
 	p->nexpand = n->nkids;
+	p->bag_as_array = n->op == 1;
 	if (n->str != NULL) {
 		p->itemindex = (int)p->ncols;
 		p->cols[p->ncols].name = kqlb_unique_name(b, p->cols, p->ncols, n->str);
@@ -808,6 +810,7 @@ static struct kql_plan *bind_mvexpand(struct kqlb *b, const struct kqlb_binding 
 static struct kql_plan *bind_as(struct kqlb *b, const struct kqlb_binding *env, struct kql_plan *in,
                                 const struct kql_node *n)
 {
+	in->name = n->name;
 	return in;
 }
 

@@ -14,7 +14,9 @@
 #ifndef FOLLOWERD_KQL_PARSE_H
 #define FOLLOWERD_KQL_PARSE_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "query/kql_arena.h"
 #include "query/kql_ast.h"
@@ -35,5 +37,17 @@ int kql_parse(struct kql_arena *arena, const char *src, size_t len, struct kql_n
  * string, datetime, date, timespan, time, guid, uniqueid, dynamic, decimal);
  * -1 for anything else. */
 int kql_parse_type_name(const char *word);
+
+/* The text of a datetime literal (2020-01-02, 2020-01-02 03:04:05.1,
+ * 2020-01-02T03:04:05.1234567Z, "2020-01-02") into ticks; 0 or -EINVAL.
+ * Also what todatetime() accepts. */
+int kql_parse_datetime(const char *s, int64_t *ret);
+
+/* The text of a timespan literal (1d, 25min, 1.5h, 00:10:00, 2.03:04:05,
+ * a bare number of days) into ticks; 0 or -EINVAL. */
+int kql_parse_timespan(const char *s, int64_t *ret);
+
+/* True when s is a guid's text (8-4-4-4-12 hex digits). */
+bool kql_parse_guid(const char *s);
 
 #endif

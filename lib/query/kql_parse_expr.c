@@ -266,7 +266,7 @@ static void *bad_literal(struct kql_parser *p, const char *what)
 
 /* Kusto's datetime literal forms: 2020-01-02, 2020-01-02 03:04,
  * 2020-01-02T03:04:05.1234567Z; normalized to timefmt's ISO form. */
-static int parse_datetime_text(const char *s, int64_t *ret)
+int kql_parse_datetime(const char *s, int64_t *ret)
 {
 	int y, mo, d, h = 0, mi = 0, sec = 0, n = 0, k = 0;
 	char iso[64], frac[16] = "";
@@ -280,7 +280,7 @@ static int parse_datetime_text(const char *s, int64_t *ret)
 		memcpy(inner, s + 1, len - 2);
 		inner[len - 2] = '\0';
 		return inner[0] == '"' || inner[0] == '\'' ? -EINVAL
-		                                           : parse_datetime_text(inner, ret);
+		                                           : kql_parse_datetime(inner, ret);
 	}
 	if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3)
 		return -EINVAL;
@@ -302,7 +302,7 @@ static int parse_datetime_text(const char *s, int64_t *ret)
 }
 
 /* timespan(...): 1d, 1.5h, 00:10:00, 1.00:00:00, or a bare number of days. */
-static int parse_timespan_text(const char *s, int64_t *ret)
+int kql_parse_timespan(const char *s, int64_t *ret)
 {
 	char *end;
 	double days;
@@ -321,7 +321,7 @@ static int parse_timespan_text(const char *s, int64_t *ret)
 	return timefmt_parse_duration(s, ret);
 }
 
-static bool valid_guid(const char *s)
+bool kql_parse_guid(const char *s)
 {
 	static const int groups[] = {8, 4, 4, 4, 12};
 
@@ -348,7 +348,7 @@ static struct kql_node *parse_rawlit(struct kql_parser *p)
 	if (strcmp(t->raw, "null") == 0) {
 		n->isnull = true;
 	} else if (guid) {
-		if (!valid_guid(t->raw))
+		if (!kql_parse_guid(t->raw))
 			return bad_literal(p, "a malformed guid literal");
 		char *g = kql_arena_strndup(p->a, t->raw, strlen(t->raw));
 		if (g == NULL)
@@ -357,7 +357,7 @@ static struct kql_node *parse_rawlit(struct kql_parser *p)
 			*c = (char)tolower((unsigned char)*c);
 		n->str = g;
 	} else {
-		r = dt ? parse_datetime_text(t->raw, &n->i) : parse_timespan_text(t->raw, &n->i);
+		r = dt ? kql_parse_datetime(t->raw, &n->i) : kql_parse_timespan(t->raw, &n->i);
 		if (r != 0)
 			return bad_literal(p, dt ? "a malformed datetime literal"
 			                         : "a malformed timespan literal");

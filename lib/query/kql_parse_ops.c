@@ -247,8 +247,10 @@ static bool set_mv_param(struct kql_parser *p, struct kql_node *n, const char *n
 		n->str = v->text;
 		return true;
 	}
-	if (strcmp(v->text, "bag") == 0 || strcmp(v->text, "array") == 0)
+	if (strcmp(v->text, "bag") == 0 || strcmp(v->text, "array") == 0) {
+		n->op = strcmp(v->text, "array") == 0;
 		return true;
+	}
 	return kqlp_unsupported(p, v, "bagexpansion", v->text) != NULL;
 }
 

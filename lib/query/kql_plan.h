@@ -117,7 +117,10 @@ struct kql_plan {
 	/* KQL_P_MVEXPAND */
 	int *expand; /* input columns expanded; output types may differ (to typeof) */
 	size_t nexpand;
-	int itemindex; /* output column of with_itemindex, or -1 */
+	int itemindex;     /* output column of with_itemindex, or -1 */
+	bool bag_as_array; /* kind=array: a bag's property as [key, value] */
+	/* The name as gives this result (union's withsource reports it). */
+	const char *name;
 };
 
 /* A bound query: its result tables (one per tabular statement), the
