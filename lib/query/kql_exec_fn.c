@@ -551,6 +551,320 @@ static void fn_math(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		sqlite3_result_double(ctx, r);
 }
 
+/* ---- datetime parts, arithmetic, formats ---- */
+
+struct civil {
+	int64_t y, days;
+	int m, d, hh, mm, ss;
+	int64_t frac; /* ticks within the second */
+};
+
+static struct civil civil_of(int64_t t)
+{
+	struct civil c;
+	int64_t in_day;
+
+	c.days = floor_div(t, TICKS_DAY);
+	in_day = t - c.days * TICKS_DAY;
+	civil_from_days(c.days, &c.y, &c.m, &c.d);
+	c.hh = (int)(in_day / (3600 * TIMEFMT_TICKS_PER_SEC));
+	c.mm = (int)(in_day / (60 * TIMEFMT_TICKS_PER_SEC) % 60);
+	c.ss = (int)(in_day / TIMEFMT_TICKS_PER_SEC % 60);
+	c.frac = in_day % TIMEFMT_TICKS_PER_SEC;
+	return c;
+}
+
+static const struct {
+	const char *name;
+	int64_t ticks; /* 0 for calendar parts */
+	int calendar;  /* 1 year, 2 quarter, 3 month */
+} periods[] = {
+    {"year", 0, 1},
+    {"quarter", 0, 2},
+    {"month", 0, 3},
+    {"week", 7 * TICKS_DAY, 0},
+    {"day", TICKS_DAY, 0},
+    {"hour", 3600 * TIMEFMT_TICKS_PER_SEC, 0},
+    {"minute", 60 * TIMEFMT_TICKS_PER_SEC, 0},
+    {"second", TIMEFMT_TICKS_PER_SEC, 0},
+    {"millisecond", TIMEFMT_TICKS_PER_SEC / 1000, 0},
+    {"microsecond", 10, 0},
+    {"nanosecond", 1, 0},
+};
+
+static int period(sqlite3_value *v)
+{
+	const char *s = (const char *)sqlite3_value_text(v);
+
+	for (size_t i = 0; s != NULL && i < sizeof(periods) / sizeof(periods[0]); i++)
+		if (strcasecmp(s, periods[i].name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int64_t months_of(const struct civil *c)
+{
+	return c->y * 12 + c->m - 1;
+}
+
+/* kql_dtadd(period, amount, dt) */
+static void fn_dtadd(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	int p = period(argv[0]);
+	int64_t n = sqlite3_value_int64(argv[1]), t = sqlite3_value_int64(argv[2]);
+	struct civil c = civil_of(t);
+	int64_t months, y, last;
+	int m, d;
+
+	if (p < 0 || sqlite3_value_type(argv[1]) == SQLITE_NULL ||
+	    sqlite3_value_type(argv[2]) == SQLITE_NULL || n > 1000000 || n < -1000000)
+		return;
+	if (periods[p].calendar == 0) {
+		sqlite3_result_int64(ctx, t + n * periods[p].ticks / (p == 10 ? 100 : 1));
+		return;
+	}
+	months = months_of(&c) + n * (periods[p].calendar == 1   ? 12
+	                              : periods[p].calendar == 2 ? 3
+	                                                         : 1);
+	y = floor_div(months, 12);
+	m = (int)(months - y * 12) + 1;
+	civil_from_days(days_from_civil(y + (m == 12), m == 12 ? 1 : m + 1, 1) - 1, &y, &m, &d);
+	last = d; /* the day is clamped to the month's last */
+	sqlite3_result_int64(ctx,
+	                     (days_from_civil(y, m, c.d < last ? c.d : (int)last)) * TICKS_DAY +
+	                         (t - c.days * TICKS_DAY));
+}
+
+/* kql_dtdiff(period, dt1, dt2): period boundaries crossed from dt2 to dt1. */
+static void fn_dtdiff(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	int p = period(argv[0]);
+	int64_t t1 = sqlite3_value_int64(argv[1]), t2 = sqlite3_value_int64(argv[2]);
+	struct civil a = civil_of(t1), b = civil_of(t2);
+
+	if (p < 0 || sqlite3_value_type(argv[1]) == SQLITE_NULL ||
+	    sqlite3_value_type(argv[2]) == SQLITE_NULL)
+		return;
+	switch (periods[p].calendar) {
+	case 1:
+		sqlite3_result_int64(ctx, a.y - b.y);
+		return;
+	case 2:
+		sqlite3_result_int64(ctx,
+		                     floor_div(months_of(&a), 3) - floor_div(months_of(&b), 3));
+		return;
+	case 3:
+		sqlite3_result_int64(ctx, months_of(&a) - months_of(&b));
+		return;
+	default:
+		break;
+	}
+	if (p == 3) /* weeks start on Sunday */
+		t1 += 4 * TICKS_DAY, t2 += 4 * TICKS_DAY;
+	if (p == 10)
+		sqlite3_result_int64(ctx, (t1 - t2) * 100);
+	else
+		sqlite3_result_int64(ctx, floor_div(t1, periods[p].ticks) -
+		                              floor_div(t2, periods[p].ticks));
+}
+
+/* ISO 8601 weeks: Monday first, week 1 holds the year's first Thursday. */
+static int64_t iso_weeks_in(int64_t y)
+{
+	int64_t jan1 = days_from_civil(y, 1, 1);
+	int wd = (int)(((jan1 + 3) % 7 + 7) % 7) + 1; /* Monday 1 .. Sunday 7 */
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+	return wd == 4 || (leap && wd == 3) ? 53 : 52;
+}
+
+static int64_t iso_week(const struct civil *c)
+{
+	int wd = (int)(((c->days + 3) % 7 + 7) % 7) + 1;
+	int64_t doy = c->days - days_from_civil(c->y, 1, 1) + 1;
+	int64_t w = (doy - wd + 10) / 7;
+
+	if (w < 1)
+		return iso_weeks_in(c->y - 1);
+	return w > iso_weeks_in(c->y) ? 1 : w;
+}
+
+/* kql_dtpart(part, dt) */
+static void fn_dtpart(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const char *part = (const char *)sqlite3_value_text(argv[0]);
+	int64_t t = sqlite3_value_int64(argv[1]);
+	struct civil c = civil_of(t);
+	int64_t v;
+
+	if (part == NULL || sqlite3_value_type(argv[1]) == SQLITE_NULL)
+		return;
+	if (strcasecmp(part, "year") == 0)
+		v = c.y;
+	else if (strcasecmp(part, "quarter") == 0)
+		v = (c.m - 1) / 3 + 1;
+	else if (strcasecmp(part, "month") == 0)
+		v = c.m;
+	else if (strcasecmp(part, "week_of_year") == 0)
+		v = iso_week(&c);
+	else if (strcasecmp(part, "day") == 0)
+		v = c.d;
+	else if (strcasecmp(part, "dayofyear") == 0)
+		v = c.days - days_from_civil(c.y, 1, 1) + 1;
+	else if (strcasecmp(part, "hour") == 0)
+		v = c.hh;
+	else if (strcasecmp(part, "minute") == 0)
+		v = c.mm;
+	else if (strcasecmp(part, "second") == 0)
+		v = c.ss;
+	else if (strcasecmp(part, "millisecond") == 0)
+		v = c.frac / 10000;
+	else if (strcasecmp(part, "microsecond") == 0)
+		v = c.frac / 10;
+	else if (strcasecmp(part, "nanosecond") == 0)
+		v = c.frac * 100;
+	else
+		return;
+	sqlite3_result_int64(ctx, v);
+}
+
+/* One format_datetime specifier (a run of n letters c) of c into out. */
+static bool format_field(const struct civil *t, char c, int n, FILE *out)
+{
+	int h12 = t->hh % 12 == 0 ? 12 : t->hh % 12;
+
+	switch (c) {
+	case 'y':
+		fprintf(out, n <= 2 ? "%0*lld" : "%0*lld", n <= 2 ? 2 : n,
+		        (long long)(n <= 2 ? t->y % 100 : t->y));
+		return true;
+	case 'M':
+		fprintf(out, "%0*d", n >= 2 ? 2 : 1, t->m);
+		return n <= 2;
+	case 'd':
+		fprintf(out, "%0*d", n >= 2 ? 2 : 1, t->d);
+		return n <= 2;
+	case 'H':
+		fprintf(out, "%0*d", n >= 2 ? 2 : 1, t->hh);
+		return n <= 2;
+	case 'h':
+		fprintf(out, "%0*d", n >= 2 ? 2 : 1, h12);
+		return n <= 2;
+	case 'm':
+		fprintf(out, "%0*d", n >= 2 ? 2 : 1, t->mm);
+		return n <= 2;
+	case 's':
+		fprintf(out, "%0*d", n >= 2 ? 2 : 1, t->ss);
+		return n <= 2;
+	case 'f':
+	case 'F': {
+		char frac[8];
+		(void)snprintf(frac, sizeof(frac), "%07lld", (long long)t->frac);
+		frac[n <= 7 ? n : 7] = '\0';
+		for (int k = n - 1; c == 'F' && k >= 0 && frac[k] == '0'; k--)
+			frac[k] = '\0';
+		fputs(frac, out);
+		return n <= 7;
+	}
+	case 't':
+		fputs(t->hh < 12 ? (n == 1 ? "A" : "AM") : (n == 1 ? "P" : "PM"), out);
+		return n <= 2;
+	default:
+		return false;
+	}
+}
+
+/* kql_format_datetime(dt, format): .NET-like specifiers (yyyy MM dd HH hh
+ * mm ss f..fffffff F.. tt); other characters are copied. */
+static void fn_format_datetime(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const char *fmt = (const char *)sqlite3_value_text(argv[1]);
+	struct civil t = civil_of(sqlite3_value_int64(argv[0]));
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out;
+	bool ok = true;
+
+	if (fmt == NULL || sqlite3_value_type(argv[0]) == SQLITE_NULL ||
+	    (out = open_memstream(&buf, &len)) == NULL)
+		return;
+	for (const char *p = fmt; *p != '\0' && ok;) {
+		int n = 1;
+		while (p[n] == p[0])
+			n++;
+		if (strchr("yMdHhmsfFt", *p) != NULL)
+			ok = format_field(&t, *p, n, out);
+		else
+			fwrite(p, 1, (size_t)n, out);
+		p += n;
+	}
+	if (fclose(out) == 0 && ok)
+		sqlite3_result_text(ctx, buf, -1, SQLITE_TRANSIENT);
+	free(buf);
+}
+
+/* kql_trim(pattern, text): leading and trailing matches removed. */
+static void fn_trim(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const char *pat = (const char *)sqlite3_value_text(argv[0]);
+	const char *s = (const char *)sqlite3_value_text(argv[1]);
+	size_t n = pat != NULL ? strlen(pat) : 0;
+	char *ere = malloc(n * 16 + 1), *anchored = malloc(n * 16 + 8);
+	regex_t re;
+	regmatch_t m;
+	size_t start = 0, end;
+
+	if (ere == NULL || anchored == NULL || s == NULL)
+		goto out;
+	translate_regex(pat, ere);
+	(void)snprintf(anchored, n * 16 + 8, "^(%s)+", ere);
+	end = strlen(s);
+	if (regcomp(&re, anchored, REG_EXTENDED) == 0) {
+		if (regexec(&re, s, 1, &m, 0) == 0)
+			start = (size_t)m.rm_eo;
+		regfree(&re);
+	}
+	(void)snprintf(anchored, n * 16 + 8, "(%s)+$", ere);
+	if (regcomp(&re, anchored, REG_EXTENDED) == 0) {
+		if (regexec(&re, s + start, 1, &m, 0) == 0)
+			end = start + (size_t)m.rm_so;
+		regfree(&re);
+	}
+	sqlite3_result_text(ctx, s + start, (int)(end - start), SQLITE_TRANSIENT);
+out:
+	free(ere);
+	free(anchored);
+}
+
+/* kql_indexof(text, lookup, start, length, occurrence): -1 when absent. */
+static void fn_indexof(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const char *s = (const char *)sqlite3_value_text(argv[0]);
+	const char *x = (const char *)sqlite3_value_text(argv[1]);
+	int64_t len = s != NULL ? (int64_t)strlen(s) : 0;
+	int64_t start = argc > 2 ? sqlite3_value_int64(argv[2]) : 0;
+	int64_t span = argc > 3 ? sqlite3_value_int64(argv[3]) : -1;
+	int64_t nth = argc > 4 ? sqlite3_value_int64(argv[4]) : 1;
+	const char *p;
+
+	/* A negative start counts from the end; the match must lie within
+	 * start .. start + length, both ends included (the documentation's
+	 * examples). */
+	if (start < 0)
+		start = len + start < 0 ? 0 : len + start;
+	if (s == NULL || x == NULL || start > len || nth < 1)
+		return;
+	for (p = s + start; (p = strstr(p, x)) != NULL; p++) {
+		if (span >= 0 && p + strlen(x) > s + start + span + 1)
+			break;
+		if (--nth == 0) {
+			sqlite3_result_int64(ctx, p - s);
+			return;
+		}
+	}
+	sqlite3_result_int64(ctx, -1);
+}
+
 /* ---- aggregates ---- */
 
 struct extreme {
@@ -735,6 +1049,12 @@ static const struct {
     {"kql_dayofweek", 1, fn_dayofweek, NULL, NULL},
     {"kql_round", -1, fn_round, NULL, NULL},
     {"kql_math", -1, fn_math, NULL, NULL},
+    {"kql_dtadd", 3, fn_dtadd, NULL, NULL},
+    {"kql_dtdiff", 3, fn_dtdiff, NULL, NULL},
+    {"kql_dtpart", 2, fn_dtpart, NULL, NULL},
+    {"kql_format_datetime", 2, fn_format_datetime, NULL, NULL},
+    {"kql_trim", 2, fn_trim, NULL, NULL},
+    {"kql_indexof", -1, fn_indexof, NULL, NULL},
     {"kql_argmax", 2, NULL, argmax_step, extreme_final},
     {"kql_argmin", 2, NULL, argmin_step, extreme_final},
     {"kql_percentile", 2, NULL, percentile_step, percentile_final},

@@ -484,9 +484,17 @@ static int scalar_call(struct sqlb *b, const struct kql_expr *e, const char *pre
 			break;
 		return call(b, "kql_extract", e, prefix);
 	case KQL_F_INDEXOF:
-		if (e->nargs != 2)
-			break;
-		return pattern(b, e, "(instr(%0, %1) - 1)", prefix);
+		return call(b, "kql_indexof", e, prefix);
+	case KQL_F_TRIM:
+		return call(b, "kql_trim", e, prefix);
+	case KQL_F_DATETIME_ADD:
+		return call(b, "kql_dtadd", e, prefix);
+	case KQL_F_DATETIME_DIFF:
+		return call(b, "kql_dtdiff", e, prefix);
+	case KQL_F_DATETIME_PART:
+		return call(b, "kql_dtpart", e, prefix);
+	case KQL_F_FORMAT_DATETIME:
+		return call(b, "kql_format_datetime", e, prefix);
 	case KQL_F_TOSTRING:
 	case KQL_F_TOINT:
 	case KQL_F_TOLONG:
