@@ -134,6 +134,8 @@ struct kql_node *kql_ast_add(struct kql_node *n, struct kql_node *kid)
 		n->kids = kid;
 	n->last = kid;
 	n->nkids++;
+	if (kid->height + 1 > n->height)
+		n->height = kid->height + 1;
 	return kid;
 }
 

@@ -156,6 +156,7 @@ struct kql_node {
 	double r;
 	struct kql_node *kids, *last, *next; /* first child, last child, next sibling */
 	size_t nkids;
+	uint32_t height; /* of the subtree: 0 for a leaf (bounds every walk's recursion) */
 };
 
 /* A new node of kind at pos, owned by the arena; NULL on ENOMEM. */

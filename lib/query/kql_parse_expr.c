@@ -19,20 +19,24 @@
 
 static struct kql_node *parse_or(struct kql_parser *p);
 
-static struct kql_node *binary(struct kql_parser *p, int op, struct kql_node *l, struct kql_node *r,
-                               struct kql_pos pos)
+static struct kql_node *binary(struct kql_parser *p, int op, struct kql_node *l, struct kql_node *r)
 {
 	struct kql_node *n;
 
 	if (l == NULL || r == NULL)
 		return NULL;
 	/* At its left operand: errors point where the expression starts. */
-	(void)pos;
 	if ((n = kql_ast_new(p->a, KQL_N_BINARY, l->pos)) == NULL)
 		return kqlp_nomem(p);
 	n->op = op;
 	kql_ast_add(n, l);
 	kql_ast_add(n, r);
+	/* a + b + c ... is parsed by a loop, not recursion: bound its tree. */
+	if (n->height > KQL_MAX_DEPTH) {
+		(void)kql_err_set(p->err, KQL_E_LIMIT, kqlp_tok(p, 0)->pos,
+		                  "an expression nested deeper than %d levels", KQL_MAX_DEPTH);
+		return NULL;
+	}
 	return n;
 }
 
@@ -56,9 +60,8 @@ static struct kql_node *parse_or(struct kql_parser *p)
 	struct kql_node *n = parse_and(p);
 
 	while (n != NULL && kqlp_word(p, 0, "or")) {
-		struct kql_pos pos = kqlp_tok(p, 0)->pos;
 		p->i++;
-		n = binary(p, KQL_OP_OR, n, parse_and(p), pos);
+		n = binary(p, KQL_OP_OR, n, parse_and(p));
 	}
 	return n;
 }
@@ -68,9 +71,8 @@ static struct kql_node *parse_and(struct kql_parser *p)
 	struct kql_node *n = parse_cmp(p);
 
 	while (n != NULL && kqlp_word(p, 0, "and")) {
-		struct kql_pos pos = kqlp_tok(p, 0)->pos;
 		p->i++;
-		n = binary(p, KQL_OP_AND, n, parse_cmp(p), pos);
+		n = binary(p, KQL_OP_AND, n, parse_cmp(p));
 	}
 	return n;
 }
@@ -152,14 +154,13 @@ static struct kql_node *parse_cmp(struct kql_parser *p)
 	int op;
 
 	while (n != NULL && (op = cmp_op(p)) >= 0) {
-		struct kql_pos pos = kqlp_tok(p, 0)->pos;
 		if (op >= KQL_OP_IN && op <= KQL_OP_NOT_IN_CI) {
 			n = parse_in(p, op, n);
 		} else if (op == KQL_OP_BETWEEN || op == KQL_OP_NOT_BETWEEN) {
 			n = parse_between(p, op, n);
 		} else {
 			p->i += op == KQL_OP_MATCHES_REGEX ? 2 : 1;
-			n = binary(p, op, n, parse_add(p), pos);
+			n = binary(p, op, n, parse_add(p));
 		}
 	}
 	if (n != NULL && unsupported_cmp(p))
@@ -179,7 +180,7 @@ static struct kql_node *parse_add(struct kql_parser *p)
 	while (n != NULL && (kqlp_punct(p, 0, "+") || kqlp_punct(p, 0, "-"))) {
 		const struct kql_tok *t = kqlp_tok(p, 0);
 		p->i++;
-		n = binary(p, t->text[0] == '+' ? KQL_OP_ADD : KQL_OP_SUB, n, parse_mul(p), t->pos);
+		n = binary(p, t->text[0] == '+' ? KQL_OP_ADD : KQL_OP_SUB, n, parse_mul(p));
 	}
 	return n;
 }
@@ -197,7 +198,7 @@ static struct kql_node *parse_mul(struct kql_parser *p)
 		         : t->text[0] == '/' ? KQL_OP_DIV
 		                             : KQL_OP_MOD;
 		p->i++;
-		n = binary(p, op, n, parse_unary(p), t->pos);
+		n = binary(p, op, n, parse_unary(p));
 	}
 	return n;
 }
@@ -240,6 +241,12 @@ static struct kql_node *parse_postfix(struct kql_parser *p)
 			return NULL;
 		}
 		n = m;
+		if (n->height > KQL_MAX_DEPTH) {
+			(void)kql_err_set(p->err, KQL_E_LIMIT, kqlp_tok(p, 0)->pos,
+			                  "an expression nested deeper than %d levels",
+			                  KQL_MAX_DEPTH);
+			return NULL;
+		}
 	}
 	return n;
 }

@@ -238,7 +238,8 @@ static void test_errors(void **state)
 /* Deep nesting is refused with an error, not a stack overflow. */
 static void test_depth(void **state)
 {
-	const char *kinds[] = {"(", "-", "f(", "dynamic([", "T | where x in ("};
+	const char *kinds[] = {"(",  "-",      "f(",  "dynamic([", "T | where x in (",
+	                       "1+", "a and ", "d.a", "d[0]"};
 
 	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
 		size_t n = 100000, len = strlen(kinds[k]);
