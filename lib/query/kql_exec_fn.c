@@ -865,6 +865,32 @@ static void fn_indexof(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	sqlite3_result_int64(ctx, -1);
 }
 
+/* kql_indexes(n1, n2 ...): the JSON array [0, 1 ... max(n) - 1] that
+ * mv-expand walks. */
+static void fn_indexes(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	int64_t n = 0;
+	char *buf, *w;
+
+	for (int i = 0; i < argc; i++)
+		if (sqlite3_value_int64(argv[i]) > n)
+			n = sqlite3_value_int64(argv[i]);
+	if (n > (INT64_C(1) << 24)) {
+		sqlite3_result_error(ctx, "mv-expand: an array longer than 16777216", -1);
+		return;
+	}
+	if ((buf = malloc((size_t)n * 10 + 3)) == NULL) {
+		sqlite3_result_error_nomem(ctx);
+		return;
+	}
+	w = buf;
+	*w++ = '[';
+	for (int64_t i = 0; i < n; i++)
+		w += sprintf(w, i > 0 ? ",%lld" : "%lld", (long long)i);
+	*w++ = ']';
+	sqlite3_result_text(ctx, buf, (int)(w - buf), free);
+}
+
 /* ---- aggregates ---- */
 
 struct extreme {
@@ -1055,6 +1081,7 @@ static const struct {
     {"kql_format_datetime", 2, fn_format_datetime, NULL, NULL},
     {"kql_trim", 2, fn_trim, NULL, NULL},
     {"kql_indexof", -1, fn_indexof, NULL, NULL},
+    {"kql_indexes", -1, fn_indexes, NULL, NULL},
     {"kql_argmax", 2, NULL, argmax_step, extreme_final},
     {"kql_argmin", 2, NULL, argmin_step, extreme_final},
     {"kql_percentile", 2, NULL, percentile_step, percentile_final},

@@ -876,41 +876,59 @@ static int plan_join(struct sqlb *b, const struct kql_plan *p)
 	return 0;
 }
 
-/* mv-expand of one dynamic array column: a row per element (json_each). */
+/* Column x of t as a JSON array: an array as it is; a property bag as the
+ * array of its properties, each a one-property bag ({"k": v}) or, with
+ * kind=array, [k, v]; anything else as []. */
+static void expand_array(struct sqlb *b, const struct kql_plan *p, int x)
+{
+	fprintf(
+	    b->f,
+	    "(CASE WHEN NOT json_valid(t.c%d) THEN '[]' WHEN json_type(t.c%d) = 'array' THEN "
+	    "t.c%d WHEN json_type(t.c%d) = 'object' THEN (SELECT json_group_array(%s(key, "
+	    "json(CASE WHEN type IN ('object', 'array') THEN value ELSE json_quote(value) END))) "
+	    "FROM json_each(t.c%d)) ELSE '[]' END)",
+	    x, x, x, x, p->bag_as_array ? "json_array" : "json_object", x);
+}
+
+static int expand_index(const struct kql_plan *p, size_t c)
+{
+	for (size_t i = 0; i < p->nexpand; i++)
+		if (p->expand[i] == (int)c)
+			return (int)i;
+	return -1;
+}
+
+/* mv-expand: a row per index up to the longest expanded array (j.value);
+ * the expanded columns zip, a shorter array giving null. */
 static int plan_mvexpand(struct sqlb *b, const struct kql_plan *p)
 {
-	int x = p->expand[0];
-	enum proto_coltype t = p->cols[x].type;
-
-	if (p->nexpand != 1)
-		return unsupported(b, p->pos, "mv-expand of", "several columns");
 	fputs("SELECT ", b->f);
 	for (size_t c = 0; c < p->in[0]->ncols; c++) {
+		enum proto_coltype t = p->cols[c].type;
 		fputs(c > 0 ? ", " : "", b->f);
-		if ((int)c != x)
+		if (expand_index(p, c) < 0) {
 			fprintf(b->f, "t.c%zu AS c%zu", c, c);
-		else if (t == PROTO_T_DYNAMIC)
-			fprintf(b->f,
-			        "(CASE WHEN j.type IN ('object', 'array') THEN j.value ELSE "
-			        "json_quote(j.value) END) AS c%zu",
-			        c);
-		else
-			fprintf(b->f, "kql_convert(%d, j.value) AS c%zu", (int)t, c);
+			continue;
+		}
+		if (t != PROTO_T_DYNAMIC)
+			fprintf(b->f, "kql_convert(%d, ", (int)t);
+		expand_array(b, p, (int)c);
+		fprintf(b->f, " %s j.value%s AS c%zu", t == PROTO_T_DYNAMIC ? "->" : "->>",
+		        t == PROTO_T_DYNAMIC ? "" : ")", c);
 	}
 	if (p->itemindex >= 0)
-		fprintf(b->f, ", j.key AS c%d", p->itemindex);
+		fprintf(b->f, ", j.value AS c%d", p->itemindex);
 	if (from(b, p->in[0], "t") != 0)
 		return -1;
-	/* An array gives its elements; a property bag its properties, each as
-	 * a one-property bag ({"k": v}) or, with kind=array, as [k, v]. */
-	fprintf(b->f,
-	        ", json_each(CASE WHEN NOT json_valid(t.c%d) THEN '[]' WHEN json_type(t.c%d) = "
-	        "'array' THEN t.c%d WHEN json_type(t.c%d) = 'object' THEN (SELECT "
-	        "json_group_array(%s(key, json(CASE WHEN type IN ('object', 'array') THEN value "
-	        "ELSE json_quote(value) END))) FROM json_each(t.c%d)) ELSE '[]' END) AS j",
-	        x, x, x, x, p->bag_as_array ? "json_array" : "json_object", x);
+	fputs(", json_each(kql_indexes(", b->f);
+	for (size_t i = 0; i < p->nexpand; i++) {
+		fputs(i > 0 ? ", json_array_length(" : "json_array_length(", b->f);
+		expand_array(b, p, p->expand[i]);
+		fputc(')', b->f);
+	}
+	fputs(")) AS j", b->f);
 	if (p->limit != NULL) {
-		fputs(" WHERE j.key < ", b->f);
+		fputs(" WHERE j.value < ", b->f);
 		return expr(b, p->limit, "");
 	}
 	return 0;
