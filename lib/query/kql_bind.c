@@ -236,14 +236,13 @@ static struct kql_plan *bind_scan(struct kqlb *b, const char *dbname, const char
 		return kqlb_fail(b, KQL_E_NAME, pos,
 		                 "Failed to resolve table expression named '%s'", name);
 	if ((p = kqlb_new_plan(b, KQL_P_SCAN, pos, t->ncolumns, NULL)) == NULL ||
-	    (p->scan_cols = kqlb_alloc(b, (t->ncolumns + 1) * sizeof(int))) == NULL)
+	    (p->reads = kqlb_alloc(b, (t->ncolumns + 1) * sizeof(bool))) == NULL)
 		return NULL;
 	p->db = db->name;
 	p->table = p->name = t->name;
 	for (size_t i = 0; i < t->ncolumns; i++) {
 		p->cols[i].name = t->columns[i].name;
 		p->cols[i].type = t->columns[i].type;
-		p->scan_cols[i] = (int)i;
 	}
 	return p;
 }
@@ -569,7 +568,8 @@ static int bind_statements(struct kqlb *b, const struct kql_node *root, struct k
 				return -1;
 			let->ast = s->kids;
 			env = let;
-		} else if ((q->results[q->nresults++] = kqlb_tabular(b, env, s)) == NULL) {
+		} else if ((q->results[q->nresults++] = kqlb_tabular(b, env, s)) == NULL ||
+		           kqlb_prune(b, q->results[q->nresults - 1], NULL) != 0) {
 			return -1;
 		}
 	}

@@ -83,6 +83,11 @@ struct kql_plan *kqlb_operator(struct kqlb *b, const struct kqlb_binding *env, s
 struct kql_plan *kqlb_union(struct kqlb *b, const struct kql_node *n, struct kql_plan **inputs,
                             const char **sources, size_t ninputs);
 
+/* Marks in every scan under p the columns operators above use, given the
+ * columns of p that are needed (need[p->ncols], NULL: all).  0 or -1
+ * (ENOMEM, error set).  kql_bind_prune.c. */
+int kqlb_prune(struct kqlb *b, struct kql_plan *p, const bool *need);
+
 /* A scalar expression (kql_bind_expr.c). */
 struct kql_expr *kqlb_expr(struct kqlb *b, const struct kqlb_scope *s, const struct kql_node *n);
 /* A tabular expression (kql_bind.c). */

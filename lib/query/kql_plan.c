@@ -150,7 +150,14 @@ static void print_sort(FILE *f, const struct kql_plan *p)
 
 static void print_scan(FILE *f, const struct kql_plan *p)
 {
-	fprintf(f, " %s%s%s", p->db != NULL ? p->db : "", p->db != NULL ? "." : "", p->table);
+	size_t n = 0;
+
+	fprintf(f, " %s%s%s reads=[", p->db != NULL ? p->db : "", p->db != NULL ? "." : "",
+	        p->table);
+	for (size_t c = 0; c < p->ncols; c++)
+		if (p->reads[c])
+			fprintf(f, "%s%s", n++ > 0 ? ", " : "", p->cols[c].name);
+	fputc(']', f);
 	for (size_t i = 0; i < p->nbounds; i++) {
 		fprintf(f, " [%s %s ", p->cols[p->bounds[i].col].name,
 		        kql_op_name(p->bounds[i].op));

@@ -53,7 +53,7 @@ struct kql_col {
 };
 
 enum kql_plan_kind {
-	KQL_P_SCAN,      /* db, table; cols = the table's columns read (scan_cols) */
+	KQL_P_SCAN,      /* db, table; cols = the table's columns; reads: those used above */
 	KQL_P_VALUES,    /* rows: nrows x ncols constant expressions (datatable, print) */
 	KQL_P_RANGE,     /* exprs: from, to, step */
 	KQL_P_FILTER,    /* exprs[0]: the predicate (a null result drops the row) */
@@ -94,7 +94,9 @@ struct kql_plan {
 	size_t nin;
 	/* KQL_P_SCAN */
 	const char *db, *table;
-	int *scan_cols; /* table column of each output column */
+	/* reads[c]: some operator above uses column c; an executor reads only
+	 * these (the others are never looked at, null will do). */
+	bool *reads;
 	struct kql_timebound *bounds;
 	size_t nbounds;
 	/* KQL_P_VALUES, RANGE, FILTER, PROJECT, AGGREGATE */

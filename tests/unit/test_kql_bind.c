@@ -239,7 +239,8 @@ static void test_plans(void **state)
 	    "    filter =[((Timestamp > ago(timespan(01:00:00))) and (Level == \"Error\"))] "
 	    "-> (Timestamp:datetime, Level:string, Host:string, Latency:real, Code:long, "
 	    "Props:dynamic, Small:int, Id:guid, Took:timespan)\n"
-	    "      scan Logs.Events [Timestamp > ago(timespan(01:00:00))] -> "
+	    "      scan Logs.Events reads=[Timestamp, Level] [Timestamp > ago(timespan(01:00:00))] "
+	    "-> "
 	    "(Timestamp:datetime, Level:string, Host:string, Latency:real, Code:long, "
 	    "Props:dynamic, Small:int, Id:guid, Took:timespan)\n");
 	expect_plan("Hosts | join kind=leftouter (Hosts | where Region != 'eu') on "
@@ -248,9 +249,9 @@ static void test_plans(void **state)
 	            "Region:string, Host1:string, Region1:string)\n"
 	            "  join kind=leftouter on=[$left.Host == $right.Region] -> (Host:string, "
 	            "Region:string, Host1:string, Region1:string)\n"
-	            "    scan Logs.Hosts -> (Host:string, Region:string)\n"
+	            "    scan Logs.Hosts reads=[Host, Region] -> (Host:string, Region:string)\n"
 	            "    filter =[(Region != \"eu\")] -> (Host:string, Region:string)\n"
-	            "      scan Logs.Hosts -> (Host:string, Region:string)\n");
+	            "      scan Logs.Hosts reads=[Host, Region] -> (Host:string, Region:string)\n");
 	expect_plan("datatable(a:long, b:real)[1, 2, -3, int(null)] | distinct *",
 	            "distinct -> (a:long, b:real)\n  values rows=2 -> (a:long, b:real)\n");
 	expect_plan(
@@ -258,6 +259,42 @@ static void test_plans(void **state)
 	    "take limit=2 -> (t:datetime)\n"
 	    "  range from,to,step=[datetime(2020-01-01T00:00:00.0000000Z), "
 	    "datetime(2020-01-02T00:00:00.0000000Z), timespan(06:00:00)] -> (t:datetime)\n");
+}
+
+/* A scan reads the columns the operators above it use, and no other. */
+static void expect_reads(const char *q, const char *want)
+{
+	struct kql_arena *a = kql_arena_new();
+	struct kql_error e = {0};
+	const struct kql_plan *p = bind(a, q, &e);
+	char got[256] = "";
+
+	if (p == NULL)
+		fail_msg("%s: %s", q, e.message);
+	while (p->kind != KQL_P_SCAN)
+		p = p->in[p->nin - 1];
+	for (size_t c = 0; c < p->ncols; c++)
+		if (p->reads[c])
+			(void)snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s",
+			               got[0] ? "," : "", p->cols[c].name);
+	if (strcmp(got, want) != 0)
+		fail_msg("%s: reads %s, want %s", q, got, want);
+	kql_arena_free(a);
+}
+
+static void test_reads(void **state)
+{
+	expect_reads("Events | where Timestamp > ago(1h) | summarize count() by Level",
+	             "Timestamp,Level");
+	expect_reads("Events | project Code, L = Latency * 2 | take 5", "Latency,Code");
+	expect_reads("Events | extend x = Code | project x", "Code");
+	expect_reads("Events | sort by Small | project Host", "Host,Small");
+	expect_reads("Events | distinct Level", "Level");
+	expect_reads("Hosts | join (Events | project Host, Took) on Host | project Took",
+	             "Host,Took");
+	expect_reads("Events | mv-expand Props | project Props", "Props");
+	expect_reads("Events | summarize arg_max(Timestamp, Level) by Host",
+	             "Timestamp,Level,Host");
 }
 
 /* Conjuncts comparing a datetime column with a constant reach the scan. */
@@ -353,6 +390,7 @@ int main(void)
 	    cmocka_unit_test(test_operator_names),
 	    cmocka_unit_test(test_lets),
 	    cmocka_unit_test(test_plans),
+	    cmocka_unit_test(test_reads),
 	    cmocka_unit_test(test_time_bounds),
 	    cmocka_unit_test(test_errors),
 	    cmocka_unit_test(test_doc_examples),
