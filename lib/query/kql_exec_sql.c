@@ -441,25 +441,81 @@ static int conversion(struct sqlb *b, const struct kql_expr *e, const char *pref
 	return 0;
 }
 
+/* Functions that are one SQL form: a pattern over the arguments (%0, %1
+ * ...), a call of a function with all of them, or a call with a leading
+ * code. */
+enum sql_form { FORM_PATTERN, FORM_CALL, FORM_CODED };
+
+static const struct {
+	enum kql_fn fn;
+	enum sql_form form;
+	const char *text;
+	int code;
+} sql_forms[] = {
+    {KQL_F_NOT, FORM_PATTERN, "(NOT %0)", 0},
+    {KQL_F_ISNULL, FORM_PATTERN, "(%0 IS NULL)", 0},
+    {KQL_F_ISNOTNULL, FORM_PATTERN, "(%0 IS NOT NULL)", 0},
+    {KQL_F_ISEMPTY, FORM_PATTERN, "(%0 IS NULL OR %0 = '')", 0},
+    {KQL_F_ISNOTEMPTY, FORM_PATTERN, "(%0 IS NOT NULL AND %0 <> '')", 0},
+    {KQL_F_IFF, FORM_PATTERN, "(CASE WHEN %0 THEN %1 ELSE %2 END)", 0},
+    {KQL_F_ARRAY_LENGTH, FORM_PATTERN,
+     "(CASE WHEN json_valid(%0) AND json_type(%0) = 'array' THEN json_array_length(%0) END)", 0},
+    {KQL_F_BAG_KEYS, FORM_PATTERN,
+     "(CASE WHEN json_valid(%0) AND json_type(%0) = 'object' THEN (SELECT "
+     "json_group_array(key) FROM json_each(%0)) END)",
+     0},
+    {KQL_F_DYN_GET, FORM_PATTERN, "(%0 -> %1)", 0},
+    {KQL_F_COALESCE, FORM_CALL, "coalesce", 0},
+    {KQL_F_SPLIT, FORM_CALL, "kql_split", 0},
+    {KQL_F_REPLACE_STRING, FORM_CALL, "replace", 0},
+    {KQL_F_INDEXOF, FORM_CALL, "kql_indexof", 0},
+    {KQL_F_TRIM, FORM_CALL, "kql_trim", 0},
+    {KQL_F_DATETIME_ADD, FORM_CALL, "kql_dtadd", 0},
+    {KQL_F_DATETIME_DIFF, FORM_CALL, "kql_dtdiff", 0},
+    {KQL_F_DATETIME_PART, FORM_CALL, "kql_dtpart", 0},
+    {KQL_F_FORMAT_DATETIME, FORM_CALL, "kql_format_datetime", 0},
+    {KQL_F_BIN, FORM_CALL, "kql_bin", 0},
+    {KQL_F_DAYOFWEEK, FORM_CALL, "kql_dayofweek", 0},
+    {KQL_F_ABS, FORM_CALL, "abs", 0},
+    {KQL_F_STARTOFDAY, FORM_CODED, "kql_startof", KQL_U_DAY},
+    {KQL_F_STARTOFWEEK, FORM_CODED, "kql_startof", KQL_U_WEEK},
+    {KQL_F_STARTOFMONTH, FORM_CODED, "kql_startof", KQL_U_MONTH},
+    {KQL_F_STARTOFYEAR, FORM_CODED, "kql_startof", KQL_U_YEAR},
+    {KQL_F_ENDOFDAY, FORM_CODED, "kql_startof", KQL_U_ENDOFDAY},
+    {KQL_F_CEILING, FORM_CODED, "kql_math", 0},
+    {KQL_F_SQRT, FORM_CODED, "kql_math", 1},
+    {KQL_F_LOG, FORM_CODED, "kql_math", 2},
+    {KQL_F_LOG10, FORM_CODED, "kql_math", 3},
+    {KQL_F_EXP, FORM_CODED, "kql_math", 4},
+    {KQL_F_POW, FORM_CODED, "kql_math", 5},
+};
+
+static int simple_form(struct sqlb *b, const struct kql_expr *e, const char *prefix)
+{
+	for (size_t i = 0; i < sizeof(sql_forms) / sizeof(sql_forms[0]); i++) {
+		if (sql_forms[i].fn != e->fn)
+			continue;
+		switch (sql_forms[i].form) {
+		case FORM_PATTERN:
+			return pattern(b, e, sql_forms[i].text, prefix);
+		case FORM_CALL:
+			return call(b, sql_forms[i].text, e, prefix);
+		case FORM_CODED:
+			return coded(b, sql_forms[i].text, sql_forms[i].code, e, prefix);
+		}
+	}
+	return 1; /* not a simple form */
+}
+
 static int scalar_call(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 {
+	int r = simple_form(b, e, prefix);
+
+	if (r <= 0)
+		return r;
 	switch (e->fn) {
-	case KQL_F_NOT:
-		return pattern(b, e, "(NOT %0)", prefix);
-	case KQL_F_ISNULL:
-		return pattern(b, e, "(%0 IS NULL)", prefix);
-	case KQL_F_ISNOTNULL:
-		return pattern(b, e, "(%0 IS NOT NULL)", prefix);
-	case KQL_F_ISEMPTY:
-		return pattern(b, e, "(%0 IS NULL OR %0 = '')", prefix);
-	case KQL_F_ISNOTEMPTY:
-		return pattern(b, e, "(%0 IS NOT NULL AND %0 <> '')", prefix);
-	case KQL_F_IFF:
-		return pattern(b, e, "(CASE WHEN %0 THEN %1 ELSE %2 END)", prefix);
 	case KQL_F_CASE:
 		return case_of(b, e, prefix);
-	case KQL_F_COALESCE:
-		return call(b, "coalesce", e, prefix);
 	case KQL_F_STRLEN:
 		return one_text_arg(b, "length", e, prefix);
 	case KQL_F_TOLOWER:
@@ -475,26 +531,10 @@ static int scalar_call(struct sqlb *b, const struct kql_expr *e, const char *pre
 		return concat(b, e, 0, -1, prefix);
 	case KQL_F_STRCAT_DELIM:
 		return concat(b, e, 1, 0, prefix);
-	case KQL_F_SPLIT:
-		return call(b, "kql_split", e, prefix);
-	case KQL_F_REPLACE_STRING:
-		return call(b, "replace", e, prefix);
 	case KQL_F_EXTRACT:
-		if (e->nargs != 3)
+		if (e->nargs != 3) /* the typed form extract(re, g, s, typeof(T)) */
 			break;
 		return call(b, "kql_extract", e, prefix);
-	case KQL_F_INDEXOF:
-		return call(b, "kql_indexof", e, prefix);
-	case KQL_F_TRIM:
-		return call(b, "kql_trim", e, prefix);
-	case KQL_F_DATETIME_ADD:
-		return call(b, "kql_dtadd", e, prefix);
-	case KQL_F_DATETIME_DIFF:
-		return call(b, "kql_dtdiff", e, prefix);
-	case KQL_F_DATETIME_PART:
-		return call(b, "kql_dtpart", e, prefix);
-	case KQL_F_FORMAT_DATETIME:
-		return call(b, "kql_format_datetime", e, prefix);
 	case KQL_F_TOSTRING:
 	case KQL_F_TOINT:
 	case KQL_F_TOLONG:
@@ -505,58 +545,17 @@ static int scalar_call(struct sqlb *b, const struct kql_expr *e, const char *pre
 	case KQL_F_TOGUID:
 	case KQL_F_TODYNAMIC:
 		return conversion(b, e, prefix);
-	case KQL_F_ARRAY_LENGTH:
-		return pattern(b, e,
-		               "(CASE WHEN json_valid(%0) AND json_type(%0) = 'array' THEN "
-		               "json_array_length(%0) END)",
-		               prefix);
-	case KQL_F_BAG_KEYS:
-		return pattern(
-		    b, e,
-		    "(CASE WHEN json_valid(%0) AND json_type(%0) = 'object' THEN (SELECT "
-		    "json_group_array(key) FROM json_each(%0)) END)",
-		    prefix);
 	case KQL_F_AGO:
 		return now_plus(b, e, -1, prefix);
 	case KQL_F_NOW:
 		return now_plus(b, e, 1, prefix);
-	case KQL_F_BIN:
-		return call(b, "kql_bin", e, prefix);
-	case KQL_F_STARTOFDAY:
-		return coded(b, "kql_startof", KQL_U_DAY, e, prefix);
-	case KQL_F_STARTOFWEEK:
-		return coded(b, "kql_startof", KQL_U_WEEK, e, prefix);
-	case KQL_F_STARTOFMONTH:
-		return coded(b, "kql_startof", KQL_U_MONTH, e, prefix);
-	case KQL_F_STARTOFYEAR:
-		return coded(b, "kql_startof", KQL_U_YEAR, e, prefix);
-	case KQL_F_ENDOFDAY:
-		return coded(b, "kql_startof", KQL_U_ENDOFDAY, e, prefix);
-	case KQL_F_DAYOFWEEK:
-		return call(b, "kql_dayofweek", e, prefix);
-	case KQL_F_ABS:
-		return call(b, "abs", e, prefix);
 	case KQL_F_ROUND:
 		return e->type == PROTO_T_LONG ? expr(b, e->args[0], prefix)
 		                               : call(b, "kql_round", e, prefix);
-	case KQL_F_CEILING:
-		return coded(b, "kql_math", 0, e, prefix);
-	case KQL_F_SQRT:
-		return coded(b, "kql_math", 1, e, prefix);
-	case KQL_F_LOG:
-		return coded(b, "kql_math", 2, e, prefix);
-	case KQL_F_LOG10:
-		return coded(b, "kql_math", 3, e, prefix);
-	case KQL_F_EXP:
-		return coded(b, "kql_math", 4, e, prefix);
-	case KQL_F_POW:
-		return coded(b, "kql_math", 5, e, prefix);
 	case KQL_F_MIN_OF:
 		return extreme_of(b, e, "min", prefix);
 	case KQL_F_MAX_OF:
 		return extreme_of(b, e, "max", prefix);
-	case KQL_F_DYN_GET:
-		return binop(b, e, "->", prefix);
 	default:
 		break;
 	}
