@@ -8,9 +8,13 @@
  * percentile ...) are functions registered on the connection by
  * kql_exec_register.
  *
- * Today plans over datatable, print and range run (an in-memory
- * connection is enough); scans of stored tables are refused until the
- * query store gives them a home.
+ * Plans over datatable, print and range run on any connection (an
+ * in-memory one is enough).  A stored table T reads the connection's table
+ * named T, columns by their schema names, values stored as kql_value holds
+ * them (datetime and timespan as int64 ticks, bool 0/1, dynamic as JSON
+ * text); the query store will provide such tables (or views) for one
+ * visible version.  Identifiers in the SQL are the schema's, quoted; none
+ * comes from the query's text.
  */
 #ifndef FOLLOWERD_KQL_EXEC_H
 #define FOLLOWERD_KQL_EXEC_H

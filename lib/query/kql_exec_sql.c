@@ -933,6 +933,37 @@ static int plan_mvexpand(struct sqlb *b, const struct kql_plan *p)
 	return 0;
 }
 
+/* A schema name as an SQL identifier: double-quoted, quotes doubled.
+ * Names come from the schema the caller trusts, never from the query. */
+static void identifier(struct sqlb *b, const char *name)
+{
+	fputc('"', b->f);
+	for (; *name != '\0'; name++) {
+		if (*name == '"')
+			fputc('"', b->f);
+		fputc(*name, b->f);
+	}
+	fputc('"', b->f);
+}
+
+/* A stored table: the connection's table of the same name, its columns by
+ * name; only the columns the plan reads, the others null. */
+static int plan_scan(struct sqlb *b, const struct kql_plan *p)
+{
+	fputs("SELECT ", b->f);
+	for (size_t c = 0; c < p->ncols; c++) {
+		fputs(c > 0 ? ", " : "", b->f);
+		if (p->reads[c])
+			identifier(b, p->cols[c].name);
+		else
+			fputs("NULL", b->f);
+		fprintf(b->f, " AS c%zu", c);
+	}
+	fputs(" FROM ", b->f);
+	identifier(b, p->table);
+	return 0;
+}
+
 static int plan(struct sqlb *b, const struct kql_plan *p)
 {
 	if (b->failed)
@@ -966,9 +997,9 @@ static int plan(struct sqlb *b, const struct kql_plan *p)
 	case KQL_P_MVEXPAND:
 		return plan_mvexpand(b, p);
 	case KQL_P_SCAN:
-		break;
+		return plan_scan(b, p);
 	}
-	return unsupported(b, p->pos, "reading the stored table", p->table ? p->table : "?");
+	return unsupported(b, p->pos, "the plan node", kql_plan_kind_name(p->kind));
 }
 
 void kql_sql_clear(struct kql_sql *s)
