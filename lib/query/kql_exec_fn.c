@@ -875,8 +875,8 @@ static void fn_indexes(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	for (int i = 0; i < argc; i++)
 		if (sqlite3_value_int64(argv[i]) > n)
 			n = sqlite3_value_int64(argv[i]);
-	if (n > (INT64_C(1) << 24)) {
-		sqlite3_result_error(ctx, "mv-expand: an array longer than 16777216", -1);
+	if (n > (INT64_C(1) << 20)) {
+		sqlite3_result_error(ctx, "mv-expand: an array longer than 1048576 elements", -1);
 		return;
 	}
 	if ((buf = malloc((size_t)n * 10 + 3)) == NULL) {

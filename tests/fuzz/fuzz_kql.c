@@ -57,6 +57,15 @@ static void check_error(const struct kql_error *e, size_t size, bool bound)
 
 static sqlite3 *db;
 
+/* The schema's tables, with a few rows, for the executor to scan. */
+static const char tables_sql[] =
+    "CREATE TABLE T (Timestamp INTEGER, Level TEXT, Host TEXT, Latency REAL, Code INTEGER, "
+    "Props TEXT);"
+    "INSERT INTO T VALUES (0, 'Error', 'h1', 1.5, 1, '{\"a\":[1,2]}'),"
+    "(864000000000, 'Info', 'h2', NULL, 2, '[1,\"x\"]'), (NULL, '', 'h1', 2.5, NULL, NULL);"
+    "CREATE TABLE U (Level TEXT, Host TEXT);"
+    "INSERT INTO U VALUES ('Error', 'h1'), ('Warn', 'h3');";
+
 static int budget(void *arg)
 {
 	return ++*(int *)arg > 2000; /* x 1000 virtual machine steps */
@@ -72,7 +81,7 @@ static int count_row(void *arg, const struct kql_value *row, size_t n)
 	return ++*rows >= MAX_ROWS;
 }
 
-/* Runs plans that read no stored table; a failure must be an error with a
+/* Runs a plan over the tables above; a failure must be an error with a
  * message, never a crash. */
 static void execute(const struct kql_plan *p)
 {
@@ -81,7 +90,8 @@ static void execute(const struct kql_plan *p)
 	int steps = 0, r;
 
 	if (db == NULL &&
-	    (sqlite3_open(":memory:", &db) != SQLITE_OK || kql_exec_register(db) != 0))
+	    (sqlite3_open(":memory:", &db) != SQLITE_OK || kql_exec_register(db) != 0 ||
+	     sqlite3_exec(db, tables_sql, NULL, NULL, NULL) != SQLITE_OK))
 		abort();
 	sqlite3_progress_handler(db, 1000, budget, &steps);
 	r = kql_exec_run(db, p, 0, count_row, &rows, &e);
@@ -98,6 +108,7 @@ static void check_plans(const struct kql_query *q)
 		check(text != NULL && strstr(text, " -> (") != NULL, "a plan without columns",
 		      text);
 		free(text);
+		execute(q->results[i]);
 	}
 }
 
