@@ -403,7 +403,9 @@ static struct kql_expr *bind_arg(struct kqlb *b, const struct kqlb_scope *s,
 			                 f->name);
 		return new_expr(b, KQL_E_STAR, PROTO_T_DYNAMIC, k->pos, 0);
 	}
-	inner.aggregates = false;
+	/* An aggregate's arguments are per row; a scalar function's may hold
+	 * aggregates when it is itself inside summarize (round(avg(x), 2)). */
+	inner.aggregates = s->aggregates && !f->aggregate;
 	return kqlb_expr(b, &inner, k);
 }
 

@@ -402,25 +402,86 @@ static const char *agg_name(struct kqlb *b, const struct kql_expr *e, const stru
 	return kqlb_printf_name(b, "%s_%s", f->prefix, col != NULL ? col : "");
 }
 
-static int add_aggregate(struct kqlb *b, struct outlist *o, const struct kql_node *k,
-                         const struct kql_plan *in, const struct kqlb_binding *env, size_t nkeys)
+/* A column reference to output c of the aggregate being built. */
+static struct kql_expr *out_ref(struct kqlb *b, const struct outlist *o, size_t c,
+                                struct kql_pos pos)
+{
+	struct kql_expr *e = kqlb_alloc(b, sizeof(*e));
+
+	if (e != NULL) {
+		e->kind = KQL_E_COL;
+		e->type = o->c[c].type;
+		e->col = (int)c;
+		e->pos = pos;
+	}
+	return e;
+}
+
+static bool is_aggregate(const struct kql_expr *e)
+{
+	return e->kind == KQL_E_CALL && kql_func_get(e->fn)->aggregate;
+}
+
+/* sum(a) / count(): each aggregate inside becomes a hidden output of the
+ * aggregate, and its place in the expression a reference to that output;
+ * columns outside any aggregate are refused. */
+static int lift_aggregates(struct kqlb *b, struct outlist *o, struct kql_expr **slot)
+{
+	struct kql_expr *e = *slot;
+
+	if (is_aggregate(e)) {
+		const char *hidden = kqlb_printf_name(b, "__agg%zu", o->n);
+		if (hidden == NULL || out_add(b, o, e, hidden) != 0)
+			return -1;
+		return (*slot = out_ref(b, o, o->n - 1, e->pos)) != NULL ? 0 : -1;
+	}
+	if (e->kind == KQL_E_COL)
+		return kqlb_fail(b, KQL_E_UNSUPPORTED, e->pos,
+		                 "'summarize' operator: a column outside an aggregate"),
+		       -1;
+	for (size_t i = 0; i < e->nargs; i++)
+		if (lift_aggregates(b, o, &e->args[i]) != 0)
+			return -1;
+	return 0;
+}
+
+/* One item of the aggregate list: its outputs go to o (what the aggregate
+ * computes) and f (what summarize returns: o's columns, or expressions
+ * over them, named). */
+static int add_aggregate(struct kqlb *b, struct outlist *o, struct outlist *f,
+                         const struct kql_node *k, const struct kql_plan *in,
+                         const struct kqlb_binding *env, size_t nkeys, int *counter)
 {
 	struct kqlb_scope s = {in, env, "summarize", true, NULL};
 	const struct kql_node *v = k->kind == KQL_N_ASSIGN ? k->kids : k;
 	struct kql_expr *e = kqlb_expr(b, &s, v);
+	size_t first = o->n;
+	int r;
 
 	if (e == NULL)
 		return -1;
-	if (e->kind != KQL_E_CALL || !kql_func_get(e->fn)->aggregate)
-		return kqlb_fail(b, KQL_E_UNSUPPORTED, v->pos,
-		                 "'summarize' operator: only aggregate calls are supported here "
-		                 "(an expression over aggregates is not)"),
-		       -1;
+	if (!is_aggregate(e)) {
+		const char *name =
+		    k->kind == KQL_N_ASSIGN ? k->name : kqlb_printf_name(b, "Column%d", ++*counter);
+		if (lift_aggregates(b, o, &e) != 0)
+			return -1;
+		if (o->n == first)
+			return kqlb_fail(b, KQL_E_TYPE, v->pos,
+			                 "'summarize' operator: an aggregate expected"),
+			       -1;
+		return out_add(b, f, e, name);
+	}
 	if (e->fn == KQL_F_PERCENTILES)
-		return add_percentiles(b, o, e, in);
-	if (e->fn == KQL_F_ARG_MAX || e->fn == KQL_F_ARG_MIN)
-		return add_arg_extreme(b, o, k, e, in, nkeys);
-	return out_add(b, o, e, k->kind == KQL_N_ASSIGN ? k->name : agg_name(b, e, in));
+		r = add_percentiles(b, o, e, in);
+	else if (e->fn == KQL_F_ARG_MAX || e->fn == KQL_F_ARG_MIN)
+		r = add_arg_extreme(b, o, k, e, in, nkeys);
+	else
+		r = out_add(b, o, e, k->kind == KQL_N_ASSIGN ? k->name : agg_name(b, e, in));
+	for (size_t c = first; r == 0 && c < o->n; c++) {
+		struct kql_expr *ref = out_ref(b, o, c, e->pos);
+		r = ref != NULL ? out_add(b, f, ref, o->c[c].name) : -1;
+	}
+	return r;
 }
 
 static struct kql_plan *aggregate_plan(struct kqlb *b, struct kql_plan *in, struct kql_pos pos,
@@ -437,24 +498,45 @@ static struct kql_plan *aggregate_plan(struct kqlb *b, struct kql_plan *in, stru
 	return p;
 }
 
+/* The aggregate, and over it a projection when an item is an expression
+ * over aggregates (f differs from o). */
+static struct kql_plan *summarize_plan(struct kqlb *b, struct kql_plan *in, struct kql_pos pos,
+                                       struct outlist *o, struct outlist *f, size_t nkeys)
+{
+	struct kql_plan *agg = aggregate_plan(b, in, pos, o, nkeys), *p;
+	bool same = f->n == o->n;
+
+	for (size_t c = 0; same && c < f->n; c++)
+		same = f->e[c]->kind == KQL_E_COL && f->e[c]->col == (int)c &&
+		       strcmp(f->c[c].name, o->c[c].name) == 0;
+	if (agg == NULL || same || (p = kqlb_new_plan(b, KQL_P_PROJECT, pos, 0, agg)) == NULL)
+		return agg;
+	p->cols = f->c;
+	p->ncols = p->nexprs = f->n;
+	p->exprs = f->e;
+	return p;
+}
+
 static struct kql_plan *bind_summarize(struct kqlb *b, const struct kqlb_binding *env,
                                        struct kql_plan *in, const struct kql_node *n)
 {
 	struct kqlb_scope s = scope(in, env, "summarize");
 	const struct kql_node *aggs = n->kids, *keys = n->kids->next;
-	struct outlist o = {0};
+	struct outlist o = {0}, f = {0};
 	int counter = 0;
 
 	for (const struct kql_node *k = keys->kids; k != NULL; k = k->next) {
-		struct kql_expr *e = kqlb_expr(b, &s, k->kind == KQL_N_ASSIGN ? k->kids : k);
+		struct kql_expr *e = kqlb_expr(b, &s, k->kind == KQL_N_ASSIGN ? k->kids : k), *ref;
 		const char *name = e != NULL ? key_name(b, k, e, in, &counter) : NULL;
-		if (name == NULL || out_add(b, &o, e, name) != 0)
+		if (name == NULL || out_add(b, &o, e, name) != 0 ||
+		    (ref = out_ref(b, &o, o.n - 1, e->pos)) == NULL ||
+		    out_add(b, &f, ref, o.c[o.n - 1].name) != 0)
 			return NULL;
 	}
 	for (const struct kql_node *k = aggs->kids; k != NULL; k = k->next)
-		if (add_aggregate(b, &o, k, in, env, keys->nkids) != 0)
+		if (add_aggregate(b, &o, &f, k, in, env, keys->nkids, &counter) != 0)
 			return NULL;
-	return aggregate_plan(b, in, n->pos, &o, keys->nkids);
+	return summarize_plan(b, in, n->pos, &o, &f, keys->nkids);
 }
 
 static struct kql_plan *bind_count(struct kqlb *b, const struct kqlb_binding *env,

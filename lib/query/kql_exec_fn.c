@@ -37,6 +37,9 @@ static void format_real(double r, char *buf, size_t n)
 	}
 	for (int prec = 1; prec <= 17; prec++) {
 		(void)snprintf(buf, n, "%.*g", prec, r);
+		/* 50, not 5e+01: exponents only for very large or small values. */
+		if (strchr(buf, 'e') != NULL && fabs(r) >= 1e-4 && fabs(r) < 1e15)
+			continue;
 		if (strtod(buf, NULL) == r)
 			return;
 	}

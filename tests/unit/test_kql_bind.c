@@ -189,6 +189,9 @@ static void test_aggregate_names(void **state)
 	expect_names("Events | summarize arg_min(Latency, Host, Code)", "Latency,Host,Code");
 	expect_names("Events | summarize by Level", "Level");
 	expect_names("Events | count", "Count");
+	expect_names("Events | summarize e = countif(Level == 'Error') * 100.0 / count(), "
+	             "round(avg(Latency), 2), count() by Host",
+	             "Host,e,Column1,count_");
 }
 
 static void test_operator_names(void **state)
@@ -337,7 +340,9 @@ static void test_errors(void **state)
 	expect_error("print hash_sha256('a')", KQL_E_UNSUPPORTED, 1, 7, "'hash_sha256'");
 	expect_error("Events | where count() > 1", KQL_E_TYPE, 1, 16, "only allowed in summarize");
 	expect_error("Events | summarize sum(Level)", KQL_E_TYPE, 1, 20, "numeric");
-	expect_error("Events | summarize count() + 1", KQL_E_UNSUPPORTED, 1, 20, "aggregate");
+	expect_error("Events | summarize Code + 1", KQL_E_UNSUPPORTED, 1, 20,
+	             "a column outside an aggregate");
+	expect_error("Events | summarize x = 1", KQL_E_TYPE, 1, 24, "an aggregate expected");
 	expect_error("print strlen()", KQL_E_ARGS, 1, 7, "strlen(): expects 1 to 1");
 	expect_error("Events | take Code", KQL_E_NAME, 1, 15, "'Code'");
 	expect_error("Events | take 'a'", KQL_E_TYPE, 1, 15, "constant int or long");

@@ -213,6 +213,9 @@ static void test_summarize(void **state)
 	ROWS("datatable(t:long, h:string)[1, 'x', 5, 'y', 3, 'z'] | summarize arg_max(t, h), "
 	     "arg_min(t, *), percentile(t, 50)",
 	     "5\ty\t1\tx\t3\n");
+	expect_rows("datatable(k:string, v:long)['a', 1, 'a', 3, 'b', 5] | summarize pct = "
+	            "countif(v > 1) * 100.0 / count(), round(avg(v), 1), s = sum(v) by k",
+	            "a\t50\t2\t4\nb\t100\t5\t5\n", false);
 	expect_rows("range x from 1 to 10 step 1 | summarize count() by bin(x, 5)",
 	            "0\t4\n5\t5\n10\t1\n", false);
 }
