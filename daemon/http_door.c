@@ -310,15 +310,39 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 
 /* ---- connections ---- */
 
-/* Closes the oldest idle connection, else the oldest still sending its
- * head; -1 when every connection is busy answering. */
+/* Of the first DOOR_SCAN connections of a list (oldest first) that have
+ * been in their state since before `before`, the one whose address holds
+ * the most connections: room is made at the expense of the heaviest client
+ * first, not of whoever happens to be oldest. */
+static struct http_conn *heaviest(struct http_conn *first, int64_t before)
+{
+	struct http_conn *best = NULL;
+	unsigned n = 0, best_load = 0;
+
+	for (struct http_conn *c = first; c != NULL && n < DOOR_SCAN; c = TAILQ_NEXT(c, lru), n++) {
+		unsigned load = c->addr != NULL ? c->addr->conns : 0;
+
+		if (c->since_ms > before)
+			break; /* the rest are younger still */
+		if (best == NULL || load > best_load) {
+			best = c;
+			best_load = load;
+		}
+	}
+	return best;
+}
+
+/* Closes an idle connection, else one that has been sending its head for
+ * DOOR_HEAD_GRACE_MS (a client that sends its request at once is never the
+ * one closed); -1 when there is none. */
 static int make_room(struct http_endpoint *ep)
 {
-	struct http_conn *v = TAILQ_FIRST(&ep->idle);
+	int64_t now = http_now_ms();
+	struct http_conn *v = heaviest(TAILQ_FIRST(&ep->idle), now);
 	enum door_close why = DOOR_C_EVICTED_IDLE;
 
 	if (v == NULL) {
-		v = TAILQ_FIRST(&ep->head);
+		v = heaviest(TAILQ_FIRST(&ep->head), now - DOOR_HEAD_GRACE_MS);
 		why = DOOR_C_EVICTED_HEAD;
 	}
 	if (v == NULL)

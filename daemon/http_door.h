@@ -11,7 +11,8 @@
  *
  * Per-client caps: connections and requests in flight per client address
  * and per authenticated principal.  At max_connections the idle go first,
- * then the oldest still sending their head, before a new client is refused.
+ * then those sending their head for over a second (the heaviest client's
+ * first), before a new client is refused.
  *
  * Query slots: requests of a route marked as a query (http_routes.c, the
  * routes table's `query`) hold one of max_concurrent_queries slots from
@@ -42,6 +43,8 @@ struct door_memo;
 #define DOOR_MEMO_SLOTS 1024    /* refusals logged, by client (direct-mapped) */
 #define DOOR_LOG_EVERY_MS 60000 /* a client's refusals are logged once a minute */
 #define DOOR_RETRY_AFTER "1"    /* seconds, in 503 and 429 answers */
+#define DOOR_SCAN 8             /* connections looked at to choose one to close */
+#define DOOR_HEAD_GRACE_MS 1000 /* sending a head for less: never closed for room */
 
 /* Why a client was refused, as /metrics names it. */
 enum door_refusal {
