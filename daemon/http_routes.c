@@ -55,6 +55,8 @@ static const char *reason_of(int status)
 		return "Payload Too Large";
 	case 416:
 		return "Range Not Satisfiable";
+	case 429:
+		return "Too Many Requests";
 	case 431:
 		return "Request Header Fields Too Large";
 	case 503:
