@@ -3,15 +3,22 @@
 #   make                 build the daemon, the tools and the library
 #   make test            build and run every unit and end-to-end test
 #   make SANITIZE=1 test the same under AddressSanitizer + UndefinedBehaviorSanitizer
-#   make ci              install test dependencies, then `make SANITIZE=1 test` (what CI runs)
+#   make ci              install test dependencies, make lint, then `make SANITIZE=1 test` (what CI runs)
 #   make demo            install runtime dependencies, build, run the demo
 #   make bench           long benchmarks (never part of `make test`)
 #   make fuzz            libFuzzer targets (clang)
 #   make install         honours PREFIX, DESTDIR, UNITDIR, SYSUSERSDIR
+#                        (installs missing build libraries first, as root)
 #   make dist-check      build the Debian package, lintian it, build the RPM
 #                        (also run by make test, as tests/e2e/dist_check.sh)
 #
-# Sources are found by wildcard: a new lib/NAME.c joins the library, a new
+# The library flags come from pkg-config when make reads this file.  So a
+# target that may install packages first (demo, ci, bench, fuzz, install)
+# runs the install, then its build in a second make started after it; and a
+# build that starts without the libraries stops at once, saying so, instead
+# of linking against nothing (tests/e2e/first_contact.sh holds this).
+#
+# Sources are found by wildcard: a new lib/FOLDER/NAME.c joins the library, a new
 # tests/unit/test_NAME.c becomes a unit test, a new tests/e2e/NAME.sh an
 # end-to-end test.  No edit of this file is needed for either.
 
@@ -39,6 +46,7 @@ endif
 CFLAGS ?= -O2 -g
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+PKG_OK := $(shell $(PKG_CONFIG) --exists $(PKGS) 2>/dev/null && echo yes)
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
 	-Wformat=2 -Wvla -MMD -MP -Ilib $(PKG_CFLAGS) $(SANFLAGS) $(CPPFLAGS) $(CFLAGS)
 ALL_LDFLAGS := $(SANFLAGS) $(LDFLAGS)
@@ -69,13 +77,30 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 CMOCKA_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
+CMOCKA_OK := $(shell $(PKG_CONFIG) --exists cmocka 2>/dev/null && echo yes)
 
 MAN_PAGES := $(wildcard man/*.[158])
 
-.PHONY: all test unit e2e ci demo bench fuzz install clean deps test-deps format lint dist-check
+.PHONY: all test unit e2e ci demo bench fuzz install clean deps test-deps format lint dist-check \
+	pkgcheck pkgcheck-cmocka build-deps install-files fuzz-build
 all: $(PROGS) $(TOOLS)
 
-$(B)/%.o: %.c
+# Order-only: checked once per make, before the first compile.
+pkgcheck:
+ifneq ($(PKG_OK),yes)
+	@echo "make: the build libraries were missing when this make started" \
+	  "($(PKG_CONFIG) --exists $(PKGS) failed): run 'make deps' (as root), then make again" >&2
+	@$(PKG_CONFIG) --print-errors --exists $(PKGS) || true
+	@exit 1
+endif
+
+pkgcheck-cmocka: | pkgcheck
+ifneq ($(CMOCKA_OK),yes)
+	@echo "make: cmocka was missing when this make started: run 'make test-deps' (as root), then make again" >&2
+	@exit 1
+endif
+
+$(B)/%.o: %.c | pkgcheck
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -97,7 +122,7 @@ $(B)/tools/%: $(B)/tests/tools/%.o $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
-$(B)/tests/test_%.o: tests/unit/test_%.c
+$(B)/tests/test_%.o: tests/unit/test_%.c | pkgcheck-cmocka
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(CMOCKA_CFLAGS) -c -o $@ $<
 
@@ -121,18 +146,30 @@ deps:
 test-deps:
 	bash scripts/deps.sh --test
 
-# What CI runs, and the README's test command.
+# Only what is missing: quiet where pkg-config already finds every library
+# (a package build, whose build dependencies are installed).
+build-deps:
+	@$(PKG_CONFIG) --exists $(PKGS) 2>/dev/null || bash scripts/deps.sh
+
+# What CI runs, and the README's test command: the layering check and
+# cppcheck, then every test under the sanitizers.
 ci: test-deps
+	$(MAKE) lint
 	$(MAKE) SANITIZE=1 test
 
-demo: deps all
+demo: deps
+	$(MAKE) all
 	bash scripts/demo.sh
 
-bench: all
+bench: test-deps
+	$(MAKE) all
 	BUILD=$(abspath $(B)) bash tests/bench/run.sh $(BENCH)
 
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
-fuzz:
+fuzz: test-deps
+	$(MAKE) fuzz-build
+
+fuzz-build: | pkgcheck
 	@mkdir -p build-fuzz
 	for f in $(FUZZ_SRC); do \
 	  n=$$(basename $$f .c); \
@@ -140,7 +177,10 @@ fuzz:
 	    -o build-fuzz/$$n $$f $(LIB_SRC) $(LIBS) || exit 1; \
 	done
 
-install: all
+install: build-deps
+	$(MAKE) install-files
+
+install-files: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR)
 	if [ -f $(B)/followerd ]; then install -m 0755 $(B)/followerd $(DESTDIR)$(SBINDIR)/followerd; fi
 	if [ -f $(B)/leaderctl ]; then install -m 0755 $(B)/leaderctl $(DESTDIR)$(BINDIR)/leaderctl; fi
@@ -169,9 +209,10 @@ dist-check:
 	bash scripts/dist-check.sh
 
 format:
-	clang-format -i $(wildcard lib/*.[ch] lib/*/*.[ch]) daemon/*.c cli/*.c tests/unit/*.c 2>/dev/null || true
+	clang-format -i $(wildcard lib/*.[ch] lib/*/*.[ch]) daemon/*.c cli/*.c tests/unit/*.c
 
 lint:
+	bash scripts/layers.sh
 	cppcheck --quiet --enable=warning,performance,portability --error-exitcode=1 \
 	  --suppress=missingIncludeSystem -Ilib lib daemon cli
 

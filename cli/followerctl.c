@@ -18,7 +18,7 @@
 
 #include <curl/curl.h>
 
-#include "conf.h"
+#include "conf/conf.h"
 
 #define DEFAULT_CONFIG "/etc/followerd/followerd.conf"
 #define DEFAULT_SOCKET "/run/followerd/admin.sock"

@@ -5,7 +5,7 @@
  *
  * This file holds main, the global options, the command table and the
  * helpers every command uses; the commands are in leaderctl_*.c, each a thin
- * layer over lib/leader.h.  See leaderctl(1).
+ * layer over lib/leader/leader.h.  See leaderctl(1).
  */
 #include "leaderctl.h"
 
@@ -16,8 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fsutil.h"
-#include "timefmt.h"
+#include "util/fsutil.h"
+#include "util/timefmt.h"
 
 struct command {
 	const char *name;

@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "leader.h"
+#include "leader/leader.h"
 
 /* Exit codes. */
 #define LC_OK 0

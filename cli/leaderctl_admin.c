@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "timefmt.h"
+#include "util/timefmt.h"
 
 /* A command with no options: anything that looks like one is refused. */
 static int no_options(struct lc *c, int argc, char **argv)

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "timefmt.h"
+#include "util/timefmt.h"
 
 /* ---- tables, external tables, materialized views ---- */
 

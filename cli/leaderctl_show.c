@@ -12,7 +12,7 @@
 
 #include <jansson.h>
 
-#include "timefmt.h"
+#include "util/timefmt.h"
 
 static int print_json(struct lc *c, json_t *v, size_t flags)
 {

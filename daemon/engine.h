@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct conf; /* lib/conf.h */
+struct conf; /* lib/conf/conf.h */
 struct event_base;
 struct log_memo;
 struct sync;

@@ -19,10 +19,10 @@
 #include <curl/curl.h>
 #include <event2/event.h>
 
-#include "conf.h"
-#include "fetch.h"
-#include "sync.h"
-#include "warm.h"
+#include "conf/conf.h"
+#include "net/fetch.h"
+#include "sync/sync.h"
+#include "cache/warm.h"
 
 #define STORE_FILE "state.db"
 #define STATUS_EVERY_MS 1000 /* STATUS= at most this often (and at least: lag and cache move) */

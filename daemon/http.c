@@ -35,8 +35,8 @@
 #include <openssl/err.h>
 #include <systemd/sd-daemon.h>
 
-#include "cache.h"
-#include "fsutil.h"
+#include "cache/cache.h"
+#include "util/fsutil.h"
 #include "log.h"
 
 #define BACKLOG 511

@@ -43,7 +43,7 @@
  * Views run on the loop, one read-only SQLite snapshot per request: each is
  * bounded (a page of at most 1,000 extents) but /cache and a /v1/artifacts
  * lookup by a caller who may not read every database scan a database's
- * artifact rows (see lib/views.h).
+ * artifact rows (see lib/views/views.h).
  *
  * Two seams for work that lands later:
  *   - READ-THROUGH: an artifact the cache does not hold is handed to
@@ -64,8 +64,8 @@
 
 #include <jansson.h>
 
-#include "auth.h"
-#include "store.h"
+#include "policy/auth.h"
+#include "store/store.h"
 
 struct cache;
 struct conf;

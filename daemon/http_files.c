@@ -30,7 +30,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 
-#include "cache.h"
+#include "cache/cache.h"
 #include "log.h"
 
 #define ETAG_LEN (PROTO_SHA256_LEN + 3)

@@ -20,11 +20,11 @@
 #include <jansson.h>
 #include <openssl/ssl.h>
 
-#include "auth.h"
-#include "conf.h"
+#include "policy/auth.h"
+#include "conf/conf.h"
 #include "http.h"
 #include "http_door.h"
-#include "views.h"
+#include "views/views.h"
 
 #define HTTP_MAX_SEGMENTS 8
 #define HTTP_MAX_LISTENERS 32 /* per endpoint */

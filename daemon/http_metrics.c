@@ -11,8 +11,8 @@
  * timer measures it) — naming only the databases the caller may see.
  */
 #include "http_int.h"
-#include "sync.h"
-#include "warm.h"
+#include "sync/sync.h"
+#include "cache/warm.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -23,7 +23,7 @@
 
 #include <event2/buffer.h>
 
-#include "cache.h"
+#include "cache/cache.h"
 
 #define HEARTBEAT_MAX_AGE_MS (1000 + HTTP_STALL_MS)
 

@@ -23,8 +23,8 @@
 #include <openssl/x509.h>
 
 #include "log.h"
-#include "timefmt.h"
-#include "warm.h"
+#include "util/timefmt.h"
+#include "cache/warm.h"
 
 #define N_ELEMENTS(a) (sizeof(a) / sizeof((a)[0]))
 #define METHODS_GET (EVHTTP_REQ_GET | EVHTTP_REQ_HEAD)

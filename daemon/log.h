@@ -9,7 +9,7 @@
  *   - stderr not a terminal: "<4>msg" (sd-daemon(3) prefixes, read by journald
  *     or any supervisor that understands them);
  *   - a terminal: "followerd: warning: msg".
- * Every message and every field value is scrubbed of secrets (lib/logfmt.h):
+ * Every message and every field value is scrubbed of secrets (lib/util/logfmt.h):
  * URLs lose their query values, "sig=..." and friends lose theirs.
  *
  *	log_struct(LOG_WARNING, MSGID_LEADER_UNREACHABLE,
@@ -25,7 +25,7 @@
 #include <stdbool.h>
 #include <syslog.h>
 
-#include "logfmt.h"
+#include "util/logfmt.h"
 
 /* MESSAGE_ID= values, one per event kind, stable forever (journalctl
  * MESSAGE_ID=... finds every occurrence across versions).  Never reuse or

@@ -27,7 +27,7 @@
 
 #include <event2/event.h>
 
-#include "conf.h"
+#include "conf/conf.h"
 #include "engine.h"
 #include "http.h"
 #include "log.h"

@@ -25,8 +25,8 @@
 #include <event2/keyvalq_struct.h>
 
 #include "log.h"
-#include "store.h"
-#include "timefmt.h"
+#include "store/store.h"
+#include "util/timefmt.h"
 
 /* ---- replies ---- */
 

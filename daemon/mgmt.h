@@ -33,7 +33,7 @@
 
 #include <event2/http.h>
 
-#include "conf.h"
+#include "conf/conf.h"
 #include "http.h"
 
 #define MGMT_QUEUE_MAX 64                       /* jobs waiting for the worker (503 past it) */

@@ -19,8 +19,8 @@
 #include <event2/http.h>
 
 #include "log.h"
-#include "policy.h"
-#include "store.h"
+#include "policy/policy.h"
+#include "store/store.h"
 
 /* ---- changes ---- */
 

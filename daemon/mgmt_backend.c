@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "log.h"
-#include "policy.h"
+#include "policy/policy.h"
 
 #define EXTENT_PAGE 1000
 

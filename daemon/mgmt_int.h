@@ -13,12 +13,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "auth.h"
-#include "conf.h"
-#include "kusto.h"
+#include "policy/auth.h"
+#include "conf/conf.h"
+#include "kusto/kusto.h"
 #include "mgmt.h"
-#include "overlay.h"
-#include "views.h"
+#include "conf/overlay.h"
+#include "views/views.h"
 
 #define MGMT_ERRLEN 512
 #define MGMT_PERSIST_TRIES 100 /* x MGMT_PERSIST_WAIT_MS against a busy store */

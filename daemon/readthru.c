@@ -15,7 +15,7 @@
 
 #include "http.h"
 #include "log.h"
-#include "warm.h"
+#include "cache/warm.h"
 
 /* One waiting request. */
 struct rt_req {

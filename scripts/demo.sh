@@ -5,12 +5,19 @@
 # Then followerd follows it once (--once) and the follower's state is shown;
 # then it runs as a daemon serving views on 127.0.0.1:8080 and an admin socket
 # in ./demo: the demo shows a view with curl, `followerctl status`, `followerctl
-# warm` and a Kusto `.show` (when this build has the Kusto surface), and
-# leaves followerd running in the foreground (Ctrl-C stops it; DEMO_DETACH=1
-# stops it instead, for scripts).
+# warm` and a Kusto `.show` (when this build has the Kusto surface).  On a
+# terminal it then leaves followerd running in the foreground (Ctrl-C stops
+# it); without one (CI, a pipe) or with DEMO_DETACH=1 it stops followerd and
+# exits 0 once the tour is done.  DEMO_LISTEN moves the views off
+# 127.0.0.1:8080.
 set -eu
 cd "$(dirname "$0")/.."
 B=${BUILD:-build}
+LISTEN=${DEMO_LISTEN:-127.0.0.1:8080}
+URL=http://$LISTEN
+if [ -z "${DEMO_DETACH:-}" ]; then
+	if [ -t 0 ] && [ -t 1 ]; then DEMO_DETACH=0; else DEMO_DETACH=1; fi
+fi
 LC="$B/leaderctl"
 D=demo/leader
 [ -x "$LC" ] || { echo "demo: $LC is not built (run make)" >&2; exit 1; }
@@ -63,7 +70,7 @@ cat >demo/followerd.conf <<CONF
 [daemon]
 state_dir = $PWD/$F/state
 cache_dir = $PWD/$F/cache
-listen = 127.0.0.1:8080
+listen = $LISTEN
 admin_socket = $PWD/demo/admin.sock
 # the demo's views answer without a token, on the loopback only
 allow_anonymous = true
@@ -90,15 +97,15 @@ echo "== followerd -c demo/followerd.conf -d   (started; its log: demo/followerd
 fpid=$!
 trap 'kill "$fpid" 2>/dev/null || true' EXIT
 for _ in $(seq 100); do
-	curl -sf http://127.0.0.1:8080/healthz >/dev/null 2>&1 && break
+	curl -sf $URL/healthz >/dev/null 2>&1 && break
 	kill -0 "$fpid" 2>/dev/null || { echo "demo: followerd exited:" >&2; tail -5 demo/followerd.log >&2; exit 1; }
 	sleep 0.1
 done
 pretty() { if command -v jq >/dev/null; then jq .; else python3 -m json.tool; fi; }
 CTL="$B/followerctl -c demo/followerd.conf"
 echo
-echo "== curl -s http://127.0.0.1:8080/v1/databases"
-curl -s http://127.0.0.1:8080/v1/databases | pretty
+echo "== curl -s $URL/v1/databases"
+curl -s $URL/v1/databases | pretty
 echo
 echo "== $CTL warm Telemetry   (fetch its hot set now)"
 $CTL warm Telemetry
@@ -106,8 +113,8 @@ echo
 echo "== $CTL status"
 $CTL status
 echo
-echo "== curl -s -X POST http://127.0.0.1:8080/v1/rest/mgmt -d '{\"db\":\"Telemetry\",\"csl\":\".show tables\"}'"
-show=$(curl -s -X POST -H 'Content-Type: application/json' http://127.0.0.1:8080/v1/rest/mgmt \
+echo "== curl -s -X POST $URL/v1/rest/mgmt -d '{\"db\":\"Telemetry\",\"csl\":\".show tables\"}'"
+show=$(curl -s -X POST -H 'Content-Type: application/json' $URL/v1/rest/mgmt \
 	-d '{"db":"Telemetry","csl":".show tables"}')
 if printf '%s' "$show" | grep -q 'not available in this build'; then
 	echo "(this build has no Kusto management surface yet: $show)"
@@ -121,17 +128,19 @@ fi
 cat <<MSG
 
 The leader is in $D: head.json, db/<uuid>/log/, db/<uuid>/checkpoint/, artifacts/.
-followerd follows it, serving views on http://127.0.0.1:8080 (docs/HTTP.md).
+followerd follows it, serving views on $URL (docs/HTTP.md).
 Try next, in another terminal:
   $CTL status
   $CTL explain Telemetry Events                  # why each extent is hot or cold
-  curl -s http://127.0.0.1:8080/v1/databases/Telemetry/tables | jq .
-  curl -s -X POST http://127.0.0.1:8080/v1/rest/mgmt -d '{"db":"Telemetry","csl":".show tables"}'
+  curl -s $URL/v1/databases/Telemetry/tables | jq .
+  curl -s -X POST $URL/v1/rest/mgmt -d '{"db":"Telemetry","csl":".show tables"}'
   $LC -C $D ingest Telemetry Events demo/files/events-\$(date -u +%F).csv   # watch it arrive:
   $CTL history Telemetry --limit 3
   $LC -C $D show Telemetry --json
 MSG
-if [ "${DEMO_DETACH:-0}" = 1 ]; then
+if [ "$DEMO_DETACH" = 1 ]; then
+	echo
+	echo "== demo done (no terminal: followerd stopped; run make demo in a terminal to keep it running)"
 	exit 0
 fi
 echo

@@ -37,7 +37,7 @@
 
 #include <openssl/evp.h>
 
-#include "cache.h"
+#include "cache/cache.h"
 
 #define MAX_RUNS 31
 

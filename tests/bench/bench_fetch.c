@@ -37,7 +37,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
-#include "fetch.h"
+#include "net/fetch.h"
 
 #define MAX_RUNS 15
 

@@ -21,7 +21,7 @@
 
 #include <sqlite3.h>
 
-#include "store.h"
+#include "store/store.h"
 
 #define SLICE 1000
 #define TABLES 10

@@ -31,12 +31,12 @@
 #include <curl/curl.h>
 #include <event2/event.h>
 
-#include "conf.h"
-#include "fetch.h"
-#include "fsutil.h"
-#include "proto.h"
-#include "store.h"
-#include "sync.h"
+#include "conf/conf.h"
+#include "net/fetch.h"
+#include "util/fsutil.h"
+#include "proto/proto.h"
+#include "store/store.h"
+#include "sync/sync.h"
 
 extern char **environ;
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# target over a local directory, driven through aztool (lib/target.h):
+# target over a local directory, driven through aztool (lib/leader/target.h):
 # put/get/list/delete, create-only and ETag-conditional writes, path
 # confinement, size cap, no temp files left, and the flock writer lock.
 source "$(dirname "$0")/lib.sh"

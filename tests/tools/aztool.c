@@ -1,5 +1,5 @@
 /*
- * aztool — a small CLI over lib/target.h and lib/azure.h for end-to-end
+ * aztool — a small CLI over lib/leader/target.h and lib/net/azure.h for end-to-end
  * tests: it drives a target (a directory or an Azure Blob container) the
  * way leaderctl will, and does the few Azure chores tests need (create a
  * container, mint a container SAS).
@@ -31,10 +31,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "azure.h"
-#include "fsutil.h"
-#include "target.h"
-#include "target_int.h"
+#include "net/azure.h"
+#include "util/fsutil.h"
+#include "leader/target.h"
+#include "leader/target_int.h"
 
 struct opts {
 	const char *key, *sas;

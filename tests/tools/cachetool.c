@@ -25,7 +25,7 @@
 
 #include <openssl/evp.h>
 
-#include "cache.h"
+#include "cache/cache.h"
 
 #define MAX_KNOWN 64
 

@@ -25,8 +25,8 @@
 #include <string.h>
 #include <sys/types.h>
 
-#include "kusto.h"
-#include "timefmt.h"
+#include "kusto/kusto.h"
+#include "util/timefmt.h"
 
 #define DAY (86400 * TIMEFMT_TICKS_PER_SEC)
 

@@ -29,10 +29,10 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
-#include "cache.h"
-#include "conf.h"
-#include "store.h"
-#include "timefmt.h"
+#include "cache/cache.h"
+#include "conf/conf.h"
+#include "store/store.h"
+#include "util/timefmt.h"
 
 #define DAY (86400 * PROTO_TICKS_PER_SEC)
 #define UUID_LOGS "3f2b6c1e-9a4d-4e0b-8c7a-1d2e3f405162"

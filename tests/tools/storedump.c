@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proto.h"
-#include "store.h"
+#include "proto/proto.h"
+#include "store/store.h"
 
 static int print_record(const struct proto_action *a)
 {

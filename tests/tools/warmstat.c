@@ -20,10 +20,10 @@
 #include <curl/curl.h>
 #include <event2/event.h>
 
-#include "conf.h"
-#include "fetch.h"
-#include "store.h"
-#include "warm.h"
+#include "conf/conf.h"
+#include "net/fetch.h"
+#include "store/store.h"
+#include "cache/warm.h"
 
 #define TICK_MS 100
 #define MAX_TICKS 100

@@ -16,8 +16,8 @@
 
 #include <openssl/evp.h>
 
-#include "auth.h"
-#include "conf.h"
+#include "policy/auth.h"
+#include "conf/conf.h"
 
 #define FQN "aaduser=alice@contoso.com"
 

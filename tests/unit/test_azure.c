@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "azure.h"
+#include "net/azure.h"
 
 #define DEV_ACCOUNT "devstoreaccount1"
 #define DEV_KEY                                                                                    \

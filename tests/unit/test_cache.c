@@ -24,7 +24,7 @@
 
 #include <openssl/evp.h>
 
-#include "cache.h"
+#include "cache/cache.h"
 
 /* Paths relative to the cache directory. */
 #define RELMAX 256

@@ -18,8 +18,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "conf.h"
-#include "timefmt.h"
+#include "conf/conf.h"
+#include "util/timefmt.h"
 
 #define SEC INT64_C(10000000)
 #define MIN (60 * SEC)

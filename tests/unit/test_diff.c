@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "diff.h"
+#include "store/diff.h"
 
 /* An entity over caller-owned arrays (nothing is freed). */
 static struct proto_entity entity(enum proto_kind kind, const char *name, struct proto_column *cols,

@@ -48,7 +48,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
-#include "fetch.h"
+#include "net/fetch.h"
 
 #define MAX_PEND 256
 #define MAX_ORDER 128

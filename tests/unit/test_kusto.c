@@ -19,8 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kusto.h"
-#include "timefmt.h"
+#include "kusto/kusto.h"
+#include "util/timefmt.h"
 
 #define SEC TIMEFMT_TICKS_PER_SEC
 #define HOUR (3600 * SEC)

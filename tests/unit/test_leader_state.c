@@ -16,9 +16,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "leader_int.h"
-#include "leader_state.h"
-#include "proto.h"
+#include "leader/leader_int.h"
+#include "proto/leader_state.h"
+#include "proto/proto.h"
 
 #define UUID "3f2b6c1e-9a4d-4e0b-8c7a-1d2e3f405162"
 

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "match.h"
+#include "util/match.h"
 
 static void test_literal(void **state)
 {

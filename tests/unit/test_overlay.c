@@ -12,8 +12,8 @@
 
 #include <cmocka.h>
 
-#include "conf.h"
-#include "overlay.h"
+#include "conf/conf.h"
+#include "conf/overlay.h"
 
 #define FILE_TEXT                                                                                  \
 	"[daemon]\nstate_dir = /var/lib/f\ncache_dir = /var/cache/f\n"                             \

@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "policy.h"
-#include "timefmt.h"
+#include "policy/policy.h"
+#include "util/timefmt.h"
 
 #define SEC TIMEFMT_TICKS_PER_SEC
 #define DAY (86400 * SEC)

@@ -7,7 +7,7 @@
 
 #include <stdlib.h>
 
-#include "pqueue.h"
+#include "util/pqueue.h"
 
 #define N 2000
 

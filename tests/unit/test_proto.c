@@ -20,8 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proto.h"
-#include "timefmt.h"
+#include "proto/proto.h"
+#include "util/timefmt.h"
 
 #define UUID1 "3f2b6c1e-9a4d-4e0b-8c7a-1d2e3f405162"
 #define UUID2 "5a1e2b3c-4d5e-4f60-8a9b-0c1d2e3f4a5b"

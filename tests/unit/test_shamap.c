@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "shamap.h"
+#include "util/shamap.h"
 
 #define N 5000
 

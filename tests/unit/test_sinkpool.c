@@ -15,7 +15,7 @@
 
 #include <event2/event.h>
 
-#include "sinkpool.h"
+#include "util/sinkpool.h"
 
 /* One stream's side: what the thread wrote and what the loop was told. */
 struct sink {

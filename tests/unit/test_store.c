@@ -13,7 +13,7 @@
 
 #include <sqlite3.h>
 
-#include "store.h"
+#include "store/store.h"
 
 #define UUID_A "3f2b6c1e-9a4d-4e0b-8c7a-1d2e3f405162"
 #define UUID_B "7c1d2e3f-0000-4000-8000-000000000001"

@@ -17,8 +17,8 @@
 
 #include <event2/event.h>
 
-#include "sync.h"
-#include "sync_int.h"
+#include "sync/sync.h"
+#include "sync/sync_int.h"
 
 #define U1 "11111111-1111-4111-8111-111111111111"
 #define U2 "22222222-2222-4222-8222-222222222222"

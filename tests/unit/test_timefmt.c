@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "timefmt.h"
+#include "util/timefmt.h"
 
 #define SEC TIMEFMT_TICKS_PER_SEC
 #define DAY (86400 * SEC)

@@ -16,10 +16,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "conf.h"
-#include "store.h"
-#include "timefmt.h"
-#include "views.h"
+#include "conf/conf.h"
+#include "store/store.h"
+#include "util/timefmt.h"
+#include "views/views.h"
 
 #define UUID_A "3f2b6c1e-9a4d-4e0b-8c7a-1d2e3f405162"
 #define UUID_M "7c1d2e3f-0000-4000-8000-000000000001"

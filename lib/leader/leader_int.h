@@ -1,0 +1,103 @@
+/*
+ * leader_int — what leader.c shares with leader_maint.c (verify, vacuum)
+ * and leader_gen.c (generate).  Not for use outside the leader module.
+ */
+#ifndef FOLLOWERD_LEADER_INT_H
+#define FOLLOWERD_LEADER_INT_H
+
+#include "leader/leader.h"
+
+struct leader_preexisting {
+	char *path;  /* artifact object */
+	char *local; /* the file it was uploaded from */
+};
+
+struct leader {
+	struct target *t;
+	/* What the target was opened with, to open more (generate's writers). */
+	char *spec;
+	char *account_key;
+	char *sas_token;
+	char err[LEADER_ERRLEN];
+	int lock_timeout_ms;
+	char *crash_point;
+	int crash_signal;
+	/* Artifacts leader_upload_file found already there: a vacuum could
+	 * delete them before the commit that references them, so the commit
+	 * checks them again under the lock. */
+	struct leader_preexisting *pre;
+	size_t npre;
+};
+
+/* Opens another connection to the same target (for parallel writers). */
+int leader_open_target(const struct leader *l, struct target **ret, char *err, size_t errlen);
+
+/* Sets l->err from fmt and returns r (negative). */
+int leader_fail(struct leader *l, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* leader_fail with the target's error text. */
+int leader_fail_target(struct leader *l, int r, const char *what);
+
+/* Reads an object of at most max bytes (errors name the path). */
+int leader_get(struct leader *l, const char *path, size_t max, char **ret, size_t *ret_len,
+	       char ret_etag[TARGET_ETAG_MAX]);
+
+/* Takes the writer lock (errors say who holds it) / releases it. */
+int leader_lock(struct leader *l);
+void leader_unlock(struct leader *l);
+
+/* Reads the head with its ETag (under the lock). */
+int leader_read_head_etag(struct leader *l, struct proto_head **ret, char etag[TARGET_ETAG_MAX]);
+/* Replaces the head if its ETag is still etag ("" : creates it). */
+int leader_put_head(struct leader *l, struct proto_head *h, const char *etag);
+
+/* Applies checkpoint version of st's database to st (which must be empty);
+ * fills *ret_manifest (new) when not NULL. */
+int leader_load_checkpoint(struct leader *l, struct leader_state *st, uint64_t version,
+			   struct proto_manifest **ret_manifest);
+
+/* Called with each log object before it is applied. */
+typedef int (*leader_log_hook)(struct leader_state *st, const struct proto_commit *c, void *arg);
+/* Applies log objects from..to (inclusive) to st. */
+int leader_load_log(struct leader *l, struct leader_state *st, uint64_t from, uint64_t to,
+		    leader_log_hook hook, void *arg);
+
+/* Streams checkpoint records into parts of bounded size. */
+struct leader_ckpt {
+	struct leader *l;
+	char uuid[PROTO_UUID_LEN + 1];
+	uint64_t version;
+	char *buf;
+	size_t len;
+	size_t cap;
+	uint64_t records;     /* in the current part */
+	uint64_t part_extents;
+	struct proto_part *parts;
+	size_t nparts;
+	size_t capparts;
+	struct proto_counts counts;
+	uint64_t bytes_written;
+};
+
+void leader_ckpt_init(struct leader_ckpt *w, struct leader *l, const char *uuid, uint64_t version);
+int leader_ckpt_record(struct leader_ckpt *w, const struct proto_action *a);
+/* Flushes the last part and writes the manifest. */
+int leader_ckpt_finish(struct leader_ckpt *w, const char *database, int64_t committed);
+void leader_ckpt_clear(struct leader_ckpt *w);
+
+/* Writes the checkpoint of st at its version. */
+int leader_write_checkpoint(struct leader *l, const struct leader_state *st);
+
+/* Appends a database at version 1 (log_start 1, no checkpoint) to h. */
+int leader_head_add_db(struct proto_head *h, const char *name, const char *uuid,
+		       int64_t committed);
+
+/* Test hook: raises the configured signal when point is the crash point. */
+void leader_crash_point(struct leader *l, const char *point);
+
+/* SHA-256 of a buffer as hex. */
+int leader_sha256_hex(const void *data, size_t len, char ret[PROTO_SHA256_LEN + 1]);
+
+/* The commit time of a new version: now, but never before the previous one. */
+int64_t leader_next_committed(int64_t previous);
+
+#endif

@@ -1,0 +1,1469 @@
+/*
+ * leader_state — the in-memory state of one leader database (see
+ * leader_state.h for the contract).
+ *
+ * Layout: entities (tables, external tables, materialized views) live in
+ * slots that never move, so an extent can name its table by slot number.
+ * Extents are fixed-size records in one dense array; dropping one moves the
+ * last record into its place.  An open-addressing hash table (linear probing,
+ * backward-shift deletion) maps an extent id to its index.  Artifact names,
+ * tags and non-canonical paths are interned in a string pool owned by the
+ * state and freed with it.
+ */
+#include "proto/leader_state.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include <openssl/evp.h>
+
+#define LS_PATH_LEN 80 /* "artifacts/xx/" + 64 hex + NUL fits */
+
+struct ls_artifact {
+	unsigned char sha[32];
+	uint64_t size;
+	char *name; /* interned */
+	char *path; /* interned; NULL: the canonical artifacts/<sha[0:2]>/<sha> */
+};
+
+/* 72 bytes: a million of them is 72 MB plus their artifact blocks. */
+struct ls_extent {
+	unsigned char id[16];
+	uint32_t entity; /* slot */
+	uint16_t nartifacts;
+	uint16_t ntags;
+	int64_t min_created;
+	int64_t max_created;
+	uint64_t rows;
+	uint64_t original_size;
+	uint64_t compressed_size;
+	void *block; /* ls_artifact[nartifacts] followed by char *tags[ntags] */
+};
+
+struct ls_entity {
+	struct proto_entity def;
+	bool has_caching;
+	bool has_retention;
+	struct proto_caching caching;
+	struct proto_retention retention;
+	uint64_t nextents;
+};
+
+/* Open-addressing set of interned strings. */
+struct ls_pool {
+	char **slots;
+	size_t cap;
+	size_t n;
+};
+
+struct leader_state {
+	char *database;
+	char uuid[PROTO_UUID_LEN + 1];
+	uint64_t version;
+	int64_t committed;
+
+	struct ls_entity **entities; /* slots; NULL once dropped */
+	size_t nentities;
+	size_t capentities;
+
+	struct ls_extent *extents;
+	size_t nextents;
+	size_t capextents;
+	uint32_t *index; /* extent index + 1, 0 = empty */
+	size_t capindex; /* power of two */
+
+	bool has_caching;
+	bool has_retention;
+	struct proto_caching caching;
+	struct proto_retention retention;
+	struct proto_principal *principals[PROTO_NROLES];
+	size_t nprincipals[PROTO_NROLES];
+
+	uint64_t rows;
+	uint64_t bytes;
+	struct ls_pool pool;
+};
+
+/* Scratch space that turns compact extents into borrowed proto_extent views. */
+struct ls_batch {
+	struct proto_extent *ext;
+	size_t capext;
+	struct proto_artifact *art;
+	char (*paths)[LS_PATH_LEN];
+	size_t capart;
+};
+
+static void seterr(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void seterr(char *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err)
+		return;
+	va_start(ap, fmt);
+	(void)vsnprintf(err, LEADER_STATE_ERRLEN, fmt, ap);
+	va_end(ap);
+}
+
+/* ---- small values ---- */
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+static int hex_parse(const char *s, size_t nbytes, unsigned char *ret)
+{
+	size_t i;
+
+	for (i = 0; i < nbytes; i++) {
+		int hi = hexval(s[2 * i]), lo = hi < 0 ? -1 : hexval(s[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return -EINVAL;
+		ret[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+static void hex_format(const unsigned char *b, size_t nbytes, char *ret)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < nbytes; i++) {
+		ret[2 * i] = digits[b[i] >> 4];
+		ret[2 * i + 1] = digits[b[i] & 15];
+	}
+	ret[2 * nbytes] = '\0';
+}
+
+int leader_state_uuid_parse(const char *s, unsigned char ret[16])
+{
+	static const size_t groups[5] = {4, 2, 2, 2, 6};
+	unsigned char id[16];
+	size_t g, at = 0, o = 0;
+
+	if (!s || strlen(s) != PROTO_UUID_LEN)
+		return -EINVAL;
+	for (g = 0; g < 5; g++) {
+		if (g > 0 && s[at++] != '-')
+			return -EINVAL;
+		if (hex_parse(s + at, groups[g], id + o) < 0)
+			return -EINVAL;
+		at += 2 * groups[g];
+		o += groups[g];
+	}
+	memcpy(ret, id, 16);
+	return 0;
+}
+
+void leader_state_uuid_format(const unsigned char id[16], char ret[PROTO_UUID_LEN + 1])
+{
+	char hex[33];
+
+	hex_format(id, 16, hex);
+	(void)snprintf(ret, PROTO_UUID_LEN + 1, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8,
+		       hex + 12, hex + 16, hex + 20);
+}
+
+int leader_state_sha_parse(const char *s, unsigned char ret[32])
+{
+	unsigned char sha[32];
+
+	if (!s || strlen(s) != PROTO_SHA256_LEN || hex_parse(s, 32, sha) < 0)
+		return -EINVAL;
+	memcpy(ret, sha, 32);
+	return 0;
+}
+
+void leader_state_sha_format(const unsigned char sha[32], char ret[PROTO_SHA256_LEN + 1])
+{
+	hex_format(sha, 32, ret);
+}
+
+static void canonical_path(const char *sha_hex, char ret[LS_PATH_LEN])
+{
+	(void)snprintf(ret, LS_PATH_LEN, "artifacts/%.2s/%s", sha_hex, sha_hex);
+}
+
+/* ---- string pool ---- */
+
+static uint64_t str_hash(const char *s)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+static int pool_grow(struct ls_pool *p)
+{
+	size_t cap = p->cap ? p->cap * 2 : 64, i;
+	char **slots = calloc(cap, sizeof(*slots));
+
+	if (!slots)
+		return -ENOMEM;
+	for (i = 0; i < p->cap; i++) {
+		size_t j;
+
+		if (!p->slots[i])
+			continue;
+		for (j = str_hash(p->slots[i]) & (cap - 1); slots[j]; j = (j + 1) & (cap - 1))
+			;
+		slots[j] = p->slots[i];
+	}
+	free(p->slots);
+	p->slots = slots;
+	p->cap = cap;
+	return 0;
+}
+
+/* Returns the pool's copy of s (borrowed from the pool), NULL on ENOMEM. */
+static char *pool_intern(struct ls_pool *p, const char *s)
+{
+	size_t j;
+
+	if ((p->n + 1) * 2 > p->cap && pool_grow(p) < 0)
+		return NULL;
+	for (j = str_hash(s) & (p->cap - 1); p->slots[j]; j = (j + 1) & (p->cap - 1))
+		if (strcmp(p->slots[j], s) == 0)
+			return p->slots[j];
+	p->slots[j] = strdup(s);
+	if (p->slots[j])
+		p->n++;
+	return p->slots[j];
+}
+
+static void pool_clear(struct ls_pool *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->cap; i++)
+		free(p->slots[i]);
+	free(p->slots);
+	memset(p, 0, sizeof(*p));
+}
+
+/* ---- extent id index ---- */
+
+static size_t id_hash(const unsigned char id[16], size_t mask)
+{
+	uint64_t a, b;
+
+	memcpy(&a, id, 8);
+	memcpy(&b, id + 8, 8);
+	a ^= b * 0x9e3779b97f4a7c15ULL;
+	a ^= a >> 31;
+	a *= 0xbf58476d1ce4e5b9ULL;
+	a ^= a >> 29;
+	return (size_t)a & mask;
+}
+
+/* The slot holding id, or the empty slot where it would go. */
+static size_t index_slot(const struct leader_state *s, const unsigned char id[16])
+{
+	size_t mask = s->capindex - 1, j;
+
+	for (j = id_hash(id, mask); s->index[j]; j = (j + 1) & mask)
+		if (memcmp(s->extents[s->index[j] - 1].id, id, 16) == 0)
+			break;
+	return j;
+}
+
+static int index_grow(struct leader_state *s)
+{
+	size_t cap = s->capindex ? s->capindex * 2 : 1024, i;
+	uint32_t *index = calloc(cap, sizeof(*index));
+
+	if (!index)
+		return -ENOMEM;
+	free(s->index);
+	s->index = index;
+	s->capindex = cap;
+	for (i = 0; i < s->nextents; i++)
+		s->index[index_slot(s, s->extents[i].id)] = (uint32_t)(i + 1);
+	return 0;
+}
+
+static ssize_t find_extent(const struct leader_state *s, const unsigned char id[16])
+{
+	size_t j;
+
+	if (!s->capindex)
+		return -1;
+	j = index_slot(s, id);
+	return s->index[j] ? (ssize_t)s->index[j] - 1 : -1;
+}
+
+/* Empties slot j and shifts back the entries after it that probed past it. */
+static void index_remove_slot(struct leader_state *s, size_t j)
+{
+	size_t mask = s->capindex - 1, k = j;
+
+	for (;;) {
+		size_t home;
+
+		k = (k + 1) & mask;
+		if (!s->index[k])
+			break;
+		home = id_hash(s->extents[s->index[k] - 1].id, mask);
+		/* Entry k may move to j unless its home lies cyclically in (j, k]. */
+		if ((j < k) ? (home <= j || home > k) : (home <= j && home > k)) {
+			s->index[j] = s->index[k];
+			j = k;
+		}
+	}
+	s->index[j] = 0;
+}
+
+/* ---- entities ---- */
+
+static struct ls_entity *entity_find(const struct leader_state *s, const char *name,
+				     uint32_t *ret_slot)
+{
+	size_t i;
+
+	for (i = 0; i < s->nentities; i++) {
+		struct ls_entity *e = s->entities[i];
+
+		if (e && strcmp(e->def.name, name) == 0) {
+			if (ret_slot)
+				*ret_slot = (uint32_t)i;
+			return e;
+		}
+	}
+	return NULL;
+}
+
+static const char *kind_word(enum proto_kind k)
+{
+	switch (k) {
+	case PROTO_TABLE:
+		return "table";
+	case PROTO_EXTERNAL_TABLE:
+		return "external table";
+	case PROTO_MATERIALIZED_VIEW:
+		return "materialized view";
+	}
+	return "entity";
+}
+
+static void entity_free(struct ls_entity *e)
+{
+	if (!e)
+		return;
+	proto_entity_clear(&e->def);
+	proto_caching_clear(&e->caching);
+	free(e);
+}
+
+/* ---- lifetime ---- */
+
+int leader_state_new(const char *database, const char *uuid, struct leader_state **ret)
+{
+	struct leader_state *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return -ENOMEM;
+	s->database = strdup(database);
+	if (!s->database) {
+		free(s);
+		return -ENOMEM;
+	}
+	(void)snprintf(s->uuid, sizeof(s->uuid), "%s", uuid);
+	*ret = s;
+	return 0;
+}
+
+static void principals_free(struct proto_principal *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(p[i].fqn);
+		free(p[i].name);
+	}
+	free(p);
+}
+
+void leader_state_free(struct leader_state *s)
+{
+	size_t i;
+
+	if (!s)
+		return;
+	for (i = 0; i < s->nentities; i++)
+		entity_free(s->entities[i]);
+	free(s->entities);
+	for (i = 0; i < s->nextents; i++)
+		free(s->extents[i].block);
+	free(s->extents);
+	free(s->index);
+	proto_caching_clear(&s->caching);
+	for (i = 0; i < PROTO_NROLES; i++)
+		principals_free(s->principals[i], s->nprincipals[i]);
+	pool_clear(&s->pool);
+	free(s->database);
+	free(s);
+}
+
+const char *leader_state_database(const struct leader_state *s)
+{
+	return s->database;
+}
+
+const char *leader_state_uuid(const struct leader_state *s)
+{
+	return s->uuid;
+}
+
+uint64_t leader_state_version(const struct leader_state *s)
+{
+	return s->version;
+}
+
+int64_t leader_state_committed(const struct leader_state *s)
+{
+	return s->committed;
+}
+
+void leader_state_set_version(struct leader_state *s, uint64_t version, int64_t committed)
+{
+	s->version = version;
+	s->committed = committed;
+}
+
+void leader_state_counts(const struct leader_state *s, struct proto_counts *ret)
+{
+	struct proto_counts c = {0};
+	size_t i;
+
+	for (i = 0; i < s->nentities; i++) {
+		const struct ls_entity *e = s->entities[i];
+
+		if (!e)
+			continue;
+		if (e->def.kind == PROTO_TABLE)
+			c.tables++;
+		else if (e->def.kind == PROTO_EXTERNAL_TABLE)
+			c.external_tables++;
+		else
+			c.materialized_views++;
+	}
+	c.extents = s->nextents;
+	c.rows = s->rows;
+	c.bytes = s->bytes;
+	*ret = c;
+}
+
+size_t leader_state_nextents(const struct leader_state *s)
+{
+	return s->nextents;
+}
+
+/* ---- checks shared by several actions ---- */
+
+static int cmp_str_ptr(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The first string that appears twice among n, or NULL. */
+static const char *first_duplicate(const char **v, size_t n, int *ret_err)
+{
+	const char **sorted;
+	const char *dup = NULL;
+	size_t i;
+
+	*ret_err = 0;
+	if (n < 2)
+		return NULL;
+	sorted = malloc(n * sizeof(*sorted));
+	if (!sorted) {
+		*ret_err = -ENOMEM;
+		return NULL;
+	}
+	memcpy(sorted, v, n * sizeof(*sorted));
+	qsort(sorted, n, sizeof(*sorted), cmp_str_ptr);
+	for (i = 1; i < n && !dup; i++)
+		if (strcmp(sorted[i - 1], sorted[i]) == 0)
+			dup = sorted[i];
+	free(sorted);
+	return dup;
+}
+
+static int check_columns(const struct leader_state *s, const struct proto_entity *e, char *err)
+{
+	const char **names;
+	const char *dup;
+	size_t i;
+	int r;
+
+	if (e->ncolumns == 0) {
+		seterr(err, "%s '%s': no columns", kind_word(e->kind), e->name);
+		return -EINVAL;
+	}
+	names = malloc(e->ncolumns * sizeof(*names));
+	if (!names)
+		return -ENOMEM;
+	for (i = 0; i < e->ncolumns; i++)
+		names[i] = e->columns[i].name;
+	dup = first_duplicate(names, e->ncolumns, &r);
+	if (dup)
+		seterr(err, "%s '%s': column '%s' appears twice", kind_word(e->kind), e->name, dup);
+	free(names);
+	return r < 0 ? r : dup ? -EINVAL : 0;
+}
+
+/* Checks a definition's kind-specific members against the state. */
+static int check_entity(const struct leader_state *s, const struct proto_entity *e, char *err)
+{
+	const struct ls_entity *src;
+	int r = check_columns(s, e, err);
+
+	if (r < 0)
+		return r;
+	if (e->kind == PROTO_EXTERNAL_TABLE && (!e->location || !*e->location)) {
+		seterr(err, "external table '%s': no location", e->name);
+		return -EINVAL;
+	}
+	if (e->kind != PROTO_MATERIALIZED_VIEW)
+		return 0;
+	if (!e->query || !*e->query || !e->source || !*e->source) {
+		seterr(err, "materialized view '%s': no %s", e->name,
+		       (!e->source || !*e->source) ? "source" : "query");
+		return -EINVAL;
+	}
+	src = entity_find(s, e->source, NULL);
+	if (!src || src->def.kind != PROTO_TABLE) {
+		seterr(err, "materialized view '%s': source table '%s' does not exist in database %s",
+		       e->name, e->source, s->database);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The entity name of the given kind, or an error naming what is wrong. */
+static struct ls_entity *entity_of_kind(const struct leader_state *s, const char *name,
+					enum proto_kind kind, uint32_t *ret_slot, char *err)
+{
+	struct ls_entity *e = entity_find(s, name, ret_slot);
+
+	if (!e)
+		seterr(err, "%s '%s' does not exist in database %s", kind_word(kind), name,
+		       s->database);
+	else if (e->def.kind != kind)
+		seterr(err, "'%s' is a%s %s, not a%s %s", name,
+		       e->def.kind == PROTO_EXTERNAL_TABLE ? "n" : "", kind_word(e->def.kind),
+		       kind == PROTO_EXTERNAL_TABLE ? "n" : "", kind_word(kind));
+	return e && e->def.kind == kind ? e : NULL;
+}
+
+/* ---- entity actions ---- */
+
+static int apply_create(struct leader_state *s, const struct proto_entity *def, char *err)
+{
+	struct ls_entity *e, *old = entity_find(s, def->name, NULL);
+	int r;
+
+	if (old) {
+		seterr(err, "%s '%s' already exists in database %s", kind_word(old->def.kind),
+		       def->name, s->database);
+		return -EINVAL;
+	}
+	r = check_entity(s, def, err);
+	if (r < 0)
+		return r;
+	if (s->nentities == UINT32_MAX)
+		return -E2BIG;
+	if (s->nentities == s->capentities) {
+		size_t cap = s->capentities ? s->capentities * 2 : 16;
+		struct ls_entity **v = realloc(s->entities, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		s->entities = v;
+		s->capentities = cap;
+	}
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	if (proto_entity_copy(&e->def, def) < 0) {
+		free(e);
+		return -ENOMEM;
+	}
+	s->entities[s->nentities++] = e;
+	return 0;
+}
+
+static int apply_alter(struct leader_state *s, const struct proto_entity *def, char *err)
+{
+	struct ls_entity *e = entity_of_kind(s, def->name, def->kind, NULL, err);
+	struct proto_entity copy;
+	int r;
+
+	if (!e)
+		return -EINVAL;
+	r = check_entity(s, def, err);
+	if (r < 0)
+		return r;
+	if (proto_entity_copy(&copy, def) < 0)
+		return -ENOMEM;
+	proto_entity_clear(&e->def);
+	e->def = copy;
+	return 0;
+}
+
+static void remove_extent_at(struct leader_state *s, size_t i);
+
+static int apply_drop(struct leader_state *s, const struct proto_entity *def, char *err)
+{
+	uint32_t slot;
+	struct ls_entity *e = entity_of_kind(s, def->name, def->kind, &slot, err);
+	size_t i;
+
+	if (!e)
+		return -EINVAL;
+	for (i = 0; e->def.kind == PROTO_TABLE && i < s->nentities; i++) {
+		const struct ls_entity *v = s->entities[i];
+
+		if (v && v->def.kind == PROTO_MATERIALIZED_VIEW &&
+		    strcmp(v->def.source, def->name) == 0) {
+			seterr(err, "table '%s' is the source of materialized view '%s'", def->name,
+			       v->def.name);
+			return -EINVAL;
+		}
+	}
+	/* Backwards, because removal moves the last extent into the hole. */
+	for (i = s->nextents; i-- > 0 && e->nextents > 0;)
+		if (s->extents[i].entity == slot)
+			remove_extent_at(s, i);
+	entity_free(e);
+	s->entities[slot] = NULL;
+	return 0;
+}
+
+/* ---- extents ---- */
+
+static struct ls_artifact *extent_artifacts(const struct ls_extent *x)
+{
+	return x->block;
+}
+
+static char **extent_tags(const struct ls_extent *x)
+{
+	return (char **)((struct ls_artifact *)x->block + x->nartifacts);
+}
+
+static void remove_extent_at(struct leader_state *s, size_t i)
+{
+	struct ls_extent *x = &s->extents[i];
+	struct ls_artifact *a = extent_artifacts(x);
+	size_t k, last = s->nextents - 1;
+
+	index_remove_slot(s, index_slot(s, x->id));
+	s->rows -= x->rows;
+	for (k = 0; k < x->nartifacts; k++)
+		s->bytes -= a[k].size;
+	s->entities[x->entity]->nextents--;
+	free(x->block);
+	if (i != last) {
+		s->extents[i] = s->extents[last];
+		s->index[index_slot(s, s->extents[i].id)] = (uint32_t)(i + 1);
+	}
+	s->nextents--;
+}
+
+/* The entity an extent may be added to, by table name. */
+static int extent_entity(const struct leader_state *s, const char *table, uint32_t *ret_slot,
+			 char *err)
+{
+	struct ls_entity *e = entity_find(s, table, ret_slot);
+
+	if (!e) {
+		seterr(err, "table '%s' does not exist in database %s", table, s->database);
+		return -EINVAL;
+	}
+	if (e->def.kind == PROTO_EXTERNAL_TABLE) {
+		seterr(err, "'%s' is an external table: it has no extents", table);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	return memcmp(a, b, 16);
+}
+
+/* Refuses an id that appears twice among n binary ids (sorted in place). */
+static int check_unique(unsigned char (*ids)[16], size_t n, const char *what, char *err)
+{
+	size_t i;
+
+	if (n < 2)
+		return 0;
+	qsort(ids, n, 16, cmp_id);
+	for (i = 1; i < n; i++) {
+		if (memcmp(ids[i - 1], ids[i], 16) == 0) {
+			char text[PROTO_UUID_LEN + 1];
+
+			leader_state_uuid_format(ids[i], text);
+			seterr(err, "extent %s appears twice in %s", text, what);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* Checks everything about new extents that could fail, before any change. */
+static int check_new_extents(const struct leader_state *s, const struct proto_extent *v, size_t n,
+			     char *err)
+{
+	unsigned char(*ids)[16] = n ? malloc(n * 16) : NULL;
+	const char *checked_table = NULL;
+	size_t i;
+	int r = -EINVAL;
+	uint32_t slot;
+
+	if (n && !ids)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		const struct proto_extent *e = &v[i];
+
+		if (leader_state_uuid_parse(e->id, ids[i]) < 0) {
+			seterr(err, "extents[%zu]: id '%s' is not a uuid", i, e->id);
+			goto out;
+		}
+		if (find_extent(s, ids[i]) >= 0) {
+			seterr(err, "extent %s already exists in database %s", e->id, s->database);
+			goto out;
+		}
+		if (!checked_table || strcmp(checked_table, e->table) != 0) {
+			if (extent_entity(s, e->table, &slot, err) < 0)
+				goto out;
+			checked_table = e->table;
+		}
+		if (e->min_created > e->max_created) {
+			seterr(err, "extent %s: min_created is after max_created", e->id);
+			goto out;
+		}
+		if (e->nartifacts > PROTO_MAX_ARTIFACTS || e->ntags > PROTO_MAX_TAGS) {
+			seterr(err, "extent %s: too many artifacts or tags", e->id);
+			goto out;
+		}
+	}
+	r = check_unique(ids, n, "the same action", err);
+out:
+	free(ids);
+	return r;
+}
+
+static int fill_artifact(struct leader_state *s, struct ls_artifact *a,
+			 const struct proto_artifact *p)
+{
+	char canon[LS_PATH_LEN];
+
+	if (leader_state_sha_parse(p->sha256, a->sha) < 0)
+		return -EINVAL;
+	a->size = p->size;
+	a->name = pool_intern(&s->pool, p->name ? p->name : "");
+	canonical_path(p->sha256, canon);
+	a->path = strcmp(canon, p->path) == 0 ? NULL : pool_intern(&s->pool, p->path);
+	if (!a->name || (!a->path && strcmp(canon, p->path) != 0))
+		return -ENOMEM;
+	return 0;
+}
+
+/* Builds the compact record of a checked extent in *x. */
+static int compact_extent(struct leader_state *s, const struct proto_extent *e, uint32_t slot,
+			  struct ls_extent *x, char *err)
+{
+	size_t k;
+	char **tags;
+
+	memset(x, 0, sizeof(*x));
+	(void)leader_state_uuid_parse(e->id, x->id);
+	x->entity = slot;
+	x->nartifacts = (uint16_t)e->nartifacts;
+	x->ntags = (uint16_t)e->ntags;
+	x->min_created = e->min_created;
+	x->max_created = e->max_created;
+	x->rows = e->rows;
+	x->original_size = e->original_size;
+	x->compressed_size = e->compressed_size;
+	if (e->nartifacts + e->ntags == 0)
+		return 0;
+	x->block = calloc(1, e->nartifacts * sizeof(struct ls_artifact) + e->ntags * sizeof(char *));
+	if (!x->block)
+		return -ENOMEM;
+	for (k = 0; k < e->nartifacts; k++) {
+		int r = fill_artifact(s, &extent_artifacts(x)[k], &e->artifacts[k]);
+
+		if (r < 0) {
+			seterr(err, "extent %s: artifacts[%zu]: %s", e->id, k,
+			       r == -ENOMEM ? "out of memory" : "bad sha256");
+			free(x->block);
+			return r;
+		}
+	}
+	tags = extent_tags(x);
+	for (k = 0; k < e->ntags; k++) {
+		tags[k] = pool_intern(&s->pool, e->tags[k]);
+		if (!tags[k]) {
+			free(x->block);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+static int reserve_extents(struct leader_state *s, size_t n)
+{
+	size_t need = s->nextents + n;
+
+	if (need > UINT32_MAX - 1)
+		return -E2BIG;
+	if (need > s->capextents) {
+		size_t cap = s->capextents ? s->capextents : 1024;
+		struct ls_extent *v;
+
+		while (cap < need)
+			cap *= 2;
+		v = realloc(s->extents, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		s->extents = v;
+		s->capextents = cap;
+	}
+	while (need * 2 > s->capindex)
+		if (index_grow(s) < 0)
+			return -ENOMEM;
+	return 0;
+}
+
+/* Adds checked extents; on ENOMEM the ones added so far are removed again. */
+static int add_checked(struct leader_state *s, const struct proto_extent *v, size_t n, char *err)
+{
+	size_t i, first = s->nextents;
+	uint32_t slot = 0;
+	const char *last_table = NULL;
+	int r = reserve_extents(s, n);
+
+	for (i = 0; r == 0 && i < n; i++) {
+		struct ls_extent *x = &s->extents[s->nextents];
+		size_t k;
+
+		/* Consecutive extents usually share a table: skip the lookup. */
+		if (!last_table || strcmp(last_table, v[i].table) != 0)
+			(void)entity_find(s, v[i].table, &slot);
+		last_table = v[i].table;
+		r = compact_extent(s, &v[i], slot, x, err);
+		if (r < 0)
+			break;
+		s->index[index_slot(s, x->id)] = (uint32_t)(s->nextents + 1);
+		s->nextents++;
+		s->entities[slot]->nextents++;
+		s->rows += x->rows;
+		for (k = 0; k < x->nartifacts; k++)
+			s->bytes += extent_artifacts(x)[k].size;
+	}
+	while (r < 0 && s->nextents > first)
+		remove_extent_at(s, s->nextents - 1);
+	return r;
+}
+
+/* Checks that every id is a uuid of an extent of the state, named once. */
+static int check_drop_ids(const struct leader_state *s, const char (*ids)[PROTO_UUID_LEN + 1],
+			  size_t n, char *err)
+{
+	unsigned char(*bin)[16] = n ? malloc(n * 16) : NULL;
+	size_t i;
+	int r = -EINVAL;
+
+	if (n && !bin)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		if (leader_state_uuid_parse(ids[i], bin[i]) < 0) {
+			seterr(err, "ids[%zu]: '%s' is not a uuid", i, ids[i]);
+			goto out;
+		}
+		if (find_extent(s, bin[i]) < 0) {
+			seterr(err, "extent %s not found in database %s", ids[i], s->database);
+			goto out;
+		}
+	}
+	r = check_unique(bin, n, "the list of extents to drop", err);
+out:
+	free(bin);
+	return r;
+}
+
+static void drop_checked(struct leader_state *s, const char (*ids)[PROTO_UUID_LEN + 1], size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char id[16];
+
+		(void)leader_state_uuid_parse(ids[i], id);
+		remove_extent_at(s, (size_t)find_extent(s, id));
+	}
+}
+
+static int apply_extents(struct leader_state *s, const struct proto_action *a, char *err)
+{
+	int r = 0;
+
+	if (a->op != PROTO_OP_ADD_EXTENTS)
+		r = check_drop_ids(s, a->ids, a->nids, err);
+	if (r == 0 && a->op != PROTO_OP_DROP_EXTENTS)
+		r = check_new_extents(s, a->extents, a->nextents, err);
+	if (r < 0)
+		return r;
+	/* A merge may not re-add an id it drops: check_new_extents saw it present. */
+	if (a->op != PROTO_OP_ADD_EXTENTS)
+		drop_checked(s, a->ids, a->nids);
+	if (a->op != PROTO_OP_DROP_EXTENTS)
+		r = add_checked(s, a->extents, a->nextents, err);
+	return r;
+}
+
+/* ---- policies and principals ---- */
+
+/* The entity a policy may be set on (NULL table: the database, *ret NULL). */
+static int policy_target(struct leader_state *s, const char *table, struct ls_entity **ret,
+			 char *err)
+{
+	struct ls_entity *e;
+
+	*ret = NULL;
+	if (!table)
+		return 0;
+	e = entity_find(s, table, NULL);
+	if (!e) {
+		seterr(err, "table '%s' does not exist in database %s", table, s->database);
+		return -EINVAL;
+	}
+	if (e->def.kind == PROTO_EXTERNAL_TABLE) {
+		seterr(err, "'%s' is an external table: it takes no caching or retention policy",
+		       table);
+		return -EINVAL;
+	}
+	*ret = e;
+	return 0;
+}
+
+static int apply_caching(struct leader_state *s, const struct proto_action *a, char *err)
+{
+	struct ls_entity *e;
+	struct proto_caching copy = {0};
+	size_t i;
+	int r = policy_target(s, a->table, &e, err);
+
+	if (r < 0)
+		return r;
+	for (i = 0; a->has_policy && i < a->caching.nwindows; i++) {
+		if (a->caching.windows[i].min > a->caching.windows[i].max) {
+			seterr(err, "caching policy: hot window %zu ends before it starts", i);
+			return -EINVAL;
+		}
+	}
+	if (a->caching.hot_span < 0) {
+		seterr(err, "caching policy: negative hot span");
+		return -EINVAL;
+	}
+	if (a->has_policy && proto_caching_copy(&copy, &a->caching) < 0)
+		return -ENOMEM;
+	proto_caching_clear(e ? &e->caching : &s->caching);
+	*(e ? &e->caching : &s->caching) = copy;
+	*(e ? &e->has_caching : &s->has_caching) = a->has_policy;
+	return 0;
+}
+
+static int apply_retention(struct leader_state *s, const struct proto_action *a, char *err)
+{
+	struct ls_entity *e;
+	int r = policy_target(s, a->table, &e, err);
+
+	if (r < 0)
+		return r;
+	if (a->has_policy && a->retention.soft_delete < 0) {
+		seterr(err, "retention policy: negative soft delete period");
+		return -EINVAL;
+	}
+	*(e ? &e->retention : &s->retention) = a->retention;
+	*(e ? &e->has_retention : &s->has_retention) = a->has_policy;
+	return 0;
+}
+
+static int apply_principals(struct leader_state *s, const struct proto_action *a, char *err)
+{
+	struct proto_principal *copy = NULL;
+	const char **fqns = NULL;
+	const char *dup;
+	size_t i;
+	int r = 0;
+
+	if ((unsigned)a->role >= PROTO_NROLES)
+		return -EINVAL;
+	if (a->nprincipals) {
+		copy = calloc(a->nprincipals, sizeof(*copy));
+		fqns = malloc(a->nprincipals * sizeof(*fqns));
+		if (!copy || !fqns)
+			r = -ENOMEM;
+	}
+	for (i = 0; r == 0 && i < a->nprincipals; i++) {
+		fqns[i] = a->principals[i].fqn;
+		copy[i].fqn = strdup(a->principals[i].fqn);
+		copy[i].name = strdup(a->principals[i].name ? a->principals[i].name : "");
+		if (!copy[i].fqn || !copy[i].name)
+			r = -ENOMEM;
+	}
+	dup = r == 0 ? first_duplicate(fqns, a->nprincipals, &r) : NULL;
+	if (dup) {
+		seterr(err, "principal '%s' appears twice in role %s", dup,
+		       proto_role_name(a->role));
+		r = -EINVAL;
+	}
+	free(fqns);
+	if (r < 0) {
+		principals_free(copy, copy ? a->nprincipals : 0);
+		return r;
+	}
+	principals_free(s->principals[a->role], s->nprincipals[a->role]);
+	s->principals[a->role] = copy;
+	s->nprincipals[a->role] = a->nprincipals;
+	return 0;
+}
+
+/* ---- applying ---- */
+
+int leader_state_apply(struct leader_state *s, const struct proto_action *a, char *err)
+{
+	switch (a->op) {
+	case PROTO_OP_CREATE:
+		return apply_create(s, &a->entity, err);
+	case PROTO_OP_ALTER:
+		return apply_alter(s, &a->entity, err);
+	case PROTO_OP_DROP:
+		return apply_drop(s, &a->entity, err);
+	case PROTO_OP_ADD_EXTENTS:
+	case PROTO_OP_DROP_EXTENTS:
+	case PROTO_OP_REPLACE_EXTENTS:
+		return apply_extents(s, a, err);
+	case PROTO_OP_SET_CACHING:
+		return apply_caching(s, a, err);
+	case PROTO_OP_SET_RETENTION:
+		return apply_retention(s, a, err);
+	case PROTO_OP_SET_PRINCIPALS:
+		return apply_principals(s, a, err);
+	}
+	seterr(err, "unknown action %d", (int)a->op);
+	return -EINVAL;
+}
+
+int leader_state_apply_commit(struct leader_state *s, const struct proto_commit *c, char *err)
+{
+	char sub[LEADER_STATE_ERRLEN];
+	size_t i;
+
+	if (strcmp(c->uuid, s->uuid) != 0 || strcmp(c->database, s->database) != 0) {
+		seterr(err, "commit is for database %s (%s), not %s (%s)", c->database, c->uuid,
+		       s->database, s->uuid);
+		return -EINVAL;
+	}
+	if (c->version != s->version + 1) {
+		seterr(err, "commit has version %llu where %llu was expected",
+		       (unsigned long long)c->version, (unsigned long long)s->version + 1);
+		return -EINVAL;
+	}
+	for (i = 0; i < c->nactions; i++) {
+		int r = leader_state_apply(s, &c->actions[i], sub);
+
+		if (r < 0 && c->nactions == 1)
+			seterr(err, "%s", r == -ENOMEM ? "out of memory" : sub);
+		else if (r < 0)
+			seterr(err, "actions[%zu]: %s", i, r == -ENOMEM ? "out of memory" : sub);
+		if (r < 0)
+			return r;
+	}
+	s->version = c->version;
+	s->committed = c->committed;
+	return 0;
+}
+
+/* ---- lookups ---- */
+
+const struct proto_entity *leader_state_entity(const struct leader_state *s, const char *name)
+{
+	const struct ls_entity *e = entity_find(s, name, NULL);
+
+	return e ? &e->def : NULL;
+}
+
+int leader_state_foreach_entity(const struct leader_state *s, leader_state_entity_fn fn,
+				void *arg)
+{
+	static const enum proto_kind order[3] = {PROTO_TABLE, PROTO_EXTERNAL_TABLE,
+						 PROTO_MATERIALIZED_VIEW};
+	size_t k, i;
+	int r = 0;
+
+	for (k = 0; k < 3; k++)
+		for (i = 0; r == 0 && i < s->nentities; i++)
+			if (s->entities[i] && s->entities[i]->def.kind == order[k])
+				r = fn(&s->entities[i]->def, s->entities[i]->nextents, arg);
+	return r;
+}
+
+void leader_state_principals(const struct leader_state *s, enum proto_role role,
+			     const struct proto_principal **ret, size_t *ret_n)
+{
+	*ret = s->principals[role];
+	*ret_n = s->nprincipals[role];
+}
+
+bool leader_state_caching(const struct leader_state *s, const char *table,
+			  const struct proto_caching **ret)
+{
+	const struct ls_entity *e = table ? entity_find(s, table, NULL) : NULL;
+
+	if (table && !e)
+		return false;
+	*ret = e ? &e->caching : &s->caching;
+	return e ? e->has_caching : s->has_caching;
+}
+
+bool leader_state_retention(const struct leader_state *s, const char *table,
+			    const struct proto_retention **ret)
+{
+	const struct ls_entity *e = table ? entity_find(s, table, NULL) : NULL;
+
+	if (table && !e)
+		return false;
+	*ret = e ? &e->retention : &s->retention;
+	return e ? e->has_retention : s->has_retention;
+}
+
+bool leader_state_has_extent(const struct leader_state *s, const char *id)
+{
+	unsigned char bin[16];
+
+	return leader_state_uuid_parse(id, bin) == 0 && find_extent(s, bin) >= 0;
+}
+
+/* ---- views ---- */
+
+static void batch_clear(struct ls_batch *b)
+{
+	free(b->ext);
+	free(b->art);
+	free(b->paths);
+	memset(b, 0, sizeof(*b));
+}
+
+static int batch_reserve(struct ls_batch *b, size_t next, size_t nart)
+{
+	if (next > b->capext) {
+		struct proto_extent *v = realloc(b->ext, next * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		b->ext = v;
+		b->capext = next;
+	}
+	if (nart > b->capart) {
+		struct proto_artifact *a = realloc(b->art, nart * sizeof(*a));
+		char(*p)[LS_PATH_LEN] = realloc(b->paths, nart * LS_PATH_LEN);
+
+		if (a)
+			b->art = a;
+		if (p)
+			b->paths = p;
+		if (!a || !p)
+			return -ENOMEM;
+		b->capart = nart;
+	}
+	return 0;
+}
+
+/* Fills view e from x, its artifacts from *art on (a pointer into b->art). */
+static void view_extent(const struct leader_state *s, const struct ls_extent *x,
+			struct proto_extent *e, struct proto_artifact *art, char (*paths)[LS_PATH_LEN])
+{
+	const struct ls_artifact *a = extent_artifacts(x);
+	size_t k;
+
+	memset(e, 0, sizeof(*e));
+	leader_state_uuid_format(x->id, e->id);
+	e->table = s->entities[x->entity]->def.name;
+	e->min_created = x->min_created;
+	e->max_created = x->max_created;
+	e->rows = x->rows;
+	e->original_size = x->original_size;
+	e->compressed_size = x->compressed_size;
+	e->tags = x->ntags ? extent_tags(x) : NULL;
+	e->ntags = x->ntags;
+	e->artifacts = x->nartifacts ? art : NULL;
+	e->nartifacts = x->nartifacts;
+	for (k = 0; k < x->nartifacts; k++) {
+		art[k].name = a[k].name;
+		art[k].size = a[k].size;
+		leader_state_sha_format(a[k].sha, art[k].sha256);
+		if (a[k].path) {
+			art[k].path = a[k].path;
+		} else {
+			canonical_path(art[k].sha256, paths[k]);
+			art[k].path = paths[k];
+		}
+	}
+}
+
+/* Views extents [from, to) of the dense array into b->ext. */
+static int batch_view(const struct leader_state *s, struct ls_batch *b, size_t from, size_t to)
+{
+	size_t i, nart = 0, at = 0;
+	int r;
+
+	for (i = from; i < to; i++)
+		nart += s->extents[i].nartifacts;
+	r = batch_reserve(b, to - from, nart ? nart : 1);
+	if (r < 0)
+		return r;
+	for (i = from; i < to; i++) {
+		view_extent(s, &s->extents[i], &b->ext[i - from], b->art + at, b->paths + at);
+		at += s->extents[i].nartifacts;
+	}
+	return 0;
+}
+
+int leader_state_copy_extent(const struct leader_state *s, const char *id,
+			     struct proto_extent *ret)
+{
+	unsigned char bin[16];
+	struct ls_batch b = {0};
+	ssize_t i;
+	int r;
+
+	if (leader_state_uuid_parse(id, bin) < 0 || (i = find_extent(s, bin)) < 0)
+		return -ENOENT;
+	r = batch_view(s, &b, (size_t)i, (size_t)i + 1);
+	if (r == 0)
+		r = proto_extent_copy(ret, &b.ext[0]);
+	batch_clear(&b);
+	return r;
+}
+
+int leader_state_foreach_extent(const struct leader_state *s, const char *table,
+				leader_state_extent_fn fn, void *arg)
+{
+	struct ls_batch b = {0};
+	uint32_t slot = 0;
+	size_t i;
+	int r = 0;
+
+	if (table && !entity_find(s, table, &slot))
+		return 0;
+	for (i = 0; r == 0 && i < s->nextents; i++) {
+		if (table && s->extents[i].entity != slot)
+			continue;
+		r = batch_view(s, &b, i, i + 1);
+		if (r == 0)
+			r = fn(&b.ext[0], arg);
+	}
+	batch_clear(&b);
+	return r;
+}
+
+/* ---- records ---- */
+
+struct record_arg {
+	leader_state_record_fn fn;
+	void *arg;
+};
+
+static int entity_record_cb(const struct proto_entity *e, uint64_t nextents, void *arg)
+{
+	const struct record_arg *ra = arg;
+	struct proto_action a = {.op = PROTO_OP_CREATE, .entity = *e};
+
+	return ra->fn(&a, ra->arg);
+}
+
+static int policy_records(const struct leader_state *s, const struct ls_entity *e,
+			  leader_state_record_fn fn, void *arg)
+{
+	struct proto_action a = {.table = e ? e->def.name : NULL, .has_policy = true};
+	int r = 0;
+
+	if (e ? e->has_caching : s->has_caching) {
+		a.op = PROTO_OP_SET_CACHING;
+		a.caching = e ? e->caching : s->caching;
+		r = fn(&a, arg);
+	}
+	if (r == 0 && (e ? e->has_retention : s->has_retention)) {
+		memset(&a.caching, 0, sizeof(a.caching));
+		a.op = PROTO_OP_SET_RETENTION;
+		a.retention = e ? e->retention : s->retention;
+		r = fn(&a, arg);
+	}
+	return r;
+}
+
+static int settings_records(const struct leader_state *s, leader_state_record_fn fn, void *arg)
+{
+	static const enum proto_kind order[3] = {PROTO_TABLE, PROTO_EXTERNAL_TABLE,
+						 PROTO_MATERIALIZED_VIEW};
+	size_t k, i;
+	int r = policy_records(s, NULL, fn, arg);
+
+	for (k = 0; k < 3; k++)
+		for (i = 0; r == 0 && i < s->nentities; i++)
+			if (s->entities[i] && s->entities[i]->def.kind == order[k])
+				r = policy_records(s, s->entities[i], fn, arg);
+	for (k = 0; r == 0 && k < PROTO_NROLES; k++) {
+		struct proto_action a = {.op = PROTO_OP_SET_PRINCIPALS};
+
+		if (!s->nprincipals[k])
+			continue;
+		a.role = (enum proto_role)k;
+		a.principals = s->principals[k];
+		a.nprincipals = s->nprincipals[k];
+		r = fn(&a, arg);
+	}
+	return r;
+}
+
+int leader_state_foreach_record(const struct leader_state *s, size_t max_extents,
+				leader_state_record_fn fn, void *arg)
+{
+	struct record_arg ra = {fn, arg};
+	struct ls_batch b = {0};
+	size_t i;
+	int r = leader_state_foreach_entity(s, entity_record_cb, &ra);
+
+	if (r == 0)
+		r = settings_records(s, fn, arg);
+	if (max_extents == 0)
+		max_extents = 1;
+	for (i = 0; r == 0 && i < s->nextents; i += max_extents) {
+		size_t to = i + max_extents < s->nextents ? i + max_extents : s->nextents;
+		struct proto_action a = {.op = PROTO_OP_ADD_EXTENTS};
+
+		r = batch_view(s, &b, i, to);
+		if (r < 0)
+			break;
+		a.extents = b.ext;
+		a.nextents = to - i;
+		r = fn(&a, arg);
+	}
+	batch_clear(&b);
+	return r;
+}
+
+/* ---- digest ---- */
+
+struct digest_ctx {
+	EVP_MD_CTX *md; /* over the non-extent records, in order */
+	EVP_MD_CTX *one;
+	uint64_t lanes[4]; /* sum of the per-extent digests: order does not matter */
+	uint64_t nextents;
+};
+
+static int digest_update(EVP_MD_CTX *md, const void *p, size_t n)
+{
+	return EVP_DigestUpdate(md, p, n) == 1 ? 0 : -ENOMEM;
+}
+
+static int digest_str(EVP_MD_CTX *md, const char *str)
+{
+	return digest_update(md, str ? str : "", (str ? strlen(str) : 0) + 1);
+}
+
+static int digest_extent(struct digest_ctx *d, const struct proto_extent *e)
+{
+	uint64_t nums[7] = {(uint64_t)e->min_created, (uint64_t)e->max_created, e->rows,
+			    e->original_size, e->compressed_size, e->ntags, e->nartifacts};
+	unsigned char out[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+	size_t k;
+	int r = EVP_DigestInit_ex(d->one, EVP_sha256(), NULL) == 1 ? 0 : -ENOMEM;
+
+	r = r ? r : digest_str(d->one, e->id);
+	r = r ? r : digest_str(d->one, e->table);
+	r = r ? r : digest_update(d->one, nums, sizeof(nums));
+	for (k = 0; r == 0 && k < e->ntags; k++)
+		r = digest_str(d->one, e->tags[k]);
+	for (k = 0; r == 0 && k < e->nartifacts; k++) {
+		const struct proto_artifact *a = &e->artifacts[k];
+
+		r = digest_str(d->one, a->name);
+		r = r ? r : digest_str(d->one, a->path);
+		r = r ? r : digest_str(d->one, a->sha256);
+		r = r ? r : digest_update(d->one, &a->size, sizeof(a->size));
+	}
+	if (r == 0 && EVP_DigestFinal_ex(d->one, out, &len) != 1)
+		r = -ENOMEM;
+	for (k = 0; r == 0 && k < 4; k++) {
+		uint64_t v;
+
+		memcpy(&v, out + 8 * k, 8);
+		d->lanes[k] += v;
+	}
+	return r;
+}
+
+static int digest_record(const struct proto_action *a, void *arg)
+{
+	struct digest_ctx *d = arg;
+	size_t i;
+	int r = 0;
+
+	if (a->op == PROTO_OP_ADD_EXTENTS) {
+		for (i = 0; r == 0 && i < a->nextents; i++)
+			r = digest_extent(d, &a->extents[i]);
+		d->nextents += a->nextents;
+	} else {
+		char *line = proto_record_encode(a);
+
+		r = line ? digest_str(d->md, line) : -ENOMEM;
+		free(line);
+	}
+	return r;
+}
+
+int leader_state_digest(const struct leader_state *s, unsigned char ret[LEADER_STATE_DIGEST_LEN])
+{
+	struct digest_ctx d = {.md = EVP_MD_CTX_new(), .one = EVP_MD_CTX_new()};
+	unsigned char out[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+	int r = -ENOMEM;
+
+	if (!d.md || !d.one || EVP_DigestInit_ex(d.md, EVP_sha256(), NULL) != 1)
+		goto out;
+	r = leader_state_foreach_record(s, 1000, digest_record, &d);
+	if (r == 0)
+		r = digest_update(d.md, d.lanes, sizeof(d.lanes));
+	if (r == 0)
+		r = digest_update(d.md, &d.nextents, sizeof(d.nextents));
+	if (r == 0 && EVP_DigestFinal_ex(d.md, out, &len) != 1)
+		r = -ENOMEM;
+	if (r == 0)
+		memcpy(ret, out, LEADER_STATE_DIGEST_LEN);
+out:
+	EVP_MD_CTX_free(d.md);
+	EVP_MD_CTX_free(d.one);
+	return r;
+}
