@@ -51,7 +51,7 @@ struct door_memo {
 
 /* A query waiting for a slot. */
 struct door_park {
-	TAILQ_ENTRY(door_park) next;
+	struct door_park *prev, *next; /* h->parked, oldest first */
 	struct http *h;
 	struct http_endpoint *ep;
 	struct evhttp_request *req;
@@ -171,8 +171,8 @@ static void refusal_log(struct http *h, const char *key, enum door_refusal why)
 		            "the last minute)",
 		            key + 2, refusal_names[why], m->unsaid);
 	else
-		log_warning("http: refusing %s: past %s (logged once a minute per client)",
-		            key + 2, refusal_names[why]);
+		log_warning("http: refusing %s: past %s (logged once a minute per client)", key + 2,
+		            refusal_names[why]);
 	m->hash = hash;
 	m->logged_ms = now;
 	m->unsaid = 0;
@@ -213,14 +213,26 @@ static struct timeval tv_of_ticks(int64_t ticks)
 	return tv;
 }
 
+static void list_append(struct door_list *l, struct http_conn *c)
+{
+	c->lru_prev = l->last;
+	c->lru_next = NULL;
+	*(l->last != NULL ? &l->last->lru_next : &l->first) = c;
+	l->last = c;
+}
+
+static void list_remove(struct door_list *l, struct http_conn *c)
+{
+	*(c->lru_prev != NULL ? &c->lru_prev->lru_next : &l->first) = c->lru_next;
+	*(c->lru_next != NULL ? &c->lru_next->lru_prev : &l->last) = c->lru_prev;
+	c->lru_prev = c->lru_next = NULL;
+}
+
 static void unlist(struct http_conn *c)
 {
 	if (!c->listed)
 		return;
-	if (c->state == DOOR_IDLE)
-		TAILQ_REMOVE(&c->ep->idle, c, lru);
-	else
-		TAILQ_REMOVE(&c->ep->head, c, lru);
+	list_remove(c->state == DOOR_IDLE ? &c->ep->idle : &c->ep->head, c);
 	c->listed = false;
 }
 
@@ -238,10 +250,7 @@ static void set_state(struct http_conn *c, enum door_state state)
 		return;
 	tv = tv_of_ticks(state == DOOR_HEAD ? conf->header_timeout : conf->keepalive_timeout);
 	(void)evtimer_add(c->deadline, &tv);
-	if (state == DOOR_IDLE)
-		TAILQ_INSERT_TAIL(&c->ep->idle, c, lru);
-	else
-		TAILQ_INSERT_TAIL(&c->ep->head, c, lru);
+	list_append(state == DOOR_IDLE ? &c->ep->idle : &c->ep->head, c);
 	c->listed = true;
 }
 
@@ -269,7 +278,7 @@ static void request_end(struct http_conn *c)
 	if (c->slot) {
 		c->slot = false;
 		h->queries--;
-		if (!TAILQ_EMPTY(&h->parked))
+		if (h->parked != NULL)
 			event_active(h->door_kick, EV_TIMEOUT, 0);
 	}
 	if (c->req_addr && c->addr != NULL)
@@ -319,7 +328,7 @@ static struct http_conn *heaviest(struct http_conn *first, int64_t before)
 	struct http_conn *best = NULL;
 	unsigned n = 0, best_load = 0;
 
-	for (struct http_conn *c = first; c != NULL && n < DOOR_SCAN; c = TAILQ_NEXT(c, lru), n++) {
+	for (struct http_conn *c = first; c != NULL && n < DOOR_SCAN; c = c->lru_next, n++) {
 		unsigned load = c->addr != NULL ? c->addr->conns : 0;
 
 		if (c->since_ms > before)
@@ -332,19 +341,28 @@ static struct http_conn *heaviest(struct http_conn *first, int64_t before)
 	return best;
 }
 
+static unsigned load_of(const struct http_conn *c)
+{
+	return c->addr != NULL ? c->addr->conns : 0;
+}
+
 /* Closes an idle connection, else one that has been sending its head for
- * DOOR_HEAD_GRACE_MS (a client that sends its request at once is never the
- * one closed); -1 when there is none. */
-static int make_room(struct http_endpoint *ep)
+ * DOOR_HEAD_GRACE_MS, else — so that a flood of fresh connections cannot
+ * win every race for the room it makes — a fresh one of an address that
+ * holds more than one connection more than the newcomer's (which holds
+ * `load`); -1 when there is none (the newcomer is refused). */
+static int make_room(struct http_endpoint *ep, unsigned load)
 {
 	int64_t now = http_now_ms();
-	struct http_conn *v = heaviest(TAILQ_FIRST(&ep->idle), now);
+	struct http_conn *v = heaviest(ep->idle.first, now);
 	enum door_close why = DOOR_C_EVICTED_IDLE;
 
 	if (v == NULL) {
-		v = heaviest(TAILQ_FIRST(&ep->head), now - DOOR_HEAD_GRACE_MS);
 		why = DOOR_C_EVICTED_HEAD;
+		v = heaviest(ep->head.first, now - DOOR_HEAD_GRACE_MS);
 	}
+	if (v == NULL && (v = heaviest(ep->head.first, now)) != NULL && load_of(v) <= load + 1)
+		v = NULL;
 	if (v == NULL)
 		return -1;
 	ep->h->closed[why]++;
@@ -375,7 +393,8 @@ int http_door_enter(struct http_conn *c, int fd)
 			return enter_refused(c, key, DOOR_R_ADDR_CONNECTIONS);
 	}
 	/* connections counts c already */
-	if (ep->connections > (unsigned)ep->max_connections && make_room(ep) < 0)
+	if (ep->connections > (unsigned)ep->max_connections &&
+	    make_room(ep, c->addr != NULL ? c->addr->conns : 0) < 0)
 		return enter_refused(c, key, DOOR_R_MAX_CONNECTIONS);
 	if (c->addr != NULL)
 		c->addr->conns++;
@@ -387,8 +406,11 @@ int http_door_enter(struct http_conn *c, int fd)
 
 static void park_free(struct door_park *p)
 {
-	TAILQ_REMOVE(&p->h->parked, p, next);
-	p->h->nparked--;
+	struct http *h = p->h;
+
+	*(p->prev != NULL ? &p->prev->next : &h->parked) = p->next;
+	*(p->next != NULL ? &p->next->prev : &h->parked_last) = p->prev;
+	h->nparked--;
 	p->conn->park = NULL;
 	event_free(p->timer);
 	free(p);
@@ -517,7 +539,9 @@ static int park(struct http_call *c)
 	p->req = c->req;
 	p->conn = c->conn;
 	c->conn->park = p;
-	TAILQ_INSERT_TAIL(&h->parked, p, next);
+	p->prev = h->parked_last;
+	*(h->parked_last != NULL ? &h->parked_last->next : &h->parked) = p;
+	h->parked_last = p;
 	h->nparked++;
 	return 0;
 }
@@ -555,7 +579,7 @@ static void on_kick(evutil_socket_t fd, short what, void *arg)
 	struct http *h = arg;
 	struct door_park *p;
 
-	while (h->queries < h->lim.queries && (p = TAILQ_FIRST(&h->parked)) != NULL) {
+	while (h->queries < h->lim.queries && (p = h->parked) != NULL) {
 		struct evhttp_request *req = p->req;
 		struct http_endpoint *ep = p->ep;
 		struct http_conn *k = p->conn;
@@ -570,8 +594,8 @@ static void on_kick(evutil_socket_t fd, short what, void *arg)
 void http_door_drop_parked(struct http *h)
 {
 	/* evhttp frees the requests with their connections */
-	while (!TAILQ_EMPTY(&h->parked))
-		park_free(TAILQ_FIRST(&h->parked));
+	while (h->parked != NULL)
+		park_free(h->parked);
 }
 
 /* ---- life ---- */
@@ -596,17 +620,12 @@ void http_door_apply(struct http *h)
 	l->queries = (unsigned)conf->max_concurrent_queries;
 	l->parked = l->queries;
 	l->query_wait_ms = conf->query_queue_timeout / TICKS_PER_MS;
-	if (!TAILQ_EMPTY(&h->parked))
+	if (h->parked != NULL)
 		event_active(h->door_kick, EV_TIMEOUT, 0);
 }
 
 int http_door_init(struct http *h)
 {
-	TAILQ_INIT(&h->parked);
-	TAILQ_INIT(&h->pub.idle);
-	TAILQ_INIT(&h->pub.head);
-	TAILQ_INIT(&h->adm.idle);
-	TAILQ_INIT(&h->adm.head);
 	h->refusals = calloc(DOOR_MEMO_SLOTS, sizeof(*h->refusals));
 	h->door_kick = event_new(h->base, -1, 0, on_kick, h);
 	return h->refusals != NULL && h->door_kick != NULL ? 0 : -ENOMEM;
@@ -628,18 +647,21 @@ void http_door_metrics(const struct http *h, struct evbuffer *b)
 	                             "limit they were past.\n"
 	                             "# TYPE followerd_http_refused_total counter\n");
 	for (int i = 0; i < DOOR_R_N; i++)
-		(void)evbuffer_add_printf(b, "followerd_http_refused_total{cause=\"%s\"} %" PRIu64 "\n",
-		                          refusal_names[i], h->refused[i]);
+		(void)evbuffer_add_printf(
+		    b, "followerd_http_refused_total{cause=\"%s\"} %" PRIu64 "\n", refusal_names[i],
+		    h->refused[i]);
 	(void)evbuffer_add_printf(b, "# HELP followerd_http_closed_total Connections the server "
 	                             "closed: a clock ran out, or room was made.\n"
 	                             "# TYPE followerd_http_closed_total counter\n");
 	for (int i = 0; i < DOOR_C_N; i++)
-		(void)evbuffer_add_printf(b, "followerd_http_closed_total{cause=\"%s\"} %" PRIu64 "\n",
+		(void)evbuffer_add_printf(b,
+		                          "followerd_http_closed_total{cause=\"%s\"} %" PRIu64 "\n",
 		                          close_names[i], h->closed[i]);
-	(void)evbuffer_add_printf(b, "# HELP followerd_http_queries Query slots held and queries "
-	                             "waiting for one.\n"
-	                             "# TYPE followerd_http_queries gauge\n"
-	                             "followerd_http_queries{state=\"running\"} %u\n"
-	                             "followerd_http_queries{state=\"waiting\"} %u\n",
+	(void)evbuffer_add_printf(b,
+	                          "# HELP followerd_http_queries Query slots held and queries "
+	                          "waiting for one.\n"
+	                          "# TYPE followerd_http_queries gauge\n"
+	                          "followerd_http_queries{state=\"running\"} %u\n"
+	                          "followerd_http_queries{state=\"waiting\"} %u\n",
 	                          h->queries, h->nparked);
 }

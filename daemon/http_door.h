@@ -12,7 +12,8 @@
  * Per-client caps: connections and requests in flight per client address
  * and per authenticated principal.  At max_connections the idle go first,
  * then those sending their head for over a second (the heaviest client's
- * first), before a new client is refused.
+ * first), then a fresh one of a client holding more connections than the
+ * newcomer, before a new client is refused.
  *
  * Query slots: requests of a route marked as a query (http_routes.c, the
  * routes table's `query`) hold one of max_concurrent_queries slots from
@@ -82,6 +83,11 @@ struct door_limits {
 
 struct door_client;
 struct door_park;
+
+/* Connections in one state, oldest first (linked through lru_prev/next). */
+struct door_list {
+	struct http_conn *first, *last;
+};
 
 /* Sets up / frees the door of h (the tables live in struct http). */
 int http_door_init(struct http *h);

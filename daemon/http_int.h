@@ -51,8 +51,8 @@ struct http_endpoint {
 	struct evhttp_bound_socket *bound[HTTP_MAX_LISTENERS];
 	size_t nbound;
 	/* Connections the door may close to make room, oldest first. */
-	TAILQ_HEAD(, http_conn) idle; /* between requests */
-	TAILQ_HEAD(, http_conn) head; /* sending a request */
+	struct door_list idle; /* between requests */
+	struct door_list head; /* sending a request */
 };
 
 /* One client connection. */
@@ -77,16 +77,17 @@ struct http_conn {
 	uint64_t authz_gen;
 	/* The door (http_door.c). */
 	enum door_state state;
-	bool entered;                     /* counted by http_door_enter */
-	bool listed;                      /* in ep->idle or ep->head */
-	TAILQ_ENTRY(http_conn) lru;       /* ... its place there */
-	struct door_client *addr;         /* its address's counts */
-	struct door_client *principal;    /* the last request's principal's */
-	bool req_addr, req_principal;     /* a request in flight is counted there */
-	bool slot;                        /* holds a query slot */
-	struct door_park *park;           /* a query waiting for a slot */
-	struct evbuffer_cb_entry *in_cb;  /* sees the first byte after an idle gap */
-	int64_t since_ms;                 /* when the state began */
+	bool entered;               /* counted by http_door_enter */
+	bool listed;                /* in ep->idle or ep->head */
+	struct http_conn *lru_prev; /* ... its place there */
+	struct http_conn *lru_next;
+	struct door_client *addr;        /* its address's counts */
+	struct door_client *principal;   /* the last request's principal's */
+	bool req_addr, req_principal;    /* a request in flight is counted there */
+	bool slot;                       /* holds a query slot */
+	struct door_park *park;          /* a query waiting for a slot */
+	struct evbuffer_cb_entry *in_cb; /* sees the first byte after an idle gap */
+	int64_t since_ms;                /* when the state began */
 };
 
 struct http_counters {
@@ -169,7 +170,7 @@ struct http {
 	struct door_client *clients[DOOR_BUCKETS];
 	struct door_memo *refusals; /* DOOR_MEMO_SLOTS: when each client was last logged */
 	unsigned queries;           /* query slots held */
-	TAILQ_HEAD(, door_park) parked;
+	struct door_park *parked, *parked_last; /* queries waiting, oldest first */
 	unsigned nparked;
 	struct event *door_kick; /* admits waiting queries on the next loop turn */
 	uint64_t refused[DOOR_R_N];

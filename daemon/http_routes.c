@@ -812,7 +812,8 @@ static const struct route routes[] = {
     {"v1/admin/sync", EVHTTP_REQ_POST, true, h_admin_sync, false},
     {"v1/admin/warm", EVHTTP_REQ_POST, true, h_admin_warm, false},
     {"v1/admin/attachments", METHODS_GET, true, h_admin_attachments, false},
-    {"v1/admin/attachments/*", EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE, true, h_admin_attachments, false},
+    {"v1/admin/attachments/*", EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE, true, h_admin_attachments,
+     false},
     {"v1/rest/mgmt", EVHTTP_REQ_POST, true, h_kusto, true},
     {"v1/rest/auth/metadata", METHODS_GET, true, h_kusto, false},
 };

@@ -45,12 +45,12 @@
 enum mode { M_IDLE, M_HALF, M_MIX, M_TRICKLE, M_KEEPALIVE, M_REQUEST };
 
 struct conn {
-	int fd;            /* -1: to (re)open */
+	int fd; /* -1: to (re)open */
 	bool connected;
-	bool done;         /* request mode: answered */
-	size_t sent;       /* trickle: header bytes sent */
+	bool done;   /* request mode: answered */
+	size_t sent; /* trickle: header bytes sent */
 	char status[4];
-	size_t got;        /* bytes of the status line seen */
+	size_t got; /* bytes of the status line seen */
 };
 
 struct opts {
@@ -145,7 +145,8 @@ static int read_file(const char *path, struct opts *o)
 
 static int parse_mode(const char *s, enum mode *ret)
 {
-	static const char *const names[] = {"idle", "half", "mix", "trickle", "keepalive", "request"};
+	static const char *const names[] = {"idle",    "half",      "mix",
+	                                    "trickle", "keepalive", "request"};
 
 	for (int i = 0; i < 6; i++)
 		if (strcmp(s, names[i]) == 0) {
@@ -310,7 +311,7 @@ static void on_event(int ep, const struct opts *o, const struct epoll_event *ev)
 /* Opens what is closed, at most budget of them. */
 static void refill(int ep, const struct opts *o, long long *budget)
 {
-	for (int i = 0; i < o->conns && *budget > 0; i++) {
+	for (int i = 0; i<o->conns && * budget> 0; i++) {
 		if (conns[i].fd >= 0 || conns[i].done)
 			continue;
 		(*budget)--;
@@ -346,7 +347,8 @@ static void report(void)
 
 int main(int argc, char **argv)
 {
-	struct opts o = {.duration = 10, .rate = 5000, .from_lo = 0x7f000001, .from_hi = 0x7f000001};
+	struct opts o = {
+	    .duration = 10, .rate = 5000, .from_lo = 0x7f000001, .from_hi = 0x7f000001};
 	struct epoll_event evs[256];
 	long long start, last_trickle, last_refill, budget = 0;
 	int ep;
