@@ -93,10 +93,10 @@ flood() {
 }
 
 # ---- 1. 3,000 idle and half-sent connections from one address ----
-flood mix --target "127.0.0.1:$PORT" --from 127.0.0.1 --conns 3000 --mode mix --rate 2000 --duration 9
+flood mix --target "127.0.0.1:$PORT" --from 127.0.0.1 --conns 3000 --mode mix --rate 2000 --duration 8
 until_true 5 open_at_least "$T/a.sock" 50 || diag "the flood did not hold 50 connections"
 check "3,000 idle and half-sent from 127.0.0.1: /healthz from 127.0.0.2 within 1 s throughout" \
-	probe 6 "$URL/healthz"
+	probe 5 "$URL/healthz"
 wait "$FLOOD"
 diag "flood: $(cat "$T/mix.out")"
 check "... refusals counted by cause" \
@@ -104,18 +104,18 @@ check "... refusals counted by cause" \
 check_eq "... and logged once for the client, not per connection" 1 "$(grep -c 'refusing 127.0.0.1:' "$T/a.log")"
 
 # ---- 2. the same, trickling one header byte a second ----
-flood trickle --target "127.0.0.1:$PORT" --from 127.0.0.1 --conns 3000 --mode trickle --rate 2000 --duration 9
+flood trickle --target "127.0.0.1:$PORT" --from 127.0.0.1 --conns 3000 --mode trickle --rate 2000 --duration 8
 until_true 5 open_at_least "$T/a.sock" 50 || diag "the flood did not hold 50 connections"
 check "3,000 trickling a header byte a second: /healthz within 1 s throughout" \
-	probe 6 "$URL/healthz"
+	probe 5 "$URL/healthz"
 wait "$FLOOD"
 diag "flood: $(cat "$T/trickle.out")"
 
 # ---- 3. a keep-alive idle flood from 40 addresses, past max_connections ----
-flood keepalive --target "127.0.0.1:$PORT" --from 127.0.0.10-127.0.0.49 --conns 400 --mode keepalive --rate 2000 --duration 9
+flood keepalive --target "127.0.0.1:$PORT" --from 127.0.0.10-127.0.0.49 --conns 400 --mode keepalive --rate 2000 --duration 8
 until_true 5 open_at_least "$T/a.sock" 200 || diag "the flood did not hold 200 connections"
 check "400 idle keep-alive connections from 40 addresses: /healthz within 1 s throughout" \
-	probe 6 "$URL/healthz"
+	probe 5 "$URL/healthz"
 wait "$FLOOD"
 diag "flood: $(cat "$T/keepalive.out")"
 check "... the idle made room" \
@@ -178,6 +178,14 @@ print(alive)
 PY
 )
 check_eq "... max_connections_per_address = 3: of five, three are held" 3 "$held"
+
+write_conf "$T/a.conf" "127.0.0.1:$PORT" "$T/a.sock" "max_requests_per_principal = 1"
+reload "$APID" "$T/a.log"
+codes=$(for a in 127.0.0.11 127.0.0.12; do curl -s -o /dev/null -w '%{http_code}\n' -m 5 --interface $a \
+	-H 'Authorization: Bearer tok-admin' -H 'Content-Type: application/json' --data "$body" \
+	"$URL/v1/rest/mgmt" & done; wait)
+check_eq "... max_requests_per_principal = 1: of two slow queries of one token, from two addresses, one gets 503" \
+	"200 503" "$(echo $codes | tr ' ' '\n' | sort | tr '\n' ' ' | sed 's/ $//')"
 
 # ---- 6. TLS: the same flood, and the clocks ----
 cd "$T" || exit 1
