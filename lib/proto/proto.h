@@ -74,6 +74,22 @@ enum proto_coltype {
 	PROTO_T_DECIMAL,
 };
 
+/* What an artifact holds (docs/PROTOCOL.md, "Data formats"): NONE is an
+ * opaque artifact (a leader written before formats, or bytes no follower
+ * can read), the others rows of the extent's table. */
+enum proto_format {
+	PROTO_FMT_NONE,
+	PROTO_FMT_CSV,
+	PROTO_FMT_TSV,
+	PROTO_FMT_JSON,
+};
+
+enum proto_compression {
+	PROTO_COMP_NONE,
+	PROTO_COMP_GZIP,
+	PROTO_COMP_ZSTD,
+};
+
 enum proto_role {
 	PROTO_ROLE_ADMINS,
 	PROTO_ROLE_USERS,
@@ -266,6 +282,10 @@ bool proto_valid_path(const char *s);
 const char *proto_kind_name(enum proto_kind k);         /* "table", "external_table", "materialized_view" */
 const char *proto_coltype_name(enum proto_coltype t);   /* "string", ... */
 int proto_coltype_parse(const char *s, enum proto_coltype *ret);
+const char *proto_format_name(enum proto_format f);     /* "none", "csv", "tsv", "json" */
+int proto_format_parse(const char *s, enum proto_format *ret);
+const char *proto_compression_name(enum proto_compression c); /* "none", "gzip", "zstd" */
+int proto_compression_parse(const char *s, enum proto_compression *ret);
 const char *proto_role_name(enum proto_role r);         /* "admins", ... */
 int proto_role_parse(const char *s, enum proto_role *ret);
 const char *proto_op_name(enum proto_op op, enum proto_kind kind); /* "create_table", ... */
