@@ -149,7 +149,7 @@ int colstats_get(const struct colstats *s, size_t i, struct colstats_col *ret)
 }
 
 bool colstats_format(const struct colstats *s, size_t i, char min[COLSTATS_TEXT],
-		     char max[COLSTATS_TEXT])
+                     char max[COLSTATS_TEXT])
 {
 	struct colstats_col c;
 

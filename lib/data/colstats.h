@@ -45,7 +45,7 @@ int colstats_get(const struct colstats *s, size_t i, struct colstats_col *ret);
 /* Column i's min and max as Kusto writes them into min and max
  * (COLSTATS_TEXT bytes each); false (both "") when it has no range. */
 bool colstats_format(const struct colstats *s, size_t i, char min[COLSTATS_TEXT],
-		     char max[COLSTATS_TEXT]);
+                     char max[COLSTATS_TEXT]);
 
 /* Whether a column of type t gets a min and a max. */
 bool colstats_ranged(enum proto_coltype t);

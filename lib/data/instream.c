@@ -28,9 +28,9 @@ struct instream {
 	instream_read_fn fn;
 	void *arg;
 	bool push_end;
-	bool eof;        /* the source said end */
-	bool checked;    /* the magic number was checked */
-	bool in_member;  /* gzip/zstd: inside a member/frame */
+	bool eof;       /* the source said end */
+	bool checked;   /* the magic number was checked */
+	bool in_member; /* gzip/zstd: inside a member/frame */
 	bool zinit;
 	const unsigned char *in; /* raw bytes not yet decoded */
 	size_t inlen;
@@ -42,7 +42,7 @@ struct instream {
 };
 
 static int fail(struct instream *s, int r, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static int fail(struct instream *s, int r, const char *fmt, ...)
 {
@@ -69,7 +69,7 @@ int instream_new(enum proto_compression c, struct instream **ret)
 	} else if (c == PROTO_COMP_ZSTD) {
 		s->zd = ZSTD_createDCtx();
 		if (!s->zd || ZSTD_isError(ZSTD_DCtx_setParameter(s->zd, ZSTD_d_windowLogMax,
-								  INSTREAM_ZSTD_WINDOW_LOG)))
+		                                                  INSTREAM_ZSTD_WINDOW_LOG)))
 			goto nomem;
 	}
 	*ret = s;
@@ -180,10 +180,9 @@ static int raw_fill(struct instream *s)
 
 	if (s->inlen > 0)
 		return 1;
-	if (s->src == SRC_PUSH)
+	/* With no source set, the instream waits for pushed chunks. */
+	if (s->src == SRC_PUSH || s->src == SRC_NONE)
 		return s->push_end ? 0 : -EAGAIN;
-	if (s->src == SRC_NONE)
-		return fail(s, -EINVAL, "no source");
 	if (s->eof)
 		return 0;
 	if (!s->raw && !(s->raw = malloc(INSTREAM_RAW_BYTES)))
@@ -208,7 +207,7 @@ static int check_magic(struct instream *s, const void *p, size_t len)
 		return 0;
 	if (s->comp == PROTO_COMP_NONE)
 		return fail(s, -EBADMSG, "%s-compressed data declared plain",
-			    proto_compression_name(seen));
+		            proto_compression_name(seen));
 	return fail(s, -EBADMSG, "not %s data (no magic number)", proto_compression_name(s->comp));
 }
 
@@ -217,7 +216,7 @@ static ssize_t read_plain(struct instream *s, void *buf, size_t len)
 	ssize_t n;
 	int r;
 
-	if (s->inlen > 0 || s->src == SRC_PUSH) {
+	if (s->inlen > 0 || s->src == SRC_PUSH || s->src == SRC_NONE) {
 		r = raw_fill(s);
 		if (r <= 0)
 			return r;
@@ -273,7 +272,7 @@ static ssize_t zstd_step(struct instream *s, void *buf, size_t len)
 	if (ZSTD_isError(zr)) {
 		if (ZSTD_getErrorCode(zr) == ZSTD_error_frameParameter_windowTooLarge)
 			return fail(s, -EFBIG, "zstd: window larger than %u MiB",
-				    1u << (INSTREAM_ZSTD_WINDOW_LOG - 20));
+			            1u << (INSTREAM_ZSTD_WINDOW_LOG - 20));
 		return fail(s, -EBADMSG, "zstd: %s", ZSTD_getErrorName(zr));
 	}
 	s->in_member = zr != 0;
@@ -291,13 +290,13 @@ static ssize_t read_compressed(struct instream *s, void *buf, size_t len)
 		if (r == 0 && s->in_member) {
 			/* A decoder may hold output back for want of room. */
 			n = s->comp == PROTO_COMP_GZIP ? inflate_step(s, buf, len)
-						       : zstd_step(s, buf, len);
+			                               : zstd_step(s, buf, len);
 			if (n != 0)
 				return n;
 		}
 		if (r == 0 && (s->in_member || !any_in))
 			return fail(s, -EBADMSG, "%s: truncated input",
-				    proto_compression_name(s->comp));
+			            proto_compression_name(s->comp));
 		if (r <= 0)
 			return r;
 		any_in = true;

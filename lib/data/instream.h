@@ -39,7 +39,8 @@ int instream_new(enum proto_compression c, struct instream **ret);
 /* Frees s and what it owns (never the fd or the callback's arg); NULL ok. */
 void instream_free(struct instream *s);
 
-/* Sources; set one before the first read.  The fd is borrowed (not closed). */
+/* Sources; set one before the first read (with none, the instream waits
+ * for pushed chunks).  The fd is borrowed (not closed). */
 void instream_from_fd(struct instream *s, int fd);
 void instream_from_fn(struct instream *s, instream_read_fn fn, void *arg);
 /* Push mode: buf (len bytes, borrowed) is the next raw chunk; it must stay

@@ -62,7 +62,7 @@ int kval_parse_bool(const char *text, size_t len, int64_t *ret)
 int kval_parse_int(const char *text, size_t len, int64_t min, int64_t max, int64_t *ret)
 {
 	const char *p = text, *end = text + len;
-	bool neg = false;
+	bool neg = false, big = false;
 	uint64_t v = 0;
 
 	if (p < end && (*p == '-' || *p == '+'))
@@ -72,11 +72,11 @@ int kval_parse_int(const char *text, size_t len, int64_t min, int64_t max, int64
 	for (; p < end; p++) {
 		if (!is_digit(*p))
 			return -EINVAL;
-		if (v > (UINT64_MAX - 9) / 10)
-			return -ERANGE;
+		/* Past 19 digits keep checking the form: garbage says so first. */
+		big |= v > (UINT64_MAX - 9) / 10;
 		v = v * 10 + (uint64_t)(*p - '0');
 	}
-	if (neg ? v > (uint64_t)-(min + 1) + 1 : v > (uint64_t)max)
+	if (big || (neg ? v > (uint64_t) - (min + 1) + 1 : v > (uint64_t)max))
 		return -ERANGE;
 	*ret = neg ? (int64_t)(0 - v) : (int64_t)v;
 	return 0;
@@ -102,7 +102,8 @@ static bool special_real(const char *text, size_t len, double *ret)
 		*ret = NAN;
 		return true;
 	}
-	if (word_is(text + skip, len - skip, "inf") || word_is(text + skip, len - skip, "infinity") ||
+	if (word_is(text + skip, len - skip, "inf") ||
+	    word_is(text + skip, len - skip, "infinity") ||
 	    (len - skip == 3 && memcmp(text + skip, "\xe2\x88\x9e", 3) == 0)) {
 		*ret = neg ? -INFINITY : INFINITY;
 		return true;
@@ -169,8 +170,8 @@ static bool real_split(const char *text, size_t len, struct real_parts *d)
 int kval_parse_real(const char *text, size_t len, double *ret)
 {
 	static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-				       1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-				       1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+	                               1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+	                               1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 	struct real_parts d;
 	double v;
 
@@ -403,13 +404,13 @@ int kval_parse_decimal(const char *text, size_t len, char ret[KVAL_SCRATCH])
 	if (zero < 0)
 		return zero;
 	(void)snprintf(ret, KVAL_SCRATCH, "%s%.*s%s%s%.*s", neg && !zero ? "-" : "", (int)ni, ip,
-		       ni ? "" : "0", nf ? "." : "", (int)nf, fp);
+	               ni ? "" : "0", nf ? "." : "", (int)nf, fp);
 	return 0;
 }
 
 /* Splits a canonical decimal: sign, integer digits, fraction digits. */
 static void dec_split(const char *s, bool *neg, const char **ip, size_t *ni, const char **fp,
-		      size_t *nf)
+                      size_t *nf)
 {
 	const char *dot;
 
@@ -424,7 +425,7 @@ static void dec_split(const char *s, bool *neg, const char **ip, size_t *ni, con
 
 /* Compares magnitudes. */
 static int dec_cmp_abs(const char *ai, size_t ani, const char *af, size_t anf, const char *bi,
-		       size_t bni, const char *bf, size_t bnf)
+                       size_t bni, const char *bf, size_t bnf)
 {
 	int c;
 	size_t i, n = anf > bnf ? anf : bnf;
@@ -484,8 +485,7 @@ static void why_for(enum proto_coltype t, int r, char why[KVAL_WHYLEN])
 		(void)snprintf(why, KVAL_WHYLEN, "not a %s (%s)", name, forms[t]);
 }
 
-static int parse_typed(enum proto_coltype t, char *text, size_t len, char *scratch,
-		       struct kval *v)
+static int parse_typed(enum proto_coltype t, char *text, size_t len, char *scratch, struct kval *v)
 {
 	int r;
 
@@ -506,7 +506,7 @@ static int parse_typed(enum proto_coltype t, char *text, size_t len, char *scrat
 	case PROTO_T_GUID:
 	case PROTO_T_DECIMAL:
 		r = t == PROTO_T_GUID ? kval_parse_guid(text, len, scratch)
-				      : kval_parse_decimal(text, len, scratch);
+		                      : kval_parse_decimal(text, len, scratch);
 		v->s = scratch;
 		v->len = r == 0 ? strlen(scratch) : 0;
 		return r;
@@ -522,7 +522,7 @@ static int parse_typed(enum proto_coltype t, char *text, size_t len, char *scrat
 }
 
 int kval_parse(enum proto_coltype t, char *text, size_t len, char scratch[KVAL_SCRATCH],
-	       struct kval *ret, char why[KVAL_WHYLEN])
+               struct kval *ret, char why[KVAL_WHYLEN])
 {
 	struct kval v = {0};
 	int r;
@@ -558,7 +558,7 @@ static char *format_real(double r, char *buf, size_t len)
 char *kval_format(enum proto_coltype t, const struct kval *v, char *buf, size_t len)
 {
 	char tmp[TIMEFMT_TIMESPAN_LEN > TIMEFMT_DATETIME_LEN ? TIMEFMT_TIMESPAN_LEN
-							       : TIMEFMT_DATETIME_LEN];
+	                                                     : TIMEFMT_DATETIME_LEN];
 
 	if (len == 0)
 		return buf;

@@ -57,7 +57,7 @@ struct kval {
  * or -ERANGE (out of the type's range) with a reason in why; *ret is then
  * untouched. */
 int kval_parse(enum proto_coltype t, char *text, size_t len, char scratch[KVAL_SCRATCH],
-	       struct kval *ret, char why[KVAL_WHYLEN]);
+               struct kval *ret, char why[KVAL_WHYLEN]);
 
 /* The same for one type each (text NUL-terminated at len, no null case). */
 int kval_parse_bool(const char *text, size_t len, int64_t *ret);

@@ -16,8 +16,8 @@
 #include <sys/types.h>
 
 struct jmin {
-	char *r;   /* next byte to read */
-	char *w;   /* next byte to write (w <= r) */
+	char *r; /* next byte to read */
+	char *w; /* next byte to write (w <= r) */
 	char *end;
 	int depth;
 	bool write; /* false: a first pass that only checks */

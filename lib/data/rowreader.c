@@ -21,8 +21,7 @@
 int rowreader_fail(struct rowreader *r, int err, const char *fmt, ...)
 {
 	va_list ap;
-	int n = snprintf(r->err, sizeof(r->err), "%s:%llu: ", r->name,
-			 (unsigned long long)r->line);
+	int n = snprintf(r->err, sizeof(r->err), "%s:%llu: ", r->name, (unsigned long long)r->line);
 
 	va_start(ap, fmt);
 	(void)vsnprintf(r->err + n, sizeof(r->err) - (size_t)n, fmt, ap);
@@ -50,19 +49,19 @@ static void excerpt(char *buf, size_t size, const char *text, size_t len)
 	buf[n] = '\0';
 }
 
-int rowreader_value_error(struct rowreader *r, size_t col, const char *text, size_t len,
-			  int err, const char *why)
+int rowreader_value_error(struct rowreader *r, size_t col, const char *text, size_t len, int err,
+                          const char *why)
 {
 	char ex[300];
 
 	excerpt(ex, sizeof(ex), text, len);
 	r->err_column = (int)col;
 	return rowreader_fail(r, err, "column '%s' (%s): '%s': %s", r->cols[col].name,
-			      proto_coltype_name(r->cols[col].type), ex, why);
+	                      proto_coltype_name(r->cols[col].type), ex, why);
 }
 
 int rowreader_new(const struct rowreader_opts *o, struct instream *in, struct rowreader **ret,
-		  char err[ROWREADER_ERRLEN])
+                  char err[ROWREADER_ERRLEN])
 {
 	struct rowreader *r = NULL;
 	int rc = -ENOMEM;
@@ -70,9 +69,10 @@ int rowreader_new(const struct rowreader_opts *o, struct instream *in, struct ro
 	if (o->ncolumns == 0 || o->ncolumns > PROTO_MAX_COLUMNS ||
 	    (o->format != PROTO_FMT_CSV && o->format != PROTO_FMT_TSV &&
 	     o->format != PROTO_FMT_JSON)) {
-		(void)snprintf(err, ROWREADER_ERRLEN, "a reader needs 1 to %d columns and a format "
-						      "(csv, tsv, json)",
-			       PROTO_MAX_COLUMNS);
+		(void)snprintf(err, ROWREADER_ERRLEN,
+		               "a reader needs 1 to %d columns and a format "
+		               "(csv, tsv, json)",
+		               PROTO_MAX_COLUMNS);
 		rc = -EINVAL;
 		goto fail;
 	}
@@ -140,7 +140,7 @@ int rowreader_fill(struct rowreader *r)
 
 		if (r->cap >= r->max_record)
 			return rowreader_fail(r, -E2BIG, "a record longer than %zu bytes",
-					      r->max_record);
+			                      r->max_record);
 		b = realloc(r->buf, cap + 1);
 		if (!b)
 			return rowreader_fail(r, -ENOMEM, "out of memory");
@@ -179,6 +179,7 @@ int rowreader_next(struct rowreader *r, const struct kval **ret_row)
 
 	if (r->done)
 		return r->rc;
+	r->line = r->next_line;
 	if (!r->bom_checked && (rc = skip_bom(r)) < 0)
 		return rc;
 	r->err_column = -1;

@@ -36,7 +36,7 @@
 
 #define ROWREADER_ERRLEN 512
 #define ROWREADER_MAX_RECORD ((size_t)4 << 20) /* default record (line) bound */
-#define ROWREADER_BUF_BYTES ((size_t)1 << 20)   /* initial buffer */
+#define ROWREADER_BUF_BYTES ((size_t)1 << 20)  /* initial buffer */
 
 struct rowreader_opts {
 	enum proto_format format;           /* CSV, TSV or JSON */
@@ -52,7 +52,7 @@ struct rowreader;
 /* A new reader of o's format over in (stolen: freed with the reader, also
  * on failure).  0, or -EINVAL (bad options) / -ENOMEM with err set. */
 int rowreader_new(const struct rowreader_opts *o, struct instream *in, struct rowreader **ret,
-		  char err[ROWREADER_ERRLEN]);
+                  char err[ROWREADER_ERRLEN]);
 /* Frees r and its instream; NULL ok. */
 void rowreader_free(struct rowreader *r);
 

@@ -14,7 +14,7 @@
 #include <string.h>
 
 struct scan {
-	size_t end;     /* index after the record's terminator */
+	size_t end; /* index after the record's terminator */
 	size_t nfields;
 	uint64_t lines; /* line breaks in the record, its terminator included */
 };
@@ -32,8 +32,8 @@ static uint64_t count_nl(const char *p, const char *end)
 
 /* A quoted field from p (at the opening quote): its end after the closing
  * quote in *ret_p; 1, 0 (needs more bytes) or an error. */
-static int scan_quoted(struct rowreader *r, char *p, char *end, struct rr_field *f,
-		       struct scan *s, char **ret_p)
+static int scan_quoted(struct rowreader *r, char *p, char *end, struct rr_field *f, struct scan *s,
+                       char **ret_p)
 {
 	char *start = ++p, *q;
 
@@ -169,9 +169,9 @@ static bool empty_line(const struct rowreader *r, const struct scan *s, size_t s
 	size_t n = s->end - start;
 	const char *p = r->buf + start;
 
-	return s->nfields == 1 && (n == 0 || (n == 1 && p[0] == '\n') ||
-				   (n == 2 && p[0] == '\r' && p[1] == '\n') ||
-				   (n == 1 && p[0] == '\r'));
+	return s->nfields == 1 &&
+	       (n == 0 || (n == 1 && p[0] == '\n') || (n == 2 && p[0] == '\r' && p[1] == '\n') ||
+	        (n == 1 && p[0] == '\r'));
 }
 
 int rowreader_csv_next(struct rowreader *r)
@@ -205,7 +205,7 @@ int rowreader_csv_next(struct rowreader *r)
 		}
 		if (s.nfields != r->ncols)
 			return rowreader_fail(r, -EINVAL, "%zu fields, the table has %zu columns",
-					      s.nfields, r->ncols);
+			                      s.nfields, r->ncols);
 		strip_cr(r, &s);
 		return csv_type(r);
 	}

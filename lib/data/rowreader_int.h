@@ -27,10 +27,10 @@ struct rowreader {
 	bool done; /* the end or an error was returned */
 	int rc;    /* the error returned, when done */
 	char *name;
-	char *buf;     /* cap + 1 bytes: room for a NUL after the last field */
+	char *buf; /* cap + 1 bytes: room for a NUL after the last field */
 	size_t cap;
-	size_t pos;    /* the next record starts here */
-	size_t len;    /* bytes in buf */
+	size_t pos; /* the next record starts here */
+	size_t len; /* bytes in buf */
 	size_t max_record;
 	uint64_t line;      /* first line of the current record */
 	uint64_t next_line; /* first line of the next one */
@@ -40,18 +40,18 @@ struct rowreader {
 	struct kval *vals;
 	char (*scratch)[KVAL_SCRATCH];
 	struct rr_field *fields;
-	json_t *json;  /* JSON lines: the current row's object */
-	char **dumps;  /* JSON lines: texts made for the current row */
+	json_t *json; /* JSON lines: the current row's object */
+	char **dumps; /* JSON lines: texts made for the current row */
 	size_t ndumps;
 	char err[ROWREADER_ERRLEN];
 };
 
 /* Sets the error ("NAME:LINE: " + fmt), marks the reader done, returns err. */
 int rowreader_fail(struct rowreader *r, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* The error for a value of column col that kval refused. */
-int rowreader_value_error(struct rowreader *r, size_t col, const char *text, size_t len,
-			  int err, const char *why);
+int rowreader_value_error(struct rowreader *r, size_t col, const char *text, size_t len, int err,
+                          const char *why);
 /* More bytes into the buffer: 1, 0 at the end, -EAGAIN or an error. */
 int rowreader_fill(struct rowreader *r);
 

@@ -130,7 +130,7 @@ static int json_row(struct rowreader *r, const char *line, size_t len)
 	r->json = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
 	if (!r->json)
 		return rowreader_fail(r, -EINVAL, "not a JSON object: %s (at byte %d)", je.text,
-				      je.position);
+		                      je.position);
 	if (!json_is_object(r->json))
 		return rowreader_fail(r, -EINVAL, "not a JSON object");
 	for (size_t i = 0; rc == 1 && i < r->ncols; i++)

@@ -47,6 +47,8 @@
 #define PROTO_MAX_WINDOWS 64
 #define PROTO_MAX_PRINCIPALS 10000
 #define PROTO_MAX_PARTS 10000
+#define PROTO_MAX_STAT_TEXT 64 /* a column statistic's min or max */
+#define PROTO_MAX_FORMAT_NAME 32
 #define PROTO_MAX_VERSION ((uint64_t)1 << 53)
 
 #define PROTO_UUID_LEN 36
@@ -82,12 +84,14 @@ enum proto_format {
 	PROTO_FMT_CSV,
 	PROTO_FMT_TSV,
 	PROTO_FMT_JSON,
+	PROTO_FMT_UNKNOWN, /* a name this build does not know (kept as text) */
 };
 
 enum proto_compression {
 	PROTO_COMP_NONE,
 	PROTO_COMP_GZIP,
 	PROTO_COMP_ZSTD,
+	PROTO_COMP_UNKNOWN, /* a name this build does not know (kept as text) */
 };
 
 enum proto_role {
@@ -134,6 +138,22 @@ struct proto_artifact {
 	char *path; /* relative to the root, validated */
 	uint64_t size;
 	char sha256[PROTO_SHA256_LEN + 1];
+	enum proto_format format;           /* NONE: opaque bytes (not queryable) */
+	enum proto_compression compression; /* NONE unless a format is declared */
+	bool ignore_first_record;           /* the first record is a header */
+	char *format_text;      /* owned; the name when format is UNKNOWN, else NULL */
+	char *compression_text; /* owned; the name when compression is UNKNOWN, else NULL */
+};
+
+/* One column's statistics over an extent's rows (docs/PROTOCOL.md,
+ * "Column statistics").  min and max are Kusto's text of the values
+ * (datetime, timespan, int, long, real, decimal), both NULL when the column
+ * has no range (another type, or no value but nulls). */
+struct proto_colstat {
+	char *name;
+	uint64_t nulls;
+	char *min;
+	char *max;
 };
 
 struct proto_extent {
@@ -148,6 +168,8 @@ struct proto_extent {
 	size_t ntags;
 	struct proto_artifact *artifacts;
 	size_t nartifacts;
+	struct proto_colstat *stats; /* column statistics, none for opaque extents */
+	size_t nstats;
 };
 
 struct proto_window {

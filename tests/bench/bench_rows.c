@@ -25,10 +25,9 @@
 #endif
 
 static const struct proto_column cols[] = {
-	{"Timestamp", PROTO_T_DATETIME}, {"Level", PROTO_T_STRING},
-	{"Host", PROTO_T_STRING},        {"Service", PROTO_T_STRING},
-	{"Latency", PROTO_T_REAL},       {"Message", PROTO_T_STRING},
-	{"Code", PROTO_T_LONG},          {"Props", PROTO_T_DYNAMIC},
+    {"Timestamp", PROTO_T_DATETIME}, {"Level", PROTO_T_STRING},  {"Host", PROTO_T_STRING},
+    {"Service", PROTO_T_STRING},     {"Latency", PROTO_T_REAL},  {"Message", PROTO_T_STRING},
+    {"Code", PROTO_T_LONG},          {"Props", PROTO_T_DYNAMIC},
 };
 #define NCOLS (sizeof(cols) / sizeof(cols[0]))
 
@@ -58,8 +57,8 @@ static double now(void)
 static char *make_csv(uint64_t rows, size_t *ret_len)
 {
 	static const char *levels[] = {"Info", "Warning", "Error", "Verbose"};
-	static const char *words[] = {"request", "served", "from", "cache", "user", "login",
-				      "failed", "timeout", "upstream", "retry", "ok", "slow"};
+	static const char *words[] = {"request", "served",  "from",     "cache", "user", "login",
+	                              "failed",  "timeout", "upstream", "retry", "ok",   "slow"};
 	size_t cap = rows * 200 + 1, len = 0;
 	char *buf = malloc(cap), ts[TIMEFMT_DATETIME_LEN];
 	int64_t t0 = INT64_C(17000000000000000);
@@ -67,12 +66,13 @@ static char *make_csv(uint64_t rows, size_t *ret_len)
 	for (uint64_t i = 0; i < rows; i++) {
 		unsigned x = (unsigned)(i * 2654435761u);
 
-		len += (size_t)snprintf(
-		    buf + len, cap - len,
-		    "%s,%s,host-%03u,svc%u,%u.%03u,%s %s %s %s,%u,\"{\"\"k\"\":%u,\"\"z\"\":\"\"e%u\"\"}\"\n",
-		    timefmt_format_datetime(t0 + (int64_t)i * 1000000, ts), levels[x % 4],
-		    x % 100, x % 7, x % 500, x % 1000, words[x % 12], words[(x >> 4) % 12],
-		    words[(x >> 8) % 12], words[(x >> 12) % 12], 200 + x % 300, x % 10, x % 3);
+		len += (size_t)snprintf(buf + len, cap - len,
+		                        "%s,%s,host-%03u,svc%u,%u.%03u,%s %s %s "
+		                        "%s,%u,\"{\"\"k\"\":%u,\"\"z\"\":\"\"e%u\"\"}\"\n",
+		                        timefmt_format_datetime(t0 + (int64_t)i * 1000000, ts),
+		                        levels[x % 4], x % 100, x % 7, x % 500, x % 1000,
+		                        words[x % 12], words[(x >> 4) % 12], words[(x >> 8) % 12],
+		                        words[(x >> 12) % 12], 200 + x % 300, x % 10, x % 3);
 	}
 	*ret_len = len;
 	return buf;
@@ -125,7 +125,7 @@ static double run(const char *p, size_t len, enum proto_compression c, uint64_t 
 		colstats_add(st, row);
 	if (rc < 0 || colstats_rows(st) != want) {
 		fprintf(stderr, "bench: %s (%" PRIu64 " rows)\n", rowreader_error(r),
-			colstats_rows(st));
+		        colstats_rows(st));
 		exit(1);
 	}
 	t = now() - t;
@@ -181,7 +181,8 @@ int main(int argc, char **argv)
 	printf("%" PRIu64 " rows, %zu bytes CSV (%.0f bytes/row), %zu bytes gzip\n", rows, len,
 	       (double)len / (double)rows, zlen);
 	for (int i = 0; i < 3; i++) {
-		double a = run(csv, len, PROTO_COMP_NONE, rows), b = run(gz, zlen, PROTO_COMP_GZIP, rows);
+		double a = run(csv, len, PROTO_COMP_NONE, rows),
+		       b = run(gz, zlen, PROTO_COMP_GZIP, rows);
 		best = a < best ? a : best;
 		bestz = b < bestz ? b : bestz;
 	}
