@@ -172,6 +172,7 @@ static int open_reader(const struct qload_artifact *a, int fd, struct rowreader 
 	    .columns = a->columns,
 	    .ncolumns = a->ncolumns,
 	    .name = a->name,
+	    .ignore_first_record = a->ignore_first_record,
 	};
 	struct instream *in = NULL;
 	int r = instream_new(a->compression, &in);

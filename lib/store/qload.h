@@ -16,6 +16,7 @@
 #ifndef FOLLOWERD_QLOAD_H
 #define FOLLOWERD_QLOAD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,6 +33,7 @@ struct qload_artifact {
 	enum proto_compression compression;
 	const struct proto_column *columns; /* its schema as written (borrowed) */
 	size_t ncolumns;
+	bool ignore_first_record; /* a header line */
 };
 
 /* What one load did. */

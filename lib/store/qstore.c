@@ -59,7 +59,12 @@ static const char schema_v1[] =
     "  bytes INTEGER NOT NULL,"
     "  loaded INTEGER NOT NULL"
     ");"
-    "CREATE INDEX qextents_tid ON qextents(tid);";
+    "CREATE INDEX qextents_tid ON qextents(tid);"
+    "CREATE TABLE qerrors("
+    "  extent TEXT PRIMARY KEY,"
+    "  error TEXT NOT NULL,"
+    "  at INTEGER NOT NULL"
+    ") WITHOUT ROWID;";
 
 /* ---- errors and statements ---- */
 
@@ -456,6 +461,74 @@ int qstore_table_drop(struct qstore *q, const char *table, char *err)
 		return r;
 	}
 	return qcommit(q, err);
+}
+
+/* ---- errors ---- */
+
+/* Runs a one-off statement with up to two text parameters. */
+static int run_text(struct qstore *q, const char *sql, const char *a, const char *b, char *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = sqlite3_prepare_v2(q->db, sql, -1, &s, NULL);
+
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(s, 1, a, -1, SQLITE_STATIC);
+		if (b)
+			sqlite3_bind_text(s, 2, b, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 3, timefmt_now());
+		rc = sqlite3_step(s);
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : qdbfail(q, err, rc, "errors");
+}
+
+int qstore_error_set(struct qstore *q, const char *extent, const char *error, char *err)
+{
+	return run_text(q, "INSERT OR REPLACE INTO qerrors(extent, error, at) VALUES(?1, ?2, ?3)",
+	                extent, error, err);
+}
+
+int qstore_error_clear(struct qstore *q, const char *extent, char *err)
+{
+	return run_text(q, "DELETE FROM qerrors WHERE extent = ?1 AND ?3 IS NOT NULL", extent, NULL,
+	                err);
+}
+
+int qstore_error_get(struct qstore *q, const char *extent, char *buf, size_t len, char *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = sqlite3_prepare_v2(q->db, "SELECT error FROM qerrors WHERE extent = ?1", -1, &s,
+	                            NULL), r;
+
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(s, 1, extent, -1, SQLITE_STATIC);
+		rc = sqlite3_step(s);
+	}
+	if (rc == SQLITE_ROW)
+		(void)snprintf(buf, len, "%s", (const char *)sqlite3_column_text(s, 0));
+	r = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : qdbfail(q, err, rc, "errors");
+	sqlite3_finalize(s);
+	return r;
+}
+
+int qstore_errors(struct qstore *q, int (*fn)(void *arg, const char *extent, const char *error),
+                  void *arg, char *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = sqlite3_prepare_v2(q->db, "SELECT extent, error FROM qerrors ORDER BY extent", -1,
+	                            &s, NULL),
+	    r = 0;
+
+	while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if ((r = fn(arg, (const char *)sqlite3_column_text(s, 0),
+		            (const char *)sqlite3_column_text(s, 1))) != 0)
+			break;
+		rc = SQLITE_OK;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = qdbfail(q, err, rc, "errors");
+	sqlite3_finalize(s);
+	return r;
 }
 
 int qstore_table_sqlname(struct qstore *q, const char *table, char *buf, size_t len, char *err)

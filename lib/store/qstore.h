@@ -99,6 +99,17 @@ int qstore_extents(struct qstore *q, int (*fn)(void *arg, const struct qstore_ex
 /* *ret = the loaded extent, or -ENOENT (ret->table, ->extent are NULL). */
 int qstore_extent_get(struct qstore *q, const char *extent, struct qstore_extent *ret, char *err);
 
+/* Marks extent not queryable with error (copied); replaces an older one. */
+int qstore_error_set(struct qstore *q, const char *extent, const char *error, char *err);
+/* error into buf when extent is not queryable: 0, or -ENOENT. */
+int qstore_error_get(struct qstore *q, const char *extent, char *buf, size_t len, char *err);
+/* Calls fn(arg, extent, error) for each not queryable extent (borrowed);
+ * non-zero from fn stops the walk and is returned. */
+int qstore_errors(struct qstore *q, int (*fn)(void *arg, const char *extent, const char *error),
+                  void *arg, char *err);
+/* Forgets extent's error; 0 when it had none. */
+int qstore_error_clear(struct qstore *q, const char *extent, char *err);
+
 /* The name of table's SQLite table ("d<tid>") into buf for an executor;
  * -ENOENT when it has no stored schema. */
 int qstore_table_sqlname(struct qstore *q, const char *table, char *buf, size_t len, char *err);
