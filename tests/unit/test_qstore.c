@@ -255,8 +255,8 @@ static void test_gzip_and_json(void **state)
 	write_gzip(gz, csv1);
 	write_file(js, "{\"Host\":\"j1\",\"Code\":7}\n{\"Code\":8}\n");
 	struct qload_artifact arts[] = {
-	    {gz, "a.csv.gz", PROTO_FMT_CSV, PROTO_COMP_GZIP, cols4, 4},
-	    {js, "a.json", PROTO_FMT_JSON, PROTO_COMP_NONE, jcols, 2},
+	    {gz, "a.csv.gz", PROTO_FMT_CSV, PROTO_COMP_GZIP, cols4, 4, false},
+	    {js, "a.json", PROTO_FMT_JSON, PROTO_COMP_NONE, jcols, 2, false},
 	};
 	assert_int_equal(qstore_table_sync(f->q, "Events", cols4, 4, NULL, err), 0);
 	assert_int_equal(qload_extent(f->q, "Events", "e1", cols4, 4, arts, 2, &res, err), 0);
