@@ -35,14 +35,14 @@ struct esync {
 	enum engine_mode mode;
 	struct fetch *fetch;
 	struct sync *sync;
-	struct warm *warm;  /* ENGINE_RUN only: keeps the cache warm */
+	struct warm *warm;   /* ENGINE_RUN only: keeps the cache warm */
 	struct qsync *qsync; /* ENGINE_RUN only: the query stores follow the cache */
 	uint64_t qsync_seen; /* the warmer's fetched + evicted + scans at the last kick */
-	struct event *turn; /* ready() and the once round start on the first loop turn */
-	struct event *tick; /* ENGINE_RUN: recomputes the status every STATUS_EVERY_MS */
-	int64_t status_ms;  /* monotonic ms of the last computation */
-	uint64_t cache_cap; /* cache_max_size, 0: none */
-	bool disk_full;     /* the warmer's last word on space */
+	struct event *turn;  /* ready() and the once round start on the first loop turn */
+	struct event *tick;  /* ENGINE_RUN: recomputes the status every STATUS_EVERY_MS */
+	int64_t status_ms;   /* monotonic ms of the last computation */
+	uint64_t cache_cap;  /* cache_max_size, 0: none */
+	bool disk_full;      /* the warmer's last word on space */
 	char status[256];
 	bool stopping;
 	bool curl; /* curl_global_init succeeded */
@@ -384,7 +384,8 @@ static int open_sync(struct esync *e, const struct conf *conf, char *err, size_t
 		(void)snprintf(err, errlen, "%s", werr);
 	if (e->warm != NULL)
 		warm_set_report(e->warm, on_warm_report, e);
-	if (r == 0 && e->mode == ENGINE_RUN && (r = qsync_new(path, conf->cache_dir, &e->qsync)) < 0)
+	if (r == 0 && e->mode == ENGINE_RUN &&
+	    (r = qsync_new(path, conf->cache_dir, &e->qsync)) < 0)
 		(void)snprintf(err, errlen, "the query store in %s/query: %s", conf->cache_dir,
 		               strerror(-r));
 	return r;
@@ -499,6 +500,11 @@ static int esync_poll_now(void *engine)
 	return 0;
 }
 
+static struct qsync *esync_qsync(void *engine)
+{
+	return ((struct esync *)engine)->qsync;
+}
+
 const struct engine_ops engine_sync = {
     .name = "sync",
     .start = esync_start,
@@ -507,5 +513,6 @@ const struct engine_ops engine_sync = {
     .free = esync_free,
     .poll_now = esync_poll_now,
     .warm = esync_warm,
+    .qsync = esync_qsync,
     .sync = esync_sync,
 };

@@ -77,6 +77,7 @@ struct http_wait;
 struct views_ctx;
 struct sync;
 struct warm;
+struct qsync;
 
 #define HTTP_MAX_HEADERS ((size_t)16 << 10) /* bytes of a request's headers (431 past it) */
 #define HTTP_MAX_BODY ((size_t)1 << 20)     /* bytes of a request's body (413 past it) */
@@ -136,6 +137,9 @@ struct http_hooks {
 	/* The cache warmer (borrowed; NULL: none, e.g. --once): its live counts
 	 * go into GET /v1/databases/{db}/cache ("warming") and /metrics. */
 	struct warm *(*warm)(void *arg);
+	/* The query stores' follower (borrowed; NULL: none): rows loaded per
+	 * table, loads and errors for /metrics. */
+	struct qsync *(*qsync)(void *arg);
 	/* The sync engine (borrowed; NULL: none): per-database step times for
 	 * /metrics. */
 	struct sync *(*sync)(void *arg);

@@ -480,6 +480,15 @@ static void on_attachments(void *arg, struct evhttp_request *req,
 	mgmt_on_attachments(d->mgmt, req, call);
 }
 
+static struct qsync *on_qsync(void *arg)
+{
+	struct daemon *d = arg;
+
+	if (d->engine_ops->qsync == NULL || d->engine == NULL)
+		return NULL;
+	return d->engine_ops->qsync(d->engine);
+}
+
 static struct warm *on_warm(void *arg)
 {
 	struct daemon *d = arg;
@@ -515,6 +524,7 @@ static int http_start(struct daemon *d)
 	                                     .mgmt = on_mgmt,
 	                                     .attachments = on_attachments,
 	                                     .warm = on_warm,
+	                                     .qsync = on_qsync,
 	                                     .sync = on_sync,
 	                                     .miss = on_miss}};
 	int r;

@@ -49,15 +49,24 @@ struct walk {
 	size_t seen;
 };
 
+/* One table's loaded totals, as of a pass. */
+struct qtable_count {
+	char *database, *table;
+	uint64_t extents, rows, bytes;
+};
+
 struct qsync {
 	char *store_path, *cache_dir;
 	struct cache *cache;
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
-	bool kicked, stop; /* under mu */
-	struct qsync_status st; /* under mu */
-	struct qsync_status run; /* the thread's own, copied into st */
+	bool kicked, stop;                        /* under mu */
+	struct qsync_status st;                   /* under mu */
+	struct qsync_status run;                  /* the thread's own, copied into st */
+	struct qtable_count *tables, *run_tables; /* under mu / the thread's */
+	size_t ntables, nrun_tables, caprun;
+	const char *pass_db; /* the database being counted (the thread's) */
 };
 
 /* ---- small helpers ---- */
@@ -160,10 +169,12 @@ static int job_fill(struct walk *w, const struct proto_extent *x, struct job *j)
 		const struct proto_artifact *a = &x->artifacts[i];
 		if (cache_path(w->q->cache, a->sha256, path, sizeof(path)) < 0 ||
 		    !(j->paths[i] = strdup(path)) ||
-		    asprintf(&j->names[i], "artifact %s (%s)", a->sha256, a->name ? a->name : "") < 0)
+		    asprintf(&j->names[i], "artifact %s (%s)", a->sha256, a->name ? a->name : "") <
+		        0)
 			return -ENOMEM;
-		j->arts[i] = (struct qload_artifact){j->paths[i], j->names[i], a->format,
-		                                     a->compression, NULL, 0, a->ignore_first_record};
+		j->arts[i] = (struct qload_artifact){j->paths[i],           j->names[i], a->format,
+		                                     a->compression,        NULL,        0,
+		                                     a->ignore_first_record};
 	}
 	return written(w->ent, x, j);
 }
@@ -326,14 +337,51 @@ static void walk_clear(struct walk *w)
 
 /* ---- one database ---- */
 
+static struct qtable_count *table_count(struct qsync *q, const char *table)
+{
+	struct qtable_count *t;
+
+	for (size_t i = 0; i < q->nrun_tables; i++) {
+		t = &q->run_tables[i];
+		if (strcmp(t->database, q->pass_db) == 0 && strcmp(t->table, table) == 0)
+			return t;
+	}
+	if (grow((void **)&q->run_tables, &q->caprun, q->nrun_tables, sizeof(*t)) < 0)
+		return NULL;
+	t = &q->run_tables[q->nrun_tables];
+	*t = (struct qtable_count){strdup(q->pass_db), strdup(table), 0, 0, 0};
+	if (!t->database || !t->table) {
+		free(t->database);
+		free(t->table);
+		return NULL;
+	}
+	q->nrun_tables++;
+	return t;
+}
+
 static int count_loaded(void *arg, const struct qstore_extent *e)
 {
-	struct qsync_status *st = arg;
+	struct qsync *q = arg;
+	struct qtable_count *t = table_count(q, e->table);
 
-	st->extents++;
-	st->rows += e->rows;
-	st->bytes += e->bytes;
+	q->run.extents++;
+	q->run.rows += e->rows;
+	q->run.bytes += e->bytes;
+	if (!t)
+		return -ENOMEM;
+	t->extents++;
+	t->rows += e->rows;
+	t->bytes += e->bytes;
 	return 0;
+}
+
+static void counts_free(struct qtable_count *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].database);
+		free(v[i].table);
+	}
+	free(v);
 }
 
 static int count_error(void *arg, const char *extent, const char *error)
@@ -381,8 +429,9 @@ static int db_pass(struct qsync *q, struct store *s, const struct store_db_info 
 			r = load_job(&walks[i], db->local_name, &walks[i].jobs[k]);
 	if (r == 0)
 		r = drop_unkept(q, qs, walks, n);
+	q->pass_db = db->local_name;
 	if (r == 0)
-		r = qstore_extents(qs, count_loaded, &q->run, err);
+		r = qstore_extents(qs, count_loaded, q, err);
 	if (r == 0)
 		r = qstore_errors(qs, count_error, &q->run, err);
 out:
@@ -459,6 +508,11 @@ static void *qsync_main(void *arg)
 		pass(q);
 		pthread_mutex_lock(&q->mu);
 		q->st = q->run;
+		counts_free(q->tables, q->ntables);
+		q->tables = q->run_tables;
+		q->ntables = q->nrun_tables;
+		q->run_tables = NULL;
+		q->nrun_tables = q->caprun = 0;
 	}
 	pthread_mutex_unlock(&q->mu);
 	return NULL;
@@ -512,10 +566,27 @@ void qsync_free(struct qsync *q)
 	pthread_join(q->thread, NULL);
 	pthread_cond_destroy(&q->cond);
 	pthread_mutex_destroy(&q->mu);
+	counts_free(q->tables, q->ntables);
+	counts_free(q->run_tables, q->nrun_tables);
 	cache_free(q->cache);
 	free(q->store_path);
 	free(q->cache_dir);
 	free(q);
+}
+
+int qsync_tables(struct qsync *q,
+                 int (*fn)(void *arg, const char *database, const char *table, uint64_t extents,
+                           uint64_t rows, uint64_t bytes),
+                 void *arg)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&q->mu);
+	for (size_t i = 0; i < q->ntables && r == 0; i++)
+		r = fn(arg, q->tables[i].database, q->tables[i].table, q->tables[i].extents,
+		       q->tables[i].rows, q->tables[i].bytes);
+	pthread_mutex_unlock(&q->mu);
+	return r;
 }
 
 void qsync_kick(struct qsync *q)

@@ -46,16 +46,24 @@ void qsync_kick(struct qsync *q);
 /* Totals over every database, as of the last pass (and live counters). */
 struct qsync_status {
 	uint64_t passes;
-	uint64_t extents, rows, bytes;      /* loaded now */
-	uint64_t not_queryable;             /* extents whose rows did not load */
-	uint64_t loads, loaded_rows;        /* since qsync_new */
-	uint64_t load_errors;               /* since qsync_new */
-	uint64_t drops;                     /* extents dropped since qsync_new */
-	double rows_per_s;                  /* of the last load */
-	bool disk_full;                     /* the last load hit ENOSPC */
-	char last_error[QSYNC_ERRLEN];      /* "" when none */
+	uint64_t extents, rows, bytes; /* loaded now */
+	uint64_t not_queryable;        /* extents whose rows did not load */
+	uint64_t loads, loaded_rows;   /* since qsync_new */
+	uint64_t load_errors;          /* since qsync_new */
+	uint64_t drops;                /* extents dropped since qsync_new */
+	double rows_per_s;             /* of the last load */
+	bool disk_full;                /* the last load hit ENOSPC */
+	char last_error[QSYNC_ERRLEN]; /* "" when none */
 };
 void qsync_status(struct qsync *q, struct qsync_status *ret);
+
+/* Calls fn(arg, database local name, table, extents, rows, bytes) for each
+ * table of the last pass (under qsync's lock: fn must be quick and must
+ * not call qsync).  Non-zero from fn stops the walk and is returned. */
+int qsync_tables(struct qsync *q,
+                 int (*fn)(void *arg, const char *database, const char *table, uint64_t extents,
+                           uint64_t rows, uint64_t bytes),
+                 void *arg);
 
 /* The query store file of database id into buf. */
 int qsync_path(const char *cache_dir, int64_t db_id, char *buf, size_t len);

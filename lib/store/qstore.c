@@ -498,7 +498,8 @@ int qstore_error_get(struct qstore *q, const char *extent, char *buf, size_t len
 {
 	sqlite3_stmt *s = NULL;
 	int rc = sqlite3_prepare_v2(q->db, "SELECT error FROM qerrors WHERE extent = ?1", -1, &s,
-	                            NULL), r;
+	                            NULL),
+	    r;
 
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_text(s, 1, extent, -1, SQLITE_STATIC);

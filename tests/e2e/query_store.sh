@@ -53,7 +53,8 @@ last=$(ls "$L/db/$uuid/log" | tail -1)
 sed -i 's/"sha256":"\([0-9a-f]*\)"}\]/"sha256":"\1","format":"csv"}]/' "$L/db/$uuid/log/$last"
 check_match "the bad leader's log declares csv" '"format":"csv"' "$(cat "$L/db/$uuid/log/$last")"
 
-{ daemon_conf; attach_conf logs "$L" Logs; } >"$CONF"
+PORT=$(free_port)
+{ daemon_conf "listen = 127.0.0.1:$PORT" "allow_anonymous = true"; attach_conf logs "$L" Logs; } >"$CONF"
 start_follower
 wait_for "the store is at the leader's version" 20 at_version logs "$L" Logs
 DBID=$(q "SELECT id FROM databases WHERE config = 'logs'")
@@ -68,6 +69,21 @@ check_match "its error names the database, table and extent" "database 'Logs', t
 check_match "...the artifact, the line, the column, its type and the value" \
 	"artifact [0-9a-f]{64} \(bad.csv\):2: column 'Latency' \(real\): 'fast'" "$err"
 check "...and none of its rows is loaded" not_loaded "$X"
+
+# the extents view gives each extent's query state
+view=$(curl -s "http://127.0.0.1:$PORT/v1/databases/Logs/extents?table=Events&limit=100")
+state() { printf '%s' "$view" | jq -r --arg id "$1" '.extents[] | select(.id == $id) | .query | "\(.state) \(.rows // "-") \(.error // "-")"'; }
+check_eq "the view: a loaded extent and its rows" "loaded 2 -" "$(state "$A")"
+check_eq "the view: an opaque extent is not queryable, and why" \
+	"not_queryable - its artifacts declare no data format" "$(state "$O")"
+check_match "the view: the bad extent is not queryable, and why" "^not_queryable - database 'Logs'.*'fast'" \
+	"$(state "$X")"
+
+metrics=$(curl -s "http://127.0.0.1:$PORT/metrics")
+check_match "/metrics: rows loaded per database and table" \
+	'followerd_query_rows\{database="Logs",table="Events"\} 6' "$metrics"
+check_match "/metrics: the extent that did not load" 'followerd_query_not_queryable_extents 1' "$metrics"
+check_match "/metrics: loads by result" 'followerd_query_loads_total\{result="error"\} 1' "$metrics"
 
 # ---- drop, merge ----
 lc "$L" drop-extents Logs "$A" >/dev/null
@@ -91,7 +107,7 @@ wait_for "after restarts every row is loaded once: 4 + 600,000" 60 rows_are 6000
 check_eq "no extent is loaded twice" 0 "$(qq "SELECT count(*) - count(DISTINCT extent) FROM qextents")"
 
 # ---- detach ----
-{ daemon_conf; } >"$CONF"
+{ daemon_conf "listen = 127.0.0.1:$PORT" "allow_anonymous = true"; } >"$CONF"
 reload
 wait_for "a detached database's query store is removed" 20 test ! -e "$QDIR/$DBID.db"
 stop_follower
