@@ -255,7 +255,7 @@ static const char *affinity(enum proto_coltype t)
 }
 
 /* The schema as stored: "type name\n" per column, compared as a string. */
-static char *schema_text(const struct proto_column *cols, size_t ncols)
+char *qstore_schema_text(const struct proto_column *cols, size_t ncols)
 {
 	size_t len = 1;
 	char *s, *p;
@@ -421,7 +421,7 @@ int qstore_table_sync(struct qstore *q, const char *table, const struct proto_co
 
 	if (ncols == 0 || ncols > PROTO_MAX_COLUMNS)
 		return qfail(err, -EINVAL, "query store: table '%s': %zu columns", table, ncols);
-	if (!(schema = schema_text(cols, ncols)))
+	if (!(schema = qstore_schema_text(cols, ncols)))
 		return qfail(err, -ENOMEM, "query store: out of memory");
 	if ((r = qbegin(q, err)) < 0)
 		goto out;

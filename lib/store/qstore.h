@@ -61,6 +61,10 @@ void qstore_free(struct qstore *q);
 int qstore_table_sync(struct qstore *q, const char *table, const struct proto_column *cols,
                       size_t ncols, uint64_t *ret_dropped, char *err);
 
+/* The text a table's stored schema is kept as (qtables.schema), for a
+ * reader to check the stored columns are the current ones: a new string. */
+char *qstore_schema_text(const struct proto_column *cols, size_t ncols);
+
 /* Drops table with its rows and extents; 0 when it had none. */
 int qstore_table_drop(struct qstore *q, const char *table, char *err);
 
