@@ -43,7 +43,8 @@ static const struct command commands[] = {
 						   "[--folder F] [--docstring D]"},
 	{"drop-materialized-view", lc_cmd_entity, "DB VIEW"},
 	{"ingest", lc_cmd_ingest, "DB TABLE FILE... [--created-on T | --min T --max T] "
-				  "[--tags A,B] [--rows N]"},
+				  "[--tags A,B] [--rows N | --format csv|tsv|json "
+				  "[--compression none|gzip|zstd] [--ignore-first-record]]"},
 	{"drop-extents", lc_cmd_drop_extents, "DB ID..."},
 	{"merge-extents", lc_cmd_merge_extents, "DB ID ID..."},
 	{"set-caching-policy", lc_cmd_caching, "DB [--table T] HOT_SPAN|none "

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/instream.h"
 #include "util/timefmt.h"
 
 /* ---- ingest ---- */
@@ -18,6 +19,15 @@
 struct ingest_req {
 	struct proto_extent e; /* owned until the commit steals it */
 	bool have_rows;
+	/* Typed data (--format): the table's schema the rows were checked
+	 * against, and each file's compression (given, or from its name). */
+	enum proto_format format;
+	enum proto_compression compression;
+	bool have_compression;
+	bool ignore_first_record;
+	struct proto_entity schema;
+	enum proto_compression *comps;
+	uint64_t decoded; /* bytes of rows, all files */
 };
 
 static int add_tags(struct lc *c, struct proto_extent *e, const char *list)
@@ -49,6 +59,30 @@ static int add_tags(struct lc *c, struct proto_extent *e, const char *list)
 	return r;
 }
 
+/* --format, --compression, --ignore-first-record. */
+static int data_option(struct lc *c, int opt, const char *arg, struct ingest_req *q)
+{
+	if (opt == 'i') {
+		q->ignore_first_record = true;
+		return LC_OK;
+	}
+	if (opt == 'f' && (proto_format_parse(arg, &q->format) < 0 || q->format == PROTO_FMT_NONE))
+		return lc_usage(c, "--format: '%s' is not csv, tsv or json", arg);
+	if (opt == 'z' && proto_compression_parse(arg, &q->compression) < 0)
+		return lc_usage(c, "--compression: '%s' is not none, gzip or zstd", arg);
+	q->have_compression |= opt == 'z';
+	return LC_OK;
+}
+
+static int check_data_options(struct lc *c, const struct ingest_req *q)
+{
+	if (q->format == PROTO_FMT_NONE && (q->have_compression || q->ignore_first_record))
+		return lc_usage(c, "--compression and --ignore-first-record need --format");
+	if (q->format != PROTO_FMT_NONE && q->have_rows)
+		return lc_usage(c, "--rows and --format exclude each other (the rows are counted)");
+	return LC_OK;
+}
+
 static int ingest_options(struct lc *c, int argc, char **argv, struct ingest_req *q)
 {
 	static const struct option opts[] = {
@@ -57,6 +91,9 @@ static int ingest_options(struct lc *c, int argc, char **argv, struct ingest_req
 		{"max", required_argument, NULL, 'b'},
 		{"tags", required_argument, NULL, 't'},
 		{"rows", required_argument, NULL, 'r'},
+		{"format", required_argument, NULL, 'f'},
+		{"compression", required_argument, NULL, 'z'},
+		{"ignore-first-record", no_argument, NULL, 'i'},
 		{NULL, 0, NULL, 0},
 	};
 	bool on = false, min = false, max = false;
@@ -84,10 +121,17 @@ static int ingest_options(struct lc *c, int argc, char **argv, struct ingest_req
 			q->have_rows = true;
 			r = lc_parse_u64(c, "--rows", optarg, PROTO_MAX_VERSION, &q->e.rows);
 			break;
+		case 'f':
+		case 'z':
+		case 'i':
+			r = data_option(c, opt, optarg, q);
+			break;
 		default:
 			return LC_USAGE;
 		}
 	}
+	if (r == LC_OK)
+		r = check_data_options(c, q);
 	if (r == LC_OK && (on && (min || max)))
 		return lc_usage(c, "--created-on excludes --min and --max");
 	if (r == LC_OK && min != max)
@@ -135,13 +179,71 @@ static int upload_all(struct lc *c, struct ingest_req *q, char **files, int n)
 		total += lines;
 		q->e.original_size += a->size;
 		q->e.compressed_size += a->size;
+		if (q->format != PROTO_FMT_NONE) {
+			a->format = q->format;
+			a->compression = q->comps[i];
+			a->ignore_first_record = q->ignore_first_record;
+		}
 		if (c->verbose)
 			fprintf(stderr, "leaderctl: ingest: %s -> %s (%llu bytes)\n", files[i],
 				a->path, (unsigned long long)a->size);
 	}
-	if (!q->have_rows)
+	if (q->format != PROTO_FMT_NONE)
+		q->e.original_size = q->decoded;
+	else if (!q->have_rows)
 		q->e.rows = total;
 	return LC_OK;
+}
+
+/* Reads every row of every file against the table's schema before anything
+ * is uploaded: the row count and the column statistics come from here. */
+static int check_all(struct lc *c, const char *db, struct ingest_req *q, char **files, int n)
+{
+	struct colstats *st = NULL;
+	int i, r = LC_OK;
+
+	if (leader_table_schema(c->l, db, q->e.table, &q->schema) < 0)
+		return lc_engine(c);
+	q->comps = calloc((size_t)n, sizeof(*q->comps));
+	if (!q->comps || colstats_new(q->schema.columns, q->schema.ncolumns, &st) < 0) {
+		colstats_free(st);
+		return lc_fail(c, "out of memory");
+	}
+	for (i = 0; r == LC_OK && i < n; i++) {
+		struct leader_data_opts o = {q->format, q->compression, q->ignore_first_record};
+		uint64_t bytes = 0;
+
+		if (!q->have_compression)
+			o.compression = instream_from_name(files[i]);
+		q->comps[i] = o.compression;
+		if (leader_check_rows(c->l, files[i], &o, &q->schema, st, &bytes) < 0)
+			r = lc_fail(c, "%s; nothing was published", leader_error(c->l));
+		q->decoded += bytes;
+	}
+	if (r == LC_OK) {
+		q->e.rows = colstats_rows(st);
+		if (leader_extent_stats(st, &q->schema, &q->e) < 0)
+			r = lc_fail(c, "out of memory");
+	}
+	colstats_free(st);
+	return r;
+}
+
+/* The schema the rows were checked against must still be the table's. */
+static int same_schema(const struct leader_state *st, const struct ingest_req *q, char *err)
+{
+	const struct proto_entity *e = leader_state_entity(st, q->e.table);
+	bool same = e && e->ncolumns == q->schema.ncolumns;
+
+	for (size_t i = 0; same && i < e->ncolumns; i++)
+		same = e->columns[i].type == q->schema.columns[i].type &&
+		       strcmp(e->columns[i].name, q->schema.columns[i].name) == 0;
+	if (same)
+		return 0;
+	(void)snprintf(err, LEADER_ERRLEN, "table '%s' changed while its rows were checked; "
+					   "ingest again",
+		       q->e.table);
+	return -EINVAL;
 }
 
 static int build_ingest(const struct leader_state *st, struct proto_commit *cm, void *arg,
@@ -151,6 +253,8 @@ static int build_ingest(const struct leader_state *st, struct proto_commit *cm, 
 	struct proto_action a = {.op = PROTO_OP_ADD_EXTENTS, .nextents = 1};
 	int r;
 
+	if (q->format != PROTO_FMT_NONE && same_schema(st, q, err) < 0)
+		return -EINVAL;
 	a.extents = calloc(1, sizeof(*a.extents));
 	if (!a.extents)
 		return -ENOMEM;
@@ -174,8 +278,10 @@ int lc_cmd_ingest(struct lc *c, int argc, char **argv)
 		r = lc_check_name(c, "table", argv[optind + 1]);
 	if (r == LC_OK && (!(q.e.table = strdup(argv[optind + 1])) || leader_new_uuid(q.e.id) < 0))
 		r = lc_fail(c, "out of memory or no random numbers");
-	if (r == LC_OK)
+	if (r == LC_OK && q.format == PROTO_FMT_NONE)
 		r = check_database(c, argv[optind]);
+	else if (r == LC_OK)
+		r = check_all(c, argv[optind], &q, argv + optind + 2, argc - optind - 2);
 	if (r == LC_OK)
 		r = upload_all(c, &q, argv + optind + 2, argc - optind - 2);
 	if (r == LC_OK && leader_commit(c->l, argv[optind], build_ingest, &q, NULL) < 0)
@@ -183,6 +289,8 @@ int lc_cmd_ingest(struct lc *c, int argc, char **argv)
 	if (r == LC_OK)
 		printf("%s\n", q.e.id);
 	proto_extent_clear(&q.e);
+	proto_entity_clear(&q.schema);
+	free(q.comps);
 	return r;
 }
 
@@ -309,8 +417,11 @@ static int merge_into(struct proto_extent *m, const struct proto_extent *src, ch
 		*a = src->artifacts[i];
 		a->name = strdup(src->artifacts[i].name);
 		a->path = strdup(src->artifacts[i].path);
+		a->format_text = a->format_text ? strdup(a->format_text) : NULL;
+		a->compression_text = a->compression_text ? strdup(a->compression_text) : NULL;
 		m->nartifacts++;
-		if (!a->name || !a->path)
+		if (!a->name || !a->path || (src->artifacts[i].format_text && !a->format_text) ||
+		    (src->artifacts[i].compression_text && !a->compression_text))
 			return -ENOMEM;
 	}
 	return 0;

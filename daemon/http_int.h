@@ -240,6 +240,9 @@ void http_artifact_sha(struct http_call *c);
  * callback runs, wait is freed (the request too, when evhttp detached it:
  * client_gone). */
 void http_wait_drop(struct http_wait *wait, bool client_gone);
+/* Takes the request of c over as a wait (the hooks complete it later);
+ * NULL on ENOMEM. */
+struct http_wait *http_wait_take(struct http_call *c);
 
 /* ---- http_metrics.c ---- */
 void http_metrics(struct http_call *c);

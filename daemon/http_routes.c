@@ -625,6 +625,26 @@ static void h_kusto(struct http_call *c)
 	hook(c->h->hooks.arg, c->req, &k);
 }
 
+/* POST /v1/rest/query and /v2/rest/query: the query hook takes the request
+ * over (a worker runs the query and streams the answer). */
+static void h_query(struct http_call *c)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(c->req);
+	struct http_kusto_call k = {.who = &c->who,
+	                            .views = &c->v,
+	                            .allow_anonymous = c->h->conf->allow_anonymous,
+	                            .len = evbuffer_get_length(in),
+	                            .v1 = c->nseg > 0 && strcmp(c->seg[0], "v1") == 0};
+
+	if (c->h->hooks.query == NULL)
+		return kusto_unavailable(c);
+	if (evbuffer_add(in, "", 1) < 0 || (k.body = (const char *)evbuffer_pullup(in, -1)) == NULL ||
+	    (k.wait = http_wait_take(c)) == NULL)
+		return http_call_fail(c, -ENOMEM);
+	c->replied = true;
+	c->h->hooks.query(c->h->hooks.arg, &k);
+}
+
 /* ---- control ---- */
 
 /* Whether the caller may control the follower as a whole: the superuser,
@@ -815,6 +835,8 @@ static const struct route routes[] = {
     {"v1/admin/attachments/*", EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE, true, h_admin_attachments,
      false},
     {"v1/rest/mgmt", EVHTTP_REQ_POST, true, h_kusto, true},
+    {"v1/rest/query", EVHTTP_REQ_POST, true, h_query, true},
+    {"v2/rest/query", EVHTTP_REQ_POST, true, h_query, true},
     {"v1/rest/auth/metadata", METHODS_GET, true, h_kusto, false},
 };
 

@@ -35,6 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "data/colstats.h"
 #include "proto/leader_state.h"
 #include "proto/proto.h"
 #include "leader/target.h"
@@ -156,6 +157,33 @@ struct leader_vacuum_stats {
  * and dropped databases older than grace.  Each deletion is reported to fn. */
 int leader_vacuum(struct leader *l, const struct leader_vacuum_opts *o, leader_report_fn fn,
 		  void *arg, struct leader_vacuum_stats *ret);
+
+/* ---- typed data (leader_data.c) ---- */
+
+/* How the rows of an artifact are written (data/rowreader.h). */
+struct leader_data_opts {
+	enum proto_format format;           /* CSV, TSV or JSON */
+	enum proto_compression compression; /* of this file */
+	bool ignore_first_record;
+};
+
+/* Copies the definition of table in database db (its current version)
+ * into *ret (caller clears with proto_entity_clear).  -ENOENT: no such
+ * database or table; -EINVAL: an external table (it has no extents). */
+int leader_table_schema(struct leader *l, const char *db, const char *table,
+			struct proto_entity *ret);
+
+/* Reads every row of the local file as o says against table's columns,
+ * streaming (never the whole file in memory), adding them to st (a
+ * colstats over the same columns).  *ret_bytes (may be NULL) gets the
+ * decoded size.  The first bad value fails with leader_error() naming the
+ * file, line, column, its type and the value. */
+int leader_check_rows(struct leader *l, const char *local, const struct leader_data_opts *o,
+		      const struct proto_entity *table, struct colstats *st, uint64_t *ret_bytes);
+
+/* Fills e->stats (new; e owns them) from st for table's columns. */
+int leader_extent_stats(const struct colstats *st, const struct proto_entity *table,
+			struct proto_extent *e);
 
 /* ---- synthetic databases (leader_gen.c) ---- */
 

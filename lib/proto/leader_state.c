@@ -22,26 +22,34 @@
 #include <openssl/evp.h>
 
 #define LS_PATH_LEN 80 /* "artifacts/xx/" + 64 hex + NUL fits */
+#define LS_UNKNOWN_LEN (2 * PROTO_MAX_FORMAT_NAME + 2)
 
 struct ls_artifact {
 	unsigned char sha[32];
 	uint64_t size;
 	char *name; /* interned */
 	char *path; /* interned; NULL: the canonical artifacts/<sha[0:2]>/<sha> */
+	uint8_t format;      /* enum proto_format */
+	uint8_t compression; /* enum proto_compression */
+	bool ignore_first_record;
+	char *unknown; /* interned "format/compression" names this build does not know, or NULL */
 };
 
-/* 72 bytes: a million of them is 72 MB plus their artifact blocks. */
+/* 80 bytes: a million of them is 80 MB plus their artifact blocks. */
 struct ls_extent {
 	unsigned char id[16];
 	uint32_t entity; /* slot */
 	uint16_t nartifacts;
 	uint16_t ntags;
+	uint16_t nstats;
 	int64_t min_created;
 	int64_t max_created;
 	uint64_t rows;
 	uint64_t original_size;
 	uint64_t compressed_size;
-	void *block; /* ls_artifact[nartifacts] followed by char *tags[ntags] */
+	/* ls_artifact[nartifacts], char *tags[ntags], proto_colstat[nstats]
+	 * (names interned), then the statistics' min and max texts. */
+	void *block;
 };
 
 struct ls_entity {
@@ -94,6 +102,7 @@ struct ls_batch {
 	size_t capext;
 	struct proto_artifact *art;
 	char (*paths)[LS_PATH_LEN];
+	char (*unknown)[LS_UNKNOWN_LEN];
 	size_t capart;
 };
 
@@ -666,6 +675,11 @@ static char **extent_tags(const struct ls_extent *x)
 	return (char **)((struct ls_artifact *)x->block + x->nartifacts);
 }
 
+static struct proto_colstat *extent_stats(const struct ls_extent *x)
+{
+	return (struct proto_colstat *)(extent_tags(x) + x->ntags);
+}
+
 static void remove_extent_at(struct leader_state *s, size_t i)
 {
 	struct ls_extent *x = &s->extents[i];
@@ -759,7 +773,8 @@ static int check_new_extents(const struct leader_state *s, const struct proto_ex
 			seterr(err, "extent %s: min_created is after max_created", e->id);
 			goto out;
 		}
-		if (e->nartifacts > PROTO_MAX_ARTIFACTS || e->ntags > PROTO_MAX_TAGS) {
+		if (e->nartifacts > PROTO_MAX_ARTIFACTS || e->ntags > PROTO_MAX_TAGS ||
+		    e->nstats > PROTO_MAX_COLUMNS) {
 			seterr(err, "extent %s: too many artifacts or tags", e->id);
 			goto out;
 		}
@@ -783,6 +798,60 @@ static int fill_artifact(struct leader_state *s, struct ls_artifact *a,
 	a->path = strcmp(canon, p->path) == 0 ? NULL : pool_intern(&s->pool, p->path);
 	if (!a->name || (!a->path && strcmp(canon, p->path) != 0))
 		return -ENOMEM;
+	a->format = (uint8_t)p->format;
+	a->compression = (uint8_t)p->compression;
+	a->ignore_first_record = p->ignore_first_record;
+	if (p->format_text || p->compression_text) {
+		char both[2 * PROTO_MAX_FORMAT_NAME + 2];
+
+		(void)snprintf(both, sizeof(both), "%s/%s", p->format_text ? p->format_text : "",
+			       p->compression_text ? p->compression_text : "");
+		a->unknown = pool_intern(&s->pool, both);
+		if (!a->unknown)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Bytes of the statistics' min and max texts. */
+static size_t stats_text_bytes(const struct proto_extent *e)
+{
+	size_t n = 0;
+
+	for (size_t k = 0; k < e->nstats; k++)
+		n += (e->stats[k].min ? strlen(e->stats[k].min) + 1 : 0) +
+		     (e->stats[k].max ? strlen(e->stats[k].max) + 1 : 0);
+	return n;
+}
+
+/* Copies s to *at and advances it; NULL stays NULL. */
+static char *put_text(char **at, const char *s)
+{
+	char *p = *at;
+	size_t n;
+
+	if (!s)
+		return NULL;
+	n = strlen(s) + 1;
+	memcpy(p, s, n);
+	*at += n;
+	return p;
+}
+
+/* Fills the statistics of x (its block holds room for them). */
+static int fill_stats(struct leader_state *s, struct ls_extent *x, const struct proto_extent *e)
+{
+	struct proto_colstat *c = extent_stats(x);
+	char *at = (char *)(c + e->nstats);
+
+	for (size_t k = 0; k < e->nstats; k++) {
+		c[k].name = pool_intern(&s->pool, e->stats[k].name);
+		if (!c[k].name)
+			return -ENOMEM;
+		c[k].nulls = e->stats[k].nulls;
+		c[k].min = put_text(&at, e->stats[k].min);
+		c[k].max = put_text(&at, e->stats[k].max);
+	}
 	return 0;
 }
 
@@ -803,11 +872,16 @@ static int compact_extent(struct leader_state *s, const struct proto_extent *e, 
 	x->rows = e->rows;
 	x->original_size = e->original_size;
 	x->compressed_size = e->compressed_size;
-	if (e->nartifacts + e->ntags == 0)
+	x->nstats = (uint16_t)e->nstats;
+	if (e->nartifacts + e->ntags + e->nstats == 0)
 		return 0;
-	x->block = calloc(1, e->nartifacts * sizeof(struct ls_artifact) + e->ntags * sizeof(char *));
-	if (!x->block)
+	x->block = calloc(1, e->nartifacts * sizeof(struct ls_artifact) +
+				 e->ntags * sizeof(char *) +
+				 e->nstats * sizeof(struct proto_colstat) + stats_text_bytes(e));
+	if (!x->block || fill_stats(s, x, e) < 0) {
+		free(x->block);
 		return -ENOMEM;
+	}
 	for (k = 0; k < e->nartifacts; k++) {
 		int r = fill_artifact(s, &extent_artifacts(x)[k], &e->artifacts[k]);
 
@@ -1171,6 +1245,7 @@ static void batch_clear(struct ls_batch *b)
 	free(b->ext);
 	free(b->art);
 	free(b->paths);
+	free(b->unknown);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -1187,21 +1262,45 @@ static int batch_reserve(struct ls_batch *b, size_t next, size_t nart)
 	if (nart > b->capart) {
 		struct proto_artifact *a = realloc(b->art, nart * sizeof(*a));
 		char(*p)[LS_PATH_LEN] = realloc(b->paths, nart * LS_PATH_LEN);
+		char(*u)[LS_UNKNOWN_LEN] = realloc(b->unknown, nart * LS_UNKNOWN_LEN);
 
 		if (a)
 			b->art = a;
 		if (p)
 			b->paths = p;
-		if (!a || !p)
+		if (u)
+			b->unknown = u;
+		if (!a || !p || !u)
 			return -ENOMEM;
 		b->capart = nart;
 	}
 	return 0;
 }
 
+/* The data format members of view v from a; unknown names are split into
+ * buf (owned by the batch, like the paths). */
+static void view_data_format(const struct ls_artifact *a, struct proto_artifact *v,
+			     char buf[LS_UNKNOWN_LEN])
+{
+	char *slash;
+
+	v->format = (enum proto_format)a->format;
+	v->compression = (enum proto_compression)a->compression;
+	v->ignore_first_record = a->ignore_first_record;
+	v->format_text = v->compression_text = NULL;
+	if (!a->unknown)
+		return;
+	(void)snprintf(buf, LS_UNKNOWN_LEN, "%s", a->unknown);
+	slash = strchr(buf, '/');
+	*slash = '\0';
+	v->format_text = v->format == PROTO_FMT_UNKNOWN ? buf : NULL;
+	v->compression_text = v->compression == PROTO_COMP_UNKNOWN ? slash + 1 : NULL;
+}
+
 /* Fills view e from x, its artifacts from *art on (a pointer into b->art). */
 static void view_extent(const struct leader_state *s, const struct ls_extent *x,
-			struct proto_extent *e, struct proto_artifact *art, char (*paths)[LS_PATH_LEN])
+			struct proto_extent *e, struct proto_artifact *art, char (*paths)[LS_PATH_LEN],
+			char (*unknown)[LS_UNKNOWN_LEN])
 {
 	const struct ls_artifact *a = extent_artifacts(x);
 	size_t k;
@@ -1218,7 +1317,10 @@ static void view_extent(const struct leader_state *s, const struct ls_extent *x,
 	e->ntags = x->ntags;
 	e->artifacts = x->nartifacts ? art : NULL;
 	e->nartifacts = x->nartifacts;
+	e->stats = x->nstats ? extent_stats(x) : NULL;
+	e->nstats = x->nstats;
 	for (k = 0; k < x->nartifacts; k++) {
+		view_data_format(&a[k], &art[k], unknown[k]);
 		art[k].name = a[k].name;
 		art[k].size = a[k].size;
 		leader_state_sha_format(a[k].sha, art[k].sha256);
@@ -1243,7 +1345,8 @@ static int batch_view(const struct leader_state *s, struct ls_batch *b, size_t f
 	if (r < 0)
 		return r;
 	for (i = from; i < to; i++) {
-		view_extent(s, &s->extents[i], &b->ext[i - from], b->art + at, b->paths + at);
+		view_extent(s, &s->extents[i], &b->ext[i - from], b->art + at, b->paths + at,
+			    b->unknown + at);
 		at += s->extents[i].nartifacts;
 	}
 	return 0;
@@ -1392,6 +1495,27 @@ static int digest_str(EVP_MD_CTX *md, const char *str)
 	return digest_update(md, str ? str : "", (str ? strlen(str) : 0) + 1);
 }
 
+/* Typed artifacts and statistics count only when present, so the digest of
+ * a leader without them is what it always was. */
+static int digest_data_format(EVP_MD_CTX *md, const struct proto_artifact *a)
+{
+	unsigned char v[3] = {(unsigned char)a->format, (unsigned char)a->compression,
+			      a->ignore_first_record};
+	int r = digest_update(md, v, sizeof(v));
+
+	r = r ? r : digest_str(md, a->format_text);
+	return r ? r : digest_str(md, a->compression_text);
+}
+
+static int digest_colstat(EVP_MD_CTX *md, const struct proto_colstat *c)
+{
+	int r = digest_str(md, c->name);
+
+	r = r ? r : digest_update(md, &c->nulls, sizeof(c->nulls));
+	r = r ? r : digest_str(md, c->min ? c->min : "\x01");
+	return r ? r : digest_str(md, c->max ? c->max : "\x01");
+}
+
 static int digest_extent(struct digest_ctx *d, const struct proto_extent *e)
 {
 	uint64_t nums[7] = {(uint64_t)e->min_created, (uint64_t)e->max_created, e->rows,
@@ -1413,7 +1537,11 @@ static int digest_extent(struct digest_ctx *d, const struct proto_extent *e)
 		r = r ? r : digest_str(d->one, a->path);
 		r = r ? r : digest_str(d->one, a->sha256);
 		r = r ? r : digest_update(d->one, &a->size, sizeof(a->size));
+		if (r == 0 && a->format != PROTO_FMT_NONE)
+			r = digest_data_format(d->one, a);
 	}
+	for (k = 0; r == 0 && k < e->nstats; k++)
+		r = digest_colstat(d->one, &e->stats[k]);
 	if (r == 0 && EVP_DigestFinal_ex(d->one, out, &len) != 1)
 		r = -ENOMEM;
 	for (k = 0; r == 0 && k < 4; k++) {

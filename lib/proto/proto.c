@@ -27,6 +27,19 @@ static const char *const coltype_names[] = {
     [PROTO_T_DECIMAL] = "decimal",
 };
 
+static const char *const format_names[] = {
+    [PROTO_FMT_NONE] = "none",
+    [PROTO_FMT_CSV] = "csv",
+    [PROTO_FMT_TSV] = "tsv",
+    [PROTO_FMT_JSON] = "json",
+};
+
+static const char *const compression_names[] = {
+    [PROTO_COMP_NONE] = "none",
+    [PROTO_COMP_GZIP] = "gzip",
+    [PROTO_COMP_ZSTD] = "zstd",
+};
+
 static const char *const role_names[] = {
     [PROTO_ROLE_ADMINS] = "admins",
     [PROTO_ROLE_USERS] = "users",
@@ -68,6 +81,45 @@ int proto_coltype_parse(const char *s, enum proto_coltype *ret)
 			return 0;
 		}
 	return -EINVAL;
+}
+
+/* The index of s in names[n], or -EINVAL. */
+static int find_name(const char *const *names, size_t n, const char *s)
+{
+	for (size_t i = 0; s != NULL && i < n; i++)
+		if (strcmp(s, names[i]) == 0)
+			return (int)i;
+	return -EINVAL;
+}
+
+const char *proto_format_name(enum proto_format f)
+{
+	return (size_t)f < N_ELEMENTS(format_names) ? format_names[f] : NULL;
+}
+
+int proto_format_parse(const char *s, enum proto_format *ret)
+{
+	int i = find_name(format_names, N_ELEMENTS(format_names), s);
+
+	if (i < 0)
+		return i;
+	*ret = (enum proto_format)i;
+	return 0;
+}
+
+const char *proto_compression_name(enum proto_compression c)
+{
+	return (size_t)c < N_ELEMENTS(compression_names) ? compression_names[c] : NULL;
+}
+
+int proto_compression_parse(const char *s, enum proto_compression *ret)
+{
+	int i = find_name(compression_names, N_ELEMENTS(compression_names), s);
+
+	if (i < 0)
+		return i;
+	*ret = (enum proto_compression)i;
+	return 0;
 }
 
 const char *proto_role_name(enum proto_role r)

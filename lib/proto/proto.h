@@ -47,6 +47,8 @@
 #define PROTO_MAX_WINDOWS 64
 #define PROTO_MAX_PRINCIPALS 10000
 #define PROTO_MAX_PARTS 10000
+#define PROTO_MAX_STAT_TEXT 64 /* a column statistic's min or max */
+#define PROTO_MAX_FORMAT_NAME 32
 #define PROTO_MAX_VERSION ((uint64_t)1 << 53)
 
 #define PROTO_UUID_LEN 36
@@ -72,6 +74,24 @@ enum proto_coltype {
 	PROTO_T_STRING,
 	PROTO_T_TIMESPAN,
 	PROTO_T_DECIMAL,
+};
+
+/* What an artifact holds (docs/PROTOCOL.md, "Data formats"): NONE is an
+ * opaque artifact (a leader written before formats, or bytes no follower
+ * can read), the others rows of the extent's table. */
+enum proto_format {
+	PROTO_FMT_NONE,
+	PROTO_FMT_CSV,
+	PROTO_FMT_TSV,
+	PROTO_FMT_JSON,
+	PROTO_FMT_UNKNOWN, /* a name this build does not know (kept as text) */
+};
+
+enum proto_compression {
+	PROTO_COMP_NONE,
+	PROTO_COMP_GZIP,
+	PROTO_COMP_ZSTD,
+	PROTO_COMP_UNKNOWN, /* a name this build does not know (kept as text) */
 };
 
 enum proto_role {
@@ -118,6 +138,22 @@ struct proto_artifact {
 	char *path; /* relative to the root, validated */
 	uint64_t size;
 	char sha256[PROTO_SHA256_LEN + 1];
+	enum proto_format format;           /* NONE: opaque bytes (not queryable) */
+	enum proto_compression compression; /* NONE unless a format is declared */
+	bool ignore_first_record;           /* the first record is a header */
+	char *format_text;      /* owned; the name when format is UNKNOWN, else NULL */
+	char *compression_text; /* owned; the name when compression is UNKNOWN, else NULL */
+};
+
+/* One column's statistics over an extent's rows (docs/PROTOCOL.md,
+ * "Column statistics").  min and max are Kusto's text of the values
+ * (datetime, timespan, int, long, real, decimal), both NULL when the column
+ * has no range (another type, or no value but nulls). */
+struct proto_colstat {
+	char *name;
+	uint64_t nulls;
+	char *min;
+	char *max;
 };
 
 struct proto_extent {
@@ -132,6 +168,8 @@ struct proto_extent {
 	size_t ntags;
 	struct proto_artifact *artifacts;
 	size_t nartifacts;
+	struct proto_colstat *stats; /* column statistics, none for opaque extents */
+	size_t nstats;
 };
 
 struct proto_window {
@@ -266,6 +304,10 @@ bool proto_valid_path(const char *s);
 const char *proto_kind_name(enum proto_kind k);         /* "table", "external_table", "materialized_view" */
 const char *proto_coltype_name(enum proto_coltype t);   /* "string", ... */
 int proto_coltype_parse(const char *s, enum proto_coltype *ret);
+const char *proto_format_name(enum proto_format f);     /* "none", "csv", "tsv", "json" */
+int proto_format_parse(const char *s, enum proto_format *ret);
+const char *proto_compression_name(enum proto_compression c); /* "none", "gzip", "zstd" */
+int proto_compression_parse(const char *s, enum proto_compression *ret);
 const char *proto_role_name(enum proto_role r);         /* "admins", ... */
 int proto_role_parse(const char *s, enum proto_role *ret);
 const char *proto_op_name(enum proto_op op, enum proto_kind kind); /* "create_table", ... */

@@ -692,6 +692,59 @@ static int get_artifact_name(struct dec *d, struct obj *o, char **ret)
 	return dup_mem(d, s, len, ret);
 }
 
+/* A format or compression name: known ones give their enum (*ret_known
+ * >= 0), others (a newer writer's) are kept as text, so a follower can say
+ * which format it does not know.  *ret_text NULL when absent. */
+static int get_data_name(struct dec *d, struct obj *o, const char *key, int (*parse)(const char *, void *),
+			 void *ret_enum, char **ret_text, bool *ret_present)
+{
+	const char *s = NULL;
+	size_t len = 0;
+	int r = get_str(d, o, key, NONEMPTY, PROTO_MAX_FORMAT_NAME, &s, &len);
+
+	*ret_present = s != NULL;
+	if (r < 0 || s == NULL)
+		return r;
+	for (size_t i = 0; i < len; i++)
+		if (!is_class(s[i], C_PATH) || s[i] == '/' || s[i] == '.')
+			return dec_fail(d, -EINVAL, key, "not a name (A-Z a-z 0-9 _ -)");
+	if (parse(s, ret_enum) == 0)
+		return 0;
+	return dup_mem(d, s, len, ret_text);
+}
+
+static int parse_format(const char *s, void *ret)
+{
+	return strcmp(s, "none") == 0 ? -EINVAL : proto_format_parse(s, ret);
+}
+
+static int parse_compression(const char *s, void *ret)
+{
+	return proto_compression_parse(s, ret);
+}
+
+/* format, compression, ignore_first_record: all absent for an opaque artifact. */
+static int dec_data_format(struct dec *d, struct obj *o, struct proto_artifact *a)
+{
+	bool has_format = false, has_comp = false;
+	int r;
+
+	if ((r = get_data_name(d, o, "format", parse_format, &a->format, &a->format_text,
+			       &has_format)) < 0 ||
+	    (r = get_data_name(d, o, "compression", parse_compression, &a->compression,
+			       &a->compression_text, &has_comp)) < 0 ||
+	    (r = get_bool(d, o, "ignore_first_record", false, &a->ignore_first_record)) < 0)
+		return r;
+	if (a->format_text)
+		a->format = PROTO_FMT_UNKNOWN;
+	if (a->compression_text)
+		a->compression = PROTO_COMP_UNKNOWN;
+	if (!has_format && (has_comp || a->ignore_first_record))
+		return dec_fail(d, -EINVAL, has_comp ? "compression" : "ignore_first_record",
+				"only with a format");
+	return 0;
+}
+
 static int dec_artifact(struct dec *d, json_t *v, void *elem)
 {
 	struct proto_artifact *a = elem;
@@ -701,9 +754,59 @@ static int dec_artifact(struct dec *d, json_t *v, void *elem)
 	if ((r = obj_init(d, v, &o, NULL)) < 0 || (r = get_artifact_name(d, &o, &a->name)) < 0 ||
 	    (r = get_path(d, &o, "path", &a->path)) < 0 ||
 	    (r = get_uint(d, &o, "size", 0, PROTO_MAX_VERSION, &a->size)) < 0 ||
-	    (r = get_sha256(d, &o, "sha256", a->sha256)) < 0)
+	    (r = get_sha256(d, &o, "sha256", a->sha256)) < 0 || (r = dec_data_format(d, &o, a)) < 0)
 		return r;
 	return obj_done(d, &o);
+}
+
+/* A statistic's min or max: printable ASCII of at most PROTO_MAX_STAT_TEXT. */
+static int get_stat_text(struct dec *d, struct obj *o, const char *key, char **ret)
+{
+	const char *s = NULL;
+	size_t len = 0;
+	int r = get_str(d, o, key, NONEMPTY, PROTO_MAX_STAT_TEXT, &s, &len);
+
+	if (r < 0 || s == NULL)
+		return r;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+			return dec_fail(d, -EINVAL, key, "not printable ASCII");
+	return dup_mem(d, s, len, ret);
+}
+
+static int dec_colstat(struct dec *d, json_t *v, void *elem)
+{
+	struct proto_colstat *c = elem;
+	struct obj o;
+	int r;
+
+	if ((r = obj_init(d, v, &o, NULL)) < 0 || (r = get_name(d, &o, "name", REQ, &c->name)) < 0 ||
+	    (r = get_uint(d, &o, "nulls", 0, PROTO_MAX_VERSION, &c->nulls)) < 0 ||
+	    (r = get_stat_text(d, &o, "min", &c->min)) < 0 ||
+	    (r = get_stat_text(d, &o, "max", &c->max)) < 0)
+		return r;
+	if ((c->min == NULL) != (c->max == NULL))
+		return dec_fail(d, -EINVAL, c->min ? "max" : "min", "missing (min and max go together)");
+	return obj_done(d, &o);
+}
+
+/* The extent's column statistics: unique names, nulls within rows. */
+static int dec_stats(struct dec *d, struct obj *o, struct proto_extent *e)
+{
+	int r = get_list(d, o, "columns", 0, PROTO_MAX_COLUMNS, sizeof(*e->stats), &e->stats,
+			 &e->nstats, dec_colstat);
+
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < e->nstats; i++)
+		if (e->stats[i].nulls > e->rows) {
+			dec_push(d, "columns");
+			d->idx[d->depth - 1] = i;
+			return dec_fail(d, -EINVAL, "nulls", "more than the extent's rows");
+		}
+	return check_unique(d, e->stats, e->nstats, sizeof(*e->stats),
+			    offsetof(struct proto_colstat, name), true, "columns", "name",
+			    "column name");
 }
 
 static int dec_extent(struct dec *d, json_t *v, void *elem)
@@ -723,7 +826,8 @@ static int dec_extent(struct dec *d, json_t *v, void *elem)
 	    (r = get_list(d, &o, "tags", 0, PROTO_MAX_TAGS, sizeof(*e->tags), &e->tags, &e->ntags,
 	                  dec_tag)) < 0 ||
 	    (r = get_list(d, &o, "artifacts", REQ, PROTO_MAX_ARTIFACTS, sizeof(*e->artifacts),
-	                  &e->artifacts, &e->nartifacts, dec_artifact)) < 0)
+	                  &e->artifacts, &e->nartifacts, dec_artifact)) < 0 ||
+	    (r = dec_stats(d, &o, e)) < 0)
 		return r;
 	if (e->min_created > e->max_created)
 		return dec_fail(d, -EINVAL, "min_created", "later than max_created");

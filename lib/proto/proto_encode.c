@@ -75,6 +75,22 @@ static json_t *strv_to_json(char *const *v, size_t n)
 	return done(arr, err);
 }
 
+/* The data members of a typed artifact (none for an opaque one). */
+static int set_data_format(json_t *o, const struct proto_artifact *a)
+{
+	const char *f = a->format == PROTO_FMT_UNKNOWN ? a->format_text
+						       : proto_format_name(a->format);
+	const char *c = a->compression == PROTO_COMP_UNKNOWN
+			    ? a->compression_text
+			    : proto_compression_name(a->compression);
+
+	if (a->format == PROTO_FMT_NONE)
+		return 0;
+	return set_str(o, "format", f) ||
+	       (a->compression != PROTO_COMP_NONE && set_str(o, "compression", c)) ||
+	       (a->ignore_first_record && set(o, "ignore_first_record", json_true()));
+}
+
 static json_t *artifact_to_json(const struct proto_artifact *a)
 {
 	json_t *o = json_object();
@@ -82,8 +98,36 @@ static json_t *artifact_to_json(const struct proto_artifact *a)
 
 	if (!err)
 		err |= set_str(o, "name", a->name) || set_str(o, "path", a->path) ||
-		       set_uint(o, "size", a->size) || set_str(o, "sha256", a->sha256);
+		       set_uint(o, "size", a->size) || set_str(o, "sha256", a->sha256) ||
+		       set_data_format(o, a);
 	return done(o, err);
+}
+
+static json_t *colstat_to_json(const struct proto_colstat *c)
+{
+	json_t *o = json_object();
+	int err = o == NULL;
+
+	if (!err)
+		err |= set_str(o, "name", c->name) || set_uint(o, "nulls", c->nulls) ||
+		       (c->min && set_str(o, "min", c->min)) ||
+		       (c->max && set_str(o, "max", c->max));
+	return done(o, err);
+}
+
+/* Adds "columns" to an extent's object when it has statistics. */
+static int set_stats(json_t *o, const struct proto_extent *e)
+{
+	json_t *arr;
+	int err;
+
+	if (e->nstats == 0)
+		return 0;
+	arr = json_array();
+	err = arr == NULL;
+	for (size_t i = 0; !err && i < e->nstats; i++)
+		err |= append(arr, colstat_to_json(&e->stats[i]));
+	return set(o, "columns", done(arr, err));
 }
 
 static json_t *artifacts_to_json(const struct proto_extent *e)
@@ -109,7 +153,7 @@ json_t *proto_extent_to_json(const struct proto_extent *e)
 		       set_uint(o, "original_size", e->original_size) ||
 		       set_uint(o, "compressed_size", e->compressed_size) ||
 		       set(o, "tags", strv_to_json(e->tags, e->ntags)) ||
-		       set(o, "artifacts", artifacts_to_json(e));
+		       set(o, "artifacts", artifacts_to_json(e)) || set_stats(o, e);
 	return done(o, err);
 }
 

@@ -43,8 +43,16 @@ void proto_extent_clear(struct proto_extent *e)
 	for (size_t i = 0; i < e->nartifacts; i++) {
 		free(e->artifacts[i].name);
 		free(e->artifacts[i].path);
+		free(e->artifacts[i].format_text);
+		free(e->artifacts[i].compression_text);
 	}
 	free(e->artifacts);
+	for (size_t i = 0; i < e->nstats; i++) {
+		free(e->stats[i].name);
+		free(e->stats[i].min);
+		free(e->stats[i].max);
+	}
+	free(e->stats);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -165,7 +173,29 @@ static bool copy_artifacts(struct proto_extent *e, const struct proto_extent *sr
 
 		a->size = s->size;
 		memcpy(a->sha256, s->sha256, sizeof(a->sha256));
-		if (!dup_str(s->name, &a->name) || !dup_str(s->path, &a->path))
+		a->format = s->format;
+		a->compression = s->compression;
+		a->ignore_first_record = s->ignore_first_record;
+		if (!dup_str(s->name, &a->name) || !dup_str(s->path, &a->path) ||
+		    !dup_str(s->format_text, &a->format_text) ||
+		    !dup_str(s->compression_text, &a->compression_text))
+			return false;
+	}
+	return true;
+}
+
+static bool copy_stats(struct proto_extent *e, const struct proto_extent *src)
+{
+	if (!alloc_array(src->nstats, sizeof(*e->stats), &e->stats))
+		return false;
+	e->nstats = src->nstats;
+	for (size_t i = 0; i < e->nstats; i++) {
+		struct proto_colstat *c = &e->stats[i];
+		const struct proto_colstat *s = &src->stats[i];
+
+		c->nulls = s->nulls;
+		if (!dup_str(s->name, &c->name) || !dup_str(s->min, &c->min) ||
+		    !dup_str(s->max, &c->max))
 			return false;
 	}
 	return true;
@@ -181,12 +211,14 @@ int proto_extent_copy(struct proto_extent *dst, const struct proto_extent *src)
 	e.ntags = 0;
 	e.artifacts = NULL;
 	e.nartifacts = 0;
+	e.stats = NULL;
+	e.nstats = 0;
 	ok = dup_str(src->table, &e.table) && alloc_array(src->ntags, sizeof(*e.tags), &e.tags);
 	if (ok)
 		e.ntags = src->ntags;
 	for (size_t i = 0; ok && i < e.ntags; i++)
 		ok = dup_str(src->tags[i], &e.tags[i]);
-	if (!ok || !copy_artifacts(&e, src)) {
+	if (!ok || !copy_artifacts(&e, src) || !copy_stats(&e, src)) {
 		proto_extent_clear(&e);
 		return -ENOMEM;
 	}

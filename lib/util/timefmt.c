@@ -79,7 +79,7 @@ static unsigned days_in_month(unsigned y, unsigned m)
 }
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (m 1-12, d 1-31). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+int64_t timefmt_days_from_civil(int64_t y, unsigned m, unsigned d)
 {
 	y -= m <= 2;
 	int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -116,7 +116,7 @@ static bool read_date(const char **s, int64_t *ret)
 		return false;
 	if (y < 1 || m < 1 || m > 12 || d < 1 || d > days_in_month(y, m))
 		return false;
-	*ret = days_from_civil(y, m, d);
+	*ret = timefmt_days_from_civil(y, m, d);
 	return true;
 }
 

@@ -34,6 +34,10 @@ int timefmt_parse_duration(const char *s, int64_t *ret);
  * (days only when non-zero, fraction only when non-zero); returns buf. */
 char *timefmt_format_timespan(int64_t ticks, char *buf);
 
+/* Days since 1970-01-01 of a proleptic Gregorian date (month 1-12, day
+ * 1-31, not checked): for parsers of other datetime forms (lib/data). */
+int64_t timefmt_days_from_civil(int64_t y, unsigned m, unsigned d);
+
 /* The current time in ticks since the epoch (CLOCK_REALTIME). */
 int64_t timefmt_now(void);
 

@@ -817,9 +817,9 @@ static int fake_extents(void *arg, const char *db, const char *table, kusto_exte
 	static char *tags[] = {"drop-by:2024-01-01", "ingest-by:x"};
 	static const struct proto_extent xs[] = {
 	    {"11111111-2222-3333-4444-555555555555", "Events", 0, 0, 1000, 4096, 1024, tags, 2,
-	     NULL, 0},
-	    {"aaaaaaaa-2222-3333-4444-555555555555", "Events", 0, 0, 7, 70, 20, NULL, 0, NULL, 0},
-	    {"bbbbbbbb-2222-3333-4444-555555555555", "Orders", 0, 0, 3, 30, 10, NULL, 0, NULL, 0},
+	     NULL, 0, NULL, 0},
+	    {"aaaaaaaa-2222-3333-4444-555555555555", "Events", 0, 0, 7, 70, 20, NULL, 0, NULL, 0, NULL, 0},
+	    {"bbbbbbbb-2222-3333-4444-555555555555", "Orders", 0, 0, 3, 30, 10, NULL, 0, NULL, 0, NULL, 0},
 	};
 	struct fake *f = arg;
 

@@ -62,10 +62,44 @@ static void make_id(char *id, unsigned i)
 	(void)snprintf(id, PROTO_UUID_LEN + 1, "0b5f3c1a-7e2d-4f60-9a8b-%012x", i);
 }
 
+/* Every fourth extent's artifacts are typed; one in eight of a format this
+ * build does not know. */
+static void make_data_format(struct proto_artifact *a, unsigned i)
+{
+	if (i % 4 == 1) {
+		a->format = PROTO_FMT_CSV;
+		a->compression = PROTO_COMP_GZIP;
+		a->ignore_first_record = true;
+	} else if (i % 8 == 3) {
+		a->format = PROTO_FMT_UNKNOWN;
+		a->format_text = xstrdup("parquet");
+		a->compression = PROTO_COMP_UNKNOWN;
+		a->compression_text = xstrdup("lz4");
+	} else if (i % 8 == 7) {
+		a->format = PROTO_FMT_JSON;
+	}
+}
+
+static void make_stats(struct proto_extent *e)
+{
+	e->nstats = 3;
+	e->stats = xcalloc(3, sizeof(*e->stats));
+	e->stats[0].name = xstrdup("Timestamp");
+	e->stats[0].min = xstrdup("2026-01-02T03:04:05.0000000Z");
+	e->stats[0].max = xstrdup("2026-01-02T04:04:05.0000000Z");
+	e->stats[1].name = xstrdup("Message");
+	e->stats[1].nulls = 0;
+	e->stats[2].name = xstrdup("Latency");
+	e->stats[2].nulls = 7;
+	e->stats[2].min = xstrdup("-Infinity");
+	e->stats[2].max = xstrdup("1.5");
+}
+
 static void make_extent(struct proto_extent *e, unsigned i)
 {
 	char buf[PROTO_MAX_PATH];
 
+	memset(e, 0, sizeof(*e));
 	make_id(e->id, i);
 	e->table = xstrdup(i % 2 ? "Events" : "Raw Logs-2.v1");
 	e->min_created = T0 + i;
@@ -86,7 +120,10 @@ static void make_extent(struct proto_extent *e, unsigned i)
 		a->path = xstrdup(buf);
 		a->name = xstrdup(k ? "index (1).bin" : "data.csv");
 		a->size = 16384 + k;
+		make_data_format(a, i);
 	}
+	if (i % 4 == 1)
+		make_stats(e);
 }
 
 static void make_entity(struct proto_entity *e, enum proto_kind kind, const char *name, size_t n)
@@ -321,6 +358,19 @@ static void eq_extent(const struct proto_extent *a, const struct proto_extent *b
 		eq_str(a->artifacts[i].path, b->artifacts[i].path);
 		assert_int_equal(a->artifacts[i].size, b->artifacts[i].size);
 		assert_string_equal(a->artifacts[i].sha256, b->artifacts[i].sha256);
+		assert_int_equal(a->artifacts[i].format, b->artifacts[i].format);
+		assert_int_equal(a->artifacts[i].compression, b->artifacts[i].compression);
+		assert_int_equal(a->artifacts[i].ignore_first_record,
+				 b->artifacts[i].ignore_first_record);
+		eq_str(a->artifacts[i].format_text, b->artifacts[i].format_text);
+		eq_str(a->artifacts[i].compression_text, b->artifacts[i].compression_text);
+	}
+	assert_int_equal(a->nstats, b->nstats);
+	for (size_t i = 0; i < a->nstats; i++) {
+		eq_str(a->stats[i].name, b->stats[i].name);
+		assert_int_equal(a->stats[i].nulls, b->stats[i].nulls);
+		eq_str(a->stats[i].min, b->stats[i].min);
+		eq_str(a->stats[i].max, b->stats[i].max);
 	}
 }
 
@@ -936,6 +986,33 @@ static const struct refusal {
     {HEAD, "format", "\"\"", -EPROTONOSUPPORT, "format: unsupported format ''"},
     {MANIFEST, "format", DEL, -EINVAL, "format: missing"},
     {MANIFEST, "format", "1", -EINVAL, "format: expected string"},
+    /* typed artifacts and column statistics */
+    {COMMIT, ART ".format", "\"csv\"", 0, ""},
+    {COMMIT, ART ".format", "\"parquet\"", 0, ""},
+    {COMMIT, ART ".format", "\"c sv\"", -EINVAL, ARTm ".format: not a name"},
+    {COMMIT, ART ".format", "\"\"", -EINVAL, ARTm ".format: must not be empty"},
+    {COMMIT, ART ".format", "\"none\"", 0, ""}, /* kept as an unknown name */
+    {COMMIT, ART ".compression", "\"gzip\"", -EINVAL,
+     ARTm ".compression: only with a format"},
+    {COMMIT, ART ".ignore_first_record", "true", -EINVAL,
+     ARTm ".ignore_first_record: only with a format"},
+    {COMMIT, ART ".ignore_first_record", "1", -EINVAL,
+     ARTm ".ignore_first_record: expected boolean"},
+    {COMMIT, EXT ".columns", "[{\"name\":\"A\",\"nulls\":0,\"min\":\"1\",\"max\":\"2\"}]", 0, ""},
+    {COMMIT, EXT ".columns", "[{\"name\":\"A\",\"nulls\":0,\"min\":\"1\"}]", -EINVAL,
+     EXTm ".columns[0].max: missing (min and max go together)"},
+    {COMMIT, EXT ".columns", "[{\"name\":\"A\",\"nulls\":99999999999}]", -EINVAL,
+     EXTm ".columns[0].nulls: more than the extent's rows"},
+    {COMMIT, EXT ".columns", "[{\"name\":\"A\",\"nulls\":0},{\"name\":\"A\",\"nulls\":0}]",
+     -EINVAL, EXTm ".columns[1].name: duplicate column name (also columns[0])"},
+    {COMMIT, EXT ".columns", "[{\"name\":\"A\",\"nulls\":0,\"zz\":1}]", -EINVAL,
+     EXTm ".columns[0]: unknown member 'zz'"},
+    {COMMIT, EXT ".columns", "[{\"name\":\"A\",\"nulls\":0,\"min\":\"\\n\",\"max\":\"1\"}]",
+     -EINVAL, EXTm ".columns[0].min: not printable ASCII"},
+    {COMMIT, EXT ".columns",
+     "[{\"name\":\"A\",\"nulls\":0,\"min\":\"" S64 "x\",\"max\":\"1\"}]", -E2BIG,
+     EXTm ".columns[0].min: longer than 64 bytes"},
+    {COMMIT, EXT ".columns", "[{\"nulls\":0}]", -EINVAL, EXTm ".columns[0].name: missing"},
     /* record lines */
     {RECORD, "op", "\"drop_extents\"", -EINVAL, "op: 'drop_extents' not allowed in a checkpoint"},
     {RECORD, "op", "\"replace_extents\"", -EINVAL, "op: 'replace_extents' not allowed"},
