@@ -27,6 +27,7 @@ struct event_base;
 struct log_memo;
 struct sync;
 struct warm;
+struct qsync;
 
 enum engine_mode {
 	ENGINE_RUN,  /* follow the leaders until stopped */
@@ -107,6 +108,9 @@ struct engine_ops {
 	int (*poll_now)(void *engine);
 	/* The engine's cache warmer (lib/warm), borrowed; NULL when it has none. */
 	struct warm *(*warm)(void *engine);
+	/* The engine's query-store follower (lib/cache/qsync), borrowed; NULL
+	 * when it has none. */
+	struct qsync *(*qsync)(void *engine);
 	/* The engine's sync (lib/sync), borrowed; NULL when it has none. */
 	struct sync *(*sync)(void *engine);
 };

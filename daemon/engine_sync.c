@@ -22,6 +22,7 @@
 #include "conf/conf.h"
 #include "net/fetch.h"
 #include "sync/sync.h"
+#include "cache/qsync.h"
 #include "cache/warm.h"
 
 #define STORE_FILE "state.db"
@@ -34,12 +35,14 @@ struct esync {
 	enum engine_mode mode;
 	struct fetch *fetch;
 	struct sync *sync;
-	struct warm *warm;  /* ENGINE_RUN only: keeps the cache warm */
-	struct event *turn; /* ready() and the once round start on the first loop turn */
-	struct event *tick; /* ENGINE_RUN: recomputes the status every STATUS_EVERY_MS */
-	int64_t status_ms;  /* monotonic ms of the last computation */
-	uint64_t cache_cap; /* cache_max_size, 0: none */
-	bool disk_full;     /* the warmer's last word on space */
+	struct warm *warm;   /* ENGINE_RUN only: keeps the cache warm */
+	struct qsync *qsync; /* ENGINE_RUN only: the query stores follow the cache */
+	uint64_t qsync_seen; /* the warmer's fetched + evicted + scans at the last kick */
+	struct event *turn;  /* ready() and the once round start on the first loop turn */
+	struct event *tick;  /* ENGINE_RUN: recomputes the status every STATUS_EVERY_MS */
+	int64_t status_ms;   /* monotonic ms of the last computation */
+	uint64_t cache_cap;  /* cache_max_size, 0: none */
+	bool disk_full;      /* the warmer's last word on space */
 	char status[256];
 	bool stopping;
 	bool curl; /* curl_global_init succeeded */
@@ -125,6 +128,25 @@ static void fmt_cache(const struct esync *e, char *buf, size_t size)
 		               e->cache_cap / div, units[u]);
 }
 
+/* ", 1200000 rows queryable[, 2 extents not queryable][, query store: disk full]" */
+static size_t fmt_query(const struct esync *e, char *line, size_t size, size_t len)
+{
+	struct qsync_status q;
+
+	if (e->qsync == NULL || len >= size)
+		return len;
+	qsync_status(e->qsync, &q);
+	len += (size_t)snprintf(line + len, size - len, ", %llu rows queryable",
+	                        (unsigned long long)q.rows);
+	if (q.not_queryable > 0 && len < size)
+		len += (size_t)snprintf(line + len, size - len, ", %llu extent%s not queryable",
+		                        (unsigned long long)q.not_queryable,
+		                        q.not_queryable == 1 ? "" : "s");
+	if (q.disk_full && len < size)
+		len += (size_t)snprintf(line + len, size - len, ", query store: disk full");
+	return len;
+}
+
 static int64_t mono_ms(void)
 {
 	struct timespec ts;
@@ -159,6 +181,7 @@ static void update_status(struct esync *e)
 		len += (size_t)snprintf(
 		    line + len, sizeof(line) - len, ", %llu hot artifact%s over the cache limit",
 		    (unsigned long long)ws.over_limit, ws.over_limit == 1 ? "" : "s");
+	len = fmt_query(e, line, sizeof(line), len);
 	if (e->disk_full && len < sizeof(line))
 		(void)snprintf(line + len, sizeof(line) - len, ", disk full");
 	if (strcmp(line, e->status) == 0)
@@ -175,8 +198,26 @@ static void status_changed(struct esync *e)
 		update_status(e);
 }
 
+/* The query stores follow the cache: a pass whenever the warmer fetched,
+ * evicted or scanned since the last one (cheap to ask every second). */
+static void kick_qsync(struct esync *e)
+{
+	struct warm_totals t;
+	uint64_t seen;
+
+	if (e->qsync == NULL || e->warm == NULL)
+		return;
+	warm_totals(e->warm, &t);
+	seen = t.fetched_files + t.evicted_files + warm_scans(e->warm);
+	if (seen != e->qsync_seen) {
+		e->qsync_seen = seen;
+		qsync_kick(e->qsync);
+	}
+}
+
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
+	kick_qsync(arg);
 	update_status(arg);
 }
 
@@ -266,6 +307,8 @@ static void on_sync_changed(void *arg, const struct sync_change *c)
 
 	if (e->warm != NULL)
 		warm_changed(e->warm, c);
+	if (e->qsync != NULL)
+		qsync_kick(e->qsync);
 }
 
 /* ---- life ---- */
@@ -341,6 +384,10 @@ static int open_sync(struct esync *e, const struct conf *conf, char *err, size_t
 		(void)snprintf(err, errlen, "%s", werr);
 	if (e->warm != NULL)
 		warm_set_report(e->warm, on_warm_report, e);
+	if (r == 0 && e->mode == ENGINE_RUN &&
+	    (r = qsync_new(path, conf->cache_dir, &e->qsync)) < 0)
+		(void)snprintf(err, errlen, "the query store in %s/query: %s", conf->cache_dir,
+		               strerror(-r));
 	return r;
 }
 
@@ -350,6 +397,7 @@ static void esync_free(void *engine)
 
 	if (e == NULL)
 		return;
+	qsync_free(e->qsync);
 	warm_free(e->warm);
 	sync_free(e->sync);
 	fetch_free(e->fetch);
@@ -452,6 +500,11 @@ static int esync_poll_now(void *engine)
 	return 0;
 }
 
+static struct qsync *esync_qsync(void *engine)
+{
+	return ((struct esync *)engine)->qsync;
+}
+
 const struct engine_ops engine_sync = {
     .name = "sync",
     .start = esync_start,
@@ -460,5 +513,6 @@ const struct engine_ops engine_sync = {
     .free = esync_free,
     .poll_now = esync_poll_now,
     .warm = esync_warm,
+    .qsync = esync_qsync,
     .sync = esync_sync,
 };

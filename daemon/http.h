@@ -32,10 +32,13 @@
  * daemon says READY=1 only once they are.
  *
  * Limits: headers 16 KiB (431), bodies 1 MiB (413), every method parsed and
- * the wrong ones answered 405, max_connections counted here (a connection
- * past it is closed at once), and a deadline of request_timeout for each
- * whole request from its first byte wait (a client trickling a header line a
- * second is cut off: evhttp's own timeouts only bound idle gaps).
+ * the wrong ones answered 405; the front door (http_door.h) caps
+ * connections and requests in flight per client address and principal,
+ * makes room at max_connections by closing the idle first, runs three
+ * clocks per connection (header_timeout: a client trickling its head a byte
+ * a second is cut off, evhttp's own timeouts only bound idle gaps;
+ * keepalive_timeout; request_timeout) and holds the query endpoints to
+ * max_concurrent_queries (429 in Kusto's shape past it).
  *
  * Every request gets exactly one reply; errors are JSON
  * {"error":{"code","message"}} with their status.
@@ -77,6 +80,8 @@ struct http_wait;
 struct views_ctx;
 struct sync;
 struct warm;
+struct evbuffer;
+struct qsync;
 
 #define HTTP_MAX_HEADERS ((size_t)16 << 10) /* bytes of a request's headers (431 past it) */
 #define HTTP_MAX_BODY ((size_t)1 << 20)     /* bytes of a request's body (413 past it) */
@@ -102,6 +107,8 @@ struct http_kusto_call {
 	bool allow_anonymous;             /* for auth_allowed() */
 	const char *body;                 /* the request body, NUL-terminated (mgmt) */
 	size_t len;
+	struct http_wait *wait; /* query: the request, taken over (http_wait_*) */
+	bool v1;                /* query: POST /v1/rest/query (else /v2) */
 };
 
 /* ADMIN SURFACE: GET /v1/admin/attachments, PUT and DELETE
@@ -127,6 +134,10 @@ struct http_hooks {
 	void (*mgmt)(void *arg, struct evhttp_request *req, const struct http_kusto_call *call);
 	void (*auth_metadata)(void *arg, struct evhttp_request *req,
 	                      const struct http_kusto_call *call);
+	/* POST /v1/rest/query and /v2/rest/query: must complete call->wait
+	 * exactly once (http_wait_error, or a streamed answer), unless its gone
+	 * callback runs first.  NULL: answered 503. */
+	void (*query)(void *arg, const struct http_kusto_call *call);
 	/* POST /v1/admin/sync, the caller authorized: 0, or a negative errno
 	 * (answered 503).  NULL: answered 503 "no sync engine". */
 	int (*sync_now)(void *arg);
@@ -136,6 +147,9 @@ struct http_hooks {
 	/* The cache warmer (borrowed; NULL: none, e.g. --once): its live counts
 	 * go into GET /v1/databases/{db}/cache ("warming") and /metrics. */
 	struct warm *(*warm)(void *arg);
+	/* The query stores' follower (borrowed; NULL: none): rows loaded per
+	 * table, loads and errors for /metrics. */
+	struct qsync *(*qsync)(void *arg);
 	/* The sync engine (borrowed; NULL: none): per-database step times for
 	 * /metrics. */
 	struct sync *(*sync)(void *arg);
@@ -182,6 +196,18 @@ void http_wait_serve(struct http_wait *wait, int fd);
 
 /* Completes it with an error reply {"error":{code, message}}.  Frees wait. */
 void http_wait_error(struct http_wait *wait, int status, const char *code, const char *message);
+
+/* A streamed answer to a request a hook took over: the status line and
+ * Content-Type, then chunks (buf's bytes are moved; sent(arg) once they are
+ * written to the socket, or dropped with the connection: never called
+ * then), then the end, which frees wait.  Before http_wait_start the hook
+ * may still answer with http_wait_error. */
+void http_wait_start(struct http_wait *wait, int status, const char *reason, const char *ctype);
+int http_wait_chunk(struct http_wait *wait, struct evbuffer *buf, void (*sent)(void *arg),
+                    void *arg);
+void http_wait_end(struct http_wait *wait);
+/* The request, to add output headers before http_wait_start (borrowed). */
+struct evhttp_request *http_wait_request(struct http_wait *wait);
 
 /* fn(arg) is called if the client goes away (or http is freed) before the
  * request is completed; wait is freed right after fn returns and must not

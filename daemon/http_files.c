@@ -130,11 +130,27 @@ static bool etag_listed(const char *list, const char *etag)
 
 static void wait_unlink(struct http_wait *wt);
 
+struct http_wait *http_wait_take(struct http_call *c)
+{
+	struct http_wait *wt = calloc(1, sizeof(*wt));
+
+	if (wt == NULL)
+		return NULL;
+	*wt = (struct http_wait){
+	    .h = c->h, .ep = c->ep, .conn = c->conn, .req = c->req, .method = c->method};
+	/* known before the hook runs: it may complete the request at once */
+	wt->next = c->h->waits;
+	c->h->waits = wt;
+	if (wt->conn != NULL)
+		wt->conn->wait = wt;
+	return wt;
+}
+
 /* Hands the request to the miss hook: 1 when it took it over, 0 or a
  * negative errno when http answers. */
 static int miss(struct http_call *c, const struct views_artifact *a, const char *database)
 {
-	struct http_wait *wt = calloc(1, sizeof(*wt));
+	struct http_wait *wt = http_wait_take(c);
 	struct http_miss m = {.sha256 = a->sha256,
 	                      .size = a->size,
 	                      .state = a->state,
@@ -145,13 +161,7 @@ static int miss(struct http_call *c, const struct views_artifact *a, const char 
 
 	if (wt == NULL)
 		return -ENOMEM;
-	*wt = (struct http_wait){
-	    .h = c->h, .ep = c->ep, .conn = c->conn, .req = c->req, .method = c->method, .a = *a};
-	/* known before the call: the hook may complete it at once */
-	wt->next = c->h->waits;
-	c->h->waits = wt;
-	if (wt->conn != NULL)
-		wt->conn->wait = wt;
+	wt->a = *a;
 	r = c->h->hooks.miss(c->h->hooks.arg, c->req, &m);
 	if (r == 1) {
 		c->h->n.read_through++;
@@ -551,6 +561,54 @@ void http_wait_error(struct http_wait *wt, int status, const char *code, const c
 		                        RETRY_AFTER_S);
 	http_call_error(&c, status, code, "%s", message);
 	free(wt);
+}
+
+/* ---- streamed answers ---- */
+
+void http_wait_start(struct http_wait *wt, int status, const char *reason, const char *ctype)
+{
+	(void)evhttp_add_header(evhttp_request_get_output_headers(wt->req), "Content-Type", ctype);
+	evhttp_send_reply_start(wt->req, status, reason);
+}
+
+struct sent {
+	void (*fn)(void *arg);
+	void *arg;
+};
+
+static void on_sent(struct evhttp_connection *evcon, void *arg)
+{
+	struct sent s = *(struct sent *)arg;
+
+	free(arg);
+	s.fn(s.arg);
+}
+
+int http_wait_chunk(struct http_wait *wt, struct evbuffer *buf, void (*sent)(void *arg), void *arg)
+{
+	struct sent *s;
+
+	if (sent == NULL) {
+		evhttp_send_reply_chunk(wt->req, buf);
+		return 0;
+	}
+	if ((s = malloc(sizeof(*s))) == NULL)
+		return -ENOMEM;
+	*s = (struct sent){sent, arg};
+	evhttp_send_reply_chunk_with_cb(wt->req, buf, on_sent, s);
+	return 0;
+}
+
+void http_wait_end(struct http_wait *wt)
+{
+	wait_unlink(wt);
+	evhttp_send_reply_end(wt->req);
+	free(wt);
+}
+
+struct evhttp_request *http_wait_request(struct http_wait *wt)
+{
+	return wt->req;
 }
 
 void http_wait_on_gone(struct http_wait *wt, void (*fn)(void *arg), void *arg)

@@ -12,6 +12,7 @@
  */
 #include "http_int.h"
 #include "sync/sync.h"
+#include "cache/qsync.h"
 #include "cache/warm.h"
 
 #include <errno.h>
@@ -184,11 +185,12 @@ static void put_http(const struct http *h, struct evbuffer *b)
 	(void)evbuffer_add_printf(b, "followerd_http_connections_accepted_total %" PRIu64 "\n",
 	                          n->accepted);
 	help(b, "followerd_http_connections_rejected_total", "counter",
-	     "Connections closed at once: past max_connections.");
+	     "Connections closed at once, before reading: past max_connections or "
+	     "max_connections_per_address.");
 	(void)evbuffer_add_printf(b, "followerd_http_connections_rejected_total %" PRIu64 "\n",
 	                          n->rejected);
 	help(b, "followerd_http_request_deadlines_total", "counter",
-	     "Connections closed for not sending a request within request_timeout.");
+	     "Connections closed for not sending a request within header_timeout.");
 	(void)evbuffer_add_printf(b, "followerd_http_request_deadlines_total %" PRIu64 "\n",
 	                          n->deadlines);
 	help(b, "followerd_http_artifact_bytes_total", "counter", "Artifact bytes sent.");
@@ -198,6 +200,7 @@ static void put_http(const struct http *h, struct evbuffer *b)
 	     "Artifact requests answered 503: not cached yet.");
 	(void)evbuffer_add_printf(b, "followerd_http_artifacts_not_cached_total %" PRIu64 "\n",
 	                          n->not_cached);
+	http_door_metrics(h, b);
 	help(b, "followerd_event_loop_stall_seconds", "gauge",
 	     "How late the loop's last late turn was (0: never).");
 	(void)evbuffer_add_printf(b, "followerd_event_loop_stall_seconds %.3f\n",
@@ -328,6 +331,75 @@ static void put_warm(struct http_call *c, struct evbuffer *b, const struct views
 	put_warm_db(b, w, dbs, visible, n);
 }
 
+/* ---- the query stores ---- */
+
+struct qwalk {
+	struct evbuffer *b;
+	const struct views_db *dbs;
+	const bool *visible;
+	size_t n;
+};
+
+/* Only the databases the caller may see. */
+static bool may_see(const struct qwalk *w, const char *database)
+{
+	for (size_t i = 0; i < w->n; i++)
+		if (strcmp(w->dbs[i].info.local_name, database) == 0)
+			return w->visible[i];
+	return false;
+}
+
+static int put_qtable(void *arg, const char *database, const char *table, uint64_t extents,
+                      uint64_t rows, uint64_t bytes)
+{
+	const struct qwalk *w = arg;
+	struct evbuffer *b = w->b;
+	static const char *const names[] = {"followerd_query_rows", "followerd_query_bytes",
+	                                    "followerd_query_extents"};
+	const uint64_t v[] = {rows, bytes, extents};
+
+	if (!may_see(w, database))
+		return 0;
+	for (size_t i = 0; i < 3; i++) {
+		(void)evbuffer_add_printf(b, "%s{database=\"", names[i]);
+		label(b, database);
+		(void)evbuffer_add(b, "\",table=\"", 9);
+		label(b, table);
+		(void)evbuffer_add_printf(b, "\"} %" PRIu64 "\n", v[i]);
+	}
+	return 0;
+}
+
+/* Rows, bytes and extents loaded per table; loads, their rate and errors. */
+static void put_query(struct http_call *c, struct evbuffer *b, const struct views_db *dbs,
+                      const bool *visible, size_t n)
+{
+	struct qsync *q = c->h->hooks.qsync != NULL ? c->h->hooks.qsync(c->h->hooks.arg) : NULL;
+	struct qwalk w = {b, dbs, visible, n};
+	struct qsync_status st;
+
+	if (q == NULL)
+		return;
+	qsync_status(q, &st);
+	help(b, "followerd_query_rows", "gauge",
+	     "Rows loaded in the query store, per table (also _bytes and _extents).");
+	(void)qsync_tables(q, put_qtable, &w);
+	help(b, "followerd_query_not_queryable_extents", "gauge",
+	     "Visible extents whose rows did not load (bad data, an unknown format).");
+	(void)evbuffer_add_printf(b, "followerd_query_not_queryable_extents %" PRIu64 "\n",
+	                          st.not_queryable);
+	help(b, "followerd_query_loads_total", "counter", "Extent loads, by result.");
+	(void)evbuffer_add_printf(b,
+	                          "followerd_query_loads_total{result=\"ok\"} %" PRIu64 "\n"
+	                          "followerd_query_loads_total{result=\"error\"} %" PRIu64 "\n",
+	                          st.loads, st.load_errors);
+	help(b, "followerd_query_loaded_rows_total", "counter", "Rows loaded since start.");
+	(void)evbuffer_add_printf(b, "followerd_query_loaded_rows_total %" PRIu64 "\n",
+	                          st.loaded_rows);
+	help(b, "followerd_query_load_rows_per_second", "gauge", "Rows/s of the last load.");
+	(void)evbuffer_add_printf(b, "followerd_query_load_rows_per_second %.0f\n", st.rows_per_s);
+}
+
 struct step_walk {
 	struct evbuffer *b;
 	const struct views_db *dbs;
@@ -387,6 +459,7 @@ void http_metrics(struct http_call *c)
 		put_databases(b, dbs, visible, n);
 		put_cache(c, b);
 		put_warm(c, b, dbs, visible, n);
+		put_query(c, b, dbs, visible, n);
 		put_sync(c, b, dbs, visible, n);
 		put_http(c->h, b);
 		http_headers(c->req, "text/plain; version=0.0.4; charset=utf-8");

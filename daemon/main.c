@@ -33,6 +33,7 @@
 #include "log.h"
 #include "mgmt.h"
 #include "notify.h"
+#include "query.h"
 #include "readthru.h"
 #include "signals.h"
 
@@ -254,6 +255,7 @@ struct daemon {
 	const struct engine_ops *engine_ops;
 	void *engine;
 	struct http *http; /* NULL with --once */
+	struct query *query; /* KQL queries; NULL with --once */
 	enum engine_mode mode;
 	bool level_set; /* the command line chose the log level */
 	bool ready;
@@ -472,12 +474,28 @@ static void on_mgmt(void *arg, struct evhttp_request *req, const struct http_kus
 	mgmt_on_mgmt(d->mgmt, req, call);
 }
 
+static void on_query(void *arg, const struct http_kusto_call *call)
+{
+	struct daemon *d = arg;
+
+	query_request(d->query, call);
+}
+
 static void on_attachments(void *arg, struct evhttp_request *req,
                            const struct http_admin_call *call)
 {
 	struct daemon *d = arg;
 
 	mgmt_on_attachments(d->mgmt, req, call);
+}
+
+static struct qsync *on_qsync(void *arg)
+{
+	struct daemon *d = arg;
+
+	if (d->engine_ops->qsync == NULL || d->engine == NULL)
+		return NULL;
+	return d->engine_ops->qsync(d->engine);
 }
 
 static struct warm *on_warm(void *arg)
@@ -515,6 +533,8 @@ static int http_start(struct daemon *d)
 	                                     .mgmt = on_mgmt,
 	                                     .attachments = on_attachments,
 	                                     .warm = on_warm,
+	                                     .qsync = on_qsync,
+	                                     .query = on_query,
 	                                     .sync = on_sync,
 	                                     .miss = on_miss}};
 	int r;
@@ -545,6 +565,19 @@ static int start_mgmt(struct daemon *d, char *err, size_t errlen)
 	return r;
 }
 
+/* The query workers (they read the store and the query stores). */
+static int start_query(struct daemon *d, char *err, size_t errlen)
+{
+	char path[4096];
+	int r;
+
+	(void)snprintf(path, sizeof(path), "%s/%s", d->conf->state_dir, STORE_FILE);
+	r = query_new(d->base, path, d->conf->cache_dir, &d->query, err, errlen);
+	if (r < 0)
+		log_err("cannot start: %s", err);
+	return r;
+}
+
 static int daemon_start(struct daemon *d)
 {
 	const struct engine_events events = {d, on_engine_ready, on_engine_status, on_engine_report,
@@ -572,6 +605,8 @@ static int daemon_start(struct daemon *d)
 	if (r < 0)
 		log_err("cannot start: %s", err);
 	if (r == 0 && d->mode == ENGINE_RUN)
+		r = start_query(d, err, sizeof(err));
+	if (r == 0 && d->mode == ENGINE_RUN)
 		r = http_start(d);
 	return r;
 }
@@ -580,6 +615,7 @@ static void daemon_free(struct daemon *d)
 {
 	mgmt_stop(d->mgmt);
 	http_free(d->http);
+	query_free(d->query); /* after http: its clients are gone */
 	if (d->engine != NULL)
 		d->engine_ops->free(d->engine);
 	mgmt_free(d->mgmt);

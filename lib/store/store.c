@@ -184,6 +184,12 @@ static const char *const migrations[] = {
     "ALTER TABLE extents ADD COLUMN added INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE extents ADD COLUMN dropped INTEGER;"
     "CREATE INDEX extents_held ON extents(entity, id) WHERE dropped IS NOT NULL;",
+    /* 5: typed data.  An artifact's data format ("csv gzip 0": format,
+     * compression, ignore_first_record; NULL: opaque bytes) and an extent's
+     * column statistics (a compact JSON array, NULL: none), so the query
+     * store can read its rows and skip it. */
+    "ALTER TABLE artifacts ADD COLUMN data TEXT;"
+    "ALTER TABLE extents ADD COLUMN stats TEXT;",
 };
 
 _Static_assert(N_ELEMENTS(migrations) == STORE_VERSION, "one migration per schema version");
@@ -200,8 +206,8 @@ _Static_assert(N_ELEMENTS(migrations) == STORE_VERSION, "one migration per schem
  * for the held rows once published). */
 #define EXT_VISIBLE "added <= ?6 AND (dropped IS NULL OR dropped > ?6)"
 #define EXT_PAGE_COLS                                                                              \
-	"SELECT id, uuid, min_created, max_created, rows, original_size, compressed_size, tags "   \
-	"FROM extents "
+	"SELECT id, uuid, min_created, max_created, rows, original_size, compressed_size, tags, "  \
+	"stats FROM extents "
 #define EXT_PAGE_WHERE "WHERE entity = ?1 AND id > ?2 AND max_created >= ?3 AND min_created <= ?4 "
 /* The held rows of database ?1: dropped at the applied version, still visible. */
 #define EXT_HELD                                                                                   \
@@ -281,8 +287,8 @@ static const char *const statements[ST__COUNT] = {
     [ST_COL_DELETE] = "DELETE FROM columns WHERE entity = ?1",
     [ST_COL_LIST] = "SELECT name, type FROM columns WHERE entity = ?1 ORDER BY ord",
     [ST_EXT_INSERT] = "INSERT INTO extents(db, entity, uuid, min_created, max_created, rows, "
-                      "original_size, compressed_size, bytes, tags, added) "
-                      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                      "original_size, compressed_size, bytes, tags, added, stats) "
+                      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     /* Live at the applied version: held rows were dropped already. */
     [ST_EXT_FIND] = "SELECT id, entity, rows, bytes, added FROM extents WHERE db = ?1 "
                     "AND uuid = ?2 AND dropped IS NULL",
@@ -294,10 +300,10 @@ static const char *const statements[ST__COUNT] = {
     [ST_EXT_PAGE_HELD] = EXT_PAGE_COLS "INDEXED BY extents_held " EXT_PAGE_WHERE
                                        "AND dropped IS NOT NULL ORDER BY id LIMIT ?5",
     [ST_EXT_MAXID] = "SELECT coalesce(max(id), 0) FROM extents",
-    [ST_ART_INSERT] = "INSERT INTO artifacts(extent, ord, name, path, size, sha256) "
-                      "VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_ART_INSERT] = "INSERT INTO artifacts(extent, ord, name, path, size, sha256, data) "
+                      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [ST_ART_DELETE] = "DELETE FROM artifacts WHERE extent = ?1",
-    [ST_ART_LIST] = "SELECT name, path, size, sha256 FROM artifacts WHERE extent = ?1 "
+    [ST_ART_LIST] = "SELECT name, path, size, sha256, data FROM artifacts WHERE extent = ?1 "
                     "ORDER BY ord",
     [ST_CACHING_GET] = "SELECT hot_span, windows FROM caching WHERE db = ?1 AND entity = ?2",
     [ST_CACHING_PUT] = "INSERT OR REPLACE INTO caching(db, entity, hot_span, windows) "

@@ -69,7 +69,7 @@
 
 #define STORE_ERRLEN 512
 #define STORE_HISTORY_MAX 1000 /* history rows kept per database */
-#define STORE_VERSION 4        /* PRAGMA user_version of a current file */
+#define STORE_VERSION 5        /* PRAGMA user_version of a current file */
 
 struct store;
 struct store_ckpt;

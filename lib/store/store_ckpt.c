@@ -277,9 +277,9 @@ static const char ck_schema_sql[] =
     "CREATE TABLE @S.ext(seq INTEGER PRIMARY KEY, uuid BLOB NOT NULL, ent INTEGER NOT NULL,"
     "  min_created INTEGER, max_created INTEGER, rows INTEGER, original_size INTEGER,"
     "  compressed_size INTEGER, bytes INTEGER, tags TEXT,"
-    "  a_name TEXT, a_path TEXT, a_size INTEGER, a_sha256 BLOB);"
+    "  a_name TEXT, a_path TEXT, a_size INTEGER, a_sha256 BLOB, stats TEXT, a_data TEXT);"
     "CREATE TABLE @S.art(seq INTEGER NOT NULL, ord INTEGER NOT NULL, name TEXT NOT NULL,"
-    "  path TEXT, size INTEGER NOT NULL, sha256 BLOB NOT NULL);"
+    "  path TEXT, size INTEGER NOT NULL, sha256 BLOB NOT NULL, data TEXT);"
     "CREATE TABLE @S.ents(idx INTEGER PRIMARY KEY, id INTEGER NOT NULL);"
     "CREATE INDEX @S.ents_id ON ents(id);"
     "CREATE TABLE @S.gone(id INTEGER PRIMARY KEY);";
@@ -303,13 +303,13 @@ static int ck_attach(struct store_ckpt *ck, char *err)
 		    ck,
 		    "INSERT INTO @S.ext(seq, uuid, ent, min_created, max_created, rows, "
 		    "original_size, compressed_size, bytes, tags, a_name, a_path, a_size, "
-		    "a_sha256) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
-		    "?13, ?14)",
+		    "a_sha256, stats, a_data) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+		    "?11, ?12, ?13, ?14, ?15, ?16)",
 		    &ck->ins_ext, err);
 	if (r == 0)
 		r = ck_prepare(ck,
-		               "INSERT INTO @S.art(seq, ord, name, path, size, sha256) "
-		               "VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+		               "INSERT INTO @S.art(seq, ord, name, path, size, sha256, data) "
+		               "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 		               &ck->ins_art, err);
 	return r;
 }
@@ -487,27 +487,33 @@ static int stage_artifacts(struct store_ckpt *ck, const struct proto_extent *x, 
 
 	for (size_t i = 1; i < x->nartifacts; i++) {
 		const struct proto_artifact *a = &x->artifacts[i];
+		char *data = NULL;
 		int r;
 
 		if (store_sha_parse(a->sha256, sha) < 0)
 			return store_errf(err, -EINVAL, "extent %s: artifacts[%zu]: bad sha256",
 			                  x->id, i);
+		if (store_data_encode(a, &data) < 0)
+			return store_errf(err, -ENOMEM, "out of memory");
 		(void)sqlite3_bind_int64(st, 1, ck->seq);
 		(void)sqlite3_bind_int64(st, 2, (int64_t)i);
 		(void)store_bind_text(st, 3, a->name != NULL ? a->name : "");
 		(void)store_bind_text(st, 4, store_path_stored(a));
 		(void)sqlite3_bind_int64(st, 5, (int64_t)a->size);
 		(void)sqlite3_bind_blob(st, 6, sha, sizeof(sha), SQLITE_STATIC);
+		(void)store_bind_text(st, 7, data);
 		r = store_step_done(ck->s, st, err, "checkpoint staging");
+		free(data);
 		if (r < 0)
 			return r;
 	}
 	return 0;
 }
 
-/* Binds the first artifact of x (or NULLs) to parameters 11-14. */
+/* Binds the first artifact of x (or NULLs) to parameters 11-14 and 16
+ * (*data: its data format, freed by the caller after the step). */
 static int bind_first_artifact(sqlite3_stmt *st, const struct proto_extent *x,
-                               unsigned char sha[32], char *err)
+                               unsigned char sha[32], char **data, char *err)
 {
 	const struct proto_artifact *a = x->nartifacts > 0 ? &x->artifacts[0] : NULL;
 
@@ -515,6 +521,9 @@ static int bind_first_artifact(sqlite3_stmt *st, const struct proto_extent *x,
 		return 0;
 	if (store_sha_parse(a->sha256, sha) < 0)
 		return store_errf(err, -EINVAL, "extent %s: artifacts[0]: bad sha256", x->id);
+	if (store_data_encode(a, data) < 0)
+		return store_errf(err, -ENOMEM, "out of memory");
+	(void)store_bind_text(st, 16, *data);
 	(void)store_bind_text(st, 11, a->name != NULL ? a->name : "");
 	(void)store_bind_text(st, 12, store_path_stored(a));
 	(void)sqlite3_bind_int64(st, 13, (int64_t)a->size);
@@ -526,18 +535,20 @@ static int stage_extent(struct store_ckpt *ck, size_t ent, const struct proto_ex
                         uint64_t bytes, char *err)
 {
 	unsigned char uuid[16], sha[32];
-	char *tags = NULL;
+	char *tags = NULL, *stats = NULL, *data = NULL;
 	sqlite3_stmt *st = ck->ins_ext;
 	int r;
 
 	if (store_uuid_parse(x->id, uuid) < 0)
 		return store_errf(err, -EINVAL, "extent '%.36s': bad id", x->id);
 	(void)sqlite3_clear_bindings(st);
-	r = bind_first_artifact(st, x, sha, err);
+	r = bind_first_artifact(st, x, sha, &data, err);
 	if (r == 0)
 		r = store_tags_encode(x->tags, x->ntags, &tags);
+	if (r == 0)
+		r = store_stats_encode(x, &stats);
 	if (r < 0)
-		return r;
+		goto out;
 	ck->seq++;
 	(void)sqlite3_bind_int64(st, 1, ck->seq);
 	(void)sqlite3_bind_blob(st, 2, uuid, sizeof(uuid), SQLITE_STATIC);
@@ -549,8 +560,12 @@ static int stage_extent(struct store_ckpt *ck, size_t ent, const struct proto_ex
 	(void)sqlite3_bind_int64(st, 8, (int64_t)x->compressed_size);
 	(void)sqlite3_bind_int64(st, 9, (int64_t)bytes);
 	(void)store_bind_text(st, 10, tags);
+	(void)store_bind_text(st, 15, stats);
 	r = store_step_done(ck->s, st, err, "checkpoint staging");
+out:
 	free(tags);
+	free(stats);
+	free(data);
 	return r < 0 ? r : stage_artifacts(ck, x, err);
 }
 
@@ -816,9 +831,9 @@ static int duplicates(struct finish *f, const char *query, int64_t db)
 
 #define INSERT_EXTENTS                                                                             \
 	"INSERT INTO extents(id, db, entity, uuid, min_created, max_created, rows, "               \
-	"original_size, compressed_size, bytes, tags) "                                            \
+	"original_size, compressed_size, bytes, tags, stats) "                                     \
 	"SELECT ?2 + s.seq, ?1, m.id, s.uuid, s.min_created, s.max_created, s.rows, "              \
-	"s.original_size, s.compressed_size, s.bytes, s.tags "
+	"s.original_size, s.compressed_size, s.bytes, s.tags, s.stats "
 /* In staging order: ids ascend, the table is appended to. */
 #define INSERT_ALL_EXTENTS INSERT_EXTENTS "FROM @S.ext s CROSS JOIN @S.ents m ON m.idx = s.ent"
 /* In uuid order: the probes of the stored index go forward, not at random. */
@@ -828,12 +843,12 @@ static int duplicates(struct finish *f, const char *query, int64_t db)
 	"WHERE NOT EXISTS (SELECT 1 FROM extents e WHERE e.db = ?1 AND e.uuid = s.uuid) "          \
 	"ORDER BY s.uuid"
 #define INSERT_FIRST_ARTIFACTS                                                                     \
-	"INSERT INTO artifacts(extent, ord, name, path, size, sha256) "                            \
-	"SELECT ?1 + a.seq, 0, a.a_name, a.a_path, a.a_size, a.a_sha256 FROM @S.ext a "            \
+	"INSERT INTO artifacts(extent, ord, name, path, size, sha256, data) "                      \
+	"SELECT ?1 + a.seq, 0, a.a_name, a.a_path, a.a_size, a.a_sha256, a.a_data FROM @S.ext a "  \
 	"WHERE a.a_sha256 IS NOT NULL"
 #define INSERT_MORE_ARTIFACTS                                                                      \
-	"INSERT INTO artifacts(extent, ord, name, path, size, sha256) "                            \
-	"SELECT ?1 + a.seq, a.ord, a.name, a.path, a.size, a.sha256 FROM @S.art a WHERE 1"
+	"INSERT INTO artifacts(extent, ord, name, path, size, sha256, data) "                      \
+	"SELECT ?1 + a.seq, a.ord, a.name, a.path, a.size, a.sha256, a.data FROM @S.art a WHERE 1"
 #define ONLY_NEW " AND EXISTS (SELECT 1 FROM extents e WHERE e.id = ?1 + a.seq)"
 
 /* Deletes the stored extents the checkpoint does not hold (same id in the

@@ -251,6 +251,10 @@ void store_path_canonical(const char *sha256, char *buf);
 
 /* Tags as stored: a new JSON array text, or NULL (and 0) when there are none. */
 int store_tags_encode(char *const *tags, size_t n, char **ret);
+/* An artifact's data format as stored ("csv gzip 0"; *ret NULL: opaque). */
+int store_data_encode(const struct proto_artifact *a, char **ret);
+/* An extent's column statistics as stored (compact JSON; *ret NULL: none). */
+int store_stats_encode(const struct proto_extent *x, char **ret);
 
 /* Appends the history row of an applied change and trims the history. */
 int store_history_add(struct store *s, int64_t db, const char *uuid, uint64_t version,

@@ -457,6 +457,48 @@ int store_tags_encode(char *const *tags, size_t n, char **ret)
 	return *ret != NULL ? 0 : -ENOMEM;
 }
 
+int store_data_encode(const struct proto_artifact *a, char **ret)
+{
+	const char *f =
+	    a->format == PROTO_FMT_UNKNOWN ? a->format_text : proto_format_name(a->format);
+	const char *c = a->compression == PROTO_COMP_UNKNOWN
+	                    ? a->compression_text
+	                    : proto_compression_name(a->compression);
+
+	*ret = NULL;
+	if (a->format == PROTO_FMT_NONE)
+		return 0;
+	if (asprintf(ret, "%s %s %d", f ? f : "?", c ? c : "?", a->ignore_first_record ? 1 : 0) <
+	    0) {
+		*ret = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static json_t *colstat_json(const struct proto_colstat *c)
+{
+	return json_pack("[s,I,s?,s?]", c->name, (json_int_t)c->nulls, c->min, c->max);
+}
+
+int store_stats_encode(const struct proto_extent *x, char **ret)
+{
+	json_t *a;
+
+	*ret = NULL;
+	if (x->nstats == 0)
+		return 0;
+	a = json_array();
+	for (size_t i = 0; a != NULL && i < x->nstats; i++)
+		if (json_array_append_new(a, colstat_json(&x->stats[i])) < 0) {
+			json_decref(a);
+			a = NULL;
+		}
+	*ret = a != NULL ? json_dumps(a, JSON_COMPACT) : NULL;
+	json_decref(a);
+	return *ret != NULL ? 0 : -ENOMEM;
+}
+
 static uint64_t extent_bytes(const struct proto_extent *x)
 {
 	uint64_t b = 0;
@@ -473,6 +515,7 @@ static int artifacts_insert(struct store *s, int64_t id, const struct proto_exte
 	for (size_t i = 0; i < x->nartifacts; i++) {
 		const struct proto_artifact *a = &x->artifacts[i];
 		sqlite3_stmt *st = store_stmt(s, ST_ART_INSERT, err);
+		char *data = NULL;
 		int r;
 
 		if (st == NULL)
@@ -480,13 +523,17 @@ static int artifacts_insert(struct store *s, int64_t id, const struct proto_exte
 		if (store_sha_parse(a->sha256, sha) < 0)
 			return store_errf(err, -EINVAL, "extent %s: artifacts[%zu]: bad sha256",
 			                  x->id, i);
+		if (store_data_encode(a, &data) < 0)
+			return store_errf(err, -ENOMEM, "out of memory");
 		(void)sqlite3_bind_int64(st, 1, id);
 		(void)sqlite3_bind_int64(st, 2, (int64_t)i);
 		(void)store_bind_text(st, 3, a->name != NULL ? a->name : "");
 		(void)store_bind_text(st, 4, store_path_stored(a));
 		(void)sqlite3_bind_int64(st, 5, (int64_t)a->size);
 		(void)sqlite3_bind_blob(st, 6, sha, sizeof(sha), SQLITE_STATIC);
+		(void)store_bind_text(st, 7, data);
 		r = store_step_done(s, st, err, "artifact insert");
+		free(data);
 		if (r < 0)
 			return r;
 	}
@@ -515,7 +562,7 @@ int store_extent_insert(struct store *s, int64_t db, int64_t entity, const struc
                         uint64_t added, char *err)
 {
 	unsigned char uuid[16];
-	char *tags = NULL;
+	char *tags = NULL, *stats = NULL;
 	sqlite3_stmt *st;
 	int r;
 
@@ -524,12 +571,12 @@ int store_extent_insert(struct store *s, int64_t db, int64_t entity, const struc
 	r = extent_absent(s, db, uuid, x->id, err);
 	if (r == 0)
 		r = store_tags_encode(x->tags, x->ntags, &tags);
-	if (r < 0)
-		return r;
-	st = store_stmt(s, ST_EXT_INSERT, err);
-	if (st == NULL) {
+	if (r == 0)
+		r = store_stats_encode(x, &stats);
+	if (r < 0 || (st = store_stmt(s, ST_EXT_INSERT, err)) == NULL) {
 		free(tags);
-		return -EIO;
+		free(stats);
+		return r < 0 ? r : -EIO;
 	}
 	(void)sqlite3_bind_int64(st, 1, db);
 	(void)sqlite3_bind_int64(st, 2, entity);
@@ -542,8 +589,10 @@ int store_extent_insert(struct store *s, int64_t db, int64_t entity, const struc
 	(void)sqlite3_bind_int64(st, 9, (int64_t)extent_bytes(x));
 	(void)store_bind_text(st, 10, tags);
 	(void)sqlite3_bind_int64(st, 11, (int64_t)added);
+	(void)store_bind_text(st, 12, stats);
 	r = store_step_done(s, st, err, "extent insert");
 	free(tags);
+	free(stats);
 	if (r < 0)
 		return r;
 	return artifacts_insert(s, sqlite3_last_insert_rowid(s->db), x, err);

@@ -292,7 +292,8 @@ int store_principals(struct store *s, const char *config, enum proto_role role,
 struct extent_buf {
 	struct proto_extent x;
 	json_t *tags;
-	size_t cap; /* of x.artifacts */
+	json_t *stats; /* x.stats' strings point into it */
+	size_t cap;    /* of x.artifacts */
 };
 
 static void extent_buf_reset(struct extent_buf *b)
@@ -300,7 +301,14 @@ static void extent_buf_reset(struct extent_buf *b)
 	for (size_t i = 0; i < b->x.nartifacts; i++) {
 		free(b->x.artifacts[i].name);
 		free(b->x.artifacts[i].path);
+		free(b->x.artifacts[i].format_text);
+		free(b->x.artifacts[i].compression_text);
 	}
+	free(b->x.stats);
+	b->x.stats = NULL;
+	b->x.nstats = 0;
+	json_decref(b->stats);
+	b->stats = NULL;
 	b->x.nartifacts = 0;
 	free(b->x.tags);
 	b->x.tags = NULL;
@@ -328,6 +336,61 @@ static int tags_read(sqlite3_stmt *st, int col, struct extent_buf *b)
 		if (!json_is_string(t))
 			return -EBADMSG;
 		b->x.tags[b->x.ntags++] = (char *)json_string_value(t);
+	}
+	return 0;
+}
+
+/* An artifact's stored data format ("csv gzip 0") into a. */
+static int data_read(sqlite3_stmt *st, int col, struct proto_artifact *a)
+{
+	const char *text = (const char *)sqlite3_column_text(st, col);
+	char f[32], c[32];
+	int ignore;
+
+	if (text == NULL)
+		return 0;
+	if (sscanf(text, "%31s %31s %d", f, c, &ignore) != 3)
+		return -EBADMSG;
+	a->ignore_first_record = ignore != 0;
+	if (proto_format_parse(f, &a->format) < 0) {
+		a->format = PROTO_FMT_UNKNOWN;
+		a->format_text = strdup(f);
+	}
+	if (proto_compression_parse(c, &a->compression) < 0) {
+		a->compression = PROTO_COMP_UNKNOWN;
+		a->compression_text = strdup(c);
+	}
+	return 0;
+}
+
+static int stats_read(sqlite3_stmt *st, int col, struct extent_buf *b)
+{
+	const char *text = (const char *)sqlite3_column_text(st, col);
+	json_t *v;
+	size_t i;
+
+	if (text == NULL)
+		return 0;
+	b->stats = json_loads(text, 0, NULL);
+	if (!json_is_array(b->stats))
+		return -EBADMSG;
+	b->x.stats = calloc(json_array_size(b->stats) + 1, sizeof(*b->x.stats));
+	if (b->x.stats == NULL)
+		return -ENOMEM;
+	json_array_foreach(b->stats, i, v)
+	{
+		struct proto_colstat *c = &b->x.stats[b->x.nstats++];
+		json_t *min = json_array_get(v, 2), *max = json_array_get(v, 3);
+
+		if (json_array_size(v) != 4 || !json_is_string(json_array_get(v, 0)) ||
+		    !json_is_integer(json_array_get(v, 1)) ||
+		    !(json_is_string(min) || json_is_null(min)) ||
+		    !(json_is_string(max) || json_is_null(max)))
+			return -EBADMSG;
+		c->name = (char *)json_string_value(json_array_get(v, 0));
+		c->nulls = (uint64_t)json_integer_value(json_array_get(v, 1));
+		c->min = (char *)json_string_value(min);
+		c->max = (char *)json_string_value(max);
 	}
 	return 0;
 }
@@ -360,7 +423,7 @@ static int artifact_push(sqlite3_stmt *st, struct extent_buf *b)
 	}
 	if (a->path == NULL || !store_col_dup(st, 0, &a->name, true))
 		return -ENOMEM;
-	return 0;
+	return data_read(st, 4, a);
 }
 
 static int artifacts_read(struct store *s, int64_t id, struct extent_buf *b, char *err)
@@ -393,6 +456,8 @@ static int extent_read(struct store *s, sqlite3_stmt *st, struct extent_buf *b, 
 	b->x.compressed_size = (uint64_t)sqlite3_column_int64(st, 6);
 	if (tags_read(st, 7, b) < 0)
 		return store_errf(err, -EBADMSG, "extent %s: bad tags in the store", b->x.id);
+	if (stats_read(st, 8, b) < 0)
+		return store_errf(err, -EBADMSG, "extent %s: bad statistics in the store", b->x.id);
 	return artifacts_read(s, sqlite3_column_int64(st, 0), b, err);
 }
 

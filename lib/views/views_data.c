@@ -13,8 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cache/cache.h"
+#include "cache/qsync.h"
+#include "store/qstore.h"
 
 #define SQL_MAX 1024
 /* The extents e of visible version v (an SQL expression; see store.h). */
@@ -69,6 +72,7 @@ struct page {
 	const struct views_db *d;
 	json_t *extents;
 	const struct policy *policy; /* of the table being walked */
+	struct qstore *qs;           /* the database's query store, NULL when it has none */
 	size_t limit, count;
 	int64_t last_id;
 	bool more; /* a row past the limit exists */
@@ -97,6 +101,36 @@ static json_t *strings_json(char *const *v, size_t n)
 	return a;
 }
 
+static bool typed(const struct proto_extent *x)
+{
+	for (size_t i = 0; i < x->nartifacts; i++)
+		if (x->artifacts[i].format == PROTO_FMT_NONE)
+			return false;
+	return x->nartifacts > 0;
+}
+
+/* The extent's query state: {"state": "loaded" | "not_loaded" |
+ * "not_queryable", "rows": loaded rows, "error": why it is not queryable}. */
+static json_t *query_json(const struct page *p, const struct proto_extent *x)
+{
+	char why[1024], qerr[QSTORE_ERRLEN];
+	struct qstore_extent e = {0};
+	json_t *j;
+
+	if (!typed(x))
+		return json_pack("{s:s, s:s}", "state", "not_queryable", "error",
+		                 "its artifacts declare no data format");
+	if (p->qs && qstore_error_get(p->qs, x->id, why, sizeof(why), qerr) == 0)
+		return json_pack("{s:s, s:s}", "state", "not_queryable", "error", why);
+	if (p->qs && qstore_extent_get(p->qs, x->id, &e, qerr) == 0)
+		j = json_pack("{s:s, s:I}", "state", "loaded", "rows", (json_int_t)e.rows);
+	else
+		j = json_pack("{s:s}", "state", "not_loaded");
+	free((char *)e.table);
+	free((char *)e.extent);
+	return j;
+}
+
 static json_t *extent_json(const struct page *p, int64_t id, const struct proto_extent *x)
 {
 	json_t *arts = json_array();
@@ -106,13 +140,13 @@ static json_t *extent_json(const struct page *p, int64_t id, const struct proto_
 			json_decref(arts);
 			arts = NULL;
 		}
-	return json_pack("{s:s, s:s, s:o, s:o, s:I, s:I, s:I, s:o, s:b, s:o}", "id", x->id, "table",
-	                 x->table, "min_created", views_datetime(x->min_created), "max_created",
-	                 views_datetime(x->max_created), "rows", (json_int_t)x->rows,
+	return json_pack("{s:s, s:s, s:o, s:o, s:I, s:I, s:I, s:o, s:b, s:o, s:o}", "id", x->id,
+	                 "table", x->table, "min_created", views_datetime(x->min_created),
+	                 "max_created", views_datetime(x->max_created), "rows", (json_int_t)x->rows,
 	                 "original_size", (json_int_t)x->original_size, "compressed_size",
 	                 (json_int_t)x->compressed_size, "tags", strings_json(x->tags, x->ntags),
 	                 "hot", policy_is_hot(p->policy, x->min_created, x->max_created, p->v->now),
-	                 "artifacts", arts);
+	                 "artifacts", arts, "query", query_json(p, x));
 }
 
 static int page_add(void *arg, int64_t id, const struct proto_extent *x)
@@ -239,6 +273,18 @@ static json_t *next_json(const struct page *p, const struct views_extent_query *
 	return json_string(next);
 }
 
+/* The database's query store, read-only, when it has one (no file: none is
+ * loaded yet, or the daemon runs without a cache). */
+static void open_qstore(struct page *p)
+{
+	char path[4096], err[QSTORE_ERRLEN];
+
+	if (p->v->conf == NULL || p->v->conf->cache_dir == NULL ||
+	    qsync_path(p->v->conf->cache_dir, p->d->info.id, path, sizeof(path)) < 0 ||
+	    access(path, R_OK) < 0 || qstore_open(path, true, &p->qs, err) < 0)
+		p->qs = NULL;
+}
+
 int views_extents(const struct views_ctx *v, const struct views_db *d,
                   const struct views_extent_query *q, json_t **ret, char *err)
 {
@@ -265,8 +311,10 @@ int views_extents(const struct views_ctx *v, const struct views_db *d,
 		r = store_entities(v->store, d->info.config, &ents, &n, err);
 	if (r == 0 && (p.extents = json_array()) == NULL)
 		r = views_errf(err, -ENOMEM, "out of memory");
+	open_qstore(&p);
 	if (r == 0)
 		r = page_tables(&p, ents, n, has_db, &db, q, start, after, &last, err);
+	qstore_free(p.qs);
 	if (r == 0 &&
 	    (*ret = json_pack("{s:o, s:O, s:o}", "table",
 	                      q->table != NULL ? json_string(q->table) : json_null(), "extents",

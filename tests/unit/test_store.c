@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1857,6 +1858,84 @@ static void test_decoded_commit_and_checkpoint(void **state)
 	xs_free(&x);
 }
 
+/* What a typed extent reads back as (store_extents' callback). */
+struct typed_seen {
+	int n;
+	char data[4][96];
+};
+
+static int typed_cb(void *arg, int64_t id, const struct proto_extent *x)
+{
+	struct typed_seen *t = arg;
+	const struct proto_artifact *a = &x->artifacts[0];
+
+	if (t->n < 4)
+		(void)snprintf(t->data[t->n], sizeof(t->data[0]), "%s %s %d|%zu %s %" PRIu64 " %s %s",
+		               proto_format_name(a->format), proto_compression_name(a->compression),
+		               a->ignore_first_record, x->nstats,
+		               x->nstats ? x->stats[0].name : "-", x->nstats ? x->stats[0].nulls : 0,
+		               x->nstats && x->stats[0].min ? x->stats[0].min : "-",
+		               x->nstats && x->stats[0].max ? x->stats[0].max : "-");
+	t->n++;
+	return 0;
+}
+
+static struct typed_seen typed_extents(struct fx *f, const char *table)
+{
+	struct typed_seen t = {0};
+	struct store_extent_query q = {.config = "logs", .table = table, .from = INT64_MIN,
+	                               .to = INT64_MAX, .limit = 100};
+
+	if (store_extents(f->s, &q, typed_cb, &t, f->err) < 0)
+		fail_msg("extents: %s", f->err);
+	return t;
+}
+
+/* An artifact's data format and an extent's column statistics survive a
+ * commit and a checkpoint (schema 5); an opaque extent stays opaque. */
+static void test_typed_extents(void **state)
+{
+	struct fx *f = *state;
+	struct xs x = extents("T", 1, 2);
+	struct proto_colstat st[] = {{(char *)"Timestamp", 0, (char *)"2026-12-01T00:00:00.0000000Z",
+	                              (char *)"2026-12-02T00:00:00.0000000Z"},
+	                             {(char *)"Host", 3, NULL, NULL}};
+	struct proto_action a[] = {create(PROTO_TABLE, "T"), add(&x)};
+	struct store_summary sum = {0};
+	struct typed_seen t;
+
+	x.a[0].format = PROTO_FMT_CSV;
+	x.a[0].compression = PROTO_COMP_GZIP;
+	x.a[0].ignore_first_record = true;
+	x.x[0].stats = st;
+	x.x[0].nstats = 2;
+	assert_int_equal(apply(f, UUID_A, 1, a, 2, NULL, NULL), 0);
+	t = typed_extents(f, "T");
+	assert_int_equal(t.n, 2);
+	assert_string_equal(t.data[0], "csv gzip 1|2 Timestamp 0 2026-12-01T00:00:00.0000000Z "
+	                               "2026-12-02T00:00:00.0000000Z");
+	assert_string_equal(t.data[1], "none none 0|0 - 0 - -");
+
+	/* the same state from a checkpoint, into a second follower database */
+	struct proto_counts counts = counts_of(1, 0, 0, (const struct xs *const[]){&x}, 1);
+	struct proto_manifest m = manifest(UUID_A, 1, &counts);
+	struct store_ckpt *ck = NULL;
+
+	assert_int_equal(store_db_detach(f->s, "logs", f->err), 0);
+	assert_int_equal(store_db_add(f->s, "logs", "file:///l", "Logs", "Logs", f->err), 0);
+	assert_int_equal(store_checkpoint_begin(f->s, "logs", &m, NULL, &ck, f->err), 0);
+	if (store_checkpoint_feed(ck, a, 2, f->err) < 0 ||
+	    store_checkpoint_finish(ck, &sum, f->err) < 0)
+		fail_msg("checkpoint: %s", f->err);
+	store_summary_clear(&sum);
+	t = typed_extents(f, "T");
+	assert_int_equal(t.n, 2);
+	assert_string_equal(t.data[0], "csv gzip 1|2 Timestamp 0 2026-12-01T00:00:00.0000000Z "
+	                               "2026-12-02T00:00:00.0000000Z");
+	assert_string_equal(t.data[1], "none none 0|0 - 0 - -");
+	xs_free(&x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1889,6 +1968,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_extents_paging, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_decoded_commit_and_checkpoint, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_busy, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_typed_extents, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,533 @@
+/*
+ * query — KQL queries: the loop's side (query.h).  A request becomes a job
+ * for the workers; the workers' encoded answer comes back in chunks through
+ * an eventfd and is streamed, never more than the socket can take: while
+ * the connection's output holds QUERY_SOCKET_BYTES the job waits for a
+ * drain timer, and its worker waits for the loop.
+ */
+#include "query_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <jansson.h>
+#include <openssl/rand.h>
+
+#include "policy/auth.h"
+#include "store/store.h"
+#include "util/timefmt.h"
+#include "views/views.h"
+
+#define QUERY_SOCKET_BYTES ((size_t)1 << 20)
+#define DRAIN_MS 5
+
+static void job_free(struct job *j)
+{
+	struct chunk *c;
+
+	while ((c = j->head)) {
+		j->head = c->next;
+		free(c);
+	}
+	if (j->drain)
+		event_free(j->drain);
+	kreq_clear(&j->req);
+	free(j->error_json);
+	free(j);
+}
+
+/* ---- errors ---- */
+
+char *query_error_json(const char *code, const char *type, const char *errcode,
+                       const char *message, const struct job *j)
+{
+	json_t *e = json_pack("{s:{s:s, s:s, s:s, s:s, s:{s:s, s:s}, s:b}}", "error", "code", code,
+	                      "message", message, "@type", type, "@message", message, "@context",
+	                      "activityId", j ? j->activity_id : "", "clientRequestId",
+	                      j ? j->request_id : "", "@permanent", true);
+	char *s;
+
+	if (e && errcode)
+		(void)json_object_set_new(json_object_get(e, "error"), "@errorCode",
+		                          json_string(errcode));
+	s = e ? json_dumps(e, JSON_COMPACT) : NULL;
+	json_decref(e);
+	return s;
+}
+
+/* Answers wait at once with a Kusto error (before any output). */
+static void reply_error(struct http_wait *wait, int status, const char *reason, const char *body)
+{
+	struct evbuffer *b = evbuffer_new();
+
+	http_wait_start(wait, status, reason, "application/json; charset=utf-8");
+	if (b && body && evbuffer_add(b, body, strlen(body)) == 0)
+		(void)http_wait_chunk(wait, b, NULL, NULL);
+	evbuffer_free(b);
+	http_wait_end(wait);
+}
+
+static const char *reason_of(int status)
+{
+	switch (status) {
+	case 400:
+		return "Bad Request";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 429:
+		return "Too Many Requests";
+	default:
+		return "Service Unavailable";
+	}
+}
+
+static void refuse(struct http_wait *wait, int status, const char *code, const char *type,
+                   const char *message)
+{
+	char *body = query_error_json(code, type, NULL, message, NULL);
+
+	reply_error(wait, status, reason_of(status), body);
+	free(body);
+}
+
+/* ---- the worker's side of the queue ---- */
+
+int query_emit(struct job *j, const char *buf, size_t len)
+{
+	struct query *q = j->q;
+	struct chunk *c = malloc(sizeof(*c) + len);
+	bool wake;
+
+	if (!c)
+		return -ENOMEM;
+	c->next = NULL;
+	c->len = len;
+	memcpy(c->data, buf, len);
+	pthread_mutex_lock(&q->mu);
+	while (j->queued >= QUERY_QUEUE_BYTES && !j->cancel && !q->stop)
+		pthread_cond_wait(&q->space, &q->mu);
+	if (j->cancel || q->stop) {
+		pthread_mutex_unlock(&q->mu);
+		free(c);
+		return -ECANCELED;
+	}
+	*(j->tail ? &j->tail->next : &j->head) = c;
+	j->tail = c;
+	j->queued += len;
+	wake = !j->notified;
+	if (wake) {
+		j->notified = true;
+		j->next = q->done;
+		q->done = j;
+	}
+	pthread_mutex_unlock(&q->mu);
+	if (wake)
+		(void)eventfd_write(q->efd, 1);
+	return 0;
+}
+
+void query_finish(struct job *j, int status, char *error_json)
+{
+	struct query *q = j->q;
+	bool wake;
+
+	pthread_mutex_lock(&q->mu);
+	j->done = true;
+	j->status = status;
+	j->error_json = error_json;
+	wake = !j->notified;
+	if (wake) {
+		j->notified = true;
+		j->next = q->done;
+		q->done = j;
+	}
+	pthread_mutex_unlock(&q->mu);
+	if (wake)
+		(void)eventfd_write(q->efd, 1);
+}
+
+bool query_cancelled(struct job *j)
+{
+	bool c;
+
+	pthread_mutex_lock(&j->q->mu);
+	c = j->cancel || j->q->stop;
+	pthread_mutex_unlock(&j->q->mu);
+	return c;
+}
+
+static void *worker_main(void *arg)
+{
+	struct query *q = arg;
+	struct store *store = NULL;
+	struct job *j;
+
+	pthread_mutex_lock(&q->mu);
+	for (;;) {
+		while (!q->queue && !q->stop)
+			pthread_cond_wait(&q->work, &q->mu);
+		if (q->stop)
+			break;
+		j = q->queue;
+		q->queue = j->next;
+		if (!q->queue)
+			q->queue_last = NULL;
+		q->queued--;
+		pthread_mutex_unlock(&q->mu);
+		query_run(j, &store);
+		pthread_mutex_lock(&q->mu);
+	}
+	pthread_mutex_unlock(&q->mu);
+	store_free(store);
+	return NULL;
+}
+
+/* ---- the loop's side: streaming ---- */
+
+static size_t socket_backlog(struct job *j)
+{
+	struct evhttp_request *req = http_wait_request(j->wait);
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+
+	return bev ? evbuffer_get_length(bufferevent_get_output(bev)) : 0;
+}
+
+/* Moves the job's chunks to the connection while it has room. */
+static bool pump(struct job *j)
+{
+	struct query *q = j->q;
+	struct evbuffer *b = evbuffer_new();
+	struct chunk *c;
+	size_t moved = 0;
+
+	if (!b)
+		return false;
+	pthread_mutex_lock(&q->mu);
+	while ((c = j->head) && socket_backlog(j) + evbuffer_get_length(b) < QUERY_SOCKET_BYTES) {
+		j->head = c->next;
+		if (!j->head)
+			j->tail = NULL;
+		(void)evbuffer_add(b, c->data, c->len);
+		moved += c->len;
+		free(c);
+	}
+	j->queued -= moved;
+	pthread_cond_broadcast(&q->space);
+	bool rest = j->head != NULL;
+	pthread_mutex_unlock(&q->mu);
+	if (evbuffer_get_length(b) > 0)
+		(void)http_wait_chunk(j->wait, b, NULL, NULL);
+	evbuffer_free(b);
+	return rest;
+}
+
+static void arm_drain(struct job *j)
+{
+	struct timeval tv = {0, DRAIN_MS * 1000};
+
+	(void)event_add(j->drain, &tv);
+}
+
+/* What the loop does with a job the worker touched (or a drain timer). */
+static void advance(struct job *j)
+{
+	struct query *q = j->q;
+	bool done, more;
+
+	if (!j->wait) { /* the client went away: only the worker's end matters */
+		if (j->done)
+			job_free(j);
+		return;
+	}
+	pthread_mutex_lock(&q->mu);
+	done = j->done;
+	pthread_mutex_unlock(&q->mu);
+	if (done && j->status != 0 && !j->started) {
+		reply_error(j->wait, j->status, reason_of(j->status), j->error_json);
+		job_free(j);
+		return;
+	}
+	if (!j->started) {
+		http_wait_start(j->wait, 200, "OK", "application/json; charset=utf-8");
+		j->started = true;
+	}
+	more = pump(j);
+	if (more) {
+		arm_drain(j);
+	} else if (done) {
+		http_wait_end(j->wait);
+		job_free(j);
+	}
+}
+
+static void on_drain(evutil_socket_t fd, short what, void *arg)
+{
+	advance(arg);
+}
+
+static void on_done(evutil_socket_t fd, short what, void *arg)
+{
+	struct query *q = arg;
+	struct job *list, *j;
+	eventfd_t v;
+
+	(void)eventfd_read(q->efd, &v);
+	pthread_mutex_lock(&q->mu);
+	list = q->done;
+	q->done = NULL;
+	for (j = list; j; j = j->next)
+		j->notified = false;
+	pthread_mutex_unlock(&q->mu);
+	while ((j = list)) {
+		list = j->next;
+		if (!event_pending(j->drain, EV_TIMEOUT, NULL))
+			advance(j);
+	}
+}
+
+/* The client went away: the worker stops at its next check. */
+static void on_gone(void *arg)
+{
+	struct job *j = arg;
+
+	pthread_mutex_lock(&j->q->mu);
+	j->cancel = true;
+	pthread_cond_broadcast(&j->q->space);
+	pthread_mutex_unlock(&j->q->mu);
+	j->wait = NULL;
+	if (event_pending(j->drain, EV_TIMEOUT, NULL))
+		event_del(j->drain);
+	/* freed when the worker reports its end (advance sees no wait) */
+	pthread_mutex_lock(&j->q->mu);
+	bool done = j->done && !j->notified;
+	pthread_mutex_unlock(&j->q->mu);
+	if (done)
+		job_free(j);
+}
+
+/* ---- requests ---- */
+
+static void new_activity_id(char out[37])
+{
+	unsigned char b[16];
+
+	if (RAND_bytes(b, sizeof(b)) != 1)
+		memset(b, 0, sizeof(b));
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+	(void)snprintf(out, 37,
+	               "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+	               b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+	               b[13], b[14], b[15]);
+}
+
+/* The client's request id, printable ASCII only, bounded. */
+static void request_id(struct evhttp_request *req, char out[128])
+{
+	const char *s = evhttp_find_header(evhttp_request_get_input_headers(req),
+	                                   "x-ms-client-request-id");
+	size_t n = 0;
+
+	for (; s && *s && n + 1 < 128; s++)
+		if (*s >= 0x20 && *s < 0x7f)
+			out[n++] = *s;
+	out[n] = '\0';
+}
+
+static void headers(struct job *j)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(http_wait_request(j->wait));
+
+	if (j->request_id[0])
+		(void)evhttp_add_header(h, "x-ms-client-request-id", j->request_id);
+	(void)evhttp_add_header(h, "x-ms-activity-id", j->activity_id);
+}
+
+/* The database and the caller's right to its data; 0, or answered. */
+static int authorize(const struct http_kusto_call *call, const char *name, struct views_db *ret)
+{
+	char err[VIEWS_ERRLEN], msg[1600];
+	unsigned roles;
+
+	if (!call->views || !call->views->store) {
+		refuse(call->wait, 503, "ServiceUnavailable", "Kusto.Data.Exceptions.KustoServiceException",
+		       "the state store is not open yet; retry");
+		return -1;
+	}
+	if (!name || views_db_find(call->views, name, ret, err) < 0) {
+		(void)snprintf(msg, sizeof(msg), "database '%s' is not followed here", name ? name : "");
+		refuse(call->wait, 404, "BadRequest_EntityNotFound",
+		       "Kusto.Data.Exceptions.EntityNotFoundException", msg);
+		return -1;
+	}
+	roles = call->who->superuser ? AUTH_ROLES_ALL : auth_roles(&ret->effective, call->who->fqn);
+	if (!auth_allowed(call->who, roles, AUTH_REQ_DATA, call->allow_anonymous)) {
+		(void)snprintf(msg, sizeof(msg), "%s may not query database '%s'",
+		               call->who->fqn[0] ? call->who->fqn : "an anonymous caller", name);
+		refuse(call->wait, 403, "Forbidden", "Kusto.Data.Exceptions.KustoRequestDeniedException",
+		       msg);
+		views_db_clear(ret);
+		return -1;
+	}
+	return 0;
+}
+
+static struct job *job_new(struct query *q, const struct http_kusto_call *call, struct kreq *kr,
+                           const struct views_db *d)
+{
+	struct job *j = calloc(1, sizeof(*j));
+
+	if (!j || !(j->drain = evtimer_new(q->base, on_drain, j))) {
+		free(j);
+		return NULL;
+	}
+	j->q = q;
+	j->wait = call->wait;
+	j->req = *kr;
+	*kr = (struct kreq){0};
+	j->shape = call->v1 ? KFRAME_V1
+	           : j->req.opts.fragmented ? KFRAME_V2_FRAGMENTED
+	                                    : KFRAME_V2;
+	(void)snprintf(j->config, sizeof(j->config), "%s", d->info.config);
+	(void)snprintf(j->db, sizeof(j->db), "%s", d->info.local_name);
+	j->db_id = d->info.id;
+	request_id(http_wait_request(j->wait), j->request_id);
+	new_activity_id(j->activity_id);
+	j->deadline = timefmt_now() + j->req.opts.timeout;
+	return j;
+}
+
+/* Queues j; false when the queue is full. */
+static bool enqueue(struct query *q, struct job *j)
+{
+	pthread_mutex_lock(&q->mu);
+	if (q->queued >= QUERY_QUEUE_MAX) {
+		pthread_mutex_unlock(&q->mu);
+		return false;
+	}
+	*(q->queue_last ? &q->queue_last->next : &q->queue) = j;
+	q->queue_last = j;
+	q->queued++;
+	pthread_cond_signal(&q->work);
+	pthread_mutex_unlock(&q->mu);
+	return true;
+}
+
+void query_request(struct query *q, const struct http_kusto_call *call)
+{
+	struct kreq kr = {0};
+	struct views_db d = {0};
+	char err[KREQ_ERRLEN];
+	struct job *j;
+
+	if (kreq_parse(call->body, call->len, &kr, err) < 0)
+		return refuse(call->wait, 400, "BadRequest", "Kusto.Data.Exceptions.KustoBadRequestException",
+		              err);
+	if (authorize(call, kr.db, &d) < 0) {
+		kreq_clear(&kr);
+		return;
+	}
+	j = job_new(q, call, &kr, &d);
+	views_db_clear(&d);
+	kreq_clear(&kr);
+	if (!j)
+		return refuse(call->wait, 503, "ServiceUnavailable",
+		              "Kusto.Data.Exceptions.KustoServiceException", "out of memory");
+	headers(j);
+	http_wait_on_gone(j->wait, on_gone, j);
+	if (!enqueue(q, j)) {
+		struct http_wait *w = j->wait;
+		job_free(j);
+		refuse(w, 429, "TooManyRequests", "Kusto.DataNode.Exceptions.ControlCommandThrottledException",
+		       "too many queries are waiting; retry later");
+	}
+}
+
+/* ---- life ---- */
+
+int query_new(struct event_base *base, const char *store_path, const char *cache_dir,
+              struct query **ret, char *err, size_t errlen)
+{
+	struct query *q = calloc(1, sizeof(*q));
+	int r = -ENOMEM;
+
+	if (!q || !(q->store_path = strdup(store_path)) || !(q->cache_dir = strdup(cache_dir)))
+		goto fail;
+	q->base = base;
+	q->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (q->efd < 0 || !(q->efd_ev = event_new(base, q->efd, EV_READ | EV_PERSIST, on_done, q)) ||
+	    event_add(q->efd_ev, NULL) < 0) {
+		r = q->efd < 0 ? -errno : -ENOMEM;
+		goto fail;
+	}
+	pthread_mutex_init(&q->mu, NULL);
+	pthread_cond_init(&q->work, NULL);
+	pthread_cond_init(&q->space, NULL);
+	for (; q->nthreads < QUERY_WORKERS; q->nthreads++)
+		if ((r = pthread_create(&q->threads[q->nthreads], NULL, worker_main, q)) != 0) {
+			r = -r;
+			query_free(q);
+			(void)snprintf(err, errlen, "cannot start the query workers: %s", strerror(-r));
+			return r;
+		}
+	*ret = q;
+	return 0;
+fail:
+	(void)snprintf(err, errlen, "cannot start the query workers: %s", strerror(-r));
+	if (q) {
+		if (q->efd_ev)
+			event_free(q->efd_ev);
+		if (q->efd >= 0)
+			close(q->efd);
+		free(q->store_path);
+		free(q->cache_dir);
+		free(q);
+	}
+	return r;
+}
+
+void query_free(struct query *q)
+{
+	struct job *j;
+
+	if (!q)
+		return;
+	pthread_mutex_lock(&q->mu);
+	q->stop = true;
+	for (j = q->queue; j; j = j->next)
+		j->cancel = true;
+	pthread_cond_broadcast(&q->work);
+	pthread_cond_broadcast(&q->space);
+	pthread_mutex_unlock(&q->mu);
+	for (size_t i = 0; i < q->nthreads; i++)
+		pthread_join(q->threads[i], NULL);
+	while ((j = q->queue)) {
+		q->queue = j->next;
+		job_free(j);
+	}
+	/* ended by the workers after the loop stopped (http is freed first:
+	 * their clients are gone) */
+	while ((j = q->done)) {
+		q->done = j->next;
+		job_free(j);
+	}
+	event_free(q->efd_ev);
+	close(q->efd);
+	pthread_cond_destroy(&q->space);
+	pthread_cond_destroy(&q->work);
+	pthread_mutex_destroy(&q->mu);
+	free(q->store_path);
+	free(q->cache_dir);
+	free(q);
+}

@@ -1,0 +1,48 @@
+/*
+ * query — KQL queries of the running daemon: POST /v1/rest/query and
+ * /v2/rest/query (docs/HTTP.md), answered in Kusto's v1 or v2 form.
+ *
+ * On the loop: the request body (lib/query/kreq), the database and whether
+ * the caller may read its data (users, viewers and admins of its effective
+ * principals; monitors may not).  On query's worker threads: the query is
+ * compiled (lib/query: parse, bind against the state store's schema of the
+ * database, plan) and run by the embedded engine on an in-memory SQLite
+ * connection that attaches the database's query store read-only, with one
+ * view per table restricted to the rowid ranges of the visible version's
+ * loaded extents, so the answer is exactly one version; the rows are
+ * encoded (lib/query/kframe) as they come and handed to the loop, which
+ * streams them (at most QUERY_QUEUE_BYTES wait per query: a slow client
+ * slows its own query, nothing else).  servertimeout and a client that goes
+ * away stop the engine (a progress handler).
+ *
+ * Extents not loaded (cold or still warming) are not read through yet: a
+ * query that needs them is refused with a clear error, unless
+ * query_datascope = hotcache, which reads what is loaded and reports what
+ * it skipped.  Extents that are not queryable (no data format, rows that
+ * do not parse) are left out.
+ */
+#ifndef FOLLOWERD_QUERY_H
+#define FOLLOWERD_QUERY_H
+
+#include "http.h"
+
+#define QUERY_WORKERS 2
+#define QUERY_QUEUE_BYTES ((size_t)4 << 20) /* encoded bytes waiting for the loop */
+#define QUERY_QUEUE_MAX 256                /* jobs waiting for a worker (503 past it) */
+
+struct event_base;
+struct query;
+
+/* Starts the workers (each with its own read-only store handle on
+ * store_path, opened lazily) over the query stores in cache_dir (copied).
+ * 0, or a negative errno with err filled. */
+int query_new(struct event_base *base, const char *store_path, const char *cache_dir,
+              struct query **ret, char *err, size_t errlen);
+
+/* Cancels every query, joins the workers, answers nothing more.  NULL ok. */
+void query_free(struct query *q);
+
+/* The hook of http: takes call->wait over. */
+void query_request(struct query *q, const struct http_kusto_call *call);
+
+#endif

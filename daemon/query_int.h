@@ -1,0 +1,79 @@
+/*
+ * query_int — what query.c (the loop's side: requests, streaming) and
+ * query_run.c (the workers' side: compile, views, execute) share.
+ */
+#ifndef FOLLOWERD_QUERY_INT_H
+#define FOLLOWERD_QUERY_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "query.h"
+#include "query/kframe.h"
+#include "query/kreq.h"
+
+struct event;
+struct store;
+
+/* A piece of encoded answer waiting for the loop. */
+struct chunk {
+	struct chunk *next;
+	size_t len;
+	char data[];
+};
+
+struct job {
+	struct query *q;
+	struct job *next;      /* the queue, or the done list */
+	struct http_wait *wait; /* NULL once the client went away or the reply ended */
+	struct event *drain;    /* the loop: retries while the socket is full */
+	struct kreq req;
+	enum kframe_shape shape;
+	char config[256], db[256];
+	int64_t db_id;
+	char request_id[128], activity_id[37];
+	int64_t deadline; /* ticks */
+	/* under q->mu */
+	struct chunk *head, *tail;
+	size_t queued;
+	bool cancel, done, notified, started;
+	int status;       /* != 0: an error answer before any output */
+	char *error_json; /* its body */
+};
+
+struct query {
+	struct event_base *base;
+	char *store_path, *cache_dir;
+	pthread_t threads[QUERY_WORKERS];
+	size_t nthreads;
+	pthread_mutex_t mu;
+	pthread_cond_t work, space; /* a job queued; room in a job's queue */
+	struct job *queue, *queue_last, *done;
+	size_t queued;
+	bool stop;
+	int efd;
+	struct event *efd_ev;
+};
+
+/* ---- query_run.c: on a worker, with its own store handle ---- */
+
+/* Runs j: its answer goes through query_emit, its end through query_finish. */
+void query_run(struct job *j, struct store **store);
+
+/* ---- query.c ---- */
+
+/* Appends len bytes of answer (the worker); waits while QUERY_QUEUE_BYTES
+ * wait already.  0, or -ECANCELED when the query is cancelled. */
+int query_emit(struct job *j, const char *buf, size_t len);
+/* The worker is done with j: an error answer (status != 0, body stolen)
+ * when nothing was emitted, or the end of the streamed one. */
+void query_finish(struct job *j, int status, char *error_json);
+/* Whether j was cancelled (a client gone, daemon stopping). */
+bool query_cancelled(struct job *j);
+
+/* A Kusto error body: {"error":{code, message, @type, @message, ...}}. */
+char *query_error_json(const char *code, const char *type, const char *errcode,
+                       const char *message, const struct job *j);
+
+#endif

@@ -1,0 +1,688 @@
+/*
+ * query_run — a query on a worker: the database's schema from the state
+ * store, compile (lib/query), one view per scanned table over the query
+ * store restricted to the visible version's loaded extents, execute, and
+ * encode the rows as they come (lib/query/kframe).
+ *
+ * Exactly one version: the visible extents are read from one state-store
+ * snapshot, then the query store's read transaction starts and every one of
+ * them is checked loaded in it (a WAL snapshot: rows loaded or dropped
+ * later are not seen).  An extent dropped by the query store in between is
+ * seen as not loaded, and the query is prepared again (a newer version).
+ */
+#include "query_int.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "cache/qsync.h"
+#include "query/kql_bind.h"
+#include "query/kql_exec.h"
+#include "store/qstore.h"
+#include "store/store.h"
+#include "util/timefmt.h"
+
+#define PREPARE_TRIES 3
+#define PROGRESS_OPS 10000
+
+/* One compiled query and what it runs on. */
+struct run {
+	struct job *j;
+	struct store *store;
+	struct store_entity *ents;
+	size_t nents;
+	struct kql_schema_table *tables;
+	struct kql_schema_column *cols;
+	struct kql_schema_db sdb;
+	struct kql_schema schema;
+	struct kql_arena *arena;
+	struct kql_query *kq;
+	struct kreq_opts opts;
+	sqlite3 *db;
+	struct kframe *f;
+	uint64_t skipped;   /* extents left out by query_datascope=hotcache */
+	bool truncated, emitted;
+	int64_t now;        /* ticks: now() of the query */
+	struct kval *row;   /* a result row being encoded */
+	size_t nrow;
+	int status;         /* before output: the HTTP status of the error */
+	char *error;        /* its body */
+	char msg[1024];     /* a message being built */
+};
+
+static void fail(struct run *r, int status, const char *code, const char *type,
+                 const char *errcode, const char *msg)
+{
+	if (r->error)
+		return;
+	r->status = status;
+	r->error = query_error_json(code, type, errcode, msg, r->j);
+}
+
+/* ---- the schema ---- */
+
+static int load_schema(struct run *r)
+{
+	char err[STORE_ERRLEN];
+	size_t n = 0, k = 0;
+	int rc;
+
+	if ((rc = store_entities(r->store, r->j->config, &r->ents, &r->nents, err)) < 0)
+		return rc;
+	for (size_t i = 0; i < r->nents; i++)
+		n += r->ents[i].e.ncolumns;
+	r->tables = calloc(r->nents + 1, sizeof(*r->tables));
+	r->cols = calloc(n + 1, sizeof(*r->cols));
+	if (!r->tables || !r->cols)
+		return -ENOMEM;
+	for (size_t i = 0; i < r->nents; i++) {
+		const struct proto_entity *e = &r->ents[i].e;
+		r->tables[i] = (struct kql_schema_table){e->name, &r->cols[k], e->ncolumns};
+		for (size_t c = 0; c < e->ncolumns; c++)
+			r->cols[k++] = (struct kql_schema_column){e->columns[c].name, e->columns[c].type};
+	}
+	r->sdb = (struct kql_schema_db){r->j->db, r->tables, r->nents};
+	r->schema = (struct kql_schema){&r->sdb, 1, r->j->db};
+	return 0;
+}
+
+static int compile(struct run *r)
+{
+	struct kql_error e = {0};
+	char err[KREQ_ERRLEN];
+	int rc;
+
+	if (!(r->arena = kql_arena_new()))
+		return -ENOMEM;
+	rc = kql_compile(r->arena, r->j->req.csl, strlen(r->j->req.csl), &r->schema, &r->kq, &e);
+	if (rc < 0) {
+		bool syn = e.code && strcmp(e.code, KQL_E_SYNTAX) == 0;
+		fail(r, 400, "General_BadRequest",
+		     syn ? "Kusto.Data.Exceptions.SyntaxException"
+		         : "Kusto.Data.Exceptions.SemanticException",
+		     e.code, e.message);
+		return rc;
+	}
+	r->opts = r->j->req.opts;
+	for (size_t i = 0; i < r->kq->nsets; i++)
+		if (kreq_set(&r->opts, r->kq->set_names[i], r->kq->set_values[i], err) < 0) {
+			fail(r, 400, "General_BadRequest", "Kusto.Data.Exceptions.KustoBadRequestException",
+			     NULL, err);
+			return -EINVAL;
+		}
+	return 0;
+}
+
+/* ---- the views ---- */
+
+/* The extents of table T (visible, typed) and what they are in the query
+ * store: a sorted array of eids, the count not loaded. */
+struct tview {
+	const struct store_entity *ent;
+	int64_t *eids;
+	size_t neids, cap;
+	uint64_t missing;
+	sqlite3_stmt *find; /* q.qextents by extent */
+	int64_t last;       /* the walk's cursor */
+	size_t seen;        /* extents of the page */
+};
+
+static bool typed(const struct proto_extent *x)
+{
+	for (size_t i = 0; i < x->nartifacts; i++)
+		if (x->artifacts[i].format == PROTO_FMT_NONE)
+			return false;
+	return x->nartifacts > 0;
+}
+
+static int add_eid(struct tview *t, int64_t eid)
+{
+	if (t->neids == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 64;
+		int64_t *p = reallocarray(t->eids, cap, sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		t->eids = p;
+		t->cap = cap;
+	}
+	t->eids[t->neids++] = eid;
+	return 0;
+}
+
+/* The loaded eid of extent id in the query store's snapshot; 0: not loaded. */
+static int64_t loaded_eid(struct tview *t, const char *id, bool *not_queryable)
+{
+	int64_t eid = 0;
+
+	sqlite3_reset(t->find);
+	sqlite3_bind_text(t->find, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(t->find) == SQLITE_ROW) {
+		eid = sqlite3_column_int64(t->find, 0);
+		*not_queryable = sqlite3_column_int(t->find, 1) != 0;
+	}
+	return eid;
+}
+
+static int on_extent(void *arg, int64_t id, const struct proto_extent *x)
+{
+	struct tview *t = arg;
+	bool bad = false;
+	int64_t eid;
+
+	t->last = id;
+	t->seen++;
+	if (!typed(x))
+		return 0; /* not queryable: left out */
+	eid = loaded_eid(t, x->id, &bad);
+	if (eid > 0)
+		return add_eid(t, eid);
+	if (!bad)
+		t->missing++;
+	return 0;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Pages through the table's visible extents (1000 a page). */
+static int walk_extents(struct run *r, struct tview *t)
+{
+	char err[STORE_ERRLEN];
+	struct store_extent_query sq = {.config = r->j->config,
+	                                .table = t->ent->e.name,
+	                                .from = INT64_MIN,
+	                                .to = INT64_MAX,
+	                                .limit = 1000,
+	                                .set = STORE_EXTENTS_VISIBLE};
+	int rc;
+
+	do {
+		t->seen = 0;
+		sq.after = t->last;
+		rc = store_extents(r->store, &sq, on_extent, t, err);
+	} while (rc == 0 && t->seen == sq.limit);
+	qsort(t->eids, t->neids, sizeof(*t->eids), cmp_i64);
+	return rc;
+}
+
+/* ---- SQL text of our own: quoted schema names, integer ranges ---- */
+
+struct sbuf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+static void sb_add(struct sbuf *b, const char *s, size_t n)
+{
+	if (b->oom)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = (b->len + n + 1) * 2;
+		char *p = realloc(b->p, cap);
+		if (!p) {
+			b->oom = true;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void sb_str(struct sbuf *b, const char *s)
+{
+	sb_add(b, s, strlen(s));
+}
+
+/* An identifier, double-quoted, its quotes doubled. */
+static void sb_ident(struct sbuf *b, const char *name)
+{
+	sb_add(b, "\"", 1);
+	for (const char *p = name; *p; p++) {
+		sb_add(b, p, 1);
+		if (*p == '"')
+			sb_add(b, "\"", 1);
+	}
+	sb_add(b, "\"", 1);
+}
+
+static void sb_i64(struct sbuf *b, int64_t v)
+{
+	char tmp[24];
+
+	sb_add(b, tmp, (size_t)snprintf(tmp, sizeof(tmp), "%" PRId64, v));
+}
+
+/* WHERE over the rowid ranges of the sorted eids (runs merged). */
+static void sb_ranges(struct sbuf *b, const int64_t *eids, size_t n)
+{
+	if (n == 0) {
+		sb_str(b, " WHERE 0");
+		return;
+	}
+	sb_str(b, " WHERE");
+	for (size_t i = 0; i < n;) {
+		size_t k = i;
+		while (k + 1 < n && eids[k + 1] == eids[k] + 1)
+			k++;
+		sb_str(b, i ? " OR rowid BETWEEN " : " rowid BETWEEN ");
+		sb_i64(b, eids[i] << 32);
+		sb_str(b, " AND ");
+		sb_i64(b, ((eids[k] + 1) << 32) - 1);
+		i = k + 1;
+	}
+}
+
+/* CREATE TEMP VIEW "T" AS SELECT c0 AS "A", ... FROM q.dN WHERE ranges;
+ * stored is false when the query store has no rows of T (nothing loaded
+ * yet): then typed NULLs and no row. */
+static char *view_sql(const struct tview *t, const char *sqlname, bool stored)
+{
+	const struct proto_entity *e = &t->ent->e;
+	struct sbuf b = {0};
+	char c[48];
+
+	sb_str(&b, "CREATE TEMP VIEW ");
+	sb_ident(&b, e->name);
+	sb_str(&b, " AS SELECT ");
+	for (size_t i = 0; i < e->ncolumns; i++) {
+		(void)snprintf(c, sizeof(c), "%sc%zu AS ", i ? ", " : "", i);
+		sb_str(&b, stored ? c : i ? ", NULL AS " : "NULL AS ");
+		sb_ident(&b, e->columns[i].name);
+	}
+	if (stored) {
+		sb_str(&b, " FROM q.");
+		sb_str(&b, sqlname);
+		sb_ranges(&b, t->eids, t->neids);
+	} else {
+		sb_str(&b, " WHERE 0");
+	}
+	if (b.oom) {
+		free(b.p);
+		return NULL;
+	}
+	return b.p;
+}
+
+/* ---- preparing: the connection and one view per table ---- */
+
+static int sql_exec(struct run *r, const char *sql)
+{
+	return sqlite3_exec(r->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
+}
+
+/* file:PATH?mode=ro, the path percent-encoded where a URI needs it. */
+static char *ro_uri(const char *path)
+{
+	struct sbuf b = {0};
+	char tmp[4];
+
+	sb_str(&b, "file:");
+	for (const char *p = path; *p; p++) {
+		if (*p == '?' || *p == '#' || *p == '%') {
+			(void)snprintf(tmp, sizeof(tmp), "%%%02x", (unsigned char)*p);
+			sb_str(&b, tmp);
+		} else {
+			sb_add(&b, p, 1);
+		}
+	}
+	sb_str(&b, "?mode=ro");
+	return b.oom ? NULL : b.p;
+}
+
+/* A read-only query store as q (the empty in-memory one when the database
+ * has none yet: every table then reads no row). */
+static int attach(struct run *r)
+{
+	char path[4096], *uri = NULL;
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if (qsync_path(r->j->q->cache_dir, r->j->db_id, path, sizeof(path)) < 0)
+		return -ENAMETOOLONG;
+	if (access(path, R_OK) < 0)
+		return sql_exec(r, "ATTACH ':memory:' AS q; CREATE TABLE q.qtables(tid, name, schema, "
+		                   "ncols); CREATE TABLE q.qextents(eid, extent); CREATE TABLE "
+		                   "q.qerrors(extent)");
+	if (!(uri = ro_uri(path)))
+		return -ENOMEM;
+	rc = sqlite3_prepare_v2(r->db, "ATTACH ?1 AS q", -1, &s, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(s, 1, uri, -1, SQLITE_STATIC);
+		rc = sqlite3_step(s);
+	}
+	sqlite3_finalize(s);
+	free(uri);
+	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+/* The progress handler: a cancel or the deadline stops the engine. */
+static int progress(void *arg)
+{
+	struct run *r = arg;
+
+	return query_cancelled(r->j) || timefmt_now() > r->j->deadline;
+}
+
+static int open_db(struct run *r)
+{
+	int rc = sqlite3_open_v2(":memory:", &r->db,
+	                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
+
+	if (rc != SQLITE_OK || kql_exec_register(r->db) < 0)
+		return -ENOMEM;
+	sqlite3_progress_handler(r->db, PROGRESS_OPS, progress, r);
+	if ((rc = attach(r)) < 0)
+		return rc;
+	/* the query store's snapshot starts here, after the state store's */
+	return sql_exec(r, "BEGIN; SELECT count(*) FROM q.qtables");
+}
+
+/* The stored name of t's table when its stored columns are the current
+ * ones ("" otherwise: loaded rows of another schema are not read). */
+static int stored_table(struct run *r, const struct tview *t, char name[32])
+{
+	const struct proto_entity *e = &t->ent->e;
+	char *want = qstore_schema_text(e->columns, e->ncolumns);
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	name[0] = '\0';
+	if (!want)
+		return -ENOMEM;
+	rc = sqlite3_prepare_v2(r->db, "SELECT tid, schema FROM q.qtables WHERE name = ?1", -1, &s,
+	                        NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(s, 1, e->name, -1, SQLITE_STATIC);
+		if (sqlite3_step(s) == SQLITE_ROW &&
+		    strcmp((const char *)sqlite3_column_text(s, 1), want) == 0)
+			(void)snprintf(name, 32, "d%lld", (long long)sqlite3_column_int64(s, 0));
+	}
+	sqlite3_finalize(s);
+	free(want);
+	return rc == SQLITE_OK ? 0 : -EIO;
+}
+
+static int find_stmt(struct run *r, struct tview *t)
+{
+	return sqlite3_prepare_v2(r->db,
+	                          "SELECT eid, 0 FROM q.qextents WHERE extent = ?1 UNION ALL "
+	                          "SELECT 0, 1 FROM q.qerrors WHERE extent = ?1 LIMIT 1",
+	                          -1, &t->find, NULL) == SQLITE_OK
+	           ? 0
+	           : -EIO;
+}
+
+/* The view of one table; its missing extents counted into *missing. */
+static int table_view(struct run *r, const struct store_entity *ent, uint64_t *missing)
+{
+	struct tview t = {.ent = ent};
+	char name[32];
+	char *sql = NULL;
+	int rc;
+
+	if ((rc = stored_table(r, &t, name)) == 0 && (rc = find_stmt(r, &t)) == 0)
+		rc = walk_extents(r, &t);
+	if (rc == 0 && !name[0]) {
+		t.missing += t.neids; /* loaded under another schema: not readable */
+		t.neids = 0;
+	}
+	if (rc == 0 && !(sql = view_sql(&t, name, name[0] != '\0')))
+		rc = -ENOMEM;
+	if (rc == 0)
+		rc = sql_exec(r, sql);
+	*missing += t.missing;
+	free(sql);
+	free(t.eids);
+	sqlite3_finalize(t.find);
+	return rc;
+}
+
+/* Views of every table (tables are few; a view costs nothing unread). */
+static int make_views(struct run *r, uint64_t *missing)
+{
+	int rc = 0;
+
+	*missing = 0;
+	for (size_t i = 0; i < r->nents && rc == 0; i++)
+		if (r->ents[i].e.kind != PROTO_EXTERNAL_TABLE)
+			rc = table_view(r, &r->ents[i], missing);
+	return rc;
+}
+
+static void close_db(struct run *r)
+{
+	if (r->db)
+		sqlite3_close(r->db);
+	r->db = NULL;
+}
+
+static int no_rows(void *arg, int ncols, const char *const *values)
+{
+	return 0;
+}
+
+/* Schema, compile, views, with the state store read as one snapshot; 0,
+ * or a failure recorded in r (or a negative errno). */
+static int prepare(struct run *r)
+{
+	char err[STORE_ERRLEN];
+	uint64_t missing = 0;
+	int rc = store_query(r->store, "BEGIN", no_rows, NULL, err);
+
+	if (rc == 0 && (rc = load_schema(r)) == 0 && (rc = compile(r)) == 0 &&
+	    (rc = open_db(r)) == 0)
+		rc = make_views(r, &missing);
+	(void)store_query(r->store, "COMMIT", no_rows, NULL, NULL);
+	if (rc == 0 && missing > 0 && r->opts.scope == KREQ_SCOPE_HOTCACHE)
+		r->skipped = missing;
+	else if (rc == 0 && missing > 0)
+		rc = -EAGAIN;
+	return rc;
+}
+
+/* ---- running and encoding ---- */
+
+static int emit(void *arg, const char *buf, size_t len)
+{
+	struct run *r = arg;
+
+	r->emitted = true;
+	return query_emit(r->j, buf, len);
+}
+
+static int on_row(void *arg, const struct kql_value *row, size_t ncols)
+{
+	struct run *r = arg;
+	const struct kreq_opts *o = &r->opts;
+
+	if (!o->notruncation &&
+	    (kframe_rows(r->f) >= o->max_records || kframe_bytes(r->f) >= o->max_size)) {
+		r->truncated = true;
+		return 1;
+	}
+	for (size_t i = 0; i < ncols && i < r->nrow; i++)
+		r->row[i] = (struct kval){.null = row[i].isnull,
+		                          .i = row[i].i,
+		                          .r = row[i].r,
+		                          .s = row[i].s,
+		                          .len = row[i].s ? strlen(row[i].s) : 0};
+	return kframe_row(r->f, r->row) < 0 ? -ECANCELED : 0;
+}
+
+static int columns(struct run *r, const struct kql_plan *p, struct kframe_column **ret)
+{
+	struct kframe_column *c = calloc(p->ncols + 1, sizeof(*c));
+	struct kval *row = reallocarray(r->row, p->ncols + 1, sizeof(*row));
+
+	if (!c || !row) {
+		free(c);
+		if (row)
+			r->row = row;
+		return -ENOMEM;
+	}
+	r->row = row;
+	r->nrow = p->ncols;
+	for (size_t i = 0; i < p->ncols; i++)
+		c[i] = (struct kframe_column){p->cols[i].name, p->cols[i].type};
+	*ret = c;
+	return 0;
+}
+
+/* Runs one result table; 1 when truncation stopped it. */
+static int run_result(struct run *r, const struct kql_plan *p, struct kql_error *e)
+{
+	struct kframe_column *cols = NULL;
+	int64_t now = r->opts.has_now ? r->opts.now : r->now;
+	int rc = columns(r, p, &cols);
+
+	if (rc == 0 && (rc = kframe_table_begin(r->f, "PrimaryResult", cols, p->ncols)) == 0)
+		rc = kql_exec_run(r->db, p, now, on_row, r, e);
+	if (rc >= 0)
+		(void)kframe_table_end(r->f);
+	free(cols);
+	return rc;
+}
+
+static int add_properties(struct run *r)
+{
+	char json[256];
+	int rc = 0;
+
+	if (r->kq->render) {
+		(void)snprintf(json, sizeof(json), "{\"Visualization\":\"%.64s\"}", r->kq->render);
+		rc = kframe_property(r->f, "Visualization", json);
+	}
+	if (rc == 0 && r->opts.scope == KREQ_SCOPE_HOTCACHE) {
+		(void)snprintf(json, sizeof(json),
+		               "{\"QueryDataScope\":\"hotcache\",\"SkippedExtents\":%" PRIu64 "}",
+		               r->skipped);
+		rc = kframe_property(r->f, "QueryDataScope", json);
+	}
+	return rc;
+}
+
+/* How the run ended, as the completion information says it. */
+static void end_status(struct run *r, int rc, const struct kql_error *e, struct kframe_status *st)
+{
+	bool late = timefmt_now() > r->j->deadline;
+
+	*st = (struct kframe_status){0};
+	if (r->truncated) {
+		(void)snprintf(r->msg, sizeof(r->msg),
+		               "Query result set has exceeded the internal %s limit %" PRIu64
+		               " (E_QUERY_RESULT_SET_TOO_LARGE; see https://aka.ms/kustoquerylimits); "
+		               "set notruncation or raise truncationmaxrecords/truncationmaxsize",
+		               kframe_rows(r->f) >= r->opts.max_records ? "record count" : "data size",
+		               kframe_rows(r->f) >= r->opts.max_records ? r->opts.max_records
+		                                                        : r->opts.max_size);
+		*st = (struct kframe_status){-1, "LimitsExceeded", r->msg, false};
+	} else if (rc < 0 && late) {
+		(void)snprintf(r->msg, sizeof(r->msg),
+		               "Query execution has exceeded the allowed limits (80DA0001): the "
+		               "servertimeout of the request passed");
+		*st = (struct kframe_status){-1, "RequestExecutionTimeout", r->msg, false};
+	} else if (rc < 0) {
+		(void)snprintf(r->msg, sizeof(r->msg), "%s",
+		               e->message[0] ? e->message : "the query failed");
+		*st = (struct kframe_status){-1, "General_InternalServerError", r->msg,
+		                             query_cancelled(r->j)};
+	}
+}
+
+static int execute(struct run *r)
+{
+	struct kframe_opts o = {.shape = r->j->shape,
+	                        .end_of_table = r->opts.end_of_table,
+	                        .client_request_id = r->j->request_id,
+	                        .activity_id = r->j->activity_id};
+	struct kql_error e = {0};
+	struct kframe_status st;
+	int rc = kframe_new(&o, emit, r, &r->f);
+
+	if (rc == 0)
+		rc = add_properties(r);
+	for (size_t i = 0; rc == 0 && i < r->kq->nresults && !r->truncated; i++)
+		rc = run_result(r, r->kq->results[i], &e);
+	if (rc == 1)
+		rc = 0;
+	end_status(r, rc, &e, &st);
+	if (st.code != 0 && !r->emitted) {
+		/* nothing went out yet: a real HTTP error */
+		fail(r, st.cancelled ? 503 : timefmt_now() > r->j->deadline ? 408 : 400, st.kusto,
+		     "Kusto.Data.Exceptions.KustoServicePartialQueryFailureException", e.code, st.message);
+		if (!r->truncated)
+			return -EIO;
+	}
+	return kframe_finish(r->f, st.code ? &st : NULL);
+}
+
+static void run_clear(struct run *r)
+{
+	close_db(r);
+	kframe_free(r->f);
+	kql_arena_free(r->arena);
+	store_entities_free(r->ents, r->nents);
+	free(r->tables);
+	free(r->cols);
+	free(r->row);
+	*r = (struct run){.j = r->j, .store = r->store, .now = r->now};
+}
+
+static int open_store(struct run *r, struct store **store)
+{
+	char err[STORE_ERRLEN];
+
+	if (*store == NULL && store_open_readonly(r->j->q->store_path, store, err) < 0)
+		return -EIO;
+	r->store = *store;
+	return 0;
+}
+
+void query_run(struct job *j, struct store **store)
+{
+	struct run r = {.j = j, .now = timefmt_now()};
+	int rc = open_store(&r, store);
+
+	for (int i = 0; rc == 0 && i < PREPARE_TRIES; i++) {
+		if ((rc = prepare(&r)) != -EAGAIN)
+			break;
+		run_clear(&r);
+	}
+	if (rc == -EAGAIN) {
+		(void)snprintf(r.msg, sizeof(r.msg),
+		               "the visible version of database '%s' has extents that are not loaded "
+		               "in the query store yet (cold, or still warming up), and this follower "
+		               "cannot read them through yet; retry, or query what is loaded with "
+		               "set query_datascope='hotcache'",
+		               j->db);
+		fail(&r, 503, "ServiceUnavailable", "Kusto.Data.Exceptions.KustoServiceException", NULL,
+		     r.msg);
+	} else if (rc < 0 && !r.error) {
+		fail(&r, 503, "ServiceUnavailable", "Kusto.Data.Exceptions.KustoServiceException", NULL,
+		     "the query could not be prepared (the state or query store could not be read)");
+	}
+	if (rc == 0)
+		(void)execute(&r);
+	if (r.error && !r.emitted) {
+		query_finish(j, r.status, r.error);
+		r.error = NULL;
+	} else {
+		query_finish(j, 0, NULL);
+	}
+	free(r.error);
+	run_clear(&r);
+}

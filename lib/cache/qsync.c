@@ -1,0 +1,605 @@
+/*
+ * qsync — the query stores follow the state store and the cache (qsync.h).
+ *
+ * A pass reads the state store in short read transactions (a page of
+ * extents at a time, copied) and loads afterwards, so a long load never
+ * holds a snapshot that would stop the WAL from being checkpointed.
+ */
+#include "cache/qsync.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cache/cache.h"
+#include "store/qload.h"
+#include "store/qstore.h"
+#include "store/store.h"
+
+#define PAGE 1000
+
+/* One extent to load, copied out of the state store's page. */
+struct job {
+	char id[PROTO_UUID_LEN + 1];
+	struct qload_artifact *arts;
+	size_t narts;
+	char **paths, **names;
+	struct proto_column *written; /* names borrowed from the table's columns */
+	size_t nwritten;
+};
+
+/* The visible extents of one table that are cached and typed. */
+struct walk {
+	struct qsync *q;
+	const struct store_entity *ent;
+	struct qstore *qs;
+	char **keep; /* extent ids to keep loaded, sorted after the walk */
+	size_t nkeep, capkeep;
+	struct job *jobs;
+	size_t njobs, capjobs;
+	int64_t last;
+	size_t seen;
+};
+
+/* One table's loaded totals, as of a pass. */
+struct qtable_count {
+	char *database, *table;
+	uint64_t extents, rows, bytes;
+};
+
+struct qsync {
+	char *store_path, *cache_dir;
+	struct cache *cache;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	bool kicked, stop;                        /* under mu */
+	struct qsync_status st;                   /* under mu */
+	struct qsync_status run;                  /* the thread's own, copied into st */
+	struct qtable_count *tables, *run_tables; /* under mu / the thread's */
+	size_t ntables, nrun_tables, caprun;
+	const char *pass_db; /* the database being counted (the thread's) */
+};
+
+/* ---- small helpers ---- */
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool kept(const struct walk *w, const char *id)
+{
+	return bsearch(&id, w->keep, w->nkeep, sizeof(*w->keep), cmp_str) != NULL;
+}
+
+static int grow(void **v, size_t *cap, size_t n, size_t size)
+{
+	void *p;
+
+	if (n < *cap)
+		return 0;
+	p = reallocarray(*v, *cap ? *cap * 2 : 64, size);
+	if (!p)
+		return -ENOMEM;
+	*v = p;
+	*cap = *cap ? *cap * 2 : 64;
+	return 0;
+}
+
+static void job_clear(struct job *j)
+{
+	for (size_t i = 0; i < j->narts; i++) {
+		free(j->paths[i]);
+		free(j->names[i]);
+	}
+	free(j->paths);
+	free(j->names);
+	free(j->arts);
+	free(j->written);
+}
+
+int qsync_path(const char *cache_dir, int64_t db_id, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%s/query/%" PRId64 ".db", cache_dir, db_id);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+/* ---- the walk over a table's visible extents ---- */
+
+static bool typed(const struct proto_extent *x)
+{
+	if (x->nartifacts == 0)
+		return false;
+	for (size_t i = 0; i < x->nartifacts; i++)
+		if (x->artifacts[i].format == PROTO_FMT_NONE)
+			return false;
+	return true;
+}
+
+static bool cached(struct qsync *q, const struct proto_extent *x)
+{
+	for (size_t i = 0; i < x->nartifacts; i++)
+		if (!cache_has(q->cache, x->artifacts[i].sha256, x->artifacts[i].size))
+			return false;
+	return true;
+}
+
+/* The schema x's artifacts were written with: its statistics name the
+ * columns in order; a type is the column's current one (the current
+ * schema when x has none). */
+static int written(const struct store_entity *ent, const struct proto_extent *x, struct job *j)
+{
+	const struct proto_entity *e = &ent->e;
+	size_t n = x->nstats ? x->nstats : e->ncolumns;
+
+	if (!(j->written = calloc(n ? n : 1, sizeof(*j->written))))
+		return -ENOMEM;
+	j->nwritten = n;
+	for (size_t i = 0; i < n; i++) {
+		const char *name = x->nstats ? x->stats[i].name : e->columns[i].name;
+		j->written[i] = (struct proto_column){(char *)"", PROTO_T_STRING};
+		for (size_t k = 0; k < e->ncolumns; k++)
+			if (strcmp(e->columns[k].name, name) == 0)
+				j->written[i] = e->columns[k];
+	}
+	return 0;
+}
+
+static int job_fill(struct walk *w, const struct proto_extent *x, struct job *j)
+{
+	char path[4096];
+
+	memcpy(j->id, x->id, sizeof(j->id));
+	j->arts = calloc(x->nartifacts, sizeof(*j->arts));
+	j->paths = calloc(x->nartifacts, sizeof(*j->paths));
+	j->names = calloc(x->nartifacts, sizeof(*j->names));
+	if (!j->arts || !j->paths || !j->names)
+		return -ENOMEM;
+	for (size_t i = 0; i < x->nartifacts; i++, j->narts++) {
+		const struct proto_artifact *a = &x->artifacts[i];
+		if (cache_path(w->q->cache, a->sha256, path, sizeof(path)) < 0 ||
+		    !(j->paths[i] = strdup(path)) ||
+		    asprintf(&j->names[i], "artifact %s (%s)", a->sha256, a->name ? a->name : "") <
+		        0)
+			return -ENOMEM;
+		j->arts[i] = (struct qload_artifact){j->paths[i],           j->names[i], a->format,
+		                                     a->compression,        NULL,        0,
+		                                     a->ignore_first_record};
+	}
+	return written(w->ent, x, j);
+}
+
+static int on_extent(void *arg, int64_t id, const struct proto_extent *x)
+{
+	struct walk *w = arg;
+	struct qstore_extent e;
+	char errbuf[8], qerr[QSTORE_ERRLEN];
+	int r;
+
+	w->last = id;
+	w->seen++;
+	if (!typed(x) || !cached(w->q, x))
+		return 0;
+	if ((r = grow((void **)&w->keep, &w->capkeep, w->nkeep, sizeof(*w->keep))) < 0 ||
+	    !(w->keep[w->nkeep] = strdup(x->id)))
+		return -ENOMEM;
+	w->nkeep++;
+	r = qstore_extent_get(w->qs, x->id, &e, qerr);
+	free((char *)e.table);
+	free((char *)e.extent);
+	if (r == 0 || qstore_error_get(w->qs, x->id, errbuf, sizeof(errbuf), qerr) == 0)
+		return 0; /* loaded, or not queryable */
+	if ((r = grow((void **)&w->jobs, &w->capjobs, w->njobs, sizeof(*w->jobs))) < 0)
+		return r;
+	memset(&w->jobs[w->njobs], 0, sizeof(*w->jobs));
+	return job_fill(w, x, &w->jobs[w->njobs++]);
+}
+
+static int walk_table(struct walk *w, struct store *s, const char *config, char *err)
+{
+	struct store_extent_query q = {.config = config,
+	                               .table = w->ent->e.name,
+	                               .from = INT64_MIN,
+	                               .to = INT64_MAX,
+	                               .limit = PAGE,
+	                               .set = STORE_EXTENTS_VISIBLE};
+	int r;
+
+	do {
+		w->seen = 0;
+		q.after = w->last;
+		r = store_extents(s, &q, on_extent, w, err);
+	} while (r == 0 && w->seen == PAGE);
+	qsort(w->keep, w->nkeep, sizeof(*w->keep), cmp_str);
+	return r;
+}
+
+/* ---- loading and dropping ---- */
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void note_error(struct qsync *q, int r, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void note_error(struct qsync *q, int r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(q->run.last_error, sizeof(q->run.last_error), fmt, ap);
+	va_end(ap);
+	q->run.disk_full = r == -ENOSPC || r == -EDQUOT;
+}
+
+/* Loads one extent; a row that does not parse makes it not queryable, any
+ * other failure (the disk, memory) is retried at the next pass. */
+static int load_job(struct walk *w, const char *db, struct job *j)
+{
+	const struct proto_entity *e = &w->ent->e;
+	struct qload_result res = {0};
+	char err[QLOAD_ERRLEN], msg[QLOAD_ERRLEN + 256], qerr[QSTORE_ERRLEN];
+	double t0 = now_s();
+	int r;
+
+	for (size_t i = 0; i < j->narts; i++) {
+		j->arts[i].columns = j->written;
+		j->arts[i].ncolumns = j->nwritten;
+	}
+	r = qload_extent(w->qs, e->name, j->id, e->columns, e->ncolumns, j->arts, j->narts, &res,
+	                 err);
+	if (r == 0) {
+		w->q->run.loads++;
+		w->q->run.loaded_rows += res.rows;
+		w->q->run.rows_per_s = (double)res.rows / (now_s() - t0 + 1e-9);
+		w->q->run.disk_full = false;
+		return 0;
+	}
+	(void)snprintf(msg, sizeof(msg), "database '%s', table '%s', extent %s: %s", db, e->name,
+	               j->id, err);
+	w->q->run.load_errors++;
+	note_error(w->q, r, "%s", msg);
+	if (r == -EINVAL || r == -ERANGE || r == -EBADMSG || r == -E2BIG || r == -EFBIG)
+		return qstore_error_set(w->qs, j->id, msg, qerr) < 0 ? -EIO : 0;
+	return r == -ENOSPC || r == -EDQUOT || r == -ENOMEM ? r : 0;
+}
+
+struct dropper {
+	struct qsync *q;
+	struct walk *walks;
+	size_t nwalks;
+	char **gone;
+	size_t ngone, cap;
+};
+
+static bool kept_anywhere(const struct dropper *d, const char *id)
+{
+	for (size_t i = 0; i < d->nwalks; i++)
+		if (kept(&d->walks[i], id))
+			return true;
+	return false;
+}
+
+static int on_loaded(void *arg, const struct qstore_extent *e)
+{
+	struct dropper *d = arg;
+
+	if (kept_anywhere(d, e->extent))
+		return 0;
+	if (grow((void **)&d->gone, &d->cap, d->ngone, sizeof(*d->gone)) < 0 ||
+	    !(d->gone[d->ngone] = strdup(e->extent)))
+		return -ENOMEM;
+	d->ngone++;
+	return 0;
+}
+
+/* Drops the loaded extents no walk keeps (not visible, or not cached). */
+static int drop_unkept(struct qsync *q, struct qstore *qs, struct walk *walks, size_t n)
+{
+	struct dropper d = {.q = q, .walks = walks, .nwalks = n};
+	char err[QSTORE_ERRLEN];
+	int r = qstore_extents(qs, on_loaded, &d, err);
+
+	for (size_t i = 0; i < d.ngone; i++) {
+		if (r == 0 && (r = qstore_extent_drop(qs, d.gone[i], err)) == 0)
+			q->run.drops++;
+		free(d.gone[i]);
+	}
+	free(d.gone);
+	if (r == 0 && d.ngone > 0)
+		r = qstore_reclaim(qs, 0, err);
+	return r;
+}
+
+static void walk_clear(struct walk *w)
+{
+	for (size_t i = 0; i < w->nkeep; i++)
+		free(w->keep[i]);
+	for (size_t i = 0; i < w->njobs; i++)
+		job_clear(&w->jobs[i]);
+	free(w->keep);
+	free(w->jobs);
+}
+
+/* ---- one database ---- */
+
+static struct qtable_count *table_count(struct qsync *q, const char *table)
+{
+	struct qtable_count *t;
+
+	for (size_t i = 0; i < q->nrun_tables; i++) {
+		t = &q->run_tables[i];
+		if (strcmp(t->database, q->pass_db) == 0 && strcmp(t->table, table) == 0)
+			return t;
+	}
+	if (grow((void **)&q->run_tables, &q->caprun, q->nrun_tables, sizeof(*t)) < 0)
+		return NULL;
+	t = &q->run_tables[q->nrun_tables];
+	*t = (struct qtable_count){strdup(q->pass_db), strdup(table), 0, 0, 0};
+	if (!t->database || !t->table) {
+		free(t->database);
+		free(t->table);
+		return NULL;
+	}
+	q->nrun_tables++;
+	return t;
+}
+
+static int count_loaded(void *arg, const struct qstore_extent *e)
+{
+	struct qsync *q = arg;
+	struct qtable_count *t = table_count(q, e->table);
+
+	q->run.extents++;
+	q->run.rows += e->rows;
+	q->run.bytes += e->bytes;
+	if (!t)
+		return -ENOMEM;
+	t->extents++;
+	t->rows += e->rows;
+	t->bytes += e->bytes;
+	return 0;
+}
+
+static void counts_free(struct qtable_count *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].database);
+		free(v[i].table);
+	}
+	free(v);
+}
+
+static int count_error(void *arg, const char *extent, const char *error)
+{
+	((struct qsync_status *)arg)->not_queryable++;
+	return 0;
+}
+
+static int sync_tables(struct qstore *qs, const struct store_entity *v, size_t n)
+{
+	char err[QSTORE_ERRLEN];
+	int r = 0;
+
+	for (size_t i = 0; i < n && r == 0; i++)
+		if (v[i].e.kind != PROTO_EXTERNAL_TABLE && v[i].e.ncolumns > 0)
+			r = qstore_table_sync(qs, v[i].e.name, v[i].e.columns, v[i].e.ncolumns,
+			                      NULL, err);
+	return r;
+}
+
+static int db_pass(struct qsync *q, struct store *s, const struct store_db_info *db)
+{
+	struct store_entity *v = NULL;
+	struct walk *walks = NULL;
+	struct qstore *qs = NULL;
+	char path[4096], err[STORE_ERRLEN];
+	size_t n = 0;
+	int r;
+
+	if ((r = qsync_path(q->cache_dir, db->id, path, sizeof(path))) < 0 ||
+	    (r = qstore_open(path, false, &qs, err)) < 0 ||
+	    (r = store_entities(s, db->config, &v, &n, err)) < 0 || (r = sync_tables(qs, v, n)) < 0)
+		goto out;
+	if (!(walks = calloc(n ? n : 1, sizeof(*walks)))) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n && r == 0; i++) {
+		walks[i] = (struct walk){.q = q, .ent = &v[i], .qs = qs};
+		if (v[i].e.kind != PROTO_EXTERNAL_TABLE)
+			r = walk_table(&walks[i], s, db->config, err);
+	}
+	for (size_t i = 0; i < n && r == 0; i++)
+		for (size_t k = 0; k < walks[i].njobs && r == 0; k++)
+			r = load_job(&walks[i], db->local_name, &walks[i].jobs[k]);
+	if (r == 0)
+		r = drop_unkept(q, qs, walks, n);
+	q->pass_db = db->local_name;
+	if (r == 0)
+		r = qstore_extents(qs, count_loaded, q, err);
+	if (r == 0)
+		r = qstore_errors(qs, count_error, &q->run, err);
+out:
+	for (size_t i = 0; walks && i < n; i++)
+		walk_clear(&walks[i]);
+	free(walks);
+	store_entities_free(v, n);
+	qstore_free(qs);
+	return r;
+}
+
+/* Removes the query stores of databases no longer followed (detached). */
+static void remove_orphans(struct qsync *q, const struct store_db_info *dbs, size_t n)
+{
+	char dir[4096], path[4096 + 258];
+	struct dirent *d;
+	DIR *dp;
+
+	(void)snprintf(dir, sizeof(dir), "%s/query", q->cache_dir);
+	if (!(dp = opendir(dir)))
+		return;
+	while ((d = readdir(dp))) {
+		char *end;
+		long long id = strtoll(d->d_name, &end, 10);
+		bool known = false;
+
+		if (end == d->d_name || strncmp(end, ".db", 3) != 0)
+			continue;
+		for (size_t i = 0; i < n && !known; i++)
+			known = dbs[i].id == id;
+		(void)snprintf(path, sizeof(path), "%s/%s", dir, d->d_name);
+		if (!known && unlink(path) == 0)
+			q->run.drops++;
+	}
+	closedir(dp);
+}
+
+/* ---- the thread ---- */
+
+static void pass(struct qsync *q)
+{
+	struct store_db_info *dbs = NULL;
+	struct store *s = NULL;
+	char err[STORE_ERRLEN];
+	size_t n = 0;
+	int r;
+
+	q->run.extents = q->run.rows = q->run.bytes = q->run.not_queryable = 0;
+	if ((r = store_open_readonly(q->store_path, &s, err)) == 0 &&
+	    (r = store_db_list(s, &dbs, &n, err)) == 0)
+		for (size_t i = 0; i < n && r != -ENOSPC; i++)
+			r = db_pass(q, s, &dbs[i]);
+	if (s != NULL && r != -ENOSPC)
+		remove_orphans(q, dbs, n);
+	if (r < 0 && !q->run.last_error[0])
+		note_error(q, r, "query store: %s", strerror(-r));
+	store_db_info_array_free(dbs, n);
+	store_free(s);
+	q->run.passes++;
+}
+
+static void *qsync_main(void *arg)
+{
+	struct qsync *q = arg;
+
+	pthread_mutex_lock(&q->mu);
+	for (;;) {
+		while (!q->kicked && !q->stop)
+			pthread_cond_wait(&q->cond, &q->mu);
+		if (q->stop)
+			break;
+		q->kicked = false;
+		pthread_mutex_unlock(&q->mu);
+		pass(q);
+		pthread_mutex_lock(&q->mu);
+		q->st = q->run;
+		counts_free(q->tables, q->ntables);
+		q->tables = q->run_tables;
+		q->ntables = q->nrun_tables;
+		q->run_tables = NULL;
+		q->nrun_tables = q->caprun = 0;
+	}
+	pthread_mutex_unlock(&q->mu);
+	return NULL;
+}
+
+static int make_dir(const char *cache_dir)
+{
+	char path[4096];
+
+	if (snprintf(path, sizeof(path), "%s/query", cache_dir) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	return mkdir(path, 0750) == 0 || errno == EEXIST ? 0 : -errno;
+}
+
+int qsync_new(const char *store_path, const char *cache_dir, struct qsync **ret)
+{
+	struct qsync *q = calloc(1, sizeof(*q));
+	int r = -ENOMEM;
+
+	if (!q || !(q->store_path = strdup(store_path)) || !(q->cache_dir = strdup(cache_dir)))
+		goto fail;
+	if ((r = make_dir(cache_dir)) < 0 || (r = cache_open(cache_dir, NULL, &q->cache)) < 0)
+		goto fail;
+	pthread_mutex_init(&q->mu, NULL);
+	pthread_cond_init(&q->cond, NULL);
+	if ((r = -pthread_create(&q->thread, NULL, qsync_main, q)) < 0) {
+		pthread_cond_destroy(&q->cond);
+		pthread_mutex_destroy(&q->mu);
+		goto fail;
+	}
+	*ret = q;
+	return 0;
+fail:
+	if (q) {
+		cache_free(q->cache);
+		free(q->store_path);
+		free(q->cache_dir);
+		free(q);
+	}
+	return r;
+}
+
+void qsync_free(struct qsync *q)
+{
+	if (!q)
+		return;
+	pthread_mutex_lock(&q->mu);
+	q->stop = true;
+	pthread_cond_signal(&q->cond);
+	pthread_mutex_unlock(&q->mu);
+	pthread_join(q->thread, NULL);
+	pthread_cond_destroy(&q->cond);
+	pthread_mutex_destroy(&q->mu);
+	counts_free(q->tables, q->ntables);
+	counts_free(q->run_tables, q->nrun_tables);
+	cache_free(q->cache);
+	free(q->store_path);
+	free(q->cache_dir);
+	free(q);
+}
+
+int qsync_tables(struct qsync *q,
+                 int (*fn)(void *arg, const char *database, const char *table, uint64_t extents,
+                           uint64_t rows, uint64_t bytes),
+                 void *arg)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&q->mu);
+	for (size_t i = 0; i < q->ntables && r == 0; i++)
+		r = fn(arg, q->tables[i].database, q->tables[i].table, q->tables[i].extents,
+		       q->tables[i].rows, q->tables[i].bytes);
+	pthread_mutex_unlock(&q->mu);
+	return r;
+}
+
+void qsync_kick(struct qsync *q)
+{
+	pthread_mutex_lock(&q->mu);
+	q->kicked = true;
+	pthread_cond_signal(&q->cond);
+	pthread_mutex_unlock(&q->mu);
+}
+
+void qsync_status(struct qsync *q, struct qsync_status *ret)
+{
+	pthread_mutex_lock(&q->mu);
+	*ret = q->st;
+	pthread_mutex_unlock(&q->mu);
+}

@@ -1,0 +1,606 @@
+/*
+ * kql_bind — statements and tabular operators: each operator of a pipe
+ * becomes one plan node over the plan of what precedes it, with its output
+ * columns named and typed as Kusto names and types them.  Scalar
+ * expressions are kql_bind_expr.c's.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "query/kql_bind_int.h"
+#include "query/kql_parse.h"
+#include "util/timefmt.h"
+
+#define MAX_BIND_DEPTH 256
+
+/* ---- shared helpers ---- */
+
+void *kqlb_fail(struct kqlb *b, const char *code, struct kql_pos pos, const char *fmt, ...)
+{
+	va_list ap;
+	char msg[KQL_ERR_MSG];
+
+	if (b->failed)
+		return NULL;
+	b->failed = 1;
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	(void)kql_err_set(b->err, code, pos, "%s", msg);
+	return NULL;
+}
+
+void *kqlb_nomem(struct kqlb *b)
+{
+	struct kql_pos none = {0, 1, 1};
+
+	return kqlb_fail(b, KQL_E_NOMEM, none, "out of memory");
+}
+
+void *kqlb_alloc(struct kqlb *b, size_t n)
+{
+	void *p = kql_arena_alloc(b->a, n);
+
+	return p != NULL ? p : kqlb_nomem(b);
+}
+
+bool kqlb_enter(struct kqlb *b, struct kql_pos pos)
+{
+	if (b->depth >= MAX_BIND_DEPTH) {
+		(void)kqlb_fail(b, KQL_E_LIMIT, pos, "the query nests deeper than %d levels",
+		                MAX_BIND_DEPTH);
+		return false;
+	}
+	b->depth++;
+	return true;
+}
+
+void kqlb_leave(struct kqlb *b)
+{
+	b->depth--;
+}
+
+const struct kqlb_binding *kqlb_lookup(const struct kqlb_binding *env, const char *name)
+{
+	for (; env != NULL; env = env->next)
+		if (strcmp(env->name, name) == 0)
+			return env;
+	return NULL;
+}
+
+int kqlb_column(const struct kql_plan *p, const char *name)
+{
+	for (size_t i = 0; i < p->ncols; i++)
+		if (strcmp(p->cols[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static struct kqlb_binding *bind_let(struct kqlb *b, const char *name,
+                                     const struct kqlb_binding *env)
+{
+	struct kqlb_binding *let = kqlb_alloc(b, sizeof(*let));
+
+	if (let != NULL) {
+		let->name = name;
+		let->env = env;
+		let->next = env;
+	}
+	return let;
+}
+
+/* One parameter bound to the call's argument (or its default). */
+static struct kqlb_binding *bind_param(struct kqlb *b, const struct kql_node *param,
+                                       const struct kql_node *arg, const struct kqlb_scope *s,
+                                       const struct kqlb_binding *env)
+{
+	struct kqlb_binding *p = bind_let(b, param->name, env);
+
+	if (p == NULL)
+		return NULL;
+	if (param->op == 1)
+		p->plan = kqlb_tabular(b, s->env, arg);
+	else
+		p->expr = kqlb_expr(b, s, arg);
+	if (p->plan == NULL && p->expr == NULL)
+		return NULL;
+	if (p->expr != NULL && !kqlb_comparable(p->expr->type, param->type))
+		return kqlb_fail(b, KQL_E_TYPE, arg->pos,
+		                 "argument '%s' must be of type '%s', not '%s'", param->name,
+		                 proto_coltype_name(param->type),
+		                 proto_coltype_name(p->expr->type));
+	return p;
+}
+
+int kqlb_call_env(struct kqlb *b, const struct kqlb_binding *fn, const struct kql_node *call,
+                  const struct kqlb_scope *s, const struct kqlb_binding **ret_env)
+{
+	const struct kqlb_binding *env = fn->env;
+	const struct kql_node *arg = call->kids, *param;
+	size_t nparams = fn->ast->nkids - 1;
+
+	if (++b->ninline > KQL_MAX_INLINE)
+		return kqlb_fail(b, KQL_E_LIMIT, call->pos, "more than %d function calls",
+		                 KQL_MAX_INLINE),
+		       -1;
+	if (call->nkids > nparams)
+		return kqlb_fail(b, KQL_E_ARGS, call->pos, "%s(): expects %zu arguments, got %zu",
+		                 fn->name, nparams, call->nkids),
+		       -1;
+	param = fn->ast->kids;
+	for (size_t i = 0; i < nparams; i++, param = param->next) {
+		const struct kql_node *value = arg != NULL ? arg : param->kids;
+		if (value == NULL)
+			return kqlb_fail(b, KQL_E_ARGS, call->pos,
+			                 "%s(): no value for parameter '%s'", fn->name,
+			                 param->name),
+			       -1;
+		if ((env = bind_param(b, param, value, s, env)) == NULL)
+			return -1;
+		arg = arg != NULL ? arg->next : NULL;
+	}
+	*ret_env = env;
+	return 0;
+}
+
+const struct kql_node *kqlb_body(struct kqlb *b, const struct kql_node *func,
+                                 const struct kqlb_binding **env)
+{
+	const struct kql_node *body = func->last, *k;
+	struct kqlb_binding *let;
+
+	for (k = body->kids; k != body->last; k = k->next) {
+		if ((let = bind_let(b, k->name, *env)) == NULL)
+			return NULL;
+		let->ast = k->kids;
+		*env = let;
+	}
+	return body->last;
+}
+
+/* ---- plans and names ---- */
+
+struct kql_plan *kqlb_new_plan(struct kqlb *b, enum kql_plan_kind kind, struct kql_pos pos,
+                               size_t ncols, struct kql_plan *in)
+{
+	struct kql_plan *p = kqlb_alloc(b, sizeof(*p));
+
+	if (p == NULL || (ncols > 0 && (p->cols = kqlb_alloc(b, ncols * sizeof(*p->cols))) == NULL))
+		return NULL;
+	p->kind = kind;
+	p->pos = pos;
+	p->ncols = ncols;
+	p->itemindex = -1;
+	if (in != NULL) {
+		if ((p->in = kqlb_alloc(b, sizeof(*p->in))) == NULL)
+			return NULL;
+		p->in[0] = in;
+		p->nin = 1;
+	}
+	return p;
+}
+
+static bool name_taken(const struct kql_col *cols, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (cols[i].name != NULL && strcmp(cols[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+/* base, or base1, base2 ... when cols[0, n) already has it (Kusto's way
+ * with a join's repeated names and repeated aggregates). */
+const char *kqlb_unique_name(struct kqlb *b, const struct kql_col *cols, size_t n, const char *base)
+{
+	char buf[300];
+
+	if (!name_taken(cols, n, base))
+		return base;
+	for (int k = 1;; k++) {
+		(void)snprintf(buf, sizeof(buf), "%s%d", base, k);
+		if (!name_taken(cols, n, buf))
+			return kql_arena_strndup(b->a, buf, strlen(buf));
+	}
+}
+
+const char *kqlb_printf_name(struct kqlb *b, const char *fmt, ...)
+{
+	char buf[300];
+	va_list ap;
+	const char *s;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	s = kql_arena_strndup(b->a, buf, strlen(buf));
+	return s != NULL ? s : kqlb_nomem(b);
+}
+
+/* ---- sources ---- */
+
+static struct kql_plan *bind_scan(struct kqlb *b, const char *dbname, const char *name,
+                                  struct kql_pos pos)
+{
+	const struct kql_schema_db *db =
+	    kql_schema_db(b->schema, dbname != NULL ? dbname : b->schema->current);
+	const struct kql_schema_table *t;
+	struct kql_plan *p;
+
+	if (db == NULL && dbname != NULL)
+		return kqlb_fail(b, KQL_E_NAME, pos, "Failed to resolve database named '%s'",
+		                 dbname);
+	if ((t = kql_schema_table(db, name)) == NULL)
+		return kqlb_fail(b, KQL_E_NAME, pos,
+		                 "Failed to resolve table expression named '%s'", name);
+	if ((p = kqlb_new_plan(b, KQL_P_SCAN, pos, t->ncolumns, NULL)) == NULL ||
+	    (p->reads = kqlb_alloc(b, (t->ncolumns + 1) * sizeof(bool))) == NULL)
+		return NULL;
+	p->db = db->name;
+	p->table = p->name = t->name;
+	for (size_t i = 0; i < t->ncolumns; i++) {
+		p->cols[i].name = t->columns[i].name;
+		p->cols[i].type = t->columns[i].type;
+	}
+	return p;
+}
+
+static struct kql_plan *bind_call_source(struct kqlb *b, const struct kqlb_binding *env,
+                                         const struct kql_node *n)
+{
+	const struct kqlb_binding *fn = kqlb_lookup(env, n->name);
+	struct kqlb_scope s = {NULL, env, n->name, false, NULL};
+	const struct kql_node *body;
+
+	if (fn == NULL || fn->ast == NULL || fn->ast->kind != KQL_N_FUNC)
+		return kqlb_fail(b, KQL_E_NAME, n->pos,
+		                 "Failed to resolve table expression named '%s'", n->name);
+	if (kqlb_call_env(b, fn, n, &s, &env) != 0 || (body = kqlb_body(b, fn->ast, &env)) == NULL)
+		return NULL;
+	return kqlb_tabular(b, env, body);
+}
+
+/* False for what can only be a scalar (a literal, an operator). */
+static bool maybe_tabular(const struct kql_node *n)
+{
+	switch (n->kind) {
+	case KQL_N_PIPE:
+	case KQL_N_TABLE:
+	case KQL_N_DATATABLE:
+	case KQL_N_PRINT:
+	case KQL_N_RANGE:
+	case KQL_N_UNION:
+	case KQL_N_NAME:
+	case KQL_N_CALL:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static struct kql_plan *bind_name_source(struct kqlb *b, const struct kqlb_binding *env,
+                                         const struct kql_node *n)
+{
+	const struct kqlb_binding *let = kqlb_lookup(env, n->name);
+
+	if (let == NULL)
+		return bind_scan(b, NULL, n->name, n->pos);
+	if (let->plan != NULL)
+		return let->plan;
+	if (let->expr != NULL || !maybe_tabular(let->ast))
+		return kqlb_fail(
+		    b, KQL_E_TYPE, n->pos, "'%s' is not a tabular expression%s", n->name,
+		    let->ast != NULL && let->ast->kind == KQL_N_FUNC ? " (a function: call it)"
+		                                                     : "");
+	return kqlb_tabular(b, let->env, let->ast);
+}
+
+/* A datatable value converted to its column's type where Kusto converts
+ * literals (long into int, real or decimal; null of any type). */
+static struct kql_expr *datatable_value(struct kqlb *b, const struct kqlb_binding *env,
+                                        const struct kql_node *v, const struct kql_node *col)
+{
+	struct kqlb_scope s = {NULL, env, "datatable", false, NULL};
+	struct kql_expr *e = kqlb_expr(b, &s, v);
+	enum proto_coltype t = col->type;
+
+	if (e == NULL)
+		return NULL;
+	if (e->kind != KQL_E_LIT)
+		return kqlb_fail(b, KQL_E_TYPE, v->pos, "datatable: values must be literals");
+	if (e->type == t || e->isnull || t == PROTO_T_DYNAMIC) {
+		e->type = e->isnull ? t : e->type;
+		return e;
+	}
+	if (e->type == PROTO_T_LONG &&
+	    (t == PROTO_T_INT || t == PROTO_T_REAL || t == PROTO_T_DECIMAL)) {
+		e->type = t;
+		e->r = (double)e->i;
+		return e;
+	}
+	if (e->type == PROTO_T_REAL && t == PROTO_T_DECIMAL) {
+		e->type = t;
+		e->s = kqlb_printf_name(b, "%.17g", e->r);
+		return e;
+	}
+	return kqlb_fail(b, KQL_E_TYPE, v->pos,
+	                 "datatable: a '%s' value in column '%s' of type '%s'",
+	                 proto_coltype_name(e->type), col->name, proto_coltype_name(t));
+}
+
+static struct kql_plan *bind_datatable(struct kqlb *b, const struct kqlb_binding *env,
+                                       const struct kql_node *n)
+{
+	size_t ncols = (size_t)n->i, nvalues = n->nkids - ncols, i = 0;
+	struct kql_plan *p = kqlb_new_plan(b, KQL_P_VALUES, n->pos, ncols, NULL);
+	const struct kql_node *k = n->kids, *coldefs = n->kids;
+
+	if (p == NULL ||
+	    (nvalues > 0 && (p->exprs = kqlb_alloc(b, nvalues * sizeof(*p->exprs))) == NULL))
+		return NULL;
+	for (; i < ncols; i++, k = k->next) {
+		if (name_taken(p->cols, i, k->name))
+			return kqlb_fail(b, KQL_E_NAME, k->pos,
+			                 "datatable: column '%s' appears twice", k->name);
+		p->cols[i].name = k->name;
+		p->cols[i].type = k->type;
+	}
+	for (i = 0; k != NULL; k = k->next, i++) {
+		const struct kql_node *col = coldefs;
+		for (size_t c = 0; c < i % ncols; c++)
+			col = col->next;
+		if ((p->exprs[i] = datatable_value(b, env, k, col)) == NULL)
+			return NULL;
+	}
+	p->nexprs = nvalues;
+	p->nrows = nvalues / ncols;
+	return p;
+}
+
+static struct kql_plan *bind_print(struct kqlb *b, const struct kqlb_binding *env,
+                                   const struct kql_node *n)
+{
+	struct kql_plan *p = kqlb_new_plan(b, KQL_P_VALUES, n->pos, n->nkids, NULL);
+	struct kqlb_scope s = {NULL, env, "print", false, NULL};
+	const struct kql_node *k = n->kids;
+	const char *name;
+
+	if (p == NULL || (p->exprs = kqlb_alloc(b, n->nkids * sizeof(*p->exprs))) == NULL)
+		return NULL;
+	for (size_t i = 0; k != NULL; k = k->next, i++) {
+		const struct kql_node *v = k->kind == KQL_N_ASSIGN ? k->kids : k;
+		if ((p->exprs[i] = kqlb_expr(b, &s, v)) == NULL)
+			return NULL;
+		name = k->kind == KQL_N_ASSIGN ? k->name : kqlb_printf_name(b, "print_%zu", i);
+		if (name == NULL || (name = kqlb_unique_name(b, p->cols, i, name)) == NULL)
+			return NULL;
+		p->cols[i].name = name;
+		p->cols[i].type = p->exprs[i]->type;
+	}
+	p->nexprs = n->nkids;
+	p->nrows = 1;
+	return p;
+}
+
+static bool range_types_ok(enum proto_coltype from, enum proto_coltype to, enum proto_coltype step)
+{
+	bool num = (from == PROTO_T_LONG || from == PROTO_T_INT || from == PROTO_T_REAL);
+
+	if (num)
+		return (to == PROTO_T_LONG || to == PROTO_T_INT || to == PROTO_T_REAL) &&
+		       (step == PROTO_T_LONG || step == PROTO_T_INT || step == PROTO_T_REAL);
+	return (from == PROTO_T_DATETIME || from == PROTO_T_TIMESPAN) && to == from &&
+	       step == PROTO_T_TIMESPAN;
+}
+
+static struct kql_plan *bind_range(struct kqlb *b, const struct kqlb_binding *env,
+                                   const struct kql_node *n)
+{
+	struct kql_plan *p = kqlb_new_plan(b, KQL_P_RANGE, n->pos, 1, NULL);
+	struct kqlb_scope s = {NULL, env, "range", false, NULL};
+	const struct kql_node *k = n->kids;
+	struct kql_expr **e;
+
+	if (p == NULL || (e = p->exprs = kqlb_alloc(b, 3 * sizeof(*e))) == NULL)
+		return NULL;
+	for (int i = 0; i < 3; i++, k = k->next)
+		if ((e[i] = kqlb_expr(b, &s, k)) == NULL)
+			return NULL;
+	if (!range_types_ok(e[0]->type, e[1]->type, e[2]->type))
+		return kqlb_fail(b, KQL_E_TYPE, n->pos,
+		                 "range: from '%s' to '%s' step '%s' is not a valid range",
+		                 proto_coltype_name(e[0]->type), proto_coltype_name(e[1]->type),
+		                 proto_coltype_name(e[2]->type));
+	p->nexprs = 3;
+	p->cols[0].name = n->name;
+	p->cols[0].type = e[0]->type == PROTO_T_INT ? PROTO_T_LONG : e[0]->type;
+	if (e[0]->type != PROTO_T_DATETIME && e[0]->type != PROTO_T_TIMESPAN &&
+	    (e[1]->type == PROTO_T_REAL || e[2]->type == PROTO_T_REAL))
+		p->cols[0].type = PROTO_T_REAL;
+	return p;
+}
+
+/* The name withsource gives a union input: its table's, else union_argN. */
+static const char *source_name(struct kqlb *b, const struct kql_node *k, const struct kql_plan *p,
+                               size_t i)
+{
+	if (p->name != NULL)
+		return p->name;
+	if (k != NULL && (k->kind == KQL_N_TABLE || k->kind == KQL_N_NAME))
+		return k->name;
+	return kqlb_printf_name(b, "union_arg%zu", i);
+}
+
+/* union T1, T2 as a source (first is NULL) or | union T2 after first. */
+static struct kql_plan *bind_union(struct kqlb *b, const struct kqlb_binding *env,
+                                   const struct kql_node *n, struct kql_plan *first)
+{
+	size_t nin = n->nkids + (first != NULL), i = 0;
+	struct kql_plan **in = kqlb_alloc(b, nin * sizeof(*in));
+	const char **src = kqlb_alloc(b, nin * sizeof(*src));
+
+	if (in == NULL || src == NULL)
+		return NULL;
+	if (first != NULL) {
+		in[i] = first;
+		src[i] = source_name(b, NULL, first, i);
+		i++;
+	}
+	for (const struct kql_node *k = n->kids; k != NULL; k = k->next, i++)
+		if ((in[i] = kqlb_tabular(b, env, k)) == NULL ||
+		    (src[i] = source_name(b, k, in[i], i)) == NULL)
+			return NULL;
+	return kqlb_union(b, n, in, src, nin);
+}
+
+static struct kql_plan *bind_source(struct kqlb *b, const struct kqlb_binding *env,
+                                    const struct kql_node *n)
+{
+	switch (n->kind) {
+	case KQL_N_NAME:
+		if (n->op != 0)
+			break;
+		return bind_name_source(b, env, n);
+	case KQL_N_TABLE:
+		return bind_scan(b, n->str, n->name, n->pos);
+	case KQL_N_CALL:
+		return bind_call_source(b, env, n);
+	case KQL_N_DATATABLE:
+		return bind_datatable(b, env, n);
+	case KQL_N_PRINT:
+		return bind_print(b, env, n);
+	case KQL_N_RANGE:
+		return bind_range(b, env, n);
+	case KQL_N_UNION:
+		return bind_union(b, env, n, NULL);
+	case KQL_N_PIPE:
+		return kqlb_tabular(b, env, n);
+	default:
+		break;
+	}
+	return kqlb_fail(b, KQL_E_TYPE, n->pos, "a scalar expression where a table is expected");
+}
+
+struct kql_plan *kqlb_tabular(struct kqlb *b, const struct kqlb_binding *env,
+                              const struct kql_node *n)
+{
+	struct kql_plan *p;
+
+	if (!kqlb_enter(b, n->pos))
+		return NULL;
+	if (n->kind != KQL_N_PIPE) {
+		p = bind_source(b, env, n);
+	} else {
+		p = bind_source(b, env, n->kids);
+		for (const struct kql_node *op = n->kids->next; p != NULL && op != NULL;
+		     op = op->next)
+			p = op->kind == KQL_N_UNION ? bind_union(b, env, op, p)
+			                            : kqlb_operator(b, env, p, op);
+	}
+	kqlb_leave(b);
+	return p;
+}
+
+/* ---- statements ---- */
+
+/* The value of set name = value as text ("true" for a bare set name). */
+static const char *set_value(struct kqlb *b, const struct kql_node *v)
+{
+	char buf[TIMEFMT_DATETIME_LEN + TIMEFMT_TIMESPAN_LEN];
+
+	if (v == NULL)
+		return "true";
+	if (v->kind == KQL_N_NAME)
+		return v->name;
+	if (v->kind != KQL_N_LIT || v->isnull)
+		return kqlb_fail(b, KQL_E_TYPE, v->pos, "set: the value must be a literal");
+	switch (v->type) {
+	case PROTO_T_BOOL:
+		return v->i ? "true" : "false";
+	case PROTO_T_INT:
+	case PROTO_T_LONG:
+		return kqlb_printf_name(b, "%" PRId64, v->i);
+	case PROTO_T_REAL:
+		return kqlb_printf_name(b, "%.17g", v->r);
+	case PROTO_T_DATETIME:
+		return kqlb_printf_name(b, "%s", timefmt_format_datetime(v->i, buf));
+	case PROTO_T_TIMESPAN:
+		return kqlb_printf_name(b, "%s", timefmt_format_timespan(v->i, buf));
+	default:
+		return v->str;
+	}
+}
+
+static int add_set(struct kqlb *b, struct kql_query *q, const struct kql_node *n)
+{
+	const char *value = set_value(b, n->kids);
+	const char **names = kqlb_alloc(b, (q->nsets + 1) * sizeof(*names));
+	const char **values = kqlb_alloc(b, (q->nsets + 1) * sizeof(*values));
+
+	if (value == NULL || names == NULL || values == NULL)
+		return -1;
+	if (q->nsets > 0) {
+		memcpy(names, q->set_names, q->nsets * sizeof(*names));
+		memcpy(values, q->set_values, q->nsets * sizeof(*values));
+	}
+	names[q->nsets] = n->name;
+	values[q->nsets++] = value;
+	q->set_names = names;
+	q->set_values = values;
+	return 0;
+}
+
+static int bind_statements(struct kqlb *b, const struct kql_node *root, struct kql_query *q)
+{
+	const struct kqlb_binding *env = NULL;
+	struct kqlb_binding *let;
+
+	if ((q->results = kqlb_alloc(b, root->nkids * sizeof(*q->results))) == NULL)
+		return -1;
+	for (const struct kql_node *s = root->kids; s != NULL; s = s->next) {
+		if (s->kind == KQL_N_SET) {
+			if (add_set(b, q, s) != 0)
+				return -1;
+		} else if (s->kind == KQL_N_LET) {
+			if ((let = bind_let(b, s->name, env)) == NULL)
+				return -1;
+			let->ast = s->kids;
+			env = let;
+		} else if ((q->results[q->nresults++] = kqlb_tabular(b, env, s)) == NULL ||
+		           kqlb_prune(b, q->results[q->nresults - 1], NULL) != 0) {
+			return -1;
+		}
+	}
+	if (q->nresults == 0)
+		return kqlb_fail(b, KQL_E_SYNTAX, root->pos, "the query has no tabular expression"),
+		       -1;
+	q->render = b->render;
+	return 0;
+}
+
+int kql_bind(struct kql_arena *arena, const struct kql_node *root, const struct kql_schema *schema,
+             struct kql_query **ret, struct kql_error *err)
+{
+	struct kqlb b = {arena, schema, err, 0, 0, 0, NULL};
+	struct kql_query *q = kqlb_alloc(&b, sizeof(*q));
+
+	if (q == NULL || bind_statements(&b, root, q) != 0)
+		return err != NULL && err->code != NULL && strcmp(err->code, KQL_E_NOMEM) == 0
+		           ? -ENOMEM
+		           : -EINVAL;
+	*ret = q;
+	return 0;
+}
+
+int kql_compile(struct kql_arena *arena, const char *src, size_t len,
+                const struct kql_schema *schema, struct kql_query **ret, struct kql_error *err)
+{
+	struct kql_node *root;
+	int r;
+
+	if ((r = kql_parse(arena, src, len, &root, err)) != 0)
+		return r;
+	return kql_bind(arena, root, schema, ret, err);
+}

@@ -1,0 +1,491 @@
+/*
+ * kql_bind_expr — scalar expressions: names to columns or let values,
+ * calls to kql_func entries (or inlined let functions), and Kusto's typing
+ * of every operator.  The typing tables follow the KQL documentation's
+ * "scalar data types" and arithmetic pages: int widens to long, any real
+ * makes real, datetime - datetime is a timespan, datetime +- timespan a
+ * datetime, timespan * number a timespan, timespan / timespan a real.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "query/kql_bind_int.h"
+
+static bool is_integer(enum proto_coltype t)
+{
+	return t == PROTO_T_INT || t == PROTO_T_LONG;
+}
+
+static bool is_number(enum proto_coltype t)
+{
+	return is_integer(t) || t == PROTO_T_REAL || t == PROTO_T_DECIMAL;
+}
+
+bool kqlb_comparable(enum proto_coltype a, enum proto_coltype b)
+{
+	return a == b || (is_number(a) && is_number(b)) || a == PROTO_T_DYNAMIC ||
+	       b == PROTO_T_DYNAMIC || (a == PROTO_T_GUID && b == PROTO_T_STRING) ||
+	       (a == PROTO_T_STRING && b == PROTO_T_GUID);
+}
+
+/* The wider of two numeric types: real > decimal > long > int. */
+static enum proto_coltype wider(enum proto_coltype a, enum proto_coltype b)
+{
+	if (a == PROTO_T_REAL || b == PROTO_T_REAL)
+		return PROTO_T_REAL;
+	if (a == PROTO_T_DECIMAL || b == PROTO_T_DECIMAL)
+		return PROTO_T_DECIMAL;
+	if (a == PROTO_T_LONG || b == PROTO_T_LONG)
+		return PROTO_T_LONG;
+	return PROTO_T_INT;
+}
+
+/* Result type of a op b for + - * / %, or -1 when Kusto refuses it. */
+static int arith_type(enum kql_op op, enum proto_coltype a, enum proto_coltype b)
+{
+	enum proto_coltype dt = PROTO_T_DATETIME, ts = PROTO_T_TIMESPAN;
+
+	if (a == PROTO_T_DYNAMIC || b == PROTO_T_DYNAMIC)
+		return PROTO_T_DYNAMIC;
+	if (is_number(a) && is_number(b))
+		return op == KQL_OP_MOD && (!is_integer(a) || !is_integer(b)) ? PROTO_T_REAL
+		                                                              : (int)wider(a, b);
+	if (op == KQL_OP_ADD && ((a == dt && b == ts) || (a == ts && b == dt)))
+		return dt;
+	if (op == KQL_OP_SUB && a == dt && (b == dt || b == ts))
+		return b == dt ? ts : dt;
+	if ((op == KQL_OP_ADD || op == KQL_OP_SUB) && a == ts && b == ts)
+		return ts;
+	if (op == KQL_OP_MUL && ((a == ts && is_number(b)) || (is_number(a) && b == ts)))
+		return ts;
+	if (op == KQL_OP_DIV && a == ts)
+		return b == ts ? PROTO_T_REAL : is_number(b) ? (int)ts : -1;
+	if (op == KQL_OP_MOD && a == ts && b == ts)
+		return ts;
+	return -1;
+}
+
+static struct kql_expr *new_expr(struct kqlb *b, enum kql_expr_kind kind, enum proto_coltype type,
+                                 struct kql_pos pos, size_t nargs)
+{
+	struct kql_expr *e = kqlb_alloc(b, sizeof(*e));
+
+	if (e == NULL)
+		return NULL;
+	e->kind = kind;
+	e->type = type;
+	e->pos = pos;
+	if (nargs > 0 && (e->args = kqlb_alloc(b, nargs * sizeof(*e->args))) == NULL)
+		return NULL;
+	e->nargs = nargs;
+	return e;
+}
+
+struct kql_expr *kqlb_colref(struct kqlb *b, const struct kql_plan *p, int c, struct kql_pos pos)
+{
+	struct kql_expr *e = new_expr(b, KQL_E_COL, p->cols[c].type, pos, 0);
+
+	if (e != NULL)
+		e->col = c;
+	return e;
+}
+
+bool kqlb_constant(const struct kql_expr *e)
+{
+	if (e->kind == KQL_E_COL || e->kind == KQL_E_STAR ||
+	    (e->kind == KQL_E_CALL && kql_func_get(e->fn)->aggregate))
+		return false;
+	for (size_t i = 0; i < e->nargs; i++)
+		if (!kqlb_constant(e->args[i]))
+			return false;
+	return true;
+}
+
+const char *kqlb_first_column(const struct kql_expr *e, const struct kql_plan *in)
+{
+	const char *name;
+
+	if (e->kind == KQL_E_COL && in != NULL && e->side == 0)
+		return in->cols[e->col].name;
+	for (size_t i = 0; i < e->nargs; i++)
+		if ((name = kqlb_first_column(e->args[i], in)) != NULL)
+			return name;
+	return NULL;
+}
+
+const char *kqlb_expr_name(struct kqlb *b, const struct kql_expr *e, const struct kql_plan *in)
+{
+	const char *base;
+	char buf[256];
+
+	if (e->kind == KQL_E_COL && in != NULL)
+		return in->cols[e->col].name;
+	if (e->kind != KQL_E_CALL || e->fn != KQL_F_DYN_GET)
+		return NULL;
+	/* d.a is named d_a, d["a"] too; an index d[0] gives d_0. */
+	if ((base = kqlb_expr_name(b, e->args[0], in)) == NULL || e->args[1]->kind != KQL_E_LIT)
+		return NULL;
+	if (e->args[1]->type == PROTO_T_STRING)
+		(void)snprintf(buf, sizeof(buf), "%s_%s", base, e->args[1]->s);
+	else
+		(void)snprintf(buf, sizeof(buf), "%s_%lld", base, (long long)e->args[1]->i);
+	return kql_arena_strndup(b->a, buf, strlen(buf));
+}
+
+/* ---- literals and names ---- */
+
+static struct kql_expr *bind_lit(struct kqlb *b, const struct kql_node *n)
+{
+	struct kql_expr *e = new_expr(b, KQL_E_LIT, n->type, n->pos, 0);
+
+	if (e == NULL)
+		return NULL;
+	e->isnull = n->isnull;
+	e->i = n->i;
+	e->r = n->r;
+	e->s = n->str;
+	return e;
+}
+
+static struct kql_expr *bind_name(struct kqlb *b, const struct kqlb_scope *s,
+                                  const struct kql_node *n)
+{
+	const struct kqlb_binding *let;
+	int c;
+
+	for (const struct kqlb_pending *p = s->pending; p != NULL; p = p->next)
+		if (strcmp(p->name, n->name) == 0)
+			return p->e;
+	if (s->in != NULL && n->op == 0 && (c = kqlb_column(s->in, n->name)) >= 0)
+		return kqlb_colref(b, s->in, c, n->pos);
+	if ((let = kqlb_lookup(s->env, n->name)) != NULL) {
+		struct kqlb_scope inner = {NULL, let->env, s->op, false, NULL};
+		if (let->expr != NULL)
+			return let->expr;
+		if (let->plan != NULL || let->ast->kind == KQL_N_FUNC)
+			return kqlb_fail(b, KQL_E_TYPE, n->pos,
+			                 "'%s' is a tabular expression or function, not a scalar",
+			                 n->name);
+		return kqlb_expr(b, &inner, let->ast);
+	}
+	if (s->in == NULL)
+		return kqlb_fail(b, KQL_E_NAME, n->pos,
+		                 "Failed to resolve scalar expression named '%s'", n->name);
+	return kqlb_fail(b, KQL_E_NAME, n->pos,
+	                 "'%s' operator: Failed to resolve scalar expression named '%s'", s->op,
+	                 n->name);
+}
+
+/* ---- operators ---- */
+
+static const char *tname(enum proto_coltype t)
+{
+	return proto_coltype_name(t);
+}
+
+static struct kql_expr *op_expr(struct kqlb *b, enum kql_op op, enum proto_coltype type,
+                                struct kql_pos pos, size_t nargs)
+{
+	struct kql_expr *e = new_expr(b, KQL_E_OP, type, pos, nargs);
+
+	if (e != NULL)
+		e->op = op;
+	return e;
+}
+
+static int binary_type(struct kqlb *b, const struct kql_node *n, struct kql_expr *l,
+                       struct kql_expr *r)
+{
+	int t;
+
+	if (n->op == KQL_OP_AND || n->op == KQL_OP_OR) {
+		if ((l->type != PROTO_T_BOOL && l->type != PROTO_T_DYNAMIC) ||
+		    (r->type != PROTO_T_BOOL && r->type != PROTO_T_DYNAMIC))
+			t = -1;
+		else
+			t = PROTO_T_BOOL;
+	} else if (n->op >= KQL_OP_ADD && n->op <= KQL_OP_MOD) {
+		t = arith_type((enum kql_op)n->op, l->type, r->type);
+	} else if (n->op >= KQL_OP_EQ && n->op <= KQL_OP_GE) {
+		t = kqlb_comparable(l->type, r->type) ? PROTO_T_BOOL : -1;
+	} else {
+		/* String operators: Kusto converts any operand to its string. */
+		t = PROTO_T_BOOL;
+	}
+	if (t < 0)
+		(void)kqlb_fail(b, KQL_E_TYPE, n->pos,
+		                "Operator '%s' cannot be applied to operands of type '%s' and '%s'",
+		                kql_op_name((enum kql_op)n->op), tname(l->type), tname(r->type));
+	return t;
+}
+
+static struct kql_expr *bind_binary(struct kqlb *b, const struct kqlb_scope *s,
+                                    const struct kql_node *n)
+{
+	struct kql_expr *l = kqlb_expr(b, s, n->kids), *r, *e;
+	int t;
+
+	if (l == NULL || (r = kqlb_expr(b, s, n->kids->next)) == NULL ||
+	    (t = binary_type(b, n, l, r)) < 0 ||
+	    (e = op_expr(b, (enum kql_op)n->op, (enum proto_coltype)t, n->pos, 2)) == NULL)
+		return NULL;
+	e->args[0] = l;
+	e->args[1] = r;
+	return e;
+}
+
+static struct kql_expr *bind_unary(struct kqlb *b, const struct kqlb_scope *s,
+                                   const struct kql_node *n)
+{
+	struct kql_expr *a = kqlb_expr(b, s, n->kids), *e;
+
+	if (a == NULL)
+		return NULL;
+	if (!is_number(a->type) && a->type != PROTO_T_TIMESPAN && a->type != PROTO_T_DYNAMIC)
+		return kqlb_fail(b, KQL_E_TYPE, n->pos, "Unary '-' cannot be applied to type '%s'",
+		                 tname(a->type));
+	if (n->op == KQL_OP_PLUS)
+		return a;
+	if (a->kind == KQL_E_LIT && !a->isnull) {
+		/* Fold -literal so that datatable values stay literals. */
+		struct kql_expr *c = new_expr(b, KQL_E_LIT, a->type, n->pos, 0);
+		if (c != NULL) {
+			*c = *a;
+			c->pos = n->pos;
+			c->i = (int64_t)(0 - (uint64_t)a->i);
+			c->r = -a->r;
+		}
+		return c;
+	}
+	if ((e = op_expr(b, KQL_OP_NEG, a->type, n->pos, 1)) != NULL)
+		e->args[0] = a;
+	return e;
+}
+
+/* x in (a, b, ...), between (lo .. hi): kids are value then list. */
+static struct kql_expr *bind_list_op(struct kqlb *b, const struct kqlb_scope *s,
+                                     const struct kql_node *n)
+{
+	struct kql_expr *e = op_expr(b, (enum kql_op)n->op, PROTO_T_BOOL, n->pos, n->nkids);
+	size_t i = 0;
+
+	if (e == NULL)
+		return NULL;
+	for (const struct kql_node *k = n->kids; k != NULL; k = k->next, i++) {
+		if (k->kind == KQL_N_PIPE)
+			return kqlb_fail(b, KQL_E_UNSUPPORTED, k->pos,
+			                 "a tabular expression in '%s' is not supported",
+			                 kql_op_name((enum kql_op)n->op));
+		if ((e->args[i] = kqlb_expr(b, s, k)) == NULL)
+			return NULL;
+		/* x between (datetime(..) .. 1d) means up to the low end plus 1d. */
+		if (n->kind == KQL_N_BETWEEN && i == 2 && e->args[0]->type == PROTO_T_DATETIME &&
+		    e->args[i]->type == PROTO_T_TIMESPAN)
+			continue;
+		if (i > 0 && !kqlb_comparable(e->args[0]->type, e->args[i]->type) &&
+		    (n->kind == KQL_N_BETWEEN || e->args[i]->type != PROTO_T_STRING ||
+		     (n->op != KQL_OP_IN_CI && n->op != KQL_OP_NOT_IN_CI)))
+			return kqlb_fail(b, KQL_E_TYPE, k->pos,
+			                 "Operator '%s': a '%s' value cannot be compared with '%s'",
+			                 kql_op_name((enum kql_op)n->op), tname(e->args[i]->type),
+			                 tname(e->args[0]->type));
+	}
+	return e;
+}
+
+/* d.a, d["a"], d[0]: a dynamic object's member or element. */
+static struct kql_expr *bind_access(struct kqlb *b, const struct kqlb_scope *s,
+                                    const struct kql_node *n)
+{
+	struct kql_expr *obj = kqlb_expr(b, s, n->kids), *key, *e;
+
+	if (obj == NULL)
+		return NULL;
+	if (obj->type != PROTO_T_DYNAMIC)
+		return kqlb_fail(b, KQL_E_TYPE, n->pos,
+		                 "member access on a value of type '%s' (only dynamic has members)",
+		                 tname(obj->type));
+	if (n->kind == KQL_N_MEMBER) {
+		if ((key = new_expr(b, KQL_E_LIT, PROTO_T_STRING, n->pos, 0)) == NULL)
+			return NULL;
+		key->s = n->name;
+	} else if ((key = kqlb_expr(b, s, n->kids->next)) == NULL) {
+		return NULL;
+	}
+	if ((e = new_expr(b, KQL_E_CALL, PROTO_T_DYNAMIC, n->pos, 2)) == NULL)
+		return NULL;
+	e->fn = KQL_F_DYN_GET;
+	e->args[0] = obj;
+	e->args[1] = key;
+	return e;
+}
+
+/* ---- calls ---- */
+
+static struct kql_expr *inline_call(struct kqlb *b, const struct kqlb_scope *s,
+                                    const struct kqlb_binding *fn, const struct kql_node *n)
+{
+	const struct kqlb_binding *env = NULL;
+	const struct kql_node *body;
+	struct kqlb_scope inner = {NULL, NULL, s->op, false, NULL};
+
+	if (kqlb_call_env(b, fn, n, s, &env) != 0 || (body = kqlb_body(b, fn->ast, &env)) == NULL)
+		return NULL;
+	inner.env = env;
+	return kqlb_expr(b, &inner, body);
+}
+
+static int result_type(const struct kql_func *f, struct kql_expr **args, size_t nargs)
+{
+	enum proto_coltype a0 = nargs > 0 ? args[0]->type : PROTO_T_LONG;
+
+	switch (f->rule) {
+	case KQL_R_FIXED:
+		return f->type;
+	case KQL_R_ARG0:
+		return a0;
+	case KQL_R_ARG1:
+		return nargs > 1 ? args[1]->type : f->type;
+	case KQL_R_SUM:
+		return is_integer(a0) || a0 == PROTO_T_BOOL ? PROTO_T_LONG : a0;
+	case KQL_R_NUMERIC:
+		return a0 == PROTO_T_TIMESPAN ? PROTO_T_TIMESPAN : PROTO_T_REAL;
+	case KQL_R_ROUND:
+		return is_integer(a0) ? PROTO_T_LONG : PROTO_T_REAL;
+	}
+	return f->type;
+}
+
+/* The checks Kusto makes on arguments that the plan relies on. */
+static bool check_args(struct kqlb *b, const struct kql_func *f, const struct kql_node *n,
+                       struct kql_expr **args)
+{
+	enum proto_coltype a0 = n->nkids > 0 ? args[0]->type : PROTO_T_LONG;
+	bool boolean = a0 == PROTO_T_BOOL || a0 == PROTO_T_DYNAMIC;
+
+	if ((f->id == KQL_F_IFF || f->id == KQL_F_COUNTIF || f->id == KQL_F_NOT) && !boolean)
+		return (bool)kqlb_fail(b, KQL_E_TYPE, n->pos,
+		                       "%s(): the predicate must be bool, not '%s'", n->name,
+		                       tname(a0));
+	if ((f->id == KQL_F_SUMIF || f->id == KQL_F_AVGIF || f->id == KQL_F_DCOUNTIF) &&
+	    args[1]->type != PROTO_T_BOOL)
+		return (bool)kqlb_fail(b, KQL_E_TYPE, n->pos, "%s(): the predicate must be bool",
+		                       n->name);
+	if ((f->id == KQL_F_SUM || f->id == KQL_F_AVG || f->id == KQL_F_SUMIF ||
+	     f->id == KQL_F_AVGIF) &&
+	    !is_number(a0) && a0 != PROTO_T_TIMESPAN && a0 != PROTO_T_DYNAMIC && a0 != PROTO_T_BOOL)
+		return (bool)kqlb_fail(b, KQL_E_TYPE, n->pos,
+		                       "%s(): expects a numeric argument, not '%s'", n->name,
+		                       tname(a0));
+	if (f->id == KQL_F_BIN && !is_number(a0) && a0 != PROTO_T_DATETIME &&
+	    a0 != PROTO_T_TIMESPAN)
+		return (bool)kqlb_fail(b, KQL_E_TYPE, n->pos,
+		                       "bin(): cannot bin values of type '%s'", tname(a0));
+	if (f->id == KQL_F_AGO && a0 != PROTO_T_TIMESPAN)
+		return (bool)kqlb_fail(b, KQL_E_TYPE, n->pos, "ago(): expects a timespan, not '%s'",
+		                       tname(a0));
+	if (f->id == KQL_F_CASE && n->nkids % 2 == 0)
+		return (bool)kqlb_fail(b, KQL_E_ARGS, n->pos,
+		                       "case(): expects predicate, value pairs and an else value");
+	return true;
+}
+
+static struct kql_expr *bind_arg(struct kqlb *b, const struct kqlb_scope *s,
+                                 const struct kql_func *f, const struct kql_node *k, size_t i)
+{
+	struct kqlb_scope inner = *s;
+
+	if (k->kind == KQL_N_STAR) {
+		if ((f->id != KQL_F_ARG_MAX && f->id != KQL_F_ARG_MIN) || i == 0)
+			return kqlb_fail(b, KQL_E_ARGS, k->pos, "'*' is not an argument of %s()",
+			                 f->name);
+		return new_expr(b, KQL_E_STAR, PROTO_T_DYNAMIC, k->pos, 0);
+	}
+	/* An aggregate's arguments are per row; a scalar function's may hold
+	 * aggregates when it is itself inside summarize (round(avg(x), 2)). */
+	inner.aggregates = s->aggregates && !f->aggregate;
+	return kqlb_expr(b, &inner, k);
+}
+
+static struct kql_expr *bind_builtin(struct kqlb *b, const struct kqlb_scope *s,
+                                     const struct kql_func *f, const struct kql_node *n)
+{
+	struct kql_expr *e = new_expr(b, KQL_E_CALL, PROTO_T_LONG, n->pos, n->nkids);
+	size_t i = 0;
+
+	if (e == NULL)
+		return NULL;
+	e->fn = f->id;
+	for (const struct kql_node *k = n->kids; k != NULL; k = k->next, i++)
+		if ((e->args[i] = bind_arg(b, s, f, k, i)) == NULL)
+			return NULL;
+	if (!check_args(b, f, n, e->args))
+		return NULL;
+	e->type = (enum proto_coltype)result_type(f, e->args, e->nargs);
+	return e;
+}
+
+static struct kql_expr *bind_call(struct kqlb *b, const struct kqlb_scope *s,
+                                  const struct kql_node *n)
+{
+	const struct kqlb_binding *let = kqlb_lookup(s->env, n->name);
+	const struct kql_func *f;
+
+	if (let != NULL && let->ast != NULL && let->ast->kind == KQL_N_FUNC)
+		return inline_call(b, s, let, n);
+	if ((f = kql_func_lookup(n->name)) == NULL) {
+		if (kql_func_known_unsupported(n->name))
+			return kqlb_fail(b, KQL_E_UNSUPPORTED, n->pos,
+			                 "the '%s' function is not supported", n->name);
+		return kqlb_fail(b, KQL_E_FUNCTION, n->pos, "Unknown function: '%s'", n->name);
+	}
+	if (f->aggregate && !s->aggregates)
+		return kqlb_fail(b, KQL_E_TYPE, n->pos,
+		                 "'%s' operator: the aggregate %s() is only allowed in summarize",
+		                 s->op, n->name);
+	if (n->nkids < f->minargs || n->nkids > f->maxargs)
+		return kqlb_fail(b, KQL_E_ARGS, n->pos, "%s(): expects %u to %u arguments, got %zu",
+		                 n->name, f->minargs, f->maxargs, n->nkids);
+	return bind_builtin(b, s, f, n);
+}
+
+struct kql_expr *kqlb_expr(struct kqlb *b, const struct kqlb_scope *s, const struct kql_node *n)
+{
+	struct kql_expr *e = NULL;
+
+	if (!kqlb_enter(b, n->pos))
+		return NULL;
+	switch (n->kind) {
+	case KQL_N_LIT:
+		e = bind_lit(b, n);
+		break;
+	case KQL_N_NAME:
+		e = bind_name(b, s, n);
+		break;
+	case KQL_N_BINARY:
+		e = bind_binary(b, s, n);
+		break;
+	case KQL_N_UNARY:
+		e = bind_unary(b, s, n);
+		break;
+	case KQL_N_IN:
+	case KQL_N_BETWEEN:
+		e = bind_list_op(b, s, n);
+		break;
+	case KQL_N_MEMBER:
+	case KQL_N_INDEX:
+		e = bind_access(b, s, n);
+		break;
+	case KQL_N_CALL:
+		e = bind_call(b, s, n);
+		break;
+	default:
+		e = kqlb_fail(b, KQL_E_TYPE, n->pos, "a %s where a scalar expression is expected",
+		              n->kind == KQL_N_STAR ? "'*'" : "tabular expression");
+		break;
+	}
+	kqlb_leave(b);
+	return e;
+}

@@ -1,0 +1,110 @@
+/*
+ * kql_bind_int — what kql_bind.c (statements, tabular operators) and
+ * kql_bind_expr.c (scalar expressions, typing, naming) share.
+ */
+#ifndef FOLLOWERD_KQL_BIND_INT_H
+#define FOLLOWERD_KQL_BIND_INT_H
+
+#include <stdbool.h>
+
+#include "query/kql_bind.h"
+
+/* A let name (or a function's parameter) and what it stands for; a chain
+ * through next is an environment, innermost first. */
+struct kqlb_binding {
+	const char *name;
+	const struct kql_node *ast;     /* the let's value: scalar, tabular or KQL_N_FUNC */
+	const struct kqlb_binding *env; /* where ast is bound (lexical scope) */
+	struct kql_expr *expr;          /* a bound scalar argument */
+	struct kql_plan *plan;          /* a bound tabular argument */
+	const struct kqlb_binding *next;
+};
+
+struct kqlb {
+	struct kql_arena *a;
+	const struct kql_schema *schema;
+	struct kql_error *err;
+	int depth;
+	int ninline;
+	int failed;         /* an error was set */
+	const char *render; /* the visualization of the last render */
+};
+
+/* Names defined earlier in the same extend, visible to later items. */
+struct kqlb_pending {
+	const char *name;
+	struct kql_expr *e;
+	const struct kqlb_pending *next;
+};
+
+/* Where a scalar expression is bound. */
+struct kqlb_scope {
+	const struct kql_plan *in; /* the row's columns; NULL: none (print, let) */
+	const struct kqlb_binding *env;
+	const char *op;  /* operator name for messages: "where" */
+	bool aggregates; /* summarize's aggregate list */
+	const struct kqlb_pending *pending;
+};
+
+/* Errors: fill b->err, return NULL. */
+void *kqlb_fail(struct kqlb *b, const char *code, struct kql_pos pos, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void *kqlb_nomem(struct kqlb *b);
+void *kqlb_alloc(struct kqlb *b, size_t n);
+bool kqlb_enter(struct kqlb *b, struct kql_pos pos);
+void kqlb_leave(struct kqlb *b);
+
+/* The binding of name in env, NULL when none. */
+const struct kqlb_binding *kqlb_lookup(const struct kqlb_binding *env, const char *name);
+/* A function call's environment into *ret_env (NULL is an empty one): fn's
+ * definition environment plus its parameters bound to the call's arguments
+ * (scalars in scope s).  0, or -1 with the error set. */
+int kqlb_call_env(struct kqlb *b, const struct kqlb_binding *fn, const struct kql_node *call,
+                  const struct kqlb_scope *s, const struct kqlb_binding **ret_env);
+/* The result expression of a function body, after adding its lets to *env. */
+const struct kql_node *kqlb_body(struct kqlb *b, const struct kql_node *func,
+                                 const struct kqlb_binding **env);
+
+/* A plan node of kind with room for ncols columns and in as its one input
+ * (NULL: none). */
+struct kql_plan *kqlb_new_plan(struct kqlb *b, enum kql_plan_kind kind, struct kql_pos pos,
+                               size_t ncols, struct kql_plan *in);
+/* base, or base1, base2 ... when one of cols[0, n) already has it. */
+const char *kqlb_unique_name(struct kqlb *b, const struct kql_col *cols, size_t n,
+                             const char *base);
+/* A name formatted into the arena. */
+const char *kqlb_printf_name(struct kqlb *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* One tabular operator over in (kql_bind_ops.c). */
+struct kql_plan *kqlb_operator(struct kqlb *b, const struct kqlb_binding *env, struct kql_plan *in,
+                               const struct kql_node *op);
+/* union's output over inputs[0, n), with a withsource column when
+ * withsource is not NULL (kql_bind_ops.c). */
+struct kql_plan *kqlb_union(struct kqlb *b, const struct kql_node *n, struct kql_plan **inputs,
+                            const char **sources, size_t ninputs);
+
+/* Marks in every scan under p the columns operators above use, given the
+ * columns of p that are needed (need[p->ncols], NULL: all).  0 or -1
+ * (ENOMEM, error set).  kql_bind_prune.c. */
+int kqlb_prune(struct kqlb *b, struct kql_plan *p, const bool *need);
+
+/* A scalar expression (kql_bind_expr.c). */
+struct kql_expr *kqlb_expr(struct kqlb *b, const struct kqlb_scope *s, const struct kql_node *n);
+/* A tabular expression (kql_bind.c). */
+struct kql_plan *kqlb_tabular(struct kqlb *b, const struct kqlb_binding *env,
+                              const struct kql_node *n);
+/* Index of the column named name in p, or -1. */
+int kqlb_column(const struct kql_plan *p, const char *name);
+/* A column reference to p's column c. */
+struct kql_expr *kqlb_colref(struct kqlb *b, const struct kql_plan *p, int c, struct kql_pos pos);
+/* A constant expression: no column references (aggregates neither). */
+bool kqlb_constant(const struct kql_expr *e);
+/* The name Kusto gives an unnamed expression: its column, d_a for d.a,
+ * else NULL (the caller numbers it). */
+const char *kqlb_expr_name(struct kqlb *b, const struct kql_expr *e, const struct kql_plan *in);
+/* The first column an expression refers to, or NULL. */
+const char *kqlb_first_column(const struct kql_expr *e, const struct kql_plan *in);
+/* True when values of types a and b can be compared. */
+bool kqlb_comparable(enum proto_coltype a, enum proto_coltype b);
+
+#endif

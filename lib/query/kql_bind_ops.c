@@ -1,0 +1,938 @@
+/*
+ * kql_bind_ops — one function per tabular operator after '|': the plan
+ * node it becomes and Kusto's naming of its output columns.  Time
+ * predicates of a where directly over a table are also pushed down into
+ * the scan for extent skipping.
+ */
+#include <string.h>
+
+#include "query/kql_bind_int.h"
+
+typedef struct kql_plan *bind_fn(struct kqlb *b, const struct kqlb_binding *env,
+                                 struct kql_plan *in, const struct kql_node *n);
+
+static struct kqlb_scope scope(const struct kql_plan *in, const struct kqlb_binding *env,
+                               const char *op)
+{
+	struct kqlb_scope s = {in, env, op, false, NULL};
+
+	return s;
+}
+
+static bool name_taken_in(const struct kql_plan *p, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(p->cols[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+static void copy_cols(struct kql_plan *p, const struct kql_plan *in)
+{
+	memcpy(p->cols, in->cols, in->ncols * sizeof(*p->cols));
+}
+
+/* ---- where, with time predicates pushed into the scan ---- */
+
+static bool is_cmp(enum kql_op op)
+{
+	return op == KQL_OP_GT || op == KQL_OP_GE || op == KQL_OP_LT || op == KQL_OP_LE ||
+	       op == KQL_OP_EQ;
+}
+
+static enum kql_op flip(enum kql_op op)
+{
+	switch (op) {
+	case KQL_OP_GT:
+		return KQL_OP_LT;
+	case KQL_OP_GE:
+		return KQL_OP_LE;
+	case KQL_OP_LT:
+		return KQL_OP_GT;
+	case KQL_OP_LE:
+		return KQL_OP_GE;
+	default:
+		return op;
+	}
+}
+
+static int add_bound(struct kqlb *b, struct kql_plan *scan, int col, enum kql_op op,
+                     struct kql_expr *value)
+{
+	struct kql_timebound *v = kqlb_alloc(b, (scan->nbounds + 1) * sizeof(*v));
+
+	if (v == NULL)
+		return -1;
+	if (scan->nbounds > 0)
+		memcpy(v, scan->bounds, scan->nbounds * sizeof(*v));
+	v[scan->nbounds].col = col;
+	v[scan->nbounds].op = op;
+	v[scan->nbounds].value = value;
+	scan->bounds = v;
+	scan->nbounds++;
+	return 0;
+}
+
+static bool time_col(const struct kql_expr *e)
+{
+	return e->kind == KQL_E_COL && e->type == PROTO_T_DATETIME;
+}
+
+/* Each conjunct "datetime column op constant" of pred becomes a bound. */
+static int push_bounds(struct kqlb *b, struct kql_plan *scan, const struct kql_expr *pred)
+{
+	struct kql_expr **a = pred->args;
+
+	if (pred->kind != KQL_E_OP)
+		return 0;
+	if (pred->op == KQL_OP_AND)
+		return push_bounds(b, scan, a[0]) != 0 ? -1 : push_bounds(b, scan, a[1]);
+	if (is_cmp(pred->op) && time_col(a[0]) && kqlb_constant(a[1]))
+		return add_bound(b, scan, a[0]->col, pred->op, a[1]);
+	if (is_cmp(pred->op) && time_col(a[1]) && kqlb_constant(a[0]))
+		return add_bound(b, scan, a[1]->col, flip(pred->op), a[0]);
+	if (pred->op == KQL_OP_BETWEEN && time_col(a[0]) && kqlb_constant(a[1]) &&
+	    kqlb_constant(a[2]) && a[2]->type == PROTO_T_DATETIME)
+		return add_bound(b, scan, a[0]->col, KQL_OP_GE, a[1]) != 0
+		           ? -1
+		           : add_bound(b, scan, a[0]->col, KQL_OP_LE, a[2]);
+	return 0;
+}
+
+static struct kql_plan *bind_where(struct kqlb *b, const struct kqlb_binding *env,
+                                   struct kql_plan *in, const struct kql_node *n)
+{
+	struct kqlb_scope s = scope(in, env, "where");
+	struct kql_plan *p = kqlb_new_plan(b, KQL_P_FILTER, n->pos, in->ncols, in), *scan = in;
+	struct kql_expr *pred;
+
+	if (p == NULL || (p->exprs = kqlb_alloc(b, sizeof(*p->exprs))) == NULL ||
+	    (pred = kqlb_expr(b, &s, n->kids)) == NULL)
+		return NULL;
+	if (pred->type != PROTO_T_BOOL && pred->type != PROTO_T_DYNAMIC)
+		return kqlb_fail(b, KQL_E_TYPE, n->kids->pos,
+		                 "'where' operator: the predicate must be bool, not '%s'",
+		                 proto_coltype_name(pred->type));
+	copy_cols(p, in);
+	p->exprs[0] = pred;
+	p->nexprs = 1;
+	/* Filters keep their input's columns, so indexes hold down to the scan. */
+	while (scan->kind == KQL_P_FILTER)
+		scan = scan->in[0];
+	if (scan->kind == KQL_P_SCAN && push_bounds(b, scan, pred) != 0)
+		return NULL;
+	return p;
+}
+
+/* ---- project, extend, project-away, project-rename ---- */
+
+/* The name of an unnamed item: its column's, d_a, else ColumnN. */
+static const char *item_name(struct kqlb *b, const struct kql_node *k, const struct kql_expr *e,
+                             const struct kql_plan *in, int *counter)
+{
+	const char *name;
+
+	if (k->kind == KQL_N_ASSIGN)
+		return k->name;
+	if ((name = kqlb_expr_name(b, e, in)) != NULL)
+		return name;
+	return kqlb_printf_name(b, "Column%d", ++*counter);
+}
+
+static struct kql_plan *bind_project(struct kqlb *b, const struct kqlb_binding *env,
+                                     struct kql_plan *in, const struct kql_node *n)
+{
+	struct kqlb_scope s = scope(in, env, "project");
+	struct kql_plan *p = kqlb_new_plan(b, KQL_P_PROJECT, n->pos, n->nkids, in);
+	const struct kql_node *k = n->kids;
+	const char *name;
+	int counter = 0;
+
+	if (p == NULL || (p->exprs = kqlb_alloc(b, n->nkids * sizeof(*p->exprs))) == NULL)
+		return NULL;
+	for (size_t i = 0; k != NULL; k = k->next, i++) {
+		struct kql_expr *e = kqlb_expr(b, &s, k->kind == KQL_N_ASSIGN ? k->kids : k);
+		if (e == NULL || (name = item_name(b, k, e, in, &counter)) == NULL)
+			return NULL;
+		if (name_taken_in(p, i, name))
+			return kqlb_fail(b, KQL_E_NAME, k->pos,
+			                 "'project' operator: the column '%s' is projected twice",
+			                 name);
+		p->exprs[i] = e;
+		p->cols[i].name = name;
+		p->cols[i].type = e->type;
+	}
+	p->nexprs = n->nkids;
+	return p;
+}
+
+/* A projection of in's columns, each as itself: the start of extend,
+ * project-away and project-rename. */
+static struct kql_plan *identity(struct kqlb *b, struct kql_plan *in, struct kql_pos pos,
+                                 size_t room)
+{
+	struct kql_plan *p = kqlb_new_plan(b, KQL_P_PROJECT, pos, in->ncols + room, in);
+
+	if (p == NULL || (p->exprs = kqlb_alloc(b, (in->ncols + room) * sizeof(*p->exprs))) == NULL)
+		return NULL;
+	for (size_t i = 0; i < in->ncols; i++)
+		if ((p->exprs[i] = kqlb_colref(b, in, (int)i, pos)) == NULL)
+			return NULL;
+	copy_cols(p, in);
+	p->ncols = p->nexprs = in->ncols;
+	return p;
+}
+
+/* extend: a new name is appended, an existing one replaced in place; later
+ * items see earlier ones (extend a = 1, b = a + 1). */
+static struct kql_plan *bind_extend(struct kqlb *b, const struct kqlb_binding *env,
+                                    struct kql_plan *in, const struct kql_node *n)
+{
+	struct kql_plan *p = identity(b, in, n->pos, n->nkids);
+	struct kqlb_scope s = scope(in, env, "extend");
+	struct kqlb_pending *pend;
+	const char *name;
+	int counter = 0, c;
+
+	for (const struct kql_node *k = n->kids; p != NULL && k != NULL; k = k->next) {
+		struct kql_expr *e = kqlb_expr(b, &s, k->kind == KQL_N_ASSIGN ? k->kids : k);
+		if (e == NULL || (name = item_name(b, k, e, in, &counter)) == NULL ||
+		    (pend = kqlb_alloc(b, sizeof(*pend))) == NULL)
+			return NULL;
+		if ((c = kqlb_column(p, name)) < 0)
+			c = (int)p->ncols++;
+		p->exprs[c] = e;
+		p->cols[c].name = name;
+		p->cols[c].type = e->type;
+		pend->name = name;
+		pend->e = e;
+		pend->next = s.pending;
+		s.pending = pend;
+	}
+	if (p != NULL)
+		p->nexprs = p->ncols;
+	return p;
+}
+
+static struct kql_plan *bind_away(struct kqlb *b, const struct kqlb_binding *env,
+                                  struct kql_plan *in, const struct kql_node *n)
+{
+	struct kql_plan *p = identity(b, in, n->pos, 0);
+	int c;
+
+	for (const struct kql_node *k = n->kids; p != NULL && k != NULL; k = k->next) {
+		if ((c = kqlb_column(p, k->name)) < 0)
+			return kqlb_fail(
+			    b, KQL_E_NAME, k->pos,
+			    "'project-away' operator: Failed to resolve column named '%s'",
+			    k->name);
+		memmove(&p->cols[c], &p->cols[c + 1],
+		        (p->ncols - (size_t)c - 1) * sizeof(*p->cols));
+		memmove(&p->exprs[c], &p->exprs[c + 1],
+		        (p->ncols - (size_t)c - 1) * sizeof(*p->exprs));
+		p->ncols--;
+	}
+	if (p != NULL)
+		p->nexprs = p->ncols;
+	return p;
+}
+
+static struct kql_plan *bind_rename(struct kqlb *b, const struct kqlb_binding *env,
+                                    struct kql_plan *in, const struct kql_node *n)
+{
+	struct kql_plan *p = identity(b, in, n->pos, 0);
+	int c;
+
+	for (const struct kql_node *k = n->kids; p != NULL && k != NULL; k = k->next) {
+		if ((c = kqlb_column(in, k->kids->name)) < 0)
+			return kqlb_fail(
+			    b, KQL_E_NAME, k->kids->pos,
+			    "'project-rename' operator: Failed to resolve column named '%s'",
+			    k->kids->name);
+		if (kqlb_column(p, k->name) >= 0 && kqlb_column(p, k->name) != c)
+			return kqlb_fail(b, KQL_E_NAME, k->pos,
+			                 "'project-rename' operator: a column named '%s' exists",
+			                 k->name);
+		p->cols[c].name = k->name;
+	}
+	return p;
+}
+
+/* ---- summarize and count ---- */
+
+/* The name of an unnamed summarize key: its column's; bin(Timestamp, 1h)
+ * and other calls over one column keep that column's; else ColumnN. */
+static const char *key_name(struct kqlb *b, const struct kql_node *k, const struct kql_expr *e,
+                            const struct kql_plan *in, int *counter)
+{
+	if (k->kind != KQL_N_ASSIGN && e->kind == KQL_E_CALL && e->fn == KQL_F_BIN &&
+	    e->args[0]->kind == KQL_E_COL)
+		return in->cols[e->args[0]->col].name;
+	return item_name(b, k, e, in, counter);
+}
+
+/* Growing list of a summarize's output: exprs and columns. */
+struct outlist {
+	struct kql_expr **e;
+	struct kql_col *c;
+	size_t n, cap;
+};
+
+/* True when one of the first n outputs (summarize's keys) is named name. */
+static bool name_taken_out(const struct outlist *o, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n && i < o->n; i++)
+		if (strcmp(o->c[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+static int out_add(struct kqlb *b, struct outlist *o, struct kql_expr *e, const char *name)
+{
+	if (o->n == o->cap) {
+		size_t cap = o->cap ? o->cap * 2 : 16;
+		struct kql_expr **ne = kqlb_alloc(b, cap * sizeof(*ne));
+		struct kql_col *nc = kqlb_alloc(b, cap * sizeof(*nc));
+		if (ne == NULL || nc == NULL)
+			return -1;
+		if (o->n > 0) {
+			memcpy(ne, o->e, o->n * sizeof(*ne));
+			memcpy(nc, o->c, o->n * sizeof(*nc));
+		}
+		o->e = ne;
+		o->c = nc;
+		o->cap = cap;
+	}
+	if ((name = kqlb_unique_name(b, o->c, o->n, name)) == NULL)
+		return -1;
+	o->e[o->n] = e;
+	o->c[o->n].name = name;
+	o->c[o->n++].type = e->type;
+	return 0;
+}
+
+static struct kql_expr *agg_call(struct kqlb *b, enum kql_fn fn, struct kql_pos pos,
+                                 enum proto_coltype type, struct kql_expr *a0, struct kql_expr *a1)
+{
+	struct kql_expr *e = kqlb_alloc(b, sizeof(*e));
+
+	if (e == NULL || (e->args = kqlb_alloc(b, 2 * sizeof(*e->args))) == NULL)
+		return NULL;
+	e->kind = KQL_E_CALL;
+	e->fn = fn;
+	e->type = type;
+	e->pos = pos;
+	e->args[0] = a0;
+	e->args[1] = a1;
+	e->nargs = a1 != NULL ? 2 : 1;
+	return e;
+}
+
+/* percentiles(x, 50, 95): one percentile column per level,
+ * percentile_x_50, percentile_x_95 (a fraction's '.' becomes '_'). */
+static int add_percentiles(struct kqlb *b, struct outlist *o, const struct kql_expr *e,
+                           const struct kql_plan *in)
+{
+	const char *col = kqlb_first_column(e->args[0], in);
+
+	for (size_t i = 1; i < e->nargs; i++) {
+		const struct kql_expr *lv = e->args[i];
+		double level = lv->type == PROTO_T_REAL ? lv->r : (double)lv->i;
+		char buf[64], *dot;
+		struct kql_expr *p;
+		if (lv->kind != KQL_E_LIT || lv->isnull)
+			return kqlb_fail(b, KQL_E_ARGS, lv->pos,
+			                 "percentile levels must be numbers"),
+			       -1;
+		(void)snprintf(buf, sizeof(buf), "%g", level);
+		if ((dot = strchr(buf, '.')) != NULL)
+			*dot = '_';
+		if ((p = agg_call(b, KQL_F_PERCENTILE, e->pos, e->type, e->args[0],
+		                  (struct kql_expr *)lv)) == NULL ||
+		    out_add(b, o, p,
+		            kqlb_printf_name(b, "percentile_%s_%s", col ? col : "", buf)) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* arg_max(ts, a, b) and arg_max(ts, *): ts's extreme, and each other
+ * column at the row where it is reached, each column under its own name. */
+static int add_arg_extreme(struct kqlb *b, struct outlist *o, const struct kql_node *k,
+                           struct kql_expr *e, const struct kql_plan *in, size_t nkeys)
+{
+	const char *first = kqlb_first_column(e->args[0], in);
+	struct kql_expr *x;
+
+	if ((x = agg_call(b, e->fn, e->pos, e->type, e->args[0], e->args[0])) == NULL ||
+	    out_add(b, o, x,
+	            k->kind == KQL_N_ASSIGN ? k->name
+	            : first != NULL         ? first
+	                            : kqlb_printf_name(b, "%s_", kql_func_get(e->fn)->prefix)) != 0)
+		return -1;
+	for (size_t i = 1; i < e->nargs; i++) {
+		struct kql_expr *a = e->args[i];
+		for (size_t c = 0; a->kind == KQL_E_STAR && c < in->ncols; c++) {
+			/* The by keys are already columns of the result. */
+			if ((e->args[0]->kind == KQL_E_COL && e->args[0]->col == (int)c) ||
+			    name_taken_out(o, nkeys, in->cols[c].name))
+				continue;
+			if ((x = agg_call(b, e->fn, e->pos, in->cols[c].type, e->args[0],
+			                  kqlb_colref(b, in, (int)c, a->pos))) == NULL ||
+			    out_add(b, o, x, in->cols[c].name) != 0)
+				return -1;
+		}
+		const char *name = a->kind == KQL_E_STAR ? NULL : kqlb_expr_name(b, a, in);
+		if (a->kind != KQL_E_STAR &&
+		    ((x = agg_call(b, e->fn, e->pos, a->type, e->args[0], a)) == NULL ||
+		     out_add(b, o, x, name != NULL ? name : kqlb_printf_name(b, "%s_", first)) !=
+		         0))
+			return -1;
+	}
+	return 0;
+}
+
+/* An aggregate's default name: count_, countif_, sum_X, dcount_X, set_X. */
+static const char *agg_name(struct kqlb *b, const struct kql_expr *e, const struct kql_plan *in)
+{
+	const struct kql_func *f = kql_func_get(e->fn);
+	const char *col =
+	    e->nargs > 0 && f->id != KQL_F_COUNTIF ? kqlb_first_column(e->args[0], in) : NULL;
+
+	return kqlb_printf_name(b, "%s_%s", f->prefix, col != NULL ? col : "");
+}
+
+/* A column reference to output c of the aggregate being built. */
+static struct kql_expr *out_ref(struct kqlb *b, const struct outlist *o, size_t c,
+                                struct kql_pos pos)
+{
+	struct kql_expr *e = kqlb_alloc(b, sizeof(*e));
+
+	if (e != NULL) {
+		e->kind = KQL_E_COL;
+		e->type = o->c[c].type;
+		e->col = (int)c;
+		e->pos = pos;
+	}
+	return e;
+}
+
+static bool is_aggregate(const struct kql_expr *e)
+{
+	return e->kind == KQL_E_CALL && kql_func_get(e->fn)->aggregate;
+}
+
+/* sum(a) / count(): each aggregate inside becomes a hidden output of the
+ * aggregate, and its place in the expression a reference to that output;
+ * columns outside any aggregate are refused. */
+static int lift_aggregates(struct kqlb *b, struct outlist *o, struct kql_expr **slot)
+{
+	struct kql_expr *e = *slot;
+
+	if (is_aggregate(e)) {
+		const char *hidden = kqlb_printf_name(b, "__agg%zu", o->n);
+		if (hidden == NULL || out_add(b, o, e, hidden) != 0)
+			return -1;
+		return (*slot = out_ref(b, o, o->n - 1, e->pos)) != NULL ? 0 : -1;
+	}
+	if (e->kind == KQL_E_COL)
+		return kqlb_fail(b, KQL_E_UNSUPPORTED, e->pos,
+		                 "'summarize' operator: a column outside an aggregate"),
+		       -1;
+	for (size_t i = 0; i < e->nargs; i++)
+		if (lift_aggregates(b, o, &e->args[i]) != 0)
+			return -1;
+	return 0;
+}
+
+/* One item of the aggregate list: its outputs go to o (what the aggregate
+ * computes) and f (what summarize returns: o's columns, or expressions
+ * over them, named). */
+static int add_aggregate(struct kqlb *b, struct outlist *o, struct outlist *f,
+                         const struct kql_node *k, const struct kql_plan *in,
+                         const struct kqlb_binding *env, size_t nkeys, int *counter)
+{
+	struct kqlb_scope s = {in, env, "summarize", true, NULL};
+	const struct kql_node *v = k->kind == KQL_N_ASSIGN ? k->kids : k;
+	struct kql_expr *e = kqlb_expr(b, &s, v);
+	size_t first = o->n;
+	int r;
+
+	if (e == NULL)
+		return -1;
+	if (!is_aggregate(e)) {
+		const char *name =
+		    k->kind == KQL_N_ASSIGN ? k->name : kqlb_printf_name(b, "Column%d", ++*counter);
+		if (lift_aggregates(b, o, &e) != 0)
+			return -1;
+		if (o->n == first)
+			return kqlb_fail(b, KQL_E_TYPE, v->pos,
+			                 "'summarize' operator: an aggregate expected"),
+			       -1;
+		return out_add(b, f, e, name);
+	}
+	if (e->fn == KQL_F_PERCENTILES)
+		r = add_percentiles(b, o, e, in);
+	else if (e->fn == KQL_F_ARG_MAX || e->fn == KQL_F_ARG_MIN)
+		r = add_arg_extreme(b, o, k, e, in, nkeys);
+	else
+		r = out_add(b, o, e, k->kind == KQL_N_ASSIGN ? k->name : agg_name(b, e, in));
+	for (size_t c = first; r == 0 && c < o->n; c++) {
+		struct kql_expr *ref = out_ref(b, o, c, e->pos);
+		r = ref != NULL ? out_add(b, f, ref, o->c[c].name) : -1;
+	}
+	return r;
+}
+
+static struct kql_plan *aggregate_plan(struct kqlb *b, struct kql_plan *in, struct kql_pos pos,
+                                       struct outlist *o, size_t nkeys)
+{
+	struct kql_plan *p = kqlb_new_plan(b, KQL_P_AGGREGATE, pos, 0, in);
+
+	if (p == NULL)
+		return NULL;
+	p->cols = o->c;
+	p->ncols = p->nexprs = o->n;
+	p->exprs = o->e;
+	p->nkeys = nkeys;
+	return p;
+}
+
+/* The aggregate, and over it a projection when an item is an expression
+ * over aggregates (f differs from o). */
+static struct kql_plan *summarize_plan(struct kqlb *b, struct kql_plan *in, struct kql_pos pos,
+                                       struct outlist *o, struct outlist *f, size_t nkeys)
+{
+	struct kql_plan *agg = aggregate_plan(b, in, pos, o, nkeys), *p;
+	bool same = f->n == o->n;
+
+	for (size_t c = 0; same && c < f->n; c++)
+		same = f->e[c]->kind == KQL_E_COL && f->e[c]->col == (int)c &&
+		       strcmp(f->c[c].name, o->c[c].name) == 0;
+	if (agg == NULL || same || (p = kqlb_new_plan(b, KQL_P_PROJECT, pos, 0, agg)) == NULL)
+		return agg;
+	p->cols = f->c;
+	p->ncols = p->nexprs = f->n;
+	p->exprs = f->e;
+	return p;
+}
+
+static struct kql_plan *bind_summarize(struct kqlb *b, const struct kqlb_binding *env,
+                                       struct kql_plan *in, const struct kql_node *n)
+{
+	struct kqlb_scope s = scope(in, env, "summarize");
+	const struct kql_node *aggs = n->kids, *keys = n->kids->next;
+	struct outlist o = {0}, f = {0};
+	int counter = 0;
+
+	for (const struct kql_node *k = keys->kids; k != NULL; k = k->next) {
+		struct kql_expr *e = kqlb_expr(b, &s, k->kind == KQL_N_ASSIGN ? k->kids : k), *ref;
+		const char *name = e != NULL ? key_name(b, k, e, in, &counter) : NULL;
+		if (name == NULL || out_add(b, &o, e, name) != 0 ||
+		    (ref = out_ref(b, &o, o.n - 1, e->pos)) == NULL ||
+		    out_add(b, &f, ref, o.c[o.n - 1].name) != 0)
+			return NULL;
+	}
+	for (const struct kql_node *k = aggs->kids; k != NULL; k = k->next)
+		if (add_aggregate(b, &o, &f, k, in, env, keys->nkids, &counter) != 0)
+			return NULL;
+	return summarize_plan(b, in, n->pos, &o, &f, keys->nkids);
+}
+
+static struct kql_plan *bind_count(struct kqlb *b, const struct kqlb_binding *env,
+                                   struct kql_plan *in, const struct kql_node *n)
+{
+	struct outlist o = {0};
+	struct kql_expr *e = agg_call(b, KQL_F_COUNT, n->pos, PROTO_T_LONG, NULL, NULL);
+
+	if (e == NULL)
+		return NULL;
+	e->nargs = 0;
+	if (out_add(b, &o, e, "Count") != 0)
+		return NULL;
+	return aggregate_plan(b, in, n->pos, &o, 0);
+}
+
+/* ---- take, top, sort ---- */
+
+static struct kql_expr *bind_limit(struct kqlb *b, const struct kqlb_binding *env,
+                                   const struct kql_node *n, const char *op)
+{
+	struct kqlb_scope s = scope(NULL, env, op);
+	struct kql_expr *e = kqlb_expr(b, &s, n);
+
+	if (e != NULL && ((e->type != PROTO_T_LONG && e->type != PROTO_T_INT) || !kqlb_constant(e)))
+		return kqlb_fail(b, KQL_E_TYPE, n->pos,
+		                 "'%s' operator: the count must be a constant "
+		                 "int or long, not '%s'",
+		                 op, proto_coltype_name(e->type));
+	return e;
+}
+
+static struct kql_plan *bind_take(struct kqlb *b, const struct kqlb_binding *env,
+                                  struct kql_plan *in, const struct kql_node *n)
+{
+	struct kql_plan *p = kqlb_new_plan(b, KQL_P_TAKE, n->pos, in->ncols, in);
+
+	if (p == NULL || (p->limit = bind_limit(b, env, n->kids, "take")) == NULL)
+		return NULL;
+	copy_cols(p, in);
+	return p;
+}
+
+/* Sort keys from KQL_N_SORTKEY nodes: desc by default; nulls last when
+ * descending and first when ascending unless written. */
+static int bind_sortkeys(struct kqlb *b, const struct kqlb_binding *env, struct kql_plan *p,
+                         const struct kql_node *k, size_t n, const char *op)
+{
+	struct kqlb_scope s = scope(p->in[0], env, op);
+
+	if ((p->keys = kqlb_alloc(b, n * sizeof(*p->keys))) == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++, k = k->next) {
+		struct kql_sortkey *key = &p->keys[i];
+		if ((key->e = kqlb_expr(b, &s, k->kids)) == NULL)
+			return -1;
+		key->asc = (k->op & KQL_SORT_ASC) != 0;
+		key->nulls_first =
+		    k->op & KQL_SORT_NULLS_SET ? (k->op & KQL_SORT_NULLS_FIRST) != 0 : key->asc;
+	}
+	p->nsortkeys = n;
+	return 0;
+}
+
+static struct kql_plan *bind_sort(struct kqlb *b, const struct kqlb_binding *env,
+                                  struct kql_plan *in, const struct kql_node *n)
+{
+	bool top = n->kind == KQL_N_TOP;
+	struct kql_plan *p = kqlb_new_plan(b, top ? KQL_P_TOP : KQL_P_SORT, n->pos, in->ncols, in);
+	const struct kql_node *first = top ? n->kids->next : n->kids;
+
+	if (p == NULL || (top && (p->limit = bind_limit(b, env, n->kids, "top")) == NULL) ||
+	    bind_sortkeys(b, env, p, first, n->nkids - top, top ? "top" : "sort") != 0)
+		return NULL;
+	copy_cols(p, in);
+	return p;
+}
+
+static struct kql_plan *bind_distinct(struct kqlb *b, const struct kqlb_binding *env,
+                                      struct kql_plan *in, const struct kql_node *n)
+{
+	struct kql_plan *p;
+
+	if (n->kids->kind != KQL_N_STAR && (in = bind_project(b, env, in, n)) == NULL)
+		return NULL;
+	if ((p = kqlb_new_plan(b, KQL_P_DISTINCT, n->pos, in->ncols, in)) == NULL)
+		return NULL;
+	copy_cols(p, in);
+	return p;
+}
+
+/* ---- union ---- */
+
+/* Kusto's outer union: a name seen with two types becomes name_type for
+ * each type (x_long, x_string); inner keeps the columns all inputs have. */
+static bool name_has_two_types(struct kql_plan **in, size_t nin, const char *name)
+{
+	int seen = -1;
+
+	for (size_t i = 0; i < nin; i++) {
+		int c = kqlb_column(in[i], name);
+		if (c >= 0 && seen >= 0 && (int)in[i]->cols[c].type != seen)
+			return true;
+		if (c >= 0)
+			seen = (int)in[i]->cols[c].type;
+	}
+	return false;
+}
+
+static bool in_all(struct kql_plan **in, size_t nin, const struct kql_col *col)
+{
+	for (size_t i = 0; i < nin; i++) {
+		int c = kqlb_column(in[i], col->name);
+		if (c < 0 || in[i]->cols[c].type != col->type)
+			return false;
+	}
+	return true;
+}
+
+static int union_columns(struct kqlb *b, struct kql_plan *p, struct kql_plan **in, size_t nin,
+                         bool inner)
+{
+	for (size_t i = 0; i < nin; i++) {
+		for (size_t c = 0; c < in[i]->ncols; c++) {
+			const struct kql_col *col = &in[i]->cols[c];
+			const char *name = col->name;
+			if (inner && !in_all(in, nin, col))
+				continue;
+			if (!inner && name_has_two_types(in, nin, name) &&
+			    (name = kqlb_printf_name(b, "%s_%s", name,
+			                             proto_coltype_name(col->type))) == NULL)
+				return -1;
+			if (kqlb_column(p, name) >= 0)
+				continue;
+			p->cols[p->ncols].name = name;
+			p->cols[p->ncols++].type = col->type;
+		}
+	}
+	return 0;
+}
+
+/* maps[i][c]: input i's column for output column c, or -1. */
+static int union_maps(struct kqlb *b, struct kql_plan *p, struct kql_plan **in, size_t nin,
+                      size_t first)
+{
+	if ((p->maps = kqlb_alloc(b, nin * sizeof(*p->maps))) == NULL)
+		return -1;
+	for (size_t i = 0; i < nin; i++) {
+		if ((p->maps[i] = kqlb_alloc(b, (p->ncols + 1) * sizeof(int))) == NULL)
+			return -1;
+		for (size_t c = 0; c < p->ncols; c++) {
+			int k = c < first ? -1 : kqlb_column(in[i], p->cols[c].name);
+			if (k < 0 && c >= first) {
+				/* A name_type column: the input's column of that name and type. */
+				for (size_t j = 0; j < in[i]->ncols; j++)
+					if (in[i]->cols[j].type == p->cols[c].type &&
+					    strcmp(kqlb_printf_name(
+					               b, "%s_%s", in[i]->cols[j].name,
+					               proto_coltype_name(in[i]->cols[j].type)),
+					           p->cols[c].name) == 0)
+						k = (int)j;
+			}
+			p->maps[i][c] = k;
+		}
+	}
+	return 0;
+}
+
+struct kql_plan *kqlb_union(struct kqlb *b, const struct kql_node *n, struct kql_plan **in,
+                            const char **sources, size_t nin)
+{
+	size_t room = 1;
+	struct kql_plan *p;
+
+	for (size_t i = 0; i < nin; i++)
+		room += in[i]->ncols;
+	if ((p = kqlb_new_plan(b, KQL_P_UNION, n->pos, room, NULL)) == NULL)
+		return NULL;
+	p->in = in;
+	p->nin = nin;
+	p->ncols = 0;
+	if (n->str != NULL) {
+		p->cols[0].name = n->str;
+		p->cols[0].type = PROTO_T_STRING;
+		p->ncols = 1;
+		p->sources = sources;
+	}
+	if (union_columns(b, p, in, nin, n->op == KQL_UNION_INNER) != 0 ||
+	    union_maps(b, p, in, nin, n->str != NULL) != 0)
+		return NULL;
+	return p;
+}
+
+/* ---- join and lookup ---- */
+
+static int join_key(struct kqlb *b, const struct kql_plan *side, const struct kql_node *name,
+                    const char *which)
+{
+	int c = kqlb_column(side, name->name);
+
+	if (c < 0)
+		(void)kqlb_fail(
+		    b, KQL_E_NAME, name->pos,
+		    "'join' operator: Failed to resolve column named '%s' on the %s side",
+		    name->name, which);
+	return c;
+}
+
+static int join_keys(struct kqlb *b, struct kql_plan *p, const struct kql_node *n)
+{
+	const struct kql_plan *l = p->in[0], *r = p->in[1];
+	size_t nk = n->nkids - 1, i = 0;
+
+	if ((p->lkeys = kqlb_alloc(b, nk * sizeof(int))) == NULL ||
+	    (p->rkeys = kqlb_alloc(b, nk * sizeof(int))) == NULL)
+		return -1;
+	for (const struct kql_node *k = n->kids->next; k != NULL; k = k->next, i++) {
+		const struct kql_node *ln = k->kind == KQL_N_JOINEQ ? k->kids : k;
+		const struct kql_node *rn = k->kind == KQL_N_JOINEQ ? k->kids->next : k;
+		if ((p->lkeys[i] = join_key(b, l, ln, "left")) < 0 ||
+		    (p->rkeys[i] = join_key(b, r, rn, "right")) < 0)
+			return -1;
+		if (!kqlb_comparable(l->cols[p->lkeys[i]].type, r->cols[p->rkeys[i]].type))
+			return kqlb_fail(
+			           b, KQL_E_TYPE, k->pos,
+			           "'join' operator: keys '%s' (%s) and '%s' (%s) differ in type",
+			           ln->name, proto_coltype_name(l->cols[p->lkeys[i]].type),
+			           rn->name, proto_coltype_name(r->cols[p->rkeys[i]].type)),
+			       -1;
+	}
+	p->njoinkeys = nk;
+	return 0;
+}
+
+static bool is_rkey(const struct kql_plan *p, size_t c)
+{
+	for (size_t i = 0; i < p->njoinkeys; i++)
+		if (p->rkeys[i] == (int)c)
+			return true;
+	return false;
+}
+
+static int join_add(struct kqlb *b, struct kql_plan *p, int side, size_t c)
+{
+	const struct kql_col *col = &p->in[side]->cols[c];
+	const char *name = kqlb_unique_name(b, p->cols, p->ncols, col->name);
+
+	if (name == NULL)
+		return -1;
+	p->out_side[p->ncols] = side;
+	p->out_col[p->ncols] = (int)c;
+	p->cols[p->ncols].name = name;
+	p->cols[p->ncols++].type = col->type;
+	return 0;
+}
+
+/* Output columns by kind: semi and anti joins keep one side; the others
+ * both, the right side's repeated names with 1 appended (lookup drops the
+ * right side's keys, which equal the left's). */
+static int join_columns(struct kqlb *b, struct kql_plan *p, bool lookup)
+{
+	enum kql_join_kind k = p->join;
+	bool left = k != KQL_JOIN_RIGHTSEMI && k != KQL_JOIN_RIGHTANTI;
+	bool right = k != KQL_JOIN_LEFTSEMI && k != KQL_JOIN_LEFTANTI;
+	size_t room = p->in[0]->ncols + p->in[1]->ncols + 1;
+
+	if ((p->cols = kqlb_alloc(b, room * sizeof(*p->cols))) == NULL ||
+	    (p->out_side = kqlb_alloc(b, room * sizeof(int))) == NULL ||
+	    (p->out_col = kqlb_alloc(b, room * sizeof(int))) == NULL)
+		return -1;
+	for (size_t c = 0; left && c < p->in[0]->ncols; c++)
+		if (join_add(b, p, 0, c) != 0)
+			return -1;
+	for (size_t c = 0; right && c < p->in[1]->ncols; c++)
+		if ((!lookup || !is_rkey(p, c)) && join_add(b, p, 1, c) != 0)
+			return -1;
+	return 0;
+}
+
+static struct kql_plan *bind_join(struct kqlb *b, const struct kqlb_binding *env,
+                                  struct kql_plan *in, const struct kql_node *n)
+{
+	struct kql_plan *p = kqlb_new_plan(b, KQL_P_JOIN, n->pos, 0, NULL);
+
+	if (p == NULL || (p->in = kqlb_alloc(b, 2 * sizeof(*p->in))) == NULL ||
+	    (p->in[1] = kqlb_tabular(b, env, n->kids)) == NULL)
+		return NULL;
+	p->in[0] = in;
+	p->nin = 2;
+	p->join = (enum kql_join_kind)n->op;
+	if (join_keys(b, p, n) != 0 || join_columns(b, p, n->kind == KQL_N_LOOKUP) != 0)
+		return NULL;
+	return p;
+}
+
+/* ---- mv-expand, as, render ---- */
+
+static int mv_column(struct kqlb *b, struct kql_plan *p, const struct kql_node *k, size_t i)
+{
+	const struct kql_node *e = k->kids;
+	int c;
+
+	if (k->name != NULL || e->kind != KQL_N_NAME || e->op != 0)
+		return kqlb_fail(b, KQL_E_UNSUPPORTED, e->pos,
+		                 "'mv-expand' operator: only column names are supported"),
+		       -1;
+	if ((c = kqlb_column(p, e->name)) < 0)
+		return kqlb_fail(
+		           b, KQL_E_NAME, e->pos,
+		           "'mv-expand' operator: Failed to resolve scalar expression named '%s'",
+		           e->name),
+		       -1;
+	if (p->cols[c].type != PROTO_T_DYNAMIC)
+		return kqlb_fail(b, KQL_E_TYPE, e->pos,
+		                 "'mv-expand' operator: '%s' is of type '%s', not dynamic", e->name,
+		                 proto_coltype_name(p->cols[c].type)),
+		       -1;
+	p->expand[i] = c;
+	if (k->op == 1)
+		p->cols[c].type = k->type;
+	return 0;
+}
+
+static struct kql_plan *bind_mvexpand(struct kqlb *b, const struct kqlb_binding *env,
+                                      struct kql_plan *in, const struct kql_node *n)
+{
+	struct kql_plan *p = kqlb_new_plan(b, KQL_P_MVEXPAND, n->pos, in->ncols + 1, in);
+	size_t i = 0;
+
+	if (p == NULL || (p->expand = kqlb_alloc(b, n->nkids * sizeof(int))) == NULL)
+		return NULL;
+	copy_cols(p, in);
+	p->ncols = in->ncols;
+	for (const struct kql_node *k = n->kids; k != NULL; k = k->next, i++)
+		if (mv_column(b, p, k, i) != 0)
+			return NULL;
+	p->nexpand = n->nkids;
+	p->bag_as_array = n->op == 1;
+	if (n->str != NULL) {
+		p->itemindex = (int)p->ncols;
+		p->cols[p->ncols].name = kqlb_unique_name(b, p->cols, p->ncols, n->str);
+		p->cols[p->ncols++].type = PROTO_T_LONG;
+	}
+	if (n->i >= 0 && (p->limit = kqlb_alloc(b, sizeof(*p->limit))) != NULL) {
+		p->limit->kind = KQL_E_LIT;
+		p->limit->type = PROTO_T_LONG;
+		p->limit->i = n->i;
+	}
+	return n->i >= 0 && p->limit == NULL ? NULL : p;
+}
+
+/* as names its input for nothing in this subset (no later reference). */
+static struct kql_plan *bind_as(struct kqlb *b, const struct kqlb_binding *env, struct kql_plan *in,
+                                const struct kql_node *n)
+{
+	in->name = n->name;
+	return in;
+}
+
+/* render changes no data: Kusto reports the visualization in the query's
+ * properties, so the binder only records it. */
+static struct kql_plan *bind_render(struct kqlb *b, const struct kqlb_binding *env,
+                                    struct kql_plan *in, const struct kql_node *n)
+{
+	b->render = n->name;
+	return in;
+}
+
+static const struct {
+	enum kql_node_kind kind;
+	bind_fn *bind;
+} binders[] = {
+    {KQL_N_WHERE, bind_where},
+    {KQL_N_PROJECT, bind_project},
+    {KQL_N_PROJECT_AWAY, bind_away},
+    {KQL_N_PROJECT_RENAME, bind_rename},
+    {KQL_N_EXTEND, bind_extend},
+    {KQL_N_SUMMARIZE, bind_summarize},
+    {KQL_N_COUNT, bind_count},
+    {KQL_N_TAKE, bind_take},
+    {KQL_N_TOP, bind_sort},
+    {KQL_N_SORT, bind_sort},
+    {KQL_N_DISTINCT, bind_distinct},
+    {KQL_N_JOIN, bind_join},
+    {KQL_N_LOOKUP, bind_join},
+    {KQL_N_MVEXPAND, bind_mvexpand},
+    {KQL_N_AS, bind_as},
+    {KQL_N_RENDER, bind_render},
+};
+
+struct kql_plan *kqlb_operator(struct kqlb *b, const struct kqlb_binding *env, struct kql_plan *in,
+                               const struct kql_node *op)
+{
+	for (size_t i = 0; i < sizeof(binders) / sizeof(binders[0]); i++)
+		if (binders[i].kind == op->kind)
+			return binders[i].bind(b, env, in, op);
+	return kqlb_fail(b, KQL_E_UNSUPPORTED, op->pos, "the '%s' operator is not supported",
+	                 kql_ast_kind_name(op->kind));
+}

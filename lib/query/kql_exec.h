@@ -1,0 +1,63 @@
+/*
+ * kql_exec — the fifth stage on the embedded engine: runs a kql_plan on a
+ * SQLite connection.  The plan becomes one SQL statement whose identifiers
+ * are generated (c0, c1 ... for columns, never a name from the query) and
+ * whose every literal is a bound parameter, so no query text reaches SQL as
+ * text.  KQL's semantics that SQL lacks (has, =~, case-insensitive
+ * contains, null rules of ==, conversions that give null, bin, arg_max,
+ * percentile ...) are functions registered on the connection by
+ * kql_exec_register.
+ *
+ * Plans over datatable, print and range run on any connection (an
+ * in-memory one is enough).  A stored table T reads the connection's table
+ * named T, columns by their schema names, values stored as kql_value holds
+ * them (datetime and timespan as int64 ticks, bool 0/1, dynamic as JSON
+ * text); the query store will provide such tables (or views) for one
+ * visible version.  Identifiers in the SQL are the schema's, quoted; none
+ * comes from the query's text.
+ */
+#ifndef FOLLOWERD_KQL_EXEC_H
+#define FOLLOWERD_KQL_EXEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "query/kql_err.h"
+#include "query/kql_plan.h"
+
+/* One value of a result row, as its column's type holds it: int, long,
+ * bool, datetime and timespan (ticks) in i; real in r; string, guid,
+ * decimal and dynamic (JSON text) in s.  Borrowed for the callback only. */
+struct kql_value {
+	bool isnull;
+	int64_t i;
+	double r;
+	const char *s;
+};
+
+/* Called once per result row with ncols values; non-zero stops the query
+ * and is returned by kql_exec_run. */
+typedef int kql_row_fn(void *arg, const struct kql_value *row, size_t ncols);
+
+/* Registers the kql_* SQL functions on db; 0 or -ENOMEM. */
+int kql_exec_register(sqlite3 *db);
+
+/* Runs plan p (borrowed) on db (registered), now() being now (ticks),
+ * calling row for each result row.  0; -EINVAL with err filled for a plan
+ * the executor cannot run or an engine error; or row's non-zero return. */
+int kql_exec_run(sqlite3 *db, const struct kql_plan *p, int64_t now, kql_row_fn *row, void *arg,
+                 struct kql_error *err);
+
+/* The SQL of p, a new malloc'd string (for tests and debugging); NULL when
+ * the executor cannot run p. */
+char *kql_exec_sql(const struct kql_plan *p);
+
+/* v formatted as Kusto writes it in text (7-digit datetimes, timespans
+ * [-][d.]hh:mm:ss[.fffffff], true/false, reals like 1.5 or 2); into buf of
+ * size n, returned. */
+char *kql_exec_format(const struct kql_value *v, enum proto_coltype type, char *buf, size_t n);
+
+#endif

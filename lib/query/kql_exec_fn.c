@@ -1,0 +1,1104 @@
+/*
+ * kql_exec_fn — KQL's semantics as SQLite functions: string operators
+ * (has matches whole terms of letters and digits, case-insensitive forms
+ * fold ASCII), conversions that give null on failure, bin(), startof*(),
+ * Kusto's text forms of values, and the aggregates arg_max, arg_min and
+ * percentile.  Registered on a connection by kql_exec_register.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+
+#include "query/kql_exec_int.h"
+#include "query/kql_parse.h"
+#include "util/timefmt.h"
+
+#define TICKS_DAY (86400 * TIMEFMT_TICKS_PER_SEC)
+
+/* ---- text forms ---- */
+
+/* A real as Kusto prints it: the shortest form that reads back the same. */
+static void format_real(double r, char *buf, size_t n)
+{
+	if (isnan(r)) {
+		(void)snprintf(buf, n, "NaN");
+		return;
+	}
+	if (isinf(r)) {
+		(void)snprintf(buf, n, r > 0 ? "Infinity" : "-Infinity");
+		return;
+	}
+	for (int prec = 1; prec <= 17; prec++) {
+		(void)snprintf(buf, n, "%.*g", prec, r);
+		/* 50, not 5e+01: exponents only for very large or small values. */
+		if (strchr(buf, 'e') != NULL && fabs(r) >= 1e-4 && fabs(r) < 1e15)
+			continue;
+		if (strtod(buf, NULL) == r)
+			return;
+	}
+}
+
+char *kql_exec_format(const struct kql_value *v, enum proto_coltype type, char *buf, size_t n)
+{
+	char tmp[TIMEFMT_DATETIME_LEN + TIMEFMT_TIMESPAN_LEN];
+
+	if (v->isnull) {
+		(void)snprintf(buf, n, "%s", type == PROTO_T_STRING ? "" : "null");
+		return buf;
+	}
+	switch (type) {
+	case PROTO_T_BOOL:
+		(void)snprintf(buf, n, "%s", v->i ? "true" : "false");
+		break;
+	case PROTO_T_INT:
+	case PROTO_T_LONG:
+		(void)snprintf(buf, n, "%lld", (long long)v->i);
+		break;
+	case PROTO_T_REAL:
+		format_real(v->r, buf, n);
+		break;
+	case PROTO_T_DATETIME:
+		(void)snprintf(buf, n, "%s", timefmt_format_datetime(v->i, tmp));
+		break;
+	case PROTO_T_TIMESPAN:
+		(void)snprintf(buf, n, "%s", timefmt_format_timespan(v->i, tmp));
+		break;
+	default:
+		(void)snprintf(buf, n, "%s", v->s != NULL ? v->s : "");
+		break;
+	}
+	return buf;
+}
+
+/* kql_tostring(x, type): x's text as tostring() gives it; a dynamic
+ * string gives its characters, other dynamic values their JSON. */
+static void fn_tostring(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	enum proto_coltype type = (enum proto_coltype)sqlite3_value_int(argv[1]);
+	struct kql_value v = {sqlite3_value_type(argv[0]) == SQLITE_NULL,
+	                      sqlite3_value_int64(argv[0]), sqlite3_value_double(argv[0]),
+	                      (const char *)sqlite3_value_text(argv[0])};
+	char buf[64];
+	json_t *j;
+
+	if (v.isnull) {
+		sqlite3_result_text(ctx, "", 0, SQLITE_STATIC);
+	} else if (type == PROTO_T_DYNAMIC && v.s != NULL &&
+	           (j = json_loads(v.s, JSON_DECODE_ANY, NULL)) != NULL) {
+		if (json_is_string(j))
+			sqlite3_result_text(ctx, json_string_value(j), -1, SQLITE_TRANSIENT);
+		else
+			sqlite3_result_value(ctx, argv[0]);
+		json_decref(j);
+	} else if (type == PROTO_T_STRING || type == PROTO_T_GUID || type == PROTO_T_DECIMAL ||
+	           type == PROTO_T_DYNAMIC) {
+		sqlite3_result_value(ctx, argv[0]);
+	} else {
+		sqlite3_result_text(ctx, kql_exec_format(&v, type, buf, sizeof(buf)), -1,
+		                    SQLITE_TRANSIENT);
+	}
+}
+
+/* ---- conversions: null when the text is no value of the type ---- */
+
+static int convert_number(const char *s, enum proto_coltype type, sqlite3_context *ctx)
+{
+	char *end;
+	double d;
+	long long i;
+
+	errno = 0;
+	i = strtoll(s, &end, 10);
+	if (*s != '\0' && *end == '\0' && errno == 0) {
+		if (type == PROTO_T_REAL)
+			sqlite3_result_double(ctx, (double)i);
+		else if (type != PROTO_T_INT || (i >= INT32_MIN && i <= INT32_MAX))
+			sqlite3_result_int64(ctx, i);
+		return 0;
+	}
+	d = strtod(s, &end);
+	if (*s == '\0' || *end != '\0')
+		return 0;
+	if (type == PROTO_T_REAL)
+		sqlite3_result_double(ctx, d);
+	else if (fabs(d) < (type == PROTO_T_INT ? 2147483648.0 : 9.2e18))
+		sqlite3_result_int64(ctx, (sqlite3_int64)d);
+	return 0;
+}
+
+/* A guid's 32 hex digits, dashes anywhere or nowhere; written back in
+ * the canonical 8-4-4-4-12 lower-case form. */
+static void convert_guid(const char *s, sqlite3_context *ctx)
+{
+	char hex[33], out[37];
+	size_t n = 0, k = 0;
+
+	for (; *s != '\0'; s++) {
+		if (*s == '-')
+			continue;
+		if (!isxdigit((unsigned char)*s) || n == 32)
+			return;
+		hex[n++] = (char)tolower((unsigned char)*s);
+	}
+	if (n != 32)
+		return;
+	for (size_t i = 0; i < 32; i++) {
+		if (i == 8 || i == 12 || i == 16 || i == 20)
+			out[k++] = '-';
+		out[k++] = hex[i];
+	}
+	sqlite3_result_text(ctx, out, 36, SQLITE_TRANSIENT);
+}
+
+/* kql_convert(type, text) */
+static void fn_convert(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	enum proto_coltype type = (enum proto_coltype)sqlite3_value_int(argv[0]);
+	const char *s = (const char *)sqlite3_value_text(argv[1]);
+	int64_t t;
+
+	if (s == NULL)
+		return;
+	switch (type) {
+	case PROTO_T_INT:
+	case PROTO_T_LONG:
+	case PROTO_T_REAL:
+		(void)convert_number(s, type, ctx);
+		break;
+	case PROTO_T_BOOL:
+		if (strcasecmp(s, "true") == 0 || strcmp(s, "1") == 0)
+			sqlite3_result_int(ctx, 1);
+		else if (strcasecmp(s, "false") == 0 || strcmp(s, "0") == 0)
+			sqlite3_result_int(ctx, 0);
+		break;
+	case PROTO_T_DATETIME:
+		if (kql_parse_datetime(s, &t) == 0)
+			sqlite3_result_int64(ctx, t);
+		break;
+	case PROTO_T_TIMESPAN:
+		if (kql_parse_timespan(s, &t) == 0)
+			sqlite3_result_int64(ctx, t);
+		break;
+	case PROTO_T_GUID:
+		convert_guid(s, ctx);
+		break;
+	default:
+		sqlite3_result_value(ctx, argv[1]);
+		break;
+	}
+}
+
+/* ---- string operators ---- */
+
+static bool term_char(unsigned char c)
+{
+	return isalnum(c) || c >= 0x80;
+}
+
+static const char *find(const char *hay, const char *needle, bool cs)
+{
+	return cs ? strstr(hay, needle) : strcasestr(hay, needle);
+}
+
+/* has: needle is a whole term of hay (runs of letters and digits);
+ * hasprefix/hassuffix: a term starts/ends with it. */
+static bool has_term(const char *hay, const char *needle, bool cs, int edge)
+{
+	size_t n = strlen(needle);
+
+	if (n == 0)
+		return true;
+	for (const char *p = hay; (p = find(p, needle, cs)) != NULL; p++) {
+		bool start = p == hay || !term_char((unsigned char)p[-1]);
+		bool end = !term_char((unsigned char)p[n]);
+		if ((edge == 0 && start && end) || (edge < 0 && start) || (edge > 0 && end))
+			return true;
+	}
+	return false;
+}
+
+static bool affix(const char *s, const char *x, bool cs, bool prefix)
+{
+	size_t n = strlen(s), m = strlen(x);
+
+	if (m > n)
+		return false;
+	s += prefix ? 0 : n - m;
+	return cs ? strncmp(s, x, m) == 0 : strncasecmp(s, x, m) == 0;
+}
+
+static bool strop(enum kql_strop op, const char *a, const char *b)
+{
+	switch (op) {
+	case KQL_S_HAS:
+		return has_term(a, b, false, 0);
+	case KQL_S_HAS_CS:
+		return has_term(a, b, true, 0);
+	case KQL_S_HASPREFIX:
+		return has_term(a, b, false, -1);
+	case KQL_S_HASPREFIX_CS:
+		return has_term(a, b, true, -1);
+	case KQL_S_HASSUFFIX:
+		return has_term(a, b, false, 1);
+	case KQL_S_HASSUFFIX_CS:
+		return has_term(a, b, true, 1);
+	case KQL_S_CONTAINS:
+		return find(a, b, false) != NULL;
+	case KQL_S_CONTAINS_CS:
+		return find(a, b, true) != NULL;
+	case KQL_S_STARTSWITH:
+		return affix(a, b, false, true);
+	case KQL_S_STARTSWITH_CS:
+		return affix(a, b, true, true);
+	case KQL_S_ENDSWITH:
+		return affix(a, b, false, false);
+	case KQL_S_ENDSWITH_CS:
+		return affix(a, b, true, false);
+	case KQL_S_EQ_CI:
+		return strcasecmp(a, b) == 0;
+	}
+	return false;
+}
+
+/* kql_strop(code, a, b): strings are never null in Kusto, so a null side
+ * reads as "". */
+static void fn_strop(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const char *a = (const char *)sqlite3_value_text(argv[1]);
+	const char *b = (const char *)sqlite3_value_text(argv[2]);
+
+	sqlite3_result_int(
+	    ctx, strop((enum kql_strop)sqlite3_value_int(argv[0]), a ? a : "", b ? b : ""));
+}
+
+static void free_regex(void *p)
+{
+	regfree(p);
+	free(p);
+}
+
+/* RE2's \d \w \s (and negations) in POSIX ERE terms; other escapes
+ * are kept.  Written into out (room for 16 bytes per input byte). */
+static void translate_regex(const char *pat, char *out)
+{
+	static const struct {
+		char c;
+		const char *in, *out;
+	} classes[] = {{'d', "0-9", "[0-9]"},
+	               {'D', NULL, "[^0-9]"},
+	               {'w', "A-Za-z0-9_", "[A-Za-z0-9_]"},
+	               {'W', NULL, "[^A-Za-z0-9_]"},
+	               {'s', "[:space:]", "[[:space:]]"},
+	               {'S', NULL, "[^[:space:]]"}};
+	bool bracket = false;
+	size_t n = 0;
+
+	for (const char *p = pat; *p != '\0'; p++) {
+		size_t k = 0;
+		if (*p == '\\' && p[1] != '\0') {
+			for (k = 0; k < 6 && classes[k].c != p[1]; k++)
+				;
+			if (k < 6 && (!bracket || classes[k].in != NULL)) {
+				const char *rep = bracket ? classes[k].in : classes[k].out;
+				memcpy(out + n, rep, strlen(rep));
+				n += strlen(rep);
+				p++;
+				continue;
+			}
+			out[n++] = *p++;
+		} else if (*p == '[') {
+			bracket = true;
+		} else if (*p == ']') {
+			bracket = false;
+		}
+		out[n++] = *p;
+	}
+	out[n] = '\0';
+}
+
+/* The compiled pattern of argument i, cached on the statement. */
+static regex_t *regex_arg(sqlite3_context *ctx, sqlite3_value **argv, int i)
+{
+	regex_t *re = sqlite3_get_auxdata(ctx, i);
+	const char *pat = (const char *)sqlite3_value_text(argv[i]);
+
+	if (re != NULL || pat == NULL)
+		return re;
+	char *ere = malloc(strlen(pat) * 16 + 1);
+	if (ere != NULL)
+		translate_regex(pat, ere);
+	if (ere == NULL || (re = malloc(sizeof(*re))) == NULL ||
+	    regcomp(re, ere, REG_EXTENDED) != 0) {
+		free(ere);
+		free(re);
+		sqlite3_result_error(ctx, "a regular expression that does not compile", -1);
+		return NULL;
+	}
+	free(ere);
+	sqlite3_set_auxdata(ctx, i, re, free_regex);
+	return sqlite3_get_auxdata(ctx, i);
+}
+
+/* kql_regex(text, pattern): matches regex. */
+static void fn_regex(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const char *s = (const char *)sqlite3_value_text(argv[0]);
+	regex_t *re = regex_arg(ctx, argv, 1);
+
+	if (re != NULL)
+		sqlite3_result_int(ctx, regexec(re, s ? s : "", 0, NULL, 0) == 0);
+}
+
+/* kql_extract(pattern, group, text): the group's text, null without a match. */
+static void fn_extract(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	regex_t *re = regex_arg(ctx, argv, 0);
+	int g = sqlite3_value_int(argv[1]);
+	const char *s = (const char *)sqlite3_value_text(argv[2]);
+	regmatch_t m[10];
+
+	if (re == NULL || s == NULL || g < 0 || g > 9 || regexec(re, s, 10, m, 0) != 0 ||
+	    m[g].rm_so < 0)
+		return;
+	sqlite3_result_text(ctx, s + m[g].rm_so, (int)(m[g].rm_eo - m[g].rm_so), SQLITE_TRANSIENT);
+}
+
+/* kql_split(text, delimiter[, index]): a JSON array of the parts. */
+static void fn_split(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const char *s = (const char *)sqlite3_value_text(argv[0]);
+	const char *d = (const char *)sqlite3_value_text(argv[1]);
+	json_t *a = json_array();
+	char *out;
+
+	if (a == NULL || s == NULL || d == NULL || *d == '\0')
+		goto out;
+	for (const char *p = s;; p += strlen(d)) {
+		const char *q = strstr(p, d);
+		size_t n = q != NULL ? (size_t)(q - p) : strlen(p);
+		(void)json_array_append_new(a, json_stringn(p, n));
+		if (q == NULL)
+			break;
+		p = q;
+	}
+	if (argc == 3) {
+		json_t *one = json_array_get(a, (size_t)sqlite3_value_int64(argv[2]));
+		json_t *wrapped = json_array();
+		if (wrapped == NULL || (one != NULL && json_array_append(wrapped, one) != 0))
+			goto out;
+		json_decref(a);
+		a = wrapped;
+	}
+	if ((out = json_dumps(a, JSON_COMPACT)) != NULL)
+		sqlite3_result_text(ctx, out, -1, free);
+out:
+	json_decref(a);
+}
+
+/* ---- numbers and time ---- */
+
+static bool is_int(sqlite3_value *v)
+{
+	return sqlite3_value_type(v) == SQLITE_INTEGER;
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+	int64_t q = a / b;
+
+	return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+/* kql_bin(x, size): x rounded down to a multiple of size (toward -inf). */
+static void fn_bin(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	if (sqlite3_value_type(argv[0]) == SQLITE_NULL ||
+	    sqlite3_value_type(argv[1]) == SQLITE_NULL)
+		return;
+	if (is_int(argv[0]) && is_int(argv[1])) {
+		int64_t x = sqlite3_value_int64(argv[0]), s = sqlite3_value_int64(argv[1]);
+		if (s > 0)
+			sqlite3_result_int64(ctx, floor_div(x, s) * s);
+		return;
+	}
+	double x = sqlite3_value_double(argv[0]), s = sqlite3_value_double(argv[1]);
+	if (s > 0)
+		sqlite3_result_double(ctx, floor(x / s) * s);
+}
+
+/* Days since 1970-01-01 to a civil date and back (Howard Hinnant's). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+
+	return era * 146097 + doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+{
+	z += 719468;
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	int64_t doe = z - era * 146097;
+	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	int64_t mp = (5 * doy + 2) / 153;
+
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
+/* kql_startof(unit, dt[, offset]): start of the day, week (Sunday),
+ * month or year of dt, or the last tick of its day. */
+static void fn_startof(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	int unit = sqlite3_value_int(argv[0]);
+	int64_t t, days, y;
+	int m, d;
+
+	int64_t off = argc > 2 ? sqlite3_value_int64(argv[2]) : 0;
+
+	if (sqlite3_value_type(argv[1]) == SQLITE_NULL || off < -100000 || off > 100000)
+		return;
+	t = sqlite3_value_int64(argv[1]);
+	days = floor_div(t, TICKS_DAY);
+	civil_from_days(days, &y, &m, &d);
+	/* The optional offset moves by whole units: days, weeks, months, years. */
+	switch (unit) {
+	case KQL_U_WEEK:
+		days = days - ((days + 4) % 7 + 7) % 7 + 7 * off;
+		break;
+	case KQL_U_MONTH:
+		days = days_from_civil(y + floor_div(m - 1 + off, 12),
+		                       (int)((m - 1 + off) % 12 + 12) % 12 + 1, 1);
+		break;
+	case KQL_U_YEAR:
+		days = days_from_civil(y + off, 1, 1);
+		break;
+	default:
+		days += off;
+		break;
+	}
+	t = days * TICKS_DAY;
+	sqlite3_result_int64(ctx, unit == KQL_U_ENDOFDAY ? t + TICKS_DAY - 1 : t);
+}
+
+/* kql_dayofweek(dt): the timespan since the Sunday before. */
+static void fn_dayofweek(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	int64_t days;
+
+	if (sqlite3_value_type(argv[0]) == SQLITE_NULL)
+		return;
+	days = floor_div(sqlite3_value_int64(argv[0]), TICKS_DAY);
+	sqlite3_result_int64(ctx, (((days + 4) % 7 + 7) % 7) * TICKS_DAY);
+}
+
+/* kql_round(x[, digits]): half away from zero, as .NET's Math.Round with
+ * MidpointRounding.AwayFromZero. */
+static void fn_round(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	double x = sqlite3_value_double(argv[0]), p;
+	int digits = argc > 1 ? sqlite3_value_int(argv[1]) : 0;
+
+	if (sqlite3_value_type(argv[0]) == SQLITE_NULL || digits < -15 || digits > 15)
+		return;
+	p = pow(10, digits);
+	sqlite3_result_double(ctx, round(x * p) / p);
+}
+
+/* kql_math(code, x[, y]): ceiling, sqrt, log, log10, exp, pow; null for
+ * a null argument. */
+static void fn_math(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	double x = sqlite3_value_double(argv[1]), y = argc > 2 ? sqlite3_value_double(argv[2]) : 0;
+	double r;
+
+	for (int i = 1; i < argc; i++)
+		if (sqlite3_value_type(argv[i]) == SQLITE_NULL)
+			return;
+	switch (sqlite3_value_int(argv[0])) {
+	case 0:
+		r = ceil(x);
+		break;
+	case 1:
+		r = sqrt(x);
+		break;
+	case 2:
+		r = log(x);
+		break;
+	case 3:
+		r = log10(x);
+		break;
+	case 4:
+		r = exp(x);
+		break;
+	default:
+		r = pow(x, y);
+		break;
+	}
+	if (sqlite3_value_int(argv[0]) == 0 && is_int(argv[1]))
+		sqlite3_result_int64(ctx, sqlite3_value_int64(argv[1]));
+	else
+		sqlite3_result_double(ctx, r);
+}
+
+/* ---- datetime parts, arithmetic, formats ---- */
+
+struct civil {
+	int64_t y, days;
+	int m, d, hh, mm, ss;
+	int64_t frac; /* ticks within the second */
+};
+
+static struct civil civil_of(int64_t t)
+{
+	struct civil c;
+	int64_t in_day;
+
+	c.days = floor_div(t, TICKS_DAY);
+	in_day = t - c.days * TICKS_DAY;
+	civil_from_days(c.days, &c.y, &c.m, &c.d);
+	c.hh = (int)(in_day / (3600 * TIMEFMT_TICKS_PER_SEC));
+	c.mm = (int)(in_day / (60 * TIMEFMT_TICKS_PER_SEC) % 60);
+	c.ss = (int)(in_day / TIMEFMT_TICKS_PER_SEC % 60);
+	c.frac = in_day % TIMEFMT_TICKS_PER_SEC;
+	return c;
+}
+
+static const struct {
+	const char *name;
+	int64_t ticks; /* 0 for calendar parts */
+	int calendar;  /* 1 year, 2 quarter, 3 month */
+} periods[] = {
+    {"year", 0, 1},
+    {"quarter", 0, 2},
+    {"month", 0, 3},
+    {"week", 7 * TICKS_DAY, 0},
+    {"day", TICKS_DAY, 0},
+    {"hour", 3600 * TIMEFMT_TICKS_PER_SEC, 0},
+    {"minute", 60 * TIMEFMT_TICKS_PER_SEC, 0},
+    {"second", TIMEFMT_TICKS_PER_SEC, 0},
+    {"millisecond", TIMEFMT_TICKS_PER_SEC / 1000, 0},
+    {"microsecond", 10, 0},
+    {"nanosecond", 1, 0},
+};
+
+static int period(sqlite3_value *v)
+{
+	const char *s = (const char *)sqlite3_value_text(v);
+
+	for (size_t i = 0; s != NULL && i < sizeof(periods) / sizeof(periods[0]); i++)
+		if (strcasecmp(s, periods[i].name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int64_t months_of(const struct civil *c)
+{
+	return c->y * 12 + c->m - 1;
+}
+
+/* kql_dtadd(period, amount, dt) */
+static void fn_dtadd(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	int p = period(argv[0]);
+	int64_t n = sqlite3_value_int64(argv[1]), t = sqlite3_value_int64(argv[2]);
+	struct civil c = civil_of(t);
+	int64_t months, y, last;
+	int m, d;
+
+	if (p < 0 || sqlite3_value_type(argv[1]) == SQLITE_NULL ||
+	    sqlite3_value_type(argv[2]) == SQLITE_NULL || n > 1000000 || n < -1000000)
+		return;
+	if (periods[p].calendar == 0) {
+		sqlite3_result_int64(ctx, t + n * periods[p].ticks / (p == 10 ? 100 : 1));
+		return;
+	}
+	months = months_of(&c) + n * (periods[p].calendar == 1   ? 12
+	                              : periods[p].calendar == 2 ? 3
+	                                                         : 1);
+	y = floor_div(months, 12);
+	m = (int)(months - y * 12) + 1;
+	civil_from_days(days_from_civil(y + (m == 12), m == 12 ? 1 : m + 1, 1) - 1, &y, &m, &d);
+	last = d; /* the day is clamped to the month's last */
+	sqlite3_result_int64(ctx,
+	                     (days_from_civil(y, m, c.d < last ? c.d : (int)last)) * TICKS_DAY +
+	                         (t - c.days * TICKS_DAY));
+}
+
+/* kql_dtdiff(period, dt1, dt2): period boundaries crossed from dt2 to dt1. */
+static void fn_dtdiff(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	int p = period(argv[0]);
+	int64_t t1 = sqlite3_value_int64(argv[1]), t2 = sqlite3_value_int64(argv[2]);
+	struct civil a = civil_of(t1), b = civil_of(t2);
+
+	if (p < 0 || sqlite3_value_type(argv[1]) == SQLITE_NULL ||
+	    sqlite3_value_type(argv[2]) == SQLITE_NULL)
+		return;
+	switch (periods[p].calendar) {
+	case 1:
+		sqlite3_result_int64(ctx, a.y - b.y);
+		return;
+	case 2:
+		sqlite3_result_int64(ctx,
+		                     floor_div(months_of(&a), 3) - floor_div(months_of(&b), 3));
+		return;
+	case 3:
+		sqlite3_result_int64(ctx, months_of(&a) - months_of(&b));
+		return;
+	default:
+		break;
+	}
+	if (p == 3) /* weeks start on Sunday */
+		t1 += 4 * TICKS_DAY, t2 += 4 * TICKS_DAY;
+	if (p == 10)
+		sqlite3_result_int64(ctx, (t1 - t2) * 100);
+	else
+		sqlite3_result_int64(ctx, floor_div(t1, periods[p].ticks) -
+		                              floor_div(t2, periods[p].ticks));
+}
+
+/* ISO 8601 weeks: Monday first, week 1 holds the year's first Thursday. */
+static int64_t iso_weeks_in(int64_t y)
+{
+	int64_t jan1 = days_from_civil(y, 1, 1);
+	int wd = (int)(((jan1 + 3) % 7 + 7) % 7) + 1; /* Monday 1 .. Sunday 7 */
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+	return wd == 4 || (leap && wd == 3) ? 53 : 52;
+}
+
+static int64_t iso_week(const struct civil *c)
+{
+	int wd = (int)(((c->days + 3) % 7 + 7) % 7) + 1;
+	int64_t doy = c->days - days_from_civil(c->y, 1, 1) + 1;
+	int64_t w = (doy - wd + 10) / 7;
+
+	if (w < 1)
+		return iso_weeks_in(c->y - 1);
+	return w > iso_weeks_in(c->y) ? 1 : w;
+}
+
+/* kql_dtpart(part, dt) */
+static void fn_dtpart(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const char *part = (const char *)sqlite3_value_text(argv[0]);
+	int64_t t = sqlite3_value_int64(argv[1]);
+	struct civil c = civil_of(t);
+	int64_t v;
+
+	if (part == NULL || sqlite3_value_type(argv[1]) == SQLITE_NULL)
+		return;
+	if (strcasecmp(part, "year") == 0)
+		v = c.y;
+	else if (strcasecmp(part, "quarter") == 0)
+		v = (c.m - 1) / 3 + 1;
+	else if (strcasecmp(part, "month") == 0)
+		v = c.m;
+	else if (strcasecmp(part, "week_of_year") == 0)
+		v = iso_week(&c);
+	else if (strcasecmp(part, "day") == 0)
+		v = c.d;
+	else if (strcasecmp(part, "dayofyear") == 0)
+		v = c.days - days_from_civil(c.y, 1, 1) + 1;
+	else if (strcasecmp(part, "hour") == 0)
+		v = c.hh;
+	else if (strcasecmp(part, "minute") == 0)
+		v = c.mm;
+	else if (strcasecmp(part, "second") == 0)
+		v = c.ss;
+	else if (strcasecmp(part, "millisecond") == 0)
+		v = c.frac / 10000;
+	else if (strcasecmp(part, "microsecond") == 0)
+		v = c.frac / 10;
+	else if (strcasecmp(part, "nanosecond") == 0)
+		v = c.frac * 100;
+	else
+		return;
+	sqlite3_result_int64(ctx, v);
+}
+
+/* One format_datetime specifier (a run of n letters c) of c into out. */
+static bool format_field(const struct civil *t, char c, int n, FILE *out)
+{
+	int h12 = t->hh % 12 == 0 ? 12 : t->hh % 12;
+
+	switch (c) {
+	case 'y':
+		fprintf(out, n <= 2 ? "%0*lld" : "%0*lld", n <= 2 ? 2 : n,
+		        (long long)(n <= 2 ? t->y % 100 : t->y));
+		return true;
+	case 'M':
+		fprintf(out, "%0*d", n >= 2 ? 2 : 1, t->m);
+		return n <= 2;
+	case 'd':
+		fprintf(out, "%0*d", n >= 2 ? 2 : 1, t->d);
+		return n <= 2;
+	case 'H':
+		fprintf(out, "%0*d", n >= 2 ? 2 : 1, t->hh);
+		return n <= 2;
+	case 'h':
+		fprintf(out, "%0*d", n >= 2 ? 2 : 1, h12);
+		return n <= 2;
+	case 'm':
+		fprintf(out, "%0*d", n >= 2 ? 2 : 1, t->mm);
+		return n <= 2;
+	case 's':
+		fprintf(out, "%0*d", n >= 2 ? 2 : 1, t->ss);
+		return n <= 2;
+	case 'f':
+	case 'F': {
+		char frac[8];
+		(void)snprintf(frac, sizeof(frac), "%07lld", (long long)t->frac);
+		frac[n <= 7 ? n : 7] = '\0';
+		for (int k = n - 1; c == 'F' && k >= 0 && frac[k] == '0'; k--)
+			frac[k] = '\0';
+		fputs(frac, out);
+		return n <= 7;
+	}
+	case 't':
+		fputs(t->hh < 12 ? (n == 1 ? "A" : "AM") : (n == 1 ? "P" : "PM"), out);
+		return n <= 2;
+	default:
+		return false;
+	}
+}
+
+/* kql_format_datetime(dt, format): .NET-like specifiers (yyyy MM dd HH hh
+ * mm ss f..fffffff F.. tt); other characters are copied. */
+static void fn_format_datetime(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const char *fmt = (const char *)sqlite3_value_text(argv[1]);
+	struct civil t = civil_of(sqlite3_value_int64(argv[0]));
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out;
+	bool ok = true;
+
+	if (fmt == NULL || sqlite3_value_type(argv[0]) == SQLITE_NULL ||
+	    (out = open_memstream(&buf, &len)) == NULL)
+		return;
+	for (const char *p = fmt; *p != '\0' && ok;) {
+		int n = 1;
+		while (p[n] == p[0])
+			n++;
+		if (strchr("yMdHhmsfFt", *p) != NULL)
+			ok = format_field(&t, *p, n, out);
+		else
+			fwrite(p, 1, (size_t)n, out);
+		p += n;
+	}
+	if (fclose(out) == 0 && ok)
+		sqlite3_result_text(ctx, buf, -1, SQLITE_TRANSIENT);
+	free(buf);
+}
+
+/* kql_trim(pattern, text): leading and trailing matches removed. */
+static void fn_trim(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const char *pat = (const char *)sqlite3_value_text(argv[0]);
+	const char *s = (const char *)sqlite3_value_text(argv[1]);
+	size_t n = pat != NULL ? strlen(pat) : 0;
+	char *ere = malloc(n * 16 + 1), *anchored = malloc(n * 16 + 8);
+	regex_t re;
+	regmatch_t m;
+	size_t start = 0, end;
+
+	if (ere == NULL || anchored == NULL || s == NULL)
+		goto out;
+	translate_regex(pat, ere);
+	(void)snprintf(anchored, n * 16 + 8, "^(%s)+", ere);
+	end = strlen(s);
+	if (regcomp(&re, anchored, REG_EXTENDED) == 0) {
+		if (regexec(&re, s, 1, &m, 0) == 0)
+			start = (size_t)m.rm_eo;
+		regfree(&re);
+	}
+	(void)snprintf(anchored, n * 16 + 8, "(%s)+$", ere);
+	if (regcomp(&re, anchored, REG_EXTENDED) == 0) {
+		if (regexec(&re, s + start, 1, &m, 0) == 0)
+			end = start + (size_t)m.rm_so;
+		regfree(&re);
+	}
+	sqlite3_result_text(ctx, s + start, (int)(end - start), SQLITE_TRANSIENT);
+out:
+	free(ere);
+	free(anchored);
+}
+
+/* kql_indexof(text, lookup, start, length, occurrence): -1 when absent. */
+static void fn_indexof(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const char *s = (const char *)sqlite3_value_text(argv[0]);
+	const char *x = (const char *)sqlite3_value_text(argv[1]);
+	int64_t len = s != NULL ? (int64_t)strlen(s) : 0;
+	int64_t start = argc > 2 ? sqlite3_value_int64(argv[2]) : 0;
+	int64_t span = argc > 3 ? sqlite3_value_int64(argv[3]) : -1;
+	int64_t nth = argc > 4 ? sqlite3_value_int64(argv[4]) : 1;
+	const char *p;
+
+	/* A negative start counts from the end; the match must lie within
+	 * start .. start + length, both ends included (the documentation's
+	 * examples). */
+	if (start < 0)
+		start = len + start < 0 ? 0 : len + start;
+	if (s == NULL || x == NULL || start > len || nth < 1)
+		return;
+	for (p = s + start; (p = strstr(p, x)) != NULL; p++) {
+		if (span >= 0 && p + strlen(x) > s + start + span + 1)
+			break;
+		if (--nth == 0) {
+			sqlite3_result_int64(ctx, p - s);
+			return;
+		}
+	}
+	sqlite3_result_int64(ctx, -1);
+}
+
+/* kql_indexes(n1, n2 ...): the JSON array [0, 1 ... max(n) - 1] that
+ * mv-expand walks. */
+static void fn_indexes(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	int64_t n = 0;
+	char *buf, *w;
+
+	for (int i = 0; i < argc; i++)
+		if (sqlite3_value_int64(argv[i]) > n)
+			n = sqlite3_value_int64(argv[i]);
+	if (n > (INT64_C(1) << 20)) {
+		sqlite3_result_error(ctx, "mv-expand: an array longer than 1048576 elements", -1);
+		return;
+	}
+	if ((buf = malloc((size_t)n * 10 + 3)) == NULL) {
+		sqlite3_result_error_nomem(ctx);
+		return;
+	}
+	w = buf;
+	*w++ = '[';
+	for (int64_t i = 0; i < n; i++)
+		w += sprintf(w, i > 0 ? ",%lld" : "%lld", (long long)i);
+	*w++ = ']';
+	sqlite3_result_text(ctx, buf, (int)(w - buf), free);
+}
+
+/* ---- aggregates ---- */
+
+struct extreme {
+	sqlite3_value *key, *value;
+};
+
+/* kql_argmax(key, value) / kql_argmin: value at the row where key is
+ * largest / smallest; rows with a null key are skipped. */
+static void extreme_step(sqlite3_context *ctx, sqlite3_value **argv, int sign)
+{
+	struct extreme *x = sqlite3_aggregate_context(ctx, sizeof(*x));
+	sqlite3_value *k = argv[0];
+	int better;
+
+	if (x == NULL)
+		return;
+	if (sqlite3_value_type(k) == SQLITE_NULL) {
+		/* Kusto still gives a row when every key is null: keep the
+		 * first one's value until a real key comes. */
+		if (x->key == NULL && x->value == NULL &&
+		    (x->value = sqlite3_value_dup(argv[1])) == NULL)
+			sqlite3_result_error_nomem(ctx);
+		return;
+	}
+	if (x->key != NULL) {
+		double a = sqlite3_value_double(k), b = sqlite3_value_double(x->key);
+		if (sqlite3_value_type(k) == SQLITE_TEXT)
+			better = strcmp((const char *)sqlite3_value_text(k),
+			                (const char *)sqlite3_value_text(x->key)) *
+			             sign >
+			         0;
+		else
+			better = sign > 0 ? a > b : a < b;
+		if (!better)
+			return;
+	}
+	sqlite3_value_free(x->key);
+	sqlite3_value_free(x->value);
+	x->key = sqlite3_value_dup(k);
+	x->value = sqlite3_value_dup(argv[1]);
+	if (x->key == NULL || (x->value == NULL && argv[1] != NULL))
+		sqlite3_result_error_nomem(ctx);
+}
+
+static void argmax_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	extreme_step(ctx, argv, 1);
+}
+
+static void argmin_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	extreme_step(ctx, argv, -1);
+}
+
+static void extreme_final(sqlite3_context *ctx)
+{
+	struct extreme *x = sqlite3_aggregate_context(ctx, 0);
+
+	if (x == NULL)
+		return;
+	if (x->value != NULL)
+		sqlite3_result_value(ctx, x->value);
+	sqlite3_value_free(x->key);
+	sqlite3_value_free(x->value);
+}
+
+struct samples {
+	double *v;
+	size_t n, cap;
+	double p;
+	bool integral;
+};
+
+static void percentile_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	struct samples *s = sqlite3_aggregate_context(ctx, sizeof(*s));
+
+	if (s == NULL || sqlite3_value_type(argv[0]) == SQLITE_NULL)
+		return;
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		double *v = realloc(s->v, cap * sizeof(*v));
+		if (v == NULL) {
+			sqlite3_result_error_nomem(ctx);
+			return;
+		}
+		s->v = v;
+		s->cap = cap;
+	}
+	s->v[s->n++] = sqlite3_value_double(argv[0]);
+	s->p = sqlite3_value_double(argv[1]);
+	s->integral = is_int(argv[0]) && (s->n == 1 || s->integral);
+}
+
+static int compare_doubles(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Nearest rank: the smallest value with at least p% of the values at or
+ * below it.  Kusto estimates (t-digest); on small inputs both agree. */
+static void percentile_final(sqlite3_context *ctx)
+{
+	struct samples *s = sqlite3_aggregate_context(ctx, 0);
+	size_t rank;
+
+	if (s == NULL || s->n == 0)
+		return;
+	qsort(s->v, s->n, sizeof(*s->v), compare_doubles);
+	rank = (size_t)ceil(s->p / 100.0 * (double)s->n);
+	rank = rank == 0 ? 0 : rank - 1;
+	if (rank >= s->n)
+		rank = s->n - 1;
+	if (s->integral)
+		sqlite3_result_int64(ctx, (sqlite3_int64)s->v[rank]);
+	else
+		sqlite3_result_double(ctx, s->v[rank]);
+	free(s->v);
+}
+
+/* kql_collect(distinct, d): make_set / make_list of dynamic values; an
+ * array's elements are added one by one, nulls skipped. */
+static void collect_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	json_t **acc = sqlite3_aggregate_context(ctx, sizeof(*acc));
+	const char *text = (const char *)sqlite3_value_text(argv[1]);
+	bool distinct = sqlite3_value_int(argv[0]) != 0;
+	json_t *v, *item;
+	size_t i, k;
+
+	if (acc == NULL || text == NULL || (v = json_loads(text, JSON_DECODE_ANY, NULL)) == NULL)
+		return;
+	if (*acc == NULL && (*acc = json_array()) == NULL) {
+		json_decref(v);
+		sqlite3_result_error_nomem(ctx);
+		return;
+	}
+	for (i = 0; i < (json_is_array(v) ? json_array_size(v) : 1); i++) {
+		item = json_is_array(v) ? json_array_get(v, i) : v;
+		for (k = 0; distinct && k < json_array_size(*acc); k++)
+			if (json_equal(json_array_get(*acc, k), item))
+				break;
+		if (!json_is_null(item) && (!distinct || k == json_array_size(*acc)))
+			(void)json_array_append(*acc, item);
+	}
+	json_decref(v);
+}
+
+static void collect_final(sqlite3_context *ctx)
+{
+	json_t **acc = sqlite3_aggregate_context(ctx, 0);
+	char *out;
+
+	if (acc == NULL || *acc == NULL) {
+		sqlite3_result_text(ctx, "[]", 2, SQLITE_STATIC);
+		return;
+	}
+	if ((out = json_dumps(*acc, JSON_COMPACT)) != NULL)
+		sqlite3_result_text(ctx, out, -1, free);
+	json_decref(*acc);
+}
+
+/* ---- registration ---- */
+
+static const struct {
+	const char *name;
+	int nargs;
+	void (*fn)(sqlite3_context *, int, sqlite3_value **);
+	void (*step)(sqlite3_context *, int, sqlite3_value **);
+	void (*final)(sqlite3_context *);
+} functions[] = {
+    {"kql_tostring", 2, fn_tostring, NULL, NULL},
+    {"kql_convert", 2, fn_convert, NULL, NULL},
+    {"kql_strop", 3, fn_strop, NULL, NULL},
+    {"kql_regex", 2, fn_regex, NULL, NULL},
+    {"kql_extract", 3, fn_extract, NULL, NULL},
+    {"kql_split", -1, fn_split, NULL, NULL},
+    {"kql_bin", 2, fn_bin, NULL, NULL},
+    {"kql_startof", -1, fn_startof, NULL, NULL},
+    {"kql_dayofweek", 1, fn_dayofweek, NULL, NULL},
+    {"kql_round", -1, fn_round, NULL, NULL},
+    {"kql_math", -1, fn_math, NULL, NULL},
+    {"kql_dtadd", 3, fn_dtadd, NULL, NULL},
+    {"kql_dtdiff", 3, fn_dtdiff, NULL, NULL},
+    {"kql_dtpart", 2, fn_dtpart, NULL, NULL},
+    {"kql_format_datetime", 2, fn_format_datetime, NULL, NULL},
+    {"kql_trim", 2, fn_trim, NULL, NULL},
+    {"kql_indexof", -1, fn_indexof, NULL, NULL},
+    {"kql_indexes", -1, fn_indexes, NULL, NULL},
+    {"kql_argmax", 2, NULL, argmax_step, extreme_final},
+    {"kql_argmin", 2, NULL, argmin_step, extreme_final},
+    {"kql_percentile", 2, NULL, percentile_step, percentile_final},
+    {"kql_collect", 2, NULL, collect_step, collect_final},
+};
+
+int kql_exec_register(sqlite3 *db)
+{
+	for (size_t i = 0; i < sizeof(functions) / sizeof(functions[0]); i++) {
+		int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS;
+		if (sqlite3_create_function(db, functions[i].name, functions[i].nargs, flags, NULL,
+		                            functions[i].fn, functions[i].step,
+		                            functions[i].final) != SQLITE_OK)
+			return -ENOMEM;
+	}
+	return 0;
+}

@@ -1,0 +1,59 @@
+/*
+ * kql_exec_int — what the executor's files share: the SQL a plan becomes
+ * (kql_exec_sql.c) and the function codes of the registered functions
+ * (kql_exec_fn.c) that the SQL calls.
+ */
+#ifndef FOLLOWERD_KQL_EXEC_INT_H
+#define FOLLOWERD_KQL_EXEC_INT_H
+
+#include "query/kql_exec.h"
+
+#define KQL_SQL_MAX_PARAMS 32766 /* SQLite's default SQLITE_MAX_VARIABLE_NUMBER */
+
+/* A parameter: a value and the type that says how to bind it. */
+struct kql_param {
+	struct kql_value v;
+	enum proto_coltype type;
+};
+
+/* A plan as one SQL statement: ?1 is now(), the others its literals. */
+struct kql_sql {
+	char *text;
+	struct kql_param *params;
+	size_t nparams;
+};
+
+/* Builds the SQL of p into ret (cleared with kql_sql_clear, also after a
+ * failure).  0, -EINVAL with err (a plan or function the executor cannot
+ * run), -ENOMEM. */
+int kql_sql_build(const struct kql_plan *p, int64_t now, struct kql_sql *ret,
+                  struct kql_error *err);
+void kql_sql_clear(struct kql_sql *s);
+
+/* Operation codes of kql_strop(code, a, b). */
+enum kql_strop {
+	KQL_S_HAS,
+	KQL_S_HAS_CS,
+	KQL_S_HASPREFIX,
+	KQL_S_HASPREFIX_CS,
+	KQL_S_HASSUFFIX,
+	KQL_S_HASSUFFIX_CS,
+	KQL_S_CONTAINS,
+	KQL_S_CONTAINS_CS,
+	KQL_S_STARTSWITH,
+	KQL_S_STARTSWITH_CS,
+	KQL_S_ENDSWITH,
+	KQL_S_ENDSWITH_CS,
+	KQL_S_EQ_CI,
+};
+
+/* Unit codes of kql_startof(dt, unit). */
+enum kql_dtunit {
+	KQL_U_DAY,
+	KQL_U_WEEK,
+	KQL_U_MONTH,
+	KQL_U_YEAR,
+	KQL_U_ENDOFDAY,
+};
+
+#endif

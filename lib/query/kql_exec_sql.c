@@ -1,0 +1,1034 @@
+/*
+ * kql_exec_sql — a plan as one SQLite statement.  Each plan node is a
+ * subquery whose columns are named c0, c1 ...; expressions become SQL
+ * operators where SQL agrees with KQL and calls of the kql_* functions
+ * where it does not.  Literals become numbered parameters; nothing from the
+ * query's text is written into the SQL.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "query/kql_exec_int.h"
+
+struct sqlb {
+	FILE *f;
+	struct kql_sql *out;
+	size_t cap;
+	struct kql_error *err;
+	int failed;
+};
+
+static int unsupported(struct sqlb *b, struct kql_pos pos, const char *what, const char *name)
+{
+	if (!b->failed)
+		(void)kql_err_set(b->err, KQL_E_UNSUPPORTED, pos,
+		                  "%s '%s' is not supported by the SQLite executor yet", what,
+		                  name);
+	b->failed = 1;
+	return -1;
+}
+
+/* Adds a parameter; its number is nparams afterwards. */
+static int param_add(struct sqlb *b, const struct kql_value *v, enum proto_coltype type)
+{
+	struct kql_sql *s = b->out;
+
+	if (s->nparams == KQL_SQL_MAX_PARAMS)
+		return unsupported(b, (struct kql_pos){0, 1, 1}, "a query with more literals than",
+		                   "32766");
+	if (s->nparams == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 16;
+		struct kql_param *p = realloc(s->params, cap * sizeof(*p));
+		if (p == NULL)
+			return b->failed = 1, -1;
+		s->params = p;
+		b->cap = cap;
+	}
+	s->params[s->nparams].v = *v;
+	s->params[s->nparams++].type = type;
+	return 0;
+}
+
+/* Adds a parameter and writes its placeholder. */
+static int param(struct sqlb *b, const struct kql_value *v, enum proto_coltype type)
+{
+	if (param_add(b, v, type) != 0)
+		return -1;
+	fprintf(b->f, "?%zu", b->out->nparams);
+	return 0;
+}
+
+static int param_text(struct sqlb *b, const char *s)
+{
+	struct kql_value v = {false, 0, 0, s};
+
+	return param(b, &v, PROTO_T_STRING);
+}
+
+static int expr(struct sqlb *b, const struct kql_expr *e, const char *prefix);
+static int pattern(struct sqlb *b, const struct kql_expr *e, const char *fmt, const char *prefix);
+
+static int args(struct sqlb *b, const struct kql_expr *e, size_t from, const char *prefix)
+{
+	for (size_t i = from; i < e->nargs; i++) {
+		if (i > from)
+			fputs(", ", b->f);
+		if (expr(b, e->args[i], prefix) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* "name(arg0, arg1 ...)" */
+static int call(struct sqlb *b, const char *name, const struct kql_expr *e, const char *prefix)
+{
+	fprintf(b->f, "%s(", name);
+	if (args(b, e, 0, prefix) != 0)
+		return -1;
+	fputc(')', b->f);
+	return 0;
+}
+
+static int literal(struct sqlb *b, const struct kql_expr *e)
+{
+	struct kql_value v = {e->isnull, e->i, e->r, e->s};
+
+	/* Kusto's strings are never null: string(null) is "". */
+	if (e->type == PROTO_T_STRING && (e->isnull || e->s == NULL)) {
+		v.isnull = false;
+		v.s = "";
+	}
+	return param(b, &v, e->type);
+}
+
+/* A value as text the way tostring() and strcat() see it. */
+static int text_of(struct sqlb *b, const struct kql_expr *e, const char *prefix)
+{
+	if (e->type == PROTO_T_STRING)
+		return expr(b, e, prefix);
+	fputs("kql_tostring(", b->f);
+	if (expr(b, e, prefix) != 0)
+		return -1;
+	fprintf(b->f, ", %d)", (int)e->type);
+	return 0;
+}
+
+/* ---- operators ---- */
+
+static int binop(struct sqlb *b, const struct kql_expr *e, const char *op, const char *prefix)
+{
+	fputc('(', b->f);
+	if (expr(b, e->args[0], prefix) != 0)
+		return -1;
+	fprintf(b->f, " %s ", op);
+	if (expr(b, e->args[1], prefix) != 0)
+		return -1;
+	fputc(')', b->f);
+	return 0;
+}
+
+/* Kusto's == and !=: a null against a value is false for == and true for
+ * !=; null against null is null. */
+static int equality(struct sqlb *b, const struct kql_expr *e, bool eq, const char *prefix)
+{
+	fputs("(CASE WHEN ", b->f);
+	if (expr(b, e->args[0], prefix) != 0)
+		return -1;
+	fputs(" IS NULL AND ", b->f);
+	if (expr(b, e->args[1], prefix) != 0)
+		return -1;
+	fputs(" IS NULL THEN NULL ELSE ", b->f);
+	if (binop(b, e, eq ? "IS" : "IS NOT", prefix) != 0)
+		return -1;
+	fputs(" END)", b->f);
+	return 0;
+}
+
+static const struct {
+	enum kql_op op;
+	enum kql_strop code;
+	bool negate;
+} strops[] = {
+    {KQL_OP_HAS, KQL_S_HAS, false},
+    {KQL_OP_NOT_HAS, KQL_S_HAS, true},
+    {KQL_OP_HAS_CS, KQL_S_HAS_CS, false},
+    {KQL_OP_NOT_HAS_CS, KQL_S_HAS_CS, true},
+    {KQL_OP_HASPREFIX, KQL_S_HASPREFIX, false},
+    {KQL_OP_NOT_HASPREFIX, KQL_S_HASPREFIX, true},
+    {KQL_OP_HASPREFIX_CS, KQL_S_HASPREFIX_CS, false},
+    {KQL_OP_NOT_HASPREFIX_CS, KQL_S_HASPREFIX_CS, true},
+    {KQL_OP_HASSUFFIX, KQL_S_HASSUFFIX, false},
+    {KQL_OP_NOT_HASSUFFIX, KQL_S_HASSUFFIX, true},
+    {KQL_OP_HASSUFFIX_CS, KQL_S_HASSUFFIX_CS, false},
+    {KQL_OP_NOT_HASSUFFIX_CS, KQL_S_HASSUFFIX_CS, true},
+    {KQL_OP_CONTAINS, KQL_S_CONTAINS, false},
+    {KQL_OP_NOT_CONTAINS, KQL_S_CONTAINS, true},
+    {KQL_OP_CONTAINS_CS, KQL_S_CONTAINS_CS, false},
+    {KQL_OP_NOT_CONTAINS_CS, KQL_S_CONTAINS_CS, true},
+    {KQL_OP_STARTSWITH, KQL_S_STARTSWITH, false},
+    {KQL_OP_NOT_STARTSWITH, KQL_S_STARTSWITH, true},
+    {KQL_OP_STARTSWITH_CS, KQL_S_STARTSWITH_CS, false},
+    {KQL_OP_NOT_STARTSWITH_CS, KQL_S_STARTSWITH_CS, true},
+    {KQL_OP_ENDSWITH, KQL_S_ENDSWITH, false},
+    {KQL_OP_NOT_ENDSWITH, KQL_S_ENDSWITH, true},
+    {KQL_OP_ENDSWITH_CS, KQL_S_ENDSWITH_CS, false},
+    {KQL_OP_NOT_ENDSWITH_CS, KQL_S_ENDSWITH_CS, true},
+    {KQL_OP_EQ_CI, KQL_S_EQ_CI, false},
+    {KQL_OP_NE_CI, KQL_S_EQ_CI, true},
+};
+
+/* String operators: kql_strop(code, text(a), text(b)), negated for !has. */
+static int strop(struct sqlb *b, const struct kql_expr *e, const char *prefix)
+{
+	for (size_t i = 0; i < sizeof(strops) / sizeof(strops[0]); i++) {
+		if (strops[i].op != e->op)
+			continue;
+		fprintf(b->f, "(%skql_strop(%d, ", strops[i].negate ? "NOT " : "",
+		        (int)strops[i].code);
+		if (text_of(b, e->args[0], prefix) != 0)
+			return -1;
+		fputs(", ", b->f);
+		if (text_of(b, e->args[1], prefix) != 0)
+			return -1;
+		fputs("))", b->f);
+		return 0;
+	}
+	return unsupported(b, e->pos, "the operator", kql_op_name(e->op));
+}
+
+/* in, !in, in~, !in~: in~ compares lower-cased text. */
+static int in_list(struct sqlb *b, const struct kql_expr *e, const char *prefix)
+{
+	bool ci = e->op == KQL_OP_IN_CI || e->op == KQL_OP_NOT_IN_CI;
+	bool neg = e->op == KQL_OP_NOT_IN || e->op == KQL_OP_NOT_IN_CI;
+
+	fputs(ci ? "(lower(" : "(", b->f);
+	if ((ci ? text_of(b, e->args[0], prefix) : expr(b, e->args[0], prefix)) != 0)
+		return -1;
+	fprintf(b->f, "%s %sIN (", ci ? ")" : "", neg ? "NOT " : "");
+	for (size_t i = 1; i < e->nargs; i++) {
+		fputs(i > 1 ? ", " : "", b->f);
+		fputs(ci ? "lower(" : "", b->f);
+		if ((ci ? text_of(b, e->args[i], prefix) : expr(b, e->args[i], prefix)) != 0)
+			return -1;
+		fputs(ci ? ")" : "", b->f);
+	}
+	fputs("))", b->f);
+	return 0;
+}
+
+/* between (lo .. hi); a datetime between (lo .. 1d) ends at lo + 1d. */
+static int between(struct sqlb *b, const struct kql_expr *e, const char *prefix)
+{
+	bool span = e->args[0]->type == PROTO_T_DATETIME && e->args[2]->type == PROTO_T_TIMESPAN;
+
+	fputc('(', b->f);
+	if (expr(b, e->args[0], prefix) != 0)
+		return -1;
+	fprintf(b->f, " %sBETWEEN ", e->op == KQL_OP_NOT_BETWEEN ? "NOT " : "");
+	if (expr(b, e->args[1], prefix) != 0)
+		return -1;
+	fputs(" AND ", b->f);
+	if (span && (fputc('(', b->f), expr(b, e->args[1], prefix) != 0))
+		return -1;
+	fputs(span ? " + " : "", b->f);
+	if (expr(b, e->args[2], prefix) != 0)
+		return -1;
+	fputs(span ? "))" : ")", b->f);
+	return 0;
+}
+
+static bool integral(enum proto_coltype t)
+{
+	return t == PROTO_T_INT || t == PROTO_T_LONG || t == PROTO_T_DATETIME ||
+	       t == PROTO_T_TIMESPAN || t == PROTO_T_BOOL;
+}
+
+/* Arithmetic whose SQL result type differs from Kusto's: timespan / 2.5
+ * stays whole ticks, timespan / timespan and long / real are real. */
+static int arith(struct sqlb *b, const struct kql_expr *e, const char *op, const char *prefix)
+{
+	bool to_int = e->type == PROTO_T_TIMESPAN || e->type == PROTO_T_DATETIME;
+	bool to_real =
+	    e->type == PROTO_T_REAL && integral(e->args[0]->type) && integral(e->args[1]->type);
+
+	if (!to_int && !to_real)
+		return binop(b, e, op, prefix);
+	fputs(to_real ? "(CAST(" : "CAST(", b->f);
+	if (expr(b, e->args[0], prefix) != 0)
+		return -1;
+	fprintf(b->f, to_real ? " AS REAL) %s " : " %s ", op);
+	if (expr(b, e->args[1], prefix) != 0)
+		return -1;
+	fputs(to_real ? ")" : " AS INTEGER)", b->f);
+	return 0;
+}
+
+static int op(struct sqlb *b, const struct kql_expr *e, const char *prefix)
+{
+	switch (e->op) {
+	case KQL_OP_OR:
+		return binop(b, e, "OR", prefix);
+	case KQL_OP_AND:
+		return binop(b, e, "AND", prefix);
+	case KQL_OP_EQ:
+		return equality(b, e, true, prefix);
+	case KQL_OP_NE:
+		return equality(b, e, false, prefix);
+	case KQL_OP_LT:
+		return binop(b, e, "<", prefix);
+	case KQL_OP_LE:
+		return binop(b, e, "<=", prefix);
+	case KQL_OP_GT:
+		return binop(b, e, ">", prefix);
+	case KQL_OP_GE:
+		return binop(b, e, ">=", prefix);
+	case KQL_OP_ADD:
+		return arith(b, e, "+", prefix);
+	case KQL_OP_SUB:
+		return arith(b, e, "-", prefix);
+	case KQL_OP_MUL:
+		return arith(b, e, "*", prefix);
+	case KQL_OP_DIV:
+		return arith(b, e, "/", prefix);
+	case KQL_OP_MOD:
+		/* Kusto's modulo is never negative: -14 % 12 is 10, 14 % -12 is 2. */
+		if (e->type != PROTO_T_LONG && e->type != PROTO_T_INT)
+			return binop(b, e, "%", prefix);
+		return pattern(b, e, "(((%0 % %1) + abs(%1)) % abs(%1))", prefix);
+	case KQL_OP_NEG:
+		fputs("(- ", b->f);
+		if (expr(b, e->args[0], prefix) != 0)
+			return -1;
+		fputc(')', b->f);
+		return 0;
+	case KQL_OP_MATCHES_REGEX:
+		return call(b, "kql_regex", e, prefix);
+	case KQL_OP_IN:
+	case KQL_OP_NOT_IN:
+	case KQL_OP_IN_CI:
+	case KQL_OP_NOT_IN_CI:
+		return in_list(b, e, prefix);
+	case KQL_OP_BETWEEN:
+	case KQL_OP_NOT_BETWEEN:
+		return between(b, e, prefix);
+	default:
+		return strop(b, e, prefix);
+	}
+}
+
+/* ---- function calls ---- */
+
+/* "fmt" with each %s replaced in turn by args[0], args[1] ... (an
+ * argument may appear more than once: write it again). */
+static int pattern(struct sqlb *b, const struct kql_expr *e, const char *fmt, const char *prefix)
+{
+	for (const char *c = fmt; *c != '\0'; c++) {
+		if (c[0] == '%' && c[1] >= '0' && c[1] <= '9') {
+			size_t i = (size_t)(c[1] - '0');
+			if (i >= e->nargs || expr(b, e->args[i], prefix) != 0)
+				return -1;
+			c++;
+		} else {
+			fputc(*c, b->f);
+		}
+	}
+	return 0;
+}
+
+static int concat(struct sqlb *b, const struct kql_expr *e, size_t from, int delim,
+                  const char *prefix)
+{
+	fputc('(', b->f);
+	for (size_t i = from; i < e->nargs; i++) {
+		if (i > from && fputs(" || ", b->f) >= 0 && delim >= 0) {
+			if (text_of(b, e->args[delim], prefix) != 0)
+				return -1;
+			fputs(" || ", b->f);
+		}
+		if (text_of(b, e->args[i], prefix) != 0)
+			return -1;
+	}
+	fputc(')', b->f);
+	return 0;
+}
+
+static int one_text_arg(struct sqlb *b, const char *fn, const struct kql_expr *e,
+                        const char *prefix)
+{
+	fprintf(b->f, "%s(", fn);
+	if (text_of(b, e->args[0], prefix) != 0)
+		return -1;
+	fputc(')', b->f);
+	return 0;
+}
+
+static int now_plus(struct sqlb *b, const struct kql_expr *e, int sign, const char *prefix)
+{
+	fputs("(?1", b->f);
+	if (e->nargs > 0) {
+		fputs(sign < 0 ? " - " : " + ", b->f);
+		if (expr(b, e->args[0], prefix) != 0)
+			return -1;
+	}
+	fputc(')', b->f);
+	return 0;
+}
+
+static int coded(struct sqlb *b, const char *fn, int code, const struct kql_expr *e,
+                 const char *prefix)
+{
+	fprintf(b->f, "%s(%d, ", fn, code);
+	if (args(b, e, 0, prefix) != 0)
+		return -1;
+	fputc(')', b->f);
+	return 0;
+}
+
+/* case(p1, v1, p2, v2, ..., else) */
+static int case_of(struct sqlb *b, const struct kql_expr *e, const char *prefix)
+{
+	fputs("(CASE", b->f);
+	for (size_t i = 0; i + 1 < e->nargs; i += 2) {
+		fputs(" WHEN ", b->f);
+		if (expr(b, e->args[i], prefix) != 0)
+			return -1;
+		fputs(" THEN ", b->f);
+		if (expr(b, e->args[i + 1], prefix) != 0)
+			return -1;
+	}
+	fputs(" ELSE ", b->f);
+	if (expr(b, e->args[e->nargs - 1], prefix) != 0)
+		return -1;
+	fputs(" END)", b->f);
+	return 0;
+}
+
+/* min_of, max_of: nulls are ignored, all null gives null. */
+static int extreme_of(struct sqlb *b, const struct kql_expr *e, const char *agg, const char *prefix)
+{
+	fprintf(b->f, "(SELECT %s(v) FROM (", agg);
+	for (size_t i = 0; i < e->nargs; i++) {
+		fputs(i > 0 ? " UNION ALL SELECT " : "SELECT ", b->f);
+		if (expr(b, e->args[i], prefix) != 0)
+			return -1;
+		fputs(" AS v", b->f);
+	}
+	fputs("))", b->f);
+	return 0;
+}
+
+static int conversion(struct sqlb *b, const struct kql_expr *e, const char *prefix)
+{
+	if (e->args[0]->type == e->type && e->type != PROTO_T_DYNAMIC)
+		return expr(b, e->args[0], prefix);
+	switch (e->fn) {
+	case KQL_F_TOSTRING:
+		return text_of(b, e->args[0], prefix);
+	case KQL_F_TODYNAMIC:
+		return e->args[0]->type == PROTO_T_DYNAMIC
+		           ? expr(b, e->args[0], prefix)
+		           : pattern(b, e, "(CASE WHEN json_valid(%0) THEN json(%0) END)", prefix);
+	default:
+		break;
+	}
+	fprintf(b->f, "kql_convert(%d, ", (int)e->type);
+	if (text_of(b, e->args[0], prefix) != 0)
+		return -1;
+	fputc(')', b->f);
+	return 0;
+}
+
+/* Functions that are one SQL form: a pattern over the arguments (%0, %1
+ * ...), a call of a function with all of them, or a call with a leading
+ * code. */
+enum sql_form { FORM_PATTERN, FORM_CALL, FORM_CODED };
+
+static const struct {
+	enum kql_fn fn;
+	enum sql_form form;
+	const char *text;
+	int code;
+} sql_forms[] = {
+    {KQL_F_NOT, FORM_PATTERN, "(NOT %0)", 0},
+    {KQL_F_ISNULL, FORM_PATTERN, "(%0 IS NULL)", 0},
+    {KQL_F_ISNOTNULL, FORM_PATTERN, "(%0 IS NOT NULL)", 0},
+    {KQL_F_ISEMPTY, FORM_PATTERN, "(%0 IS NULL OR %0 = '')", 0},
+    {KQL_F_ISNOTEMPTY, FORM_PATTERN, "(%0 IS NOT NULL AND %0 <> '')", 0},
+    {KQL_F_IFF, FORM_PATTERN, "(CASE WHEN %0 THEN %1 ELSE %2 END)", 0},
+    {KQL_F_ARRAY_LENGTH, FORM_PATTERN,
+     "(CASE WHEN json_valid(%0) AND json_type(%0) = 'array' THEN json_array_length(%0) END)", 0},
+    {KQL_F_BAG_KEYS, FORM_PATTERN,
+     "(CASE WHEN json_valid(%0) AND json_type(%0) = 'object' THEN (SELECT "
+     "json_group_array(key) FROM json_each(%0)) END)",
+     0},
+    {KQL_F_DYN_GET, FORM_PATTERN, "(%0 -> %1)", 0},
+    {KQL_F_COALESCE, FORM_CALL, "coalesce", 0},
+    {KQL_F_SPLIT, FORM_CALL, "kql_split", 0},
+    {KQL_F_REPLACE_STRING, FORM_CALL, "replace", 0},
+    {KQL_F_INDEXOF, FORM_CALL, "kql_indexof", 0},
+    {KQL_F_TRIM, FORM_CALL, "kql_trim", 0},
+    {KQL_F_DATETIME_ADD, FORM_CALL, "kql_dtadd", 0},
+    {KQL_F_DATETIME_DIFF, FORM_CALL, "kql_dtdiff", 0},
+    {KQL_F_DATETIME_PART, FORM_CALL, "kql_dtpart", 0},
+    {KQL_F_FORMAT_DATETIME, FORM_CALL, "kql_format_datetime", 0},
+    {KQL_F_BIN, FORM_CALL, "kql_bin", 0},
+    {KQL_F_DAYOFWEEK, FORM_CALL, "kql_dayofweek", 0},
+    {KQL_F_ABS, FORM_CALL, "abs", 0},
+    {KQL_F_STARTOFDAY, FORM_CODED, "kql_startof", KQL_U_DAY},
+    {KQL_F_STARTOFWEEK, FORM_CODED, "kql_startof", KQL_U_WEEK},
+    {KQL_F_STARTOFMONTH, FORM_CODED, "kql_startof", KQL_U_MONTH},
+    {KQL_F_STARTOFYEAR, FORM_CODED, "kql_startof", KQL_U_YEAR},
+    {KQL_F_ENDOFDAY, FORM_CODED, "kql_startof", KQL_U_ENDOFDAY},
+    {KQL_F_CEILING, FORM_CODED, "kql_math", 0},
+    {KQL_F_SQRT, FORM_CODED, "kql_math", 1},
+    {KQL_F_LOG, FORM_CODED, "kql_math", 2},
+    {KQL_F_LOG10, FORM_CODED, "kql_math", 3},
+    {KQL_F_EXP, FORM_CODED, "kql_math", 4},
+    {KQL_F_POW, FORM_CODED, "kql_math", 5},
+};
+
+static int simple_form(struct sqlb *b, const struct kql_expr *e, const char *prefix)
+{
+	for (size_t i = 0; i < sizeof(sql_forms) / sizeof(sql_forms[0]); i++) {
+		if (sql_forms[i].fn != e->fn)
+			continue;
+		switch (sql_forms[i].form) {
+		case FORM_PATTERN:
+			return pattern(b, e, sql_forms[i].text, prefix);
+		case FORM_CALL:
+			return call(b, sql_forms[i].text, e, prefix);
+		case FORM_CODED:
+			return coded(b, sql_forms[i].text, sql_forms[i].code, e, prefix);
+		}
+	}
+	return 1; /* not a simple form */
+}
+
+static int scalar_call(struct sqlb *b, const struct kql_expr *e, const char *prefix)
+{
+	int r = simple_form(b, e, prefix);
+
+	if (r <= 0)
+		return r;
+	switch (e->fn) {
+	case KQL_F_CASE:
+		return case_of(b, e, prefix);
+	case KQL_F_STRLEN:
+		return one_text_arg(b, "length", e, prefix);
+	case KQL_F_TOLOWER:
+		return one_text_arg(b, "lower", e, prefix);
+	case KQL_F_TOUPPER:
+		return one_text_arg(b, "upper", e, prefix);
+	case KQL_F_SUBSTRING:
+		return pattern(b, e,
+		               e->nargs == 3 ? "substr(%0, max(%1, 0) + 1, max(%2, 0))"
+		                             : "substr(%0, max(%1, 0) + 1)",
+		               prefix);
+	case KQL_F_STRCAT:
+		return concat(b, e, 0, -1, prefix);
+	case KQL_F_STRCAT_DELIM:
+		return concat(b, e, 1, 0, prefix);
+	case KQL_F_EXTRACT:
+		if (e->nargs != 3) /* the typed form extract(re, g, s, typeof(T)) */
+			break;
+		return call(b, "kql_extract", e, prefix);
+	case KQL_F_TOSTRING:
+	case KQL_F_TOINT:
+	case KQL_F_TOLONG:
+	case KQL_F_TOREAL:
+	case KQL_F_TOBOOL:
+	case KQL_F_TODATETIME:
+	case KQL_F_TOTIMESPAN:
+	case KQL_F_TOGUID:
+	case KQL_F_TODYNAMIC:
+		return conversion(b, e, prefix);
+	case KQL_F_AGO:
+		return now_plus(b, e, -1, prefix);
+	case KQL_F_NOW:
+		return now_plus(b, e, 1, prefix);
+	case KQL_F_ROUND:
+		return e->type == PROTO_T_LONG ? expr(b, e->args[0], prefix)
+		                               : call(b, "kql_round", e, prefix);
+	case KQL_F_MIN_OF:
+		return extreme_of(b, e, "min", prefix);
+	case KQL_F_MAX_OF:
+		return extreme_of(b, e, "max", prefix);
+	default:
+		break;
+	}
+	return unsupported(b, e->pos, "the function", kql_func_get(e->fn)->name);
+}
+
+/* A value in a dynamic array built by make_set/make_list: datetimes and
+ * timespans as Kusto's text, dynamic values as JSON. */
+static int json_item(struct sqlb *b, const struct kql_expr *e, const char *prefix)
+{
+	if (e->type == PROTO_T_DYNAMIC) {
+		fputs("json(", b->f);
+		if (expr(b, e, prefix) != 0)
+			return -1;
+		fputc(')', b->f);
+		return 0;
+	}
+	if (e->type == PROTO_T_DATETIME || e->type == PROTO_T_TIMESPAN || e->type == PROTO_T_GUID)
+		return text_of(b, e, prefix);
+	return expr(b, e, prefix);
+}
+
+static int collect(struct sqlb *b, const struct kql_expr *e, bool distinct, const char *prefix)
+{
+	/* A dynamic array's elements join the set one by one. */
+	if (e->args[0]->type == PROTO_T_DYNAMIC) {
+		fprintf(b->f, "kql_collect(%d, ", distinct);
+		if (expr(b, e->args[0], prefix) != 0)
+			return -1;
+		fputc(')', b->f);
+		return 0;
+	}
+	fprintf(b->f, "json_group_array(%s", distinct ? "DISTINCT " : "");
+	if (json_item(b, e->args[0], prefix) != 0)
+		return -1;
+	fputs(") FILTER (WHERE ", b->f);
+	if (expr(b, e->args[0], prefix) != 0)
+		return -1;
+	fputs(" IS NOT NULL)", b->f);
+	return 0;
+}
+
+static int aggregate_call(struct sqlb *b, const struct kql_expr *e, const char *prefix)
+{
+	switch (e->fn) {
+	case KQL_F_COUNT:
+		fputs("count(*)", b->f);
+		return 0; /* count(x) counts rows too */
+	case KQL_F_COUNTIF:
+		return pattern(b, e, "coalesce(sum(CASE WHEN %0 THEN 1 ELSE 0 END), 0)", prefix);
+	case KQL_F_SUM:
+		return pattern(b, e, "coalesce(sum(%0), 0)", prefix);
+	case KQL_F_SUMIF:
+		return pattern(b, e, "coalesce(sum(CASE WHEN %1 THEN %0 END), 0)", prefix);
+	case KQL_F_AVG:
+		return call(b, "avg", e, prefix);
+	case KQL_F_AVGIF:
+		return pattern(b, e, "avg(CASE WHEN %1 THEN %0 END)", prefix);
+	case KQL_F_MIN:
+		return call(b, "min", e, prefix);
+	case KQL_F_MAX:
+		return call(b, "max", e, prefix);
+	case KQL_F_DCOUNT:
+		return pattern(b, e, "count(DISTINCT %0)", prefix);
+	case KQL_F_DCOUNTIF:
+		return pattern(b, e, "count(DISTINCT CASE WHEN %1 THEN %0 END)", prefix);
+	case KQL_F_MAKE_SET:
+		return collect(b, e, true, prefix);
+	case KQL_F_MAKE_LIST:
+		return collect(b, e, false, prefix);
+	case KQL_F_ARG_MAX:
+		return call(b, "kql_argmax", e, prefix);
+	case KQL_F_ARG_MIN:
+		return call(b, "kql_argmin", e, prefix);
+	case KQL_F_TAKE_ANY:
+		return call(b, "max", e, prefix);
+	case KQL_F_PERCENTILE:
+		return call(b, "kql_percentile", e, prefix);
+	default:
+		break;
+	}
+	return unsupported(b, e->pos, "the aggregate", kql_func_get(e->fn)->name);
+}
+
+static int expr(struct sqlb *b, const struct kql_expr *e, const char *prefix)
+{
+	if (b->failed)
+		return -1;
+	switch (e->kind) {
+	case KQL_E_COL:
+		fprintf(b->f, "%sc%d", e->side == 2 ? "r." : e->side == 1 ? "l." : prefix, e->col);
+		return 0;
+	case KQL_E_LIT:
+		return literal(b, e);
+	case KQL_E_OP:
+		return op(b, e, prefix);
+	case KQL_E_CALL:
+		return kql_func_get(e->fn)->aggregate ? aggregate_call(b, e, prefix)
+		                                      : scalar_call(b, e, prefix);
+	case KQL_E_STAR:
+		break;
+	}
+	return unsupported(b, e->pos, "the expression", "*");
+}
+
+/* ---- plans: each a SELECT whose columns are c0, c1 ... ---- */
+
+static int plan(struct sqlb *b, const struct kql_plan *p);
+
+/* "FROM (input) AS t" */
+static int from(struct sqlb *b, const struct kql_plan *in, const char *alias)
+{
+	fputs(" FROM (", b->f);
+	if (plan(b, in) != 0)
+		return -1;
+	fprintf(b->f, ") AS %s", alias);
+	return 0;
+}
+
+static int select_exprs(struct sqlb *b, struct kql_expr *const *v, size_t n, size_t first_col)
+{
+	for (size_t i = 0; i < n; i++) {
+		fputs(i > 0 ? ", " : "", b->f);
+		if (expr(b, v[i], "t.") != 0)
+			return -1;
+		fprintf(b->f, " AS c%zu", first_col + i);
+	}
+	return 0;
+}
+
+static int plan_values(struct sqlb *b, const struct kql_plan *p)
+{
+	if (p->nrows == 0) {
+		fputs("SELECT ", b->f);
+		for (size_t c = 0; c < p->ncols; c++)
+			fprintf(b->f, "%sNULL AS c%zu", c > 0 ? ", " : "", c);
+		fputs(" WHERE 0", b->f);
+		return 0;
+	}
+	for (size_t r = 0; r < p->nrows; r++) {
+		fputs(r > 0 ? " UNION ALL SELECT " : "SELECT ", b->f);
+		if (select_exprs(b, p->exprs + r * p->ncols, p->ncols, 0) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* range: a recursive CTE, stepping while the next value stays in range. */
+static int plan_range(struct sqlb *b, const struct kql_plan *p)
+{
+	struct kql_expr *const *e = p->exprs;
+
+	fputs("SELECT c0 FROM (WITH RECURSIVE r(c0) AS (SELECT ", b->f);
+	if (expr(b, e[0], "") != 0)
+		return -1;
+	fputs(" UNION ALL SELECT c0 + ", b->f);
+	if (expr(b, e[2], "") != 0)
+		return -1;
+	fputs(" FROM r WHERE ", b->f);
+	if (expr(b, e[2], "") != 0)
+		return -1;
+	fputs(" > 0 AND c0 + ", b->f);
+	if (expr(b, e[2], "") != 0)
+		return -1;
+	fputs(" <= ", b->f);
+	if (expr(b, e[1], "") != 0)
+		return -1;
+	fputs(") SELECT c0 FROM r WHERE c0 <= ", b->f);
+	if (expr(b, e[1], "") != 0)
+		return -1;
+	fputs(")", b->f);
+	return 0;
+}
+
+static int plan_filter(struct sqlb *b, const struct kql_plan *p)
+{
+	fputs("SELECT *", b->f);
+	if (from(b, p->in[0], "t") != 0)
+		return -1;
+	fputs(" WHERE ", b->f);
+	return expr(b, p->exprs[0], "t.");
+}
+
+static int plan_project(struct sqlb *b, const struct kql_plan *p)
+{
+	fputs("SELECT ", b->f);
+	if (select_exprs(b, p->exprs, p->nexprs, 0) != 0)
+		return -1;
+	return from(b, p->in[0], "t");
+}
+
+static int plan_aggregate(struct sqlb *b, const struct kql_plan *p)
+{
+	fputs("SELECT ", b->f);
+	if (select_exprs(b, p->exprs, p->nexprs, 0) != 0 || from(b, p->in[0], "t") != 0)
+		return -1;
+	for (size_t i = 0; i < p->nkeys; i++)
+		fprintf(b->f, "%s%zu", i > 0 ? ", " : " GROUP BY ", i + 1);
+	return 0;
+}
+
+/* ORDER BY with Kusto's defaults already in the keys; columns read from
+ * the subquery "t". */
+static int order_by(struct sqlb *b, const struct kql_plan *p)
+{
+	for (size_t i = 0; i < p->nsortkeys; i++) {
+		fputs(i > 0 ? ", " : " ORDER BY ", b->f);
+		if (expr(b, p->keys[i].e, "t.") != 0)
+			return -1;
+		fprintf(b->f, " %s NULLS %s", p->keys[i].asc ? "ASC" : "DESC",
+		        p->keys[i].nulls_first ? "FIRST" : "LAST");
+	}
+	return 0;
+}
+
+static int plan_sort(struct sqlb *b, const struct kql_plan *p)
+{
+	fputs("SELECT *", b->f);
+	if (from(b, p->in[0], "t") != 0 || order_by(b, p) != 0)
+		return -1;
+	if (p->limit == NULL)
+		return 0;
+	fputs(" LIMIT ", b->f);
+	return expr(b, p->limit, "");
+}
+
+static int plan_distinct(struct sqlb *b, const struct kql_plan *p)
+{
+	fputs("SELECT DISTINCT *", b->f);
+	return from(b, p->in[0], "t");
+}
+
+static int plan_union(struct sqlb *b, const struct kql_plan *p)
+{
+	for (size_t i = 0; i < p->nin; i++) {
+		fputs(i > 0 ? " UNION ALL SELECT " : "SELECT * FROM (SELECT ", b->f);
+		for (size_t c = 0; c < p->ncols; c++) {
+			fputs(c > 0 ? ", " : "", b->f);
+			if (p->maps[i][c] >= 0)
+				fprintf(b->f, "t.c%d", p->maps[i][c]);
+			else if (c == 0 && p->sources != NULL && param_text(b, p->sources[i]) != 0)
+				return -1;
+			else if (!(c == 0 && p->sources != NULL))
+				fputs("NULL", b->f);
+			fprintf(b->f, " AS c%zu", c);
+		}
+		if (from(b, p->in[i], "t") != 0)
+			return -1;
+	}
+	fputc(')', b->f);
+	return 0;
+}
+
+static void join_on(struct sqlb *b, const struct kql_plan *p)
+{
+	for (size_t i = 0; i < p->njoinkeys; i++)
+		fprintf(b->f, "%sl.c%d = r.c%d", i > 0 ? " AND " : "", p->lkeys[i], p->rkeys[i]);
+}
+
+/* innerunique keeps one left row per key: a GROUP BY on the keys picks an
+ * arbitrary row for the other columns, as Kusto does. */
+static int join_left(struct sqlb *b, const struct kql_plan *p)
+{
+	if (p->join != KQL_JOIN_INNERUNIQUE)
+		return from(b, p->in[0], "l");
+	fputs(" FROM (SELECT * FROM (", b->f);
+	if (plan(b, p->in[0]) != 0)
+		return -1;
+	fputs(") GROUP BY ", b->f);
+	for (size_t i = 0; i < p->njoinkeys; i++)
+		fprintf(b->f, "%sc%d", i > 0 ? ", " : "", p->lkeys[i]);
+	fputs(") AS l", b->f);
+	return 0;
+}
+
+static int plan_semijoin(struct sqlb *b, const struct kql_plan *p, bool left, bool anti)
+{
+	fputs("SELECT ", b->f);
+	for (size_t c = 0; c < p->ncols; c++)
+		fprintf(b->f, "%s%s.c%d AS c%zu", c > 0 ? ", " : "", left ? "l" : "r",
+		        p->out_col[c], c);
+	if (from(b, p->in[left ? 0 : 1], left ? "l" : "r") != 0)
+		return -1;
+	fprintf(b->f, " WHERE %sEXISTS (SELECT 1", anti ? "NOT " : "");
+	if (from(b, p->in[left ? 1 : 0], left ? "r" : "l") != 0)
+		return -1;
+	fputs(" WHERE ", b->f);
+	join_on(b, p);
+	fputc(')', b->f);
+	return 0;
+}
+
+static int plan_join(struct sqlb *b, const struct kql_plan *p)
+{
+	static const char *const sql[] = {
+	    [KQL_JOIN_INNERUNIQUE] = "JOIN",    [KQL_JOIN_INNER] = "JOIN",
+	    [KQL_JOIN_LEFTOUTER] = "LEFT JOIN", [KQL_JOIN_RIGHTOUTER] = "RIGHT JOIN",
+	    [KQL_JOIN_FULLOUTER] = "FULL JOIN",
+	};
+	enum kql_join_kind k = p->join;
+
+	if (k == KQL_JOIN_LEFTSEMI || k == KQL_JOIN_LEFTANTI)
+		return plan_semijoin(b, p, true, k == KQL_JOIN_LEFTANTI);
+	if (k == KQL_JOIN_RIGHTSEMI || k == KQL_JOIN_RIGHTANTI)
+		return plan_semijoin(b, p, false, k == KQL_JOIN_RIGHTANTI);
+	fputs("SELECT ", b->f);
+	for (size_t c = 0; c < p->ncols; c++)
+		fprintf(b->f, "%s%s.c%d AS c%zu", c > 0 ? ", " : "", p->out_side[c] ? "r" : "l",
+		        p->out_col[c], c);
+	if (join_left(b, p) != 0)
+		return -1;
+	fprintf(b->f, " %s (", sql[k]);
+	if (plan(b, p->in[1]) != 0)
+		return -1;
+	fputs(") AS r ON ", b->f);
+	join_on(b, p);
+	return 0;
+}
+
+/* Column x of t as a JSON array: an array as it is; a property bag as the
+ * array of its properties, each a one-property bag ({"k": v}) or, with
+ * kind=array, [k, v]; anything else as []. */
+static void expand_array(struct sqlb *b, const struct kql_plan *p, int x)
+{
+	fprintf(
+	    b->f,
+	    "(CASE WHEN NOT json_valid(t.c%d) THEN '[]' WHEN json_type(t.c%d) = 'array' THEN "
+	    "t.c%d WHEN json_type(t.c%d) = 'object' THEN (SELECT json_group_array(%s(key, "
+	    "json(CASE WHEN type IN ('object', 'array') THEN value ELSE json_quote(value) END))) "
+	    "FROM json_each(t.c%d)) ELSE '[]' END)",
+	    x, x, x, x, p->bag_as_array ? "json_array" : "json_object", x);
+}
+
+static int expand_index(const struct kql_plan *p, size_t c)
+{
+	for (size_t i = 0; i < p->nexpand; i++)
+		if (p->expand[i] == (int)c)
+			return (int)i;
+	return -1;
+}
+
+/* mv-expand: a row per index up to the longest expanded array (j.value);
+ * the expanded columns zip, a shorter array giving null. */
+static int plan_mvexpand(struct sqlb *b, const struct kql_plan *p)
+{
+	fputs("SELECT ", b->f);
+	for (size_t c = 0; c < p->in[0]->ncols; c++) {
+		enum proto_coltype t = p->cols[c].type;
+		fputs(c > 0 ? ", " : "", b->f);
+		if (expand_index(p, c) < 0) {
+			fprintf(b->f, "t.c%zu AS c%zu", c, c);
+			continue;
+		}
+		if (t != PROTO_T_DYNAMIC)
+			fprintf(b->f, "kql_convert(%d, ", (int)t);
+		expand_array(b, p, (int)c);
+		fprintf(b->f, " %s j.value%s AS c%zu", t == PROTO_T_DYNAMIC ? "->" : "->>",
+		        t == PROTO_T_DYNAMIC ? "" : ")", c);
+	}
+	if (p->itemindex >= 0)
+		fprintf(b->f, ", j.value AS c%d", p->itemindex);
+	if (from(b, p->in[0], "t") != 0)
+		return -1;
+	fputs(", json_each(kql_indexes(", b->f);
+	for (size_t i = 0; i < p->nexpand; i++) {
+		fputs(i > 0 ? ", json_array_length(" : "json_array_length(", b->f);
+		expand_array(b, p, p->expand[i]);
+		fputc(')', b->f);
+	}
+	fputs(")) AS j", b->f);
+	if (p->limit != NULL) {
+		fputs(" WHERE j.value < ", b->f);
+		return expr(b, p->limit, "");
+	}
+	return 0;
+}
+
+/* A schema name as an SQL identifier: double-quoted, quotes doubled.
+ * Names come from the schema the caller trusts, never from the query. */
+static void identifier(struct sqlb *b, const char *name)
+{
+	fputc('"', b->f);
+	for (; *name != '\0'; name++) {
+		if (*name == '"')
+			fputc('"', b->f);
+		fputc(*name, b->f);
+	}
+	fputc('"', b->f);
+}
+
+/* A stored table: the connection's table of the same name, its columns by
+ * name; only the columns the plan reads, the others null. */
+static int plan_scan(struct sqlb *b, const struct kql_plan *p)
+{
+	fputs("SELECT ", b->f);
+	for (size_t c = 0; c < p->ncols; c++) {
+		fputs(c > 0 ? ", " : "", b->f);
+		if (p->reads[c])
+			identifier(b, p->cols[c].name);
+		else
+			fputs("NULL", b->f);
+		fprintf(b->f, " AS c%zu", c);
+	}
+	fputs(" FROM ", b->f);
+	identifier(b, p->table);
+	return 0;
+}
+
+static int plan(struct sqlb *b, const struct kql_plan *p)
+{
+	if (b->failed)
+		return -1;
+	switch (p->kind) {
+	case KQL_P_VALUES:
+		return plan_values(b, p);
+	case KQL_P_RANGE:
+		return plan_range(b, p);
+	case KQL_P_FILTER:
+		return plan_filter(b, p);
+	case KQL_P_PROJECT:
+		return plan_project(b, p);
+	case KQL_P_AGGREGATE:
+		return plan_aggregate(b, p);
+	case KQL_P_SORT:
+	case KQL_P_TOP:
+		return plan_sort(b, p);
+	case KQL_P_TAKE:
+		fputs("SELECT *", b->f);
+		if (from(b, p->in[0], "t") != 0)
+			return -1;
+		fputs(" LIMIT ", b->f);
+		return expr(b, p->limit, "");
+	case KQL_P_DISTINCT:
+		return plan_distinct(b, p);
+	case KQL_P_UNION:
+		return plan_union(b, p);
+	case KQL_P_JOIN:
+		return plan_join(b, p);
+	case KQL_P_MVEXPAND:
+		return plan_mvexpand(b, p);
+	case KQL_P_SCAN:
+		return plan_scan(b, p);
+	}
+	return unsupported(b, p->pos, "the plan node", kql_plan_kind_name(p->kind));
+}
+
+void kql_sql_clear(struct kql_sql *s)
+{
+	free(s->text);
+	free(s->params);
+	memset(s, 0, sizeof(*s));
+}
+
+int kql_sql_build(const struct kql_plan *p, int64_t now, struct kql_sql *ret, struct kql_error *err)
+{
+	struct sqlb b = {NULL, ret, 0, err, 0};
+	struct kql_value v = {false, now, 0, NULL};
+	size_t len = 0;
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	if ((b.f = open_memstream(&ret->text, &len)) == NULL)
+		return kql_err_set(err, KQL_E_NOMEM, p->pos, "out of memory");
+	/* ?1 is now(), evaluated once per query. */
+	if ((r = param_add(&b, &v, PROTO_T_DATETIME)) == 0)
+		r = plan(&b, p);
+	if (fclose(b.f) != 0 || (r != 0 && !b.failed)) {
+		kql_sql_clear(ret);
+		return kql_err_set(err, KQL_E_NOMEM, p->pos, "out of memory");
+	}
+	if (r != 0) {
+		kql_sql_clear(ret);
+		return -EINVAL;
+	}
+	return 0;
+}

@@ -1,0 +1,681 @@
+/*
+ * kql_parse_expr — scalar expressions by recursive descent, one function
+ * per precedence level, loosest first: or; and; comparisons, string
+ * operators, in, between, matches regex; + -; * / %; unary - +; postfix
+ * d.a d[i]; primaries (literals, names, calls, parentheses).  Literals are
+ * decoded here into typed KQL_N_LIT nodes, so the binder sees values.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "query/kql_parse_int.h"
+#include "util/timefmt.h"
+
+static struct kql_node *parse_or(struct kql_parser *p);
+
+static struct kql_node *binary(struct kql_parser *p, int op, struct kql_node *l, struct kql_node *r)
+{
+	struct kql_node *n;
+
+	if (l == NULL || r == NULL)
+		return NULL;
+	/* At its left operand: errors point where the expression starts. */
+	if ((n = kql_ast_new(p->a, KQL_N_BINARY, l->pos)) == NULL)
+		return kqlp_nomem(p);
+	n->op = op;
+	kql_ast_add(n, l);
+	kql_ast_add(n, r);
+	/* a + b + c ... is parsed by a loop, not recursion: bound its tree. */
+	if (n->height > KQL_MAX_DEPTH) {
+		(void)kql_err_set(p->err, KQL_E_LIMIT, kqlp_tok(p, 0)->pos,
+		                  "an expression nested deeper than %d levels", KQL_MAX_DEPTH);
+		return NULL;
+	}
+	return n;
+}
+
+struct kql_node *kqlp_expr(struct kql_parser *p)
+{
+	struct kql_node *n;
+
+	if (!kqlp_enter(p))
+		return NULL;
+	n = parse_or(p);
+	kqlp_leave(p);
+	return n;
+}
+
+static struct kql_node *parse_and(struct kql_parser *p);
+static struct kql_node *parse_cmp(struct kql_parser *p);
+static struct kql_node *parse_add(struct kql_parser *p);
+
+static struct kql_node *parse_or(struct kql_parser *p)
+{
+	struct kql_node *n = parse_and(p);
+
+	while (n != NULL && kqlp_word(p, 0, "or")) {
+		p->i++;
+		n = binary(p, KQL_OP_OR, n, parse_and(p));
+	}
+	return n;
+}
+
+static struct kql_node *parse_and(struct kql_parser *p)
+{
+	struct kql_node *n = parse_cmp(p);
+
+	while (n != NULL && kqlp_word(p, 0, "and")) {
+		p->i++;
+		n = binary(p, KQL_OP_AND, n, parse_cmp(p));
+	}
+	return n;
+}
+
+/* in (a, b, ...) and !in, in~, !in~: the list may also be one tabular
+ * expression in parentheses (in (T | project x)); the binder tells. */
+static struct kql_node *parse_in(struct kql_parser *p, int op, struct kql_node *lhs)
+{
+	struct kql_node *n = kqlp_node(p, KQL_N_IN);
+
+	if (n == NULL)
+		return NULL;
+	p->i++;
+	n->op = op;
+	n->pos = lhs->pos;
+	kql_ast_add(n, lhs);
+	if (!kqlp_expect(p, "("))
+		return NULL;
+	if (kqlp_punct(p, 0, ")"))
+		return kqlp_expected(p, "a value in the list");
+	do {
+		if (kql_ast_add(n, kqlp_tabular(p)) == NULL)
+			return NULL;
+	} while (kqlp_accept(p, ","));
+	return kqlp_expect(p, ")") ? n : NULL;
+}
+
+/* between (low .. high) and !between. */
+static struct kql_node *parse_between(struct kql_parser *p, int op, struct kql_node *lhs)
+{
+	struct kql_node *n = kqlp_node(p, KQL_N_BETWEEN);
+
+	if (n == NULL)
+		return NULL;
+	p->i++;
+	n->op = op;
+	n->pos = lhs->pos;
+	kql_ast_add(n, lhs);
+	if (!kqlp_expect(p, "(") || kql_ast_add(n, parse_add(p)) == NULL || !kqlp_expect(p, "..") ||
+	    kql_ast_add(n, parse_add(p)) == NULL || !kqlp_expect(p, ")"))
+		return NULL;
+	return n;
+}
+
+/* The comparison-level operator at the current token, or -1. */
+static int cmp_op(const struct kql_parser *p)
+{
+	const struct kql_tok *t = kqlp_tok(p, 0);
+	int op;
+
+	if (t->kind != KQL_T_IDENT && t->kind != KQL_T_PUNCT)
+		return -1;
+	if (kqlp_word(p, 0, "matches") && kqlp_word(p, 1, "regex"))
+		return KQL_OP_MATCHES_REGEX;
+	op = kql_op_lookup(t->text);
+	if (op == KQL_OP_OR || op == KQL_OP_AND || (op >= KQL_OP_ADD && op <= KQL_OP_PLUS) ||
+	    op == KQL_OP_MATCHES_REGEX)
+		return -1;
+	return op;
+}
+
+/* Operators of KQL outside the subset, spelled where a comparison goes. */
+static bool unsupported_cmp(const struct kql_parser *p)
+{
+	static const char *const words[] = {"has_any",    "has_all",       "!has_any",
+	                                    "in_any",     "contains_any",  "!has_all",
+	                                    "has_any_cs", "startswith_any"};
+	const struct kql_tok *t = kqlp_tok(p, 0);
+
+	for (size_t k = 0; t->kind == KQL_T_IDENT && k < sizeof(words) / sizeof(words[0]); k++)
+		if (strcmp(t->text, words[k]) == 0)
+			return true;
+	return false;
+}
+
+static struct kql_node *parse_cmp(struct kql_parser *p)
+{
+	struct kql_node *n = parse_add(p);
+	int op;
+
+	while (n != NULL && (op = cmp_op(p)) >= 0) {
+		if (op >= KQL_OP_IN && op <= KQL_OP_NOT_IN_CI) {
+			n = parse_in(p, op, n);
+		} else if (op == KQL_OP_BETWEEN || op == KQL_OP_NOT_BETWEEN) {
+			n = parse_between(p, op, n);
+		} else {
+			p->i += op == KQL_OP_MATCHES_REGEX ? 2 : 1;
+			n = binary(p, op, n, parse_add(p));
+		}
+	}
+	if (n != NULL && unsupported_cmp(p))
+		return (void)kql_err_set(p->err, KQL_E_UNSUPPORTED, kqlp_tok(p, 0)->pos,
+		                         "the '%s' operator is not supported",
+		                         kqlp_tok(p, 0)->text),
+		       NULL;
+	return n;
+}
+
+static struct kql_node *parse_mul(struct kql_parser *p);
+
+static struct kql_node *parse_add(struct kql_parser *p)
+{
+	struct kql_node *n = parse_mul(p);
+
+	while (n != NULL && (kqlp_punct(p, 0, "+") || kqlp_punct(p, 0, "-"))) {
+		const struct kql_tok *t = kqlp_tok(p, 0);
+		p->i++;
+		n = binary(p, t->text[0] == '+' ? KQL_OP_ADD : KQL_OP_SUB, n, parse_mul(p));
+	}
+	return n;
+}
+
+static struct kql_node *parse_unary(struct kql_parser *p);
+
+static struct kql_node *parse_mul(struct kql_parser *p)
+{
+	struct kql_node *n = parse_unary(p);
+
+	while (n != NULL &&
+	       (kqlp_punct(p, 0, "*") || kqlp_punct(p, 0, "/") || kqlp_punct(p, 0, "%"))) {
+		const struct kql_tok *t = kqlp_tok(p, 0);
+		int op = t->text[0] == '*'   ? KQL_OP_MUL
+		         : t->text[0] == '/' ? KQL_OP_DIV
+		                             : KQL_OP_MOD;
+		p->i++;
+		n = binary(p, op, n, parse_unary(p));
+	}
+	return n;
+}
+
+static struct kql_node *parse_postfix(struct kql_parser *p);
+
+static struct kql_node *parse_unary(struct kql_parser *p)
+{
+	struct kql_node *n;
+
+	if (!kqlp_punct(p, 0, "-") && !kqlp_punct(p, 0, "+"))
+		return parse_postfix(p);
+	if ((n = kqlp_node(p, KQL_N_UNARY)) == NULL || !kqlp_enter(p))
+		return NULL;
+	n->op = kqlp_punct(p, 0, "-") ? KQL_OP_NEG : KQL_OP_PLUS;
+	p->i++;
+	n = kql_ast_add(n, parse_unary(p)) != NULL ? n : NULL;
+	kqlp_leave(p);
+	return n;
+}
+
+static struct kql_node *parse_primary(struct kql_parser *p);
+
+/* d.a, d["a"], d[0], $left.x: member and index access. */
+static struct kql_node *parse_postfix(struct kql_parser *p)
+{
+	struct kql_node *n = parse_primary(p), *m;
+
+	while (n != NULL && (kqlp_punct(p, 0, ".") || kqlp_punct(p, 0, "["))) {
+		bool dot = kqlp_punct(p, 0, ".");
+		if ((m = kqlp_node(p, dot ? KQL_N_MEMBER : KQL_N_INDEX)) == NULL)
+			return NULL;
+		p->i++;
+		m->pos = n->pos;
+		kql_ast_add(m, n);
+		if (dot) {
+			if ((m->name = kqlp_name(p, "a member name")) == NULL)
+				return NULL;
+		} else if (kql_ast_add(m, kqlp_expr(p)) == NULL || !kqlp_expect(p, "]")) {
+			return NULL;
+		}
+		n = m;
+		if (n->height > KQL_MAX_DEPTH) {
+			(void)kql_err_set(p->err, KQL_E_LIMIT, kqlp_tok(p, 0)->pos,
+			                  "an expression nested deeper than %d levels",
+			                  KQL_MAX_DEPTH);
+			return NULL;
+		}
+	}
+	return n;
+}
+
+/* ---- literals ---- */
+
+static struct kql_node *lit(struct kql_parser *p, enum proto_coltype type)
+{
+	struct kql_node *n = kqlp_node(p, KQL_N_LIT);
+
+	if (n != NULL)
+		n->type = type;
+	return n;
+}
+
+static void *bad_literal(struct kql_parser *p, const char *what)
+{
+	const struct kql_tok *t = kqlp_tok(p, 0);
+
+	return (void)kql_err_syntax(p->err, t->pos, t->raw != NULL ? t->raw : t->text,
+	                            strlen(t->raw != NULL ? t->raw : t->text), "%s", what),
+	       NULL;
+}
+
+/* Kusto's datetime literal forms: 2020-01-02, 2020-01-02 03:04,
+ * 2020-01-02T03:04:05.1234567Z; normalized to timefmt's ISO form. */
+int kql_parse_datetime(const char *s, int64_t *ret)
+{
+	int y, mo, d, h = 0, mi = 0, sec = 0, n = 0, k = 0;
+	char iso[64], frac[16] = "";
+
+	if (*s == '"' || *s == '\'') {
+		/* datetime("2015-01-01"): the quoted form. */
+		size_t len = strlen(s);
+		char inner[64];
+		if (len < 2 || len - 2 >= sizeof(inner) || s[len - 1] != s[0])
+			return -EINVAL;
+		memcpy(inner, s + 1, len - 2);
+		inner[len - 2] = '\0';
+		return inner[0] == '"' || inner[0] == '\'' ? -EINVAL
+		                                           : kql_parse_datetime(inner, ret);
+	}
+	if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3)
+		return -EINVAL;
+	s += n;
+	if ((*s == 'T' || *s == ' ') && sscanf(s + 1, "%2d:%2d%n", &h, &mi, &k) == 2) {
+		s += 1 + k;
+		if (*s == ':' && sscanf(s + 1, "%2d%n", &sec, &k) == 1)
+			s += 1 + k;
+		if (*s == '.' && sscanf(s + 1, "%7[0-9]%n", frac, &k) == 1)
+			s += 1 + k;
+	}
+	if (*s == 'Z')
+		s++;
+	if (*s != '\0')
+		return -EINVAL;
+	(void)snprintf(iso, sizeof(iso), "%04d-%02d-%02dT%02d:%02d:%02d%s%sZ", y, mo, d, h, mi, sec,
+	               frac[0] ? "." : "", frac);
+	return timefmt_parse_datetime(iso, ret);
+}
+
+/* timespan(...): 1d, 1.5h, 00:10:00, 1.00:00:00, or a bare number of days. */
+int kql_parse_timespan(const char *s, int64_t *ret)
+{
+	char *end;
+	double days;
+
+	if (*s == '\0')
+		return -EINVAL;
+	days = strtod(s, &end);
+	if (end != s && strchr(s, ':') == NULL) {
+		/* A bare number is days; 25min, 1.5h carry their unit. */
+		int64_t unit = *end == '\0' ? 864000000000 : kql_lex_unit_ticks(end, strlen(end));
+		if (unit == 0 || !(fabs(days * (double)unit) < 9e18))
+			return -EINVAL;
+		*ret = (int64_t)llround(days * (double)unit);
+		return 0;
+	}
+	return timefmt_parse_duration(s, ret);
+}
+
+bool kql_parse_guid(const char *s)
+{
+	static const int groups[] = {8, 4, 4, 4, 12};
+
+	for (int g = 0; g < 5; g++) {
+		for (int k = 0; k < groups[g]; k++, s++)
+			if (!isxdigit((unsigned char)*s))
+				return false;
+		if (*s != (g < 4 ? '-' : '\0'))
+			return false;
+		s += g < 4;
+	}
+	return true;
+}
+
+static struct kql_node *parse_rawlit(struct kql_parser *p)
+{
+	const struct kql_tok *t = kqlp_tok(p, 0);
+	bool dt = strcmp(t->text, "datetime") == 0, guid = t->text[0] == 'g' || t->text[0] == 'u';
+	struct kql_node *n = lit(p, dt ? PROTO_T_DATETIME : guid ? PROTO_T_GUID : PROTO_T_TIMESPAN);
+	int r;
+
+	if (n == NULL)
+		return NULL;
+	if (strcmp(t->raw, "null") == 0) {
+		n->isnull = true;
+	} else if (guid) {
+		if (!kql_parse_guid(t->raw))
+			return bad_literal(p, "a malformed guid literal");
+		char *g = kql_arena_strndup(p->a, t->raw, strlen(t->raw));
+		if (g == NULL)
+			return kqlp_nomem(p);
+		for (char *c = g; *c; c++)
+			*c = (char)tolower((unsigned char)*c);
+		n->str = g;
+	} else {
+		r = dt ? kql_parse_datetime(t->raw, &n->i) : kql_parse_timespan(t->raw, &n->i);
+		if (r != 0)
+			return bad_literal(p, dt ? "a malformed datetime literal"
+			                         : "a malformed timespan literal");
+	}
+	p->i++;
+	return n;
+}
+
+/* Adjacent string literals are one string, as in Kusto ("a" "b"). */
+static struct kql_node *parse_string(struct kql_parser *p)
+{
+	struct kql_node *n = lit(p, PROTO_T_STRING);
+	size_t len = 0, k;
+	char *s;
+
+	if (n == NULL)
+		return NULL;
+	for (k = p->i; p->t[k].kind == KQL_T_STRING; k++)
+		len += strlen(p->t[k].text);
+	if ((s = kql_arena_alloc(p->a, len + 1)) == NULL)
+		return kqlp_nomem(p);
+	for (len = 0; p->t[p->i].kind == KQL_T_STRING; p->i++) {
+		size_t m = strlen(p->t[p->i].text);
+		memcpy(s + len, p->t[p->i].text, m);
+		len += m;
+	}
+	n->str = s;
+	return n;
+}
+
+static struct kql_node *parse_number(struct kql_parser *p)
+{
+	const struct kql_tok *t = kqlp_tok(p, 0);
+	struct kql_node *n = lit(p, t->kind == KQL_T_REAL       ? PROTO_T_REAL
+	                            : t->kind == KQL_T_TIMESPAN ? PROTO_T_TIMESPAN
+	                                                        : PROTO_T_LONG);
+
+	if (n == NULL)
+		return NULL;
+	n->i = t->i;
+	n->r = t->r;
+	p->i++;
+	return n;
+}
+
+/* ---- typed literals: long(12), real(null), bool(true), dynamic([1, "a"]) ---- */
+
+static json_t *parse_json(struct kql_parser *p);
+
+static json_t *json_number(struct kql_parser *p)
+{
+	bool neg = kqlp_accept(p, "-");
+	const struct kql_tok *t = kqlp_tok(p, 0);
+
+	if (!neg)
+		(void)kqlp_accept(p, "+");
+	t = kqlp_tok(p, 0);
+	if (t->kind == KQL_T_LONG || t->kind == KQL_T_REAL) {
+		json_t *v = t->kind == KQL_T_LONG
+		                ? json_integer(neg ? (json_int_t)(0 - (uint64_t)t->i) : t->i)
+		                : json_real(neg ? -t->r : t->r);
+		p->i++;
+		return v != NULL ? v : kqlp_nomem(p);
+	}
+	return kqlp_expected(p, "a JSON value");
+}
+
+static json_t *json_array_items(struct kql_parser *p)
+{
+	json_t *a = json_array(), *v;
+
+	if (a == NULL)
+		return kqlp_nomem(p);
+	while (!kqlp_punct(p, 0, "]")) {
+		if ((v = parse_json(p)) == NULL ||
+		    (json_array_append_new(a, v) != 0 && kqlp_nomem(p) == NULL) ||
+		    (!kqlp_punct(p, 0, "]") && !kqlp_expect(p, ","))) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	p->i++;
+	return a;
+}
+
+static json_t *json_object_items(struct kql_parser *p)
+{
+	json_t *o = json_object(), *v;
+	const char *key;
+
+	if (o == NULL)
+		return kqlp_nomem(p);
+	while (!kqlp_punct(p, 0, "}")) {
+		key = kqlp_tok(p, 0)->text;
+		if (kqlp_tok(p, 0)->kind != KQL_T_STRING) {
+			json_decref(o);
+			return kqlp_expected(p, "a string key");
+		}
+		p->i++;
+		if (!kqlp_expect(p, ":") || (v = parse_json(p)) == NULL ||
+		    (json_object_set_new(o, key, v) != 0 && kqlp_nomem(p) == NULL) ||
+		    (!kqlp_punct(p, 0, "}") && !kqlp_expect(p, ","))) {
+			json_decref(o);
+			return NULL;
+		}
+	}
+	p->i++;
+	return o;
+}
+
+static json_t *parse_json_inner(struct kql_parser *p)
+{
+	const struct kql_tok *t = kqlp_tok(p, 0);
+
+	if (kqlp_accept(p, "["))
+		return json_array_items(p);
+	if (kqlp_accept(p, "{"))
+		return json_object_items(p);
+	if (t->kind == KQL_T_STRING) {
+		json_t *v = json_string(t->text);
+		p->i++;
+		return v != NULL ? v : kqlp_nomem(p);
+	}
+	if (kqlp_accept(p, "true"))
+		return json_true();
+	if (kqlp_accept(p, "false"))
+		return json_false();
+	if (kqlp_accept(p, "null"))
+		return json_null();
+	return json_number(p);
+}
+
+static json_t *parse_json(struct kql_parser *p)
+{
+	json_t *v;
+
+	if (!kqlp_enter(p))
+		return NULL;
+	v = parse_json_inner(p);
+	kqlp_leave(p);
+	return v;
+}
+
+static struct kql_node *parse_dynamic(struct kql_parser *p, struct kql_node *n)
+{
+	json_t *v = parse_json(p);
+	char *s;
+
+	if (v == NULL)
+		return NULL;
+	if (json_is_null(v)) {
+		n->isnull = true;
+	} else {
+		s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+		n->str = s != NULL ? kql_arena_strndup(p->a, s, strlen(s)) : NULL;
+		free(s);
+		if (n->str == NULL) {
+			json_decref(v);
+			return kqlp_nomem(p);
+		}
+	}
+	json_decref(v);
+	return n;
+}
+
+/* real(nan), real(+inf), real(-inf). */
+static bool parse_real_special(struct kql_parser *p, struct kql_node *n)
+{
+	int sign = kqlp_punct(p, 0, "-") ? -1 : 1;
+	size_t k = kqlp_punct(p, 0, "-") || kqlp_punct(p, 0, "+") ? 1 : 0;
+
+	if (kqlp_word(p, k, "nan") && k == 0)
+		n->r = NAN;
+	else if (kqlp_word(p, k, "inf"))
+		n->r = sign * INFINITY;
+	else
+		return false;
+	p->i += k + 1;
+	return true;
+}
+
+static struct kql_node *parse_scalar_value(struct kql_parser *p, struct kql_node *n)
+{
+	json_t *v;
+
+	if (n->type == PROTO_T_BOOL) {
+		if (!kqlp_word(p, 0, "true") && !kqlp_word(p, 0, "false"))
+			return kqlp_expected(p, "true, false or null");
+		n->i = kqlp_word(p, 0, "true");
+		p->i++;
+		return n;
+	}
+	if (n->type == PROTO_T_REAL && parse_real_special(p, n))
+		return n;
+	if ((v = json_number(p)) == NULL)
+		return NULL;
+	n->i = json_is_integer(v) ? json_integer_value(v) : (int64_t)json_real_value(v);
+	n->r = json_number_value(v);
+	json_decref(v);
+	if (n->type == PROTO_T_INT && (n->i < INT32_MIN || n->i > INT32_MAX)) {
+		const char *at = p->src + n->pos.off;
+		(void)kql_err_syntax(p->err, n->pos, at, kqlp_span(p, n->pos.off, ")"),
+		                     "an int literal out of range");
+		return NULL;
+	}
+	if (n->type == PROTO_T_DECIMAL) {
+		char buf[40];
+		(void)snprintf(buf, sizeof(buf), "%.17g", n->r);
+		if ((n->str = kql_arena_strndup(p->a, buf, strlen(buf))) == NULL)
+			return kqlp_nomem(p);
+	}
+	return n;
+}
+
+static struct kql_node *parse_typed(struct kql_parser *p, enum proto_coltype type)
+{
+	struct kql_node *n = lit(p, type);
+
+	if (n == NULL)
+		return NULL;
+	p->i += 2;
+	if (kqlp_accept(p, "null"))
+		n->isnull = true;
+	else if ((type == PROTO_T_DYNAMIC ? parse_dynamic(p, n) : parse_scalar_value(p, n)) == NULL)
+		return NULL;
+	return kqlp_expect(p, ")") ? n : NULL;
+}
+
+static struct kql_node *parse_call(struct kql_parser *p, const char *name)
+{
+	struct kql_node *n = kqlp_node(p, KQL_N_CALL);
+
+	if (n == NULL)
+		return NULL;
+	n->name = name;
+	p->i += 2;
+	if (kqlp_accept(p, ")"))
+		return n;
+	do {
+		if (kqlp_punct(p, 0, "*") && (kqlp_punct(p, 1, ",") || kqlp_punct(p, 1, ")"))) {
+			if (kql_ast_add(n, kqlp_node(p, KQL_N_STAR)) == NULL)
+				return NULL;
+			p->i++;
+		} else if (kql_ast_add(n, kqlp_tabular(p)) == NULL) {
+			return NULL;
+		}
+	} while (kqlp_accept(p, ","));
+	return kqlp_expect(p, ")") ? n : NULL;
+}
+
+static struct kql_node *parse_word(struct kql_parser *p)
+{
+	const struct kql_tok *t = kqlp_tok(p, 0);
+	struct kql_node *n;
+	int type;
+
+	if (strcmp(t->text, "true") == 0 || strcmp(t->text, "false") == 0) {
+		if ((n = lit(p, PROTO_T_BOOL)) != NULL)
+			n->i = t->text[0] == 't';
+		p->i++;
+		return n;
+	}
+	if (kqlp_punct(p, 1, "(") && (type = kql_parse_type_name(t->text)) >= 0 &&
+	    type != PROTO_T_DATETIME && type != PROTO_T_TIMESPAN && type != PROTO_T_GUID &&
+	    type != PROTO_T_STRING)
+		return parse_typed(p, (enum proto_coltype)type);
+	if (kqlp_punct(p, 1, "("))
+		return parse_call(p, t->text);
+	if ((n = kqlp_node(p, KQL_N_NAME)) == NULL)
+		return NULL;
+	n->name = t->text;
+	p->i++;
+	return n;
+}
+
+static struct kql_node *parse_paren(struct kql_parser *p)
+{
+	struct kql_node *n;
+
+	p->i++;
+	if ((n = kqlp_tabular(p)) == NULL)
+		return NULL;
+	return kqlp_expect(p, ")") ? n : NULL;
+}
+
+static struct kql_node *parse_primary(struct kql_parser *p)
+{
+	const struct kql_tok *t = kqlp_tok(p, 0);
+	struct kql_node *n;
+
+	switch (t->kind) {
+	case KQL_T_STRING:
+		return parse_string(p);
+	case KQL_T_LONG:
+	case KQL_T_REAL:
+	case KQL_T_TIMESPAN:
+		return parse_number(p);
+	case KQL_T_RAWLIT:
+		return parse_rawlit(p);
+	case KQL_T_IDENT:
+		return parse_word(p);
+	default:
+		break;
+	}
+	if (kqlp_punct(p, 0, "("))
+		return parse_paren(p);
+	if (kqlp_punct(p, 0, "[") && kqlp_tok(p, 1)->kind == KQL_T_STRING) {
+		if ((n = kqlp_node(p, KQL_N_NAME)) == NULL ||
+		    (n->name = kqlp_name(p, "a name")) == NULL)
+			return NULL;
+		return n;
+	}
+	return kqlp_expected(p, "an expression");
+}

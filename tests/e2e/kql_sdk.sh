@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# kql_sdk — KQL queries from the official Node SDK (azure-kusto-data in
+# tests/node_modules) against a real followerd following a real leader with
+# typed data: execute (v2) and executeQueryV1 (v1) give typed values that
+# match what this test computes from the CSV it published; the client's
+# request id is echoed with an activity id; syntax and semantic errors are
+# raised with Kusto's codes; a monitor may not query (403); truncation is
+# reported so the SDK raises it, and `set notruncation;` lifts it; the
+# fragmented v2 shape the Go SDK asks for; query_datascope=hotcache reads
+# what is loaded and says what it skipped, while the default refuses to
+# answer without a cold extent it cannot read.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/sync_common.bash"
+
+SDK=$E2E_ROOT/tests/node_modules/azure-kusto-data/dist-esm/src
+command -v node >/dev/null || skip_all "node is not installed"
+[ -f "$SDK/index.js" ] || skip_all "azure-kusto-data is not installed (make test-deps)"
+
+PORT=$(free_port)
+URL=http://127.0.0.1:$PORT
+sha() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
+
+L=$T/leader
+mkdir -p "$L"
+lc "$L" init >/dev/null
+lc "$L" create-database Logs >/dev/null
+lc "$L" create-table Logs Events 'Timestamp:datetime,Host:string,Latency:real,Code:long,Props:dynamic' >/dev/null
+lc "$L" set-caching-policy Logs 30d >/dev/null
+lc "$L" add-principal Logs viewers 'aaduser=viewer@x' >/dev/null
+lc "$L" add-principal Logs monitors 'aaduser=mon@x' >/dev/null
+# 3 hot extents of 40 rows; one cold (created 2020: outside the 30d span)
+for e in 1 2 3; do
+	awk -v e="$e" 'BEGIN { for (i = 0; i < 40; i++)
+		printf "2026-12-0%dT%02d:00:00Z,host%d,%d.25,%d,\"{\"\"k\"\":%d}\"\n", e, i % 24, i % 4, i, 200 + (i % 3) * 100, i }' >"$T/e$e.csv"
+	lc "$L" ingest Logs Events "$T/e$e.csv" --format csv >/dev/null
+done
+cat "$T"/e?.csv >"$T/all.csv"
+printf '2020-01-01T00:00:00Z,old,1.0,1,{}\n' >"$T/cold.csv"
+lc "$L" ingest Logs Events "$T/cold.csv" --format csv --created-on 2020-01-01T00:00:00Z >/dev/null
+
+for p in viewer mon; do echo "aaduser=$p@x $(sha "tok-$p")"; done >"$T/tokens"
+chmod 600 "$T/tokens"
+{
+	daemon_conf "listen = 127.0.0.1:$PORT" "tokens_file = $T/tokens"
+	attach_conf logs "$L" Logs
+} >"$CONF"
+start_follower
+wait_port "$PORT" 10 || { diag "followerd did not listen"; tail -20 "$FLOG"; exit 1; }
+wait_for "the leader's Logs is applied" 20 at_version logs "$L" Logs
+loaded() { [ "$(curl -s -H 'Authorization: Bearer tok-viewer' "$URL/v1/databases/Logs/extents?table=Events" |
+	jq '[.extents[] | select(.query.state == "loaded")] | length')" = 3 ]; }
+wait_for "the 3 hot extents are loaded" 30 loaded
+
+# What the answers must be, computed here from the CSV (not by followerd).
+EXP_COUNT=$(wc -l <"$T/all.csv")
+EXP_BYHOST=$(awk -F, '{ n[$2]++; s[$2] += $3 } END { for (h in n) printf "%s:%d:%.4f\n", h, n[h], s[h] / n[h] }' "$T/all.csv" | sort | paste -sd' ')
+EXP_500=$(awk -F, '$4 == 500' "$T/all.csv" | wc -l)
+
+cat >"$T/check.mjs" <<'EOF'
+const { SDK, URL: url, EXP_COUNT, EXP_BYHOST, EXP_500 } = process.env;
+const { Client, KustoConnectionStringBuilder, ClientRequestProperties } = await import(`${SDK}/index.js`);
+let failed = 0;
+function check(what, ok, detail) {
+	console.log(`${ok ? "ok" : "not ok"} - ${what}`);
+	if (!ok) { failed++; if (detail !== undefined) console.log(`# ${JSON.stringify(detail)}`); }
+}
+const viewer = new Client(KustoConnectionStringBuilder.withAccessToken(url, "tok-viewer"));
+const mon = new Client(KustoConnectionStringBuilder.withAccessToken(url, "tok-mon"));
+const rows = (r) => [...r.primaryResults[0].rows()];
+async function raises(what, client, csl, test, props) {
+	try {
+		await client.execute("Logs", csl, props);
+		check(what, false, "no error");
+	} catch (e) {
+		check(what, test(e), { status: e.response?.status, data: e.response?.data, message: e.message });
+	}
+}
+const hot = new ClientRequestProperties();
+hot.setOption("query_datascope", "hotcache");
+
+let r = rows(await viewer.execute("Logs", "Events | count", hot));
+check("execute (v2): Events | count", r.length === 1 && r[0].Count === Number(EXP_COUNT), r[0]?.toJSON());
+r = rows(await viewer.execute("Logs", "Events | where Code == 500 | count", hot));
+check("a filter", r[0].Count === Number(EXP_500), r[0].toJSON());
+r = rows(await viewer.execute("Logs", "Events | summarize n = count(), a = avg(Latency) by Host | order by Host asc", hot));
+const got = r.map((x) => `${x.Host}:${x.n}:${x.a.toFixed(4)}`).join(" ");
+check("summarize count, avg by Host", got === EXP_BYHOST, { got, want: EXP_BYHOST });
+r = rows(await viewer.execute("Logs", "Events | where Code == 300 | top 1 by Timestamp desc | project Timestamp, Latency, Props, Host", hot));
+check("typed values: a Date, a number, a dynamic object, a string",
+	r[0].Timestamp instanceof Date && r[0].Timestamp.toISOString() === "2026-12-03T22:00:00.000Z" &&
+	r[0].Latency === 22.25 && r[0].Props?.k === 22 && r[0].Host === "host2", r[0]?.toJSON());
+const v1 = await viewer.executeQueryV1("Logs", "Events | count", hot);
+check("executeQueryV1 (v1): the same count", rows(v1)[0].Count === Number(EXP_COUNT));
+
+await raises("a syntax error raises with SYN0002", viewer, "Events | whre x",
+	(e) => e.response?.status === 400 && e.response.data.error["@errorCode"] === "SYN0002");
+await raises("an unknown column raises with SEM0100", viewer, "Events | where Nope > 1",
+	(e) => e.response?.status === 400 && e.response.data.error["@errorCode"] === "SEM0100");
+await raises("a monitor may not query (403)", mon, "Events | count", (e) => e.response?.status === 403);
+await raises("without hotcache, the cold extent it cannot read through is a clear error",
+	viewer, "Events | count", (e) => e.response?.status === 503 &&
+		/not loaded in the query store.*hotcache/.test(e.response.data.error.message));
+
+const small = new ClientRequestProperties();
+small.setOption("query_datascope", "hotcache");
+small.setOption("truncationmaxrecords", 5);
+await raises("truncation is raised by the SDK", viewer, "Events | take 20",
+	(e) => /exceeded the internal record count limit 5/.test(e.message), small);
+r = rows(await viewer.execute("Logs", "set notruncation; Events | take 20", small));
+check("set notruncation; lifts it", r.length === 20, r.length);
+
+// The fragmented v2 shape (the Go SDK asks for it), and the ids.
+const res = await fetch(`${url}/v2/rest/query`, { method: "POST",
+	headers: { authorization: "Bearer tok-viewer", "content-type": "application/json",
+		"x-ms-client-request-id": "KGC.execute;42" },
+	body: JSON.stringify({ db: "Logs", csl: "Events | take 3", properties: { Options: {
+		results_v2_fragment_primary_tables: true, results_error_reporting_placement: "end_of_table",
+		query_datascope: "hotcache" } } }) });
+const frames = await res.json();
+check("the client's request id is echoed, an activity id added",
+	res.headers.get("x-ms-client-request-id") === "KGC.execute;42" &&
+	/^[0-9a-f-]{36}$/.test(res.headers.get("x-ms-activity-id") ?? ""));
+check("fragmented: header, TableHeader, TableFragment, TableCompletion, completion",
+	frames[0].IsFragmented === true && frames[0].ErrorReportingPlacement === "EndOfTable" &&
+	frames.map((f) => f.FrameType).join() ===
+	"DataSetHeader,DataTable,TableHeader,TableFragment,TableCompletion,DataTable,DataSetCompletion",
+	frames.map((f) => f.FrameType));
+const props = frames.find((f) => f.TableKind === "QueryProperties");
+check("hotcache says how many extents it skipped", JSON.parse(props.Rows[0][2]).SkippedExtents === 1,
+	props?.Rows);
+process.exit(failed ? 1 : 0);
+EOF
+SDK=$SDK URL=$URL EXP_COUNT=$EXP_COUNT EXP_BYHOST=$EXP_BYHOST EXP_500=$EXP_500 \
+	node "$T/check.mjs" >"$T/node.out" 2>&1
+rc=$?
+while IFS= read -r line; do
+	case "$line" in
+	"ok - "*) ok "${line#ok - }" ;;
+	"not ok - "*) not_ok "${line#not ok - }" ;;
+	*) diag "$line" ;;
+	esac
+done <"$T/node.out"
+[ "$rc" -eq 0 ] || grep -q '^not ok' "$T/node.out" || not_ok "the SDK script ran (exit $rc)"
+stop_follower
+check_eq "followerd stops cleanly" 0 "$FRC"
+done_testing

@@ -1,0 +1,405 @@
+/*
+ * Unit tests for kql_bind and kql_plan: Kusto's typing of operators and
+ * functions, Kusto's names for result columns, let (scalars, tables,
+ * functions), the plan tree of each operator with its typed columns, time
+ * bounds pushed into scans, semantic errors with positions, and the
+ * documentation's own examples (kql_doc_examples.inc): each parses, binds
+ * and gives the documented output's column names.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "query/kql_bind.h"
+
+static const struct kql_schema_column events[] = {
+    {"Timestamp", PROTO_T_DATETIME}, {"Level", PROTO_T_STRING}, {"Host", PROTO_T_STRING},
+    {"Latency", PROTO_T_REAL},       {"Code", PROTO_T_LONG},    {"Props", PROTO_T_DYNAMIC},
+    {"Small", PROTO_T_INT},          {"Id", PROTO_T_GUID},      {"Took", PROTO_T_TIMESPAN},
+};
+static const struct kql_schema_column hosts[] = {{"Host", PROTO_T_STRING},
+                                                 {"Region", PROTO_T_STRING}};
+static const struct kql_schema_table logs[] = {{"Events", events, 9}, {"Hosts", hosts, 2}};
+static const struct kql_schema_table other[] = {{"Machines", hosts, 2}};
+static const struct kql_schema_db dbs[] = {{"Logs", logs, 2}, {"Other", other, 1}};
+static const struct kql_schema schema = {dbs, 2, "Logs"};
+
+/* Binds q; its last result's plan, or NULL with *err filled.  The arena
+ * is freed by the caller. */
+static const struct kql_plan *bind(struct kql_arena *a, const char *q, struct kql_error *err)
+{
+	struct kql_query *kq = NULL;
+
+	if (kql_compile(a, q, strlen(q), &schema, &kq, err) != 0)
+		return NULL;
+	return kq->results[kq->nresults - 1];
+}
+
+static char *names_of(const struct kql_plan *p)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	for (size_t i = 0; i < p->ncols; i++)
+		fprintf(f, "%s%s", i > 0 ? "," : "", p->cols[i].name);
+	assert_int_equal(fclose(f), 0);
+	return buf;
+}
+
+static void expect_names(const char *q, const char *want)
+{
+	struct kql_arena *a = kql_arena_new();
+	struct kql_error e = {0};
+	const struct kql_plan *p = bind(a, q, &e);
+	char *got;
+
+	if (p == NULL)
+		fail_msg("%s: %s", q, e.message);
+	got = names_of(p);
+	if (strcmp(got, want) != 0)
+		fail_msg("%s\n got %s\nwant %s", q, got, want);
+	free(got);
+	kql_arena_free(a);
+}
+
+static void expect_type(const char *expr, enum proto_coltype want)
+{
+	char q[512];
+	struct kql_arena *a = kql_arena_new();
+	struct kql_error e = {0};
+	const struct kql_plan *p;
+
+	(void)snprintf(q, sizeof(q), "Events | take 1 | project x = %s", expr);
+	if ((p = bind(a, q, &e)) == NULL)
+		fail_msg("%s: %s", expr, e.message);
+	if (p->cols[0].type != want)
+		fail_msg("%s: %s, want %s", expr, proto_coltype_name(p->cols[0].type),
+		         proto_coltype_name(want));
+	kql_arena_free(a);
+}
+
+static void expect_plan(const char *q, const char *want)
+{
+	struct kql_arena *a = kql_arena_new();
+	struct kql_error e = {0};
+	const struct kql_plan *p = bind(a, q, &e);
+	char *got;
+
+	if (p == NULL)
+		fail_msg("%s: %s", q, e.message);
+	got = kql_plan_text(p);
+	if (strcmp(got, want) != 0)
+		fail_msg("%s\n got:\n%s\nwant:\n%s", q, got, want);
+	free(got);
+	kql_arena_free(a);
+}
+
+static void expect_error(const char *q, const char *code, uint32_t line, uint32_t col,
+                         const char *says)
+{
+	struct kql_arena *a = kql_arena_new();
+	struct kql_error e = {0};
+
+	if (bind(a, q, &e) != NULL)
+		fail_msg("%s: bound", q);
+	if (strcmp(e.code, code) != 0 || e.pos.line != line || e.pos.col != col ||
+	    strstr(e.message, says) == NULL)
+		fail_msg("%s: got %s %u:%u %s", q, e.code, e.pos.line, e.pos.col, e.message);
+	kql_arena_free(a);
+}
+
+static void test_arithmetic_types(void **state)
+{
+	expect_type("Code / 2", PROTO_T_LONG);
+	expect_type("Code / 2.0", PROTO_T_REAL);
+	expect_type("Small + 1", PROTO_T_LONG);
+	expect_type("Small + Small", PROTO_T_INT);
+	expect_type("Code % 3", PROTO_T_LONG);
+	expect_type("Latency * Code", PROTO_T_REAL);
+	expect_type("Timestamp - Timestamp", PROTO_T_TIMESPAN);
+	expect_type("Timestamp - 1h", PROTO_T_DATETIME);
+	expect_type("Timestamp + 1d", PROTO_T_DATETIME);
+	expect_type("1d + Timestamp", PROTO_T_DATETIME);
+	expect_type("Took * 2", PROTO_T_TIMESPAN);
+	expect_type("Took / 2", PROTO_T_TIMESPAN);
+	expect_type("Took / 1h", PROTO_T_REAL);
+	expect_type("-Took", PROTO_T_TIMESPAN);
+	expect_type("now() - ago(1d)", PROTO_T_TIMESPAN);
+	expect_type("Props.a", PROTO_T_DYNAMIC);
+	expect_type("Props.a + 1", PROTO_T_DYNAMIC);
+	expect_type("Code > 1 and Level has 'x'", PROTO_T_BOOL);
+	expect_type("Code in (1, 2)", PROTO_T_BOOL);
+	expect_type("Timestamp between (ago(1d) .. now())", PROTO_T_BOOL);
+	expect_type("Timestamp between (datetime(2020-01-01) .. 1d)", PROTO_T_BOOL);
+}
+
+static void test_function_types(void **state)
+{
+	expect_type("iff(Code > 1, 'a', 'b')", PROTO_T_STRING);
+	expect_type("case(Code > 1, 1.5, 2.5)", PROTO_T_REAL);
+	expect_type("coalesce(Code, 0)", PROTO_T_LONG);
+	expect_type("strlen(Level)", PROTO_T_LONG);
+	expect_type("toint('1')", PROTO_T_INT);
+	expect_type("todouble(Code)", PROTO_T_REAL);
+	expect_type("toreal(Code)", PROTO_T_REAL);
+	expect_type("todatetime('2020-01-01')", PROTO_T_DATETIME);
+	expect_type("parse_json('{}')", PROTO_T_DYNAMIC);
+	expect_type("split(Level, ',')", PROTO_T_DYNAMIC);
+	expect_type("bin(Timestamp, 1h)", PROTO_T_DATETIME);
+	expect_type("floor(Latency, 10.0)", PROTO_T_REAL);
+	expect_type("bin(Code, 10)", PROTO_T_LONG);
+	expect_type("startofday(Timestamp)", PROTO_T_DATETIME);
+	expect_type("dayofweek(Timestamp)", PROTO_T_TIMESPAN);
+	expect_type("datetime_diff('day', Timestamp, now())", PROTO_T_LONG);
+	expect_type("round(Latency, 2)", PROTO_T_REAL);
+	expect_type("abs(Code)", PROTO_T_LONG);
+	expect_type("pow(2, 10)", PROTO_T_REAL);
+	expect_type("max_of(Code, 3)", PROTO_T_LONG);
+	expect_type("isempty(Level)", PROTO_T_BOOL);
+	expect_type("long(null)", PROTO_T_LONG);
+	expect_type("guid(74be27de-1e4e-49d9-b579-fe0b331d3642)", PROTO_T_GUID);
+	expect_type("dynamic([1, 2])", PROTO_T_DYNAMIC);
+}
+
+static void test_aggregate_names(void **state)
+{
+	expect_names("Events | summarize count(), countif(Code > 1), sum(Code), avg(Latency), "
+	             "min(Timestamp), max(Latency), dcount(Host), make_set(Level), "
+	             "make_list(Host), take_any(Level)",
+	             "count_,countif_,sum_Code,avg_Latency,min_Timestamp,max_Latency,dcount_Host,"
+	             "set_Level,list_Host,any_Level");
+	expect_names("Events | summarize count() by bin(Timestamp, 1h), Level",
+	             "Timestamp,Level,count_");
+	expect_names("Events | summarize n = count(), avg(Latency * 2) by H = Host, tolower(Level)",
+	             "H,Column1,n,avg_Latency");
+	expect_names("Events | summarize count(), count()", "count_,count_1");
+	expect_names("Events | summarize percentiles(Latency, 50, 99.9)",
+	             "percentile_Latency_50,percentile_Latency_99_9");
+	expect_names("Events | summarize arg_max(Timestamp, *) by Host",
+	             "Host,Timestamp,Level,Latency,Code,Props,Small,Id,Took");
+	expect_names("Events | summarize arg_min(Latency, Host, Code)", "Latency,Host,Code");
+	expect_names("Events | summarize by Level", "Level");
+	expect_names("Events | count", "Count");
+	expect_names("Events | summarize e = countif(Level == 'Error') * 100.0 / count(), "
+	             "round(avg(Latency), 2), count() by Host",
+	             "Host,e,Column1,count_");
+}
+
+static void test_operator_names(void **state)
+{
+	expect_names("Events | project Level, L2 = Level, Code + 1, Props.a, Props['b']",
+	             "Level,L2,Column1,Props_a,Props_b");
+	expect_names("Hosts | extend x = 1, Host = toupper(Host), y = x + 1", "Host,Region,x,y");
+	expect_names("Hosts | project-away Region", "Host");
+	expect_names("Hosts | project-rename Name = Host", "Name,Region");
+	expect_names("Hosts | join (Hosts) on Host", "Host,Region,Host1,Region1");
+	expect_names("Hosts | join kind=leftsemi (Hosts) on Host", "Host,Region");
+	expect_names("Hosts | join kind=rightanti (Events) on Host",
+	             "Timestamp,Level,Host,Latency,Code,Props,Small,Id,Took");
+	expect_names("Events | lookup Hosts on Host",
+	             "Timestamp,Level,Host,Latency,Code,Props,Small,Id,Took,Region");
+	expect_names("Hosts | union withsource=T (Hosts | extend z = 1)", "T,Host,Region,z");
+	expect_names("union kind=inner Hosts, (Hosts | extend z = 1)", "Host,Region");
+	expect_names("print a = 1 | union (print a = 'x')", "a_long,a_string");
+	expect_names("print 1, x = 2, 3", "print_0,x,print_2");
+	expect_names("range i from 1 to 3 step 1", "i");
+	expect_names("Events | distinct Level, Host", "Level,Host");
+	expect_names("Events | mv-expand with_itemindex=i Props", "Timestamp,Level,Host,Latency,"
+	                                                          "Code,Props,Small,Id,Took,i");
+	expect_names("database('Other').Machines | take 1", "Host,Region");
+}
+
+static void test_lets(void **state)
+{
+	expect_names("let n = 2; let T = Hosts | take n; T | extend m = n * 2", "Host,Region,m");
+	expect_names("let f = (t:(*), k:long = 3) { t | take k }; f(Hosts)", "Host,Region");
+	expect_names("let g = (x:long) { x * 2 }; Events | project d = g(Code)", "d");
+	expect_names("let h = () { let c = 1; Hosts | extend c = c + 1 }; h()", "Host,Region,c");
+	expect_names("let T = datatable(a:long)[1, 2]; T | join (T) on a", "a,a1");
+	expect_error("let f = (x:long) { f(x) }; print f(1)", KQL_E_FUNCTION, 1, 20, "'f'");
+	expect_error("let T = 1; T | count", KQL_E_TYPE, 1, 12, "'T' is not a tabular");
+	expect_error("let f = (x:long) { x }; print f(1, 2)", KQL_E_ARGS, 1, 31, "expects 1");
+	expect_error("let f = (x:long) { x }; print f()", KQL_E_ARGS, 1, 31, "'x'");
+}
+
+static void test_plans(void **state)
+{
+	expect_plan(
+	    "Events | where Timestamp > ago(1h) and Level == 'Error' | summarize count() "
+	    "by bin(Timestamp, 5m) | top 3 by count_",
+	    "top limit=3 by=[count_ desc nulls last] -> (Timestamp:datetime, count_:long)\n"
+	    "  aggregate keys=[bin(Timestamp, timespan(00:05:00))] aggs=[count()] -> "
+	    "(Timestamp:datetime, count_:long)\n"
+	    "    filter =[((Timestamp > ago(timespan(01:00:00))) and (Level == \"Error\"))] "
+	    "-> (Timestamp:datetime, Level:string, Host:string, Latency:real, Code:long, "
+	    "Props:dynamic, Small:int, Id:guid, Took:timespan)\n"
+	    "      scan Logs.Events reads=[Timestamp, Level] [Timestamp > ago(timespan(01:00:00))] "
+	    "-> "
+	    "(Timestamp:datetime, Level:string, Host:string, Latency:real, Code:long, "
+	    "Props:dynamic, Small:int, Id:guid, Took:timespan)\n");
+	expect_plan("Hosts | join kind=leftouter (Hosts | where Region != 'eu') on "
+	            "$left.Host == $right.Region | sort by Host asc, Region nulls first",
+	            "sort by=[Host asc nulls first, Region desc nulls first] -> (Host:string, "
+	            "Region:string, Host1:string, Region1:string)\n"
+	            "  join kind=leftouter on=[$left.Host == $right.Region] -> (Host:string, "
+	            "Region:string, Host1:string, Region1:string)\n"
+	            "    scan Logs.Hosts reads=[Host, Region] -> (Host:string, Region:string)\n"
+	            "    filter =[(Region != \"eu\")] -> (Host:string, Region:string)\n"
+	            "      scan Logs.Hosts reads=[Host, Region] -> (Host:string, Region:string)\n");
+	expect_plan("datatable(a:long, b:real)[1, 2, -3, int(null)] | distinct *",
+	            "distinct -> (a:long, b:real)\n  values rows=2 -> (a:long, b:real)\n");
+	expect_plan(
+	    "range t from datetime(2020-01-01) to datetime(2020-01-02) step 6h | take 2",
+	    "take limit=2 -> (t:datetime)\n"
+	    "  range from,to,step=[datetime(2020-01-01T00:00:00.0000000Z), "
+	    "datetime(2020-01-02T00:00:00.0000000Z), timespan(06:00:00)] -> (t:datetime)\n");
+}
+
+/* A scan reads the columns the operators above it use, and no other. */
+static void expect_reads(const char *q, const char *want)
+{
+	struct kql_arena *a = kql_arena_new();
+	struct kql_error e = {0};
+	const struct kql_plan *p = bind(a, q, &e);
+	char got[256] = "";
+
+	if (p == NULL)
+		fail_msg("%s: %s", q, e.message);
+	while (p->kind != KQL_P_SCAN)
+		p = p->in[p->nin - 1];
+	for (size_t c = 0; c < p->ncols; c++)
+		if (p->reads[c])
+			(void)snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s",
+			               got[0] ? "," : "", p->cols[c].name);
+	if (strcmp(got, want) != 0)
+		fail_msg("%s: reads %s, want %s", q, got, want);
+	kql_arena_free(a);
+}
+
+static void test_reads(void **state)
+{
+	expect_reads("Events | where Timestamp > ago(1h) | summarize count() by Level",
+	             "Timestamp,Level");
+	expect_reads("Events | project Code, L = Latency * 2 | take 5", "Latency,Code");
+	expect_reads("Events | extend x = Code | project x", "Code");
+	expect_reads("Events | sort by Small | project Host", "Host,Small");
+	expect_reads("Events | distinct Level", "Level");
+	expect_reads("Hosts | join (Events | project Host, Took) on Host | project Took",
+	             "Host,Took");
+	expect_reads("Events | mv-expand Props | project Props", "Props");
+	expect_reads("Events | summarize arg_max(Timestamp, Level) by Host",
+	             "Timestamp,Level,Host");
+}
+
+/* Conjuncts comparing a datetime column with a constant reach the scan. */
+static void test_time_bounds(void **state)
+{
+	struct kql_arena *a = kql_arena_new();
+	struct kql_error e = {0};
+	const struct kql_plan *p =
+	    bind(a,
+	         "Events | where Level == 'x' and Timestamp >= datetime(2020-01-01) | "
+	         "where ago(1h) > Timestamp and Timestamp between (ago(2d) .. now()) | "
+	         "where Timestamp > Timestamp - 1h or Code == 1",
+	         &e);
+
+	assert_non_null(p);
+	while (p->kind != KQL_P_SCAN)
+		p = p->in[0];
+	assert_int_equal(p->nbounds, 4);
+	assert_int_equal(p->bounds[0].op, KQL_OP_GE);
+	assert_int_equal(p->bounds[1].op, KQL_OP_LT); /* flipped: Timestamp < ago(1h) */
+	assert_int_equal(p->bounds[2].op, KQL_OP_GE);
+	assert_int_equal(p->bounds[3].op, KQL_OP_LE);
+	assert_int_equal(p->bounds[0].col, 0);
+	kql_arena_free(a);
+}
+
+static void test_errors(void **state)
+{
+	expect_error("Nope | count", KQL_E_NAME, 1, 1,
+	             "Failed to resolve table expression named 'Nope'");
+	expect_error("database('Nope').T", KQL_E_NAME, 1, 1, "database named 'Nope'");
+	expect_error("Events\n| where Nope > 1", KQL_E_NAME, 2, 9,
+	             "'where' operator: Failed to resolve scalar expression named 'Nope'");
+	expect_error("Events | project Level | where Code > 1", KQL_E_NAME, 1, 32, "'Code'");
+	expect_error("Events | project-away Nope", KQL_E_NAME, 1, 23, "'Nope'");
+	expect_error("Events | where Level + 1 > 2", KQL_E_TYPE, 1, 16, "'string' and 'long'");
+	expect_error("Events | where Code", KQL_E_TYPE, 1, 16, "must be bool");
+	expect_error("Events | where Code == 'a'", KQL_E_TYPE, 1, 16, "'==");
+	expect_error("print foo(1)", KQL_E_FUNCTION, 1, 7, "Unknown function: 'foo'");
+	expect_error("print hash_sha256('a')", KQL_E_UNSUPPORTED, 1, 7, "'hash_sha256'");
+	expect_error("Events | where count() > 1", KQL_E_TYPE, 1, 16, "only allowed in summarize");
+	expect_error("Events | summarize sum(Level)", KQL_E_TYPE, 1, 20, "numeric");
+	expect_error("Events | summarize Code + 1", KQL_E_UNSUPPORTED, 1, 20,
+	             "a column outside an aggregate");
+	expect_error("Events | summarize x = 1", KQL_E_TYPE, 1, 24, "an aggregate expected");
+	expect_error("print strlen()", KQL_E_ARGS, 1, 7, "strlen(): expects 1 to 1");
+	expect_error("Events | take Code", KQL_E_NAME, 1, 15, "'Code'");
+	expect_error("Events | take 'a'", KQL_E_TYPE, 1, 15, "constant int or long");
+	expect_error("Hosts | join Events on Code", KQL_E_NAME, 1, 24, "left side");
+	expect_error("Hosts | join (Events) on $left.Host == $right.Code", KQL_E_TYPE, 1, 26,
+	             "differ in type");
+	expect_error("Events | mv-expand Level", KQL_E_TYPE, 1, 20, "not dynamic");
+	expect_error("Events | project Level.a", KQL_E_TYPE, 1, 18, "only dynamic");
+	expect_error("datatable(a:long)['x']", KQL_E_TYPE, 1, 19, "'string' value in column 'a'");
+	expect_error("range x from 1 to 'a' step 1", KQL_E_TYPE, 1, 1, "not a valid range");
+	expect_error("print x = 1 | project x, x", KQL_E_NAME, 1, 26, "projected twice");
+	expect_error("print Timestamp", KQL_E_NAME, 1, 7, "'Timestamp'");
+}
+
+static const struct {
+	const char *source, *query, *columns;
+} docs[] = {
+#include "kql_doc_examples.inc"
+};
+
+static void test_doc_examples(void **state)
+{
+	struct kql_schema none = {NULL, 0, NULL};
+	size_t passed = 0;
+
+	for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+		struct kql_arena *a = kql_arena_new();
+		struct kql_query *q = NULL;
+		struct kql_error e = {0};
+		char *got;
+		if (kql_compile(a, docs[i].query, strlen(docs[i].query), &none, &q, &e) != 0)
+			fail_msg("%s: %s", docs[i].source, e.message);
+		got = names_of(q->results[q->nresults - 1]);
+		if (strcmp(got, docs[i].columns) != 0)
+			fail_msg("%s: columns %s, documented %s", docs[i].source, got,
+			         docs[i].columns);
+		passed++;
+		free(got);
+		kql_arena_free(a);
+	}
+	printf("# %zu documentation examples bound with their documented columns\n", passed);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_arithmetic_types),
+	    cmocka_unit_test(test_function_types),
+	    cmocka_unit_test(test_aggregate_names),
+	    cmocka_unit_test(test_operator_names),
+	    cmocka_unit_test(test_lets),
+	    cmocka_unit_test(test_plans),
+	    cmocka_unit_test(test_reads),
+	    cmocka_unit_test(test_time_bounds),
+	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_doc_examples),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

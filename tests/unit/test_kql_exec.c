@@ -1,0 +1,378 @@
+/*
+ * Unit tests for kql_exec: KQL semantics run on an in-memory SQLite over
+ * datatable, print and range (null rules of == and !=, where dropping null
+ * predicates, has matching whole terms, case-insensitive =~ contains
+ * startswith, sort defaults, summarize over no rows, union, every join
+ * kind, mv-expand, arg_max, percentile, bin, startof*, modulo,
+ * conversions that give null), that no literal reaches SQL as text, and
+ * the documentation's examples whose documented output is reproduced
+ * (kql_doc_outputs.inc).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "query/kql_bind.h"
+#include "query/kql_exec.h"
+
+/* 2022-09-28T22:13:20Z, the now() of every test. */
+#define NOW (INT64_C(638000000000000000) - INT64_C(621355968000000000))
+
+static sqlite3 *db;
+
+static int setup(void **state)
+{
+	if (sqlite3_open(":memory:", &db) != SQLITE_OK)
+		return -1;
+	return kql_exec_register(db);
+}
+
+static int teardown(void **state)
+{
+	sqlite3_close(db);
+	return 0;
+}
+
+struct out {
+	FILE *f;
+	const struct kql_plan *p;
+};
+
+static int write_row(void *arg, const struct kql_value *row, size_t n)
+{
+	struct out *o = arg;
+	char buf[4096];
+
+	for (size_t i = 0; i < n; i++)
+		fprintf(o->f, "%s%s", i > 0 ? "\t" : "",
+		        kql_exec_format(&row[i], o->p->cols[i].type, buf, sizeof(buf)));
+	fputc('\n', o->f);
+	return 0;
+}
+
+/* The rows of q, one line each; NULL with *err on failure. */
+static char *run(const char *q, struct kql_error *err)
+{
+	struct kql_schema none = {NULL, 0, NULL};
+	struct kql_arena *a = kql_arena_new();
+	struct kql_query *kq;
+	struct out o = {NULL, NULL};
+	char *text = NULL;
+	size_t len = 0;
+	int r = -1;
+
+	if (kql_compile(a, q, strlen(q), &none, &kq, err) != 0)
+		goto out;
+	o.p = kq->results[kq->nresults - 1];
+	if ((o.f = open_memstream(&text, &len)) == NULL)
+		goto out;
+	r = kql_exec_run(db, o.p, NOW, write_row, &o, err);
+	fclose(o.f);
+out:
+	kql_arena_free(a);
+	if (r != 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+static int compare_lines(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* text with its lines sorted (for results whose order is free). */
+static char *sorted(const char *text)
+{
+	char *copy = strdup(text), *lines[4096], *save = NULL, *out;
+	size_t n = 0, len = strlen(text) + 2;
+
+	assert_non_null(copy);
+	for (char *l = strtok_r(copy, "\n", &save); l != NULL && n < 4096;
+	     l = strtok_r(NULL, "\n", &save))
+		lines[n++] = l;
+	qsort(lines, n, sizeof(*lines), compare_lines);
+	out = calloc(1, len);
+	assert_non_null(out);
+	for (size_t i = 0; i < n; i++) {
+		strcat(out, lines[i]);
+		strcat(out, "\n");
+	}
+	free(copy);
+	return out;
+}
+
+static void expect_rows(const char *q, const char *want, bool ordered)
+{
+	struct kql_error e = {0};
+	char *got = run(q, &e), *a, *b;
+
+	if (got == NULL)
+		fail_msg("%s: %s", q, e.message);
+	a = ordered ? strdup(got) : sorted(got);
+	b = ordered ? strdup(want) : sorted(want);
+	if (strcmp(a, b) != 0)
+		fail_msg("%s\n got:\n%s\nwant:\n%s", q, got, want);
+	free(a);
+	free(b);
+	free(got);
+}
+
+#define ROWS(q, want) expect_rows(q, want, true)
+
+static void test_nulls(void **state)
+{
+	ROWS("print a = long(null) == 1, b = long(null) != 1, c = long(null) == long(null), "
+	     "d = 1 == 1",
+	     "false\ttrue\tnull\ttrue\n");
+	ROWS("datatable(x:long)[1, long(null), 3] | where x != 1 | count", "2\n");
+	ROWS("datatable(x:long)[1, long(null), 3] | where x > 1 | count", "1\n");
+	ROWS("print n = isnull(long(null)), e = isempty(''), s = isempty(' ')",
+	     "true\ttrue\tfalse\n");
+	ROWS("print toint('abc'), todouble('1.5'), tobool('true'), todatetime('nope'), "
+	     "totimespan('1.02:00:00'), toguid('0123456789ABCDEF0123456789abcdef')",
+	     "null\t1.5\ttrue\tnull\t1.02:00:00\t01234567-89ab-cdef-0123-456789abcdef\n");
+}
+
+static void test_strings(void **state)
+{
+	ROWS("print 'KustoExplorerQueryRun' has 'Explorer', 'Kusto Explorer' has 'explorer', "
+	     "'Kusto Explorer' has_cs 'explorer', 'abc' contains 'B', 'abc' contains_cs 'B', "
+	     "'Hello' startswith 'he', 'Hello' endswith_cs 'LO', 'a' =~ 'A', 'a' == 'A', "
+	     "'a' !~ 'b', 'Kusto Explorer' hasprefix 'expl', 'Kusto Explorer' hassuffix 'sto'",
+	     "false\ttrue\tfalse\ttrue\tfalse\ttrue\tfalse\ttrue\tfalse\ttrue\ttrue\ttrue\n");
+	ROWS("print 'x' in ('a', 'x'), 'X' in ('x'), 'X' in~ ('x'), 2 !in (1, 3), "
+	     "'abc123' matches regex @'\\d+$', strcat('a', 1, 1.5, true), "
+	     "extract('(\\\\w+)@', 1, 'joe@x.org'), strlen('héllo'), substring('hello', 1, 3)",
+	     "true\tfalse\ttrue\ttrue\ttrue\ta11.5true\tjoe\t5\tell\n");
+}
+
+static void test_numbers_and_time(void **state)
+{
+	ROWS("print 7 / 2, 7.0 / 2, -14 % 12, 14 % -12, bin(-5, 2), bin(7.5, 2.0), "
+	     "round(2.5), abs(-3), pow(2, 10)",
+	     "3\t3.5\t10\t2\t-6\t6\t3\t3\t1024\n");
+	ROWS("print bin(datetime(2020-01-01 10:37:12), 1h), startofweek(datetime(2020-01-01)), "
+	     "startofmonth(datetime(2020-02-17), 1), endofday(datetime(2020-01-01 10:00)), "
+	     "dayofweek(datetime(2020-01-01)), datetime(2020-01-02) - datetime(2020-01-01), "
+	     "1d / 1h, now() - ago(1h), datetime(2020-01-01) + 1d",
+	     "2020-01-01T10:00:00.0000000Z\t2019-12-29T00:00:00.0000000Z\t"
+	     "2020-03-01T00:00:00.0000000Z\t2020-01-01T23:59:59.9999999Z\t3.00:00:00\t"
+	     "1.00:00:00\t24\t01:00:00\t2020-01-02T00:00:00.0000000Z\n");
+	ROWS("print datetime_add('month', 1, datetime(2020-01-31)), "
+	     "datetime_add('year', -1, datetime(2020-02-29 10:00)), "
+	     "datetime_diff('day', datetime(2020-01-02), datetime(2020-01-01 23:00)), "
+	     "datetime_diff('month', datetime(2021-01-01), datetime(2020-11-30)), "
+	     "datetime_part('week_of_year', datetime(2021-01-03)), "
+	     "format_datetime(datetime(2020-03-04 05:06:07.89), 'yyyy-MM-dd HH:mm:ss.ff tt')",
+	     "2020-02-29T00:00:00.0000000Z\t2019-02-28T10:00:00.0000000Z\t1\t2\t53\t"
+	     "2020-03-04 05:06:07.89 AM\n");
+	ROWS("print trim(@'[-_]+', '--a_b--'), indexof('abcabc', 'c', 3), indexof('abc', 'x')",
+	     "a_b\t5\t-1\n");
+	ROWS("range x from 1 to 10 step 4", "1\n5\n9\n");
+	ROWS("range t from datetime(2020-01-01) to datetime(2020-01-01 12:00) step 6h",
+	     "2020-01-01T00:00:00.0000000Z\n2020-01-01T06:00:00.0000000Z\n"
+	     "2020-01-01T12:00:00.0000000Z\n");
+}
+
+static void test_sort_and_top(void **state)
+{
+	const char *data = "datatable(x:long)[2, long(null), 3, 1]";
+	char q[256];
+
+	(void)snprintf(q, sizeof(q), "%s | sort by x", data);
+	ROWS(q, "3\n2\n1\nnull\n");
+	(void)snprintf(q, sizeof(q), "%s | sort by x asc", data);
+	ROWS(q, "null\n1\n2\n3\n");
+	(void)snprintf(q, sizeof(q), "%s | order by x desc nulls first", data);
+	ROWS(q, "null\n3\n2\n1\n");
+	(void)snprintf(q, sizeof(q), "%s | top 2 by x", data);
+	ROWS(q, "3\n2\n");
+	(void)snprintf(q, sizeof(q), "%s | take 1 | count", data);
+	ROWS(q, "1\n");
+}
+
+static void test_summarize(void **state)
+{
+	ROWS("datatable(x:long)[] | summarize count(), sum(x), countif(x > 1), dcount(x)",
+	     "0\t0\t0\t0\n");
+	ROWS("datatable(x:long)[] | summarize count() by x", "");
+	expect_rows("datatable(k:string, v:real)['a', 1.5, 'b', 2.5, 'a', real(null), 'a', 3.5] "
+	            "| summarize n = count(), s = sum(v), a = avg(v), mx = max(v), "
+	            "l = make_list(v), st = make_set(k) by k",
+	            "a\t3\t5\t2.5\t3.5\t[1.5,3.5]\t[\"a\"]\nb\t1\t2.5\t2.5\t2.5\t[2.5]\t[\"b\"]\n",
+	            false);
+	ROWS("datatable(t:long, h:string)[1, 'x', 5, 'y', 3, 'z'] | summarize arg_max(t, h), "
+	     "arg_min(t, *), percentile(t, 50)",
+	     "5\ty\t1\tx\t3\n");
+	expect_rows("datatable(k:string, v:long)['a', 1, 'a', 3, 'b', 5] | summarize pct = "
+	            "countif(v > 1) * 100.0 / count(), round(avg(v), 1), s = sum(v) by k",
+	            "a\t50\t2\t4\nb\t100\t5\t5\n", false);
+	expect_rows("range x from 1 to 10 step 1 | summarize count() by bin(x, 5)",
+	            "0\t4\n5\t5\n10\t1\n", false);
+}
+
+static void test_union_join_mvexpand(void **state)
+{
+	expect_rows("print a = 1 | union withsource=T (print b = 'x' | as B)",
+	            "union_arg0\t1\t\nB\tnull\tx\n", false);
+	const char *l = "datatable(k:long, a:string)[1, 'a1', 1, 'a2', 2, 'b']";
+	const char *r = "datatable(k:long, c:string)[1, 'c1', 3, 'c3']";
+	char q[512];
+	const struct {
+		const char *kind, *want;
+	} joins[] = {
+	    {"inner", "1\ta1\t1\tc1\n1\ta2\t1\tc1\n"},
+	    {"innerunique", "1\ta2\t1\tc1\n"},
+	    {"leftouter", "1\ta1\t1\tc1\n1\ta2\t1\tc1\n2\tb\tnull\t\n"},
+	    {"rightouter", "1\ta1\t1\tc1\n1\ta2\t1\tc1\nnull\t\t3\tc3\n"},
+	    {"fullouter", "1\ta1\t1\tc1\n1\ta2\t1\tc1\n2\tb\tnull\t\nnull\t\t3\tc3\n"},
+	    {"leftsemi", "1\ta1\n1\ta2\n"},
+	    {"leftanti", "2\tb\n"},
+	    {"rightsemi", "1\tc1\n"},
+	    {"rightanti", "3\tc3\n"},
+	};
+
+	for (size_t i = 0; i < sizeof(joins) / sizeof(joins[0]); i++) {
+		(void)snprintf(q, sizeof(q), "%s | join kind=%s (%s) on k", l, joins[i].kind, r);
+		/* innerunique keeps an arbitrary left row per key: only count it. */
+		if (strcmp(joins[i].kind, "innerunique") == 0)
+			(void)snprintf(q, sizeof(q), "%s | join (%s) on k | project k, c", l, r);
+		expect_rows(q,
+		            strcmp(joins[i].kind, "innerunique") == 0 ? "1\tc1\n" : joins[i].want,
+		            false);
+	}
+	ROWS("datatable(a:long, d:dynamic)[1, dynamic([10, 20]), 2, dynamic([])] "
+	     "| mv-expand with_itemindex=i d to typeof(long)",
+	     "1\t10\t0\n1\t20\t1\n");
+	ROWS("datatable(a:dynamic, b:dynamic)[dynamic([1, 2, 3]), dynamic(['x'])] "
+	     "| mv-expand with_itemindex=i a, b limit 2",
+	     "1\t\"x\"\t0\n2\tnull\t1\n");
+	ROWS("print b = dynamic({'p': 1, 'q': 'r'}) | mv-expand kind=array b",
+	     "[\"p\",1]\n[\"q\",\"r\"]\n");
+	ROWS("print d = dynamic({'a': {'b': [5, 6]}}) | project x = d.a.b[1], y = d['a'], "
+	     "n = array_length(d.a.b), k = bag_keys(d)",
+	     "6\t{\"b\":[5,6]}\t2\t[\"a\"]\n");
+}
+
+/* No value of the query is written into the SQL: it only has parameters. */
+static void test_no_literal_in_sql(void **state)
+{
+	struct kql_schema none = {NULL, 0, NULL};
+	struct kql_arena *a = kql_arena_new();
+	struct kql_query *q;
+	struct kql_error e = {0};
+	const char *text = "datatable(['x\"; DROP TABLE t; --']:string)['secret'] "
+	                   "| where ['x\"; DROP TABLE t; --'] has 'needle' | extend y = 12345";
+	char *sql;
+
+	assert_int_equal(kql_compile(a, text, strlen(text), &none, &q, &e), 0);
+	sql = kql_exec_sql(q->results[0]);
+	assert_non_null(sql);
+	assert_null(strstr(sql, "secret"));
+	assert_null(strstr(sql, "needle"));
+	assert_null(strstr(sql, "12345"));
+	assert_null(strstr(sql, "DROP"));
+	free(sql);
+	kql_arena_free(a);
+}
+
+/* Functions outside the subset are refused when binding. */
+static void test_refused(void **state)
+{
+	struct kql_error e = {0};
+
+	assert_null(run("print series_stats(dynamic([1]))", &e));
+	assert_string_equal(e.code, KQL_E_UNSUPPORTED);
+	assert_non_null(strstr(e.message, "'series_stats'"));
+}
+
+/* A stored table is the connection's table of that name. */
+static void test_stored_table(void **state)
+{
+	static const struct kql_schema_column cols[] = {{"Timestamp", PROTO_T_DATETIME},
+	                                                {"Level", PROTO_T_STRING},
+	                                                {"Latency", PROTO_T_REAL},
+	                                                {"Bag", PROTO_T_DYNAMIC},
+	                                                {"We\"ird", PROTO_T_LONG}};
+	static const struct kql_schema_table tables[] = {{"Events", cols, 5}};
+	static const struct kql_schema_db dbs[] = {{"db", tables, 1}};
+	struct kql_schema schema = {dbs, 1, "db"};
+	const char *q =
+	    "Events | where Timestamp > ago(1d) and Level =~ 'error' "
+	    "| summarize n = count(), p = max(Latency), w = sum(['We\"ird']) by Level "
+	    "| join kind=leftouter (datatable(Level:string, Team:string)['Error', 'ops']) "
+	    "on Level | project Team, n, p, w, Level";
+	struct kql_arena *a = kql_arena_new();
+	struct kql_query *kq;
+	struct kql_error e = {0};
+	struct out o = {NULL, NULL};
+	char *text = NULL, *sql;
+	size_t len = 0;
+
+	assert_int_equal(sqlite3_exec(db,
+	                              "CREATE TABLE Events (Timestamp INTEGER, Level TEXT, Latency "
+	                              "REAL, Bag TEXT, \"We\"\"ird\" INTEGER);"
+	                              "INSERT INTO Events VALUES (638000000000000000 - "
+	                              "621355968000000000 - 36000000000, 'Error', 1.5, '{}', 2),"
+	                              "(638000000000000000 - 621355968000000000 - 36000000000, "
+	                              "'Error', 2.5, '{}', 3),"
+	                              "(1, 'Error', 9.5, '{}', 4), (638000000000000000 - "
+	                              "621355968000000000, 'Info', 0.5, '{}', 5);",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(kql_compile(a, q, strlen(q), &schema, &kq, &e), 0);
+	o.p = kq->results[0];
+	sql = kql_exec_sql(o.p);
+	assert_non_null(sql);
+	assert_null(strstr(sql, "Bag")); /* a column the query does not read */
+	free(sql);
+	assert_non_null(o.f = open_memstream(&text, &len));
+	assert_int_equal(kql_exec_run(db, o.p, NOW, write_row, &o, &e), 0);
+	fclose(o.f);
+	assert_string_equal(text, "ops\t2\t2.5\t5\tError\n");
+	free(text);
+	kql_arena_free(a);
+	assert_int_equal(sqlite3_exec(db, "DROP TABLE Events", NULL, NULL, NULL), SQLITE_OK);
+}
+
+static const struct {
+	const char *source, *query, *rows;
+	bool ordered;
+} docs[] = {
+#include "kql_doc_outputs.inc"
+};
+
+static void test_doc_outputs(void **state)
+{
+	for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++)
+		expect_rows(docs[i].query, docs[i].rows, docs[i].ordered);
+	printf("# %zu documentation examples give their documented output\n",
+	       sizeof(docs) / sizeof(docs[0]));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_nulls),
+	    cmocka_unit_test(test_strings),
+	    cmocka_unit_test(test_numbers_and_time),
+	    cmocka_unit_test(test_sort_and_top),
+	    cmocka_unit_test(test_summarize),
+	    cmocka_unit_test(test_union_join_mvexpand),
+	    cmocka_unit_test(test_no_literal_in_sql),
+	    cmocka_unit_test(test_refused),
+	    cmocka_unit_test(test_stored_table),
+	    cmocka_unit_test(test_doc_outputs),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
