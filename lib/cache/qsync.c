@@ -134,9 +134,8 @@ static bool cached(struct qsync *q, const struct proto_extent *x)
 	return true;
 }
 
-/* The schema x's artifacts were written with: its statistics name the
- * columns in order; a type is the column's current one (the current
- * schema when x has none). */
+/* The schema x's artifacts were written with: its statistics list the
+ * columns in order with their types (the current schema when x has none). */
 static int written(const struct store_entity *ent, const struct proto_extent *x, struct job *j)
 {
 	const struct proto_entity *e = &ent->e;
@@ -145,13 +144,10 @@ static int written(const struct store_entity *ent, const struct proto_extent *x,
 	if (!(j->written = calloc(n ? n : 1, sizeof(*j->written))))
 		return -ENOMEM;
 	j->nwritten = n;
-	for (size_t i = 0; i < n; i++) {
-		const char *name = x->nstats ? x->stats[i].name : e->columns[i].name;
-		j->written[i] = (struct proto_column){(char *)"", PROTO_T_STRING};
-		for (size_t k = 0; k < e->ncolumns; k++)
-			if (strcmp(e->columns[k].name, name) == 0)
-				j->written[i] = e->columns[k];
-	}
+	for (size_t i = 0; i < n; i++)
+		j->written[i] = x->nstats
+		                    ? (struct proto_column){x->stats[i].name, x->stats[i].type}
+		                    : e->columns[i];
 	return 0;
 }
 

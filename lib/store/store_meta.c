@@ -476,9 +476,12 @@ int store_data_encode(const struct proto_artifact *a, char **ret)
 	return 0;
 }
 
+/* [name, nulls, min, max, type]: the type is the column's as the rows were
+ * written (docs/PROTOCOL.md, "Column statistics"). */
 static json_t *colstat_json(const struct proto_colstat *c)
 {
-	return json_pack("[s,I,s?,s?]", c->name, (json_int_t)c->nulls, c->min, c->max);
+	return json_pack("[s,I,s?,s?,s]", c->name, (json_int_t)c->nulls, c->min, c->max,
+	                 proto_coltype_name(c->type));
 }
 
 int store_stats_encode(const struct proto_extent *x, char **ret)

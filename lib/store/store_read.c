@@ -382,7 +382,14 @@ static int stats_read(sqlite3_stmt *st, int col, struct extent_buf *b)
 		struct proto_colstat *c = &b->x.stats[b->x.nstats++];
 		json_t *min = json_array_get(v, 2), *max = json_array_get(v, 3);
 
-		if (json_array_size(v) != 4 || !json_is_string(json_array_get(v, 0)) ||
+		/* 4 members: a pre-release row without the type (string). */
+		if (json_array_size(v) == 5 &&
+		    proto_coltype_parse(json_string_value(json_array_get(v, 4)), &c->type) < 0)
+			return -EBADMSG;
+		if (json_array_size(v) == 4)
+			c->type = PROTO_T_STRING;
+		if ((json_array_size(v) != 4 && json_array_size(v) != 5) ||
+		    !json_is_string(json_array_get(v, 0)) ||
 		    !json_is_integer(json_array_get(v, 1)) ||
 		    !(json_is_string(min) || json_is_null(min)) ||
 		    !(json_is_string(max) || json_is_null(max)))

@@ -1870,10 +1870,12 @@ static int typed_cb(void *arg, int64_t id, const struct proto_extent *x)
 	const struct proto_artifact *a = &x->artifacts[0];
 
 	if (t->n < 4)
-		(void)snprintf(t->data[t->n], sizeof(t->data[0]), "%s %s %d|%zu %s %" PRIu64 " %s %s",
+		(void)snprintf(t->data[t->n], sizeof(t->data[0]), "%s %s %d|%zu %s:%s %" PRIu64 " %s %s",
 		               proto_format_name(a->format), proto_compression_name(a->compression),
 		               a->ignore_first_record, x->nstats,
-		               x->nstats ? x->stats[0].name : "-", x->nstats ? x->stats[0].nulls : 0,
+		               x->nstats ? x->stats[0].name : "-",
+		               x->nstats ? proto_coltype_name(x->stats[0].type) : "-",
+		               x->nstats ? x->stats[0].nulls : 0,
 		               x->nstats && x->stats[0].min ? x->stats[0].min : "-",
 		               x->nstats && x->stats[0].max ? x->stats[0].max : "-");
 	t->n++;
@@ -1897,9 +1899,10 @@ static void test_typed_extents(void **state)
 {
 	struct fx *f = *state;
 	struct xs x = extents("T", 1, 2);
-	struct proto_colstat st[] = {{(char *)"Timestamp", 0, (char *)"2026-12-01T00:00:00.0000000Z",
+	struct proto_colstat st[] = {{(char *)"Timestamp", PROTO_T_DATETIME, 0,
+	                              (char *)"2026-12-01T00:00:00.0000000Z",
 	                              (char *)"2026-12-02T00:00:00.0000000Z"},
-	                             {(char *)"Host", 3, NULL, NULL}};
+	                             {(char *)"Host", PROTO_T_STRING, 3, NULL, NULL}};
 	struct proto_action a[] = {create(PROTO_TABLE, "T"), add(&x)};
 	struct store_summary sum = {0};
 	struct typed_seen t;
@@ -1912,9 +1915,9 @@ static void test_typed_extents(void **state)
 	assert_int_equal(apply(f, UUID_A, 1, a, 2, NULL, NULL), 0);
 	t = typed_extents(f, "T");
 	assert_int_equal(t.n, 2);
-	assert_string_equal(t.data[0], "csv gzip 1|2 Timestamp 0 2026-12-01T00:00:00.0000000Z "
+	assert_string_equal(t.data[0], "csv gzip 1|2 Timestamp:datetime 0 2026-12-01T00:00:00.0000000Z "
 	                               "2026-12-02T00:00:00.0000000Z");
-	assert_string_equal(t.data[1], "none none 0|0 - 0 - -");
+	assert_string_equal(t.data[1], "none none 0|0 -:- 0 - -");
 
 	/* the same state from a checkpoint, into a second follower database */
 	struct proto_counts counts = counts_of(1, 0, 0, (const struct xs *const[]){&x}, 1);
@@ -1930,9 +1933,9 @@ static void test_typed_extents(void **state)
 	store_summary_clear(&sum);
 	t = typed_extents(f, "T");
 	assert_int_equal(t.n, 2);
-	assert_string_equal(t.data[0], "csv gzip 1|2 Timestamp 0 2026-12-01T00:00:00.0000000Z "
+	assert_string_equal(t.data[0], "csv gzip 1|2 Timestamp:datetime 0 2026-12-01T00:00:00.0000000Z "
 	                               "2026-12-02T00:00:00.0000000Z");
-	assert_string_equal(t.data[1], "none none 0|0 - 0 - -");
+	assert_string_equal(t.data[1], "none none 0|0 -:- 0 - -");
 	xs_free(&x);
 }
 
