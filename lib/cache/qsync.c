@@ -135,7 +135,9 @@ static bool cached(struct qsync *q, const struct proto_extent *x)
 }
 
 /* The schema x's artifacts were written with: its statistics list the
- * columns in order with their types (the current schema when x has none). */
+ * columns in order with their types (the current schema when x has none).
+ * Names are borrowed from the table's columns, which outlive the walk (x's
+ * do not); a column dropped since gets "", which maps to nothing. */
 static int written(const struct store_entity *ent, const struct proto_extent *x, struct job *j)
 {
 	const struct proto_entity *e = &ent->e;
@@ -144,10 +146,16 @@ static int written(const struct store_entity *ent, const struct proto_extent *x,
 	if (!(j->written = calloc(n ? n : 1, sizeof(*j->written))))
 		return -ENOMEM;
 	j->nwritten = n;
-	for (size_t i = 0; i < n; i++)
-		j->written[i] = x->nstats
-		                    ? (struct proto_column){x->stats[i].name, x->stats[i].type}
-		                    : e->columns[i];
+	for (size_t i = 0; i < n; i++) {
+		if (!x->nstats) {
+			j->written[i] = e->columns[i];
+			continue;
+		}
+		j->written[i] = (struct proto_column){(char *)"", x->stats[i].type};
+		for (size_t k = 0; k < e->ncolumns; k++)
+			if (strcmp(e->columns[k].name, x->stats[i].name) == 0)
+				j->written[i].name = e->columns[k].name;
+	}
 	return 0;
 }
 
