@@ -204,7 +204,7 @@ static int walk_extents(struct run *r, struct tview *t)
 	                                .to = INT64_MAX,
 	                                .limit = 1000,
 	                                .set = STORE_EXTENTS_VISIBLE};
-	int rc;
+	int rc = 0;
 
 	do {
 		t->seen = 0;

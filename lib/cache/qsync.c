@@ -213,7 +213,7 @@ static int walk_table(struct walk *w, struct store *s, const char *config, char 
 	                               .to = INT64_MAX,
 	                               .limit = PAGE,
 	                               .set = STORE_EXTENTS_VISIBLE};
-	int r;
+	int r = 0;
 
 	do {
 		w->seen = 0;
