@@ -26,6 +26,7 @@
 #include "cache/warm.h"
 
 #define STORE_FILE "state.db"
+#define QSYNC_RETRY_TICKS 5 /* status ticks (seconds) between retries of a full disk */
 #define STATUS_EVERY_MS 1000 /* STATUS= at most this often (and at least: lag and cache move) */
 #define TICKS_PER_S 10000000LL
 
@@ -38,6 +39,7 @@ struct esync {
 	struct warm *warm;   /* ENGINE_RUN only: keeps the cache warm */
 	struct qsync *qsync; /* ENGINE_RUN only: the query stores follow the cache */
 	uint64_t qsync_seen; /* the warmer's fetched + evicted + scans at the last kick */
+	unsigned qsync_idle; /* ticks since the last kick */
 	struct event *turn;  /* ready() and the once round start on the first loop turn */
 	struct event *tick;  /* ENGINE_RUN: recomputes the status every STATUS_EVERY_MS */
 	int64_t status_ms;   /* monotonic ms of the last computation */
@@ -203,14 +205,18 @@ static void status_changed(struct esync *e)
 static void kick_qsync(struct esync *e)
 {
 	struct warm_totals t;
+	struct qsync_status q;
 	uint64_t seen;
 
 	if (e->qsync == NULL || e->warm == NULL)
 		return;
 	warm_totals(e->warm, &t);
+	qsync_status(e->qsync, &q);
 	seen = t.fetched_files + t.evicted_files + warm_scans(e->warm);
-	if (seen != e->qsync_seen) {
+	/* after a full disk, a pass every QSYNC_RETRY_TICKS until it loads */
+	if (seen != e->qsync_seen || (q.disk_full && ++e->qsync_idle >= QSYNC_RETRY_TICKS)) {
 		e->qsync_seen = seen;
+		e->qsync_idle = 0;
 		qsync_kick(e->qsync);
 	}
 }

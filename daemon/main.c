@@ -572,7 +572,7 @@ static int start_query(struct daemon *d, char *err, size_t errlen)
 	int r;
 
 	(void)snprintf(path, sizeof(path), "%s/%s", d->conf->state_dir, STORE_FILE);
-	r = query_new(d->base, path, d->conf->cache_dir, &d->query, err, errlen);
+	r = query_new(d->base, path, d->conf->cache_dir, on_qsync(d), &d->query, err, errlen);
 	if (r < 0)
 		log_err("cannot start: %s", err);
 	return r;

@@ -46,8 +46,8 @@ static void job_free(struct job *j)
 
 /* ---- errors ---- */
 
-char *query_error_json(const char *code, const char *type, const char *errcode,
-                       const char *message, const struct job *j)
+char *query_error_json(const char *code, const char *type, const char *errcode, const char *message,
+                       const struct job *j)
 {
 	json_t *e = json_pack("{s:{s:s, s:s, s:s, s:s, s:{s:s, s:s}, s:b}}", "error", "code", code,
 	                      "message", message, "@type", type, "@message", message, "@context",
@@ -335,8 +335,8 @@ static void new_activity_id(char out[37])
 /* The client's request id, printable ASCII only, bounded. */
 static void request_id(struct evhttp_request *req, char out[128])
 {
-	const char *s = evhttp_find_header(evhttp_request_get_input_headers(req),
-	                                   "x-ms-client-request-id");
+	const char *s =
+	    evhttp_find_header(evhttp_request_get_input_headers(req), "x-ms-client-request-id");
 	size_t n = 0;
 
 	for (; s && *s && n + 1 < 128; s++)
@@ -361,12 +361,14 @@ static int authorize(const struct http_kusto_call *call, const char *name, struc
 	unsigned roles;
 
 	if (!call->views || !call->views->store) {
-		refuse(call->wait, 503, "ServiceUnavailable", "Kusto.Data.Exceptions.KustoServiceException",
+		refuse(call->wait, 503, "ServiceUnavailable",
+		       "Kusto.Data.Exceptions.KustoServiceException",
 		       "the state store is not open yet; retry");
 		return -1;
 	}
 	if (!name || views_db_find(call->views, name, ret, err) < 0) {
-		(void)snprintf(msg, sizeof(msg), "database '%s' is not followed here", name ? name : "");
+		(void)snprintf(msg, sizeof(msg), "database '%s' is not followed here",
+		               name ? name : "");
 		refuse(call->wait, 404, "BadRequest_EntityNotFound",
 		       "Kusto.Data.Exceptions.EntityNotFoundException", msg);
 		return -1;
@@ -375,8 +377,8 @@ static int authorize(const struct http_kusto_call *call, const char *name, struc
 	if (!auth_allowed(call->who, roles, AUTH_REQ_DATA, call->allow_anonymous)) {
 		(void)snprintf(msg, sizeof(msg), "%s may not query database '%s'",
 		               call->who->fqn[0] ? call->who->fqn : "an anonymous caller", name);
-		refuse(call->wait, 403, "Forbidden", "Kusto.Data.Exceptions.KustoRequestDeniedException",
-		       msg);
+		refuse(call->wait, 403, "Forbidden",
+		       "Kusto.Data.Exceptions.KustoRequestDeniedException", msg);
 		views_db_clear(ret);
 		return -1;
 	}
@@ -396,9 +398,7 @@ static struct job *job_new(struct query *q, const struct http_kusto_call *call, 
 	j->wait = call->wait;
 	j->req = *kr;
 	*kr = (struct kreq){0};
-	j->shape = call->v1 ? KFRAME_V1
-	           : j->req.opts.fragmented ? KFRAME_V2_FRAGMENTED
-	                                    : KFRAME_V2;
+	j->shape = call->v1 ? KFRAME_V1 : j->req.opts.fragmented ? KFRAME_V2_FRAGMENTED : KFRAME_V2;
 	(void)snprintf(j->config, sizeof(j->config), "%s", d->info.config);
 	(void)snprintf(j->db, sizeof(j->db), "%s", d->info.local_name);
 	j->db_id = d->info.id;
@@ -432,8 +432,8 @@ void query_request(struct query *q, const struct http_kusto_call *call)
 	struct job *j;
 
 	if (kreq_parse(call->body, call->len, &kr, err) < 0)
-		return refuse(call->wait, 400, "BadRequest", "Kusto.Data.Exceptions.KustoBadRequestException",
-		              err);
+		return refuse(call->wait, 400, "BadRequest",
+		              "Kusto.Data.Exceptions.KustoBadRequestException", err);
 	if (authorize(call, kr.db, &d) < 0) {
 		kreq_clear(&kr);
 		return;
@@ -449,7 +449,8 @@ void query_request(struct query *q, const struct http_kusto_call *call)
 	if (!enqueue(q, j)) {
 		struct http_wait *w = j->wait;
 		job_free(j);
-		refuse(w, 429, "TooManyRequests", "Kusto.DataNode.Exceptions.ControlCommandThrottledException",
+		refuse(w, 429, "TooManyRequests",
+		       "Kusto.DataNode.Exceptions.ControlCommandThrottledException",
 		       "too many queries are waiting; retry later");
 	}
 }
@@ -457,7 +458,7 @@ void query_request(struct query *q, const struct http_kusto_call *call)
 /* ---- life ---- */
 
 int query_new(struct event_base *base, const char *store_path, const char *cache_dir,
-              struct query **ret, char *err, size_t errlen)
+              struct qsync *qsync, struct query **ret, char *err, size_t errlen)
 {
 	struct query *q = calloc(1, sizeof(*q));
 	int r = -ENOMEM;
@@ -465,8 +466,10 @@ int query_new(struct event_base *base, const char *store_path, const char *cache
 	if (!q || !(q->store_path = strdup(store_path)) || !(q->cache_dir = strdup(cache_dir)))
 		goto fail;
 	q->base = base;
+	q->qsync = qsync;
 	q->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (q->efd < 0 || !(q->efd_ev = event_new(base, q->efd, EV_READ | EV_PERSIST, on_done, q)) ||
+	if (q->efd < 0 ||
+	    !(q->efd_ev = event_new(base, q->efd, EV_READ | EV_PERSIST, on_done, q)) ||
 	    event_add(q->efd_ev, NULL) < 0) {
 		r = q->efd < 0 ? -errno : -ENOMEM;
 		goto fail;
@@ -478,7 +481,8 @@ int query_new(struct event_base *base, const char *store_path, const char *cache
 		if ((r = pthread_create(&q->threads[q->nthreads], NULL, worker_main, q)) != 0) {
 			r = -r;
 			query_free(q);
-			(void)snprintf(err, errlen, "cannot start the query workers: %s", strerror(-r));
+			(void)snprintf(err, errlen, "cannot start the query workers: %s",
+			               strerror(-r));
 			return r;
 		}
 	*ret = q;

@@ -15,8 +15,10 @@
  * slows its own query, nothing else).  servertimeout and a client that goes
  * away stop the engine (a progress handler).
  *
- * Extents not loaded (cold or still warming) are not read through yet: a
- * query that needs them is refused with a clear error, unless
+ * Extents whose artifacts are cached but not loaded yet (a commit just
+ * applied) are waited for: the query asks qsync (borrowed, may be NULL) for
+ * a pass.  Cold extents (not cached) are not read through yet: a query that
+ * needs them is refused with a clear error, unless
  * query_datascope = hotcache, which reads what is loaded and reports what
  * it skipped.  Extents that are not queryable (no data format, rows that
  * do not parse) are left out.
@@ -28,7 +30,7 @@
 
 #define QUERY_WORKERS 2
 #define QUERY_QUEUE_BYTES ((size_t)4 << 20) /* encoded bytes waiting for the loop */
-#define QUERY_QUEUE_MAX 256                /* jobs waiting for a worker (503 past it) */
+#define QUERY_QUEUE_MAX 256                 /* jobs waiting for a worker (503 past it) */
 
 struct event_base;
 struct query;
@@ -37,7 +39,7 @@ struct query;
  * store_path, opened lazily) over the query stores in cache_dir (copied).
  * 0, or a negative errno with err filled. */
 int query_new(struct event_base *base, const char *store_path, const char *cache_dir,
-              struct query **ret, char *err, size_t errlen);
+              struct qsync *qsync, struct query **ret, char *err, size_t errlen);
 
 /* Cancels every query, joins the workers, answers nothing more.  NULL ok. */
 void query_free(struct query *q);

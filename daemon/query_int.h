@@ -14,6 +14,7 @@
 #include "query/kreq.h"
 
 struct event;
+struct qsync;
 struct store;
 
 /* A piece of encoded answer waiting for the loop. */
@@ -25,7 +26,7 @@ struct chunk {
 
 struct job {
 	struct query *q;
-	struct job *next;      /* the queue, or the done list */
+	struct job *next;       /* the queue, or the done list */
 	struct http_wait *wait; /* NULL once the client went away or the reply ended */
 	struct event *drain;    /* the loop: retries while the socket is full */
 	struct kreq req;
@@ -44,6 +45,7 @@ struct job {
 
 struct query {
 	struct event_base *base;
+	struct qsync *qsync; /* borrowed: NULL when there is none */
 	char *store_path, *cache_dir;
 	pthread_t threads[QUERY_WORKERS];
 	size_t nthreads;
@@ -73,7 +75,7 @@ void query_finish(struct job *j, int status, char *error_json);
 bool query_cancelled(struct job *j);
 
 /* A Kusto error body: {"error":{code, message, @type, @message, ...}}. */
-char *query_error_json(const char *code, const char *type, const char *errcode,
-                       const char *message, const struct job *j);
+char *query_error_json(const char *code, const char *type, const char *errcode, const char *message,
+                       const struct job *j);
 
 #endif

@@ -28,8 +28,14 @@
 #include "store/store.h"
 #include "util/timefmt.h"
 
-#define PREPARE_TRIES 3
+#define PREPARE_TRIES 100 /* a leader committing fast: each try waits for a pass */
+/* How long a query waits for the extents of its version to load: those
+ * cached (the next pass), those not cached yet (warming, or cold). */
+#define LOAD_WAIT (30 * TIMEFMT_TICKS_PER_SEC)
+#define WARM_WAIT (5 * TIMEFMT_TICKS_PER_SEC)
 #define PROGRESS_OPS 10000
+#define BUSY_MS 2000
+#define QSYNC_WAIT_MS 1000 /* for a pass that loads what is cached */
 
 /* One compiled query and what it runs on. */
 struct run {
@@ -46,18 +52,18 @@ struct run {
 	struct kreq_opts opts;
 	sqlite3 *db;
 	struct kframe *f;
-	uint64_t skipped;   /* extents left out by query_datascope=hotcache */
+	uint64_t skipped; /* extents left out by query_datascope=hotcache */
 	bool truncated, emitted;
-	int64_t now;        /* ticks: now() of the query */
-	struct kval *row;   /* a result row being encoded */
+	int64_t now;      /* ticks: now() of the query */
+	struct kval *row; /* a result row being encoded */
 	size_t nrow;
-	int status;         /* before output: the HTTP status of the error */
-	char *error;        /* its body */
-	char msg[1024];     /* a message being built */
+	int status;     /* before output: the HTTP status of the error */
+	char *error;    /* its body */
+	char msg[1024]; /* a message being built */
 };
 
-static void fail(struct run *r, int status, const char *code, const char *type,
-                 const char *errcode, const char *msg)
+static void fail(struct run *r, int status, const char *code, const char *type, const char *errcode,
+                 const char *msg)
 {
 	if (r->error)
 		return;
@@ -85,7 +91,8 @@ static int load_schema(struct run *r)
 		const struct proto_entity *e = &r->ents[i].e;
 		r->tables[i] = (struct kql_schema_table){e->name, &r->cols[k], e->ncolumns};
 		for (size_t c = 0; c < e->ncolumns; c++)
-			r->cols[k++] = (struct kql_schema_column){e->columns[c].name, e->columns[c].type};
+			r->cols[k++] =
+			    (struct kql_schema_column){e->columns[c].name, e->columns[c].type};
 	}
 	r->sdb = (struct kql_schema_db){r->j->db, r->tables, r->nents};
 	r->schema = (struct kql_schema){&r->sdb, 1, r->j->db};
@@ -112,8 +119,8 @@ static int compile(struct run *r)
 	r->opts = r->j->req.opts;
 	for (size_t i = 0; i < r->kq->nsets; i++)
 		if (kreq_set(&r->opts, r->kq->set_names[i], r->kq->set_values[i], err) < 0) {
-			fail(r, 400, "General_BadRequest", "Kusto.Data.Exceptions.KustoBadRequestException",
-			     NULL, err);
+			fail(r, 400, "General_BadRequest",
+			     "Kusto.Data.Exceptions.KustoBadRequestException", NULL, err);
 			return -EINVAL;
 		}
 	return 0;
@@ -127,10 +134,11 @@ struct tview {
 	const struct store_entity *ent;
 	int64_t *eids;
 	size_t neids, cap;
-	uint64_t missing;
-	sqlite3_stmt *find; /* q.qextents by extent */
-	int64_t last;       /* the walk's cursor */
-	size_t seen;        /* extents of the page */
+	uint64_t missing, cold; /* not loaded; of them, artifacts not cached */
+	sqlite3_stmt *find;     /* q.qextents by extent */
+	int64_t last;           /* the walk's cursor */
+	const struct run *r;
+	size_t seen; /* extents of the page */
 };
 
 static bool typed(const struct proto_extent *x)
@@ -169,6 +177,21 @@ static int64_t loaded_eid(struct tview *t, const char *id, bool *not_queryable)
 	return eid;
 }
 
+/* Whether every artifact of x is in the cache (then the query store loads
+ * it soon: a query waits for that rather than fail). */
+static bool cached(const struct run *r, const struct proto_extent *x)
+{
+	char path[4096];
+
+	for (size_t i = 0; i < x->nartifacts; i++) {
+		(void)snprintf(path, sizeof(path), "%s/objects/%.2s/%s", r->j->q->cache_dir,
+		               x->artifacts[i].sha256, x->artifacts[i].sha256);
+		if (access(path, R_OK) < 0)
+			return false;
+	}
+	return true;
+}
+
 static int on_extent(void *arg, int64_t id, const struct proto_extent *x)
 {
 	struct tview *t = arg;
@@ -182,8 +205,10 @@ static int on_extent(void *arg, int64_t id, const struct proto_extent *x)
 	eid = loaded_eid(t, x->id, &bad);
 	if (eid > 0)
 		return add_eid(t, eid);
-	if (!bad)
+	if (!bad) {
 		t->missing++;
+		t->cold += !cached(t->r, x);
+	}
 	return 0;
 }
 
@@ -204,7 +229,7 @@ static int walk_extents(struct run *r, struct tview *t)
 	                                .to = INT64_MAX,
 	                                .limit = 1000,
 	                                .set = STORE_EXTENTS_VISIBLE};
-	int rc;
+	int rc = 0;
 
 	do {
 		t->seen = 0;
@@ -343,6 +368,14 @@ static char *ro_uri(const char *path)
 	return b.oom ? NULL : b.p;
 }
 
+/* An empty query store as q: the database has none yet. */
+static int attach_empty(struct run *r)
+{
+	return sql_exec(r, "ATTACH ':memory:' AS q; CREATE TABLE q.qtables(tid, name, schema, "
+	                   "ncols); CREATE TABLE q.qextents(eid, extent); CREATE TABLE "
+	                   "q.qerrors(extent)");
+}
+
 /* A read-only query store as q (the empty in-memory one when the database
  * has none yet: every table then reads no row). */
 static int attach(struct run *r)
@@ -354,9 +387,7 @@ static int attach(struct run *r)
 	if (qsync_path(r->j->q->cache_dir, r->j->db_id, path, sizeof(path)) < 0)
 		return -ENAMETOOLONG;
 	if (access(path, R_OK) < 0)
-		return sql_exec(r, "ATTACH ':memory:' AS q; CREATE TABLE q.qtables(tid, name, schema, "
-		                   "ncols); CREATE TABLE q.qextents(eid, extent); CREATE TABLE "
-		                   "q.qerrors(extent)");
+		return attach_empty(r);
 	if (!(uri = ro_uri(path)))
 		return -ENOMEM;
 	rc = sqlite3_prepare_v2(r->db, "ATTACH ?1 AS q", -1, &s, NULL);
@@ -379,15 +410,24 @@ static int progress(void *arg)
 
 static int open_db(struct run *r)
 {
-	int rc = sqlite3_open_v2(":memory:", &r->db,
-	                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
+	int rc =
+	    sqlite3_open_v2(":memory:", &r->db,
+	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
 
 	if (rc != SQLITE_OK || kql_exec_register(r->db) < 0)
 		return -ENOMEM;
+	/* the query store's writer (qsync) may hold a lock for a moment */
+	(void)sqlite3_busy_timeout(r->db, BUSY_MS);
 	sqlite3_progress_handler(r->db, PROGRESS_OPS, progress, r);
 	if ((rc = attach(r)) < 0)
 		return rc;
 	/* the query store's snapshot starts here, after the state store's */
+	if (sql_exec(r, "BEGIN; SELECT count(*) FROM q.qtables") == 0)
+		return 0;
+	/* a file qsync is creating (no catalogue yet): nothing is loaded */
+	(void)sql_exec(r, "ROLLBACK");
+	if ((rc = sql_exec(r, "DETACH q")) < 0 || (rc = attach_empty(r)) < 0)
+		return rc;
 	return sql_exec(r, "BEGIN; SELECT count(*) FROM q.qtables");
 }
 
@@ -426,10 +466,12 @@ static int find_stmt(struct run *r, struct tview *t)
 	           : -EIO;
 }
 
-/* The view of one table; its missing extents counted into *missing. */
-static int table_view(struct run *r, const struct store_entity *ent, uint64_t *missing)
+/* The view of one table; its missing extents counted into *missing, the
+ * cold ones of them (artifacts not cached) into *cold. */
+static int table_view(struct run *r, const struct store_entity *ent, uint64_t *missing,
+                      uint64_t *cold)
 {
-	struct tview t = {.ent = ent};
+	struct tview t = {.ent = ent, .r = r};
 	char name[32];
 	char *sql = NULL;
 	int rc;
@@ -445,6 +487,7 @@ static int table_view(struct run *r, const struct store_entity *ent, uint64_t *m
 	if (rc == 0)
 		rc = sql_exec(r, sql);
 	*missing += t.missing;
+	*cold += t.cold;
 	free(sql);
 	free(t.eids);
 	sqlite3_finalize(t.find);
@@ -452,14 +495,14 @@ static int table_view(struct run *r, const struct store_entity *ent, uint64_t *m
 }
 
 /* Views of every table (tables are few; a view costs nothing unread). */
-static int make_views(struct run *r, uint64_t *missing)
+static int make_views(struct run *r, uint64_t *missing, uint64_t *cold)
 {
 	int rc = 0;
 
-	*missing = 0;
+	*missing = *cold = 0;
 	for (size_t i = 0; i < r->nents && rc == 0; i++)
 		if (r->ents[i].e.kind != PROTO_EXTERNAL_TABLE)
-			rc = table_view(r, &r->ents[i], missing);
+			rc = table_view(r, &r->ents[i], missing, cold);
 	return rc;
 }
 
@@ -476,21 +519,22 @@ static int no_rows(void *arg, int ncols, const char *const *values)
 }
 
 /* Schema, compile, views, with the state store read as one snapshot; 0,
- * or a failure recorded in r (or a negative errno). */
+ * or a failure recorded in r (or a negative errno): -EAGAIN when extents
+ * are cached but not loaded yet, -ENODATA when some are cold. */
 static int prepare(struct run *r)
 {
 	char err[STORE_ERRLEN];
-	uint64_t missing = 0;
+	uint64_t missing = 0, cold = 0;
 	int rc = store_query(r->store, "BEGIN", no_rows, NULL, err);
 
 	if (rc == 0 && (rc = load_schema(r)) == 0 && (rc = compile(r)) == 0 &&
 	    (rc = open_db(r)) == 0)
-		rc = make_views(r, &missing);
+		rc = make_views(r, &missing, &cold);
 	(void)store_query(r->store, "COMMIT", no_rows, NULL, NULL);
 	if (rc == 0 && missing > 0 && r->opts.scope == KREQ_SCOPE_HOTCACHE)
 		r->skipped = missing;
 	else if (rc == 0 && missing > 0)
-		rc = -EAGAIN;
+		rc = cold > 0 ? -ENODATA : -EAGAIN;
 	return rc;
 }
 
@@ -582,13 +626,14 @@ static void end_status(struct run *r, int rc, const struct kql_error *e, struct 
 
 	*st = (struct kframe_status){0};
 	if (r->truncated) {
-		(void)snprintf(r->msg, sizeof(r->msg),
-		               "Query result set has exceeded the internal %s limit %" PRIu64
-		               " (E_QUERY_RESULT_SET_TOO_LARGE; see https://aka.ms/kustoquerylimits); "
-		               "set notruncation or raise truncationmaxrecords/truncationmaxsize",
-		               kframe_rows(r->f) >= r->opts.max_records ? "record count" : "data size",
-		               kframe_rows(r->f) >= r->opts.max_records ? r->opts.max_records
-		                                                        : r->opts.max_size);
+		(void)snprintf(
+		    r->msg, sizeof(r->msg),
+		    "Query result set has exceeded the internal %s limit %" PRIu64
+		    " (E_QUERY_RESULT_SET_TOO_LARGE; see https://aka.ms/kustoquerylimits); "
+		    "set notruncation or raise truncationmaxrecords/truncationmaxsize",
+		    kframe_rows(r->f) >= r->opts.max_records ? "record count" : "data size",
+		    kframe_rows(r->f) >= r->opts.max_records ? r->opts.max_records
+		                                             : r->opts.max_size);
 		*st = (struct kframe_status){-1, "LimitsExceeded", r->msg, false};
 	} else if (rc < 0 && late) {
 		(void)snprintf(r->msg, sizeof(r->msg),
@@ -622,8 +667,12 @@ static int execute(struct run *r)
 	end_status(r, rc, &e, &st);
 	if (st.code != 0 && !r->emitted) {
 		/* nothing went out yet: a real HTTP error */
-		fail(r, st.cancelled ? 503 : timefmt_now() > r->j->deadline ? 408 : 400, st.kusto,
-		     "Kusto.Data.Exceptions.KustoServicePartialQueryFailureException", e.code, st.message);
+		fail(r,
+		     st.cancelled                     ? 503
+		     : timefmt_now() > r->j->deadline ? 408
+		                                      : 400,
+		     st.kusto, "Kusto.Data.Exceptions.KustoServicePartialQueryFailureException",
+		     e.code, st.message);
 		if (!r->truncated)
 			return -EIO;
 	}
@@ -652,28 +701,49 @@ static int open_store(struct run *r, struct store **store)
 	return 0;
 }
 
+/* The deadline, and a bound on waiting for loads. */
+static bool waited_enough(const struct run *r, int64_t start)
+{
+	int64_t now = timefmt_now();
+
+	return now >= r->j->deadline || now - start > LOAD_WAIT;
+}
+
 void query_run(struct job *j, struct store **store)
 {
-	struct run r = {.j = j, .now = timefmt_now()};
+	int64_t start = timefmt_now();
+	struct run r = {.j = j, .now = start};
 	int rc = open_store(&r, store);
 
-	for (int i = 0; rc == 0 && i < PREPARE_TRIES; i++) {
-		if ((rc = prepare(&r)) != -EAGAIN)
+	for (int i = 0; rc == 0 && i < PREPARE_TRIES && !waited_enough(&r, start); i++) {
+		if ((rc = prepare(&r)) != -EAGAIN && rc != -ENODATA)
+			break;
+		/* cached, not loaded yet (or still warming): the query store's
+		 * next passes load them */
+		if (!j->q->qsync || (rc == -ENODATA && timefmt_now() - start > WARM_WAIT))
 			break;
 		run_clear(&r);
+		(void)qsync_wait(j->q->qsync, QSYNC_WAIT_MS);
+		rc = 0;
 	}
-	if (rc == -EAGAIN) {
-		(void)snprintf(r.msg, sizeof(r.msg),
-		               "the visible version of database '%s' has extents that are not loaded "
-		               "in the query store yet (cold, or still warming up), and this follower "
-		               "cannot read them through yet; retry, or query what is loaded with "
-		               "set query_datascope='hotcache'",
-		               j->db);
-		fail(&r, 503, "ServiceUnavailable", "Kusto.Data.Exceptions.KustoServiceException", NULL,
-		     r.msg);
+	if (rc == -EAGAIN || rc == -ENODATA) {
+		(void)snprintf(
+		    r.msg, sizeof(r.msg),
+		    "the visible version of database '%s' has extents that are not loaded "
+		    "in the query store yet (cold, or still warming up), and this follower "
+		    "cannot read them through yet; retry, or query what is loaded with "
+		    "set query_datascope='hotcache'",
+		    j->db);
+		fail(&r, 503, "ServiceUnavailable", "Kusto.Data.Exceptions.KustoServiceException",
+		     NULL, r.msg);
 	} else if (rc < 0 && !r.error) {
-		fail(&r, 503, "ServiceUnavailable", "Kusto.Data.Exceptions.KustoServiceException", NULL,
-		     "the query could not be prepared (the state or query store could not be read)");
+		(void)snprintf(
+		    r.msg, sizeof(r.msg),
+		    "the query could not be prepared: the state or query store could not "
+		    "be read (%s%s%s)",
+		    strerror(-rc), r.db ? ": " : "", r.db ? sqlite3_errmsg(r.db) : "");
+		fail(&r, 503, "ServiceUnavailable", "Kusto.Data.Exceptions.KustoServiceException",
+		     NULL, r.msg);
 	}
 	if (rc == 0)
 		(void)execute(&r);

@@ -37,7 +37,8 @@ done
 while IFS=: read -r file line text; do
 	from=${file#lib/}
 	from=${from%%/*}
-	inc=$(printf '%s' "$text" | sed -E 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"([^"]*)".*/\1/')
+	[[ $text =~ \"([^\"]*)\" ]] || continue
+	inc=${BASH_REMATCH[1]}
 	case "$inc" in
 	*/*) to=${inc%%/*} ;;
 	*) complain "$file:$line: \"$inc\": include lib headers by folder (\"folder/name.h\")"; continue ;;

@@ -61,7 +61,9 @@ struct qsync {
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
+	pthread_cond_t passed;                    /* a pass ended */
 	bool kicked, stop;                        /* under mu */
+	uint64_t started, ended;                  /* passes, under mu */
 	struct qsync_status st;                   /* under mu */
 	struct qsync_status run;                  /* the thread's own, copied into st */
 	struct qtable_count *tables, *run_tables; /* under mu / the thread's */
@@ -508,9 +510,12 @@ static void *qsync_main(void *arg)
 		if (q->stop)
 			break;
 		q->kicked = false;
+		q->started++;
 		pthread_mutex_unlock(&q->mu);
 		pass(q);
 		pthread_mutex_lock(&q->mu);
+		q->ended = q->started;
+		pthread_cond_broadcast(&q->passed);
 		q->st = q->run;
 		counts_free(q->tables, q->ntables);
 		q->tables = q->run_tables;
@@ -542,7 +547,9 @@ int qsync_new(const char *store_path, const char *cache_dir, struct qsync **ret)
 		goto fail;
 	pthread_mutex_init(&q->mu, NULL);
 	pthread_cond_init(&q->cond, NULL);
+	pthread_cond_init(&q->passed, NULL);
 	if ((r = -pthread_create(&q->thread, NULL, qsync_main, q)) < 0) {
+		pthread_cond_destroy(&q->passed);
 		pthread_cond_destroy(&q->cond);
 		pthread_mutex_destroy(&q->mu);
 		goto fail;
@@ -566,8 +573,10 @@ void qsync_free(struct qsync *q)
 	pthread_mutex_lock(&q->mu);
 	q->stop = true;
 	pthread_cond_signal(&q->cond);
+	pthread_cond_broadcast(&q->passed);
 	pthread_mutex_unlock(&q->mu);
 	pthread_join(q->thread, NULL);
+	pthread_cond_destroy(&q->passed);
 	pthread_cond_destroy(&q->cond);
 	pthread_mutex_destroy(&q->mu);
 	counts_free(q->tables, q->ntables);
@@ -599,6 +608,32 @@ void qsync_kick(struct qsync *q)
 	q->kicked = true;
 	pthread_cond_signal(&q->cond);
 	pthread_mutex_unlock(&q->mu);
+}
+
+bool qsync_wait(struct qsync *q, int timeout_ms)
+{
+	struct timespec until;
+	uint64_t want;
+	bool ok;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&q->mu);
+	/* a pass under way may have read the store before the caller looked */
+	want = q->started + 1;
+	q->kicked = true;
+	pthread_cond_signal(&q->cond);
+	while (q->ended < want && !q->stop &&
+	       pthread_cond_timedwait(&q->passed, &q->mu, &until) == 0)
+		;
+	ok = q->ended >= want;
+	pthread_mutex_unlock(&q->mu);
+	return ok;
 }
 
 void qsync_status(struct qsync *q, struct qsync_status *ret)

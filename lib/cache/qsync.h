@@ -43,6 +43,11 @@ void qsync_free(struct qsync *q);
 /* Asks for a pass (coalesced with one pending). */
 void qsync_kick(struct qsync *q);
 
+/* Asks for a pass and waits until one that started after this call has
+ * ended, at most timeout_ms: true when it did (a reader that found visible
+ * extents cached but not loaded yet reads them after it). */
+bool qsync_wait(struct qsync *q, int timeout_ms);
+
 /* Totals over every database, as of the last pass (and live counters). */
 struct qsync_status {
 	uint64_t passes;
