@@ -71,6 +71,15 @@ void leader_set_lock_timeout(struct leader *l, int timeout_ms);
  * "after-checkpoint" (checkpoint written, head not yet).  NULL: never. */
 void leader_set_crash_point(struct leader *l, const char *point, int sig);
 
+/* Keeps a local cache of each database's state under dir (one directory per
+ * target), so that a commit reads only the log after the cached version
+ * instead of the whole database (see leader_cache.c for when it is
+ * trusted).  NULL or "": no cache (the default). */
+int leader_set_state_cache(struct leader *l, const char *dir);
+/* What the last commit's state load did (from the cache, or why not), for
+ * leaderctl -v; "" before any. */
+const char *leader_state_note(const struct leader *l);
+
 /* Writes an empty head; -EEXIST when the target already holds one. */
 int leader_init(struct leader *l, uint32_t checkpoint_interval);
 

@@ -27,6 +27,10 @@ struct leader {
 	 * checks them again under the lock. */
 	struct leader_preexisting *pre;
 	size_t npre;
+	/* The local state cache (leader_cache.c): its directory for this
+	 * target, or NULL; and what the last state load did. */
+	char *cache_dir;
+	char state_note[LEADER_ERRLEN];
 };
 
 /* Opens another connection to the same target (for parallel writers). */
@@ -99,5 +103,15 @@ int leader_sha256_hex(const void *data, size_t len, char ret[PROTO_SHA256_LEN + 
 
 /* The commit time of a new version: now, but never before the previous one. */
 int64_t leader_next_committed(int64_t previous);
+
+/* Loads the state of db (in head h) at db->version: from the local state
+ * cache when the head confirms it (then only the log after it is read),
+ * else as leader_load does.  leader_state_note() says which. */
+int leader_cache_load(struct leader *l, const struct proto_head *h,
+		      const struct proto_head_db *db, struct leader_state **ret);
+/* Keeps st (a published version) as its database's cached state.  Best
+ * effort: a failure is only added to the note, and costs the next commit a
+ * full load. */
+void leader_cache_save(struct leader *l, const struct leader_state *st);
 
 #endif
