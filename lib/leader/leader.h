@@ -7,14 +7,16 @@
  * then every checkpoint_interval commits a checkpoint, then the head — so a
  * process killed at any point leaves a valid leader at the old or the new
  * version.  Writers serialise on the target's lock; under it the head is read
- * again, the database's state is loaded (newest checkpoint + log) and the new
- * actions are applied to it (leader_state checks them) before anything is
- * written; a log object already present at the next version is the orphan of
- * a crashed commit and is overwritten (If-Match on the ETag seen under the
- * lock; otherwise the log object is created only if absent); the lock is
- * renewed before the log object, the checkpoint and the head are written, so
- * a writer whose Azure lease was lost stops with -ENOLCK; and the head is
- * replaced only if its ETag is still the one read under the lock.
+ * again, the database's state is loaded (from the writer's local state cache
+ * and the log after it when the head confirms the cache, else newest
+ * checkpoint + log; leader_cache.c) and the new actions are applied to it
+ * (leader_state checks them) before anything is written; a log object
+ * already present at the next version is the orphan of a crashed commit and
+ * is overwritten (If-Match on the ETag seen under the lock; otherwise the log
+ * object is created only if absent); the lock is renewed before the log
+ * object, the checkpoint and the head are written, so a writer whose Azure
+ * lease was lost stops with -ENOLCK; and the head is replaced only if its
+ * ETag is still the one read under the lock.
  *
  * Errors: functions return 0 or a negative errno, and leader_error() gives
  * one line naming what was wrong (an object path, a database, a table...).
