@@ -1013,7 +1013,7 @@ static int commit_locked(struct leader *l, const char *name, leader_build_fn fn,
 			r = not_committed(l, r, &c);
 	}
 	if (r == 0) /* under the lock: no other writer of the cache on this machine */
-		leader_cache_save(l, st);
+		leader_cache_save(l, st, &c, h->checkpoint_interval);
 	if (r == 0 && ret_version)
 		*ret_version = c.version;
 out:

@@ -25,9 +25,17 @@
  * still applied to a whole state (leader_state) and checked.  A snapshot is
  * written only after the head of its version was published, to a temp file
  * renamed into place, so writers on one machine can share the directory.
+ *
+ * Writing a snapshot rewrites the whole state (~115 MB for a million
+ * extents), so a big state is not rewritten after every commit: the next
+ * commit replays this one's log object instead, which costs what its actions
+ * cost.  It is rewritten once the log since it holds 1/16 as many extents as
+ * the state, or is LEADER_CACHE_SAVE_VERSIONS (at most the checkpoint
+ * interval) versions long — and always when the state is small.
  */
 #include "leader/leader_int.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -39,6 +47,10 @@
 #include <unistd.h>
 
 #include "util/fsutil.h"
+
+/* A state of fewer extents than this is rewritten after every commit. */
+#define LEADER_CACHE_LAZY_EXTENTS 50000
+#define LEADER_CACHE_SAVE_VERSIONS 8
 
 static void note(struct leader *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -170,6 +182,23 @@ static int judge(struct leader *l, const struct proto_head *h, const struct prot
 	return 0;
 }
 
+/* The extents a commit adds or drops: what replaying it costs. */
+static uint64_t commit_extents(const struct proto_commit *c)
+{
+	uint64_t n = 0;
+	size_t i;
+
+	for (i = 0; i < c->nactions; i++)
+		n += c->actions[i].nextents + c->actions[i].nids;
+	return n;
+}
+
+static int count_replayed(struct leader_state *st, const struct proto_commit *c, void *arg)
+{
+	*(uint64_t *)arg += commit_extents(c);
+	return 0;
+}
+
 /* The cached state of db brought to db->version, or a negative errno. */
 static int load_cached(struct leader *l, const struct proto_head *h,
 		       const struct proto_head_db *db, struct leader_state **ret)
@@ -185,7 +214,7 @@ static int load_cached(struct leader *l, const struct proto_head *h,
 		return r;
 	}
 	sv = leader_state_version(st);
-	r = leader_load_log(l, st, sv + 1, db->version, NULL, NULL);
+	r = leader_load_log(l, st, sv + 1, db->version, count_replayed, &l->cache_replayed);
 	if (r < 0) {
 		note(l, "cached state at version %llu does not take the log after it: %s",
 		     (unsigned long long)sv, leader_error(l));
@@ -194,6 +223,7 @@ static int load_cached(struct leader *l, const struct proto_head *h,
 	}
 	note(l, "state from the cache at version %llu and %llu log objects after it",
 	     (unsigned long long)sv, (unsigned long long)(db->version - sv));
+	l->cache_base = sv;
 	*ret = st;
 	return 0;
 }
@@ -204,6 +234,8 @@ int leader_cache_load(struct leader *l, const struct proto_head *h,
 	char why[LEADER_ERRLEN];
 	int r;
 
+	l->cache_base = 0;
+	l->cache_replayed = 0;
 	if (!l->cache_dir) {
 		note(l, "no state cache");
 	} else if (load_cached(l, h, db, ret) == 0) {
@@ -218,6 +250,23 @@ int leader_cache_load(struct leader *l, const struct proto_head *h,
 	return r;
 }
 
+/* Removes the temp files of a writer of uuid killed while it saved: under
+ * the lock, no other process on this machine is saving that database. */
+static void remove_leftovers(const char *dir, const char *uuid)
+{
+	char prefix[PROTO_UUID_LEN + 8];
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	if (!d)
+		return;
+	(void)snprintf(prefix, sizeof(prefix), ".tmp-%s-", uuid);
+	while ((e = readdir(d)))
+		if (strncmp(e->d_name, prefix, strlen(prefix)) == 0)
+			(void)unlinkat(dirfd(d), e->d_name, 0);
+	(void)closedir(d);
+}
+
 /* Writes st to a temp file in the cache directory and renames it over the
  * snapshot of its database; no fsync: a torn file fails its checksum. */
 static int save(struct leader *l, const struct leader_state *st, char *serr)
@@ -230,6 +279,8 @@ static int save(struct leader *l, const struct leader_state *st, char *serr)
 		r = -ENAMETOOLONG;
 	if (r == 0)
 		r = fsutil_mkdirs(l->cache_dir, 0700);
+	if (r == 0)
+		remove_leftovers(l->cache_dir, leader_state_uuid(st));
 	if (r == 0 && (fd = mkstemp(tmp)) < 0)
 		r = -errno;
 	if (r < 0) {
@@ -249,12 +300,28 @@ static int save(struct leader *l, const struct leader_state *st, char *serr)
 	return r;
 }
 
-void leader_cache_save(struct leader *l, const struct leader_state *st)
+/* Whether to rewrite the snapshot after commit c (see the top). */
+static bool worth_saving(const struct leader *l, const struct leader_state *st,
+			 const struct proto_commit *c, uint32_t checkpoint_interval)
+{
+	uint64_t every = LEADER_CACHE_SAVE_VERSIONS, n = leader_state_nextents(st);
+
+	if (checkpoint_interval && checkpoint_interval < every)
+		every = checkpoint_interval;
+	return l->cache_base == 0 || n < LEADER_CACHE_LAZY_EXTENTS ||
+	       c->version - l->cache_base >= every ||
+	       (l->cache_replayed + commit_extents(c)) * 16 >= n;
+}
+
+void leader_cache_save(struct leader *l, const struct leader_state *st,
+		       const struct proto_commit *c, uint32_t checkpoint_interval)
 {
 	char serr[LEADER_STATE_ERRLEN] = "";
 	size_t n = strlen(l->state_note);
 
-	if (!l->cache_dir || save(l, st, serr) == 0)
+	if (!l->cache_dir || !worth_saving(l, st, c, checkpoint_interval))
+		return;
+	if (save(l, st, serr) == 0)
 		return;
 	(void)snprintf(l->state_note + n, sizeof(l->state_note) - n, "; not cached: %s", serr);
 }

@@ -1512,7 +1512,7 @@ out:
  * LS_SNAP_FORMAT.
  */
 #define LS_SNAP_MAGIC "FLDSNAP\n"
-#define LS_SNAP_FORMAT 3
+#define LS_SNAP_FORMAT 4
 #define LS_SNAP_ORDER 0x01020304u
 #define LS_SNAP_CANON UINT32_MAX /* an artifact path that is the canonical one */
 #define LS_SNAP_BUF ((size_t)1 << 20)
@@ -1576,23 +1576,31 @@ static uint64_t sum_round(uint64_t acc, uint64_t v)
 	return ((acc << 31) | (acc >> 33)) * SUM_P1;
 }
 
+static uint64_t sum_word(const unsigned char *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/* Four independent lanes in registers: the multiplies overlap. */
 static uint64_t sum_block(uint64_t h, const unsigned char *p, size_t n)
 {
-	uint64_t lane[4] = {SUM_P1 + SUM_P2, SUM_P2, SUM_P3, 0 - SUM_P1}, v;
-	size_t i = 0, k;
+	uint64_t a = SUM_P1 + SUM_P2, b = SUM_P2, c = SUM_P3, d = 0 - SUM_P1;
+	size_t i = 0;
 
 	for (; i + 32 <= n; i += 32) {
-		for (k = 0; k < 4; k++) {
-			memcpy(&v, p + i + 8 * k, 8);
-			lane[k] = sum_round(lane[k], v);
-		}
+		a = sum_round(a, sum_word(p + i));
+		b = sum_round(b, sum_word(p + i + 8));
+		c = sum_round(c, sum_word(p + i + 16));
+		d = sum_round(d, sum_word(p + i + 24));
 	}
 	for (; i < n; i++)
-		lane[i % 4] = sum_round(lane[i % 4], p[i]);
-	h = sum_round(h, n);
-	for (k = 0; k < 4; k++)
-		h = sum_round(h, lane[k]);
-	return h;
+		a = sum_round(a, p[i]);
+	h = sum_round(sum_round(h, n), a);
+	h = sum_round(sum_round(h, b), c);
+	return sum_round(h, d);
 }
 
 static uint64_t sum_final(uint64_t h)
@@ -1707,14 +1715,16 @@ static uint32_t *snap_entity_ordinals(const struct leader_state *s)
 	return ord;
 }
 
-/* The ordinal of an interned string: its pool slot's rank among used slots. */
+/* The ordinal of an interned string: its pool slot's rank among used slots
+ * (never missing; if it were, an ordinal the reader refuses). */
 static uint32_t snap_string(const struct leader_state *s, const uint32_t *rank, const char *p)
 {
 	size_t mask = s->pool.cap - 1, j;
 
-	for (j = str_hash(p) & mask; s->pool.slots[j] != p; j = (j + 1) & mask)
+	for (j = str_hash(p) & mask; s->pool.slots[j] && s->pool.slots[j] != p;
+	     j = (j + 1) & mask)
 		;
-	return rank[j];
+	return s->pool.slots[j] ? rank[j] : LS_SNAP_CANON - 1;
 }
 
 static void snap_put_strings(struct snap_out *o, const struct leader_state *s)
@@ -2018,8 +2028,8 @@ static int snap_alloc(struct leader_state *s, const struct ls_snap_head *h)
 {
 	s->arena_len = (size_t)h->blocks_len;
 	s->arena = malloc(s->arena_len ? s->arena_len : 1);
-	s->index = calloc((size_t)h->capindex, sizeof(*s->index));
-	if (!s->arena || !s->index)
+	s->index = h->capindex ? calloc((size_t)h->capindex, sizeof(*s->index)) : NULL;
+	if (!s->arena || (h->capindex && !s->index))
 		return -ENOMEM;
 	advise_huge(s->arena, s->arena_len);
 	advise_huge(s->index, (size_t)h->capindex * sizeof(*s->index));
@@ -2038,7 +2048,7 @@ static int snap_index(struct leader_state *s, struct snap_in *in)
 
 	if (!seen)
 		return -ENOMEM;
-	if (r == 0)
+	if (r == 0 && s->capindex)
 		memcpy(s->index, p, s->capindex * sizeof(*s->index));
 	for (j = 0; r == 0 && j < s->capindex; j++) {
 		uint32_t e = s->index[j];
