@@ -3,7 +3,7 @@
 #   make                 build the daemon, the tools and the library
 #   make test            build and run every unit and end-to-end test
 #   make SANITIZE=1 test the same under AddressSanitizer + UndefinedBehaviorSanitizer
-#   make ci              install test dependencies, then `make SANITIZE=1 test` (what CI runs)
+#   make ci              install test dependencies, make lint, then `make SANITIZE=1 test` (what CI runs)
 #   make demo            install runtime dependencies, build, run the demo
 #   make bench           long benchmarks (never part of `make test`)
 #   make fuzz            libFuzzer targets (clang)
@@ -77,11 +77,12 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 CMOCKA_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
+CMOCKA_OK := $(shell $(PKG_CONFIG) --exists cmocka 2>/dev/null && echo yes)
 
 MAN_PAGES := $(wildcard man/*.[158])
 
 .PHONY: all test unit e2e ci demo bench fuzz install clean deps test-deps format lint dist-check \
-	pkgcheck build-deps install-files fuzz-build
+	pkgcheck pkgcheck-cmocka build-deps install-files fuzz-build
 all: $(PROGS) $(TOOLS)
 
 # Order-only: checked once per make, before the first compile.
@@ -90,6 +91,12 @@ ifneq ($(PKG_OK),yes)
 	@echo "make: the build libraries were missing when this make started" \
 	  "($(PKG_CONFIG) --exists $(PKGS) failed): run 'make deps' (as root), then make again" >&2
 	@$(PKG_CONFIG) --print-errors --exists $(PKGS) || true
+	@exit 1
+endif
+
+pkgcheck-cmocka: | pkgcheck
+ifneq ($(CMOCKA_OK),yes)
+	@echo "make: cmocka was missing when this make started: run 'make test-deps' (as root), then make again" >&2
 	@exit 1
 endif
 
@@ -115,7 +122,7 @@ $(B)/tools/%: $(B)/tests/tools/%.o $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
-$(B)/tests/test_%.o: tests/unit/test_%.c | pkgcheck
+$(B)/tests/test_%.o: tests/unit/test_%.c | pkgcheck-cmocka
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(CMOCKA_CFLAGS) -c -o $@ $<
 
@@ -144,8 +151,10 @@ test-deps:
 build-deps:
 	@$(PKG_CONFIG) --exists $(PKGS) 2>/dev/null || bash scripts/deps.sh
 
-# What CI runs, and the README's test command.
+# What CI runs, and the README's test command: the layering check and
+# cppcheck, then every test under the sanitizers.
 ci: test-deps
+	$(MAKE) lint
 	$(MAKE) SANITIZE=1 test
 
 demo: deps
@@ -200,7 +209,7 @@ dist-check:
 	bash scripts/dist-check.sh
 
 format:
-	clang-format -i $(wildcard lib/*.[ch] lib/*/*.[ch]) daemon/*.c cli/*.c tests/unit/*.c 2>/dev/null || true
+	clang-format -i $(wildcard lib/*.[ch] lib/*/*.[ch]) daemon/*.c cli/*.c tests/unit/*.c
 
 lint:
 	bash scripts/layers.sh

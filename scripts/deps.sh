@@ -12,8 +12,11 @@ cd "$(dirname "$0")/.."
 
 build_pkgs="gcc make pkg-config libcurl4-openssl-dev libssl-dev libjansson-dev libevent-dev
 libsystemd-dev libsqlite3-dev zlib1g-dev libzstd-dev sqlite3 curl ca-certificates jq"
+# The tests' servers and tools, make lint's and make fuzz's, the packaging
+# tools of tests/e2e/dist_check.sh, and what the benchmarks time with.
 test_pkgs="libcmocka-dev nginx-light strace faketime wrk rclone systemd
-iproute2 util-linux procps psmisc man-db groff-base clang jq"
+iproute2 util-linux procps psmisc bsdutils man-db groff-base clang libclang-rt-14-dev jq
+python3 openssl git cppcheck clang-format dpkg-dev debhelper fakeroot lintian rpm bc time zstd"
 
 want=$build_pkgs
 [ "${1:-}" = --test ] && want="$build_pkgs $test_pkgs"

@@ -14,8 +14,6 @@ set -eu
 cd "$(dirname "$0")/.."
 top=$PWD
 out=$top/build-dist
-version=$(dpkg-parsechangelog -l debian/changelog -S Version 2>/dev/null || echo 0.1.0)
-src=$out/followerd-$version
 failed=0
 
 fail() { echo "dist-check: FAIL: $*" >&2; failed=1; }
@@ -41,6 +39,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# After the tools: dpkg-parsechangelog is dpkg-dev's.
+version=$(dpkg-parsechangelog -l debian/changelog -S Version)
+src=$out/followerd-$version
 
 # ---- a copy of the tree ----
 rm -rf "$out"

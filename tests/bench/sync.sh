@@ -75,6 +75,7 @@ for ((i = 1; i <= RUNS; i++)); do
 done
 
 # ---- (c) ----
+command -v nginx >/dev/null || { echo "nginx not installed (make test-deps)" >&2; exit 1; }
 idle_cpu="n/a (nginx not installed)"
 if command -v nginx >/dev/null; then
 	mkdir -p "$W/www"

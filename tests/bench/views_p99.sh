@@ -21,8 +21,8 @@ source "$root/tests/e2e/lib.sh"
 EXTENTS=${P99_EXTENTS:-1000000}
 SECS=${P99_SECS:-5}
 
-command -v wrk >/dev/null || { echo "wrk not installed: skipped"; exit 0; }
-command -v nginx >/dev/null || { echo "nginx not installed: skipped"; exit 0; }
+command -v wrk >/dev/null || { echo "wrk not installed (make test-deps)" >&2; exit 1; }
+command -v nginx >/dev/null || { echo "nginx not installed (make test-deps)" >&2; exit 1; }
 make -C "$root" -s all >/dev/null || exit 1
 
 echo "generating a $EXTENTS-extent database (leaderctl generate) ..."

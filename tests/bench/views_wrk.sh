@@ -20,8 +20,8 @@ RUNS=${RUNS:-3}
 SECS=${SECS:-5}
 CONNS=${CONNS:-16}
 
-command -v wrk >/dev/null || { echo "wrk not installed: skipped"; exit 0; }
-command -v nginx >/dev/null || { echo "nginx not installed: skipped"; exit 0; }
+command -v wrk >/dev/null || { echo "wrk not installed (make test-deps)" >&2; exit 1; }
+command -v nginx >/dev/null || { echo "nginx not installed (make test-deps)" >&2; exit 1; }
 make -C "$root" -s all >/dev/null || exit 1
 
 PORT=$(free_port)

@@ -73,7 +73,7 @@ if command -v nginx >/dev/null; then
 	stop_follower
 	check_eq "nginx: followerd stops cleanly" 0 "$FRC"
 else
-	diag "nginx not installed: the nginx case is skipped"
+	skip "the nginx case: nginx not installed (make test-deps)"
 fi
 
 # ---- Azurite: Shared Key, and a read-only SAS under a prefix ----

@@ -181,7 +181,7 @@ check_eq "followerd stops cleanly" 0 "$FRC"
 SMALL=$T/small
 mkdir -p "$SMALL"
 if ! mount -t tmpfs -o size=2m tmpfs "$SMALL" 2>/dev/null; then
-	diag "SKIP the full and read-only disk cases: cannot mount a tmpfs here (not root?)"
+	skip "the full and read-only disk cases: cannot mount a tmpfs here (not root?)"
 	done_testing
 fi
 trap 'kill "$FPID" 2>/dev/null; wait "$FPID" 2>/dev/null; umount -l "$SMALL"; _e2e_cleanup' EXIT

@@ -152,6 +152,8 @@ if command -v script >/dev/null; then
 	script -qec "$CTL -c $CONF warm Logs" /dev/null >"$T/tty" 2>&1
 	check_match "on a terminal: a progress bar with bytes, rate and ETA" \
 		"Logs \[#+\] 100% .* B/s ETA .* \($nhot/$nhot files\)" "$(tr '\r' '\n' <"$T/tty" | grep -a '100%' | tail -1)"
+else
+	skip "the progress bar on a terminal: script(1) not installed"
 fi
 # an artifact corrupted at the leader cannot be cached: warm says so
 printf '2026-11-22T00:00:00Z,corrupt\n' >"$T/bad.csv"

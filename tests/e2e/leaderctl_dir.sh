@@ -233,7 +233,7 @@ if command -v faketime >/dev/null; then
 	check "verify passes" ls_ verify
 	check_eq "log lists versions 9-14" "$(seq 9 14 | paste -sd' ')" "$(ls_ log S --json | jq -r .version | paste -sd' ')"
 else
-	diag "faketime not installed: the short-retention vacuum checks are skipped"
+	skip "the short-retention vacuum checks: faketime not installed (make test-deps)"
 fi
 
 # --- drop and recreate ---
@@ -274,6 +274,8 @@ if command -v man >/dev/null; then
 		grep -qE "^ +$e$" "$T/man.txt" || missing+=" $e"
 	done
 	check_eq "leaderctl(1) documents every command, option and environment variable" "" "$missing"
+else
+	skip "leaderctl(1) documents everything: man not installed (make test-deps)"
 fi
 
 # --- served over HTTP ---

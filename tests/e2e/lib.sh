@@ -32,6 +32,8 @@ trap _e2e_cleanup EXIT
 ok() { _tap_n=$((_tap_n + 1)); echo "ok $_tap_n - $*"; }
 not_ok() { _tap_n=$((_tap_n + 1)); _tap_failed=$((_tap_failed + 1)); echo "not ok $_tap_n - $*"; }
 diag() { echo "# $*"; }
+# skip WHAT: a counted skip (the runner's "skipped"), never a silent one.
+skip() { _tap_n=$((_tap_n + 1)); echo "ok $_tap_n # SKIP $*"; }
 skip_all() { echo "1..0 # SKIP $*"; exit 77; }
 
 # check DESC CMD...: ok when CMD exits 0 (its output goes to the log).
