@@ -141,10 +141,11 @@ static int committed_at(struct leader *l, const struct proto_head_db *db, uint64
 	}
 	(void)proto_path_manifest(path, sizeof(path), db->uuid, v);
 	r = leader_get(l, path, PROTO_MAX_MANIFEST_BYTES, &buf, &len, NULL);
-	if (r == 0)
-		r = proto_manifest_decode(buf, len, &m, perr);
+	if (r == 0 && (r = proto_manifest_decode(buf, len, &m, perr)) < 0)
+		r = leader_fail(l, r, "%s: %s", path, perr);
 	if (r == 0 && (m->version != v || strcmp(m->uuid, db->uuid) != 0))
-		r = -EINVAL;
+		r = leader_fail(l, -EINVAL, "%s: is for %s version %llu", path, m->uuid,
+				(unsigned long long)m->version);
 	if (r == 0)
 		*ret = m->committed;
 	proto_manifest_free(m);
@@ -169,10 +170,13 @@ static int judge(struct leader *l, const struct proto_head *h, const struct prot
 		     (unsigned long long)sv, (unsigned long long)behind);
 		return -ESTALE;
 	}
-	if (behind == 0)
+	if (behind == 0) {
 		committed = db->committed;
-	else if (committed_at(l, db, sv, &committed) < 0)
-		committed = INT64_MIN;
+	} else if (committed_at(l, db, sv, &committed) < 0) {
+		note(l, "cached state at version %llu: cannot confirm it: %s",
+		     (unsigned long long)sv, leader_error(l));
+		return -ESTALE;
+	}
 	if (committed != leader_state_committed(st)) {
 		note(l, "cached state at version %llu is not the version %llu the leader has "
 			"(another commit time: rewound and written again?)",
