@@ -1908,7 +1908,12 @@ static int snap_settings(struct leader_state *s, struct snap_in *in, size_t len,
 			seterr(err, "snapshot: %s", perr);
 			return r;
 		}
-		r = leader_state_apply(s, &a, err);
+		/* Extents come after, with the index they are saved with. */
+		if (a.op == PROTO_OP_ADD_EXTENTS || a.op == PROTO_OP_DROP_EXTENTS ||
+		    a.op == PROTO_OP_REPLACE_EXTENTS)
+			r = -EINVAL;
+		else
+			r = leader_state_apply(s, &a, err);
 		proto_action_clear(&a);
 		p = nl + 1;
 	}
