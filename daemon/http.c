@@ -1,6 +1,6 @@
 /*
  * http — the endpoint's life: listeners (bound, or passed by systemd), TLS,
- * the tokens file, connections (the cap and the per-request deadline), the
+ * the tokens file, connections (tracked here, judged by http_door.c), the
  * loop heartbeat behind /healthz, reloads (see http.h).
  *
  * evhttp 2.1 has no hook for a new connection nor a per-connection user
@@ -8,8 +8,8 @@
  * (evhttp_set_bevcb, called at each accept): we create the bufferevent, and
  * one loop turn later — before any byte of the connection was read — find
  * evhttp's connection object (the bufferevent's callback argument; checked)
- * and set its close callback.  From then on we know when it goes away, count
- * it against the cap and can cut it at its deadline.
+ * and set its close callback.  From then on we know when it goes away, and
+ * the door (http_door.c) counts it against the caps and runs its clocks.
  */
 #include "http_int.h"
 
@@ -193,33 +193,10 @@ static void on_conn_close(struct evhttp_connection *evcon, void *arg)
 
 	if (c->wait != NULL)
 		http_wait_drop(c->wait, true);
+	http_door_leave(c);
 	conn_unlink(c->ep->h, c);
 	c->ep->connections--;
 	conn_free(c);
-}
-
-static void on_deadline(evutil_socket_t fd, short what, void *arg)
-{
-	struct http_conn *c = arg;
-
-	c->ep->h->n.deadlines++;
-	log_debug("http: closing a connection that did not send its request in time");
-	evhttp_connection_free(c->evcon); /* calls on_conn_close, which frees c */
-}
-
-/* Arms the deadline for the next request: request_timeout from now. */
-void http_conn_arm(struct http_conn *c)
-{
-	struct timeval tv = tv_of_ticks(c->ep->h->conf->request_timeout);
-
-	if (c->deadline != NULL)
-		(void)evtimer_add(c->deadline, &tv);
-}
-
-void http_conn_disarm(struct http_conn *c)
-{
-	if (c->deadline != NULL)
-		(void)evtimer_del(c->deadline);
 }
 
 struct http_conn *http_conn_of(struct http *h, struct evhttp_request *req)
@@ -290,12 +267,13 @@ static void on_conn_init(evutil_socket_t unused, short what, void *arg)
 	ep->h->n.accepted++;
 	evhttp_connection_set_closecb(c->evcon, on_conn_close, c);
 	(void)bufferevent_decref(bev);
-	if (ep->connections > (unsigned)ep->max_connections || ep->h->stopped || c->refuse) {
+	if (ep->h->stopped || c->refuse) {
 		ep->h->n.rejected++;
 		evhttp_connection_free(c->evcon); /* frees c */
 		return;
 	}
-	http_conn_arm(c);
+	if (http_door_enter(c, bufferevent_getfd(bev)) < 0)
+		evhttp_connection_free(c->evcon); /* refused before reading: frees c */
 }
 
 /* evhttp's accept: a new bufferevent (TLS on the public side when set). */
@@ -321,8 +299,7 @@ static struct bufferevent *on_accept_bev(struct event_base *base, void *arg)
 	}
 	c->ep = ep;
 	c->init = event_new(base, -1, 0, on_conn_init, c);
-	c->deadline = evtimer_new(base, on_deadline, c);
-	if (bev == NULL || c->init == NULL || c->deadline == NULL) {
+	if (bev == NULL || c->init == NULL) {
 		conn_free(c);
 		return bev;
 	}
@@ -440,11 +417,21 @@ static bool same_addrs(const struct conf *a, const struct conf *b)
 	return true;
 }
 
+/* evhttp's own timeouts bound each pause in reading or writing: the
+ * longest of our clocks, which the door runs itself (they are stricter). */
 static void apply_limits(struct http *h)
 {
-	struct timeval tv = tv_of_ticks(h->conf->request_timeout);
+	const struct conf *conf = h->conf;
+	int64_t gap = conf->request_timeout;
+	struct timeval tv;
 
-	h->pub.max_connections = h->conf->max_connections;
+	if (conf->keepalive_timeout > gap)
+		gap = conf->keepalive_timeout;
+	if (conf->header_timeout > gap)
+		gap = conf->header_timeout;
+	tv = tv_of_ticks(gap);
+	h->pub.max_connections = conf->max_connections;
+	http_door_apply(h);
 	evhttp_set_timeout_tv(h->pub.evh, &tv);
 	evhttp_set_timeout_tv(h->adm.evh, &tv);
 }
@@ -701,7 +688,7 @@ static int start_parts(struct http *h, const struct conf *conf, const struct htt
 	if (h->memo == NULL || h->heartbeat == NULL ||
 	    (opt->store_path != NULL && (h->store_path = strdup(opt->store_path)) == NULL) ||
 	    endpoint_init(h, &h->pub, HTTP_PUBLIC) < 0 ||
-	    endpoint_init(h, &h->adm, HTTP_ADMIN) < 0) {
+	    endpoint_init(h, &h->adm, HTTP_ADMIN) < 0 || http_door_init(h) < 0) {
 		(void)snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
@@ -774,6 +761,7 @@ void http_free(struct http *h)
 	/* requests held by the read-through hook: evhttp frees them below */
 	while (h->waits != NULL)
 		http_wait_drop(h->waits, false);
+	http_door_drop_parked(h);
 	/* evhttp_free frees the connections (our close callbacks run) and the
 	 * listeners. */
 	if (h->pub.evh != NULL)
@@ -781,6 +769,7 @@ void http_free(struct http *h)
 	if (h->adm.evh != NULL)
 		evhttp_free(h->adm.evh);
 	admin_unlink(h);
+	http_door_free(h);
 	if (h->heartbeat != NULL)
 		event_free(h->heartbeat);
 	dbs_drop(h);

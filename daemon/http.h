@@ -32,10 +32,13 @@
  * daemon says READY=1 only once they are.
  *
  * Limits: headers 16 KiB (431), bodies 1 MiB (413), every method parsed and
- * the wrong ones answered 405, max_connections counted here (a connection
- * past it is closed at once), and a deadline of request_timeout for each
- * whole request from its first byte wait (a client trickling a header line a
- * second is cut off: evhttp's own timeouts only bound idle gaps).
+ * the wrong ones answered 405; the front door (http_door.h) caps
+ * connections and requests in flight per client address and principal,
+ * makes room at max_connections by closing the idle first, runs three
+ * clocks per connection (header_timeout: a client trickling its head a byte
+ * a second is cut off, evhttp's own timeouts only bound idle gaps;
+ * keepalive_timeout; request_timeout) and holds the query endpoints to
+ * max_concurrent_queries (429 in Kusto's shape past it).
  *
  * Every request gets exactly one reply; errors are JSON
  * {"error":{"code","message"}} with their status.

@@ -1,7 +1,8 @@
 /*
  * http_int — what the files of the HTTP endpoint share (not for callers).
  *
- * http.c: life, listeners, TLS, connections (cap, deadline), heartbeat;
+ * http.c: life, listeners, TLS, connections (tracking), heartbeat;
+ * http_door.c: the front door — per-client caps, the clocks, query slots;
  * http_routes.c: a request's way — parse, identify, route, authorize, reply;
  * http_files.c: artifacts (sendfile, Range, ETag); http_metrics.c: /metrics
  * and /healthz.
@@ -22,6 +23,7 @@
 #include "policy/auth.h"
 #include "conf/conf.h"
 #include "http.h"
+#include "http_door.h"
 #include "views/views.h"
 
 #define HTTP_MAX_SEGMENTS 8
@@ -48,6 +50,9 @@ struct http_endpoint {
 	unsigned connections;
 	struct evhttp_bound_socket *bound[HTTP_MAX_LISTENERS];
 	size_t nbound;
+	/* Connections the door may close to make room, oldest first. */
+	struct door_list idle; /* between requests */
+	struct door_list head; /* sending a request */
 };
 
 /* One client connection. */
@@ -56,7 +61,7 @@ struct http_conn {
 	struct bufferevent *bev;
 	struct evhttp_connection *evcon; /* NULL until conn_init ran */
 	struct event *init;              /* one loop turn after accept */
-	struct event *deadline;          /* the whole request must have arrived by then */
+	struct event *deadline;          /* the door's clock of the state (http_door.c) */
 	struct http_conn *next;          /* hash chain */
 	bool unix_peer;                  /* AF_UNIX */
 	bool local;                      /* loopback or AF_UNIX */
@@ -70,12 +75,25 @@ struct http_conn {
 	char *authz;
 	char authz_fqn[AUTH_FQN_MAX + 1];
 	uint64_t authz_gen;
+	/* The door (http_door.c). */
+	enum door_state state;
+	bool entered;               /* counted by http_door_enter */
+	bool listed;                /* in ep->idle or ep->head */
+	struct http_conn *lru_prev; /* ... its place there */
+	struct http_conn *lru_next;
+	struct door_client *addr;        /* its address's counts */
+	struct door_client *principal;   /* the last request's principal's */
+	bool req_addr, req_principal;    /* a request in flight is counted there */
+	bool slot;                       /* holds a query slot */
+	struct door_park *park;          /* a query waiting for a slot */
+	struct evbuffer_cb_entry *in_cb; /* sees the first byte after an idle gap */
+	int64_t since_ms;                /* when the state began */
 };
 
 struct http_counters {
 	uint64_t responses[HTTP_STATUS_MAX]; /* by status */
 	uint64_t accepted, rejected;         /* connections; rejected: past the cap */
-	uint64_t deadlines;                  /* connections cut at their request deadline */
+	uint64_t deadlines;                  /* connections cut at their header deadline */
 	uint64_t artifact_bytes;             /* artifact body bytes queued */
 	uint64_t not_cached;                 /* artifact requests answered 503 */
 	uint64_t read_through;               /* artifact requests the miss hook took */
@@ -147,6 +165,16 @@ struct http {
 	uint64_t conf_gen;       /* bumped by every reload: principals may have changed */
 	struct http_wait *waits; /* requests the miss hook holds */
 	bool stopped;
+	/* The door (http_door.c). */
+	struct door_limits lim;
+	struct door_client *clients[DOOR_BUCKETS];
+	struct door_memo *refusals; /* DOOR_MEMO_SLOTS: when each client was last logged */
+	unsigned queries;           /* query slots held */
+	struct door_park *parked, *parked_last; /* queries waiting, oldest first */
+	unsigned nparked;
+	struct event *door_kick; /* admits waiting queries on the next loop turn */
+	uint64_t refused[DOOR_R_N];
+	uint64_t closed[DOOR_C_N];
 };
 
 /* A request being answered. */
@@ -187,11 +215,10 @@ int http_dbs(struct http_call *c, const struct views_db **ret, size_t *ret_n);
 int http_dbs_recent(struct http_call *c, const struct views_db **ret, size_t *ret_n);
 /* The tracked connection of req (NULL: not tracked). */
 struct http_conn *http_conn_of(struct http *h, struct evhttp_request *req);
-/* Arms the connection's deadline for its next request / stops it. */
-void http_conn_arm(struct http_conn *c);
-void http_conn_disarm(struct http_conn *c);
 
 /* ---- http_routes.c ---- */
+/* evhttp's request callback (arg: the endpoint); also how a query that
+ * waited for its slot is run. */
 void http_on_request(struct evhttp_request *req, void *arg);
 /* Replies: each ends the call (exactly one per request). */
 void http_call_json(struct http_call *c, int status, json_t *body);

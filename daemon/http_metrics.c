@@ -184,11 +184,12 @@ static void put_http(const struct http *h, struct evbuffer *b)
 	(void)evbuffer_add_printf(b, "followerd_http_connections_accepted_total %" PRIu64 "\n",
 	                          n->accepted);
 	help(b, "followerd_http_connections_rejected_total", "counter",
-	     "Connections closed at once: past max_connections.");
+	     "Connections closed at once, before reading: past max_connections or "
+	     "max_connections_per_address.");
 	(void)evbuffer_add_printf(b, "followerd_http_connections_rejected_total %" PRIu64 "\n",
 	                          n->rejected);
 	help(b, "followerd_http_request_deadlines_total", "counter",
-	     "Connections closed for not sending a request within request_timeout.");
+	     "Connections closed for not sending a request within header_timeout.");
 	(void)evbuffer_add_printf(b, "followerd_http_request_deadlines_total %" PRIu64 "\n",
 	                          n->deadlines);
 	help(b, "followerd_http_artifact_bytes_total", "counter", "Artifact bytes sent.");
@@ -198,6 +199,7 @@ static void put_http(const struct http *h, struct evbuffer *b)
 	     "Artifact requests answered 503: not cached yet.");
 	(void)evbuffer_add_printf(b, "followerd_http_artifacts_not_cached_total %" PRIu64 "\n",
 	                          n->not_cached);
+	http_door_metrics(h, b);
 	help(b, "followerd_event_loop_stall_seconds", "gauge",
 	     "How late the loop's last late turn was (0: never).");
 	(void)evbuffer_add_printf(b, "followerd_event_loop_stall_seconds %.3f\n",

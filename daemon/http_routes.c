@@ -55,6 +55,8 @@ static const char *reason_of(int status)
 		return "Payload Too Large";
 	case 416:
 		return "Range Not Satisfiable";
+	case 429:
+		return "Too Many Requests";
 	case 431:
 		return "Request Header Fields Too Large";
 	case 503:
@@ -766,6 +768,11 @@ struct route {
 	int methods;
 	bool snapshot; /* reads the store */
 	void (*fn)(struct http_call *c);
+	/* A query endpoint: holds one of max_concurrent_queries slots until
+	 * its reply is sent (http_door.h), so queries, however long, cannot
+	 * take the connections views and /healthz need.  Mark every route
+	 * whose work may run long (KQL queries) this way. */
+	bool query;
 };
 
 static void h_healthz(struct http_call *c)
@@ -784,30 +791,31 @@ static void h_artifact(struct http_call *c)
 }
 
 static const struct route routes[] = {
-    {"v1/databases", METHODS_GET, true, h_databases},
-    {"v1/databases/*", METHODS_GET, true, h_database},
-    {"v1/databases/*/tables", METHODS_GET, true, h_database},
-    {"v1/databases/*/tables/*", METHODS_GET, true, h_database},
-    {"v1/databases/*/external_tables", METHODS_GET, true, h_database},
-    {"v1/databases/*/external_tables/*", METHODS_GET, true, h_database},
-    {"v1/databases/*/materialized_views", METHODS_GET, true, h_database},
-    {"v1/databases/*/materialized_views/*", METHODS_GET, true, h_database},
-    {"v1/databases/*/extents", METHODS_GET, true, h_database},
-    {"v1/databases/*/extents/*/artifacts/*", METHODS_GET, true, h_database},
-    {"v1/databases/*/policies", METHODS_GET, true, h_database},
-    {"v1/databases/*/principals", METHODS_GET, true, h_database},
-    {"v1/databases/*/history", METHODS_GET, true, h_database},
-    {"v1/databases/*/cache", METHODS_GET, true, h_database},
+    {"v1/databases", METHODS_GET, true, h_databases, false},
+    {"v1/databases/*", METHODS_GET, true, h_database, false},
+    {"v1/databases/*/tables", METHODS_GET, true, h_database, false},
+    {"v1/databases/*/tables/*", METHODS_GET, true, h_database, false},
+    {"v1/databases/*/external_tables", METHODS_GET, true, h_database, false},
+    {"v1/databases/*/external_tables/*", METHODS_GET, true, h_database, false},
+    {"v1/databases/*/materialized_views", METHODS_GET, true, h_database, false},
+    {"v1/databases/*/materialized_views/*", METHODS_GET, true, h_database, false},
+    {"v1/databases/*/extents", METHODS_GET, true, h_database, false},
+    {"v1/databases/*/extents/*/artifacts/*", METHODS_GET, true, h_database, false},
+    {"v1/databases/*/policies", METHODS_GET, true, h_database, false},
+    {"v1/databases/*/principals", METHODS_GET, true, h_database, false},
+    {"v1/databases/*/history", METHODS_GET, true, h_database, false},
+    {"v1/databases/*/cache", METHODS_GET, true, h_database, false},
     /* a snapshot only if the caller's databases must be looked at */
-    {"v1/artifacts/*", METHODS_GET, false, h_artifact},
-    {"metrics", METHODS_GET, true, h_metrics},
-    {"healthz", METHODS_GET, true, h_healthz},
-    {"v1/admin/sync", EVHTTP_REQ_POST, true, h_admin_sync},
-    {"v1/admin/warm", EVHTTP_REQ_POST, true, h_admin_warm},
-    {"v1/admin/attachments", METHODS_GET, true, h_admin_attachments},
-    {"v1/admin/attachments/*", EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE, true, h_admin_attachments},
-    {"v1/rest/mgmt", EVHTTP_REQ_POST, true, h_kusto},
-    {"v1/rest/auth/metadata", METHODS_GET, true, h_kusto},
+    {"v1/artifacts/*", METHODS_GET, false, h_artifact, false},
+    {"metrics", METHODS_GET, true, h_metrics, false},
+    {"healthz", METHODS_GET, true, h_healthz, false},
+    {"v1/admin/sync", EVHTTP_REQ_POST, true, h_admin_sync, false},
+    {"v1/admin/warm", EVHTTP_REQ_POST, true, h_admin_warm, false},
+    {"v1/admin/attachments", METHODS_GET, true, h_admin_attachments, false},
+    {"v1/admin/attachments/*", EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE, true, h_admin_attachments,
+     false},
+    {"v1/rest/mgmt", EVHTTP_REQ_POST, true, h_kusto, true},
+    {"v1/rest/auth/metadata", METHODS_GET, true, h_kusto, false},
 };
 
 static bool route_matches(const struct route *r, const struct http_call *c)
@@ -892,6 +900,8 @@ static const struct route *prepare(struct http_call *c)
 		                    : "authentication required");
 		return NULL;
 	}
+	if (http_door_admit(c) < 0)
+		return NULL;
 	return r;
 }
 
@@ -899,7 +909,7 @@ static void run(struct http_call *c)
 {
 	const struct route *r = prepare(c);
 
-	if (r == NULL)
+	if (r == NULL || (r->query && http_door_query(c) != 0))
 		return;
 	c->v = (struct views_ctx){.store = http_store(c->h),
 	                          .conf = c->h->conf,
@@ -922,7 +932,7 @@ static void on_complete(struct evhttp_request *req, void *arg)
 
 	if (status > 0 && status < HTTP_STATUS_MAX)
 		conn->ep->h->n.responses[status]++;
-	http_conn_arm(conn);
+	http_door_done(conn);
 }
 
 void http_on_request(struct evhttp_request *req, void *arg)
@@ -933,7 +943,7 @@ void http_on_request(struct evhttp_request *req, void *arg)
 	c.conn = http_conn_of(ep->h, req);
 	c.method = evhttp_request_get_command(req);
 	if (c.conn != NULL) {
-		http_conn_disarm(c.conn);
+		http_door_busy(c.conn);
 		evhttp_request_set_on_complete_cb(req, on_complete, c.conn);
 	}
 	run(&c);

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -169,6 +170,11 @@ static void show_run(struct mgmt *m, struct job *j)
 	char err[STORE_ERRLEN] = "";
 	bool snap = false;
 
+	if (m->test_delay_ms > 0) {
+		struct timespec ts = {m->test_delay_ms / 1000, m->test_delay_ms % 1000 * 1000000};
+
+		(void)nanosleep(&ts, NULL); /* the worker's thread, never the loop */
+	}
 	if (m->ro == NULL && store_open_readonly(m->store_path, &m->ro, err) < 0)
 		m->ro = NULL; /* not there yet: nothing is followed */
 	b.v = (struct views_ctx){.store = m->ro, .conf = j->mc->conf, .now = timefmt_now()};
@@ -435,6 +441,9 @@ int mgmt_new(struct event_base *base, const char *store_path, const struct mgmt_
 	m->efd = -1;
 	m->queue_tail = &m->queue;
 	m->done_tail = &m->done;
+	m->test_delay_ms = getenv("FOLLOWERD_TEST_QUERY_DELAY_MS") != NULL
+	                       ? strtol(getenv("FOLLOWERD_TEST_QUERY_DELAY_MS"), NULL, 10)
+	                       : 0;
 	(void)pthread_mutex_init(&m->mu, NULL);
 	(void)pthread_cond_init(&m->cv, NULL);
 	if ((m->store_path = strdup(store_path)) == NULL || overlay_new(&m->overlay) < 0)

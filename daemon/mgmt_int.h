@@ -77,6 +77,10 @@ struct mgmt {
 	struct event *efd_ev;
 	struct store *ro; /* worker only */
 	struct store *rw; /* worker only */
+	/* FOLLOWERD_TEST_QUERY_DELAY_MS: each read command takes this much
+	 * longer on the worker — how the tests make a query slow (there is no
+	 * long-running command yet); 0 in production. */
+	long test_delay_ms;
 };
 
 /* A change of one overlay entry, composed but not applied yet. */

@@ -527,7 +527,86 @@ static const struct conf_option options[] = {
         .def = "30s",
         .min = TICKS_S,
         .max = TICKS_H,
-        .help = "Time a client has to send a request, and a query has to run.",
+        .help = "Time a request's work may take (a query), and the longest pause while "
+                "its answer is sent.",
+    },
+    {
+        .name = "header_timeout",
+        DAEMON(header_timeout),
+        .type = CONF_T_DURATION,
+        .def = "10s",
+        .min = TICKS_S,
+        .max = TICKS_H,
+        .help = "Time a client has to send a whole request (TLS handshake, head and body) "
+                "from its first byte; slow senders hold a connection no longer.",
+    },
+    {
+        .name = "keepalive_timeout",
+        DAEMON(keepalive_timeout),
+        .type = CONF_T_DURATION,
+        .def = "30s",
+        .min = TICKS_S,
+        .max = TICKS_H,
+        .help = "Time a connection may stay idle between requests before it is closed.",
+    },
+    {
+        .name = "max_connections_per_address",
+        DAEMON(max_connections_per_address),
+        .type = CONF_T_INT,
+        .def = "0",
+        .min = 0,
+        .max = 100000,
+        .help = "Connections one client address (IPv6: one /64) may hold; past it, closed "
+                "before reading.  0: a quarter of max_connections.",
+    },
+    {
+        .name = "max_requests_per_address",
+        DAEMON(max_requests_per_address),
+        .type = CONF_T_INT,
+        .def = "0",
+        .min = 0,
+        .max = 100000,
+        .help = "Requests in flight from one client address; past it, 503 with Retry-After.  "
+                "0: a quarter of max_connections.",
+    },
+    {
+        .name = "max_connections_per_principal",
+        DAEMON(max_connections_per_principal),
+        .type = CONF_T_INT,
+        .def = "0",
+        .min = 0,
+        .max = 100000,
+        .help = "Connections one authenticated principal may hold, from any address; past it, "
+                "503 with Retry-After.  0: a quarter of max_connections.",
+    },
+    {
+        .name = "max_requests_per_principal",
+        DAEMON(max_requests_per_principal),
+        .type = CONF_T_INT,
+        .def = "0",
+        .min = 0,
+        .max = 100000,
+        .help = "Requests in flight of one authenticated principal; past it, 503 with "
+                "Retry-After.  0: a quarter of max_connections.",
+    },
+    {
+        .name = "max_concurrent_queries",
+        DAEMON(max_concurrent_queries),
+        .type = CONF_T_INT,
+        .def = "16",
+        .min = 1,
+        .max = 100000,
+        .help = "Requests of the query endpoints (/v1/rest/mgmt, /v1/rest/query, "
+                "/v2/rest/query) in flight; as many more wait, the rest get 429.",
+    },
+    {
+        .name = "query_queue_timeout",
+        DAEMON(query_queue_timeout),
+        .type = CONF_T_DURATION,
+        .def = "2s",
+        .min = 0,
+        .max = TICKS_M,
+        .help = "Time a query waits for a free slot before it is refused with 429.",
     },
     {
         .name = "leader",

@@ -186,7 +186,16 @@ struct conf {
 	bool allow_anonymous;
 	int64_t max_lag; /* ticks */
 	int max_connections;
-	int64_t request_timeout; /* ticks */
+	int64_t request_timeout;   /* ticks */
+	int64_t header_timeout;    /* ticks */
+	int64_t keepalive_timeout; /* ticks */
+	/* per-client caps; 0: a quarter of max_connections */
+	int max_connections_per_address;
+	int max_requests_per_address;
+	int max_connections_per_principal;
+	int max_requests_per_principal;
+	int max_concurrent_queries;
+	int64_t query_queue_timeout; /* ticks */
 	struct conf_attach **attach;
 	size_t nattach;
 };

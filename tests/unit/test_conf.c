@@ -144,6 +144,14 @@ static void test_defaults(void **state)
 	assert_int_equal(c->max_lag, 5 * MIN);
 	assert_int_equal(c->max_connections, 256);
 	assert_int_equal(c->request_timeout, 30 * SEC);
+	assert_int_equal(c->header_timeout, 10 * SEC);
+	assert_int_equal(c->keepalive_timeout, 30 * SEC);
+	assert_int_equal(c->max_connections_per_address, 0); /* a quarter of max_connections */
+	assert_int_equal(c->max_requests_per_address, 0);
+	assert_int_equal(c->max_connections_per_principal, 0);
+	assert_int_equal(c->max_requests_per_principal, 0);
+	assert_int_equal(c->max_concurrent_queries, 16);
+	assert_int_equal(c->query_queue_timeout, 2 * SEC);
 	assert_int_equal(c->nattach, 0);
 	conf_free(c);
 }
