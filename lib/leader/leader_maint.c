@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "util/timefmt.h"
 
 /* ---- listing and classifying objects ---- */
@@ -245,17 +247,52 @@ static int seen_before(struct verify *v, const char *path, bool *ret)
 	return 0;
 }
 
+/* An artifact being re-hashed as it streams in: never held whole. */
+struct hashing {
+	EVP_MD_CTX *md;
+	uint64_t len;
+};
+
+static int hash_piece(const void *data, size_t len, void *arg)
+{
+	struct hashing *h = arg;
+
+	h->len += len;
+	return EVP_DigestUpdate(h->md, data, len) == 1 ? 0 : -ENOMEM;
+}
+
+/* Streams the artifact at path (at most max bytes) through SHA-256. */
+static int hash_object(struct verify *v, const char *path, uint64_t max, uint64_t *ret_len,
+		       char ret_sha[PROTO_SHA256_LEN + 1])
+{
+	struct hashing h = {EVP_MD_CTX_new(), 0};
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	int r = h.md && EVP_DigestInit_ex(h.md, EVP_sha256(), NULL) == 1 ? 0 : -ENOMEM;
+
+	if (r == 0)
+		r = target_read(v->l->t, path, max, hash_piece, &h);
+	if (r == 0 && EVP_DigestFinal_ex(h.md, md, &mdlen) != 1)
+		r = -ENOMEM;
+	if (r == 0) {
+		leader_state_sha_format(md, ret_sha);
+		*ret_len = h.len;
+	}
+	EVP_MD_CTX_free(h.md);
+	return r;
+}
+
 static int verify_artifact(struct verify *v, const struct proto_extent *e,
 			   const struct proto_artifact *a)
 {
-	char *buf = NULL, sha[PROTO_SHA256_LEN + 1];
-	size_t len = 0;
+	char sha[PROTO_SHA256_LEN + 1];
+	uint64_t len = 0;
 	bool seen = false;
 	int r = seen_before(v, a->path, &seen);
 
 	if (r < 0 || seen)
 		return r;
-	r = target_get(v->l->t, a->path, a->size + 1, &buf, &len, NULL);
+	r = hash_object(v, a->path, a->size, &len, sha);
 	if (r == -ENOENT) {
 		problem(v, "%s: missing (extent %s of %s.%s)", a->path, e->id, v->dbname, e->table);
 		return 0;
@@ -265,16 +302,18 @@ static int verify_artifact(struct verify *v, const struct proto_extent *e,
 			(unsigned long long)a->size, e->id, v->dbname, e->table);
 		return 0;
 	}
+	if (r == -ENOMEM)
+		return leader_fail(v->l, r, "%s: out of memory", a->path);
 	if (r < 0)
 		return leader_fail_target(v->l, r, a->path);
 	if (len != a->size)
-		problem(v, "%s: %zu bytes where extent %s of %s.%s says %llu", a->path, len, e->id,
-			v->dbname, e->table, (unsigned long long)a->size);
-	else if ((r = leader_sha256_hex(buf, len, sha)) == 0 && strcmp(sha, a->sha256) != 0)
+		problem(v, "%s: %llu bytes where extent %s of %s.%s says %llu", a->path,
+			(unsigned long long)len, e->id, v->dbname, e->table,
+			(unsigned long long)a->size);
+	else if (strcmp(sha, a->sha256) != 0)
 		problem(v, "%s: sha256 %s where extent %s of %s.%s says %s", a->path, sha, e->id,
 			v->dbname, e->table, a->sha256);
-	free(buf);
-	return r;
+	return 0;
 }
 
 static int verify_extent_cb(const struct proto_extent *e, void *arg)

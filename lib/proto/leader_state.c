@@ -17,7 +17,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 
@@ -94,6 +97,10 @@ struct leader_state {
 	uint64_t rows;
 	uint64_t bytes;
 	struct ls_pool pool;
+	/* The blocks of extents read from a snapshot, in one allocation: they
+	 * are freed with it, never one by one. */
+	char *arena;
+	size_t arena_len;
 };
 
 /* Scratch space that turns compact extents into borrowed proto_extent views. */
@@ -205,6 +212,20 @@ static void canonical_path(const char *sha_hex, char ret[LS_PATH_LEN])
 	(void)snprintf(ret, LS_PATH_LEN, "artifacts/%.2s/%s", sha_hex, sha_hex);
 }
 
+/* ---- memory ---- */
+
+/* Asks for huge pages under a big array: a million extents fill ~200 MB,
+ * and faulting that in 4 KiB pages costs more than filling it. */
+static void advise_huge(void *p, size_t n)
+{
+	const uintptr_t huge = (uintptr_t)2 << 20;
+	uintptr_t from = ((uintptr_t)p + huge - 1) & ~(huge - 1);
+	uintptr_t to = ((uintptr_t)p + n) & ~(huge - 1);
+
+	if (to > from)
+		(void)madvise((void *)from, to - from, MADV_HUGEPAGE);
+}
+
 /* ---- string pool ---- */
 
 static uint64_t str_hash(const char *s)
@@ -297,6 +318,7 @@ static int index_grow(struct leader_state *s)
 
 	if (!index)
 		return -ENOMEM;
+	advise_huge(index, cap * sizeof(*index));
 	free(s->index);
 	s->index = index;
 	s->capindex = cap;
@@ -377,6 +399,14 @@ static void entity_free(struct ls_entity *e)
 	free(e);
 }
 
+/* ---- extent blocks ---- */
+
+static void block_free(const struct leader_state *s, void *block)
+{
+	if ((char *)block < s->arena || (char *)block >= s->arena + s->arena_len)
+		free(block);
+}
+
 /* ---- lifetime ---- */
 
 int leader_state_new(const char *database, const char *uuid, struct leader_state **ret)
@@ -416,7 +446,8 @@ void leader_state_free(struct leader_state *s)
 		entity_free(s->entities[i]);
 	free(s->entities);
 	for (i = 0; i < s->nextents; i++)
-		free(s->extents[i].block);
+		block_free(s, s->extents[i].block);
+	free(s->arena);
 	free(s->extents);
 	free(s->index);
 	proto_caching_clear(&s->caching);
@@ -691,7 +722,7 @@ static void remove_extent_at(struct leader_state *s, size_t i)
 	for (k = 0; k < x->nartifacts; k++)
 		s->bytes -= a[k].size;
 	s->entities[x->entity]->nextents--;
-	free(x->block);
+	block_free(s, x->block);
 	if (i != last) {
 		s->extents[i] = s->extents[last];
 		s->index[index_slot(s, s->extents[i].id)] = (uint32_t)(i + 1);
@@ -918,6 +949,7 @@ static int reserve_extents(struct leader_state *s, size_t n)
 		v = realloc(s->extents, cap * sizeof(*v));
 		if (!v)
 			return -ENOMEM;
+		advise_huge(v, cap * sizeof(*v));
 		s->extents = v;
 		s->capextents = cap;
 	}
@@ -1593,5 +1625,674 @@ int leader_state_digest(const struct leader_state *s, unsigned char ret[LEADER_S
 out:
 	EVP_MD_CTX_free(d.md);
 	EVP_MD_CTX_free(d.one);
+	return r;
+}
+
+/* ---- snapshot ---- */
+
+/*
+ * A snapshot is the state in a form that loads at memory speed, for a
+ * writer's local cache (lib/leader/leader_cache.c): a header, the database
+ * name, the non-extent records as NDJSON (few, and their encoding grows with
+ * the protocol), the interned strings, one fixed-size record per extent
+ * followed by its artifacts and tags, the id index as it is in memory, and a
+ * checksum of all of it.  It is machine-local: host byte order (checked) and
+ * LS_SNAP_FORMAT.
+ */
+#define LS_SNAP_MAGIC "FLDSNAP\n"
+#define LS_SNAP_FORMAT 4
+#define LS_SNAP_ORDER 0x01020304u
+#define LS_SNAP_CANON UINT32_MAX /* an artifact path that is the canonical one */
+#define LS_SNAP_BUF ((size_t)1 << 20)
+#define LS_SNAP_MAX_STRING 65536
+
+/* The snapshot copies extents field by field: a field added to any of these
+ * must be added to the snapshot too (and LS_SNAP_FORMAT raised), or a commit
+ * whose state came from a cache would drop it from the next checkpoint. */
+_Static_assert(sizeof(struct ls_extent) == 72, "ls_extent changed: update the snapshot");
+_Static_assert(sizeof(struct ls_artifact) == 56, "ls_artifact changed: update the snapshot");
+_Static_assert(sizeof(struct proto_extent) == 120, "proto_extent changed: update the snapshot");
+_Static_assert(sizeof(struct proto_artifact) == 96, "proto_artifact changed: update the snapshot");
+
+struct ls_snap_head {
+	char magic[8];
+	uint32_t format;
+	uint32_t order;
+	uint64_t version;
+	int64_t committed;
+	char uuid[PROTO_UUID_LEN + 1];
+	char pad[3];
+	uint32_t database_len;
+	uint64_t settings_len; /* bytes of NDJSON */
+	uint64_t nstrings;     /* each: uint32_t length, bytes */
+	uint64_t nextents;
+	uint64_t blocks_len; /* bytes of the extents' artifact and tag blocks in memory */
+	uint64_t capindex;   /* then the id index as it is in memory (uint32_t each) */
+	uint64_t hash_probe; /* id_hash of a fixed id: the index is only valid for it */
+};
+
+struct ls_snap_extent {
+	unsigned char id[16];
+	uint32_t entity; /* ordinal among the create records of the settings */
+	uint16_t nartifacts;
+	uint16_t ntags; /* then nartifacts ls_snap_artifact, ntags uint32_t strings */
+	int64_t min_created;
+	int64_t max_created;
+	uint64_t rows;
+	uint64_t original_size;
+	uint64_t compressed_size;
+};
+
+struct ls_snap_artifact {
+	unsigned char sha[32];
+	uint64_t size;
+	uint32_t name; /* string ordinal */
+	uint32_t path; /* string ordinal or LS_SNAP_CANON */
+};
+
+/* The checksum guards against torn and damaged files, not against whoever
+ * can write the cache (they could as well replace leaderctl): xxHash64's
+ * round over blocks of LS_SNAP_BUF bytes, chained — ~8x faster than SHA-256
+ * here, which matters at 100+ MB read and written per commit. */
+#define SUM_P1 11400714785092795863ULL
+#define SUM_P2 14029467366897019727ULL
+#define SUM_P3 1609587929392839161ULL
+
+static uint64_t sum_round(uint64_t acc, uint64_t v)
+{
+	acc += v * SUM_P2;
+	return ((acc << 31) | (acc >> 33)) * SUM_P1;
+}
+
+static uint64_t sum_word(const unsigned char *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/* Four independent lanes in registers: the multiplies overlap. */
+static uint64_t sum_block(uint64_t h, const unsigned char *p, size_t n)
+{
+	uint64_t a = SUM_P1 + SUM_P2, b = SUM_P2, c = SUM_P3, d = 0 - SUM_P1;
+	size_t i = 0;
+
+	for (; i + 32 <= n; i += 32) {
+		a = sum_round(a, sum_word(p + i));
+		b = sum_round(b, sum_word(p + i + 8));
+		c = sum_round(c, sum_word(p + i + 16));
+		d = sum_round(d, sum_word(p + i + 24));
+	}
+	for (; i < n; i++)
+		a = sum_round(a, p[i]);
+	h = sum_round(sum_round(h, n), a);
+	h = sum_round(sum_round(h, b), c);
+	return sum_round(h, d);
+}
+
+static uint64_t sum_final(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= SUM_P2;
+	h ^= h >> 29;
+	h *= SUM_P3;
+	return h ^ (h >> 32);
+}
+
+/* Buffered output to a file descriptor, checksummed block by block. */
+struct snap_out {
+	int fd;
+	uint64_t sum;
+	bool trailer; /* the checksum itself is not summed */
+	char *buf;
+	size_t len;
+	int r;
+};
+
+static int snap_flush(struct snap_out *o)
+{
+	size_t at = 0;
+
+	if (!o->trailer)
+		o->sum = sum_block(o->sum, (const unsigned char *)o->buf, o->len);
+	while (o->r == 0 && at < o->len) {
+		ssize_t n = write(o->fd, o->buf + at, o->len - at);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			o->r = -errno;
+		else
+			at += (size_t)n;
+	}
+	o->len = 0;
+	return o->r;
+}
+
+static void snap_put(struct snap_out *o, const void *p, size_t n)
+{
+	while (o->r == 0 && n > 0) {
+		size_t take = n < LS_SNAP_BUF - o->len ? n : LS_SNAP_BUF - o->len;
+
+		memcpy(o->buf + o->len, p, take);
+		o->len += take;
+		p = (const char *)p + take;
+		n -= take;
+		if (o->len == LS_SNAP_BUF)
+			(void)snap_flush(o);
+	}
+}
+
+/* The non-extent records, as NDJSON in a growable buffer. */
+struct snap_text {
+	char *buf;
+	size_t len;
+	size_t cap;
+};
+
+static int snap_text_record(const struct proto_action *a, void *arg)
+{
+	struct snap_text *t = arg;
+	char *line = proto_record_encode(a);
+	size_t n = line ? strlen(line) : 0;
+
+	if (!line)
+		return -ENOMEM;
+	if (t->len + n + 1 > t->cap) {
+		size_t cap = t->cap ? t->cap : 4096;
+		char *v;
+
+		while (cap < t->len + n + 1)
+			cap *= 2;
+		v = realloc(t->buf, cap);
+		if (!v) {
+			free(line);
+			return -ENOMEM;
+		}
+		t->buf = v;
+		t->cap = cap;
+	}
+	memcpy(t->buf + t->len, line, n);
+	t->buf[t->len + n] = '\n';
+	t->len += n + 1;
+	free(line);
+	return 0;
+}
+
+static int snap_entity_record(const struct proto_entity *e, uint64_t nextents, void *arg)
+{
+	struct proto_action a = {.op = PROTO_OP_CREATE, .entity = *e};
+
+	return snap_text_record(&a, arg);
+}
+
+/* Entity slot -> ordinal in foreach_entity's order (how the settings list
+ * them, and so the slot each gets when the snapshot is read). */
+static uint32_t *snap_entity_ordinals(const struct leader_state *s)
+{
+	static const enum proto_kind order[3] = {PROTO_TABLE, PROTO_EXTERNAL_TABLE,
+						 PROTO_MATERIALIZED_VIEW};
+	uint32_t *ord = calloc(s->nentities ? s->nentities : 1, sizeof(*ord)), n = 0;
+	size_t k, i;
+
+	for (k = 0; ord && k < 3; k++)
+		for (i = 0; i < s->nentities; i++)
+			if (s->entities[i] && s->entities[i]->def.kind == order[k])
+				ord[i] = n++;
+	return ord;
+}
+
+/* The ordinal of an interned string: its pool slot's rank among used slots
+ * (never missing; if it were, an ordinal the reader refuses). */
+static uint32_t snap_string(const struct leader_state *s, const uint32_t *rank, const char *p)
+{
+	size_t mask = s->pool.cap - 1, j;
+
+	for (j = str_hash(p) & mask; s->pool.slots[j] && s->pool.slots[j] != p;
+	     j = (j + 1) & mask)
+		;
+	return s->pool.slots[j] ? rank[j] : LS_SNAP_CANON - 1;
+}
+
+static void snap_put_strings(struct snap_out *o, const struct leader_state *s)
+{
+	size_t j;
+
+	for (j = 0; j < s->pool.cap; j++) {
+		uint32_t n;
+
+		if (!s->pool.slots[j])
+			continue;
+		n = (uint32_t)strlen(s->pool.slots[j]);
+		snap_put(o, &n, sizeof(n));
+		snap_put(o, s->pool.slots[j], n);
+	}
+}
+
+static void snap_put_extent(struct snap_out *o, const struct leader_state *s,
+			    const struct ls_extent *x, const uint32_t *eord, const uint32_t *rank)
+{
+	struct ls_snap_extent r;
+	const struct ls_artifact *a = extent_artifacts(x);
+	char **tags = x->ntags ? extent_tags(x) : NULL;
+	size_t k;
+
+	memset(&r, 0, sizeof(r));
+	memcpy(r.id, x->id, 16);
+	r.entity = eord[x->entity];
+	r.nartifacts = x->nartifacts;
+	r.ntags = x->ntags;
+	r.min_created = x->min_created;
+	r.max_created = x->max_created;
+	r.rows = x->rows;
+	r.original_size = x->original_size;
+	r.compressed_size = x->compressed_size;
+	snap_put(o, &r, sizeof(r));
+	for (k = 0; k < x->nartifacts; k++) {
+		struct ls_snap_artifact sa = {.size = a[k].size};
+
+		memcpy(sa.sha, a[k].sha, 32);
+		sa.name = snap_string(s, rank, a[k].name);
+		sa.path = a[k].path ? snap_string(s, rank, a[k].path) : LS_SNAP_CANON;
+		snap_put(o, &sa, sizeof(sa));
+	}
+	for (k = 0; k < x->ntags; k++) {
+		uint32_t t = snap_string(s, rank, tags[k]);
+
+		snap_put(o, &t, sizeof(t));
+	}
+}
+
+static size_t block_size(size_t nartifacts, size_t ntags)
+{
+	return nartifacts * sizeof(struct ls_artifact) + ntags * sizeof(char *);
+}
+
+static uint64_t snap_hash_probe(void)
+{
+	static const unsigned char id[16] = "followerd-probe";
+
+	return id_hash(id, UINT64_MAX);
+}
+
+static void snap_head_fill(const struct leader_state *s, const struct snap_text *t,
+			   struct ls_snap_head *h)
+{
+	size_t i;
+
+	memset(h, 0, sizeof(*h));
+	memcpy(h->magic, LS_SNAP_MAGIC, 8);
+	h->format = LS_SNAP_FORMAT;
+	h->order = LS_SNAP_ORDER;
+	h->version = s->version;
+	h->committed = s->committed;
+	memcpy(h->uuid, s->uuid, sizeof(h->uuid));
+	h->database_len = (uint32_t)strlen(s->database);
+	h->settings_len = t->len;
+	h->nstrings = s->pool.n;
+	h->nextents = s->nextents;
+	for (i = 0; i < s->nextents; i++)
+		h->blocks_len += block_size(s->extents[i].nartifacts, s->extents[i].ntags);
+	h->capindex = s->capindex;
+	h->hash_probe = snap_hash_probe();
+}
+
+/* Writes the body of the snapshot through o (errors in o->r). */
+static void snap_put_body(struct snap_out *o, const struct leader_state *s,
+			  const struct snap_text *t, const uint32_t *eord, const uint32_t *rank)
+{
+	struct ls_snap_head h;
+	size_t i;
+
+	snap_head_fill(s, t, &h);
+	snap_put(o, &h, sizeof(h));
+	snap_put(o, s->database, h.database_len);
+	snap_put(o, t->buf, t->len);
+	snap_put_strings(o, s);
+	for (i = 0; o->r == 0 && i < s->nextents; i++)
+		snap_put_extent(o, s, &s->extents[i], eord, rank);
+	snap_put(o, s->index, s->capindex * sizeof(*s->index));
+}
+
+static uint32_t *snap_string_ranks(const struct leader_state *s)
+{
+	uint32_t *rank = calloc(s->pool.cap ? s->pool.cap : 1, sizeof(*rank)), n = 0;
+	size_t j;
+
+	for (j = 0; rank && j < s->pool.cap; j++)
+		if (s->pool.slots[j])
+			rank[j] = n++;
+	return rank;
+}
+
+int leader_state_snapshot_write(const struct leader_state *s, int fd, char *err)
+{
+	struct snap_out o = {.fd = fd, .buf = malloc(LS_SNAP_BUF)};
+	struct snap_text t = {0};
+	uint32_t *eord = snap_entity_ordinals(s), *rank = snap_string_ranks(s);
+	uint64_t sum;
+	int r = -ENOMEM;
+
+	if (!o.buf || !eord || !rank)
+		goto out;
+	r = leader_state_foreach_entity(s, snap_entity_record, &t);
+	if (r == 0)
+		r = settings_records(s, snap_text_record, &t);
+	if (r < 0)
+		goto out;
+	snap_put_body(&o, s, &t, eord, rank);
+	r = snap_flush(&o);
+	if (r == 0) {
+		o.trailer = true;
+		sum = sum_final(o.sum);
+		snap_put(&o, &sum, sizeof(sum));
+		r = snap_flush(&o);
+	}
+out:
+	if (r < 0)
+		seterr(err, "snapshot: %s", strerror(-r));
+	free(o.buf);
+	free(t.buf);
+	free(eord);
+	free(rank);
+	return r;
+}
+
+/* Bounded reading of a mapped snapshot. */
+struct snap_in {
+	const char *p;
+	size_t left;
+};
+
+static const void *snap_take(struct snap_in *in, size_t n)
+{
+	const char *p = in->p;
+
+	if (n > in->left)
+		return NULL;
+	in->p += n;
+	in->left -= n;
+	return p;
+}
+
+static int snap_settings(struct leader_state *s, struct snap_in *in, size_t len, char *err)
+{
+	const char *p = snap_take(in, len), *end;
+	char perr[PROTO_ERRLEN];
+	int r = 0;
+
+	if (!p)
+		return -EINVAL;
+	end = p + len;
+	while (r == 0 && p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		struct proto_action a;
+
+		if (!nl)
+			return -EINVAL;
+		r = proto_record_decode(p, (size_t)(nl - p), &a, perr);
+		if (r < 0) {
+			seterr(err, "snapshot: %s", perr);
+			return r;
+		}
+		/* Extents come after, with the index they are saved with. */
+		if (a.op == PROTO_OP_ADD_EXTENTS || a.op == PROTO_OP_DROP_EXTENTS ||
+		    a.op == PROTO_OP_REPLACE_EXTENTS)
+			r = -EINVAL;
+		else
+			r = leader_state_apply(s, &a, err);
+		proto_action_clear(&a);
+		p = nl + 1;
+	}
+	return r;
+}
+
+/* Interns the n strings of the snapshot; *ret[i] is string i (pool's). */
+static int snap_strings(struct leader_state *s, struct snap_in *in, uint64_t n, char ***ret)
+{
+	char **v = calloc(n ? n : 1, sizeof(*v)), tmp[LS_SNAP_MAX_STRING + 1];
+	uint64_t i;
+
+	if (!v)
+		return -ENOMEM;
+	if (n > in->left / sizeof(uint32_t)) {
+		free(v);
+		return -EINVAL;
+	}
+	for (i = 0; i < n; i++) {
+		const uint32_t *len = snap_take(in, sizeof(*len));
+		uint32_t l = 0;
+		const char *p;
+
+		if (len)
+			memcpy(&l, len, sizeof(l));
+		p = len && l <= LS_SNAP_MAX_STRING ? snap_take(in, l) : NULL;
+		if (!p || memchr(p, '\0', l)) {
+			free(v);
+			return -EINVAL;
+		}
+		memcpy(tmp, p, l);
+		tmp[l] = '\0';
+		v[i] = pool_intern(&s->pool, tmp);
+		if (!v[i]) {
+			free(v);
+			return -ENOMEM;
+		}
+	}
+	*ret = v;
+	return 0;
+}
+
+/* Fills the artifacts and tags of x from the snapshot. */
+static int snap_block(struct snap_in *in, struct ls_extent *x, char **strings, uint64_t nstrings)
+{
+	struct ls_artifact *a = extent_artifacts(x);
+	char **tags = extent_tags(x);
+	size_t k;
+
+	for (k = 0; k < x->nartifacts; k++) {
+		const void *p = snap_take(in, sizeof(struct ls_snap_artifact));
+		struct ls_snap_artifact sa;
+
+		if (!p)
+			return -EINVAL;
+		memcpy(&sa, p, sizeof(sa));
+		if (sa.name >= nstrings || (sa.path != LS_SNAP_CANON && sa.path >= nstrings))
+			return -EINVAL;
+		memcpy(a[k].sha, sa.sha, 32);
+		a[k].size = sa.size;
+		a[k].name = strings[sa.name];
+		a[k].path = sa.path == LS_SNAP_CANON ? NULL : strings[sa.path];
+	}
+	for (k = 0; k < x->ntags; k++) {
+		const void *p = snap_take(in, sizeof(uint32_t));
+		uint32_t t;
+
+		if (!p)
+			return -EINVAL;
+		memcpy(&t, p, sizeof(t));
+		if (t >= nstrings)
+			return -EINVAL;
+		tags[k] = strings[t];
+	}
+	return 0;
+}
+
+/* Reads one extent record into the next slot of s (capacity reserved), its
+ * block from the arena at *at. */
+static int snap_extent(struct leader_state *s, struct snap_in *in, char **strings,
+		       uint64_t nstrings, size_t *at)
+{
+	const void *p = snap_take(in, sizeof(struct ls_snap_extent));
+	struct ls_extent *x = &s->extents[s->nextents];
+	struct ls_snap_extent e;
+	size_t k, size;
+
+	if (!p)
+		return -EINVAL;
+	memcpy(&e, p, sizeof(e));
+	size = block_size(e.nartifacts, e.ntags);
+	if (e.entity >= s->nentities || s->entities[e.entity]->def.kind == PROTO_EXTERNAL_TABLE ||
+	    e.nartifacts > PROTO_MAX_ARTIFACTS || e.ntags > PROTO_MAX_TAGS ||
+	    e.min_created > e.max_created || size > s->arena_len - *at)
+		return -EINVAL;
+	*x = (struct ls_extent){.entity = e.entity, .nartifacts = e.nartifacts, .ntags = e.ntags,
+				.min_created = e.min_created, .max_created = e.max_created,
+				.rows = e.rows, .original_size = e.original_size,
+				.compressed_size = e.compressed_size};
+	memcpy(x->id, e.id, 16);
+	if (size) {
+		x->block = s->arena + *at;
+		*at += size;
+		if (snap_block(in, x, strings, nstrings) < 0)
+			return -EINVAL;
+	}
+	s->nextents++;
+	s->entities[e.entity]->nextents++;
+	s->rows += x->rows;
+	for (k = 0; k < x->nartifacts; k++)
+		s->bytes += extent_artifacts(x)[k].size;
+	return 0;
+}
+
+/* The arena, the index as saved and room for the extents. */
+static int snap_alloc(struct leader_state *s, const struct ls_snap_head *h)
+{
+	s->arena_len = (size_t)h->blocks_len;
+	s->arena = malloc(s->arena_len ? s->arena_len : 1);
+	s->index = h->capindex ? calloc((size_t)h->capindex, sizeof(*s->index)) : NULL;
+	if (!s->arena || (h->capindex && !s->index))
+		return -ENOMEM;
+	advise_huge(s->arena, s->arena_len);
+	advise_huge(s->index, (size_t)h->capindex * sizeof(*s->index));
+	s->capindex = (size_t)h->capindex;
+	return reserve_extents(s, (size_t)h->nextents);
+}
+
+/* Takes the saved index when it maps every extent exactly once (its slots
+ * follow from id_hash, which the header's probe pins). */
+static int snap_index(struct leader_state *s, struct snap_in *in)
+{
+	const void *p = snap_take(in, s->capindex * sizeof(*s->index));
+	unsigned char *seen = calloc(s->nextents / 8 + 1, 1);
+	size_t j, n = 0;
+	int r = p ? 0 : -EINVAL;
+
+	if (!seen)
+		return -ENOMEM;
+	if (r == 0 && s->capindex)
+		memcpy(s->index, p, s->capindex * sizeof(*s->index));
+	for (j = 0; r == 0 && j < s->capindex; j++) {
+		uint32_t e = s->index[j];
+
+		if (!e)
+			continue;
+		if (e > s->nextents || seen[(e - 1) / 8] & (1u << ((e - 1) % 8)))
+			r = -EINVAL;
+		else
+			seen[(e - 1) / 8] |= (unsigned char)(1u << ((e - 1) % 8));
+		n++;
+	}
+	if (r == 0 && n != s->nextents)
+		r = -EINVAL;
+	free(seen);
+	return r;
+}
+
+static int snap_check(const char *map, size_t size, struct ls_snap_head *h)
+{
+	uint64_t sum = 0, want;
+	size_t at;
+
+	if (size < sizeof(*h) + sizeof(sum))
+		return -EINVAL;
+	for (at = 0; at < size - sizeof(sum); at += LS_SNAP_BUF) {
+		size_t n = size - sizeof(sum) - at;
+
+		sum = sum_block(sum, (const unsigned char *)map + at, n < LS_SNAP_BUF ? n : LS_SNAP_BUF);
+	}
+	memcpy(&want, map + size - sizeof(sum), sizeof(want));
+	if (sum_final(sum) != want)
+		return -EINVAL;
+	memcpy(h, map, sizeof(*h));
+	if (memcmp(h->magic, LS_SNAP_MAGIC, 8) != 0 || h->format != LS_SNAP_FORMAT ||
+	    h->order != LS_SNAP_ORDER || h->uuid[PROTO_UUID_LEN] != '\0' ||
+	    h->database_len == 0 || h->database_len > PROTO_MAX_NAME ||
+	    h->hash_probe != snap_hash_probe() || h->nextents >= UINT32_MAX - 1 ||
+	    (h->capindex & (h->capindex - 1)) != 0 || h->capindex < 2 * h->nextents ||
+	    h->capindex > size / sizeof(uint32_t) || h->blocks_len > size * 2)
+		return -EINVAL;
+	return 0;
+}
+
+/* Rebuilds the state from a checked snapshot's body. */
+static int snap_parse(const struct ls_snap_head *h, struct snap_in *in,
+		      struct leader_state **ret, char *err)
+{
+	char name[PROTO_MAX_NAME + 1], **strings = NULL;
+	const char *p = snap_take(in, h->database_len);
+	struct leader_state *s = NULL;
+	uint64_t i;
+	size_t at = 0;
+	int r = p ? 0 : -EINVAL;
+
+	if (r == 0) {
+		memcpy(name, p, h->database_len);
+		name[h->database_len] = '\0';
+		r = leader_state_new(name, h->uuid, &s);
+	}
+	if (r == 0)
+		r = snap_settings(s, in, h->settings_len, err);
+	if (r == 0)
+		r = snap_strings(s, in, h->nstrings, &strings);
+	if (r == 0 && h->nextents > in->left / sizeof(struct ls_snap_extent))
+		r = -EINVAL;
+	if (r == 0)
+		r = snap_alloc(s, h);
+	for (i = 0; r == 0 && i < h->nextents; i++)
+		r = snap_extent(s, in, strings, h->nstrings, &at);
+	if (r == 0)
+		r = snap_index(s, in);
+	if (r == 0 && in->left != sizeof(uint64_t))
+		r = -EINVAL;
+	free(strings);
+	if (r < 0) {
+		leader_state_free(s);
+		return r;
+	}
+	leader_state_set_version(s, h->version, h->committed);
+	*ret = s;
+	return 0;
+}
+
+int leader_state_snapshot_read(int fd, struct leader_state **ret, char *err)
+{
+	struct ls_snap_head h;
+	struct snap_in in;
+	struct stat st;
+	char *map = MAP_FAILED;
+	int r = fstat(fd, &st) < 0 ? -errno : 0;
+
+	if (err)
+		*err = '\0';
+	if (r == 0 && (st.st_size < (off_t)(sizeof(h) + sizeof(uint64_t)) || (uint64_t)st.st_size > SIZE_MAX))
+		r = -EINVAL;
+	if (r == 0)
+		map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+	if (r == 0 && map == MAP_FAILED)
+		r = -errno;
+	if (r == 0)
+		r = snap_check(map, (size_t)st.st_size, &h);
+	if (r == 0) {
+		in = (struct snap_in){map + sizeof(h), (size_t)st.st_size - sizeof(h)};
+		r = snap_parse(&h, &in, ret, err);
+	}
+	if (r == -EINVAL && !(err && *err))
+		seterr(err, "snapshot: not a snapshot of this format, or damaged");
+	else if (r < 0 && r != -EINVAL)
+		seterr(err, "snapshot: %s", strerror(-r));
+	if (map != MAP_FAILED)
+		(void)munmap(map, (size_t)st.st_size);
 	return r;
 }
