@@ -844,15 +844,24 @@ static int fill_artifact(struct leader_state *s, struct ls_artifact *a,
 	return 0;
 }
 
-/* Bytes of the statistics' min and max texts. */
-static size_t stats_text_bytes(const struct proto_extent *e)
+/* Bytes of the statistics' min and max texts, with their NULs. */
+static size_t stats_text_bytes(const struct proto_colstat *c, size_t nstats)
 {
 	size_t n = 0;
 
-	for (size_t k = 0; k < e->nstats; k++)
-		n += (e->stats[k].min ? strlen(e->stats[k].min) + 1 : 0) +
-		     (e->stats[k].max ? strlen(e->stats[k].max) + 1 : 0);
+	for (size_t k = 0; k < nstats; k++)
+		n += (c[k].min ? strlen(c[k].min) + 1 : 0) + (c[k].max ? strlen(c[k].max) + 1 : 0);
 	return n;
+}
+
+/* The bytes of an extent's block: rounded up to 8, so that blocks laid end
+ * to end (a snapshot's arena) keep their pointers and integers aligned. */
+static size_t block_size(size_t nartifacts, size_t ntags, size_t nstats, size_t texts)
+{
+	size_t n = nartifacts * sizeof(struct ls_artifact) + ntags * sizeof(char *) +
+	           nstats * sizeof(struct proto_colstat) + texts;
+
+	return (n + 7) & ~(size_t)7;
 }
 
 /* Copies s to *at and advances it; NULL stays NULL. */
@@ -906,9 +915,8 @@ static int compact_extent(struct leader_state *s, const struct proto_extent *e, 
 	x->nstats = (uint16_t)e->nstats;
 	if (e->nartifacts + e->ntags + e->nstats == 0)
 		return 0;
-	x->block = calloc(1, e->nartifacts * sizeof(struct ls_artifact) +
-				 e->ntags * sizeof(char *) +
-				 e->nstats * sizeof(struct proto_colstat) + stats_text_bytes(e));
+	x->block = calloc(1, block_size(e->nartifacts, e->ntags, e->nstats,
+	                                stats_text_bytes(e->stats, e->nstats)));
 	if (!x->block || fill_stats(s, x, e) < 0) {
 		free(x->block);
 		return -ENOMEM;
@@ -1635,24 +1643,26 @@ out:
  * writer's local cache (lib/leader/leader_cache.c): a header, the database
  * name, the non-extent records as NDJSON (few, and their encoding grows with
  * the protocol), the interned strings, one fixed-size record per extent
- * followed by its artifacts and tags, the id index as it is in memory, and a
- * checksum of all of it.  It is machine-local: host byte order (checked) and
- * LS_SNAP_FORMAT.
+ * followed by its artifacts, tags and column statistics, the id index as it
+ * is in memory, and a checksum of all of it.  It is machine-local: host
+ * byte order (checked) and LS_SNAP_FORMAT.
  */
 #define LS_SNAP_MAGIC "FLDSNAP\n"
-#define LS_SNAP_FORMAT 4
+#define LS_SNAP_FORMAT 5 /* 5: artifacts' data formats, extents' column statistics */
 #define LS_SNAP_ORDER 0x01020304u
 #define LS_SNAP_CANON UINT32_MAX /* an artifact path that is the canonical one */
+#define LS_SNAP_NONE UINT32_MAX  /* no unknown format or compression names */
 #define LS_SNAP_BUF ((size_t)1 << 20)
 #define LS_SNAP_MAX_STRING 65536
 
 /* The snapshot copies extents field by field: a field added to any of these
  * must be added to the snapshot too (and LS_SNAP_FORMAT raised), or a commit
  * whose state came from a cache would drop it from the next checkpoint. */
-_Static_assert(sizeof(struct ls_extent) == 72, "ls_extent changed: update the snapshot");
-_Static_assert(sizeof(struct ls_artifact) == 56, "ls_artifact changed: update the snapshot");
-_Static_assert(sizeof(struct proto_extent) == 120, "proto_extent changed: update the snapshot");
-_Static_assert(sizeof(struct proto_artifact) == 96, "proto_artifact changed: update the snapshot");
+_Static_assert(sizeof(struct ls_extent) == 80, "ls_extent changed: update the snapshot");
+_Static_assert(sizeof(struct ls_artifact) == 72, "ls_artifact changed: update the snapshot");
+_Static_assert(sizeof(struct proto_extent) == 136, "proto_extent changed: update the snapshot");
+_Static_assert(sizeof(struct proto_artifact) == 120, "proto_artifact changed: update the snapshot");
+_Static_assert(sizeof(struct proto_colstat) == 32, "proto_colstat changed: update the snapshot");
 
 struct ls_snap_head {
 	char magic[8];
@@ -1675,7 +1685,12 @@ struct ls_snap_extent {
 	unsigned char id[16];
 	uint32_t entity; /* ordinal among the create records of the settings */
 	uint16_t nartifacts;
-	uint16_t ntags; /* then nartifacts ls_snap_artifact, ntags uint32_t strings */
+	uint16_t ntags;
+	uint16_t nstats;
+	uint16_t pad;
+	uint32_t texts; /* bytes of the statistics' min and max texts in memory, NULs included */
+	/* then nartifacts ls_snap_artifact, ntags uint32_t strings, nstats
+	 * ls_snap_colstat each followed by its min and max texts */
 	int64_t min_created;
 	int64_t max_created;
 	uint64_t rows;
@@ -1686,8 +1701,20 @@ struct ls_snap_extent {
 struct ls_snap_artifact {
 	unsigned char sha[32];
 	uint64_t size;
-	uint32_t name; /* string ordinal */
-	uint32_t path; /* string ordinal or LS_SNAP_CANON */
+	uint32_t name;    /* string ordinal */
+	uint32_t path;    /* string ordinal or LS_SNAP_CANON */
+	uint32_t unknown; /* string ordinal ("format/compression") or LS_SNAP_NONE */
+	uint8_t format;   /* enum proto_format */
+	uint8_t compression;
+	uint8_t ignore_first_record;
+	uint8_t pad;
+};
+
+struct ls_snap_colstat {
+	uint64_t nulls;
+	uint32_t name;    /* string ordinal */
+	uint16_t min_len; /* 0 (with max_len 0): no range; else min_len bytes, then max_len */
+	uint16_t max_len;
 };
 
 /* The checksum guards against torn and damaged files, not against whoever
@@ -1870,11 +1897,55 @@ static void snap_put_strings(struct snap_out *o, const struct leader_state *s)
 	}
 }
 
+static void snap_put_artifacts(struct snap_out *o, const struct leader_state *s,
+                               const struct ls_extent *x, const uint32_t *rank)
+{
+	const struct ls_artifact *a = extent_artifacts(x);
+	size_t k;
+
+	for (k = 0; k < x->nartifacts; k++) {
+		struct ls_snap_artifact sa = {.size = a[k].size,
+		                              .format = a[k].format,
+		                              .compression = a[k].compression,
+		                              .ignore_first_record = a[k].ignore_first_record};
+
+		memcpy(sa.sha, a[k].sha, 32);
+		sa.name = snap_string(s, rank, a[k].name);
+		sa.path = a[k].path ? snap_string(s, rank, a[k].path) : LS_SNAP_CANON;
+		sa.unknown = a[k].unknown ? snap_string(s, rank, a[k].unknown) : LS_SNAP_NONE;
+		snap_put(o, &sa, sizeof(sa));
+	}
+}
+
+static void snap_put_stats(struct snap_out *o, const struct leader_state *s,
+                           const struct ls_extent *x, const uint32_t *rank)
+{
+	const struct proto_colstat *c = extent_stats(x);
+	size_t k;
+
+	for (k = 0; k < x->nstats; k++) {
+		struct ls_snap_colstat sc = {.nulls = c[k].nulls};
+
+		sc.name = snap_string(s, rank, c[k].name);
+		/* Texts are at most PROTO_MAX_STAT_TEXT: they fit 16 bits. */
+		sc.min_len = c[k].min ? (uint16_t)strlen(c[k].min) : 0;
+		sc.max_len = c[k].max ? (uint16_t)strlen(c[k].max) : 0;
+		snap_put(o, &sc, sizeof(sc));
+		snap_put(o, c[k].min, sc.min_len);
+		snap_put(o, c[k].max, sc.max_len);
+	}
+}
+
+/* The bytes of x's statistics' texts (the snapshot sizes blocks with them). */
+static size_t extent_texts(const struct ls_extent *x)
+{
+	return x->nstats ? stats_text_bytes(extent_stats(x), x->nstats) : 0;
+}
+
 static void snap_put_extent(struct snap_out *o, const struct leader_state *s,
 			    const struct ls_extent *x, const uint32_t *eord, const uint32_t *rank)
 {
 	struct ls_snap_extent r;
-	const struct ls_artifact *a = extent_artifacts(x);
 	char **tags = x->ntags ? extent_tags(x) : NULL;
 	size_t k;
 
@@ -1883,30 +1954,21 @@ static void snap_put_extent(struct snap_out *o, const struct leader_state *s,
 	r.entity = eord[x->entity];
 	r.nartifacts = x->nartifacts;
 	r.ntags = x->ntags;
+	r.nstats = x->nstats;
+	r.texts = (uint32_t)extent_texts(x);
 	r.min_created = x->min_created;
 	r.max_created = x->max_created;
 	r.rows = x->rows;
 	r.original_size = x->original_size;
 	r.compressed_size = x->compressed_size;
 	snap_put(o, &r, sizeof(r));
-	for (k = 0; k < x->nartifacts; k++) {
-		struct ls_snap_artifact sa = {.size = a[k].size};
-
-		memcpy(sa.sha, a[k].sha, 32);
-		sa.name = snap_string(s, rank, a[k].name);
-		sa.path = a[k].path ? snap_string(s, rank, a[k].path) : LS_SNAP_CANON;
-		snap_put(o, &sa, sizeof(sa));
-	}
+	snap_put_artifacts(o, s, x, rank);
 	for (k = 0; k < x->ntags; k++) {
 		uint32_t t = snap_string(s, rank, tags[k]);
 
 		snap_put(o, &t, sizeof(t));
 	}
-}
-
-static size_t block_size(size_t nartifacts, size_t ntags)
-{
-	return nartifacts * sizeof(struct ls_artifact) + ntags * sizeof(char *);
+	snap_put_stats(o, s, x, rank);
 }
 
 static uint64_t snap_hash_probe(void)
@@ -1933,7 +1995,8 @@ static void snap_head_fill(const struct leader_state *s, const struct snap_text 
 	h->nstrings = s->pool.n;
 	h->nextents = s->nextents;
 	for (i = 0; i < s->nextents; i++)
-		h->blocks_len += block_size(s->extents[i].nartifacts, s->extents[i].ntags);
+		h->blocks_len += block_size(s->extents[i].nartifacts, s->extents[i].ntags,
+		                            s->extents[i].nstats, extent_texts(&s->extents[i]));
 	h->capindex = s->capindex;
 	h->hash_probe = snap_hash_probe();
 }
@@ -2084,27 +2147,68 @@ static int snap_strings(struct leader_state *s, struct snap_in *in, uint64_t n, 
 	return 0;
 }
 
-/* Fills the artifacts and tags of x from the snapshot. */
-static int snap_block(struct snap_in *in, struct ls_extent *x, char **strings, uint64_t nstrings)
+/* Whether an artifact's data format is one the protocol decoder could have
+ * given: known enums, no compression or header without a format, and the
+ * unknown names ("format/compression") exactly when an enum says UNKNOWN —
+ * views split them at the '/'. */
+static bool snap_format_ok(const struct ls_snap_artifact *sa, const char *unknown)
+{
+	bool ufmt = sa->format == PROTO_FMT_UNKNOWN, ucomp = sa->compression == PROTO_COMP_UNKNOWN;
+	const char *slash = unknown ? strchr(unknown, '/') : NULL;
+	size_t nfmt, ncomp;
+
+	if (sa->format > PROTO_FMT_UNKNOWN || sa->compression > PROTO_COMP_UNKNOWN ||
+	    sa->ignore_first_record > 1 ||
+	    (sa->format == PROTO_FMT_NONE &&
+	     (sa->compression != PROTO_COMP_NONE || sa->ignore_first_record)))
+		return false;
+	if (!unknown)
+		return !ufmt && !ucomp;
+	if (!slash || strchr(slash + 1, '/'))
+		return false;
+	nfmt = (size_t)(slash - unknown);
+	ncomp = strlen(slash + 1);
+	return (nfmt > 0) == ufmt && (ncomp > 0) == ucomp && nfmt <= PROTO_MAX_FORMAT_NAME &&
+	       ncomp <= PROTO_MAX_FORMAT_NAME;
+}
+
+static int snap_artifacts(struct snap_in *in, struct ls_extent *x, char **strings,
+                          uint64_t nstrings)
 {
 	struct ls_artifact *a = extent_artifacts(x);
-	char **tags = extent_tags(x);
 	size_t k;
 
 	for (k = 0; k < x->nartifacts; k++) {
 		const void *p = snap_take(in, sizeof(struct ls_snap_artifact));
 		struct ls_snap_artifact sa;
+		const char *unknown;
 
 		if (!p)
 			return -EINVAL;
 		memcpy(&sa, p, sizeof(sa));
-		if (sa.name >= nstrings || (sa.path != LS_SNAP_CANON && sa.path >= nstrings))
+		if (sa.name >= nstrings || (sa.path != LS_SNAP_CANON && sa.path >= nstrings) ||
+		    (sa.unknown != LS_SNAP_NONE && sa.unknown >= nstrings))
 			return -EINVAL;
+		unknown = sa.unknown == LS_SNAP_NONE ? NULL : strings[sa.unknown];
+		if (!snap_format_ok(&sa, unknown))
+			return -EINVAL;
+		a[k] = (struct ls_artifact){.size = sa.size,
+		                            .name = strings[sa.name],
+		                            .format = sa.format,
+		                            .compression = sa.compression,
+		                            .ignore_first_record = sa.ignore_first_record,
+		                            .unknown = (char *)unknown};
 		memcpy(a[k].sha, sa.sha, 32);
-		a[k].size = sa.size;
-		a[k].name = strings[sa.name];
 		a[k].path = sa.path == LS_SNAP_CANON ? NULL : strings[sa.path];
 	}
+	return 0;
+}
+
+static int snap_tags(struct snap_in *in, struct ls_extent *x, char **strings, uint64_t nstrings)
+{
+	char **tags = extent_tags(x);
+	size_t k;
+
 	for (k = 0; k < x->ntags; k++) {
 		const void *p = snap_take(in, sizeof(uint32_t));
 		uint32_t t;
@@ -2117,6 +2221,77 @@ static int snap_block(struct snap_in *in, struct ls_extent *x, char **strings, u
 		tags[k] = strings[t];
 	}
 	return 0;
+}
+
+/* Copies a statistic's min or max of len bytes (0: none, *ret NULL) to *at,
+ * below end, as the decoder would have taken it: printable ASCII. */
+static int snap_stat_text(struct snap_in *in, size_t len, char **at, const char *end, char **ret)
+{
+	const unsigned char *p;
+	size_t i;
+
+	*ret = NULL;
+	if (len == 0)
+		return 0;
+	p = len <= PROTO_MAX_STAT_TEXT && len < (size_t)(end - *at) ? snap_take(in, len) : NULL;
+	if (!p)
+		return -EINVAL;
+	for (i = 0; i < len; i++)
+		if (p[i] < 0x20 || p[i] > 0x7e)
+			return -EINVAL;
+	memcpy(*at, p, len);
+	(*at)[len] = '\0';
+	*ret = *at;
+	*at += len + 1;
+	return 0;
+}
+
+/* Fills the statistics of x, their texts after them in the block (texts
+ * bytes, all of them used). */
+static int snap_stats(struct snap_in *in, struct ls_extent *x, size_t texts, char **strings,
+                      uint64_t nstrings)
+{
+	struct proto_colstat *c = extent_stats(x);
+	char *at = (char *)(c + x->nstats), *end = at + texts;
+	size_t k;
+
+	for (k = 0; k < x->nstats; k++) {
+		const void *p = snap_take(in, sizeof(struct ls_snap_colstat));
+		struct ls_snap_colstat sc;
+
+		if (!p)
+			return -EINVAL;
+		memcpy(&sc, p, sizeof(sc));
+		if (sc.name >= nstrings || !*strings[sc.name] || sc.nulls > x->rows ||
+		    (sc.min_len == 0) != (sc.max_len == 0))
+			return -EINVAL;
+		c[k].name = strings[sc.name];
+		c[k].nulls = sc.nulls;
+		if (snap_stat_text(in, sc.min_len, &at, end, &c[k].min) < 0 ||
+		    snap_stat_text(in, sc.max_len, &at, end, &c[k].max) < 0)
+			return -EINVAL;
+	}
+	return at == end ? 0 : -EINVAL;
+}
+
+/* Fills the artifacts, tags and statistics of x from the snapshot. */
+static int snap_block(struct snap_in *in, struct ls_extent *x, size_t texts, char **strings,
+                      uint64_t nstrings)
+{
+	if (snap_artifacts(in, x, strings, nstrings) < 0 || snap_tags(in, x, strings, nstrings) < 0)
+		return -EINVAL;
+	return snap_stats(in, x, texts, strings, nstrings);
+}
+
+/* Whether an extent record is within what the protocol allows. */
+static bool snap_extent_ok(const struct leader_state *s, const struct ls_snap_extent *e)
+{
+	return e->entity < s->nentities &&
+	       s->entities[e->entity]->def.kind != PROTO_EXTERNAL_TABLE &&
+	       e->nartifacts <= PROTO_MAX_ARTIFACTS && e->ntags <= PROTO_MAX_TAGS &&
+	       e->nstats <= PROTO_MAX_COLUMNS &&
+	       e->texts <= (size_t)e->nstats * 2 * (PROTO_MAX_STAT_TEXT + 1) &&
+	       e->min_created <= e->max_created;
 }
 
 /* Reads one extent record into the next slot of s (capacity reserved), its
@@ -2132,20 +2307,23 @@ static int snap_extent(struct leader_state *s, struct snap_in *in, char **string
 	if (!p)
 		return -EINVAL;
 	memcpy(&e, p, sizeof(e));
-	size = block_size(e.nartifacts, e.ntags);
-	if (e.entity >= s->nentities || s->entities[e.entity]->def.kind == PROTO_EXTERNAL_TABLE ||
-	    e.nartifacts > PROTO_MAX_ARTIFACTS || e.ntags > PROTO_MAX_TAGS ||
-	    e.min_created > e.max_created || size > s->arena_len - *at)
+	size = block_size(e.nartifacts, e.ntags, e.nstats, e.texts);
+	if (!snap_extent_ok(s, &e) || size > s->arena_len - *at)
 		return -EINVAL;
-	*x = (struct ls_extent){.entity = e.entity, .nartifacts = e.nartifacts, .ntags = e.ntags,
-				.min_created = e.min_created, .max_created = e.max_created,
-				.rows = e.rows, .original_size = e.original_size,
-				.compressed_size = e.compressed_size};
+	*x = (struct ls_extent){.entity = e.entity,
+	                        .nartifacts = e.nartifacts,
+	                        .ntags = e.ntags,
+	                        .nstats = e.nstats,
+	                        .min_created = e.min_created,
+	                        .max_created = e.max_created,
+	                        .rows = e.rows,
+	                        .original_size = e.original_size,
+	                        .compressed_size = e.compressed_size};
 	memcpy(x->id, e.id, 16);
 	if (size) {
 		x->block = s->arena + *at;
 		*at += size;
-		if (snap_block(in, x, strings, nstrings) < 0)
+		if (snap_block(in, x, e.texts, strings, nstrings) < 0)
 			return -EINVAL;
 	}
 	s->nextents++;

@@ -532,8 +532,98 @@ static void assert_same_state(const struct leader_state *a, const struct leader_
 	assert_string_equal(leader_state_uuid(a), leader_state_uuid(b));
 }
 
+/* Adds extents 80001-80003 to T with the data formats and statistics a
+ * snapshot must keep: a gzipped CSV with a header and statistics with and
+ * without a range (texts of odd lengths: the arena's next block must stay
+ * aligned), names this build does not know for both format and compression,
+ * and for the compression alone. */
+static void add_typed(struct leader_state *s)
+{
+	struct proto_action a = {.op = PROTO_OP_ADD_EXTENTS, .nextents = 3};
+	struct proto_artifact *art;
+	struct proto_extent *e;
+	unsigned i;
+
+	a.extents = calloc(3, sizeof(*a.extents));
+	for (i = 0; i < 3; i++)
+		make_extent(&a.extents[i], "T", 80001 + i);
+	art = a.extents[0].artifacts;
+	art->format = PROTO_FMT_CSV;
+	art->compression = PROTO_COMP_GZIP;
+	art->ignore_first_record = true;
+	art = a.extents[1].artifacts;
+	art->format = PROTO_FMT_UNKNOWN;
+	art->format_text = strdup("parquet");
+	art->compression = PROTO_COMP_UNKNOWN;
+	art->compression_text = strdup("lz4");
+	art = a.extents[2].artifacts;
+	art->format = PROTO_FMT_JSON;
+	art->compression = PROTO_COMP_UNKNOWN;
+	art->compression_text = strdup("brotli");
+	e = &a.extents[0];
+	e->nstats = 2;
+	e->stats = calloc(2, sizeof(*e->stats));
+	e->stats[0] = (struct proto_colstat){.name = strdup("a"),
+	                                     .nulls = 3,
+	                                     .min = strdup("-12"),
+	                                     .max = strdup("2024-01-02T03:04:05Z")};
+	e->stats[1] = (struct proto_colstat){.name = strdup("b"), .nulls = 10};
+	assert_int_equal(leader_state_apply(s, &a, err), 0);
+	proto_action_clear(&a);
+}
+
+static void assert_artifact_format(const struct proto_artifact *a, enum proto_format f,
+                                   const char *ftext, enum proto_compression c, const char *ctext,
+                                   bool header)
+{
+	assert_int_equal(a->format, f);
+	assert_int_equal(a->compression, c);
+	assert_int_equal(a->ignore_first_record, header);
+	if (ftext)
+		assert_string_equal(a->format_text, ftext);
+	else
+		assert_null(a->format_text);
+	if (ctext)
+		assert_string_equal(a->compression_text, ctext);
+	else
+		assert_null(a->compression_text);
+}
+
+/* The extents of add_typed, as they were added. */
+static void assert_typed(const struct leader_state *s)
+{
+	struct proto_extent e;
+	char id[PROTO_UUID_LEN + 1];
+
+	id_of(80001, id);
+	assert_int_equal(leader_state_copy_extent(s, id, &e), 0);
+	assert_artifact_format(&e.artifacts[0], PROTO_FMT_CSV, NULL, PROTO_COMP_GZIP, NULL, true);
+	assert_int_equal(e.nstats, 2);
+	assert_string_equal(e.stats[0].name, "a");
+	assert_int_equal(e.stats[0].nulls, 3);
+	assert_string_equal(e.stats[0].min, "-12");
+	assert_string_equal(e.stats[0].max, "2024-01-02T03:04:05Z");
+	assert_string_equal(e.stats[1].name, "b");
+	assert_int_equal(e.stats[1].nulls, 10);
+	assert_null(e.stats[1].min);
+	assert_null(e.stats[1].max);
+	proto_extent_clear(&e);
+	id_of(80002, id);
+	assert_int_equal(leader_state_copy_extent(s, id, &e), 0);
+	assert_artifact_format(&e.artifacts[0], PROTO_FMT_UNKNOWN, "parquet", PROTO_COMP_UNKNOWN,
+	                       "lz4", false);
+	assert_int_equal(e.nstats, 0);
+	proto_extent_clear(&e);
+	id_of(80003, id);
+	assert_int_equal(leader_state_copy_extent(s, id, &e), 0);
+	assert_artifact_format(&e.artifacts[0], PROTO_FMT_JSON, NULL, PROTO_COMP_UNKNOWN, "brotli",
+	                       false);
+	proto_extent_clear(&e);
+}
+
 /* A state with a dropped entity (a hole among the slots), an artifact at a
- * non-canonical path and dropped extents. */
+ * non-canonical path, typed artifacts and column statistics (add_typed), and
+ * dropped extents. */
 static struct leader_state *snapshot_sample(void)
 {
 	struct leader_state *s = sample_state(5000);
@@ -550,6 +640,7 @@ static struct leader_state *snapshot_sample(void)
 	a.extents[0].artifacts[0].path = strdup("elsewhere/data.csv");
 	assert_int_equal(leader_state_apply(s, &a, err), 0);
 	proto_action_clear(&a);
+	add_typed(s);
 	leader_state_set_version(s, 42, 4242);
 	return s;
 }
@@ -565,12 +656,16 @@ static void test_snapshot_round_trip(void **unused)
 	assert_int_equal(leader_state_copy_extent(t, id, &e), 0);
 	assert_string_equal(e.artifacts[0].path, "elsewhere/data.csv");
 	proto_extent_clear(&e);
+	assert_typed(t);
 	/* Changes to a state read from a snapshot (its blocks in one arena),
 	 * then a snapshot of that: still the same as the original. */
 	assert_int_equal(drop_ids(s, PROTO_OP_REPLACE_EXTENTS, (unsigned[]){30, 31}, 2, 70000, 3),
 			 0);
 	assert_int_equal(drop_ids(t, PROTO_OP_REPLACE_EXTENTS, (unsigned[]){30, 31}, 2, 70000, 3),
 			 0);
+	u = snapshot_copy(t);
+	assert_typed(u);
+	leader_state_free(u);
 	assert_int_equal(drop(s, PROTO_TABLE, "T"), 0);
 	assert_int_equal(drop(t, PROTO_TABLE, "T"), 0);
 	u = snapshot_copy(t);
