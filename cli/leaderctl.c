@@ -184,7 +184,8 @@ static void usage(FILE *f)
 	size_t i;
 
 	fprintf(f, "usage: leaderctl [-C TARGET] [--account-key-file F | --sas-token-file F]\n"
-		   "                 [--lock-timeout SECONDS] [-v] COMMAND [ARGS]\n\n"
+		   "                 [--lock-timeout SECONDS] [--state-cache DIR|off] [-v]\n"
+		   "                 COMMAND [ARGS]\n\n"
 		   "TARGET is a directory or an Azure Blob container URL (default: "
 		   "$LEADERCTL_TARGET).\nCommands:\n");
 	for (i = 0; i < NCOMMANDS; i++)
@@ -226,6 +227,7 @@ struct globals {
 	char *sas;
 	int lock_timeout_ms;
 	int verbose;
+	const char *state_cache;
 };
 
 static int parse_globals(int argc, char **argv, struct globals *g)
@@ -234,6 +236,7 @@ static int parse_globals(int argc, char **argv, struct globals *g)
 		{"account-key-file", required_argument, NULL, 'k'},
 		{"sas-token-file", required_argument, NULL, 's'},
 		{"lock-timeout", required_argument, NULL, 't'},
+		{"state-cache", required_argument, NULL, 'S'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -266,6 +269,9 @@ static int parse_globals(int argc, char **argv, struct globals *g)
 				return LC_USAGE;
 			}
 			g->lock_timeout_ms = (int)v * 1000;
+			break;
+		case 'S':
+			g->state_cache = optarg;
 			break;
 		case 'v':
 			g->verbose++;
@@ -306,6 +312,31 @@ static void test_hooks(struct leader *l)
 		leader_set_crash_point(l, stop, SIGSTOP);
 }
 
+/* The state cache: --state-cache, else LEADERCTL_STATE_CACHE, else
+ * $XDG_CACHE_HOME/followerd/leaderctl or ~/.cache/followerd/leaderctl;
+ * "off" (or no home) turns it off. */
+static int state_cache(struct globals *g, struct lc *c)
+{
+	const char *dir = g->state_cache ? g->state_cache : getenv("LEADERCTL_STATE_CACHE");
+	const char *base = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	char *path = NULL;
+	int r;
+
+	if (!dir && base && *base == '/')
+		r = asprintf(&path, "%s/followerd/leaderctl", base);
+	else if (!dir && home && *home == '/')
+		r = asprintf(&path, "%s/.cache/followerd/leaderctl", home);
+	else
+		r = 0;
+	if (r < 0)
+		return lc_fail(c, "out of memory");
+	if (dir && strcmp(dir, "off") == 0)
+		dir = NULL;
+	r = leader_set_state_cache(c->l, path ? path : dir);
+	free(path);
+	return r < 0 ? lc_engine(c) : LC_OK;
+}
+
 static int open_leader(struct globals *g, struct lc *c)
 {
 	struct target_auth auth = {g->key, g->sas};
@@ -326,7 +357,7 @@ static int open_leader(struct globals *g, struct lc *c)
 	if (g->lock_timeout_ms >= 0)
 		leader_set_lock_timeout(c->l, g->lock_timeout_ms);
 	test_hooks(c->l);
-	return LC_OK;
+	return state_cache(g, c);
 }
 
 int main(int argc, char **argv)
@@ -359,6 +390,8 @@ int main(int argc, char **argv)
 		optind = 0; /* getopt starts afresh on the command's arguments */
 		r = cmd->run(&c, argc, argv);
 	}
+	if (c.l && c.verbose && *leader_state_note(c.l))
+		fprintf(stderr, "leaderctl: %s: %s\n", c.cmd, leader_state_note(c.l));
 out:
 	leader_free(c.l);
 	if (g.key)

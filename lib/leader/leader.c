@@ -167,6 +167,7 @@ void leader_free(struct leader *l)
 	preexisting_clear(l);
 	target_free(l->t);
 	free(l->crash_point);
+	free(l->cache_dir);
 	free(l->spec);
 	secret_free(l->account_key);
 	secret_free(l->sas_token);
@@ -994,7 +995,7 @@ static int commit_locked(struct leader *l, const char *name, leader_build_fn fn,
 		r = leader_fail(l, -ENOENT, "database '%s' does not exist", name);
 		goto out;
 	}
-	r = leader_load(l, db, &st);
+	r = leader_cache_load(l, h, db, &st);
 	if (r < 0)
 		goto out;
 	c.database = db->name;
@@ -1011,6 +1012,8 @@ static int commit_locked(struct leader *l, const char *name, leader_build_fn fn,
 		if (r == -ENOLCK || r == -ESTALE)
 			r = not_committed(l, r, &c);
 	}
+	if (r == 0) /* under the lock: no other writer of the cache on this machine */
+		leader_cache_save(l, st, &c, h->checkpoint_interval);
 	if (r == 0 && ret_version)
 		*ret_version = c.version;
 out:
@@ -1207,7 +1210,7 @@ static int checkpoint_db(struct leader *l, struct proto_head *h, struct proto_he
 	c->version = db->version;
 	if (db->checkpoint == db->version)
 		return 0;
-	r = leader_load(l, db, &st);
+	r = leader_cache_load(l, h, db, &st);
 	if (r == 0)
 		r = leader_write_checkpoint(l, st);
 	if (r == 0)

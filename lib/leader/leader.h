@@ -7,14 +7,16 @@
  * then every checkpoint_interval commits a checkpoint, then the head — so a
  * process killed at any point leaves a valid leader at the old or the new
  * version.  Writers serialise on the target's lock; under it the head is read
- * again, the database's state is loaded (newest checkpoint + log) and the new
- * actions are applied to it (leader_state checks them) before anything is
- * written; a log object already present at the next version is the orphan of
- * a crashed commit and is overwritten (If-Match on the ETag seen under the
- * lock; otherwise the log object is created only if absent); the lock is
- * renewed before the log object, the checkpoint and the head are written, so
- * a writer whose Azure lease was lost stops with -ENOLCK; and the head is
- * replaced only if its ETag is still the one read under the lock.
+ * again, the database's state is loaded (from the writer's local state cache
+ * and the log after it when the head confirms the cache, else newest
+ * checkpoint + log; leader_cache.c) and the new actions are applied to it
+ * (leader_state checks them) before anything is written; a log object
+ * already present at the next version is the orphan of a crashed commit and
+ * is overwritten (If-Match on the ETag seen under the lock; otherwise the log
+ * object is created only if absent); the lock is renewed before the log
+ * object, the checkpoint and the head are written, so a writer whose Azure
+ * lease was lost stops with -ENOLCK; and the head is replaced only if its
+ * ETag is still the one read under the lock.
  *
  * Errors: functions return 0 or a negative errno, and leader_error() gives
  * one line naming what was wrong (an object path, a database, a table...).
@@ -71,6 +73,15 @@ void leader_set_lock_timeout(struct leader *l, int timeout_ms);
  * nothing written yet), "after-log" (log object written) or
  * "after-checkpoint" (checkpoint written, head not yet).  NULL: never. */
 void leader_set_crash_point(struct leader *l, const char *point, int sig);
+
+/* Keeps a local cache of each database's state under dir (one directory per
+ * target), so that a commit reads only the log after the cached version
+ * instead of the whole database (see leader_cache.c for when it is
+ * trusted).  NULL or "": no cache (the default). */
+int leader_set_state_cache(struct leader *l, const char *dir);
+/* What the last commit's state load did (from the cache, or why not), for
+ * leaderctl -v; "" before any. */
+const char *leader_state_note(const struct leader *l);
 
 /* Writes an empty head; -EEXIST when the target already holds one. */
 int leader_init(struct leader *l, uint32_t checkpoint_interval);

@@ -27,6 +27,14 @@ struct leader {
 	 * checks them again under the lock. */
 	struct leader_preexisting *pre;
 	size_t npre;
+	/* The local state cache (leader_cache.c): its directory for this
+	 * target, or NULL; and what the last state load did. */
+	char *cache_dir;
+	char state_note[LEADER_ERRLEN];
+	/* The version of the snapshot the last state came from (0: none) and
+	 * the extents of the log objects replayed onto it. */
+	uint64_t cache_base;
+	uint64_t cache_replayed;
 };
 
 /* Opens another connection to the same target (for parallel writers). */
@@ -152,5 +160,16 @@ int leader_sha256_hex(const void *data, size_t len, char ret[PROTO_SHA256_LEN + 
 
 /* The commit time of a new version: now, but never before the previous one. */
 int64_t leader_next_committed(int64_t previous);
+
+/* Loads the state of db (in head h) at db->version: from the local state
+ * cache when the head confirms it (then only the log after it is read),
+ * else as leader_load does.  leader_state_note() says which. */
+int leader_cache_load(struct leader *l, const struct proto_head *h,
+		      const struct proto_head_db *db, struct leader_state **ret);
+/* After commit c was published with st, keeps st as its database's cached
+ * state when that is worth it (see leader_cache.c).  Best effort: a failure
+ * is only added to the note, and costs the next commit a full load. */
+void leader_cache_save(struct leader *l, const struct leader_state *st,
+		       const struct proto_commit *c, uint32_t checkpoint_interval);
 
 #endif

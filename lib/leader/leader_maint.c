@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "util/timefmt.h"
 
 /* ---- listing and classifying objects ---- */
@@ -123,7 +125,7 @@ static void classify(const char *path, struct objinfo *ret)
 	    parse_version(rest + 4, ".json", &ret->version) == 0)
 		ret->kind = OBJ_LOG;
 	else if (strncmp(rest, "checkpoint/", 11) == 0 && strlen(rest) > 11 + 21 &&
-		 parse_version(rest + 11, "/", &ret->version) == 0)
+	         parse_version(rest + 11, "/", &ret->version) == 0)
 		ret->kind = strcmp(rest + 32, "manifest.json") == 0 ? OBJ_MANIFEST : OBJ_PART;
 }
 
@@ -142,7 +144,7 @@ static int cmp_u64(const void *a, const void *b)
 }
 
 static int versions_of(const struct objlist *o, const char *uuid, enum objkind kind,
-		       struct versions *ret)
+                       struct versions *ret)
 {
 	size_t i;
 
@@ -249,23 +251,74 @@ static int seen_before(struct verify *v, const char *path, bool *ret)
 
 /* The rows of a typed artifact must parse (data a follower can load). */
 static void verify_rows(struct verify *v, const struct proto_extent *e,
-			const struct proto_artifact *a, const char *buf, size_t len)
+                        const struct proto_artifact *a, const char *buf, size_t len)
 {
 	char why[LEADER_ERRLEN];
 
 	if (leader_rowcheck_rows(&v->rows, a, buf, len, why, sizeof(why)) < 0)
 		problem(v, "%s: rows of extent %s of %s.%s: %s", a->path, e->id, v->dbname,
-			e->table, why);
+		        e->table, why);
 }
 
-/* Re-hashes an artifact (and reads its rows when typed): true in *ret_good
- * when it is there with the size and sha256 the extent says. */
-static int check_artifact(struct verify *v, const struct proto_extent *e,
-			  const struct proto_artifact *a, bool *ret_good)
+/* An artifact being re-hashed as it streams in: never held whole. */
+struct hashing {
+	EVP_MD_CTX *md;
+	uint64_t len;
+};
+
+static int hash_piece(const void *data, size_t len, void *arg)
 {
-	char *buf = NULL, sha[PROTO_SHA256_LEN + 1];
+	struct hashing *h = arg;
+
+	h->len += len;
+	return EVP_DigestUpdate(h->md, data, len) == 1 ? 0 : -ENOMEM;
+}
+
+/* Streams the artifact at path (at most max bytes) through SHA-256. */
+static int hash_object(struct verify *v, const char *path, uint64_t max, uint64_t *ret_len,
+                       char ret_sha[PROTO_SHA256_LEN + 1])
+{
+	struct hashing h = {EVP_MD_CTX_new(), 0};
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	int r = h.md && EVP_DigestInit_ex(h.md, EVP_sha256(), NULL) == 1 ? 0 : -ENOMEM;
+
+	if (r == 0)
+		r = target_read(v->l->t, path, max, hash_piece, &h);
+	if (r == 0 && EVP_DigestFinal_ex(h.md, md, &mdlen) != 1)
+		r = -ENOMEM;
+	if (r == 0) {
+		leader_state_sha_format(md, ret_sha);
+		*ret_len = h.len;
+	}
+	EVP_MD_CTX_free(h.md);
+	return r;
+}
+
+/* The rows of a verified typed artifact (read whole: the row reader's
+ * check of an artifact is by buffer). */
+static int check_rows(struct verify *v, const struct proto_extent *e,
+                      const struct proto_artifact *a)
+{
+	char *buf = NULL;
 	size_t len = 0;
 	int r = target_get(v->l->t, a->path, a->size + 1, &buf, &len, NULL);
+
+	if (r == 0)
+		verify_rows(v, e, a, buf, len);
+	free(buf);
+	return r == -ENOENT ? 0 : r;
+}
+
+/* Re-hashes an artifact as it streams in (and reads its rows when typed):
+ * true in *ret_good when it is there with the size and sha256 the extent
+ * says. */
+static int check_artifact(struct verify *v, const struct proto_extent *e,
+                          const struct proto_artifact *a, bool *ret_good)
+{
+	char sha[PROTO_SHA256_LEN + 1];
+	uint64_t len = 0;
+	int r = hash_object(v, a->path, a->size, &len, sha);
 
 	if (r == -ENOENT) {
 		problem(v, "%s: missing (extent %s of %s.%s)", a->path, e->id, v->dbname, e->table);
@@ -273,27 +326,29 @@ static int check_artifact(struct verify *v, const struct proto_extent *e,
 	}
 	if (r == -EFBIG || r == -E2BIG) {
 		problem(v, "%s: larger than the %llu bytes extent %s of %s.%s says", a->path,
-			(unsigned long long)a->size, e->id, v->dbname, e->table);
+		        (unsigned long long)a->size, e->id, v->dbname, e->table);
 		return 0;
 	}
+	if (r == -ENOMEM)
+		return leader_fail(v->l, r, "%s: out of memory", a->path);
 	if (r < 0)
 		return leader_fail_target(v->l, r, a->path);
 	if (len != a->size)
-		problem(v, "%s: %zu bytes where extent %s of %s.%s says %llu", a->path, len, e->id,
-			v->dbname, e->table, (unsigned long long)a->size);
-	else if ((r = leader_sha256_hex(buf, len, sha)) == 0 && strcmp(sha, a->sha256) != 0)
+		problem(v, "%s: %llu bytes where extent %s of %s.%s says %llu", a->path,
+		        (unsigned long long)len, e->id, v->dbname, e->table,
+		        (unsigned long long)a->size);
+	else if (strcmp(sha, a->sha256) != 0)
 		problem(v, "%s: sha256 %s where extent %s of %s.%s says %s", a->path, sha, e->id,
-			v->dbname, e->table, a->sha256);
-	else if (r == 0)
+		        v->dbname, e->table, a->sha256);
+	else
 		*ret_good = true;
 	if (*ret_good && v->rows.cs)
-		verify_rows(v, e, a, buf, len);
-	free(buf);
-	return r;
+		return check_rows(v, e, a);
+	return 0;
 }
 
 static int verify_artifact(struct verify *v, const struct proto_extent *e,
-			   const struct proto_artifact *a)
+                           const struct proto_artifact *a)
 {
 	bool seen = false, good = false;
 	int r = seen_before(v, a->path, &seen);
@@ -325,7 +380,7 @@ static int verify_extent_cb(const struct proto_extent *e, void *arg)
 
 /* Loads checkpoint c, replays the log after it and compares with want. */
 static void verify_checkpoint(struct verify *v, const struct proto_head_db *db, uint64_t c,
-			      const unsigned char *want)
+                              const unsigned char *want)
 {
 	struct leader_state *st = NULL;
 	unsigned char got[LEADER_STATE_DIGEST_LEN];
@@ -337,16 +392,15 @@ static void verify_checkpoint(struct verify *v, const struct proto_head_db *db, 
 		r = leader_load_log(v->l, st, c + 1, db->version, NULL, NULL);
 	if (r < 0)
 		problem(v, "%s: checkpoint %llu: %s", db->name, (unsigned long long)c,
-			leader_error(v->l));
+		        leader_error(v->l));
 	else if (want && c + 1 >= db->log_start && leader_state_digest(st, got) == 0 &&
-		 memcmp(got, want, sizeof(got)) != 0)
+	         memcmp(got, want, sizeof(got)) != 0)
 		problem(v, "%s: checkpoint %llu plus the log does not give the state the log gives",
-			db->name, (unsigned long long)c);
+		        db->name, (unsigned long long)c);
 	leader_state_free(st);
 }
 
-static int verify_layout(struct verify *v, const struct proto_head_db *db,
-			 const struct objlist *o)
+static int verify_layout(struct verify *v, const struct proto_head_db *db, const struct objlist *o)
 {
 	struct versions logs, manifests = {0};
 	uint64_t ver;
@@ -357,10 +411,10 @@ static int verify_layout(struct verify *v, const struct proto_head_db *db,
 	for (ver = db->log_start; r == 0 && ver <= db->version; ver++)
 		if (!versions_has(&logs, ver))
 			problem(v, "%s: log object of version %llu is missing", db->name,
-				(unsigned long long)ver);
+			        (unsigned long long)ver);
 	if (r == 0 && db->checkpoint && !versions_has(&manifests, db->checkpoint))
 		problem(v, "%s: checkpoint %llu named by the head is missing", db->name,
-			(unsigned long long)db->checkpoint);
+		        (unsigned long long)db->checkpoint);
 	free(logs.v);
 	free(manifests.v);
 	return r < 0 ? leader_fail(v->l, r, "out of memory") : 0;
@@ -475,7 +529,7 @@ static bool older_than(const struct vacuum *vc, int64_t mtime_s, int64_t span)
 }
 
 static int delete_object(struct vacuum *vc, const struct obj *ob, uint64_t *counter,
-			 const char *why)
+                         const char *why)
 {
 	int r = 0;
 
@@ -488,7 +542,7 @@ static int delete_object(struct vacuum *vc, const struct obj *ob, uint64_t *coun
 	vc->stats.bytes += ob->size;
 	/* Keep a long vacuum's Azure lease alive. */
 	if ((vc->stats.logs + vc->stats.checkpoints + vc->stats.artifacts + vc->stats.orphans) %
-		    1000 ==
+	        1000 ==
 	    0)
 		r = target_lock_renew(vc->l->t);
 	return r < 0 ? leader_fail_target(vc->l, r, ob->path) : 0;
@@ -510,7 +564,7 @@ static int add_keep(struct vacuum *vc, const unsigned char sha[32])
 }
 
 static int add_occurrence(struct vacuum *vc, const struct proto_extent *e, uint64_t last,
-			  int64_t dropped)
+                          int64_t dropped)
 {
 	size_t k;
 
@@ -581,7 +635,7 @@ static int current_extent_cb(const struct proto_extent *e, void *arg)
 /* The newest kept checkpoint the log may start after: every log object up to
  * it is older than the retention. */
 static int new_base(const struct vacuum *vc, const struct proto_head_db *db,
-		    const struct objlist *o, uint64_t *ret)
+                    const struct objlist *o, uint64_t *ret)
 {
 	struct versions manifests;
 	uint64_t base = db->log_start - 1, c;
@@ -643,7 +697,7 @@ static int keep_occurrences(struct vacuum *vc, uint64_t base)
 
 /* Deletes what db no longer needs once the log starts after base. */
 static int prune_db(struct vacuum *vc, const struct proto_head_db *db, uint64_t base,
-		    const struct objlist *o)
+                    const struct objlist *o)
 {
 	size_t i;
 	int r = 0;
@@ -659,12 +713,12 @@ static int prune_db(struct vacuum *vc, const struct proto_head_db *db, uint64_t 
 		if (info.kind == OBJ_LOG && info.version <= base)
 			r = delete_object(vc, ob, &vc->stats.logs, "log before the retention");
 		else if ((info.kind == OBJ_LOG || info.kind == OBJ_MANIFEST ||
-			  info.kind == OBJ_PART) &&
-			 info.version > db->version && !young)
+		          info.kind == OBJ_PART) &&
+		         info.version > db->version && !young)
 			r = delete_object(vc, ob, &vc->stats.orphans, "left by a crashed commit");
 		else if ((info.kind == OBJ_MANIFEST || info.kind == OBJ_PART) &&
-			 info.version != base && info.version != db->checkpoint &&
-			 info.version <= db->version)
+		         info.version != base && info.version != db->checkpoint &&
+		         info.version <= db->version)
 			r = delete_object(vc, ob, &vc->stats.checkpoints, "older checkpoint");
 		else if (info.kind == OBJ_TEMP && !young)
 			r = delete_object(vc, ob, &vc->stats.orphans, "temporary file of a crash");
@@ -675,7 +729,7 @@ static int prune_db(struct vacuum *vc, const struct proto_head_db *db, uint64_t 
 /* Plans one live database: replay, choose the new log start, mark what to
  * keep.  *ret_base is the version the log will start after. */
 static int plan_db(struct vacuum *vc, const struct proto_head_db *db, const struct objlist *o,
-		   uint64_t *ret_base)
+                   uint64_t *ret_base)
 {
 	int r = replay_db(vc, db);
 
@@ -882,17 +936,17 @@ static int vacuum_artifacts(struct vacuum *vc)
 	r = target_list(vc->l->t, "artifacts/", artifact_cb, &a);
 	if (r < 0)
 		r = r == -ENOMEM ? leader_fail(vc->l, r, "out of memory")
-				 : leader_fail_target(vc->l, r, "artifacts/");
+		                 : leader_fail_target(vc->l, r, "artifacts/");
 	for (i = 0; r == 0 && i < a.doomed.n; i++)
 		r = delete_object(vc, &a.doomed.v[i], &vc->stats.artifacts,
-				  "no reachable version references it");
+		                  "no reachable version references it");
 	objlist_clear(&a.doomed);
 	return r;
 }
 
 /* Raises log_start where the plan allows; the head goes first. */
 static int raise_log_start(struct vacuum *vc, struct proto_head *h, const uint64_t *bases,
-			   const char *etag)
+                           const char *etag)
 {
 	bool changed = false;
 	size_t i;
@@ -953,7 +1007,7 @@ static int vacuum_locked(struct vacuum *vc)
 }
 
 int leader_vacuum(struct leader *l, const struct leader_vacuum_opts *o, leader_report_fn fn,
-		  void *arg, struct leader_vacuum_stats *ret)
+                  void *arg, struct leader_vacuum_stats *ret)
 {
 	struct vacuum vc = {.l = l, .o = o, .fn = fn, .arg = arg, .now = timefmt_now()};
 	int r = leader_lock(l);

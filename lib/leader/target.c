@@ -151,6 +151,13 @@ int target_get(struct target *t, const char *path, size_t max, char **ret_data, 
 	return r < 0 ? r : t->ops->get(t, path, max, ret_data, ret_len, ret_etag);
 }
 
+int target_read(struct target *t, const char *path, uint64_t max, target_read_fn fn, void *arg)
+{
+	int r = check_path(t, path, false);
+
+	return r < 0 ? r : t->ops->read(t, path, max, fn, arg);
+}
+
 /* An ETag goes into an HTTP header: printable ASCII only, never CR/LF. */
 static bool valid_etag(const char *etag)
 {

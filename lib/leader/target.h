@@ -54,6 +54,13 @@ const char *target_describe(const struct target *t);
 int target_get(struct target *t, const char *path, size_t max, char **ret_data, size_t *ret_len,
 	       char ret_etag[TARGET_ETAG_MAX]);
 
+/* Reads an object of at most max bytes in pieces, without holding it whole:
+ * fn gets each piece in order (borrowed for the call).  fn returning
+ * non-zero stops the read and that value is returned; -EFBIG when the object
+ * is larger than max (possibly after some pieces were given). */
+typedef int (*target_read_fn)(const void *data, size_t len, void *arg);
+int target_read(struct target *t, const char *path, uint64_t max, target_read_fn fn, void *arg);
+
 /* Writes an object durably (directory: temp + fsync + rename + fsync dir). */
 int target_put(struct target *t, const char *path, const void *data, size_t len,
 	       enum target_put_mode mode, const char *etag);

@@ -80,6 +80,11 @@ struct az_resp {
 	char *err; /* error body (bounded), NUL-terminated */
 	size_t errlen, errcap;
 	bool too_big, etag_too_long;
+	/* A streamed GET (target_read): 2xx bytes go to sink, not to data. */
+	target_read_fn sink;
+	void *sink_arg;
+	uint64_t sunk;
+	int sink_r;
 	char etag[TARGET_ETAG_MAX];
 	char code[64]; /* x-ms-error-code */
 };
@@ -155,6 +160,17 @@ static bool buf_append(char **buf, size_t *len, size_t *cap, size_t max, const c
 	return true;
 }
 
+static size_t sink_piece(struct az_resp *r, const char *p, size_t n)
+{
+	if (n > r->max - r->sunk) {
+		r->too_big = true;
+		return 0; /* aborts the transfer */
+	}
+	r->sunk += n;
+	r->sink_r = r->sink(p, n, r->sink_arg);
+	return r->sink_r ? 0 : n;
+}
+
 static size_t write_cb(char *p, size_t size, size_t n, void *arg)
 {
 	struct az_resp *r = arg;
@@ -166,6 +182,8 @@ static size_t write_cb(char *p, size_t size, size_t n, void *arg)
 		(void)buf_append(&r->err, &r->errlen, &r->errcap, ERR_BODY_MAX, p, take);
 		return total;
 	}
+	if (r->sink)
+		return sink_piece(r, p, total);
 	if (!buf_append(&r->data, &r->len, &r->cap, r->max, p, total)) {
 		r->too_big = true;
 		return 0; /* aborts the transfer */
@@ -357,6 +375,8 @@ static int transfer_error(struct az_target *a, struct az_req *q, CURLcode cc, co
 	char label[URL_MAX + 64];
 
 	req_label(q, label, sizeof(label));
+	if (q->resp.sink_r)
+		return q->resp.sink_r;
 	if (q->resp.too_big)
 		return target_fail(&a->base, -EFBIG, "%s: larger than %zu bytes", label,
 		                   q->resp.max);
@@ -602,6 +622,28 @@ static int az_get(struct target *t, const char *path, size_t max, char **ret_dat
 		if (ret_etag)
 			memcpy(ret_etag, q->resp.etag, TARGET_ETAG_MAX);
 	}
+	req_done(q);
+	free(q);
+	return r;
+}
+
+static int az_read(struct target *t, const char *path, uint64_t max, target_read_fn fn, void *arg)
+{
+	struct az_target *a = az_of(t);
+	struct az_req *q = malloc(sizeof(*q));
+	int r;
+
+	if (!q)
+		return target_fail(t, -ENOMEM, "out of memory");
+	req_init(q, "GET", path, NULL, NULL);
+	q->resp.max = max > SIZE_MAX ? SIZE_MAX : (size_t)max;
+	q->resp.sink = fn;
+	q->resp.sink_arg = arg;
+	r = maybe_renew(a);
+	if (r == 0)
+		r = az_perform(a, q);
+	if (r == 0 && !ok_status(q))
+		r = status_error(a, q, 0);
 	req_done(q);
 	free(q);
 	return r;
@@ -890,6 +932,7 @@ static void az_free(struct target *t)
 
 static const struct target_ops az_ops = {
     .get = az_get,
+    .read = az_read,
     .put = az_put,
     .del = az_del,
     .list = az_list,

@@ -91,6 +91,61 @@ static int read_fd(int fd, size_t size, char **ret)
 	return 0;
 }
 
+#define READ_PIECE ((size_t)1 << 20)
+
+/* Gives the open file to fn in pieces of READ_PIECE bytes, at most max. */
+static int read_pieces(struct target *t, int fd, const char *full, uint64_t max,
+                       target_read_fn fn, void *arg)
+{
+	char *buf = malloc(READ_PIECE);
+	uint64_t total = 0;
+	int r = buf ? 0 : target_fail(t, -ENOMEM, "out of memory");
+
+	while (r == 0) {
+		ssize_t n = read(fd, buf, READ_PIECE);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			r = target_fail(t, -errno, "read %s: %s", full, strerror(errno));
+		if (n <= 0)
+			break;
+		total += (uint64_t)n;
+		if (total > max) /* grew while read: a writer bypassed the lock */
+			r = target_fail(t, -EFBIG, "%s: more than the %" PRIu64 " bytes allowed", full,
+			                max);
+		else
+			r = fn(buf, (size_t)n, arg);
+	}
+	free(buf);
+	return r;
+}
+
+static int dir_read(struct target *t, const char *path, uint64_t max, target_read_fn fn, void *arg)
+{
+	struct dir_target *d = dir_of(t);
+	char full[PATH_MAX];
+	struct stat st;
+	int fd, r = full_path(d, path, full);
+
+	if (r < 0)
+		return r;
+	fd = open(full, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return target_fail(t, -errno, "%s: %s", full, strerror(errno));
+	if (fstat(fd, &st) < 0)
+		r = target_fail(t, -errno, "%s: %s", full, strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		r = target_fail(t, -EISDIR, "%s: not a regular file", full);
+	else if ((uint64_t)st.st_size > max)
+		r = target_fail(t, -EFBIG, "%s: %jd bytes, more than the %" PRIu64 " allowed", full,
+		                (intmax_t)st.st_size, max);
+	else
+		r = read_pieces(t, fd, full, max, fn, arg);
+	(void)close(fd);
+	return r;
+}
+
 static int dir_get(struct target *t, const char *path, size_t max, char **ret_data, size_t *ret_len,
                    char ret_etag[TARGET_ETAG_MAX])
 {
@@ -498,6 +553,7 @@ static void dir_free(struct target *t)
 
 static const struct target_ops dir_ops = {
     .get = dir_get,
+    .read = dir_read,
     .put = dir_put,
     .del = dir_del,
     .list = dir_list,

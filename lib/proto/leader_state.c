@@ -17,7 +17,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 
@@ -27,8 +30,8 @@
 struct ls_artifact {
 	unsigned char sha[32];
 	uint64_t size;
-	char *name; /* interned */
-	char *path; /* interned; NULL: the canonical artifacts/<sha[0:2]>/<sha> */
+	char *name;          /* interned */
+	char *path;          /* interned; NULL: the canonical artifacts/<sha[0:2]>/<sha> */
 	uint8_t format;      /* enum proto_format */
 	uint8_t compression; /* enum proto_compression */
 	bool ignore_first_record;
@@ -94,6 +97,10 @@ struct leader_state {
 	uint64_t rows;
 	uint64_t bytes;
 	struct ls_pool pool;
+	/* The blocks of extents read from a snapshot, in one allocation: they
+	 * are freed with it, never one by one. */
+	char *arena;
+	size_t arena_len;
 };
 
 /* Scratch space that turns compact extents into borrowed proto_extent views. */
@@ -181,8 +188,8 @@ void leader_state_uuid_format(const unsigned char id[16], char ret[PROTO_UUID_LE
 	char hex[33];
 
 	hex_format(id, 16, hex);
-	(void)snprintf(ret, PROTO_UUID_LEN + 1, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8,
-		       hex + 12, hex + 16, hex + 20);
+	(void)snprintf(ret, PROTO_UUID_LEN + 1, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12,
+	               hex + 16, hex + 20);
 }
 
 int leader_state_sha_parse(const char *s, unsigned char ret[32])
@@ -203,6 +210,20 @@ void leader_state_sha_format(const unsigned char sha[32], char ret[PROTO_SHA256_
 static void canonical_path(const char *sha_hex, char ret[LS_PATH_LEN])
 {
 	(void)snprintf(ret, LS_PATH_LEN, "artifacts/%.2s/%s", sha_hex, sha_hex);
+}
+
+/* ---- memory ---- */
+
+/* Asks for huge pages under a big array: a million extents fill ~200 MB,
+ * and faulting that in 4 KiB pages costs more than filling it. */
+static void advise_huge(void *p, size_t n)
+{
+	const uintptr_t huge = (uintptr_t)2 << 20;
+	uintptr_t from = ((uintptr_t)p + huge - 1) & ~(huge - 1);
+	uintptr_t to = ((uintptr_t)p + n) & ~(huge - 1);
+
+	if (to > from)
+		(void)madvise((void *)from, to - from, MADV_HUGEPAGE);
 }
 
 /* ---- string pool ---- */
@@ -297,6 +318,7 @@ static int index_grow(struct leader_state *s)
 
 	if (!index)
 		return -ENOMEM;
+	advise_huge(index, cap * sizeof(*index));
 	free(s->index);
 	s->index = index;
 	s->capindex = cap;
@@ -339,7 +361,7 @@ static void index_remove_slot(struct leader_state *s, size_t j)
 /* ---- entities ---- */
 
 static struct ls_entity *entity_find(const struct leader_state *s, const char *name,
-				     uint32_t *ret_slot)
+                                     uint32_t *ret_slot)
 {
 	size_t i;
 
@@ -375,6 +397,14 @@ static void entity_free(struct ls_entity *e)
 	proto_entity_clear(&e->def);
 	proto_caching_clear(&e->caching);
 	free(e);
+}
+
+/* ---- extent blocks ---- */
+
+static void block_free(const struct leader_state *s, void *block)
+{
+	if ((char *)block < s->arena || (char *)block >= s->arena + s->arena_len)
+		free(block);
 }
 
 /* ---- lifetime ---- */
@@ -416,7 +446,8 @@ void leader_state_free(struct leader_state *s)
 		entity_free(s->entities[i]);
 	free(s->entities);
 	for (i = 0; i < s->nextents; i++)
-		free(s->extents[i].block);
+		block_free(s, s->extents[i].block);
+	free(s->arena);
 	free(s->extents);
 	free(s->index);
 	proto_caching_clear(&s->caching);
@@ -556,7 +587,8 @@ static int check_entity(const struct leader_state *s, const struct proto_entity 
 	}
 	src = entity_find(s, e->source, NULL);
 	if (!src || src->def.kind != PROTO_TABLE) {
-		seterr(err, "materialized view '%s': source table '%s' does not exist in database %s",
+		seterr(err,
+		       "materialized view '%s': source table '%s' does not exist in database %s",
 		       e->name, e->source, s->database);
 		return -EINVAL;
 	}
@@ -565,7 +597,7 @@ static int check_entity(const struct leader_state *s, const struct proto_entity 
 
 /* The entity name of the given kind, or an error naming what is wrong. */
 static struct ls_entity *entity_of_kind(const struct leader_state *s, const char *name,
-					enum proto_kind kind, uint32_t *ret_slot, char *err)
+                                        enum proto_kind kind, uint32_t *ret_slot, char *err)
 {
 	struct ls_entity *e = entity_find(s, name, ret_slot);
 
@@ -691,7 +723,7 @@ static void remove_extent_at(struct leader_state *s, size_t i)
 	for (k = 0; k < x->nartifacts; k++)
 		s->bytes -= a[k].size;
 	s->entities[x->entity]->nextents--;
-	free(x->block);
+	block_free(s, x->block);
 	if (i != last) {
 		s->extents[i] = s->extents[last];
 		s->index[index_slot(s, s->extents[i].id)] = (uint32_t)(i + 1);
@@ -701,7 +733,7 @@ static void remove_extent_at(struct leader_state *s, size_t i)
 
 /* The entity an extent may be added to, by table name. */
 static int extent_entity(const struct leader_state *s, const char *table, uint32_t *ret_slot,
-			 char *err)
+                         char *err)
 {
 	struct ls_entity *e = entity_find(s, table, ret_slot);
 
@@ -743,7 +775,7 @@ static int check_unique(unsigned char (*ids)[16], size_t n, const char *what, ch
 
 /* Checks everything about new extents that could fail, before any change. */
 static int check_new_extents(const struct leader_state *s, const struct proto_extent *v, size_t n,
-			     char *err)
+                             char *err)
 {
 	unsigned char(*ids)[16] = n ? malloc(n * 16) : NULL;
 	const char *checked_table = NULL;
@@ -786,7 +818,7 @@ out:
 }
 
 static int fill_artifact(struct leader_state *s, struct ls_artifact *a,
-			 const struct proto_artifact *p)
+                         const struct proto_artifact *p)
 {
 	char canon[LS_PATH_LEN];
 
@@ -805,7 +837,7 @@ static int fill_artifact(struct leader_state *s, struct ls_artifact *a,
 		char both[2 * PROTO_MAX_FORMAT_NAME + 2];
 
 		(void)snprintf(both, sizeof(both), "%s/%s", p->format_text ? p->format_text : "",
-			       p->compression_text ? p->compression_text : "");
+		               p->compression_text ? p->compression_text : "");
 		a->unknown = pool_intern(&s->pool, both);
 		if (!a->unknown)
 			return -ENOMEM;
@@ -813,15 +845,24 @@ static int fill_artifact(struct leader_state *s, struct ls_artifact *a,
 	return 0;
 }
 
-/* Bytes of the statistics' min and max texts. */
-static size_t stats_text_bytes(const struct proto_extent *e)
+/* Bytes of the statistics' min and max texts, with their NULs. */
+static size_t stats_text_bytes(const struct proto_colstat *c, size_t nstats)
 {
 	size_t n = 0;
 
-	for (size_t k = 0; k < e->nstats; k++)
-		n += (e->stats[k].min ? strlen(e->stats[k].min) + 1 : 0) +
-		     (e->stats[k].max ? strlen(e->stats[k].max) + 1 : 0);
+	for (size_t k = 0; k < nstats; k++)
+		n += (c[k].min ? strlen(c[k].min) + 1 : 0) + (c[k].max ? strlen(c[k].max) + 1 : 0);
 	return n;
+}
+
+/* The bytes of an extent's block: rounded up to 8, so that blocks laid end
+ * to end (a snapshot's arena) keep their pointers and integers aligned. */
+static size_t block_size(size_t nartifacts, size_t ntags, size_t nstats, size_t texts)
+{
+	size_t n = nartifacts * sizeof(struct ls_artifact) + ntags * sizeof(char *) +
+	           nstats * sizeof(struct proto_colstat) + texts;
+
+	return (n + 7) & ~(size_t)7;
 }
 
 /* Copies s to *at and advances it; NULL stays NULL. */
@@ -858,7 +899,7 @@ static int fill_stats(struct leader_state *s, struct ls_extent *x, const struct 
 
 /* Builds the compact record of a checked extent in *x. */
 static int compact_extent(struct leader_state *s, const struct proto_extent *e, uint32_t slot,
-			  struct ls_extent *x, char *err)
+                          struct ls_extent *x, char *err)
 {
 	size_t k;
 	char **tags;
@@ -876,9 +917,8 @@ static int compact_extent(struct leader_state *s, const struct proto_extent *e, 
 	x->nstats = (uint16_t)e->nstats;
 	if (e->nartifacts + e->ntags + e->nstats == 0)
 		return 0;
-	x->block = calloc(1, e->nartifacts * sizeof(struct ls_artifact) +
-				 e->ntags * sizeof(char *) +
-				 e->nstats * sizeof(struct proto_colstat) + stats_text_bytes(e));
+	x->block = calloc(1, block_size(e->nartifacts, e->ntags, e->nstats,
+	                                stats_text_bytes(e->stats, e->nstats)));
 	if (!x->block || fill_stats(s, x, e) < 0) {
 		free(x->block);
 		return -ENOMEM;
@@ -919,6 +959,7 @@ static int reserve_extents(struct leader_state *s, size_t n)
 		v = realloc(s->extents, cap * sizeof(*v));
 		if (!v)
 			return -ENOMEM;
+		advise_huge(v, cap * sizeof(*v));
 		s->extents = v;
 		s->capextents = cap;
 	}
@@ -961,7 +1002,7 @@ static int add_checked(struct leader_state *s, const struct proto_extent *v, siz
 
 /* Checks that every id is a uuid of an extent of the state, named once. */
 static int check_drop_ids(const struct leader_state *s, const char (*ids)[PROTO_UUID_LEN + 1],
-			  size_t n, char *err)
+                          size_t n, char *err)
 {
 	unsigned char(*bin)[16] = n ? malloc(n * 16) : NULL;
 	size_t i;
@@ -1019,7 +1060,7 @@ static int apply_extents(struct leader_state *s, const struct proto_action *a, c
 
 /* The entity a policy may be set on (NULL table: the database, *ret NULL). */
 static int policy_target(struct leader_state *s, const char *table, struct ls_entity **ret,
-			 char *err)
+                         char *err)
 {
 	struct ls_entity *e;
 
@@ -1188,11 +1229,10 @@ const struct proto_entity *leader_state_entity(const struct leader_state *s, con
 	return e ? &e->def : NULL;
 }
 
-int leader_state_foreach_entity(const struct leader_state *s, leader_state_entity_fn fn,
-				void *arg)
+int leader_state_foreach_entity(const struct leader_state *s, leader_state_entity_fn fn, void *arg)
 {
 	static const enum proto_kind order[3] = {PROTO_TABLE, PROTO_EXTERNAL_TABLE,
-						 PROTO_MATERIALIZED_VIEW};
+	                                         PROTO_MATERIALIZED_VIEW};
 	size_t k, i;
 	int r = 0;
 
@@ -1204,14 +1244,14 @@ int leader_state_foreach_entity(const struct leader_state *s, leader_state_entit
 }
 
 void leader_state_principals(const struct leader_state *s, enum proto_role role,
-			     const struct proto_principal **ret, size_t *ret_n)
+                             const struct proto_principal **ret, size_t *ret_n)
 {
 	*ret = s->principals[role];
 	*ret_n = s->nprincipals[role];
 }
 
 bool leader_state_caching(const struct leader_state *s, const char *table,
-			  const struct proto_caching **ret)
+                          const struct proto_caching **ret)
 {
 	const struct ls_entity *e = table ? entity_find(s, table, NULL) : NULL;
 
@@ -1222,7 +1262,7 @@ bool leader_state_caching(const struct leader_state *s, const char *table,
 }
 
 bool leader_state_retention(const struct leader_state *s, const char *table,
-			    const struct proto_retention **ret)
+                            const struct proto_retention **ret)
 {
 	const struct ls_entity *e = table ? entity_find(s, table, NULL) : NULL;
 
@@ -1281,7 +1321,7 @@ static int batch_reserve(struct ls_batch *b, size_t next, size_t nart)
 /* The data format members of view v from a; unknown names are split into
  * buf (owned by the batch, like the paths). */
 static void view_data_format(const struct ls_artifact *a, struct proto_artifact *v,
-			     char buf[LS_UNKNOWN_LEN])
+                             char buf[LS_UNKNOWN_LEN])
 {
 	char *slash;
 
@@ -1300,8 +1340,8 @@ static void view_data_format(const struct ls_artifact *a, struct proto_artifact 
 
 /* Fills view e from x, its artifacts from *art on (a pointer into b->art). */
 static void view_extent(const struct leader_state *s, const struct ls_extent *x,
-			struct proto_extent *e, struct proto_artifact *art, char (*paths)[LS_PATH_LEN],
-			char (*unknown)[LS_UNKNOWN_LEN])
+                        struct proto_extent *e, struct proto_artifact *art,
+                        char (*paths)[LS_PATH_LEN], char (*unknown)[LS_UNKNOWN_LEN])
 {
 	const struct ls_artifact *a = extent_artifacts(x);
 	size_t k;
@@ -1347,14 +1387,13 @@ static int batch_view(const struct leader_state *s, struct ls_batch *b, size_t f
 		return r;
 	for (i = from; i < to; i++) {
 		view_extent(s, &s->extents[i], &b->ext[i - from], b->art + at, b->paths + at,
-			    b->unknown + at);
+		            b->unknown + at);
 		at += s->extents[i].nartifacts;
 	}
 	return 0;
 }
 
-int leader_state_copy_extent(const struct leader_state *s, const char *id,
-			     struct proto_extent *ret)
+int leader_state_copy_extent(const struct leader_state *s, const char *id, struct proto_extent *ret)
 {
 	unsigned char bin[16];
 	struct ls_batch b = {0};
@@ -1371,7 +1410,7 @@ int leader_state_copy_extent(const struct leader_state *s, const char *id,
 }
 
 int leader_state_foreach_extent(const struct leader_state *s, const char *table,
-				leader_state_extent_fn fn, void *arg)
+                                leader_state_extent_fn fn, void *arg)
 {
 	struct ls_batch b = {0};
 	uint32_t slot = 0;
@@ -1407,7 +1446,7 @@ static int entity_record_cb(const struct proto_entity *e, uint64_t nextents, voi
 }
 
 static int policy_records(const struct leader_state *s, const struct ls_entity *e,
-			  leader_state_record_fn fn, void *arg)
+                          leader_state_record_fn fn, void *arg)
 {
 	struct proto_action a = {.table = e ? e->def.name : NULL, .has_policy = true};
 	int r = 0;
@@ -1429,7 +1468,7 @@ static int policy_records(const struct leader_state *s, const struct ls_entity *
 static int settings_records(const struct leader_state *s, leader_state_record_fn fn, void *arg)
 {
 	static const enum proto_kind order[3] = {PROTO_TABLE, PROTO_EXTERNAL_TABLE,
-						 PROTO_MATERIALIZED_VIEW};
+	                                         PROTO_MATERIALIZED_VIEW};
 	size_t k, i;
 	int r = policy_records(s, NULL, fn, arg);
 
@@ -1451,7 +1490,7 @@ static int settings_records(const struct leader_state *s, leader_state_record_fn
 }
 
 int leader_state_foreach_record(const struct leader_state *s, size_t max_extents,
-				leader_state_record_fn fn, void *arg)
+                                leader_state_record_fn fn, void *arg)
 {
 	struct record_arg ra = {fn, arg};
 	struct ls_batch b = {0};
@@ -1501,7 +1540,7 @@ static int digest_str(EVP_MD_CTX *md, const char *str)
 static int digest_data_format(EVP_MD_CTX *md, const struct proto_artifact *a)
 {
 	unsigned char v[3] = {(unsigned char)a->format, (unsigned char)a->compression,
-			      a->ignore_first_record};
+	                      a->ignore_first_record};
 	int r = digest_update(md, v, sizeof(v));
 
 	r = r ? r : digest_str(md, a->format_text);
@@ -1521,8 +1560,13 @@ static int digest_colstat(EVP_MD_CTX *md, const struct proto_colstat *c)
 
 static int digest_extent(struct digest_ctx *d, const struct proto_extent *e)
 {
-	uint64_t nums[7] = {(uint64_t)e->min_created, (uint64_t)e->max_created, e->rows,
-			    e->original_size, e->compressed_size, e->ntags, e->nartifacts};
+	uint64_t nums[7] = {(uint64_t)e->min_created,
+	                    (uint64_t)e->max_created,
+	                    e->rows,
+	                    e->original_size,
+	                    e->compressed_size,
+	                    e->ntags,
+	                    e->nartifacts};
 	unsigned char out[EVP_MAX_MD_SIZE];
 	unsigned int len = 0;
 	size_t k;
@@ -1596,5 +1640,850 @@ int leader_state_digest(const struct leader_state *s, unsigned char ret[LEADER_S
 out:
 	EVP_MD_CTX_free(d.md);
 	EVP_MD_CTX_free(d.one);
+	return r;
+}
+
+/* ---- snapshot ---- */
+
+/*
+ * A snapshot is the state in a form that loads at memory speed, for a
+ * writer's local cache (lib/leader/leader_cache.c): a header, the database
+ * name, the non-extent records as NDJSON (few, and their encoding grows with
+ * the protocol), the interned strings, one fixed-size record per extent
+ * followed by its artifacts, tags and column statistics, the id index as it
+ * is in memory, and a checksum of all of it.  It is machine-local: host
+ * byte order (checked) and LS_SNAP_FORMAT.
+ */
+#define LS_SNAP_MAGIC "FLDSNAP\n"
+#define LS_SNAP_FORMAT                                                                             \
+	6 /* 5: artifacts' data formats, extents' column statistics;                               \
+	   * 6: a statistic's column type */
+#define LS_SNAP_ORDER 0x01020304u
+#define LS_SNAP_CANON UINT32_MAX /* an artifact path that is the canonical one */
+#define LS_SNAP_NONE UINT32_MAX  /* no unknown format or compression names */
+#define LS_SNAP_BUF ((size_t)1 << 20)
+#define LS_SNAP_MAX_STRING 65536
+
+/* The snapshot copies extents field by field: a field added to any of these
+ * must be added to the snapshot too (and LS_SNAP_FORMAT raised), or a commit
+ * whose state came from a cache would drop it from the next checkpoint. */
+_Static_assert(sizeof(struct ls_extent) == 80, "ls_extent changed: update the snapshot");
+_Static_assert(sizeof(struct ls_artifact) == 72, "ls_artifact changed: update the snapshot");
+_Static_assert(sizeof(struct proto_extent) == 136, "proto_extent changed: update the snapshot");
+_Static_assert(sizeof(struct proto_artifact) == 120, "proto_artifact changed: update the snapshot");
+_Static_assert(sizeof(struct proto_colstat) == 40, "proto_colstat changed: update the snapshot");
+
+struct ls_snap_head {
+	char magic[8];
+	uint32_t format;
+	uint32_t order;
+	uint64_t version;
+	int64_t committed;
+	char uuid[PROTO_UUID_LEN + 1];
+	char pad[3];
+	uint32_t database_len;
+	uint64_t settings_len; /* bytes of NDJSON */
+	uint64_t nstrings;     /* each: uint32_t length, bytes */
+	uint64_t nextents;
+	uint64_t blocks_len; /* bytes of the extents' artifact and tag blocks in memory */
+	uint64_t capindex;   /* then the id index as it is in memory (uint32_t each) */
+	uint64_t hash_probe; /* id_hash of a fixed id: the index is only valid for it */
+};
+
+struct ls_snap_extent {
+	unsigned char id[16];
+	uint32_t entity; /* ordinal among the create records of the settings */
+	uint16_t nartifacts;
+	uint16_t ntags;
+	uint16_t nstats;
+	uint16_t pad;
+	uint32_t texts; /* bytes of the statistics' min and max texts in memory, NULs included */
+	/* then nartifacts ls_snap_artifact, ntags uint32_t strings, nstats
+	 * ls_snap_colstat each followed by its min and max texts */
+	int64_t min_created;
+	int64_t max_created;
+	uint64_t rows;
+	uint64_t original_size;
+	uint64_t compressed_size;
+};
+
+struct ls_snap_artifact {
+	unsigned char sha[32];
+	uint64_t size;
+	uint32_t name;    /* string ordinal */
+	uint32_t path;    /* string ordinal or LS_SNAP_CANON */
+	uint32_t unknown; /* string ordinal ("format/compression") or LS_SNAP_NONE */
+	uint8_t format;   /* enum proto_format */
+	uint8_t compression;
+	uint8_t ignore_first_record;
+	uint8_t pad;
+};
+
+struct ls_snap_colstat {
+	uint64_t nulls;
+	uint32_t name;    /* string ordinal */
+	uint16_t min_len; /* 0 (with max_len 0): no range; else min_len bytes, then max_len */
+	uint16_t max_len;
+	uint8_t type; /* the column's type when written (enum proto_coltype) */
+	uint8_t pad[7];
+};
+
+/* The checksum guards against torn and damaged files, not against whoever
+ * can write the cache (they could as well replace leaderctl): xxHash64's
+ * round over blocks of LS_SNAP_BUF bytes, chained — ~8x faster than SHA-256
+ * here, which matters at 100+ MB read and written per commit. */
+#define SUM_P1 11400714785092795863ULL
+#define SUM_P2 14029467366897019727ULL
+#define SUM_P3 1609587929392839161ULL
+
+static uint64_t sum_round(uint64_t acc, uint64_t v)
+{
+	acc += v * SUM_P2;
+	return ((acc << 31) | (acc >> 33)) * SUM_P1;
+}
+
+static uint64_t sum_word(const unsigned char *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/* Four independent lanes in registers: the multiplies overlap. */
+static uint64_t sum_block(uint64_t h, const unsigned char *p, size_t n)
+{
+	uint64_t a = SUM_P1 + SUM_P2, b = SUM_P2, c = SUM_P3, d = 0 - SUM_P1;
+	size_t i = 0;
+
+	for (; i + 32 <= n; i += 32) {
+		a = sum_round(a, sum_word(p + i));
+		b = sum_round(b, sum_word(p + i + 8));
+		c = sum_round(c, sum_word(p + i + 16));
+		d = sum_round(d, sum_word(p + i + 24));
+	}
+	for (; i < n; i++)
+		a = sum_round(a, p[i]);
+	h = sum_round(sum_round(h, n), a);
+	h = sum_round(sum_round(h, b), c);
+	return sum_round(h, d);
+}
+
+static uint64_t sum_final(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= SUM_P2;
+	h ^= h >> 29;
+	h *= SUM_P3;
+	return h ^ (h >> 32);
+}
+
+/* Buffered output to a file descriptor, checksummed block by block. */
+struct snap_out {
+	int fd;
+	uint64_t sum;
+	bool trailer; /* the checksum itself is not summed */
+	char *buf;
+	size_t len;
+	int r;
+};
+
+static int snap_flush(struct snap_out *o)
+{
+	size_t at = 0;
+
+	if (!o->trailer)
+		o->sum = sum_block(o->sum, (const unsigned char *)o->buf, o->len);
+	while (o->r == 0 && at < o->len) {
+		ssize_t n = write(o->fd, o->buf + at, o->len - at);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			o->r = -errno;
+		else
+			at += (size_t)n;
+	}
+	o->len = 0;
+	return o->r;
+}
+
+static void snap_put(struct snap_out *o, const void *p, size_t n)
+{
+	while (o->r == 0 && n > 0) {
+		size_t take = n < LS_SNAP_BUF - o->len ? n : LS_SNAP_BUF - o->len;
+
+		memcpy(o->buf + o->len, p, take);
+		o->len += take;
+		p = (const char *)p + take;
+		n -= take;
+		if (o->len == LS_SNAP_BUF)
+			(void)snap_flush(o);
+	}
+}
+
+/* The non-extent records, as NDJSON in a growable buffer. */
+struct snap_text {
+	char *buf;
+	size_t len;
+	size_t cap;
+};
+
+static int snap_text_record(const struct proto_action *a, void *arg)
+{
+	struct snap_text *t = arg;
+	char *line = proto_record_encode(a);
+	size_t n = line ? strlen(line) : 0;
+
+	if (!line)
+		return -ENOMEM;
+	if (t->len + n + 1 > t->cap) {
+		size_t cap = t->cap ? t->cap : 4096;
+		char *v;
+
+		while (cap < t->len + n + 1)
+			cap *= 2;
+		v = realloc(t->buf, cap);
+		if (!v) {
+			free(line);
+			return -ENOMEM;
+		}
+		t->buf = v;
+		t->cap = cap;
+	}
+	memcpy(t->buf + t->len, line, n);
+	t->buf[t->len + n] = '\n';
+	t->len += n + 1;
+	free(line);
+	return 0;
+}
+
+static int snap_entity_record(const struct proto_entity *e, uint64_t nextents, void *arg)
+{
+	struct proto_action a = {.op = PROTO_OP_CREATE, .entity = *e};
+
+	return snap_text_record(&a, arg);
+}
+
+/* Entity slot -> ordinal in foreach_entity's order (how the settings list
+ * them, and so the slot each gets when the snapshot is read). */
+static uint32_t *snap_entity_ordinals(const struct leader_state *s)
+{
+	static const enum proto_kind order[3] = {PROTO_TABLE, PROTO_EXTERNAL_TABLE,
+	                                         PROTO_MATERIALIZED_VIEW};
+	uint32_t *ord = calloc(s->nentities ? s->nentities : 1, sizeof(*ord)), n = 0;
+	size_t k, i;
+
+	for (k = 0; ord && k < 3; k++)
+		for (i = 0; i < s->nentities; i++)
+			if (s->entities[i] && s->entities[i]->def.kind == order[k])
+				ord[i] = n++;
+	return ord;
+}
+
+/* The ordinal of an interned string: its pool slot's rank among used slots
+ * (never missing; if it were, an ordinal the reader refuses). */
+static uint32_t snap_string(const struct leader_state *s, const uint32_t *rank, const char *p)
+{
+	size_t mask = s->pool.cap - 1, j;
+
+	for (j = str_hash(p) & mask; s->pool.slots[j] && s->pool.slots[j] != p; j = (j + 1) & mask)
+		;
+	return s->pool.slots[j] ? rank[j] : LS_SNAP_CANON - 1;
+}
+
+static void snap_put_strings(struct snap_out *o, const struct leader_state *s)
+{
+	size_t j;
+
+	for (j = 0; j < s->pool.cap; j++) {
+		uint32_t n;
+
+		if (!s->pool.slots[j])
+			continue;
+		n = (uint32_t)strlen(s->pool.slots[j]);
+		snap_put(o, &n, sizeof(n));
+		snap_put(o, s->pool.slots[j], n);
+	}
+}
+
+static void snap_put_artifacts(struct snap_out *o, const struct leader_state *s,
+                               const struct ls_extent *x, const uint32_t *rank)
+{
+	const struct ls_artifact *a = extent_artifacts(x);
+	size_t k;
+
+	for (k = 0; k < x->nartifacts; k++) {
+		struct ls_snap_artifact sa = {.size = a[k].size,
+		                              .format = a[k].format,
+		                              .compression = a[k].compression,
+		                              .ignore_first_record = a[k].ignore_first_record};
+
+		memcpy(sa.sha, a[k].sha, 32);
+		sa.name = snap_string(s, rank, a[k].name);
+		sa.path = a[k].path ? snap_string(s, rank, a[k].path) : LS_SNAP_CANON;
+		sa.unknown = a[k].unknown ? snap_string(s, rank, a[k].unknown) : LS_SNAP_NONE;
+		snap_put(o, &sa, sizeof(sa));
+	}
+}
+
+static void snap_put_stats(struct snap_out *o, const struct leader_state *s,
+                           const struct ls_extent *x, const uint32_t *rank)
+{
+	const struct proto_colstat *c = extent_stats(x);
+	size_t k;
+
+	for (k = 0; k < x->nstats; k++) {
+		struct ls_snap_colstat sc = {.nulls = c[k].nulls, .type = (uint8_t)c[k].type};
+
+		sc.name = snap_string(s, rank, c[k].name);
+		/* Texts are at most PROTO_MAX_STAT_TEXT: they fit 16 bits. */
+		sc.min_len = c[k].min ? (uint16_t)strlen(c[k].min) : 0;
+		sc.max_len = c[k].max ? (uint16_t)strlen(c[k].max) : 0;
+		snap_put(o, &sc, sizeof(sc));
+		snap_put(o, c[k].min, sc.min_len);
+		snap_put(o, c[k].max, sc.max_len);
+	}
+}
+
+/* The bytes of x's statistics' texts (the snapshot sizes blocks with them). */
+static size_t extent_texts(const struct ls_extent *x)
+{
+	return x->nstats ? stats_text_bytes(extent_stats(x), x->nstats) : 0;
+}
+
+static void snap_put_extent(struct snap_out *o, const struct leader_state *s,
+                            const struct ls_extent *x, const uint32_t *eord, const uint32_t *rank)
+{
+	struct ls_snap_extent r;
+	char **tags = x->ntags ? extent_tags(x) : NULL;
+	size_t k;
+
+	memset(&r, 0, sizeof(r));
+	memcpy(r.id, x->id, 16);
+	r.entity = eord[x->entity];
+	r.nartifacts = x->nartifacts;
+	r.ntags = x->ntags;
+	r.nstats = x->nstats;
+	r.texts = (uint32_t)extent_texts(x);
+	r.min_created = x->min_created;
+	r.max_created = x->max_created;
+	r.rows = x->rows;
+	r.original_size = x->original_size;
+	r.compressed_size = x->compressed_size;
+	snap_put(o, &r, sizeof(r));
+	snap_put_artifacts(o, s, x, rank);
+	for (k = 0; k < x->ntags; k++) {
+		uint32_t t = snap_string(s, rank, tags[k]);
+
+		snap_put(o, &t, sizeof(t));
+	}
+	snap_put_stats(o, s, x, rank);
+}
+
+static uint64_t snap_hash_probe(void)
+{
+	static const unsigned char id[16] = "followerd-probe";
+
+	return id_hash(id, UINT64_MAX);
+}
+
+static void snap_head_fill(const struct leader_state *s, const struct snap_text *t,
+                           struct ls_snap_head *h)
+{
+	size_t i;
+
+	memset(h, 0, sizeof(*h));
+	memcpy(h->magic, LS_SNAP_MAGIC, 8);
+	h->format = LS_SNAP_FORMAT;
+	h->order = LS_SNAP_ORDER;
+	h->version = s->version;
+	h->committed = s->committed;
+	memcpy(h->uuid, s->uuid, sizeof(h->uuid));
+	h->database_len = (uint32_t)strlen(s->database);
+	h->settings_len = t->len;
+	h->nstrings = s->pool.n;
+	h->nextents = s->nextents;
+	for (i = 0; i < s->nextents; i++)
+		h->blocks_len += block_size(s->extents[i].nartifacts, s->extents[i].ntags,
+		                            s->extents[i].nstats, extent_texts(&s->extents[i]));
+	h->capindex = s->capindex;
+	h->hash_probe = snap_hash_probe();
+}
+
+/* Writes the body of the snapshot through o (errors in o->r). */
+static void snap_put_body(struct snap_out *o, const struct leader_state *s,
+                          const struct snap_text *t, const uint32_t *eord, const uint32_t *rank)
+{
+	struct ls_snap_head h;
+	size_t i;
+
+	snap_head_fill(s, t, &h);
+	snap_put(o, &h, sizeof(h));
+	snap_put(o, s->database, h.database_len);
+	snap_put(o, t->buf, t->len);
+	snap_put_strings(o, s);
+	for (i = 0; o->r == 0 && i < s->nextents; i++)
+		snap_put_extent(o, s, &s->extents[i], eord, rank);
+	snap_put(o, s->index, s->capindex * sizeof(*s->index));
+}
+
+static uint32_t *snap_string_ranks(const struct leader_state *s)
+{
+	uint32_t *rank = calloc(s->pool.cap ? s->pool.cap : 1, sizeof(*rank)), n = 0;
+	size_t j;
+
+	for (j = 0; rank && j < s->pool.cap; j++)
+		if (s->pool.slots[j])
+			rank[j] = n++;
+	return rank;
+}
+
+int leader_state_snapshot_write(const struct leader_state *s, int fd, char *err)
+{
+	struct snap_out o = {.fd = fd, .buf = malloc(LS_SNAP_BUF)};
+	struct snap_text t = {0};
+	uint32_t *eord = snap_entity_ordinals(s), *rank = snap_string_ranks(s);
+	uint64_t sum;
+	int r = -ENOMEM;
+
+	if (!o.buf || !eord || !rank)
+		goto out;
+	r = leader_state_foreach_entity(s, snap_entity_record, &t);
+	if (r == 0)
+		r = settings_records(s, snap_text_record, &t);
+	if (r < 0)
+		goto out;
+	snap_put_body(&o, s, &t, eord, rank);
+	r = snap_flush(&o);
+	if (r == 0) {
+		o.trailer = true;
+		sum = sum_final(o.sum);
+		snap_put(&o, &sum, sizeof(sum));
+		r = snap_flush(&o);
+	}
+out:
+	if (r < 0)
+		seterr(err, "snapshot: %s", strerror(-r));
+	free(o.buf);
+	free(t.buf);
+	free(eord);
+	free(rank);
+	return r;
+}
+
+/* Bounded reading of a mapped snapshot. */
+struct snap_in {
+	const char *p;
+	size_t left;
+};
+
+static const void *snap_take(struct snap_in *in, size_t n)
+{
+	const char *p = in->p;
+
+	if (n > in->left)
+		return NULL;
+	in->p += n;
+	in->left -= n;
+	return p;
+}
+
+static int snap_settings(struct leader_state *s, struct snap_in *in, size_t len, char *err)
+{
+	const char *p = snap_take(in, len), *end;
+	char perr[PROTO_ERRLEN];
+	int r = 0;
+
+	if (!p)
+		return -EINVAL;
+	end = p + len;
+	while (r == 0 && p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		struct proto_action a;
+
+		if (!nl)
+			return -EINVAL;
+		r = proto_record_decode(p, (size_t)(nl - p), &a, perr);
+		if (r < 0) {
+			seterr(err, "snapshot: %s", perr);
+			return r;
+		}
+		/* Extents come after, with the index they are saved with. */
+		if (a.op == PROTO_OP_ADD_EXTENTS || a.op == PROTO_OP_DROP_EXTENTS ||
+		    a.op == PROTO_OP_REPLACE_EXTENTS)
+			r = -EINVAL;
+		else
+			r = leader_state_apply(s, &a, err);
+		proto_action_clear(&a);
+		p = nl + 1;
+	}
+	return r;
+}
+
+/* Interns the n strings of the snapshot; *ret[i] is string i (pool's). */
+static int snap_strings(struct leader_state *s, struct snap_in *in, uint64_t n, char ***ret)
+{
+	char **v = calloc(n ? n : 1, sizeof(*v)), tmp[LS_SNAP_MAX_STRING + 1];
+	uint64_t i;
+
+	if (!v)
+		return -ENOMEM;
+	if (n > in->left / sizeof(uint32_t)) {
+		free(v);
+		return -EINVAL;
+	}
+	for (i = 0; i < n; i++) {
+		const uint32_t *len = snap_take(in, sizeof(*len));
+		uint32_t l = 0;
+		const char *p;
+
+		if (len)
+			memcpy(&l, len, sizeof(l));
+		p = len && l <= LS_SNAP_MAX_STRING ? snap_take(in, l) : NULL;
+		if (!p || memchr(p, '\0', l)) {
+			free(v);
+			return -EINVAL;
+		}
+		memcpy(tmp, p, l);
+		tmp[l] = '\0';
+		v[i] = pool_intern(&s->pool, tmp);
+		if (!v[i]) {
+			free(v);
+			return -ENOMEM;
+		}
+	}
+	*ret = v;
+	return 0;
+}
+
+/* Whether an artifact's data format is one the protocol decoder could have
+ * given: known enums, no compression or header without a format, and the
+ * unknown names ("format/compression") exactly when an enum says UNKNOWN —
+ * views split them at the '/'. */
+static bool snap_format_ok(const struct ls_snap_artifact *sa, const char *unknown)
+{
+	bool ufmt = sa->format == PROTO_FMT_UNKNOWN, ucomp = sa->compression == PROTO_COMP_UNKNOWN;
+	const char *slash = unknown ? strchr(unknown, '/') : NULL;
+	size_t nfmt, ncomp;
+
+	if (sa->format > PROTO_FMT_UNKNOWN || sa->compression > PROTO_COMP_UNKNOWN ||
+	    sa->ignore_first_record > 1 ||
+	    (sa->format == PROTO_FMT_NONE &&
+	     (sa->compression != PROTO_COMP_NONE || sa->ignore_first_record)))
+		return false;
+	if (!unknown)
+		return !ufmt && !ucomp;
+	if (!slash || strchr(slash + 1, '/'))
+		return false;
+	nfmt = (size_t)(slash - unknown);
+	ncomp = strlen(slash + 1);
+	return (nfmt > 0) == ufmt && (ncomp > 0) == ucomp && nfmt <= PROTO_MAX_FORMAT_NAME &&
+	       ncomp <= PROTO_MAX_FORMAT_NAME;
+}
+
+static int snap_artifacts(struct snap_in *in, struct ls_extent *x, char **strings,
+                          uint64_t nstrings)
+{
+	struct ls_artifact *a = extent_artifacts(x);
+	size_t k;
+
+	for (k = 0; k < x->nartifacts; k++) {
+		const void *p = snap_take(in, sizeof(struct ls_snap_artifact));
+		struct ls_snap_artifact sa;
+		const char *unknown;
+
+		if (!p)
+			return -EINVAL;
+		memcpy(&sa, p, sizeof(sa));
+		if (sa.name >= nstrings || (sa.path != LS_SNAP_CANON && sa.path >= nstrings) ||
+		    (sa.unknown != LS_SNAP_NONE && sa.unknown >= nstrings))
+			return -EINVAL;
+		unknown = sa.unknown == LS_SNAP_NONE ? NULL : strings[sa.unknown];
+		if (!snap_format_ok(&sa, unknown))
+			return -EINVAL;
+		a[k] = (struct ls_artifact){.size = sa.size,
+		                            .name = strings[sa.name],
+		                            .format = sa.format,
+		                            .compression = sa.compression,
+		                            .ignore_first_record = sa.ignore_first_record,
+		                            .unknown = (char *)unknown};
+		memcpy(a[k].sha, sa.sha, 32);
+		a[k].path = sa.path == LS_SNAP_CANON ? NULL : strings[sa.path];
+	}
+	return 0;
+}
+
+static int snap_tags(struct snap_in *in, struct ls_extent *x, char **strings, uint64_t nstrings)
+{
+	char **tags = extent_tags(x);
+	size_t k;
+
+	for (k = 0; k < x->ntags; k++) {
+		const void *p = snap_take(in, sizeof(uint32_t));
+		uint32_t t;
+
+		if (!p)
+			return -EINVAL;
+		memcpy(&t, p, sizeof(t));
+		if (t >= nstrings)
+			return -EINVAL;
+		tags[k] = strings[t];
+	}
+	return 0;
+}
+
+/* Copies a statistic's min or max of len bytes (0: none, *ret NULL) to *at,
+ * below end, as the decoder would have taken it: printable ASCII. */
+static int snap_stat_text(struct snap_in *in, size_t len, char **at, const char *end, char **ret)
+{
+	const unsigned char *p;
+	size_t i;
+
+	*ret = NULL;
+	if (len == 0)
+		return 0;
+	p = len <= PROTO_MAX_STAT_TEXT && len < (size_t)(end - *at) ? snap_take(in, len) : NULL;
+	if (!p)
+		return -EINVAL;
+	for (i = 0; i < len; i++)
+		if (p[i] < 0x20 || p[i] > 0x7e)
+			return -EINVAL;
+	memcpy(*at, p, len);
+	(*at)[len] = '\0';
+	*ret = *at;
+	*at += len + 1;
+	return 0;
+}
+
+/* Fills the statistics of x, their texts after them in the block (texts
+ * bytes, all of them used). */
+static int snap_stats(struct snap_in *in, struct ls_extent *x, size_t texts, char **strings,
+                      uint64_t nstrings)
+{
+	struct proto_colstat *c = extent_stats(x);
+	char *at = (char *)(c + x->nstats), *end = at + texts;
+	size_t k;
+
+	for (k = 0; k < x->nstats; k++) {
+		const void *p = snap_take(in, sizeof(struct ls_snap_colstat));
+		struct ls_snap_colstat sc;
+
+		if (!p)
+			return -EINVAL;
+		memcpy(&sc, p, sizeof(sc));
+		if (sc.name >= nstrings || !*strings[sc.name] || sc.nulls > x->rows ||
+		    (sc.min_len == 0) != (sc.max_len == 0) || sc.type > PROTO_T_DECIMAL)
+			return -EINVAL;
+		c[k].name = strings[sc.name];
+		c[k].nulls = sc.nulls;
+		c[k].type = (enum proto_coltype)sc.type;
+		if (snap_stat_text(in, sc.min_len, &at, end, &c[k].min) < 0 ||
+		    snap_stat_text(in, sc.max_len, &at, end, &c[k].max) < 0)
+			return -EINVAL;
+	}
+	return at == end ? 0 : -EINVAL;
+}
+
+/* Fills the artifacts, tags and statistics of x from the snapshot. */
+static int snap_block(struct snap_in *in, struct ls_extent *x, size_t texts, char **strings,
+                      uint64_t nstrings)
+{
+	if (snap_artifacts(in, x, strings, nstrings) < 0 || snap_tags(in, x, strings, nstrings) < 0)
+		return -EINVAL;
+	return snap_stats(in, x, texts, strings, nstrings);
+}
+
+/* Whether an extent record is within what the protocol allows. */
+static bool snap_extent_ok(const struct leader_state *s, const struct ls_snap_extent *e)
+{
+	return e->entity < s->nentities &&
+	       s->entities[e->entity]->def.kind != PROTO_EXTERNAL_TABLE &&
+	       e->nartifacts <= PROTO_MAX_ARTIFACTS && e->ntags <= PROTO_MAX_TAGS &&
+	       e->nstats <= PROTO_MAX_COLUMNS &&
+	       e->texts <= (size_t)e->nstats * 2 * (PROTO_MAX_STAT_TEXT + 1) &&
+	       e->min_created <= e->max_created;
+}
+
+/* Reads one extent record into the next slot of s (capacity reserved), its
+ * block from the arena at *at. */
+static int snap_extent(struct leader_state *s, struct snap_in *in, char **strings,
+                       uint64_t nstrings, size_t *at)
+{
+	const void *p = snap_take(in, sizeof(struct ls_snap_extent));
+	struct ls_extent *x = &s->extents[s->nextents];
+	struct ls_snap_extent e;
+	size_t k, size;
+
+	if (!p)
+		return -EINVAL;
+	memcpy(&e, p, sizeof(e));
+	size = block_size(e.nartifacts, e.ntags, e.nstats, e.texts);
+	if (!snap_extent_ok(s, &e) || size > s->arena_len - *at)
+		return -EINVAL;
+	*x = (struct ls_extent){.entity = e.entity,
+	                        .nartifacts = e.nartifacts,
+	                        .ntags = e.ntags,
+	                        .nstats = e.nstats,
+	                        .min_created = e.min_created,
+	                        .max_created = e.max_created,
+	                        .rows = e.rows,
+	                        .original_size = e.original_size,
+	                        .compressed_size = e.compressed_size};
+	memcpy(x->id, e.id, 16);
+	if (size) {
+		x->block = s->arena + *at;
+		*at += size;
+		if (snap_block(in, x, e.texts, strings, nstrings) < 0)
+			return -EINVAL;
+	}
+	s->nextents++;
+	s->entities[e.entity]->nextents++;
+	s->rows += x->rows;
+	for (k = 0; k < x->nartifacts; k++)
+		s->bytes += extent_artifacts(x)[k].size;
+	return 0;
+}
+
+/* The arena, the index as saved and room for the extents. */
+static int snap_alloc(struct leader_state *s, const struct ls_snap_head *h)
+{
+	s->arena_len = (size_t)h->blocks_len;
+	s->arena = malloc(s->arena_len ? s->arena_len : 1);
+	s->index = h->capindex ? calloc((size_t)h->capindex, sizeof(*s->index)) : NULL;
+	if (!s->arena || (h->capindex && !s->index))
+		return -ENOMEM;
+	advise_huge(s->arena, s->arena_len);
+	advise_huge(s->index, (size_t)h->capindex * sizeof(*s->index));
+	s->capindex = (size_t)h->capindex;
+	return reserve_extents(s, (size_t)h->nextents);
+}
+
+/* Takes the saved index when it maps every extent exactly once (its slots
+ * follow from id_hash, which the header's probe pins). */
+static int snap_index(struct leader_state *s, struct snap_in *in)
+{
+	const void *p = snap_take(in, s->capindex * sizeof(*s->index));
+	unsigned char *seen = calloc(s->nextents / 8 + 1, 1);
+	size_t j, n = 0;
+	int r = p ? 0 : -EINVAL;
+
+	if (!seen)
+		return -ENOMEM;
+	if (r == 0 && s->capindex)
+		memcpy(s->index, p, s->capindex * sizeof(*s->index));
+	for (j = 0; r == 0 && j < s->capindex; j++) {
+		uint32_t e = s->index[j];
+
+		if (!e)
+			continue;
+		if (e > s->nextents || seen[(e - 1) / 8] & (1u << ((e - 1) % 8)))
+			r = -EINVAL;
+		else
+			seen[(e - 1) / 8] |= (unsigned char)(1u << ((e - 1) % 8));
+		n++;
+	}
+	if (r == 0 && n != s->nextents)
+		r = -EINVAL;
+	free(seen);
+	return r;
+}
+
+static int snap_check(const char *map, size_t size, struct ls_snap_head *h)
+{
+	uint64_t sum = 0, want;
+	size_t at;
+
+	if (size < sizeof(*h) + sizeof(sum))
+		return -EINVAL;
+	for (at = 0; at < size - sizeof(sum); at += LS_SNAP_BUF) {
+		size_t n = size - sizeof(sum) - at;
+
+		sum = sum_block(sum, (const unsigned char *)map + at,
+		                n < LS_SNAP_BUF ? n : LS_SNAP_BUF);
+	}
+	memcpy(&want, map + size - sizeof(sum), sizeof(want));
+	if (sum_final(sum) != want)
+		return -EINVAL;
+	memcpy(h, map, sizeof(*h));
+	if (memcmp(h->magic, LS_SNAP_MAGIC, 8) != 0 || h->format != LS_SNAP_FORMAT ||
+	    h->order != LS_SNAP_ORDER || h->uuid[PROTO_UUID_LEN] != '\0' || h->database_len == 0 ||
+	    h->database_len > PROTO_MAX_NAME || h->hash_probe != snap_hash_probe() ||
+	    h->nextents >= UINT32_MAX - 1 || (h->capindex & (h->capindex - 1)) != 0 ||
+	    h->capindex < 2 * h->nextents || h->capindex > size / sizeof(uint32_t) ||
+	    h->blocks_len > size * 2)
+		return -EINVAL;
+	return 0;
+}
+
+/* Rebuilds the state from a checked snapshot's body. */
+static int snap_parse(const struct ls_snap_head *h, struct snap_in *in, struct leader_state **ret,
+                      char *err)
+{
+	char name[PROTO_MAX_NAME + 1], **strings = NULL;
+	const char *p = snap_take(in, h->database_len);
+	struct leader_state *s = NULL;
+	uint64_t i;
+	size_t at = 0;
+	int r = p ? 0 : -EINVAL;
+
+	if (r == 0) {
+		memcpy(name, p, h->database_len);
+		name[h->database_len] = '\0';
+		r = leader_state_new(name, h->uuid, &s);
+	}
+	if (r == 0)
+		r = snap_settings(s, in, h->settings_len, err);
+	if (r == 0)
+		r = snap_strings(s, in, h->nstrings, &strings);
+	if (r == 0 && h->nextents > in->left / sizeof(struct ls_snap_extent))
+		r = -EINVAL;
+	if (r == 0)
+		r = snap_alloc(s, h);
+	for (i = 0; r == 0 && i < h->nextents; i++)
+		r = snap_extent(s, in, strings, h->nstrings, &at);
+	if (r == 0)
+		r = snap_index(s, in);
+	if (r == 0 && in->left != sizeof(uint64_t))
+		r = -EINVAL;
+	free(strings);
+	if (r < 0) {
+		leader_state_free(s);
+		return r;
+	}
+	leader_state_set_version(s, h->version, h->committed);
+	*ret = s;
+	return 0;
+}
+
+int leader_state_snapshot_read(int fd, struct leader_state **ret, char *err)
+{
+	struct ls_snap_head h;
+	struct snap_in in;
+	struct stat st;
+	char *map = MAP_FAILED;
+	int r = fstat(fd, &st) < 0 ? -errno : 0;
+
+	if (err)
+		*err = '\0';
+	if (r == 0 &&
+	    (st.st_size < (off_t)(sizeof(h) + sizeof(uint64_t)) || (uint64_t)st.st_size > SIZE_MAX))
+		r = -EINVAL;
+	if (r == 0)
+		map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+	if (r == 0 && map == MAP_FAILED)
+		r = -errno;
+	if (r == 0)
+		r = snap_check(map, (size_t)st.st_size, &h);
+	if (r == 0) {
+		in = (struct snap_in){map + sizeof(h), (size_t)st.st_size - sizeof(h)};
+		r = snap_parse(&h, &in, ret, err);
+	}
+	if (r == -EINVAL && !(err && *err))
+		seterr(err, "snapshot: not a snapshot of this format, or damaged");
+	else if (r < 0 && r != -EINVAL)
+		seterr(err, "snapshot: %s", strerror(-r));
+	if (map != MAP_FAILED)
+		(void)munmap(map, (size_t)st.st_size);
 	return r;
 }

@@ -112,6 +112,16 @@ int leader_state_foreach_record(const struct leader_state *s, size_t max_extents
  * policies, principals and extents.  -ENOMEM only. */
 int leader_state_digest(const struct leader_state *s, unsigned char ret[LEADER_STATE_DIGEST_LEN]);
 
+/* A snapshot is the whole state (version included) in a binary form that
+ * loads at memory speed, for a writer's local cache of the state it commits
+ * against.  It is machine-local (host byte order), versioned, and ends with
+ * a SHA-256 of its content.  Write writes it to fd (buffered; the caller
+ * syncs and renames); read rebuilds a new state from fd (mapped, not
+ * loaded).  Read refuses, with -EINVAL, anything that is not a complete,
+ * undamaged snapshot of this format. */
+int leader_state_snapshot_write(const struct leader_state *s, int fd, char *err);
+int leader_state_snapshot_read(int fd, struct leader_state **ret, char *err);
+
 /* uuid text <-> 16 bytes, sha256 hex <-> 32 bytes; -EINVAL on bad text. */
 int leader_state_uuid_parse(const char *s, unsigned char ret[16]);
 void leader_state_uuid_format(const unsigned char id[16], char ret[PROTO_UUID_LEN + 1]);

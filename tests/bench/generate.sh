@@ -7,7 +7,9 @@
 # sizes a follower downloads (head, checkpoint parts, the commit's log
 # object), and two floors measured in the same run: python3 creating as many
 # small files (no fsync, no rename), and python3 parsing the checkpoint
-# parts line by line (what the commit's state load costs at least).
+# parts line by line (what the commit's state load costs at least).  The
+# commit runs without leaderctl's state cache, as the first commit of a
+# writer does (leader_commit.sh measures commits from the cache).
 #
 #   make bench BENCH=generate
 #   BUILD=build bash tests/bench/generate.sh [EXTENTS [TABLES [COMMIT_EXTENTS [DIR]]]]
@@ -35,6 +37,7 @@ trap 'rm -rf "$W"' EXIT
 D=$W/leader
 mkdir "$D"
 lc() { "$LEADERCTL" -C "$D" "$@"; }
+export LEADERCTL_STATE_CACHE=off
 
 # timed NAME CMD...: runs CMD under /usr/bin/time; sets WALL (s) and RSS (MiB).
 timed() {

@@ -4,6 +4,10 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 export BUILD=${BUILD:?}
+# leaderctl's state cache lives with the run, not in the user's home.
+LEADERCTL_STATE_CACHE=${LEADERCTL_STATE_CACHE:-$(mktemp -d "${TMPDIR:-/tmp}/followerd-bench-state.XXXXXX")}
+export LEADERCTL_STATE_CACHE
+trap 'case "$LEADERCTL_STATE_CACHE" in */followerd-bench-state.*) rm -rf "$LEADERCTL_STATE_CACHE" ;; esac' EXIT
 rc=0
 for b in "$here"/*.sh; do
 	[ "$(basename "$b")" = run.sh ] && continue

@@ -79,6 +79,22 @@ head -c "$size" /dev/zero >"$T/zeros"
 "$TOOLS/aztool" --account-key "$AZ_KEY" put "$AZ_URL/leader" "$blob" "$T/zeros"
 check_fails "verify fails on a corrupt artifact" lk verify
 check_match "... naming it" "^$blob: sha256 [0-9a-f]{64} where extent" "$(cat "$T/last.out")"
+head -c "$((size + 1))" /dev/zero >"$T/zeros"
+"$TOOLS/aztool" --account-key "$AZ_KEY" put "$AZ_URL/leader" "$blob" "$T/zeros"
+check_fails "verify fails on an artifact larger than its extent says" lk verify
+check_match "... naming it" "^$blob: larger than the $size bytes extent" "$(cat "$T/last.out")"
+# verify streams a blob: a 96 MiB one is never held whole.
+if [ -x /usr/bin/time ]; then
+	head -c $((96 << 20)) /dev/urandom >"$T/big.bin"
+	check "ingest a 96 MiB artifact" lk ingest Logs Events "$T/big.bin"
+	/usr/bin/time -f '%M' -o "$T/verify.rss" "$LEADERCTL" -C "$AZ_URL/leader" --account-key-file "$T/key" verify >"$T/last.out" 2>&1
+	check_match "verify reads it (only the corrupt one is a problem)" "1 problem found" "$(cat "$T/last.out")"
+	rss=$(tail -1 "$T/verify.rss") # after "Command exited with non-zero status 1"
+	check_eq "... in less than 48 MiB of memory" yes "$([ "$rss" -lt 49152 ] && echo yes || echo "no: $rss KiB")"
+	rm -f "$T/big.bin"
+else
+	skip "verify streams in bounded memory: /usr/bin/time not installed (make test-deps)"
+fi
 
 # --- with a SAS token, under a prefix of another container ---
 check "create a second container" az_create_container sas

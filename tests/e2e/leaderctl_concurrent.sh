@@ -5,7 +5,9 @@
 # version's log object holds one of them, the two writers ran at the same
 # time (a race, not one after the other: their lifetimes overlap; whether
 # the commits interleave is up to the scheduler and the lease, so the order
-# is only shown), and verify passes.
+# is only shown), and verify passes.  Each writer keeps its own state cache,
+# as on two machines: every commit of one makes the other's cache stale, and
+# it must catch up through the log (or reload) before its next commit.
 source "$(dirname "$0")/lib.sh"
 
 [ -x "$LEADERCTL" ] || { not_ok "leaderctl is built ($LEADERCTL)"; done_testing; }
@@ -25,6 +27,7 @@ race() {
 	for w in a b; do
 		for ((i = 0; i < N; i++)); do printf '%s %s\n' "$w" "$i" >"$T/$name-$w$i.csv"; done
 		(
+			export LEADERCTL_STATE_CACHE=$T/$name-state-$w
 			date +%s%N >"$T/$name-$w.start"
 			for ((i = 0; i < N; i++)); do
 				lc ingest Logs Events "$T/$name-$w$i.csv" --tags "$w" || exit 1

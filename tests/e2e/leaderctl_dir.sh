@@ -3,7 +3,7 @@
 # ingest / drop / merge, policies, principals, detached followers, show and
 # log output, a checkpoint every K commits (and that checkpoint + log gives
 # the state the whole log gives), verify (and what it says about a corrupt
-# artifact), vacuum (old log and unreferenced artifacts go, live ones stay;
+# artifact, and in bounded memory for a big one), vacuum (old log and unreferenced artifacts go, live ones stay;
 # with a short log retention log_start moves past 1 and the state loads
 # through checkpoint + log),
 # drop + recreate, bad input, and the head served by nginx with its ETag.
@@ -139,6 +139,23 @@ check_match "... naming it and its extent" "^artifacts/${sha5:0:2}/$sha5: sha256
 check_match "... and counting the problems" "leaderctl: verify: 1 problem found" "$(cat "$T/last.out")"
 cp "$T/a5.saved" "$a5"
 check "verify passes again once repaired" lc verify
+printf 'LINE 5\nMORE 5\nAND MORE\n' >"$a5"
+check_fails "verify fails on an artifact larger than its extent says" lc verify
+check_match "... naming it" "^artifacts/${sha5:0:2}/$sha5: larger than the [0-9]+ bytes extent $e4" \
+	"$(cat "$T/last.out")"
+cp "$T/a5.saved" "$a5"
+
+# --- verify streams artifacts: a 96 MiB one is never held whole ---
+if [ -x /usr/bin/time ]; then
+	head -c $((96 << 20)) /dev/urandom >"$T/big.bin"
+	big=$(lc ingest Logs Events "$T/big.bin")
+	check "verify passes with a 96 MiB artifact" /usr/bin/time -f '%M' -o "$T/verify.rss" "$LEADERCTL" -C "$D" verify
+	check_eq "... in less than 48 MiB of memory" yes "$([ "$(cat "$T/verify.rss")" -lt 49152 ] && echo yes || echo "no: $(cat "$T/verify.rss") KiB")"
+	check "drop it again" lc drop-extents Logs "$big"
+	rm -f "$T/big.bin"
+else
+	skip "verify streams in bounded memory: /usr/bin/time not installed (make test-deps)"
+fi
 
 # --- vacuum ---
 # Commit until a checkpoint falls on the current version.

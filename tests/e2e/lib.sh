@@ -11,6 +11,8 @@ FOLLOWERCTL=$BUILD/followerctl
 TOOLS=$BUILD/tools
 NODE_BIN=$E2E_ROOT/tests/node_modules/.bin
 T=$(mktemp -d "${TMPDIR:-/tmp}/followerd-e2e.XXXXXX")
+# leaderctl keeps its state cache with the test, not in the user's home.
+export LEADERCTL_STATE_CACHE=${LEADERCTL_STATE_CACHE:-$T/leaderctl-state}
 _tap_n=0
 _tap_failed=0
 _pids=()
