@@ -236,7 +236,8 @@ static int walk_extents(struct run *r, struct tview *t)
 		sq.after = t->last;
 		rc = store_extents(r->store, &sq, on_extent, t, err);
 	} while (rc == 0 && t->seen == sq.limit);
-	qsort(t->eids, t->neids, sizeof(*t->eids), cmp_i64);
+	if (t->neids > 0)
+		qsort(t->eids, t->neids, sizeof(*t->eids), cmp_i64);
 	return rc;
 }
 

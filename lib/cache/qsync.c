@@ -80,7 +80,7 @@ static int cmp_str(const void *a, const void *b)
 
 static bool kept(const struct walk *w, const char *id)
 {
-	return bsearch(&id, w->keep, w->nkeep, sizeof(*w->keep), cmp_str) != NULL;
+	return w->nkeep > 0 && bsearch(&id, w->keep, w->nkeep, sizeof(*w->keep), cmp_str) != NULL;
 }
 
 static int grow(void **v, size_t *cap, size_t n, size_t size)
@@ -226,7 +226,8 @@ static int walk_table(struct walk *w, struct store *s, const char *config, char 
 		q.after = w->last;
 		r = store_extents(s, &q, on_extent, w, err);
 	} while (r == 0 && w->seen == PAGE);
-	qsort(w->keep, w->nkeep, sizeof(*w->keep), cmp_str);
+	if (w->nkeep > 0)
+		qsort(w->keep, w->nkeep, sizeof(*w->keep), cmp_str);
 	return r;
 }
 
