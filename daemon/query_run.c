@@ -716,12 +716,13 @@ void query_run(struct job *j, struct store **store)
 	struct run r = {.j = j, .now = start};
 	int rc = open_store(&r, store);
 
-	for (int i = 0; rc == 0 && i < PREPARE_TRIES && !waited_enough(&r, start); i++) {
+	/* rc is always the last prepare's: cached extents not loaded yet, or
+	 * still warming, are waited for (the query store's next passes) */
+	for (int i = 0; rc == 0; i++) {
 		if ((rc = prepare(&r)) != -EAGAIN && rc != -ENODATA)
 			break;
-		/* cached, not loaded yet (or still warming): the query store's
-		 * next passes load them */
-		if (!j->q->qsync || (rc == -ENODATA && timefmt_now() - start > WARM_WAIT))
+		if (!j->q->qsync || i + 1 >= PREPARE_TRIES || waited_enough(&r, start) ||
+		    (rc == -ENODATA && timefmt_now() - start > WARM_WAIT))
 			break;
 		run_clear(&r);
 		(void)qsync_wait(j->q->qsync, QSYNC_WAIT_MS);
