@@ -26,6 +26,7 @@
 #include "query/kql_exec.h"
 #include "store/qstore.h"
 #include "store/store.h"
+#include "util/sbuf.h"
 #include "util/timefmt.h"
 
 #define PREPARE_TRIES 100 /* a leader committing fast: each try waits for a pass */
@@ -141,13 +142,6 @@ struct tview {
 	size_t seen; /* extents of the page */
 };
 
-static bool typed(const struct proto_extent *x)
-{
-	for (size_t i = 0; i < x->nartifacts; i++)
-		if (x->artifacts[i].format == PROTO_FMT_NONE)
-			return false;
-	return x->nartifacts > 0;
-}
 
 static int add_eid(struct tview *t, int64_t eid)
 {
@@ -200,7 +194,7 @@ static int on_extent(void *arg, int64_t id, const struct proto_extent *x)
 
 	t->last = id;
 	t->seen++;
-	if (!typed(x))
+	if (!proto_extent_typed(x))
 		return 0; /* not queryable: left out */
 	eid = loaded_eid(t, x->id, &bad);
 	if (eid > 0)
@@ -243,70 +237,40 @@ static int walk_extents(struct run *r, struct tview *t)
 
 /* ---- SQL text of our own: quoted schema names, integer ranges ---- */
 
-struct sbuf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
-
-static void sb_add(struct sbuf *b, const char *s, size_t n)
-{
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = (b->len + n + 1) * 2;
-		char *p = realloc(b->p, cap);
-		if (!p) {
-			b->oom = true;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void sb_str(struct sbuf *b, const char *s)
-{
-	sb_add(b, s, strlen(s));
-}
-
 /* An identifier, double-quoted, its quotes doubled. */
 static void sb_ident(struct sbuf *b, const char *name)
 {
-	sb_add(b, "\"", 1);
+	sbuf_addn(b, "\"", 1);
 	for (const char *p = name; *p; p++) {
-		sb_add(b, p, 1);
+		sbuf_addn(b, p, 1);
 		if (*p == '"')
-			sb_add(b, "\"", 1);
+			sbuf_addn(b, "\"", 1);
 	}
-	sb_add(b, "\"", 1);
+	sbuf_addn(b, "\"", 1);
 }
 
 static void sb_i64(struct sbuf *b, int64_t v)
 {
 	char tmp[24];
 
-	sb_add(b, tmp, (size_t)snprintf(tmp, sizeof(tmp), "%" PRId64, v));
+	sbuf_addn(b, tmp, (size_t)snprintf(tmp, sizeof(tmp), "%" PRId64, v));
 }
 
 /* WHERE over the rowid ranges of the sorted eids (runs merged). */
 static void sb_ranges(struct sbuf *b, const int64_t *eids, size_t n)
 {
 	if (n == 0) {
-		sb_str(b, " WHERE 0");
+		sbuf_add(b, " WHERE 0");
 		return;
 	}
-	sb_str(b, " WHERE");
+	sbuf_add(b, " WHERE");
 	for (size_t i = 0; i < n;) {
 		size_t k = i;
 		while (k + 1 < n && eids[k + 1] == eids[k] + 1)
 			k++;
-		sb_str(b, i ? " OR rowid BETWEEN " : " rowid BETWEEN ");
+		sbuf_add(b, i ? " OR rowid BETWEEN " : " rowid BETWEEN ");
 		sb_i64(b, eids[i] << 32);
-		sb_str(b, " AND ");
+		sbuf_add(b, " AND ");
 		sb_i64(b, ((eids[k] + 1) << 32) - 1);
 		i = k + 1;
 	}
@@ -321,20 +285,20 @@ static char *view_sql(const struct tview *t, const char *sqlname, bool stored)
 	struct sbuf b = {0};
 	char c[48];
 
-	sb_str(&b, "CREATE TEMP VIEW ");
+	sbuf_add(&b, "CREATE TEMP VIEW ");
 	sb_ident(&b, e->name);
-	sb_str(&b, " AS SELECT ");
+	sbuf_add(&b, " AS SELECT ");
 	for (size_t i = 0; i < e->ncolumns; i++) {
 		(void)snprintf(c, sizeof(c), "%sc%zu AS ", i ? ", " : "", i);
-		sb_str(&b, stored ? c : i ? ", NULL AS " : "NULL AS ");
+		sbuf_add(&b, stored ? c : i ? ", NULL AS " : "NULL AS ");
 		sb_ident(&b, e->columns[i].name);
 	}
 	if (stored) {
-		sb_str(&b, " FROM q.");
-		sb_str(&b, sqlname);
+		sbuf_add(&b, " FROM q.");
+		sbuf_add(&b, sqlname);
 		sb_ranges(&b, t->eids, t->neids);
 	} else {
-		sb_str(&b, " WHERE 0");
+		sbuf_add(&b, " WHERE 0");
 	}
 	if (b.oom) {
 		free(b.p);
@@ -356,16 +320,16 @@ static char *ro_uri(const char *path)
 	struct sbuf b = {0};
 	char tmp[4];
 
-	sb_str(&b, "file:");
+	sbuf_add(&b, "file:");
 	for (const char *p = path; *p; p++) {
 		if (*p == '?' || *p == '#' || *p == '%') {
 			(void)snprintf(tmp, sizeof(tmp), "%%%02x", (unsigned char)*p);
-			sb_str(&b, tmp);
+			sbuf_add(&b, tmp);
 		} else {
-			sb_add(&b, p, 1);
+			sbuf_addn(&b, p, 1);
 		}
 	}
-	sb_str(&b, "?mode=ro");
+	sbuf_add(&b, "?mode=ro");
 	return b.oom ? NULL : b.p;
 }
 

@@ -118,15 +118,6 @@ int qsync_path(const char *cache_dir, int64_t db_id, char *buf, size_t len)
 
 /* ---- the walk over a table's visible extents ---- */
 
-static bool typed(const struct proto_extent *x)
-{
-	if (x->nartifacts == 0)
-		return false;
-	for (size_t i = 0; i < x->nartifacts; i++)
-		if (x->artifacts[i].format == PROTO_FMT_NONE)
-			return false;
-	return true;
-}
 
 static bool cached(struct qsync *q, const struct proto_extent *x)
 {
@@ -194,7 +185,7 @@ static int on_extent(void *arg, int64_t id, const struct proto_extent *x)
 
 	w->last = id;
 	w->seen++;
-	if (!typed(x) || !cached(w->q, x))
+	if (!proto_extent_typed(x) || !cached(w->q, x))
 		return 0;
 	if ((r = grow((void **)&w->keep, &w->capkeep, w->nkeep, sizeof(*w->keep))) < 0 ||
 	    !(w->keep[w->nkeep] = strdup(x->id)))

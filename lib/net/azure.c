@@ -31,6 +31,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "util/sbuf.h"
+
 #define KEY_MAX 128    /* decoded Shared Key bytes (Azure's are 64) */
 #define SIG_B64_LEN 45 /* base64 of a SHA-256 MAC and NUL */
 #define QUERY_PARAMS_MAX 64
@@ -40,38 +42,6 @@
 static const char *const wdays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
 static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-
-/* ---- a bounded, growable string ---- */
-
-struct sbuf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
-
-static void sb_addn(struct sbuf *b, const char *s, size_t n)
-{
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = (b->len + n + 1) * 2;
-		char *p = realloc(b->p, cap);
-		if (!p) {
-			b->oom = true;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void sb_add(struct sbuf *b, const char *s)
-{
-	sb_addn(b, s, strlen(s));
-}
 
 /* Appends to a fixed buffer; remembers overflow and keeps it terminated. */
 struct fbuf {
@@ -555,7 +525,7 @@ static void sb_add_trimmed(struct sbuf *b, const char *v)
 	n = strlen(v);
 	while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
 		n--;
-	sb_addn(b, v, n);
+	sbuf_addn(b, v, n);
 }
 
 static void add_std_headers(struct sbuf *b, const struct azure_header *h, size_t n)
@@ -566,7 +536,7 @@ static void add_std_headers(struct sbuf *b, const struct azure_header *h, size_t
 		const char *v = find_header(h, n, signed_std[i]);
 		if (v && !(strcasecmp(signed_std[i], "Content-Length") == 0 && strcmp(v, "0") == 0))
 			sb_add_trimmed(b, v);
-		sb_add(b, "\n");
+		sbuf_add(b, "\n");
 	}
 }
 
@@ -596,11 +566,11 @@ static int add_ms_headers(struct sbuf *b, const struct azure_header *h, size_t n
 		}
 		for (j = 0; ms[i]->name[j]; j++) {
 			char c = (char)tolower((unsigned char)ms[i]->name[j]);
-			sb_addn(b, &c, 1);
+			sbuf_addn(b, &c, 1);
 		}
-		sb_add(b, ":");
+		sbuf_add(b, ":");
 		sb_add_trimmed(b, ms[i]->value);
-		sb_add(b, "\n");
+		sbuf_add(b, "\n");
 	}
 	free(ms);
 	return 0;
@@ -664,11 +634,11 @@ static int add_query(struct sbuf *b, const char *q, size_t n)
 		for (i = 0; i < k; i++) {
 			bool same = i > 0 && strcmp(ps[i - 1].name, ps[i].name) == 0;
 			if (!same) {
-				sb_add(b, "\n");
-				sb_add(b, ps[i].name);
+				sbuf_add(b, "\n");
+				sbuf_add(b, ps[i].name);
 			}
-			sb_add(b, same ? "," : ":");
-			sb_add(b, ps[i].value);
+			sbuf_add(b, same ? "," : ":");
+			sbuf_add(b, ps[i].value);
 		}
 	}
 	for (i = 0; i < k; i++) {
@@ -703,18 +673,18 @@ int azure_string_to_sign(const char *account, const char *method, const char *ur
 		r = -EINVAL;
 	if (r < 0)
 		goto out;
-	sb_add(&b, method);
-	sb_add(&b, "\n");
+	sbuf_add(&b, method);
+	sbuf_add(&b, "\n");
 	add_std_headers(&b, hdrs, nhdrs);
 	r = add_ms_headers(&b, hdrs, nhdrs);
 	if (r < 0)
 		goto out;
-	sb_add(&b, "/");
-	sb_add(&b, account);
+	sbuf_add(&b, "/");
+	sbuf_add(&b, account);
 	if (u.pathlen > 0)
-		sb_addn(&b, u.path, u.pathlen);
+		sbuf_addn(&b, u.path, u.pathlen);
 	else
-		sb_add(&b, "/");
+		sbuf_add(&b, "/");
 	r = add_query(&b, u.query ? u.query : "", u.querylen);
 	if (r < 0)
 		goto out;

@@ -169,3 +169,11 @@ int proto_path_artifact(char *buf, size_t len, const char *sha256)
 {
 	return snprintf(buf, len, "artifacts/%.2s/%s", sha256, sha256);
 }
+
+bool proto_extent_typed(const struct proto_extent *x)
+{
+	for (size_t i = 0; i < x->nartifacts; i++)
+		if (x->artifacts[i].format == PROTO_FMT_NONE)
+			return false;
+	return x->nartifacts > 0;
+}

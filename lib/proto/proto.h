@@ -307,6 +307,9 @@ bool proto_valid_path(const char *s);
 const char *proto_kind_name(enum proto_kind k);         /* "table", "external_table", "materialized_view" */
 const char *proto_coltype_name(enum proto_coltype t);   /* "string", ... */
 int proto_coltype_parse(const char *s, enum proto_coltype *ret);
+/* Whether every artifact of x declares a data format (its rows can be
+ * read); false for an extent of no artifact. */
+bool proto_extent_typed(const struct proto_extent *x);
 const char *proto_format_name(enum proto_format f);     /* "none", "csv", "tsv", "json" */
 int proto_format_parse(const char *s, enum proto_format *ret);
 const char *proto_compression_name(enum proto_compression c); /* "none", "gzip", "zstd" */

@@ -101,13 +101,6 @@ static json_t *strings_json(char *const *v, size_t n)
 	return a;
 }
 
-static bool typed(const struct proto_extent *x)
-{
-	for (size_t i = 0; i < x->nartifacts; i++)
-		if (x->artifacts[i].format == PROTO_FMT_NONE)
-			return false;
-	return x->nartifacts > 0;
-}
 
 /* The extent's query state: {"state": "loaded" | "not_loaded" |
  * "not_queryable", "rows": loaded rows, "error": why it is not queryable}. */
@@ -117,7 +110,7 @@ static json_t *query_json(const struct page *p, const struct proto_extent *x)
 	struct qstore_extent e = {0};
 	json_t *j;
 
-	if (!typed(x))
+	if (!proto_extent_typed(x))
 		return json_pack("{s:s, s:s}", "state", "not_queryable", "error",
 		                 "its artifacts declare no data format");
 	if (p->qs && qstore_error_get(p->qs, x->id, why, sizeof(why), qerr) == 0)
