@@ -138,8 +138,10 @@ static size_t fmt_query(const struct esync *e, char *line, size_t size, size_t l
 	if (e->qsync == NULL || len >= size)
 		return len;
 	qsync_status(e->qsync, &q);
-	len += (size_t)snprintf(line + len, size - len, ", %llu rows queryable",
-	                        (unsigned long long)q.rows);
+	/* only once there is typed data: a follower of opaque leaders says nothing */
+	if (q.rows > 0)
+		len += (size_t)snprintf(line + len, size - len, ", %llu rows queryable",
+		                        (unsigned long long)q.rows);
 	if (q.not_queryable > 0 && len < size)
 		len += (size_t)snprintf(line + len, size - len, ", %llu extent%s not queryable",
 		                        (unsigned long long)q.not_queryable,
