@@ -380,5 +380,8 @@ int main(int argc, char **argv)
 		}
 	}
 	report();
+	free(o.request); /* a clean exit under LeakSanitizer (make SANITIZE=1) */
+	free(conns);
+	close(ep);
 	return 0;
 }
