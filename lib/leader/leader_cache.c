@@ -304,6 +304,17 @@ static int save(struct leader *l, const struct leader_state *st, char *serr)
 	return r;
 }
 
+/* The size from which the snapshot is rewritten only now and then.  The
+ * environment's LEADERCTL_TEST_LAZY_EXTENTS lowers it, so a test shows the
+ * rule on a database that is quick to generate. */
+static uint64_t lazy_extents(void)
+{
+	const char *s = getenv("LEADERCTL_TEST_LAZY_EXTENTS");
+	unsigned long long v = s ? strtoull(s, NULL, 10) : 0;
+
+	return v > 0 ? v : LEADER_CACHE_LAZY_EXTENTS;
+}
+
 /* Whether to rewrite the snapshot after commit c (see the top). */
 static bool worth_saving(const struct leader *l, const struct leader_state *st,
 			 const struct proto_commit *c, uint32_t checkpoint_interval)
@@ -312,7 +323,7 @@ static bool worth_saving(const struct leader *l, const struct leader_state *st,
 
 	if (checkpoint_interval && checkpoint_interval < every)
 		every = checkpoint_interval;
-	return l->cache_base == 0 || n < LEADER_CACHE_LAZY_EXTENTS ||
+	return l->cache_base == 0 || n < lazy_extents() ||
 	       c->version - l->cache_base >= every ||
 	       (l->cache_replayed + commit_extents(c)) * 16 >= n;
 }
