@@ -21,6 +21,7 @@
 
 #include <sqlite3.h>
 
+#include "cache/cache.h"
 #include "cache/qsync.h"
 #include "query/kql_bind.h"
 #include "query/kql_exec.h"
@@ -142,7 +143,6 @@ struct tview {
 	size_t seen; /* extents of the page */
 };
 
-
 static int add_eid(struct tview *t, int64_t eid)
 {
 	if (t->neids == t->cap) {
@@ -177,12 +177,11 @@ static bool cached(const struct run *r, const struct proto_extent *x)
 {
 	char path[4096];
 
-	for (size_t i = 0; i < x->nartifacts; i++) {
-		(void)snprintf(path, sizeof(path), "%s/objects/%.2s/%s", r->j->q->cache_dir,
-		               x->artifacts[i].sha256, x->artifacts[i].sha256);
-		if (access(path, R_OK) < 0)
+	for (size_t i = 0; i < x->nartifacts; i++)
+		if (cache_path_in(r->j->q->cache_dir, x->artifacts[i].sha256, path, sizeof(path)) <
+		        0 ||
+		    access(path, R_OK) < 0)
 			return false;
-	}
 	return true;
 }
 

@@ -146,7 +146,7 @@ void cache_free(struct cache *c)
 	free(c);
 }
 
-int cache_path(const struct cache *c, const char *sha256, char *buf, size_t len)
+int cache_path_in(const char *dir, const char *sha256, char *buf, size_t len)
 {
 	char name[CACHE_OBJNAME_LEN];
 	int n;
@@ -154,10 +154,15 @@ int cache_path(const struct cache *c, const char *sha256, char *buf, size_t len)
 	if (!cache_valid_sha256(sha256))
 		return -EINVAL;
 	cache_object_name(sha256, name);
-	n = snprintf(buf, len, "%s/objects/%s", c->dir, name);
+	n = snprintf(buf, len, "%s/objects/%s", dir, name);
 	if (n < 0 || (size_t)n >= len)
 		return -ENAMETOOLONG;
 	return 0;
+}
+
+int cache_path(const struct cache *c, const char *sha256, char *buf, size_t len)
+{
+	return cache_path_in(c->dir, sha256, buf, len);
 }
 
 /* Checks that fd is a regular file of size bytes. */

@@ -72,6 +72,9 @@ bool cache_valid_sha256(const char *s);
  * -EINVAL when sha256 is not valid, -ENAMETOOLONG when buf is short.  The
  * file may not exist: open it with cache_open_object to serve it. */
 int cache_path(const struct cache *c, const char *sha256, char *buf, size_t len);
+/* The same for the cache in dir, without opening it (a reader on another
+ * thread that only checks whether an object is there). */
+int cache_path_in(const char *dir, const char *sha256, char *buf, size_t len);
 
 /* Opens the object sha256 read-only (O_NOFOLLOW) into *ret_fd (caller
  * closes) after checking that it is a regular file of exactly size bytes:

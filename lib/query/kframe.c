@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "util/timefmt.h"
+#include "util/utf8.h"
 
 #define MAX_PROPS 16
 #define FRAGMENT_ROWS 1000 /* rows per TableFragment */
@@ -108,34 +109,6 @@ static void putf(struct kframe *f, const char *fmt, ...)
 	put(f, tmp, n < 0 ? 0 : (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
 }
 
-/* The length of a valid UTF-8 sequence at s (n > 0 left), 0 when none. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	size_t len = s[0] < 0x80                   ? 1
-	             : s[0] >= 0xc2 && s[0] < 0xe0 ? 2
-	             : s[0] >= 0xe0 && s[0] < 0xf0 ? 3
-	             : s[0] >= 0xf0 && s[0] < 0xf5 ? 4
-	                                           : 0;
-	unsigned cp;
-
-	if (len == 0 || len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	if (len == 3) {
-		cp = ((s[0] & 0x0fu) << 12) | ((s[1] & 0x3fu) << 6);
-		if (cp < 0x800 || (cp >= 0xd800 && cp < 0xe000))
-			return 0;
-	}
-	if (len == 4) {
-		cp = ((s[0] & 0x07u) << 18) | ((s[1] & 0x3fu) << 12);
-		if (cp < 0x10000 || cp > 0x10ffff)
-			return 0;
-	}
-	return len;
-}
-
 /* A JSON string of s (n bytes). */
 static void put_string(struct kframe *f, const char *s, size_t n)
 {
@@ -144,7 +117,7 @@ static void put_string(struct kframe *f, const char *s, size_t n)
 
 	put(f, "\"", 1);
 	while (i < n) {
-		len = utf8_len(p + i, n - i);
+		len = utf8_seq(p + i, n - i);
 		if (len > 0 && p[i] >= 0x20 && p[i] != '"' && p[i] != '\\') {
 			i += len;
 			run += len;
