@@ -8,20 +8,20 @@
 
 #include "query/kql_exec_int.h"
 
-static int bind_param(sqlite3_stmt *st, int i, const struct kql_param *p)
+int kql_exec_bind(sqlite3_stmt *st, int i, const struct kql_value *v, enum proto_coltype type)
 {
-	if (p->v.isnull)
+	if (v->isnull)
 		return sqlite3_bind_null(st, i);
-	switch (p->type) {
+	switch (type) {
 	case PROTO_T_REAL:
-		return sqlite3_bind_double(st, i, p->v.r);
+		return sqlite3_bind_double(st, i, v->r);
 	case PROTO_T_STRING:
 	case PROTO_T_GUID:
 	case PROTO_T_DECIMAL:
 	case PROTO_T_DYNAMIC:
-		return sqlite3_bind_text(st, i, p->v.s != NULL ? p->v.s : "", -1, SQLITE_STATIC);
+		return sqlite3_bind_text(st, i, v->s != NULL ? v->s : "", -1, SQLITE_STATIC);
 	default:
-		return sqlite3_bind_int64(st, i, p->v.i);
+		return sqlite3_bind_int64(st, i, v->i);
 	}
 }
 
@@ -31,7 +31,7 @@ static int bind_all(sqlite3_stmt *st, const struct kql_sql *sql)
 	size_t n = (size_t)sqlite3_bind_parameter_count(st);
 
 	for (size_t i = 0; i < sql->nparams && i < n; i++)
-		if (bind_param(st, (int)i + 1, &sql->params[i]) != SQLITE_OK)
+		if (kql_exec_bind(st, (int)i + 1, &sql->params[i].v, sql->params[i].type) != SQLITE_OK)
 			return -1;
 	return 0;
 }

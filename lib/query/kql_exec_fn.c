@@ -1058,6 +1058,73 @@ static void collect_final(sqlite3_context *ctx)
 	json_decref(*acc);
 }
 
+/* kql_dmerge(set): the number of distinct values in the union of JSON
+ * arrays of distinct values (a split dcount's partial states).  Each value
+ * is kept as its compact JSON text, equal for equal values of one column
+ * type; sorted and counted at the end. */
+struct dvalues {
+	char **v;
+	size_t n, cap;
+};
+
+static int dvalues_add(struct dvalues *d, json_t *item)
+{
+	char *text = json_dumps(item, JSON_COMPACT | JSON_ENCODE_ANY);
+
+	if (text == NULL)
+		return -ENOMEM;
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 64;
+		char **p = reallocarray(d->v, cap, sizeof(*p));
+		if (p == NULL) {
+			free(text);
+			return -ENOMEM;
+		}
+		d->v = p;
+		d->cap = cap;
+	}
+	d->v[d->n++] = text;
+	return 0;
+}
+
+static void dmerge_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	struct dvalues *d = sqlite3_aggregate_context(ctx, sizeof(*d));
+	const char *text = (const char *)sqlite3_value_text(argv[0]);
+	json_t *v;
+
+	if (d == NULL || text == NULL || (v = json_loads(text, JSON_DECODE_ANY, NULL)) == NULL)
+		return;
+	for (size_t i = 0; i < json_array_size(v); i++)
+		if (dvalues_add(d, json_array_get(v, i)) < 0) {
+			sqlite3_result_error_nomem(ctx);
+			break;
+		}
+	json_decref(v);
+}
+
+static int compare_texts(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void dmerge_final(sqlite3_context *ctx)
+{
+	struct dvalues *d = sqlite3_aggregate_context(ctx, 0);
+	int64_t n = 0;
+
+	if (d != NULL && d->n > 0) {
+		qsort(d->v, d->n, sizeof(*d->v), compare_texts);
+		for (size_t i = 0; i < d->n; i++)
+			n += i == 0 || strcmp(d->v[i - 1], d->v[i]) != 0;
+		for (size_t i = 0; i < d->n; i++)
+			free(d->v[i]);
+	}
+	if (d != NULL)
+		free(d->v);
+	sqlite3_result_int64(ctx, n);
+}
+
 /* ---- registration ---- */
 
 static const struct {
@@ -1089,6 +1156,7 @@ static const struct {
     {"kql_argmin", 2, NULL, argmin_step, extreme_final},
     {"kql_percentile", 2, NULL, percentile_step, percentile_final},
     {"kql_collect", 2, NULL, collect_step, collect_final},
+    {"kql_dmerge", 1, NULL, dmerge_step, dmerge_final},
 };
 
 int kql_exec_register(sqlite3 *db)

@@ -30,6 +30,9 @@ int kql_sql_build(const struct kql_plan *p, int64_t now, struct kql_sql *ret,
                   struct kql_error *err);
 void kql_sql_clear(struct kql_sql *s);
 
+/* Binds v as its type says to parameter i of st (the engine's code). */
+int kql_exec_bind(sqlite3_stmt *st, int i, const struct kql_value *v, enum proto_coltype type);
+
 /* Operation codes of kql_strop(code, a, b). */
 enum kql_strop {
 	KQL_S_HAS,

@@ -598,6 +598,33 @@ static int collect(struct sqlb *b, const struct kql_expr *e, bool distinct, cons
 	return 0;
 }
 
+/* The aggregates of split plans (kql_split.h): partial states per
+ * partition and their merges.  avg's sum is exact for integers (SQLite's
+ * avg sums their doubles, equal below 2^53); a dcount's state is the JSON
+ * array of a partition's distinct values. */
+static int split_call(struct sqlb *b, const struct kql_expr *e, const char *prefix)
+{
+	bool cond = e->nargs > 1;
+
+	switch (e->fn) {
+	case KQL_F_P_COUNTNN:
+		return pattern(b, e, cond ? "count(CASE WHEN %1 THEN %0 END)" : "count(%0)", prefix);
+	case KQL_F_P_DSET:
+		return pattern(b, e,
+		               cond ? "json_group_array(DISTINCT %0) FILTER (WHERE %0 IS NOT NULL "
+		                      "AND %1)"
+		                    : "json_group_array(DISTINCT %0) FILTER (WHERE %0 IS NOT NULL)",
+		               prefix);
+	case KQL_F_M_AVG:
+		return pattern(b, e, "CAST(sum(%0) AS REAL) / sum(%1)", prefix);
+	case KQL_F_M_DCOUNT:
+		return call(b, "kql_dmerge", e, prefix);
+	default:
+		break;
+	}
+	return unsupported(b, e->pos, "the aggregate", kql_func_get(e->fn)->name);
+}
+
 static int aggregate_call(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 {
 	switch (e->fn) {
@@ -635,9 +662,8 @@ static int aggregate_call(struct sqlb *b, const struct kql_expr *e, const char *
 	case KQL_F_PERCENTILE:
 		return call(b, "kql_percentile", e, prefix);
 	default:
-		break;
+		return split_call(b, e, prefix);
 	}
-	return unsupported(b, e->pos, "the aggregate", kql_func_get(e->fn)->name);
 }
 
 static int expr(struct sqlb *b, const struct kql_expr *e, const char *prefix)

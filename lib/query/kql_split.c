@@ -1,0 +1,266 @@
+/*
+ * kql_split — a summarize split into per-partition partial states and
+ * their merge (kql_split.h).  Each aggregate of the summarize gives one or
+ * two partial columns and one merge expression over them; the keys pass
+ * through as the partial plan's first columns and are grouped on again.
+ */
+#include "query/kql_split.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+/* The partial plan and final summarize being built. */
+struct builder {
+	struct kql_arena *a;
+	const struct kql_plan *agg;
+	struct kql_plan *partial, *merge;
+	size_t nstates; /* partial columns so far (keys included) */
+};
+
+static struct kql_expr *new_expr(struct kql_arena *a, enum kql_expr_kind kind,
+                                 enum proto_coltype type, struct kql_pos pos)
+{
+	struct kql_expr *e = kql_arena_alloc(a, sizeof(*e));
+
+	if (e) {
+		e->kind = kind;
+		e->type = type;
+		e->pos = pos;
+	}
+	return e;
+}
+
+/* An aggregate call fn(args[0], args[1]) (nargs of them). */
+static struct kql_expr *new_call(struct kql_arena *a, enum kql_fn fn, enum proto_coltype type,
+                                 struct kql_pos pos, struct kql_expr *const *args, size_t nargs)
+{
+	struct kql_expr *e = new_expr(a, KQL_E_CALL, type, pos);
+
+	if (!e || !(e->args = kql_arena_alloc(a, (nargs + 1) * sizeof(*e->args))))
+		return NULL;
+	e->fn = fn;
+	e->nargs = nargs;
+	memcpy(e->args, args, nargs * sizeof(*args));
+	return e;
+}
+
+/* Appends partial state e (its type the column's) to the partial plan;
+ * returns a reference to its column for the merge, NULL on ENOMEM. */
+static struct kql_expr *add_state(struct builder *b, struct kql_expr *e)
+{
+	struct kql_plan *p = b->partial;
+	size_t i = b->nstates++;
+	char name[24];
+	struct kql_expr *col;
+
+	if (!e || !(col = new_expr(b->a, KQL_E_COL, e->type, e->pos)))
+		return NULL;
+	(void)snprintf(name, sizeof(name), "p%zu", i);
+	p->exprs[i] = e;
+	p->cols[i] = (struct kql_col){kql_arena_strndup(b->a, name, strlen(name)), e->type};
+	col->col = (int)i;
+	return p->cols[i].name ? col : NULL;
+}
+
+/* The merge of a state kept by the same aggregate (count → sum of counts,
+ * min → min of mins ...). */
+static struct kql_expr *merge_same(struct builder *b, const struct kql_expr *e, enum kql_fn merge)
+{
+	struct kql_expr *st = add_state(b, (struct kql_expr *)e);
+
+	return st ? new_call(b->a, merge, e->type, e->pos, &st, 1) : NULL;
+}
+
+/* avg(x) / avgif(x, pred): sum and count of the non-null values. */
+static struct kql_expr *merge_avg(struct builder *b, const struct kql_expr *e)
+{
+	bool cond = e->fn == KQL_F_AVGIF;
+	struct kql_expr *x = e->args[0];
+	enum proto_coltype st = x->type == PROTO_T_REAL ? PROTO_T_REAL : PROTO_T_LONG;
+	struct kql_expr *v[2] = {
+	    add_state(b, new_call(b->a, cond ? KQL_F_SUMIF : KQL_F_SUM, st, e->pos, e->args,
+	                          cond ? 2 : 1)),
+	    add_state(b, new_call(b->a, KQL_F_P_COUNTNN, PROTO_T_LONG, e->pos, e->args,
+	                          cond ? 2 : 1)),
+	};
+
+	return v[0] && v[1] ? new_call(b->a, KQL_F_M_AVG, e->type, e->pos, v, 2) : NULL;
+}
+
+/* dcount(x [, accuracy]) / dcountif(x, pred [, accuracy]): the distinct
+ * values of each partition. */
+static struct kql_expr *merge_dcount(struct builder *b, const struct kql_expr *e)
+{
+	size_t n = e->fn == KQL_F_DCOUNTIF ? 2 : 1;
+	struct kql_expr *st =
+	    add_state(b, new_call(b->a, KQL_F_P_DSET, PROTO_T_DYNAMIC, e->pos, e->args, n));
+
+	return st ? new_call(b->a, KQL_F_M_DCOUNT, e->type, e->pos, &st, 1) : NULL;
+}
+
+/* Whether e is an aggregate this module can split. */
+static bool decomposable(const struct kql_expr *e)
+{
+	if (e->kind != KQL_E_CALL)
+		return false;
+	switch (e->fn) {
+	case KQL_F_COUNT:
+	case KQL_F_COUNTIF:
+	case KQL_F_SUM:
+	case KQL_F_SUMIF:
+	case KQL_F_MIN:
+	case KQL_F_MAX:
+	case KQL_F_TAKE_ANY:
+	case KQL_F_AVG:
+	case KQL_F_AVGIF:
+		return true;
+	case KQL_F_DCOUNT:
+	case KQL_F_DCOUNTIF:
+		return e->args[0]->type != PROTO_T_REAL;
+	default:
+		return false;
+	}
+}
+
+/* The merge expression of aggregate e, its states added. */
+static struct kql_expr *merge_of(struct builder *b, const struct kql_expr *e)
+{
+	switch (e->fn) {
+	case KQL_F_COUNT:
+	case KQL_F_COUNTIF:
+	case KQL_F_SUM:
+	case KQL_F_SUMIF:
+		return merge_same(b, e, KQL_F_SUM);
+	case KQL_F_MIN:
+	case KQL_F_MAX:
+	case KQL_F_TAKE_ANY:
+		return merge_same(b, e, e->fn);
+	case KQL_F_AVG:
+	case KQL_F_AVGIF:
+		return merge_avg(b, e);
+	default:
+		return merge_dcount(b, e);
+	}
+}
+
+/* The stored table under p through filters and projections, or NULL. */
+static const struct kql_plan *scan_below(const struct kql_plan *p)
+{
+	while (p->kind == KQL_P_FILTER || p->kind == KQL_P_PROJECT)
+		p = p->in[0];
+	return p->kind == KQL_P_SCAN ? p : NULL;
+}
+
+static bool splittable(const struct kql_plan *p)
+{
+	if (p->kind != KQL_P_AGGREGATE || !scan_below(p->in[0]))
+		return false;
+	for (size_t i = p->nkeys; i < p->nexprs; i++)
+		if (!decomposable(p->exprs[i]))
+			return false;
+	return true;
+}
+
+static struct kql_plan *new_plan(struct kql_arena *a, const struct kql_plan *like, size_t ncols,
+                                 size_t nexprs)
+{
+	struct kql_plan *p = kql_arena_alloc(a, sizeof(*p));
+
+	if (!p || !(p->cols = kql_arena_alloc(a, (ncols + 1) * sizeof(*p->cols))) ||
+	    !(p->exprs = kql_arena_alloc(a, (nexprs + 1) * sizeof(*p->exprs))) ||
+	    !(p->in = kql_arena_alloc(a, 2 * sizeof(*p->in))))
+		return NULL;
+	p->kind = KQL_P_AGGREGATE;
+	p->pos = like->pos;
+	p->nin = 1;
+	p->nkeys = like->nkeys;
+	return p;
+}
+
+/* The scan of the partial rows the final summarize reads. */
+static struct kql_plan *partials_scan(struct kql_arena *a, const struct kql_plan *partial)
+{
+	struct kql_plan *s = kql_arena_alloc(a, sizeof(*s));
+
+	if (!s || !(s->reads = kql_arena_alloc(a, partial->ncols + 1)))
+		return NULL;
+	s->kind = KQL_P_SCAN;
+	s->pos = partial->pos;
+	s->cols = partial->cols;
+	s->ncols = partial->ncols;
+	s->table = KQL_SPLIT_TABLE;
+	memset(s->reads, 1, partial->ncols);
+	return s;
+}
+
+/* Keys: the partial plan computes them, the merge groups on its columns. */
+static int add_keys(struct builder *b)
+{
+	for (size_t i = 0; i < b->agg->nkeys; i++) {
+		struct kql_expr *k = add_state(b, b->agg->exprs[i]);
+		if (!k)
+			return -ENOMEM;
+		b->merge->exprs[i] = k;
+	}
+	return 0;
+}
+
+/* The partial plan and the merging summarize of agg (splittable). */
+static int split_aggregate(struct kql_arena *a, const struct kql_plan *agg, struct kql_split *ret)
+{
+	/* at most two states per aggregate */
+	size_t most = agg->nkeys + 2 * (agg->nexprs - agg->nkeys);
+	struct builder b = {a, agg, new_plan(a, agg, most, most), new_plan(a, agg, 0, agg->nexprs),
+	                    0};
+
+	if (!b.partial || !b.merge || add_keys(&b) < 0)
+		return -ENOMEM;
+	for (size_t i = agg->nkeys; i < agg->nexprs; i++)
+		if (!(b.merge->exprs[i] = merge_of(&b, agg->exprs[i])))
+			return -ENOMEM;
+	b.partial->in[0] = agg->in[0];
+	b.partial->ncols = b.partial->nexprs = b.nstates;
+	b.merge->cols = agg->cols;
+	b.merge->ncols = agg->ncols;
+	b.merge->nexprs = agg->nexprs;
+	if (!(b.merge->in[0] = partials_scan(a, b.partial)))
+		return -ENOMEM;
+	ret->scan = scan_below(agg->in[0]);
+	ret->partial = b.partial;
+	ret->final = b.merge;
+	return 0;
+}
+
+/* p with its summarize replaced: the operators above it copied, each
+ * reading the copy below it. */
+static int split_at(struct kql_arena *a, const struct kql_plan *p, struct kql_split *ret)
+{
+	struct kql_plan *copy;
+	int r;
+
+	if (splittable(p))
+		return split_aggregate(a, p, ret);
+	if (p->nin != 1 || p->kind == KQL_P_JOIN || p->kind == KQL_P_UNION)
+		return 1;
+	if ((r = split_at(a, p->in[0], ret)) != 0)
+		return r;
+	if (!(copy = kql_arena_alloc(a, sizeof(*copy))))
+		return -ENOMEM;
+	*copy = *p;
+	if (!(copy->in = kql_arena_alloc(a, 2 * sizeof(*copy->in))))
+		return -ENOMEM;
+	copy->in[0] = ret->final;
+	ret->final = copy;
+	return 0;
+}
+
+int kql_split(struct kql_arena *a, const struct kql_plan *p, struct kql_split *ret)
+{
+	struct kql_split s = {0};
+	int r = split_at(a, p, &s);
+
+	if (r == 0)
+		*ret = s;
+	return r;
+}

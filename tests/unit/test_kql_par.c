@@ -1,0 +1,361 @@
+/*
+ * Unit tests for kql_split and kql_par: a summarize split into partial
+ * states per partition and merged gives exactly the rows of the whole
+ * plan run on one connection, over a stored table laid out as the query
+ * store lays it (rowid = eid << 32 | row) in a file each partition's own
+ * connection attaches: nulls, an extent with no row, an empty partition, a
+ * partition with no row left after the filter, summarize without by over
+ * no rows (one row, count 0), avg of nulls only (null), dcount, the
+ * operators above the summarize; what is not split; the fallbacks.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "query/kql_bind.h"
+#include "query/kql_exec.h"
+#include "query/kql_par.h"
+#include "query/kql_split.h"
+
+#define NOW INT64_C(16700000000000000)
+#define HOUR INT64_C(36000000000)
+
+static const struct kql_schema_column tcols[] = {
+    {"Timestamp", PROTO_T_DATETIME}, {"Level", PROTO_T_STRING}, {"Host", PROTO_T_STRING},
+    {"Latency", PROTO_T_REAL},       {"N", PROTO_T_LONG},       {"Flag", PROTO_T_BOOL},
+};
+static const struct kql_schema_table tables[] = {{"T", tcols, 6}};
+static const struct kql_schema_db dbs[] = {{"Db", tables, 1}};
+static const struct kql_schema schema = {dbs, 1, "Db"};
+
+static char path[64];
+static sqlite3 *coord; /* the caller's connection: T over every extent */
+
+/* Partition k reads the extents first[k] .. last[k] (last < first: none). */
+struct parts {
+	int64_t first[4], last[4];
+	bool fail_open;
+};
+
+static int exec(sqlite3 *db, const char *sql)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+
+	if (rc != SQLITE_OK)
+		print_error("%s: %s\n", sql, msg);
+	sqlite3_free(msg);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
+/* Extent e's row i: levels of 3 values, hosts of 5, latency null every
+ * 7th row (all null in extent 2 for level Debug), N null every 11th. */
+static void insert_row(sqlite3_stmt *st, int64_t e, int64_t i)
+{
+	static const char *const levels[] = {"Info", "Warning", "Error"};
+	char host[16];
+	int64_t n = e * 100 + i;
+
+	(void)snprintf(host, sizeof(host), "h%d", (int)(n % 5));
+	sqlite3_reset(st);
+	sqlite3_bind_int64(st, 1, (e << 32) | i);
+	sqlite3_bind_int64(st, 2, NOW + (n % 9) * HOUR);
+	sqlite3_bind_text(st, 3, e == 2 && i % 2 ? "Debug" : levels[n % 3], -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 4, host, -1, SQLITE_TRANSIENT);
+	if (n % 7 == 0 || (e == 2 && i % 2))
+		sqlite3_bind_null(st, 5);
+	else
+		sqlite3_bind_double(st, 5, (double)(n % 40) * 0.25);
+	if (n % 11 == 0)
+		sqlite3_bind_null(st, 6);
+	else
+		sqlite3_bind_int64(st, 6, n % 17 - 3);
+	sqlite3_bind_int64(st, 7, n % 4 == 0);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+}
+
+/* Extents 1 (50 rows), 2 (30), 3 (none), 4 (40) of d1. */
+static void fill(sqlite3 *db)
+{
+	static const int rows[] = {0, 50, 30, 0, 40};
+	sqlite3_stmt *st = NULL;
+
+	assert_int_equal(exec(db, "CREATE TABLE d1(c0, c1, c2, c3, c4, c5); BEGIN"), 0);
+	assert_int_equal(sqlite3_prepare_v2(db, "INSERT INTO d1(rowid, c0, c1, c2, c3, c4, c5) "
+	                                        "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	                                    -1, &st, NULL),
+	                 SQLITE_OK);
+	for (int64_t e = 1; e <= 4; e++)
+		for (int64_t i = 0; i < rows[e]; i++)
+			insert_row(st, e, i);
+	sqlite3_finalize(st);
+	assert_int_equal(exec(db, "COMMIT"), 0);
+}
+
+/* T over the extents first .. last on db (q attached). */
+static int view(sqlite3 *db, int64_t first, int64_t last)
+{
+	char sql[512];
+
+	(void)snprintf(sql, sizeof(sql),
+	               "CREATE TEMP VIEW \"T\" AS SELECT c0 AS \"Timestamp\", c1 AS \"Level\", "
+	               "c2 AS \"Host\", c3 AS \"Latency\", c4 AS \"N\", c5 AS \"Flag\" FROM q.d1 "
+	               "WHERE rowid BETWEEN %lld AND %lld",
+	               (long long)(first << 32), (long long)(((last + 1) << 32) - 1));
+	return exec(db, sql);
+}
+
+static int open_conn(sqlite3 **ret)
+{
+	char sql[128];
+
+	if (sqlite3_open(":memory:", ret) != SQLITE_OK || kql_exec_register(*ret) < 0)
+		return -ENOMEM;
+	(void)snprintf(sql, sizeof(sql), "ATTACH '%s' AS q", path);
+	return exec(*ret, sql);
+}
+
+static int part_open(void *arg, size_t k, sqlite3 **ret_db)
+{
+	struct parts *p = arg;
+	sqlite3 *db = NULL;
+
+	if (p->fail_open && k == 1)
+		return -EIO;
+	if (open_conn(&db) < 0 || view(db, p->first[k], p->last[k]) < 0) {
+		sqlite3_close(db);
+		return -EIO;
+	}
+	*ret_db = db;
+	return 0;
+}
+
+static void part_close(void *arg, size_t k, sqlite3 *db)
+{
+	sqlite3_close(db);
+}
+
+static int setup(void **state)
+{
+	sqlite3 *db = NULL;
+	int fd;
+
+	(void)snprintf(path, sizeof(path), "/tmp/test_kql_par.XXXXXX");
+	if ((fd = mkstemp(path)) < 0)
+		return -1;
+	close(fd);
+	if (sqlite3_open(path, &db) != SQLITE_OK)
+		return -1;
+	fill(db);
+	sqlite3_close(db);
+	return open_conn(&coord) < 0 || view(coord, 1, 4) < 0 ? -1 : 0;
+}
+
+static int teardown(void **state)
+{
+	sqlite3_close(coord);
+	unlink(path);
+	return 0;
+}
+
+struct out {
+	FILE *f;
+	const struct kql_plan *p;
+	char *text;
+	size_t len;
+};
+
+static int write_row(void *arg, const struct kql_value *row, size_t n)
+{
+	struct out *o = arg;
+	char buf[4096];
+
+	for (size_t i = 0; i < n; i++)
+		fprintf(o->f, "%s%s", i > 0 ? "\t" : "",
+		        kql_exec_format(&row[i], o->p->cols[i].type, buf, sizeof(buf)));
+	fputc('\n', o->f);
+	return 0;
+}
+
+/* Runs q whole and split over parts; asserts the same rows, returns the
+ * rows (to free) and whether the plan split. */
+static char *compare(const char *q, struct parts *parts, size_t nparts, bool *ret_split)
+{
+	struct kql_arena *a = kql_arena_new();
+	struct kql_error e = {0};
+	struct kql_query *kq = NULL;
+	struct kql_split s;
+	struct out whole = {0}, split = {0};
+	struct kql_par par = {&s, nparts, NOW, 1 << 20, part_open, part_close, parts};
+	int r;
+
+	if (kql_compile(a, q, strlen(q), &schema, &kq, &e) != 0)
+		fail_msg("%s: %s", q, e.message);
+	whole.p = split.p = kq->results[0];
+	whole.f = open_memstream(&whole.text, &whole.len);
+	assert_int_equal(kql_exec_run(coord, whole.p, NOW, write_row, &whole, &e), 0);
+	fclose(whole.f);
+	r = kql_split(a, kq->results[0], &s);
+	assert_true(r == 0 || r == 1);
+	*ret_split = r == 0;
+	if (r == 0) {
+		split.f = open_memstream(&split.text, &split.len);
+		if (kql_par_run(coord, &par, write_row, &split, &e) != 0)
+			fail_msg("%s: %s", q, e.message);
+		fclose(split.f);
+		if (strcmp(whole.text, split.text) != 0)
+			fail_msg("%s\nwhole:\n%ssplit:\n%s", q, whole.text, split.text);
+		free(split.text);
+	}
+	kql_arena_free(a);
+	return whole.text;
+}
+
+static const char *const split_queries[] = {
+    "T | count",
+    "T | where Level == 'Error' | count",
+    "T | summarize count() by Level",
+    "T | summarize avg(Latency), max(Latency), min(Host), sum(N), countif(Flag) by Host",
+    "T | summarize avg(Latency), sum(Latency), min(N), max(Timestamp) by Level",
+    "T | summarize dcount(Host), dcountif(Level, Flag), avgif(N, Flag), sumif(N, Flag), "
+    "take_any(Level) by bin(Timestamp, 1h) | sort by Timestamp asc",
+    "T | summarize c = count() by Level | top 2 by c",
+    "T | extend x = N * 2 | where x > 10 | summarize sum(x), avg(N) by Host | order by Host asc",
+    "T | where Level == 'nothing' | summarize count(), avg(Latency), sum(N), dcount(Host), "
+    "max(Host)",
+    "T | where Level == 'nothing' | summarize count() by Host",
+    "T | summarize count(), avg(N) by Level, Flag | where count_ > 3 | project Level, avg_N",
+    "T | project Host, N | summarize dcount(N) by Host | take 3",
+    "T | summarize by Level",
+};
+
+static void test_split_same_rows(void **state)
+{
+	/* extent 3 holds no row; 1|2..4, everything|nothing, 1|2|3|4 */
+	struct parts halves = {{1, 2}, {1, 4}, false};
+	struct parts lopsided = {{1, 1}, {4, 0}, false};
+	struct parts fours = {{1, 2, 3, 4}, {1, 2, 3, 4}, false};
+	bool split;
+
+	for (size_t i = 0; i < sizeof(split_queries) / sizeof(*split_queries); i++) {
+		free(compare(split_queries[i], &halves, 2, &split));
+		if (!split)
+			fail_msg("not split: %s", split_queries[i]);
+		free(compare(split_queries[i], &lopsided, 2, &split));
+		free(compare(split_queries[i], &fours, 4, &split));
+	}
+}
+
+/* Only Debug rows (extent 2) have a null Latency everywhere: avg is
+ * null, count 0 without by over nothing. */
+static void test_split_edges(void **state)
+{
+	struct parts halves = {{1, 3}, {2, 4}, false};
+	bool split;
+	char *rows;
+
+	rows = compare("T | where Level == 'Debug' | summarize avg(Latency), count()", &halves, 2,
+	               &split);
+	assert_true(split);
+	assert_string_equal(rows, "null\t15\n");
+	free(rows);
+	rows = compare("T | where Level == 'nothing' | summarize count(), sum(N)", &halves, 2,
+	               &split);
+	assert_string_equal(rows, "0\t0\n");
+	free(rows);
+	/* the partition 3..4 has no Warning row of host h0 */
+	rows = compare("T | where Host == 'h0' and N > 10 | summarize count() by Level", &halves,
+	               2, &split);
+	free(rows);
+}
+
+static void test_not_split(void **state)
+{
+	static const char *const whole[] = {
+	    "T | summarize make_set(Host)",       "T | summarize make_list(Level) by Host",
+	    "T | summarize arg_max(N, Host)",     "T | summarize percentile(N, 50)",
+	    "T | summarize dcount(Latency)",      "T | take 3",
+	    "T | summarize count() | join (T | summarize count()) on count_",
+	    "print x = 1 | summarize count()",
+	};
+	struct parts halves = {{1, 3}, {2, 4}, false};
+	bool split;
+
+	for (size_t i = 0; i < sizeof(whole) / sizeof(*whole); i++) {
+		free(compare(whole[i], &halves, 2, &split));
+		if (split)
+			fail_msg("split: %s", whole[i]);
+	}
+}
+
+static void test_fallbacks(void **state)
+{
+	const char *q = "T | summarize count() by Host, N";
+	struct kql_arena *a = kql_arena_new();
+	struct kql_error e = {0};
+	struct kql_query *kq = NULL;
+	struct kql_split s;
+	struct parts bad = {{1, 3}, {2, 4}, true};
+	struct kql_par par = {&s, 2, NOW, 1 << 20, part_open, part_close, &bad};
+	struct out o = {0};
+
+	assert_int_equal(kql_compile(a, q, strlen(q), &schema, &kq, &e), 0);
+	assert_int_equal(kql_split(a, kq->results[0], &s), 0);
+	o.p = kq->results[0];
+	o.f = open_memstream(&o.text, &o.len);
+	/* a partition that cannot open; partial rows past the bound */
+	assert_int_equal(kql_par_run(coord, &par, write_row, &o, &e), -EAGAIN);
+	bad.fail_open = false;
+	par.max_bytes = 200;
+	assert_int_equal(kql_par_run(coord, &par, write_row, &o, &e), -EAGAIN);
+	fclose(o.f);
+	assert_int_equal(o.len, 0);
+	free(o.text);
+	kql_arena_free(a);
+}
+
+/* The split is a plan: the partial plan and the merge print as plans. */
+static void test_split_plans(void **state)
+{
+	const char *q = "T | where N > 1 | summarize avg(Latency), dcount(Host) by Level | top 1 "
+	                "by avg_Latency";
+	struct kql_arena *a = kql_arena_new();
+	struct kql_error e = {0};
+	struct kql_query *kq = NULL;
+	struct kql_split s;
+	char *partial, *final;
+
+	assert_int_equal(kql_compile(a, q, strlen(q), &schema, &kq, &e), 0);
+	assert_int_equal(kql_split(a, kq->results[0], &s), 0);
+	assert_string_equal(s.scan->table, "T");
+	partial = kql_plan_text(s.partial);
+	final = kql_plan_text(s.final);
+	assert_non_null(strstr(partial, "$countnn("));
+	assert_non_null(strstr(partial, "$dset("));
+	assert_non_null(strstr(partial, "scan"));
+	assert_non_null(strstr(final, "$avg_merge("));
+	assert_non_null(strstr(final, "$dcount_merge("));
+	assert_non_null(strstr(final, "top"));
+	free(partial);
+	free(final);
+	kql_arena_free(a);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_split_same_rows), cmocka_unit_test(test_split_edges),
+	    cmocka_unit_test(test_not_split),       cmocka_unit_test(test_fallbacks),
+	    cmocka_unit_test(test_split_plans),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
