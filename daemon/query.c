@@ -183,9 +183,11 @@ static void *worker_main(void *arg)
 		if (!q->queue)
 			q->queue_last = NULL;
 		q->queued--;
+		q->running++;
 		pthread_mutex_unlock(&q->mu);
 		query_run(j, &store);
 		pthread_mutex_lock(&q->mu);
+		q->running--;
 	}
 	pthread_mutex_unlock(&q->mu);
 	store_free(store);

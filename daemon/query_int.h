@@ -9,8 +9,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <sqlite3.h>
+
+#include "proto/proto.h"
 #include "query.h"
 #include "query/kframe.h"
+#include "query/kql_arena.h"
+#include "query/kql_exec.h"
 #include "query/kreq.h"
 
 struct event;
@@ -51,6 +56,7 @@ struct query {
 	size_t nthreads;
 	pthread_mutex_t mu;
 	pthread_cond_t work, space; /* a job queued; room in a job's queue */
+	size_t running, helpers;    /* workers running a query; threads of parallel scans */
 	struct job *queue, *queue_last, *done;
 	size_t queued;
 	bool stop;
@@ -62,6 +68,46 @@ struct query {
 
 /* Runs j: its answer goes through query_emit, its end through query_finish. */
 void query_run(struct job *j, struct store **store);
+
+/* ---- query_view.c: SQL text of our own over the query store ---- */
+
+/* CREATE TEMP VIEW "T" AS SELECT c0 AS "A", ... FROM q.<sqlname> WHERE the
+ * rowid ranges of the sorted eids (runs merged); stored is false when the
+ * query store has no rows of T (nothing loaded yet): then typed NULLs and
+ * no row.  A new malloc'd string, NULL on ENOMEM. */
+char *query_view_sql(const struct proto_entity *e, const char *sqlname, const int64_t *eids,
+                     size_t neids, bool stored);
+/* file:PATH?mode=ro, the path percent-encoded where a URI needs it; new,
+ * NULL on ENOMEM. */
+char *query_ro_uri(const char *path);
+
+/* ---- query_par.c: parallel scans ---- */
+
+/* A stored table as the coordinator's view reads it: its loaded extents
+ * in the coordinator's snapshot. */
+struct qtable {
+	const struct proto_entity *ent; /* borrowed */
+	char sqlname[32];               /* d<tid> */
+	int64_t tid;
+	int64_t *eids; /* sorted, owned */
+	size_t neids;
+};
+
+/* A prepared query, as a parallel scan sees it. */
+struct qpar_ctx {
+	struct job *j;
+	sqlite3 *db; /* the coordinator's connection, in its read transaction */
+	struct kql_arena *arena;
+	const struct qtable *tables;
+	size_t ntables;
+};
+
+/* Runs p with its summarize split across the scanned table's extents (a
+ * connection and a thread each, when a core is free) and merged on c->db.
+ * 0; row's non-zero return; -EINVAL with err; -EAGAIN when p is not run
+ * this way (nothing emitted: the caller runs it whole). */
+int query_par_run(const struct qpar_ctx *c, const struct kql_plan *p, int64_t now, kql_row_fn *row,
+                  void *arg, struct kql_error *err);
 
 /* ---- query.c ---- */
 

@@ -49,6 +49,8 @@ struct run {
 	struct kql_schema_column *cols;
 	struct kql_schema_db sdb;
 	struct kql_schema schema;
+	struct qtable *qtables; /* the stored tables with loaded extents */
+	size_t nqtables;
 	struct kql_arena *arena;
 	struct kql_query *kq;
 	struct kreq_opts opts;
@@ -234,102 +236,11 @@ static int walk_extents(struct run *r, struct tview *t)
 	return rc;
 }
 
-/* ---- SQL text of our own: quoted schema names, integer ranges ---- */
-
-/* An identifier, double-quoted, its quotes doubled. */
-static void sb_ident(struct sbuf *b, const char *name)
-{
-	sbuf_addn(b, "\"", 1);
-	for (const char *p = name; *p; p++) {
-		sbuf_addn(b, p, 1);
-		if (*p == '"')
-			sbuf_addn(b, "\"", 1);
-	}
-	sbuf_addn(b, "\"", 1);
-}
-
-static void sb_i64(struct sbuf *b, int64_t v)
-{
-	char tmp[24];
-
-	sbuf_addn(b, tmp, (size_t)snprintf(tmp, sizeof(tmp), "%" PRId64, v));
-}
-
-/* WHERE over the rowid ranges of the sorted eids (runs merged). */
-static void sb_ranges(struct sbuf *b, const int64_t *eids, size_t n)
-{
-	if (n == 0) {
-		sbuf_add(b, " WHERE 0");
-		return;
-	}
-	sbuf_add(b, " WHERE");
-	for (size_t i = 0; i < n;) {
-		size_t k = i;
-		while (k + 1 < n && eids[k + 1] == eids[k] + 1)
-			k++;
-		sbuf_add(b, i ? " OR rowid BETWEEN " : " rowid BETWEEN ");
-		sb_i64(b, eids[i] << 32);
-		sbuf_add(b, " AND ");
-		sb_i64(b, ((eids[k] + 1) << 32) - 1);
-		i = k + 1;
-	}
-}
-
-/* CREATE TEMP VIEW "T" AS SELECT c0 AS "A", ... FROM q.dN WHERE ranges;
- * stored is false when the query store has no rows of T (nothing loaded
- * yet): then typed NULLs and no row. */
-static char *view_sql(const struct tview *t, const char *sqlname, bool stored)
-{
-	const struct proto_entity *e = &t->ent->e;
-	struct sbuf b = {0};
-	char c[48];
-
-	sbuf_add(&b, "CREATE TEMP VIEW ");
-	sb_ident(&b, e->name);
-	sbuf_add(&b, " AS SELECT ");
-	for (size_t i = 0; i < e->ncolumns; i++) {
-		(void)snprintf(c, sizeof(c), "%sc%zu AS ", i ? ", " : "", i);
-		sbuf_add(&b, stored ? c : i ? ", NULL AS " : "NULL AS ");
-		sb_ident(&b, e->columns[i].name);
-	}
-	if (stored) {
-		sbuf_add(&b, " FROM q.");
-		sbuf_add(&b, sqlname);
-		sb_ranges(&b, t->eids, t->neids);
-	} else {
-		sbuf_add(&b, " WHERE 0");
-	}
-	if (b.oom) {
-		free(b.p);
-		return NULL;
-	}
-	return b.p;
-}
-
 /* ---- preparing: the connection and one view per table ---- */
 
 static int sql_exec(struct run *r, const char *sql)
 {
 	return sqlite3_exec(r->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
-}
-
-/* file:PATH?mode=ro, the path percent-encoded where a URI needs it. */
-static char *ro_uri(const char *path)
-{
-	struct sbuf b = {0};
-	char tmp[4];
-
-	sbuf_add(&b, "file:");
-	for (const char *p = path; *p; p++) {
-		if (*p == '?' || *p == '#' || *p == '%') {
-			(void)snprintf(tmp, sizeof(tmp), "%%%02x", (unsigned char)*p);
-			sbuf_add(&b, tmp);
-		} else {
-			sbuf_addn(&b, p, 1);
-		}
-	}
-	sbuf_add(&b, "?mode=ro");
-	return b.oom ? NULL : b.p;
 }
 
 /* An empty query store as q: the database has none yet. */
@@ -352,7 +263,7 @@ static int attach(struct run *r)
 		return -ENAMETOOLONG;
 	if (access(path, R_OK) < 0)
 		return attach_empty(r);
-	if (!(uri = ro_uri(path)))
+	if (!(uri = query_ro_uri(path)))
 		return -ENOMEM;
 	rc = sqlite3_prepare_v2(r->db, "ATTACH ?1 AS q", -1, &s, NULL);
 	if (rc == SQLITE_OK) {
@@ -430,6 +341,18 @@ static int find_stmt(struct run *r, struct tview *t)
 	           : -EIO;
 }
 
+/* A table's view for parallel scans (query_par.c): its eids, stolen. */
+static void keep_table(struct run *r, const struct store_entity *ent, const char *name,
+                       struct tview *t)
+{
+	struct qtable *q = &r->qtables[r->nqtables++];
+
+	*q = (struct qtable){.ent = &ent->e, .tid = strtoll(name + 1, NULL, 10), .eids = t->eids,
+	                     .neids = t->neids};
+	(void)snprintf(q->sqlname, sizeof(q->sqlname), "%s", name);
+	t->eids = NULL;
+}
+
 /* The view of one table; its missing extents counted into *missing, the
  * cold ones of them (artifacts not cached) into *cold. */
 static int table_view(struct run *r, const struct store_entity *ent, uint64_t *missing,
@@ -446,10 +369,12 @@ static int table_view(struct run *r, const struct store_entity *ent, uint64_t *m
 		t.missing += t.neids; /* loaded under another schema: not readable */
 		t.neids = 0;
 	}
-	if (rc == 0 && !(sql = view_sql(&t, name, name[0] != '\0')))
+	if (rc == 0 && !(sql = query_view_sql(&ent->e, name, t.eids, t.neids, name[0] != '\0')))
 		rc = -ENOMEM;
 	if (rc == 0)
 		rc = sql_exec(r, sql);
+	if (rc == 0 && name[0] && t.neids > 0)
+		keep_table(r, ent, name, &t);
 	*missing += t.missing;
 	*cold += t.cold;
 	free(sql);
@@ -464,6 +389,8 @@ static int make_views(struct run *r, uint64_t *missing, uint64_t *cold)
 	int rc = 0;
 
 	*missing = *cold = 0;
+	if (!(r->qtables = calloc(r->nents + 1, sizeof(*r->qtables))))
+		return -ENOMEM;
 	for (size_t i = 0; i < r->nents && rc == 0; i++)
 		if (r->ents[i].e.kind != PROTO_EXTERNAL_TABLE)
 			rc = table_view(r, &r->ents[i], missing, cold);
@@ -550,6 +477,15 @@ static int columns(struct run *r, const struct kql_plan *p, struct kframe_column
 	return 0;
 }
 
+/* p split across the cores when it can be (query_par.c), else whole. */
+static int run_plan(struct run *r, const struct kql_plan *p, int64_t now, struct kql_error *e)
+{
+	struct qpar_ctx c = {r->j, r->db, r->arena, r->qtables, r->nqtables};
+	int rc = query_par_run(&c, p, now, on_row, r, e);
+
+	return rc == -EAGAIN ? kql_exec_run(r->db, p, now, on_row, r, e) : rc;
+}
+
 /* Runs one result table; 1 when truncation stopped it. */
 static int run_result(struct run *r, const struct kql_plan *p, struct kql_error *e)
 {
@@ -558,7 +494,7 @@ static int run_result(struct run *r, const struct kql_plan *p, struct kql_error 
 	int rc = columns(r, p, &cols);
 
 	if (rc == 0 && (rc = kframe_table_begin(r->f, "PrimaryResult", cols, p->ncols)) == 0)
-		rc = kql_exec_run(r->db, p, now, on_row, r, e);
+		rc = run_plan(r, p, now, e);
 	if (rc >= 0)
 		(void)kframe_table_end(r->f);
 	free(cols);
@@ -652,6 +588,9 @@ static void run_clear(struct run *r)
 	free(r->tables);
 	free(r->cols);
 	free(r->row);
+	for (size_t i = 0; i < r->nqtables; i++)
+		free(r->qtables[i].eids);
+	free(r->qtables);
 	*r = (struct run){.j = r->j, .store = r->store, .now = r->now};
 }
 

@@ -1,0 +1,319 @@
+/*
+ * query_par — parallel scans: a query whose summarize can be split
+ * (lib/query/kql_split) runs its partial aggregate on K partitions of the
+ * scanned table's extents at once (lib/query/kql_par), each on its own
+ * read-only connection to the query store, and merges them on the
+ * coordinator's connection (query_run.c), which then runs the rest.
+ *
+ * Exactly one version.  The coordinator fixed the extents (its snapshot);
+ * each partition's connection starts its own read transaction later, so
+ * it checks, in its snapshot, that each of its extents is still loaded at
+ * the same eid in the same table (a fingerprint of their ids, compared
+ * with the coordinator's).  Loaded extents are never rewritten in place,
+ * only added (new eids, outside the ranges) or dropped, so equal
+ * fingerprints mean equal rows.  An extent dropped in between fails the
+ * check and the query runs whole on the coordinator's snapshot, which is
+ * still held; no row went out yet.
+ *
+ * Threads.  A parallel scan takes the cores that no query is using: with
+ * QUERY_WORKERS workers on as many cores, a query runs on two threads
+ * while the other worker is idle, and on one when both are busy.  Nothing
+ * waits for a thread (no deadlock between two parallel queries), and a
+ * query arriving while a parallel scan runs still gets its worker (the
+ * cores are shared for the rest of that scan, never withheld).  The extra
+ * threads are started per query: a full scan costs far more than a
+ * thread.
+ */
+#include "query_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cache/qsync.h"
+#include "log.h"
+#include "query/kql_par.h"
+#include "query/kql_split.h"
+#include "util/sbuf.h"
+#include "util/timefmt.h"
+
+#define MIN_ROWS 200000         /* fewer: one thread is as fast */
+#define MAX_PARTIAL (64u << 20) /* bytes of partial rows per partition */
+#define PROGRESS_OPS 10000
+#define BUSY_MS 2000
+
+struct part {
+	const int64_t *eids;
+	size_t neids;
+	char *fingerprint;
+};
+
+struct par {
+	const struct qpar_ctx *c;
+	const struct qtable *t;
+	char *uri;
+	struct part parts[KQL_PAR_MAX];
+	size_t nparts;
+};
+
+/* ---- threads: the cores no query is using ---- */
+
+static size_t cores(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > KQL_PAR_MAX ? KQL_PAR_MAX : (size_t)n;
+}
+
+/* Up to want threads for this query (its own included): 1 + the idle cores. */
+static size_t slots_take(struct query *q, size_t want)
+{
+	size_t n = cores(), busy, extra;
+
+	pthread_mutex_lock(&q->mu);
+	busy = q->running + q->helpers;
+	extra = n > busy ? n - busy : 0;
+	if (extra > want - 1)
+		extra = want - 1;
+	q->helpers += extra;
+	pthread_mutex_unlock(&q->mu);
+	return extra + 1;
+}
+
+static void slots_give(struct query *q, size_t n)
+{
+	pthread_mutex_lock(&q->mu);
+	q->helpers -= n - 1;
+	pthread_mutex_unlock(&q->mu);
+}
+
+/* ---- the extents: weights, partitions, fingerprints ---- */
+
+static size_t min_rows(void)
+{
+	const char *v = getenv("FOLLOWERD_TEST_PAR_MIN_ROWS"); /* tests: small tables */
+
+	return v && *v ? (size_t)strtoull(v, NULL, 10) : MIN_ROWS;
+}
+
+/* The rows of each extent of t (in the coordinator's snapshot) into w;
+ * their total. */
+static int64_t weights(sqlite3 *db, const struct qtable *t, int64_t *w)
+{
+	sqlite3_stmt *s = NULL;
+	int64_t total = 0;
+
+	if (sqlite3_prepare_v2(db, "SELECT rows FROM q.qextents WHERE eid = ?1", -1, &s, NULL) !=
+	    SQLITE_OK)
+		return -1;
+	for (size_t i = 0; i < t->neids; i++) {
+		sqlite3_reset(s);
+		sqlite3_bind_int64(s, 1, t->eids[i]);
+		w[i] = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+		total += w[i];
+	}
+	sqlite3_finalize(s);
+	return total;
+}
+
+/* n runs of consecutive extents with about equal rows each. */
+static void partition(struct par *p, const int64_t *w, int64_t total, size_t n)
+{
+	const struct qtable *t = p->t;
+	int64_t sum = 0;
+	size_t k = 0, from = 0;
+
+	for (size_t i = 0; i < t->neids && k + 1 < n; i++) {
+		sum += w[i];
+		if (sum * (int64_t)n >= total * (int64_t)(k + 1)) {
+			p->parts[k++] = (struct part){t->eids + from, i + 1 - from, NULL};
+			from = i + 1;
+		}
+	}
+	p->parts[k++] = (struct part){t->eids + from, t->neids - from, NULL};
+	p->nparts = k;
+}
+
+/* The ids of the extents loaded at eids in table tid, as db sees them. */
+static char *fingerprint(sqlite3 *db, int64_t tid, const int64_t *eids, size_t n)
+{
+	struct sbuf b = {0};
+	sqlite3_stmt *s = NULL;
+
+	if (sqlite3_prepare_v2(db, "SELECT extent FROM q.qextents WHERE eid = ?1 AND tid = ?2", -1,
+	                       &s, NULL) != SQLITE_OK)
+		return NULL;
+	sbuf_add(&b, "");
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_reset(s);
+		sqlite3_bind_int64(s, 1, eids[i]);
+		sqlite3_bind_int64(s, 2, tid);
+		sbuf_add(&b, sqlite3_step(s) == SQLITE_ROW ? (const char *)sqlite3_column_text(s, 0)
+		                                           : "-");
+		sbuf_add(&b, "\n");
+	}
+	sqlite3_finalize(s);
+	if (b.oom)
+		free(b.p);
+	return b.oom ? NULL : b.p;
+}
+
+/* ---- a partition's connection (on its thread) ---- */
+
+static int progress(void *arg)
+{
+	struct job *j = arg;
+
+	return query_cancelled(j) || timefmt_now() > j->deadline;
+}
+
+static int exec(sqlite3 *db, const char *sql)
+{
+	return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
+}
+
+static int attach(sqlite3 *db, const char *uri)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = sqlite3_prepare_v2(db, "ATTACH ?1 AS q", -1, &s, NULL);
+
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(s, 1, uri, -1, SQLITE_STATIC);
+		rc = sqlite3_step(s);
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+/* The query store in a read transaction whose extents of the partition
+ * are the coordinator's (-EAGAIN otherwise), and the table's view. */
+static int part_view(sqlite3 *db, const struct par *p, const struct part *pt)
+{
+	char *fp = NULL, *sql = NULL;
+	int rc = attach(db, p->uri);
+
+	if (rc == 0)
+		rc = exec(db, "BEGIN; SELECT count(*) FROM q.qtables");
+	if (rc == 0 && !(fp = fingerprint(db, p->t->tid, pt->eids, pt->neids)))
+		rc = -ENOMEM;
+	if (rc == 0 && strcmp(fp, pt->fingerprint) != 0)
+		rc = -EAGAIN;
+	if (rc == 0 && !(sql = query_view_sql(p->t->ent, p->t->sqlname, pt->eids, pt->neids,
+	                                      true)))
+		rc = -ENOMEM;
+	if (rc == 0)
+		rc = exec(db, sql);
+	free(fp);
+	free(sql);
+	return rc;
+}
+
+static int part_open(void *arg, size_t k, sqlite3 **ret_db)
+{
+	struct par *p = arg;
+	sqlite3 *db = NULL;
+	int rc = sqlite3_open_v2(":memory:", &db,
+	                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
+
+	rc = rc == SQLITE_OK && kql_exec_register(db) == 0 ? 0 : -ENOMEM;
+	if (rc == 0) {
+		(void)sqlite3_busy_timeout(db, BUSY_MS);
+		sqlite3_progress_handler(db, PROGRESS_OPS, progress, p->c->j);
+		rc = part_view(db, p, &p->parts[k]);
+	}
+	if (rc < 0) {
+		sqlite3_close(db);
+		return rc;
+	}
+	*ret_db = db;
+	return 0;
+}
+
+static void part_close(void *arg, size_t k, sqlite3 *db)
+{
+	sqlite3_close(db);
+}
+
+/* ---- the coordinator ---- */
+
+static const struct qtable *find_table(const struct qpar_ctx *c, const struct kql_plan *scan)
+{
+	if (scan->db && strcmp(scan->db, c->j->db) != 0)
+		return NULL; /* another database's table */
+	for (size_t i = 0; i < c->ntables; i++)
+		if (strcmp(c->tables[i].ent->name, scan->table) == 0)
+			return &c->tables[i];
+	return NULL;
+}
+
+/* The partitions of p->t over n threads, each with its fingerprint. */
+static int plan_parts(struct par *p, size_t n)
+{
+	int64_t *w = calloc(p->t->neids, sizeof(*w));
+	int64_t total = w ? weights(p->c->db, p->t, w) : -1;
+	int rc = total < 0 ? -ENOMEM : 0;
+
+	if (rc == 0)
+		partition(p, w, total, n);
+	for (size_t k = 0; rc == 0 && k < p->nparts; k++)
+		if (!(p->parts[k].fingerprint = fingerprint(p->c->db, p->t->tid, p->parts[k].eids,
+		                                            p->parts[k].neids)))
+			rc = -ENOMEM;
+	free(w);
+	return rc;
+}
+
+/* Whether p->t has enough rows for more than one thread. */
+static bool worth_it(struct par *p)
+{
+	int64_t *w = calloc(p->t->neids, sizeof(*w));
+	int64_t total = w ? weights(p->c->db, p->t, w) : -1;
+
+	free(w);
+	return total >= (int64_t)min_rows();
+}
+
+static int store_uri(const struct qpar_ctx *c, char **ret)
+{
+	char path[4096];
+
+	if (qsync_path(c->j->q->cache_dir, c->j->db_id, path, sizeof(path)) < 0)
+		return -ENAMETOOLONG;
+	return (*ret = query_ro_uri(path)) ? 0 : -ENOMEM;
+}
+
+static int run_split(struct par *p, const struct kql_split *s, int64_t now, kql_row_fn *row,
+                     void *arg, struct kql_error *err)
+{
+	struct kql_par kp = {s, p->nparts, now, MAX_PARTIAL, part_open, part_close, p};
+
+	if (p->nparts < 2)
+		return -EAGAIN;
+	return kql_par_run(p->c->db, &kp, row, arg, err);
+}
+
+int query_par_run(const struct qpar_ctx *c, const struct kql_plan *plan, int64_t now,
+                  kql_row_fn *row, void *arg, struct kql_error *err)
+{
+	struct par p = {.c = c};
+	struct kql_split s;
+	size_t n = 0;
+	int rc = -EAGAIN;
+
+	if (kql_split(c->arena, plan, &s) != 0 || !(p.t = find_table(c, s.scan)) ||
+	    p.t->neids < 2 || !worth_it(&p))
+		return -EAGAIN;
+	n = slots_take(c->j->q, p.t->neids < KQL_PAR_MAX ? p.t->neids : KQL_PAR_MAX);
+	if (n > 1 && store_uri(c, &p.uri) == 0 && plan_parts(&p, n) == 0)
+		rc = run_split(&p, &s, now, row, arg, err);
+	slots_give(c->j->q, n);
+	if (p.nparts > 1)
+		log_debug("query %s: summarize of %s over %zu partitions: %s", c->j->request_id,
+		          p.t->ent->name, p.nparts, rc == -EAGAIN ? "run whole instead" : "merged");
+	for (size_t k = 0; k < p.nparts; k++)
+		free(p.parts[k].fingerprint);
+	free(p.uri);
+	return rc;
+}

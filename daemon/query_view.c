@@ -1,0 +1,100 @@
+/*
+ * query_view — the SQL text of our own over the query store: the view of
+ * one table restricted to a set of extents (their rowid ranges), and the
+ * read-only URI of a query store.  Only schema names (quoted) and integers
+ * are written; nothing of a query's text.  The coordinator of a query
+ * (query_run.c) and each partition of a parallel scan (query_par.c) make
+ * their views with it.
+ */
+#include "query_int.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "util/sbuf.h"
+
+/* An identifier, double-quoted, its quotes doubled. */
+static void sb_ident(struct sbuf *b, const char *name)
+{
+	sbuf_addn(b, "\"", 1);
+	for (const char *p = name; *p; p++) {
+		sbuf_addn(b, p, 1);
+		if (*p == '"')
+			sbuf_addn(b, "\"", 1);
+	}
+	sbuf_addn(b, "\"", 1);
+}
+
+static void sb_i64(struct sbuf *b, int64_t v)
+{
+	char tmp[24];
+
+	sbuf_addn(b, tmp, (size_t)snprintf(tmp, sizeof(tmp), "%" PRId64, v));
+}
+
+/* WHERE over the rowid ranges of the sorted eids (runs merged). */
+static void sb_ranges(struct sbuf *b, const int64_t *eids, size_t n)
+{
+	if (n == 0) {
+		sbuf_add(b, " WHERE 0");
+		return;
+	}
+	sbuf_add(b, " WHERE");
+	for (size_t i = 0; i < n;) {
+		size_t k = i;
+		while (k + 1 < n && eids[k + 1] == eids[k] + 1)
+			k++;
+		sbuf_add(b, i ? " OR rowid BETWEEN " : " rowid BETWEEN ");
+		sb_i64(b, eids[i] << 32);
+		sbuf_add(b, " AND ");
+		sb_i64(b, ((eids[k] + 1) << 32) - 1);
+		i = k + 1;
+	}
+}
+
+char *query_view_sql(const struct proto_entity *e, const char *sqlname, const int64_t *eids,
+                     size_t neids, bool stored)
+{
+	struct sbuf b = {0};
+	char c[48];
+
+	sbuf_add(&b, "CREATE TEMP VIEW ");
+	sb_ident(&b, e->name);
+	sbuf_add(&b, " AS SELECT ");
+	for (size_t i = 0; i < e->ncolumns; i++) {
+		(void)snprintf(c, sizeof(c), "%sc%zu AS ", i ? ", " : "", i);
+		sbuf_add(&b, stored ? c : i ? ", NULL AS " : "NULL AS ");
+		sb_ident(&b, e->columns[i].name);
+	}
+	if (stored) {
+		sbuf_add(&b, " FROM q.");
+		sbuf_add(&b, sqlname);
+		sb_ranges(&b, eids, neids);
+	} else {
+		sbuf_add(&b, " WHERE 0");
+	}
+	if (b.oom) {
+		free(b.p);
+		return NULL;
+	}
+	return b.p;
+}
+
+char *query_ro_uri(const char *path)
+{
+	struct sbuf b = {0};
+	char tmp[4];
+
+	sbuf_add(&b, "file:");
+	for (const char *p = path; *p; p++) {
+		if (*p == '?' || *p == '#' || *p == '%') {
+			(void)snprintf(tmp, sizeof(tmp), "%%%02x", (unsigned char)*p);
+			sbuf_add(&b, tmp);
+		} else {
+			sbuf_addn(&b, p, 1);
+		}
+	}
+	sbuf_add(&b, "?mode=ro");
+	return b.oom ? NULL : b.p;
+}
