@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# query_par — parallel scans: a summarize over a stored table runs on two
+# partitions of its extents (FOLLOWERD_TEST_PAR_MIN_ROWS=1 lowers the
+# 200,000-row threshold) and answers exactly what the same daemon answers
+# with the plan run whole (nulls, a filter leaving no row, summarize
+# without by over nothing, avg of nulls only, dcount, top above it); while
+# the leader commits, merges and drops, every parallel answer is one whole
+# version.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/sync_common.bash"
+command -v curl >/dev/null || skip_all "curl not installed"
+command -v jq >/dev/null || skip_all "jq not installed"
+
+PORT=$(free_port)
+L=$T/leader
+mkdir -p "$L"
+lc "$L" init >/dev/null
+lc "$L" create-database Logs >/dev/null
+lc "$L" create-table Logs Events \
+	'Timestamp:datetime,Level:string,Host:string,Latency:real,Code:long' >/dev/null
+# extent N: 40 rows; Latency empty (null) every 7th row, Code every 5th
+for e in 1 2 3 4 5 6; do
+	for ((i = 0; i < 40; i++)); do
+		n=$((e * 100 + i))
+		lat=$([ $((n % 7)) = 0 ] || echo "$((n % 40)).25")
+		code=$([ $((n % 5)) = 0 ] || echo "$((n % 13))")
+		printf '2026-12-01T%02d:00:00Z,%s,h%d,%s,%s\n' $((n % 9)) \
+			"$([ "$e" = 6 ] && echo Debug || echo Info)" $((n % 4)) \
+			"$([ "$e" = 6 ] || echo "$lat")" "$code"
+	done >"$T/x$e.csv"
+	lc "$L" ingest Logs Events "$T/x$e.csv" --format csv >/dev/null
+done
+daemon() { # debug log: the parallel scans are logged
+	{ daemon_conf "listen = 127.0.0.1:$PORT" "allow_anonymous = true"; attach_conf logs "$L" Logs; } |
+		sed 's/^log_level = info/log_level = debug/' >"$CONF"
+	start_follower
+	wait_for "the store is at the leader's version" 20 at_version logs "$L" Logs
+}
+query() {
+	curl -s -m 20 -X POST "http://127.0.0.1:$PORT/v1/rest/query" \
+		-d "$(jq -cn --arg q "$1" '{db: "Logs", csl: $q}')" | jq -c '.Tables[0].Rows'
+}
+queries=(
+	'Events | count'
+	'Events | where Level == "Info" | count'
+	'Events | summarize count() by Level'
+	'Events | summarize avg(Latency), max(Latency), min(Code), sum(Code), dcount(Code) by Host | order by Host asc'
+	'Events | where Level == "Debug" | summarize avg(Latency), count()'
+	'Events | where Level == "nothing" | summarize count(), sum(Code), avg(Latency)'
+	'Events | summarize n = count() by bin(Timestamp, 1h), Host | top 3 by n desc, Host asc, Timestamp asc'
+	'Events | summarize dcountif(Host, Code > 3), countif(Latency > 10), sumif(Code, Level == "Info") by Level'
+)
+answers() { for q in "${queries[@]}"; do query "$q"; done; }
+
+# the plan whole: the default threshold is far above these 240 rows
+daemon
+answers >"$T/whole"
+stop_follower
+export FOLLOWERD_TEST_PAR_MIN_ROWS=1
+daemon
+answers >"$T/split"
+check "the queries answered" test "$(grep -c '^\[' "$T/whole")" = "${#queries[@]}"
+check_eq "split answers equal whole ones" "$(cat "$T/whole")" "$(cat "$T/split")"
+check "the daemon split them" grep -q 'over 2 partitions: merged' "$FLOG"
+check_eq "count without by over no row: one row, 0" '[[0,0,null]]' "$(sed -n 6p "$T/split")"
+
+# while the leader commits, merges and drops: each group's 7 rows or none
+client() {
+	local n=0 bad=0 body
+	while [ ! -e "$T/stop" ]; do
+		body=$(query 'Events | where Level == "V" | summarize n = count() by Code')
+		n=$((n + 1))
+		jq -e 'length > 0 and all(.[1] == 7)' <<<"$body" >/dev/null || {
+			bad=$((bad + 1)); echo "$body" >>"$T/bad"; }
+	done
+	echo "$n $bad" >"$T/client.out"
+}
+extent() { # 7 rows of Code 1000 + N, level V
+	for i in 1 2 3 4 5 6 7; do printf '2026-12-01T00:00:0%dZ,V,h,1,%d\n' "$i" $((1000 + $1)); done >"$T/v$1.csv"
+	lc "$L" ingest Logs Events "$T/v$1.csv" --format csv
+}
+extent 0 >/dev/null
+wait_for "the first V extent is queryable" 20 at_version logs "$L" Logs
+client &
+_pids+=($!)
+for e in $(seq 1 8); do
+	id=$(extent "$e")
+	[ "$e" = 3 ] && three=$id
+	[ "$e" = 4 ] && lc "$L" merge-extents Logs "$three" "$id" >/dev/null
+	[ "$e" = 6 ] && lc "$L" drop-extents Logs "$id" >/dev/null
+done
+wait_for "the follower reaches the leader's last version" 30 at_version logs "$L" Logs
+touch "$T/stop"
+until_ok 30 test -s "$T/client.out"
+read -r n bad <"$T/client.out"
+diag "$n answers, $bad bad"
+check "the client got answers while the leader committed ($n)" test "$n" -ge 3
+check_eq "every parallel answer was one whole version" 0 "$bad"
+[ "$bad" = 0 ] || head -3 "$T/bad" | sed 's/^/# /'
+stop_follower
+check_eq "followerd stops cleanly" 0 "$FRC"
+done_testing
