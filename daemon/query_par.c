@@ -200,8 +200,7 @@ static int part_view(sqlite3 *db, const struct par *p, const struct part *pt)
 		rc = -ENOMEM;
 	if (rc == 0 && strcmp(fp, pt->fingerprint) != 0)
 		rc = -EAGAIN;
-	if (rc == 0 && !(sql = query_view_sql(p->t->ent, p->t->sqlname, pt->eids, pt->neids,
-	                                      true)))
+	if (rc == 0 && !(sql = query_view_sql(p->t->ent, p->t->sqlname, pt->eids, pt->neids, true)))
 		rc = -ENOMEM;
 	if (rc == 0)
 		rc = exec(db, sql);
@@ -214,8 +213,8 @@ static int part_open(void *arg, size_t k, sqlite3 **ret_db)
 {
 	struct par *p = arg;
 	sqlite3 *db = NULL;
-	int rc = sqlite3_open_v2(":memory:", &db,
-	                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
+	int rc = sqlite3_open_v2(
+	    ":memory:", &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
 
 	rc = rc == SQLITE_OK && kql_exec_register(db) == 0 ? 0 : -ENOMEM;
 	if (rc == 0) {
@@ -258,8 +257,8 @@ static int plan_parts(struct par *p, size_t n)
 	if (rc == 0)
 		partition(p, w, total, n);
 	for (size_t k = 0; rc == 0 && k < p->nparts; k++)
-		if (!(p->parts[k].fingerprint = fingerprint(p->c->db, p->t->tid, p->parts[k].eids,
-		                                            p->parts[k].neids)))
+		if (!(p->parts[k].fingerprint =
+		          fingerprint(p->c->db, p->t->tid, p->parts[k].eids, p->parts[k].neids)))
 			rc = -ENOMEM;
 	free(w);
 	return rc;

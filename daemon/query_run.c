@@ -347,8 +347,8 @@ static void keep_table(struct run *r, const struct store_entity *ent, const char
 {
 	struct qtable *q = &r->qtables[r->nqtables++];
 
-	*q = (struct qtable){.ent = &ent->e, .tid = strtoll(name + 1, NULL, 10), .eids = t->eids,
-	                     .neids = t->neids};
+	*q = (struct qtable){
+	    .ent = &ent->e, .tid = strtoll(name + 1, NULL, 10), .eids = t->eids, .neids = t->neids};
 	(void)snprintf(q->sqlname, sizeof(q->sqlname), "%s", name);
 	t->eids = NULL;
 }

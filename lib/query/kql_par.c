@@ -81,8 +81,8 @@ static void *part_main(void *arg)
 
 	t->rc = par->open(par->arg, t->k, &db);
 	if (t->rc == 0)
-		t->rc = kql_exec_run(db, par->split->partial, par->now, rowbuf_add, &t->rows,
-		                     &t->err);
+		t->rc =
+		    kql_exec_run(db, par->split->partial, par->now, rowbuf_add, &t->rows, &t->err);
 	if (db)
 		par->close(par->arg, t->k, db);
 	return NULL;
@@ -155,7 +155,8 @@ static int insert_rows(sqlite3_stmt *st, const struct rowbuf *b, const struct kq
 	for (size_t i = 0; i + p->ncols <= b->n; i += p->ncols) {
 		sqlite3_reset(st);
 		for (size_t c = 0; c < p->ncols; c++)
-			if (kql_exec_bind(st, (int)c + 1, &b->v[i + c], p->cols[c].type) != SQLITE_OK)
+			if (kql_exec_bind(st, (int)c + 1, &b->v[i + c], p->cols[c].type) !=
+			    SQLITE_OK)
 				return -EIO;
 		if (sqlite3_step(st) != SQLITE_DONE)
 			return -EIO;
@@ -186,7 +187,8 @@ int kql_par_run(sqlite3 *db, const struct kql_par *par, kql_row_fn *row, void *a
 	if (n < 1 || n > KQL_PAR_MAX || p->ncols < 1)
 		return -EAGAIN;
 	for (size_t k = 0; k < n; k++)
-		t[k] = (struct part){.par = par, .k = k, .rows = {p, NULL, 0, 0, 0, par->max_bytes}};
+		t[k] =
+		    (struct part){.par = par, .k = k, .rows = {p, NULL, 0, 0, 0, par->max_bytes}};
 	rc = run_parts(t, n);
 	if (rc == 0 && gather(db, p, t, n) < 0)
 		rc = -EAGAIN;

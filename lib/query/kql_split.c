@@ -81,8 +81,8 @@ static struct kql_expr *merge_avg(struct builder *b, const struct kql_expr *e)
 	struct kql_expr *v[2] = {
 	    add_state(b, new_call(b->a, cond ? KQL_F_SUMIF : KQL_F_SUM, st, e->pos, e->args,
 	                          cond ? 2 : 1)),
-	    add_state(b, new_call(b->a, KQL_F_P_COUNTNN, PROTO_T_LONG, e->pos, e->args,
-	                          cond ? 2 : 1)),
+	    add_state(b,
+	              new_call(b->a, KQL_F_P_COUNTNN, PROTO_T_LONG, e->pos, e->args, cond ? 2 : 1)),
 	};
 
 	return v[0] && v[1] ? new_call(b->a, KQL_F_M_AVG, e->type, e->pos, v, 2) : NULL;

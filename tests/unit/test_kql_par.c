@@ -89,8 +89,9 @@ static void fill(sqlite3 *db)
 	sqlite3_stmt *st = NULL;
 
 	assert_int_equal(exec(db, "CREATE TABLE d1(c0, c1, c2, c3, c4, c5); BEGIN"), 0);
-	assert_int_equal(sqlite3_prepare_v2(db, "INSERT INTO d1(rowid, c0, c1, c2, c3, c4, c5) "
-	                                        "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	assert_int_equal(sqlite3_prepare_v2(db,
+	                                    "INSERT INTO d1(rowid, c0, c1, c2, c3, c4, c5) "
+	                                    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	                                    -1, &st, NULL),
 	                 SQLITE_OK);
 	for (int64_t e = 1; e <= 4; e++)
@@ -267,22 +268,25 @@ static void test_split_edges(void **state)
 	assert_true(split);
 	assert_string_equal(rows, "null\t15\n");
 	free(rows);
-	rows = compare("T | where Level == 'nothing' | summarize count(), sum(N)", &halves, 2,
-	               &split);
+	rows =
+	    compare("T | where Level == 'nothing' | summarize count(), sum(N)", &halves, 2, &split);
 	assert_string_equal(rows, "0\t0\n");
 	free(rows);
 	/* the partition 3..4 has no Warning row of host h0 */
-	rows = compare("T | where Host == 'h0' and N > 10 | summarize count() by Level", &halves,
-	               2, &split);
+	rows = compare("T | where Host == 'h0' and N > 10 | summarize count() by Level", &halves, 2,
+	               &split);
 	free(rows);
 }
 
 static void test_not_split(void **state)
 {
 	static const char *const whole[] = {
-	    "T | summarize make_set(Host)",       "T | summarize make_list(Level) by Host",
-	    "T | summarize arg_max(N, Host)",     "T | summarize percentile(N, 50)",
-	    "T | summarize dcount(Latency)",      "T | take 3",
+	    "T | summarize make_set(Host)",
+	    "T | summarize make_list(Level) by Host",
+	    "T | summarize arg_max(N, Host)",
+	    "T | summarize percentile(N, 50)",
+	    "T | summarize dcount(Latency)",
+	    "T | take 3",
 	    "T | summarize count() | join (T | summarize count()) on count_",
 	    "print x = 1 | summarize count()",
 	};
