@@ -21,8 +21,17 @@ struct rowbuf {
 	size_t n, cap, bytes, max;
 };
 
+/* What the partitions share: a take's early stop. */
+struct shared {
+	pthread_mutex_t mu;
+	sqlite3 *dbs[KQL_PAR_MAX]; /* running partitions' connections */
+	size_t found, want;        /* rows found in all; want: stop at (0: never) */
+	bool stop;
+};
+
 struct part {
 	const struct kql_par *par;
+	struct shared *sh;
 	size_t k;
 	struct rowbuf rows;
 	struct kql_error err;
@@ -47,10 +56,30 @@ static int rowbuf_grow(struct rowbuf *b, size_t more)
 	return 0;
 }
 
-/* kql_row_fn: a copy of the row, its strings owned. */
+/* The take has its rows: every other partition is interrupted (under
+ * sh->mu, so no connection closes meanwhile).  Whether t stops too. */
+static bool found(struct part *t)
+{
+	struct shared *sh = t->sh;
+	bool stop;
+
+	pthread_mutex_lock(&sh->mu);
+	stop = ++sh->found >= sh->want;
+	if (stop && !sh->stop)
+		for (size_t k = 0; k < KQL_PAR_MAX; k++)
+			if (sh->dbs[k] && k != t->k)
+				sqlite3_interrupt(sh->dbs[k]);
+	sh->stop = sh->stop || stop;
+	pthread_mutex_unlock(&sh->mu);
+	return stop;
+}
+
+/* kql_row_fn: a copy of the row, its strings owned; 1 when a take has its
+ * rows in all partitions. */
 static int rowbuf_add(void *arg, const struct kql_value *row, size_t ncols)
 {
-	struct rowbuf *b = arg;
+	struct part *t = arg;
+	struct rowbuf *b = &t->rows;
 
 	if (rowbuf_grow(b, ncols) < 0)
 		return -ENOMEM;
@@ -61,7 +90,9 @@ static int rowbuf_add(void *arg, const struct kql_value *row, size_t ncols)
 		if (v->s && !(v->s = strdup(v->s)))
 			return b->n--, -ENOMEM;
 	}
-	return b->bytes > b->max ? -E2BIG : 0;
+	if (b->bytes > b->max)
+		return -E2BIG;
+	return t->sh->want && found(t) ? 1 : 0;
 }
 
 static void rowbuf_clear(struct rowbuf *b)
@@ -73,6 +104,19 @@ static void rowbuf_clear(struct rowbuf *b)
 	b->n = b->cap = 0;
 }
 
+/* Registers (db) or unregisters (NULL) t's connection; false when the
+ * take is already done (then t need not run). */
+static bool running(struct part *t, sqlite3 *db)
+{
+	bool stop;
+
+	pthread_mutex_lock(&t->sh->mu);
+	t->sh->dbs[t->k] = db;
+	stop = t->sh->stop;
+	pthread_mutex_unlock(&t->sh->mu);
+	return !stop;
+}
+
 static void *part_main(void *arg)
 {
 	struct part *t = arg;
@@ -80,9 +124,12 @@ static void *part_main(void *arg)
 	sqlite3 *db = NULL;
 
 	t->rc = par->open(par->arg, t->k, &db);
-	if (t->rc == 0)
-		t->rc =
-		    kql_exec_run(db, par->split->partial, par->now, rowbuf_add, &t->rows, &t->err);
+	if (t->rc == 0 && running(t, db))
+		t->rc = kql_exec_run(db, par->split->partial, par->now, rowbuf_add, t, &t->err);
+	/* the take has its rows: whatever stopped t (its own rows, the
+	 * interrupt), the rows gathered are the visible table's */
+	if (!running(t, NULL))
+		t->rc = 0;
 	if (db)
 		par->close(par->arg, t->k, db);
 	return NULL;
@@ -110,7 +157,8 @@ static int exec(sqlite3 *db, const char *sql)
 	return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
 }
 
-/* CREATE TEMP TABLE "$partials"(p0, p1 ...), or (insert) its INSERT; a
+/* CREATE TEMP TABLE "$partials"(p0, p1 ...) (the names kql_split's scan
+ * of it reads), or (insert) its INSERT; a
  * new malloc'd string, NULL on ENOMEM. */
 static char *table_sql(const struct kql_plan *p, bool insert)
 {
@@ -127,7 +175,7 @@ static char *table_sql(const struct kql_plan *p, bool insert)
 		if (insert)
 			fputs(c ? ", ?" : "?", f);
 		else
-			fprintf(f, "%s\"%s\"", c ? ", " : "", p->cols[c].name);
+			fprintf(f, "%sp%zu", c ? ", " : "", c);
 	fputs(")", f);
 	if (fclose(f) != 0) {
 		free(sql);
@@ -180,15 +228,20 @@ int kql_par_run(sqlite3 *db, const struct kql_par *par, kql_row_fn *row, void *a
                 struct kql_error *err)
 {
 	const struct kql_plan *p = par->split->partial;
+	const struct kql_expr *lim = par->split->limit;
+	struct shared sh = {.want = lim && lim->kind == KQL_E_LIT && !lim->isnull && lim->i > 0
+	                                ? (size_t)lim->i
+	                                : 0};
 	struct part t[KQL_PAR_MAX];
 	size_t n = par->nparts;
 	int rc;
 
 	if (n < 1 || n > KQL_PAR_MAX || p->ncols < 1)
 		return -EAGAIN;
+	pthread_mutex_init(&sh.mu, NULL);
 	for (size_t k = 0; k < n; k++)
-		t[k] =
-		    (struct part){.par = par, .k = k, .rows = {p, NULL, 0, 0, 0, par->max_bytes}};
+		t[k] = (struct part){
+		    .par = par, .sh = &sh, .k = k, .rows = {p, NULL, 0, 0, 0, par->max_bytes}};
 	rc = run_parts(t, n);
 	if (rc == 0 && gather(db, p, t, n) < 0)
 		rc = -EAGAIN;
@@ -197,5 +250,6 @@ int kql_par_run(sqlite3 *db, const struct kql_par *par, kql_row_fn *row, void *a
 	if (rc == 0)
 		rc = kql_exec_run(db, par->split->final, par->now, row, arg, err);
 	(void)exec(db, "DROP TABLE IF EXISTS temp.\"" KQL_SPLIT_TABLE "\"");
+	pthread_mutex_destroy(&sh.mu);
 	return rc;
 }

@@ -178,19 +178,28 @@ static struct kql_plan *new_plan(struct kql_arena *a, const struct kql_plan *lik
 	return p;
 }
 
-/* The scan of the partial rows the final summarize reads. */
+/* The scan of the partial rows the final plan reads: columns p0, p1 ...
+ * typed as the partial plan's (kql_par names the table's so). */
 static struct kql_plan *partials_scan(struct kql_arena *a, const struct kql_plan *partial)
 {
 	struct kql_plan *s = kql_arena_alloc(a, sizeof(*s));
+	char name[24];
 
-	if (!s || !(s->reads = kql_arena_alloc(a, partial->ncols + 1)))
+	if (!s || !(s->reads = kql_arena_alloc(a, partial->ncols + 1)) ||
+	    !(s->cols = kql_arena_alloc(a, (partial->ncols + 1) * sizeof(*s->cols))))
 		return NULL;
 	s->kind = KQL_P_SCAN;
 	s->pos = partial->pos;
-	s->cols = partial->cols;
 	s->ncols = partial->ncols;
 	s->table = KQL_SPLIT_TABLE;
 	memset(s->reads, 1, partial->ncols);
+	for (size_t c = 0; c < partial->ncols; c++) {
+		(void)snprintf(name, sizeof(name), "p%zu", c);
+		s->cols[c] = (struct kql_col){kql_arena_strndup(a, name, strlen(name)),
+		                              partial->cols[c].type};
+		if (!s->cols[c].name)
+			return NULL;
+	}
 	return s;
 }
 
@@ -232,6 +241,42 @@ static int split_aggregate(struct kql_arena *a, const struct kql_plan *agg, stru
 	return 0;
 }
 
+/* Whether the chain under p (filters and projections down to a stored
+ * table) has a filter: a take then may read far, else it stops at once. */
+static bool filters(const struct kql_plan *p)
+{
+	for (; p->kind == KQL_P_FILTER || p->kind == KQL_P_PROJECT; p = p->in[0])
+		if (p->kind == KQL_P_FILTER)
+			return true;
+	return false;
+}
+
+/* take N over a filtered scan (any N rows: each partition's first N, then
+ * N of them; the partitions may stop once N are found in all), or top N
+ * (each partition's top N, then the top N of those). */
+static bool limit_splittable(const struct kql_plan *p)
+{
+	return p->limit && scan_below(p->in[0]) &&
+	       ((p->kind == KQL_P_TAKE && filters(p->in[0])) || p->kind == KQL_P_TOP);
+}
+
+/* The same operator over each partition, then over their rows. */
+static int split_limit(struct kql_arena *a, const struct kql_plan *p, struct kql_split *ret)
+{
+	struct kql_plan *f = kql_arena_alloc(a, sizeof(*f));
+
+	if (!f)
+		return -ENOMEM;
+	*f = *p;
+	if (!(f->in = kql_arena_alloc(a, 2 * sizeof(*f->in))) || !(f->in[0] = partials_scan(a, p)))
+		return -ENOMEM;
+	ret->scan = scan_below(p->in[0]);
+	ret->partial = p;
+	ret->final = f;
+	ret->limit = p->kind == KQL_P_TAKE ? p->limit : NULL;
+	return 0;
+}
+
 /* p with its summarize replaced: the operators above it copied, each
  * reading the copy below it. */
 static int split_at(struct kql_arena *a, const struct kql_plan *p, struct kql_split *ret)
@@ -241,6 +286,8 @@ static int split_at(struct kql_arena *a, const struct kql_plan *p, struct kql_sp
 
 	if (splittable(p))
 		return split_aggregate(a, p, ret);
+	if (limit_splittable(p))
+		return split_limit(a, p, ret);
 	if (p->nin != 1 || p->kind == KQL_P_JOIN || p->kind == KQL_P_UNION)
 		return 1;
 	if ((r = split_at(a, p->in[0], ret)) != 0)

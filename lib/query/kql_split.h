@@ -14,7 +14,10 @@
  * (exact: each partition's distinct values, counted once merged; not over
  * reals, whose JSON text would round).  Everything else (make_set and
  * make_list, whose order is the scan's; arg_max, arg_min; percentiles)
- * keeps the plan whole.  The answers equal the unsplit plan's but for the
+ * keeps the plan whole.  top N and take N split too: each partition's N
+ * rows, then N of all of them (take: any N rows, as Kusto's; the
+ * partitions stop once N are found; top: rows tied on the keys may come
+ * in another order).  The answers equal the unsplit plan's but for the
  * order of adding reals (a sum or avg of reals may differ in the last
  * digits, as in any parallel engine).
  */
@@ -29,16 +32,20 @@
 #define KQL_SPLIT_TABLE "$partials"
 
 struct kql_split {
-	const struct kql_plan *scan; /* the stored table whose rows are partitioned */
-	struct kql_plan *partial;    /* per partition: keys, then partial states */
-	struct kql_plan *final;      /* the whole plan, the summarize merging the partials */
+	const struct kql_plan *scan;    /* the stored table whose rows are partitioned */
+	const struct kql_plan *partial; /* per partition: keys then partial states, or rows */
+	struct kql_plan *final;         /* the whole plan, the split operator over the partials */
+	/* take: the partitions may all stop once this many rows are found
+	 * (NULL: each runs to its end) */
+	const struct kql_expr *limit;
 };
 
-/* Splits p (borrowed) at its first summarize (from the result down through
+/* Splits p (borrowed) at its first operator (from the result down through
  * single-input operators) that reads a stored table through filters and
- * projections only and whose aggregates are all decomposable.  0 with ret
+ * projections only and is a summarize whose aggregates all decompose, a
+ * top, or a take over a filter (without one, take stops at once anyway).  0 with ret
  * filled (its plans in arena a, sharing p's unchanged nodes); 1 when p
- * has no such summarize (ret untouched: run p whole); -ENOMEM. */
+ * has no such operator (ret untouched: run p whole); -ENOMEM. */
 int kql_split(struct kql_arena *a, const struct kql_plan *p, struct kql_split *ret);
 
 #endif

@@ -6,7 +6,8 @@
  * connection attaches: nulls, an extent with no row, an empty partition, a
  * partition with no row left after the filter, summarize without by over
  * no rows (one row, count 0), avg of nulls only (null), dcount, the
- * operators above the summarize; what is not split; the fallbacks.
+ * operators above the summarize; top N and take N over a filter (any N of
+ * its rows); what is not split; the fallbacks.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -186,9 +187,11 @@ static int write_row(void *arg, const struct kql_value *row, size_t n)
 	return 0;
 }
 
-/* Runs q whole and split over parts; asserts the same rows, returns the
- * rows (to free) and whether the plan split. */
-static char *compare(const char *q, struct parts *parts, size_t nparts, bool *ret_split)
+/* Runs q whole and split over parts; asserts the same rows (in order,
+ * unless ret_split_rows: then the split's rows are returned there), returns
+ * the whole rows (to free) and whether the plan split. */
+static char *run_both(const char *q, struct parts *parts, size_t nparts, bool *ret_split,
+                      char **ret_split_rows)
 {
 	struct kql_arena *a = kql_arena_new();
 	struct kql_error e = {0};
@@ -212,12 +215,20 @@ static char *compare(const char *q, struct parts *parts, size_t nparts, bool *re
 		if (kql_par_run(coord, &par, write_row, &split, &e) != 0)
 			fail_msg("%s: %s", q, e.message);
 		fclose(split.f);
-		if (strcmp(whole.text, split.text) != 0)
+		if (!ret_split_rows && strcmp(whole.text, split.text) != 0)
 			fail_msg("%s\nwhole:\n%ssplit:\n%s", q, whole.text, split.text);
-		free(split.text);
+		if (ret_split_rows)
+			*ret_split_rows = split.text;
+		else
+			free(split.text);
 	}
 	kql_arena_free(a);
 	return whole.text;
+}
+
+static char *compare(const char *q, struct parts *parts, size_t nparts, bool *ret_split)
+{
+	return run_both(q, parts, nparts, ret_split, NULL);
 }
 
 static const char *const split_queries[] = {
@@ -236,6 +247,10 @@ static const char *const split_queries[] = {
     "T | summarize count(), avg(N) by Level, Flag | where count_ > 3 | project Level, avg_N",
     "T | project Host, N | summarize dcount(N) by Host | take 3",
     "T | summarize by Level",
+    "T | top 7 by N desc, Timestamp asc, Latency desc, Host asc, Level asc",
+    "T | where Level != 'Info' | top 4 by Latency asc nulls first, Timestamp desc, N asc, "
+    "Host desc",
+    "T | where N > 12 | take 1000 | order by Timestamp asc, N asc, Host asc, Latency asc",
 };
 
 static void test_split_same_rows(void **state)
@@ -276,6 +291,34 @@ static void test_split_edges(void **state)
 	rows = compare("T | where Host == 'h0' and N > 10 | summarize count() by Level", &halves, 2,
 	               &split);
 	free(rows);
+}
+
+/* take N over a filter: any N of the rows, each one of them. */
+static void test_split_take(void **state)
+{
+	struct parts halves = {{1, 3}, {2, 4}, false};
+	struct parts fours = {{1, 2, 3, 4}, {1, 2, 3, 4}, false};
+	struct parts *all[] = {&halves, &fours};
+	bool split;
+
+	for (size_t i = 0; i < 2; i++) {
+		char *rows = NULL,
+		     *whole = run_both("T | where N > 10", all[i], i ? 4 : 2, &split, NULL);
+		char *got = NULL, *save = NULL, *line;
+		size_t n = 0;
+		free(run_both("T | where N > 10 | take 4", all[i], i ? 4 : 2, &split, &got));
+		assert_true(split);
+		rows = strdup(got);
+		for (line = strtok_r(rows, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+			n++;
+			if (!strstr(whole, line))
+				fail_msg("not a row of the table: %s", line);
+		}
+		assert_int_equal(n, 4);
+		free(rows);
+		free(got);
+		free(whole);
+	}
 }
 
 static void test_not_split(void **state)
@@ -357,8 +400,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_split_same_rows), cmocka_unit_test(test_split_edges),
-	    cmocka_unit_test(test_not_split),       cmocka_unit_test(test_fallbacks),
-	    cmocka_unit_test(test_split_plans),
+	    cmocka_unit_test(test_split_take),      cmocka_unit_test(test_not_split),
+	    cmocka_unit_test(test_fallbacks),       cmocka_unit_test(test_split_plans),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
