@@ -41,6 +41,7 @@ static const char *const queries[][2] = {
      "Logs | summarize avg(Latency), max(Latency) by Host | top 10 by avg_Latency"},
     {"dcount-host", "Logs | summarize dcount(Host)"},
     {"take-100", "Logs | take 100"},
+    {"take-10-where-rare", "Logs | where Latency > 499.99 | take 10"},
     {"top-10-latency", "Logs | top 10 by Latency"},
 };
 #define NQUERIES (sizeof(queries) / sizeof(queries[0]))

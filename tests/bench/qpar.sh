@@ -45,6 +45,7 @@ declare -A sql=(
 	[avg-max-by-host-top10]="SELECT Host, avg(Latency) AS a, max(Latency) FROM logs GROUP BY Host ORDER BY a DESC LIMIT 10"
 	[dcount-host]="SELECT count(DISTINCT Host) FROM logs"
 	[take-100]="SELECT * FROM logs LIMIT 100"
+	[take-10-where-rare]="SELECT * FROM logs WHERE Latency > 499.99 LIMIT 10"
 	[top-10-latency]="SELECT * FROM logs ORDER BY Latency DESC LIMIT 10"
 )
 cli() { # median of RUNS "Run Time: real" of $1

@@ -3,7 +3,8 @@
 # partitions of its extents (FOLLOWERD_TEST_PAR_MIN_ROWS=1 lowers the
 # 200,000-row threshold) and answers exactly what the same daemon answers
 # with the plan run whole (nulls, a filter leaving no row, summarize
-# without by over nothing, avg of nulls only, dcount, top above it); while
+# without by over nothing, avg of nulls only, dcount, top above it, top N,
+# take N over a filter); while
 # the leader commits, merges and drops, every parallel answer is one whole
 # version.
 source "$(dirname "$0")/lib.sh"
@@ -49,6 +50,9 @@ queries=(
 	'Events | where Level == "nothing" | summarize count(), sum(Code), avg(Latency)'
 	'Events | summarize n = count() by bin(Timestamp, 1h), Host | top 3 by n desc, Host asc, Timestamp asc'
 	'Events | summarize dcountif(Host, Code > 3), countif(Latency > 10), sumif(Code, Level == "Info") by Level'
+	'Events | top 5 by Latency desc, Timestamp asc, Host asc, Code asc, Level asc'
+	'Events | where Code > 10 | take 1000 | order by Timestamp asc, Host asc, Code asc, Latency asc'
+	'Events | where Code > 10 | take 3 | count'
 )
 answers() { for q in "${queries[@]}"; do query "$q"; done; }
 
