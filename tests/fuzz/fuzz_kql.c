@@ -1,7 +1,8 @@
 /*
  * libFuzzer target for the KQL engine: lexer, parser, AST dump, binder
  * (against a small schema), plan printer and the SQLite executor (on an
- * in-memory connection, with a step budget so that range cannot run long).  Beyond "no crash, no
+ * in-memory connection, with a step budget so that range cannot run long),
+ * whole and split for parallel scans (kql_split, kql_par).  Beyond "no crash, no
  * leak, no undefined behaviour, no stack overflow" it checks that a failure has a known code, a
  * message and a position inside the query, that a success dumps, and that every bound plan prints
  * with typed columns.
@@ -16,7 +17,9 @@
 
 #include "query/kql_bind.h"
 #include "query/kql_exec.h"
+#include "query/kql_par.h"
 #include "query/kql_parse.h"
+#include "query/kql_split.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -100,7 +103,46 @@ static void execute(const struct kql_plan *p)
 	sqlite3_progress_handler(db, 0, NULL, NULL);
 }
 
-static void check_plans(const struct kql_query *q)
+/* A partition: its own connection holding the whole tables. */
+static int part_open(void *arg, size_t k, sqlite3 **ret_db)
+{
+	if (sqlite3_open(":memory:", ret_db) != SQLITE_OK || kql_exec_register(*ret_db) != 0 ||
+	    sqlite3_exec(*ret_db, tables_sql, NULL, NULL, NULL) != SQLITE_OK)
+		abort();
+	sqlite3_progress_handler(*ret_db, 1000, budget, arg);
+	return 0;
+}
+
+static void part_close(void *arg, size_t k, sqlite3 *pdb)
+{
+	sqlite3_close(pdb);
+}
+
+/* The plan split for parallel scans (kql_split), partial and final run
+ * (kql_par, one partition): printable plans, errors with a message. */
+static void execute_split(struct kql_arena *a, const struct kql_plan *p)
+{
+	struct kql_error e = {0};
+	struct kql_split s;
+	int psteps = 0, steps = 0, r = kql_split(a, p, &s);
+	struct kql_par par = {&s, 1, 0, 1u << 20, part_open, part_close, &psteps};
+	size_t rows = 0;
+	char *text;
+
+	check(r == 0 || r == 1 || r == -ENOMEM, "a split failure", NULL);
+	if (r != 0)
+		return;
+	text = kql_plan_text(s.final);
+	check(text != NULL && strstr(text, KQL_SPLIT_TABLE) != NULL, "a final plan", text);
+	free(text);
+	sqlite3_progress_handler(db, 1000, budget, &steps);
+	r = kql_par_run(db, &par, count_row, &rows, &e);
+	check(r == 0 || r == 1 || r == -EAGAIN || (r == -EINVAL && e.message[0] != '\0'),
+	      "a split executor failure", e.message);
+	sqlite3_progress_handler(db, 0, NULL, NULL);
+}
+
+static void check_plans(struct kql_arena *a, const struct kql_query *q)
 {
 	check(q->nresults > 0, "no result", NULL);
 	for (size_t i = 0; i < q->nresults; i++) {
@@ -109,6 +151,7 @@ static void check_plans(const struct kql_query *q)
 		      text);
 		free(text);
 		execute(q->results[i]);
+		execute_split(a, q->results[i]);
 	}
 }
 
@@ -119,7 +162,7 @@ static void bind(struct kql_arena *a, const struct kql_node *root, size_t size)
 	int r = kql_bind(a, root, &schema, &q, &e);
 
 	if (r == 0)
-		check_plans(q);
+		check_plans(a, q);
 	else
 		check_error(&e, size, true);
 }
