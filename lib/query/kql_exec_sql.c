@@ -133,6 +133,12 @@ static int binop(struct sqlb *b, const struct kql_expr *e, const char *op, const
  * !=; null against null is null. */
 static int equality(struct sqlb *b, const struct kql_expr *e, bool eq, const char *prefix)
 {
+	/* against a value never null (a literal; a string is never null),
+	 * IS and IS NOT say it all, and a filter reads faster */
+	for (size_t i = 0; i < 2; i++)
+		if (e->args[i]->kind == KQL_E_LIT &&
+		    (!e->args[i]->isnull || e->args[i]->type == PROTO_T_STRING))
+			return binop(b, e, eq ? "IS" : "IS NOT", prefix);
 	fputs("(CASE WHEN ", b->f);
 	if (expr(b, e->args[0], prefix) != 0)
 		return -1;

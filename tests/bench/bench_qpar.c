@@ -9,13 +9,15 @@
  *   bench_qpar STORE ROWS EXTENTS PARTS RUNS   (tests/bench/qpar.sh makes
  *   the typed table the sqlite3 CLI runs the hand-written SQL on)
  *
- * Prints one line per query: "name whole_s split_s rows".
+ * Prints one line per query: "name whole_s split_s whole_cpu_s split_cpu_s
+ * rows" (CPU: every thread's, user and system).
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -154,6 +156,16 @@ static void part_close(void *arg, size_t k, sqlite3 *db)
 	sqlite3_close(db);
 }
 
+/* CPU seconds of the process (every thread), user and system. */
+static double cpu(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
 static int count_row(void *arg, const struct kql_value *row, size_t ncols)
 {
 	(*(size_t *)arg)++;
@@ -167,10 +179,12 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* One run of kq's plan: whole on db, or split; seconds, rows into *rows. */
+/* One run of kq's plan: whole on db, or split; seconds, CPU seconds into
+ * *ret_cpu, rows into *rows. */
 static double run_once(sqlite3 *db, struct kql_arena *a, const struct kql_plan *p, bool split,
-                       size_t *rows)
+                       size_t *rows, double *ret_cpu)
 {
+	double c0 = cpu();
 	struct kql_error e = {0};
 	struct kql_split s;
 	struct kql_par par = {&s, nparts, 0, 64u << 20, part_open, part_close, NULL};
@@ -184,17 +198,21 @@ static double run_once(sqlite3 *db, struct kql_arena *a, const struct kql_plan *
 		rc = kql_exec_run(db, p, 0, count_row, rows, &e);
 	if (rc != 0)
 		fprintf(stderr, "bench_qpar: %d %s\n", rc, e.message);
+	*ret_cpu = cpu() - c0;
 	return now() - t0;
 }
 
+/* Median seconds of runs; the median CPU seconds into *ret_cpu. */
 static double median(sqlite3 *db, struct kql_arena *a, const struct kql_plan *p, bool split,
-                     int runs, size_t *rows)
+                     int runs, size_t *rows, double *ret_cpu)
 {
-	double t[32];
+	double t[32], c[32];
 
 	for (int i = 0; i < runs; i++)
-		t[i] = run_once(db, a, p, split, rows);
+		t[i] = run_once(db, a, p, split, rows, &c[i]);
 	qsort(t, (size_t)runs, sizeof(*t), cmp_double);
+	qsort(c, (size_t)runs, sizeof(*c), cmp_double);
+	*ret_cpu = c[runs / 2];
 	return t[runs / 2];
 }
 
@@ -224,9 +242,10 @@ static int bench(int runs)
 			fprintf(stderr, "%s: %s\n", queries[i][0], sql ? sql : "?");
 			free(sql);
 		}
-		double whole = median(db, a, kq->results[0], false, runs, &r1);
-		double split = median(db, a, kq->results[0], true, runs, &r2);
-		printf("%s %.4f %.4f %zu%s\n", queries[i][0], whole, split, r1,
+		double wc, sc;
+		double whole = median(db, a, kq->results[0], false, runs, &r1, &wc);
+		double split = median(db, a, kq->results[0], true, runs, &r2, &sc);
+		printf("%s %.4f %.4f %.4f %.4f %zu%s\n", queries[i][0], whole, split, wc, sc, r1,
 		       r1 == r2 ? "" : " ROWS-DIFFER");
 		fflush(stdout);
 		kql_arena_free(a);

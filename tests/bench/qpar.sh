@@ -48,22 +48,28 @@ declare -A sql=(
 	[take-10-where-rare]="SELECT * FROM logs WHERE Latency > 499.99 LIMIT 10"
 	[top-10-latency]="SELECT * FROM logs ORDER BY Latency DESC LIMIT 10"
 )
-cli() { # median of RUNS "Run Time: real" of $1
+cli() { # medians of RUNS "Run Time: real R user U sys S" of $1: "R U+S"
 	for ((i = 0; i < RUNS; i++)); do printf '%s;\n' "$1"; done |
 		sqlite3 -cmd '.timer on' "$W/cli.db" 2>&1 |
-		awk '/^Run Time/ { print $4 }' | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'
+		awk '/^Run Time/ { r[++n] = $4; c[n] = $6 + $8 }
+			function med(a,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
+				if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }; return a[int((n + 1) / 2)] }
+			END { printf "%s %.4f\n", med(r), med(c) }'
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 
 printf '\n%s rows in %s extents; tmpfs; %s cores; split over %s; median of %s\n' \
 	"$ROWS" "$EXTENTS" "$(nproc)" "$PARTS" "$RUNS"
-printf '| %-22s | %9s | %9s | %9s | %12s | %12s |\n' query "sqlite3 s" "1 thread" "split" \
-	"1 thr / CLI" "CLI / split"
-printf '|%s|%s|%s|%s|%s|%s|\n' ------------------------ ----------- ----------- ----------- \
-	-------------- --------------
-while read -r name whole split rows rest; do
-	c=$(cli "${sql[$name]}")
-	printf '| %-22s | %9s | %9s | %9s | %12s | %12s |%s\n' "$name" "$c" "$whole" "$split" \
-		"$(ratio "$whole" "$c")" "$(ratio "$c" "$split")" "${rest:+ $rest}"
+printf '| %-22s | %9s | %9s | %9s | %12s | %12s | %20s |\n' query "sqlite3 s" "1 thread" \
+	"split" "1 thr / CLI" "CLI / split" "CPU s CLI / 1 / all"
+printf '|%s|%s|%s|%s|%s|%s|%s|\n' ------------------------ ----------- ----------- ----------- \
+	-------------- -------------- ----------------------
+while read -r name whole split wcpu scpu rows rest; do
+	read -r c ccpu < <(cli "${sql[$name]}")
+	printf '| %-22s | %9s | %9s | %9s | %12s | %12s | %6s/%6s/%6s |%s\n' "$name" "$c" "$whole" \
+		"$split" "$(ratio "$whole" "$c")" "$(ratio "$c" "$split")" "$ccpu" "$wcpu" "$scpu" \
+		"${rest:+ $rest}"
 done <"$W/engine"
 echo "targets: 1 thread within 1.3x of the CLI; full scans split >= 1.7x faster than the CLI"
+echo "(wall times need idle cores: see the load average; CPU s: the process's, every thread)"
+uptime
