@@ -56,9 +56,11 @@ struct query {
 	size_t nthreads;
 	pthread_mutex_t mu;
 	pthread_cond_t work, space; /* a job queued; room in a job's queue */
-	size_t running, helpers;    /* workers running a query; threads of parallel scans */
+	size_t helpers;             /* extra threads of parallel scans (query_par.c) */
 	struct job *queue, *queue_last, *done;
 	size_t queued;
+	size_t running;        /* jobs on a worker */
+	uint64_t finished;     /* jobs done since query_new */
 	bool stop;
 	int efd;
 	struct event *efd_ev;
