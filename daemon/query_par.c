@@ -53,6 +53,7 @@ struct part {
 struct par {
 	const struct qpar_ctx *c;
 	const struct qtable *t;
+	int64_t *w, total; /* rows of each extent of t, and in all */
 	char *uri;
 	struct part parts[KQL_PAR_MAX];
 	size_t nparts;
@@ -302,8 +303,10 @@ int query_par_run(const struct qpar_ctx *c, const struct kql_plan *plan, int64_t
 	int rc = -EAGAIN;
 
 	if (kql_split(c->arena, plan, &s) != 0 || !(p.t = find_table(c, s.scan)) ||
-	    p.t->neids < 2 || !worth_it(&p))
+	    p.t->neids < 2 || !worth_it(&p)) {
+		free(p.w);
 		return -EAGAIN;
+	}
 	n = slots_take(c->j->q, p.t->neids < KQL_PAR_MAX ? p.t->neids : KQL_PAR_MAX);
 	if (n > 1 && store_uri(c, &p.uri) == 0 && plan_parts(&p, n) == 0)
 		rc = run_split(&p, &s, now, row, arg, err);
@@ -314,5 +317,6 @@ int query_par_run(const struct qpar_ctx *c, const struct kql_plan *plan, int64_t
 	for (size_t k = 0; k < p.nparts; k++)
 		free(p.parts[k].fingerprint);
 	free(p.uri);
+	free(p.w);
 	return rc;
 }
