@@ -251,28 +251,22 @@ static const struct qtable *find_table(const struct qpar_ctx *c, const struct kq
 /* The partitions of p->t over n threads, each with its fingerprint. */
 static int plan_parts(struct par *p, size_t n)
 {
-	int64_t *w = calloc(p->t->neids, sizeof(*w));
-	int64_t total = w ? weights(p->c->db, p->t, w) : -1;
-	int rc = total < 0 ? -ENOMEM : 0;
-
-	if (rc == 0)
-		partition(p, w, total, n);
-	for (size_t k = 0; rc == 0 && k < p->nparts; k++)
+	partition(p, p->w, p->total, n);
+	for (size_t k = 0; k < p->nparts; k++)
 		if (!(p->parts[k].fingerprint =
 		          fingerprint(p->c->db, p->t->tid, p->parts[k].eids, p->parts[k].neids)))
-			rc = -ENOMEM;
-	free(w);
-	return rc;
+			return -ENOMEM;
+	return 0;
 }
 
-/* Whether p->t has enough rows for more than one thread. */
+/* Whether p->t has enough rows for more than one thread (its rows then
+ * weigh its extents). */
 static bool worth_it(struct par *p)
 {
-	int64_t *w = calloc(p->t->neids, sizeof(*w));
-	int64_t total = w ? weights(p->c->db, p->t, w) : -1;
-
-	free(w);
-	return total >= (int64_t)min_rows();
+	if (!(p->w = calloc(p->t->neids, sizeof(*p->w))))
+		return false;
+	p->total = weights(p->c->db, p->t, p->w);
+	return p->total >= (int64_t)min_rows();
 }
 
 static int store_uri(const struct qpar_ctx *c, char **ret)
@@ -312,7 +306,7 @@ int query_par_run(const struct qpar_ctx *c, const struct kql_plan *plan, int64_t
 		rc = run_split(&p, &s, now, row, arg, err);
 	slots_give(c->j->q, n);
 	if (p.nparts > 1)
-		log_debug("query %s: summarize of %s over %zu partitions: %s", c->j->request_id,
+		log_debug("query %s: scan of %s over %zu partitions: %s", c->j->request_id,
 		          p.t->ent->name, p.nparts, rc == -EAGAIN ? "run whole instead" : "merged");
 	for (size_t k = 0; k < p.nparts; k++)
 		free(p.parts[k].fingerprint);
