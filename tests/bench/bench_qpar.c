@@ -6,7 +6,7 @@
  * connection, then split over P partitions (a connection and a thread
  * each); seconds are the median of R runs.  The rows must be the same.
  *
- *   bench_qpar STORE ROWS EXTENTS PARTS RUNS   (tests/bench/qpar.sh makes
+ *   bench_qpar STORE ROWS EXTENTS PARTS RUNS [QUERY]   (tests/bench/qpar.sh makes
  *   the typed table the sqlite3 CLI runs the hand-written SQL on)
  *
  * Prints one line per query: "name whole_s split_s whole_cpu_s split_cpu_s
@@ -221,7 +221,7 @@ static double fastest(sqlite3 *db, struct kql_arena *a, const struct kql_plan *p
 	return t[0];
 }
 
-static int bench(int runs)
+static int bench(int runs, const char *only)
 {
 	struct kql_schema_column sc[NCOLS];
 	struct kql_schema_table st = {"Logs", sc, NCOLS};
@@ -234,6 +234,8 @@ static int bench(int runs)
 	if (open_view(1, neids, &db) < 0)
 		return -1;
 	for (size_t i = 0; i < NQUERIES; i++) {
+		if (only && strcmp(only, queries[i][0]) != 0)
+			continue;
 		struct kql_arena *a = kql_arena_new();
 		struct kql_query *kq = NULL;
 		struct kql_error e = {0};
@@ -275,5 +277,5 @@ int main(int argc, char **argv)
 		return 2;
 	if (access(store_path, F_OK) != 0 && load(strtoull(argv[2], NULL, 10), (uint64_t)neids) < 0)
 		return 1;
-	return bench(runs) < 0 ? 1 : 0;
+	return bench(runs, argc > 6 ? argv[6] : NULL) < 0 ? 1 : 0;
 }
