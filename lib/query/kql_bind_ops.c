@@ -392,13 +392,17 @@ static int add_arg_extreme(struct kqlb *b, struct outlist *o, const struct kql_n
 	return 0;
 }
 
-/* An aggregate's default name: count_, countif_, sum_X, dcount_X, set_X. */
-static const char *agg_name(struct kqlb *b, const struct kql_expr *e, const struct kql_plan *in)
+/* An aggregate's default name: count_, countif_, sum_X, dcount_X, set_X;
+ * take_any(X) keeps X's name (only the deprecated any(X) says any_X). */
+static const char *agg_name(struct kqlb *b, const struct kql_expr *e, const struct kql_node *call,
+                            const struct kql_plan *in)
 {
 	const struct kql_func *f = kql_func_get(e->fn);
 	const char *col =
 	    e->nargs > 0 && f->id != KQL_F_COUNTIF ? kqlb_first_column(e->args[0], in) : NULL;
 
+	if (f->id == KQL_F_TAKE_ANY && col != NULL && strcmp(call->name, "take_any") == 0)
+		return col;
 	return kqlb_printf_name(b, "%s_%s", f->prefix, col != NULL ? col : "");
 }
 
@@ -471,12 +475,13 @@ static int add_aggregate(struct kqlb *b, struct outlist *o, struct outlist *f,
 			       -1;
 		return out_add(b, f, e, name);
 	}
-	if (e->fn == KQL_F_PERCENTILES)
+	/* An unnamed percentile(x, 95) is percentile_x_95, as percentiles names it. */
+	if (e->fn == KQL_F_PERCENTILES || (e->fn == KQL_F_PERCENTILE && k->kind != KQL_N_ASSIGN))
 		r = add_percentiles(b, o, e, in);
 	else if (e->fn == KQL_F_ARG_MAX || e->fn == KQL_F_ARG_MIN)
 		r = add_arg_extreme(b, o, k, e, in, nkeys);
 	else
-		r = out_add(b, o, e, k->kind == KQL_N_ASSIGN ? k->name : agg_name(b, e, in));
+		r = out_add(b, o, e, k->kind == KQL_N_ASSIGN ? k->name : agg_name(b, e, v, in));
 	for (size_t c = first; r == 0 && c < o->n; c++) {
 		struct kql_expr *ref = out_ref(b, o, c, e->pos);
 		r = ref != NULL ? out_add(b, f, ref, o->c[c].name) : -1;

@@ -174,9 +174,9 @@ static void test_aggregate_names(void **state)
 {
 	expect_names("Events | summarize count(), countif(Code > 1), sum(Code), avg(Latency), "
 	             "min(Timestamp), max(Latency), dcount(Host), make_set(Level), "
-	             "make_list(Host), take_any(Level)",
+	             "make_list(Host), take_any(Level), any(Code)",
 	             "count_,countif_,sum_Code,avg_Latency,min_Timestamp,max_Latency,dcount_Host,"
-	             "set_Level,list_Host,any_Level");
+	             "set_Level,list_Host,Level,any_Code");
 	expect_names("Events | summarize count() by bin(Timestamp, 1h), Level",
 	             "Timestamp,Level,count_");
 	expect_names("Events | summarize n = count(), avg(Latency * 2) by H = Host, tolower(Level)",
@@ -184,6 +184,8 @@ static void test_aggregate_names(void **state)
 	expect_names("Events | summarize count(), count()", "count_,count_1");
 	expect_names("Events | summarize percentiles(Latency, 50, 99.9)",
 	             "percentile_Latency_50,percentile_Latency_99_9");
+	expect_names("Events | summarize percentile(Latency, 95), p = percentile(Code, 50)",
+	             "percentile_Latency_95,p");
 	expect_names("Events | summarize arg_max(Timestamp, *) by Host",
 	             "Host,Timestamp,Level,Latency,Code,Props,Small,Id,Took");
 	expect_names("Events | summarize arg_min(Latency, Host, Code)", "Latency,Host,Code");
