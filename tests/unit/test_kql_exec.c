@@ -253,6 +253,10 @@ static void test_union_join_mvexpand(void **state)
 	ROWS("datatable(a:long, d:dynamic)[1, dynamic([10, 20]), 2, dynamic([])] "
 	     "| mv-expand with_itemindex=i d to typeof(long)",
 	     "1\t10\t0\n1\t20\t1\n");
+	/* null expands to one record (null), an empty array to none. */
+	ROWS("datatable(a:long, d:dynamic)[1, dynamic([10]), 2, dynamic([]), 3, dynamic(null), "
+	     "4, dynamic(7)] | mv-expand with_itemindex=i d",
+	     "1\t10\t0\n3\tnull\t0\n4\t7\t0\n");
 	ROWS("datatable(a:dynamic, b:dynamic)[dynamic([1, 2, 3]), dynamic(['x'])] "
 	     "| mv-expand with_itemindex=i a, b limit 2",
 	     "1\t\"x\"\t0\n2\tnull\t1\n");
