@@ -1,7 +1,7 @@
 /*
  * kql_exec_fn — KQL's semantics as SQLite functions: string operators
  * (has matches whole terms of letters and digits, case-insensitive forms
- * fold ASCII), conversions that give null on failure, bin(), startof*(),
+ * fold every letter: kql_fold), conversions that give null on failure, bin(), startof*(),
  * Kusto's text forms of values, and the aggregates arg_max, arg_min and
  * percentile.  Registered on a connection by kql_exec_register.
  */
@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "query/kql_exec_int.h"
+#include "query/kql_fold.h"
 #include "query/kql_parse.h"
 #include "util/timefmt.h"
 
@@ -267,15 +268,61 @@ static bool strop(enum kql_strop op, const char *a, const char *b)
 	return false;
 }
 
+static bool case_sensitive(enum kql_strop op)
+{
+	return op == KQL_S_HAS_CS || op == KQL_S_HASPREFIX_CS || op == KQL_S_HASSUFFIX_CS ||
+	       op == KQL_S_CONTAINS_CS || op == KQL_S_STARTSWITH_CS || op == KQL_S_ENDSWITH_CS;
+}
+
 /* kql_strop(code, a, b): strings are never null in Kusto, so a null side
- * reads as "". */
+ * reads as "".  Text beyond ASCII is compared lower-cased by kql_fold, so
+ * that "CAFÉ" =~ "café" as in Kusto. */
 static void fn_strop(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	const char *a = (const char *)sqlite3_value_text(argv[1]);
 	const char *b = (const char *)sqlite3_value_text(argv[2]);
+	enum kql_strop op = (enum kql_strop)sqlite3_value_int(argv[0]);
+	char *fa = NULL, *fb = NULL;
 
-	sqlite3_result_int(
-	    ctx, strop((enum kql_strop)sqlite3_value_int(argv[0]), a ? a : "", b ? b : ""));
+	a = a ? a : "";
+	b = b ? b : "";
+	if (!case_sensitive(op) && !(kql_fold_ascii(a) && kql_fold_ascii(b))) {
+		if ((fa = kql_fold(a, false)) == NULL || (fb = kql_fold(b, false)) == NULL) {
+			sqlite3_result_error_nomem(ctx);
+			goto out;
+		}
+		a = fa;
+		b = fb;
+	}
+	sqlite3_result_int(ctx, strop(op, a, b));
+out:
+	free(fa);
+	free(fb);
+}
+
+/* kql_lower(s) / kql_upper(s): tolower/toupper of every letter. */
+static void text_case(sqlite3_context *ctx, sqlite3_value *v, bool upper)
+{
+	const char *s = (const char *)sqlite3_value_text(v);
+	char *out;
+
+	if (s == NULL)
+		return;
+	if ((out = kql_fold(s, upper)) == NULL) {
+		sqlite3_result_error_nomem(ctx);
+		return;
+	}
+	sqlite3_result_text(ctx, out, -1, free);
+}
+
+static void fn_lower(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	text_case(ctx, argv[0], false);
+}
+
+static void fn_upper(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	text_case(ctx, argv[0], true);
 }
 
 static void free_regex(void *p)
@@ -1070,6 +1117,8 @@ static const struct {
     {"kql_tostring", 2, fn_tostring, NULL, NULL},
     {"kql_convert", 2, fn_convert, NULL, NULL},
     {"kql_strop", 3, fn_strop, NULL, NULL},
+    {"kql_lower", 1, fn_lower, NULL, NULL},
+    {"kql_upper", 1, fn_upper, NULL, NULL},
     {"kql_regex", 2, fn_regex, NULL, NULL},
     {"kql_extract", 3, fn_extract, NULL, NULL},
     {"kql_split", -1, fn_split, NULL, NULL},

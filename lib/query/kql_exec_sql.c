@@ -198,19 +198,19 @@ static int strop(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 	return unsupported(b, e->pos, "the operator", kql_op_name(e->op));
 }
 
-/* in, !in, in~, !in~: in~ compares lower-cased text. */
+/* in, !in, in~, !in~: in~ compares lower-cased text (every letter: kql_lower). */
 static int in_list(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 {
 	bool ci = e->op == KQL_OP_IN_CI || e->op == KQL_OP_NOT_IN_CI;
 	bool neg = e->op == KQL_OP_NOT_IN || e->op == KQL_OP_NOT_IN_CI;
 
-	fputs(ci ? "(lower(" : "(", b->f);
+	fputs(ci ? "(kql_lower(" : "(", b->f);
 	if ((ci ? text_of(b, e->args[0], prefix) : expr(b, e->args[0], prefix)) != 0)
 		return -1;
 	fprintf(b->f, "%s %sIN (", ci ? ")" : "", neg ? "NOT " : "");
 	for (size_t i = 1; i < e->nargs; i++) {
 		fputs(i > 1 ? ", " : "", b->f);
-		fputs(ci ? "lower(" : "", b->f);
+		fputs(ci ? "kql_lower(" : "", b->f);
 		if ((ci ? text_of(b, e->args[i], prefix) : expr(b, e->args[i], prefix)) != 0)
 			return -1;
 		fputs(ci ? ")" : "", b->f);
@@ -519,9 +519,9 @@ static int scalar_call(struct sqlb *b, const struct kql_expr *e, const char *pre
 	case KQL_F_STRLEN:
 		return one_text_arg(b, "length", e, prefix);
 	case KQL_F_TOLOWER:
-		return one_text_arg(b, "lower", e, prefix);
+		return one_text_arg(b, "kql_lower", e, prefix);
 	case KQL_F_TOUPPER:
-		return one_text_arg(b, "upper", e, prefix);
+		return one_text_arg(b, "kql_upper", e, prefix);
 	case KQL_F_SUBSTRING:
 		return pattern(b, e,
 		               e->nargs == 3 ? "substr(%0, max(%1, 0) + 1, max(%2, 0))"

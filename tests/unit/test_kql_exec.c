@@ -149,6 +149,11 @@ static void test_strings(void **state)
 	     "'Hello' startswith 'he', 'Hello' endswith_cs 'LO', 'a' =~ 'A', 'a' == 'A', "
 	     "'a' !~ 'b', 'Kusto Explorer' hasprefix 'expl', 'Kusto Explorer' hassuffix 'sto'",
 	     "false\ttrue\tfalse\ttrue\tfalse\ttrue\tfalse\ttrue\tfalse\ttrue\ttrue\ttrue\n");
+	/* Case-insensitive means every letter, not only ASCII ones. */
+	ROWS("print 'CAFÉ' =~ 'café', 'Ünïcode Straße' has 'ÜNÏCODE', 'naïve' contains 'NAÏ', "
+	     "'É' in~ ('é'), tolower('ÀÉÎ'), toupper('straße ñ'), 'ÉCOLE' startswith 'éc', "
+	     "'CAFÉ' !~ 'café', 'CAFÉ' == 'café', 'Ñu' hasprefix 'ñ'",
+	     "true\ttrue\ttrue\ttrue\tàéî\tSTRAßE Ñ\ttrue\tfalse\tfalse\ttrue\n");
 	ROWS("print 'x' in ('a', 'x'), 'X' in ('x'), 'X' in~ ('x'), 2 !in (1, 3), "
 	     "'abc123' matches regex @'\\d+$', strcat('a', 1, 1.5, true), "
 	     "extract('(\\\\w+)@', 1, 'joe@x.org'), strlen('héllo'), substring('hello', 1, 3)",
