@@ -881,14 +881,13 @@ static int plan_join(struct sqlb *b, const struct kql_plan *p)
  * value (mv-expand gives null one record, an empty array or bag none). */
 static void expand_array(struct sqlb *b, const struct kql_plan *p, int x)
 {
-	fprintf(
-	    b->f,
-	    "(CASE WHEN t.c%d IS NULL THEN '[null]' WHEN NOT json_valid(t.c%d) THEN '[]' "
-	    "WHEN json_type(t.c%d) = 'array' THEN t.c%d WHEN json_type(t.c%d) = 'object' THEN "
-	    "(SELECT json_group_array(%s(key, json(CASE WHEN type IN ('object', 'array') THEN "
-	    "value ELSE json_quote(value) END))) FROM json_each(t.c%d)) "
-	    "ELSE json_array(json(t.c%d)) END)",
-	    x, x, x, x, x, p->bag_as_array ? "json_array" : "json_object", x, x);
+	fprintf(b->f,
+	        "(CASE WHEN t.c%d IS NULL THEN '[null]' WHEN NOT json_valid(t.c%d) THEN '[]' "
+	        "WHEN json_type(t.c%d) = 'array' THEN t.c%d WHEN json_type(t.c%d) = 'object' THEN "
+	        "(SELECT json_group_array(%s(key, json(CASE WHEN type IN ('object', 'array') THEN "
+	        "value ELSE json_quote(value) END))) FROM json_each(t.c%d)) "
+	        "ELSE json_array(json(t.c%d)) END)",
+	        x, x, x, x, x, p->bag_as_array ? "json_array" : "json_object", x, x);
 }
 
 static int expand_index(const struct kql_plan *p, size_t c)
