@@ -886,16 +886,38 @@ out:
 	free(anchored);
 }
 
-/* kql_indexof(text, lookup, start, length, occurrence): -1 when absent. */
+/* The number of characters (code points) in the first n bytes of s. */
+static int64_t chars_in(const char *s, size_t n)
+{
+	int64_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		k += ((unsigned char)s[i] & 0xc0) != 0x80;
+	return k;
+}
+
+/* Where the k-th character of s starts (its end when k is past it). */
+static const char *char_at(const char *s, int64_t k)
+{
+	for (; *s != '\0'; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80 && k-- == 0)
+			break;
+	return s;
+}
+
+/* kql_indexof(text, lookup, start, length, occurrence): -1 when absent;
+ * positions and lengths count characters, as strlen and substring do. */
 static void fn_indexof(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	const char *s = (const char *)sqlite3_value_text(argv[0]);
 	const char *x = (const char *)sqlite3_value_text(argv[1]);
-	int64_t len = s != NULL ? (int64_t)strlen(s) : 0;
+	int64_t len = s != NULL ? chars_in(s, strlen(s)) : 0;
 	int64_t start = argc > 2 ? sqlite3_value_int64(argv[2]) : 0;
 	int64_t span = argc > 3 ? sqlite3_value_int64(argv[3]) : -1;
 	int64_t nth = argc > 4 ? sqlite3_value_int64(argv[4]) : 1;
-	const char *p;
+	int64_t xlen = x != NULL ? chars_in(x, strlen(x)) : 0;
+	const char *p, *q;
+	int64_t at;
 
 	/* A negative start counts from the end; the match must lie within
 	 * start .. start + length, both ends included (the documentation's
@@ -904,11 +926,14 @@ static void fn_indexof(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		start = len + start < 0 ? 0 : len + start;
 	if (s == NULL || x == NULL || start > len || nth < 1)
 		return;
-	for (p = s + start; (p = strstr(p, x)) != NULL; p++) {
-		if (span >= 0 && p + strlen(x) > s + start + span + 1)
+	/* at: the character position of p, counted as p moves (linear). */
+	for (q = p = char_at(s, start), at = start; (p = strstr(p, x)) != NULL; p++) {
+		at += chars_in(q, (size_t)(p - q));
+		q = p;
+		if (span >= 0 && at + xlen > start + span + 1)
 			break;
 		if (--nth == 0) {
-			sqlite3_result_int64(ctx, p - s);
+			sqlite3_result_int64(ctx, at);
 			return;
 		}
 	}

@@ -182,6 +182,11 @@ static void test_numbers_and_time(void **state)
 	     "2020-03-04 05:06:07.89 AM\n");
 	ROWS("print trim(@'[-_]+', '--a_b--'), indexof('abcabc', 'c', 3), indexof('abc', 'x')",
 	     "a_b\t5\t-1\n");
+	/* Positions count characters, as strlen and substring do. */
+	ROWS("print indexof('naïve café', 'e'), indexof('ééabc', 'b', 3), indexof('ééabc', 'c', "
+	     "-1), "
+	     "indexof('éxéx', 'x', 0, 2, 2), indexof('éxéx', 'x', 0, 3, 2)",
+	     "4\t3\t4\t-1\t3\n");
 	ROWS("range x from 1 to 10 step 4", "1\n5\n9\n");
 	ROWS("range t from datetime(2020-01-01) to datetime(2020-01-01 12:00) step 6h",
 	     "2020-01-01T00:00:00.0000000Z\n2020-01-01T06:00:00.0000000Z\n"
