@@ -839,24 +839,67 @@ static struct kql_plan *bind_join(struct kqlb *b, const struct kqlb_binding *env
 
 /* ---- mv-expand, as, render ---- */
 
-static int mv_column(struct kqlb *b, struct kql_plan *p, const struct kql_node *k, size_t i)
+static bool mv_plain(const struct kql_node *k)
+{
+	return k->name == NULL && k->kids->kind == KQL_N_NAME && k->kids->op == 0;
+}
+
+/* mv-expand Name = expr, or an expression without a name: the expressions
+ * are first extended into columns (a new name appended, an existing one
+ * replaced, as the documentation says), which mv-expand then expands.
+ * names[i] is the column of item i. */
+static struct kql_plan *mv_extend(struct kqlb *b, const struct kqlb_binding *env,
+                                  struct kql_plan *in, const struct kql_node *n, const char **names)
+{
+	struct kqlb_scope s = scope(in, env, "mv-expand");
+	struct kql_plan *p;
+	int counter = 0, c;
+	size_t i = 0;
+	bool plain = true;
+
+	for (const struct kql_node *k = n->kids; k != NULL; k = k->next, i++)
+		if ((plain &= mv_plain(k)))
+			names[i] = k->kids->name;
+	if (plain)
+		return in; /* columns only: no extend before */
+	p = identity(b, in, n->pos, n->nkids);
+	i = 0;
+	for (const struct kql_node *k = n->kids; p != NULL && k != NULL; k = k->next, i++) {
+		struct kql_expr *e;
+		if (mv_plain(k)) {
+			names[i] = k->kids->name;
+			continue;
+		}
+		if ((e = kqlb_expr(b, &s, k->kids)) == NULL ||
+		    (names[i] = k->name != NULL ? k->name : item_name(b, k, e, in, &counter)) ==
+		        NULL)
+			return NULL;
+		if ((c = kqlb_column(p, names[i])) < 0)
+			c = (int)p->ncols++;
+		p->exprs[c] = e;
+		p->cols[c].name = names[i];
+		p->cols[c].type = e->type;
+	}
+	if (p != NULL)
+		p->nexprs = p->ncols;
+	return p;
+}
+
+static int mv_column(struct kqlb *b, struct kql_plan *p, const struct kql_node *k, const char *name,
+                     size_t i)
 {
 	const struct kql_node *e = k->kids;
 	int c;
 
-	if (k->name != NULL || e->kind != KQL_N_NAME || e->op != 0)
-		return kqlb_fail(b, KQL_E_UNSUPPORTED, e->pos,
-		                 "'mv-expand' operator: only column names are supported"),
-		       -1;
-	if ((c = kqlb_column(p, e->name)) < 0)
+	if ((c = kqlb_column(p, name)) < 0)
 		return kqlb_fail(
 		           b, KQL_E_NAME, e->pos,
 		           "'mv-expand' operator: Failed to resolve scalar expression named '%s'",
-		           e->name),
+		           name),
 		       -1;
 	if (p->cols[c].type != PROTO_T_DYNAMIC)
 		return kqlb_fail(b, KQL_E_TYPE, e->pos,
-		                 "'mv-expand' operator: '%s' is of type '%s', not dynamic", e->name,
+		                 "'mv-expand' operator: '%s' is of type '%s', not dynamic", name,
 		                 proto_coltype_name(p->cols[c].type)),
 		       -1;
 	p->expand[i] = c;
@@ -868,15 +911,18 @@ static int mv_column(struct kqlb *b, struct kql_plan *p, const struct kql_node *
 static struct kql_plan *bind_mvexpand(struct kqlb *b, const struct kqlb_binding *env,
                                       struct kql_plan *in, const struct kql_node *n)
 {
-	struct kql_plan *p = kqlb_new_plan(b, KQL_P_MVEXPAND, n->pos, in->ncols + 1, in);
+	const char **names = kqlb_alloc(b, n->nkids * sizeof(*names));
+	struct kql_plan *p;
 	size_t i = 0;
 
-	if (p == NULL || (p->expand = kqlb_alloc(b, n->nkids * sizeof(int))) == NULL)
+	if (names == NULL || (in = mv_extend(b, env, in, n, names)) == NULL ||
+	    (p = kqlb_new_plan(b, KQL_P_MVEXPAND, n->pos, in->ncols + 1, in)) == NULL ||
+	    (p->expand = kqlb_alloc(b, n->nkids * sizeof(int))) == NULL)
 		return NULL;
 	copy_cols(p, in);
 	p->ncols = in->ncols;
 	for (const struct kql_node *k = n->kids; k != NULL; k = k->next, i++)
-		if (mv_column(b, p, k, i) != 0)
+		if (mv_column(b, p, k, names[i], i) != 0)
 			return NULL;
 	p->nexpand = n->nkids;
 	p->bag_as_array = n->op == 1;

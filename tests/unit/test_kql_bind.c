@@ -217,6 +217,8 @@ static void test_operator_names(void **state)
 	expect_names("Events | distinct Level, Host", "Level,Host");
 	expect_names("Events | mv-expand with_itemindex=i Props", "Timestamp,Level,Host,Latency,"
 	                                                          "Code,Props,Small,Id,Took,i");
+	expect_names("Events | mv-expand x = Props.a, Props", "Timestamp,Level,Host,Latency,"
+	                                                      "Code,Props,Small,Id,Took,x");
 	expect_names("database('Other').Machines | take 1", "Host,Region");
 }
 

@@ -263,6 +263,12 @@ static void test_union_join_mvexpand(void **state)
 	ROWS("datatable(a:long, d:dynamic)[1, dynamic([10, 20]), 2, dynamic([])] "
 	     "| mv-expand with_itemindex=i d to typeof(long)",
 	     "1\t10\t0\n1\t20\t1\n");
+	/* Name = expression: a new column, or the column of that name replaced. */
+	ROWS("datatable(a:long, d:dynamic)[1, dynamic({'t': [1, 2]}), 2, dynamic({'t': []})] "
+	     "| mv-expand x = d.t to typeof(long) | project a, x",
+	     "1\t1\n1\t2\n");
+	ROWS("datatable(a:long, d:dynamic)[1, dynamic({'t': ['p', 'q']})] | mv-expand d = d.t",
+	     "1\t\"p\"\n1\t\"q\"\n");
 	/* null expands to one record (null), an empty array to none. */
 	ROWS("datatable(a:long, d:dynamic)[1, dynamic([10]), 2, dynamic([]), 3, dynamic(null), "
 	     "4, dynamic(7)] | mv-expand with_itemindex=i d",
