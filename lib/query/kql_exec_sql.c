@@ -464,7 +464,8 @@ static const struct {
      "(CASE WHEN json_valid(%0) AND json_type(%0) = 'object' THEN (SELECT "
      "json_group_array(key) FROM json_each(%0)) END)",
      0},
-    {KQL_F_DYN_GET, FORM_PATTERN, "(%0 -> %1)", 0},
+    /* A JSON null member or element is Kusto's null (SQL NULL), not the text null. */
+    {KQL_F_DYN_GET, FORM_PATTERN, "nullif(%0 -> %1, 'null')", 0},
     {KQL_F_COALESCE, FORM_CALL, "coalesce", 0},
     {KQL_F_SPLIT, FORM_CALL, "kql_split", 0},
     {KQL_F_REPLACE_STRING, FORM_CALL, "replace", 0},
@@ -912,9 +913,11 @@ static int plan_mvexpand(struct sqlb *b, const struct kql_plan *p)
 		}
 		if (t != PROTO_T_DYNAMIC)
 			fprintf(b->f, "kql_convert(%d, ", (int)t);
+		else
+			fputs("nullif(", b->f); /* a JSON null element is null */
 		expand_array(b, p, (int)c);
 		fprintf(b->f, " %s j.value%s AS c%zu", t == PROTO_T_DYNAMIC ? "->" : "->>",
-		        t == PROTO_T_DYNAMIC ? "" : ")", c);
+		        t == PROTO_T_DYNAMIC ? ", 'null')" : ")", c);
 	}
 	if (p->itemindex >= 0)
 		fprintf(b->f, ", j.value AS c%d", p->itemindex);

@@ -655,7 +655,7 @@ function compare(c, cols, got, D) {
 			const opt = { tol: c.tol, set: c.sets?.includes(j), dcount: c.dcount?.includes(j) };
 			if (!eqv(g[i][j], exp[i][j], types[j], opt))
 				return `row ${i} column ${cols[j].name}: got ${JSON.stringify(g[i][j])}, want ${JSON.stringify(exp[i][j], (k, v) => show(v))}` +
-					` (row ${JSON.stringify(g[i])})`;
+					` (row ${JSON.stringify(g[i])}; got ${JSON.stringify(g.slice(0, 12))})`;
 		}
 	return null;
 }

@@ -269,6 +269,12 @@ static void test_union_join_mvexpand(void **state)
 	     "1\t1\n1\t2\n");
 	ROWS("datatable(a:long, d:dynamic)[1, dynamic({'t': ['p', 'q']})] | mv-expand d = d.t",
 	     "1\t\"p\"\n1\t\"q\"\n");
+	/* A JSON null inside a dynamic value is Kusto's null. */
+	ROWS("print a = isnull(dynamic([null])[0]), b = tostring(dynamic({'x': null}).x), "
+	     "c = isnull(dynamic({'x': 1}).y)",
+	     "true\t\ttrue\n");
+	ROWS("print d = dynamic([null, 1]) | mv-expand d | extend n = isnull(d), s = tostring(d)",
+	     "null\ttrue\t\n1\tfalse\t1\n");
 	/* null expands to one record (null), an empty array to none. */
 	ROWS("datatable(a:long, d:dynamic)[1, dynamic([10]), 2, dynamic([]), 3, dynamic(null), "
 	     "4, dynamic(7)] | mv-expand with_itemindex=i d",
