@@ -430,7 +430,11 @@ static int conversion(struct sqlb *b, const struct kql_expr *e, const char *pref
 	case KQL_F_TODYNAMIC:
 		return e->args[0]->type == PROTO_T_DYNAMIC
 		           ? expr(b, e->args[0], prefix)
-		           : pattern(b, e, "(CASE WHEN json_valid(%0) THEN json(%0) END)", prefix);
+		           /* text that is no JSON stays a string; JSON null is null */
+		           : pattern(b, e,
+		                     "(CASE WHEN %0 = '' THEN NULL WHEN NOT json_valid(%0) THEN "
+		                     "json_quote(%0) WHEN json(%0) <> 'null' THEN json(%0) END)",
+		                     prefix);
 	default:
 		break;
 	}

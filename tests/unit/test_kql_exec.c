@@ -273,6 +273,10 @@ static void test_union_join_mvexpand(void **state)
 	ROWS("print a = isnull(dynamic([null])[0]), b = tostring(dynamic({'x': null}).x), "
 	     "c = isnull(dynamic({'x': 1}).y)",
 	     "true\t\ttrue\n");
+	/* parse_json: text that is no JSON is kept as a dynamic string. */
+	ROWS("print a = parse_json('abc'), b = isnull(parse_json('null')), c = todynamic('[1]')[0], "
+	     "d = tostring(parse_json('abc'))",
+	     "\"abc\"\ttrue\t1\tabc\n");
 	ROWS("print d = dynamic([null, 1]) | mv-expand d | extend n = isnull(d), s = tostring(d)",
 	     "null\ttrue\t\n1\tfalse\t1\n");
 	/* null expands to one record (null), an empty array to none. */
