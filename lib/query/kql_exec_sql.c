@@ -479,7 +479,6 @@ static const struct {
     {KQL_F_DATETIME_DIFF, FORM_CALL, "kql_dtdiff", 0},
     {KQL_F_DATETIME_PART, FORM_CALL, "kql_dtpart", 0},
     {KQL_F_FORMAT_DATETIME, FORM_CALL, "kql_format_datetime", 0},
-    {KQL_F_BIN, FORM_CALL, "kql_bin", 0},
     {KQL_F_DAYOFWEEK, FORM_CALL, "kql_dayofweek", 0},
     {KQL_F_ABS, FORM_CALL, "abs", 0},
     {KQL_F_STARTOFDAY, FORM_CODED, "kql_startof", KQL_U_DAY},
@@ -521,6 +520,14 @@ static int scalar_call(struct sqlb *b, const struct kql_expr *e, const char *pre
 	switch (e->fn) {
 	case KQL_F_CASE:
 		return case_of(b, e, prefix);
+	case KQL_F_BIN:
+		/* Datetimes bin from 0001-01-01 (DateTime's ticks), not 1970:
+		 * bin(t, 7d) starts weeks on Mondays as Kusto does. */
+		return e->args[0]->type == PROTO_T_DATETIME
+		           ? pattern(b, e,
+		                     "(kql_bin(%0 + 621355968000000000, %1) - 621355968000000000)",
+		                     prefix)
+		           : call(b, "kql_bin", e, prefix);
 	case KQL_F_STRLEN:
 		return one_text_arg(b, "length", e, prefix);
 	case KQL_F_TOLOWER:

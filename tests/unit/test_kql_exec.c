@@ -172,6 +172,12 @@ static void test_numbers_and_time(void **state)
 	     "2020-01-01T10:00:00.0000000Z\t2019-12-29T00:00:00.0000000Z\t"
 	     "2020-03-01T00:00:00.0000000Z\t2020-01-01T23:59:59.9999999Z\t3.00:00:00\t"
 	     "1.00:00:00\t24\t01:00:00\t2020-01-02T00:00:00.0000000Z\n");
+	/* datetimes bin from 0001-01-01 (a Monday): 7d bins start on Mondays, as
+	 * in the documentation's bin(StartTime, 7d) example. */
+	ROWS("print bin(datetime(2007-01-03 10:00), 7d), bin(datetime(2007-01-29), 7d), "
+	     "floor(datetime(1969-12-31 23:00), 5d)",
+	     "2007-01-01T00:00:00.0000000Z\t2007-01-29T00:00:00.0000000Z\t"
+	     "1969-12-30T00:00:00.0000000Z\n");
 	ROWS("print datetime_add('month', 1, datetime(2020-01-31)), "
 	     "datetime_add('year', -1, datetime(2020-02-29 10:00)), "
 	     "datetime_diff('day', datetime(2020-01-02), datetime(2020-01-01 23:00)), "
@@ -274,9 +280,10 @@ static void test_union_join_mvexpand(void **state)
 	     "c = isnull(dynamic({'x': 1}).y)",
 	     "true\t\ttrue\n");
 	/* parse_json: text that is no JSON is kept as a dynamic string. */
-	ROWS("print a = parse_json('abc'), b = isnull(parse_json('null')), c = todynamic('[1]')[0], "
-	     "d = tostring(parse_json('abc'))",
-	     "\"abc\"\ttrue\t1\tabc\n");
+	ROWS(
+	    "print a = parse_json('abc'), b = isnull(parse_json('null')), c = todynamic('[1]')[0], "
+	    "d = tostring(parse_json('abc'))",
+	    "\"abc\"\ttrue\t1\tabc\n");
 	ROWS("print d = dynamic([null, 1]) | mv-expand d | extend n = isnull(d), s = tostring(d)",
 	     "null\ttrue\t\n1\tfalse\t1\n");
 	/* null expands to one record (null), an empty array to none. */
