@@ -117,13 +117,28 @@ static int text_of(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 
 /* ---- operators ---- */
 
+/* Operand i of a binary operator.  A dynamic value beside a scalar is
+ * compared (or computed) by its value, not its JSON text: d.n > 3 and
+ * d.u == 'x' read the number and the string inside. */
+static int operand(struct sqlb *b, const struct kql_expr *e, int i, const char *prefix)
+{
+	bool unwrap =
+	    e->args[i]->type == PROTO_T_DYNAMIC && e->args[1 - i]->type != PROTO_T_DYNAMIC;
+
+	fputs(unwrap ? "(" : "", b->f);
+	if (expr(b, e->args[i], prefix) != 0)
+		return -1;
+	fputs(unwrap ? " ->> '$')" : "", b->f);
+	return 0;
+}
+
 static int binop(struct sqlb *b, const struct kql_expr *e, const char *op, const char *prefix)
 {
 	fputc('(', b->f);
-	if (expr(b, e->args[0], prefix) != 0)
+	if (operand(b, e, 0, prefix) != 0)
 		return -1;
 	fprintf(b->f, " %s ", op);
-	if (expr(b, e->args[1], prefix) != 0)
+	if (operand(b, e, 1, prefix) != 0)
 		return -1;
 	fputc(')', b->f);
 	return 0;

@@ -279,6 +279,10 @@ static void test_union_join_mvexpand(void **state)
 	ROWS("print a = isnull(dynamic([null])[0]), b = tostring(dynamic({'x': null}).x), "
 	     "c = isnull(dynamic({'x': 1}).y)",
 	     "true\t\ttrue\n");
+	/* A dynamic value compared with a scalar compares its value, not its JSON. */
+	ROWS("print d = dynamic({'n': 5, 'u': 'x', 'r': 2.5}) | project a = d.n > 3, b = d.u == 'x', "
+	     "c = d.r < 3.0, e = d.n == 5, f = d.u != 'y', g = d.missing == 1",
+	     "true\ttrue\ttrue\ttrue\ttrue\tfalse\n");
 	/* parse_json: text that is no JSON is kept as a dynamic string. */
 	ROWS(
 	    "print a = parse_json('abc'), b = isnull(parse_json('null')), c = todynamic('[1]')[0], "
