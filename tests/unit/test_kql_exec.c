@@ -4,7 +4,9 @@
  * predicates, has matching whole terms, case-insensitive =~ contains
  * startswith, sort defaults, summarize over no rows, union, every join
  * kind, mv-expand, arg_max, percentile, bin, startof*, modulo,
- * conversions that give null), that no literal reaches SQL as text, and
+ * conversions that give null, Unicode case folding, dynamic values beside
+ * scalars), each operator and function of the subset at least once, that
+ * no literal reaches SQL as text, and
  * the documentation's examples whose documented output is reproduced
  * (kql_doc_outputs.inc).
  */
@@ -280,7 +282,8 @@ static void test_union_join_mvexpand(void **state)
 	     "c = isnull(dynamic({'x': 1}).y)",
 	     "true\t\ttrue\n");
 	/* A dynamic value compared with a scalar compares its value, not its JSON. */
-	ROWS("print d = dynamic({'n': 5, 'u': 'x', 'r': 2.5}) | project a = d.n > 3, b = d.u == 'x', "
+	ROWS("print d = dynamic({'n': 5, 'u': 'x', 'r': 2.5}) | project a = d.n > 3, b = d.u == "
+	     "'x', "
 	     "c = d.r < 3.0, e = d.n == 5, f = d.u != 'y', g = d.missing == 1",
 	     "true\ttrue\ttrue\ttrue\ttrue\tfalse\n");
 	/* parse_json: text that is no JSON is kept as a dynamic string. */
@@ -302,6 +305,68 @@ static void test_union_join_mvexpand(void **state)
 	ROWS("print d = dynamic({'a': {'b': [5, 6]}}) | project x = d.a.b[1], y = d['a'], "
 	     "n = array_length(d.a.b), k = bag_keys(d)",
 	     "6\t{\"b\":[5,6]}\t2\t[\"a\"]\n");
+}
+
+/* Each tabular operator of the subset, once at least, on a small table. */
+static void test_each_operator(void **state)
+{
+	const char *t = "datatable(k:string, v:long, d:dynamic)['a', 1, dynamic([1]), "
+	                "'b', 2, dynamic(null), 'a', 3, dynamic(['x', 'y'])]";
+	const char *r = "datatable(k:string, w:string)['a', 'A', 'c', 'C']";
+	char q[512];
+
+	(void)snprintf(q, sizeof(q), "%s | filter v > 1 | project-away d | project-rename n = v",
+	               t);
+	ROWS(q, "b\t2\na\t3\n");
+	(void)snprintf(q, sizeof(q), "%s | distinct k | sort by k asc", t);
+	ROWS(q, "a\nb\n");
+	(void)snprintf(q, sizeof(q),
+	               "%s | join kind=inner (%s) on $left.k == $right.k | project v, w", t, r);
+	expect_rows(q, "1\tA\n3\tA\n", false);
+	(void)snprintf(q, sizeof(q), "%s | lookup (%s) on k | project v, w", t, r);
+	expect_rows(q, "1\tA\n2\t\n3\tA\n", false);
+	(void)snprintf(q, sizeof(q), "%s | lookup kind=inner (%s) on k | count", t, r);
+	ROWS(q, "2\n");
+	(void)snprintf(q, sizeof(q), "%s | summarize count() by k | render columnchart", t);
+	expect_rows(q, "a\t2\nb\t1\n", false);
+	(void)snprintf(q, sizeof(q), "%s | sort by v asc nulls last | take 2 | project v", t);
+	ROWS(q, "1\n2\n");
+	(void)snprintf(q, sizeof(q), "%s | mv-expand d | project v, d", t);
+	ROWS(q, "1\t1\n2\tnull\n3\t\"x\"\n3\t\"y\"\n");
+	(void)snprintf(q, sizeof(q),
+	               "let m = 2; let f = (x:long) { x * m }; %s | as T | "
+	               "where v >= m | extend y = f(v) | project y",
+	               t);
+	ROWS(q, "4\n6\n");
+	ROWS("union withsource=S (print x = 1), (print x = 2) | summarize sum(x)", "3\n");
+}
+
+/* The aggregates and scalar functions the unit tests above do not reach. */
+static void test_each_function(void **state)
+{
+	const char *t = "datatable(k:string, v:long, r:real)['a', 1, 1.5, 'a', 3, real(null), "
+	                "'b', 2, 4.0, 'b', 2, 2.0]";
+	char q[512];
+
+	(void)snprintf(q, sizeof(q),
+	               "%s | summarize sumif(v, v > 1), avgif(r, v > 1), dcountif(v, r > 1.0), "
+	               "take_any(k), percentiles(v, 50, 100) by k",
+	               t);
+	expect_rows(q, "a\t3\tnull\t1\ta\t1\t3\nb\t4\t3\t1\tb\t2\t2\n", false);
+	ROWS("print not(true), not(isnotnull(long(null))), isnotempty(''), iif(1 > 2, 'y', 'n'), "
+	     "case(false, 1, true, 2, 3), coalesce(long(null), 7), 'abc' !has 'ab', "
+	     "'abc' !contains 'B', 5 between (1 .. 5), 5 !between (1 .. 4)",
+	     "false\ttrue\tfalse\tn\t2\t7\ttrue\tfalse\ttrue\ttrue\n");
+	ROWS("print split('a,b,,c', ','), split('a,b', ',', 1), strcat_delim('-', 'a', 1, ''), "
+	     "replace_string('aXbX', 'X', '--'), tolong('12'), toreal('2.5'), toreal('x')",
+	     "[\"a\",\"b\",\"\",\"c\"]\t[\"b\"]\ta-1-\ta--b--\t12\t2.5\tnull\n");
+	ROWS("print sqrt(16.0), log(exp(2.0)), log10(1000.0), ceiling(1.2), ceiling(-1.2), "
+	     "min_of(3, 1, 2), max_of(1.5, 2.5), round(1.2567, 2)",
+	     "4\t2\t3\t2\t-1\t1\t2.5\t1.26\n");
+	ROWS("print startofday(datetime(2020-05-06 07:08:09)), startofyear(datetime(2020-05-06)), "
+	     "startofday(datetime(2020-05-06 07:00), 1)",
+	     "2020-05-06T00:00:00.0000000Z\t2020-01-01T00:00:00.0000000Z\t"
+	     "2020-05-07T00:00:00.0000000Z\n");
 }
 
 /* No value of the query is written into the SQL: it only has parameters. */
@@ -409,6 +474,8 @@ int main(void)
 	    cmocka_unit_test(test_sort_and_top),
 	    cmocka_unit_test(test_summarize),
 	    cmocka_unit_test(test_union_join_mvexpand),
+	    cmocka_unit_test(test_each_operator),
+	    cmocka_unit_test(test_each_function),
 	    cmocka_unit_test(test_no_literal_in_sql),
 	    cmocka_unit_test(test_refused),
 	    cmocka_unit_test(test_stored_table),
