@@ -115,6 +115,40 @@ const char *kqlb_first_column(const struct kql_expr *e, const struct kql_plan *i
 	return NULL;
 }
 
+/* Functions whose result takes its first argument's name (Kusto.Language's
+ * ResultNameKind.FirstArgument): project tostring(d.a) is d_a. */
+static bool named_by_first_argument(enum kql_fn fn)
+{
+	static const enum kql_fn ids[] = {
+	    KQL_F_TOSTRING,
+	    KQL_F_TOINT,
+	    KQL_F_TOLONG,
+	    KQL_F_TOREAL,
+	    KQL_F_TOBOOL,
+	    KQL_F_TODATETIME,
+	    KQL_F_TOTIMESPAN,
+	    KQL_F_TOGUID,
+	    KQL_F_TODYNAMIC,
+	    KQL_F_SPLIT,
+	    KQL_F_FORMAT_DATETIME,
+	    KQL_F_STARTOFDAY,
+	    KQL_F_BIN,
+	    KQL_F_ROUND,
+	    KQL_F_CEILING,
+	    KQL_F_SQRT,
+	    KQL_F_LOG,
+	    KQL_F_LOG10,
+	    KQL_F_EXP,
+	    KQL_F_POW,
+	    KQL_F_ABS,
+	};
+
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
+		if (ids[i] == fn)
+			return true;
+	return false;
+}
+
 const char *kqlb_expr_name(struct kqlb *b, const struct kql_expr *e, const struct kql_plan *in)
 {
 	const char *base;
@@ -122,6 +156,11 @@ const char *kqlb_expr_name(struct kqlb *b, const struct kql_expr *e, const struc
 
 	if (e->kind == KQL_E_COL && in != NULL)
 		return in->cols[e->col].name;
+	if (e->kind == KQL_E_CALL && e->nargs > 0 && named_by_first_argument(e->fn))
+		return kqlb_expr_name(b, e->args[0], in);
+	if (e->kind == KQL_E_CALL && e->nargs > 0 && e->fn == KQL_F_STRLEN &&
+	    (base = kqlb_expr_name(b, e->args[0], in)) != NULL)
+		return kqlb_printf_name(b, "strlen_%s", base);
 	if (e->kind != KQL_E_CALL || e->fn != KQL_F_DYN_GET)
 		return NULL;
 	/* d.a is named d_a, d["a"] too; an index d[0] gives d_0. */

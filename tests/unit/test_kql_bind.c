@@ -200,6 +200,15 @@ static void test_operator_names(void **state)
 {
 	expect_names("Events | project Level, L2 = Level, Code + 1, Props.a, Props['b']",
 	             "Level,L2,Column1,Props_a,Props_b");
+	/* Conversions, bin/floor, round, abs … keep their first argument's name;
+	 * strlen(x) is strlen_x; other calls are ColumnN (Kusto.Language's
+	 * ResultNameKind of each function). */
+	expect_names("Events | project tostring(Props.a), toint(Code), strlen(Level), "
+	             "round(Latency, 1), tolower(Level), startofday(Timestamp), "
+	             "startofweek(Timestamp)",
+	             "Props_a,Code,strlen_Level,Latency,Column1,Timestamp,Column2");
+	expect_names("Events | summarize count() by tostring(Props.u), abs(Code)",
+	             "Props_u,Code,count_");
 	expect_names("Hosts | extend x = 1, Host = toupper(Host), y = x + 1", "Host,Region,x,y");
 	expect_names("Hosts | project-away Region", "Host");
 	expect_names("Hosts | project-rename Name = Host", "Name,Region");
