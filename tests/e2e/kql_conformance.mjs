@@ -517,7 +517,7 @@ function cases(D) {
 		{ q: "Events | summarize by Level", cols: "Level:string", rows: () => groupBy(E, (r) => r.Level).map((g) => [g.key]) },
 		{ q: "Events | extend Latency = coalesce(Latency, -1.0) | summarize min(Latency), c = countif(Latency < 0)", cols: "min_Latency:real,c:long",
 			rows: () => [[E.some((r) => isNull(r.Latency)) ? -1 : min(E, (r) => r.Latency), count(E.filter((r) => isNull(r.Latency)))]] },
-		{ q: "Events | where Code == 404 | project Code + 1, strlen(Host)", cols: "Column1:long,Column2:long",
+		{ q: "Events | where Code == 404 | project Code + 1, strlen(Host)", cols: "Column1:long,strlen_Host:long",
 			rows: () => E.filter((r) => r.Code === 404).map((r) => [405, r.Host.length]) },
 		{ q: 'Events | where Host != "" | summarize min(Host), max(Host), min(Level), max(Bytes)', cols: "min_Host:string,max_Host:string,min_Level:string,max_Bytes:int",
 			rows: () => { const F = E.filter((r) => r.Host !== ""); return [[min(F, (r) => r.Host), max(F, (r) => r.Host), min(F, (r) => r.Level), max(F, (r) => r.Bytes)]]; } },
