@@ -485,7 +485,6 @@ static const struct {
      0},
     /* A JSON null member or element is Kusto's null (SQL NULL), not the text null. */
     {KQL_F_DYN_GET, FORM_PATTERN, "nullif(%0 -> %1, 'null')", 0},
-    {KQL_F_COALESCE, FORM_CALL, "coalesce", 0},
     {KQL_F_SPLIT, FORM_CALL, "kql_split", 0},
     {KQL_F_REPLACE_STRING, FORM_CALL, "replace", 0},
     {KQL_F_INDEXOF, FORM_CALL, "kql_indexof", 0},
@@ -526,6 +525,20 @@ static int simple_form(struct sqlb *b, const struct kql_expr *e, const char *pre
 	return 1; /* not a simple form */
 }
 
+/* coalesce of strings: the first that is not empty ("" when all are). */
+static int coalesce_strings(struct sqlb *b, const struct kql_expr *e, const char *prefix)
+{
+	fputs("coalesce(", b->f);
+	for (size_t i = 0; i < e->nargs; i++) {
+		fputs("nullif(", b->f);
+		if (expr(b, e->args[i], prefix) != 0)
+			return -1;
+		fputs(", ''), ", b->f);
+	}
+	fputs("'')", b->f);
+	return 0;
+}
+
 static int scalar_call(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 {
 	int r = simple_form(b, e, prefix);
@@ -535,6 +548,9 @@ static int scalar_call(struct sqlb *b, const struct kql_expr *e, const char *pre
 	switch (e->fn) {
 	case KQL_F_CASE:
 		return case_of(b, e, prefix);
+	case KQL_F_COALESCE:
+		return e->type == PROTO_T_STRING ? coalesce_strings(b, e, prefix)
+		                                 : call(b, "coalesce", e, prefix);
 	case KQL_F_BIN:
 		/* Datetimes bin from 0001-01-01 (DateTime's ticks), not 1970:
 		 * bin(t, 7d) starts weeks on Mondays as Kusto does. */

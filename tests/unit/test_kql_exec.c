@@ -357,6 +357,10 @@ static void test_each_function(void **state)
 	     "case(false, 1, true, 2, 3), coalesce(long(null), 7), 'abc' !has 'ab', "
 	     "'abc' !contains 'B', 5 between (1 .. 5), 5 !between (1 .. 4)",
 	     "false\ttrue\tfalse\tn\t2\t7\ttrue\tfalse\ttrue\ttrue\n");
+	/* coalesce skips empty strings as it skips nulls. */
+	ROWS("print coalesce('', 'b'), coalesce('', ''), strlen(coalesce('', '')), "
+	     "coalesce(tolong('x'), tolong('42'), 33)",
+	     "b\t\t0\t42\n");
 	ROWS("print split('a,b,,c', ','), split('a,b', ',', 1), strcat_delim('-', 'a', 1, ''), "
 	     "replace_string('aXbX', 'X', '--'), tolong('12'), toreal('2.5'), toreal('x')",
 	     "[\"a\",\"b\",\"\",\"c\"]\t[\"b\"]\ta-1-\ta--b--\t12\t2.5\tnull\n");
