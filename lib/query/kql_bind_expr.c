@@ -376,10 +376,40 @@ static struct kql_expr *inline_call(struct kqlb *b, const struct kqlb_scope *s,
 	return kqlb_expr(b, &inner, body);
 }
 
+static int numeric_rank(enum proto_coltype t)
+{
+	return t == PROTO_T_INT ? 1 : t == PROTO_T_LONG ? 2 : t == PROTO_T_REAL ? 3 : 0;
+}
+
+/* The common type of the values of iff, case, coalesce, min_of, max_of:
+ * numbers promote (int to long to real: iff(c, 1, 2.5) is real), a
+ * dynamic value gives way to the others; otherwise the first's type. */
+static enum proto_coltype common_type(const struct kql_func *f, struct kql_expr **args,
+                                      size_t nargs)
+{
+	bool values_only = f->id == KQL_F_IFF || f->id == KQL_F_CASE;
+	enum proto_coltype t = PROTO_T_DYNAMIC;
+
+	for (size_t i = values_only ? 1 : 0; i < nargs; i++) {
+		enum proto_coltype a = args[i]->type;
+		if (values_only && i % 2 == 0 && i != nargs - 1)
+			continue; /* a predicate of case */
+		if (t == PROTO_T_DYNAMIC)
+			t = a;
+		else if (numeric_rank(a) > 0 && numeric_rank(t) > 0 &&
+		         numeric_rank(a) > numeric_rank(t))
+			t = a;
+	}
+	return t;
+}
+
 static int result_type(const struct kql_func *f, struct kql_expr **args, size_t nargs)
 {
 	enum proto_coltype a0 = nargs > 0 ? args[0]->type : PROTO_T_LONG;
 
+	if (f->id == KQL_F_IFF || f->id == KQL_F_CASE || f->id == KQL_F_COALESCE ||
+	    f->id == KQL_F_MIN_OF || f->id == KQL_F_MAX_OF)
+		return common_type(f, args, nargs);
 	switch (f->rule) {
 	case KQL_R_FIXED:
 		return f->type;

@@ -164,6 +164,13 @@ static void test_function_types(void **state)
 	expect_type("abs(Code)", PROTO_T_LONG);
 	expect_type("pow(2, 10)", PROTO_T_REAL);
 	expect_type("max_of(Code, 3)", PROTO_T_LONG);
+	expect_type("iff(Code > 1, 1, 2.5)", PROTO_T_REAL);
+	expect_type("iff(Code > 1, toint(1), Code)", PROTO_T_LONG);
+	expect_type("case(Code > 1, 1, Code > 2, 2, 3.5)", PROTO_T_REAL);
+	expect_type("case(Code > 1, Level, 'x')", PROTO_T_STRING);
+	expect_type("coalesce(toint(Code), Code)", PROTO_T_LONG);
+	expect_type("max_of(Code, 2.5)", PROTO_T_REAL);
+	expect_type("iff(Code > 1, Props.a, 2)", PROTO_T_LONG);
 	expect_type("isempty(Level)", PROTO_T_BOOL);
 	expect_type("long(null)", PROTO_T_LONG);
 	expect_type("guid(74be27de-1e4e-49d9-b579-fe0b331d3642)", PROTO_T_GUID);
