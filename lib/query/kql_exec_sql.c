@@ -483,8 +483,6 @@ static const struct {
      "(CASE WHEN json_valid(%0) AND json_type(%0) = 'object' THEN (SELECT "
      "json_group_array(key) FROM json_each(%0)) END)",
      0},
-    /* A JSON null member or element is Kusto's null (SQL NULL), not the text null. */
-    {KQL_F_DYN_GET, FORM_PATTERN, "nullif(%0 -> %1, 'null')", 0},
     {KQL_F_SPLIT, FORM_CALL, "kql_split", 0},
     {KQL_F_REPLACE_STRING, FORM_CALL, "replace", 0},
     {KQL_F_INDEXOF, FORM_CALL, "kql_indexof", 0},
@@ -548,6 +546,15 @@ static int scalar_call(struct sqlb *b, const struct kql_expr *e, const char *pre
 	switch (e->fn) {
 	case KQL_F_CASE:
 		return case_of(b, e, prefix);
+	case KQL_F_DYN_GET:
+		/* A JSON null member or element is Kusto's null (SQL NULL), not
+		 * the text null; a negative index counts from the end (d[-1]). */
+		return integral(e->args[1]->type)
+		           ? pattern(b, e,
+		                     "nullif(%0 -> (CASE WHEN %1 < 0 THEN '$[#' || %1 || ']' "
+		                     "ELSE %1 END), 'null')",
+		                     prefix)
+		           : pattern(b, e, "nullif(%0 -> %1, 'null')", prefix);
 	case KQL_F_COALESCE:
 		return e->type == PROTO_T_STRING ? coalesce_strings(b, e, prefix)
 		                                 : call(b, "coalesce", e, prefix);

@@ -277,6 +277,9 @@ static void test_union_join_mvexpand(void **state)
 	     "1\t1\n1\t2\n");
 	ROWS("datatable(a:long, d:dynamic)[1, dynamic({'t': ['p', 'q']})] | mv-expand d = d.t",
 	     "1\t\"p\"\n1\t\"q\"\n");
+	/* A negative index counts from the end of the array. */
+	ROWS("print d = dynamic([1, 2, 3]) | project a = d[-1], b = d[-3], c = d[-4], e = d[0]",
+	     "3\t1\tnull\t1\n");
 	/* A JSON null inside a dynamic value is Kusto's null. */
 	ROWS("print a = isnull(dynamic([null])[0]), b = tostring(dynamic({'x': null}).x), "
 	     "c = isnull(dynamic({'x': 1}).y)",
