@@ -1130,6 +1130,29 @@ static void collect_final(sqlite3_context *ctx)
 	json_decref(*acc);
 }
 
+/* kql_array_head(array, n): the array's first n elements (make_set and
+ * make_list with a maximum size); anything else as it is. */
+static void fn_array_head(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const char *text = (const char *)sqlite3_value_text(argv[0]);
+	int64_t n = sqlite3_value_int64(argv[1]);
+	json_t *a;
+	char *out;
+
+	if (text == NULL || sqlite3_value_type(argv[1]) == SQLITE_NULL || n < 0 ||
+	    (a = json_loads(text, JSON_DECODE_ANY, NULL)) == NULL) {
+		sqlite3_result_value(ctx, argv[0]);
+		return;
+	}
+	while (json_is_array(a) && json_array_size(a) > (size_t)n)
+		(void)json_array_remove(a, json_array_size(a) - 1);
+	if ((out = json_dumps(a, JSON_COMPACT | JSON_ENCODE_ANY)) != NULL)
+		sqlite3_result_text(ctx, out, -1, free);
+	else
+		sqlite3_result_error_nomem(ctx);
+	json_decref(a);
+}
+
 /* ---- registration ---- */
 
 static const struct {
@@ -1159,6 +1182,7 @@ static const struct {
     {"kql_trim", 2, fn_trim, NULL, NULL},
     {"kql_indexof", -1, fn_indexof, NULL, NULL},
     {"kql_indexes", -1, fn_indexes, NULL, NULL},
+    {"kql_array_head", 2, fn_array_head, NULL, NULL},
     {"kql_argmax", 2, NULL, argmax_step, extreme_final},
     {"kql_argmin", 2, NULL, argmin_step, extreme_final},
     {"kql_percentile", 2, NULL, percentile_step, percentile_final},

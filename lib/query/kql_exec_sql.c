@@ -628,7 +628,7 @@ static int json_item(struct sqlb *b, const struct kql_expr *e, const char *prefi
 	return expr(b, e, prefix);
 }
 
-static int collect(struct sqlb *b, const struct kql_expr *e, bool distinct, const char *prefix)
+static int collect_all(struct sqlb *b, const struct kql_expr *e, bool distinct, const char *prefix)
 {
 	/* A dynamic array's elements join the set one by one. */
 	if (e->args[0]->type == PROTO_T_DYNAMIC) {
@@ -645,6 +645,21 @@ static int collect(struct sqlb *b, const struct kql_expr *e, bool distinct, cons
 	if (expr(b, e->args[0], prefix) != 0)
 		return -1;
 	fputs(" IS NOT NULL)", b->f);
+	return 0;
+}
+
+/* make_set(x [, max]) / make_list(x [, max]): at most max elements. */
+static int collect(struct sqlb *b, const struct kql_expr *e, bool distinct, const char *prefix)
+{
+	if (e->nargs < 2)
+		return collect_all(b, e, distinct, prefix);
+	fputs("kql_array_head(", b->f);
+	if (collect_all(b, e, distinct, prefix) != 0)
+		return -1;
+	fputs(", ", b->f);
+	if (expr(b, e->args[1], prefix) != 0)
+		return -1;
+	fputc(')', b->f);
 	return 0;
 }
 
