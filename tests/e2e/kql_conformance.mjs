@@ -614,6 +614,13 @@ function cases(D) {
 			rows: () => E.filter((r) => r.Code === 301).map((r) => [gt(r.Latency, 200) ? 1 : 2.5, r.Ok === true ? r.Level : r.Host]) },
 		{ q: "Events | top 3 by strlen(Msg) desc, Msg asc | project Msg", cols: "Msg:string", ordered: true,
 			rows: () => sortBy(E, [(r) => [...r.Msg].length, true], [(r) => r.Msg, false]).slice(0, 3).map((r) => [r.Msg]) },
+		{ q: "Events | where Code == 200 | project a = Tags[-1], b = array_length(Tags)", cols: "a:dynamic,b:long",
+			rows: () => E.filter((r) => r.Code === 200).map((r) => [Array.isArray(r.Tags) && r.Tags.length ? r.Tags[r.Tags.length - 1] : null,
+				Array.isArray(r.Tags) ? r.Tags.length : null]) },
+		{ q: "Events | summarize s = make_set(Host, 2), l = make_list(Code, 3) by Level | project Level, a = array_length(s), b = array_length(l)",
+			cols: "Level:string,a:long,b:long",
+			rows: () => groupBy(E, (r) => r.Level).map((g) => [g.key, Math.min(2, new Set(g.rows.map((r) => r.Host)).size),
+				Math.min(3, vals(g.rows, (r) => r.Code).length)]) },
 		// the null rules
 		{ q: "print a = long(null) == 1, b = long(null) != 1, c = long(null) == long(null), d = isnull(real(null) + 1), e = isempty(\"\"), f = strlen(tostring(long(null)))",
 			cols: "a:bool,b:bool,c:bool,d:bool,e:bool,f:long", rows: () => [[false, true, null, true, true, 0]] },
