@@ -42,8 +42,12 @@ static void format_real(double r, char *buf, size_t n)
 		if (strchr(buf, 'e') != NULL && fabs(r) >= 1e-4 && fabs(r) < 1e15)
 			continue;
 		if (strtod(buf, NULL) == r)
-			return;
+			break;
 	}
+	/* .NET's (and so Kusto's) exponent is a capital E: 1.5E+20, 5E-05. */
+	char *e = strchr(buf, 'e');
+	if (e != NULL)
+		*e = 'E';
 }
 
 char *kql_exec_format(const struct kql_value *v, enum proto_coltype type, char *buf, size_t n)

@@ -364,6 +364,8 @@ static void test_each_function(void **state)
 	     "case(false, 1, true, 2, 3), coalesce(long(null), 7), 'abc' !has 'ab', "
 	     "'abc' !contains 'B', 5 between (1 .. 5), 5 !between (1 .. 4)",
 	     "false\ttrue\tfalse\tn\t2\t7\ttrue\tfalse\ttrue\ttrue\n");
+	ROWS("print tostring(1.5e20), tostring(0.00005), tostring(0.25), tostring(50.0)",
+	     "1.5E+20\t5E-05\t0.25\t50\n");
 	/* coalesce skips empty strings as it skips nulls. */
 	ROWS("print coalesce('', 'b'), coalesce('', ''), strlen(coalesce('', '')), "
 	     "coalesce(tolong('x'), tolong('42'), 33)",
