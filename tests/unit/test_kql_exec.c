@@ -364,6 +364,15 @@ static void test_each_function(void **state)
 	     "case(false, 1, true, 2, 3), coalesce(long(null), 7), 'abc' !has 'ab', "
 	     "'abc' !contains 'B', 5 between (1 .. 5), 5 !between (1 .. 4)",
 	     "false\ttrue\tfalse\tn\t2\t7\ttrue\tfalse\ttrue\ttrue\n");
+	/* The datetime formats of the documentation: ISO 8601, RFC 822, RFC 850
+	 * and the sortable one, with an optional GMT. */
+	ROWS("print todatetime('Sat, 8 Nov 14 15:05:02 GMT'), todatetime('8 Nov 14 15:05'), "
+	     "todatetime('Saturday, 08-Nov-14 15:05:02 GMT'), todatetime('08-Nov-14 15:05'), "
+	     "todatetime('2014-11-08 15:05:25 GMT'), todatetime('2014-11-8T15:05'), "
+	     "todatetime('8 Foo 14 15:05'), todatetime('Sat, 8 Nov 14')",
+	     "2014-11-08T15:05:02.0000000Z\t2014-11-08T15:05:00.0000000Z\t"
+	     "2014-11-08T15:05:02.0000000Z\t2014-11-08T15:05:00.0000000Z\t"
+	     "2014-11-08T15:05:25.0000000Z\t2014-11-08T15:05:00.0000000Z\tnull\tnull\n");
 	ROWS("print tostring(1.5e20), tostring(0.00005), tostring(0.25), tostring(50.0)",
 	     "1.5E+20\t5E-05\t0.25\t50\n");
 	/* coalesce skips empty strings as it skips nulls. */
