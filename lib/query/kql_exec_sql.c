@@ -625,6 +625,17 @@ static int json_item(struct sqlb *b, const struct kql_expr *e, const char *prefi
 	}
 	if (e->type == PROTO_T_DATETIME || e->type == PROTO_T_TIMESPAN || e->type == PROTO_T_GUID)
 		return text_of(b, e, prefix);
+	/* bools are JSON's true and false, not SQLite's 1 and 0 */
+	if (e->type == PROTO_T_BOOL) {
+		fputs("json(CASE WHEN ", b->f);
+		if (expr(b, e, prefix) != 0)
+			return -1;
+		fputs(" THEN 'true' WHEN ", b->f);
+		if (expr(b, e, prefix) != 0)
+			return -1;
+		fputs(" IS NOT NULL THEN 'false' END)", b->f);
+		return 0;
+	}
 	return expr(b, e, prefix);
 }
 

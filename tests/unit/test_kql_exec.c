@@ -228,6 +228,9 @@ static void test_summarize(void **state)
 	            "l = make_list(v), st = make_set(k) by k",
 	            "a\t3\t5\t2.5\t3.5\t[1.5,3.5]\t[\"a\"]\nb\t1\t2.5\t2.5\t2.5\t[2.5]\t[\"b\"]\n",
 	            false);
+	ROWS("datatable(b:bool)[true, false, bool(null), true] | summarize make_set(b), "
+	     "make_list(b)",
+	     "[true,false]\t[true,false,true]\n");
 	/* make_set and make_list honour their maximum size. */
 	ROWS("range x from 1 to 10 step 1 | summarize s = array_length(make_set(x, 3)), "
 	     "l = array_length(make_list(x, 4)), a = array_length(make_list(x))",
