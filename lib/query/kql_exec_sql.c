@@ -439,6 +439,11 @@ static int conversion(struct sqlb *b, const struct kql_expr *e, const char *pref
 {
 	if (e->args[0]->type == e->type && e->type != PROTO_T_DYNAMIC)
 		return expr(b, e->args[0], prefix);
+	/* A bool is 1 or 0 to the number conversions (the bool type's page). */
+	if (e->args[0]->type == PROTO_T_BOOL &&
+	    (e->type == PROTO_T_INT || e->type == PROTO_T_LONG || e->type == PROTO_T_REAL))
+		return e->type == PROTO_T_REAL ? pattern(b, e, "CAST(%0 AS REAL)", prefix)
+		                               : expr(b, e->args[0], prefix);
 	switch (e->fn) {
 	case KQL_F_TOSTRING:
 		return text_of(b, e->args[0], prefix);

@@ -376,6 +376,8 @@ static void test_each_function(void **state)
 	     "2014-11-08T15:05:02.0000000Z\t2014-11-08T15:05:00.0000000Z\t"
 	     "2014-11-08T15:05:02.0000000Z\t2014-11-08T15:05:00.0000000Z\t"
 	     "2014-11-08T15:05:25.0000000Z\t2014-11-08T15:05:00.0000000Z\tnull\tnull\n");
+	ROWS("print toint(true), tolong(false), todouble(true), toint(bool(null))",
+	     "1\t0\t1\tnull\n");
 	ROWS("print tostring(1.5e20), tostring(0.00005), tostring(0.25), tostring(50.0)",
 	     "1.5E+20\t5E-05\t0.25\t50\n");
 	/* coalesce skips empty strings as it skips nulls. */
