@@ -621,6 +621,12 @@ function cases(D) {
 			cols: "Level:string,a:long,b:long",
 			rows: () => groupBy(E, (r) => r.Level).map((g) => [g.key, Math.min(2, new Set(g.rows.map((r) => r.Host)).size),
 				Math.min(3, vals(g.rows, (r) => r.Code).length)]) },
+		{ q: "Events | summarize s = sum(toint(Ok)), r = avg(todouble(Ok)), m = make_set(Ok) by Level", cols: "Level:string,s:long,r:real,m:dynamic", sets: [3],
+			rows: () => groupBy(E, (r) => r.Level).map((g) => [g.key, sum(g.rows, (r) => (isNull(r.Ok) ? null : +r.Ok)),
+				avg(g.rows, (r) => (isNull(r.Ok) ? null : +r.Ok)), [...new Set(vals(g.rows, (r) => r.Ok))]]) },
+		{ q: "Events | where Code == 404 | project t = todatetime(strcat(format_datetime(Timestamp, 'dd'), '-Nov-26 ', format_datetime(Timestamp, 'HH:mm:ss'), ' GMT'))",
+			cols: "t:datetime",
+			rows: () => E.filter((r) => r.Code === 404).map((r) => [isNull(r.Timestamp) ? null : Math.floor(r.Timestamp / 1000) * 1000]) },
 		// the null rules
 		{ q: "print a = long(null) == 1, b = long(null) != 1, c = long(null) == long(null), d = isnull(real(null) + 1), e = isempty(\"\"), f = strlen(tostring(long(null)))",
 			cols: "a:bool,b:bool,c:bool,d:bool,e:bool,f:long", rows: () => [[false, true, null, true, true, 0]] },
