@@ -578,10 +578,13 @@ static int scalar_call(struct sqlb *b, const struct kql_expr *e, const char *pre
 	case KQL_F_TOUPPER:
 		return one_text_arg(b, "kql_upper", e, prefix);
 	case KQL_F_SUBSTRING:
-		return pattern(b, e,
-		               e->nargs == 3 ? "substr(%0, max(%1, 0) + 1, max(%2, 0))"
-		                             : "substr(%0, max(%1, 0) + 1)",
-		               prefix);
+		/* A negative start counts from the end, as SQLite's substr does. */
+		return pattern(
+		    b, e,
+		    e->nargs == 3
+		        ? "substr(%0, CASE WHEN %1 < 0 THEN %1 ELSE %1 + 1 END, max(%2, 0))"
+		        : "substr(%0, CASE WHEN %1 < 0 THEN %1 ELSE %1 + 1 END)",
+		    prefix);
 	case KQL_F_STRCAT:
 		return concat(b, e, 0, -1, prefix);
 	case KQL_F_STRCAT_DELIM:

@@ -376,6 +376,10 @@ static void test_each_function(void **state)
 	     "2014-11-08T15:05:02.0000000Z\t2014-11-08T15:05:00.0000000Z\t"
 	     "2014-11-08T15:05:02.0000000Z\t2014-11-08T15:05:00.0000000Z\t"
 	     "2014-11-08T15:05:25.0000000Z\t2014-11-08T15:05:00.0000000Z\tnull\tnull\n");
+	/* substring: a negative start counts from the end. */
+	ROWS("print substring('abcdef', -2), substring('abcdef', -3, 2), substring('abc', 1, 100), "
+	     "substring('héllo', -4, 1)",
+	     "ef\tde\tbc\té\n");
 	ROWS("print toint(true), tolong(false), todouble(true), toint(bool(null))",
 	     "1\t0\t1\tnull\n");
 	ROWS("print tostring(1.5e20), tostring(0.00005), tostring(0.25), tostring(50.0)",
