@@ -213,22 +213,50 @@ static int strop(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 	return unsupported(b, e->pos, "the operator", kql_op_name(e->op));
 }
 
-/* in, !in, in~, !in~: in~ compares lower-cased text (every letter: kql_lower). */
+/* One side of in: the value, lower-cased for in~ (every letter). */
+static int in_value(struct sqlb *b, const struct kql_expr *v, bool ci, const char *prefix)
+{
+	fputs(ci ? "kql_lower(" : "", b->f);
+	if ((ci ? text_of(b, v, prefix) : expr(b, v, prefix)) != 0)
+		return -1;
+	fputs(ci ? ")" : "", b->f);
+	return 0;
+}
+
+/* in, !in, in~, !in~: x IN (the scalars), or in a dynamic array's
+ * elements (x in (dynamic(["a", "b"])), as the documentation allows). */
 static int in_list(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 {
 	bool ci = e->op == KQL_OP_IN_CI || e->op == KQL_OP_NOT_IN_CI;
 	bool neg = e->op == KQL_OP_NOT_IN || e->op == KQL_OP_NOT_IN_CI;
+	size_t scalars = 0;
 
-	fputs(ci ? "(kql_lower(" : "(", b->f);
-	if ((ci ? text_of(b, e->args[0], prefix) : expr(b, e->args[0], prefix)) != 0)
-		return -1;
-	fprintf(b->f, "%s %sIN (", ci ? ")" : "", neg ? "NOT " : "");
+	fputs(neg ? "(NOT (0" : "((0", b->f);
 	for (size_t i = 1; i < e->nargs; i++) {
-		fputs(i > 1 ? ", " : "", b->f);
-		fputs(ci ? "kql_lower(" : "", b->f);
-		if ((ci ? text_of(b, e->args[i], prefix) : expr(b, e->args[i], prefix)) != 0)
+		bool array = e->args[i]->type == PROTO_T_DYNAMIC;
+		if (!array && scalars++ > 0)
+			continue; /* the scalars go in one list, written once */
+		fputs(" OR ", b->f);
+		if (in_value(b, e->args[0], ci, prefix) != 0)
 			return -1;
-		fputs(ci ? ")" : "", b->f);
+		fputs(" IN (", b->f);
+		if (array) {
+			fputs(ci ? "SELECT kql_lower(value) FROM json_each("
+			         : "SELECT value FROM json_each(",
+			      b->f);
+			if (expr(b, e->args[i], prefix) != 0)
+				return -1;
+			fputs("))", b->f);
+			continue;
+		}
+		for (size_t j = i, n = 0; j < e->nargs; j++) {
+			if (e->args[j]->type == PROTO_T_DYNAMIC)
+				continue;
+			fputs(n++ > 0 ? ", " : "", b->f);
+			if (in_value(b, e->args[j], ci, prefix) != 0)
+				return -1;
+		}
+		fputc(')', b->f);
 	}
 	fputs("))", b->f);
 	return 0;

@@ -151,6 +151,13 @@ static void test_strings(void **state)
 	     "'Hello' startswith 'he', 'Hello' endswith_cs 'LO', 'a' =~ 'A', 'a' == 'A', "
 	     "'a' !~ 'b', 'Kusto Explorer' hasprefix 'expl', 'Kusto Explorer' hassuffix 'sto'",
 	     "false\ttrue\tfalse\ttrue\tfalse\ttrue\tfalse\ttrue\tfalse\ttrue\ttrue\ttrue\n");
+	/* in over a dynamic array's elements. */
+	ROWS("print a = 'x' in (dynamic(['x', 'y'])), b = 2 in (1, dynamic([5, 2])), "
+	     "c = 'X' in~ (dynamic(['x'])), d = 3 !in (dynamic([1, 2])), e = 1 !in (dynamic([1]), "
+	     "7)",
+	     "true\ttrue\ttrue\ttrue\tfalse\n");
+	ROWS("let s = dynamic(['a', 'b']); datatable(k:string)['a', 'c', 'b'] | where k !in (s)",
+	     "c\n");
 	/* Case-insensitive means every letter, not only ASCII ones. */
 	ROWS("print 'CAFÉ' =~ 'café', 'Ünïcode Straße' has 'ÜNÏCODE', 'naïve' contains 'NAÏ', "
 	     "'É' in~ ('é'), tolower('ÀÉÎ'), toupper('straße ñ'), 'ÉCOLE' startswith 'éc', "
