@@ -627,6 +627,11 @@ function cases(D) {
 		{ q: "Events | where Code == 404 | project t = todatetime(strcat(format_datetime(Timestamp, 'dd'), '-Nov-26 ', format_datetime(Timestamp, 'HH:mm:ss'), ' GMT'))",
 			cols: "t:datetime",
 			rows: () => E.filter((r) => r.Code === 404).map((r) => [isNull(r.Timestamp) ? null : Math.floor(r.Timestamp / 1000) * 1000]) },
+		cnt('Host in~ (dynamic(["HOST1", "web-01"]), "host3")', (r) => ["host1", "web-01", "host3"].includes(lower(r.Host))),
+		{ q: 'let hs = dynamic(["host1", "host2"]); Events | where Host !in (hs) | count', cols: C, rows: n((r) => !["host1", "host2"].includes(r.Host)) },
+		{ q: "Events | where Code == 503 and strlen(Msg) >= 6 | project a = substring(Msg, -4), b = substring(Msg, -6, 2)", cols: "a:string,b:string",
+			rows: () => E.filter((r) => r.Code === 503 && [...r.Msg].length >= 6).map((r) => { const c = [...r.Msg];
+				return [c.slice(c.length - 4).join(""), c.slice(c.length - 6, c.length - 4).join("")]; }) },
 		// the null rules
 		{ q: "print a = long(null) == 1, b = long(null) != 1, c = long(null) == long(null), d = isnull(real(null) + 1), e = isempty(\"\"), f = strlen(tostring(long(null)))",
 			cols: "a:bool,b:bool,c:bool,d:bool,e:bool,f:long", rows: () => [[false, true, null, true, true, 0]] },
