@@ -1,4 +1,5 @@
 // kql_conformance.mjs — the data and the queries of kql_conformance.sh.
+// Each query runs through execute (v2) and executeQueryV1 (v1).
 //
 //   node kql_conformance.mjs gen DIR     writes DIR/{Events,Hosts}.schema and
 //                                        DIR/Events.N.csv, DIR/Hosts.1.csv
@@ -817,12 +818,19 @@ async function check() {
 	for (const c of list) {
 		if (only && !c.q.includes(only)) continue;
 		let why;
-		try {
-			const res = await client.execute("Logs", c.q);
-			const t = res.primaryResults[0];
-			why = compare(c, t.columns.map((x) => ({ name: x.name, type: x.type })), t._rows, D);
-		} catch (e) {
-			why = `raised: ${e.response?.data?.error?.message ?? e.message}`;
+		// execute (v2 frames), then executeQueryV1 (v1 tables): the same answer
+		for (const [how, run] of [["v2", (q) => client.execute("Logs", q)], ["v1", (q) => client.executeQueryV1("Logs", q)]]) {
+			try {
+				const res = await run(c.q);
+				const t = res.primaryResults[0];
+				why = compare(c, t.columns.map((x) => ({ name: x.name, type: x.type })), t._rows, D);
+			} catch (e) {
+				why = `raised: ${e.response?.data?.error?.message ?? e.message}`;
+			}
+			if (why) {
+				why = `${how}: ${why}`;
+				break;
+			}
 		}
 		console.log(`${why ? "not ok" : "ok"} - ${c.q}`);
 		if (why) { failed++; console.log(`# ${why.slice(0, 1500)}`); }
