@@ -336,8 +336,10 @@ static void free_regex(void *p)
 }
 
 /* RE2's \d \w \s (and negations) in POSIX ERE terms; other escapes
- * are kept.  Written into out (room for 16 bytes per input byte). */
-static void translate_regex(const char *pat, char *out)
+ * are kept.  Written into out (room for 16 bytes per input byte).
+ * -ENOTSUP for a lazy quantifier (*?, +?, {n}? …), which POSIX ERE would
+ * silently read as a greedy one: refused rather than a wrong match. */
+static int translate_regex(const char *pat, char *out)
 {
 	static const struct {
 		char c;
@@ -348,11 +350,14 @@ static void translate_regex(const char *pat, char *out)
 	               {'W', NULL, "[^A-Za-z0-9_]"},
 	               {'s', "[:space:]", "[[:space:]]"},
 	               {'S', NULL, "[^[:space:]]"}};
-	bool bracket = false;
+	bool bracket = false, quantified = false;
 	size_t n = 0;
 
 	for (const char *p = pat; *p != '\0'; p++) {
 		size_t k = 0;
+		if (!bracket && *p == '?' && quantified)
+			return -ENOTSUP;
+		quantified = !bracket && strchr("*+?}", *p) != NULL;
 		if (*p == '\\' && p[1] != '\0') {
 			for (k = 0; k < 6 && classes[k].c != p[1]; k++)
 				;
@@ -372,6 +377,7 @@ static void translate_regex(const char *pat, char *out)
 		out[n++] = *p;
 	}
 	out[n] = '\0';
+	return 0;
 }
 
 /* The compiled pattern of argument i, cached on the statement. */
@@ -382,11 +388,16 @@ static regex_t *regex_arg(sqlite3_context *ctx, sqlite3_value **argv, int i)
 
 	if (re != NULL || pat == NULL)
 		return re;
+	/* RE2's (?i) at the start: the whole pattern ignores case. */
+	int flags = REG_EXTENDED | (strncmp(pat, "(?i)", 4) == 0 ? REG_ICASE : 0);
+	pat += (flags & REG_ICASE) ? 4 : 0;
 	char *ere = malloc(strlen(pat) * 16 + 1);
-	if (ere != NULL)
-		translate_regex(pat, ere);
-	if (ere == NULL || (re = malloc(sizeof(*re))) == NULL ||
-	    regcomp(re, ere, REG_EXTENDED) != 0) {
+	if (ere != NULL && translate_regex(pat, ere) != 0) {
+		free(ere);
+		sqlite3_result_error(ctx, "lazy quantifiers (*?, +?) are not supported", -1);
+		return NULL;
+	}
+	if (ere == NULL || (re = malloc(sizeof(*re))) == NULL || regcomp(re, ere, flags) != 0) {
 		free(ere);
 		free(re);
 		sqlite3_result_error(ctx, "a regular expression that does not compile", -1);
@@ -868,9 +879,12 @@ static void fn_trim(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	regmatch_t m;
 	size_t start = 0, end;
 
-	if (ere == NULL || anchored == NULL || s == NULL)
+	if (ere == NULL || anchored == NULL || s == NULL || pat == NULL)
 		goto out;
-	translate_regex(pat, ere);
+	if (translate_regex(pat, ere) != 0) {
+		sqlite3_result_error(ctx, "lazy quantifiers (*?, +?) are not supported", -1);
+		goto out;
+	}
 	(void)snprintf(anchored, n * 16 + 8, "^(%s)+", ere);
 	end = strlen(s);
 	if (regcomp(&re, anchored, REG_EXTENDED) == 0) {

@@ -291,6 +291,15 @@ static void test_union_join_mvexpand(void **state)
 	     "1\t1\n1\t2\n");
 	ROWS("datatable(a:long, d:dynamic)[1, dynamic({'t': ['p', 'q']})] | mv-expand d = d.t",
 	     "1\t\"p\"\n1\t\"q\"\n");
+	/* RE2's (?i); a lazy quantifier, which POSIX ERE would read as greedy,
+	 * is refused rather than matched wrongly. */
+	ROWS("print 'ABC' matches regex @'(?i)^abc$', extract(@'(?i)(b+)', 1, 'aBBc')",
+	     "true\tBB\n");
+	{
+		struct kql_error err = {0};
+		assert_null(run("print extract(@'a(.*?)b', 1, 'a1b2b')", &err));
+		assert_non_null(strstr(err.message, "lazy quantifiers"));
+	}
 	/* A negative index counts from the end of the array. */
 	ROWS("print d = dynamic([1, 2, 3]) | project a = d[-1], b = d[-3], c = d[-4], e = d[0]",
 	     "3\t1\tnull\t1\n");
