@@ -464,7 +464,9 @@ static struct kql_plan *bind_source(struct kqlb *b, const struct kqlb_binding *e
 			break;
 		return bind_name_source(b, env, n);
 	case KQL_N_TABLE:
-		return bind_scan(b, n->str, n->name, n->pos);
+		/* A bare name after union, join or lookup may be a let (T | union T). */
+		return n->str == NULL ? bind_name_source(b, env, n)
+		                      : bind_scan(b, n->str, n->name, n->pos);
 	case KQL_N_CALL:
 		return bind_call_source(b, env, n);
 	case KQL_N_DATATABLE:

@@ -365,6 +365,10 @@ static void test_each_operator(void **state)
 	               t);
 	ROWS(q, "4\n6\n");
 	ROWS("union withsource=S (print x = 1), (print x = 2) | summarize sum(x)", "3\n");
+	/* A let names a table for union, join and lookup as a table's name does. */
+	ROWS("let T = print a = 1; let U = datatable(a:long, b:string)[1, 'x']; T | union T | "
+	     "join kind=inner U on a | lookup U on a | project a, b | union U, U | count",
+	     "4\n");
 }
 
 /* The aggregates and scalar functions the unit tests above do not reach. */
