@@ -19,14 +19,6 @@ static struct kqlb_scope scope(const struct kql_plan *in, const struct kqlb_bind
 	return s;
 }
 
-static bool name_taken_in(const struct kql_plan *p, size_t n, const char *name)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(p->cols[i].name, name) == 0)
-			return true;
-	return false;
-}
-
 static void copy_cols(struct kql_plan *p, const struct kql_plan *in)
 {
 	memcpy(p->cols, in->cols, in->ncols * sizeof(*p->cols));
@@ -147,17 +139,29 @@ static struct kql_plan *bind_project(struct kqlb *b, const struct kqlb_binding *
 	const struct kql_node *k = n->kids;
 	const char *name;
 	int counter = 0;
+	bool *inferred = kqlb_alloc(b, n->nkids * sizeof(*inferred));
 
-	if (p == NULL || (p->exprs = kqlb_alloc(b, n->nkids * sizeof(*p->exprs))) == NULL)
+	if (p == NULL || inferred == NULL ||
+	    (p->exprs = kqlb_alloc(b, n->nkids * sizeof(*p->exprs))) == NULL)
 		return NULL;
 	for (size_t i = 0; k != NULL; k = k->next, i++) {
 		struct kql_expr *e = kqlb_expr(b, &s, k->kind == KQL_N_ASSIGN ? k->kids : k);
+		int c;
 		if (e == NULL || (name = item_name(b, k, e, in, &counter)) == NULL)
 			return NULL;
-		if (name_taken_in(p, i, name))
+		/* A name inferred from a call (tolong(Code) is Code) gives way to
+		 * Code1 as Kusto's does; two declared ones (a = …, a column) clash. */
+		inferred[i] = k->kind != KQL_N_ASSIGN && e->kind == KQL_E_CALL;
+		for (c = 0; c < (int)i && strcmp(p->cols[c].name, name) != 0; c++)
+			;
+		if (c < (int)i && (inferred[i] || inferred[c]))
+			name = kqlb_unique_name(b, p->cols, i, name);
+		else if (c < (int)i)
 			return kqlb_fail(b, KQL_E_NAME, k->pos,
 			                 "'project' operator: the column '%s' is projected twice",
 			                 name);
+		if (name == NULL)
+			return NULL;
 		p->exprs[i] = e;
 		p->cols[i].name = name;
 		p->cols[i].type = e->type;

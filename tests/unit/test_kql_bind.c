@@ -216,6 +216,8 @@ static void test_operator_names(void **state)
 	             "Props_a,Code,strlen_Level,Latency,Column1,Timestamp,Column2");
 	expect_names("Events | summarize count() by tostring(Props.u), abs(Code)",
 	             "Props_u,Code,count_");
+	expect_names("Events | project Code, tolong(Code), abs(Code)", "Code,Code1,Code2");
+	expect_names("Events | project tolong(Code), Code", "Code,Code1");
 	expect_names("Hosts | extend x = 1, Host = toupper(Host), y = x + 1", "Host,Region,x,y");
 	expect_names("Hosts | project-away Region", "Host");
 	expect_names("Hosts | project-rename Name = Host", "Name,Region");
