@@ -40,11 +40,18 @@ int qsync_new(const char *store_path, const char *cache_dir, struct qsync **ret)
 /* Stops the thread after the load under way (it is rolled back) and frees. */
 void qsync_free(struct qsync *q);
 
-/* Asks for a pass (coalesced with one pending). */
+/* Asks for a pass (coalesced with one pending).  A pass walks only the
+ * databases whose visible or applied version changed since their last
+ * pass (or whose last pass left a load to retry): the others' counts are
+ * carried over. */
 void qsync_kick(struct qsync *q);
 
-/* Asks for a pass and waits until one that started after this call has
- * ended, at most timeout_ms: true when it did (a reader that found visible
+/* The cache's content changed (a commit or an eviction): asks for a pass
+ * that walks every database. */
+void qsync_cache_changed(struct qsync *q);
+
+/* Asks for a pass of every database and waits until one that started
+ * after this call has ended, at most timeout_ms: true when it did (a reader that found visible
  * extents cached but not loaded yet reads them after it). */
 bool qsync_wait(struct qsync *q, int timeout_ms);
 
@@ -57,6 +64,8 @@ struct qsync_status {
 	uint64_t load_errors;          /* since qsync_new */
 	uint64_t drops;                /* extents dropped since qsync_new */
 	double rows_per_s;             /* of the last load */
+	double pass_s;                 /* how long the last pass took */
+	uint64_t skipped;              /* databases it had nothing to do for */
 	bool disk_full;                /* the last load hit ENOSPC */
 	char last_error[QSYNC_ERRLEN]; /* "" when none */
 };

@@ -101,6 +101,12 @@ struct warm_status {
 	uint64_t quarantined;                /* hot artifacts quarantined */
 	uint64_t over_limit; /* hot artifacts left out: no room under cache_max_size /
 	                        min_free_space (the oldest go first) */
+	/* the query store: typed hot extents of the applied version */
+	uint64_t load_extents, load_rows;     /* to load */
+	uint64_t loaded_extents, loaded_rows; /* ...of them loaded or not queryable */
+	uint64_t load_waiting;                /* ...cached, not loaded yet */
+	uint64_t not_queryable;               /* ...whose rows did not parse */
+	uint64_t query_bytes;                 /* the database's query store file and WAL */
 };
 
 /* The status of database (its store name) as of the last scan into *ret;
@@ -137,9 +143,22 @@ void warm_status_total(const struct warm *w, struct warm_status *ret);
  * once warm_scans() reaches it. */
 uint64_t warm_kick(struct warm *w);
 
-/* The cache's size in bytes as of the last scan into *ret; -EAGAIN before
- * the first scan (the cache is being reconciled). */
+/* The cache's size in bytes as of the last scan into *ret, the query
+ * stores' included (they count against cache_max_size with the artifacts);
+ * -EAGAIN before the first scan (the cache is being reconciled). */
 int warm_cache_used(const struct warm *w, uint64_t *ret);
+
+/* Of it, the query stores' bytes (files and WALs) as of the last scan. */
+uint64_t warm_query_bytes(const struct warm *w);
+
+/* Scans again soon (the query stores loaded: a prefetch may publish, the
+ * loading counts move), without retrying failed downloads at once. */
+void warm_rescan(struct warm *w);
+
+/* Installs fn (NULL: none), called on the loop when the cache's content
+ * changed: a download was committed or a scan evicted (the query stores
+ * follow the cache). */
+void warm_set_changed(struct warm *w, void (*fn)(void *arg), void *arg);
 
 /* What warm tells the daemon (which logs it; the library does not). */
 enum warm_report_kind {
