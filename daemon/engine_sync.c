@@ -207,13 +207,12 @@ static void status_changed(struct esync *e)
 /* The query stores follow the cache: a pass whenever the warmer fetched,
  * evicted or scanned since the last one (cheap to ask every second; the
  * warmer's changed hook asks at once).  And the warmer follows the query
- * stores: when its last scan saw extents waiting to load (a prefetch
- * waits for them, followerctl warm shows them) and qsync loaded since, it
- * scans again. */
+ * stores: when qsync loaded or dropped since the last tick, it scans again
+ * (at most once a tick): the stores' bytes count against the cache's
+ * limits, a prefetch waits for the loads, followerctl warm shows them. */
 static void kick_qsync(struct esync *e)
 {
 	struct warm_totals t;
-	struct warm_status ws;
 	struct qsync_status q;
 	uint64_t seen, loads;
 
@@ -234,8 +233,7 @@ static void kick_qsync(struct esync *e)
 		qsync_kick(e->qsync);
 	}
 	loads = q.loads + q.load_errors + q.drops;
-	warm_status_total(e->warm, &ws);
-	if (loads != e->loads_seen && ws.load_waiting > 0)
+	if (loads != e->loads_seen)
 		warm_rescan(e->warm);
 	e->loads_seen = loads;
 }

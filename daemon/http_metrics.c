@@ -345,7 +345,7 @@ static void put_warm(struct http_call *c, struct evbuffer *b, const struct views
 	help(b, "followerd_fetch_bytes_total", "counter", "Body bytes of the artifacts fetched.");
 	(void)evbuffer_add_printf(b, "followerd_fetch_bytes_total %" PRIu64 "\n", t.fetched_bytes);
 	help(b, "followerd_query_store_bytes", "gauge",
-	     "Bytes of the query stores (files and WALs), counted against cache_max_size and "
+	     "Bytes of the query stores (files, WALs, -shm), counted against cache_max_size and "
 	     "min_free_space with the artifacts.");
 	(void)evbuffer_add_printf(b, "followerd_query_store_bytes %" PRIu64 "\n",
 	                          warm_query_bytes(w));

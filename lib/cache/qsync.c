@@ -25,6 +25,7 @@
 #include "store/store.h"
 
 #define PAGE 1000
+#define RECHECK_MS 500
 
 /* One extent to load, copied out of the state store's page. */
 struct job {
@@ -84,6 +85,7 @@ struct qsync {
 	uint64_t gen;        /* the cache's generation, under mu (qsync_cache_changed) */
 	uint64_t pass_gen;   /* ...as the pass under way read it (the thread's) */
 	bool retry;          /* a load of this database failed and is retried (the thread's) */
+	bool recheck;        /* a checkpoint was kept from completing: a pass soon (the thread's) */
 	struct memo *memos;  /* the thread's */
 	size_t nmemos;
 };
@@ -490,8 +492,8 @@ static int db_walk(struct qsync *q, struct store *s, const struct store_db_info 
 	}
 	if (r == 0)
 		r = drop_unkept(q, qs, ix, nix, walks, n);
-	if (r == 0)
-		qstore_checkpoint(qs);
+	if (r == 0 && !qstore_checkpoint(qs))
+		q->retry = q->recheck = true;
 	q->pass_db = db->local_name;
 	if (r == 0)
 		r = qstore_extents(qs, count_loaded, q, err);
@@ -658,16 +660,36 @@ static void pass(struct qsync *q)
 	q->run.pass_s = now_s() - t0;
 }
 
+/* A pass left a checkpoint to finish (a reader held its snapshot): the
+ * next pass comes at a kick or after RECHECK_MS, whichever is first. */
+static void recheck_wait(struct qsync *q)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += RECHECK_MS * 1000000L;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	while (!q->kicked && !q->stop &&
+	       pthread_cond_timedwait(&q->cond, &q->mu, &until) == 0)
+		;
+}
+
 static void *qsync_main(void *arg)
 {
 	struct qsync *q = arg;
 
 	pthread_mutex_lock(&q->mu);
 	for (;;) {
-		while (!q->kicked && !q->stop)
+		while (!q->kicked && !q->stop && !q->recheck)
 			pthread_cond_wait(&q->cond, &q->mu);
+		if (q->recheck && !q->kicked && !q->stop)
+			recheck_wait(q);
 		if (q->stop)
 			break;
+		q->recheck = false;
 		q->kicked = false;
 		q->started++;
 		q->pass_gen = q->gen;

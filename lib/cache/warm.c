@@ -124,11 +124,12 @@ struct job {
 	uint64_t evicted, evicted_bytes;
 	uint64_t used;    /* the cache's bytes after the scan, the query stores' included */
 	struct warm_qdb qdb;   /* the query store of the database being scanned */
-	uint64_t qfile;        /* the query stores' bytes (files and WALs) */
+	uint64_t qfile;        /* the query stores' bytes (files, WALs, -shm) */
 	uint64_t qoverhead;    /* ...that no loaded extent accounts for */
 	struct seenv kept;     /* cold artifacts kept a while after a read-through */
 	uint64_t pinned;       /* bytes of cold artifacts requests wait for */
 	int64_t recheck_ms;    /* a prefetch waits for loads: scan again in this many ms */
+	uint64_t max_size, min_free; /* the limits as the scan was posted (a reload changes them) */
 	bool published;   /* a version became visible: its dropped extents' artifacts go */
 	bool unpublished; /* a publish failed (not -ESTALE): scan again later */
 	/* J_OPEN, J_COMMIT */
@@ -802,13 +803,13 @@ static int evict_unreferenced(struct warm *w, struct job *j)
 static uint64_t cache_limit(struct warm *w, const struct job *j)
 {
 	struct cache_usage u;
-	uint64_t lim = w->max_size > 0 ? w->max_size : UINT64_MAX, avail, total, room;
+	uint64_t lim = j->max_size > 0 ? j->max_size : UINT64_MAX, avail, total, room;
 
-	if (w->min_free == 0 || cache_usage(w->cache, &u) < 0 ||
+	if (j->min_free == 0 || cache_usage(w->cache, &u) < 0 ||
 	    cache_disk_space(w->cache, &avail, &total) < 0)
 		return lim;
 	room = u.bytes + j->qfile + avail;
-	room = room > w->min_free ? room - w->min_free : 0;
+	room = room > j->min_free ? room - j->min_free : 0;
 	return room < lim ? room : lim;
 }
 
@@ -1187,6 +1188,8 @@ static void scan_timer(evutil_socket_t fd, short what, void *arg)
 	}
 	j->natt = w->natt;
 	j->kind = J_SCAN;
+	j->max_size = w->max_size;
+	j->min_free = w->min_free;
 	w->scanning = true;
 	w->again = false;
 	post(w, j);
@@ -1804,6 +1807,8 @@ int warm_set_conf(struct warm *w, const struct conf *conf)
 	attaches_free(w->att, w->natt);
 	w->att = c;
 	w->natt = conf->nattach;
+	w->max_size = conf->cache_max_size;
+	w->min_free = conf->min_free_space;
 	set_window(w, conf);
 	admit(w);
 	warm_dm_set_conf_(w->dm, (unsigned)conf->cache_demand_concurrency, keep_ms(conf));

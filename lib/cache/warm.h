@@ -106,7 +106,7 @@ struct warm_status {
 	uint64_t loaded_extents, loaded_rows; /* ...of them loaded or not queryable */
 	uint64_t load_waiting;                /* ...cached, not loaded yet */
 	uint64_t not_queryable;               /* ...whose rows did not parse */
-	uint64_t query_bytes;                 /* the database's query store file and WAL */
+	uint64_t query_bytes;                 /* the database's query store (file, WAL, -shm) */
 };
 
 /* The status of database (its store name) as of the last scan into *ret;
@@ -148,7 +148,7 @@ uint64_t warm_kick(struct warm *w);
  * -EAGAIN before the first scan (the cache is being reconciled). */
 int warm_cache_used(const struct warm *w, uint64_t *ret);
 
-/* Of it, the query stores' bytes (files and WALs) as of the last scan. */
+/* Of it, the query stores' bytes (files, WALs, -shm) as of the last scan. */
 uint64_t warm_query_bytes(const struct warm *w);
 
 /* Scans again soon (the query stores loaded: a prefetch may publish, the

@@ -68,8 +68,9 @@ struct warm_qs;
 struct warm_qdb {
 	struct qstore_index *ix; /* sorted by extent id */
 	size_t nix;
-	uint64_t file_bytes;   /* the file and its WAL */
-	uint64_t loaded_bytes; /* what its loaded extents added */
+	uint64_t file_bytes;   /* the file, its WAL and -shm */
+	uint64_t loaded_bytes; /* what its loaded extents added (at most file_bytes) */
+	double scale;          /* their recorded bytes to the file's (<= 1) */
 };
 
 /* What the query store holds of an extent. */

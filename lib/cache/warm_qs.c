@@ -10,7 +10,7 @@
  * being checkpointed.
  *
  * An extent's cost in the query store is what its load added (qextents'
- * bytes) once loaded; before, its artifacts' sizes times the ratio the
+ * bytes, scaled down when they add up to more than the file) once loaded; before, its artifacts' sizes times the ratio the
  * loaded extents of the same compression showed at the last scan (1x for
  * plain text, 4x for gzip and zstd until one is loaded).  Space the loaded
  * extents do not account for (the catalogue, free pages, the WAL) is the
@@ -87,6 +87,13 @@ int warm_qs_db_(struct warm_qs *qs, int64_t db_id, struct warm_qdb *ret)
 	qstore_free(q);
 	for (size_t i = 0; i < ret->nix; i++)
 		ret->loaded_bytes += ret->ix[i].loaded ? ret->ix[i].bytes : 0;
+	/* a load records the pages it added or the bytes it bound, whichever
+	 * is more: scaled down to what the file holds */
+	ret->scale = 1;
+	if (ret->loaded_bytes > ret->file_bytes) {
+		ret->scale = (double)ret->file_bytes / (double)ret->loaded_bytes;
+		ret->loaded_bytes = ret->file_bytes;
+	}
 	return 0;
 }
 
@@ -142,8 +149,8 @@ enum warm_qstate warm_qs_extent_(struct warm_qs *qs, const struct warm_qdb *q,
 		return WARM_Q_NONE;
 	e = qstore_index_find(q->ix, q->nix, x->id);
 	if (e != NULL && e->loaded) {
-		learn(qs, x, e->bytes);
-		*ret_cost = e->bytes;
+		*ret_cost = (uint64_t)((double)e->bytes * q->scale);
+		learn(qs, x, *ret_cost);
 		return WARM_Q_LOADED;
 	}
 	*ret_cost = estimate(qs, x);

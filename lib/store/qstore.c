@@ -576,8 +576,9 @@ int qstore_reclaim(struct qstore *q, uint32_t npages, char *err)
 	return qexec(q, sql, err);
 }
 
-void qstore_checkpoint(struct qstore *q)
+bool qstore_checkpoint(struct qstore *q)
 {
-	/* SQLITE_BUSY while a reader holds an old snapshot: the next one */
-	(void)sqlite3_wal_checkpoint_v2(q->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	/* SQLITE_BUSY while a reader holds an old snapshot */
+	return sqlite3_wal_checkpoint_v2(q->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL) ==
+	       SQLITE_OK;
 }

@@ -140,14 +140,15 @@ int qstore_index(struct qstore *q, struct qstore_index **ret, size_t *ret_n, cha
 const struct qstore_index *qstore_index_find(const struct qstore_index *v, size_t n,
                                              const char *extent);
 
-/* The bytes the query store at path takes on disk: the file and its WAL
- * (the -shm index is a few KiB of shared memory, not counted); 0 when
- * there is none.  A negative errno when one cannot be read. */
+/* The bytes the query store at path takes on disk: the file, its WAL and
+ * its -shm index (their sizes); 0 when there is none.  A negative errno
+ * when one cannot be read. */
 int qstore_file_bytes(const char *path, uint64_t *ret);
 
-/* Copies the WAL into the file and truncates it (when no reader holds an
- * older snapshot; else at a later call): what the file takes at rest. */
-void qstore_checkpoint(struct qstore *q);
+/* Copies the WAL into the file and truncates it, so that the file's size
+ * is what the store takes at rest: false when a reader's snapshot kept it
+ * from completing (call again later). */
+bool qstore_checkpoint(struct qstore *q);
 
 /* The connection, for an executor's read-only statements (borrowed). */
 struct sqlite3 *qstore_db(struct qstore *q);

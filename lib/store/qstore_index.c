@@ -113,7 +113,7 @@ const struct qstore_index *qstore_index_find(const struct qstore_index *v, size_
 
 int qstore_file_bytes(const char *path, uint64_t *ret)
 {
-	static const char *const suffix[] = {"", "-wal"};
+	static const char *const suffix[] = {"", "-wal", "-shm"};
 	char p[4096];
 	uint64_t sum = 0;
 	struct stat sb;
