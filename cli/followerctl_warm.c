@@ -102,13 +102,16 @@ static int progress_of(const struct warm_run *w, const json_t *j, struct progres
 		o = json_object_get(json_object_get(all, "tables"), w->table);
 	if (!json_is_object(o))
 		return -ENOENT;
-	*ret =
-	    (struct progress){u64(o, "hot_files"),    u64(o, "hot_bytes"),   u64(o, "cached_files"),
-	                      u64(o, "cached_bytes"), u64(o, "pending"),     u64(o, "in_flight"),
-	                      u64(o, "failed"),       u64(o, "quarantined"), u64(o, "over_limit"),
-	                      u64(all, "scans"),      0,                     0,
-	                      0,                      0,                     0,
-	                      0};
+	*ret = (struct progress){.hot_files = u64(o, "hot_files"),
+	                         .hot_bytes = u64(o, "hot_bytes"),
+	                         .cached_files = u64(o, "cached_files"),
+	                         .cached_bytes = u64(o, "cached_bytes"),
+	                         .pending = u64(o, "pending"),
+	                         .in_flight = u64(o, "in_flight"),
+	                         .failed = u64(o, "failed"),
+	                         .quarantined = u64(o, "quarantined"),
+	                         .over_limit = u64(o, "over_limit"),
+	                         .scans = u64(all, "scans")};
 	progress_load(json_object_get(o, "query_store"), ret);
 	return 0;
 }

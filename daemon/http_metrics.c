@@ -213,23 +213,22 @@ static void put_http(const struct http *h, struct evbuffer *b)
  * queryable), waiting (cached, not loaded yet), and the store's bytes. */
 static json_t *load_json(const struct warm_status *st)
 {
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "extents",
-	                 (json_int_t)st->load_extents, "loaded_extents",
-	                 (json_int_t)st->loaded_extents, "rows", (json_int_t)st->load_rows,
-	                 "loaded_rows", (json_int_t)st->loaded_rows, "waiting",
-	                 (json_int_t)st->load_waiting, "not_queryable",
-	                 (json_int_t)st->not_queryable, "bytes", (json_int_t)st->query_bytes);
+	return json_pack(
+	    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "extents", (json_int_t)st->load_extents,
+	    "loaded_extents", (json_int_t)st->loaded_extents, "rows", (json_int_t)st->load_rows,
+	    "loaded_rows", (json_int_t)st->loaded_rows, "waiting", (json_int_t)st->load_waiting,
+	    "not_queryable", (json_int_t)st->not_queryable, "bytes", (json_int_t)st->query_bytes);
 }
 
 static json_t *warm_json(const struct warm_status *st)
 {
-	return json_pack(
-	    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "hot_files",
-	    (json_int_t)st->hot_files, "hot_bytes", (json_int_t)st->hot_bytes, "cached_files",
-	    (json_int_t)st->cached_files, "cached_bytes", (json_int_t)st->cached_bytes, "pending",
-	    (json_int_t)st->pending, "in_flight", (json_int_t)st->in_flight, "failed",
-	    (json_int_t)st->failed, "quarantined", (json_int_t)st->quarantined, "over_limit",
-	    (json_int_t)st->over_limit, "query_store", load_json(st));
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "hot_files",
+	                 (json_int_t)st->hot_files, "hot_bytes", (json_int_t)st->hot_bytes,
+	                 "cached_files", (json_int_t)st->cached_files, "cached_bytes",
+	                 (json_int_t)st->cached_bytes, "pending", (json_int_t)st->pending,
+	                 "in_flight", (json_int_t)st->in_flight, "failed", (json_int_t)st->failed,
+	                 "quarantined", (json_int_t)st->quarantined, "over_limit",
+	                 (json_int_t)st->over_limit, "query_store", load_json(st));
 }
 
 static int warm_table(void *arg, const char *table, const struct warm_status *st)

@@ -137,7 +137,6 @@ int qsync_path(const char *cache_dir, int64_t db_id, char *buf, size_t len)
 
 /* ---- the walk over a table's visible extents ---- */
 
-
 static bool cached(struct qsync *q, const struct proto_extent *x)
 {
 	for (size_t i = 0; i < x->nartifacts; i++)
@@ -471,8 +470,8 @@ static int db_walk(struct qsync *q, struct store *s, const struct store_db_info 
 
 	if ((r = qsync_path(q->cache_dir, db->id, path, sizeof(path))) < 0 ||
 	    (r = store_entities(s, db->config, &v, &n, err)) < 0 ||
-	    (access(path, F_OK) == 0 && ((r = store_up(path, v, n, &qs)) < 0 ||
-	                                 (r = qstore_index(qs, &ix, &nix, err)) < 0)))
+	    (access(path, F_OK) == 0 &&
+	     ((r = store_up(path, v, n, &qs)) < 0 || (r = qstore_index(qs, &ix, &nix, err)) < 0)))
 		goto out;
 	if (!(walks = calloc(n ? n : 1, sizeof(*walks)))) {
 		r = -ENOMEM;
@@ -519,8 +518,9 @@ static struct memo *memo_of(struct qsync *q, int64_t id)
 
 static bool memo_fresh(const struct memo *m, const struct qsync *q, const struct store_db_info *db)
 {
-	return m != NULL && m->visible == db->visible_version && m->applied == db->applied_version &&
-	       m->gen == q->pass_gen && strcmp(m->local_name, db->local_name) == 0;
+	return m != NULL && m->visible == db->visible_version &&
+	       m->applied == db->applied_version && m->gen == q->pass_gen &&
+	       strcmp(m->local_name, db->local_name) == 0;
 }
 
 /* Nothing changed for db since its last pass: its counts are carried over
@@ -548,34 +548,32 @@ static int memo_reuse(struct qsync *q, const struct memo *m)
 	return 0;
 }
 
-/* Remembers db's pass (its share of the totals: after minus before). */
+/* Remembers db's pass (its share of the totals: after minus before); a
+ * database not remembered (out of memory) is walked at its next pass. */
 static void memo_save(struct qsync *q, const struct store_db_info *db,
                       const struct qsync_status *before)
 {
 	struct memo *m = memo_of(q, db->id), *v;
-	char *name = strdup(db->local_name);
 
-	if (!name)
-		return;
 	if (!m) {
-		if (!(v = reallocarray(q->memos, q->nmemos + 1, sizeof(*v)))) {
-			free(name);
+		if (!(v = reallocarray(q->memos, q->nmemos + 1, sizeof(*v))))
 			return;
-		}
 		q->memos = v;
 		m = &v[q->nmemos++];
 		*m = (struct memo){.id = db->id};
 	}
 	free(m->local_name);
-	*m = (struct memo){db->id,
-	                   name,
-	                   db->visible_version,
-	                   db->applied_version,
-	                   q->pass_gen,
-	                   q->run.extents - before->extents,
-	                   q->run.rows - before->rows,
-	                   q->run.bytes - before->bytes,
-	                   q->run.not_queryable - before->not_queryable};
+	if (!(m->local_name = strdup(db->local_name))) {
+		*m = q->memos[--q->nmemos];
+		return;
+	}
+	m->visible = db->visible_version;
+	m->applied = db->applied_version;
+	m->gen = q->pass_gen;
+	m->extents = q->run.extents - before->extents;
+	m->rows = q->run.rows - before->rows;
+	m->bytes = q->run.bytes - before->bytes;
+	m->not_queryable = q->run.not_queryable - before->not_queryable;
 }
 
 static void memo_forget(struct qsync *q, int64_t id)
@@ -672,8 +670,7 @@ static void recheck_wait(struct qsync *q)
 		until.tv_sec++;
 		until.tv_nsec -= 1000000000;
 	}
-	while (!q->kicked && !q->stop &&
-	       pthread_cond_timedwait(&q->cond, &q->mu, &until) == 0)
+	while (!q->kicked && !q->stop && pthread_cond_timedwait(&q->cond, &q->mu, &until) == 0)
 		;
 }
 

@@ -122,13 +122,13 @@ struct job {
 	int64_t unpin_ms;    /* monotonic ms the first pin that kept an artifact ends; 0: none */
 	struct seenv hot, cold;
 	uint64_t evicted, evicted_bytes;
-	uint64_t used;    /* the cache's bytes after the scan, the query stores' included */
-	struct warm_qdb qdb;   /* the query store of the database being scanned */
-	uint64_t qfile;        /* the query stores' bytes (files, WALs, -shm) */
-	uint64_t qoverhead;    /* ...that no loaded extent accounts for */
-	struct seenv kept;     /* cold artifacts kept a while after a read-through */
-	uint64_t pinned;       /* bytes of cold artifacts requests wait for */
-	int64_t recheck_ms;    /* a prefetch waits for loads: scan again in this many ms */
+	uint64_t used;       /* the cache's bytes after the scan, the query stores' included */
+	struct warm_qdb qdb; /* the query store of the database being scanned */
+	uint64_t qfile;      /* the query stores' bytes (files, WALs, -shm) */
+	uint64_t qoverhead;  /* ...that no loaded extent accounts for */
+	struct seenv kept;   /* cold artifacts kept a while after a read-through */
+	uint64_t pinned;     /* bytes of cold artifacts requests wait for */
+	int64_t recheck_ms;  /* a prefetch waits for loads: scan again in this many ms */
 	uint64_t max_size, min_free; /* the limits as the scan was posted (a reload changes them) */
 	bool published;   /* a version became visible: its dropped extents' artifacts go */
 	bool unpublished; /* a publish failed (not -ESTALE): scan again later */
@@ -526,8 +526,8 @@ static int scan_artifact(struct tscan *t, const struct proto_artifact *art, int6
 }
 
 /* The query store's counts of a hot extent of the applied version. */
-static void count_load(struct warm_status *st, const struct proto_extent *x,
-                       enum warm_qstate q, bool cached)
+static void count_load(struct warm_status *st, const struct proto_extent *x, enum warm_qstate q,
+                       bool cached)
 {
 	if (q == WARM_Q_NONE)
 		return;
@@ -744,7 +744,7 @@ static void seen_unique(struct seenv *v)
 			if (v->v[i].max_created > v->v[n - 1].max_created)
 				v->v[n - 1].max_created = v->v[i].max_created;
 			if (v->v[n - 1].db == NO_STAT)
-				v->v[n - 1].db = v->v[i].db; /* a status counts it */
+				v->v[n - 1].db = v->v[i].db;  /* a status counts it */
 			v->v[n - 1].qbytes += v->v[i].qbytes; /* two extents loaded */
 			v->v[n - 1].settled = v->v[n - 1].settled && v->v[i].settled;
 			continue;
@@ -765,7 +765,8 @@ static int evict_cold(struct warm *w, struct job *j)
 		const struct seen *c = &j->cold.v[i];
 		int64_t until;
 
-		if (j->hot.n > 0 && bsearch(c, j->hot.v, j->hot.n, sizeof(*j->hot.v), by_sha) != NULL)
+		if (j->hot.n > 0 &&
+		    bsearch(c, j->hot.v, j->hot.n, sizeof(*j->hot.v), by_sha) != NULL)
 			continue;
 		until = forget(w, j, c->sha, c->size);
 		if (until == INT64_MAX)

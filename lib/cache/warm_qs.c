@@ -10,8 +10,8 @@
  * being checkpointed.
  *
  * An extent's cost in the query store is what its load added (qextents'
- * bytes, scaled down when they add up to more than the file) once loaded; before, its artifacts' sizes times the ratio the
- * loaded extents of the same compression showed at the last scan (1x for
+ * bytes, scaled down when they add up to more than the file) once loaded; before, its artifacts'
+ * sizes times the ratio the loaded extents of the same compression showed at the last scan (1x for
  * plain text, 4x for gzip and zstd until one is loaded).  Space the loaded
  * extents do not account for (the catalogue, free pages, the WAL) is the
  * stores' overhead, charged to the limit as a whole.
@@ -38,7 +38,7 @@ struct lwait {
 
 struct warm_qs {
 	char *cache_dir;
-	double ratio[NCOMP];              /* query bytes per artifact byte, last scan */
+	double ratio[NCOMP];                 /* query bytes per artifact byte, last scan */
 	uint64_t acc_q[NCOMP], acc_a[NCOMP]; /* this scan's loaded extents */
 	struct lwait *waits;
 	size_t nwaits;
@@ -123,7 +123,8 @@ static void learn(struct warm_qs *qs, const struct proto_extent *x, uint64_t byt
 		if (c >= NCOMP)
 			continue;
 		qs->acc_a[c] += x->artifacts[i].size;
-		qs->acc_q[c] += (uint64_t)((double)bytes * (double)x->artifacts[i].size / (double)total);
+		qs->acc_q[c] +=
+		    (uint64_t)((double)bytes * (double)x->artifacts[i].size / (double)total);
 	}
 }
 
@@ -201,7 +202,8 @@ int64_t warm_qs_wait_(struct warm_qs *qs, const char *db, uint64_t version, int6
 		l->version = version;
 		l->since_ms = now_ms;
 	}
-	return l->since_ms + WARM_LOAD_WAIT_MS > now_ms ? l->since_ms + WARM_LOAD_WAIT_MS - now_ms : 0;
+	return l->since_ms + WARM_LOAD_WAIT_MS > now_ms ? l->since_ms + WARM_LOAD_WAIT_MS - now_ms
+	                                                : 0;
 }
 
 void warm_qs_waited_(struct warm_qs *qs, const char *db)

@@ -103,7 +103,7 @@ int qstore_index(struct qstore *q, struct qstore_index **ret, size_t *ret_n, cha
 const struct qstore_index *qstore_index_find(const struct qstore_index *v, size_t n,
                                              const char *extent)
 {
-	struct qstore_index key;
+	struct qstore_index key = {0};
 
 	if (n == 0)
 		return NULL;
