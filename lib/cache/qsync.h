@@ -10,7 +10,16 @@
  * data format, is not loaded and has all its artifacts in the cache (in
  * one transaction each, store/qload.h), and drops the loaded extents that
  * are no longer visible or no longer cached (cold: not kept loaded), and the
- * tables and databases that are gone.  An extent whose rows do not parse
+ * tables and databases that are gone.  While auto-prefetch holds a version
+ * back (visible < applied) the extents of the applied version are loaded
+ * too, so that it is queryable when the warmer publishes it (it waits for
+ * the loads); readers pick their version's extents by rowid range and do not
+ * see the others.  A database's pass is skipped (its counts carried over)
+ * while its versions and the cache are the same as at its last pass.  The
+ * file is created at the first extent to load (none for opaque leaders); a
+ * pass that loaded or dropped truncates the WAL (checkpoint), retried after
+ * RECHECK_MS while a reader holds it, so that the file's size is what the
+ * warmer counts against cache_max_size.  An extent whose rows do not parse
  * (a leader that published bad data, a format this build does not know) is
  * not queryable: its error, naming the table, extent, artifact, line and
  * column, is kept in the query store and the rest of the table stays

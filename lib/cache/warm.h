@@ -27,15 +27,22 @@
  * extent holds, and of dropped extents and detached databases (blobs no
  * artifact references); then, over cache_max_size or under min_free_space,
  * the oldest hot artifacts (by max_created) go and only the newest wanted
- * ones that fit are fetched.  Scans run on sync's hook, after each round of
+ * ones that fit are fetched.  The query stores (<cache_dir>/query, kept by
+ * qsync) count with the artifacts (warm_qs.c): each artifact is charged its
+ * share of what its extent's rows take there (an estimate before they are
+ * loaded), the stores' other bytes as a whole; cold artifacts kept after a
+ * read-through whose rows are loaded go first, before any hot one.  Scans run on sync's hook, after each round of
  * downloads, with backoff after failures, and when the soonest hot span of
  * an extent ends (policy_next_change).
  *
  * Auto-prefetch (an attach's prefetch = true): sync applies commits without
  * making them visible (store.h).  A scan wants the extents of the applied
  * version; when it finds every hot artifact of a database's applied version
- * cached (its warm_status hot_files == cached_files, after eviction) it makes
- * that version visible (store_db_publish, on the worker).  A database whose
+ * cached (its warm_status hot_files == cached_files, after eviction) and its
+ * typed hot extents loaded in the query store (load_waiting == 0: qsync
+ * loads the applied version's extents too; one whose rows do not parse
+ * counts as done; at most WARM_LOAD_WAIT_MS of waiting) it makes that
+ * version visible (store_db_publish, on the worker).  A database whose
  * attach does not ask for prefetch (any more) is published at the next scan.
  * The extents an unpublished version dropped are still visible: their
  * cached artifacts are kept like those of any visible extent.
