@@ -85,7 +85,7 @@ struct qsync {
 	uint64_t gen;        /* the cache's generation, under mu (qsync_cache_changed) */
 	uint64_t pass_gen;   /* ...as the pass under way read it (the thread's) */
 	bool retry;          /* a load of this database failed and is retried (the thread's) */
-	bool recheck;        /* a checkpoint was kept from completing: a pass soon (the thread's) */
+	bool recheck;        /* a checkpoint or a write was kept from completing: a pass soon */
 	struct memo *memos;  /* the thread's */
 	size_t nmemos;
 };
@@ -306,6 +306,7 @@ static int load_job(struct walk *w, const char *db, struct job *j)
 	if (r == -EINVAL || r == -ERANGE || r == -EBADMSG || r == -E2BIG || r == -EFBIG)
 		return qstore_error_set(w->qs, j->id, msg, qerr) < 0 ? -EIO : 0;
 	w->q->retry = true;
+	w->q->recheck = w->q->recheck || r == -EBUSY; /* another writer held it: again soon */
 	return r == -ENOSPC || r == -EDQUOT || r == -ENOMEM ? r : 0;
 }
 
@@ -598,6 +599,8 @@ static int db_pass(struct qsync *q, struct store *s, const struct store_db_info 
 		return memo_reuse(q, m);
 	q->retry = false;
 	r = db_walk(q, s, db);
+	if (r == -EBUSY) /* another writer held the store for longer than its timeout */
+		q->recheck = true;
 	if (r == 0 && !q->retry)
 		memo_save(q, db, &before);
 	else
@@ -658,8 +661,9 @@ static void pass(struct qsync *q)
 	q->run.pass_s = now_s() - t0;
 }
 
-/* A pass left a checkpoint to finish (a reader held its snapshot): the
- * next pass comes at a kick or after RECHECK_MS, whichever is first. */
+/* A pass left a checkpoint to finish (a reader held its snapshot) or found
+ * the store busy: the next pass comes at a kick or after RECHECK_MS,
+ * whichever is first. */
 static void recheck_wait(struct qsync *q)
 {
 	struct timespec until;
