@@ -409,7 +409,14 @@ function cases(D) {
 			cols: "Name:string,n:long",
 			rows: () => [[200, "OK"], [404, "Not found"]].map(([c, name]) => [name, count(E.filter((r) => r.Code === c))]) },
 		{ q: "Events | summarize count() by Level | render barchart", cols: "Level:string,count_:long",
-			rows: () => groupBy(E, (r) => r.Level).map((g) => [g.key, g.rows.length]) },
+			rows: () => groupBy(E, (r) => r.Level).map((g) => [g.key, g.rows.length]),
+			// render is reported in the query properties (Visualization), as ADX does
+			response: (res) => {
+				const p = res.tables.find((t) => t.kind === "QueryProperties");
+				const row = p?._rows.find((r) => r[1] === "Visualization");
+				const v = row && (typeof row[2] === "string" ? JSON.parse(row[2]) : row[2]);
+				return v?.Visualization === "barchart" ? null : `no Visualization barchart: ${JSON.stringify(p?._rows)}`;
+			} },
 		// datetime functions
 		{ q: "Events | summarize count() by d = startofday(Timestamp)", cols: "d:datetime,count_:long",
 			rows: () => groupBy(E, (r) => startOfDay(r.Timestamp)).map((g) => [g.key, g.rows.length]) },
@@ -830,6 +837,7 @@ async function check() {
 				const res = await run(c.q);
 				const t = res.primaryResults[0];
 				why = c.error ? "no error" : compare(c, t.columns.map((x) => ({ name: x.name, type: x.type })), t._rows, D);
+				if (!why && c.response && how === "v2") why = c.response(res);
 			} catch (e) {
 				const msg = `${e.response?.data?.error?.message ?? ""} ${e.message}`;
 				why = c.error && c.error.test(msg) ? null : `raised: ${msg}`;
