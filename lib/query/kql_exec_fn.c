@@ -335,11 +335,36 @@ static void free_regex(void *p)
 	free(p);
 }
 
+/* What RE2 (Kusto's regex engine) accepts that glibc's regcomp would read
+ * differently or blow up on: a repetition of a repetition (a++, RE2's
+ * "bad repetition operator"), a lazy quantifier (a*?, which POSIX reads as
+ * greedy), counted repetitions above RE2's 1000 in all (regcomp copies the
+ * tree per count: (a{1000}){1000} exhausts memory).  0 or a message. */
+static const char *regex_refusal(const char *p, bool bracket, bool quantified, int *counts)
+{
+	char *end;
+	long lo, hi;
+
+	if (bracket || !quantified) {
+		if (!bracket && *p == '{' && (lo = strtol(p + 1, &end, 10)) >= 0 && end > p + 1) {
+			hi = *end == ',' && end[1] != '}' ? strtol(end + 1, &end, 10) : lo;
+			if ((*counts += (int)(hi > lo ? (hi < 1001 ? hi : 1001)
+			                              : (lo < 1001 ? lo : 1001))) > 1000)
+				return "counted repetitions above 1000 in all are not supported";
+		}
+		return NULL;
+	}
+	if (*p == '?')
+		return "lazy quantifiers (*?, +?) are not supported";
+	if (*p == '*' || *p == '+' || *p == '{')
+		return "a repetition of a repetition (a++) is not a valid regular expression";
+	return NULL;
+}
+
 /* RE2's \d \w \s (and negations) in POSIX ERE terms; other escapes
- * are kept.  Written into out (room for 16 bytes per input byte).
- * -ENOTSUP for a lazy quantifier (*?, +?, {n}? …), which POSIX ERE would
- * silently read as a greedy one: refused rather than a wrong match. */
-static int translate_regex(const char *pat, char *out)
+ * are kept.  Written into out (room for 16 bytes per input byte).  NULL,
+ * or why the pattern is refused (regex_refusal). */
+static const char *translate_regex(const char *pat, char *out)
 {
 	static const struct {
 		char c;
@@ -351,12 +376,14 @@ static int translate_regex(const char *pat, char *out)
 	               {'s', "[:space:]", "[[:space:]]"},
 	               {'S', NULL, "[^[:space:]]"}};
 	bool bracket = false, quantified = false;
+	const char *why;
 	size_t n = 0;
+	int counts = 0;
 
 	for (const char *p = pat; *p != '\0'; p++) {
 		size_t k = 0;
-		if (!bracket && *p == '?' && quantified)
-			return -ENOTSUP;
+		if ((why = regex_refusal(p, bracket, quantified, &counts)) != NULL)
+			return why;
 		quantified = !bracket && strchr("*+?}", *p) != NULL;
 		if (*p == '\\' && p[1] != '\0') {
 			for (k = 0; k < 6 && classes[k].c != p[1]; k++)
@@ -377,7 +404,7 @@ static int translate_regex(const char *pat, char *out)
 		out[n++] = *p;
 	}
 	out[n] = '\0';
-	return 0;
+	return NULL;
 }
 
 /* The compiled pattern of argument i, cached on the statement. */
@@ -392,9 +419,10 @@ static regex_t *regex_arg(sqlite3_context *ctx, sqlite3_value **argv, int i)
 	int flags = REG_EXTENDED | (strncmp(pat, "(?i)", 4) == 0 ? REG_ICASE : 0);
 	pat += (flags & REG_ICASE) ? 4 : 0;
 	char *ere = malloc(strlen(pat) * 16 + 1);
-	if (ere != NULL && translate_regex(pat, ere) != 0) {
+	const char *why = ere != NULL ? translate_regex(pat, ere) : NULL;
+	if (why != NULL) {
 		free(ere);
-		sqlite3_result_error(ctx, "lazy quantifiers (*?, +?) are not supported", -1);
+		sqlite3_result_error(ctx, why, -1);
 		return NULL;
 	}
 	if (ere == NULL || (re = malloc(sizeof(*re))) == NULL || regcomp(re, ere, flags) != 0) {
@@ -875,14 +903,15 @@ static void fn_trim(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	const char *s = (const char *)sqlite3_value_text(argv[1]);
 	size_t n = pat != NULL ? strlen(pat) : 0;
 	char *ere = malloc(n * 16 + 1), *anchored = malloc(n * 16 + 8);
+	const char *why;
 	regex_t re;
 	regmatch_t m;
 	size_t start = 0, end;
 
 	if (ere == NULL || anchored == NULL || s == NULL || pat == NULL)
 		goto out;
-	if (translate_regex(pat, ere) != 0) {
-		sqlite3_result_error(ctx, "lazy quantifiers (*?, +?) are not supported", -1);
+	if ((why = translate_regex(pat, ere)) != NULL) {
+		sqlite3_result_error(ctx, why, -1);
 		goto out;
 	}
 	(void)snprintf(anchored, n * 16 + 8, "^(%s)+", ere);
