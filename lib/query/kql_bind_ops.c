@@ -943,7 +943,8 @@ static struct kql_plan *bind_mvexpand(struct kqlb *b, const struct kqlb_binding 
 	return n->i >= 0 && p->limit == NULL ? NULL : p;
 }
 
-/* as names its input for nothing in this subset (no later reference). */
+/* as names its input: union withsource= reports it, and the operators
+ * after it may name it (kqlb_tabular binds the name). */
 static struct kql_plan *bind_as(struct kqlb *b, const struct kqlb_binding *env, struct kql_plan *in,
                                 const struct kql_node *n)
 {

@@ -379,6 +379,11 @@ static void test_each_operator(void **state)
 	               t);
 	ROWS(q, "4\n6\n");
 	ROWS("union withsource=S (print x = 1), (print x = 2) | summarize sum(x)", "3\n");
+	/* as T names the pipe so far for the operators after it. */
+	expect_rows(
+	    "range x from 1 to 6 step 1 | as T | join kind=inner (T | where x % 2 == 0) on x "
+	    "| project x, x1",
+	    "2\t2\n4\t4\n6\t6\n", false);
 	/* A let names a table for union, join and lookup as a table's name does. */
 	ROWS("let T = print a = 1; let U = datatable(a:long, b:string)[1, 'x']; T | union T | "
 	     "join kind=inner U on a | lookup U on a | project a, b | union U, U | count",
