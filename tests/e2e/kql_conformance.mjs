@@ -647,6 +647,8 @@ function cases(D) {
 		{ q: "let E5 = Events | where Code == 500; let Dim = Hosts | where Region == 'eu'; E5 | union E5 | join kind=inner Dim on Host | count", cols: C,
 			rows: () => [[2 * count(E.filter((r) => r.Code === 500 && H.some((h) => h.Host === r.Host && h.Region === "eu")))]] },
 		{ q: "Events | filter Code == 201 and Latency < 100 | count", cols: C, rows: n((r) => r.Code === 201 && lt(r.Latency, 100)) },
+		{ q: "Events | where Code == 500 | as T | join kind=leftsemi (T | where Latency > 250) on Host | count", cols: C,
+			rows: n((r) => r.Code === 500 && E.some((x) => x.Code === 500 && gt(x.Latency, 250) && x.Host === r.Host)) },
 		// the null rules
 		{ q: "print a = long(null) == 1, b = long(null) != 1, c = long(null) == long(null), d = isnull(real(null) + 1), e = isempty(\"\"), f = strlen(tostring(long(null)))",
 			cols: "a:bool,b:bool,c:bool,d:bool,e:bool,f:long", rows: () => [[false, true, null, true, true, 0]] },
