@@ -828,7 +828,11 @@ static bool format_field(const struct civil *t, char c, int n, FILE *out)
 
 	switch (c) {
 	case 'y':
-		fprintf(out, n <= 2 ? "%0*lld" : "%0*lld", n <= 2 ? 2 : n,
+		/* y is the year of the century unpadded (2009 is 9), yy padded. */
+		fprintf(out, "%0*lld",
+		        n == 1   ? 1
+		        : n == 2 ? 2
+		                 : n,
 		        (long long)(n <= 2 ? t->y % 100 : t->y));
 		return true;
 	case 'M':
