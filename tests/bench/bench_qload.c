@@ -59,8 +59,12 @@ int main(int argc, char **argv)
 	}
 	t0 = now();
 	for (int i = 2; i < argc; i++) {
-		struct qload_artifact a = {argv[i],          argv[i], PROTO_FMT_CSV,
-		                           comp_of(argv[i]), cols,    NCOLS};
+		struct qload_artifact a = {.path = argv[i],
+		                           .name = argv[i],
+		                           .format = PROTO_FMT_CSV,
+		                           .compression = comp_of(argv[i]),
+		                           .columns = cols,
+		                           .ncolumns = NCOLS};
 		struct qload_result res;
 		(void)snprintf(id, sizeof(id), "extent-%d", i);
 		if (qload_extent(q, "Logs", id, cols, NCOLS, &a, 1, &res, err) < 0) {
