@@ -80,8 +80,12 @@ while read -r path _; do ln -s "$path" "$W/gz/$(printf %05d $n).csv.gz"; n=$((n 
 csv_bytes=$(cat "$W"/csv/*.csv | wc -c)
 gz_bytes=$(cat "$W"/gz/*.csv.gz | wc -c)
 
-# tm CMD...: "wall_s peak_rss_kb" of CMD; its stdout in $W/out.
-tm() { /usr/bin/time -f '%e %M' "$@" 2>"$W/time" >"$W/out" || { cat "$W/out" "$W/time" >&2; exit 1; }; tail -1 "$W/time"; }
+# tm CMD...: "wall_s peak_rss_kb cpu_s" of CMD (cpu: user + system, its
+# children's included); its stdout in $W/out.
+tm() {
+	/usr/bin/time -f '%e %M %U %S' "$@" 2>"$W/time" >"$W/out" || { cat "$W/out" "$W/time" >&2; exit 1; }
+	tail -1 "$W/time" | awk '{ printf "%s %s %.2f\n", $1, $2, $3 + $4 }'
+}
 
 # ---- followerd, the daemon ----
 # follower NAME LEADER: starts followerd over $W/NAME (FPID, URL).
@@ -96,11 +100,10 @@ follower() {
 }
 stop_follower() { kill "$FPID"; wait "$FPID" 2>/dev/null || true; FPID=; }
 all_rows() { [ "$(bench_qrows "$URL" T0000)" -ge "$ROWS" ]; }
-some_rows() { curl -s -m 5 "$URL/metrics" | grep -q '^followerd_query_loaded_rows_total [1-9]'; }
 deadline=$((120 + ROWS / 10000))
 # daemon NAME LEADER: sets COLD_S (leader to queryable), LOAD_S (cached
-# artifacts to queryable, after a restart without the query store), FIRST_S
-# (of which before the first rows were queryable), RSS_KB,
+# artifacts to queryable, after a restart without the query store), CPU_S
+# (its CPU time meanwhile), RSS_KB,
 # STORE_B (the store's bytes, /metrics) and FILE_B (its files); leaves it running.
 daemon() {
 	local t0 t1
@@ -115,18 +118,18 @@ daemon() {
 	echo "followerd: $1: restarted over the cache, query store removed ..." >&2
 	t0=$(now)
 	follower "$1" "$2"
-	bench_until "$deadline" some_rows || { echo "qload: $1: nothing reloaded" >&2; tail "$W/$1/f.log" >&2; exit 1; }
-	FIRST_S=$(secs "$t0" "$(now)")
 	bench_until "$deadline" all_rows || { echo "qload: $1: not reloaded" >&2; tail "$W/$1/f.log" >&2; exit 1; }
 	t1=$(now)
 	LOAD_S=$(secs "$t0" "$t1")
 	RSS_KB=$(awk '/^VmHWM/ { print $2 }' "/proc/$FPID/status")
+	# the process's user + system time, all its threads, since the restart
+	CPU_S=$(awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$FPID/stat")
 	STORE_B=$(bench_qbytes "$URL")
 	FILE_B=$(cat "$W/$1/cache/query"/* | wc -c)
 }
 
 daemon fd "$W/leader"
-fd_cold=$COLD_S fd_load=$LOAD_S fd_first=$FIRST_S fd_rss=$RSS_KB fd_store=$STORE_B fd_file=$FILE_B
+fd_cold=$COLD_S fd_load=$LOAD_S fd_cpu=$CPU_S fd_rss=$RSS_KB fd_store=$STORE_B fd_file=$FILE_B
 
 # A 1,000-row commit on top: rows after every generated one; each commit's
 # end to the first answer counting them (the query's own time included).
@@ -177,16 +180,16 @@ stop_follower
 rm -rf "$W/fd"
 
 daemon fdgz "$W/leader-gz"
-gz_cold=$COLD_S gz_load=$LOAD_S gz_first=$FIRST_S gz_rss=$RSS_KB gz_store=$STORE_B
+gz_cold=$COLD_S gz_load=$LOAD_S gz_cpu=$CPU_S gz_rss=$RSS_KB gz_store=$STORE_B
 stop_follower
 rm -rf "$W/fdgz"
 
 # ---- the loader alone ----
 echo "bench_qload (lib/store/qload, one thread) ..." >&2
-read -r t_ql rss_ql < <(tm "$bin" "$W/ql.db" "$W"/csv/*.csv)
+read -r t_ql rss_ql cpu_ql < <(tm "$bin" "$W/ql.db" "$W"/csv/*.csv)
 store_ql=$(grep -o 'store_bytes [0-9]*' "$W/out" | cut -d' ' -f2)
 rm -f "$W"/ql.db*
-read -r t_qlgz rss_qlgz < <(tm "$bin" "$W/ql.db" "$W"/gz/*.csv.gz)
+read -r t_qlgz rss_qlgz cpu_qlgz < <(tm "$bin" "$W/ql.db" "$W"/gz/*.csv.gz)
 rm -f "$W"/ql.db*
 
 # ---- the peers ----
@@ -206,12 +209,12 @@ sqlite_script() {
 }
 echo "sqlite3 CLI .import + convert ..." >&2
 sqlite_script "$W/csv" >"$W/cli.sql"
-read -r t_cli rss_cli < <(tm sh -c "sqlite3 '$W/cli.db' <'$W/cli.sql'")
+read -r t_cli rss_cli cpu_cli < <(tm sh -c "sqlite3 '$W/cli.db' <'$W/cli.sql'")
 cli_rows=$(sqlite3 "$W/cli.db" 'SELECT count(*) FROM logs')
 cli_bytes=$(stat -c %s "$W/cli.db")
 rm -f "$W"/cli.db*
 sqlite_script "$W/gz" "gzip -dc" >"$W/cligz.sql"
-read -r t_cligz rss_cligz < <(tm sh -c "sqlite3 '$W/cli.db' <'$W/cligz.sql'")
+read -r t_cligz rss_cligz cpu_cligz < <(tm sh -c "sqlite3 '$W/cli.db' <'$W/cligz.sql'")
 rm -f "$W"/cli.db*
 [ "$cli_rows" = "$ROWS" ] || { echo "qload: sqlite3 loaded $cli_rows rows, not $ROWS" >&2; exit 1; }
 
@@ -230,11 +233,11 @@ c.closeSync();
 JS
 	tm node "$W/duck.mjs"
 }
-read -r t_duck rss_duck < <(duck duck "$W/csv/*.csv")
+read -r t_duck rss_duck cpu_duck < <(duck duck "$W/csv/*.csv")
 duck_rows=$(cat "$W/out")
 duck_bytes=$(stat -c %s "$W/duck.duckdb")
 rm -f "$W"/duck.duckdb*
-read -r t_duckgz rss_duckgz < <(duck duckgz "$W/gz/*.csv.gz")
+read -r t_duckgz rss_duckgz cpu_duckgz < <(duck duckgz "$W/gz/*.csv.gz")
 rm -f "$W"/duckgz.duckdb*
 [ "$duck_rows" = "$ROWS" ] || { echo "qload: DuckDB loaded $duck_rows rows, not $ROWS" >&2; exit 1; }
 
@@ -242,26 +245,26 @@ rm -f "$W"/duckgz.duckdb*
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 rps() { awk -v r="$ROWS" -v t="$1" 'BEGIN { printf "%.0f", r / t }'; }
 mb() { echo $(($1 / 1024)); }
-row() { printf '| %-52s | %7s | %10s | %8s MB | %7s |\n' "$@"; }
+row() { printf '| %-52s | %7s | %6s | %10s | %8s MB | %9s |\n' "$@"; }
 printf '\n%s rows in %s extents of %s rows; CSV %s bytes, gzip %s bytes; %s; %s cores\n' \
 	"$ROWS" "$EXTENTS" "$PER" "$csv_bytes" "$gz_bytes" "$BASE (tmpfs)" "$(nproc)"
 printf 'leaderctl generate: %s s plain, %s s gzip\n\n' "$gen_plain" "$gen_gz"
-row "cached artifacts to queryable" "wall s" "rows/s" "peak RSS" "x sqlite3"
-printf '|%s|%s|%s|%s|%s|\n' "------------------------------------------------------" "---------" "------------" "-------------" "---------"
-row "followerd (daemon restarted over its cache), CSV" "$fd_load" "$(rps "$fd_load")" "$(mb "$fd_rss")" "$(ratio "$t_cli" "$fd_load")"
-row "followerd (daemon restarted over its cache), CSV gzip" "$gz_load" "$(rps "$gz_load")" "$(mb "$gz_rss")" "$(ratio "$t_cligz" "$gz_load")"
-row "bench_qload (the loader alone, one thread), CSV" "$t_ql" "$(rps "$t_ql")" "$(mb "$rss_ql")" "$(ratio "$t_cli" "$t_ql")"
-row "bench_qload (the loader alone, one thread), CSV gzip" "$t_qlgz" "$(rps "$t_qlgz")" "$(mb "$rss_qlgz")" "$(ratio "$t_cligz" "$t_qlgz")"
-row "sqlite3 CLI .import + convert, CSV" "$t_cli" "$(rps "$t_cli")" "$(mb "$rss_cli")" "1.00"
-row "sqlite3 CLI .import + convert, CSV gzip (gzip -dc)" "$t_cligz" "$(rps "$t_cligz")" "$(mb "$rss_cligz")" "1.00"
-row "DuckDB read_csv (2 threads), CSV" "$t_duck" "$(rps "$t_duck")" "$(mb "$rss_duck")" "$(ratio "$t_cli" "$t_duck")"
-row "DuckDB read_csv (2 threads), CSV gzip" "$t_duckgz" "$(rps "$t_duckgz")" "$(mb "$rss_duckgz")" "$(ratio "$t_cligz" "$t_duckgz")"
-printf '\n(x sqlite3: the sqlite3 CLI'"'"'s wall time on the same files / this one'"'"'s; the gzip rows against the CLI on gzip)\n'
-printf 'followerd, of its wall time, before the first rows were queryable (start, first pass): %s s CSV, %s s gzip\n' \
-	"$fd_first" "$gz_first"
+row "cached artifacts to queryable" "wall s" "CPU s" "rows/s" "peak RSS" "x sqlite3"
+printf '|%s|%s|%s|%s|%s|%s|\n' "------------------------------------------------------" "---------" "--------" "------------" "-------------" "-----------"
+row "followerd (daemon restarted over its cache), CSV" "$fd_load" "$fd_cpu" "$(rps "$fd_load")" "$(mb "$fd_rss")" "$(ratio "$t_cli" "$fd_load")"
+row "followerd (daemon restarted over its cache), gzip" "$gz_load" "$gz_cpu" "$(rps "$gz_load")" "$(mb "$gz_rss")" "$(ratio "$t_cligz" "$gz_load")"
+row "bench_qload (the loader alone, one thread), CSV" "$t_ql" "$cpu_ql" "$(rps "$t_ql")" "$(mb "$rss_ql")" "$(ratio "$t_cli" "$t_ql")"
+row "bench_qload (the loader alone, one thread), gzip" "$t_qlgz" "$cpu_qlgz" "$(rps "$t_qlgz")" "$(mb "$rss_qlgz")" "$(ratio "$t_cligz" "$t_qlgz")"
+row "sqlite3 CLI .import + convert, CSV" "$t_cli" "$cpu_cli" "$(rps "$t_cli")" "$(mb "$rss_cli")" "1.00"
+row "sqlite3 CLI .import + convert, gzip (gzip -dc)" "$t_cligz" "$cpu_cligz" "$(rps "$t_cligz")" "$(mb "$rss_cligz")" "1.00"
+row "DuckDB read_csv (2 threads), CSV" "$t_duck" "$cpu_duck" "$(rps "$t_duck")" "$(mb "$rss_duck")" "$(ratio "$t_cli" "$t_duck")"
+row "DuckDB read_csv (2 threads), gzip" "$t_duckgz" "$cpu_duckgz" "$(rps "$t_duckgz")" "$(mb "$rss_duckgz")" "$(ratio "$t_cligz" "$t_duckgz")"
+printf '\n(x sqlite3: the sqlite3 CLI'"'"'s wall time on the same files / this one'"'"'s, gzip against the CLI on gzip;\n'
+printf ' CPU s: user + system time; on a busy machine wall time is noise, CPU time much less so)\n'
 printf 'followerd from the leader to queryable (fetch, verify, load): %s s CSV, %s s gzip\n' "$fd_cold" "$gz_cold"
-printf 'store bytes per CSV byte: followerd %s (files %s), bench_qload %s, sqlite3 CLI %s, DuckDB %s\n' \
-	"$(ratio "$fd_store" "$csv_bytes")" "$(ratio "$fd_file" "$csv_bytes")" "$(ratio "$store_ql" "$csv_bytes")" \
+printf 'store bytes per CSV byte: followerd %s (files %s; from gzip %s), bench_qload %s, sqlite3 CLI %s, DuckDB %s\n' \
+	"$(ratio "$fd_store" "$csv_bytes")" "$(ratio "$fd_file" "$csv_bytes")" "$(ratio "$gz_store" "$csv_bytes")" \
+	"$(ratio "$store_ql" "$csv_bytes")" \
 	"$(ratio "$cli_bytes" "$csv_bytes")" "$(ratio "$duck_bytes" "$csv_bytes")"
 printf '1,000-row commit to visible (end of leaderctl ingest to the count that sees it), %s commits:\n' "$c_n"
 printf '  median %s s, max %s s (the count query itself: median %s s); poll interval %s\n' \

@@ -52,7 +52,7 @@ bench_free_kb "$BASE" $((ROWS / 1024 * 550 + 524288)) query || exit 1
 	(cd "$here/peers" && npm ci --no-audit --no-fund --loglevel=error) >&2
 
 W=$(mktemp -d "$BASE/query.XXXXXX")
-FPID= CHPID=
+FPID='' CHPID=''
 cleanup() {
 	local p
 	for p in $FPID $CHPID; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
@@ -162,7 +162,9 @@ tsv_print() {
 }
 
 # followerd: KQL over HTTP.
-declare -A MS ANS
+declare -A MS ANS CPU
+# cpu_ms PID: the process's user + system time so far, all its threads, ms.
+cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) * 1000 / hz }' "/proc/$1/stat"; }
 echo "followerd: $NQ queries x $((RUNS + 1)) ..." >&2
 for ((i = 0; i < NQ; i++)); do
 	read -r code _ < <(bench_kql "$URL" "${Q_KQL[i]}" "$W/ans")
@@ -172,11 +174,13 @@ for ((i = 0; i < NQ; i++)); do
 		ANS[fd,$i]=$(bench_kql_rows "$W/ans")
 	fi
 	case ${ANS[fd,$i]} in error*) MS[fd,$i]=-; continue ;; esac
+	c0=$(cpu_ms "$FPID")
 	for ((r = 0; r < RUNS; r++)); do
 		read -r code t < <(bench_kql "$URL" "${Q_KQL[i]}" "$W/ans")
 		awk -v t="$t" 'BEGIN { printf "%.3f\n", t * 1000 }'
 	done >"$W/fd.ms"
 	MS[fd,$i]=$(median <"$W/fd.ms")
+	CPU[fd,$i]=$(awk -v a="$c0" -v b="$(cpu_ms "$FPID")" -v n="$RUNS" 'BEGIN { printf "%.0f", (b - a) / n }')
 done
 
 # What a query that reads nothing costs over HTTP (parse, plan, answer).
@@ -221,6 +225,8 @@ for ((i = 0; i < NQ; i++)); do
 	MS[lite,$i]=$(awk '/^Run Time: real/ { if (n++) printf "%.3f\n", $4 * 1000 }' "$W/q.out" | median)
 	# .timer counts whole milliseconds
 	[ "${MS[lite,$i]}" != 0.0 ] || MS[lite,$i]="<1"
+	CPU[lite,$i]=$(awk '/^Run Time: real/ { if (n++) { c += ($6 + $8) * 1000; k++ } }
+		END { printf "%.0f", k ? c / k : 0 }' "$W/q.out")
 done
 
 # ClickHouse: a MergeTree table, loaded through a text staging table.
@@ -323,11 +329,11 @@ for ((i = 0; i < NQ; i++)); do
 	[ "${Q_CH[i]}" = "${Q_DUCK[i]}" ] || printf '   ClickHouse: %s\n' "${Q_CH[i]}"
 done
 echo
-printf '| %-22s | %10s | %10s | %6s | %10s | %10s | %10s | %7s | %7s | %7s | %s\n' \
-	query "followerd" "sqlite3" "ratio" "duckdb-csv" "duckdb-tbl" "clickhouse" "d-csv" "d-tbl" "ch" "answers"
-printf '| %-22s | %10s | %10s | %6s | %10s | %10s | %10s | %7s | %7s | %7s | %s\n' \
-	"" "ms" "ms" "lite/fd" "ms" "ms" "ms" "/fd" "/fd" "/fd" ""
-echo "|------------------------|------------|------------|--------|------------|------------|------------|---------|---------|---------|"
+printf '| %-22s | %10s | %10s | %7s | %10s | %10s | %10s | %6s | %6s | %6s | %7s | %7s | %s\n' \
+	query "followerd" "sqlite3" "ratio" "duckdb-csv" "duckdb-tbl" "clickhouse" "d-csv" "d-tbl" "ch" "fd cpu" "lite cpu" "answers"
+printf '| %-22s | %10s | %10s | %7s | %10s | %10s | %10s | %6s | %6s | %6s | %7s | %7s | %s\n' \
+	"" "ms" "ms" "lite/fd" "ms" "ms" "ms" "/fd" "/fd" "/fd" "ms" "ms" ""
+echo "|------------------------|------------|------------|---------|------------|------------|------------|--------|--------|--------|---------|---------|---------|"
 miss13=() missfull=() lastms=- nfull=0 n13=0 nwrong=0
 for ((i = 0; i < NQ; i++)); do
 	approx=0
@@ -338,9 +344,10 @@ for ((i = 0; i < NQ; i++)); do
 	done
 	if [ -n "$note" ]; then note="DIFFER from sqlite3 {$ref}:$note"; nwrong=$((nwrong + 1)); else note=same; fi
 	fd=${MS[fd,$i]} lite=${MS[lite,$i]}
-	printf '| %-22s | %10s | %10s | %6s | %10s | %10s | %10s | %7s | %7s | %7s | %s\n' "${Q_NAME[i]}" \
+	printf '| %-22s | %10s | %10s | %7s | %10s | %10s | %10s | %6s | %6s | %6s | %7s | %7s | %s\n' "${Q_NAME[i]}" \
 		"$fd" "$lite" "$(ratio "$lite" "$fd")" "${MS[duckcsv,$i]}" "${MS[ducktable,$i]}" "${MS[ch,$i]}" \
-		"$(ratio "${MS[duckcsv,$i]}" "$fd")" "$(ratio "${MS[ducktable,$i]}" "$fd")" "$(ratio "${MS[ch,$i]}" "$fd")" "$note"
+		"$(ratio "${MS[duckcsv,$i]}" "$fd")" "$(ratio "${MS[ducktable,$i]}" "$fd")" "$(ratio "${MS[ch,$i]}" "$fd")" \
+		"${CPU[fd,$i]:--}" "${CPU[lite,$i]:--}" "$note"
 	r=$(ratio "$lite" "$fd")
 	n13=$((n13 + 1))
 	at_least "$r" 0.769 || miss13+=("${Q_NAME[i]} ($r)")
@@ -353,6 +360,7 @@ for ((i = 0; i < NQ; i++)); do
 done
 echo
 echo "ratios: that engine's ms / followerd's ms (above 1: followerd is the faster); answers: row count and the sum of the last column, against sqlite3's"
+echo "cpu: user + system ms per run (followerd: the whole process, its HTTP included; sqlite3: .timer); on a busy machine wall time is noise, CPU time much less so"
 echo "a query that reads nothing, over HTTP with curl: followerd ${fd_base} ms (print x = 1), ClickHouse ${ch_base} ms (SELECT 1)"
 echo "load to queryable: followerd ${fd_load} s (from the leader: fetch, verify, load), sqlite3 CLI ${lite_load} s (.import + convert), DuckDB ${duck_load} s, ClickHouse ${ch_load} s; leaderctl generate ${gen_s} s"
 pf() { if [ "$1" = 0 ]; then echo PASS; else echo MISS; fi; }
