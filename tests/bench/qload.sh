@@ -245,22 +245,25 @@ rm -f "$W"/duckgz.duckdb*
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 rps() { awk -v r="$ROWS" -v t="$1" 'BEGIN { printf "%.0f", r / t }'; }
 mb() { echo $(($1 / 1024)); }
-row() { printf '| %-52s | %7s | %6s | %10s | %8s MB | %9s |\n' "$@"; }
+row() { printf '| %-52s | %7s | %6s | %10s | %8s MB | %9s | %9s |\n' "$@"; }
 printf '\n%s rows in %s extents of %s rows; CSV %s bytes, gzip %s bytes; %s; %s cores\n' \
 	"$ROWS" "$EXTENTS" "$PER" "$csv_bytes" "$gz_bytes" "$BASE (tmpfs)" "$(nproc)"
 printf 'leaderctl generate: %s s plain, %s s gzip\n\n' "$gen_plain" "$gen_gz"
-row "cached artifacts to queryable" "wall s" "CPU s" "rows/s" "peak RSS" "x sqlite3"
-printf '|%s|%s|%s|%s|%s|%s|\n' "------------------------------------------------------" "---------" "--------" "------------" "-------------" "-----------"
-row "followerd (daemon restarted over its cache), CSV" "$fd_load" "$fd_cpu" "$(rps "$fd_load")" "$(mb "$fd_rss")" "$(ratio "$t_cli" "$fd_load")"
-row "followerd (daemon restarted over its cache), gzip" "$gz_load" "$gz_cpu" "$(rps "$gz_load")" "$(mb "$gz_rss")" "$(ratio "$t_cligz" "$gz_load")"
-row "bench_qload (the loader alone, one thread), CSV" "$t_ql" "$cpu_ql" "$(rps "$t_ql")" "$(mb "$rss_ql")" "$(ratio "$t_cli" "$t_ql")"
-row "bench_qload (the loader alone, one thread), gzip" "$t_qlgz" "$cpu_qlgz" "$(rps "$t_qlgz")" "$(mb "$rss_qlgz")" "$(ratio "$t_cligz" "$t_qlgz")"
-row "sqlite3 CLI .import + convert, CSV" "$t_cli" "$cpu_cli" "$(rps "$t_cli")" "$(mb "$rss_cli")" "1.00"
-row "sqlite3 CLI .import + convert, gzip (gzip -dc)" "$t_cligz" "$cpu_cligz" "$(rps "$t_cligz")" "$(mb "$rss_cligz")" "1.00"
-row "DuckDB read_csv (2 threads), CSV" "$t_duck" "$cpu_duck" "$(rps "$t_duck")" "$(mb "$rss_duck")" "$(ratio "$t_cli" "$t_duck")"
-row "DuckDB read_csv (2 threads), gzip" "$t_duckgz" "$cpu_duckgz" "$(rps "$t_duckgz")" "$(mb "$rss_duckgz")" "$(ratio "$t_cligz" "$t_duckgz")"
+row "cached artifacts to queryable" "wall s" "CPU s" "rows/s" "peak RSS" "x sqlite3" "CPU x"
+printf '|%s|%s|%s|%s|%s|%s|%s|\n' "------------------------------------------------------" "---------" "--------" "------------" "-------------" "-----------" "-----------"
+# ROW NAME WALL CPU RSS_KB CLI_WALL CLI_CPU
+line() { row "$1" "$2" "$3" "$(rps "$2")" "$(mb "$4")" "$(ratio "$5" "$2")" "$(ratio "$6" "$3")"; }
+line "followerd (daemon restarted over its cache), CSV" "$fd_load" "$fd_cpu" "$fd_rss" "$t_cli" "$cpu_cli"
+line "followerd (daemon restarted over its cache), gzip" "$gz_load" "$gz_cpu" "$gz_rss" "$t_cligz" "$cpu_cligz"
+line "bench_qload (the loader alone, one thread), CSV" "$t_ql" "$cpu_ql" "$rss_ql" "$t_cli" "$cpu_cli"
+line "bench_qload (the loader alone, one thread), gzip" "$t_qlgz" "$cpu_qlgz" "$rss_qlgz" "$t_cligz" "$cpu_cligz"
+line "sqlite3 CLI .import + convert, CSV" "$t_cli" "$cpu_cli" "$rss_cli" "$t_cli" "$cpu_cli"
+line "sqlite3 CLI .import + convert, gzip (gzip -dc)" "$t_cligz" "$cpu_cligz" "$rss_cligz" "$t_cligz" "$cpu_cligz"
+line "DuckDB read_csv (2 threads), CSV" "$t_duck" "$cpu_duck" "$rss_duck" "$t_cli" "$cpu_cli"
+line "DuckDB read_csv (2 threads), gzip" "$t_duckgz" "$cpu_duckgz" "$rss_duckgz" "$t_cligz" "$cpu_cligz"
 printf '\n(x sqlite3: the sqlite3 CLI'"'"'s wall time on the same files / this one'"'"'s, gzip against the CLI on gzip;\n'
-printf ' CPU s: user + system time; on a busy machine wall time is noise, CPU time much less so)\n'
+printf ' CPU s: user + system time, and CPU x the same ratio of CPU times: on a busy machine wall time is noise,\n'
+printf ' CPU time much less so; the targets are judged on wall time)\n'
 printf 'followerd from the leader to queryable (fetch, verify, load): %s s CSV, %s s gzip\n' "$fd_cold" "$gz_cold"
 printf 'store bytes per CSV byte: followerd %s (files %s; from gzip %s), bench_qload %s, sqlite3 CLI %s, DuckDB %s\n' \
 	"$(ratio "$fd_store" "$csv_bytes")" "$(ratio "$fd_file" "$csv_bytes")" "$(ratio "$gz_store" "$csv_bytes")" \
