@@ -60,6 +60,10 @@ cleanup() {
 }
 trap cleanup EXIT
 export LEADERCTL_STATE_CACHE=$W/leaderctl-state
+# SQLite's temporary files (sorts, DISTINCT) on the same tmpfs, for
+# followerd and the sqlite3 CLI alike (their default is /var/tmp).
+export SQLITE_TMPDIR=$W/sqlite-tmp
+mkdir -p "$SQLITE_TMPDIR"
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 
