@@ -5,7 +5,8 @@
 #   make SANITIZE=1 test the same under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make ci              install test dependencies, make lint, then `make SANITIZE=1 test` (what CI runs)
 #   make demo            install runtime dependencies, build, run the demo
-#   make bench           long benchmarks (never part of `make test`; BENCH=name: one)
+#   make bench           long benchmarks (never part of `make test`; BENCH=name: one;
+#                        installs their peers first: make bench-deps, as root)
 #   make fuzz            libFuzzer targets (clang)
 #   make install         honours PREFIX, DESTDIR, UNITDIR, SYSUSERSDIR
 #                        (installs missing build libraries first, as root)
