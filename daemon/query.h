@@ -34,6 +34,7 @@
 
 struct event_base;
 struct query;
+struct warm;
 
 /* Starts the workers (each with its own read-only store handle on
  * store_path, opened lazily) over the query stores in cache_dir (copied).
@@ -46,5 +47,14 @@ void query_free(struct query *q);
 
 /* The hook of http: takes call->wait over. */
 void query_request(struct query *q, const struct http_kusto_call *call);
+
+/* The warmer that reads cold extents through for queries (borrowed, must
+ * outlive q; NULL: none, a query that needs them is refused) and the
+ * bound on the bytes one query may read through (query_readthru_max_size).
+ * On the loop; again at each reload.  NULL q is a no-op. */
+void query_set_readthru(struct query *q, struct warm *w, uint64_t max_bytes);
+
+/* The counts since query_new (extents skipped, read through) into *ret. */
+void query_totals(struct query *q, struct http_query_totals *ret);
 
 #endif
