@@ -186,22 +186,23 @@ static void over_bound(const struct job *j, const struct qrt_need *n, uint64_t m
 	    n->bytes, bound, max);
 }
 
-static void failed_msg(const struct job *j, int r, const struct qrt_batch *b, char *msg,
-                       size_t len)
+static void failed_msg(const struct job *j, int r, const struct qrt_batch *b, char *msg, size_t len)
 {
 	if (r == -ECANCELED)
-		(void)snprintf(msg, len, "the query was cancelled while its extents were read through");
+		(void)snprintf(msg, len,
+		               "the query was cancelled while its extents were read through");
 	else if (r == -ETIMEDOUT)
 		(void)snprintf(msg, len,
 		               "Query execution has exceeded the allowed limits (80DA0001): the "
 		               "servertimeout of the request passed while the query's extents were "
 		               "read through");
 	else
-		(void)snprintf(msg, len,
-		               "database '%s': an extent the query needs could not be read through: "
-		               "%s; retry, or query what is loaded with "
-		               "set query_datascope='hotcache'",
-		               j->db, b->error[0] ? b->error : strerror(-r));
+		(void)snprintf(
+		    msg, len,
+		    "database '%s': an extent the query needs could not be read through: "
+		    "%s; retry, or query what is loaded with "
+		    "set query_datascope='hotcache'",
+		    j->db, b->error[0] ? b->error : strerror(-r));
 }
 
 /* Whether read-through is on, and its bound (under q->mu). */

@@ -59,8 +59,6 @@ struct run {
 	sqlite3 *db;
 	struct kframe *f;
 	uint64_t skipped; /* extents left out by query_datascope=hotcache */
-	uint64_t pruned;  /* extents left out by their statistics (kql_skip) */
-	struct qrt_need need; /* artifacts of extents to read through */
 	bool truncated, emitted;
 	int64_t now;      /* ticks: now() of the query */
 	struct kval *row; /* a result row being encoded */
@@ -68,6 +66,11 @@ struct run {
 	int status;     /* before output: the HTTP status of the error */
 	char *error;    /* its body */
 	char msg[1024]; /* a message being built */
+
+	/* extents left out by their statistics (kql_skip); the artifacts of
+	 * those to read through (query_readthru.h) */
+	uint64_t pruned;
+	struct qrt_need need;
 };
 
 static void fail(struct run *r, int status, const char *code, const char *type, const char *errcode,

@@ -62,13 +62,13 @@ static int eval(const struct walk *w, const struct kql_timebound *b, int64_t *v)
 {
 	struct kql_col col = {"v", PROTO_T_DATETIME};
 	struct kql_expr *e = b->value;
-	struct kql_plan p = {.kind = KQL_P_VALUES, .cols = &col, .ncols = 1, .exprs = &e,
-	                     .nexprs = 1, .nrows = 1};
+	struct kql_plan p = {
+	    .kind = KQL_P_VALUES, .cols = &col, .ncols = 1, .exprs = &e, .nexprs = 1, .nrows = 1};
 	struct kql_value out = {.isnull = true};
 	struct kql_error err = {0};
 
-	if (b->value->type != PROTO_T_DATETIME || kql_exec_run(w->db, &p, w->now, on_value,
-	                                                       &out, &err) != 0)
+	if (b->value->type != PROTO_T_DATETIME ||
+	    kql_exec_run(w->db, &p, w->now, on_value, &out, &err) != 0)
 		return -1;
 	*v = out.i;
 	return out.isnull ? 1 : 0;

@@ -25,8 +25,7 @@ static sqlite3 *db;
 static const struct kql_schema_column ev_cols[] = {
     {"Timestamp", PROTO_T_DATETIME}, {"Host", PROTO_T_STRING}, {"Code", PROTO_T_LONG}};
 static const struct kql_schema_column other_cols[] = {{"When", PROTO_T_DATETIME}};
-static const struct kql_schema_table tables[] = {{"Events", ev_cols, 3},
-                                                 {"Other", other_cols, 1}};
+static const struct kql_schema_table tables[] = {{"Events", ev_cols, 3}, {"Other", other_cols, 1}};
 static const struct kql_schema_db sdb = {"Logs", tables, 2};
 static const struct kql_schema schema = {&sdb, 1, "Logs"};
 
@@ -86,9 +85,7 @@ static void expect(const char *q, const char *t, const char *want)
 	assert_non_null(a);
 	if (kql_compile(a, q, strlen(q), &schema, &kq, &err) != 0)
 		fail_msg("%s: %s", q, err.message);
-	assert_int_equal(kql_skip_new(db, kq, "Logs",
-	                              kql_schema_table(&sdb, t), now, &s),
-	                 0);
+	assert_int_equal(kql_skip_new(db, kq, "Logs", kql_schema_table(&sdb, t), now, &s), 0);
 	got[0] = kql_skip_reads(s) ? 'r' : '-';
 	for (int i = 0; i < NX; i++)
 		got[i + 1] = kql_skip_extent(s, &ext[i]) ? '1' : '0';
@@ -151,8 +148,7 @@ static void test_several_scans(void **state)
 	/* one node, two paths: the filter above one use bounds only that use */
 	expect("let f = (t:(*)) { union (t | where Timestamp > ago(1h)), (t | where Code == 1) }; "
 	       "f(Events)",
-	       "Events",
-	       "r0000000");
+	       "Events", "r0000000");
 	expect("let f = (t:(*)) { t | where Timestamp > ago(1h) }; union (f(Events)), (f(Events))",
 	       "Events", "r1110010");
 }
