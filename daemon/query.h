@@ -17,11 +17,13 @@
  *
  * Extents whose artifacts are cached but not loaded yet (a commit just
  * applied) are waited for: the query asks qsync (borrowed, may be NULL) for
- * a pass.  Cold extents (not cached) are not read through yet: a query that
- * needs them is refused with a clear error, unless
- * query_datascope = hotcache, which reads what is loaded and reports what
- * it skipped.  Extents that are not queryable (no data format, rows that
- * do not parse) are left out.
+ * a pass.  Extents whose column statistics rule out the query's time
+ * filters are skipped first (lib/query/kql_skip; query_extents.h keeps
+ * the walk cheap); the others not cached (cold, or warming) are read
+ * through for the query (query_readthru.h), within
+ * query_readthru_max_size, unless query_datascope = hotcache, which reads
+ * what is loaded and reports what it skipped.  Extents that are not
+ * queryable (no data format, rows that do not parse) are left out.
  */
 #ifndef FOLLOWERD_QUERY_H
 #define FOLLOWERD_QUERY_H

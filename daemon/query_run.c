@@ -9,6 +9,11 @@
  * them is checked loaded in it (a WAL snapshot: rows loaded or dropped
  * later are not seen).  An extent dropped by the query store in between is
  * seen as not loaded, and the query is prepared again (a newer version).
+ *
+ * The walk decides per extent (query_extents.h gives its facts cheaply):
+ * left out by its statistics (kql_skip), loaded (in the view), or missing:
+ * cached ones are waited for (qsync's next pass), the others read through
+ * (query_readthru.h), then waited for the same way.
  */
 #include "query_int.h"
 #include "query_extents.h"
