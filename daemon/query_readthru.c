@@ -346,6 +346,7 @@ int qrt_init(struct query *q)
 {
 	int r;
 
+	q->rt_efd = -1;
 	pthread_cond_init(&q->rt_cond, NULL);
 	if ((r = qx_cache_new(&q->xcache)) < 0)
 		return r;
