@@ -165,6 +165,8 @@ struct http_hooks {
 	struct sync *(*sync)(void *arg);
 	/* The queries' counts into *ret (NULL: not shown in /metrics). */
 	void (*query_totals)(void *arg, struct http_query_totals *ret);
+	/* The query workers' counts for /metrics; false: no query engine. */
+	bool (*query_counts)(void *arg, uint64_t *running, uint64_t *queued, uint64_t *finished);
 };
 
 struct http_options {

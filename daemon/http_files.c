@@ -29,6 +29,7 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/event.h>
 
 #include "cache/cache.h"
 #include "log.h"
@@ -47,6 +48,7 @@ struct http_wait {
 	struct views_artifact a;
 	void (*gone)(void *arg);
 	void *gone_arg;
+	struct event *closed; /* the peer hung up (EV_CLOSED); NULL: not watched */
 };
 
 /* A byte range to serve. */
@@ -130,6 +132,38 @@ static bool etag_listed(const char *list, const char *etag)
 
 static void wait_unlink(struct http_wait *wt);
 
+/* The client closed its end while its request waits: evhttp reads nothing
+ * until the reply is done, so without this a query would run on for a
+ * client long gone.  The waiter is told, then the connection is freed
+ * (with the request: evhttp still holds it). */
+static void on_peer_closed(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_wait *wt = arg;
+	struct evhttp_connection *evcon = wt->conn->evcon;
+
+	wait_unlink(wt);
+	if (wt->gone != NULL)
+		wt->gone(wt->gone_arg);
+	free(wt);
+	evhttp_connection_free(evcon); /* on_conn_close: no wait left */
+}
+
+/* Watches the connection for the peer's close, where the loop's backend
+ * can tell one (epoll: EPOLLRDHUP). */
+static void watch_close(struct http_wait *wt)
+{
+	struct event_base *base = wt->h->base;
+
+	if (wt->conn == NULL || wt->conn->bev == NULL || wt->conn->evcon == NULL ||
+	    !(event_base_get_features(base) & EV_FEATURE_EARLY_CLOSE))
+		return;
+	wt->closed = event_new(base, bufferevent_getfd(wt->conn->bev), EV_CLOSED, on_peer_closed, wt);
+	if (wt->closed != NULL && event_add(wt->closed, NULL) < 0) {
+		event_free(wt->closed);
+		wt->closed = NULL;
+	}
+}
+
 struct http_wait *http_wait_take(struct http_call *c)
 {
 	struct http_wait *wt = calloc(1, sizeof(*wt));
@@ -143,6 +177,7 @@ struct http_wait *http_wait_take(struct http_call *c)
 	c->h->waits = wt;
 	if (wt->conn != NULL)
 		wt->conn->wait = wt;
+	watch_close(wt);
 	return wt;
 }
 
@@ -533,6 +568,9 @@ static void wait_unlink(struct http_wait *wt)
 		}
 	if (wt->conn != NULL && wt->conn->wait == wt)
 		wt->conn->wait = NULL;
+	if (wt->closed != NULL)
+		event_free(wt->closed);
+	wt->closed = NULL;
 }
 
 /* The call a wait's reply goes through. */

@@ -31,6 +31,7 @@
 #include "http.h"
 
 #define QUERY_WORKERS 2
+#define QUERY_NICE 5 /* the workers' nice, relative to the loop's */
 #define QUERY_QUEUE_BYTES ((size_t)4 << 20) /* encoded bytes waiting for the loop */
 #define QUERY_QUEUE_MAX 256                 /* jobs waiting for a worker (503 past it) */
 
@@ -46,6 +47,9 @@ int query_new(struct event_base *base, const char *store_path, const char *cache
 
 /* Cancels every query, joins the workers, answers nothing more.  NULL ok. */
 void query_free(struct query *q);
+
+/* Queries on a worker, waiting for one, and done since query_new. */
+void query_counts(struct query *q, uint64_t *running, uint64_t *queued, uint64_t *finished);
 
 /* The hook of http: takes call->wait over. */
 void query_request(struct query *q, const struct http_kusto_call *call);

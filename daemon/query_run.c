@@ -139,6 +139,10 @@ static int compile(struct run *r)
 			     "Kusto.Data.Exceptions.KustoBadRequestException", NULL, err);
 			return -EINVAL;
 		}
+	/* a `set servertimeout` counts from the request's arrival too (once:
+	 * a query waiting for loads is compiled again) */
+	r->j->deadline += r->opts.timeout - r->j->req.opts.timeout;
+	r->j->req.opts.timeout = r->opts.timeout;
 	return 0;
 }
 
@@ -668,7 +672,8 @@ static int execute(struct run *r)
 		     : timefmt_now() > r->j->deadline ? 408
 		                                      : 400,
 		     st.kusto, "Kusto.Data.Exceptions.KustoServicePartialQueryFailureException",
-		     e.code, st.message);
+		     st.cancelled || strcmp(st.kusto, "RequestExecutionTimeout") == 0 ? NULL : e.code,
+		     st.message);
 		if (!r->truncated)
 			return -EIO;
 	}
