@@ -7,7 +7,8 @@
 # narrow the query.  A time filter skips the cold extents by their column
 # statistics before anything is read (nothing read through, the skip
 # counted in /metrics); query_datascope=hotcache reads only what is loaded
-# and says how many extents it skipped.  Every answer is checked against
+# and says how many extents it skipped; an artifact the leader lost is an
+# error naming it.  Every answer is checked against
 # what this test computes from the CSV it published.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/sync_common.bash"
@@ -104,6 +105,20 @@ check_eq "the cold rows alone (a 2020 filter: the hot extents skipped)" 200 \
 	"$(query "$(agg_q 'where Timestamp < datetime(2021-01-01)')")"
 check_eq "... exactly the cold rows" "$(cat "$T"/cold?.csv | agg /dev/stdin)" "$(answer)"
 check_eq "... nothing more read through" 4 "$(metric followerd_query_readthru_files_total)"
+
+# ---- an artifact the leader lost: a clear error naming it ----
+printf '2019-06-01T00:00:00Z,lost,1\n' >"$T/lost.csv"
+lc "$L" ingest Logs Events "$T/lost.csv" --format csv --created-on 2019-06-01T00:00:00Z >/dev/null
+lost=$(sha256sum "$T/lost.csv" | cut -d' ' -f1)
+rm -f "$L/artifacts/${lost:0:2}/$lost"
+wait_for "the follower is at the leader's new version" 20 at_version logs "$L" Logs
+check_eq "a query that needs an extent whose artifact is gone: 503" 503 "$(query "$(agg_q)")"
+check_match "... the error names the artifact and says how to narrow the query" \
+	"could not be read through: .*$lost.*hotcache" "$(jq -r '.error.message' "$T/body")"
+check_eq "... counted" 1 "$(metric 'followerd_query_readthru_refused_total{reason="error"}')"
+check_eq "a time filter that skips that extent still answers" 200 \
+	"$(query "$(agg_q 'where Timestamp > datetime(2019-12-31)')")"
+check_eq "... every other row" "$(agg "$T/all.csv")" "$(answer)"
 
 stop_follower
 check_eq "followerd stops cleanly" 0 "$FRC"
