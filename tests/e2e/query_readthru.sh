@@ -7,12 +7,14 @@
 # narrow the query.  A time filter skips the cold extents by their column
 # statistics before anything is read (nothing read through, the skip
 # counted in /metrics); query_datascope=hotcache reads only what is loaded
-# and says how many extents it skipped; an artifact the leader lost is an
+# and says how many extents it skipped; a read-through slower than
+# servertimeout answers at the deadline; an artifact the leader lost is an
 # error naming it.  Every answer is checked against
 # what this test computes from the CSV it published.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/sync_common.bash"
 command -v curl >/dev/null || skip_all "curl not installed"
+[ -x "$TOOLS/faultserver" ] || skip_all "faultserver not built"
 
 PORT=$(free_port)
 URL=http://127.0.0.1:$PORT
@@ -40,11 +42,15 @@ COLD_BYTES=$(cat "$T"/cold?.csv | wc -c)
 # count, sum(Code), distinct hosts: computed here, not by followerd
 agg() { awk -F, '{ n++; s += $3; h[$2] = 1 } END { printf "%d %d %d\n", n, s, length(h) }' "$1"; }
 
+# the leader's directory served over HTTP by faultserver (a delay below)
+bg "$TOOLS/faultserver" --root "$L" --port 0 --port-file "$T/fs.port" --control 2>"$T/fs.log"
+until_ok 5 test -s "$T/fs.port" || { diag "faultserver did not start"; exit 1; }
+FS=http://127.0.0.1:$(cat "$T/fs.port")
 conf() {
 	{
 		daemon_conf "listen = 127.0.0.1:$PORT" "allow_anonymous = true" \
 			"query_readthru_max_size = $1" "cache_demand_keep = 10m"
-		attach_conf logs "$L" Logs
+		attach_conf logs "$FS" Logs
 	} >"$CONF"
 }
 conf $((COLD_BYTES - 1))
@@ -106,6 +112,21 @@ check_eq "the cold rows alone (a 2020 filter: the hot extents skipped)" 200 \
 check_eq "... exactly the cold rows" "$(cat "$T"/cold?.csv | agg /dev/stdin)" "$(answer)"
 check_eq "... nothing more read through" 4 "$(metric followerd_query_readthru_files_total)"
 
+# ---- servertimeout while an artifact is read through ----
+printf '2019-03-01T00:00:00Z,slow,7\n' >"$T/slow.csv"
+lc "$L" ingest Logs Events "$T/slow.csv" --format csv --created-on 2019-03-01T00:00:00Z >/dev/null
+slow=$(sha256sum "$T/slow.csv" | cut -d' ' -f1)
+curl -sf -d "/artifacts/*/$slow 1 delay 3000" "$FS/_fault" >/dev/null || diag "could not add the delay"
+wait_for "the follower is at the leader's new version" 20 at_version logs "$L" Logs
+t0=$(date +%s%N)
+check_eq "a read-through slower than servertimeout (1s): 408" 408 \
+	"$(query "$(agg_q)" '{"servertimeout":"00:00:01"}')"
+check "... answered at the deadline, not after the download" \
+	test $((($(date +%s%N) - t0) / 1000000)) -lt 2800
+check_match "... saying so" "servertimeout.*read through" "$(jq -r '.error.message' "$T/body")"
+check_eq "the download went on: the next query answers every row" \
+	"200 $(cat "$T/all.csv" "$T/slow.csv" | agg /dev/stdin)" "$(query "$(agg_q)") $(answer)"
+
 # ---- an artifact the leader lost: a clear error naming it ----
 printf '2019-06-01T00:00:00Z,lost,1\n' >"$T/lost.csv"
 lc "$L" ingest Logs Events "$T/lost.csv" --format csv --created-on 2019-06-01T00:00:00Z >/dev/null
@@ -115,7 +136,8 @@ wait_for "the follower is at the leader's new version" 20 at_version logs "$L" L
 check_eq "a query that needs an extent whose artifact is gone: 503" 503 "$(query "$(agg_q)")"
 check_match "... the error names the artifact and says how to narrow the query" \
 	"could not be read through: .*$lost.*hotcache" "$(jq -r '.error.message' "$T/body")"
-check_eq "... counted" 1 "$(metric 'followerd_query_readthru_refused_total{reason="error"}')"
+check_eq "... counted (with the timeout)" 2 \
+	"$(metric 'followerd_query_readthru_refused_total{reason="error"}')"
 check_eq "a time filter that skips that extent still answers" 200 \
 	"$(query "$(agg_q 'where Timestamp > datetime(2019-12-31)')")"
 check_eq "... every other row" "$(agg "$T/all.csv")" "$(answer)"
