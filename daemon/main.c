@@ -336,7 +336,7 @@ static int apply_conf(void *arg, const struct conf *eff, char *err, size_t errle
 	}
 	if (d->http != NULL)
 		http_reload_commit(d->http, hr, eff);
-	query_set_readthru(d->query, on_warm(d), eff->query_readthru_max_size);
+	query_set_conf(d->query, on_warm(d), eff);
 	return 0;
 }
 
@@ -599,8 +599,7 @@ static int start_query(struct daemon *d, char *err, size_t errlen)
 	if (r < 0)
 		log_err("cannot start: %s", err);
 	else
-		query_set_readthru(d->query, on_warm(d),
-		                   mgmt_conf(d->mgmt)->query_readthru_max_size);
+		query_set_conf(d->query, on_warm(d), mgmt_conf(d->mgmt));
 	return r;
 }
 

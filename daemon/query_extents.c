@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "query_int.h"
+#include "conf/conf.h"
+#include "policy/policy.h"
 #include "proto/proto.h"
 #include "store/store.h"
 
@@ -17,6 +20,7 @@ struct entry {
 	int64_t id; /* 0: a free slot (row ids start at 1) */
 	char uuid[PROTO_UUID_LEN + 1];
 	bool typed;
+	int64_t min_created, max_created;
 	size_t ncols;
 	struct kql_skip_col *cols;
 };
@@ -138,6 +142,8 @@ static int copy_out(const struct entry *e, struct qx_info *ret)
 	if (r < 0)
 		return r;
 	ret->typed = e->typed;
+	ret->min_created = e->min_created;
+	ret->max_created = e->max_created;
 	ret->ncols = e->ncols;
 	if (e->ncols > 0)
 		memcpy(ret->cols, e->cols, e->ncols * sizeof(*ret->cols));
@@ -167,6 +173,8 @@ static int on_decoded(void *arg, int64_t id, const struct proto_extent *x)
 	struct decoded *d = arg;
 
 	d->ret->typed = proto_extent_typed(x);
+	d->ret->min_created = x->min_created;
+	d->ret->max_created = x->max_created;
 	d->ret->ncols = 0; /* no statistics known: until the names are interned */
 	if (!(d->cols = calloc(x->nstats + 1, sizeof(*d->cols))))
 		return 0;
@@ -205,7 +213,7 @@ static void keep(struct qx_cache *c, int64_t id, const char *uuid, const struct 
 		c->n++;
 	else
 		free(e->cols);
-	*e = (struct entry){id, "", i->typed, i->ncols, cols};
+	*e = (struct entry){id, "", i->typed, i->min_created, i->max_created, i->ncols, cols};
 	memcpy(e->uuid, uuid, sizeof(e->uuid));
 	c->bytes += bytes;
 }
@@ -242,4 +250,88 @@ void qx_cache_size(struct qx_cache *c, size_t *ret_entries, size_t *ret_bytes)
 	*ret_entries = c->n;
 	*ret_bytes = c->bytes;
 	pthread_mutex_unlock(&c->mu);
+}
+
+/* ---- hot or cold: the caching policy of a table for a query ---- */
+
+static void attaches_free(struct conf_attach **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		conf_attach_free(v[i]);
+	free(v);
+}
+
+void query_set_conf(struct query *q, struct warm *w, const struct conf *conf)
+{
+	struct conf_attach **v = calloc(conf->nattach + 1, sizeof(*v));
+	size_t n = 0;
+
+	if (!q) {
+		free(v);
+		return;
+	}
+	for (; v && n < conf->nattach; n++)
+		if (conf_attach_copy(conf->attach[n], &v[n]) < 0)
+			break; /* out of memory: the overrides copied so far */
+	q->warm = w;
+	pthread_mutex_lock(&q->mu);
+	q->can_readthru = w != NULL;
+	q->readthru_max = conf->query_readthru_max_size;
+	if (v) {
+		attaches_free(q->attaches, q->nattaches);
+		q->attaches = v;
+		q->nattaches = n;
+	}
+	pthread_mutex_unlock(&q->mu);
+}
+
+/* The follower's overrides of config's attach for table (under q->mu). */
+static int overrides(struct query *q, const char *config, const char *table,
+                     struct proto_caching *ret_db, bool *ret_has_db, struct proto_caching *ret_t,
+                     bool *ret_has_t, enum conf_modkind *ret_kind)
+{
+	size_t len = strcspn(config, "/"); /* "name/db" for an attach of every database */
+
+	for (size_t i = 0; i < q->nattaches; i++) {
+		const struct conf_attach *a = q->attaches[i];
+		if (strlen(a->name) != len || strncmp(a->name, config, len) != 0)
+			continue;
+		*ret_kind = a->caching_policies_modification_kind;
+		*ret_has_t = policy_override_table(a, table, ret_t);
+		return policy_override_db(a, ret_db, ret_has_db);
+	}
+	return 0;
+}
+
+int query_policy(struct query *q, struct store *s, const char *config,
+                 const struct store_entity *table, struct policy **ret)
+{
+	struct proto_caching ldb = {0}, fdb = {0}, ft = {0};
+	struct proto_retention rp;
+	bool has_ldb = false, has_fdb = false, has_ft = false, has_rp;
+	enum conf_modkind kind = CONF_MOD_UNION;
+	char err[STORE_ERRLEN];
+	int r = store_db_policies(s, config, &has_ldb, &ldb, &has_rp, &rp, err);
+
+	if (r == 0) {
+		pthread_mutex_lock(&q->mu);
+		r = overrides(q, config, table->e.name, &fdb, &has_fdb, &ft, &has_ft, &kind);
+		pthread_mutex_unlock(&q->mu);
+	}
+	if (r == 0)
+		r = policy_effective(has_ldb ? &ldb : NULL,
+		                     table->has_caching ? &table->caching : NULL,
+		                     has_fdb ? &fdb : NULL, has_ft ? &ft : NULL, kind, ret);
+	if (has_ldb)
+		proto_caching_clear(&ldb);
+	if (has_fdb)
+		proto_caching_clear(&fdb);
+	return r;
+}
+
+void query_attaches_free(struct query *q)
+{
+	attaches_free(q->attaches, q->nattaches);
+	q->attaches = NULL;
+	q->nattaches = 0;
 }

@@ -19,6 +19,12 @@
  * names are interned (at most QX_NAMES; past it, extents are decoded each
  * time).  Shared by the query workers under a mutex; a lookup copies the
  * entry into the caller's buffer.
+ *
+ * Also here, what makes an extent hot or cold for a query
+ * (query_datascope=hotcache reads the hot ones only): its created-on range
+ * under the table's effective caching policy (query_policy, query.h),
+ * the leader's policies with the follower's overrides, as the warmer
+ * computes it.
  */
 #ifndef FOLLOWERD_QUERY_EXTENTS_H
 #define FOLLOWERD_QUERY_EXTENTS_H
@@ -33,12 +39,14 @@
 #define QX_NAMES 4096
 
 struct qx_cache;
+struct query;
 struct store;
 
 /* One extent as the walk sees it; the caller's buffer, reused between
  * lookups (zero-initialised is empty; qx_info_clear frees it). */
 struct qx_info {
 	bool typed;                /* its artifacts declare a data format */
+	int64_t min_created, max_created; /* its created-on range (hot or cold) */
 	struct kql_skip_col *cols; /* its statistics (names owned by the cache) */
 	size_t ncols, cap;
 };
@@ -58,5 +66,9 @@ void qx_info_clear(struct qx_info *i);
 
 /* The cache's entries and bytes now (for tests and measurements). */
 void qx_cache_size(struct qx_cache *c, size_t *ret_entries, size_t *ret_bytes);
+
+/* Frees q's copies of the attaches (query_set_conf, query.h; the workers
+ * are joined). */
+void query_attaches_free(struct query *q);
 
 #endif

@@ -16,6 +16,7 @@
 struct event;
 struct qrt_batch;
 struct qx_cache;
+struct conf_attach;
 struct qsync;
 struct store;
 struct warm;
@@ -70,6 +71,8 @@ struct query {
 	pthread_cond_t rt_cond; /* a batch's demand ended */
 	struct http_query_totals totals;
 	struct qx_cache *xcache; /* query_extents.h */
+	struct conf_attach **attaches; /* copies, under mu: the follower's overrides */
+	size_t nattaches;
 	int rt_efd;
 	struct event *rt_ev;
 };

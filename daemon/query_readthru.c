@@ -374,23 +374,13 @@ void qrt_free(struct query *q)
 		close(q->rt_efd);
 	pthread_cond_destroy(&q->rt_cond);
 	qx_cache_free(q->xcache);
+	query_attaches_free(q);
 }
 
 void qrt_count_skipped(struct query *q, uint64_t extents_skipped)
 {
 	pthread_mutex_lock(&q->mu);
 	q->totals.extents_skipped += extents_skipped;
-	pthread_mutex_unlock(&q->mu);
-}
-
-void query_set_readthru(struct query *q, struct warm *w, uint64_t max_bytes)
-{
-	if (!q)
-		return;
-	q->warm = w;
-	pthread_mutex_lock(&q->mu);
-	q->can_readthru = w != NULL;
-	q->readthru_max = max_bytes;
 	pthread_mutex_unlock(&q->mu);
 }
 

@@ -33,6 +33,7 @@
 #include "query/kql_bind.h"
 #include "query/kql_exec.h"
 #include "query/kql_skip.h"
+#include "policy/policy.h"
 #include "store/qstore.h"
 #include "store/store.h"
 #include "util/sbuf.h"
@@ -158,6 +159,7 @@ struct tview {
 	uint64_t pruned;        /* skipped by their statistics */
 	struct kql_skip *skip;  /* which extents the query reads */
 	struct qx_info info;    /* the extent being walked */
+	struct policy *hot;     /* hotcache: only the extents hot under it */
 	struct qrt_need *need;  /* where the cold ones' artifacts go */
 	sqlite3_stmt *find;     /* q.qextents by extent */
 	int64_t last;           /* the walk's cursor */
@@ -222,6 +224,11 @@ static int on_extent(void *arg, int64_t id, const struct proto_extent *x)
 		return 0; /* not queryable: left out */
 	if (kql_skip_cols(t->skip, t->info.cols, t->info.ncols)) {
 		t->pruned++; /* no row of it can match: neither read nor loaded */
+		return 0;
+	}
+	if (t->hot &&
+	    !policy_is_hot(t->hot, t->info.min_created, t->info.max_created, t->r->now)) {
+		t->missing++; /* hotcache: cold, even if a read-through loaded it */
 		return 0;
 	}
 	eid = loaded_eid(t, x->id, &bad);
@@ -472,6 +479,8 @@ static int table_view(struct run *r, size_t i, uint64_t *missing, uint64_t *cold
 	if ((rc = stored_table(r, &t, name)) == 0 && (rc = find_stmt(r, &t)) == 0)
 		rc = kql_skip_new(r->db, r->kq, r->j->db, &r->tables[i],
 		                  r->opts.has_now ? r->opts.now : r->now, &t.skip);
+	if (rc == 0 && r->opts.scope == KREQ_SCOPE_HOTCACHE)
+		rc = query_policy(r->j->q, r->store, r->j->config, ent, &t.hot);
 	/* a table the query does not scan: no extent of it is looked at */
 	if (rc == 0 && kql_skip_reads(t.skip))
 		rc = walk_extents(r, &t);
@@ -489,6 +498,7 @@ static int table_view(struct run *r, size_t i, uint64_t *missing, uint64_t *cold
 	free(sql);
 	free(t.eids);
 	kql_skip_free(t.skip);
+	policy_free(t.hot);
 	qx_info_clear(&t.info);
 	sqlite3_finalize(t.find);
 	return rc;

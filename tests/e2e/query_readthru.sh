@@ -6,8 +6,9 @@
 # query is refused with an error that names the setting and says how to
 # narrow the query.  A time filter skips the cold extents by their column
 # statistics before anything is read (nothing read through, the skip
-# counted in /metrics); query_datascope=hotcache reads only what is loaded
-# and says how many extents it skipped; a read-through slower than
+# counted in /metrics); query_datascope=hotcache reads only the hot extents
+# that are loaded (not the cold ones a read-through loaded) and says how many
+# extents it skipped; a read-through slower than
 # servertimeout answers at the deadline; an artifact the leader lost is an
 # error naming it.  Every answer is checked against
 # what this test computes from the CSV it published.
@@ -107,6 +108,9 @@ check_eq "... every row of the version, hot and cold" "$(agg "$T/all.csv")" "$(a
 check_eq "... the 4 cold artifacts were read through, their bytes counted" "4 $COLD_BYTES" \
 	"$(metric followerd_query_readthru_files_total) $(metric followerd_query_readthru_bytes_total)"
 check "... and are loaded now" loaded 7
+check_eq "hotcache still reads the hot extents only (the cold ones are loaded, not hot)" \
+	"200 $(agg "$T/hot.csv") 4" \
+	"$(query "$(agg_q)" '{"query_datascope":"hotcache"}') $(answer) $(jq -r '[.Tables[].Rows[][] | strings | select(test("SkippedExtents")) | fromjson | .SkippedExtents][0]' "$T/body")"
 check_eq "the cold rows alone (a 2020 filter: the hot extents skipped)" 200 \
 	"$(query "$(agg_q 'where Timestamp < datetime(2021-01-01)')")"
 check_eq "... exactly the cold rows" "$(cat "$T"/cold?.csv | agg /dev/stdin)" "$(answer)"
