@@ -45,9 +45,9 @@ struct store;
 /* One extent as the walk sees it; the caller's buffer, reused between
  * lookups (zero-initialised is empty; qx_info_clear frees it). */
 struct qx_info {
-	bool typed;                /* its artifacts declare a data format */
+	bool typed;                       /* its artifacts declare a data format */
 	int64_t min_created, max_created; /* its created-on range (hot or cold) */
-	struct kql_skip_col *cols; /* its statistics (names owned by the cache) */
+	struct kql_skip_col *cols;        /* its statistics (names owned by the cache) */
 	size_t ncols, cap;
 };
 

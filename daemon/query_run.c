@@ -226,8 +226,7 @@ static int on_extent(void *arg, int64_t id, const struct proto_extent *x)
 		t->pruned++; /* no row of it can match: neither read nor loaded */
 		return 0;
 	}
-	if (t->hot &&
-	    !policy_is_hot(t->hot, t->info.min_created, t->info.max_created, t->r->now)) {
+	if (t->hot && !policy_is_hot(t->hot, t->info.min_created, t->info.max_created, t->r->now)) {
 		t->missing++; /* hotcache: cold, even if a read-through loaded it */
 		return 0;
 	}
