@@ -408,7 +408,8 @@ static const struct conf_option options[] = {
         .type = CONF_T_SIZE,
         .def = "100G",
         .max = SIZE_MAX_CONF,
-        .help = "Largest size of the artifact cache; 0: bounded by min_free_space only.",
+        .help = "Largest size of the artifact cache and the query stores together; 0: "
+                "bounded by min_free_space only.",
     },
     {
         .name = "min_free_space",
@@ -718,7 +719,7 @@ static const struct conf_option options[] = {
         ATTACH(prefetch),
         .type = CONF_T_BOOL,
         .def = "false",
-        .help = "Show a new version only once its hot artifacts are cached.",
+        .help = "Show a new version only once its hot artifacts are cached and loaded.",
     },
     {
         .name = "poll_interval",
