@@ -451,6 +451,39 @@ static void put_query(struct http_call *c, struct evbuffer *b, const struct view
 	                          st.skipped);
 }
 
+/* What queries skipped and read through (hooks.query_totals). */
+static void put_query_totals(struct http_call *c, struct evbuffer *b)
+{
+	struct http_query_totals t = {0};
+
+	if (c->h->hooks.query_totals == NULL)
+		return;
+	c->h->hooks.query_totals(c->h->hooks.arg, &t);
+	help(b, "followerd_query_extents_skipped_total", "counter",
+	     "Extents queries left out unread: their column statistics prove no row matches "
+	     "the time filters.");
+	(void)evbuffer_add_printf(b, "followerd_query_extents_skipped_total %" PRIu64 "\n",
+	                          t.extents_skipped);
+	help(b, "followerd_query_readthru_extents_total", "counter",
+	     "Extents not cached (cold, or warming) that queries read through.");
+	(void)evbuffer_add_printf(b, "followerd_query_readthru_extents_total %" PRIu64 "\n",
+	                          t.readthru_extents);
+	help(b, "followerd_query_readthru_files_total", "counter",
+	     "Artifacts fetched and verified for queries (also _bytes_total).");
+	(void)evbuffer_add_printf(b,
+	                          "followerd_query_readthru_files_total %" PRIu64 "\n"
+	                          "followerd_query_readthru_bytes_total %" PRIu64 "\n",
+	                          t.readthru_files, t.readthru_bytes);
+	help(b, "followerd_query_readthru_refused_total", "counter",
+	     "Queries refused because their read-through was over query_readthru_max_size, "
+	     "or failed.");
+	(void)evbuffer_add_printf(
+	    b,
+	    "followerd_query_readthru_refused_total{reason=\"bound\"} %" PRIu64 "\n"
+	    "followerd_query_readthru_refused_total{reason=\"error\"} %" PRIu64 "\n",
+	    t.readthru_refused, t.readthru_failed);
+}
+
 struct step_walk {
 	struct evbuffer *b;
 	const struct views_db *dbs;
@@ -511,6 +544,7 @@ void http_metrics(struct http_call *c)
 		put_cache(c, b);
 		put_warm(c, b, dbs, visible, n);
 		put_query(c, b, dbs, visible, n);
+		put_query_totals(c, b);
 		put_sync(c, b, dbs, visible, n);
 		put_http(c->h, b);
 		http_headers(c->req, "text/plain; version=0.0.4; charset=utf-8");

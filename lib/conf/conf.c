@@ -610,6 +610,15 @@ static const struct conf_option options[] = {
         .help = "Time a query waits for a free slot before it is refused with 429.",
     },
     {
+        .name = "query_readthru_max_size",
+        DAEMON(query_readthru_max_size),
+        .type = CONF_T_SIZE,
+        .def = "1G",
+        .max = SIZE_MAX_CONF,
+        .help = "Bytes of artifacts one query may read through (extents it needs that are "
+                "not cached: cold, or still warming); past it the query is refused.  0: none.",
+    },
+    {
         .name = "leader",
         ATTACH(leader),
         .type = CONF_T_STRING,
