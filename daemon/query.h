@@ -17,11 +17,14 @@
  *
  * Extents whose artifacts are cached but not loaded yet (a commit just
  * applied) are waited for: the query asks qsync (borrowed, may be NULL) for
- * a pass.  Cold extents (not cached) are not read through yet: a query that
- * needs them is refused with a clear error, unless
- * query_datascope = hotcache, which reads what is loaded and reports what
- * it skipped.  Extents that are not queryable (no data format, rows that
- * do not parse) are left out.
+ * a pass.  Extents whose column statistics rule out the query's time
+ * filters are skipped first (lib/query/kql_skip; query_extents.h keeps
+ * the walk cheap); the others not cached (cold, or warming) are read
+ * through for the query (query_readthru.h), within
+ * query_readthru_max_size, unless query_datascope = hotcache, which reads
+ * the hot extents that are loaded (query_policy) and reports what it
+ * skipped.  Extents that are not
+ * queryable (no data format, rows that do not parse) are left out.
  */
 #ifndef FOLLOWERD_QUERY_H
 #define FOLLOWERD_QUERY_H
@@ -34,7 +37,12 @@
 #define QUERY_QUEUE_MAX 256                 /* jobs waiting for a worker (503 past it) */
 
 struct event_base;
+struct conf;
+struct policy;
 struct query;
+struct store;
+struct store_entity;
+struct warm;
 
 /* Starts the workers (each with its own read-only store handle on
  * store_path, opened lazily) over the query stores in cache_dir (copied).
@@ -50,5 +58,23 @@ void query_counts(struct query *q, uint64_t *running, uint64_t *queued, uint64_t
 
 /* The hook of http: takes call->wait over. */
 void query_request(struct query *q, const struct http_kusto_call *call);
+
+/* The warmer that reads cold extents through for queries (borrowed, must
+ * outlive q; NULL: none, a query that needs them is refused) and, from
+ * conf (borrowed for the call), the bound on the bytes one query may read
+ * through (query_readthru_max_size) and the attaches' caching overrides
+ * (which extents are hot, for query_datascope=hotcache).  On the loop;
+ * again at each reload.  NULL q is a no-op. */
+void query_set_conf(struct query *q, struct warm *w, const struct conf *conf);
+
+/* The effective caching policy of table in database config (store name)
+ * for a query: the leader's policies from s (the worker's snapshot), the
+ * follower's overrides from q's attaches.  0 and a new policy (free with
+ * policy_free), or a negative errno. */
+int query_policy(struct query *q, struct store *s, const char *config,
+                 const struct store_entity *table, struct policy **ret);
+
+/* The counts since query_new (extents skipped, read through) into *ret. */
+void query_totals(struct query *q, struct http_query_totals *ret);
 
 #endif

@@ -196,6 +196,8 @@ struct conf {
 	int max_requests_per_principal;
 	int max_concurrent_queries;
 	int64_t query_queue_timeout; /* ticks */
+	/* bytes of artifacts one query may read through; 0: none */
+	uint64_t query_readthru_max_size;
 	struct conf_attach **attach;
 	size_t nattach;
 };
