@@ -575,6 +575,8 @@ static int start_query(struct daemon *d, char *err, size_t errlen)
 	r = query_new(d->base, path, d->conf->cache_dir, on_qsync(d), &d->query, err, errlen);
 	if (r < 0)
 		log_err("cannot start: %s", err);
+	else
+		mgmt_set_query(d->mgmt, d->query);
 	return r;
 }
 

@@ -33,6 +33,8 @@ static void job_free(struct job *j)
 {
 	struct chunk *c;
 
+	if (j->live) /* never ran: the daemon is stopping */
+		query_log_drop(j, QUERY_CANCELLED, "followerd is stopping");
 	while ((c = j->head)) {
 		j->head = c->next;
 		free(c);
@@ -41,6 +43,7 @@ static void job_free(struct job *j)
 		event_free(j->drain);
 	kreq_clear(&j->req);
 	free(j->error_json);
+	free(j->rec.text);
 	free(j);
 }
 
@@ -136,12 +139,27 @@ int query_emit(struct job *j, const char *buf, size_t len)
 	return 0;
 }
 
+/* The @message of a Kusto error body, into buf ("" when it has none). */
+static const char *error_message(const char *error_json, char *buf, size_t len)
+{
+	json_t *e = error_json != NULL ? json_loads(error_json, 0, NULL) : NULL;
+	const char *m = json_string_value(json_object_get(json_object_get(e, "error"), "@message"));
+
+	(void)snprintf(buf, len, "%s", m != NULL ? m : "");
+	json_decref(e);
+	return buf;
+}
+
 void query_finish(struct job *j, int status, char *error_json)
 {
 	struct query *q = j->q;
+	char msg[512];
 	bool wake;
 
+	if (status != 0)
+		(void)error_message(error_json, msg, sizeof(msg));
 	pthread_mutex_lock(&q->mu);
+	query_log_end_locked(j, status != 0 ? msg : NULL);
 	j->done = true;
 	j->status = status;
 	j->error_json = error_json;
@@ -302,8 +320,7 @@ static void on_gone(void *arg)
 	struct job *j = arg;
 
 	pthread_mutex_lock(&j->q->mu);
-	j->cancel = true;
-	pthread_cond_broadcast(&j->q->space);
+	query_cancel_locked(j, "the client closed its connection");
 	pthread_mutex_unlock(&j->q->mu);
 	j->wait = NULL;
 	if (event_pending(j->drain, EV_TIMEOUT, NULL))
@@ -445,12 +462,15 @@ void query_request(struct query *q, const struct http_kusto_call *call)
 		return refuse(call->wait, 503, "ServiceUnavailable",
 		              "Kusto.Data.Exceptions.KustoServiceException", "out of memory");
 	headers(j);
+	query_log_start(j, call->who->fqn,
+	                evhttp_find_header(evhttp_request_get_input_headers(http_wait_request(j->wait)),
+	                                   "x-ms-app"));
 	http_wait_on_gone(j->wait, on_gone, j);
 	if (!enqueue(q, j)) {
 		struct http_wait *w = j->wait;
+		query_log_drop(j, QUERY_THROTTLED, "too many queries are waiting for a worker");
 		job_free(j);
-		refuse(w, 429, "TooManyRequests",
-		       "Kusto.DataNode.Exceptions.ControlCommandThrottledException",
+		refuse(w, 429, "TooManyRequests", "Kusto.Data.Exceptions.KustoRequestThrottledException",
 		       "too many queries are waiting; retry later");
 	}
 }
@@ -463,7 +483,10 @@ int query_new(struct event_base *base, const char *store_path, const char *cache
 	struct query *q = calloc(1, sizeof(*q));
 	int r = -ENOMEM;
 
-	if (!q || !(q->store_path = strdup(store_path)) || !(q->cache_dir = strdup(cache_dir)))
+	if (q)
+		q->efd = -1; /* nothing to close yet */
+	if (!q || !(q->store_path = strdup(store_path)) || !(q->cache_dir = strdup(cache_dir)) ||
+	    !(q->log = calloc(QUERY_LOG_MAX, sizeof(*q->log))))
 		goto fail;
 	q->base = base;
 	q->qsync = qsync;
@@ -496,6 +519,7 @@ fail:
 			close(q->efd);
 		free(q->store_path);
 		free(q->cache_dir);
+		free(q->log);
 		free(q);
 	}
 	return r;
@@ -528,6 +552,7 @@ void query_free(struct query *q)
 	}
 	event_free(q->efd_ev);
 	close(q->efd);
+	query_log_free(q);
 	pthread_cond_destroy(&q->space);
 	pthread_cond_destroy(&q->work);
 	pthread_mutex_destroy(&q->mu);

@@ -41,6 +41,11 @@ struct job {
 	bool cancel, done, notified, started;
 	int status;       /* != 0: an error answer before any output */
 	char *error_json; /* its body */
+	/* the query log (query_log.c), under q->mu */
+	struct query_info rec;
+	struct job *live_prev, *live_next; /* q->live while it runs */
+	bool live;
+	char cancel_why[256]; /* the reason its client is told */
 };
 
 struct query {
@@ -56,6 +61,10 @@ struct query {
 	bool stop;
 	int efd;
 	struct event *efd_ev;
+	/* the query log (query_log.c), under mu */
+	struct job *live;       /* running (or waiting) queries, newest first */
+	struct query_info *log; /* a ring of QUERY_LOG_MAX ended ones */
+	size_t log_head, log_n, log_text;
 };
 
 /* ---- query_run.c: on a worker, with its own store handle ---- */
@@ -73,6 +82,26 @@ int query_emit(struct job *j, const char *buf, size_t len);
 void query_finish(struct job *j, int status, char *error_json);
 /* Whether j was cancelled (a client gone, daemon stopping). */
 bool query_cancelled(struct job *j);
+
+/* ---- query_log.c ---- */
+
+/* Records j as running (the loop, once j is filled): who, what, when;
+ * app is the request's x-ms-app (may be NULL). */
+void query_log_start(struct job *j, const char *user, const char *app);
+/* j ended (its text moves to the log); called with q->mu held.  The state
+ * follows from j: cancelled, an error (error_json's @message), a failure
+ * noted by query_note, or completed. */
+void query_log_end_locked(struct job *j, const char *error_json);
+/* j ended before it ran: throttled, or dropped (daemon stopping). */
+void query_log_drop(struct job *j, enum query_state state, const char *reason);
+/* The worker: the rows answered, and the failure the answer carries
+ * (NULL: none) once the run ends. */
+void query_note(struct job *j, uint64_t rows, const char *failure);
+/* Cancels j (q->mu held) with why. */
+void query_cancel_locked(struct job *j, const char *why);
+/* Why j was cancelled, into buf. */
+void query_cancel_reason(struct job *j, char *buf, size_t len);
+void query_log_free(struct query *q);
 
 /* A Kusto error body: {"error":{code, message, @type, @message, ...}}. */
 char *query_error_json(const char *code, const char *type, const char *errcode, const char *message,

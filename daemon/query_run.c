@@ -583,6 +583,15 @@ static int add_properties(struct run *r)
 	return rc;
 }
 
+/* Kusto's words for a cancelled query (E_QUERY_CANCELLED, 0x80DA0006). */
+static void cancelled_message(struct run *r)
+{
+	char why[256];
+
+	query_cancel_reason(r->j, why, sizeof(why));
+	(void)snprintf(r->msg, sizeof(r->msg), "Query was cancelled (E_QUERY_CANCELLED): %s", why);
+}
+
 /* How the run ended, as the completion information says it. */
 static void end_status(struct run *r, int rc, const struct kql_error *e, struct kframe_status *st)
 {
@@ -604,11 +613,13 @@ static void end_status(struct run *r, int rc, const struct kql_error *e, struct 
 		               "Query execution has exceeded the allowed limits (80DA0001): the "
 		               "servertimeout of the request passed");
 		*st = (struct kframe_status){-1, "RequestExecutionTimeout", r->msg, false};
+	} else if (rc < 0 && query_cancelled(r->j)) {
+		cancelled_message(r);
+		*st = (struct kframe_status){-1, "General_InternalServerError", r->msg, true};
 	} else if (rc < 0) {
 		(void)snprintf(r->msg, sizeof(r->msg), "%s",
 		               e->message[0] ? e->message : "the query failed");
-		*st = (struct kframe_status){-1, "General_InternalServerError", r->msg,
-		                             query_cancelled(r->j)};
+		*st = (struct kframe_status){-1, "General_InternalServerError", r->msg, false};
 	}
 }
 
@@ -629,7 +640,9 @@ static int execute(struct run *r)
 	if (rc == 1)
 		rc = 0;
 	end_status(r, rc, &e, &st);
-	if (st.code != 0 && !r->emitted) {
+	query_note(r->j, r->f ? kframe_rows(r->f) : 0, st.code != 0 ? st.message : NULL);
+	/* a cancelled query's client, if still there, reads why in the answer */
+	if (st.code != 0 && !r->emitted && !st.cancelled) {
 		/* nothing went out yet: a real HTTP error */
 		fail(r,
 		     st.cancelled                     ? 503
@@ -670,7 +683,7 @@ static bool waited_enough(const struct run *r, int64_t start)
 {
 	int64_t now = timefmt_now();
 
-	return now >= r->j->deadline || now - start > LOAD_WAIT;
+	return now >= r->j->deadline || now - start > LOAD_WAIT || query_cancelled(r->j);
 }
 
 void query_run(struct job *j, struct store **store)
@@ -691,7 +704,11 @@ void query_run(struct job *j, struct store **store)
 		(void)qsync_wait(j->q->qsync, QSYNC_WAIT_MS);
 		rc = 0;
 	}
-	if (rc == -EAGAIN || rc == -ENODATA) {
+	if (rc < 0 && query_cancelled(j)) {
+		cancelled_message(&r);
+		fail(&r, 503, "General_InternalServerError",
+		     "Kusto.Data.Exceptions.KustoServiceException", NULL, r.msg);
+	} else if (rc == -EAGAIN || rc == -ENODATA) {
 		(void)snprintf(
 		    r.msg, sizeof(r.msg),
 		    "the visible version of database '%s' has extents that are not loaded "
