@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -36,6 +37,7 @@
 #include "query.h"
 #include "readthru.h"
 #include "signals.h"
+#include "util/fsutil.h"
 
 #ifndef FOLLOWERD_VERSION
 #define FOLLOWERD_VERSION "0.1.0"
@@ -334,6 +336,7 @@ static int apply_conf(void *arg, const struct conf *eff, char *err, size_t errle
 	}
 	if (d->http != NULL)
 		http_reload_commit(d->http, hr, eff);
+	query_set_max_memory(d->query, eff->query_max_memory);
 	return 0;
 }
 
@@ -577,7 +580,30 @@ static int start_query(struct daemon *d, char *err, size_t errlen)
 		log_err("cannot start: %s", err);
 	else
 		mgmt_set_query(d->mgmt, d->query);
+	query_set_max_memory(d->query, mgmt_conf(d->mgmt)->query_max_memory);
 	return r;
+}
+
+/* SQLite's temporary files (a query's sorts and DISTINCTs past its
+ * memory budget spill there) go to <cache_dir>/query/tmp, private to the
+ * daemon and on the disk sized for data, unless SQLITE_TMPDIR is set.
+ * Set once, before any thread: SQLite reads it at each temporary file. */
+static void private_tmpdir(const struct conf *c)
+{
+	char path[4096];
+
+	if (getenv("SQLITE_TMPDIR") != NULL)
+		return;
+	(void)snprintf(path, sizeof(path), "%s/query", c->cache_dir);
+	if (fsutil_mkdirs(path, 0750) < 0 ||
+	    (snprintf(path, sizeof(path), "%s/query/tmp", c->cache_dir) > 0 && mkdir(path, 0700) < 0 &&
+	     errno != EEXIST)) {
+		log_warning("cannot create %s for SQLite's temporary files: %s", path,
+		            strerror(errno));
+		return;
+	}
+	if (setenv("SQLITE_TMPDIR", path, 0) < 0)
+		log_warning("cannot set SQLITE_TMPDIR: %s", strerror(errno));
 }
 
 static int daemon_start(struct daemon *d)
@@ -595,6 +621,8 @@ static int daemon_start(struct daemon *d)
 		return r;
 	}
 	apply_log_level(d);
+	if (d->mode == ENGINE_RUN)
+		private_tmpdir(d->conf);
 	log_info("configuration %s: %zu attached database configuration%s", d->config_path,
 	         d->conf->nattach, d->conf->nattach == 1 ? "" : "s");
 	notify_status(d->notify, "starting: opening the store");

@@ -117,9 +117,10 @@ int query_emit(struct job *j, const char *buf, size_t len)
 	c->len = len;
 	memcpy(c->data, buf, len);
 	pthread_mutex_lock(&q->mu);
-	while (j->queued >= QUERY_QUEUE_BYTES && !j->cancel && !q->stop)
+	/* a query cancelled by .cancel query still tells its client why */
+	while (j->queued >= QUERY_QUEUE_BYTES && !j->gone && !q->stop)
 		pthread_cond_wait(&q->space, &q->mu);
-	if (j->cancel || q->stop) {
+	if (j->gone || q->stop) {
 		pthread_mutex_unlock(&q->mu);
 		free(c);
 		return -ECANCELED;
@@ -321,6 +322,7 @@ static void on_gone(void *arg)
 
 	pthread_mutex_lock(&j->q->mu);
 	query_cancel_locked(j, "the client closed its connection");
+	j->gone = true;
 	pthread_mutex_unlock(&j->q->mu);
 	j->wait = NULL;
 	if (event_pending(j->drain, EV_TIMEOUT, NULL))
@@ -422,6 +424,7 @@ static struct job *job_new(struct query *q, const struct http_kusto_call *call, 
 	request_id(http_wait_request(j->wait), j->request_id);
 	new_activity_id(j->activity_id);
 	j->deadline = timefmt_now() + j->req.opts.timeout;
+	j->budget.limit = q->max_memory;
 	return j;
 }
 
@@ -439,6 +442,12 @@ static bool enqueue(struct query *q, struct job *j)
 	pthread_cond_signal(&q->work);
 	pthread_mutex_unlock(&q->mu);
 	return true;
+}
+
+void query_set_max_memory(struct query *q, uint64_t bytes)
+{
+	if (q)
+		q->max_memory = bytes;
 }
 
 void query_request(struct query *q, const struct http_kusto_call *call)

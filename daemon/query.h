@@ -78,6 +78,9 @@ int query_new(struct event_base *base, const char *store_path, const char *cache
 /* Cancels every query, joins the workers, answers nothing more.  NULL ok. */
 void query_free(struct query *q);
 
+/* query_max_memory for the queries that arrive from now on (the loop). */
+void query_set_max_memory(struct query *q, uint64_t bytes);
+
 /* The hook of http: takes call->wait over. */
 void query_request(struct query *q, const struct http_kusto_call *call);
 

@@ -11,6 +11,7 @@
 
 #include "query.h"
 #include "query/kframe.h"
+#include "query/kql_exec.h"
 #include "query/kreq.h"
 
 struct event;
@@ -35,10 +36,12 @@ struct job {
 	int64_t db_id;
 	char request_id[128], activity_id[37];
 	int64_t deadline; /* ticks */
+	struct kql_budget budget; /* query_max_memory: the engine's counters (atomics) */
 	/* under q->mu */
 	struct chunk *head, *tail;
 	size_t queued;
 	bool cancel, done, notified, started;
+	bool gone; /* the client went away: nothing more is sent */
 	int status;       /* != 0: an error answer before any output */
 	char *error_json; /* its body */
 	/* the query log (query_log.c), under q->mu */
@@ -54,6 +57,7 @@ struct query {
 	char *store_path, *cache_dir;
 	pthread_t threads[QUERY_WORKERS];
 	size_t nthreads;
+	uint64_t max_memory; /* query_max_memory (the loop's) */
 	pthread_mutex_t mu;
 	pthread_cond_t work, space; /* a job queued; room in a job's queue */
 	struct job *queue, *queue_last, *done;

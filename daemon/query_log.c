@@ -107,6 +107,7 @@ static void end_locked(struct job *j, enum query_state state, const char *reason
 		return;
 	unlink_live(j);
 	r->ended = timefmt_now();
+	r->mem_peak = __atomic_load_n(&j->budget.peak, __ATOMIC_RELAXED);
 	r->state = state;
 	if (reason != NULL)
 		(void)snprintf(r->reason, sizeof(r->reason), "%s", reason);

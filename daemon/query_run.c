@@ -378,7 +378,8 @@ static int open_db(struct run *r)
 	    sqlite3_open_v2(":memory:", &r->db,
 	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
 
-	if (rc != SQLITE_OK || kql_exec_register(r->db) < 0)
+	if (rc != SQLITE_OK || kql_exec_register_budget(r->db, &r->j->budget) < 0 ||
+	    kql_exec_bound(r->db, r->j->budget.limit) < 0)
 		return -ENOMEM;
 	/* the query store's writer (qsync) may hold a lock for a moment */
 	(void)sqlite3_busy_timeout(r->db, BUSY_MS);
@@ -613,6 +614,15 @@ static void end_status(struct run *r, int rc, const struct kql_error *e, struct 
 		               "Query execution has exceeded the allowed limits (80DA0001): the "
 		               "servertimeout of the request passed");
 		*st = (struct kframe_status){-1, "RequestExecutionTimeout", r->msg, false};
+	} else if (rc < 0 && e->code != NULL && strcmp(e->code, KQL_E_RUNAWAY) == 0) {
+		(void)snprintf(r->msg, sizeof(r->msg),
+		               "Query execution has exceeded the memory budget of %" PRIu64
+		               " bytes (query_max_memory) during evaluation: an aggregate such as "
+		               "make_list, make_set or percentile, or a sort, grew past it. Results "
+		               "might be incorrect or incomplete (E_RUNAWAY_QUERY); narrow the query "
+		               "(where, project, take) or aggregate less",
+		               r->j->budget.limit);
+		*st = (struct kframe_status){-1, "LimitsExceeded", r->msg, false};
 	} else if (rc < 0 && query_cancelled(r->j)) {
 		cancelled_message(r);
 		*st = (struct kframe_status){-1, "General_InternalServerError", r->msg, true};

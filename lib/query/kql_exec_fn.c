@@ -1070,8 +1070,25 @@ static void percentile_final(sqlite3_context *ctx)
  * (an element costs about its text and a jansson node). */
 struct collection {
 	json_t *a;
+	json_t *seen; /* make_set: the elements' JSON texts as keys (a hash set) */
 	size_t bytes;
 };
+
+/* Whether item is new to acc's set (then it is remembered); -1 when out of
+ * memory.  Equal values have equal compact texts (keys sorted). */
+static int first_seen(struct collection *acc, const json_t *item)
+{
+	char *key = json_dumps(item, JSON_ENCODE_ANY | JSON_COMPACT | JSON_SORT_KEYS);
+	int r = -1;
+
+	if (key != NULL && (acc->seen != NULL || (acc->seen = json_object()) != NULL)) {
+		r = json_object_get(acc->seen, key) == NULL;
+		if (r == 1 && json_object_set_new(acc->seen, key, json_true()) < 0)
+			r = -1;
+	}
+	free(key);
+	return r;
+}
 
 /* kql_collect(distinct, d): make_set / make_list of dynamic values; an
  * array's elements are added one by one, nulls skipped. */
@@ -1081,7 +1098,7 @@ static void collect_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	const char *text = (const char *)sqlite3_value_text(argv[1]);
 	bool distinct = sqlite3_value_int(argv[0]) != 0;
 	json_t *v, *item;
-	size_t i, k, n, each;
+	size_t i, n, each;
 
 	if (acc == NULL || text == NULL || (v = json_loads(text, JSON_DECODE_ANY, NULL)) == NULL)
 		return;
@@ -1092,12 +1109,17 @@ static void collect_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	}
 	n = json_is_array(v) ? json_array_size(v) : 1;
 	each = 64 + (size_t)sqlite3_value_bytes(argv[1]) / (n > 0 ? n : 1);
+	each += distinct ? each : 0; /* the key in the set */
 	for (i = 0; i < n; i++) {
+		int fresh = 1;
 		item = json_is_array(v) ? json_array_get(v, i) : v;
-		for (k = 0; distinct && k < json_array_size(acc->a); k++)
-			if (json_equal(json_array_get(acc->a, k), item))
-				break;
-		if (json_is_null(item) || (distinct && k < json_array_size(acc->a)))
+		if (json_is_null(item))
+			continue;
+		if (distinct && (fresh = first_seen(acc, item)) < 0) {
+			sqlite3_result_error_nomem(ctx);
+			break;
+		}
+		if (fresh == 0)
 			continue;
 		if (!charge(ctx, each))
 			break;
@@ -1113,12 +1135,15 @@ static void collect_final(sqlite3_context *ctx)
 	char *out;
 
 	if (acc == NULL || acc->a == NULL) {
+		if (acc != NULL)
+			json_decref(acc->seen);
 		sqlite3_result_text(ctx, "[]", 2, SQLITE_STATIC);
 		return;
 	}
 	if ((out = json_dumps(acc->a, JSON_COMPACT)) != NULL)
 		sqlite3_result_text(ctx, out, -1, free);
 	json_decref(acc->a);
+	json_decref(acc->seen);
 	release(ctx, acc->bytes);
 }
 
