@@ -639,7 +639,8 @@ static void h_query(struct http_call *c)
 
 	if (c->h->hooks.query == NULL)
 		return kusto_unavailable(c);
-	if (evbuffer_add(in, "", 1) < 0 || (k.body = (const char *)evbuffer_pullup(in, -1)) == NULL ||
+	if (evbuffer_add(in, "", 1) < 0 ||
+	    (k.body = (const char *)evbuffer_pullup(in, -1)) == NULL ||
 	    (k.wait = http_wait_take(c)) == NULL)
 		return http_call_fail(c, -ENOMEM);
 	c->replied = true;

@@ -256,7 +256,7 @@ struct daemon {
 	struct event *deadline;
 	const struct engine_ops *engine_ops;
 	void *engine;
-	struct http *http; /* NULL with --once */
+	struct http *http;   /* NULL with --once */
 	struct query *query; /* KQL queries; NULL with --once */
 	enum engine_mode mode;
 	bool level_set; /* the command line chose the log level */
@@ -596,8 +596,8 @@ static void private_tmpdir(const struct conf *c)
 		return;
 	(void)snprintf(path, sizeof(path), "%s/query", c->cache_dir);
 	if (fsutil_mkdirs(path, 0750) < 0 ||
-	    (snprintf(path, sizeof(path), "%s/query/tmp", c->cache_dir) > 0 && mkdir(path, 0700) < 0 &&
-	     errno != EEXIST)) {
+	    (snprintf(path, sizeof(path), "%s/query/tmp", c->cache_dir) > 0 &&
+	     mkdir(path, 0700) < 0 && errno != EEXIST)) {
 		log_warning("cannot create %s for SQLite's temporary files: %s", path,
 		            strerror(errno));
 		return;

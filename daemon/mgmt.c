@@ -169,7 +169,8 @@ int mgmt_submit(struct mgmt *m, struct job *j)
 
 static void show_run(struct mgmt *m, struct job *j)
 {
-	struct mgmt_be b = {.who = &j->who, .allow_anonymous = j->allow_anonymous, .query = m->query};
+	struct mgmt_be b = {
+	    .who = &j->who, .allow_anonymous = j->allow_anonymous, .query = m->query};
 	struct kusto_backend be;
 	struct kusto_error e;
 	char err[STORE_ERRLEN] = "";

@@ -75,8 +75,8 @@ struct mgmt {
 	bool quit;
 	int efd;
 	struct event *efd_ev;
-	struct store *ro; /* worker only */
-	struct store *rw; /* worker only */
+	struct store *ro;    /* worker only */
+	struct store *rw;    /* worker only */
 	struct query *query; /* the query log (borrowed; NULL: none) */
 	/* FOLLOWERD_TEST_QUERY_DELAY_MS: each read command takes this much
 	 * longer on the worker — how the tests make a query slow (there is no

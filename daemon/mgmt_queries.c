@@ -23,8 +23,7 @@ static const struct views_db *listed(struct mgmt_be *b, const char *name)
 {
 	char err[KUSTO_ERRLEN];
 
-	if (!b->listed && b->v.store != NULL &&
-	    views_db_list(&b->v, &b->dbs, &b->ndbs, err) < 0) {
+	if (!b->listed && b->v.store != NULL && views_db_list(&b->v, &b->dbs, &b->ndbs, err) < 0) {
 		b->dbs = NULL;
 		b->ndbs = 0;
 	}
@@ -122,9 +121,9 @@ static int cancel_one(struct mgmt_be *b, const struct query_info *qi, const char
 	(void)snprintf(why, sizeof(why), "cancelled by %.120s with .cancel query%s%.100s", by,
 	               reason[0] != '\0' ? ": " : "", reason);
 	if (qi->state != QUERY_IN_PROGRESS || query_cancel(b->query, qi->request_id, why) < 0) {
-		(void)snprintf(state, sizeof(state), "the query is no longer running (%s)",
-		               query_state_name(qi->state == QUERY_IN_PROGRESS ? QUERY_COMPLETED
-		                                                               : qi->state));
+		(void)snprintf(
+		    state, sizeof(state), "the query is no longer running (%s)",
+		    query_state_name(qi->state == QUERY_IN_PROGRESS ? QUERY_COMPLETED : qi->state));
 		c = (struct kusto_cancel){qi->request_id, "Cancel failed", state};
 	} else {
 		log_info("query %s cancelled by %s", qi->request_id, by);

@@ -22,6 +22,7 @@
 #include <openssl/rand.h>
 
 #include "policy/auth.h"
+#include "query/kql_lex.h"
 #include "store/store.h"
 #include "util/timefmt.h"
 #include "views/views.h"
@@ -404,6 +405,76 @@ static int authorize(const struct http_kusto_call *call, const char *name, struc
 	return 0;
 }
 
+/* Collecting the other databases a query names (kql_lex_databases). */
+struct names {
+	const struct http_kusto_call *call;
+	const char *current;
+	struct foreign *v;
+	size_t n;
+	char forbidden[256]; /* the first one the caller may not read */
+	bool too_many;
+};
+
+static void foreign_set(struct foreign *f, const char *name, const struct views_db *d)
+{
+	(void)snprintf(f->name, sizeof(f->name), "%s", name);
+	(void)snprintf(f->config, sizeof(f->config), "%s", d->info.config);
+	f->id = d->info.id;
+}
+
+static int add_name(void *arg, const char *name)
+{
+	struct names *ns = arg;
+	struct views_db d = {0};
+	char err[VIEWS_ERRLEN];
+	unsigned roles;
+
+	if (strcmp(name, ns->current) == 0)
+		return 0;
+	for (size_t i = 0; i < ns->n; i++)
+		if (strcmp(ns->v[i].name, name) == 0)
+			return 0;
+	if (views_db_find(ns->call->views, name, &d, err) < 0)
+		return 0; /* unknown: the binder names it */
+	roles = ns->call->who->superuser ? AUTH_ROLES_ALL
+	                                 : auth_roles(&d.effective, ns->call->who->fqn);
+	if (!auth_allowed(ns->call->who, roles, AUTH_REQ_DATA, ns->call->allow_anonymous))
+		(void)snprintf(ns->forbidden, sizeof(ns->forbidden), "%s", name);
+	else if (ns->n == QUERY_FOREIGN_MAX)
+		ns->too_many = true;
+	else
+		foreign_set(&ns->v[ns->n++], name, &d);
+	views_db_clear(&d);
+	return ns->forbidden[0] != '\0' || ns->too_many ? 1 : 0;
+}
+
+/* The other databases j's query names (database("X")), each one the caller
+ * may read; 0, or answered (403 naming a database it may not read). */
+static int authorize_foreign(struct job *j, const struct http_kusto_call *call)
+{
+	struct names ns = {.call = call, .current = j->db, .v = j->foreign};
+	char msg[1600];
+
+	if (strstr(j->req.csl, "database") == NULL)
+		return 0;
+	(void)kql_lex_databases(j->req.csl, strlen(j->req.csl), add_name, &ns);
+	j->nforeign = ns.n;
+	if (ns.too_many) {
+		(void)snprintf(msg, sizeof(msg), "a query may read at most %d other databases",
+		               QUERY_FOREIGN_MAX);
+		refuse(call->wait, 400, "General_BadRequest",
+		       "Kusto.Data.Exceptions.KustoBadRequestException", msg);
+		return -1;
+	}
+	if (ns.forbidden[0] == '\0')
+		return 0;
+	(void)snprintf(msg, sizeof(msg), "%s may not query database '%s'",
+	               call->who->fqn[0] ? call->who->fqn : "an anonymous caller", ns.forbidden);
+	refuse(call->wait, 403, "Forbidden", "Kusto.Data.Exceptions.KustoRequestDeniedException",
+	       msg);
+	return -1;
+}
+
 static struct job *job_new(struct query *q, const struct http_kusto_call *call, struct kreq *kr,
                            const struct views_db *d)
 {
@@ -470,16 +541,22 @@ void query_request(struct query *q, const struct http_kusto_call *call)
 	if (!j)
 		return refuse(call->wait, 503, "ServiceUnavailable",
 		              "Kusto.Data.Exceptions.KustoServiceException", "out of memory");
+	if (authorize_foreign(j, call) < 0) {
+		job_free(j);
+		return;
+	}
 	headers(j);
-	query_log_start(j, call->who->fqn,
-	                evhttp_find_header(evhttp_request_get_input_headers(http_wait_request(j->wait)),
-	                                   "x-ms-app"));
+	query_log_start(
+	    j, call->who->fqn,
+	    evhttp_find_header(evhttp_request_get_input_headers(http_wait_request(j->wait)),
+	                       "x-ms-app"));
 	http_wait_on_gone(j->wait, on_gone, j);
 	if (!enqueue(q, j)) {
 		struct http_wait *w = j->wait;
 		query_log_drop(j, QUERY_THROTTLED, "too many queries are waiting for a worker");
 		job_free(j);
-		refuse(w, 429, "TooManyRequests", "Kusto.Data.Exceptions.KustoRequestThrottledException",
+		refuse(w, 429, "TooManyRequests",
+		       "Kusto.Data.Exceptions.KustoRequestThrottledException",
 		       "too many queries are waiting; retry later");
 	}
 }

@@ -64,9 +64,9 @@ struct query_info {
 	char *text;                    /* owned: at most QUERY_TEXT_MAX bytes */
 	int64_t started, ended;        /* ticks; ended is 0 while it runs */
 	enum query_state state;
-	uint64_t rows;       /* result rows answered */
-	uint64_t mem_peak;   /* bytes counted against query_max_memory */
-	char reason[512];    /* why it failed or was cancelled, else "" */
+	uint64_t rows;     /* result rows answered */
+	uint64_t mem_peak; /* bytes counted against query_max_memory */
+	char reason[512];  /* why it failed or was cancelled, else "" */
 };
 
 /* Starts the workers (each with its own read-only store handle on

@@ -25,6 +25,14 @@ struct chunk {
 	char data[];
 };
 
+#define QUERY_FOREIGN_MAX 16 /* other databases one query may name */
+
+/* Another database a query reads (database("name").T), the caller allowed. */
+struct foreign {
+	char name[256], config[256];
+	int64_t id;
+};
+
 struct job {
 	struct query *q;
 	struct job *next;       /* the queue, or the done list */
@@ -35,13 +43,15 @@ struct job {
 	char config[256], db[256];
 	int64_t db_id;
 	char request_id[128], activity_id[37];
-	int64_t deadline; /* ticks */
+	int64_t deadline;         /* ticks */
 	struct kql_budget budget; /* query_max_memory: the engine's counters (atomics) */
+	struct foreign foreign[QUERY_FOREIGN_MAX];
+	size_t nforeign;
 	/* under q->mu */
 	struct chunk *head, *tail;
 	size_t queued;
 	bool cancel, done, notified, started;
-	bool gone; /* the client went away: nothing more is sent */
+	bool gone;        /* the client went away: nothing more is sent */
 	int status;       /* != 0: an error answer before any output */
 	char *error_json; /* its body */
 	/* the query log (query_log.c), under q->mu */

@@ -49,6 +49,14 @@ struct run {
 	struct kql_schema_column *cols;
 	struct kql_schema_db sdb;
 	struct kql_schema schema;
+	/* the other databases the query reads (database("X").T), j->foreign's */
+	struct fdb {
+		struct store_entity *ents;
+		size_t nents;
+		struct kql_schema_table *tables;
+		struct kql_schema_column *cols;
+	} fdb[QUERY_FOREIGN_MAX];
+	struct kql_schema_db sdbs[QUERY_FOREIGN_MAX + 1];
 	struct kql_arena *arena;
 	struct kql_query *kq;
 	struct kreq_opts opts;
@@ -75,30 +83,65 @@ static void fail(struct run *r, int status, const char *code, const char *type, 
 
 /* ---- the schema ---- */
 
+/* The binder's tables of the entities of a database. */
+static int schema_tables(const struct store_entity *ents, size_t nents,
+                         struct kql_schema_table **ret_tables, struct kql_schema_column **ret_cols)
+{
+	struct kql_schema_table *tables = calloc(nents + 1, sizeof(*tables));
+	struct kql_schema_column *cols;
+	size_t n = 0, k = 0;
+
+	for (size_t i = 0; i < nents; i++)
+		n += ents[i].e.ncolumns;
+	if (!tables || !(cols = calloc(n + 1, sizeof(*cols)))) {
+		free(tables);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < nents; i++) {
+		const struct proto_entity *e = &ents[i].e;
+		tables[i] = (struct kql_schema_table){e->name, &cols[k], e->ncolumns};
+		for (size_t c = 0; c < e->ncolumns; c++)
+			cols[k++] =
+			    (struct kql_schema_column){e->columns[c].name, e->columns[c].type};
+	}
+	*ret_tables = tables;
+	*ret_cols = cols;
+	return 0;
+}
+
 static int load_schema(struct run *r)
 {
 	char err[STORE_ERRLEN];
-	size_t n = 0, k = 0;
 	int rc;
 
-	if ((rc = store_entities(r->store, r->j->config, &r->ents, &r->nents, err)) < 0)
+	if ((rc = store_entities(r->store, r->j->config, &r->ents, &r->nents, err)) < 0 ||
+	    (rc = schema_tables(r->ents, r->nents, &r->tables, &r->cols)) < 0)
 		return rc;
-	for (size_t i = 0; i < r->nents; i++)
-		n += r->ents[i].e.ncolumns;
-	r->tables = calloc(r->nents + 1, sizeof(*r->tables));
-	r->cols = calloc(n + 1, sizeof(*r->cols));
-	if (!r->tables || !r->cols)
-		return -ENOMEM;
-	for (size_t i = 0; i < r->nents; i++) {
-		const struct proto_entity *e = &r->ents[i].e;
-		r->tables[i] = (struct kql_schema_table){e->name, &r->cols[k], e->ncolumns};
-		for (size_t c = 0; c < e->ncolumns; c++)
-			r->cols[k++] =
-			    (struct kql_schema_column){e->columns[c].name, e->columns[c].type};
-	}
 	r->sdb = (struct kql_schema_db){r->j->db, r->tables, r->nents};
 	r->schema = (struct kql_schema){&r->sdb, 1, r->j->db};
 	return 0;
+}
+
+/* The schemas of the other databases the query names, in the same
+ * state-store snapshot; the binder then knows database("X").T. */
+static int load_foreign(struct run *r)
+{
+	const struct job *j = r->j;
+	char err[STORE_ERRLEN];
+	int rc = 0;
+
+	r->sdbs[0] = r->sdb;
+	for (size_t i = 0; rc == 0 && i < j->nforeign; i++) {
+		struct fdb *f = &r->fdb[i];
+		if ((rc = store_entities(r->store, j->foreign[i].config, &f->ents, &f->nents,
+		                         err)) == 0 &&
+		    (rc = schema_tables(f->ents, f->nents, &f->tables, &f->cols)) == 0)
+			r->sdbs[i + 1] =
+			    (struct kql_schema_db){j->foreign[i].name, f->tables, f->nents};
+	}
+	if (rc == 0 && j->nforeign > 0)
+		r->schema = (struct kql_schema){r->sdbs, j->nforeign + 1, j->db};
+	return rc;
 }
 
 static int compile(struct run *r)
@@ -141,6 +184,9 @@ struct tview {
 	int64_t last;           /* the walk's cursor */
 	const struct run *r;
 	size_t seen; /* extents of the page */
+	/* whose: the query store's schema ("q", or "fN" for another database),
+	 * the configuration's name of its database, the view's name */
+	const char *alias, *config, *view;
 };
 
 static int add_eid(struct tview *t, int64_t eid)
@@ -216,7 +262,7 @@ static int cmp_i64(const void *a, const void *b)
 static int walk_extents(struct run *r, struct tview *t)
 {
 	char err[STORE_ERRLEN];
-	struct store_extent_query sq = {.config = r->j->config,
+	struct store_extent_query sq = {.config = t->config,
 	                                .table = t->ent->e.name,
 	                                .from = INT64_MIN,
 	                                .to = INT64_MAX,
@@ -285,7 +331,7 @@ static char *view_sql(const struct tview *t, const char *sqlname, bool stored)
 	char c[48];
 
 	sbuf_add(&b, "CREATE TEMP VIEW ");
-	sb_ident(&b, e->name);
+	sb_ident(&b, t->view);
 	sbuf_add(&b, " AS SELECT ");
 	for (size_t i = 0; i < e->ncolumns; i++) {
 		(void)snprintf(c, sizeof(c), "%sc%zu AS ", i ? ", " : "", i);
@@ -293,7 +339,9 @@ static char *view_sql(const struct tview *t, const char *sqlname, bool stored)
 		sb_ident(&b, e->columns[i].name);
 	}
 	if (stored) {
-		sbuf_add(&b, " FROM q.");
+		sbuf_add(&b, " FROM ");
+		sbuf_add(&b, t->alias);
+		sbuf_add(&b, ".");
 		sbuf_add(&b, sqlname);
 		sb_ranges(&b, t->eids, t->neids);
 	} else {
@@ -332,29 +380,40 @@ static char *ro_uri(const char *path)
 	return b.oom ? NULL : b.p;
 }
 
-/* An empty query store as q: the database has none yet. */
-static int attach_empty(struct run *r)
+/* An empty query store as alias: the database has none yet. */
+static int attach_empty_as(struct run *r, const char *alias)
 {
-	return sql_exec(r, "ATTACH ':memory:' AS q; CREATE TABLE q.qtables(tid, name, schema, "
-	                   "ncols); CREATE TABLE q.qextents(eid, extent); CREATE TABLE "
-	                   "q.qerrors(extent)");
+	char sql[200];
+
+	(void)snprintf(sql, sizeof(sql),
+	               "ATTACH ':memory:' AS %s; CREATE TABLE %s.qtables(tid, name, schema, "
+	               "ncols); CREATE TABLE %s.qextents(eid, extent); CREATE TABLE "
+	               "%s.qerrors(extent)",
+	               alias, alias, alias, alias);
+	return sql_exec(r, sql);
 }
 
-/* A read-only query store as q (the empty in-memory one when the database
- * has none yet: every table then reads no row). */
-static int attach(struct run *r)
+static int attach_empty(struct run *r)
 {
-	char path[4096], *uri = NULL;
+	return attach_empty_as(r, "q");
+}
+
+/* Database id's query store, read-only, as alias (the empty in-memory one
+ * when the database has none yet: every table then reads no row). */
+static int attach_as(struct run *r, int64_t id, const char *alias)
+{
+	char path[4096], sql[32], *uri = NULL;
 	sqlite3_stmt *s = NULL;
 	int rc;
 
-	if (qsync_path(r->j->q->cache_dir, r->j->db_id, path, sizeof(path)) < 0)
+	if (qsync_path(r->j->q->cache_dir, id, path, sizeof(path)) < 0)
 		return -ENAMETOOLONG;
 	if (access(path, R_OK) < 0)
-		return attach_empty(r);
+		return attach_empty_as(r, alias);
 	if (!(uri = ro_uri(path)))
 		return -ENOMEM;
-	rc = sqlite3_prepare_v2(r->db, "ATTACH ?1 AS q", -1, &s, NULL);
+	(void)snprintf(sql, sizeof(sql), "ATTACH ?1 AS %s", alias);
+	rc = sqlite3_prepare_v2(r->db, sql, -1, &s, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_text(s, 1, uri, -1, SQLITE_STATIC);
 		rc = sqlite3_step(s);
@@ -362,6 +421,26 @@ static int attach(struct run *r)
 	sqlite3_finalize(s);
 	free(uri);
 	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+/* The request database's query store as q. */
+static int attach(struct run *r)
+{
+	return attach_as(r, r->j->db_id, "q");
+}
+
+/* The other databases' query stores as f0, f1 ... (before the read
+ * transaction: SQLite attaches nothing inside one). */
+static int attach_foreign(struct run *r)
+{
+	char alias[8];
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < r->j->nforeign; i++) {
+		(void)snprintf(alias, sizeof(alias), "f%zu", i);
+		rc = attach_as(r, r->j->foreign[i].id, alias);
+	}
+	return rc;
 }
 
 /* The progress handler: a cancel or the deadline stops the engine. */
@@ -384,7 +463,7 @@ static int open_db(struct run *r)
 	/* the query store's writer (qsync) may hold a lock for a moment */
 	(void)sqlite3_busy_timeout(r->db, BUSY_MS);
 	sqlite3_progress_handler(r->db, PROGRESS_OPS, progress, r);
-	if ((rc = attach(r)) < 0)
+	if ((rc = attach(r)) < 0 || (rc = attach_foreign(r)) < 0)
 		return rc;
 	/* the query store's snapshot starts here, after the state store's */
 	if (sql_exec(r, "BEGIN; SELECT count(*) FROM q.qtables") == 0)
@@ -403,13 +482,15 @@ static int stored_table(struct run *r, const struct tview *t, char name[32])
 	const struct proto_entity *e = &t->ent->e;
 	char *want = qstore_schema_text(e->columns, e->ncolumns);
 	sqlite3_stmt *s = NULL;
+	char sql[80];
 	int rc;
 
 	name[0] = '\0';
 	if (!want)
 		return -ENOMEM;
-	rc = sqlite3_prepare_v2(r->db, "SELECT tid, schema FROM q.qtables WHERE name = ?1", -1, &s,
-	                        NULL);
+	(void)snprintf(sql, sizeof(sql), "SELECT tid, schema FROM %s.qtables WHERE name = ?1",
+	               t->alias);
+	rc = sqlite3_prepare_v2(r->db, sql, -1, &s, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_text(s, 1, e->name, -1, SQLITE_STATIC);
 		if (sqlite3_step(s) == SQLITE_ROW &&
@@ -423,20 +504,19 @@ static int stored_table(struct run *r, const struct tview *t, char name[32])
 
 static int find_stmt(struct run *r, struct tview *t)
 {
-	return sqlite3_prepare_v2(r->db,
-	                          "SELECT eid, 0 FROM q.qextents WHERE extent = ?1 UNION ALL "
-	                          "SELECT 0, 1 FROM q.qerrors WHERE extent = ?1 LIMIT 1",
-	                          -1, &t->find, NULL) == SQLITE_OK
-	           ? 0
-	           : -EIO;
+	char sql[160];
+
+	(void)snprintf(sql, sizeof(sql),
+	               "SELECT eid, 0 FROM %s.qextents WHERE extent = ?1 UNION ALL "
+	               "SELECT 0, 1 FROM %s.qerrors WHERE extent = ?1 LIMIT 1",
+	               t->alias, t->alias);
+	return sqlite3_prepare_v2(r->db, sql, -1, &t->find, NULL) == SQLITE_OK ? 0 : -EIO;
 }
 
 /* The view of one table; its missing extents counted into *missing, the
  * cold ones of them (artifacts not cached) into *cold. */
-static int table_view(struct run *r, const struct store_entity *ent, uint64_t *missing,
-                      uint64_t *cold)
+static int table_view_in(struct run *r, struct tview t, uint64_t *missing, uint64_t *cold)
 {
-	struct tview t = {.ent = ent, .r = r};
 	char name[32];
 	char *sql = NULL;
 	int rc;
@@ -459,6 +539,15 @@ static int table_view(struct run *r, const struct store_entity *ent, uint64_t *m
 	return rc;
 }
 
+static int table_view(struct run *r, const struct store_entity *ent, uint64_t *missing,
+                      uint64_t *cold)
+{
+	struct tview t = {
+	    .ent = ent, .r = r, .alias = "q", .config = r->j->config, .view = ent->e.name};
+
+	return table_view_in(r, t, missing, cold);
+}
+
 /* Views of every table (tables are few; a view costs nothing unread). */
 static int make_views(struct run *r, uint64_t *missing, uint64_t *cold)
 {
@@ -468,6 +557,34 @@ static int make_views(struct run *r, uint64_t *missing, uint64_t *cold)
 	for (size_t i = 0; i < r->nents && rc == 0; i++)
 		if (r->ents[i].e.kind != PROTO_EXTERNAL_TABLE)
 			rc = table_view(r, &r->ents[i], missing, cold);
+	return rc;
+}
+
+/* The views of the other databases' tables, named kql_exec_view_name(db,
+ * T), over their query stores attached as f0, f1 ... (attach_foreign);
+ * their extents not loaded count as the request database's do. */
+static int make_foreign_views(struct run *r, uint64_t *missing, uint64_t *cold)
+{
+	char alias[8], view[2 * 256 + 2], sql[48];
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < r->j->nforeign; i++) {
+		const struct foreign *f = &r->j->foreign[i];
+		(void)snprintf(alias, sizeof(alias), "f%zu", i);
+		(void)snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s.qtables", alias);
+		if (sql_exec(r, sql) < 0)
+			return -EAGAIN; /* qsync is creating it: after its next pass */
+		for (size_t k = 0; rc == 0 && k < r->fdb[i].nents; k++) {
+			const struct store_entity *ent = &r->fdb[i].ents[k];
+			struct tview t = {.ent = ent, .r = r, .alias = alias, .config = f->config};
+			if (ent->e.kind == PROTO_EXTERNAL_TABLE)
+				continue;
+			if ((t.view = kql_exec_view_name(f->name, ent->e.name, view,
+			                                 sizeof(view))) == NULL)
+				return -ENAMETOOLONG;
+			rc = table_view_in(r, t, missing, cold);
+		}
+	}
 	return rc;
 }
 
@@ -492,9 +609,10 @@ static int prepare(struct run *r)
 	uint64_t missing = 0, cold = 0;
 	int rc = store_query(r->store, "BEGIN", no_rows, NULL, err);
 
-	if (rc == 0 && (rc = load_schema(r)) == 0 && (rc = compile(r)) == 0 &&
-	    (rc = open_db(r)) == 0)
-		rc = make_views(r, &missing, &cold);
+	if (rc == 0 && (rc = load_schema(r)) == 0 && (rc = load_foreign(r)) == 0 &&
+	    (rc = compile(r)) == 0 && (rc = open_db(r)) == 0 &&
+	    (rc = make_views(r, &missing, &cold)) == 0)
+		rc = make_foreign_views(r, &missing, &cold);
 	(void)store_query(r->store, "COMMIT", no_rows, NULL, NULL);
 	if (rc == 0 && missing > 0 && r->opts.scope == KREQ_SCOPE_HOTCACHE)
 		r->skipped = missing;
@@ -615,13 +733,14 @@ static void end_status(struct run *r, int rc, const struct kql_error *e, struct 
 		               "servertimeout of the request passed");
 		*st = (struct kframe_status){-1, "RequestExecutionTimeout", r->msg, false};
 	} else if (rc < 0 && e->code != NULL && strcmp(e->code, KQL_E_RUNAWAY) == 0) {
-		(void)snprintf(r->msg, sizeof(r->msg),
-		               "Query execution has exceeded the memory budget of %" PRIu64
-		               " bytes (query_max_memory) during evaluation: an aggregate such as "
-		               "make_list, make_set or percentile, or a sort, grew past it. Results "
-		               "might be incorrect or incomplete (E_RUNAWAY_QUERY); narrow the query "
-		               "(where, project, take) or aggregate less",
-		               r->j->budget.limit);
+		(void)snprintf(
+		    r->msg, sizeof(r->msg),
+		    "Query execution has exceeded the memory budget of %" PRIu64
+		    " bytes (query_max_memory) during evaluation: an aggregate such as "
+		    "make_list, make_set or percentile, or a sort, grew past it. Results "
+		    "might be incorrect or incomplete (E_RUNAWAY_QUERY); narrow the query "
+		    "(where, project, take) or aggregate less",
+		    r->j->budget.limit);
 		*st = (struct kframe_status){-1, "LimitsExceeded", r->msg, false};
 	} else if (rc < 0 && query_cancelled(r->j)) {
 		cancelled_message(r);
@@ -674,6 +793,11 @@ static void run_clear(struct run *r)
 	store_entities_free(r->ents, r->nents);
 	free(r->tables);
 	free(r->cols);
+	for (size_t i = 0; i < QUERY_FOREIGN_MAX; i++) {
+		store_entities_free(r->fdb[i].ents, r->fdb[i].nents);
+		free(r->fdb[i].tables);
+		free(r->fdb[i].cols);
+	}
 	free(r->row);
 	*r = (struct run){.j = r->j, .store = r->store, .now = r->now};
 }

@@ -138,17 +138,17 @@ char *kusto_error_body(const struct kusto_error *e);
 
 enum kusto_cmd_kind {
 	KUSTO_SHOW_DATABASES,
-	KUSTO_SHOW_DATABASE_SCHEMA,           /* database */
-	KUSTO_SHOW_DATABASE_EXTENTS,          /* database */
-	KUSTO_SHOW_DATABASE_CACHING,          /* database */
-	KUSTO_SHOW_DATABASE_PRINCIPALS,       /* database */
-	KUSTO_SHOW_TABLES,                    /* the request's database */
-	KUSTO_SHOW_TABLE_SCHEMA,              /* table, in the request's database */
-	KUSTO_SHOW_TABLE_EXTENTS,             /* table */
-	KUSTO_SHOW_TABLE_CACHING,             /* table */
-	KUSTO_SHOW_FOLLOWER,                  /* names: the databases, none = all of them */
-	KUSTO_SHOW_QUERIES,                   /* running: only those running; user: by him */
-	KUSTO_CANCEL_QUERY,                   /* query_id, reason ("" when none) */
+	KUSTO_SHOW_DATABASE_SCHEMA,     /* database */
+	KUSTO_SHOW_DATABASE_EXTENTS,    /* database */
+	KUSTO_SHOW_DATABASE_CACHING,    /* database */
+	KUSTO_SHOW_DATABASE_PRINCIPALS, /* database */
+	KUSTO_SHOW_TABLES,              /* the request's database */
+	KUSTO_SHOW_TABLE_SCHEMA,        /* table, in the request's database */
+	KUSTO_SHOW_TABLE_EXTENTS,       /* table */
+	KUSTO_SHOW_TABLE_CACHING,       /* table */
+	KUSTO_SHOW_FOLLOWER,            /* names: the databases, none = all of them */
+	KUSTO_SHOW_QUERIES,             /* running: only those running; user: by him */
+	KUSTO_CANCEL_QUERY,             /* query_id, reason ("" when none) */
 	/* the control commands (kusto_cmd_is_write) from here on */
 	KUSTO_ALTER_FOLLOWER_CACHING,         /* database, caching */
 	KUSTO_DELETE_FOLLOWER_CACHING,        /* database */

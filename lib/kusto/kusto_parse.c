@@ -376,7 +376,8 @@ static int parse_show_queries(struct parser *p, bool running)
 		return r;
 	if (running && at_word(p, "by")) {
 		advance(p);
-		if ((r = expect_word(p, "user")) < 0 || (r = parse_text(p, true, &p->cmd->user)) < 0)
+		if ((r = expect_word(p, "user")) < 0 ||
+		    (r = parse_text(p, true, &p->cmd->user)) < 0)
 			return r;
 	}
 	return expect_end(p);
@@ -432,8 +433,9 @@ static int parse_cancel(struct parser *p)
 		return r;
 	if (at_word(p, "with")) {
 		advance(p);
-		if ((r = expect_kind(p, KT_LPAREN, "'('")) < 0 || (r = expect_word(p, "reason")) < 0 ||
-		    (r = expect_kind(p, KT_EQ, "'='")) < 0 || (r = parse_text(p, false, &c->reason)) < 0 ||
+		if ((r = expect_kind(p, KT_LPAREN, "'('")) < 0 ||
+		    (r = expect_word(p, "reason")) < 0 || (r = expect_kind(p, KT_EQ, "'='")) < 0 ||
+		    (r = parse_text(p, false, &c->reason)) < 0 ||
 		    (r = expect_kind(p, KT_RPAREN, "')'")) < 0)
 			return r;
 	} else if ((c->reason = strdup("")) == NULL) {

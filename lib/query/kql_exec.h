@@ -68,6 +68,11 @@ int kql_exec_register_budget(sqlite3 *db, struct kql_budget *b);
  * json_group_array builds: SQLITE_LIMIT_LENGTH).  0 or -EIO. */
 int kql_exec_bound(sqlite3 *db, uint64_t limit);
 
+/* The name of the table (a view) the executor reads for table of another
+ * database db (database("db").T): "db/table" ('/' is in no entity name),
+ * into buf of n bytes; NULL when it does not fit. */
+char *kql_exec_view_name(const char *db, const char *table, char *buf, size_t n);
+
 /* Runs plan p (borrowed) on db (registered), now() being now (ticks),
  * calling row for each result row.  0; -EINVAL with err filled for a plan
  * the executor cannot run or an engine error; or row's non-zero return. */

@@ -907,9 +907,8 @@ static bool charge(sqlite3_context *ctx, size_t n)
 		return true;
 	used = __atomic_add_fetch(&b->used, (uint64_t)n, __ATOMIC_RELAXED);
 	peak = __atomic_load_n(&b->peak, __ATOMIC_RELAXED);
-	while (used > peak &&
-	       !__atomic_compare_exchange_n(&b->peak, &peak, used, true, __ATOMIC_RELAXED,
-	                                    __ATOMIC_RELAXED))
+	while (used > peak && !__atomic_compare_exchange_n(&b->peak, &peak, used, true,
+	                                                   __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 		;
 	if (b->limit == 0 || used <= b->limit)
 		return true;

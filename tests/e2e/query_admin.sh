@@ -10,7 +10,9 @@
 # ThrottlingError (while .show queries and .cancel query still get
 # through); past query_max_memory a make_list, make_set or percentile fails
 # with E_RUNAWAY_QUERY naming the bound, and the daemon answers the next
-# query.
+# query; database("X").T reads another followed database the caller may
+# read (a table of the same name stays apart), 403 for one it may not, a
+# semantic error naming an unknown one.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/sync_common.bash"
 
@@ -33,6 +35,14 @@ lc "$L" add-principal Logs viewers 'aaduser=other@x' >/dev/null
 lc "$L" add-principal Logs admins 'aaduser=admin@x' >/dev/null
 awk 'BEGIN { for (i = 0; i < 50; i++) printf "2026-12-01T%02d:00:00Z,host%d,%d\n", i % 24, i % 3, i }' >"$T/e.csv"
 lc "$L" ingest Logs Events "$T/e.csv" --format csv >/dev/null
+# Ops has a table named Events too; Secret is not the viewer's.
+lc "$L" create-database Ops >/dev/null
+lc "$L" create-table Ops Events 'Host:string,Rack:long' >/dev/null
+lc "$L" add-principal Ops viewers 'aaduser=viewer@x' >/dev/null
+printf 'host0,10\nhost1,11\nhost2,12\n' >"$T/ops.csv"
+lc "$L" ingest Ops Events "$T/ops.csv" --format csv >/dev/null
+lc "$L" create-database Secret >/dev/null
+lc "$L" create-table Secret T 'x:long' >/dev/null
 
 for p in viewer other admin; do echo "aaduser=$p@x $(sha "tok-$p")"; done >"$T/tokens"
 chmod 600 "$T/tokens"
@@ -40,13 +50,16 @@ chmod 600 "$T/tokens"
 	daemon_conf "listen = 127.0.0.1:$PORT" "tokens_file = $T/tokens" \
 		"max_concurrent_queries = 3" "query_queue_timeout = 1s" "query_max_memory = 4M"
 	attach_conf logs "$L" Logs
+	attach_conf ops "$L" Ops
+	attach_conf secret "$L" Secret
 } >"$CONF"
 start_follower
 wait_port "$PORT" 10 || { diag "followerd did not listen"; tail -20 "$FLOG"; exit 1; }
 wait_for "the leader's Logs is applied" 20 at_version logs "$L" Logs
-loaded() { [ "$(curl -s -H 'Authorization: Bearer tok-viewer' "$URL/v1/databases/Logs/extents?table=Events" |
+wait_for "the leader's Ops is applied" 20 at_version ops "$L" Ops
+loaded() { [ "$(curl -s -H 'Authorization: Bearer tok-viewer' "$URL/v1/databases/$1/extents?table=Events" |
 	jq '[.extents[] | select(.query.state == "loaded")] | length')" = 1 ]; }
-wait_for "the extent is loaded" 30 loaded
+wait_for "the extents are loaded" 30 eval 'loaded Logs && loaded Ops'
 
 cat >"$T/check.mjs" <<'EOF'
 const { SDK, URL: url } = process.env;
@@ -179,6 +192,20 @@ q = await find(viewer, "QA;mem-1");
 check("... .show queries: Failed, naming the bound", q?.State === "Failed" && /query_max_memory/.test(q.FailureReason), q);
 r = rows(await viewer.execute("Logs", "range x from 1 to 1000 step 1 | summarize n = array_length(make_list(x)), p = percentile(x, 50)"));
 check("... a query within the bound runs", r[0]?.n === 1000 && r[0]?.p === 500, r);
+
+// database("X").T
+r = rows(await viewer.execute("Logs", 'database("Ops").Events | count'));
+check('database("Ops").Events: the other database\'s table of the same name', r[0]?.Count === 3, r);
+r = rows(await viewer.execute("Logs", 'Events | summarize n = count() by Host | join kind=inner (database("Ops").Events) on Host | project Host, n, Rack | order by Host asc'));
+check("... joined with the request database's", JSON.stringify(r) ===
+	JSON.stringify([{ Host: "host0", n: 17, Rack: 10 }, { Host: "host1", n: 17, Rack: 11 }, { Host: "host2", n: 16, Rack: 12 }]), r);
+await raises('database("Secret"), which the caller may not read: 403 naming it',
+	viewer.execute("Logs", 'database("Secret").T | count'),
+	(e) => e.response?.status === 403 && /'Secret'/.test(e.response.data.error["@message"]));
+await raises('database("Nope"): a semantic error naming it',
+	viewer.execute("Logs", 'database("Nope").T | count'),
+	(e) => e.response?.status === 400 && e.response.data.error["@errorCode"] === "SEM0100" &&
+		/'Nope'/.test(e.response.data.error["@message"]));
 process.exit(failed ? 1 : 0);
 EOF
 SDK=$SDK URL=$URL node "$T/check.mjs" >"$T/node.out" 2>&1

@@ -309,7 +309,8 @@ static void test_memory_budget(void **state)
 	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
 	assert_int_equal(kql_exec_register_budget(db, &b), 0);
 	assert_int_equal(kql_exec_bound(db, b.limit), 0);
-	assert_null(run("range x from 1 to 20000 step 1 | summarize make_list(dynamic([1, 2])) ", &e));
+	assert_null(
+	    run("range x from 1 to 20000 step 1 | summarize make_list(dynamic([1, 2])) ", &e));
 	assert_string_equal(e.code, KQL_E_RUNAWAY);
 	assert_null(run("range x from 1 to 100000 step 1 | summarize percentile(x, 50)", &e));
 	assert_string_equal(e.code, KQL_E_RUNAWAY);

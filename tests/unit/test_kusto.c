@@ -845,8 +845,10 @@ static int fake_extents(void *arg, const char *db, const char *table, kusto_exte
 	static const struct proto_extent xs[] = {
 	    {"11111111-2222-3333-4444-555555555555", "Events", 0, 0, 1000, 4096, 1024, tags, 2,
 	     NULL, 0, NULL, 0},
-	    {"aaaaaaaa-2222-3333-4444-555555555555", "Events", 0, 0, 7, 70, 20, NULL, 0, NULL, 0, NULL, 0},
-	    {"bbbbbbbb-2222-3333-4444-555555555555", "Orders", 0, 0, 3, 30, 10, NULL, 0, NULL, 0, NULL, 0},
+	    {"aaaaaaaa-2222-3333-4444-555555555555", "Events", 0, 0, 7, 70, 20, NULL, 0, NULL, 0,
+	     NULL, 0},
+	    {"bbbbbbbb-2222-3333-4444-555555555555", "Orders", 0, 0, 3, 30, 10, NULL, 0, NULL, 0,
+	     NULL, 0},
 	};
 	struct fake *f = arg;
 
@@ -1003,8 +1005,8 @@ static const struct kusto_query fake_query_list[] = {
      "0b1c2d3e-0000-4000-8000-000000000002", "aaduser=bob@x", "", "", 0, 3},
 };
 
-static int fake_queries(void *arg, bool running, const char *user, kusto_query_fn *emit,
-                        void *ctx, char *err)
+static int fake_queries(void *arg, bool running, const char *user, kusto_query_fn *emit, void *ctx,
+                        char *err)
 {
 	int r = 0;
 
