@@ -153,6 +153,8 @@ struct http_hooks {
 	/* The sync engine (borrowed; NULL: none): per-database step times for
 	 * /metrics. */
 	struct sync *(*sync)(void *arg);
+	/* The query workers' counts for /metrics; false: no query engine. */
+	bool (*query_counts)(void *arg, uint64_t *running, uint64_t *queued, uint64_t *finished);
 };
 
 struct http_options {

@@ -25,7 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -49,7 +48,7 @@ struct http_wait {
 	struct views_artifact a;
 	void (*gone)(void *arg);
 	void *gone_arg;
-	struct event *watch; /* the client's socket, for its close (on_watch) */
+	struct event *closed; /* the peer hung up (EV_CLOSED); NULL: not watched */
 };
 
 /* A byte range to serve. */
@@ -133,6 +132,38 @@ static bool etag_listed(const char *list, const char *etag)
 
 static void wait_unlink(struct http_wait *wt);
 
+/* The client closed its end while its request waits: evhttp reads nothing
+ * until the reply is done, so without this a query would run on for a
+ * client long gone.  The waiter is told, then the connection is freed
+ * (with the request: evhttp still holds it). */
+static void on_peer_closed(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_wait *wt = arg;
+	struct evhttp_connection *evcon = wt->conn->evcon;
+
+	wait_unlink(wt);
+	if (wt->gone != NULL)
+		wt->gone(wt->gone_arg);
+	free(wt);
+	evhttp_connection_free(evcon); /* on_conn_close: no wait left */
+}
+
+/* Watches the connection for the peer's close, where the loop's backend
+ * can tell one (epoll: EPOLLRDHUP). */
+static void watch_close(struct http_wait *wt)
+{
+	struct event_base *base = wt->h->base;
+
+	if (wt->conn == NULL || wt->conn->bev == NULL || wt->conn->evcon == NULL ||
+	    !(event_base_get_features(base) & EV_FEATURE_EARLY_CLOSE))
+		return;
+	wt->closed = event_new(base, bufferevent_getfd(wt->conn->bev), EV_CLOSED, on_peer_closed, wt);
+	if (wt->closed != NULL && event_add(wt->closed, NULL) < 0) {
+		event_free(wt->closed);
+		wt->closed = NULL;
+	}
+}
+
 struct http_wait *http_wait_take(struct http_call *c)
 {
 	struct http_wait *wt = calloc(1, sizeof(*wt));
@@ -146,6 +177,7 @@ struct http_wait *http_wait_take(struct http_call *c)
 	c->h->waits = wt;
 	if (wt->conn != NULL)
 		wt->conn->wait = wt;
+	watch_close(wt);
 	return wt;
 }
 
@@ -529,9 +561,6 @@ void http_artifact_sha(struct http_call *c)
 
 static void wait_unlink(struct http_wait *wt)
 {
-	if (wt->watch != NULL)
-		event_free(wt->watch);
-	wt->watch = NULL;
 	for (struct http_wait **p = &wt->h->waits; *p != NULL; p = &(*p)->next)
 		if (*p == wt) {
 			*p = wt->next;
@@ -539,6 +568,9 @@ static void wait_unlink(struct http_wait *wt)
 		}
 	if (wt->conn != NULL && wt->conn->wait == wt)
 		wt->conn->wait = NULL;
+	if (wt->closed != NULL)
+		event_free(wt->closed);
+	wt->closed = NULL;
 }
 
 /* The call a wait's reply goes through. */
@@ -617,51 +649,10 @@ struct evhttp_request *http_wait_request(struct http_wait *wt)
 	return wt->req;
 }
 
-/* evhttp reads nothing from a connection while its request is answered,
- * so a client that closes is noticed only at the next write, which a query
- * makes only once it has rows.  A wait with a gone callback watches the
- * socket itself: when a peek finds its end (0 bytes, or a reset), the
- * bufferevent reads again, evhttp fails the connection as it does when a
- * write fails, and the wait is dropped (gone).  Bytes before the end (a
- * pipelined request, a TLS record) end the watch: evhttp must not be handed
- * data while it writes (it aborts), so such a client is noticed at the next
- * write as before. */
-static void on_watch(evutil_socket_t fd, short what, void *arg)
-{
-	struct http_wait *wt = arg;
-	struct evhttp_connection *evcon = evhttp_request_get_connection(wt->req);
-	struct bufferevent *bev = evcon != NULL ? evhttp_connection_get_bufferevent(evcon) : NULL;
-	char b;
-	ssize_t n = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
-
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-		(void)event_add(wt->watch, NULL);
-		return;
-	}
-	if (bev != NULL && n <= 0)
-		(void)bufferevent_enable(bev, EV_READ);
-}
-
-static void watch_close(struct http_wait *wt)
-{
-	struct evhttp_connection *evcon = evhttp_request_get_connection(wt->req);
-	struct bufferevent *bev = evcon != NULL ? evhttp_connection_get_bufferevent(evcon) : NULL;
-	evutil_socket_t fd = bev != NULL ? bufferevent_getfd(bev) : -1;
-
-	if (fd < 0 || (wt->watch = event_new(wt->h->base, fd, EV_READ, on_watch, wt)) == NULL)
-		return; /* noticed at the next write, as before */
-	if (event_add(wt->watch, NULL) < 0) {
-		event_free(wt->watch);
-		wt->watch = NULL;
-	}
-}
-
 void http_wait_on_gone(struct http_wait *wt, void (*fn)(void *arg), void *arg)
 {
 	wt->gone = fn;
 	wt->gone_arg = arg;
-	if (fn != NULL && wt->watch == NULL)
-		watch_close(wt);
 }
 
 void http_wait_drop(struct http_wait *wt, bool client_gone)

@@ -370,6 +370,22 @@ static int put_qtable(void *arg, const char *database, const char *table, uint64
 	return 0;
 }
 
+/* The query workers: running, waiting, done. */
+static void put_queries(struct http_call *c, struct evbuffer *b)
+{
+	uint64_t running, queued, finished;
+
+	if (c->h->hooks.query_counts == NULL ||
+	    !c->h->hooks.query_counts(c->h->hooks.arg, &running, &queued, &finished))
+		return;
+	help(b, "followerd_queries_running", "gauge", "KQL queries on a worker now.");
+	(void)evbuffer_add_printf(b, "followerd_queries_running %" PRIu64 "\n", running);
+	help(b, "followerd_queries_queued", "gauge", "KQL queries waiting for a worker.");
+	(void)evbuffer_add_printf(b, "followerd_queries_queued %" PRIu64 "\n", queued);
+	help(b, "followerd_queries_total", "counter", "KQL queries run to their end.");
+	(void)evbuffer_add_printf(b, "followerd_queries_total %" PRIu64 "\n", finished);
+}
+
 /* Rows, bytes and extents loaded per table; loads, their rate and errors. */
 static void put_query(struct http_call *c, struct evbuffer *b, const struct views_db *dbs,
                       const bool *visible, size_t n)
@@ -378,6 +394,7 @@ static void put_query(struct http_call *c, struct evbuffer *b, const struct view
 	struct qwalk w = {b, dbs, visible, n};
 	struct qsync_status st;
 
+	put_queries(c, b);
 	if (q == NULL)
 		return;
 	qsync_status(q, &st);

@@ -484,6 +484,16 @@ static void on_query(void *arg, const struct http_kusto_call *call)
 	query_request(d->query, call);
 }
 
+static bool on_query_counts(void *arg, uint64_t *running, uint64_t *queued, uint64_t *finished)
+{
+	struct daemon *d = arg;
+
+	if (d->query == NULL)
+		return false;
+	query_counts(d->query, running, queued, finished);
+	return true;
+}
+
 static void on_attachments(void *arg, struct evhttp_request *req,
                            const struct http_admin_call *call)
 {
@@ -538,6 +548,7 @@ static int http_start(struct daemon *d)
 	                                     .warm = on_warm,
 	                                     .qsync = on_qsync,
 	                                     .query = on_query,
+	                                     .query_counts = on_query_counts,
 	                                     .sync = on_sync,
 	                                     .miss = on_miss}};
 	int r;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -192,6 +193,9 @@ static void *worker_main(void *arg)
 	struct store *store = NULL;
 	struct job *j;
 
+	/* below the loop: with every core scanning, sync, /healthz and the
+	 * views still get the CPU on time (a thread's nice is its own) */
+	(void)setpriority(PRIO_PROCESS, (id_t)gettid(), QUERY_NICE);
 	pthread_mutex_lock(&q->mu);
 	for (;;) {
 		while (!q->queue && !q->stop)
@@ -203,9 +207,12 @@ static void *worker_main(void *arg)
 		if (!q->queue)
 			q->queue_last = NULL;
 		q->queued--;
+		q->running++;
 		pthread_mutex_unlock(&q->mu);
 		query_run(j, &store);
 		pthread_mutex_lock(&q->mu);
+		q->running--;
+		q->finished++;
 	}
 	pthread_mutex_unlock(&q->mu);
 	store_free(store);
@@ -519,6 +526,15 @@ void query_set_max_memory(struct query *q, uint64_t bytes)
 {
 	if (q)
 		q->max_memory = bytes;
+}
+
+void query_counts(struct query *q, uint64_t *running, uint64_t *queued, uint64_t *finished)
+{
+	pthread_mutex_lock(&q->mu);
+	*running = q->running;
+	*queued = q->queued;
+	*finished = q->finished;
+	pthread_mutex_unlock(&q->mu);
 }
 
 void query_request(struct query *q, const struct http_kusto_call *call)

@@ -72,6 +72,8 @@ struct query {
 	pthread_cond_t work, space; /* a job queued; room in a job's queue */
 	struct job *queue, *queue_last, *done;
 	size_t queued;
+	size_t running;        /* jobs on a worker */
+	uint64_t finished;     /* jobs done since query_new */
 	bool stop;
 	int efd;
 	struct event *efd_ev;

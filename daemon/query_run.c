@@ -168,6 +168,8 @@ static int compile(struct run *r)
 			     "Kusto.Data.Exceptions.KustoBadRequestException", NULL, err);
 			return -EINVAL;
 		}
+	/* a `set servertimeout` counts from the request's arrival too */
+	r->j->deadline += r->opts.timeout - r->j->req.opts.timeout;
 	return 0;
 }
 
@@ -778,7 +780,8 @@ static int execute(struct run *r)
 		     : timefmt_now() > r->j->deadline ? 408
 		                                      : 400,
 		     st.kusto, "Kusto.Data.Exceptions.KustoServicePartialQueryFailureException",
-		     e.code, st.message);
+		     st.cancelled || strcmp(st.kusto, "RequestExecutionTimeout") == 0 ? NULL : e.code,
+		     st.message);
 		if (!r->truncated)
 			return -EIO;
 	}

@@ -254,31 +254,57 @@ int leader_rowcheck_init(struct leader_rowcheck *c, const struct leader_state *s
 	return colstats_new(c->cols, c->ncols, &c->cs) < 0 ? -ENOMEM : 0;
 }
 
-int leader_rowcheck_rows(struct leader_rowcheck *c, const struct proto_artifact *a, const char *buf,
-                         size_t len, char *why, size_t whylen)
+void leader_rowcheck_begin(struct leader_rowcheck *c, const struct proto_artifact *a)
 {
 	struct rowreader_opts o = {a->format, c->cols, c->ncols, a->ignore_first_record,
 	                           a->path,   0};
-	struct instream *in = NULL;
-	struct rowreader *rr = NULL;
-	const struct kval *row;
 	char err[ROWREADER_ERRLEN];
-	int r = instream_new(a->compression, &in);
+
+	c->rc = instream_new(a->compression, &c->in);
+	if (c->rc == 0 && rowreader_new(&o, c->in, &c->rr, err) < 0)
+		c->rc = -ENOMEM; /* it freed the instream */
+	c->in = c->rr ? c->in : NULL;
+}
+
+/* Reads the rows the pushed bytes complete: -EAGAIN when it needs more. */
+static int drain_rows(struct leader_rowcheck *c)
+{
+	const struct kval *row;
+	int r;
+
+	while ((r = rowreader_next(c->rr, &row)) == 1)
+		colstats_add(c->cs, row);
+	if (r < 0 && r != -EAGAIN)
+		c->rc = r == -ENOMEM ? -ENOMEM : -EINVAL;
+	return r;
+}
+
+void leader_rowcheck_piece(struct leader_rowcheck *c, const void *data, size_t len)
+{
+	if (c->rc < 0 || len == 0)
+		return;
+	instream_push(c->in, data, len);
+	(void)drain_rows(c);
+}
+
+int leader_rowcheck_end(struct leader_rowcheck *c, char *why, size_t whylen)
+{
+	int r = c->rc;
 
 	if (r == 0) {
-		instream_push(in, buf, len);
-		instream_push_end(in);
-		r = rowreader_new(&o, in, &rr, err);
-	}
-	while (r == 0 && (r = rowreader_next(rr, &row)) == 1) {
-		colstats_add(c->cs, row);
-		r = 0;
+		instream_push_end(c->in);
+		(void)drain_rows(c);
+		r = c->rc;
 	}
 	if (r < 0) {
-		(void)snprintf(why, whylen, "%s", rr ? rowreader_error(rr) : "out of memory");
+		(void)snprintf(why, whylen, "%s",
+		               r == -EINVAL && c->rr ? rowreader_error(c->rr) : "out of memory");
 		c->failed = true;
 	}
-	rowreader_free(rr);
+	rowreader_free(c->rr);
+	c->rr = NULL;
+	c->in = NULL;
+	c->rc = 0;
 	return r < 0 ? -EINVAL : 0;
 }
 
@@ -315,6 +341,7 @@ int leader_rowcheck_compare(const struct leader_rowcheck *c, const struct proto_
 
 void leader_rowcheck_clear(struct leader_rowcheck *c)
 {
+	rowreader_free(c->rr); /* and its instream */
 	free(c->cols);
 	colstats_free(c->cs);
 	memset(c, 0, sizeof(*c));

@@ -140,16 +140,23 @@ struct leader_rowcheck {
 	struct colstats *cs; /* NULL: nothing to check (opaque, or an unknown format) */
 	bool complete;       /* every artifact was read */
 	bool failed;         /* rows did not parse (reported) */
+	/* the artifact being read, its pieces pushed as they stream in */
+	struct instream *in;
+	struct rowreader *rr;
+	int rc; /* its first error: -EINVAL rows that do not parse, -ENOMEM */
 };
 
 /* Prepares the check of e (c->cs NULL when its artifacts are not all typed
  * in a format this build reads).  0 or -ENOMEM. */
 int leader_rowcheck_init(struct leader_rowcheck *c, const struct leader_state *st,
 			 const struct proto_extent *e);
-/* Reads the rows of artifact a (its bytes in buf); -EINVAL with why when
- * they do not parse. */
-int leader_rowcheck_rows(struct leader_rowcheck *c, const struct proto_artifact *a,
-			 const char *buf, size_t len, char *why, size_t whylen);
+/* Reads the rows of artifact a as its bytes stream in, never holding it
+ * whole: begin, each piece in order (after an error pieces are ignored),
+ * then end, which gives 0 or -EINVAL with why (rows that do not parse,
+ * or out of memory). */
+void leader_rowcheck_begin(struct leader_rowcheck *c, const struct proto_artifact *a);
+void leader_rowcheck_piece(struct leader_rowcheck *c, const void *data, size_t len);
+int leader_rowcheck_end(struct leader_rowcheck *c, char *why, size_t whylen);
 /* Compares what was read with e's rows and statistics; -EINVAL with why. */
 int leader_rowcheck_compare(const struct leader_rowcheck *c, const struct proto_extent *e,
 			    char *why, size_t whylen);

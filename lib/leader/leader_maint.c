@@ -249,21 +249,11 @@ static int seen_before(struct verify *v, const char *path, bool *ret)
 	return 0;
 }
 
-/* The rows of a typed artifact must parse (data a follower can load). */
-static void verify_rows(struct verify *v, const struct proto_extent *e,
-                        const struct proto_artifact *a, const char *buf, size_t len)
-{
-	char why[LEADER_ERRLEN];
-
-	if (leader_rowcheck_rows(&v->rows, a, buf, len, why, sizeof(why)) < 0)
-		problem(v, "%s: rows of extent %s of %s.%s: %s", a->path, e->id, v->dbname,
-		        e->table, why);
-}
-
 /* An artifact being re-hashed as it streams in: never held whole. */
 struct hashing {
 	EVP_MD_CTX *md;
 	uint64_t len;
+	struct leader_rowcheck *rows; /* typed: its rows read from the same pieces */
 };
 
 static int hash_piece(const void *data, size_t len, void *arg)
@@ -271,14 +261,18 @@ static int hash_piece(const void *data, size_t len, void *arg)
 	struct hashing *h = arg;
 
 	h->len += len;
+	if (h->rows != NULL)
+		leader_rowcheck_piece(h->rows, data, len);
 	return EVP_DigestUpdate(h->md, data, len) == 1 ? 0 : -ENOMEM;
 }
 
-/* Streams the artifact at path (at most max bytes) through SHA-256. */
-static int hash_object(struct verify *v, const char *path, uint64_t max, uint64_t *ret_len,
+/* Streams the artifact at path (at most max bytes) through SHA-256, and
+ * through rows when it is typed. */
+static int hash_object(struct verify *v, const char *path, uint64_t max,
+                       struct leader_rowcheck *rows, uint64_t *ret_len,
                        char ret_sha[PROTO_SHA256_LEN + 1])
 {
-	struct hashing h = {EVP_MD_CTX_new(), 0};
+	struct hashing h = {EVP_MD_CTX_new(), 0, rows};
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 	int r = h.md && EVP_DigestInit_ex(h.md, EVP_sha256(), NULL) == 1 ? 0 : -ENOMEM;
@@ -295,19 +289,16 @@ static int hash_object(struct verify *v, const char *path, uint64_t max, uint64_
 	return r;
 }
 
-/* The rows of a verified typed artifact (read whole: the row reader's
- * check of an artifact is by buffer). */
-static int check_rows(struct verify *v, const struct proto_extent *e,
-                      const struct proto_artifact *a)
+/* The rows of a typed artifact must parse (data a follower can load);
+ * they were read as it streamed in (a verified artifact's verdict only). */
+static void rows_verdict(struct verify *v, const struct proto_extent *e,
+                         const struct proto_artifact *a, bool good)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	int r = target_get(v->l->t, a->path, a->size + 1, &buf, &len, NULL);
+	char why[LEADER_ERRLEN];
 
-	if (r == 0)
-		verify_rows(v, e, a, buf, len);
-	free(buf);
-	return r == -ENOENT ? 0 : r;
+	if (leader_rowcheck_end(&v->rows, why, sizeof(why)) < 0 && good)
+		problem(v, "%s: rows of extent %s of %s.%s: %s", a->path, e->id, v->dbname,
+		        e->table, why);
 }
 
 /* Re-hashes an artifact as it streams in (and reads its rows when typed):
@@ -317,8 +308,15 @@ static int check_artifact(struct verify *v, const struct proto_extent *e,
                           const struct proto_artifact *a, bool *ret_good)
 {
 	char sha[PROTO_SHA256_LEN + 1];
+	struct leader_rowcheck *rows = v->rows.cs ? &v->rows : NULL;
 	uint64_t len = 0;
-	int r = hash_object(v, a->path, a->size, &len, sha);
+	int r;
+
+	if (rows != NULL)
+		leader_rowcheck_begin(rows, a);
+	r = hash_object(v, a->path, a->size, rows, &len, sha);
+	if (rows != NULL)
+		rows_verdict(v, e, a, r == 0 && len == a->size && strcmp(sha, a->sha256) == 0);
 
 	if (r == -ENOENT) {
 		problem(v, "%s: missing (extent %s of %s.%s)", a->path, e->id, v->dbname, e->table);
@@ -342,8 +340,6 @@ static int check_artifact(struct verify *v, const struct proto_extent *e,
 		        v->dbname, e->table, a->sha256);
 	else
 		*ret_good = true;
-	if (*ret_good && v->rows.cs)
-		return check_rows(v, e, a);
 	return 0;
 }
 

@@ -205,4 +205,24 @@ check_match "... an extent whose rows do not parse" \
 	"rows of extent .* of Tampered.T: artifacts/.*:1: column 'A' \(long\): 'one': not a long" "$(cat "$T/last.out")"
 check_match "... an extent whose row count differs" "of Tampered.T: 2 rows where the extent says 3" "$(cat "$T/last.out")"
 
+# --- ingest and verify stream a typed artifact: 64 MiB of CSV never held whole ---
+if [ -x /usr/bin/time ]; then
+	check "create-database Big" lc create-database Big
+	check "create-table" lc create-table Big T 'Ts:datetime,Host:string,N:long'
+	awk 'BEGIN { for (i = 0; i < 1400000; i++)
+		printf "2026-12-01T00:%02d:%02d.1234567Z,host-%d-padding-padding,%d\n", i % 60, i % 60, i % 97, i }' >"$T/big.csv"
+	/usr/bin/time -f '%M' -o "$T/ingest.rss" "$LEADERCTL" -C "$D" ingest Big T "$T/big.csv" --format csv --compression none >"$T/last.out" 2>&1
+	check_eq "ingest parses a $(($(stat -c %s "$T/big.csv") >> 20)) MiB CSV" 0 $?
+	rss=$(tail -1 "$T/ingest.rss")
+	check_eq "... in less than 48 MiB of memory" yes "$([ "$rss" -lt 49152 ] && echo yes || echo "no: $rss KiB")"
+	/usr/bin/time -f '%M' -o "$T/verify.rss" "$LEADERCTL" -C "$D" verify >"$T/last.out" 2>&1
+	check_match "verify reads it" "problems found" "$(cat "$T/last.out")"
+	check_eq "... and finds its rows good (the problems are the tampered ones)" "" "$(grep 'Big' "$T/last.out")"
+	rss=$(tail -1 "$T/verify.rss")
+	check_eq "... in less than 48 MiB of memory" yes "$([ "$rss" -lt 49152 ] && echo yes || echo "no: $rss KiB")"
+	rm -f "$T/big.csv"
+else
+	skip "ingest and verify stream: /usr/bin/time not installed (make test-deps)"
+fi
+
 done_testing
