@@ -435,7 +435,7 @@ static int attach(struct run *r)
  * transaction: SQLite attaches nothing inside one). */
 static int attach_foreign(struct run *r)
 {
-	char alias[8];
+	char alias[24];
 	int rc = 0;
 
 	for (size_t i = 0; rc == 0 && i < r->j->nforeign; i++) {
@@ -567,7 +567,7 @@ static int make_views(struct run *r, uint64_t *missing, uint64_t *cold)
  * their extents not loaded count as the request database's do. */
 static int make_foreign_views(struct run *r, uint64_t *missing, uint64_t *cold)
 {
-	char alias[8], view[2 * 256 + 2], sql[48];
+	char alias[24], view[2 * 256 + 2], sql[64];
 	int rc = 0;
 
 	for (size_t i = 0; rc == 0 && i < r->j->nforeign; i++) {

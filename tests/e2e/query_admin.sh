@@ -206,6 +206,18 @@ await raises('database("Nope"): a semantic error naming it',
 	viewer.execute("Logs", 'database("Nope").T | count'),
 	(e) => e.response?.status === 400 && e.response.data.error["@errorCode"] === "SEM0100" &&
 		/'Nope'/.test(e.response.data.error["@message"]));
+
+// Semantic errors as ADX reports them (code and words), raised by the SDK.
+for (const [csl, code, re] of [
+	["Events | where Nope > 1", "SEM0100", /Failed to resolve scalar expression named 'Nope'/],
+	["Events | extend x = nofunc(Code)", "SEM0260", /Unknown function: 'nofunc'/],
+	["Events | where Code == 'x'", "SEM0101", /Cannot compare values of types long and string/],
+	["NoTable | count", "SEM0100", /Failed to resolve table expression named 'NoTable'/]]) {
+	await raises(`${csl}: ${code}`, viewer.execute("Logs", csl),
+		(e) => e.response?.status === 400 && e.response.data.error["@errorCode"] === code &&
+			re.test(e.response.data.error["@message"]) &&
+			e.response.data.error["@type"] === "Kusto.Data.Exceptions.SemanticException");
+}
 process.exit(failed ? 1 : 0);
 EOF
 SDK=$SDK URL=$URL node "$T/check.mjs" >"$T/node.out" 2>&1
