@@ -494,6 +494,13 @@ static bool on_query_counts(void *arg, uint64_t *running, uint64_t *queued, uint
 	return true;
 }
 
+static void on_throttled(void *arg, struct evhttp_request *req, const struct auth_principal *who)
+{
+	struct daemon *d = arg;
+
+	query_throttled(d->query, req, who);
+}
+
 static void on_attachments(void *arg, struct evhttp_request *req,
                            const struct http_admin_call *call)
 {
@@ -548,6 +555,7 @@ static int http_start(struct daemon *d)
 	                                     .warm = on_warm,
 	                                     .qsync = on_qsync,
 	                                     .query = on_query,
+	                                     .throttled = on_throttled,
 	                                     .query_counts = on_query_counts,
 	                                     .sync = on_sync,
 	                                     .miss = on_miss}};

@@ -36,7 +36,7 @@
 #include "http.h"
 
 #define QUERY_WORKERS 2
-#define QUERY_NICE 5 /* the workers' nice, relative to the loop's */
+#define QUERY_NICE 5                        /* the workers' nice, relative to the loop's */
 #define QUERY_QUEUE_BYTES ((size_t)4 << 20) /* encoded bytes waiting for the loop */
 #define QUERY_QUEUE_MAX 256                 /* jobs waiting for a worker (503 past it) */
 #define QUERY_LOG_MAX 1000                  /* recent queries kept for .show queries */
@@ -84,6 +84,11 @@ void query_set_max_memory(struct query *q, uint64_t bytes);
 
 /* Queries on a worker, waiting for one, and done since query_new. */
 void query_counts(struct query *q, uint64_t *running, uint64_t *queued, uint64_t *finished);
+
+/* The throttled hook of http: records a query refused at the front door
+ * (429) as Throttled, with its request id, text and database (req's body,
+ * borrowed).  The loop. */
+void query_throttled(struct query *q, struct evhttp_request *req, const struct auth_principal *who);
 
 /* The hook of http: takes call->wait over. */
 void query_request(struct query *q, const struct http_kusto_call *call);

@@ -72,8 +72,8 @@ struct query {
 	pthread_cond_t work, space; /* a job queued; room in a job's queue */
 	struct job *queue, *queue_last, *done;
 	size_t queued;
-	size_t running;        /* jobs on a worker */
-	uint64_t finished;     /* jobs done since query_new */
+	size_t running;    /* jobs on a worker */
+	uint64_t finished; /* jobs done since query_new */
 	bool stop;
 	int efd;
 	struct event *efd_ev;
@@ -108,6 +108,8 @@ void query_log_start(struct job *j, const char *user, const char *app);
  * follows from j: cancelled, an error (error_json's @message), a failure
  * noted by query_note, or completed. */
 void query_log_end_locked(struct job *j, const char *error_json);
+/* Records r (copied) as ended: a query refused before it became a job. */
+void query_log_refused(struct query *q, const struct query_info *r);
 /* j ended before it ran: throttled, or dropped (daemon stopping). */
 void query_log_drop(struct job *j, enum query_state state, const char *reason);
 /* The worker: the rows answered, and the failure the answer carries

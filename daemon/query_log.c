@@ -156,6 +156,18 @@ void query_cancel_reason(struct job *j, char *buf, size_t len)
 	pthread_mutex_unlock(&j->q->mu);
 }
 
+void query_log_refused(struct query *q, const struct query_info *r)
+{
+	struct query_info copy = *r;
+
+	if ((copy.text = cut_text(r->text != NULL ? r->text : "", QUERY_TEXT_MAX)) == NULL)
+		return;
+	pthread_mutex_lock(&q->mu);
+	log_push(q, &copy);
+	pthread_mutex_unlock(&q->mu);
+	free(copy.text); /* NULL once pushed */
+}
+
 int query_cancel(struct query *q, const char *id, const char *why)
 {
 	int r = -ENOENT;

@@ -169,6 +169,11 @@ await raises("past max_concurrent_queries: the SDK raises ThrottlingError",
 	(e) => e.name === "ThrottlingError" && /429/.test(e.message));
 const waited = Date.now() - t0;
 check(`... after waiting query_queue_timeout (${waited} ms)`, waited >= 900 && waited < 5000);
+await raises("a refused query of its own", viewer.execute("Logs", "print 2", props("QA;throttled-1")),
+	(e) => e.name === "ThrottlingError");
+q = await find(viewer, "QA;throttled-1");
+check("... is listed Throttled by .show queries", q?.State === "Throttled" && q.Text === "print 2" &&
+	/max_concurrent_queries/.test(q.FailureReason), q);
 for (const id of ["QA;t-1", "QA;t-2", "QA;t-3"]) {
 	r = rows(await admin.execute("Logs", `.cancel query "${id}"`));
 	if (r[0]?.CancellationState !== "Cancelled successfully") check(`cancel ${id}`, false, r);
