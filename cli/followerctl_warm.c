@@ -6,9 +6,12 @@
  * at once and answers the scan count to wait for; then GET
  * /v1/databases/DB/cache is polled: its "warming" member (or
  * warming.tables.TABLE) counts the hot artifacts, the cached ones, those in
- * flight, failed, quarantined and left out for want of room.  The command
- * ends when nothing is in flight or pending after that scan: 0 when every
- * hot artifact is cached, 1 with the reason otherwise (or at --timeout).
+ * flight, failed, quarantined and left out for want of room, and its
+ * "query_store" member the typed hot extents and rows to load into the
+ * query store, those loaded (or not queryable) and those cached but not
+ * loaded yet.  The command ends when nothing is in flight or pending after
+ * that scan and no cached extent waits to load: 0 when every hot artifact
+ * is cached, 1 with the reason otherwise (or at --timeout).
  *
  * On a terminal a progress bar is redrawn in place (bytes, rate, ETA);
  * otherwise one plain line is printed whenever the counts change.
@@ -29,6 +32,8 @@
 struct progress {
 	uint64_t hot_files, hot_bytes, cached_files, cached_bytes;
 	uint64_t pending, in_flight, failed, quarantined, over_limit, scans;
+	uint64_t load_extents, loaded_extents, load_rows, loaded_rows, load_waiting;
+	uint64_t not_queryable;
 };
 
 struct warm_run {
@@ -55,6 +60,38 @@ static uint64_t u64(const json_t *o, const char *key)
 	return v > 0 ? (uint64_t)v : 0;
 }
 
+/* The query store's part of a warming object (absent from older daemons:
+ * zeros, nothing to wait for). */
+static void progress_load(const json_t *q, struct progress *p)
+{
+	p->load_extents = u64(q, "extents");
+	p->loaded_extents = u64(q, "loaded_extents");
+	p->load_rows = u64(q, "rows");
+	p->loaded_rows = u64(q, "loaded_rows");
+	p->load_waiting = u64(q, "waiting");
+	p->not_queryable = u64(q, "not_queryable");
+}
+
+/* ", loaded 1200/5000 rows (3/10 extents[, 1 not queryable])", or "" when
+ * nothing is typed. */
+static const char *load_text(const struct progress *p, char *buf, size_t len)
+{
+	int n;
+
+	buf[0] = '\0';
+	if (p->load_extents == 0)
+		return buf;
+	n = snprintf(buf, len, ", loaded %llu/%llu rows (%llu/%llu extents",
+	             (unsigned long long)p->loaded_rows, (unsigned long long)p->load_rows,
+	             (unsigned long long)p->loaded_extents, (unsigned long long)p->load_extents);
+	if (n > 0 && (size_t)n < len && p->not_queryable > 0)
+		n += snprintf(buf + n, len - (size_t)n, ", %llu not queryable",
+		              (unsigned long long)p->not_queryable);
+	if (n > 0 && (size_t)n < len)
+		(void)snprintf(buf + n, len - (size_t)n, ")");
+	return buf;
+}
+
 /* The counts of the cache view j for the run into *ret; -ENOENT while the
  * warmer has not seen the database (or the table). */
 static int progress_of(const struct warm_run *w, const json_t *j, struct progress *ret)
@@ -65,11 +102,17 @@ static int progress_of(const struct warm_run *w, const json_t *j, struct progres
 		o = json_object_get(json_object_get(all, "tables"), w->table);
 	if (!json_is_object(o))
 		return -ENOENT;
-	*ret =
-	    (struct progress){u64(o, "hot_files"),    u64(o, "hot_bytes"),   u64(o, "cached_files"),
-	                      u64(o, "cached_bytes"), u64(o, "pending"),     u64(o, "in_flight"),
-	                      u64(o, "failed"),       u64(o, "quarantined"), u64(o, "over_limit"),
-	                      u64(all, "scans")};
+	*ret = (struct progress){.hot_files = u64(o, "hot_files"),
+	                         .hot_bytes = u64(o, "hot_bytes"),
+	                         .cached_files = u64(o, "cached_files"),
+	                         .cached_bytes = u64(o, "cached_bytes"),
+	                         .pending = u64(o, "pending"),
+	                         .in_flight = u64(o, "in_flight"),
+	                         .failed = u64(o, "failed"),
+	                         .quarantined = u64(o, "quarantined"),
+	                         .over_limit = u64(o, "over_limit"),
+	                         .scans = u64(all, "scans")};
+	progress_load(json_object_get(o, "query_store"), ret);
 	return 0;
 }
 
@@ -78,7 +121,7 @@ static void show_bar(const struct warm_run *w, const struct progress *p)
 {
 	double frac = p->hot_bytes ? (double)p->cached_bytes / (double)p->hot_bytes : 1;
 	double el = now_s() - w->start_s, rate = 0;
-	char bar[BAR_WIDTH + 1], a[32], b[32], r[32], eta[32] = "-";
+	char bar[BAR_WIDTH + 1], a[32], b[32], r[32], eta[32] = "-", ld[128];
 	int fill = (int)(frac * BAR_WIDTH);
 
 	if (el > 0.5 && p->cached_bytes > w->start_bytes)
@@ -89,11 +132,11 @@ static void show_bar(const struct warm_run *w, const struct progress *p)
 	for (int i = 0; i < BAR_WIDTH; i++)
 		bar[i] = i < fill ? '#' : '.';
 	bar[BAR_WIDTH] = '\0';
-	fprintf(stderr, "\r%s [%s] %3.0f%% %s/%s %s/s ETA %s (%llu/%llu files)\033[K",
+	fprintf(stderr, "\r%s [%s] %3.0f%% %s/%s %s/s ETA %s (%llu/%llu files%s)\033[K",
 	        w->table ? w->table : w->db, bar, frac * 100,
 	        ctl_bytes((double)p->cached_bytes, a, 32), ctl_bytes((double)p->hot_bytes, b, 32),
 	        ctl_bytes(rate, r, 32), eta, (unsigned long long)p->cached_files,
-	        (unsigned long long)p->hot_files);
+	        (unsigned long long)p->hot_files, load_text(p, ld, sizeof(ld)));
 	fflush(stderr);
 }
 
@@ -101,18 +144,18 @@ static void show_bar(const struct warm_run *w, const struct progress *p)
 static void show_line(struct warm_run *w, const struct progress *p)
 {
 	struct progress q = *p;
-	char a[32], b[32];
+	char a[32], b[32], ld[128];
 
 	q.scans = w->last.scans; /* a rescan that changed nothing is no news */
 	if (w->started && memcmp(&w->last, &q, sizeof(q)) == 0)
 		return;
 	printf("%s: %llu/%llu files, %s/%s cached, %llu in flight, %llu failed, %llu "
-	       "quarantined, %llu over the limit\n",
+	       "quarantined, %llu over the limit%s\n",
 	       w->table ? w->table : w->db, (unsigned long long)p->cached_files,
 	       (unsigned long long)p->hot_files, ctl_bytes((double)p->cached_bytes, a, 32),
 	       ctl_bytes((double)p->hot_bytes, b, 32), (unsigned long long)p->in_flight,
 	       (unsigned long long)p->failed, (unsigned long long)p->quarantined,
-	       (unsigned long long)p->over_limit);
+	       (unsigned long long)p->over_limit, load_text(p, ld, sizeof(ld)));
 	fflush(stdout);
 }
 
@@ -121,7 +164,8 @@ static int verdict(const struct warm_run *w, const struct progress *p, int *ret_
 {
 	const char *what = w->table ? w->table : w->db;
 
-	if (p->scans < w->scan || p->in_flight > 0 || (p->pending > p->failed))
+	if (p->scans < w->scan || p->in_flight > 0 || (p->pending > p->failed) ||
+	    p->load_waiting > 0)
 		return 0;
 	if (p->quarantined > 0)
 		*ret_code = ctl_fail(

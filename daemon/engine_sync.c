@@ -38,7 +38,9 @@ struct esync {
 	struct sync *sync;
 	struct warm *warm;   /* ENGINE_RUN only: keeps the cache warm */
 	struct qsync *qsync; /* ENGINE_RUN only: the query stores follow the cache */
-	uint64_t qsync_seen; /* the warmer's fetched + evicted + scans at the last kick */
+	uint64_t qsync_seen; /* the warmer's fetched + evicted at the last kick */
+	uint64_t warm_seen;  /* the warmer's scans at the last kick */
+	uint64_t loads_seen; /* qsync's loads, errors and drops at the last rescan */
 	unsigned qsync_idle; /* ticks since the last kick */
 	struct event *turn;  /* ready() and the once round start on the first loop turn */
 	struct event *tick;  /* ENGINE_RUN: recomputes the status every STATUS_EVERY_MS */
@@ -203,24 +205,45 @@ static void status_changed(struct esync *e)
 }
 
 /* The query stores follow the cache: a pass whenever the warmer fetched,
- * evicted or scanned since the last one (cheap to ask every second). */
+ * evicted or scanned since the last one (cheap to ask every second; the
+ * warmer's changed hook asks at once).  And the warmer follows the query
+ * stores: when qsync loaded or dropped since the last tick, it scans again
+ * (at most once a tick): the stores' bytes count against the cache's
+ * limits, a prefetch waits for the loads, followerctl warm shows them. */
 static void kick_qsync(struct esync *e)
 {
 	struct warm_totals t;
 	struct qsync_status q;
-	uint64_t seen;
+	uint64_t seen, loads;
 
 	if (e->qsync == NULL || e->warm == NULL)
 		return;
 	warm_totals(e->warm, &t);
 	qsync_status(e->qsync, &q);
-	seen = t.fetched_files + t.evicted_files + warm_scans(e->warm);
-	/* after a full disk, a pass every QSYNC_RETRY_TICKS until it loads */
-	if (seen != e->qsync_seen || (q.disk_full && ++e->qsync_idle >= QSYNC_RETRY_TICKS)) {
+	seen = t.fetched_files + t.evicted_files;
+	if (seen != e->qsync_seen) {
 		e->qsync_seen = seen;
+		qsync_cache_changed(e->qsync);
+	}
+	/* after a full disk, a pass every QSYNC_RETRY_TICKS until it loads */
+	if (warm_scans(e->warm) != e->warm_seen ||
+	    (q.disk_full && ++e->qsync_idle >= QSYNC_RETRY_TICKS)) {
+		e->warm_seen = warm_scans(e->warm);
 		e->qsync_idle = 0;
 		qsync_kick(e->qsync);
 	}
+	loads = q.loads + q.load_errors + q.drops;
+	if (loads != e->loads_seen)
+		warm_rescan(e->warm);
+	e->loads_seen = loads;
+}
+
+static void on_cache_changed(void *arg)
+{
+	struct esync *e = arg;
+
+	if (e->qsync != NULL)
+		qsync_cache_changed(e->qsync);
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
@@ -390,8 +413,10 @@ static int open_sync(struct esync *e, const struct conf *conf, char *err, size_t
 	if (e->mode == ENGINE_RUN &&
 	    (r = warm_new(e->base, e->fetch, conf, path, &e->warm, werr)) < 0)
 		(void)snprintf(err, errlen, "%s", werr);
-	if (e->warm != NULL)
+	if (e->warm != NULL) {
 		warm_set_report(e->warm, on_warm_report, e);
+		warm_set_changed(e->warm, on_cache_changed, e);
+	}
 	if (r == 0 && e->mode == ENGINE_RUN &&
 	    (r = qsync_new(path, conf->cache_dir, &e->qsync)) < 0)
 		(void)snprintf(err, errlen, "the query store in %s/query: %s", conf->cache_dir,

@@ -122,6 +122,16 @@ struct http_admin_call {
 	size_t len;
 };
 
+/* What queries did since start (hooks.query_totals), for /metrics. */
+struct http_query_totals {
+	uint64_t extents_skipped;  /* left out by their statistics (time filters) */
+	uint64_t readthru_extents; /* extents read through for queries */
+	uint64_t readthru_files;   /* artifacts read through for queries */
+	uint64_t readthru_bytes;   /* their bytes */
+	uint64_t readthru_refused; /* queries refused: over query_readthru_max_size */
+	uint64_t readthru_failed;  /* queries whose read-through failed */
+};
+
 struct http_hooks {
 	void *arg;
 	/* Returns 1 when it took the request over (it must then complete
@@ -157,6 +167,8 @@ struct http_hooks {
 	/* The sync engine (borrowed; NULL: none): per-database step times for
 	 * /metrics. */
 	struct sync *(*sync)(void *arg);
+	/* The queries' counts into *ret (NULL: not shown in /metrics). */
+	void (*query_totals)(void *arg, struct http_query_totals *ret);
 	/* The query workers' counts for /metrics; false: no query engine. */
 	bool (*query_counts)(void *arg, uint64_t *running, uint64_t *queued, uint64_t *finished);
 };

@@ -209,14 +209,26 @@ static void put_http(const struct http *h, struct evbuffer *b)
 
 /* ---- the warmer's counts ---- */
 
-static json_t *warm_json(const struct warm_status *st)
+/* The query store's part: typed hot extents to load, loaded (or not
+ * queryable), waiting (cached, not loaded yet), and the store's bytes. */
+static json_t *load_json(const struct warm_status *st)
 {
 	return json_pack(
-	    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "hot_files", (json_int_t)st->hot_files,
-	    "hot_bytes", (json_int_t)st->hot_bytes, "cached_files", (json_int_t)st->cached_files,
-	    "cached_bytes", (json_int_t)st->cached_bytes, "pending", (json_int_t)st->pending,
-	    "in_flight", (json_int_t)st->in_flight, "failed", (json_int_t)st->failed, "quarantined",
-	    (json_int_t)st->quarantined, "over_limit", (json_int_t)st->over_limit);
+	    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "extents", (json_int_t)st->load_extents,
+	    "loaded_extents", (json_int_t)st->loaded_extents, "rows", (json_int_t)st->load_rows,
+	    "loaded_rows", (json_int_t)st->loaded_rows, "waiting", (json_int_t)st->load_waiting,
+	    "not_queryable", (json_int_t)st->not_queryable, "bytes", (json_int_t)st->query_bytes);
+}
+
+static json_t *warm_json(const struct warm_status *st)
+{
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "hot_files",
+	                 (json_int_t)st->hot_files, "hot_bytes", (json_int_t)st->hot_bytes,
+	                 "cached_files", (json_int_t)st->cached_files, "cached_bytes",
+	                 (json_int_t)st->cached_bytes, "pending", (json_int_t)st->pending,
+	                 "in_flight", (json_int_t)st->in_flight, "failed", (json_int_t)st->failed,
+	                 "quarantined", (json_int_t)st->quarantined, "over_limit",
+	                 (json_int_t)st->over_limit, "query_store", load_json(st));
 }
 
 static int warm_table(void *arg, const char *table, const struct warm_status *st)
@@ -308,6 +320,13 @@ static void put_read_through(struct evbuffer *b, struct warm *w)
 	                          d.waiting, d.queued);
 }
 
+static uint64_t used_bytes(const struct warm *w)
+{
+	uint64_t used = 0;
+
+	return warm_cache_used(w, &used) == 0 ? used : 0;
+}
+
 static void put_warm(struct http_call *c, struct evbuffer *b, const struct views_db *dbs,
                      const bool *visible, size_t n)
 {
@@ -324,6 +343,14 @@ static void put_warm(struct http_call *c, struct evbuffer *b, const struct views
 	                          t.fetched_files, t.failed_downloads);
 	help(b, "followerd_fetch_bytes_total", "counter", "Body bytes of the artifacts fetched.");
 	(void)evbuffer_add_printf(b, "followerd_fetch_bytes_total %" PRIu64 "\n", t.fetched_bytes);
+	help(b, "followerd_query_store_bytes", "gauge",
+	     "Bytes of the query stores (files, WALs, -shm), counted against cache_max_size and "
+	     "min_free_space with the artifacts.");
+	(void)evbuffer_add_printf(b, "followerd_query_store_bytes %" PRIu64 "\n",
+	                          warm_query_bytes(w));
+	help(b, "followerd_cache_used_bytes", "gauge",
+	     "The artifacts and the query stores together, as the warmer last counted them.");
+	(void)evbuffer_add_printf(b, "followerd_cache_used_bytes %" PRIu64 "\n", used_bytes(w));
 	help(b, "followerd_cache_evicted_total", "counter", "Artifacts evicted from the cache.");
 	(void)evbuffer_add_printf(b, "followerd_cache_evicted_total %" PRIu64 "\n",
 	                          t.evicted_files);
@@ -415,6 +442,46 @@ static void put_query(struct http_call *c, struct evbuffer *b, const struct view
 	                          st.loaded_rows);
 	help(b, "followerd_query_load_rows_per_second", "gauge", "Rows/s of the last load.");
 	(void)evbuffer_add_printf(b, "followerd_query_load_rows_per_second %.0f\n", st.rows_per_s);
+	help(b, "followerd_query_pass_seconds", "gauge",
+	     "How long the last pass of the query stores over the state store took.");
+	(void)evbuffer_add_printf(b, "followerd_query_pass_seconds %.6f\n", st.pass_s);
+	help(b, "followerd_query_pass_skipped_databases", "gauge",
+	     "Databases the last pass had nothing to do for (no new version, no cache change).");
+	(void)evbuffer_add_printf(b, "followerd_query_pass_skipped_databases %" PRIu64 "\n",
+	                          st.skipped);
+}
+
+/* What queries skipped and read through (hooks.query_totals). */
+static void put_query_totals(struct http_call *c, struct evbuffer *b)
+{
+	struct http_query_totals t = {0};
+
+	if (c->h->hooks.query_totals == NULL)
+		return;
+	c->h->hooks.query_totals(c->h->hooks.arg, &t);
+	help(b, "followerd_query_extents_skipped_total", "counter",
+	     "Extents queries left out unread: their column statistics prove no row matches "
+	     "the time filters.");
+	(void)evbuffer_add_printf(b, "followerd_query_extents_skipped_total %" PRIu64 "\n",
+	                          t.extents_skipped);
+	help(b, "followerd_query_readthru_extents_total", "counter",
+	     "Extents not cached (cold, or warming) that queries read through.");
+	(void)evbuffer_add_printf(b, "followerd_query_readthru_extents_total %" PRIu64 "\n",
+	                          t.readthru_extents);
+	help(b, "followerd_query_readthru_files_total", "counter",
+	     "Artifacts fetched and verified for queries (also _bytes_total).");
+	(void)evbuffer_add_printf(b,
+	                          "followerd_query_readthru_files_total %" PRIu64 "\n"
+	                          "followerd_query_readthru_bytes_total %" PRIu64 "\n",
+	                          t.readthru_files, t.readthru_bytes);
+	help(b, "followerd_query_readthru_refused_total", "counter",
+	     "Queries refused because their read-through was over query_readthru_max_size, "
+	     "or failed.");
+	(void)evbuffer_add_printf(
+	    b,
+	    "followerd_query_readthru_refused_total{reason=\"bound\"} %" PRIu64 "\n"
+	    "followerd_query_readthru_refused_total{reason=\"error\"} %" PRIu64 "\n",
+	    t.readthru_refused, t.readthru_failed);
 }
 
 struct step_walk {
@@ -477,6 +544,7 @@ void http_metrics(struct http_call *c)
 		put_cache(c, b);
 		put_warm(c, b, dbs, visible, n);
 		put_query(c, b, dbs, visible, n);
+		put_query_totals(c, b);
 		put_sync(c, b, dbs, visible, n);
 		put_http(c->h, b);
 		http_headers(c->req, "text/plain; version=0.0.4; charset=utf-8");

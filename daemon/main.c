@@ -320,6 +320,8 @@ static void apply_log_level(const struct daemon *d)
 /* Switches http and the engine to the effective configuration eff
  * (borrowed: mgmt owns it); 0, or a negative errno with err filled and
  * everything as it was. */
+static struct warm *on_warm(void *arg);
+
 static int apply_conf(void *arg, const struct conf *eff, char *err, size_t errlen)
 {
 	struct daemon *d = arg;
@@ -336,6 +338,7 @@ static int apply_conf(void *arg, const struct conf *eff, char *err, size_t errle
 	}
 	if (d->http != NULL)
 		http_reload_commit(d->http, hr, eff);
+	query_set_conf(d->query, on_warm(d), eff);
 	query_set_max_memory(d->query, eff->query_max_memory);
 	return 0;
 }
@@ -536,6 +539,14 @@ static struct sync *on_sync(void *arg)
 	return d->engine_ops->sync(d->engine);
 }
 
+static void on_query_totals(void *arg, struct http_query_totals *ret)
+{
+	struct daemon *d = arg;
+
+	if (d->query != NULL)
+		query_totals(d->query, ret);
+}
+
 static int on_miss(void *arg, struct evhttp_request *req, const struct http_miss *m)
 {
 	(void)req;
@@ -558,7 +569,8 @@ static int http_start(struct daemon *d)
 	                                     .throttled = on_throttled,
 	                                     .query_counts = on_query_counts,
 	                                     .sync = on_sync,
-	                                     .miss = on_miss}};
+	                                     .miss = on_miss,
+	                                     .query_totals = on_query_totals}};
 	int r;
 
 	notify_status(d->notify, "starting: binding the HTTP listeners");
@@ -597,9 +609,11 @@ static int start_query(struct daemon *d, char *err, size_t errlen)
 	r = query_new(d->base, path, d->conf->cache_dir, on_qsync(d), &d->query, err, errlen);
 	if (r < 0)
 		log_err("cannot start: %s", err);
-	else
+	if (r == 0) {
 		mgmt_set_query(d->mgmt, d->query);
-	query_set_max_memory(d->query, mgmt_conf(d->mgmt)->query_max_memory);
+		query_set_conf(d->query, on_warm(d), mgmt_conf(d->mgmt));
+		query_set_max_memory(d->query, mgmt_conf(d->mgmt)->query_max_memory);
+	}
 	return r;
 }
 

@@ -6,6 +6,7 @@
  * drain timer, and its worker waits for the loop.
  */
 #include "query_int.h"
+#include "query_readthru.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -626,6 +627,11 @@ int query_new(struct event_base *base, const char *store_path, const char *cache
 	pthread_mutex_init(&q->mu, NULL);
 	pthread_cond_init(&q->work, NULL);
 	pthread_cond_init(&q->space, NULL);
+	if ((r = qrt_init(q)) < 0) {
+		query_free(q);
+		(void)snprintf(err, errlen, "cannot start the query workers: %s", strerror(-r));
+		return r;
+	}
 	for (; q->nthreads < QUERY_WORKERS; q->nthreads++)
 		if ((r = pthread_create(&q->threads[q->nthreads], NULL, worker_main, q)) != 0) {
 			r = -r;
@@ -666,6 +672,7 @@ void query_free(struct query *q)
 	pthread_mutex_unlock(&q->mu);
 	for (size_t i = 0; i < q->nthreads; i++)
 		pthread_join(q->threads[i], NULL);
+	qrt_free(q);
 	while ((j = q->queue)) {
 		q->queue = j->next;
 		job_free(j);

@@ -24,11 +24,14 @@
  *
  * Extents whose artifacts are cached but not loaded yet (a commit just
  * applied) are waited for: the query asks qsync (borrowed, may be NULL) for
- * a pass.  Cold extents (not cached) are not read through yet: a query that
- * needs them is refused with a clear error, unless
- * query_datascope = hotcache, which reads what is loaded and reports what
- * it skipped.  Extents that are not queryable (no data format, rows that
- * do not parse) are left out.
+ * a pass.  Extents whose column statistics rule out the query's time
+ * filters are skipped first (lib/query/kql_skip; query_extents.h keeps
+ * the walk cheap); the others not cached (cold, or warming) are read
+ * through for the query (query_readthru.h), within
+ * query_readthru_max_size, unless query_datascope = hotcache, which reads
+ * the hot extents that are loaded (query_policy) and reports what it
+ * skipped.  Extents that are not
+ * queryable (no data format, rows that do not parse) are left out.
  */
 #ifndef FOLLOWERD_QUERY_H
 #define FOLLOWERD_QUERY_H
@@ -45,7 +48,12 @@
 #define QUERY_ID_MAX 128                    /* bytes of a client request id */
 
 struct event_base;
+struct conf;
+struct policy;
 struct query;
+struct store;
+struct store_entity;
+struct warm;
 
 enum query_state {
 	QUERY_IN_PROGRESS,
@@ -105,5 +113,23 @@ void query_list_free(struct query_info *v, size_t n);
  * away does, with why (copied) as the reason its client is told.  0, or
  * -ENOENT when no query with that id runs.  Any thread. */
 int query_cancel(struct query *q, const char *id, const char *why);
+
+/* The warmer that reads cold extents through for queries (borrowed, must
+ * outlive q; NULL: none, a query that needs them is refused) and, from
+ * conf (borrowed for the call), the bound on the bytes one query may read
+ * through (query_readthru_max_size) and the attaches' caching overrides
+ * (which extents are hot, for query_datascope=hotcache).  On the loop;
+ * again at each reload.  NULL q is a no-op. */
+void query_set_conf(struct query *q, struct warm *w, const struct conf *conf);
+
+/* The effective caching policy of table in database config (store name)
+ * for a query: the leader's policies from s (the worker's snapshot), the
+ * follower's overrides from q's attaches.  0 and a new policy (free with
+ * policy_free), or a negative errno. */
+int query_policy(struct query *q, struct store *s, const char *config,
+                 const struct store_entity *table, struct policy **ret);
+
+/* The counts since query_new (extents skipped, read through) into *ret. */
+void query_totals(struct query *q, struct http_query_totals *ret);
 
 #endif

@@ -15,8 +15,12 @@
 #include "query/kreq.h"
 
 struct event;
+struct qrt_batch;
+struct qx_cache;
+struct conf_attach;
 struct qsync;
 struct store;
+struct warm;
 
 /* A piece of encoded answer waiting for the loop. */
 struct chunk {
@@ -81,6 +85,19 @@ struct query {
 	struct job *live;       /* running (or waiting) queries, newest first */
 	struct query_info *log; /* a ring of QUERY_LOG_MAX ended ones */
 	size_t log_head, log_n, log_text;
+	/* query_readthru.c: the warmer (the loop's; NULL: no read-through),
+	 * the bound, batches for the loop and the counts, under mu */
+	struct warm *warm;
+	bool can_readthru;
+	uint64_t readthru_max;
+	struct qrt_batch *rt_posted;
+	pthread_cond_t rt_cond; /* a batch's demand ended */
+	struct http_query_totals totals;
+	struct qx_cache *xcache; /* query_extents.h */
+	struct conf_attach **attaches; /* copies, under mu: the follower's overrides */
+	size_t nattaches;
+	int rt_efd;
+	struct event *rt_ev;
 };
 
 /* ---- query_run.c: on a worker, with its own store handle ---- */

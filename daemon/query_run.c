@@ -9,8 +9,15 @@
  * them is checked loaded in it (a WAL snapshot: rows loaded or dropped
  * later are not seen).  An extent dropped by the query store in between is
  * seen as not loaded, and the query is prepared again (a newer version).
+ *
+ * The walk decides per extent (query_extents.h gives its facts cheaply):
+ * left out by its statistics (kql_skip), loaded (in the view), or missing:
+ * cached ones are waited for (qsync's next pass), the others read through
+ * (query_readthru.h), then waited for the same way.
  */
 #include "query_int.h"
+#include "query_extents.h"
+#include "query_readthru.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -25,6 +32,8 @@
 #include "cache/qsync.h"
 #include "query/kql_bind.h"
 #include "query/kql_exec.h"
+#include "query/kql_skip.h"
+#include "policy/policy.h"
 #include "store/qstore.h"
 #include "store/store.h"
 #include "util/sbuf.h"
@@ -38,6 +47,7 @@
 #define PROGRESS_OPS 10000
 #define BUSY_MS 2000
 #define QSYNC_WAIT_MS 1000 /* for a pass that loads what is cached */
+#define READTHRU_ROUNDS 3  /* read-throughs of one query (a version may add extents) */
 
 /* One compiled query and what it runs on. */
 struct run {
@@ -70,6 +80,11 @@ struct run {
 	int status;     /* before output: the HTTP status of the error */
 	char *error;    /* its body */
 	char msg[1024]; /* a message being built */
+
+	/* extents left out by their statistics (kql_skip); the artifacts of
+	 * those to read through (query_readthru.h) */
+	uint64_t pruned;
+	struct qrt_need need;
 };
 
 static void fail(struct run *r, int status, const char *code, const char *type, const char *errcode,
@@ -168,8 +183,10 @@ static int compile(struct run *r)
 			     "Kusto.Data.Exceptions.KustoBadRequestException", NULL, err);
 			return -EINVAL;
 		}
-	/* a `set servertimeout` counts from the request's arrival too */
+	/* a `set servertimeout` counts from the request's arrival too (once:
+	 * a query waiting for loads is compiled again) */
 	r->j->deadline += r->opts.timeout - r->j->req.opts.timeout;
+	r->j->req.opts.timeout = r->opts.timeout;
 	return 0;
 }
 
@@ -182,6 +199,11 @@ struct tview {
 	int64_t *eids;
 	size_t neids, cap;
 	uint64_t missing, cold; /* not loaded; of them, artifacts not cached */
+	uint64_t pruned;        /* skipped by their statistics */
+	struct kql_skip *skip;  /* which extents the query reads */
+	struct qx_info info;    /* the extent being walked */
+	struct policy *hot;     /* hotcache: only the extents hot under it */
+	struct qrt_need *need;  /* where the cold ones' artifacts go */
 	sqlite3_stmt *find;     /* q.qextents by extent */
 	int64_t last;           /* the walk's cursor */
 	const struct run *r;
@@ -219,38 +241,48 @@ static int64_t loaded_eid(struct tview *t, const char *id, bool *not_queryable)
 	return eid;
 }
 
-/* Whether every artifact of x is in the cache (then the query store loads
- * it soon: a query waits for that rather than fail). */
-static bool cached(const struct run *r, const struct proto_extent *x)
+/* A missing extent in full: its artifacts not cached are to read through. */
+static int on_missing(void *arg, int64_t id, const struct proto_extent *x)
 {
-	char path[4096];
+	struct tview *t = arg;
+	int rc = qrt_need_add(t->need, t->r->j->q->cache_dir, x);
 
-	for (size_t i = 0; i < x->nartifacts; i++)
-		if (cache_path_in(r->j->q->cache_dir, x->artifacts[i].sha256, path, sizeof(path)) <
-		        0 ||
-		    access(path, R_OK) < 0)
-			return false;
-	return true;
+	if (rc < 0)
+		return rc;
+	t->cold += (uint64_t)rc;
+	return 0;
 }
 
+/* x has only its id (the walk decodes nothing: query_extents.h). */
 static int on_extent(void *arg, int64_t id, const struct proto_extent *x)
 {
 	struct tview *t = arg;
+	char err[STORE_ERRLEN];
 	bool bad = false;
 	int64_t eid;
+	int rc;
 
 	t->last = id;
 	t->seen++;
-	if (!proto_extent_typed(x))
+	if ((rc = qx_info_get(t->r->j->q->xcache, t->r->store, id, x->id, &t->info, err)) < 0)
+		return rc;
+	if (!t->info.typed)
 		return 0; /* not queryable: left out */
+	if (kql_skip_cols(t->skip, t->info.cols, t->info.ncols)) {
+		t->pruned++; /* no row of it can match: neither read nor loaded */
+		return 0;
+	}
+	if (t->hot && !policy_is_hot(t->hot, t->info.min_created, t->info.max_created, t->r->now)) {
+		t->missing++; /* hotcache: cold, even if a read-through loaded it */
+		return 0;
+	}
 	eid = loaded_eid(t, x->id, &bad);
 	if (eid > 0)
 		return add_eid(t, eid);
-	if (!bad) {
-		t->missing++;
-		t->cold += !cached(t->r, x);
-	}
-	return 0;
+	if (bad)
+		return 0;
+	t->missing++;
+	return store_extent_get(t->r->store, id, on_missing, t, err);
 }
 
 static int cmp_i64(const void *a, const void *b)
@@ -269,7 +301,8 @@ static int walk_extents(struct run *r, struct tview *t)
 	                                .from = INT64_MIN,
 	                                .to = INT64_MAX,
 	                                .limit = 1000,
-	                                .set = STORE_EXTENTS_VISIBLE};
+	                                .set = STORE_EXTENTS_VISIBLE,
+	                                .ids_only = true};
 	int rc = 0;
 
 	do {
@@ -517,13 +550,21 @@ static int find_stmt(struct run *r, struct tview *t)
 
 /* The view of one table; its missing extents counted into *missing, the
  * cold ones of them (artifacts not cached) into *cold. */
-static int table_view_in(struct run *r, struct tview t, uint64_t *missing, uint64_t *cold)
+static int table_view_in(struct run *r, struct tview t, const char *dbname,
+                         const struct kql_schema_table *st, uint64_t *missing, uint64_t *cold)
 {
+	const struct store_entity *ent = t.ent;
 	char name[32];
 	char *sql = NULL;
 	int rc;
 
 	if ((rc = stored_table(r, &t, name)) == 0 && (rc = find_stmt(r, &t)) == 0)
+		rc = kql_skip_new(r->db, r->kq, dbname, st, r->opts.has_now ? r->opts.now : r->now,
+		                  &t.skip);
+	if (rc == 0 && r->opts.scope == KREQ_SCOPE_HOTCACHE)
+		rc = query_policy(r->j->q, r->store, t.config, ent, &t.hot);
+	/* a table the query does not scan: no extent of it is looked at */
+	if (rc == 0 && kql_skip_reads(t.skip))
 		rc = walk_extents(r, &t);
 	if (rc == 0 && !name[0]) {
 		t.missing += t.neids; /* loaded under another schema: not readable */
@@ -535,19 +576,27 @@ static int table_view_in(struct run *r, struct tview t, uint64_t *missing, uint6
 		rc = sql_exec(r, sql);
 	*missing += t.missing;
 	*cold += t.cold;
+	r->pruned += t.pruned;
 	free(sql);
 	free(t.eids);
+	kql_skip_free(t.skip);
+	policy_free(t.hot);
+	qx_info_clear(&t.info);
 	sqlite3_finalize(t.find);
 	return rc;
 }
 
-static int table_view(struct run *r, const struct store_entity *ent, uint64_t *missing,
-                      uint64_t *cold)
+static int table_view(struct run *r, size_t i, uint64_t *missing, uint64_t *cold)
 {
-	struct tview t = {
-	    .ent = ent, .r = r, .alias = "q", .config = r->j->config, .view = ent->e.name};
+	const struct store_entity *ent = &r->ents[i];
+	struct tview t = {.ent = ent,
+	                  .r = r,
+	                  .need = &r->need,
+	                  .alias = "q",
+	                  .config = r->j->config,
+	                  .view = ent->e.name};
 
-	return table_view_in(r, t, missing, cold);
+	return table_view_in(r, t, r->j->db, &r->tables[i], missing, cold);
 }
 
 /* Views of every table (tables are few; a view costs nothing unread). */
@@ -558,7 +607,7 @@ static int make_views(struct run *r, uint64_t *missing, uint64_t *cold)
 	*missing = *cold = 0;
 	for (size_t i = 0; i < r->nents && rc == 0; i++)
 		if (r->ents[i].e.kind != PROTO_EXTERNAL_TABLE)
-			rc = table_view(r, &r->ents[i], missing, cold);
+			rc = table_view(r, i, missing, cold);
 	return rc;
 }
 
@@ -578,13 +627,14 @@ static int make_foreign_views(struct run *r, uint64_t *missing, uint64_t *cold)
 			return -EAGAIN; /* qsync is creating it: after its next pass */
 		for (size_t k = 0; rc == 0 && k < r->fdb[i].nents; k++) {
 			const struct store_entity *ent = &r->fdb[i].ents[k];
-			struct tview t = {.ent = ent, .r = r, .alias = alias, .config = f->config};
+			struct tview t = {
+			    .ent = ent, .r = r, .need = &r->need, .alias = alias, .config = f->config};
 			if (ent->e.kind == PROTO_EXTERNAL_TABLE)
 				continue;
 			if ((t.view = kql_exec_view_name(f->name, ent->e.name, view,
 			                                 sizeof(view))) == NULL)
 				return -ENAMETOOLONG;
-			rc = table_view_in(r, t, missing, cold);
+			rc = table_view_in(r, t, f->name, &r->fdb[i].tables[k], missing, cold);
 		}
 	}
 	return rc;
@@ -802,6 +852,7 @@ static void run_clear(struct run *r)
 		free(r->fdb[i].cols);
 	}
 	free(r->row);
+	qrt_need_clear(&r->need);
 	*r = (struct run){.j = r->j, .store = r->store, .now = r->now};
 }
 
@@ -823,16 +874,58 @@ static bool waited_enough(const struct run *r, int64_t start)
 	return now >= r->j->deadline || now - start > LOAD_WAIT || query_cancelled(r->j);
 }
 
+/* The extents not cached are read through (query_readthru.h): -EAGAIN
+ * when they are cached now (qsync's next pass loads them), -ENODATA when
+ * this daemon cannot read through (they are waited for, as warming), or a
+ * failure recorded in r.  *start restarts the wait for loads. */
+static int read_through(struct run *r, int *rounds, int64_t *start)
+{
+	int rc;
+
+	if (!r->j->q->qsync)
+		return -ENODATA;
+	close_db(r); /* no query store snapshot held while waiting */
+	if (++*rounds > READTHRU_ROUNDS) {
+		(void)snprintf(r->msg, sizeof(r->msg),
+		               "the extents read through for the query were evicted again before "
+		               "they could be loaded (cache_demand_keep is too short?); retry");
+		fail(r, 503, "ServiceUnavailable", "Kusto.Data.Exceptions.KustoServiceException",
+		     NULL, r->msg);
+		return -EIO;
+	}
+	rc = qrt_fetch(r->j, &r->need, r->msg, sizeof(r->msg));
+	if (rc == 0) {
+		*start = timefmt_now();
+		return -EAGAIN;
+	}
+	if (rc == -EOPNOTSUPP)
+		return -ENODATA;
+	if (rc == -EFBIG)
+		fail(r, 400, "LimitsExceeded",
+		     "Kusto.Data.Exceptions.KustoServicePartialQueryFailureLimitsExceededException",
+		     NULL, r->msg);
+	else if (rc == -ETIMEDOUT)
+		fail(r, 408, "RequestExecutionTimeout",
+		     "Kusto.Data.Exceptions.KustoRequestTimeoutException", NULL, r->msg);
+	else
+		fail(r, 503, "ServiceUnavailable", "Kusto.Data.Exceptions.KustoServiceException",
+		     NULL, r->msg);
+	return rc;
+}
+
 void query_run(struct job *j, struct store **store)
 {
 	int64_t start = timefmt_now();
 	struct run r = {.j = j, .now = start};
-	int rc = open_store(&r, store);
+	int rc = open_store(&r, store), rounds = 0;
 
-	/* rc is always the last prepare's: cached extents not loaded yet, or
-	 * still warming, are waited for (the query store's next passes) */
+	/* rc is always the last prepare's: cached extents not loaded yet are
+	 * waited for (the query store's next passes), the others read through */
 	for (int i = 0; rc == 0; i++) {
 		if ((rc = prepare(&r)) != -EAGAIN && rc != -ENODATA)
+			break;
+		if (rc == -ENODATA && r.opts.scope != KREQ_SCOPE_HOTCACHE &&
+		    (rc = read_through(&r, &rounds, &start)) != -EAGAIN && rc != -ENODATA)
 			break;
 		if (!j->q->qsync || i + 1 >= PREPARE_TRIES || waited_enough(&r, start) ||
 		    (rc == -ENODATA && timefmt_now() - start > WARM_WAIT))
@@ -850,7 +943,7 @@ void query_run(struct job *j, struct store **store)
 		    r.msg, sizeof(r.msg),
 		    "the visible version of database '%s' has extents that are not loaded "
 		    "in the query store yet (cold, or still warming up), and this follower "
-		    "cannot read them through yet; retry, or query what is loaded with "
+		    "could not load them in time; retry, or query what is loaded with "
 		    "set query_datascope='hotcache'",
 		    j->db);
 		fail(&r, 503, "ServiceUnavailable", "Kusto.Data.Exceptions.KustoServiceException",
@@ -864,8 +957,10 @@ void query_run(struct job *j, struct store **store)
 		fail(&r, 503, "ServiceUnavailable", "Kusto.Data.Exceptions.KustoServiceException",
 		     NULL, r.msg);
 	}
-	if (rc == 0)
+	if (rc == 0) {
+		qrt_count_skipped(j->q, r.pruned);
 		(void)execute(&r);
+	}
 	if (r.error && !r.emitted) {
 		query_finish(j, r.status, r.error);
 		r.error = NULL;

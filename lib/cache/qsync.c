@@ -25,6 +25,7 @@
 #include "store/store.h"
 
 #define PAGE 1000
+#define RECHECK_MS 500
 
 /* One extent to load, copied out of the state store's page. */
 struct job {
@@ -36,17 +37,29 @@ struct job {
 	size_t nwritten;
 };
 
-/* The visible extents of one table that are cached and typed. */
+/* The visible extents of one table that are cached and typed (and those of
+ * the applied version while auto-prefetch holds it back). */
 struct walk {
 	struct qsync *q;
 	const struct store_entity *ent;
 	struct qstore *qs;
+	const struct qstore_index *ix; /* what the store held when the pass began */
+	size_t nix;
 	char **keep; /* extent ids to keep loaded, sorted after the walk */
 	size_t nkeep, capkeep;
 	struct job *jobs;
 	size_t njobs, capjobs;
 	int64_t last;
 	size_t seen;
+};
+
+/* What a database's last pass saw: while its versions and the cache stay
+ * the same, the next pass has nothing to do for it. */
+struct memo {
+	int64_t id;
+	char *local_name;
+	uint64_t visible, applied, gen;
+	uint64_t extents, rows, bytes, not_queryable; /* its share of the totals */
 };
 
 /* One table's loaded totals, as of a pass. */
@@ -69,6 +82,12 @@ struct qsync {
 	struct qtable_count *tables, *run_tables; /* under mu / the thread's */
 	size_t ntables, nrun_tables, caprun;
 	const char *pass_db; /* the database being counted (the thread's) */
+	uint64_t gen;        /* the cache's generation, under mu (qsync_cache_changed) */
+	uint64_t pass_gen;   /* ...as the pass under way read it (the thread's) */
+	bool retry;          /* a load of this database failed and is retried (the thread's) */
+	bool recheck;        /* a checkpoint or a write was kept from completing: a pass soon */
+	struct memo *memos;  /* the thread's */
+	size_t nmemos;
 };
 
 /* ---- small helpers ---- */
@@ -117,7 +136,6 @@ int qsync_path(const char *cache_dir, int64_t db_id, char *buf, size_t len)
 }
 
 /* ---- the walk over a table's visible extents ---- */
-
 
 static bool cached(struct qsync *q, const struct proto_extent *x)
 {
@@ -179,8 +197,7 @@ static int job_fill(struct walk *w, const struct proto_extent *x, struct job *j)
 static int on_extent(void *arg, int64_t id, const struct proto_extent *x)
 {
 	struct walk *w = arg;
-	struct qstore_extent e;
-	char errbuf[8], qerr[QSTORE_ERRLEN];
+	const struct qstore_index *e;
 	int r;
 
 	w->last = id;
@@ -191,10 +208,7 @@ static int on_extent(void *arg, int64_t id, const struct proto_extent *x)
 	    !(w->keep[w->nkeep] = strdup(x->id)))
 		return -ENOMEM;
 	w->nkeep++;
-	r = qstore_extent_get(w->qs, x->id, &e, qerr);
-	free((char *)e.table);
-	free((char *)e.extent);
-	if (r == 0 || qstore_error_get(w->qs, x->id, errbuf, sizeof(errbuf), qerr) == 0)
+	if ((e = qstore_index_find(w->ix, w->nix, x->id)) != NULL && (e->loaded || e->error))
 		return 0; /* loaded, or not queryable */
 	if ((r = grow((void **)&w->jobs, &w->capjobs, w->njobs, sizeof(*w->jobs))) < 0)
 		return r;
@@ -202,21 +216,39 @@ static int on_extent(void *arg, int64_t id, const struct proto_extent *x)
 	return job_fill(w, x, &w->jobs[w->njobs++]);
 }
 
-static int walk_table(struct walk *w, struct store *s, const char *config, char *err)
+static int walk_set(struct walk *w, struct store *s, const char *config, enum store_extent_set set,
+                    char *err)
 {
 	struct store_extent_query q = {.config = config,
 	                               .table = w->ent->e.name,
 	                               .from = INT64_MIN,
 	                               .to = INT64_MAX,
 	                               .limit = PAGE,
-	                               .set = STORE_EXTENTS_VISIBLE};
+	                               .set = set};
 	int r = 0;
 
+	w->last = 0;
 	do {
 		w->seen = 0;
 		q.after = w->last;
 		r = store_extents(s, &q, on_extent, w, err);
 	} while (r == 0 && w->seen == PAGE);
+	return r == -ENOENT ? 0 : r;
+}
+
+/* The visible extents; while auto-prefetch holds a version back, those of
+ * the applied version and those it dropped (still visible) instead: the
+ * two sets are disjoint and hold every visible extent, so the pending
+ * version loads before it is published (readers pick their version's
+ * extents by rowid range: the others loaded beside are not seen). */
+static int walk_table(struct walk *w, struct store *s, const struct store_db_info *db, char *err)
+{
+	int r;
+
+	if (db->visible_version >= db->applied_version)
+		r = walk_set(w, s, db->config, STORE_EXTENTS_VISIBLE, err);
+	else if ((r = walk_set(w, s, db->config, STORE_EXTENTS_APPLIED, err)) == 0)
+		r = walk_set(w, s, db->config, STORE_EXTENTS_HELD, err);
 	if (w->nkeep > 0)
 		qsort(w->keep, w->nkeep, sizeof(*w->keep), cmp_str);
 	return r;
@@ -273,6 +305,8 @@ static int load_job(struct walk *w, const char *db, struct job *j)
 	note_error(w->q, r, "%s", msg);
 	if (r == -EINVAL || r == -ERANGE || r == -EBADMSG || r == -E2BIG || r == -EFBIG)
 		return qstore_error_set(w->qs, j->id, msg, qerr) < 0 ? -EIO : 0;
+	w->q->retry = true;
+	w->q->recheck = w->q->recheck || r == -EBUSY; /* another writer held it: again soon */
 	return r == -ENOSPC || r == -EDQUOT || r == -ENOMEM ? r : 0;
 }
 
@@ -292,11 +326,9 @@ static bool kept_anywhere(const struct dropper *d, const char *id)
 	return false;
 }
 
-static int on_loaded(void *arg, const struct qstore_extent *e)
+static int on_loaded(struct dropper *d, const struct qstore_index *e)
 {
-	struct dropper *d = arg;
-
-	if (kept_anywhere(d, e->extent))
+	if (!e->loaded || kept_anywhere(d, e->extent))
 		return 0;
 	if (grow((void **)&d->gone, &d->cap, d->ngone, sizeof(*d->gone)) < 0 ||
 	    !(d->gone[d->ngone] = strdup(e->extent)))
@@ -305,12 +337,17 @@ static int on_loaded(void *arg, const struct qstore_extent *e)
 	return 0;
 }
 
-/* Drops the loaded extents no walk keeps (not visible, or not cached). */
-static int drop_unkept(struct qsync *q, struct qstore *qs, struct walk *walks, size_t n)
+/* Drops the extents loaded when the pass began that no walk keeps (not
+ * visible, or not cached); those it loaded are kept. */
+static int drop_unkept(struct qsync *q, struct qstore *qs, const struct qstore_index *ix,
+                       size_t nix, struct walk *walks, size_t n)
 {
 	struct dropper d = {.q = q, .walks = walks, .nwalks = n};
 	char err[QSTORE_ERRLEN];
-	int r = qstore_extents(qs, on_loaded, &d, err);
+	int r = 0;
+
+	for (size_t i = 0; i < nix && r == 0; i++)
+		r = on_loaded(&d, &ix[i]);
 
 	for (size_t i = 0; i < d.ngone; i++) {
 		if (r == 0 && (r = qstore_extent_drop(qs, d.gone[i], err)) == 0)
@@ -400,33 +437,63 @@ static int sync_tables(struct qstore *qs, const struct store_entity *v, size_t n
 	return r;
 }
 
-static int db_pass(struct qsync *q, struct store *s, const struct store_db_info *db)
+static bool has_jobs(const struct walk *walks, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (walks[i].njobs > 0)
+			return true;
+	return false;
+}
+
+/* Opens (creating) db's query store and makes its tables' schemas the
+ * current ones. */
+static int store_up(const char *path, const struct store_entity *v, size_t n, struct qstore **ret)
+{
+	char err[QSTORE_ERRLEN];
+	int r = qstore_open(path, false, ret, err);
+
+	return r < 0 ? r : sync_tables(*ret, v, n);
+}
+
+/* A database's query store exists once it has an extent to load: a
+ * follower of opaque leaders has none, and no bytes in the cache for it.
+ * Loads and drops are followed by a checkpoint that truncates the WAL, so
+ * that the file's size is what the warmer counts at rest. */
+static int db_walk(struct qsync *q, struct store *s, const struct store_db_info *db)
 {
 	struct store_entity *v = NULL;
+	struct qstore_index *ix = NULL;
 	struct walk *walks = NULL;
 	struct qstore *qs = NULL;
 	char path[4096], err[STORE_ERRLEN];
-	size_t n = 0;
+	size_t n = 0, nix = 0;
 	int r;
 
 	if ((r = qsync_path(q->cache_dir, db->id, path, sizeof(path))) < 0 ||
-	    (r = qstore_open(path, false, &qs, err)) < 0 ||
-	    (r = store_entities(s, db->config, &v, &n, err)) < 0 || (r = sync_tables(qs, v, n)) < 0)
+	    (r = store_entities(s, db->config, &v, &n, err)) < 0 ||
+	    (access(path, F_OK) == 0 &&
+	     ((r = store_up(path, v, n, &qs)) < 0 || (r = qstore_index(qs, &ix, &nix, err)) < 0)))
 		goto out;
 	if (!(walks = calloc(n ? n : 1, sizeof(*walks)))) {
 		r = -ENOMEM;
 		goto out;
 	}
 	for (size_t i = 0; i < n && r == 0; i++) {
-		walks[i] = (struct walk){.q = q, .ent = &v[i], .qs = qs};
+		walks[i] = (struct walk){.q = q, .ent = &v[i], .ix = ix, .nix = nix};
 		if (v[i].e.kind != PROTO_EXTERNAL_TABLE)
-			r = walk_table(&walks[i], s, db->config, err);
+			r = walk_table(&walks[i], s, db, err);
 	}
-	for (size_t i = 0; i < n && r == 0; i++)
+	if (r < 0 || (!qs && !has_jobs(walks, n)) || (!qs && (r = store_up(path, v, n, &qs)) < 0))
+		goto out;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		walks[i].qs = qs;
 		for (size_t k = 0; k < walks[i].njobs && r == 0; k++)
 			r = load_job(&walks[i], db->local_name, &walks[i].jobs[k]);
+	}
 	if (r == 0)
-		r = drop_unkept(q, qs, walks, n);
+		r = drop_unkept(q, qs, ix, nix, walks, n);
+	if (r == 0 && !qstore_checkpoint(qs))
+		q->retry = q->recheck = true;
 	q->pass_db = db->local_name;
 	if (r == 0)
 		r = qstore_extents(qs, count_loaded, q, err);
@@ -436,8 +503,108 @@ out:
 	for (size_t i = 0; walks && i < n; i++)
 		walk_clear(&walks[i]);
 	free(walks);
+	free(ix);
 	store_entities_free(v, n);
 	qstore_free(qs);
+	return r;
+}
+
+static struct memo *memo_of(struct qsync *q, int64_t id)
+{
+	for (size_t i = 0; i < q->nmemos; i++)
+		if (q->memos[i].id == id)
+			return &q->memos[i];
+	return NULL;
+}
+
+static bool memo_fresh(const struct memo *m, const struct qsync *q, const struct store_db_info *db)
+{
+	return m != NULL && m->visible == db->visible_version &&
+	       m->applied == db->applied_version && m->gen == q->pass_gen &&
+	       strcmp(m->local_name, db->local_name) == 0;
+}
+
+/* Nothing changed for db since its last pass: its counts are carried over
+ * (its tables' from the last pass's, which only this thread replaces). */
+static int memo_reuse(struct qsync *q, const struct memo *m)
+{
+	q->run.extents += m->extents;
+	q->run.rows += m->rows;
+	q->run.bytes += m->bytes;
+	q->run.not_queryable += m->not_queryable;
+	q->pass_db = m->local_name;
+	for (size_t i = 0; i < q->ntables; i++) {
+		const struct qtable_count *o = &q->tables[i];
+		struct qtable_count *t;
+
+		if (strcmp(o->database, m->local_name) != 0)
+			continue;
+		if (!(t = table_count(q, o->table)))
+			return -ENOMEM;
+		t->extents = o->extents;
+		t->rows = o->rows;
+		t->bytes = o->bytes;
+	}
+	q->run.skipped++;
+	return 0;
+}
+
+/* Remembers db's pass (its share of the totals: after minus before); a
+ * database not remembered (out of memory) is walked at its next pass. */
+static void memo_save(struct qsync *q, const struct store_db_info *db,
+                      const struct qsync_status *before)
+{
+	struct memo *m = memo_of(q, db->id), *v;
+
+	if (!m) {
+		if (!(v = reallocarray(q->memos, q->nmemos + 1, sizeof(*v))))
+			return;
+		q->memos = v;
+		m = &v[q->nmemos++];
+		*m = (struct memo){.id = db->id};
+	}
+	free(m->local_name);
+	if (!(m->local_name = strdup(db->local_name))) {
+		*m = q->memos[--q->nmemos];
+		return;
+	}
+	m->visible = db->visible_version;
+	m->applied = db->applied_version;
+	m->gen = q->pass_gen;
+	m->extents = q->run.extents - before->extents;
+	m->rows = q->run.rows - before->rows;
+	m->bytes = q->run.bytes - before->bytes;
+	m->not_queryable = q->run.not_queryable - before->not_queryable;
+}
+
+static void memo_forget(struct qsync *q, int64_t id)
+{
+	struct memo *m = memo_of(q, id);
+
+	if (!m)
+		return;
+	free(m->local_name);
+	*m = q->memos[--q->nmemos];
+}
+
+/* One database: walked when its versions or the cache changed since its
+ * last pass, or that pass left a load to retry; else carried over. */
+static int db_pass(struct qsync *q, struct store *s, const struct store_db_info *db)
+{
+	struct qsync_status before = q->run;
+	struct memo *m = memo_of(q, db->id);
+	int r;
+
+	if (memo_fresh(m, q, db))
+		return memo_reuse(q, m);
+	q->retry = false;
+	r = db_walk(q, s, db);
+	if (r == -EBUSY) /* another writer held the store for longer than its timeout */
+		q->recheck = true;
+	if (r == 0 && !q->retry)
+		memo_save(q, db, &before);
+	else
+		memo_forget(q, db->id);
 	return r;
 }
 
@@ -475,9 +642,11 @@ static void pass(struct qsync *q)
 	struct store *s = NULL;
 	char err[STORE_ERRLEN];
 	size_t n = 0;
+	double t0 = now_s();
 	int r;
 
 	q->run.extents = q->run.rows = q->run.bytes = q->run.not_queryable = 0;
+	q->run.skipped = 0;
 	if ((r = store_open_readonly(q->store_path, &s, err)) == 0 &&
 	    (r = store_db_list(s, &dbs, &n, err)) == 0)
 		for (size_t i = 0; i < n && r != -ENOSPC; i++)
@@ -489,6 +658,24 @@ static void pass(struct qsync *q)
 	store_db_info_array_free(dbs, n);
 	store_free(s);
 	q->run.passes++;
+	q->run.pass_s = now_s() - t0;
+}
+
+/* A pass left a checkpoint to finish (a reader held its snapshot) or found
+ * the store busy: the next pass comes at a kick or after RECHECK_MS,
+ * whichever is first. */
+static void recheck_wait(struct qsync *q)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += RECHECK_MS * 1000000L;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	while (!q->kicked && !q->stop && pthread_cond_timedwait(&q->cond, &q->mu, &until) == 0)
+		;
 }
 
 static void *qsync_main(void *arg)
@@ -497,12 +684,16 @@ static void *qsync_main(void *arg)
 
 	pthread_mutex_lock(&q->mu);
 	for (;;) {
-		while (!q->kicked && !q->stop)
+		while (!q->kicked && !q->stop && !q->recheck)
 			pthread_cond_wait(&q->cond, &q->mu);
+		if (q->recheck && !q->kicked && !q->stop)
+			recheck_wait(q);
 		if (q->stop)
 			break;
+		q->recheck = false;
 		q->kicked = false;
 		q->started++;
+		q->pass_gen = q->gen;
 		pthread_mutex_unlock(&q->mu);
 		pass(q);
 		pthread_mutex_lock(&q->mu);
@@ -573,6 +764,9 @@ void qsync_free(struct qsync *q)
 	pthread_mutex_destroy(&q->mu);
 	counts_free(q->tables, q->ntables);
 	counts_free(q->run_tables, q->nrun_tables);
+	for (size_t i = 0; i < q->nmemos; i++)
+		free(q->memos[i].local_name);
+	free(q->memos);
 	cache_free(q->cache);
 	free(q->store_path);
 	free(q->cache_dir);
@@ -602,6 +796,15 @@ void qsync_kick(struct qsync *q)
 	pthread_mutex_unlock(&q->mu);
 }
 
+void qsync_cache_changed(struct qsync *q)
+{
+	pthread_mutex_lock(&q->mu);
+	q->gen++;
+	q->kicked = true;
+	pthread_cond_signal(&q->cond);
+	pthread_mutex_unlock(&q->mu);
+}
+
 bool qsync_wait(struct qsync *q, int timeout_ms)
 {
 	struct timespec until;
@@ -618,6 +821,7 @@ bool qsync_wait(struct qsync *q, int timeout_ms)
 	pthread_mutex_lock(&q->mu);
 	/* a pass under way may have read the store before the caller looked */
 	want = q->started + 1;
+	q->gen++; /* the reader found work: every database is walked */
 	q->kicked = true;
 	pthread_cond_signal(&q->cond);
 	while (q->ended < want && !q->stop &&

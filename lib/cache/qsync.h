@@ -10,7 +10,16 @@
  * data format, is not loaded and has all its artifacts in the cache (in
  * one transaction each, store/qload.h), and drops the loaded extents that
  * are no longer visible or no longer cached (cold: not kept loaded), and the
- * tables and databases that are gone.  An extent whose rows do not parse
+ * tables and databases that are gone.  While auto-prefetch holds a version
+ * back (visible < applied) the extents of the applied version are loaded
+ * too, so that it is queryable when the warmer publishes it (it waits for
+ * the loads); readers pick their version's extents by rowid range and do not
+ * see the others.  A database's pass is skipped (its counts carried over)
+ * while its versions and the cache are the same as at its last pass.  The
+ * file is created at the first extent to load (none for opaque leaders); a
+ * pass that loaded or dropped truncates the WAL (checkpoint), retried after
+ * RECHECK_MS while a reader holds it, so that the file's size is what the
+ * warmer counts against cache_max_size.  An extent whose rows do not parse
  * (a leader that published bad data, a format this build does not know) is
  * not queryable: its error, naming the table, extent, artifact, line and
  * column, is kept in the query store and the rest of the table stays
@@ -40,11 +49,18 @@ int qsync_new(const char *store_path, const char *cache_dir, struct qsync **ret)
 /* Stops the thread after the load under way (it is rolled back) and frees. */
 void qsync_free(struct qsync *q);
 
-/* Asks for a pass (coalesced with one pending). */
+/* Asks for a pass (coalesced with one pending).  A pass walks only the
+ * databases whose visible or applied version changed since their last
+ * pass (or whose last pass left a load to retry): the others' counts are
+ * carried over. */
 void qsync_kick(struct qsync *q);
 
-/* Asks for a pass and waits until one that started after this call has
- * ended, at most timeout_ms: true when it did (a reader that found visible
+/* The cache's content changed (a commit or an eviction): asks for a pass
+ * that walks every database. */
+void qsync_cache_changed(struct qsync *q);
+
+/* Asks for a pass of every database and waits until one that started
+ * after this call has ended, at most timeout_ms: true when it did (a reader that found visible
  * extents cached but not loaded yet reads them after it). */
 bool qsync_wait(struct qsync *q, int timeout_ms);
 
@@ -57,6 +73,8 @@ struct qsync_status {
 	uint64_t load_errors;          /* since qsync_new */
 	uint64_t drops;                /* extents dropped since qsync_new */
 	double rows_per_s;             /* of the last load */
+	double pass_s;                 /* how long the last pass took */
+	uint64_t skipped;              /* databases it had nothing to do for */
 	bool disk_full;                /* the last load hit ENOSPC */
 	char last_error[QSYNC_ERRLEN]; /* "" when none */
 };

@@ -78,6 +78,7 @@ struct want {
 	char *url, *account, *key, *db, *table;
 	char extent[PROTO_UUID_LEN + 1];
 	bool failed_before;
+	uint64_t qbytes; /* its share of its extent's query-store bytes */
 };
 
 /* A cached artifact a scan saw: hot (kept unless over the size limits) or
@@ -86,7 +87,9 @@ struct seen {
 	char sha[CACHE_SHA256_LEN + 1];
 	uint64_t size;
 	int64_t max_created;
-	size_t db; /* index of the table's dbstat */
+	size_t db;       /* index of the table's dbstat */
+	uint64_t qbytes; /* its share of its extent's query-store bytes */
+	bool settled;    /* its extent is loaded or never will be: evicting it loses no load */
 };
 
 #define NO_STAT SIZE_MAX /* a seen artifact no status counts (a held extent's) */
@@ -119,7 +122,14 @@ struct job {
 	int64_t unpin_ms;    /* monotonic ms the first pin that kept an artifact ends; 0: none */
 	struct seenv hot, cold;
 	uint64_t evicted, evicted_bytes;
-	uint64_t used;    /* the cache's bytes after the scan */
+	uint64_t used;       /* the cache's bytes after the scan, the query stores' included */
+	struct warm_qdb qdb; /* the query store of the database being scanned */
+	uint64_t qfile;      /* the query stores' bytes (files, WALs, -shm) */
+	uint64_t qoverhead;  /* ...that no loaded extent accounts for */
+	struct seenv kept;   /* cold artifacts kept a while after a read-through */
+	uint64_t pinned;     /* bytes of cold artifacts requests wait for */
+	int64_t recheck_ms;  /* a prefetch waits for loads: scan again in this many ms */
+	uint64_t max_size, min_free; /* the limits as the scan was posted (a reload changes them) */
 	bool published;   /* a version became visible: its dropped extents' artifacts go */
 	bool unpublished; /* a publish failed (not -ESTALE): scan again later */
 	/* J_OPEN, J_COMMIT */
@@ -172,7 +182,11 @@ struct warm {
 	int64_t rate_ms[WARM_RATE_SAMPLES]; /* (monotonic ms, fetched bytes), a ring */
 	uint64_t rate_bytes[WARM_RATE_SAMPLES];
 	size_t rate_next;
-	uint64_t used;      /* the cache's bytes as of the last scan */
+	uint64_t used;      /* the cache's bytes as of the last scan, query stores included */
+	uint64_t qbytes;    /* the query stores' bytes as of the last scan */
+	struct warm_qs *qs; /* the worker's view of the query stores (warm_qs.c) */
+	void (*changed)(void *arg); /* the cache's content changed (warm_set_changed) */
+	void *changed_arg;
 	uint64_t full_size; /* a download this big hit ENOSPC; 0: space is fine */
 	void (*report)(void *arg, const struct warm_report *r);
 	void *report_arg;
@@ -197,6 +211,8 @@ static int64_t now_ticks(void)
 	(void)clock_gettime(CLOCK_REALTIME, &ts);
 	return EPOCH_TICKS + (int64_t)ts.tv_sec * TICKS_PER_S + ts.tv_nsec / 100;
 }
+
+static int64_t mono_ms(void);
 
 static void sleep_ms(long ms)
 {
@@ -272,6 +288,8 @@ static void job_free(struct job *j)
 	dbstats_free(j->st, j->nst);
 	free(j->hot.v);
 	free(j->cold.v);
+	free(j->kept.v);
+	warm_qdb_clear_(&j->qdb);
 	free(j);
 }
 
@@ -429,12 +447,14 @@ static int seen_add(struct seenv *v, const char *sha, uint64_t size, int64_t max
 	(void)snprintf(v->v[v->n].sha, sizeof(v->v[v->n].sha), "%s", sha);
 	v->v[v->n].size = size;
 	v->v[v->n].db = 0;
+	v->v[v->n].qbytes = 0;
+	v->v[v->n].settled = true;
 	v->v[v->n++].max_created = max_created;
 	return 0;
 }
 
 static int want_add(struct tscan *t, const struct proto_artifact *art, int64_t max_created,
-                    bool failed_before)
+                    bool failed_before, uint64_t qbytes)
 {
 	struct job *j = t->j;
 	struct want *x;
@@ -457,6 +477,7 @@ static int want_add(struct tscan *t, const struct proto_artifact *art, int64_t m
 	x->priority = (int)(max_created / (3600 * TICKS_PER_S));
 	x->max_created = max_created;
 	x->failed_before = failed_before;
+	x->qbytes = qbytes;
 	memcpy(x->extent, t->x->id, sizeof(x->extent));
 	x->st = j->nst - 1;
 	x->url = artifact_url(t, art->path);
@@ -471,7 +492,8 @@ static int want_add(struct tscan *t, const struct proto_artifact *art, int64_t m
 	return x->url != NULL && x->db != NULL && x->table != NULL ? 0 : -ENOMEM;
 }
 
-static int scan_artifact(struct tscan *t, const struct proto_artifact *art, int64_t max_created)
+static int scan_artifact(struct tscan *t, const struct proto_artifact *art, int64_t max_created,
+                         uint64_t qbytes)
 {
 	struct store_blob b;
 	char err[STORE_ERRLEN];
@@ -491,6 +513,7 @@ static int scan_artifact(struct tscan *t, const struct proto_artifact *art, int6
 		if (seen_add(&t->j->hot, art->sha256, art->size, max_created) < 0)
 			return -ENOMEM;
 		t->j->hot.v[t->j->hot.n - 1].db = t->j->nst - 1;
+		t->j->hot.v[t->j->hot.n - 1].qbytes = qbytes;
 		return 0;
 	}
 	if (known && b.state == STORE_BLOB_QUARANTINED) {
@@ -499,12 +522,31 @@ static int scan_artifact(struct tscan *t, const struct proto_artifact *art, int6
 	}
 	if (known && b.fails > 0)
 		t->st->st.failed++;
-	return want_add(t, art, max_created, known && b.fails > 0);
+	return want_add(t, art, max_created, known && b.fails > 0, qbytes);
+}
+
+/* The query store's counts of a hot extent of the applied version. */
+static void count_load(struct warm_status *st, const struct proto_extent *x, enum warm_qstate q,
+                       bool cached)
+{
+	if (q == WARM_Q_NONE)
+		return;
+	st->load_extents++;
+	st->load_rows += x->rows;
+	if (q == WARM_Q_WAITING) {
+		st->load_waiting += cached;
+		return;
+	}
+	st->loaded_extents++;
+	st->loaded_rows += x->rows;
+	st->not_queryable += q == WARM_Q_ERROR;
 }
 
 static int scan_extent(void *arg, int64_t id, const struct proto_extent *x)
 {
 	struct tscan *t = arg;
+	uint64_t cost, cached;
+	enum warm_qstate q = warm_qs_extent_(t->w->qs, &t->j->qdb, x, &cost);
 	int64_t next;
 	int r;
 
@@ -528,14 +570,18 @@ static int scan_extent(void *arg, int64_t id, const struct proto_extent *x)
 			if (seen_add(v, a->sha256, a->size, x->max_created) < 0)
 				return -ENOMEM;
 			v->v[v->n - 1].db = NO_STAT;
+			v->v[v->n - 1].qbytes = warm_qs_share_(cost, x, i);
+			v->v[v->n - 1].settled = q != WARM_Q_WAITING;
 		}
 		return 0;
 	}
+	cached = t->st->st.cached_files;
 	for (size_t i = 0; i < x->nartifacts; i++) {
-		r = scan_artifact(t, &x->artifacts[i], x->max_created);
+		r = scan_artifact(t, &x->artifacts[i], x->max_created, warm_qs_share_(cost, x, i));
 		if (r < 0)
 			return r;
 	}
+	count_load(&t->st->st, x, q, t->st->st.cached_files - cached == x->nartifacts);
 	return 0;
 }
 
@@ -585,8 +631,14 @@ static int scan_db(struct warm *w, struct job *j, const struct store_db_info *db
 
 	t.a = attach_of(j->att, j->natt, db->config);
 	root_base(db->root, t.base, sizeof(t.base));
-	if (scan_stat(j, db->config, NULL) == NULL)
+	if ((t.st = scan_stat(j, db->config, NULL)) == NULL)
 		return -ENOMEM;
+	warm_qdb_clear_(&j->qdb);
+	(void)warm_qs_db_(w->qs, db->id, &j->qdb);
+	t.st->st.query_bytes = j->qdb.file_bytes;
+	j->qfile += j->qdb.file_bytes;
+	if (j->qdb.file_bytes > j->qdb.loaded_bytes)
+		j->qoverhead += j->qdb.file_bytes - j->qdb.loaded_bytes;
 	r = store_db_policies(w->ws, db->config, &has_ldb, &ldb, &has_ret, &ret, err);
 	if (r == 0 && t.a != NULL)
 		r = policy_override_db(t.a, &fdb, &has_fdb);
@@ -654,22 +706,31 @@ static void sort_n(void *v, size_t n, size_t size, int (*cmp)(const void *, cons
 		qsort(v, n, size, cmp);
 }
 
-/* Removes an object and records it as not cached. */
-static void forget(struct warm *w, struct job *j, const char *sha, uint64_t size)
+/* Removes an object, pinned or not, and records it as not cached. */
+static void drop_object(struct warm *w, struct job *j, const char *sha, uint64_t size)
 {
 	struct store_blob b = {.state = STORE_BLOB_UNKNOWN, .size = size};
+
+	if (cache_remove(w->cache, sha) < 0)
+		return;
+	(void)snprintf(b.sha256, sizeof(b.sha256), "%s", sha);
+	(void)blob_put(w, &b);
+	j->evicted++;
+	j->evicted_bytes += size;
+}
+
+/* Removes an object unless it is pinned; returns its pin (0: removed). */
+static int64_t forget(struct warm *w, struct job *j, const char *sha, uint64_t size)
+{
 	int64_t until = warm_dm_pin_until_(w->dm, sha);
 
 	/* a pinned one goes at a scan after its pin (a waiter's commit ends a
 	 * round, which scans anyway) */
 	if (until != 0 && until != INT64_MAX && (j->unpin_ms == 0 || until < j->unpin_ms))
 		j->unpin_ms = until;
-	if (until != 0 || cache_remove(w->cache, sha) < 0)
-		return;
-	(void)snprintf(b.sha256, sizeof(b.sha256), "%s", sha);
-	(void)blob_put(w, &b);
-	j->evicted++;
-	j->evicted_bytes += size;
+	if (until == 0)
+		drop_object(w, j, sha, size);
+	return until;
 }
 
 /* Sorts v by sha256 and keeps one entry per sha256 (the newest). */
@@ -683,7 +744,9 @@ static void seen_unique(struct seenv *v)
 			if (v->v[i].max_created > v->v[n - 1].max_created)
 				v->v[n - 1].max_created = v->v[i].max_created;
 			if (v->v[n - 1].db == NO_STAT)
-				v->v[n - 1].db = v->v[i].db; /* a status counts it */
+				v->v[n - 1].db = v->v[i].db;  /* a status counts it */
+			v->v[n - 1].qbytes += v->v[i].qbytes; /* two extents loaded */
+			v->v[n - 1].settled = v->v[n - 1].settled && v->v[i].settled;
 			continue;
 		}
 		v->v[n++] = v->v[i];
@@ -691,15 +754,30 @@ static void seen_unique(struct seenv *v)
 	v->n = n;
 }
 
-/* Cold artifacts no hot extent holds. */
-static void evict_cold(struct warm *w, struct job *j)
+/* Cold artifacts no hot extent holds.  Those a read-through pinned stay
+ * for now: kept (cache_demand_keep) ones are listed for evict_over, those
+ * requests wait for counted as pinned. */
+static int evict_cold(struct warm *w, struct job *j)
 {
 	seen_unique(&j->hot);
 	seen_unique(&j->cold);
-	for (size_t i = 0; i < j->cold.n; i++)
-		if (j->hot.n == 0 ||
-		    bsearch(&j->cold.v[i], j->hot.v, j->hot.n, sizeof(*j->hot.v), by_sha) == NULL)
-			forget(w, j, j->cold.v[i].sha, j->cold.v[i].size);
+	for (size_t i = 0; i < j->cold.n; i++) {
+		const struct seen *c = &j->cold.v[i];
+		int64_t until;
+
+		if (j->hot.n > 0 &&
+		    bsearch(c, j->hot.v, j->hot.n, sizeof(*j->hot.v), by_sha) != NULL)
+			continue;
+		until = forget(w, j, c->sha, c->size);
+		if (until == INT64_MAX)
+			j->pinned += c->size + c->qbytes;
+		else if (until != 0 && seen_add(&j->kept, c->sha, c->size, c->max_created) == 0) {
+			j->kept.v[j->kept.n - 1].qbytes = c->qbytes;
+			j->kept.v[j->kept.n - 1].settled = c->settled;
+		} else if (until != 0)
+			return -ENOMEM;
+	}
+	return 0;
 }
 
 static int unref_one(void *arg, const struct store_blob *b)
@@ -715,35 +793,67 @@ static int evict_unreferenced(struct warm *w, struct job *j)
 	int r = store_blobs_unreferenced(w->ws, unref_one, &v, err);
 
 	for (size_t i = 0; r == 0 && i < v.n; i++)
-		forget(w, j, v.v[i].sha, v.v[i].size);
+		(void)forget(w, j, v.v[i].sha, v.v[i].size);
 	free(v.v);
 	return r;
 }
 
-/* The bytes the cache may hold: cache_max_size, and what keeps
- * min_free_space free; UINT64_MAX when neither applies. */
-static uint64_t cache_limit(struct warm *w)
+/* The bytes the cache and the query stores may hold together:
+ * cache_max_size, and what keeps min_free_space free; UINT64_MAX when
+ * neither applies. */
+static uint64_t cache_limit(struct warm *w, const struct job *j)
 {
 	struct cache_usage u;
-	uint64_t lim = w->max_size > 0 ? w->max_size : UINT64_MAX, avail, total, room;
+	uint64_t lim = j->max_size > 0 ? j->max_size : UINT64_MAX, avail, total, room;
 
-	if (w->min_free == 0 || cache_usage(w->cache, &u) < 0 ||
+	if (j->min_free == 0 || cache_usage(w->cache, &u) < 0 ||
 	    cache_disk_space(w->cache, &avail, &total) < 0)
 		return lim;
-	room = u.bytes + avail;
-	room = room > w->min_free ? room - w->min_free : 0;
+	room = u.bytes + j->qfile + avail;
+	room = room > j->min_free ? room - j->min_free : 0;
 	return room < lim ? room : lim;
 }
 
-/* Over the limit: the oldest hot artifacts go, and only the newest wants
- * that fit are fetched. */
+static uint64_t seen_cost(const struct seen *s)
+{
+	return s->size + s->qbytes;
+}
+
+/* What stays whatever the hot artifacts do: the query stores' overhead,
+ * the cold artifacts requests wait for, and the kept ones.  Over lim with
+ * the hot ones, kept cold artifacts whose extents need no more loading go
+ * first, the oldest first (qsync then drops their extents). */
+static uint64_t evict_kept(struct warm *w, struct job *j, uint64_t lim)
+{
+	uint64_t base = j->qoverhead + j->pinned, need;
+
+	for (size_t i = 0; i < j->kept.n; i++)
+		base += seen_cost(&j->kept.v[i]);
+	need = base;
+	for (size_t i = 0; i < j->hot.n; i++)
+		need += seen_cost(&j->hot.v[i]);
+	sort_n(j->kept.v, j->kept.n, sizeof(*j->kept.v), by_newest);
+	for (size_t i = j->kept.n; i-- > 0 && need > lim;) {
+		if (!j->kept.v[i].settled)
+			continue;
+		drop_object(w, j, j->kept.v[i].sha, j->kept.v[i].size);
+		need -= seen_cost(&j->kept.v[i]);
+		base -= seen_cost(&j->kept.v[i]);
+	}
+	return base;
+}
+
+/* Over the limit: cold artifacts kept after a read-through go first, then
+ * the oldest hot ones (with what their extents take in the query store),
+ * and only the newest wants that fit are fetched. */
 static void evict_over(struct warm *w, struct job *j)
 {
-	uint64_t lim = cache_limit(w), used = 0;
+	uint64_t lim = cache_limit(w, j), used;
 	size_t h = 0, x = 0, n = 0;
 
 	if (lim == UINT64_MAX)
 		return;
+	used = evict_kept(w, j, lim);
 	sort_n(j->hot.v, j->hot.n, sizeof(*j->hot.v), by_newest);
 	sort_n(j->want, j->nwant, sizeof(*j->want), by_want_newest);
 	/* merge both by max_created, newest first: keep what fits */
@@ -752,10 +862,10 @@ static void evict_over(struct warm *w, struct job *j)
 		                (h < j->hot.n && j->hot.v[h].max_created >= j->want[x].max_created);
 
 		if (take_hot) {
-			if (used + j->hot.v[h].size <= lim) {
-				used += j->hot.v[h].size;
+			if (used + seen_cost(&j->hot.v[h]) <= lim) {
+				used += seen_cost(&j->hot.v[h]);
 			} else {
-				forget(w, j, j->hot.v[h].sha, j->hot.v[h].size);
+				(void)forget(w, j, j->hot.v[h].sha, j->hot.v[h].size);
 				if (j->hot.v[h].db != NO_STAT) {
 					struct warm_status *st = &j->st[j->hot.v[h].db].st;
 
@@ -765,8 +875,8 @@ static void evict_over(struct warm *w, struct job *j)
 				}
 			}
 			h++;
-		} else if (used + j->want[x].size <= lim) {
-			used += j->want[x].size;
+		} else if (used + j->want[x].size + j->want[x].qbytes <= lim) {
+			used += j->want[x].size + j->want[x].qbytes;
 			j->want[n++] = j->want[x++];
 		} else {
 			j->st[j->want[x].st].st.over_limit++;
@@ -776,14 +886,34 @@ static void evict_over(struct warm *w, struct job *j)
 	j->nwant = n;
 }
 
+/* Auto-prefetch waits for the loads of db's applied version: true while
+ * its typed hot extents are cached and some are neither loaded nor found
+ * not queryable, for at most WARM_LOAD_WAIT_MS (then it is published
+ * anyway; a scan is due when the wait ends). */
+static bool wait_loads(struct warm *w, struct job *j, const struct store_db_info *db,
+                       uint64_t waiting)
+{
+	int64_t left;
+
+	if (waiting == 0) {
+		warm_qs_waited_(w->qs, db->config);
+		return false;
+	}
+	left = warm_qs_wait_(w->qs, db->config, db->applied_version, mono_ms());
+	if (left > 0 && (j->recheck_ms == 0 || left < j->recheck_ms))
+		j->recheck_ms = left;
+	return left > 0;
+}
+
 /* Auto-prefetch: makes the applied version of a database visible once
- * every hot artifact of it is cached (or at once when its attach no longer
- * asks for prefetch).  A version applied since the scan read the database
- * is refused by the store (-ESTALE); the next scan decides for it. */
+ * every hot artifact of it is cached and its typed hot extents are loaded
+ * in the query store (or at once when its attach no longer asks for
+ * prefetch).  A version applied since the scan read the database is
+ * refused by the store (-ESTALE); the next scan decides for it. */
 static void publish(struct warm *w, struct job *j, const struct store_db_info *db)
 {
 	const struct conf_attach *a = attach_of(j->att, j->natt, db->config);
-	uint64_t hot = 0, cached = 0;
+	uint64_t hot = 0, cached = 0, waiting = 0;
 	char err[STORE_ERRLEN];
 	int r = -EBUSY;
 
@@ -793,9 +923,11 @@ static void publish(struct warm *w, struct job *j, const struct store_db_info *d
 		if (strcmp(j->st[i].db, db->config) == 0) {
 			hot += j->st[i].st.hot_files;
 			cached += j->st[i].st.cached_files;
+			waiting += j->st[i].st.load_waiting;
 		}
-	if (a != NULL && a->prefetch && cached < hot)
+	if (a != NULL && a->prefetch && (cached < hot || wait_loads(w, j, db, waiting)))
 		return;
+	warm_qs_waited_(w->qs, db->config);
 	for (int i = 0; r == -EBUSY && i < STORE_RETRIES; i++) {
 		if (i > 0)
 			sleep_ms(20);
@@ -820,8 +952,9 @@ static int run_scan(struct warm *w, struct job *j)
 	r = store_db_list(w->ws, &dbs, &n, err);
 	for (size_t i = 0; r == 0 && i < n; i++)
 		r = scan_db(w, j, &dbs[i]);
-	if (r == 0) {
-		evict_cold(w, j);
+	warm_qdb_clear_(&j->qdb);
+	warm_qs_scan_end_(w->qs);
+	if (r == 0 && (r = evict_cold(w, j)) == 0) {
 		evict_over(w, j);
 		r = evict_unreferenced(w, j);
 	}
@@ -829,7 +962,7 @@ static int run_scan(struct warm *w, struct job *j)
 		publish(w, j, &dbs[i]);
 	store_db_info_array_free(dbs, n);
 	if (r == 0 && cache_usage(w->cache, &u) == 0)
-		j->used = u.bytes;
+		j->used = u.bytes + j->qfile;
 	return r;
 }
 
@@ -1056,6 +1189,8 @@ static void scan_timer(evutil_socket_t fd, short what, void *arg)
 	}
 	j->natt = w->natt;
 	j->kind = J_SCAN;
+	j->max_size = w->max_size;
+	j->min_free = w->min_free;
 	w->scanning = true;
 	w->again = false;
 	post(w, j);
@@ -1220,6 +1355,11 @@ static void scan_done(struct warm *w, struct job *j)
 	w->scans++;
 	if (j->r == 0) {
 		w->used = j->used;
+		w->qbytes = j->qfile;
+		if (j->evicted > 0 && w->changed != NULL)
+			w->changed(w->changed_arg);
+		if (j->recheck_ms > 0)
+			schedule_scan(w, j->recheck_ms);
 		dbstats_free(w->st, w->nst);
 		w->st = j->st;
 		w->nst = j->nst;
@@ -1450,6 +1590,8 @@ static void count_download(struct warm *w, const struct dl *d)
 	}
 	w->totals.fetched_files++;
 	w->totals.fetched_bytes += d->size - d->offset;
+	if (w->changed != NULL)
+		w->changed(w->changed_arg);
 	if (w->rate_ms[last] != 0 && now - w->rate_ms[last] < 1000) {
 		w->rate_bytes[last] = w->totals.fetched_bytes;
 		return;
@@ -1552,6 +1694,8 @@ static int warm_init(struct warm *w, const struct conf *conf, const char *store_
 	if ((r = attaches_copy(conf->attach, conf->nattach, &w->att)) < 0)
 		return r;
 	w->natt = conf->nattach;
+	if ((r = warm_qs_new_(conf->cache_dir, &w->qs)) < 0)
+		return r;
 	if ((r = warm_dm_new_(w, (unsigned)conf->cache_demand_concurrency, keep_ms(conf), &w->dm)) <
 	    0)
 		return r;
@@ -1643,6 +1787,7 @@ void warm_free(struct warm *w)
 	if (w->efd >= 0)
 		(void)close(w->efd);
 	warm_dm_free_(w->dm);
+	warm_qs_free_(w->qs);
 	store_free(w->ws);
 	cache_free(w->cache);
 	attaches_free(w->att, w->natt);
@@ -1663,6 +1808,8 @@ int warm_set_conf(struct warm *w, const struct conf *conf)
 	attaches_free(w->att, w->natt);
 	w->att = c;
 	w->natt = conf->nattach;
+	w->max_size = conf->cache_max_size;
+	w->min_free = conf->min_free_space;
 	set_window(w, conf);
 	admit(w);
 	warm_dm_set_conf_(w->dm, (unsigned)conf->cache_demand_concurrency, keep_ms(conf));
@@ -1690,6 +1837,13 @@ static void status_add(struct warm_status *a, const struct warm_status *b)
 	a->failed += b->failed;
 	a->quarantined += b->quarantined;
 	a->over_limit += b->over_limit;
+	a->load_extents += b->load_extents;
+	a->loaded_extents += b->loaded_extents;
+	a->load_rows += b->load_rows;
+	a->loaded_rows += b->loaded_rows;
+	a->load_waiting += b->load_waiting;
+	a->not_queryable += b->not_queryable;
+	a->query_bytes += b->query_bytes;
 }
 
 /* The live counts of st's entry: downloads in flight, and what is left.
@@ -1799,6 +1953,22 @@ int warm_cache_used(const struct warm *w, uint64_t *ret)
 		return -EAGAIN;
 	*ret = w->used;
 	return 0;
+}
+
+uint64_t warm_query_bytes(const struct warm *w)
+{
+	return w->qbytes;
+}
+
+void warm_rescan(struct warm *w)
+{
+	schedule_scan(w, 0);
+}
+
+void warm_set_changed(struct warm *w, void (*fn)(void *arg), void *arg)
+{
+	w->changed = fn;
+	w->changed_arg = arg;
 }
 
 void warm_set_report(struct warm *w, void (*fn)(void *arg, const struct warm_report *r), void *arg)

@@ -27,15 +27,22 @@
  * extent holds, and of dropped extents and detached databases (blobs no
  * artifact references); then, over cache_max_size or under min_free_space,
  * the oldest hot artifacts (by max_created) go and only the newest wanted
- * ones that fit are fetched.  Scans run on sync's hook, after each round of
+ * ones that fit are fetched.  The query stores (<cache_dir>/query, kept by
+ * qsync) count with the artifacts (warm_qs.c): each artifact is charged its
+ * share of what its extent's rows take there (an estimate before they are
+ * loaded), the stores' other bytes as a whole; cold artifacts kept after a
+ * read-through whose rows are loaded go first, before any hot one.  Scans run on sync's hook, after each round of
  * downloads, with backoff after failures, and when the soonest hot span of
  * an extent ends (policy_next_change).
  *
  * Auto-prefetch (an attach's prefetch = true): sync applies commits without
  * making them visible (store.h).  A scan wants the extents of the applied
  * version; when it finds every hot artifact of a database's applied version
- * cached (its warm_status hot_files == cached_files, after eviction) it makes
- * that version visible (store_db_publish, on the worker).  A database whose
+ * cached (its warm_status hot_files == cached_files, after eviction) and its
+ * typed hot extents loaded in the query store (load_waiting == 0: qsync
+ * loads the applied version's extents too; one whose rows do not parse
+ * counts as done; at most WARM_LOAD_WAIT_MS of waiting) it makes that
+ * version visible (store_db_publish, on the worker).  A database whose
  * attach does not ask for prefetch (any more) is published at the next scan.
  * The extents an unpublished version dropped are still visible: their
  * cached artifacts are kept like those of any visible extent.
@@ -101,6 +108,12 @@ struct warm_status {
 	uint64_t quarantined;                /* hot artifacts quarantined */
 	uint64_t over_limit; /* hot artifacts left out: no room under cache_max_size /
 	                        min_free_space (the oldest go first) */
+	/* the query store: typed hot extents of the applied version */
+	uint64_t load_extents, load_rows;     /* to load */
+	uint64_t loaded_extents, loaded_rows; /* ...of them loaded or not queryable */
+	uint64_t load_waiting;                /* ...cached, not loaded yet */
+	uint64_t not_queryable;               /* ...whose rows did not parse */
+	uint64_t query_bytes;                 /* the database's query store (file, WAL, -shm) */
 };
 
 /* The status of database (its store name) as of the last scan into *ret;
@@ -137,9 +150,22 @@ void warm_status_total(const struct warm *w, struct warm_status *ret);
  * once warm_scans() reaches it. */
 uint64_t warm_kick(struct warm *w);
 
-/* The cache's size in bytes as of the last scan into *ret; -EAGAIN before
- * the first scan (the cache is being reconciled). */
+/* The cache's size in bytes as of the last scan into *ret, the query
+ * stores' included (they count against cache_max_size with the artifacts);
+ * -EAGAIN before the first scan (the cache is being reconciled). */
 int warm_cache_used(const struct warm *w, uint64_t *ret);
+
+/* Of it, the query stores' bytes (files, WALs, -shm) as of the last scan. */
+uint64_t warm_query_bytes(const struct warm *w);
+
+/* Scans again soon (the query stores loaded: a prefetch may publish, the
+ * loading counts move), without retrying failed downloads at once. */
+void warm_rescan(struct warm *w);
+
+/* Installs fn (NULL: none), called on the loop when the cache's content
+ * changed: a download was committed or a scan evicted (the query stores
+ * follow the cache). */
+void warm_set_changed(struct warm *w, void (*fn)(void *arg), void *arg);
 
 /* What warm tells the daemon (which logs it; the library does not). */
 enum warm_report_kind {

@@ -12,6 +12,7 @@
 #define FOLLOWERD_WARM_INT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "cache/warm.h"
@@ -19,6 +20,8 @@
 struct cache;
 struct conf_attach;
 struct fetch_result;
+struct proto_extent;
+struct qstore_index;
 struct warm_dm;
 
 /* ---- warm.c, for warm_demand.c (loop thread unless said) ---- */
@@ -52,6 +55,51 @@ void warm_hurry_(struct warm *w, const char *sha256);
  * Strings borrowed.  0, or -ENOMEM. */
 int warm_fetch_(struct warm *w, const char *sha256, uint64_t size, const char *url,
                 const char *account, const char *key, const char *db, const char *table);
+
+/* ---- warm_qs.c, for warm.c (the worker thread) ---- */
+
+/* How long auto-prefetch waits for a version's typed extents to load once
+ * its artifacts are cached, before it publishes the version anyway. */
+#define WARM_LOAD_WAIT_MS 60000
+
+struct warm_qs;
+
+/* One database's query store as a scan saw it. */
+struct warm_qdb {
+	struct qstore_index *ix; /* sorted by extent id */
+	size_t nix;
+	uint64_t file_bytes;   /* the file, its WAL and -shm */
+	uint64_t loaded_bytes; /* what its loaded extents added (at most file_bytes) */
+	double scale;          /* their recorded bytes to the file's (<= 1) */
+};
+
+/* What the query store holds of an extent. */
+enum warm_qstate {
+	WARM_Q_NONE,    /* not typed: never loaded */
+	WARM_Q_WAITING, /* typed, not loaded yet */
+	WARM_Q_LOADED,
+	WARM_Q_ERROR, /* not queryable: its rows did not parse */
+};
+
+int warm_qs_new_(const char *cache_dir, struct warm_qs **ret);
+void warm_qs_free_(struct warm_qs *qs);
+/* Reads database db_id's query store into *ret (empty when there is none
+ * yet); 0 or -ENAMETOOLONG. */
+int warm_qs_db_(struct warm_qs *qs, int64_t db_id, struct warm_qdb *ret);
+void warm_qdb_clear_(struct warm_qdb *q);
+/* x's state in q and its cost in the query store (*ret_cost: what its load
+ * added, or an estimate before; 0 when not typed). */
+enum warm_qstate warm_qs_extent_(struct warm_qs *qs, const struct warm_qdb *q,
+                                 const struct proto_extent *x, uint64_t *ret_cost);
+/* The part of an extent's cost its artifact i bears (by size). */
+uint64_t warm_qs_share_(uint64_t cost, const struct proto_extent *x, size_t i);
+/* A scan ended: the ratios it learned apply from the next one. */
+void warm_qs_scan_end_(struct warm_qs *qs);
+/* Auto-prefetch waits for the loads of db's version: the ms left of
+ * WARM_LOAD_WAIT_MS since it began waiting for that version (0: publish). */
+int64_t warm_qs_wait_(struct warm_qs *qs, const char *db, uint64_t version, int64_t now_ms);
+/* db's version was published (or needs no wait): forget its wait. */
+void warm_qs_waited_(struct warm_qs *qs, const char *db);
 
 /* ---- warm_demand.c, for warm.c ---- */
 

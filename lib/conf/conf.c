@@ -408,7 +408,8 @@ static const struct conf_option options[] = {
         .type = CONF_T_SIZE,
         .def = "100G",
         .max = SIZE_MAX_CONF,
-        .help = "Largest size of the artifact cache; 0: bounded by min_free_space only.",
+        .help = "Largest size of the artifact cache and the query stores together; 0: "
+                "bounded by min_free_space only.",
     },
     {
         .name = "min_free_space",
@@ -620,6 +621,15 @@ static const struct conf_option options[] = {
                 "spill to temporary files); past it the query fails (E_RUNAWAY_QUERY).",
     },
     {
+        .name = "query_readthru_max_size",
+        DAEMON(query_readthru_max_size),
+        .type = CONF_T_SIZE,
+        .def = "1G",
+        .max = SIZE_MAX_CONF,
+        .help = "Bytes of artifacts one query may read through (extents it needs that are "
+                "not cached: cold, or still warming); past it the query is refused.  0: none.",
+    },
+    {
         .name = "leader",
         ATTACH(leader),
         .type = CONF_T_STRING,
@@ -720,7 +730,7 @@ static const struct conf_option options[] = {
         ATTACH(prefetch),
         .type = CONF_T_BOOL,
         .def = "false",
-        .help = "Show a new version only once its hot artifacts are cached.",
+        .help = "Show a new version only once its hot artifacts are cached and loaded.",
     },
     {
         .name = "poll_interval",

@@ -575,3 +575,10 @@ int qstore_reclaim(struct qstore *q, uint32_t npages, char *err)
 	(void)snprintf(sql, sizeof(sql), "PRAGMA incremental_vacuum(%" PRIu32 ")", npages);
 	return qexec(q, sql, err);
 }
+
+bool qstore_checkpoint(struct qstore *q)
+{
+	/* SQLITE_BUSY while a reader holds an old snapshot */
+	return sqlite3_wal_checkpoint_v2(q->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL) ==
+	       SQLITE_OK;
+}

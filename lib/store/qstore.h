@@ -125,6 +125,31 @@ int qstore_bytes(struct qstore *q, uint64_t *ret, char *err);
  * incremental vacuum of up to pages pages; 0: all). */
 int qstore_reclaim(struct qstore *q, uint32_t pages, char *err);
 
+/* What the store holds of one extent: loaded (its rows, bytes) and/or not
+ * queryable (error). */
+struct qstore_index {
+	char extent[PROTO_UUID_LEN + 1];
+	bool loaded, error;
+	uint64_t rows, bytes;
+};
+
+/* A snapshot of every loaded or not queryable extent, one entry each,
+ * sorted by extent id: *ret is a new array (free). */
+int qstore_index(struct qstore *q, struct qstore_index **ret, size_t *ret_n, char *err);
+/* The entry of extent in an index, or NULL. */
+const struct qstore_index *qstore_index_find(const struct qstore_index *v, size_t n,
+                                             const char *extent);
+
+/* The bytes the query store at path takes on disk: the file, its WAL and
+ * its -shm index (their sizes); 0 when there is none.  A negative errno
+ * when one cannot be read. */
+int qstore_file_bytes(const char *path, uint64_t *ret);
+
+/* Copies the WAL into the file and truncates it, so that the file's size
+ * is what the store takes at rest: false when a reader's snapshot kept it
+ * from completing (call again later). */
+bool qstore_checkpoint(struct qstore *q);
+
 /* The connection, for an executor's read-only statements (borrowed). */
 struct sqlite3 *qstore_db(struct qstore *q);
 

@@ -299,6 +299,7 @@ static const char *const statements[ST__COUNT] = {
     [ST_EXT_PAGE_APPLIED] = EXT_PAGE_COLS EXT_PAGE_WHERE "AND dropped IS NULL ORDER BY id LIMIT ?5",
     [ST_EXT_PAGE_HELD] = EXT_PAGE_COLS "INDEXED BY extents_held " EXT_PAGE_WHERE
                                        "AND dropped IS NOT NULL ORDER BY id LIMIT ?5",
+    [ST_EXT_GET] = EXT_PAGE_COLS "WHERE id = ?1",
     [ST_EXT_MAXID] = "SELECT coalesce(max(id), 0) FROM extents",
     [ST_ART_INSERT] = "INSERT INTO artifacts(extent, ord, name, path, size, sha256, data) "
                       "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",

@@ -294,6 +294,9 @@ struct store_extent_query {
 	int64_t after; /* cursor: 0 for the first page, then the last id seen */
 	size_t limit;  /* rows per page, 0 = 1000 */
 	enum store_extent_set set;
+	/* fn's extent has only its id (and table): nothing else is decoded,
+	 * ~20x faster (store_extent_get reads one in full) */
+	bool ids_only;
 };
 
 /* Calls fn for each extent of the page with a borrowed extent (artifacts and
@@ -303,6 +306,12 @@ struct store_extent_query {
 int store_extents(struct store *s, const struct store_extent_query *q,
                   int (*fn)(void *arg, int64_t id, const struct proto_extent *x), void *arg,
                   char *err);
+
+/* Calls fn once with the extent whose store id is id, as store_extents
+ * gives it (x's table is NULL).  -ENOENT when there is none. */
+int store_extent_get(struct store *s, int64_t id,
+                     int (*fn)(void *arg, int64_t id, const struct proto_extent *x), void *arg,
+                     char *err);
 
 /* One history row (owned strings). */
 struct store_history {

@@ -468,6 +468,15 @@ static int extent_read(struct store *s, sqlite3_stmt *st, struct extent_buf *b, 
 	return artifacts_read(s, sqlite3_column_int64(st, 0), b, err);
 }
 
+/* Only the id of an ST_EXT_PAGE row. */
+static int extent_id_read(sqlite3_stmt *st, struct extent_buf *b, char *err)
+{
+	if (sqlite3_column_bytes(st, 1) != 16)
+		return store_errf(err, -EBADMSG, "bad extent row in the store");
+	store_uuid_format(sqlite3_column_blob(st, 1), b->x.id);
+	return 0;
+}
+
 static int extents_walk(struct store *s, const struct store_dbrow *row, int64_t entity,
                         const struct store_extent_query *q,
                         int (*fn)(void *arg, int64_t id, const struct proto_extent *x), void *arg,
@@ -495,7 +504,7 @@ static int extents_walk(struct store *s, const struct store_dbrow *row, int64_t 
 	(void)sqlite3_bind_int64(st, 4, q->to);
 	(void)sqlite3_bind_int64(st, 5, q->limit > 0 ? (int64_t)q->limit : 1000);
 	while ((r = store_step_row(s, st, err, "extents")) == 1) {
-		r = extent_read(s, st, &b, err);
+		r = q->ids_only ? extent_id_read(st, &b, err) : extent_read(s, st, &b, err);
 		if (r == 0)
 			r = fn(arg, sqlite3_column_int64(st, 0), &b.x);
 		extent_buf_reset(&b);
@@ -534,6 +543,32 @@ int store_extents(struct store *s, const struct store_extent_query *q,
 	}
 	if (r >= 0)
 		r = extents_walk(s, &row, entity, q, fn, arg, err);
+	read_end(s, began);
+	return r;
+}
+
+int store_extent_get(struct store *s, int64_t id,
+                     int (*fn)(void *arg, int64_t id, const struct proto_extent *x), void *arg,
+                     char *err)
+{
+	struct extent_buf b = {0};
+	sqlite3_stmt *st;
+	int began = read_begin(s, err);
+	int r = began;
+
+	if (r >= 0 && (st = store_stmt(s, ST_EXT_GET, err)) == NULL)
+		r = -EIO;
+	if (r >= 0) {
+		(void)sqlite3_bind_int64(st, 1, id);
+		r = store_step_row(s, st, err, "extent");
+		if (r == 0)
+			r = store_errf(err, -ENOENT, "no extent of id %lld", (long long)id);
+		if (r == 1 && (r = extent_read(s, st, &b, err)) == 0)
+			r = fn(arg, id, &b.x);
+		extent_buf_reset(&b);
+		(void)sqlite3_reset(st);
+	}
+	free(b.x.artifacts);
 	read_end(s, began);
 	return r;
 }

@@ -196,6 +196,49 @@ static void test_drop_extent(void **state)
 	assert_int_equal(qstore_reclaim(f->q, 0, err), 0);
 }
 
+/* The index: one entry per loaded or not queryable extent, sorted; the
+ * file's bytes shrink once drops are reclaimed and the WAL truncated. */
+static void test_index_and_bytes(void **state)
+{
+	struct fx *f = *state;
+	char err[QLOAD_ERRLEN], file[128], big[64 * 1024];
+	struct qstore_index *ix = NULL;
+	const struct qstore_index *e;
+	uint64_t full = 0, after = 0;
+	size_t n = 0, len = 0;
+
+	(void)snprintf(file, sizeof(file), "%s/a.csv", f->dir);
+	while (len + 64 < sizeof(big))
+		len += (size_t)snprintf(big + len, sizeof(big) - len,
+		                        "2026-12-01T10:00:00Z,host-%05zu,1.5,200\n", len);
+	write_file(file, big);
+	assert_int_equal(qstore_table_sync(f->q, "Events", cols4, 4, NULL, err), 0);
+	assert_int_equal(load_csv(f, "Events", "e2", cols4, 4, cols4, 4, file, err), 0);
+	assert_int_equal(load_csv(f, "Events", "e1", cols4, 4, cols4, 4, file, err), 0);
+	assert_int_equal(qstore_error_set(f->q, "e3", "bad", err), 0);
+	assert_int_equal(qstore_error_set(f->q, "e1", "stale", err), 0);
+	assert_int_equal(qstore_index(f->q, &ix, &n, err), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(ix[0].extent, "e1");
+	assert_true(ix[0].loaded && ix[0].error && ix[0].rows > 1000 && ix[0].bytes > 0);
+	assert_true(ix[1].loaded && !ix[1].error);
+	assert_true(!ix[2].loaded && ix[2].error);
+	assert_non_null(e = qstore_index_find(ix, n, "e2"));
+	assert_int_equal(e->rows, ix[0].rows);
+	assert_null(qstore_index_find(ix, n, "e4"));
+	assert_null(qstore_index_find(NULL, 0, "e1"));
+	free(ix);
+	assert_true(qstore_checkpoint(f->q));
+	assert_int_equal(qstore_file_bytes(f->path, &full), 0);
+	assert_int_equal(qstore_extent_drop(f->q, "e1", err), 0);
+	assert_int_equal(qstore_reclaim(f->q, 0, err), 0);
+	assert_true(qstore_checkpoint(f->q));
+	assert_int_equal(qstore_file_bytes(f->path, &after), 0);
+	assert_true(after < full);
+	assert_int_equal(qstore_file_bytes("/nonexistent/q.db", &after), 0);
+	assert_int_equal(after, 0);
+}
+
 static void test_schema_append(void **state)
 {
 	struct fx *f = *state;
@@ -294,6 +337,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_load_and_read, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_row_keeps_nothing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_drop_extent, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_index_and_bytes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_schema_append, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_schema_retype, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_gzip_and_json, setup, teardown),

@@ -1764,6 +1764,36 @@ static void test_extents_paging(void **state)
 	xs_free(&x);
 }
 
+/* ids_only lists the same extents with nothing but their ids decoded;
+ * store_extent_get reads one of them in full. */
+static void test_extents_ids_only(void **state)
+{
+	struct fx *f = *state;
+	struct xs x = extents("T", 1, 12);
+	struct proto_action a[] = {create(PROTO_TABLE, "T"), add(&x)};
+	struct store_extent_query q = {.config = "logs",
+	                               .table = "T",
+	                               .from = INT64_MIN,
+	                               .to = INT64_MAX,
+	                               .limit = 1000,
+	                               .ids_only = true};
+	struct collected full, ids = {0}, one = {0};
+
+	assert_int_equal(apply(f, UUID_A, 1, a, 2, NULL, NULL), 0);
+	full = table_extents(f, "T");
+	assert_int_equal(store_extents(f->s, &q, collect, &ids, f->err), 0);
+	assert_int_equal(ids.n, 12);
+	assert_int_equal(ids.rows, 0); /* nothing but the id */
+	assert_memory_equal(ids.ids, full.ids, 12 * sizeof(ids.ids[0]));
+	assert_int_equal(store_extent_get(f->s, ids.last, collect, &one, f->err), 0);
+	assert_int_equal(one.n, 1);
+	assert_string_equal(one.ids[0], full.ids[11]);
+	assert_string_equal(one.paths[0], full.paths[11]);
+	assert_true(one.rows > 0);
+	assert_int_equal(store_extent_get(f->s, ids.last + 1000, collect, &one, f->err), -ENOENT);
+	xs_free(&x);
+}
+
 /* Another connection holding the write lock: writers get -EBUSY quickly
  * and a checkpoint keeps its staging for a retry. */
 static void test_busy(void **state)
@@ -1969,6 +1999,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_readonly, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_lag, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_extents_paging, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_extents_ids_only, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_decoded_commit_and_checkpoint, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_busy, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_typed_extents, setup, teardown),
