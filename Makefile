@@ -5,7 +5,8 @@
 #   make SANITIZE=1 test the same under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make ci              install test dependencies, make lint, then `make SANITIZE=1 test` (what CI runs)
 #   make demo            install runtime dependencies, build, run the demo
-#   make bench           long benchmarks (never part of `make test`)
+#   make bench           long benchmarks (never part of `make test`; BENCH=name: one;
+#                        installs their peers first: make bench-deps, as root)
 #   make fuzz            libFuzzer targets (clang)
 #   make install         honours PREFIX, DESTDIR, UNITDIR, SYSUSERSDIR
 #                        (installs missing build libraries first, as root)
@@ -81,7 +82,7 @@ CMOCKA_OK := $(shell $(PKG_CONFIG) --exists cmocka 2>/dev/null && echo yes)
 
 MAN_PAGES := $(wildcard man/*.[158])
 
-.PHONY: all test unit e2e ci demo bench fuzz install clean deps test-deps format lint dist-check \
+.PHONY: all test unit e2e ci demo bench fuzz install clean deps test-deps bench-deps format lint dist-check \
 	pkgcheck pkgcheck-cmocka build-deps install-files fuzz-build
 all: $(PROGS) $(TOOLS)
 
@@ -146,6 +147,10 @@ deps:
 test-deps:
 	bash scripts/deps.sh --test
 
+# the tests' dependencies and the benchmarks' peers (ClickHouse, DuckDB)
+bench-deps:
+	bash scripts/deps.sh --bench
+
 # Only what is missing: quiet where pkg-config already finds every library
 # (a package build, whose build dependencies are installed).
 build-deps:
@@ -161,7 +166,7 @@ demo: deps
 	$(MAKE) all
 	bash scripts/demo.sh
 
-bench: test-deps
+bench: bench-deps
 	$(MAKE) all
 	BUILD=$(abspath $(B)) bash tests/bench/run.sh $(BENCH)
 

@@ -465,7 +465,9 @@ static struct kql_plan *bind_source(struct kqlb *b, const struct kqlb_binding *e
 			break;
 		return bind_name_source(b, env, n);
 	case KQL_N_TABLE:
-		return bind_scan(b, n->str, n->name, n->pos);
+		/* A bare name after union, join or lookup may be a let (T | union T). */
+		return n->str == NULL ? bind_name_source(b, env, n)
+		                      : bind_scan(b, n->str, n->name, n->pos);
 	case KQL_N_CALL:
 		return bind_call_source(b, env, n);
 	case KQL_N_DATATABLE:
@@ -484,6 +486,21 @@ static struct kql_plan *bind_source(struct kqlb *b, const struct kqlb_binding *e
 	return kqlb_fail(b, KQL_E_TYPE, n->pos, "a scalar expression where a table is expected");
 }
 
+/* as T: the operators after it in the pipe may name T (| join (T) on k). */
+static const struct kqlb_binding *as_binding(struct kqlb *b, const struct kqlb_binding *env,
+                                             const char *name, struct kql_plan *p)
+{
+	struct kqlb_binding *t = kqlb_alloc(b, sizeof(*t));
+
+	if (t != NULL) {
+		t->name = name;
+		t->env = env;
+		t->plan = p;
+		t->next = env;
+	}
+	return t;
+}
+
 struct kql_plan *kqlb_tabular(struct kqlb *b, const struct kqlb_binding *env,
                               const struct kql_node *n)
 {
@@ -496,9 +513,13 @@ struct kql_plan *kqlb_tabular(struct kqlb *b, const struct kqlb_binding *env,
 	} else {
 		p = bind_source(b, env, n->kids);
 		for (const struct kql_node *op = n->kids->next; p != NULL && op != NULL;
-		     op = op->next)
+		     op = op->next) {
 			p = op->kind == KQL_N_UNION ? bind_union(b, env, op, p)
 			                            : kqlb_operator(b, env, p, op);
+			if (p != NULL && op->kind == KQL_N_AS &&
+			    (env = as_binding(b, env, op->name, p)) == NULL)
+				p = NULL;
+		}
 	}
 	kqlb_leave(b);
 	return p;

@@ -115,6 +115,40 @@ const char *kqlb_first_column(const struct kql_expr *e, const struct kql_plan *i
 	return NULL;
 }
 
+/* Functions whose result takes its first argument's name (Kusto.Language's
+ * ResultNameKind.FirstArgument): project tostring(d.a) is d_a. */
+static bool named_by_first_argument(enum kql_fn fn)
+{
+	static const enum kql_fn ids[] = {
+	    KQL_F_TOSTRING,
+	    KQL_F_TOINT,
+	    KQL_F_TOLONG,
+	    KQL_F_TOREAL,
+	    KQL_F_TOBOOL,
+	    KQL_F_TODATETIME,
+	    KQL_F_TOTIMESPAN,
+	    KQL_F_TOGUID,
+	    KQL_F_TODYNAMIC,
+	    KQL_F_SPLIT,
+	    KQL_F_FORMAT_DATETIME,
+	    KQL_F_STARTOFDAY,
+	    KQL_F_BIN,
+	    KQL_F_ROUND,
+	    KQL_F_CEILING,
+	    KQL_F_SQRT,
+	    KQL_F_LOG,
+	    KQL_F_LOG10,
+	    KQL_F_EXP,
+	    KQL_F_POW,
+	    KQL_F_ABS,
+	};
+
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
+		if (ids[i] == fn)
+			return true;
+	return false;
+}
+
 const char *kqlb_expr_name(struct kqlb *b, const struct kql_expr *e, const struct kql_plan *in)
 {
 	const char *base;
@@ -122,6 +156,11 @@ const char *kqlb_expr_name(struct kqlb *b, const struct kql_expr *e, const struc
 
 	if (e->kind == KQL_E_COL && in != NULL)
 		return in->cols[e->col].name;
+	if (e->kind == KQL_E_CALL && e->nargs > 0 && named_by_first_argument(e->fn))
+		return kqlb_expr_name(b, e->args[0], in);
+	if (e->kind == KQL_E_CALL && e->nargs > 0 && e->fn == KQL_F_STRLEN &&
+	    (base = kqlb_expr_name(b, e->args[0], in)) != NULL)
+		return kqlb_printf_name(b, "strlen_%s", base);
 	if (e->kind != KQL_E_CALL || e->fn != KQL_F_DYN_GET)
 		return NULL;
 	/* d.a is named d_a, d["a"] too; an index d[0] gives d_0. */
@@ -344,10 +383,40 @@ static struct kql_expr *inline_call(struct kqlb *b, const struct kqlb_scope *s,
 	return kqlb_expr(b, &inner, body);
 }
 
+static int numeric_rank(enum proto_coltype t)
+{
+	return t == PROTO_T_INT ? 1 : t == PROTO_T_LONG ? 2 : t == PROTO_T_REAL ? 3 : 0;
+}
+
+/* The common type of the values of iff, case, coalesce, min_of, max_of:
+ * numbers promote (int to long to real: iff(c, 1, 2.5) is real), a
+ * dynamic value gives way to the others; otherwise the first's type. */
+static enum proto_coltype common_type(const struct kql_func *f, struct kql_expr **args,
+                                      size_t nargs)
+{
+	bool values_only = f->id == KQL_F_IFF || f->id == KQL_F_CASE;
+	enum proto_coltype t = PROTO_T_DYNAMIC;
+
+	for (size_t i = values_only ? 1 : 0; i < nargs; i++) {
+		enum proto_coltype a = args[i]->type;
+		if (values_only && i % 2 == 0 && i != nargs - 1)
+			continue; /* a predicate of case */
+		if (t == PROTO_T_DYNAMIC)
+			t = a;
+		else if (numeric_rank(a) > 0 && numeric_rank(t) > 0 &&
+		         numeric_rank(a) > numeric_rank(t))
+			t = a;
+	}
+	return t;
+}
+
 static int result_type(const struct kql_func *f, struct kql_expr **args, size_t nargs)
 {
 	enum proto_coltype a0 = nargs > 0 ? args[0]->type : PROTO_T_LONG;
 
+	if (f->id == KQL_F_IFF || f->id == KQL_F_CASE || f->id == KQL_F_COALESCE ||
+	    f->id == KQL_F_MIN_OF || f->id == KQL_F_MAX_OF)
+		return common_type(f, args, nargs);
 	switch (f->rule) {
 	case KQL_R_FIXED:
 		return f->type;

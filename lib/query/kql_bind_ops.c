@@ -19,14 +19,6 @@ static struct kqlb_scope scope(const struct kql_plan *in, const struct kqlb_bind
 	return s;
 }
 
-static bool name_taken_in(const struct kql_plan *p, size_t n, const char *name)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(p->cols[i].name, name) == 0)
-			return true;
-	return false;
-}
-
 static void copy_cols(struct kql_plan *p, const struct kql_plan *in)
 {
 	memcpy(p->cols, in->cols, in->ncols * sizeof(*p->cols));
@@ -147,17 +139,29 @@ static struct kql_plan *bind_project(struct kqlb *b, const struct kqlb_binding *
 	const struct kql_node *k = n->kids;
 	const char *name;
 	int counter = 0;
+	bool *inferred = kqlb_alloc(b, n->nkids * sizeof(*inferred));
 
-	if (p == NULL || (p->exprs = kqlb_alloc(b, n->nkids * sizeof(*p->exprs))) == NULL)
+	if (p == NULL || inferred == NULL ||
+	    (p->exprs = kqlb_alloc(b, n->nkids * sizeof(*p->exprs))) == NULL)
 		return NULL;
 	for (size_t i = 0; k != NULL; k = k->next, i++) {
 		struct kql_expr *e = kqlb_expr(b, &s, k->kind == KQL_N_ASSIGN ? k->kids : k);
+		int c;
 		if (e == NULL || (name = item_name(b, k, e, in, &counter)) == NULL)
 			return NULL;
-		if (name_taken_in(p, i, name))
+		/* A name inferred from a call (tolong(Code) is Code) gives way to
+		 * Code1 as Kusto's does; two declared ones (a = …, a column) clash. */
+		inferred[i] = k->kind != KQL_N_ASSIGN && e->kind == KQL_E_CALL;
+		for (c = 0; c < (int)i && strcmp(p->cols[c].name, name) != 0; c++)
+			;
+		if (c < (int)i && (inferred[i] || inferred[c]))
+			name = kqlb_unique_name(b, p->cols, i, name);
+		else if (c < (int)i)
 			return kqlb_fail(b, KQL_E_NAME, k->pos,
 			                 "'project' operator: the column '%s' is projected twice",
 			                 name);
+		if (name == NULL)
+			return NULL;
 		p->exprs[i] = e;
 		p->cols[i].name = name;
 		p->cols[i].type = e->type;
@@ -392,13 +396,17 @@ static int add_arg_extreme(struct kqlb *b, struct outlist *o, const struct kql_n
 	return 0;
 }
 
-/* An aggregate's default name: count_, countif_, sum_X, dcount_X, set_X. */
-static const char *agg_name(struct kqlb *b, const struct kql_expr *e, const struct kql_plan *in)
+/* An aggregate's default name: count_, countif_, sum_X, dcount_X, set_X;
+ * take_any(X) keeps X's name (only the deprecated any(X) says any_X). */
+static const char *agg_name(struct kqlb *b, const struct kql_expr *e, const struct kql_node *call,
+                            const struct kql_plan *in)
 {
 	const struct kql_func *f = kql_func_get(e->fn);
 	const char *col =
 	    e->nargs > 0 && f->id != KQL_F_COUNTIF ? kqlb_first_column(e->args[0], in) : NULL;
 
+	if (f->id == KQL_F_TAKE_ANY && col != NULL && strcmp(call->name, "take_any") == 0)
+		return col;
 	return kqlb_printf_name(b, "%s_%s", f->prefix, col != NULL ? col : "");
 }
 
@@ -471,12 +479,13 @@ static int add_aggregate(struct kqlb *b, struct outlist *o, struct outlist *f,
 			       -1;
 		return out_add(b, f, e, name);
 	}
-	if (e->fn == KQL_F_PERCENTILES)
+	/* An unnamed percentile(x, 95) is percentile_x_95, as percentiles names it. */
+	if (e->fn == KQL_F_PERCENTILES || (e->fn == KQL_F_PERCENTILE && k->kind != KQL_N_ASSIGN))
 		r = add_percentiles(b, o, e, in);
 	else if (e->fn == KQL_F_ARG_MAX || e->fn == KQL_F_ARG_MIN)
 		r = add_arg_extreme(b, o, k, e, in, nkeys);
 	else
-		r = out_add(b, o, e, k->kind == KQL_N_ASSIGN ? k->name : agg_name(b, e, in));
+		r = out_add(b, o, e, k->kind == KQL_N_ASSIGN ? k->name : agg_name(b, e, v, in));
 	for (size_t c = first; r == 0 && c < o->n; c++) {
 		struct kql_expr *ref = out_ref(b, o, c, e->pos);
 		r = ref != NULL ? out_add(b, f, ref, o->c[c].name) : -1;
@@ -834,24 +843,67 @@ static struct kql_plan *bind_join(struct kqlb *b, const struct kqlb_binding *env
 
 /* ---- mv-expand, as, render ---- */
 
-static int mv_column(struct kqlb *b, struct kql_plan *p, const struct kql_node *k, size_t i)
+static bool mv_plain(const struct kql_node *k)
+{
+	return k->name == NULL && k->kids->kind == KQL_N_NAME && k->kids->op == 0;
+}
+
+/* mv-expand Name = expr, or an expression without a name: the expressions
+ * are first extended into columns (a new name appended, an existing one
+ * replaced, as the documentation says), which mv-expand then expands.
+ * names[i] is the column of item i. */
+static struct kql_plan *mv_extend(struct kqlb *b, const struct kqlb_binding *env,
+                                  struct kql_plan *in, const struct kql_node *n, const char **names)
+{
+	struct kqlb_scope s = scope(in, env, "mv-expand");
+	struct kql_plan *p;
+	int counter = 0, c;
+	size_t i = 0;
+	bool plain = true;
+
+	for (const struct kql_node *k = n->kids; k != NULL; k = k->next, i++)
+		if ((plain &= mv_plain(k)))
+			names[i] = k->kids->name;
+	if (plain)
+		return in; /* columns only: no extend before */
+	p = identity(b, in, n->pos, n->nkids);
+	i = 0;
+	for (const struct kql_node *k = n->kids; p != NULL && k != NULL; k = k->next, i++) {
+		struct kql_expr *e;
+		if (mv_plain(k)) {
+			names[i] = k->kids->name;
+			continue;
+		}
+		if ((e = kqlb_expr(b, &s, k->kids)) == NULL ||
+		    (names[i] = k->name != NULL ? k->name : item_name(b, k, e, in, &counter)) ==
+		        NULL)
+			return NULL;
+		if ((c = kqlb_column(p, names[i])) < 0)
+			c = (int)p->ncols++;
+		p->exprs[c] = e;
+		p->cols[c].name = names[i];
+		p->cols[c].type = e->type;
+	}
+	if (p != NULL)
+		p->nexprs = p->ncols;
+	return p;
+}
+
+static int mv_column(struct kqlb *b, struct kql_plan *p, const struct kql_node *k, const char *name,
+                     size_t i)
 {
 	const struct kql_node *e = k->kids;
 	int c;
 
-	if (k->name != NULL || e->kind != KQL_N_NAME || e->op != 0)
-		return kqlb_fail(b, KQL_E_UNSUPPORTED, e->pos,
-		                 "'mv-expand' operator: only column names are supported"),
-		       -1;
-	if ((c = kqlb_column(p, e->name)) < 0)
+	if ((c = kqlb_column(p, name)) < 0)
 		return kqlb_fail(
 		           b, KQL_E_NAME, e->pos,
 		           "'mv-expand' operator: Failed to resolve scalar expression named '%s'",
-		           e->name),
+		           name),
 		       -1;
 	if (p->cols[c].type != PROTO_T_DYNAMIC)
 		return kqlb_fail(b, KQL_E_TYPE, e->pos,
-		                 "'mv-expand' operator: '%s' is of type '%s', not dynamic", e->name,
+		                 "'mv-expand' operator: '%s' is of type '%s', not dynamic", name,
 		                 proto_coltype_name(p->cols[c].type)),
 		       -1;
 	p->expand[i] = c;
@@ -863,15 +915,18 @@ static int mv_column(struct kqlb *b, struct kql_plan *p, const struct kql_node *
 static struct kql_plan *bind_mvexpand(struct kqlb *b, const struct kqlb_binding *env,
                                       struct kql_plan *in, const struct kql_node *n)
 {
-	struct kql_plan *p = kqlb_new_plan(b, KQL_P_MVEXPAND, n->pos, in->ncols + 1, in);
+	const char **names = kqlb_alloc(b, n->nkids * sizeof(*names));
+	struct kql_plan *p;
 	size_t i = 0;
 
-	if (p == NULL || (p->expand = kqlb_alloc(b, n->nkids * sizeof(int))) == NULL)
+	if (names == NULL || (in = mv_extend(b, env, in, n, names)) == NULL ||
+	    (p = kqlb_new_plan(b, KQL_P_MVEXPAND, n->pos, in->ncols + 1, in)) == NULL ||
+	    (p->expand = kqlb_alloc(b, n->nkids * sizeof(int))) == NULL)
 		return NULL;
 	copy_cols(p, in);
 	p->ncols = in->ncols;
 	for (const struct kql_node *k = n->kids; k != NULL; k = k->next, i++)
-		if (mv_column(b, p, k, i) != 0)
+		if (mv_column(b, p, k, names[i], i) != 0)
 			return NULL;
 	p->nexpand = n->nkids;
 	p->bag_as_array = n->op == 1;
@@ -888,7 +943,8 @@ static struct kql_plan *bind_mvexpand(struct kqlb *b, const struct kqlb_binding 
 	return n->i >= 0 && p->limit == NULL ? NULL : p;
 }
 
-/* as names its input for nothing in this subset (no later reference). */
+/* as names its input: union withsource= reports it, and the operators
+ * after it may name it (kqlb_tabular binds the name). */
 static struct kql_plan *bind_as(struct kqlb *b, const struct kqlb_binding *env, struct kql_plan *in,
                                 const struct kql_node *n)
 {

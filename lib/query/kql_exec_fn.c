@@ -1,7 +1,7 @@
 /*
  * kql_exec_fn — KQL's semantics as SQLite functions: string operators
  * (has matches whole terms of letters and digits, case-insensitive forms
- * fold ASCII), conversions that give null on failure, bin(), startof*(),
+ * fold every letter: kql_fold), conversions that give null on failure, bin(), startof*(),
  * Kusto's text forms of values, and the aggregates arg_max, arg_min and
  * percentile.  Registered on a connection by kql_exec_register.
  */
@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "query/kql_exec_int.h"
+#include "query/kql_fold.h"
 #include "query/kql_parse.h"
 #include "util/timefmt.h"
 
@@ -41,8 +42,12 @@ static void format_real(double r, char *buf, size_t n)
 		if (strchr(buf, 'e') != NULL && fabs(r) >= 1e-4 && fabs(r) < 1e15)
 			continue;
 		if (strtod(buf, NULL) == r)
-			return;
+			break;
 	}
+	/* .NET's (and so Kusto's) exponent is a capital E: 1.5E+20, 5E-05. */
+	char *e = strchr(buf, 'e');
+	if (e != NULL)
+		*e = 'E';
 }
 
 char *kql_exec_format(const struct kql_value *v, enum proto_coltype type, char *buf, size_t n)
@@ -267,15 +272,61 @@ static bool strop(enum kql_strop op, const char *a, const char *b)
 	return false;
 }
 
+static bool case_sensitive(enum kql_strop op)
+{
+	return op == KQL_S_HAS_CS || op == KQL_S_HASPREFIX_CS || op == KQL_S_HASSUFFIX_CS ||
+	       op == KQL_S_CONTAINS_CS || op == KQL_S_STARTSWITH_CS || op == KQL_S_ENDSWITH_CS;
+}
+
 /* kql_strop(code, a, b): strings are never null in Kusto, so a null side
- * reads as "". */
+ * reads as "".  Text beyond ASCII is compared lower-cased by kql_fold, so
+ * that "CAFÉ" =~ "café" as in Kusto. */
 static void fn_strop(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	const char *a = (const char *)sqlite3_value_text(argv[1]);
 	const char *b = (const char *)sqlite3_value_text(argv[2]);
+	enum kql_strop op = (enum kql_strop)sqlite3_value_int(argv[0]);
+	char *fa = NULL, *fb = NULL;
 
-	sqlite3_result_int(
-	    ctx, strop((enum kql_strop)sqlite3_value_int(argv[0]), a ? a : "", b ? b : ""));
+	a = a ? a : "";
+	b = b ? b : "";
+	if (!case_sensitive(op) && !(kql_fold_ascii(a) && kql_fold_ascii(b))) {
+		if ((fa = kql_fold(a, false)) == NULL || (fb = kql_fold(b, false)) == NULL) {
+			sqlite3_result_error_nomem(ctx);
+			goto out;
+		}
+		a = fa;
+		b = fb;
+	}
+	sqlite3_result_int(ctx, strop(op, a, b));
+out:
+	free(fa);
+	free(fb);
+}
+
+/* kql_lower(s) / kql_upper(s): tolower/toupper of every letter. */
+static void text_case(sqlite3_context *ctx, sqlite3_value *v, bool upper)
+{
+	const char *s = (const char *)sqlite3_value_text(v);
+	char *out;
+
+	if (s == NULL)
+		return;
+	if ((out = kql_fold(s, upper)) == NULL) {
+		sqlite3_result_error_nomem(ctx);
+		return;
+	}
+	sqlite3_result_text(ctx, out, -1, free);
+}
+
+static void fn_lower(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	text_case(ctx, argv[0], false);
+}
+
+static void fn_upper(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	text_case(ctx, argv[0], true);
 }
 
 static void free_regex(void *p)
@@ -284,9 +335,36 @@ static void free_regex(void *p)
 	free(p);
 }
 
+/* What RE2 (Kusto's regex engine) accepts that glibc's regcomp would read
+ * differently or blow up on: a repetition of a repetition (a++, RE2's
+ * "bad repetition operator"), a lazy quantifier (a*?, which POSIX reads as
+ * greedy), counted repetitions above RE2's 1000 in all (regcomp copies the
+ * tree per count: (a{1000}){1000} exhausts memory).  0 or a message. */
+static const char *regex_refusal(const char *p, bool bracket, bool quantified, int *counts)
+{
+	char *end;
+	long lo, hi;
+
+	if (bracket || !quantified) {
+		if (!bracket && *p == '{' && (lo = strtol(p + 1, &end, 10)) >= 0 && end > p + 1) {
+			hi = *end == ',' && end[1] != '}' ? strtol(end + 1, &end, 10) : lo;
+			if ((*counts += (int)(hi > lo ? (hi < 1001 ? hi : 1001)
+			                              : (lo < 1001 ? lo : 1001))) > 1000)
+				return "counted repetitions above 1000 in all are not supported";
+		}
+		return NULL;
+	}
+	if (*p == '?')
+		return "lazy quantifiers (*?, +?) are not supported";
+	if (*p == '*' || *p == '+' || *p == '{')
+		return "a repetition of a repetition (a++) is not a valid regular expression";
+	return NULL;
+}
+
 /* RE2's \d \w \s (and negations) in POSIX ERE terms; other escapes
- * are kept.  Written into out (room for 16 bytes per input byte). */
-static void translate_regex(const char *pat, char *out)
+ * are kept.  Written into out (room for 16 bytes per input byte).  NULL,
+ * or why the pattern is refused (regex_refusal). */
+static const char *translate_regex(const char *pat, char *out)
 {
 	static const struct {
 		char c;
@@ -297,11 +375,16 @@ static void translate_regex(const char *pat, char *out)
 	               {'W', NULL, "[^A-Za-z0-9_]"},
 	               {'s', "[:space:]", "[[:space:]]"},
 	               {'S', NULL, "[^[:space:]]"}};
-	bool bracket = false;
+	bool bracket = false, quantified = false;
+	const char *why;
 	size_t n = 0;
+	int counts = 0;
 
 	for (const char *p = pat; *p != '\0'; p++) {
 		size_t k = 0;
+		if ((why = regex_refusal(p, bracket, quantified, &counts)) != NULL)
+			return why;
+		quantified = !bracket && strchr("*+?}", *p) != NULL;
 		if (*p == '\\' && p[1] != '\0') {
 			for (k = 0; k < 6 && classes[k].c != p[1]; k++)
 				;
@@ -321,6 +404,7 @@ static void translate_regex(const char *pat, char *out)
 		out[n++] = *p;
 	}
 	out[n] = '\0';
+	return NULL;
 }
 
 /* The compiled pattern of argument i, cached on the statement. */
@@ -331,11 +415,17 @@ static regex_t *regex_arg(sqlite3_context *ctx, sqlite3_value **argv, int i)
 
 	if (re != NULL || pat == NULL)
 		return re;
+	/* RE2's (?i) at the start: the whole pattern ignores case. */
+	int flags = REG_EXTENDED | (strncmp(pat, "(?i)", 4) == 0 ? REG_ICASE : 0);
+	pat += (flags & REG_ICASE) ? 4 : 0;
 	char *ere = malloc(strlen(pat) * 16 + 1);
-	if (ere != NULL)
-		translate_regex(pat, ere);
-	if (ere == NULL || (re = malloc(sizeof(*re))) == NULL ||
-	    regcomp(re, ere, REG_EXTENDED) != 0) {
+	const char *why = ere != NULL ? translate_regex(pat, ere) : NULL;
+	if (why != NULL) {
+		free(ere);
+		sqlite3_result_error(ctx, why, -1);
+		return NULL;
+	}
+	if (ere == NULL || (re = malloc(sizeof(*re))) == NULL || regcomp(re, ere, flags) != 0) {
 		free(ere);
 		free(re);
 		sqlite3_result_error(ctx, "a regular expression that does not compile", -1);
@@ -738,7 +828,11 @@ static bool format_field(const struct civil *t, char c, int n, FILE *out)
 
 	switch (c) {
 	case 'y':
-		fprintf(out, n <= 2 ? "%0*lld" : "%0*lld", n <= 2 ? 2 : n,
+		/* y is the year of the century unpadded (2009 is 9), yy padded. */
+		fprintf(out, "%0*lld",
+		        n == 1   ? 1
+		        : n == 2 ? 2
+		                 : n,
 		        (long long)(n <= 2 ? t->y % 100 : t->y));
 		return true;
 	case 'M':
@@ -813,13 +907,17 @@ static void fn_trim(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	const char *s = (const char *)sqlite3_value_text(argv[1]);
 	size_t n = pat != NULL ? strlen(pat) : 0;
 	char *ere = malloc(n * 16 + 1), *anchored = malloc(n * 16 + 8);
+	const char *why;
 	regex_t re;
 	regmatch_t m;
 	size_t start = 0, end;
 
-	if (ere == NULL || anchored == NULL || s == NULL)
+	if (ere == NULL || anchored == NULL || s == NULL || pat == NULL)
 		goto out;
-	translate_regex(pat, ere);
+	if ((why = translate_regex(pat, ere)) != NULL) {
+		sqlite3_result_error(ctx, why, -1);
+		goto out;
+	}
 	(void)snprintf(anchored, n * 16 + 8, "^(%s)+", ere);
 	end = strlen(s);
 	if (regcomp(&re, anchored, REG_EXTENDED) == 0) {
@@ -839,16 +937,38 @@ out:
 	free(anchored);
 }
 
-/* kql_indexof(text, lookup, start, length, occurrence): -1 when absent. */
+/* The number of characters (code points) in the first n bytes of s. */
+static int64_t chars_in(const char *s, size_t n)
+{
+	int64_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		k += ((unsigned char)s[i] & 0xc0) != 0x80;
+	return k;
+}
+
+/* Where the k-th character of s starts (its end when k is past it). */
+static const char *char_at(const char *s, int64_t k)
+{
+	for (; *s != '\0'; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80 && k-- == 0)
+			break;
+	return s;
+}
+
+/* kql_indexof(text, lookup, start, length, occurrence): -1 when absent;
+ * positions and lengths count characters, as strlen and substring do. */
 static void fn_indexof(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	const char *s = (const char *)sqlite3_value_text(argv[0]);
 	const char *x = (const char *)sqlite3_value_text(argv[1]);
-	int64_t len = s != NULL ? (int64_t)strlen(s) : 0;
+	int64_t len = s != NULL ? chars_in(s, strlen(s)) : 0;
 	int64_t start = argc > 2 ? sqlite3_value_int64(argv[2]) : 0;
 	int64_t span = argc > 3 ? sqlite3_value_int64(argv[3]) : -1;
 	int64_t nth = argc > 4 ? sqlite3_value_int64(argv[4]) : 1;
-	const char *p;
+	int64_t xlen = x != NULL ? chars_in(x, strlen(x)) : 0;
+	const char *p, *q;
+	int64_t at;
 
 	/* A negative start counts from the end; the match must lie within
 	 * start .. start + length, both ends included (the documentation's
@@ -857,11 +977,14 @@ static void fn_indexof(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		start = len + start < 0 ? 0 : len + start;
 	if (s == NULL || x == NULL || start > len || nth < 1)
 		return;
-	for (p = s + start; (p = strstr(p, x)) != NULL; p++) {
-		if (span >= 0 && p + strlen(x) > s + start + span + 1)
+	/* at: the character position of p, counted as p moves (linear). */
+	for (q = p = char_at(s, start), at = start; (p = strstr(p, x)) != NULL; p++) {
+		at += chars_in(q, (size_t)(p - q));
+		q = p;
+		if (span >= 0 && at + xlen > start + span + 1)
 			break;
 		if (--nth == 0) {
-			sqlite3_result_int64(ctx, p - s);
+			sqlite3_result_int64(ctx, at);
 			return;
 		}
 	}
@@ -1146,6 +1269,29 @@ static void collect_final(sqlite3_context *ctx)
 	release(ctx, acc->bytes);
 }
 
+/* kql_array_head(array, n): the array's first n elements (make_set and
+ * make_list with a maximum size); anything else as it is. */
+static void fn_array_head(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const char *text = (const char *)sqlite3_value_text(argv[0]);
+	int64_t n = sqlite3_value_int64(argv[1]);
+	json_t *a;
+	char *out;
+
+	if (text == NULL || sqlite3_value_type(argv[1]) == SQLITE_NULL || n < 0 ||
+	    (a = json_loads(text, JSON_DECODE_ANY, NULL)) == NULL) {
+		sqlite3_result_value(ctx, argv[0]);
+		return;
+	}
+	while (json_is_array(a) && json_array_size(a) > (size_t)n)
+		(void)json_array_remove(a, json_array_size(a) - 1);
+	if ((out = json_dumps(a, JSON_COMPACT | JSON_ENCODE_ANY)) != NULL)
+		sqlite3_result_text(ctx, out, -1, free);
+	else
+		sqlite3_result_error_nomem(ctx);
+	json_decref(a);
+}
+
 /* ---- registration ---- */
 
 static const struct {
@@ -1158,6 +1304,8 @@ static const struct {
     {"kql_tostring", 2, fn_tostring, NULL, NULL},
     {"kql_convert", 2, fn_convert, NULL, NULL},
     {"kql_strop", 3, fn_strop, NULL, NULL},
+    {"kql_lower", 1, fn_lower, NULL, NULL},
+    {"kql_upper", 1, fn_upper, NULL, NULL},
     {"kql_regex", 2, fn_regex, NULL, NULL},
     {"kql_extract", 3, fn_extract, NULL, NULL},
     {"kql_split", -1, fn_split, NULL, NULL},
@@ -1173,6 +1321,7 @@ static const struct {
     {"kql_trim", 2, fn_trim, NULL, NULL},
     {"kql_indexof", -1, fn_indexof, NULL, NULL},
     {"kql_indexes", -1, fn_indexes, NULL, NULL},
+    {"kql_array_head", 2, fn_array_head, NULL, NULL},
     {"kql_argmax", 2, NULL, argmax_step, extreme_final},
     {"kql_argmin", 2, NULL, argmin_step, extreme_final},
     {"kql_percentile", 2, NULL, percentile_step, percentile_final},

@@ -117,13 +117,28 @@ static int text_of(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 
 /* ---- operators ---- */
 
+/* Operand i of a binary operator.  A dynamic value beside a scalar is
+ * compared (or computed) by its value, not its JSON text: d.n > 3 and
+ * d.u == 'x' read the number and the string inside. */
+static int operand(struct sqlb *b, const struct kql_expr *e, int i, const char *prefix)
+{
+	bool unwrap =
+	    e->args[i]->type == PROTO_T_DYNAMIC && e->args[1 - i]->type != PROTO_T_DYNAMIC;
+
+	fputs(unwrap ? "(" : "", b->f);
+	if (expr(b, e->args[i], prefix) != 0)
+		return -1;
+	fputs(unwrap ? " ->> '$')" : "", b->f);
+	return 0;
+}
+
 static int binop(struct sqlb *b, const struct kql_expr *e, const char *op, const char *prefix)
 {
 	fputc('(', b->f);
-	if (expr(b, e->args[0], prefix) != 0)
+	if (operand(b, e, 0, prefix) != 0)
 		return -1;
 	fprintf(b->f, " %s ", op);
-	if (expr(b, e->args[1], prefix) != 0)
+	if (operand(b, e, 1, prefix) != 0)
 		return -1;
 	fputc(')', b->f);
 	return 0;
@@ -198,22 +213,50 @@ static int strop(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 	return unsupported(b, e->pos, "the operator", kql_op_name(e->op));
 }
 
-/* in, !in, in~, !in~: in~ compares lower-cased text. */
+/* One side of in: the value, lower-cased for in~ (every letter). */
+static int in_value(struct sqlb *b, const struct kql_expr *v, bool ci, const char *prefix)
+{
+	fputs(ci ? "kql_lower(" : "", b->f);
+	if ((ci ? text_of(b, v, prefix) : expr(b, v, prefix)) != 0)
+		return -1;
+	fputs(ci ? ")" : "", b->f);
+	return 0;
+}
+
+/* in, !in, in~, !in~: x IN (the scalars), or in a dynamic array's
+ * elements (x in (dynamic(["a", "b"])), as the documentation allows). */
 static int in_list(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 {
 	bool ci = e->op == KQL_OP_IN_CI || e->op == KQL_OP_NOT_IN_CI;
 	bool neg = e->op == KQL_OP_NOT_IN || e->op == KQL_OP_NOT_IN_CI;
+	size_t scalars = 0;
 
-	fputs(ci ? "(lower(" : "(", b->f);
-	if ((ci ? text_of(b, e->args[0], prefix) : expr(b, e->args[0], prefix)) != 0)
-		return -1;
-	fprintf(b->f, "%s %sIN (", ci ? ")" : "", neg ? "NOT " : "");
+	fputs(neg ? "(NOT (0" : "((0", b->f);
 	for (size_t i = 1; i < e->nargs; i++) {
-		fputs(i > 1 ? ", " : "", b->f);
-		fputs(ci ? "lower(" : "", b->f);
-		if ((ci ? text_of(b, e->args[i], prefix) : expr(b, e->args[i], prefix)) != 0)
+		bool array = e->args[i]->type == PROTO_T_DYNAMIC;
+		if (!array && scalars++ > 0)
+			continue; /* the scalars go in one list, written once */
+		fputs(" OR ", b->f);
+		if (in_value(b, e->args[0], ci, prefix) != 0)
 			return -1;
-		fputs(ci ? ")" : "", b->f);
+		fputs(" IN (", b->f);
+		if (array) {
+			fputs(ci ? "SELECT kql_lower(value) FROM json_each("
+			         : "SELECT value FROM json_each(",
+			      b->f);
+			if (expr(b, e->args[i], prefix) != 0)
+				return -1;
+			fputs("))", b->f);
+			continue;
+		}
+		for (size_t j = i, n = 0; j < e->nargs; j++) {
+			if (e->args[j]->type == PROTO_T_DYNAMIC)
+				continue;
+			fputs(n++ > 0 ? ", " : "", b->f);
+			if (in_value(b, e->args[j], ci, prefix) != 0)
+				return -1;
+		}
+		fputc(')', b->f);
 	}
 	fputs("))", b->f);
 	return 0;
@@ -424,13 +467,22 @@ static int conversion(struct sqlb *b, const struct kql_expr *e, const char *pref
 {
 	if (e->args[0]->type == e->type && e->type != PROTO_T_DYNAMIC)
 		return expr(b, e->args[0], prefix);
+	/* A bool is 1 or 0 to the number conversions (the bool type's page). */
+	if (e->args[0]->type == PROTO_T_BOOL &&
+	    (e->type == PROTO_T_INT || e->type == PROTO_T_LONG || e->type == PROTO_T_REAL))
+		return e->type == PROTO_T_REAL ? pattern(b, e, "CAST(%0 AS REAL)", prefix)
+		                               : expr(b, e->args[0], prefix);
 	switch (e->fn) {
 	case KQL_F_TOSTRING:
 		return text_of(b, e->args[0], prefix);
 	case KQL_F_TODYNAMIC:
 		return e->args[0]->type == PROTO_T_DYNAMIC
 		           ? expr(b, e->args[0], prefix)
-		           : pattern(b, e, "(CASE WHEN json_valid(%0) THEN json(%0) END)", prefix);
+		           /* text that is no JSON stays a string; JSON null is null */
+		           : pattern(b, e,
+		                     "(CASE WHEN %0 = '' THEN NULL WHEN NOT json_valid(%0) THEN "
+		                     "json_quote(%0) WHEN json(%0) <> 'null' THEN json(%0) END)",
+		                     prefix);
 	default:
 		break;
 	}
@@ -464,8 +516,6 @@ static const struct {
      "(CASE WHEN json_valid(%0) AND json_type(%0) = 'object' THEN (SELECT "
      "json_group_array(key) FROM json_each(%0)) END)",
      0},
-    {KQL_F_DYN_GET, FORM_PATTERN, "(%0 -> %1)", 0},
-    {KQL_F_COALESCE, FORM_CALL, "coalesce", 0},
     {KQL_F_SPLIT, FORM_CALL, "kql_split", 0},
     {KQL_F_REPLACE_STRING, FORM_CALL, "replace", 0},
     {KQL_F_INDEXOF, FORM_CALL, "kql_indexof", 0},
@@ -474,7 +524,6 @@ static const struct {
     {KQL_F_DATETIME_DIFF, FORM_CALL, "kql_dtdiff", 0},
     {KQL_F_DATETIME_PART, FORM_CALL, "kql_dtpart", 0},
     {KQL_F_FORMAT_DATETIME, FORM_CALL, "kql_format_datetime", 0},
-    {KQL_F_BIN, FORM_CALL, "kql_bin", 0},
     {KQL_F_DAYOFWEEK, FORM_CALL, "kql_dayofweek", 0},
     {KQL_F_ABS, FORM_CALL, "abs", 0},
     {KQL_F_STARTOFDAY, FORM_CODED, "kql_startof", KQL_U_DAY},
@@ -507,6 +556,20 @@ static int simple_form(struct sqlb *b, const struct kql_expr *e, const char *pre
 	return 1; /* not a simple form */
 }
 
+/* coalesce of strings: the first that is not empty ("" when all are). */
+static int coalesce_strings(struct sqlb *b, const struct kql_expr *e, const char *prefix)
+{
+	fputs("coalesce(", b->f);
+	for (size_t i = 0; i < e->nargs; i++) {
+		fputs("nullif(", b->f);
+		if (expr(b, e->args[i], prefix) != 0)
+			return -1;
+		fputs(", ''), ", b->f);
+	}
+	fputs("'')", b->f);
+	return 0;
+}
+
 static int scalar_call(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 {
 	int r = simple_form(b, e, prefix);
@@ -516,17 +579,40 @@ static int scalar_call(struct sqlb *b, const struct kql_expr *e, const char *pre
 	switch (e->fn) {
 	case KQL_F_CASE:
 		return case_of(b, e, prefix);
+	case KQL_F_DYN_GET:
+		/* A JSON null member or element is Kusto's null (SQL NULL), not
+		 * the text null; a negative index counts from the end (d[-1]). */
+		return integral(e->args[1]->type)
+		           ? pattern(b, e,
+		                     "nullif(%0 -> (CASE WHEN %1 < 0 THEN '$[#' || %1 || ']' "
+		                     "ELSE %1 END), 'null')",
+		                     prefix)
+		           : pattern(b, e, "nullif(%0 -> %1, 'null')", prefix);
+	case KQL_F_COALESCE:
+		return e->type == PROTO_T_STRING ? coalesce_strings(b, e, prefix)
+		                                 : call(b, "coalesce", e, prefix);
+	case KQL_F_BIN:
+		/* Datetimes bin from 0001-01-01 (DateTime's ticks), not 1970:
+		 * bin(t, 7d) starts weeks on Mondays as Kusto does. */
+		return e->args[0]->type == PROTO_T_DATETIME
+		           ? pattern(b, e,
+		                     "(kql_bin(%0 + 621355968000000000, %1) - 621355968000000000)",
+		                     prefix)
+		           : call(b, "kql_bin", e, prefix);
 	case KQL_F_STRLEN:
 		return one_text_arg(b, "length", e, prefix);
 	case KQL_F_TOLOWER:
-		return one_text_arg(b, "lower", e, prefix);
+		return one_text_arg(b, "kql_lower", e, prefix);
 	case KQL_F_TOUPPER:
-		return one_text_arg(b, "upper", e, prefix);
+		return one_text_arg(b, "kql_upper", e, prefix);
 	case KQL_F_SUBSTRING:
-		return pattern(b, e,
-		               e->nargs == 3 ? "substr(%0, max(%1, 0) + 1, max(%2, 0))"
-		                             : "substr(%0, max(%1, 0) + 1)",
-		               prefix);
+		/* A negative start counts from the end, as SQLite's substr does. */
+		return pattern(
+		    b, e,
+		    e->nargs == 3
+		        ? "substr(%0, CASE WHEN %1 < 0 THEN %1 ELSE %1 + 1 END, max(%2, 0))"
+		        : "substr(%0, CASE WHEN %1 < 0 THEN %1 ELSE %1 + 1 END)",
+		    prefix);
 	case KQL_F_STRCAT:
 		return concat(b, e, 0, -1, prefix);
 	case KQL_F_STRCAT_DELIM:
@@ -575,10 +661,21 @@ static int json_item(struct sqlb *b, const struct kql_expr *e, const char *prefi
 	}
 	if (e->type == PROTO_T_DATETIME || e->type == PROTO_T_TIMESPAN || e->type == PROTO_T_GUID)
 		return text_of(b, e, prefix);
+	/* bools are JSON's true and false, not SQLite's 1 and 0 */
+	if (e->type == PROTO_T_BOOL) {
+		fputs("json(CASE WHEN ", b->f);
+		if (expr(b, e, prefix) != 0)
+			return -1;
+		fputs(" THEN 'true' WHEN ", b->f);
+		if (expr(b, e, prefix) != 0)
+			return -1;
+		fputs(" IS NOT NULL THEN 'false' END)", b->f);
+		return 0;
+	}
 	return expr(b, e, prefix);
 }
 
-static int collect(struct sqlb *b, const struct kql_expr *e, bool distinct, const char *prefix)
+static int collect_all(struct sqlb *b, const struct kql_expr *e, bool distinct, const char *prefix)
 {
 	/* A dynamic array's elements join the set one by one. */
 	if (e->args[0]->type == PROTO_T_DYNAMIC) {
@@ -595,6 +692,21 @@ static int collect(struct sqlb *b, const struct kql_expr *e, bool distinct, cons
 	if (expr(b, e->args[0], prefix) != 0)
 		return -1;
 	fputs(" IS NOT NULL)", b->f);
+	return 0;
+}
+
+/* make_set(x [, max]) / make_list(x [, max]): at most max elements. */
+static int collect(struct sqlb *b, const struct kql_expr *e, bool distinct, const char *prefix)
+{
+	if (e->nargs < 2)
+		return collect_all(b, e, distinct, prefix);
+	fputs("kql_array_head(", b->f);
+	if (collect_all(b, e, distinct, prefix) != 0)
+		return -1;
+	fputs(", ", b->f);
+	if (expr(b, e->args[1], prefix) != 0)
+		return -1;
+	fputc(')', b->f);
 	return 0;
 }
 
@@ -877,16 +989,17 @@ static int plan_join(struct sqlb *b, const struct kql_plan *p)
 
 /* Column x of t as a JSON array: an array as it is; a property bag as the
  * array of its properties, each a one-property bag ({"k": v}) or, with
- * kind=array, [k, v]; anything else as []. */
+ * kind=array, [k, v]; null and any other value as the array of that one
+ * value (mv-expand gives null one record, an empty array or bag none). */
 static void expand_array(struct sqlb *b, const struct kql_plan *p, int x)
 {
-	fprintf(
-	    b->f,
-	    "(CASE WHEN NOT json_valid(t.c%d) THEN '[]' WHEN json_type(t.c%d) = 'array' THEN "
-	    "t.c%d WHEN json_type(t.c%d) = 'object' THEN (SELECT json_group_array(%s(key, "
-	    "json(CASE WHEN type IN ('object', 'array') THEN value ELSE json_quote(value) END))) "
-	    "FROM json_each(t.c%d)) ELSE '[]' END)",
-	    x, x, x, x, p->bag_as_array ? "json_array" : "json_object", x);
+	fprintf(b->f,
+	        "(CASE WHEN t.c%d IS NULL THEN '[null]' WHEN NOT json_valid(t.c%d) THEN '[]' "
+	        "WHEN json_type(t.c%d) = 'array' THEN t.c%d WHEN json_type(t.c%d) = 'object' THEN "
+	        "(SELECT json_group_array(%s(key, json(CASE WHEN type IN ('object', 'array') THEN "
+	        "value ELSE json_quote(value) END))) FROM json_each(t.c%d)) "
+	        "ELSE json_array(json(t.c%d)) END)",
+	        x, x, x, x, x, p->bag_as_array ? "json_array" : "json_object", x, x);
 }
 
 static int expand_index(const struct kql_plan *p, size_t c)
@@ -911,9 +1024,11 @@ static int plan_mvexpand(struct sqlb *b, const struct kql_plan *p)
 		}
 		if (t != PROTO_T_DYNAMIC)
 			fprintf(b->f, "kql_convert(%d, ", (int)t);
+		else
+			fputs("nullif(", b->f); /* a JSON null element is null */
 		expand_array(b, p, (int)c);
 		fprintf(b->f, " %s j.value%s AS c%zu", t == PROTO_T_DYNAMIC ? "->" : "->>",
-		        t == PROTO_T_DYNAMIC ? "" : ")", c);
+		        t == PROTO_T_DYNAMIC ? ", 'null')" : ")", c);
 	}
 	if (p->itemindex >= 0)
 		fprintf(b->f, ", j.value AS c%d", p->itemindex);

@@ -271,8 +271,45 @@ static void *bad_literal(struct kql_parser *p, const char *what)
 	       NULL;
 }
 
-/* Kusto's datetime literal forms: 2020-01-02, 2020-01-02 03:04,
- * 2020-01-02T03:04:05.1234567Z; normalized to timefmt's ISO form. */
+/* A trailing " GMT" (the RFC and sortable forms say so), or nothing. */
+static bool utc_suffix(const char *s)
+{
+	return *s == '\0' || strcmp(s, " GMT") == 0 || strcmp(s, " UTC") == 0;
+}
+
+/* RFC 822 and RFC 850 (the datetime type's documentation):
+ * [Sat, ]8 Nov 14 15:05[:02][ GMT] and [Saturday, ]08-Nov-14 15:05[:02][ GMT];
+ * a two-digit year is 1950 to 2049. */
+static int parse_rfc_datetime(const char *s, int64_t *ret)
+{
+	static const char months[] = "janfebmaraprmayjunjulaugsepoctnovdec";
+	int d, y, h, mi, sec = 0, n = 0, k = 0, mo;
+	char mon[4], sep[2], iso[64];
+	const char *comma = strchr(s, ','), *m;
+
+	if (comma != NULL)
+		s = comma + 1 + (comma[1] == ' ');
+	if (sscanf(s, "%2d%1[ -]%3[A-Za-z]%1[ -]%4d %2d:%2d%n", &d, sep, mon, sep, &y, &h, &mi,
+	           &n) != 7)
+		return -EINVAL;
+	s += n;
+	if (*s == ':' && sscanf(s + 1, "%2d%n", &sec, &k) == 1)
+		s += 1 + k;
+	for (int i = 0; i < 3; i++)
+		mon[i] = (char)tolower((unsigned char)mon[i]);
+	if (strlen(mon) != 3 || (m = strstr(months, mon)) == NULL || (m - months) % 3 != 0 ||
+	    !utc_suffix(s))
+		return -EINVAL;
+	mo = (int)(m - months) / 3 + 1;
+	if (y < 100)
+		y += y < 50 ? 2000 : 1900;
+	(void)snprintf(iso, sizeof(iso), "%04d-%02d-%02dT%02d:%02d:%02dZ", y, mo, d, h, mi, sec);
+	return timefmt_parse_datetime(iso, ret);
+}
+
+/* Kusto's datetime forms: 2020-01-02, 2020-01-02 03:04,
+ * 2020-01-02T03:04:05.1234567Z, 2020-1-2 03:04 GMT, and the RFC 822 and
+ * 850 ones; normalized to timefmt's ISO form. */
 int kql_parse_datetime(const char *s, int64_t *ret)
 {
 	int y, mo, d, h = 0, mi = 0, sec = 0, n = 0, k = 0;
@@ -290,7 +327,7 @@ int kql_parse_datetime(const char *s, int64_t *ret)
 		                                           : kql_parse_datetime(inner, ret);
 	}
 	if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3)
-		return -EINVAL;
+		return parse_rfc_datetime(s, ret);
 	s += n;
 	if ((*s == 'T' || *s == ' ') && sscanf(s + 1, "%2d:%2d%n", &h, &mi, &k) == 2) {
 		s += 1 + k;
@@ -301,7 +338,7 @@ int kql_parse_datetime(const char *s, int64_t *ret)
 	}
 	if (*s == 'Z')
 		s++;
-	if (*s != '\0')
+	if (!utc_suffix(s))
 		return -EINVAL;
 	(void)snprintf(iso, sizeof(iso), "%04d-%02d-%02dT%02d:%02d:%02d%s%sZ", y, mo, d, h, mi, sec,
 	               frac[0] ? "." : "", frac);

@@ -165,6 +165,13 @@ static void test_function_types(void **state)
 	expect_type("abs(Code)", PROTO_T_LONG);
 	expect_type("pow(2, 10)", PROTO_T_REAL);
 	expect_type("max_of(Code, 3)", PROTO_T_LONG);
+	expect_type("iff(Code > 1, 1, 2.5)", PROTO_T_REAL);
+	expect_type("iff(Code > 1, toint(1), Code)", PROTO_T_LONG);
+	expect_type("case(Code > 1, 1, Code > 2, 2, 3.5)", PROTO_T_REAL);
+	expect_type("case(Code > 1, Level, 'x')", PROTO_T_STRING);
+	expect_type("coalesce(toint(Code), Code)", PROTO_T_LONG);
+	expect_type("max_of(Code, 2.5)", PROTO_T_REAL);
+	expect_type("iff(Code > 1, Props.a, 2)", PROTO_T_LONG);
 	expect_type("isempty(Level)", PROTO_T_BOOL);
 	expect_type("long(null)", PROTO_T_LONG);
 	expect_type("guid(74be27de-1e4e-49d9-b579-fe0b331d3642)", PROTO_T_GUID);
@@ -175,9 +182,9 @@ static void test_aggregate_names(void **state)
 {
 	expect_names("Events | summarize count(), countif(Code > 1), sum(Code), avg(Latency), "
 	             "min(Timestamp), max(Latency), dcount(Host), make_set(Level), "
-	             "make_list(Host), take_any(Level)",
+	             "make_list(Host), take_any(Level), any(Code)",
 	             "count_,countif_,sum_Code,avg_Latency,min_Timestamp,max_Latency,dcount_Host,"
-	             "set_Level,list_Host,any_Level");
+	             "set_Level,list_Host,Level,any_Code");
 	expect_names("Events | summarize count() by bin(Timestamp, 1h), Level",
 	             "Timestamp,Level,count_");
 	expect_names("Events | summarize n = count(), avg(Latency * 2) by H = Host, tolower(Level)",
@@ -185,6 +192,8 @@ static void test_aggregate_names(void **state)
 	expect_names("Events | summarize count(), count()", "count_,count_1");
 	expect_names("Events | summarize percentiles(Latency, 50, 99.9)",
 	             "percentile_Latency_50,percentile_Latency_99_9");
+	expect_names("Events | summarize percentile(Latency, 95), p = percentile(Code, 50)",
+	             "percentile_Latency_95,p");
 	expect_names("Events | summarize arg_max(Timestamp, *) by Host",
 	             "Host,Timestamp,Level,Latency,Code,Props,Small,Id,Took");
 	expect_names("Events | summarize arg_min(Latency, Host, Code)", "Latency,Host,Code");
@@ -199,6 +208,17 @@ static void test_operator_names(void **state)
 {
 	expect_names("Events | project Level, L2 = Level, Code + 1, Props.a, Props['b']",
 	             "Level,L2,Column1,Props_a,Props_b");
+	/* Conversions, bin/floor, round, abs … keep their first argument's name;
+	 * strlen(x) is strlen_x; other calls are ColumnN (Kusto.Language's
+	 * ResultNameKind of each function). */
+	expect_names("Events | project tostring(Props.a), toint(Code), strlen(Level), "
+	             "round(Latency, 1), tolower(Level), startofday(Timestamp), "
+	             "startofweek(Timestamp)",
+	             "Props_a,Code,strlen_Level,Latency,Column1,Timestamp,Column2");
+	expect_names("Events | summarize count() by tostring(Props.u), abs(Code)",
+	             "Props_u,Code,count_");
+	expect_names("Events | project Code, tolong(Code), abs(Code)", "Code,Code1,Code2");
+	expect_names("Events | project tolong(Code), Code", "Code,Code1");
 	expect_names("Hosts | extend x = 1, Host = toupper(Host), y = x + 1", "Host,Region,x,y");
 	expect_names("Hosts | project-away Region", "Host");
 	expect_names("Hosts | project-rename Name = Host", "Name,Region");
@@ -216,6 +236,8 @@ static void test_operator_names(void **state)
 	expect_names("Events | distinct Level, Host", "Level,Host");
 	expect_names("Events | mv-expand with_itemindex=i Props", "Timestamp,Level,Host,Latency,"
 	                                                          "Code,Props,Small,Id,Took,i");
+	expect_names("Events | mv-expand x = Props.a, Props", "Timestamp,Level,Host,Latency,"
+	                                                      "Code,Props,Small,Id,Took,x");
 	expect_names("database('Other').Machines | take 1", "Host,Region");
 }
 

@@ -4,7 +4,9 @@
  * predicates, has matching whole terms, case-insensitive =~ contains
  * startswith, sort defaults, summarize over no rows, union, every join
  * kind, mv-expand, arg_max, percentile, bin, startof*, modulo,
- * conversions that give null), that no literal reaches SQL as text, and
+ * conversions that give null, Unicode case folding, dynamic values beside
+ * scalars), each operator and function of the subset at least once, that
+ * no literal reaches SQL as text, and
  * the documentation's examples whose documented output is reproduced
  * (kql_doc_outputs.inc).
  */
@@ -149,6 +151,18 @@ static void test_strings(void **state)
 	     "'Hello' startswith 'he', 'Hello' endswith_cs 'LO', 'a' =~ 'A', 'a' == 'A', "
 	     "'a' !~ 'b', 'Kusto Explorer' hasprefix 'expl', 'Kusto Explorer' hassuffix 'sto'",
 	     "false\ttrue\tfalse\ttrue\tfalse\ttrue\tfalse\ttrue\tfalse\ttrue\ttrue\ttrue\n");
+	/* in over a dynamic array's elements. */
+	ROWS("print a = 'x' in (dynamic(['x', 'y'])), b = 2 in (1, dynamic([5, 2])), "
+	     "c = 'X' in~ (dynamic(['x'])), d = 3 !in (dynamic([1, 2])), e = 1 !in (dynamic([1]), "
+	     "7)",
+	     "true\ttrue\ttrue\ttrue\tfalse\n");
+	ROWS("let s = dynamic(['a', 'b']); datatable(k:string)['a', 'c', 'b'] | where k !in (s)",
+	     "c\n");
+	/* Case-insensitive means every letter, not only ASCII ones. */
+	ROWS("print 'CAFÉ' =~ 'café', 'Ünïcode Straße' has 'ÜNÏCODE', 'naïve' contains 'NAÏ', "
+	     "'É' in~ ('é'), tolower('ÀÉÎ'), toupper('straße ñ'), 'ÉCOLE' startswith 'éc', "
+	     "'CAFÉ' !~ 'café', 'CAFÉ' == 'café', 'Ñu' hasprefix 'ñ'",
+	     "true\ttrue\ttrue\ttrue\tàéî\tSTRAßE Ñ\ttrue\tfalse\tfalse\ttrue\n");
 	ROWS("print 'x' in ('a', 'x'), 'X' in ('x'), 'X' in~ ('x'), 2 !in (1, 3), "
 	     "'abc123' matches regex @'\\d+$', strcat('a', 1, 1.5, true), "
 	     "extract('(\\\\w+)@', 1, 'joe@x.org'), strlen('héllo'), substring('hello', 1, 3)",
@@ -167,6 +181,12 @@ static void test_numbers_and_time(void **state)
 	     "2020-01-01T10:00:00.0000000Z\t2019-12-29T00:00:00.0000000Z\t"
 	     "2020-03-01T00:00:00.0000000Z\t2020-01-01T23:59:59.9999999Z\t3.00:00:00\t"
 	     "1.00:00:00\t24\t01:00:00\t2020-01-02T00:00:00.0000000Z\n");
+	/* datetimes bin from 0001-01-01 (a Monday): 7d bins start on Mondays, as
+	 * in the documentation's bin(StartTime, 7d) example. */
+	ROWS("print bin(datetime(2007-01-03 10:00), 7d), bin(datetime(2007-01-29), 7d), "
+	     "floor(datetime(1969-12-31 23:00), 5d)",
+	     "2007-01-01T00:00:00.0000000Z\t2007-01-29T00:00:00.0000000Z\t"
+	     "1969-12-30T00:00:00.0000000Z\n");
 	ROWS("print datetime_add('month', 1, datetime(2020-01-31)), "
 	     "datetime_add('year', -1, datetime(2020-02-29 10:00)), "
 	     "datetime_diff('day', datetime(2020-01-02), datetime(2020-01-01 23:00)), "
@@ -175,8 +195,18 @@ static void test_numbers_and_time(void **state)
 	     "format_datetime(datetime(2020-03-04 05:06:07.89), 'yyyy-MM-dd HH:mm:ss.ff tt')",
 	     "2020-02-29T00:00:00.0000000Z\t2019-02-28T10:00:00.0000000Z\t1\t2\t53\t"
 	     "2020-03-04 05:06:07.89 AM\n");
+	/* The documentation's format_datetime examples of y and FFFFFFF. */
+	ROWS("print format_datetime(datetime(2009-06-15 13:45:30), 'y'), "
+	     "format_datetime(datetime(0900-01-01), 'y|yy|yyyy'), "
+	     "format_datetime(datetime(2009-06-15 13:45:30.0001150), 'FFFFFFF')",
+	     "9\t0|00|0900\t000115\n");
 	ROWS("print trim(@'[-_]+', '--a_b--'), indexof('abcabc', 'c', 3), indexof('abc', 'x')",
 	     "a_b\t5\t-1\n");
+	/* Positions count characters, as strlen and substring do. */
+	ROWS("print indexof('naïve café', 'e'), indexof('ééabc', 'b', 3), indexof('ééabc', 'c', "
+	     "-1), "
+	     "indexof('éxéx', 'x', 0, 2, 2), indexof('éxéx', 'x', 0, 3, 2)",
+	     "4\t3\t4\t-1\t3\n");
 	ROWS("range x from 1 to 10 step 4", "1\n5\n9\n");
 	ROWS("range t from datetime(2020-01-01) to datetime(2020-01-01 12:00) step 6h",
 	     "2020-01-01T00:00:00.0000000Z\n2020-01-01T06:00:00.0000000Z\n"
@@ -210,6 +240,13 @@ static void test_summarize(void **state)
 	            "l = make_list(v), st = make_set(k) by k",
 	            "a\t3\t5\t2.5\t3.5\t[1.5,3.5]\t[\"a\"]\nb\t1\t2.5\t2.5\t2.5\t[2.5]\t[\"b\"]\n",
 	            false);
+	ROWS("datatable(b:bool)[true, false, bool(null), true] | summarize make_set(b), "
+	     "make_list(b)",
+	     "[true,false]\t[true,false,true]\n");
+	/* make_set and make_list honour their maximum size. */
+	ROWS("range x from 1 to 10 step 1 | summarize s = array_length(make_set(x, 3)), "
+	     "l = array_length(make_list(x, 4)), a = array_length(make_list(x))",
+	     "3\t4\t10\n");
 	ROWS("datatable(t:long, h:string)[1, 'x', 5, 'y', 3, 'z'] | summarize arg_max(t, h), "
 	     "arg_min(t, *), percentile(t, 50)",
 	     "5\ty\t1\tx\t3\n");
@@ -253,6 +290,58 @@ static void test_union_join_mvexpand(void **state)
 	ROWS("datatable(a:long, d:dynamic)[1, dynamic([10, 20]), 2, dynamic([])] "
 	     "| mv-expand with_itemindex=i d to typeof(long)",
 	     "1\t10\t0\n1\t20\t1\n");
+	/* Name = expression: a new column, or the column of that name replaced. */
+	ROWS("datatable(a:long, d:dynamic)[1, dynamic({'t': [1, 2]}), 2, dynamic({'t': []})] "
+	     "| mv-expand x = d.t to typeof(long) | project a, x",
+	     "1\t1\n1\t2\n");
+	ROWS("datatable(a:long, d:dynamic)[1, dynamic({'t': ['p', 'q']})] | mv-expand d = d.t",
+	     "1\t\"p\"\n1\t\"q\"\n");
+	/* RE2's (?i); a lazy quantifier, which POSIX ERE would read as greedy,
+	 * is refused rather than matched wrongly. */
+	ROWS("print 'ABC' matches regex @'(?i)^abc$', extract(@'(?i)(b+)', 1, 'aBBc')",
+	     "true\tBB\n");
+	/* ... as are what RE2 refuses and glibc's regcomp would blow up on:
+	 * a++ and counted repetitions above 1000 in all. */
+	static const struct {
+		const char *q, *why;
+	} refused[] = {
+	    {"print extract(@'a(.*?)b', 1, 'a1b2b')", "lazy quantifiers"},
+	    {"print 'aa' matches regex @'a++'", "repetition of a repetition"},
+	    {"print 'aa' matches regex @'(a{1000}){1000}'", "above 1000"},
+	    {"print trim(@'x{2}{3}', 'xx')", "repetition of a repetition"},
+	};
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		struct kql_error err = {0};
+		assert_null(run(refused[i].q, &err));
+		if (strstr(err.message, refused[i].why) == NULL)
+			fail_msg("%s: %s", refused[i].q, err.message);
+	}
+	ROWS("print '2020-01-02' matches regex @'^\\d{4}-\\d{2}-\\d{2}$', "
+	     "extract(@'(\\d{2,3})', 1, 'x12345'), 'a{' matches regex @'a\\{'",
+	     "true\t123\ttrue\n");
+	/* A negative index counts from the end of the array. */
+	ROWS("print d = dynamic([1, 2, 3]) | project a = d[-1], b = d[-3], c = d[-4], e = d[0]",
+	     "3\t1\tnull\t1\n");
+	/* A JSON null inside a dynamic value is Kusto's null. */
+	ROWS("print a = isnull(dynamic([null])[0]), b = tostring(dynamic({'x': null}).x), "
+	     "c = isnull(dynamic({'x': 1}).y)",
+	     "true\t\ttrue\n");
+	/* A dynamic value compared with a scalar compares its value, not its JSON. */
+	ROWS("print d = dynamic({'n': 5, 'u': 'x', 'r': 2.5}) | project a = d.n > 3, b = d.u == "
+	     "'x', "
+	     "c = d.r < 3.0, e = d.n == 5, f = d.u != 'y', g = d.missing == 1",
+	     "true\ttrue\ttrue\ttrue\ttrue\tfalse\n");
+	/* parse_json: text that is no JSON is kept as a dynamic string. */
+	ROWS(
+	    "print a = parse_json('abc'), b = isnull(parse_json('null')), c = todynamic('[1]')[0], "
+	    "d = tostring(parse_json('abc'))",
+	    "\"abc\"\ttrue\t1\tabc\n");
+	ROWS("print d = dynamic([null, 1]) | mv-expand d | extend n = isnull(d), s = tostring(d)",
+	     "null\ttrue\t\n1\tfalse\t1\n");
+	/* null expands to one record (null), an empty array to none. */
+	ROWS("datatable(a:long, d:dynamic)[1, dynamic([10]), 2, dynamic([]), 3, dynamic(null), "
+	     "4, dynamic(7)] | mv-expand with_itemindex=i d",
+	     "1\t10\t0\n3\tnull\t0\n4\t7\t0\n");
 	ROWS("datatable(a:dynamic, b:dynamic)[dynamic([1, 2, 3]), dynamic(['x'])] "
 	     "| mv-expand with_itemindex=i a, b limit 2",
 	     "1\t\"x\"\t0\n2\tnull\t1\n");
@@ -261,6 +350,98 @@ static void test_union_join_mvexpand(void **state)
 	ROWS("print d = dynamic({'a': {'b': [5, 6]}}) | project x = d.a.b[1], y = d['a'], "
 	     "n = array_length(d.a.b), k = bag_keys(d)",
 	     "6\t{\"b\":[5,6]}\t2\t[\"a\"]\n");
+}
+
+/* Each tabular operator of the subset, once at least, on a small table. */
+static void test_each_operator(void **state)
+{
+	const char *t = "datatable(k:string, v:long, d:dynamic)['a', 1, dynamic([1]), "
+	                "'b', 2, dynamic(null), 'a', 3, dynamic(['x', 'y'])]";
+	const char *r = "datatable(k:string, w:string)['a', 'A', 'c', 'C']";
+	char q[512];
+
+	(void)snprintf(q, sizeof(q), "%s | filter v > 1 | project-away d | project-rename n = v",
+	               t);
+	ROWS(q, "b\t2\na\t3\n");
+	(void)snprintf(q, sizeof(q), "%s | distinct k | sort by k asc", t);
+	ROWS(q, "a\nb\n");
+	(void)snprintf(q, sizeof(q),
+	               "%s | join kind=inner (%s) on $left.k == $right.k | project v, w", t, r);
+	expect_rows(q, "1\tA\n3\tA\n", false);
+	(void)snprintf(q, sizeof(q), "%s | lookup (%s) on k | project v, w", t, r);
+	expect_rows(q, "1\tA\n2\t\n3\tA\n", false);
+	(void)snprintf(q, sizeof(q), "%s | lookup kind=inner (%s) on k | count", t, r);
+	ROWS(q, "2\n");
+	(void)snprintf(q, sizeof(q), "%s | summarize count() by k | render columnchart", t);
+	expect_rows(q, "a\t2\nb\t1\n", false);
+	(void)snprintf(q, sizeof(q), "%s | sort by v asc nulls last | take 2 | project v", t);
+	ROWS(q, "1\n2\n");
+	(void)snprintf(q, sizeof(q), "%s | mv-expand d | project v, d", t);
+	ROWS(q, "1\t1\n2\tnull\n3\t\"x\"\n3\t\"y\"\n");
+	(void)snprintf(q, sizeof(q),
+	               "let m = 2; let f = (x:long) { x * m }; %s | as T | "
+	               "where v >= m | extend y = f(v) | project y",
+	               t);
+	ROWS(q, "4\n6\n");
+	ROWS("union withsource=S (print x = 1), (print x = 2) | summarize sum(x)", "3\n");
+	/* as T names the pipe so far for the operators after it. */
+	expect_rows(
+	    "range x from 1 to 6 step 1 | as T | join kind=inner (T | where x % 2 == 0) on x "
+	    "| project x, x1",
+	    "2\t2\n4\t4\n6\t6\n", false);
+	/* A let names a table for union, join and lookup as a table's name does. */
+	ROWS("let T = print a = 1; let U = datatable(a:long, b:string)[1, 'x']; T | union T | "
+	     "join kind=inner U on a | lookup U on a | project a, b | union U, U | count",
+	     "4\n");
+}
+
+/* The aggregates and scalar functions the unit tests above do not reach. */
+static void test_each_function(void **state)
+{
+	const char *t = "datatable(k:string, v:long, r:real)['a', 1, 1.5, 'a', 3, real(null), "
+	                "'b', 2, 4.0, 'b', 2, 2.0]";
+	char q[512];
+
+	(void)snprintf(q, sizeof(q),
+	               "%s | summarize sumif(v, v > 1), avgif(r, v > 1), dcountif(v, r > 1.0), "
+	               "take_any(k), percentiles(v, 50, 100) by k",
+	               t);
+	expect_rows(q, "a\t3\tnull\t1\ta\t1\t3\nb\t4\t3\t1\tb\t2\t2\n", false);
+	ROWS("print not(true), not(isnotnull(long(null))), isnotempty(''), iif(1 > 2, 'y', 'n'), "
+	     "case(false, 1, true, 2, 3), coalesce(long(null), 7), 'abc' !has 'ab', "
+	     "'abc' !contains 'B', 5 between (1 .. 5), 5 !between (1 .. 4)",
+	     "false\ttrue\tfalse\tn\t2\t7\ttrue\tfalse\ttrue\ttrue\n");
+	/* The datetime formats of the documentation: ISO 8601, RFC 822, RFC 850
+	 * and the sortable one, with an optional GMT. */
+	ROWS("print todatetime('Sat, 8 Nov 14 15:05:02 GMT'), todatetime('8 Nov 14 15:05'), "
+	     "todatetime('Saturday, 08-Nov-14 15:05:02 GMT'), todatetime('08-Nov-14 15:05'), "
+	     "todatetime('2014-11-08 15:05:25 GMT'), todatetime('2014-11-8T15:05'), "
+	     "todatetime('8 Foo 14 15:05'), todatetime('Sat, 8 Nov 14')",
+	     "2014-11-08T15:05:02.0000000Z\t2014-11-08T15:05:00.0000000Z\t"
+	     "2014-11-08T15:05:02.0000000Z\t2014-11-08T15:05:00.0000000Z\t"
+	     "2014-11-08T15:05:25.0000000Z\t2014-11-08T15:05:00.0000000Z\tnull\tnull\n");
+	/* substring: a negative start counts from the end. */
+	ROWS("print substring('abcdef', -2), substring('abcdef', -3, 2), substring('abc', 1, 100), "
+	     "substring('héllo', -4, 1)",
+	     "ef\tde\tbc\té\n");
+	ROWS("print toint(true), tolong(false), todouble(true), toint(bool(null))",
+	     "1\t0\t1\tnull\n");
+	ROWS("print tostring(1.5e20), tostring(0.00005), tostring(0.25), tostring(50.0)",
+	     "1.5E+20\t5E-05\t0.25\t50\n");
+	/* coalesce skips empty strings as it skips nulls. */
+	ROWS("print coalesce('', 'b'), coalesce('', ''), strlen(coalesce('', '')), "
+	     "coalesce(tolong('x'), tolong('42'), 33)",
+	     "b\t\t0\t42\n");
+	ROWS("print split('a,b,,c', ','), split('a,b', ',', 1), strcat_delim('-', 'a', 1, ''), "
+	     "replace_string('aXbX', 'X', '--'), tolong('12'), toreal('2.5'), toreal('x')",
+	     "[\"a\",\"b\",\"\",\"c\"]\t[\"b\"]\ta-1-\ta--b--\t12\t2.5\tnull\n");
+	ROWS("print sqrt(16.0), log(exp(2.0)), log10(1000.0), ceiling(1.2), ceiling(-1.2), "
+	     "min_of(3, 1, 2), max_of(1.5, 2.5), round(1.2567, 2)",
+	     "4\t2\t3\t2\t-1\t1\t2.5\t1.26\n");
+	ROWS("print startofday(datetime(2020-05-06 07:08:09)), startofyear(datetime(2020-05-06)), "
+	     "startofday(datetime(2020-05-06 07:00), 1)",
+	     "2020-05-06T00:00:00.0000000Z\t2020-01-01T00:00:00.0000000Z\t"
+	     "2020-05-07T00:00:00.0000000Z\n");
 }
 
 /* No value of the query is written into the SQL: it only has parameters. */
@@ -402,6 +583,8 @@ int main(void)
 	    cmocka_unit_test(test_sort_and_top),
 	    cmocka_unit_test(test_summarize),
 	    cmocka_unit_test(test_union_join_mvexpand),
+	    cmocka_unit_test(test_each_operator),
+	    cmocka_unit_test(test_each_function),
 	    cmocka_unit_test(test_no_literal_in_sql),
 	    cmocka_unit_test(test_refused),
 	    cmocka_unit_test(test_stored_table),
