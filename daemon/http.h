@@ -148,6 +148,10 @@ struct http_hooks {
 	 * exactly once (http_wait_error, or a streamed answer), unless its gone
 	 * callback runs first.  NULL: answered 503. */
 	void (*query)(void *arg, const struct http_kusto_call *call);
+	/* A query request (POST /v1|v2/rest/query, req borrowed for the call)
+	 * refused with 429 past max_concurrent_queries: for .show queries.
+	 * NULL: not reported. */
+	void (*throttled)(void *arg, struct evhttp_request *req, const struct auth_principal *who);
 	/* POST /v1/admin/sync, the caller authorized: 0, or a negative errno
 	 * (answered 503).  NULL: answered 503 "no sync engine". */
 	int (*sync_now)(void *arg);

@@ -56,7 +56,8 @@ struct door_park {
 	struct http_endpoint *ep;
 	struct evhttp_request *req;
 	struct http_conn *conn;
-	struct event *timer; /* query_queue_timeout: then 429 */
+	struct event *timer;       /* query_queue_timeout: then 429 */
+	struct auth_principal who; /* for the throttled hook */
 };
 
 static const char *const refusal_names[DOOR_R_N] = {
@@ -505,6 +506,16 @@ int http_door_admit(struct http_call *c)
 
 /* ---- query slots ---- */
 
+/* Tells the throttled hook of a refused query (not of a .show command). */
+static void report_throttled(struct http *h, struct evhttp_request *req,
+                             const struct auth_principal *who)
+{
+	const char *uri = evhttp_request_get_uri(req);
+
+	if (h->hooks.throttled != NULL && uri != NULL && strstr(uri, "/rest/query") != NULL)
+		h->hooks.throttled(h->hooks.arg, req, who);
+}
+
 static void on_park_timeout(evutil_socket_t fd, short what, void *arg)
 {
 	struct door_park *p = arg;
@@ -516,6 +527,7 @@ static void on_park_timeout(evutil_socket_t fd, short what, void *arg)
 	               "%u queries are running (max_concurrent_queries); retry later",
 	               p->h->lim.queries);
 	refusal_log(p->h, k->addr != NULL ? k->addr->key : "a:?", DOOR_R_QUERIES);
+	report_throttled(p->h, req, &p->who);
 	park_free(p);
 	http_door_reply_throttled(req, msg);
 }
@@ -538,6 +550,7 @@ static int park(struct http_call *c)
 	p->ep = c->ep;
 	p->req = c->req;
 	p->conn = c->conn;
+	p->who = c->who;
 	c->conn->park = p;
 	p->prev = h->parked_last;
 	*(h->parked_last != NULL ? &h->parked_last->next : &h->parked) = p;
@@ -567,6 +580,7 @@ int http_door_query(struct http_call *c)
 	               "later",
 	               h->queries, h->nparked);
 	refusal_log(h, c->conn->addr != NULL ? c->conn->addr->key : "a:?", DOOR_R_QUERIES);
+	report_throttled(h, c->req, &c->who);
 	c->replied = true;
 	http_door_reply_throttled(c->req, msg);
 	return -1;

@@ -25,6 +25,7 @@
 #include "log.h"
 #include "util/timefmt.h"
 #include "cache/warm.h"
+#include "kusto/kusto.h"
 
 #define N_ELEMENTS(a) (sizeof(a) / sizeof((a)[0]))
 #define METHODS_GET (EVHTTP_REQ_GET | EVHTTP_REQ_HEAD)
@@ -638,7 +639,8 @@ static void h_query(struct http_call *c)
 
 	if (c->h->hooks.query == NULL)
 		return kusto_unavailable(c);
-	if (evbuffer_add(in, "", 1) < 0 || (k.body = (const char *)evbuffer_pullup(in, -1)) == NULL ||
+	if (evbuffer_add(in, "", 1) < 0 ||
+	    (k.body = (const char *)evbuffer_pullup(in, -1)) == NULL ||
 	    (k.wait = http_wait_take(c)) == NULL)
 		return http_call_fail(c, -ENOMEM);
 	c->replied = true;
@@ -927,11 +929,32 @@ static const struct route *prepare(struct http_call *c)
 	return r;
 }
 
+/* Whether c is .show queries or .cancel query: they take no query slot,
+ * so that a caller can see and cancel queries while every slot is held. */
+static bool query_admin(struct http_call *c)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(c->req);
+	size_t len = evbuffer_get_length(in);
+	const char *body = len > 0 ? (const char *)evbuffer_pullup(in, -1) : NULL;
+	struct kusto_request kr = {0};
+	struct kusto_cmd cmd = {0};
+	struct kusto_error e;
+	bool yes = false;
+
+	if (body != NULL && kusto_request_decode(body, len, &kr, &e) == 0 &&
+	    kusto_parse(kr.csl, strlen(kr.csl), &cmd, &e) == 0)
+		yes = cmd.kind == KUSTO_SHOW_QUERIES || cmd.kind == KUSTO_CANCEL_QUERY;
+	kusto_cmd_clear(&cmd);
+	kusto_request_clear(&kr);
+	return yes;
+}
+
 static void run(struct http_call *c)
 {
 	const struct route *r = prepare(c);
 
-	if (r == NULL || (r->query && http_door_query(c) != 0))
+	if (r == NULL ||
+	    (r->query && !(r->fn == h_kusto && query_admin(c)) && http_door_query(c) != 0))
 		return;
 	c->v = (struct views_ctx){.store = http_store(c->h),
 	                          .conf = c->h->conf,

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -36,6 +37,7 @@
 #include "query.h"
 #include "readthru.h"
 #include "signals.h"
+#include "util/fsutil.h"
 
 #ifndef FOLLOWERD_VERSION
 #define FOLLOWERD_VERSION "0.1.0"
@@ -254,7 +256,7 @@ struct daemon {
 	struct event *deadline;
 	const struct engine_ops *engine_ops;
 	void *engine;
-	struct http *http; /* NULL with --once */
+	struct http *http;   /* NULL with --once */
 	struct query *query; /* KQL queries; NULL with --once */
 	enum engine_mode mode;
 	bool level_set; /* the command line chose the log level */
@@ -337,6 +339,7 @@ static int apply_conf(void *arg, const struct conf *eff, char *err, size_t errle
 	if (d->http != NULL)
 		http_reload_commit(d->http, hr, eff);
 	query_set_conf(d->query, on_warm(d), eff);
+	query_set_max_memory(d->query, eff->query_max_memory);
 	return 0;
 }
 
@@ -494,6 +497,13 @@ static bool on_query_counts(void *arg, uint64_t *running, uint64_t *queued, uint
 	return true;
 }
 
+static void on_throttled(void *arg, struct evhttp_request *req, const struct auth_principal *who)
+{
+	struct daemon *d = arg;
+
+	query_throttled(d->query, req, who);
+}
+
 static void on_attachments(void *arg, struct evhttp_request *req,
                            const struct http_admin_call *call)
 {
@@ -556,6 +566,7 @@ static int http_start(struct daemon *d)
 	                                     .warm = on_warm,
 	                                     .qsync = on_qsync,
 	                                     .query = on_query,
+	                                     .throttled = on_throttled,
 	                                     .query_counts = on_query_counts,
 	                                     .sync = on_sync,
 	                                     .miss = on_miss,
@@ -598,9 +609,34 @@ static int start_query(struct daemon *d, char *err, size_t errlen)
 	r = query_new(d->base, path, d->conf->cache_dir, on_qsync(d), &d->query, err, errlen);
 	if (r < 0)
 		log_err("cannot start: %s", err);
-	else
+	if (r == 0) {
+		mgmt_set_query(d->mgmt, d->query);
 		query_set_conf(d->query, on_warm(d), mgmt_conf(d->mgmt));
+		query_set_max_memory(d->query, mgmt_conf(d->mgmt)->query_max_memory);
+	}
 	return r;
+}
+
+/* SQLite's temporary files (a query's sorts and DISTINCTs past its
+ * memory budget spill there) go to <cache_dir>/query/tmp, private to the
+ * daemon and on the disk sized for data, unless SQLITE_TMPDIR is set.
+ * Set once, before any thread: SQLite reads it at each temporary file. */
+static void private_tmpdir(const struct conf *c)
+{
+	char path[4096];
+
+	if (getenv("SQLITE_TMPDIR") != NULL)
+		return;
+	(void)snprintf(path, sizeof(path), "%s/query", c->cache_dir);
+	if (fsutil_mkdirs(path, 0750) < 0 ||
+	    (snprintf(path, sizeof(path), "%s/query/tmp", c->cache_dir) > 0 &&
+	     mkdir(path, 0700) < 0 && errno != EEXIST)) {
+		log_warning("cannot create %s for SQLite's temporary files: %s", path,
+		            strerror(errno));
+		return;
+	}
+	if (setenv("SQLITE_TMPDIR", path, 0) < 0)
+		log_warning("cannot set SQLITE_TMPDIR: %s", strerror(errno));
 }
 
 static int daemon_start(struct daemon *d)
@@ -618,6 +654,8 @@ static int daemon_start(struct daemon *d)
 		return r;
 	}
 	apply_log_level(d);
+	if (d->mode == ENGINE_RUN)
+		private_tmpdir(d->conf);
 	log_info("configuration %s: %zu attached database configuration%s", d->config_path,
 	         d->conf->nattach, d->conf->nattach == 1 ? "" : "s");
 	notify_status(d->notify, "starting: opening the store");

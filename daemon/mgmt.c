@@ -113,6 +113,11 @@ void mgmt_set_conf(struct mgmt *m, const struct conf *file, struct conf *eff)
 	m->cur = mc;
 }
 
+void mgmt_set_query(struct mgmt *m, struct query *q)
+{
+	m->query = q;
+}
+
 const struct conf *mgmt_conf(const struct mgmt *m)
 {
 	return m->cur != NULL ? m->cur->conf : NULL;
@@ -164,7 +169,8 @@ int mgmt_submit(struct mgmt *m, struct job *j)
 
 static void show_run(struct mgmt *m, struct job *j)
 {
-	struct mgmt_be b = {.who = &j->who, .allow_anonymous = j->allow_anonymous};
+	struct mgmt_be b = {
+	    .who = &j->who, .allow_anonymous = j->allow_anonymous, .query = m->query};
 	struct kusto_backend be;
 	struct kusto_error e;
 	char err[STORE_ERRLEN] = "";

@@ -41,6 +41,7 @@
 
 struct event_base;
 struct mgmt;
+struct query;
 
 struct mgmt_events {
 	void *arg;
@@ -74,6 +75,11 @@ int mgmt_compose(struct mgmt *m, const struct conf *file, struct conf **ret, cha
 /* Installs file (borrowed until the next call or mgmt_free) and eff
  * (stolen; freed when no job needs it any more) as current. */
 void mgmt_set_conf(struct mgmt *m, const struct conf *file, struct conf *eff);
+
+/* The query context whose running and recent queries .show queries and
+ * .cancel query see (borrowed until mgmt_stop; NULL: none).  Call it before
+ * requests arrive. */
+void mgmt_set_query(struct mgmt *m, struct query *q);
 
 /* The current effective configuration (borrowed). */
 const struct conf *mgmt_conf(const struct mgmt *m);

@@ -318,6 +318,7 @@ void mgmt_be_init(struct mgmt_be *b, struct kusto_backend *ret)
 	                              .principals = be_principals,
 	                              .follower = be_follower,
 	                              .set_follower = be_set_follower};
+	mgmt_be_queries_init(ret);
 }
 
 void mgmt_be_clear(struct mgmt_be *b)

@@ -75,8 +75,9 @@ struct mgmt {
 	bool quit;
 	int efd;
 	struct event *efd_ev;
-	struct store *ro; /* worker only */
-	struct store *rw; /* worker only */
+	struct store *ro;    /* worker only */
+	struct store *rw;    /* worker only */
+	struct query *query; /* the query log (borrowed; NULL: none) */
 	/* FOLLOWERD_TEST_QUERY_DELAY_MS: each read command takes this much
 	 * longer on the worker — how the tests make a query slow (there is no
 	 * long-running command yet); 0 in production. */
@@ -115,6 +116,7 @@ struct mgmt_be {
 	struct mgmt *m;              /* control commands: NULL refuses them */
 	struct mgmt_change *change;  /* what set_follower prepared */
 	struct conf_attach *changed; /* borrowed from change->eff */
+	struct query *query;         /* the query log (NULL: none, e.g. --once) */
 };
 
 void mgmt_be_init(struct mgmt_be *b, struct kusto_backend *ret);
@@ -123,6 +125,10 @@ void mgmt_be_clear(struct mgmt_be *b);
  * from b until the next call); -ENOENT. */
 int mgmt_be_find(struct mgmt_be *b, const char *name, const struct views_db **ret, char *err);
 bool mgmt_be_may(const struct mgmt_be *b, const struct views_db *d, enum auth_request req);
+
+/* ---- mgmt_queries.c ---- */
+/* Sets be's .show queries and .cancel query (over b->query). */
+void mgmt_be_queries_init(struct kusto_backend *be);
 
 /* ---- mgmt_admin.c ---- */
 /* Composes the overlay with name's entry set to new_text (borrowed; NULL:

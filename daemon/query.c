@@ -24,6 +24,7 @@
 #include <openssl/rand.h>
 
 #include "policy/auth.h"
+#include "query/kql_lex.h"
 #include "store/store.h"
 #include "util/timefmt.h"
 #include "views/views.h"
@@ -35,6 +36,8 @@ static void job_free(struct job *j)
 {
 	struct chunk *c;
 
+	if (j->live) /* never ran: the daemon is stopping */
+		query_log_drop(j, QUERY_CANCELLED, "followerd is stopping");
 	while ((c = j->head)) {
 		j->head = c->next;
 		free(c);
@@ -43,6 +46,7 @@ static void job_free(struct job *j)
 		event_free(j->drain);
 	kreq_clear(&j->req);
 	free(j->error_json);
+	free(j->rec.text);
 	free(j);
 }
 
@@ -116,9 +120,10 @@ int query_emit(struct job *j, const char *buf, size_t len)
 	c->len = len;
 	memcpy(c->data, buf, len);
 	pthread_mutex_lock(&q->mu);
-	while (j->queued >= QUERY_QUEUE_BYTES && !j->cancel && !q->stop)
+	/* a query cancelled by .cancel query still tells its client why */
+	while (j->queued >= QUERY_QUEUE_BYTES && !j->gone && !q->stop)
 		pthread_cond_wait(&q->space, &q->mu);
-	if (j->cancel || q->stop) {
+	if (j->gone || q->stop) {
 		pthread_mutex_unlock(&q->mu);
 		free(c);
 		return -ECANCELED;
@@ -138,12 +143,27 @@ int query_emit(struct job *j, const char *buf, size_t len)
 	return 0;
 }
 
+/* The @message of a Kusto error body, into buf ("" when it has none). */
+static const char *error_message(const char *error_json, char *buf, size_t len)
+{
+	json_t *e = error_json != NULL ? json_loads(error_json, 0, NULL) : NULL;
+	const char *m = json_string_value(json_object_get(json_object_get(e, "error"), "@message"));
+
+	(void)snprintf(buf, len, "%s", m != NULL ? m : "");
+	json_decref(e);
+	return buf;
+}
+
 void query_finish(struct job *j, int status, char *error_json)
 {
 	struct query *q = j->q;
+	char msg[512];
 	bool wake;
 
+	if (status != 0)
+		(void)error_message(error_json, msg, sizeof(msg));
 	pthread_mutex_lock(&q->mu);
+	query_log_end_locked(j, status != 0 ? msg : NULL);
 	j->done = true;
 	j->status = status;
 	j->error_json = error_json;
@@ -310,8 +330,8 @@ static void on_gone(void *arg)
 	struct job *j = arg;
 
 	pthread_mutex_lock(&j->q->mu);
-	j->cancel = true;
-	pthread_cond_broadcast(&j->q->space);
+	query_cancel_locked(j, "the client closed its connection");
+	j->gone = true;
 	pthread_mutex_unlock(&j->q->mu);
 	j->wait = NULL;
 	if (event_pending(j->drain, EV_TIMEOUT, NULL))
@@ -393,6 +413,76 @@ static int authorize(const struct http_kusto_call *call, const char *name, struc
 	return 0;
 }
 
+/* Collecting the other databases a query names (kql_lex_databases). */
+struct names {
+	const struct http_kusto_call *call;
+	const char *current;
+	struct foreign *v;
+	size_t n;
+	char forbidden[256]; /* the first one the caller may not read */
+	bool too_many;
+};
+
+static void foreign_set(struct foreign *f, const char *name, const struct views_db *d)
+{
+	(void)snprintf(f->name, sizeof(f->name), "%s", name);
+	(void)snprintf(f->config, sizeof(f->config), "%s", d->info.config);
+	f->id = d->info.id;
+}
+
+static int add_name(void *arg, const char *name)
+{
+	struct names *ns = arg;
+	struct views_db d = {0};
+	char err[VIEWS_ERRLEN];
+	unsigned roles;
+
+	if (strcmp(name, ns->current) == 0)
+		return 0;
+	for (size_t i = 0; i < ns->n; i++)
+		if (strcmp(ns->v[i].name, name) == 0)
+			return 0;
+	if (views_db_find(ns->call->views, name, &d, err) < 0)
+		return 0; /* unknown: the binder names it */
+	roles = ns->call->who->superuser ? AUTH_ROLES_ALL
+	                                 : auth_roles(&d.effective, ns->call->who->fqn);
+	if (!auth_allowed(ns->call->who, roles, AUTH_REQ_DATA, ns->call->allow_anonymous))
+		(void)snprintf(ns->forbidden, sizeof(ns->forbidden), "%s", name);
+	else if (ns->n == QUERY_FOREIGN_MAX)
+		ns->too_many = true;
+	else
+		foreign_set(&ns->v[ns->n++], name, &d);
+	views_db_clear(&d);
+	return ns->forbidden[0] != '\0' || ns->too_many ? 1 : 0;
+}
+
+/* The other databases j's query names (database("X")), each one the caller
+ * may read; 0, or answered (403 naming a database it may not read). */
+static int authorize_foreign(struct job *j, const struct http_kusto_call *call)
+{
+	struct names ns = {.call = call, .current = j->db, .v = j->foreign};
+	char msg[1600];
+
+	if (strstr(j->req.csl, "database") == NULL)
+		return 0;
+	(void)kql_lex_databases(j->req.csl, strlen(j->req.csl), add_name, &ns);
+	j->nforeign = ns.n;
+	if (ns.too_many) {
+		(void)snprintf(msg, sizeof(msg), "a query may read at most %d other databases",
+		               QUERY_FOREIGN_MAX);
+		refuse(call->wait, 400, "General_BadRequest",
+		       "Kusto.Data.Exceptions.KustoBadRequestException", msg);
+		return -1;
+	}
+	if (ns.forbidden[0] == '\0')
+		return 0;
+	(void)snprintf(msg, sizeof(msg), "%s may not query database '%s'",
+	               call->who->fqn[0] ? call->who->fqn : "an anonymous caller", ns.forbidden);
+	refuse(call->wait, 403, "Forbidden", "Kusto.Data.Exceptions.KustoRequestDeniedException",
+	       msg);
+	return -1;
+}
+
 static struct job *job_new(struct query *q, const struct http_kusto_call *call, struct kreq *kr,
                            const struct views_db *d)
 {
@@ -413,6 +503,7 @@ static struct job *job_new(struct query *q, const struct http_kusto_call *call, 
 	request_id(http_wait_request(j->wait), j->request_id);
 	new_activity_id(j->activity_id);
 	j->deadline = timefmt_now() + j->req.opts.timeout;
+	j->budget.limit = q->max_memory;
 	return j;
 }
 
@@ -432,6 +523,12 @@ static bool enqueue(struct query *q, struct job *j)
 	return true;
 }
 
+void query_set_max_memory(struct query *q, uint64_t bytes)
+{
+	if (q)
+		q->max_memory = bytes;
+}
+
 void query_counts(struct query *q, uint64_t *running, uint64_t *queued, uint64_t *finished)
 {
 	pthread_mutex_lock(&q->mu);
@@ -439,6 +536,30 @@ void query_counts(struct query *q, uint64_t *running, uint64_t *queued, uint64_t
 	*queued = q->queued;
 	*finished = q->finished;
 	pthread_mutex_unlock(&q->mu);
+}
+
+void query_throttled(struct query *q, struct evhttp_request *req, const struct auth_principal *who)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(in);
+	const char *body = len > 0 ? (const char *)evbuffer_pullup(in, -1) : NULL;
+	const char *app = evhttp_find_header(evhttp_request_get_input_headers(req), "x-ms-app");
+	struct query_info r = {.state = QUERY_THROTTLED};
+	struct kreq kr = {0};
+	char err[KREQ_ERRLEN];
+
+	if (q == NULL || body == NULL || kreq_parse(body, len, &kr, err) < 0)
+		return;
+	request_id(req, r.request_id);
+	(void)snprintf(r.db, sizeof(r.db), "%s", kr.db != NULL ? kr.db : "");
+	(void)snprintf(r.user, sizeof(r.user), "%s", who->fqn);
+	(void)snprintf(r.app, sizeof(r.app), "%s", app != NULL ? app : "");
+	(void)snprintf(r.reason, sizeof(r.reason),
+	               "refused: max_concurrent_queries were running and waiting");
+	r.text = kr.csl;
+	r.started = r.ended = timefmt_now();
+	query_log_refused(q, &r);
+	kreq_clear(&kr);
 }
 
 void query_request(struct query *q, const struct http_kusto_call *call)
@@ -461,13 +582,22 @@ void query_request(struct query *q, const struct http_kusto_call *call)
 	if (!j)
 		return refuse(call->wait, 503, "ServiceUnavailable",
 		              "Kusto.Data.Exceptions.KustoServiceException", "out of memory");
+	if (authorize_foreign(j, call) < 0) {
+		job_free(j);
+		return;
+	}
 	headers(j);
+	query_log_start(
+	    j, call->who->fqn,
+	    evhttp_find_header(evhttp_request_get_input_headers(http_wait_request(j->wait)),
+	                       "x-ms-app"));
 	http_wait_on_gone(j->wait, on_gone, j);
 	if (!enqueue(q, j)) {
 		struct http_wait *w = j->wait;
+		query_log_drop(j, QUERY_THROTTLED, "too many queries are waiting for a worker");
 		job_free(j);
 		refuse(w, 429, "TooManyRequests",
-		       "Kusto.DataNode.Exceptions.ControlCommandThrottledException",
+		       "Kusto.Data.Exceptions.KustoRequestThrottledException",
 		       "too many queries are waiting; retry later");
 	}
 }
@@ -480,7 +610,10 @@ int query_new(struct event_base *base, const char *store_path, const char *cache
 	struct query *q = calloc(1, sizeof(*q));
 	int r = -ENOMEM;
 
-	if (!q || !(q->store_path = strdup(store_path)) || !(q->cache_dir = strdup(cache_dir)))
+	if (q)
+		q->efd = -1; /* nothing to close yet */
+	if (!q || !(q->store_path = strdup(store_path)) || !(q->cache_dir = strdup(cache_dir)) ||
+	    !(q->log = calloc(QUERY_LOG_MAX, sizeof(*q->log))))
 		goto fail;
 	q->base = base;
 	q->qsync = qsync;
@@ -518,6 +651,7 @@ fail:
 			close(q->efd);
 		free(q->store_path);
 		free(q->cache_dir);
+		free(q->log);
 		free(q);
 	}
 	return r;
@@ -551,6 +685,7 @@ void query_free(struct query *q)
 	}
 	event_free(q->efd_ev);
 	close(q->efd);
+	query_log_free(q);
 	pthread_cond_destroy(&q->space);
 	pthread_cond_destroy(&q->work);
 	pthread_mutex_destroy(&q->mu);

@@ -15,6 +15,13 @@
  * slows its own query, nothing else).  servertimeout and a client that goes
  * away stop the engine (a progress handler).
  *
+ * The running and recent queries (the last QUERY_LOG_MAX, at most
+ * QUERY_LOG_BYTES of their text) are kept for .show queries: who ran what,
+ * when, how long, how it ended and how many rows it answered; a running one
+ * can be cancelled (.cancel query) as a client that goes away cancels its
+ * own.  Workers update a query's record under the context's mutex, readers
+ * (the management worker) take a copy.
+ *
  * Extents whose artifacts are cached but not loaded yet (a commit just
  * applied) are waited for: the query asks qsync (borrowed, may be NULL) for
  * a pass.  Extents whose column statistics rule out the query's time
@@ -32,9 +39,13 @@
 #include "http.h"
 
 #define QUERY_WORKERS 2
-#define QUERY_NICE 5 /* the workers' nice, relative to the loop's */
+#define QUERY_NICE 5                        /* the workers' nice, relative to the loop's */
 #define QUERY_QUEUE_BYTES ((size_t)4 << 20) /* encoded bytes waiting for the loop */
 #define QUERY_QUEUE_MAX 256                 /* jobs waiting for a worker (503 past it) */
+#define QUERY_LOG_MAX 1000                  /* recent queries kept for .show queries */
+#define QUERY_LOG_BYTES ((size_t)16 << 20)  /* ... and at most this much of their text */
+#define QUERY_TEXT_MAX ((size_t)64 << 10)   /* a query's text kept (ADX cuts at 64 KB) */
+#define QUERY_ID_MAX 128                    /* bytes of a client request id */
 
 struct event_base;
 struct conf;
@@ -43,6 +54,29 @@ struct query;
 struct store;
 struct store_entity;
 struct warm;
+
+enum query_state {
+	QUERY_IN_PROGRESS,
+	QUERY_COMPLETED,
+	QUERY_FAILED,
+	QUERY_CANCELLED,
+	QUERY_THROTTLED,
+};
+
+/* What .show queries shows of one query. */
+struct query_info {
+	char request_id[QUERY_ID_MAX]; /* x-ms-client-request-id ("" when none) */
+	char activity_id[37];          /* x-ms-activity-id of the answer */
+	char db[256];                  /* the database's local name */
+	char user[AUTH_FQN_MAX + 1];   /* the caller's principal ("" anonymous) */
+	char app[128];                 /* x-ms-app */
+	char *text;                    /* owned: at most QUERY_TEXT_MAX bytes */
+	int64_t started, ended;        /* ticks; ended is 0 while it runs */
+	enum query_state state;
+	uint64_t rows;     /* result rows answered */
+	uint64_t mem_peak; /* bytes counted against query_max_memory */
+	char reason[512];  /* why it failed or was cancelled, else "" */
+};
 
 /* Starts the workers (each with its own read-only store handle on
  * store_path, opened lazily) over the query stores in cache_dir (copied).
@@ -53,11 +87,32 @@ int query_new(struct event_base *base, const char *store_path, const char *cache
 /* Cancels every query, joins the workers, answers nothing more.  NULL ok. */
 void query_free(struct query *q);
 
+/* query_max_memory for the queries that arrive from now on (the loop). */
+void query_set_max_memory(struct query *q, uint64_t bytes);
+
 /* Queries on a worker, waiting for one, and done since query_new. */
 void query_counts(struct query *q, uint64_t *running, uint64_t *queued, uint64_t *finished);
 
+/* The throttled hook of http: records a query refused at the front door
+ * (429) as Throttled, with its request id, text and database (req's body,
+ * borrowed).  The loop. */
+void query_throttled(struct query *q, struct evhttp_request *req, const struct auth_principal *who);
+
 /* The hook of http: takes call->wait over. */
 void query_request(struct query *q, const struct http_kusto_call *call);
+
+/* "InProgress", "Completed", "Failed", "Cancelled", "Throttled". */
+const char *query_state_name(enum query_state s);
+
+/* A copy of the running queries, then the recent ones, newest first, into
+ * *ret (free with query_list_free).  0 or -ENOMEM.  Any thread. */
+int query_list(struct query *q, struct query_info **ret, size_t *ret_n);
+void query_list_free(struct query_info *v, size_t n);
+
+/* Cancels the running query whose request id is id, as a client going
+ * away does, with why (copied) as the reason its client is told.  0, or
+ * -ENOENT when no query with that id runs.  Any thread. */
+int query_cancel(struct query *q, const char *id, const char *why);
 
 /* The warmer that reads cold extents through for queries (borrowed, must
  * outlive q; NULL: none, a query that needs them is refused) and, from

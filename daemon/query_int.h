@@ -33,6 +33,14 @@ struct chunk {
 	char data[];
 };
 
+#define QUERY_FOREIGN_MAX 16 /* other databases one query may name */
+
+/* Another database a query reads (database("name").T), the caller allowed. */
+struct foreign {
+	char name[256], config[256];
+	int64_t id;
+};
+
 struct job {
 	struct query *q;
 	struct job *next;       /* the queue, or the done list */
@@ -43,13 +51,22 @@ struct job {
 	char config[256], db[256];
 	int64_t db_id;
 	char request_id[128], activity_id[37];
-	int64_t deadline; /* ticks */
+	int64_t deadline;         /* ticks */
+	struct kql_budget budget; /* query_max_memory: the engine's counters (atomics) */
+	struct foreign foreign[QUERY_FOREIGN_MAX];
+	size_t nforeign;
 	/* under q->mu */
 	struct chunk *head, *tail;
 	size_t queued;
 	bool cancel, done, notified, started;
+	bool gone;        /* the client went away: nothing more is sent */
 	int status;       /* != 0: an error answer before any output */
 	char *error_json; /* its body */
+	/* the query log (query_log.c), under q->mu */
+	struct query_info rec;
+	struct job *live_prev, *live_next; /* q->live while it runs */
+	bool live;
+	char cancel_why[256]; /* the reason its client is told */
 };
 
 struct query {
@@ -58,16 +75,21 @@ struct query {
 	char *store_path, *cache_dir;
 	pthread_t threads[QUERY_WORKERS];
 	size_t nthreads;
+	uint64_t max_memory; /* query_max_memory (the loop's) */
 	pthread_mutex_t mu;
 	pthread_cond_t work, space; /* a job queued; room in a job's queue */
 	size_t helpers;             /* extra threads of parallel scans (query_par.c) */
 	struct job *queue, *queue_last, *done;
 	size_t queued;
-	size_t running;        /* jobs on a worker */
-	uint64_t finished;     /* jobs done since query_new */
+	size_t running;    /* jobs on a worker */
+	uint64_t finished; /* jobs done since query_new */
 	bool stop;
 	int efd;
 	struct event *efd_ev;
+	/* the query log (query_log.c), under mu */
+	struct job *live;       /* running (or waiting) queries, newest first */
+	struct query_info *log; /* a ring of QUERY_LOG_MAX ended ones */
+	size_t log_head, log_n, log_text;
 	/* query_readthru.c: the warmer (the loop's; NULL: no read-through),
 	 * the bound, batches for the loop and the counts, under mu */
 	struct warm *warm;
@@ -76,7 +98,7 @@ struct query {
 	struct qrt_batch *rt_posted;
 	pthread_cond_t rt_cond; /* a batch's demand ended */
 	struct http_query_totals totals;
-	struct qx_cache *xcache; /* query_extents.h */
+	struct qx_cache *xcache;       /* query_extents.h */
 	struct conf_attach **attaches; /* copies, under mu: the follower's overrides */
 	size_t nattaches;
 	int rt_efd;
@@ -90,12 +112,13 @@ void query_run(struct job *j, struct store **store);
 
 /* ---- query_view.c: SQL text of our own over the query store ---- */
 
-/* CREATE TEMP VIEW "T" AS SELECT c0 AS "A", ... FROM q.<sqlname> WHERE the
- * rowid ranges of the sorted eids (runs merged); stored is false when the
- * query store has no rows of T (nothing loaded yet): then typed NULLs and
- * no row.  A new malloc'd string, NULL on ENOMEM. */
-char *query_view_sql(const struct proto_entity *e, const char *sqlname, const int64_t *eids,
-                     size_t neids, bool stored);
+/* CREATE TEMP VIEW "view" AS SELECT c0 AS "A", ... FROM alias.<sqlname>
+ * WHERE the rowid ranges of the sorted eids (runs merged), for table e of
+ * the query store attached as alias; stored is false when the query store
+ * has no rows of e (nothing loaded yet): then typed NULLs and no row.  A
+ * new malloc'd string, NULL on ENOMEM. */
+char *query_view_sql(const struct proto_entity *e, const char *view, const char *alias,
+                     const char *sqlname, const int64_t *eids, size_t neids, bool stored);
 /* file:PATH?mode=ro, the path percent-encoded where a URI needs it; new,
  * NULL on ENOMEM. */
 char *query_ro_uri(const char *path);
@@ -138,6 +161,28 @@ int query_emit(struct job *j, const char *buf, size_t len);
 void query_finish(struct job *j, int status, char *error_json);
 /* Whether j was cancelled (a client gone, daemon stopping). */
 bool query_cancelled(struct job *j);
+
+/* ---- query_log.c ---- */
+
+/* Records j as running (the loop, once j is filled): who, what, when;
+ * app is the request's x-ms-app (may be NULL). */
+void query_log_start(struct job *j, const char *user, const char *app);
+/* j ended (its text moves to the log); called with q->mu held.  The state
+ * follows from j: cancelled, an error (error_json's @message), a failure
+ * noted by query_note, or completed. */
+void query_log_end_locked(struct job *j, const char *error_json);
+/* Records r (copied) as ended: a query refused before it became a job. */
+void query_log_refused(struct query *q, const struct query_info *r);
+/* j ended before it ran: throttled, or dropped (daemon stopping). */
+void query_log_drop(struct job *j, enum query_state state, const char *reason);
+/* The worker: the rows answered, and the failure the answer carries
+ * (NULL: none) once the run ends. */
+void query_note(struct job *j, uint64_t rows, const char *failure);
+/* Cancels j (q->mu held) with why. */
+void query_cancel_locked(struct job *j, const char *why);
+/* Why j was cancelled, into buf. */
+void query_cancel_reason(struct job *j, char *buf, size_t len);
+void query_log_free(struct query *q);
 
 /* A Kusto error body: {"error":{code, message, @type, @message, ...}}. */
 char *query_error_json(const char *code, const char *type, const char *errcode, const char *message,

@@ -201,7 +201,8 @@ static int part_view(sqlite3 *db, const struct par *p, const struct part *pt)
 		rc = -ENOMEM;
 	if (rc == 0 && strcmp(fp, pt->fingerprint) != 0)
 		rc = -EAGAIN;
-	if (rc == 0 && !(sql = query_view_sql(p->t->ent, p->t->sqlname, pt->eids, pt->neids, true)))
+	if (rc == 0 && !(sql = query_view_sql(p->t->ent, p->t->ent->name, "q", p->t->sqlname,
+	                                      pt->eids, pt->neids, true)))
 		rc = -ENOMEM;
 	if (rc == 0)
 		rc = exec(db, sql);
@@ -217,7 +218,12 @@ static int part_open(void *arg, size_t k, sqlite3 **ret_db)
 	int rc = sqlite3_open_v2(
 	    ":memory:", &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
 
-	rc = rc == SQLITE_OK && kql_exec_register(db) == 0 ? 0 : -ENOMEM;
+	/* the query's memory budget, its caches' share divided between the
+	 * partitions */
+	rc = rc == SQLITE_OK && kql_exec_register_budget(db, &p->c->j->budget) == 0 &&
+	             kql_exec_bound(db, p->c->j->budget.limit / p->nparts) == 0
+	         ? 0
+	         : -ENOMEM;
 	if (rc == 0) {
 		(void)sqlite3_busy_timeout(db, BUSY_MS);
 		sqlite3_progress_handler(db, PROGRESS_OPS, progress, p->c->j);

@@ -59,7 +59,15 @@ struct run {
 	struct kql_schema_column *cols;
 	struct kql_schema_db sdb;
 	struct kql_schema schema;
-	struct qtable *qtables; /* the stored tables with loaded extents */
+	/* the other databases the query reads (database("X").T), j->foreign's */
+	struct fdb {
+		struct store_entity *ents;
+		size_t nents;
+		struct kql_schema_table *tables;
+		struct kql_schema_column *cols;
+	} fdb[QUERY_FOREIGN_MAX];
+	struct kql_schema_db sdbs[QUERY_FOREIGN_MAX + 1];
+	struct qtable *qtables; /* the request database's tables with loaded extents */
 	size_t nqtables;
 	struct kql_arena *arena;
 	struct kql_query *kq;
@@ -92,30 +100,65 @@ static void fail(struct run *r, int status, const char *code, const char *type, 
 
 /* ---- the schema ---- */
 
+/* The binder's tables of the entities of a database. */
+static int schema_tables(const struct store_entity *ents, size_t nents,
+                         struct kql_schema_table **ret_tables, struct kql_schema_column **ret_cols)
+{
+	struct kql_schema_table *tables = calloc(nents + 1, sizeof(*tables));
+	struct kql_schema_column *cols;
+	size_t n = 0, k = 0;
+
+	for (size_t i = 0; i < nents; i++)
+		n += ents[i].e.ncolumns;
+	if (!tables || !(cols = calloc(n + 1, sizeof(*cols)))) {
+		free(tables);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < nents; i++) {
+		const struct proto_entity *e = &ents[i].e;
+		tables[i] = (struct kql_schema_table){e->name, &cols[k], e->ncolumns};
+		for (size_t c = 0; c < e->ncolumns; c++)
+			cols[k++] =
+			    (struct kql_schema_column){e->columns[c].name, e->columns[c].type};
+	}
+	*ret_tables = tables;
+	*ret_cols = cols;
+	return 0;
+}
+
 static int load_schema(struct run *r)
 {
 	char err[STORE_ERRLEN];
-	size_t n = 0, k = 0;
 	int rc;
 
-	if ((rc = store_entities(r->store, r->j->config, &r->ents, &r->nents, err)) < 0)
+	if ((rc = store_entities(r->store, r->j->config, &r->ents, &r->nents, err)) < 0 ||
+	    (rc = schema_tables(r->ents, r->nents, &r->tables, &r->cols)) < 0)
 		return rc;
-	for (size_t i = 0; i < r->nents; i++)
-		n += r->ents[i].e.ncolumns;
-	r->tables = calloc(r->nents + 1, sizeof(*r->tables));
-	r->cols = calloc(n + 1, sizeof(*r->cols));
-	if (!r->tables || !r->cols)
-		return -ENOMEM;
-	for (size_t i = 0; i < r->nents; i++) {
-		const struct proto_entity *e = &r->ents[i].e;
-		r->tables[i] = (struct kql_schema_table){e->name, &r->cols[k], e->ncolumns};
-		for (size_t c = 0; c < e->ncolumns; c++)
-			r->cols[k++] =
-			    (struct kql_schema_column){e->columns[c].name, e->columns[c].type};
-	}
 	r->sdb = (struct kql_schema_db){r->j->db, r->tables, r->nents};
 	r->schema = (struct kql_schema){&r->sdb, 1, r->j->db};
 	return 0;
+}
+
+/* The schemas of the other databases the query names, in the same
+ * state-store snapshot; the binder then knows database("X").T. */
+static int load_foreign(struct run *r)
+{
+	const struct job *j = r->j;
+	char err[STORE_ERRLEN];
+	int rc = 0;
+
+	r->sdbs[0] = r->sdb;
+	for (size_t i = 0; rc == 0 && i < j->nforeign; i++) {
+		struct fdb *f = &r->fdb[i];
+		if ((rc = store_entities(r->store, j->foreign[i].config, &f->ents, &f->nents,
+		                         err)) == 0 &&
+		    (rc = schema_tables(f->ents, f->nents, &f->tables, &f->cols)) == 0)
+			r->sdbs[i + 1] =
+			    (struct kql_schema_db){j->foreign[i].name, f->tables, f->nents};
+	}
+	if (rc == 0 && j->nforeign > 0)
+		r->schema = (struct kql_schema){r->sdbs, j->nforeign + 1, j->db};
+	return rc;
 }
 
 static int compile(struct run *r)
@@ -167,6 +210,9 @@ struct tview {
 	int64_t last;           /* the walk's cursor */
 	const struct run *r;
 	size_t seen; /* extents of the page */
+	/* whose: the query store's schema ("q", or "fN" for another database),
+	 * the configuration's name of its database, the view's name */
+	const char *alias, *config, *view;
 };
 
 static int add_eid(struct tview *t, int64_t eid)
@@ -252,7 +298,7 @@ static int cmp_i64(const void *a, const void *b)
 static int walk_extents(struct run *r, struct tview *t)
 {
 	char err[STORE_ERRLEN];
-	struct store_extent_query sq = {.config = r->j->config,
+	struct store_extent_query sq = {.config = t->config,
 	                                .table = t->ent->e.name,
 	                                .from = INT64_MIN,
 	                                .to = INT64_MAX,
@@ -271,6 +317,16 @@ static int walk_extents(struct run *r, struct tview *t)
 	return rc;
 }
 
+/* ---- SQL text of our own: quoted schema names, integer ranges ---- */
+
+/* CREATE TEMP VIEW "T" AS SELECT c0 AS "A", ... FROM q.dN WHERE ranges;
+ * stored is false when the query store has no rows of T (nothing loaded
+ * yet): then typed NULLs and no row. */
+static char *view_sql(const struct tview *t, const char *sqlname, bool stored)
+{
+	return query_view_sql(&t->ent->e, t->view, t->alias, sqlname, t->eids, t->neids, stored);
+}
+
 /* ---- preparing: the connection and one view per table ---- */
 
 static int sql_exec(struct run *r, const char *sql)
@@ -278,29 +334,40 @@ static int sql_exec(struct run *r, const char *sql)
 	return sqlite3_exec(r->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
 }
 
-/* An empty query store as q: the database has none yet. */
-static int attach_empty(struct run *r)
+/* An empty query store as alias: the database has none yet. */
+static int attach_empty_as(struct run *r, const char *alias)
 {
-	return sql_exec(r, "ATTACH ':memory:' AS q; CREATE TABLE q.qtables(tid, name, schema, "
-	                   "ncols); CREATE TABLE q.qextents(eid, extent); CREATE TABLE "
-	                   "q.qerrors(extent)");
+	char sql[200];
+
+	(void)snprintf(sql, sizeof(sql),
+	               "ATTACH ':memory:' AS %s; CREATE TABLE %s.qtables(tid, name, schema, "
+	               "ncols); CREATE TABLE %s.qextents(eid, extent); CREATE TABLE "
+	               "%s.qerrors(extent)",
+	               alias, alias, alias, alias);
+	return sql_exec(r, sql);
 }
 
-/* A read-only query store as q (the empty in-memory one when the database
- * has none yet: every table then reads no row). */
-static int attach(struct run *r)
+static int attach_empty(struct run *r)
 {
-	char path[4096], *uri = NULL;
+	return attach_empty_as(r, "q");
+}
+
+/* Database id's query store, read-only, as alias (the empty in-memory one
+ * when the database has none yet: every table then reads no row). */
+static int attach_as(struct run *r, int64_t id, const char *alias)
+{
+	char path[4096], sql[32], *uri = NULL;
 	sqlite3_stmt *s = NULL;
 	int rc;
 
-	if (qsync_path(r->j->q->cache_dir, r->j->db_id, path, sizeof(path)) < 0)
+	if (qsync_path(r->j->q->cache_dir, id, path, sizeof(path)) < 0)
 		return -ENAMETOOLONG;
 	if (access(path, R_OK) < 0)
-		return attach_empty(r);
+		return attach_empty_as(r, alias);
 	if (!(uri = query_ro_uri(path)))
 		return -ENOMEM;
-	rc = sqlite3_prepare_v2(r->db, "ATTACH ?1 AS q", -1, &s, NULL);
+	(void)snprintf(sql, sizeof(sql), "ATTACH ?1 AS %s", alias);
+	rc = sqlite3_prepare_v2(r->db, sql, -1, &s, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_text(s, 1, uri, -1, SQLITE_STATIC);
 		rc = sqlite3_step(s);
@@ -308,6 +375,26 @@ static int attach(struct run *r)
 	sqlite3_finalize(s);
 	free(uri);
 	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+/* The request database's query store as q. */
+static int attach(struct run *r)
+{
+	return attach_as(r, r->j->db_id, "q");
+}
+
+/* The other databases' query stores as f0, f1 ... (before the read
+ * transaction: SQLite attaches nothing inside one). */
+static int attach_foreign(struct run *r)
+{
+	char alias[24];
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < r->j->nforeign; i++) {
+		(void)snprintf(alias, sizeof(alias), "f%zu", i);
+		rc = attach_as(r, r->j->foreign[i].id, alias);
+	}
+	return rc;
 }
 
 /* The progress handler: a cancel or the deadline stops the engine. */
@@ -324,12 +411,13 @@ static int open_db(struct run *r)
 	    sqlite3_open_v2(":memory:", &r->db,
 	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
 
-	if (rc != SQLITE_OK || kql_exec_register(r->db) < 0)
+	if (rc != SQLITE_OK || kql_exec_register_budget(r->db, &r->j->budget) < 0 ||
+	    kql_exec_bound(r->db, r->j->budget.limit) < 0)
 		return -ENOMEM;
 	/* the query store's writer (qsync) may hold a lock for a moment */
 	(void)sqlite3_busy_timeout(r->db, BUSY_MS);
 	sqlite3_progress_handler(r->db, PROGRESS_OPS, progress, r);
-	if ((rc = attach(r)) < 0)
+	if ((rc = attach(r)) < 0 || (rc = attach_foreign(r)) < 0)
 		return rc;
 	/* the query store's snapshot starts here, after the state store's */
 	if (sql_exec(r, "BEGIN; SELECT count(*) FROM q.qtables") == 0)
@@ -348,13 +436,15 @@ static int stored_table(struct run *r, const struct tview *t, char name[32])
 	const struct proto_entity *e = &t->ent->e;
 	char *want = qstore_schema_text(e->columns, e->ncolumns);
 	sqlite3_stmt *s = NULL;
+	char sql[80];
 	int rc;
 
 	name[0] = '\0';
 	if (!want)
 		return -ENOMEM;
-	rc = sqlite3_prepare_v2(r->db, "SELECT tid, schema FROM q.qtables WHERE name = ?1", -1, &s,
-	                        NULL);
+	(void)snprintf(sql, sizeof(sql), "SELECT tid, schema FROM %s.qtables WHERE name = ?1",
+	               t->alias);
+	rc = sqlite3_prepare_v2(r->db, sql, -1, &s, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_text(s, 1, e->name, -1, SQLITE_STATIC);
 		if (sqlite3_step(s) == SQLITE_ROW &&
@@ -368,12 +458,13 @@ static int stored_table(struct run *r, const struct tview *t, char name[32])
 
 static int find_stmt(struct run *r, struct tview *t)
 {
-	return sqlite3_prepare_v2(r->db,
-	                          "SELECT eid, 0 FROM q.qextents WHERE extent = ?1 UNION ALL "
-	                          "SELECT 0, 1 FROM q.qerrors WHERE extent = ?1 LIMIT 1",
-	                          -1, &t->find, NULL) == SQLITE_OK
-	           ? 0
-	           : -EIO;
+	char sql[160];
+
+	(void)snprintf(sql, sizeof(sql),
+	               "SELECT eid, 0 FROM %s.qextents WHERE extent = ?1 UNION ALL "
+	               "SELECT 0, 1 FROM %s.qerrors WHERE extent = ?1 LIMIT 1",
+	               t->alias, t->alias);
+	return sqlite3_prepare_v2(r->db, sql, -1, &t->find, NULL) == SQLITE_OK ? 0 : -EIO;
 }
 
 /* A table's view for parallel scans (query_par.c): its eids, stolen. */
@@ -390,19 +481,19 @@ static void keep_table(struct run *r, const struct store_entity *ent, const char
 
 /* The view of one table; its missing extents counted into *missing, the
  * cold ones of them (artifacts not cached) into *cold. */
-static int table_view(struct run *r, size_t i, uint64_t *missing, uint64_t *cold)
+static int table_view_in(struct run *r, struct tview t, const char *dbname,
+                         const struct kql_schema_table *st, uint64_t *missing, uint64_t *cold)
 {
-	const struct store_entity *ent = &r->ents[i];
-	struct tview t = {.ent = ent, .r = r, .need = &r->need};
+	const struct store_entity *ent = t.ent;
 	char name[32];
 	char *sql = NULL;
 	int rc;
 
 	if ((rc = stored_table(r, &t, name)) == 0 && (rc = find_stmt(r, &t)) == 0)
-		rc = kql_skip_new(r->db, r->kq, r->j->db, &r->tables[i],
-		                  r->opts.has_now ? r->opts.now : r->now, &t.skip);
+		rc = kql_skip_new(r->db, r->kq, dbname, st, r->opts.has_now ? r->opts.now : r->now,
+		                  &t.skip);
 	if (rc == 0 && r->opts.scope == KREQ_SCOPE_HOTCACHE)
-		rc = query_policy(r->j->q, r->store, r->j->config, ent, &t.hot);
+		rc = query_policy(r->j->q, r->store, t.config, ent, &t.hot);
 	/* a table the query does not scan: no extent of it is looked at */
 	if (rc == 0 && kql_skip_reads(t.skip))
 		rc = walk_extents(r, &t);
@@ -410,11 +501,11 @@ static int table_view(struct run *r, size_t i, uint64_t *missing, uint64_t *cold
 		t.missing += t.neids; /* loaded under another schema: not readable */
 		t.neids = 0;
 	}
-	if (rc == 0 && !(sql = query_view_sql(&ent->e, name, t.eids, t.neids, name[0] != '\0')))
+	if (rc == 0 && !(sql = view_sql(&t, name, name[0] != '\0')))
 		rc = -ENOMEM;
 	if (rc == 0)
 		rc = sql_exec(r, sql);
-	if (rc == 0 && name[0] && t.neids > 0)
+	if (rc == 0 && name[0] && t.neids > 0 && strcmp(t.alias, "q") == 0)
 		keep_table(r, ent, name, &t);
 	*missing += t.missing;
 	*cold += t.cold;
@@ -428,6 +519,19 @@ static int table_view(struct run *r, size_t i, uint64_t *missing, uint64_t *cold
 	return rc;
 }
 
+static int table_view(struct run *r, size_t i, uint64_t *missing, uint64_t *cold)
+{
+	const struct store_entity *ent = &r->ents[i];
+	struct tview t = {.ent = ent,
+	                  .r = r,
+	                  .need = &r->need,
+	                  .alias = "q",
+	                  .config = r->j->config,
+	                  .view = ent->e.name};
+
+	return table_view_in(r, t, r->j->db, &r->tables[i], missing, cold);
+}
+
 /* Views of every table (tables are few; a view costs nothing unread). */
 static int make_views(struct run *r, uint64_t *missing, uint64_t *cold)
 {
@@ -439,6 +543,38 @@ static int make_views(struct run *r, uint64_t *missing, uint64_t *cold)
 	for (size_t i = 0; i < r->nents && rc == 0; i++)
 		if (r->ents[i].e.kind != PROTO_EXTERNAL_TABLE)
 			rc = table_view(r, i, missing, cold);
+	return rc;
+}
+
+/* The views of the other databases' tables, named kql_exec_view_name(db,
+ * T), over their query stores attached as f0, f1 ... (attach_foreign);
+ * their extents not loaded count as the request database's do. */
+static int make_foreign_views(struct run *r, uint64_t *missing, uint64_t *cold)
+{
+	char alias[24], view[2 * 256 + 2], sql[64];
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < r->j->nforeign; i++) {
+		const struct foreign *f = &r->j->foreign[i];
+		(void)snprintf(alias, sizeof(alias), "f%zu", i);
+		(void)snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s.qtables", alias);
+		if (sql_exec(r, sql) < 0)
+			return -EAGAIN; /* qsync is creating it: after its next pass */
+		for (size_t k = 0; rc == 0 && k < r->fdb[i].nents; k++) {
+			const struct store_entity *ent = &r->fdb[i].ents[k];
+			struct tview t = {.ent = ent,
+			                  .r = r,
+			                  .need = &r->need,
+			                  .alias = alias,
+			                  .config = f->config};
+			if (ent->e.kind == PROTO_EXTERNAL_TABLE)
+				continue;
+			if ((t.view = kql_exec_view_name(f->name, ent->e.name, view,
+			                                 sizeof(view))) == NULL)
+				return -ENAMETOOLONG;
+			rc = table_view_in(r, t, f->name, &r->fdb[i].tables[k], missing, cold);
+		}
+	}
 	return rc;
 }
 
@@ -463,9 +599,10 @@ static int prepare(struct run *r)
 	uint64_t missing = 0, cold = 0;
 	int rc = store_query(r->store, "BEGIN", no_rows, NULL, err);
 
-	if (rc == 0 && (rc = load_schema(r)) == 0 && (rc = compile(r)) == 0 &&
-	    (rc = open_db(r)) == 0)
-		rc = make_views(r, &missing, &cold);
+	if (rc == 0 && (rc = load_schema(r)) == 0 && (rc = load_foreign(r)) == 0 &&
+	    (rc = compile(r)) == 0 && (rc = open_db(r)) == 0 &&
+	    (rc = make_views(r, &missing, &cold)) == 0)
+		rc = make_foreign_views(r, &missing, &cold);
 	(void)store_query(r->store, "COMMIT", no_rows, NULL, NULL);
 	if (rc == 0 && missing > 0 && r->opts.scope == KREQ_SCOPE_HOTCACHE)
 		r->skipped = missing;
@@ -522,6 +659,7 @@ static int columns(struct run *r, const struct kql_plan *p, struct kframe_column
 	return 0;
 }
 
+/* Runs one result table; 1 when truncation stopped it. */
 /* p split across the cores when it can be (query_par.c), else whole. */
 static int run_plan(struct run *r, const struct kql_plan *p, int64_t now, struct kql_error *e)
 {
@@ -531,7 +669,6 @@ static int run_plan(struct run *r, const struct kql_plan *p, int64_t now, struct
 	return rc == -EAGAIN ? kql_exec_run(r->db, p, now, on_row, r, e) : rc;
 }
 
-/* Runs one result table; 1 when truncation stopped it. */
 static int run_result(struct run *r, const struct kql_plan *p, struct kql_error *e)
 {
 	struct kframe_column *cols = NULL;
@@ -564,6 +701,15 @@ static int add_properties(struct run *r)
 	return rc;
 }
 
+/* Kusto's words for a cancelled query (E_QUERY_CANCELLED, 0x80DA0006). */
+static void cancelled_message(struct run *r)
+{
+	char why[256];
+
+	query_cancel_reason(r->j, why, sizeof(why));
+	(void)snprintf(r->msg, sizeof(r->msg), "Query was cancelled (E_QUERY_CANCELLED): %s", why);
+}
+
 /* How the run ended, as the completion information says it. */
 static void end_status(struct run *r, int rc, const struct kql_error *e, struct kframe_status *st)
 {
@@ -585,11 +731,23 @@ static void end_status(struct run *r, int rc, const struct kql_error *e, struct 
 		               "Query execution has exceeded the allowed limits (80DA0001): the "
 		               "servertimeout of the request passed");
 		*st = (struct kframe_status){-1, "RequestExecutionTimeout", r->msg, false};
+	} else if (rc < 0 && e->code != NULL && strcmp(e->code, KQL_E_RUNAWAY) == 0) {
+		(void)snprintf(
+		    r->msg, sizeof(r->msg),
+		    "Query execution has exceeded the memory budget of %" PRIu64
+		    " bytes (query_max_memory) during evaluation: an aggregate such as "
+		    "make_list, make_set or percentile, or a sort, grew past it. Results "
+		    "might be incorrect or incomplete (E_RUNAWAY_QUERY); narrow the query "
+		    "(where, project, take) or aggregate less",
+		    r->j->budget.limit);
+		*st = (struct kframe_status){-1, "LimitsExceeded", r->msg, false};
+	} else if (rc < 0 && query_cancelled(r->j)) {
+		cancelled_message(r);
+		*st = (struct kframe_status){-1, "General_InternalServerError", r->msg, true};
 	} else if (rc < 0) {
 		(void)snprintf(r->msg, sizeof(r->msg), "%s",
 		               e->message[0] ? e->message : "the query failed");
-		*st = (struct kframe_status){-1, "General_InternalServerError", r->msg,
-		                             query_cancelled(r->j)};
+		*st = (struct kframe_status){-1, "General_InternalServerError", r->msg, false};
 	}
 }
 
@@ -610,14 +768,17 @@ static int execute(struct run *r)
 	if (rc == 1)
 		rc = 0;
 	end_status(r, rc, &e, &st);
-	if (st.code != 0 && !r->emitted) {
+	query_note(r->j, r->f ? kframe_rows(r->f) : 0, st.code != 0 ? st.message : NULL);
+	/* a cancelled query's client, if still there, reads why in the answer */
+	if (st.code != 0 && !r->emitted && !st.cancelled) {
 		/* nothing went out yet: a real HTTP error */
 		fail(r,
 		     st.cancelled                     ? 503
 		     : timefmt_now() > r->j->deadline ? 408
 		                                      : 400,
 		     st.kusto, "Kusto.Data.Exceptions.KustoServicePartialQueryFailureException",
-		     st.cancelled || strcmp(st.kusto, "RequestExecutionTimeout") == 0 ? NULL : e.code,
+		     st.cancelled || strcmp(st.kusto, "RequestExecutionTimeout") == 0 ? NULL
+		                                                                      : e.code,
 		     st.message);
 		if (!r->truncated)
 			return -EIO;
@@ -633,11 +794,16 @@ static void run_clear(struct run *r)
 	store_entities_free(r->ents, r->nents);
 	free(r->tables);
 	free(r->cols);
+	for (size_t i = 0; i < QUERY_FOREIGN_MAX; i++) {
+		store_entities_free(r->fdb[i].ents, r->fdb[i].nents);
+		free(r->fdb[i].tables);
+		free(r->fdb[i].cols);
+	}
 	free(r->row);
+	qrt_need_clear(&r->need);
 	for (size_t i = 0; i < r->nqtables; i++)
 		free(r->qtables[i].eids);
 	free(r->qtables);
-	qrt_need_clear(&r->need);
 	*r = (struct run){.j = r->j, .store = r->store, .now = r->now};
 }
 
@@ -656,7 +822,7 @@ static bool waited_enough(const struct run *r, int64_t start)
 {
 	int64_t now = timefmt_now();
 
-	return now >= r->j->deadline || now - start > LOAD_WAIT;
+	return now >= r->j->deadline || now - start > LOAD_WAIT || query_cancelled(r->j);
 }
 
 /* The extents not cached are read through (query_readthru.h): -EAGAIN
@@ -719,7 +885,11 @@ void query_run(struct job *j, struct store **store)
 		(void)qsync_wait(j->q->qsync, QSYNC_WAIT_MS);
 		rc = 0;
 	}
-	if (rc == -EAGAIN || rc == -ENODATA) {
+	if (rc < 0 && query_cancelled(j)) {
+		cancelled_message(&r);
+		fail(&r, 503, "General_InternalServerError",
+		     "Kusto.Data.Exceptions.KustoServiceException", NULL, r.msg);
+	} else if (rc == -EAGAIN || rc == -ENODATA) {
 		(void)snprintf(
 		    r.msg, sizeof(r.msg),
 		    "the visible version of database '%s' has extents that are not loaded "

@@ -53,14 +53,14 @@ static void sb_ranges(struct sbuf *b, const int64_t *eids, size_t n)
 	}
 }
 
-char *query_view_sql(const struct proto_entity *e, const char *sqlname, const int64_t *eids,
-                     size_t neids, bool stored)
+char *query_view_sql(const struct proto_entity *e, const char *view, const char *alias,
+                     const char *sqlname, const int64_t *eids, size_t neids, bool stored)
 {
 	struct sbuf b = {0};
 	char c[48];
 
 	sbuf_add(&b, "CREATE TEMP VIEW ");
-	sb_ident(&b, e->name);
+	sb_ident(&b, view);
 	sbuf_add(&b, " AS SELECT ");
 	for (size_t i = 0; i < e->ncolumns; i++) {
 		(void)snprintf(c, sizeof(c), "%sc%zu AS ", i ? ", " : "", i);
@@ -68,7 +68,9 @@ char *query_view_sql(const struct proto_entity *e, const char *sqlname, const in
 		sb_ident(&b, e->columns[i].name);
 	}
 	if (stored) {
-		sbuf_add(&b, " FROM q.");
+		sbuf_add(&b, " FROM ");
+		sbuf_add(&b, alias);
+		sbuf_add(&b, ".");
 		sbuf_add(&b, sqlname);
 		sb_ranges(&b, eids, neids);
 	} else {

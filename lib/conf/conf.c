@@ -610,6 +610,17 @@ static const struct conf_option options[] = {
         .help = "Time a query waits for a free slot before it is refused with 429.",
     },
     {
+        .name = "query_max_memory",
+        DAEMON(query_max_memory),
+        .type = CONF_T_SIZE,
+        .def = "256M",
+        .min = (int64_t)1 << 20,
+        .max = (int64_t)64 << 30,
+        .help = "Memory one query may hold (aggregate states such as make_list, make_set, "
+                "percentile, arg_max, and SQLite's page caches and sort buffers, which "
+                "spill to temporary files); past it the query fails (E_RUNAWAY_QUERY).",
+    },
+    {
         .name = "query_readthru_max_size",
         DAEMON(query_readthru_max_size),
         .type = CONF_T_SIZE,

@@ -196,6 +196,7 @@ struct conf {
 	int max_requests_per_principal;
 	int max_concurrent_queries;
 	int64_t query_queue_timeout; /* ticks */
+	uint64_t query_max_memory;   /* bytes of one query (its aggregates, SQLite's caches) */
 	/* bytes of artifacts one query may read through; 0: none */
 	uint64_t query_readthru_max_size;
 	struct conf_attach **attach;

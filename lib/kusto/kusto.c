@@ -44,6 +44,9 @@ static const struct {
                            "Kusto.Data.Exceptions.KustoRequestPayloadTooLargeException", true},
     [KUSTO_E_INTERNAL] = {500, "General_InternalServerError", "An unexpected error occurred.",
                           "Kusto.Data.Exceptions.KustoServiceException", false},
+    [KUSTO_E_NOT_FOUND] = {400, "BadRequest_EntityNotFound",
+                           "Request is invalid and cannot be executed.",
+                           "Kusto.Data.Exceptions.EntityNotFoundException", true},
 };
 
 static unsigned error_index(enum kusto_errcode code)

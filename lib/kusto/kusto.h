@@ -22,6 +22,9 @@
  *   .show table T schema as json | extents | policy caching
  *   .show follower database X
  *   .show follower databases [(X, ...)]
+ *   .show queries                     (running and recent KQL queries)
+ *   .show running queries [by user 'fqn']
+ *   .cancel query 'request id' [with (reason = 'text')]
  * and the follower's control commands, the only writes:
  *   .alter follower database X policy caching hot = 7d
  *          [, hot_window = datetime(...) .. datetime(...)]...
@@ -65,6 +68,8 @@
  *   413 Payload too large           a body past KUSTO_MAX_BODY or a command
  *                                   past KUSTO_MAX_CSL
  *   500 General_InternalServerError the backend failed
+ *   400 BadRequest_EntityNotFound   .cancel query of a request id that names
+ *                                   no running or recent query
  *
  * Costs: everything is synchronous and built in memory.  The largest answer,
  * KUSTO_MAX_ROWS extent rows (.show database X extents), is ~19 MB of JSON
@@ -112,6 +117,7 @@ enum kusto_errcode {
 	KUSTO_E_TABLE_NOT_FOUND, /* 404 */
 	KUSTO_E_TOO_LARGE,       /* 413: body or command too large */
 	KUSTO_E_INTERNAL,        /* 500: the backend failed, out of memory */
+	KUSTO_E_NOT_FOUND,       /* 400: .cancel query of an id no query has */
 };
 
 struct kusto_error {
@@ -132,15 +138,18 @@ char *kusto_error_body(const struct kusto_error *e);
 
 enum kusto_cmd_kind {
 	KUSTO_SHOW_DATABASES,
-	KUSTO_SHOW_DATABASE_SCHEMA,           /* database */
-	KUSTO_SHOW_DATABASE_EXTENTS,          /* database */
-	KUSTO_SHOW_DATABASE_CACHING,          /* database */
-	KUSTO_SHOW_DATABASE_PRINCIPALS,       /* database */
-	KUSTO_SHOW_TABLES,                    /* the request's database */
-	KUSTO_SHOW_TABLE_SCHEMA,              /* table, in the request's database */
-	KUSTO_SHOW_TABLE_EXTENTS,             /* table */
-	KUSTO_SHOW_TABLE_CACHING,             /* table */
-	KUSTO_SHOW_FOLLOWER,                  /* names: the databases, none = all of them */
+	KUSTO_SHOW_DATABASE_SCHEMA,     /* database */
+	KUSTO_SHOW_DATABASE_EXTENTS,    /* database */
+	KUSTO_SHOW_DATABASE_CACHING,    /* database */
+	KUSTO_SHOW_DATABASE_PRINCIPALS, /* database */
+	KUSTO_SHOW_TABLES,              /* the request's database */
+	KUSTO_SHOW_TABLE_SCHEMA,        /* table, in the request's database */
+	KUSTO_SHOW_TABLE_EXTENTS,       /* table */
+	KUSTO_SHOW_TABLE_CACHING,       /* table */
+	KUSTO_SHOW_FOLLOWER,            /* names: the databases, none = all of them */
+	KUSTO_SHOW_QUERIES,             /* running: only those running; user: by him */
+	KUSTO_CANCEL_QUERY,             /* query_id, reason ("" when none) */
+	/* the control commands (kusto_cmd_is_write) from here on */
 	KUSTO_ALTER_FOLLOWER_CACHING,         /* database, caching */
 	KUSTO_DELETE_FOLLOWER_CACHING,        /* database */
 	KUSTO_ALTER_FOLLOWER_TABLE_CACHING,   /* database, entity, names, caching (span only) */
@@ -168,6 +177,10 @@ struct kusto_cmd {
 	char *notes; /* "" when none */
 	enum conf_modkind modkind;
 	bool prefetch;
+	bool running;   /* .show running queries */
+	char *user;     /* .show running queries by user U */
+	char *query_id; /* .cancel query: the query's client request id */
+	char *reason;   /* .cancel query ... with (reason = R): "" when none */
 };
 
 /* Parses len bytes of csl (at most KUSTO_MAX_CSL, no NUL) into *ret (caller
@@ -316,6 +329,29 @@ struct kusto_follower {
 	bool prefetch;
 };
 
+/* A KQL query the follower runs or ran (.show queries): the columns of
+ * ADX's .show queries.  Strings are never NULL ("" when unknown). */
+struct kusto_query {
+	const char *client_activity_id; /* the request's x-ms-client-request-id */
+	const char *text;               /* the query, cut at 64 KiB as ADX cuts it */
+	const char *database;
+	int64_t started_on, last_updated_on, duration; /* ticks */
+	const char *state; /* "InProgress", "Completed", "Failed", "Cancelled", "Throttled" */
+	const char *root_activity_id; /* the answer's x-ms-activity-id (a guid) */
+	const char *user;             /* the principal ("" for an anonymous caller) */
+	const char *failure_reason;   /* "" when it did not fail */
+	const char *application;      /* the request's x-ms-app */
+	uint64_t memory_peak;         /* bytes counted against query_max_memory */
+	uint64_t row_count;           /* result rows sent */
+};
+
+/* What .cancel query did. */
+struct kusto_cancel {
+	const char *client_activity_id;
+	const char *state;  /* "Cancelled successfully" or "Cancel failed" */
+	const char *reason; /* why it failed, else the reason given */
+};
+
 /* Emit callbacks: a non-zero return stops the walk, and the backend function
  * returns it. */
 typedef int kusto_db_fn(void *ctx, const struct kusto_db *d);
@@ -324,6 +360,8 @@ typedef int kusto_extent_fn(void *ctx, const struct proto_extent *x);
 typedef int kusto_caching_fn(void *ctx, const struct proto_caching *c);
 typedef int kusto_principal_fn(void *ctx, const struct kusto_principal *p);
 typedef int kusto_follower_fn(void *ctx, const struct kusto_follower *f);
+typedef int kusto_query_fn(void *ctx, const struct kusto_query *q);
+typedef int kusto_cancel_fn(void *ctx, const struct kusto_cancel *c);
 
 /* The daemon's side.  Every function returns 0 or a negative errno, and on
  * failure may write one line into err (KUSTO_ERRLEN bytes); -ENOENT means
@@ -349,6 +387,18 @@ struct kusto_backend {
 	/* Replaces the follower's settings of db by f (borrowed; f->database is
 	 * db): the backend persists and applies them. */
 	int (*set_follower)(void *arg, const char *db, const struct kusto_follower *f, char *err);
+	/* The queries the caller may see, newest first: its own; every query
+	 * of a database it administers or monitors.  running: only those
+	 * still running; user (NULL: any): only that principal's.  NULL:
+	 * .show queries answers an empty table. */
+	int (*queries)(void *arg, bool running, const char *user, kusto_query_fn *emit, void *ctx,
+	               char *err);
+	/* Cancels the running query whose client request id is id, with
+	 * reason (""), and emits what happened once.  -ENOENT: no such query
+	 * (running or recent); -EACCES: the caller may neither as its own
+	 * nor as an admin of its database.  NULL: -ENOENT. */
+	int (*cancel_query)(void *arg, const char *id, const char *reason, kusto_cancel_fn *emit,
+	                    void *ctx, char *err);
 };
 
 /* Runs cmd against the backend.  context_db is the request's database ("" or

@@ -719,7 +719,8 @@ static int pick_database(struct kusto_exec *x)
 	const struct kusto_cmd *c = x->cmd;
 
 	x->db = c->database != NULL ? c->database : x->context;
-	if (c->kind == KUSTO_SHOW_DATABASES || c->kind == KUSTO_SHOW_FOLLOWER || x->db[0] != '\0')
+	if (c->kind == KUSTO_SHOW_DATABASES || c->kind == KUSTO_SHOW_FOLLOWER ||
+	    c->kind == KUSTO_SHOW_QUERIES || c->kind == KUSTO_CANCEL_QUERY || x->db[0] != '\0')
 		return 0;
 	return kusto_fail(x->err, KUSTO_E_BAD_REQUEST, -EINVAL,
 	                  "'%s' needs a database: set \"db\" in the request",
@@ -746,6 +747,10 @@ static int dispatch(struct kusto_exec *x)
 		return show_principals(x);
 	case KUSTO_SHOW_FOLLOWER:
 		return kusto_exec_show_follower(x);
+	case KUSTO_SHOW_QUERIES:
+		return kusto_exec_show_queries(x);
+	case KUSTO_CANCEL_QUERY:
+		return kusto_exec_cancel_query(x);
 	default:
 		return kusto_exec_control(x);
 	}

@@ -105,6 +105,10 @@ const char *kusto_role_title(enum proto_role r);
 int kusto_exec_show_follower(struct kusto_exec *x);
 int kusto_exec_control(struct kusto_exec *x);
 
+/* .show [running] queries and .cancel query (kusto_queries.c). */
+int kusto_exec_show_queries(struct kusto_exec *x);
+int kusto_exec_cancel_query(struct kusto_exec *x);
+
 /* The follower settings of db as an owned copy in *ret (clear it with
  * kusto_follower_clear: every pointer in it is then owned). */
 int kusto_follower_get(struct kusto_exec *x, const char *db, struct kusto_follower *ret);

@@ -364,10 +364,36 @@ static int parse_show_follower(struct parser *p)
 	return expect_end(p);
 }
 
+/* After ".show [running]": "queries" [by user 'U'] (by user: running only,
+ * as ADX has it). */
+static int parse_show_queries(struct parser *p, bool running)
+{
+	int r;
+
+	p->cmd->kind = KUSTO_SHOW_QUERIES;
+	p->cmd->running = running;
+	if ((r = expect_word(p, "queries")) < 0)
+		return r;
+	if (running && at_word(p, "by")) {
+		advance(p);
+		if ((r = expect_word(p, "user")) < 0 ||
+		    (r = parse_text(p, true, &p->cmd->user)) < 0)
+			return r;
+	}
+	return expect_end(p);
+}
+
 static int parse_show(struct parser *p)
 {
 	struct kusto_cmd *c = p->cmd;
 	int r;
+
+	if (at_word(p, "queries") || at_word(p, "running")) {
+		bool running = at_word(p, "running");
+		if (running)
+			advance(p);
+		return parse_show_queries(p, running);
+	}
 
 	if (at_word(p, "databases") || at_word(p, "tables")) {
 		c->kind = at_word(p, "tables") ? KUSTO_SHOW_TABLES : KUSTO_SHOW_DATABASES;
@@ -392,7 +418,30 @@ static int parse_show(struct parser *p)
 		advance(p);
 		return parse_show_follower(p);
 	}
-	return expected(p, "'databases', 'database', 'tables', 'table' or 'follower'");
+	return expected(p, "'databases', 'database', 'tables', 'table', 'follower', 'queries' or "
+	                   "'running'");
+}
+
+/* After ".cancel": query 'ID' [with (reason = 'R')]. */
+static int parse_cancel(struct parser *p)
+{
+	struct kusto_cmd *c = p->cmd;
+	int r;
+
+	c->kind = KUSTO_CANCEL_QUERY;
+	if ((r = expect_word(p, "query")) < 0 || (r = parse_text(p, true, &c->query_id)) < 0)
+		return r;
+	if (at_word(p, "with")) {
+		advance(p);
+		if ((r = expect_kind(p, KT_LPAREN, "'('")) < 0 ||
+		    (r = expect_word(p, "reason")) < 0 || (r = expect_kind(p, KT_EQ, "'='")) < 0 ||
+		    (r = parse_text(p, false, &c->reason)) < 0 ||
+		    (r = expect_kind(p, KT_RPAREN, "')'")) < 0)
+			return r;
+	} else if ((c->reason = strdup("")) == NULL) {
+		return nomem(p);
+	}
+	return expect_end(p);
 }
 
 /* ---- the follower's control commands ---- */
@@ -681,6 +730,8 @@ static int parse_command(struct parser *p)
 	advance(p);
 	if (strcmp(verb->text, ".show") == 0)
 		return parse_show(p);
+	if (strcmp(verb->text, ".cancel") == 0)
+		return parse_cancel(p);
 	if ((strcmp(verb->text, ".alter") == 0 || strcmp(verb->text, ".delete") == 0 ||
 	     strcmp(verb->text, ".add") == 0 || strcmp(verb->text, ".drop") == 0) &&
 	    at_word(p, "follower"))
@@ -735,6 +786,9 @@ void kusto_cmd_clear(struct kusto_cmd *c)
 		free(c->principals[i]);
 	free(c->principals);
 	free(c->notes);
+	free(c->user);
+	free(c->query_id);
+	free(c->reason);
 	*c = (struct kusto_cmd){0};
 }
 
@@ -756,6 +810,8 @@ const char *kusto_cmd_name(enum kusto_cmd_kind k)
 	    [KUSTO_SHOW_TABLE_EXTENTS] = ".show table extents",
 	    [KUSTO_SHOW_TABLE_CACHING] = ".show table policy caching",
 	    [KUSTO_SHOW_FOLLOWER] = ".show follower databases",
+	    [KUSTO_SHOW_QUERIES] = ".show queries",
+	    [KUSTO_CANCEL_QUERY] = ".cancel query",
 	    [KUSTO_ALTER_FOLLOWER_CACHING] = ".alter follower database policy caching",
 	    [KUSTO_DELETE_FOLLOWER_CACHING] = ".delete follower database policy caching",
 	    [KUSTO_ALTER_FOLLOWER_TABLE_CACHING] = ".alter follower database table policy caching",

@@ -240,6 +240,7 @@ static struct kql_plan *bind_scan(struct kqlb *b, const char *dbname, const char
 		return NULL;
 	p->db = db->name;
 	p->table = p->name = t->name;
+	p->foreign = db != kql_schema_db(b->schema, b->schema->current);
 	for (size_t i = 0; i < t->ncolumns; i++) {
 		p->cols[i].name = t->columns[i].name;
 		p->cols[i].type = t->columns[i].type;

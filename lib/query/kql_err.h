@@ -23,6 +23,7 @@
 #define KQL_E_UNSUPPORTED "SEM0002" /* outside the follower's subset */
 #define KQL_E_LIMIT "SEM0003"       /* a bound on query size or depth */
 #define KQL_E_NOMEM "SEM0004"
+#define KQL_E_RUNAWAY "E_RUNAWAY_QUERY" /* a query's memory budget exceeded */
 
 /* A source position: byte offset and 1-based line and column. */
 struct kql_pos {

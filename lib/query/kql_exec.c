@@ -3,6 +3,7 @@
  * hand each row over as kql_values typed by the plan's columns.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -94,14 +95,39 @@ int kql_exec_run(sqlite3 *db, const struct kql_plan *p, int64_t now, kql_row_fn 
 		goto out;
 fail:
 	/* The engine's message names no file or SQL of ours that a user
-	 * could not see in the plan; it is still kept short. */
-	r = kql_err_set(err, KQL_E_TYPE, p->pos, "the query failed in the engine: %.120s",
-	                sqlite3_errmsg(db));
+	 * could not see in the plan; it is still kept short.  SQLITE_TOOBIG is
+	 * the memory budget (kql_exec_bound, the counted aggregates). */
+	if (sqlite3_errcode(db) == SQLITE_TOOBIG)
+		r = kql_err_set(err, KQL_E_RUNAWAY, p->pos,
+		                "an operator has exceeded the memory budget of the query during "
+		                "evaluation");
+	else
+		r = kql_err_set(err, KQL_E_TYPE, p->pos, "the query failed in the engine: %.120s",
+		                sqlite3_errmsg(db));
 out:
 	sqlite3_finalize(st);
 	free(vals);
 	kql_sql_clear(&sql);
 	return r;
+}
+
+int kql_exec_bound(sqlite3 *db, uint64_t limit)
+{
+	char sql[160];
+	long long kib = (long long)(limit / 1024);
+
+	if (limit == 0)
+		return 0;
+	/* negative cache_size: KiB; at least SQLite's floor of 10 pages */
+	(void)snprintf(sql, sizeof(sql),
+	               "PRAGMA temp_store = FILE; PRAGMA main.cache_size = -%lld; "
+	               "PRAGMA temp.cache_size = -%lld",
+	               kib / 4 > 64 ? kib / 4 : 64, kib / 8 > 64 ? kib / 8 : 64);
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return -EIO;
+	(void)sqlite3_limit(db, SQLITE_LIMIT_LENGTH,
+	                    limit / 2 < INT32_MAX ? (int)(limit / 2) : INT32_MAX);
+	return 0;
 }
 
 char *kql_exec_sql(const struct kql_plan *p)

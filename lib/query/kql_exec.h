@@ -42,8 +42,36 @@ struct kql_value {
  * and is returned by kql_exec_run. */
 typedef int kql_row_fn(void *arg, const struct kql_value *row, size_t ncols);
 
+/* A query's memory budget, shared by its connections (and threads): the
+ * states of the aggregates registered here (make_set/make_list of dynamic
+ * values, percentile(s), arg_max/arg_min) are counted against limit as they
+ * grow; past it the aggregate fails with SQLITE_TOOBIG, which kql_exec_run
+ * reports as KQL_E_RUNAWAY.  The counters are atomics. */
+struct kql_budget {
+	uint64_t limit; /* bytes; 0: unbounded */
+	uint64_t used;  /* bytes held now */
+	uint64_t peak;  /* the most ever held */
+};
+
 /* Registers the kql_* SQL functions on db; 0 or -ENOMEM. */
 int kql_exec_register(sqlite3 *db);
+
+/* The same, the aggregates counting their memory against b (borrowed for
+ * db's life; NULL: not counted). */
+int kql_exec_register_budget(sqlite3 *db, struct kql_budget *b);
+
+/* Bounds db's own memory for a query of limit bytes: a quarter for the
+ * main schema's page cache (the sorter's memory before it spills to a
+ * temporary file), an eighth each for the temp schema's and the attached
+ * ones', temp_store = FILE (sorts, DISTINCT, GROUP BY and joins spill to
+ * files: SQLite's temporary directory), and a half for one value (a string
+ * json_group_array builds: SQLITE_LIMIT_LENGTH).  0 or -EIO. */
+int kql_exec_bound(sqlite3 *db, uint64_t limit);
+
+/* The name of the table (a view) the executor reads for table of another
+ * database db (database("db").T): "db/table" ('/' is in no entity name),
+ * into buf of n bytes; NULL when it does not fit. */
+char *kql_exec_view_name(const char *db, const char *table, char *buf, size_t n);
 
 /* Runs plan p (borrowed) on db (registered), now() being now (ticks),
  * calling row for each result row.  0; -EINVAL with err filled for a plan

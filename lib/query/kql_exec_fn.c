@@ -1019,9 +1019,45 @@ static void fn_indexes(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 
 /* ---- aggregates ---- */
 
+/* Counts n more bytes against the query's budget (the function's user
+ * data; NULL: none); false, with the aggregate failed, past its limit. */
+static bool charge(sqlite3_context *ctx, size_t n)
+{
+	struct kql_budget *b = sqlite3_user_data(ctx);
+	uint64_t used, peak;
+
+	if (b == NULL)
+		return true;
+	used = __atomic_add_fetch(&b->used, (uint64_t)n, __ATOMIC_RELAXED);
+	peak = __atomic_load_n(&b->peak, __ATOMIC_RELAXED);
+	while (used > peak && !__atomic_compare_exchange_n(&b->peak, &peak, used, true,
+	                                                   __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+	if (b->limit == 0 || used <= b->limit)
+		return true;
+	(void)__atomic_sub_fetch(&b->used, (uint64_t)n, __ATOMIC_RELAXED); /* not taken */
+	sqlite3_result_error_toobig(ctx);
+	return false;
+}
+
+/* Gives n bytes back (an aggregate's state freed). */
+static void release(sqlite3_context *ctx, size_t n)
+{
+	struct kql_budget *b = sqlite3_user_data(ctx);
+
+	if (b != NULL)
+		(void)__atomic_sub_fetch(&b->used, (uint64_t)n, __ATOMIC_RELAXED);
+}
+
 struct extreme {
 	sqlite3_value *key, *value;
+	size_t bytes; /* counted for key and value */
 };
+
+static size_t value_bytes(sqlite3_value *v)
+{
+	return v != NULL ? 64 + (size_t)sqlite3_value_bytes(v) : 0;
+}
 
 /* kql_argmax(key, value) / kql_argmin: value at the row where key is
  * largest / smallest; rows with a null key are skipped. */
@@ -1055,10 +1091,14 @@ static void extreme_step(sqlite3_context *ctx, sqlite3_value **argv, int sign)
 	}
 	sqlite3_value_free(x->key);
 	sqlite3_value_free(x->value);
+	release(ctx, x->bytes);
 	x->key = sqlite3_value_dup(k);
 	x->value = sqlite3_value_dup(argv[1]);
+	x->bytes = 0;
 	if (x->key == NULL || (x->value == NULL && argv[1] != NULL))
 		sqlite3_result_error_nomem(ctx);
+	else if (charge(ctx, value_bytes(x->key) + value_bytes(x->value)))
+		x->bytes = value_bytes(x->key) + value_bytes(x->value);
 }
 
 static void argmax_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
@@ -1081,6 +1121,7 @@ static void extreme_final(sqlite3_context *ctx)
 		sqlite3_result_value(ctx, x->value);
 	sqlite3_value_free(x->key);
 	sqlite3_value_free(x->value);
+	release(ctx, x->bytes);
 }
 
 struct samples {
@@ -1098,8 +1139,11 @@ static void percentile_step(sqlite3_context *ctx, int argc, sqlite3_value **argv
 		return;
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 64;
+		if (!charge(ctx, (cap - s->cap) * sizeof(*s->v)))
+			return;
 		double *v = realloc(s->v, cap * sizeof(*v));
 		if (v == NULL) {
+			release(ctx, (cap - s->cap) * sizeof(*s->v));
 			sqlite3_result_error_nomem(ctx);
 			return;
 		}
@@ -1125,8 +1169,13 @@ static void percentile_final(sqlite3_context *ctx)
 	struct samples *s = sqlite3_aggregate_context(ctx, 0);
 	size_t rank;
 
-	if (s == NULL || s->n == 0)
+	if (s != NULL)
+		release(ctx, s->cap * sizeof(*s->v));
+	if (s == NULL || s->n == 0) {
+		if (s != NULL)
+			free(s->v);
 		return;
+	}
 	qsort(s->v, s->n, sizeof(*s->v), compare_doubles);
 	rank = (size_t)ceil(s->p / 100.0 * (double)s->n);
 	rank = rank == 0 ? 0 : rank - 1;
@@ -1139,46 +1188,85 @@ static void percentile_final(sqlite3_context *ctx)
 	free(s->v);
 }
 
+/* The state of kql_collect: the elements and the bytes counted for them
+ * (an element costs about its text and a jansson node). */
+struct collection {
+	json_t *a;
+	json_t *seen; /* make_set: the elements' JSON texts as keys (a hash set) */
+	size_t bytes;
+};
+
+/* Whether item is new to acc's set (then it is remembered); -1 when out of
+ * memory.  Equal values have equal compact texts (keys sorted). */
+static int first_seen(struct collection *acc, const json_t *item)
+{
+	char *key = json_dumps(item, JSON_ENCODE_ANY | JSON_COMPACT | JSON_SORT_KEYS);
+	int r = -1;
+
+	if (key != NULL && (acc->seen != NULL || (acc->seen = json_object()) != NULL)) {
+		r = json_object_get(acc->seen, key) == NULL;
+		if (r == 1 && json_object_set_new(acc->seen, key, json_true()) < 0)
+			r = -1;
+	}
+	free(key);
+	return r;
+}
+
 /* kql_collect(distinct, d): make_set / make_list of dynamic values; an
  * array's elements are added one by one, nulls skipped. */
 static void collect_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-	json_t **acc = sqlite3_aggregate_context(ctx, sizeof(*acc));
+	struct collection *acc = sqlite3_aggregate_context(ctx, sizeof(*acc));
 	const char *text = (const char *)sqlite3_value_text(argv[1]);
 	bool distinct = sqlite3_value_int(argv[0]) != 0;
 	json_t *v, *item;
-	size_t i, k;
+	size_t i, n, each;
 
 	if (acc == NULL || text == NULL || (v = json_loads(text, JSON_DECODE_ANY, NULL)) == NULL)
 		return;
-	if (*acc == NULL && (*acc = json_array()) == NULL) {
+	if (acc->a == NULL && (acc->a = json_array()) == NULL) {
 		json_decref(v);
 		sqlite3_result_error_nomem(ctx);
 		return;
 	}
-	for (i = 0; i < (json_is_array(v) ? json_array_size(v) : 1); i++) {
+	n = json_is_array(v) ? json_array_size(v) : 1;
+	each = 64 + (size_t)sqlite3_value_bytes(argv[1]) / (n > 0 ? n : 1);
+	each += distinct ? each : 0; /* the key in the set */
+	for (i = 0; i < n; i++) {
+		int fresh = 1;
 		item = json_is_array(v) ? json_array_get(v, i) : v;
-		for (k = 0; distinct && k < json_array_size(*acc); k++)
-			if (json_equal(json_array_get(*acc, k), item))
-				break;
-		if (!json_is_null(item) && (!distinct || k == json_array_size(*acc)))
-			(void)json_array_append(*acc, item);
+		if (json_is_null(item))
+			continue;
+		if (distinct && (fresh = first_seen(acc, item)) < 0) {
+			sqlite3_result_error_nomem(ctx);
+			break;
+		}
+		if (fresh == 0)
+			continue;
+		if (!charge(ctx, each))
+			break;
+		acc->bytes += each;
+		(void)json_array_append(acc->a, item);
 	}
 	json_decref(v);
 }
 
 static void collect_final(sqlite3_context *ctx)
 {
-	json_t **acc = sqlite3_aggregate_context(ctx, 0);
+	struct collection *acc = sqlite3_aggregate_context(ctx, 0);
 	char *out;
 
-	if (acc == NULL || *acc == NULL) {
+	if (acc == NULL || acc->a == NULL) {
+		if (acc != NULL)
+			json_decref(acc->seen);
 		sqlite3_result_text(ctx, "[]", 2, SQLITE_STATIC);
 		return;
 	}
-	if ((out = json_dumps(*acc, JSON_COMPACT)) != NULL)
+	if ((out = json_dumps(acc->a, JSON_COMPACT)) != NULL)
 		sqlite3_result_text(ctx, out, -1, free);
-	json_decref(*acc);
+	json_decref(acc->a);
+	json_decref(acc->seen);
+	release(ctx, acc->bytes);
 }
 
 /* kql_dmerge(set): the number of distinct values in the union of JSON
@@ -1308,14 +1396,19 @@ static const struct {
     {"kql_dmerge", 1, NULL, dmerge_step, dmerge_final},
 };
 
-int kql_exec_register(sqlite3 *db)
+int kql_exec_register_budget(sqlite3 *db, struct kql_budget *b)
 {
 	for (size_t i = 0; i < sizeof(functions) / sizeof(functions[0]); i++) {
 		int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS;
-		if (sqlite3_create_function(db, functions[i].name, functions[i].nargs, flags, NULL,
+		if (sqlite3_create_function(db, functions[i].name, functions[i].nargs, flags, b,
 		                            functions[i].fn, functions[i].step,
 		                            functions[i].final) != SQLITE_OK)
 			return -ENOMEM;
 	}
 	return 0;
+}
+
+int kql_exec_register(sqlite3 *db)
+{
+	return kql_exec_register_budget(db, NULL);
 }

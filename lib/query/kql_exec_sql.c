@@ -1107,8 +1107,22 @@ static int plan_scan(struct sqlb *b, const struct kql_plan *p)
 		fprintf(b->f, " AS c%zu", c);
 	}
 	fputs(" FROM ", b->f);
-	identifier(b, p->table);
+	if (p->foreign) {
+		char view[2 * 1024 + 2];
+		if (kql_exec_view_name(p->db, p->table, view, sizeof(view)) == NULL)
+			return unsupported(b, p->pos, "a table name this long:", p->table);
+		identifier(b, view);
+	} else {
+		identifier(b, p->table);
+	}
 	return 0;
+}
+
+char *kql_exec_view_name(const char *db, const char *table, char *buf, size_t n)
+{
+	int len = snprintf(buf, n, "%s/%s", db, table);
+
+	return len >= 0 && (size_t)len < n ? buf : NULL;
 }
 
 static int plan(struct sqlb *b, const struct kql_plan *p)

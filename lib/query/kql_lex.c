@@ -613,3 +613,28 @@ out:
 	free(l.v);
 	return r;
 }
+
+static bool punct_is(const struct kql_tok *t, const char *p)
+{
+	return t->kind == KQL_T_PUNCT && strcmp(t->text, p) == 0;
+}
+
+int kql_lex_databases(const char *src, size_t len, int (*fn)(void *arg, const char *name),
+                      void *arg)
+{
+	struct kql_arena *a = kql_arena_new();
+	struct kql_tokens tk;
+	int r;
+
+	if (a == NULL)
+		return -ENOMEM;
+	r = kql_lex(a, src, len, &tk, NULL);
+	for (size_t i = 0; r == 0 && i + 3 < tk.n; i++) {
+		const struct kql_tok *t = &tk.v[i];
+		if (t->kind == KQL_T_IDENT && strcmp(t->text, "database") == 0 &&
+		    punct_is(&t[1], "(") && t[2].kind == KQL_T_STRING && punct_is(&t[3], ")"))
+			r = fn(arg, t[2].text);
+	}
+	kql_arena_free(a);
+	return r;
+}

@@ -61,6 +61,13 @@ struct kql_tokens {
 int kql_lex(struct kql_arena *arena, const char *src, size_t len, struct kql_tokens *ret,
             struct kql_error *err);
 
+/* Calls fn(arg, name) for each database("name") in len bytes of src, in
+ * order (a name may come twice), so a caller can authorize and load them
+ * before binding.  0, fn's non-zero return, or kql_lex's error (-EINVAL,
+ * -ENOMEM; the binder reports a syntax error better). */
+int kql_lex_databases(const char *src, size_t len, int (*fn)(void *arg, const char *name),
+                      void *arg);
+
 /* Timespan unit suffix (d, h, m, s, ms, day, hours, tick ...) to ticks; 0
  * when s[0, n) is not a unit. */
 int64_t kql_lex_unit_ticks(const char *s, size_t n);

@@ -94,6 +94,9 @@ struct kql_plan {
 	size_t nin;
 	/* KQL_P_SCAN */
 	const char *db, *table;
+	/* a table of another database than the request's (database("db").T):
+	 * the executor reads the table named kql_exec_view_name(db, table) */
+	bool foreign;
 	/* reads[c]: some operator above uses column c; an executor reads only
 	 * these (the others are never looked at, null will do). */
 	bool *reads;

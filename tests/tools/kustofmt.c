@@ -186,8 +186,13 @@ static int set_follower(void *arg, const char *db, const struct kusto_follower *
 
 static int serve(bool writes)
 {
-	static const struct kusto_backend be = {NULL,    databases,  entities, extents,
-	                                        caching, principals, follower, set_follower};
+	static const struct kusto_backend be = {.databases = databases,
+	                                        .entities = entities,
+	                                        .extents = extents,
+	                                        .caching = caching,
+	                                        .principals = principals,
+	                                        .follower = follower,
+	                                        .set_follower = set_follower};
 	char *line = NULL, *out = NULL;
 	size_t cap = 0;
 	ssize_t n;

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "query/kql_bind.h"
+#include "query/kql_exec.h"
 
 static const struct kql_schema_column events[] = {
     {"Timestamp", PROTO_T_DATETIME}, {"Level", PROTO_T_STRING}, {"Host", PROTO_T_STRING},
@@ -408,6 +409,25 @@ static void test_doc_examples(void **state)
 	printf("# %zu documentation examples bound with their documented columns\n", passed);
 }
 
+/* A table of another database is marked foreign, and the executor reads
+ * it as the view "db/table"; the request database's are read as is. */
+static void test_foreign_scan(void **state)
+{
+	struct kql_arena *a = kql_arena_new();
+	struct kql_error e = {0};
+	const struct kql_plan *p = bind(a, "database('Other').Machines", &e);
+	char *sql;
+
+	assert_non_null(p);
+	assert_true(p->kind == KQL_P_SCAN && p->foreign);
+	assert_non_null(sql = kql_exec_sql(p));
+	assert_non_null(strstr(sql, "FROM \"Other/Machines\""));
+	free(sql);
+	p = bind(a, "database('Logs').Hosts", &e);
+	assert_true(p != NULL && p->kind == KQL_P_SCAN && !p->foreign);
+	kql_arena_free(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -420,6 +440,7 @@ int main(void)
 	    cmocka_unit_test(test_reads),
 	    cmocka_unit_test(test_time_bounds),
 	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_foreign_scan),
 	    cmocka_unit_test(test_doc_examples),
 	};
 

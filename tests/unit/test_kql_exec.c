@@ -476,6 +476,40 @@ static void test_refused(void **state)
 	assert_non_null(strstr(e.message, "'series_stats'"));
 }
 
+/* A query's memory budget: the counted aggregates (make_list of dynamic
+ * values, percentile, arg_max) and a string SQLite builds (make_list of
+ * scalars) fail with KQL_E_RUNAWAY past it; a query within it runs, and
+ * everything counted is given back. */
+static void test_memory_budget(void **state)
+{
+	struct kql_budget b = {.limit = 256 << 10};
+	struct kql_error e = {0};
+	sqlite3 *saved = db;
+	char *got;
+
+	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+	assert_int_equal(kql_exec_register_budget(db, &b), 0);
+	assert_int_equal(kql_exec_bound(db, b.limit), 0);
+	assert_null(
+	    run("range x from 1 to 20000 step 1 | summarize make_list(dynamic([1, 2])) ", &e));
+	assert_string_equal(e.code, KQL_E_RUNAWAY);
+	assert_null(run("range x from 1 to 100000 step 1 | summarize percentile(x, 50)", &e));
+	assert_string_equal(e.code, KQL_E_RUNAWAY);
+	assert_null(run("range x from 1 to 100000 step 1 | summarize make_list(x)", &e));
+	assert_string_equal(e.code, KQL_E_RUNAWAY);
+	assert_int_equal(b.used, 0);
+	assert_true(b.peak > b.limit);
+	got = run("range x from 1 to 1000 step 1 | summarize percentile(x, 50), "
+	          "c = array_length(make_list(dynamic([1])))",
+	          &e);
+	assert_non_null(got);
+	assert_string_equal(got, "500\t1000\n");
+	free(got);
+	assert_int_equal(b.used, 0);
+	sqlite3_close(db);
+	db = saved;
+}
+
 /* A stored table is the connection's table of that name. */
 static void test_stored_table(void **state)
 {
@@ -554,6 +588,7 @@ int main(void)
 	    cmocka_unit_test(test_no_literal_in_sql),
 	    cmocka_unit_test(test_refused),
 	    cmocka_unit_test(test_stored_table),
+	    cmocka_unit_test(test_memory_budget),
 	    cmocka_unit_test(test_doc_outputs),
 	};
 

@@ -163,6 +163,26 @@ static void test_bounds(void **state)
 	free(many);
 }
 
+static int collect_db(void *arg, const char *name)
+{
+	char *out = arg;
+
+	strcat(out, name);
+	strcat(out, ";");
+	return 0;
+}
+
+/* database("X") names, found before binding (to authorize and load them). */
+static void test_databases(void **state)
+{
+	static const char q[] = "database('Ops').T | join (database ( \"Sec ret\" ).U) on x "
+	                        "| extend s = 'database(\"no\")' | where database == 1";
+	char out[128] = "";
+
+	assert_int_equal(kql_lex_databases(q, strlen(q), collect_db, out), 0);
+	assert_string_equal(out, "Ops;Sec ret;");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -170,6 +190,7 @@ int main(void)
 	    cmocka_unit_test(test_numbers),         cmocka_unit_test(test_timespans),
 	    cmocka_unit_test(test_raw_literals),    cmocka_unit_test(test_positions),
 	    cmocka_unit_test(test_errors),          cmocka_unit_test(test_bounds),
+	    cmocka_unit_test(test_databases),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

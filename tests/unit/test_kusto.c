@@ -111,6 +111,33 @@ static void show_commands_parse(void **state)
 	}
 }
 
+/* .show queries, .show running queries [by user], .cancel query. */
+static void query_commands_parse(void **state)
+{
+	struct kusto_cmd c = parse_ok(".show queries");
+
+	assert_int_equal(c.kind, KUSTO_SHOW_QUERIES);
+	assert_false(c.running);
+	assert_false(kusto_cmd_is_write(&c));
+	kusto_cmd_clear(&c);
+	c = parse_ok(".show running queries by user 'aaduser=a@x'");
+	assert_true(c.running);
+	assert_string_equal(c.user, "aaduser=a@x");
+	kusto_cmd_clear(&c);
+	c = parse_ok(".cancel query \"KE.RunQuery;8f70\" with (reason = 'too slow')");
+	assert_int_equal(c.kind, KUSTO_CANCEL_QUERY);
+	assert_string_equal(c.query_id, "KE.RunQuery;8f70");
+	assert_string_equal(c.reason, "too slow");
+	assert_false(kusto_cmd_is_write(&c));
+	kusto_cmd_clear(&c);
+	c = parse_ok(".cancel query 'x'");
+	assert_string_equal(c.reason, "");
+	kusto_cmd_clear(&c);
+	(void)parse_fails(".cancel query", KUSTO_E_SYNTAX, 13);
+	(void)parse_fails(".show queries by user 'x'", KUSTO_E_SYNTAX, 14);
+	(void)parse_fails(".cancel query 'x' with (why = 'y')", KUSTO_E_SYNTAX, 24);
+}
+
 static void show_follower_parses(void **state)
 {
 	struct kusto_cmd c = parse_ok(".show follower database Sales");
@@ -818,8 +845,10 @@ static int fake_extents(void *arg, const char *db, const char *table, kusto_exte
 	static const struct proto_extent xs[] = {
 	    {"11111111-2222-3333-4444-555555555555", "Events", 0, 0, 1000, 4096, 1024, tags, 2,
 	     NULL, 0, NULL, 0},
-	    {"aaaaaaaa-2222-3333-4444-555555555555", "Events", 0, 0, 7, 70, 20, NULL, 0, NULL, 0, NULL, 0},
-	    {"bbbbbbbb-2222-3333-4444-555555555555", "Orders", 0, 0, 3, 30, 10, NULL, 0, NULL, 0, NULL, 0},
+	    {"aaaaaaaa-2222-3333-4444-555555555555", "Events", 0, 0, 7, 70, 20, NULL, 0, NULL, 0,
+	     NULL, 0},
+	    {"bbbbbbbb-2222-3333-4444-555555555555", "Orders", 0, 0, 3, 30, 10, NULL, 0, NULL, 0,
+	     NULL, 0},
 	};
 	struct fake *f = arg;
 
@@ -968,11 +997,50 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* Two queries: one running (alice's), one that ended (bob's). */
+static const struct kusto_query fake_query_list[] = {
+    {"KNC.execute;1", "Events | count", "Sales", 100, 300, 200, "InProgress",
+     "0b1c2d3e-0000-4000-8000-000000000001", "aaduser=alice@x", "", "app", 4096, 0},
+    {"KNC.execute;2", "Events | take 3", "Sales", 10, 20, 10, "Completed",
+     "0b1c2d3e-0000-4000-8000-000000000002", "aaduser=bob@x", "", "", 0, 3},
+};
+
+static int fake_queries(void *arg, bool running, const char *user, kusto_query_fn *emit, void *ctx,
+                        char *err)
+{
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < N(fake_query_list); i++)
+		if ((!running || strcmp(fake_query_list[i].state, "InProgress") == 0) &&
+		    (user == NULL || strcmp(user, fake_query_list[i].user) == 0))
+			r = emit(ctx, &fake_query_list[i]);
+	return r;
+}
+
+static int fake_cancel(void *arg, const char *id, const char *reason, kusto_cancel_fn *emit,
+                       void *ctx, char *err)
+{
+	struct kusto_cancel c = {id, "Cancelled successfully", reason};
+
+	if (strcmp(id, "KNC.execute;2") == 0) {
+		(void)snprintf(err, KUSTO_ERRLEN, "may not");
+		return -EACCES;
+	}
+	return strcmp(id, "KNC.execute;1") == 0 ? emit(ctx, &c) : -ENOENT;
+}
+
 static struct kusto_backend backend(struct fake *f)
 {
-	return (struct kusto_backend){
-	    f,        fake_databases, fake_entities, fake_extents, fake_caching, fake_principals,
-	    fake_get, fake_set};
+	return (struct kusto_backend){.arg = f,
+	                              .databases = fake_databases,
+	                              .entities = fake_entities,
+	                              .extents = fake_extents,
+	                              .caching = fake_caching,
+	                              .principals = fake_principals,
+	                              .follower = fake_get,
+	                              .set_follower = fake_set,
+	                              .queries = fake_queries,
+	                              .cancel_query = fake_cancel};
 }
 
 /* ---- running commands through kusto_mgmt ---- */
@@ -1851,6 +1919,33 @@ static void request_bounds(void **state)
 	free(body);
 }
 
+/* .show queries answers ADX's columns; .cancel query a row, or a 400 that
+ * names an unknown id, or 403. */
+static void query_commands_run(void **state)
+{
+	struct fake *f = *state;
+	json_t *r = mgmt_ok(f, "", ".show queries");
+	const char *m;
+
+	assert_int_equal(nrows(r), 2);
+	assert_string_equal(cell_s(r, 0, 0), "KNC.execute;1");
+	assert_string_equal(cell_s(r, 0, 6), "InProgress");
+	assert_string_equal(cell_s(r, 1, 8), "aaduser=bob@x");
+	assert_int_equal(json_integer_value(cell(r, 1, 14)), 3);
+	assert_string_equal(cell_s(r, 0, 5), "00:00:00.0000200");
+	json_decref(r);
+	r = mgmt_ok(f, "", ".show running queries");
+	assert_int_equal(nrows(r), 1);
+	json_decref(r);
+	r = mgmt_ok(f, "Sales", ".cancel query 'KNC.execute;1' with (reason = 'slow')");
+	assert_string_equal(cell_s(r, 0, 1), "Cancelled successfully");
+	assert_string_equal(cell_s(r, 0, 2), "slow");
+	json_decref(r);
+	m = mgmt_err(f, "", ".cancel query 'nope;42'", false, 400, "BadRequest_EntityNotFound");
+	assert_non_null(strstr(m, "'nope;42'"));
+	(void)mgmt_err(f, "", ".cancel query 'KNC.execute;2'", false, 403, "Forbidden");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1884,6 +1979,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(prefetch_round_trip, setup, teardown),
 	    cmocka_unit_test_setup_teardown(writes_need_permission, setup, teardown),
 	    cmocka_unit_test_setup_teardown(errors_have_kusto_shape, setup, teardown),
+	    cmocka_unit_test(query_commands_parse),
+	    cmocka_unit_test_setup_teardown(query_commands_run, setup, teardown),
 	    cmocka_unit_test(error_body_exact),
 	    cmocka_unit_test_setup_teardown(utf8_is_kept_valid, setup, teardown),
 	    cmocka_unit_test_setup_teardown(allocation_failures, setup, teardown),
