@@ -23,7 +23,9 @@
 #
 #   make bench BENCH=query                        10,000,000 rows, 1,000 extents
 #   ROWS=1000000 EXTENTS=100 make bench BENCH=query    quick validation
-#   knobs: ROWS EXTENTS RUNS (5) BENCH_DIR (/dev/shm) QUERIES (names, a regex)
+#   knobs: ROWS EXTENTS RUNS (5) LITE_RUNS (RUNS: the sqlite3 CLI's timed
+#   runs, its percentile and dcount take minutes each at full size)
+#   BENCH_DIR (/dev/shm) QUERIES (names, a regex)
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -34,6 +36,7 @@ source "$here/lib.sh"
 ROWS=${ROWS:-10000000}
 EXTENTS=${EXTENTS:-1000}
 RUNS=${RUNS:-5}
+LITE_RUNS=${LITE_RUNS:-$RUNS}
 QUERIES=${QUERIES:-.}
 BASE=${BENCH_DIR:-/dev/shm}
 PER=$((ROWS / EXTENTS))
@@ -213,12 +216,12 @@ t0=$(now)
 sqlite3 "$W/lite.db" <"$W/lite.sql" >/dev/null
 lite_load=$(secs "$t0" "$(now)")
 [ "$(sqlite3 "$W/lite.db" 'SELECT count(*) FROM logs')" = "$ROWS" ] || { echo "query: sqlite3 did not load every row" >&2; exit 1; }
-echo "sqlite3 CLI: $NQ queries x $((RUNS + 1)) ..." >&2
+echo "sqlite3 CLI: $NQ queries x $((LITE_RUNS + 1)) ..." >&2
 for ((i = 0; i < NQ; i++)); do
 	{
 		echo ".timer on"
 		echo ".mode tabs"
-		for ((r = 0; r <= RUNS; r++)); do echo "${Q_LITE[i]};"; done
+		for ((r = 0; r <= LITE_RUNS; r++)); do echo "${Q_LITE[i]};"; done
 	} >"$W/q.sql"
 	if ! sqlite3 "$W/lite.db" <"$W/q.sql" >"$W/q.out" 2>"$W/q.err"; then
 		ANS[lite,$i]="error: $(head -c 300 "$W/q.err")" MS[lite,$i]=-
@@ -323,7 +326,7 @@ ratio() {
 at_least() { case $1 in -|"<"*) return 1 ;; esac; awk -v r="$1" -v m="$2" 'BEGIN { exit !(r >= m) }'; }
 
 echo
-echo "$ROWS rows in $EXTENTS extents (Logs.T0000) and Hosts (100 rows); $BASE (tmpfs); $(nproc) cores; median of $RUNS runs after one untimed"
+echo "$ROWS rows in $EXTENTS extents (Logs.T0000) and Hosts (100 rows); $BASE (tmpfs); $(nproc) cores; median of $RUNS runs after one untimed (the sqlite3 CLI: $LITE_RUNS)"
 echo "window of the last-hour query: Timestamp >= $SINCE (the data's last $WINDOW s of $((EXTENTS + 60)) s)"
 echo
 echo "the queries (KQL; the SQL written by hand for sqlite3; DuckDB's and ClickHouse's where they differ):"
