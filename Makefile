@@ -213,11 +213,16 @@ install-files: all
 dist-check:
 	bash scripts/dist-check.sh
 
+# Every C file of the tree, as the repository's .clang-format lays it out.
+FORMAT_SRC = $(wildcard lib/*/*.[ch] daemon/*.[ch] cli/*.[ch] tests/unit/*.c tests/fuzz/*.c \
+	tests/tools/*.c tests/bench/*.c)
+
 format:
-	clang-format -i $(wildcard lib/*.[ch] lib/*/*.[ch]) daemon/*.c cli/*.c tests/unit/*.c
+	clang-format -i $(FORMAT_SRC)
 
 lint:
 	bash scripts/layers.sh
+	@clang-format --dry-run --Werror $(FORMAT_SRC) && echo "format: ok ($(words $(FORMAT_SRC)) files)"
 	cppcheck --quiet --enable=warning,performance,portability --error-exitcode=1 \
 	  --suppress=missingIncludeSystem -Ilib lib daemon cli
 

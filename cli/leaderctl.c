@@ -26,43 +26,51 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{"init", lc_cmd_init, "[--checkpoint-interval K]"},
-	{"create-database", lc_cmd_create_database, "DB"},
-	{"drop-database", lc_cmd_drop_database, "DB"},
-	{"create-table", lc_cmd_entity, "DB TABLE COLUMNS [--folder F] [--docstring D]"},
-	{"alter-table", lc_cmd_entity, "DB TABLE COLUMNS [--folder F] [--docstring D]"},
-	{"drop-table", lc_cmd_entity, "DB TABLE"},
-	{"create-external-table", lc_cmd_entity, "DB TABLE COLUMNS --location L [--folder F] "
-						 "[--docstring D]"},
-	{"alter-external-table", lc_cmd_entity, "DB TABLE COLUMNS [--location L] [--folder F] "
-						"[--docstring D]"},
-	{"drop-external-table", lc_cmd_entity, "DB TABLE"},
-	{"create-materialized-view", lc_cmd_entity, "DB VIEW COLUMNS --source TABLE --query Q "
-						    "[--folder F] [--docstring D]"},
-	{"alter-materialized-view", lc_cmd_entity, "DB VIEW COLUMNS [--source TABLE] [--query Q] "
-						   "[--folder F] [--docstring D]"},
-	{"drop-materialized-view", lc_cmd_entity, "DB VIEW"},
-	{"ingest", lc_cmd_ingest, "DB TABLE FILE... [--created-on T | --min T --max T] "
-				  "[--tags A,B] [--rows N | --format csv|tsv|json "
-				  "[--compression none|gzip|zstd] [--ignore-first-record]]"},
-	{"drop-extents", lc_cmd_drop_extents, "DB ID..."},
-	{"merge-extents", lc_cmd_merge_extents, "DB ID ID..."},
-	{"set-caching-policy", lc_cmd_caching, "DB [--table T] HOT_SPAN|none "
-					       "[--hot-window MIN..MAX]..."},
-	{"set-retention-policy", lc_cmd_retention, "DB [--table T] SOFT_DELETE|none "
-						   "[--no-recoverability]"},
-	{"add-principal", lc_cmd_principal, "DB ROLE FQN [--name DISPLAY]"},
-	{"remove-principal", lc_cmd_principal, "DB ROLE FQN"},
-	{"detach-follower", lc_cmd_follower, "DB FOLLOWER"},
-	{"attach-follower", lc_cmd_follower, "DB FOLLOWER"},
-	{"show", lc_cmd_show, "[DB] [--json]"},
-	{"log", lc_cmd_log, "DB [--from V] [--json]"},
-	{"dump", lc_cmd_dump, "DB [--replay]"},
-	{"verify", lc_cmd_verify, ""},
-	{"vacuum", lc_cmd_vacuum, "[--log-retention D] [--grace D] [--dry-run]"},
-	{"checkpoint", lc_cmd_checkpoint, "DB"},
-	{"generate", lc_cmd_generate, "DB [--tables N --extents N] [--artifact-size B | --rows N "
-				      "[--gzip]] [--commit-extents N] [--threads N]"},
+    {"init", lc_cmd_init, "[--checkpoint-interval K]"},
+    {"create-database", lc_cmd_create_database, "DB"},
+    {"drop-database", lc_cmd_drop_database, "DB"},
+    {"create-table", lc_cmd_entity, "DB TABLE COLUMNS [--folder F] [--docstring D]"},
+    {"alter-table", lc_cmd_entity, "DB TABLE COLUMNS [--folder F] [--docstring D]"},
+    {"drop-table", lc_cmd_entity, "DB TABLE"},
+    {"create-external-table", lc_cmd_entity,
+     "DB TABLE COLUMNS --location L [--folder F] "
+     "[--docstring D]"},
+    {"alter-external-table", lc_cmd_entity,
+     "DB TABLE COLUMNS [--location L] [--folder F] "
+     "[--docstring D]"},
+    {"drop-external-table", lc_cmd_entity, "DB TABLE"},
+    {"create-materialized-view", lc_cmd_entity,
+     "DB VIEW COLUMNS --source TABLE --query Q "
+     "[--folder F] [--docstring D]"},
+    {"alter-materialized-view", lc_cmd_entity,
+     "DB VIEW COLUMNS [--source TABLE] [--query Q] "
+     "[--folder F] [--docstring D]"},
+    {"drop-materialized-view", lc_cmd_entity, "DB VIEW"},
+    {"ingest", lc_cmd_ingest,
+     "DB TABLE FILE... [--created-on T | --min T --max T] "
+     "[--tags A,B] [--rows N | --format csv|tsv|json "
+     "[--compression none|gzip|zstd] [--ignore-first-record]]"},
+    {"drop-extents", lc_cmd_drop_extents, "DB ID..."},
+    {"merge-extents", lc_cmd_merge_extents, "DB ID ID..."},
+    {"set-caching-policy", lc_cmd_caching,
+     "DB [--table T] HOT_SPAN|none "
+     "[--hot-window MIN..MAX]..."},
+    {"set-retention-policy", lc_cmd_retention,
+     "DB [--table T] SOFT_DELETE|none "
+     "[--no-recoverability]"},
+    {"add-principal", lc_cmd_principal, "DB ROLE FQN [--name DISPLAY]"},
+    {"remove-principal", lc_cmd_principal, "DB ROLE FQN"},
+    {"detach-follower", lc_cmd_follower, "DB FOLLOWER"},
+    {"attach-follower", lc_cmd_follower, "DB FOLLOWER"},
+    {"show", lc_cmd_show, "[DB] [--json]"},
+    {"log", lc_cmd_log, "DB [--from V] [--json]"},
+    {"dump", lc_cmd_dump, "DB [--replay]"},
+    {"verify", lc_cmd_verify, ""},
+    {"vacuum", lc_cmd_vacuum, "[--log-retention D] [--grace D] [--dry-run]"},
+    {"checkpoint", lc_cmd_checkpoint, "DB"},
+    {"generate", lc_cmd_generate,
+     "DB [--tables N --extents N] [--artifact-size B | --rows N "
+     "[--gzip]] [--commit-extents N] [--threads N]"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -101,7 +109,7 @@ int lc_usage(struct lc *c, const char *fmt, ...)
 	for (i = 0; c->cmd && i < NCOMMANDS; i++)
 		if (strcmp(commands[i].name, c->cmd) == 0)
 			fprintf(stderr, "usage: leaderctl [OPTIONS] %s %s\n", c->cmd,
-				commands[i].args);
+			        commands[i].args);
 	return LC_USAGE;
 }
 
@@ -111,7 +119,7 @@ int lc_engine(struct lc *c)
 }
 
 int lc_getopt(struct lc *c, int argc, char **argv, const char *shortopts,
-	      const struct option *longopts)
+              const struct option *longopts)
 {
 	int opt;
 
@@ -121,8 +129,7 @@ int lc_getopt(struct lc *c, int argc, char **argv, const char *shortopts,
 		if (optopt)
 			(void)lc_usage(c, "unknown option or missing value: -%c", optopt);
 		else
-			(void)lc_usage(c, "unknown option or missing value: %s",
-				       argv[optind - 1]);
+			(void)lc_usage(c, "unknown option or missing value: %s", argv[optind - 1]);
 	}
 	return opt;
 }
@@ -147,7 +154,7 @@ int lc_parse_u64(struct lc *c, const char *what, const char *s, uint64_t max, ui
 	v = strtoull(s, &end, 10);
 	if (!*s || *s == '-' || *end || errno || v > max)
 		return lc_usage(c, "%s: '%s' is not a whole number from 0 to %llu", what, s,
-				(unsigned long long)max);
+		                (unsigned long long)max);
 	*ret = v;
 	return LC_OK;
 }
@@ -156,24 +163,25 @@ int lc_parse_duration(struct lc *c, const char *what, const char *s, int64_t *re
 {
 	if (timefmt_parse_duration(s, ret) < 0 || *ret < 0)
 		return lc_usage(c, "%s: '%s' is not a duration (7d, 12h, 30m, 1.02:03:04...)", what,
-				s);
+		                s);
 	return LC_OK;
 }
 
 int lc_parse_datetime(struct lc *c, const char *what, const char *s, int64_t *ret)
 {
 	if (timefmt_parse_datetime(s, ret) < 0)
-		return lc_usage(c, "%s: '%s' is not a UTC datetime (YYYY-MM-DDTHH:MM:SS[.f]Z)", what,
-				s);
+		return lc_usage(c, "%s: '%s' is not a UTC datetime (YYYY-MM-DDTHH:MM:SS[.f]Z)",
+		                what, s);
 	return LC_OK;
 }
 
 int lc_check_name(struct lc *c, const char *what, const char *s)
 {
 	if (!proto_valid_name(s))
-		return lc_usage(c, "'%s' is not a valid %s name (1-256 of A-Z a-z 0-9 _ - . and "
-				   "inner spaces)",
-				s, what);
+		return lc_usage(c,
+		                "'%s' is not a valid %s name (1-256 of A-Z a-z 0-9 _ - . and "
+		                "inner spaces)",
+		                s, what);
 	return LC_OK;
 }
 
@@ -184,10 +192,10 @@ static void usage(FILE *f)
 	size_t i;
 
 	fprintf(f, "usage: leaderctl [-C TARGET] [--account-key-file F | --sas-token-file F]\n"
-		   "                 [--lock-timeout SECONDS] [--state-cache DIR|off] [-v]\n"
-		   "                 COMMAND [ARGS]\n\n"
-		   "TARGET is a directory or an Azure Blob container URL (default: "
-		   "$LEADERCTL_TARGET).\nCommands:\n");
+	           "                 [--lock-timeout SECONDS] [--state-cache DIR|off] [-v]\n"
+	           "                 COMMAND [ARGS]\n\n"
+	           "TARGET is a directory or an Azure Blob container URL (default: "
+	           "$LEADERCTL_TARGET).\nCommands:\n");
 	for (i = 0; i < NCOMMANDS; i++)
 		fprintf(f, "  %s %s\n", commands[i].name, commands[i].args);
 	fprintf(f, "\nSee leaderctl(1).\n");
@@ -233,13 +241,13 @@ struct globals {
 static int parse_globals(int argc, char **argv, struct globals *g)
 {
 	static const struct option opts[] = {
-		{"account-key-file", required_argument, NULL, 'k'},
-		{"sas-token-file", required_argument, NULL, 's'},
-		{"lock-timeout", required_argument, NULL, 't'},
-		{"state-cache", required_argument, NULL, 'S'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"account-key-file", required_argument, NULL, 'k'},
+	    {"sas-token-file", required_argument, NULL, 's'},
+	    {"lock-timeout", required_argument, NULL, 't'},
+	    {"state-cache", required_argument, NULL, 'S'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	int opt;
 
@@ -255,7 +263,7 @@ static int parse_globals(int argc, char **argv, struct globals *g)
 		case 's':
 			if (g->key || g->sas) {
 				fprintf(stderr, "leaderctl: give one --account-key-file or "
-						"--sas-token-file\n");
+				                "--sas-token-file\n");
 				return LC_USAGE;
 			}
 			if (read_secret(optarg, opt == 'k' ? &g->key : &g->sas) != LC_OK)
@@ -264,8 +272,9 @@ static int parse_globals(int argc, char **argv, struct globals *g)
 		case 't':
 			v = strtol(optarg, &end, 10);
 			if (*end || v < 0 || v > 3600) {
-				fprintf(stderr, "leaderctl: --lock-timeout: '%s' is not 0-3600 seconds\n",
-					optarg);
+				fprintf(stderr,
+				        "leaderctl: --lock-timeout: '%s' is not 0-3600 seconds\n",
+				        optarg);
 				return LC_USAGE;
 			}
 			g->lock_timeout_ms = (int)v * 1000;
@@ -377,7 +386,7 @@ int main(int argc, char **argv)
 	cmd = find_command(argv[optind]);
 	if (!cmd) {
 		fprintf(stderr, "leaderctl: unknown command '%s' (leaderctl --help lists them)\n",
-			argv[optind]);
+		        argv[optind]);
 		r = LC_USAGE;
 		goto out;
 	}

@@ -33,7 +33,7 @@ int lc_engine(struct lc *c);
 /* Options of one command: getopt_long over argv (argv[0] is the command).
  * Returns the option, -1 at the end, '?' on a bad option (already said). */
 int lc_getopt(struct lc *c, int argc, char **argv, const char *shortopts,
-	      const struct option *longopts);
+              const struct option *longopts);
 
 /* Argument parsers: LC_OK, or LC_USAGE with the message printed. */
 int lc_parse_u64(struct lc *c, const char *what, const char *s, uint64_t max, uint64_t *ret);

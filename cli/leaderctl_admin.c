@@ -23,15 +23,15 @@ static int no_options(struct lc *c, int argc, char **argv)
 int lc_cmd_init(struct lc *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"checkpoint-interval", required_argument, NULL, 'k'},
-		{NULL, 0, NULL, 0},
+	    {"checkpoint-interval", required_argument, NULL, 'k'},
+	    {NULL, 0, NULL, 0},
 	};
 	uint64_t k = LEADER_DEFAULT_CHECKPOINT_INTERVAL;
 	int opt, r = LC_OK;
 
 	while (r == LC_OK && (opt = lc_getopt(c, argc, argv, "", opts)) != -1)
 		r = opt == 'k' ? lc_parse_u64(c, "--checkpoint-interval", optarg, UINT32_MAX, &k)
-			       : LC_USAGE;
+		               : LC_USAGE;
 	if (r == LC_OK && k == 0)
 		r = lc_usage(c, "--checkpoint-interval must be at least 1");
 	if (r == LC_OK)
@@ -40,7 +40,7 @@ int lc_cmd_init(struct lc *c, int argc, char **argv)
 		r = lc_engine(c);
 	if (r == LC_OK && c->verbose)
 		fprintf(stderr, "leaderctl: init: %s (checkpoint every %llu commits)\n",
-			leader_describe(c->l), (unsigned long long)k);
+		        leader_describe(c->l), (unsigned long long)k);
 	return r;
 }
 
@@ -98,7 +98,7 @@ int lc_cmd_checkpoint(struct lc *c, int argc, char **argv)
 		r = lc_engine(c);
 	if (r == LC_OK && c->verbose)
 		fprintf(stderr, "leaderctl: checkpoint: %s at version %llu\n", argv[optind],
-			(unsigned long long)version);
+		        (unsigned long long)version);
 	return r;
 }
 
@@ -142,13 +142,13 @@ static void vacuum_line(const char *line, void *arg)
 int lc_cmd_vacuum(struct lc *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"log-retention", required_argument, NULL, 'r'},
-		{"grace", required_argument, NULL, 'g'},
-		{"dry-run", no_argument, NULL, 'n'},
-		{NULL, 0, NULL, 0},
+	    {"log-retention", required_argument, NULL, 'r'},
+	    {"grace", required_argument, NULL, 'g'},
+	    {"dry-run", no_argument, NULL, 'n'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct leader_vacuum_opts o = {.log_retention = 7 * 86400 * TIMEFMT_TICKS_PER_SEC,
-				       .grace = 86400 * TIMEFMT_TICKS_PER_SEC};
+	                               .grace = 86400 * TIMEFMT_TICKS_PER_SEC};
 	struct leader_vacuum_stats s = {0};
 	int opt, r = LC_OK;
 
@@ -212,14 +212,14 @@ static int generate_option(struct lc *c, int opt, struct leader_generate_opts *o
 int lc_cmd_generate(struct lc *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"tables", required_argument, NULL, 't'},
-		{"extents", required_argument, NULL, 'e'},
-		{"artifact-size", required_argument, NULL, 's'},
-		{"commit-extents", required_argument, NULL, 'c'},
-		{"threads", required_argument, NULL, 'j'},
-		{"rows", required_argument, NULL, 'r'},
-		{"gzip", no_argument, NULL, 'z'},
-		{NULL, 0, NULL, 0},
+	    {"tables", required_argument, NULL, 't'},
+	    {"extents", required_argument, NULL, 'e'},
+	    {"artifact-size", required_argument, NULL, 's'},
+	    {"commit-extents", required_argument, NULL, 'c'},
+	    {"threads", required_argument, NULL, 'j'},
+	    {"rows", required_argument, NULL, 'r'},
+	    {"gzip", no_argument, NULL, 'z'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct leader_generate_opts o = {.artifact_size = 64};
 	int opt, r = LC_OK;

@@ -41,8 +41,8 @@ static int add_tags(struct lc *c, struct proto_extent *e, const char *list)
 		char **v;
 
 		if (strlen(t) > PROTO_MAX_TEXT || e->ntags >= PROTO_MAX_TAGS) {
-			r = lc_usage(c, "--tags: at most %d tags of at most %d bytes", PROTO_MAX_TAGS,
-				     PROTO_MAX_TEXT);
+			r = lc_usage(c, "--tags: at most %d tags of at most %d bytes",
+			             PROTO_MAX_TAGS, PROTO_MAX_TEXT);
 			break;
 		}
 		v = realloc(e->tags, (e->ntags + 1) * sizeof(*v));
@@ -86,15 +86,15 @@ static int check_data_options(struct lc *c, const struct ingest_req *q)
 static int ingest_options(struct lc *c, int argc, char **argv, struct ingest_req *q)
 {
 	static const struct option opts[] = {
-		{"created-on", required_argument, NULL, 'c'},
-		{"min", required_argument, NULL, 'a'},
-		{"max", required_argument, NULL, 'b'},
-		{"tags", required_argument, NULL, 't'},
-		{"rows", required_argument, NULL, 'r'},
-		{"format", required_argument, NULL, 'f'},
-		{"compression", required_argument, NULL, 'z'},
-		{"ignore-first-record", no_argument, NULL, 'i'},
-		{NULL, 0, NULL, 0},
+	    {"created-on", required_argument, NULL, 'c'},
+	    {"min", required_argument, NULL, 'a'},
+	    {"max", required_argument, NULL, 'b'},
+	    {"tags", required_argument, NULL, 't'},
+	    {"rows", required_argument, NULL, 'r'},
+	    {"format", required_argument, NULL, 'f'},
+	    {"compression", required_argument, NULL, 'z'},
+	    {"ignore-first-record", no_argument, NULL, 'i'},
+	    {NULL, 0, NULL, 0},
 	};
 	bool on = false, min = false, max = false;
 	int opt, r = LC_OK;
@@ -186,7 +186,7 @@ static int upload_all(struct lc *c, struct ingest_req *q, char **files, int n)
 		}
 		if (c->verbose)
 			fprintf(stderr, "leaderctl: ingest: %s -> %s (%llu bytes)\n", files[i],
-				a->path, (unsigned long long)a->size);
+			        a->path, (unsigned long long)a->size);
 	}
 	if (q->format != PROTO_FMT_NONE)
 		q->e.original_size = q->decoded;
@@ -242,14 +242,15 @@ static int same_schema(const struct leader_state *st, const struct ingest_req *q
 		       strcmp(e->columns[i].name, q->schema.columns[i].name) == 0;
 	if (same)
 		return 0;
-	(void)snprintf(err, LEADER_ERRLEN, "table '%s' changed while its rows were checked; "
-					   "ingest again",
-		       q->e.table);
+	(void)snprintf(err, LEADER_ERRLEN,
+	               "table '%s' changed while its rows were checked; "
+	               "ingest again",
+	               q->e.table);
 	return -EINVAL;
 }
 
 static int build_ingest(const struct leader_state *st, struct proto_commit *cm, void *arg,
-			char *err)
+                        char *err)
 {
 	struct ingest_req *q = arg;
 	struct proto_action a = {.op = PROTO_OP_ADD_EXTENTS, .nextents = 1};
@@ -334,8 +335,7 @@ static int copy_ids(struct proto_action *a, const struct ids_req *q)
 	return 0;
 }
 
-static int build_drop(const struct leader_state *st, struct proto_commit *cm, void *arg,
-		      char *err)
+static int build_drop(const struct leader_state *st, struct proto_commit *cm, void *arg, char *err)
 {
 	struct proto_action a = {.op = PROTO_OP_DROP_EXTENTS};
 	int r = copy_ids(&a, arg);
@@ -398,7 +398,7 @@ static int merge_into(struct proto_extent *m, const struct proto_extent *src, ch
 
 	if (m->table && strcmp(m->table, src->table) != 0) {
 		(void)snprintf(err, LEADER_ERRLEN, "extent %s is in table '%s', not '%s'", src->id,
-			       src->table, m->table);
+		               src->table, m->table);
 		return -EINVAL;
 	}
 	if (!m->table && !(m->table = strdup(src->table)))
@@ -430,7 +430,7 @@ static int merge_into(struct proto_extent *m, const struct proto_extent *src, ch
 }
 
 static int merge_extents(const struct leader_state *st, const struct ids_req *q,
-			 struct proto_extent *m, char *err)
+                         struct proto_extent *m, char *err)
 {
 	struct proto_extent *src = calloc(q->n, sizeof(*src));
 	size_t i, nart = 0, ntags = 0;
@@ -440,7 +440,7 @@ static int merge_extents(const struct leader_state *st, const struct ids_req *q,
 		r = leader_state_copy_extent(st, q->ids[i], &src[i]);
 		if (r == -ENOENT)
 			(void)snprintf(err, LEADER_ERRLEN, "extent %s not found in database %s",
-				       q->ids[i], leader_state_database(st));
+			               q->ids[i], leader_state_database(st));
 		nart += r == 0 ? src[i].nartifacts : 0;
 		ntags += r == 0 ? src[i].ntags : 0;
 	}
@@ -456,9 +456,10 @@ static int merge_extents(const struct leader_state *st, const struct ids_req *q,
 	if (r == 0)
 		r = leader_merge_stats(src, q->n, m, err);
 	if (r == 0 && (m->nartifacts > PROTO_MAX_ARTIFACTS || m->ntags > PROTO_MAX_TAGS)) {
-		(void)snprintf(err, LEADER_ERRLEN, "the merged extent would have %zu artifacts and "
-						   "%zu tags, more than %d and %d",
-			       m->nartifacts, m->ntags, PROTO_MAX_ARTIFACTS, PROTO_MAX_TAGS);
+		(void)snprintf(err, LEADER_ERRLEN,
+		               "the merged extent would have %zu artifacts and "
+		               "%zu tags, more than %d and %d",
+		               m->nartifacts, m->ntags, PROTO_MAX_ARTIFACTS, PROTO_MAX_TAGS);
 		r = -EINVAL;
 	}
 	for (i = 0; src && i < q->n; i++)
@@ -467,8 +468,7 @@ static int merge_extents(const struct leader_state *st, const struct ids_req *q,
 	return r;
 }
 
-static int build_merge(const struct leader_state *st, struct proto_commit *cm, void *arg,
-		       char *err)
+static int build_merge(const struct leader_state *st, struct proto_commit *cm, void *arg, char *err)
 {
 	struct ids_req *q = arg;
 	struct proto_action a = {.op = PROTO_OP_REPLACE_EXTENTS};

@@ -30,7 +30,7 @@ static int parse_entity_command(const char *cmd, enum proto_op *op, enum proto_k
 	static const enum proto_op opv[3] = {PROTO_OP_CREATE, PROTO_OP_ALTER, PROTO_OP_DROP};
 	static const char *const kinds[3] = {"table", "external-table", "materialized-view"};
 	static const enum proto_kind kindv[3] = {PROTO_TABLE, PROTO_EXTERNAL_TABLE,
-						 PROTO_MATERIALIZED_VIEW};
+	                                         PROTO_MATERIALIZED_VIEW};
 	size_t i, k;
 
 	for (i = 0; i < 3; i++) {
@@ -73,9 +73,11 @@ static int parse_columns(struct lc *c, const char *spec, struct proto_entity *de
 			break;
 		}
 		if (proto_coltype_parse(colon + 1, &type) < 0) {
-			r = lc_usage(c, "column '%s': unknown type '%s' (bool datetime dynamic guid int "
-					"long real string timespan decimal)",
-				     item, colon + 1);
+			r = lc_usage(
+			    c,
+			    "column '%s': unknown type '%s' (bool datetime dynamic guid int "
+			    "long real string timespan decimal)",
+			    item, colon + 1);
 			break;
 		}
 		if (def->ncolumns >= PROTO_MAX_COLUMNS) {
@@ -110,19 +112,18 @@ static int set_text(struct lc *c, char **dst, const char *what, const char *s)
 static int entity_options(struct lc *c, int argc, char **argv, struct entity_req *q)
 {
 	static const struct option opts[] = {
-		{"folder", required_argument, NULL, HAS_FOLDER},
-		{"docstring", required_argument, NULL, HAS_DOCSTRING},
-		{"location", required_argument, NULL, HAS_LOCATION},
-		{"source", required_argument, NULL, HAS_SOURCE},
-		{"query", required_argument, NULL, HAS_QUERY},
-		{NULL, 0, NULL, 0},
+	    {"folder", required_argument, NULL, HAS_FOLDER},
+	    {"docstring", required_argument, NULL, HAS_DOCSTRING},
+	    {"location", required_argument, NULL, HAS_LOCATION},
+	    {"source", required_argument, NULL, HAS_SOURCE},
+	    {"query", required_argument, NULL, HAS_QUERY},
+	    {NULL, 0, NULL, 0},
 	};
 	char **dst[5] = {&q->def.folder, &q->def.docstring, &q->def.location, &q->def.source,
-			 &q->def.query};
-	bool allowed[5] = {q->op != PROTO_OP_DROP, q->op != PROTO_OP_DROP,
-			   q->def.kind == PROTO_EXTERNAL_TABLE,
-			   q->def.kind == PROTO_MATERIALIZED_VIEW,
-			   q->def.kind == PROTO_MATERIALIZED_VIEW};
+	                 &q->def.query};
+	bool allowed[5] = {
+	    q->op != PROTO_OP_DROP, q->op != PROTO_OP_DROP, q->def.kind == PROTO_EXTERNAL_TABLE,
+	    q->def.kind == PROTO_MATERIALIZED_VIEW, q->def.kind == PROTO_MATERIALIZED_VIEW};
 	int opt, r = LC_OK;
 
 	while (r == LC_OK && (opt = lc_getopt(c, argc, argv, "", opts)) != -1) {
@@ -140,7 +141,7 @@ static int entity_options(struct lc *c, int argc, char **argv, struct entity_req
 static int fill_entity(struct entity_req *q, const struct proto_entity *old, char *err)
 {
 	char **dst[5] = {&q->def.folder, &q->def.docstring, &q->def.location, &q->def.source,
-			 &q->def.query};
+	                 &q->def.query};
 	const char *from[5] = {"", "", NULL, NULL, NULL};
 	size_t i;
 
@@ -163,7 +164,7 @@ static int fill_entity(struct entity_req *q, const struct proto_entity *old, cha
 }
 
 static int build_entity(const struct leader_state *st, struct proto_commit *cm, void *arg,
-			char *err)
+                        char *err)
 {
 	struct entity_req *q = arg;
 	struct proto_action a = {.op = q->op};
@@ -207,7 +208,7 @@ int lc_cmd_entity(struct lc *c, int argc, char **argv)
 	r = entity_options(c, argc, argv, &q);
 	if (r == LC_OK)
 		r = lc_positional(c, argc, argv, q.op == PROTO_OP_DROP ? 2 : 3,
-				  q.op == PROTO_OP_DROP ? 2 : 3);
+		                  q.op == PROTO_OP_DROP ? 2 : 3);
 	if (r == LC_OK)
 		r = lc_check_name(c, "database", argv[optind]);
 	if (r == LC_OK)
@@ -233,7 +234,7 @@ struct policy_req {
 };
 
 static int build_policy(const struct leader_state *st, struct proto_commit *cm, void *arg,
-			char *err)
+                        char *err)
 {
 	struct policy_req *q = arg;
 
@@ -270,10 +271,10 @@ static int parse_window(struct lc *c, const char *s, struct proto_caching *p)
 static int policy_args(struct lc *c, int argc, char **argv, struct policy_req *q, bool caching)
 {
 	static const struct option opts[] = {
-		{"table", required_argument, NULL, 't'},
-		{"hot-window", required_argument, NULL, 'w'},
-		{"no-recoverability", no_argument, NULL, 'n'},
-		{NULL, 0, NULL, 0},
+	    {"table", required_argument, NULL, 't'},
+	    {"hot-window", required_argument, NULL, 'w'},
+	    {"no-recoverability", no_argument, NULL, 'n'},
+	    {NULL, 0, NULL, 0},
 	};
 	int opt, r = LC_OK;
 
@@ -283,8 +284,8 @@ static int policy_args(struct lc *c, int argc, char **argv, struct policy_req *q
 			return LC_USAGE;
 		if (opt == 't')
 			r = lc_check_name(c, "table", optarg) != LC_OK
-				    ? LC_USAGE
-				    : set_text(c, &q->a.table, "--table", optarg);
+			        ? LC_USAGE
+			        : set_text(c, &q->a.table, "--table", optarg);
 		else if (opt == 'w' && caching)
 			r = parse_window(c, optarg, &q->a.caching);
 		else if (opt == 'n' && !caching)
@@ -322,7 +323,7 @@ int lc_cmd_retention(struct lc *c, int argc, char **argv)
 
 	if (r == LC_OK && q.a.has_policy)
 		r = lc_parse_duration(c, "soft delete", argv[optind + 1],
-				      &q.a.retention.soft_delete);
+		                      &q.a.retention.soft_delete);
 	if (r == LC_OK && !q.a.has_policy)
 		q.a.retention.recoverability = false;
 	if (r == LC_OK && leader_commit(c->l, argv[optind], build_policy, &q, NULL) < 0)
@@ -349,7 +350,7 @@ static int copy_principal(struct proto_principal *dst, const char *fqn, const ch
 
 /* The role's new list: the old one with fqn added or removed. */
 static int build_principal(const struct leader_state *st, struct proto_commit *cm, void *arg,
-			   char *err)
+                           char *err)
 {
 	const struct principal_req *q = arg;
 	const struct proto_principal *old;
@@ -363,8 +364,8 @@ static int build_principal(const struct leader_state *st, struct proto_commit *c
 			found = i;
 	if (q->add == (found != SIZE_MAX)) {
 		(void)snprintf(err, LEADER_ERRLEN, "principal '%s' is %s role %s of database %s",
-			       q->fqn, q->add ? "already in" : "not in", proto_role_name(q->role),
-			       leader_state_database(st));
+		               q->fqn, q->add ? "already in" : "not in", proto_role_name(q->role),
+		               leader_state_database(st));
 		return -EINVAL;
 	}
 	a.principals = calloc(n + 1, sizeof(*a.principals));
@@ -384,15 +385,16 @@ static int build_principal(const struct leader_state *st, struct proto_commit *c
 int lc_cmd_principal(struct lc *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"name", required_argument, NULL, 'n'},
-		{NULL, 0, NULL, 0},
+	    {"name", required_argument, NULL, 'n'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct principal_req q = {.add = strcmp(c->cmd, "add-principal") == 0};
 	int opt, r = LC_OK;
 
 	while ((opt = lc_getopt(c, argc, argv, "", opts)) != -1) {
 		if (opt == '?' || !q.add)
-			return opt == '?' ? LC_USAGE : lc_usage(c, "--name applies to add-principal");
+			return opt == '?' ? LC_USAGE
+			                  : lc_usage(c, "--name applies to add-principal");
 		if (strlen(optarg) > PROTO_MAX_TEXT)
 			return lc_usage(c, "--name: longer than %d bytes", PROTO_MAX_TEXT);
 		q.name = optarg;
@@ -402,7 +404,7 @@ int lc_cmd_principal(struct lc *c, int argc, char **argv)
 		r = lc_check_name(c, "database", argv[optind]);
 	if (r == LC_OK && proto_role_parse(argv[optind + 1], &q.role) < 0)
 		r = lc_usage(c, "unknown role '%s' (admins, users, viewers, monitors)",
-			     argv[optind + 1]);
+		             argv[optind + 1]);
 	if (r != LC_OK)
 		return r;
 	q.fqn = argv[optind + 2];

@@ -48,10 +48,10 @@ static json_t *jstrings(char **v, size_t n)
 static json_t *head_db_json(const struct proto_head_db *d)
 {
 	return json_pack("{s:s, s:s, s:I, s:o, s:I, s:I, s:o}", "name", d->name, "uuid", d->uuid,
-			 "version", (json_int_t)d->version, "committed", jdate(d->committed),
-			 "checkpoint", (json_int_t)d->checkpoint, "log_start",
-			 (json_int_t)d->log_start, "detached_followers",
-			 jstrings(d->detached, d->ndetached));
+	                 "version", (json_int_t)d->version, "committed", jdate(d->committed),
+	                 "checkpoint", (json_int_t)d->checkpoint, "log_start",
+	                 (json_int_t)d->log_start, "detached_followers",
+	                 jstrings(d->detached, d->ndetached));
 }
 
 static int show_head_json(struct lc *c, const struct proto_head *h)
@@ -62,10 +62,10 @@ static int show_head_json(struct lc *c, const struct proto_head *h)
 	for (i = 0; dbs && i < h->ndbs; i++)
 		(void)json_array_append_new(dbs, head_db_json(&h->dbs[i]));
 	return print_json(c,
-			  json_pack("{s:s, s:I, s:o, s:o}", "target", leader_describe(c->l),
-				    "checkpoint_interval", (json_int_t)h->checkpoint_interval,
-				    "updated", jdate(h->updated), "databases", dbs),
-			  JSON_INDENT(2));
+	                  json_pack("{s:s, s:I, s:o, s:o}", "target", leader_describe(c->l),
+	                            "checkpoint_interval", (json_int_t)h->checkpoint_interval,
+	                            "updated", jdate(h->updated), "databases", dbs),
+	                  JSON_INDENT(2));
 }
 
 static int show_head_text(struct lc *c, const struct proto_head *h)
@@ -73,8 +73,8 @@ static int show_head_text(struct lc *c, const struct proto_head *h)
 	char when[TIMEFMT_DATETIME_LEN];
 	size_t i, k;
 
-	printf("leader %s: %zu database%s, a checkpoint every %u commits\n",
-	       leader_describe(c->l), h->ndbs, h->ndbs == 1 ? "" : "s", h->checkpoint_interval);
+	printf("leader %s: %zu database%s, a checkpoint every %u commits\n", leader_describe(c->l),
+	       h->ndbs, h->ndbs == 1 ? "" : "s", h->checkpoint_interval);
 	if (h->ndbs)
 		printf("%-24s %10s %10s %9s  %-28s  %s\n", "DATABASE", "VERSION", "CHECKPOINT",
 		       "LOG FROM", "COMMITTED", "UUID");
@@ -83,8 +83,8 @@ static int show_head_text(struct lc *c, const struct proto_head *h)
 
 		printf("%-24s %10llu %10llu %9llu  %-28s  %s\n", d->name,
 		       (unsigned long long)d->version, (unsigned long long)d->checkpoint,
-		       (unsigned long long)d->log_start, timefmt_format_datetime(d->committed, when),
-		       d->uuid);
+		       (unsigned long long)d->log_start,
+		       timefmt_format_datetime(d->committed, when), d->uuid);
 		for (k = 0; k < d->ndetached; k++)
 			printf("  detached follower: %s\n", d->detached[k]);
 	}
@@ -116,8 +116,8 @@ static json_t *policy_json(const struct leader_state *st, const char *table, boo
 	struct proto_action a = {.op = caching ? PROTO_OP_SET_CACHING : PROTO_OP_SET_RETENTION};
 	json_t *body, *policy;
 
-	a.has_policy = caching ? leader_state_caching(st, table, &cp)
-			       : leader_state_retention(st, table, &rp);
+	a.has_policy =
+	    caching ? leader_state_caching(st, table, &cp) : leader_state_retention(st, table, &rp);
 	if (!a.has_policy)
 		return json_null();
 	if (cp)
@@ -131,7 +131,7 @@ static json_t *policy_json(const struct leader_state *st, const char *table, boo
 }
 
 static const char *policy_text(const struct leader_state *st, const char *table, bool caching,
-			       char *buf, size_t len)
+                               char *buf, size_t len)
 {
 	json_t *p = policy_json(st, table, caching);
 	char *text = json_is_null(p) ? NULL : json_dumps(p, JSON_COMPACT);
@@ -177,8 +177,8 @@ static json_t *principals_json(const struct leader_state *st)
 
 		leader_state_principals(st, (enum proto_role)r, &p, &n);
 		for (i = 0; list && i < n; i++)
-			(void)json_array_append_new(list, json_pack("{s:s, s:s}", "fqn", p[i].fqn,
-								    "name", p[i].name));
+			(void)json_array_append_new(
+			    list, json_pack("{s:s, s:s}", "fqn", p[i].fqn, "name", p[i].name));
 		(void)json_object_set_new(all, proto_role_name((enum proto_role)r), list);
 	}
 	return all;
@@ -212,17 +212,17 @@ static int show_db(struct lc *c, const struct proto_head_db *d, const struct lea
 			return lc_fail(c, "out of memory");
 		}
 		return print_json(
-			c,
-			json_pack("{s:o, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:o, s:o, s:o, s:o}",
-				  "database", head_db_json(d), "entities", s.entities, "counts",
-				  "tables", (json_int_t)n.tables, "external_tables",
-				  (json_int_t)n.external_tables, "materialized_views",
-				  (json_int_t)n.materialized_views, "extents", (json_int_t)n.extents,
-				  "rows", (json_int_t)n.rows, "bytes", (json_int_t)n.bytes, "caching",
-				  policy_json(st, NULL, true), "retention",
-				  policy_json(st, NULL, false), "principals", principals_json(st),
-				  "detached_followers", jstrings(d->detached, d->ndetached)),
-			JSON_INDENT(2));
+		    c,
+		    json_pack("{s:o, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:o, s:o, s:o, s:o}",
+		              "database", head_db_json(d), "entities", s.entities, "counts",
+		              "tables", (json_int_t)n.tables, "external_tables",
+		              (json_int_t)n.external_tables, "materialized_views",
+		              (json_int_t)n.materialized_views, "extents", (json_int_t)n.extents,
+		              "rows", (json_int_t)n.rows, "bytes", (json_int_t)n.bytes, "caching",
+		              policy_json(st, NULL, true), "retention",
+		              policy_json(st, NULL, false), "principals", principals_json(st),
+		              "detached_followers", jstrings(d->detached, d->ndetached)),
+		    JSON_INDENT(2));
 	}
 	printf("database %s (%s) at version %llu, committed %s\n", d->name, d->uuid,
 	       (unsigned long long)d->version, timefmt_format_datetime(d->committed, when));
@@ -242,8 +242,8 @@ static int show_db(struct lc *c, const struct proto_head_db *d, const struct lea
 static int json_option(struct lc *c, int argc, char **argv, int *ret_max)
 {
 	static const struct option opts[] = {
-		{"json", no_argument, NULL, 'j'},
-		{NULL, 0, NULL, 0},
+	    {"json", no_argument, NULL, 'j'},
+	    {NULL, 0, NULL, 0},
 	};
 	int opt;
 
@@ -291,7 +291,7 @@ static void count_extents(const struct proto_action *a, uint64_t *rows, json_t *
 		*rows += a->extents[i].rows;
 		for (k = 0; k < json_array_size(tables); k++)
 			seen = seen || strcmp(json_string_value(json_array_get(tables, k)),
-					      a->extents[i].table) == 0;
+			                      a->extents[i].table) == 0;
 		if (!seen)
 			(void)json_array_append_new(tables, json_string(a->extents[i].table));
 	}
@@ -317,8 +317,8 @@ static json_t *action_summary(const struct proto_action *a)
 		(void)json_array_append_new(ids, json_string(a->ids[i]));
 	count_extents(a, &rows, tables);
 	v = json_pack("{s:s, s:I, s:I, s:o, s:o}", "op", proto_op_name(a->op, PROTO_TABLE),
-		      "extents", (json_int_t)a->nextents, "rows", (json_int_t)rows, "tables",
-		      tables, "dropped", ids);
+	              "extents", (json_int_t)a->nextents, "rows", (json_int_t)rows, "tables",
+	              tables, "dropped", ids);
 	ids = json_array();
 	for (i = 0; v && ids && i < a->nextents; i++)
 		(void)json_array_append_new(ids, json_string(a->extents[i].id));
@@ -375,17 +375,17 @@ static int log_one(struct lc *c, const struct proto_commit *cm)
 	for (i = 0; actions && i < cm->nactions; i++)
 		(void)json_array_append_new(actions, action_summary(&cm->actions[i]));
 	return print_json(c,
-			  json_pack("{s:I, s:o, s:o}", "version", (json_int_t)cm->version,
-				    "committed", jdate(cm->committed), "actions", actions),
-			  JSON_COMPACT);
+	                  json_pack("{s:I, s:o, s:o}", "version", (json_int_t)cm->version,
+	                            "committed", jdate(cm->committed), "actions", actions),
+	                  JSON_COMPACT);
 }
 
 static int log_options(struct lc *c, int argc, char **argv, uint64_t *from)
 {
 	static const struct option opts[] = {
-		{"json", no_argument, NULL, 'j'},
-		{"from", required_argument, NULL, 'f'},
-		{NULL, 0, NULL, 0},
+	    {"json", no_argument, NULL, 'j'},
+	    {"from", required_argument, NULL, 'f'},
+	    {NULL, 0, NULL, 0},
 	};
 	int opt, r = LC_OK;
 
@@ -418,8 +418,10 @@ int lc_cmd_log(struct lc *c, int argc, char **argv)
 		r = lc_fail(c, "database '%s' does not exist", argv[optind]);
 	else if (from && from < d->log_start)
 		r = lc_fail(c, "%s: versions before %llu were vacuumed", d->name,
-			    (unsigned long long)d->log_start);
-	for (v = d && from > d->log_start ? from : d ? d->log_start : 1;
+		            (unsigned long long)d->log_start);
+	for (v = d && from > d->log_start ? from
+	         : d                      ? d->log_start
+	                                  : 1;
 	     d && r == LC_OK && v <= d->version; v++) {
 		struct proto_commit *cm = NULL;
 
@@ -446,8 +448,8 @@ static int dump_record(const struct proto_action *a, void *arg)
 int lc_cmd_dump(struct lc *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"replay", no_argument, NULL, 'r'},
-		{NULL, 0, NULL, 0},
+	    {"replay", no_argument, NULL, 'r'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct proto_head *h = NULL;
 	const struct proto_head_db *d;

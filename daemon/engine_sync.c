@@ -26,7 +26,7 @@
 #include "cache/warm.h"
 
 #define STORE_FILE "state.db"
-#define QSYNC_RETRY_TICKS 5 /* status ticks (seconds) between retries of a full disk */
+#define QSYNC_RETRY_TICKS 5  /* status ticks (seconds) between retries of a full disk */
 #define STATUS_EVERY_MS 1000 /* STATUS= at most this often (and at least: lag and cache move) */
 #define TICKS_PER_S 10000000LL
 

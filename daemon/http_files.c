@@ -157,7 +157,8 @@ static void watch_close(struct http_wait *wt)
 	if (wt->conn == NULL || wt->conn->bev == NULL || wt->conn->evcon == NULL ||
 	    !(event_base_get_features(base) & EV_FEATURE_EARLY_CLOSE))
 		return;
-	wt->closed = event_new(base, bufferevent_getfd(wt->conn->bev), EV_CLOSED, on_peer_closed, wt);
+	wt->closed =
+	    event_new(base, bufferevent_getfd(wt->conn->bev), EV_CLOSED, on_peer_closed, wt);
 	if (wt->closed != NULL && event_add(wt->closed, NULL) < 0) {
 		event_free(wt->closed);
 		wt->closed = NULL;

@@ -31,9 +31,9 @@
  * qsync) count with the artifacts (warm_qs.c): each artifact is charged its
  * share of what its extent's rows take there (an estimate before they are
  * loaded), the stores' other bytes as a whole; cold artifacts kept after a
- * read-through whose rows are loaded go first, before any hot one.  Scans run on sync's hook, after each round of
- * downloads, with backoff after failures, and when the soonest hot span of
- * an extent ends (policy_next_change).
+ * read-through whose rows are loaded go first, before any hot one.  Scans run on sync's hook, after
+ * each round of downloads, with backoff after failures, and when the soonest hot span of an extent
+ * ends (policy_next_change).
  *
  * Auto-prefetch (an attach's prefetch = true): sync applies commits without
  * making them visible (store.h).  A scan wants the extents of the applied

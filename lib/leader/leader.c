@@ -36,9 +36,9 @@ int leader_fail_target(struct leader *l, int r, const char *what)
 {
 	if (r == -ENOLCK)
 		return leader_fail(l, r,
-				   "%s: lost the writer lock (the lease expired or was broken; "
-				   "another writer may hold it now), stopped at %s: %s",
-				   target_describe(l->t), what, target_error(l->t));
+		                   "%s: lost the writer lock (the lease expired or was broken; "
+		                   "another writer may hold it now), stopped at %s: %s",
+		                   target_describe(l->t), what, target_error(l->t));
 	return leader_fail(l, r, "%s: %s", what, target_error(l->t));
 }
 
@@ -105,7 +105,7 @@ int leader_new_uuid(char ret[PROTO_UUID_LEN + 1])
 /* ---- lifetime ---- */
 
 int leader_open(const char *spec, const struct target_auth *auth, struct leader **ret, char *err,
-		size_t errlen)
+                size_t errlen)
 {
 	struct leader *l = calloc(1, sizeof(*l));
 	int r;
@@ -177,7 +177,7 @@ void leader_free(struct leader *l)
 /* ---- objects, head, lock ---- */
 
 int leader_get(struct leader *l, const char *path, size_t max, char **ret, size_t *ret_len,
-	       char ret_etag[TARGET_ETAG_MAX])
+               char ret_etag[TARGET_ETAG_MAX])
 {
 	int r = target_get(l->t, path, max, ret, ret_len, ret_etag);
 
@@ -194,7 +194,7 @@ int leader_read_head_etag(struct leader *l, struct proto_head **ret, char etag[T
 
 	if (r == -ENOENT)
 		return leader_fail(l, r, "%s: not a leader (no %s; run 'leaderctl init')",
-				   target_describe(l->t), PROTO_PATH_HEAD);
+		                   target_describe(l->t), PROTO_PATH_HEAD);
 	if (r < 0)
 		return leader_fail_target(l, r, PROTO_PATH_HEAD);
 	r = proto_head_decode(buf, len, ret, perr);
@@ -234,15 +234,15 @@ int leader_put_head(struct leader *l, struct proto_head *h, const char *etag)
 	len = strlen(text);
 	if (len > PROTO_MAX_HEAD_BYTES) {
 		free(text);
-		return leader_fail(l, -E2BIG, "%s: would be %zu bytes, more than %zu", PROTO_PATH_HEAD,
-				   len, PROTO_MAX_HEAD_BYTES);
+		return leader_fail(l, -E2BIG, "%s: would be %zu bytes, more than %zu",
+		                   PROTO_PATH_HEAD, len, PROTO_MAX_HEAD_BYTES);
 	}
 	r = target_put(l->t, PROTO_PATH_HEAD, text, len,
-		       *etag ? TARGET_PUT_IF_MATCH : TARGET_PUT_NEW, *etag ? etag : NULL);
+	               *etag ? TARGET_PUT_IF_MATCH : TARGET_PUT_NEW, *etag ? etag : NULL);
 	free(text);
 	if (r == -ESTALE)
 		return leader_fail(l, r, "%s changed while the lock was held (another writer?)",
-				   PROTO_PATH_HEAD);
+		                   PROTO_PATH_HEAD);
 	if (r == -EEXIST)
 		return leader_fail(l, r, "%s: already a leader", target_describe(l->t));
 	return r < 0 ? leader_fail_target(l, r, PROTO_PATH_HEAD) : 0;
@@ -254,7 +254,7 @@ int leader_lock(struct leader *l)
 
 	if (r == -ETIMEDOUT)
 		return leader_fail(l, r, "%s: another writer holds the lock (waited %d s)",
-				   target_describe(l->t), l->lock_timeout_ms / 1000);
+		                   target_describe(l->t), l->lock_timeout_ms / 1000);
 	return r < 0 ? leader_fail_target(l, r, "lock") : 0;
 }
 
@@ -282,7 +282,7 @@ int leader_init(struct leader *l, uint32_t checkpoint_interval)
 
 /* Applies the lines of one part; errors name the part and the line. */
 static int apply_part(struct leader *l, struct leader_state *st, const struct proto_part *p,
-		      const char *buf, size_t len)
+                      const char *buf, size_t len)
 {
 	char perr[PROTO_ERRLEN], serr[LEADER_STATE_ERRLEN];
 	size_t at = 0, line = 0;
@@ -305,7 +305,7 @@ static int apply_part(struct leader *l, struct leader_state *st, const struct pr
 	}
 	if (line != p->records)
 		return leader_fail(l, -EINVAL, "%s: %zu records where the manifest says %llu",
-				   p->path, line, (unsigned long long)p->records);
+		                   p->path, line, (unsigned long long)p->records);
 	return 0;
 }
 
@@ -319,13 +319,13 @@ static int load_part(struct leader *l, struct leader_state *st, const struct pro
 		return r;
 	if (len != p->size) {
 		r = leader_fail(l, -EINVAL, "%s: %zu bytes where the manifest says %llu", p->path,
-				len, (unsigned long long)p->size);
+		                len, (unsigned long long)p->size);
 		goto out;
 	}
 	r = leader_sha256_hex(buf, len, sha);
 	if (r == 0 && strcmp(sha, p->sha256) != 0)
-		r = leader_fail(l, -EINVAL, "%s: sha256 %s where the manifest says %s", p->path, sha,
-				p->sha256);
+		r = leader_fail(l, -EINVAL, "%s: sha256 %s where the manifest says %s", p->path,
+		                sha, p->sha256);
 	if (r == 0)
 		r = apply_part(l, st, p, buf, len);
 out:
@@ -334,27 +334,25 @@ out:
 }
 
 static int check_counts(struct leader *l, const char *path, const struct proto_counts *want,
-			const struct proto_counts *got)
+                        const struct proto_counts *got)
 {
 	if (memcmp(want, got, sizeof(*want)) == 0)
 		return 0;
-	return leader_fail(l, -EINVAL,
-			   "%s: counts say %llu tables, %llu external tables, %llu views, %llu "
-			   "extents, %llu rows, %llu bytes; the parts hold %llu, %llu, %llu, %llu, "
-			   "%llu, %llu",
-			   path, (unsigned long long)want->tables,
-			   (unsigned long long)want->external_tables,
-			   (unsigned long long)want->materialized_views,
-			   (unsigned long long)want->extents, (unsigned long long)want->rows,
-			   (unsigned long long)want->bytes, (unsigned long long)got->tables,
-			   (unsigned long long)got->external_tables,
-			   (unsigned long long)got->materialized_views,
-			   (unsigned long long)got->extents, (unsigned long long)got->rows,
-			   (unsigned long long)got->bytes);
+	return leader_fail(
+	    l, -EINVAL,
+	    "%s: counts say %llu tables, %llu external tables, %llu views, %llu "
+	    "extents, %llu rows, %llu bytes; the parts hold %llu, %llu, %llu, %llu, "
+	    "%llu, %llu",
+	    path, (unsigned long long)want->tables, (unsigned long long)want->external_tables,
+	    (unsigned long long)want->materialized_views, (unsigned long long)want->extents,
+	    (unsigned long long)want->rows, (unsigned long long)want->bytes,
+	    (unsigned long long)got->tables, (unsigned long long)got->external_tables,
+	    (unsigned long long)got->materialized_views, (unsigned long long)got->extents,
+	    (unsigned long long)got->rows, (unsigned long long)got->bytes);
 }
 
 static int read_manifest(struct leader *l, const struct leader_state *st, uint64_t version,
-			 const char *path, struct proto_manifest **ret)
+                         const char *path, struct proto_manifest **ret)
 {
 	char *buf = NULL, perr[PROTO_ERRLEN];
 	size_t len = 0;
@@ -370,7 +368,7 @@ static int read_manifest(struct leader *l, const struct leader_state *st, uint64
 	if (strcmp(m->uuid, leader_state_uuid(st)) != 0 || m->version != version ||
 	    strcmp(m->database, leader_state_database(st)) != 0) {
 		r = leader_fail(l, -EINVAL, "%s: is for %s (%s) version %llu", path, m->database,
-				m->uuid, (unsigned long long)m->version);
+		                m->uuid, (unsigned long long)m->version);
 		proto_manifest_free(m);
 		return r;
 	}
@@ -379,7 +377,7 @@ static int read_manifest(struct leader *l, const struct leader_state *st, uint64
 }
 
 int leader_load_checkpoint(struct leader *l, struct leader_state *st, uint64_t version,
-			   struct proto_manifest **ret_manifest)
+                           struct proto_manifest **ret_manifest)
 {
 	char path[PROTO_MAX_PATH];
 	struct proto_manifest *m = NULL;
@@ -405,7 +403,7 @@ int leader_load_checkpoint(struct leader *l, struct leader_state *st, uint64_t v
 }
 
 int leader_read_commit(struct leader *l, const char *uuid, uint64_t version,
-		       struct proto_commit **ret)
+                       struct proto_commit **ret)
 {
 	char path[PROTO_MAX_PATH], *buf = NULL, perr[PROTO_ERRLEN];
 	size_t len = 0;
@@ -423,13 +421,13 @@ int leader_read_commit(struct leader *l, const char *uuid, uint64_t version,
 		proto_commit_free(*ret);
 		*ret = NULL;
 		return leader_fail(l, -EINVAL, "%s: holds uuid %s version %llu", path, uuid,
-				   (unsigned long long)version);
+		                   (unsigned long long)version);
 	}
 	return 0;
 }
 
 int leader_load_log(struct leader *l, struct leader_state *st, uint64_t from, uint64_t to,
-		    leader_log_hook hook, void *arg)
+                    leader_log_hook hook, void *arg)
 {
 	char serr[LEADER_STATE_ERRLEN], path[PROTO_MAX_PATH];
 	uint64_t v;
@@ -444,7 +442,8 @@ int leader_load_log(struct leader *l, struct leader_state *st, uint64_t from, ui
 		if (r == 0) {
 			r = leader_state_apply_commit(st, c, serr);
 			if (r < 0) {
-				(void)proto_path_commit(path, sizeof(path), leader_state_uuid(st), v);
+				(void)proto_path_commit(path, sizeof(path), leader_state_uuid(st),
+				                        v);
 				r = leader_fail(l, r, "%s: %s", path, serr);
 			}
 		}
@@ -454,7 +453,7 @@ int leader_load_log(struct leader *l, struct leader_state *st, uint64_t from, ui
 }
 
 static int load_from(struct leader *l, const struct proto_head_db *db, uint64_t base,
-		     struct leader_state **ret)
+                     struct leader_state **ret)
 {
 	struct leader_state *st = NULL;
 	int r = leader_state_new(db->name, db->uuid, &st);
@@ -463,9 +462,9 @@ static int load_from(struct leader *l, const struct proto_head_db *db, uint64_t 
 		return leader_fail(l, r, "out of memory");
 	if (base > db->version || (base == 0 && db->log_start > 1) || base + 1 < db->log_start)
 		r = leader_fail(l, -EINVAL,
-				"%s: version %llu, checkpoint %llu and log_start %llu do not fit",
-				db->name, (unsigned long long)db->version,
-				(unsigned long long)base, (unsigned long long)db->log_start);
+		                "%s: version %llu, checkpoint %llu and log_start %llu do not fit",
+		                db->name, (unsigned long long)db->version, (unsigned long long)base,
+		                (unsigned long long)db->log_start);
 	if (r == 0 && base > 0)
 		r = leader_load_checkpoint(l, st, base, NULL);
 	if (r == 0)
@@ -483,8 +482,7 @@ int leader_load(struct leader *l, const struct proto_head_db *db, struct leader_
 	return load_from(l, db, db->checkpoint, ret);
 }
 
-int leader_load_replay(struct leader *l, const struct proto_head_db *db,
-		       struct leader_state **ret)
+int leader_load_replay(struct leader *l, const struct proto_head_db *db, struct leader_state **ret)
 {
 	return load_from(l, db, db->log_start > 0 ? db->log_start - 1 : 0, ret);
 }
@@ -557,7 +555,7 @@ static int ckpt_line(struct leader_ckpt *w, char *line, size_t nextents)
 	int r = 0;
 
 	if (w->len > 0 && (w->len + len + 1 > LEADER_PART_MAX_BYTES ||
-			   w->part_extents + nextents > LEADER_PART_MAX_EXTENTS))
+	                   w->part_extents + nextents > LEADER_PART_MAX_EXTENTS))
 		r = ckpt_flush(w);
 	if (r == 0 && w->len + len + 1 > w->cap) {
 		size_t cap = w->cap ? w->cap : 1 << 20;
@@ -587,8 +585,8 @@ static int ckpt_line(struct leader_ckpt *w, char *line, size_t nextents)
 /* Encodes extents into lines no longer than the protocol allows. */
 static int ckpt_extents(struct leader_ckpt *w, const struct proto_extent *v, size_t n)
 {
-	struct proto_action a = {.op = PROTO_OP_ADD_EXTENTS, .extents = (struct proto_extent *)v,
-				 .nextents = n};
+	struct proto_action a = {
+	    .op = PROTO_OP_ADD_EXTENTS, .extents = (struct proto_extent *)v, .nextents = n};
 	char *line = proto_record_encode(&a);
 	size_t i, k;
 	int r;
@@ -598,8 +596,8 @@ static int ckpt_extents(struct leader_ckpt *w, const struct proto_extent *v, siz
 	if (strlen(line) >= PROTO_MAX_LINE_BYTES) {
 		free(line);
 		if (n == 1)
-			return leader_fail(w->l, -E2BIG, "extent %s: too large for a checkpoint line",
-					   v[0].id);
+			return leader_fail(w->l, -E2BIG,
+			                   "extent %s: too large for a checkpoint line", v[0].id);
 		r = ckpt_extents(w, v, n / 2);
 		return r < 0 ? r : ckpt_extents(w, v + n / 2, n - n / 2);
 	}
@@ -632,7 +630,7 @@ int leader_ckpt_record(struct leader_ckpt *w, const struct proto_action *a)
 	if (strlen(line) >= PROTO_MAX_LINE_BYTES) {
 		free(line);
 		return leader_fail(w->l, -E2BIG, "checkpoint: a %s record is larger than %zu bytes",
-				   proto_op_name(a->op, a->entity.kind), PROTO_MAX_LINE_BYTES);
+		                   proto_op_name(a->op, a->entity.kind), PROTO_MAX_LINE_BYTES);
 	}
 	return ckpt_line(w, line, 0);
 }
@@ -685,7 +683,7 @@ int leader_write_checkpoint(struct leader *l, const struct leader_state *st)
 
 /* Streams the file through SHA-256, counting bytes and newlines. */
 static int hash_fd(struct leader *l, int fd, const char *local, char sha[PROTO_SHA256_LEN + 1],
-		   uint64_t *ret_size, uint64_t *ret_lines)
+                   uint64_t *ret_size, uint64_t *ret_lines)
 {
 	size_t bufsize = 1 << 20;
 	unsigned char *buf = malloc(bufsize), md[EVP_MAX_MD_SIZE];
@@ -747,7 +745,7 @@ static int remember_preexisting(struct leader *l, const char *path, const char *
 }
 
 static int upload_checked(struct leader *l, const char *local, const struct stat *before,
-			  const char *path)
+                          const char *path)
 {
 	struct stat after;
 	int r = target_put_file(l->t, path, local, TARGET_PUT_NEW);
@@ -767,7 +765,7 @@ static int upload_checked(struct leader *l, const char *local, const struct stat
 }
 
 int leader_upload_file(struct leader *l, const char *local, struct proto_artifact *ret,
-		       uint64_t *ret_lines)
+                       uint64_t *ret_lines)
 {
 	struct proto_artifact a = {0};
 	char path[PROTO_MAX_PATH];
@@ -867,8 +865,7 @@ static void commit_clear(struct proto_commit *c)
  * when there is none.  The log object is then written only if that is still
  * so (create-only, or If-Match on the orphan), so a writer that lost its lock
  * without noticing cannot replace a commit another writer published. */
-static int probe_orphan(struct leader *l, const struct proto_commit *c,
-			char etag[TARGET_ETAG_MAX])
+static int probe_orphan(struct leader *l, const struct proto_commit *c, char etag[TARGET_ETAG_MAX])
 {
 	char path[PROTO_MAX_PATH], *buf = NULL;
 	int r;
@@ -895,16 +892,17 @@ static int put_commit(struct leader *l, const struct proto_commit *c, const char
 	len = strlen(text);
 	if (len > PROTO_MAX_COMMIT_BYTES)
 		r = leader_fail(l, -E2BIG, "%s: would be %zu bytes, more than %zu", path, len,
-				PROTO_MAX_COMMIT_BYTES);
+		                PROTO_MAX_COMMIT_BYTES);
 	else
 		r = target_put(l->t, path, text, len,
-			       *orphan_etag ? TARGET_PUT_IF_MATCH : TARGET_PUT_NEW,
-			       *orphan_etag ? orphan_etag : NULL);
+		               *orphan_etag ? TARGET_PUT_IF_MATCH : TARGET_PUT_NEW,
+		               *orphan_etag ? orphan_etag : NULL);
 	free(text);
 	if (r == -EEXIST || r == -ESTALE)
-		return leader_fail(l, -ESTALE, "%s was written by another writer while the lock "
-					       "was held",
-				   path);
+		return leader_fail(l, -ESTALE,
+		                   "%s was written by another writer while the lock "
+		                   "was held",
+		                   path);
 	return r < 0 && r != -E2BIG ? leader_fail_target(l, r, path) : r;
 }
 
@@ -917,16 +915,16 @@ static int renew_lock(struct leader *l, const char *what)
 
 	if (r == -ENOLCK)
 		return leader_fail(l, r,
-				   "%s: lost the writer lock before writing %s (the lease expired "
-				   "or was broken; another writer may hold it now): %s",
-				   target_describe(l->t), what, target_error(l->t));
+		                   "%s: lost the writer lock before writing %s (the lease expired "
+		                   "or was broken; another writer may hold it now): %s",
+		                   target_describe(l->t), what, target_error(l->t));
 	return r < 0 ? leader_fail_target(l, r, "lock") : 0;
 }
 
 /* Publishes an applied commit: log, checkpoint when due, head. */
 static int publish(struct leader *l, struct proto_head *h, const char *etag,
-		   struct proto_head_db *db, const struct leader_state *st,
-		   const struct proto_commit *c, const char *orphan_etag)
+                   struct proto_head_db *db, const struct leader_state *st,
+                   const struct proto_commit *c, const char *orphan_etag)
 {
 	int r;
 
@@ -959,11 +957,11 @@ static int not_committed(struct leader *l, int r, const struct proto_commit *c)
 
 	(void)snprintf(msg, sizeof(msg), "%s", l->err);
 	return leader_fail(l, r, "%s version %llu not committed: %s", c->database,
-			   (unsigned long long)c->version, msg);
+	                   (unsigned long long)c->version, msg);
 }
 
 static int build_and_apply(struct leader *l, struct leader_state *st, struct proto_commit *c,
-			   leader_build_fn fn, void *arg)
+                           leader_build_fn fn, void *arg)
 {
 	char serr[LEADER_ERRLEN];
 	int r;
@@ -979,7 +977,7 @@ static int build_and_apply(struct leader *l, struct leader_state *st, struct pro
 }
 
 static int commit_locked(struct leader *l, const char *name, leader_build_fn fn, void *arg,
-			 uint64_t *ret_version)
+                         uint64_t *ret_version)
 {
 	char etag[TARGET_ETAG_MAX] = "", orphan[TARGET_ETAG_MAX] = "";
 	struct proto_head *h = NULL;
@@ -1024,7 +1022,7 @@ out:
 }
 
 int leader_commit(struct leader *l, const char *db, leader_build_fn fn, void *arg,
-		  uint64_t *ret_version)
+                  uint64_t *ret_version)
 {
 	int r = leader_lock(l);
 
@@ -1039,8 +1037,7 @@ int leader_commit(struct leader *l, const char *db, leader_build_fn fn, void *ar
 
 /* ---- databases ---- */
 
-int leader_head_add_db(struct proto_head *h, const char *name, const char *uuid,
-		       int64_t committed)
+int leader_head_add_db(struct proto_head *h, const char *name, const char *uuid, int64_t committed)
 {
 	struct proto_head_db *v, *d;
 
@@ -1108,7 +1105,7 @@ int leader_create_database(struct leader *l, const char *name, char ret_uuid[PRO
 
 /* What a head-only change does to the database it names. */
 typedef int (*head_edit_fn)(struct leader *l, struct proto_head *h, struct proto_head_db *db,
-			    void *arg);
+                            void *arg);
 
 static int edit_head(struct leader *l, const char *name, head_edit_fn fn, void *arg)
 {
@@ -1162,20 +1159,20 @@ static int detach_db(struct leader *l, struct proto_head *h, struct proto_head_d
 		;
 	if (!d->detached && i == db->ndetached)
 		return leader_fail(l, -ENOENT, "follower '%s' is not detached from %s", d->follower,
-				   db->name);
+		                   db->name);
 	if (!d->detached) {
 		free(db->detached[i]);
 		memmove(&db->detached[i], &db->detached[i + 1],
-			(db->ndetached - i - 1) * sizeof(*v));
+		        (db->ndetached - i - 1) * sizeof(*v));
 		db->ndetached--;
 		return 0;
 	}
 	if (i < db->ndetached)
 		return leader_fail(l, -EEXIST, "follower '%s' is already detached from %s",
-				   d->follower, db->name);
+		                   d->follower, db->name);
 	if (db->ndetached >= PROTO_MAX_DETACHED)
 		return leader_fail(l, -E2BIG, "%s: already %d detached followers", db->name,
-				   PROTO_MAX_DETACHED);
+		                   PROTO_MAX_DETACHED);
 	v = realloc(db->detached, (db->ndetached + 1) * sizeof(*v));
 	if (!v || !(v[db->ndetached] = strdup(d->follower))) {
 		if (v)
@@ -1201,7 +1198,7 @@ struct checkpoint_arg {
 };
 
 static int checkpoint_db(struct leader *l, struct proto_head *h, struct proto_head_db *db,
-			 void *arg)
+                         void *arg)
 {
 	struct checkpoint_arg *c = arg;
 	struct leader_state *st = NULL;

@@ -59,7 +59,7 @@ struct leader;
  * check that a leader is there (leader_read_head does).  On failure *ret is
  * untouched and err (errlen bytes) says why. */
 int leader_open(const char *spec, const struct target_auth *auth, struct leader **ret, char *err,
-		size_t errlen);
+                size_t errlen);
 void leader_free(struct leader *l);
 
 /* The last error (never NULL) and a printable name of the root. */
@@ -96,32 +96,31 @@ struct proto_head_db *leader_head_find(const struct proto_head *h, const char *n
 int leader_load(struct leader *l, const struct proto_head_db *db, struct leader_state **ret);
 /* The same from the oldest published log (the checkpoint at log_start - 1,
  * or nothing when the log starts at 1): the state "by log". */
-int leader_load_replay(struct leader *l, const struct proto_head_db *db,
-		       struct leader_state **ret);
+int leader_load_replay(struct leader *l, const struct proto_head_db *db, struct leader_state **ret);
 
 /* Reads log object version of database uuid into *ret (new). */
 int leader_read_commit(struct leader *l, const char *uuid, uint64_t version,
-		       struct proto_commit **ret);
+                       struct proto_commit **ret);
 
 /* Hashes the local file (SHA-256, streamed) and uploads it, unless already
  * there, to artifacts/<sha[0:2]>/<sha>.  Fills *ret (caller clears: name is
  * the file's base name, path, size, sha256) and *ret_lines (newlines in it;
  * may be NULL).  Errors name the local file. */
 int leader_upload_file(struct leader *l, const char *local, struct proto_artifact *ret,
-		       uint64_t *ret_lines);
+                       uint64_t *ret_lines);
 
 /* The actions of a commit are built under the lock, against the state they
  * will apply to: fn appends them to c with leader_commit_add and returns 0,
  * or a negative errno with a message in err (LEADER_ERRLEN bytes). */
 typedef int (*leader_build_fn)(const struct leader_state *st, struct proto_commit *c, void *arg,
-			       char *err);
+                               char *err);
 /* Appends *a to c, stealing what it owns (*a is zeroed). */
 int leader_commit_add(struct proto_commit *c, struct proto_action *a);
 
 /* Commits the actions fn builds to database db; *ret_version (may be NULL)
  * gets the new version. */
 int leader_commit(struct leader *l, const char *db, leader_build_fn fn, void *arg,
-		  uint64_t *ret_version);
+                  uint64_t *ret_version);
 
 /* Creates a database (new uuid, version 1) and returns its uuid. */
 int leader_create_database(struct leader *l, const char *name, char ret_uuid[PROTO_UUID_LEN + 1]);
@@ -167,7 +166,7 @@ struct leader_vacuum_stats {
  * been unreferenced for longer than grace, and leftovers of crashed commits
  * and dropped databases older than grace.  Each deletion is reported to fn. */
 int leader_vacuum(struct leader *l, const struct leader_vacuum_opts *o, leader_report_fn fn,
-		  void *arg, struct leader_vacuum_stats *ret);
+                  void *arg, struct leader_vacuum_stats *ret);
 
 /* ---- typed data (leader_data.c) ---- */
 
@@ -182,7 +181,7 @@ struct leader_data_opts {
  * into *ret (caller clears with proto_entity_clear).  -ENOENT: no such
  * database or table; -EINVAL: an external table (it has no extents). */
 int leader_table_schema(struct leader *l, const char *db, const char *table,
-			struct proto_entity *ret);
+                        struct proto_entity *ret);
 
 /* Reads every row of the local file as o says against table's columns,
  * streaming (never the whole file in memory), adding them to st (a
@@ -190,30 +189,29 @@ int leader_table_schema(struct leader *l, const char *db, const char *table,
  * decoded size.  The first bad value fails with leader_error() naming the
  * file, line, column, its type and the value. */
 int leader_check_rows(struct leader *l, const char *local, const struct leader_data_opts *o,
-		      const struct proto_entity *table, struct colstats *st, uint64_t *ret_bytes);
+                      const struct proto_entity *table, struct colstats *st, uint64_t *ret_bytes);
 
 /* Fills e->stats (new; e owns them) from st for table's columns. */
 int leader_extent_stats(const struct colstats *st, const struct proto_entity *table,
-			struct proto_extent *e);
+                        struct proto_extent *e);
 
 /* The column statistics of the extent merging src[0..n) into *m (new; m
  * owns them): null counts added, the widest range.  None when one of them
  * has none (opaque data).  -EINVAL with err (LEADER_ERRLEN) when their rows
  * were written with different columns: one extent cannot describe both. */
-int leader_merge_stats(const struct proto_extent *src, size_t n, struct proto_extent *m,
-		       char *err);
+int leader_merge_stats(const struct proto_extent *src, size_t n, struct proto_extent *m, char *err);
 
 /* ---- synthetic databases (leader_gen.c) ---- */
 
 struct leader_generate_opts {
 	const char *database;
-	unsigned tables;          /* tables to create (new database only) */
-	uint64_t extents;         /* extents, spread over the tables */
-	size_t artifact_size;     /* bytes per artifact (one per extent, unique) */
-	uint64_t commit_extents;  /* then: one commit adding this many more */
-	unsigned threads;         /* artifact writers (0: 4) */
-	uint64_t rows;            /* > 0: typed extents of this many log-like rows (CSV) */
-	bool gzip;                /* typed extents: gzip-compressed */
+	unsigned tables;         /* tables to create (new database only) */
+	uint64_t extents;        /* extents, spread over the tables */
+	size_t artifact_size;    /* bytes per artifact (one per extent, unique) */
+	uint64_t commit_extents; /* then: one commit adding this many more */
+	unsigned threads;        /* artifact writers (0: 4) */
+	uint64_t rows;           /* > 0: typed extents of this many log-like rows (CSV) */
+	bool gzip;               /* typed extents: gzip-compressed */
 };
 
 /* Writes a new database of o->tables tables and o->extents extents straight

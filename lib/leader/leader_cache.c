@@ -93,7 +93,7 @@ static int snapshot_path(const struct leader *l, const char *uuid, char *buf, si
 
 /* The cached snapshot of db, or -ENOENT / -EINVAL with the reason noted. */
 static int read_snapshot(struct leader *l, const struct proto_head_db *db,
-			 struct leader_state **ret)
+                         struct leader_state **ret)
 {
 	char path[PATH_MAX], serr[LEADER_STATE_ERRLEN];
 	struct leader_state *st = NULL;
@@ -123,8 +123,7 @@ static int read_snapshot(struct leader *l, const struct proto_head_db *db,
 
 /* The commit time of version v of db as published: its log object's, or
  * when the log starts after v, the checkpoint's at v. */
-static int committed_at(struct leader *l, const struct proto_head_db *db, uint64_t v,
-			int64_t *ret)
+static int committed_at(struct leader *l, const struct proto_head_db *db, uint64_t v, int64_t *ret)
 {
 	char path[PROTO_MAX_PATH], *buf = NULL, perr[PROTO_ERRLEN];
 	struct proto_commit *c = NULL;
@@ -145,7 +144,7 @@ static int committed_at(struct leader *l, const struct proto_head_db *db, uint64
 		r = leader_fail(l, r, "%s: %s", path, perr);
 	if (r == 0 && (m->version != v || strcmp(m->uuid, db->uuid) != 0))
 		r = leader_fail(l, -EINVAL, "%s: is for %s version %llu", path, m->uuid,
-				(unsigned long long)m->version);
+		                (unsigned long long)m->version);
 	if (r == 0)
 		*ret = m->committed;
 	proto_manifest_free(m);
@@ -155,7 +154,7 @@ static int committed_at(struct leader *l, const struct proto_head_db *db, uint64
 
 /* Whether the head confirms a snapshot at version sv (0), or why not. */
 static int judge(struct leader *l, const struct proto_head *h, const struct proto_head_db *db,
-		 const struct leader_state *st)
+                 const struct leader_state *st)
 {
 	uint64_t sv = leader_state_version(st), behind = db->version - sv;
 	int64_t committed = 0;
@@ -178,8 +177,9 @@ static int judge(struct leader *l, const struct proto_head *h, const struct prot
 		return -ESTALE;
 	}
 	if (committed != leader_state_committed(st)) {
-		note(l, "cached state at version %llu is not the version %llu the leader has "
-			"(another commit time: rewound and written again?)",
+		note(l,
+		     "cached state at version %llu is not the version %llu the leader has "
+		     "(another commit time: rewound and written again?)",
 		     (unsigned long long)sv, (unsigned long long)sv);
 		return -ESTALE;
 	}
@@ -204,8 +204,8 @@ static int count_replayed(struct leader_state *st, const struct proto_commit *c,
 }
 
 /* The cached state of db brought to db->version, or a negative errno. */
-static int load_cached(struct leader *l, const struct proto_head *h,
-		       const struct proto_head_db *db, struct leader_state **ret)
+static int load_cached(struct leader *l, const struct proto_head *h, const struct proto_head_db *db,
+                       struct leader_state **ret)
 {
 	struct leader_state *st = NULL;
 	uint64_t sv;
@@ -232,8 +232,8 @@ static int load_cached(struct leader *l, const struct proto_head *h,
 	return 0;
 }
 
-int leader_cache_load(struct leader *l, const struct proto_head *h,
-		      const struct proto_head_db *db, struct leader_state **ret)
+int leader_cache_load(struct leader *l, const struct proto_head *h, const struct proto_head_db *db,
+                      struct leader_state **ret)
 {
 	char why[LEADER_ERRLEN];
 	int r;
@@ -279,7 +279,7 @@ static int save(struct leader *l, const struct leader_state *st, char *serr)
 	int fd = -1, r = snapshot_path(l, leader_state_uuid(st), path, sizeof(path));
 
 	if (r == 0 && snprintf(tmp, sizeof(tmp), "%s/.tmp-%s-XXXXXX", l->cache_dir,
-			       leader_state_uuid(st)) >= (int)sizeof(tmp))
+	                       leader_state_uuid(st)) >= (int)sizeof(tmp))
 		r = -ENAMETOOLONG;
 	if (r == 0)
 		r = fsutil_mkdirs(l->cache_dir, 0700);
@@ -317,19 +317,18 @@ static uint64_t lazy_extents(void)
 
 /* Whether to rewrite the snapshot after commit c (see the top). */
 static bool worth_saving(const struct leader *l, const struct leader_state *st,
-			 const struct proto_commit *c, uint32_t checkpoint_interval)
+                         const struct proto_commit *c, uint32_t checkpoint_interval)
 {
 	uint64_t every = LEADER_CACHE_SAVE_VERSIONS, n = leader_state_nextents(st);
 
 	if (checkpoint_interval && checkpoint_interval < every)
 		every = checkpoint_interval;
-	return l->cache_base == 0 || n < lazy_extents() ||
-	       c->version - l->cache_base >= every ||
+	return l->cache_base == 0 || n < lazy_extents() || c->version - l->cache_base >= every ||
 	       (l->cache_replayed + commit_extents(c)) * 16 >= n;
 }
 
 void leader_cache_save(struct leader *l, const struct leader_state *st,
-		       const struct proto_commit *c, uint32_t checkpoint_interval)
+                       const struct proto_commit *c, uint32_t checkpoint_interval)
 {
 	char serr[LEADER_STATE_ERRLEN] = "";
 	size_t n = strlen(l->state_note);

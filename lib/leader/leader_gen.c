@@ -49,7 +49,7 @@ static void gen_content(const struct gen_batch *b, size_t i, char *buf, size_t s
 {
 	char line[PROTO_UUID_LEN + 32];
 	int n = snprintf(line, sizeof(line), "%s %llu\n", b->ids[i],
-			 (unsigned long long)(b->first + i));
+	                 (unsigned long long)(b->first + i));
 	size_t at;
 
 	for (at = 0; at < size; at += (size_t)n)
@@ -64,7 +64,7 @@ static int64_t gen_time(const struct gen_batch *b, uint64_t i)
 
 /* The bytes of extent i's artifact into *ret and *ret_len (w's buffers). */
 static int gen_bytes(struct gen_worker *w, size_t i, struct leader_gen_buf *g, char **ret,
-		     size_t *ret_len)
+                     size_t *ret_len)
 {
 	const struct leader_generate_opts *o = w->b->o;
 	uint64_t n = w->b->first + i;
@@ -77,7 +77,7 @@ static int gen_bytes(struct gen_worker *w, size_t i, struct leader_gen_buf *g, c
 		return 0;
 	}
 	r = leader_gen_rows(n, o->rows, gen_time(w->b, n), 60 * TIMEFMT_TICKS_PER_SEC, o->gzip, g,
-			    &w->b->typed[i]);
+	                    &w->b->typed[i]);
 	*ret = o->gzip ? g->z : g->data;
 	*ret_len = o->gzip ? g->zlen : g->len;
 	return r;
@@ -246,7 +246,7 @@ static int gen_tables(struct leader_ckpt *w, char (*names)[16], unsigned n, bool
 {
 	char cname[GEN_COLUMNS][16] = {"Timestamp", "Message", "Value"};
 	static const enum proto_coltype ctype[GEN_COLUMNS] = {PROTO_T_DATETIME, PROTO_T_STRING,
-							      PROTO_T_LONG};
+	                                                      PROTO_T_LONG};
 	struct proto_column cols[GEN_COLUMNS], *use = cols;
 	size_t ncols = typed ? LEADER_GEN_LOG_COLUMNS : GEN_COLUMNS;
 	char empty[1] = "";
@@ -281,7 +281,8 @@ static int gen_checkpoint_extents(struct gen *g, struct leader_ckpt *w, char (*n
 	int r = 0;
 
 	for (first = 0; r == 0 && first < o->extents; first += GEN_BATCH) {
-		size_t n = o->extents - first < GEN_BATCH ? (size_t)(o->extents - first) : GEN_BATCH;
+		size_t n =
+		    o->extents - first < GEN_BATCH ? (size_t)(o->extents - first) : GEN_BATCH;
 		size_t i;
 
 		r = gen_artifacts(g, first, n);
@@ -291,7 +292,8 @@ static int gen_checkpoint_extents(struct gen *g, struct leader_ckpt *w, char (*n
 			struct proto_action a = {.op = PROTO_OP_ADD_EXTENTS};
 
 			a.extents = g->ext + i;
-			a.nextents = n - i < PROTO_MAX_LINE_EXTENTS ? n - i : PROTO_MAX_LINE_EXTENTS;
+			a.nextents =
+			    n - i < PROTO_MAX_LINE_EXTENTS ? n - i : PROTO_MAX_LINE_EXTENTS;
 			r = leader_ckpt_record(w, &a);
 		}
 	}
@@ -337,8 +339,9 @@ static int gen_new(struct leader *l, const struct leader_generate_opts *o)
 	if (r < 0)
 		return r;
 	if (o->tables == 0 || o->tables > 10000 || (o->extents && o->artifact_size == 0))
-		return leader_fail(l, -EINVAL, "generate: 1 to 10000 tables and artifacts of at "
-					       "least one byte");
+		return leader_fail(l, -EINVAL,
+		                   "generate: 1 to 10000 tables and artifacts of at "
+		                   "least one byte");
 	if (leader_new_uuid(uuid) < 0)
 		return leader_fail(l, -EIO, "no random numbers for a uuid");
 	names = calloc(o->tables, sizeof(*names));
@@ -413,8 +416,8 @@ static int gen_build(const struct leader_state *st, struct proto_commit *c, void
 		return r;
 	if (gc->ntables == 0) {
 		(void)snprintf(err, LEADER_ERRLEN, "database %s has no table%s",
-			       leader_state_database(st),
-			       g->o->rows ? " with the generated log columns" : "");
+		               leader_state_database(st),
+		               g->o->rows ? " with the generated log columns" : "");
 		return -EINVAL;
 	}
 	a.extents = calloc(g->b.n, sizeof(*a.extents));
@@ -440,7 +443,7 @@ static int gen_more(struct leader *l, const struct leader_generate_opts *o)
 
 	if (o->commit_extents > GEN_BATCH || o->artifact_size == 0)
 		return leader_fail(l, -EINVAL, "generate: at most %d extents in one commit",
-				   GEN_BATCH);
+		                   GEN_BATCH);
 	r = gen_init(&g, l, o);
 	if (r == 0)
 		r = gen_artifacts(&g, o->extents, (size_t)o->commit_extents);

@@ -41,13 +41,14 @@ struct leader {
 int leader_open_target(const struct leader *l, struct target **ret, char *err, size_t errlen);
 
 /* Sets l->err from fmt and returns r (negative). */
-int leader_fail(struct leader *l, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int leader_fail(struct leader *l, int r, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* leader_fail with the target's error text. */
 int leader_fail_target(struct leader *l, int r, const char *what);
 
 /* Reads an object of at most max bytes (errors name the path). */
 int leader_get(struct leader *l, const char *path, size_t max, char **ret, size_t *ret_len,
-	       char ret_etag[TARGET_ETAG_MAX]);
+               char ret_etag[TARGET_ETAG_MAX]);
 
 /* Takes the writer lock (errors say who holds it) / releases it. */
 int leader_lock(struct leader *l);
@@ -61,13 +62,13 @@ int leader_put_head(struct leader *l, struct proto_head *h, const char *etag);
 /* Applies checkpoint version of st's database to st (which must be empty);
  * fills *ret_manifest (new) when not NULL. */
 int leader_load_checkpoint(struct leader *l, struct leader_state *st, uint64_t version,
-			   struct proto_manifest **ret_manifest);
+                           struct proto_manifest **ret_manifest);
 
 /* Called with each log object before it is applied. */
 typedef int (*leader_log_hook)(struct leader_state *st, const struct proto_commit *c, void *arg);
 /* Applies log objects from..to (inclusive) to st. */
 int leader_load_log(struct leader *l, struct leader_state *st, uint64_t from, uint64_t to,
-		    leader_log_hook hook, void *arg);
+                    leader_log_hook hook, void *arg);
 
 /* Streams checkpoint records into parts of bounded size. */
 struct leader_ckpt {
@@ -77,7 +78,7 @@ struct leader_ckpt {
 	char *buf;
 	size_t len;
 	size_t cap;
-	uint64_t records;     /* in the current part */
+	uint64_t records; /* in the current part */
 	uint64_t part_extents;
 	struct proto_part *parts;
 	size_t nparts;
@@ -96,8 +97,7 @@ void leader_ckpt_clear(struct leader_ckpt *w);
 int leader_write_checkpoint(struct leader *l, const struct leader_state *st);
 
 /* Appends a database at version 1 (log_start 1, no checkpoint) to h. */
-int leader_head_add_db(struct proto_head *h, const char *name, const char *uuid,
-		       int64_t committed);
+int leader_head_add_db(struct proto_head *h, const char *name, const char *uuid, int64_t committed);
 
 /* Test hook: raises the configured signal when point is the crash point. */
 void leader_crash_point(struct leader *l, const char *point);
@@ -127,7 +127,7 @@ struct leader_gen_typed {
 /* Writes rows rows of extent number extent (timestamps in [t0, t0 + span))
  * as CSV into b->data (and gzip into b->z when gzip), statistics in *ret. */
 int leader_gen_rows(uint64_t extent, uint64_t rows, int64_t t0, int64_t span, bool gzip,
-		    struct leader_gen_buf *b, struct leader_gen_typed *ret);
+                    struct leader_gen_buf *b, struct leader_gen_typed *ret);
 void leader_gen_buf_clear(struct leader_gen_buf *b);
 
 /* ---- verify of typed rows (leader_data.c) ---- */
@@ -149,7 +149,7 @@ struct leader_rowcheck {
 /* Prepares the check of e (c->cs NULL when its artifacts are not all typed
  * in a format this build reads).  0 or -ENOMEM. */
 int leader_rowcheck_init(struct leader_rowcheck *c, const struct leader_state *st,
-			 const struct proto_extent *e);
+                         const struct proto_extent *e);
 /* Reads the rows of artifact a as its bytes stream in, never holding it
  * whole: begin, each piece in order (after an error pieces are ignored),
  * then end, which gives 0 or -EINVAL with why (rows that do not parse,
@@ -159,7 +159,7 @@ void leader_rowcheck_piece(struct leader_rowcheck *c, const void *data, size_t l
 int leader_rowcheck_end(struct leader_rowcheck *c, char *why, size_t whylen);
 /* Compares what was read with e's rows and statistics; -EINVAL with why. */
 int leader_rowcheck_compare(const struct leader_rowcheck *c, const struct proto_extent *e,
-			    char *why, size_t whylen);
+                            char *why, size_t whylen);
 void leader_rowcheck_clear(struct leader_rowcheck *c);
 
 /* SHA-256 of a buffer as hex. */
@@ -171,12 +171,12 @@ int64_t leader_next_committed(int64_t previous);
 /* Loads the state of db (in head h) at db->version: from the local state
  * cache when the head confirms it (then only the log after it is read),
  * else as leader_load does.  leader_state_note() says which. */
-int leader_cache_load(struct leader *l, const struct proto_head *h,
-		      const struct proto_head_db *db, struct leader_state **ret);
+int leader_cache_load(struct leader *l, const struct proto_head *h, const struct proto_head_db *db,
+                      struct leader_state **ret);
 /* After commit c was published with st, keeps st as its database's cached
  * state when that is worth it (see leader_cache.c).  Best effort: a failure
  * is only added to the note, and costs the next commit a full load. */
 void leader_cache_save(struct leader *l, const struct leader_state *st,
-		       const struct proto_commit *c, uint32_t checkpoint_interval);
+                       const struct proto_commit *c, uint32_t checkpoint_interval);
 
 #endif

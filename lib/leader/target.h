@@ -40,8 +40,8 @@ enum target_put_mode {
  * "https://ACCOUNT.blob.core.windows.net/CONTAINER[/PREFIX]" or, path-style as
  * Azurite serves it, "http://127.0.0.1:10000/ACCOUNT/CONTAINER[/PREFIX]".
  * auth is copied.  On failure *ret is untouched and err holds the reason. */
-int target_open(const char *spec, const struct target_auth *auth, struct target **ret,
-		char *err, size_t errlen);
+int target_open(const char *spec, const struct target_auth *auth, struct target **ret, char *err,
+                size_t errlen);
 void target_free(struct target *t);
 
 /* The text of the last error (never NULL). */
@@ -52,7 +52,7 @@ const char *target_describe(const struct target *t);
 /* Reads an object of at most max bytes into a new buffer (*ret_data, NUL
  * terminated, caller frees) and its ETag (ret_etag may be NULL). */
 int target_get(struct target *t, const char *path, size_t max, char **ret_data, size_t *ret_len,
-	       char ret_etag[TARGET_ETAG_MAX]);
+               char ret_etag[TARGET_ETAG_MAX]);
 
 /* Reads an object of at most max bytes in pieces, without holding it whole:
  * fn gets each piece in order (borrowed for the call).  fn returning
@@ -63,11 +63,11 @@ int target_read(struct target *t, const char *path, uint64_t max, target_read_fn
 
 /* Writes an object durably (directory: temp + fsync + rename + fsync dir). */
 int target_put(struct target *t, const char *path, const void *data, size_t len,
-	       enum target_put_mode mode, const char *etag);
+               enum target_put_mode mode, const char *etag);
 
 /* Writes the content of a local file as an object (streamed, not loaded). */
 int target_put_file(struct target *t, const char *path, const char *local_path,
-		    enum target_put_mode mode);
+                    enum target_put_mode mode);
 
 /* Deletes an object; an absent object is not an error. */
 int target_delete(struct target *t, const char *path);

@@ -94,8 +94,8 @@ static int read_fd(int fd, size_t size, char **ret)
 #define READ_PIECE ((size_t)1 << 20)
 
 /* Gives the open file to fn in pieces of READ_PIECE bytes, at most max. */
-static int read_pieces(struct target *t, int fd, const char *full, uint64_t max,
-                       target_read_fn fn, void *arg)
+static int read_pieces(struct target *t, int fd, const char *full, uint64_t max, target_read_fn fn,
+                       void *arg)
 {
 	char *buf = malloc(READ_PIECE);
 	uint64_t total = 0;
@@ -112,8 +112,8 @@ static int read_pieces(struct target *t, int fd, const char *full, uint64_t max,
 			break;
 		total += (uint64_t)n;
 		if (total > max) /* grew while read: a writer bypassed the lock */
-			r = target_fail(t, -EFBIG, "%s: more than the %" PRIu64 " bytes allowed", full,
-			                max);
+			r = target_fail(t, -EFBIG, "%s: more than the %" PRIu64 " bytes allowed",
+			                full, max);
 		else
 			r = fn(buf, (size_t)n, arg);
 	}

@@ -30,8 +30,7 @@ struct target_src {
 struct target_ops {
 	int (*get)(struct target *t, const char *path, size_t max, char **ret_data, size_t *ret_len,
 	           char ret_etag[TARGET_ETAG_MAX]);
-	int (*read)(struct target *t, const char *path, uint64_t max, target_read_fn fn,
-	            void *arg);
+	int (*read)(struct target *t, const char *path, uint64_t max, target_read_fn fn, void *arg);
 	int (*put)(struct target *t, const char *path, const struct target_src *src,
 	           enum target_put_mode mode, const char *etag);
 	int (*del)(struct target *t, const char *path);

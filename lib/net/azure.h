@@ -92,8 +92,8 @@ int azure_parse_date(const char *s, int64_t *ret);
  * *ret, caller frees).  hdrs are every header the request will carry; the
  * standard ones (Content-Length, If-Match, Range, ...) and all x-ms-* ones
  * are signed, other names are ignored.  An x-ms-* name given twice, or a
- * name or value holding CR or LF, is -EINVAL.  Header values are trimmed, not otherwise folded: send values
- * without runs of white space. */
+ * name or value holding CR or LF, is -EINVAL.  Header values are trimmed, not otherwise folded:
+ * send values without runs of white space. */
 int azure_string_to_sign(const char *account, const char *method, const char *url,
                          const struct azure_header *hdrs, size_t nhdrs, char **ret);
 

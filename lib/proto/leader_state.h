@@ -69,19 +69,18 @@ const struct proto_entity *leader_state_entity(const struct leader_state *s, con
  * first, each kind in creation order) with its number of extents; the entity
  * is borrowed for the call.  fn returning non-zero stops and returns that. */
 typedef int (*leader_state_entity_fn)(const struct proto_entity *e, uint64_t nextents, void *arg);
-int leader_state_foreach_entity(const struct leader_state *s, leader_state_entity_fn fn,
-				void *arg);
+int leader_state_foreach_entity(const struct leader_state *s, leader_state_entity_fn fn, void *arg);
 
 /* The principals of role (borrowed, until the next change). */
 void leader_state_principals(const struct leader_state *s, enum proto_role role,
-			     const struct proto_principal **ret, size_t *ret_n);
+                             const struct proto_principal **ret, size_t *ret_n);
 
 /* Caching / retention policy of a table (NULL: the database).  Returns false
  * when none is set; *ret borrowed until the next change. */
 bool leader_state_caching(const struct leader_state *s, const char *table,
-			  const struct proto_caching **ret);
+                          const struct proto_caching **ret);
 bool leader_state_retention(const struct leader_state *s, const char *table,
-			    const struct proto_retention **ret);
+                            const struct proto_retention **ret);
 
 size_t leader_state_nextents(const struct leader_state *s);
 bool leader_state_has_extent(const struct leader_state *s, const char *id);
@@ -89,7 +88,7 @@ bool leader_state_has_extent(const struct leader_state *s, const char *id);
 /* A deep copy of extent id into *ret (caller clears with proto_extent_clear);
  * -ENOENT when absent. */
 int leader_state_copy_extent(const struct leader_state *s, const char *id,
-			     struct proto_extent *ret);
+                             struct proto_extent *ret);
 
 /* Calls fn for every extent (of table only, unless table is NULL).  The
  * extent is a borrowed view valid during the call only: never pass it to
@@ -97,7 +96,7 @@ int leader_state_copy_extent(const struct leader_state *s, const char *id,
  * The state must not be changed from fn. */
 typedef int (*leader_state_extent_fn)(const struct proto_extent *e, void *arg);
 int leader_state_foreach_extent(const struct leader_state *s, const char *table,
-				leader_state_extent_fn fn, void *arg);
+                                leader_state_extent_fn fn, void *arg);
 
 /* Calls fn with the records that rebuild the state from empty, in an order
  * that applies: tables, external tables, materialized views, policies,
@@ -105,7 +104,7 @@ int leader_state_foreach_extent(const struct leader_state *s, const char *table,
  * Actions are borrowed views valid during the call only. */
 typedef int (*leader_state_record_fn)(const struct proto_action *a, void *arg);
 int leader_state_foreach_record(const struct leader_state *s, size_t max_extents,
-				leader_state_record_fn fn, void *arg);
+                                leader_state_record_fn fn, void *arg);
 
 /* A digest of the state's content that does not depend on the order in which
  * extents were added: two states with equal digests hold the same tables,

@@ -39,7 +39,7 @@
 #define PROTO_MAX_DATABASES 10000
 #define PROTO_MAX_DETACHED 1000
 #define PROTO_MAX_ACTIONS 100000
-#define PROTO_MAX_EXTENTS 100000 /* per action */
+#define PROTO_MAX_EXTENTS 100000    /* per action */
 #define PROTO_MAX_LINE_EXTENTS 1000 /* per checkpoint line (encoder's choice) */
 #define PROTO_MAX_ARTIFACTS 64
 #define PROTO_MAX_TAGS 64
@@ -103,9 +103,9 @@ enum proto_role {
 #define PROTO_NROLES 4
 
 enum proto_op {
-	PROTO_OP_CREATE,   /* create_table / create_external_table / create_materialized_view */
-	PROTO_OP_ALTER,    /* alter_* : full new definition */
-	PROTO_OP_DROP,     /* drop_* : kind + name */
+	PROTO_OP_CREATE, /* create_table / create_external_table / create_materialized_view */
+	PROTO_OP_ALTER,  /* alter_* : full new definition */
+	PROTO_OP_DROP,   /* drop_* : kind + name */
 	PROTO_OP_ADD_EXTENTS,
 	PROTO_OP_DROP_EXTENTS,
 	PROTO_OP_REPLACE_EXTENTS,
@@ -141,7 +141,7 @@ struct proto_artifact {
 	enum proto_format format;           /* NONE: opaque bytes (not queryable) */
 	enum proto_compression compression; /* NONE unless a format is declared */
 	bool ignore_first_record;           /* the first record is a header */
-	char *format_text;      /* owned; the name when format is UNKNOWN, else NULL */
+	char *format_text;                  /* owned; the name when format is UNKNOWN, else NULL */
 	char *compression_text; /* owned; the name when compression is UNKNOWN, else NULL */
 };
 
@@ -200,7 +200,7 @@ struct proto_principal {
  * docs/PROTOCOL.md); the others are zero. */
 struct proto_action {
 	enum proto_op op;
-	struct proto_entity entity; /* CREATE/ALTER: whole; DROP: kind + name */
+	struct proto_entity entity;   /* CREATE/ALTER: whole; DROP: kind + name */
 	struct proto_extent *extents; /* ADD_EXTENTS, REPLACE_EXTENTS */
 	size_t nextents;
 	char (*ids)[PROTO_UUID_LEN + 1]; /* DROP_EXTENTS, REPLACE_EXTENTS */
@@ -304,17 +304,17 @@ bool proto_valid_path(const char *s);
 
 /* ---- names ---- */
 
-const char *proto_kind_name(enum proto_kind k);         /* "table", "external_table", "materialized_view" */
-const char *proto_coltype_name(enum proto_coltype t);   /* "string", ... */
+const char *proto_kind_name(enum proto_kind k); /* "table", "external_table", "materialized_view" */
+const char *proto_coltype_name(enum proto_coltype t); /* "string", ... */
 int proto_coltype_parse(const char *s, enum proto_coltype *ret);
 /* Whether every artifact of x declares a data format (its rows can be
  * read); false for an extent of no artifact. */
 bool proto_extent_typed(const struct proto_extent *x);
-const char *proto_format_name(enum proto_format f);     /* "none", "csv", "tsv", "json" */
+const char *proto_format_name(enum proto_format f); /* "none", "csv", "tsv", "json" */
 int proto_format_parse(const char *s, enum proto_format *ret);
 const char *proto_compression_name(enum proto_compression c); /* "none", "gzip", "zstd" */
 int proto_compression_parse(const char *s, enum proto_compression *ret);
-const char *proto_role_name(enum proto_role r);         /* "admins", ... */
+const char *proto_role_name(enum proto_role r); /* "admins", ... */
 int proto_role_parse(const char *s, enum proto_role *ret);
 const char *proto_op_name(enum proto_op op, enum proto_kind kind); /* "create_table", ... */
 

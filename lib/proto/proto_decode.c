@@ -695,8 +695,9 @@ static int get_artifact_name(struct dec *d, struct obj *o, char **ret)
 /* A format or compression name: known ones give their enum (*ret_known
  * >= 0), others (a newer writer's) are kept as text, so a follower can say
  * which format it does not know.  *ret_text NULL when absent. */
-static int get_data_name(struct dec *d, struct obj *o, const char *key, int (*parse)(const char *, void *),
-			 void *ret_enum, char **ret_text, bool *ret_present)
+static int get_data_name(struct dec *d, struct obj *o, const char *key,
+                         int (*parse)(const char *, void *), void *ret_enum, char **ret_text,
+                         bool *ret_present)
 {
 	const char *s = NULL;
 	size_t len = 0;
@@ -730,9 +731,9 @@ static int dec_data_format(struct dec *d, struct obj *o, struct proto_artifact *
 	int r;
 
 	if ((r = get_data_name(d, o, "format", parse_format, &a->format, &a->format_text,
-			       &has_format)) < 0 ||
+	                       &has_format)) < 0 ||
 	    (r = get_data_name(d, o, "compression", parse_compression, &a->compression,
-			       &a->compression_text, &has_comp)) < 0 ||
+	                       &a->compression_text, &has_comp)) < 0 ||
 	    (r = get_bool(d, o, "ignore_first_record", false, &a->ignore_first_record)) < 0)
 		return r;
 	if (a->format_text)
@@ -741,7 +742,7 @@ static int dec_data_format(struct dec *d, struct obj *o, struct proto_artifact *
 		a->compression = PROTO_COMP_UNKNOWN;
 	if (!has_format && (has_comp || a->ignore_first_record))
 		return dec_fail(d, -EINVAL, has_comp ? "compression" : "ignore_first_record",
-				"only with a format");
+		                "only with a format");
 	return 0;
 }
 
@@ -782,7 +783,8 @@ static int dec_colstat(struct dec *d, json_t *v, void *elem)
 	size_t len;
 	int r;
 
-	if ((r = obj_init(d, v, &o, NULL)) < 0 || (r = get_name(d, &o, "name", REQ, &c->name)) < 0 ||
+	if ((r = obj_init(d, v, &o, NULL)) < 0 ||
+	    (r = get_name(d, &o, "name", REQ, &c->name)) < 0 ||
 	    (r = get_str(d, &o, "type", REQ, SIZE_MAX, &type, &len)) < 0)
 		return r;
 	if (proto_coltype_parse(type, &c->type) < 0)
@@ -792,7 +794,8 @@ static int dec_colstat(struct dec *d, json_t *v, void *elem)
 	    (r = get_stat_text(d, &o, "max", &c->max)) < 0)
 		return r;
 	if ((c->min == NULL) != (c->max == NULL))
-		return dec_fail(d, -EINVAL, c->min ? "max" : "min", "missing (min and max go together)");
+		return dec_fail(d, -EINVAL, c->min ? "max" : "min",
+		                "missing (min and max go together)");
 	return obj_done(d, &o);
 }
 
@@ -800,7 +803,7 @@ static int dec_colstat(struct dec *d, json_t *v, void *elem)
 static int dec_stats(struct dec *d, struct obj *o, struct proto_extent *e)
 {
 	int r = get_list(d, o, "columns", 0, PROTO_MAX_COLUMNS, sizeof(*e->stats), &e->stats,
-			 &e->nstats, dec_colstat);
+	                 &e->nstats, dec_colstat);
 
 	if (r < 0)
 		return r;
@@ -811,8 +814,8 @@ static int dec_stats(struct dec *d, struct obj *o, struct proto_extent *e)
 			return dec_fail(d, -EINVAL, "nulls", "more than the extent's rows");
 		}
 	return check_unique(d, e->stats, e->nstats, sizeof(*e->stats),
-			    offsetof(struct proto_colstat, name), true, "columns", "name",
-			    "column name");
+	                    offsetof(struct proto_colstat, name), true, "columns", "name",
+	                    "column name");
 }
 
 static int dec_extent(struct dec *d, json_t *v, void *elem)

@@ -78,11 +78,11 @@ static json_t *strv_to_json(char *const *v, size_t n)
 /* The data members of a typed artifact (none for an opaque one). */
 static int set_data_format(json_t *o, const struct proto_artifact *a)
 {
-	const char *f = a->format == PROTO_FMT_UNKNOWN ? a->format_text
-						       : proto_format_name(a->format);
+	const char *f =
+	    a->format == PROTO_FMT_UNKNOWN ? a->format_text : proto_format_name(a->format);
 	const char *c = a->compression == PROTO_COMP_UNKNOWN
-			    ? a->compression_text
-			    : proto_compression_name(a->compression);
+	                    ? a->compression_text
+	                    : proto_compression_name(a->compression);
 
 	if (a->format == PROTO_FMT_NONE)
 		return 0;
@@ -111,8 +111,7 @@ static json_t *colstat_to_json(const struct proto_colstat *c)
 	if (!err)
 		err |= set_str(o, "name", c->name) ||
 		       set_str(o, "type", proto_coltype_name(c->type)) ||
-		       set_uint(o, "nulls", c->nulls) ||
-		       (c->min && set_str(o, "min", c->min)) ||
+		       set_uint(o, "nulls", c->nulls) || (c->min && set_str(o, "min", c->min)) ||
 		       (c->max && set_str(o, "max", c->max));
 	return done(o, err);
 }

@@ -256,10 +256,11 @@ static int binary_type(struct kqlb *b, const struct kql_node *n, struct kql_expr
 	/* ADX's words for a comparison: "Cannot compare values of types string
 	 * and long. Try adding explicit casts" */
 	if (t < 0 && n->op >= KQL_OP_EQ && n->op <= KQL_OP_GE)
-		(void)kqlb_fail(b, KQL_E_TYPE, n->pos,
-		                "'%s' operator: Cannot compare values of types %s and %s. Try adding "
-		                "explicit casts",
-		                kql_op_name((enum kql_op)n->op), tname(l->type), tname(r->type));
+		(void)kqlb_fail(
+		    b, KQL_E_TYPE, n->pos,
+		    "'%s' operator: Cannot compare values of types %s and %s. Try adding "
+		    "explicit casts",
+		    kql_op_name((enum kql_op)n->op), tname(l->type), tname(r->type));
 	else if (t < 0)
 		(void)kqlb_fail(b, KQL_E_TYPE, n->pos,
 		                "Operator '%s' cannot be applied to operands of type '%s' and '%s'",

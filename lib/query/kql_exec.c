@@ -32,7 +32,8 @@ static int bind_all(sqlite3_stmt *st, const struct kql_sql *sql)
 	size_t n = (size_t)sqlite3_bind_parameter_count(st);
 
 	for (size_t i = 0; i < sql->nparams && i < n; i++)
-		if (kql_exec_bind(st, (int)i + 1, &sql->params[i].v, sql->params[i].type) != SQLITE_OK)
+		if (kql_exec_bind(st, (int)i + 1, &sql->params[i].v, sql->params[i].type) !=
+		    SQLITE_OK)
 			return -1;
 	return 0;
 }

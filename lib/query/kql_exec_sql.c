@@ -711,7 +711,8 @@ static int split_call(struct sqlb *b, const struct kql_expr *e, const char *pref
 
 	switch (e->fn) {
 	case KQL_F_P_COUNTNN:
-		return pattern(b, e, cond ? "count(CASE WHEN %1 THEN %0 END)" : "count(%0)", prefix);
+		return pattern(b, e, cond ? "count(CASE WHEN %1 THEN %0 END)" : "count(%0)",
+		               prefix);
 	case KQL_F_P_DSET:
 		return pattern(b, e,
 		               cond ? "json_group_array(DISTINCT %0) FILTER (WHERE %0 IS NOT NULL "

@@ -101,7 +101,6 @@ static json_t *strings_json(char *const *v, size_t n)
 	return a;
 }
 
-
 /* The extent's query state: {"state": "loaded" | "not_loaded" |
  * "not_queryable", "rows": loaded rows, "error": why it is not queryable}. */
 static json_t *query_json(const struct page *p, const struct proto_extent *x)

@@ -209,7 +209,7 @@ static double run_once(sqlite3 *db, struct kql_arena *a, const struct kql_plan *
 /* The least seconds of runs (the run the other processes of a shared
  * machine disturbed least); its CPU seconds likewise into *ret_cpu. */
 static double fastest(sqlite3 *db, struct kql_arena *a, const struct kql_plan *p, bool split,
-                     int runs, size_t *rows, double *ret_cpu)
+                      int runs, size_t *rows, double *ret_cpu)
 {
 	double t[32], c[32];
 

@@ -233,7 +233,7 @@ static int bench_commit(const char *store, const char *root, const char *db, con
 	struct sync *s;
 	double mtime = 0;
 	uint64_t v = head_version(root, db, &mtime);
-	char *argv[] = {(char *)lc, "-C", (char *)root, "generate", (char *)db,
+	char *argv[] = {(char *)lc,         "-C",      (char *)root, "generate", (char *)db,
 	                "--commit-extents", (char *)n, NULL};
 	struct spawn sp = {.b = &b, .root = root};
 	struct timeval tv = {0, 1000};
@@ -263,8 +263,8 @@ static int bench_commit(const char *store, const char *root, const char *db, con
 
 /* ---- the peer: one thread, no loop ---- */
 
-static int feed_part(struct store_ckpt *ck, const char *buf, size_t len, double *dec,
-                     double *feed, char *err)
+static int feed_part(struct store_ckpt *ck, const char *buf, size_t len, double *dec, double *feed,
+                     char *err)
 {
 	size_t cap = 64, n = 0;
 	struct proto_action *v = calloc(cap, sizeof(*v));

@@ -123,8 +123,19 @@ static int extents(void *arg, const char *db, const char *table, kusto_extent_fn
                    char *err)
 {
 	static char *tags[] = {"drop-by:x"};
-	struct proto_extent x = {
-	    "11111111-2222-3333-4444-555555555555", "T", 0, 0, 1000, 4096, 1024, tags, 1, NULL, 0, NULL, 0};
+	struct proto_extent x = {"11111111-2222-3333-4444-555555555555",
+	                         "T",
+	                         0,
+	                         0,
+	                         1000,
+	                         4096,
+	                         1024,
+	                         tags,
+	                         1,
+	                         NULL,
+	                         0,
+	                         NULL,
+	                         0};
 
 	if (!known(db))
 		return -ENOENT;

@@ -33,9 +33,8 @@ static int print_record(const struct proto_action *a)
 
 static int print_extent(void *arg, int64_t id, const struct proto_extent *x)
 {
-	struct proto_action a = {.op = PROTO_OP_ADD_EXTENTS,
-	                         .extents = (struct proto_extent *)x,
-	                         .nextents = 1};
+	struct proto_action a = {
+	    .op = PROTO_OP_ADD_EXTENTS, .extents = (struct proto_extent *)x, .nextents = 1};
 	int64_t *last = arg;
 
 	*last = id;
@@ -67,8 +66,8 @@ static int dump_policies(const struct store_entity *v, size_t n, bool has_c,
 		const char *table = i < n ? v[i].e.name : NULL;
 		bool hc = i < n ? v[i].has_caching : has_c;
 		bool hr = i < n ? v[i].has_retention : has_r;
-		struct proto_action a = {.op = PROTO_OP_SET_CACHING, .table = (char *)table,
-		                         .has_policy = true};
+		struct proto_action a = {
+		    .op = PROTO_OP_SET_CACHING, .table = (char *)table, .has_policy = true};
 
 		if (hc) {
 			a.caching = i < n ? v[i].caching : *c;

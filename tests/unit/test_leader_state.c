@@ -133,7 +133,7 @@ static void id_of(unsigned n, char id[PROTO_UUID_LEN + 1])
 }
 
 static int drop_ids(struct leader_state *s, enum proto_op op, const unsigned *v, size_t n,
-		    unsigned add_from, size_t nadd)
+                    unsigned add_from, size_t nadd)
 {
 	struct proto_action a = {.op = op, .nids = n, .nextents = nadd};
 	size_t i;
@@ -169,11 +169,11 @@ static void test_values(void **unused)
 	leader_state_uuid_format(id, text);
 	assert_string_equal(text, UUID);
 	assert_int_equal(leader_state_uuid_parse("3f2b6c1e-9a4d-4e0b-8c7a-1d2e3f40516", id),
-			 -EINVAL);
+	                 -EINVAL);
 	assert_int_equal(leader_state_uuid_parse("3F2B6C1E-9A4D-4E0B-8C7A-1D2E3F405162", id),
-			 -EINVAL);
+	                 -EINVAL);
 	assert_int_equal(leader_state_uuid_parse("3f2b6c1e+9a4d-4e0b-8c7a-1d2e3f405162", id),
-			 -EINVAL);
+	                 -EINVAL);
 	memset(sha, 0xab, sizeof(sha));
 	leader_state_sha_format(sha, text);
 	assert_int_equal(strlen(text), 64);
@@ -195,11 +195,11 @@ static void test_entities(void **unused)
 	assert_int_equal(create(s, PROTO_EXTERNAL_TABLE, "X"), 0);
 	assert_int_equal(create_view(s, "V", "Nope"), -EINVAL);
 	assert_string_equal(err, "materialized view 'V': source table 'Nope' does not exist in "
-				 "database Logs");
+	                         "database Logs");
 	assert_int_equal(create_view(s, "V", "X"), -EINVAL); /* an external table */
 	assert_int_equal(create_view(s, "V", "T"), 0);
 	assert_int_equal(apply_entity(s, PROTO_OP_CREATE, entity(PROTO_TABLE, "D", "a,b,a")),
-			 -EINVAL);
+	                 -EINVAL);
 	assert_string_equal(err, "table 'D': column 'a' appears twice");
 	assert_int_equal(apply_entity(s, PROTO_OP_CREATE, entity(PROTO_TABLE, "E", "")), -EINVAL);
 	leader_state_counts(s, &c);
@@ -253,7 +253,7 @@ static void test_extents(void **unused)
 	assert_int_equal(drop_ids(s, PROTO_OP_DROP_EXTENTS, missing, 1, 0, 0), -EINVAL);
 	id_of(99, id);
 	assert_true(strncmp(err, "extent ", 7) == 0 && strstr(err, id) &&
-		    strstr(err, "not found in database Logs"));
+	            strstr(err, "not found in database Logs"));
 	assert_int_equal(drop_ids(s, PROTO_OP_DROP_EXTENTS, twice, 2, 0, 0), -EINVAL);
 	assert_non_null(strstr(err, "appears twice"));
 	assert_int_equal(drop_ids(s, PROTO_OP_DROP_EXTENTS, gone, 2, 0, 0), 0);
@@ -298,7 +298,7 @@ static void test_policies_principals(void **unused)
 	const struct proto_retention *rp;
 	const struct proto_principal *pp;
 	struct proto_principal p[2] = {{.fqn = "aaduser=a@x", .name = "A"},
-				       {.fqn = "aaduser=b@x", .name = ""}};
+	                               {.fqn = "aaduser=b@x", .name = ""}};
 	size_t n;
 
 	a.caching.hot_span = 7 * 86400 * PROTO_TICKS_PER_SEC;
@@ -455,7 +455,7 @@ static void test_records_round_trip(void **unused)
 
 	assert_int_equal(drop_ids(s, PROTO_OP_DROP_EXTENTS, gone, 3, 0, 0), 0);
 	assert_int_equal(leader_state_foreach_record(s, PROTO_MAX_LINE_EXTENTS, apply_encoded, t),
-			 0);
+	                 0);
 	assert_int_equal(leader_state_digest(s, d1), 0);
 	assert_int_equal(leader_state_digest(t, d2), 0);
 	assert_memory_equal(d1, d2, sizeof(d1));
@@ -568,7 +568,8 @@ static void add_typed(struct leader_state *s)
 	                                     .nulls = 3,
 	                                     .min = strdup("-12"),
 	                                     .max = strdup("2024-01-02T03:04:05Z")};
-	e->stats[1] = (struct proto_colstat){.name = strdup("b"), .type = PROTO_T_GUID, .nulls = 10};
+	e->stats[1] =
+	    (struct proto_colstat){.name = strdup("b"), .type = PROTO_T_GUID, .nulls = 10};
 	assert_int_equal(leader_state_apply(s, &a, err), 0);
 	proto_action_clear(&a);
 }
@@ -663,9 +664,9 @@ static void test_snapshot_round_trip(void **unused)
 	/* Changes to a state read from a snapshot (its blocks in one arena),
 	 * then a snapshot of that: still the same as the original. */
 	assert_int_equal(drop_ids(s, PROTO_OP_REPLACE_EXTENTS, (unsigned[]){30, 31}, 2, 70000, 3),
-			 0);
+	                 0);
 	assert_int_equal(drop_ids(t, PROTO_OP_REPLACE_EXTENTS, (unsigned[]){30, 31}, 2, 70000, 3),
-			 0);
+	                 0);
 	u = snapshot_copy(t);
 	assert_typed(u);
 	leader_state_free(u);
@@ -780,18 +781,18 @@ static void test_checkpoint_round_trip(void **unused)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_values),
-		cmocka_unit_test(test_entities),
-		cmocka_unit_test(test_extents),
-		cmocka_unit_test(test_policies_principals),
-		cmocka_unit_test(test_commit),
-		cmocka_unit_test(test_many_extents),
-		cmocka_unit_test(test_records_round_trip),
-		cmocka_unit_test(test_digest_order),
-		cmocka_unit_test(test_checkpoint_round_trip),
-		cmocka_unit_test(test_snapshot_round_trip),
-		cmocka_unit_test(test_snapshot_checks),
-		cmocka_unit_test(test_snapshot_damaged),
+	    cmocka_unit_test(test_values),
+	    cmocka_unit_test(test_entities),
+	    cmocka_unit_test(test_extents),
+	    cmocka_unit_test(test_policies_principals),
+	    cmocka_unit_test(test_commit),
+	    cmocka_unit_test(test_many_extents),
+	    cmocka_unit_test(test_records_round_trip),
+	    cmocka_unit_test(test_digest_order),
+	    cmocka_unit_test(test_checkpoint_round_trip),
+	    cmocka_unit_test(test_snapshot_round_trip),
+	    cmocka_unit_test(test_snapshot_checks),
+	    cmocka_unit_test(test_snapshot_damaged),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -363,7 +363,7 @@ static void eq_extent(const struct proto_extent *a, const struct proto_extent *b
 		assert_int_equal(a->artifacts[i].format, b->artifacts[i].format);
 		assert_int_equal(a->artifacts[i].compression, b->artifacts[i].compression);
 		assert_int_equal(a->artifacts[i].ignore_first_record,
-				 b->artifacts[i].ignore_first_record);
+		                 b->artifacts[i].ignore_first_record);
 		eq_str(a->artifacts[i].format_text, b->artifacts[i].format_text);
 		eq_str(a->artifacts[i].compression_text, b->artifacts[i].compression_text);
 	}
@@ -995,23 +995,26 @@ static const struct refusal {
     {COMMIT, ART ".format", "\"c sv\"", -EINVAL, ARTm ".format: not a name"},
     {COMMIT, ART ".format", "\"\"", -EINVAL, ARTm ".format: must not be empty"},
     {COMMIT, ART ".format", "\"none\"", 0, ""}, /* kept as an unknown name */
-    {COMMIT, ART ".compression", "\"gzip\"", -EINVAL,
-     ARTm ".compression: only with a format"},
+    {COMMIT, ART ".compression", "\"gzip\"", -EINVAL, ARTm ".compression: only with a format"},
     {COMMIT, ART ".ignore_first_record", "true", -EINVAL,
      ARTm ".ignore_first_record: only with a format"},
     {COMMIT, ART ".ignore_first_record", "1", -EINVAL,
      ARTm ".ignore_first_record: expected boolean"},
-    {COMMIT, EXT ".columns", "[{\"name\":\"A\",\"type\":\"long\",\"nulls\":0,\"min\":\"1\",\"max\":\"2\"}]", 0, ""},
-    {COMMIT, EXT ".columns", "[{\"name\":\"A\",\"type\":\"long\",\"nulls\":0,\"min\":\"1\"}]", -EINVAL,
-     EXTm ".columns[0].max: missing (min and max go together)"},
+    {COMMIT, EXT ".columns",
+     "[{\"name\":\"A\",\"type\":\"long\",\"nulls\":0,\"min\":\"1\",\"max\":\"2\"}]", 0, ""},
+    {COMMIT, EXT ".columns", "[{\"name\":\"A\",\"type\":\"long\",\"nulls\":0,\"min\":\"1\"}]",
+     -EINVAL, EXTm ".columns[0].max: missing (min and max go together)"},
     {COMMIT, EXT ".columns", "[{\"name\":\"A\",\"type\":\"long\",\"nulls\":99999999999}]", -EINVAL,
      EXTm ".columns[0].nulls: more than the extent's rows"},
-    {COMMIT, EXT ".columns", "[{\"name\":\"A\",\"type\":\"long\",\"nulls\":0},{\"name\":\"A\",\"type\":\"long\",\"nulls\":0}]",
+    {COMMIT, EXT ".columns",
+     "[{\"name\":\"A\",\"type\":\"long\",\"nulls\":0},{\"name\":\"A\",\"type\":\"long\",\"nulls\":"
+     "0}]",
      -EINVAL, EXTm ".columns[1].name: duplicate column name (also columns[0])"},
     {COMMIT, EXT ".columns", "[{\"name\":\"A\",\"type\":\"long\",\"nulls\":0,\"zz\":1}]", -EINVAL,
      EXTm ".columns[0]: unknown member 'zz'"},
-    {COMMIT, EXT ".columns", "[{\"name\":\"A\",\"type\":\"long\",\"nulls\":0,\"min\":\"\\n\",\"max\":\"1\"}]",
-     -EINVAL, EXTm ".columns[0].min: not printable ASCII"},
+    {COMMIT, EXT ".columns",
+     "[{\"name\":\"A\",\"type\":\"long\",\"nulls\":0,\"min\":\"\\n\",\"max\":\"1\"}]", -EINVAL,
+     EXTm ".columns[0].min: not printable ASCII"},
     {COMMIT, EXT ".columns",
      "[{\"name\":\"A\",\"type\":\"long\",\"nulls\":0,\"min\":\"" S64 "x\",\"max\":\"1\"}]", -E2BIG,
      EXTm ".columns[0].min: longer than 64 bytes"},

@@ -1900,10 +1900,10 @@ static int typed_cb(void *arg, int64_t id, const struct proto_extent *x)
 	const struct proto_artifact *a = &x->artifacts[0];
 
 	if (t->n < 4)
-		(void)snprintf(t->data[t->n], sizeof(t->data[0]), "%s %s %d|%zu %s:%s %" PRIu64 " %s %s",
-		               proto_format_name(a->format), proto_compression_name(a->compression),
-		               a->ignore_first_record, x->nstats,
-		               x->nstats ? x->stats[0].name : "-",
+		(void)snprintf(t->data[t->n], sizeof(t->data[0]),
+		               "%s %s %d|%zu %s:%s %" PRIu64 " %s %s", proto_format_name(a->format),
+		               proto_compression_name(a->compression), a->ignore_first_record,
+		               x->nstats, x->nstats ? x->stats[0].name : "-",
 		               x->nstats ? proto_coltype_name(x->stats[0].type) : "-",
 		               x->nstats ? x->stats[0].nulls : 0,
 		               x->nstats && x->stats[0].min ? x->stats[0].min : "-",
@@ -1915,8 +1915,8 @@ static int typed_cb(void *arg, int64_t id, const struct proto_extent *x)
 static struct typed_seen typed_extents(struct fx *f, const char *table)
 {
 	struct typed_seen t = {0};
-	struct store_extent_query q = {.config = "logs", .table = table, .from = INT64_MIN,
-	                               .to = INT64_MAX, .limit = 100};
+	struct store_extent_query q = {
+	    .config = "logs", .table = table, .from = INT64_MIN, .to = INT64_MAX, .limit = 100};
 
 	if (store_extents(f->s, &q, typed_cb, &t, f->err) < 0)
 		fail_msg("extents: %s", f->err);
@@ -1945,8 +1945,9 @@ static void test_typed_extents(void **state)
 	assert_int_equal(apply(f, UUID_A, 1, a, 2, NULL, NULL), 0);
 	t = typed_extents(f, "T");
 	assert_int_equal(t.n, 2);
-	assert_string_equal(t.data[0], "csv gzip 1|2 Timestamp:datetime 0 2026-12-01T00:00:00.0000000Z "
-	                               "2026-12-02T00:00:00.0000000Z");
+	assert_string_equal(t.data[0],
+	                    "csv gzip 1|2 Timestamp:datetime 0 2026-12-01T00:00:00.0000000Z "
+	                    "2026-12-02T00:00:00.0000000Z");
 	assert_string_equal(t.data[1], "none none 0|0 -:- 0 - -");
 
 	/* the same state from a checkpoint, into a second follower database */
@@ -1963,8 +1964,9 @@ static void test_typed_extents(void **state)
 	store_summary_clear(&sum);
 	t = typed_extents(f, "T");
 	assert_int_equal(t.n, 2);
-	assert_string_equal(t.data[0], "csv gzip 1|2 Timestamp:datetime 0 2026-12-01T00:00:00.0000000Z "
-	                               "2026-12-02T00:00:00.0000000Z");
+	assert_string_equal(t.data[0],
+	                    "csv gzip 1|2 Timestamp:datetime 0 2026-12-01T00:00:00.0000000Z "
+	                    "2026-12-02T00:00:00.0000000Z");
 	assert_string_equal(t.data[1], "none none 0|0 -:- 0 - -");
 	xs_free(&x);
 }

@@ -26,8 +26,8 @@
 
 static struct proto_head_db head(const char *uuid, uint64_t v, uint64_t cp, uint64_t ls)
 {
-	struct proto_head_db h = {.version = v, .checkpoint = cp, .log_start = ls,
-	                          .committed = (int64_t)v * 1000};
+	struct proto_head_db h = {
+	    .version = v, .checkpoint = cp, .log_start = ls, .committed = (int64_t)v * 1000};
 
 	(void)snprintf(h.uuid, sizeof(h.uuid), "%s", uuid);
 	return h;
@@ -55,7 +55,8 @@ static void test_first_attach(void **state)
 
 static void test_behind_and_vacuumed(void **state)
 {
-	struct sync_have have = {.stored = true, .uuid = U1, .applied = 4, .applied_committed = 4000};
+	struct sync_have have = {
+	    .stored = true, .uuid = U1, .applied = 4, .applied_committed = 4000};
 	struct proto_head_db h = head(U1, 9, 8, 5);
 	struct sync_plan p;
 
@@ -73,7 +74,8 @@ static void test_behind_and_vacuumed(void **state)
 
 static void test_rewinds(void **state)
 {
-	struct sync_have have = {.stored = true, .uuid = U1, .applied = 7, .applied_committed = 7000};
+	struct sync_have have = {
+	    .stored = true, .uuid = U1, .applied = 7, .applied_committed = 7000};
 	struct proto_head_db h = head(U1, 5, 4, 1);
 	struct sync_plan p;
 
@@ -156,8 +158,7 @@ static void expect_log(uint64_t from, const struct proto_head_db *h, const struc
 }
 
 /* The rules of docs/PROTOCOL.md, "Head", written out case by case. */
-static void check_one(const struct sync_have *have, const struct proto_head_db *h,
-                      bool detached)
+static void check_one(const struct sync_have *have, const struct proto_head_db *h, bool detached)
 {
 	struct sync_plan p;
 	bool applied = have->stored && have->uuid[0] != '\0';
@@ -219,7 +220,9 @@ static void check_haves(const struct proto_head_db *h, void *arg)
 							    .uuid = uuids[u],
 							    .applied = a,
 							    .applied_committed =
-							        c == 0 ? 0 : c == 1 ? (int64_t)a * 1000 : 1,
+							        c == 0   ? 0
+							        : c == 1 ? (int64_t)a * 1000
+							                 : 1,
 							    .resync = rs,
 							};
 
@@ -280,9 +283,8 @@ static void converge(const struct proto_head_db *h, void *arg)
 	for (size_t u = 0; u < 3; u++)
 		for (uint64_t a = 0; a <= MAXV + 1; a++)
 			for (int rs = 0; rs < 2; rs++) {
-				struct follower f = {.applied = u == 0 ? 0 : a,
-				                     .stored = u != 0,
-				                     .resync = rs};
+				struct follower f = {
+				    .applied = u == 0 ? 0 : a, .stored = u != 0, .resync = rs};
 				struct sync_plan p;
 				int steps;
 
@@ -408,8 +410,11 @@ static void test_lane_order(void **state)
 
 	assert_int_equal(sync_lane_new(base, 1, NULL, &l), 0);
 	for (int i = 0; i < 20; i++) {
-		t[i] = (struct ltask){.t = {.run = lt_run, .done = lt_done}, .id = i, .order = order,
-		                      .ndone = &ndone, .ran = ran};
+		t[i] = (struct ltask){.t = {.run = lt_run, .done = lt_done},
+		                      .id = i,
+		                      .order = order,
+		                      .ndone = &ndone,
+		                      .ran = ran};
 		sync_lane_submit(l, &t[i].t);
 	}
 	sync_lane_when_idle(l, lane_idle_cb, base);
@@ -434,8 +439,11 @@ static void test_lane_free_cancels(void **state)
 
 	assert_int_equal(sync_lane_new(base, 2, NULL, &l), 0);
 	for (int i = 0; i < 10; i++) {
-		t[i] = (struct ltask){.t = {.run = lt_run, .done = lt_done}, .id = i, .order = order,
-		                      .ndone = &ndone, .ran = ran};
+		t[i] = (struct ltask){.t = {.run = lt_run, .done = lt_done},
+		                      .id = i,
+		                      .order = order,
+		                      .ndone = &ndone,
+		                      .ran = ran};
 		sync_lane_submit(l, &t[i].t);
 	}
 	sync_lane_free(l); /* no loop turn: every task is handed back here */
