@@ -313,10 +313,14 @@ out:
 }
 
 /* Creates one directory; 1 when created, 0 when it existed, or -errno. */
+/* 1: made, 0: there.  A directory already there is looked at, not made:
+ * a sandbox (ProtectSystem=strict) sees no attempt to write its parents. */
 static int mkdir_one(const char *path, mode_t mode)
 {
 	struct stat st;
 
+	if (stat(path, &st) == 0)
+		return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 	if (mkdir(path, mode) == 0)
 		return 1;
 	if (errno != EEXIST)

@@ -12,9 +12,7 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/sync_common.bash"
 
-SDK=$E2E_ROOT/tests/node_modules/azure-kusto-data/dist-esm/src
-command -v node >/dev/null || skip_all "node is not installed"
-[ -f "$SDK/index.js" ] || skip_all "azure-kusto-data is not installed (make test-deps)"
+need_kusto_sdk
 
 PORT=$(free_port)
 URL=http://127.0.0.1:$PORT
@@ -133,15 +131,7 @@ process.exit(failed ? 1 : 0);
 EOF
 SDK=$SDK URL=$URL EXP_COUNT=$EXP_COUNT EXP_BYHOST=$EXP_BYHOST EXP_500=$EXP_500 \
 	node "$T/check.mjs" >"$T/node.out" 2>&1
-rc=$?
-while IFS= read -r line; do
-	case "$line" in
-	"ok - "*) ok "${line#ok - }" ;;
-	"not ok - "*) not_ok "${line#not ok - }" ;;
-	*) diag "$line" ;;
-	esac
-done <"$T/node.out"
-[ "$rc" -eq 0 ] || grep -q '^not ok' "$T/node.out" || not_ok "the SDK script ran (exit $rc)"
+relay_tap "$T/node.out" $?
 stop_follower
 check_eq "followerd stops cleanly" 0 "$FRC"
 done_testing

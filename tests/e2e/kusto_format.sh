@@ -9,9 +9,7 @@
 source "$(dirname "$0")/lib.sh"
 
 KUSTOFMT=$TOOLS/kustofmt
-SDK=$E2E_ROOT/tests/node_modules/azure-kusto-data/dist-esm/src
-command -v node >/dev/null || skip_all "node is not installed"
-[ -f "$SDK/index.js" ] || skip_all "azure-kusto-data is not installed (make test-deps)"
+need_kusto_sdk
 [ -x "$KUSTOFMT" ] || { not_ok "kustofmt is built ($KUSTOFMT)"; done_testing; }
 
 cat >"$T/check.mjs" <<'EOF'
@@ -183,12 +181,6 @@ EOF
 
 SDK=$SDK KUSTOFMT=$KUSTOFMT timeout 60 node "$T/check.mjs" >"$T/node.out" 2>&1
 rc=$?
-while IFS= read -r line; do
-	case "$line" in
-	"ok - "*) ok "${line#ok - }" ;;
-	"not ok - "*) not_ok "${line#not ok - }" ;;
-	*) diag "$line" ;;
-	esac
-done <"$T/node.out"
+relay_tap "$T/node.out" "$rc"
 check_eq "the node checks ran to the end" 0 "$rc"
 done_testing

@@ -130,3 +130,26 @@ NGX
 
 # bg CMD...: start a background process stopped at exit; sets BG_PID.
 bg() { "$@" & BG_PID=$!; _pids+=($BG_PID); }
+
+# need_kusto_sdk: the official Node SDK (azure-kusto-data in tests/
+# node_modules) as SDK, or the whole test is skipped.
+need_kusto_sdk() {
+	SDK=$E2E_ROOT/tests/node_modules/azure-kusto-data/dist-esm/src
+	command -v node >/dev/null || skip_all "node is not installed"
+	[ -f "$SDK/index.js" ] || skip_all "azure-kusto-data is not installed (make test-deps)"
+}
+
+# relay_tap FILE RC: a script's "ok - ..." and "not ok - ..." lines become
+# this test's checks, its other lines diagnostics; a script that failed
+# (RC) without a "not ok" line fails once.
+relay_tap() {
+	local line
+	while IFS= read -r line; do
+		case "$line" in
+		"ok - "*) ok "${line#ok - }" ;;
+		"not ok - "*) not_ok "${line#not ok - }" ;;
+		*) diag "$line" ;;
+		esac
+	done <"$1"
+	[ "$2" -eq 0 ] || grep -q '^not ok' "$1" || not_ok "the SDK script ran (exit $2)"
+}

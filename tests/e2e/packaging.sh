@@ -145,16 +145,19 @@ expand() {
 		esac
 	done
 }
-# The calls the unit's SystemCallFilter= lines allow, one per line.
+# The calls the unit's SystemCallFilter= lines allow, one per line: as
+# systemd.exec(5) says, the first line (an allow list here) sets the
+# default, each later one adds its calls to the set or (~) takes them out.
 allowed_calls() {
-	local allow=() deny=() line
+	local line set=""
 	while read -r line; do
+		read -ra w <<<"${line#\~}"
 		case $line in
-		'~'*) read -ra w <<<"${line#\~}"; deny+=("${w[@]}") ;;
-		*) read -ra w <<<"$line"; allow+=("${w[@]}") ;;
+		'~'*) set=$(comm -23 <(printf '%s' "$set" | sort -u) <(expand "${w[@]}" | sort -u)) ;;
+		*) set=$(printf '%s\n%s\n' "$set" "$(expand "${w[@]}")" | grep . | sort -u) ;;
 		esac
 	done < <(sed -n 's/^SystemCallFilter=//p' "$1")
-	comm -23 <(expand "${allow[@]}" | sort -u) <(expand "${deny[@]}" | sort -u)
+	printf '%s\n' "$set"
 }
 # until_ok SECONDS CMD...: poll CMD every 50 ms until it succeeds or time runs out.
 until_ok() {
