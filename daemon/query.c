@@ -7,6 +7,7 @@
  */
 #include "query_int.h"
 #include "query_readthru.h"
+#include "query_sess.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -192,6 +193,7 @@ static void *worker_main(void *arg)
 {
 	struct query *q = arg;
 	struct store *store = NULL;
+	struct qsess *sess = NULL;
 	struct job *j;
 
 	/* below the loop: with every core scanning, sync, /healthz and the
@@ -210,13 +212,19 @@ static void *worker_main(void *arg)
 		q->queued--;
 		q->running++;
 		pthread_mutex_unlock(&q->mu);
-		query_run(j, &store);
+		if (sess || qsess_new(&sess) == 0)
+			query_run(j, &store, sess);
+		else
+			query_finish(j, 503, query_error_json("ServiceUnavailable",
+			                                      "Kusto.Data.Exceptions.KustoServiceException",
+			                                      NULL, "out of memory", j));
 		pthread_mutex_lock(&q->mu);
 		q->running--;
 		q->finished++;
 	}
 	pthread_mutex_unlock(&q->mu);
 	store_free(store);
+	qsess_free(sess);
 	return NULL;
 }
 

@@ -22,6 +22,7 @@ struct event;
 struct qrt_batch;
 struct qx_cache;
 struct conf_attach;
+struct qsess;
 struct qsync;
 struct store;
 struct warm;
@@ -107,8 +108,10 @@ struct query {
 
 /* ---- query_run.c: on a worker, with its own store handle ---- */
 
-/* Runs j: its answer goes through query_emit, its end through query_finish. */
-void query_run(struct job *j, struct store **store);
+/* Runs j: its answer goes through query_emit, its end through query_finish.
+ * *store (the worker's read-only state store handle) is opened when NULL;
+ * sess (query_sess.h, the worker's) is used and kept for the next query. */
+void query_run(struct job *j, struct store **store, struct qsess *sess);
 
 /* ---- query_view.c: SQL text of our own over the query store ---- */
 
@@ -119,6 +122,8 @@ void query_run(struct job *j, struct store **store);
  * new malloc'd string, NULL on ENOMEM. */
 char *query_view_sql(const struct proto_entity *e, const char *view, const char *alias,
                      const char *sqlname, const int64_t *eids, size_t neids, bool stored);
+/* DROP VIEW IF EXISTS temp."view"; new, NULL on ENOMEM. */
+char *query_view_drop_sql(const char *view);
 /* file:PATH?mode=ro, the path percent-encoded where a URI needs it; new,
  * NULL on ENOMEM. */
 char *query_ro_uri(const char *path);
@@ -133,6 +138,7 @@ struct qtable {
 	int64_t tid;
 	int64_t *eids; /* sorted, owned */
 	size_t neids;
+	uint64_t rows; /* q.qextents.rows of eids, summed: the rows of the view */
 };
 
 /* A prepared query, as a parallel scan sees it. */
@@ -142,6 +148,7 @@ struct qpar_ctx {
 	struct kql_arena *arena;
 	const struct qtable *tables;
 	size_t ntables;
+	struct kql_budget *budget; /* what db's aggregates count against */
 };
 
 /* Runs p with its summarize split across the scanned table's extents (a
@@ -150,6 +157,15 @@ struct qpar_ctx {
  * this way (nothing emitted: the caller runs it whole). */
 int query_par_run(const struct qpar_ctx *c, const struct kql_plan *p, int64_t now, kql_row_fn *row,
                   void *arg, struct kql_error *err);
+
+/* ---- query_count.c: a bare count from the query store's catalogue ---- */
+
+/* Answers p from c's tables' row counts when p counts the rows of a stored
+ * table with nothing that drops rows in between (count, summarize count()
+ * over scan and projects): one row to row.  0, row's non-zero return, or
+ * -EAGAIN when p is not such a count (the caller runs it). */
+int query_count_run(const struct qpar_ctx *c, const struct kql_plan *p, kql_row_fn *row,
+                    void *arg);
 
 /* ---- query.c ---- */
 

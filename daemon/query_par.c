@@ -220,7 +220,7 @@ static int part_open(void *arg, size_t k, sqlite3 **ret_db)
 
 	/* the query's memory budget, its caches' share divided between the
 	 * partitions */
-	rc = rc == SQLITE_OK && kql_exec_register_budget(db, &p->c->j->budget) == 0 &&
+	rc = rc == SQLITE_OK && kql_exec_register_budget(db, p->c->budget) == 0 &&
 	             kql_exec_bound(db, p->c->j->budget.limit / p->nparts) == 0
 	         ? 0
 	         : -ENOMEM;

@@ -18,12 +18,14 @@
 #include "query_int.h"
 #include "query_extents.h"
 #include "query_readthru.h"
+#include "query_sess.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -73,6 +75,10 @@ struct run {
 	struct kql_query *kq;
 	struct kreq_opts opts;
 	sqlite3 *db;
+	/* the worker's session (query_sess.h): db is sess->db when kept */
+	struct qsess *sess;
+	bool kept, unkept;     /* unkept: the connection cannot be kept */
+	int64_t state_version; /* the state store's PRAGMA data_version */
 	struct kframe *f;
 	uint64_t skipped; /* extents left out by query_datascope=hotcache */
 	bool truncated, emitted;
@@ -209,7 +215,9 @@ struct tview {
 	sqlite3_stmt *find;     /* q.qextents by extent */
 	int64_t last;           /* the walk's cursor */
 	const struct run *r;
-	size_t seen; /* extents of the page */
+	size_t seen;           /* extents of the page */
+	struct qsess_walk *w;  /* the table's extents (kept, or this query's) */
+	uint64_t rows;         /* the loaded rows of eids (q.qextents.rows) */
 	/* whose: the query store's schema ("q", or "fN" for another database),
 	 * the configuration's name of its database, the view's name */
 	const char *alias, *config, *view;
@@ -229,18 +237,17 @@ static int add_eid(struct tview *t, int64_t eid)
 	return 0;
 }
 
-/* The loaded eid of extent id in the query store's snapshot; 0: not loaded. */
-static int64_t loaded_eid(struct tview *t, const char *id, bool *not_queryable)
+/* Where extent id is in the query store's snapshot into e: loaded (eid,
+ * rows), or not (eid 0), its rows not parsing (bad). */
+static void loaded_eid(struct tview *t, const char *id, struct qsess_ext *e)
 {
-	int64_t eid = 0;
-
 	sqlite3_reset(t->find);
 	sqlite3_bind_text(t->find, 1, id, -1, SQLITE_STATIC);
 	if (sqlite3_step(t->find) == SQLITE_ROW) {
-		eid = sqlite3_column_int64(t->find, 0);
-		*not_queryable = sqlite3_column_int(t->find, 1) != 0;
+		e->eid = sqlite3_column_int64(t->find, 0);
+		e->bad = sqlite3_column_int(t->find, 1) != 0;
+		e->rows = (uint64_t)sqlite3_column_int64(t->find, 2);
 	}
-	return eid;
 }
 
 /* A missing extent in full: its artifacts not cached are to read through. */
@@ -255,46 +262,66 @@ static int on_missing(void *arg, int64_t id, const struct proto_extent *x)
 	return 0;
 }
 
-/* x has only its id (the walk decodes nothing: query_extents.h). */
+/* x has only its id (the walk decodes nothing: query_extents.h): its
+ * facts into the walk, whatever the query (apply_walk decides). */
 static int on_extent(void *arg, int64_t id, const struct proto_extent *x)
 {
 	struct tview *t = arg;
 	char err[STORE_ERRLEN];
-	bool bad = false;
-	int64_t eid;
+	struct qsess_ext e = {.id = id};
 	int rc;
 
 	t->last = id;
 	t->seen++;
 	if ((rc = qx_info_get(t->r->j->q->xcache, t->r->store, id, x->id, &t->info, err)) < 0)
 		return rc;
-	if (!t->info.typed)
+	e.typed = t->info.typed;
+	e.min_created = t->info.min_created;
+	e.max_created = t->info.max_created;
+	e.cols = t->info.cols;
+	e.ncols = t->info.ncols;
+	if (e.typed)
+		loaded_eid(t, x->id, &e);
+	return qsess_walk_add(t->w, &e);
+}
+
+/* Decides per extent of the walk: left out (not queryable), skipped by
+ * its statistics, cold (hotcache), read (loaded), or missing. */
+static int apply_extent(struct tview *t, const struct qsess_ext *e)
+{
+	char err[STORE_ERRLEN];
+
+	if (!e->typed)
 		return 0; /* not queryable: left out */
-	if (kql_skip_cols(t->skip, t->info.cols, t->info.ncols)) {
+	if (kql_skip_cols(t->skip, e->cols, e->ncols)) {
 		t->pruned++; /* no row of it can match: neither read nor loaded */
 		return 0;
 	}
-	if (t->hot && !policy_is_hot(t->hot, t->info.min_created, t->info.max_created, t->r->now)) {
+	if (t->hot && !policy_is_hot(t->hot, e->min_created, e->max_created, t->r->now)) {
 		t->missing++; /* hotcache: cold, even if a read-through loaded it */
 		return 0;
 	}
-	eid = loaded_eid(t, x->id, &bad);
-	if (eid > 0)
-		return add_eid(t, eid);
-	if (bad)
+	if (e->eid > 0) {
+		t->rows += e->rows;
+		return add_eid(t, e->eid);
+	}
+	if (e->bad)
 		return 0;
 	t->missing++;
-	return store_extent_get(t->r->store, id, on_missing, t, err);
+	return store_extent_get(t->r->store, e->id, on_missing, t, err);
 }
 
-static int cmp_i64(const void *a, const void *b)
+/* The walk is sorted by eid: so are the eids read. */
+static int apply_walk(struct tview *t)
 {
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	int rc = 0;
 
-	return x < y ? -1 : x > y;
+	for (size_t i = 0; rc == 0 && i < t->w->n; i++)
+		rc = apply_extent(t, &t->w->exts[i]);
+	return rc;
 }
 
-/* Pages through the table's visible extents (1000 a page). */
+/* Pages through the table's visible extents (1000 a page) into t->w. */
 static int walk_extents(struct run *r, struct tview *t)
 {
 	char err[STORE_ERRLEN];
@@ -312,8 +339,8 @@ static int walk_extents(struct run *r, struct tview *t)
 		sq.after = t->last;
 		rc = store_extents(r->store, &sq, on_extent, t, err);
 	} while (rc == 0 && t->seen == sq.limit);
-	if (t->neids > 0)
-		qsort(t->eids, t->neids, sizeof(*t->eids), cmp_i64);
+	if (rc == 0)
+		qsess_walk_done(t->w);
 	return rc;
 }
 
@@ -362,8 +389,10 @@ static int attach_as(struct run *r, int64_t id, const char *alias)
 
 	if (qsync_path(r->j->q->cache_dir, id, path, sizeof(path)) < 0)
 		return -ENAMETOOLONG;
-	if (access(path, R_OK) < 0)
+	if (access(path, R_OK) < 0) {
+		r->unkept = true; /* qsync creates it later: a new file */
 		return attach_empty_as(r, alias);
+	}
 	if (!(uri = query_ro_uri(path)))
 		return -ENOMEM;
 	(void)snprintf(sql, sizeof(sql), "ATTACH ?1 AS %s", alias);
@@ -405,13 +434,15 @@ static int progress(void *arg)
 	return query_cancelled(r->j) || timefmt_now() > r->j->deadline;
 }
 
-static int open_db(struct run *r)
+/* A new connection: functions, bounds, the query stores attached, the
+ * read transaction begun. */
+static int open_new(struct run *r)
 {
 	int rc =
 	    sqlite3_open_v2(":memory:", &r->db,
 	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
 
-	if (rc != SQLITE_OK || kql_exec_register_budget(r->db, &r->j->budget) < 0 ||
+	if (rc != SQLITE_OK || kql_exec_register_budget(r->db, &r->sess->budget) < 0 ||
 	    kql_exec_bound(r->db, r->j->budget.limit) < 0)
 		return -ENOMEM;
 	/* the query store's writer (qsync) may hold a lock for a moment */
@@ -423,10 +454,123 @@ static int open_db(struct run *r)
 	if (sql_exec(r, "BEGIN; SELECT count(*) FROM q.qtables") == 0)
 		return 0;
 	/* a file qsync is creating (no catalogue yet): nothing is loaded */
+	r->unkept = true;
 	(void)sql_exec(r, "ROLLBACK");
 	if ((rc = sql_exec(r, "DETACH q")) < 0 || (rc = attach_empty(r)) < 0)
 		return rc;
 	return sql_exec(r, "BEGIN; SELECT count(*) FROM q.qtables");
+}
+
+/* The PRAGMA data_version of db's schema alias in its read transaction
+ * (-1 when it cannot be read). */
+static int64_t q_version(sqlite3 *db)
+{
+	sqlite3_stmt *s = NULL;
+	int64_t v = -1;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA q.data_version", -1, &s, NULL) == SQLITE_OK &&
+	    sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+static int version_row(void *arg, int ncols, const char *const *values)
+{
+	int64_t *v = arg;
+
+	*v = ncols > 0 && values[0] != NULL ? strtoll(values[0], NULL, 10) : -1;
+	return 0;
+}
+
+/* The state store's data_version in the caller's snapshot (-1: unknown). */
+static int64_t state_version(struct run *r)
+{
+	char err[STORE_ERRLEN];
+	int64_t v = -1;
+
+	if (store_query(r->store, "PRAGMA data_version", version_row, &v, err) < 0)
+		return -1;
+	return v;
+}
+
+/* The device and inode of the request database's query store file. */
+static int q_file(struct run *r, dev_t *dev, ino_t *ino)
+{
+	char path[4096];
+	struct stat st;
+
+	if (qsync_path(r->j->q->cache_dir, r->j->db_id, path, sizeof(path)) < 0 ||
+	    stat(path, &st) < 0)
+		return -1;
+	*dev = st.st_dev;
+	*ino = st.st_ino;
+	return 0;
+}
+
+/* Whether the session's connection is the one for this query: the same
+ * database, file, bound and state-store version (the query store's is
+ * checked in the new read transaction). */
+static bool sess_fits(struct run *r)
+{
+	const struct qsess *s = r->sess;
+	dev_t dev;
+	ino_t ino;
+
+	return s->db && s->db_id == r->j->db_id && r->j->nforeign == 0 && r->state_version >= 0 &&
+	       s->state_version == r->state_version && s->bound == r->j->budget.limit &&
+	       q_file(r, &dev, &ino) == 0 && dev == s->dev && ino == s->ino;
+}
+
+/* The session's connection in a new read transaction when its facts are
+ * this query's; else the session is dropped and 1 returned. */
+static int open_kept(struct run *r)
+{
+	struct qsess *s = r->sess;
+
+	if (!sess_fits(r)) {
+		qsess_drop(s);
+		return 1;
+	}
+	r->db = s->db;
+	r->kept = true;
+	sqlite3_progress_handler(r->db, PROGRESS_OPS, progress, r);
+	if (sql_exec(r, "BEGIN; SELECT count(*) FROM q.qtables") == 0 &&
+	    q_version(r->db) == s->q_version)
+		return 0;
+	/* a pass of qsync (or a failure): afresh */
+	r->db = NULL;
+	r->kept = false;
+	qsess_drop(s);
+	return 1;
+}
+
+/* A new connection, which the session keeps when it can. */
+static int open_fresh(struct run *r)
+{
+	struct qsess *s = r->sess;
+	int rc = open_new(r);
+
+	if (rc < 0 || r->unkept || r->j->nforeign > 0 || r->state_version < 0 ||
+	    q_file(r, &s->dev, &s->ino) < 0 || (s->q_version = q_version(r->db)) < 0)
+		return rc;
+	s->db = r->db;
+	s->db_id = r->j->db_id;
+	s->state_version = r->state_version;
+	s->bound = r->j->budget.limit;
+	r->kept = true;
+	return 0;
+}
+
+static int open_db(struct run *r)
+{
+	int rc;
+
+	r->sess->budget = (struct kql_budget){.limit = r->j->budget.limit};
+	r->state_version = state_version(r);
+	if ((rc = open_kept(r)) <= 0)
+		return rc;
+	return open_fresh(r);
 }
 
 /* The stored name of t's table when its stored columns are the current
@@ -458,11 +602,11 @@ static int stored_table(struct run *r, const struct tview *t, char name[32])
 
 static int find_stmt(struct run *r, struct tview *t)
 {
-	char sql[160];
+	char sql[200];
 
 	(void)snprintf(sql, sizeof(sql),
-	               "SELECT eid, 0 FROM %s.qextents WHERE extent = ?1 UNION ALL "
-	               "SELECT 0, 1 FROM %s.qerrors WHERE extent = ?1 LIMIT 1",
+	               "SELECT eid, 0, rows FROM %s.qextents WHERE extent = ?1 UNION ALL "
+	               "SELECT 0, 1, 0 FROM %s.qerrors WHERE extent = ?1 LIMIT 1",
 	               t->alias, t->alias);
 	return sqlite3_prepare_v2(r->db, sql, -1, &t->find, NULL) == SQLITE_OK ? 0 : -EIO;
 }
@@ -473,10 +617,51 @@ static void keep_table(struct run *r, const struct store_entity *ent, const char
 {
 	struct qtable *q = &r->qtables[r->nqtables++];
 
-	*q = (struct qtable){
-	    .ent = &ent->e, .tid = strtoll(name + 1, NULL, 10), .eids = t->eids, .neids = t->neids};
+	*q = (struct qtable){.ent = &ent->e,
+	                     .tid = strtoll(name + 1, NULL, 10),
+	                     .eids = t->eids,
+	                     .neids = t->neids,
+	                     .rows = t->rows};
 	(void)snprintf(q->sqlname, sizeof(q->sqlname), "%s", name);
 	t->eids = NULL;
+}
+
+/* The table's walk, once per session (query_sess.h), then what this
+ * query reads of it. */
+static int walk_table(struct run *r, struct tview *t)
+{
+	int rc = 0;
+
+	if (!t->w->filled) {
+		qsess_walk_clear(t->w);
+		if ((rc = find_stmt(r, t)) == 0)
+			rc = walk_extents(r, t);
+	}
+	return rc == 0 ? apply_walk(t) : rc;
+}
+
+/* Makes *sql the connection's view of t (stolen when kept): a kept one of
+ * the same text is used again (the same version: data_version). */
+static int set_view(struct run *r, struct tview *t, char **sql)
+{
+	char *drop;
+	int rc;
+
+	if (!r->kept)
+		return sql_exec(r, *sql);
+	if (t->w->view_sql && strcmp(t->w->view_sql, *sql) == 0)
+		return 0;
+	free(t->w->view_sql);
+	t->w->view_sql = NULL;
+	if (!(drop = query_view_drop_sql(t->view)))
+		return -ENOMEM;
+	rc = sql_exec(r, drop);
+	free(drop);
+	if (rc == 0 && (rc = sql_exec(r, *sql)) == 0) {
+		t->w->view_sql = *sql;
+		*sql = NULL;
+	}
+	return rc;
 }
 
 /* The view of one table; its missing extents counted into *missing, the
@@ -485,32 +670,38 @@ static int table_view_in(struct run *r, struct tview t, const char *dbname,
                          const struct kql_schema_table *st, uint64_t *missing, uint64_t *cold)
 {
 	const struct store_entity *ent = t.ent;
+	struct qsess_walk local = {0};
 	char name[32];
 	char *sql = NULL;
 	int rc;
 
-	if ((rc = stored_table(r, &t, name)) == 0 && (rc = find_stmt(r, &t)) == 0)
+	t.w = r->kept ? qsess_walk(r->sess, ent->e.name) : &local;
+	if (!t.w)
+		return -ENOMEM;
+	if ((rc = stored_table(r, &t, name)) == 0)
 		rc = kql_skip_new(r->db, r->kq, dbname, st, r->opts.has_now ? r->opts.now : r->now,
 		                  &t.skip);
 	if (rc == 0 && r->opts.scope == KREQ_SCOPE_HOTCACHE)
 		rc = query_policy(r->j->q, r->store, t.config, ent, &t.hot);
 	/* a table the query does not scan: no extent of it is looked at */
 	if (rc == 0 && kql_skip_reads(t.skip))
-		rc = walk_extents(r, &t);
+		rc = walk_table(r, &t);
 	if (rc == 0 && !name[0]) {
 		t.missing += t.neids; /* loaded under another schema: not readable */
 		t.neids = 0;
+		t.rows = 0;
 	}
 	if (rc == 0 && !(sql = view_sql(&t, name, name[0] != '\0')))
 		rc = -ENOMEM;
 	if (rc == 0)
-		rc = sql_exec(r, sql);
+		rc = set_view(r, &t, &sql);
 	if (rc == 0 && name[0] && t.neids > 0 && strcmp(t.alias, "q") == 0)
 		keep_table(r, ent, name, &t);
 	*missing += t.missing;
 	*cold += t.cold;
 	r->pruned += t.pruned;
 	free(sql);
+	qsess_walk_clear(&local);
 	free(t.eids);
 	kql_skip_free(t.skip);
 	policy_free(t.hot);
@@ -578,11 +769,16 @@ static int make_foreign_views(struct run *r, uint64_t *missing, uint64_t *cold)
 	return rc;
 }
 
+/* Ends the query store's read transaction; the session keeps a kept
+ * connection (with its views) unless that fails. */
 static void close_db(struct run *r)
 {
-	if (r->db)
+	if (r->kept && sql_exec(r, "COMMIT") < 0)
+		qsess_drop(r->sess);
+	else if (r->db && !r->kept)
 		sqlite3_close(r->db);
 	r->db = NULL;
+	r->kept = false;
 }
 
 static int no_rows(void *arg, int ncols, const char *const *values)
@@ -663,8 +859,11 @@ static int columns(struct run *r, const struct kql_plan *p, struct kframe_column
 /* p split across the cores when it can be (query_par.c), else whole. */
 static int run_plan(struct run *r, const struct kql_plan *p, int64_t now, struct kql_error *e)
 {
-	struct qpar_ctx c = {r->j, r->db, r->arena, r->qtables, r->nqtables};
-	int rc = query_par_run(&c, p, now, on_row, r, e);
+	struct qpar_ctx c = {r->j, r->db, r->arena, r->qtables, r->nqtables, &r->sess->budget};
+	int rc = query_count_run(&c, p, on_row, r);
+
+	if (rc == -EAGAIN)
+		rc = query_par_run(&c, p, now, on_row, r, e);
 
 	return rc == -EAGAIN ? kql_exec_run(r->db, p, now, on_row, r, e) : rc;
 }
@@ -804,7 +1003,7 @@ static void run_clear(struct run *r)
 	for (size_t i = 0; i < r->nqtables; i++)
 		free(r->qtables[i].eids);
 	free(r->qtables);
-	*r = (struct run){.j = r->j, .store = r->store, .now = r->now};
+	*r = (struct run){.j = r->j, .store = r->store, .now = r->now, .sess = r->sess};
 }
 
 static int open_store(struct run *r, struct store **store)
@@ -864,10 +1063,10 @@ static int read_through(struct run *r, int *rounds, int64_t *start)
 	return rc;
 }
 
-void query_run(struct job *j, struct store **store)
+void query_run(struct job *j, struct store **store, struct qsess *sess)
 {
 	int64_t start = timefmt_now();
-	struct run r = {.j = j, .now = start};
+	struct run r = {.j = j, .now = start, .sess = sess};
 	int rc = open_store(&r, store), rounds = 0;
 
 	/* rc is always the last prepare's: cached extents not loaded yet are
@@ -910,8 +1109,14 @@ void query_run(struct job *j, struct store **store)
 	}
 	if (rc == 0) {
 		qrt_count_skipped(j->q, r.pruned);
-		(void)execute(&r);
+		rc = execute(&r);
 	}
+	/* the log reads the peak (query_log.c) */
+	__atomic_store_n(&j->budget.peak, __atomic_load_n(&sess->budget.peak, __ATOMIC_RELAXED),
+	                 __ATOMIC_RELAXED);
+	close_db(&r);
+	if (rc != 0 || r.error)
+		qsess_drop(sess); /* only a clean end is kept */
 	if (r.error && !r.emitted) {
 		query_finish(j, r.status, r.error);
 		r.error = NULL;

@@ -83,6 +83,19 @@ char *query_view_sql(const struct proto_entity *e, const char *view, const char 
 	return b.p;
 }
 
+char *query_view_drop_sql(const char *view)
+{
+	struct sbuf b = {0};
+
+	sbuf_add(&b, "DROP VIEW IF EXISTS temp.");
+	sb_ident(&b, view);
+	if (b.oom) {
+		free(b.p);
+		return NULL;
+	}
+	return b.p;
+}
+
 char *query_ro_uri(const char *path)
 {
 	struct sbuf b = {0};

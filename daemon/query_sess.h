@@ -1,0 +1,86 @@
+/*
+ * query_sess — what a query worker keeps between queries so that a small
+ * query costs little: its connection to one database's query store (the
+ * kql_* functions registered, the store attached read-only, the temp views
+ * of the last query) and, per table, the walk of its visible extents (each
+ * one's facts: loaded at which eid with how many rows, queryable, its
+ * created-on range and statistics).
+ *
+ * Exactly one version per query, as without it.  What is kept was read in
+ * one state-store snapshot and one query-store snapshot; it is used again
+ * only by a query whose own snapshots show the same PRAGMA data_version of
+ * both files (no commit by anyone in between: the same visible extents,
+ * schemas, policies and loaded extents) and the same query-store file.
+ * Anything else (a new version, a pass of qsync, a poll's status row, a
+ * failed query) drops the session and the query starts afresh.  The query
+ * still opens its own read transaction on the kept connection, so it reads
+ * its snapshot; equal data versions only mean the kept facts are its.
+ *
+ * One per worker thread; not shared.
+ */
+#ifndef FOLLOWERD_QUERY_SESS_H
+#define FOLLOWERD_QUERY_SESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <sqlite3.h>
+
+#include "query/kql_exec.h"
+#include "query/kql_skip.h"
+
+/* One visible extent of a table as the walk found it. */
+struct qsess_ext {
+	int64_t id;   /* the state store's row id */
+	int64_t eid;  /* loaded at eid in the query store's snapshot; 0: not */
+	uint64_t rows; /* q.qextents.rows of a loaded one */
+	bool typed;   /* queryable (its artifacts declare a data format) */
+	bool bad;     /* not loaded: its rows do not parse (q.qerrors) */
+	int64_t min_created, max_created;
+	struct kql_skip_col *cols; /* its statistics (names interned, query_extents.h) */
+	size_t ncols;
+};
+
+/* The walk of one table: its visible extents sorted by eid (those not
+ * loaded first), and the view the connection holds for it now. */
+struct qsess_walk {
+	char *table;
+	bool filled;
+	struct qsess_ext *exts;
+	size_t n, cap;
+	char *view_sql; /* the CREATE TEMP VIEW last run for it; NULL: none */
+};
+
+struct qsess {
+	sqlite3 *db; /* NULL: nothing kept */
+	int64_t db_id;
+	dev_t dev;
+	ino_t ino;
+	int64_t state_version, q_version; /* PRAGMA data_version of both */
+	uint64_t bound;                   /* kql_exec_bound's limit on db */
+	/* the memory budget db's aggregates count against, reset per query */
+	struct kql_budget budget;
+	struct qsess_walk *walks;
+	size_t nwalks;
+};
+
+/* A new empty session in *ret; 0 or -ENOMEM. */
+int qsess_new(struct qsess **ret);
+/* Closes the connection and forgets every walk; s stays usable. */
+void qsess_drop(struct qsess *s);
+/* NULL is a no-op. */
+void qsess_free(struct qsess *s);
+
+/* The walk of table in s (an empty one, added, when s has none); NULL on
+ * ENOMEM. */
+struct qsess_walk *qsess_walk(struct qsess *s, const char *table);
+/* Empties w (its view text too); w stays usable. */
+void qsess_walk_clear(struct qsess_walk *w);
+/* Appends e to w, its cols copied (e borrowed); 0 or -ENOMEM. */
+int qsess_walk_add(struct qsess_walk *w, const struct qsess_ext *e);
+/* Sorts w's extents by eid; it is then filled. */
+void qsess_walk_done(struct qsess_walk *w);
+
+#endif
