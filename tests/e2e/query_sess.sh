@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# query_sess — the query workers keep their connection, views and table
+# walks between queries of one version (daemon/query_sess.h), and a bare
+# count is answered from the query store's row counts (daemon/query_count.c):
+# after each new version (an ingest, a merge, a drop) the very next queries
+# answer the new version's rows, the bare counts equal the scanned ones and
+# what this test computes from the CSV it published, and
+# query_datascope=hotcache counts only the hot extents, scan or not.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/sync_common.bash"
+command -v curl >/dev/null || skip_all "curl not installed"
+[ -x "$TOOLS/faultserver" ] || skip_all "faultserver not built"
+
+PORT=$(free_port)
+URL=http://127.0.0.1:$PORT
+L=$T/leader
+mkdir -p "$L"
+lc "$L" init >/dev/null
+lc "$L" create-database Logs >/dev/null
+lc "$L" create-table Logs Events 'Timestamp:datetime,Code:long' >/dev/null
+lc "$L" create-table Logs Old 'Timestamp:datetime,Code:long' >/dev/null
+lc "$L" set-caching-policy Logs 7d >/dev/null
+now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+# extent N ROWS: ROWS rows of Events with Code N; prints its id
+extent() {
+	awk -v n="$1" -v r="$2" -v ts="$now" 'BEGIN { for (i = 0; i < r; i++) printf "%s,%d\n", ts, n }' >"$T/x$1.csv"
+	lc "$L" ingest Logs Events "$T/x$1.csv" --format csv
+}
+# Old: one hot extent (11 rows), one cold (created in 2020, 13 rows)
+awk -v ts="$now" 'BEGIN { for (i = 0; i < 11; i++) printf "%s,1\n", ts }' >"$T/hot.csv"
+awk 'BEGIN { for (i = 0; i < 13; i++) printf "2020-01-01T00:00:00Z,2\n" }' >"$T/cold.csv"
+lc "$L" ingest Logs Old "$T/hot.csv" --format csv >/dev/null
+lc "$L" ingest Logs Old "$T/cold.csv" --format csv --created-on 2020-01-01T00:00:00Z >/dev/null
+e1=$(extent 1 5)
+e2=$(extent 2 7)
+
+bg "$TOOLS/faultserver" --root "$L" --port 0 --port-file "$T/fs.port" 2>"$T/fs.log"
+until_ok 5 test -s "$T/fs.port" || { diag "faultserver did not start"; exit 1; }
+{
+	daemon_conf "listen = 127.0.0.1:$PORT" "allow_anonymous = true" "cache_demand_keep = 10m"
+	attach_conf logs "http://127.0.0.1:$(cat "$T/fs.port")" Logs
+} >"$CONF"
+start_follower
+wait_port "$PORT" 10 || { diag "followerd did not listen"; tail -20 "$FLOG"; exit 1; }
+wait_for "the store is at the leader's version" 20 at_version logs "$L" Logs
+
+# kql CSL [OPTIONS_JSON]: the first cell of the v2 answer's first row, or
+# "HTTP <status>".
+kql() {
+	local code
+	jq -nc --arg csl "$1" --argjson o "${2:-{\}}" '{db: "Logs", csl: $csl, properties: {Options: $o}}' >"$T/req"
+	code=$(curl -s -o "$T/body" -w '%{http_code}' -X POST "$URL/v2/rest/query" --data-binary @"$T/req")
+	[ "$code" = 200 ] || { echo "HTTP $code $(head -c 200 "$T/body")"; return; }
+	jq -r '[.[] | select(.TableKind == "PrimaryResult")][0].Rows[0][0]' "$T/body"
+}
+# counts: the answers of the bare counts (metadata) and of scans that
+# count, for Events, each asked 4 times (both workers keep a session)
+counts() {
+	local q out=""
+	for q in 'Events | count' 'Events | summarize count()' 'Events | project Code | count' \
+		'Events | summarize sum(1)' 'Events | where Code > 0 | count' \
+		'Events | summarize dcount(Code)'; do
+		out+="$(kql "$q") $(kql "$q") $(kql "$q") $(kql "$q") | "
+	done
+	echo "$out"
+}
+# expect ROWS CODES: what counts answers
+expect() {
+	local r=$1 d=$2
+	echo "$r $r $r $r | $r $r $r $r | $r $r $r $r | $r $r $r $r | $r $r $r $r | $d $d $d $d | "
+}
+
+check_eq "two extents: every count is 12" "$(expect 12 2)" "$(counts)"
+e3=$(extent 3 9)
+wait_for "a new extent: the store is at the leader's version" 20 at_version logs "$L" Logs
+check_eq "... the next queries answer 21 (the new version), bare or scanned" "$(expect 21 3)" "$(counts)"
+lc "$L" merge-extents Logs "$e1" "$e2" >/dev/null
+wait_for "a merge: the store is at the leader's version" 20 at_version logs "$L" Logs
+check_eq "... still 21, never twice" "$(expect 21 3)" "$(counts)"
+lc "$L" drop-extents Logs "$e3" >/dev/null
+wait_for "a drop: the store is at the leader's version" 20 at_version logs "$L" Logs
+check_eq "... 12 again" "$(expect 12 2)" "$(counts)"
+
+hc='{"query_datascope":"hotcache"}'
+check_eq "hotcache: the bare count of Old counts its hot extent only" "11 11" \
+	"$(kql 'Old | count' "$hc") $(kql 'Old | count' "$hc")"
+check_eq "... as a scan does" "11 11" \
+	"$(kql 'Old | summarize sum(1)' "$hc") $(kql 'Old | where Code > 0 | count' "$hc")"
+check_eq "the default datascope reads the cold extent through: 24, bare or scanned" "24 24 24" \
+	"$(kql 'Old | count') $(kql 'Old | summarize sum(1)') $(kql 'Old | count')"
+check_eq "... and hotcache still counts 11" "11 11" \
+	"$(kql 'Old | count' "$hc") $(kql 'Old | summarize sum(1)' "$hc")"
+done_testing
