@@ -215,9 +215,10 @@ static void *worker_main(void *arg)
 		if (sess || qsess_new(&sess) == 0)
 			query_run(j, &store, sess);
 		else
-			query_finish(j, 503, query_error_json("ServiceUnavailable",
-			                                      "Kusto.Data.Exceptions.KustoServiceException",
-			                                      NULL, "out of memory", j));
+			query_finish(j, 503,
+			             query_error_json("ServiceUnavailable",
+			                              "Kusto.Data.Exceptions.KustoServiceException",
+			                              NULL, "out of memory", j));
 		pthread_mutex_lock(&q->mu);
 		q->running--;
 		q->finished++;

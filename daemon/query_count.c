@@ -51,8 +51,7 @@ static const struct qtable *stored(const struct qpar_ctx *c, const struct kql_pl
 	return NULL;
 }
 
-int query_count_run(const struct qpar_ctx *c, const struct kql_plan *p, kql_row_fn *row,
-                    void *arg)
+int query_count_run(const struct qpar_ctx *c, const struct kql_plan *p, kql_row_fn *row, void *arg)
 {
 	const struct kql_plan *scan = counted_scan(p);
 	const struct qtable *t = scan ? stored(c, scan) : NULL;

@@ -164,8 +164,7 @@ int query_par_run(const struct qpar_ctx *c, const struct kql_plan *p, int64_t no
  * table with nothing that drops rows in between (count, summarize count()
  * over scan and projects): one row to row.  0, row's non-zero return, or
  * -EAGAIN when p is not such a count (the caller runs it). */
-int query_count_run(const struct qpar_ctx *c, const struct kql_plan *p, kql_row_fn *row,
-                    void *arg);
+int query_count_run(const struct qpar_ctx *c, const struct kql_plan *p, kql_row_fn *row, void *arg);
 
 /* ---- query.c ---- */
 

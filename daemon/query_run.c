@@ -215,9 +215,9 @@ struct tview {
 	sqlite3_stmt *find;     /* q.qextents by extent */
 	int64_t last;           /* the walk's cursor */
 	const struct run *r;
-	size_t seen;           /* extents of the page */
-	struct qsess_walk *w;  /* the table's extents (kept, or this query's) */
-	uint64_t rows;         /* the loaded rows of eids (q.qextents.rows) */
+	size_t seen;          /* extents of the page */
+	struct qsess_walk *w; /* the table's extents (kept, or this query's) */
+	uint64_t rows;        /* the loaded rows of eids (q.qextents.rows) */
 	/* whose: the query store's schema ("q", or "fN" for another database),
 	 * the configuration's name of its database, the view's name */
 	const char *alias, *config, *view;

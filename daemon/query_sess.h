@@ -33,11 +33,11 @@
 
 /* One visible extent of a table as the walk found it. */
 struct qsess_ext {
-	int64_t id;   /* the state store's row id */
-	int64_t eid;  /* loaded at eid in the query store's snapshot; 0: not */
+	int64_t id;    /* the state store's row id */
+	int64_t eid;   /* loaded at eid in the query store's snapshot; 0: not */
 	uint64_t rows; /* q.qextents.rows of a loaded one */
-	bool typed;   /* queryable (its artifacts declare a data format) */
-	bool bad;     /* not loaded: its rows do not parse (q.qerrors) */
+	bool typed;    /* queryable (its artifacts declare a data format) */
+	bool bad;      /* not loaded: its rows do not parse (q.qerrors) */
 	int64_t min_created, max_created;
 	struct kql_skip_col *cols; /* its statistics (names interned, query_extents.h) */
 	size_t ncols;
