@@ -26,7 +26,7 @@ void qsess_walk_clear(struct qsess_walk *w)
 	free(w->view_sql);
 	w->exts = NULL;
 	w->view_sql = NULL;
-	w->n = w->cap = 0;
+	w->n = w->cap = w->bytes = 0;
 	w->filled = false;
 }
 
@@ -90,6 +90,7 @@ int qsess_walk_add(struct qsess_walk *w, const struct qsess_ext *e)
 		memcpy(x->cols, e->cols, e->ncols * sizeof(*x->cols));
 	}
 	w->n++;
+	w->bytes += sizeof(*x) + e->ncols * sizeof(*x->cols);
 	return 0;
 }
 
@@ -104,5 +105,5 @@ void qsess_walk_done(struct qsess_walk *w)
 {
 	if (w->n > 0)
 		qsort(w->exts, w->n, sizeof(*w->exts), cmp_eid);
-	w->filled = true;
+	w->filled = w->bytes <= QSESS_WALK_BYTES;
 }

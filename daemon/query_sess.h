@@ -43,13 +43,17 @@ struct qsess_ext {
 	size_t ncols;
 };
 
+/* A table's walk past this is used by its query only, not kept (a table
+ * of very many extents walks as without the session, never wrongly). */
+#define QSESS_WALK_BYTES ((size_t)32 << 20)
+
 /* The walk of one table: its visible extents sorted by eid (those not
  * loaded first), and the view the connection holds for it now. */
 struct qsess_walk {
 	char *table;
 	bool filled;
 	struct qsess_ext *exts;
-	size_t n, cap;
+	size_t n, cap, bytes;
 	char *view_sql; /* the CREATE TEMP VIEW last run for it; NULL: none */
 };
 
@@ -80,7 +84,8 @@ struct qsess_walk *qsess_walk(struct qsess *s, const char *table);
 void qsess_walk_clear(struct qsess_walk *w);
 /* Appends e to w, its cols copied (e borrowed); 0 or -ENOMEM. */
 int qsess_walk_add(struct qsess_walk *w, const struct qsess_ext *e);
-/* Sorts w's extents by eid; it is then filled. */
+/* Sorts w's extents by eid; it is then filled (unless over
+ * QSESS_WALK_BYTES: the next query walks again). */
 void qsess_walk_done(struct qsess_walk *w);
 
 #endif
