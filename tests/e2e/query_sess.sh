@@ -5,7 +5,8 @@
 # after each new version (an ingest, a merge, a drop) the very next queries
 # answer the new version's rows, the bare counts equal the scanned ones and
 # what this test computes from the CSV it published, and
-# query_datascope=hotcache counts only the hot extents, scan or not.
+# query_datascope=hotcache counts only the hot extents, scan or not; an
+# extent whose rows do not parse is in neither count.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/sync_common.bash"
 command -v curl >/dev/null || skip_all "curl not installed"
@@ -26,8 +27,11 @@ extent() {
 	awk -v n="$1" -v r="$2" -v ts="$now" 'BEGIN { for (i = 0; i < r; i++) printf "%s,%d\n", ts, n }' >"$T/x$1.csv"
 	lc "$L" ingest Logs Events "$T/x$1.csv" --format csv
 }
-# Old: one hot extent (11 rows), one cold (created in 2020, 13 rows)
+# Old: one hot extent (11 rows), one cold (created in 2020, 13 rows), one
+# whose rows do not parse (not queryable: left out)
 awk -v ts="$now" 'BEGIN { for (i = 0; i < 11; i++) printf "%s,1\n", ts }' >"$T/hot.csv"
+printf '%s,1\n%s,one\n' "$now" "$now" >"$T/bad.csv"
+lc "$L" ingest Logs Old "$T/bad.csv" --rows 2 >/dev/null
 awk 'BEGIN { for (i = 0; i < 13; i++) printf "2020-01-01T00:00:00Z,2\n" }' >"$T/cold.csv"
 lc "$L" ingest Logs Old "$T/hot.csv" --format csv >/dev/null
 lc "$L" ingest Logs Old "$T/cold.csv" --format csv --created-on 2020-01-01T00:00:00Z >/dev/null
@@ -82,6 +86,11 @@ wait_for "a drop: the store is at the leader's version" 20 at_version logs "$L" 
 check_eq "... 12 again" "$(expect 12 2)" "$(counts)"
 
 hc='{"query_datascope":"hotcache"}'
+not_queryable() {
+	[ "$(curl -s "$URL/v1/databases/Logs/extents?table=Old" |
+		jq '[.extents[] | select(.query.state == "not_queryable")] | length')" = 1 ]
+}
+wait_for "Old's extent of rows that do not parse is not queryable" 20 not_queryable
 check_eq "hotcache: the bare count of Old counts its hot extent only" "11 11" \
 	"$(kql 'Old | count' "$hc") $(kql 'Old | count' "$hc")"
 check_eq "... as a scan does" "11 11" \
