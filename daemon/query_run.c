@@ -770,11 +770,14 @@ static int make_foreign_views(struct run *r, uint64_t *missing, uint64_t *cold)
 }
 
 /* Ends the query store's read transaction; the session keeps a kept
- * connection (with its views) unless that fails. */
+ * connection (with its views) unless that fails.  Its page caches are
+ * given back: an idle worker holds no query's memory. */
 static void close_db(struct run *r)
 {
 	if (r->kept && sql_exec(r, "COMMIT") < 0)
 		qsess_drop(r->sess);
+	else if (r->kept)
+		(void)sqlite3_db_release_memory(r->db);
 	else if (r->db && !r->kept)
 		sqlite3_close(r->db);
 	r->db = NULL;

@@ -15,6 +15,9 @@
  * failed query) drops the session and the query starts afresh.  The query
  * still opens its own read transaction on the kept connection, so it reads
  * its snapshot; equal data versions only mean the kept facts are its.
+ * Memory: between queries the connection's page caches are released
+ * (sqlite3_db_release_memory); what stays is the schema, the views and the
+ * walks (at most QSESS_WALK_BYTES a table).
  *
  * One per worker thread; not shared.
  */
