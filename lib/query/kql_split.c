@@ -112,9 +112,11 @@ static bool decomposable(const struct kql_expr *e)
 	case KQL_F_MIN:
 	case KQL_F_MAX:
 	case KQL_F_TAKE_ANY:
+		return true;
 	case KQL_F_AVG:
 	case KQL_F_AVGIF:
-		return true;
+		/* Partial sums of datetimes would overflow a long. */
+		return e->args[0]->type != PROTO_T_DATETIME;
 	case KQL_F_DCOUNT:
 	case KQL_F_DCOUNTIF:
 		return e->args[0]->type != PROTO_T_REAL;

@@ -247,6 +247,7 @@ static const char *const split_queries[] = {
     "T | summarize count(), avg(N) by Level, Flag | where count_ > 3 | project Level, avg_N",
     "T | project Host, N | summarize dcount(N) by Host | take 3",
     "T | summarize by Level",
+    "T | extend d = Timestamp - datetime(2022-01-01) | summarize avg(d), avgif(d, Flag) by Host",
     "T | top 7 by N desc, Timestamp asc, Latency desc, Host asc, Level asc",
     "T | where Level != 'Info' | top 4 by Latency asc nulls first, Timestamp desc, N asc, "
     "Host desc",
@@ -328,6 +329,7 @@ static void test_not_split(void **state)
 	    "T | summarize make_list(Level) by Host",
 	    "T | summarize arg_max(N, Host)",
 	    "T | summarize percentile(N, 50)",
+	    "T | summarize avg(Timestamp) by Level", /* partial sums of datetimes overflow */
 	    "T | summarize dcount(Latency)",
 	    "T | take 3",
 	    "T | summarize count() | join (T | summarize count()) on count_",
