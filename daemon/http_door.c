@@ -526,13 +526,20 @@ int http_door_admit(struct http_call *c)
 
 /* ---- query slots ---- */
 
+/* A KQL query (/v1|v2/rest/query), not a .show command: what the query
+ * log lists. */
+static bool is_query(struct evhttp_request *req)
+{
+	const char *uri = evhttp_request_get_uri(req);
+
+	return uri != NULL && strstr(uri, "/rest/query") != NULL;
+}
+
 /* Tells the throttled hook of a refused query (not of a .show command). */
 static void report_throttled(struct http *h, struct evhttp_request *req,
                              const struct auth_principal *who)
 {
-	const char *uri = evhttp_request_get_uri(req);
-
-	if (h->hooks.throttled != NULL && uri != NULL && strstr(uri, "/rest/query") != NULL)
+	if (h->hooks.throttled != NULL && is_query(req))
 		h->hooks.throttled(h->hooks.arg, req, who);
 }
 
@@ -605,7 +612,7 @@ static int park(struct http_call *c)
 	p->conn = c->conn;
 	p->who = c->who;
 	c->conn->park = p;
-	if (h->hooks.queued != NULL)
+	if (h->hooks.queued != NULL && is_query(c->req))
 		p->token = h->hooks.queued(h->hooks.arg, c->req, &c->who, on_park_cancel, p);
 	p->prev = h->parked_last;
 	*(h->parked_last != NULL ? &h->parked_last->next : &h->parked) = p;
