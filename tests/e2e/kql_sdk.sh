@@ -14,9 +14,7 @@ source "$(dirname "$0")/sync_common.bash"
 
 need_kusto_sdk
 
-PORT=$(free_port)
-URL=http://127.0.0.1:$PORT
-sha() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
+sdk_port
 
 L=$T/leader
 mkdir -p "$L"
@@ -36,17 +34,14 @@ cat "$T"/e?.csv >"$T/all.csv"
 printf '2020-01-01T00:00:00Z,old,1.0,1,{}\n' >"$T/cold.csv"
 lc "$L" ingest Logs Events "$T/cold.csv" --format csv --created-on 2020-01-01T00:00:00Z >/dev/null
 
-for p in viewer mon; do echo "aaduser=$p@x $(sha "tok-$p")"; done >"$T/tokens"
-chmod 600 "$T/tokens"
+write_tokens "$T/tokens" viewer mon
 {
 	daemon_conf "listen = 127.0.0.1:$PORT" "tokens_file = $T/tokens"
 	attach_conf logs "$L" Logs
 } >"$CONF"
-start_follower
-wait_port "$PORT" 10 || { diag "followerd did not listen"; tail -20 "$FLOG"; exit 1; }
+start_listening
 wait_for "the leader's Logs is applied" 20 at_version logs "$L" Logs
-loaded() { [ "$(curl -s -H 'Authorization: Bearer tok-viewer' "$URL/v1/databases/Logs/extents?table=Events" |
-	jq '[.extents[] | select(.query.state == "loaded")] | length')" = 3 ]; }
+loaded() { [ "$(loaded_extents Logs Events)" = 3 ]; }
 wait_for "the 3 hot extents are loaded" 30 loaded
 
 # What the answers must be, computed here from the CSV (not by followerd).

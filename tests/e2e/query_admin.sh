@@ -20,9 +20,7 @@ source "$(dirname "$0")/sync_common.bash"
 
 need_kusto_sdk
 
-PORT=$(free_port)
-URL=http://127.0.0.1:$PORT
-sha() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
+sdk_port
 
 L=$T/leader
 mkdir -p "$L"
@@ -44,8 +42,7 @@ lc "$L" ingest Ops Events "$T/ops.csv" --format csv >/dev/null
 lc "$L" create-database Secret >/dev/null
 lc "$L" create-table Secret T 'x:long' >/dev/null
 
-for p in viewer other admin; do echo "aaduser=$p@x $(sha "tok-$p")"; done >"$T/tokens"
-chmod 600 "$T/tokens"
+write_tokens "$T/tokens" viewer other admin
 {
 	daemon_conf "listen = 127.0.0.1:$PORT" "tokens_file = $T/tokens" \
 		"max_concurrent_queries = 3" "query_queue_timeout = 2s" "query_max_memory = 4M"
@@ -53,12 +50,10 @@ chmod 600 "$T/tokens"
 	attach_conf ops "$L" Ops
 	attach_conf secret "$L" Secret
 } >"$CONF"
-start_follower
-wait_port "$PORT" 10 || { diag "followerd did not listen"; tail -20 "$FLOG"; exit 1; }
+start_listening
 wait_for "the leader's Logs is applied" 20 at_version logs "$L" Logs
 wait_for "the leader's Ops is applied" 20 at_version ops "$L" Ops
-loaded() { [ "$(curl -s -H 'Authorization: Bearer tok-viewer' "$URL/v1/databases/$1/extents?table=Events" |
-	jq '[.extents[] | select(.query.state == "loaded")] | length')" = 1 ]; }
+loaded() { [ "$(loaded_extents "$1" Events)" = 1 ]; }
 wait_for "the extents are loaded" 30 eval 'loaded Logs && loaded Ops'
 
 cat >"$T/check.mjs" <<'EOF'
