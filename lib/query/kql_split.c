@@ -58,7 +58,7 @@ static struct kql_expr *add_state(struct builder *b, struct kql_expr *e)
 		return NULL;
 	(void)snprintf(name, sizeof(name), "p%zu", i);
 	p->exprs[i] = e;
-	p->cols[i] = (struct kql_col){kql_arena_strndup(b->a, name, strlen(name)), e->type};
+	p->cols[i] = (struct kql_col){kql_arena_strndup(b->a, name, strlen(name)), e->type, false};
 	col->col = (int)i;
 	return p->cols[i].name ? col : NULL;
 }
@@ -198,7 +198,7 @@ static struct kql_plan *partials_scan(struct kql_arena *a, const struct kql_plan
 	for (size_t c = 0; c < partial->ncols; c++) {
 		(void)snprintf(name, sizeof(name), "p%zu", c);
 		s->cols[c] = (struct kql_col){kql_arena_strndup(a, name, strlen(name)),
-		                              partial->cols[c].type};
+		                              partial->cols[c].type, false};
 		if (!s->cols[c].name)
 			return NULL;
 	}

@@ -8,7 +8,7 @@
 # reported so the SDK raises it, and `set notruncation;` lifts it; the
 # fragmented v2 shape the Go SDK asks for; query_datascope=hotcache reads
 # what is loaded and says what it skipped, while the default reads the
-# cold extent through.
+# cold extent through; avg of no values is "NaN", as ADX writes it.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/sync_common.bash"
 
@@ -84,6 +84,10 @@ check("typed values: a Date, a number, a dynamic object, a string",
 	r[0].Latency === 22.25 && r[0].Props?.k === 22 && r[0].Host === "host2", r[0]?.toJSON());
 const v1 = await viewer.executeQueryV1("Logs", "Events | count", hot);
 check("executeQueryV1 (v1): the same count", rows(v1)[0].Count === Number(EXP_COUNT));
+for (const [shape, run] of [["v2", (q) => viewer.execute("Logs", q, hot)], ["v1", (q) => viewer.executeQueryV1("Logs", q, hot)]]) {
+	const nan = rows(await run("Events | where Code < 0 | summarize a = avg(Latency), n = count()"))[0];
+	check(`avg of no values: NaN as Kusto's JSON writes it ("NaN"), ${shape}`, nan?.a === "NaN" && nan.n === 0, nan?.toJSON());
+}
 
 await raises("a syntax error raises with SYN0002", viewer, "Events | whre x",
 	(e) => e.response?.status === 400 && e.response.data.error["@errorCode"] === "SYN0002");

@@ -5,7 +5,7 @@
  * store lays it (rowid = eid << 32 | row) in a file each partition's own
  * connection attaches: nulls, an extent with no row, an empty partition, a
  * partition with no row left after the filter, summarize without by over
- * no rows (one row, count 0), avg of nulls only (null), dcount, the
+ * no rows (one row, count 0), avg of nulls only (NaN), dcount, the
  * operators above the summarize; top N and take N over a filter (any N of
  * its rows); what is not split; the fallbacks.
  */
@@ -272,7 +272,7 @@ static void test_split_same_rows(void **state)
 }
 
 /* Only Debug rows (extent 2) have a null Latency everywhere: avg is
- * null, count 0 without by over nothing. */
+ * NaN (Kusto's 0/0), split or whole; count 0 without by over nothing. */
 static void test_split_edges(void **state)
 {
 	struct parts halves = {{1, 3}, {2, 4}, false};
@@ -282,7 +282,7 @@ static void test_split_edges(void **state)
 	rows = compare("T | where Level == 'Debug' | summarize avg(Latency), count()", &halves, 2,
 	               &split);
 	assert_true(split);
-	assert_string_equal(rows, "null\t15\n");
+	assert_string_equal(rows, "NaN\t15\n");
 	free(rows);
 	rows =
 	    compare("T | where Level == 'nothing' | summarize count(), sum(N)", &halves, 2, &split);
