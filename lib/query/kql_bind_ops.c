@@ -749,6 +749,11 @@ struct kql_plan *kqlb_union(struct kqlb *b, const struct kql_node *n, struct kql
 	if (union_columns(b, p, in, nin, n->op == KQL_UNION_INNER) != 0 ||
 	    union_maps(b, p, in, nin, n->str != NULL) != 0)
 		return NULL;
+	/* A table has columns: an inner union of inputs sharing none has no result. */
+	if (p->ncols == 0)
+		return kqlb_fail(b, KQL_E_TYPE, n->pos,
+		                 "'union' operator: kind=inner leaves no column common to all its "
+		                 "inputs (by name and type)");
 	return p;
 }
 

@@ -499,6 +499,9 @@ static void test_zones_guids_inner_avg(void **state)
 	            "union_arg0\t1\nunion_arg1\t2\n", false);
 	expect_rows("print a = 1, b = 2 | union kind=inner (print b = 3, a = 4) | project b, a",
 	            "2\t1\n3\t4\n", false);
+	assert_null(run("print a = 1 | union kind=inner (print a = 2.0)", &e));
+	assert_string_equal(e.code, KQL_E_TYPE);
+	assert_non_null(strstr(e.message, "no column common"));
 	/* avg of datetimes is a datetime, of timespans a timespan, whole ticks. */
 	ROWS("datatable(t:datetime, d:timespan)[datetime(2020-01-01), 1h, datetime(2020-01-03), "
 	     "2h, datetime(null), 4h, datetime(1601-01-01), timespan(null)] "
