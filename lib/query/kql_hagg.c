@@ -685,7 +685,8 @@ static bool hashable(const struct kql_expr *e)
 	}
 }
 
-bool kql_hagg_supports(const struct kql_plan *p)
+/* Whether kql_hagg_run can run p. */
+static bool runnable(const struct kql_plan *p)
 {
 	if (p->kind == KQL_P_DISTINCT)
 		return p->ncols > 0;
@@ -695,6 +696,18 @@ bool kql_hagg_supports(const struct kql_plan *p)
 		if (!hashable(p->exprs[i]))
 			return false;
 	return true;
+}
+
+/* Hashing saves a sort: SQL sorts for the keys (GROUP BY) and keeps a
+ * $dset's DISTINCT in a b-tree, but a summarize of counts, sums, min and
+ * max without keys is one pass already. */
+bool kql_hagg_supports(const struct kql_plan *p)
+{
+	bool sorts = p->kind == KQL_P_DISTINCT || p->nkeys > 0;
+
+	for (size_t i = p->nkeys; !sorts && p->kind == KQL_P_AGGREGATE && i < p->nexprs; i++)
+		sorts = p->exprs[i]->kind == KQL_E_CALL && p->exprs[i]->fn == KQL_F_P_DSET;
+	return sorts && runnable(p);
 }
 
 /* Aggregate i's input columns (its value, its predicate) appended to in
@@ -838,7 +851,7 @@ int kql_hagg_run(sqlite3 *db, const struct kql_plan *p, int64_t now,
 	struct kql_sql sql = {0};
 	int rc;
 
-	if (!kql_hagg_supports(p))
+	if (!runnable(p))
 		return -ENOTSUP;
 	if ((rc = hagg_new(p, lim, &h)) == 0 && (rc = input_sql(h, now, &sql, err)) == 0 &&
 	    (rc = scan(h, db, &sql, err)) == 0)

@@ -30,7 +30,8 @@
 #include "query/kql_plan.h"
 
 /* Whether p (borrowed) is a summarize of the aggregates above or a
- * distinct, which kql_hagg_run can run. */
+ * distinct, which kql_hagg_run can run, and whose SQL would sort (keys,
+ * or a $dset: a summarize of counts and sums alone is one pass already). */
 bool kql_hagg_supports(const struct kql_plan *p);
 
 /* Bounds of one run: max_bytes of the table (0: none) and the query's
@@ -40,7 +41,8 @@ struct kql_hagg_limits {
 	struct kql_budget *budget;
 };
 
-/* Runs p (kql_hagg_supports) on db (registered), now() being now, calling
+/* Runs p (kql_hagg_supports, or any summarize of the aggregates above:
+ * tests) on db (registered), now() being now, calling
  * row once per group.  0; row's non-zero return; -ENOTSUP (nothing handed
  * over: run p's SQL); -E2BIG past a limit (nothing handed over); -ENOMEM;
  * -EINVAL with err when the engine fails (an interrupt included). */
