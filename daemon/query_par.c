@@ -291,8 +291,14 @@ static int store_uri(const struct qpar_ctx *c, char **ret)
 static int run_split(struct par *p, const struct kql_split *s, int64_t now, kql_row_fn *row,
                      void *arg, struct kql_error *err)
 {
-	struct kql_par kp = {s,         p->nparts,  now, MAX_PARTIAL, part_open,
-	                     part_close, p, &p->c->j->budget, false};
+	struct kql_par kp = {.split = s,
+	                     .nparts = p->nparts,
+	                     .now = now,
+	                     .max_bytes = MAX_PARTIAL,
+	                     .open = part_open,
+	                     .close = part_close,
+	                     .arg = p,
+	                     .budget = &p->c->j->budget};
 
 	if (p->nparts < 2 && !kql_hagg_supports(s->partial))
 		return -EAGAIN;
@@ -314,7 +320,8 @@ int query_par_run(const struct qpar_ctx *c, const struct kql_plan *plan, int64_t
 	}
 	n = slots_take(c->j->q, p.t->neids < KQL_PAR_MAX ? p.t->neids : KQL_PAR_MAX);
 	/* one thread: still the hash path, faster than GROUP BY's sort */
-	if ((n > 1 || kql_hagg_supports(s.partial)) && store_uri(c, &p.uri) == 0 && plan_parts(&p, n) == 0)
+	if ((n > 1 || kql_hagg_supports(s.partial)) && store_uri(c, &p.uri) == 0 &&
+	    plan_parts(&p, n) == 0)
 		rc = run_split(&p, &s, now, row, arg, err);
 	slots_give(c->j->q, n);
 	if (p.nparts > 0)

@@ -77,8 +77,8 @@ struct kql_hagg {
 	struct hval *row;         /* the current input row */
 	struct slots gs, ms;
 	uint64_t *ghash;
-	struct hval *keys;      /* nkeys per group */
-	struct hstate *states;  /* naggs per group */
+	struct hval *keys;     /* nkeys per group */
+	struct hstate *states; /* naggs per group */
 	size_t ngroups, gcap;
 	struct member *members;
 	size_t nmembers, mcap;
@@ -320,8 +320,8 @@ static int slots_grow(struct kql_hagg *h, struct slots *s, const void *base, siz
 static int groups_grow(struct kql_hagg *h)
 {
 	size_t cap = h->gcap ? h->gcap * 2 : 64;
-	size_t per = sizeof(*h->ghash) + h->nkeys * sizeof(*h->keys) +
-	             h->naggs * sizeof(*h->states);
+	size_t per =
+	    sizeof(*h->ghash) + h->nkeys * sizeof(*h->keys) + h->naggs * sizeof(*h->states);
 	void *p;
 
 	if (h->ngroups < h->gcap)
@@ -558,8 +558,8 @@ static void to_value(const struct hval *v, enum proto_coltype t, struct kql_valu
 /* A text as json_group_array writes it (SQLite's jsonAppendString). */
 static void json_text(FILE *f, const struct hval *v)
 {
-	static const char special[32] = {['\b'] = 'b', ['\t'] = 't', ['\n'] = 'n',
-	                                 ['\f'] = 'f', ['\r'] = 'r'};
+	static const char special[32] = {
+	    ['\b'] = 'b', ['\t'] = 't', ['\n'] = 'n', ['\f'] = 'f', ['\r'] = 'r'};
 
 	fputc('"', f);
 	for (uint32_t i = 0; i < v->len; i++) {

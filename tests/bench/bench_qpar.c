@@ -194,8 +194,12 @@ static double run_once(sqlite3 *db, struct kql_arena *a, const struct kql_plan *
 	struct kql_split s;
 	/* QPAR_SORTED=1: the partial plans as SQL (GROUP BY) instead of hashed */
 	const char *sorted = getenv("QPAR_SORTED");
-	struct kql_par par = {&s,   nparts, 0, 64u << 20, part_open, part_close,
-	                      NULL, NULL,   sorted && *sorted == '1'};
+	struct kql_par par = {.split = &s,
+	                      .nparts = nparts,
+	                      .max_bytes = 64u << 20,
+	                      .open = part_open,
+	                      .close = part_close,
+	                      .sorted = sorted && *sorted == '1'};
 	double t0 = now();
 	int rc;
 

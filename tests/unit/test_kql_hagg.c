@@ -325,7 +325,8 @@ static void test_supports(void **state)
 {
 	struct kql_arena *a = kql_arena_new();
 
-	assert_true(kql_hagg_supports(partial_of(a, "T | summarize avg(N), dcount(Host) by Level")));
+	assert_true(
+	    kql_hagg_supports(partial_of(a, "T | summarize avg(N), dcount(Host) by Level")));
 	assert_true(kql_hagg_supports(partial_of(a, "T | summarize dcount(Host)")));
 	/* no key, no set: the SQL sorts nothing, the hash path is no faster */
 	assert_false(kql_hagg_supports(partial_of(a, "T | summarize count(), max(N)")));
