@@ -135,7 +135,8 @@ static int add_line(void *arg, const struct kql_value *row, size_t n)
 			fputs(kql_exec_format(&row[i], o->p->cols[i].type, buf, sizeof(buf)), f);
 	}
 	fclose(f);
-	o->lines = realloc(o->lines, (o->n + 1) * sizeof(*o->lines));
+	if ((o->n & (o->n - 1)) == 0) /* 0, 1, 2, 4 ...: room for as many more */
+		o->lines = realloc(o->lines, (o->n ? 2 * o->n : 1) * sizeof(*o->lines));
 	o->lines[o->n++] = line;
 	return 0;
 }
@@ -147,7 +148,8 @@ static char *joined(struct out *o)
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
 
-	qsort(o->lines, o->n, sizeof(*o->lines), cmp_text);
+	if (o->n)
+		qsort(o->lines, o->n, sizeof(*o->lines), cmp_text);
 	for (size_t i = 0; i < o->n; i++) {
 		fprintf(f, "%s\n", o->lines[i]);
 		free(o->lines[i]);
