@@ -353,6 +353,10 @@ static int64_t group_add(struct kql_hagg *h, uint64_t hash, size_t at)
 	h->ghash[g] = hash;
 	for (size_t k = 0; k < h->nkeys; k++) {
 		struct hval *key = &h->keys[g * h->nkeys + k];
+		/* checked once a group: a row of the group has keys of the
+		 * same storage classes */
+		if (!fits(&h->row[k], h->p->cols[k].type))
+			return -ENOTSUP;
 		*key = h->row[k];
 		if (key->type == SQLITE_TEXT && !(key->u.s = text_copy(h, key->u.s, key->len)))
 			return -ENOMEM;
@@ -381,11 +385,8 @@ static int64_t group_of(struct kql_hagg *h)
 	size_t i;
 	int r;
 
-	for (size_t k = 0; k < h->nkeys; k++) {
-		if (!fits(&h->row[k], h->p->cols[k].type))
-			return -ENOTSUP;
+	for (size_t k = 0; k < h->nkeys; k++)
 		hash = mix(hash ^ hash_value(&h->row[k], h->seed));
-	}
 	if ((r = slots_grow(h, &h->gs, h->ghash, sizeof(*h->ghash))) < 0)
 		return r;
 	for (i = hash & h->gs.mask; h->gs.v[i]; i = (i + 1) & h->gs.mask) {
