@@ -262,6 +262,13 @@ static bool limit_splittable(const struct kql_plan *p)
 	       ((p->kind == KQL_P_TAKE && filters(p->in[0])) || p->kind == KQL_P_TOP);
 }
 
+/* distinct over a stored table through filters and projections: each
+ * partition's distinct rows, then the distinct rows of those. */
+static bool distinct_splittable(const struct kql_plan *p)
+{
+	return p->kind == KQL_P_DISTINCT && scan_below(p->in[0]);
+}
+
 /* The same operator over each partition, then over their rows. */
 static int split_limit(struct kql_arena *a, const struct kql_plan *p, struct kql_split *ret)
 {
@@ -288,7 +295,7 @@ static int split_at(struct kql_arena *a, const struct kql_plan *p, struct kql_sp
 
 	if (splittable(p))
 		return split_aggregate(a, p, ret);
-	if (limit_splittable(p))
+	if (limit_splittable(p) || distinct_splittable(p))
 		return split_limit(a, p, ret);
 	if (p->nin != 1 || p->kind == KQL_P_JOIN || p->kind == KQL_P_UNION)
 		return 1;
