@@ -298,7 +298,7 @@ static int run_split(struct par *p, const struct kql_split *s, int64_t now, kql_
 	                     .open = part_open,
 	                     .close = part_close,
 	                     .arg = p,
-	                     .budget = &p->c->j->budget};
+	                     .budget = p->c->budget};
 
 	if (p->nparts < 2 && !kql_hagg_supports(s->partial))
 		return -EAGAIN;
