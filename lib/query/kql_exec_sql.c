@@ -976,6 +976,22 @@ static int join_left(struct sqlb *b, const struct kql_plan *p)
 	return 0;
 }
 
+/* The keys of one side as a row value: "(l.c2, l.c5)", or "l.c2" for one. */
+static void join_keys(struct sqlb *b, const struct kql_plan *p, bool left)
+{
+	const int *k = left ? p->lkeys : p->rkeys;
+
+	fputs(p->njoinkeys > 1 ? "(" : "", b->f);
+	for (size_t i = 0; i < p->njoinkeys; i++)
+		fprintf(b->f, "%s%s.c%d", i > 0 ? ", " : "", left ? "l" : "r", k[i]);
+	fputs(p->njoinkeys > 1 ? ")" : "", b->f);
+}
+
+/* leftsemi/leftanti (and right*): the kept side's rows whose keys are IN
+ * the other side's, a subquery SQLite evaluates once into an index (a
+ * correlated EXISTS scanned the other side per row).  Null keys never
+ * match: the other side's are left out, and a kept row's null key gives
+ * null, which semi drops and anti keeps (IS NOT 1). */
 static int plan_semijoin(struct sqlb *b, const struct kql_plan *p, bool left, bool anti)
 {
 	fputs("SELECT ", b->f);
@@ -984,19 +1000,26 @@ static int plan_semijoin(struct sqlb *b, const struct kql_plan *p, bool left, bo
 		        p->out_col[c], c);
 	if (from(b, p->in[left ? 0 : 1], left ? "l" : "r") != 0)
 		return -1;
-	fprintf(b->f, " WHERE %sEXISTS (SELECT 1", anti ? "NOT " : "");
+	fputs(" WHERE ", b->f);
+	join_keys(b, p, left);
+	fputs(" IN (SELECT ", b->f);
+	join_keys(b, p, !left);
 	if (from(b, p->in[left ? 1 : 0], left ? "r" : "l") != 0)
 		return -1;
-	fputs(" WHERE ", b->f);
-	join_on(b, p);
-	fputc(')', b->f);
+	for (size_t i = 0; i < p->njoinkeys; i++)
+		fprintf(b->f, "%s%s.c%d IS NOT NULL", i > 0 ? " AND " : " WHERE ", left ? "r" : "l",
+		        left ? p->rkeys[i] : p->lkeys[i]);
+	fputs(anti ? ") IS NOT 1" : ")", b->f);
 	return 0;
 }
 
 static int plan_join(struct sqlb *b, const struct kql_plan *p)
 {
 	static const char *const sql[] = {
-	    [KQL_JOIN_INNERUNIQUE] = "JOIN",    [KQL_JOIN_INNER] = "JOIN",
+	    /* CROSS: SQLite keeps the left side the outer loop and indexes
+	     * the right (as LEFT JOIN always does); left to itself, without
+	     * statistics, it may index the left, a whole table, instead */
+	    [KQL_JOIN_INNERUNIQUE] = "CROSS JOIN", [KQL_JOIN_INNER] = "CROSS JOIN",
 	    [KQL_JOIN_LEFTOUTER] = "LEFT JOIN", [KQL_JOIN_RIGHTOUTER] = "RIGHT JOIN",
 	    [KQL_JOIN_FULLOUTER] = "FULL JOIN",
 	};
