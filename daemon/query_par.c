@@ -23,10 +23,19 @@
  * cores are shared for the rest of that scan, never withheld).  The extra
  * threads are started per query: a full scan costs far more than a
  * thread.
+ *
+ * Joins.  A split through the left side of a join (kql_split) gives each
+ * partition the whole of every table the right side reads, checked
+ * against the coordinator's snapshot as the partition's own extents are;
+ * only when those tables are small beside the partitioned one
+ * (kql_split_join_cheap: each partition reads and indexes them all) and
+ * are this database's loaded tables; a range on the right keeps the plan
+ * whole.
  */
 #include "query_int.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,10 +52,17 @@
 #define MAX_PARTIAL (64u << 20) /* bytes of partial rows per partition */
 #define PROGRESS_OPS 10000
 #define BUSY_MS 2000
+#define MAX_WHOLE 8 /* tables a join's right side reads, at most */
 
 struct part {
 	const int64_t *eids;
 	size_t neids;
+	char *fingerprint;
+};
+
+/* A table every partition reads whole (a join's right side). */
+struct whole {
+	const struct qtable *t;
 	char *fingerprint;
 };
 
@@ -57,6 +73,8 @@ struct par {
 	char *uri;
 	struct part parts[KQL_PAR_MAX];
 	size_t nparts;
+	struct whole whole[MAX_WHOLE];
+	size_t nwhole;
 };
 
 /* ---- threads: the cores no query is using ---- */
@@ -188,26 +206,41 @@ static int attach(sqlite3 *db, const char *uri)
 	return rc == SQLITE_DONE ? 0 : -EIO;
 }
 
-/* The query store in a read transaction whose extents of the partition
- * are the coordinator's (-EAGAIN otherwise), and the table's view. */
-static int part_view(sqlite3 *db, const struct par *p, const struct part *pt)
+/* The view of t over eids on db, if its extents there are the
+ * coordinator's (their fingerprint want; -EAGAIN otherwise). */
+static int table_view(sqlite3 *db, const struct qtable *t, const int64_t *eids, size_t neids,
+                      const char *want)
 {
 	char *fp = NULL, *sql = NULL;
-	int rc = attach(db, p->uri);
+	int rc = 0;
 
-	if (rc == 0)
-		rc = exec(db, "BEGIN; SELECT count(*) FROM q.qtables");
-	if (rc == 0 && !(fp = fingerprint(db, p->t->tid, pt->eids, pt->neids)))
+	if (!(fp = fingerprint(db, t->tid, eids, neids)))
 		rc = -ENOMEM;
-	if (rc == 0 && strcmp(fp, pt->fingerprint) != 0)
+	if (rc == 0 && strcmp(fp, want) != 0)
 		rc = -EAGAIN;
-	if (rc == 0 && !(sql = query_view_sql(p->t->ent, p->t->ent->name, "q", p->t->sqlname,
-	                                      pt->eids, pt->neids, true)))
+	if (rc == 0 && !(sql = query_view_sql(t->ent, t->ent->name, "q", t->sqlname, eids, neids,
+	                                      true)))
 		rc = -ENOMEM;
 	if (rc == 0)
 		rc = exec(db, sql);
 	free(fp);
 	free(sql);
+	return rc;
+}
+
+/* The query store in a read transaction whose extents of the partition
+ * (and of the tables read whole) are the coordinator's, and their views. */
+static int part_view(sqlite3 *db, const struct par *p, const struct part *pt)
+{
+	int rc = attach(db, p->uri);
+
+	if (rc == 0)
+		rc = exec(db, "BEGIN; SELECT count(*) FROM q.qtables");
+	if (rc == 0)
+		rc = table_view(db, p->t, pt->eids, pt->neids, pt->fingerprint);
+	for (size_t i = 0; i < p->nwhole && rc == 0; i++)
+		rc = table_view(db, p->whole[i].t, p->whole[i].t->eids, p->whole[i].t->neids,
+		                p->whole[i].fingerprint);
 	return rc;
 }
 
@@ -254,7 +287,8 @@ static const struct qtable *find_table(const struct qpar_ctx *c, const struct kq
 	return NULL;
 }
 
-/* The partitions of p->t over n threads, each with its fingerprint. */
+/* The partitions of p->t over n threads, each with its fingerprint, and
+ * the fingerprints of the tables read whole. */
 static int plan_parts(struct par *p, size_t n)
 {
 	partition(p, p->w, p->total, n);
@@ -262,7 +296,66 @@ static int plan_parts(struct par *p, size_t n)
 		if (!(p->parts[k].fingerprint =
 		          fingerprint(p->c->db, p->t->tid, p->parts[k].eids, p->parts[k].neids)))
 			return -ENOMEM;
+	for (size_t i = 0; i < p->nwhole; i++) {
+		const struct qtable *t = p->whole[i].t;
+		if (!(p->whole[i].fingerprint = fingerprint(p->c->db, t->tid, t->eids, t->neids)))
+			return -ENOMEM;
+	}
 	return 0;
+}
+
+/* ---- a join's right side: the tables every partition reads whole ---- */
+
+static int add_whole(struct par *p, const struct qtable *t)
+{
+	for (size_t i = 0; i < p->nwhole; i++)
+		if (p->whole[i].t == t)
+			return 0;
+	if (p->nwhole == MAX_WHOLE)
+		return -EAGAIN;
+	p->whole[p->nwhole++] = (struct whole){t, NULL};
+	return 0;
+}
+
+/* The tables plan n reads besides the partitioned one (scan) into
+ * p->whole; -EAGAIN when one is another database's or not loaded, or n
+ * has a range (its rows unbounded, read by every partition). */
+static int collect_whole(struct par *p, const struct kql_plan *n, const struct kql_plan *scan)
+{
+	const struct qtable *t;
+	int rc = 0;
+
+	if (n->kind == KQL_P_RANGE)
+		return -EAGAIN;
+	if (n->kind == KQL_P_SCAN && n != scan)
+		return (t = find_table(p->c, n)) && t != p->t ? add_whole(p, t) : -EAGAIN;
+	for (size_t i = 0; i < n->nin && rc == 0; i++)
+		rc = collect_whole(p, n->in[i], scan);
+	return rc;
+}
+
+/* Whether the tables read whole are small beside p->t's rows
+ * (kql_split_join_cheap): each partition reads them all. */
+static bool whole_cheap(const struct par *p)
+{
+	int64_t rows = 0, n;
+	int64_t *w;
+
+	for (size_t i = 0; i < p->nwhole; i++) {
+		if (!(w = calloc(p->whole[i].t->neids + 1, sizeof(*w))))
+			return false;
+		n = weights(p->c->db, p->whole[i].t, w);
+		free(w);
+		if (n < 0)
+			return false;
+		rows += n;
+	}
+	if (kql_split_join_cheap(p->total, rows))
+		return true;
+	log_debug("query %s: a join's right side of %" PRId64 " rows, read by every partition: "
+	          "not split",
+	          p->c->j->request_id, rows);
+	return false;
 }
 
 /* Whether p->t has enough rows for more than one thread (its rows then
@@ -303,7 +396,8 @@ int query_par_run(const struct qpar_ctx *c, const struct kql_plan *plan, int64_t
 	int rc = -EAGAIN;
 
 	if (kql_split(c->arena, plan, &s) != 0 || !(p.t = find_table(c, s.scan)) ||
-	    p.t->neids < 2 || !worth_it(&p)) {
+	    p.t->neids < 2 || collect_whole(&p, s.partial, s.scan) < 0 || !worth_it(&p) ||
+	    !whole_cheap(&p)) {
 		free(p.w);
 		return -EAGAIN;
 	}
@@ -312,10 +406,13 @@ int query_par_run(const struct qpar_ctx *c, const struct kql_plan *plan, int64_t
 		rc = run_split(&p, &s, now, row, arg, err);
 	slots_give(c->j->q, n);
 	if (p.nparts > 1)
-		log_debug("query %s: scan of %s over %zu partitions: %s", c->j->request_id,
-		          p.t->ent->name, p.nparts, rc == -EAGAIN ? "run whole instead" : "merged");
+		log_debug("query %s: scan of %s over %zu partitions%s: %s", c->j->request_id,
+		          p.t->ent->name, p.nparts, p.nwhole ? ", joined with tables read whole" : "",
+		          rc == -EAGAIN ? "run whole instead" : "merged");
 	for (size_t k = 0; k < p.nparts; k++)
 		free(p.parts[k].fingerprint);
+	for (size_t i = 0; i < p.nwhole; i++)
+		free(p.whole[i].fingerprint);
 	free(p.uri);
 	free(p.w);
 	return rc;
