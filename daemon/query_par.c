@@ -218,8 +218,8 @@ static int table_view(sqlite3 *db, const struct qtable *t, const int64_t *eids, 
 		rc = -ENOMEM;
 	if (rc == 0 && strcmp(fp, want) != 0)
 		rc = -EAGAIN;
-	if (rc == 0 && !(sql = query_view_sql(t->ent, t->ent->name, "q", t->sqlname, eids, neids,
-	                                      true)))
+	if (rc == 0 &&
+	    !(sql = query_view_sql(t->ent, t->ent->name, "q", t->sqlname, eids, neids, true)))
 		rc = -ENOMEM;
 	if (rc == 0)
 		rc = exec(db, sql);
@@ -407,7 +407,8 @@ int query_par_run(const struct qpar_ctx *c, const struct kql_plan *plan, int64_t
 	slots_give(c->j->q, n);
 	if (p.nparts > 1)
 		log_debug("query %s: scan of %s over %zu partitions%s: %s", c->j->request_id,
-		          p.t->ent->name, p.nparts, p.nwhole ? ", joined with tables read whole" : "",
+		          p.t->ent->name, p.nparts,
+		          p.nwhole ? ", joined with tables read whole" : "",
 		          rc == -EAGAIN ? "run whole instead" : "merged");
 	for (size_t k = 0; k < p.nparts; k++)
 		free(p.parts[k].fingerprint);

@@ -1020,7 +1020,7 @@ static int plan_join(struct sqlb *b, const struct kql_plan *p)
 	     * the right (as LEFT JOIN always does); left to itself, without
 	     * statistics, it may index the left, a whole table, instead */
 	    [KQL_JOIN_INNERUNIQUE] = "CROSS JOIN", [KQL_JOIN_INNER] = "CROSS JOIN",
-	    [KQL_JOIN_LEFTOUTER] = "LEFT JOIN", [KQL_JOIN_RIGHTOUTER] = "RIGHT JOIN",
+	    [KQL_JOIN_LEFTOUTER] = "LEFT JOIN",    [KQL_JOIN_RIGHTOUTER] = "RIGHT JOIN",
 	    [KQL_JOIN_FULLOUTER] = "FULL JOIN",
 	};
 	enum kql_join_kind k = p->join;

@@ -286,7 +286,8 @@ static int split_aggregate(struct kql_arena *a, const struct kql_plan *agg, stru
 static bool filters(const struct kql_plan *p)
 {
 	for (; p->kind != KQL_P_SCAN; p = p->in[0])
-		if (p->kind == KQL_P_FILTER || (p->kind == KQL_P_JOIN && p->join != KQL_JOIN_LEFTOUTER))
+		if (p->kind == KQL_P_FILTER ||
+		    (p->kind == KQL_P_JOIN && p->join != KQL_JOIN_LEFTOUTER))
 			return true;
 	return false;
 }

@@ -57,10 +57,11 @@ struct kql_split {
 
 /* Splits p (borrowed) at its first operator (from the result down through
  * single-input operators) that reads a stored table through filters,
- * projections and the left sides of joins (see Joins above) only and is a summarize whose aggregates all decompose, a
- * top, or a take over a filter (without one, take stops at once anyway).  0 with ret
- * filled (its plans in arena a, sharing p's unchanged nodes); 1 when p
- * has no such operator (ret untouched: run p whole); -ENOMEM. */
+ * projections and the left sides of joins (see Joins above) only and is
+ * a summarize whose aggregates all decompose, a top, or a take over a
+ * filter (without one, take stops at once anyway).  0 with ret filled
+ * (its plans in arena a, sharing p's unchanged nodes); 1 when p has no
+ * such operator (ret untouched: run p whole); -ENOMEM. */
 int kql_split(struct kql_arena *a, const struct kql_plan *p, struct kql_split *ret);
 
 /* The bound on a join's right side (its stored tables' rows together) for

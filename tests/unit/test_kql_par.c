@@ -91,10 +91,11 @@ static void insert_row(sqlite3_stmt *st, int64_t e, int64_t i)
  * d2: host h1 and N 1 twice, a null N, a host and an N that T lacks. */
 static void fill_h(sqlite3 *db)
 {
-	assert_int_equal(exec(db, "CREATE TABLE d2(c0, c1, c2); INSERT INTO d2(rowid, c0, c1, c2) "
-	                          "VALUES (5 << 32, 'h0', 1, 'a'), ((5 << 32) + 1, 'h1', 1, 'b'), "
-	                          "((5 << 32) + 2, 'h1', NULL, 'c'), ((5 << 32) + 3, 'h9', 5, 'd'), "
-	                          "((5 << 32) + 4, 'h2', 20, 'e')"),
+	assert_int_equal(exec(db,
+	                      "CREATE TABLE d2(c0, c1, c2); INSERT INTO d2(rowid, c0, c1, c2) "
+	                      "VALUES (5 << 32, 'h0', 1, 'a'), ((5 << 32) + 1, 'h1', 1, 'b'), "
+	                      "((5 << 32) + 2, 'h1', NULL, 'c'), ((5 << 32) + 3, 'h9', 5, 'd'), "
+	                      "((5 << 32) + 4, 'h2', 20, 'e')"),
 	                 0);
 }
 
