@@ -976,15 +976,17 @@ static int join_left(struct sqlb *b, const struct kql_plan *p)
 	return 0;
 }
 
-/* The keys of one side as a row value: "(l.c2, l.c5)", or "l.c2" for one. */
-static void join_keys(struct sqlb *b, const struct kql_plan *p, bool left)
+/* The keys of one side: "l.c2, l.c5", as a row value "(l.c2, l.c5)"
+ * (row: one key is a plain value). */
+static void join_keys(struct sqlb *b, const struct kql_plan *p, bool left, bool row)
 {
 	const int *k = left ? p->lkeys : p->rkeys;
 
-	fputs(p->njoinkeys > 1 ? "(" : "", b->f);
+	row = row && p->njoinkeys > 1;
+	fputs(row ? "(" : "", b->f);
 	for (size_t i = 0; i < p->njoinkeys; i++)
 		fprintf(b->f, "%s%s.c%d", i > 0 ? ", " : "", left ? "l" : "r", k[i]);
-	fputs(p->njoinkeys > 1 ? ")" : "", b->f);
+	fputs(row ? ")" : "", b->f);
 }
 
 /* leftsemi/leftanti (and right*): the kept side's rows whose keys are IN
@@ -1001,9 +1003,9 @@ static int plan_semijoin(struct sqlb *b, const struct kql_plan *p, bool left, bo
 	if (from(b, p->in[left ? 0 : 1], left ? "l" : "r") != 0)
 		return -1;
 	fputs(" WHERE ", b->f);
-	join_keys(b, p, left);
+	join_keys(b, p, left, true);
 	fputs(" IN (SELECT ", b->f);
-	join_keys(b, p, !left);
+	join_keys(b, p, !left, false);
 	if (from(b, p->in[left ? 1 : 0], left ? "r" : "l") != 0)
 		return -1;
 	for (size_t i = 0; i < p->njoinkeys; i++)
