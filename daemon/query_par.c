@@ -22,15 +22,18 @@
  * query arriving while a parallel scan runs still gets its worker (the
  * cores are shared for the rest of that scan, never withheld).  The extra
  * threads are started per query: a full scan costs far more than a
- * thread.
+ * thread.  When no core is idle, a summarize or distinct still runs as
+ * one partition on one thread: its partial aggregate is hashed
+ * (lib/query/kql_hagg), which is faster than SQLite's GROUP BY (a sort of
+ * every row), and the merge of its few partial rows costs little.
  *
  * Joins.  A split through the left side of a join (kql_split) gives each
  * partition the whole of every table the right side reads, checked
  * against the coordinator's snapshot as the partition's own extents are;
  * only when those tables are small beside the partitioned one
  * (kql_split_join_cheap: each partition reads and indexes them all) and
- * are this database's loaded tables; a range on the right keeps the plan
- * whole.
+ * are this database's loaded tables (else one partition, the hash path,
+ * reads them once); a range on the right keeps the plan whole.
  */
 #include "query_int.h"
 
@@ -43,6 +46,7 @@
 
 #include "cache/qsync.h"
 #include "log.h"
+#include "query/kql_hagg.h"
 #include "query/kql_par.h"
 #include "query/kql_split.h"
 #include "util/sbuf.h"
@@ -335,7 +339,8 @@ static int collect_whole(struct par *p, const struct kql_plan *n, const struct k
 }
 
 /* Whether the tables read whole are small beside p->t's rows
- * (kql_split_join_cheap): each partition reads them all. */
+ * (kql_split_join_cheap): each partition reads them all, so past the
+ * bound only one partition may. */
 static bool whole_cheap(const struct par *p)
 {
 	int64_t rows = 0, n;
@@ -353,7 +358,7 @@ static bool whole_cheap(const struct par *p)
 	if (kql_split_join_cheap(p->total, rows))
 		return true;
 	log_debug("query %s: a join's right side of %" PRId64 " rows, read by every partition: "
-	          "not split",
+	          "one partition",
 	          p->c->j->request_id, rows);
 	return false;
 }
@@ -380,11 +385,27 @@ static int store_uri(const struct qpar_ctx *c, char **ret)
 static int run_split(struct par *p, const struct kql_split *s, int64_t now, kql_row_fn *row,
                      void *arg, struct kql_error *err)
 {
-	struct kql_par kp = {s, p->nparts, now, MAX_PARTIAL, part_open, part_close, p};
+	struct kql_par kp = {.split = s,
+	                     .nparts = p->nparts,
+	                     .now = now,
+	                     .max_bytes = MAX_PARTIAL,
+	                     .open = part_open,
+	                     .close = part_close,
+	                     .arg = p,
+	                     .budget = &p->c->j->budget};
 
-	if (p->nparts < 2)
+	if (p->nparts < 2 && !kql_hagg_supports(s->partial))
 		return -EAGAIN;
 	return kql_par_run(p->c->db, &kp, row, arg, err);
+}
+
+/* The threads p may use: one per extent, up to KQL_PAR_MAX; one when a
+ * join's right side is past the bound (then read once). */
+static size_t wanted(const struct par *p)
+{
+	if (!whole_cheap(p))
+		return 1;
+	return p->t->neids < KQL_PAR_MAX ? p->t->neids : KQL_PAR_MAX;
 }
 
 int query_par_run(const struct qpar_ctx *c, const struct kql_plan *plan, int64_t now,
@@ -396,16 +417,18 @@ int query_par_run(const struct qpar_ctx *c, const struct kql_plan *plan, int64_t
 	int rc = -EAGAIN;
 
 	if (kql_split(c->arena, plan, &s) != 0 || !(p.t = find_table(c, s.scan)) ||
-	    p.t->neids < 2 || collect_whole(&p, s.partial, s.scan) < 0 || !worth_it(&p) ||
-	    !whole_cheap(&p)) {
+	    (p.t->neids < 2 && !kql_hagg_supports(s.partial)) ||
+	    collect_whole(&p, s.partial, s.scan) < 0 || !worth_it(&p)) {
 		free(p.w);
 		return -EAGAIN;
 	}
-	n = slots_take(c->j->q, p.t->neids < KQL_PAR_MAX ? p.t->neids : KQL_PAR_MAX);
-	if (n > 1 && store_uri(c, &p.uri) == 0 && plan_parts(&p, n) == 0)
+	n = slots_take(c->j->q, wanted(&p));
+	/* one thread: still the hash path, faster than GROUP BY's sort */
+	if ((n > 1 || kql_hagg_supports(s.partial)) && store_uri(c, &p.uri) == 0 &&
+	    plan_parts(&p, n) == 0)
 		rc = run_split(&p, &s, now, row, arg, err);
 	slots_give(c->j->q, n);
-	if (p.nparts > 1)
+	if (p.nparts > 0)
 		log_debug("query %s: scan of %s over %zu partitions%s: %s", c->j->request_id,
 		          p.t->ent->name, p.nparts,
 		          p.nwhole ? ", joined with tables read whole" : "",

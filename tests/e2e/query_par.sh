@@ -4,7 +4,7 @@
 # 200,000-row threshold) and answers exactly what the same daemon answers
 # with the plan run whole (nulls, a filter leaving no row, summarize
 # without by over nothing, avg of nulls only, dcount, top above it, top N,
-# take N over a filter; joins whose left side is the table, each partition
+# take N over a filter, distinct; joins whose left side is the table, each partition
 # joined with the whole right side: duplicate and null keys, inner,
 # leftouter, leftsemi, leftanti; a right side past the bound, a quarter of
 # the left's rows, runs whole); while
@@ -67,6 +67,7 @@ queries=(
 	'Events | top 5 by Latency desc, Timestamp asc, Host asc, Code asc, Level asc'
 	'Events | where Code > 10 | take 1000 | order by Timestamp asc, Host asc, Code asc, Latency asc'
 	'Events | where Code > 10 | take 3 | count'
+	'Events | distinct Host, Level | order by Host asc, Level asc'
 	'Events | where Level == "Info" | join kind=inner Hosts on Host | summarize count(), sum(Code) by Team | order by Team asc'
 	'Events | join kind=inner Codes on Code | summarize count(), avg(Latency) by Name, Host | order by Name asc, Host asc'
 	'Events | join kind=leftouter Codes on Code | summarize count(), dcount(Name) by Host | order by Host asc'
@@ -75,6 +76,7 @@ queries=(
 	'Events | where Level == "nothing" | join kind=inner Hosts on Host | summarize count()'
 	'Events | join kind=inner Hosts on Host | top 3 by Code desc, Timestamp asc, Team asc, Latency asc'
 	'Events | join kind=inner Big on Host | summarize count(), sum(N)'
+	'Events | join kind=inner Hosts on Host | distinct Team, Level | order by Team asc, Level asc'
 )
 answers() { for q in "${queries[@]}"; do query "$q"; done; }
 
