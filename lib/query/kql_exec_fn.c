@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "query/kql_exec_int.h"
+#include "query/kql_hll.h"
 #include "query/kql_fold.h"
 #include "query/kql_parse.h"
 #include "util/timefmt.h"
@@ -1272,71 +1273,108 @@ static void collect_final(sqlite3_context *ctx)
 	release(ctx, acc->bytes);
 }
 
-/* kql_dmerge(set): the number of distinct values in the union of JSON
- * arrays of distinct values (a split dcount's partial states).  Each value
- * is kept as its compact JSON text, equal for equal values of one column
- * type; sorted and counted at the end. */
-struct dvalues {
-	char **v;
-	size_t n, cap;
+/* kql_dcount(x, accuracy) and kql_dstate(x, accuracy): the estimated
+ * number of distinct non-null x (kql_hll.h), or the state of it as text
+ * (a split's partial); kql_dmerge(state): the estimate of the union of
+ * the states.  The state counts against the query's budget. */
+struct dcount {
+	struct kql_hll h;
+	size_t charged; /* bytes counted against the budget */
+	bool ready;
 };
 
-static int dvalues_add(struct dvalues *d, json_t *item)
+static uint64_t value_hash(sqlite3_value *v)
 {
-	char *text = json_dumps(item, JSON_COMPACT | JSON_ENCODE_ANY);
+	const void *p;
 
-	if (text == NULL)
-		return -ENOMEM;
-	if (d->n == d->cap) {
-		size_t cap = d->cap ? d->cap * 2 : 64;
-		char **p = reallocarray(d->v, cap, sizeof(*p));
-		if (p == NULL) {
-			free(text);
-			return -ENOMEM;
-		}
-		d->v = p;
-		d->cap = cap;
+	switch (sqlite3_value_type(v)) {
+	case SQLITE_INTEGER:
+		return kql_hll_hash_int(sqlite3_value_int64(v));
+	case SQLITE_FLOAT:
+		return kql_hll_hash_real(sqlite3_value_double(v));
+	case SQLITE_BLOB:
+		p = sqlite3_value_blob(v);
+		return kql_hll_hash_blob(p, (size_t)sqlite3_value_bytes(v));
+	default:
+		p = sqlite3_value_text(v);
+		return kql_hll_hash_text(p, (size_t)sqlite3_value_bytes(v));
 	}
-	d->v[d->n++] = text;
-	return 0;
+}
+
+/* ctx's state, made on the first step (accuracy acc); NULL on failure. */
+static struct dcount *dcount_state(sqlite3_context *ctx, int64_t acc)
+{
+	struct dcount *d = sqlite3_aggregate_context(ctx, sizeof(*d));
+
+	if (d == NULL) {
+		sqlite3_result_error_nomem(ctx);
+		return NULL;
+	}
+	if (!d->ready && kql_hll_init(&d->h, acc >= 0 && acc <= KQL_HLL_MAX ? (int)acc : -1) < 0) {
+		sqlite3_result_error(ctx, "dcount(): the accuracy must be 0 to 4", -1);
+		return NULL;
+	}
+	d->ready = true;
+	return d;
+}
+
+/* Charges r bytes grown (or fails the aggregate on r < 0). */
+static void dcount_grown(sqlite3_context *ctx, struct dcount *d, long r)
+{
+	if (r == -ENOMEM)
+		sqlite3_result_error_nomem(ctx);
+	else if (r < 0)
+		sqlite3_result_error(ctx, "dcount(): a malformed partial state", -1);
+	else if (r > 0 && charge(ctx, (size_t)r))
+		d->charged += (size_t)r;
+}
+
+static void dcount_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	struct dcount *d;
+
+	if (sqlite3_value_type(argv[0]) == SQLITE_NULL ||
+	    (d = dcount_state(ctx, sqlite3_value_int64(argv[1]))) == NULL)
+		return;
+	dcount_grown(ctx, d, kql_hll_add(&d->h, value_hash(argv[0])));
+}
+
+static void dcount_final(sqlite3_context *ctx)
+{
+	struct dcount *d = sqlite3_aggregate_context(ctx, 0);
+
+	sqlite3_result_int64(ctx, d != NULL && d->ready ? kql_hll_count(&d->h) : 0);
+	if (d != NULL) {
+		release(ctx, d->charged);
+		kql_hll_free(&d->h);
+	}
+}
+
+static void dstate_final(sqlite3_context *ctx)
+{
+	struct dcount *d = sqlite3_aggregate_context(ctx, 0);
+	struct kql_hll empty;
+	char *text;
+
+	(void)kql_hll_init(&empty, KQL_HLL_DEFAULT);
+	if ((text = kql_hll_text(d != NULL && d->ready ? &d->h : &empty)) != NULL)
+		sqlite3_result_text(ctx, text, -1, free);
+	else
+		sqlite3_result_error_nomem(ctx);
+	if (d != NULL) {
+		release(ctx, d->charged);
+		kql_hll_free(&d->h);
+	}
 }
 
 static void dmerge_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-	struct dvalues *d = sqlite3_aggregate_context(ctx, sizeof(*d));
 	const char *text = (const char *)sqlite3_value_text(argv[0]);
-	json_t *v;
+	struct dcount *d;
 
-	if (d == NULL || text == NULL || (v = json_loads(text, JSON_DECODE_ANY, NULL)) == NULL)
+	if (text == NULL || (d = dcount_state(ctx, 0)) == NULL)
 		return;
-	for (size_t i = 0; i < json_array_size(v); i++)
-		if (dvalues_add(d, json_array_get(v, i)) < 0) {
-			sqlite3_result_error_nomem(ctx);
-			break;
-		}
-	json_decref(v);
-}
-
-static int compare_texts(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void dmerge_final(sqlite3_context *ctx)
-{
-	struct dvalues *d = sqlite3_aggregate_context(ctx, 0);
-	int64_t n = 0;
-
-	if (d != NULL && d->n > 0) {
-		qsort(d->v, d->n, sizeof(*d->v), compare_texts);
-		for (size_t i = 0; i < d->n; i++)
-			n += i == 0 || strcmp(d->v[i - 1], d->v[i]) != 0;
-		for (size_t i = 0; i < d->n; i++)
-			free(d->v[i]);
-	}
-	if (d != NULL)
-		free(d->v);
-	sqlite3_result_int64(ctx, n);
+	dcount_grown(ctx, d, kql_hll_merge_text(&d->h, text, (size_t)sqlite3_value_bytes(argv[0])));
 }
 
 /* kql_array_head(array, n): the array's first n elements (make_set and
@@ -1396,7 +1434,9 @@ static const struct {
     {"kql_argmin", 2, NULL, argmin_step, extreme_final},
     {"kql_percentile", 2, NULL, percentile_step, percentile_final},
     {"kql_collect", 2, NULL, collect_step, collect_final},
-    {"kql_dmerge", 1, NULL, dmerge_step, dmerge_final},
+    {"kql_dcount", 2, NULL, dcount_step, dcount_final},
+    {"kql_dstate", 2, NULL, dcount_step, dstate_final},
+    {"kql_dmerge", 1, NULL, dmerge_step, dcount_final},
 };
 
 int kql_exec_register_budget(sqlite3 *db, struct kql_budget *b)

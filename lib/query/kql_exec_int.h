@@ -30,6 +30,12 @@ int kql_sql_build(const struct kql_plan *p, int64_t now, struct kql_sql *ret,
                   struct kql_error *err);
 void kql_sql_clear(struct kql_sql *s);
 
+/* The parts of dcount(x [, accuracy]), dcountif(x, pred [, accuracy]) and
+ * the split's state of either ($dset, their arguments): x, the predicate
+ * (NULL: none) and the accuracy (bound as an int literal 0..4). */
+void kql_dcount_parts(const struct kql_expr *e, const struct kql_expr **x,
+                      const struct kql_expr **pred, int *acc);
+
 /* Binds v as its type says to parameter i of st (the engine's code). */
 int kql_exec_bind(sqlite3_stmt *st, int i, const struct kql_value *v, enum proto_coltype type);
 

@@ -257,6 +257,45 @@ static void test_summarize(void **state)
 	            "0\t4\n5\t5\n10\t1\n", false);
 }
 
+/* dcount (kql_hll): exact below its threshold (nulls skipped, types kept
+ * apart), an estimate within 3 sigma of Kusto's stated error past it, the
+ * accuracy an int literal 0..4. */
+static void test_dcount(void **state)
+{
+	static const char *const bad[] = {"dcount(x, 5)", "dcount(x, -1)", "dcount(x, x)",
+	                                  "dcountif(x, x > 1, 7)", "dcount(x, 1.5)"};
+	struct kql_error e = {0};
+	char q[160], *got;
+	long a0, a1, a4;
+
+	ROWS("datatable(x:long)[1, long(null), 2, 1] | summarize dcount(x), dcount(x, 0)",
+	     "2\t2\n");
+	ROWS("datatable(d:dynamic)[1, '1', 1, dynamic(null), dynamic([1])] | summarize dcount(d)",
+	     "3\n");
+	ROWS("range x from 1 to 100 step 1 | summarize dcountif(x % 10, x > 50), "
+	     "dcountif(x, x > 90, 2)",
+	     "10\t10\n");
+	ROWS("range x from 1 to 2000 step 1 | summarize dcount(x), dcount(x * 0.5), "
+	     "dcount(tostring(x % 300))",
+	     "2000\t2000\t300\n");
+	got = run("range x from 1 to 200000 step 1 | summarize dcount(x, 0), dcount(x), "
+	          "dcount(x, 4)",
+	          &e);
+	assert_non_null(got);
+	assert_int_equal(sscanf(got, "%ld\t%ld\t%ld", &a0, &a1, &a4), 3);
+	assert_true(labs(a0 - 200000) <= 200000 * 3 * 0.016);
+	assert_true(labs(a1 - 200000) <= 200000 * 3 * 0.008);
+	assert_true(labs(a4 - 200000) <= 200000 * 3 * 0.002);
+	assert_true(a0 != 200000 || a1 != 200000 || a4 != 200000); /* an estimate */
+	free(got);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		(void)snprintf(q, sizeof(q), "range x from 1 to 3 step 1 | summarize %s", bad[i]);
+		assert_null(run(q, &e));
+		if (!strstr(e.message, "accuracy"))
+			fail_msg("%s: %s", q, e.message);
+	}
+}
+
 static void test_union_join_mvexpand(void **state)
 {
 	expect_rows("print a = 1 | union withsource=T (print b = 'x' | as B)",
@@ -554,6 +593,9 @@ static void test_memory_budget(void **state)
 	assert_string_equal(e.code, KQL_E_RUNAWAY);
 	assert_null(run("range x from 1 to 100000 step 1 | summarize make_list(x)", &e));
 	assert_string_equal(e.code, KQL_E_RUNAWAY);
+	assert_null(run("range x from 1 to 100000 step 1 | summarize dcount(x, 4), dcount(x, 3)",
+	                &e));
+	assert_string_equal(e.code, KQL_E_RUNAWAY);
 	assert_int_equal(b.used, 0);
 	assert_true(b.peak > b.limit);
 	got = run("range x from 1 to 1000 step 1 | summarize percentile(x, 50), "
@@ -638,7 +680,7 @@ int main(void)
 	    cmocka_unit_test(test_strings),
 	    cmocka_unit_test(test_numbers_and_time),
 	    cmocka_unit_test(test_sort_and_top),
-	    cmocka_unit_test(test_summarize),
+	    cmocka_unit_test(test_summarize), cmocka_unit_test(test_dcount),
 	    cmocka_unit_test(test_union_join_mvexpand),
 	    cmocka_unit_test(test_each_operator),
 	    cmocka_unit_test(test_each_function),
