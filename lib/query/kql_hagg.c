@@ -35,13 +35,13 @@ struct hval {
 
 /* One aggregate's state in one group. */
 struct hstate {
-	struct hval v;    /* min, max: the best value (text malloc'd, cap bytes) */
-	int64_t n;        /* counts; sum: values summed */
-	int64_t isum;     /* sum: the integer sum */
-	double rsum;      /* sum: the real sum */
-	uint32_t cap;     /* bytes of v's text */
+	struct hval v;       /* min, max: the best value (text malloc'd, cap bytes) */
+	int64_t n;           /* counts; sum: values summed */
+	int64_t isum;        /* sum: the integer sum */
+	double rsum;         /* sum: the real sum */
+	uint32_t cap;        /* bytes of v's text */
 	struct kql_hll *hll; /* $dstate: its state, NULL before a value */
-	bool approx, ovf; /* sum: a real seen; the integer sum overflowed */
+	bool approx, ovf;    /* sum: a real seen; the integer sum overflowed */
 };
 
 /* An aggregate: its function and the input columns of its value and
@@ -375,8 +375,7 @@ static int64_t group_of(struct kql_hagg *h)
 
 /* Adds x to $dstate state s of aggregate a (its memory counted); the
  * hashes are the SQL path's (kql_exec_fn.c's value_hash). */
-static int hll_step(struct kql_hagg *h, struct hstate *s, const struct agg *a,
-                    const struct hval *x)
+static int hll_step(struct kql_hagg *h, struct hstate *s, const struct agg *a, const struct hval *x)
 {
 	uint64_t hash = x->type == SQLITE_INTEGER ? kql_hll_hash_int(x->u.i)
 	                : x->type == SQLITE_FLOAT ? kql_hll_hash_real(x->u.r)

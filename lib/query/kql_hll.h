@@ -23,11 +23,11 @@
 #define KQL_HLL_MAX 4
 
 struct kql_hll {
-	int acc, p;     /* accuracy 0..4; 2^p registers */
-	uint64_t *set;  /* exact: open addressing, 0 empty (a 0 hash is 1) */
-	size_t n, cap;  /* exact: hashes kept, slots (a power of 2) */
-	uint8_t *reg;   /* registers (NULL while exact) */
-	size_t bytes;   /* memory held */
+	int acc, p;    /* accuracy 0..4; 2^p registers */
+	uint64_t *set; /* exact: open addressing, 0 empty (a 0 hash is 1) */
+	size_t n, cap; /* exact: hashes kept, slots (a power of 2) */
+	uint8_t *reg;  /* registers (NULL while exact) */
+	size_t bytes;  /* memory held */
 };
 
 /* Hashes of a value (type-tagged: 1, 1.5 and "1" differ; a real equal to

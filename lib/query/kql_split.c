@@ -93,8 +93,8 @@ static struct kql_expr *merge_avg(struct builder *b, const struct kql_expr *e)
  * dcountif's arguments), merged exactly. */
 static struct kql_expr *merge_dcount(struct builder *b, const struct kql_expr *e)
 {
-	struct kql_expr *st = add_state(
-	    b, new_call(b->a, KQL_F_P_DSET, PROTO_T_STRING, e->pos, e->args, e->nargs));
+	struct kql_expr *st =
+	    add_state(b, new_call(b->a, KQL_F_P_DSET, PROTO_T_STRING, e->pos, e->args, e->nargs));
 
 	return st ? new_call(b->a, KQL_F_M_DCOUNT, e->type, e->pos, &st, 1) : NULL;
 }

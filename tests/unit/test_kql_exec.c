@@ -593,8 +593,8 @@ static void test_memory_budget(void **state)
 	assert_string_equal(e.code, KQL_E_RUNAWAY);
 	assert_null(run("range x from 1 to 100000 step 1 | summarize make_list(x)", &e));
 	assert_string_equal(e.code, KQL_E_RUNAWAY);
-	assert_null(run("range x from 1 to 100000 step 1 | summarize dcount(x, 4), dcount(x, 3)",
-	                &e));
+	assert_null(
+	    run("range x from 1 to 100000 step 1 | summarize dcount(x, 4), dcount(x, 3)", &e));
 	assert_string_equal(e.code, KQL_E_RUNAWAY);
 	assert_int_equal(b.used, 0);
 	assert_true(b.peak > b.limit);
@@ -680,7 +680,8 @@ int main(void)
 	    cmocka_unit_test(test_strings),
 	    cmocka_unit_test(test_numbers_and_time),
 	    cmocka_unit_test(test_sort_and_top),
-	    cmocka_unit_test(test_summarize), cmocka_unit_test(test_dcount),
+	    cmocka_unit_test(test_summarize),
+	    cmocka_unit_test(test_dcount),
 	    cmocka_unit_test(test_union_join_mvexpand),
 	    cmocka_unit_test(test_each_operator),
 	    cmocka_unit_test(test_each_function),

@@ -78,7 +78,8 @@ static void test_merge_is_exact(void **state)
 		add_range(&whole, 0, n);
 		for (int k = 0; k < 3; k++) { /* overlapping thirds */
 			(void)kql_hll_init(&part, 0);
-			add_range(&part, k * n / 3, (k + 1) * n / 3 + 10 < n ? (k + 1) * n / 3 + 10 : n);
+			add_range(&part, k * n / 3,
+			          (k + 1) * n / 3 + 10 < n ? (k + 1) * n / 3 + 10 : n);
 			assert_non_null(t = kql_hll_text(&part));
 			assert_true(kql_hll_merge_text(&merged, t, strlen(t)) >= 0);
 			free(t);
@@ -131,8 +132,10 @@ static void test_hashes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_exact_below_threshold), cmocka_unit_test(test_error_bound),
-	    cmocka_unit_test(test_merge_is_exact),        cmocka_unit_test(test_bad_text),
+	    cmocka_unit_test(test_exact_below_threshold),
+	    cmocka_unit_test(test_error_bound),
+	    cmocka_unit_test(test_merge_is_exact),
+	    cmocka_unit_test(test_bad_text),
 	    cmocka_unit_test(test_hashes),
 	};
 
