@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "query/kql_exec_int.h"
+#include "query/kql_strop.h"
 
 struct sqlb {
 	FILE *f;
