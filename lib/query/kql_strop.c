@@ -85,6 +85,30 @@ static bool same(const char *h, const char *x, size_t n, bool ci)
 	return true;
 }
 
+/* The first offset in [i, last] of h whose byte b has (b | mask) == c0;
+ * SIZE_MAX if none.  Eight bytes at a time where the byte order allows:
+ * a byte of v is zero where one matches, and the lowest set bit of
+ * (v - ones) & ~v & highs marks the first zero byte exactly. */
+static size_t first_of(const char *h, size_t i, size_t last, unsigned char c0, unsigned char mask)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	const uint64_t ones = UINT64_C(0x0101010101010101), highs = ones << 7;
+	const uint64_t want = ones * c0, masks = ones * mask;
+	uint64_t w, v, z;
+
+	for (; i + 8 <= last + 1; i += 8) {
+		memcpy(&w, h + i, 8);
+		v = (w | masks) ^ want;
+		if ((z = (v - ones) & ~v & highs) != 0)
+			return i + (size_t)(__builtin_ctzll(z) >> 3);
+	}
+#endif
+	for (; i <= last; i++)
+		if (((unsigned char)h[i] | mask) == c0)
+			return i;
+	return SIZE_MAX;
+}
+
 /* The first match of x (m bytes) in h (n bytes) at or after offset from.
  * When ci, a byte of h matches x's first byte c0 when (byte | mask) == c0:
  * mask 0x20 when c0 is a letter (so 'A' and 'a' both match 'a', nothing
@@ -99,8 +123,8 @@ static const char *find(const char *h, size_t n, size_t from, const char *x, siz
 		return memmem(h + from, n - from, x, m);
 	c0 = (unsigned char)x[0];
 	mask = (unsigned)(c0 - 'a') < 26u ? 0x20 : 0;
-	for (size_t i = from, last = n - m; i <= last; i++)
-		if (((unsigned char)h[i] | mask) == c0 && same(h + i + 1, x + 1, m - 1, true))
+	for (size_t i = from, last = n - m; (i = first_of(h, i, last, c0, mask)) != SIZE_MAX; i++)
+		if (same(h + i + 1, x + 1, m - 1, true))
 			return h + i;
 	return NULL;
 }
