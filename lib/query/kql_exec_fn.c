@@ -235,13 +235,34 @@ static void fn_strop(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		sqlite3_set_auxdata(ctx, 2, nd, kql_needle_free);
 }
 
+/* ASCII text (no NUL either) changes case without kql_fold: in~ lowers
+ * every row's value.  false when s has other bytes. */
+static bool ascii_case(sqlite3_context *ctx, const char *s, int n, bool upper)
+{
+	unsigned char from = upper ? 'a' : 'A';
+	char *out;
+
+	for (int i = 0; i < n; i++)
+		if ((unsigned char)s[i] - 1u >= 0x7fu)
+			return false;
+	if ((out = sqlite3_malloc(n + 1)) == NULL) {
+		sqlite3_result_error_nomem(ctx);
+		return true;
+	}
+	for (int i = 0; i < n; i++)
+		out[i] = (char)((unsigned)((unsigned char)s[i] - from) < 26u ? s[i] ^ 0x20 : s[i]);
+	out[n] = '\0';
+	sqlite3_result_text(ctx, out, n, sqlite3_free);
+	return true;
+}
+
 /* kql_lower(s) / kql_upper(s): tolower/toupper of every letter. */
 static void text_case(sqlite3_context *ctx, sqlite3_value *v, bool upper)
 {
 	const char *s = (const char *)sqlite3_value_text(v);
 	char *out;
 
-	if (s == NULL)
+	if (s == NULL || ascii_case(ctx, s, sqlite3_value_bytes(v), upper))
 		return;
 	if ((out = kql_fold(s, upper)) == NULL) {
 		sqlite3_result_error_nomem(ctx);
