@@ -152,9 +152,8 @@ void query_pool_free(struct query *q);
  * as alias; stored is false when the query store has no rows of e
  * (nothing loaded yet): then typed NULLs and no row.  A new malloc'd
  * string, NULL on ENOMEM. */
-char *query_view_sql(sqlite3 *db, const struct proto_entity *e, const char *view,
-                     const char *alias, const char *sqlname, const int64_t *eids, size_t neids,
-                     bool stored);
+char *query_view_sql(sqlite3 *db, const struct proto_entity *e, const char *view, const char *alias,
+                     const char *sqlname, const int64_t *eids, size_t neids, bool stored);
 /* file:PATH?mode=ro, the path percent-encoded where a URI needs it; new,
  * NULL on ENOMEM. */
 char *query_ro_uri(const char *path);

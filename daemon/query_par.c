@@ -54,7 +54,7 @@ struct par {
 	const struct qpar_ctx *c;
 	const struct qtable *t;
 	int64_t *w, total; /* rows of each extent of t, and in all */
-	char *path; /* the query store's file */
+	char *path;        /* the query store's file */
 	struct part parts[KQL_PAR_MAX];
 	struct qpool_conn conns[KQL_PAR_MAX]; /* the partitions' connections */
 	size_t nparts;

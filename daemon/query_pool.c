@@ -112,21 +112,24 @@ static int clean(sqlite3 *db)
 	sqlite3_progress_handler(db, 0, NULL, NULL);
 	if (sqlite3_next_stmt(db, NULL) != NULL)
 		return -EBUSY;
-	if (!sqlite3_get_autocommit(db) && sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK)
+	if (!sqlite3_get_autocommit(db) &&
+	    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK)
 		return -EIO;
 	for (int i = 0; i < 16; i++) {
 		sqlite3_stmt *s = NULL;
 		char *drop = NULL;
 		int n = -1, rc;
-		if (sqlite3_prepare_v2(db,
-		                       "SELECT (SELECT count(*) FROM temp.sqlite_schema), (SELECT name "
-		                       "FROM temp.sqlite_schema WHERE type = 'view' LIMIT 1)",
-		                       -1, &s, NULL) != SQLITE_OK)
+		if (sqlite3_prepare_v2(
+		        db,
+		        "SELECT (SELECT count(*) FROM temp.sqlite_schema), (SELECT name "
+		        "FROM temp.sqlite_schema WHERE type = 'view' LIMIT 1)",
+		        -1, &s, NULL) != SQLITE_OK)
 			return -EIO;
 		if (sqlite3_step(s) == SQLITE_ROW) {
 			n = sqlite3_column_int(s, 0);
 			if (sqlite3_column_type(s, 1) == SQLITE_TEXT)
-				drop = sqlite3_mprintf("DROP VIEW temp.\"%w\"", sqlite3_column_text(s, 1));
+				drop = sqlite3_mprintf("DROP VIEW temp.\"%w\"",
+				                       sqlite3_column_text(s, 1));
 		}
 		sqlite3_finalize(s);
 		if (n == 0)

@@ -42,8 +42,8 @@ static sqlite3_stmt *gap_probe(sqlite3 *db, const char *alias, const char *sqlna
 
 	if (db == NULL)
 		return NULL;
-	(void)snprintf(sql, sizeof(sql), "SELECT 1 FROM %s.%s WHERE rowid BETWEEN ?1 AND ?2 LIMIT 1",
-	               alias, sqlname);
+	(void)snprintf(sql, sizeof(sql),
+	               "SELECT 1 FROM %s.%s WHERE rowid BETWEEN ?1 AND ?2 LIMIT 1", alias, sqlname);
 	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
 		s = NULL;
 	return s;
@@ -86,9 +86,8 @@ static void sb_ranges(struct sbuf *b, const int64_t *eids, size_t n, sqlite3_stm
 	}
 }
 
-char *query_view_sql(sqlite3 *db, const struct proto_entity *e, const char *view,
-                     const char *alias, const char *sqlname, const int64_t *eids, size_t neids,
-                     bool stored)
+char *query_view_sql(sqlite3 *db, const struct proto_entity *e, const char *view, const char *alias,
+                     const char *sqlname, const int64_t *eids, size_t neids, bool stored)
 {
 	sqlite3_stmt *probe = NULL;
 	struct sbuf b = {0};

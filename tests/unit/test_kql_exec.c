@@ -209,19 +209,87 @@ static bool ref_strop(int op, const char *h, const char *x)
 	return r;
 }
 
-static const char *const strop_hays[] = {
-    "", "a", "A", "fail", "FAIL", "Login Failed", "user login failed: timeout",
-    "request served from cache", "x-fail-y", "failfail", "unfailing", "Fail.", "12fail34",
-    "\xe2\x84\xaa" "elvin", "ma\xe2\x84\xaa" "e", "\xc5\xbf" "ail", "Stra\xc3\x9f" "e",
-    "\xc4\xb0" "stanbul", "CAF\xc3\x89 cr\xc3\xa8me", "caf\xc3\xa9", "na\xc3\xafve FAIL",
-    "\xc3\x89" "COLE", "\xe2\x84\xa6" "mega", "fa\xe2\x84\xaa" "il", "bad \xff byte fail",
-    "tail \xc3\xa9", "a b", " fail ", "FAIL\xc3\xa9", "\xc3\xa9" "fail", "kk", "abcdefghijklmnopqrstuvwxyz0123456789 FAIL"};
-static const char *const strop_needles[] = {
-    "", "fail", "FAIL", "Fail", "a", "il", "fail ", " fail", "k", "K", "\xe2\x84\xaa",
-    "kelvin", "make", "s", "S", "\xc5\xbf", "STRASSE", "stra\xc3\x9f" "e", "i", "istanbul",
-    "\xc3\xa9", "\xc3\x89", "caf\xc3\xa9", "CAF\xc3\x89", "\xc3\xa9" "cole", "\xcf\x89",
-    "mega", "x-", "-y", "12", "34", "failed", "login", "LOGIN FAILED", "\xff", "0123456789 fail",
-    "FAIL\xc3\xa9", "e"};
+static const char *const strop_hays[] = {"",
+                                         "a",
+                                         "A",
+                                         "fail",
+                                         "FAIL",
+                                         "Login Failed",
+                                         "user login failed: timeout",
+                                         "request served from cache",
+                                         "x-fail-y",
+                                         "failfail",
+                                         "unfailing",
+                                         "Fail.",
+                                         "12fail34",
+                                         "\xe2\x84\xaa"
+                                         "elvin",
+                                         "ma\xe2\x84\xaa"
+                                         "e",
+                                         "\xc5\xbf"
+                                         "ail",
+                                         "Stra\xc3\x9f"
+                                         "e",
+                                         "\xc4\xb0"
+                                         "stanbul",
+                                         "CAF\xc3\x89 cr\xc3\xa8me",
+                                         "caf\xc3\xa9",
+                                         "na\xc3\xafve FAIL",
+                                         "\xc3\x89"
+                                         "COLE",
+                                         "\xe2\x84\xa6"
+                                         "mega",
+                                         "fa\xe2\x84\xaa"
+                                         "il",
+                                         "bad \xff byte fail",
+                                         "tail \xc3\xa9",
+                                         "a b",
+                                         " fail ",
+                                         "FAIL\xc3\xa9",
+                                         "\xc3\xa9"
+                                         "fail",
+                                         "kk",
+                                         "abcdefghijklmnopqrstuvwxyz0123456789 FAIL"};
+static const char *const strop_needles[] = {"",
+                                            "fail",
+                                            "FAIL",
+                                            "Fail",
+                                            "a",
+                                            "il",
+                                            "fail ",
+                                            " fail",
+                                            "k",
+                                            "K",
+                                            "\xe2\x84\xaa",
+                                            "kelvin",
+                                            "make",
+                                            "s",
+                                            "S",
+                                            "\xc5\xbf",
+                                            "STRASSE",
+                                            "stra\xc3\x9f"
+                                            "e",
+                                            "i",
+                                            "istanbul",
+                                            "\xc3\xa9",
+                                            "\xc3\x89",
+                                            "caf\xc3\xa9",
+                                            "CAF\xc3\x89",
+                                            "\xc3\xa9"
+                                            "cole",
+                                            "\xcf\x89",
+                                            "mega",
+                                            "x-",
+                                            "-y",
+                                            "12",
+                                            "34",
+                                            "failed",
+                                            "login",
+                                            "LOGIN FAILED",
+                                            "\xff",
+                                            "0123456789 fail",
+                                            "FAIL\xc3\xa9",
+                                            "e"};
 
 #define NHAYS (sizeof(strop_hays) / sizeof(strop_hays[0]))
 
@@ -256,9 +324,10 @@ static void test_strop_fold(void **state)
 			sqlite3_bind_text(s, 2, x, -1, SQLITE_STATIC);
 			for (size_t i = 0; i < NHAYS; i++, checked++) {
 				assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-				if ((sqlite3_column_int(s, 0) != 0) != ref_strop(op, strop_hays[i], x))
-					fail_msg("kql_strop(%d, '%s', '%s') = %d", op, strop_hays[i], x,
-					         sqlite3_column_int(s, 0));
+				if ((sqlite3_column_int(s, 0) != 0) !=
+				    ref_strop(op, strop_hays[i], x))
+					fail_msg("kql_strop(%d, '%s', '%s') = %d", op,
+					         strop_hays[i], x, sqlite3_column_int(s, 0));
 			}
 			sqlite3_finalize(s);
 		}
