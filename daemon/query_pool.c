@@ -144,20 +144,29 @@ static int clean(sqlite3 *db)
 	return -EBUSY;
 }
 
+/* When full, the oldest idle connection goes (a store no longer queried,
+ * a detached database's, does not hold its place). */
 void query_pool_put(struct query *q, struct qpool_conn *c)
 {
+	struct qpool_conn old = {0};
 	bool kept = false;
 
 	if (c->db == NULL)
 		return;
 	if (clean(c->db) == 0) {
 		pthread_mutex_lock(&q->mu);
-		if (!q->stop && q->npool < QUERY_POOL_MAX) {
+		if (!q->stop && q->npool == QUERY_POOL_MAX) {
+			old = q->pool[0];
+			memmove(q->pool, q->pool + 1, --q->npool * sizeof(*q->pool));
+		}
+		if (!q->stop) {
 			q->pool[q->npool++] = *c;
 			kept = true;
 		}
 		pthread_mutex_unlock(&q->mu);
 	}
+	if (old.db != NULL)
+		query_pool_close(&old);
 	if (!kept)
 		query_pool_close(c);
 	*c = (struct qpool_conn){0};
