@@ -2,7 +2,8 @@
  * query_par — parallel scans: a query whose summarize can be split
  * (lib/query/kql_split) runs its partial aggregate on K partitions of the
  * scanned table's extents at once (lib/query/kql_par), each on its own
- * read-only connection to the query store, and merges them on the
+ * read-only connection to the query store (pooled, the store kept
+ * memory-mapped between queries: query_pool.c), and merges them on the
  * coordinator's connection (query_run.c), which then runs the rest.
  *
  * Exactly one version.  The coordinator fixed the extents (its snapshot);
@@ -218,7 +219,7 @@ static int part_open(void *arg, size_t k, sqlite3 **ret_db)
 		rc = part_view(c->db, p, &p->parts[k]);
 	}
 	if (rc < 0) {
-		query_pool_close(c);
+		query_pool_put(p->c->j->q, c); /* kept if it cleans up */
 		return rc;
 	}
 	*ret_db = c->db;
