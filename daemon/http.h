@@ -152,6 +152,16 @@ struct http_hooks {
 	 * refused with 429 past max_concurrent_queries: for .show queries.
 	 * NULL: not reported. */
 	void (*throttled)(void *arg, struct evhttp_request *req, const struct auth_principal *who);
+	/* A query request (req borrowed for the call) now waits for a
+	 * max_concurrent_queries slot: returns a token for .show queries (NULL:
+	 * not listed); when it is cancelled (.cancel query), cancel(cancel_arg,
+	 * why) runs on the loop and the token is spent.  Otherwise unqueued is
+	 * called once when it leaves the queue: gone_reason non-NULL when its
+	 * client went away; true (why filled) when a cancel came first.  NULL:
+	 * waiting queries are not listed. */
+	void *(*queued)(void *arg, struct evhttp_request *req, const struct auth_principal *who,
+	                void (*cancel)(void *cancel_arg, const char *why), void *cancel_arg);
+	bool (*unqueued)(void *arg, void *token, const char *gone_reason, char *why, size_t len);
 	/* POST /v1/admin/sync, the caller authorized: 0, or a negative errno
 	 * (answered 503).  NULL: answered 503 "no sync engine". */
 	int (*sync_now)(void *arg);

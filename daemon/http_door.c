@@ -58,6 +58,7 @@ struct door_park {
 	struct http_conn *conn;
 	struct event *timer;       /* query_queue_timeout: then 429 */
 	struct auth_principal who; /* for the throttled hook */
+	void *token;               /* hooks.queued's: listed by .show queries */
 };
 
 static const char *const refusal_names[DOOR_R_N] = {
@@ -405,10 +406,25 @@ int http_door_enter(struct http_conn *c, int fd)
 	return 0;
 }
 
+/* Takes p's request out of .show queries' list (hooks.unqueued): true
+ * when a .cancel query came first (its reason in why). */
+static bool unqueue(struct door_park *p, const char *gone_reason, char *why, size_t len)
+{
+	struct http *h = p->h;
+	void *token = p->token;
+
+	p->token = NULL;
+	if (token == NULL || h->hooks.unqueued == NULL)
+		return false;
+	return h->hooks.unqueued(h->hooks.arg, token, gone_reason, why, len);
+}
+
 static void park_free(struct door_park *p)
 {
 	struct http *h = p->h;
+	char why[256];
 
+	(void)unqueue(p, NULL, why, sizeof(why));
 	*(p->prev != NULL ? &p->prev->next : &h->parked) = p->next;
 	*(p->next != NULL ? &p->next->prev : &h->parked_last) = p->prev;
 	h->nparked--;
@@ -424,7 +440,11 @@ void http_door_leave(struct http_conn *c)
 	if (c->park != NULL) {
 		/* evhttp detached the unanswered request: ours to free */
 		struct evhttp_request *req = c->park->req;
+		char why[256];
 
+		(void)unqueue(c->park,
+		              "the client closed its connection while waiting for a query slot",
+		              why, sizeof(why));
 		park_free(c->park);
 		evhttp_request_free(req);
 	}
@@ -506,14 +526,49 @@ int http_door_admit(struct http_call *c)
 
 /* ---- query slots ---- */
 
+/* A KQL query (/v1|v2/rest/query), not a .show command: what the query
+ * log lists. */
+static bool is_query(struct evhttp_request *req)
+{
+	const char *uri = evhttp_request_get_uri(req);
+
+	return uri != NULL && strstr(uri, "/rest/query") != NULL;
+}
+
 /* Tells the throttled hook of a refused query (not of a .show command). */
 static void report_throttled(struct http *h, struct evhttp_request *req,
                              const struct auth_principal *who)
 {
-	const char *uri = evhttp_request_get_uri(req);
-
-	if (h->hooks.throttled != NULL && uri != NULL && strstr(uri, "/rest/query") != NULL)
+	if (h->hooks.throttled != NULL && is_query(req))
 		h->hooks.throttled(h->hooks.arg, req, who);
+}
+
+/* Kusto's words for a cancelled query (as a running one's client reads
+ * them), for one cancelled while it waited: 503, nothing ran. */
+static void reply_cancelled(struct evhttp_request *req, const char *why)
+{
+	char msg[400];
+
+	(void)snprintf(msg, sizeof(msg),
+	               "Query was cancelled (E_QUERY_CANCELLED) while waiting for a query slot: %s",
+	               why);
+	http_reply_json(req, 503,
+	                json_pack("{s:{s:s, s:s, s:s, s:s, s:b}}", "error", "code",
+	                          "General_InternalServerError", "message", "Query was cancelled.",
+	                          "@type", "Kusto.Data.Exceptions.KustoServiceException",
+	                          "@message", msg, "@permanent", true));
+}
+
+/* .cancel query of a waiting request (hooks.queued's cancel, on the loop):
+ * its token is spent. */
+static void on_park_cancel(void *arg, const char *why)
+{
+	struct door_park *p = arg;
+	struct evhttp_request *req = p->req;
+
+	p->token = NULL;
+	park_free(p);
+	reply_cancelled(req, why);
 }
 
 static void on_park_timeout(evutil_socket_t fd, short what, void *arg)
@@ -521,8 +576,13 @@ static void on_park_timeout(evutil_socket_t fd, short what, void *arg)
 	struct door_park *p = arg;
 	struct evhttp_request *req = p->req;
 	struct http_conn *k = p->conn;
-	char msg[128];
+	char msg[128], why[256];
 
+	if (unqueue(p, NULL, why, sizeof(why))) {
+		park_free(p);
+		reply_cancelled(req, why);
+		return;
+	}
 	(void)snprintf(msg, sizeof(msg),
 	               "%u queries are running (max_concurrent_queries); retry later",
 	               p->h->lim.queries);
@@ -552,6 +612,8 @@ static int park(struct http_call *c)
 	p->conn = c->conn;
 	p->who = c->who;
 	c->conn->park = p;
+	if (h->hooks.queued != NULL && is_query(c->req))
+		p->token = h->hooks.queued(h->hooks.arg, c->req, &c->who, on_park_cancel, p);
 	p->prev = h->parked_last;
 	*(h->parked_last != NULL ? &h->parked_last->next : &h->parked) = p;
 	h->parked_last = p;
@@ -597,7 +659,13 @@ static void on_kick(evutil_socket_t fd, short what, void *arg)
 		struct evhttp_request *req = p->req;
 		struct http_endpoint *ep = p->ep;
 		struct http_conn *k = p->conn;
+		char why[256];
 
+		if (unqueue(p, NULL, why, sizeof(why))) {
+			park_free(p);
+			reply_cancelled(req, why);
+			continue;
+		}
 		park_free(p);
 		h->queries++;
 		k->slot = true;
@@ -608,8 +676,11 @@ static void on_kick(evutil_socket_t fd, short what, void *arg)
 void http_door_drop_parked(struct http *h)
 {
 	/* evhttp frees the requests with their connections */
-	while (h->parked != NULL)
+	while (h->parked != NULL) {
+		char why[256];
+		(void)unqueue(h->parked, "followerd is stopping", why, sizeof(why));
 		park_free(h->parked);
+	}
 }
 
 /* ---- life ---- */

@@ -20,7 +20,9 @@
  * their dispatch until their reply is sent or their client goes; as many
  * more wait up to query_queue_timeout, the rest are answered 429 in Kusto's
  * shape (TooManyRequests), so queries cannot take the connections that
- * views, /healthz and /metrics need.  A new query route needs nothing else:
+ * views, /healthz and /metrics need.  A KQL query that waits is handed to
+ * hooks.queued (listed Queued by .show queries); .cancel query answers it
+ * through the hook's cancel callback.  A new query route needs nothing else:
  * a handler that answers later (a worker thread) keeps its slot until then.
  *
  * Used by http.c (connections) and http_routes.c (requests) only; the

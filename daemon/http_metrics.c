@@ -46,6 +46,14 @@ static void help(struct evbuffer *b, const char *name, const char *type, const c
 	(void)evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type);
 }
 
+/* A series of one value, with its HELP and TYPE lines. */
+static void put_u64(struct evbuffer *b, const char *name, const char *type, const char *text,
+                    uint64_t v)
+{
+	help(b, name, type, text);
+	(void)evbuffer_add_printf(b, "%s %" PRIu64 "\n", name, v);
+}
+
 /* One per-database series for every visible database. */
 struct db_series {
 	const char *name, *type, *help;
@@ -151,18 +159,14 @@ static void put_cache(struct http_call *c, struct evbuffer *b)
 		                          "followerd_cache_blobs{state=\"quarantined\"} %" PRIu64
 		                          "\n",
 		                          s.cached, s.quarantined);
-		help(b, "followerd_cache_bytes", "gauge", "Bytes of the cached artifacts.");
-		(void)evbuffer_add_printf(b, "followerd_cache_bytes %" PRIu64 "\n", s.cached_bytes);
+		put_u64(b, "followerd_cache_bytes", "gauge", "Bytes of the cached artifacts.",
+		        s.cached_bytes);
 	}
 	if (c->h->cache != NULL && cache_disk_space(c->h->cache, &free_b, &total_b) == 0) {
-		help(b, "followerd_cache_disk_free_bytes", "gauge",
-		     "Free space of the cache's file system.");
-		(void)evbuffer_add_printf(b, "followerd_cache_disk_free_bytes %" PRIu64 "\n",
-		                          free_b);
-		help(b, "followerd_cache_disk_total_bytes", "gauge",
-		     "Size of the cache's file system.");
-		(void)evbuffer_add_printf(b, "followerd_cache_disk_total_bytes %" PRIu64 "\n",
-		                          total_b);
+		put_u64(b, "followerd_cache_disk_free_bytes", "gauge",
+		        "Free space of the cache's file system.", free_b);
+		put_u64(b, "followerd_cache_disk_total_bytes", "gauge",
+		        "Size of the cache's file system.", total_b);
 	}
 }
 
@@ -181,25 +185,19 @@ static void put_http(const struct http *h, struct evbuffer *b)
 	                          "followerd_http_connections{endpoint=\"queries\"} %u\n"
 	                          "followerd_http_connections{endpoint=\"admin\"} %u\n",
 	                          h->pub.connections, h->adm.connections);
-	help(b, "followerd_http_connections_accepted_total", "counter", "Connections accepted.");
-	(void)evbuffer_add_printf(b, "followerd_http_connections_accepted_total %" PRIu64 "\n",
-	                          n->accepted);
-	help(b, "followerd_http_connections_rejected_total", "counter",
-	     "Connections closed at once, before reading: past max_connections or "
-	     "max_connections_per_address.");
-	(void)evbuffer_add_printf(b, "followerd_http_connections_rejected_total %" PRIu64 "\n",
-	                          n->rejected);
-	help(b, "followerd_http_request_deadlines_total", "counter",
-	     "Connections closed for not sending a request within header_timeout.");
-	(void)evbuffer_add_printf(b, "followerd_http_request_deadlines_total %" PRIu64 "\n",
-	                          n->deadlines);
-	help(b, "followerd_http_artifact_bytes_total", "counter", "Artifact bytes sent.");
-	(void)evbuffer_add_printf(b, "followerd_http_artifact_bytes_total %" PRIu64 "\n",
-	                          n->artifact_bytes);
-	help(b, "followerd_http_artifacts_not_cached_total", "counter",
-	     "Artifact requests answered 503: not cached yet.");
-	(void)evbuffer_add_printf(b, "followerd_http_artifacts_not_cached_total %" PRIu64 "\n",
-	                          n->not_cached);
+	put_u64(b, "followerd_http_connections_accepted_total", "counter", "Connections accepted.",
+	        n->accepted);
+	put_u64(b, "followerd_http_connections_rejected_total", "counter",
+	        "Connections closed at once, before reading: past max_connections or "
+	        "max_connections_per_address.",
+	        n->rejected);
+	put_u64(b, "followerd_http_request_deadlines_total", "counter",
+	        "Connections closed for not sending a request within header_timeout.",
+	        n->deadlines);
+	put_u64(b, "followerd_http_artifact_bytes_total", "counter", "Artifact bytes sent.",
+	        n->artifact_bytes);
+	put_u64(b, "followerd_http_artifacts_not_cached_total", "counter",
+	        "Artifact requests answered 503: not cached yet.", n->not_cached);
 	http_door_metrics(h, b);
 	help(b, "followerd_event_loop_stall_seconds", "gauge",
 	     "How late the loop's last late turn was (0: never).");
@@ -308,10 +306,8 @@ static void put_read_through(struct evbuffer *b, struct warm *w)
 	    "followerd_read_through_requests_total{result=\"shared\"} %" PRIu64 "\n"
 	    "followerd_read_through_requests_total{result=\"error\"} %" PRIu64 "\n",
 	    d.requests, d.shared, d.failed);
-	help(b, "followerd_read_through_downloads_total", "counter",
-	     "Downloads started for read-through requests.");
-	(void)evbuffer_add_printf(b, "followerd_read_through_downloads_total %" PRIu64 "\n",
-	                          d.downloads);
+	put_u64(b, "followerd_read_through_downloads_total", "counter",
+	        "Downloads started for read-through requests.", d.downloads);
 	help(b, "followerd_read_through_waiting", "gauge",
 	     "Requests waiting for an artifact; artifacts queued for a download slot.");
 	(void)evbuffer_add_printf(b,
@@ -341,19 +337,17 @@ static void put_warm(struct http_call *c, struct evbuffer *b, const struct views
 	                          "followerd_fetch_artifacts_total{result=\"ok\"} %" PRIu64 "\n"
 	                          "followerd_fetch_artifacts_total{result=\"error\"} %" PRIu64 "\n",
 	                          t.fetched_files, t.failed_downloads);
-	help(b, "followerd_fetch_bytes_total", "counter", "Body bytes of the artifacts fetched.");
-	(void)evbuffer_add_printf(b, "followerd_fetch_bytes_total %" PRIu64 "\n", t.fetched_bytes);
-	help(b, "followerd_query_store_bytes", "gauge",
-	     "Bytes of the query stores (files, WALs, -shm), counted against cache_max_size and "
-	     "min_free_space with the artifacts.");
-	(void)evbuffer_add_printf(b, "followerd_query_store_bytes %" PRIu64 "\n",
-	                          warm_query_bytes(w));
-	help(b, "followerd_cache_used_bytes", "gauge",
-	     "The artifacts and the query stores together, as the warmer last counted them.");
-	(void)evbuffer_add_printf(b, "followerd_cache_used_bytes %" PRIu64 "\n", used_bytes(w));
-	help(b, "followerd_cache_evicted_total", "counter", "Artifacts evicted from the cache.");
-	(void)evbuffer_add_printf(b, "followerd_cache_evicted_total %" PRIu64 "\n",
-	                          t.evicted_files);
+	put_u64(b, "followerd_fetch_bytes_total", "counter", "Body bytes of the artifacts fetched.",
+	        t.fetched_bytes);
+	put_u64(b, "followerd_query_store_bytes", "gauge",
+	        "Bytes of the query stores (files, WALs, -shm), counted against cache_max_size and "
+	        "min_free_space with the artifacts.",
+	        warm_query_bytes(w));
+	put_u64(b, "followerd_cache_used_bytes", "gauge",
+	        "The artifacts and the query stores together, as the warmer last counted them.",
+	        used_bytes(w));
+	put_u64(b, "followerd_cache_evicted_total", "counter", "Artifacts evicted from the cache.",
+	        t.evicted_files);
 	put_read_through(b, w);
 	put_warm_db(b, w, dbs, visible, n);
 }
@@ -405,12 +399,10 @@ static void put_queries(struct http_call *c, struct evbuffer *b)
 	if (c->h->hooks.query_counts == NULL ||
 	    !c->h->hooks.query_counts(c->h->hooks.arg, &running, &queued, &finished))
 		return;
-	help(b, "followerd_queries_running", "gauge", "KQL queries on a worker now.");
-	(void)evbuffer_add_printf(b, "followerd_queries_running %" PRIu64 "\n", running);
-	help(b, "followerd_queries_queued", "gauge", "KQL queries waiting for a worker.");
-	(void)evbuffer_add_printf(b, "followerd_queries_queued %" PRIu64 "\n", queued);
-	help(b, "followerd_queries_total", "counter", "KQL queries run to their end.");
-	(void)evbuffer_add_printf(b, "followerd_queries_total %" PRIu64 "\n", finished);
+	put_u64(b, "followerd_queries_running", "gauge", "KQL queries on a worker now.", running);
+	put_u64(b, "followerd_queries_queued", "gauge", "KQL queries waiting for a worker.",
+	        queued);
+	put_u64(b, "followerd_queries_total", "counter", "KQL queries run to their end.", finished);
 }
 
 /* Rows, bytes and extents loaded per table; loads, their rate and errors. */
@@ -428,27 +420,24 @@ static void put_query(struct http_call *c, struct evbuffer *b, const struct view
 	help(b, "followerd_query_rows", "gauge",
 	     "Rows loaded in the query store, per table (also _bytes and _extents).");
 	(void)qsync_tables(q, put_qtable, &w);
-	help(b, "followerd_query_not_queryable_extents", "gauge",
-	     "Visible extents whose rows did not load (bad data, an unknown format).");
-	(void)evbuffer_add_printf(b, "followerd_query_not_queryable_extents %" PRIu64 "\n",
-	                          st.not_queryable);
+	put_u64(b, "followerd_query_not_queryable_extents", "gauge",
+	        "Visible extents whose rows did not load (bad data, an unknown format).",
+	        st.not_queryable);
 	help(b, "followerd_query_loads_total", "counter", "Extent loads, by result.");
 	(void)evbuffer_add_printf(b,
 	                          "followerd_query_loads_total{result=\"ok\"} %" PRIu64 "\n"
 	                          "followerd_query_loads_total{result=\"error\"} %" PRIu64 "\n",
 	                          st.loads, st.load_errors);
-	help(b, "followerd_query_loaded_rows_total", "counter", "Rows loaded since start.");
-	(void)evbuffer_add_printf(b, "followerd_query_loaded_rows_total %" PRIu64 "\n",
-	                          st.loaded_rows);
+	put_u64(b, "followerd_query_loaded_rows_total", "counter", "Rows loaded since start.",
+	        st.loaded_rows);
 	help(b, "followerd_query_load_rows_per_second", "gauge", "Rows/s of the last load.");
 	(void)evbuffer_add_printf(b, "followerd_query_load_rows_per_second %.0f\n", st.rows_per_s);
 	help(b, "followerd_query_pass_seconds", "gauge",
 	     "How long the last pass of the query stores over the state store took.");
 	(void)evbuffer_add_printf(b, "followerd_query_pass_seconds %.6f\n", st.pass_s);
-	help(b, "followerd_query_pass_skipped_databases", "gauge",
-	     "Databases the last pass had nothing to do for (no new version, no cache change).");
-	(void)evbuffer_add_printf(b, "followerd_query_pass_skipped_databases %" PRIu64 "\n",
-	                          st.skipped);
+	put_u64(b, "followerd_query_pass_skipped_databases", "gauge",
+	        "Databases the last pass had nothing to do for (no new version, no cache change).",
+	        st.skipped);
 }
 
 /* What queries skipped and read through (hooks.query_totals). */
@@ -459,15 +448,13 @@ static void put_query_totals(struct http_call *c, struct evbuffer *b)
 	if (c->h->hooks.query_totals == NULL)
 		return;
 	c->h->hooks.query_totals(c->h->hooks.arg, &t);
-	help(b, "followerd_query_extents_skipped_total", "counter",
-	     "Extents queries left out unread: their column statistics prove no row matches "
-	     "the time filters.");
-	(void)evbuffer_add_printf(b, "followerd_query_extents_skipped_total %" PRIu64 "\n",
-	                          t.extents_skipped);
-	help(b, "followerd_query_readthru_extents_total", "counter",
-	     "Extents not cached (cold, or warming) that queries read through.");
-	(void)evbuffer_add_printf(b, "followerd_query_readthru_extents_total %" PRIu64 "\n",
-	                          t.readthru_extents);
+	put_u64(b, "followerd_query_extents_skipped_total", "counter",
+	        "Extents queries left out unread: their column statistics prove no row matches "
+	        "the time filters.",
+	        t.extents_skipped);
+	put_u64(b, "followerd_query_readthru_extents_total", "counter",
+	        "Extents not cached (cold, or warming) that queries read through.",
+	        t.readthru_extents);
 	help(b, "followerd_query_readthru_files_total", "counter",
 	     "Artifacts fetched and verified for queries (also _bytes_total).");
 	(void)evbuffer_add_printf(b,

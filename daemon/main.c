@@ -504,6 +504,19 @@ static void on_throttled(void *arg, struct evhttp_request *req, const struct aut
 	query_throttled(d->query, req, who);
 }
 
+static void *on_queued(void *arg, struct evhttp_request *req, const struct auth_principal *who,
+                       void (*cancel)(void *cancel_arg, const char *why), void *cancel_arg)
+{
+	struct daemon *d = arg;
+
+	return query_wait_start(d->query, req, who, cancel, cancel_arg);
+}
+
+static bool on_unqueued(void *arg, void *token, const char *gone_reason, char *why, size_t len)
+{
+	return query_wait_end(token, gone_reason, why, len);
+}
+
 static void on_attachments(void *arg, struct evhttp_request *req,
                            const struct http_admin_call *call)
 {
@@ -567,6 +580,8 @@ static int http_start(struct daemon *d)
 	                                     .qsync = on_qsync,
 	                                     .query = on_query,
 	                                     .throttled = on_throttled,
+	                                     .queued = on_queued,
+	                                     .unqueued = on_unqueued,
 	                                     .query_counts = on_query_counts,
 	                                     .sync = on_sync,
 	                                     .miss = on_miss,

@@ -3,7 +3,9 @@
  * log (query.h), for one caller: its own queries, and every query of a
  * database it administers (admins; monitors see them too, as in ADX; the
  * superuser sees all).  Only an admin or the query's own principal may
- * cancel it.
+ * cancel it.  A query waiting at the front door for a
+ * max_concurrent_queries slot is listed Queued (with the running ones by
+ * .show running queries) and can be cancelled too.
  */
 #include "mgmt_int.h"
 
@@ -57,6 +59,11 @@ static bool may_see(struct mgmt_be *b, const struct query_info *qi)
 	       has_role(b, qi, AUTH_ROLE(PROTO_ROLE_ADMINS) | AUTH_ROLE(PROTO_ROLE_MONITORS));
 }
 
+static bool outstanding(const struct query_info *qi)
+{
+	return qi->state == QUERY_IN_PROGRESS || qi->state == QUERY_QUEUED;
+}
+
 static int emit_info(const struct query_info *qi, int64_t now, kusto_query_fn *emit, void *ctx)
 {
 	int64_t end = qi->ended != 0 ? qi->ended : now;
@@ -93,7 +100,7 @@ static int be_queries(void *arg, bool running, const char *user, kusto_query_fn 
 		return -ENOMEM;
 	}
 	for (size_t i = 0; r == 0 && i < n; i++)
-		if ((!running || v[i].state == QUERY_IN_PROGRESS) &&
+		if ((!running || outstanding(&v[i])) &&
 		    (user == NULL || strcasecmp(v[i].user, user) == 0) && may_see(b, &v[i]))
 			r = emit_info(&v[i], now, emit, ctx);
 	query_list_free(v, n);
@@ -120,10 +127,9 @@ static int cancel_one(struct mgmt_be *b, const struct query_info *qi, const char
 
 	(void)snprintf(why, sizeof(why), "cancelled by %.120s with .cancel query%s%.100s", by,
 	               reason[0] != '\0' ? ": " : "", reason);
-	if (qi->state != QUERY_IN_PROGRESS || query_cancel(b->query, qi->request_id, why) < 0) {
-		(void)snprintf(
-		    state, sizeof(state), "the query is no longer running (%s)",
-		    query_state_name(qi->state == QUERY_IN_PROGRESS ? QUERY_COMPLETED : qi->state));
+	if (!outstanding(qi) || query_cancel(b->query, qi->request_id, why) < 0) {
+		(void)snprintf(state, sizeof(state), "the query is no longer running (%s)",
+		               query_state_name(outstanding(qi) ? QUERY_COMPLETED : qi->state));
 		c = (struct kusto_cancel){qi->request_id, "Cancel failed", state};
 	} else {
 		log_info("query %s cancelled by %s", qi->request_id, by);

@@ -322,6 +322,7 @@ static void on_done(evutil_socket_t fd, short what, void *arg)
 		if (!event_pending(j->drain, EV_TIMEOUT, NULL))
 			advance(j);
 	}
+	query_wait_cancelled(q);
 }
 
 /* The client went away: the worker stops at its next check. */
@@ -538,28 +539,40 @@ void query_counts(struct query *q, uint64_t *running, uint64_t *queued, uint64_t
 	pthread_mutex_unlock(&q->mu);
 }
 
-void query_throttled(struct query *q, struct evhttp_request *req, const struct auth_principal *who)
+int query_info_of_request(struct evhttp_request *req, const struct auth_principal *who,
+                          struct query_info *r)
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	size_t len = evbuffer_get_length(in);
 	const char *body = len > 0 ? (const char *)evbuffer_pullup(in, -1) : NULL;
 	const char *app = evhttp_find_header(evhttp_request_get_input_headers(req), "x-ms-app");
-	struct query_info r = {.state = QUERY_THROTTLED};
 	struct kreq kr = {0};
 	char err[KREQ_ERRLEN];
 
-	if (q == NULL || body == NULL || kreq_parse(body, len, &kr, err) < 0)
+	if (body == NULL || kreq_parse(body, len, &kr, err) < 0)
+		return -EINVAL;
+	request_id(req, r->request_id);
+	(void)snprintf(r->db, sizeof(r->db), "%s", kr.db != NULL ? kr.db : "");
+	(void)snprintf(r->user, sizeof(r->user), "%s", who->fqn);
+	(void)snprintf(r->app, sizeof(r->app), "%s", app != NULL ? app : "");
+	r->text = kr.csl; /* taken over */
+	kr.csl = NULL;
+	r->started = timefmt_now();
+	kreq_clear(&kr);
+	return 0;
+}
+
+void query_throttled(struct query *q, struct evhttp_request *req, const struct auth_principal *who)
+{
+	struct query_info r = {.state = QUERY_THROTTLED};
+
+	if (q == NULL || query_info_of_request(req, who, &r) < 0)
 		return;
-	request_id(req, r.request_id);
-	(void)snprintf(r.db, sizeof(r.db), "%s", kr.db != NULL ? kr.db : "");
-	(void)snprintf(r.user, sizeof(r.user), "%s", who->fqn);
-	(void)snprintf(r.app, sizeof(r.app), "%s", app != NULL ? app : "");
 	(void)snprintf(r.reason, sizeof(r.reason),
 	               "refused: max_concurrent_queries were running and waiting");
-	r.text = kr.csl;
-	r.started = r.ended = timefmt_now();
+	r.ended = r.started;
 	query_log_refused(q, &r);
-	kreq_clear(&kr);
+	free(r.text);
 }
 
 void query_request(struct query *q, const struct http_kusto_call *call)

@@ -61,6 +61,7 @@ enum query_state {
 	QUERY_FAILED,
 	QUERY_CANCELLED,
 	QUERY_THROTTLED,
+	QUERY_QUEUED, /* waiting at the front door for a max_concurrent_queries slot */
 };
 
 /* What .show queries shows of one query. */
@@ -73,7 +74,7 @@ struct query_info {
 	char *text;                    /* owned: at most QUERY_TEXT_MAX bytes */
 	int64_t started, ended;        /* ticks; ended is 0 while it runs */
 	enum query_state state;
-	uint64_t rows;     /* result rows answered */
+	uint64_t rows;     /* result rows answered (so far, while it runs) */
 	uint64_t mem_peak; /* bytes counted against query_max_memory */
 	char reason[512];  /* why it failed or was cancelled, else "" */
 };
@@ -98,10 +99,31 @@ void query_counts(struct query *q, uint64_t *running, uint64_t *queued, uint64_t
  * borrowed).  The loop. */
 void query_throttled(struct query *q, struct evhttp_request *req, const struct auth_principal *who);
 
+struct query_wait;
+
+/* The queued hook of http: a query request (req borrowed for the call: its
+ * body and headers are read now) waits at the front door for a
+ * max_concurrent_queries slot.  It is listed by .show queries as Queued
+ * until query_wait_end; .cancel query of its request id makes
+ * on_cancel(arg, why) run on the loop, after which the record is ended
+ * (Cancelled) and must not be passed to query_wait_end.  NULL when the body
+ * is no query request or memory is short (the request is then not listed).
+ * The loop. */
+struct query_wait *query_wait_start(struct query *q, struct evhttp_request *req,
+                                    const struct auth_principal *who,
+                                    void (*on_cancel)(void *arg, const char *why), void *arg);
+
+/* The request leaves the queue: admitted or refused (gone_reason NULL: not
+ * logged here; a refused one is logged by query_throttled), or its client
+ * went away (logged Cancelled with gone_reason).  True when a .cancel query
+ * came first (its reason in why): the caller answers it as cancelled.  NULL
+ * w is a no-op (false).  The loop. */
+bool query_wait_end(struct query_wait *w, const char *gone_reason, char *why, size_t len);
+
 /* The hook of http: takes call->wait over. */
 void query_request(struct query *q, const struct http_kusto_call *call);
 
-/* "InProgress", "Completed", "Failed", "Cancelled", "Throttled". */
+/* "InProgress", "Completed", "Failed", "Cancelled", "Throttled", "Queued". */
 const char *query_state_name(enum query_state s);
 
 /* A copy of the running queries, then the recent ones, newest first, into
@@ -109,9 +131,9 @@ const char *query_state_name(enum query_state s);
 int query_list(struct query *q, struct query_info **ret, size_t *ret_n);
 void query_list_free(struct query_info *v, size_t n);
 
-/* Cancels the running query whose request id is id, as a client going
- * away does, with why (copied) as the reason its client is told.  0, or
- * -ENOENT when no query with that id runs.  Any thread. */
+/* Cancels the running or queued query whose request id is id, as a client
+ * going away does, with why (copied) as the reason its client is told.  0,
+ * or -ENOENT when no query with that id runs or waits.  Any thread. */
 int query_cancel(struct query *q, const char *id, const char *why);
 
 /* The warmer that reads cold extents through for queries (borrowed, must

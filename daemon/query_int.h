@@ -65,6 +65,7 @@ struct job {
 	char *error_json; /* its body */
 	/* the query log (query_log.c), under q->mu */
 	struct query_info rec;
+	uint64_t rows_now;                 /* rows encoded so far (atomic: the worker's) */
 	struct job *live_prev, *live_next; /* q->live while it runs */
 	bool live;
 	char cancel_why[256]; /* the reason its client is told */
@@ -100,8 +101,10 @@ struct query {
 	int efd;
 	struct event *efd_ev;
 	/* the query log (query_log.c), under mu */
-	struct job *live;       /* running (or waiting) queries, newest first */
-	struct query_info *log; /* a ring of QUERY_LOG_MAX ended ones */
+	struct job *live;           /* running (or waiting) queries, newest first */
+	struct query_wait *waiting; /* waiting at the front door, newest first */
+	bool wait_cancels;          /* one of them was cancelled: the loop answers it */
+	struct query_info *log;     /* a ring of QUERY_LOG_MAX ended ones */
 	size_t log_head, log_n, log_text;
 	/* query_readthru.c: the warmer (the loop's; NULL: no read-through),
 	 * the bound, batches for the loop and the counts, under mu */
@@ -218,6 +221,17 @@ void query_cancel_locked(struct job *j, const char *why);
 /* Why j was cancelled, into buf. */
 void query_cancel_reason(struct job *j, char *buf, size_t len);
 void query_log_free(struct query *q);
+/* The loop (after an eventfd wake): answers the queued requests that
+ * .cancel query cancelled. */
+void query_wait_cancelled(struct query *q);
+
+/* ---- query.c ---- */
+
+/* The record of a query request (req borrowed) that has not run: its
+ * request id, database, principal, application and text (a new string
+ * into r->text).  0, or -EINVAL when the body is no query request. */
+int query_info_of_request(struct evhttp_request *req, const struct auth_principal *who,
+                          struct query_info *r);
 
 /* A Kusto error body: {"error":{code, message, @type, @message, ...}}. */
 char *query_error_json(const char *code, const char *type, const char *errcode, const char *message,

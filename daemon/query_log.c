@@ -5,11 +5,19 @@
  * oldest leaving first (also while their text passes QUERY_LOG_BYTES).
  * Everything is under q->mu: workers end records and note rows, the loop
  * starts them, the management worker copies them (query_list) and cancels
- * (query_cancel) through the same flag a client that goes away sets.
+ * (query_cancel) through the same flag a client that goes away sets.  A
+ * running query's row count is the worker's atomic, read when copied.
+ *
+ * Requests waiting at the front door for a max_concurrent_queries slot
+ * have a record too (struct query_wait, in q->waiting, Queued): the door
+ * (the loop) starts and ends it; .cancel query, on another thread, marks
+ * it and wakes the loop through the context's eventfd, where
+ * query_wait_cancelled has the door answer it.
  */
 #include "query_int.h"
 
 #include <errno.h>
+#include <sys/eventfd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +29,7 @@ const char *query_state_name(enum query_state s)
 	static const char *const names[] = {
 	    [QUERY_IN_PROGRESS] = "InProgress", [QUERY_COMPLETED] = "Completed",
 	    [QUERY_FAILED] = "Failed",          [QUERY_CANCELLED] = "Cancelled",
-	    [QUERY_THROTTLED] = "Throttled",
+	    [QUERY_THROTTLED] = "Throttled",    [QUERY_QUEUED] = "Queued",
 	};
 
 	return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "Unknown";
@@ -168,8 +176,115 @@ void query_log_refused(struct query *q, const struct query_info *r)
 	free(copy.text); /* NULL once pushed */
 }
 
+/* ---- queued at the front door ---- */
+
+struct query_wait {
+	struct query *q;
+	struct query_wait *prev, *next; /* q->waiting */
+	struct query_info rec;
+	bool cancel;
+	char why[256];
+	void (*on_cancel)(void *arg, const char *why);
+	void *arg;
+};
+
+struct query_wait *query_wait_start(struct query *q, struct evhttp_request *req,
+                                    const struct auth_principal *who,
+                                    void (*on_cancel)(void *arg, const char *why), void *arg)
+{
+	struct query_wait *w = q != NULL ? calloc(1, sizeof(*w)) : NULL;
+	char *text;
+
+	if (w == NULL || query_info_of_request(req, who, &w->rec) < 0) {
+		free(w);
+		return NULL;
+	}
+	text = cut_text(w->rec.text, QUERY_TEXT_MAX);
+	free(w->rec.text);
+	if ((w->rec.text = text) == NULL) {
+		free(w);
+		return NULL;
+	}
+	w->rec.state = QUERY_QUEUED;
+	w->q = q;
+	w->on_cancel = on_cancel;
+	w->arg = arg;
+	pthread_mutex_lock(&q->mu);
+	w->next = q->waiting;
+	if (q->waiting != NULL)
+		q->waiting->prev = w;
+	q->waiting = w;
+	pthread_mutex_unlock(&q->mu);
+	return w;
+}
+
+static void unlink_wait(struct query_wait *w)
+{
+	*(w->prev != NULL ? &w->prev->next : &w->q->waiting) = w->next;
+	if (w->next != NULL)
+		w->next->prev = w->prev;
+}
+
+/* Unlinks w, logging it Cancelled with reason when there is one; frees it. */
+static void wait_end_locked(struct query_wait *w, const char *reason)
+{
+	unlink_wait(w);
+	if (reason != NULL) {
+		w->rec.state = QUERY_CANCELLED;
+		w->rec.ended = timefmt_now();
+		(void)snprintf(w->rec.reason, sizeof(w->rec.reason), "%s", reason);
+		log_push(w->q, &w->rec);
+	}
+	free(w->rec.text);
+	free(w);
+}
+
+bool query_wait_end(struct query_wait *w, const char *gone_reason, char *why, size_t len)
+{
+	struct query *q;
+	bool cancelled;
+
+	if (w == NULL)
+		return false;
+	q = w->q;
+	pthread_mutex_lock(&q->mu);
+	cancelled = w->cancel;
+	if (cancelled)
+		(void)snprintf(why, len, "%s", w->why);
+	wait_end_locked(w, cancelled ? w->why : gone_reason);
+	pthread_mutex_unlock(&q->mu);
+	return cancelled;
+}
+
+void query_wait_cancelled(struct query *q)
+{
+	for (;;) {
+		struct query_wait *w = NULL;
+		void (*fn)(void *, const char *) = NULL;
+		void *arg = NULL;
+		char why[256];
+
+		pthread_mutex_lock(&q->mu);
+		for (w = q->wait_cancels ? q->waiting : NULL; w != NULL && !w->cancel; w = w->next)
+			;
+		if (w == NULL) {
+			q->wait_cancels = false;
+		} else {
+			fn = w->on_cancel;
+			arg = w->arg;
+			(void)snprintf(why, sizeof(why), "%s", w->why);
+			wait_end_locked(w, why);
+		}
+		pthread_mutex_unlock(&q->mu);
+		if (fn == NULL)
+			return;
+		fn(arg, why);
+	}
+}
+
 int query_cancel(struct query *q, const char *id, const char *why)
 {
+	bool wake = false;
 	int r = -ENOENT;
 
 	pthread_mutex_lock(&q->mu);
@@ -178,7 +293,17 @@ int query_cancel(struct query *q, const char *id, const char *why)
 			query_cancel_locked(j, why);
 			r = 0;
 		}
+	for (struct query_wait *w = q->waiting; w != NULL; w = w->next)
+		if (strcmp(w->rec.request_id, id) == 0 && !w->cancel) {
+			w->cancel = true;
+			(void)snprintf(w->why, sizeof(w->why), "%s", why);
+			q->wait_cancels = wake = true;
+			r = 0;
+		}
 	pthread_mutex_unlock(&q->mu);
+	/* the loop answers it (query_wait_cancelled) */
+	if (wake)
+		(void)eventfd_write(q->efd, 1);
 	return r;
 }
 
@@ -199,10 +324,19 @@ int query_list(struct query *q, struct query_info **ret, size_t *ret_n)
 	pthread_mutex_lock(&q->mu);
 	for (struct job *j = q->live; j != NULL; j = j->live_next)
 		cap++;
+	for (struct query_wait *w = q->waiting; w != NULL; w = w->next)
+		cap++;
 	cap += q->log_n;
 	v = calloc(cap + 1, sizeof(*v));
-	for (struct job *j = q->live; v != NULL && ok && j != NULL; j = j->live_next)
-		ok = copy_info(&v[n++], &j->rec);
+	for (struct query_wait *w = q->waiting; v != NULL && ok && w != NULL; w = w->next)
+		ok = copy_info(&v[n++], &w->rec);
+	for (struct job *j = q->live; v != NULL && ok && j != NULL; j = j->live_next) {
+		uint64_t now = __atomic_load_n(&j->rows_now, __ATOMIC_RELAXED);
+		ok = copy_info(&v[n], &j->rec);
+		if (v[n].rows < now)
+			v[n].rows = now;
+		n++;
+	}
 	for (size_t i = q->log_n; v != NULL && ok && i > 0; i--)
 		ok = copy_info(&v[n++], &q->log[(q->log_head + i - 1) % QUERY_LOG_MAX]);
 	pthread_mutex_unlock(&q->mu);
@@ -224,6 +358,8 @@ void query_list_free(struct query_info *v, size_t n)
 
 void query_log_free(struct query *q)
 {
+	while (q->waiting != NULL)
+		wait_end_locked(q->waiting, NULL);
 	for (size_t i = 0; q->log != NULL && i < q->log_n; i++)
 		free(q->log[(q->log_head + i) % QUERY_LOG_MAX].text);
 	free(q->log);

@@ -23,7 +23,10 @@
  * query arriving while a parallel scan runs still gets its worker (the
  * cores are shared for the rest of that scan, never withheld).  The extra
  * threads are started per query: a full scan costs far more than a
- * thread.
+ * thread.  When no core is idle, a summarize or distinct still runs as
+ * one partition on one thread: its partial aggregate is hashed
+ * (lib/query/kql_hagg), which is faster than SQLite's GROUP BY (a sort of
+ * every row), and the merge of its few partial rows costs little.
  */
 #include "query_int.h"
 
@@ -35,6 +38,7 @@
 
 #include "cache/qsync.h"
 #include "log.h"
+#include "query/kql_hagg.h"
 #include "query/kql_par.h"
 #include "query/kql_split.h"
 #include "util/sbuf.h"
@@ -278,9 +282,16 @@ static int store_path(const struct qpar_ctx *c, char **ret)
 static int run_split(struct par *p, const struct kql_split *s, int64_t now, kql_row_fn *row,
                      void *arg, struct kql_error *err)
 {
-	struct kql_par kp = {s, p->nparts, now, MAX_PARTIAL, part_open, part_close, p};
+	struct kql_par kp = {.split = s,
+	                     .nparts = p->nparts,
+	                     .now = now,
+	                     .max_bytes = MAX_PARTIAL,
+	                     .open = part_open,
+	                     .close = part_close,
+	                     .arg = p,
+	                     .budget = &p->c->j->budget};
 
-	if (p->nparts < 2)
+	if (p->nparts < 2 && !kql_hagg_supports(s->partial))
 		return -EAGAIN;
 	return kql_par_run(p->c->db, &kp, row, arg, err);
 }
@@ -294,15 +305,17 @@ int query_par_run(const struct qpar_ctx *c, const struct kql_plan *plan, int64_t
 	int rc = -EAGAIN;
 
 	if (kql_split(c->arena, plan, &s) != 0 || !(p.t = find_table(c, s.scan)) ||
-	    p.t->neids < 2 || !worth_it(&p)) {
+	    (p.t->neids < 2 && !kql_hagg_supports(s.partial)) || !worth_it(&p)) {
 		free(p.w);
 		return -EAGAIN;
 	}
 	n = slots_take(c->j->q, p.t->neids < KQL_PAR_MAX ? p.t->neids : KQL_PAR_MAX);
-	if (n > 1 && store_path(c, &p.path) == 0 && plan_parts(&p, n) == 0)
+	/* one thread: still the hash path, faster than GROUP BY's sort */
+	if ((n > 1 || kql_hagg_supports(s.partial)) && store_path(c, &p.path) == 0 &&
+	    plan_parts(&p, n) == 0)
 		rc = run_split(&p, &s, now, row, arg, err);
 	slots_give(c->j->q, n);
-	if (p.nparts > 1)
+	if (p.nparts > 0)
 		log_debug("query %s: scan of %s over %zu partitions: %s", c->j->request_id,
 		          p.t->ent->name, p.nparts, rc == -EAGAIN ? "run whole instead" : "merged");
 	for (size_t k = 0; k < p.nparts; k++)

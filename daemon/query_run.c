@@ -638,7 +638,11 @@ static int on_row(void *arg, const struct kql_value *row, size_t ncols)
 		                          .r = row[i].r,
 		                          .s = row[i].s,
 		                          .len = row[i].s ? strlen(row[i].s) : 0};
-	return kframe_row(r->f, r->row) < 0 ? -ECANCELED : 0;
+	if (kframe_row(r->f, r->row) < 0)
+		return -ECANCELED;
+	/* .show queries reads it while the query runs (query_list) */
+	__atomic_store_n(&r->j->rows_now, kframe_rows(r->f), __ATOMIC_RELAXED);
+	return 0;
 }
 
 static int columns(struct run *r, const struct kql_plan *p, struct kframe_column **ret)

@@ -428,7 +428,7 @@ static int result_type(const struct kql_func *f, struct kql_expr **args, size_t 
 	case KQL_R_SUM:
 		return is_integer(a0) || a0 == PROTO_T_BOOL ? PROTO_T_LONG : a0;
 	case KQL_R_NUMERIC:
-		return a0 == PROTO_T_TIMESPAN ? PROTO_T_TIMESPAN : PROTO_T_REAL;
+		return a0 == PROTO_T_TIMESPAN || a0 == PROTO_T_DATETIME ? a0 : PROTO_T_REAL;
 	case KQL_R_ROUND:
 		return is_integer(a0) ? PROTO_T_LONG : PROTO_T_REAL;
 	}
@@ -450,9 +450,12 @@ static bool check_args(struct kqlb *b, const struct kql_func *f, const struct kq
 	    args[1]->type != PROTO_T_BOOL)
 		return (bool)kqlb_fail(b, KQL_E_TYPE, n->pos, "%s(): the predicate must be bool",
 		                       n->name);
+	/* avg also takes datetimes (Kusto's avg(datetime) is a datetime); sum not. */
 	if ((f->id == KQL_F_SUM || f->id == KQL_F_AVG || f->id == KQL_F_SUMIF ||
 	     f->id == KQL_F_AVGIF) &&
-	    !is_number(a0) && a0 != PROTO_T_TIMESPAN && a0 != PROTO_T_DYNAMIC && a0 != PROTO_T_BOOL)
+	    !is_number(a0) && a0 != PROTO_T_TIMESPAN && a0 != PROTO_T_DYNAMIC &&
+	    a0 != PROTO_T_BOOL &&
+	    !(a0 == PROTO_T_DATETIME && (f->id == KQL_F_AVG || f->id == KQL_F_AVGIF)))
 		return (bool)kqlb_fail(b, KQL_E_TYPE, n->pos,
 		                       "%s(): expects a numeric argument, not '%s'", n->name,
 		                       tname(a0));

@@ -118,6 +118,13 @@ static struct kql_plan *bind_where(struct kqlb *b, const struct kqlb_binding *en
 
 /* ---- project, extend, project-away, project-rename ---- */
 
+/* Whether e passes on a column of in whose null is NaN (kql_col). */
+static bool passes_nan(const struct kql_expr *e, const struct kql_plan *in)
+{
+	return e->kind == KQL_E_COL && e->side == 0 && e->col >= 0 && (size_t)e->col < in->ncols &&
+	       in->cols[e->col].nan_if_null;
+}
+
 /* The name of an unnamed item: its column's, d_a, else ColumnN. */
 static const char *item_name(struct kqlb *b, const struct kql_node *k, const struct kql_expr *e,
                              const struct kql_plan *in, int *counter)
@@ -165,6 +172,7 @@ static struct kql_plan *bind_project(struct kqlb *b, const struct kqlb_binding *
 		p->exprs[i] = e;
 		p->cols[i].name = name;
 		p->cols[i].type = e->type;
+		p->cols[i].nan_if_null = passes_nan(e, in);
 	}
 	p->nexprs = n->nkids;
 	return p;
@@ -208,6 +216,7 @@ static struct kql_plan *bind_extend(struct kqlb *b, const struct kqlb_binding *e
 		p->exprs[c] = e;
 		p->cols[c].name = name;
 		p->cols[c].type = e->type;
+		p->cols[c].nan_if_null = passes_nan(e, in);
 		pend->name = name;
 		pend->e = e;
 		pend->next = s.pending;
@@ -311,7 +320,9 @@ static int out_add(struct kqlb *b, struct outlist *o, struct kql_expr *e, const 
 		return -1;
 	o->e[o->n] = e;
 	o->c[o->n].name = name;
-	o->c[o->n++].type = e->type;
+	o->c[o->n].type = e->type;
+	o->c[o->n++].nan_if_null = e->kind == KQL_E_CALL && e->type == PROTO_T_REAL &&
+	                           (e->fn == KQL_F_AVG || e->fn == KQL_F_AVGIF);
 	return 0;
 }
 
@@ -489,6 +500,8 @@ static int add_aggregate(struct kqlb *b, struct outlist *o, struct outlist *f,
 	for (size_t c = first; r == 0 && c < o->n; c++) {
 		struct kql_expr *ref = out_ref(b, o, c, e->pos);
 		r = ref != NULL ? out_add(b, f, ref, o->c[c].name) : -1;
+		if (r == 0)
+			f->c[f->n - 1].nan_if_null = o->c[c].nan_if_null;
 	}
 	return r;
 }
@@ -736,6 +749,11 @@ struct kql_plan *kqlb_union(struct kqlb *b, const struct kql_node *n, struct kql
 	if (union_columns(b, p, in, nin, n->op == KQL_UNION_INNER) != 0 ||
 	    union_maps(b, p, in, nin, n->str != NULL) != 0)
 		return NULL;
+	/* A table has columns: an inner union of inputs sharing none has no result. */
+	if (p->ncols == 0)
+		return kqlb_fail(b, KQL_E_TYPE, n->pos,
+		                 "'union' operator: kind=inner leaves no column common to all its "
+		                 "inputs (by name and type)");
 	return p;
 }
 

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 
 #include "query/kql_exec_int.h"
@@ -67,8 +68,11 @@ static int step_rows(sqlite3_stmt *st, const struct kql_plan *p, kql_row_fn *row
 	int rc, r;
 
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		for (size_t c = 0; c < p->ncols; c++)
+		for (size_t c = 0; c < p->ncols; c++) {
 			read_value(st, (int)c, p->cols[c].type, &vals[c]);
+			if (vals[c].isnull && p->cols[c].nan_if_null)
+				vals[c] = (struct kql_value){.r = NAN};
+		}
 		if ((r = row(arg, vals, p->ncols)) != 0)
 			return r;
 	}

@@ -139,17 +139,20 @@ static int convert_number(const char *s, enum proto_coltype type, sqlite3_contex
 	return 0;
 }
 
-/* A guid's 32 hex digits, dashes anywhere or nowhere; written back in
- * the canonical 8-4-4-4-12 lower-case form. */
+/* toguid() as its documentation says: the first 32 hex digits, hyphens
+ * skipped, the rest of the text ignored; a leading { or ( (.NET's B and P
+ * forms) skipped too.  Written back in the canonical 8-4-4-4-12
+ * lower-case form. */
 static void convert_guid(const char *s, sqlite3_context *ctx)
 {
 	char hex[33], out[37];
 	size_t n = 0, k = 0;
 
-	for (; *s != '\0'; s++) {
+	s += *s == '{' || *s == '(';
+	for (; *s != '\0' && n < 32; s++) {
 		if (*s == '-')
 			continue;
-		if (!isxdigit((unsigned char)*s) || n == 32)
+		if (!isxdigit((unsigned char)*s))
 			return;
 		hex[n++] = (char)tolower((unsigned char)*s);
 	}

@@ -721,7 +721,11 @@ static int split_call(struct sqlb *b, const struct kql_expr *e, const char *pref
 		                    : "json_group_array(DISTINCT %0) FILTER (WHERE %0 IS NOT NULL)",
 		               prefix);
 	case KQL_F_M_AVG:
-		return pattern(b, e, "CAST(sum(%0) AS REAL) / sum(%1)", prefix);
+		return pattern(b, e,
+		               e->type == PROTO_T_TIMESPAN
+		                   ? "CAST(round(CAST(sum(%0) AS REAL) / sum(%1)) AS INTEGER)"
+		                   : "CAST(sum(%0) AS REAL) / sum(%1)",
+		               prefix);
 	case KQL_F_M_DCOUNT:
 		return call(b, "kql_dmerge", e, prefix);
 	default:
@@ -745,6 +749,31 @@ static int collect(struct sqlb *b, const struct kql_expr *e, bool distinct, cons
 	return 0;
 }
 
+/* avg and avgif.  A timespan or datetime average is whole ticks, rounded
+ * (later operators expect integers); datetimes are averaged as offsets
+ * from 2020-01-01, whose doubles stay exact to the tick for centuries
+ * around it, where ticks since 1970 would lose ~32 ticks. */
+static int average(struct sqlb *b, const struct kql_expr *e, const char *prefix)
+{
+	bool cond = e->fn == KQL_F_AVGIF;
+
+	if (e->type == PROTO_T_DATETIME)
+		return pattern(
+		    b, e,
+		    cond ? "(CAST(round(avg(CASE WHEN %1 THEN %0 - 15778368000000000 END)) "
+		           "AS INTEGER) + 15778368000000000)"
+		         : "(CAST(round(avg(%0 - 15778368000000000)) AS INTEGER) + "
+		           "15778368000000000)",
+		    prefix);
+	if (e->type == PROTO_T_TIMESPAN)
+		return pattern(b, e,
+		               cond ? "CAST(round(avg(CASE WHEN %1 THEN %0 END)) AS INTEGER)"
+		                    : "CAST(round(avg(%0)) AS INTEGER)",
+		               prefix);
+	return cond ? pattern(b, e, "avg(CASE WHEN %1 THEN %0 END)", prefix)
+	            : call(b, "avg", e, prefix);
+}
+
 static int aggregate_call(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 {
 	switch (e->fn) {
@@ -758,9 +787,8 @@ static int aggregate_call(struct sqlb *b, const struct kql_expr *e, const char *
 	case KQL_F_SUMIF:
 		return pattern(b, e, "coalesce(sum(CASE WHEN %1 THEN %0 END), 0)", prefix);
 	case KQL_F_AVG:
-		return call(b, "avg", e, prefix);
 	case KQL_F_AVGIF:
-		return pattern(b, e, "avg(CASE WHEN %1 THEN %0 END)", prefix);
+		return average(b, e, prefix);
 	case KQL_F_MIN:
 		return call(b, "min", e, prefix);
 	case KQL_F_MAX:

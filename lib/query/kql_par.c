@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "query/kql_exec_int.h"
+#include "query/kql_hagg.h"
 
 /* The partial rows of one partition: n values, ncols a row. */
 struct rowbuf {
@@ -117,6 +118,20 @@ static bool running(struct part *t, sqlite3 *db)
 	return !stop;
 }
 
+/* The partial plan on t's connection db: hashed where kql_hagg can, else
+ * (or when the values ask for it) its SQL. */
+static int run_partial(struct part *t, sqlite3 *db)
+{
+	const struct kql_par *par = t->par;
+	const struct kql_plan *p = par->split->partial;
+	struct kql_hagg_limits lim = {par->max_bytes, par->budget};
+	int rc = -ENOTSUP;
+
+	if (!par->sorted && kql_hagg_supports(p))
+		rc = kql_hagg_run(db, p, par->now, &lim, rowbuf_add, t, &t->err);
+	return rc == -ENOTSUP ? kql_exec_run(db, p, par->now, rowbuf_add, t, &t->err) : rc;
+}
+
 static void *part_main(void *arg)
 {
 	struct part *t = arg;
@@ -125,7 +140,7 @@ static void *part_main(void *arg)
 
 	t->rc = par->open(par->arg, t->k, &db);
 	if (t->rc == 0 && running(t, db))
-		t->rc = kql_exec_run(db, par->split->partial, par->now, rowbuf_add, t, &t->err);
+		t->rc = run_partial(t, db);
 	/* the take has its rows: whatever stopped t (its own rows, the
 	 * interrupt), the rows gathered are the visible table's */
 	if (!running(t, NULL))

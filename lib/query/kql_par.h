@@ -5,6 +5,10 @@
  * rows gathered into KQL_SPLIT_TABLE on the caller's connection, then the
  * final plan there, its rows handed over as kql_exec_run does.
  *
+ * A partial summarize or distinct runs on the hash path (kql_hagg) unless
+ * the values ask for the SQL's (-ENOTSUP: then that partition runs the
+ * SQL); its table counts against max_bytes and the query's budget.
+ *
  * The caller opens each partition's connection (open): registered
  * (kql_exec_register), its stored table restricted to that partition's
  * rows, and seeing the same data as the caller's connection (the caller
@@ -38,6 +42,12 @@ struct kql_par {
 	kql_par_open_fn *open;
 	kql_par_close_fn *close;
 	void *arg;
+	/* the query's budget, which a partition's hash table counts against
+	 * (borrowed; NULL: none) */
+	struct kql_budget *budget;
+	/* true: each partition runs the partial plan's SQL (GROUP BY, a sort)
+	 * even where kql_hagg could aggregate it (tests, benchmarks) */
+	bool sorted;
 };
 
 /* Runs par on db (registered; the caller's thread).  0; row's non-zero

@@ -39,7 +39,8 @@ int kql_parse(struct kql_arena *arena, const char *src, size_t len, struct kql_n
 int kql_parse_type_name(const char *word);
 
 /* The text of a datetime literal (2020-01-02, 2020-01-02 03:04:05.1,
- * 2020-01-02T03:04:05.1234567Z, "2020-01-02") into ticks; 0 or -EINVAL.
+ * 2020-01-02T03:04:05.1234567Z, 2020-01-02T03:04:05+02:00 in UTC,
+ * "2020-01-02", the RFC 822/850 forms) into ticks; 0 or -EINVAL.
  * Also what todatetime() accepts. */
 int kql_parse_datetime(const char *s, int64_t *ret);
 

@@ -271,10 +271,45 @@ static void *bad_literal(struct kql_parser *p, const char *what)
 	       NULL;
 }
 
-/* A trailing " GMT" (the RFC and sortable forms say so), or nothing. */
-static bool utc_suffix(const char *s)
+/* The zone after a time, as .NET's DateTime parsing (and so Kusto) takes
+ * it: nothing, Z, " GMT", " UTC", or an offset +hh:mm, +hhmm, +hh (the RFC
+ * forms put a space before it: "... 15:05 +0200").  *ret_ticks is what to
+ * subtract to get UTC; -EINVAL for anything else after the time. */
+static int zone_offset(const char *s, int64_t *ret_ticks)
 {
-	return *s == '\0' || strcmp(s, " GMT") == 0 || strcmp(s, " UTC") == 0;
+	int h = 0, m = 0, k = 0, sign;
+
+	if (*s == '\0' || strcmp(s, "Z") == 0 || strcmp(s, " GMT") == 0 || strcmp(s, " UTC") == 0) {
+		*ret_ticks = 0;
+		return 0;
+	}
+	s += *s == ' ';
+	if (*s != '+' && *s != '-')
+		return -EINVAL;
+	sign = *s++ == '-' ? -1 : 1;
+	if (!isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[1]))
+		return -EINVAL;
+	h = (s[0] - '0') * 10 + (s[1] - '0');
+	s += 2;
+	if (*s == ':' && sscanf(s + 1, "%2d%n", &m, &k) == 1 && k == 2)
+		s += 3;
+	else if (isdigit((unsigned char)*s) && sscanf(s, "%2d%n", &m, &k) == 1 && k == 2)
+		s += 2;
+	if (*s != '\0' || h > 14 || m > 59)
+		return -EINVAL;
+	*ret_ticks = sign * ((int64_t)h * 60 + m) * 60 * TIMEFMT_TICKS_PER_SEC;
+	return 0;
+}
+
+/* iso (timefmt's form) shifted from the zone z to UTC. */
+static int utc_of(const char *iso, const char *z, int64_t *ret)
+{
+	int64_t off, t;
+
+	if (zone_offset(z, &off) != 0 || timefmt_parse_datetime(iso, &t) != 0)
+		return -EINVAL;
+	*ret = t - off;
+	return 0;
 }
 
 /* RFC 822 and RFC 850 (the datetime type's documentation):
@@ -297,19 +332,19 @@ static int parse_rfc_datetime(const char *s, int64_t *ret)
 		s += 1 + k;
 	for (int i = 0; i < 3; i++)
 		mon[i] = (char)tolower((unsigned char)mon[i]);
-	if (strlen(mon) != 3 || (m = strstr(months, mon)) == NULL || (m - months) % 3 != 0 ||
-	    !utc_suffix(s))
+	if (strlen(mon) != 3 || (m = strstr(months, mon)) == NULL || (m - months) % 3 != 0)
 		return -EINVAL;
 	mo = (int)(m - months) / 3 + 1;
 	if (y < 100)
 		y += y < 50 ? 2000 : 1900;
 	(void)snprintf(iso, sizeof(iso), "%04d-%02d-%02dT%02d:%02d:%02dZ", y, mo, d, h, mi, sec);
-	return timefmt_parse_datetime(iso, ret);
+	return utc_of(iso, s, ret);
 }
 
 /* Kusto's datetime forms: 2020-01-02, 2020-01-02 03:04,
- * 2020-01-02T03:04:05.1234567Z, 2020-1-2 03:04 GMT, and the RFC 822 and
- * 850 ones; normalized to timefmt's ISO form. */
+ * 2020-01-02T03:04:05.1234567Z, 2020-1-2 03:04 GMT, an ISO 8601 offset
+ * (2020-01-02T03:04:05+02:00, converted to UTC as Kusto does), and the RFC
+ * 822 and 850 ones; normalized to timefmt's ISO form. */
 int kql_parse_datetime(const char *s, int64_t *ret)
 {
 	int y, mo, d, h = 0, mi = 0, sec = 0, n = 0, k = 0;
@@ -336,13 +371,10 @@ int kql_parse_datetime(const char *s, int64_t *ret)
 		if (*s == '.' && sscanf(s + 1, "%7[0-9]%n", frac, &k) == 1)
 			s += 1 + k;
 	}
-	if (*s == 'Z')
-		s++;
-	if (!utc_suffix(s))
-		return -EINVAL;
 	(void)snprintf(iso, sizeof(iso), "%04d-%02d-%02dT%02d:%02d:%02d%s%sZ", y, mo, d, h, mi, sec,
 	               frac[0] ? "." : "", frac);
-	return timefmt_parse_datetime(iso, ret);
+	/* A zone only after a time: 2020-01-02-05:00 is no date. */
+	return k == 0 && *s != '\0' && *s != 'Z' && *s != ' ' ? -EINVAL : utc_of(iso, s, ret);
 }
 
 /* timespan(...): 1d, 1.5h, 00:10:00, 1.00:00:00, or a bare number of days. */
@@ -567,6 +599,26 @@ static struct kql_node *parse_dynamic(struct kql_parser *p, struct kql_node *n)
 	return n;
 }
 
+/* r truncated into *ret when int64 holds it (a cast of any other real
+ * is undefined). */
+static bool real_to_i64(double r, int64_t *ret)
+{
+	if (!(r > -9223372036854775808.0 && r < 9223372036854775808.0))
+		return false;
+	*ret = (int64_t)r;
+	return true;
+}
+
+/* A typed literal whose number its type cannot hold. */
+static struct kql_node *literal_range(struct kql_parser *p, struct kql_node *n)
+{
+	const char *at = p->src + n->pos.off;
+
+	(void)kql_err_syntax(p->err, n->pos, at, kqlp_span(p, n->pos.off, ")"),
+	                     "a literal out of range");
+	return NULL;
+}
+
 /* real(nan), real(+inf), real(-inf). */
 static bool parse_real_special(struct kql_parser *p, struct kql_node *n)
 {
@@ -598,8 +650,12 @@ static struct kql_node *parse_scalar_value(struct kql_parser *p, struct kql_node
 		return n;
 	if ((v = json_number(p)) == NULL)
 		return NULL;
-	n->i = json_is_integer(v) ? json_integer_value(v) : (int64_t)json_real_value(v);
 	n->r = json_number_value(v);
+	n->i = json_is_integer(v) ? json_integer_value(v) : 0;
+	if (!json_is_integer(v) && !real_to_i64(n->r, &n->i) && n->type != PROTO_T_REAL) {
+		json_decref(v);
+		return literal_range(p, n);
+	}
 	json_decref(v);
 	if (n->type == PROTO_T_INT && (n->i < INT32_MIN || n->i > INT32_MAX)) {
 		const char *at = p->src + n->pos.off;

@@ -50,6 +50,9 @@ struct kql_expr {
 struct kql_col {
 	const char *name;
 	enum proto_coltype type;
+	/* A real whose null is Kusto's NaN: avg/avgif of no values, passed on
+	 * unchanged (SQLite holds no NaN); the executor reads it as NaN. */
+	bool nan_if_null;
 };
 
 enum kql_plan_kind {

@@ -60,7 +60,7 @@ static int on_value(void *arg, const struct kql_value *row, size_t ncols)
  * evaluated (then it bounds nothing). */
 static int eval(const struct walk *w, const struct kql_timebound *b, int64_t *v)
 {
-	struct kql_col col = {"v", PROTO_T_DATETIME};
+	struct kql_col col = {"v", PROTO_T_DATETIME, false};
 	struct kql_expr *e = b->value;
 	struct kql_plan p = {
 	    .kind = KQL_P_VALUES, .cols = &col, .ncols = 1, .exprs = &e, .nexprs = 1, .nrows = 1};

@@ -58,7 +58,7 @@ static struct kql_expr *add_state(struct builder *b, struct kql_expr *e)
 		return NULL;
 	(void)snprintf(name, sizeof(name), "p%zu", i);
 	p->exprs[i] = e;
-	p->cols[i] = (struct kql_col){kql_arena_strndup(b->a, name, strlen(name)), e->type};
+	p->cols[i] = (struct kql_col){kql_arena_strndup(b->a, name, strlen(name)), e->type, false};
 	col->col = (int)i;
 	return p->cols[i].name ? col : NULL;
 }
@@ -112,9 +112,11 @@ static bool decomposable(const struct kql_expr *e)
 	case KQL_F_MIN:
 	case KQL_F_MAX:
 	case KQL_F_TAKE_ANY:
+		return true;
 	case KQL_F_AVG:
 	case KQL_F_AVGIF:
-		return true;
+		/* Partial sums of datetimes would overflow a long. */
+		return e->args[0]->type != PROTO_T_DATETIME;
 	case KQL_F_DCOUNT:
 	case KQL_F_DCOUNTIF:
 		return e->args[0]->type != PROTO_T_REAL;
@@ -196,7 +198,7 @@ static struct kql_plan *partials_scan(struct kql_arena *a, const struct kql_plan
 	for (size_t c = 0; c < partial->ncols; c++) {
 		(void)snprintf(name, sizeof(name), "p%zu", c);
 		s->cols[c] = (struct kql_col){kql_arena_strndup(a, name, strlen(name)),
-		                              partial->cols[c].type};
+		                              partial->cols[c].type, false};
 		if (!s->cols[c].name)
 			return NULL;
 	}
@@ -260,6 +262,13 @@ static bool limit_splittable(const struct kql_plan *p)
 	       ((p->kind == KQL_P_TAKE && filters(p->in[0])) || p->kind == KQL_P_TOP);
 }
 
+/* distinct over a stored table through filters and projections: each
+ * partition's distinct rows, then the distinct rows of those. */
+static bool distinct_splittable(const struct kql_plan *p)
+{
+	return p->kind == KQL_P_DISTINCT && scan_below(p->in[0]);
+}
+
 /* The same operator over each partition, then over their rows. */
 static int split_limit(struct kql_arena *a, const struct kql_plan *p, struct kql_split *ret)
 {
@@ -286,7 +295,7 @@ static int split_at(struct kql_arena *a, const struct kql_plan *p, struct kql_sp
 
 	if (splittable(p))
 		return split_aggregate(a, p, ret);
-	if (limit_splittable(p))
+	if (limit_splittable(p) || distinct_splittable(p))
 		return split_limit(a, p, ret);
 	if (p->nin != 1 || p->kind == KQL_P_JOIN || p->kind == KQL_P_UNION)
 		return 1;

@@ -17,8 +17,9 @@
  * keeps the plan whole.  top N and take N split too: each partition's N
  * rows, then N of all of them (take: any N rows, as Kusto's; the
  * partitions stop once N are found; top: rows tied on the keys may come
- * in another order).  The answers equal the unsplit plan's but for the
- * order of adding reals (a sum or avg of reals may differ in the last
+ * in another order).  distinct splits as each partition's distinct
+ * rows, then the distinct rows of those.  The answers equal the unsplit
+ * plan's but for the order of adding reals (a sum or avg of reals may differ in the last
  * digits, as in any parallel engine).
  */
 #ifndef FOLLOWERD_KQL_SPLIT_H
@@ -43,8 +44,8 @@ struct kql_split {
 /* Splits p (borrowed) at its first operator (from the result down through
  * single-input operators) that reads a stored table through filters and
  * projections only and is a summarize whose aggregates all decompose, a
- * top, or a take over a filter (without one, take stops at once anyway).  0 with ret
- * filled (its plans in arena a, sharing p's unchanged nodes); 1 when p
+ * distinct, a top, or a take over a filter (without one, take stops at
+ * once anyway).  0 with ret filled (its plans in arena a, sharing p's unchanged nodes); 1 when p
  * has no such operator (ret untouched: run p whole); -ENOMEM. */
 int kql_split(struct kql_arena *a, const struct kql_plan *p, struct kql_split *ret);
 

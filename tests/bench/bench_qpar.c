@@ -42,6 +42,7 @@ static const char *const queries[][2] = {
     {"avg-max-by-host-top10",
      "Logs | summarize avg(Latency), max(Latency) by Host | top 10 by avg_Latency"},
     {"dcount-host", "Logs | summarize dcount(Host)"},
+    {"distinct-host", "Logs | distinct Host"},
     {"take-100", "Logs | take 100"},
     {"take-10-where-rare", "Logs | where Latency > 499.99 | take 10"},
     {"top-10-latency", "Logs | top 10 by Latency"},
@@ -191,7 +192,14 @@ static double run_once(sqlite3 *db, struct kql_arena *a, const struct kql_plan *
 	double c0 = cpu();
 	struct kql_error e = {0};
 	struct kql_split s;
-	struct kql_par par = {&s, nparts, 0, 64u << 20, part_open, part_close, NULL};
+	/* QPAR_SORTED=1: the partial plans as SQL (GROUP BY) instead of hashed */
+	const char *sorted = getenv("QPAR_SORTED");
+	struct kql_par par = {.split = &s,
+	                      .nparts = nparts,
+	                      .max_bytes = 64u << 20,
+	                      .open = part_open,
+	                      .close = part_close,
+	                      .sorted = sorted && *sorted == '1'};
 	double t0 = now();
 	int rc;
 

@@ -38,6 +38,26 @@ bench_free_kb() {
 	return 1
 }
 
+# bench_duckdb: the peers' DuckDB (npm @duckdb/node-api under peers/),
+# installed by npm ci the first time.
+bench_duckdb() {
+	local peers
+	peers=$(dirname "${BASH_SOURCE[0]}")/peers
+	[ -d "$peers/node_modules/@duckdb/node-api" ] ||
+		(cd "$peers" && npm ci --no-audit --no-fund --loglevel=error) >&2
+}
+
+# bench_workdir NAME: a new work directory under $BASE into W, with
+# leaderctl's state cache and SQLite's temporary files (sorts, DISTINCT)
+# in it, on the same tmpfs, for followerd and the sqlite3 CLI alike (their
+# default is /var/tmp).
+bench_workdir() {
+	W=$(mktemp -d "$BASE/$1.XXXXXX") || return 1
+	export LEADERCTL_STATE_CACHE=$W/leaderctl-state
+	export SQLITE_TMPDIR=$W/sqlite-tmp
+	mkdir -p "$SQLITE_TMPDIR"
+}
+
 # bench_leader DIR ROWS EXTENTS [--gzip]: a new leader in DIR with database
 # Logs, table T0000 of ROWS generated log-like rows (leaderctl generate:
 # Timestamp, Level, Host, Service, Latency, Message, Code, Props) in EXTENTS

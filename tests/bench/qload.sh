@@ -45,8 +45,7 @@ done
 [ -x "$FOLLOWERD" ] && [ -x "$LEADERCTL" ] || { echo "qload: build first (make)" >&2; exit 1; }
 # ~600 B a row at the peak: both leaders, a store and a peer's raw and typed tables
 bench_free_kb "$BASE" $((ROWS / 1024 * 600 + 524288)) qload || exit 1
-[ -d "$here/peers/node_modules/@duckdb/node-api" ] ||
-	(cd "$here/peers" && npm ci --no-audit --no-fund --loglevel=error) >&2
+bench_duckdb
 make -C "$root" -s "$(basename "$BUILD")/libfollower.a" B="$(basename "$BUILD")" >/dev/null
 bin=$BUILD/bench/bench_qload
 mkdir -p "$(dirname "$bin")"
@@ -54,18 +53,13 @@ cc -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -I"$root/lib" \
 	$(pkg-config --cflags jansson zlib libzstd sqlite3) -o "$bin" "$here/bench_qload.c" \
 	"$BUILD/libfollower.a" $(pkg-config --libs jansson zlib libzstd sqlite3) -lm -lpthread
 
-W=$(mktemp -d "$BASE/qload.XXXXXX")
+bench_workdir qload || exit 1
 FPID=
 cleanup() {
 	[ -z "$FPID" ] || { kill "$FPID" 2>/dev/null; wait "$FPID" 2>/dev/null; }
 	rm -rf "$W"
 }
 trap cleanup EXIT
-export LEADERCTL_STATE_CACHE=$W/leaderctl-state
-# SQLite's temporary files (sorts, DISTINCT) on the same tmpfs, for
-# followerd and the sqlite3 CLI alike (their default is /var/tmp).
-export SQLITE_TMPDIR=$W/sqlite-tmp
-mkdir -p "$SQLITE_TMPDIR"
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 

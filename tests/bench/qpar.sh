@@ -10,6 +10,8 @@
 # The engine alone: no HTTP, no encoding (tests/bench/query.sh measures
 # the whole path against the peers).
 #   make bench BENCH=qpar        QPAR_ROWS=10000000 QPAR_EXTENTS=1000 for the issue's size
+#   QPAR_PARTS=1: the split on one thread (a summarize's partial hashed);
+#   QPAR_SORTED=1: the partial plans as SQL (GROUP BY) instead of hashed
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -45,6 +47,7 @@ declare -A sql=(
 	[count-by-hour]="SELECT Timestamp / 36000000000 * 36000000000 AS h, count(*) FROM logs GROUP BY h"
 	[avg-max-by-host-top10]="SELECT Host, avg(Latency) AS a, max(Latency) FROM logs GROUP BY Host ORDER BY a DESC LIMIT 10"
 	[dcount-host]="SELECT count(DISTINCT Host) FROM logs"
+	[distinct-host]="SELECT DISTINCT Host FROM logs"
 	[take-100]="SELECT * FROM logs LIMIT 100"
 	[take-10-where-rare]="SELECT * FROM logs WHERE Latency > 499.99 LIMIT 10"
 	[top-10-latency]="SELECT * FROM logs ORDER BY Latency DESC LIMIT 10"

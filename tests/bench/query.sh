@@ -51,10 +51,9 @@ done
 # ~550 B a row: leader and cache (CSV twice), followerd's store, sqlite3's
 # table (and its raw text during the load), DuckDB's, ClickHouse's
 bench_free_kb "$BASE" $((ROWS / 1024 * 550 + 524288)) query || exit 1
-[ -d "$here/peers/node_modules/@duckdb/node-api" ] ||
-	(cd "$here/peers" && npm ci --no-audit --no-fund --loglevel=error) >&2
+bench_duckdb
 
-W=$(mktemp -d "$BASE/query.XXXXXX")
+bench_workdir query || exit 1
 FPID='' CHPID=''
 cleanup() {
 	local p
@@ -62,11 +61,6 @@ cleanup() {
 	rm -rf "$W"
 }
 trap cleanup EXIT
-export LEADERCTL_STATE_CACHE=$W/leaderctl-state
-# SQLite's temporary files (sorts, DISTINCT) on the same tmpfs, for
-# followerd and the sqlite3 CLI alike (their default is /var/tmp).
-export SQLITE_TMPDIR=$W/sqlite-tmp
-mkdir -p "$SQLITE_TMPDIR"
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 

@@ -12,8 +12,7 @@ source "$(dirname "$0")/sync_common.bash"
 need_kusto_sdk
 MJS=$E2E_ROOT/tests/e2e/kql_conformance.mjs
 
-PORT=$(free_port)
-URL=http://127.0.0.1:$PORT
+sdk_port
 
 L=$T/leader
 mkdir -p "$L" "$T/data"
@@ -28,20 +27,17 @@ lc "$L" ingest Logs Hosts "$T/data/Hosts.1.csv" --format csv >/dev/null
 NEXT=$(ls "$T"/data/*.csv | wc -l)
 
 lc "$L" add-principal Logs viewers 'aaduser=viewer@x' >/dev/null
-echo "aaduser=viewer@x $(printf tok-viewer | sha256sum | cut -d' ' -f1)" >"$T/tokens"
-chmod 600 "$T/tokens"
+write_tokens "$T/tokens" viewer
 {
 	daemon_conf "listen = 127.0.0.1:$PORT" "tokens_file = $T/tokens"
 	attach_conf logs "$L" Logs
 } >"$CONF"
-start_follower
-wait_port "$PORT" 10 || { diag "followerd did not listen"; tail -20 "$FLOG"; exit 1; }
+start_listening
 wait_for "the leader's Logs is applied" 20 at_version logs "$L" Logs
 loaded() {
 	local t n=0
 	for t in Events Hosts; do
-		n=$((n + $(curl -s -H "Authorization: Bearer tok-viewer" "$URL/v1/databases/Logs/extents?table=$t" |
-			jq '[.extents[] | select(.query.state == "loaded")] | length')))
+		n=$((n + $(loaded_extents Logs "$t")))
 	done
 	[ "$n" = "$NEXT" ]
 }

@@ -2,13 +2,15 @@
 # query_admin — administering KQL queries from the official Node SDK
 # (azure-kusto-data in tests/node_modules) against a real followerd: .show
 # queries lists running and recent queries (a caller its own, an admin
-# everyone's) with ADX's columns; .cancel query stops a running one (its
+# everyone's) with ADX's columns, a running query's RowCount the rows
+# answered so far; .cancel query stops a running one (its
 # client raises Kusto's cancellation), refuses others' queries and names an
 # unknown id; a client that disconnects cancels its query and frees its
 # worker at once; past max_concurrent_queries a query waits
 # query_queue_timeout and is refused with 429, which the SDK raises as its
 # ThrottlingError (while .show queries and .cancel query still get
-# through); past query_max_memory a make_list, make_set or percentile fails
+# through), and while it waits it is listed Queued and can be cancelled
+# (its client gets Kusto's cancellation at once); past query_max_memory a make_list, make_set or percentile fails
 # with E_RUNAWAY_QUERY naming the bound, and the daemon answers the next
 # query; database("X").T reads another followed database the caller may
 # read (a table of the same name stays apart), 403 for one it may not, a
@@ -18,9 +20,7 @@ source "$(dirname "$0")/sync_common.bash"
 
 need_kusto_sdk
 
-PORT=$(free_port)
-URL=http://127.0.0.1:$PORT
-sha() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
+sdk_port
 
 L=$T/leader
 mkdir -p "$L"
@@ -42,21 +42,18 @@ lc "$L" ingest Ops Events "$T/ops.csv" --format csv >/dev/null
 lc "$L" create-database Secret >/dev/null
 lc "$L" create-table Secret T 'x:long' >/dev/null
 
-for p in viewer other admin; do echo "aaduser=$p@x $(sha "tok-$p")"; done >"$T/tokens"
-chmod 600 "$T/tokens"
+write_tokens "$T/tokens" viewer other admin
 {
 	daemon_conf "listen = 127.0.0.1:$PORT" "tokens_file = $T/tokens" \
-		"max_concurrent_queries = 3" "query_queue_timeout = 1s" "query_max_memory = 4M"
+		"max_concurrent_queries = 3" "query_queue_timeout = 2s" "query_max_memory = 4M"
 	attach_conf logs "$L" Logs
 	attach_conf ops "$L" Ops
 	attach_conf secret "$L" Secret
 } >"$CONF"
-start_follower
-wait_port "$PORT" 10 || { diag "followerd did not listen"; tail -20 "$FLOG"; exit 1; }
+start_listening
 wait_for "the leader's Logs is applied" 20 at_version logs "$L" Logs
 wait_for "the leader's Ops is applied" 20 at_version ops "$L" Ops
-loaded() { [ "$(curl -s -H 'Authorization: Bearer tok-viewer' "$URL/v1/databases/$1/extents?table=Events" |
-	jq '[.extents[] | select(.query.state == "loaded")] | length')" = 1 ]; }
+loaded() { [ "$(loaded_extents "$1" Events)" = 1 ]; }
 wait_for "the extents are loaded" 30 eval 'loaded Logs && loaded Ops'
 
 cat >"$T/check.mjs" <<'EOF'
@@ -132,6 +129,20 @@ r = rows(await admin.execute("Logs", '.cancel query "QA;slow-1"'));
 check("... cancelling it again: 'Cancel failed', it is no longer running",
 	r[0]?.CancellationState === "Cancel failed" && /no longer running/.test(r[0].ReasonPhrase), r);
 
+// A running query's RowCount is the rows answered so far.
+const streaming = raw("QA;rows-1", "range x from 1 to 2000000000 step 1 | where x % 100000 == 0");
+q = await waitState(viewer, "QA;rows-1", "InProgress");
+for (const end = Date.now() + 10000; q?.State === "InProgress" && !(q.RowCount > 0) && Date.now() < end;
+	q = await find(viewer, "QA;rows-1"))
+	await sleep(100);
+const first = q?.RowCount;
+await sleep(500);
+q = await find(viewer, "QA;rows-1");
+check(".show queries: a running query's RowCount grows as it answers rows",
+	q?.State === "InProgress" && first > 0 && q.RowCount > first, { first, q });
+streaming.abort();
+await waitState(viewer, "QA;rows-1", "Cancelled");
+
 // Completed and failed queries are kept.
 await viewer.execute("Logs", "Events | take 7", props("QA;take-1"));
 q = await find(viewer, "QA;take-1");
@@ -158,7 +169,7 @@ r = rows(await viewer.execute("Logs", "Events | count"));
 const took = Date.now() - t0;
 check(`... and the next query runs at once (${took} ms)`, r[0]?.Count === 50 && took < 2000, r);
 
-// max_concurrent_queries = 3: a fourth waits 1 s, then 429 (the SDK's ThrottlingError).
+// max_concurrent_queries = 3: a fourth waits 2 s, then 429 (the SDK's ThrottlingError).
 const busy = [raw("QA;t-1"), raw("QA;t-2"), raw("QA;t-3")];
 for (const id of ["QA;t-1", "QA;t-2", "QA;t-3"]) await waitState(viewer, id, "InProgress");
 t0 = Date.now();
@@ -166,7 +177,27 @@ await raises("past max_concurrent_queries: the SDK raises ThrottlingError",
 	viewer.execute("Logs", "print 1"),
 	(e) => e.name === "ThrottlingError" && /429/.test(e.message));
 const waited = Date.now() - t0;
-check(`... after waiting query_queue_timeout (${waited} ms)`, waited >= 900 && waited < 5000);
+check(`... after waiting query_queue_timeout (${waited} ms)`, waited >= 1900 && waited < 6000);
+// While it waits: Queued in .show queries, and .cancel query answers it at once.
+const queued = fetch(`${url}/v2/rest/query`, { method: "POST",
+	headers: { authorization: "Bearer tok-viewer", "content-type": "application/json",
+		"x-ms-client-request-id": "QA;queued-1" },
+	body: JSON.stringify({ db: "Logs", csl: "print 'waiting'" }) })
+	.then(async (res) => ({ status: res.status, body: await res.text(), at: Date.now() }));
+q = await waitState(viewer, "QA;queued-1", "Queued", 1500);
+check(".show queries: a query waiting for a slot is Queued", q?.State === "Queued" &&
+	q.Text === "print 'waiting'" && q.User === "aaduser=viewer@x" && q.Database === "Logs", q);
+r = rows(await viewer.execute("Logs", ".show running queries"));
+check("... and listed by .show running queries", r.some((x) => x.ClientActivityId === "QA;queued-1"), r);
+t0 = Date.now();
+r = rows(await admin.execute("Logs", '.cancel query "QA;queued-1" with (reason = "not now")'));
+check("... .cancel query cancels it", r[0]?.CancellationState === "Cancelled successfully", r);
+const qa = await queued;
+check(`... its client gets Kusto's cancellation at once (${qa.at - t0} ms), not the 429`,
+	qa.status === 503 && /E_QUERY_CANCELLED.*admin@x.*not now/.test(qa.body) && qa.at - t0 < 1500, qa);
+q = await find(viewer, "QA;queued-1");
+check("... and it is listed Cancelled, with the reason", q?.State === "Cancelled" &&
+	/not now/.test(q.FailureReason), q);
 await raises("a refused query of its own", viewer.execute("Logs", "print 2", props("QA;throttled-1")),
 	(e) => e.name === "ThrottlingError");
 q = await find(viewer, "QA;throttled-1");

@@ -4,7 +4,7 @@
 # 200,000-row threshold) and answers exactly what the same daemon answers
 # with the plan run whole (nulls, a filter leaving no row, summarize
 # without by over nothing, avg of nulls only, dcount, top above it, top N,
-# take N over a filter); while
+# take N over a filter, distinct); while
 # the leader commits, merges and drops, every parallel answer is one whole
 # version.
 source "$(dirname "$0")/lib.sh"
@@ -53,6 +53,7 @@ queries=(
 	'Events | top 5 by Latency desc, Timestamp asc, Host asc, Code asc, Level asc'
 	'Events | where Code > 10 | take 1000 | order by Timestamp asc, Host asc, Code asc, Latency asc'
 	'Events | where Code > 10 | take 3 | count'
+	'Events | distinct Host, Level | order by Host asc, Level asc'
 )
 answers() { for q in "${queries[@]}"; do query "$q"; done; }
 

@@ -17,8 +17,7 @@ source "$(dirname "$0")/sync_common.bash"
 command -v curl >/dev/null || skip_all "curl not installed"
 [ -x "$TOOLS/faultserver" ] || skip_all "faultserver not built"
 
-PORT=$(free_port)
-URL=http://127.0.0.1:$PORT
+sdk_port
 L=$T/leader
 mkdir -p "$L"
 lc "$L" init >/dev/null
@@ -55,12 +54,10 @@ conf() {
 	} >"$CONF"
 }
 conf $((COLD_BYTES - 1))
-start_follower
-wait_port "$PORT" 10 || { diag "followerd did not listen"; tail -20 "$FLOG"; exit 1; }
+start_listening
 wait_for "the store is at the leader's version" 20 at_version logs "$L" Logs
 loaded() {
-	[ "$(curl -s "$URL/v1/databases/Logs/extents?table=Events" |
-		jq '[.extents[] | select(.query.state == "loaded")] | length')" = "$1" ]
+	[ "$(loaded_extents Logs Events "")" = "$1" ]
 }
 wait_for "the 3 hot extents are loaded, the 4 cold ones are not" 30 loaded 3
 

@@ -126,3 +126,37 @@ ingest() {
 	printf '%s,%s\n' "$4" "$RANDOM" >"$T/$4.csv"
 	lc "$1" ingest "$2" "$3" "$T/$4.csv"
 }
+
+# The Kusto SDK tests' daemon (tests/e2e/kql_*.sh, query_*.sh): PORT and URL
+# of a free loopback port, bearer tokens tok-NAME for aaduser=NAME@x, the
+# daemon started and listening, the query store's loaded extents.
+sdk_port() {
+	PORT=$(free_port)
+	URL=http://127.0.0.1:$PORT
+}
+
+# token_sha TOKEN: what a tokens_file line holds for TOKEN.
+token_sha() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
+
+# write_tokens FILE NAME...: a tokens_file giving aaduser=NAME@x the token tok-NAME.
+write_tokens() {
+	local f=$1 p
+	shift
+	for p; do echo "aaduser=$p@x $(token_sha "tok-$p")"; done >"$f"
+	chmod 600 "$f"
+}
+
+# start_listening: start_follower, then PORT answers (the log's tail and
+# exit when it does not within 10 s).
+start_listening() {
+	start_follower
+	wait_port "$PORT" 10 || { diag "followerd did not listen"; tail -20 "$FLOG"; exit 1; }
+}
+
+# loaded_extents DB TABLE [TOKEN]: how many of TABLE's extents the query
+# store has loaded (as TOKEN sees them: tok-viewer by default, "" anonymous).
+loaded_extents() {
+	local tok=${3-tok-viewer}
+	curl -s ${tok:+-H "Authorization: Bearer $tok"} "$URL/v1/databases/$1/extents?table=$2" |
+		jq '[.extents[] | select(.query.state == "loaded")] | length'
+}

@@ -125,7 +125,7 @@ static void execute_split(struct kql_arena *a, const struct kql_plan *p)
 	struct kql_error e = {0};
 	struct kql_split s;
 	int psteps = 0, steps = 0, r = kql_split(a, p, &s);
-	struct kql_par par = {&s, 1, 0, 1u << 20, part_open, part_close, &psteps};
+	struct kql_par par = {&s, 1, 0, 1u << 20, part_open, part_close, &psteps, NULL, false};
 	size_t rows = 0;
 	char *text;
 

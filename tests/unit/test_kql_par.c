@@ -5,9 +5,10 @@
  * store lays it (rowid = eid << 32 | row) in a file each partition's own
  * connection attaches: nulls, an extent with no row, an empty partition, a
  * partition with no row left after the filter, summarize without by over
- * no rows (one row, count 0), avg of nulls only (null), dcount, the
+ * no rows (one row, count 0), avg of nulls only (NaN), dcount, the
  * operators above the summarize; top N and take N over a filter (any N of
- * its rows); what is not split; the fallbacks.
+ * its rows); distinct; one partition; each partial plan hashed (kql_hagg)
+ * and as SQL; what is not split; the fallbacks.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -198,7 +199,7 @@ static char *run_both(const char *q, struct parts *parts, size_t nparts, bool *r
 	struct kql_query *kq = NULL;
 	struct kql_split s;
 	struct out whole = {0}, split = {0};
-	struct kql_par par = {&s, nparts, NOW, 1 << 20, part_open, part_close, parts};
+	struct kql_par par = {&s, nparts, NOW, 1 << 20, part_open, part_close, parts, NULL, false};
 	int r;
 
 	if (kql_compile(a, q, strlen(q), &schema, &kq, &e) != 0)
@@ -210,14 +211,17 @@ static char *run_both(const char *q, struct parts *parts, size_t nparts, bool *r
 	r = kql_split(a, kq->results[0], &s);
 	assert_true(r == 0 || r == 1);
 	*ret_split = r == 0;
-	if (r == 0) {
+	/* the partial plan hashed (kql_hagg), then as SQL (GROUP BY) */
+	for (int sorted = 0; r == 0 && sorted < 2; sorted++) {
+		par.sorted = sorted;
 		split.f = open_memstream(&split.text, &split.len);
 		if (kql_par_run(coord, &par, write_row, &split, &e) != 0)
 			fail_msg("%s: %s", q, e.message);
 		fclose(split.f);
 		if (!ret_split_rows && strcmp(whole.text, split.text) != 0)
-			fail_msg("%s\nwhole:\n%ssplit:\n%s", q, whole.text, split.text);
-		if (ret_split_rows)
+			fail_msg("%s (%s)\nwhole:\n%ssplit:\n%s", q, sorted ? "sorted" : "hashed",
+			         whole.text, split.text);
+		if (ret_split_rows && !sorted)
 			*ret_split_rows = split.text;
 		else
 			free(split.text);
@@ -247,10 +251,14 @@ static const char *const split_queries[] = {
     "T | summarize count(), avg(N) by Level, Flag | where count_ > 3 | project Level, avg_N",
     "T | project Host, N | summarize dcount(N) by Host | take 3",
     "T | summarize by Level",
+    "T | extend d = Timestamp - datetime(2022-01-01) | summarize avg(d), avgif(d, Flag) by Host",
     "T | top 7 by N desc, Timestamp asc, Latency desc, Host asc, Level asc",
     "T | where Level != 'Info' | top 4 by Latency asc nulls first, Timestamp desc, N asc, "
     "Host desc",
     "T | where N > 12 | take 1000 | order by Timestamp asc, N asc, Host asc, Latency asc",
+    "T | distinct Host | order by Host asc",
+    "T | where N > 3 | distinct Level, Flag, N | order by Level asc, Flag asc, N asc",
+    "T | project Latency, Timestamp | distinct * | order by Latency asc, Timestamp asc",
 };
 
 static void test_split_same_rows(void **state)
@@ -259,6 +267,7 @@ static void test_split_same_rows(void **state)
 	struct parts halves = {{1, 2}, {1, 4}, false};
 	struct parts lopsided = {{1, 1}, {4, 0}, false};
 	struct parts fours = {{1, 2, 3, 4}, {1, 2, 3, 4}, false};
+	struct parts one = {{1}, {4}, false};
 	bool split;
 
 	for (size_t i = 0; i < sizeof(split_queries) / sizeof(*split_queries); i++) {
@@ -267,11 +276,12 @@ static void test_split_same_rows(void **state)
 			fail_msg("not split: %s", split_queries[i]);
 		free(compare(split_queries[i], &lopsided, 2, &split));
 		free(compare(split_queries[i], &fours, 4, &split));
+		free(compare(split_queries[i], &one, 1, &split));
 	}
 }
 
 /* Only Debug rows (extent 2) have a null Latency everywhere: avg is
- * null, count 0 without by over nothing. */
+ * NaN (Kusto's 0/0), split or whole; count 0 without by over nothing. */
 static void test_split_edges(void **state)
 {
 	struct parts halves = {{1, 3}, {2, 4}, false};
@@ -281,7 +291,7 @@ static void test_split_edges(void **state)
 	rows = compare("T | where Level == 'Debug' | summarize avg(Latency), count()", &halves, 2,
 	               &split);
 	assert_true(split);
-	assert_string_equal(rows, "null\t15\n");
+	assert_string_equal(rows, "NaN\t15\n");
 	free(rows);
 	rows =
 	    compare("T | where Level == 'nothing' | summarize count(), sum(N)", &halves, 2, &split);
@@ -328,6 +338,7 @@ static void test_not_split(void **state)
 	    "T | summarize make_list(Level) by Host",
 	    "T | summarize arg_max(N, Host)",
 	    "T | summarize percentile(N, 50)",
+	    "T | summarize avg(Timestamp) by Level", /* partial sums of datetimes overflow */
 	    "T | summarize dcount(Latency)",
 	    "T | take 3",
 	    "T | summarize count() | join (T | summarize count()) on count_",
@@ -351,7 +362,7 @@ static void test_fallbacks(void **state)
 	struct kql_query *kq = NULL;
 	struct kql_split s;
 	struct parts bad = {{1, 3}, {2, 4}, true};
-	struct kql_par par = {&s, 2, NOW, 1 << 20, part_open, part_close, &bad};
+	struct kql_par par = {&s, 2, NOW, 1 << 20, part_open, part_close, &bad, NULL, false};
 	struct out o = {0};
 
 	assert_int_equal(kql_compile(a, q, strlen(q), &schema, &kq, &e), 0);
