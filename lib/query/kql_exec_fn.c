@@ -19,6 +19,7 @@
 #include "query/kql_exec_int.h"
 #include "query/kql_hll.h"
 #include "query/kql_fold.h"
+#include "query/kql_strop.h"
 #include "query/kql_parse.h"
 #include "util/timefmt.h"
 
@@ -206,106 +207,57 @@ static void fn_convert(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 
 /* ---- string operators ---- */
 
-static bool term_char(unsigned char c)
-{
-	return isalnum(c) || c >= 0x80;
-}
-
-static const char *find(const char *hay, const char *needle, bool cs)
-{
-	return cs ? strstr(hay, needle) : strcasestr(hay, needle);
-}
-
-/* has: needle is a whole term of hay (runs of letters and digits);
- * hasprefix/hassuffix: a term starts/ends with it. */
-static bool has_term(const char *hay, const char *needle, bool cs, int edge)
-{
-	size_t n = strlen(needle);
-
-	if (n == 0)
-		return true;
-	for (const char *p = hay; (p = find(p, needle, cs)) != NULL; p++) {
-		bool start = p == hay || !term_char((unsigned char)p[-1]);
-		bool end = !term_char((unsigned char)p[n]);
-		if ((edge == 0 && start && end) || (edge < 0 && start) || (edge > 0 && end))
-			return true;
-	}
-	return false;
-}
-
-static bool affix(const char *s, const char *x, bool cs, bool prefix)
-{
-	size_t n = strlen(s), m = strlen(x);
-
-	if (m > n)
-		return false;
-	s += prefix ? 0 : n - m;
-	return cs ? strncmp(s, x, m) == 0 : strncasecmp(s, x, m) == 0;
-}
-
-static bool strop(enum kql_strop op, const char *a, const char *b)
-{
-	switch (op) {
-	case KQL_S_HAS:
-		return has_term(a, b, false, 0);
-	case KQL_S_HAS_CS:
-		return has_term(a, b, true, 0);
-	case KQL_S_HASPREFIX:
-		return has_term(a, b, false, -1);
-	case KQL_S_HASPREFIX_CS:
-		return has_term(a, b, true, -1);
-	case KQL_S_HASSUFFIX:
-		return has_term(a, b, false, 1);
-	case KQL_S_HASSUFFIX_CS:
-		return has_term(a, b, true, 1);
-	case KQL_S_CONTAINS:
-		return find(a, b, false) != NULL;
-	case KQL_S_CONTAINS_CS:
-		return find(a, b, true) != NULL;
-	case KQL_S_STARTSWITH:
-		return affix(a, b, false, true);
-	case KQL_S_STARTSWITH_CS:
-		return affix(a, b, true, true);
-	case KQL_S_ENDSWITH:
-		return affix(a, b, false, false);
-	case KQL_S_ENDSWITH_CS:
-		return affix(a, b, true, false);
-	case KQL_S_EQ_CI:
-		return strcasecmp(a, b) == 0;
-	}
-	return false;
-}
-
-static bool case_sensitive(enum kql_strop op)
-{
-	return op == KQL_S_HAS_CS || op == KQL_S_HASPREFIX_CS || op == KQL_S_HASSUFFIX_CS ||
-	       op == KQL_S_CONTAINS_CS || op == KQL_S_STARTSWITH_CS || op == KQL_S_ENDSWITH_CS;
-}
-
 /* kql_strop(code, a, b): strings are never null in Kusto, so a null side
- * reads as "".  Text beyond ASCII is compared lower-cased by kql_fold, so
- * that "CAFÉ" =~ "café" as in Kusto. */
+ * reads as "".  The needle b is prepared once per statement when it is a
+ * constant or a parameter (SQLite keeps it as the argument's auxiliary
+ * data), then each row's a is matched by kql_strop: compared as the full
+ * fold of both sides (kql_fold), "CAFÉ" =~ "café" as in Kusto. */
 static void fn_strop(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-	const char *a = (const char *)sqlite3_value_text(argv[1]);
-	const char *b = (const char *)sqlite3_value_text(argv[2]);
-	enum kql_strop op = (enum kql_strop)sqlite3_value_int(argv[0]);
-	char *fa = NULL, *fb = NULL;
+	int op = sqlite3_value_int(argv[0]);
+	struct kql_needle *nd = sqlite3_get_auxdata(ctx, 2);
+	bool made = false;
+	const char *a;
+	int r;
 
-	a = a ? a : "";
-	b = b ? b : "";
-	if (!case_sensitive(op) && !(kql_fold_ascii(a) && kql_fold_ascii(b))) {
-		if ((fa = kql_fold(a, false)) == NULL || (fb = kql_fold(b, false)) == NULL) {
+	if (nd == NULL || kql_needle_op(nd) != op) {
+		const char *b = (const char *)sqlite3_value_text(argv[2]);
+		if ((nd = kql_needle_new(op, b ? b : "")) == NULL) {
 			sqlite3_result_error_nomem(ctx);
-			goto out;
+			return;
 		}
-		a = fa;
-		b = fb;
+		made = true;
 	}
-	sqlite3_result_int(ctx, strop(op, a, b));
-out:
-	free(fa);
-	free(fb);
+	a = (const char *)sqlite3_value_text(argv[1]);
+	r = kql_strop_match(nd, a ? a : "", a ? (size_t)sqlite3_value_bytes(argv[1]) : 0);
+	if (r < 0)
+		sqlite3_result_error_nomem(ctx);
+	else
+		sqlite3_result_int(ctx, r);
+	/* last: SQLite may free a needle it will not keep right away */
+	if (made)
+		sqlite3_set_auxdata(ctx, 2, nd, kql_needle_free);
+}
+
+/* ASCII text (no NUL either) changes case without kql_fold: in~ lowers
+ * every row's value.  false when s has other bytes. */
+static bool ascii_case(sqlite3_context *ctx, const char *s, int n, bool upper)
+{
+	unsigned char from = upper ? 'a' : 'A';
+	char *out;
+
+	for (int i = 0; i < n; i++)
+		if ((unsigned char)s[i] - 1u >= 0x7fu)
+			return false;
+	if ((out = sqlite3_malloc(n + 1)) == NULL) {
+		sqlite3_result_error_nomem(ctx);
+		return true;
+	}
+	for (int i = 0; i < n; i++)
+		out[i] = (char)((unsigned)((unsigned char)s[i] - from) < 26u ? s[i] ^ 0x20 : s[i]);
+	out[n] = '\0';
+	sqlite3_result_text(ctx, out, n, sqlite3_free);
+	return true;
 }
 
 /* kql_lower(s) / kql_upper(s): tolower/toupper of every letter. */
@@ -314,7 +266,7 @@ static void text_case(sqlite3_context *ctx, sqlite3_value *v, bool upper)
 	const char *s = (const char *)sqlite3_value_text(v);
 	char *out;
 
-	if (s == NULL)
+	if (s == NULL || ascii_case(ctx, s, sqlite3_value_bytes(v), upper))
 		return;
 	if ((out = kql_fold(s, upper)) == NULL) {
 		sqlite3_result_error_nomem(ctx);

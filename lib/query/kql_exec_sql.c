@@ -12,6 +12,7 @@
 
 #include "query/kql_exec_int.h"
 #include "query/kql_hll.h"
+#include "query/kql_strop.h"
 
 struct sqlb {
 	FILE *f;

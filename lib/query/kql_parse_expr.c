@@ -599,6 +599,26 @@ static struct kql_node *parse_dynamic(struct kql_parser *p, struct kql_node *n)
 	return n;
 }
 
+/* r truncated into *ret when int64 holds it (a cast of any other real
+ * is undefined). */
+static bool real_to_i64(double r, int64_t *ret)
+{
+	if (!(r > -9223372036854775808.0 && r < 9223372036854775808.0))
+		return false;
+	*ret = (int64_t)r;
+	return true;
+}
+
+/* A typed literal whose number its type cannot hold. */
+static struct kql_node *literal_range(struct kql_parser *p, struct kql_node *n)
+{
+	const char *at = p->src + n->pos.off;
+
+	(void)kql_err_syntax(p->err, n->pos, at, kqlp_span(p, n->pos.off, ")"),
+	                     "a literal out of range");
+	return NULL;
+}
+
 /* real(nan), real(+inf), real(-inf). */
 static bool parse_real_special(struct kql_parser *p, struct kql_node *n)
 {
@@ -630,8 +650,12 @@ static struct kql_node *parse_scalar_value(struct kql_parser *p, struct kql_node
 		return n;
 	if ((v = json_number(p)) == NULL)
 		return NULL;
-	n->i = json_is_integer(v) ? json_integer_value(v) : (int64_t)json_real_value(v);
 	n->r = json_number_value(v);
+	n->i = json_is_integer(v) ? json_integer_value(v) : 0;
+	if (!json_is_integer(v) && !real_to_i64(n->r, &n->i) && n->type != PROTO_T_REAL) {
+		json_decref(v);
+		return literal_range(p, n);
+	}
 	json_decref(v);
 	if (n->type == PROTO_T_INT && (n->i < INT32_MIN || n->i > INT32_MAX)) {
 		const char *at = p->src + n->pos.off;

@@ -16,6 +16,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 
 #include "query/kql_bind.h"
 #include "query/kql_exec.h"
+#include "query/kql_fold.h"
 
 /* 2022-09-28T22:13:20Z, the now() of every test. */
 #define NOW (INT64_C(638000000000000000) - INT64_C(621355968000000000))
@@ -167,6 +169,191 @@ static void test_strings(void **state)
 	     "'abc123' matches regex @'\\d+$', strcat('a', 1, 1.5, true), "
 	     "extract('(\\\\w+)@', 1, 'joe@x.org'), strlen('héllo'), substring('hello', 1, 3)",
 	     "true\tfalse\ttrue\ttrue\ttrue\ta11.5true\tjoe\t5\tell\n");
+}
+
+/* ---- the string operators against the full fold of both sides ---- */
+
+static bool ref_term_char(unsigned char c)
+{
+	return isalnum(c) || c >= 0x80;
+}
+
+/* The reference answer of kql_strop(op, h, x): both sides folded to lower
+ * case by kql_fold (case-sensitive ops: as they are), then compared byte
+ * for byte, terms as runs of letters, digits and bytes beyond ASCII. */
+static bool ref_strop(int op, const char *h, const char *x)
+{
+	bool cs = op % 2 == 1 && op != 12;
+	char *fh = cs ? strdup(h) : kql_fold(h, false), *fx = cs ? strdup(x) : kql_fold(x, false);
+	size_t n = strlen(fh), m = strlen(fx);
+	bool r = false;
+
+	assert_true(fh != NULL && fx != NULL);
+	if (op == 12) {
+		r = strcmp(fh, fx) == 0;
+	} else if (op >= 8) {
+		r = m <= n && strncmp(op >= 10 ? fh + n - m : fh, fx, m) == 0;
+	} else if (op >= 6) {
+		r = strstr(fh, fx) != NULL;
+	} else if (m == 0) {
+		r = true;
+	} else {
+		for (const char *p = fh; !r && (p = strstr(p, fx)) != NULL; p++) {
+			bool start = p == fh || !ref_term_char((unsigned char)p[-1]);
+			bool end = !ref_term_char((unsigned char)p[m]);
+			r = op / 2 == 0 ? start && end : op / 2 == 1 ? start : end;
+		}
+	}
+	free(fh);
+	free(fx);
+	return r;
+}
+
+static const char *const strop_hays[] = {"",
+                                         "a",
+                                         "A",
+                                         "fail",
+                                         "FAIL",
+                                         "Login Failed",
+                                         "user login failed: timeout",
+                                         "request served from cache",
+                                         "x-fail-y",
+                                         "failfail",
+                                         "unfailing",
+                                         "Fail.",
+                                         "12fail34",
+                                         "\xe2\x84\xaa"
+                                         "elvin",
+                                         "ma\xe2\x84\xaa"
+                                         "e",
+                                         "\xc5\xbf"
+                                         "ail",
+                                         "Stra\xc3\x9f"
+                                         "e",
+                                         "\xc4\xb0"
+                                         "stanbul",
+                                         "CAF\xc3\x89 cr\xc3\xa8me",
+                                         "caf\xc3\xa9",
+                                         "na\xc3\xafve FAIL",
+                                         "\xc3\x89"
+                                         "COLE",
+                                         "\xe2\x84\xa6"
+                                         "mega",
+                                         "fa\xe2\x84\xaa"
+                                         "il",
+                                         "bad \xff byte fail",
+                                         "tail \xc3\xa9",
+                                         "a b",
+                                         " fail ",
+                                         "FAIL\xc3\xa9",
+                                         "\xc3\xa9"
+                                         "fail",
+                                         "kk",
+                                         "abcdefghijklmnopqrstuvwxyz0123456789 FAIL"};
+static const char *const strop_needles[] = {"",
+                                            "fail",
+                                            "FAIL",
+                                            "Fail",
+                                            "a",
+                                            "il",
+                                            "fail ",
+                                            " fail",
+                                            "k",
+                                            "K",
+                                            "\xe2\x84\xaa",
+                                            "kelvin",
+                                            "make",
+                                            "s",
+                                            "S",
+                                            "\xc5\xbf",
+                                            "STRASSE",
+                                            "stra\xc3\x9f"
+                                            "e",
+                                            "i",
+                                            "istanbul",
+                                            "\xc3\xa9",
+                                            "\xc3\x89",
+                                            "caf\xc3\xa9",
+                                            "CAF\xc3\x89",
+                                            "\xc3\xa9"
+                                            "cole",
+                                            "\xcf\x89",
+                                            "mega",
+                                            "x-",
+                                            "-y",
+                                            "12",
+                                            "34",
+                                            "failed",
+                                            "login",
+                                            "LOGIN FAILED",
+                                            "\xff",
+                                            "0123456789 fail",
+                                            "FAIL\xc3\xa9",
+                                            "e"};
+
+#define NHAYS (sizeof(strop_hays) / sizeof(strop_hays[0]))
+
+/* Every operator, every needle over every haystack: one statement per
+ * needle and operator, the haystacks its rows (the needle kept as the
+ * statement's auxiliary data, as in a real scan). */
+static void test_strop_fold(void **state)
+{
+	sqlite3_stmt *s = NULL;
+	size_t checked = 0;
+
+	assert_int_equal(sqlite3_exec(db, "CREATE TEMP TABLE hays(i INTEGER PRIMARY KEY, s TEXT)",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "INSERT INTO hays(s) VALUES(?1)", -1, &s, NULL),
+	                 SQLITE_OK);
+	for (size_t i = 0; i < NHAYS; i++) {
+		sqlite3_reset(s);
+		sqlite3_bind_text(s, 1, strop_hays[i], -1, SQLITE_STATIC);
+		assert_int_equal(sqlite3_step(s), SQLITE_DONE);
+	}
+	sqlite3_finalize(s);
+	for (int op = 0; op <= 12; op++) {
+		for (size_t k = 0; k < sizeof(strop_needles) / sizeof(strop_needles[0]); k++) {
+			const char *x = strop_needles[k];
+			assert_int_equal(sqlite3_prepare_v2(db,
+			                                    "SELECT kql_strop(?1, s, ?2) FROM hays "
+			                                    "ORDER BY i",
+			                                    -1, &s, NULL),
+			                 SQLITE_OK);
+			sqlite3_bind_int(s, 1, op);
+			sqlite3_bind_text(s, 2, x, -1, SQLITE_STATIC);
+			for (size_t i = 0; i < NHAYS; i++, checked++) {
+				assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+				if ((sqlite3_column_int(s, 0) != 0) !=
+				    ref_strop(op, strop_hays[i], x))
+					fail_msg("kql_strop(%d, '%s', '%s') = %d", op,
+					         strop_hays[i], x, sqlite3_column_int(s, 0));
+			}
+			sqlite3_finalize(s);
+		}
+	}
+	assert_true(checked > 10000);
+	(void)sqlite3_exec(db, "DROP TABLE hays", NULL, NULL, NULL);
+}
+
+/* The same through KQL, with answers written out: letters beyond ASCII
+ * that lower to ASCII (KELVIN SIGN, I WITH DOT ABOVE) match their ASCII
+ * partners, LONG S does not lower to s, a null reads as "". */
+static void test_strop_cases(void **state)
+{
+	ROWS("print 'Kelvin' contains 'kel', 'maKe' has 'make', 'İstanbul' startswith 'is', "
+	     "'ſail' contains 's', 'FAIL' =~ 'fail', 'faKil' !contains 'k', 'x' in~ ('X', 'y'), "
+	     "'K' in~ ('k'), 'abc' endswith '', '' contains '', '' has 'a', "
+	     "'a fail.' hassuffix 'ail'",
+	     "true\ttrue\ttrue\tfalse\ttrue\tfalse\ttrue\ttrue\ttrue\ttrue\tfalse\ttrue\n");
+	ROWS("datatable(s:string)['Login FAILED', 'no', '', 'xK FAILED'] | where s has 'failed' "
+	     "and s !has 'login' and s !startswith 'no' | count",
+	     "1\n");
+	ROWS("datatable(s:string)['AB', 'ab', '\xc3\x89', '\xc3\xa9', 'B'] | where s in~ ('ab', "
+	     "'\xc3\xa9') | count",
+	     "4\n");
+	ROWS("print tolower('MiXeD 123'), toupper('MiXeD'), tolower('K'), strlen(tolower(''))",
+	     "mixed 123\tMIXED\tk\t0\n");
 }
 
 static void test_numbers_and_time(void **state)
@@ -678,6 +865,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_nulls),
 	    cmocka_unit_test(test_strings),
+	    cmocka_unit_test(test_strop_fold),
+	    cmocka_unit_test(test_strop_cases),
 	    cmocka_unit_test(test_numbers_and_time),
 	    cmocka_unit_test(test_sort_and_top),
 	    cmocka_unit_test(test_summarize),

@@ -186,6 +186,8 @@ static const struct {
     {"print datetime(2020-13-45)", "SYN0002", 1, 7, "malformed datetime"},
     {"print guid(xyz)", "SYN0002", 1, 7, "malformed guid"},
     {"print int(3000000000)", "SYN0002", 1, 7, "'int(3000000000'"},
+    {"print long(1e20)", "SYN0002", 1, 7, "out of range"},
+    {"print int(-1e300)", "SYN0002", 1, 7, "out of range"},
     {"print dynamic({1: 2})", "SYN0002", 1, 16, "a string key"},
     {"print x between (1, 2)", "SYN0002", 1, 19, "expected '..'"},
     {"T | where x == 1 T", "SYN0002", 1, 18, "expected ';'"},
