@@ -2,7 +2,8 @@
  * query_par — parallel scans: a query whose summarize can be split
  * (lib/query/kql_split) runs its partial aggregate on K partitions of the
  * scanned table's extents at once (lib/query/kql_par), each on its own
- * read-only connection to the query store, and merges them on the
+ * read-only connection to the query store (pooled, the store kept
+ * memory-mapped between queries: query_pool.c), and merges them on the
  * coordinator's connection (query_run.c), which then runs the rest.
  *
  * Exactly one version.  The coordinator fixed the extents (its snapshot);
@@ -74,8 +75,9 @@ struct par {
 	const struct qpar_ctx *c;
 	const struct qtable *t;
 	int64_t *w, total; /* rows of each extent of t, and in all */
-	char *uri;
+	char *path;        /* the query store's file */
 	struct part parts[KQL_PAR_MAX];
+	struct qpool_conn conns[KQL_PAR_MAX]; /* the partitions' connections */
 	size_t nparts;
 	struct whole whole[MAX_WHOLE];
 	size_t nwhole;
@@ -197,19 +199,6 @@ static int exec(sqlite3 *db, const char *sql)
 	return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
 }
 
-static int attach(sqlite3 *db, const char *uri)
-{
-	sqlite3_stmt *s = NULL;
-	int rc = sqlite3_prepare_v2(db, "ATTACH ?1 AS q", -1, &s, NULL);
-
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_text(s, 1, uri, -1, SQLITE_STATIC);
-		rc = sqlite3_step(s);
-	}
-	sqlite3_finalize(s);
-	return rc == SQLITE_DONE ? 0 : -EIO;
-}
-
 /* The view of t over eids on db, if its extents there are the
  * coordinator's (their fingerprint want; -EAGAIN otherwise). */
 static int table_view(sqlite3 *db, const struct qtable *t, const int64_t *eids, size_t neids,
@@ -223,7 +212,7 @@ static int table_view(sqlite3 *db, const struct qtable *t, const int64_t *eids, 
 	if (rc == 0 && strcmp(fp, want) != 0)
 		rc = -EAGAIN;
 	if (rc == 0 &&
-	    !(sql = query_view_sql(t->ent, t->ent->name, "q", t->sqlname, eids, neids, true)))
+	    !(sql = query_view_sql(db, t->ent, t->ent->name, "q", t->sqlname, eids, neids, true)))
 		rc = -ENOMEM;
 	if (rc == 0)
 		rc = exec(db, sql);
@@ -236,10 +225,8 @@ static int table_view(sqlite3 *db, const struct qtable *t, const int64_t *eids, 
  * (and of the tables read whole) are the coordinator's, and their views. */
 static int part_view(sqlite3 *db, const struct par *p, const struct part *pt)
 {
-	int rc = attach(db, p->uri);
+	int rc = exec(db, "BEGIN; SELECT count(*) FROM q.qtables");
 
-	if (rc == 0)
-		rc = exec(db, "BEGIN; SELECT count(*) FROM q.qtables");
 	if (rc == 0)
 		rc = table_view(db, p->t, pt->eids, pt->neids, pt->fingerprint);
 	for (size_t i = 0; i < p->nwhole && rc == 0; i++)
@@ -248,35 +235,39 @@ static int part_view(sqlite3 *db, const struct par *p, const struct part *pt)
 	return rc;
 }
 
+/* A pooled connection to the query store (query_pool.c: kept mapped
+ * between queries), set up for this query. */
 static int part_open(void *arg, size_t k, sqlite3 **ret_db)
 {
 	struct par *p = arg;
-	sqlite3 *db = NULL;
-	int rc = sqlite3_open_v2(
-	    ":memory:", &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
+	struct qpool_conn *c = &p->conns[k];
+	int rc = query_pool_get(p->c->j->q, p->path, c);
 
 	/* the query's memory budget, its caches' share divided between the
 	 * partitions */
-	rc = rc == SQLITE_OK && kql_exec_register_budget(db, &p->c->j->budget) == 0 &&
-	             kql_exec_bound(db, p->c->j->budget.limit / p->nparts) == 0
-	         ? 0
-	         : -ENOMEM;
+	if (rc == 0)
+		rc = kql_exec_register_budget(c->db, &p->c->j->budget) == 0 &&
+		             kql_exec_bound(c->db, p->c->j->budget.limit / p->nparts) == 0
+		         ? 0
+		         : -ENOMEM;
 	if (rc == 0) {
-		(void)sqlite3_busy_timeout(db, BUSY_MS);
-		sqlite3_progress_handler(db, PROGRESS_OPS, progress, p->c->j);
-		rc = part_view(db, p, &p->parts[k]);
+		(void)sqlite3_busy_timeout(c->db, BUSY_MS);
+		sqlite3_progress_handler(c->db, PROGRESS_OPS, progress, p->c->j);
+		rc = part_view(c->db, p, &p->parts[k]);
 	}
 	if (rc < 0) {
-		sqlite3_close(db);
+		query_pool_put(p->c->j->q, c); /* kept if it cleans up */
 		return rc;
 	}
-	*ret_db = db;
+	*ret_db = c->db;
 	return 0;
 }
 
 static void part_close(void *arg, size_t k, sqlite3 *db)
 {
-	sqlite3_close(db);
+	struct par *p = arg;
+
+	query_pool_put(p->c->j->q, &p->conns[k]);
 }
 
 /* ---- the coordinator ---- */
@@ -373,13 +364,13 @@ static bool worth_it(struct par *p)
 	return p->total >= (int64_t)min_rows();
 }
 
-static int store_uri(const struct qpar_ctx *c, char **ret)
+static int store_path(const struct qpar_ctx *c, char **ret)
 {
 	char path[4096];
 
 	if (qsync_path(c->j->q->cache_dir, c->j->db_id, path, sizeof(path)) < 0)
 		return -ENAMETOOLONG;
-	return (*ret = query_ro_uri(path)) ? 0 : -ENOMEM;
+	return (*ret = strdup(path)) ? 0 : -ENOMEM;
 }
 
 static int run_split(struct par *p, const struct kql_split *s, int64_t now, kql_row_fn *row,
@@ -424,7 +415,7 @@ int query_par_run(const struct qpar_ctx *c, const struct kql_plan *plan, int64_t
 	}
 	n = slots_take(c->j->q, wanted(&p));
 	/* one thread: still the hash path, faster than GROUP BY's sort */
-	if ((n > 1 || kql_hagg_supports(s.partial)) && store_uri(c, &p.uri) == 0 &&
+	if ((n > 1 || kql_hagg_supports(s.partial)) && store_path(c, &p.path) == 0 &&
 	    plan_parts(&p, n) == 0)
 		rc = run_split(&p, &s, now, row, arg, err);
 	slots_give(c->j->q, n);
@@ -437,7 +428,7 @@ int query_par_run(const struct qpar_ctx *c, const struct kql_plan *plan, int64_t
 		free(p.parts[k].fingerprint);
 	for (size_t i = 0; i < p.nwhole; i++)
 		free(p.whole[i].fingerprint);
-	free(p.uri);
+	free(p.path);
 	free(p.w);
 	return rc;
 }

@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "query/kql_exec_int.h"
+#include "query/kql_hll.h"
+#include "query/kql_strop.h"
 
 struct sqlb {
 	FILE *f;
@@ -701,10 +703,43 @@ static int collect_all(struct sqlb *b, const struct kql_expr *e, bool distinct, 
 	return 0;
 }
 
+void kql_dcount_parts(const struct kql_expr *e, const struct kql_expr **x,
+                      const struct kql_expr **pred, int *acc)
+{
+	size_t at = 1;
+
+	*x = e->args[0];
+	*pred = NULL;
+	if (e->nargs > 1 && e->fn != KQL_F_DCOUNT && e->args[1]->type == PROTO_T_BOOL)
+		*pred = e->args[at++];
+	*acc = at < e->nargs ? (int)e->args[at]->i : KQL_HLL_DEFAULT;
+}
+
+/* fn(x, accuracy) of a dcount, dcountif or its state (kql_hll.h); the
+ * accuracy a number the binder checked, not the query's text. */
+static int dcount(struct sqlb *b, const struct kql_expr *e, const char *fn, const char *prefix)
+{
+	const struct kql_expr *x, *pred;
+	int acc;
+
+	kql_dcount_parts(e, &x, &pred, &acc);
+	fprintf(b->f, "%s(", fn);
+	if (pred) {
+		fputs("CASE WHEN ", b->f);
+		if (expr(b, pred, prefix) != 0)
+			return -1;
+		fputs(" THEN ", b->f);
+	}
+	if (expr(b, x, prefix) != 0)
+		return -1;
+	fprintf(b->f, "%s, %d)", pred ? " END" : "", acc);
+	return 0;
+}
+
 /* The aggregates of split plans (kql_split.h): partial states per
  * partition and their merges.  avg's sum is exact for integers (SQLite's
- * avg sums their doubles, equal below 2^53); a dcount's state is the JSON
- * array of a partition's distinct values. */
+ * avg sums their doubles, equal below 2^53); a dcount's state is its
+ * HyperLogLog state as text (kql_hll.h). */
 static int split_call(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 {
 	bool cond = e->nargs > 1;
@@ -714,11 +749,7 @@ static int split_call(struct sqlb *b, const struct kql_expr *e, const char *pref
 		return pattern(b, e, cond ? "count(CASE WHEN %1 THEN %0 END)" : "count(%0)",
 		               prefix);
 	case KQL_F_P_DSET:
-		return pattern(b, e,
-		               cond ? "json_group_array(DISTINCT %0) FILTER (WHERE %0 IS NOT NULL "
-		                      "AND %1)"
-		                    : "json_group_array(DISTINCT %0) FILTER (WHERE %0 IS NOT NULL)",
-		               prefix);
+		return dcount(b, e, "kql_dstate", prefix);
 	case KQL_F_M_AVG:
 		return pattern(b, e,
 		               e->type == PROTO_T_TIMESPAN
@@ -793,9 +824,8 @@ static int aggregate_call(struct sqlb *b, const struct kql_expr *e, const char *
 	case KQL_F_MAX:
 		return call(b, "max", e, prefix);
 	case KQL_F_DCOUNT:
-		return pattern(b, e, "count(DISTINCT %0)", prefix);
 	case KQL_F_DCOUNTIF:
-		return pattern(b, e, "count(DISTINCT CASE WHEN %1 THEN %0 END)", prefix);
+		return dcount(b, e, "kql_dcount", prefix);
 	case KQL_F_MAKE_SET:
 		return collect(b, e, true, prefix);
 	case KQL_F_MAKE_LIST:

@@ -88,13 +88,13 @@ static struct kql_expr *merge_avg(struct builder *b, const struct kql_expr *e)
 	return v[0] && v[1] ? new_call(b->a, KQL_F_M_AVG, e->type, e->pos, v, 2) : NULL;
 }
 
-/* dcount(x [, accuracy]) / dcountif(x, pred [, accuracy]): the distinct
- * values of each partition. */
+/* dcount(x [, accuracy]) / dcountif(x, pred [, accuracy]): each
+ * partition's HyperLogLog state (kql_hll.h; $dstate takes dcount's or
+ * dcountif's arguments), merged exactly. */
 static struct kql_expr *merge_dcount(struct builder *b, const struct kql_expr *e)
 {
-	size_t n = e->fn == KQL_F_DCOUNTIF ? 2 : 1;
 	struct kql_expr *st =
-	    add_state(b, new_call(b->a, KQL_F_P_DSET, PROTO_T_DYNAMIC, e->pos, e->args, n));
+	    add_state(b, new_call(b->a, KQL_F_P_DSET, PROTO_T_STRING, e->pos, e->args, e->nargs));
 
 	return st ? new_call(b->a, KQL_F_M_DCOUNT, e->type, e->pos, &st, 1) : NULL;
 }
@@ -119,7 +119,7 @@ static bool decomposable(const struct kql_expr *e)
 		return e->args[0]->type != PROTO_T_DATETIME;
 	case KQL_F_DCOUNT:
 	case KQL_F_DCOUNTIF:
-		return e->args[0]->type != PROTO_T_REAL;
+		return true;
 	default:
 		return false;
 	}

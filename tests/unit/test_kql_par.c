@@ -271,6 +271,7 @@ static const char *const split_queries[] = {
     "T | where Level == 'nothing' | summarize count() by Host",
     "T | summarize count(), avg(N) by Level, Flag | where count_ > 3 | project Level, avg_N",
     "T | project Host, N | summarize dcount(N) by Host | take 3",
+    "T | summarize dcount(Latency), dcount(N, 0), dcountif(Host, Flag, 4) by Level",
     "T | summarize by Level",
     "T | extend d = Timestamp - datetime(2022-01-01) | summarize avg(d), avgif(d, Flag) by Host",
     "T | top 7 by N desc, Timestamp asc, Latency desc, Host asc, Level asc",
@@ -376,7 +377,6 @@ static void test_not_split(void **state)
 	    "T | summarize arg_max(N, Host)",
 	    "T | summarize percentile(N, 50)",
 	    "T | summarize avg(Timestamp) by Level", /* partial sums of datetimes overflow */
-	    "T | summarize dcount(Latency)",
 	    "T | take 3",
 	    "T | summarize count() | join (T | summarize count()) on count_",
 	    "print x = 1 | summarize count()",
@@ -487,7 +487,7 @@ static void test_split_plans(void **state)
 	partial = kql_plan_text(s.partial);
 	final = kql_plan_text(s.final);
 	assert_non_null(strstr(partial, "$countnn("));
-	assert_non_null(strstr(partial, "$dset("));
+	assert_non_null(strstr(partial, "$dstate("));
 	assert_non_null(strstr(partial, "scan"));
 	assert_non_null(strstr(final, "$avg_merge("));
 	assert_non_null(strstr(final, "$dcount_merge("));
