@@ -694,6 +694,7 @@ void query_free(struct query *q)
 	pthread_mutex_unlock(&q->mu);
 	for (size_t i = 0; i < q->nthreads; i++)
 		pthread_join(q->threads[i], NULL);
+	query_pool_free(q);
 	qrt_free(q);
 	while ((j = q->queue)) {
 		q->queue = j->next;

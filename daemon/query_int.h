@@ -6,6 +6,7 @@
 #define FOLLOWERD_QUERY_INT_H
 
 #include <pthread.h>
+#include <sys/types.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -71,6 +72,18 @@ struct job {
 	char cancel_why[256]; /* the reason its client is told */
 };
 
+/* An idle read-only connection to a query store (query_pool.c): the
+ * store at path attached as "q", mapped; path's device and inode when it
+ * was opened. */
+struct qpool_conn {
+	sqlite3 *db;
+	char *path;
+	dev_t dev;
+	ino_t ino;
+};
+
+#define QUERY_POOL_MAX 4 /* idle connections kept: the partitions of two queries */
+
 struct query {
 	struct event_base *base;
 	struct qsync *qsync; /* borrowed: NULL when there is none */
@@ -107,6 +120,8 @@ struct query {
 	size_t nattaches;
 	int rt_efd;
 	struct event *rt_ev;
+	struct qpool_conn pool[QUERY_POOL_MAX]; /* query_pool.c, under mu */
+	size_t npool;
 };
 
 /* ---- query_run.c: on a worker, with its own store handle ---- */
@@ -116,14 +131,34 @@ struct query {
  * sess (query_sess.h, the worker's) is used and kept for the next query. */
 void query_run(struct job *j, struct store **store, struct qsess *sess);
 
+/* ---- query_pool.c: idle connections to the query stores ---- */
+
+/* A connection with the store at path attached as "q" (mmap on) into
+ * *ret, an idle one when there is one; the caller sets its functions,
+ * bounds and handlers.  0, or -errno. */
+int query_pool_get(struct query *q, const char *path, struct qpool_conn *ret);
+
+/* Gives c back to the pool when it can be cleaned (its transaction rolled
+ * back, its temp views dropped) and there is room; closes it otherwise.
+ * c is emptied. */
+void query_pool_put(struct query *q, struct qpool_conn *c);
+
+/* Closes c's connection; c is emptied. */
+void query_pool_close(struct qpool_conn *c);
+
+/* Closes every idle connection (query_free, the workers joined). */
+void query_pool_free(struct query *q);
+
 /* ---- query_view.c: SQL text of our own over the query store ---- */
 
 /* CREATE TEMP VIEW "view" AS SELECT c0 AS "A", ... FROM alias.<sqlname>
- * WHERE the rowid ranges of the sorted eids (runs merged), for table e of
- * the query store attached as alias; stored is false when the query store
- * has no rows of e (nothing loaded yet): then typed NULLs and no row.  A
- * new malloc'd string, NULL on ENOMEM. */
-char *query_view_sql(const struct proto_entity *e, const char *view, const char *alias,
+ * WHERE the rowid ranges of the sorted eids (runs merged; when db is not
+ * NULL, also across eids with no row of the table in db's snapshot, which
+ * the view must then be read in), for table e of the query store attached
+ * as alias; stored is false when the query store has no rows of e
+ * (nothing loaded yet): then typed NULLs and no row.  A new malloc'd
+ * string, NULL on ENOMEM. */
+char *query_view_sql(sqlite3 *db, const struct proto_entity *e, const char *view, const char *alias,
                      const char *sqlname, const int64_t *eids, size_t neids, bool stored);
 /* DROP VIEW IF EXISTS temp."view"; new, NULL on ENOMEM. */
 char *query_view_drop_sql(const char *view);

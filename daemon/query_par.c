@@ -2,7 +2,8 @@
  * query_par — parallel scans: a query whose summarize can be split
  * (lib/query/kql_split) runs its partial aggregate on K partitions of the
  * scanned table's extents at once (lib/query/kql_par), each on its own
- * read-only connection to the query store, and merges them on the
+ * read-only connection to the query store (pooled, the store kept
+ * memory-mapped between queries: query_pool.c), and merges them on the
  * coordinator's connection (query_run.c), which then runs the rest.
  *
  * Exactly one version.  The coordinator fixed the extents (its snapshot);
@@ -26,10 +27,19 @@
  * one partition on one thread: its partial aggregate is hashed
  * (lib/query/kql_hagg), which is faster than SQLite's GROUP BY (a sort of
  * every row), and the merge of its few partial rows costs little.
+ *
+ * Joins.  A split through the left side of a join (kql_split) gives each
+ * partition the whole of every table the right side reads, checked
+ * against the coordinator's snapshot as the partition's own extents are;
+ * only when those tables are small beside the partitioned one
+ * (kql_split_join_cheap: each partition reads and indexes them all) and
+ * are this database's loaded tables (else one partition, the hash path,
+ * reads them once); a range on the right keeps the plan whole.
  */
 #include "query_int.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +57,7 @@
 #define MAX_PARTIAL (64u << 20) /* bytes of partial rows per partition */
 #define PROGRESS_OPS 10000
 #define BUSY_MS 2000
+#define MAX_WHOLE 8 /* tables a join's right side reads, at most */
 
 struct part {
 	const int64_t *eids;
@@ -54,13 +65,22 @@ struct part {
 	char *fingerprint;
 };
 
+/* A table every partition reads whole (a join's right side). */
+struct whole {
+	const struct qtable *t;
+	char *fingerprint;
+};
+
 struct par {
 	const struct qpar_ctx *c;
 	const struct qtable *t;
 	int64_t *w, total; /* rows of each extent of t, and in all */
-	char *uri;
+	char *path;        /* the query store's file */
 	struct part parts[KQL_PAR_MAX];
+	struct qpool_conn conns[KQL_PAR_MAX]; /* the partitions' connections */
 	size_t nparts;
+	struct whole whole[MAX_WHOLE];
+	size_t nwhole;
 };
 
 /* ---- threads: the cores no query is using ---- */
@@ -179,34 +199,20 @@ static int exec(sqlite3 *db, const char *sql)
 	return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
 }
 
-static int attach(sqlite3 *db, const char *uri)
-{
-	sqlite3_stmt *s = NULL;
-	int rc = sqlite3_prepare_v2(db, "ATTACH ?1 AS q", -1, &s, NULL);
-
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_text(s, 1, uri, -1, SQLITE_STATIC);
-		rc = sqlite3_step(s);
-	}
-	sqlite3_finalize(s);
-	return rc == SQLITE_DONE ? 0 : -EIO;
-}
-
-/* The query store in a read transaction whose extents of the partition
- * are the coordinator's (-EAGAIN otherwise), and the table's view. */
-static int part_view(sqlite3 *db, const struct par *p, const struct part *pt)
+/* The view of t over eids on db, if its extents there are the
+ * coordinator's (their fingerprint want; -EAGAIN otherwise). */
+static int table_view(sqlite3 *db, const struct qtable *t, const int64_t *eids, size_t neids,
+                      const char *want)
 {
 	char *fp = NULL, *sql = NULL;
-	int rc = attach(db, p->uri);
+	int rc = 0;
 
-	if (rc == 0)
-		rc = exec(db, "BEGIN; SELECT count(*) FROM q.qtables");
-	if (rc == 0 && !(fp = fingerprint(db, p->t->tid, pt->eids, pt->neids)))
+	if (!(fp = fingerprint(db, t->tid, eids, neids)))
 		rc = -ENOMEM;
-	if (rc == 0 && strcmp(fp, pt->fingerprint) != 0)
+	if (rc == 0 && strcmp(fp, want) != 0)
 		rc = -EAGAIN;
-	if (rc == 0 && !(sql = query_view_sql(p->t->ent, p->t->ent->name, "q", p->t->sqlname,
-	                                      pt->eids, pt->neids, true)))
+	if (rc == 0 &&
+	    !(sql = query_view_sql(db, t->ent, t->ent->name, "q", t->sqlname, eids, neids, true)))
 		rc = -ENOMEM;
 	if (rc == 0)
 		rc = exec(db, sql);
@@ -215,35 +221,53 @@ static int part_view(sqlite3 *db, const struct par *p, const struct part *pt)
 	return rc;
 }
 
+/* The query store in a read transaction whose extents of the partition
+ * (and of the tables read whole) are the coordinator's, and their views. */
+static int part_view(sqlite3 *db, const struct par *p, const struct part *pt)
+{
+	int rc = exec(db, "BEGIN; SELECT count(*) FROM q.qtables");
+
+	if (rc == 0)
+		rc = table_view(db, p->t, pt->eids, pt->neids, pt->fingerprint);
+	for (size_t i = 0; i < p->nwhole && rc == 0; i++)
+		rc = table_view(db, p->whole[i].t, p->whole[i].t->eids, p->whole[i].t->neids,
+		                p->whole[i].fingerprint);
+	return rc;
+}
+
+/* A pooled connection to the query store (query_pool.c: kept mapped
+ * between queries), set up for this query. */
 static int part_open(void *arg, size_t k, sqlite3 **ret_db)
 {
 	struct par *p = arg;
-	sqlite3 *db = NULL;
-	int rc = sqlite3_open_v2(
-	    ":memory:", &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
+	struct qpool_conn *c = &p->conns[k];
+	int rc = query_pool_get(p->c->j->q, p->path, c);
 
 	/* the query's memory budget, its caches' share divided between the
 	 * partitions */
-	rc = rc == SQLITE_OK && kql_exec_register_budget(db, p->c->budget) == 0 &&
-	             kql_exec_bound(db, p->c->j->budget.limit / p->nparts) == 0
-	         ? 0
-	         : -ENOMEM;
+	if (rc == 0)
+		rc = kql_exec_register_budget(c->db, p->c->budget) == 0 &&
+		             kql_exec_bound(c->db, p->c->j->budget.limit / p->nparts) == 0
+		         ? 0
+		         : -ENOMEM;
 	if (rc == 0) {
-		(void)sqlite3_busy_timeout(db, BUSY_MS);
-		sqlite3_progress_handler(db, PROGRESS_OPS, progress, p->c->j);
-		rc = part_view(db, p, &p->parts[k]);
+		(void)sqlite3_busy_timeout(c->db, BUSY_MS);
+		sqlite3_progress_handler(c->db, PROGRESS_OPS, progress, p->c->j);
+		rc = part_view(c->db, p, &p->parts[k]);
 	}
 	if (rc < 0) {
-		sqlite3_close(db);
+		query_pool_put(p->c->j->q, c); /* kept if it cleans up */
 		return rc;
 	}
-	*ret_db = db;
+	*ret_db = c->db;
 	return 0;
 }
 
 static void part_close(void *arg, size_t k, sqlite3 *db)
 {
-	sqlite3_close(db);
+	struct par *p = arg;
+
+	query_pool_put(p->c->j->q, &p->conns[k]);
 }
 
 /* ---- the coordinator ---- */
@@ -258,7 +282,8 @@ static const struct qtable *find_table(const struct qpar_ctx *c, const struct kq
 	return NULL;
 }
 
-/* The partitions of p->t over n threads, each with its fingerprint. */
+/* The partitions of p->t over n threads, each with its fingerprint, and
+ * the fingerprints of the tables read whole. */
 static int plan_parts(struct par *p, size_t n)
 {
 	partition(p, p->w, p->total, n);
@@ -266,7 +291,67 @@ static int plan_parts(struct par *p, size_t n)
 		if (!(p->parts[k].fingerprint =
 		          fingerprint(p->c->db, p->t->tid, p->parts[k].eids, p->parts[k].neids)))
 			return -ENOMEM;
+	for (size_t i = 0; i < p->nwhole; i++) {
+		const struct qtable *t = p->whole[i].t;
+		if (!(p->whole[i].fingerprint = fingerprint(p->c->db, t->tid, t->eids, t->neids)))
+			return -ENOMEM;
+	}
 	return 0;
+}
+
+/* ---- a join's right side: the tables every partition reads whole ---- */
+
+static int add_whole(struct par *p, const struct qtable *t)
+{
+	for (size_t i = 0; i < p->nwhole; i++)
+		if (p->whole[i].t == t)
+			return 0;
+	if (p->nwhole == MAX_WHOLE)
+		return -EAGAIN;
+	p->whole[p->nwhole++] = (struct whole){t, NULL};
+	return 0;
+}
+
+/* The tables plan n reads besides the partitioned one (scan) into
+ * p->whole; -EAGAIN when one is another database's or not loaded, or n
+ * has a range (its rows unbounded, read by every partition). */
+static int collect_whole(struct par *p, const struct kql_plan *n, const struct kql_plan *scan)
+{
+	const struct qtable *t;
+	int rc = 0;
+
+	if (n->kind == KQL_P_RANGE)
+		return -EAGAIN;
+	if (n->kind == KQL_P_SCAN && n != scan)
+		return (t = find_table(p->c, n)) && t != p->t ? add_whole(p, t) : -EAGAIN;
+	for (size_t i = 0; i < n->nin && rc == 0; i++)
+		rc = collect_whole(p, n->in[i], scan);
+	return rc;
+}
+
+/* Whether the tables read whole are small beside p->t's rows
+ * (kql_split_join_cheap): each partition reads them all, so past the
+ * bound only one partition may. */
+static bool whole_cheap(const struct par *p)
+{
+	int64_t rows = 0, n;
+	int64_t *w;
+
+	for (size_t i = 0; i < p->nwhole; i++) {
+		if (!(w = calloc(p->whole[i].t->neids + 1, sizeof(*w))))
+			return false;
+		n = weights(p->c->db, p->whole[i].t, w);
+		free(w);
+		if (n < 0)
+			return false;
+		rows += n;
+	}
+	if (kql_split_join_cheap(p->total, rows))
+		return true;
+	log_debug("query %s: a join's right side of %" PRId64 " rows, read by every partition: "
+	          "one partition",
+	          p->c->j->request_id, rows);
+	return false;
 }
 
 /* Whether p->t has enough rows for more than one thread (its rows then
@@ -279,13 +364,13 @@ static bool worth_it(struct par *p)
 	return p->total >= (int64_t)min_rows();
 }
 
-static int store_uri(const struct qpar_ctx *c, char **ret)
+static int store_path(const struct qpar_ctx *c, char **ret)
 {
 	char path[4096];
 
 	if (qsync_path(c->j->q->cache_dir, c->j->db_id, path, sizeof(path)) < 0)
 		return -ENAMETOOLONG;
-	return (*ret = query_ro_uri(path)) ? 0 : -ENOMEM;
+	return (*ret = strdup(path)) ? 0 : -ENOMEM;
 }
 
 static int run_split(struct par *p, const struct kql_split *s, int64_t now, kql_row_fn *row,
@@ -305,6 +390,15 @@ static int run_split(struct par *p, const struct kql_split *s, int64_t now, kql_
 	return kql_par_run(p->c->db, &kp, row, arg, err);
 }
 
+/* The threads p may use: one per extent, up to KQL_PAR_MAX; one when a
+ * join's right side is past the bound (then read once). */
+static size_t wanted(const struct par *p)
+{
+	if (!whole_cheap(p))
+		return 1;
+	return p->t->neids < KQL_PAR_MAX ? p->t->neids : KQL_PAR_MAX;
+}
+
 int query_par_run(const struct qpar_ctx *c, const struct kql_plan *plan, int64_t now,
                   kql_row_fn *row, void *arg, struct kql_error *err)
 {
@@ -314,22 +408,27 @@ int query_par_run(const struct qpar_ctx *c, const struct kql_plan *plan, int64_t
 	int rc = -EAGAIN;
 
 	if (kql_split(c->arena, plan, &s) != 0 || !(p.t = find_table(c, s.scan)) ||
-	    (p.t->neids < 2 && !kql_hagg_supports(s.partial)) || !worth_it(&p)) {
+	    (p.t->neids < 2 && !kql_hagg_supports(s.partial)) ||
+	    collect_whole(&p, s.partial, s.scan) < 0 || !worth_it(&p)) {
 		free(p.w);
 		return -EAGAIN;
 	}
-	n = slots_take(c->j->q, p.t->neids < KQL_PAR_MAX ? p.t->neids : KQL_PAR_MAX);
+	n = slots_take(c->j->q, wanted(&p));
 	/* one thread: still the hash path, faster than GROUP BY's sort */
-	if ((n > 1 || kql_hagg_supports(s.partial)) && store_uri(c, &p.uri) == 0 &&
+	if ((n > 1 || kql_hagg_supports(s.partial)) && store_path(c, &p.path) == 0 &&
 	    plan_parts(&p, n) == 0)
 		rc = run_split(&p, &s, now, row, arg, err);
 	slots_give(c->j->q, n);
 	if (p.nparts > 0)
-		log_debug("query %s: scan of %s over %zu partitions: %s", c->j->request_id,
-		          p.t->ent->name, p.nparts, rc == -EAGAIN ? "run whole instead" : "merged");
+		log_debug("query %s: scan of %s over %zu partitions%s: %s", c->j->request_id,
+		          p.t->ent->name, p.nparts,
+		          p.nwhole ? ", joined with tables read whole" : "",
+		          rc == -EAGAIN ? "run whole instead" : "merged");
 	for (size_t k = 0; k < p.nparts; k++)
 		free(p.parts[k].fingerprint);
-	free(p.uri);
+	for (size_t i = 0; i < p.nwhole; i++)
+		free(p.whole[i].fingerprint);
+	free(p.path);
 	free(p.w);
 	return rc;
 }

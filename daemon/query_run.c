@@ -351,7 +351,8 @@ static int walk_extents(struct run *r, struct tview *t)
  * yet): then typed NULLs and no row. */
 static char *view_sql(const struct tview *t, const char *sqlname, bool stored)
 {
-	return query_view_sql(&t->ent->e, t->view, t->alias, sqlname, t->eids, t->neids, stored);
+	return query_view_sql(t->r->db, &t->ent->e, t->view, t->alias, sqlname, t->eids, t->neids,
+	                      stored);
 }
 
 /* ---- preparing: the connection and one view per table ---- */

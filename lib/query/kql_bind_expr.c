@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "query/kql_bind_int.h"
+#include "query/kql_hll.h"
 
 static bool is_integer(enum proto_coltype t)
 {
@@ -435,10 +436,30 @@ static int result_type(const struct kql_func *f, struct kql_expr **args, size_t 
 	return f->type;
 }
 
+/* dcount's and dcountif's accuracy: an int literal 0..4 (kql_hll.h), which
+ * the SQL and the split take as it is. */
+static bool check_accuracy(struct kqlb *b, const struct kql_func *f, const struct kql_node *n,
+                           struct kql_expr **args)
+{
+	size_t at = f->id == KQL_F_DCOUNT ? 1 : 2;
+	const struct kql_expr *a = (size_t)n->nkids > at ? args[at] : NULL;
+
+	if ((f->id != KQL_F_DCOUNT && f->id != KQL_F_DCOUNTIF) || a == NULL)
+		return true;
+	if (a->kind == KQL_E_LIT && is_integer(a->type) && !a->isnull && a->i >= 0 &&
+	    a->i <= KQL_HLL_MAX)
+		return true;
+	return (bool)kqlb_fail(b, KQL_E_ARGS, n->pos,
+	                       "%s(): the accuracy argument must be an int literal 0 to 4",
+	                       n->name);
+}
+
 /* The checks Kusto makes on arguments that the plan relies on. */
 static bool check_args(struct kqlb *b, const struct kql_func *f, const struct kql_node *n,
                        struct kql_expr **args)
 {
+	if (!check_accuracy(b, f, n, args))
+		return false;
 	enum proto_coltype a0 = n->nkids > 0 ? args[0]->type : PROTO_T_LONG;
 	bool boolean = a0 == PROTO_T_BOOL || a0 == PROTO_T_DYNAMIC;
 

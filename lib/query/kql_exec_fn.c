@@ -17,7 +17,9 @@
 #include <jansson.h>
 
 #include "query/kql_exec_int.h"
+#include "query/kql_hll.h"
 #include "query/kql_fold.h"
+#include "query/kql_strop.h"
 #include "query/kql_parse.h"
 #include "util/timefmt.h"
 
@@ -205,106 +207,57 @@ static void fn_convert(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 
 /* ---- string operators ---- */
 
-static bool term_char(unsigned char c)
-{
-	return isalnum(c) || c >= 0x80;
-}
-
-static const char *find(const char *hay, const char *needle, bool cs)
-{
-	return cs ? strstr(hay, needle) : strcasestr(hay, needle);
-}
-
-/* has: needle is a whole term of hay (runs of letters and digits);
- * hasprefix/hassuffix: a term starts/ends with it. */
-static bool has_term(const char *hay, const char *needle, bool cs, int edge)
-{
-	size_t n = strlen(needle);
-
-	if (n == 0)
-		return true;
-	for (const char *p = hay; (p = find(p, needle, cs)) != NULL; p++) {
-		bool start = p == hay || !term_char((unsigned char)p[-1]);
-		bool end = !term_char((unsigned char)p[n]);
-		if ((edge == 0 && start && end) || (edge < 0 && start) || (edge > 0 && end))
-			return true;
-	}
-	return false;
-}
-
-static bool affix(const char *s, const char *x, bool cs, bool prefix)
-{
-	size_t n = strlen(s), m = strlen(x);
-
-	if (m > n)
-		return false;
-	s += prefix ? 0 : n - m;
-	return cs ? strncmp(s, x, m) == 0 : strncasecmp(s, x, m) == 0;
-}
-
-static bool strop(enum kql_strop op, const char *a, const char *b)
-{
-	switch (op) {
-	case KQL_S_HAS:
-		return has_term(a, b, false, 0);
-	case KQL_S_HAS_CS:
-		return has_term(a, b, true, 0);
-	case KQL_S_HASPREFIX:
-		return has_term(a, b, false, -1);
-	case KQL_S_HASPREFIX_CS:
-		return has_term(a, b, true, -1);
-	case KQL_S_HASSUFFIX:
-		return has_term(a, b, false, 1);
-	case KQL_S_HASSUFFIX_CS:
-		return has_term(a, b, true, 1);
-	case KQL_S_CONTAINS:
-		return find(a, b, false) != NULL;
-	case KQL_S_CONTAINS_CS:
-		return find(a, b, true) != NULL;
-	case KQL_S_STARTSWITH:
-		return affix(a, b, false, true);
-	case KQL_S_STARTSWITH_CS:
-		return affix(a, b, true, true);
-	case KQL_S_ENDSWITH:
-		return affix(a, b, false, false);
-	case KQL_S_ENDSWITH_CS:
-		return affix(a, b, true, false);
-	case KQL_S_EQ_CI:
-		return strcasecmp(a, b) == 0;
-	}
-	return false;
-}
-
-static bool case_sensitive(enum kql_strop op)
-{
-	return op == KQL_S_HAS_CS || op == KQL_S_HASPREFIX_CS || op == KQL_S_HASSUFFIX_CS ||
-	       op == KQL_S_CONTAINS_CS || op == KQL_S_STARTSWITH_CS || op == KQL_S_ENDSWITH_CS;
-}
-
 /* kql_strop(code, a, b): strings are never null in Kusto, so a null side
- * reads as "".  Text beyond ASCII is compared lower-cased by kql_fold, so
- * that "CAFÉ" =~ "café" as in Kusto. */
+ * reads as "".  The needle b is prepared once per statement when it is a
+ * constant or a parameter (SQLite keeps it as the argument's auxiliary
+ * data), then each row's a is matched by kql_strop: compared as the full
+ * fold of both sides (kql_fold), "CAFÉ" =~ "café" as in Kusto. */
 static void fn_strop(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-	const char *a = (const char *)sqlite3_value_text(argv[1]);
-	const char *b = (const char *)sqlite3_value_text(argv[2]);
-	enum kql_strop op = (enum kql_strop)sqlite3_value_int(argv[0]);
-	char *fa = NULL, *fb = NULL;
+	int op = sqlite3_value_int(argv[0]);
+	struct kql_needle *nd = sqlite3_get_auxdata(ctx, 2);
+	bool made = false;
+	const char *a;
+	int r;
 
-	a = a ? a : "";
-	b = b ? b : "";
-	if (!case_sensitive(op) && !(kql_fold_ascii(a) && kql_fold_ascii(b))) {
-		if ((fa = kql_fold(a, false)) == NULL || (fb = kql_fold(b, false)) == NULL) {
+	if (nd == NULL || kql_needle_op(nd) != op) {
+		const char *b = (const char *)sqlite3_value_text(argv[2]);
+		if ((nd = kql_needle_new(op, b ? b : "")) == NULL) {
 			sqlite3_result_error_nomem(ctx);
-			goto out;
+			return;
 		}
-		a = fa;
-		b = fb;
+		made = true;
 	}
-	sqlite3_result_int(ctx, strop(op, a, b));
-out:
-	free(fa);
-	free(fb);
+	a = (const char *)sqlite3_value_text(argv[1]);
+	r = kql_strop_match(nd, a ? a : "", a ? (size_t)sqlite3_value_bytes(argv[1]) : 0);
+	if (r < 0)
+		sqlite3_result_error_nomem(ctx);
+	else
+		sqlite3_result_int(ctx, r);
+	/* last: SQLite may free a needle it will not keep right away */
+	if (made)
+		sqlite3_set_auxdata(ctx, 2, nd, kql_needle_free);
+}
+
+/* ASCII text (no NUL either) changes case without kql_fold: in~ lowers
+ * every row's value.  false when s has other bytes. */
+static bool ascii_case(sqlite3_context *ctx, const char *s, int n, bool upper)
+{
+	unsigned char from = upper ? 'a' : 'A';
+	char *out;
+
+	for (int i = 0; i < n; i++)
+		if ((unsigned char)s[i] - 1u >= 0x7fu)
+			return false;
+	if ((out = sqlite3_malloc(n + 1)) == NULL) {
+		sqlite3_result_error_nomem(ctx);
+		return true;
+	}
+	for (int i = 0; i < n; i++)
+		out[i] = (char)((unsigned)((unsigned char)s[i] - from) < 26u ? s[i] ^ 0x20 : s[i]);
+	out[n] = '\0';
+	sqlite3_result_text(ctx, out, n, sqlite3_free);
+	return true;
 }
 
 /* kql_lower(s) / kql_upper(s): tolower/toupper of every letter. */
@@ -313,7 +266,7 @@ static void text_case(sqlite3_context *ctx, sqlite3_value *v, bool upper)
 	const char *s = (const char *)sqlite3_value_text(v);
 	char *out;
 
-	if (s == NULL)
+	if (s == NULL || ascii_case(ctx, s, sqlite3_value_bytes(v), upper))
 		return;
 	if ((out = kql_fold(s, upper)) == NULL) {
 		sqlite3_result_error_nomem(ctx);
@@ -1272,71 +1225,108 @@ static void collect_final(sqlite3_context *ctx)
 	release(ctx, acc->bytes);
 }
 
-/* kql_dmerge(set): the number of distinct values in the union of JSON
- * arrays of distinct values (a split dcount's partial states).  Each value
- * is kept as its compact JSON text, equal for equal values of one column
- * type; sorted and counted at the end. */
-struct dvalues {
-	char **v;
-	size_t n, cap;
+/* kql_dcount(x, accuracy) and kql_dstate(x, accuracy): the estimated
+ * number of distinct non-null x (kql_hll.h), or the state of it as text
+ * (a split's partial); kql_dmerge(state): the estimate of the union of
+ * the states.  The state counts against the query's budget. */
+struct dcount {
+	struct kql_hll h;
+	size_t charged; /* bytes counted against the budget */
+	bool ready;
 };
 
-static int dvalues_add(struct dvalues *d, json_t *item)
+static uint64_t value_hash(sqlite3_value *v)
 {
-	char *text = json_dumps(item, JSON_COMPACT | JSON_ENCODE_ANY);
+	const void *p;
 
-	if (text == NULL)
-		return -ENOMEM;
-	if (d->n == d->cap) {
-		size_t cap = d->cap ? d->cap * 2 : 64;
-		char **p = reallocarray(d->v, cap, sizeof(*p));
-		if (p == NULL) {
-			free(text);
-			return -ENOMEM;
-		}
-		d->v = p;
-		d->cap = cap;
+	switch (sqlite3_value_type(v)) {
+	case SQLITE_INTEGER:
+		return kql_hll_hash_int(sqlite3_value_int64(v));
+	case SQLITE_FLOAT:
+		return kql_hll_hash_real(sqlite3_value_double(v));
+	case SQLITE_BLOB:
+		p = sqlite3_value_blob(v);
+		return kql_hll_hash_blob(p, (size_t)sqlite3_value_bytes(v));
+	default:
+		p = sqlite3_value_text(v);
+		return kql_hll_hash_text(p, (size_t)sqlite3_value_bytes(v));
 	}
-	d->v[d->n++] = text;
-	return 0;
+}
+
+/* ctx's state, made on the first step (accuracy acc); NULL on failure. */
+static struct dcount *dcount_state(sqlite3_context *ctx, int64_t acc)
+{
+	struct dcount *d = sqlite3_aggregate_context(ctx, sizeof(*d));
+
+	if (d == NULL) {
+		sqlite3_result_error_nomem(ctx);
+		return NULL;
+	}
+	if (!d->ready && kql_hll_init(&d->h, acc >= 0 && acc <= KQL_HLL_MAX ? (int)acc : -1) < 0) {
+		sqlite3_result_error(ctx, "dcount(): the accuracy must be 0 to 4", -1);
+		return NULL;
+	}
+	d->ready = true;
+	return d;
+}
+
+/* Charges r bytes grown (or fails the aggregate on r < 0). */
+static void dcount_grown(sqlite3_context *ctx, struct dcount *d, long r)
+{
+	if (r == -ENOMEM)
+		sqlite3_result_error_nomem(ctx);
+	else if (r < 0)
+		sqlite3_result_error(ctx, "dcount(): a malformed partial state", -1);
+	else if (r > 0 && charge(ctx, (size_t)r))
+		d->charged += (size_t)r;
+}
+
+static void dcount_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	struct dcount *d;
+
+	if (sqlite3_value_type(argv[0]) == SQLITE_NULL ||
+	    (d = dcount_state(ctx, sqlite3_value_int64(argv[1]))) == NULL)
+		return;
+	dcount_grown(ctx, d, kql_hll_add(&d->h, value_hash(argv[0])));
+}
+
+static void dcount_final(sqlite3_context *ctx)
+{
+	struct dcount *d = sqlite3_aggregate_context(ctx, 0);
+
+	sqlite3_result_int64(ctx, d != NULL && d->ready ? kql_hll_count(&d->h) : 0);
+	if (d != NULL) {
+		release(ctx, d->charged);
+		kql_hll_free(&d->h);
+	}
+}
+
+static void dstate_final(sqlite3_context *ctx)
+{
+	struct dcount *d = sqlite3_aggregate_context(ctx, 0);
+	struct kql_hll empty;
+	char *text;
+
+	(void)kql_hll_init(&empty, KQL_HLL_DEFAULT);
+	if ((text = kql_hll_text(d != NULL && d->ready ? &d->h : &empty)) != NULL)
+		sqlite3_result_text(ctx, text, -1, free);
+	else
+		sqlite3_result_error_nomem(ctx);
+	if (d != NULL) {
+		release(ctx, d->charged);
+		kql_hll_free(&d->h);
+	}
 }
 
 static void dmerge_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-	struct dvalues *d = sqlite3_aggregate_context(ctx, sizeof(*d));
 	const char *text = (const char *)sqlite3_value_text(argv[0]);
-	json_t *v;
+	struct dcount *d;
 
-	if (d == NULL || text == NULL || (v = json_loads(text, JSON_DECODE_ANY, NULL)) == NULL)
+	if (text == NULL || (d = dcount_state(ctx, 0)) == NULL)
 		return;
-	for (size_t i = 0; i < json_array_size(v); i++)
-		if (dvalues_add(d, json_array_get(v, i)) < 0) {
-			sqlite3_result_error_nomem(ctx);
-			break;
-		}
-	json_decref(v);
-}
-
-static int compare_texts(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void dmerge_final(sqlite3_context *ctx)
-{
-	struct dvalues *d = sqlite3_aggregate_context(ctx, 0);
-	int64_t n = 0;
-
-	if (d != NULL && d->n > 0) {
-		qsort(d->v, d->n, sizeof(*d->v), compare_texts);
-		for (size_t i = 0; i < d->n; i++)
-			n += i == 0 || strcmp(d->v[i - 1], d->v[i]) != 0;
-		for (size_t i = 0; i < d->n; i++)
-			free(d->v[i]);
-	}
-	if (d != NULL)
-		free(d->v);
-	sqlite3_result_int64(ctx, n);
+	dcount_grown(ctx, d, kql_hll_merge_text(&d->h, text, (size_t)sqlite3_value_bytes(argv[0])));
 }
 
 /* kql_array_head(array, n): the array's first n elements (make_set and
@@ -1396,7 +1386,9 @@ static const struct {
     {"kql_argmin", 2, NULL, argmin_step, extreme_final},
     {"kql_percentile", 2, NULL, percentile_step, percentile_final},
     {"kql_collect", 2, NULL, collect_step, collect_final},
-    {"kql_dmerge", 1, NULL, dmerge_step, dmerge_final},
+    {"kql_dcount", 2, NULL, dcount_step, dcount_final},
+    {"kql_dstate", 2, NULL, dcount_step, dstate_final},
+    {"kql_dmerge", 1, NULL, dmerge_step, dcount_final},
 };
 
 int kql_exec_register_budget(sqlite3 *db, struct kql_budget *b)

@@ -30,25 +30,14 @@ int kql_sql_build(const struct kql_plan *p, int64_t now, struct kql_sql *ret,
                   struct kql_error *err);
 void kql_sql_clear(struct kql_sql *s);
 
+/* The parts of dcount(x [, accuracy]), dcountif(x, pred [, accuracy]) and
+ * the split's state of either ($dset, their arguments): x, the predicate
+ * (NULL: none) and the accuracy (bound as an int literal 0..4). */
+void kql_dcount_parts(const struct kql_expr *e, const struct kql_expr **x,
+                      const struct kql_expr **pred, int *acc);
+
 /* Binds v as its type says to parameter i of st (the engine's code). */
 int kql_exec_bind(sqlite3_stmt *st, int i, const struct kql_value *v, enum proto_coltype type);
-
-/* Operation codes of kql_strop(code, a, b). */
-enum kql_strop {
-	KQL_S_HAS,
-	KQL_S_HAS_CS,
-	KQL_S_HASPREFIX,
-	KQL_S_HASPREFIX_CS,
-	KQL_S_HASSUFFIX,
-	KQL_S_HASSUFFIX_CS,
-	KQL_S_CONTAINS,
-	KQL_S_CONTAINS_CS,
-	KQL_S_STARTSWITH,
-	KQL_S_STARTSWITH_CS,
-	KQL_S_ENDSWITH,
-	KQL_S_ENDSWITH_CS,
-	KQL_S_EQ_CI,
-};
 
 /* Unit codes of kql_startof(dt, unit). */
 enum kql_dtunit {

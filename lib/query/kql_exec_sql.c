@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "query/kql_exec_int.h"
+#include "query/kql_hll.h"
+#include "query/kql_strop.h"
 
 struct sqlb {
 	FILE *f;
@@ -701,10 +703,43 @@ static int collect_all(struct sqlb *b, const struct kql_expr *e, bool distinct, 
 	return 0;
 }
 
+void kql_dcount_parts(const struct kql_expr *e, const struct kql_expr **x,
+                      const struct kql_expr **pred, int *acc)
+{
+	size_t at = 1;
+
+	*x = e->args[0];
+	*pred = NULL;
+	if (e->nargs > 1 && e->fn != KQL_F_DCOUNT && e->args[1]->type == PROTO_T_BOOL)
+		*pred = e->args[at++];
+	*acc = at < e->nargs ? (int)e->args[at]->i : KQL_HLL_DEFAULT;
+}
+
+/* fn(x, accuracy) of a dcount, dcountif or its state (kql_hll.h); the
+ * accuracy a number the binder checked, not the query's text. */
+static int dcount(struct sqlb *b, const struct kql_expr *e, const char *fn, const char *prefix)
+{
+	const struct kql_expr *x, *pred;
+	int acc;
+
+	kql_dcount_parts(e, &x, &pred, &acc);
+	fprintf(b->f, "%s(", fn);
+	if (pred) {
+		fputs("CASE WHEN ", b->f);
+		if (expr(b, pred, prefix) != 0)
+			return -1;
+		fputs(" THEN ", b->f);
+	}
+	if (expr(b, x, prefix) != 0)
+		return -1;
+	fprintf(b->f, "%s, %d)", pred ? " END" : "", acc);
+	return 0;
+}
+
 /* The aggregates of split plans (kql_split.h): partial states per
  * partition and their merges.  avg's sum is exact for integers (SQLite's
- * avg sums their doubles, equal below 2^53); a dcount's state is the JSON
- * array of a partition's distinct values. */
+ * avg sums their doubles, equal below 2^53); a dcount's state is its
+ * HyperLogLog state as text (kql_hll.h). */
 static int split_call(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 {
 	bool cond = e->nargs > 1;
@@ -714,11 +749,7 @@ static int split_call(struct sqlb *b, const struct kql_expr *e, const char *pref
 		return pattern(b, e, cond ? "count(CASE WHEN %1 THEN %0 END)" : "count(%0)",
 		               prefix);
 	case KQL_F_P_DSET:
-		return pattern(b, e,
-		               cond ? "json_group_array(DISTINCT %0) FILTER (WHERE %0 IS NOT NULL "
-		                      "AND %1)"
-		                    : "json_group_array(DISTINCT %0) FILTER (WHERE %0 IS NOT NULL)",
-		               prefix);
+		return dcount(b, e, "kql_dstate", prefix);
 	case KQL_F_M_AVG:
 		return pattern(b, e,
 		               e->type == PROTO_T_TIMESPAN
@@ -793,9 +824,8 @@ static int aggregate_call(struct sqlb *b, const struct kql_expr *e, const char *
 	case KQL_F_MAX:
 		return call(b, "max", e, prefix);
 	case KQL_F_DCOUNT:
-		return pattern(b, e, "count(DISTINCT %0)", prefix);
 	case KQL_F_DCOUNTIF:
-		return pattern(b, e, "count(DISTINCT CASE WHEN %1 THEN %0 END)", prefix);
+		return dcount(b, e, "kql_dcount", prefix);
 	case KQL_F_MAKE_SET:
 		return collect(b, e, true, prefix);
 	case KQL_F_MAKE_LIST:
@@ -1004,6 +1034,24 @@ static int join_left(struct sqlb *b, const struct kql_plan *p)
 	return 0;
 }
 
+/* The keys of one side: "l.c2, l.c5", as a row value "(l.c2, l.c5)"
+ * (row: one key is a plain value). */
+static void join_keys(struct sqlb *b, const struct kql_plan *p, bool left, bool row)
+{
+	const int *k = left ? p->lkeys : p->rkeys;
+
+	row = row && p->njoinkeys > 1;
+	fputs(row ? "(" : "", b->f);
+	for (size_t i = 0; i < p->njoinkeys; i++)
+		fprintf(b->f, "%s%s.c%d", i > 0 ? ", " : "", left ? "l" : "r", k[i]);
+	fputs(row ? ")" : "", b->f);
+}
+
+/* leftsemi/leftanti (and right*): the kept side's rows whose keys are IN
+ * the other side's, a subquery SQLite evaluates once into an index (a
+ * correlated EXISTS scanned the other side per row).  Null keys never
+ * match: the other side's are left out, and a kept row's null key gives
+ * null, which semi drops and anti keeps (IS NOT 1). */
 static int plan_semijoin(struct sqlb *b, const struct kql_plan *p, bool left, bool anti)
 {
 	fputs("SELECT ", b->f);
@@ -1012,20 +1060,27 @@ static int plan_semijoin(struct sqlb *b, const struct kql_plan *p, bool left, bo
 		        p->out_col[c], c);
 	if (from(b, p->in[left ? 0 : 1], left ? "l" : "r") != 0)
 		return -1;
-	fprintf(b->f, " WHERE %sEXISTS (SELECT 1", anti ? "NOT " : "");
+	fputs(" WHERE ", b->f);
+	join_keys(b, p, left, true);
+	fputs(" IN (SELECT ", b->f);
+	join_keys(b, p, !left, false);
 	if (from(b, p->in[left ? 1 : 0], left ? "r" : "l") != 0)
 		return -1;
-	fputs(" WHERE ", b->f);
-	join_on(b, p);
-	fputc(')', b->f);
+	for (size_t i = 0; i < p->njoinkeys; i++)
+		fprintf(b->f, "%s%s.c%d IS NOT NULL", i > 0 ? " AND " : " WHERE ", left ? "r" : "l",
+		        left ? p->rkeys[i] : p->lkeys[i]);
+	fputs(anti ? ") IS NOT 1" : ")", b->f);
 	return 0;
 }
 
 static int plan_join(struct sqlb *b, const struct kql_plan *p)
 {
 	static const char *const sql[] = {
-	    [KQL_JOIN_INNERUNIQUE] = "JOIN",    [KQL_JOIN_INNER] = "JOIN",
-	    [KQL_JOIN_LEFTOUTER] = "LEFT JOIN", [KQL_JOIN_RIGHTOUTER] = "RIGHT JOIN",
+	    /* CROSS: SQLite keeps the left side the outer loop and indexes
+	     * the right (as LEFT JOIN always does); left to itself, without
+	     * statistics, it may index the left, a whole table, instead */
+	    [KQL_JOIN_INNERUNIQUE] = "CROSS JOIN", [KQL_JOIN_INNER] = "CROSS JOIN",
+	    [KQL_JOIN_LEFTOUTER] = "LEFT JOIN",    [KQL_JOIN_RIGHTOUTER] = "RIGHT JOIN",
 	    [KQL_JOIN_FULLOUTER] = "FULL JOIN",
 	};
 	enum kql_join_kind k = p->join;

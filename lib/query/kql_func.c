@@ -92,7 +92,7 @@ static const struct kql_func funcs[] = {
     {"percentile", KQL_F_PERCENTILE, A, 2, 2, KQL_R_ARG0, PROTO_T_BOOL, "percentile"},
     {"percentiles", KQL_F_PERCENTILES, A, 2, 64, KQL_R_ARG0, PROTO_T_BOOL, "percentile"},
     {"$countnn", KQL_F_P_COUNTNN, A, 1, 2, KQL_R_FIXED, PROTO_T_LONG, "countnn"},
-    {"$dset", KQL_F_P_DSET, A, 1, 2, KQL_R_FIXED, PROTO_T_DYNAMIC, "dset"},
+    {"$dstate", KQL_F_P_DSET, A, 1, 3, KQL_R_FIXED, PROTO_T_STRING, "dstate"},
     {"$avg_merge", KQL_F_M_AVG, A, 2, 2, KQL_R_NUMERIC, PROTO_T_REAL, "avg"},
     {"$dcount_merge", KQL_F_M_DCOUNT, A, 1, 1, KQL_R_FIXED, PROTO_T_LONG, "dcount"},
 };

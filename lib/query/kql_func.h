@@ -90,7 +90,7 @@ enum kql_fn {
 	/* internal aggregates of split plans (kql_split): no KQL name reaches
 	 * them (their names start with '$', which no identifier can) */
 	KQL_F_P_COUNTNN, /* non-null values of x [where pred]: avg's count */
-	KQL_F_P_DSET,    /* the distinct non-null values of x [where pred] */
+	KQL_F_P_DSET,    /* $dstate: dcount(if)'s HyperLogLog state as text (kql_hll.h) */
 	KQL_F_M_AVG,     /* merged avg: (sum of sums) / (sum of counts), null over none */
 	KQL_F_M_DCOUNT,  /* merged dcount: distinct values of the union of sets */
 	KQL_F_COUNT_FNS

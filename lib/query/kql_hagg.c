@@ -1,8 +1,8 @@
 /*
  * kql_hagg — hash aggregation of a partial plan (kql_hagg.h).  One open
  * addressing table of groups (their keys' hash kept, keys and states in
- * arrays indexed by group), one of the members of the $dset states
- * (group, aggregate, value), texts copied into chunks freed at the end.
+ * arrays indexed by group; a $dstate's HyperLogLog state (kql_hll.h)
+ * allocated per group), texts copied into chunks freed at the end.
  * Each aggregate step mirrors the SQLite 3.40 function the SQL path uses
  * (sumStep, minmaxStep, count), so the partial rows are the same.
  */
@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "query/kql_exec_int.h"
+#include "query/kql_hll.h"
 
 #define NONE UINT32_MAX
 #define MAX_ENTRIES (UINT32_MAX / 4) /* groups, members: indexes are 32 bits */
@@ -34,27 +35,21 @@ struct hval {
 
 /* One aggregate's state in one group. */
 struct hstate {
-	struct hval v;    /* min, max: the best value (text malloc'd, cap bytes) */
-	int64_t n;        /* counts; sum: values summed; dset: members */
-	int64_t isum;     /* sum: the integer sum */
-	double rsum;      /* sum: the real sum */
-	uint32_t cap;     /* bytes of v's text */
-	uint32_t first;   /* dset: the first member, NONE */
-	bool approx, ovf; /* sum: a real seen; the integer sum overflowed */
+	struct hval v;       /* min, max: the best value (text malloc'd, cap bytes) */
+	int64_t n;           /* counts; sum: values summed */
+	int64_t isum;        /* sum: the integer sum */
+	double rsum;         /* sum: the real sum */
+	uint32_t cap;        /* bytes of v's text */
+	struct kql_hll *hll; /* $dstate: its state, NULL before a value */
+	bool approx, ovf;    /* sum: a real seen; the integer sum overflowed */
 };
 
 /* An aggregate: its function and the input columns of its value and
  * predicate (-1: none). */
 struct agg {
 	enum kql_fn fn;
-	int x, p;
+	int x, p, acc; /* acc: a $dstate's accuracy */
 	enum proto_coltype type;
-};
-
-struct member {
-	uint64_t hash;
-	uint32_t group, agg, next;
-	struct hval v;
 };
 
 /* v[i]: an index + 1, 0 empty; mask + 1 slots, n used. */
@@ -75,13 +70,11 @@ struct kql_hagg {
 	size_t naggs, nkeys, nin; /* nin: the input's columns */
 	bool *pred;               /* pred[c]: input column c is a predicate */
 	struct hval *row;         /* the current input row */
-	struct slots gs, ms;
+	struct slots gs;
 	uint64_t *ghash;
 	struct hval *keys;     /* nkeys per group */
 	struct hstate *states; /* naggs per group */
 	size_t ngroups, gcap;
-	struct member *members;
-	size_t nmembers, mcap;
 	struct chunk *chunks;
 	size_t bytes, charged;
 	struct kql_hagg_limits lim;
@@ -130,23 +123,6 @@ static const char *text_copy(struct kql_hagg *h, const char *s, size_t len)
 	d[len] = '\0';
 	c->used += len + 1;
 	return d;
-}
-
-/* Room for one more member. */
-static int members_grow(struct kql_hagg *h)
-{
-	size_t cap = h->mcap ? h->mcap * 2 : 64;
-	struct member *p;
-
-	if (h->nmembers < h->mcap)
-		return 0;
-	if (cap > MAX_ENTRIES || account(h, (cap - h->mcap) * sizeof(*p)) < 0)
-		return -E2BIG;
-	if (!(p = reallocarray(h->members, cap, sizeof(*p))))
-		return -ENOMEM;
-	h->members = p;
-	h->mcap = cap;
-	return 0;
 }
 
 /* ---- hashing and comparing values ---- */
@@ -362,7 +338,7 @@ static int64_t group_add(struct kql_hagg *h, uint64_t hash, size_t at)
 			return -ENOMEM;
 	}
 	for (size_t a = 0; a < h->naggs; a++)
-		h->states[g * h->naggs + a] = (struct hstate){.v.type = SQLITE_NULL, .first = NONE};
+		h->states[g * h->naggs + a] = (struct hstate){.v.type = SQLITE_NULL};
 	h->gs.v[at] = (uint32_t)g + 1;
 	h->gs.n++;
 	h->ngroups++;
@@ -397,35 +373,25 @@ static int64_t group_of(struct kql_hagg *h)
 	return group_add(h, hash, i);
 }
 
-/* Adds v to the set of aggregate a in group g (the SQL's DISTINCT:
- * integers and texts; a real's JSON text would be SQLite's). */
-static int member_add(struct kql_hagg *h, size_t g, size_t a, const struct hval *v)
+/* Adds x to $dstate state s of aggregate a (its memory counted); the
+ * hashes are the SQL path's (kql_exec_fn.c's value_hash). */
+static int hll_step(struct kql_hagg *h, struct hstate *s, const struct agg *a, const struct hval *x)
 {
-	uint64_t hash = mix(hash_value(v, h->seed) ^ (g * 1021 + a));
-	struct hstate *s = &h->states[g * h->naggs + a];
-	size_t i, m = h->nmembers;
-	int r;
+	uint64_t hash = x->type == SQLITE_INTEGER ? kql_hll_hash_int(x->u.i)
+	                : x->type == SQLITE_FLOAT ? kql_hll_hash_real(x->u.r)
+	                                          : kql_hll_hash_text(x->u.s, x->len);
+	long r;
 
-	if (v->type != SQLITE_INTEGER && v->type != SQLITE_TEXT)
-		return -ENOTSUP;
-	if ((r = slots_grow(h, &h->ms, h->members, sizeof(*h->members))) < 0)
-		return r;
-	for (i = hash & h->ms.mask; h->ms.v[i]; i = (i + 1) & h->ms.mask) {
-		const struct member *e = &h->members[h->ms.v[i] - 1];
-		if (e->hash == hash && e->group == g && e->agg == a && same(&e->v, v) == 1)
-			return 0;
+	if (!s->hll) {
+		if (account(h, sizeof(*s->hll)) < 0)
+			return -E2BIG;
+		if (!(s->hll = malloc(sizeof(*s->hll))))
+			return -ENOMEM;
+		(void)kql_hll_init(s->hll, a->acc);
 	}
-	if ((r = members_grow(h)) < 0)
-		return r;
-	h->members[m] = (struct member){hash, (uint32_t)g, (uint32_t)a, s->first, *v};
-	if (v->type == SQLITE_TEXT && !(h->members[m].v.u.s = text_copy(h, v->u.s, v->len)))
-		return -ENOMEM;
-	s->first = (uint32_t)m;
-	s->n++;
-	h->ms.v[i] = (uint32_t)m + 1;
-	h->ms.n++;
-	h->nmembers++;
-	return 0;
+	if ((r = kql_hll_add(s->hll, hash)) < 0)
+		return (int)r;
+	return account(h, (size_t)r) < 0 ? -E2BIG : 0;
 }
 
 /* ---- the aggregates' steps ---- */
@@ -510,7 +476,7 @@ static int agg_step(struct kql_hagg *h, size_t g, size_t i)
 	case KQL_F_MIN:
 		return extreme_step(s, x, false, a->type);
 	case KQL_F_P_DSET:
-		return taken(h, a) && x->type != SQLITE_NULL ? member_add(h, g, i, x) : 0;
+		return taken(h, a) && x->type != SQLITE_NULL ? hll_step(h, s, a, x) : 0;
 	default: /* max, take_any (the SQL's max) */
 		return extreme_step(s, x, true, a->type);
 	}
@@ -556,60 +522,13 @@ static void to_value(const struct hval *v, enum proto_coltype t, struct kql_valu
 		out->i = v->type == SQLITE_INTEGER ? v->u.i : real_to_int(v->u.r);
 }
 
-/* A text as json_group_array writes it (SQLite's jsonAppendString). */
-static void json_text(FILE *f, const struct hval *v)
-{
-	static const char special[32] = {
-	    ['\b'] = 'b', ['\t'] = 't', ['\n'] = 'n', ['\f'] = 'f', ['\r'] = 'r'};
-
-	fputc('"', f);
-	for (uint32_t i = 0; i < v->len; i++) {
-		unsigned char c = (unsigned char)v->u.s[i];
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 32 && special[c])
-			fprintf(f, "\\%c", special[c]);
-		else if (c < 32)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
-/* The members of s as a JSON array (json_group_array's text); a new
- * malloc'd string, NULL on ENOMEM. */
-static char *json_set(const struct kql_hagg *h, const struct hstate *s)
-{
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
-
-	if (!f)
-		return NULL;
-	fputc('[', f);
-	for (uint32_t m = s->first; m != NONE; m = h->members[m].next) {
-		const struct hval *v = &h->members[m].v;
-		fputs(m == s->first ? "" : ",", f);
-		if (v->type == SQLITE_TEXT)
-			json_text(f, v);
-		else
-			fprintf(f, "%lld", (long long)v->u.i);
-	}
-	fputc(']', f);
-	if (fclose(f) != 0) {
-		free(text);
-		return NULL;
-	}
-	return text;
-}
-
 /* The value of state s of aggregate a (its SQL's: counts, coalesce(sum,
- * 0), min/max or null); a $dset's text into *json (malloc'd). */
+ * 0), min/max or null); a $dstate's text into *json (malloc'd). */
 static int state_value(const struct kql_hagg *h, const struct agg *a, const struct hstate *s,
                        struct kql_value *out, char **json)
 {
 	struct hval v = {SQLITE_INTEGER, 0, {.i = s->n}};
+	struct kql_hll empty;
 
 	if (a->fn == KQL_F_SUM || a->fn == KQL_F_SUMIF)
 		v = s->approx ? (struct hval){SQLITE_FLOAT, 0, {.r = s->rsum}}
@@ -620,7 +539,9 @@ static int state_value(const struct kql_hagg *h, const struct agg *a, const stru
 	if (a->fn != KQL_F_P_DSET)
 		return 0;
 	memset(out, 0, sizeof(*out));
-	return (out->s = *json = json_set(h, s)) ? 0 : -ENOMEM;
+	if (!s->hll)
+		(void)kql_hll_init(&empty, a->acc);
+	return (out->s = *json = kql_hll_text(s->hll ? s->hll : &empty)) ? 0 : -ENOMEM;
 }
 
 static int emit_group(const struct kql_hagg *h, size_t g, struct kql_value *vals, char **json,
@@ -654,7 +575,7 @@ static int emit(struct kql_hagg *h, kql_row_fn *row, void *arg)
 	if (r == 0 && h->ngroups == 0 && h->nkeys == 0 && h->p->kind == KQL_P_AGGREGATE) {
 		r = groups_grow(h);
 		for (size_t a = 0; r == 0 && a < h->naggs; a++)
-			h->states[a] = (struct hstate){.v.type = SQLITE_NULL, .first = NONE};
+			h->states[a] = (struct hstate){.v.type = SQLITE_NULL};
 		h->ngroups = r == 0 ? 1 : 0;
 	}
 	for (size_t g = 0; r == 0 && g < h->ngroups; g++)
@@ -700,7 +621,7 @@ static bool runnable(const struct kql_plan *p)
 }
 
 /* Hashing saves a sort: SQL sorts for the keys (GROUP BY) and keeps a
- * $dset's DISTINCT in a b-tree, but a summarize of counts, sums, min and
+ * $dstate's values in its hash table, but a summarize of counts, sums, min and
  * max without keys is one pass already. */
 bool kql_hagg_supports(const struct kql_plan *p)
 {
@@ -718,7 +639,11 @@ static void agg_inputs(struct kql_hagg *h, size_t i, struct kql_expr **in, size_
 	const struct kql_expr *e = h->p->exprs[h->nkeys + i];
 	struct agg *a = &h->aggs[i];
 
-	*a = (struct agg){e->fn, -1, -1, h->p->cols[h->nkeys + i].type};
+	const struct kql_expr *x, *pred = NULL;
+
+	*a = (struct agg){.fn = e->fn, .x = -1, .p = -1, .type = h->p->cols[h->nkeys + i].type};
+	if (e->fn == KQL_F_P_DSET)
+		kql_dcount_parts(e, &x, &pred, &a->acc);
 	if (e->fn == KQL_F_COUNT)
 		return;
 	if (e->fn == KQL_F_COUNTIF) {
@@ -729,7 +654,9 @@ static void agg_inputs(struct kql_hagg *h, size_t i, struct kql_expr **in, size_
 	}
 	a->x = (int)*n;
 	in[(*n)++] = e->args[0];
-	if (e->nargs > 1 && e->fn != KQL_F_MIN && e->fn != KQL_F_MAX && e->fn != KQL_F_TAKE_ANY) {
+	if (e->fn == KQL_F_P_DSET ? pred != NULL
+	                          : e->nargs > 1 && e->fn != KQL_F_MIN && e->fn != KQL_F_MAX &&
+	                                e->fn != KQL_F_TAKE_ANY) {
 		h->pred[*n] = true;
 		a->p = (int)*n;
 		in[(*n)++] = e->args[1];
@@ -740,9 +667,13 @@ static void hagg_free(struct kql_hagg *h)
 {
 	if (!h)
 		return;
-	for (size_t s = 0; s < h->ngroups * h->naggs; s++)
+	for (size_t s = 0; s < h->ngroups * h->naggs; s++) {
 		if (h->states[s].cap)
 			free((char *)h->states[s].v.u.s);
+		if (h->states[s].hll)
+			kql_hll_free(h->states[s].hll);
+		free(h->states[s].hll);
+	}
 	while (h->chunks) {
 		struct chunk *c = h->chunks;
 		h->chunks = c->next;
@@ -755,11 +686,9 @@ static void hagg_free(struct kql_hagg *h)
 	free(h->pred);
 	free(h->row);
 	free(h->gs.v);
-	free(h->ms.v);
 	free(h->ghash);
 	free(h->keys);
 	free(h->states);
-	free(h->members);
 	free(h);
 }
 

@@ -11,7 +11,8 @@
  *
  * The caller opens each partition's connection (open): registered
  * (kql_exec_register), its stored table restricted to that partition's
- * rows, and seeing the same data as the caller's connection (the caller
+ * rows, any other table the partial plan reads (a join's right side)
+ * whole, and seeing the same data as the caller's connection (the caller
  * checks its snapshot).  The partitions' rows together must be exactly the
  * table's rows the caller's connection sees.
  */

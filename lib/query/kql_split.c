@@ -88,13 +88,13 @@ static struct kql_expr *merge_avg(struct builder *b, const struct kql_expr *e)
 	return v[0] && v[1] ? new_call(b->a, KQL_F_M_AVG, e->type, e->pos, v, 2) : NULL;
 }
 
-/* dcount(x [, accuracy]) / dcountif(x, pred [, accuracy]): the distinct
- * values of each partition. */
+/* dcount(x [, accuracy]) / dcountif(x, pred [, accuracy]): each
+ * partition's HyperLogLog state (kql_hll.h; $dstate takes dcount's or
+ * dcountif's arguments), merged exactly. */
 static struct kql_expr *merge_dcount(struct builder *b, const struct kql_expr *e)
 {
-	size_t n = e->fn == KQL_F_DCOUNTIF ? 2 : 1;
 	struct kql_expr *st =
-	    add_state(b, new_call(b->a, KQL_F_P_DSET, PROTO_T_DYNAMIC, e->pos, e->args, n));
+	    add_state(b, new_call(b->a, KQL_F_P_DSET, PROTO_T_STRING, e->pos, e->args, e->nargs));
 
 	return st ? new_call(b->a, KQL_F_M_DCOUNT, e->type, e->pos, &st, 1) : NULL;
 }
@@ -119,7 +119,7 @@ static bool decomposable(const struct kql_expr *e)
 		return e->args[0]->type != PROTO_T_DATETIME;
 	case KQL_F_DCOUNT:
 	case KQL_F_DCOUNTIF:
-		return e->args[0]->type != PROTO_T_REAL;
+		return true;
 	default:
 		return false;
 	}
@@ -146,12 +146,51 @@ static struct kql_expr *merge_of(struct builder *b, const struct kql_expr *e)
 	}
 }
 
-/* The stored table under p through filters and projections, or NULL. */
+/* Whether join j gives, for each left row, rows that depend on that row
+ * and on the right side as a whole only: then each partition of the left
+ * side joined with the whole right side gives its share of the rows.  Not
+ * innerunique (one left row per key across all partitions), nor the
+ * right* and fullouter kinds (a right row matched in no partition). */
+static bool join_splits(const struct kql_plan *j)
+{
+	switch (j->join) {
+	case KQL_JOIN_INNER:
+	case KQL_JOIN_LEFTOUTER:
+	case KQL_JOIN_LEFTSEMI:
+	case KQL_JOIN_LEFTANTI:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Whether p reads a stored table named like scan's (of any database). */
+static bool reads_table(const struct kql_plan *p, const struct kql_plan *scan)
+{
+	if (p->kind == KQL_P_SCAN)
+		return strcmp(p->table, scan->table) == 0;
+	for (size_t i = 0; i < p->nin; i++)
+		if (reads_table(p->in[i], scan))
+			return true;
+	return false;
+}
+
+/* The stored table under p through filters, projections and the left
+ * sides of joins that split, or NULL; NULL too when a join's right side
+ * reads that table (each partition's view of it is restricted). */
 static const struct kql_plan *scan_below(const struct kql_plan *p)
 {
-	while (p->kind == KQL_P_FILTER || p->kind == KQL_P_PROJECT)
-		p = p->in[0];
-	return p->kind == KQL_P_SCAN ? p : NULL;
+	const struct kql_plan *s = p;
+
+	while (s->kind == KQL_P_FILTER || s->kind == KQL_P_PROJECT ||
+	       (s->kind == KQL_P_JOIN && join_splits(s)))
+		s = s->in[0];
+	if (s->kind != KQL_P_SCAN)
+		return NULL;
+	for (; p != s; p = p->in[0])
+		if (p->kind == KQL_P_JOIN && reads_table(p->in[1], s))
+			return NULL;
+	return s;
 }
 
 static bool splittable(const struct kql_plan *p)
@@ -243,12 +282,14 @@ static int split_aggregate(struct kql_arena *a, const struct kql_plan *agg, stru
 	return 0;
 }
 
-/* Whether the chain under p (filters and projections down to a stored
- * table) has a filter: a take then may read far, else it stops at once. */
+/* Whether the chain under p (filters, projections, joins down to a stored
+ * table) may drop rows: a take then may read far, else it stops at once.
+ * A join but leftouter may drop a left row. */
 static bool filters(const struct kql_plan *p)
 {
-	for (; p->kind == KQL_P_FILTER || p->kind == KQL_P_PROJECT; p = p->in[0])
-		if (p->kind == KQL_P_FILTER)
+	for (; p->kind != KQL_P_SCAN; p = p->in[0])
+		if (p->kind == KQL_P_FILTER ||
+		    (p->kind == KQL_P_JOIN && p->join != KQL_JOIN_LEFTOUTER))
 			return true;
 	return false;
 }
@@ -309,6 +350,12 @@ static int split_at(struct kql_arena *a, const struct kql_plan *p, struct kql_sp
 	copy->in[0] = ret->final;
 	ret->final = copy;
 	return 0;
+}
+
+bool kql_split_join_cheap(int64_t left_rows, int64_t right_rows)
+{
+	return right_rows <= KQL_SPLIT_JOIN_MAX_RIGHT &&
+	       right_rows <= left_rows / KQL_SPLIT_JOIN_MIN_RATIO;
 }
 
 int kql_split(struct kql_arena *a, const struct kql_plan *p, struct kql_split *ret)

@@ -19,11 +19,26 @@
  * partitions stop once N are found; top: rows tied on the keys may come
  * in another order).  distinct splits as each partition's distinct
  * rows, then the distinct rows of those.  The answers equal the unsplit
- * plan's but for the order of adding reals (a sum or avg of reals may differ in the last
- * digits, as in any parallel engine).
+ * plan's but for the order of adding reals (a sum or avg of reals may
+ * differ in the last digits, as in any parallel engine).
+ *
+ * Joins.  The stored table may be reached through the left side of joins
+ * of kind inner, leftouter, leftsemi and leftanti, whose rows for a left
+ * row depend on that row and on the right side as a whole: each partition
+ * of the left side is joined with the whole right side.  Not innerunique
+ * (it keeps one left row per key across all partitions), nor rightouter,
+ * rightsemi, rightanti, fullouter (a right row matched by no partition),
+ * nor a right side reading the partitioned table (its partitions' views
+ * of it are restricted).  The executor reads the right side once per
+ * partition: it should split only when that side is small
+ * (kql_split_join_cheap), and must give each partition the whole of any
+ * other table the partial plan reads.
  */
 #ifndef FOLLOWERD_KQL_SPLIT_H
 #define FOLLOWERD_KQL_SPLIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
 
 #include "query/kql_arena.h"
 #include "query/kql_plan.h"
@@ -42,11 +57,25 @@ struct kql_split {
 };
 
 /* Splits p (borrowed) at its first operator (from the result down through
- * single-input operators) that reads a stored table through filters and
- * projections only and is a summarize whose aggregates all decompose, a
- * distinct, a top, or a take over a filter (without one, take stops at
- * once anyway).  0 with ret filled (its plans in arena a, sharing p's unchanged nodes); 1 when p
- * has no such operator (ret untouched: run p whole); -ENOMEM. */
+ * single-input operators) that reads a stored table through filters,
+ * projections and the left sides of joins (see Joins above) only and is
+ * a summarize whose aggregates all decompose, a distinct, a top, or a
+ * take over a filter (without one, take stops at once anyway).  0 with
+ * ret filled (its plans in arena a, sharing p's unchanged nodes); 1 when
+ * p has no such operator (ret untouched: run p whole); -ENOMEM. */
 int kql_split(struct kql_arena *a, const struct kql_plan *p, struct kql_split *ret);
+
+/* The bound on a join's right side (its stored tables' rows together) for
+ * a split: each of K partitions reads and indexes the whole right side, so
+ * a split costs (K - 1) right sides more than the whole plan and saves a
+ * share of the left side's scan; a right side of at most a quarter of the
+ * left's rows and 1,000,000 rows (tens of MB, indexed in well under a
+ * second) keeps that extra work small beside the left side's scan. */
+#define KQL_SPLIT_JOIN_MAX_RIGHT INT64_C(1000000)
+#define KQL_SPLIT_JOIN_MIN_RATIO 4 /* left rows per right row at least */
+
+/* Whether a split whose partial plan joins left_rows partitioned rows with
+ * right_rows whole ones (read by every partition) is worth it. */
+bool kql_split_join_cheap(int64_t left_rows, int64_t right_rows);
 
 #endif

@@ -4,7 +4,10 @@
 # 200,000-row threshold) and answers exactly what the same daemon answers
 # with the plan run whole (nulls, a filter leaving no row, summarize
 # without by over nothing, avg of nulls only, dcount, top above it, top N,
-# take N over a filter, distinct); while
+# take N over a filter, distinct; joins whose left side is the table, each partition
+# joined with the whole right side: duplicate and null keys, inner,
+# leftouter, leftsemi, leftanti; a right side past the bound, a quarter of
+# the left's rows, runs whole); while
 # the leader commits, merges and drops, every parallel answer is one whole
 # version.
 source "$(dirname "$0")/lib.sh"
@@ -31,6 +34,17 @@ for e in 1 2 3 4 5 6; do
 	done >"$T/x$e.csv"
 	lc "$L" ingest Logs Events "$T/x$e.csv" --format csv >/dev/null
 done
+# the right sides of joins: Hosts and Codes with duplicate keys, a null
+# Code, keys Events lacks; Big, 100 rows: more than a quarter of Events'
+lc "$L" create-table Logs Hosts 'Host:string,Team:string' >/dev/null
+printf 'h0,a\nh1,b\nh1,c\nh9,d\n' >"$T/hosts.csv"
+lc "$L" ingest Logs Hosts "$T/hosts.csv" --format csv >/dev/null
+lc "$L" create-table Logs Codes 'Code:long,Name:string' >/dev/null
+printf '1,a\n1,b\n,c\n99,d\n7,e\n' >"$T/codes.csv"
+lc "$L" ingest Logs Codes "$T/codes.csv" --format csv >/dev/null
+lc "$L" create-table Logs Big 'Host:string,N:long' >/dev/null
+for ((i = 0; i < 100; i++)); do echo "h$((i % 4)),$i"; done >"$T/big.csv"
+lc "$L" ingest Logs Big "$T/big.csv" --format csv >/dev/null
 daemon() { # debug log: the parallel scans are logged
 	{ daemon_conf "listen = 127.0.0.1:$PORT" "allow_anonymous = true"; attach_conf logs "$L" Logs; } |
 		sed 's/^log_level = info/log_level = debug/' >"$CONF"
@@ -54,6 +68,15 @@ queries=(
 	'Events | where Code > 10 | take 1000 | order by Timestamp asc, Host asc, Code asc, Latency asc'
 	'Events | where Code > 10 | take 3 | count'
 	'Events | distinct Host, Level | order by Host asc, Level asc'
+	'Events | where Level == "Info" | join kind=inner Hosts on Host | summarize count(), sum(Code) by Team | order by Team asc'
+	'Events | join kind=inner Codes on Code | summarize count(), avg(Latency) by Name, Host | order by Name asc, Host asc'
+	'Events | join kind=leftouter Codes on Code | summarize count(), dcount(Name) by Host | order by Host asc'
+	'Events | join kind=leftsemi Hosts on Host | summarize count() by Host | order by Host asc'
+	'Events | join kind=leftanti Codes on Code | summarize count(), countif(isnull(Code))'
+	'Events | where Level == "nothing" | join kind=inner Hosts on Host | summarize count()'
+	'Events | join kind=inner Hosts on Host | top 3 by Code desc, Timestamp asc, Team asc, Latency asc'
+	'Events | join kind=inner Big on Host | summarize count(), sum(N)'
+	'Events | join kind=inner Hosts on Host | distinct Team, Level | order by Team asc, Level asc'
 )
 answers() { for q in "${queries[@]}"; do query "$q"; done; }
 
@@ -67,7 +90,9 @@ answers >"$T/split"
 check "the queries answered" test "$(grep -c '^\[' "$T/whole")" = "${#queries[@]}"
 check_eq "split answers equal whole ones" "$(cat "$T/whole")" "$(cat "$T/split")"
 check "the daemon split them" grep -q 'over 2 partitions: merged' "$FLOG"
-check_eq "count without by over no row: one row, 0" '[[0,0,null]]' "$(sed -n 6p "$T/split")"
+check "the daemon split the joins" grep -q 'over 2 partitions, joined with tables read whole: merged' "$FLOG"
+check "a right side past the bound kept the plan whole" grep -q "a join's right side of 100 rows" "$FLOG"
+check_eq "count without by over no row: one row, 0 (avg NaN)" '[[0,0,"NaN"]]' "$(sed -n 6p "$T/split")"
 
 # while the leader commits, merges and drops: each group's 7 rows or none
 client() {

@@ -16,6 +16,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 
 #include "query/kql_bind.h"
 #include "query/kql_exec.h"
+#include "query/kql_fold.h"
 
 /* 2022-09-28T22:13:20Z, the now() of every test. */
 #define NOW (INT64_C(638000000000000000) - INT64_C(621355968000000000))
@@ -169,6 +171,191 @@ static void test_strings(void **state)
 	     "true\tfalse\ttrue\ttrue\ttrue\ta11.5true\tjoe\t5\tell\n");
 }
 
+/* ---- the string operators against the full fold of both sides ---- */
+
+static bool ref_term_char(unsigned char c)
+{
+	return isalnum(c) || c >= 0x80;
+}
+
+/* The reference answer of kql_strop(op, h, x): both sides folded to lower
+ * case by kql_fold (case-sensitive ops: as they are), then compared byte
+ * for byte, terms as runs of letters, digits and bytes beyond ASCII. */
+static bool ref_strop(int op, const char *h, const char *x)
+{
+	bool cs = op % 2 == 1 && op != 12;
+	char *fh = cs ? strdup(h) : kql_fold(h, false), *fx = cs ? strdup(x) : kql_fold(x, false);
+	size_t n = strlen(fh), m = strlen(fx);
+	bool r = false;
+
+	assert_true(fh != NULL && fx != NULL);
+	if (op == 12) {
+		r = strcmp(fh, fx) == 0;
+	} else if (op >= 8) {
+		r = m <= n && strncmp(op >= 10 ? fh + n - m : fh, fx, m) == 0;
+	} else if (op >= 6) {
+		r = strstr(fh, fx) != NULL;
+	} else if (m == 0) {
+		r = true;
+	} else {
+		for (const char *p = fh; !r && (p = strstr(p, fx)) != NULL; p++) {
+			bool start = p == fh || !ref_term_char((unsigned char)p[-1]);
+			bool end = !ref_term_char((unsigned char)p[m]);
+			r = op / 2 == 0 ? start && end : op / 2 == 1 ? start : end;
+		}
+	}
+	free(fh);
+	free(fx);
+	return r;
+}
+
+static const char *const strop_hays[] = {"",
+                                         "a",
+                                         "A",
+                                         "fail",
+                                         "FAIL",
+                                         "Login Failed",
+                                         "user login failed: timeout",
+                                         "request served from cache",
+                                         "x-fail-y",
+                                         "failfail",
+                                         "unfailing",
+                                         "Fail.",
+                                         "12fail34",
+                                         "\xe2\x84\xaa"
+                                         "elvin",
+                                         "ma\xe2\x84\xaa"
+                                         "e",
+                                         "\xc5\xbf"
+                                         "ail",
+                                         "Stra\xc3\x9f"
+                                         "e",
+                                         "\xc4\xb0"
+                                         "stanbul",
+                                         "CAF\xc3\x89 cr\xc3\xa8me",
+                                         "caf\xc3\xa9",
+                                         "na\xc3\xafve FAIL",
+                                         "\xc3\x89"
+                                         "COLE",
+                                         "\xe2\x84\xa6"
+                                         "mega",
+                                         "fa\xe2\x84\xaa"
+                                         "il",
+                                         "bad \xff byte fail",
+                                         "tail \xc3\xa9",
+                                         "a b",
+                                         " fail ",
+                                         "FAIL\xc3\xa9",
+                                         "\xc3\xa9"
+                                         "fail",
+                                         "kk",
+                                         "abcdefghijklmnopqrstuvwxyz0123456789 FAIL"};
+static const char *const strop_needles[] = {"",
+                                            "fail",
+                                            "FAIL",
+                                            "Fail",
+                                            "a",
+                                            "il",
+                                            "fail ",
+                                            " fail",
+                                            "k",
+                                            "K",
+                                            "\xe2\x84\xaa",
+                                            "kelvin",
+                                            "make",
+                                            "s",
+                                            "S",
+                                            "\xc5\xbf",
+                                            "STRASSE",
+                                            "stra\xc3\x9f"
+                                            "e",
+                                            "i",
+                                            "istanbul",
+                                            "\xc3\xa9",
+                                            "\xc3\x89",
+                                            "caf\xc3\xa9",
+                                            "CAF\xc3\x89",
+                                            "\xc3\xa9"
+                                            "cole",
+                                            "\xcf\x89",
+                                            "mega",
+                                            "x-",
+                                            "-y",
+                                            "12",
+                                            "34",
+                                            "failed",
+                                            "login",
+                                            "LOGIN FAILED",
+                                            "\xff",
+                                            "0123456789 fail",
+                                            "FAIL\xc3\xa9",
+                                            "e"};
+
+#define NHAYS (sizeof(strop_hays) / sizeof(strop_hays[0]))
+
+/* Every operator, every needle over every haystack: one statement per
+ * needle and operator, the haystacks its rows (the needle kept as the
+ * statement's auxiliary data, as in a real scan). */
+static void test_strop_fold(void **state)
+{
+	sqlite3_stmt *s = NULL;
+	size_t checked = 0;
+
+	assert_int_equal(sqlite3_exec(db, "CREATE TEMP TABLE hays(i INTEGER PRIMARY KEY, s TEXT)",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "INSERT INTO hays(s) VALUES(?1)", -1, &s, NULL),
+	                 SQLITE_OK);
+	for (size_t i = 0; i < NHAYS; i++) {
+		sqlite3_reset(s);
+		sqlite3_bind_text(s, 1, strop_hays[i], -1, SQLITE_STATIC);
+		assert_int_equal(sqlite3_step(s), SQLITE_DONE);
+	}
+	sqlite3_finalize(s);
+	for (int op = 0; op <= 12; op++) {
+		for (size_t k = 0; k < sizeof(strop_needles) / sizeof(strop_needles[0]); k++) {
+			const char *x = strop_needles[k];
+			assert_int_equal(sqlite3_prepare_v2(db,
+			                                    "SELECT kql_strop(?1, s, ?2) FROM hays "
+			                                    "ORDER BY i",
+			                                    -1, &s, NULL),
+			                 SQLITE_OK);
+			sqlite3_bind_int(s, 1, op);
+			sqlite3_bind_text(s, 2, x, -1, SQLITE_STATIC);
+			for (size_t i = 0; i < NHAYS; i++, checked++) {
+				assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+				if ((sqlite3_column_int(s, 0) != 0) !=
+				    ref_strop(op, strop_hays[i], x))
+					fail_msg("kql_strop(%d, '%s', '%s') = %d", op,
+					         strop_hays[i], x, sqlite3_column_int(s, 0));
+			}
+			sqlite3_finalize(s);
+		}
+	}
+	assert_true(checked > 10000);
+	(void)sqlite3_exec(db, "DROP TABLE hays", NULL, NULL, NULL);
+}
+
+/* The same through KQL, with answers written out: letters beyond ASCII
+ * that lower to ASCII (KELVIN SIGN, I WITH DOT ABOVE) match their ASCII
+ * partners, LONG S does not lower to s, a null reads as "". */
+static void test_strop_cases(void **state)
+{
+	ROWS("print 'Kelvin' contains 'kel', 'maKe' has 'make', 'İstanbul' startswith 'is', "
+	     "'ſail' contains 's', 'FAIL' =~ 'fail', 'faKil' !contains 'k', 'x' in~ ('X', 'y'), "
+	     "'K' in~ ('k'), 'abc' endswith '', '' contains '', '' has 'a', "
+	     "'a fail.' hassuffix 'ail'",
+	     "true\ttrue\ttrue\tfalse\ttrue\tfalse\ttrue\ttrue\ttrue\ttrue\tfalse\ttrue\n");
+	ROWS("datatable(s:string)['Login FAILED', 'no', '', 'xK FAILED'] | where s has 'failed' "
+	     "and s !has 'login' and s !startswith 'no' | count",
+	     "1\n");
+	ROWS("datatable(s:string)['AB', 'ab', '\xc3\x89', '\xc3\xa9', 'B'] | where s in~ ('ab', "
+	     "'\xc3\xa9') | count",
+	     "4\n");
+	ROWS("print tolower('MiXeD 123'), toupper('MiXeD'), tolower('K'), strlen(tolower(''))",
+	     "mixed 123\tMIXED\tk\t0\n");
+}
+
 static void test_numbers_and_time(void **state)
 {
 	ROWS("print 7 / 2, 7.0 / 2, -14 % 12, 14 % -12, bin(-5, 2), bin(7.5, 2.0), "
@@ -255,6 +442,45 @@ static void test_summarize(void **state)
 	            "a\t50\t2\t4\nb\t100\t5\t5\n", false);
 	expect_rows("range x from 1 to 10 step 1 | summarize count() by bin(x, 5)",
 	            "0\t4\n5\t5\n10\t1\n", false);
+}
+
+/* dcount (kql_hll): exact below its threshold (nulls skipped, types kept
+ * apart), an estimate within 3 sigma of Kusto's stated error past it, the
+ * accuracy an int literal 0..4. */
+static void test_dcount(void **state)
+{
+	static const char *const bad[] = {"dcount(x, 5)", "dcount(x, -1)", "dcount(x, x)",
+	                                  "dcountif(x, x > 1, 7)", "dcount(x, 1.5)"};
+	struct kql_error e = {0};
+	char q[160], *got;
+	long a0, a1, a4;
+
+	ROWS("datatable(x:long)[1, long(null), 2, 1] | summarize dcount(x), dcount(x, 0)",
+	     "2\t2\n");
+	ROWS("datatable(d:dynamic)[1, '1', 1, dynamic(null), dynamic([1])] | summarize dcount(d)",
+	     "3\n");
+	ROWS("range x from 1 to 100 step 1 | summarize dcountif(x % 10, x > 50), "
+	     "dcountif(x, x > 90, 2)",
+	     "10\t10\n");
+	ROWS("range x from 1 to 2000 step 1 | summarize dcount(x), dcount(x * 0.5), "
+	     "dcount(tostring(x % 300))",
+	     "2000\t2000\t300\n");
+	got = run("range x from 1 to 200000 step 1 | summarize dcount(x, 0), dcount(x), "
+	          "dcount(x, 4)",
+	          &e);
+	assert_non_null(got);
+	assert_int_equal(sscanf(got, "%ld\t%ld\t%ld", &a0, &a1, &a4), 3);
+	assert_true(labs(a0 - 200000) <= 200000 * 3 * 0.016);
+	assert_true(labs(a1 - 200000) <= 200000 * 3 * 0.008);
+	assert_true(labs(a4 - 200000) <= 200000 * 3 * 0.002);
+	assert_true(a0 != 200000 || a1 != 200000 || a4 != 200000); /* an estimate */
+	free(got);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		(void)snprintf(q, sizeof(q), "range x from 1 to 3 step 1 | summarize %s", bad[i]);
+		assert_null(run(q, &e));
+		if (!strstr(e.message, "accuracy"))
+			fail_msg("%s: %s", q, e.message);
+	}
 }
 
 static void test_union_join_mvexpand(void **state)
@@ -554,6 +780,9 @@ static void test_memory_budget(void **state)
 	assert_string_equal(e.code, KQL_E_RUNAWAY);
 	assert_null(run("range x from 1 to 100000 step 1 | summarize make_list(x)", &e));
 	assert_string_equal(e.code, KQL_E_RUNAWAY);
+	assert_null(
+	    run("range x from 1 to 100000 step 1 | summarize dcount(x, 4), dcount(x, 3)", &e));
+	assert_string_equal(e.code, KQL_E_RUNAWAY);
 	assert_int_equal(b.used, 0);
 	assert_true(b.peak > b.limit);
 	got = run("range x from 1 to 1000 step 1 | summarize percentile(x, 50), "
@@ -636,9 +865,12 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_nulls),
 	    cmocka_unit_test(test_strings),
+	    cmocka_unit_test(test_strop_fold),
+	    cmocka_unit_test(test_strop_cases),
 	    cmocka_unit_test(test_numbers_and_time),
 	    cmocka_unit_test(test_sort_and_top),
 	    cmocka_unit_test(test_summarize),
+	    cmocka_unit_test(test_dcount),
 	    cmocka_unit_test(test_union_join_mvexpand),
 	    cmocka_unit_test(test_each_operator),
 	    cmocka_unit_test(test_each_function),

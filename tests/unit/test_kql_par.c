@@ -8,7 +8,9 @@
  * no rows (one row, count 0), avg of nulls only (NaN), dcount, the
  * operators above the summarize; top N and take N over a filter (any N of
  * its rows); distinct; one partition; each partial plan hashed (kql_hagg)
- * and as SQL; what is not split; the fallbacks.
+ * and as SQL; joins whose left side is the table (each partition joined
+ * with the whole right side: duplicate and null keys, every kind that
+ * splits, and those that do not); what is not split; the fallbacks.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -34,8 +36,10 @@ static const struct kql_schema_column tcols[] = {
     {"Timestamp", PROTO_T_DATETIME}, {"Level", PROTO_T_STRING}, {"Host", PROTO_T_STRING},
     {"Latency", PROTO_T_REAL},       {"N", PROTO_T_LONG},       {"Flag", PROTO_T_BOOL},
 };
-static const struct kql_schema_table tables[] = {{"T", tcols, 6}};
-static const struct kql_schema_db dbs[] = {{"Db", tables, 1}};
+static const struct kql_schema_column hcols[] = {
+    {"Host", PROTO_T_STRING}, {"N", PROTO_T_LONG}, {"Team", PROTO_T_STRING}};
+static const struct kql_schema_table tables[] = {{"T", tcols, 6}, {"H", hcols, 3}};
+static const struct kql_schema_db dbs[] = {{"Db", tables, 2}};
 static const struct kql_schema schema = {dbs, 1, "Db"};
 
 static char path[64];
@@ -84,6 +88,18 @@ static void insert_row(sqlite3_stmt *st, int64_t e, int64_t i)
 	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
 }
 
+/* H, read whole by every partition (a join's right side), in extent 5 of
+ * d2: host h1 and N 1 twice, a null N, a host and an N that T lacks. */
+static void fill_h(sqlite3 *db)
+{
+	assert_int_equal(exec(db,
+	                      "CREATE TABLE d2(c0, c1, c2); INSERT INTO d2(rowid, c0, c1, c2) "
+	                      "VALUES (5 << 32, 'h0', 1, 'a'), ((5 << 32) + 1, 'h1', 1, 'b'), "
+	                      "((5 << 32) + 2, 'h1', NULL, 'c'), ((5 << 32) + 3, 'h9', 5, 'd'), "
+	                      "((5 << 32) + 4, 'h2', 20, 'e')"),
+	                 0);
+}
+
 /* Extents 1 (50 rows), 2 (30), 3 (none), 4 (40) of d1. */
 static void fill(sqlite3 *db)
 {
@@ -103,11 +119,14 @@ static void fill(sqlite3 *db)
 	assert_int_equal(exec(db, "COMMIT"), 0);
 }
 
-/* T over the extents first .. last on db (q attached). */
+/* T over the extents first .. last on db (q attached), and H whole. */
 static int view(sqlite3 *db, int64_t first, int64_t last)
 {
 	char sql[512];
 
+	if (exec(db, "CREATE TEMP VIEW \"H\" AS SELECT c0 AS \"Host\", c1 AS \"N\", c2 AS "
+	             "\"Team\" FROM q.d2 WHERE rowid BETWEEN 5 << 32 AND (6 << 32) - 1") != 0)
+		return -1;
 	(void)snprintf(sql, sizeof(sql),
 	               "CREATE TEMP VIEW \"T\" AS SELECT c0 AS \"Timestamp\", c1 AS \"Level\", "
 	               "c2 AS \"Host\", c3 AS \"Latency\", c4 AS \"N\", c5 AS \"Flag\" FROM q.d1 "
@@ -158,6 +177,7 @@ static int setup(void **state)
 	if (sqlite3_open(path, &db) != SQLITE_OK)
 		return -1;
 	fill(db);
+	fill_h(db);
 	sqlite3_close(db);
 	return open_conn(&coord) < 0 || view(coord, 1, 4) < 0 ? -1 : 0;
 }
@@ -206,7 +226,8 @@ static char *run_both(const char *q, struct parts *parts, size_t nparts, bool *r
 		fail_msg("%s: %s", q, e.message);
 	whole.p = split.p = kq->results[0];
 	whole.f = open_memstream(&whole.text, &whole.len);
-	assert_int_equal(kql_exec_run(coord, whole.p, NOW, write_row, &whole, &e), 0);
+	if (kql_exec_run(coord, whole.p, NOW, write_row, &whole, &e) != 0)
+		fail_msg("%s: %s", q, e.message);
 	fclose(whole.f);
 	r = kql_split(a, kq->results[0], &s);
 	assert_true(r == 0 || r == 1);
@@ -250,6 +271,7 @@ static const char *const split_queries[] = {
     "T | where Level == 'nothing' | summarize count() by Host",
     "T | summarize count(), avg(N) by Level, Flag | where count_ > 3 | project Level, avg_N",
     "T | project Host, N | summarize dcount(N) by Host | take 3",
+    "T | summarize dcount(Latency), dcount(N, 0), dcountif(Host, Flag, 4) by Level",
     "T | summarize by Level",
     "T | extend d = Timestamp - datetime(2022-01-01) | summarize avg(d), avgif(d, Flag) by Host",
     "T | top 7 by N desc, Timestamp asc, Latency desc, Host asc, Level asc",
@@ -259,6 +281,22 @@ static const char *const split_queries[] = {
     "T | distinct Host | order by Host asc",
     "T | where N > 3 | distinct Level, Flag, N | order by Level asc, Flag asc, N asc",
     "T | project Latency, Timestamp | distinct * | order by Latency asc, Timestamp asc",
+    /* joins on the left side: duplicate keys on the right, null keys */
+    "T | join kind=inner H on Host | summarize count(), sum(N), dcount(Team) by Team",
+    "T | where Level == 'Error' | join kind=inner H on N | summarize count(), avg(Latency) by "
+    "Team, Host",
+    "T | join kind=inner H on Host, N | summarize count() by Team",
+    "T | join kind=leftouter H on N | summarize count(), dcount(Team), countif(isnull(N1)) by "
+    "Level",
+    "T | join kind=leftsemi H on Host | summarize count(), max(N) by Host",
+    "T | join kind=leftanti H on N | summarize count(), countif(isnull(N)) by Host",
+    "T | project Host, N | where N > 2 | join kind=inner (H | where Team != 'b') on Host | "
+    "summarize sum(N) by Team",
+    "T | join kind=inner H on Host | join kind=leftanti (H | where Team == 'e') on Host | "
+    "summarize count() by Team",
+    "T | join kind=inner H on Host | top 5 by N desc, Timestamp asc, Team asc, Latency asc",
+    "T | join kind=leftsemi H on N | where Level == 'nothing' | summarize count(), sum(N)",
+    "T | join kind=leftouter H on Host | distinct Team, Level | order by Team asc, Level asc",
 };
 
 static void test_split_same_rows(void **state)
@@ -339,10 +377,18 @@ static void test_not_split(void **state)
 	    "T | summarize arg_max(N, Host)",
 	    "T | summarize percentile(N, 50)",
 	    "T | summarize avg(Timestamp) by Level", /* partial sums of datetimes overflow */
-	    "T | summarize dcount(Latency)",
 	    "T | take 3",
 	    "T | summarize count() | join (T | summarize count()) on count_",
 	    "print x = 1 | summarize count()",
+	    /* innerunique dedups left keys across partitions; right kinds */
+	    "T | join H on Host | summarize count() by Team",
+	    "T | join kind=innerunique H on Host | summarize count() by Team",
+	    "T | join kind=rightouter H on Host | summarize count() by Team",
+	    "T | join kind=fullouter H on N | summarize count() by Team",
+	    "T | join kind=rightsemi H on Host | summarize count() by Team",
+	    "T | join kind=rightanti H on N | summarize count() by Team",
+	    /* the right side reads the partitioned table */
+	    "T | join kind=inner (T | where Level == 'Error') on N | summarize count() by Host",
 	};
 	struct parts halves = {{1, 3}, {2, 4}, false};
 	bool split;
@@ -352,6 +398,50 @@ static void test_not_split(void **state)
 		if (split)
 			fail_msg("split: %s", whole[i]);
 	}
+}
+
+/* leftsemi and leftanti (IN over the right side's non-null keys) agree
+ * with an inner join on the right side's distinct keys, and together
+ * they keep every row: a null key matches nothing. */
+static void test_semi_anti(void **state)
+{
+	static const char *const keys[] = {"Host", "N", "Host, N"};
+	struct parts halves = {{1, 3}, {2, 4}, false};
+	char q[256], *semi, *anti, *inner;
+	bool split;
+	long ns, na;
+
+	for (size_t i = 0; i < 3; i++) {
+		(void)snprintf(q, sizeof(q), "T | join kind=leftsemi H on %s | count", keys[i]);
+		semi = compare(q, &halves, 2, &split);
+		assert_true(split);
+		(void)snprintf(q, sizeof(q), "T | join kind=leftanti H on %s | count", keys[i]);
+		anti = compare(q, &halves, 2, &split);
+		(void)snprintf(q, sizeof(q),
+		               "T | join kind=inner (H | summarize by %s) on %s | count", keys[i],
+		               keys[i]);
+		inner = compare(q, &halves, 2, &split);
+		assert_string_equal(semi, inner);
+		ns = strtol(semi, NULL, 10);
+		na = strtol(anti, NULL, 10);
+		assert_true(ns > 0 && na > 0);
+		assert_int_equal(ns + na, 120);
+		free(semi);
+		free(anti);
+		free(inner);
+	}
+}
+
+/* The right side's bound: at most 1M rows and a quarter of the left's. */
+static void test_join_cheap(void **state)
+{
+	assert_true(kql_split_join_cheap(10000000, 100));
+	assert_true(kql_split_join_cheap(4000000, 1000000));
+	assert_false(kql_split_join_cheap(8000000, 1000001));
+	assert_true(kql_split_join_cheap(400, 100));
+	assert_false(kql_split_join_cheap(399, 100));
+	assert_false(kql_split_join_cheap(0, 1));
+	assert_true(kql_split_join_cheap(0, 0));
 }
 
 static void test_fallbacks(void **state)
@@ -397,7 +487,7 @@ static void test_split_plans(void **state)
 	partial = kql_plan_text(s.partial);
 	final = kql_plan_text(s.final);
 	assert_non_null(strstr(partial, "$countnn("));
-	assert_non_null(strstr(partial, "$dset("));
+	assert_non_null(strstr(partial, "$dstate("));
 	assert_non_null(strstr(partial, "scan"));
 	assert_non_null(strstr(final, "$avg_merge("));
 	assert_non_null(strstr(final, "$dcount_merge("));
@@ -413,6 +503,7 @@ int main(void)
 	    cmocka_unit_test(test_split_same_rows), cmocka_unit_test(test_split_edges),
 	    cmocka_unit_test(test_split_take),      cmocka_unit_test(test_not_split),
 	    cmocka_unit_test(test_fallbacks),       cmocka_unit_test(test_split_plans),
+	    cmocka_unit_test(test_join_cheap),      cmocka_unit_test(test_semi_anti),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
