@@ -16,6 +16,7 @@
 
 #include "query/kql_exec_int.h"
 #include "query/kql_hll.h"
+#include "util/hash64.h"
 
 #define NONE UINT32_MAX
 #define MAX_ENTRIES (UINT32_MAX / 4) /* groups, members: indexes are 32 bits */
@@ -127,15 +128,6 @@ static const char *text_copy(struct kql_hagg *h, const char *s, size_t len)
 
 /* ---- hashing and comparing values ---- */
 
-static uint64_t mix(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= UINT64_C(0xff51afd7ed558ccd);
-	h ^= h >> 33;
-	h *= UINT64_C(0xc4ceb9fe1a85ec53);
-	return h ^ (h >> 33);
-}
-
 static uint64_t hash_bytes(const char *s, size_t n, uint64_t h)
 {
 	uint64_t w;
@@ -147,26 +139,29 @@ static uint64_t hash_bytes(const char *s, size_t n, uint64_t h)
 	}
 	w = 0;
 	memcpy(&w, s, n);
-	return mix(h ^ w ^ ((uint64_t)n << 56));
+	return hash64_fmix(h ^ w ^ ((uint64_t)n << 56));
 }
 
 /* Equal values hash alike: a real equal to an integer hashes as it. */
 static uint64_t hash_value(const struct hval *v, uint64_t seed)
 {
 	double r;
+	uint64_t bits;
 
 	switch (v->type) {
 	case SQLITE_INTEGER:
-		return mix(seed ^ (uint64_t)v->u.i);
+		return hash64_fmix(seed ^ (uint64_t)v->u.i);
 	case SQLITE_FLOAT:
 		r = v->u.r;
 		if (r >= -9.2e18 && r <= 9.2e18 && r == (double)(int64_t)r)
-			return mix(seed ^ (uint64_t)(int64_t)r);
-		return mix(seed ^ UINT64_C(0x5bd1e995) ^ (uint64_t)(r * 1e3));
+			return hash64_fmix(seed ^ (uint64_t)(int64_t)r);
+		/* its bits: a cast of a real past uint64's range is undefined */
+		memcpy(&bits, &r, sizeof(bits));
+		return hash64_fmix(seed ^ UINT64_C(0x5bd1e995) ^ bits);
 	case SQLITE_TEXT:
 		return hash_bytes(v->u.s, v->len, seed ^ UINT64_C(0x27d4eb2f165667c5));
 	default:
-		return mix(seed ^ 0x7f);
+		return hash64_fmix(seed ^ 0x7f);
 	}
 }
 
@@ -362,7 +357,7 @@ static int64_t group_of(struct kql_hagg *h)
 	int r;
 
 	for (size_t k = 0; k < h->nkeys; k++)
-		hash = mix(hash ^ hash_value(&h->row[k], h->seed));
+		hash = hash64_fmix(hash ^ hash_value(&h->row[k], h->seed));
 	if ((r = slots_grow(h, &h->gs, h->ghash, sizeof(*h->ghash))) < 0)
 		return r;
 	for (i = hash & h->gs.mask; h->gs.v[i]; i = (i + 1) & h->gs.mask) {
@@ -703,7 +698,7 @@ static int hagg_new(const struct kql_plan *p, const struct kql_hagg_limits *lim,
 	*h = (struct kql_hagg){.p = p, .lim = *lim};
 	h->nkeys = p->kind == KQL_P_DISTINCT ? p->ncols : p->nkeys;
 	h->naggs = p->kind == KQL_P_DISTINCT ? 0 : p->nexprs - p->nkeys;
-	h->seed = mix((uint64_t)(uintptr_t)h ^ (uint64_t)time(NULL));
+	h->seed = hash64_fmix((uint64_t)(uintptr_t)h ^ (uint64_t)time(NULL));
 	h->aggs = calloc(h->naggs + 1, sizeof(*h->aggs));
 	h->pred = calloc(most + 1, sizeof(*h->pred));
 	h->row = calloc(most + 1, sizeof(*h->row));

@@ -11,20 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/hash64.h"
+
 #define EXACT_SHARE 8 /* exact up to m / EXACT_SHARE hashes */
 #define HASH_CHARS 11 /* 6 bits a character */
 
 static const int precision[KQL_HLL_MAX + 1] = {12, 14, 16, 17, 18};
-
-/* murmur3's fmix64: every input bit flips about half the output bits. */
-static uint64_t fmix(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= UINT64_C(0xff51afd7ed558ccd);
-	h ^= h >> 33;
-	h *= UINT64_C(0xc4ceb9fe1a85ec53);
-	return h ^ (h >> 33);
-}
 
 static uint64_t hash_bytes(const unsigned char *s, size_t n, uint64_t h)
 {
@@ -32,16 +24,16 @@ static uint64_t hash_bytes(const unsigned char *s, size_t n, uint64_t h)
 
 	for (; n >= 8; s += 8, n -= 8) {
 		memcpy(&w, s, 8);
-		h = fmix(h ^ w) * UINT64_C(0x9fb21c651e98df25);
+		h = hash64_fmix(h ^ w) * UINT64_C(0x9fb21c651e98df25);
 	}
 	w = 0;
 	memcpy(&w, s, n);
-	return fmix(h ^ w ^ ((uint64_t)n << 56));
+	return hash64_fmix(h ^ w ^ ((uint64_t)n << 56));
 }
 
 uint64_t kql_hll_hash_int(int64_t v)
 {
-	return fmix((uint64_t)v ^ UINT64_C(0x8a5cd789635d2dff));
+	return hash64_fmix((uint64_t)v ^ UINT64_C(0x8a5cd789635d2dff));
 }
 
 uint64_t kql_hll_hash_real(double v)
@@ -51,7 +43,7 @@ uint64_t kql_hll_hash_real(double v)
 	if (v >= -9.2e18 && v <= 9.2e18 && v == (double)(int64_t)v)
 		return kql_hll_hash_int((int64_t)v);
 	memcpy(&bits, &v, sizeof(bits));
-	return fmix(bits ^ UINT64_C(0x121fd2155c472f96));
+	return hash64_fmix(bits ^ UINT64_C(0x121fd2155c472f96));
 }
 
 uint64_t kql_hll_hash_text(const void *s, size_t n)
@@ -97,7 +89,7 @@ static void reg_add(struct kql_hll *h, uint64_t hash)
 /* Inserts into the exact set (room made): 1 when new. */
 static int set_put(uint64_t *set, size_t cap, uint64_t hash)
 {
-	size_t i = (size_t)fmix(hash) & (cap - 1);
+	size_t i = (size_t)hash64_fmix(hash) & (cap - 1);
 
 	for (; set[i]; i = (i + 1) & (cap - 1))
 		if (set[i] == hash)

@@ -11,7 +11,11 @@
 #   - a time range no extent holds (every extent walked and skipped: the
 #     cost of the walk alone);
 #   - print 1 (no table: the floor of a query);
-#   - a full count (every extent read).
+#   - a full count (every extent read);
+# then the fixed cost of a small query (take 100, print 1) over a new HTTP
+# connection per query (one curl each, as the table above) and over one
+# kept-alive connection (one curl, --next: what an SDK's client does),
+# NCONN queries each: the median and the daemon's CPU per query.
 # EXTENTS=1000 ROWS=10000 is the issue's 10,000,000 rows.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -20,6 +24,7 @@ B=${BUILD:?}
 EXTENTS=${EXTENTS:-1000}
 ROWS=${ROWS:-10000}
 RUNS=${RUNS:-5}
+NCONN=${NCONN:-200}
 dir=$(mktemp -d /dev/shm/followerd-bench-skip.XXXXXX)
 pid=
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"' EXIT
@@ -71,4 +76,31 @@ for q in "T0000 | where Timestamp > datetime($newest) | count" \
 	s1=$(metric followerd_query_extents_skipped_total)
 	n=$(curl -s -X POST "$url/v1/rest/query" -d "$(body "$q")" | jq -r '.Tables[0].Rows[0][0]')
 	printf '%-58s %10s %8s %14s\n' "${q:0:58}" "$ms" $(((s1 - s0) / RUNS)) "$n"
+done
+
+# cpu_us: the daemon's user + system time so far, microseconds.
+cpu_us() { awk -v hz="$(getconf CLK_TCK)" '{ print int(($14 + $15) * 1000000 / hz) }' "/proc/$pid/stat"; }
+# kept Q: NCONN queries on one connection, their times one a line.
+kept() {
+	local a=() i b
+	b=$(body "$1")
+	for ((i = 0; i < NCONN; i++)); do
+		[ "$i" -gt 0 ] && a+=(--next)
+		a+=(-s -o /dev/null -w '%{time_total}\n' -X POST "$url/v1/rest/query" -d "$b")
+	done
+	curl "${a[@]}"
+}
+echo
+printf '%-58s %10s %14s\n' "small query, $NCONN times" "median ms" "daemon cpu us"
+for q in "T0000 | take 100" "print 1"; do
+	for how in new kept; do
+		c0=$(cpu_us)
+		if [ $how = new ]; then
+			ms=$(for ((i = 0; i < NCONN; i++)); do run "$q"; done | median)
+		else
+			ms=$(kept "$q" | median)
+		fi
+		c1=$(cpu_us)
+		printf '%-58s %10s %14s\n' "$q, $([ $how = new ] && echo "a new connection each" || echo "one kept-alive connection")" "$ms" $(((c1 - c0) / NCONN))
+	done
 done
