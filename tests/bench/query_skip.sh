@@ -12,10 +12,11 @@
 #     cost of the walk alone);
 #   - print 1 (no table: the floor of a query);
 #   - a full count (every extent read);
-# then the fixed cost of a small query (take 100, print 1) over a new HTTP
-# connection per query (one curl each, as the table above) and over one
-# kept-alive connection (one curl, --next: what an SDK's client does),
-# NCONN queries each: the median and the daemon's CPU per query.
+# then the fixed cost of a small query (take 100, print 1), NCONN times: with
+# a curl process (and connection) per query, as the table above and
+# query.sh measure, and with one curl process keeping its connection alive
+# (--next), as an SDK's client does; the median and the daemon's CPU per
+# query.
 # EXTENTS=1000 ROWS=10000 is the issue's 10,000,000 rows.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -101,6 +102,6 @@ for q in "T0000 | take 100" "print 1"; do
 			ms=$(kept "$q" | median)
 		fi
 		c1=$(cpu_us)
-		printf '%-58s %10s %14s\n' "$q, $([ $how = new ] && echo "a new connection each" || echo "one kept-alive connection")" "$ms" $(((c1 - c0) / NCONN))
+		printf '%-58s %10s %14s\n' "$q, $([ $how = new ] && echo "a curl per query" || echo "one curl, kept alive")" "$ms" $(((c1 - c0) / NCONN))
 	done
 done
