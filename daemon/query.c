@@ -280,16 +280,21 @@ static void arm_drain(struct job *j)
 static void advance(struct job *j)
 {
 	struct query *q = j->q;
-	bool done, more;
+	bool done, listed, more;
 
+	pthread_mutex_lock(&q->mu);
+	done = j->done;
+	listed = j->notified;
+	pthread_mutex_unlock(&q->mu);
+	/* An ended job still on q->done (a drain timer fired first) is the
+	 * loop's to free only once on_done has taken it off that list. */
+	if (done && listed)
+		return;
 	if (!j->wait) { /* the client went away: only the worker's end matters */
-		if (j->done)
+		if (done)
 			job_free(j);
 		return;
 	}
-	pthread_mutex_lock(&q->mu);
-	done = j->done;
-	pthread_mutex_unlock(&q->mu);
 	if (done && j->status != 0 && !j->started) {
 		reply_error(j->wait, j->status, reason_of(j->status), j->error_json);
 		job_free(j);
