@@ -165,6 +165,9 @@ char *query_view_drop_sql(const char *view);
 /* file:PATH?mode=ro, the path percent-encoded where a URI needs it; new,
  * NULL on ENOMEM. */
 char *query_ro_uri(const char *path);
+/* Attaches the query store at path to db, read-only, as alias (a name of
+ * ours, never a query's).  0, -ENOMEM or -EIO. */
+int query_attach_ro(sqlite3 *db, const char *path, const char *alias);
 
 /* ---- query_par.c: parallel scans ---- */
 

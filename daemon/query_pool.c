@@ -56,19 +56,10 @@ static bool take(struct query *q, const char *path, struct qpool_conn *c)
 
 static int attach(sqlite3 *db, const char *path)
 {
-	sqlite3_stmt *s = NULL;
-	char *uri = query_ro_uri(path);
-	int rc = uri ? sqlite3_prepare_v2(db, "ATTACH ?1 AS q", -1, &s, NULL) : SQLITE_NOMEM;
-
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_text(s, 1, uri, -1, SQLITE_STATIC);
-		rc = sqlite3_step(s) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
-	}
-	sqlite3_finalize(s);
-	free(uri);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(db, "PRAGMA q.mmap_size = " MMAP_BYTES, NULL, NULL, NULL);
-	return rc == SQLITE_OK ? 0 : -EIO;
+	if (query_attach_ro(db, path, "q") < 0 ||
+	    sqlite3_exec(db, "PRAGMA q.mmap_size = " MMAP_BYTES, NULL, NULL, NULL) != SQLITE_OK)
+		return -EIO;
+	return 0;
 }
 
 /* A new connection; the file's identity taken before it is opened, so a

@@ -384,9 +384,7 @@ static int attach_empty(struct run *r)
  * when the database has none yet: every table then reads no row). */
 static int attach_as(struct run *r, int64_t id, const char *alias)
 {
-	char path[4096], sql[32], *uri = NULL;
-	sqlite3_stmt *s = NULL;
-	int rc;
+	char path[4096];
 
 	if (qsync_path(r->j->q->cache_dir, id, path, sizeof(path)) < 0)
 		return -ENAMETOOLONG;
@@ -394,17 +392,7 @@ static int attach_as(struct run *r, int64_t id, const char *alias)
 		r->unkept = true; /* qsync creates it later: a new file */
 		return attach_empty_as(r, alias);
 	}
-	if (!(uri = query_ro_uri(path)))
-		return -ENOMEM;
-	(void)snprintf(sql, sizeof(sql), "ATTACH ?1 AS %s", alias);
-	rc = sqlite3_prepare_v2(r->db, sql, -1, &s, NULL);
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_text(s, 1, uri, -1, SQLITE_STATIC);
-		rc = sqlite3_step(s);
-	}
-	sqlite3_finalize(s);
-	free(uri);
-	return rc == SQLITE_DONE ? 0 : -EIO;
+	return query_attach_ro(r->db, path, alias);
 }
 
 /* The request database's query store as q. */

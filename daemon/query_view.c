@@ -1,13 +1,14 @@
 /*
  * query_view — the SQL text of our own over the query store: the view of
  * one table restricted to a set of extents (their rowid ranges), and the
- * read-only URI of a query store.  Only schema names (quoted) and integers
- * are written; nothing of a query's text.  The coordinator of a query
+ * read-only attach of a query store (its URI).  Only schema names (quoted)
+ * and integers are written; nothing of a query's text.  The coordinator of a query
  * (query_run.c) and each partition of a parallel scan (query_par.c) make
  * their views with it.
  */
 #include "query_int.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,4 +149,23 @@ char *query_ro_uri(const char *path)
 	}
 	sbuf_add(&b, "?mode=ro");
 	return b.oom ? NULL : b.p;
+}
+
+int query_attach_ro(sqlite3 *db, const char *path, const char *alias)
+{
+	char sql[48], *uri = query_ro_uri(path);
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if (uri == NULL)
+		return -ENOMEM;
+	(void)snprintf(sql, sizeof(sql), "ATTACH ?1 AS %s", alias);
+	rc = sqlite3_prepare_v2(db, sql, -1, &s, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(s, 1, uri, -1, SQLITE_STATIC);
+		rc = sqlite3_step(s);
+	}
+	sqlite3_finalize(s);
+	free(uri);
+	return rc == SQLITE_DONE ? 0 : -EIO;
 }
