@@ -99,21 +99,35 @@ int kql_exec_run(sqlite3 *db, const struct kql_plan *p, int64_t now, kql_row_fn 
 	if ((r = step_rows(st, p, row, arg, vals)) >= 0)
 		goto out;
 fail:
-	/* The engine's message names no file or SQL of ours that a user
-	 * could not see in the plan; it is still kept short.  SQLITE_TOOBIG is
-	 * the memory budget (kql_exec_bound, the counted aggregates). */
-	if (sqlite3_errcode(db) == SQLITE_TOOBIG)
-		r = kql_err_set(err, KQL_E_RUNAWAY, p->pos,
-		                "an operator has exceeded the memory budget of the query during "
-		                "evaluation");
-	else
-		r = kql_err_set(err, KQL_E_TYPE, p->pos, "the query failed in the engine: %.120s",
-		                sqlite3_errmsg(db));
+	r = kql_exec_error(db, p->pos, err);
 out:
 	sqlite3_finalize(st);
 	free(vals);
 	kql_sql_clear(&sql);
 	return r;
+}
+
+int kql_exec_error(sqlite3 *db, struct kql_pos pos, struct kql_error *err)
+{
+	const char *msg = sqlite3_errmsg(db);
+	unsigned line, col;
+	int n = 0;
+
+	/* SQLITE_TOOBIG is the memory budget (kql_exec_bound, the counted
+	 * aggregates). */
+	if (sqlite3_errcode(db) == SQLITE_TOOBIG)
+		return kql_err_set(err, KQL_E_RUNAWAY, pos,
+		                   "an operator has exceeded the memory budget of the query during "
+		                   "evaluation");
+	if (strncmp(msg, KQL_EXEC_AT, strlen(KQL_EXEC_AT)) == 0 &&
+	    sscanf(msg + strlen(KQL_EXEC_AT), "%u:%u:%n", &line, &col, &n) == 2 && n > 0) {
+		pos = (struct kql_pos){0, line, col};
+		return kql_err_set(err, KQL_E_UNSUPPORTED, pos, "%s",
+		                   msg + strlen(KQL_EXEC_AT) + n);
+	}
+	/* The engine's message names no file or SQL of ours that a user
+	 * could not see in the plan; it is still kept short. */
+	return kql_err_set(err, KQL_E_TYPE, pos, "the query failed in the engine: %.120s", msg);
 }
 
 int kql_exec_bound(sqlite3 *db, uint64_t limit)

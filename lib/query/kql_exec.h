@@ -79,6 +79,12 @@ char *kql_exec_view_name(const char *db, const char *table, char *buf, size_t n)
 int kql_exec_run(sqlite3 *db, const struct kql_plan *p, int64_t now, kql_row_fn *row, void *arg,
                  struct kql_error *err);
 
+/* db's last error as the query's: the memory budget (KQL_E_RUNAWAY), a
+ * refusal a kql_* function raised at a position of the query (a NaN the
+ * engine cannot hold, a long divided by zero: KQL_E_UNSUPPORTED there), or
+ * the engine's message at pos.  Returns -EINVAL. */
+int kql_exec_error(sqlite3 *db, struct kql_pos pos, struct kql_error *err);
+
 /* The SQL of p, a new malloc'd string (for tests and debugging); NULL when
  * the executor cannot run p. */
 char *kql_exec_sql(const struct kql_plan *p);

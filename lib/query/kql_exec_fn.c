@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <math.h>
 #include <regex.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -462,7 +463,123 @@ static int64_t floor_div(int64_t a, int64_t b)
 	return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
-/* kql_bin(x, size): x rounded down to a multiple of size (toward -inf). */
+/* Fails the statement with a refusal at the query position at (line <<
+ * 32 | column, kql_exec_at): kql_exec_error reports it there. */
+static void fail_at(sqlite3_context *ctx, int64_t at, const char *fmt, ...)
+{
+	char msg[KQL_ERR_MSG];
+	va_list ap;
+	int n = snprintf(msg, sizeof(msg), KQL_EXEC_AT "%u:%u:", (unsigned)(at >> 32),
+	                 (unsigned)(at & 0xffffffff));
+
+	va_start(ap, fmt);
+	(void)vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+	va_end(ap);
+	sqlite3_result_error(ctx, msg, -1);
+}
+
+/* A real result.  SQLite holds no NaN (a NaN result becomes null, which
+ * Kusto's NaN is not: isnull() false, sums NaN), so one is refused, naming
+ * what gave it; the infinities are reals SQLite keeps. */
+static void result_real(sqlite3_context *ctx, double r, int64_t at, const char *what)
+{
+	if (isnan(r))
+		fail_at(ctx, at,
+		        "%s gives NaN (not a number) here, which the SQLite executor cannot hold: "
+		        "not supported",
+		        what);
+	else
+		sqlite3_result_double(ctx, r);
+}
+
+static bool any_null(int argc, sqlite3_value **argv)
+{
+	for (int i = 0; i < argc; i++)
+		if (sqlite3_value_type(argv[i]) == SQLITE_NULL)
+			return true;
+	return false;
+}
+
+static const char *const arith_names[] = {"+", "-", "*", "/", "%"};
+
+/* kql_real(op, a, b, at): real arithmetic as .NET's doubles (SQLite gives
+ * null for x / 0 and for inf - inf): 1.0 / 0 is +inf, -1.0 / 0 -inf; a
+ * NaN (0.0 / 0, inf - inf, inf * 0) is refused.  Kusto's modulo is never
+ * negative: fmod, then + |b|. */
+static void fn_real(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	int op = sqlite3_value_int(argv[0]);
+	double a = sqlite3_value_double(argv[1]), b = sqlite3_value_double(argv[2]), r;
+	char what[32];
+
+	if (any_null(argc, argv) || op < KQL_A_ADD || op > KQL_A_MOD)
+		return;
+	switch (op) {
+	case KQL_A_ADD:
+		r = a + b;
+		break;
+	case KQL_A_SUB:
+		r = a - b;
+		break;
+	case KQL_A_MUL:
+		r = a * b;
+		break;
+	case KQL_A_DIV:
+		r = a / b;
+		break;
+	default:
+		r = fmod(a, b);
+		r = r < 0 ? r + fabs(b) : r;
+		break;
+	}
+	(void)snprintf(what, sizeof(what), "the operator '%s'", arith_names[op]);
+	result_real(ctx, r, sqlite3_value_int64(argv[3]), what);
+}
+
+/* kql_long(op, a, b, at): a long's / and % (never negative); a division
+ * by zero, whose answer Kusto does not document (SQLite's would be null),
+ * and long.MinValue / -1 are refused. */
+static void fn_long(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	int op = sqlite3_value_int(argv[0]);
+	int64_t a = sqlite3_value_int64(argv[1]), b = sqlite3_value_int64(argv[2]), r;
+	int64_t at = sqlite3_value_int64(argv[3]);
+
+	if (any_null(argc, argv))
+		return;
+	if (b == 0) {
+		fail_at(ctx, at, "the operator '%s' divides a long by zero: not supported",
+		        op == KQL_A_DIV ? "/" : "%");
+		return;
+	}
+	if (b == -1 || b == 1) {
+		if (op == KQL_A_DIV && a == INT64_MIN && b == -1)
+			fail_at(ctx, at, "the operator '/' overflows a long: not supported");
+		else
+			sqlite3_result_int64(ctx, op == KQL_A_DIV ? (b == 1 ? a : -a) : 0);
+		return;
+	}
+	if (op == KQL_A_DIV) {
+		sqlite3_result_int64(ctx, a / b);
+		return;
+	}
+	r = a % b;
+	sqlite3_result_int64(ctx, r >= 0 ? r : b < 0 ? r - b : r + b);
+}
+
+/* kql_nan(x, at): x, the value of a column whose null is Kusto's NaN
+ * (avg of no values, kql_col.nan_if_null), read by an expression: a NaN it
+ * would see as null is refused. */
+static void fn_nan(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	if (sqlite3_value_type(argv[0]) == SQLITE_NULL)
+		fail_at(ctx, sqlite3_value_int64(argv[1]),
+		        "a NaN (avg of no values) used in an expression: not supported");
+	else
+		sqlite3_result_value(ctx, argv[0]);
+}
+
+/* kql_bin(x, size, at): x rounded down to a multiple of size (toward -inf). */
 static void fn_bin(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	if (sqlite3_value_type(argv[0]) == SQLITE_NULL ||
@@ -476,7 +593,8 @@ static void fn_bin(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	}
 	double x = sqlite3_value_double(argv[0]), s = sqlite3_value_double(argv[1]);
 	if (s > 0)
-		sqlite3_result_double(ctx, floor(x / s) * s);
+		result_real(ctx, floor(x / s) * s, sqlite3_value_int64(argv[2]),
+		            "the function 'bin'");
 }
 
 /* Days since 1970-01-01 to a civil date and back (Howard Hinnant's). */
@@ -561,20 +679,25 @@ static void fn_round(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	if (sqlite3_value_type(argv[0]) == SQLITE_NULL || digits < -15 || digits > 15)
 		return;
 	p = pow(10, digits);
-	sqlite3_result_double(ctx, round(x * p) / p);
+	/* x * p past a double's range: x has no digits that far right */
+	sqlite3_result_double(ctx, isfinite(x * p) ? round(x * p) / p : x);
 }
 
-/* kql_math(code, x[, y]): ceiling, sqrt, log, log10, exp, pow; null for
- * a null argument. */
+/* kql_math(code, x[, y], at): ceiling, sqrt, log, log10, exp, pow, as
+ * .NET's Math: log(0) is -inf, exp and pow past a double's range +inf; a
+ * NaN (sqrt, log of a negative, pow of a negative to a fraction) is
+ * refused; null for a null argument. */
 static void fn_math(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-	double x = sqlite3_value_double(argv[1]), y = argc > 2 ? sqlite3_value_double(argv[2]) : 0;
+	static const char *const names[] = {"ceiling", "sqrt", "log", "log10", "exp", "pow"};
+	int code = sqlite3_value_int(argv[0]);
+	double x = sqlite3_value_double(argv[1]), y = argc > 3 ? sqlite3_value_double(argv[2]) : 0;
 	double r;
+	char what[32];
 
-	for (int i = 1; i < argc; i++)
-		if (sqlite3_value_type(argv[i]) == SQLITE_NULL)
-			return;
-	switch (sqlite3_value_int(argv[0])) {
+	if (argc < 3 || any_null(argc, argv))
+		return;
+	switch (code) {
 	case 0:
 		r = ceil(x);
 		break;
@@ -591,13 +714,16 @@ static void fn_math(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		r = exp(x);
 		break;
 	default:
+		code = 5;
 		r = pow(x, y);
 		break;
 	}
-	if (sqlite3_value_int(argv[0]) == 0 && is_int(argv[1]))
+	if (code == 0 && is_int(argv[1])) {
 		sqlite3_result_int64(ctx, sqlite3_value_int64(argv[1]));
-	else
-		sqlite3_result_double(ctx, r);
+		return;
+	}
+	(void)snprintf(what, sizeof(what), "the function '%s'", names[code]);
+	result_real(ctx, r, sqlite3_value_int64(argv[argc - 1]), what);
 }
 
 /* ---- datetime parts, arithmetic, formats ---- */
@@ -1329,6 +1455,39 @@ static void dmerge_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	dcount_grown(ctx, d, kql_hll_merge_text(&d->h, text, (size_t)sqlite3_value_bytes(argv[0])));
 }
 
+/* kql_rsum(x, at): sum and sumif of reals, SQLite's sum (every value
+ * added as a double, in order; null over none) but a NaN (+inf and -inf
+ * summed) refused where SQLite's would be null, which coalesce(sum, 0)
+ * then turns into 0. */
+struct rsum {
+	double s;
+	int64_t at;
+	bool any;
+};
+
+static void rsum_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	struct rsum *st;
+
+	if (sqlite3_value_type(argv[0]) == SQLITE_NULL)
+		return;
+	if ((st = sqlite3_aggregate_context(ctx, sizeof(*st))) == NULL) {
+		sqlite3_result_error_nomem(ctx);
+		return;
+	}
+	st->s += sqlite3_value_double(argv[0]);
+	st->at = sqlite3_value_int64(argv[1]);
+	st->any = true;
+}
+
+static void rsum_final(sqlite3_context *ctx)
+{
+	struct rsum *st = sqlite3_aggregate_context(ctx, 0);
+
+	if (st != NULL && st->any)
+		result_real(ctx, st->s, st->at, "the aggregate 'sum'");
+}
+
 /* kql_array_head(array, n): the array's first n elements (make_set and
  * make_list with a maximum size); anything else as it is. */
 static void fn_array_head(sqlite3_context *ctx, int argc, sqlite3_value **argv)
@@ -1369,7 +1528,10 @@ static const struct {
     {"kql_regex", 2, fn_regex, NULL, NULL},
     {"kql_extract", 3, fn_extract, NULL, NULL},
     {"kql_split", -1, fn_split, NULL, NULL},
-    {"kql_bin", 2, fn_bin, NULL, NULL},
+    {"kql_bin", 3, fn_bin, NULL, NULL},
+    {"kql_real", 4, fn_real, NULL, NULL},
+    {"kql_long", 4, fn_long, NULL, NULL},
+    {"kql_nan", 2, fn_nan, NULL, NULL},
     {"kql_startof", -1, fn_startof, NULL, NULL},
     {"kql_dayofweek", 1, fn_dayofweek, NULL, NULL},
     {"kql_round", -1, fn_round, NULL, NULL},
@@ -1389,6 +1551,7 @@ static const struct {
     {"kql_dcount", 2, NULL, dcount_step, dcount_final},
     {"kql_dstate", 2, NULL, dcount_step, dstate_final},
     {"kql_dmerge", 1, NULL, dmerge_step, dcount_final},
+    {"kql_rsum", 2, NULL, rsum_step, rsum_final},
 };
 
 int kql_exec_register_budget(sqlite3 *db, struct kql_budget *b)

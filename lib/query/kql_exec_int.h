@@ -39,6 +39,26 @@ void kql_dcount_parts(const struct kql_expr *e, const struct kql_expr **x,
 /* Binds v as its type says to parameter i of st (the engine's code). */
 int kql_exec_bind(sqlite3_stmt *st, int i, const struct kql_value *v, enum proto_coltype type);
 
+/* A function's refusal at a query position: its SQLite error message
+ * starts with KQL_EXEC_AT "line:column:" (kql_exec_error reads it back);
+ * the position reaches the function as one integer argument, line << 32 |
+ * column (kql_exec_at), written into the SQL as a number. */
+#define KQL_EXEC_AT "kql@"
+
+static inline int64_t kql_exec_at(struct kql_pos pos)
+{
+	return (int64_t)pos.line << 32 | pos.col;
+}
+
+/* Operator codes of kql_real(op, a, b, at) and kql_long(op, a, b, at). */
+enum kql_arith {
+	KQL_A_ADD,
+	KQL_A_SUB,
+	KQL_A_MUL,
+	KQL_A_DIV,
+	KQL_A_MOD,
+};
+
 /* Unit codes of kql_startof(dt, unit). */
 enum kql_dtunit {
 	KQL_U_DAY,

@@ -6,6 +6,7 @@
  * query's text is written into the SQL.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,9 @@ struct sqlb {
 	size_t cap;
 	struct kql_error *err;
 	int failed;
+	/* The input ("t.") of the expressions being written, whose columns
+	 * marked nan_if_null an expression reads through kql_nan. */
+	const struct kql_plan *nan_in;
 };
 
 static int unsupported(struct sqlb *b, struct kql_pos pos, const char *what, const char *name)
@@ -93,9 +97,23 @@ static int call(struct sqlb *b, const char *name, const struct kql_expr *e, cons
 	return 0;
 }
 
+/* "name(arg0, arg1 ..., at)" */
+static int call_at(struct sqlb *b, const char *name, const struct kql_expr *e, const char *prefix)
+{
+	fprintf(b->f, "%s(", name);
+	if (args(b, e, 0, prefix) != 0)
+		return -1;
+	fprintf(b->f, ", %lld)", (long long)kql_exec_at(e->pos));
+	return 0;
+}
+
 static int literal(struct sqlb *b, const struct kql_expr *e)
 {
 	struct kql_value v = {e->isnull, e->i, e->r, e->s};
+
+	/* SQLite binds a NaN as null, which Kusto's NaN is not. */
+	if (e->type == PROTO_T_REAL && !e->isnull && isnan(e->r))
+		return unsupported(b, e->pos, "the NaN literal", "real(nan)");
 
 	/* Kusto's strings are never null: string(null) is "". */
 	if (e->type == PROTO_T_STRING && (e->isnull || e->s == NULL)) {
@@ -297,6 +315,30 @@ static bool integral(enum proto_coltype t)
 	       t == PROTO_T_TIMESPAN || t == PROTO_T_BOOL;
 }
 
+/* ", at" (kql_exec_at): the query position a function names when it
+ * refuses a value; a number of the parser's, not the query's text. */
+static void write_at(struct sqlb *b, const struct kql_expr *e)
+{
+	fprintf(b->f, ", %lld", (long long)kql_exec_at(e->pos));
+}
+
+/* fn(code, a, b, at): real arithmetic (+inf for 1.0 / 0, a NaN refused),
+ * a long's / and % (a division by zero refused), where SQLite's
+ * operators would answer null. */
+static int checked_arith(struct sqlb *b, const struct kql_expr *e, const char *fn,
+                         const char *prefix)
+{
+	fprintf(b->f, "%s(%d, ", fn, (int)(e->op - KQL_OP_ADD));
+	if (operand(b, e, 0, prefix) != 0)
+		return -1;
+	fputs(", ", b->f);
+	if (operand(b, e, 1, prefix) != 0)
+		return -1;
+	write_at(b, e);
+	fputc(')', b->f);
+	return 0;
+}
+
 /* Arithmetic whose SQL result type differs from Kusto's: timespan / 2.5
  * stays whole ticks, timespan / timespan and long / real are real. */
 static int arith(struct sqlb *b, const struct kql_expr *e, const char *op, const char *prefix)
@@ -305,6 +347,11 @@ static int arith(struct sqlb *b, const struct kql_expr *e, const char *op, const
 	bool to_real =
 	    e->type == PROTO_T_REAL && integral(e->args[0]->type) && integral(e->args[1]->type);
 
+	if (e->type == PROTO_T_REAL)
+		return checked_arith(b, e, "kql_real", prefix);
+	if ((e->type == PROTO_T_LONG || e->type == PROTO_T_INT) &&
+	    (e->op == KQL_OP_DIV || e->op == KQL_OP_MOD))
+		return checked_arith(b, e, "kql_long", prefix);
 	if (!to_int && !to_real)
 		return binop(b, e, op, prefix);
 	fputs(to_real ? "(CAST(" : "CAST(", b->f);
@@ -345,10 +392,9 @@ static int op(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 	case KQL_OP_DIV:
 		return arith(b, e, "/", prefix);
 	case KQL_OP_MOD:
-		/* Kusto's modulo is never negative: -14 % 12 is 10, 14 % -12 is 2. */
-		if (e->type != PROTO_T_LONG && e->type != PROTO_T_INT)
-			return binop(b, e, "%", prefix);
-		return pattern(b, e, "(((%0 % %1) + abs(%1)) % abs(%1))", prefix);
+		/* Kusto's modulo is never negative: -14 % 12 is 10, 14 % -12 is 2
+		 * (kql_long, kql_real). */
+		return arith(b, e, "%", prefix);
 	case KQL_OP_NEG:
 		fputs("(- ", b->f);
 		if (expr(b, e->args[0], prefix) != 0)
@@ -428,12 +474,14 @@ static int now_plus(struct sqlb *b, const struct kql_expr *e, int sign, const ch
 	return 0;
 }
 
-static int coded(struct sqlb *b, const char *fn, int code, const struct kql_expr *e,
+static int coded(struct sqlb *b, const char *fn, int code, bool with_at, const struct kql_expr *e,
                  const char *prefix)
 {
 	fprintf(b->f, "%s(%d, ", fn, code);
 	if (args(b, e, 0, prefix) != 0)
 		return -1;
+	if (with_at)
+		write_at(b, e);
 	fputc(')', b->f);
 	return 0;
 }
@@ -504,7 +552,7 @@ static int conversion(struct sqlb *b, const struct kql_expr *e, const char *pref
 /* Functions that are one SQL form: a pattern over the arguments (%0, %1
  * ...), a call of a function with all of them, or a call with a leading
  * code. */
-enum sql_form { FORM_PATTERN, FORM_CALL, FORM_CODED };
+enum sql_form { FORM_PATTERN, FORM_CALL, FORM_CODED, FORM_CODED_AT };
 
 static const struct {
 	enum kql_fn fn;
@@ -539,12 +587,12 @@ static const struct {
     {KQL_F_STARTOFMONTH, FORM_CODED, "kql_startof", KQL_U_MONTH},
     {KQL_F_STARTOFYEAR, FORM_CODED, "kql_startof", KQL_U_YEAR},
     {KQL_F_ENDOFDAY, FORM_CODED, "kql_startof", KQL_U_ENDOFDAY},
-    {KQL_F_CEILING, FORM_CODED, "kql_math", 0},
-    {KQL_F_SQRT, FORM_CODED, "kql_math", 1},
-    {KQL_F_LOG, FORM_CODED, "kql_math", 2},
-    {KQL_F_LOG10, FORM_CODED, "kql_math", 3},
-    {KQL_F_EXP, FORM_CODED, "kql_math", 4},
-    {KQL_F_POW, FORM_CODED, "kql_math", 5},
+    {KQL_F_CEILING, FORM_CODED_AT, "kql_math", 0},
+    {KQL_F_SQRT, FORM_CODED_AT, "kql_math", 1},
+    {KQL_F_LOG, FORM_CODED_AT, "kql_math", 2},
+    {KQL_F_LOG10, FORM_CODED_AT, "kql_math", 3},
+    {KQL_F_EXP, FORM_CODED_AT, "kql_math", 4},
+    {KQL_F_POW, FORM_CODED_AT, "kql_math", 5},
 };
 
 static int simple_form(struct sqlb *b, const struct kql_expr *e, const char *prefix)
@@ -558,7 +606,9 @@ static int simple_form(struct sqlb *b, const struct kql_expr *e, const char *pre
 		case FORM_CALL:
 			return call(b, sql_forms[i].text, e, prefix);
 		case FORM_CODED:
-			return coded(b, sql_forms[i].text, sql_forms[i].code, e, prefix);
+		case FORM_CODED_AT:
+			return coded(b, sql_forms[i].text, sql_forms[i].code,
+			             sql_forms[i].form == FORM_CODED_AT, e, prefix);
 		}
 	}
 	return 1; /* not a simple form */
@@ -604,9 +654,9 @@ static int scalar_call(struct sqlb *b, const struct kql_expr *e, const char *pre
 		 * bin(t, 7d) starts weeks on Mondays as Kusto does. */
 		return e->args[0]->type == PROTO_T_DATETIME
 		           ? pattern(b, e,
-		                     "(kql_bin(%0 + 621355968000000000, %1) - 621355968000000000)",
+		                     "(kql_bin(%0 + 621355968000000000, %1, 0) - 621355968000000000)",
 		                     prefix)
-		           : call(b, "kql_bin", e, prefix);
+		           : call_at(b, "kql_bin", e, prefix);
 	case KQL_F_STRLEN:
 		return one_text_arg(b, "length", e, prefix);
 	case KQL_F_TOLOWER:
@@ -804,6 +854,23 @@ static int average(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 	            : call(b, "avg", e, prefix);
 }
 
+/* sum and sumif: 0 over no values; reals summed by kql_rsum, which
+ * refuses a NaN (+inf and -inf) SQLite's sum would make null. */
+static int sum(struct sqlb *b, const struct kql_expr *e, const char *prefix)
+{
+	bool real = e->type == PROTO_T_REAL;
+
+	fputs(real ? "coalesce(kql_rsum(" : "coalesce(sum(", b->f);
+	if (e->fn == KQL_F_SUMIF && pattern(b, e, "CASE WHEN %1 THEN %0 END", prefix) != 0)
+		return -1;
+	if (e->fn != KQL_F_SUMIF && expr(b, e->args[0], prefix) != 0)
+		return -1;
+	if (real)
+		write_at(b, e);
+	fputs("), 0)", b->f);
+	return 0;
+}
+
 static int aggregate_call(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 {
 	switch (e->fn) {
@@ -813,9 +880,8 @@ static int aggregate_call(struct sqlb *b, const struct kql_expr *e, const char *
 	case KQL_F_COUNTIF:
 		return pattern(b, e, "coalesce(sum(CASE WHEN %0 THEN 1 ELSE 0 END), 0)", prefix);
 	case KQL_F_SUM:
-		return pattern(b, e, "coalesce(sum(%0), 0)", prefix);
 	case KQL_F_SUMIF:
-		return pattern(b, e, "coalesce(sum(CASE WHEN %1 THEN %0 END), 0)", prefix);
+		return sum(b, e, prefix);
 	case KQL_F_AVG:
 	case KQL_F_AVGIF:
 		return average(b, e, prefix);
@@ -843,14 +909,32 @@ static int aggregate_call(struct sqlb *b, const struct kql_expr *e, const char *
 	}
 }
 
+/* A column of the input.  One whose null is Kusto's NaN (avg of no
+ * values) read by an expression (not passed on unchanged) goes through
+ * kql_nan, which refuses the NaN the expression would see as null. */
+static int column(struct sqlb *b, const struct kql_expr *e, const char *prefix)
+{
+	bool nan = e->side == 0 && b->nan_in != NULL && (size_t)e->col < b->nan_in->ncols &&
+	           b->nan_in->cols[e->col].nan_if_null;
+
+	fprintf(b->f, "%s%sc%d", nan ? "kql_nan(" : "",
+	        e->side == 2   ? "r."
+	        : e->side == 1 ? "l."
+	                       : prefix,
+	        e->col);
+	if (nan)
+		write_at(b, e);
+	fputs(nan ? ")" : "", b->f);
+	return 0;
+}
+
 static int expr(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 {
 	if (b->failed)
 		return -1;
 	switch (e->kind) {
 	case KQL_E_COL:
-		fprintf(b->f, "%sc%d", e->side == 2 ? "r." : e->side == 1 ? "l." : prefix, e->col);
-		return 0;
+		return column(b, e, prefix);
 	case KQL_E_LIT:
 		return literal(b, e);
 	case KQL_E_OP:
@@ -880,13 +964,29 @@ static int from(struct sqlb *b, const struct kql_plan *in, const char *alias)
 
 static int select_exprs(struct sqlb *b, struct kql_expr *const *v, size_t n, size_t first_col)
 {
+	const struct kql_plan *nan_in = b->nan_in;
+
 	for (size_t i = 0; i < n; i++) {
 		fputs(i > 0 ? ", " : "", b->f);
+		/* a column passed on unchanged keeps its NaN (kql_exec_run) */
+		b->nan_in = v[i]->kind == KQL_E_COL ? NULL : nan_in;
 		if (expr(b, v[i], "t.") != 0)
 			return -1;
 		fprintf(b->f, " AS c%zu", first_col + i);
 	}
+	b->nan_in = nan_in;
 	return 0;
+}
+
+/* select_exprs over input in */
+static int select_over(struct sqlb *b, const struct kql_plan *p, const struct kql_plan *in)
+{
+	int r;
+
+	b->nan_in = in;
+	r = select_exprs(b, p->exprs, p->nexprs, 0);
+	b->nan_in = NULL;
+	return r;
 }
 
 static int plan_values(struct sqlb *b, const struct kql_plan *p)
@@ -935,17 +1035,22 @@ static int plan_range(struct sqlb *b, const struct kql_plan *p)
 
 static int plan_filter(struct sqlb *b, const struct kql_plan *p)
 {
+	int r;
+
 	fputs("SELECT *", b->f);
 	if (from(b, p->in[0], "t") != 0)
 		return -1;
 	fputs(" WHERE ", b->f);
-	return expr(b, p->exprs[0], "t.");
+	b->nan_in = p->in[0];
+	r = expr(b, p->exprs[0], "t.");
+	b->nan_in = NULL;
+	return r;
 }
 
 static int plan_project(struct sqlb *b, const struct kql_plan *p)
 {
 	fputs("SELECT ", b->f);
-	if (select_exprs(b, p->exprs, p->nexprs, 0) != 0)
+	if (select_over(b, p, p->in[0]) != 0)
 		return -1;
 	return from(b, p->in[0], "t");
 }
@@ -953,7 +1058,7 @@ static int plan_project(struct sqlb *b, const struct kql_plan *p)
 static int plan_aggregate(struct sqlb *b, const struct kql_plan *p)
 {
 	fputs("SELECT ", b->f);
-	if (select_exprs(b, p->exprs, p->nexprs, 0) != 0 || from(b, p->in[0], "t") != 0)
+	if (select_over(b, p, p->in[0]) != 0 || from(b, p->in[0], "t") != 0)
 		return -1;
 	for (size_t i = 0; i < p->nkeys; i++)
 		fprintf(b->f, "%s%zu", i > 0 ? ", " : " GROUP BY ", i + 1);
@@ -966,8 +1071,11 @@ static int order_by(struct sqlb *b, const struct kql_plan *p)
 {
 	for (size_t i = 0; i < p->nsortkeys; i++) {
 		fputs(i > 0 ? ", " : " ORDER BY ", b->f);
+		/* where Kusto sorts a NaN is not known here: refused too */
+		b->nan_in = p->in[0];
 		if (expr(b, p->keys[i].e, "t.") != 0)
 			return -1;
+		b->nan_in = NULL;
 		fprintf(b->f, " %s NULLS %s", p->keys[i].asc ? "ASC" : "DESC",
 		        p->keys[i].nulls_first ? "FIRST" : "LAST");
 	}
@@ -1256,7 +1364,7 @@ void kql_sql_clear(struct kql_sql *s)
 
 int kql_sql_build(const struct kql_plan *p, int64_t now, struct kql_sql *ret, struct kql_error *err)
 {
-	struct sqlb b = {NULL, ret, 0, err, 0};
+	struct sqlb b = {NULL, ret, 0, err, 0, NULL};
 	struct kql_value v = {false, now, 0, NULL};
 	size_t len = 0;
 	int r;

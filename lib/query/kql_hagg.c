@@ -737,16 +737,6 @@ static int input_sql(struct kql_hagg *h, int64_t now, struct kql_sql *ret, struc
 	return rc;
 }
 
-static int engine_error(sqlite3 *db, const struct kql_plan *p, struct kql_error *err)
-{
-	if (sqlite3_errcode(db) == SQLITE_TOOBIG)
-		return kql_err_set(err, KQL_E_RUNAWAY, p->pos,
-		                   "an operator has exceeded the memory budget of the query during "
-		                   "evaluation");
-	return kql_err_set(err, KQL_E_TYPE, p->pos, "the query failed in the engine: %.120s",
-	                   sqlite3_errmsg(db));
-}
-
 /* Every input row into the table. */
 static int scan(struct kql_hagg *h, sqlite3 *db, const struct kql_sql *sql, struct kql_error *err)
 {
@@ -763,7 +753,7 @@ static int scan(struct kql_hagg *h, sqlite3 *db, const struct kql_sql *sql, stru
 	if (rc == SQLITE_DONE)
 		rc = 0;
 	else if (rc > 0 || rc == -1)
-		rc = engine_error(db, h->p, err);
+		rc = kql_exec_error(db, h->p->pos, err);
 	sqlite3_finalize(st);
 	return rc;
 }
