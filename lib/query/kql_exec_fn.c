@@ -114,6 +114,9 @@ static void fn_tostring(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	}
 }
 
+static void fail_at(sqlite3_context *ctx, int64_t at, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* ---- conversions: null when the text is no value of the type ---- */
 
 static int convert_number(const char *s, enum proto_coltype type, sqlite3_context *ctx)
@@ -131,9 +134,15 @@ static int convert_number(const char *s, enum proto_coltype type, sqlite3_contex
 			sqlite3_result_int64(ctx, i);
 		return 0;
 	}
-	d = strtod(s, &end);
-	if (*s == '\0' || *end != '\0')
+	/* .NET reads no hexadecimal, and of the words only "Infinity" (any
+	 * case), where strtod also takes "inf" and "0x1p3" */
+	if (strpbrk(s, "xX") != NULL || ((d = strtod(s, &end)), *s == '\0' || *end != '\0'))
 		return 0;
+	if (isinf(d) && strcspn(s, "0123456789") == strlen(s) &&
+	    strcasecmp(s + strspn(s, " \t\n\r+-"), "infinity") != 0)
+		return 0;
+	if (isnan(d))
+		return -EDOM;
 	if (type == PROTO_T_REAL)
 		sqlite3_result_double(ctx, d);
 	else if (fabs(d) < (type == PROTO_T_INT ? 2147483648.0 : 9.2e18))
@@ -168,7 +177,8 @@ static void convert_guid(const char *s, sqlite3_context *ctx)
 	sqlite3_result_text(ctx, out, 36, SQLITE_TRANSIENT);
 }
 
-/* kql_convert(type, text) */
+/* kql_convert(type, text, at); a text that reads as NaN as a real is
+ * refused (fail_at). */
 static void fn_convert(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	enum proto_coltype type = (enum proto_coltype)sqlite3_value_int(argv[0]);
@@ -181,7 +191,10 @@ static void fn_convert(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	case PROTO_T_INT:
 	case PROTO_T_LONG:
 	case PROTO_T_REAL:
-		(void)convert_number(s, type, ctx);
+		if (convert_number(s, type, ctx) == -EDOM && type == PROTO_T_REAL)
+			fail_at(ctx, sqlite3_value_int64(argv[2]),
+			        "the conversion to real of a NaN (not a number) text: not "
+			        "supported");
 		break;
 	case PROTO_T_BOOL:
 		if (strcasecmp(s, "true") == 0 || strcmp(s, "1") == 0)
@@ -1521,7 +1534,7 @@ static const struct {
 	void (*final)(sqlite3_context *);
 } functions[] = {
     {"kql_tostring", 2, fn_tostring, NULL, NULL},
-    {"kql_convert", 2, fn_convert, NULL, NULL},
+    {"kql_convert", 3, fn_convert, NULL, NULL},
     {"kql_strop", 3, fn_strop, NULL, NULL},
     {"kql_lower", 1, fn_lower, NULL, NULL},
     {"kql_upper", 1, fn_upper, NULL, NULL},

@@ -545,6 +545,7 @@ static int conversion(struct sqlb *b, const struct kql_expr *e, const char *pref
 	fprintf(b->f, "kql_convert(%d, ", (int)e->type);
 	if (text_of(b, e->args[0], prefix) != 0)
 		return -1;
+	write_at(b, e);
 	fputc(')', b->f);
 	return 0;
 }
@@ -1251,8 +1252,12 @@ static int plan_mvexpand(struct sqlb *b, const struct kql_plan *p)
 		else
 			fputs("nullif(", b->f); /* a JSON null element is null */
 		expand_array(b, p, (int)c);
-		fprintf(b->f, " %s j.value%s AS c%zu", t == PROTO_T_DYNAMIC ? "->" : "->>",
-		        t == PROTO_T_DYNAMIC ? ", 'null')" : ")", c);
+		fprintf(b->f, " %s j.value", t == PROTO_T_DYNAMIC ? "->" : "->>");
+		if (t == PROTO_T_DYNAMIC)
+			fputs(", 'null')", b->f);
+		else
+			fprintf(b->f, ", %lld)", (long long)kql_exec_at(p->pos));
+		fprintf(b->f, " AS c%zu", c);
 	}
 	if (p->itemindex >= 0)
 		fprintf(b->f, ", j.value AS c%d", p->itemindex);

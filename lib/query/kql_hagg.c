@@ -9,6 +9,7 @@
 #include "query/kql_hagg.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -558,6 +559,19 @@ static int emit_group(const struct kql_hagg *h, size_t g, struct kql_value *vals
 	return r;
 }
 
+/* Whether a real sum is NaN (+inf and -inf summed): kql_rsum refuses it
+ * at its position, which the SQL run reports (-ENOTSUP: no row handed
+ * over, the partition runs the SQL). */
+static bool nan_sum(const struct kql_hagg *h)
+{
+	for (size_t g = 0; g < h->ngroups; g++)
+		for (size_t i = 0; i < h->naggs; i++)
+			if (h->states[g * h->naggs + i].approx &&
+			    isnan(h->states[g * h->naggs + i].rsum))
+				return true;
+	return false;
+}
+
 /* One row per group; a summarize without keys has its one group even
  * over no rows (count 0, sums 0, null min), as SQL's. */
 static int emit(struct kql_hagg *h, kql_row_fn *row, void *arg)
@@ -567,6 +581,8 @@ static int emit(struct kql_hagg *h, kql_row_fn *row, void *arg)
 	char **json = calloc(h->naggs + 1, sizeof(*json));
 	int r = vals && json ? 0 : -ENOMEM;
 
+	if (r == 0 && nan_sum(h))
+		r = -ENOTSUP;
 	if (r == 0 && h->ngroups == 0 && h->nkeys == 0 && h->p->kind == KQL_P_AGGREGATE) {
 		r = groups_grow(h);
 		for (size_t a = 0; r == 0 && a < h->naggs; a++)

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,8 +169,17 @@ int qstore_load_row(struct qstore_load *l, const struct kval *row, char *err)
 		return qfail(err, -E2BIG, "query store: extent %s: over %" PRIu64 " rows",
 		             l->extent, QSTORE_MAX_EXTENT_ROWS);
 	sqlite3_bind_int64(s, 1, (l->eid << 32) + (int64_t)l->rows);
-	for (size_t i = 0; i < l->ncols; i++)
+	for (size_t i = 0; i < l->ncols; i++) {
+		/* SQLite stores a NaN as null, which Kusto's NaN is not (isnull()
+		 * false, sums NaN): the extent is refused (not queryable) rather
+		 * than answered wrongly */
+		if (l->types[i] == PROTO_T_REAL && !row[i].null && isnan(row[i].r))
+			return qfail(err, -EINVAL,
+			             "query store: extent %s, row %" PRIu64 ", column %zu: a real "
+			             "NaN, which the query store cannot hold",
+			             l->extent, l->rows + 1, i + 1);
 		l->payload += bind_value(s, (int)i + 2, &row[i], l->types[i]);
+	}
 	l->payload += 12; /* rowid, record header, cell pointer */
 	rc = sqlite3_step(s);
 	(void)sqlite3_reset(s);
