@@ -13,6 +13,7 @@
 
 #include "query/kql_bind_int.h"
 #include "query/kql_hll.h"
+#include "query/kql_parse.h"
 
 static bool is_integer(enum proto_coltype t)
 {
@@ -528,6 +529,57 @@ static struct kql_expr *bind_builtin(struct kqlb *b, const struct kqlb_scope *s,
 	return e;
 }
 
+/* The conversion function to type t (to*T*()), or -1. */
+static int conversion_to(enum proto_coltype t)
+{
+	static const struct {
+		enum proto_coltype t;
+		enum kql_fn fn;
+	} to[] = {{PROTO_T_INT, KQL_F_TOINT},           {PROTO_T_LONG, KQL_F_TOLONG},
+	          {PROTO_T_REAL, KQL_F_TOREAL},         {PROTO_T_BOOL, KQL_F_TOBOOL},
+	          {PROTO_T_DATETIME, KQL_F_TODATETIME}, {PROTO_T_TIMESPAN, KQL_F_TOTIMESPAN},
+	          {PROTO_T_GUID, KQL_F_TOGUID},         {PROTO_T_DYNAMIC, KQL_F_TODYNAMIC},
+	          {PROTO_T_STRING, KQL_F_TOSTRING}};
+
+	for (size_t i = 0; i < sizeof(to) / sizeof(to[0]); i++)
+		if (to[i].t == t)
+			return (int)to[i].fn;
+	return -1;
+}
+
+/* extract(regex, group, source, typeof(T)): the captured text converted
+ * as to*T*() converts it (null when it does not convert), bound as that
+ * conversion over the three-argument extract. */
+static struct kql_expr *bind_typed_extract(struct kqlb *b, const struct kqlb_scope *s,
+                                           const struct kql_func *f, const struct kql_node *n)
+{
+	const struct kql_node *t = n->kids->next->next->next;
+	struct kql_expr *x = new_expr(b, KQL_E_CALL, PROTO_T_STRING, n->pos, 3), *e;
+	int type = -1, fn = -1;
+	size_t i = 0;
+
+	if (t->kind == KQL_N_CALL && strcmp(t->name, "typeof") == 0 && t->nkids == 1 &&
+	    t->kids->kind == KQL_N_NAME && t->kids->name != NULL)
+		type = kql_parse_type_name(t->kids->name);
+	if (type < 0 || (fn = conversion_to((enum proto_coltype)type)) < 0)
+		return kqlb_fail(b, KQL_E_ARGS, t->pos,
+		                 "extract(): the fourth argument must be typeof(T) of a type other "
+		                 "than decimal");
+	if (x == NULL)
+		return NULL;
+	x->fn = f->id;
+	for (const struct kql_node *k = n->kids; i < 3; k = k->next, i++)
+		if ((x->args[i] = bind_arg(b, s, f, k, i)) == NULL)
+			return NULL;
+	if (type == PROTO_T_STRING)
+		return x;
+	if ((e = new_expr(b, KQL_E_CALL, (enum proto_coltype)type, n->pos, 1)) != NULL) {
+		e->fn = (enum kql_fn)fn;
+		e->args[0] = x;
+	}
+	return e;
+}
+
 static struct kql_expr *bind_call(struct kqlb *b, const struct kqlb_scope *s,
                                   const struct kql_node *n)
 {
@@ -549,6 +601,8 @@ static struct kql_expr *bind_call(struct kqlb *b, const struct kqlb_scope *s,
 	if (n->nkids < f->minargs || n->nkids > f->maxargs)
 		return kqlb_fail(b, KQL_E_ARGS, n->pos, "%s(): expects %u to %u arguments, got %zu",
 		                 n->name, f->minargs, f->maxargs, n->nkids);
+	if (f->id == KQL_F_EXTRACT && n->nkids == 4)
+		return bind_typed_extract(b, s, f, n);
 	return bind_builtin(b, s, f, n);
 }
 

@@ -299,9 +299,21 @@ static void fn_upper(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	text_case(ctx, argv[0], true);
 }
 
+/* A compiled pattern and where RE2's numbered groups are among the ERE's:
+ * (?:...) and named groups become ERE groups too, so RE2's group k is ERE
+ * group map[k]. */
+#define KRE_MAX_GROUPS 64 /* RE2's numbered groups */
+#define KRE_MAX_ERE 128   /* ERE groups, the non-capturing ones included */
+
+struct kre {
+	regex_t re;
+	int ngroups;
+	int map[KRE_MAX_GROUPS + 1];
+};
+
 static void free_regex(void *p)
 {
-	regfree(p);
+	regfree(&((struct kre *)p)->re);
 	free(p);
 }
 
@@ -331,10 +343,45 @@ static const char *regex_refusal(const char *p, bool bracket, bool quantified, i
 	return NULL;
 }
 
+/* The group that opens at p ('('), written into out as an ERE group: its
+ * length in the pattern past the '(' (the "?:" or "?P<name>" skipped) and
+ * in *named whether RE2 numbers it; -1 with *why for what RE2 refuses or
+ * is not supported here. */
+static int group_open(const char *p, bool *numbered, const char **why)
+{
+	size_t k = 0;
+
+	*numbered = p[1] != '?';
+	if (p[1] != '?')
+		return 0;
+	if (p[2] == ':')
+		return 2;
+	if (p[2] == 'P' && p[3] == '<')
+		k = 4;
+	else if (p[2] == '<' && p[3] != '=' && p[3] != '!')
+		k = 3;
+	if (k > 0) {
+		size_t n = strspn(p + k, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_");
+		*numbered = true;
+		if (n > 0 && p[k + n] == '>')
+			return (int)(k + n);
+		*why = "a malformed group name ((?P<name>...) with letters, digits and _)";
+		return -1;
+	}
+	if (p[2] == '=' || p[2] == '!' || p[2] == '<')
+		*why = "lookaround assertions ((?=, (?!, (?<=, (?<!) are not valid in RE2";
+	else if (p[2] == 'P')
+		*why = "named backreferences ((?P=name)) are not valid in RE2";
+	else
+		*why = "flags other than a leading (?i) ((?s), (?i:...)) are not supported";
+	return -1;
+}
+
 /* RE2's \d \w \s (and negations) in POSIX ERE terms; other escapes
- * are kept.  Written into out (room for 16 bytes per input byte).  NULL,
- * or why the pattern is refused (regex_refusal). */
-static const char *translate_regex(const char *pat, char *out)
+ * are kept (a backreference \1, which RE2 has not, refused).  Written into
+ * out (room for 16 bytes per input byte); re's group map filled.  NULL,
+ * or why the pattern is refused (regex_refusal, group_open). */
+static const char *translate_regex(const char *pat, char *out, struct kre *re)
 {
 	static const struct {
 		char c;
@@ -345,10 +392,10 @@ static const char *translate_regex(const char *pat, char *out)
 	               {'W', NULL, "[^A-Za-z0-9_]"},
 	               {'s', "[:space:]", "[[:space:]]"},
 	               {'S', NULL, "[^[:space:]]"}};
-	bool bracket = false, quantified = false;
-	const char *why;
+	bool bracket = false, quantified = false, numbered;
+	const char *why = NULL;
 	size_t n = 0;
-	int counts = 0;
+	int counts = 0, ere = 0, skip;
 
 	for (const char *p = pat; *p != '\0'; p++) {
 		size_t k = 0;
@@ -356,6 +403,8 @@ static const char *translate_regex(const char *pat, char *out)
 			return why;
 		quantified = !bracket && strchr("*+?}", *p) != NULL;
 		if (*p == '\\' && p[1] != '\0') {
+			if (!bracket && p[1] >= '1' && p[1] <= '9')
+				return "backreferences (\\1) are not valid in RE2";
 			for (k = 0; k < 6 && classes[k].c != p[1]; k++)
 				;
 			if (k < 6 && (!bracket || classes[k].in != NULL)) {
@@ -370,6 +419,16 @@ static const char *translate_regex(const char *pat, char *out)
 			bracket = true;
 		} else if (*p == ']') {
 			bracket = false;
+		} else if (*p == '(' && !bracket) {
+			if ((skip = group_open(p, &numbered, &why)) < 0)
+				return why;
+			if (++ere > KRE_MAX_ERE || (numbered && re->ngroups == KRE_MAX_GROUPS))
+				return "more than 64 groups are not supported";
+			if (numbered)
+				re->map[++re->ngroups] = ere;
+			out[n++] = '(';
+			p += skip;
+			continue;
 		}
 		out[n++] = *p;
 	}
@@ -377,28 +436,30 @@ static const char *translate_regex(const char *pat, char *out)
 	return NULL;
 }
 
-/* The compiled pattern of argument i, cached on the statement. */
-static regex_t *regex_arg(sqlite3_context *ctx, sqlite3_value **argv, int i)
+/* The compiled pattern of argument i, cached on the statement; a pattern
+ * refused or not compiling fails the statement at the query position at. */
+static struct kre *regex_arg(sqlite3_context *ctx, sqlite3_value **argv, int i, int64_t at)
 {
-	regex_t *re = sqlite3_get_auxdata(ctx, i);
+	struct kre *re = sqlite3_get_auxdata(ctx, i);
 	const char *pat = (const char *)sqlite3_value_text(argv[i]);
+	char *ere;
+	const char *why;
 
 	if (re != NULL || pat == NULL)
 		return re;
 	/* RE2's (?i) at the start: the whole pattern ignores case. */
 	int flags = REG_EXTENDED | (strncmp(pat, "(?i)", 4) == 0 ? REG_ICASE : 0);
 	pat += (flags & REG_ICASE) ? 4 : 0;
-	char *ere = malloc(strlen(pat) * 16 + 1);
-	const char *why = ere != NULL ? translate_regex(pat, ere) : NULL;
-	if (why != NULL) {
+	if ((ere = malloc(strlen(pat) * 16 + 1)) == NULL || (re = calloc(1, sizeof(*re))) == NULL) {
 		free(ere);
-		sqlite3_result_error(ctx, why, -1);
+		sqlite3_result_error_nomem(ctx);
 		return NULL;
 	}
-	if (ere == NULL || (re = malloc(sizeof(*re))) == NULL || regcomp(re, ere, flags) != 0) {
+	if ((why = translate_regex(pat, ere, re)) != NULL || regcomp(&re->re, ere, flags) != 0) {
 		free(ere);
 		free(re);
-		sqlite3_result_error(ctx, "a regular expression that does not compile", -1);
+		fail_at(ctx, at, "the regular expression: %s",
+		        why ? why : "it does not compile");
 		return NULL;
 	}
 	free(ere);
@@ -406,28 +467,33 @@ static regex_t *regex_arg(sqlite3_context *ctx, sqlite3_value **argv, int i)
 	return sqlite3_get_auxdata(ctx, i);
 }
 
-/* kql_regex(text, pattern): matches regex. */
+/* kql_regex(text, pattern, at): matches regex. */
 static void fn_regex(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	const char *s = (const char *)sqlite3_value_text(argv[0]);
-	regex_t *re = regex_arg(ctx, argv, 1);
+	struct kre *re = regex_arg(ctx, argv, 1, sqlite3_value_int64(argv[2]));
 
 	if (re != NULL)
-		sqlite3_result_int(ctx, regexec(re, s ? s : "", 0, NULL, 0) == 0);
+		sqlite3_result_int(ctx, regexec(&re->re, s ? s : "", 0, NULL, 0) == 0);
 }
 
-/* kql_extract(pattern, group, text): the group's text, null without a match. */
+/* kql_extract(pattern, group, text, at): RE2's group (0 the whole match) of
+ * the first match; null without a match, past the pattern's groups, or
+ * when the group took no part in the match. */
 static void fn_extract(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-	regex_t *re = regex_arg(ctx, argv, 0);
-	int g = sqlite3_value_int(argv[1]);
+	struct kre *re = regex_arg(ctx, argv, 0, sqlite3_value_int64(argv[3]));
+	int64_t g = sqlite3_value_int64(argv[1]);
 	const char *s = (const char *)sqlite3_value_text(argv[2]);
-	regmatch_t m[10];
+	regmatch_t m[KRE_MAX_ERE + 1];
+	int at;
 
-	if (re == NULL || s == NULL || g < 0 || g > 9 || regexec(re, s, 10, m, 0) != 0 ||
-	    m[g].rm_so < 0)
+	if (re == NULL || s == NULL || g < 0 || g > re->ngroups)
 		return;
-	sqlite3_result_text(ctx, s + m[g].rm_so, (int)(m[g].rm_eo - m[g].rm_so), SQLITE_TRANSIENT);
+	at = g == 0 ? 0 : re->map[g];
+	if (regexec(&re->re, s, (size_t)at + 1, m, 0) != 0 || m[at].rm_so < 0)
+		return;
+	sqlite3_result_text(ctx, s + m[at].rm_so, (int)(m[at].rm_eo - m[at].rm_so), SQLITE_TRANSIENT);
 }
 
 /* kql_split(text, delimiter[, index]): a JSON array of the parts. */
@@ -995,7 +1061,7 @@ static void fn_format_datetime(sqlite3_context *ctx, int argc, sqlite3_value **a
 	free(buf);
 }
 
-/* kql_trim(pattern, text): leading and trailing matches removed. */
+/* kql_trim(pattern, text, at): leading and trailing matches removed. */
 static void fn_trim(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	const char *pat = (const char *)sqlite3_value_text(argv[0]);
@@ -1003,14 +1069,15 @@ static void fn_trim(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	size_t n = pat != NULL ? strlen(pat) : 0;
 	char *ere = malloc(n * 16 + 1), *anchored = malloc(n * 16 + 8);
 	const char *why;
+	struct kre groups = {0};
 	regex_t re;
 	regmatch_t m;
 	size_t start = 0, end;
 
 	if (ere == NULL || anchored == NULL || s == NULL || pat == NULL)
 		goto out;
-	if ((why = translate_regex(pat, ere)) != NULL) {
-		sqlite3_result_error(ctx, why, -1);
+	if ((why = translate_regex(pat, ere, &groups)) != NULL) {
+		fail_at(ctx, sqlite3_value_int64(argv[2]), "the regular expression: %s", why);
 		goto out;
 	}
 	(void)snprintf(anchored, n * 16 + 8, "^(%s)+", ere);
@@ -1538,8 +1605,8 @@ static const struct {
     {"kql_strop", 3, fn_strop, NULL, NULL},
     {"kql_lower", 1, fn_lower, NULL, NULL},
     {"kql_upper", 1, fn_upper, NULL, NULL},
-    {"kql_regex", 2, fn_regex, NULL, NULL},
-    {"kql_extract", 3, fn_extract, NULL, NULL},
+    {"kql_regex", 3, fn_regex, NULL, NULL},
+    {"kql_extract", 4, fn_extract, NULL, NULL},
     {"kql_split", -1, fn_split, NULL, NULL},
     {"kql_bin", 3, fn_bin, NULL, NULL},
     {"kql_real", 4, fn_real, NULL, NULL},
@@ -1553,7 +1620,7 @@ static const struct {
     {"kql_dtdiff", 3, fn_dtdiff, NULL, NULL},
     {"kql_dtpart", 2, fn_dtpart, NULL, NULL},
     {"kql_format_datetime", 2, fn_format_datetime, NULL, NULL},
-    {"kql_trim", 2, fn_trim, NULL, NULL},
+    {"kql_trim", 3, fn_trim, NULL, NULL},
     {"kql_indexof", -1, fn_indexof, NULL, NULL},
     {"kql_indexes", -1, fn_indexes, NULL, NULL},
     {"kql_array_head", 2, fn_array_head, NULL, NULL},

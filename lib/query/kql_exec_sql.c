@@ -402,7 +402,7 @@ static int op(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 		fputc(')', b->f);
 		return 0;
 	case KQL_OP_MATCHES_REGEX:
-		return call(b, "kql_regex", e, prefix);
+		return call_at(b, "kql_regex", e, prefix);
 	case KQL_OP_IN:
 	case KQL_OP_NOT_IN:
 	case KQL_OP_IN_CI:
@@ -553,7 +553,7 @@ static int conversion(struct sqlb *b, const struct kql_expr *e, const char *pref
 /* Functions that are one SQL form: a pattern over the arguments (%0, %1
  * ...), a call of a function with all of them, or a call with a leading
  * code. */
-enum sql_form { FORM_PATTERN, FORM_CALL, FORM_CODED, FORM_CODED_AT };
+enum sql_form { FORM_PATTERN, FORM_CALL, FORM_CALL_AT, FORM_CODED, FORM_CODED_AT };
 
 static const struct {
 	enum kql_fn fn;
@@ -576,7 +576,7 @@ static const struct {
     {KQL_F_SPLIT, FORM_CALL, "kql_split", 0},
     {KQL_F_REPLACE_STRING, FORM_CALL, "replace", 0},
     {KQL_F_INDEXOF, FORM_CALL, "kql_indexof", 0},
-    {KQL_F_TRIM, FORM_CALL, "kql_trim", 0},
+    {KQL_F_TRIM, FORM_CALL_AT, "kql_trim", 0},
     {KQL_F_DATETIME_ADD, FORM_CALL, "kql_dtadd", 0},
     {KQL_F_DATETIME_DIFF, FORM_CALL, "kql_dtdiff", 0},
     {KQL_F_DATETIME_PART, FORM_CALL, "kql_dtpart", 0},
@@ -606,6 +606,8 @@ static int simple_form(struct sqlb *b, const struct kql_expr *e, const char *pre
 			return pattern(b, e, sql_forms[i].text, prefix);
 		case FORM_CALL:
 			return call(b, sql_forms[i].text, e, prefix);
+		case FORM_CALL_AT:
+			return call_at(b, sql_forms[i].text, e, prefix);
 		case FORM_CODED:
 		case FORM_CODED_AT:
 			return coded(b, sql_forms[i].text, sql_forms[i].code,
@@ -677,9 +679,7 @@ static int scalar_call(struct sqlb *b, const struct kql_expr *e, const char *pre
 	case KQL_F_STRCAT_DELIM:
 		return concat(b, e, 1, 0, prefix);
 	case KQL_F_EXTRACT:
-		if (e->nargs != 3) /* the typed form extract(re, g, s, typeof(T)) */
-			break;
-		return call(b, "kql_extract", e, prefix);
+		return call_at(b, "kql_extract", e, prefix);
 	case KQL_F_TOSTRING:
 	case KQL_F_TOINT:
 	case KQL_F_TOLONG:
