@@ -361,7 +361,8 @@ static int group_open(const char *p, bool *numbered, const char **why)
 	else if (p[2] == '<' && p[3] != '=' && p[3] != '!')
 		k = 3;
 	if (k > 0) {
-		size_t n = strspn(p + k, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_");
+		size_t n = strspn(
+		    p + k, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_");
 		*numbered = true;
 		if (n > 0 && p[k + n] == '>')
 			return (int)(k + n);
@@ -458,8 +459,7 @@ static struct kre *regex_arg(sqlite3_context *ctx, sqlite3_value **argv, int i, 
 	if ((why = translate_regex(pat, ere, re)) != NULL || regcomp(&re->re, ere, flags) != 0) {
 		free(ere);
 		free(re);
-		fail_at(ctx, at, "the regular expression: %s",
-		        why ? why : "it does not compile");
+		fail_at(ctx, at, "the regular expression: %s", why ? why : "it does not compile");
 		return NULL;
 	}
 	free(ere);
@@ -493,7 +493,8 @@ static void fn_extract(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	at = g == 0 ? 0 : re->map[g];
 	if (regexec(&re->re, s, (size_t)at + 1, m, 0) != 0 || m[at].rm_so < 0)
 		return;
-	sqlite3_result_text(ctx, s + m[at].rm_so, (int)(m[at].rm_eo - m[at].rm_so), SQLITE_TRANSIENT);
+	sqlite3_result_text(ctx, s + m[at].rm_so, (int)(m[at].rm_eo - m[at].rm_so),
+	                    SQLITE_TRANSIENT);
 }
 
 /* kql_split(text, delimiter[, index]): a JSON array of the parts. */

@@ -656,9 +656,10 @@ static int scalar_call(struct sqlb *b, const struct kql_expr *e, const char *pre
 		/* Datetimes bin from 0001-01-01 (DateTime's ticks), not 1970:
 		 * bin(t, 7d) starts weeks on Mondays as Kusto does. */
 		return e->args[0]->type == PROTO_T_DATETIME
-		           ? pattern(b, e,
-		                     "(kql_bin(%0 + 621355968000000000, %1, 0) - 621355968000000000)",
-		                     prefix)
+		           ? pattern(
+		                 b, e,
+		                 "(kql_bin(%0 + 621355968000000000, %1, 0) - 621355968000000000)",
+		                 prefix)
 		           : call_at(b, "kql_bin", e, prefix);
 	case KQL_F_STRLEN:
 		return one_text_arg(b, "length", e, prefix);

@@ -858,8 +858,8 @@ static void test_regex_groups(void **state)
 	expect_refused("print extract('(?=a)', 0, 'a')", KQL_E_UNSUPPORTED, "lookaround", 7);
 	expect_refused("print 'a' matches regex '(?i:a)'", KQL_E_UNSUPPORTED, "(?i:...)", 7);
 	expect_refused("print extract(@'(a)\\1', 0, 'aa')", KQL_E_UNSUPPORTED, "backreferences", 7);
-	expect_refused("print extract('(?P=x)', 0, 'a')", KQL_E_UNSUPPORTED,
-	               "named backreferences", 7);
+	expect_refused("print extract('(?P=x)', 0, 'a')", KQL_E_UNSUPPORTED, "named backreferences",
+	               7);
 	expect_refused("print extract('(?P<>a)', 0, 'a')", KQL_E_UNSUPPORTED, "group name", 7);
 	expect_refused("print extract('(?<x>[', 1, 'a')", KQL_E_UNSUPPORTED, "does not compile", 7);
 	expect_refused("print trim('(?!a)', 'a')", KQL_E_UNSUPPORTED, "lookaround", 7);
