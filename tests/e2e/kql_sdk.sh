@@ -8,7 +8,8 @@
 # reported so the SDK raises it, and `set notruncation;` lifts it; the
 # fragmented v2 shape the Go SDK asks for; query_datascope=hotcache reads
 # what is loaded and says what it skipped, while the default reads the
-# cold extent through; avg of no values is "NaN", as ADX writes it.
+# cold extent through; avg of no values is "NaN", as ADX writes it, the
+# infinities "Infinity" and "-Infinity"; a NaN the engine cannot hold raises.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/sync_common.bash"
 
@@ -87,7 +88,15 @@ check("executeQueryV1 (v1): the same count", rows(v1)[0].Count === Number(EXP_CO
 for (const [shape, run] of [["v2", (q) => viewer.execute("Logs", q, hot)], ["v1", (q) => viewer.executeQueryV1("Logs", q, hot)]]) {
 	const nan = rows(await run("Events | where Code < 0 | summarize a = avg(Latency), n = count()"))[0];
 	check(`avg of no values: NaN as Kusto's JSON writes it ("NaN"), ${shape}`, nan?.a === "NaN" && nan.n === 0, nan?.toJSON());
+	// JSON has no infinities: Kusto writes the strings, which the Node SDK
+	// passes on as they are (it converts no real).
+	const inf = rows(await run("print a = 1.0 / 0, b = log(0), c = real(+inf) > 1e308, d = 2.5"))[0];
+	check(`the infinities as Kusto's JSON writes them ("Infinity", "-Infinity"), ${shape}`,
+		inf?.a === "Infinity" && inf.b === "-Infinity" && inf.c === true && inf.d === 2.5, inf?.toJSON());
 }
+await raises("a NaN the engine cannot hold is refused, naming the function and its position", viewer,
+	"print x = 1 | extend y = sqrt(-1)",
+	(e) => /'sqrt' gives NaN.*line 1, column 26/.test(e.message + JSON.stringify(e.response?.data ?? "")));
 
 await raises("a syntax error raises with SYN0002", viewer, "Events | whre x",
 	(e) => e.response?.status === 400 && e.response.data.error["@errorCode"] === "SYN0002");
