@@ -339,6 +339,37 @@ static int checked_arith(struct sqlb *b, const struct kql_expr *e, const char *f
 	return 0;
 }
 
+static bool leaf(const struct kql_expr *e)
+{
+	return e->kind == KQL_E_COL || e->kind == KQL_E_LIT;
+}
+
+/* "(CAST(a AS REAL) op b)": integers whose Kusto result is real */
+static int to_real_op(struct sqlb *b, const struct kql_expr *e, const char *op, const char *prefix)
+{
+	fputs("(CAST(", b->f);
+	if (expr(b, e->args[0], prefix) != 0)
+		return -1;
+	fprintf(b->f, " AS REAL) %s ", op);
+	if (expr(b, e->args[1], prefix) != 0)
+		return -1;
+	fputc(')', b->f);
+	return 0;
+}
+
+/* "CAST(a op b AS INTEGER)": whole ticks */
+static int to_int_op(struct sqlb *b, const struct kql_expr *e, const char *op, const char *prefix)
+{
+	fputs("CAST(", b->f);
+	if (expr(b, e->args[0], prefix) != 0)
+		return -1;
+	fprintf(b->f, " %s ", op);
+	if (expr(b, e->args[1], prefix) != 0)
+		return -1;
+	fputs(" AS INTEGER)", b->f);
+	return 0;
+}
+
 /* Arithmetic whose SQL result type differs from Kusto's: timespan / 2.5
  * stays whole ticks, timespan / timespan and long / real are real. */
 static int arith(struct sqlb *b, const struct kql_expr *e, const char *op, const char *prefix)
@@ -347,6 +378,21 @@ static int arith(struct sqlb *b, const struct kql_expr *e, const char *op, const
 	bool to_real =
 	    e->type == PROTO_T_REAL && integral(e->args[0]->type) && integral(e->args[1]->type);
 
+	/* SQLite's own + - * of reals differ only where theirs is null: a
+	 * NaN, or a null operand (then kql_real's too), so it runs first;
+	 * only over columns and literals, which the fallback repeats (nested
+	 * expressions written twice would grow the SQL exponentially) */
+	if (e->type == PROTO_T_REAL && e->op <= KQL_OP_MUL && leaf(e->args[0]) &&
+	    leaf(e->args[1])) {
+		fputs("coalesce(", b->f);
+		if ((to_real ? to_real_op(b, e, op, prefix) : binop(b, e, op, prefix)) != 0)
+			return -1;
+		fputs(", ", b->f);
+		if (checked_arith(b, e, "kql_real", prefix) != 0)
+			return -1;
+		fputc(')', b->f);
+		return 0;
+	}
 	if (e->type == PROTO_T_REAL)
 		return checked_arith(b, e, "kql_real", prefix);
 	if ((e->type == PROTO_T_LONG || e->type == PROTO_T_INT) &&
@@ -354,14 +400,7 @@ static int arith(struct sqlb *b, const struct kql_expr *e, const char *op, const
 		return checked_arith(b, e, "kql_long", prefix);
 	if (!to_int && !to_real)
 		return binop(b, e, op, prefix);
-	fputs(to_real ? "(CAST(" : "CAST(", b->f);
-	if (expr(b, e->args[0], prefix) != 0)
-		return -1;
-	fprintf(b->f, to_real ? " AS REAL) %s " : " %s ", op);
-	if (expr(b, e->args[1], prefix) != 0)
-		return -1;
-	fputs(to_real ? ")" : " AS INTEGER)", b->f);
-	return 0;
+	return to_real ? to_real_op(b, e, op, prefix) : to_int_op(b, e, op, prefix);
 }
 
 static int op(struct sqlb *b, const struct kql_expr *e, const char *prefix)
