@@ -470,6 +470,53 @@ static void test_fallbacks(void **state)
 	kql_arena_free(a);
 }
 
+/* +inf in one partition, -inf in the other: min, max, avg (NaN) as the
+ * whole plan's, hashed or sorted; the merged sum, NaN, refused as the
+ * whole plan refuses it. */
+static void test_split_infinities(void **state)
+{
+	static const char *const q = "T | summarize sum(Latency)";
+	struct parts halves = {{1, 3}, {2, 4}, false};
+	struct kql_arena *a = kql_arena_new();
+	struct kql_error e = {0};
+	struct kql_query *kq = NULL;
+	struct kql_split s;
+	struct kql_par par = {&s, 2, NOW, 1 << 20, part_open, part_close, &halves, NULL, false};
+	struct out o = {0};
+	bool split;
+	char *rows;
+
+	assert_int_equal(exec(coord, "UPDATE q.d1 SET c3 = 9e999 WHERE rowid = 1 << 32; "
+	                             "UPDATE q.d1 SET c3 = -9e999 WHERE rowid = 4 << 32"),
+	                 0);
+	rows = compare("T | summarize max(Latency), min(Latency), avg(Latency) by Level "
+	               "| where Level == 'Warning'",
+	               &halves, 2, &split);
+	assert_true(split);
+	assert_string_equal(rows, "Warning\tInfinity\t-Infinity\tNaN\n");
+	free(rows);
+	assert_int_equal(kql_compile(a, q, strlen(q), &schema, &kq, &e), 0);
+	o.p = kq->results[0];
+	o.f = open_memstream(&o.text, &o.len);
+	assert_int_not_equal(kql_exec_run(coord, o.p, NOW, write_row, &o, &e), 0);
+	assert_non_null(strstr(e.message, "the aggregate 'sum' gives NaN"));
+	assert_int_equal(kql_split(a, kq->results[0], &s), 0);
+	for (int sorted = 0; sorted < 2; sorted++) {
+		par.sorted = sorted;
+		e = (struct kql_error){0};
+		assert_int_not_equal(kql_par_run(coord, &par, write_row, &o, &e), 0);
+		assert_string_equal(e.code, KQL_E_UNSUPPORTED);
+		assert_non_null(strstr(e.message, "the aggregate 'sum' gives NaN"));
+	}
+	fclose(o.f);
+	assert_int_equal(o.len, 0);
+	free(o.text);
+	kql_arena_free(a);
+	assert_int_equal(exec(coord, "UPDATE q.d1 SET c3 = 5.0 WHERE rowid = 1 << 32; "
+	                             "UPDATE q.d1 SET c3 = 0.0 WHERE rowid = 4 << 32"),
+	                 0);
+}
+
 /* The split is a plan: the partial plan and the merge print as plans. */
 static void test_split_plans(void **state)
 {
@@ -500,10 +547,11 @@ static void test_split_plans(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_split_same_rows), cmocka_unit_test(test_split_edges),
-	    cmocka_unit_test(test_split_take),      cmocka_unit_test(test_not_split),
-	    cmocka_unit_test(test_fallbacks),       cmocka_unit_test(test_split_plans),
-	    cmocka_unit_test(test_join_cheap),      cmocka_unit_test(test_semi_anti),
+	    cmocka_unit_test(test_split_same_rows),  cmocka_unit_test(test_split_edges),
+	    cmocka_unit_test(test_split_take),       cmocka_unit_test(test_not_split),
+	    cmocka_unit_test(test_fallbacks),        cmocka_unit_test(test_split_plans),
+	    cmocka_unit_test(test_join_cheap),       cmocka_unit_test(test_semi_anti),
+	    cmocka_unit_test(test_split_infinities),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
