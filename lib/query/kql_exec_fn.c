@@ -309,6 +309,7 @@ struct kre {
 	regex_t re;
 	int ngroups;
 	int map[KRE_MAX_GROUPS + 1];
+	bool ambiguous; /* ambiguous_alternation */
 };
 
 static void free_regex(void *p)
@@ -437,6 +438,126 @@ static const char *translate_regex(const char *pat, char *out, struct kre *re)
 	return NULL;
 }
 
+/* An alternative's literal text (escaped punctuation decoded, lowered
+ * under (?i), groups' parentheses left out) into out; false when it holds
+ * anything but literal characters (a class, a quantifier, an anchor, an
+ * alternation inside). */
+static bool literal_alt(const char *p, const char *end, bool icase, char *out)
+{
+	bool numbered;
+	const char *why;
+	int skip;
+
+	for (; p < end; p++) {
+		if (*p == '(' && (skip = group_open(p, &numbered, &why)) >= 0) {
+			p += skip;
+			continue;
+		}
+		if (*p == ')')
+			continue;
+		if (*p == '\\' && p + 1 < end && ispunct((unsigned char)p[1]))
+			p++;
+		else if (strchr(".[](){}*+?^$\\|", *p) != NULL)
+			return false;
+		*out++ = icase ? (char)tolower((unsigned char)*p) : *p;
+	}
+	*out = '\0';
+	return true;
+}
+
+/* The end of the alternative that starts at a: the next '|' outside
+ * groups and brackets, or end. */
+static const char *alt_end(const char *a, const char *end)
+{
+	int depth = 0;
+	bool bracket = false;
+
+	for (; a < end; a++) {
+		if (*a == '\\' && a + 1 < end)
+			a++;
+		else if (bracket)
+			bracket = *a != ']';
+		else if (*a == '[')
+			bracket = true;
+		else if (*a == '(')
+			depth++;
+		else if (*a == ')')
+			depth--;
+		else if (*a == '|' && depth == 0)
+			return a;
+	}
+	return end;
+}
+
+/* Whether the alternatives p..end (split at its top-level '|') could
+ * match at one position with different lengths: any is not a literal, or
+ * one literal is a prefix of another. */
+static bool ambiguous_alts(const char *p, const char *end, bool icase)
+{
+	char *lits = malloc(2 * (size_t)(end - p) + 2), *at = lits;
+	const char *alt[KRE_MAX_ERE * 4 + 2];
+	size_t n = 0;
+	bool amb = lits == NULL;
+
+	for (const char *a = p; !amb && a <= end; a++) {
+		const char *b = alt_end(a, end);
+		if (n == sizeof(alt) / sizeof(alt[0]) || !literal_alt(a, b, icase, at))
+			amb = true;
+		else
+			at += strlen(alt[n++] = at) + 1;
+		a = b;
+	}
+	for (size_t i = 0; !amb && i < n; i++)
+		for (size_t j = 0; !amb && j < n; j++)
+			amb = i != j && strncmp(alt[i], alt[j], strlen(alt[i])) == 0;
+	free(lits);
+	return amb;
+}
+
+/* Whether pattern pat (RE2) has an alternation whose choice POSIX's
+ * leftmost-longest rule could make differently from RE2's first match
+ * ("(a|ab)" on "ab": RE2 takes "a", POSIX "ab"): extract and trim, which
+ * answer the matched text, refuse it; matches regex, which answers only
+ * whether there is a match, does not.  Alternatives that are literals
+ * none of which is a prefix of another match alone at any position. */
+static bool ambiguous_alternation(const char *pat, bool icase)
+{
+	const char *open[KRE_MAX_ERE + 2];
+	bool alt[KRE_MAX_ERE + 2] = {false};
+	bool bracket = false, numbered;
+	const char *why;
+	int d = 0, skip;
+
+	open[0] = pat;
+	for (const char *p = pat; *p != '\0'; p++) {
+		if (*p == '\\' && p[1] != '\0') {
+			p++;
+		} else if (bracket) {
+			bracket = *p != ']';
+		} else if (*p == '[') {
+			bracket = true;
+			p += p[1] == '^' ? 1 : 0;
+			p += p[1] == ']' ? 1 : 0;
+		} else if (*p == '|') {
+			alt[d] = true;
+		} else if (*p == '(' && d <= KRE_MAX_ERE &&
+		           (skip = group_open(p, &numbered, &why)) >= 0) {
+			open[++d] = p + 1 + skip;
+			alt[d] = false;
+		} else if (*p == ')' && d > 0) {
+			if (alt[d] && ambiguous_alts(open[d], p, icase))
+				return true;
+			d--;
+		}
+	}
+	return alt[0] && ambiguous_alts(pat, pat + strlen(pat), icase);
+}
+
+#define AMBIGUOUS_WHY                                                                              \
+	"an alternation whose alternatives could match at one place with different lengths "       \
+	"((a|ab)): POSIX would take the longest, RE2 the first; not supported in extract() and "   \
+	"trim()"
+
 /* The compiled pattern of argument i, cached on the statement; a pattern
  * refused or not compiling fails the statement at the query position at. */
 static struct kre *regex_arg(sqlite3_context *ctx, sqlite3_value **argv, int i, int64_t at)
@@ -463,6 +584,7 @@ static struct kre *regex_arg(sqlite3_context *ctx, sqlite3_value **argv, int i, 
 		return NULL;
 	}
 	free(ere);
+	re->ambiguous = ambiguous_alternation(pat, (flags & REG_ICASE) != 0);
 	sqlite3_set_auxdata(ctx, i, re, free_regex);
 	return sqlite3_get_auxdata(ctx, i);
 }
@@ -488,6 +610,11 @@ static void fn_extract(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	regmatch_t m[KRE_MAX_ERE + 1];
 	int at;
 
+	if (re != NULL && re->ambiguous) {
+		fail_at(ctx, sqlite3_value_int64(argv[3]), "the regular expression: %s",
+		        AMBIGUOUS_WHY);
+		return;
+	}
 	if (re == NULL || s == NULL || g < 0 || g > re->ngroups)
 		return;
 	at = g == 0 ? 0 : re->map[g];
@@ -1077,7 +1204,8 @@ static void fn_trim(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 
 	if (ere == NULL || anchored == NULL || s == NULL || pat == NULL)
 		goto out;
-	if ((why = translate_regex(pat, ere, &groups)) != NULL) {
+	if ((why = translate_regex(pat, ere, &groups)) != NULL ||
+	    (ambiguous_alternation(pat, false) && (why = AMBIGUOUS_WHY) != NULL)) {
 		fail_at(ctx, sqlite3_value_int64(argv[2]), "the regular expression: %s", why);
 		goto out;
 	}

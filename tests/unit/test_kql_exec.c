@@ -863,6 +863,18 @@ static void test_regex_groups(void **state)
 	expect_refused("print extract('(?P<>a)', 0, 'a')", KQL_E_UNSUPPORTED, "group name", 7);
 	expect_refused("print extract('(?<x>[', 1, 'a')", KQL_E_UNSUPPORTED, "does not compile", 7);
 	expect_refused("print trim('(?!a)', 'a')", KQL_E_UNSUPPORTED, "lookaround", 7);
+	/* POSIX takes the longest alternative, RE2 the first: where they could
+	 * differ, extract and trim refuse; literals of which none is a prefix
+	 * of another cannot, nor can matches regex */
+	ROWS("print extract('(Error|Warning): (.*)', 2, 'Warning: x'), "
+	     "extract('(?i)(error|warn)', 1, 'WARN'), trim('x|y', 'xyaxy'), "
+	     "'ab' matches regex '(a|ab)'",
+	     "x\tWARN\ta\ttrue\n");
+	expect_refused("print extract('(a|ab)', 1, 'ab')", KQL_E_UNSUPPORTED, "alternation", 7);
+	expect_refused("print extract('(?i)(A|ab)c', 0, 'abc')", KQL_E_UNSUPPORTED, "alternation",
+	               7);
+	expect_refused("print extract('(x|[a-z])', 0, 'x')", KQL_E_UNSUPPORTED, "alternation", 7);
+	expect_refused("print trim('a|ab', 'abab')", KQL_E_UNSUPPORTED, "alternation", 7);
 }
 
 static void test_refused(void **state)
