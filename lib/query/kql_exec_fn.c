@@ -786,6 +786,19 @@ static void fn_nan(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		sqlite3_result_value(ctx, argv[0]);
 }
 
+/* kql_jreal(x, at): a real going into a dynamic value (make_list,
+ * make_set, todynamic); an infinity, which JSON has not (SQLite would
+ * write Inf), is refused. */
+static void fn_jreal(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	if (sqlite3_value_type(argv[0]) == SQLITE_FLOAT && isinf(sqlite3_value_double(argv[0])))
+		fail_at(
+		    ctx, sqlite3_value_int64(argv[1]),
+		    "an infinite real in a dynamic value (JSON has no infinity): not supported");
+	else
+		sqlite3_result_value(ctx, argv[0]);
+}
+
 /* kql_bin(x, size, at): x rounded down to a multiple of size (toward -inf). */
 static void fn_bin(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
@@ -1741,6 +1754,7 @@ static const struct {
     {"kql_real", 4, fn_real, NULL, NULL},
     {"kql_long", 4, fn_long, NULL, NULL},
     {"kql_nan", 2, fn_nan, NULL, NULL},
+    {"kql_jreal", 2, fn_jreal, NULL, NULL},
     {"kql_startof", -1, fn_startof, NULL, NULL},
     {"kql_dayofweek", 1, fn_dayofweek, NULL, NULL},
     {"kql_round", -1, fn_round, NULL, NULL},

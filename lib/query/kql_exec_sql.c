@@ -558,6 +558,8 @@ static int extreme_of(struct sqlb *b, const struct kql_expr *e, const char *agg,
 	return 0;
 }
 
+static int jreal(struct sqlb *b, const struct kql_expr *e, const char *prefix);
+
 static int conversion(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 {
 	if (e->args[0]->type == e->type && e->type != PROTO_T_DYNAMIC)
@@ -571,6 +573,8 @@ static int conversion(struct sqlb *b, const struct kql_expr *e, const char *pref
 	case KQL_F_TOSTRING:
 		return text_of(b, e->args[0], prefix);
 	case KQL_F_TODYNAMIC:
+		if (e->args[0]->type == PROTO_T_REAL)
+			return jreal(b, e->args[0], prefix);
 		return e->args[0]->type == PROTO_T_DYNAMIC
 		           ? expr(b, e->args[0], prefix)
 		           /* text that is no JSON stays a string; JSON null is null */
@@ -747,6 +751,17 @@ static int scalar_call(struct sqlb *b, const struct kql_expr *e, const char *pre
 	return unsupported(b, e->pos, "the function", kql_func_get(e->fn)->name);
 }
 
+/* kql_jreal(x, at): a real into JSON, an infinity refused */
+static int jreal(struct sqlb *b, const struct kql_expr *e, const char *prefix)
+{
+	fputs("kql_jreal(", b->f);
+	if (expr(b, e, prefix) != 0)
+		return -1;
+	write_at(b, e);
+	fputc(')', b->f);
+	return 0;
+}
+
 /* A value in a dynamic array built by make_set/make_list: datetimes and
  * timespans as Kusto's text, dynamic values as JSON. */
 static int json_item(struct sqlb *b, const struct kql_expr *e, const char *prefix)
@@ -760,6 +775,8 @@ static int json_item(struct sqlb *b, const struct kql_expr *e, const char *prefi
 	}
 	if (e->type == PROTO_T_DATETIME || e->type == PROTO_T_TIMESPAN || e->type == PROTO_T_GUID)
 		return text_of(b, e, prefix);
+	if (e->type == PROTO_T_REAL)
+		return jreal(b, e, prefix);
 	/* bools are JSON's true and false, not SQLite's 1 and 0 */
 	if (e->type == PROTO_T_BOOL) {
 		fputs("json(CASE WHEN ", b->f);

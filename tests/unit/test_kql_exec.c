@@ -818,6 +818,14 @@ static void test_reals(void **state)
 	               23);
 	expect_refused("print x = -9223372036854775807 - 1 | project x / -1", KQL_E_UNSUPPORTED,
 	               "overflows a long", 46);
+	/* JSON has no infinity: a dynamic value holding one is refused */
+	ROWS("datatable(x:real)[2.5, real(null)] | summarize make_list(x), make_set(x), "
+	     "d = todynamic(max(x))",
+	     "[2.5]\t[2.5]\t2.5\n");
+	expect_refused("datatable(x:real)[real(+inf), 1.5] | summarize make_list(x)",
+	               KQL_E_UNSUPPORTED, "an infinite real in a dynamic value", 58);
+	expect_refused("print todynamic(1.0 / 0)", KQL_E_UNSUPPORTED,
+	               "an infinite real in a dynamic value", 17);
 	/* avg's NaN read by an expression, a filter or a sort */
 	expect_refused("datatable(x:long)[] | summarize a = avg(x) | where isnull(a)",
 	               KQL_E_UNSUPPORTED, "a NaN (avg of no values)", 59);
