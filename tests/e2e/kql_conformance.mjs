@@ -529,8 +529,8 @@ function cases(D) {
 			rows: () => E.filter((r) => r.Code === 404).map((r) => [405, r.Host.length]) },
 		{ q: 'Events | where Host != "" | summarize min(Host), max(Host), min(Level), max(Bytes)', cols: "min_Host:string,max_Host:string,min_Level:string,max_Bytes:int",
 			rows: () => { const F = E.filter((r) => r.Host !== ""); return [[min(F, (r) => r.Host), max(F, (r) => r.Host), min(F, (r) => r.Level), max(F, (r) => r.Bytes)]]; } },
-		// (avg over no rows is NaN in the documentation's example; followerd
-		// answers null: SQLite holds no NaN.  Not checked here.)
+		// (avg over no rows is NaN, which followerd answers where the column
+		// is passed on unchanged: kql_sdk.sh checks it.)
 		{ q: "Events | where Code == 999 | summarize max(Latency), make_set(Host), make_list(Code), percentile(Latency, 50), sum(Bytes)",
 			cols: "max_Latency:real,set_Host:dynamic,list_Code:dynamic,percentile_Latency_50:real,sum_Bytes:long",
 			rows: () => [[null, [], [], null, 0]] },
