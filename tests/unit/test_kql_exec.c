@@ -513,6 +513,20 @@ static void test_union_join_mvexpand(void **state)
 		            strcmp(joins[i].kind, "innerunique") == 0 ? "1\tc1\n" : joins[i].want,
 		            false);
 	}
+	/* A where over innerunique filters the left side first where it reads
+	 * only its columns (whichever a2 or a1 it would keep), the rest after;
+	 * an 'as' name of the join is not filtered with it. */
+	for (int i = 1; i <= 2; i++) {
+		(void)snprintf(q, sizeof(q),
+		               "%s | join (%s) on k | where a == 'a%d' and c != a and k1 == 1", l,
+		               r, i);
+		ROWS(q, i == 1 ? "1\ta1\t1\tc1\n" : "1\ta2\t1\tc1\n");
+	}
+	(void)snprintf(q, sizeof(q),
+	               "%s | join (%s) on k | as J | where a == 'a1' | union (J | project k) "
+	               "| count",
+	               l, r);
+	ROWS(q, "2\n");
 	ROWS("datatable(a:long, d:dynamic)[1, dynamic([10, 20]), 2, dynamic([])] "
 	     "| mv-expand with_itemindex=i d to typeof(long)",
 	     "1\t10\t0\n1\t20\t1\n");
@@ -719,6 +733,17 @@ static void test_zones_guids_inner_avg(void **state)
 	     "01234567-89ab-cdef-0123-456789abcdef\t01234567-89ab-cdef-0123-456789abcdef\t"
 	     "01234567-89ab-cdef-0123-456789abcdef\t01234567-89ab-cdef-0123-456789abcdef\t"
 	     "null\tnull\n");
+	/* guid(...) reads what Kusto.Language hands .NET's Guid.TryParse:
+	 * 8-4-4-4-12, in braces, 32 digits, quoted; canonical lower case. */
+	ROWS("print guid({01234567-89AB-cdef-0123-456789abcdef}), "
+	     "guid(0123456789abcdef0123456789abcdef), guid('01234567-89ab-cdef-0123-456789abcdef')"
+	     " | extend same = print_0 == toguid('{0123456789abcdef0123456789abcdef}')",
+	     "01234567-89ab-cdef-0123-456789abcdef\t01234567-89ab-cdef-0123-456789abcdef\t"
+	     "01234567-89ab-cdef-0123-456789abcdef\ttrue\n");
+	assert_null(run("print guid({01234567-89ab-cdef-0123-456789abcdef)", &e));
+	assert_string_equal(e.code, KQL_E_SYNTAX);
+	assert_null(run("print guid(0123456789abcdef0123456789abcde)", &e));
+	assert_string_equal(e.code, KQL_E_SYNTAX);
 	/* inner: the columns every input has, by name and type. */
 	expect_rows("union kind=inner withsource=S (print a = 1, b = 'x', c = 1), "
 	            "(print c = 'y', a = 2, d = 3)",
