@@ -159,8 +159,7 @@ static int push_conjuncts(struct kqlb *b, struct kql_expr *pred, struct kql_plan
  * (its documentation: with where value == "val1.2" the join "will never
  * give the first result"), so that row is one that passes.  The join is
  * copied, not changed: an 'as' name may share it. */
-static struct kql_plan *where_join(struct kqlb *b, const struct kql_plan *in,
-                                   struct kql_expr *pred)
+static struct kql_plan *where_join(struct kqlb *b, const struct kql_plan *in, struct kql_expr *pred)
 {
 	struct kql_plan *j = kqlb_alloc(b, sizeof(*j)), *top;
 	struct kql_plan **ins = kqlb_alloc(b, 2 * sizeof(*ins));

@@ -427,7 +427,8 @@ int kql_parse_guid(const char *s, char ret[37])
 				return -EINVAL;
 	} else if (n == 36) {
 		for (size_t g = 0; g < 5; at += groups[g++] + 1)
-			if (!guid_hex(s + at, groups[g], out + at) || (g < 4 && s[at + groups[g]] != '-'))
+			if (!guid_hex(s + at, groups[g], out + at) ||
+			    (g < 4 && s[at + groups[g]] != '-'))
 				return -EINVAL;
 	} else {
 		return -EINVAL;
