@@ -345,6 +345,26 @@ static int parse_rfc_datetime(const char *s, int64_t *ret)
  * 2020-01-02T03:04:05.1234567Z, 2020-1-2 03:04 GMT, an ISO 8601 offset
  * (2020-01-02T03:04:05+02:00, converted to UTC as Kusto does), and the RFC
  * 822 and 850 ones; normalized to timefmt's ISO form. */
+/* Two forms .NET's DateTime.Parse reads under the invariant culture, as
+ * Kusto's datetime() and todatetime() do, that the documentation's
+ * examples use: 12-02-2022 or 12/02/2022 (month first) and 2025, 6, 14. */
+static int parse_net_date(const char *s, int64_t *ret)
+{
+	int y, mo, d, a = 0, b = 0;
+	char s1, s2, iso[32];
+	size_t len = strlen(s);
+
+	if (sscanf(s, "%2d%c%2d%c%n%4d%n", &mo, &s1, &d, &s2, &a, &y, &b) == 5 && s1 == s2 &&
+	    (s1 == '-' || s1 == '/') && b - a == 4 && (size_t)b == len) {
+		/* month first */
+	} else if (b = 0, sscanf(s, "%4d, %2d, %2d%n", &y, &mo, &d, &b) != 3 || (size_t)b != len ||
+	                      !isdigit((unsigned char)s[3])) {
+		return -EINVAL;
+	}
+	(void)snprintf(iso, sizeof(iso), "%04d-%02d-%02dT00:00:00Z", y, mo, d);
+	return utc_of(iso, "", ret);
+}
+
 int kql_parse_datetime(const char *s, int64_t *ret)
 {
 	int y, mo, d, h = 0, mi = 0, sec = 0, n = 0, k = 0;
@@ -361,8 +381,9 @@ int kql_parse_datetime(const char *s, int64_t *ret)
 		return inner[0] == '"' || inner[0] == '\'' ? -EINVAL
 		                                           : kql_parse_datetime(inner, ret);
 	}
-	if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3)
-		return parse_rfc_datetime(s, ret);
+	if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 ||
+	    (s[n] != '\0' && isdigit((unsigned char)s[n])))
+		return parse_rfc_datetime(s, ret) == 0 ? 0 : parse_net_date(s, ret);
 	s += n;
 	if ((*s == 'T' || *s == ' ') && sscanf(s + 1, "%2d:%2d%n", &h, &mi, &k) == 2) {
 		s += 1 + k;

@@ -743,6 +743,12 @@ static void test_zones_guids_inner_avg(void **state)
 	     "2026-01-02T01:04:05.0000000Z\t2026-01-02T08:34:05.0000000Z\t"
 	     "2026-01-02T03:04:05.5000000Z\t2026-01-02T02:04:00.0000000Z\t"
 	     "2025-12-31T23:30:00.0000000Z\t2014-11-08T13:05:02.0000000Z\tnull\tnull\tnull\n");
+	/* .NET's invariant forms the documentation uses: month first, and
+	 * year, month, day. */
+	ROWS("print datetime(2025, 6, 14), datetime('12-02-2022'), todatetime('12/02/2022'), "
+	     "todatetime('13-02-2022'), todatetime('2025, 6'), todatetime('25, 6, 14')",
+	     "2025-06-14T00:00:00.0000000Z\t2022-12-02T00:00:00.0000000Z\t"
+	     "2022-12-02T00:00:00.0000000Z\tnull\tnull\tnull\n");
 	/* The first 32 hex digits, hyphens skipped, the rest ignored; { and (. */
 	ROWS("print toguid('{0123456789ABCDEF0123456789abcdef}'), "
 	     "toguid('(01234567-89ab-cdef-0123-456789abcdef)'), "
