@@ -177,7 +177,9 @@ static bool reads_table(const struct kql_plan *p, const struct kql_plan *scan)
 
 /* The stored table under p through filters, projections and the left
  * sides of joins that split, or NULL; NULL too when a join's right side
- * reads that table (each partition's view of it is restricted). */
+ * reads that table (each partition's view of it is restricted), or when
+ * its rows' ingestion time is read (a partition's view has no such
+ * column: the plan runs whole). */
 static const struct kql_plan *scan_below(const struct kql_plan *p)
 {
 	const struct kql_plan *s = p;
@@ -185,7 +187,7 @@ static const struct kql_plan *scan_below(const struct kql_plan *p)
 	while (s->kind == KQL_P_FILTER || s->kind == KQL_P_PROJECT ||
 	       (s->kind == KQL_P_JOIN && join_splits(s)))
 		s = s->in[0];
-	if (s->kind != KQL_P_SCAN)
+	if (s->kind != KQL_P_SCAN || s->ingest)
 		return NULL;
 	for (; p != s; p = p->in[0])
 		if (p->kind == KQL_P_JOIN && reads_table(p->in[1], s))
