@@ -177,9 +177,7 @@ static bool reads_table(const struct kql_plan *p, const struct kql_plan *scan)
 
 /* The stored table under p through filters, projections and the left
  * sides of joins that split, or NULL; NULL too when a join's right side
- * reads that table (each partition's view of it is restricted), or when
- * its rows' ingestion time is read (a partition's view has no such
- * column: the plan runs whole). */
+ * reads that table (each partition's view of it is restricted). */
 static const struct kql_plan *scan_below(const struct kql_plan *p)
 {
 	const struct kql_plan *s = p;
@@ -187,7 +185,7 @@ static const struct kql_plan *scan_below(const struct kql_plan *p)
 	while (s->kind == KQL_P_FILTER || s->kind == KQL_P_PROJECT ||
 	       (s->kind == KQL_P_JOIN && join_splits(s)))
 		s = s->in[0];
-	if (s->kind != KQL_P_SCAN || s->ingest)
+	if (s->kind != KQL_P_SCAN)
 		return NULL;
 	for (; p != s; p = p->in[0])
 		if (p->kind == KQL_P_JOIN && reads_table(p->in[1], s))
@@ -360,10 +358,24 @@ bool kql_split_join_cheap(int64_t left_rows, int64_t right_rows)
 	       right_rows <= left_rows / KQL_SPLIT_JOIN_MIN_RATIO;
 }
 
+/* Whether some scan under p reads its rows' ingestion time (a partition's
+ * views have no such column); past *budget nodes, assumed so. */
+static bool reads_ingest(const struct kql_plan *p, size_t *budget)
+{
+	if (*budget == 0 || p->ingest)
+		return true;
+	--*budget;
+	for (size_t i = 0; i < p->nin; i++)
+		if (reads_ingest(p->in[i], budget))
+			return true;
+	return false;
+}
+
 int kql_split(struct kql_arena *a, const struct kql_plan *p, struct kql_split *ret)
 {
 	struct kql_split s = {0};
-	int r = split_at(a, p, &s);
+	size_t budget = 10000;
+	int r = reads_ingest(p, &budget) ? 1 : split_at(a, p, &s);
 
 	if (r == 0)
 		*ret = s;
