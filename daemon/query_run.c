@@ -362,8 +362,8 @@ static char *view_sql(const struct tview *t, const char *sqlname, bool stored)
 
 	if (kql_skip_ingest(t->skip))
 		ingested = t->ingested ? t->ingested : none;
-	return query_view_sql(t->r->db, &t->ent->e, t->view, t->alias, sqlname, t->eids,
-	                      ingested, t->neids, stored);
+	return query_view_sql(t->r->db, &t->ent->e, t->view, t->alias, sqlname, t->eids, ingested,
+	                      t->neids, stored);
 }
 
 /* ---- preparing: the connection and one view per table ---- */

@@ -163,7 +163,8 @@ static void print_scan(FILE *f, const struct kql_plan *p)
 		fputs(" [", f);
 		if (b->op != KQL_OP_IN)
 			fprintf(f, "%s %s ",
-			        b->col == KQL_BOUND_INGEST ? "ingestion_time()" : p->cols[b->col].name,
+			        b->col == KQL_BOUND_INGEST ? "ingestion_time()"
+			                                   : p->cols[b->col].name,
 			        kql_op_name(b->op));
 		kql_expr_print(f, b->value, p);
 		fputc(']', f);

@@ -348,7 +348,6 @@ static void test_time_bounds(void **state)
 	kql_arena_free(a);
 }
 
-
 /* ingestion_time(): a datetime over a table's rows, carried by the
  * operators down to the scan; refused where the rows are no table's. */
 static void test_ingestion_time(void **state)

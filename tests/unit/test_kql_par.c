@@ -524,11 +524,11 @@ static void test_split_plans(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_split_same_rows), cmocka_unit_test(test_split_edges),
-	    cmocka_unit_test(test_split_take),      cmocka_unit_test(test_not_split),
-	    cmocka_unit_test(test_not_split_ingestion),
-	    cmocka_unit_test(test_fallbacks),       cmocka_unit_test(test_split_plans),
-	    cmocka_unit_test(test_join_cheap),      cmocka_unit_test(test_semi_anti),
+	    cmocka_unit_test(test_split_same_rows),     cmocka_unit_test(test_split_edges),
+	    cmocka_unit_test(test_split_take),          cmocka_unit_test(test_not_split),
+	    cmocka_unit_test(test_not_split_ingestion), cmocka_unit_test(test_fallbacks),
+	    cmocka_unit_test(test_split_plans),         cmocka_unit_test(test_join_cheap),
+	    cmocka_unit_test(test_semi_anti),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

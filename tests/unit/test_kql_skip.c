@@ -171,10 +171,9 @@ static void test_several_scans(void **state)
 	       "Events", "r1110010");
 }
 
-
 /* ---- over rows ---- */
 
-#define MX 6   /* Metrics' extents */
+#define MX 6    /* Metrics' extents */
 #define MROWS 3 /* rows of each, at most */
 
 /* Each extent's rows as text (NULL: no row), "" a null; its ingestion
@@ -258,9 +257,8 @@ static void extent_stats(int x, struct kval rows[MROWS][6], size_t n)
 	}
 	colstats_free(cs);
 	mext[x] = (struct proto_extent){.stats = mstats[x], .nstats = nc, .rows = n};
-	assert_int_equal(kval_parse_datetime(mingested[x], strlen(mingested[x]),
-	                                     &mext[x].min_created),
-	                 0);
+	assert_int_equal(
+	    kval_parse_datetime(mingested[x], strlen(mingested[x]), &mext[x].min_created), 0);
 	mext[x].max_created = mext[x].min_created;
 }
 
@@ -275,7 +273,8 @@ static void load_metrics(void)
 	                              "Host, Code, Small, Lat, Took)",
 	                              NULL, NULL, NULL),
 	                 SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, "INSERT INTO mrows VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	assert_int_equal(sqlite3_prepare_v2(db,
+	                                    "INSERT INTO mrows VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	                                    -1, &st, NULL),
 	                 SQLITE_OK);
 	for (int x = 0; x < MX; x++) {
@@ -376,7 +375,8 @@ static void same(const char *q, const char *want)
 
 	if (kql_compile(a, q, strlen(q), &schema, &kq, &err) != 0)
 		fail_msg("%s: %s", q, err.message);
-	assert_int_equal(kql_skip_new(db, kq, "Logs", kql_schema_table(&sdb, "Metrics"), now, &s), 0);
+	assert_int_equal(kql_skip_new(db, kq, "Logs", kql_schema_table(&sdb, "Metrics"), now, &s),
+	                 0);
 	for (int x = 0; x < MX; x++) {
 		all[x] = true;
 		read[x] = !kql_skip_extent(s, &mext[x]);
@@ -386,8 +386,8 @@ static void same(const char *q, const char *want)
 	whole = answer(kq->results[kq->nresults - 1], all);
 	part = answer(kq->results[kq->nresults - 1], read);
 	if (strcmp(got, want) != 0 || strcmp(whole, part) != 0) {
-		print_message("%s: skipped %s, want %s; answer over all:\n%sover the rest:\n%s\n", q,
-		              got, want, whole, part);
+		print_message("%s: skipped %s, want %s; answer over all:\n%sover the rest:\n%s\n",
+		              q, got, want, whole, part);
 		failures++;
 	}
 	free(whole);
@@ -454,7 +454,8 @@ static void test_ingestion_time(void **state)
 	failures = 0;
 	same("Metrics | extend t = ingestion_time() | project Host, t", "000000");
 	same("Metrics | where ingestion_time() > datetime(2026-12-04T10:00:00Z)", "111000");
-	same("Metrics | where ingestion_time() >= datetime(2026-12-04T10:00:00Z) | count", "110000");
+	same("Metrics | where ingestion_time() >= datetime(2026-12-04T10:00:00Z) | count",
+	     "110000");
 	same("Metrics | where ingestion_time() < datetime(2026-12-04T09:30:00Z)", "001111");
 	same("Metrics | where ingestion_time() between (datetime(2026-12-04T09:00:00Z) .. "
 	     "datetime(2026-12-04T10:00:00Z))",
@@ -481,12 +482,9 @@ static void test_ingestion_time(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_edges),
-	    cmocka_unit_test(test_now_and_null),
-	    cmocka_unit_test(test_nothing_proved),
-	    cmocka_unit_test(test_several_scans),
-	    cmocka_unit_test(test_numbers),
-	    cmocka_unit_test(test_ingestion_time),
+	    cmocka_unit_test(test_edges),          cmocka_unit_test(test_now_and_null),
+	    cmocka_unit_test(test_nothing_proved), cmocka_unit_test(test_several_scans),
+	    cmocka_unit_test(test_numbers),        cmocka_unit_test(test_ingestion_time),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
