@@ -1,8 +1,9 @@
 /*
  * kql_bind_ops — one function per tabular operator after '|': the plan
- * node it becomes and Kusto's naming of its output columns.  Time
- * predicates of a where directly over a table are also pushed down into
- * the scan for extent skipping.
+ * node it becomes and Kusto's naming of its output columns.  The
+ * predicates of a where directly over a table that column statistics or
+ * created-on can decide are also pushed down into the scan for extent
+ * skipping (kql_skip.h).
  */
 #include <string.h>
 
