@@ -743,6 +743,26 @@ static void fn_real(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	result_real(ctx, r, sqlite3_value_int64(argv[3]), what);
 }
 
+/* kql_ticks(op, a, b, at): a timespan times or divided by a real, whole
+ * ticks (toward zero, as CAST did); a result past a timespan's range (an
+ * infinity, a division by zero) or NaN is refused where SQLite's CAST
+ * would clamp it or give null. */
+static void fn_ticks(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	int op = sqlite3_value_int(argv[0]);
+	double a = sqlite3_value_double(argv[1]), b = sqlite3_value_double(argv[2]);
+	double r = op == KQL_A_MUL ? a * b : a / b;
+
+	if (any_null(argc, argv))
+		return;
+	if (!(r > -9.2e18 && r < 9.2e18))
+		fail_at(ctx, sqlite3_value_int64(argv[3]),
+		        "the operator '%s' gives a timespan out of range: not supported",
+		        op == KQL_A_MUL ? "*" : "/");
+	else
+		sqlite3_result_int64(ctx, (sqlite3_int64)r);
+}
+
 /* kql_long(op, a, b, at): a long's / and % (never negative); a division
  * by zero, whose answer Kusto does not document (SQLite's would be null),
  * and long.MinValue / -1 are refused. */
@@ -755,7 +775,7 @@ static void fn_long(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	if (any_null(argc, argv))
 		return;
 	if (b == 0) {
-		fail_at(ctx, at, "the operator '%s' divides a long by zero: not supported",
+		fail_at(ctx, at, "the operator '%s' divides by zero (integers): not supported",
 		        op == KQL_A_DIV ? "/" : "%");
 		return;
 	}
@@ -1831,6 +1851,7 @@ static const struct {
     {"kql_bin", 3, fn_bin, NULL, NULL},
     {"kql_real", 4, fn_real, NULL, NULL},
     {"kql_long", 4, fn_long, NULL, NULL},
+    {"kql_ticks", 4, fn_ticks, NULL, NULL},
     {"kql_nan", 2, fn_nan, NULL, NULL},
     {"kql_jreal", 2, fn_jreal, NULL, NULL},
     {"kql_startof", -1, fn_startof, NULL, NULL},

@@ -405,6 +405,14 @@ static int arith(struct sqlb *b, const struct kql_expr *e, const char *op, const
 		return checked_arith(b, e, "kql_long", prefix);
 	if (!to_int && !to_real)
 		return binop(b, e, op, prefix);
+	/* a timespan times or divided by a real: past the range refused */
+	if (to_int && (e->op == KQL_OP_MUL || e->op == KQL_OP_DIV) &&
+	    (e->args[0]->type == PROTO_T_REAL || e->args[1]->type == PROTO_T_REAL))
+		return checked_arith(b, e, "kql_ticks", prefix);
+	/* a timespan divided by a long: whole ticks, a division by zero
+	 * refused (SQLite's would be null) */
+	if (to_int && e->op == KQL_OP_DIV)
+		return checked_arith(b, e, "kql_long", prefix);
 	return to_real ? to_real_op(b, e, op, prefix) : to_int_op(b, e, op, prefix);
 }
 

@@ -863,9 +863,16 @@ static void test_reals(void **state)
 	expect_refused("print todouble('NaN')", KQL_E_UNSUPPORTED, "a NaN (not a number) text", 7);
 	expect_refused("datatable(x:real)[real(+inf), real(-inf)] | summarize sum(x)",
 	               KQL_E_UNSUPPORTED, "the aggregate 'sum' gives NaN", 55);
-	expect_refused("print 1 / 0", KQL_E_UNSUPPORTED, "divides a long by zero", 7);
-	expect_refused("print x = 0 | project 5 % x", KQL_E_UNSUPPORTED, "divides a long by zero",
-	               23);
+	expect_refused("print 1 / 0", KQL_E_UNSUPPORTED, "divides by zero (integers)", 7);
+	expect_refused("print x = 0 | project 5 % x", KQL_E_UNSUPPORTED,
+	               "divides by zero (integers)", 23);
+	/* a timespan by a real or a long: past the range, or by zero, refused
+	 * where SQLite's CAST clamped it (1h * real(+inf) was 10675199 days) */
+	ROWS("print 1h * 2.5, 1h / 2.5, 2.5 * 1h, 1h / 3, -1h / 7, 2h / 1h, 1h / 0s",
+	     "02:30:00\t00:24:00\t02:30:00\t00:20:00\t-00:08:34.2857142\t2\tInfinity\n");
+	expect_refused("print 1h * real(+inf)", KQL_E_UNSUPPORTED, "a timespan out of range", 7);
+	expect_refused("print 1h / 0.0", KQL_E_UNSUPPORTED, "a timespan out of range", 7);
+	expect_refused("print 1h / 0", KQL_E_UNSUPPORTED, "divides by zero (integers)", 7);
 	expect_refused("print x = -9223372036854775807 - 1 | project x / -1", KQL_E_UNSUPPORTED,
 	               "overflows a long", 46);
 	/* JSON has no infinity: a dynamic value holding one is refused */
