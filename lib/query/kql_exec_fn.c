@@ -344,9 +344,9 @@ static const char *regex_refusal(const char *p, bool bracket, bool quantified, i
 	return NULL;
 }
 
-/* The group that opens at p ('('), written into out as an ERE group: its
- * length in the pattern past the '(' (the "?:" or "?P<name>" skipped) and
- * in *numbered whether RE2 numbers it; -1 with *why for what RE2 refuses or
+/* The group that opens at p ('('), which becomes a plain ERE group: the
+ * length past the '(' of what ERE has not ("?:", "?P<name>"), and in
+ * *numbered whether RE2 numbers it; -1 with *why for what RE2 refuses or
  * is not supported here. */
 static int group_open(const char *p, bool *numbered, const char **why)
 {
