@@ -130,6 +130,9 @@ struct http_query_totals {
 	uint64_t readthru_bytes;   /* their bytes */
 	uint64_t readthru_refused; /* queries refused: over query_readthru_max_size */
 	uint64_t readthru_failed;  /* queries whose read-through failed */
+	/* the query store connections of the workers' sessions (query_sess.h)
+	 * a query's preparation used again, and those it opened afresh */
+	uint64_t sessions_reused, sessions_opened;
 };
 
 struct http_hooks {

@@ -77,8 +77,10 @@ struct run {
 	sqlite3 *db;
 	/* the worker's session (query_sess.h): db is sess->db when kept */
 	struct qsess *sess;
-	bool kept, unkept;     /* unkept: the connection cannot be kept */
-	int64_t state_version; /* the state store's PRAGMA data_version */
+	bool kept, unkept;  /* unkept: the connection cannot be kept */
+	int64_t generation; /* the state store's (store_generation) */
+	/* open_db's connections: the session's used again, or opened */
+	uint64_t reused, opened;
 	struct kframe *f;
 	uint64_t skipped; /* extents left out by query_datascope=hotcache */
 	bool truncated, emitted;
@@ -464,23 +466,14 @@ static int64_t q_version(sqlite3 *db)
 	return v;
 }
 
-static int version_row(void *arg, int ncols, const char *const *values)
-{
-	int64_t *v = arg;
-
-	*v = ncols > 0 && values[0] != NULL ? strtoll(values[0], NULL, 10) : -1;
-	return 0;
-}
-
-/* The state store's data_version in the caller's snapshot (-1: unknown). */
-static int64_t state_version(struct run *r)
+/* The state store's generation in the caller's snapshot (store.h: equal
+ * generations, the same data); -1: unknown. */
+static int64_t state_generation(struct run *r)
 {
 	char err[STORE_ERRLEN];
-	int64_t v = -1;
+	int64_t g = -1;
 
-	if (store_query(r->store, "PRAGMA data_version", version_row, &v, err) < 0)
-		return -1;
-	return v;
+	return store_generation(r->store, &g, err) == 0 ? g : -1;
 }
 
 /* The device and inode of the request database's query store file. */
@@ -498,16 +491,16 @@ static int q_file(struct run *r, dev_t *dev, ino_t *ino)
 }
 
 /* Whether the session's connection is the one for this query: the same
- * database, file, bound and state-store version (the query store's is
- * checked in the new read transaction). */
+ * database, file, bound and state-store generation (the query store's
+ * data_version is checked in the new read transaction). */
 static bool sess_fits(struct run *r)
 {
 	const struct qsess *s = r->sess;
 	dev_t dev;
 	ino_t ino;
 
-	return s->db && s->db_id == r->j->db_id && r->j->nforeign == 0 && r->state_version >= 0 &&
-	       s->state_version == r->state_version && s->bound == r->j->budget.limit &&
+	return s->db && s->db_id == r->j->db_id && r->j->nforeign == 0 && r->generation >= 0 &&
+	       s->generation == r->generation && s->bound == r->j->budget.limit &&
 	       q_file(r, &dev, &ino) == 0 && dev == s->dev && ino == s->ino;
 }
 
@@ -540,12 +533,12 @@ static int open_fresh(struct run *r)
 	struct qsess *s = r->sess;
 	int rc = open_new(r);
 
-	if (rc < 0 || r->unkept || r->j->nforeign > 0 || r->state_version < 0 ||
+	if (rc < 0 || r->unkept || r->j->nforeign > 0 || r->generation < 0 ||
 	    q_file(r, &s->dev, &s->ino) < 0 || (s->q_version = q_version(r->db)) < 0)
 		return rc;
 	s->db = r->db;
 	s->db_id = r->j->db_id;
-	s->state_version = r->state_version;
+	s->generation = r->generation;
 	s->bound = r->j->budget.limit;
 	r->kept = true;
 	return 0;
@@ -556,9 +549,12 @@ static int open_db(struct run *r)
 	int rc;
 
 	r->sess->budget = (struct kql_budget){.limit = r->j->budget.limit};
-	r->state_version = state_version(r);
-	if ((rc = open_kept(r)) <= 0)
+	r->generation = state_generation(r);
+	if ((rc = open_kept(r)) <= 0) {
+		r->reused++;
 		return rc;
+	}
+	r->opened++;
 	return open_fresh(r);
 }
 
@@ -999,7 +995,12 @@ static void run_clear(struct run *r)
 	for (size_t i = 0; i < r->nqtables; i++)
 		free(r->qtables[i].eids);
 	free(r->qtables);
-	*r = (struct run){.j = r->j, .store = r->store, .now = r->now, .sess = r->sess};
+	*r = (struct run){.j = r->j,
+	                  .store = r->store,
+	                  .now = r->now,
+	                  .sess = r->sess,
+	                  .reused = r->reused,
+	                  .opened = r->opened};
 }
 
 static int open_store(struct run *r, struct store **store)
@@ -1064,6 +1065,7 @@ void query_run(struct job *j, struct store **store, struct qsess *sess)
 	int64_t start = timefmt_now();
 	struct run r = {.j = j, .now = start, .sess = sess};
 	int rc = open_store(&r, store), rounds = 0;
+	uint64_t skipped = 0;
 
 	/* rc is always the last prepare's: cached extents not loaded yet are
 	 * waited for (the query store's next passes), the others read through */
@@ -1104,9 +1106,10 @@ void query_run(struct job *j, struct store **store, struct qsess *sess)
 		     NULL, r.msg);
 	}
 	if (rc == 0) {
-		qrt_count_skipped(j->q, r.pruned);
+		skipped = r.pruned;
 		rc = execute(&r);
 	}
+	qrt_count_run(j->q, skipped, r.reused, r.opened);
 	/* the log reads the peak (query_log.c) */
 	__atomic_store_n(&j->budget.peak, __atomic_load_n(&sess->budget.peak, __ATOMIC_RELAXED),
 	                 __ATOMIC_RELAXED);

@@ -8,13 +8,18 @@
  *
  * Exactly one version per query, as without it.  What is kept was read in
  * one state-store snapshot and one query-store snapshot; it is used again
- * only by a query whose own snapshots show the same PRAGMA data_version of
- * both files (no commit by anyone in between: the same visible extents,
- * schemas, policies and loaded extents) and the same query-store file.
- * Anything else (a new version, a pass of qsync, a poll's status row, a
- * failed query) drops the session and the query starts afresh.  The query
- * still opens its own read transaction on the kept connection, so it reads
- * its snapshot; equal data versions only mean the kept facts are its.
+ * only by a query whose own snapshots show the same generation of the
+ * state store (store_generation: no change of extents, schemas, policies,
+ * principals or databases in between, which every such change bumps in
+ * its own transaction), the same PRAGMA data_version of the query store
+ * (no commit by anyone: the same loaded extents) and the same query-store
+ * file.  Anything else (a new version, a pass of qsync, a failed query)
+ * drops the session and the query starts afresh; a commit that changes
+ * nothing a query reads (a poll's status row, the state or last error of
+ * a database, the cache's blob states) keeps it.  The query still opens
+ * its own read transactions, so it reads its own snapshots (never a
+ * version older than one applied before it started); equal generations
+ * and data versions only mean the kept facts are its.
  * Memory: between queries the connection's page caches are released
  * (sqlite3_db_release_memory); what stays is the schema, the views and the
  * walks (at most QSESS_WALK_BYTES a table).
@@ -65,8 +70,9 @@ struct qsess {
 	int64_t db_id;
 	dev_t dev;
 	ino_t ino;
-	int64_t state_version, q_version; /* PRAGMA data_version of both */
-	uint64_t bound;                   /* kql_exec_bound's limit on db */
+	int64_t generation; /* the state store's (store_generation) */
+	int64_t q_version;  /* the query store's PRAGMA data_version */
+	uint64_t bound;     /* kql_exec_bound's limit on db */
 	/* the memory budget db's aggregates count against, reset per query */
 	struct kql_budget budget;
 	struct qsess_walk *walks;
