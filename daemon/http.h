@@ -109,6 +109,12 @@ struct http_kusto_call {
 	size_t len;
 	struct http_wait *wait; /* query: the request, taken over (http_wait_*) */
 	bool v1;                /* query: POST /v1/rest/query (else /v2) */
+	/* query: the followed databases, principals resolved (http_dbs: kept
+	 * between requests while the store's data_version stays); dbs_ok
+	 * false when the store could not be read */
+	const struct views_db *dbs;
+	size_t ndbs;
+	bool dbs_ok;
 };
 
 /* ADMIN SURFACE: GET /v1/admin/attachments, PUT and DELETE

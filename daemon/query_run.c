@@ -55,6 +55,7 @@
 struct run {
 	struct job *j;
 	struct store *store;
+	/* the request database's schema: the session's (load_schema) */
 	struct store_entity *ents;
 	size_t nents;
 	struct kql_schema_table *tables;
@@ -134,14 +135,29 @@ static int schema_tables(const struct store_entity *ents, size_t nents,
 	return 0;
 }
 
+/* The request database's schema in the state store's snapshot: the
+ * session's (query_sess.h) when it was read at this generation, else read
+ * and kept there.  r borrows it (the session changes it only here). */
 static int load_schema(struct run *r)
 {
+	struct qsess_schema *c = &r->sess->schema;
 	char err[STORE_ERRLEN];
 	int rc;
 
-	if ((rc = store_entities(r->store, r->j->config, &r->ents, &r->nents, err)) < 0 ||
-	    (rc = schema_tables(r->ents, r->nents, &r->tables, &r->cols)) < 0)
-		return rc;
+	if (c->generation < 0 || c->generation != r->generation || c->db_id != r->j->db_id) {
+		qsess_schema_clear(c);
+		if ((rc = store_entities(r->store, r->j->config, &c->ents, &c->nents, err)) < 0 ||
+		    (rc = schema_tables(c->ents, c->nents, &c->tables, &c->cols)) < 0) {
+			qsess_schema_clear(c);
+			return rc;
+		}
+		c->db_id = r->j->db_id;
+		c->generation = r->generation;
+	}
+	r->ents = c->ents;
+	r->nents = c->nents;
+	r->tables = c->tables;
+	r->cols = c->cols;
 	r->sdb = (struct kql_schema_db){r->j->db, r->tables, r->nents};
 	r->schema = (struct kql_schema){&r->sdb, 1, r->j->db};
 	return 0;
@@ -490,6 +506,19 @@ static int q_file(struct run *r, dev_t *dev, ino_t *ino)
 	return 0;
 }
 
+/* q_version on the session's connection, its statement kept. */
+static int64_t kept_q_version(struct qsess *s)
+{
+	sqlite3_stmt *st = qsess_stmt(s, QSESS_VERSION);
+	int64_t v = -1;
+
+	if (st && sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	if (st)
+		(void)sqlite3_reset(st);
+	return v;
+}
+
 /* Whether the session's connection is the one for this query: the same
  * database, file, bound and state-store generation (the query store's
  * data_version is checked in the new read transaction). */
@@ -517,8 +546,8 @@ static int open_kept(struct run *r)
 	r->db = s->db;
 	r->kept = true;
 	sqlite3_progress_handler(r->db, PROGRESS_OPS, progress, r);
-	if (sql_exec(r, "BEGIN; SELECT count(*) FROM q.qtables") == 0 &&
-	    q_version(r->db) == s->q_version)
+	if (qsess_run(s, QSESS_BEGIN) == 0 && qsess_run(s, QSESS_SNAPSHOT) == 0 &&
+	    kept_q_version(s) == s->q_version)
 		return 0;
 	/* a pass of qsync (or a failure): afresh */
 	r->db = NULL;
@@ -549,7 +578,6 @@ static int open_db(struct run *r)
 	int rc;
 
 	r->sess->budget = (struct kql_budget){.limit = r->j->budget.limit};
-	r->generation = state_generation(r);
 	if ((rc = open_kept(r)) <= 0) {
 		r->reused++;
 		return rc;
@@ -573,14 +601,23 @@ static int stored_table(struct run *r, const struct tview *t, char name[32])
 		return -ENOMEM;
 	(void)snprintf(sql, sizeof(sql), "SELECT tid, schema FROM %s.qtables WHERE name = ?1",
 	               t->alias);
-	rc = sqlite3_prepare_v2(r->db, sql, -1, &s, NULL);
+	/* a kept connection's is kept (its alias is q: query_sess.h) */
+	if (r->kept && strcmp(t->alias, "q") == 0 &&
+	    (s = qsess_stmt(r->sess, QSESS_STORED)) != NULL)
+		rc = SQLITE_OK;
+	else
+		rc = sqlite3_prepare_v2(r->db, sql, -1, &s, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_text(s, 1, e->name, -1, SQLITE_STATIC);
 		if (sqlite3_step(s) == SQLITE_ROW &&
 		    strcmp((const char *)sqlite3_column_text(s, 1), want) == 0)
 			(void)snprintf(name, 32, "d%lld", (long long)sqlite3_column_int64(s, 0));
 	}
-	sqlite3_finalize(s);
+	if (r->kept && s == r->sess->st[QSESS_STORED]) {
+		(void)sqlite3_reset(s);
+		(void)sqlite3_clear_bindings(s);
+	} else
+		sqlite3_finalize(s);
 	free(want);
 	return rc == SQLITE_OK ? 0 : -EIO;
 }
@@ -658,6 +695,7 @@ static int table_view_in(struct run *r, struct tview t, const char *dbname,
 	struct qsess_walk local = {0};
 	char name[32];
 	char *sql = NULL;
+	bool same;
 	int rc;
 
 	t.w = r->kept ? qsess_walk(r->sess, ent->e.name) : &local;
@@ -676,10 +714,12 @@ static int table_view_in(struct run *r, struct tview t, const char *dbname,
 		t.neids = 0;
 		t.rows = 0;
 	}
-	if (rc == 0 && !(sql = view_sql(&t, name, name[0] != '\0')))
+	/* a kept view of the same extents is this query's (query_sess.h) */
+	same = rc == 0 && r->kept && qsess_view_reads(t.w, t.eids, t.neids);
+	if (rc == 0 && !same && !(sql = view_sql(&t, name, name[0] != '\0')))
 		rc = -ENOMEM;
-	if (rc == 0)
-		rc = set_view(r, &t, &sql);
+	if (rc == 0 && !same && (rc = set_view(r, &t, &sql)) == 0 && r->kept)
+		(void)qsess_view_set(t.w, t.eids, t.neids);
 	if (rc == 0 && name[0] && t.neids > 0 && strcmp(t.alias, "q") == 0)
 		keep_table(r, ent, name, &t);
 	*missing += t.missing;
@@ -759,7 +799,7 @@ static int make_foreign_views(struct run *r, uint64_t *missing, uint64_t *cold)
  * given back: an idle worker holds no query's memory. */
 static void close_db(struct run *r)
 {
-	if (r->kept && sql_exec(r, "COMMIT") < 0)
+	if (r->kept && qsess_run(r->sess, QSESS_COMMIT) < 0)
 		qsess_drop(r->sess);
 	else if (r->kept)
 		(void)sqlite3_db_release_memory(r->db);
@@ -783,6 +823,7 @@ static int prepare(struct run *r)
 	uint64_t missing = 0, cold = 0;
 	int rc = store_query(r->store, "BEGIN", no_rows, NULL, err);
 
+	r->generation = state_generation(r); /* what the schema and the session are keyed on */
 	if (rc == 0 && (rc = load_schema(r)) == 0 && (rc = load_foreign(r)) == 0 &&
 	    (rc = compile(r)) == 0 && (rc = open_db(r)) == 0 &&
 	    (rc = make_views(r, &missing, &cold)) == 0)
@@ -982,9 +1023,7 @@ static void run_clear(struct run *r)
 	close_db(r);
 	kframe_free(r->f);
 	kql_arena_free(r->arena);
-	store_entities_free(r->ents, r->nents);
-	free(r->tables);
-	free(r->cols);
+	/* r->ents, tables and cols are the session's (load_schema) */
 	for (size_t i = 0; i < QUERY_FOREIGN_MAX; i++) {
 		store_entities_free(r->fdb[i].ents, r->fdb[i].nents);
 		free(r->fdb[i].tables);

@@ -1,10 +1,12 @@
 /*
  * query_sess — what a query worker keeps between queries so that a small
  * query costs little: its connection to one database's query store (the
- * kql_* functions registered, the store attached read-only, the temp views
- * of the last query) and, per table, the walk of its visible extents (each
- * one's facts: loaded at which eid with how many rows, queryable, its
- * created-on range and statistics).
+ * kql_* functions registered, the store attached read-only, the statements
+ * of every query prepared, the temp views of the last query with the eids
+ * each reads), per table, the walk of its visible extents (each one's
+ * facts: loaded at which eid with how many rows, queryable, its created-on
+ * range and statistics), and the database's schema (qsess_schema, kept
+ * apart from the connection, on the generation alone).
  *
  * Exactly one version per query, as without it.  What is kept was read in
  * one state-store snapshot and one query-store snapshot; it is used again
@@ -36,8 +38,10 @@
 
 #include <sqlite3.h>
 
+#include "query/kql_bind.h"
 #include "query/kql_exec.h"
 #include "query/kql_skip.h"
+#include "store/store.h"
 
 /* One visible extent of a table as the walk found it. */
 struct qsess_ext {
@@ -63,10 +67,40 @@ struct qsess_walk {
 	struct qsess_ext *exts;
 	size_t n, cap, bytes;
 	char *view_sql; /* the CREATE TEMP VIEW last run for it; NULL: none */
+	/* the eids it reads: in one session (one schema, one query-store
+	 * snapshot) the view is a function of them, so a query reading the
+	 * same ones uses it without building its text again */
+	int64_t *view_eids;
+	size_t view_neids;
+};
+
+/* The statements a kept connection runs for every query, prepared once
+ * (parsing them again was ~5% of a small query's CPU). */
+enum qsess_st {
+	QSESS_BEGIN,    /* BEGIN */
+	QSESS_SNAPSHOT, /* a read of q: the query store's snapshot starts */
+	QSESS_VERSION,  /* PRAGMA q.data_version */
+	QSESS_COMMIT,   /* COMMIT */
+	QSESS_STORED,   /* a table's stored name and schema in q */
+	QSESS__N
+};
+
+/* The request database's schema as the last query read it (the binder's
+ * tables over the store's entities), used again while the database and
+ * the state store's generation are the same; independent of the
+ * connection (a pass of qsync keeps it). */
+struct qsess_schema {
+	int64_t db_id, generation; /* generation -1: nothing kept */
+	struct store_entity *ents;
+	size_t nents;
+	struct kql_schema_table *tables;
+	struct kql_schema_column *cols;
 };
 
 struct qsess {
+	struct qsess_schema schema;
 	sqlite3 *db; /* NULL: nothing kept */
+	sqlite3_stmt *st[QSESS__N];
 	int64_t db_id;
 	dev_t dev;
 	ino_t ino;
@@ -85,12 +119,25 @@ int qsess_new(struct qsess **ret);
 void qsess_drop(struct qsess *s);
 /* NULL is a no-op. */
 void qsess_free(struct qsess *s);
+/* Frees the kept schema: after it, nothing is kept. */
+void qsess_schema_clear(struct qsess_schema *c);
+
+/* Statement id on s->db, prepared the first time (kept until
+ * qsess_drop), reset; NULL when it cannot be prepared. */
+sqlite3_stmt *qsess_stmt(struct qsess *s, enum qsess_st id);
+/* Steps statement id of s once and resets it: 0, or -EIO. */
+int qsess_run(struct qsess *s, enum qsess_st id);
 
 /* The walk of table in s (an empty one, added, when s has none); NULL on
  * ENOMEM. */
 struct qsess_walk *qsess_walk(struct qsess *s, const char *table);
 /* Empties w (its view text too); w stays usable. */
 void qsess_walk_clear(struct qsess_walk *w);
+/* Whether w's view reads exactly eids (n of them). */
+bool qsess_view_reads(const struct qsess_walk *w, const int64_t *eids, size_t n);
+/* Records that w's view (view_sql) reads eids; -ENOMEM (then it records
+ * none, and the next query builds the view's text again). */
+int qsess_view_set(struct qsess_walk *w, const int64_t *eids, size_t n);
 /* Appends e to w, its cols copied (e borrowed); 0 or -ENOMEM. */
 int qsess_walk_add(struct qsess_walk *w, const struct qsess_ext *e);
 /* Sorts w's extents by eid; it is then filled (unless over
