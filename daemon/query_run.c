@@ -726,11 +726,12 @@ static int table_view_in(struct run *r, struct tview t, const char *dbname,
 		t.rows = 0;
 	}
 	/* a kept view of the same extents is this query's (query_sess.h) */
-	same = rc == 0 && r->kept && qsess_view_reads(t.w, t.eids, t.neids);
+	same =
+	    rc == 0 && r->kept && qsess_view_reads(t.w, t.eids, t.neids, kql_skip_ingest(t.skip));
 	if (rc == 0 && !same && !(sql = view_sql(&t, name, name[0] != '\0')))
 		rc = -ENOMEM;
 	if (rc == 0 && !same && (rc = set_view(r, &t, &sql)) == 0 && r->kept)
-		(void)qsess_view_set(t.w, t.eids, t.neids);
+		(void)qsess_view_set(t.w, t.eids, t.neids, kql_skip_ingest(t.skip));
 	if (rc == 0 && name[0] && t.neids > 0 && strcmp(t.alias, "q") == 0)
 		keep_table(r, ent, name, &t);
 	*missing += t.missing;

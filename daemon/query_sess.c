@@ -116,14 +116,15 @@ struct qsess_walk *qsess_walk(struct qsess *s, const char *table)
 	return v;
 }
 
-bool qsess_view_reads(const struct qsess_walk *w, const int64_t *eids, size_t n)
+bool qsess_view_reads(const struct qsess_walk *w, const int64_t *eids, size_t n, bool ingest)
 {
-	return w->view_sql && w->view_eids && w->view_neids == n &&
+	return w->view_sql && w->view_eids && w->view_neids == n && w->view_ingest == ingest &&
 	       (n == 0 || memcmp(w->view_eids, eids, n * sizeof(*eids)) == 0);
 }
 
-int qsess_view_set(struct qsess_walk *w, const int64_t *eids, size_t n)
+int qsess_view_set(struct qsess_walk *w, const int64_t *eids, size_t n, bool ingest)
 {
+	w->view_ingest = ingest;
 	free(w->view_eids);
 	w->view_neids = 0;
 	if (!(w->view_eids = malloc((n + 1) * sizeof(*eids))))

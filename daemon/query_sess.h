@@ -67,11 +67,13 @@ struct qsess_walk {
 	struct qsess_ext *exts;
 	size_t n, cap, bytes;
 	char *view_sql; /* the CREATE TEMP VIEW last run for it; NULL: none */
-	/* the eids it reads: in one session (one schema, one query-store
-	 * snapshot) the view is a function of them, so a query reading the
-	 * same ones uses it without building its text again */
+	/* the eids it reads and whether it has the rows' ingestion times: in
+	 * one session (one schema, one query-store snapshot, one walk) the
+	 * view is a function of them, so a query reading the same uses it
+	 * without building its text again */
 	int64_t *view_eids;
 	size_t view_neids;
+	bool view_ingest;
 };
 
 /* The statements a kept connection runs for every query, prepared once
@@ -133,11 +135,13 @@ int qsess_run(struct qsess *s, enum qsess_st id);
 struct qsess_walk *qsess_walk(struct qsess *s, const char *table);
 /* Empties w (its view text too); w stays usable. */
 void qsess_walk_clear(struct qsess_walk *w);
-/* Whether w's view reads exactly eids (n of them). */
-bool qsess_view_reads(const struct qsess_walk *w, const int64_t *eids, size_t n);
-/* Records that w's view (view_sql) reads eids; -ENOMEM (then it records
- * none, and the next query builds the view's text again). */
-int qsess_view_set(struct qsess_walk *w, const int64_t *eids, size_t n);
+/* Whether w's view reads exactly eids (n of them), with the ingestion
+ * time column when ingest. */
+bool qsess_view_reads(const struct qsess_walk *w, const int64_t *eids, size_t n, bool ingest);
+/* Records that w's view (view_sql) reads eids (with the ingestion time
+ * column when ingest); -ENOMEM (then it records none, and the next query
+ * builds the view's text again). */
+int qsess_view_set(struct qsess_walk *w, const int64_t *eids, size_t n, bool ingest);
 /* Appends e to w, its cols copied (e borrowed); 0 or -ENOMEM. */
 int qsess_walk_add(struct qsess_walk *w, const struct qsess_ext *e);
 /* Sorts w's extents by eid; it is then filled (unless over

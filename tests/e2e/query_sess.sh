@@ -145,4 +145,9 @@ wait_for "the log is reachable again: the extent applied" 20 at_version logs "$L
 wait_for "... the error cleared" 20 reachable
 check_eq "... the next queries answer 18" "18 18 | 18 18 | 3 3 | " "$(few)"
 check "... in sessions opened afresh" [ "$(opened)" -gt "$o" ]
+wait_for "both workers keep a session again" 20 warm
+check_eq "... a query of the same extents with their ingestion times (the kept views have none)" \
+	"18 18 true true" "$(kql 'Events | where Code > 0 | count') $(kql 'Events | where Code > 0 | count') \
+$(kql 'Events | extend t = ingestion_time() | take 1 | project t > datetime(2000-01-01)') \
+$(kql 'Events | extend t = ingestion_time() | take 1 | project t > datetime(2000-01-01)')"
 done_testing
