@@ -108,11 +108,12 @@ check_eq "... and hotcache still counts 11" "11 11" \
 opened() {
 	curl -s "$URL/metrics" | awk '/^followerd_query_sessions_total\{result="opened"\}/ { print $2 }'
 }
-# warm: every worker holds a session: two queries at a time, three times,
-# open none
+# warm: every worker holds a session: four queries one after the other
+# (the workers take turns), then two at a time three times, open none
 warm() {
 	local o i
 	o=$(opened)
+	for i in 1 2 3 4; do kql 'Events | count' >/dev/null; done
 	for i in 1 2 3; do
 		curl -s -o /dev/null -X POST "$URL/v2/rest/query" -d '{"db":"Logs","csl":"Events | count"}' &
 		curl -s -o /dev/null -X POST "$URL/v2/rest/query" -d '{"db":"Logs","csl":"Events | count"}'
