@@ -47,6 +47,12 @@
  * Kusto name, so it cannot be a stored table's. */
 #define KQL_SPLIT_TABLE "$partials"
 
+/* Its column after the partial plan's (p0, p1 ...): the index of the
+ * partition the row comes from.  Partitions must be runs of the scan's
+ * rows in the whole plan's order, numbered in that order: the merges of
+ * arg_max/arg_min and make_list/make_set order by it. */
+#define KQL_SPLIT_PART "part"
+
 struct kql_split {
 	const struct kql_plan *scan;    /* the stored table whose rows are partitioned */
 	const struct kql_plan *partial; /* per partition: keys then partial states, or rows */

@@ -739,6 +739,13 @@ static void test_zones_guids_inner_avg(void **state)
 	     "datetime(0001-01-01), "
 	     "datetime(0001-01-02)] | summarize avg(t)",
 	     "5000-07-02T00:00:00.0000000Z\n");
+	/* exact to the tick where a sum of doubles is not (2,000 datetimes of
+	 * 2099 add up past 2^63 ticks); half a tick rounds away from 2020 */
+	ROWS("range x from 1 to 2000 step 1 | extend t = datetime(2099-12-31) + x * 1tick, "
+	     "u = datetime(1901-01-01) - x * 1tick | summarize avg(t), avg(u), "
+	     "avgif(t, x <= 2), avgif(t, x == 7)",
+	     "2099-12-31T00:00:00.0001001Z\t1900-12-31T23:59:59.9998999Z\t"
+	     "2099-12-31T00:00:00.0000002Z\t2099-12-31T00:00:00.0000007Z\n");
 	/* avg of no values is NaN (0/0), as Kusto answers, where it is passed on
 	 * unchanged; an expression over it still sees null (SQLite has no NaN). */
 	ROWS("datatable(x:long)[] | summarize avg(x), count()", "NaN\t0\n");
