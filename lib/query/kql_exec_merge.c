@@ -49,7 +49,8 @@ static bool keep(sqlite3_context *ctx, struct argmerge *m, sqlite3_value **slot,
 		sqlite3_value_free(copy);
 		return false;
 	}
-	m->bytes += value_bytes(copy);
+	m->bytes += value_bytes(copy) - value_bytes(*slot);
+	kql_exec_release(ctx, value_bytes(*slot));
 	sqlite3_value_free(*slot);
 	*slot = copy;
 	return true;
