@@ -341,9 +341,26 @@ static void concat_final(sqlite3_context *ctx)
 /* The exact sum of ticks (a 128-bit integer: ten million datetimes of
  * this century sum past 2^63) and the count of non-null values. */
 struct tsum {
-	__int128 sum;
+	/* SQLite aligns an aggregate's context to 8 bytes, an __int128 wants
+	 * 16: the sum is copied in and out */
+	unsigned char sum[sizeof(__int128)];
 	int64_t n;
 };
+
+static __int128 tsum_get(const struct tsum *t)
+{
+	__int128 v;
+
+	memcpy(&v, t->sum, sizeof(v));
+	return v;
+}
+
+static void tsum_add(struct tsum *t, __int128 d)
+{
+	__int128 v = tsum_get(t) + d;
+
+	memcpy(t->sum, &v, sizeof(v));
+}
 
 #define TAVG_BASE INT64_C(15778368000000000) /* 2020-01-01, ticks */
 
@@ -352,7 +369,7 @@ static void tsum_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	struct tsum *t = sqlite3_aggregate_context(ctx, sizeof(*t));
 
 	if (t != NULL && sqlite3_value_type(argv[0]) != SQLITE_NULL) {
-		t->sum += sqlite3_value_int64(argv[0]);
+		tsum_add(t, sqlite3_value_int64(argv[0]));
 		t->n++;
 	}
 }
@@ -366,7 +383,7 @@ static void tavg_result(sqlite3_context *ctx, const struct tsum *t)
 
 	if (t == NULL || t->n == 0)
 		return;
-	d = t->sum - (__int128)t->n * TAVG_BASE;
+	d = tsum_get(t) - (__int128)t->n * TAVG_BASE;
 	q = d / t->n;
 	r = d % t->n;
 	if (2 * (r < 0 ? -r : r) >= t->n)
@@ -385,15 +402,17 @@ static void tsum_final(sqlite3_context *ctx)
 	struct tsum *t = sqlite3_aggregate_context(ctx, 0), zero = {0};
 	char digits[48], *p = digits + sizeof(digits), out[80];
 	unsigned __int128 u;
+	__int128 sum;
 
 	if (t == NULL)
 		t = &zero;
-	u = t->sum < 0 ? -(unsigned __int128)t->sum : (unsigned __int128)t->sum;
+	sum = tsum_get(t);
+	u = sum < 0 ? -(unsigned __int128)sum : (unsigned __int128)sum;
 	*--p = '\0';
 	do
 		*--p = (char)('0' + (int)(u % 10));
 	while ((u /= 10) != 0);
-	(void)snprintf(out, sizeof(out), "%s%s,%lld", t->sum < 0 ? "-" : "", p, (long long)t->n);
+	(void)snprintf(out, sizeof(out), "%s%s,%lld", sum < 0 ? "-" : "", p, (long long)t->n);
 	sqlite3_result_text(ctx, out, -1, SQLITE_TRANSIENT);
 }
 
@@ -409,7 +428,7 @@ static bool tsum_parse(struct tsum *t, const char *s)
 	if (*s != ',')
 		return false;
 	t->n += strtoll(s + 1, &end, 10);
-	t->sum += neg ? -(__int128)u : (__int128)u;
+	tsum_add(t, neg ? -(__int128)u : (__int128)u);
 	return *end == '\0';
 }
 
