@@ -2,7 +2,8 @@
  * kql_bind_ops — one function per tabular operator after '|': the plan
  * node it becomes and Kusto's naming of its output columns.  Time
  * predicates of a where directly over a table are also pushed down into
- * the scan for extent skipping.
+ * the scan for extent skipping, and a where over an innerunique join
+ * filters its left side before the keys are deduplicated, as Kusto does.
  */
 #include <string.h>
 
@@ -91,23 +92,106 @@ static int push_bounds(struct kqlb *b, struct kql_plan *scan, const struct kql_e
 	return 0;
 }
 
+/* A filter of in's rows by pred (bound over in's columns). */
+static struct kql_plan *filter_over(struct kqlb *b, struct kql_plan *in, struct kql_expr *pred)
+{
+	struct kql_plan *p = kqlb_new_plan(b, KQL_P_FILTER, pred->pos, in->ncols, in);
+
+	if (p == NULL || (p->exprs = kqlb_alloc(b, sizeof(*p->exprs))) == NULL)
+		return NULL;
+	copy_cols(p, in);
+	p->exprs[0] = pred;
+	p->nexprs = 1;
+	return p;
+}
+
+/* Whether every column e reads is one of join j's left side. */
+static bool left_only(const struct kql_expr *e, const struct kql_plan *j)
+{
+	if (e->kind == KQL_E_COL)
+		return e->side == 0 && e->col >= 0 && (size_t)e->col < j->ncols &&
+		       j->out_side[e->col] == 0;
+	for (size_t i = 0; i < e->nargs; i++)
+		if (!left_only(e->args[i], j))
+			return false;
+	return e->kind != KQL_E_STAR;
+}
+
+/* A copy of e that reads the left side's columns where e read j's. */
+static struct kql_expr *to_left(struct kqlb *b, const struct kql_expr *e, const struct kql_plan *j)
+{
+	struct kql_expr *c = kqlb_alloc(b, sizeof(*c));
+
+	if (c == NULL)
+		return NULL;
+	*c = *e;
+	if (e->kind == KQL_E_COL)
+		c->col = j->out_col[e->col];
+	if (e->nargs > 0 && (c->args = kqlb_alloc(b, e->nargs * sizeof(*c->args))) == NULL)
+		return NULL;
+	for (size_t i = 0; i < e->nargs; i++)
+		if ((c->args[i] = to_left(b, e->args[i], j)) == NULL)
+			return NULL;
+	return c;
+}
+
+/* Each conjunct of pred filters j's left side when it reads only that
+ * side, else *top (j and the filters above it so far). */
+static int push_conjuncts(struct kqlb *b, struct kql_expr *pred, struct kql_plan *j,
+                          struct kql_plan **top)
+{
+	struct kql_plan **at = top;
+
+	if (pred->kind == KQL_E_OP && pred->op == KQL_OP_AND)
+		return push_conjuncts(b, pred->args[0], j, top) != 0
+		           ? -1
+		           : push_conjuncts(b, pred->args[1], j, top);
+	if (left_only(pred, j)) {
+		if ((pred = to_left(b, pred, j)) == NULL)
+			return -1;
+		at = &j->in[0];
+	}
+	return (*at = filter_over(b, *at, pred)) != NULL ? 0 : -1;
+}
+
+/* where over an innerunique join: Kusto filters the left side by the
+ * conjuncts that read only its columns before it keeps one row per key
+ * (its documentation: with where value == "val1.2" the join "will never
+ * give the first result"), so that row is one that passes.  The join is
+ * copied, not changed: an 'as' name may share it. */
+static struct kql_plan *where_join(struct kqlb *b, const struct kql_plan *in, struct kql_expr *pred)
+{
+	struct kql_plan *j = kqlb_alloc(b, sizeof(*j)), *top;
+	struct kql_plan **ins = kqlb_alloc(b, 2 * sizeof(*ins));
+
+	if (j == NULL || ins == NULL)
+		return NULL;
+	*j = *in;
+	ins[0] = in->in[0];
+	ins[1] = in->in[1];
+	j->in = ins;
+	top = j;
+	return push_conjuncts(b, pred, j, &top) == 0 ? top : NULL;
+}
+
 static struct kql_plan *bind_where(struct kqlb *b, const struct kqlb_binding *env,
                                    struct kql_plan *in, const struct kql_node *n)
 {
 	struct kqlb_scope s = scope(in, env, "where");
-	struct kql_plan *p = kqlb_new_plan(b, KQL_P_FILTER, n->pos, in->ncols, in), *scan = in;
+	struct kql_plan *p, *scan = in;
 	struct kql_expr *pred;
 
-	if (p == NULL || (p->exprs = kqlb_alloc(b, sizeof(*p->exprs))) == NULL ||
-	    (pred = kqlb_expr(b, &s, n->kids)) == NULL)
+	if ((pred = kqlb_expr(b, &s, n->kids)) == NULL)
 		return NULL;
 	if (pred->type != PROTO_T_BOOL && pred->type != PROTO_T_DYNAMIC)
 		return kqlb_fail(b, KQL_E_TYPE, n->kids->pos,
 		                 "'where' operator: the predicate must be bool, not '%s'",
 		                 proto_coltype_name(pred->type));
-	copy_cols(p, in);
-	p->exprs[0] = pred;
-	p->nexprs = 1;
+	if (in->kind == KQL_P_JOIN && in->join == KQL_JOIN_INNERUNIQUE)
+		return where_join(b, in, pred);
+	if ((p = filter_over(b, in, pred)) == NULL)
+		return NULL;
+	p->pos = n->pos;
 	/* Filters keep their input's columns, so indexes hold down to the scan. */
 	while (scan->kind == KQL_P_FILTER)
 		scan = scan->in[0];

@@ -406,7 +406,9 @@ static void test_doc_examples(void **state)
 		free(got);
 		kql_arena_free(a);
 	}
-	printf("# %zu documentation examples bound with their documented columns\n", passed);
+	printf("# %zu documentation examples bound with their documented columns (Kusto's where "
+	       "the page misnames one)\n",
+	       passed);
 }
 
 /* A table of another database is marked foreign, and the executor reads
