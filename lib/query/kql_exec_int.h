@@ -55,6 +55,10 @@ void kql_exec_release(sqlite3_context *ctx, size_t n);
  * texts compared bytewise, anything else as doubles; a tie is not. */
 bool kql_exec_better(sqlite3_value *k, sqlite3_value *than, int sign);
 
+/* make_list/make_set's elements without a max argument (Kusto's
+ * default maxSize). */
+#define KQL_COLLECT_MAX 1048576
+
 /* Registers the merges of split states (kql_exec_merge.c) on db, their
  * states counted against b (borrowed; NULL: none). */
 int kql_exec_register_merge(sqlite3 *db, struct kql_budget *b);

@@ -441,6 +441,41 @@ static void tmerge_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		sqlite3_result_error(ctx, "kql_tmerge: not a state", -1);
 }
 
+/* kql_array_cap(array, n): the array's first n elements, cut from its
+ * text as it is (make_list/make_set's default bound of Kusto's; what
+ * comes through whole keeps SQLite's rendering of its values). */
+static void fn_array_cap(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const char *s = (const char *)sqlite3_value_text(argv[0]);
+	size_t n = (size_t)sqlite3_value_bytes(argv[0]), i, end = 0;
+	int64_t most = sqlite3_value_int64(argv[1]), count = 0;
+
+	i = s ? skip_space(s, 0, n) : n;
+	if (i >= n || s[i] != '[' || most < 0) {
+		sqlite3_result_value(ctx, argv[0]);
+		return;
+	}
+	for (i = skip_space(s, i + 1, n); i < n && s[i] != ']' && count < most;
+	     i = skip_space(s, end + 1, n)) {
+		end = value_end(s, i, n);
+		count++;
+		if (end >= n || s[end] != ',') {
+			sqlite3_result_value(ctx, argv[0]); /* n elements or fewer */
+			return;
+		}
+	}
+	if (i >= n || s[i] == ']') {
+		sqlite3_result_value(ctx, argv[0]);
+		return;
+	}
+	/* cut after element count (its delimiter at end), or none */
+	char *out = sqlite3_mprintf("%.*s]", count ? (int)end : (int)skip_space(s, 0, n) + 1, s);
+	if (out == NULL)
+		sqlite3_result_error_nomem(ctx);
+	else
+		sqlite3_result_text(ctx, out, -1, sqlite3_free);
+}
+
 static const struct {
 	const char *name;
 	int nargs;
@@ -462,5 +497,8 @@ int kql_exec_register_merge(sqlite3 *db, struct kql_budget *b)
 		if (sqlite3_create_function(db, merges[i].name, merges[i].nargs, flags, b, NULL,
 		                            merges[i].step, merges[i].final) != SQLITE_OK)
 			return -ENOMEM;
-	return 0;
+	return sqlite3_create_function(db, "kql_array_cap", 2, flags, NULL, fn_array_cap, NULL,
+	                               NULL) == SQLITE_OK
+	           ? 0
+	           : -ENOMEM;
 }

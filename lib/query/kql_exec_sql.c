@@ -745,7 +745,10 @@ static int concat_merge(struct sqlb *b, const struct kql_expr *e, const char *pr
 
 	if (e->nargs < 3) {
 		fprintf(b->f, "kql_concat(%d, ", mode);
-		return pattern(b, e, "%0, %1, NULL)", prefix);
+		if (pattern(b, e, "%0, %1, ", prefix) != 0)
+			return -1;
+		fprintf(b->f, "%d)", KQL_COLLECT_MAX);
+		return 0;
 	}
 	fprintf(b->f, "kql_array_head(kql_concat(%d, ", mode);
 	return pattern(b, e, "%0, %1, %2), %2)", prefix);
@@ -795,8 +798,14 @@ static int split_call(struct sqlb *b, const struct kql_expr *e, const char *pref
 /* make_set(x [, max]) / make_list(x [, max]): at most max elements. */
 static int collect(struct sqlb *b, const struct kql_expr *e, bool distinct, const char *prefix)
 {
-	if (e->nargs < 2)
-		return collect_all(b, e, distinct, prefix);
+	/* without a max, Kusto's default: cut, not rewritten */
+	if (e->nargs < 2) {
+		fputs("kql_array_cap(", b->f);
+		if (collect_all(b, e, distinct, prefix) != 0)
+			return -1;
+		fprintf(b->f, ", %d)", KQL_COLLECT_MAX);
+		return 0;
+	}
 	fputs("kql_array_head(", b->f);
 	if (collect_all(b, e, distinct, prefix) != 0)
 		return -1;
