@@ -161,7 +161,8 @@ static struct kql_expr *merge_arg(struct builder *b, const struct kql_expr *e)
 	v[0] = part_ref(b, e->pos);
 	v[1] = b->rows;
 	v[2] = b->argstate[i];
-	v[3] = add_state(b, (struct kql_expr *)e);
+	/* arg_max(key, ...)'s first column, the key itself, is its state */
+	v[3] = e->args[1] == e->args[0] ? v[2] : add_state(b, (struct kql_expr *)e);
 	if (!v[0] || !v[1] || !v[2] || !v[3])
 		return NULL;
 	return new_call(b->a, e->fn == KQL_F_ARG_MAX ? KQL_F_M_ARGMAX : KQL_F_M_ARGMIN, e->type,
