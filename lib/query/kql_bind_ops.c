@@ -1,9 +1,10 @@
 /*
  * kql_bind_ops — one function per tabular operator after '|': the plan
- * node it becomes and Kusto's naming of its output columns.  Time
- * predicates of a where directly over a table are also pushed down into
- * the scan for extent skipping, and a where over an innerunique join
- * filters its left side before the keys are deduplicated, as Kusto does.
+ * node it becomes and Kusto's naming of its output columns.  The
+ * predicates of a where directly over a table that column statistics or
+ * created-on can decide are also pushed down into the scan for extent
+ * skipping (kql_skip.h), and a where over an innerunique join filters its
+ * left side before the keys are deduplicated, as Kusto does.
  */
 #include <string.h>
 
@@ -25,7 +26,7 @@ static void copy_cols(struct kql_plan *p, const struct kql_plan *in)
 	memcpy(p->cols, in->cols, in->ncols * sizeof(*p->cols));
 }
 
-/* ---- where, with time predicates pushed into the scan ---- */
+/* ---- where, with predicates the statistics decide pushed into the scan ---- */
 
 static bool is_cmp(enum kql_op op)
 {
@@ -66,29 +67,73 @@ static int add_bound(struct kqlb *b, struct kql_plan *scan, int col, enum kql_op
 	return 0;
 }
 
-static bool time_col(const struct kql_expr *e)
+/* The scan's column e is (KQL_BOUND_INGEST: the row's ingestion time)
+ * when its statistics can bound it, else -2. */
+static int bound_col(const struct kql_expr *e)
 {
-	return e->kind == KQL_E_COL && e->type == PROTO_T_DATETIME;
+	enum proto_coltype t = e->type;
+
+	if (e->kind == KQL_E_CALL && e->fn == KQL_F_INGESTION_TIME)
+		return KQL_BOUND_INGEST;
+	if (e->kind != KQL_E_COL || e->side != 0)
+		return -2;
+	return t == PROTO_T_DATETIME || t == PROTO_T_TIMESPAN || t == PROTO_T_INT ||
+	               t == PROTO_T_LONG || t == PROTO_T_REAL
+	           ? e->col
+	           : -2;
 }
 
-/* Each conjunct "datetime column op constant" of pred becomes a bound. */
+static bool numeric(enum proto_coltype t)
+{
+	return t == PROTO_T_INT || t == PROTO_T_LONG || t == PROTO_T_REAL;
+}
+
+/* Whether v is a constant whose comparison with col (as bound_col) the
+ * skip can decide: a datetime or timespan with its own type, a number
+ * (int, long, real) with a number. */
+static bool bound_value(const struct kql_expr *col, const struct kql_expr *v)
+{
+	if (!kqlb_constant(v))
+		return false;
+	return numeric(col->type) ? numeric(v->type) : v->type == col->type;
+}
+
+static bool in_bound(const struct kql_expr *pred)
+{
+	if (pred->op != KQL_OP_IN || bound_col(pred->args[0]) < KQL_BOUND_INGEST)
+		return false;
+	for (size_t i = 1; i < pred->nargs; i++)
+		if (!bound_value(pred->args[0], pred->args[i]))
+			return false;
+	return true;
+}
+
+/* Each conjunct "column op constant" of pred (a column the statistics
+ * bound, or ingestion_time()) becomes a bound. */
 static int push_bounds(struct kqlb *b, struct kql_plan *scan, const struct kql_expr *pred)
 {
 	struct kql_expr **a = pred->args;
+	int c0, c1;
 
 	if (pred->kind != KQL_E_OP)
 		return 0;
 	if (pred->op == KQL_OP_AND)
 		return push_bounds(b, scan, a[0]) != 0 ? -1 : push_bounds(b, scan, a[1]);
-	if (is_cmp(pred->op) && time_col(a[0]) && kqlb_constant(a[1]))
-		return add_bound(b, scan, a[0]->col, pred->op, a[1]);
-	if (is_cmp(pred->op) && time_col(a[1]) && kqlb_constant(a[0]))
-		return add_bound(b, scan, a[1]->col, flip(pred->op), a[0]);
-	if (pred->op == KQL_OP_BETWEEN && time_col(a[0]) && kqlb_constant(a[1]) &&
-	    kqlb_constant(a[2]) && a[2]->type == PROTO_T_DATETIME)
-		return add_bound(b, scan, a[0]->col, KQL_OP_GE, a[1]) != 0
+	if (in_bound(pred))
+		return add_bound(b, scan, bound_col(a[0]), KQL_OP_IN, (struct kql_expr *)pred);
+	if (pred->nargs < 2)
+		return 0;
+	c0 = bound_col(a[0]);
+	c1 = bound_col(a[1]);
+	if (is_cmp(pred->op) && c0 >= KQL_BOUND_INGEST && bound_value(a[0], a[1]))
+		return add_bound(b, scan, c0, pred->op, a[1]);
+	if (is_cmp(pred->op) && c1 >= KQL_BOUND_INGEST && bound_value(a[1], a[0]))
+		return add_bound(b, scan, c1, flip(pred->op), a[0]);
+	if (pred->op == KQL_OP_BETWEEN && c0 >= KQL_BOUND_INGEST && bound_value(a[0], a[1]) &&
+	    bound_value(a[0], a[2]))
+		return add_bound(b, scan, c0, KQL_OP_GE, a[1]) != 0
 		           ? -1
-		           : add_bound(b, scan, a[0]->col, KQL_OP_LE, a[2]);
+		           : add_bound(b, scan, c0, KQL_OP_LE, a[2]);
 	return 0;
 }
 
