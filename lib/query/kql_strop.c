@@ -44,6 +44,8 @@ struct kql_needle {
 	bool ci;    /* case-insensitive: text is folded to lower case */
 	bool fast;  /* a scan (contains, has…) for ASCII text: fast_match */
 	size_t len; /* bytes of text */
+	/* when fast: its first two bytes and their masks, 16 times each */
+	unsigned char lanes[4][16];
 	char text[];
 };
 
@@ -67,6 +69,18 @@ static bool op_fast(int op, const char *t, size_t len)
 	return len > 0;
 }
 
+/* The lanes of a fast needle: its first two bytes (the first twice when
+ * it has one) and their masks, 0x20 for a letter ('A' and 'a' both match
+ * 'a'), 0 otherwise; set once, not per row. */
+static void fast_lanes(struct kql_needle *nd)
+{
+	for (size_t k = 0; k < 2; k++) {
+		unsigned char x = (unsigned char)nd->text[k < nd->len ? k : 0];
+		memset(nd->lanes[2 * k], x, 16);
+		memset(nd->lanes[2 * k + 1], (unsigned)(x - 'a') < 26u ? 0x20 : 0, 16);
+	}
+}
+
 struct kql_needle *kql_needle_new(int op, const char *s)
 {
 	bool ci = op_ci(op);
@@ -84,6 +98,8 @@ struct kql_needle *kql_needle_new(int op, const char *s)
 		nd->fast = ci && op_fast(op, t, len);
 		nd->len = len;
 		memcpy(nd->text, t, len + 1);
+		if (nd->fast)
+			fast_lanes(nd);
 	}
 	free(folded);
 	return nd;
@@ -260,17 +276,6 @@ static unsigned candidates(const char *h, size_t p, __m128i b, const struct kql_
 	return bits;
 }
 
-/* The needle's first two bytes and their masks (0x20 for a letter: 'A'
- * and 'a' both match 'a'), each in every lane. */
-static void fast_needle(const struct kql_needle *nd, __m128i *c)
-{
-	for (size_t k = 0; k < 2; k++) {
-		unsigned char x = (unsigned char)nd->text[k < nd->len ? k : 0];
-		c[2 * k] = _mm_set1_epi8((char)x);
-		c[2 * k + 1] = _mm_set1_epi8((unsigned)(x - 'a') < 26u ? 0x20 : 0);
-	}
-}
-
 /* nd over h (n >= FAST_MIN bytes, h[n] is its NUL), blocks of 16 bytes
  * at p = 0, 16, … and the last one at n - 16 (it may overlap the one
  * before: its candidates there were already refused).  Reading h + p + 1
@@ -283,7 +288,8 @@ static int fast_match(const struct kql_needle *nd, const char *h, size_t n)
 
 	if (m > n)
 		return -1;
-	fast_needle(nd, c);
+	for (size_t k = 0; k < 4; k++)
+		c[k] = _mm_loadu_si128((const __m128i *)(const void *)nd->lanes[k]);
 	for (bool last = false; !last; p += 16) {
 		__m128i b;
 		unsigned bits;
