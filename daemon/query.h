@@ -24,8 +24,9 @@
  *
  * Extents whose artifacts are cached but not loaded yet (a commit just
  * applied) are waited for: the query asks qsync (borrowed, may be NULL) for
- * a pass.  Extents whose column statistics rule out the query's time
- * filters are skipped first (lib/query/kql_skip; query_extents.h keeps
+ * a pass.  Extents whose column statistics (or created-on, for
+ * ingestion_time()) rule out the query's filters are skipped first
+ * (lib/query/kql_skip; query_extents.h keeps
  * the walk cheap); the others not cached (cold, or warming) are read
  * through for the query (query_readthru.h), within
  * query_readthru_max_size, unless query_datascope = hotcache, which reads

@@ -9,10 +9,11 @@
  * another table) costs ~15-25 us, which made 1,000 extents ~15-40 ms per
  * query.  So the walk lists the visible extents by id only
  * (store_extents with ids_only), and takes whether each is queryable and
- * its statistics as ticks (kql_skip_col) from this cache, which decodes an
- * extent once, the first time a query meets it (store_extent_get).  An
- * extent row never changes once written, so an entry stays right: it is
- * keyed by the store's row id and checked against the extent's uuid.
+ * its statistics decoded (kql_skip_col: ranges as ticks or numbers) from
+ * this cache, which decodes an extent once, the first time a query meets
+ * it (store_extent_get).  An extent row never changes once written, so an
+ * entry stays right: it is keyed by the store's row id and checked against
+ * the extent's uuid.
  *
  * Bounded: past QX_CACHE_BYTES the cache is emptied and fills again (a
  * database with that many extents walks slower, never wrongly); column

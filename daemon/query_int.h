@@ -156,10 +156,13 @@ void query_pool_free(struct query *q);
  * NULL, also across eids with no row of the table in db's snapshot, which
  * the view must then be read in), for table e of the query store attached
  * as alias; stored is false when the query store has no rows of e
- * (nothing loaded yet): then typed NULLs and no row.  A new malloc'd
- * string, NULL on ENOMEM. */
+ * (nothing loaded yet): then typed NULLs and no row.  With ingested (the
+ * ingestion time of each eid's rows, or NULL) the view also has the
+ * column KQL_INGEST_COLUMN (lib/query/kql_plan.h), each row's by its
+ * rowid.  A new malloc'd string, NULL on ENOMEM. */
 char *query_view_sql(sqlite3 *db, const struct proto_entity *e, const char *view, const char *alias,
-                     const char *sqlname, const int64_t *eids, size_t neids, bool stored);
+                     const char *sqlname, const int64_t *eids, const int64_t *ingested,
+                     size_t neids, bool stored);
 /* DROP VIEW IF EXISTS temp."view"; new, NULL on ENOMEM. */
 char *query_view_drop_sql(const char *view);
 /* file:PATH?mode=ro, the path percent-encoded where a URI needs it; new,

@@ -211,8 +211,8 @@ static int table_view(sqlite3 *db, const struct qtable *t, const int64_t *eids, 
 		rc = -ENOMEM;
 	if (rc == 0 && strcmp(fp, want) != 0)
 		rc = -EAGAIN;
-	if (rc == 0 &&
-	    !(sql = query_view_sql(db, t->ent, t->ent->name, "q", t->sqlname, eids, neids, true)))
+	if (rc == 0 && !(sql = query_view_sql(db, t->ent, t->ent->name, "q", t->sqlname, eids, NULL,
+	                                      neids, true)))
 		rc = -ENOMEM;
 	if (rc == 0)
 		rc = exec(db, sql);

@@ -205,6 +205,7 @@ static int compile(struct run *r)
 struct tview {
 	const struct store_entity *ent;
 	int64_t *eids;
+	int64_t *ingested; /* the ingestion time of each eid's rows (max created-on) */
 	size_t neids, cap;
 	uint64_t missing, cold; /* not loaded; of them, artifacts not cached */
 	uint64_t pruned;        /* skipped by their statistics */
@@ -223,16 +224,20 @@ struct tview {
 	const char *alias, *config, *view;
 };
 
-static int add_eid(struct tview *t, int64_t eid)
+static int add_eid(struct tview *t, int64_t eid, int64_t ingested)
 {
 	if (t->neids == t->cap) {
 		size_t cap = t->cap ? t->cap * 2 : 64;
-		int64_t *p = reallocarray(t->eids, cap, sizeof(*p));
+		int64_t *p = reallocarray(t->eids, cap, sizeof(*p)), *q;
 		if (!p)
 			return -ENOMEM;
 		t->eids = p;
+		if (!(q = reallocarray(t->ingested, cap, sizeof(*q))))
+			return -ENOMEM;
+		t->ingested = q;
 		t->cap = cap;
 	}
+	t->ingested[t->neids] = ingested;
 	t->eids[t->neids++] = eid;
 	return 0;
 }
@@ -293,7 +298,7 @@ static int apply_extent(struct tview *t, const struct qsess_ext *e)
 
 	if (!e->typed)
 		return 0; /* not queryable: left out */
-	if (kql_skip_cols(t->skip, e->cols, e->ncols)) {
+	if (kql_skip_cols(t->skip, e->cols, e->ncols, e->max_created)) {
 		t->pruned++; /* no row of it can match: neither read nor loaded */
 		return 0;
 	}
@@ -303,7 +308,7 @@ static int apply_extent(struct tview *t, const struct qsess_ext *e)
 	}
 	if (e->eid > 0) {
 		t->rows += e->rows;
-		return add_eid(t, e->eid);
+		return add_eid(t, e->eid, e->max_created);
 	}
 	if (e->bad)
 		return 0;
@@ -348,11 +353,17 @@ static int walk_extents(struct run *r, struct tview *t)
 
 /* CREATE TEMP VIEW "T" AS SELECT c0 AS "A", ... FROM q.dN WHERE ranges;
  * stored is false when the query store has no rows of T (nothing loaded
- * yet): then typed NULLs and no row. */
+ * yet): then typed NULLs and no row.  The rows' ingestion times only for
+ * a query that reads them (a view's text is kept between queries). */
 static char *view_sql(const struct tview *t, const char *sqlname, bool stored)
 {
-	return query_view_sql(t->r->db, &t->ent->e, t->view, t->alias, sqlname, t->eids, t->neids,
-	                      stored);
+	static const int64_t none[1];
+	const int64_t *ingested = NULL;
+
+	if (kql_skip_ingest(t->skip))
+		ingested = t->ingested ? t->ingested : none;
+	return query_view_sql(t->r->db, &t->ent->e, t->view, t->alias, sqlname, t->eids, ingested,
+	                      t->neids, stored);
 }
 
 /* ---- preparing: the connection and one view per table ---- */
@@ -692,6 +703,7 @@ static int table_view_in(struct run *r, struct tview t, const char *dbname,
 	free(sql);
 	qsess_walk_clear(&local);
 	free(t.eids);
+	free(t.ingested);
 	kql_skip_free(t.skip);
 	policy_free(t.hot);
 	qx_info_clear(&t.info);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "query/kql_plan.h"
 #include "util/sbuf.h"
 
 /* An identifier, double-quoted, its quotes doubled. */
@@ -87,8 +88,25 @@ static void sb_ranges(struct sbuf *b, const int64_t *eids, size_t n, sqlite3_stm
 	}
 }
 
+/* The ingestion time column: kql_ingest over the first rowid of each
+ * extent (lib/query/kql_exec.h), integers only. */
+static void sb_ingest(struct sbuf *b, const int64_t *eids, const int64_t *ingested, size_t n,
+                      bool stored)
+{
+	sbuf_add(b, stored ? ", kql_ingest(rowid, '" : ", NULL");
+	for (size_t i = 0; stored && i < n; i++) {
+		sbuf_add(b, i ? " " : "");
+		sb_i64(b, eids[i] << 32);
+		sbuf_add(b, " ");
+		sb_i64(b, ingested[i]);
+	}
+	sbuf_add(b, stored ? "') AS " : " AS ");
+	sb_ident(b, KQL_INGEST_COLUMN);
+}
+
 char *query_view_sql(sqlite3 *db, const struct proto_entity *e, const char *view, const char *alias,
-                     const char *sqlname, const int64_t *eids, size_t neids, bool stored)
+                     const char *sqlname, const int64_t *eids, const int64_t *ingested,
+                     size_t neids, bool stored)
 {
 	sqlite3_stmt *probe = NULL;
 	struct sbuf b = {0};
@@ -102,6 +120,8 @@ char *query_view_sql(sqlite3 *db, const struct proto_entity *e, const char *view
 		sbuf_add(&b, stored ? c : i ? ", NULL AS " : "NULL AS ");
 		sb_ident(&b, e->columns[i].name);
 	}
+	if (ingested != NULL)
+		sb_ingest(&b, eids, ingested, neids, stored);
 	if (stored) {
 		sbuf_add(&b, " FROM ");
 		sbuf_add(&b, alias);

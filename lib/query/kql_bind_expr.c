@@ -96,7 +96,8 @@ struct kql_expr *kqlb_colref(struct kqlb *b, const struct kql_plan *p, int c, st
 bool kqlb_constant(const struct kql_expr *e)
 {
 	if (e->kind == KQL_E_COL || e->kind == KQL_E_STAR ||
-	    (e->kind == KQL_E_CALL && kql_func_get(e->fn)->aggregate))
+	    (e->kind == KQL_E_CALL &&
+	     (kql_func_get(e->fn)->aggregate || e->fn == KQL_F_INGESTION_TIME)))
 		return false;
 	for (size_t i = 0; i < e->nargs; i++)
 		if (!kqlb_constant(e->args[i]))
@@ -528,6 +529,57 @@ static struct kql_expr *bind_builtin(struct kqlb *b, const struct kqlb_scope *s,
 	return e;
 }
 
+/* The operators a row keeps its table's ingestion time through: those
+ * that pass each input row on whole or map it to one output row. */
+static bool keeps_row(const struct kql_plan *p)
+{
+	return p->kind == KQL_P_FILTER || p->kind == KQL_P_PROJECT || p->kind == KQL_P_SORT ||
+	       p->kind == KQL_P_TOP || p->kind == KQL_P_TAKE;
+}
+
+/* What made rows that are no table's, in the operators' words. */
+static const char *origin(const struct kql_plan *p)
+{
+	switch (p->kind) {
+	case KQL_P_AGGREGATE:
+		return "summarize";
+	case KQL_P_VALUES:
+		return "datatable or print";
+	case KQL_P_MVEXPAND:
+		return "mv-expand";
+	default:
+		return kql_plan_kind_name(p->kind);
+	}
+}
+
+/* ingestion_time() over s's rows: they must be a table's (Kusto gives null
+ * elsewhere; here an error says where the rows stopped being a table's),
+ * and the scan and the operators down to it carry the time (kql_plan.h).
+ * The plans are the binder's own until the query is bound. */
+static struct kql_expr *bind_ingestion(struct kqlb *b, const struct kqlb_scope *s,
+                                       const struct kql_node *n)
+{
+	struct kql_plan *p = (struct kql_plan *)s->in, *q;
+	struct kql_expr *e;
+
+	for (q = p; q != NULL && keeps_row(q); q = q->in[0])
+		;
+	if (q == NULL)
+		return kqlb_fail(b, KQL_E_UNSUPPORTED, n->pos,
+		                 "ingestion_time(): '%s' has no table rows here", s->op);
+	if (q->kind != KQL_P_SCAN)
+		return kqlb_fail(b, KQL_E_UNSUPPORTED, n->pos,
+		                 "ingestion_time(): the rows of '%s' are not a table's (they come "
+		                 "from %s); use it before that: extend t = ingestion_time()",
+		                 s->op, origin(q));
+	for (q = p; q->kind != KQL_P_SCAN; q = q->in[0])
+		q->ingest = true;
+	q->ingest = true;
+	if ((e = new_expr(b, KQL_E_CALL, PROTO_T_DATETIME, n->pos, 0)) != NULL)
+		e->fn = KQL_F_INGESTION_TIME;
+	return e;
+}
+
 static struct kql_expr *bind_call(struct kqlb *b, const struct kqlb_scope *s,
                                   const struct kql_node *n)
 {
@@ -549,6 +601,8 @@ static struct kql_expr *bind_call(struct kqlb *b, const struct kqlb_scope *s,
 	if (n->nkids < f->minargs || n->nkids > f->maxargs)
 		return kqlb_fail(b, KQL_E_ARGS, n->pos, "%s(): expects %u to %u arguments, got %zu",
 		                 n->name, f->minargs, f->maxargs, n->nkids);
+	if (f->id == KQL_F_INGESTION_TIME)
+		return bind_ingestion(b, s, n);
 	return bind_builtin(b, s, f, n);
 }
 

@@ -1,8 +1,10 @@
 /*
  * kql_bind_ops — one function per tabular operator after '|': the plan
- * node it becomes and Kusto's naming of its output columns.  Time
- * predicates of a where directly over a table are also pushed down into
- * the scan for extent skipping.
+ * node it becomes and Kusto's naming of its output columns.  The
+ * predicates of a where directly over a table that column statistics or
+ * created-on can decide are also pushed down into the scan for extent
+ * skipping (kql_skip.h), and a where over an innerunique join filters its
+ * left side before the keys are deduplicated, as Kusto does.
  */
 #include <string.h>
 
@@ -24,7 +26,7 @@ static void copy_cols(struct kql_plan *p, const struct kql_plan *in)
 	memcpy(p->cols, in->cols, in->ncols * sizeof(*p->cols));
 }
 
-/* ---- where, with time predicates pushed into the scan ---- */
+/* ---- where, with predicates the statistics decide pushed into the scan ---- */
 
 static bool is_cmp(enum kql_op op)
 {
@@ -65,49 +67,176 @@ static int add_bound(struct kqlb *b, struct kql_plan *scan, int col, enum kql_op
 	return 0;
 }
 
-static bool time_col(const struct kql_expr *e)
+/* The scan's column e is (KQL_BOUND_INGEST: the row's ingestion time)
+ * when its statistics can bound it, else -2. */
+static int bound_col(const struct kql_expr *e)
 {
-	return e->kind == KQL_E_COL && e->type == PROTO_T_DATETIME;
+	enum proto_coltype t = e->type;
+
+	if (e->kind == KQL_E_CALL && e->fn == KQL_F_INGESTION_TIME)
+		return KQL_BOUND_INGEST;
+	if (e->kind != KQL_E_COL || e->side != 0)
+		return -2;
+	return t == PROTO_T_DATETIME || t == PROTO_T_TIMESPAN || t == PROTO_T_INT ||
+	               t == PROTO_T_LONG || t == PROTO_T_REAL
+	           ? e->col
+	           : -2;
 }
 
-/* Each conjunct "datetime column op constant" of pred becomes a bound. */
+static bool numeric(enum proto_coltype t)
+{
+	return t == PROTO_T_INT || t == PROTO_T_LONG || t == PROTO_T_REAL;
+}
+
+/* Whether v is a constant whose comparison with col (as bound_col) the
+ * skip can decide: a datetime or timespan with its own type, a number
+ * (int, long, real) with a number. */
+static bool bound_value(const struct kql_expr *col, const struct kql_expr *v)
+{
+	if (!kqlb_constant(v))
+		return false;
+	return numeric(col->type) ? numeric(v->type) : v->type == col->type;
+}
+
+static bool in_bound(const struct kql_expr *pred)
+{
+	if (pred->op != KQL_OP_IN || bound_col(pred->args[0]) < KQL_BOUND_INGEST)
+		return false;
+	for (size_t i = 1; i < pred->nargs; i++)
+		if (!bound_value(pred->args[0], pred->args[i]))
+			return false;
+	return true;
+}
+
+/* Each conjunct "column op constant" of pred (a column the statistics
+ * bound, or ingestion_time()) becomes a bound. */
 static int push_bounds(struct kqlb *b, struct kql_plan *scan, const struct kql_expr *pred)
 {
 	struct kql_expr **a = pred->args;
+	int c0, c1;
 
 	if (pred->kind != KQL_E_OP)
 		return 0;
 	if (pred->op == KQL_OP_AND)
 		return push_bounds(b, scan, a[0]) != 0 ? -1 : push_bounds(b, scan, a[1]);
-	if (is_cmp(pred->op) && time_col(a[0]) && kqlb_constant(a[1]))
-		return add_bound(b, scan, a[0]->col, pred->op, a[1]);
-	if (is_cmp(pred->op) && time_col(a[1]) && kqlb_constant(a[0]))
-		return add_bound(b, scan, a[1]->col, flip(pred->op), a[0]);
-	if (pred->op == KQL_OP_BETWEEN && time_col(a[0]) && kqlb_constant(a[1]) &&
-	    kqlb_constant(a[2]) && a[2]->type == PROTO_T_DATETIME)
-		return add_bound(b, scan, a[0]->col, KQL_OP_GE, a[1]) != 0
+	if (in_bound(pred))
+		return add_bound(b, scan, bound_col(a[0]), KQL_OP_IN, (struct kql_expr *)pred);
+	if (pred->nargs < 2)
+		return 0;
+	c0 = bound_col(a[0]);
+	c1 = bound_col(a[1]);
+	if (is_cmp(pred->op) && c0 >= KQL_BOUND_INGEST && bound_value(a[0], a[1]))
+		return add_bound(b, scan, c0, pred->op, a[1]);
+	if (is_cmp(pred->op) && c1 >= KQL_BOUND_INGEST && bound_value(a[1], a[0]))
+		return add_bound(b, scan, c1, flip(pred->op), a[0]);
+	if (pred->op == KQL_OP_BETWEEN && c0 >= KQL_BOUND_INGEST && bound_value(a[0], a[1]) &&
+	    bound_value(a[0], a[2]))
+		return add_bound(b, scan, c0, KQL_OP_GE, a[1]) != 0
 		           ? -1
-		           : add_bound(b, scan, a[0]->col, KQL_OP_LE, a[2]);
+		           : add_bound(b, scan, c0, KQL_OP_LE, a[2]);
 	return 0;
+}
+
+/* A filter of in's rows by pred (bound over in's columns). */
+static struct kql_plan *filter_over(struct kqlb *b, struct kql_plan *in, struct kql_expr *pred)
+{
+	struct kql_plan *p = kqlb_new_plan(b, KQL_P_FILTER, pred->pos, in->ncols, in);
+
+	if (p == NULL || (p->exprs = kqlb_alloc(b, sizeof(*p->exprs))) == NULL)
+		return NULL;
+	copy_cols(p, in);
+	p->exprs[0] = pred;
+	p->nexprs = 1;
+	return p;
+}
+
+/* Whether every column e reads is one of join j's left side. */
+static bool left_only(const struct kql_expr *e, const struct kql_plan *j)
+{
+	if (e->kind == KQL_E_COL)
+		return e->side == 0 && e->col >= 0 && (size_t)e->col < j->ncols &&
+		       j->out_side[e->col] == 0;
+	for (size_t i = 0; i < e->nargs; i++)
+		if (!left_only(e->args[i], j))
+			return false;
+	return e->kind != KQL_E_STAR;
+}
+
+/* A copy of e that reads the left side's columns where e read j's. */
+static struct kql_expr *to_left(struct kqlb *b, const struct kql_expr *e, const struct kql_plan *j)
+{
+	struct kql_expr *c = kqlb_alloc(b, sizeof(*c));
+
+	if (c == NULL)
+		return NULL;
+	*c = *e;
+	if (e->kind == KQL_E_COL)
+		c->col = j->out_col[e->col];
+	if (e->nargs > 0 && (c->args = kqlb_alloc(b, e->nargs * sizeof(*c->args))) == NULL)
+		return NULL;
+	for (size_t i = 0; i < e->nargs; i++)
+		if ((c->args[i] = to_left(b, e->args[i], j)) == NULL)
+			return NULL;
+	return c;
+}
+
+/* Each conjunct of pred filters j's left side when it reads only that
+ * side, else *top (j and the filters above it so far). */
+static int push_conjuncts(struct kqlb *b, struct kql_expr *pred, struct kql_plan *j,
+                          struct kql_plan **top)
+{
+	struct kql_plan **at = top;
+
+	if (pred->kind == KQL_E_OP && pred->op == KQL_OP_AND)
+		return push_conjuncts(b, pred->args[0], j, top) != 0
+		           ? -1
+		           : push_conjuncts(b, pred->args[1], j, top);
+	if (left_only(pred, j)) {
+		if ((pred = to_left(b, pred, j)) == NULL)
+			return -1;
+		at = &j->in[0];
+	}
+	return (*at = filter_over(b, *at, pred)) != NULL ? 0 : -1;
+}
+
+/* where over an innerunique join: Kusto filters the left side by the
+ * conjuncts that read only its columns before it keeps one row per key
+ * (its documentation: with where value == "val1.2" the join "will never
+ * give the first result"), so that row is one that passes.  The join is
+ * copied, not changed: an 'as' name may share it. */
+static struct kql_plan *where_join(struct kqlb *b, const struct kql_plan *in, struct kql_expr *pred)
+{
+	struct kql_plan *j = kqlb_alloc(b, sizeof(*j)), *top;
+	struct kql_plan **ins = kqlb_alloc(b, 2 * sizeof(*ins));
+
+	if (j == NULL || ins == NULL)
+		return NULL;
+	*j = *in;
+	ins[0] = in->in[0];
+	ins[1] = in->in[1];
+	j->in = ins;
+	top = j;
+	return push_conjuncts(b, pred, j, &top) == 0 ? top : NULL;
 }
 
 static struct kql_plan *bind_where(struct kqlb *b, const struct kqlb_binding *env,
                                    struct kql_plan *in, const struct kql_node *n)
 {
 	struct kqlb_scope s = scope(in, env, "where");
-	struct kql_plan *p = kqlb_new_plan(b, KQL_P_FILTER, n->pos, in->ncols, in), *scan = in;
+	struct kql_plan *p, *scan = in;
 	struct kql_expr *pred;
 
-	if (p == NULL || (p->exprs = kqlb_alloc(b, sizeof(*p->exprs))) == NULL ||
-	    (pred = kqlb_expr(b, &s, n->kids)) == NULL)
+	if ((pred = kqlb_expr(b, &s, n->kids)) == NULL)
 		return NULL;
 	if (pred->type != PROTO_T_BOOL && pred->type != PROTO_T_DYNAMIC)
 		return kqlb_fail(b, KQL_E_TYPE, n->kids->pos,
 		                 "'where' operator: the predicate must be bool, not '%s'",
 		                 proto_coltype_name(pred->type));
-	copy_cols(p, in);
-	p->exprs[0] = pred;
-	p->nexprs = 1;
+	if (in->kind == KQL_P_JOIN && in->join == KQL_JOIN_INNERUNIQUE)
+		return where_join(b, in, pred);
+	if ((p = filter_over(b, in, pred)) == NULL)
+		return NULL;
+	p->pos = n->pos;
 	/* Filters keep their input's columns, so indexes hold down to the scan. */
 	while (scan->kind == KQL_P_FILTER)
 		scan = scan->in[0];

@@ -53,7 +53,12 @@ struct kql_budget {
 	uint64_t peak;  /* the most ever held */
 };
 
-/* Registers the kql_* SQL functions on db; 0 or -ENOMEM. */
+/* Registers the kql_* SQL functions on db; 0 or -ENOMEM.  Among them, for
+ * a stored table's view to give its rows' ingestion time (kql_plan.h's
+ * KQL_INGEST_COLUMN): kql_ingest(key, map), with map the text
+ * "k0 t0 k1 t1 ..." (keys ascending), is the t of the greatest k not above
+ * key, null below k0 (the map is parsed once per statement when it is a
+ * constant). */
 int kql_exec_register(sqlite3 *db);
 
 /* The same, the aggregates counting their memory against b (borrowed for

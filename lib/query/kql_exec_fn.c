@@ -1352,6 +1352,84 @@ static void fn_array_head(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	json_decref(a);
 }
 
+/* ---- ingestion time ---- */
+
+/* kql_ingest(key, map)'s map: keys ascending, each with its time. */
+struct ingest_map {
+	int64_t *keys, *ticks;
+	size_t n;
+};
+
+static void ingest_map_free(void *p)
+{
+	struct ingest_map *m = p;
+
+	if (m == NULL)
+		return;
+	free(m->keys);
+	free(m->ticks);
+	free(m);
+}
+
+/* "k0 t0 k1 t1 ..." (keys ascending); NULL on ENOMEM or a malformed text. */
+static struct ingest_map *ingest_map_new(const char *text)
+{
+	struct ingest_map *m = calloc(1, sizeof(*m));
+	size_t cap = 1;
+	char *end;
+
+	for (const char *p = text; *p; p++)
+		cap += *p == ' ';
+	if (m == NULL || !(m->keys = calloc(cap, sizeof(int64_t))) ||
+	    !(m->ticks = calloc(cap, sizeof(int64_t)))) {
+		ingest_map_free(m);
+		return NULL;
+	}
+	for (const char *p = text; *p && m->n < cap; p = end) {
+		m->keys[m->n] = strtoll(p, &end, 10);
+		if (end == p || (m->n > 0 && m->keys[m->n] <= m->keys[m->n - 1]))
+			break;
+		m->ticks[m->n] = strtoll(p = end, &end, 10);
+		if (end == p)
+			break;
+		m->n++;
+	}
+	return m;
+}
+
+/* kql_ingest(key, map): the time of the greatest key of map not above key
+ * (null below the first).  The daemon's views read each row's ingestion
+ * time so: the map of its extents' first rowids (kql_exec.h). */
+static void fn_ingest(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	struct ingest_map *m = sqlite3_get_auxdata(ctx, 1);
+	const char *text = (const char *)sqlite3_value_text(argv[1]);
+	bool made = false;
+	int64_t key = sqlite3_value_int64(argv[0]);
+	size_t lo = 0, hi;
+
+	if (m == NULL) {
+		if ((m = ingest_map_new(text ? text : "")) == NULL) {
+			sqlite3_result_error_nomem(ctx);
+			return;
+		}
+		made = true;
+	}
+	for (hi = m->n; lo < hi;) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (m->keys[mid] <= key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0 || sqlite3_value_type(argv[0]) == SQLITE_NULL)
+		sqlite3_result_null(ctx);
+	else
+		sqlite3_result_int64(ctx, m->ticks[lo - 1]);
+	if (made)
+		sqlite3_set_auxdata(ctx, 1, m, ingest_map_free);
+}
+
 /* ---- registration ---- */
 
 static const struct {
@@ -1382,6 +1460,7 @@ static const struct {
     {"kql_indexof", -1, fn_indexof, NULL, NULL},
     {"kql_indexes", -1, fn_indexes, NULL, NULL},
     {"kql_array_head", 2, fn_array_head, NULL, NULL},
+    {"kql_ingest", 2, fn_ingest, NULL, NULL},
     {"kql_argmax", 2, NULL, argmax_step, extreme_final},
     {"kql_argmin", 2, NULL, argmin_step, extreme_final},
     {"kql_percentile", 2, NULL, percentile_step, percentile_final},

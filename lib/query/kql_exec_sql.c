@@ -14,6 +14,11 @@
 #include "query/kql_hll.h"
 #include "query/kql_strop.h"
 
+/* The hidden column of a plan node's rows that carry their ingestion time
+ * (kql_plan.h's ingest), after c0, c1 ...: filters, sorts and takes pass
+ * it on by their SELECT *, projections name it. */
+#define INGEST_SQL "c_it"
+
 struct sqlb {
 	FILE *f;
 	struct kql_sql *out;
@@ -646,6 +651,9 @@ static int scalar_call(struct sqlb *b, const struct kql_expr *e, const char *pre
 	case KQL_F_ROUND:
 		return e->type == PROTO_T_LONG ? expr(b, e->args[0], prefix)
 		                               : call(b, "kql_round", e, prefix);
+	case KQL_F_INGESTION_TIME:
+		fprintf(b->f, "%s" INGEST_SQL, prefix);
+		return 0;
 	case KQL_F_MIN_OF:
 		return extreme_of(b, e, "min", prefix);
 	case KQL_F_MAX_OF:
@@ -947,6 +955,10 @@ static int plan_project(struct sqlb *b, const struct kql_plan *p)
 	fputs("SELECT ", b->f);
 	if (select_exprs(b, p->exprs, p->nexprs, 0) != 0)
 		return -1;
+	if (p->ingest)
+		fputs(p->nexprs > 0 ? ", t." INGEST_SQL " AS " INGEST_SQL
+		                    : "t." INGEST_SQL " AS " INGEST_SQL,
+		      b->f);
 	return from(b, p->in[0], "t");
 }
 
@@ -985,9 +997,13 @@ static int plan_sort(struct sqlb *b, const struct kql_plan *p)
 	return expr(b, p->limit, "");
 }
 
+/* The columns by name: an input whose rows carry their ingestion time
+ * (SELECT * of a filter over such a scan) has one more. */
 static int plan_distinct(struct sqlb *b, const struct kql_plan *p)
 {
-	fputs("SELECT DISTINCT *", b->f);
+	fputs(p->ncols > 0 ? "SELECT DISTINCT " : "SELECT DISTINCT *", b->f);
+	for (size_t c = 0; c < p->ncols; c++)
+		fprintf(b->f, "%sc%zu", c > 0 ? ", " : "", c);
 	return from(b, p->in[0], "t");
 }
 
@@ -1189,6 +1205,11 @@ static int plan_scan(struct sqlb *b, const struct kql_plan *p)
 		else
 			fputs("NULL", b->f);
 		fprintf(b->f, " AS c%zu", c);
+	}
+	if (p->ingest) {
+		fputs(", ", b->f);
+		identifier(b, KQL_INGEST_COLUMN);
+		fputs(" AS " INGEST_SQL, b->f);
 	}
 	fputs(" FROM ", b->f);
 	if (p->foreign) {

@@ -48,7 +48,9 @@ int kql_parse_datetime(const char *s, int64_t *ret);
  * a bare number of days) into ticks; 0 or -EINVAL. */
 int kql_parse_timespan(const char *s, int64_t *ret);
 
-/* True when s is a guid's text (8-4-4-4-12 hex digits). */
-bool kql_parse_guid(const char *s);
+/* The text of a guid literal (8-4-4-4-12 hex digits, in braces or not, or
+ * 32 digits; quoted or not) into ret, canonical (8-4-4-4-12, lower
+ * case, NUL-terminated); 0 or -EINVAL, ret untouched. */
+int kql_parse_guid(const char *s, char ret[37]);
 
 #endif

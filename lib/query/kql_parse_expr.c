@@ -345,6 +345,26 @@ static int parse_rfc_datetime(const char *s, int64_t *ret)
  * 2020-01-02T03:04:05.1234567Z, 2020-1-2 03:04 GMT, an ISO 8601 offset
  * (2020-01-02T03:04:05+02:00, converted to UTC as Kusto does), and the RFC
  * 822 and 850 ones; normalized to timefmt's ISO form. */
+/* Two forms .NET's DateTime.Parse reads under the invariant culture, as
+ * Kusto's datetime() and todatetime() do, that the documentation's
+ * examples use: 12-02-2022 or 12/02/2022 (month first) and 2025, 6, 14. */
+static int parse_net_date(const char *s, int64_t *ret)
+{
+	int y, mo, d, a = 0, b = 0;
+	char s1, s2, iso[32];
+	size_t len = strlen(s);
+
+	if (sscanf(s, "%2d%c%2d%c%n%4d%n", &mo, &s1, &d, &s2, &a, &y, &b) == 5 && s1 == s2 &&
+	    (s1 == '-' || s1 == '/') && b - a == 4 && (size_t)b == len) {
+		/* month first */
+	} else if (b = 0, sscanf(s, "%4d, %2d, %2d%n", &y, &mo, &d, &b) != 3 || (size_t)b != len ||
+	                      !isdigit((unsigned char)s[3])) {
+		return -EINVAL;
+	}
+	(void)snprintf(iso, sizeof(iso), "%04d-%02d-%02dT00:00:00Z", y, mo, d);
+	return utc_of(iso, "", ret);
+}
+
 int kql_parse_datetime(const char *s, int64_t *ret)
 {
 	int y, mo, d, h = 0, mi = 0, sec = 0, n = 0, k = 0;
@@ -361,8 +381,9 @@ int kql_parse_datetime(const char *s, int64_t *ret)
 		return inner[0] == '"' || inner[0] == '\'' ? -EINVAL
 		                                           : kql_parse_datetime(inner, ret);
 	}
-	if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3)
-		return parse_rfc_datetime(s, ret);
+	if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 ||
+	    (s[n] != '\0' && isdigit((unsigned char)s[n])))
+		return parse_rfc_datetime(s, ret) == 0 ? 0 : parse_net_date(s, ret);
 	s += n;
 	if ((*s == 'T' || *s == ' ') && sscanf(s + 1, "%2d:%2d%n", &h, &mi, &k) == 2) {
 		s += 1 + k;
@@ -397,19 +418,47 @@ int kql_parse_timespan(const char *s, int64_t *ret)
 	return timefmt_parse_duration(s, ret);
 }
 
-bool kql_parse_guid(const char *s)
+/* n hex digits of s into out (lower case), or false. */
+static bool guid_hex(const char *s, size_t n, char *out)
 {
-	static const int groups[] = {8, 4, 4, 4, 12};
-
-	for (int g = 0; g < 5; g++) {
-		for (int k = 0; k < groups[g]; k++, s++)
-			if (!isxdigit((unsigned char)*s))
-				return false;
-		if (*s != (g < 4 ? '-' : '\0'))
+	for (size_t k = 0; k < n; k++) {
+		if (!isxdigit((unsigned char)s[k]))
 			return false;
-		s += g < 4;
+		out[k] = (char)tolower((unsigned char)s[k]);
 	}
 	return true;
+}
+
+/* The forms .NET's Guid.TryParse reads, as Kusto.Language reads a guid
+ * literal's text: D (8-4-4-4-12), B ({D}) and N (32 digits); quoted, as
+ * guid("...") may be.  (P's "(D)" cannot be: ')' ends the literal.) */
+int kql_parse_guid(const char *s, char ret[37])
+{
+	static const size_t groups[] = {8, 4, 4, 4, 12};
+	size_t n = strlen(s), at = 0;
+	char out[37];
+
+	if (n >= 2 && (s[0] == '"' || s[0] == '\'') && s[n - 1] == s[0])
+		s++, n -= 2;
+	if (n >= 2 && s[0] == '{' && s[n - 1] == '}')
+		s++, n -= 2;
+	if (n == 32) {
+		for (size_t g = 0; g < 5; at += groups[g++])
+			if (!guid_hex(s + at, groups[g], out + at + g))
+				return -EINVAL;
+	} else if (n == 36) {
+		for (size_t g = 0; g < 5; at += groups[g++] + 1)
+			if (!guid_hex(s + at, groups[g], out + at) ||
+			    (g < 4 && s[at + groups[g]] != '-'))
+				return -EINVAL;
+	} else {
+		return -EINVAL;
+	}
+	for (size_t k = 8; k < 24; k += 5)
+		out[k] = '-';
+	out[36] = '\0';
+	memcpy(ret, out, sizeof(out));
+	return 0;
 }
 
 static struct kql_node *parse_rawlit(struct kql_parser *p)
@@ -424,14 +473,11 @@ static struct kql_node *parse_rawlit(struct kql_parser *p)
 	if (strcmp(t->raw, "null") == 0) {
 		n->isnull = true;
 	} else if (guid) {
-		if (!kql_parse_guid(t->raw))
+		char g[37];
+		if (kql_parse_guid(t->raw, g) != 0)
 			return bad_literal(p, "a malformed guid literal");
-		char *g = kql_arena_strndup(p->a, t->raw, strlen(t->raw));
-		if (g == NULL)
+		if ((n->str = kql_arena_strndup(p->a, g, 36)) == NULL)
 			return kqlp_nomem(p);
-		for (char *c = g; *c; c++)
-			*c = (char)tolower((unsigned char)*c);
-		n->str = g;
 	} else {
 		r = dt ? kql_parse_datetime(t->raw, &n->i) : kql_parse_timespan(t->raw, &n->i);
 		if (r != 0)

@@ -159,9 +159,14 @@ static void print_scan(FILE *f, const struct kql_plan *p)
 			fprintf(f, "%s%s", n++ > 0 ? ", " : "", p->cols[c].name);
 	fputc(']', f);
 	for (size_t i = 0; i < p->nbounds; i++) {
-		fprintf(f, " [%s %s ", p->cols[p->bounds[i].col].name,
-		        kql_op_name(p->bounds[i].op));
-		kql_expr_print(f, p->bounds[i].value, NULL);
+		const struct kql_timebound *b = &p->bounds[i];
+		fputs(" [", f);
+		if (b->op != KQL_OP_IN)
+			fprintf(f, "%s %s ",
+			        b->col == KQL_BOUND_INGEST ? "ingestion_time()"
+			                                   : p->cols[b->col].name,
+			        kql_op_name(b->op));
+		kql_expr_print(f, b->value, p);
 		fputc(']', f);
 	}
 }
@@ -223,7 +228,7 @@ static void print_node(FILE *f, const struct kql_plan *p, int depth)
 {
 	fprintf(f, "%*s%s", depth * 2, "", kql_plan_kind_name(p->kind));
 	print_details(f, p);
-	fputs(" -> (", f);
+	fputs(p->ingest ? " +ingestion_time -> (" : " -> (", f);
 	for (size_t i = 0; i < p->ncols; i++)
 		fprintf(f, "%s%s:%s", i > 0 ? ", " : "", p->cols[i].name,
 		        proto_coltype_name(p->cols[i].type));

@@ -77,16 +77,24 @@ struct kql_sortkey {
 	bool nulls_first;
 };
 
-/* A time predicate pushed down to a scan so an executor can skip extents
- * (created-on, column statistics) before reading them: column col (of the
- * table) compared by op (KQL_OP_GT, GE, LT, LE, EQ) with value, a constant
- * expression (ago() and now() included) evaluated once per query.  The
- * filter above the scan still applies it to the rows. */
+/* A predicate pushed down to a scan so an executor can skip extents
+ * before reading them (kql_skip.h): column col of the table (a datetime,
+ * timespan, int, long or real), or the row's ingestion time
+ * (KQL_BOUND_INGEST: its extent's creation time), compared by op
+ * (KQL_OP_GT, GE, LT, LE, EQ) with value, a constant expression (ago() and
+ * now() included) evaluated once per query; or op KQL_OP_IN and value the
+ * whole "col in (constants)" expression.  The filter above the scan still
+ * applies it to the rows. */
+#define KQL_BOUND_INGEST (-1)
 struct kql_timebound {
 	int col;
 	enum kql_op op;
 	struct kql_expr *value;
 };
+
+/* The column of a stored table's view that holds each row's ingestion time
+ * (Kusto's hidden column), read only by a scan marked ingest. */
+#define KQL_INGEST_COLUMN "$IngestionTime"
 
 struct kql_plan {
 	enum kql_plan_kind kind;
@@ -127,6 +135,12 @@ struct kql_plan {
 	size_t nexpand;
 	int itemindex;     /* output column of with_itemindex, or -1 */
 	bool bag_as_array; /* kind=array: a bag's property as [key, value] */
+	/* The rows carry their table's ingestion time as a hidden column
+	 * after cols (ingestion_time() is used above): set on a scan and on
+	 * the filters, projections, sorts, tops and takes between it and
+	 * the use.  An executor reads it from the table's column named
+	 * KQL_INGEST_COLUMN. */
+	bool ingest;
 	/* The name as gives this result (union's withsource reports it). */
 	const char *name;
 };

@@ -1,24 +1,32 @@
 /*
  * kql_skip — which extents of a table a query may leave out without reading
- * them (issue 13: time filters skip extents before anything is read).
+ * them (issue 13: filters skip extents before anything is read).
  *
- * The binder pushes the time predicates of a where directly over a table
- * into its scan (kql_plan.h's kql_timebound: a datetime column compared
- * with a constant, ago() and now() included).  kql_skip evaluates those
- * constants once per query, on the executor (the same semantics as the
- * rows get), and keeps, for one table, one conjunction of closed tick
- * ranges per scan of it in the query's results.  An extent is skipped when
- * every scan of its table is proved empty on it by its column statistics:
- * the min and max of the bounded column lie outside the scan's range, or
- * the column holds only nulls there (no range, or a column added after the
- * extent was written: its rows read null, and where drops a null
- * comparison).  Statistics of another type (a retyped column) prove
- * nothing.
+ * The binder pushes the predicates of a where directly over a table that
+ * statistics can decide into its scan (kql_plan.h's kql_timebound): a
+ * datetime, timespan, int, long or real column, or ingestion_time(),
+ * compared with a constant by <, <=, >, >=, ==, between or in (ago() and
+ * now() included).  kql_skip evaluates those constants once per query, on
+ * the executor (the same semantics as the rows get), and keeps, for one
+ * table, one conjunction of conditions per scan of it in the query's
+ * results.  An extent is skipped when every scan of its table is proved
+ * empty on it:
  *
- * Created-on is not used: in Kusto an extent's creation time is not its
- * rows' time (a backfill sets it, a merge spans it), so it proves nothing
- * about a datetime column; only ingestion_time() filters could use it, and
- * that function is outside this engine's subset.
+ * - by its column statistics: the min and max of the column lie outside
+ *   what the condition admits, or the column holds only nulls there (no
+ *   range, or a column added after the extent was written: its rows read
+ *   null), since a null never satisfies a comparison or in.  Numbers
+ *   compare exactly across int, long and real (an int column against 2.5,
+ *   a real one against a long), as SQLite compares the rows.  A real NaN
+ *   counts in no range, and satisfies no comparison either (the store
+ *   holds it as null).  Statistics of another type than the column's (a
+ *   retyped column: int then long) prove nothing, nor a decimal's.
+ * - by its creation time, for ingestion_time(): every row of an extent
+ *   reads its extent's max created-on (query_extents.h), so the condition
+ *   is decided for the whole extent at once.  Created-on proves nothing
+ *   about a datetime column (a backfill sets it, a merge spans it).
+ *
+ * A constant that is null (or NaN) makes its comparison drop every row.
  *
  * A scan is matched with its bounds per path through the plan: a bound
  * counts for a path only when its filter lies on that path directly above
@@ -39,26 +47,8 @@
 
 #define KQL_SKIP_MAX_VISITS 10000 /* plan nodes walked; past it nothing is skipped */
 
-/* Column col of the table read only in [lo, hi] (ticks, inclusive; lo > hi:
- * no row at all). */
-struct kql_skip_range {
-	int col;
-	int64_t lo, hi;
-};
-
-struct kql_skip_scan {
-	struct kql_skip_range *ranges; /* all must hold */
-	size_t nranges;
-};
-
-/* The scans of one table in a query (owned by the caller of
- * kql_skip_new, freed with kql_skip_free). */
-struct kql_skip {
-	const struct kql_schema_table *table; /* borrowed */
-	struct kql_skip_scan *scans;
-	size_t nscans;
-	bool all; /* some scan reads every extent: nothing is skipped */
-};
+/* The scans of one table in a query and their conditions. */
+struct kql_skip;
 
 /* The skip rule of table (borrowed, of database dbname) for query q, its
  * constants evaluated on db (kql_exec_register'ed) with now() being now.
@@ -71,28 +61,36 @@ int kql_skip_new(sqlite3 *db, const struct kql_query *q, const char *dbname,
 void kql_skip_free(struct kql_skip *s);
 
 /* Whether the query reads no row of extent x (borrowed), by its column
- * statistics. */
+ * statistics and its creation time. */
 bool kql_skip_extent(const struct kql_skip *s, const struct proto_extent *x);
 
 /* One column of an extent's statistics as kql_skip reads them, decoded once
- * (a caller may keep them per extent): a datetime column's range in ticks,
- * range false when it holds nulls only; the other types only named. */
+ * (a caller may keep them per extent): the range of a datetime, timespan,
+ * int or long column in min, max (ticks for times), of a real in rmin, rmax;
+ * range false when it holds nulls only.  The other types only named. */
 struct kql_skip_col {
 	const char *name;
 	enum proto_coltype type;
 	bool range;
 	int64_t min, max;
+	double rmin, rmax;
 };
 
 /* x's statistics into cols (x->nstats of them, names borrowed from x); a
- * datetime min or max that does not parse is typed string (proves
+ * min or max that does not parse (or a NaN) is typed string (proves
  * nothing). */
 void kql_skip_cols_of(const struct proto_extent *x, struct kql_skip_col *cols);
 
-/* kql_skip_extent over decoded statistics (n = 0: none known). */
-bool kql_skip_cols(const struct kql_skip *s, const struct kql_skip_col *cols, size_t n);
+/* kql_skip_extent over decoded statistics (n = 0: none known) of an extent
+ * whose rows' ingestion time is ingested (its max created-on). */
+bool kql_skip_cols(const struct kql_skip *s, const struct kql_skip_col *cols, size_t n,
+                   int64_t ingested);
 
 /* Whether the query scans the table at all. */
 bool kql_skip_reads(const struct kql_skip *s);
+
+/* Whether some scan of the table reads its rows' ingestion time
+ * (kql_plan.h's ingest): its view must then have KQL_INGEST_COLUMN. */
+bool kql_skip_ingest(const struct kql_skip *s);
 
 #endif

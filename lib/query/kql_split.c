@@ -358,10 +358,24 @@ bool kql_split_join_cheap(int64_t left_rows, int64_t right_rows)
 	       right_rows <= left_rows / KQL_SPLIT_JOIN_MIN_RATIO;
 }
 
+/* Whether some scan under p reads its rows' ingestion time (a partition's
+ * views have no such column); past *budget nodes, assumed so. */
+static bool reads_ingest(const struct kql_plan *p, size_t *budget)
+{
+	if (*budget == 0 || p->ingest)
+		return true;
+	--*budget;
+	for (size_t i = 0; i < p->nin; i++)
+		if (reads_ingest(p->in[i], budget))
+			return true;
+	return false;
+}
+
 int kql_split(struct kql_arena *a, const struct kql_plan *p, struct kql_split *ret)
 {
 	struct kql_split s = {0};
-	int r = split_at(a, p, &s);
+	size_t budget = 10000;
+	int r = reads_ingest(p, &budget) ? 1 : split_at(a, p, &s);
 
 	if (r == 0)
 		*ret = s;

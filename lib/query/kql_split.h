@@ -62,7 +62,9 @@ struct kql_split {
  * a summarize whose aggregates all decompose, a distinct, a top, or a
  * take over a filter (without one, take stops at once anyway).  0 with
  * ret filled (its plans in arena a, sharing p's unchanged nodes); 1 when
- * p has no such operator (ret untouched: run p whole); -ENOMEM. */
+ * p has no such operator, or reads some table's ingestion time (kql_plan.h:
+ * a partition's views do not give it) (ret untouched: run p whole);
+ * -ENOMEM. */
 int kql_split(struct kql_arena *a, const struct kql_plan *p, struct kql_split *ret);
 
 /* The bound on a join's right side (its stored tables' rows together) for

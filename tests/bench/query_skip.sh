@@ -9,7 +9,9 @@
 #     newest ~60 extents read: extents overlap by a minute here), the rest
 #     skipped by their statistics;
 #   - a time range no extent holds (every extent walked and skipped: the
-#     cost of the walk alone);
+#     cost of the walk alone), and a latency no extent holds (the same by
+#     a real column's statistics), then a filter on numbers every extent
+#     may hold (nothing skipped: the rows filtered);
 #   - print 1 (no table: the floor of a query);
 #   - a full count (every extent read);
 # then the fixed cost of a small query (take 100, print 1), NCONN times: with
@@ -70,6 +72,8 @@ printf '%-58s %10s %8s %14s\n' query "median ms" skipped rows
 for q in "T0000 | where Timestamp > datetime($newest) | count" \
 	"T0000 | where Timestamp > datetime($since) | count" \
 	"T0000 | where Timestamp > datetime(2100-01-01) | count" \
+	"T0000 | where Latency > 5.0 | count" \
+	"T0000 | where Code == 201 and Latency between (0.01 .. 0.02) | count" \
 	"print 1" \
 	"T0000 | count"; do
 	s0=$(metric followerd_query_extents_skipped_total)

@@ -8,7 +8,10 @@
  * scalars), each operator and function of the subset at least once, that
  * no literal reaches SQL as text, and
  * the documentation's examples whose documented output is reproduced
- * (kql_doc_outputs.inc).
+ * (kql_doc_outputs.inc) and those checked otherwise: at the page's now(),
+ * against each answer an arbitrary row choice allows, or against what the
+ * query determines where the page's table contradicts it
+ * (kql_doc_checked.inc).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,6 +28,7 @@
 #include "query/kql_bind.h"
 #include "query/kql_exec.h"
 #include "query/kql_fold.h"
+#include "query/kql_parse.h"
 
 /* 2022-09-28T22:13:20Z, the now() of every test. */
 #define NOW (INT64_C(638000000000000000) - INT64_C(621355968000000000))
@@ -61,8 +65,9 @@ static int write_row(void *arg, const struct kql_value *row, size_t n)
 	return 0;
 }
 
-/* The rows of q, one line each; NULL with *err on failure. */
-static char *run(const char *q, struct kql_error *err)
+/* The rows of q with now() at now, one line each; NULL with *err on
+ * failure. */
+static char *run_at(const char *q, int64_t now, struct kql_error *err)
 {
 	struct kql_schema none = {NULL, 0, NULL};
 	struct kql_arena *a = kql_arena_new();
@@ -77,7 +82,7 @@ static char *run(const char *q, struct kql_error *err)
 	o.p = kq->results[kq->nresults - 1];
 	if ((o.f = open_memstream(&text, &len)) == NULL)
 		goto out;
-	r = kql_exec_run(db, o.p, NOW, write_row, &o, err);
+	r = kql_exec_run(db, o.p, now, write_row, &o, err);
 	fclose(o.f);
 out:
 	kql_arena_free(a);
@@ -86,6 +91,11 @@ out:
 		return NULL;
 	}
 	return text;
+}
+
+static char *run(const char *q, struct kql_error *err)
+{
+	return run_at(q, NOW, err);
 }
 
 static int compare_lines(const void *a, const void *b)
@@ -114,19 +124,28 @@ static char *sorted(const char *text)
 	return out;
 }
 
+/* Whether got and want hold the same rows (in the same order if ordered). */
+static bool same_rows(const char *got, const char *want, bool ordered)
+{
+	char *a = ordered ? strdup(got) : sorted(got), *b = ordered ? strdup(want) : sorted(want);
+	bool same;
+
+	assert_true(a != NULL && b != NULL);
+	same = strcmp(a, b) == 0;
+	free(a);
+	free(b);
+	return same;
+}
+
 static void expect_rows(const char *q, const char *want, bool ordered)
 {
 	struct kql_error e = {0};
-	char *got = run(q, &e), *a, *b;
+	char *got = run(q, &e);
 
 	if (got == NULL)
 		fail_msg("%s: %s", q, e.message);
-	a = ordered ? strdup(got) : sorted(got);
-	b = ordered ? strdup(want) : sorted(want);
-	if (strcmp(a, b) != 0)
+	if (!same_rows(got, want, ordered))
 		fail_msg("%s\n got:\n%s\nwant:\n%s", q, got, want);
-	free(a);
-	free(b);
 	free(got);
 }
 
@@ -615,6 +634,20 @@ static void test_union_join_mvexpand(void **state)
 		            strcmp(joins[i].kind, "innerunique") == 0 ? "1\tc1\n" : joins[i].want,
 		            false);
 	}
+	/* A where over innerunique filters the left side first where it reads
+	 * only its columns (whichever a2 or a1 it would keep), the rest after;
+	 * an 'as' name of the join is not filtered with it. */
+	for (int i = 1; i <= 2; i++) {
+		(void)snprintf(q, sizeof(q),
+		               "%s | join (%s) on k | where a == 'a%d' and c != a and k1 == 1", l,
+		               r, i);
+		ROWS(q, i == 1 ? "1\ta1\t1\tc1\n" : "1\ta2\t1\tc1\n");
+	}
+	(void)snprintf(q, sizeof(q),
+	               "%s | join (%s) on k | as J | where a == 'a1' | union (J | project k) "
+	               "| count",
+	               l, r);
+	ROWS(q, "2\n");
 	ROWS("datatable(a:long, d:dynamic)[1, dynamic([10, 20]), 2, dynamic([])] "
 	     "| mv-expand with_itemindex=i d to typeof(long)",
 	     "1\t10\t0\n1\t20\t1\n");
@@ -812,6 +845,12 @@ static void test_zones_guids_inner_avg(void **state)
 	     "2026-01-02T01:04:05.0000000Z\t2026-01-02T08:34:05.0000000Z\t"
 	     "2026-01-02T03:04:05.5000000Z\t2026-01-02T02:04:00.0000000Z\t"
 	     "2025-12-31T23:30:00.0000000Z\t2014-11-08T13:05:02.0000000Z\tnull\tnull\tnull\n");
+	/* .NET's invariant forms the documentation uses: month first, and
+	 * year, month, day. */
+	ROWS("print datetime(2025, 6, 14), datetime('12-02-2022'), todatetime('12/02/2022'), "
+	     "todatetime('13-02-2022'), todatetime('2025, 6'), todatetime('25, 6, 14')",
+	     "2025-06-14T00:00:00.0000000Z\t2022-12-02T00:00:00.0000000Z\t"
+	     "2022-12-02T00:00:00.0000000Z\tnull\tnull\tnull\n");
 	/* The first 32 hex digits, hyphens skipped, the rest ignored; { and (. */
 	ROWS("print toguid('{0123456789ABCDEF0123456789abcdef}'), "
 	     "toguid('(01234567-89ab-cdef-0123-456789abcdef)'), "
@@ -821,6 +860,17 @@ static void test_zones_guids_inner_avg(void **state)
 	     "01234567-89ab-cdef-0123-456789abcdef\t01234567-89ab-cdef-0123-456789abcdef\t"
 	     "01234567-89ab-cdef-0123-456789abcdef\t01234567-89ab-cdef-0123-456789abcdef\t"
 	     "null\tnull\n");
+	/* guid(...) reads what Kusto.Language hands .NET's Guid.TryParse:
+	 * 8-4-4-4-12, in braces, 32 digits, quoted; canonical lower case. */
+	ROWS("print guid({01234567-89AB-cdef-0123-456789abcdef}), "
+	     "guid(0123456789abcdef0123456789abcdef), guid('01234567-89ab-cdef-0123-456789abcdef')"
+	     " | extend same = print_0 == toguid('{0123456789abcdef0123456789abcdef}')",
+	     "01234567-89ab-cdef-0123-456789abcdef\t01234567-89ab-cdef-0123-456789abcdef\t"
+	     "01234567-89ab-cdef-0123-456789abcdef\ttrue\n");
+	assert_null(run("print guid({01234567-89ab-cdef-0123-456789abcdef)", &e));
+	assert_string_equal(e.code, KQL_E_SYNTAX);
+	assert_null(run("print guid(0123456789abcdef0123456789abcde)", &e));
+	assert_string_equal(e.code, KQL_E_SYNTAX);
 	/* inner: the columns every input has, by name and type. */
 	expect_rows("union kind=inner withsource=S (print a = 1, b = 'x', c = 1), "
 	            "(print c = 'y', a = 2, d = 3)",
@@ -962,6 +1012,39 @@ static void test_doc_outputs(void **state)
 	       sizeof(docs) / sizeof(docs[0]));
 }
 
+static const struct {
+	const char *source, *query, *now, *rows[2];
+	bool ordered;
+} checked[] = {
+#include "kql_doc_checked.inc"
+};
+
+/* The examples whose table cannot be compared as it is: run at the page's
+ * now(), each answer one of those an arbitrary row choice allows, or the
+ * answer the query determines where the page's table contradicts it. */
+static void test_doc_checked(void **state)
+{
+	for (size_t i = 0; i < sizeof(checked) / sizeof(checked[0]); i++) {
+		struct kql_error e = {0};
+		int64_t now = NOW;
+		char *got;
+
+		if (checked[i].now != NULL)
+			assert_int_equal(kql_parse_datetime(checked[i].now, &now), 0);
+		if ((got = run_at(checked[i].query, now, &e)) == NULL)
+			fail_msg("%s: %s", checked[i].source, e.message);
+		if (!same_rows(got, checked[i].rows[0], checked[i].ordered) &&
+		    (checked[i].rows[1] == NULL ||
+		     !same_rows(got, checked[i].rows[1], checked[i].ordered)))
+			fail_msg("%s\n got:\n%s\nwant:\n%s", checked[i].source, got,
+			         checked[i].rows[0]);
+		free(got);
+	}
+	printf("# %zu more documentation examples checked (now(), arbitrary rows, page "
+	       "mistakes)\n",
+	       sizeof(checked) / sizeof(checked[0]));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -983,6 +1066,7 @@ int main(void)
 	    cmocka_unit_test(test_stored_table),
 	    cmocka_unit_test(test_memory_budget),
 	    cmocka_unit_test(test_doc_outputs),
+	    cmocka_unit_test(test_doc_checked),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
