@@ -891,6 +891,13 @@ static void test_zones_guids_inner_avg(void **state)
 	     "datetime(0001-01-01), "
 	     "datetime(0001-01-02)] | summarize avg(t)",
 	     "5000-07-02T00:00:00.0000000Z\n");
+	/* exact to the tick where a sum of doubles is not (2,000 datetimes of
+	 * 2099 add up past 2^63 ticks); half a tick rounds away from 2020 */
+	ROWS("range x from 1 to 2000 step 1 | extend t = datetime(2099-12-31) + x * 1tick, "
+	     "u = datetime(1901-01-01) - x * 1tick | summarize avg(t), avg(u), "
+	     "avgif(t, x <= 2), avgif(t, x == 7)",
+	     "2099-12-31T00:00:00.0001001Z\t1900-12-31T23:59:59.9998999Z\t"
+	     "2099-12-31T00:00:00.0000002Z\t2099-12-31T00:00:00.0000007Z\n");
 	/* avg of no values is NaN (0/0), as Kusto answers, where it is passed on
 	 * unchanged; an expression over it still sees null (SQLite has no NaN). */
 	ROWS("datatable(x:long)[] | summarize avg(x), count()", "NaN\t0\n");
@@ -915,6 +922,37 @@ static void test_refused(void **state)
  * values, percentile, arg_max) and a string SQLite builds (make_list of
  * scalars) fail with KQL_E_RUNAWAY past it; a query within it runs, and
  * everything counted is given back. */
+/* kql_array_cap (make_list/make_set's default bound, 1,048,576 elements):
+ * the first n elements cut from the text as it is, nested and quoted
+ * commas and brackets skipped. */
+static void test_array_cap(void **state)
+{
+	static const char *const cases[][3] = {
+	    {"[1,[2,3],\"a,]\\\"\",{\"b\":[4,5]},5.0]", "2", "[1,[2,3]]"},
+	    {"[1,[2,3],\"a,]\\\"\",{\"b\":[4,5]},5.0]", "4", "[1,[2,3],\"a,]\\\"\",{\"b\":[4,5]}]"},
+	    {"[1,[2,3],\"a,]\\\"\",{\"b\":[4,5]},5.0]", "5",
+	     "[1,[2,3],\"a,]\\\"\",{\"b\":[4,5]},5.0]"},
+	    {"[1,2]", "0", "[]"},
+	    {"[]", "0", "[]"},
+	    {"[]", "3", "[]"},
+	    {"[1,2]", "-1", "[1,2]"},
+	};
+	sqlite3_stmt *st = NULL;
+
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT kql_array_cap(?1, ?2)", -1, &st, NULL),
+	                 SQLITE_OK);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, cases[i][0], -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, strtoll(cases[i][1], NULL, 10));
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		assert_string_equal((const char *)sqlite3_column_text(st, 0), cases[i][2]);
+	}
+	sqlite3_finalize(st);
+	/* under the bound the text is SQLite's, not rewritten */
+	ROWS("print x = 0.1 | summarize make_list(x), make_set(x)", "[0.1]\t[0.1]\n");
+}
+
 static void test_memory_budget(void **state)
 {
 	struct kql_budget b = {.limit = 256 << 10};
@@ -1064,6 +1102,7 @@ int main(void)
 	    cmocka_unit_test(test_zones_guids_inner_avg),
 	    cmocka_unit_test(test_refused),
 	    cmocka_unit_test(test_stored_table),
+	    cmocka_unit_test(test_array_cap),
 	    cmocka_unit_test(test_memory_budget),
 	    cmocka_unit_test(test_doc_outputs),
 	    cmocka_unit_test(test_doc_checked),
