@@ -109,6 +109,12 @@ struct http_kusto_call {
 	size_t len;
 	struct http_wait *wait; /* query: the request, taken over (http_wait_*) */
 	bool v1;                /* query: POST /v1/rest/query (else /v2) */
+	/* query: the followed databases, principals resolved (http_dbs: kept
+	 * between requests while the store's data_version stays); dbs_ok
+	 * false when the store could not be read */
+	const struct views_db *dbs;
+	size_t ndbs;
+	bool dbs_ok;
 };
 
 /* ADMIN SURFACE: GET /v1/admin/attachments, PUT and DELETE
@@ -130,6 +136,9 @@ struct http_query_totals {
 	uint64_t readthru_bytes;   /* their bytes */
 	uint64_t readthru_refused; /* queries refused: over query_readthru_max_size */
 	uint64_t readthru_failed;  /* queries whose read-through failed */
+	/* the query store connections of the workers' sessions (query_sess.h)
+	 * a query's preparation used again, and those it opened afresh */
+	uint64_t sessions_reused, sessions_opened;
 };
 
 struct http_hooks {

@@ -469,6 +469,13 @@ static void put_query_totals(struct http_call *c, struct evbuffer *b)
 	    "followerd_query_readthru_refused_total{reason=\"bound\"} %" PRIu64 "\n"
 	    "followerd_query_readthru_refused_total{reason=\"error\"} %" PRIu64 "\n",
 	    t.readthru_refused, t.readthru_failed);
+	help(b, "followerd_query_sessions_total", "counter",
+	     "Query preparations that used their worker's kept connection, views and extent "
+	     "walks again (reused: no change of the data since), or opened them afresh.");
+	(void)evbuffer_add_printf(b,
+	                          "followerd_query_sessions_total{result=\"reused\"} %" PRIu64 "\n"
+	                          "followerd_query_sessions_total{result=\"opened\"} %" PRIu64 "\n",
+	                          t.sessions_reused, t.sessions_opened);
 }
 
 struct step_walk {

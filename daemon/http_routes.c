@@ -639,6 +639,7 @@ static void h_query(struct http_call *c)
 
 	if (c->h->hooks.query == NULL)
 		return kusto_unavailable(c);
+	k.dbs_ok = http_dbs(c, &k.dbs, &k.ndbs) == 0;
 	if (evbuffer_add(in, "", 1) < 0 ||
 	    (k.body = (const char *)evbuffer_pullup(in, -1)) == NULL ||
 	    (k.wait = http_wait_take(c)) == NULL)

@@ -377,10 +377,12 @@ void qrt_free(struct query *q)
 	query_attaches_free(q);
 }
 
-void qrt_count_skipped(struct query *q, uint64_t extents_skipped)
+void qrt_count_run(struct query *q, uint64_t extents_skipped, uint64_t reused, uint64_t opened)
 {
 	pthread_mutex_lock(&q->mu);
 	q->totals.extents_skipped += extents_skipped;
+	q->totals.sessions_reused += reused;
+	q->totals.sessions_opened += opened;
 	pthread_mutex_unlock(&q->mu);
 }
 

@@ -71,7 +71,9 @@ int qrt_init(struct query *q);
 /* Cancels the demands of batches left (the workers are joined), frees. */
 void qrt_free(struct query *q);
 
-/* Adds the counts of a query that ran (the worker). */
-void qrt_count_skipped(struct query *q, uint64_t extents_skipped);
+/* Adds the counts of a query that ran (the worker): extents it skipped,
+ * its worker's kept connections it used again and those it opened
+ * (query_sess.h). */
+void qrt_count_run(struct query *q, uint64_t extents_skipped, uint64_t reused, uint64_t opened);
 
 #endif

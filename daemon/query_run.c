@@ -55,6 +55,7 @@
 struct run {
 	struct job *j;
 	struct store *store;
+	/* the request database's schema: the session's (load_schema) */
 	struct store_entity *ents;
 	size_t nents;
 	struct kql_schema_table *tables;
@@ -77,8 +78,10 @@ struct run {
 	sqlite3 *db;
 	/* the worker's session (query_sess.h): db is sess->db when kept */
 	struct qsess *sess;
-	bool kept, unkept;     /* unkept: the connection cannot be kept */
-	int64_t state_version; /* the state store's PRAGMA data_version */
+	bool kept, unkept;  /* unkept: the connection cannot be kept */
+	int64_t generation; /* the state store's (store_generation) */
+	/* open_db's connections: the session's used again, or opened */
+	uint64_t reused, opened;
 	struct kframe *f;
 	uint64_t skipped; /* extents left out by query_datascope=hotcache */
 	bool truncated, emitted;
@@ -132,14 +135,29 @@ static int schema_tables(const struct store_entity *ents, size_t nents,
 	return 0;
 }
 
+/* The request database's schema in the state store's snapshot: the
+ * session's (query_sess.h) when it was read at this generation, else read
+ * and kept there.  r borrows it (the session changes it only here). */
 static int load_schema(struct run *r)
 {
+	struct qsess_schema *c = &r->sess->schema;
 	char err[STORE_ERRLEN];
 	int rc;
 
-	if ((rc = store_entities(r->store, r->j->config, &r->ents, &r->nents, err)) < 0 ||
-	    (rc = schema_tables(r->ents, r->nents, &r->tables, &r->cols)) < 0)
-		return rc;
+	if (c->generation < 0 || c->generation != r->generation || c->db_id != r->j->db_id) {
+		qsess_schema_clear(c);
+		if ((rc = store_entities(r->store, r->j->config, &c->ents, &c->nents, err)) < 0 ||
+		    (rc = schema_tables(c->ents, c->nents, &c->tables, &c->cols)) < 0) {
+			qsess_schema_clear(c);
+			return rc;
+		}
+		c->db_id = r->j->db_id;
+		c->generation = r->generation;
+	}
+	r->ents = c->ents;
+	r->nents = c->nents;
+	r->tables = c->tables;
+	r->cols = c->cols;
 	r->sdb = (struct kql_schema_db){r->j->db, r->tables, r->nents};
 	r->schema = (struct kql_schema){&r->sdb, 1, r->j->db};
 	return 0;
@@ -475,23 +493,14 @@ static int64_t q_version(sqlite3 *db)
 	return v;
 }
 
-static int version_row(void *arg, int ncols, const char *const *values)
-{
-	int64_t *v = arg;
-
-	*v = ncols > 0 && values[0] != NULL ? strtoll(values[0], NULL, 10) : -1;
-	return 0;
-}
-
-/* The state store's data_version in the caller's snapshot (-1: unknown). */
-static int64_t state_version(struct run *r)
+/* The state store's generation in the caller's snapshot (store.h: equal
+ * generations, the same data); -1: unknown. */
+static int64_t state_generation(struct run *r)
 {
 	char err[STORE_ERRLEN];
-	int64_t v = -1;
+	int64_t g = -1;
 
-	if (store_query(r->store, "PRAGMA data_version", version_row, &v, err) < 0)
-		return -1;
-	return v;
+	return store_generation(r->store, &g, err) == 0 ? g : -1;
 }
 
 /* The device and inode of the request database's query store file. */
@@ -508,17 +517,30 @@ static int q_file(struct run *r, dev_t *dev, ino_t *ino)
 	return 0;
 }
 
+/* q_version on the session's connection, its statement kept. */
+static int64_t kept_q_version(struct qsess *s)
+{
+	sqlite3_stmt *st = qsess_stmt(s, QSESS_VERSION);
+	int64_t v = -1;
+
+	if (st && sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	if (st)
+		(void)sqlite3_reset(st);
+	return v;
+}
+
 /* Whether the session's connection is the one for this query: the same
- * database, file, bound and state-store version (the query store's is
- * checked in the new read transaction). */
+ * database, file, bound and state-store generation (the query store's
+ * data_version is checked in the new read transaction). */
 static bool sess_fits(struct run *r)
 {
 	const struct qsess *s = r->sess;
 	dev_t dev;
 	ino_t ino;
 
-	return s->db && s->db_id == r->j->db_id && r->j->nforeign == 0 && r->state_version >= 0 &&
-	       s->state_version == r->state_version && s->bound == r->j->budget.limit &&
+	return s->db && s->db_id == r->j->db_id && r->j->nforeign == 0 && r->generation >= 0 &&
+	       s->generation == r->generation && s->bound == r->j->budget.limit &&
 	       q_file(r, &dev, &ino) == 0 && dev == s->dev && ino == s->ino;
 }
 
@@ -535,8 +557,8 @@ static int open_kept(struct run *r)
 	r->db = s->db;
 	r->kept = true;
 	sqlite3_progress_handler(r->db, PROGRESS_OPS, progress, r);
-	if (sql_exec(r, "BEGIN; SELECT count(*) FROM q.qtables") == 0 &&
-	    q_version(r->db) == s->q_version)
+	if (qsess_run(s, QSESS_BEGIN) == 0 && qsess_run(s, QSESS_SNAPSHOT) == 0 &&
+	    kept_q_version(s) == s->q_version)
 		return 0;
 	/* a pass of qsync (or a failure): afresh */
 	r->db = NULL;
@@ -551,12 +573,12 @@ static int open_fresh(struct run *r)
 	struct qsess *s = r->sess;
 	int rc = open_new(r);
 
-	if (rc < 0 || r->unkept || r->j->nforeign > 0 || r->state_version < 0 ||
+	if (rc < 0 || r->unkept || r->j->nforeign > 0 || r->generation < 0 ||
 	    q_file(r, &s->dev, &s->ino) < 0 || (s->q_version = q_version(r->db)) < 0)
 		return rc;
 	s->db = r->db;
 	s->db_id = r->j->db_id;
-	s->state_version = r->state_version;
+	s->generation = r->generation;
 	s->bound = r->j->budget.limit;
 	r->kept = true;
 	return 0;
@@ -567,9 +589,11 @@ static int open_db(struct run *r)
 	int rc;
 
 	r->sess->budget = (struct kql_budget){.limit = r->j->budget.limit};
-	r->state_version = state_version(r);
-	if ((rc = open_kept(r)) <= 0)
+	if ((rc = open_kept(r)) <= 0) {
+		r->reused++;
 		return rc;
+	}
+	r->opened++;
 	return open_fresh(r);
 }
 
@@ -588,14 +612,23 @@ static int stored_table(struct run *r, const struct tview *t, char name[32])
 		return -ENOMEM;
 	(void)snprintf(sql, sizeof(sql), "SELECT tid, schema FROM %s.qtables WHERE name = ?1",
 	               t->alias);
-	rc = sqlite3_prepare_v2(r->db, sql, -1, &s, NULL);
+	/* a kept connection's is kept (its alias is q: query_sess.h) */
+	if (r->kept && strcmp(t->alias, "q") == 0 &&
+	    (s = qsess_stmt(r->sess, QSESS_STORED)) != NULL)
+		rc = SQLITE_OK;
+	else
+		rc = sqlite3_prepare_v2(r->db, sql, -1, &s, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_text(s, 1, e->name, -1, SQLITE_STATIC);
 		if (sqlite3_step(s) == SQLITE_ROW &&
 		    strcmp((const char *)sqlite3_column_text(s, 1), want) == 0)
 			(void)snprintf(name, 32, "d%lld", (long long)sqlite3_column_int64(s, 0));
 	}
-	sqlite3_finalize(s);
+	if (r->kept && s == r->sess->st[QSESS_STORED]) {
+		(void)sqlite3_reset(s);
+		(void)sqlite3_clear_bindings(s);
+	} else
+		sqlite3_finalize(s);
 	free(want);
 	return rc == SQLITE_OK ? 0 : -EIO;
 }
@@ -673,6 +706,7 @@ static int table_view_in(struct run *r, struct tview t, const char *dbname,
 	struct qsess_walk local = {0};
 	char name[32];
 	char *sql = NULL;
+	bool same;
 	int rc;
 
 	t.w = r->kept ? qsess_walk(r->sess, ent->e.name) : &local;
@@ -691,10 +725,13 @@ static int table_view_in(struct run *r, struct tview t, const char *dbname,
 		t.neids = 0;
 		t.rows = 0;
 	}
-	if (rc == 0 && !(sql = view_sql(&t, name, name[0] != '\0')))
+	/* a kept view of the same extents is this query's (query_sess.h) */
+	same =
+	    rc == 0 && r->kept && qsess_view_reads(t.w, t.eids, t.neids, kql_skip_ingest(t.skip));
+	if (rc == 0 && !same && !(sql = view_sql(&t, name, name[0] != '\0')))
 		rc = -ENOMEM;
-	if (rc == 0)
-		rc = set_view(r, &t, &sql);
+	if (rc == 0 && !same && (rc = set_view(r, &t, &sql)) == 0 && r->kept)
+		(void)qsess_view_set(t.w, t.eids, t.neids, kql_skip_ingest(t.skip));
 	if (rc == 0 && name[0] && t.neids > 0 && strcmp(t.alias, "q") == 0)
 		keep_table(r, ent, name, &t);
 	*missing += t.missing;
@@ -775,7 +812,7 @@ static int make_foreign_views(struct run *r, uint64_t *missing, uint64_t *cold)
  * given back: an idle worker holds no query's memory. */
 static void close_db(struct run *r)
 {
-	if (r->kept && sql_exec(r, "COMMIT") < 0)
+	if (r->kept && qsess_run(r->sess, QSESS_COMMIT) < 0)
 		qsess_drop(r->sess);
 	else if (r->kept)
 		(void)sqlite3_db_release_memory(r->db);
@@ -799,6 +836,7 @@ static int prepare(struct run *r)
 	uint64_t missing = 0, cold = 0;
 	int rc = store_query(r->store, "BEGIN", no_rows, NULL, err);
 
+	r->generation = state_generation(r); /* what the schema and the session are keyed on */
 	if (rc == 0 && (rc = load_schema(r)) == 0 && (rc = load_foreign(r)) == 0 &&
 	    (rc = compile(r)) == 0 && (rc = open_db(r)) == 0 &&
 	    (rc = make_views(r, &missing, &cold)) == 0)
@@ -998,9 +1036,7 @@ static void run_clear(struct run *r)
 	close_db(r);
 	kframe_free(r->f);
 	kql_arena_free(r->arena);
-	store_entities_free(r->ents, r->nents);
-	free(r->tables);
-	free(r->cols);
+	/* r->ents, tables and cols are the session's (load_schema) */
 	for (size_t i = 0; i < QUERY_FOREIGN_MAX; i++) {
 		store_entities_free(r->fdb[i].ents, r->fdb[i].nents);
 		free(r->fdb[i].tables);
@@ -1011,7 +1047,12 @@ static void run_clear(struct run *r)
 	for (size_t i = 0; i < r->nqtables; i++)
 		free(r->qtables[i].eids);
 	free(r->qtables);
-	*r = (struct run){.j = r->j, .store = r->store, .now = r->now, .sess = r->sess};
+	*r = (struct run){.j = r->j,
+	                  .store = r->store,
+	                  .now = r->now,
+	                  .sess = r->sess,
+	                  .reused = r->reused,
+	                  .opened = r->opened};
 }
 
 static int open_store(struct run *r, struct store **store)
@@ -1076,6 +1117,7 @@ void query_run(struct job *j, struct store **store, struct qsess *sess)
 	int64_t start = timefmt_now();
 	struct run r = {.j = j, .now = start, .sess = sess};
 	int rc = open_store(&r, store), rounds = 0;
+	uint64_t skipped = 0;
 
 	/* rc is always the last prepare's: cached extents not loaded yet are
 	 * waited for (the query store's next passes), the others read through */
@@ -1116,9 +1158,10 @@ void query_run(struct job *j, struct store **store, struct qsess *sess)
 		     NULL, r.msg);
 	}
 	if (rc == 0) {
-		qrt_count_skipped(j->q, r.pruned);
+		skipped = r.pruned;
 		rc = execute(&r);
 	}
+	qrt_count_run(j->q, skipped, r.reused, r.opened);
 	/* the log reads the peak (query_log.c) */
 	__atomic_store_n(&j->budget.peak, __atomic_load_n(&sess->budget.peak, __ATOMIC_RELAXED),
 	                 __ATOMIC_RELAXED);

@@ -1345,7 +1345,7 @@ static void fn_indexes(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 
 /* Counts n more bytes against the query's budget (the function's user
  * data; NULL: none); false, with the aggregate failed, past its limit. */
-static bool charge(sqlite3_context *ctx, size_t n)
+bool kql_exec_charge(sqlite3_context *ctx, size_t n)
 {
 	struct kql_budget *b = sqlite3_user_data(ctx);
 	uint64_t used, peak;
@@ -1365,7 +1365,7 @@ static bool charge(sqlite3_context *ctx, size_t n)
 }
 
 /* Gives n bytes back (an aggregate's state freed). */
-static void release(sqlite3_context *ctx, size_t n)
+void kql_exec_release(sqlite3_context *ctx, size_t n)
 {
 	struct kql_budget *b = sqlite3_user_data(ctx);
 
@@ -1383,13 +1383,24 @@ static size_t value_bytes(sqlite3_value *v)
 	return v != NULL ? 64 + (size_t)sqlite3_value_bytes(v) : 0;
 }
 
+bool kql_exec_better(sqlite3_value *k, sqlite3_value *than, int sign)
+{
+	double a = sqlite3_value_double(k), b = sqlite3_value_double(than);
+
+	if (sqlite3_value_type(k) == SQLITE_TEXT)
+		return strcmp((const char *)sqlite3_value_text(k),
+		              (const char *)sqlite3_value_text(than)) *
+		           sign >
+		       0;
+	return sign > 0 ? a > b : a < b;
+}
+
 /* kql_argmax(key, value) / kql_argmin: value at the row where key is
  * largest / smallest; rows with a null key are skipped. */
 static void extreme_step(sqlite3_context *ctx, sqlite3_value **argv, int sign)
 {
 	struct extreme *x = sqlite3_aggregate_context(ctx, sizeof(*x));
 	sqlite3_value *k = argv[0];
-	int better;
 
 	if (x == NULL)
 		return;
@@ -1401,27 +1412,17 @@ static void extreme_step(sqlite3_context *ctx, sqlite3_value **argv, int sign)
 			sqlite3_result_error_nomem(ctx);
 		return;
 	}
-	if (x->key != NULL) {
-		double a = sqlite3_value_double(k), b = sqlite3_value_double(x->key);
-		if (sqlite3_value_type(k) == SQLITE_TEXT)
-			better = strcmp((const char *)sqlite3_value_text(k),
-			                (const char *)sqlite3_value_text(x->key)) *
-			             sign >
-			         0;
-		else
-			better = sign > 0 ? a > b : a < b;
-		if (!better)
-			return;
-	}
+	if (x->key != NULL && !kql_exec_better(k, x->key, sign))
+		return;
 	sqlite3_value_free(x->key);
 	sqlite3_value_free(x->value);
-	release(ctx, x->bytes);
+	kql_exec_release(ctx, x->bytes);
 	x->key = sqlite3_value_dup(k);
 	x->value = sqlite3_value_dup(argv[1]);
 	x->bytes = 0;
 	if (x->key == NULL || (x->value == NULL && argv[1] != NULL))
 		sqlite3_result_error_nomem(ctx);
-	else if (charge(ctx, value_bytes(x->key) + value_bytes(x->value)))
+	else if (kql_exec_charge(ctx, value_bytes(x->key) + value_bytes(x->value)))
 		x->bytes = value_bytes(x->key) + value_bytes(x->value);
 }
 
@@ -1445,7 +1446,7 @@ static void extreme_final(sqlite3_context *ctx)
 		sqlite3_result_value(ctx, x->value);
 	sqlite3_value_free(x->key);
 	sqlite3_value_free(x->value);
-	release(ctx, x->bytes);
+	kql_exec_release(ctx, x->bytes);
 }
 
 struct samples {
@@ -1463,11 +1464,11 @@ static void percentile_step(sqlite3_context *ctx, int argc, sqlite3_value **argv
 		return;
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 64;
-		if (!charge(ctx, (cap - s->cap) * sizeof(*s->v)))
+		if (!kql_exec_charge(ctx, (cap - s->cap) * sizeof(*s->v)))
 			return;
 		double *v = realloc(s->v, cap * sizeof(*v));
 		if (v == NULL) {
-			release(ctx, (cap - s->cap) * sizeof(*s->v));
+			kql_exec_release(ctx, (cap - s->cap) * sizeof(*s->v));
 			sqlite3_result_error_nomem(ctx);
 			return;
 		}
@@ -1494,7 +1495,7 @@ static void percentile_final(sqlite3_context *ctx)
 	size_t rank;
 
 	if (s != NULL)
-		release(ctx, s->cap * sizeof(*s->v));
+		kql_exec_release(ctx, s->cap * sizeof(*s->v));
 	if (s == NULL || s->n == 0) {
 		if (s != NULL)
 			free(s->v);
@@ -1567,7 +1568,7 @@ static void collect_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		}
 		if (fresh == 0)
 			continue;
-		if (!charge(ctx, each))
+		if (!kql_exec_charge(ctx, each))
 			break;
 		acc->bytes += each;
 		(void)json_array_append(acc->a, item);
@@ -1590,7 +1591,7 @@ static void collect_final(sqlite3_context *ctx)
 		sqlite3_result_text(ctx, out, -1, free);
 	json_decref(acc->a);
 	json_decref(acc->seen);
-	release(ctx, acc->bytes);
+	kql_exec_release(ctx, acc->bytes);
 }
 
 /* kql_dcount(x, accuracy) and kql_dstate(x, accuracy): the estimated
@@ -1645,7 +1646,7 @@ static void dcount_grown(sqlite3_context *ctx, struct dcount *d, long r)
 		sqlite3_result_error_nomem(ctx);
 	else if (r < 0)
 		sqlite3_result_error(ctx, "dcount(): a malformed partial state", -1);
-	else if (r > 0 && charge(ctx, (size_t)r))
+	else if (r > 0 && kql_exec_charge(ctx, (size_t)r))
 		d->charged += (size_t)r;
 }
 
@@ -1665,7 +1666,7 @@ static void dcount_final(sqlite3_context *ctx)
 
 	sqlite3_result_int64(ctx, d != NULL && d->ready ? kql_hll_count(&d->h) : 0);
 	if (d != NULL) {
-		release(ctx, d->charged);
+		kql_exec_release(ctx, d->charged);
 		kql_hll_free(&d->h);
 	}
 }
@@ -1682,7 +1683,7 @@ static void dstate_final(sqlite3_context *ctx)
 	else
 		sqlite3_result_error_nomem(ctx);
 	if (d != NULL) {
-		release(ctx, d->charged);
+		kql_exec_release(ctx, d->charged);
 		kql_hll_free(&d->h);
 	}
 }
@@ -1886,7 +1887,7 @@ int kql_exec_register_budget(sqlite3 *db, struct kql_budget *b)
 		                            functions[i].final) != SQLITE_OK)
 			return -ENOMEM;
 	}
-	return 0;
+	return kql_exec_register_merge(db, b);
 }
 
 int kql_exec_register(sqlite3 *db)

@@ -6,6 +6,11 @@
 #ifndef FOLLOWERD_KQL_EXEC_INT_H
 #define FOLLOWERD_KQL_EXEC_INT_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <sqlite3.h>
+
 #include "query/kql_exec.h"
 
 #define KQL_SQL_MAX_PARAMS 32766 /* SQLite's default SQLITE_MAX_VARIABLE_NUMBER */
@@ -58,6 +63,25 @@ enum kql_arith {
 	KQL_A_DIV,
 	KQL_A_MOD,
 };
+
+/* Counts n more bytes of an aggregate's state against the query's budget
+ * (the function's user data; NULL: none); false, with the aggregate
+ * failed (SQLITE_TOOBIG), past its limit.  kql_exec_release gives them
+ * back. */
+bool kql_exec_charge(sqlite3_context *ctx, size_t n);
+void kql_exec_release(sqlite3_context *ctx, size_t n);
+
+/* Whether arg_max's key k (not null) beats than (sign 1; arg_min: -1):
+ * texts compared bytewise, anything else as doubles; a tie is not. */
+bool kql_exec_better(sqlite3_value *k, sqlite3_value *than, int sign);
+
+/* make_list/make_set's elements without a max argument (Kusto's
+ * default maxSize). */
+#define KQL_COLLECT_MAX 1048576
+
+/* Registers the merges of split states (kql_exec_merge.c) on db, their
+ * states counted against b (borrowed; NULL: none). */
+int kql_exec_register_merge(sqlite3 *db, struct kql_budget *b);
 
 /* Unit codes of kql_startof(dt, unit). */
 enum kql_dtunit {

@@ -860,6 +860,24 @@ static int dcount(struct sqlb *b, const struct kql_expr *e, const char *fn, cons
 	return 0;
 }
 
+/* make_list/make_set's merge: the partitions' arrays joined in their
+ * order (kql_concat's mode 0 list, 1 set, 2 set of dynamic values), past
+ * max elements cut as the whole plan's kql_array_head cuts. */
+static int concat_merge(struct sqlb *b, const struct kql_expr *e, const char *prefix)
+{
+	int mode = e->fn == KQL_F_M_LIST ? 0 : e->fn == KQL_F_M_SET ? 1 : 2;
+
+	if (e->nargs < 3) {
+		fprintf(b->f, "kql_concat(%d, ", mode);
+		if (pattern(b, e, "%0, %1, ", prefix) != 0)
+			return -1;
+		fprintf(b->f, "%d)", KQL_COLLECT_MAX);
+		return 0;
+	}
+	fprintf(b->f, "kql_array_head(kql_concat(%d, ", mode);
+	return pattern(b, e, "%0, %1, %2), %2)", prefix);
+}
+
 /* The aggregates of split plans (kql_split.h): partial states per
  * partition and their merges.  avg's sum is exact for integers (SQLite's
  * avg sums their doubles, equal below 2^53); a dcount's state is its
@@ -882,6 +900,19 @@ static int split_call(struct sqlb *b, const struct kql_expr *e, const char *pref
 		               prefix);
 	case KQL_F_M_DCOUNT:
 		return call(b, "kql_dmerge", e, prefix);
+	case KQL_F_P_TSUM:
+		return pattern(b, e, cond ? "kql_tsum(CASE WHEN %1 THEN %0 END)" : "kql_tsum(%0)",
+		               prefix);
+	case KQL_F_M_TAVG:
+		return call(b, "kql_tmerge", e, prefix);
+	case KQL_F_M_ARGMAX:
+		return pattern(b, e, "kql_argmerge(1, %0, %1, %2, %3)", prefix);
+	case KQL_F_M_ARGMIN:
+		return pattern(b, e, "kql_argmerge(-1, %0, %1, %2, %3)", prefix);
+	case KQL_F_M_LIST:
+	case KQL_F_M_SET:
+	case KQL_F_M_SET_DYN:
+		return concat_merge(b, e, prefix);
 	default:
 		break;
 	}
@@ -891,8 +922,14 @@ static int split_call(struct sqlb *b, const struct kql_expr *e, const char *pref
 /* make_set(x [, max]) / make_list(x [, max]): at most max elements. */
 static int collect(struct sqlb *b, const struct kql_expr *e, bool distinct, const char *prefix)
 {
-	if (e->nargs < 2)
-		return collect_all(b, e, distinct, prefix);
+	/* without a max, Kusto's default: cut, not rewritten */
+	if (e->nargs < 2) {
+		fputs("kql_array_cap(", b->f);
+		if (collect_all(b, e, distinct, prefix) != 0)
+			return -1;
+		fprintf(b->f, ", %d)", KQL_COLLECT_MAX);
+		return 0;
+	}
 	fputs("kql_array_head(", b->f);
 	if (collect_all(b, e, distinct, prefix) != 0)
 		return -1;
@@ -904,21 +941,16 @@ static int collect(struct sqlb *b, const struct kql_expr *e, bool distinct, cons
 }
 
 /* avg and avgif.  A timespan or datetime average is whole ticks, rounded
- * (later operators expect integers); datetimes are averaged as offsets
- * from 2020-01-01, whose doubles stay exact to the tick for centuries
- * around it, where ticks since 1970 would lose ~32 ticks. */
+ * (later operators expect integers); datetimes are averaged by kql_tavg:
+ * an exact sum of ticks, the mean's offset from 2020-01-01 rounded (a
+ * double sum of datetimes is inexact past a few values). */
 static int average(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 {
 	bool cond = e->fn == KQL_F_AVGIF;
 
 	if (e->type == PROTO_T_DATETIME)
-		return pattern(
-		    b, e,
-		    cond ? "(CAST(round(avg(CASE WHEN %1 THEN %0 - 15778368000000000 END)) "
-		           "AS INTEGER) + 15778368000000000)"
-		         : "(CAST(round(avg(%0 - 15778368000000000)) AS INTEGER) + "
-		           "15778368000000000)",
-		    prefix);
+		return pattern(b, e, cond ? "kql_tavg(CASE WHEN %1 THEN %0 END)" : "kql_tavg(%0)",
+		               prefix);
 	if (e->type == PROTO_T_TIMESPAN)
 		return pattern(b, e,
 		               cond ? "CAST(round(avg(CASE WHEN %1 THEN %0 END)) AS INTEGER)"

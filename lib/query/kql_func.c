@@ -96,6 +96,13 @@ static const struct kql_func funcs[] = {
     {"$dstate", KQL_F_P_DSET, A, 1, 3, KQL_R_FIXED, PROTO_T_STRING, "dstate"},
     {"$avg_merge", KQL_F_M_AVG, A, 2, 2, KQL_R_NUMERIC, PROTO_T_REAL, "avg"},
     {"$dcount_merge", KQL_F_M_DCOUNT, A, 1, 1, KQL_R_FIXED, PROTO_T_LONG, "dcount"},
+    {"$argmax_merge", KQL_F_M_ARGMAX, A, 4, 4, KQL_R_FIXED, PROTO_T_DYNAMIC, "max"},
+    {"$argmin_merge", KQL_F_M_ARGMIN, A, 4, 4, KQL_R_FIXED, PROTO_T_DYNAMIC, "min"},
+    {"$list_merge", KQL_F_M_LIST, A, 2, 3, KQL_R_FIXED, PROTO_T_DYNAMIC, "list"},
+    {"$set_merge", KQL_F_M_SET, A, 2, 3, KQL_R_FIXED, PROTO_T_DYNAMIC, "set"},
+    {"$dynset_merge", KQL_F_M_SET_DYN, A, 2, 3, KQL_R_FIXED, PROTO_T_DYNAMIC, "set"},
+    {"$tsum", KQL_F_P_TSUM, A, 1, 2, KQL_R_FIXED, PROTO_T_STRING, "tsum"},
+    {"$tavg_merge", KQL_F_M_TAVG, A, 1, 1, KQL_R_FIXED, PROTO_T_DATETIME, "avg"},
 };
 
 /* KQL functions outside the subset, from the KQL documentation's list of

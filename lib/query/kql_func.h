@@ -96,6 +96,14 @@ enum kql_fn {
 	KQL_F_P_DSET,    /* $dstate: dcount(if)'s HyperLogLog state as text (kql_hll.h) */
 	KQL_F_M_AVG,     /* merged avg: (sum of sums) / (sum of counts), null over none */
 	KQL_F_M_DCOUNT,  /* merged dcount: distinct values of the union of sets */
+	/* merges by the partition's index (part, ...): the scan's order */
+	KQL_F_M_ARGMAX,  /* (part, rows, key, value): value of the first best key */
+	KQL_F_M_ARGMIN,  /* the same, the least key */
+	KQL_F_M_LIST,    /* (part, list [, max]): the lists in order */
+	KQL_F_M_SET,     /* (part, set [, max]): the sets' union, equal SQL values once */
+	KQL_F_M_SET_DYN, /* the same of dynamic values: equal JSON once */
+	KQL_F_P_TSUM,    /* avg(if) of datetimes: exact sum and count, as text */
+	KQL_F_M_TAVG,    /* their merge: the mean, whole ticks */
 	KQL_F_COUNT_FNS
 };
 

@@ -172,8 +172,8 @@ static int exec(sqlite3 *db, const char *sql)
 	return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
 }
 
-/* CREATE TEMP TABLE "$partials"(p0, p1 ...) (the names kql_split's scan
- * of it reads), or (insert) its INSERT; a
+/* CREATE TEMP TABLE "$partials"(p0, p1 ..., part) (the names kql_split's
+ * scan of it reads), or (insert) its INSERT; a
  * new malloc'd string, NULL on ENOMEM. */
 static char *table_sql(const struct kql_plan *p, bool insert)
 {
@@ -191,7 +191,7 @@ static char *table_sql(const struct kql_plan *p, bool insert)
 			fputs(c ? ", ?" : "?", f);
 		else
 			fprintf(f, "%sp%zu", c ? ", " : "", c);
-	fputs(")", f);
+	fputs(insert ? ", ?)" : ", " KQL_SPLIT_PART ")", f);
 	if (fclose(f) != 0) {
 		free(sql);
 		return NULL;
@@ -213,7 +213,8 @@ static int create_table(sqlite3 *db, const struct kql_plan *p, sqlite3_stmt **re
 	return rc;
 }
 
-static int insert_rows(sqlite3_stmt *st, const struct rowbuf *b, const struct kql_plan *p)
+/* Partition k's rows b (the partial plan p's columns, then k). */
+static int insert_rows(sqlite3_stmt *st, const struct rowbuf *b, const struct kql_plan *p, size_t k)
 {
 	for (size_t i = 0; i + p->ncols <= b->n; i += p->ncols) {
 		sqlite3_reset(st);
@@ -221,6 +222,8 @@ static int insert_rows(sqlite3_stmt *st, const struct rowbuf *b, const struct kq
 			if (kql_exec_bind(st, (int)c + 1, &b->v[i + c], p->cols[c].type) !=
 			    SQLITE_OK)
 				return -EIO;
+		if (sqlite3_bind_int64(st, (int)p->ncols + 1, (sqlite3_int64)k) != SQLITE_OK)
+			return -EIO;
 		if (sqlite3_step(st) != SQLITE_DONE)
 			return -EIO;
 	}
@@ -234,7 +237,7 @@ static int gather(sqlite3 *db, const struct kql_plan *p, const struct part *t, s
 	int rc = create_table(db, p, &st);
 
 	for (size_t k = 0; rc == 0 && k < n; k++)
-		rc = insert_rows(st, &t[k].rows, p);
+		rc = insert_rows(st, &t[k].rows, p, k);
 	sqlite3_finalize(st);
 	return rc;
 }

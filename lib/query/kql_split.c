@@ -16,6 +16,13 @@ struct builder {
 	const struct kql_plan *agg;
 	struct kql_plan *partial, *merge;
 	size_t nstates; /* partial columns so far (keys included) */
+	/* the merge's reference to the partition's index (its column is
+	 * numbered once the states are all added), the state count() (shared
+	 * by the arg_max merges), and arg_max's key states by key */
+	struct kql_expr *part, *rows;
+	const struct kql_expr **argkey; /* per aggregate: a key expression */
+	enum kql_fn *argfn;             /* of arg_max or arg_min */
+	struct kql_expr **argstate;     /* its state */
 };
 
 static struct kql_expr *new_expr(struct kql_arena *a, enum kql_expr_kind kind,
@@ -72,10 +79,18 @@ static struct kql_expr *merge_same(struct builder *b, const struct kql_expr *e, 
 	return st ? new_call(b->a, merge, e->type, e->pos, &st, 1) : NULL;
 }
 
-/* avg(x) / avgif(x, pred): sum and count of the non-null values. */
+/* avg(x) / avgif(x, pred): sum and count of the non-null values; of
+ * datetimes one state, their exact sum and count as text (kql_tavg's). */
 static struct kql_expr *merge_avg(struct builder *b, const struct kql_expr *e)
 {
 	bool cond = e->fn == KQL_F_AVGIF;
+	struct kql_expr *t;
+
+	if (e->args[0]->type == PROTO_T_DATETIME) {
+		t = add_state(
+		    b, new_call(b->a, KQL_F_P_TSUM, PROTO_T_STRING, e->pos, e->args, cond ? 2 : 1));
+		return t ? new_call(b->a, KQL_F_M_TAVG, e->type, e->pos, &t, 1) : NULL;
+	}
 	struct kql_expr *x = e->args[0];
 	enum proto_coltype st = x->type == PROTO_T_REAL ? PROTO_T_REAL : PROTO_T_LONG;
 	struct kql_expr *v[2] = {
@@ -99,6 +114,61 @@ static struct kql_expr *merge_dcount(struct builder *b, const struct kql_expr *e
 	return st ? new_call(b->a, KQL_F_M_DCOUNT, e->type, e->pos, &st, 1) : NULL;
 }
 
+/* The merge's reference to the partition's index of a partial row. */
+static struct kql_expr *part_ref(struct builder *b, struct kql_pos pos)
+{
+	if (!b->part)
+		b->part = new_expr(b->a, KQL_E_COL, PROTO_T_LONG, pos);
+	return b->part;
+}
+
+/* make_list(x [, max]) / make_set: each partition's list (its first max
+ * elements), joined in the partitions' order, then cut to max.  A set's
+ * element new to the whole is new to its partition and comes after fewer
+ * than max others there, so each partition's first max hold all of the
+ * whole's first max. */
+static struct kql_expr *merge_collect(struct builder *b, const struct kql_expr *e)
+{
+	enum kql_fn fn = e->fn == KQL_F_MAKE_LIST              ? KQL_F_M_LIST
+	                 : e->args[0]->type == PROTO_T_DYNAMIC ? KQL_F_M_SET_DYN
+	                                                       : KQL_F_M_SET;
+	struct kql_expr *v[3] = {part_ref(b, e->pos), add_state(b, (struct kql_expr *)e),
+	                         e->nargs > 1 ? e->args[1] : NULL};
+
+	return v[0] && v[1] ? new_call(b->a, fn, e->type, e->pos, v, e->nargs > 1 ? 3 : 2) : NULL;
+}
+
+/* arg_max(key, x) / arg_min: each partition's first row of its best key
+ * (x and the key there), and its rows (none: an empty partition's row of a
+ * summarize without keys); merged by kql_argmerge: the best key, the
+ * earliest partition among equal keys, and the earliest partition's x
+ * where all keys are null, as kql_argmax answers over the whole scan. */
+static struct kql_expr *merge_arg(struct builder *b, const struct kql_expr *e)
+{
+	struct kql_expr *k[2] = {e->args[0], e->args[0]}, *v[4];
+	size_t i = 0;
+
+	for (; b->argkey[i] && (b->argkey[i] != e->args[0] || b->argfn[i] != e->fn); i++)
+		;
+	if (!b->argkey[i]) {
+		b->argkey[i] = e->args[0];
+		b->argfn[i] = e->fn;
+		b->argstate[i] =
+		    add_state(b, new_call(b->a, e->fn, e->args[0]->type, e->pos, k, 2));
+	}
+	if (!b->rows)
+		b->rows = add_state(b, new_call(b->a, KQL_F_COUNT, PROTO_T_LONG, e->pos, k, 0));
+	v[0] = part_ref(b, e->pos);
+	v[1] = b->rows;
+	v[2] = b->argstate[i];
+	/* arg_max(key, ...)'s first column, the key itself, is its state */
+	v[3] = e->args[1] == e->args[0] ? v[2] : add_state(b, (struct kql_expr *)e);
+	if (!v[0] || !v[1] || !v[2] || !v[3])
+		return NULL;
+	return new_call(b->a, e->fn == KQL_F_ARG_MAX ? KQL_F_M_ARGMAX : KQL_F_M_ARGMIN, e->type,
+	                e->pos, v, 4);
+}
+
 /* Whether e is an aggregate this module can split. */
 static bool decomposable(const struct kql_expr *e)
 {
@@ -115,11 +185,15 @@ static bool decomposable(const struct kql_expr *e)
 		return true;
 	case KQL_F_AVG:
 	case KQL_F_AVGIF:
-		/* Partial sums of datetimes would overflow a long. */
-		return e->args[0]->type != PROTO_T_DATETIME;
 	case KQL_F_DCOUNT:
 	case KQL_F_DCOUNTIF:
+	case KQL_F_ARG_MAX:
+	case KQL_F_ARG_MIN:
 		return true;
+	case KQL_F_MAKE_LIST:
+	case KQL_F_MAKE_SET:
+		/* the merge repeats the bound, which reads no column */
+		return e->nargs < 2 || e->args[1]->kind == KQL_E_LIT;
 	default:
 		return false;
 	}
@@ -141,6 +215,12 @@ static struct kql_expr *merge_of(struct builder *b, const struct kql_expr *e)
 	case KQL_F_AVG:
 	case KQL_F_AVGIF:
 		return merge_avg(b, e);
+	case KQL_F_MAKE_LIST:
+	case KQL_F_MAKE_SET:
+		return merge_collect(b, e);
+	case KQL_F_ARG_MAX:
+	case KQL_F_ARG_MIN:
+		return merge_arg(b, e);
 	default:
 		return merge_dcount(b, e);
 	}
@@ -221,7 +301,8 @@ static struct kql_plan *new_plan(struct kql_arena *a, const struct kql_plan *lik
 
 /* The scan of the partial rows the final plan reads: columns p0, p1 ...
  * typed as the partial plan's (kql_par names the table's so). */
-static struct kql_plan *partials_scan(struct kql_arena *a, const struct kql_plan *partial)
+static struct kql_plan *partials_scan(struct kql_arena *a, const struct kql_plan *partial,
+                                      struct kql_expr *part)
 {
 	struct kql_plan *s = kql_arena_alloc(a, sizeof(*s));
 	char name[24];
@@ -233,7 +314,11 @@ static struct kql_plan *partials_scan(struct kql_arena *a, const struct kql_plan
 	s->pos = partial->pos;
 	s->ncols = partial->ncols;
 	s->table = KQL_SPLIT_TABLE;
-	memset(s->reads, 1, partial->ncols);
+	memset(s->reads, 1, partial->ncols + 1);
+	if (part) {
+		part->col = (int)s->ncols;
+		s->cols[s->ncols++] = (struct kql_col){KQL_SPLIT_PART, PROTO_T_LONG, false};
+	}
 	for (size_t c = 0; c < partial->ncols; c++) {
 		(void)snprintf(name, sizeof(name), "p%zu", c);
 		s->cols[c] = (struct kql_col){kql_arena_strndup(a, name, strlen(name)),
@@ -259,12 +344,17 @@ static int add_keys(struct builder *b)
 /* The partial plan and the merging summarize of agg (splittable). */
 static int split_aggregate(struct kql_arena *a, const struct kql_plan *agg, struct kql_split *ret)
 {
-	/* at most two states per aggregate */
-	size_t most = agg->nkeys + 2 * (agg->nexprs - agg->nkeys);
-	struct builder b = {a, agg, new_plan(a, agg, most, most), new_plan(a, agg, 0, agg->nexprs),
-	                    0};
+	/* at most two states per aggregate, and the rows */
+	size_t naggs = agg->nexprs - agg->nkeys, most = agg->nkeys + 2 * naggs + 1;
+	struct builder b = {.a = a,
+	                    .agg = agg,
+	                    .partial = new_plan(a, agg, most, most),
+	                    .merge = new_plan(a, agg, 0, agg->nexprs)};
 
-	if (!b.partial || !b.merge || add_keys(&b) < 0)
+	b.argkey = kql_arena_alloc(a, (naggs + 1) * sizeof(*b.argkey));
+	b.argfn = kql_arena_alloc(a, (naggs + 1) * sizeof(*b.argfn));
+	b.argstate = kql_arena_alloc(a, (naggs + 1) * sizeof(*b.argstate));
+	if (!b.partial || !b.merge || !b.argkey || !b.argfn || !b.argstate || add_keys(&b) < 0)
 		return -ENOMEM;
 	for (size_t i = agg->nkeys; i < agg->nexprs; i++)
 		if (!(b.merge->exprs[i] = merge_of(&b, agg->exprs[i])))
@@ -274,7 +364,7 @@ static int split_aggregate(struct kql_arena *a, const struct kql_plan *agg, stru
 	b.merge->cols = agg->cols;
 	b.merge->ncols = agg->ncols;
 	b.merge->nexprs = agg->nexprs;
-	if (!(b.merge->in[0] = partials_scan(a, b.partial)))
+	if (!(b.merge->in[0] = partials_scan(a, b.partial, b.part)))
 		return -ENOMEM;
 	ret->scan = scan_below(agg->in[0]);
 	ret->partial = b.partial;
@@ -318,7 +408,8 @@ static int split_limit(struct kql_arena *a, const struct kql_plan *p, struct kql
 	if (!f)
 		return -ENOMEM;
 	*f = *p;
-	if (!(f->in = kql_arena_alloc(a, 2 * sizeof(*f->in))) || !(f->in[0] = partials_scan(a, p)))
+	if (!(f->in = kql_arena_alloc(a, 2 * sizeof(*f->in))) ||
+	    !(f->in[0] = partials_scan(a, p, NULL)))
 		return -ENOMEM;
 	ret->scan = scan_below(p->in[0]);
 	ret->partial = p;

@@ -11,10 +11,13 @@
  * Decomposable: count, countif, sum, sumif, min, max, take_any (each its
  * own merge: sums of counts, min of mins ...), avg and avgif (a sum and a
  * count of non-null values, divided after the merge), dcount and dcountif
- * (exact: each partition's distinct values, counted once merged; not over
- * reals, whose JSON text would round).  Everything else (make_set and
- * make_list, whose order is the scan's; arg_max, arg_min; percentiles)
- * keeps the plan whole.  top N and take N split too: each partition's N
+ * (each partition's HyperLogLog state, merged exactly), avg/avgif of
+ * datetimes (exact sums of ticks), and the aggregates whose answer follows
+ * the scan's order, merged in the partitions' order (KQL_SPLIT_PART
+ * below): arg_max and arg_min (the first row of the best key; all keys
+ * null: the first row), make_list and make_set (the lists joined in
+ * order, cut to their max, a literal).  The percentiles keep the plan
+ * whole (their state is every value).  top N and take N split too: each partition's N
  * rows, then N of all of them (take: any N rows, as Kusto's; the
  * partitions stop once N are found; top: rows tied on the keys may come
  * in another order).  distinct splits as each partition's distinct
@@ -46,6 +49,12 @@
 /* The table the final plan reads the partial rows from; '$' is in no
  * Kusto name, so it cannot be a stored table's. */
 #define KQL_SPLIT_TABLE "$partials"
+
+/* Its column after the partial plan's (p0, p1 ...): the index of the
+ * partition the row comes from.  Partitions must be runs of the scan's
+ * rows in the whole plan's order, numbered in that order: the merges of
+ * arg_max/arg_min and make_list/make_set order by it. */
+#define KQL_SPLIT_PART "part"
 
 struct kql_split {
 	const struct kql_plan *scan;    /* the stored table whose rows are partitioned */

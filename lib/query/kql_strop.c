@@ -12,6 +12,19 @@
  * (U+017F) fold to ASCII letters, so no shortcut is taken there.  The
  * case-sensitive forms never fold.  Terms (has, hasprefix, hassuffix) are
  * runs of ASCII letters and digits and of bytes beyond ASCII, as before.
+ *
+ * The scans (contains, has, hasprefix, hassuffix) with a folded needle of
+ * ASCII bytes read a haystack of 16 bytes or more once, 16 bytes at a
+ * time (SSE2): the blocks are checked for ASCII as they are searched, and
+ * a candidate is a position whose first two bytes match.  A match whose
+ * bytes before it were checked is the full fold's answer even if bytes
+ * beyond ASCII come later: kql_fold maps each code point alone, so an
+ * ASCII prefix folds to itself lowered, and the needle's ASCII bytes only
+ * match ASCII bytes.  A block with a byte beyond ASCII or a NUL before a
+ * decision hands the haystack to the general path (checked, then folded),
+ * as does a term's edge on such a byte.  The general path alone read the
+ * haystack twice (the ASCII check, then the search) and was most of the
+ * per-row cost of `where Message contains "fail"`.
  */
 #include "query/kql_strop.h"
 
@@ -22,10 +35,17 @@
 
 #include "query/kql_fold.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 struct kql_needle {
 	int op;
 	bool ci;    /* case-insensitive: text is folded to lower case */
+	bool fast;  /* a scan (contains, has…) for ASCII text: fast_match */
 	size_t len; /* bytes of text */
+	/* when fast: its first two bytes and their masks, 16 times each */
+	unsigned char lanes[4][16];
 	char text[];
 };
 
@@ -34,6 +54,31 @@ static bool op_ci(int op)
 	return op == KQL_S_HAS || op == KQL_S_HASPREFIX || op == KQL_S_HASSUFFIX ||
 	       op == KQL_S_CONTAINS || op == KQL_S_STARTSWITH || op == KQL_S_ENDSWITH ||
 	       op == KQL_S_EQ_CI;
+}
+
+/* Whether fast_match may answer op for the folded needle t (len bytes):
+ * a case-insensitive scan for a non-empty needle of ASCII bytes. */
+static bool op_fast(int op, const char *t, size_t len)
+{
+	if (op != KQL_S_HAS && op != KQL_S_HASPREFIX && op != KQL_S_HASSUFFIX &&
+	    op != KQL_S_CONTAINS)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)t[i] >= 0x80)
+			return false;
+	return len > 0;
+}
+
+/* The lanes of a fast needle: its first two bytes (the first twice when
+ * it has one) and their masks, 0x20 for a letter ('A' and 'a' both match
+ * 'a'), 0 otherwise; set once, not per row. */
+static void fast_lanes(struct kql_needle *nd)
+{
+	for (size_t k = 0; k < 2; k++) {
+		unsigned char x = (unsigned char)nd->text[k < nd->len ? k : 0];
+		memset(nd->lanes[2 * k], x, 16);
+		memset(nd->lanes[2 * k + 1], (unsigned)(x - 'a') < 26u ? 0x20 : 0, 16);
+	}
 }
 
 struct kql_needle *kql_needle_new(int op, const char *s)
@@ -50,8 +95,11 @@ struct kql_needle *kql_needle_new(int op, const char *s)
 	if ((nd = malloc(sizeof(*nd) + len + 1)) != NULL) {
 		nd->op = op;
 		nd->ci = ci;
+		nd->fast = ci && op_fast(op, t, len);
 		nd->len = len;
 		memcpy(nd->text, t, len + 1);
+		if (nd->fast)
+			fast_lanes(nd);
 	}
 	free(folded);
 	return nd;
@@ -185,6 +233,90 @@ static bool match(const struct kql_needle *nd, const char *h, size_t n)
 	return false;
 }
 
+/* ---- the fast path: an ASCII needle, the haystack read once ---- */
+
+#if defined(__SSE2__)
+#define FAST_MIN 16 /* bytes of haystack: one block at least */
+
+/* 1 when an in-place match at offset i (its first two bytes known to
+ * match) is a match of nd, 0 when not, -1 when a term's edge is a byte
+ * beyond ASCII or a NUL not yet checked (the general path decides). */
+static int fast_confirm(const struct kql_needle *nd, const char *h, size_t n, size_t i)
+{
+	size_t m = nd->len;
+	bool start, end;
+	unsigned char after;
+
+	if (m > 2 && !same(h + i + 2, nd->text + 2, m - 2, true))
+		return 0;
+	if (nd->op == KQL_S_CONTAINS)
+		return 1;
+	after = i + m < n ? (unsigned char)h[i + m] : ' ';
+	if (after >= 0x80 || after == 0)
+		return -1;
+	start = i == 0 || !term_char((unsigned char)h[i - 1]);
+	end = !term_char(after);
+	if (nd->op == KQL_S_HAS)
+		return start && end;
+	return nd->op == KQL_S_HASPREFIX ? start : end;
+}
+
+/* The 16-bit mask of the offsets p + k (k < 16) of h whose byte, with
+ * mask k0 or'ed in, is c0 and whose next byte, with k1, is c1 (when the
+ * needle has two bytes or more). */
+static unsigned candidates(const char *h, size_t p, __m128i b, const struct kql_needle *nd,
+                           const __m128i *c)
+{
+	unsigned bits = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_or_si128(b, c[1]), c[0]));
+
+	if (nd->len > 1) {
+		__m128i b1 = _mm_loadu_si128((const __m128i *)(const void *)(h + p + 1));
+		bits &= (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_or_si128(b1, c[3]), c[2]));
+	}
+	return bits;
+}
+
+/* nd over h (n >= FAST_MIN bytes, h[n] is its NUL), blocks of 16 bytes
+ * at p = 0, 16, … and the last one at n - 16 (it may overlap the one
+ * before: its candidates there were already refused).  Reading h + p + 1
+ * reaches h[n] at most.  1 / 0: the answer; -1: the general path's. */
+static int fast_match(const struct kql_needle *nd, const char *h, size_t n)
+{
+	const __m128i zero = _mm_setzero_si128();
+	size_t m = nd->len, p = 0;
+	__m128i c[4];
+
+	if (m > n)
+		return -1;
+	for (size_t k = 0; k < 4; k++)
+		c[k] = _mm_loadu_si128((const __m128i *)(const void *)nd->lanes[k]);
+	for (bool last = false; !last; p += 16) {
+		__m128i b;
+		unsigned bits;
+
+		last = p + 16 >= n;
+		p = last ? n - 16 : p;
+		b = _mm_loadu_si128((const __m128i *)(const void *)(h + p));
+		if (_mm_movemask_epi8(b) | _mm_movemask_epi8(_mm_cmpeq_epi8(b, zero)))
+			return -1;
+		bits = p <= n - m ? candidates(h, p, b, nd, c) : 0;
+		if (p <= n - m && n - m - p < 15)
+			bits &= (2u << (n - m - p)) - 1; /* no candidate past n - m */
+		for (int r; bits != 0; bits &= bits - 1)
+			if ((r = fast_confirm(nd, h, n, p + (size_t)__builtin_ctz(bits))) != 0)
+				return r;
+	}
+	return 0;
+}
+#else
+#define FAST_MIN SIZE_MAX
+
+static int fast_match(const struct kql_needle *nd, const char *h, size_t n)
+{
+	return -1;
+}
+#endif
+
 /* true when the len bytes at s are all ASCII and none is NUL (eight at a
  * time: a byte of 1..0x7f keeps the high bit of (b - 1) | b clear, and
  * no borrow crosses bytes then).  Otherwise *len is cut at the first NUL
@@ -215,6 +347,8 @@ int kql_strop_match(const struct kql_needle *nd, const char *hay, size_t len)
 	char *folded = NULL;
 	int r;
 
+	if (nd->fast && len >= FAST_MIN && (r = fast_match(nd, hay, len)) >= 0)
+		return r;
 	if (!plain_ascii(hay, &len) && nd->ci) {
 		if ((folded = kql_fold(hay, false)) == NULL)
 			return -ENOMEM;

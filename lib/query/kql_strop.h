@@ -5,7 +5,8 @@
  *
  * The needle is prepared once per statement (folded, measured) and kept by
  * the caller; a haystack of ASCII bytes is then matched case-insensitively
- * in place, without folding.  Only a haystack with other bytes is folded
+ * in place, without folding (contains and has with an ASCII needle in one
+ * pass, 16 bytes at a time, where SSE2 is).  Only a haystack with other bytes is folded
  * (kql_fold), so the answer is always that of the full fold of both sides:
  * a KELVIN SIGN still finds "k".
  */

@@ -190,6 +190,11 @@ static const char *const migrations[] = {
      * store can read its rows and skip it. */
     "ALTER TABLE artifacts ADD COLUMN data TEXT;"
     "ALTER TABLE extents ADD COLUMN stats TEXT;",
+    /* 6: the generation (store_generation): one counter that every change
+     * of what a reader sees bumps, so that a query worker can tell a status
+     * row (a poll) from a new version without comparing what it read. */
+    "CREATE TABLE generation(id INTEGER PRIMARY KEY CHECK(id = 1), n INTEGER NOT NULL);"
+    "INSERT INTO generation(id, n) VALUES(1, 0);",
 };
 
 _Static_assert(N_ELEMENTS(migrations) == STORE_VERSION, "one migration per schema version");
@@ -218,6 +223,8 @@ static const char *const statements[ST__COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
+    [ST_GEN_BUMP] = "UPDATE generation SET n = n + 1 WHERE id = 1",
+    [ST_GEN_GET] = "SELECT n FROM generation WHERE id = 1",
     [ST_CONFIG_PUT] = "INSERT OR REPLACE INTO configs(name, json) VALUES(?1, ?2)",
     [ST_CONFIG_GET] = "SELECT json FROM configs WHERE name = ?1",
     [ST_CONFIG_DELETE] = "DELETE FROM configs WHERE name = ?1",
@@ -481,7 +488,25 @@ int store_begin(struct store *s, char *err)
 
 int store_commit(struct store *s, char *err)
 {
-	return store_run(s, ST_COMMIT, err);
+	int r = store_run(s, ST_GEN_BUMP, err);
+
+	return r == 0 ? store_run(s, ST_COMMIT, err) : r;
+}
+
+/* Steps st, a change of what readers see, in a transaction of its own (the
+ * generation with it); -ENOENT (err not set) when it changed no row. */
+static int step_change(struct store *s, sqlite3_stmt *st, char *err, const char *what)
+{
+	int r = store_begin(s, err);
+
+	if (r == 0)
+		r = store_step_done(s, st, err, what);
+	if (r == 0 && sqlite3_changes(s->db) == 0)
+		r = -ENOENT;
+	if (r == 0)
+		r = store_commit(s, err);
+	store_rollback(s); /* a no-op once committed */
+	return r;
 }
 
 void store_rollback(struct store *s)
@@ -830,7 +855,7 @@ static int kv_put(struct store *s, enum store_st id, const char *name, const cha
 		return -EIO;
 	(void)store_bind_text(st, 1, name);
 	(void)store_bind_text(st, 2, json);
-	return store_step_done(s, st, err, id == ST_CONFIG_PUT ? "config put" : "overlay put");
+	return step_change(s, st, err, id == ST_CONFIG_PUT ? "config put" : "overlay put");
 }
 
 static int kv_delete(struct store *s, enum store_st id, const char *name, char *err)
@@ -845,9 +870,8 @@ static int kv_delete(struct store *s, enum store_st id, const char *name, char *
 	if (st == NULL)
 		return -EIO;
 	(void)store_bind_text(st, 1, name);
-	r = store_step_done(s, st, err,
-	                    id == ST_CONFIG_DELETE ? "config delete" : "overlay delete");
-	if (r == 0 && sqlite3_changes(s->db) == 0)
+	r = step_change(s, st, err, id == ST_CONFIG_DELETE ? "config delete" : "overlay delete");
+	if (r == -ENOENT)
 		r = store_errf(err, -ENOENT, "%s '%s': not found", what, name);
 	return r;
 }
@@ -969,9 +993,14 @@ int store_db_add(struct store *s, const char *config, const char *root, const ch
 	(void)store_bind_text(st, 2, root);
 	(void)store_bind_text(st, 3, leader_db);
 	(void)store_bind_text(st, 4, local_name);
-	r = store_step_done(s, st, err, "database add");
+	r = store_begin(s, err);
+	if (r == 0)
+		r = store_step_done(s, st, err, "database add");
 	if (r < 0 && sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_UNIQUE)
 		r = store_errf(err, -EEXIST, "database '%s': already attached", config);
+	if (r == 0)
+		r = store_commit(s, err);
+	store_rollback(s); /* a no-op once committed */
 	return r;
 }
 
@@ -1103,6 +1132,20 @@ out:
 	return r;
 }
 
+int store_generation(struct store *s, int64_t *ret, char *err)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_GEN_GET, err);
+	int r;
+
+	if (st == NULL)
+		return -EIO;
+	r = store_step_row(s, st, err, "generation");
+	if (r == 1)
+		*ret = sqlite3_column_int64(st, 0);
+	(void)sqlite3_reset(st);
+	return r == 1 ? 0 : r == 0 ? store_errf(err, -EBADMSG, "generation: no row") : r;
+}
+
 /* ---- blobs ---- */
 
 static const char *const blob_states[] = {"unknown", "cached", "quarantined"};
@@ -1147,8 +1190,10 @@ int store_blobs_put(struct store *s, const struct store_blob *v, size_t n, char 
 
 	for (size_t i = 0; r == 0 && i < n; i++)
 		r = store_blob_put(s, &v[i], err);
+	/* the cache's own state: no reader of a database sees it (the
+	 * generation stays) */
 	if (r == 0 && own)
-		r = store_commit(s, err);
+		r = store_run(s, ST_COMMIT, err);
 	if (r < 0 && own)
 		store_rollback(s);
 	return r;

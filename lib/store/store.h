@@ -69,7 +69,7 @@
 
 #define STORE_ERRLEN 512
 #define STORE_HISTORY_MAX 1000 /* history rows kept per database */
-#define STORE_VERSION 5        /* PRAGMA user_version of a current file */
+#define STORE_VERSION 6        /* PRAGMA user_version of a current file */
 
 struct store;
 struct store_ckpt;
@@ -183,6 +183,18 @@ int store_lag(struct store *s, const char *config, struct store_lag *ret, char *
  * visible already; -ESTALE when the applied version is another (applied
  * meanwhile: decide again); -ENOENT. */
 int store_db_publish(struct store *s, const char *config, uint64_t version, char *err);
+
+/* The store's generation into *ret: a counter that every transaction
+ * changing what a reader of the store can see increases in the same
+ * transaction: an applied commit or checkpoint, a publish, a database
+ * attached or detached, an attach configuration or overlay entry written.
+ * Status rows (a poll's leader version and time, the state, the last
+ * error) and the cache's blob states leave it as it is.  So two snapshots
+ * of the same generation read the same entities, schemas, extents,
+ * policies and principals of every database (a query worker keeps what it
+ * read between queries on this).  Read in the caller's snapshot when it
+ * holds a read transaction. */
+int store_generation(struct store *s, int64_t *ret, char *err);
 
 /* ---- applying changes ---- */
 

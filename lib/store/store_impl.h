@@ -24,6 +24,8 @@ enum store_st {
 	ST_BEGIN,
 	ST_COMMIT,
 	ST_ROLLBACK,
+	ST_GEN_BUMP,
+	ST_GEN_GET,
 	ST_CONFIG_PUT,
 	ST_CONFIG_GET,
 	ST_CONFIG_DELETE,
@@ -159,7 +161,11 @@ int store_bind_text(sqlite3_stmt *st, int i, const char *v);
 /* Copies a text column (NULL stays NULL unless empty_for_null); false on ENOMEM. */
 bool store_col_dup(sqlite3_stmt *st, int i, char **ret, bool empty_for_null);
 
-/* Transactions: BEGIN IMMEDIATE / COMMIT / ROLLBACK (rollback never fails). */
+/* Transactions: BEGIN IMMEDIATE / COMMIT / ROLLBACK (rollback never fails).
+ * store_commit is for a change of what readers see: it bumps the generation
+ * (store_generation) in the transaction it commits.  A transaction that
+ * writes only status (a poll's row, the state, the last error: autocommit
+ * statements) or the cache's blob states commits without it. */
 int store_begin(struct store *s, char *err);
 int store_commit(struct store *s, char *err);
 void store_rollback(struct store *s);

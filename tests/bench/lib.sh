@@ -128,11 +128,31 @@ bench_until() {
 }
 
 # bench_kql URL CSL OUT: one KQL query (database Logs) over POST
-# /v2/rest/query with curl; the answer into OUT; prints "HTTP_CODE SECONDS".
+# /v2/rest/query with a curl process of its own (a new connection); the
+# answer into OUT; prints "HTTP_CODE SECONDS".
 bench_kql() {
 	jq -n --arg c "$2" '{db: "Logs", csl: $c}' |
 		curl -s -m 1800 -o "$3" -w '%{http_code} %{time_total}\n' -X POST \
 			-H 'Content-Type: application/json' --data-binary @- "$1/v2/rest/query"
+}
+
+# bench_kql_kept URL CSL N BODY OUT: N + 1 KQL queries (database Logs)
+# over POST /v2/rest/query from one curl process that keeps its connection
+# alive between them (--next), as the Kusto SDKs do (the Node SDK's
+# keep-alive agent).  BODY: a file for the request; the first answer into
+# OUT (the first query opens the connection: time it apart).  Prints
+# "HTTP_CODE SECONDS CONNECTS" for each query, one a line (CONNECTS: the
+# connections curl opened for it, 0 when it went over the kept one).
+bench_kql_kept() {
+	local a=() i
+	jq -n --arg c "$2" '{db: "Logs", csl: $c}' >"$4"
+	for ((i = 0; i <= $3; i++)); do
+		[ "$i" -eq 0 ] || a+=(--next)
+		a+=(-s -m 1800 -o "$([ "$i" -eq 0 ] && echo "$5" || echo /dev/null)" -X POST
+			-H 'Content-Type: application/json' --data-binary "@$4"
+			-w '%{http_code} %{time_total} %{num_connects}\n' "$1/v2/rest/query")
+	done
+	curl "${a[@]}"
 }
 
 # bench_kql_rows OUT: "ROWS SUM" of a v2 answer's first primary table (SUM:

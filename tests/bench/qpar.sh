@@ -12,6 +12,7 @@
 #   make bench BENCH=qpar        QPAR_ROWS=10000000 QPAR_EXTENTS=1000 for the issue's size
 #   QPAR_PARTS=1: the split on one thread (a summarize's partial hashed);
 #   QPAR_SORTED=1: the partial plans as SQL (GROUP BY) instead of hashed
+#   QPAR_ONLY=argmax-by-host,avg-timestamp: these queries only
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -34,7 +35,7 @@ cc -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Wno-unused-parameter -I"$root/li
 echo "loading $ROWS rows in $EXTENTS extents ..." >&2
 # the store is made on the first call (one run, no query timed twice)
 "$bin" "$W/store.db" "$ROWS" "$EXTENTS" "$PARTS" 1 >/dev/null
-"$bin" "$W/store.db" "$ROWS" "$EXTENTS" "$PARTS" "$RUNS" >"$W/engine"
+"$bin" "$W/store.db" "$ROWS" "$EXTENTS" "$PARTS" "$RUNS" ${QPAR_ONLY:+"$QPAR_ONLY"} >"$W/engine"
 sqlite3 "$W/cli.db" "ATTACH '$W/store.db' AS s; CREATE TABLE logs(Timestamp INTEGER, Level TEXT,
 	Host TEXT, Service TEXT, Latency REAL, Code INTEGER); INSERT INTO logs SELECT c0, c1, c2, c3,
 	c4, c5 FROM s.d1;"
@@ -51,6 +52,9 @@ declare -A sql=(
 	[take-100]="SELECT * FROM logs LIMIT 100"
 	[take-10-where-rare]="SELECT * FROM logs WHERE Latency > 499.99 LIMIT 10"
 	[top-10-latency]="SELECT * FROM logs ORDER BY Latency DESC LIMIT 10"
+	[argmax-by-host]="SELECT Host, max(Latency), Timestamp FROM logs GROUP BY Host"
+	[makeset-by-host]="SELECT Host, json_group_array(DISTINCT Service) FROM logs GROUP BY Host"
+	[avg-timestamp]="SELECT avg(Timestamp) FROM logs"
 )
 cli() { # the least of RUNS "Run Time: real R user U sys S" of $1: "R U+S"
 	for ((i = 0; i < RUNS; i++)); do printf '%s;\n' "$1"; done |

@@ -6,7 +6,11 @@
 # printed with its KQL and the SQL written by hand for it, then run, a
 # first time untimed (its answer compared across the engines) and RUNS
 # times timed (the median is shown), by
-#   - followerd: KQL over POST /v2/rest/query with curl (time_total);
+#   - followerd: KQL over POST /v2/rest/query with curl (time_total), over
+#     one connection kept alive across the runs of a query (one curl
+#     process, --next: as the Kusto SDKs keep theirs; the ratios use it),
+#     and again with a new curl process and connection per run (fd new:
+#     what a query costs a client that connects for each);
 #   - the sqlite3 CLI, one thread, over an equivalent typed table loaded
 #     from the same cached CSV files (datetime as int64 ticks) (.timer);
 #   - DuckDB (@duckdb/node-api, SET threads = 2) over the cached CSV files
@@ -162,34 +166,51 @@ tsv_print() {
 		END { printf "%d %.17g\n", n, s }' "$1"
 }
 
-# followerd: KQL over HTTP.
-declare -A MS ANS CPU
+# followerd: KQL over HTTP.  One curl process keeps its connection alive
+# across a query's runs: the first (it connects) gives the answer, the
+# others are timed (the median the ratios use; the daemon's CPU per query,
+# the first included); then RUNS runs with a curl process (and connection)
+# each, timed (fd new).
+declare -A MS ANS CPU UNKEPT
 # cpu_ms PID: the process's user + system time so far, all its threads, ms.
 cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) * 1000 / hz }' "/proc/$1/stat"; }
-echo "followerd: $NQ queries x $((RUNS + 1)) ..." >&2
+# ms_of: the seconds of "CODE SECONDS ..." lines on stdin as ms, one a line.
+ms_of() { awk '{ printf "%.3f\n", $2 * 1000 }'; }
+# fd_runs CSL KEY: the answer into $W/ans and its HTTP code into fd_code,
+# then (when 200) MS[KEY] (kept alive), CPU[KEY], UNKEPT[KEY] ("!" when a
+# kept run failed or went over a new connection) and MS[KEY-new].
+fd_runs() {
+	local c0 r code t
+	c0=$(cpu_ms "$FPID")
+	bench_kql_kept "$URL" "$1" "$RUNS" "$W/kept.json" "$W/ans" >"$W/fd.kept"
+	CPU[$2]=$(awk -v a="$c0" -v b="$(cpu_ms "$FPID")" -v n="$RUNS" 'BEGIN { printf "%.1f", (b - a) / (n + 1) }')
+	read -r fd_code _ <"$W/fd.kept"
+	[ "$fd_code" = 200 ] || return 0
+	MS[$2]=$(tail -n +2 "$W/fd.kept" | ms_of | median)
+	if tail -n +2 "$W/fd.kept" | awk '$1 != 200 || $3 != 0 { bad = 1 } END { exit !bad }'; then
+		UNKEPT[$2]='!' fd_unkept=1
+	fi
+	for ((r = 0; r < RUNS; r++)); do
+		read -r code t < <(bench_kql "$URL" "$1" "$W/new.out")
+		echo "$code $t"
+	done | ms_of | median >"$W/fd.new"
+	MS[$2-new]=$(cat "$W/fd.new")
+}
+echo "followerd: $NQ queries x $((2 * RUNS + 1)) (one kept-alive connection: one untimed, $RUNS timed; then $RUNS with a connection each) ..." >&2
+fd_unkept=0
 for ((i = 0; i < NQ; i++)); do
-	read -r code _ < <(bench_kql "$URL" "${Q_KQL[i]}" "$W/ans")
-	if [ "$code" != 200 ]; then
-		ANS[fd,$i]="error: HTTP $code $(head -c 300 "$W/ans")"
+	MS[fd,$i]=- MS[fd,$i-new]=-
+	fd_runs "${Q_KQL[i]}" "fd,$i"
+	if [ "$fd_code" != 200 ]; then
+		ANS[fd,$i]="error: HTTP $fd_code $(head -c 300 "$W/ans")"
 	else
 		ANS[fd,$i]=$(bench_kql_rows "$W/ans")
 	fi
-	case ${ANS[fd,$i]} in error*) MS[fd,$i]=-; continue ;; esac
-	c0=$(cpu_ms "$FPID")
-	for ((r = 0; r < RUNS; r++)); do
-		read -r code t < <(bench_kql "$URL" "${Q_KQL[i]}" "$W/ans")
-		awk -v t="$t" 'BEGIN { printf "%.3f\n", t * 1000 }'
-	done >"$W/fd.ms"
-	MS[fd,$i]=$(median <"$W/fd.ms")
-	CPU[fd,$i]=$(awk -v a="$c0" -v b="$(cpu_ms "$FPID")" -v n="$RUNS" 'BEGIN { printf "%.0f", (b - a) / n }')
+	case ${ANS[fd,$i]} in error*) MS[fd,$i]=- MS[fd,$i-new]=- CPU[fd,$i]= ;; esac
 done
 
 # What a query that reads nothing costs over HTTP (parse, plan, answer).
-for ((r = 0; r <= RUNS; r++)); do
-	read -r code t < <(bench_kql "$URL" 'print x = 1' "$W/ans")
-	[ "$r" = 0 ] || awk -v t="$t" 'BEGIN { printf "%.3f\n", t * 1000 }'
-done >"$W/fd.ms"
-fd_base=$(median <"$W/fd.ms")
+fd_runs 'print x = 1' fdbase
 
 # sqlite3 CLI: the typed table, then each query in its own process.
 echo "sqlite3 CLI: loading the typed table ..." >&2
@@ -330,11 +351,11 @@ for ((i = 0; i < NQ; i++)); do
 	[ "${Q_CH[i]}" = "${Q_DUCK[i]}" ] || printf '   ClickHouse: %s\n' "${Q_CH[i]}"
 done
 echo
-printf '| %-22s | %10s | %10s | %7s | %10s | %10s | %10s | %6s | %6s | %6s | %7s | %7s | %s\n' \
-	query "followerd" "sqlite3" "ratio" "duckdb-csv" "duckdb-tbl" "clickhouse" "d-csv" "d-tbl" "ch" "fd cpu" "lite cpu" "answers"
-printf '| %-22s | %10s | %10s | %7s | %10s | %10s | %10s | %6s | %6s | %6s | %7s | %7s | %s\n' \
-	"" "ms" "ms" "lite/fd" "ms" "ms" "ms" "/fd" "/fd" "/fd" "ms" "ms" ""
-echo "|------------------------|------------|------------|---------|------------|------------|------------|--------|--------|--------|---------|---------|---------|"
+printf '| %-22s | %10s | %8s | %10s | %7s | %10s | %10s | %10s | %6s | %6s | %6s | %7s | %7s | %s\n' \
+	query "followerd" "fd new" "sqlite3" "ratio" "duckdb-csv" "duckdb-tbl" "clickhouse" "d-csv" "d-tbl" "ch" "fd cpu" "lite cpu" "answers"
+printf '| %-22s | %10s | %8s | %10s | %7s | %10s | %10s | %10s | %6s | %6s | %6s | %7s | %7s | %s\n' \
+	"" "ms, kept" "ms" "ms" "lite/fd" "ms" "ms" "ms" "/fd" "/fd" "/fd" "ms" "ms" ""
+echo "|------------------------|------------|----------|------------|---------|------------|------------|------------|--------|--------|--------|---------|---------|---------|"
 miss13=() missfull=() lastms=- nfull=0 n13=0 nwrong=0
 for ((i = 0; i < NQ; i++)); do
 	approx=0
@@ -348,8 +369,8 @@ for ((i = 0; i < NQ; i++)); do
 	same "$ref" "${ANS[fd,$i]}" "$approx" || nwrong=$((nwrong + 1))
 	if [ -n "$note" ]; then note="DIFFER from sqlite3 {$ref}:$note"; else note=same; fi
 	fd=${MS[fd,$i]} lite=${MS[lite,$i]}
-	printf '| %-22s | %10s | %10s | %7s | %10s | %10s | %10s | %6s | %6s | %6s | %7s | %7s | %s\n' "${Q_NAME[i]}" \
-		"$fd" "$lite" "$(ratio "$lite" "$fd")" "${MS[duckcsv,$i]}" "${MS[ducktable,$i]}" "${MS[ch,$i]}" \
+	printf '| %-22s | %10s | %8s | %10s | %7s | %10s | %10s | %10s | %6s | %6s | %6s | %7s | %7s | %s\n' "${Q_NAME[i]}" \
+		"$fd${UNKEPT[fd,$i]:-}" "${MS[fd,$i-new]}" "$lite" "$(ratio "$lite" "$fd")" "${MS[duckcsv,$i]}" "${MS[ducktable,$i]}" "${MS[ch,$i]}" \
 		"$(ratio "${MS[duckcsv,$i]}" "$fd")" "$(ratio "${MS[ducktable,$i]}" "$fd")" "$(ratio "${MS[ch,$i]}" "$fd")" \
 		"${CPU[fd,$i]:--}" "${CPU[lite,$i]:--}" "$note"
 	r=$(ratio "$lite" "$fd")
@@ -364,8 +385,10 @@ for ((i = 0; i < NQ; i++)); do
 done
 echo
 echo "ratios: that engine's ms / followerd's ms (above 1: followerd is the faster); answers: row count and the sum of the last column, against sqlite3's"
-echo "cpu: user + system ms per run (followerd: the whole process, its HTTP included; sqlite3: .timer); on a busy machine wall time is noise, CPU time much less so"
-echo "a query that reads nothing, over HTTP with curl: followerd ${fd_base} ms (print x = 1), ClickHouse ${ch_base} ms (SELECT 1)"
+echo "followerd: curl's time_total over one HTTP connection kept alive across a query's runs (one curl process, as the Kusto SDKs keep theirs; the ratios and targets use it); fd new: with a new curl process and TCP connection per run"
+[ "$fd_unkept" = 0 ] || echo "!: a kept-alive run failed or curl opened a new connection for it (the figure is not the kept connection's)"
+echo "cpu: user + system ms per run (followerd: the whole process, its HTTP included, over the kept connection; sqlite3: .timer); on a busy machine wall time is noise, CPU time much less so"
+echo "a query that reads nothing (print x = 1), over HTTP with curl: followerd ${MS[fdbase]}${UNKEPT[fdbase]:-} ms kept alive (${CPU[fdbase]} ms cpu), ${MS[fdbase-new]} ms with a connection each; ClickHouse ${ch_base} ms (SELECT 1, a connection each)"
 echo "load to queryable: followerd ${fd_load} s (from the leader: fetch, verify, load), sqlite3 CLI ${lite_load} s (.import + convert), DuckDB ${duck_load} s, ClickHouse ${ch_load} s; leaderctl generate ${gen_s} s"
 pf() { if [ "$1" = 0 ]; then echo PASS; else echo MISS; fi; }
 echo

@@ -4,7 +4,9 @@
 # 200,000-row threshold) and answers exactly what the same daemon answers
 # with the plan run whole (nulls, a filter leaving no row, summarize
 # without by over nothing, avg of nulls only, dcount, top above it, top N,
-# take N over a filter, distinct; joins whose left side is the table, each partition
+# take N over a filter, distinct; arg_max/arg_min with ties and all keys
+# null, make_list/make_set (the scan's order, their max size), avg of
+# datetimes; joins whose left side is the table, each partition
 # joined with the whole right side: duplicate and null keys, inner,
 # leftouter, leftsemi, leftanti; a right side past the bound, a quarter of
 # the left's rows, runs whole); while
@@ -77,6 +79,10 @@ queries=(
 	'Events | join kind=inner Hosts on Host | top 3 by Code desc, Timestamp asc, Team asc, Latency asc'
 	'Events | join kind=inner Big on Host | summarize count(), sum(N)'
 	'Events | join kind=inner Hosts on Host | distinct Team, Level | order by Team asc, Level asc'
+	'Events | summarize arg_max(Timestamp, Host, Code), arg_min(Latency, *) by Level | order by Level asc'
+	'Events | where Level == "Debug" | summarize arg_max(Latency, Host, Code), arg_min(Code, Timestamp)'
+	'Events | summarize make_list(Code, 50), make_set(Host), make_set(Latency, 5) by Level | order by Level asc'
+	'Events | summarize avg(Timestamp), make_list(Host, 10), arg_max(Code, Timestamp), count()'
 )
 answers() { for q in "${queries[@]}"; do query "$q"; done; }
 
@@ -93,6 +99,15 @@ check "the daemon split them" grep -q 'over 2 partitions: merged' "$FLOG"
 check "the daemon split the joins" grep -q 'over 2 partitions, joined with tables read whole: merged' "$FLOG"
 check "a right side past the bound kept the plan whole" grep -q "a join's right side of 100 rows" "$FLOG"
 check_eq "count without by over no row: one row, 0 (avg NaN)" '[[0,0,"NaN"]]' "$(sed -n 6p "$T/split")"
+# the scan-order aggregates split too (once each, its partitions merged)
+merged() { grep -c 'over 2 partitions: merged' "$FLOG"; }
+before=$(merged)
+for q in "${queries[@]: -4}"; do query "$q" >/dev/null; done
+four_more() { [ "$(merged)" -ge $((before + 4)) ]; }
+wait_for "arg_max, make_list, make_set, avg of datetimes split" 10 four_more
+# Debug rows (extent 6) have no Latency: arg_max's row is their first
+check_eq "arg_max over null keys only: the first row" \
+	'[[null,"h0",null,0,"2026-12-01T08:00:00Z"]]' "$(sed -n 23p "$T/split" | sed 's/\.0000000Z/Z/g')"
 
 # while the leader commits, merges and drops: each group's 7 rows or none
 client() {

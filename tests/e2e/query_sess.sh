@@ -6,7 +6,10 @@
 # answer the new version's rows, the bare counts equal the scanned ones and
 # what this test computes from the CSV it published, and
 # query_datascope=hotcache counts only the hot extents, scan or not; an
-# extent whose rows do not parse is in neither count.
+# extent whose rows do not parse is in neither count.  A session outlives
+# the commits that change nothing a query reads (a poll's status row: the
+# leader's new version, its log unreachable; the error cleared), and an
+# extent applied still drops it (/metrics counts sessions opened).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/sync_common.bash"
 command -v curl >/dev/null || skip_all "curl not installed"
@@ -38,11 +41,12 @@ lc "$L" ingest Logs Old "$T/cold.csv" --format csv --created-on 2020-01-01T00:00
 e1=$(extent 1 5)
 e2=$(extent 2 7)
 
-bg "$TOOLS/faultserver" --root "$L" --port 0 --port-file "$T/fs.port" 2>"$T/fs.log"
+bg "$TOOLS/faultserver" --root "$L" --port 0 --port-file "$T/fs.port" --control 2>"$T/fs.log"
 until_ok 5 test -s "$T/fs.port" || { diag "faultserver did not start"; exit 1; }
+FS=http://127.0.0.1:$(cat "$T/fs.port")
 {
 	daemon_conf "listen = 127.0.0.1:$PORT" "allow_anonymous = true" "cache_demand_keep = 10m"
-	attach_conf logs "http://127.0.0.1:$(cat "$T/fs.port")" Logs
+	attach_conf logs "$FS" Logs
 } >"$CONF"
 start_follower
 wait_port "$PORT" 10 || { diag "followerd did not listen"; tail -20 "$FLOG"; exit 1; }
@@ -99,4 +103,52 @@ check_eq "the default datascope reads the cold extent through: 24, bare or scann
 	"$(kql 'Old | count') $(kql 'Old | summarize sum(1)') $(kql 'Old | count')"
 check_eq "... and hotcache still counts 11" "11 11" \
 	"$(kql 'Old | count' "$hc") $(kql 'Old | summarize sum(1)' "$hc")"
+
+# opened: the sessions the workers' queries opened so far (/metrics)
+opened() {
+	curl -s "$URL/metrics" | awk '/^followerd_query_sessions_total\{result="opened"\}/ { print $2 }'
+}
+# warm: every worker holds a session: four queries one after the other
+# (the workers take turns), then two at a time three times, open none
+warm() {
+	local o i
+	o=$(opened)
+	for i in 1 2 3 4; do kql 'Events | count' >/dev/null; done
+	for i in 1 2 3; do
+		curl -s -o /dev/null -X POST "$URL/v2/rest/query" -d '{"db":"Logs","csl":"Events | count"}' &
+		curl -s -o /dev/null -X POST "$URL/v2/rest/query" -d '{"db":"Logs","csl":"Events | count"}'
+		wait $!
+	done
+	[ "$(opened)" = "$o" ]
+}
+leader_seen() { [ "$(q "SELECT leader_version FROM databases WHERE config = 'logs'")" = "$(leader_version "$L" Logs)" ]; }
+unreachable() { [ -n "$(q "SELECT last_error FROM databases WHERE config = 'logs'")" ]; }
+reachable() { [ -z "$(q "SELECT last_error FROM databases WHERE config = 'logs'")" ]; }
+wait_for "both workers keep a session" 20 warm
+o=$(opened)
+v=$(applied logs)
+curl -s -o /dev/null -d '*/log/* * status 503' "$FS/_fault"
+e4=$(extent 4 6)
+wait_for "the leader's new version: a poll's status row" 20 leader_seen
+wait_for "... its log unreachable: the error row" 20 unreachable
+# few: three queries, each asked twice
+few() {
+	local q out=""
+	for q in 'Events | count' 'Events | where Code > 0 | count' 'Events | summarize dcount(Code)'; do
+		out+="$(kql "$q") $(kql "$q") | "
+	done
+	echo "$out"
+}
+check_eq "... nothing applied: the queries answer 12" "12 12 | 12 12 | 2 2 | " "$(few)"
+check_eq "... and opened no session (kept across the status commits)" "$o $v" "$(opened) $(applied logs)"
+curl -s -o /dev/null -X POST "$FS/_fault/clear"
+wait_for "the log is reachable again: the extent applied" 20 at_version logs "$L" Logs
+wait_for "... the error cleared" 20 reachable
+check_eq "... the next queries answer 18" "18 18 | 18 18 | 3 3 | " "$(few)"
+check "... in sessions opened afresh" [ "$(opened)" -gt "$o" ]
+wait_for "both workers keep a session again" 20 warm
+check_eq "... a query of the same extents with their ingestion times (the kept views have none)" \
+	"18 18 true true" "$(kql 'Events | where Code > 0 | count') $(kql 'Events | where Code > 0 | count') \
+$(kql 'Events | extend t = ingestion_time() | take 1 | project t > datetime(2000-01-01)') \
+$(kql 'Events | extend t = ingestion_time() | take 1 | project t > datetime(2000-01-01)')"
 done_testing

@@ -355,6 +355,108 @@ static void test_strop_fold(void **state)
 	(void)sqlite3_exec(db, "DROP TABLE hays", NULL, NULL, NULL);
 }
 
+/* Haystacks of 16 bytes and more take kql_strop's fast path (16 bytes at
+ * a time, the ASCII check on the way): pieces drawn from a fixed sequence
+ * so that matches, term edges, bytes beyond ASCII, letters that fold to
+ * ASCII and NULs (the text ends there) fall on every offset of a block
+ * and across blocks. */
+static const char *const long_pieces[] = {"fail",
+                                          "FAIL",
+                                          "fa",
+                                          "IL",
+                                          "f",
+                                          " ",
+                                          "-",
+                                          ".",
+                                          "x",
+                                          "k",
+                                          "K",
+                                          "ai",
+                                          "timeout",
+                                          "12",
+                                          "s",
+                                          "0123456789",
+                                          "\xe2\x84\xaa",
+                                          "\xc3\xa9",
+                                          "\xc3\x89",
+                                          "\xff",
+                                          "\xc5\xbf",
+                                          "\xc4\xb0"};
+#define LONG_ASCII 16 /* the pieces of ASCII bytes: the first ones */
+static const char *const long_needles[] = {
+    "fail",    "f",      "fa",    "ail",         "k",
+    "timeout", "fail-x", "il fa", "0123456789",  "x-f",
+    "s",       "i",      "e",     "123456789 f", "failfailfailfailfail"};
+
+/* The next long haystack into buf (its bytes, a NUL among them at times,
+ * as SQLite text of an explicit length); its length.  One in two of ASCII
+ * pieces only.  xorshift: the same haystacks every run. */
+static size_t long_hay(uint64_t *x, char *buf, size_t cap)
+{
+	size_t n = 0, pieces, kinds;
+
+	*x ^= *x << 13, *x ^= *x >> 7, *x ^= *x << 17;
+	pieces = 4 + *x % 20;
+	kinds = *x >> 40 & 1 ? LONG_ASCII : sizeof(long_pieces) / sizeof(long_pieces[0]);
+	for (size_t k = 0; k < pieces; k++) {
+		*x ^= *x << 13, *x ^= *x >> 7, *x ^= *x << 17;
+		const char *pc = *x % 97 == 0 ? "" : long_pieces[*x % kinds];
+		size_t len = *pc ? strlen(pc) : 1; /* "": a NUL byte */
+		if (n + len >= cap)
+			break;
+		memcpy(buf + n, pc, len);
+		n += len;
+	}
+	buf[n] = '\0';
+	return n;
+}
+
+static void test_strop_long(void **state)
+{
+	enum { NLONG = 600 };
+	static char hays[NLONG][160];
+	sqlite3_stmt *s = NULL;
+	uint64_t x = 88172645463325252u;
+	size_t checked = 0, fast = 0;
+
+	assert_int_equal(sqlite3_exec(db, "CREATE TEMP TABLE lhays(i INTEGER PRIMARY KEY, s TEXT)",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "INSERT INTO lhays(s) VALUES(?1)", -1, &s, NULL),
+	                 SQLITE_OK);
+	for (size_t i = 0; i < NLONG; i++) {
+		size_t n = long_hay(&x, hays[i], sizeof(hays[i]));
+		fast += n >= 16;
+		sqlite3_reset(s);
+		sqlite3_bind_text(s, 1, hays[i], (int)n, SQLITE_STATIC);
+		assert_int_equal(sqlite3_step(s), SQLITE_DONE);
+	}
+	sqlite3_finalize(s);
+	assert_true(fast > NLONG / 2);
+	for (int op = 0; op <= 12; op++) {
+		for (size_t k = 0; k < sizeof(long_needles) / sizeof(long_needles[0]); k++) {
+			assert_int_equal(
+			    sqlite3_prepare_v2(db,
+			                       "SELECT kql_strop(?1, s, ?2) FROM lhays "
+			                       "ORDER BY i",
+			                       -1, &s, NULL),
+			    SQLITE_OK);
+			sqlite3_bind_int(s, 1, op);
+			sqlite3_bind_text(s, 2, long_needles[k], -1, SQLITE_STATIC);
+			for (size_t i = 0; i < NLONG; i++, checked++) {
+				assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+				if ((sqlite3_column_int(s, 0) != 0) !=
+				    ref_strop(op, hays[i], long_needles[k]))
+					fail_msg("kql_strop(%d, '%s', '%s') = %d", op, hays[i],
+					         long_needles[k], sqlite3_column_int(s, 0));
+			}
+			sqlite3_finalize(s);
+		}
+	}
+	assert_true(checked > 100000);
+	(void)sqlite3_exec(db, "DROP TABLE lhays", NULL, NULL, NULL);
+}
+
 /* The same through KQL, with answers written out: letters beyond ASCII
  * that lower to ASCII (KELVIN SIGN, I WITH DOT ABOVE) match their ASCII
  * partners, LONG S does not lower to s, a null reads as "". */
@@ -789,6 +891,13 @@ static void test_zones_guids_inner_avg(void **state)
 	     "datetime(0001-01-01), "
 	     "datetime(0001-01-02)] | summarize avg(t)",
 	     "5000-07-02T00:00:00.0000000Z\n");
+	/* exact to the tick where a sum of doubles is not (2,000 datetimes of
+	 * 2099 add up past 2^63 ticks); half a tick rounds away from 2020 */
+	ROWS("range x from 1 to 2000 step 1 | extend t = datetime(2099-12-31) + x * 1tick, "
+	     "u = datetime(1901-01-01) - x * 1tick | summarize avg(t), avg(u), "
+	     "avgif(t, x <= 2), avgif(t, x == 7)",
+	     "2099-12-31T00:00:00.0001001Z\t1900-12-31T23:59:59.9998999Z\t"
+	     "2099-12-31T00:00:00.0000002Z\t2099-12-31T00:00:00.0000007Z\n");
 	/* avg of no values is NaN (0/0), as Kusto answers, where it is passed on
 	 * unchanged; an expression over it still sees null (SQLite has no NaN). */
 	ROWS("datatable(x:long)[] | summarize avg(x), count()", "NaN\t0\n");
@@ -955,6 +1064,37 @@ static void test_refused(void **state)
  * values, percentile, arg_max) and a string SQLite builds (make_list of
  * scalars) fail with KQL_E_RUNAWAY past it; a query within it runs, and
  * everything counted is given back. */
+/* kql_array_cap (make_list/make_set's default bound, 1,048,576 elements):
+ * the first n elements cut from the text as it is, nested and quoted
+ * commas and brackets skipped. */
+static void test_array_cap(void **state)
+{
+	static const char *const cases[][3] = {
+	    {"[1,[2,3],\"a,]\\\"\",{\"b\":[4,5]},5.0]", "2", "[1,[2,3]]"},
+	    {"[1,[2,3],\"a,]\\\"\",{\"b\":[4,5]},5.0]", "4", "[1,[2,3],\"a,]\\\"\",{\"b\":[4,5]}]"},
+	    {"[1,[2,3],\"a,]\\\"\",{\"b\":[4,5]},5.0]", "5",
+	     "[1,[2,3],\"a,]\\\"\",{\"b\":[4,5]},5.0]"},
+	    {"[1,2]", "0", "[]"},
+	    {"[]", "0", "[]"},
+	    {"[]", "3", "[]"},
+	    {"[1,2]", "-1", "[1,2]"},
+	};
+	sqlite3_stmt *st = NULL;
+
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT kql_array_cap(?1, ?2)", -1, &st, NULL),
+	                 SQLITE_OK);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, cases[i][0], -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, strtoll(cases[i][1], NULL, 10));
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		assert_string_equal((const char *)sqlite3_column_text(st, 0), cases[i][2]);
+	}
+	sqlite3_finalize(st);
+	/* under the bound the text is SQLite's, not rewritten */
+	ROWS("print x = 0.1 | summarize make_list(x), make_set(x)", "[0.1]\t[0.1]\n");
+}
+
 static void test_memory_budget(void **state)
 {
 	struct kql_budget b = {.limit = 256 << 10};
@@ -1091,6 +1231,7 @@ int main(void)
 	    cmocka_unit_test(test_nulls),
 	    cmocka_unit_test(test_strings),
 	    cmocka_unit_test(test_strop_fold),
+	    cmocka_unit_test(test_strop_long),
 	    cmocka_unit_test(test_strop_cases),
 	    cmocka_unit_test(test_numbers_and_time),
 	    cmocka_unit_test(test_sort_and_top),
@@ -1105,6 +1246,7 @@ int main(void)
 	    cmocka_unit_test(test_regex_groups),
 	    cmocka_unit_test(test_refused),
 	    cmocka_unit_test(test_stored_table),
+	    cmocka_unit_test(test_array_cap),
 	    cmocka_unit_test(test_memory_budget),
 	    cmocka_unit_test(test_doc_outputs),
 	    cmocka_unit_test(test_doc_checked),

@@ -473,6 +473,8 @@ static void test_migrate_v2(void **state)
 	assert_int_equal(store_db_publish(s, "old", 8, err), 0);
 	assert_int_equal(extents_of(s, "old", "T", STORE_EXTENTS_VISIBLE).n, 0);
 	assert_int_equal(sql_int(path, "SELECT count(*) FROM artifacts"), 0);
+	/* the generation (6) starts at 0 and counted the commit and the publish */
+	assert_int_equal(sql_int(path, "SELECT n FROM generation"), 2);
 	store_free(s);
 	(void)unlink(path);
 }
@@ -1586,6 +1588,60 @@ static void test_blobs(void **state)
 	assert_int_equal(store_blob_get(f->s, "xyz", &b, f->err), -EINVAL);
 }
 
+static int64_t generation(struct store *s)
+{
+	char err[STORE_ERRLEN];
+	int64_t g = -1;
+
+	assert_int_equal(store_generation(s, &g, err), 0);
+	return g;
+}
+
+/* The generation moves with every change of what readers see, in its
+ * transaction, and never with a status row or a blob state (what a query
+ * worker's kept session relies on). */
+static void test_generation(void **state)
+{
+	struct fx *f = *state;
+	struct store_filter pf = {.prefetch = true};
+	struct xs x = extents("T", 1, 2), y = extents("T", 10, 1);
+	struct proto_action a1[] = {create(PROTO_TABLE, "T"), add(&x)}, a2[] = {add(&y)};
+	struct store_blob b = {.state = STORE_BLOB_CACHED, .size = 1};
+	struct store *ro = NULL;
+	int64_t g = generation(f->s);
+
+	assert_int_equal(store_open_readonly(f->path, &ro, f->err), 0);
+	assert_int_equal(generation(ro), g);
+	/* status and cache state: the same generation */
+	assert_int_equal(store_db_set_poll(f->s, "logs", T0, 7, T0, f->err), 0);
+	assert_int_equal(store_db_set_state(f->s, "logs", "following", f->err), 0);
+	assert_int_equal(store_db_set_error(f->s, "logs", "unreachable", f->err), 0);
+	(void)snprintf(b.sha256, sizeof(b.sha256), "%064x", 1);
+	assert_int_equal(store_blobs_put(f->s, &b, 1, f->err), 0);
+	assert_int_equal(store_db_add(f->s, "logs", "r", "l", "n", f->err), -EEXIST);
+	assert_int_equal(store_overlay_delete(f->s, "none", f->err), -ENOENT);
+	assert_int_equal(generation(ro), g);
+	/* changes: one step each, seen by a reader */
+	assert_int_equal(apply(f, UUID_A, 1, a1, 2, NULL, NULL), 0);
+	assert_int_equal(generation(ro), g + 1);
+	assert_int_equal(apply(f, UUID_A, 2, a2, 1, &pf, NULL), 0);
+	assert_int_equal(store_db_publish(f->s, "logs", 2, f->err), 0);
+	assert_int_equal(generation(ro), g + 3);
+	assert_int_equal(store_db_publish(f->s, "logs", 2, f->err), 0); /* visible already */
+	assert_int_equal(store_config_put(f->s, "logs", "{}", f->err), 0);
+	assert_int_equal(store_overlay_put(f->s, "logs", "{}", f->err), 0);
+	assert_int_equal(store_overlay_delete(f->s, "logs", f->err), 0);
+	assert_int_equal(store_db_add(f->s, "other", "r", "l", "n", f->err), 0);
+	assert_int_equal(store_db_detach(f->s, "other", f->err), 0);
+	assert_int_equal(generation(ro), g + 8);
+	/* a failed change leaves it */
+	assert_int_equal(apply(f, UUID_A, 9, a2, 1, NULL, NULL), -ERANGE);
+	assert_int_equal(generation(f->s), g + 8);
+	store_free(ro);
+	xs_free(&x);
+	xs_free(&y);
+}
+
 static void test_detach(void **state)
 {
 	struct fx *f = *state;
@@ -1997,6 +2053,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_prefetch_checkpoint, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_checkpoint_concurrent, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_blobs, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_generation, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_detach, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_readonly, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_lag, setup, teardown),
