@@ -1112,51 +1112,70 @@ static int read_through(struct run *r, int *rounds, int64_t *start)
 	return rc;
 }
 
-void query_run(struct job *j, struct store **store, struct qsess *sess)
+/* Prepares r, waiting for cached extents not loaded yet (the query
+ * store's next passes) and reading the others through; rc is always the
+ * last prepare's. */
+static int prepare_loop(struct run *r, int64_t *start)
 {
-	int64_t start = timefmt_now();
-	struct run r = {.j = j, .now = start, .sess = sess};
-	int rc = open_store(&r, store), rounds = 0;
-	uint64_t skipped = 0;
+	struct job *j = r->j;
+	int rc = 0, rounds = 0;
 
-	/* rc is always the last prepare's: cached extents not loaded yet are
-	 * waited for (the query store's next passes), the others read through */
 	for (int i = 0; rc == 0; i++) {
-		if ((rc = prepare(&r)) != -EAGAIN && rc != -ENODATA)
+		if ((rc = prepare(r)) != -EAGAIN && rc != -ENODATA)
 			break;
-		if (rc == -ENODATA && r.opts.scope != KREQ_SCOPE_HOTCACHE &&
-		    (rc = read_through(&r, &rounds, &start)) != -EAGAIN && rc != -ENODATA)
+		if (rc == -ENODATA && r->opts.scope != KREQ_SCOPE_HOTCACHE &&
+		    (rc = read_through(r, &rounds, start)) != -EAGAIN && rc != -ENODATA)
 			break;
-		if (!j->q->qsync || i + 1 >= PREPARE_TRIES || waited_enough(&r, start) ||
-		    (rc == -ENODATA && timefmt_now() - start > WARM_WAIT))
+		if (!j->q->qsync || i + 1 >= PREPARE_TRIES || waited_enough(r, *start) ||
+		    (rc == -ENODATA && timefmt_now() - *start > WARM_WAIT))
 			break;
-		run_clear(&r);
+		run_clear(r);
 		(void)qsync_wait(j->q->qsync, QSYNC_WAIT_MS);
 		rc = 0;
 	}
-	if (rc < 0 && query_cancelled(j)) {
-		cancelled_message(&r);
-		fail(&r, 503, "General_InternalServerError",
-		     "Kusto.Data.Exceptions.KustoServiceException", NULL, r.msg);
-	} else if (rc == -EAGAIN || rc == -ENODATA) {
+	return rc;
+}
+
+/* The answer to a query that could not be prepared (rc < 0). */
+static void prepare_failed(struct run *r, int rc)
+{
+	if (query_cancelled(r->j)) {
+		cancelled_message(r);
+		fail(r, 503, "General_InternalServerError",
+		     "Kusto.Data.Exceptions.KustoServiceException", NULL, r->msg);
+		return;
+	}
+	if (rc == -EAGAIN || rc == -ENODATA)
 		(void)snprintf(
-		    r.msg, sizeof(r.msg),
+		    r->msg, sizeof(r->msg),
 		    "the visible version of database '%s' has extents that are not loaded "
 		    "in the query store yet (cold, or still warming up), and this follower "
 		    "could not load them in time; retry, or query what is loaded with "
 		    "set query_datascope='hotcache'",
-		    j->db);
-		fail(&r, 503, "ServiceUnavailable", "Kusto.Data.Exceptions.KustoServiceException",
-		     NULL, r.msg);
-	} else if (rc < 0 && !r.error) {
+		    r->j->db);
+	else if (!r->error)
 		(void)snprintf(
-		    r.msg, sizeof(r.msg),
+		    r->msg, sizeof(r->msg),
 		    "the query could not be prepared: the state or query store could not "
 		    "be read (%s%s%s)",
-		    strerror(-rc), r.db ? ": " : "", r.db ? sqlite3_errmsg(r.db) : "");
-		fail(&r, 503, "ServiceUnavailable", "Kusto.Data.Exceptions.KustoServiceException",
-		     NULL, r.msg);
-	}
+		    strerror(-rc), r->db ? ": " : "", r->db ? sqlite3_errmsg(r->db) : "");
+	else
+		return;
+	fail(r, 503, "ServiceUnavailable", "Kusto.Data.Exceptions.KustoServiceException", NULL,
+	     r->msg);
+}
+
+void query_run(struct job *j, struct store **store, struct qsess *sess)
+{
+	int64_t start = timefmt_now();
+	struct run r = {.j = j, .now = start, .sess = sess};
+	int rc = open_store(&r, store);
+	uint64_t skipped = 0;
+
+	if (rc == 0)
+		rc = prepare_loop(&r, &start);
+	if (rc < 0)
+		prepare_failed(&r, rc);
 	if (rc == 0) {
 		skipped = r.pruned;
 		rc = execute(&r);
