@@ -388,16 +388,33 @@ static bool group_open(const char *p, bool *numbered, const char **why)
 	return false;
 }
 
-/* An escape outside brackets that RE2 has not and PCRE2 would read:
- * backreferences, \Z (before a final newline), PCRE2's \K \G \R \X \h \H
- * \N \g \k \o.  (\C, RE2's any byte, PCRE2_NEVER_BACKSLASH_C refuses.) */
-static const char *escape_refusal(char c)
+/* An escape that RE2 has not and PCRE2 would read: backreferences
+ * (outside brackets), \Z (before a final newline), PCRE2's \K \G \R \X \h
+ * \H \v (vertical space there, RE2's vertical tab) \V \N \g \k \o.  (\C,
+ * RE2's any byte, PCRE2_NEVER_BACKSLASH_C refuses.) */
+static const char *escape_refusal(char c, bool bracket)
 {
-	if (c >= '1' && c <= '9')
+	if (!bracket && c >= '1' && c <= '9')
 		return "backreferences (\\1) are not valid in RE2";
-	if (c != '\0' && strchr("ZKGRXhHNgko", c) != NULL)
-		return "this escape (\\Z, \\K, \\G, \\R, \\X, \\h, \\g, \\k ...) is not valid in RE2";
+	if (c != '\0' && strchr("ZKGRXhHvVNgko", c) != NULL)
+		return "this escape (\\Z, \\K, \\G, \\R, \\X, \\h, \\v, \\g, \\k ...) is not "
+		       "supported";
 	return NULL;
+}
+
+/* The last byte of the escape at p ('\\'): of a quoted \Q...\E, the
+ * whole; NULL with *why for what RE2 has not. */
+static const char *escape_end(const char *p, bool bracket, const char **why)
+{
+	const char *e;
+
+	if (p[1] == 'Q') {
+		e = strstr(p + 2, "\\E");
+		return e != NULL ? e + 1 : p + strlen(p) - 1;
+	}
+	if ((*why = escape_refusal(p[1], bracket)) != NULL)
+		return NULL;
+	return p + 1;
 }
 
 /* Whether pattern pat is one RE2 accepts, as far as PCRE2 would read it
@@ -406,7 +423,7 @@ static const char *escape_refusal(char c)
 static const char *regex_check(const char *pat)
 {
 	bool bracket = false, numbered;
-	const char *why = NULL;
+	const char *why = NULL, *e;
 	int counts = 0, groups = 0, q = 0;
 
 	for (const char *p = pat; *p != '\0'; p++) {
@@ -416,13 +433,14 @@ static const char *regex_check(const char *pat)
 			continue;
 		q = !bracket && strchr("*+?}", *p) != NULL ? 1 : 0;
 		if (*p == '\\' && p[1] != '\0') {
-			if (!bracket && (why = escape_refusal(p[1])) != NULL)
+			if ((p = escape_end(p, bracket, &why)) == NULL)
 				return why;
-			p++;
 		} else if (*p == '[' && !bracket) {
 			bracket = true;
 			p += p[1] == '^' ? 1 : 0;
 			p += p[1] == ']' ? 1 : 0;
+		} else if (*p == '[' && p[1] == ':' && (e = strstr(p, ":]")) != NULL) {
+			p = e + 1; /* [:alpha:] inside a bracket */
 		} else if (*p == ']') {
 			bracket = false;
 		} else if (*p == '(' && !bracket) {
@@ -561,9 +579,9 @@ static void fn_regex(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	struct kre *re = regex_arg(ctx, argv, 1, at, false);
 	int rc;
 
-	if (re != NULL && (rc = kre_match(ctx, re, re->code, s ? s : "",
-	                                  (size_t)sqlite3_value_bytes(argv[0]), 0, at,
-	                                  "matches regex")) >= 0)
+	if (re != NULL &&
+	    (rc = kre_match(ctx, re, re->code, s ? s : "", (size_t)sqlite3_value_bytes(argv[0]), 0,
+	                    at, "matches regex")) >= 0)
 		sqlite3_result_int(ctx, rc);
 }
 
