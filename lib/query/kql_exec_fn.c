@@ -2,8 +2,8 @@
  * kql_exec_fn — KQL's semantics as SQLite functions: string operators
  * (has matches whole terms of letters and digits, case-insensitive forms
  * fold every letter: kql_fold), conversions that give null on failure, bin(), startof*(),
- * Kusto's text forms of values, and the aggregates arg_max, arg_min and
- * percentile.  Registered on a connection by kql_exec_register.
+ * Kusto's text forms of values, RE2 regexes run by PCRE2 (kre_*), and the
+ * aggregates arg_max, arg_min and percentile.  Registered on a connection by kql_exec_register.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -303,7 +303,8 @@ static void fn_upper(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 /* A compiled pattern (PCRE2, whose leftmost-first matching and group
  * numbering are RE2's: (?:...) numbers nothing, named groups are numbered
  * as the others), its match data, and the match context that bounds each
- * match (kre_limits).  trim's has a second program, the anchored tail. */
+ * match (KRE_*_LIMIT, kre_match).  trim's: code is the run of matches at
+ * the start, tail the run at the end. */
 #define KRE_MAX_GROUPS 64 /* RE2's numbered groups */
 
 struct kre {
@@ -390,13 +391,13 @@ static bool group_open(const char *p, bool *numbered, const char **why)
 
 /* An escape that RE2 has not and PCRE2 would read: backreferences
  * (outside brackets), \Z (before a final newline), PCRE2's \K \G \R \X \h
- * \H \v (vertical space there, RE2's vertical tab) \V \N \g \k \o.  (\C,
+ * \H \v (vertical space there, RE2's vertical tab) \V \N \g \k \o \e \c.  (\C,
  * RE2's any byte, PCRE2_NEVER_BACKSLASH_C refuses.) */
 static const char *escape_refusal(char c, bool bracket)
 {
 	if (!bracket && c >= '1' && c <= '9')
 		return "backreferences (\\1) are not valid in RE2";
-	if (c != '\0' && strchr("ZKGRXhHvVNgko", c) != NULL)
+	if (c != '\0' && strchr("ZKGRXhHvVNgkoec", c) != NULL)
 		return "this escape (\\Z, \\K, \\G, \\R, \\X, \\h, \\v, \\g, \\k ...) is not "
 		       "supported";
 	return NULL;
