@@ -34,7 +34,7 @@ DESTDIR ?=
 
 CC ?= cc
 PKG_CONFIG ?= pkg-config
-PKGS := libcurl openssl jansson libevent libevent_openssl libevent_pthreads libsystemd sqlite3 zlib libzstd
+PKGS := libcurl openssl jansson libevent libevent_openssl libevent_pthreads libsystemd sqlite3 zlib libzstd libpcre2-8
 
 ifeq ($(SANITIZE),1)
 B := build-san

@@ -8,13 +8,13 @@
 # otherwise it prints the exact command to run and fails.
 #
 # Fedora/RHEL equivalents: gcc make pkgconf-pkg-config libcurl-devel
-# openssl-devel jansson-devel libevent-devel systemd-devel sqlite-devel zlib-devel libzstd-devel
+# openssl-devel jansson-devel libevent-devel systemd-devel sqlite-devel zlib-devel libzstd-devel pcre2-devel
 # libcmocka-devel; tests: nginx strace libfaketime wrk rclone nodejs npm gzip zstd.
 set -eu
 cd "$(dirname "$0")/.."
 
 build_pkgs="gcc make pkg-config libcurl4-openssl-dev libssl-dev libjansson-dev libevent-dev
-libsystemd-dev libsqlite3-dev zlib1g-dev libzstd-dev sqlite3 curl ca-certificates jq"
+libsystemd-dev libsqlite3-dev zlib1g-dev libzstd-dev libpcre2-dev sqlite3 curl ca-certificates jq"
 # The tests' servers and tools, make lint's and make fuzz's, the packaging
 # tools of tests/e2e/dist_check.sh, and what the benchmarks time with.
 test_pkgs="libcmocka-dev nginx-light strace faketime wrk rclone systemd

@@ -2,13 +2,12 @@
  * kql_exec_fn — KQL's semantics as SQLite functions: string operators
  * (has matches whole terms of letters and digits, case-insensitive forms
  * fold every letter: kql_fold), conversions that give null on failure, bin(), startof*(),
- * Kusto's text forms of values, and the aggregates arg_max, arg_min and
- * percentile.  Registered on a connection by kql_exec_register.
+ * Kusto's text forms of values, RE2 regexes run by PCRE2 (kre_*), and the
+ * aggregates arg_max, arg_min and percentile.  Registered on a connection by kql_exec_register.
  */
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
-#include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,8 @@
 #include <strings.h>
 
 #include <jansson.h>
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 
 #include "query/kql_exec_int.h"
 #include "query/kql_hll.h"
@@ -299,36 +300,42 @@ static void fn_upper(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	text_case(ctx, argv[0], true);
 }
 
-/* A compiled pattern and where RE2's numbered groups are among the ERE's:
- * (?:...) and named groups become ERE groups too, so RE2's group k is ERE
- * group map[k]. */
+/* A compiled pattern (PCRE2, whose leftmost-first matching and group
+ * numbering are RE2's: (?:...) numbers nothing, named groups are numbered
+ * as the others), its match data, and the match context that bounds each
+ * match (KRE_*_LIMIT, kre_match).  trim's: code is the run of matches at
+ * the start, tail the run at the end. */
 #define KRE_MAX_GROUPS 64 /* RE2's numbered groups */
-#define KRE_MAX_ERE 128   /* ERE groups, the non-capturing ones included */
 
 struct kre {
-	regex_t re;
+	pcre2_code *code, *tail;
+	pcre2_match_data *md;
+	pcre2_match_context *mctx;
 	int ngroups;
-	int map[KRE_MAX_GROUPS + 1];
-	bool ambiguous; /* ambiguous_alternation */
 };
 
 static void free_regex(void *p)
 {
-	regfree(&((struct kre *)p)->re);
-	free(p);
+	struct kre *re = p;
+
+	pcre2_code_free(re->code);
+	pcre2_code_free(re->tail);
+	pcre2_match_data_free(re->md);
+	pcre2_match_context_free(re->mctx);
+	free(re);
 }
 
-/* What RE2 (Kusto's regex engine) accepts that glibc's regcomp would read
- * differently or blow up on: a repetition of a repetition (a++, RE2's
- * "bad repetition operator"), a lazy quantifier (a*?, which POSIX reads as
- * greedy), counted repetitions above RE2's 1000 in all (regcomp copies the
- * tree per count: (a{1000}){1000} exhausts memory).  0 or a message. */
-static const char *regex_refusal(const char *p, bool bracket, bool quantified, int *counts)
+/* What RE2 (Kusto's regex engine) refuses that PCRE2 would read: a
+ * repetition of a repetition (a++, RE2's "bad repetition operator", PCRE2's
+ * possessive; a lazy a*? is RE2's too), counted repetitions above RE2's 1000
+ * in all (which also bounds the compiled program).  *q: 0 after an atom, 1
+ * after a quantifier, 2 after a lazy one.  0 or a message. */
+static const char *regex_refusal(const char *p, bool bracket, int *q, int *counts)
 {
 	char *end;
 	long lo, hi;
 
-	if (bracket || !quantified) {
+	if (bracket || *q == 0) {
 		if (!bracket && *p == '{' && (lo = strtol(p + 1, &end, 10)) >= 0 && end > p + 1) {
 			hi = *end == ',' && end[1] != '}' ? strtol(end + 1, &end, 10) : lo;
 			if ((*counts += (int)(hi > lo ? (hi < 1001 ? hi : 1001)
@@ -337,26 +344,29 @@ static const char *regex_refusal(const char *p, bool bracket, bool quantified, i
 		}
 		return NULL;
 	}
-	if (*p == '?')
-		return "lazy quantifiers (*?, +?) are not supported";
-	if (*p == '*' || *p == '+' || *p == '{')
+	if (*p == '?' && *q == 1) {
+		*q = 2;
+		return NULL;
+	}
+	if (*p == '*' || *p == '+' || *p == '{' || *p == '?')
 		return "a repetition of a repetition (a++) is not a valid regular expression";
 	return NULL;
 }
 
-/* The group that opens at p ('('), which becomes a plain ERE group: the
- * length past the '(' of what ERE has not ("?:", "?P<name>"), and in
- * *numbered whether RE2 numbers it; -1 with *why for what RE2 refuses or
- * is not supported here. */
-static int group_open(const char *p, bool *numbered, const char **why)
+/* The group that opens at p ('('): in *numbered whether RE2 numbers it;
+ * false with *why for what RE2 refuses or is not supported here (PCRE2's
+ * own groups, (?>...), (?|...), (*VERB), among them). */
+static bool group_open(const char *p, bool *numbered, const char **why)
 {
 	size_t k = 0;
 
 	*numbered = p[1] != '?';
-	if (p[1] != '?')
-		return 0;
-	if (p[2] == ':')
-		return 2;
+	if (p[1] == '*') {
+		*why = "a repetition operator with nothing to repeat is not valid";
+		return false;
+	}
+	if (p[1] != '?' || p[2] == ':')
+		return true;
 	if (p[2] == 'P' && p[3] == '<')
 		k = 4;
 	else if (p[2] == '<' && p[3] != '=' && p[3] != '!')
@@ -366,9 +376,9 @@ static int group_open(const char *p, bool *numbered, const char **why)
 		    p + k, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_");
 		*numbered = true;
 		if (n > 0 && p[k + n] == '>')
-			return (int)(k + n);
+			return true;
 		*why = "a malformed group name ((?P<name>...) with letters, digits and _)";
-		return -1;
+		return false;
 	}
 	if (p[2] == '=' || p[2] == '!' || p[2] == '<')
 		*why = "lookaround assertions ((?=, (?!, (?<=, (?<!) are not valid in RE2";
@@ -376,227 +386,204 @@ static int group_open(const char *p, bool *numbered, const char **why)
 		*why = "named backreferences ((?P=name)) are not valid in RE2";
 	else
 		*why = "flags other than a leading (?i) ((?s), (?i:...)) are not supported";
-	return -1;
+	return false;
 }
 
-/* RE2's \d \w \s (and negations) in POSIX ERE terms; other escapes
- * are kept (a backreference \1, which RE2 has not, refused).  Written into
- * out (room for 16 bytes per input byte); re's group map filled.  NULL,
- * or why the pattern is refused (regex_refusal, group_open). */
-static const char *translate_regex(const char *pat, char *out, struct kre *re)
+/* An escape that RE2 has not and PCRE2 would read: backreferences
+ * (outside brackets), \Z (before a final newline), PCRE2's \K \G \R \X \h
+ * \H \v (vertical space there, RE2's vertical tab) \V \N \g \k \o \e \c.  (\C,
+ * RE2's any byte, PCRE2_NEVER_BACKSLASH_C refuses.) */
+static const char *escape_refusal(char c, bool bracket)
 {
-	static const struct {
-		char c;
-		const char *in, *out;
-	} classes[] = {{'d', "0-9", "[0-9]"},
-	               {'D', NULL, "[^0-9]"},
-	               {'w', "A-Za-z0-9_", "[A-Za-z0-9_]"},
-	               {'W', NULL, "[^A-Za-z0-9_]"},
-	               {'s', "[:space:]", "[[:space:]]"},
-	               {'S', NULL, "[^[:space:]]"}};
-	bool bracket = false, quantified = false, numbered;
-	const char *why = NULL;
-	size_t n = 0;
-	int counts = 0, ere = 0, skip;
-
-	for (const char *p = pat; *p != '\0'; p++) {
-		size_t k = 0;
-		if ((why = regex_refusal(p, bracket, quantified, &counts)) != NULL)
-			return why;
-		quantified = !bracket && strchr("*+?}", *p) != NULL;
-		if (*p == '\\' && p[1] != '\0') {
-			if (!bracket && p[1] >= '1' && p[1] <= '9')
-				return "backreferences (\\1) are not valid in RE2";
-			for (k = 0; k < 6 && classes[k].c != p[1]; k++)
-				;
-			if (k < 6 && (!bracket || classes[k].in != NULL)) {
-				const char *rep = bracket ? classes[k].in : classes[k].out;
-				memcpy(out + n, rep, strlen(rep));
-				n += strlen(rep);
-				p++;
-				continue;
-			}
-			out[n++] = *p++;
-		} else if (*p == '[') {
-			bracket = true;
-		} else if (*p == ']') {
-			bracket = false;
-		} else if (*p == '(' && !bracket) {
-			if ((skip = group_open(p, &numbered, &why)) < 0)
-				return why;
-			if (++ere > KRE_MAX_ERE || (numbered && re->ngroups == KRE_MAX_GROUPS))
-				return "more than 64 groups are not supported";
-			if (numbered)
-				re->map[++re->ngroups] = ere;
-			out[n++] = '(';
-			p += skip;
-			continue;
-		}
-		out[n++] = *p;
-	}
-	out[n] = '\0';
+	if (!bracket && c >= '1' && c <= '9')
+		return "backreferences (\\1) are not valid in RE2";
+	if (c != '\0' && strchr("ZKGRXhHvVNgkoec", c) != NULL)
+		return "this escape (\\Z, \\K, \\G, \\R, \\X, \\h, \\v, \\g, \\k ...) is not "
+		       "supported";
 	return NULL;
 }
 
-/* An alternative's literal text (escaped punctuation decoded, lowered
- * under (?i), groups' parentheses left out) into out; false when it holds
- * anything but literal characters (a class, a quantifier, an anchor, an
- * alternation inside). */
-static bool literal_alt(const char *p, const char *end, bool icase, char *out)
+/* The last byte of the escape at p ('\\'): of a quoted \Q...\E, the
+ * whole; NULL with *why for what RE2 has not. */
+static const char *escape_end(const char *p, bool bracket, const char **why)
 {
-	bool numbered;
-	const char *why;
-	int skip;
+	const char *e;
 
-	for (; p < end; p++) {
-		if (*p == '(' && (skip = group_open(p, &numbered, &why)) >= 0) {
-			p += skip;
-			continue;
-		}
-		if (*p == ')')
-			continue;
-		if (*p == '\\' && p + 1 < end && ispunct((unsigned char)p[1]))
-			p++;
-		else if (strchr(".[](){}*+?^$\\|", *p) != NULL)
-			return false;
-		*out++ = icase ? (char)tolower((unsigned char)*p) : *p;
+	if (p[1] == 'Q') {
+		e = strstr(p + 2, "\\E");
+		return e != NULL ? e + 1 : p + strlen(p) - 1;
 	}
-	*out = '\0';
-	return true;
+	if ((*why = escape_refusal(p[1], bracket)) != NULL)
+		return NULL;
+	return p + 1;
 }
 
-/* The end of the alternative that starts at a: the next '|' outside
- * groups and brackets, or end. */
-static const char *alt_end(const char *a, const char *end)
+/* Whether pattern pat is one RE2 accepts, as far as PCRE2 would read it
+ * otherwise (see the refusals above; PCRE2 rejects the rest of what RE2
+ * does, a bad bracket or an unbalanced group).  NULL, or why not. */
+static const char *regex_check(const char *pat)
 {
-	int depth = 0;
-	bool bracket = false;
-
-	for (; a < end; a++) {
-		if (*a == '\\' && a + 1 < end)
-			a++;
-		else if (bracket)
-			bracket = *a != ']';
-		else if (*a == '[')
-			bracket = true;
-		else if (*a == '(')
-			depth++;
-		else if (*a == ')')
-			depth--;
-		else if (*a == '|' && depth == 0)
-			return a;
-	}
-	return end;
-}
-
-/* Whether the alternatives p..end (split at its top-level '|') could
- * match at one position with different lengths: any is not a literal, or
- * one literal is a prefix of another. */
-static bool ambiguous_alts(const char *p, const char *end, bool icase)
-{
-	char *lits = malloc(2 * (size_t)(end - p) + 2), *at = lits;
-	const char *alt[KRE_MAX_ERE * 4 + 2];
-	size_t n = 0;
-	bool amb = lits == NULL;
-
-	for (const char *a = p; !amb && a <= end; a++) {
-		const char *b = alt_end(a, end);
-		if (n == sizeof(alt) / sizeof(alt[0]) || !literal_alt(a, b, icase, at))
-			amb = true;
-		else
-			at += strlen(alt[n++] = at) + 1;
-		a = b;
-	}
-	for (size_t i = 0; !amb && i < n; i++)
-		for (size_t j = 0; !amb && j < n; j++)
-			amb = i != j && strncmp(alt[i], alt[j], strlen(alt[i])) == 0;
-	free(lits);
-	return amb;
-}
-
-/* Whether pattern pat (RE2) has an alternation whose choice POSIX's
- * leftmost-longest rule could make differently from RE2's first match
- * ("(a|ab)" on "ab": RE2 takes "a", POSIX "ab"): extract and trim, which
- * answer the matched text, refuse it; matches regex, which answers only
- * whether there is a match, does not.  Alternatives that are literals
- * none of which is a prefix of another match alone at any position. */
-static bool ambiguous_alternation(const char *pat, bool icase)
-{
-	const char *open[KRE_MAX_ERE + 2];
-	bool alt[KRE_MAX_ERE + 2] = {false};
 	bool bracket = false, numbered;
-	const char *why;
-	int d = 0, skip;
+	const char *why = NULL, *e;
+	int counts = 0, groups = 0, q = 0;
 
-	open[0] = pat;
 	for (const char *p = pat; *p != '\0'; p++) {
+		if ((why = regex_refusal(p, bracket, &q, &counts)) != NULL)
+			return why;
+		if (q == 2 && *p == '?')
+			continue;
+		q = !bracket && strchr("*+?}", *p) != NULL ? 1 : 0;
 		if (*p == '\\' && p[1] != '\0') {
-			p++;
-		} else if (bracket) {
-			bracket = *p != ']';
-		} else if (*p == '[') {
+			if ((p = escape_end(p, bracket, &why)) == NULL)
+				return why;
+		} else if (*p == '[' && !bracket) {
 			bracket = true;
 			p += p[1] == '^' ? 1 : 0;
 			p += p[1] == ']' ? 1 : 0;
-		} else if (*p == '|') {
-			alt[d] = true;
-		} else if (*p == '(' && d <= KRE_MAX_ERE &&
-		           (skip = group_open(p, &numbered, &why)) >= 0) {
-			open[++d] = p + 1 + skip;
-			alt[d] = false;
-		} else if (*p == ')' && d > 0) {
-			if (alt[d] && ambiguous_alts(open[d], p, icase))
-				return true;
-			d--;
+		} else if (*p == '[' && p[1] == ':' && (e = strstr(p, ":]")) != NULL) {
+			p = e + 1; /* [:alpha:] inside a bracket */
+		} else if (*p == ']') {
+			bracket = false;
+		} else if (*p == '(' && !bracket) {
+			if (!group_open(p, &numbered, &why))
+				return why;
+			if (numbered && ++groups > KRE_MAX_GROUPS)
+				return "more than 64 groups are not supported";
 		}
 	}
-	return alt[0] && ambiguous_alts(pat, pat + strlen(pat), icase);
+	return NULL;
 }
 
-#define AMBIGUOUS_WHY                                                                              \
-	"an alternation whose alternatives could match at one place with different lengths "       \
-	"((a|ab)): POSIX would take the longest, RE2 the first; not supported in extract() and "   \
-	"trim()"
+/* Each match's bounds: PCRE2 backtracks, so a pattern like (a|a)*b on a
+ * long subject could run for ages; at these limits it fails the query
+ * instead (kre_match).  The match limit counts backtracking steps (some
+ * tens of milliseconds), the heap limit (KiB) the memory of its frames. */
+#define KRE_MATCH_LIMIT 2000000
+#define KRE_DEPTH_LIMIT 500000
+#define KRE_HEAP_LIMIT (16 * 1024)
+
+/* RE2's semantics in PCRE2's options: UTF-8 (a subject that is not valid
+ * UTF-8 still matches where it is), $ only at the end (RE2 without (?m)),
+ * no \C; (?i) at the start for the whole pattern. */
+static pcre2_code *kre_compile(const char *pat, bool icase, int *err)
+{
+	uint32_t opts = PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_DOLLAR_ENDONLY |
+	                PCRE2_NEVER_BACKSLASH_C | (icase ? PCRE2_CASELESS : 0);
+	PCRE2_SIZE off;
+
+	return pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED, opts, err, &off, NULL);
+}
+
+/* Compiles (?:pat)+, and (?:pat)+$ for the tail, into *code. */
+static int kre_wrap(pcre2_code **code, const char *pat, bool tail, bool icase, int *err)
+{
+	size_t n = strlen(pat) + 16;
+	char *w = malloc(n);
+
+	if (w != NULL && snprintf(w, n, "(?:%s)+%s", pat, tail ? "$" : "") > 0)
+		*code = kre_compile(w, icase, err);
+	free(w);
+	return *code != NULL ? 0 : -1;
+}
+
+/* A pattern's program (trim's: the head run (?:pat)+ and the tail run
+ * (?:pat)+$), match data, bounds.  NULL with *why for a refusal. */
+static struct kre *kre_new(const char *pat, bool trim, const char **why)
+{
+	bool icase = strncmp(pat, "(?i)", 4) == 0;
+	struct kre *re = calloc(1, sizeof(*re));
+	int err = 0;
+
+	pat += icase ? 4 : 0;
+	if (re == NULL || (*why = regex_check(pat)) != NULL)
+		goto out;
+	/* the pattern alone first: "a)(b" would compile once wrapped */
+	if ((re->code = kre_compile(pat, icase, &err)) == NULL)
+		goto out;
+	(void)pcre2_pattern_info(re->code, PCRE2_INFO_CAPTURECOUNT, &re->ngroups);
+	if (trim) {
+		pcre2_code_free(re->code);
+		re->code = NULL;
+		if (kre_wrap(&re->code, pat, false, icase, &err) < 0 ||
+		    kre_wrap(&re->tail, pat, true, icase, &err) < 0)
+			goto out;
+	}
+	if ((re->md = pcre2_match_data_create_from_pattern(re->code, NULL)) == NULL ||
+	    (re->mctx = pcre2_match_context_create(NULL)) == NULL)
+		goto out;
+	(void)pcre2_set_match_limit(re->mctx, KRE_MATCH_LIMIT);
+	(void)pcre2_set_depth_limit(re->mctx, KRE_DEPTH_LIMIT);
+	(void)pcre2_set_heap_limit(re->mctx, KRE_HEAP_LIMIT);
+	return re;
+out:
+	if (*why == NULL)
+		*why = err != 0 ? "it does not compile" : "out of memory";
+	if (re != NULL)
+		free_regex(re);
+	return NULL;
+}
 
 /* The compiled pattern of argument i, cached on the statement; a pattern
  * refused or not compiling fails the statement at the query position at. */
-static struct kre *regex_arg(sqlite3_context *ctx, sqlite3_value **argv, int i, int64_t at)
+static struct kre *regex_arg(sqlite3_context *ctx, sqlite3_value **argv, int i, int64_t at,
+                             bool trim)
 {
 	struct kre *re = sqlite3_get_auxdata(ctx, i);
 	const char *pat = (const char *)sqlite3_value_text(argv[i]);
-	char *ere;
-	const char *why;
+	const char *why = NULL;
 
 	if (re != NULL || pat == NULL)
 		return re;
-	/* RE2's (?i) at the start: the whole pattern ignores case. */
-	int flags = REG_EXTENDED | (strncmp(pat, "(?i)", 4) == 0 ? REG_ICASE : 0);
-	pat += (flags & REG_ICASE) ? 4 : 0;
-	if ((ere = malloc(strlen(pat) * 16 + 1)) == NULL || (re = calloc(1, sizeof(*re))) == NULL) {
-		free(ere);
-		sqlite3_result_error_nomem(ctx);
+	if ((re = kre_new(pat, trim, &why)) == NULL) {
+		if (strcmp(why, "out of memory") == 0)
+			sqlite3_result_error_nomem(ctx);
+		else
+			fail_at(ctx, at, "the regular expression: %s", why);
 		return NULL;
 	}
-	if ((why = translate_regex(pat, ere, re)) != NULL || regcomp(&re->re, ere, flags) != 0) {
-		free(ere);
-		free(re);
-		fail_at(ctx, at, "the regular expression: %s", why ? why : "it does not compile");
-		return NULL;
-	}
-	free(ere);
-	re->ambiguous = ambiguous_alternation(pat, (flags & REG_ICASE) != 0);
 	sqlite3_set_auxdata(ctx, i, re, free_regex);
 	return sqlite3_get_auxdata(ctx, i);
+}
+
+/* Matches code against s (n bytes) with options opts: 1 with re->md filled, 0
+ * without a match, -1 with the statement failed at at naming fn (a bound
+ * of kre_limits hit, or another PCRE2 error), never a wrong answer. */
+static int kre_match(sqlite3_context *ctx, struct kre *re, pcre2_code *code, const char *s,
+                     size_t n, uint32_t opts, int64_t at, const char *fn)
+{
+	int rc = pcre2_match(code, (PCRE2_SPTR)s, n, 0, opts, re->md, re->mctx);
+	PCRE2_UCHAR msg[120];
+
+	if (rc >= 0)
+		return 1;
+	if (rc == PCRE2_ERROR_NOMATCH)
+		return 0;
+	if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT ||
+	    rc == PCRE2_ERROR_HEAPLIMIT) {
+		fail_at(ctx, at,
+		        "%s: the regular expression took too long on a value (backtracking "
+		        "limit reached); simplify the pattern (nested repetitions such as (a+)+)",
+		        fn);
+	} else {
+		if (pcre2_get_error_message(rc, msg, sizeof(msg)) < 0)
+			(void)snprintf((char *)msg, sizeof(msg), "error %d", rc);
+		fail_at(ctx, at, "%s: the regular expression failed: %s", fn, (char *)msg);
+	}
+	return -1;
 }
 
 /* kql_regex(text, pattern, at): matches regex. */
 static void fn_regex(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	const char *s = (const char *)sqlite3_value_text(argv[0]);
-	struct kre *re = regex_arg(ctx, argv, 1, sqlite3_value_int64(argv[2]));
+	int64_t at = sqlite3_value_int64(argv[2]);
+	struct kre *re = regex_arg(ctx, argv, 1, at, false);
+	int rc;
 
-	if (re != NULL)
-		sqlite3_result_int(ctx, regexec(&re->re, s ? s : "", 0, NULL, 0) == 0);
+	if (re != NULL &&
+	    (rc = kre_match(ctx, re, re->code, s ? s : "", (size_t)sqlite3_value_bytes(argv[0]), 0,
+	                    at, "matches regex")) >= 0)
+		sqlite3_result_int(ctx, rc);
 }
 
 /* kql_extract(pattern, group, text, at): RE2's group (0 the whole match) of
@@ -604,24 +591,20 @@ static void fn_regex(sqlite3_context *ctx, int argc, sqlite3_value **argv)
  * when the group took no part in the match. */
 static void fn_extract(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-	struct kre *re = regex_arg(ctx, argv, 0, sqlite3_value_int64(argv[3]));
+	int64_t at = sqlite3_value_int64(argv[3]);
+	struct kre *re = regex_arg(ctx, argv, 0, at, false);
 	int64_t g = sqlite3_value_int64(argv[1]);
 	const char *s = (const char *)sqlite3_value_text(argv[2]);
-	regmatch_t m[KRE_MAX_ERE + 1];
-	int at;
+	PCRE2_SIZE *ov;
 
-	if (re != NULL && re->ambiguous) {
-		fail_at(ctx, sqlite3_value_int64(argv[3]), "the regular expression: %s",
-		        AMBIGUOUS_WHY);
+	if (re == NULL || s == NULL || g < 0 || g > re->ngroups ||
+	    kre_match(ctx, re, re->code, s, (size_t)sqlite3_value_bytes(argv[2]), 0, at,
+	              "extract") <= 0)
 		return;
-	}
-	if (re == NULL || s == NULL || g < 0 || g > re->ngroups)
+	ov = pcre2_get_ovector_pointer(re->md);
+	if (ov[2 * g] == PCRE2_UNSET)
 		return;
-	at = g == 0 ? 0 : re->map[g];
-	if (regexec(&re->re, s, (size_t)at + 1, m, 0) != 0 || m[at].rm_so < 0)
-		return;
-	sqlite3_result_text(ctx, s + m[at].rm_so, (int)(m[at].rm_eo - m[at].rm_so),
-	                    SQLITE_TRANSIENT);
+	sqlite3_result_text(ctx, s + ov[2 * g], (int)(ov[2 * g + 1] - ov[2 * g]), SQLITE_TRANSIENT);
 }
 
 /* kql_split(text, delimiter[, index]): a JSON array of the parts. */
@@ -1222,43 +1205,28 @@ static void fn_format_datetime(sqlite3_context *ctx, int argc, sqlite3_value **a
 	free(buf);
 }
 
-/* kql_trim(pattern, text, at): leading and trailing matches removed. */
+/* kql_trim(pattern, text, at): leading and trailing matches removed: the
+ * run of matches at the start, then the run that ends what is left (a
+ * subject of its own, as Kusto's two replacements see it). */
 static void fn_trim(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-	const char *pat = (const char *)sqlite3_value_text(argv[0]);
+	int64_t at = sqlite3_value_int64(argv[2]);
+	struct kre *re = regex_arg(ctx, argv, 0, at, true);
 	const char *s = (const char *)sqlite3_value_text(argv[1]);
-	size_t n = pat != NULL ? strlen(pat) : 0;
-	char *ere = malloc(n * 16 + 1), *anchored = malloc(n * 16 + 8);
-	const char *why;
-	struct kre groups = {0};
-	regex_t re;
-	regmatch_t m;
-	size_t start = 0, end;
+	size_t start = 0, n = (size_t)sqlite3_value_bytes(argv[1]);
+	int rc;
 
-	if (ere == NULL || anchored == NULL || s == NULL || pat == NULL)
-		goto out;
-	if ((why = translate_regex(pat, ere, &groups)) != NULL ||
-	    (ambiguous_alternation(pat, false) && (why = AMBIGUOUS_WHY) != NULL)) {
-		fail_at(ctx, sqlite3_value_int64(argv[2]), "the regular expression: %s", why);
-		goto out;
-	}
-	(void)snprintf(anchored, n * 16 + 8, "^(%s)+", ere);
-	end = strlen(s);
-	if (regcomp(&re, anchored, REG_EXTENDED) == 0) {
-		if (regexec(&re, s, 1, &m, 0) == 0)
-			start = (size_t)m.rm_eo;
-		regfree(&re);
-	}
-	(void)snprintf(anchored, n * 16 + 8, "(%s)+$", ere);
-	if (regcomp(&re, anchored, REG_EXTENDED) == 0) {
-		if (regexec(&re, s + start, 1, &m, 0) == 0)
-			end = start + (size_t)m.rm_so;
-		regfree(&re);
-	}
-	sqlite3_result_text(ctx, s + start, (int)(end - start), SQLITE_TRANSIENT);
-out:
-	free(ere);
-	free(anchored);
+	if (re == NULL || s == NULL)
+		return;
+	if ((rc = kre_match(ctx, re, re->code, s, n, PCRE2_ANCHORED, at, "trim")) < 0)
+		return;
+	if (rc > 0)
+		start = pcre2_get_ovector_pointer(re->md)[1];
+	if ((rc = kre_match(ctx, re, re->tail, s + start, n - start, 0, at, "trim")) < 0)
+		return;
+	if (rc > 0)
+		n = start + pcre2_get_ovector_pointer(re->md)[0];
+	sqlite3_result_text(ctx, s + start, (int)(n - start), SQLITE_TRANSIENT);
 }
 
 /* The number of characters (code points) in the first n bytes of s. */

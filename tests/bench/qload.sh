@@ -50,8 +50,8 @@ make -C "$root" -s "$(basename "$BUILD")/libfollower.a" B="$(basename "$BUILD")"
 bin=$BUILD/bench/bench_qload
 mkdir -p "$(dirname "$bin")"
 cc -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -I"$root/lib" \
-	$(pkg-config --cflags jansson zlib libzstd sqlite3) -o "$bin" "$here/bench_qload.c" \
-	"$BUILD/libfollower.a" $(pkg-config --libs jansson zlib libzstd sqlite3) -lm -lpthread
+	$(pkg-config --cflags jansson zlib libzstd sqlite3 libpcre2-8) -o "$bin" "$here/bench_qload.c" \
+	"$BUILD/libfollower.a" $(pkg-config --libs jansson zlib libzstd sqlite3 libpcre2-8) -lm -lpthread
 
 bench_workdir qload || exit 1
 FPID=

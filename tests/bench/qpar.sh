@@ -30,7 +30,7 @@ bin=$BUILD/bench/bench_qpar
 mkdir -p "$(dirname "$bin")"
 cc -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Wno-unused-parameter -I"$root/lib" \
 	$(pkg-config --cflags jansson sqlite3) -o "$bin" "$here/bench_qpar.c" \
-	"$BUILD/libfollower.a" $(pkg-config --libs jansson zlib libzstd sqlite3) -lm -lpthread
+	"$BUILD/libfollower.a" $(pkg-config --libs jansson zlib libzstd sqlite3 libpcre2-8) -lm -lpthread
 
 echo "loading $ROWS rows in $EXTENTS extents ..." >&2
 # the store is made on the first call (one run, no query timed twice)

@@ -641,7 +641,9 @@ function cases(D) {
 			rows: () => E.filter((r) => r.Code === 503 && [...r.Msg].length >= 6).map((r) => { const c = [...r.Msg];
 				return [c.slice(c.length - 4).join(""), c.slice(c.length - 6, c.length - 4).join("")]; }) },
 		cnt('Msg matches regex @"(?i)^kusto\\w+ FAILED"', (r) => /^kusto\w+ failed/i.test(r.Msg)),
-		{ q: 'Events | project x = extract(@"(\\d+?)", 1, Msg) | take 1', error: /lazy quantifiers/ },
+		{ q: 'Events | project x = extract(@"(\\d++)", 1, Msg) | take 1', error: /repetition of a repetition/ },
+		{ q: 'print a = extract("(a*)(ab)?", 0, "aab"), b = extract("(a|ab)", 1, "ab"), c = extract(@"a(.*?)b", 1, "a1b2b")',
+			cols: "a:string,b:string,c:string", rows: () => [["aa", "a", "1"]] },
 		{ q: "Events | where NoSuchColumn > 1", error: /NoSuchColumn/ },
 		{ q: "Events | summarize series_stats(Latency)", error: /series_stats/ },
 		{ q: "let E5 = Events | where Code == 500; let Dim = Hosts | where Region == 'eu'; E5 | union E5 | join kind=inner Dim on Host | count", cols: C,

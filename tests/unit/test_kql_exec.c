@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "query/kql_bind.h"
 #include "query/kql_exec.h"
@@ -657,16 +658,22 @@ static void test_union_join_mvexpand(void **state)
 	     "1\t1\n1\t2\n");
 	ROWS("datatable(a:long, d:dynamic)[1, dynamic({'t': ['p', 'q']})] | mv-expand d = d.t",
 	     "1\t\"p\"\n1\t\"q\"\n");
-	/* RE2's (?i); a lazy quantifier, which POSIX ERE would read as greedy,
-	 * is refused rather than matched wrongly. */
-	ROWS("print 'ABC' matches regex @'(?i)^abc$', extract(@'(?i)(b+)', 1, 'aBBc')",
-	     "true\tBB\n");
-	/* ... as are what RE2 refuses and glibc's regcomp would blow up on:
-	 * a++ and counted repetitions above 1000 in all. */
+	/* RE2's (?i) and lazy quantifiers. */
+	ROWS("print 'ABC' matches regex @'(?i)^abc$', extract(@'(?i)(b+)', 1, 'aBBc'), "
+	     "extract(@'a(.*?)b', 1, 'a1b2b')",
+	     "true\tBB\t1\n");
+	/* What RE2 refuses and PCRE2 would read (a++ possessive, a*?\? lazy twice) or
+	 * blow up on: counted repetitions above 1000 in all. */
 	static const struct {
 		const char *q, *why;
 	} refused[] = {
-	    {"print extract(@'a(.*?)b', 1, 'a1b2b')", "lazy quantifiers"},
+	    {"print 'aa' matches regex @'a*?\?'", "repetition of a repetition"},
+	    {"print 'aa' matches regex @'(*UTF)a'", "nothing to repeat"},
+	    {"print 'aa' matches regex @'(?>a)'", "flags other than"},
+	    {"print 'a' matches regex @'a\\Z'", "is not supported"},
+	    {"print 'ab' matches regex @'a\\Kb'", "is not supported"},
+	    {"print 'a' matches regex @'[\\v]'", "is not supported"},
+	    {"print 'ab' matches regex @'a\\Cb'", "does not compile"},
 	    {"print 'aa' matches regex @'a++'", "repetition of a repetition"},
 	    {"print 'aa' matches regex @'(a{1000}){1000}'", "above 1000"},
 	    {"print trim(@'x{2}{3}', 'xx')", "repetition of a repetition"},
@@ -1037,18 +1044,64 @@ static void test_regex_groups(void **state)
 	expect_refused("print extract('(?P<>a)', 0, 'a')", KQL_E_UNSUPPORTED, "group name", 7);
 	expect_refused("print extract('(?<x>[', 1, 'a')", KQL_E_UNSUPPORTED, "does not compile", 7);
 	expect_refused("print trim('(?!a)', 'a')", KQL_E_UNSUPPORTED, "lookaround", 7);
-	/* POSIX takes the longest alternative, RE2 the first: where they could
-	 * differ, extract and trim refuse; literals of which none is a prefix
-	 * of another cannot, nor can matches regex */
+	/* RE2 (and PCRE2) take the first alternative that lets the whole match,
+	 * and groups as Perl does (leftmost-first), where POSIX would take the
+	 * longest: "(a*)(ab)?" on "aab" is "aa" in Kusto, "aab" in POSIX. */
 	ROWS("print extract('(Error|Warning): (.*)', 2, 'Warning: x'), "
 	     "extract('(?i)(error|warn)', 1, 'WARN'), trim('x|y', 'xyaxy'), "
 	     "'ab' matches regex '(a|ab)'",
 	     "x\tWARN\ta\ttrue\n");
-	expect_refused("print extract('(a|ab)', 1, 'ab')", KQL_E_UNSUPPORTED, "alternation", 7);
-	expect_refused("print extract('(?i)(A|ab)c', 0, 'abc')", KQL_E_UNSUPPORTED, "alternation",
-	               7);
-	expect_refused("print extract('(x|[a-z])', 0, 'x')", KQL_E_UNSUPPORTED, "alternation", 7);
-	expect_refused("print trim('a|ab', 'abab')", KQL_E_UNSUPPORTED, "alternation", 7);
+	ROWS("print extract('(a*)(ab)?', 0, 'aab'), extract('(a*)(ab)?', 1, 'aab'), "
+	     "extract('(a*)(ab)?', 2, 'aab'), extract('(a|ab)', 1, 'ab'), "
+	     "extract('(?i)(A|ab)c', 0, 'abc'), extract('(x|[a-z])', 0, 'x')",
+	     "aa\taa\t\ta\tabc\tx\n");
+	ROWS("print extract('(Error|Err)or?', 1, 'Errors'), extract('(Err|Error)(or)?', 1, "
+	     "'Error'), "
+	     "extract('(Err|Error)(or)?', 2, 'Error'), extract('(Error|Err)or?', 0, 'Erroror'), "
+	     "trim('a|ab', 'abab')",
+	     "Err\tErr\tor\tErroror\tb\n");
+	/* RE2's $ is the end of the text, not before a final newline; \Q...\E
+	 * quotes; a POSIX class inside a bracket */
+	ROWS("print 'ab\\n' matches regex 'b$', 'ab' matches regex 'b$', "
+	     "extract(@'\\Q(?=a\\E', 0, 'x(?=a'), extract('[[:digit:]x]+', 0, 'ax1x2')",
+	     "false\ttrue\t(?=a\tx1x2\n");
+}
+
+/* A pattern that backtracks without end on a value fails the query at its
+ * call, naming the function, and does so fast (PCRE2's match limit); a
+ * value that is not valid UTF-8 still matches where it is. */
+static void test_regex_limits(void **state)
+{
+	char q[512], *got;
+	struct kql_error e = {0};
+	sqlite3_stmt *st;
+	struct timespec t0, t1;
+
+	(void)snprintf(
+	    q, sizeof(q), "print extract('(a|aa)*b', 0, '%s%s')",
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "c b");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	got = run(q, &e);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (got != NULL)
+		fail_msg("%s: answered %s", q, got);
+	assert_non_null(strstr(e.message, "extract: the regular expression took too long"));
+	assert_non_null(strstr(e.message, "(line 1, column 7)"));
+	assert_true(t1.tv_sec - t0.tv_sec < 3);
+	expect_refused(
+	    "print 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaac b' matches regex '(a|aa)*b'",
+	    KQL_E_UNSUPPORTED, "matches regex: the regular expression took too long", 7);
+	assert_int_equal(sqlite3_prepare_v2(db,
+	                                    "SELECT kql_regex(CAST(x'61ff62' AS TEXT), 'a.b', 0), "
+	                                    "kql_regex(CAST(x'61ff62' AS TEXT), 'b$', 0), "
+	                                    "kql_extract('(b)', 1, CAST(x'ff62c3' AS TEXT), 0)",
+	                                    -1, &st, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 0);
+	assert_int_equal(sqlite3_column_int(st, 1), 1);
+	assert_string_equal((const char *)sqlite3_column_text(st, 2), "b");
+	sqlite3_finalize(st);
 }
 
 static void test_refused(void **state)
@@ -1244,6 +1297,7 @@ int main(void)
 	    cmocka_unit_test(test_zones_guids_inner_avg),
 	    cmocka_unit_test(test_reals),
 	    cmocka_unit_test(test_regex_groups),
+	    cmocka_unit_test(test_regex_limits),
 	    cmocka_unit_test(test_refused),
 	    cmocka_unit_test(test_stored_table),
 	    cmocka_unit_test(test_array_cap),
