@@ -418,22 +418,42 @@ static const char *escape_end(const char *p, bool bracket, const char **why)
 	return p + 1;
 }
 
+/* RE2's \s is [\t\n\f\r ], PCRE2's adds the vertical tab: its class (in
+ * a bracket: its members) written out, for \s and \S. */
+static const char *space_class(char c, bool bracket)
+{
+	if (bracket)
+		return c == 's' ? "\\t\\n\\f\\r " : "\\x00-\\x08\\x0b\\x0e-\\x1f!-\\x{10ffff}";
+	return c == 's' ? "[\\t\\n\\f\\r ]" : "[^\\t\\n\\f\\r ]";
+}
+
+/* The room pattern pat takes once regex_check has written out its spaces. */
+#define KRE_OUT_SIZE(pat) (strlen(pat) * 18 + 1)
+
 /* Whether pattern pat is one RE2 accepts, as far as PCRE2 would read it
  * otherwise (see the refusals above; PCRE2 rejects the rest of what RE2
- * does, a bad bracket or an unbalanced group).  NULL, or why not. */
-static const char *regex_check(const char *pat)
+ * does, a bad bracket or an unbalanced group).  NULL with the pattern for
+ * PCRE2 in out (KRE_OUT_SIZE(pat) bytes: \s and \S as RE2 reads them), or
+ * why not. */
+static const char *regex_check(const char *pat, char *out)
 {
 	bool bracket = false, numbered;
-	const char *why = NULL, *e;
+	const char *why = NULL, *e, *from;
 	int counts = 0, groups = 0, q = 0;
 
 	for (const char *p = pat; *p != '\0'; p++) {
 		if ((why = regex_refusal(p, bracket, &q, &counts)) != NULL)
 			return why;
-		if (q == 2 && *p == '?')
+		from = p;
+		if (q == 2 && *p == '?') {
+			*out++ = *p;
 			continue;
+		}
 		q = !bracket && strchr("*+?}", *p) != NULL ? 1 : 0;
-		if (*p == '\\' && p[1] != '\0') {
+		if (*p == '\\' && (p[1] == 's' || p[1] == 'S')) {
+			out = stpcpy(out, space_class(*++p, bracket));
+			continue;
+		} else if (*p == '\\' && p[1] != '\0') {
 			if ((p = escape_end(p, bracket, &why)) == NULL)
 				return why;
 		} else if (*p == '[' && !bracket) {
@@ -450,7 +470,10 @@ static const char *regex_check(const char *pat)
 			if (numbered && ++groups > KRE_MAX_GROUPS)
 				return "more than 64 groups are not supported";
 		}
+		memcpy(out, from, (size_t)(p - from) + 1);
+		out += p - from + 1;
 	}
+	*out = '\0';
 	return NULL;
 }
 
@@ -492,11 +515,14 @@ static struct kre *kre_new(const char *pat, bool trim, const char **why)
 {
 	bool icase = strncmp(pat, "(?i)", 4) == 0;
 	struct kre *re = calloc(1, sizeof(*re));
+	char *buf = NULL;
 	int err = 0;
 
 	pat += icase ? 4 : 0;
-	if (re == NULL || (*why = regex_check(pat)) != NULL)
+	if (re == NULL || (buf = malloc(KRE_OUT_SIZE(pat))) == NULL ||
+	    (*why = regex_check(pat, buf)) != NULL)
 		goto out;
+	pat = buf;
 	/* the pattern alone first: "a)(b" would compile once wrapped */
 	if ((re->code = kre_compile(pat, icase, &err)) == NULL)
 		goto out;
@@ -514,12 +540,14 @@ static struct kre *kre_new(const char *pat, bool trim, const char **why)
 	(void)pcre2_set_match_limit(re->mctx, KRE_MATCH_LIMIT);
 	(void)pcre2_set_depth_limit(re->mctx, KRE_DEPTH_LIMIT);
 	(void)pcre2_set_heap_limit(re->mctx, KRE_HEAP_LIMIT);
+	free(buf);
 	return re;
 out:
 	if (*why == NULL)
 		*why = err != 0 ? "it does not compile" : "out of memory";
 	if (re != NULL)
 		free_regex(re);
+	free(buf);
 	return NULL;
 }
 

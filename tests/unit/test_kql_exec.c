@@ -1065,6 +1065,13 @@ static void test_regex_groups(void **state)
 	ROWS("print 'ab\\n' matches regex 'b$', 'ab' matches regex 'b$', "
 	     "extract(@'\\Q(?=a\\E', 0, 'x(?=a'), extract('[[:digit:]x]+', 0, 'ax1x2')",
 	     "false\ttrue\t(?=a\tx1x2\n");
+	/* RE2's \s is [\t\n\f\r ]: no vertical tab, which PCRE2's has; inside
+	 * a bracket and negated too, and not inside \Q...\E */
+	ROWS("print 'a\\u000bb' matches regex @'a\\sb', 'a\\tb' matches regex @'a\\sb', "
+	     "'a\\u000bb' matches regex @'a[\\s]b', 'a\\u000bb' matches regex @'a\\Sb', "
+	     "'a\\u000bb' matches regex @'a[^\\s]b', 'a b' matches regex @'a[\\S]b', "
+	     "'axb' matches regex @'a[\\S]b', extract(@'\\Q\\s\\E', 0, 'x\\\\s')",
+	     "false\ttrue\tfalse\ttrue\ttrue\tfalse\ttrue\t\\s\n");
 }
 
 /* A pattern that backtracks without end on a value fails the query at its
