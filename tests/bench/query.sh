@@ -91,10 +91,10 @@ loaded() { [ "$(bench_qrows "$URL" T0000)" -ge "$ROWS" ] && [ "$(bench_qrows "$U
 bench_until $((120 + ROWS / 10000)) loaded ||
 	{ echo "query: followerd did not load every row" >&2; tail "$W/f/f.log" >&2; exit 1; }
 fd_load=$(secs "$t0" "$(now)")
-# After the load the daemon still works a while (the warmer's pass over
-# the cache, the query store's checkpoint): the queries are timed once it
-# is idle (under 10 ms of CPU in half a second), as a follower is between
-# versions; how long that took is printed.
+# The queries are timed once the daemon is idle after its load (under 10
+# ms of CPU in half a second), as a follower is between versions; how long
+# that took is printed.  (One run timed its first queries with up to 40%
+# more CPU, the cause not established.)
 t0=$(now)
 idle() {
 	local a b
