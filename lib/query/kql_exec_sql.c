@@ -349,30 +349,36 @@ static bool leaf(const struct kql_expr *e)
 	return e->kind == KQL_E_COL || e->kind == KQL_E_LIT;
 }
 
+/* pre a mid b post: e's two operands inside the text of a cast. */
+static int around(struct sqlb *b, const struct kql_expr *e, const char *pre, const char *mid,
+                  const char *post, const char *prefix)
+{
+	fputs(pre, b->f);
+	if (expr(b, e->args[0], prefix) != 0)
+		return -1;
+	fputs(mid, b->f);
+	if (expr(b, e->args[1], prefix) != 0)
+		return -1;
+	fputs(post, b->f);
+	return 0;
+}
+
 /* "(CAST(a AS REAL) op b)": integers whose Kusto result is real */
 static int to_real_op(struct sqlb *b, const struct kql_expr *e, const char *op, const char *prefix)
 {
-	fputs("(CAST(", b->f);
-	if (expr(b, e->args[0], prefix) != 0)
-		return -1;
-	fprintf(b->f, " AS REAL) %s ", op);
-	if (expr(b, e->args[1], prefix) != 0)
-		return -1;
-	fputc(')', b->f);
-	return 0;
+	char mid[16];
+
+	(void)snprintf(mid, sizeof(mid), " AS REAL) %s ", op);
+	return around(b, e, "(CAST(", mid, ")", prefix);
 }
 
 /* "CAST(a op b AS INTEGER)": whole ticks */
 static int to_int_op(struct sqlb *b, const struct kql_expr *e, const char *op, const char *prefix)
 {
-	fputs("CAST(", b->f);
-	if (expr(b, e->args[0], prefix) != 0)
-		return -1;
-	fprintf(b->f, " %s ", op);
-	if (expr(b, e->args[1], prefix) != 0)
-		return -1;
-	fputs(" AS INTEGER)", b->f);
-	return 0;
+	char mid[8];
+
+	(void)snprintf(mid, sizeof(mid), " %s ", op);
+	return around(b, e, "CAST(", mid, " AS INTEGER)", prefix);
 }
 
 /* Arithmetic whose SQL result type differs from Kusto's: timespan / 2.5
