@@ -32,16 +32,19 @@ bool kqlb_comparable(enum proto_coltype a, enum proto_coltype b)
 	       (a == PROTO_T_STRING && b == PROTO_T_GUID);
 }
 
-/* The wider of two numeric types: real > decimal > long > int. */
+/* The type of arithmetic on two numbers: real > decimal > long, and
+ * int with int is long too (the numerical operators' page: "If both
+ * operands are of integer types (int or long), the result will be of
+ * type long"; Kusto.Language's ReturnTypeKind.Widest promotes int to
+ * long, after Kusto-Query-Language issue #68 found ADX's gettype(int(1) +
+ * int(2)) long), so int.MaxValue + int(1) is 2147483648. */
 static enum proto_coltype wider(enum proto_coltype a, enum proto_coltype b)
 {
 	if (a == PROTO_T_REAL || b == PROTO_T_REAL)
 		return PROTO_T_REAL;
 	if (a == PROTO_T_DECIMAL || b == PROTO_T_DECIMAL)
 		return PROTO_T_DECIMAL;
-	if (a == PROTO_T_LONG || b == PROTO_T_LONG)
-		return PROTO_T_LONG;
-	return PROTO_T_INT;
+	return PROTO_T_LONG;
 }
 
 /* Result type of a op b for + - * / %, or -1 when Kusto refuses it. */
@@ -299,7 +302,12 @@ static struct kql_expr *bind_unary(struct kqlb *b, const struct kqlb_scope *s,
 	if (n->op == KQL_OP_PLUS)
 		return a;
 	if (a->kind == KQL_E_LIT && !a->isnull) {
-		/* Fold -literal so that datatable values stay literals. */
+		/* Fold -literal so that datatable values stay literals (an int
+		 * stays an int, as Kusto.Language folds it); -int(-2147483648)
+		 * is no int: refused, as the operator refuses an overflow. */
+		if (a->type == PROTO_T_INT && a->i == INT32_MIN)
+			return kqlb_fail(b, KQL_E_UNSUPPORTED, n->pos,
+			                 "the operator '-' overflows an int: not supported");
 		struct kql_expr *c = new_expr(b, KQL_E_LIT, a->type, n->pos, 0);
 		if (c != NULL) {
 			*c = *a;
@@ -309,7 +317,10 @@ static struct kql_expr *bind_unary(struct kqlb *b, const struct kqlb_scope *s,
 		}
 		return c;
 	}
-	if ((e = op_expr(b, KQL_OP_NEG, a->type, n->pos, 1)) != NULL)
+	/* -x of an int column is a long in ADX (Kusto.Language's
+	 * UnaryReturnType: an int promoted unless the operand is constant) */
+	if ((e = op_expr(b, KQL_OP_NEG, a->type == PROTO_T_INT ? PROTO_T_LONG : a->type, n->pos,
+	                 1)) != NULL)
 		e->args[0] = a;
 	return e;
 }

@@ -120,6 +120,11 @@ static void fail_at(sqlite3_context *ctx, int64_t at, const char *fmt, ...)
 
 /* ---- conversions: null when the text is no value of the type ---- */
 
+/* The number s as type into ctx's result (none: null); -EDOM for a NaN,
+ * -ERANGE for a number past an int's or a long's range (toint(3000000000),
+ * tolong(1e19), tolong(real(+inf))): whether Kusto gives null there (its
+ * pages: null when the conversion "isn't successful") or truncates as a
+ * .NET cast would is not established, so the caller refuses it. */
 static int convert_number(const char *s, enum proto_coltype type, sqlite3_context *ctx)
 {
 	char *end;
@@ -133,6 +138,8 @@ static int convert_number(const char *s, enum proto_coltype type, sqlite3_contex
 			sqlite3_result_double(ctx, (double)i);
 		else if (type != PROTO_T_INT || (i >= INT32_MIN && i <= INT32_MAX))
 			sqlite3_result_int64(ctx, i);
+		else
+			return -ERANGE;
 		return 0;
 	}
 	/* .NET reads no hexadecimal, and of the words only "Infinity" (any
@@ -146,8 +153,11 @@ static int convert_number(const char *s, enum proto_coltype type, sqlite3_contex
 		return -EDOM;
 	if (type == PROTO_T_REAL)
 		sqlite3_result_double(ctx, d);
-	else if (fabs(d) < (type == PROTO_T_INT ? 2147483648.0 : 9.2e18))
-		sqlite3_result_int64(ctx, (sqlite3_int64)d);
+	else if (type == PROTO_T_INT ? d > -2147483649.0 && d < 2147483648.0
+	                             : d >= -9223372036854775808.0 && d < 9223372036854775808.0)
+		sqlite3_result_int64(ctx, (sqlite3_int64)d); /* toward zero */
+	else
+		return -ERANGE;
 	return 0;
 }
 
@@ -185,6 +195,7 @@ static void fn_convert(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	enum proto_coltype type = (enum proto_coltype)sqlite3_value_int(argv[0]);
 	const char *s = (const char *)sqlite3_value_text(argv[1]);
 	int64_t t;
+	int r;
 
 	if (s == NULL)
 		return;
@@ -192,10 +203,16 @@ static void fn_convert(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	case PROTO_T_INT:
 	case PROTO_T_LONG:
 	case PROTO_T_REAL:
-		if (convert_number(s, type, ctx) == -EDOM && type == PROTO_T_REAL)
+		r = convert_number(s, type, ctx);
+		if (r == -EDOM && type == PROTO_T_REAL)
 			fail_at(ctx, sqlite3_value_int64(argv[2]),
 			        "the conversion to real of a NaN (not a number) text: not "
 			        "supported");
+		else if (r == -ERANGE)
+			fail_at(ctx, sqlite3_value_int64(argv[2]),
+			        "the conversion to %s of a number out of its range (%.40s): "
+			        "not supported",
+			        type == PROTO_T_INT ? "int" : "long", s);
 		break;
 	case PROTO_T_BOOL:
 		if (strcasecmp(s, "true") == 0 || strcmp(s, "1") == 0)
@@ -805,6 +822,66 @@ static void fn_long(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	sqlite3_result_int64(ctx, r >= 0 ? r : b < 0 ? r - b : r + b);
 }
 
+/* The words of a refusal for an integer result of type t out of range. */
+static const char *range_words(enum proto_coltype t)
+{
+	return t == PROTO_T_DATETIME   ? "gives a datetime out of range"
+	       : t == PROTO_T_TIMESPAN ? "gives a timespan out of range"
+	       : t == PROTO_T_INT      ? "overflows an int"
+	                               : "overflows a long";
+}
+
+/* Whether r is a value of type t (ticks, longs, ints). */
+static bool in_range(__int128 r, enum proto_coltype t)
+{
+	if (t == PROTO_T_DATETIME)
+		return r >= KQL_DT_MIN && r <= KQL_DT_MAX;
+	if (t == PROTO_T_INT)
+		return r >= INT32_MIN && r <= INT32_MAX;
+	return r >= INT64_MIN && r <= INT64_MAX;
+}
+
+/* kql_iarith(op, a, b, type, at): + - * of integers, ticks included, whose
+ * result is of type (long, timespan, datetime).  SQLite's own operators
+ * turn an overflow into a real, which its CAST then clamps; whether Kusto
+ * wraps there or fails is not established (its overflow page: an overflow
+ * "usually leads to a partial query failure"), so a result out of the
+ * type's range is refused, never answered. */
+static void fn_iarith(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	int op = sqlite3_value_int(argv[0]);
+	__int128 a = sqlite3_value_int64(argv[1]), b = sqlite3_value_int64(argv[2]), r;
+	enum proto_coltype t = (enum proto_coltype)sqlite3_value_int(argv[3]);
+
+	if (any_null(argc, argv) || op < KQL_A_ADD || op > KQL_A_MUL)
+		return;
+	r = op == KQL_A_ADD ? a + b : op == KQL_A_SUB ? a - b : a * b;
+	if (in_range(r, t))
+		sqlite3_result_int64(ctx, (sqlite3_int64)r);
+	else
+		fail_at(ctx, sqlite3_value_int64(argv[4]), "the operator '%s' %s: not supported",
+		        arith_names[op], range_words(t));
+}
+
+/* kql_abs(x, type, at): |x| of an integer; |long.MinValue| (SQLite's abs
+ * fails on it) and |int.MinValue| (past an int) are refused, as .NET's
+ * Math.Abs refuses them. */
+static void fn_abs(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	enum proto_coltype t = (enum proto_coltype)sqlite3_value_int(argv[1]);
+	__int128 x = sqlite3_value_int64(argv[0]);
+
+	if (sqlite3_value_type(argv[0]) == SQLITE_NULL)
+		return;
+	if (sqlite3_value_type(argv[0]) != SQLITE_INTEGER)
+		sqlite3_result_double(ctx, fabs(sqlite3_value_double(argv[0])));
+	else if (in_range(x < 0 ? -x : x, t))
+		sqlite3_result_int64(ctx, (sqlite3_int64)(x < 0 ? -x : x));
+	else
+		fail_at(ctx, sqlite3_value_int64(argv[2]), "the function 'abs' %s: not supported",
+		        range_words(t));
+}
+
 /* kql_nan(x, at): x, the value of a column whose null is Kusto's NaN
  * (avg of no values, kql_col.nan_if_null), read by an expression: a NaN it
  * would see as null is refused. */
@@ -830,7 +907,8 @@ static void fn_jreal(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		sqlite3_result_value(ctx, argv[0]);
 }
 
-/* kql_bin(x, size, at): x rounded down to a multiple of size (toward -inf). */
+/* kql_bin(x, size, at): x rounded down to a multiple of size (toward
+ * -inf); below long.MinValue (bin(long.MinValue + 1, 10)) refused. */
 static void fn_bin(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	if (sqlite3_value_type(argv[0]) == SQLITE_NULL ||
@@ -838,8 +916,12 @@ static void fn_bin(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		return;
 	if (is_int(argv[0]) && is_int(argv[1])) {
 		int64_t x = sqlite3_value_int64(argv[0]), s = sqlite3_value_int64(argv[1]);
-		if (s > 0)
-			sqlite3_result_int64(ctx, floor_div(x, s) * s);
+		__int128 r = (__int128)floor_div(x, s) * s;
+		if (s > 0 && r >= INT64_MIN)
+			sqlite3_result_int64(ctx, (sqlite3_int64)r);
+		else if (s > 0)
+			fail_at(ctx, sqlite3_value_int64(argv[2]),
+			        "the function 'bin' overflows a long: not supported");
 		return;
 	}
 	double x = sqlite3_value_double(argv[0]), s = sqlite3_value_double(argv[1]);
@@ -1727,6 +1809,52 @@ static void rsum_final(sqlite3_context *ctx)
 		result_real(ctx, st->s, st->at, "the aggregate 'sum'");
 }
 
+/* kql_lsum(x, type, at): sum and sumif of integers and timespans, exact
+ * whatever the order of the values: the low 64 bits wrap and each
+ * overflow of them is counted, so the sum is lo + carry * 2^64, a long
+ * exactly when carry is 0.  Past a long it is refused (SQLite's sum failed
+ * with "integer overflow" as soon as a running sum left the range, even
+ * where the total is a long).  Null over no values. */
+struct lsum {
+	int64_t lo, carry, at;
+	int type;
+	bool any;
+};
+
+static void lsum_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	struct lsum *st;
+	int64_t v;
+
+	if (sqlite3_value_type(argv[0]) == SQLITE_NULL)
+		return;
+	if ((st = sqlite3_aggregate_context(ctx, sizeof(*st))) == NULL) {
+		sqlite3_result_error_nomem(ctx);
+		return;
+	}
+	if (!st->any) {
+		st->type = sqlite3_value_int(argv[1]);
+		st->at = sqlite3_value_int64(argv[2]);
+		st->any = true;
+	}
+	v = sqlite3_value_int64(argv[0]);
+	if (__builtin_add_overflow(st->lo, v, &st->lo))
+		st->carry += v < 0 ? -1 : 1;
+}
+
+static void lsum_final(sqlite3_context *ctx)
+{
+	struct lsum *st = sqlite3_aggregate_context(ctx, 0);
+
+	if (st == NULL || !st->any)
+		return;
+	if (st->carry == 0)
+		sqlite3_result_int64(ctx, st->lo);
+	else
+		fail_at(ctx, st->at, "the aggregate 'sum' %s: not supported",
+		        range_words((enum proto_coltype)st->type));
+}
+
 /* kql_array_head(array, n): the array's first n elements (make_set and
  * make_list with a maximum size); anything else as it is. */
 static void fn_array_head(sqlite3_context *ctx, int argc, sqlite3_value **argv)
@@ -1849,6 +1977,8 @@ static const struct {
     {"kql_real", 4, fn_real, NULL, NULL},
     {"kql_long", 4, fn_long, NULL, NULL},
     {"kql_ticks", 4, fn_ticks, NULL, NULL},
+    {"kql_iarith", 5, fn_iarith, NULL, NULL},
+    {"kql_abs", 3, fn_abs, NULL, NULL},
     {"kql_nan", 2, fn_nan, NULL, NULL},
     {"kql_jreal", 2, fn_jreal, NULL, NULL},
     {"kql_startof", -1, fn_startof, NULL, NULL},
@@ -1872,6 +2002,7 @@ static const struct {
     {"kql_dstate", 2, NULL, dcount_step, dstate_final},
     {"kql_dmerge", 1, NULL, dmerge_step, dcount_final},
     {"kql_rsum", 2, NULL, rsum_step, rsum_final},
+    {"kql_lsum", 3, NULL, lsum_step, lsum_final},
 };
 
 int kql_exec_register_budget(sqlite3 *db, struct kql_budget *b)

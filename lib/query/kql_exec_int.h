@@ -55,7 +55,13 @@ static inline int64_t kql_exec_at(struct kql_pos pos)
 	return (int64_t)pos.line << 32 | pos.col;
 }
 
-/* Operator codes of kql_real(op, a, b, at) and kql_long(op, a, b, at). */
+/* A datetime's range in the engine's ticks (100 ns since 1970):
+ * 0001-01-01 to 9999-12-31 23:59:59.9999999, .NET's DateTime. */
+#define KQL_DT_MIN INT64_C(-621355968000000000)
+#define KQL_DT_MAX INT64_C(2534023007999999999)
+
+/* Operator codes of kql_real(op, a, b, at), kql_long(op, a, b, at) and
+ * kql_iarith(op, a, b, type, at). */
 enum kql_arith {
 	KQL_A_ADD,
 	KQL_A_SUB,

@@ -381,6 +381,64 @@ static int to_int_op(struct sqlb *b, const struct kql_expr *e, const char *op, c
 	return around(b, e, "CAST(", mid, " AS INTEGER)", prefix);
 }
 
+/* The results SQLite's integer + - * give exactly for a result of type t:
+ * an overflow there is a real outside them (-2^63 exactly is left out:
+ * a result just below it rounds to it). */
+static const char *exact_range(enum proto_coltype t)
+{
+	switch (t) {
+	case PROTO_T_DATETIME:
+		return "BETWEEN -621355968000000000 AND 2534023007999999999";
+	case PROTO_T_INT:
+		return "BETWEEN -2147483648 AND 2147483647";
+	default:
+		return "BETWEEN -9223372036854775807 AND 9223372036854775807";
+	}
+}
+
+/* "a mid b", or for unary minus "0 mid x" */
+static int int_operands(struct sqlb *b, const struct kql_expr *e, const char *mid,
+                        const char *prefix)
+{
+	if (e->nargs == 1)
+		fputc('0', b->f);
+	else if (expr(b, e->args[0], prefix) != 0)
+		return -1;
+	fputs(mid, b->f);
+	return expr(b, e->args[e->nargs - 1], prefix);
+}
+
+/* + - * (and unary minus) of integers, ticks included: kql_iarith refuses
+ * a result out of e's type's range, where SQLite's operator makes a real
+ * of an overflow (9223372036854775807 + 1 was answered clamped).  Over
+ * columns and literals SQLite's operator runs first and the function only
+ * where its result is not exact: one comparison a row, no call (sum(x * 2)
+ * over 2,000,000 rows: see README.md). */
+static int checked_int(struct sqlb *b, const struct kql_expr *e, enum kql_arith code,
+                       const char *prefix)
+{
+	bool fast = leaf(e->args[0]) && leaf(e->args[e->nargs - 1]);
+	char mid[8];
+
+	(void)snprintf(mid, sizeof(mid), " %c ", "+-*"[code]);
+	if (fast) {
+		fputs("(CASE WHEN (", b->f);
+		if (int_operands(b, e, mid, prefix) != 0)
+			return -1;
+		fprintf(b->f, ") %s THEN (", exact_range(e->type));
+		if (int_operands(b, e, mid, prefix) != 0)
+			return -1;
+		fputs(") ELSE ", b->f);
+	}
+	fprintf(b->f, "kql_iarith(%d, ", (int)code);
+	if (int_operands(b, e, ", ", prefix) != 0)
+		return -1;
+	fprintf(b->f, ", %d", (int)e->type);
+	write_at(b, e);
+	fputs(fast ? ") END)" : ")", b->f);
+	return 0;
+}
+
 /* Arithmetic whose SQL result type differs from Kusto's: timespan / 2.5
  * stays whole ticks, timespan / timespan and long / real are real. */
 static int arith(struct sqlb *b, const struct kql_expr *e, const char *op, const char *prefix)
@@ -409,6 +467,11 @@ static int arith(struct sqlb *b, const struct kql_expr *e, const char *op, const
 	if ((e->type == PROTO_T_LONG || e->type == PROTO_T_INT) &&
 	    (e->op == KQL_OP_DIV || e->op == KQL_OP_MOD))
 		return checked_arith(b, e, "kql_long", prefix);
+	bool real_operand =
+	    e->args[0]->type == PROTO_T_REAL || e->args[1]->type == PROTO_T_REAL;
+	if (e->op <= KQL_OP_MUL &&
+	    (e->type == PROTO_T_LONG || e->type == PROTO_T_INT || (to_int && !real_operand)))
+		return checked_int(b, e, (enum kql_arith)(e->op - KQL_OP_ADD), prefix);
 	if (!to_int && !to_real)
 		return binop(b, e, op, prefix);
 	/* a timespan times or divided by a real: past the range refused */
@@ -454,6 +517,8 @@ static int op(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 		 * (kql_long, kql_real). */
 		return arith(b, e, "%", prefix);
 	case KQL_OP_NEG:
+		if (e->type == PROTO_T_LONG || e->type == PROTO_T_INT || e->type == PROTO_T_TIMESPAN)
+			return checked_int(b, e, KQL_A_SUB, prefix);
 		fputs("(- ", b->f);
 		if (expr(b, e->args[0], prefix) != 0)
 			return -1;
@@ -693,8 +758,23 @@ static int coalesce_strings(struct sqlb *b, const struct kql_expr *e, const char
 	return 0;
 }
 
+/* abs of an integer or a timespan: kql_abs refuses |long.MinValue|,
+ * which SQLite's abs fails on as an engine error, and |int.MinValue|. */
+static int int_abs(struct sqlb *b, const struct kql_expr *e, const char *prefix)
+{
+	fputs("kql_abs(", b->f);
+	if (expr(b, e->args[0], prefix) != 0)
+		return -1;
+	fprintf(b->f, ", %d", (int)e->type);
+	write_at(b, e);
+	fputc(')', b->f);
+	return 0;
+}
+
 static int scalar_call(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 {
+	if (e->fn == KQL_F_ABS && integral(e->type))
+		return int_abs(b, e, prefix);
 	int r = simple_form(b, e, prefix);
 
 	if (r <= 0)
@@ -967,17 +1047,21 @@ static int average(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 }
 
 /* sum and sumif: 0 over no values; reals summed by kql_rsum, which
- * refuses a NaN (+inf and -inf) SQLite's sum would make null. */
+ * refuses a NaN (+inf and -inf) SQLite's sum would make null; integers
+ * and timespans by kql_lsum, exact, a total past a long refused (whole or
+ * split: the merge sums the partial sums with it too). */
 static int sum(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 {
-	bool real = e->type == PROTO_T_REAL;
+	bool real = e->type == PROTO_T_REAL, ticks = integral(e->type);
 
-	fputs(real ? "coalesce(kql_rsum(" : "coalesce(sum(", b->f);
+	fputs(real ? "coalesce(kql_rsum(" : ticks ? "coalesce(kql_lsum(" : "coalesce(sum(", b->f);
 	if (e->fn == KQL_F_SUMIF && pattern(b, e, "CASE WHEN %1 THEN %0 END", prefix) != 0)
 		return -1;
 	if (e->fn != KQL_F_SUMIF && expr(b, e->args[0], prefix) != 0)
 		return -1;
-	if (real)
+	if (ticks)
+		fprintf(b->f, ", %d", (int)e->type);
+	if (real || ticks)
 		write_at(b, e);
 	fputs("), 0)", b->f);
 	return 0;
