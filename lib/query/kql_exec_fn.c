@@ -1809,33 +1809,61 @@ static void rsum_final(sqlite3_context *ctx)
 		result_real(ctx, st->s, st->at, "the aggregate 'sum'");
 }
 
-/* kql_lsum(x, type, at): sum and sumif of integers and timespans, exact
- * whatever the order of the values: the low 64 bits wrap and each
- * overflow of them is counted, so the sum is lo + carry * 2^64, a long
- * exactly when carry is 0.  Past a long it is refused (SQLite's sum failed
- * with "integer overflow" as soon as a running sum left the range, even
- * where the total is a long).  Null over no values. */
+/* kql_lsum(x, 'type at op op_at'): sum and sumif of integers and
+ * timespans, exact whatever the order of the values: the low 64 bits wrap
+ * and each overflow of them is counted, so the sum is lo + carry * 2^64,
+ * a long exactly when carry is 0.  Past a long it is refused (SQLite's sum
+ * failed with "integer overflow" as soon as a running sum left the range,
+ * even where the total is a long).  Null over no values.  x written as
+ * SQLite's unchecked + - * (op, at op_at; kql_exec_sql's unchecked) is a
+ * real where one of them overflowed: refused.  The type and positions are
+ * one text, read at a group's first value (each argument costs a copy a
+ * row). */
 struct lsum {
-	int64_t lo, carry, at;
-	int type;
+	int64_t lo, carry, at, op_at;
+	int type, op;
 	bool any;
 };
 
+static void lsum_info(struct lsum *st, const char *s)
+{
+	char *end;
+
+	st->type = (int)strtol(s != NULL ? s : "", &end, 10);
+	st->at = strtoll(end, &end, 10);
+	st->op = (int)strtol(end, &end, 10);
+	st->op_at = strtoll(end, &end, 10);
+	st->any = true;
+}
+
+static void lsum_real(sqlite3_context *ctx, const struct lsum *st)
+{
+	if (st->op >= KQL_A_ADD && st->op <= KQL_A_MUL)
+		fail_at(ctx, st->op_at,
+		        "the operator '%s' (or an integer operator in its operands) %s: not "
+		        "supported",
+		        arith_names[st->op], range_words((enum proto_coltype)st->type));
+	else
+		fail_at(ctx, st->at, "the aggregate 'sum' of a real in an integer sum: not supported");
+}
+
 static void lsum_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
+	int type = sqlite3_value_type(argv[0]);
 	struct lsum *st;
 	int64_t v;
 
-	if (sqlite3_value_type(argv[0]) == SQLITE_NULL)
+	if (type == SQLITE_NULL)
 		return;
 	if ((st = sqlite3_aggregate_context(ctx, sizeof(*st))) == NULL) {
 		sqlite3_result_error_nomem(ctx);
 		return;
 	}
-	if (!st->any) {
-		st->type = sqlite3_value_int(argv[1]);
-		st->at = sqlite3_value_int64(argv[2]);
-		st->any = true;
+	if (!st->any)
+		lsum_info(st, (const char *)sqlite3_value_text(argv[1]));
+	if (type == SQLITE_FLOAT) {
+		lsum_real(ctx, st);
+		return;
 	}
 	v = sqlite3_value_int64(argv[0]);
 	if (__builtin_add_overflow(st->lo, v, &st->lo))
@@ -2002,7 +2030,7 @@ static const struct {
     {"kql_dstate", 2, NULL, dcount_step, dstate_final},
     {"kql_dmerge", 1, NULL, dmerge_step, dcount_final},
     {"kql_rsum", 2, NULL, rsum_step, rsum_final},
-    {"kql_lsum", 3, NULL, lsum_step, lsum_final},
+    {"kql_lsum", 2, NULL, lsum_step, lsum_final},
 };
 
 int kql_exec_register_budget(sqlite3 *db, struct kql_budget *b)

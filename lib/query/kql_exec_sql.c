@@ -408,16 +408,52 @@ static int int_operands(struct sqlb *b, const struct kql_expr *e, const char *mi
 	return expr(b, e->args[e->nargs - 1], prefix);
 }
 
+/* Whether e is + - * or unary minus of integers written by checked_int. */
+static bool checks_int(const struct kql_expr *e)
+{
+	enum proto_coltype t = e->type;
+
+	if (e->kind != KQL_E_OP)
+		return false;
+	if (e->op == KQL_OP_NEG)
+		return t == PROTO_T_LONG || t == PROTO_T_INT || t == PROTO_T_TIMESPAN;
+	if (e->op < KQL_OP_ADD || e->op > KQL_OP_MUL || e->nargs != 2 ||
+	    e->args[0]->type == PROTO_T_REAL || e->args[1]->type == PROTO_T_REAL)
+		return false;
+	return t == PROTO_T_LONG || t == PROTO_T_INT || t == PROTO_T_TIMESPAN ||
+	       t == PROTO_T_DATETIME;
+}
+
+#define CHEAP_DEPTH 3 /* nested checks written twice: the SQL grows 2^depth */
+
+/* Whether e is written without a function call: a column, a literal, or
+ * a check over such operands (nested at most depth deep), which can then
+ * be written twice. */
+static bool cheap(const struct kql_expr *e, int depth)
+{
+	if (leaf(e))
+		return true;
+	if (depth <= 0 || !checks_int(e))
+		return false;
+	for (size_t i = 0; i < e->nargs; i++)
+		if (!cheap(e->args[i], depth - 1))
+			return false;
+	return true;
+}
+
 /* + - * (and unary minus) of integers, ticks included: kql_iarith refuses
  * a result out of e's type's range, where SQLite's operator makes a real
  * of an overflow (9223372036854775807 + 1 was answered clamped).  Over
- * columns and literals SQLite's operator runs first and the function only
- * where its result is not exact: one comparison a row, no call (sum(x * 2)
- * over 2,000,000 rows: see README.md). */
+ * operands written without a call (cheap) SQLite's operator runs first,
+ * and the function only where its result is not exact: one comparison a
+ * row (sum(x * 2) over 2,000,000 rows: see README.md).  The operands are
+ * exact integers there (checked themselves), so an overflow is a real
+ * outside the range, never a real that cancelled back into it. */
 static int checked_int(struct sqlb *b, const struct kql_expr *e, enum kql_arith code,
                        const char *prefix)
 {
-	bool fast = leaf(e->args[0]) && leaf(e->args[e->nargs - 1]);
+	bool fast =
+	    cheap(e->args[0], CHEAP_DEPTH - 1) && cheap(e->args[e->nargs - 1], CHEAP_DEPTH - 1);
 	char mid[8];
 
 	(void)snprintf(mid, sizeof(mid), " %c ", "+-*"[code]);
@@ -467,10 +503,7 @@ static int arith(struct sqlb *b, const struct kql_expr *e, const char *op, const
 	if ((e->type == PROTO_T_LONG || e->type == PROTO_T_INT) &&
 	    (e->op == KQL_OP_DIV || e->op == KQL_OP_MOD))
 		return checked_arith(b, e, "kql_long", prefix);
-	bool real_operand =
-	    e->args[0]->type == PROTO_T_REAL || e->args[1]->type == PROTO_T_REAL;
-	if (e->op <= KQL_OP_MUL &&
-	    (e->type == PROTO_T_LONG || e->type == PROTO_T_INT || (to_int && !real_operand)))
+	if (checks_int(e))
 		return checked_int(b, e, (enum kql_arith)(e->op - KQL_OP_ADD), prefix);
 	if (!to_int && !to_real)
 		return binop(b, e, op, prefix);
@@ -517,7 +550,7 @@ static int op(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 		 * (kql_long, kql_real). */
 		return arith(b, e, "%", prefix);
 	case KQL_OP_NEG:
-		if (e->type == PROTO_T_LONG || e->type == PROTO_T_INT || e->type == PROTO_T_TIMESPAN)
+		if (checks_int(e))
 			return checked_int(b, e, KQL_A_SUB, prefix);
 		fputs("(- ", b->f);
 		if (expr(b, e->args[0], prefix) != 0)
@@ -1046,22 +1079,79 @@ static int average(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 	            : call(b, "avg", e, prefix);
 }
 
+/* Whether e is + - * or unary minus whose result's range is a long's:
+ * written unchecked (wrap_free), an overflow in it leaves a real. */
+static bool long_op(const struct kql_expr *e)
+{
+	return checks_int(e) && e->type != PROTO_T_DATETIME;
+}
+
+/* e with its + - * of longs written as SQLite's operators, unchecked: an
+ * overflow anywhere in them makes the result a real (a real operand makes
+ * each operator above it real too; the operands that are no such operator
+ * are exact integers, or refused, as expr writes them), which the consumer
+ * (kql_lsum) refuses.  The check then costs nothing a row. */
+static int unchecked(struct sqlb *b, const struct kql_expr *e, const char *prefix)
+{
+	if (!long_op(e))
+		return expr(b, e, prefix);
+	fputc('(', b->f);
+	if (e->nargs == 1)
+		fputc('0', b->f);
+	else if (unchecked(b, e->args[0], prefix) != 0)
+		return -1;
+	fprintf(b->f, " %c ", "+-*"[e->op == KQL_OP_NEG ? 1 : e->op - KQL_OP_ADD]);
+	if (unchecked(b, e->args[e->nargs - 1], prefix) != 0)
+		return -1;
+	fputc(')', b->f);
+	return 0;
+}
+
+/* kql_lsum's arguments: x (sumif: CASE WHEN pred THEN x END), unchecked
+ * when it is + - * of longs, then kql_lsum refuses a real, naming the
+ * operator; and the text of the type and positions. */
+static int lsum_args(struct sqlb *b, const struct kql_expr *e, const char *prefix)
+{
+	const struct kql_expr *x = e->args[0];
+
+	if (e->fn == KQL_F_SUMIF) {
+		fputs("CASE WHEN ", b->f);
+		if (expr(b, e->args[1], prefix) != 0)
+			return -1;
+		fputs(" THEN ", b->f);
+	}
+	if (unchecked(b, x, prefix) != 0)
+		return -1;
+	fputs(e->fn == KQL_F_SUMIF ? " END" : "", b->f);
+	/* one constant argument, which SQLite copies for every row as it
+	 * does each argument: "type at op op_at" (op -1: none) */
+	fprintf(b->f, ", '%d %lld %d %lld'", (int)e->type, (long long)kql_exec_at(e->pos),
+	        long_op(x) ? (x->op == KQL_OP_NEG ? 1 : (int)(x->op - KQL_OP_ADD)) : -1,
+	        (long long)kql_exec_at(x->pos));
+	return 0;
+}
+
 /* sum and sumif: 0 over no values; reals summed by kql_rsum, which
  * refuses a NaN (+inf and -inf) SQLite's sum would make null; integers
  * and timespans by kql_lsum, exact, a total past a long refused (whole or
  * split: the merge sums the partial sums with it too). */
 static int sum(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 {
-	bool real = e->type == PROTO_T_REAL, ticks = integral(e->type);
+	bool real = e->type == PROTO_T_REAL;
 
-	fputs(real ? "coalesce(kql_rsum(" : ticks ? "coalesce(kql_lsum(" : "coalesce(sum(", b->f);
+	if (integral(e->type)) {
+		fputs("coalesce(kql_lsum(", b->f);
+		if (lsum_args(b, e, prefix) != 0)
+			return -1;
+		fputs("), 0)", b->f);
+		return 0;
+	}
+	fputs(real ? "coalesce(kql_rsum(" : "coalesce(sum(", b->f);
 	if (e->fn == KQL_F_SUMIF && pattern(b, e, "CASE WHEN %1 THEN %0 END", prefix) != 0)
 		return -1;
 	if (e->fn != KQL_F_SUMIF && expr(b, e->args[0], prefix) != 0)
 		return -1;
-	if (ticks)
-		fprintf(b->f, ", %d", (int)e->type);
-	if (real || ticks)
+	if (real)
 		write_at(b, e);
 	fputs("), 0)", b->f);
 	return 0;

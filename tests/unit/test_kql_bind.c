@@ -124,7 +124,15 @@ static void test_arithmetic_types(void **state)
 	expect_type("Code / 2", PROTO_T_LONG);
 	expect_type("Code / 2.0", PROTO_T_REAL);
 	expect_type("Small + 1", PROTO_T_LONG);
-	expect_type("Small + Small", PROTO_T_INT);
+	/* int with int is long (the numerical operators' page; ADX's gettype,
+	 * Kusto-Query-Language issue #68), -x of an int column too (issue
+	 * #167), -int(5) a folded int constant */
+	expect_type("Small + Small", PROTO_T_LONG);
+	expect_type("Small * Small", PROTO_T_LONG);
+	expect_type("Small / Small", PROTO_T_LONG);
+	expect_type("Small % Small", PROTO_T_LONG);
+	expect_type("-Small", PROTO_T_LONG);
+	expect_type("-int(5)", PROTO_T_INT);
 	expect_type("Code % 3", PROTO_T_LONG);
 	expect_type("Latency * Code", PROTO_T_REAL);
 	expect_type("Timestamp - Timestamp", PROTO_T_TIMESPAN);
