@@ -566,6 +566,76 @@ static void test_split_infinities(void **state)
 	                 0);
 }
 
+/* q refused with what, whole and split (hashed and sorted): by the merge,
+ * or by a partition (then kql_par_run says -EAGAIN and the caller runs
+ * the plan whole, which refuses it). */
+static void expect_refused_both(const char *q, const char *what)
+{
+	struct parts halves = {{1, 3}, {2, 4}, false};
+	struct kql_arena *a = kql_arena_new();
+	struct kql_error e = {0};
+	struct kql_query *kq = NULL;
+	struct kql_split s;
+	struct kql_par par = {&s, 2, NOW, 1 << 20, part_open, part_close, &halves, NULL, false};
+	struct out o = {0};
+
+	assert_int_equal(kql_compile(a, q, strlen(q), &schema, &kq, &e), 0);
+	o.p = kq->results[0];
+	o.f = open_memstream(&o.text, &o.len);
+	if (kql_exec_run(coord, o.p, NOW, write_row, &o, &e) == 0 ||
+	    strstr(e.message, what) == NULL)
+		fail_msg("%s (whole): %s", q, e.message);
+	assert_int_equal(kql_split(a, kq->results[0], &s), 0);
+	for (int sorted = 0; sorted < 2; sorted++) {
+		par.sorted = sorted;
+		e = (struct kql_error){0};
+		int rc = kql_par_run(coord, &par, write_row, &o, &e);
+		/* a partition's refusal: the caller runs the plan whole (above) */
+		if (rc == -EAGAIN)
+			continue;
+		if (rc == 0 || e.code == NULL || strcmp(e.code, KQL_E_UNSUPPORTED) != 0 ||
+		    strstr(e.message, what) == NULL)
+			fail_msg("%s (%s): %d %s", q, sorted ? "sorted" : "hashed", rc, e.message);
+	}
+	fclose(o.f);
+	free(o.text);
+	kql_arena_free(a);
+}
+
+/* Sums of longs are exact and a total past a long is refused, whole and
+ * split alike (SQLite's sum failed as soon as a running sum overflowed;
+ * its x * 2 made a real of an overflow, which the sum then answered). */
+static void test_split_overflow(void **state)
+{
+	struct parts halves = {{1, 3}, {2, 4}, false};
+	char *before, *after, want[64];
+	bool split;
+
+	before = compare("T | summarize sum(N)", &halves, 2, &split);
+	/* rows 1 << 32 (N 100) and 4 << 32 (N 400): partitions 1..2, 3..4 */
+	assert_int_equal(exec(coord, "UPDATE q.d1 SET c4 = 9223372036853775807 WHERE rowid = 1 << 32; "
+	                             "UPDATE q.d1 SET c4 = -9223372036853775807 WHERE rowid = 4 << 32"),
+	                 0);
+	after = compare("T | summarize sum(N), sumif(N, N < 1000), s = sum(N + 1) - count()", &halves,
+	                2, &split);
+	assert_true(split);
+	(void)snprintf(want, sizeof(want), "%lld\t", strtoll(before, NULL, 10) - 18);
+	if (strncmp(after, want, strlen(want)) != 0)
+		fail_msg("[%s], want [%s] before [%s]", after, want, before);
+	free(before);
+	free(after);
+	expect_refused_both("T | summarize sum(N * 2)", "the operator '*'");
+	expect_refused_both("T | summarize sumif(-N - 10000000, N != 0)",
+	                    "the operator '-'");
+	assert_int_equal(exec(coord, "UPDATE q.d1 SET c4 = 9223372036853775807 WHERE rowid = 4 << 32"),
+	                 0);
+	expect_refused_both("T | summarize sum(N)", "the aggregate 'sum' overflows a long");
+	expect_refused_both("T | summarize sum(N) by Flag", "the aggregate 'sum' overflows a long");
+	assert_int_equal(exec(coord, "UPDATE q.d1 SET c4 = 100 WHERE rowid = 1 << 32; "
+	                             "UPDATE q.d1 SET c4 = 400 WHERE rowid = 4 << 32"),
+	                 0);
+}
+
 /* The split is a plan: the partial plan and the merge print as plans. */
 static void test_split_plans(void **state)
 {
@@ -601,6 +671,7 @@ int main(void)
 	    cmocka_unit_test(test_not_split_ingestion), cmocka_unit_test(test_fallbacks),
 	    cmocka_unit_test(test_split_plans),         cmocka_unit_test(test_join_cheap),
 	    cmocka_unit_test(test_semi_anti),           cmocka_unit_test(test_split_infinities),
+	    cmocka_unit_test(test_split_overflow),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
