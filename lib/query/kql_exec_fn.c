@@ -1844,7 +1844,8 @@ static void lsum_real(sqlite3_context *ctx, const struct lsum *st)
 		        "supported",
 		        arith_names[st->op], range_words((enum proto_coltype)st->type));
 	else
-		fail_at(ctx, st->at, "the aggregate 'sum' of a real in an integer sum: not supported");
+		fail_at(ctx, st->at,
+		        "the aggregate 'sum' of a real in an integer sum: not supported");
 }
 
 static void lsum_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)

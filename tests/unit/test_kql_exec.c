@@ -1084,10 +1084,9 @@ static void test_overflow(void **state)
 	     "4294967294\t8589934588\n");
 	expect_refused("datatable(x:long)[9223372036854775807, 1] | summarize sum(x)",
 	               KQL_E_UNSUPPORTED, "the aggregate 'sum' overflows a long", 55);
-	expect_refused("datatable(x:long)[4611686018427387904] | summarize sum(x * 2)",
-	               KQL_E_UNSUPPORTED,
-	               "the operator '*' (or an integer operator in its operands) overflows a long",
-	               56);
+	expect_refused(
+	    "datatable(x:long)[4611686018427387904] | summarize sum(x * 2)", KQL_E_UNSUPPORTED,
+	    "the operator '*' (or an integer operator in its operands) overflows a long", 56);
 	expect_refused("datatable(x:long)[4611686018427387904] | summarize sum(x * 2 - x * 2)",
 	               KQL_E_UNSUPPORTED, "the operator '-' (or an integer operator", 56);
 	expect_refused("datatable(x:timespan)[10000000d, 10000000d] | summarize sum(x)",

@@ -613,11 +613,12 @@ static void test_split_overflow(void **state)
 
 	before = compare("T | summarize sum(N)", &halves, 2, &split);
 	/* rows 1 << 32 (N 100) and 4 << 32 (N 400): partitions 1..2, 3..4 */
-	assert_int_equal(exec(coord, "UPDATE q.d1 SET c4 = 9223372036853775807 WHERE rowid = 1 << 32; "
-	                             "UPDATE q.d1 SET c4 = -9223372036853775807 WHERE rowid = 4 << 32"),
+	assert_int_equal(exec(coord,
+	                      "UPDATE q.d1 SET c4 = 9223372036853775807 WHERE rowid = 1 << 32; "
+	                      "UPDATE q.d1 SET c4 = -9223372036853775807 WHERE rowid = 4 << 32"),
 	                 0);
-	after = compare("T | summarize sum(N), sumif(N, N < 1000), s = sum(N + 1) - count()", &halves,
-	                2, &split);
+	after = compare("T | summarize sum(N), sumif(N, N < 1000), s = sum(N + 1) - count()",
+	                &halves, 2, &split);
 	assert_true(split);
 	(void)snprintf(want, sizeof(want), "%lld\t", strtoll(before, NULL, 10) - 18);
 	if (strncmp(after, want, strlen(want)) != 0)
@@ -625,10 +626,9 @@ static void test_split_overflow(void **state)
 	free(before);
 	free(after);
 	expect_refused_both("T | summarize sum(N * 2)", "the operator '*'");
-	expect_refused_both("T | summarize sumif(-N - 10000000, N != 0)",
-	                    "the operator '-'");
-	assert_int_equal(exec(coord, "UPDATE q.d1 SET c4 = 9223372036853775807 WHERE rowid = 4 << 32"),
-	                 0);
+	expect_refused_both("T | summarize sumif(-N - 10000000, N != 0)", "the operator '-'");
+	assert_int_equal(
+	    exec(coord, "UPDATE q.d1 SET c4 = 9223372036853775807 WHERE rowid = 4 << 32"), 0);
 	expect_refused_both("T | summarize sum(N)", "the aggregate 'sum' overflows a long");
 	expect_refused_both("T | summarize sum(N) by Flag", "the aggregate 'sum' overflows a long");
 	assert_int_equal(exec(coord, "UPDATE q.d1 SET c4 = 100 WHERE rowid = 1 << 32; "
