@@ -2,8 +2,10 @@
  * kql_exec_fn — KQL's semantics as SQLite functions: string operators
  * (has matches whole terms of letters and digits, case-insensitive forms
  * fold every letter: kql_fold), conversions that give null on failure, bin(), startof*(),
- * Kusto's text forms of values, RE2 regexes run by PCRE2 (kre_*), and the
- * aggregates arg_max, arg_min and percentile.  Registered on a connection by kql_exec_register.
+ * Kusto's text forms of values, RE2 regexes run by PCRE2 (kre_*), checked
+ * integer arithmetic (kql_iarith, kql_abs, kql_lsum: an overflow refused),
+ * and the aggregates arg_max, arg_min and percentile.  Registered on a
+ * connection by kql_exec_register.
  */
 #include <ctype.h>
 #include <errno.h>

@@ -618,14 +618,20 @@ static int one_text_arg(struct sqlb *b, const char *fn, const struct kql_expr *e
 	return 0;
 }
 
+/* now() and ago(): ?1 is now(); now(offset) and ago(offset) past a
+ * datetime's range refused (kql_iarith: a constant offset is evaluated
+ * once, SQLite factors the call out of the row loop). */
 static int now_plus(struct sqlb *b, const struct kql_expr *e, int sign, const char *prefix)
 {
-	fputs("(?1", b->f);
-	if (e->nargs > 0) {
-		fputs(sign < 0 ? " - " : " + ", b->f);
-		if (expr(b, e->args[0], prefix) != 0)
-			return -1;
+	if (e->nargs == 0) {
+		fputs("(?1)", b->f);
+		return 0;
 	}
+	fprintf(b->f, "kql_iarith(%d, ?1, ", sign < 0 ? KQL_A_SUB : KQL_A_ADD);
+	if (expr(b, e->args[0], prefix) != 0)
+		return -1;
+	fprintf(b->f, ", %d", PROTO_T_DATETIME);
+	write_at(b, e);
 	fputc(')', b->f);
 	return 0;
 }

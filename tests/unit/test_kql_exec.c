@@ -1057,6 +1057,8 @@ static void test_overflow(void **state)
 	               "the operator '+' gives a datetime out of range", 7);
 	expect_refused("print t = datetime(0001-01-01) | project t - 1tick", KQL_E_UNSUPPORTED,
 	               "the operator '-' gives a datetime out of range", 42);
+	expect_refused("print ago(3650000d)", KQL_E_UNSUPPORTED,
+	               "the operator '-' gives a datetime out of range", 7);
 	/* bin and floor below long.MinValue */
 	ROWS("print bin(9223372036854775807, 10), bin(-9223372036854775807, 1), "
 	     "floor(-9223372036854775800, 10)",
