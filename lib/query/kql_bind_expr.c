@@ -304,10 +304,15 @@ static struct kql_expr *bind_unary(struct kqlb *b, const struct kqlb_scope *s,
 	if (a->kind == KQL_E_LIT && !a->isnull) {
 		/* Fold -literal so that datatable values stay literals (an int
 		 * stays an int, as Kusto.Language folds it); -int(-2147483648)
-		 * is no int: refused, as the operator refuses an overflow. */
-		if (a->type == PROTO_T_INT && a->i == INT32_MIN)
+		 * and -0x8000000000000000 overflow: refused, as the operator
+		 * refuses an overflow when it runs. */
+		if ((a->type == PROTO_T_INT && a->i == INT32_MIN) ||
+		    ((a->type == PROTO_T_LONG || a->type == PROTO_T_TIMESPAN) && a->i == INT64_MIN))
 			return kqlb_fail(b, KQL_E_UNSUPPORTED, n->pos,
-			                 "the operator '-' overflows an int: not supported");
+			                 "the operator '-' overflows a%s: not supported",
+			                 a->type == PROTO_T_INT    ? "n int"
+			                 : a->type == PROTO_T_LONG ? " long"
+			                                           : " timespan");
 		struct kql_expr *c = new_expr(b, KQL_E_LIT, a->type, n->pos, 0);
 		if (c != NULL) {
 			*c = *a;

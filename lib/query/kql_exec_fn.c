@@ -918,7 +918,7 @@ static void fn_bin(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		return;
 	if (is_int(argv[0]) && is_int(argv[1])) {
 		int64_t x = sqlite3_value_int64(argv[0]), s = sqlite3_value_int64(argv[1]);
-		__int128 r = (__int128)floor_div(x, s) * s;
+		__int128 r = s > 0 ? (__int128)floor_div(x, s) * s : 0;
 		if (s > 0 && r >= INT64_MIN)
 			sqlite3_result_int64(ctx, (sqlite3_int64)r);
 		else if (s > 0)

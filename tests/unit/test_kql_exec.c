@@ -1037,6 +1037,8 @@ static void test_overflow(void **state)
 	               "the operator '*' overflows a long", 44);
 	expect_refused("print -int(-2147483648)", KQL_E_UNSUPPORTED,
 	               "the operator '-' overflows an int", 7);
+	expect_refused("print -0x8000000000000000", KQL_E_UNSUPPORTED,
+	               "the operator '-' overflows a long", 7);
 	/* abs: .NET's Math.Abs refuses MinValue too */
 	ROWS("print abs(-9223372036854775807), abs(int(-2147483647)), abs(-1h), abs(-2.5)",
 	     "9223372036854775807\t2147483647\t01:00:00\t2.5\n");
