@@ -83,6 +83,9 @@ struct qpool_conn {
 };
 
 #define QUERY_POOL_MAX 4 /* idle connections kept: the partitions of two queries */
+/* PRAGMA mmap_size of a kept connection's q; SQLite caps it at its build's
+ * SQLITE_MAX_MMAP_SIZE (Debian: ~2 GiB), pages beyond are read as before */
+#define QUERY_MMAP_BYTES "1099511627776"
 
 struct query {
 	struct event_base *base;

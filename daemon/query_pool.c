@@ -21,10 +21,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* SQLite caps it at its build's SQLITE_MAX_MMAP_SIZE (Debian: ~2 GiB);
- * pages beyond are read as before. */
-#define MMAP_BYTES "1099511627776"
-
 static bool same_file(const struct qpool_conn *c, const char *path)
 {
 	struct stat st;
@@ -57,7 +53,7 @@ static bool take(struct query *q, const char *path, struct qpool_conn *c)
 static int attach(sqlite3 *db, const char *path)
 {
 	if (query_attach_ro(db, path, "q") < 0 ||
-	    sqlite3_exec(db, "PRAGMA q.mmap_size = " MMAP_BYTES, NULL, NULL, NULL) != SQLITE_OK)
+	    sqlite3_exec(db, "PRAGMA q.mmap_size = " QUERY_MMAP_BYTES, NULL, NULL, NULL) != SQLITE_OK)
 		return -EIO;
 	return 0;
 }

@@ -468,6 +468,9 @@ static int open_new(struct run *r)
 	sqlite3_progress_handler(r->db, PROGRESS_OPS, progress, r);
 	if ((rc = attach(r)) < 0 || (rc = attach_foreign(r)) < 0)
 		return rc;
+	/* kept by the session: a mapping that outlives the query (query_pool.c);
+	 * a small query then reads its pages without a pread each */
+	(void)sql_exec(r, "PRAGMA q.mmap_size = " QUERY_MMAP_BYTES);
 	/* the query store's snapshot starts here, after the state store's */
 	if (sql_exec(r, "BEGIN; SELECT count(*) FROM q.qtables") == 0)
 		return 0;
