@@ -53,7 +53,8 @@ static bool take(struct query *q, const char *path, struct qpool_conn *c)
 static int attach(sqlite3 *db, const char *path)
 {
 	if (query_attach_ro(db, path, "q") < 0 ||
-	    sqlite3_exec(db, "PRAGMA q.mmap_size = " QUERY_MMAP_BYTES, NULL, NULL, NULL) != SQLITE_OK)
+	    sqlite3_exec(db, "PRAGMA q.mmap_size = " QUERY_MMAP_BYTES, NULL, NULL, NULL) !=
+	        SQLITE_OK)
 		return -EIO;
 	return 0;
 }
