@@ -473,7 +473,8 @@ static struct kql_plan *dedup_final(struct kql_arena *a, const struct kql_plan *
                                     const struct kql_plan *partial, const int *at)
 {
 	const struct kql_plan *l = j->in[0];
-	struct kql_plan *back = new_plan(a, l, l->ncols, l->ncols), *f = kql_arena_alloc(a, sizeof(*f));
+	struct kql_plan *back = new_plan(a, l, l->ncols, l->ncols),
+	                *f = kql_arena_alloc(a, sizeof(*f));
 
 	if (!back || !f || !(back->in[0] = partials_scan(a, partial, NULL)))
 		return NULL;

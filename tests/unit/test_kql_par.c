@@ -438,7 +438,8 @@ static void test_innerunique(void **state)
 	    "T | where Level == 'nothing' | join H on Host | count",
 	    /* under a join's left side: its right side read by the final plan */
 	    "T | summarize count() | join (T | summarize count()) on count_",
-	    "T | summarize c = count() by Host | join kind=rightouter H on Host | order by Team asc",
+	    "T | summarize c = count() by Host | join kind=rightouter H on Host | order by Team "
+	    "asc",
 	};
 	struct parts fours = {{1, 2, 3, 4}, {1, 2, 3, 4}, false};
 	struct parts lopsided = {{1, 1}, {4, 0}, false};
