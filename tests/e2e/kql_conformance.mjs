@@ -645,6 +645,13 @@ function cases(D) {
 		{ q: 'print a = extract("(a*)(ab)?", 0, "aab"), b = extract("(a|ab)", 1, "ab"), c = extract(@"a(.*?)b", 1, "a1b2b")',
 			cols: "a:string,b:string,c:string", rows: () => [["aa", "a", "1"]] },
 		{ q: "Events | where NoSuchColumn > 1", error: /NoSuchColumn/ },
+		// int with int is long (the numerical operators' page); an integer
+		// overflow is refused at its operator, never answered
+		{ q: "Events | where Code == 201 | project x = Bytes + Bytes, y = Bytes * Bytes, z = -Bytes", cols: "x:long,y:long,z:long",
+			rows: () => E.filter((r) => r.Code === 201).map((r) => isNull(r.Bytes) ? [null, null, null] : [2 * r.Bytes, r.Bytes * r.Bytes, -r.Bytes]) },
+		{ q: "Events | take 1 | project x = Code + 9223372036854775807 * 2", error: /the operator '\*' overflows a long: not supported \(line 1, column 38\)/ },
+		{ q: "Events | summarize sum(Code * 4611686018427387904)", error: /the operator '\*' \(or an integer operator in its operands\) overflows a long.*line 1, column 24/ },
+		{ q: "print toint(3000000000)", error: /the conversion to int of a number out of its range/ },
 		{ q: "Events | summarize series_stats(Latency)", error: /series_stats/ },
 		{ q: "let E5 = Events | where Code == 500; let Dim = Hosts | where Region == 'eu'; E5 | union E5 | join kind=inner Dim on Host | count", cols: C,
 			rows: () => [[2 * count(E.filter((r) => r.Code === 500 && H.some((h) => h.Host === r.Host && h.Region === "eu")))]] },

@@ -5,7 +5,9 @@
  * startswith, sort defaults, summarize over no rows, union, every join
  * kind, mv-expand, arg_max, percentile, bin, startof*, modulo,
  * conversions that give null, Unicode case folding, dynamic values beside
- * scalars), each operator and function of the subset at least once, that
+ * scalars), integer overflow refused at its operator or function (int
+ * with int long, exact sums), each operator and function of the subset
+ * at least once, that
  * no literal reaches SQL as text, and
  * the documentation's examples whose documented output is reproduced
  * (kql_doc_outputs.inc) and those checked otherwise: at the page's now(),

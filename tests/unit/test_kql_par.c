@@ -10,7 +10,8 @@
  * its rows); distinct; one partition; each partial plan hashed (kql_hagg)
  * and as SQL; joins whose left side is the table (each partition joined
  * with the whole right side: duplicate and null keys, every kind that
- * splits, and those that do not); what is not split; the fallbacks.
+ * splits, and those that do not); what is not split; the fallbacks;
+ * sums of longs exact, split or whole, and their overflow refused.
  */
 #include <stdarg.h>
 #include <stddef.h>
