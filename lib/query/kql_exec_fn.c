@@ -1118,6 +1118,17 @@ static int64_t months_of(const struct civil *c)
 }
 
 /* kql_dtadd(period, amount, dt) */
+/* datetime_add's result: past a datetime's range (the year 10000, or
+ * before 0001) refused, as the operators refuse it. */
+static void dt_result(sqlite3_context *ctx, __int128 t, sqlite3_value *at)
+{
+	if (in_range(t, PROTO_T_DATETIME))
+		sqlite3_result_int64(ctx, (sqlite3_int64)t);
+	else
+		fail_at(ctx, sqlite3_value_int64(at),
+		        "the function 'datetime_add' gives a datetime out of range: not supported");
+}
+
 static void fn_dtadd(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	int p = period(argv[0]);
@@ -1130,7 +1141,7 @@ static void fn_dtadd(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	    sqlite3_value_type(argv[2]) == SQLITE_NULL || n > 1000000 || n < -1000000)
 		return;
 	if (periods[p].calendar == 0) {
-		sqlite3_result_int64(ctx, t + n * periods[p].ticks / (p == 10 ? 100 : 1));
+		dt_result(ctx, t + n * periods[p].ticks / (p == 10 ? 100 : 1), argv[3]);
 		return;
 	}
 	months = months_of(&c) + n * (periods[p].calendar == 1   ? 12
@@ -1140,12 +1151,14 @@ static void fn_dtadd(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	m = (int)(months - y * 12) + 1;
 	civil_from_days(days_from_civil(y + (m == 12), m == 12 ? 1 : m + 1, 1) - 1, &y, &m, &d);
 	last = d; /* the day is clamped to the month's last */
-	sqlite3_result_int64(ctx,
-	                     (days_from_civil(y, m, c.d < last ? c.d : (int)last)) * TICKS_DAY +
-	                         (t - c.days * TICKS_DAY));
+	dt_result(ctx,
+	          (days_from_civil(y, m, c.d < last ? c.d : (int)last)) * TICKS_DAY +
+	              (t - c.days * TICKS_DAY),
+	          argv[3]);
 }
 
-/* kql_dtdiff(period, dt1, dt2): period boundaries crossed from dt2 to dt1. */
+/* kql_dtdiff(period, dt1, dt2, at): period boundaries crossed from dt2
+ * to dt1. */
 static void fn_dtdiff(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	int p = period(argv[0]);
@@ -1171,8 +1184,11 @@ static void fn_dtdiff(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	}
 	if (p == 3) /* weeks start on Sunday */
 		t1 += 4 * TICKS_DAY, t2 += 4 * TICKS_DAY;
-	if (p == 10)
+	if (p == 10 && in_range((__int128)(t1 - t2) * 100, PROTO_T_LONG))
 		sqlite3_result_int64(ctx, (t1 - t2) * 100);
+	else if (p == 10) /* nanoseconds past a long: some 29,000 years */
+		fail_at(ctx, sqlite3_value_int64(argv[3]),
+		        "the function 'datetime_diff' overflows a long: not supported");
 	else
 		sqlite3_result_int64(ctx, floor_div(t1, periods[p].ticks) -
 		                              floor_div(t2, periods[p].ticks));
@@ -2016,8 +2032,8 @@ static const struct {
     {"kql_dayofweek", 1, fn_dayofweek, NULL, NULL},
     {"kql_round", -1, fn_round, NULL, NULL},
     {"kql_math", -1, fn_math, NULL, NULL},
-    {"kql_dtadd", 3, fn_dtadd, NULL, NULL},
-    {"kql_dtdiff", 3, fn_dtdiff, NULL, NULL},
+    {"kql_dtadd", 4, fn_dtadd, NULL, NULL},
+    {"kql_dtdiff", 4, fn_dtdiff, NULL, NULL},
     {"kql_dtpart", 2, fn_dtpart, NULL, NULL},
     {"kql_format_datetime", 2, fn_format_datetime, NULL, NULL},
     {"kql_trim", 3, fn_trim, NULL, NULL},

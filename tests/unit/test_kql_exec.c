@@ -1063,6 +1063,16 @@ static void test_overflow(void **state)
 	               "the operator '-' gives a datetime out of range", 42);
 	expect_refused("print ago(3650000d)", KQL_E_UNSUPPORTED,
 	               "the operator '-' gives a datetime out of range", 7);
+	ROWS("print datetime_add('millisecond', 5, datetime(9999-12-31 23:59:59)), "
+	     "datetime_diff('nanosecond', datetime(2000-01-01), datetime(1999-12-31))",
+	     "9999-12-31T23:59:59.0050000Z\t86400000000000\n");
+	expect_refused("print datetime_add('year', 9000, datetime(2000-01-01))", KQL_E_UNSUPPORTED,
+	               "the function 'datetime_add' gives a datetime out of range", 7);
+	expect_refused("print datetime_add('day', -1, datetime(0001-01-01))", KQL_E_UNSUPPORTED,
+	               "the function 'datetime_add' gives a datetime out of range", 7);
+	expect_refused("print datetime_diff('nanosecond', datetime(9999-01-01), "
+	               "datetime(0001-01-01))",
+	               KQL_E_UNSUPPORTED, "the function 'datetime_diff' overflows a long", 7);
 	/* bin and floor below long.MinValue */
 	ROWS("print bin(9223372036854775807, 10), bin(-9223372036854775807, 1), "
 	     "floor(-9223372036854775800, 10)",
