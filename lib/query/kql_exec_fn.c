@@ -958,15 +958,17 @@ static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
 	*y = yoe + era * 400 + (*m <= 2);
 }
 
-/* kql_startof(unit, dt[, offset]): start of the day, week (Sunday),
- * month or year of dt, or the last tick of its day. */
+/* kql_startof(unit, dt[, offset], at): start of the day, week (Sunday),
+ * month or year of dt, or the last tick of its day; past a datetime's
+ * range refused. */
 static void fn_startof(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	int unit = sqlite3_value_int(argv[0]);
 	int64_t t, days, y;
+	__int128 r;
 	int m, d;
 
-	int64_t off = argc > 2 ? sqlite3_value_int64(argv[2]) : 0;
+	int64_t off = argc > 3 ? sqlite3_value_int64(argv[2]) : 0;
 
 	if (sqlite3_value_type(argv[1]) == SQLITE_NULL || off < -100000 || off > 100000)
 		return;
@@ -989,8 +991,13 @@ static void fn_startof(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		days += off;
 		break;
 	}
-	t = days * TICKS_DAY;
-	sqlite3_result_int64(ctx, unit == KQL_U_ENDOFDAY ? t + TICKS_DAY - 1 : t);
+	r = (__int128)days * TICKS_DAY + (unit == KQL_U_ENDOFDAY ? TICKS_DAY - 1 : 0);
+	if (in_range(r, PROTO_T_DATETIME))
+		sqlite3_result_int64(ctx, (sqlite3_int64)r);
+	else /* startofweek(datetime(0001-01-01)), a Monday: the Sunday before */
+		fail_at(
+		    ctx, sqlite3_value_int64(argv[argc - 1]),
+		    "the start or end of a period gives a datetime out of range: not supported");
 }
 
 /* kql_dayofweek(dt): the timespan since the Sunday before. */

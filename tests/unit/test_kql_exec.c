@@ -1073,6 +1073,14 @@ static void test_overflow(void **state)
 	expect_refused("print datetime_diff('nanosecond', datetime(9999-01-01), "
 	               "datetime(0001-01-01))",
 	               KQL_E_UNSUPPORTED, "the function 'datetime_diff' overflows a long", 7);
+	ROWS("print startofweek(datetime(0001-01-07)), endofday(datetime(9999-12-31)), "
+	     "startofyear(datetime(9999-06-01), -9998)",
+	     "0001-01-07T00:00:00.0000000Z\t9999-12-31T23:59:59.9999999Z\t"
+	     "0001-01-01T00:00:00.0000000Z\n");
+	expect_refused("print startofweek(datetime(0001-01-01))", KQL_E_UNSUPPORTED,
+	               "the start or end of a period gives a datetime out of range", 7);
+	expect_refused("print startofmonth(datetime(9999-12-01), 1)", KQL_E_UNSUPPORTED,
+	               "gives a datetime out of range", 7);
 	/* bin and floor below long.MinValue */
 	ROWS("print bin(9223372036854775807, 10), bin(-9223372036854775807, 1), "
 	     "floor(-9223372036854775800, 10)",
