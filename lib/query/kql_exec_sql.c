@@ -1087,11 +1087,12 @@ static int average(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 	            : call(b, "avg", e, prefix);
 }
 
-/* Whether e is + - * or unary minus whose result's range is a long's:
- * written unchecked (wrap_free), an overflow in it leaves a real. */
+/* Whether e is + - * or unary minus whose result's range is a long's (a
+ * long or a timespan): written unchecked, an overflow in it leaves a real
+ * (a datetime's range is narrower, an int's too: those stay checked). */
 static bool long_op(const struct kql_expr *e)
 {
-	return checks_int(e) && e->type != PROTO_T_DATETIME;
+	return checks_int(e) && (e->type == PROTO_T_LONG || e->type == PROTO_T_TIMESPAN);
 }
 
 /* e with its + - * of longs written as SQLite's operators, unchecked: an
