@@ -626,20 +626,31 @@ static const struct {
     {"set_principals", PROTO_OP_SET_PRINCIPALS, PROTO_TABLE},
 };
 
-static int dec_column(struct dec *d, json_t *v, void *elem)
+/* A column's "name" and "type", which schemas and column statistics share. */
+static int get_name_type(struct dec *d, struct obj *o, char **ret_name,
+                         enum proto_coltype *ret_type)
 {
-	struct proto_column *c = elem;
-	struct obj o;
 	const char *type;
 	size_t len;
 	int r;
 
-	if ((r = obj_init(d, v, &o, NULL)) < 0 ||
-	    (r = get_name(d, &o, "name", REQ, &c->name)) < 0 ||
-	    (r = get_str(d, &o, "type", REQ, SIZE_MAX, &type, &len)) < 0)
+	if ((r = get_name(d, o, "name", REQ, ret_name)) < 0 ||
+	    (r = get_str(d, o, "type", REQ, SIZE_MAX, &type, &len)) < 0)
 		return r;
-	if (proto_coltype_parse(type, &c->type) < 0)
+	if (proto_coltype_parse(type, ret_type) < 0)
 		return dec_fail(d, -EINVAL, "type", "unknown column type '%.32s'", type);
+	return 0;
+}
+
+static int dec_column(struct dec *d, json_t *v, void *elem)
+{
+	struct proto_column *c = elem;
+	struct obj o;
+	int r;
+
+	if ((r = obj_init(d, v, &o, NULL)) < 0 ||
+	    (r = get_name_type(d, &o, &c->name, &c->type)) < 0)
+		return r;
 	return obj_done(d, &o);
 }
 
@@ -779,17 +790,11 @@ static int dec_colstat(struct dec *d, json_t *v, void *elem)
 {
 	struct proto_colstat *c = elem;
 	struct obj o;
-	const char *type;
-	size_t len;
 	int r;
 
 	if ((r = obj_init(d, v, &o, NULL)) < 0 ||
-	    (r = get_name(d, &o, "name", REQ, &c->name)) < 0 ||
-	    (r = get_str(d, &o, "type", REQ, SIZE_MAX, &type, &len)) < 0)
-		return r;
-	if (proto_coltype_parse(type, &c->type) < 0)
-		return dec_fail(d, -EINVAL, "type", "unknown column type '%.32s'", type);
-	if ((r = get_uint(d, &o, "nulls", 0, PROTO_MAX_VERSION, &c->nulls)) < 0 ||
+	    (r = get_name_type(d, &o, &c->name, &c->type)) < 0 ||
+	    (r = get_uint(d, &o, "nulls", 0, PROTO_MAX_VERSION, &c->nulls)) < 0 ||
 	    (r = get_stat_text(d, &o, "min", &c->min)) < 0 ||
 	    (r = get_stat_text(d, &o, "max", &c->max)) < 0)
 		return r;
