@@ -522,6 +522,18 @@ int store_check_writable(struct store *s, char *err)
 	return 0;
 }
 
+/* Statement id of a writable handle in *ret: -EROFS (with a message) on a
+ * read-only one, -EIO when it cannot be prepared. */
+static int writable_stmt(struct store *s, enum store_st id, sqlite3_stmt **ret, char *err)
+{
+	int r = store_check_writable(s, err);
+
+	if (r < 0)
+		return r;
+	*ret = store_stmt(s, id, err);
+	return *ret != NULL ? 0 : -EIO;
+}
+
 int64_t store_now(void)
 {
 	struct timespec ts;
@@ -846,13 +858,10 @@ void store_free(struct store *s)
 static int kv_put(struct store *s, enum store_st id, const char *name, const char *json, char *err)
 {
 	sqlite3_stmt *st;
-	int r = store_check_writable(s, err);
+	int r = writable_stmt(s, id, &st, err);
 
 	if (r < 0)
 		return r;
-	st = store_stmt(s, id, err);
-	if (st == NULL)
-		return -EIO;
 	(void)store_bind_text(st, 1, name);
 	(void)store_bind_text(st, 2, json);
 	return step_change(s, st, err, id == ST_CONFIG_PUT ? "config put" : "overlay put");
@@ -862,13 +871,10 @@ static int kv_delete(struct store *s, enum store_st id, const char *name, char *
 {
 	const char *what = id == ST_CONFIG_DELETE ? "config" : "overlay";
 	sqlite3_stmt *st;
-	int r = store_check_writable(s, err);
+	int r = writable_stmt(s, id, &st, err);
 
 	if (r < 0)
 		return r;
-	st = store_stmt(s, id, err);
-	if (st == NULL)
-		return -EIO;
 	(void)store_bind_text(st, 1, name);
 	r = step_change(s, st, err, id == ST_CONFIG_DELETE ? "config delete" : "overlay delete");
 	if (r == -ENOENT)
@@ -982,13 +988,10 @@ int store_db_add(struct store *s, const char *config, const char *root, const ch
                  const char *local_name, char *err)
 {
 	sqlite3_stmt *st;
-	int r = store_check_writable(s, err);
+	int r = writable_stmt(s, ST_DB_ADD, &st, err);
 
 	if (r < 0)
 		return r;
-	st = store_stmt(s, ST_DB_ADD, err);
-	if (st == NULL)
-		return -EIO;
 	(void)store_bind_text(st, 1, config);
 	(void)store_bind_text(st, 2, root);
 	(void)store_bind_text(st, 3, leader_db);
@@ -1057,26 +1060,24 @@ static int db_update(struct store *s, sqlite3_stmt *st, const char *config, char
 	return r;
 }
 
-static sqlite3_stmt *db_update_stmt(struct store *s, enum store_st id, const char *config,
-                                    char *err)
+static int db_update_stmt(struct store *s, enum store_st id, const char *config, sqlite3_stmt **ret,
+                          char *err)
 {
-	sqlite3_stmt *st;
+	int r = writable_stmt(s, id, ret, err);
 
-	if (store_check_writable(s, err) < 0)
-		return NULL;
-	st = store_stmt(s, id, err);
-	if (st != NULL)
-		(void)store_bind_text(st, 1, config);
-	return st;
+	if (r == 0)
+		(void)store_bind_text(*ret, 1, config);
+	return r;
 }
 
 int store_db_set_poll(struct store *s, const char *config, int64_t when, uint64_t leader_version,
                       int64_t leader_committed, char *err)
 {
-	sqlite3_stmt *st = db_update_stmt(s, ST_DB_SET_POLL, config, err);
+	sqlite3_stmt *st;
+	int r = db_update_stmt(s, ST_DB_SET_POLL, config, &st, err);
 
-	if (st == NULL)
-		return s->readonly ? -EROFS : -EIO;
+	if (r < 0)
+		return r;
 	(void)sqlite3_bind_int64(st, 2, when);
 	(void)sqlite3_bind_int64(st, 3, (int64_t)leader_version);
 	(void)sqlite3_bind_int64(st, 4, leader_committed);
@@ -1085,20 +1086,22 @@ int store_db_set_poll(struct store *s, const char *config, int64_t when, uint64_
 
 int store_db_set_error(struct store *s, const char *config, const char *error, char *err)
 {
-	sqlite3_stmt *st = db_update_stmt(s, ST_DB_SET_ERROR, config, err);
+	sqlite3_stmt *st;
+	int r = db_update_stmt(s, ST_DB_SET_ERROR, config, &st, err);
 
-	if (st == NULL)
-		return s->readonly ? -EROFS : -EIO;
+	if (r < 0)
+		return r;
 	(void)store_bind_text(st, 2, error);
 	return db_update(s, st, config, err);
 }
 
 int store_db_set_state(struct store *s, const char *config, const char *state, char *err)
 {
-	sqlite3_stmt *st = db_update_stmt(s, ST_DB_SET_STATE, config, err);
+	sqlite3_stmt *st;
+	int r = db_update_stmt(s, ST_DB_SET_STATE, config, &st, err);
 
-	if (st == NULL)
-		return s->readonly ? -EROFS : -EIO;
+	if (r < 0)
+		return r;
 	(void)store_bind_text(st, 2, state);
 	return db_update(s, st, config, err);
 }
