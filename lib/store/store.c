@@ -445,6 +445,18 @@ int store_step_row(struct store *s, sqlite3_stmt *st, char *err, const char *wha
 	return store_sqlerr(s, rc, err, what);
 }
 
+int store_find_row(struct store *s, enum store_st id, const char *key, const char *what,
+                   sqlite3_stmt **ret, char *err)
+{
+	sqlite3_stmt *st = store_stmt(s, id, err);
+
+	if (st == NULL)
+		return -EIO;
+	(void)store_bind_text(st, 1, key);
+	*ret = st;
+	return store_step_row(s, st, err, what);
+}
+
 int store_run(struct store *s, enum store_st id, char *err)
 {
 	sqlite3_stmt *st = store_stmt(s, id, err);
@@ -908,14 +920,10 @@ int store_config_put(struct store *s, const char *name, const char *json, char *
 
 int store_config_get(struct store *s, const char *name, char **ret, char *err)
 {
-	sqlite3_stmt *st = store_stmt(s, ST_CONFIG_GET, err);
+	sqlite3_stmt *st;
 	char *json = NULL;
-	int r;
+	int r = store_find_row(s, ST_CONFIG_GET, name, "config get", &st, err);
 
-	if (st == NULL)
-		return -EIO;
-	(void)store_bind_text(st, 1, name);
-	r = store_step_row(s, st, err, "config get");
 	if (r == 0)
 		return store_errf(err, -ENOENT, "config '%s': not found", name);
 	if (r < 0)
@@ -960,14 +968,10 @@ int store_overlay_list(struct store *s, int (*fn)(void *arg, const char *name, c
 
 int store_dbrow_find(struct store *s, const char *config, struct store_dbrow *ret, char *err)
 {
-	sqlite3_stmt *st = store_stmt(s, ST_DB_FIND, err);
+	sqlite3_stmt *st;
 	const char *uuid;
-	int r;
+	int r = store_find_row(s, ST_DB_FIND, config, "database", &st, err);
 
-	if (st == NULL)
-		return -EIO;
-	(void)store_bind_text(st, 1, config);
-	r = store_step_row(s, st, err, "database");
 	if (r == 0)
 		return store_errf(err, -ENOENT, "database '%s': not attached", config);
 	if (r < 0)

@@ -149,6 +149,12 @@ int store_step_done(struct store *s, sqlite3_stmt *st, char *err, const char *wh
 /* Steps a statement expected to return a row: 1 with a row, 0 when done. */
 int store_step_row(struct store *s, sqlite3_stmt *st, char *err, const char *what);
 
+/* Steps statement id with its first parameter bound to key, as
+ * store_step_row: 1 with the row in *ret (the caller reads and resets it),
+ * 0 when there is none. */
+int store_find_row(struct store *s, enum store_st id, const char *key, const char *what,
+                   sqlite3_stmt **ret, char *err);
+
 /* Runs one parameterless statement of id to completion. */
 int store_run(struct store *s, enum store_st id, char *err);
 

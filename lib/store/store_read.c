@@ -84,14 +84,10 @@ static int db_info_read(sqlite3_stmt *st, struct store_db_info *d)
 
 int store_db_get(struct store *s, const char *config, struct store_db_info *ret, char *err)
 {
-	sqlite3_stmt *st = store_stmt(s, ST_DB_GET, err);
+	sqlite3_stmt *st;
 	struct store_db_info d;
-	int r;
+	int r = store_find_row(s, ST_DB_GET, config, "database", &st, err);
 
-	if (st == NULL)
-		return -EIO;
-	(void)store_bind_text(st, 1, config);
-	r = store_step_row(s, st, err, "database");
 	if (r == 0)
 		return store_errf(err, -ENOENT, "database '%s': not attached", config);
 	if (r < 0)
