@@ -474,6 +474,19 @@ int store_run_id(struct store *s, enum store_st id, int64_t a, char *err)
 	return store_step_done(s, st, err, statements[id]);
 }
 
+void *store_grow(void *v, size_t n, size_t *cap, size_t first, size_t size)
+{
+	size_t ncap = *cap > 0 ? *cap * 2 : first;
+	void *nv;
+
+	if (n < *cap)
+		return v;
+	nv = reallocarray(v, ncap, size);
+	if (nv != NULL)
+		*cap = ncap;
+	return nv;
+}
+
 int store_bind_text(sqlite3_stmt *st, int i, const char *v)
 {
 	if (v == NULL)

@@ -108,17 +108,12 @@ static int model_rehash(struct model *m)
 /* Appends x (stolen: the model owns its members from now on). */
 static int model_add(struct model *m, struct m_entity *x)
 {
+	struct m_entity *v = store_grow(m->v, m->n, &m->cap, 16, sizeof(*v));
 	int r;
 
-	if (m->n == m->cap) {
-		size_t cap = m->cap > 0 ? m->cap * 2 : 16;
-		struct m_entity *v = reallocarray(m->v, cap, sizeof(*v));
-
-		if (v == NULL)
-			return -ENOMEM;
-		m->v = v;
-		m->cap = cap;
-	}
+	if (v == NULL)
+		return -ENOMEM;
+	m->v = v;
 	m->v[m->n++] = *x;
 	memset(x, 0, sizeof(*x));
 	r = model_rehash(m);

@@ -161,6 +161,11 @@ int store_run(struct store *s, enum store_st id, char *err);
 /* Runs one statement of id with one integer parameter to completion. */
 int store_run_id(struct store *s, enum store_st id, int64_t a, char *err);
 
+/* Makes room for element n of v, an array of *cap elements of size bytes:
+ * v itself while n < *cap, else v reallocated to twice *cap (first when
+ * empty) with *cap updated; NULL when out of memory (v and *cap kept). */
+void *store_grow(void *v, size_t n, size_t *cap, size_t first, size_t size);
+
 /* Binds text that may be NULL. */
 int store_bind_text(sqlite3_stmt *st, int i, const char *v);
 

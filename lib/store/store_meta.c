@@ -126,17 +126,12 @@ static int columns_read(struct store *s, int64_t id, struct proto_entity *e, cha
 	while ((r = store_step_row(s, st, err, "columns")) == 1) {
 		struct proto_column *c;
 
-		if (e->ncolumns == cap) {
-			size_t ncap = cap > 0 ? cap * 2 : 8;
-
-			c = reallocarray(e->columns, ncap, sizeof(*c));
-			if (c == NULL) {
-				r = -ENOMEM;
-				break;
-			}
-			e->columns = c;
-			cap = ncap;
+		c = store_grow(e->columns, e->ncolumns, &cap, 8, sizeof(*c));
+		if (c == NULL) {
+			r = -ENOMEM;
+			break;
 		}
+		e->columns = c;
 		c = &e->columns[e->ncolumns];
 		if (proto_coltype_parse((const char *)sqlite3_column_text(st, 1), &c->type) < 0) {
 			r = store_errf(err, -EBADMSG, "%s: bad column type in the store", e->name);
@@ -349,15 +344,11 @@ void store_principals_free(struct proto_principal *v, size_t n)
 /* Appends the row of st to *v; false on ENOMEM. */
 static bool principal_push(sqlite3_stmt *st, struct proto_principal **v, size_t *n, size_t *cap)
 {
-	if (*n == *cap) {
-		size_t ncap = *cap > 0 ? *cap * 2 : 8;
-		struct proto_principal *nv = reallocarray(*v, ncap, sizeof(*nv));
+	struct proto_principal *nv = store_grow(*v, *n, cap, 8, sizeof(*nv));
 
-		if (nv == NULL)
-			return false;
-		*v = nv;
-		*cap = ncap;
-	}
+	if (nv == NULL)
+		return false;
+	*v = nv;
 	(*v)[*n].name = NULL;
 	if (!store_col_dup(st, 0, &(*v)[*n].fqn, true))
 		return false;
