@@ -83,13 +83,7 @@ static void log_decoded(struct dtask *t)
 	slot = &st->slots[t->index % st->w];
 	slot->busy = false;
 	if (t->r < 0) {
-		char url[CONF_MAX_URL + PROTO_MAX_PATH], err[sizeof(t->err)];
-		int r = t->r == -ENOMEM ? -ENOMEM : -EBADMSG;
-
-		(void)snprintf(url, sizeof(url), "%s", t->url);
-		(void)snprintf(err, sizeof(err), "%s", t->err);
-		sync_dtask_free(t);
-		sync_db_step_done(db, r, url, err);
+		sync_dtask_fail(t);
 		return;
 	}
 	slot->commit = t->commit;
@@ -105,21 +99,10 @@ static void log_fetched(struct fetch_result *res, void *arg)
 	struct log_step *st = slot->st;
 	struct sync_db *db = st->db;
 	struct dtask *t;
-	char *body;
-	size_t len = 0;
 
 	slot->job = NULL;
-	if (res->result < 0) {
-		sync_db_step_done(db, res->result, res->url, res->error);
+	if ((t = sync_dtask_fetched(db, DTK_COMMIT, res)) == NULL)
 		return;
-	}
-	body = fetch_result_take_body(res, &len);
-	t = sync_dtask_new(db, DTK_COMMIT, res->url, body, len);
-	if (t == NULL) {
-		free(body);
-		sync_db_step_done(db, -ENOMEM, res->url, "out of memory");
-		return;
-	}
 	t->index = slot->version;
 	t->version = slot->version;
 	(void)snprintf(t->uuid, sizeof(t->uuid), "%s", db->plan_uuid);
