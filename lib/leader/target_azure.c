@@ -498,6 +498,19 @@ static int maybe_renew(struct az_target *a)
 	return az_lock_renew(&a->base);
 }
 
+/* Renews the lease when due, then performs q: 0 on a 2xx answer (or a 404
+ * with missing_ok), else the answer's error. */
+static int renew_perform(struct az_target *a, struct az_req *q, bool missing_ok)
+{
+	int r = maybe_renew(a);
+
+	if (r == 0)
+		r = az_perform(a, q);
+	if (r == 0 && !ok_status(q) && !(missing_ok && q->resp.status == 404))
+		r = status_error(a, q, 0);
+	return r;
+}
+
 static void new_lease_id(char id[40])
 {
 	uint8_t b[16];
@@ -604,11 +617,7 @@ static int az_get(struct target *t, const char *path, size_t max, char **ret_dat
 		return target_fail(t, -ENOMEM, "out of memory");
 	req_init(q, "GET", path, NULL, NULL);
 	q->resp.max = max;
-	r = maybe_renew(a);
-	if (r == 0)
-		r = az_perform(a, q);
-	if (r == 0 && !ok_status(q))
-		r = status_error(a, q, 0);
+	r = renew_perform(a, q, false);
 	if (r == 0 && q->resp.etag_too_long)
 		r = target_fail(t, -EIO, "GET %s: ETag longer than %d bytes", q->url,
 		                TARGET_ETAG_MAX - 1);
@@ -639,11 +648,7 @@ static int az_read(struct target *t, const char *path, uint64_t max, target_read
 	q->resp.max = max > SIZE_MAX ? SIZE_MAX : (size_t)max;
 	q->resp.sink = fn;
 	q->resp.sink_arg = arg;
-	r = maybe_renew(a);
-	if (r == 0)
-		r = az_perform(a, q);
-	if (r == 0 && !ok_status(q))
-		r = status_error(a, q, 0);
+	r = renew_perform(a, q, false);
 	req_done(q);
 	free(q);
 	return r;
@@ -658,11 +663,7 @@ static int az_del(struct target *t, const char *path)
 	if (!q)
 		return target_fail(t, -ENOMEM, "out of memory");
 	req_init(q, "DELETE", path, NULL, NULL);
-	r = maybe_renew(a);
-	if (r == 0)
-		r = az_perform(a, q);
-	if (r == 0 && !ok_status(q) && q->resp.status != 404)
-		r = status_error(a, q, 0);
+	r = renew_perform(a, q, true);
 	req_done(q);
 	free(q);
 	return r;
@@ -735,11 +736,7 @@ static int put_block(struct az_target *a, const char *path, struct az_body *body
 	(void)snprintf(query, sizeof(query), "comp=block&blockid=%s", enc);
 	req_init(q, "PUT", path, query, "put block");
 	q->body = body;
-	r = maybe_renew(a);
-	if (r == 0)
-		r = az_perform(a, q);
-	if (r == 0 && !ok_status(q))
-		r = status_error(a, q, 0);
+	r = renew_perform(a, q, false);
 	req_done(q);
 	free(q);
 	return r;
