@@ -186,6 +186,21 @@ static int view_changes(struct sync_db *db, const struct proto_commit *c, struct
 	return r;
 }
 
+/* Frees the finished store task t, keeping its message in err: the step
+ * it ran for, or NULL (db kicked) when that step is gone. */
+static struct log_step *stask_end(struct stask *t, char err[STORE_ERRLEN])
+{
+	struct sync_db *db = t->db;
+	struct log_step *st;
+
+	(void)snprintf(err, STORE_ERRLEN, "%s", t->err);
+	st = step_of(db, t->gen);
+	sync_stask_free(t);
+	if (st == NULL)
+		sync_db_kick(db);
+	return st;
+}
+
 static void apply_done(struct stask *t)
 {
 	struct sync_db *db = t->db;
@@ -207,13 +222,8 @@ static void apply_done(struct stask *t)
 		db->resync = true; /* the store and this mirror disagree: reload */
 		db->replay_to = 0;
 	}
-	(void)snprintf(err, sizeof(err), "%s", t->err);
-	st = step_of(db, t->gen);
-	sync_stask_free(t);
-	if (st == NULL) {
-		sync_db_kick(db);
+	if ((st = stask_end(t, err)) == NULL)
 		return;
-	}
 	if (r < 0) {
 		sync_db_step_done(db, r, NULL, err);
 		return;
@@ -255,7 +265,6 @@ static int log_apply(struct log_step *st, struct log_slot *slot)
 static void replay_done(struct stask *t)
 {
 	struct sync_db *db = t->db;
-	struct log_step *st;
 	char err[STORE_ERRLEN];
 	int r = t->r;
 
@@ -265,12 +274,7 @@ static void replay_done(struct stask *t)
 		db->replay_to = 0;
 		sync_db_applied(db, t, true);
 	}
-	(void)snprintf(err, sizeof(err), "%s", t->err);
-	st = step_of(db, t->gen);
-	sync_stask_free(t);
-	if (st == NULL)
-		sync_db_kick(db);
-	else
+	if (stask_end(t, err) != NULL)
 		sync_db_step_done(db, r, NULL, err);
 }
 
