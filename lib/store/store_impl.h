@@ -240,6 +240,11 @@ int store_caching_write(struct store *s, int64_t db, int64_t entity, const struc
 int store_retention_write(struct store *s, int64_t db, int64_t entity,
                           const struct proto_retention *p, char *err);
 
+/* Binds artifact i of x to st, an insert of an artifact row whose first
+ * column is key (an extent id, or a staging sequence), and steps it. */
+int store_artifact_put(struct store *s, sqlite3_stmt *st, int64_t key, const struct proto_extent *x,
+                       size_t i, const char *what, char *err);
+
 /* The principals of (db, role) as a new array (store_principals_free). */
 int store_principals_read(struct store *s, int64_t db, enum proto_role role,
                           struct proto_principal **ret, size_t *ret_n, char *err);
