@@ -160,6 +160,24 @@ void query_pool_put(struct query *q, struct qpool_conn *c)
 	*c = (struct qpool_conn){0};
 }
 
+void query_pool_tidy(struct query *q)
+{
+	struct qpool_conn idle[QUERY_POOL_MAX];
+	size_t n;
+
+	pthread_mutex_lock(&q->mu);
+	n = q->npool;
+	memcpy(idle, q->pool, n * sizeof(*idle));
+	q->npool = 0;
+	pthread_mutex_unlock(&q->mu);
+	for (size_t i = 0; i < n; i++) {
+		if (same_file(&idle[i], idle[i].path))
+			query_pool_put(q, &idle[i]);
+		else
+			query_pool_close(&idle[i]);
+	}
+}
+
 void query_pool_close(struct qpool_conn *c)
 {
 	sqlite3_close(c->db);
