@@ -635,15 +635,34 @@ static void fn_extract(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	sqlite3_result_text(ctx, s + ov[2 * g], (int)(ov[2 * g + 1] - ov[2 * g]), SQLITE_TRANSIENT);
 }
 
-/* kql_split(text, delimiter[, index]): a JSON array of the parts. */
+/* Why split's delimiter or index has no documented answer, or NULL: an
+ * empty delimiter (it was null; .NET's Split keeps the text whole) and a
+ * negative index (it was []). */
+static const char *split_unsupported(int argc, sqlite3_value **argv)
+{
+	const char *d = (const char *)sqlite3_value_text(argv[1]);
+
+	if (d != NULL && *d == '\0')
+		return "an empty delimiter";
+	if (argc == 4 && sqlite3_value_type(argv[2]) != SQLITE_NULL &&
+	    sqlite3_value_int64(argv[2]) < 0)
+		return "a negative index";
+	return NULL;
+}
+
+/* kql_split(text, delimiter[, index], at): a JSON array of the parts. */
 static void fn_split(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	const char *s = (const char *)sqlite3_value_text(argv[0]);
 	const char *d = (const char *)sqlite3_value_text(argv[1]);
+	const char *why = split_unsupported(argc, argv);
 	json_t *a = json_array();
 	char *out;
 
-	if (a == NULL || s == NULL || d == NULL || *d == '\0')
+	if (why != NULL)
+		fail_at(ctx, sqlite3_value_int64(argv[argc - 1]),
+		        "the function 'split' with %s: not supported", why);
+	if (a == NULL || s == NULL || d == NULL || why != NULL)
 		goto out;
 	for (const char *p = s;; p += strlen(d)) {
 		const char *q = strstr(p, d);
@@ -653,7 +672,7 @@ static void fn_split(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 			break;
 		p = q;
 	}
-	if (argc == 3) {
+	if (argc == 4) {
 		json_t *one = json_array_get(a, (size_t)sqlite3_value_int64(argv[2]));
 		json_t *wrapped = json_array();
 		if (wrapped == NULL || (one != NULL && json_array_append(wrapped, one) != 0))
@@ -920,15 +939,47 @@ static void fn_dayofweek(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	sqlite3_result_int64(ctx, (((days + 4) % 7 + 7) % 7) * TICKS_DAY);
 }
 
-/* kql_round(x[, digits]): half away from zero, as .NET's Math.Round with
- * MidpointRounding.AwayFromZero. */
+/* An integer x rounded to a multiple of 10^-digits (-15 <= digits < 0), half
+ * away from zero, in integers (a long past 2^53 is no double); false
+ * past a long's range. */
+static bool round_integer(int64_t x, int digits, int64_t *ret)
+{
+	int64_t p = 1, q, r;
+
+	for (int k = digits; k < 0; k++) /* digits >= -15: no overflow */
+		p *= 10;
+	q = x / p;
+	r = x % p;
+	if (r >= p - r)
+		q++;
+	else if (-r >= p + r)
+		q--;
+	return !__builtin_mul_overflow(q, p, ret);
+}
+
+/* kql_round(x[, digits], at): half away from zero, as .NET's Math.Round
+ * with MidpointRounding.AwayFromZero; a long's digits left of the point
+ * (round(25, -1) is 30; it was 25).  Digits past 15 either way (.NET's
+ * bound) were null and are refused: Kusto's answer is not documented. */
 static void fn_round(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	double x = sqlite3_value_double(argv[0]), p;
-	int digits = argc > 1 ? sqlite3_value_int(argv[1]) : 0;
+	int digits = argc > 2 ? sqlite3_value_int(argv[1]) : 0;
+	int64_t at = sqlite3_value_int64(argv[argc - 1]), i;
 
-	if (sqlite3_value_type(argv[0]) == SQLITE_NULL || digits < -15 || digits > 15)
+	if (any_null(argc - 1, argv))
 		return;
+	if (digits < -15 || digits > 15) {
+		fail_at(ctx, at, "the function 'round' takes digits from -15 to 15: not supported");
+		return;
+	}
+	if (is_int(argv[0])) {
+		if (digits >= 0 || round_integer(sqlite3_value_int64(argv[0]), digits, &i))
+			sqlite3_result_int64(ctx, digits >= 0 ? sqlite3_value_int64(argv[0]) : i);
+		else
+			fail_at(ctx, at, "the function 'round' overflows a long");
+		return;
+	}
 	p = pow(10, digits);
 	/* x * p past a double's range: x has no digits that far right */
 	sqlite3_result_double(ctx, isfinite(x * p) ? round(x * p) / p : x);
@@ -1033,38 +1084,85 @@ static int64_t months_of(const struct civil *c)
 	return c->y * 12 + c->m - 1;
 }
 
-/* kql_dtadd(period, amount, dt) */
-static void fn_dtadd(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+/* DateTime's range in ticks from 1970: 0001-01-01 to 9999-12-31
+ * 23:59:59.9999999. */
+#define DT_MIN INT64_C(-621355968000000000)
+#define DT_MAX INT64_C(2534023007999999999)
+
+/* period's index in periods[], or -1 having refused it (what names the
+ * function whose argument it is): an unknown period was null, where Kusto
+ * knows only the documented ones. */
+static int period_at(sqlite3_context *ctx, sqlite3_value *v, int64_t at, const char *what)
 {
-	int p = period(argv[0]);
-	int64_t n = sqlite3_value_int64(argv[1]), t = sqlite3_value_int64(argv[2]);
+	int p = period(v);
+
+	if (p < 0 && sqlite3_value_type(v) != SQLITE_NULL)
+		fail_at(ctx, at, "the function '%s' knows no period '%s' (year, quarter, month, week, "
+		        "day, hour, minute, second, millisecond, microsecond, nanosecond)",
+		        what, (const char *)sqlite3_value_text(v));
+	return p;
+}
+
+/* t moved by n of the tick period p into *ret: false past DateTime's range. */
+static bool add_ticks(int64_t t, int64_t n, int p, int64_t *ret)
+{
+	int64_t d;
+
+	if (p == 10) /* nanoseconds: whole ticks of 100, truncated */
+		d = n / 100;
+	else if (__builtin_mul_overflow(n, periods[p].ticks, &d))
+		return false;
+	return !__builtin_add_overflow(t, d, ret) && *ret >= DT_MIN && *ret <= DT_MAX;
+}
+
+/* t moved by n months, the day clamped to the month's last (Jan 31 + 1
+ * month is Feb 28 or 29, as .NET's AddMonths): false past the range. */
+static bool add_months(int64_t t, int64_t n, int64_t *ret)
+{
 	struct civil c = civil_of(t);
 	int64_t months, y, last;
 	int m, d;
 
-	if (p < 0 || sqlite3_value_type(argv[1]) == SQLITE_NULL ||
-	    sqlite3_value_type(argv[2]) == SQLITE_NULL || n > 1000000 || n < -1000000)
-		return;
-	if (periods[p].calendar == 0) {
-		sqlite3_result_int64(ctx, t + n * periods[p].ticks / (p == 10 ? 100 : 1));
-		return;
-	}
-	months = months_of(&c) + n * (periods[p].calendar == 1   ? 12
-	                              : periods[p].calendar == 2 ? 3
-	                                                         : 1);
+	if (n > 120000 || n < -120000) /* 10,000 years: past the range either way */
+		return false;
+	months = months_of(&c) + n;
 	y = floor_div(months, 12);
 	m = (int)(months - y * 12) + 1;
 	civil_from_days(days_from_civil(y + (m == 12), m == 12 ? 1 : m + 1, 1) - 1, &y, &m, &d);
-	last = d; /* the day is clamped to the month's last */
-	sqlite3_result_int64(ctx,
-	                     (days_from_civil(y, m, c.d < last ? c.d : (int)last)) * TICKS_DAY +
-	                         (t - c.days * TICKS_DAY));
+	last = d;
+	*ret = days_from_civil(y, m, c.d < last ? c.d : (int)last) * TICKS_DAY +
+	       (t - c.days * TICKS_DAY);
+	return *ret >= DT_MIN && *ret <= DT_MAX;
 }
 
-/* kql_dtdiff(period, dt1, dt2): period boundaries crossed from dt2 to dt1. */
+/* kql_dtadd(period, amount, dt, at): a result past DateTime's range is
+ * refused (.NET's Add* throw there; Kusto's answer is not documented). */
+static void fn_dtadd(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	int64_t at = sqlite3_value_int64(argv[3]);
+	int p = period_at(ctx, argv[0], at, "datetime_add");
+	int64_t n = sqlite3_value_int64(argv[1]), t = sqlite3_value_int64(argv[2]), r;
+	static const int months_per[] = {0, 12, 3, 1};
+	bool ok;
+
+	if (p < 0 || any_null(3, argv))
+		return;
+	/* past 120,000 (months) the result is out of the range anyway */
+	ok = periods[p].calendar == 0 ? add_ticks(t, n, p, &r)
+	                              : n <= 120000 && n >= -120000 &&
+	                                    add_months(t, n * months_per[periods[p].calendar], &r);
+	if (ok)
+		sqlite3_result_int64(ctx, r);
+	else
+		fail_at(ctx, at, "the function 'datetime_add' gives a datetime outside 0001-01-01 .. "
+		        "9999-12-31: not supported");
+}
+
+/* kql_dtdiff(period, dt1, dt2, at): period boundaries crossed from dt2 to
+ * dt1. */
 static void fn_dtdiff(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-	int p = period(argv[0]);
+	int p = period_at(ctx, argv[0], sqlite3_value_int64(argv[3]), "datetime_diff");
 	int64_t t1 = sqlite3_value_int64(argv[1]), t2 = sqlite3_value_int64(argv[2]);
 	struct civil a = civil_of(t1), b = civil_of(t2);
 
@@ -1115,7 +1213,7 @@ static int64_t iso_week(const struct civil *c)
 	return w > iso_weeks_in(c->y) ? 1 : w;
 }
 
-/* kql_dtpart(part, dt) */
+/* kql_dtpart(part, dt, at) */
 static void fn_dtpart(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	const char *part = (const char *)sqlite3_value_text(argv[0]);
@@ -1149,63 +1247,83 @@ static void fn_dtpart(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		v = c.frac / 10;
 	else if (strcasecmp(part, "nanosecond") == 0)
 		v = c.frac * 100;
-	else
+	else {
+		/* an unknown part was null; Kusto knows only its page's */
+		fail_at(ctx, sqlite3_value_int64(argv[2]),
+		        "the function 'datetime_part' knows no part '%s' (year, quarter, month, "
+		        "week_of_year, day, dayofyear, hour, minute, second, millisecond, "
+		        "microsecond, nanosecond)",
+		        part);
 		return;
+	}
 	sqlite3_result_int64(ctx, v);
 }
 
-/* One format_datetime specifier (a run of n letters c) of c into out. */
-static bool format_field(const struct civil *t, char c, int n, FILE *out)
+/* Whether a run of n letters c is one of format_datetime's documented
+ * elements (its page: y yy yyyy M MM d dd h hh H HH m mm s ss f..fffffff
+ * F..FFFFFFF tt). */
+static bool format_element(char c, int n)
 {
-	int h12 = t->hh % 12 == 0 ? 12 : t->hh % 12;
-
 	switch (c) {
 	case 'y':
-		/* y is the year of the century unpadded (2009 is 9), yy padded. */
-		fprintf(out, "%0*lld",
-		        n == 1   ? 1
-		        : n == 2 ? 2
-		                 : n,
-		        (long long)(n <= 2 ? t->y % 100 : t->y));
-		return true;
+		return n == 1 || n == 2 || n == 4;
 	case 'M':
-		fprintf(out, "%0*d", n >= 2 ? 2 : 1, t->m);
-		return n <= 2;
 	case 'd':
-		fprintf(out, "%0*d", n >= 2 ? 2 : 1, t->d);
-		return n <= 2;
-	case 'H':
-		fprintf(out, "%0*d", n >= 2 ? 2 : 1, t->hh);
-		return n <= 2;
 	case 'h':
-		fprintf(out, "%0*d", n >= 2 ? 2 : 1, h12);
-		return n <= 2;
+	case 'H':
 	case 'm':
-		fprintf(out, "%0*d", n >= 2 ? 2 : 1, t->mm);
-		return n <= 2;
 	case 's':
-		fprintf(out, "%0*d", n >= 2 ? 2 : 1, t->ss);
 		return n <= 2;
 	case 'f':
-	case 'F': {
-		char frac[8];
-		(void)snprintf(frac, sizeof(frac), "%07lld", (long long)t->frac);
-		frac[n <= 7 ? n : 7] = '\0';
-		for (int k = n - 1; c == 'F' && k >= 0 && frac[k] == '0'; k--)
-			frac[k] = '\0';
-		fputs(frac, out);
+	case 'F':
 		return n <= 7;
-	}
 	case 't':
-		fputs(t->hh < 12 ? (n == 1 ? "A" : "AM") : (n == 1 ? "P" : "PM"), out);
-		return n <= 2;
+		return n == 2;
 	default:
 		return false;
 	}
 }
 
-/* kql_format_datetime(dt, format): .NET-like specifiers (yyyy MM dd HH hh
- * mm ss f..fffffff F.. tt); other characters are copied. */
+/* One format_datetime element (a run of n letters c, checked) of t into
+ * out. */
+static void format_field(const struct civil *t, char c, int n, FILE *out)
+{
+	int h12 = t->hh % 12 == 0 ? 12 : t->hh % 12;
+	char frac[8];
+
+	switch (c) {
+	case 'y':
+		/* y is the year of the century unpadded (2009 is 9), yy padded. */
+		fprintf(out, "%0*lld", n, (long long)(n <= 2 ? t->y % 100 : t->y));
+		return;
+	case 'f':
+	case 'F':
+		(void)snprintf(frac, sizeof(frac), "%07lld", (long long)t->frac);
+		frac[n] = '\0';
+		for (int k = n - 1; c == 'F' && k >= 0 && frac[k] == '0'; k--)
+			frac[k] = '\0';
+		fputs(frac, out);
+		return;
+	case 't':
+		fputs(t->hh < 12 ? "AM" : "PM", out);
+		return;
+	default:
+		break;
+	}
+	fprintf(out, "%0*d", n,
+	        c == 'M'   ? t->m
+	        : c == 'd' ? t->d
+	        : c == 'H' ? t->hh
+	        : c == 'h' ? h12
+	        : c == 'm' ? t->mm
+	                   : t->ss);
+}
+
+/* kql_format_datetime(dt, format, at): the page's elements, its
+ * delimiters (space / - : , . _ [ ]) copied; anything else is refused:
+ * .NET's other specifiers (MMM, ddd, yyy, t, z, K), quotes, escapes and
+ * other letters (a T) were guessed at (an empty string, .NET's text),
+ * where Kusto's answer is not documented. */
 static void fn_format_datetime(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	const char *fmt = (const char *)sqlite3_value_text(argv[1]);
@@ -1213,23 +1331,30 @@ static void fn_format_datetime(sqlite3_context *ctx, int argc, sqlite3_value **a
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *out;
-	bool ok = true;
+	const char *bad = NULL;
+	int n = 1;
 
 	if (fmt == NULL || sqlite3_value_type(argv[0]) == SQLITE_NULL ||
 	    (out = open_memstream(&buf, &len)) == NULL)
 		return;
-	for (const char *p = fmt; *p != '\0' && ok;) {
-		int n = 1;
-		while (p[n] == p[0])
+	for (const char *p = fmt; *p != '\0' && bad == NULL; p += n) {
+		for (n = 1; p[n] == p[0];)
 			n++;
-		if (strchr("yMdHhmsfFt", *p) != NULL)
-			ok = format_field(&t, *p, n, out);
-		else
+		if (format_element(*p, n))
+			format_field(&t, *p, n, out);
+		else if (strchr(" /-:,._[]", *p) != NULL)
 			fwrite(p, 1, (size_t)n, out);
-		p += n;
+		else
+			bad = p;
 	}
-	if (fclose(out) == 0 && ok)
+	if (fclose(out) == 0 && bad == NULL)
 		sqlite3_result_text(ctx, buf, -1, SQLITE_TRANSIENT);
+	else if (bad != NULL)
+		fail_at(ctx, sqlite3_value_int64(argv[2]),
+		        "the function 'format_datetime' does not support the format element '%.*s' "
+		        "(its page's elements: y yy yyyy M MM d dd h hh H HH m mm s ss f..fffffff "
+		        "F..FFFFFFF tt; delimiters: space / - : , . _ [ ])",
+		        n > 16 ? 16 : n, bad);
 	free(buf);
 }
 
@@ -1309,6 +1434,35 @@ static void fn_indexof(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		}
 	}
 	sqlite3_result_int64(ctx, -1);
+}
+
+/* kql_substring(text, start[, length], at): characters from start (a
+ * negative one counts from the end, its page), length of them or the
+ * rest.  A length below zero, or a length with a start before the text's
+ * first character (-10 of 6), were SQLite's substr's answers ("", and the
+ * window's part inside the text) where Kusto's are not documented, and
+ * are refused; without a length such a start takes the whole text. */
+static void fn_substring(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const char *s = (const char *)sqlite3_value_text(argv[0]), *from;
+	int64_t at = sqlite3_value_int64(argv[argc - 1]);
+	int64_t start = sqlite3_value_int64(argv[1]), n = argc > 3 ? sqlite3_value_int64(argv[2]) : -1;
+	int64_t len;
+
+	if (s == NULL || any_null(argc - 1, argv))
+		return;
+	len = chars_in(s, strlen(s));
+	if (argc > 3 && (n < 0 || start < -len)) {
+		fail_at(ctx, at, "the function 'substring' with %s: not supported",
+		        n < 0 ? "a negative length" : "a start before the text's first character");
+		return;
+	}
+	if (start < 0)
+		start = len + start < 0 ? 0 : len + start;
+	from = char_at(s, start);
+	sqlite3_result_text(ctx, from,
+	                    argc > 3 ? (int)(char_at(from, n) - from) : (int)strlen(from),
+	                    SQLITE_TRANSIENT);
 }
 
 /* kql_indexes(n1, n2 ...): the JSON array [0, 1 ... max(n) - 1] that
@@ -1855,12 +2009,13 @@ static const struct {
     {"kql_dayofweek", 1, fn_dayofweek, NULL, NULL},
     {"kql_round", -1, fn_round, NULL, NULL},
     {"kql_math", -1, fn_math, NULL, NULL},
-    {"kql_dtadd", 3, fn_dtadd, NULL, NULL},
-    {"kql_dtdiff", 3, fn_dtdiff, NULL, NULL},
-    {"kql_dtpart", 2, fn_dtpart, NULL, NULL},
-    {"kql_format_datetime", 2, fn_format_datetime, NULL, NULL},
+    {"kql_dtadd", 4, fn_dtadd, NULL, NULL},
+    {"kql_dtdiff", 4, fn_dtdiff, NULL, NULL},
+    {"kql_dtpart", 3, fn_dtpart, NULL, NULL},
+    {"kql_format_datetime", 3, fn_format_datetime, NULL, NULL},
     {"kql_trim", 3, fn_trim, NULL, NULL},
     {"kql_indexof", -1, fn_indexof, NULL, NULL},
+    {"kql_substring", -1, fn_substring, NULL, NULL},
     {"kql_indexes", -1, fn_indexes, NULL, NULL},
     {"kql_array_head", 2, fn_array_head, NULL, NULL},
     {"kql_ingest", 2, fn_ingest, NULL, NULL},

@@ -588,6 +588,14 @@ static int conversion(struct sqlb *b, const struct kql_expr *e, const char *pref
 	    (e->type == PROTO_T_INT || e->type == PROTO_T_LONG || e->type == PROTO_T_REAL))
 		return e->type == PROTO_T_REAL ? pattern(b, e, "CAST(%0 AS REAL)", prefix)
 		                               : expr(b, e->args[0], prefix);
+	/* An int or long is true when not zero (tobool's page: tobool(123)
+	 * is true); its text "123" was no bool, null.  A real's answer is
+	 * not documented (its text "2.5" gave null). */
+	if (e->fn == KQL_F_TOBOOL &&
+	    (e->args[0]->type == PROTO_T_INT || e->args[0]->type == PROTO_T_LONG))
+		return pattern(b, e, "(%0 <> 0)", prefix);
+	if (e->fn == KQL_F_TOBOOL && e->args[0]->type == PROTO_T_REAL)
+		return unsupported(b, e->pos, "the function", "tobool (of a real)");
 	switch (e->fn) {
 	case KQL_F_TOSTRING:
 		return text_of(b, e->args[0], prefix);
@@ -635,14 +643,14 @@ static const struct {
      "(CASE WHEN json_valid(%0) AND json_type(%0) = 'object' THEN (SELECT "
      "json_group_array(key) FROM json_each(%0)) END)",
      0},
-    {KQL_F_SPLIT, FORM_CALL, "kql_split", 0},
+    {KQL_F_SPLIT, FORM_CALL_AT, "kql_split", 0},
     {KQL_F_REPLACE_STRING, FORM_CALL, "replace", 0},
     {KQL_F_INDEXOF, FORM_CALL, "kql_indexof", 0},
     {KQL_F_TRIM, FORM_CALL_AT, "kql_trim", 0},
-    {KQL_F_DATETIME_ADD, FORM_CALL, "kql_dtadd", 0},
-    {KQL_F_DATETIME_DIFF, FORM_CALL, "kql_dtdiff", 0},
-    {KQL_F_DATETIME_PART, FORM_CALL, "kql_dtpart", 0},
-    {KQL_F_FORMAT_DATETIME, FORM_CALL, "kql_format_datetime", 0},
+    {KQL_F_DATETIME_ADD, FORM_CALL_AT, "kql_dtadd", 0},
+    {KQL_F_DATETIME_DIFF, FORM_CALL_AT, "kql_dtdiff", 0},
+    {KQL_F_DATETIME_PART, FORM_CALL_AT, "kql_dtpart", 0},
+    {KQL_F_FORMAT_DATETIME, FORM_CALL_AT, "kql_format_datetime", 0},
     {KQL_F_DAYOFWEEK, FORM_CALL, "kql_dayofweek", 0},
     {KQL_F_ABS, FORM_CALL, "abs", 0},
     {KQL_F_STARTOFDAY, FORM_CODED, "kql_startof", KQL_U_DAY},
@@ -730,13 +738,7 @@ static int scalar_call(struct sqlb *b, const struct kql_expr *e, const char *pre
 	case KQL_F_TOUPPER:
 		return one_text_arg(b, "kql_upper", e, prefix);
 	case KQL_F_SUBSTRING:
-		/* A negative start counts from the end, as SQLite's substr does. */
-		return pattern(
-		    b, e,
-		    e->nargs == 3
-		        ? "substr(%0, CASE WHEN %1 < 0 THEN %1 ELSE %1 + 1 END, max(%2, 0))"
-		        : "substr(%0, CASE WHEN %1 < 0 THEN %1 ELSE %1 + 1 END)",
-		    prefix);
+		return call_at(b, "kql_substring", e, prefix);
 	case KQL_F_STRCAT:
 		return concat(b, e, 0, -1, prefix);
 	case KQL_F_STRCAT_DELIM:
@@ -758,8 +760,10 @@ static int scalar_call(struct sqlb *b, const struct kql_expr *e, const char *pre
 	case KQL_F_NOW:
 		return now_plus(b, e, 1, prefix);
 	case KQL_F_ROUND:
-		return e->type == PROTO_T_LONG ? expr(b, e->args[0], prefix)
-		                               : call(b, "kql_round", e, prefix);
+		/* a long with no digits is itself; with digits (-2: hundreds)
+		 * it is rounded as a real is */
+		return e->type == PROTO_T_LONG && e->nargs == 1 ? expr(b, e->args[0], prefix)
+		                                                : call_at(b, "kql_round", e, prefix);
 	case KQL_F_INGESTION_TIME:
 		fprintf(b->f, "%s" INGEST_SQL, prefix);
 		return 0;

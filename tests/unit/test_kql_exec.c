@@ -506,9 +506,9 @@ static void test_numbers_and_time(void **state)
 	     "2020-03-04 05:06:07.89 AM\n");
 	/* The documentation's format_datetime examples of y and FFFFFFF. */
 	ROWS("print format_datetime(datetime(2009-06-15 13:45:30), 'y'), "
-	     "format_datetime(datetime(0900-01-01), 'y|yy|yyyy'), "
+	     "format_datetime(datetime(0900-01-01), 'y_yy_yyyy'), "
 	     "format_datetime(datetime(2009-06-15 13:45:30.0001150), 'FFFFFFF')",
-	     "9\t0|00|0900\t000115\n");
+	     "9\t0_00_0900\t000115\n");
 	ROWS("print trim(@'[-_]+', '--a_b--'), indexof('abcabc', 'c', 3), indexof('abc', 'x')",
 	     "a_b\t5\t-1\n");
 	/* Positions count characters, as strlen and substring do. */
