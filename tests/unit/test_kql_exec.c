@@ -1008,6 +1008,83 @@ static void test_reals(void **state)
 	     "1\tNaN\n");
 }
 
+/* The scalar audit (qaudit): each answer on a literal (print) and on a
+ * column (datatable), which the executor computes the same way; what the
+ * documentation decides is answered, what it leaves open is refused at
+ * its function's position rather than guessed. */
+static void test_scalar_audit(void **state)
+{
+	/* round: a long's digits left of the point (round(21.5, -1) is 20 on
+	 * its page; a long was returned unchanged), half away from zero */
+	ROWS("print round(25, -1), round(15, -1), round(-25, -1), round(24, -1), round(1234, -2), "
+	     "round(7, 2), round(21.5, -1), round(-50.55, -2)",
+	     "30\t20\t-30\t20\t1200\t7\t20\t-100\n");
+	ROWS("datatable(x:long, p:int)[25, -1, -25, -1, 1234, -2, 7, 2] | extend r = round(x, p)",
+	     "25\t-1\t30\n-25\t-1\t-30\n1234\t-2\t1200\n7\t2\t7\n");
+	expect_refused("print round(2.5, 16)", KQL_E_UNSUPPORTED, "'round' takes digits", 7);
+	expect_refused("print x = 9223372036854775807 | extend r = round(x, -1)", KQL_E_UNSUPPORTED,
+	               "'round' overflows a long", 44);
+	/* tobool of a number: its page's tobool(123) == true */
+	ROWS("print tobool(2), tobool(-1), tobool(0), tobool(int(null)), tobool('true')",
+	     "true\ttrue\tfalse\tnull\ttrue\n");
+	ROWS("datatable(x:long)[123, 0] | extend b = tobool(x)", "123\ttrue\n0\tfalse\n");
+	expect_refused("print tobool(2.5)", KQL_E_UNSUPPORTED, "tobool (of a real)", 7);
+	/* format_datetime: the page's elements and delimiters, nothing else */
+	ROWS("print d = datetime(2020-01-31 00:05:09.1) | project format_datetime(d, "
+	     "'y yy yyyy M MM d dd h hh H HH m mm s ss f ff FF fffffff FFFFFFF tt'), "
+	     "format_datetime(d, '[dd/MM/yyyy]_HH,mm.ss')",
+	     "20 20 2020 1 01 31 31 12 12 0 00 5 05 9 09 1 10 1 1000000 1 AM\t[31/01/2020]_00,05.09\n");
+	expect_refused("print format_datetime(datetime(2020-01-31), 'dd MMM yyyy')", KQL_E_UNSUPPORTED,
+	               "does not support the format element 'MMM'", 7);
+	expect_refused("datatable(d:datetime)[datetime(2020-01-31)] | extend f = "
+	               "format_datetime(d, 'yyyy-MM-ddTHH')",
+	               KQL_E_UNSUPPORTED, "the format element 'T'", 58);
+	expect_refused("print format_datetime(datetime(2020-01-31), 'yyy')", KQL_E_UNSUPPORTED,
+	               "element 'yyy'", 7);
+	expect_refused("print format_datetime(datetime(2020-01-31), 'h t')", KQL_E_UNSUPPORTED,
+	               "element 't'", 7);
+	expect_refused("print format_datetime(datetime(2020-01-31), 'dd|MM')", KQL_E_UNSUPPORTED,
+	               "element '|'", 7);
+	/* parts and periods: only the documented ones (unknown ones were null) */
+	expect_refused("print datetime_part('week', datetime(2020-01-31))", KQL_E_UNSUPPORTED,
+	               "'datetime_part' knows no part 'week'", 7);
+	expect_refused("print datetime_diff('weekday', now(), ago(1d))", KQL_E_UNSUPPORTED,
+	               "'datetime_diff' knows no period 'weekday'", 7);
+	expect_refused("datatable(p:string)['fortnight'] | extend d = datetime_add(p, 1, now())",
+	               KQL_E_UNSUPPORTED, "'datetime_add' knows no period 'fortnight'", 47);
+	/* datetime_add of more than 1,000,000 units was null */
+	ROWS("print datetime_add('second', 5000000, datetime(2020-01-01)), "
+	     "datetime_add('millisecond', 2000000000, datetime(2020-01-01)), "
+	     "datetime_add('month', 13, datetime(2020-01-31))",
+	     "2020-02-27T20:53:20.0000000Z\t2020-01-24T03:33:20.0000000Z\t"
+	     "2021-02-28T00:00:00.0000000Z\n");
+	/* past 9999-12-31: refused, where year 10000 and 12020 were printed */
+	expect_refused("print datetime_add('year', 10000, datetime(2020-01-01))", KQL_E_UNSUPPORTED,
+	               "'datetime_add' gives a datetime outside", 7);
+	expect_refused("datatable(d:datetime)[datetime(9999-12-31)] | extend e = d + 1d",
+	               KQL_E_UNSUPPORTED, "column 'e' is a datetime outside", 47);
+	expect_refused("print datetime(0001-01-01) - 1d", KQL_E_UNSUPPORTED,
+	               "is a datetime outside", 1);
+	/* integer overflow: SQLite's real, read back clamped (2^63 - 1) */
+	expect_refused("print 9223372036854775807 + 1", KQL_E_UNSUPPORTED,
+	               "overflows a 64-bit integer", 1);
+	expect_refused("datatable(x:long)[9223372036854775807] | extend y = x * 2", KQL_E_UNSUPPORTED,
+	               "column 'y' overflows a 64-bit integer", 42);
+	expect_refused("print int(2147483647) + int(1)", KQL_E_UNSUPPORTED, "overflows an int", 1);
+	/* split and substring where the pages say nothing */
+	ROWS("print split('a,b,c', ',', 5), substring('abcdef', -10), substring('abcdef', -2, 5), "
+	     "substring('héllo', -4, 2)",
+	     "[]\tabcdef\tef\tél\n");
+	expect_refused("print split('abc', '')", KQL_E_UNSUPPORTED, "'split' with an empty delimiter",
+	               7);
+	expect_refused("datatable(i:long)[-1] | extend s = split('a,b', ',', i)", KQL_E_UNSUPPORTED,
+	               "'split' with a negative index", 36);
+	expect_refused("print substring('abcdef', -10, 3)", KQL_E_UNSUPPORTED,
+	               "a start before the text's first character", 7);
+	expect_refused("datatable(n:long)[-1] | extend s = substring('abcdef', 1, n)",
+	               KQL_E_UNSUPPORTED, "'substring' with a negative length", 36);
+}
+
 /* RE2's groups in extract and matches regex: (?:...) numbers nothing,
  * (?P<name>...) and (?<name>...) are numbered as the others; the typed
  * extract converts as to*T*() does; what stays outside is refused at its
@@ -1303,6 +1380,7 @@ int main(void)
 	    cmocka_unit_test(test_no_literal_in_sql),
 	    cmocka_unit_test(test_zones_guids_inner_avg),
 	    cmocka_unit_test(test_reals),
+	    cmocka_unit_test(test_scalar_audit),
 	    cmocka_unit_test(test_regex_groups),
 	    cmocka_unit_test(test_regex_limits),
 	    cmocka_unit_test(test_refused),
