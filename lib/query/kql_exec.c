@@ -74,8 +74,8 @@ static void read_value(sqlite3_stmt *st, int c, enum proto_coltype type, struct 
  * rather than printed as a value Kusto never gives. */
 static const char *out_of_type(int sqltype, const struct kql_value *v, enum proto_coltype type)
 {
-	bool integral = type == PROTO_T_INT || type == PROTO_T_LONG ||
-	                type == PROTO_T_DATETIME || type == PROTO_T_TIMESPAN;
+	bool integral = type == PROTO_T_INT || type == PROTO_T_LONG || type == PROTO_T_DATETIME ||
+	                type == PROTO_T_TIMESPAN;
 
 	if (v->isnull || !integral)
 		return NULL;

@@ -22,10 +22,13 @@
 #include "query/kql_hll.h"
 #include "query/kql_fold.h"
 #include "query/kql_strop.h"
+#include "query/kql_json.h"
 #include "query/kql_parse.h"
 #include "util/timefmt.h"
 
 #define TICKS_DAY (86400 * TIMEFMT_TICKS_PER_SEC)
+/* SQLite's subtype of JSON text (its json.c: 'J'). */
+#define JSON_SUBTYPE 74
 
 /* ---- text forms ---- */
 
@@ -841,12 +844,49 @@ static void fn_nan(sqlite3_context *ctx, int argc, sqlite3_value **argv)
  * write Inf), is refused. */
 static void fn_jreal(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-	if (sqlite3_value_type(argv[0]) == SQLITE_FLOAT && isinf(sqlite3_value_double(argv[0])))
+	char buf[KQL_JSON_REAL_LEN];
+
+	if (sqlite3_value_type(argv[0]) != SQLITE_FLOAT) {
+		sqlite3_result_value(ctx, argv[0]);
+	} else if (isinf(sqlite3_value_double(argv[0]))) {
 		fail_at(
 		    ctx, sqlite3_value_int64(argv[1]),
 		    "an infinite real in a dynamic value (JSON has no infinity): not supported");
-	else
-		sqlite3_result_value(ctx, argv[0]);
+	} else {
+		/* JSON text (SQLite's JSON subtype, which json_group_array
+		 * takes as it is): SQLite's own writes 15 digits */
+		sqlite3_result_text(ctx, kql_json_real(sqlite3_value_double(argv[0]), buf), -1,
+		                    SQLITE_TRANSIENT);
+		sqlite3_result_subtype(ctx, JSON_SUBTYPE);
+	}
+}
+
+/* kql_todynamic(text, at): JSON text as Kusto's dynamic value writes it
+ * (kql_json.h: "2.50" is 2.5, "1e20" 1E+20, where json() kept the text);
+ * JSON null is null.  Valid JSON jansson cannot hold exactly (an integer
+ * past 64 bits, a real past a double's range, deep nesting) is refused. */
+static void fn_todynamic(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const char *text = (const char *)sqlite3_value_text(argv[0]);
+	json_t *v;
+	char *out;
+
+	if (text == NULL)
+		return;
+	v = json_loadb(text, (size_t)sqlite3_value_bytes(argv[0]), JSON_DECODE_ANY | JSON_ALLOW_NUL,
+	               NULL);
+	if (v == NULL) {
+		fail_at(
+		    ctx, sqlite3_value_int64(argv[1]),
+		    "the function 'todynamic' reads JSON this engine cannot hold exactly (a "
+		    "number past 64-bit integers or doubles, nesting past 2048): not supported");
+		return;
+	}
+	if (!json_is_null(v) && (out = kql_json_dump(v, 0)) != NULL)
+		sqlite3_result_text(ctx, out, -1, free);
+	else if (!json_is_null(v))
+		sqlite3_result_error_nomem(ctx);
+	json_decref(v);
 }
 
 /* kql_bin(x, size, at): x rounded down to a multiple of size (toward -inf). */
@@ -1097,7 +1137,8 @@ static int period_at(sqlite3_context *ctx, sqlite3_value *v, int64_t at, const c
 	int p = period(v);
 
 	if (p < 0 && sqlite3_value_type(v) != SQLITE_NULL)
-		fail_at(ctx, at, "the function '%s' knows no period '%s' (year, quarter, month, week, "
+		fail_at(ctx, at,
+		        "the function '%s' knows no period '%s' (year, quarter, month, week, "
 		        "day, hour, minute, second, millisecond, microsecond, nanosecond)",
 		        what, (const char *)sqlite3_value_text(v));
 	return p;
@@ -1154,7 +1195,8 @@ static void fn_dtadd(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	if (ok)
 		sqlite3_result_int64(ctx, r);
 	else
-		fail_at(ctx, at, "the function 'datetime_add' gives a datetime outside 0001-01-01 .. "
+		fail_at(ctx, at,
+		        "the function 'datetime_add' gives a datetime outside 0001-01-01 .. "
 		        "9999-12-31: not supported");
 }
 
@@ -1446,7 +1488,8 @@ static void fn_substring(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	const char *s = (const char *)sqlite3_value_text(argv[0]), *from;
 	int64_t at = sqlite3_value_int64(argv[argc - 1]);
-	int64_t start = sqlite3_value_int64(argv[1]), n = argc > 3 ? sqlite3_value_int64(argv[2]) : -1;
+	int64_t start = sqlite3_value_int64(argv[1]),
+	        n = argc > 3 ? sqlite3_value_int64(argv[2]) : -1;
 	int64_t len;
 
 	if (s == NULL || any_null(argc - 1, argv))
@@ -1737,8 +1780,10 @@ static void collect_final(sqlite3_context *ctx)
 		sqlite3_result_text(ctx, "[]", 2, SQLITE_STATIC);
 		return;
 	}
-	if ((out = json_dumps(acc->a, JSON_COMPACT)) != NULL)
+	if ((out = kql_json_dump(acc->a, 0)) != NULL)
 		sqlite3_result_text(ctx, out, -1, free);
+	else
+		sqlite3_result_error_nomem(ctx);
 	json_decref(acc->a);
 	json_decref(acc->seen);
 	kql_exec_release(ctx, acc->bytes);
@@ -1897,7 +1942,7 @@ static void fn_array_head(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	}
 	while (json_is_array(a) && json_array_size(a) > (size_t)n)
 		(void)json_array_remove(a, json_array_size(a) - 1);
-	if ((out = json_dumps(a, JSON_COMPACT | JSON_ENCODE_ANY)) != NULL)
+	if ((out = kql_json_dump(a, 0)) != NULL)
 		sqlite3_result_text(ctx, out, -1, free);
 	else
 		sqlite3_result_error_nomem(ctx);
@@ -2005,6 +2050,7 @@ static const struct {
     {"kql_ticks", 4, fn_ticks, NULL, NULL},
     {"kql_nan", 2, fn_nan, NULL, NULL},
     {"kql_jreal", 2, fn_jreal, NULL, NULL},
+    {"kql_todynamic", 2, fn_todynamic, NULL, NULL},
     {"kql_startof", -1, fn_startof, NULL, NULL},
     {"kql_dayofweek", 1, fn_dayofweek, NULL, NULL},
     {"kql_round", -1, fn_round, NULL, NULL},

@@ -602,13 +602,16 @@ static int conversion(struct sqlb *b, const struct kql_expr *e, const char *pref
 	case KQL_F_TODYNAMIC:
 		if (e->args[0]->type == PROTO_T_REAL)
 			return jreal(b, e->args[0], prefix);
-		return e->args[0]->type == PROTO_T_DYNAMIC
-		           ? expr(b, e->args[0], prefix)
-		           /* text that is no JSON stays a string; JSON null is null */
-		           : pattern(b, e,
-		                     "(CASE WHEN %0 = '' THEN NULL WHEN NOT json_valid(%0) THEN "
-		                     "json_quote(%0) WHEN json(%0) <> 'null' THEN json(%0) END)",
-		                     prefix);
+		if (e->args[0]->type == PROTO_T_DYNAMIC)
+			return expr(b, e->args[0], prefix);
+		/* text that is no JSON stays a string; JSON null is null */
+		if (pattern(b, e,
+		            "(CASE WHEN %0 = '' THEN NULL WHEN NOT json_valid(%0) THEN "
+		            "json_quote(%0) ELSE kql_todynamic(%0",
+		            prefix) != 0)
+			return -1;
+		fprintf(b->f, ", %lld) END)", (long long)kql_exec_at(e->pos));
+		return 0;
 	default:
 		break;
 	}
@@ -762,8 +765,9 @@ static int scalar_call(struct sqlb *b, const struct kql_expr *e, const char *pre
 	case KQL_F_ROUND:
 		/* a long with no digits is itself; with digits (-2: hundreds)
 		 * it is rounded as a real is */
-		return e->type == PROTO_T_LONG && e->nargs == 1 ? expr(b, e->args[0], prefix)
-		                                                : call_at(b, "kql_round", e, prefix);
+		return e->type == PROTO_T_LONG && e->nargs == 1
+		           ? expr(b, e->args[0], prefix)
+		           : call_at(b, "kql_round", e, prefix);
 	case KQL_F_INGESTION_TIME:
 		fprintf(b->f, "%s" INGEST_SQL, prefix);
 		return 0;

@@ -1033,9 +1033,10 @@ static void test_scalar_audit(void **state)
 	ROWS("print d = datetime(2020-01-31 00:05:09.1) | project format_datetime(d, "
 	     "'y yy yyyy M MM d dd h hh H HH m mm s ss f ff FF fffffff FFFFFFF tt'), "
 	     "format_datetime(d, '[dd/MM/yyyy]_HH,mm.ss')",
-	     "20 20 2020 1 01 31 31 12 12 0 00 5 05 9 09 1 10 1 1000000 1 AM\t[31/01/2020]_00,05.09\n");
-	expect_refused("print format_datetime(datetime(2020-01-31), 'dd MMM yyyy')", KQL_E_UNSUPPORTED,
-	               "does not support the format element 'MMM'", 7);
+	     "20 20 2020 1 01 31 31 12 12 0 00 5 05 9 09 1 10 1 1000000 1 "
+	     "AM\t[31/01/2020]_00,05.09\n");
+	expect_refused("print format_datetime(datetime(2020-01-31), 'dd MMM yyyy')",
+	               KQL_E_UNSUPPORTED, "does not support the format element 'MMM'", 7);
 	expect_refused("datatable(d:datetime)[datetime(2020-01-31)] | extend f = "
 	               "format_datetime(d, 'yyyy-MM-ddTHH')",
 	               KQL_E_UNSUPPORTED, "the format element 'T'", 58);
@@ -1068,21 +1069,34 @@ static void test_scalar_audit(void **state)
 	/* integer overflow: SQLite's real, read back clamped (2^63 - 1) */
 	expect_refused("print 9223372036854775807 + 1", KQL_E_UNSUPPORTED,
 	               "overflows a 64-bit integer", 1);
-	expect_refused("datatable(x:long)[9223372036854775807] | extend y = x * 2", KQL_E_UNSUPPORTED,
-	               "column 'y' overflows a 64-bit integer", 42);
+	expect_refused("datatable(x:long)[9223372036854775807] | extend y = x * 2",
+	               KQL_E_UNSUPPORTED, "column 'y' overflows a 64-bit integer", 42);
 	expect_refused("print int(2147483647) + int(1)", KQL_E_UNSUPPORTED, "overflows an int", 1);
 	/* split and substring where the pages say nothing */
 	ROWS("print split('a,b,c', ',', 5), substring('abcdef', -10), substring('abcdef', -2, 5), "
 	     "substring('héllo', -4, 2)",
 	     "[]\tabcdef\tef\tél\n");
-	expect_refused("print split('abc', '')", KQL_E_UNSUPPORTED, "'split' with an empty delimiter",
-	               7);
+	expect_refused("print split('abc', '')", KQL_E_UNSUPPORTED,
+	               "'split' with an empty delimiter", 7);
 	expect_refused("datatable(i:long)[-1] | extend s = split('a,b', ',', i)", KQL_E_UNSUPPORTED,
 	               "'split' with a negative index", 36);
 	expect_refused("print substring('abcdef', -10, 3)", KQL_E_UNSUPPORTED,
 	               "a start before the text's first character", 7);
 	expect_refused("datatable(n:long)[-1] | extend s = substring('abcdef', 1, n)",
 	               KQL_E_UNSUPPORTED, "'substring' with a negative length", 36);
+	/* dynamic reals as .NET's "R" (kql_json.h): make_list wrote 15 digits
+	 * (0.6931471805599453 became 0.693147180559945), a dynamic literal 17
+	 * (0.10000000000000001), todynamic kept the text (2.50, 1e20) */
+	ROWS("datatable(x:real)[0.1, 1e20, 1.0, 0.6931471805599453] | summarize make_list(x), "
+	     "make_set(x)",
+	     "[0.1,1E+20,1.0,0.69314718055994529]\t[0.1,1E+20,1.0,0.69314718055994529]\n");
+	ROWS("print dynamic([0.1, 1.0, 1e-7, 2]), tostring(dynamic({\"a\": 0.1})), "
+	     "todynamic('[2.50, 1e20, 0.10]'), todynamic(0.6931471805599453), todynamic('null')",
+	     "[0.1,1.0,1E-07,2]\t{\"a\":0.1}\t[2.5,1E+20,0.1]\t0.69314718055994529\tnull\n");
+	ROWS("datatable(s:string)['[2.50, {\"b\": 1e20, \"a\": 0.1}]'] | extend d = todynamic(s)",
+	     "[2.50, {\"b\": 1e20, \"a\": 0.1}]\t[2.5,{\"b\":1E+20,\"a\":0.1}]\n");
+	expect_refused("print todynamic('[123456789012345678901234567890]')", KQL_E_UNSUPPORTED,
+	               "'todynamic' reads JSON this engine cannot hold exactly", 7);
 }
 
 /* RE2's groups in extract and matches regex: (?:...) numbers nothing,
