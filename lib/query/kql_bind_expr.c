@@ -456,6 +456,30 @@ static bool check_accuracy(struct kqlb *b, const struct kql_func *f, const struc
 	                       n->name);
 }
 
+/* iff, case, coalesce, min_of, max_of: every value of the common type,
+ * or a number where it is a number, or dynamic (which gives way).  A
+ * string or a timespan among longs or datetimes was read as the common
+ * type (iff(false, 1, "a") was 0, a timespan a datetime in 1970); their
+ * pages: "all arguments must be of the same type". */
+static bool check_values(struct kqlb *b, const struct kql_func *f, const struct kql_node *n,
+                         struct kql_expr **args, enum proto_coltype common)
+{
+	bool values_only = f->id == KQL_F_IFF || f->id == KQL_F_CASE;
+
+	for (size_t i = values_only ? 1 : 0; i < n->nkids; i++) {
+		enum proto_coltype a = args[i]->type;
+		if (values_only && i % 2 == 0 && i != n->nkids - 1)
+			continue; /* a predicate of case */
+		if (a == common || a == PROTO_T_DYNAMIC ||
+		    (numeric_rank(a) > 0 && numeric_rank(common) > 0))
+			continue;
+		return (bool)kqlb_fail(b, KQL_E_TYPE, args[i]->pos,
+		                       "%s(): its values must be of one type: '%s' is not '%s'",
+		                       n->name, tname(a), tname(common));
+	}
+	return true;
+}
+
 /* The checks Kusto makes on arguments that the plan relies on. */
 static bool check_args(struct kqlb *b, const struct kql_func *f, const struct kql_node *n,
                        struct kql_expr **args)
@@ -492,6 +516,9 @@ static bool check_args(struct kqlb *b, const struct kql_func *f, const struct kq
 	if (f->id == KQL_F_CASE && n->nkids % 2 == 0)
 		return (bool)kqlb_fail(b, KQL_E_ARGS, n->pos,
 		                       "case(): expects predicate, value pairs and an else value");
+	if (f->id == KQL_F_IFF || f->id == KQL_F_CASE || f->id == KQL_F_COALESCE ||
+	    f->id == KQL_F_MIN_OF || f->id == KQL_F_MAX_OF)
+		return check_values(b, f, n, args, common_type(f, args, n->nkids));
 	return true;
 }
 

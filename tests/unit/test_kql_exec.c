@@ -1097,6 +1097,23 @@ static void test_scalar_audit(void **state)
 	     "[2.50, {\"b\": 1e20, \"a\": 0.1}]\t[2.5,{\"b\":1E+20,\"a\":0.1}]\n");
 	expect_refused("print todynamic('[123456789012345678901234567890]')", KQL_E_UNSUPPORTED,
 	               "'todynamic' reads JSON this engine cannot hold exactly", 7);
+	/* tostring of a real from 1e15 up: .NET's exponent form whatever the
+	 * digits (C's %.17g wrote 1000000000000000.5) */
+	ROWS("print tostring(1000000000000000.5), tostring(1234567890123456.0), tostring(1e15), "
+	     "tostring(123456789012345.6), tostring(10.0), tostring(0.00012345), tostring(1e-5)",
+	     "1.0000000000000005E+15\t1.234567890123456E+15\t1E+15\t123456789012345.6\t10\t"
+	     "0.00012345\t1E-05\n");
+	ROWS("datatable(x:real)[1000000000000000.5, 10.0] | extend s = tostring(x)",
+	     "1.0000000000000005E+15\t1.0000000000000005E+15\n10\t10\n");
+	/* iff, case, coalesce: values of one type (numbers promote); a
+	 * string or a timespan was read as a long or a datetime */
+	ROWS("print iff(false, 1, 2.5), coalesce(int(null), 2.5), case(false, 1, 2.5)",
+	     "2.5\t2.5\t2.5\n");
+	expect_refused("print iff(false, 1, 'a')", KQL_E_TYPE,
+	               "iff(): its values must be of one type", 21);
+	expect_refused("print case(false, datetime(2020-01-01), 1h)", KQL_E_TYPE,
+	               "'timespan' is not 'datetime'", 41);
+	expect_refused("print coalesce('', 1)", KQL_E_TYPE, "'long' is not 'string'", 20);
 }
 
 /* RE2's groups in extract and matches regex: (?:...) numbers nothing,
