@@ -433,7 +433,8 @@ static int result_type(const struct kql_func *f, struct kql_expr **args, size_t 
 	case KQL_R_NUMERIC:
 		return a0 == PROTO_T_TIMESPAN || a0 == PROTO_T_DATETIME ? a0 : PROTO_T_REAL;
 	case KQL_R_ROUND:
-		return is_integer(a0) ? PROTO_T_LONG : PROTO_T_REAL;
+		/* Kusto.Language's round: the number's type (ReturnTypeKind.Parameter0) */
+		return is_integer(a0) ? a0 : PROTO_T_REAL;
 	}
 	return f->type;
 }

@@ -763,9 +763,9 @@ static int scalar_call(struct sqlb *b, const struct kql_expr *e, const char *pre
 	case KQL_F_NOW:
 		return now_plus(b, e, 1, prefix);
 	case KQL_F_ROUND:
-		/* a long with no digits is itself; with digits (-2: hundreds)
-		 * it is rounded as a real is */
-		return e->type == PROTO_T_LONG && e->nargs == 1
+		/* an int or long with no digits is itself; with digits (-2:
+		 * hundreds) it is rounded as a real is */
+		return (e->type == PROTO_T_LONG || e->type == PROTO_T_INT) && e->nargs == 1
 		           ? expr(b, e->args[0], prefix)
 		           : call_at(b, "kql_round", e, prefix);
 	case KQL_F_INGESTION_TIME:

@@ -1019,8 +1019,11 @@ static void test_scalar_audit(void **state)
 	ROWS("print round(25, -1), round(15, -1), round(-25, -1), round(24, -1), round(1234, -2), "
 	     "round(7, 2), round(21.5, -1), round(-50.55, -2)",
 	     "30\t20\t-30\t20\t1200\t7\t20\t-100\n");
-	ROWS("datatable(x:long, p:int)[25, -1, -25, -1, 1234, -2, 7, 2] | extend r = round(x, p)",
-	     "25\t-1\t30\n-25\t-1\t-30\n1234\t-2\t1200\n7\t2\t7\n");
+	ROWS("datatable(x:long, i:int)[25, 25, -25, -25, 1234, 1234] | extend r = round(x, -1), "
+	     "s = round(i, -2), t = round(i, 2)",
+	     "25\t25\t30\t0\t25\n-25\t-25\t-30\t0\t-25\n1234\t1234\t1230\t1200\t1234\n");
+	expect_refused("print x = int(2147483647) | extend r = round(x, -1)", KQL_E_UNSUPPORTED,
+	               "column 'r' overflows an int", 29);
 	expect_refused("print round(2.5, 16)", KQL_E_UNSUPPORTED, "'round' takes digits", 7);
 	expect_refused("print x = 9223372036854775807 | extend r = round(x, -1)", KQL_E_UNSUPPORTED,
 	               "'round' overflows a long", 44);
