@@ -338,7 +338,7 @@ function cases(D) {
 			rows: () => groupBy(E, (r) => lower(r.Host)).map((g) => [g.key, g.rows.length, sum(g.rows, (r) => r.Bytes)]) },
 		{ q: "Events | summarize count() by bin(Latency, 100.0)", cols: "Latency:real,count_:long",
 			rows: () => groupBy(E, (r) => binNum(r.Latency, 100)).map((g) => [g.key, g.rows.length]) },
-		{ q: "Events | summarize count() by floor(Bytes, 25000)", cols: "Bytes:int,count_:long",
+		{ q: "Events | summarize count() by floor(Bytes, 25000)", cols: "Bytes:long,count_:long",
 			rows: () => groupBy(E, (r) => binNum(r.Bytes, 25000)).map((g) => [g.key, g.rows.length]) },
 		{ q: "Events | where Code == 999 | summarize count(), sum(Latency), countif(Ok), dcount(Host)",
 			cols: "count_:long,sum_Latency:real,countif_:long,dcount_Host:long", rows: () => [[0, 0, 0, 0]] },

@@ -1074,7 +1074,10 @@ static void test_scalar_audit(void **state)
 	               "overflows a 64-bit integer", 1);
 	expect_refused("datatable(x:long)[9223372036854775807] | extend y = x * 2",
 	               KQL_E_UNSUPPORTED, "column 'y' overflows a 64-bit integer", 42);
-	expect_refused("print int(2147483647) + int(1)", KQL_E_UNSUPPORTED, "overflows an int", 1);
+	/* int + int is a long (Kusto.Language's Widest): it was an int column
+	 * holding 2147483648 */
+	ROWS("print int(2147483647) + int(1)", "2147483648\n");
+	ROWS("datatable(x:int)[-2147483648] | extend y = -x", "-2147483648\t2147483648\n");
 	/* split and substring where the pages say nothing */
 	ROWS("print split('a,b,c', ',', 5), substring('abcdef', -10), substring('abcdef', -2, 5), "
 	     "substring('héllo', -4, 2)",
@@ -1117,6 +1120,12 @@ static void test_scalar_audit(void **state)
 	expect_refused("print case(false, datetime(2020-01-01), 1h)", KQL_E_TYPE,
 	               "'timespan' is not 'datetime'", 41);
 	expect_refused("print coalesce('', 1)", KQL_E_TYPE, "'long' is not 'string'", 20);
+	/* bin and floor of numbers: the wider type (Kusto.Language's Widest);
+	 * bin(8, 2.5) was a long column holding 7.5, read as 7 */
+	ROWS("datatable(x:long)[8, -8] | extend b = bin(x, 2.5), f = floor(x, 2.5), h = b / 2",
+	     "8\t7.5\t7.5\t3.75\n-8\t-10\t-10\t-5\n");
+	expect_refused("print bin(datetime(2020-01-01 10:00), datetime(2020-01-01))",
+	               KQL_E_UNSUPPORTED, "bin(): a datetime bin size", 39);
 }
 
 /* RE2's groups in extract and matches regex: (?:...) numbers nothing,
