@@ -579,6 +579,15 @@ static int extreme_of(struct sqlb *b, const struct kql_expr *e, const char *agg,
 
 static int jreal(struct sqlb *b, const struct kql_expr *e, const char *prefix);
 
+/* Whether a conversion goes between a datetime or timespan (t) and a
+ * number (n): tolong(1h), todatetime(1) were their texts' (null; "1" read
+ * as a day), where Kusto's answers (ticks?) are not documented. */
+static bool time_number(enum proto_coltype t, enum proto_coltype n)
+{
+	return (t == PROTO_T_DATETIME || t == PROTO_T_TIMESPAN) &&
+	       (n == PROTO_T_INT || n == PROTO_T_LONG || n == PROTO_T_REAL);
+}
+
 static int conversion(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 {
 	if (e->args[0]->type == e->type && e->type != PROTO_T_DYNAMIC)
@@ -596,6 +605,13 @@ static int conversion(struct sqlb *b, const struct kql_expr *e, const char *pref
 		return pattern(b, e, "(%0 <> 0)", prefix);
 	if (e->fn == KQL_F_TOBOOL && e->args[0]->type == PROTO_T_REAL)
 		return unsupported(b, e->pos, "the function", "tobool (of a real)");
+	if (time_number(e->type, e->args[0]->type) || time_number(e->args[0]->type, e->type))
+		return unsupported(b, e->pos, "the function",
+		                   e->args[0]->type == PROTO_T_DATETIME ? "to<number> of a datetime"
+		                   : e->args[0]->type == PROTO_T_TIMESPAN
+		                       ? "to<number> of a timespan"
+		                   : e->type == PROTO_T_DATETIME ? "todatetime of a number"
+		                                                 : "totimespan of a number");
 	switch (e->fn) {
 	case KQL_F_TOSTRING:
 		return text_of(b, e->args[0], prefix);

@@ -1124,6 +1124,9 @@ static void test_scalar_audit(void **state)
 	 * bin(8, 2.5) was a long column holding 7.5, read as 7 */
 	ROWS("datatable(x:long)[8, -8] | extend b = bin(x, 2.5), f = floor(x, 2.5), h = b / 2",
 	     "8\t7.5\t7.5\t3.75\n-8\t-10\t-10\t-5\n");
+	/* a datetime or timespan to a number and back: not documented */
+	expect_refused("print tolong(1h)", KQL_E_UNSUPPORTED, "'to<number> of a timespan'", 7);
+	expect_refused("print todatetime(1)", KQL_E_UNSUPPORTED, "'todatetime of a number'", 7);
 	expect_refused("print bin(datetime(2020-01-01 10:00), datetime(2020-01-01))",
 	               KQL_E_UNSUPPORTED, "bin(): a datetime bin size", 39);
 }
