@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -33,6 +34,7 @@
 
 #define QUERY_SOCKET_BYTES ((size_t)1 << 20)
 #define DRAIN_MS 5
+#define TIDY_S 5 /* idle seconds between a worker's checks for removed stores */
 
 static void job_free(struct job *j)
 {
@@ -190,6 +192,26 @@ bool query_cancelled(struct job *j)
 	return c;
 }
 
+/* With q->mu held: until a job or the stop.  Idle for TIDY_S, the worker
+ * lets go of connections to query stores removed meanwhile (a detached
+ * database's), whose space stays taken while a descriptor holds them. */
+static void wait_work(struct query *q, struct qsess *sess)
+{
+	struct timespec until;
+
+	while (!q->queue && !q->stop) {
+		(void)clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += TIDY_S;
+		if (pthread_cond_timedwait(&q->work, &q->mu, &until) != ETIMEDOUT)
+			continue;
+		pthread_mutex_unlock(&q->mu);
+		if (sess)
+			query_sess_tidy(q, sess);
+		query_pool_tidy(q);
+		pthread_mutex_lock(&q->mu);
+	}
+}
+
 static void *worker_main(void *arg)
 {
 	struct query *q = arg;
@@ -202,8 +224,7 @@ static void *worker_main(void *arg)
 	(void)setpriority(PRIO_PROCESS, (id_t)gettid(), QUERY_NICE);
 	pthread_mutex_lock(&q->mu);
 	for (;;) {
-		while (!q->queue && !q->stop)
-			pthread_cond_wait(&q->work, &q->mu);
+		wait_work(q, sess);
 		if (q->stop)
 			break;
 		j = q->queue;

@@ -83,6 +83,9 @@ struct qpool_conn {
 };
 
 #define QUERY_POOL_MAX 4 /* idle connections kept: the partitions of two queries */
+/* PRAGMA mmap_size of a kept connection's q; SQLite caps it at its build's
+ * SQLITE_MAX_MMAP_SIZE (Debian: ~2 GiB), pages beyond are read as before */
+#define QUERY_MMAP_BYTES "1099511627776"
 
 struct query {
 	struct event_base *base;
@@ -130,6 +133,8 @@ struct query {
  * *store (the worker's read-only state store handle) is opened when NULL;
  * sess (query_sess.h, the worker's) is used and kept for the next query. */
 void query_run(struct job *j, struct store **store, struct qsess *sess);
+/* Drops s's connection when its query store was removed or replaced. */
+void query_sess_tidy(const struct query *q, struct qsess *s);
 
 /* ---- query_pool.c: idle connections to the query stores ---- */
 
@@ -145,6 +150,10 @@ void query_pool_put(struct query *q, struct qpool_conn *c);
 
 /* Closes c's connection; c is emptied. */
 void query_pool_close(struct qpool_conn *c);
+/* Closes the idle connections to query stores removed or replaced since
+ * they opened them (a detached database's file is freed only once no
+ * descriptor holds it). */
+void query_pool_tidy(struct query *q);
 
 /* Closes every idle connection (query_free, the workers joined). */
 void query_pool_free(struct query *q);

@@ -21,10 +21,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* SQLite caps it at its build's SQLITE_MAX_MMAP_SIZE (Debian: ~2 GiB);
- * pages beyond are read as before. */
-#define MMAP_BYTES "1099511627776"
-
 static bool same_file(const struct qpool_conn *c, const char *path)
 {
 	struct stat st;
@@ -57,7 +53,8 @@ static bool take(struct query *q, const char *path, struct qpool_conn *c)
 static int attach(sqlite3 *db, const char *path)
 {
 	if (query_attach_ro(db, path, "q") < 0 ||
-	    sqlite3_exec(db, "PRAGMA q.mmap_size = " MMAP_BYTES, NULL, NULL, NULL) != SQLITE_OK)
+	    sqlite3_exec(db, "PRAGMA q.mmap_size = " QUERY_MMAP_BYTES, NULL, NULL, NULL) !=
+	        SQLITE_OK)
 		return -EIO;
 	return 0;
 }
@@ -161,6 +158,24 @@ void query_pool_put(struct query *q, struct qpool_conn *c)
 	if (!kept)
 		query_pool_close(c);
 	*c = (struct qpool_conn){0};
+}
+
+void query_pool_tidy(struct query *q)
+{
+	struct qpool_conn idle[QUERY_POOL_MAX];
+	size_t n;
+
+	pthread_mutex_lock(&q->mu);
+	n = q->npool;
+	memcpy(idle, q->pool, n * sizeof(*idle));
+	q->npool = 0;
+	pthread_mutex_unlock(&q->mu);
+	for (size_t i = 0; i < n; i++) {
+		if (same_file(&idle[i], idle[i].path))
+			query_pool_put(q, &idle[i]);
+		else
+			query_pool_close(&idle[i]);
+	}
 }
 
 void query_pool_close(struct qpool_conn *c)

@@ -468,6 +468,9 @@ static int open_new(struct run *r)
 	sqlite3_progress_handler(r->db, PROGRESS_OPS, progress, r);
 	if ((rc = attach(r)) < 0 || (rc = attach_foreign(r)) < 0)
 		return rc;
+	/* kept by the session: a mapping that outlives the query (query_pool.c);
+	 * a small query then reads its pages without a pread each */
+	(void)sql_exec(r, "PRAGMA q.mmap_size = " QUERY_MMAP_BYTES);
 	/* the query store's snapshot starts here, after the state store's */
 	if (sql_exec(r, "BEGIN; SELECT count(*) FROM q.qtables") == 0)
 		return 0;
@@ -503,18 +506,32 @@ static int64_t state_generation(struct run *r)
 	return store_generation(r->store, &g, err) == 0 ? g : -1;
 }
 
-/* The device and inode of the request database's query store file. */
-static int q_file(struct run *r, dev_t *dev, ino_t *ino)
+/* The device and inode of database id's query store file. */
+static int store_file(const struct query *q, int64_t id, dev_t *dev, ino_t *ino)
 {
 	char path[4096];
 	struct stat st;
 
-	if (qsync_path(r->j->q->cache_dir, r->j->db_id, path, sizeof(path)) < 0 ||
-	    stat(path, &st) < 0)
+	if (qsync_path(q->cache_dir, id, path, sizeof(path)) < 0 || stat(path, &st) < 0)
 		return -1;
 	*dev = st.st_dev;
 	*ino = st.st_ino;
 	return 0;
+}
+
+/* The request database's. */
+static int q_file(struct run *r, dev_t *dev, ino_t *ino)
+{
+	return store_file(r->j->q, r->j->db_id, dev, ino);
+}
+
+void query_sess_tidy(const struct query *q, struct qsess *s)
+{
+	dev_t dev;
+	ino_t ino;
+
+	if (s->db && (store_file(q, s->db_id, &dev, &ino) < 0 || dev != s->dev || ino != s->ino))
+		qsess_drop(s);
 }
 
 /* q_version on the session's connection, its statement kept. */

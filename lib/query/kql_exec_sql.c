@@ -935,6 +935,8 @@ static int split_call(struct sqlb *b, const struct kql_expr *e, const char *pref
 		               prefix);
 	case KQL_F_M_TAVG:
 		return call(b, "kql_tmerge", e, prefix);
+	case KQL_F_P_ROW: /* a bare column: SQLite takes all from one row */
+		return pattern(b, e, "%0", prefix);
 	case KQL_F_M_ARGMAX:
 		return pattern(b, e, "kql_argmerge(1, %0, %1, %2, %3)", prefix);
 	case KQL_F_M_ARGMIN:

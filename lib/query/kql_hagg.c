@@ -412,18 +412,9 @@ static int sum_step(struct hstate *s, const struct hval *x)
 	return s->ovf ? -ENOTSUP : 0;
 }
 
-/* SQLite's minmaxStep: nulls skipped, the first of equal values kept. */
-static int extreme_step(struct hstate *s, const struct hval *x, bool max, enum proto_coltype t)
+/* x as s's value (a copy of its text). */
+static int keep(struct hstate *s, const struct hval *x)
 {
-	int c;
-
-	if (x->type == SQLITE_NULL)
-		return 0;
-	if (!fits(x, t))
-		return -ENOTSUP;
-	c = s->v.type == SQLITE_NULL ? 0 : compare(&s->v, x);
-	if (s->v.type != SQLITE_NULL && !(max ? c < 0 : c > 0))
-		return 0;
 	if (x->type == SQLITE_TEXT && x->len + 1 > s->cap) {
 		char *p = realloc((char *)(s->cap ? s->v.u.s : NULL), x->len + 1);
 		if (!p)
@@ -442,6 +433,21 @@ static int extreme_step(struct hstate *s, const struct hval *x, bool max, enum p
 	s->cap = 0;
 	s->v = *x;
 	return 0;
+}
+
+/* SQLite's minmaxStep: nulls skipped, the first of equal values kept. */
+static int extreme_step(struct hstate *s, const struct hval *x, bool max, enum proto_coltype t)
+{
+	int c;
+
+	if (x->type == SQLITE_NULL)
+		return 0;
+	if (!fits(x, t))
+		return -ENOTSUP;
+	c = s->v.type == SQLITE_NULL ? 0 : compare(&s->v, x);
+	if (s->v.type != SQLITE_NULL && !(max ? c < 0 : c > 0))
+		return 0;
+	return keep(s, x);
 }
 
 /* Whether aggregate a takes the current row (its predicate's truth). */
@@ -473,6 +479,10 @@ static int agg_step(struct kql_hagg *h, size_t g, size_t i)
 		return extreme_step(s, x, false, a->type);
 	case KQL_F_P_DSET:
 		return taken(h, a) && x->type != SQLITE_NULL ? hll_step(h, s, a, x) : 0;
+	case KQL_F_P_ROW: /* the group's first row, nulls too */
+		if (s->n++ > 0)
+			return 0;
+		return x->type == SQLITE_NULL ? 0 : !fits(x, a->type) ? -ENOTSUP : keep(s, x);
 	default: /* max, take_any (the SQL's max) */
 		return extreme_step(s, x, true, a->type);
 	}
@@ -529,7 +539,8 @@ static int state_value(const struct kql_hagg *h, const struct agg *a, const stru
 	if (a->fn == KQL_F_SUM || a->fn == KQL_F_SUMIF)
 		v = s->approx ? (struct hval){SQLITE_FLOAT, 0, {.r = s->rsum}}
 		              : (struct hval){SQLITE_INTEGER, 0, {.i = s->isum}};
-	else if (a->fn == KQL_F_MIN || a->fn == KQL_F_MAX || a->fn == KQL_F_TAKE_ANY)
+	else if (a->fn == KQL_F_MIN || a->fn == KQL_F_MAX || a->fn == KQL_F_TAKE_ANY ||
+	         a->fn == KQL_F_P_ROW)
 		v = s->v;
 	to_value(&v, a->type, out);
 	if (a->fn != KQL_F_P_DSET)
@@ -612,6 +623,7 @@ static bool hashable(const struct kql_expr *e)
 	case KQL_F_TAKE_ANY:
 	case KQL_F_P_COUNTNN:
 	case KQL_F_P_DSET:
+	case KQL_F_P_ROW:
 		return true;
 	default:
 		return false;

@@ -400,6 +400,116 @@ static bool distinct_splittable(const struct kql_plan *p)
 	return p->kind == KQL_P_DISTINCT && scan_below(p->in[0]);
 }
 
+/* innerunique over a stored table (through filters and projections),
+ * its right side reading another table: the left side's one row per key
+ * is kept per partition, then once more by the join over their rows. */
+static bool dedup_splittable(const struct kql_plan *p)
+{
+	const struct kql_plan *s;
+
+	return p->kind == KQL_P_JOIN && p->join == KQL_JOIN_INNERUNIQUE &&
+	       (s = scan_below(p->in[0])) != NULL && !reads_table(p->in[1], s);
+}
+
+/* Whether column c of j's left side is one of its keys. */
+static bool is_lkey(const struct kql_plan *j, size_t c)
+{
+	for (size_t k = 0; k < j->njoinkeys; k++)
+		if (j->lkeys[k] == (int)c)
+			return true;
+	return false;
+}
+
+/* Column c of in as expression i and column i of p. */
+static int add_col(struct kql_arena *a, struct kql_plan *p, const struct kql_plan *in, size_t c,
+                   size_t i, bool row)
+{
+	struct kql_expr *e = new_expr(a, KQL_E_COL, in->cols[c].type, p->pos);
+	char name[24];
+
+	if (!e)
+		return -ENOMEM;
+	e->col = (int)c;
+	if (row && !(e = new_call(a, KQL_F_P_ROW, e->type, p->pos, &e, 1)))
+		return -ENOMEM;
+	(void)snprintf(name, sizeof(name), "p%zu", i);
+	p->exprs[i] = e;
+	p->cols[i] = (struct kql_col){kql_arena_strndup(a, name, strlen(name)), e->type, false};
+	return p->cols[i].name ? 0 : -ENOMEM;
+}
+
+/* The partial plan of j's left side: a summarize by its join keys of $row
+ * of each other column; at[c] is left column c's partial column. */
+static struct kql_plan *dedup_partial(struct kql_arena *a, const struct kql_plan *j, int *at)
+{
+	const struct kql_plan *l = j->in[0];
+	size_t n = j->njoinkeys + l->ncols;
+	struct kql_plan *p = new_plan(a, j, n, n);
+	size_t i = 0;
+
+	if (!p)
+		return NULL;
+	p->nkeys = j->njoinkeys;
+	for (; i < j->njoinkeys; i++)
+		if (add_col(a, p, l, (size_t)j->lkeys[i], i, false) < 0)
+			return NULL;
+	for (size_t k = j->njoinkeys; k-- > 0;)
+		at[j->lkeys[k]] = (int)k; /* a key named twice: its first */
+	for (size_t c = 0; c < l->ncols; c++) {
+		if (is_lkey(j, c))
+			continue;
+		at[c] = (int)i;
+		if (add_col(a, p, l, c, i++, true) < 0)
+			return NULL;
+	}
+	p->in[0] = (struct kql_plan *)l;
+	p->ncols = p->nexprs = i;
+	return p;
+}
+
+/* The final plan of innerunique join j: j over the partial rows put back
+ * in its left side's order (at: dedup_partial's). */
+static struct kql_plan *dedup_final(struct kql_arena *a, const struct kql_plan *j,
+                                    const struct kql_plan *partial, const int *at)
+{
+	const struct kql_plan *l = j->in[0];
+	struct kql_plan *back = new_plan(a, l, l->ncols, l->ncols),
+	                *f = kql_arena_alloc(a, sizeof(*f));
+
+	if (!back || !f || !(back->in[0] = partials_scan(a, partial, NULL)))
+		return NULL;
+	back->kind = KQL_P_PROJECT;
+	back->nkeys = 0;
+	for (size_t c = 0; c < l->ncols; c++) {
+		struct kql_expr *e = new_expr(a, KQL_E_COL, l->cols[c].type, l->pos);
+		if (!e)
+			return NULL;
+		e->col = at[c];
+		back->exprs[c] = e;
+		back->cols[c] = l->cols[c];
+	}
+	back->ncols = back->nexprs = l->ncols;
+	*f = *j;
+	if (!(f->in = kql_arena_alloc(a, 2 * sizeof(*f->in))))
+		return NULL;
+	f->in[0] = back;
+	f->in[1] = j->in[1];
+	return f;
+}
+
+static int split_dedup(struct kql_arena *a, const struct kql_plan *j, struct kql_split *ret)
+{
+	int *at = kql_arena_alloc(a, (j->in[0]->ncols + 1) * sizeof(*at));
+	const struct kql_plan *partial = at ? dedup_partial(a, j, at) : NULL;
+
+	if (!partial || !(ret->final = dedup_final(a, j, partial, at)))
+		return -ENOMEM;
+	ret->scan = scan_below(j->in[0]);
+	ret->partial = partial;
+	ret->limit = NULL;
+	return 0;
+}
+
 /* The same operator over each partition, then over their rows. */
 static int split_limit(struct kql_arena *a, const struct kql_plan *p, struct kql_split *ret)
 {
@@ -429,7 +539,10 @@ static int split_at(struct kql_arena *a, const struct kql_plan *p, struct kql_sp
 		return split_aggregate(a, p, ret);
 	if (limit_splittable(p) || distinct_splittable(p))
 		return split_limit(a, p, ret);
-	if (p->nin != 1 || p->kind == KQL_P_JOIN || p->kind == KQL_P_UNION)
+	if (dedup_splittable(p))
+		return split_dedup(a, p, ret);
+	/* a join's left side, its right read whole by the final plan */
+	if (p->nin != 1 && p->kind != KQL_P_JOIN)
 		return 1;
 	if ((r = split_at(a, p->in[0], ret)) != 0)
 		return r;
@@ -439,6 +552,7 @@ static int split_at(struct kql_arena *a, const struct kql_plan *p, struct kql_sp
 	if (!(copy->in = kql_arena_alloc(a, 2 * sizeof(*copy->in))))
 		return -ENOMEM;
 	copy->in[0] = ret->final;
+	copy->in[1] = p->nin > 1 ? p->in[1] : NULL;
 	ret->final = copy;
 	return 0;
 }

@@ -28,11 +28,15 @@
  * Joins.  The stored table may be reached through the left side of joins
  * of kind inner, leftouter, leftsemi and leftanti, whose rows for a left
  * row depend on that row and on the right side as a whole: each partition
- * of the left side is joined with the whole right side.  Not innerunique
- * (it keeps one left row per key across all partitions), nor rightouter,
+ * of the left side is joined with the whole right side.  Not rightouter,
  * rightsemi, rightanti, fullouter (a right row matched by no partition),
  * nor a right side reading the partitioned table (its partitions' views
- * of it are restricted).  The executor reads the right side once per
+ * of it are restricted).  innerunique (one left row per key across all
+ * partitions) splits below itself: the partial plan keeps one row per key
+ * of each partition (a summarize by the join keys of $row of every other
+ * column), the final plan's innerunique join one of those.  A split is
+ * also found under the left side of any join, which the final plan then
+ * runs, reading its right side whole.  The executor reads the right side once per
  * partition: it should split only when that side is small
  * (kql_split_join_cheap), and must give each partition the whole of any
  * other table the partial plan reads.
@@ -68,8 +72,8 @@ struct kql_split {
 /* Splits p (borrowed) at its first operator (from the result down through
  * single-input operators) that reads a stored table through filters,
  * projections and the left sides of joins (see Joins above) only and is
- * a summarize whose aggregates all decompose, a distinct, a top, or a
- * take over a filter (without one, take stops at once anyway).  0 with
+ * a summarize whose aggregates all decompose, a distinct, a top, a take
+ * over a filter, or an innerunique join (without one, take stops at once anyway).  0 with
  * ret filled (its plans in arena a, sharing p's unchanged nodes); 1 when
  * p has no such operator, or reads some table's ingestion time (kql_plan.h:
  * a partition's views do not give it) (ret untouched: run p whole);

@@ -174,7 +174,7 @@ for ((i = 0; i < NQ; i++)); do
 done
 
 # median: of the numbers on stdin, one a line.
-median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) printf "%.1f", v[int((NR + 1) / 2)]; else print "-" }'; }
+median() { sort -n | awk '{ v[NR] = $1 } END { if (!NR) print "-"; else { m = v[int((NR + 1) / 2)]; printf (m < 10 ? "%.2f" : "%.1f"), m } }'; }
 # tsv_print FILE: "ROWS SUM" of tab-separated rows (SUM: of the last field's numbers).
 tsv_print() {
 	awk -F'\t' '{ n++; if ($NF ~ /^-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?$/) s += $NF }
@@ -224,6 +224,11 @@ done
 
 # What a query that reads nothing costs over HTTP (parse, plan, answer).
 fd_runs 'print x = 1' fdbase
+# The transport alone: GET /healthz (answered on the event loop, no query)
+# over one kept-alive connection, median of 200: no query answers faster.
+fd_floor=$(a=(); for ((r = 0; r < 200; r++)); do
+	a+=(${a[0]:+--next} -s -o /dev/null -w '%{http_code} %{time_total}\n' "$URL/healthz")
+done; curl "${a[@]}" | ms_of | median)
 
 # sqlite3 CLI: the typed table, then each query in its own process.
 echo "sqlite3 CLI: loading the typed table ..." >&2
@@ -272,7 +277,7 @@ for ((i = 0; i < NQ; i++)); do
 	ANS[lite,$i]=$(tsv_print "$W/q.first")
 	MS[lite,$i]=$(awk '/^Run Time: real/ { if (n++) printf "%.3f\n", $4 * 1000 }' "$W/q.out" | median)
 	# .timer counts whole milliseconds: below one, time the statement in bulk
-	[ "${MS[lite,$i]}" != 0.0 ] || MS[lite,$i]=$(for r in 1 2 3; do lite_bulk "${Q_LITE[i]}"; done | median)
+	[ "${MS[lite,$i]}" != 0.00 ] || MS[lite,$i]=$(for r in 1 2 3; do lite_bulk "${Q_LITE[i]}"; done | median)
 	CPU[lite,$i]=$(awk '/^Run Time: real/ { if (n++) { c += ($6 + $8) * 1000; k++ } }
 		END { printf "%.0f", k ? c / k : 0 }' "$W/q.out")
 done
@@ -414,6 +419,7 @@ echo "followerd: curl's time_total over one HTTP connection kept alive across a 
 [ "$fd_unkept" = 0 ] || echo "!: a kept-alive run failed or curl opened a new connection for it (the figure is not the kept connection's)"
 echo "cpu: user + system ms per run (followerd: the whole process, its HTTP included, over the kept connection; sqlite3: .timer); on a busy machine wall time is noise, CPU time much less so"
 echo "a query that reads nothing (print x = 1), over HTTP with curl: followerd ${MS[fdbase]}${UNKEPT[fdbase]:-} ms kept alive (${CPU[fdbase]} ms cpu), ${MS[fdbase-new]} ms with a connection each; ClickHouse ${ch_base} ms (SELECT 1, a connection each)"
+echo "the HTTP floor: GET /healthz over one kept-alive curl connection (no query, no worker), median of 200: ${fd_floor} ms"
 echo "load to queryable: followerd ${fd_load} s (from the leader: fetch, verify, load; then idle after ${fd_idle} s more), sqlite3 CLI ${lite_load} s (.import + convert), DuckDB ${duck_load} s, ClickHouse ${ch_load} s; leaderctl generate ${gen_s} s"
 pf() { if [ "$1" = 0 ]; then echo PASS; else echo MISS; fi; }
 echo

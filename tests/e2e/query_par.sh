@@ -79,6 +79,8 @@ queries=(
 	'Events | join kind=inner Hosts on Host | top 3 by Code desc, Timestamp asc, Team asc, Latency asc'
 	'Events | join kind=inner Big on Host | summarize count(), sum(N)'
 	'Events | join kind=inner Hosts on Host | distinct Team, Level | order by Team asc, Level asc'
+	'Events | join Hosts on Host | summarize count() by Team | order by Team asc'
+	'Events | where Level == "Info" | join kind=innerunique Codes on Code | summarize count() by Name, Code | order by Code asc'
 	'Events | summarize arg_max(Timestamp, Host, Code), arg_min(Latency, *) by Level | order by Level asc'
 	'Events | where Level == "Debug" | summarize arg_max(Latency, Host, Code), arg_min(Code, Timestamp)'
 	'Events | summarize make_list(Code, 50), make_set(Host), make_set(Latency, 5) by Level | order by Level asc'
@@ -97,6 +99,8 @@ check "the queries answered" test "$(grep -c '^\[' "$T/whole")" = "${#queries[@]
 check_eq "split answers equal whole ones" "$(cat "$T/whole")" "$(cat "$T/split")"
 check "the daemon split them" grep -q 'over 2 partitions: merged' "$FLOG"
 check "the daemon split the joins" grep -q 'over 2 partitions, joined with tables read whole: merged' "$FLOG"
+check_eq "innerunique: one left row per host (h1 twice in Hosts)" \
+	'[["a",1],["b",1],["c",1]]' "$(sed -n 22p "$T/split")"
 check "a right side past the bound kept the plan whole" grep -q "a join's right side of 100 rows" "$FLOG"
 check_eq "count without by over no row: one row, 0 (avg NaN)" '[[0,0,"NaN"]]' "$(sed -n 6p "$T/split")"
 # the scan-order aggregates split too (once each, its partitions merged)
@@ -107,7 +111,7 @@ four_more() { [ "$(merged)" -ge $((before + 4)) ]; }
 wait_for "arg_max, make_list, make_set, avg of datetimes split" 10 four_more
 # Debug rows (extent 6) have no Latency: arg_max's row is their first
 check_eq "arg_max over null keys only: the first row" \
-	'[[null,"h0",null,0,"2026-12-01T08:00:00Z"]]' "$(sed -n 23p "$T/split" | sed 's/\.0000000Z/Z/g')"
+	'[[null,"h0",null,0,"2026-12-01T08:00:00Z"]]' "$(sed -n 25p "$T/split" | sed 's/\.0000000Z/Z/g')"
 
 # while the leader commits, merges and drops: each group's 7 rows or none
 client() {

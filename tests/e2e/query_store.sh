@@ -107,9 +107,23 @@ wait_for "after restarts every row is loaded once: 4 + 600,000" 60 rows_are 6000
 check_eq "no extent is loaded twice" 0 "$(qq "SELECT count(*) - count(DISTINCT extent) FROM qextents")"
 
 # ---- detach ----
+# queries first: a worker's session and the parallel scan's pooled
+# connections open the store, and must let the removed file go
+kql() {
+	curl -s -m 20 -X POST "http://127.0.0.1:$PORT/v2/rest/query" \
+		-d "$(jq -cn --arg q "$1" '{db: "Logs", csl: $q}')"
+}
+for q in 'Events | take 1' 'Events | summarize count() by Host' 'Events | summarize count() by Code'; do
+	kql "$q" >/dev/null
+done
+# store_open N: how many of followerd's descriptors are the store's files
+store_open() { ls -l "/proc/$FPID/fd" 2>/dev/null | grep -c -- "$QDIR/$DBID.db"; }
+store_closed() { [ "$(store_open)" = 0 ]; }
+check "queries hold the store open" test "$(store_open)" -gt 0
 { daemon_conf "listen = 127.0.0.1:$PORT" "allow_anonymous = true"; } >"$CONF"
 reload
 wait_for "a detached database's query store is removed" 20 test ! -e "$QDIR/$DBID.db"
+wait_for "no connection keeps the removed store open (its space freed)" 20 store_closed
 stop_follower
 check_eq "followerd stops cleanly" 0 "$FRC"
 done_testing
