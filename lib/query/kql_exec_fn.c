@@ -856,7 +856,10 @@ static void fn_jreal(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	char buf[KQL_JSON_REAL_LEN];
 
-	if (sqlite3_value_type(argv[0]) != SQLITE_FLOAT) {
+	/* x is a real expression: an integer SQLite holds for it is a real
+	 * too (1.0, as a set compares it) */
+	if (sqlite3_value_type(argv[0]) != SQLITE_FLOAT &&
+	    sqlite3_value_type(argv[0]) != SQLITE_INTEGER) {
 		sqlite3_result_value(ctx, argv[0]);
 	} else if (isinf(sqlite3_value_double(argv[0]))) {
 		fail_at(
