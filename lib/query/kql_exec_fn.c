@@ -1017,12 +1017,13 @@ static bool round_integer(int64_t x, int digits, int64_t *ret)
 static void fn_round(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	double x = sqlite3_value_double(argv[0]), p;
-	int digits = argc > 2 ? sqlite3_value_int(argv[1]) : 0;
+	int64_t wide = argc > 2 ? sqlite3_value_int64(argv[1]) : 0;
 	int64_t at = sqlite3_value_int64(argv[argc - 1]), i;
+	int digits = (int)wide;
 
 	if (any_null(argc - 1, argv))
 		return;
-	if (digits < -15 || digits > 15) {
+	if (wide < -15 || wide > 15) {
 		fail_at(ctx, at, "the function 'round' takes digits from -15 to 15: not supported");
 		return;
 	}
