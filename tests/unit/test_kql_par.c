@@ -460,7 +460,7 @@ static void test_innerunique(void **state)
 	for (line = strtok_r(got, "\n", &save); line; line = strtok_r(NULL, "\n", &save), n++)
 		if (!strstr(rows, line))
 			fail_msg("not a row of T: %s", line);
-	assert_int_equal(n, 4); /* h0, h1, h2: one each; h1 twice in H */
+	assert_int_equal(n, 4); /* h0 and h2 once, h1 twice (two rows of H) */
 	free(got);
 	free(rows);
 }
