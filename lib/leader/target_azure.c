@@ -133,6 +133,26 @@ static void req_done(struct az_req *q)
 	q->resp.data = q->resp.err = NULL;
 }
 
+/* A new request, set up by req_init (free with req_free); NULL with the
+ * target's error set when out of memory. */
+static struct az_req *req_new(struct az_target *a, const char *method, const char *path,
+                              const char *query, const char *what)
+{
+	struct az_req *q = malloc(sizeof(*q));
+
+	if (q == NULL)
+		(void)target_fail(&a->base, -ENOMEM, "out of memory");
+	else
+		req_init(q, method, path, query, what);
+	return q;
+}
+
+static void req_free(struct az_req *q)
+{
+	req_done(q);
+	free(q);
+}
+
 /* ---- curl callbacks ---- */
 
 /* Appends to a growable buffer of at most max bytes; false when it would
@@ -485,8 +505,7 @@ static int az_lock_renew(struct target *t)
 		r = status_error(a, q, -ENOLCK);
 	} else if (r == 0)
 		r = status_error(a, q, 0);
-	req_done(q);
-	free(q);
+	req_free(q);
 	return r;
 }
 
@@ -496,6 +515,19 @@ static int maybe_renew(struct az_target *a)
 	if (!a->locked || target_now_ms() - a->renewed_ms < LEASE_RENEW_AFTER_MS)
 		return 0;
 	return az_lock_renew(&a->base);
+}
+
+/* Renews the lease when due, then performs q: 0 on a 2xx answer (or a 404
+ * with missing_ok), else the answer's error. */
+static int renew_perform(struct az_target *a, struct az_req *q, bool missing_ok)
+{
+	int r = maybe_renew(a);
+
+	if (r == 0)
+		r = az_perform(a, q);
+	if (r == 0 && !ok_status(q) && !(missing_ok && q->resp.status == 404))
+		r = status_error(a, q, 0);
+	return r;
 }
 
 static void new_lease_id(char id[40])
@@ -587,8 +619,7 @@ static void az_unlock(struct target *t)
 	if (!q)
 		return; /* the lease expires by itself within 60 s */
 	(void)lease_call(a, "release", q);
-	req_done(q);
-	free(q);
+	req_free(q);
 }
 
 /* ---- get, delete ---- */
@@ -597,18 +628,13 @@ static int az_get(struct target *t, const char *path, size_t max, char **ret_dat
                   char ret_etag[TARGET_ETAG_MAX])
 {
 	struct az_target *a = az_of(t);
-	struct az_req *q = malloc(sizeof(*q));
+	struct az_req *q = req_new(a, "GET", path, NULL, NULL);
 	int r;
 
 	if (!q)
-		return target_fail(t, -ENOMEM, "out of memory");
-	req_init(q, "GET", path, NULL, NULL);
+		return -ENOMEM;
 	q->resp.max = max;
-	r = maybe_renew(a);
-	if (r == 0)
-		r = az_perform(a, q);
-	if (r == 0 && !ok_status(q))
-		r = status_error(a, q, 0);
+	r = renew_perform(a, q, false);
 	if (r == 0 && q->resp.etag_too_long)
 		r = target_fail(t, -EIO, "GET %s: ETag longer than %d bytes", q->url,
 		                TARGET_ETAG_MAX - 1);
@@ -622,49 +648,36 @@ static int az_get(struct target *t, const char *path, size_t max, char **ret_dat
 		if (ret_etag)
 			memcpy(ret_etag, q->resp.etag, TARGET_ETAG_MAX);
 	}
-	req_done(q);
-	free(q);
+	req_free(q);
 	return r;
 }
 
 static int az_read(struct target *t, const char *path, uint64_t max, target_read_fn fn, void *arg)
 {
 	struct az_target *a = az_of(t);
-	struct az_req *q = malloc(sizeof(*q));
+	struct az_req *q = req_new(a, "GET", path, NULL, NULL);
 	int r;
 
 	if (!q)
-		return target_fail(t, -ENOMEM, "out of memory");
-	req_init(q, "GET", path, NULL, NULL);
+		return -ENOMEM;
 	q->resp.max = max > SIZE_MAX ? SIZE_MAX : (size_t)max;
 	q->resp.sink = fn;
 	q->resp.sink_arg = arg;
-	r = maybe_renew(a);
-	if (r == 0)
-		r = az_perform(a, q);
-	if (r == 0 && !ok_status(q))
-		r = status_error(a, q, 0);
-	req_done(q);
-	free(q);
+	r = renew_perform(a, q, false);
+	req_free(q);
 	return r;
 }
 
 static int az_del(struct target *t, const char *path)
 {
 	struct az_target *a = az_of(t);
-	struct az_req *q = malloc(sizeof(*q));
+	struct az_req *q = req_new(a, "DELETE", path, NULL, NULL);
 	int r;
 
 	if (!q)
-		return target_fail(t, -ENOMEM, "out of memory");
-	req_init(q, "DELETE", path, NULL, NULL);
-	r = maybe_renew(a);
-	if (r == 0)
-		r = az_perform(a, q);
-	if (r == 0 && !ok_status(q) && q->resp.status != 404)
-		r = status_error(a, q, 0);
-	req_done(q);
-	free(q);
+		return -ENOMEM;
+	r = renew_perform(a, q, true);
+	req_free(q);
 	return r;
 }
 
@@ -696,20 +709,18 @@ static int put_status(struct az_target *a, struct az_req *q, enum target_put_mod
 static int put_single(struct az_target *a, const char *path, struct az_body *body,
                       enum target_put_mode mode, const char *etag)
 {
-	struct az_req *q = malloc(sizeof(*q));
+	struct az_req *q = req_new(a, "PUT", path, NULL, NULL);
 	int r;
 
 	if (!q)
-		return target_fail(&a->base, -ENOMEM, "out of memory");
-	req_init(q, "PUT", path, NULL, NULL);
+		return -ENOMEM;
 	q->body = body;
 	req_header(q, "x-ms-blob-type", "BlockBlob");
 	put_condition(q, mode, etag);
 	r = az_perform(a, q);
 	if (r == 0)
 		r = put_status(a, q, mode);
-	req_done(q);
-	free(q);
+	req_free(q);
 	return r;
 }
 
@@ -725,23 +736,17 @@ static void block_id(unsigned i, char out[32])
 static int put_block(struct az_target *a, const char *path, struct az_body *body, unsigned i)
 {
 	char id[32], enc[96], query[160];
-	struct az_req *q = malloc(sizeof(*q));
+	struct az_req *q;
 	int r;
 
-	if (!q)
-		return target_fail(&a->base, -ENOMEM, "out of memory");
 	block_id(i, id);
 	(void)azure_url_encode(id, false, enc, sizeof(enc));
 	(void)snprintf(query, sizeof(query), "comp=block&blockid=%s", enc);
-	req_init(q, "PUT", path, query, "put block");
+	if (!(q = req_new(a, "PUT", path, query, "put block")))
+		return -ENOMEM;
 	q->body = body;
-	r = maybe_renew(a);
-	if (r == 0)
-		r = az_perform(a, q);
-	if (r == 0 && !ok_status(q))
-		r = status_error(a, q, 0);
-	req_done(q);
-	free(q);
+	r = renew_perform(a, q, false);
+	req_free(q);
 	return r;
 }
 
@@ -864,16 +869,15 @@ static int list_cb(const char *name, uint64_t size, int64_t mtime, void *arg)
 static int list_page(struct az_target *a, const char *enc_prefix, struct list_ctx *c, char *marker)
 {
 	char query[URL_MAX], enc_marker[3 * MARKER_MAX + 1];
-	struct az_req *q = malloc(sizeof(*q));
+	struct az_req *q;
 	int r;
 
-	if (!q)
-		return target_fail(&a->base, -ENOMEM, "out of memory");
 	(void)azure_url_encode(marker, false, enc_marker, sizeof(enc_marker));
 	(void)snprintf(query, sizeof(query),
 	               "restype=container&comp=list&prefix=%s&maxresults=5000%s%s", enc_prefix,
 	               marker[0] ? "&marker=" : "", enc_marker);
-	req_init(q, "GET", NULL, query, "list");
+	if (!(q = req_new(a, "GET", NULL, query, "list")))
+		return -ENOMEM;
 	q->what = c->what;
 	q->resp.max = LIST_PAGE_MAX;
 	r = az_perform(a, q);
@@ -888,8 +892,7 @@ static int list_page(struct az_target *a, const char *enc_prefix, struct list_ct
 			                "response",
 			                a->base.describe, c->what);
 	}
-	req_done(q);
-	free(q);
+	req_free(q);
 	return r;
 }
 

@@ -626,20 +626,31 @@ static const struct {
     {"set_principals", PROTO_OP_SET_PRINCIPALS, PROTO_TABLE},
 };
 
-static int dec_column(struct dec *d, json_t *v, void *elem)
+/* A column's "name" and "type", which schemas and column statistics share. */
+static int get_name_type(struct dec *d, struct obj *o, char **ret_name,
+                         enum proto_coltype *ret_type)
 {
-	struct proto_column *c = elem;
-	struct obj o;
 	const char *type;
 	size_t len;
 	int r;
 
-	if ((r = obj_init(d, v, &o, NULL)) < 0 ||
-	    (r = get_name(d, &o, "name", REQ, &c->name)) < 0 ||
-	    (r = get_str(d, &o, "type", REQ, SIZE_MAX, &type, &len)) < 0)
+	if ((r = get_name(d, o, "name", REQ, ret_name)) < 0 ||
+	    (r = get_str(d, o, "type", REQ, SIZE_MAX, &type, &len)) < 0)
 		return r;
-	if (proto_coltype_parse(type, &c->type) < 0)
+	if (proto_coltype_parse(type, ret_type) < 0)
 		return dec_fail(d, -EINVAL, "type", "unknown column type '%.32s'", type);
+	return 0;
+}
+
+static int dec_column(struct dec *d, json_t *v, void *elem)
+{
+	struct proto_column *c = elem;
+	struct obj o;
+	int r;
+
+	if ((r = obj_init(d, v, &o, NULL)) < 0 ||
+	    (r = get_name_type(d, &o, &c->name, &c->type)) < 0)
+		return r;
 	return obj_done(d, &o);
 }
 
@@ -779,17 +790,11 @@ static int dec_colstat(struct dec *d, json_t *v, void *elem)
 {
 	struct proto_colstat *c = elem;
 	struct obj o;
-	const char *type;
-	size_t len;
 	int r;
 
 	if ((r = obj_init(d, v, &o, NULL)) < 0 ||
-	    (r = get_name(d, &o, "name", REQ, &c->name)) < 0 ||
-	    (r = get_str(d, &o, "type", REQ, SIZE_MAX, &type, &len)) < 0)
-		return r;
-	if (proto_coltype_parse(type, &c->type) < 0)
-		return dec_fail(d, -EINVAL, "type", "unknown column type '%.32s'", type);
-	if ((r = get_uint(d, &o, "nulls", 0, PROTO_MAX_VERSION, &c->nulls)) < 0 ||
+	    (r = get_name_type(d, &o, &c->name, &c->type)) < 0 ||
+	    (r = get_uint(d, &o, "nulls", 0, PROTO_MAX_VERSION, &c->nulls)) < 0 ||
 	    (r = get_stat_text(d, &o, "min", &c->min)) < 0 ||
 	    (r = get_stat_text(d, &o, "max", &c->max)) < 0)
 		return r;
@@ -1112,6 +1117,59 @@ static int open_object(struct dec *d, const char *buf, size_t len, size_t max, c
 	return check_format(d, o);
 }
 
+/* A kind of top-level object: its name in errors, its size limit, the size
+ * of its struct and how to fill one (body) and free a half-built one. */
+struct top_kind {
+	const char *what;
+	size_t max;
+	size_t size;
+	int (*body)(struct dec *d, struct obj *o, void *obj);
+	void (*free_obj)(void *obj);
+};
+
+/* Decodes a top-level object of kind k into a new struct stored in *ret
+ * (untouched on failure). */
+static int decode_top(const struct top_kind *k, const char *buf, size_t len, void **ret, char *err)
+{
+	struct dec d = {.err = err, .where = ""};
+	json_t *root = NULL;
+	void *obj = NULL;
+	struct obj o;
+	int r;
+
+	r = open_object(&d, buf, len, k->max, k->what, &root, &o);
+	if (r < 0)
+		goto out;
+	obj = calloc(1, k->size);
+	if (obj == NULL) {
+		r = dec_nomem(&d);
+		goto out;
+	}
+	r = k->body(&d, &o, obj);
+	if (r < 0)
+		goto out;
+	*ret = obj;
+	obj = NULL;
+out:
+	k->free_obj(obj);
+	json_decref(root);
+	return r;
+}
+
+/* The members naming one version of a database, in the order a head
+ * entry, a commit and a manifest check them; name_key is the name's. */
+static int get_db_version(struct dec *d, struct obj *o, const char *name_key, char **ret_name,
+                          char *ret_uuid, uint64_t *ret_version, int64_t *ret_committed)
+{
+	int r;
+
+	if ((r = get_name(d, o, name_key, REQ, ret_name)) < 0 ||
+	    (r = get_uuid(d, o, "uuid", ret_uuid)) < 0 ||
+	    (r = get_uint(d, o, "version", 1, PROTO_MAX_VERSION, ret_version)) < 0)
+		return r;
+	return get_datetime(d, o, "committed", ret_committed);
+}
+
 static int dec_detached(struct dec *d, json_t *v, void *elem)
 {
 	return check_name(d, v, NULL, elem);
@@ -1124,10 +1182,8 @@ static int dec_head_db(struct dec *d, json_t *v, void *elem)
 	int r;
 
 	if ((r = obj_init(d, v, &o, NULL)) < 0 ||
-	    (r = get_name(d, &o, "name", REQ, &db->name)) < 0 ||
-	    (r = get_uuid(d, &o, "uuid", db->uuid)) < 0 ||
-	    (r = get_uint(d, &o, "version", 1, PROTO_MAX_VERSION, &db->version)) < 0 ||
-	    (r = get_datetime(d, &o, "committed", &db->committed)) < 0 ||
+	    (r = get_db_version(d, &o, "name", &db->name, db->uuid, &db->version, &db->committed)) <
+	        0 ||
 	    (r = get_uint(d, &o, "checkpoint", 0, db->version, &db->checkpoint)) < 0 ||
 	    (r = get_uint(d, &o, "log_start", 1, db->checkpoint + 1, &db->log_start)) < 0 ||
 	    (r = get_list(d, &o, "detached_followers", 0, PROTO_MAX_DETACHED, sizeof(*db->detached),
@@ -1136,8 +1192,9 @@ static int dec_head_db(struct dec *d, json_t *v, void *elem)
 	return obj_done(d, &o);
 }
 
-static int dec_head(struct dec *d, struct obj *o, struct proto_head *h)
+static int dec_head(struct dec *d, struct obj *o, void *obj)
 {
+	struct proto_head *h = obj;
 	uint64_t interval;
 	int r;
 
@@ -1157,30 +1214,20 @@ static int dec_head(struct dec *d, struct obj *o, struct proto_head *h)
 	                    "database uuid");
 }
 
+static void head_free(void *h)
+{
+	proto_head_free(h);
+}
+
 int proto_head_decode(const char *buf, size_t len, struct proto_head **ret, char *err)
 {
-	struct dec d = {.err = err, .where = ""};
-	struct proto_head *h = NULL;
-	json_t *root = NULL;
-	struct obj o;
-	int r;
+	static const struct top_kind kind = {"head", PROTO_MAX_HEAD_BYTES,
+	                                     sizeof(struct proto_head), dec_head, head_free};
+	void *h;
+	int r = decode_top(&kind, buf, len, &h, err);
 
-	r = open_object(&d, buf, len, PROTO_MAX_HEAD_BYTES, "head", &root, &o);
-	if (r < 0)
-		goto out;
-	h = calloc(1, sizeof(*h));
-	if (h == NULL) {
-		r = dec_nomem(&d);
-		goto out;
-	}
-	r = dec_head(&d, &o, h);
-	if (r < 0)
-		goto out;
-	*ret = h;
-	h = NULL;
-out:
-	proto_head_free(h);
-	json_decref(root);
+	if (r >= 0)
+		*ret = h;
 	return r;
 }
 
@@ -1189,35 +1236,33 @@ static int dec_commit_action(struct dec *d, json_t *v, void *elem)
 	return dec_action(d, v, false, elem);
 }
 
-int proto_commit_decode(const char *buf, size_t len, struct proto_commit **ret, char *err)
+static int dec_commit(struct dec *d, struct obj *o, void *obj)
 {
-	struct dec d = {.err = err, .where = ""};
-	struct proto_commit *c = NULL;
-	json_t *root = NULL;
-	struct obj o;
+	struct proto_commit *c = obj;
 	int r;
 
-	r = open_object(&d, buf, len, PROTO_MAX_COMMIT_BYTES, "commit", &root, &o);
-	if (r < 0)
-		goto out;
-	c = calloc(1, sizeof(*c));
-	if (c == NULL) {
-		r = dec_nomem(&d);
-		goto out;
-	}
-	if ((r = get_name(&d, &o, "database", REQ, &c->database)) < 0 ||
-	    (r = get_uuid(&d, &o, "uuid", c->uuid)) < 0 ||
-	    (r = get_uint(&d, &o, "version", 1, PROTO_MAX_VERSION, &c->version)) < 0 ||
-	    (r = get_datetime(&d, &o, "committed", &c->committed)) < 0 ||
-	    (r = get_list(&d, &o, "actions", REQ, PROTO_MAX_ACTIONS, sizeof(*c->actions),
-	                  &c->actions, &c->nactions, dec_commit_action)) < 0 ||
-	    (r = obj_done(&d, &o)) < 0)
-		goto out;
-	*ret = c;
-	c = NULL;
-out:
+	if ((r = get_db_version(d, o, "database", &c->database, c->uuid, &c->version,
+	                        &c->committed)) < 0 ||
+	    (r = get_list(d, o, "actions", REQ, PROTO_MAX_ACTIONS, sizeof(*c->actions), &c->actions,
+	                  &c->nactions, dec_commit_action)) < 0)
+		return r;
+	return obj_done(d, o);
+}
+
+static void commit_free(void *c)
+{
 	proto_commit_free(c);
-	json_decref(root);
+}
+
+int proto_commit_decode(const char *buf, size_t len, struct proto_commit **ret, char *err)
+{
+	static const struct top_kind kind = {"commit", PROTO_MAX_COMMIT_BYTES,
+	                                     sizeof(struct proto_commit), dec_commit, commit_free};
+	void *c;
+	int r = decode_top(&kind, buf, len, &c, err);
+
+	if (r >= 0)
+		*ret = c;
 	return r;
 }
 
@@ -1260,35 +1305,35 @@ static int dec_counts(struct dec *d, struct obj *parent, struct proto_counts *c)
 	return 0;
 }
 
-int proto_manifest_decode(const char *buf, size_t len, struct proto_manifest **ret, char *err)
+static int dec_manifest(struct dec *d, struct obj *o, void *obj)
 {
-	struct dec d = {.err = err, .where = ""};
-	struct proto_manifest *m = NULL;
-	json_t *root = NULL;
-	struct obj o;
+	struct proto_manifest *m = obj;
 	int r;
 
-	r = open_object(&d, buf, len, PROTO_MAX_MANIFEST_BYTES, "manifest", &root, &o);
-	if (r < 0)
-		goto out;
-	m = calloc(1, sizeof(*m));
-	if (m == NULL) {
-		r = dec_nomem(&d);
-		goto out;
-	}
-	if ((r = get_name(&d, &o, "database", REQ, &m->database)) < 0 ||
-	    (r = get_uuid(&d, &o, "uuid", m->uuid)) < 0 ||
-	    (r = get_uint(&d, &o, "version", 1, PROTO_MAX_VERSION, &m->version)) < 0 ||
-	    (r = get_datetime(&d, &o, "committed", &m->committed)) < 0 ||
-	    (r = get_list(&d, &o, "parts", REQ, PROTO_MAX_PARTS, sizeof(*m->parts), &m->parts,
+	if ((r = get_db_version(d, o, "database", &m->database, m->uuid, &m->version,
+	                        &m->committed)) < 0 ||
+	    (r = get_list(d, o, "parts", REQ, PROTO_MAX_PARTS, sizeof(*m->parts), &m->parts,
 	                  &m->nparts, dec_part)) < 0 ||
-	    (r = dec_counts(&d, &o, &m->counts)) < 0 || (r = obj_done(&d, &o)) < 0)
-		goto out;
-	*ret = m;
-	m = NULL;
-out:
+	    (r = dec_counts(d, o, &m->counts)) < 0)
+		return r;
+	return obj_done(d, o);
+}
+
+static void manifest_free(void *m)
+{
 	proto_manifest_free(m);
-	json_decref(root);
+}
+
+int proto_manifest_decode(const char *buf, size_t len, struct proto_manifest **ret, char *err)
+{
+	static const struct top_kind kind = {"manifest", PROTO_MAX_MANIFEST_BYTES,
+	                                     sizeof(struct proto_manifest), dec_manifest,
+	                                     manifest_free};
+	void *m;
+	int r = decode_top(&kind, buf, len, &m, err);
+
+	if (r >= 0)
+		*ret = m;
 	return r;
 }
 

@@ -54,8 +54,12 @@ static int arith_type(enum kql_op op, enum proto_coltype a, enum proto_coltype b
 
 	if (a == PROTO_T_DYNAMIC || b == PROTO_T_DYNAMIC)
 		return PROTO_T_DYNAMIC;
+	/* Kusto.Language: the wider number, an int promoted to long
+	 * (ReturnTypeKind.Widest: int + int is a long; SQLite computes it in
+	 * 64 bits, so 2147483647 + 1 is 2147483648 as in Kusto) */
 	if (is_number(a) && is_number(b))
 		return op == KQL_OP_MOD && (!is_integer(a) || !is_integer(b)) ? PROTO_T_REAL
+		       : wider(a, b) == PROTO_T_INT                           ? PROTO_T_LONG
 		                                                              : (int)wider(a, b);
 	if (op == KQL_OP_ADD && ((a == dt && b == ts) || (a == ts && b == dt)))
 		return dt;
@@ -437,6 +441,16 @@ static int result_type(const struct kql_func *f, struct kql_expr **args, size_t 
 	if (f->id == KQL_F_IFF || f->id == KQL_F_CASE || f->id == KQL_F_COALESCE ||
 	    f->id == KQL_F_MIN_OF || f->id == KQL_F_MAX_OF)
 		return common_type(f, args, nargs);
+	/* Kusto.Language: bin and floor of numbers are the wider of the two,
+	 * an int promoted to long (bin(8, 2.5) is the real 7.5, which a long
+	 * column read as 7); abs of an int is a long */
+	if (f->id == KQL_F_BIN && nargs == 2 && numeric_rank(a0) > 0 &&
+	    numeric_rank(args[1]->type) > 0)
+		return numeric_rank(args[1]->type) > numeric_rank(a0) ? args[1]->type
+		       : a0 == PROTO_T_INT                            ? PROTO_T_LONG
+		                                                      : a0;
+	if (f->id == KQL_F_ABS && a0 == PROTO_T_INT)
+		return PROTO_T_LONG;
 	switch (f->rule) {
 	case KQL_R_FIXED:
 		return f->type;
@@ -449,7 +463,8 @@ static int result_type(const struct kql_func *f, struct kql_expr **args, size_t 
 	case KQL_R_NUMERIC:
 		return a0 == PROTO_T_TIMESPAN || a0 == PROTO_T_DATETIME ? a0 : PROTO_T_REAL;
 	case KQL_R_ROUND:
-		return is_integer(a0) ? PROTO_T_LONG : PROTO_T_REAL;
+		/* Kusto.Language's round: the number's type (ReturnTypeKind.Parameter0) */
+		return is_integer(a0) ? a0 : PROTO_T_REAL;
 	}
 	return f->type;
 }
@@ -470,6 +485,30 @@ static bool check_accuracy(struct kqlb *b, const struct kql_func *f, const struc
 	return (bool)kqlb_fail(b, KQL_E_ARGS, n->pos,
 	                       "%s(): the accuracy argument must be an int literal 0 to 4",
 	                       n->name);
+}
+
+/* iff, case, coalesce, min_of, max_of: every value of the common type,
+ * or a number where it is a number, or dynamic (which gives way).  A
+ * string or a timespan among longs or datetimes was read as the common
+ * type (iff(false, 1, "a") was 0, a timespan a datetime in 1970); their
+ * pages: "all arguments must be of the same type". */
+static bool check_values(struct kqlb *b, const struct kql_func *f, const struct kql_node *n,
+                         struct kql_expr **args, enum proto_coltype common)
+{
+	bool values_only = f->id == KQL_F_IFF || f->id == KQL_F_CASE;
+
+	for (size_t i = values_only ? 1 : 0; i < n->nkids; i++) {
+		enum proto_coltype a = args[i]->type;
+		if (values_only && i % 2 == 0 && i != n->nkids - 1)
+			continue; /* a predicate of case */
+		if (a == common || a == PROTO_T_DYNAMIC ||
+		    (numeric_rank(a) > 0 && numeric_rank(common) > 0))
+			continue;
+		return (bool)kqlb_fail(b, KQL_E_TYPE, args[i]->pos,
+		                       "%s(): its values must be of one type: '%s' is not '%s'",
+		                       n->name, tname(a), tname(common));
+	}
+	return true;
 }
 
 /* The checks Kusto makes on arguments that the plan relies on. */
@@ -502,12 +541,19 @@ static bool check_args(struct kqlb *b, const struct kql_func *f, const struct kq
 	    a0 != PROTO_T_TIMESPAN)
 		return (bool)kqlb_fail(b, KQL_E_TYPE, n->pos,
 		                       "bin(): cannot bin values of type '%s'", tname(a0));
+	/* a datetime as the bin size was its ticks from 1970 */
+	if (f->id == KQL_F_BIN && n->nkids == 2 && args[1]->type == PROTO_T_DATETIME)
+		return (bool)kqlb_fail(b, KQL_E_UNSUPPORTED, args[1]->pos,
+		                       "%s(): a datetime bin size is not supported", n->name);
 	if (f->id == KQL_F_AGO && a0 != PROTO_T_TIMESPAN)
 		return (bool)kqlb_fail(b, KQL_E_TYPE, n->pos, "ago(): expects a timespan, not '%s'",
 		                       tname(a0));
 	if (f->id == KQL_F_CASE && n->nkids % 2 == 0)
 		return (bool)kqlb_fail(b, KQL_E_ARGS, n->pos,
 		                       "case(): expects predicate, value pairs and an else value");
+	if (f->id == KQL_F_IFF || f->id == KQL_F_CASE || f->id == KQL_F_COALESCE ||
+	    f->id == KQL_F_MIN_OF || f->id == KQL_F_MAX_OF)
+		return check_values(b, f, n, args, common_type(f, args, n->nkids));
 	return true;
 }
 

@@ -62,16 +62,53 @@ static void read_value(sqlite3_stmt *st, int c, enum proto_coltype type, struct 
 	}
 }
 
+/* DateTime's range in ticks from 1970: 0001-01-01 to 9999-12-31
+ * 23:59:59.9999999. */
+#define DT_MIN INT64_C(-621355968000000000)
+#define DT_MAX INT64_C(2534023007999999999)
+
+/* Why column c's value is none of its type's, or NULL.  SQLite turns an
+ * integer overflow into a real (read back clamped: 2^63 - 1 + 1 was
+ * 2^63 - 1, where .NET wraps), keeps an int's sum past 2^31 and a
+ * datetime past year 9999 (datetime_add, + timespan): each is refused
+ * rather than printed as a value Kusto never gives. */
+static const char *out_of_type(int sqltype, const struct kql_value *v, enum proto_coltype type)
+{
+	bool integral = type == PROTO_T_INT || type == PROTO_T_LONG || type == PROTO_T_DATETIME ||
+	                type == PROTO_T_TIMESPAN;
+
+	if (v->isnull || !integral)
+		return NULL;
+	if (sqltype == SQLITE_FLOAT)
+		return "overflows a 64-bit integer";
+	if (type == PROTO_T_INT && (v->i < INT32_MIN || v->i > INT32_MAX))
+		return "overflows an int";
+	if (type == PROTO_T_DATETIME && (v->i < DT_MIN || v->i > DT_MAX))
+		return "is a datetime outside 0001-01-01 .. 9999-12-31";
+	return NULL;
+}
+
+/* A value refused on its way out: which column, and why. */
+struct refusal {
+	const char *col, *text;
+};
+
 static int step_rows(sqlite3_stmt *st, const struct kql_plan *p, kql_row_fn *row, void *arg,
-                     struct kql_value *vals)
+                     struct kql_value *vals, struct refusal *why)
 {
 	int rc, r;
 
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		for (size_t c = 0; c < p->ncols; c++) {
+			int sqltype = sqlite3_column_type(st, (int)c);
+
 			read_value(st, (int)c, p->cols[c].type, &vals[c]);
 			if (vals[c].isnull && p->cols[c].nan_if_null)
 				vals[c] = (struct kql_value){.r = NAN};
+			if ((why->text = out_of_type(sqltype, &vals[c], p->cols[c].type)) != NULL) {
+				why->col = p->cols[c].name;
+				return -ERANGE;
+			}
 		}
 		if ((r = row(arg, vals, p->ncols)) != 0)
 			return r;
@@ -85,6 +122,7 @@ int kql_exec_run(sqlite3 *db, const struct kql_plan *p, int64_t now, kql_row_fn 
 	struct kql_sql sql = {0};
 	sqlite3_stmt *st = NULL;
 	struct kql_value *vals = NULL;
+	struct refusal why = {NULL, NULL};
 	int r;
 
 	if ((r = kql_sql_build(p, now, &sql, err)) != 0)
@@ -96,8 +134,13 @@ int kql_exec_run(sqlite3 *db, const struct kql_plan *p, int64_t now, kql_row_fn 
 	}
 	if (sqlite3_prepare_v2(db, sql.text, -1, &st, NULL) != SQLITE_OK || bind_all(st, &sql) != 0)
 		goto fail;
-	if ((r = step_rows(st, p, row, arg, vals)) >= 0)
+	if ((r = step_rows(st, p, row, arg, vals, &why)) >= 0)
 		goto out;
+	if (why.text != NULL) {
+		r = kql_err_set(err, KQL_E_UNSUPPORTED, p->pos,
+		                "the value of column '%s' %s: not supported", why.col, why.text);
+		goto out;
+	}
 fail:
 	r = kql_exec_error(db, p->pos, err);
 out:

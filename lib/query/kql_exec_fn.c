@@ -24,10 +24,13 @@
 #include "query/kql_hll.h"
 #include "query/kql_fold.h"
 #include "query/kql_strop.h"
+#include "query/kql_json.h"
 #include "query/kql_parse.h"
 #include "util/timefmt.h"
 
 #define TICKS_DAY (86400 * TIMEFMT_TICKS_PER_SEC)
+/* SQLite's subtype of JSON text (its json.c: 'J'). */
+#define JSON_SUBTYPE 74
 
 /* ---- text forms ---- */
 
@@ -42,18 +45,28 @@ static void format_real(double r, char *buf, size_t n)
 		(void)snprintf(buf, n, r > 0 ? "Infinity" : "-Infinity");
 		return;
 	}
-	for (int prec = 1; prec <= 17; prec++) {
-		(void)snprintf(buf, n, "%.*g", prec, r);
-		/* 50, not 5e+01: exponents only for very large or small values. */
-		if (strchr(buf, 'e') != NULL && fabs(r) >= 1e-4 && fabs(r) < 1e15)
-			continue;
-		if (strtod(buf, NULL) == r)
+	int prec = 1;
+
+	/* the fewest significant digits that read back as r */
+	for (;; prec++) {
+		(void)snprintf(buf, n, "%.*e", prec - 1, r);
+		if (prec == 17 || strtod(buf, NULL) == r)
 			break;
 	}
-	/* .NET's (and so Kusto's) exponent is a capital E: 1.5E+20, 5E-05. */
+	/* .NET's fixed form from 1e-4 up to 1e15 (50, not 5e+01); past it
+	 * the exponent form, whatever the digits (1.0000000000000005E+15,
+	 * which C's %.17g writes 1000000000000000.5), a capital E: 1.5E+20,
+	 * 5E-05. */
 	char *e = strchr(buf, 'e');
-	if (e != NULL)
-		*e = 'E';
+	int x = e != NULL ? atoi(e + 1) : 0; /* the decimal exponent */
+
+	if (r != 0 && (fabs(r) < 1e-4 || fabs(r) >= 1e15)) {
+		if (e != NULL)
+			*e = 'E';
+	} else {
+		/* as many decimals as the digits need past the point: 10, 0.25 */
+		(void)snprintf(buf, n, "%.*f", prec - 1 - x > 0 ? prec - 1 - x : 0, r);
+	}
 }
 
 char *kql_exec_format(const struct kql_value *v, enum proto_coltype type, char *buf, size_t n)
@@ -654,15 +667,34 @@ static void fn_extract(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	sqlite3_result_text(ctx, s + ov[2 * g], (int)(ov[2 * g + 1] - ov[2 * g]), SQLITE_TRANSIENT);
 }
 
-/* kql_split(text, delimiter[, index]): a JSON array of the parts. */
+/* Why split's delimiter or index has no documented answer, or NULL: an
+ * empty delimiter (it was null; .NET's Split keeps the text whole) and a
+ * negative index (it was []). */
+static const char *split_unsupported(int argc, sqlite3_value **argv)
+{
+	const char *d = (const char *)sqlite3_value_text(argv[1]);
+
+	if (d != NULL && *d == '\0')
+		return "an empty delimiter";
+	if (argc == 4 && sqlite3_value_type(argv[2]) != SQLITE_NULL &&
+	    sqlite3_value_int64(argv[2]) < 0)
+		return "a negative index";
+	return NULL;
+}
+
+/* kql_split(text, delimiter[, index], at): a JSON array of the parts. */
 static void fn_split(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	const char *s = (const char *)sqlite3_value_text(argv[0]);
 	const char *d = (const char *)sqlite3_value_text(argv[1]);
+	const char *why = split_unsupported(argc, argv);
 	json_t *a = json_array();
 	char *out;
 
-	if (a == NULL || s == NULL || d == NULL || *d == '\0')
+	if (why != NULL)
+		fail_at(ctx, sqlite3_value_int64(argv[argc - 1]),
+		        "the function 'split' with %s: not supported", why);
+	if (a == NULL || s == NULL || d == NULL || why != NULL)
 		goto out;
 	for (const char *p = s;; p += strlen(d)) {
 		const char *q = strstr(p, d);
@@ -672,7 +704,7 @@ static void fn_split(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 			break;
 		p = q;
 	}
-	if (argc == 3) {
+	if (argc == 4) {
 		json_t *one = json_array_get(a, (size_t)sqlite3_value_int64(argv[2]));
 		json_t *wrapped = json_array();
 		if (wrapped == NULL || (one != NULL && json_array_append(wrapped, one) != 0))
@@ -865,9 +897,10 @@ static void fn_iarith(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		        arith_names[op], range_words(t));
 }
 
-/* kql_abs(x, type, at): |x| of an integer; |long.MinValue| (SQLite's abs
- * fails on it) and |int.MinValue| (past an int) are refused, as .NET's
- * Math.Abs refuses them. */
+/* kql_abs(x, type, at): |x| of an integer or a timespan; |long.MinValue|
+ * (SQLite's abs fails on it) is refused, as .NET's Math.Abs refuses it
+ * (an int's abs is a long: Kusto.Language's type; an int type is checked
+ * all the same). */
 static void fn_abs(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	enum proto_coltype t = (enum proto_coltype)sqlite3_value_int(argv[1]);
@@ -901,12 +934,52 @@ static void fn_nan(sqlite3_context *ctx, int argc, sqlite3_value **argv)
  * write Inf), is refused. */
 static void fn_jreal(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-	if (sqlite3_value_type(argv[0]) == SQLITE_FLOAT && isinf(sqlite3_value_double(argv[0])))
+	char buf[KQL_JSON_REAL_LEN];
+
+	/* x is a real expression: an integer SQLite holds for it is a real
+	 * too (1.0, as a set compares it) */
+	if (sqlite3_value_type(argv[0]) != SQLITE_FLOAT &&
+	    sqlite3_value_type(argv[0]) != SQLITE_INTEGER) {
+		sqlite3_result_value(ctx, argv[0]);
+	} else if (isinf(sqlite3_value_double(argv[0]))) {
 		fail_at(
 		    ctx, sqlite3_value_int64(argv[1]),
 		    "an infinite real in a dynamic value (JSON has no infinity): not supported");
-	else
-		sqlite3_result_value(ctx, argv[0]);
+	} else {
+		/* JSON text (SQLite's JSON subtype, which json_group_array
+		 * takes as it is): SQLite's own writes 15 digits */
+		sqlite3_result_text(ctx, kql_json_real(sqlite3_value_double(argv[0]), buf), -1,
+		                    SQLITE_TRANSIENT);
+		sqlite3_result_subtype(ctx, JSON_SUBTYPE);
+	}
+}
+
+/* kql_todynamic(text, at): JSON text as Kusto's dynamic value writes it
+ * (kql_json.h: "2.50" is 2.5, "1e20" 1E+20, where json() kept the text);
+ * JSON null is null.  Valid JSON jansson cannot hold exactly (an integer
+ * past 64 bits, a real past a double's range, deep nesting) is refused. */
+static void fn_todynamic(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const char *text = (const char *)sqlite3_value_text(argv[0]);
+	json_t *v;
+	char *out;
+
+	if (text == NULL)
+		return;
+	v = json_loadb(text, (size_t)sqlite3_value_bytes(argv[0]), JSON_DECODE_ANY | JSON_ALLOW_NUL,
+	               NULL);
+	if (v == NULL) {
+		fail_at(
+		    ctx, sqlite3_value_int64(argv[1]),
+		    "the function 'todynamic' reads JSON this engine cannot hold exactly (a "
+		    "number past 64-bit integers or doubles, nesting past 2048): not supported");
+		return;
+	}
+	if (!json_is_null(v) && (out = kql_json_dump(v, 0)) != NULL)
+		sqlite3_result_text(ctx, out, -1, free);
+	else if (!json_is_null(v))
+		sqlite3_result_error_nomem(ctx);
+	json_decref(v);
 }
 
 /* kql_bin(x, size, at): x rounded down to a multiple of size (toward
@@ -1011,15 +1084,48 @@ static void fn_dayofweek(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	sqlite3_result_int64(ctx, (((days + 4) % 7 + 7) % 7) * TICKS_DAY);
 }
 
-/* kql_round(x[, digits]): half away from zero, as .NET's Math.Round with
- * MidpointRounding.AwayFromZero. */
+/* An integer x rounded to a multiple of 10^-digits (-15 <= digits < 0), half
+ * away from zero, in integers (a long past 2^53 is no double); false
+ * past a long's range. */
+static bool round_integer(int64_t x, int digits, int64_t *ret)
+{
+	int64_t p = 1, q, r;
+
+	for (int k = digits; k < 0; k++) /* digits >= -15: no overflow */
+		p *= 10;
+	q = x / p;
+	r = x % p;
+	if (r >= p - r)
+		q++;
+	else if (-r >= p + r)
+		q--;
+	return !__builtin_mul_overflow(q, p, ret);
+}
+
+/* kql_round(x[, digits], at): half away from zero, as .NET's Math.Round
+ * with MidpointRounding.AwayFromZero; a long's digits left of the point
+ * (round(25, -1) is 30; it was 25).  Digits past 15 either way (.NET's
+ * bound) were null and are refused: Kusto's answer is not documented. */
 static void fn_round(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	double x = sqlite3_value_double(argv[0]), p;
-	int digits = argc > 1 ? sqlite3_value_int(argv[1]) : 0;
+	int64_t wide = argc > 2 ? sqlite3_value_int64(argv[1]) : 0;
+	int64_t at = sqlite3_value_int64(argv[argc - 1]), i;
+	int digits = (int)wide;
 
-	if (sqlite3_value_type(argv[0]) == SQLITE_NULL || digits < -15 || digits > 15)
+	if (any_null(argc - 1, argv))
 		return;
+	if (wide < -15 || wide > 15) {
+		fail_at(ctx, at, "the function 'round' takes digits from -15 to 15: not supported");
+		return;
+	}
+	if (is_int(argv[0])) {
+		if (digits >= 0 || round_integer(sqlite3_value_int64(argv[0]), digits, &i))
+			sqlite3_result_int64(ctx, digits >= 0 ? sqlite3_value_int64(argv[0]) : i);
+		else
+			fail_at(ctx, at, "the function 'round' overflows a long");
+		return;
+	}
 	p = pow(10, digits);
 	/* x * p past a double's range: x has no digits that far right */
 	sqlite3_result_double(ctx, isfinite(x * p) ? round(x * p) / p : x);
@@ -1124,51 +1230,82 @@ static int64_t months_of(const struct civil *c)
 	return c->y * 12 + c->m - 1;
 }
 
-/* kql_dtadd(period, amount, dt) */
-/* datetime_add's result: past a datetime's range (the year 10000, or
- * before 0001) refused, as the operators refuse it. */
-static void dt_result(sqlite3_context *ctx, __int128 t, sqlite3_value *at)
+/* period's index in periods[], or -1 having refused it (what names the
+ * function whose argument it is): an unknown period was null, where Kusto
+ * knows only the documented ones. */
+static int period_at(sqlite3_context *ctx, sqlite3_value *v, int64_t at, const char *what)
 {
-	if (in_range(t, PROTO_T_DATETIME))
-		sqlite3_result_int64(ctx, (sqlite3_int64)t);
-	else
-		fail_at(ctx, sqlite3_value_int64(at),
-		        "the function 'datetime_add' gives a datetime out of range: not supported");
+	int p = period(v);
+
+	if (p < 0 && sqlite3_value_type(v) != SQLITE_NULL)
+		fail_at(ctx, at,
+		        "the function '%s' knows no period '%s' (year, quarter, month, week, "
+		        "day, hour, minute, second, millisecond, microsecond, nanosecond)",
+		        what, (const char *)sqlite3_value_text(v));
+	return p;
 }
 
-static void fn_dtadd(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+/* t moved by n of the tick period p into *ret: false past DateTime's range. */
+static bool add_ticks(int64_t t, int64_t n, int p, int64_t *ret)
 {
-	int p = period(argv[0]);
-	int64_t n = sqlite3_value_int64(argv[1]), t = sqlite3_value_int64(argv[2]);
+	int64_t d;
+
+	if (p == 10) /* nanoseconds: whole ticks of 100, truncated */
+		d = n / 100;
+	else if (__builtin_mul_overflow(n, periods[p].ticks, &d))
+		return false;
+	return !__builtin_add_overflow(t, d, ret) && *ret >= KQL_DT_MIN && *ret <= KQL_DT_MAX;
+}
+
+/* t moved by n months, the day clamped to the month's last (Jan 31 + 1
+ * month is Feb 28 or 29, as .NET's AddMonths): false past the range. */
+static bool add_months(int64_t t, int64_t n, int64_t *ret)
+{
 	struct civil c = civil_of(t);
 	int64_t months, y, last;
 	int m, d;
 
-	if (p < 0 || sqlite3_value_type(argv[1]) == SQLITE_NULL ||
-	    sqlite3_value_type(argv[2]) == SQLITE_NULL || n > 1000000 || n < -1000000)
-		return;
-	if (periods[p].calendar == 0) {
-		dt_result(ctx, t + n * periods[p].ticks / (p == 10 ? 100 : 1), argv[3]);
-		return;
-	}
-	months = months_of(&c) + n * (periods[p].calendar == 1   ? 12
-	                              : periods[p].calendar == 2 ? 3
-	                                                         : 1);
+	if (n > 120000 || n < -120000) /* 10,000 years: past the range either way */
+		return false;
+	months = months_of(&c) + n;
 	y = floor_div(months, 12);
 	m = (int)(months - y * 12) + 1;
 	civil_from_days(days_from_civil(y + (m == 12), m == 12 ? 1 : m + 1, 1) - 1, &y, &m, &d);
-	last = d; /* the day is clamped to the month's last */
-	dt_result(ctx,
-	          (days_from_civil(y, m, c.d < last ? c.d : (int)last)) * TICKS_DAY +
-	              (t - c.days * TICKS_DAY),
-	          argv[3]);
+	last = d;
+	*ret = days_from_civil(y, m, c.d < last ? c.d : (int)last) * TICKS_DAY +
+	       (t - c.days * TICKS_DAY);
+	return *ret >= KQL_DT_MIN && *ret <= KQL_DT_MAX;
 }
 
-/* kql_dtdiff(period, dt1, dt2, at): period boundaries crossed from dt2
- * to dt1. */
+/* kql_dtadd(period, amount, dt, at): a result past DateTime's range is
+ * refused (.NET's Add* throw there; Kusto's answer is not documented). */
+static void fn_dtadd(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	int64_t at = sqlite3_value_int64(argv[3]);
+	int p = period_at(ctx, argv[0], at, "datetime_add");
+	int64_t n = sqlite3_value_int64(argv[1]), t = sqlite3_value_int64(argv[2]), r;
+	static const int months_per[] = {0, 12, 3, 1};
+	bool ok;
+
+	if (p < 0 || any_null(3, argv))
+		return;
+	/* past 120,000 (months) the result is out of the range anyway */
+	ok = periods[p].calendar == 0 ? add_ticks(t, n, p, &r)
+	                              : n <= 120000 && n >= -120000 &&
+	                                    add_months(t, n * months_per[periods[p].calendar], &r);
+	if (ok)
+		sqlite3_result_int64(ctx, r);
+	else
+		fail_at(ctx, at,
+		        "the function 'datetime_add' gives a datetime outside 0001-01-01 .. "
+		        "9999-12-31: not supported");
+}
+
+/* kql_dtdiff(period, dt1, dt2, at): period boundaries crossed from dt2 to
+ * dt1. */
 static void fn_dtdiff(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-	int p = period(argv[0]);
+	int p = period_at(ctx, argv[0], sqlite3_value_int64(argv[3]), "datetime_diff");
 	int64_t t1 = sqlite3_value_int64(argv[1]), t2 = sqlite3_value_int64(argv[2]);
 	struct civil a = civil_of(t1), b = civil_of(t2);
 
@@ -1222,7 +1359,7 @@ static int64_t iso_week(const struct civil *c)
 	return w > iso_weeks_in(c->y) ? 1 : w;
 }
 
-/* kql_dtpart(part, dt) */
+/* kql_dtpart(part, dt, at) */
 static void fn_dtpart(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	const char *part = (const char *)sqlite3_value_text(argv[0]);
@@ -1256,63 +1393,83 @@ static void fn_dtpart(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		v = c.frac / 10;
 	else if (strcasecmp(part, "nanosecond") == 0)
 		v = c.frac * 100;
-	else
+	else {
+		/* an unknown part was null; Kusto knows only its page's */
+		fail_at(ctx, sqlite3_value_int64(argv[2]),
+		        "the function 'datetime_part' knows no part '%s' (year, quarter, month, "
+		        "week_of_year, day, dayofyear, hour, minute, second, millisecond, "
+		        "microsecond, nanosecond)",
+		        part);
 		return;
+	}
 	sqlite3_result_int64(ctx, v);
 }
 
-/* One format_datetime specifier (a run of n letters c) of c into out. */
-static bool format_field(const struct civil *t, char c, int n, FILE *out)
+/* Whether a run of n letters c is one of format_datetime's documented
+ * elements (its page: y yy yyyy M MM d dd h hh H HH m mm s ss f..fffffff
+ * F..FFFFFFF tt). */
+static bool format_element(char c, int n)
 {
-	int h12 = t->hh % 12 == 0 ? 12 : t->hh % 12;
-
 	switch (c) {
 	case 'y':
-		/* y is the year of the century unpadded (2009 is 9), yy padded. */
-		fprintf(out, "%0*lld",
-		        n == 1   ? 1
-		        : n == 2 ? 2
-		                 : n,
-		        (long long)(n <= 2 ? t->y % 100 : t->y));
-		return true;
+		return n == 1 || n == 2 || n == 4;
 	case 'M':
-		fprintf(out, "%0*d", n >= 2 ? 2 : 1, t->m);
-		return n <= 2;
 	case 'd':
-		fprintf(out, "%0*d", n >= 2 ? 2 : 1, t->d);
-		return n <= 2;
-	case 'H':
-		fprintf(out, "%0*d", n >= 2 ? 2 : 1, t->hh);
-		return n <= 2;
 	case 'h':
-		fprintf(out, "%0*d", n >= 2 ? 2 : 1, h12);
-		return n <= 2;
+	case 'H':
 	case 'm':
-		fprintf(out, "%0*d", n >= 2 ? 2 : 1, t->mm);
-		return n <= 2;
 	case 's':
-		fprintf(out, "%0*d", n >= 2 ? 2 : 1, t->ss);
 		return n <= 2;
 	case 'f':
-	case 'F': {
-		char frac[8];
-		(void)snprintf(frac, sizeof(frac), "%07lld", (long long)t->frac);
-		frac[n <= 7 ? n : 7] = '\0';
-		for (int k = n - 1; c == 'F' && k >= 0 && frac[k] == '0'; k--)
-			frac[k] = '\0';
-		fputs(frac, out);
+	case 'F':
 		return n <= 7;
-	}
 	case 't':
-		fputs(t->hh < 12 ? (n == 1 ? "A" : "AM") : (n == 1 ? "P" : "PM"), out);
-		return n <= 2;
+		return n == 2;
 	default:
 		return false;
 	}
 }
 
-/* kql_format_datetime(dt, format): .NET-like specifiers (yyyy MM dd HH hh
- * mm ss f..fffffff F.. tt); other characters are copied. */
+/* One format_datetime element (a run of n letters c, checked) of t into
+ * out. */
+static void format_field(const struct civil *t, char c, int n, FILE *out)
+{
+	int h12 = t->hh % 12 == 0 ? 12 : t->hh % 12;
+	char frac[8];
+
+	switch (c) {
+	case 'y':
+		/* y is the year of the century unpadded (2009 is 9), yy padded. */
+		fprintf(out, "%0*lld", n, (long long)(n <= 2 ? t->y % 100 : t->y));
+		return;
+	case 'f':
+	case 'F':
+		(void)snprintf(frac, sizeof(frac), "%07lld", (long long)t->frac);
+		frac[n] = '\0';
+		for (int k = n - 1; c == 'F' && k >= 0 && frac[k] == '0'; k--)
+			frac[k] = '\0';
+		fputs(frac, out);
+		return;
+	case 't':
+		fputs(t->hh < 12 ? "AM" : "PM", out);
+		return;
+	default:
+		break;
+	}
+	fprintf(out, "%0*d", n,
+	        c == 'M'   ? t->m
+	        : c == 'd' ? t->d
+	        : c == 'H' ? t->hh
+	        : c == 'h' ? h12
+	        : c == 'm' ? t->mm
+	                   : t->ss);
+}
+
+/* kql_format_datetime(dt, format, at): the page's elements, its
+ * delimiters (space / - : , . _ [ ]) copied; anything else is refused:
+ * .NET's other specifiers (MMM, ddd, yyy, t, z, K), quotes, escapes and
+ * other letters (a T) were guessed at (an empty string, .NET's text),
+ * where Kusto's answer is not documented. */
 static void fn_format_datetime(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	const char *fmt = (const char *)sqlite3_value_text(argv[1]);
@@ -1320,23 +1477,30 @@ static void fn_format_datetime(sqlite3_context *ctx, int argc, sqlite3_value **a
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *out;
-	bool ok = true;
+	const char *bad = NULL;
+	int n = 1;
 
 	if (fmt == NULL || sqlite3_value_type(argv[0]) == SQLITE_NULL ||
 	    (out = open_memstream(&buf, &len)) == NULL)
 		return;
-	for (const char *p = fmt; *p != '\0' && ok;) {
-		int n = 1;
-		while (p[n] == p[0])
+	for (const char *p = fmt; *p != '\0' && bad == NULL; p += n) {
+		for (n = 1; p[n] == p[0];)
 			n++;
-		if (strchr("yMdHhmsfFt", *p) != NULL)
-			ok = format_field(&t, *p, n, out);
-		else
+		if (format_element(*p, n))
+			format_field(&t, *p, n, out);
+		else if (strchr(" /-:,._[]", *p) != NULL)
 			fwrite(p, 1, (size_t)n, out);
-		p += n;
+		else
+			bad = p;
 	}
-	if (fclose(out) == 0 && ok)
+	if (fclose(out) == 0 && bad == NULL)
 		sqlite3_result_text(ctx, buf, -1, SQLITE_TRANSIENT);
+	else if (bad != NULL)
+		fail_at(ctx, sqlite3_value_int64(argv[2]),
+		        "the function 'format_datetime' does not support the format element '%.*s' "
+		        "(its page's elements: y yy yyyy M MM d dd h hh H HH m mm s ss f..fffffff "
+		        "F..FFFFFFF tt; delimiters: space / - : , . _ [ ])",
+		        n > 16 ? 16 : n, bad);
 	free(buf);
 }
 
@@ -1416,6 +1580,36 @@ static void fn_indexof(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		}
 	}
 	sqlite3_result_int64(ctx, -1);
+}
+
+/* kql_substring(text, start[, length], at): characters from start (a
+ * negative one counts from the end, its page), length of them or the
+ * rest.  A length below zero, or a length with a start before the text's
+ * first character (-10 of 6), were SQLite's substr's answers ("", and the
+ * window's part inside the text) where Kusto's are not documented, and
+ * are refused; without a length such a start takes the whole text. */
+static void fn_substring(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const char *s = (const char *)sqlite3_value_text(argv[0]), *from;
+	int64_t at = sqlite3_value_int64(argv[argc - 1]);
+	int64_t start = sqlite3_value_int64(argv[1]),
+	        n = argc > 3 ? sqlite3_value_int64(argv[2]) : -1;
+	int64_t len;
+
+	if (s == NULL || any_null(argc - 1, argv))
+		return;
+	len = chars_in(s, strlen(s));
+	if (argc > 3 && (n < 0 || start < -len)) {
+		fail_at(ctx, at, "the function 'substring' with %s: not supported",
+		        n < 0 ? "a negative length" : "a start before the text's first character");
+		return;
+	}
+	if (start < 0)
+		start = len + start < 0 ? 0 : len + start;
+	from = char_at(s, start);
+	sqlite3_result_text(ctx, from,
+	                    argc > 3 ? (int)(char_at(from, n) - from) : (int)strlen(from),
+	                    SQLITE_TRANSIENT);
 }
 
 /* kql_indexes(n1, n2 ...): the JSON array [0, 1 ... max(n) - 1] that
@@ -1690,8 +1884,10 @@ static void collect_final(sqlite3_context *ctx)
 		sqlite3_result_text(ctx, "[]", 2, SQLITE_STATIC);
 		return;
 	}
-	if ((out = json_dumps(acc->a, JSON_COMPACT)) != NULL)
+	if ((out = kql_json_dump(acc->a, 0)) != NULL)
 		sqlite3_result_text(ctx, out, -1, free);
+	else
+		sqlite3_result_error_nomem(ctx);
 	json_decref(acc->a);
 	json_decref(acc->seen);
 	kql_exec_release(ctx, acc->bytes);
@@ -1925,7 +2121,7 @@ static void fn_array_head(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	}
 	while (json_is_array(a) && json_array_size(a) > (size_t)n)
 		(void)json_array_remove(a, json_array_size(a) - 1);
-	if ((out = json_dumps(a, JSON_COMPACT | JSON_ENCODE_ANY)) != NULL)
+	if ((out = kql_json_dump(a, 0)) != NULL)
 		sqlite3_result_text(ctx, out, -1, free);
 	else
 		sqlite3_result_error_nomem(ctx);
@@ -2035,16 +2231,18 @@ static const struct {
     {"kql_abs", 3, fn_abs, NULL, NULL},
     {"kql_nan", 2, fn_nan, NULL, NULL},
     {"kql_jreal", 2, fn_jreal, NULL, NULL},
+    {"kql_todynamic", 2, fn_todynamic, NULL, NULL},
     {"kql_startof", -1, fn_startof, NULL, NULL},
     {"kql_dayofweek", 1, fn_dayofweek, NULL, NULL},
     {"kql_round", -1, fn_round, NULL, NULL},
     {"kql_math", -1, fn_math, NULL, NULL},
     {"kql_dtadd", 4, fn_dtadd, NULL, NULL},
     {"kql_dtdiff", 4, fn_dtdiff, NULL, NULL},
-    {"kql_dtpart", 2, fn_dtpart, NULL, NULL},
-    {"kql_format_datetime", 2, fn_format_datetime, NULL, NULL},
+    {"kql_dtpart", 3, fn_dtpart, NULL, NULL},
+    {"kql_format_datetime", 3, fn_format_datetime, NULL, NULL},
     {"kql_trim", 3, fn_trim, NULL, NULL},
     {"kql_indexof", -1, fn_indexof, NULL, NULL},
+    {"kql_substring", -1, fn_substring, NULL, NULL},
     {"kql_indexes", -1, fn_indexes, NULL, NULL},
     {"kql_array_head", 2, fn_array_head, NULL, NULL},
     {"kql_ingest", 2, fn_ingest, NULL, NULL},

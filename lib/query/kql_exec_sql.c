@@ -683,6 +683,15 @@ static int extreme_of(struct sqlb *b, const struct kql_expr *e, const char *agg,
 
 static int jreal(struct sqlb *b, const struct kql_expr *e, const char *prefix);
 
+/* Whether a conversion goes between a datetime or timespan (t) and a
+ * number (n): tolong(1h), todatetime(1) were their texts' (null; "1" read
+ * as a day), where Kusto's answers (ticks?) are not documented. */
+static bool time_number(enum proto_coltype t, enum proto_coltype n)
+{
+	return (t == PROTO_T_DATETIME || t == PROTO_T_TIMESPAN) &&
+	       (n == PROTO_T_INT || n == PROTO_T_LONG || n == PROTO_T_REAL);
+}
+
 static int conversion(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 {
 	if (e->args[0]->type == e->type && e->type != PROTO_T_DYNAMIC)
@@ -692,19 +701,37 @@ static int conversion(struct sqlb *b, const struct kql_expr *e, const char *pref
 	    (e->type == PROTO_T_INT || e->type == PROTO_T_LONG || e->type == PROTO_T_REAL))
 		return e->type == PROTO_T_REAL ? pattern(b, e, "CAST(%0 AS REAL)", prefix)
 		                               : expr(b, e->args[0], prefix);
+	/* An int or long is true when not zero (tobool's page: tobool(123)
+	 * is true); its text "123" was no bool, null.  A real's answer is
+	 * not documented (its text "2.5" gave null). */
+	if (e->fn == KQL_F_TOBOOL &&
+	    (e->args[0]->type == PROTO_T_INT || e->args[0]->type == PROTO_T_LONG))
+		return pattern(b, e, "(%0 <> 0)", prefix);
+	if (e->fn == KQL_F_TOBOOL && e->args[0]->type == PROTO_T_REAL)
+		return unsupported(b, e->pos, "the function", "tobool (of a real)");
+	if (time_number(e->type, e->args[0]->type) || time_number(e->args[0]->type, e->type))
+		return unsupported(b, e->pos, "the function",
+		                   e->args[0]->type == PROTO_T_DATETIME ? "to<number> of a datetime"
+		                   : e->args[0]->type == PROTO_T_TIMESPAN
+		                       ? "to<number> of a timespan"
+		                   : e->type == PROTO_T_DATETIME ? "todatetime of a number"
+		                                                 : "totimespan of a number");
 	switch (e->fn) {
 	case KQL_F_TOSTRING:
 		return text_of(b, e->args[0], prefix);
 	case KQL_F_TODYNAMIC:
 		if (e->args[0]->type == PROTO_T_REAL)
 			return jreal(b, e->args[0], prefix);
-		return e->args[0]->type == PROTO_T_DYNAMIC
-		           ? expr(b, e->args[0], prefix)
-		           /* text that is no JSON stays a string; JSON null is null */
-		           : pattern(b, e,
-		                     "(CASE WHEN %0 = '' THEN NULL WHEN NOT json_valid(%0) THEN "
-		                     "json_quote(%0) WHEN json(%0) <> 'null' THEN json(%0) END)",
-		                     prefix);
+		if (e->args[0]->type == PROTO_T_DYNAMIC)
+			return expr(b, e->args[0], prefix);
+		/* text that is no JSON stays a string; JSON null is null */
+		if (pattern(b, e,
+		            "(CASE WHEN %0 = '' THEN NULL WHEN NOT json_valid(%0) THEN "
+		            "json_quote(%0) ELSE kql_todynamic(%0",
+		            prefix) != 0)
+			return -1;
+		fprintf(b->f, ", %lld) END)", (long long)kql_exec_at(e->pos));
+		return 0;
 	default:
 		break;
 	}
@@ -739,14 +766,14 @@ static const struct {
      "(CASE WHEN json_valid(%0) AND json_type(%0) = 'object' THEN (SELECT "
      "json_group_array(key) FROM json_each(%0)) END)",
      0},
-    {KQL_F_SPLIT, FORM_CALL, "kql_split", 0},
+    {KQL_F_SPLIT, FORM_CALL_AT, "kql_split", 0},
     {KQL_F_REPLACE_STRING, FORM_CALL, "replace", 0},
     {KQL_F_INDEXOF, FORM_CALL, "kql_indexof", 0},
     {KQL_F_TRIM, FORM_CALL_AT, "kql_trim", 0},
     {KQL_F_DATETIME_ADD, FORM_CALL_AT, "kql_dtadd", 0},
     {KQL_F_DATETIME_DIFF, FORM_CALL_AT, "kql_dtdiff", 0},
-    {KQL_F_DATETIME_PART, FORM_CALL, "kql_dtpart", 0},
-    {KQL_F_FORMAT_DATETIME, FORM_CALL, "kql_format_datetime", 0},
+    {KQL_F_DATETIME_PART, FORM_CALL_AT, "kql_dtpart", 0},
+    {KQL_F_FORMAT_DATETIME, FORM_CALL_AT, "kql_format_datetime", 0},
     {KQL_F_DAYOFWEEK, FORM_CALL, "kql_dayofweek", 0},
     {KQL_F_ABS, FORM_CALL, "abs", 0},
     {KQL_F_STARTOFDAY, FORM_CODED_AT, "kql_startof", KQL_U_DAY},
@@ -798,7 +825,7 @@ static int coalesce_strings(struct sqlb *b, const struct kql_expr *e, const char
 }
 
 /* abs of an integer or a timespan: kql_abs refuses |long.MinValue|,
- * which SQLite's abs fails on as an engine error, and |int.MinValue|. */
+ * which SQLite's abs fails on as an engine error. */
 static int int_abs(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 {
 	fputs("kql_abs(", b->f);
@@ -849,13 +876,7 @@ static int scalar_call(struct sqlb *b, const struct kql_expr *e, const char *pre
 	case KQL_F_TOUPPER:
 		return one_text_arg(b, "kql_upper", e, prefix);
 	case KQL_F_SUBSTRING:
-		/* A negative start counts from the end, as SQLite's substr does. */
-		return pattern(
-		    b, e,
-		    e->nargs == 3
-		        ? "substr(%0, CASE WHEN %1 < 0 THEN %1 ELSE %1 + 1 END, max(%2, 0))"
-		        : "substr(%0, CASE WHEN %1 < 0 THEN %1 ELSE %1 + 1 END)",
-		    prefix);
+		return call_at(b, "kql_substring", e, prefix);
 	case KQL_F_STRCAT:
 		return concat(b, e, 0, -1, prefix);
 	case KQL_F_STRCAT_DELIM:
@@ -877,8 +898,11 @@ static int scalar_call(struct sqlb *b, const struct kql_expr *e, const char *pre
 	case KQL_F_NOW:
 		return now_plus(b, e, 1, prefix);
 	case KQL_F_ROUND:
-		return e->type == PROTO_T_LONG ? expr(b, e->args[0], prefix)
-		                               : call(b, "kql_round", e, prefix);
+		/* an int or long with no digits is itself; with digits (-2:
+		 * hundreds) it is rounded as a real is */
+		return (e->type == PROTO_T_LONG || e->type == PROTO_T_INT) && e->nargs == 1
+		           ? expr(b, e->args[0], prefix)
+		           : call_at(b, "kql_round", e, prefix);
 	case KQL_F_INGESTION_TIME:
 		fprintf(b->f, "%s" INGEST_SQL, prefix);
 		return 0;

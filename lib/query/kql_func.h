@@ -116,7 +116,7 @@ enum kql_fn_rule {
 	KQL_R_ARG1,    /* the second argument's (iff, case) */
 	KQL_R_SUM,     /* long for int/long/bool, else the argument's */
 	KQL_R_NUMERIC, /* real; a timespan or datetime for such an argument (avg) */
-	KQL_R_ROUND,   /* real, or long for int/long */
+	KQL_R_ROUND,   /* real, or the argument's for int/long */
 };
 
 struct kql_func {

@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "query/kql_json.h"
 #include "query/kql_parse_int.h"
 #include "util/timefmt.h"
 
@@ -633,7 +634,7 @@ static struct kql_node *parse_dynamic(struct kql_parser *p, struct kql_node *n)
 	if (json_is_null(v)) {
 		n->isnull = true;
 	} else {
-		s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+		s = kql_json_dump(v, 0);
 		n->str = s != NULL ? kql_arena_strndup(p->a, s, strlen(s)) : NULL;
 		free(s);
 		if (n->str == NULL) {

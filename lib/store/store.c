@@ -445,6 +445,18 @@ int store_step_row(struct store *s, sqlite3_stmt *st, char *err, const char *wha
 	return store_sqlerr(s, rc, err, what);
 }
 
+int store_find_row(struct store *s, enum store_st id, const char *key, const char *what,
+                   sqlite3_stmt **ret, char *err)
+{
+	sqlite3_stmt *st = store_stmt(s, id, err);
+
+	if (st == NULL)
+		return -EIO;
+	(void)store_bind_text(st, 1, key);
+	*ret = st;
+	return store_step_row(s, st, err, what);
+}
+
 int store_run(struct store *s, enum store_st id, char *err)
 {
 	sqlite3_stmt *st = store_stmt(s, id, err);
@@ -460,6 +472,19 @@ int store_run_id(struct store *s, enum store_st id, int64_t a, char *err)
 		return -EIO;
 	(void)sqlite3_bind_int64(st, 1, a);
 	return store_step_done(s, st, err, statements[id]);
+}
+
+void *store_grow(void *v, size_t n, size_t *cap, size_t first, size_t size)
+{
+	size_t ncap = *cap > 0 ? *cap * 2 : first;
+	void *nv;
+
+	if (n < *cap)
+		return v;
+	nv = reallocarray(v, ncap, size);
+	if (nv != NULL)
+		*cap = ncap;
+	return nv;
 }
 
 int store_bind_text(sqlite3_stmt *st, int i, const char *v)
@@ -520,6 +545,18 @@ int store_check_writable(struct store *s, char *err)
 	if (s->readonly)
 		return store_errf(err, -EROFS, "the store handle is read-only");
 	return 0;
+}
+
+/* Statement id of a writable handle in *ret: -EROFS (with a message) on a
+ * read-only one, -EIO when it cannot be prepared. */
+static int writable_stmt(struct store *s, enum store_st id, sqlite3_stmt **ret, char *err)
+{
+	int r = store_check_writable(s, err);
+
+	if (r < 0)
+		return r;
+	*ret = store_stmt(s, id, err);
+	return *ret != NULL ? 0 : -EIO;
 }
 
 int64_t store_now(void)
@@ -846,13 +883,10 @@ void store_free(struct store *s)
 static int kv_put(struct store *s, enum store_st id, const char *name, const char *json, char *err)
 {
 	sqlite3_stmt *st;
-	int r = store_check_writable(s, err);
+	int r = writable_stmt(s, id, &st, err);
 
 	if (r < 0)
 		return r;
-	st = store_stmt(s, id, err);
-	if (st == NULL)
-		return -EIO;
 	(void)store_bind_text(st, 1, name);
 	(void)store_bind_text(st, 2, json);
 	return step_change(s, st, err, id == ST_CONFIG_PUT ? "config put" : "overlay put");
@@ -862,13 +896,10 @@ static int kv_delete(struct store *s, enum store_st id, const char *name, char *
 {
 	const char *what = id == ST_CONFIG_DELETE ? "config" : "overlay";
 	sqlite3_stmt *st;
-	int r = store_check_writable(s, err);
+	int r = writable_stmt(s, id, &st, err);
 
 	if (r < 0)
 		return r;
-	st = store_stmt(s, id, err);
-	if (st == NULL)
-		return -EIO;
 	(void)store_bind_text(st, 1, name);
 	r = step_change(s, st, err, id == ST_CONFIG_DELETE ? "config delete" : "overlay delete");
 	if (r == -ENOENT)
@@ -902,14 +933,10 @@ int store_config_put(struct store *s, const char *name, const char *json, char *
 
 int store_config_get(struct store *s, const char *name, char **ret, char *err)
 {
-	sqlite3_stmt *st = store_stmt(s, ST_CONFIG_GET, err);
+	sqlite3_stmt *st;
 	char *json = NULL;
-	int r;
+	int r = store_find_row(s, ST_CONFIG_GET, name, "config get", &st, err);
 
-	if (st == NULL)
-		return -EIO;
-	(void)store_bind_text(st, 1, name);
-	r = store_step_row(s, st, err, "config get");
 	if (r == 0)
 		return store_errf(err, -ENOENT, "config '%s': not found", name);
 	if (r < 0)
@@ -954,14 +981,10 @@ int store_overlay_list(struct store *s, int (*fn)(void *arg, const char *name, c
 
 int store_dbrow_find(struct store *s, const char *config, struct store_dbrow *ret, char *err)
 {
-	sqlite3_stmt *st = store_stmt(s, ST_DB_FIND, err);
+	sqlite3_stmt *st;
 	const char *uuid;
-	int r;
+	int r = store_find_row(s, ST_DB_FIND, config, "database", &st, err);
 
-	if (st == NULL)
-		return -EIO;
-	(void)store_bind_text(st, 1, config);
-	r = store_step_row(s, st, err, "database");
 	if (r == 0)
 		return store_errf(err, -ENOENT, "database '%s': not attached", config);
 	if (r < 0)
@@ -982,13 +1005,10 @@ int store_db_add(struct store *s, const char *config, const char *root, const ch
                  const char *local_name, char *err)
 {
 	sqlite3_stmt *st;
-	int r = store_check_writable(s, err);
+	int r = writable_stmt(s, ST_DB_ADD, &st, err);
 
 	if (r < 0)
 		return r;
-	st = store_stmt(s, ST_DB_ADD, err);
-	if (st == NULL)
-		return -EIO;
 	(void)store_bind_text(st, 1, config);
 	(void)store_bind_text(st, 2, root);
 	(void)store_bind_text(st, 3, leader_db);
@@ -1057,26 +1077,24 @@ static int db_update(struct store *s, sqlite3_stmt *st, const char *config, char
 	return r;
 }
 
-static sqlite3_stmt *db_update_stmt(struct store *s, enum store_st id, const char *config,
-                                    char *err)
+static int db_update_stmt(struct store *s, enum store_st id, const char *config, sqlite3_stmt **ret,
+                          char *err)
 {
-	sqlite3_stmt *st;
+	int r = writable_stmt(s, id, ret, err);
 
-	if (store_check_writable(s, err) < 0)
-		return NULL;
-	st = store_stmt(s, id, err);
-	if (st != NULL)
-		(void)store_bind_text(st, 1, config);
-	return st;
+	if (r == 0)
+		(void)store_bind_text(*ret, 1, config);
+	return r;
 }
 
 int store_db_set_poll(struct store *s, const char *config, int64_t when, uint64_t leader_version,
                       int64_t leader_committed, char *err)
 {
-	sqlite3_stmt *st = db_update_stmt(s, ST_DB_SET_POLL, config, err);
+	sqlite3_stmt *st;
+	int r = db_update_stmt(s, ST_DB_SET_POLL, config, &st, err);
 
-	if (st == NULL)
-		return s->readonly ? -EROFS : -EIO;
+	if (r < 0)
+		return r;
 	(void)sqlite3_bind_int64(st, 2, when);
 	(void)sqlite3_bind_int64(st, 3, (int64_t)leader_version);
 	(void)sqlite3_bind_int64(st, 4, leader_committed);
@@ -1085,20 +1103,22 @@ int store_db_set_poll(struct store *s, const char *config, int64_t when, uint64_
 
 int store_db_set_error(struct store *s, const char *config, const char *error, char *err)
 {
-	sqlite3_stmt *st = db_update_stmt(s, ST_DB_SET_ERROR, config, err);
+	sqlite3_stmt *st;
+	int r = db_update_stmt(s, ST_DB_SET_ERROR, config, &st, err);
 
-	if (st == NULL)
-		return s->readonly ? -EROFS : -EIO;
+	if (r < 0)
+		return r;
 	(void)store_bind_text(st, 2, error);
 	return db_update(s, st, config, err);
 }
 
 int store_db_set_state(struct store *s, const char *config, const char *state, char *err)
 {
-	sqlite3_stmt *st = db_update_stmt(s, ST_DB_SET_STATE, config, err);
+	sqlite3_stmt *st;
+	int r = db_update_stmt(s, ST_DB_SET_STATE, config, &st, err);
 
-	if (st == NULL)
-		return s->readonly ? -EROFS : -EIO;
+	if (r < 0)
+		return r;
 	(void)store_bind_text(st, 2, state);
 	return db_update(s, st, config, err);
 }

@@ -108,17 +108,12 @@ static int model_rehash(struct model *m)
 /* Appends x (stolen: the model owns its members from now on). */
 static int model_add(struct model *m, struct m_entity *x)
 {
+	struct m_entity *v = store_grow(m->v, m->n, &m->cap, 16, sizeof(*v));
 	int r;
 
-	if (m->n == m->cap) {
-		size_t cap = m->cap > 0 ? m->cap * 2 : 16;
-		struct m_entity *v = reallocarray(m->v, cap, sizeof(*v));
-
-		if (v == NULL)
-			return -ENOMEM;
-		m->v = v;
-		m->cap = cap;
-	}
+	if (v == NULL)
+		return -ENOMEM;
+	m->v = v;
 	m->v[m->n++] = *x;
 	memset(x, 0, sizeof(*x));
 	r = model_rehash(m);
@@ -482,28 +477,10 @@ static int feed_principals(struct store_ckpt *ck, const struct proto_action *a, 
 /* Stages the artifacts after the first (which stage_extent puts inline). */
 static int stage_artifacts(struct store_ckpt *ck, const struct proto_extent *x, char *err)
 {
-	unsigned char sha[32];
-	sqlite3_stmt *st = ck->ins_art;
-
 	for (size_t i = 1; i < x->nartifacts; i++) {
-		const struct proto_artifact *a = &x->artifacts[i];
-		char *data = NULL;
-		int r;
+		int r = store_artifact_put(ck->s, ck->ins_art, ck->seq, x, i, "checkpoint staging",
+		                           err);
 
-		if (store_sha_parse(a->sha256, sha) < 0)
-			return store_errf(err, -EINVAL, "extent %s: artifacts[%zu]: bad sha256",
-			                  x->id, i);
-		if (store_data_encode(a, &data) < 0)
-			return store_errf(err, -ENOMEM, "out of memory");
-		(void)sqlite3_bind_int64(st, 1, ck->seq);
-		(void)sqlite3_bind_int64(st, 2, (int64_t)i);
-		(void)store_bind_text(st, 3, a->name != NULL ? a->name : "");
-		(void)store_bind_text(st, 4, store_path_stored(a));
-		(void)sqlite3_bind_int64(st, 5, (int64_t)a->size);
-		(void)sqlite3_bind_blob(st, 6, sha, sizeof(sha), SQLITE_STATIC);
-		(void)store_bind_text(st, 7, data);
-		r = store_step_done(ck->s, st, err, "checkpoint staging");
-		free(data);
 		if (r < 0)
 			return r;
 	}

@@ -75,16 +75,25 @@ static bool included(const struct apply *a, enum proto_kind kind, const char *na
 	return a->filter->include(kind, name, a->filter->arg);
 }
 
-static int ent_find(struct apply *a, const char *name, struct ent_ref *ret)
+/* Steps statement id, which looks up an entity of this database by name, as
+ * store_step_row: 1 with the row in *ret (the caller reads and resets it). */
+static int ent_row(struct apply *a, enum store_st id, const char *name, sqlite3_stmt **ret)
 {
-	sqlite3_stmt *st = store_stmt(a->s, ST_ENT_FIND, a->err);
-	int r;
+	sqlite3_stmt *st = store_stmt(a->s, id, a->err);
 
 	if (st == NULL)
 		return -EIO;
 	(void)sqlite3_bind_int64(st, 1, a->row.id);
 	(void)store_bind_text(st, 2, name);
-	r = store_step_row(a->s, st, a->err, "entity");
+	*ret = st;
+	return store_step_row(a->s, st, a->err, "entity");
+}
+
+static int ent_find(struct apply *a, const char *name, struct ent_ref *ret)
+{
+	sqlite3_stmt *st;
+	int r = ent_row(a, ST_ENT_FIND, name, &st);
+
 	ret->found = r == 1;
 	if (r == 1) {
 		ret->id = sqlite3_column_int64(st, 0);
@@ -220,14 +229,9 @@ static int do_create(struct apply *a)
 static int ent_load(struct apply *a, const char *name, bool *ret_found, struct proto_entity *ret,
                     int64_t *ret_id)
 {
-	sqlite3_stmt *st = store_stmt(a->s, ST_ENT_GET, a->err);
-	int r;
+	sqlite3_stmt *st;
+	int r = ent_row(a, ST_ENT_GET, name, &st);
 
-	if (st == NULL)
-		return -EIO;
-	(void)sqlite3_bind_int64(st, 1, a->row.id);
-	(void)store_bind_text(st, 2, name);
-	r = store_step_row(a->s, st, a->err, "entity");
 	*ret_found = r == 1;
 	if (r == 1) {
 		r = store_entity_read(a->s, st, ret, ret_id, a->err);
@@ -295,14 +299,9 @@ static int ent_drop(struct apply *a, int64_t id)
 /* The extent totals of entity id (from its row), added to the removed sums. */
 static int ent_count_removed(struct apply *a, const char *name)
 {
-	sqlite3_stmt *st = store_stmt(a->s, ST_ENT_GET, a->err);
-	int r;
+	sqlite3_stmt *st;
+	int r = ent_row(a, ST_ENT_GET, name, &st);
 
-	if (st == NULL)
-		return -EIO;
-	(void)sqlite3_bind_int64(st, 1, a->row.id);
-	(void)store_bind_text(st, 2, name);
-	r = store_step_row(a->s, st, a->err, "entity");
 	if (r == 1) {
 		a->sum.extents_removed += (uint64_t)sqlite3_column_int64(st, 8);
 		a->sum.rows_removed += (uint64_t)sqlite3_column_int64(st, 9);

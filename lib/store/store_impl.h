@@ -149,11 +149,22 @@ int store_step_done(struct store *s, sqlite3_stmt *st, char *err, const char *wh
 /* Steps a statement expected to return a row: 1 with a row, 0 when done. */
 int store_step_row(struct store *s, sqlite3_stmt *st, char *err, const char *what);
 
+/* Steps statement id with its first parameter bound to key, as
+ * store_step_row: 1 with the row in *ret (the caller reads and resets it),
+ * 0 when there is none. */
+int store_find_row(struct store *s, enum store_st id, const char *key, const char *what,
+                   sqlite3_stmt **ret, char *err);
+
 /* Runs one parameterless statement of id to completion. */
 int store_run(struct store *s, enum store_st id, char *err);
 
 /* Runs one statement of id with one integer parameter to completion. */
 int store_run_id(struct store *s, enum store_st id, int64_t a, char *err);
+
+/* Makes room for element n of v, an array of *cap elements of size bytes:
+ * v itself while n < *cap, else v reallocated to twice *cap (first when
+ * empty) with *cap updated; NULL when out of memory (v and *cap kept). */
+void *store_grow(void *v, size_t n, size_t *cap, size_t first, size_t size);
 
 /* Binds text that may be NULL. */
 int store_bind_text(sqlite3_stmt *st, int i, const char *v);
@@ -228,6 +239,11 @@ int store_caching_write(struct store *s, int64_t db, int64_t entity, const struc
                         char *err);
 int store_retention_write(struct store *s, int64_t db, int64_t entity,
                           const struct proto_retention *p, char *err);
+
+/* Binds artifact i of x to st, an insert of an artifact row whose first
+ * column is key (an extent id, or a staging sequence), and steps it. */
+int store_artifact_put(struct store *s, sqlite3_stmt *st, int64_t key, const struct proto_extent *x,
+                       size_t i, const char *what, char *err);
 
 /* The principals of (db, role) as a new array (store_principals_free). */
 int store_principals_read(struct store *s, int64_t db, enum proto_role role,

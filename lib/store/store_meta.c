@@ -126,17 +126,12 @@ static int columns_read(struct store *s, int64_t id, struct proto_entity *e, cha
 	while ((r = store_step_row(s, st, err, "columns")) == 1) {
 		struct proto_column *c;
 
-		if (e->ncolumns == cap) {
-			size_t ncap = cap > 0 ? cap * 2 : 8;
-
-			c = reallocarray(e->columns, ncap, sizeof(*c));
-			if (c == NULL) {
-				r = -ENOMEM;
-				break;
-			}
-			e->columns = c;
-			cap = ncap;
+		c = store_grow(e->columns, e->ncolumns, &cap, 8, sizeof(*c));
+		if (c == NULL) {
+			r = -ENOMEM;
+			break;
 		}
+		e->columns = c;
 		c = &e->columns[e->ncolumns];
 		if (proto_coltype_parse((const char *)sqlite3_column_text(st, 1), &c->type) < 0) {
 			r = store_errf(err, -EBADMSG, "%s: bad column type in the store", e->name);
@@ -349,15 +344,11 @@ void store_principals_free(struct proto_principal *v, size_t n)
 /* Appends the row of st to *v; false on ENOMEM. */
 static bool principal_push(sqlite3_stmt *st, struct proto_principal **v, size_t *n, size_t *cap)
 {
-	if (*n == *cap) {
-		size_t ncap = *cap > 0 ? *cap * 2 : 8;
-		struct proto_principal *nv = reallocarray(*v, ncap, sizeof(*nv));
+	struct proto_principal *nv = store_grow(*v, *n, cap, 8, sizeof(*nv));
 
-		if (nv == NULL)
-			return false;
-		*v = nv;
-		*cap = ncap;
-	}
+	if (nv == NULL)
+		return false;
+	*v = nv;
 	(*v)[*n].name = NULL;
 	if (!store_col_dup(st, 0, &(*v)[*n].fqn, true))
 		return false;
@@ -511,32 +502,39 @@ static uint64_t extent_bytes(const struct proto_extent *x)
 	return b;
 }
 
+int store_artifact_put(struct store *s, sqlite3_stmt *st, int64_t key, const struct proto_extent *x,
+                       size_t i, const char *what, char *err)
+{
+	const struct proto_artifact *a = &x->artifacts[i];
+	unsigned char sha[32];
+	char *data = NULL;
+	int r;
+
+	if (store_sha_parse(a->sha256, sha) < 0)
+		return store_errf(err, -EINVAL, "extent %s: artifacts[%zu]: bad sha256", x->id, i);
+	if (store_data_encode(a, &data) < 0)
+		return store_errf(err, -ENOMEM, "out of memory");
+	(void)sqlite3_bind_int64(st, 1, key);
+	(void)sqlite3_bind_int64(st, 2, (int64_t)i);
+	(void)store_bind_text(st, 3, a->name != NULL ? a->name : "");
+	(void)store_bind_text(st, 4, store_path_stored(a));
+	(void)sqlite3_bind_int64(st, 5, (int64_t)a->size);
+	(void)sqlite3_bind_blob(st, 6, sha, sizeof(sha), SQLITE_STATIC);
+	(void)store_bind_text(st, 7, data);
+	r = store_step_done(s, st, err, what);
+	free(data);
+	return r;
+}
+
 static int artifacts_insert(struct store *s, int64_t id, const struct proto_extent *x, char *err)
 {
-	unsigned char sha[32];
-
 	for (size_t i = 0; i < x->nartifacts; i++) {
-		const struct proto_artifact *a = &x->artifacts[i];
 		sqlite3_stmt *st = store_stmt(s, ST_ART_INSERT, err);
-		char *data = NULL;
 		int r;
 
 		if (st == NULL)
 			return -EIO;
-		if (store_sha_parse(a->sha256, sha) < 0)
-			return store_errf(err, -EINVAL, "extent %s: artifacts[%zu]: bad sha256",
-			                  x->id, i);
-		if (store_data_encode(a, &data) < 0)
-			return store_errf(err, -ENOMEM, "out of memory");
-		(void)sqlite3_bind_int64(st, 1, id);
-		(void)sqlite3_bind_int64(st, 2, (int64_t)i);
-		(void)store_bind_text(st, 3, a->name != NULL ? a->name : "");
-		(void)store_bind_text(st, 4, store_path_stored(a));
-		(void)sqlite3_bind_int64(st, 5, (int64_t)a->size);
-		(void)sqlite3_bind_blob(st, 6, sha, sizeof(sha), SQLITE_STATIC);
-		(void)store_bind_text(st, 7, data);
-		r = store_step_done(s, st, err, "artifact insert");
-		free(data);
+		r = store_artifact_put(s, st, id, x, i, "artifact insert", err);
 		if (r < 0)
 			return r;
 	}

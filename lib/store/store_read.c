@@ -84,14 +84,10 @@ static int db_info_read(sqlite3_stmt *st, struct store_db_info *d)
 
 int store_db_get(struct store *s, const char *config, struct store_db_info *ret, char *err)
 {
-	sqlite3_stmt *st = store_stmt(s, ST_DB_GET, err);
+	sqlite3_stmt *st;
 	struct store_db_info d;
-	int r;
+	int r = store_find_row(s, ST_DB_GET, config, "database", &st, err);
 
-	if (st == NULL)
-		return -EIO;
-	(void)store_bind_text(st, 1, config);
-	r = store_step_row(s, st, err, "database");
 	if (r == 0)
 		return store_errf(err, -ENOENT, "database '%s': not attached", config);
 	if (r < 0)
@@ -113,17 +109,13 @@ int store_db_list(struct store *s, struct store_db_info **ret, size_t *ret_n, ch
 	if (st == NULL)
 		return -EIO;
 	while ((r = store_step_row(s, st, err, "databases")) == 1) {
-		if (n == cap) {
-			struct store_db_info *nv =
-			    reallocarray(v, cap > 0 ? cap * 2 : 8, sizeof(*v));
+		struct store_db_info *nv = store_grow(v, n, &cap, 8, sizeof(*v));
 
-			if (nv == NULL) {
-				r = -ENOMEM;
-				break;
-			}
-			v = nv;
-			cap = cap > 0 ? cap * 2 : 8;
+		if (nv == NULL) {
+			r = -ENOMEM;
+			break;
 		}
+		v = nv;
 		r = db_info_read(st, &v[n]);
 		if (r < 0)
 			break;
@@ -198,17 +190,13 @@ static int entities_read(struct store *s, int64_t db, struct store_entity **ret,
 		return -EIO;
 	(void)sqlite3_bind_int64(st, 1, db);
 	while ((r = store_step_row(s, st, err, "entities")) == 1) {
-		if (n == cap) {
-			struct store_entity *nv =
-			    reallocarray(v, cap > 0 ? cap * 2 : 8, sizeof(*v));
+		struct store_entity *nv = store_grow(v, n, &cap, 8, sizeof(*v));
 
-			if (nv == NULL) {
-				r = -ENOMEM;
-				break;
-			}
-			v = nv;
-			cap = cap > 0 ? cap * 2 : 8;
+		if (nv == NULL) {
+			r = -ENOMEM;
+			break;
 		}
+		v = nv;
 		r = entity_info_read(s, db, st, &v[n], err);
 		if (r < 0) {
 			proto_entity_clear(&v[n].e);
@@ -407,15 +395,10 @@ static int artifact_push(sqlite3_stmt *st, struct extent_buf *b)
 	struct proto_artifact *a;
 	char path[STORE_PATH_CANONICAL];
 
-	if (b->x.nartifacts == b->cap) {
-		size_t cap = b->cap > 0 ? b->cap * 2 : 4;
-
-		a = reallocarray(b->x.artifacts, cap, sizeof(*a));
-		if (a == NULL)
-			return -ENOMEM;
-		b->x.artifacts = a;
-		b->cap = cap;
-	}
+	a = store_grow(b->x.artifacts, b->x.nartifacts, &b->cap, 4, sizeof(*a));
+	if (a == NULL)
+		return -ENOMEM;
+	b->x.artifacts = a;
 	if (sqlite3_column_bytes(st, 3) != 32)
 		return -EBADMSG;
 	a = &b->x.artifacts[b->x.nartifacts++];
@@ -614,17 +597,13 @@ static int history_rows(struct store *s, int64_t db, size_t limit, struct store_
 	(void)sqlite3_bind_int64(st, 1, db);
 	(void)sqlite3_bind_int64(st, 2, limit > 0 ? (int64_t)limit : -1);
 	while ((r = store_step_row(s, st, err, "history")) == 1) {
-		if (n == cap) {
-			struct store_history *nv =
-			    reallocarray(v, cap > 0 ? cap * 2 : 16, sizeof(*v));
+		struct store_history *nv = store_grow(v, n, &cap, 16, sizeof(*v));
 
-			if (nv == NULL) {
-				r = -ENOMEM;
-				break;
-			}
-			v = nv;
-			cap = cap > 0 ? cap * 2 : 16;
+		if (nv == NULL) {
+			r = -ENOMEM;
+			break;
 		}
+		v = nv;
 		r = history_read(st, &v[n]);
 		if (r < 0)
 			break;

@@ -138,8 +138,7 @@ static void part_decoded(struct dtask *t)
 	slot = &st->slots[t->index % st->w];
 	slot->busy = false;
 	if (t->r < 0) {
-		fail_task(db, t->r == -ENOMEM ? -ENOMEM : -EBADMSG, t->url, t->err);
-		sync_dtask_free(t);
+		sync_dtask_fail(t);
 		return;
 	}
 	slot->recs = t->recs;
@@ -159,20 +158,10 @@ static void part_fetched(struct fetch_result *res, void *arg)
 	struct sync_db *db = st->db;
 	const struct proto_part *p = &st->m->parts[slot->index];
 	struct dtask *t;
-	char *body;
-	size_t len = 0;
 
 	slot->job = NULL;
-	if (res->result < 0) {
-		sync_db_step_done(db, res->result, res->url, res->error);
+	if ((t = sync_dtask_fetched(db, DTK_PART, res)) == NULL)
 		return;
-	}
-	body = fetch_result_take_body(res, &len);
-	if ((t = sync_dtask_new(db, DTK_PART, res->url, body, len)) == NULL) {
-		free(body);
-		sync_db_step_done(db, -ENOMEM, res->url, "out of memory");
-		return;
-	}
 	t->index = slot->index;
 	t->size = p->size;
 	t->records = p->records;
@@ -533,8 +522,7 @@ static void manifest_decoded(struct dtask *t)
 		return;
 	}
 	if (t->r < 0) {
-		fail_task(db, t->r == -ENOMEM ? -ENOMEM : -EBADMSG, t->url, t->err);
-		sync_dtask_free(t);
+		sync_dtask_fail(t);
 		return;
 	}
 	st->m = t->manifest;
@@ -554,20 +542,10 @@ static void manifest_fetched(struct fetch_result *res, void *arg)
 	struct ck_step *st = arg;
 	struct sync_db *db = st->db;
 	struct dtask *t;
-	char *body;
-	size_t len = 0;
 
 	st->mjob = NULL;
-	if (res->result < 0) {
-		sync_db_step_done(db, res->result, res->url, res->error);
+	if ((t = sync_dtask_fetched(db, DTK_MANIFEST, res)) == NULL)
 		return;
-	}
-	body = fetch_result_take_body(res, &len);
-	if ((t = sync_dtask_new(db, DTK_MANIFEST, res->url, body, len)) == NULL) {
-		free(body);
-		sync_db_step_done(db, -ENOMEM, res->url, "out of memory");
-		return;
-	}
 	t->version = db->plan.checkpoint;
 	(void)snprintf(t->uuid, sizeof(t->uuid), "%s", db->plan_uuid);
 	t->on_done = manifest_decoded;

@@ -368,7 +368,14 @@ struct dtask *sync_dtask_new(struct sync_db *db, enum dtask_kind kind, const cha
                              size_t len);
 /* A head to decode for l; takes body (on success only). */
 struct dtask *sync_dtask_new_head(struct sync_leader *l, const char *url, char *body, size_t len);
+/* A new task of kind decoding the body of res, fetched for db's step; NULL
+ * when the fetch failed or memory ran out, the step then done with that. */
+struct dtask *sync_dtask_fetched(struct sync_db *db, enum dtask_kind kind,
+                                 struct fetch_result *res);
 void sync_dtask_submit(struct dtask *t);
+/* Ends the step of t's database with t's decoding failure (out of memory
+ * stays, anything else is -EBADMSG) and frees t. */
+void sync_dtask_fail(struct dtask *t);
 void sync_dtask_free(struct dtask *t);
 void sync_actions_free(struct proto_action *v, size_t n);
 

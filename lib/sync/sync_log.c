@@ -83,13 +83,7 @@ static void log_decoded(struct dtask *t)
 	slot = &st->slots[t->index % st->w];
 	slot->busy = false;
 	if (t->r < 0) {
-		char url[CONF_MAX_URL + PROTO_MAX_PATH], err[sizeof(t->err)];
-		int r = t->r == -ENOMEM ? -ENOMEM : -EBADMSG;
-
-		(void)snprintf(url, sizeof(url), "%s", t->url);
-		(void)snprintf(err, sizeof(err), "%s", t->err);
-		sync_dtask_free(t);
-		sync_db_step_done(db, r, url, err);
+		sync_dtask_fail(t);
 		return;
 	}
 	slot->commit = t->commit;
@@ -105,21 +99,10 @@ static void log_fetched(struct fetch_result *res, void *arg)
 	struct log_step *st = slot->st;
 	struct sync_db *db = st->db;
 	struct dtask *t;
-	char *body;
-	size_t len = 0;
 
 	slot->job = NULL;
-	if (res->result < 0) {
-		sync_db_step_done(db, res->result, res->url, res->error);
+	if ((t = sync_dtask_fetched(db, DTK_COMMIT, res)) == NULL)
 		return;
-	}
-	body = fetch_result_take_body(res, &len);
-	t = sync_dtask_new(db, DTK_COMMIT, res->url, body, len);
-	if (t == NULL) {
-		free(body);
-		sync_db_step_done(db, -ENOMEM, res->url, "out of memory");
-		return;
-	}
 	t->index = slot->version;
 	t->version = slot->version;
 	(void)snprintf(t->uuid, sizeof(t->uuid), "%s", db->plan_uuid);
@@ -203,6 +186,21 @@ static int view_changes(struct sync_db *db, const struct proto_commit *c, struct
 	return r;
 }
 
+/* Frees the finished store task t, keeping its message in err: the step
+ * it ran for, or NULL (db kicked) when that step is gone. */
+static struct log_step *stask_end(struct stask *t, char err[STORE_ERRLEN])
+{
+	struct sync_db *db = t->db;
+	struct log_step *st;
+
+	(void)snprintf(err, STORE_ERRLEN, "%s", t->err);
+	st = step_of(db, t->gen);
+	sync_stask_free(t);
+	if (st == NULL)
+		sync_db_kick(db);
+	return st;
+}
+
 static void apply_done(struct stask *t)
 {
 	struct sync_db *db = t->db;
@@ -224,13 +222,8 @@ static void apply_done(struct stask *t)
 		db->resync = true; /* the store and this mirror disagree: reload */
 		db->replay_to = 0;
 	}
-	(void)snprintf(err, sizeof(err), "%s", t->err);
-	st = step_of(db, t->gen);
-	sync_stask_free(t);
-	if (st == NULL) {
-		sync_db_kick(db);
+	if ((st = stask_end(t, err)) == NULL)
 		return;
-	}
 	if (r < 0) {
 		sync_db_step_done(db, r, NULL, err);
 		return;
@@ -272,7 +265,6 @@ static int log_apply(struct log_step *st, struct log_slot *slot)
 static void replay_done(struct stask *t)
 {
 	struct sync_db *db = t->db;
-	struct log_step *st;
 	char err[STORE_ERRLEN];
 	int r = t->r;
 
@@ -282,12 +274,7 @@ static void replay_done(struct stask *t)
 		db->replay_to = 0;
 		sync_db_applied(db, t, true);
 	}
-	(void)snprintf(err, sizeof(err), "%s", t->err);
-	st = step_of(db, t->gen);
-	sync_stask_free(t);
-	if (st == NULL)
-		sync_db_kick(db);
-	else
+	if (stask_end(t, err) != NULL)
 		sync_db_step_done(db, r, NULL, err);
 }
 

@@ -596,6 +596,37 @@ void sync_dtask_submit(struct dtask *t)
 	sync_lane_submit(s->cpu_lane, &t->t);
 }
 
+struct dtask *sync_dtask_fetched(struct sync_db *db, enum dtask_kind kind, struct fetch_result *res)
+{
+	struct dtask *t;
+	char *body;
+	size_t len = 0;
+
+	if (res->result < 0) {
+		sync_db_step_done(db, res->result, res->url, res->error);
+		return NULL;
+	}
+	body = fetch_result_take_body(res, &len);
+	t = sync_dtask_new(db, kind, res->url, body, len);
+	if (t == NULL) {
+		free(body);
+		sync_db_step_done(db, -ENOMEM, res->url, "out of memory");
+	}
+	return t;
+}
+
+void sync_dtask_fail(struct dtask *t)
+{
+	/* the step ends with bounded copies of the url and the message */
+	char url[CONF_MAX_URL + PROTO_MAX_PATH], err[sizeof(t->err)];
+	int r = t->r == -ENOMEM ? -ENOMEM : -EBADMSG;
+
+	(void)snprintf(url, sizeof(url), "%s", t->url);
+	(void)snprintf(err, sizeof(err), "%s", t->err);
+	sync_db_step_done(t->db, r, url, err);
+	sync_dtask_free(t);
+}
+
 void sync_dtask_free(struct dtask *t)
 {
 	if (t == NULL)

@@ -338,7 +338,7 @@ function cases(D) {
 			rows: () => groupBy(E, (r) => lower(r.Host)).map((g) => [g.key, g.rows.length, sum(g.rows, (r) => r.Bytes)]) },
 		{ q: "Events | summarize count() by bin(Latency, 100.0)", cols: "Latency:real,count_:long",
 			rows: () => groupBy(E, (r) => binNum(r.Latency, 100)).map((g) => [g.key, g.rows.length]) },
-		{ q: "Events | summarize count() by floor(Bytes, 25000)", cols: "Bytes:int,count_:long",
+		{ q: "Events | summarize count() by floor(Bytes, 25000)", cols: "Bytes:long,count_:long",
 			rows: () => groupBy(E, (r) => binNum(r.Bytes, 25000)).map((g) => [g.key, g.rows.length]) },
 		{ q: "Events | where Code == 999 | summarize count(), sum(Latency), countif(Ok), dcount(Host)",
 			cols: "count_:long,sum_Latency:real,countif_:long,dcount_Host:long", rows: () => [[0, 0, 0, 0]] },
@@ -571,10 +571,10 @@ function cases(D) {
 			rows: () => E.filter((r) => r.Code === 301).map((r) => { if (isNull(r.Timestamp)) return [null, null, null];
 				const t = new Date(r.Timestamp);
 				return [(startOfWeek(BASE + 20 * DAY) - startOfWeek(r.Timestamp)) / (7 * DAY), 2027 * 12 + 2 - (t.getUTCFullYear() * 12 + t.getUTCMonth()), 2030 - t.getUTCFullYear()]; }) },
-		{ q: "Events | where Code == 200 | project f = format_datetime(Timestamp, 'yyyy-MM-ddTHH:mm:ss.fff'), d = startofday(Timestamp, -1), m = startofmonth(Timestamp, 1)",
+		{ q: "Events | where Code == 200 | project f = format_datetime(Timestamp, 'yyyy-MM-dd HH:mm:ss.fff'), d = startofday(Timestamp, -1), m = startofmonth(Timestamp, 1)",
 			cols: "f:string,d:datetime,m:datetime",
 			rows: () => E.filter((r) => r.Code === 200).map((r) => isNull(r.Timestamp) ? ["", null, null] :
-				[dtText(r.Timestamp).slice(0, 23), startOfDay(r.Timestamp) - DAY, addMonths(startOfMonth(r.Timestamp), 1)]) },
+				[dtText(r.Timestamp).slice(0, 23).replace("T", " "), startOfDay(r.Timestamp) - DAY, addMonths(startOfMonth(r.Timestamp), 1)]) },
 		{ q: 'Events | where Code == 201 | project a = split(Msg, " ", 1), b = substring(Msg, 100), c = replace_string(Host, "host", ""), d = trim(@"[0-9 ]+", Msg), e = tobool(tostring(Ok))',
 			cols: "a:dynamic,b:string,c:string,d:string,e:bool",
 			rows: () => E.filter((r) => r.Code === 201).map((r) => { const parts = r.Msg.split(" ");

@@ -171,7 +171,12 @@ static void test_function_types(void **state)
 	expect_type("dayofweek(Timestamp)", PROTO_T_TIMESPAN);
 	expect_type("datetime_diff('day', Timestamp, now())", PROTO_T_LONG);
 	expect_type("round(Latency, 2)", PROTO_T_REAL);
+	expect_type("round(toint(Code), -1)", PROTO_T_INT); /* Kusto.Language: Parameter0 */
+	expect_type("round(Code)", PROTO_T_LONG);
 	expect_type("abs(Code)", PROTO_T_LONG);
+	expect_type("abs(toint(Code))", PROTO_T_LONG);
+	expect_type("bin(Code, 2.5)", PROTO_T_REAL);
+	expect_type("bin(toint(Code), toint(2))", PROTO_T_LONG);
 	expect_type("pow(2, 10)", PROTO_T_REAL);
 	expect_type("max_of(Code, 3)", PROTO_T_LONG);
 	expect_type("iff(Code > 1, 1, 2.5)", PROTO_T_REAL);
