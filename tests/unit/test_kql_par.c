@@ -399,6 +399,20 @@ static void test_split_take(void **state)
 	}
 }
 
+/* Each of the n queries gives the same rows split over parts as whole,
+ * and splits (or not) as split says. */
+static void each_same(const char *const *q, size_t n, struct parts *parts, size_t nparts,
+                      bool split)
+{
+	bool did;
+
+	for (size_t i = 0; i < n; i++) {
+		free(compare(q[i], parts, nparts, &did));
+		if (did != split)
+			fail_msg("%s: %s", split ? "not split" : "split", q[i]);
+	}
+}
+
 static void test_not_split(void **state)
 {
 	static const char *const whole[] = {
@@ -416,13 +430,8 @@ static void test_not_split(void **state)
 	    "T | join kind=inner (T | where Level == 'Error') on N | summarize count() by Host",
 	};
 	struct parts halves = {{1, 3}, {2, 4}, false};
-	bool split;
 
-	for (size_t i = 0; i < sizeof(whole) / sizeof(*whole); i++) {
-		free(compare(whole[i], &halves, 2, &split));
-		if (split)
-			fail_msg("split: %s", whole[i]);
-	}
+	each_same(whole, sizeof(whole) / sizeof(*whole), &halves, 2, false);
 }
 
 /* innerunique: each partition keeps one left row per key, the join one
@@ -446,12 +455,8 @@ static void test_innerunique(void **state)
 	struct parts lopsided = {{1, 1}, {4, 0}, false};
 	bool split;
 
-	for (size_t i = 0; i < sizeof(same) / sizeof(*same); i++) {
-		free(compare(same[i], &fours, 4, &split));
-		if (!split)
-			fail_msg("not split: %s", same[i]);
-		free(compare(same[i], &lopsided, 2, &split));
-	}
+	each_same(same, sizeof(same) / sizeof(*same), &fours, 4, true);
+	each_same(same, sizeof(same) / sizeof(*same), &lopsided, 2, true);
 	char *rows = run_both("T | project Host, N, Latency, Level", &fours, 4, &split, NULL);
 	char *got = NULL, *save = NULL, *line;
 	size_t n = 0;
