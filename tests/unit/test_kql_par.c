@@ -527,6 +527,39 @@ static void test_semi_anti(void **state)
 	}
 }
 
+/* Generated joins: every combination of a filter on T, a join kind, its
+ * keys and a summarize over columns whose values do not depend on which
+ * left row innerunique keeps (the keys, the right side's), each equal
+ * split and whole over two layouts, hashed and as SQL. */
+static void test_join_grid(void **state)
+{
+	static const char *const filters[] = {"", "| where Level != 'Info' ", "| where N > 3 "};
+	static const char *const kinds[] = {"", "kind=inner ", "kind=leftouter "};
+	static const char *const keys[] = {"Host", "N", "Host, N"};
+	static const char *const aggs[] = {
+	    "summarize count(), dcount(Team), sum(N1) by Team",
+	    "summarize count(), max(Team), min(N1)",
+	    "summarize count() by Host, N | where count_ > 0 | order by Host asc, N asc",
+	    "distinct Team, N1 | order by Team asc, N1 asc",
+	};
+	struct parts halves = {{1, 3}, {2, 4}, false};
+	struct parts fours = {{1, 2, 3, 4}, {1, 2, 3, 4}, false};
+	char q[320];
+	bool split;
+
+	for (size_t f = 0; f < 3; f++)
+		for (size_t k = 0; k < 3; k++)
+			for (size_t n = 0; n < 3; n++)
+				for (size_t g = 0; g < 4; g++) {
+					(void)snprintf(q, sizeof(q), "T %s| join %sH on %s | %s",
+					               filters[f], kinds[k], keys[n], aggs[g]);
+					free(compare(q, &halves, 2, &split));
+					if (!split)
+						fail_msg("not split: %s", q);
+					free(compare(q, &fours, 4, &split));
+				}
+}
+
 /* The right side's bound: at most 1M rows and a quarter of the left's. */
 static void test_join_cheap(void **state)
 {
@@ -718,6 +751,7 @@ int main(void)
 	    cmocka_unit_test(test_split_plans),         cmocka_unit_test(test_join_cheap),
 	    cmocka_unit_test(test_semi_anti),           cmocka_unit_test(test_split_infinities),
 	    cmocka_unit_test(test_split_overflow),      cmocka_unit_test(test_innerunique),
+	    cmocka_unit_test(test_join_grid),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
