@@ -139,6 +139,9 @@ struct http_query_totals {
 	/* the query store connections of the workers' sessions (query_sess.h)
 	 * a query's preparation used again, and those it opened afresh */
 	uint64_t sessions_reused, sessions_opened;
+	/* scans run split: over several partitions at once, or as one
+	 * partition hashed (no idle core, or one extent) */
+	uint64_t scans_split, scans_hashed;
 };
 
 struct http_hooks {

@@ -476,6 +476,13 @@ static void put_query_totals(struct http_call *c, struct evbuffer *b)
 	                          "followerd_query_sessions_total{result=\"reused\"} %" PRIu64 "\n"
 	                          "followerd_query_sessions_total{result=\"opened\"} %" PRIu64 "\n",
 	                          t.sessions_reused, t.sessions_opened);
+	help(b, "followerd_query_scans_total", "counter",
+	     "Scans run split (a summarize, distinct, top, take or innerunique join): over "
+	     "several partitions on as many cores (split), or as one partition hashed (hashed).");
+	(void)evbuffer_add_printf(b,
+	                          "followerd_query_scans_total{plan=\"split\"} %" PRIu64 "\n"
+	                          "followerd_query_scans_total{plan=\"hashed\"} %" PRIu64 "\n",
+	                          t.scans_split, t.scans_hashed);
 }
 
 struct step_walk {

@@ -47,6 +47,7 @@
 
 #include "cache/qsync.h"
 #include "log.h"
+#include "query_readthru.h"
 #include "query/kql_hagg.h"
 #include "query/kql_par.h"
 #include "query/kql_split.h"
@@ -419,6 +420,8 @@ int query_par_run(const struct qpar_ctx *c, const struct kql_plan *plan, int64_t
 	    plan_parts(&p, n) == 0)
 		rc = run_split(&p, &s, now, row, arg, err);
 	slots_give(c->j->q, n);
+	if (rc == 0)
+		qrt_count_scan(c->j->q, p.nparts);
 	if (p.nparts > 0)
 		log_debug("query %s: scan of %s over %zu partitions%s: %s", c->j->request_id,
 		          p.t->ent->name, p.nparts,

@@ -386,6 +386,16 @@ void qrt_count_run(struct query *q, uint64_t extents_skipped, uint64_t reused, u
 	pthread_mutex_unlock(&q->mu);
 }
 
+void qrt_count_scan(struct query *q, size_t nparts)
+{
+	pthread_mutex_lock(&q->mu);
+	if (nparts > 1)
+		q->totals.scans_split++;
+	else
+		q->totals.scans_hashed++;
+	pthread_mutex_unlock(&q->mu);
+}
+
 void query_totals(struct query *q, struct http_query_totals *ret)
 {
 	pthread_mutex_lock(&q->mu);

@@ -75,5 +75,7 @@ void qrt_free(struct query *q);
  * its worker's kept connections it used again and those it opened
  * (query_sess.h). */
 void qrt_count_run(struct query *q, uint64_t extents_skipped, uint64_t reused, uint64_t opened);
+/* Counts a scan run split over nparts partitions (1: hashed alone). */
+void qrt_count_scan(struct query *q, size_t nparts);
 
 #endif

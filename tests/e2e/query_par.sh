@@ -88,9 +88,12 @@ queries=(
 )
 answers() { for q in "${queries[@]}"; do query "$q"; done; }
 
+# scans KIND: followerd_query_scans_total{plan="KIND"}
+scans() { curl -s "http://127.0.0.1:$PORT/metrics" | awk -v k="plan=\"$1\"" 'index($0, k) { print $2 }'; }
 # the plan whole: the default threshold is far above these 240 rows
 daemon
 answers >"$T/whole"
+check_eq "no scan split below the threshold" "0 0" "$(scans split) $(scans hashed)"
 stop_follower
 export FOLLOWERD_TEST_PAR_MIN_ROWS=1
 daemon
@@ -98,6 +101,7 @@ answers >"$T/split"
 check "the queries answered" test "$(grep -c '^\[' "$T/whole")" = "${#queries[@]}"
 check_eq "split answers equal whole ones" "$(cat "$T/whole")" "$(cat "$T/split")"
 check "the daemon split them" grep -q 'over 2 partitions: merged' "$FLOG"
+check "followerd_query_scans_total counts the split scans" test "$(scans split)" -ge 20
 check "the daemon split the joins" grep -q 'over 2 partitions, joined with tables read whole: merged' "$FLOG"
 check_eq "innerunique: one left row per host (h1 twice in Hosts)" \
 	'[["a",1],["b",1],["c",1]]' "$(sed -n 22p "$T/split")"
