@@ -1784,6 +1784,59 @@ static int compare_doubles(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static double median3(double a, double b, double c)
+{
+	if (a > b) {
+		double t = a;
+		a = b;
+		b = t;
+	}
+	return c < a ? a : c > b ? b : c;
+}
+
+/* Splits v[*lo, *hi) around pivot: [*lo, lt) below it, [lt, gt) equal to
+ * it, [gt, *hi) above it (many equal values: one round takes them all);
+ * then narrows [*lo, *hi) to the part holding index k.  true: v[k] found. */
+static bool partition3(double *v, size_t *lo, size_t *hi, size_t k, double pivot)
+{
+	size_t lt = *lo, i = *lo, gt = *hi;
+
+	while (i < gt) {
+		double x = v[i];
+		if (x < pivot) {
+			v[i++] = v[lt];
+			v[lt++] = x;
+		} else if (x > pivot) {
+			v[i] = v[--gt];
+			v[gt] = x;
+		} else {
+			i++;
+		}
+	}
+	if (k < lt)
+		*hi = lt;
+	else if (k >= gt)
+		*lo = gt;
+	return k >= lt && k < gt;
+}
+
+/* Puts v's k-th smallest (from 0) at v[k], in O(n) on average where a sort
+ * takes O(n log n): quickselect on a median-of-three pivot.  Past 2 log2 n
+ * rounds (values that defeat the pivot: a leader's data is untrusted) what
+ * is left is sorted instead, so never worse than a sort. */
+static void select_kth(double *v, size_t n, size_t k)
+{
+	size_t lo = 0, hi = n;
+	int rounds = 2 * (int)log2((double)n + 1) + 2;
+
+	while (hi - lo > 16 && rounds-- > 0) {
+		double pivot = median3(v[lo], v[lo + (hi - lo) / 2], v[hi - 1]);
+		if (partition3(v, &lo, &hi, k, pivot))
+			return;
+	}
+	qsort(v + lo, hi - lo, sizeof(*v), compare_doubles);
+}
+
 /* Nearest rank: the smallest value with at least p% of the values at or
  * below it.  Kusto estimates (t-digest); on small inputs both agree. */
 static void percentile_final(sqlite3_context *ctx)
@@ -1798,11 +1851,11 @@ static void percentile_final(sqlite3_context *ctx)
 			free(s->v);
 		return;
 	}
-	qsort(s->v, s->n, sizeof(*s->v), compare_doubles);
 	rank = (size_t)ceil(s->p / 100.0 * (double)s->n);
 	rank = rank == 0 ? 0 : rank - 1;
 	if (rank >= s->n)
 		rank = s->n - 1;
+	select_kth(s->v, s->n, rank);
 	if (s->integral)
 		sqlite3_result_int64(ctx, (sqlite3_int64)s->v[rank]);
 	else

@@ -1424,6 +1424,63 @@ static void test_memory_budget(void **state)
 	db = saved;
 }
 
+static int cmp_long(const void *a, const void *b)
+{
+	long long x = *(const long long *)a, y = *(const long long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The value of pattern i at x (as the query below computes it). */
+static long long pattern_at(int i, long long x)
+{
+	switch (i) {
+	case 0:
+		return x;
+	case 1:
+		return -x;
+	case 2:
+		return x % 7;
+	case 3:
+		return x * 7919 % 10007;
+	case 4:
+		return x % 2 == 0 ? x : -x;
+	default:
+		return 5;
+	}
+}
+
+/* percentile's selection (not a sort) gives each nearest rank over sorted,
+ * reversed, repeated, scattered, alternating and constant values: the
+ * value the sorted list holds at ceil(p/100 n) - 1. */
+static void test_percentile_ranks(void **state)
+{
+	static const char *const exprs[] = {
+	    "x", "-x", "x % 7", "x * 7919 % 10007", "iff(x % 2 == 0, x, -x)", "5"};
+	static const int ps[] = {0, 1, 25, 50, 95, 99, 100};
+	enum { N = 5000 };
+	long long v[N];
+	struct kql_error e = {0};
+	char q[256], want[32];
+
+	for (int i = 0; i < 6; i++) {
+		for (long long x = 1; x <= N; x++)
+			v[x - 1] = pattern_at(i, x);
+		qsort(v, N, sizeof(*v), cmp_long);
+		for (size_t k = 0; k < sizeof(ps) / sizeof(*ps); k++) {
+			long long rank = (ps[k] * (long long)N + 99) / 100;
+			(void)snprintf(q, sizeof(q),
+			               "range x from 1 to %d step 1 | summarize percentile(%s, %d)",
+			               N, exprs[i], ps[k]);
+			(void)snprintf(want, sizeof(want), "%lld\n", v[rank > 0 ? rank - 1 : 0]);
+			char *got = run(q, &e);
+			if (got == NULL || strcmp(got, want) != 0)
+				fail_msg("%s: %s, want %s", q, got ? got : e.message, want);
+			free(got);
+		}
+	}
+}
+
 /* A stored table is the connection's table of that name. */
 static void test_stored_table(void **state)
 {
@@ -1541,6 +1598,7 @@ int main(void)
 	    cmocka_unit_test(test_reals),
 	    cmocka_unit_test(test_overflow),
 	    cmocka_unit_test(test_scalar_audit),
+	    cmocka_unit_test(test_percentile_ranks),
 	    cmocka_unit_test(test_regex_groups),
 	    cmocka_unit_test(test_regex_limits),
 	    cmocka_unit_test(test_refused),
