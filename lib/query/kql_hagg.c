@@ -412,10 +412,13 @@ static int sum_step(struct hstate *s, const struct hval *x)
 	return s->ovf ? -ENOTSUP : 0;
 }
 
-/* x as s's value (a copy of its text). */
-static int keep(struct hstate *s, const struct hval *x)
+/* x as s's value (a copy of its text, counted against h's bounds: a
+ * summarize of $row keeps every group's whole row). */
+static int keep(struct kql_hagg *h, struct hstate *s, const struct hval *x)
 {
 	if (x->type == SQLITE_TEXT && x->len + 1 > s->cap) {
+		if (account(h, x->len + 1 - s->cap) < 0)
+			return -E2BIG;
 		char *p = realloc((char *)(s->cap ? s->v.u.s : NULL), x->len + 1);
 		if (!p)
 			return -ENOMEM;
@@ -436,7 +439,8 @@ static int keep(struct hstate *s, const struct hval *x)
 }
 
 /* SQLite's minmaxStep: nulls skipped, the first of equal values kept. */
-static int extreme_step(struct hstate *s, const struct hval *x, bool max, enum proto_coltype t)
+static int extreme_step(struct kql_hagg *h, struct hstate *s, const struct hval *x, bool max,
+                        enum proto_coltype t)
 {
 	int c;
 
@@ -447,7 +451,7 @@ static int extreme_step(struct hstate *s, const struct hval *x, bool max, enum p
 	c = s->v.type == SQLITE_NULL ? 0 : compare(&s->v, x);
 	if (s->v.type != SQLITE_NULL && !(max ? c < 0 : c > 0))
 		return 0;
-	return keep(s, x);
+	return keep(h, s, x);
 }
 
 /* Whether aggregate a takes the current row (its predicate's truth). */
@@ -476,15 +480,15 @@ static int agg_step(struct kql_hagg *h, size_t g, size_t i)
 	case KQL_F_SUMIF:
 		return taken(h, a) ? sum_step(s, x) : 0;
 	case KQL_F_MIN:
-		return extreme_step(s, x, false, a->type);
+		return extreme_step(h, s, x, false, a->type);
 	case KQL_F_P_DSET:
 		return taken(h, a) && x->type != SQLITE_NULL ? hll_step(h, s, a, x) : 0;
 	case KQL_F_P_ROW: /* the group's first row, nulls too */
 		if (s->n++ > 0)
 			return 0;
-		return x->type == SQLITE_NULL ? 0 : !fits(x, a->type) ? -ENOTSUP : keep(s, x);
+		return x->type == SQLITE_NULL ? 0 : !fits(x, a->type) ? -ENOTSUP : keep(h, s, x);
 	default: /* max, take_any (the SQL's max) */
-		return extreme_step(s, x, true, a->type);
+		return extreme_step(h, s, x, true, a->type);
 	}
 }
 

@@ -27,8 +27,11 @@ static const struct kql_schema_column tcols[] = {
     {"Timestamp", PROTO_T_DATETIME}, {"Level", PROTO_T_STRING}, {"Host", PROTO_T_STRING},
     {"Latency", PROTO_T_REAL},       {"N", PROTO_T_LONG},       {"Flag", PROTO_T_BOOL},
 };
-static const struct kql_schema_table tables[] = {{"T", tcols, 6}};
-static const struct kql_schema_db dbs[] = {{"Db", tables, 1}};
+/* W: 10 rows of 100 KB texts, distinct N; H: the keys W joins */
+static const struct kql_schema_column wcols[] = {{"N", PROTO_T_LONG}, {"S", PROTO_T_STRING}};
+static const struct kql_schema_column hcols[] = {{"N", PROTO_T_LONG}};
+static const struct kql_schema_table tables[] = {{"T", tcols, 6}, {"W", wcols, 2}, {"H", hcols, 1}};
+static const struct kql_schema_db dbs[] = {{"Db", tables, 3}};
 static const struct kql_schema schema = {dbs, 1, "Db"};
 
 static sqlite3 *db;
@@ -79,7 +82,10 @@ static int setup(void **state)
 	for (int64_t i = 0; i < 500; i++)
 		insert_row(st, i);
 	sqlite3_finalize(st);
-	return exec("COMMIT");
+	return exec("CREATE TABLE \"W\"(\"N\", \"S\"); CREATE TABLE \"H\"(\"N\"); "
+	            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 10) "
+	            "INSERT INTO \"W\" SELECT x, printf('%.*c', 100000, 'w') FROM c; INSERT INTO "
+	            "\"H\" VALUES (1); COMMIT");
 }
 
 static int teardown(void **state)
@@ -343,6 +349,20 @@ static void test_limits(void **state)
 	assert_true(b.peak > 4096);
 }
 
+/* innerunique's partial keeps each key's whole row: its texts count
+ * against the bounds (10 groups of 100 KB: past 64 KB). */
+static void test_row_texts(void **state)
+{
+	struct kql_hagg_limits small = {1 << 16, NULL}, roomy = {1 << 24, NULL};
+	const char *q = "W | join H on N | summarize max(strlen(S))";
+	char *rows;
+
+	assert_int_equal(hashed(q, &small, &rows), -E2BIG);
+	free(rows);
+	assert_int_equal(hashed(q, &roomy, &rows), 0);
+	free(rows);
+}
+
 static void test_supports(void **state)
 {
 	struct kql_arena *a = kql_arena_new();
@@ -363,6 +383,7 @@ int main(void)
 	    cmocka_unit_test(test_aggregates),  cmocka_unit_test(test_nulls),
 	    cmocka_unit_test(test_many_groups), cmocka_unit_test(test_left_to_sql),
 	    cmocka_unit_test(test_limits),      cmocka_unit_test(test_supports),
+	    cmocka_unit_test(test_row_texts),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
