@@ -1799,7 +1799,8 @@ static double median3(double a, double b, double c)
  * then narrows [*lo, *hi) to the part holding index k.  true: v[k] found. */
 static bool partition3(double *v, size_t *lo, size_t *hi, size_t k, double pivot)
 {
-	size_t lt = *lo, i = *lo, gt = *hi;
+	size_t lt = *lo, gt = *hi;
+	size_t i = lt;
 
 	while (i < gt) {
 		double x = v[i];
