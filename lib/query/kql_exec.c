@@ -62,11 +62,6 @@ static void read_value(sqlite3_stmt *st, int c, enum proto_coltype type, struct 
 	}
 }
 
-/* DateTime's range in ticks from 1970: 0001-01-01 to 9999-12-31
- * 23:59:59.9999999. */
-#define DT_MIN INT64_C(-621355968000000000)
-#define DT_MAX INT64_C(2534023007999999999)
-
 /* Why column c's value is none of its type's, or NULL.  SQLite turns an
  * integer overflow into a real (read back clamped: 2^63 - 1 + 1 was
  * 2^63 - 1, where .NET wraps), keeps an int's sum past 2^31 and a
@@ -83,7 +78,7 @@ static const char *out_of_type(int sqltype, const struct kql_value *v, enum prot
 		return "overflows a 64-bit integer";
 	if (type == PROTO_T_INT && (v->i < INT32_MIN || v->i > INT32_MAX))
 		return "overflows an int";
-	if (type == PROTO_T_DATETIME && (v->i < DT_MIN || v->i > DT_MAX))
+	if (type == PROTO_T_DATETIME && (v->i < KQL_DT_MIN || v->i > KQL_DT_MAX))
 		return "is a datetime outside 0001-01-01 .. 9999-12-31";
 	return NULL;
 }
