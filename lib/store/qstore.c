@@ -578,6 +578,17 @@ int qstore_reclaim(struct qstore *q, uint32_t npages, char *err)
 
 bool qstore_checkpoint(struct qstore *q)
 {
+	int frames = -1;
+
+	/* A truncating checkpoint restarts the WAL even when it is empty, and
+	 * every reader then sees a new data_version: the query workers' kept
+	 * connections would all be reopened after a pass that wrote nothing.
+	 * A passive one tells whether there is anything to truncate. */
+	if (sqlite3_wal_checkpoint_v2(q->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &frames, NULL) !=
+	    SQLITE_OK)
+		return false;
+	if (frames == 0)
+		return true;
 	/* SQLITE_BUSY while a reader holds an old snapshot */
 	return sqlite3_wal_checkpoint_v2(q->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL) ==
 	       SQLITE_OK;

@@ -147,7 +147,8 @@ int qstore_file_bytes(const char *path, uint64_t *ret);
 
 /* Copies the WAL into the file and truncates it, so that the file's size
  * is what the store takes at rest: false when a reader's snapshot kept it
- * from completing (call again later). */
+ * from completing (call again later).  An empty WAL is left as it is: its
+ * truncation would give every reader a new data_version. */
 bool qstore_checkpoint(struct qstore *q);
 
 /* The connection, for an executor's read-only statements (borrowed). */

@@ -240,6 +240,46 @@ static void test_index_and_bytes(void **state)
 	assert_int_equal(after, 0);
 }
 
+static int64_t data_version(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t v = -1;
+
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA data_version", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* A checkpoint after a pass that wrote nothing leaves readers alone: the
+ * query workers keep a connection while its data_version stays, and a
+ * truncation of an empty WAL would change it for every one of them. */
+static void test_checkpoint_idle(void **state)
+{
+	struct fx *f = *state;
+	char err[QLOAD_ERRLEN], file[128];
+	sqlite3 *r = NULL;
+	int64_t v;
+
+	(void)snprintf(file, sizeof(file), "%s/a.csv", f->dir);
+	write_file(file, csv1);
+	assert_int_equal(qstore_table_sync(f->q, "Events", cols4, 4, NULL, err), 0);
+	assert_int_equal(load_csv(f, "Events", "e1", cols4, 4, cols4, 4, file, err), 0);
+	assert_true(qstore_checkpoint(f->q));
+	assert_int_equal(sqlite3_open_v2(f->path, &r, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	v = data_version(r);
+	assert_true(qstore_checkpoint(f->q));
+	assert_true(qstore_checkpoint(f->q));
+	assert_int_equal(data_version(r), v);
+	/* a write is still seen, and truncated */
+	assert_int_equal(qstore_extent_drop(f->q, "e1", err), 0);
+	assert_true(data_version(r) != v);
+	assert_true(qstore_checkpoint(f->q));
+	assert_string_equal(sql(f, "SELECT count(*) FROM d1"), "0");
+	sqlite3_close(r);
+}
+
 static void test_schema_append(void **state)
 {
 	struct fx *f = *state;
@@ -358,6 +398,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_bad_row_keeps_nothing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_drop_extent, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_index_and_bytes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_checkpoint_idle, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_schema_append, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_schema_retype, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_gzip_and_json, setup, teardown),
