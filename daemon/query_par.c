@@ -187,8 +187,7 @@ static size_t slice(const struct par *p, size_t k, size_t i, const int64_t **ret
 
 /* Appends the ids of the extents loaded at eids in table tid, as db sees
  * them, to b. */
-static int fingerprint_add(sqlite3 *db, struct sbuf *b, int64_t tid, const int64_t *eids,
-                           size_t n)
+static int fingerprint_add(sqlite3 *db, struct sbuf *b, int64_t tid, const int64_t *eids, size_t n)
 {
 	sqlite3_stmt *s = NULL;
 
@@ -413,7 +412,7 @@ static int collect_whole(struct par *p, const struct kql_plan *n, const struct k
 		return -EAGAIN;
 	if (n->kind == KQL_P_SCAN && !partitioned(s, n))
 		return (t = find_table(p->c, n)) && !is_part_table(p, t) ? add_whole(p, t)
-		                                                          : -EAGAIN;
+		                                                         : -EAGAIN;
 	for (size_t i = 0; i < n->nin && rc == 0; i++)
 		rc = collect_whole(p, n->in[i], s);
 	return rc;
@@ -544,8 +543,7 @@ int query_par_run(const struct qpar_ctx *c, const struct kql_plan *plan, int64_t
 	if (p.nparts > 0)
 		log_debug("query %s: scan of %s%s over %zu partitions%s: %s", c->j->request_id,
 		          p.ts[0]->ent->name, p.nts > 1 ? " and the union's other tables" : "",
-		          p.nparts,
-		          p.nwhole ? ", joined with tables read whole" : "",
+		          p.nparts, p.nwhole ? ", joined with tables read whole" : "",
 		          rc == -EAGAIN ? "run whole instead" : "merged");
 	for (size_t k = 0; k < p.nparts; k++)
 		free(p.parts[k].fingerprint);

@@ -46,8 +46,7 @@ static const struct kql_schema_column ucols[] = {{"Level", PROTO_T_STRING},
                                                  {"Code", PROTO_T_LONG},
                                                  {"Timestamp", PROTO_T_DATETIME},
                                                  {"Latency", PROTO_T_LONG}};
-static const struct kql_schema_table tables[] = {
-    {"T", tcols, 6}, {"H", hcols, 3}, {"U", ucols, 5}};
+static const struct kql_schema_table tables[] = {{"T", tcols, 6}, {"H", hcols, 3}, {"U", ucols, 5}};
 static const struct kql_schema_db dbs[] = {{"Db", tables, 3}};
 static const struct kql_schema schema = {dbs, 1, "Db"};
 
