@@ -13,7 +13,8 @@
  * before any row is handed over and the caller runs the SQL instead.
  *
  * Aggregates: count, countif, sum, sumif, min, max, take_any (SQLite's
- * max), and the partial states $countnn and $dset (each group's distinct
+ * max), and the partial states $countnn, $tsum (avg's exact sum and count
+ * of integers: past a long, -ENOTSUP), $dset (each group's distinct
  * values, a JSON array, kept in a second hash table, never sorted) and
  * $row (the group's first row; the SQL's bare column takes another row
  * of the group: either is innerunique's "one row per key"); and distinct

@@ -79,23 +79,27 @@ static struct kql_expr *merge_same(struct builder *b, const struct kql_expr *e, 
 	return st ? new_call(b->a, merge, e->type, e->pos, &st, 1) : NULL;
 }
 
-/* avg(x) / avgif(x, pred): sum and count of the non-null values; of
- * datetimes one state, their exact sum and count as text (kql_tavg's). */
+/* avg(x) / avgif(x, pred) of reals: sum and count of the non-null values.
+ * Of any other type one state, their exact sum and count as text (of
+ * datetimes kql_tavg's, of the others kql_iavg's): the whole plan's mean
+ * of the exact sum, whatever the partitions' sums. */
 static struct kql_expr *merge_avg(struct builder *b, const struct kql_expr *e)
 {
 	bool cond = e->fn == KQL_F_AVGIF;
 	struct kql_expr *t;
 
-	if (e->args[0]->type == PROTO_T_DATETIME) {
+	if (e->args[0]->type != PROTO_T_REAL) {
 		t = add_state(
 		    b, new_call(b->a, KQL_F_P_TSUM, PROTO_T_STRING, e->pos, e->args, cond ? 2 : 1));
-		return t ? new_call(b->a, KQL_F_M_TAVG, e->type, e->pos, &t, 1) : NULL;
+		return t ? new_call(b->a,
+		                    e->args[0]->type == PROTO_T_DATETIME ? KQL_F_M_TAVG
+		                                                         : KQL_F_M_IAVG,
+		                    e->type, e->pos, &t, 1)
+		         : NULL;
 	}
-	struct kql_expr *x = e->args[0];
-	enum proto_coltype st = x->type == PROTO_T_REAL ? PROTO_T_REAL : PROTO_T_LONG;
 	struct kql_expr *v[2] = {
-	    add_state(b, new_call(b->a, cond ? KQL_F_SUMIF : KQL_F_SUM, st, e->pos, e->args,
-	                          cond ? 2 : 1)),
+	    add_state(b, new_call(b->a, cond ? KQL_F_SUMIF : KQL_F_SUM, PROTO_T_REAL, e->pos,
+	                          e->args, cond ? 2 : 1)),
 	    add_state(b,
 	              new_call(b->a, KQL_F_P_COUNTNN, PROTO_T_LONG, e->pos, e->args, cond ? 2 : 1)),
 	};

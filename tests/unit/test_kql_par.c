@@ -841,10 +841,10 @@ static void expect_refused_both(const char *q, const char *what)
 static void test_split_overflow(void **state)
 {
 	struct parts halves = {{1, 3}, {2, 4}, false, NULL};
-	char *before, *after, want[64];
+	char *before, *after, want[64], *end = NULL;
 	bool split;
 
-	before = compare("T | summarize sum(N)", &halves, 2, &split);
+	before = compare("T | summarize sum(N), countif(isnotnull(N))", &halves, 2, &split);
 	/* rows 1 << 32 (N 100) and 4 << 32 (N 400): partitions 1..2, 3..4 */
 	assert_int_equal(exec(coord,
 	                      "UPDATE q.d1 SET c4 = 9223372036853775807 WHERE rowid = 1 << 32; "
@@ -856,8 +856,19 @@ static void test_split_overflow(void **state)
 	(void)snprintf(want, sizeof(want), "%lld\t", strtoll(before, NULL, 10) - 18);
 	if (strncmp(after, want, strlen(want)) != 0)
 		fail_msg("[%s], want [%s] before [%s]", after, want, before);
+	free(after);
+	/* avg is the exact sum's mean, whole or split: partial sums past a
+	 * long are no overflow, and the two values that cancel out do, where
+	 * a sum of doubles would lose the others beside them */
+	after = compare("T | summarize avg(N)", &halves, 2, &split);
+	assert_true(split);
+	long long sum = strtoll(before, &end, 10) - 18, n = strtoll(end, NULL, 10);
+	if (strtod(after, NULL) != (double)sum / (double)n)
+		fail_msg("avg [%s], want %lld / %lld", after, sum, n);
 	free(before);
 	free(after);
+	free(compare("T | summarize avg(N), avgif(N, N > 0), avg(N) by Flag", &halves, 2, &split));
+	free(compare("T | extend d = N * 1tick | summarize avg(d) by Flag", &halves, 2, &split));
 	expect_refused_both("T | summarize sum(N * 2)", "the operator '*'");
 	expect_refused_both("T | summarize sumif(-N - 10000000, N != 0)", "the operator '-'");
 	assert_int_equal(
