@@ -4,7 +4,8 @@
  * fold every letter: kql_fold), conversions that give null on failure, bin(), startof*(),
  * Kusto's text forms of values, RE2 regexes run by PCRE2 (kre_*), checked
  * integer arithmetic (kql_iarith, kql_abs, kql_lsum: an overflow refused),
- * and the aggregates arg_max, arg_min and percentile.  Registered on a
+ * and the aggregates arg_max, arg_min and percentile (and its split's
+ * partial state and merge).  Registered on a
  * connection by kql_exec_register.
  */
 #include <ctype.h>
@@ -23,6 +24,7 @@
 #include "query/kql_exec_int.h"
 #include "query/kql_hll.h"
 #include "query/kql_fold.h"
+#include "query/kql_pct.h"
 #include "query/kql_strop.h"
 #include "query/kql_json.h"
 #include "query/kql_parse.h"
@@ -1753,28 +1755,96 @@ struct samples {
 	bool integral;
 };
 
+/* Room in s for more values, counted against the query's budget; false
+ * (the aggregate failed) past it or out of memory. */
+static bool samples_room(sqlite3_context *ctx, struct samples *s, size_t more)
+{
+	size_t cap = s->cap ? s->cap : 64;
+	double *v;
+
+	while (cap < s->n + more)
+		cap *= 2;
+	if (cap == s->cap)
+		return true;
+	if (!kql_exec_charge(ctx, (cap - s->cap) * sizeof(*s->v)))
+		return false;
+	if ((v = realloc(s->v, cap * sizeof(*v))) == NULL) {
+		kql_exec_release(ctx, (cap - s->cap) * sizeof(*s->v));
+		sqlite3_result_error_nomem(ctx);
+		return false;
+	}
+	s->v = v;
+	s->cap = cap;
+	return true;
+}
+
+/* x's value kept (nulls skipped); false when it is not. */
+static bool sample_add(sqlite3_context *ctx, struct samples *s, sqlite3_value *x)
+{
+	if (s == NULL || sqlite3_value_type(x) == SQLITE_NULL || !samples_room(ctx, s, 1))
+		return false;
+	s->v[s->n++] = sqlite3_value_double(x);
+	s->integral = is_int(x) && (s->n == 1 || s->integral);
+	return true;
+}
+
 static void percentile_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	struct samples *s = sqlite3_aggregate_context(ctx, sizeof(*s));
 
-	if (s == NULL || sqlite3_value_type(argv[0]) == SQLITE_NULL)
-		return;
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 64;
-		if (!kql_exec_charge(ctx, (cap - s->cap) * sizeof(*s->v)))
-			return;
-		double *v = realloc(s->v, cap * sizeof(*v));
-		if (v == NULL) {
-			kql_exec_release(ctx, (cap - s->cap) * sizeof(*s->v));
+	if (sample_add(ctx, s, argv[0]))
+		s->p = sqlite3_value_double(argv[1]);
+}
+
+/* kql_pstate(x): the non-null values of x as text (kql_pct.h), a split's
+ * partial state of percentile(x, p); kql_pmerge(state, p): percentile's
+ * answer over the states' values together, the whole plan's. */
+static void pstate_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	(void)sample_add(ctx, sqlite3_aggregate_context(ctx, sizeof(struct samples)), argv[0]);
+}
+
+/* The text counts against the budget beside the values it copies. */
+static void pstate_final(sqlite3_context *ctx)
+{
+	struct samples *s = sqlite3_aggregate_context(ctx, 0);
+	size_t n = s != NULL ? s->n : 0, size = kql_pct_size(n);
+	char *text = NULL;
+
+	if (kql_exec_charge(ctx, size)) {
+		if ((text = malloc(size)) != NULL) {
+			kql_pct_write(s != NULL ? s->v : NULL, n, n == 0 || s->integral, text);
+			sqlite3_result_text(ctx, text, (int)(size - 1), free);
+		} else {
 			sqlite3_result_error_nomem(ctx);
-			return;
 		}
-		s->v = v;
-		s->cap = cap;
+		kql_exec_release(ctx, size);
 	}
-	s->v[s->n++] = sqlite3_value_double(argv[0]);
+	if (s != NULL) {
+		kql_exec_release(ctx, s->cap * sizeof(*s->v));
+		free(s->v);
+	}
+}
+
+static void pmerge_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	struct samples *s = sqlite3_aggregate_context(ctx, sizeof(*s));
+	const char *text = (const char *)sqlite3_value_text(argv[0]);
+	bool integral = true;
+	long n;
+
+	if (s == NULL || text == NULL)
+		return;
+	n = kql_pct_count(text, (size_t)sqlite3_value_bytes(argv[0]), &integral);
+	if (n == 0 || (n > 0 && !samples_room(ctx, s, (size_t)n)))
+		return; /* nothing to add, or the aggregate failed */
+	if (n < 0 || kql_pct_read(text, (size_t)n, s->v + s->n) < 0) {
+		sqlite3_result_error(ctx, "percentile(): a malformed partial state", -1);
+		return;
+	}
+	s->integral = integral && (s->n == 0 || s->integral);
+	s->n += (size_t)n;
 	s->p = sqlite3_value_double(argv[1]);
-	s->integral = is_int(argv[0]) && (s->n == 1 || s->integral);
 }
 
 static int compare_doubles(const void *a, const void *b)
@@ -2303,6 +2373,8 @@ static const struct {
     {"kql_argmax", 2, NULL, argmax_step, extreme_final},
     {"kql_argmin", 2, NULL, argmin_step, extreme_final},
     {"kql_percentile", 2, NULL, percentile_step, percentile_final},
+    {"kql_pstate", 1, NULL, pstate_step, pstate_final},
+    {"kql_pmerge", 2, NULL, pmerge_step, percentile_final},
     {"kql_collect", 2, NULL, collect_step, collect_final},
     {"kql_dcount", 2, NULL, dcount_step, dcount_final},
     {"kql_dstate", 2, NULL, dcount_step, dstate_final},
