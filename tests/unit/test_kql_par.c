@@ -27,6 +27,7 @@
 
 #include "query/kql_bind.h"
 #include "query/kql_exec.h"
+#include "query/kql_hagg.h"
 #include "query/kql_par.h"
 #include "query/kql_split.h"
 
@@ -736,6 +737,42 @@ static void test_split_percentiles(void **state)
 	each_same(same, n, &fours, 4, true);
 }
 
+static int count_row(void *arg, const struct kql_value *row, size_t n)
+{
+	++*(size_t *)arg;
+	return 0;
+}
+
+/* percentiles(x, 50, 95) and percentile(x, 10) of one x keep one state;
+ * a partial plan with keys is hashed (not run as SQL instead). */
+static void test_split_percentile_state(void **state)
+{
+	const char *q = "T | summarize percentiles(N, 50, 95), percentile(N, 10), percentile(Latency, "
+	                "5) by Level";
+	struct kql_arena *a = kql_arena_new();
+	struct kql_error e = {0};
+	struct kql_query *kq = NULL;
+	struct kql_hagg_limits lim = {0};
+	struct kql_split s;
+	char *partial, *final, *at;
+	size_t nstates = 0, rows = 0;
+
+	assert_int_equal(kql_compile(a, q, strlen(q), &schema, &kq, &e), 0);
+	assert_int_equal(kql_split(a, kq->results[0], &s), 0);
+	partial = kql_plan_text(s.partial);
+	final = kql_plan_text(s.final);
+	for (at = partial; (at = strstr(at, "$pstate(")) != NULL; at++)
+		nstates++;
+	assert_int_equal(nstates, 2);
+	assert_non_null(strstr(final, "$percentile_merge("));
+	assert_true(kql_hagg_supports(s.partial));
+	assert_int_equal(kql_hagg_run(coord, s.partial, NOW, &lim, count_row, &rows, &e), 0);
+	assert_int_equal(rows, 4); /* the levels */
+	free(partial);
+	free(final);
+	kql_arena_free(a);
+}
+
 /* The values count against the query's budget, split as whole: past it
  * the same error (a partition's refusal runs the plan whole); within it
  * the same rows; everything counted given back either way. */
@@ -836,6 +873,7 @@ int main(void)
 	    cmocka_unit_test(test_split_overflow),      cmocka_unit_test(test_innerunique),
 	    cmocka_unit_test(test_join_grid),           cmocka_unit_test(test_split_percentiles),
 	    cmocka_unit_test(test_split_percentile_budget),
+	    cmocka_unit_test(test_split_percentile_state),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
