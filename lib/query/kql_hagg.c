@@ -44,8 +44,8 @@ struct hstate {
 	double rsum;         /* sum: the real sum */
 	uint32_t cap;        /* bytes of v's text */
 	struct kql_hll *hll; /* $dstate: its state, NULL before a value */
-	double *vals;        /* $pstate: the values (n of them), vcap allocated */
-	size_t vcap;
+	double *vals;        /* $pstate: the values, n of them */
+	size_t vcap;         /* $pstate: the values allocated */
 	bool approx, ovf;    /* sum, $pstate: a real seen; the integer sum overflowed */
 };
 

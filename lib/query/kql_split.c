@@ -150,8 +150,7 @@ static bool same_value(const struct kql_expr *a, const struct kql_expr *b)
 
 /* The state fn keeps of key, shared by the aggregates of the same key
  * (arg_max's key, a percentile's values): its slot, NULL while new. */
-static struct kql_expr **shared_state(struct builder *b, const struct kql_expr *key,
-                                      enum kql_fn fn)
+static struct kql_expr **shared_state(struct builder *b, const struct kql_expr *key, enum kql_fn fn)
 {
 	size_t i = 0;
 
@@ -196,8 +195,8 @@ static struct kql_expr *merge_pct(struct builder *b, const struct kql_expr *e)
 	struct kql_expr *v[2] = {*st, e->args[1]};
 
 	if (!v[0])
-		v[0] = *st = add_state(
-		    b, new_call(b->a, KQL_F_P_PSET, PROTO_T_STRING, e->pos, e->args, 1));
+		v[0] = *st =
+		    add_state(b, new_call(b->a, KQL_F_P_PSET, PROTO_T_STRING, e->pos, e->args, 1));
 	return v[0] ? new_call(b->a, KQL_F_M_PCT, e->type, e->pos, v, 2) : NULL;
 }
 

@@ -660,8 +660,7 @@ static void test_split_infinities(void **state)
  * with the whole plan's error code: by the merge, or by a partition (then
  * kql_par_run says -EAGAIN and the caller runs the plan whole, which
  * refuses it). */
-static void expect_refused_over(const char *q, const char *what, struct parts *parts,
-                                size_t nparts)
+static void expect_refused_over(const char *q, const char *what, struct parts *parts, size_t nparts)
 {
 	struct kql_arena *a = kql_arena_new();
 	struct kql_error e = {0};
@@ -747,8 +746,9 @@ static int count_row(void *arg, const struct kql_value *row, size_t n)
  * a partial plan with keys is hashed (not run as SQL instead). */
 static void test_split_percentile_state(void **state)
 {
-	const char *q = "T | summarize percentiles(N, 50, 95), percentile(N, 10), percentile(Latency, "
-	                "5) by Level";
+	const char *q =
+	    "T | summarize percentiles(N, 50, 95), percentile(N, 10), percentile(Latency, "
+	    "5) by Level";
 	struct kql_arena *a = kql_arena_new();
 	struct kql_error e = {0};
 	struct kql_query *kq = NULL;
@@ -865,13 +865,20 @@ static void test_split_plans(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_split_same_rows),     cmocka_unit_test(test_split_edges),
-	    cmocka_unit_test(test_split_take),          cmocka_unit_test(test_not_split),
-	    cmocka_unit_test(test_not_split_ingestion), cmocka_unit_test(test_fallbacks),
-	    cmocka_unit_test(test_split_plans),         cmocka_unit_test(test_join_cheap),
-	    cmocka_unit_test(test_semi_anti),           cmocka_unit_test(test_split_infinities),
-	    cmocka_unit_test(test_split_overflow),      cmocka_unit_test(test_innerunique),
-	    cmocka_unit_test(test_join_grid),           cmocka_unit_test(test_split_percentiles),
+	    cmocka_unit_test(test_split_same_rows),
+	    cmocka_unit_test(test_split_edges),
+	    cmocka_unit_test(test_split_take),
+	    cmocka_unit_test(test_not_split),
+	    cmocka_unit_test(test_not_split_ingestion),
+	    cmocka_unit_test(test_fallbacks),
+	    cmocka_unit_test(test_split_plans),
+	    cmocka_unit_test(test_join_cheap),
+	    cmocka_unit_test(test_semi_anti),
+	    cmocka_unit_test(test_split_infinities),
+	    cmocka_unit_test(test_split_overflow),
+	    cmocka_unit_test(test_innerunique),
+	    cmocka_unit_test(test_join_grid),
+	    cmocka_unit_test(test_split_percentiles),
 	    cmocka_unit_test(test_split_percentile_budget),
 	    cmocka_unit_test(test_split_percentile_state),
 	};

@@ -23,8 +23,16 @@
 
 static void test_round_trip(void **state)
 {
-	const double v[] = {0.0, -0.0, 1.5, -2.25, INFINITY, -INFINITY, 9223372036854775807.0,
-	                    -9223372036854775808.0, 5e-324, 1.7976931348623157e308};
+	const double v[] = {0.0,
+	                    -0.0,
+	                    1.5,
+	                    -2.25,
+	                    INFINITY,
+	                    -INFINITY,
+	                    9223372036854775807.0,
+	                    -9223372036854775808.0,
+	                    5e-324,
+	                    1.7976931348623157e308};
 	size_t n = sizeof(v) / sizeof(*v);
 	char *text = malloc(kql_pct_size(n));
 	double back[sizeof(v) / sizeof(*v)];
@@ -80,7 +88,8 @@ static void test_merge(void **state)
 	     "p(t) AS (SELECT kql_pstate(x) FROM s GROUP BY k) "
 	     "SELECT kql_pmerge(t, 50) || ' ' || typeof(kql_pmerge(t, 100)) FROM p",
 	     "3 integer"},
-	    {"WITH s(x, k) AS (VALUES (1, 0), (2.5, 1)), p(t) AS (SELECT kql_pstate(x) FROM s GROUP "
+	    {"WITH s(x, k) AS (VALUES (1, 0), (2.5, 1)), p(t) AS (SELECT kql_pstate(x) FROM s "
+	     "GROUP "
 	     "BY k) SELECT kql_pmerge(t, 100) FROM p",
 	     "2.5"},
 	    {"WITH s(x) AS (VALUES (NULL)), p(t) AS (SELECT kql_pstate(x) FROM s) "
