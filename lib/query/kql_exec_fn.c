@@ -1808,17 +1808,16 @@ static void pstate_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 static void pstate_final(sqlite3_context *ctx)
 {
 	struct samples *s = sqlite3_aggregate_context(ctx, 0);
-	size_t n = s != NULL ? s->n : 0, size = kql_pct_size(n);
-	char *text = NULL;
+	size_t n = s != NULL ? s->n : 0, len = 0;
+	char *text = kql_pct_text(n ? s->v : NULL, n, n == 0 || s->integral, &len);
 
-	if (kql_exec_charge(ctx, size)) {
-		if ((text = malloc(size)) != NULL) {
-			kql_pct_write(s != NULL ? s->v : NULL, n, n == 0 || s->integral, text);
-			sqlite3_result_text(ctx, text, (int)(size - 1), free);
-		} else {
-			sqlite3_result_error_nomem(ctx);
-		}
-		kql_exec_release(ctx, size);
+	if (text == NULL) {
+		sqlite3_result_error_nomem(ctx);
+	} else if (!kql_exec_charge(ctx, len)) {
+		free(text);
+	} else {
+		sqlite3_result_text(ctx, text, (int)len, free);
+		kql_exec_release(ctx, len);
 	}
 	if (s != NULL) {
 		kql_exec_release(ctx, s->cap * sizeof(*s->v));
@@ -1830,15 +1829,16 @@ static void pmerge_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	struct samples *s = sqlite3_aggregate_context(ctx, sizeof(*s));
 	const char *text = (const char *)sqlite3_value_text(argv[0]);
+	size_t len = (size_t)sqlite3_value_bytes(argv[0]);
 	bool integral = true;
-	long n;
+	long long n;
 
 	if (s == NULL || text == NULL)
 		return;
-	n = kql_pct_count(text, (size_t)sqlite3_value_bytes(argv[0]), &integral);
+	n = kql_pct_count(text, len, &integral);
 	if (n == 0 || (n > 0 && !samples_room(ctx, s, (size_t)n)))
 		return; /* nothing to add, or the aggregate failed */
-	if (n < 0 || kql_pct_read(text, (size_t)n, s->v + s->n) < 0) {
+	if (n < 0 || kql_pct_read(text, len, s->v + s->n) < 0) {
 		sqlite3_result_error(ctx, "percentile(): a malformed partial state", -1);
 		return;
 	}

@@ -564,11 +564,10 @@ static void to_value(const struct hval *v, enum proto_coltype t, struct kql_valu
 /* $pstate's text (kql_pct.h) of s as out, into *ret (malloc'd). */
 static int pset_text(const struct hstate *s, struct kql_value *out, char **ret)
 {
-	size_t n = (size_t)s->n;
+	size_t len;
 
-	if (!(*ret = malloc(kql_pct_size(n))))
+	if (!(*ret = kql_pct_text(s->vals, (size_t)s->n, !s->approx, &len)))
 		return -ENOMEM;
-	kql_pct_write(s->vals, n, !s->approx, *ret);
 	out->s = *ret;
 	return 0;
 }

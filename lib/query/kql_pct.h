@@ -4,10 +4,15 @@
  * keeps it (a double, and whether SQLite gave it as an integer), so the
  * merge selects the nearest rank over exactly the whole plan's values,
  * whatever their order.  Text, because partial rows travel as kql_values
- * (NUL-terminated strings): a flag letter, 'i' when every value was an
+ * (NUL-terminated strings).  A flag letter: 'i' when every value was an
  * integer (or there is none: the answer is then an integer, as the whole
  * plan's), else 'r'; then each double's 64 bits in KQL_PCT_DIGITS letters
  * of 6 bits ('0' + bits: printable, never NUL), the first holding 4.
+ * Values repeat (latencies in ms, codes, a day's timestamps by the
+ * second): when at most an eighth of them are distinct, the flag is 'I'
+ * or 'R' and each distinct value (its bits: 0 and -0 apart) comes once,
+ * followed by its count in as many letters, a text of a few distinct
+ * values instead of megabytes.
  */
 #ifndef FOLLOWERD_KQL_PCT_H
 #define FOLLOWERD_KQL_PCT_H
@@ -15,20 +20,22 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define KQL_PCT_DIGITS 11 /* letters per value */
+#define KQL_PCT_DIGITS 11 /* letters per value or count */
+/* values a state may hold: a bound on a count, far past any budget */
+#define KQL_PCT_MAX ((size_t)1 << 40)
 
-/* The bytes of the text of n values, its NUL included. */
-size_t kql_pct_size(size_t n);
+/* The text of v[0 .. n) (malloc'd; *ret_len its bytes, its NUL not
+ * counted), or NULL out of memory.  Finding the repeated values holds
+ * at most 8 n bytes a moment (beside v's own 8 n). */
+char *kql_pct_text(const double *v, size_t n, bool integral, size_t *ret_len);
 
-/* The text of v[0 .. n) into buf (kql_pct_size(n) bytes). */
-void kql_pct_write(const double *v, size_t n, bool integral, char *buf);
+/* The values text (len bytes, borrowed) holds, counts added up, its
+ * integer flag into *ret_integral; -1 when it is no such text, or past
+ * KQL_PCT_MAX. */
+long long kql_pct_count(const char *text, size_t len, bool *ret_integral);
 
-/* The values text (len bytes, borrowed) holds, its integer flag into
- * *ret_integral; -1 when it is no such text. */
-long kql_pct_count(const char *text, size_t len, bool *ret_integral);
-
-/* Its n values (kql_pct_count's) into out; -1 on a letter outside the
- * digits (out then partly written). */
-int kql_pct_read(const char *text, size_t n, double *out);
+/* Its values (kql_pct_count's, each repeated as counted) into out; -1 on
+ * a letter outside the digits (out then partly written). */
+int kql_pct_read(const char *text, size_t len, double *out);
 
 #endif

@@ -21,50 +21,94 @@
 #include "query/kql_exec.h"
 #include "query/kql_pct.h"
 
-static void test_round_trip(void **state)
+static int cmp_bits(const void *a, const void *b)
 {
-	const double v[] = {0.0,
-	                    -0.0,
-	                    1.5,
-	                    -2.25,
-	                    INFINITY,
-	                    -INFINITY,
-	                    9223372036854775807.0,
-	                    -9223372036854775808.0,
-	                    5e-324,
-	                    1.7976931348623157e308};
-	size_t n = sizeof(v) / sizeof(*v);
-	char *text = malloc(kql_pct_size(n));
-	double back[sizeof(v) / sizeof(*v)];
-	bool integral = true;
+	uint64_t x, y;
+
+	memcpy(&x, a, sizeof(x));
+	memcpy(&y, b, sizeof(y));
+	return x < y ? -1 : x > y;
+}
+
+/* v[0 .. n) through its text (the same values, by their bits, in the
+ * same order unless paired), and whether the text was of pairs. */
+static bool round_trip(const double *v, size_t n, bool integral)
+{
+	size_t len = 0;
+	char *text = kql_pct_text(v, n, integral, &len);
+	double *back = calloc(n + 1, sizeof(*back));
+	bool flag = !integral, pairs;
 
 	assert_non_null(text);
-	kql_pct_write(v, n, false, text);
-	assert_int_equal(strlen(text) + 1, kql_pct_size(n));
-	assert_int_equal(kql_pct_count(text, strlen(text), &integral), (long)n);
-	assert_false(integral);
-	assert_int_equal(kql_pct_read(text, n, back), 0);
-	assert_memory_equal(back, v, sizeof(v));
-	kql_pct_write(v, 0, true, text);
-	assert_string_equal(text, "i");
-	assert_int_equal(kql_pct_count(text, 1, &integral), 0);
-	assert_true(integral);
+	assert_non_null(back);
+	assert_int_equal(strlen(text), len);
+	assert_int_equal(kql_pct_count(text, len, &flag), (long long)n);
+	assert_true(flag == integral);
+	assert_int_equal(kql_pct_read(text, len, back), 0);
+	pairs = text[0] == 'I' || text[0] == 'R';
+	if (pairs) {
+		double *sorted = malloc((n + 1) * sizeof(*sorted));
+		assert_non_null(sorted);
+		memcpy(sorted, v, n * sizeof(*v));
+		qsort(sorted, n, sizeof(*sorted), cmp_bits);
+		qsort(back, n, sizeof(*back), cmp_bits);
+		assert_memory_equal(back, sorted, n * sizeof(*v));
+		free(sorted);
+	} else {
+		assert_memory_equal(back, v, n * sizeof(*v));
+	}
 	free(text);
+	free(back);
+	return pairs;
+}
+
+static void test_round_trip(void **state)
+{
+	const double v[] = {0.0,       -0.0,      1.5,    -2.25,
+	                    INFINITY,  -INFINITY, 9223372036854775807.0,
+	                    -9223372036854775808.0, 5e-324, 1.7976931348623157e308};
+	enum { N = 4096 };
+	double *many = malloc(N * sizeof(*many));
+	size_t len;
+	char *text;
+
+	assert_false(round_trip(v, sizeof(v) / sizeof(*v), false));
+	assert_false(round_trip(v, 0, true));
+	/* 0 and -0 of one count each among repeated values: kept apart */
+	for (size_t i = 0; i < N; i++)
+		many[i] = i == 7 ? -0.0 : (double)(i % 100);
+	assert_true(round_trip(many, N, true));
+	text = kql_pct_text(many, N, true, &len);
+	assert_true(len < N); /* 101 values and counts, not 4096 values */
+	free(text);
+	for (size_t i = 0; i < N; i++)
+		many[i] = (double)i * 0.5;
+	assert_false(round_trip(many, N, false));
+	free(many);
 }
 
 static void test_malformed(void **state)
 {
 	bool integral;
-	double d;
 
 	assert_int_equal(kql_pct_count("", 0, &integral), -1);
 	assert_int_equal(kql_pct_count("x", 1, &integral), -1);
 	assert_int_equal(kql_pct_count("i0000000000", 11, &integral), -1);
 	assert_int_equal(kql_pct_count("i00000000000", 12, &integral), 1);
+	assert_int_equal(kql_pct_count("I00000000000", 12, &integral), -1);
+	/* a count of 0, of 2 */
+	assert_int_equal(kql_pct_count("I0000000000000000000000", 23, &integral), -1);
+	assert_int_equal(kql_pct_count("R0000000000000000000002", 23, &integral), 2);
+	assert_false(integral);
+	/* a count past KQL_PCT_MAX (2^40 = 0000000g000 + 1 letters) */
+	assert_int_equal(kql_pct_count("I000000000000000G000000", 23, &integral), -1);
 	/* the first letter holds 4 bits only; letters past '0' + 63 */
-	assert_int_equal(kql_pct_read("iG0000000000", 1, &d), -1);
-	assert_int_equal(kql_pct_read("i0000000000p", 1, &d), -1);
-	assert_int_equal(kql_pct_read("i0000000000o", 1, &d), 0);
+	double d[2];
+	assert_int_equal(kql_pct_read("iG0000000000", 12, d), -1);
+	assert_int_equal(kql_pct_read("i0000000000p", 12, d), -1);
+	assert_int_equal(kql_pct_read("i0000000000o", 12, d), 0);
+	assert_int_equal(kql_pct_read("R0000000000o00000000002", 23, d), 0);
+	assert_memory_equal(&d[0], &d[1], sizeof(*d));
 }
 
 /* One text answer of sql on a registered connection, or its error. */
@@ -95,7 +139,13 @@ static void test_merge(void **state)
 	    {"WITH s(x) AS (VALUES (NULL)), p(t) AS (SELECT kql_pstate(x) FROM s) "
 	     "SELECT coalesce(kql_pmerge(t, 50), 'null') FROM p",
 	     "null"},
-	    {"SELECT kql_pmerge('i0', 50)", "percentile(): a malformed partial state"},
+	    /* repeated values (pairs) with distinct ones: ranks over all */
+    {"WITH RECURSIVE s(x, k) AS (VALUES (0, 0) UNION ALL SELECT x + 1, (x + 1) % 2 FROM s "
+     "WHERE x < 999), p(t) AS (SELECT kql_pstate(CASE WHEN k = 0 THEN x % 3 ELSE x END) FROM s "
+     "GROUP BY k) SELECT substr(min(t), 1, 1) || max(substr(t, 1, 1)) || ' ' || "
+     "(SELECT kql_pmerge(t, 50) FROM p) || ' ' || (SELECT kql_pmerge(t, 80) FROM p) FROM p",
+     "Ii 2 599"},
+    {"SELECT kql_pmerge('i0', 50)", "percentile(): a malformed partial state"},
 	};
 	sqlite3 *db = NULL;
 
