@@ -1825,28 +1825,6 @@ static void pstate_final(sqlite3_context *ctx)
 	}
 }
 
-static void pmerge_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
-{
-	struct samples *s = sqlite3_aggregate_context(ctx, sizeof(*s));
-	const char *text = (const char *)sqlite3_value_text(argv[0]);
-	size_t len = (size_t)sqlite3_value_bytes(argv[0]);
-	bool integral = true;
-	long long n;
-
-	if (s == NULL || text == NULL)
-		return;
-	n = kql_pct_count(text, len, &integral);
-	if (n == 0 || (n > 0 && !samples_room(ctx, s, (size_t)n)))
-		return; /* nothing to add, or the aggregate failed */
-	if (n < 0 || kql_pct_read(text, len, s->v + s->n) < 0) {
-		sqlite3_result_error(ctx, "percentile(): a malformed partial state", -1);
-		return;
-	}
-	s->integral = integral && (s->n == 0 || s->integral);
-	s->n += (size_t)n;
-	s->p = sqlite3_value_double(argv[1]);
-}
-
 static int compare_doubles(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -1908,8 +1886,25 @@ static void select_kth(double *v, size_t n, size_t k)
 	qsort(v + lo, hi - lo, sizeof(*v), compare_doubles);
 }
 
-/* Nearest rank: the smallest value with at least p% of the values at or
- * below it.  Kusto estimates (t-digest); on small inputs both agree. */
+/* Nearest rank: the index (from 0) of the smallest value with at least
+ * p% of the n values at or below it.  Kusto estimates (t-digest); on small
+ * inputs both agree. */
+static size_t nearest_rank(double p, size_t n)
+{
+	size_t rank = (size_t)ceil(p / 100.0 * (double)n);
+
+	rank = rank == 0 ? 0 : rank - 1;
+	return rank >= n ? n - 1 : rank;
+}
+
+static void percentile_result(sqlite3_context *ctx, double v, bool integral)
+{
+	if (integral)
+		sqlite3_result_int64(ctx, (sqlite3_int64)v);
+	else
+		sqlite3_result_double(ctx, v);
+}
+
 static void percentile_final(sqlite3_context *ctx)
 {
 	struct samples *s = sqlite3_aggregate_context(ctx, 0);
@@ -1917,21 +1912,122 @@ static void percentile_final(sqlite3_context *ctx)
 
 	if (s != NULL)
 		kql_exec_release(ctx, s->cap * sizeof(*s->v));
-	if (s == NULL || s->n == 0) {
-		if (s != NULL)
-			free(s->v);
+	if (s != NULL && s->n > 0) {
+		rank = nearest_rank(s->p, s->n);
+		select_kth(s->v, s->n, rank);
+		percentile_result(ctx, s->v[rank], s->integral);
+	}
+	if (s != NULL)
+		free(s->v);
+}
+
+/* kql_pmerge's state: the values of texts one by one (s), and the pairs
+ * of paired texts (kql_pct.h), npairs of them holding total values. */
+struct pmerge {
+	struct samples s;
+	struct kql_pct_pair *pairs;
+	size_t npairs, pcap;
+	uint64_t total;
+};
+
+/* Room in m for more pairs, counted as samples_room counts. */
+static bool pairs_room(sqlite3_context *ctx, struct pmerge *m, size_t more)
+{
+	size_t cap = m->pcap ? m->pcap : 64;
+	struct kql_pct_pair *p;
+
+	while (cap < m->npairs + more)
+		cap *= 2;
+	if (cap == m->pcap)
+		return true;
+	if (!kql_exec_charge(ctx, (cap - m->pcap) * sizeof(*p)))
+		return false;
+	if ((p = realloc(m->pairs, cap * sizeof(*p))) == NULL) {
+		kql_exec_release(ctx, (cap - m->pcap) * sizeof(*p));
+		sqlite3_result_error_nomem(ctx);
+		return false;
+	}
+	m->pairs = p;
+	m->pcap = cap;
+	return true;
+}
+
+/* Adds a paired text's n values (np pairs); false when it failed. */
+static bool pmerge_pairs(sqlite3_context *ctx, struct pmerge *m, const char *text, size_t len,
+                         size_t np, long long n)
+{
+	if (!pairs_room(ctx, m, np))
+		return false;
+	if (kql_pct_read_pairs(text, len, m->pairs + m->npairs) < 0) {
+		sqlite3_result_error(ctx, "percentile(): a malformed partial state", -1);
+		return false;
+	}
+	m->npairs += np;
+	m->total += (uint64_t)n;
+	return true;
+}
+
+/* Adds a text's n values one by one; false when it failed. */
+static bool pmerge_values(sqlite3_context *ctx, struct pmerge *m, const char *text, size_t len,
+                          long long n)
+{
+	if (!samples_room(ctx, &m->s, (size_t)n))
+		return false;
+	if (kql_pct_read(text, len, m->s.v + m->s.n) < 0) {
+		sqlite3_result_error(ctx, "percentile(): a malformed partial state", -1);
+		return false;
+	}
+	m->s.n += (size_t)n;
+	return true;
+}
+
+static void pmerge_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	struct pmerge *m = sqlite3_aggregate_context(ctx, sizeof(*m));
+	const char *text = (const char *)sqlite3_value_text(argv[0]);
+	size_t len = (size_t)sqlite3_value_bytes(argv[0]), np;
+	bool integral = true, was;
+	long long n;
+
+	if (m == NULL || text == NULL)
+		return;
+	if ((n = kql_pct_count(text, len, &integral)) < 0) {
+		sqlite3_result_error(ctx, "percentile(): a malformed partial state", -1);
 		return;
 	}
-	rank = (size_t)ceil(s->p / 100.0 * (double)s->n);
-	rank = rank == 0 ? 0 : rank - 1;
-	if (rank >= s->n)
-		rank = s->n - 1;
-	select_kth(s->v, s->n, rank);
-	if (s->integral)
-		sqlite3_result_int64(ctx, (sqlite3_int64)s->v[rank]);
-	else
-		sqlite3_result_double(ctx, s->v[rank]);
-	free(s->v);
+	was = m->s.n > 0 || m->total > 0;
+	np = kql_pct_npairs(text, len);
+	if (n == 0 || !(np ? pmerge_pairs(ctx, m, text, len, np, n)
+	                   : pmerge_values(ctx, m, text, len, n)))
+		return;
+	m->s.integral = integral && (!was || m->s.integral);
+	m->s.p = sqlite3_value_double(argv[1]);
+}
+
+/* Pairs only (values repeat): a sort of the few pairs; else the pairs'
+ * values added to the others', selected as percentile_final does. */
+static void pmerge_final(sqlite3_context *ctx)
+{
+	struct pmerge *m = sqlite3_aggregate_context(ctx, 0);
+	size_t n, rank;
+
+	if (m == NULL)
+		return;
+	n = m->s.n + (size_t)m->total;
+	if (n > 0 && m->s.n == 0) {
+		rank = nearest_rank(m->s.p, n);
+		percentile_result(ctx, kql_pct_select(m->pairs, m->npairs, rank), m->s.integral);
+	} else if (n > 0 && samples_room(ctx, &m->s, (size_t)m->total)) {
+		for (size_t i = 0; i < m->npairs; i++)
+			for (uint64_t k = 0; k < m->pairs[i].n; k++)
+				m->s.v[m->s.n++] = m->pairs[i].v;
+		rank = nearest_rank(m->s.p, n);
+		select_kth(m->s.v, n, rank);
+		percentile_result(ctx, m->s.v[rank], m->s.integral);
+	}
+	kql_exec_release(ctx, m->s.cap * sizeof(*m->s.v) + m->pcap * sizeof(*m->pairs));
+	free(m->s.v);
+	free(m->pairs);
 }
 
 /* The state of kql_collect: the elements and the bytes counted for them
@@ -2374,7 +2470,7 @@ static const struct {
     {"kql_argmin", 2, NULL, argmin_step, extreme_final},
     {"kql_percentile", 2, NULL, percentile_step, percentile_final},
     {"kql_pstate", 1, NULL, pstate_step, pstate_final},
-    {"kql_pmerge", 2, NULL, pmerge_step, percentile_final},
+    {"kql_pmerge", 2, NULL, pmerge_step, pmerge_final},
     {"kql_collect", 2, NULL, collect_step, collect_final},
     {"kql_dcount", 2, NULL, dcount_step, dcount_final},
     {"kql_dstate", 2, NULL, dcount_step, dstate_final},

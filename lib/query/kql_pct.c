@@ -184,3 +184,38 @@ int kql_pct_read(const char *text, size_t len, double *out)
 	}
 	return 0;
 }
+
+size_t kql_pct_npairs(const char *text, size_t len)
+{
+	bool integral;
+
+	return paired(text, len, &integral) == 1 ? (len - 1) / (2 * KQL_PCT_DIGITS) : 0;
+}
+
+int kql_pct_read_pairs(const char *text, size_t len, struct kql_pct_pair *out)
+{
+	for (size_t at = 1; at + 2 * KQL_PCT_DIGITS <= len; at += 2 * KQL_PCT_DIGITS, out++) {
+		uint64_t bits;
+		if (!get(text + at, &bits) || !get(text + at + KQL_PCT_DIGITS, &out->n))
+			return -1;
+		memcpy(&out->v, &bits, sizeof(bits));
+	}
+	return 0;
+}
+
+static int compare_pairs(const void *a, const void *b)
+{
+	double x = ((const struct kql_pct_pair *)a)->v, y = ((const struct kql_pct_pair *)b)->v;
+
+	return x < y ? -1 : x > y;
+}
+
+double kql_pct_select(struct kql_pct_pair *p, size_t n, uint64_t k)
+{
+	size_t i = 0;
+
+	qsort(p, n, sizeof(*p), compare_pairs);
+	for (; i + 1 < n && k >= p[i].n; i++)
+		k -= p[i].n;
+	return p[i].v;
+}

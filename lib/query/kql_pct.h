@@ -19,6 +19,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define KQL_PCT_DIGITS 11 /* letters per value or count */
 /* values a state may hold: a bound on a count, far past any budget */
@@ -37,5 +38,22 @@ long long kql_pct_count(const char *text, size_t len, bool *ret_integral);
 /* Its values (kql_pct_count's, each repeated as counted) into out; -1 on
  * a letter outside the digits (out then partly written). */
 int kql_pct_read(const char *text, size_t len, double *out);
+
+/* A distinct value and its count. */
+struct kql_pct_pair {
+	double v;
+	uint64_t n;
+};
+
+/* The pairs a paired text (kql_pct_count's, len bytes) holds; 0 when it
+ * is a text of values one by one. */
+size_t kql_pct_npairs(const char *text, size_t len);
+
+/* Its pairs (kql_pct_npairs) into out; -1 as kql_pct_read. */
+int kql_pct_read_pairs(const char *text, size_t len, struct kql_pct_pair *out);
+
+/* The k-th smallest (from 0) of the values p[0 .. n) count (k below
+ * their counts' sum); p is sorted.  Few pairs: a sort is cheap. */
+double kql_pct_select(struct kql_pct_pair *p, size_t n, uint64_t k);
 
 #endif

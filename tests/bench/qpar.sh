@@ -56,6 +56,7 @@ declare -A sql=(
 	[makeset-by-host]="SELECT Host, json_group_array(DISTINCT Service) FROM logs GROUP BY Host"
 	[avg-timestamp]="SELECT avg(Timestamp) FROM logs"
 	[percentile-95]="SELECT Latency FROM logs WHERE Latency IS NOT NULL ORDER BY Latency LIMIT 1 OFFSET (SELECT (count(Latency) * 95 + 99) / 100 - 1 FROM logs)"
+	[percentile-code]="SELECT Code FROM logs WHERE Code IS NOT NULL ORDER BY Code LIMIT 1 OFFSET (SELECT (count(Code) * 95 + 99) / 100 - 1 FROM logs)"
 	[percentiles-by-host]="SELECT Host, count(Latency) FROM logs GROUP BY Host"
 )
 cli() { # the least of RUNS "Run Time: real R user U sys S" of $1: "R U+S"

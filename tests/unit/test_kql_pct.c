@@ -145,6 +145,13 @@ static void test_merge(void **state)
      "GROUP BY k) SELECT substr(min(t), 1, 1) || max(substr(t, 1, 1)) || ' ' || "
      "(SELECT kql_pmerge(t, 50) FROM p) || ' ' || (SELECT kql_pmerge(t, 80) FROM p) FROM p",
      "Ii 2 599"},
+    /* repeated values only: the pairs sorted */
+    {"WITH RECURSIVE s(x, k) AS (VALUES (0, 0) UNION ALL SELECT x + 1, (x + 1) % 2 FROM s "
+     "WHERE x < 999), p(t) AS (SELECT kql_pstate(CASE WHEN k = 0 THEN x % 3 ELSE x % 5 END) "
+     "FROM s GROUP BY k) SELECT min(substr(t, 1, 1)) || max(substr(t, 1, 1)) || ' ' || "
+     "(SELECT kql_pmerge(t, 50) FROM p) || ' ' || (SELECT kql_pmerge(t, 80) FROM p) || ' ' || "
+     "(SELECT kql_pmerge(t, 99) FROM p) FROM p",
+     "II 1 2 4"},
     {"SELECT kql_pmerge('i0', 50)", "percentile(): a malformed partial state"},
 	};
 	sqlite3 *db = NULL;
