@@ -204,7 +204,7 @@ struct qpar_ctx {
 	struct kql_budget *budget; /* what db's aggregates count against */
 };
 
-/* Runs p with its summarize split across the scanned table's extents (a
+/* Runs p with its summarize split across the scanned tables' extents (a
  * connection and a thread each, when a core is free) and merged on c->db.
  * 0; row's non-zero return; -EINVAL with err; -EAGAIN when p is not run
  * this way (nothing emitted: the caller runs it whole). */

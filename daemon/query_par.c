@@ -35,6 +35,13 @@
  * (kql_split_join_cheap: each partition reads and indexes them all) and
  * are this database's loaded tables (else one partition, the hash path,
  * reads them once); a range on the right keeps the plan whole.
+ *
+ * Unions.  A split over a union partitions every table the union reads
+ * (kql_split's scans, in the union's order): the partitions are runs of
+ * the list of their (table, extent) pairs in that order, cut by rows as
+ * one table's extents are, each partition with a view of every one of
+ * those tables over its run's extents of it (perhaps none) and one
+ * fingerprint over them all.
  */
 #include "query_int.h"
 
@@ -60,10 +67,10 @@
 #define BUSY_MS 2000
 #define MAX_WHOLE 8 /* tables a join's right side reads, at most */
 
+/* A run of the (table, extent) pairs: pairs from .. to - 1. */
 struct part {
-	const int64_t *eids;
-	size_t neids;
-	char *fingerprint;
+	size_t from, to;
+	char *fingerprint; /* of its extents, table by table */
 };
 
 /* A table every partition reads whole (a join's right side). */
@@ -74,8 +81,12 @@ struct whole {
 
 struct par {
 	const struct qpar_ctx *c;
-	const struct qtable *t;
-	int64_t *w, total; /* rows of each extent of t, and in all */
+	/* the partitioned tables, in the order of the split's scans (a
+	 * union's inputs); table i's extents are the pairs off[i] ..
+	 * off[i + 1] - 1 */
+	const struct qtable *ts[KQL_SPLIT_MAX_SCANS];
+	size_t nts, off[KQL_SPLIT_MAX_SCANS + 1];
+	int64_t *w, total; /* rows of each pair, and in all */
 	char *path;        /* the query store's file */
 	struct part parts[KQL_PAR_MAX];
 	struct qpool_conn conns[KQL_PAR_MAX]; /* the partitions' connections */
@@ -144,46 +155,89 @@ static int64_t weights(sqlite3 *db, const struct qtable *t, int64_t *w)
 	return total;
 }
 
-/* n runs of consecutive extents with about equal rows each. */
-static void partition(struct par *p, const int64_t *w, int64_t total, size_t n)
+/* n runs of consecutive (table, extent) pairs with about equal rows
+ * each.  Runs of the pairs in the split's order, not a share of every
+ * table each: the partitions' rows in order are then the whole plan's
+ * (kql_split.h), and a union's tables are cut as one table's extents. */
+static void partition(struct par *p, size_t n)
 {
-	const struct qtable *t = p->t;
+	size_t npairs = p->off[p->nts], k = 0, from = 0;
 	int64_t sum = 0;
-	size_t k = 0, from = 0;
 
-	for (size_t i = 0; i < t->neids && k + 1 < n; i++) {
-		sum += w[i];
-		if (sum * (int64_t)n >= total * (int64_t)(k + 1)) {
-			p->parts[k++] = (struct part){t->eids + from, i + 1 - from, NULL};
+	for (size_t i = 0; i < npairs && k + 1 < n; i++) {
+		sum += p->w[i];
+		if (sum * (int64_t)n >= p->total * (int64_t)(k + 1)) {
+			p->parts[k++] = (struct part){from, i + 1, NULL};
 			from = i + 1;
 		}
 	}
-	p->parts[k++] = (struct part){t->eids + from, t->neids - from, NULL};
+	p->parts[k++] = (struct part){from, npairs, NULL};
 	p->nparts = k;
+}
+
+/* Table i's extents in partition k (perhaps none) into *ret_eids. */
+static size_t slice(const struct par *p, size_t k, size_t i, const int64_t **ret_eids)
+{
+	size_t lo = p->parts[k].from > p->off[i] ? p->parts[k].from : p->off[i],
+	       hi = p->parts[k].to < p->off[i + 1] ? p->parts[k].to : p->off[i + 1];
+
+	*ret_eids = p->ts[i]->eids + (lo - p->off[i]);
+	return hi > lo ? hi - lo : 0;
+}
+
+/* Appends the ids of the extents loaded at eids in table tid, as db sees
+ * them, to b. */
+static int fingerprint_add(sqlite3 *db, struct sbuf *b, int64_t tid, const int64_t *eids, size_t n)
+{
+	sqlite3_stmt *s = NULL;
+
+	if (sqlite3_prepare_v2(db, "SELECT extent FROM q.qextents WHERE eid = ?1 AND tid = ?2", -1,
+	                       &s, NULL) != SQLITE_OK)
+		return -EIO;
+	sbuf_add(b, "");
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_reset(s);
+		sqlite3_bind_int64(s, 1, eids[i]);
+		sqlite3_bind_int64(s, 2, tid);
+		sbuf_add(b, sqlite3_step(s) == SQLITE_ROW ? (const char *)sqlite3_column_text(s, 0)
+		                                          : "-");
+		sbuf_add(b, "\n");
+	}
+	sqlite3_finalize(s);
+	return 0;
+}
+
+/* b's text (to free), NULL when it ran out of memory or rc < 0. */
+static char *fingerprint_end(struct sbuf *b, int rc)
+{
+	if (b->oom || rc < 0) {
+		free(b->p);
+		return NULL;
+	}
+	return b->p;
 }
 
 /* The ids of the extents loaded at eids in table tid, as db sees them. */
 static char *fingerprint(sqlite3 *db, int64_t tid, const int64_t *eids, size_t n)
 {
 	struct sbuf b = {0};
-	sqlite3_stmt *s = NULL;
 
-	if (sqlite3_prepare_v2(db, "SELECT extent FROM q.qextents WHERE eid = ?1 AND tid = ?2", -1,
-	                       &s, NULL) != SQLITE_OK)
-		return NULL;
-	sbuf_add(&b, "");
-	for (size_t i = 0; i < n; i++) {
-		sqlite3_reset(s);
-		sqlite3_bind_int64(s, 1, eids[i]);
-		sqlite3_bind_int64(s, 2, tid);
-		sbuf_add(&b, sqlite3_step(s) == SQLITE_ROW ? (const char *)sqlite3_column_text(s, 0)
-		                                           : "-");
-		sbuf_add(&b, "\n");
+	return fingerprint_end(&b, fingerprint_add(db, &b, tid, eids, n));
+}
+
+/* Partition k's extents as db sees them, table by table ("|" between). */
+static char *part_fingerprint(sqlite3 *db, const struct par *p, size_t k)
+{
+	struct sbuf b = {0};
+	const int64_t *eids;
+	int rc = 0;
+
+	for (size_t i = 0; i < p->nts && rc == 0; i++) {
+		size_t n = slice(p, k, i, &eids);
+		sbuf_add(&b, "|");
+		rc = fingerprint_add(db, &b, p->ts[i]->tid, eids, n);
 	}
-	sqlite3_finalize(s);
-	if (b.oom)
-		free(b.p);
-	return b.oom ? NULL : b.p;
+	return fingerprint_end(&b, rc);
 }
 
 /* ---- a partition's connection (on its thread) ---- */
@@ -200,39 +254,55 @@ static int exec(sqlite3 *db, const char *sql)
 	return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
 }
 
-/* The view of t over eids on db, if its extents there are the
- * coordinator's (their fingerprint want; -EAGAIN otherwise). */
-static int table_view(sqlite3 *db, const struct qtable *t, const int64_t *eids, size_t neids,
-                      const char *want)
+/* The view of t over eids on db. */
+static int make_view(sqlite3 *db, const struct qtable *t, const int64_t *eids, size_t neids)
 {
-	char *fp = NULL, *sql = NULL;
-	int rc = 0;
+	char *sql =
+	    query_view_sql(db, t->ent, t->ent->name, "q", t->sqlname, eids, NULL, neids, true);
+	int rc = sql ? exec(db, sql) : -ENOMEM;
 
-	if (!(fp = fingerprint(db, t->tid, eids, neids)))
-		rc = -ENOMEM;
-	if (rc == 0 && strcmp(fp, want) != 0)
-		rc = -EAGAIN;
-	if (rc == 0 && !(sql = query_view_sql(db, t->ent, t->ent->name, "q", t->sqlname, eids, NULL,
-	                                      neids, true)))
-		rc = -ENOMEM;
-	if (rc == 0)
-		rc = exec(db, sql);
-	free(fp);
 	free(sql);
 	return rc;
 }
 
-/* The query store in a read transaction whose extents of the partition
+/* Whether the fingerprint got (to free) is want: -EAGAIN when not. */
+static int same_extents(char *got, const char *want)
+{
+	int rc = !got ? -ENOMEM : strcmp(got, want) != 0 ? -EAGAIN : 0;
+
+	free(got);
+	return rc;
+}
+
+/* The views of the partitioned tables over partition k's extents (of
+ * some tables none: the partial plan reads every one). */
+static int part_tables(sqlite3 *db, const struct par *p, size_t k)
+{
+	const int64_t *eids;
+	int rc = same_extents(part_fingerprint(db, p, k), p->parts[k].fingerprint);
+
+	for (size_t i = 0; i < p->nts && rc == 0; i++) {
+		size_t n = slice(p, k, i, &eids);
+		rc = make_view(db, p->ts[i], eids, n);
+	}
+	return rc;
+}
+
+/* The query store in a read transaction whose extents of partition k
  * (and of the tables read whole) are the coordinator's, and their views. */
-static int part_view(sqlite3 *db, const struct par *p, const struct part *pt)
+static int part_view(sqlite3 *db, const struct par *p, size_t k)
 {
 	int rc = exec(db, "BEGIN; SELECT count(*) FROM q.qtables");
 
 	if (rc == 0)
-		rc = table_view(db, p->t, pt->eids, pt->neids, pt->fingerprint);
-	for (size_t i = 0; i < p->nwhole && rc == 0; i++)
-		rc = table_view(db, p->whole[i].t, p->whole[i].t->eids, p->whole[i].t->neids,
-		                p->whole[i].fingerprint);
+		rc = part_tables(db, p, k);
+	for (size_t i = 0; i < p->nwhole && rc == 0; i++) {
+		const struct qtable *t = p->whole[i].t;
+		rc = same_extents(fingerprint(db, t->tid, t->eids, t->neids),
+		                  p->whole[i].fingerprint);
+		if (rc == 0)
+			rc = make_view(db, t, t->eids, t->neids);
+	}
 	return rc;
 }
 
@@ -254,7 +324,7 @@ static int part_open(void *arg, size_t k, sqlite3 **ret_db)
 	if (rc == 0) {
 		(void)sqlite3_busy_timeout(c->db, BUSY_MS);
 		sqlite3_progress_handler(c->db, PROGRESS_OPS, progress, p->c->j);
-		rc = part_view(c->db, p, &p->parts[k]);
+		rc = part_view(c->db, p, k);
 	}
 	if (rc < 0) {
 		query_pool_put(p->c->j->q, c); /* kept if it cleans up */
@@ -283,14 +353,13 @@ static const struct qtable *find_table(const struct qpar_ctx *c, const struct kq
 	return NULL;
 }
 
-/* The partitions of p->t over n threads, each with its fingerprint, and
- * the fingerprints of the tables read whole. */
+/* The partitions of p's tables over n threads, each with its
+ * fingerprint, and the fingerprints of the tables read whole. */
 static int plan_parts(struct par *p, size_t n)
 {
-	partition(p, p->w, p->total, n);
+	partition(p, n);
 	for (size_t k = 0; k < p->nparts; k++)
-		if (!(p->parts[k].fingerprint =
-		          fingerprint(p->c->db, p->t->tid, p->parts[k].eids, p->parts[k].neids)))
+		if (!(p->parts[k].fingerprint = part_fingerprint(p->c->db, p, k)))
 			return -ENOMEM;
 	for (size_t i = 0; i < p->nwhole; i++) {
 		const struct qtable *t = p->whole[i].t;
@@ -313,24 +382,58 @@ static int add_whole(struct par *p, const struct qtable *t)
 	return 0;
 }
 
-/* The tables plan n reads besides the partitioned one (scan) into
+/* Whether scan is one of those s partitions. */
+static bool partitioned(const struct kql_split *s, const struct kql_plan *scan)
+{
+	for (size_t i = 0; i < s->nscans; i++)
+		if (s->scans[i] == scan)
+			return true;
+	return false;
+}
+
+/* Whether t is one of the tables p partitions. */
+static bool is_part_table(const struct par *p, const struct qtable *t)
+{
+	for (size_t i = 0; i < p->nts; i++)
+		if (p->ts[i] == t)
+			return true;
+	return false;
+}
+
+/* The tables plan n reads besides the partitioned ones (s's scans) into
  * p->whole; -EAGAIN when one is another database's or not loaded, or n
  * has a range (its rows unbounded, read by every partition). */
-static int collect_whole(struct par *p, const struct kql_plan *n, const struct kql_plan *scan)
+static int collect_whole(struct par *p, const struct kql_plan *n, const struct kql_split *s)
 {
 	const struct qtable *t;
 	int rc = 0;
 
 	if (n->kind == KQL_P_RANGE)
 		return -EAGAIN;
-	if (n->kind == KQL_P_SCAN && n != scan)
-		return (t = find_table(p->c, n)) && t != p->t ? add_whole(p, t) : -EAGAIN;
+	if (n->kind == KQL_P_SCAN && !partitioned(s, n))
+		return (t = find_table(p->c, n)) && !is_part_table(p, t) ? add_whole(p, t)
+		                                                         : -EAGAIN;
 	for (size_t i = 0; i < n->nin && rc == 0; i++)
-		rc = collect_whole(p, n->in[i], scan);
+		rc = collect_whole(p, n->in[i], s);
 	return rc;
 }
 
-/* Whether the tables read whole are small beside p->t's rows
+/* The tables of s's scans into p (this database's loaded tables, each
+ * once: kql_split reads each table once); -EAGAIN when one is not. */
+static int find_tables(struct par *p, const struct kql_split *s)
+{
+	for (size_t i = 0; i < s->nscans; i++) {
+		const struct qtable *t = find_table(p->c, s->scans[i]);
+		if (!t || is_part_table(p, t))
+			return -EAGAIN;
+		p->ts[p->nts] = t;
+		p->off[p->nts + 1] = p->off[p->nts] + t->neids;
+		p->nts++;
+	}
+	return p->nts > 0 ? 0 : -EAGAIN;
+}
+
+/* Whether the tables read whole are small beside p's partitioned rows
  * (kql_split_join_cheap): each partition reads them all, so past the
  * bound only one partition may. */
 static bool whole_cheap(const struct par *p)
@@ -355,13 +458,19 @@ static bool whole_cheap(const struct par *p)
 	return false;
 }
 
-/* Whether p->t has enough rows for more than one thread (its rows then
- * weigh its extents). */
+/* Whether p's tables have enough rows for more than one thread (their
+ * rows then weigh their extents). */
 static bool worth_it(struct par *p)
 {
-	if (!(p->w = calloc(p->t->neids, sizeof(*p->w))))
+	int64_t n;
+
+	if (!(p->w = calloc(p->off[p->nts] + 1, sizeof(*p->w))))
 		return false;
-	p->total = weights(p->c->db, p->t, p->w);
+	for (size_t i = 0; i < p->nts; i++) {
+		if ((n = weights(p->c->db, p->ts[i], p->w + p->off[i])) < 0)
+			return false;
+		p->total += n;
+	}
 	return p->total >= (int64_t)min_rows();
 }
 
@@ -397,7 +506,18 @@ static size_t wanted(const struct par *p)
 {
 	if (!whole_cheap(p))
 		return 1;
-	return p->t->neids < KQL_PAR_MAX ? p->t->neids : KQL_PAR_MAX;
+	return p->off[p->nts] < KQL_PAR_MAX ? p->off[p->nts] : KQL_PAR_MAX;
+}
+
+/* Whether split s of plan is worth running on p's tables (0), or not
+ * (-EAGAIN: run whole). */
+static int prepare(struct par *p, const struct kql_plan *plan, struct kql_split *s)
+{
+	if (kql_split(p->c->arena, plan, s) != 0 || find_tables(p, s) < 0 ||
+	    (p->off[p->nts] < 2 && !kql_hagg_supports(s->partial)) ||
+	    collect_whole(p, s->partial, s) < 0 || !worth_it(p))
+		return -EAGAIN;
+	return 0;
 }
 
 int query_par_run(const struct qpar_ctx *c, const struct kql_plan *plan, int64_t now,
@@ -408,9 +528,7 @@ int query_par_run(const struct qpar_ctx *c, const struct kql_plan *plan, int64_t
 	size_t n = 0;
 	int rc = -EAGAIN;
 
-	if (kql_split(c->arena, plan, &s) != 0 || !(p.t = find_table(c, s.scan)) ||
-	    (p.t->neids < 2 && !kql_hagg_supports(s.partial)) ||
-	    collect_whole(&p, s.partial, s.scan) < 0 || !worth_it(&p)) {
+	if (prepare(&p, plan, &s) < 0) {
 		free(p.w);
 		return -EAGAIN;
 	}
@@ -423,9 +541,9 @@ int query_par_run(const struct qpar_ctx *c, const struct kql_plan *plan, int64_t
 	if (rc == 0)
 		qrt_count_scan(c->j->q, p.nparts);
 	if (p.nparts > 0)
-		log_debug("query %s: scan of %s over %zu partitions%s: %s", c->j->request_id,
-		          p.t->ent->name, p.nparts,
-		          p.nwhole ? ", joined with tables read whole" : "",
+		log_debug("query %s: scan of %s%s over %zu partitions%s: %s", c->j->request_id,
+		          p.ts[0]->ent->name, p.nts > 1 ? " and the union's other tables" : "",
+		          p.nparts, p.nwhole ? ", joined with tables read whole" : "",
 		          rc == -EAGAIN ? "run whole instead" : "merged");
 	for (size_t k = 0; k < p.nparts; k++)
 		free(p.parts[k].fingerprint);

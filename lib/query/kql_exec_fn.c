@@ -1997,8 +1997,8 @@ static void pmerge_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	}
 	was = m->s.n > 0 || m->total > 0;
 	np = kql_pct_npairs(text, len);
-	if (n == 0 || !(np ? pmerge_pairs(ctx, m, text, len, np, n)
-	                   : pmerge_values(ctx, m, text, len, n)))
+	if (n == 0 ||
+	    !(np ? pmerge_pairs(ctx, m, text, len, np, n) : pmerge_values(ctx, m, text, len, n)))
 		return;
 	m->s.integral = integral && (!was || m->s.integral);
 	m->s.p = sqlite3_value_double(argv[1]);

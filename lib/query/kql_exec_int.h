@@ -85,6 +85,10 @@ bool kql_exec_better(sqlite3_value *k, sqlite3_value *than, int sign);
  * default maxSize). */
 #define KQL_COLLECT_MAX 1048576
 
+/* The text of an exact sum's state ($tsum: "sum,count", the sum in
+ * decimal), malloc'd; NULL on ENOMEM.  kql_tmerge and kql_imerge read it. */
+char *kql_tsum_text(__int128 sum, int64_t n);
+
 /* Registers the merges of split states (kql_exec_merge.c) on db, their
  * states counted against b (borrowed; NULL: none). */
 int kql_exec_register_merge(sqlite3 *db, struct kql_budget *b);

@@ -336,10 +336,12 @@ static void concat_final(sqlite3_context *ctx)
 	concat_free(ctx, c);
 }
 
-/* ---- kql_tavg(x), kql_tsum(x), kql_tmerge(state): avg of datetimes ---- */
+/* ---- kql_tavg(x), kql_tsum(x), kql_tmerge(state): avg of datetimes;
+ * kql_iavg(x), kql_imerge(state): avg of ints, longs and timespans ---- */
 
-/* The exact sum of ticks (a 128-bit integer: ten million datetimes of
- * this century sum past 2^63) and the count of non-null values. */
+/* The exact sum of ticks or integers (a 128-bit integer: ten million
+ * datetimes of this century sum past 2^63, two large longs too) and the
+ * count of non-null values. */
 struct tsum {
 	/* SQLite aligns an aggregate's context to 8 bytes, an __int128 wants
 	 * 16: the sum is copied in and out */
@@ -396,24 +398,41 @@ static void tavg_final(sqlite3_context *ctx)
 	tavg_result(ctx, sqlite3_aggregate_context(ctx, 0));
 }
 
-/* The state as text: "sum,count", the sum in decimal. */
-static void tsum_final(sqlite3_context *ctx)
+/* The mean of integers: their exact sum over their count, as reals (one
+ * division of the rounded sum, whole plan or merged, so both answer the
+ * same whatever the partitions); null over no values. */
+static void iavg_final(sqlite3_context *ctx)
 {
-	struct tsum *t = sqlite3_aggregate_context(ctx, 0), zero = {0};
-	char digits[48], *p = digits + sizeof(digits), out[80];
-	unsigned __int128 u;
-	__int128 sum;
+	const struct tsum *t = sqlite3_aggregate_context(ctx, 0);
 
-	if (t == NULL)
-		t = &zero;
-	sum = tsum_get(t);
-	u = sum < 0 ? -(unsigned __int128)sum : (unsigned __int128)sum;
+	if (t != NULL && t->n > 0)
+		sqlite3_result_double(ctx, (double)tsum_get(t) / (double)t->n);
+}
+
+char *kql_tsum_text(__int128 sum, int64_t n)
+{
+	char digits[48], *p = digits + sizeof(digits), *out = NULL;
+	unsigned __int128 u = sum < 0 ? -(unsigned __int128)sum : (unsigned __int128)sum;
+
 	*--p = '\0';
 	do
 		*--p = (char)('0' + (int)(u % 10));
 	while ((u /= 10) != 0);
-	(void)snprintf(out, sizeof(out), "%s%s,%lld", sum < 0 ? "-" : "", p, (long long)t->n);
-	sqlite3_result_text(ctx, out, -1, SQLITE_TRANSIENT);
+	return asprintf(&out, "%s%s,%lld", sum < 0 ? "-" : "", p, (long long)n) < 0 ? NULL : out;
+}
+
+/* The state as text: "sum,count", the sum in decimal. */
+static void tsum_final(sqlite3_context *ctx)
+{
+	struct tsum *t = sqlite3_aggregate_context(ctx, 0), zero = {0};
+	char *out;
+
+	if (t == NULL)
+		t = &zero;
+	if ((out = kql_tsum_text(tsum_get(t), t->n)) == NULL)
+		sqlite3_result_error_nomem(ctx);
+	else
+		sqlite3_result_text(ctx, out, -1, free);
 }
 
 /* Adds the state text (tsum_final's) to t; false if it is not one. */
@@ -487,6 +506,8 @@ static const struct {
     {"kql_tavg", 1, tsum_step, tavg_final},
     {"kql_tsum", 1, tsum_step, tsum_final},
     {"kql_tmerge", 1, tmerge_step, tavg_final},
+    {"kql_iavg", 1, tsum_step, iavg_final},
+    {"kql_imerge", 1, tmerge_step, iavg_final},
 };
 
 int kql_exec_register_merge(sqlite3 *db, struct kql_budget *b)

@@ -1028,8 +1028,8 @@ static int concat_merge(struct sqlb *b, const struct kql_expr *e, const char *pr
 }
 
 /* The aggregates of split plans (kql_split.h): partial states per
- * partition and their merges.  avg's sum is exact for integers (SQLite's
- * avg sums their doubles, equal below 2^53); a dcount's state is its
+ * partition and their merges.  avg's state of integers is their exact
+ * sum (kql_tsum), a real sum of reals; a dcount's state is its
  * HyperLogLog state as text (kql_hll.h). */
 static int split_call(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 {
@@ -1058,6 +1058,12 @@ static int split_call(struct sqlb *b, const struct kql_expr *e, const char *pref
 		return call(b, "kql_pstate", e, prefix);
 	case KQL_F_M_PCT:
 		return call(b, "kql_pmerge", e, prefix);
+	case KQL_F_M_IAVG:
+		return pattern(b, e,
+		               e->type == PROTO_T_TIMESPAN
+		                   ? "CAST(round(kql_imerge(%0)) AS INTEGER)"
+		                   : "kql_imerge(%0)",
+		               prefix);
 	case KQL_F_P_ROW: /* a bare column: SQLite takes all from one row */
 		return pattern(b, e, "%0", prefix);
 	case KQL_F_M_ARGMAX:
@@ -1098,21 +1104,24 @@ static int collect(struct sqlb *b, const struct kql_expr *e, bool distinct, cons
 /* avg and avgif.  A timespan or datetime average is whole ticks, rounded
  * (later operators expect integers); datetimes are averaged by kql_tavg:
  * an exact sum of ticks, the mean's offset from 2020-01-01 rounded (a
- * double sum of datetimes is inexact past a few values). */
+ * double sum of datetimes is inexact past a few values).  Other integers
+ * by kql_iavg, their exact sum over their count: SQLite's avg sums
+ * doubles, which lose large values' cancellations, and a split plan's
+ * partial sums would then answer otherwise. */
 static int average(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 {
 	bool cond = e->fn == KQL_F_AVGIF;
+	const char *fn = e->type == PROTO_T_DATETIME        ? "kql_tavg"
+	                 : e->args[0]->type == PROTO_T_REAL ? "avg"
+	                                                    : "kql_iavg";
 
-	if (e->type == PROTO_T_DATETIME)
-		return pattern(b, e, cond ? "kql_tavg(CASE WHEN %1 THEN %0 END)" : "kql_tavg(%0)",
-		               prefix);
 	if (e->type == PROTO_T_TIMESPAN)
-		return pattern(b, e,
-		               cond ? "CAST(round(avg(CASE WHEN %1 THEN %0 END)) AS INTEGER)"
-		                    : "CAST(round(avg(%0)) AS INTEGER)",
-		               prefix);
-	return cond ? pattern(b, e, "avg(CASE WHEN %1 THEN %0 END)", prefix)
-	            : call(b, "avg", e, prefix);
+		fputs("CAST(round(", b->f);
+	fprintf(b->f, "%s(", fn);
+	if (pattern(b, e, cond ? "CASE WHEN %1 THEN %0 END" : "%0", prefix) != 0)
+		return -1;
+	fputs(e->type == PROTO_T_TIMESPAN ? ")) AS INTEGER)" : ")", b->f);
+	return 0;
 }
 
 /* Whether e is + - * or unary minus whose result's range is a long's (a

@@ -104,6 +104,7 @@ enum kql_fn {
 	KQL_F_M_SET_DYN, /* the same of dynamic values: equal JSON once */
 	KQL_F_P_TSUM,    /* avg(if) of datetimes: exact sum and count, as text */
 	KQL_F_M_TAVG,    /* their merge: the mean, whole ticks */
+	KQL_F_M_IAVG,    /* the merge of $tsum of ints, longs, timespans: the mean */
 	KQL_F_P_ROW,     /* innerunique's keep: x of one row of the group, every
 	                  * $row of a summarize from the same row (nulls too) */
 	KQL_F_P_PSET,    /* percentile's: the non-null values of x, as text (kql_pct.h) */

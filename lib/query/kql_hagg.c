@@ -48,6 +48,8 @@ struct hstate {
 	size_t vcap;         /* $pstate: the values allocated */
 	bool approx, ovf;    /* sum, $pstate: a real seen; the integer sum overflowed */
 };
+/* $tsum: isum and n; a sum past a long is left to the SQL (kql_tsum's is
+ * 128 bits wide), as sum's is. */
 
 /* An aggregate: its function and the input columns of its value and
  * predicate (-1: none). */
@@ -481,6 +483,16 @@ static int extreme_step(struct kql_hagg *h, struct hstate *s, const struct hval 
 	return keep(h, s, x);
 }
 
+static int tsum_step(struct hstate *s, const struct hval *x)
+{
+	if (x->type == SQLITE_NULL)
+		return 0;
+	s->n++;
+	return x->type != SQLITE_INTEGER || __builtin_add_overflow(s->isum, x->u.i, &s->isum)
+	           ? -ENOTSUP
+	           : 0;
+}
+
 /* Whether aggregate a takes the current row (its predicate's truth). */
 static bool taken(const struct kql_hagg *h, const struct agg *a)
 {
@@ -512,6 +524,8 @@ static int agg_step(struct kql_hagg *h, size_t g, size_t i)
 		return taken(h, a) && x->type != SQLITE_NULL ? hll_step(h, s, a, x) : 0;
 	case KQL_F_P_PSET:
 		return pset_step(h, s, x);
+	case KQL_F_P_TSUM:
+		return taken(h, a) ? tsum_step(s, x) : 0;
 	case KQL_F_P_ROW: /* the group's first row, nulls too */
 		if (s->n++ > 0)
 			return 0;
@@ -573,7 +587,7 @@ static int pset_text(const struct hstate *s, struct kql_value *out, char **ret)
 }
 
 /* The value of state s of aggregate a (its SQL's: counts, coalesce(sum,
- * 0), min/max or null); a $dstate's or $pstate's text into *json
+ * 0), min/max or null); a $dstate's, $tsum's or $pstate's text into *json
  * (malloc'd). */
 static int state_value(const struct kql_hagg *h, const struct agg *a, const struct hstate *s,
                        struct kql_value *out, char **json)
@@ -588,6 +602,10 @@ static int state_value(const struct kql_hagg *h, const struct agg *a, const stru
 	         a->fn == KQL_F_P_ROW)
 		v = s->v;
 	to_value(&v, a->type, out);
+	if (a->fn == KQL_F_P_TSUM) {
+		memset(out, 0, sizeof(*out));
+		return (out->s = *json = kql_tsum_text(s->isum, s->n)) ? 0 : -ENOMEM;
+	}
 	if (a->fn != KQL_F_P_DSET && a->fn != KQL_F_P_PSET)
 		return 0;
 	memset(out, 0, sizeof(*out));
@@ -671,6 +689,7 @@ static bool hashable(const struct kql_expr *e)
 	case KQL_F_P_COUNTNN:
 	case KQL_F_P_DSET:
 	case KQL_F_P_PSET:
+	case KQL_F_P_TSUM:
 	case KQL_F_P_ROW:
 		return true;
 	default:

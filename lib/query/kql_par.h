@@ -10,11 +10,12 @@
  * SQL); its table counts against max_bytes and the query's budget.
  *
  * The caller opens each partition's connection (open): registered
- * (kql_exec_register), its stored table restricted to that partition's
- * rows, any other table the partial plan reads (a join's right side)
- * whole, and seeing the same data as the caller's connection (the caller
- * checks its snapshot).  The partitions' rows together must be exactly the
- * table's rows the caller's connection sees.
+ * (kql_exec_register), its stored tables (the split's scans: a union's
+ * several) restricted to that partition's run of their rows, any other
+ * table the partial plan reads (a join's right side) whole, and seeing
+ * the same data as the caller's connection (the caller checks its
+ * snapshot).  The partitions' rows together must be exactly the tables'
+ * rows the caller's connection sees.
  */
 #ifndef FOLLOWERD_KQL_PAR_H
 #define FOLLOWERD_KQL_PAR_H

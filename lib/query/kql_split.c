@@ -80,23 +80,27 @@ static struct kql_expr *merge_same(struct builder *b, const struct kql_expr *e, 
 	return st ? new_call(b->a, merge, e->type, e->pos, &st, 1) : NULL;
 }
 
-/* avg(x) / avgif(x, pred): sum and count of the non-null values; of
- * datetimes one state, their exact sum and count as text (kql_tavg's). */
+/* avg(x) / avgif(x, pred) of reals: sum and count of the non-null values.
+ * Of any other type one state, their exact sum and count as text (of
+ * datetimes kql_tavg's, of the others kql_iavg's): the whole plan's mean
+ * of the exact sum, whatever the partitions' sums. */
 static struct kql_expr *merge_avg(struct builder *b, const struct kql_expr *e)
 {
 	bool cond = e->fn == KQL_F_AVGIF;
 	struct kql_expr *t;
 
-	if (e->args[0]->type == PROTO_T_DATETIME) {
+	if (e->args[0]->type != PROTO_T_REAL) {
 		t = add_state(
 		    b, new_call(b->a, KQL_F_P_TSUM, PROTO_T_STRING, e->pos, e->args, cond ? 2 : 1));
-		return t ? new_call(b->a, KQL_F_M_TAVG, e->type, e->pos, &t, 1) : NULL;
+		return t ? new_call(b->a,
+		                    e->args[0]->type == PROTO_T_DATETIME ? KQL_F_M_TAVG
+		                                                         : KQL_F_M_IAVG,
+		                    e->type, e->pos, &t, 1)
+		         : NULL;
 	}
-	struct kql_expr *x = e->args[0];
-	enum proto_coltype st = x->type == PROTO_T_REAL ? PROTO_T_REAL : PROTO_T_LONG;
 	struct kql_expr *v[2] = {
-	    add_state(b, new_call(b->a, cond ? KQL_F_SUMIF : KQL_F_SUM, st, e->pos, e->args,
-	                          cond ? 2 : 1)),
+	    add_state(b, new_call(b->a, cond ? KQL_F_SUMIF : KQL_F_SUM, PROTO_T_REAL, e->pos,
+	                          e->args, cond ? 2 : 1)),
 	    add_state(b,
 	              new_call(b->a, KQL_F_P_COUNTNN, PROTO_T_LONG, e->pos, e->args, cond ? 2 : 1)),
 	};
@@ -296,38 +300,88 @@ static bool join_splits(const struct kql_plan *j)
 	}
 }
 
-/* Whether p reads a stored table named like scan's (of any database). */
-static bool reads_table(const struct kql_plan *p, const struct kql_plan *scan)
+/* How many scans under p read a stored table named like scan's (of any
+ * database). */
+static size_t reads_table(const struct kql_plan *p, const struct kql_plan *scan)
 {
+	size_t n = 0;
+
 	if (p->kind == KQL_P_SCAN)
 		return strcmp(p->table, scan->table) == 0;
 	for (size_t i = 0; i < p->nin; i++)
-		if (reads_table(p->in[i], scan))
-			return true;
-	return false;
+		n += reads_table(p->in[i], scan);
+	return n;
 }
 
-/* The stored table under p through filters, projections and the left
- * sides of joins that split, or NULL; NULL too when a join's right side
- * reads that table (each partition's view of it is restricted). */
-static const struct kql_plan *scan_below(const struct kql_plan *p)
-{
-	const struct kql_plan *s = p;
+/* The stored tables a split partitions, in the order the whole plan reads
+ * their rows. */
+struct scans {
+	const struct kql_plan *v[KQL_SPLIT_MAX_SCANS];
+	size_t n;
+};
 
-	while (s->kind == KQL_P_FILTER || s->kind == KQL_P_PROJECT ||
-	       (s->kind == KQL_P_JOIN && join_splits(s)))
-		s = s->in[0];
-	if (s->kind != KQL_P_SCAN)
-		return NULL;
-	for (; p != s; p = p->in[0])
-		if (p->kind == KQL_P_JOIN && reads_table(p->in[1], s))
-			return NULL;
-	return s;
+/* Appends the stored tables under p through filters, projections, the
+ * left sides of joins that split and every input of unions to s, in the
+ * order the whole plan reads them (a union reads its inputs one after the
+ * other); false when some path ends elsewhere. */
+static bool collect_scans(const struct kql_plan *p, struct scans *s)
+{
+	while (p->kind == KQL_P_FILTER || p->kind == KQL_P_PROJECT ||
+	       (p->kind == KQL_P_JOIN && join_splits(p)))
+		p = p->in[0];
+	if (p->kind == KQL_P_UNION) {
+		for (size_t i = 0; i < p->nin; i++)
+			if (!collect_scans(p->in[i], s))
+				return false;
+		return true;
+	}
+	if (p->kind != KQL_P_SCAN || s->n == KQL_SPLIT_MAX_SCANS)
+		return false;
+	s->v[s->n++] = p;
+	return true;
+}
+
+/* Whether the stored tables under p can be partitioned (into s): each is
+ * read once under p, as each partition's view of it is restricted (not a
+ * join's right side reading it, nor a union of a table with itself). */
+static bool scans_below(const struct kql_plan *p, struct scans *s)
+{
+	s->n = 0;
+	if (!collect_scans(p, s))
+		return false;
+	for (size_t i = 0; i < s->n; i++)
+		if (reads_table(p, s->v[i]) != 1)
+			return false;
+	return true;
+}
+
+/* Whether p's input reads stored tables a split can partition. */
+static bool splits_below(const struct kql_plan *p)
+{
+	struct scans s;
+
+	return scans_below(p->in[0], &s);
+}
+
+/* ret's scans: those under p (scans_below holds), copied into a. */
+static int set_scans(struct kql_arena *a, const struct kql_plan *p, struct kql_split *ret)
+{
+	struct scans s;
+	const struct kql_plan **v;
+
+	(void)scans_below(p, &s);
+	if (!(v = kql_arena_alloc(a, s.n * sizeof(*v))))
+		return -ENOMEM;
+	memcpy(v, s.v, s.n * sizeof(*v));
+	ret->scans = v;
+	ret->nscans = s.n;
+	ret->scan = v[0];
+	return 0;
 }
 
 static bool splittable(const struct kql_plan *p)
 {
-	if (p->kind != KQL_P_AGGREGATE || !scan_below(p->in[0]))
+	if (p->kind != KQL_P_AGGREGATE || !splits_below(p))
 		return false;
 	for (size_t i = p->nkeys; i < p->nexprs; i++)
 		if (!decomposable(p->exprs[i]))
@@ -418,21 +472,25 @@ static int split_aggregate(struct kql_arena *a, const struct kql_plan *agg, stru
 	b.merge->nexprs = agg->nexprs;
 	if (!(b.merge->in[0] = partials_scan(a, b.partial, b.part)))
 		return -ENOMEM;
-	ret->scan = scan_below(agg->in[0]);
 	ret->partial = b.partial;
 	ret->final = b.merge;
-	return 0;
+	return set_scans(a, agg->in[0], ret);
 }
 
-/* Whether the chain under p (filters, projections, joins down to a stored
- * table) may drop rows: a take then may read far, else it stops at once.
- * A join but leftouter may drop a left row. */
+/* Whether the chains under p (filters, projections, joins, unions down to
+ * stored tables) may drop rows: a take then may read far, else it stops
+ * at once.  A join but leftouter may drop a left row; a union drops rows
+ * where one of its inputs does. */
 static bool filters(const struct kql_plan *p)
 {
-	for (; p->kind != KQL_P_SCAN; p = p->in[0])
+	for (; p->kind != KQL_P_SCAN; p = p->in[0]) {
 		if (p->kind == KQL_P_FILTER ||
 		    (p->kind == KQL_P_JOIN && p->join != KQL_JOIN_LEFTOUTER))
 			return true;
+		for (size_t i = 1; p->kind == KQL_P_UNION && i < p->nin; i++)
+			if (filters(p->in[i]))
+				return true;
+	}
 	return false;
 }
 
@@ -441,7 +499,7 @@ static bool filters(const struct kql_plan *p)
  * (each partition's top N, then the top N of those). */
 static bool limit_splittable(const struct kql_plan *p)
 {
-	return p->limit && scan_below(p->in[0]) &&
+	return p->limit && splits_below(p) &&
 	       ((p->kind == KQL_P_TAKE && filters(p->in[0])) || p->kind == KQL_P_TOP);
 }
 
@@ -449,7 +507,7 @@ static bool limit_splittable(const struct kql_plan *p)
  * partition's distinct rows, then the distinct rows of those. */
 static bool distinct_splittable(const struct kql_plan *p)
 {
-	return p->kind == KQL_P_DISTINCT && scan_below(p->in[0]);
+	return p->kind == KQL_P_DISTINCT && splits_below(p);
 }
 
 /* innerunique over a stored table (through filters and projections),
@@ -457,10 +515,14 @@ static bool distinct_splittable(const struct kql_plan *p)
  * is kept per partition, then once more by the join over their rows. */
 static bool dedup_splittable(const struct kql_plan *p)
 {
-	const struct kql_plan *s;
+	struct scans s;
 
-	return p->kind == KQL_P_JOIN && p->join == KQL_JOIN_INNERUNIQUE &&
-	       (s = scan_below(p->in[0])) != NULL && !reads_table(p->in[1], s);
+	if (p->kind != KQL_P_JOIN || p->join != KQL_JOIN_INNERUNIQUE || !scans_below(p->in[0], &s))
+		return false;
+	for (size_t i = 0; i < s.n; i++)
+		if (reads_table(p->in[1], s.v[i]) != 0)
+			return false;
+	return true;
 }
 
 /* Whether column c of j's left side is one of its keys. */
@@ -556,10 +618,9 @@ static int split_dedup(struct kql_arena *a, const struct kql_plan *j, struct kql
 
 	if (!partial || !(ret->final = dedup_final(a, j, partial, at)))
 		return -ENOMEM;
-	ret->scan = scan_below(j->in[0]);
 	ret->partial = partial;
 	ret->limit = NULL;
-	return 0;
+	return set_scans(a, j->in[0], ret);
 }
 
 /* The same operator over each partition, then over their rows. */
@@ -573,11 +634,10 @@ static int split_limit(struct kql_arena *a, const struct kql_plan *p, struct kql
 	if (!(f->in = kql_arena_alloc(a, 2 * sizeof(*f->in))) ||
 	    !(f->in[0] = partials_scan(a, p, NULL)))
 		return -ENOMEM;
-	ret->scan = scan_below(p->in[0]);
 	ret->partial = p;
 	ret->final = f;
 	ret->limit = p->kind == KQL_P_TAKE ? p->limit : NULL;
-	return 0;
+	return set_scans(a, p->in[0], ret);
 }
 
 /* p with its summarize replaced: the operators above it copied, each

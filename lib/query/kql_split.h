@@ -43,6 +43,22 @@
  * partition: it should split only when that side is small
  * (kql_split_join_cheap), and must give each partition the whole of any
  * other table the partial plan reads.
+ *
+ * Unions.  The stored tables may be reached through the inputs of a union
+ * (any kind, withsource or not; each input through filters, projections
+ * and joins as above): they are all partitioned (scans, in the order the
+ * whole plan reads their rows: a union's inputs one after the other).
+ * The partitions are then runs of the list of (table, extent) pairs in
+ * that order, each reading its run's share of each table (perhaps none):
+ * the partitions' rows in order are still the whole plan's in order, so
+ * the merges that follow the scan's order hold (where every partition
+ * reading a share of every table would interleave them), and an
+ * executor's partitioning by runs of extents applies to that list as it
+ * is.  The union itself runs in the partial plan over the partition's
+ * views: its columns, their order, types, nulls and withsource names are
+ * the whole plan's.  Each table is read once below the split operator (a
+ * union of a table with itself, or with a join reading it on the right,
+ * stays whole: a partition's view of it is restricted).
  */
 #ifndef FOLLOWERD_KQL_SPLIT_H
 #define FOLLOWERD_KQL_SPLIT_H
@@ -63,8 +79,16 @@
  * arg_max/arg_min and make_list/make_set order by it. */
 #define KQL_SPLIT_PART "part"
 
+/* Stored tables partitioned by one split at most (a union's inputs). */
+#define KQL_SPLIT_MAX_SCANS 16
+
 struct kql_split {
-	const struct kql_plan *scan;    /* the stored table whose rows are partitioned */
+	const struct kql_plan *scan; /* the (first) stored table whose rows are partitioned */
+	/* every stored table whose rows are partitioned (scans[0] is scan), in
+	 * the order the whole plan reads their rows: partition k reads run k
+	 * of their (table, extent) pairs in this order */
+	const struct kql_plan *const *scans;
+	size_t nscans;
 	const struct kql_plan *partial; /* per partition: keys then partial states, or rows */
 	struct kql_plan *final;         /* the whole plan, the split operator over the partials */
 	/* take: the partitions may all stop once this many rows are found
@@ -73,8 +97,9 @@ struct kql_split {
 };
 
 /* Splits p (borrowed) at its first operator (from the result down through
- * single-input operators) that reads a stored table through filters,
- * projections and the left sides of joins (see Joins above) only and is
+ * single-input operators) that reads stored tables through filters,
+ * projections, the left sides of joins (see Joins above) and unions (see
+ * Unions) only and is
  * a summarize whose aggregates all decompose, a distinct, a top, a take
  * over a filter, or an innerunique join (without one, take stops at once anyway).  0 with
  * ret filled (its plans in arena a, sharing p's unchanged nodes); 1 when

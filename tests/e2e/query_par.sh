@@ -10,7 +10,8 @@
 # timespans (a Debug level of null Latency only); joins whose left side is the table, each partition
 # joined with the whole right side: duplicate and null keys, inner,
 # leftouter, leftsemi, leftanti; a right side past the bound, a quarter of
-# the left's rows, runs whole); while
+# the left's rows, runs whole); unions of two tables (withsource, a
+# column one lacks), every table's extents partitioned; while
 # the leader commits, merges and drops, every parallel answer is one whole
 # version.
 source "$(dirname "$0")/lib.sh"
@@ -48,6 +49,15 @@ lc "$L" ingest Logs Codes "$T/codes.csv" --format csv >/dev/null
 lc "$L" create-table Logs Big 'Host:string,N:long' >/dev/null
 for ((i = 0; i < 100; i++)); do echo "h$((i % 4)),$i"; done >"$T/big.csv"
 lc "$L" ingest Logs Big "$T/big.csv" --format csv >/dev/null
+# a union's other table: Code and Host as Events', Extra its own
+lc "$L" create-table Logs Audit 'Level:string,Host:string,Code:long,Extra:string' >/dev/null
+for e in 1 2; do
+	for ((i = 0; i < 30; i++)); do
+		printf '%s,h%d,%s,x%d\n' "$([ $((i % 3)) = 0 ] && echo Audit || echo Info)" $((i % 5)) \
+			"$([ $((i % 4)) = 0 ] || echo $((e * 10 + i % 9)))" $((i % 2))
+	done >"$T/a$e.csv"
+	lc "$L" ingest Logs Audit "$T/a$e.csv" --format csv >/dev/null
+done
 daemon() { # debug log: the parallel scans are logged
 	{ daemon_conf "listen = 127.0.0.1:$PORT" "allow_anonymous = true"; attach_conf logs "$L" Logs; } |
 		sed 's/^log_level = info/log_level = debug/' >"$CONF"
@@ -88,6 +98,8 @@ queries=(
 	'Events | summarize avg(Timestamp), make_list(Host, 10), arg_max(Code, Timestamp), count()'
 	'Events | summarize percentile(Latency, 95), percentiles(Code, 5, 50, 99), percentile(Timestamp, 50) by Level | order by Level asc'
 	'Events | extend d = Timestamp - datetime(2026-12-01) | summarize percentiles(d, 10, 90), percentile(Latency, 50), count()'
+	'union withsource=Src Events, Audit | summarize count(), sum(Code), dcount(Extra), make_list(Code, 40) by Src, Level | order by Src asc, Level asc'
+	'union Audit, (Events | where Level == "Info") | where Code > 5 | summarize count(), avg(Latency), max(Extra) by Host | order by Host asc'
 )
 answers() { for q in "${queries[@]}"; do query "$q"; done; }
 
@@ -114,12 +126,21 @@ check_eq "count without by over no row: one row, 0 (avg NaN)" '[[0,0,"NaN"]]' "$
 # partitions merged)
 merged() { grep -c 'over 2 partitions: merged' "$FLOG"; }
 before=$(merged)
-for q in "${queries[@]: -6}"; do query "$q" >/dev/null; done
+for q in "${queries[@]:23:6}"; do query "$q" >/dev/null; done
 six_more() { [ "$(merged)" -ge $((before + 6)) ]; }
 wait_for "arg_max, make_list, make_set, avg of datetimes, percentiles split" 10 six_more
 # Debug rows (extent 6) have no Latency: arg_max's row is their first
 check_eq "arg_max over null keys only: the first row" \
 	'[[null,"h0",null,0,"2026-12-01T08:00:00Z"]]' "$(sed -n 25p "$T/split" | sed 's/\.0000000Z/Z/g')"
+# unions: every table's extents partitioned, the split counted
+union_splits() { grep -c "and the union's other tables over 2 partitions: merged" "$FLOG"; }
+check "the daemon split the unions" test "$(union_splits)" -ge 2
+before=$(scans split)
+for q in "${queries[@]: -2}"; do query "$q" >/dev/null; done
+two_more() { [ "$(scans split)" -ge $((before + 2)) ]; }
+wait_for "followerd_query_scans_total{plan=\"split\"} counts the unions" 10 two_more
+check_eq "union withsource: Audit's rows, then Events'" \
+	'["Audit","Audit",20,246]' "$(sed -n 28p "$T/split" | jq -c '.[0][0:4]')"
 
 # while the leader commits, merges and drops: each group's 7 rows or none
 client() {

@@ -40,17 +40,29 @@ static const struct kql_schema_column tcols[] = {
 };
 static const struct kql_schema_column hcols[] = {
     {"Host", PROTO_T_STRING}, {"N", PROTO_T_LONG}, {"Team", PROTO_T_STRING}};
-static const struct kql_schema_table tables[] = {{"T", tcols, 6}, {"H", hcols, 3}};
-static const struct kql_schema_db dbs[] = {{"Db", tables, 2}};
+/* U, a union's other table: N typed as T's, Code T lacks, Latency as a
+ * long (the outer union's Latency_real and Latency_long) */
+static const struct kql_schema_column ucols[] = {{"Level", PROTO_T_STRING},
+                                                 {"N", PROTO_T_LONG},
+                                                 {"Code", PROTO_T_LONG},
+                                                 {"Timestamp", PROTO_T_DATETIME},
+                                                 {"Latency", PROTO_T_LONG}};
+static const struct kql_schema_table tables[] = {{"T", tcols, 6}, {"H", hcols, 3}, {"U", ucols, 5}};
+static const struct kql_schema_db dbs[] = {{"Db", tables, 3}};
 static const struct kql_schema schema = {dbs, 1, "Db"};
 
 static char path[64];
 static sqlite3 *coord; /* the caller's connection: T over every extent */
 
-/* Partition k reads the extents first[k] .. last[k] (last < first: none). */
+/* Partition k reads the positions first[k] .. last[k] (last < first:
+ * none) of the list of the split's (table, extent) pairs in the order of
+ * its scans, numbered from 1 (as daemon/query_par.c cuts it): T alone,
+ * position e is T's extent e; over T then U (extents 6 and 7), 5 and 6
+ * are U's; over U then T, 1 and 2 are U's, 3 .. 6 T's 1 .. 4. */
 struct parts {
 	int64_t first[4], last[4];
 	bool fail_open;
+	const struct kql_split *split; /* NULL: T alone */
 };
 
 /* The budget the partitions' connections count against (NULL: none). */
@@ -105,6 +117,22 @@ static void fill_h(sqlite3 *db)
 	                 0);
 }
 
+/* U in extents 6 (20 rows) and 7 (25) of d3: levels of T and one of its
+ * own, N null every 4th, Code and Latency every 3rd. */
+static void fill_u(sqlite3 *db)
+{
+	assert_int_equal(exec(db, "CREATE TABLE d3(c0, c1, c2, c3, c4); "
+	                          "WITH RECURSIVE r(e, i) AS (SELECT 6, 0 UNION ALL SELECT "
+	                          "iif(i + 1 = 20 AND e = 6, 7, e), iif(i + 1 = 20 AND e = 6, 0, "
+	                          "i + 1) FROM r WHERE NOT (e = 7 AND i = 24)) "
+	                          "INSERT INTO d3(rowid, c0, c1, c2, c3, c4) SELECT (e << 32) + i, "
+	                          "iif(i % 5 = 4, 'Trace', iif(i % 2, 'Info', 'Error')), "
+	                          "iif(i % 4 = 0, NULL, e * 10 + i % 6), iif(i % 3, NULL, i * 7), "
+	                          "16700000000000000 + (i % 4) * 36000000000, "
+	                          "iif(i % 3 = 1, NULL, i % 8) FROM r"),
+	                 0);
+}
+
 /* Extents 1 (50 rows), 2 (30), 3 (none), 4 (40) of d1. */
 static void fill(sqlite3 *db)
 {
@@ -124,20 +152,81 @@ static void fill(sqlite3 *db)
 	assert_int_equal(exec(db, "COMMIT"), 0);
 }
 
-/* T over the extents first .. last on db (q attached), and H whole. */
-static int view(sqlite3 *db, int64_t first, int64_t last)
+/* The tables a split may partition: their views' columns and extents. */
+static const int64_t t_eids[] = {1, 2, 3, 4}, u_eids[] = {6, 7};
+static const struct stored {
+	const char *name, *select;
+	const int64_t *eids;
+	size_t n;
+} stored[] = {
+    {"T",
+     "c0 AS \"Timestamp\", c1 AS \"Level\", c2 AS \"Host\", c3 AS \"Latency\", c4 AS \"N\", "
+     "c5 AS \"Flag\" FROM q.d1",
+     t_eids, 4},
+    {"U",
+     "c0 AS \"Level\", c1 AS \"N\", c2 AS \"Code\", c3 AS \"Timestamp\", c4 AS \"Latency\" "
+     "FROM q.d3",
+     u_eids, 2},
+};
+
+/* Where stored table i's pairs start in p's list (its split's scans in
+ * order; T alone without one); -1 when p does not partition it. */
+static int64_t pairs_base(const struct parts *p, size_t i)
+{
+	static const struct kql_plan t = {.table = "T"}, *const alone[] = {&t};
+	const struct kql_plan *const *scans = p->split ? p->split->scans : alone;
+	size_t nscans = p->split ? p->split->nscans : 1;
+	int64_t base = 0;
+
+	for (size_t j = 0; j < nscans; j++)
+		for (size_t x = 0; x < 2; x++) {
+			if (strcmp(scans[j]->table, stored[x].name) != 0)
+				continue;
+			if (x == i)
+				return base;
+			base += (int64_t)stored[x].n;
+		}
+	return -1;
+}
+
+/* Stored table i's extents lo .. hi in partition k of p (none: hi < lo;
+ * p NULL: all of them). */
+static void extents_of(const struct parts *p, size_t k, size_t i, int64_t *lo, int64_t *hi)
+{
+	const struct stored *t = &stored[i];
+	int64_t base = p ? pairs_base(p, i) : -1, first, last;
+
+	*lo = t->eids[0];
+	*hi = t->eids[t->n - 1];
+	if (base < 0)
+		return;
+	first = p->first[k] > base + 1 ? p->first[k] : base + 1;
+	last = p->last[k] < base + (int64_t)t->n ? p->last[k] : base + (int64_t)t->n;
+	*lo = first <= last ? t->eids[first - base - 1] : 1;
+	*hi = first <= last ? t->eids[last - base - 1] : 0;
+}
+
+/* T and U over partition k's extents of them on db (q attached; p NULL:
+ * all of them), and H whole. */
+static int view(sqlite3 *db, const struct parts *p, size_t k)
 {
 	char sql[512];
+	int64_t lo, hi;
 
 	if (exec(db, "CREATE TEMP VIEW \"H\" AS SELECT c0 AS \"Host\", c1 AS \"N\", c2 AS "
 	             "\"Team\" FROM q.d2 WHERE rowid BETWEEN 5 << 32 AND (6 << 32) - 1") != 0)
 		return -1;
-	(void)snprintf(sql, sizeof(sql),
-	               "CREATE TEMP VIEW \"T\" AS SELECT c0 AS \"Timestamp\", c1 AS \"Level\", "
-	               "c2 AS \"Host\", c3 AS \"Latency\", c4 AS \"N\", c5 AS \"Flag\" FROM q.d1 "
-	               "WHERE rowid BETWEEN %lld AND %lld",
-	               (long long)(first << 32), (long long)(((last + 1) << 32) - 1));
-	return exec(db, sql);
+	for (size_t i = 0; i < 2; i++) {
+		extents_of(p, k, i, &lo, &hi);
+		(void)snprintf(sql, sizeof(sql),
+		               "CREATE TEMP VIEW \"%s\" AS SELECT %s WHERE rowid BETWEEN %lld AND "
+		               "%lld",
+		               stored[i].name, stored[i].select, (long long)(lo << 32),
+		               (long long)(((hi + 1) << 32) - 1));
+		if (exec(db, sql) != 0)
+			return -1;
+	}
+	return 0;
 }
 
 /* A connection with the table file attached, its aggregates counting
@@ -164,7 +253,7 @@ static int part_open(void *arg, size_t k, sqlite3 **ret_db)
 
 	if (p->fail_open && k == 1)
 		return -EIO;
-	if (open_budget(&db, part_budget) < 0 || view(db, p->first[k], p->last[k]) < 0) {
+	if (open_budget(&db, part_budget) < 0 || view(db, p, k) < 0) {
 		sqlite3_close(db);
 		return -EIO;
 	}
@@ -190,8 +279,9 @@ static int setup(void **state)
 		return -1;
 	fill(db);
 	fill_h(db);
+	fill_u(db);
 	sqlite3_close(db);
-	return open_conn(&coord) < 0 || view(coord, 1, 4) < 0 ? -1 : 0;
+	return open_conn(&coord) < 0 || view(coord, NULL, 0) < 0 ? -1 : 0;
 }
 
 static int teardown(void **state)
@@ -243,6 +333,7 @@ static char *run_both(const char *q, struct parts *parts, size_t nparts, bool *r
 	fclose(whole.f);
 	r = kql_split(a, kq->results[0], &s);
 	assert_true(r == 0 || r == 1);
+	parts->split = &s;
 	*ret_split = r == 0;
 	/* the partial plan hashed (kql_hagg), then as SQL (GROUP BY) */
 	for (int sorted = 0; r == 0 && sorted < 2; sorted++) {
@@ -259,6 +350,7 @@ static char *run_both(const char *q, struct parts *parts, size_t nparts, bool *r
 		else
 			free(split.text);
 	}
+	parts->split = NULL;
 	kql_arena_free(a);
 	return whole.text;
 }
@@ -343,10 +435,10 @@ static const char *const split_queries[] = {
 static void test_split_same_rows(void **state)
 {
 	/* extent 3 holds no row; 1|2..4, everything|nothing, 1|2|3|4 */
-	struct parts halves = {{1, 2}, {1, 4}, false};
-	struct parts lopsided = {{1, 1}, {4, 0}, false};
-	struct parts fours = {{1, 2, 3, 4}, {1, 2, 3, 4}, false};
-	struct parts one = {{1}, {4}, false};
+	struct parts halves = {{1, 2}, {1, 4}, false, NULL};
+	struct parts lopsided = {{1, 1}, {4, 0}, false, NULL};
+	struct parts fours = {{1, 2, 3, 4}, {1, 2, 3, 4}, false, NULL};
+	struct parts one = {{1}, {4}, false, NULL};
 	bool split;
 
 	for (size_t i = 0; i < sizeof(split_queries) / sizeof(*split_queries); i++) {
@@ -363,7 +455,7 @@ static void test_split_same_rows(void **state)
  * NaN (Kusto's 0/0), split or whole; count 0 without by over nothing. */
 static void test_split_edges(void **state)
 {
-	struct parts halves = {{1, 3}, {2, 4}, false};
+	struct parts halves = {{1, 3}, {2, 4}, false, NULL};
 	bool split;
 	char *rows;
 
@@ -385,8 +477,8 @@ static void test_split_edges(void **state)
 /* take N over a filter: any N of the rows, each one of them. */
 static void test_split_take(void **state)
 {
-	struct parts halves = {{1, 3}, {2, 4}, false};
-	struct parts fours = {{1, 2, 3, 4}, {1, 2, 3, 4}, false};
+	struct parts halves = {{1, 3}, {2, 4}, false, NULL};
+	struct parts fours = {{1, 2, 3, 4}, {1, 2, 3, 4}, false, NULL};
 	struct parts *all[] = {&halves, &fours};
 	bool split;
 
@@ -440,7 +532,7 @@ static void test_not_split(void **state)
 	    /* the right side reads the partitioned table */
 	    "T | join kind=inner (T | where Level == 'Error') on N | summarize count() by Host",
 	};
-	struct parts halves = {{1, 3}, {2, 4}, false};
+	struct parts halves = {{1, 3}, {2, 4}, false, NULL};
 
 	each_same(whole, sizeof(whole) / sizeof(*whole), &halves, 2, false);
 }
@@ -462,8 +554,8 @@ static void test_innerunique(void **state)
 	    "T | summarize c = count() by Host | join kind=rightouter H on Host | order by Team "
 	    "asc",
 	};
-	struct parts fours = {{1, 2, 3, 4}, {1, 2, 3, 4}, false};
-	struct parts lopsided = {{1, 1}, {4, 0}, false};
+	struct parts fours = {{1, 2, 3, 4}, {1, 2, 3, 4}, false, NULL};
+	struct parts lopsided = {{1, 1}, {4, 0}, false, NULL};
 	bool split;
 
 	each_same(same, sizeof(same) / sizeof(*same), &fours, 4, true);
@@ -512,7 +604,7 @@ static void test_not_split_ingestion(void **state)
 static void test_semi_anti(void **state)
 {
 	static const char *const keys[] = {"Host", "N", "Host, N"};
-	struct parts halves = {{1, 3}, {2, 4}, false};
+	struct parts halves = {{1, 3}, {2, 4}, false, NULL};
 	char q[256], *semi, *anti, *inner;
 	bool split;
 	long ns, na;
@@ -553,8 +645,8 @@ static void test_join_grid(void **state)
 	    "summarize count() by Host, N | where count_ > 0 | order by Host asc, N asc",
 	    "distinct Team, N1 | order by Team asc, N1 asc",
 	};
-	struct parts halves = {{1, 3}, {2, 4}, false};
-	struct parts fours = {{1, 2, 3, 4}, {1, 2, 3, 4}, false};
+	struct parts halves = {{1, 3}, {2, 4}, false, NULL};
+	struct parts fours = {{1, 2, 3, 4}, {1, 2, 3, 4}, false, NULL};
 	char q[320];
 	bool split;
 
@@ -569,6 +661,68 @@ static void test_join_grid(void **state)
 						fail_msg("not split: %s", q);
 					free(compare(q, &fours, 4, &split));
 				}
+}
+
+/* Unions: every input's table partitioned, runs of their (table, extent)
+ * pairs in the union's order; the union's columns (nulls where an input
+ * lacks one, Latency_real and Latency_long, withsource's names) the
+ * whole plan's.  Each query equal split and whole over 2 and 4
+ * partitions (cut inside a table, between the two, inside U), hashed and
+ * as SQL, and each split. */
+static void test_union(void **state)
+{
+	static const char *const same[] = {
+	    "union T, U | summarize count() by Level | order by Level asc",
+	    "union withsource=Src T, U | where N > 3 | count",
+	    "union withsource=Src U, T | summarize count(), sum(N), min(Timestamp), "
+	    "avg(Latency_real), max(Latency_long), countif(isnull(Code)) by Src, Level",
+	    "union kind=inner T, U | summarize count(), dcount(N), max(Timestamp), avg(N) by Level",
+	    "union kind=inner withsource=Src U, T | summarize count() by Src, N",
+	    "union (T | where Level != 'Info'), (U | where isnotnull(Code)) | summarize count(), "
+	    "sum(Code), make_set(Host, 9) by Level",
+	    "union T, U | summarize avg(N), dcount(Host), countif(isnull(Code)) by bin(Timestamp, "
+	    "1h) | order by Timestamp asc",
+	    "union withsource=Src T, U | top 9 by N desc, Src asc, Timestamp asc, Level asc, Host "
+	    "asc, Latency_real asc, Code asc, Latency_long asc",
+	    "union T, U | distinct Level, N | order by Level asc, N asc",
+	    "union withsource=Src T, U | where N > 12 | take 1000 | order by Src asc, N asc, "
+	    "Timestamp asc, Level asc, Host asc, Latency_real asc, Code asc, Latency_long asc",
+	    /* the union's order: partitions are runs of T's then U's extents */
+	    "union T, U | summarize arg_max(Timestamp, *), make_list(N), make_set(Code) by Level",
+	    "union U, T | summarize arg_min(N, Level, Code), make_list(Level, 30), take_any(Code)",
+	    /* joins in an input and over the union */
+	    "union (T | join kind=inner H on Host), U | summarize count(), sum(N) by Team, Level",
+	    "union T, U | join kind=leftouter H on N | summarize count() by Team, Level",
+	    "union T, U | join H on N | summarize count() by Team",
+	};
+	/* T's extents are positions 1 .. 4, U's 5, 6 (union U, T: 1, 2 and
+	 * 3 .. 6): halves, a cut between (or inside) the tables, inside the
+	 * last table, four, one partition empty */
+	struct parts layouts[] = {
+	    {{1, 4}, {3, 6}, false, NULL},
+	    {{1, 5}, {4, 6}, false, NULL},
+	    {{1, 3, 5, 6}, {2, 4, 5, 6}, false, NULL},
+	    {{1, 7}, {6, 0}, false, NULL},
+	};
+
+	for (size_t l = 0; l < sizeof(layouts) / sizeof(*layouts); l++)
+		each_same(same, sizeof(same) / sizeof(*same), &layouts[l], l == 2 ? 4 : 2, true);
+}
+
+/* A union that reads a table twice stays whole: a partition's view of
+ * it is restricted. */
+static void test_union_not_split(void **state)
+{
+	static const char *const whole[] = {
+	    "union T, T | count",
+	    "union T, (T | where N > 3), U | summarize count() by Level",
+	    "union T, U | join kind=inner (U | project N) on N | summarize count()",
+	    "union T, (U | summarize count() by Level) | summarize count()",
+	    "union T, U | take 3",
+	};
+	struct parts halves = {{1, 4}, {3, 6}, false, NULL};
+
+	each_same(whole, sizeof(whole) / sizeof(*whole), &halves, 2, false);
 }
 
 /* The right side's bound: at most 1M rows and a quarter of the left's. */
@@ -590,7 +744,7 @@ static void test_fallbacks(void **state)
 	struct kql_error e = {0};
 	struct kql_query *kq = NULL;
 	struct kql_split s;
-	struct parts bad = {{1, 3}, {2, 4}, true};
+	struct parts bad = {{1, 3}, {2, 4}, true, NULL};
 	struct kql_par par = {&s, 2, NOW, 1 << 20, part_open, part_close, &bad, NULL, false};
 	struct out o = {0};
 
@@ -615,7 +769,7 @@ static void test_fallbacks(void **state)
 static void test_split_infinities(void **state)
 {
 	static const char *const q = "T | summarize sum(Latency)";
-	struct parts halves = {{1, 3}, {2, 4}, false};
+	struct parts halves = {{1, 3}, {2, 4}, false, NULL};
 	struct kql_arena *a = kql_arena_new();
 	struct kql_error e = {0};
 	struct kql_query *kq = NULL;
@@ -696,7 +850,7 @@ static void expect_refused_over(const char *q, const char *what, struct parts *p
 
 static void expect_refused_both(const char *q, const char *what)
 {
-	struct parts halves = {{1, 3}, {2, 4}, false};
+	struct parts halves = {{1, 3}, {2, 4}, false, NULL};
 
 	expect_refused_over(q, what, &halves, 2);
 }
@@ -726,9 +880,9 @@ static void test_split_percentiles(void **state)
 	    "T | summarize percentiles(Latency, 50, 95) by Level | where Level != 'Info' "
 	    "| order by Level asc",
 	};
-	struct parts halves = {{1, 3}, {2, 4}, false};
-	struct parts lopsided = {{1, 1}, {4, 0}, false};
-	struct parts fours = {{1, 2, 3, 4}, {1, 2, 3, 4}, false};
+	struct parts halves = {{1, 3}, {2, 4}, false, NULL};
+	struct parts lopsided = {{1, 1}, {4, 0}, false, NULL};
+	struct parts fours = {{1, 2, 3, 4}, {1, 2, 3, 4}, false, NULL};
 	size_t n = sizeof(same) / sizeof(*same);
 
 	each_same(same, n, &halves, 2, true);
@@ -779,14 +933,14 @@ static void test_split_percentile_state(void **state)
 static void test_split_percentile_budget(void **state)
 {
 	struct kql_budget b = {.limit = 1000};
-	struct parts halves = {{1, 3}, {2, 4}, false};
-	struct parts fours = {{1, 2, 3, 4}, {1, 2, 3, 4}, false};
+	struct parts halves = {{1, 3}, {2, 4}, false, NULL};
+	struct parts fours = {{1, 2, 3, 4}, {1, 2, 3, 4}, false, NULL};
 	sqlite3 *saved = coord;
 	bool split;
 
 	part_budget = &b;
 	assert_int_equal(open_budget(&coord, &b), 0);
-	assert_int_equal(view(coord, 1, 4), 0);
+	assert_int_equal(view(coord, NULL, 0), 0);
 	expect_refused_over("T | summarize percentiles(N, 50, 95)", "memory", &halves, 2);
 	expect_refused_over("T | summarize percentile(Latency, 50), percentile(N, 95) by Flag",
 	                    "memory", &fours, 4);
@@ -806,11 +960,11 @@ static void test_split_percentile_budget(void **state)
  * its x * 2 made a real of an overflow, which the sum then answered). */
 static void test_split_overflow(void **state)
 {
-	struct parts halves = {{1, 3}, {2, 4}, false};
-	char *before, *after, want[64];
+	struct parts halves = {{1, 3}, {2, 4}, false, NULL};
+	char *before, *after, want[64], *end = NULL;
 	bool split;
 
-	before = compare("T | summarize sum(N)", &halves, 2, &split);
+	before = compare("T | summarize sum(N), countif(isnotnull(N))", &halves, 2, &split);
 	/* rows 1 << 32 (N 100) and 4 << 32 (N 400): partitions 1..2, 3..4 */
 	assert_int_equal(exec(coord,
 	                      "UPDATE q.d1 SET c4 = 9223372036853775807 WHERE rowid = 1 << 32; "
@@ -822,8 +976,19 @@ static void test_split_overflow(void **state)
 	(void)snprintf(want, sizeof(want), "%lld\t", strtoll(before, NULL, 10) - 18);
 	if (strncmp(after, want, strlen(want)) != 0)
 		fail_msg("[%s], want [%s] before [%s]", after, want, before);
+	free(after);
+	/* avg is the exact sum's mean, whole or split: partial sums past a
+	 * long are no overflow, and the two values that cancel out do, where
+	 * a sum of doubles would lose the others beside them */
+	after = compare("T | summarize avg(N)", &halves, 2, &split);
+	assert_true(split);
+	long long sum = strtoll(before, &end, 10) - 18, n = strtoll(end, NULL, 10);
+	if (strtod(after, NULL) != (double)sum / (double)n)
+		fail_msg("avg [%s], want %lld / %lld", after, sum, n);
 	free(before);
 	free(after);
+	free(compare("T | summarize avg(N), avgif(N, N > 0), avg(N) by Flag", &halves, 2, &split));
+	free(compare("T | extend d = N * 1tick | summarize avg(d) by Flag", &halves, 2, &split));
 	expect_refused_both("T | summarize sum(N * 2)", "the operator '*'");
 	expect_refused_both("T | summarize sumif(-N - 10000000, N != 0)", "the operator '-'");
 	assert_int_equal(
@@ -881,6 +1046,8 @@ int main(void)
 	    cmocka_unit_test(test_split_percentiles),
 	    cmocka_unit_test(test_split_percentile_budget),
 	    cmocka_unit_test(test_split_percentile_state),
+	    cmocka_unit_test(test_union),
+	    cmocka_unit_test(test_union_not_split),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -64,9 +64,16 @@ static bool round_trip(const double *v, size_t n, bool integral)
 
 static void test_round_trip(void **state)
 {
-	const double v[] = {0.0,       -0.0,      1.5,    -2.25,
-	                    INFINITY,  -INFINITY, 9223372036854775807.0,
-	                    -9223372036854775808.0, 5e-324, 1.7976931348623157e308};
+	const double v[] = {0.0,
+	                    -0.0,
+	                    1.5,
+	                    -2.25,
+	                    INFINITY,
+	                    -INFINITY,
+	                    9223372036854775807.0,
+	                    -9223372036854775808.0,
+	                    5e-324,
+	                    1.7976931348623157e308};
 	enum { N = 4096 };
 	double *many = malloc(N * sizeof(*many));
 	size_t len;
@@ -140,19 +147,22 @@ static void test_merge(void **state)
 	     "SELECT coalesce(kql_pmerge(t, 50), 'null') FROM p",
 	     "null"},
 	    /* repeated values (pairs) with distinct ones: ranks over all */
-    {"WITH RECURSIVE s(x, k) AS (VALUES (0, 0) UNION ALL SELECT x + 1, (x + 1) % 2 FROM s "
-     "WHERE x < 999), p(t) AS (SELECT kql_pstate(CASE WHEN k = 0 THEN x % 3 ELSE x END) FROM s "
-     "GROUP BY k) SELECT substr(min(t), 1, 1) || max(substr(t, 1, 1)) || ' ' || "
-     "(SELECT kql_pmerge(t, 50) FROM p) || ' ' || (SELECT kql_pmerge(t, 80) FROM p) FROM p",
-     "Ii 2 599"},
-    /* repeated values only: the pairs sorted */
-    {"WITH RECURSIVE s(x, k) AS (VALUES (0, 0) UNION ALL SELECT x + 1, (x + 1) % 2 FROM s "
-     "WHERE x < 999), p(t) AS (SELECT kql_pstate(CASE WHEN k = 0 THEN x % 3 ELSE x % 5 END) "
-     "FROM s GROUP BY k) SELECT min(substr(t, 1, 1)) || max(substr(t, 1, 1)) || ' ' || "
-     "(SELECT kql_pmerge(t, 50) FROM p) || ' ' || (SELECT kql_pmerge(t, 80) FROM p) || ' ' || "
-     "(SELECT kql_pmerge(t, 99) FROM p) FROM p",
-     "II 1 2 4"},
-    {"SELECT kql_pmerge('i0', 50)", "percentile(): a malformed partial state"},
+	    {"WITH RECURSIVE s(x, k) AS (VALUES (0, 0) UNION ALL SELECT x + 1, (x + 1) % 2 FROM s "
+	     "WHERE x < 999), p(t) AS (SELECT kql_pstate(CASE WHEN k = 0 THEN x % 3 ELSE x END) "
+	     "FROM s "
+	     "GROUP BY k) SELECT substr(min(t), 1, 1) || max(substr(t, 1, 1)) || ' ' || "
+	     "(SELECT kql_pmerge(t, 50) FROM p) || ' ' || (SELECT kql_pmerge(t, 80) FROM p) FROM p",
+	     "Ii 2 599"},
+	    /* repeated values only: the pairs sorted */
+	    {"WITH RECURSIVE s(x, k) AS (VALUES (0, 0) UNION ALL SELECT x + 1, (x + 1) % 2 FROM s "
+	     "WHERE x < 999), p(t) AS (SELECT kql_pstate(CASE WHEN k = 0 THEN x % 3 ELSE x % 5 "
+	     "END) "
+	     "FROM s GROUP BY k) SELECT min(substr(t, 1, 1)) || max(substr(t, 1, 1)) || ' ' || "
+	     "(SELECT kql_pmerge(t, 50) FROM p) || ' ' || (SELECT kql_pmerge(t, 80) FROM p) || ' ' "
+	     "|| "
+	     "(SELECT kql_pmerge(t, 99) FROM p) FROM p",
+	     "II 1 2 4"},
+	    {"SELECT kql_pmerge('i0', 50)", "percentile(): a malformed partial state"},
 	};
 	sqlite3 *db = NULL;
 
