@@ -140,7 +140,7 @@ for q in "${queries[@]: -2}"; do query "$q" >/dev/null; done
 two_more() { [ "$(scans split)" -ge $((before + 2)) ]; }
 wait_for "followerd_query_scans_total{plan=\"split\"} counts the unions" 10 two_more
 check_eq "union withsource: Audit's rows, then Events'" \
-	'["Audit","Audit",20,246]' "$(sed -n 28p "$T/split" | jq -c '.[0][0:4]')"
+	'["Audit","Audit",20,246]' "$(sed -n 30p "$T/split" | jq -c '.[0][0:4]')"
 
 # while the leader commits, merges and drops: each group's 7 rows or none
 client() {
