@@ -1816,7 +1816,8 @@ static void pstate_final(sqlite3_context *ctx)
 	} else if (!kql_exec_charge(ctx, len)) {
 		free(text);
 	} else {
-		sqlite3_result_text(ctx, text, (int)len, free);
+		/* past SQLITE_LIMIT_LENGTH (kql_exec_bound): SQLITE_TOOBIG */
+		sqlite3_result_text64(ctx, text, len, free, SQLITE_UTF8);
 		kql_exec_release(ctx, len);
 	}
 	if (s != NULL) {
