@@ -87,10 +87,7 @@ static bool count(struct distinct *t, uint64_t bits)
 	return 2 * t->used <= t->mask + 1 || grow(t);
 }
 
-/* The distinct values of v into t; false when they are too many.  Half
- * of the first SAMPLE distinct: the rest will hardly repeat enough, and
- * the table would grow to n / 4 slots for nothing. */
-#define SAMPLE 4096
+/* The distinct values of v into t; false when they are too many. */
 static bool find_distinct(const double *v, size_t n, struct distinct *t)
 {
 	t->most = n / 8;
@@ -99,7 +96,7 @@ static bool find_distinct(const double *v, size_t n, struct distinct *t)
 	for (size_t i = 0; i < n; i++) {
 		uint64_t bits;
 		memcpy(&bits, &v[i], sizeof(bits));
-		if (!count(t, bits) || (i + 1 == SAMPLE && t->used > SAMPLE / 2))
+		if (!count(t, bits))
 			return false;
 	}
 	return true;
