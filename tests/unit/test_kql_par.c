@@ -11,7 +11,10 @@
  * and as SQL; joins whose left side is the table (each partition joined
  * with the whole right side: duplicate and null keys, every kind that
  * splits, and those that do not); what is not split; the fallbacks;
- * sums of longs exact, split or whole, and their overflow refused.
+ * sums of longs exact, split or whole, and their overflow refused;
+ * percentile and percentiles of longs, ints, reals, datetimes and
+ * timespans (one state per column, hashed too), and past the query's
+ * memory budget the whole plan's error.
  */
 #include <stdarg.h>
 #include <stddef.h>
