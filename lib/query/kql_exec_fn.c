@@ -4,7 +4,8 @@
  * fold every letter: kql_fold), conversions that give null on failure, bin(), startof*(),
  * Kusto's text forms of values, RE2 regexes run by PCRE2 (kre_*), checked
  * integer arithmetic (kql_iarith, kql_abs, kql_lsum: an overflow refused),
- * and the aggregates arg_max, arg_min and percentile.  Registered on a
+ * and the aggregates arg_max, arg_min and percentile (and its split's
+ * partial state and merge).  Registered on a
  * connection by kql_exec_register.
  */
 #include <ctype.h>
@@ -23,6 +24,7 @@
 #include "query/kql_exec_int.h"
 #include "query/kql_hll.h"
 #include "query/kql_fold.h"
+#include "query/kql_pct.h"
 #include "query/kql_strop.h"
 #include "query/kql_json.h"
 #include "query/kql_parse.h"
@@ -1753,28 +1755,75 @@ struct samples {
 	bool integral;
 };
 
+/* Room in s for more values, counted against the query's budget; false
+ * (the aggregate failed) past it or out of memory. */
+static bool samples_room(sqlite3_context *ctx, struct samples *s, size_t more)
+{
+	size_t cap = s->cap ? s->cap : 64;
+	double *v;
+
+	while (cap < s->n + more)
+		cap *= 2;
+	if (cap == s->cap)
+		return true;
+	if (!kql_exec_charge(ctx, (cap - s->cap) * sizeof(*s->v)))
+		return false;
+	if ((v = realloc(s->v, cap * sizeof(*v))) == NULL) {
+		kql_exec_release(ctx, (cap - s->cap) * sizeof(*s->v));
+		sqlite3_result_error_nomem(ctx);
+		return false;
+	}
+	s->v = v;
+	s->cap = cap;
+	return true;
+}
+
+/* x's value kept (nulls skipped); false when it is not. */
+static bool sample_add(sqlite3_context *ctx, struct samples *s, sqlite3_value *x)
+{
+	if (s == NULL || sqlite3_value_type(x) == SQLITE_NULL || !samples_room(ctx, s, 1))
+		return false;
+	s->v[s->n++] = sqlite3_value_double(x);
+	s->integral = is_int(x) && (s->n == 1 || s->integral);
+	return true;
+}
+
 static void percentile_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	struct samples *s = sqlite3_aggregate_context(ctx, sizeof(*s));
 
-	if (s == NULL || sqlite3_value_type(argv[0]) == SQLITE_NULL)
-		return;
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 64;
-		if (!kql_exec_charge(ctx, (cap - s->cap) * sizeof(*s->v)))
-			return;
-		double *v = realloc(s->v, cap * sizeof(*v));
-		if (v == NULL) {
-			kql_exec_release(ctx, (cap - s->cap) * sizeof(*s->v));
-			sqlite3_result_error_nomem(ctx);
-			return;
-		}
-		s->v = v;
-		s->cap = cap;
+	if (sample_add(ctx, s, argv[0]))
+		s->p = sqlite3_value_double(argv[1]);
+}
+
+/* kql_pstate(x): the non-null values of x as text (kql_pct.h), a split's
+ * partial state of percentile(x, p); kql_pmerge(state, p): percentile's
+ * answer over the states' values together, the whole plan's. */
+static void pstate_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	(void)sample_add(ctx, sqlite3_aggregate_context(ctx, sizeof(struct samples)), argv[0]);
+}
+
+/* The text counts against the budget beside the values it copies. */
+static void pstate_final(sqlite3_context *ctx)
+{
+	struct samples *s = sqlite3_aggregate_context(ctx, 0);
+	size_t n = s != NULL ? s->n : 0, len = 0;
+	char *text = kql_pct_text(n ? s->v : NULL, n, n == 0 || s->integral, &len);
+
+	if (text == NULL) {
+		sqlite3_result_error_nomem(ctx);
+	} else if (!kql_exec_charge(ctx, len)) {
+		free(text);
+	} else {
+		/* past SQLITE_LIMIT_LENGTH (kql_exec_bound): SQLITE_TOOBIG */
+		sqlite3_result_text64(ctx, text, len, free, SQLITE_UTF8);
+		kql_exec_release(ctx, len);
 	}
-	s->v[s->n++] = sqlite3_value_double(argv[0]);
-	s->p = sqlite3_value_double(argv[1]);
-	s->integral = is_int(argv[0]) && (s->n == 1 || s->integral);
+	if (s != NULL) {
+		kql_exec_release(ctx, s->cap * sizeof(*s->v));
+		free(s->v);
+	}
 }
 
 static int compare_doubles(const void *a, const void *b)
@@ -1838,8 +1887,25 @@ static void select_kth(double *v, size_t n, size_t k)
 	qsort(v + lo, hi - lo, sizeof(*v), compare_doubles);
 }
 
-/* Nearest rank: the smallest value with at least p% of the values at or
- * below it.  Kusto estimates (t-digest); on small inputs both agree. */
+/* Nearest rank: the index (from 0) of the smallest value with at least
+ * p% of the n values at or below it.  Kusto estimates (t-digest); on small
+ * inputs both agree. */
+static size_t nearest_rank(double p, size_t n)
+{
+	size_t rank = (size_t)ceil(p / 100.0 * (double)n);
+
+	rank = rank == 0 ? 0 : rank - 1;
+	return rank >= n ? n - 1 : rank;
+}
+
+static void percentile_result(sqlite3_context *ctx, double v, bool integral)
+{
+	if (integral)
+		sqlite3_result_int64(ctx, (sqlite3_int64)v);
+	else
+		sqlite3_result_double(ctx, v);
+}
+
 static void percentile_final(sqlite3_context *ctx)
 {
 	struct samples *s = sqlite3_aggregate_context(ctx, 0);
@@ -1847,21 +1913,122 @@ static void percentile_final(sqlite3_context *ctx)
 
 	if (s != NULL)
 		kql_exec_release(ctx, s->cap * sizeof(*s->v));
-	if (s == NULL || s->n == 0) {
-		if (s != NULL)
-			free(s->v);
+	if (s != NULL && s->n > 0) {
+		rank = nearest_rank(s->p, s->n);
+		select_kth(s->v, s->n, rank);
+		percentile_result(ctx, s->v[rank], s->integral);
+	}
+	if (s != NULL)
+		free(s->v);
+}
+
+/* kql_pmerge's state: the values of texts one by one (s), and the pairs
+ * of paired texts (kql_pct.h), npairs of them holding total values. */
+struct pmerge {
+	struct samples s;
+	struct kql_pct_pair *pairs;
+	size_t npairs, pcap;
+	uint64_t total;
+};
+
+/* Room in m for more pairs, counted as samples_room counts. */
+static bool pairs_room(sqlite3_context *ctx, struct pmerge *m, size_t more)
+{
+	size_t cap = m->pcap ? m->pcap : 64;
+	struct kql_pct_pair *p;
+
+	while (cap < m->npairs + more)
+		cap *= 2;
+	if (cap == m->pcap)
+		return true;
+	if (!kql_exec_charge(ctx, (cap - m->pcap) * sizeof(*p)))
+		return false;
+	if ((p = realloc(m->pairs, cap * sizeof(*p))) == NULL) {
+		kql_exec_release(ctx, (cap - m->pcap) * sizeof(*p));
+		sqlite3_result_error_nomem(ctx);
+		return false;
+	}
+	m->pairs = p;
+	m->pcap = cap;
+	return true;
+}
+
+/* Adds a paired text's n values (np pairs); false when it failed. */
+static bool pmerge_pairs(sqlite3_context *ctx, struct pmerge *m, const char *text, size_t len,
+                         size_t np, long long n)
+{
+	if (!pairs_room(ctx, m, np))
+		return false;
+	if (kql_pct_read_pairs(text, len, m->pairs + m->npairs) < 0) {
+		sqlite3_result_error(ctx, "percentile(): a malformed partial state", -1);
+		return false;
+	}
+	m->npairs += np;
+	m->total += (uint64_t)n;
+	return true;
+}
+
+/* Adds a text's n values one by one; false when it failed. */
+static bool pmerge_values(sqlite3_context *ctx, struct pmerge *m, const char *text, size_t len,
+                          long long n)
+{
+	if (!samples_room(ctx, &m->s, (size_t)n))
+		return false;
+	if (kql_pct_read(text, len, m->s.v + m->s.n) < 0) {
+		sqlite3_result_error(ctx, "percentile(): a malformed partial state", -1);
+		return false;
+	}
+	m->s.n += (size_t)n;
+	return true;
+}
+
+static void pmerge_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	struct pmerge *m = sqlite3_aggregate_context(ctx, sizeof(*m));
+	const char *text = (const char *)sqlite3_value_text(argv[0]);
+	size_t len = (size_t)sqlite3_value_bytes(argv[0]), np;
+	bool integral = true, was;
+	long long n;
+
+	if (m == NULL || text == NULL)
+		return;
+	if ((n = kql_pct_count(text, len, &integral)) < 0) {
+		sqlite3_result_error(ctx, "percentile(): a malformed partial state", -1);
 		return;
 	}
-	rank = (size_t)ceil(s->p / 100.0 * (double)s->n);
-	rank = rank == 0 ? 0 : rank - 1;
-	if (rank >= s->n)
-		rank = s->n - 1;
-	select_kth(s->v, s->n, rank);
-	if (s->integral)
-		sqlite3_result_int64(ctx, (sqlite3_int64)s->v[rank]);
-	else
-		sqlite3_result_double(ctx, s->v[rank]);
-	free(s->v);
+	was = m->s.n > 0 || m->total > 0;
+	np = kql_pct_npairs(text, len);
+	if (n == 0 ||
+	    !(np ? pmerge_pairs(ctx, m, text, len, np, n) : pmerge_values(ctx, m, text, len, n)))
+		return;
+	m->s.integral = integral && (!was || m->s.integral);
+	m->s.p = sqlite3_value_double(argv[1]);
+}
+
+/* Pairs only (values repeat): a sort of the few pairs; else the pairs'
+ * values added to the others', selected as percentile_final does. */
+static void pmerge_final(sqlite3_context *ctx)
+{
+	struct pmerge *m = sqlite3_aggregate_context(ctx, 0);
+	size_t n, rank;
+
+	if (m == NULL)
+		return;
+	n = m->s.n + (size_t)m->total;
+	if (n > 0 && m->s.n == 0) {
+		rank = nearest_rank(m->s.p, n);
+		percentile_result(ctx, kql_pct_select(m->pairs, m->npairs, rank), m->s.integral);
+	} else if (n > 0 && samples_room(ctx, &m->s, (size_t)m->total)) {
+		for (size_t i = 0; i < m->npairs; i++)
+			for (uint64_t k = 0; k < m->pairs[i].n; k++)
+				m->s.v[m->s.n++] = m->pairs[i].v;
+		rank = nearest_rank(m->s.p, n);
+		select_kth(m->s.v, n, rank);
+		percentile_result(ctx, m->s.v[rank], m->s.integral);
+	}
+	kql_exec_release(ctx, m->s.cap * sizeof(*m->s.v) + m->pcap * sizeof(*m->pairs));
+	free(m->s.v);
+	free(m->pairs);
 }
 
 /* The state of kql_collect: the elements and the bytes counted for them
@@ -2303,6 +2470,8 @@ static const struct {
     {"kql_argmax", 2, NULL, argmax_step, extreme_final},
     {"kql_argmin", 2, NULL, argmin_step, extreme_final},
     {"kql_percentile", 2, NULL, percentile_step, percentile_final},
+    {"kql_pstate", 1, NULL, pstate_step, pstate_final},
+    {"kql_pmerge", 2, NULL, pmerge_step, pmerge_final},
     {"kql_collect", 2, NULL, collect_step, collect_final},
     {"kql_dcount", 2, NULL, dcount_step, dcount_final},
     {"kql_dstate", 2, NULL, dcount_step, dstate_final},

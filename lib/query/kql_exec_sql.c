@@ -1054,6 +1054,10 @@ static int split_call(struct sqlb *b, const struct kql_expr *e, const char *pref
 		               prefix);
 	case KQL_F_M_TAVG:
 		return call(b, "kql_tmerge", e, prefix);
+	case KQL_F_P_PSET:
+		return call(b, "kql_pstate", e, prefix);
+	case KQL_F_M_PCT:
+		return call(b, "kql_pmerge", e, prefix);
 	case KQL_F_M_IAVG:
 		return pattern(b, e,
 		               e->type == PROTO_T_TIMESPAN

@@ -105,6 +105,8 @@ static const struct kql_func funcs[] = {
     {"$tavg_merge", KQL_F_M_TAVG, A, 1, 1, KQL_R_FIXED, PROTO_T_DATETIME, "avg"},
     {"$iavg_merge", KQL_F_M_IAVG, A, 1, 1, KQL_R_FIXED, PROTO_T_REAL, "avg"},
     {"$row", KQL_F_P_ROW, A, 1, 1, KQL_R_ARG0, PROTO_T_BOOL, "row"},
+    {"$pstate", KQL_F_P_PSET, A, 1, 1, KQL_R_FIXED, PROTO_T_STRING, "pstate"},
+    {"$percentile_merge", KQL_F_M_PCT, A, 2, 2, KQL_R_ARG0, PROTO_T_BOOL, "percentile"},
 };
 
 /* KQL functions outside the subset, from the KQL documentation's list of

@@ -107,6 +107,8 @@ enum kql_fn {
 	KQL_F_M_IAVG,    /* the merge of $tsum of ints, longs, timespans: the mean */
 	KQL_F_P_ROW,     /* innerunique's keep: x of one row of the group, every
 	                  * $row of a summarize from the same row (nulls too) */
+	KQL_F_P_PSET,    /* percentile's: the non-null values of x, as text (kql_pct.h) */
+	KQL_F_M_PCT,     /* (state, p): the nearest rank p over the states' values */
 	KQL_F_COUNT_FNS
 };
 

@@ -17,6 +17,7 @@
 
 #include "query/kql_exec_int.h"
 #include "query/kql_hll.h"
+#include "query/kql_pct.h"
 #include "util/hash64.h"
 
 #define NONE UINT32_MAX
@@ -43,7 +44,9 @@ struct hstate {
 	double rsum;         /* sum: the real sum */
 	uint32_t cap;        /* bytes of v's text */
 	struct kql_hll *hll; /* $dstate: its state, NULL before a value */
-	bool approx, ovf;    /* sum: a real seen; the integer sum overflowed */
+	double *vals;        /* $pstate: the values, n of them */
+	size_t vcap;         /* $pstate: the values allocated */
+	bool approx, ovf;    /* sum, $pstate: a real seen; the integer sum overflowed */
 };
 /* $tsum: isum and n; a sum past a long is left to the SQL (kql_tsum's is
  * 128 bits wide), as sum's is. */
@@ -392,6 +395,30 @@ static int hll_step(struct kql_hagg *h, struct hstate *s, const struct agg *a, c
 	return account(h, (size_t)r) < 0 ? -E2BIG : 0;
 }
 
+/* $pstate: x kept as kql_percentile keeps it (a double; an integer's
+ * storage class remembered), the values counted against h's bounds. */
+static int pset_step(struct kql_hagg *h, struct hstate *s, const struct hval *x)
+{
+	size_t cap = s->vcap ? s->vcap * 2 : 64;
+	double *v;
+
+	if (x->type == SQLITE_NULL)
+		return 0;
+	if (x->type == SQLITE_TEXT)
+		return -ENOTSUP; /* SQLite's reading of a text as a number */
+	if ((size_t)s->n == s->vcap) {
+		if (account(h, (cap - s->vcap) * sizeof(*v)) < 0)
+			return -E2BIG;
+		if (!(v = realloc(s->vals, cap * sizeof(*v))))
+			return -ENOMEM;
+		s->vals = v;
+		s->vcap = cap;
+	}
+	s->vals[s->n++] = x->type == SQLITE_INTEGER ? (double)x->u.i : x->u.r;
+	s->approx = s->approx || x->type == SQLITE_FLOAT;
+	return 0;
+}
+
 /* ---- the aggregates' steps ---- */
 
 /* SQLite's sumStep: integers summed exactly until one overflows (the SQL
@@ -495,6 +522,8 @@ static int agg_step(struct kql_hagg *h, size_t g, size_t i)
 		return extreme_step(h, s, x, false, a->type);
 	case KQL_F_P_DSET:
 		return taken(h, a) && x->type != SQLITE_NULL ? hll_step(h, s, a, x) : 0;
+	case KQL_F_P_PSET:
+		return pset_step(h, s, x);
 	case KQL_F_P_TSUM:
 		return taken(h, a) ? tsum_step(s, x) : 0;
 	case KQL_F_P_ROW: /* the group's first row, nulls too */
@@ -546,8 +575,19 @@ static void to_value(const struct hval *v, enum proto_coltype t, struct kql_valu
 		out->i = v->type == SQLITE_INTEGER ? v->u.i : real_to_int(v->u.r);
 }
 
+/* $pstate's text (kql_pct.h) of s as out, into *ret (malloc'd). */
+static int pset_text(const struct hstate *s, struct kql_value *out, char **ret)
+{
+	size_t len;
+
+	if (!(*ret = kql_pct_text(s->vals, (size_t)s->n, !s->approx, &len)))
+		return -ENOMEM;
+	out->s = *ret;
+	return 0;
+}
+
 /* The value of state s of aggregate a (its SQL's: counts, coalesce(sum,
- * 0), min/max or null); a $dstate's or $tsum's text into *json
+ * 0), min/max or null); a $dstate's, $tsum's or $pstate's text into *json
  * (malloc'd). */
 static int state_value(const struct kql_hagg *h, const struct agg *a, const struct hstate *s,
                        struct kql_value *out, char **json)
@@ -566,9 +606,11 @@ static int state_value(const struct kql_hagg *h, const struct agg *a, const stru
 		memset(out, 0, sizeof(*out));
 		return (out->s = *json = kql_tsum_text(s->isum, s->n)) ? 0 : -ENOMEM;
 	}
-	if (a->fn != KQL_F_P_DSET)
+	if (a->fn != KQL_F_P_DSET && a->fn != KQL_F_P_PSET)
 		return 0;
 	memset(out, 0, sizeof(*out));
+	if (a->fn == KQL_F_P_PSET)
+		return pset_text(s, out, json);
 	if (!s->hll)
 		(void)kql_hll_init(&empty, a->acc);
 	return (out->s = *json = kql_hll_text(s->hll ? s->hll : &empty)) ? 0 : -ENOMEM;
@@ -646,6 +688,7 @@ static bool hashable(const struct kql_expr *e)
 	case KQL_F_TAKE_ANY:
 	case KQL_F_P_COUNTNN:
 	case KQL_F_P_DSET:
+	case KQL_F_P_PSET:
 	case KQL_F_P_TSUM:
 	case KQL_F_P_ROW:
 		return true;
@@ -720,6 +763,7 @@ static void hagg_free(struct kql_hagg *h)
 		if (h->states[s].hll)
 			kql_hll_free(h->states[s].hll);
 		free(h->states[s].hll);
+		free(h->states[s].vals);
 	}
 	while (h->chunks) {
 		struct chunk *c = h->chunks;

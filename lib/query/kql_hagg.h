@@ -15,7 +15,8 @@
  * Aggregates: count, countif, sum, sumif, min, max, take_any (SQLite's
  * max), and the partial states $countnn, $tsum (avg's exact sum and count
  * of integers: past a long, -ENOTSUP), $dset (each group's distinct
- * values, a JSON array, kept in a second hash table, never sorted) and
+ * values, a JSON array, kept in a second hash table, never sorted),
+ * $pstate (the group's values, kql_pct.h's text) and
  * $row (the group's first row; the SQL's bare column takes another row
  * of the group: either is innerunique's "one row per key"); and distinct
  * (every column a key).  The table's memory counts against a

@@ -18,10 +18,11 @@ struct builder {
 	size_t nstates; /* partial columns so far (keys included) */
 	/* the merge's reference to the partition's index (its column is
 	 * numbered once the states are all added), the state count() (shared
-	 * by the arg_max merges), and arg_max's key states by key */
+	 * by the arg_max merges), and the states shared by aggregates of one
+	 * key (shared_state) */
 	struct kql_expr *part, *rows;
 	const struct kql_expr **argkey; /* per aggregate: a key expression */
-	enum kql_fn *argfn;             /* of arg_max or arg_min */
+	enum kql_fn *argfn;             /* arg_max, arg_min, $pstate */
 	struct kql_expr **argstate;     /* its state */
 };
 
@@ -142,6 +143,28 @@ static struct kql_expr *merge_collect(struct builder *b, const struct kql_expr *
 	return v[0] && v[1] ? new_call(b->a, fn, e->type, e->pos, v, e->nargs > 1 ? 3 : 2) : NULL;
 }
 
+/* Whether two aggregates' arguments are the same value: one expression
+ * (percentiles(x, 50, 95) binds to percentile calls of one x) or one
+ * column. */
+static bool same_value(const struct kql_expr *a, const struct kql_expr *b)
+{
+	return a == b || (a->kind == KQL_E_COL && b->kind == KQL_E_COL && a->col == b->col &&
+	                  a->side == b->side);
+}
+
+/* The state fn keeps of key, shared by the aggregates of the same key
+ * (arg_max's key, a percentile's values): its slot, NULL while new. */
+static struct kql_expr **shared_state(struct builder *b, const struct kql_expr *key, enum kql_fn fn)
+{
+	size_t i = 0;
+
+	for (; b->argkey[i] && (!same_value(b->argkey[i], key) || b->argfn[i] != fn); i++)
+		;
+	b->argkey[i] = key;
+	b->argfn[i] = fn;
+	return &b->argstate[i];
+}
+
 /* arg_max(key, x) / arg_min: each partition's first row of its best key
  * (x and the key there), and its rows (none: an empty partition's row of a
  * summarize without keys); merged by kql_argmerge: the best key, the
@@ -150,27 +173,52 @@ static struct kql_expr *merge_collect(struct builder *b, const struct kql_expr *
 static struct kql_expr *merge_arg(struct builder *b, const struct kql_expr *e)
 {
 	struct kql_expr *k[2] = {e->args[0], e->args[0]}, *v[4];
-	size_t i = 0;
+	struct kql_expr **key = shared_state(b, e->args[0], e->fn);
 
-	for (; b->argkey[i] && (b->argkey[i] != e->args[0] || b->argfn[i] != e->fn); i++)
-		;
-	if (!b->argkey[i]) {
-		b->argkey[i] = e->args[0];
-		b->argfn[i] = e->fn;
-		b->argstate[i] =
-		    add_state(b, new_call(b->a, e->fn, e->args[0]->type, e->pos, k, 2));
-	}
+	if (!*key)
+		*key = add_state(b, new_call(b->a, e->fn, e->args[0]->type, e->pos, k, 2));
 	if (!b->rows)
 		b->rows = add_state(b, new_call(b->a, KQL_F_COUNT, PROTO_T_LONG, e->pos, k, 0));
 	v[0] = part_ref(b, e->pos);
 	v[1] = b->rows;
-	v[2] = b->argstate[i];
+	v[2] = *key;
 	/* arg_max(key, ...)'s first column, the key itself, is its state */
 	v[3] = e->args[1] == e->args[0] ? v[2] : add_state(b, (struct kql_expr *)e);
 	if (!v[0] || !v[1] || !v[2] || !v[3])
 		return NULL;
 	return new_call(b->a, e->fn == KQL_F_ARG_MAX ? KQL_F_M_ARGMAX : KQL_F_M_ARGMIN, e->type,
 	                e->pos, v, 4);
+}
+
+/* percentile(x, p): each partition's non-null values of x ($pstate, one
+ * per x whatever the levels asked of it), merged into all the values,
+ * whose nearest rank is the whole plan's whatever their order. */
+static struct kql_expr *merge_pct(struct builder *b, const struct kql_expr *e)
+{
+	struct kql_expr **st = shared_state(b, e->args[0], KQL_F_P_PSET);
+	struct kql_expr *v[2] = {*st, e->args[1]};
+
+	if (!v[0])
+		v[0] = *st =
+		    add_state(b, new_call(b->a, KQL_F_P_PSET, PROTO_T_STRING, e->pos, e->args, 1));
+	return v[0] ? new_call(b->a, KQL_F_M_PCT, e->type, e->pos, v, 2) : NULL;
+}
+
+/* percentile(x, p) of a number, datetime or timespan (kql_percentile
+ * keeps each value as a double: any other type is left to the whole
+ * plan), at a literal level (the merge repeats it). */
+static bool pct_splits(const struct kql_expr *e)
+{
+	switch (e->args[0]->type) {
+	case PROTO_T_INT:
+	case PROTO_T_LONG:
+	case PROTO_T_REAL:
+	case PROTO_T_DATETIME:
+	case PROTO_T_TIMESPAN:
+		return e->args[1]->kind == KQL_E_LIT;
+	default:
+		return false;
+	}
 }
 
 /* Whether e is an aggregate this module can split. */
@@ -198,6 +246,8 @@ static bool decomposable(const struct kql_expr *e)
 	case KQL_F_MAKE_SET:
 		/* the merge repeats the bound, which reads no column */
 		return e->nargs < 2 || e->args[1]->kind == KQL_E_LIT;
+	case KQL_F_PERCENTILE:
+		return pct_splits(e);
 	default:
 		return false;
 	}
@@ -225,6 +275,8 @@ static struct kql_expr *merge_of(struct builder *b, const struct kql_expr *e)
 	case KQL_F_ARG_MAX:
 	case KQL_F_ARG_MIN:
 		return merge_arg(b, e);
+	case KQL_F_PERCENTILE:
+		return merge_pct(b, e);
 	default:
 		return merge_dcount(b, e);
 	}

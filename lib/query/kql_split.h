@@ -16,8 +16,11 @@
  * the scan's order, merged in the partitions' order (KQL_SPLIT_PART
  * below): arg_max and arg_min (the first row of the best key; all keys
  * null: the first row), make_list and make_set (the lists joined in
- * order, cut to their max, a literal).  The percentiles keep the plan
- * whole (their state is every value).  top N and take N split too: each partition's N
+ * order, cut to their max, a literal); and percentile and percentiles
+ * of numbers, datetimes and timespans at literal levels (each
+ * partition's values as text, kql_pct.h, one state per x however many
+ * levels; the merge's nearest rank over all of them is the whole
+ * plan's).  top N and take N split too: each partition's N
  * rows, then N of all of them (take: any N rows, as Kusto's; the
  * partitions stop once N are found; top: rows tied on the keys may come
  * in another order).  distinct splits as each partition's distinct

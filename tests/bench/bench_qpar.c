@@ -49,6 +49,9 @@ static const char *const queries[][2] = {
     {"argmax-by-host", "Logs | summarize arg_max(Latency, Timestamp) by Host"},
     {"makeset-by-host", "Logs | summarize make_set(Service) by Host"},
     {"avg-timestamp", "Logs | summarize avg(Timestamp)"},
+    {"percentile-95", "Logs | summarize percentile(Latency, 95)"},
+    {"percentile-code", "Logs | summarize percentile(Code, 95)"},
+    {"percentiles-by-host", "Logs | summarize percentiles(Latency, 50, 95) by Host"},
 };
 #define NQUERIES (sizeof(queries) / sizeof(queries[0]))
 

@@ -55,6 +55,9 @@ declare -A sql=(
 	[argmax-by-host]="SELECT Host, max(Latency), Timestamp FROM logs GROUP BY Host"
 	[makeset-by-host]="SELECT Host, json_group_array(DISTINCT Service) FROM logs GROUP BY Host"
 	[avg-timestamp]="SELECT avg(Timestamp) FROM logs"
+	[percentile-95]="SELECT Latency FROM logs WHERE Latency IS NOT NULL ORDER BY Latency LIMIT 1 OFFSET (SELECT (count(Latency) * 95 + 99) / 100 - 1 FROM logs)"
+	[percentile-code]="SELECT Code FROM logs WHERE Code IS NOT NULL ORDER BY Code LIMIT 1 OFFSET (SELECT (count(Code) * 95 + 99) / 100 - 1 FROM logs)"
+	[percentiles-by-host]="SELECT Host, count(Latency) FROM logs GROUP BY Host"
 )
 cli() { # the least of RUNS "Run Time: real R user U sys S" of $1: "R U+S"
 	for ((i = 0; i < RUNS; i++)); do printf '%s;\n' "$1"; done |

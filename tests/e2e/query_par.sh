@@ -6,7 +6,8 @@
 # without by over nothing, avg of nulls only, dcount, top above it, top N,
 # take N over a filter, distinct; arg_max/arg_min with ties and all keys
 # null, make_list/make_set (the scan's order, their max size), avg of
-# datetimes; joins whose left side is the table, each partition
+# datetimes, percentile/percentiles of reals, longs, datetimes and
+# timespans (a Debug level of null Latency only); joins whose left side is the table, each partition
 # joined with the whole right side: duplicate and null keys, inner,
 # leftouter, leftsemi, leftanti; a right side past the bound, a quarter of
 # the left's rows, runs whole); unions of two tables (withsource, a
@@ -95,6 +96,8 @@ queries=(
 	'Events | where Level == "Debug" | summarize arg_max(Latency, Host, Code), arg_min(Code, Timestamp)'
 	'Events | summarize make_list(Code, 50), make_set(Host), make_set(Latency, 5) by Level | order by Level asc'
 	'Events | summarize avg(Timestamp), make_list(Host, 10), arg_max(Code, Timestamp), count()'
+	'Events | summarize percentile(Latency, 95), percentiles(Code, 5, 50, 99), percentile(Timestamp, 50) by Level | order by Level asc'
+	'Events | extend d = Timestamp - datetime(2026-12-01) | summarize percentiles(d, 10, 90), percentile(Latency, 50), count()'
 	'union withsource=Src Events, Audit | summarize count(), sum(Code), dcount(Extra), make_list(Code, 40) by Src, Level | order by Src asc, Level asc'
 	'union Audit, (Events | where Level == "Info") | where Code > 5 | summarize count(), avg(Latency), max(Extra) by Host | order by Host asc'
 )
@@ -119,12 +122,13 @@ check_eq "innerunique: one left row per host (h1 twice in Hosts)" \
 	'[["a",1],["b",1],["c",1]]' "$(sed -n 22p "$T/split")"
 check "a right side past the bound kept the plan whole" grep -q "a join's right side of 100 rows" "$FLOG"
 check_eq "count without by over no row: one row, 0 (avg NaN)" '[[0,0,"NaN"]]' "$(sed -n 6p "$T/split")"
-# the scan-order aggregates split too (once each, its partitions merged)
+# the scan-order aggregates and the percentiles split too (once each, its
+# partitions merged)
 merged() { grep -c 'over 2 partitions: merged' "$FLOG"; }
 before=$(merged)
-for q in "${queries[@]:23:4}"; do query "$q" >/dev/null; done
-four_more() { [ "$(merged)" -ge $((before + 4)) ]; }
-wait_for "arg_max, make_list, make_set, avg of datetimes split" 10 four_more
+for q in "${queries[@]:23:6}"; do query "$q" >/dev/null; done
+six_more() { [ "$(merged)" -ge $((before + 6)) ]; }
+wait_for "arg_max, make_list, make_set, avg of datetimes, percentiles split" 10 six_more
 # Debug rows (extent 6) have no Latency: arg_max's row is their first
 check_eq "arg_max over null keys only: the first row" \
 	'[[null,"h0",null,0,"2026-12-01T08:00:00Z"]]' "$(sed -n 25p "$T/split" | sed 's/\.0000000Z/Z/g')"
@@ -136,7 +140,7 @@ for q in "${queries[@]: -2}"; do query "$q" >/dev/null; done
 two_more() { [ "$(scans split)" -ge $((before + 2)) ]; }
 wait_for "followerd_query_scans_total{plan=\"split\"} counts the unions" 10 two_more
 check_eq "union withsource: Audit's rows, then Events'" \
-	'["Audit","Audit",20,246]' "$(sed -n 28p "$T/split" | jq -c '.[0][0:4]')"
+	'["Audit","Audit",20,246]' "$(sed -n 30p "$T/split" | jq -c '.[0][0:4]')"
 
 # while the leader commits, merges and drops: each group's 7 rows or none
 client() {

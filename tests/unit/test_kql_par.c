@@ -11,7 +11,10 @@
  * and as SQL; joins whose left side is the table (each partition joined
  * with the whole right side: duplicate and null keys, every kind that
  * splits, and those that do not); what is not split; the fallbacks;
- * sums of longs exact, split or whole, and their overflow refused.
+ * sums of longs exact, split or whole, and their overflow refused;
+ * percentile and percentiles of longs, ints, reals, datetimes and
+ * timespans (one state per column, hashed too), and past the query's
+ * memory budget the whole plan's error.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,6 +30,7 @@
 
 #include "query/kql_bind.h"
 #include "query/kql_exec.h"
+#include "query/kql_hagg.h"
 #include "query/kql_par.h"
 #include "query/kql_split.h"
 
@@ -63,6 +67,9 @@ struct parts {
 	bool fail_open;
 	const struct kql_split *split; /* NULL: T alone */
 };
+
+/* The budget the partitions' connections count against (NULL: none). */
+static struct kql_budget *part_budget;
 
 static int exec(sqlite3 *db, const char *sql)
 {
@@ -225,14 +232,21 @@ static int view(sqlite3 *db, const struct parts *p, size_t k)
 	return 0;
 }
 
-static int open_conn(sqlite3 **ret)
+/* A connection with the table file attached, its aggregates counting
+ * against b (NULL: none). */
+static int open_budget(sqlite3 **ret, struct kql_budget *b)
 {
 	char sql[128];
 
-	if (sqlite3_open(":memory:", ret) != SQLITE_OK || kql_exec_register(*ret) < 0)
+	if (sqlite3_open(":memory:", ret) != SQLITE_OK || kql_exec_register_budget(*ret, b) < 0)
 		return -ENOMEM;
 	(void)snprintf(sql, sizeof(sql), "ATTACH '%s' AS q", path);
 	return exec(*ret, sql);
+}
+
+static int open_conn(sqlite3 **ret)
+{
+	return open_budget(ret, NULL);
 }
 
 static int part_open(void *arg, size_t k, sqlite3 **ret_db)
@@ -242,7 +256,7 @@ static int part_open(void *arg, size_t k, sqlite3 **ret_db)
 
 	if (p->fail_open && k == 1)
 		return -EIO;
-	if (open_conn(&db) < 0 || view(db, p, k) < 0) {
+	if (open_budget(&db, part_budget) < 0 || view(db, p, k) < 0) {
 		sqlite3_close(db);
 		return -EIO;
 	}
@@ -508,7 +522,7 @@ static void each_same(const char *const *q, size_t n, struct parts *parts, size_
 static void test_not_split(void **state)
 {
 	static const char *const whole[] = {
-	    "T | summarize percentile(N, 50)",
+	    "T | summarize percentile(Host, 50)", /* not a number: whole, as today */
 	    "T | take 3",
 	    "print x = 1 | summarize count()",
 	    /* a right row matched in no partition; innerunique whose right
@@ -799,18 +813,19 @@ static void test_split_infinities(void **state)
 	                 0);
 }
 
-/* q refused with what, whole and split (hashed and sorted): by the merge,
- * or by a partition (then kql_par_run says -EAGAIN and the caller runs
- * the plan whole, which refuses it). */
-static void expect_refused_both(const char *q, const char *what)
+/* q refused with what, whole and split (hashed and sorted) over parts,
+ * with the whole plan's error code: by the merge, or by a partition (then
+ * kql_par_run says -EAGAIN and the caller runs the plan whole, which
+ * refuses it). */
+static void expect_refused_over(const char *q, const char *what, struct parts *parts, size_t nparts)
 {
-	struct parts halves = {{1, 3}, {2, 4}, false, NULL};
 	struct kql_arena *a = kql_arena_new();
 	struct kql_error e = {0};
 	struct kql_query *kq = NULL;
 	struct kql_split s;
-	struct kql_par par = {&s, 2, NOW, 1 << 20, part_open, part_close, &halves, NULL, false};
+	struct kql_par par = {&s, nparts, NOW, 1 << 20, part_open, part_close, parts, NULL, false};
 	struct out o = {0};
+	const char *code;
 
 	assert_int_equal(kql_compile(a, q, strlen(q), &schema, &kq, &e), 0);
 	o.p = kq->results[0];
@@ -818,6 +833,7 @@ static void expect_refused_both(const char *q, const char *what)
 	if (kql_exec_run(coord, o.p, NOW, write_row, &o, &e) == 0 ||
 	    strstr(e.message, what) == NULL)
 		fail_msg("%s (whole): %s", q, e.message);
+	code = e.code;
 	assert_int_equal(kql_split(a, kq->results[0], &s), 0);
 	for (int sorted = 0; sorted < 2; sorted++) {
 		par.sorted = sorted;
@@ -826,13 +842,120 @@ static void expect_refused_both(const char *q, const char *what)
 		/* a partition's refusal: the caller runs the plan whole (above) */
 		if (rc == -EAGAIN)
 			continue;
-		if (rc == 0 || e.code == NULL || strcmp(e.code, KQL_E_UNSUPPORTED) != 0 ||
+		if (rc == 0 || e.code == NULL || strcmp(e.code, code) != 0 ||
 		    strstr(e.message, what) == NULL)
 			fail_msg("%s (%s): %d %s", q, sorted ? "sorted" : "hashed", rc, e.message);
 	}
 	fclose(o.f);
 	free(o.text);
 	kql_arena_free(a);
+}
+
+static void expect_refused_both(const char *q, const char *what)
+{
+	struct parts halves = {{1, 3}, {2, 4}, false, NULL};
+
+	expect_refused_over(q, what, &halves, 2);
+}
+
+/* percentile and percentiles of longs, ints, reals, datetimes and
+ * timespans, with and without keys: nulls, groups of one value, of
+ * repeated values, of nulls only, no rows; several levels of one column
+ * and of two.  The nearest rank over all values, as the whole plan's. */
+static void test_split_percentiles(void **state)
+{
+	static const char *const same[] = {
+	    "T | summarize percentile(N, 50), percentiles(Latency, 0, 5, 50, 95, 100)",
+	    "T | summarize percentiles(N, 25, 50, 99.9), percentile(Timestamp, 50) by Level",
+	    "T | extend d = Timestamp - datetime(2022-01-01) | summarize percentiles(d, 10, 90), "
+	    "percentile(Latency, 50) by Host",
+	    "T | summarize percentile(N, 50), percentile(N, 95), p = percentile(N, 10), "
+	    "count() by Flag",
+	    "T | extend i = toint(N) | summarize percentiles(i, 1, 99), percentile(N * 2, 50)",
+	    "T | summarize percentiles(Timestamp, 0, 100), percentile(N, 75) by Timestamp, Host",
+	    "T | where N == 5 | summarize percentiles(N, 0, 50, 100), percentile(Latency, 95) by "
+	    "Level",
+	    "T | where Level == 'Debug' | summarize percentile(Latency, 50), count() by Host",
+	    "T | where Level == 'Debug' | summarize percentiles(Latency, 50, 90)",
+	    "T | where Level == 'nothing' | summarize percentile(N, 50), percentiles(Timestamp, "
+	    "5, 95)",
+	    "T | where Level == 'nothing' | summarize percentile(N, 50) by Host",
+	    "T | summarize percentiles(Latency, 50, 95) by Level | where Level != 'Info' "
+	    "| order by Level asc",
+	};
+	struct parts halves = {{1, 3}, {2, 4}, false, NULL};
+	struct parts lopsided = {{1, 1}, {4, 0}, false, NULL};
+	struct parts fours = {{1, 2, 3, 4}, {1, 2, 3, 4}, false, NULL};
+	size_t n = sizeof(same) / sizeof(*same);
+
+	each_same(same, n, &halves, 2, true);
+	each_same(same, n, &lopsided, 2, true);
+	each_same(same, n, &fours, 4, true);
+}
+
+static int count_row(void *arg, const struct kql_value *row, size_t n)
+{
+	++*(size_t *)arg;
+	return 0;
+}
+
+/* percentiles(x, 50, 95) and percentile(x, 10) of one x keep one state;
+ * a partial plan with keys is hashed (not run as SQL instead). */
+static void test_split_percentile_state(void **state)
+{
+	const char *q =
+	    "T | summarize percentiles(N, 50, 95), percentile(N, 10), percentile(Latency, "
+	    "5) by Level";
+	struct kql_arena *a = kql_arena_new();
+	struct kql_error e = {0};
+	struct kql_query *kq = NULL;
+	struct kql_hagg_limits lim = {0};
+	struct kql_split s;
+	char *partial, *final, *at;
+	size_t nstates = 0, rows = 0;
+
+	assert_int_equal(kql_compile(a, q, strlen(q), &schema, &kq, &e), 0);
+	assert_int_equal(kql_split(a, kq->results[0], &s), 0);
+	partial = kql_plan_text(s.partial);
+	final = kql_plan_text(s.final);
+	for (at = partial; (at = strstr(at, "$pstate(")) != NULL; at++)
+		nstates++;
+	assert_int_equal(nstates, 2);
+	assert_non_null(strstr(final, "$percentile_merge("));
+	assert_true(kql_hagg_supports(s.partial));
+	assert_int_equal(kql_hagg_run(coord, s.partial, NOW, &lim, count_row, &rows, &e), 0);
+	assert_int_equal(rows, 4); /* the levels */
+	free(partial);
+	free(final);
+	kql_arena_free(a);
+}
+
+/* The values count against the query's budget, split as whole: past it
+ * the same error (a partition's refusal runs the plan whole); within it
+ * the same rows; everything counted given back either way. */
+static void test_split_percentile_budget(void **state)
+{
+	struct kql_budget b = {.limit = 1000};
+	struct parts halves = {{1, 3}, {2, 4}, false, NULL};
+	struct parts fours = {{1, 2, 3, 4}, {1, 2, 3, 4}, false, NULL};
+	sqlite3 *saved = coord;
+	bool split;
+
+	part_budget = &b;
+	assert_int_equal(open_budget(&coord, &b), 0);
+	assert_int_equal(view(coord, NULL, 0), 0);
+	expect_refused_over("T | summarize percentiles(N, 50, 95)", "memory", &halves, 2);
+	expect_refused_over("T | summarize percentile(Latency, 50), percentile(N, 95) by Flag",
+	                    "memory", &fours, 4);
+	assert_int_equal(b.used, 0);
+	b.limit = 1 << 20;
+	free(compare("T | summarize percentiles(N, 50, 95), percentile(Timestamp, 5) by Level",
+	             &fours, 4, &split));
+	assert_true(split);
+	assert_int_equal(b.used, 0);
+	sqlite3_close(coord);
+	coord = saved;
+	part_budget = NULL;
 }
 
 /* Sums of longs are exact and a total past a long is refused, whole and
@@ -910,13 +1033,23 @@ static void test_split_plans(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_split_same_rows),     cmocka_unit_test(test_split_edges),
-	    cmocka_unit_test(test_split_take),          cmocka_unit_test(test_not_split),
-	    cmocka_unit_test(test_not_split_ingestion), cmocka_unit_test(test_fallbacks),
-	    cmocka_unit_test(test_split_plans),         cmocka_unit_test(test_join_cheap),
-	    cmocka_unit_test(test_semi_anti),           cmocka_unit_test(test_split_infinities),
-	    cmocka_unit_test(test_split_overflow),      cmocka_unit_test(test_innerunique),
-	    cmocka_unit_test(test_join_grid),           cmocka_unit_test(test_union),
+	    cmocka_unit_test(test_split_same_rows),
+	    cmocka_unit_test(test_split_edges),
+	    cmocka_unit_test(test_split_take),
+	    cmocka_unit_test(test_not_split),
+	    cmocka_unit_test(test_not_split_ingestion),
+	    cmocka_unit_test(test_fallbacks),
+	    cmocka_unit_test(test_split_plans),
+	    cmocka_unit_test(test_join_cheap),
+	    cmocka_unit_test(test_semi_anti),
+	    cmocka_unit_test(test_split_infinities),
+	    cmocka_unit_test(test_split_overflow),
+	    cmocka_unit_test(test_innerunique),
+	    cmocka_unit_test(test_join_grid),
+	    cmocka_unit_test(test_split_percentiles),
+	    cmocka_unit_test(test_split_percentile_budget),
+	    cmocka_unit_test(test_split_percentile_state),
+	    cmocka_unit_test(test_union),
 	    cmocka_unit_test(test_union_not_split),
 	};
 
