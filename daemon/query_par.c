@@ -57,6 +57,7 @@
 #include "query_readthru.h"
 #include "query/kql_hagg.h"
 #include "query/kql_par.h"
+#include "query/kql_pct.h"
 #include "query/kql_split.h"
 #include "util/sbuf.h"
 #include "util/timefmt.h"
@@ -509,6 +510,36 @@ static size_t wanted(const struct par *p)
 	return p->off[p->nts] < KQL_PAR_MAX ? p->off[p->nts] : KQL_PAR_MAX;
 }
 
+/* Whether plan p keeps the values of a column ($pstate: percentile's). */
+static bool keeps_values(const struct kql_plan *p)
+{
+	for (size_t i = 0; p->kind == KQL_P_AGGREGATE && i < p->nexprs; i++)
+		if (p->exprs[i]->kind == KQL_E_CALL && p->exprs[i]->fn == KQL_F_P_PSET)
+			return true;
+	for (size_t i = 0; i < p->nin; i++)
+		if (keeps_values(p->in[i]))
+			return true;
+	return false;
+}
+
+/* Whether n partitions of p's rows may each hold all their values in
+ * partial rows (percentile's state when they do not repeat: KQL_PCT_DIGITS
+ * letters a value).  If not, the partitions would stop at MAX_PARTIAL
+ * after reading their rows, and the plan run whole after that: it runs
+ * whole at once. */
+static bool values_fit(const struct par *p, const struct kql_split *s, size_t n)
+{
+	const char *v = getenv("FOLLOWERD_TEST_PAR_MAX_VALUES"); /* tests: small tables */
+	int64_t most = v && *v ? (int64_t)strtoull(v, NULL, 10) : MAX_PARTIAL / KQL_PCT_DIGITS;
+
+	if (!keeps_values(s->partial) || p->total / (int64_t)n <= most)
+		return true;
+	log_debug("query %s: %" PRId64 " rows' values over %zu partitions, past %" PRId64
+	          " each: whole",
+	          p->c->j->request_id, p->total, n, most);
+	return false;
+}
+
 /* Whether split s of plan is worth running on p's tables (0), or not
  * (-EAGAIN: run whole). */
 static int prepare(struct par *p, const struct kql_plan *plan, struct kql_split *s)
@@ -534,8 +565,8 @@ int query_par_run(const struct qpar_ctx *c, const struct kql_plan *plan, int64_t
 	}
 	n = slots_take(c->j->q, wanted(&p));
 	/* one thread: still the hash path, faster than GROUP BY's sort */
-	if ((n > 1 || kql_hagg_supports(s.partial)) && store_path(c, &p.path) == 0 &&
-	    plan_parts(&p, n) == 0)
+	if ((n > 1 || kql_hagg_supports(s.partial)) && values_fit(&p, &s, n) &&
+	    store_path(c, &p.path) == 0 && plan_parts(&p, n) == 0)
 		rc = run_split(&p, &s, now, row, arg, err);
 	slots_give(c->j->q, n);
 	if (rc == 0)

@@ -177,4 +177,17 @@ check_eq "every parallel answer was one whole version" 0 "$bad"
 [ "$bad" = 0 ] || head -3 "$T/bad" | sed 's/^/# /'
 stop_follower
 check_eq "followerd stops cleanly" 0 "$FRC"
+
+# a percentile's values (each partition's rows') past the bound: whole at
+# once, not after the partitions read them all
+export FOLLOWERD_TEST_PAR_MAX_VALUES=100
+daemon
+before=$(scans split)
+pq='Events | where Level != "V" | summarize percentile(Latency, 95), percentiles(Code, 5, 50, 99), percentile(Timestamp, 50) by Level | order by Level asc'
+check_eq "past the values' bound: the whole plan's answer" "$(sed -n 28p "$T/whole")" "$(query "$pq")"
+check "... run whole, as the log says" grep -q "rows' values over 2 partitions, past 100 each: whole" "$FLOG"
+check_eq "... not counted as split" "$before" "$(scans split)"
+check_eq "... a count still splits" "$(sed -n 2p "$T/whole")" "$(query "${queries[1]}")"
+check "... and is counted" test "$(scans split)" -gt "$before"
+stop_follower
 done_testing
