@@ -127,6 +127,19 @@ bench_until() {
 	done
 }
 
+# bench_fd_start [MIN_ROWS]: followerd on $W/f/f.conf, its pid in FPID,
+# until $URL answers; MIN_ROWS, FOLLOWERD_TEST_PAR_MIN_ROWS (above the
+# tables' rows: scans whole, on one thread).  bench_fd_stop: stops it.
+bench_fd_start() {
+	FOLLOWERD_TEST_PAR_MIN_ROWS=${1:-} "$BUILD/followerd" -c "$W/f/f.conf" 2>>"$W/f/f.log" &
+	FPID=$!
+	bench_until 30 curl -s -f -o /dev/null "$URL/healthz"
+}
+bench_fd_stop() { kill "$FPID"; wait "$FPID" 2>/dev/null || true; FPID=''; }
+
+# bench_median1: the median of the numbers on stdin, one decimal ("-": none)
+bench_median1() { sort -n | awk '{ v[NR] = $1 } END { if (!NR) print "-"; else printf "%.1f", v[int((NR + 1) / 2)] }'; }
+
 # bench_kql URL CSL OUT: one KQL query (database Logs) over POST
 # /v2/rest/query with a curl process of its own (a new connection); the
 # answer into OUT; prints "HTTP_CODE SECONDS".

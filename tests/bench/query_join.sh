@@ -35,14 +35,8 @@ PORT=$(bench_port)
 URL=http://127.0.0.1:$PORT
 mkdir -p "$W/f/state"
 bench_follower_conf "$W/f" "$PORT" "$W/leader" 1s >"$W/f/f.conf"
-start() { # start [MIN_ROWS]: followerd, until it answers
-	FOLLOWERD_TEST_PAR_MIN_ROWS=${1:-} "$B/followerd" -c "$W/f/f.conf" 2>>"$W/f/f.log" &
-	FPID=$!
-	bench_until 30 curl -s -f -o /dev/null "$URL/healthz"
-}
-stop() { kill "$FPID"; wait "$FPID" 2>/dev/null || true; FPID=''; }
 loaded() { [ "$(bench_qrows "$URL" T0000)" -ge "$ROWS" ] && [ "$(bench_qrows "$URL" Hosts)" -ge 100 ]; }
-start
+bench_fd_start
 bench_until $((120 + ROWS / 10000)) loaded || { echo "query_join: not loaded" >&2; exit 1; }
 
 Q_KQL=(
@@ -55,22 +49,21 @@ Q_SQL=(
 	"SELECT h.Team, count(*) FROM (SELECT Host FROM logs WHERE Level = 'Error' GROUP BY Host) l JOIN hosts h ON l.Host = h.Host GROUP BY h.Team"
 	"SELECT h.Team, count(*) FROM logs l JOIN hosts h ON l.Host = h.Host GROUP BY h.Team"
 )
-median() { sort -n | awk '{ v[NR] = $1 } END { if (!NR) print "-"; else printf "%.1f", v[int((NR + 1) / 2)] }'; }
 # runs KEY: each query's median ms (the first run untimed, its answer kept)
 declare -A MS ANS
 runs() {
 	local i
 	for ((i = 0; i < ${#Q_KQL[@]}; i++)); do
 		bench_kql_kept "$URL" "${Q_KQL[i]}" "$RUNS" "$W/req.json" "$W/ans" >"$W/kept"
-		MS[$1,$i]=$(tail -n +2 "$W/kept" | awk '{ printf "%.3f\n", $2 * 1000 }' | median)
+		MS[$1,$i]=$(tail -n +2 "$W/kept" | awk '{ printf "%.3f\n", $2 * 1000 }' | bench_median1)
 		ANS[$1,$i]=$(jq -c '[.[] | select(.TableKind == "PrimaryResult")][0].Rows | sort' "$W/ans")
 	done
 }
 runs split
-stop
-start $((ROWS * 10))
+bench_fd_stop
+bench_fd_start $((ROWS * 10))
 runs whole
-stop
+bench_fd_stop
 
 # the CLI's table, from the cached CSV files
 : >"$W/csv.list"
@@ -86,7 +79,7 @@ while read -r _ sha; do echo "$W/f/cache/objects/${sha:0:2}/$sha" >>"$W/csv.list
 for ((i = 0; i < ${#Q_SQL[@]}; i++)); do
 	{ echo ".timer on"; for ((r = 0; r <= RUNS; r++)); do echo "${Q_SQL[i]};"; done; } |
 		sqlite3 "$W/lite.db" >"$W/lite.out"
-	MS[lite,$i]=$(awk '/^Run Time: real/ { if (n++) printf "%.3f\n", $4 * 1000 }' "$W/lite.out" | median)
+	MS[lite,$i]=$(awk '/^Run Time: real/ { if (n++) printf "%.3f\n", $4 * 1000 }' "$W/lite.out" | bench_median1)
 done
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }

@@ -33,16 +33,10 @@ PORT=$(bench_port)
 URL=http://127.0.0.1:$PORT
 mkdir -p "$W/f/state"
 bench_follower_conf "$W/f" "$PORT" "$W/leader" 1s >"$W/f/f.conf"
-start() { # start [MIN_ROWS]: followerd, until it answers
-	FOLLOWERD_TEST_PAR_MIN_ROWS=${1:-} "$B/followerd" -c "$W/f/f.conf" 2>>"$W/f/f.log" &
-	FPID=$!
-	bench_until 30 curl -s -f -o /dev/null "$URL/healthz"
-}
-stop() { kill "$FPID"; wait "$FPID" 2>/dev/null || true; FPID=''; }
 loaded() {
 	[ $(($(bench_qrows "$URL" T0000) + $(bench_qrows "$URL" T0001))) -ge "$ROWS" ]
 }
-start
+bench_fd_start
 bench_until $((120 + ROWS / 10000)) loaded || { echo "query_union: not loaded" >&2; exit 1; }
 
 Q_KQL=(
@@ -57,7 +51,6 @@ Q_SQL=(
 	"SELECT Src, count(*) FROM (SELECT 'T0000' AS Src, Code FROM t0 UNION ALL SELECT 'T0001', Code FROM t1) WHERE Code > 500 GROUP BY Src"
 	"SELECT Timestamp / 36000000000 AS h, avg(Latency) FROM $(u 'Timestamp, Latency') GROUP BY h"
 )
-median() { sort -n | awk '{ v[NR] = $1 } END { if (!NR) print "-"; else printf "%.1f", v[int((NR + 1) / 2)] }'; }
 # cpu: followerd's CPU ticks so far (utime + stime, every thread)
 cpu() { awk '{ print $14 + $15 }' "/proc/$FPID/stat"; }
 # runs KEY: each query's median ms (the first run untimed, its answer
@@ -70,17 +63,17 @@ runs() {
 		bench_kql_kept "$URL" "${Q_KQL[i]}" "$RUNS" "$W/req.json" "$W/ans" >"$W/kept"
 		CPU[$1,$i]=$(awk -v a="$c0" -v b="$(cpu)" -v t="$(getconf CLK_TCK)" -v n=$((RUNS + 1)) \
 			'BEGIN { printf "%.2f", (b - a) / t / n }')
-		MS[$1,$i]=$(tail -n +2 "$W/kept" | awk '{ printf "%.3f\n", $2 * 1000 }' | median)
+		MS[$1,$i]=$(tail -n +2 "$W/kept" | awk '{ printf "%.3f\n", $2 * 1000 }' | bench_median1)
 		# reals to 9 decimals: a split adds them in another order
 		ANS[$1,$i]=$(jq -c '[.[] | select(.TableKind == "PrimaryResult")][0].Rows |
 			map(map(if type == "number" then (. * 1e9 | round) else . end)) | sort' "$W/ans")
 	done
 }
 runs split
-stop
-start $((ROWS * 10))
+bench_fd_stop
+bench_fd_start $((ROWS * 10))
 runs whole
-stop
+bench_fd_stop
 
 # the CLI's typed tables (as query.sh loads its one), from the cached CSV
 # files: datetimes as ticks, as the query store keeps them
@@ -101,7 +94,7 @@ stop
 for ((i = 0; i < ${#Q_SQL[@]}; i++)); do
 	{ echo ".timer on"; for ((r = 0; r <= RUNS; r++)); do echo "${Q_SQL[i]};"; done; } |
 		sqlite3 "$W/lite.db" >"$W/lite.out"
-	MS[lite,$i]=$(awk '/^Run Time: real/ { if (n++) printf "%.3f\n", $4 * 1000 }' "$W/lite.out" | median)
+	MS[lite,$i]=$(awk '/^Run Time: real/ { if (n++) printf "%.3f\n", $4 * 1000 }' "$W/lite.out" | bench_median1)
 	CPU[lite,$i]=$(awk '/^Run Time: real/ { if (n++) { s += $6 + $8; k++ } } END { printf "%.2f", s / k }' "$W/lite.out")
 done
 
