@@ -40,7 +40,7 @@ struct hval {
 struct hstate {
 	struct hval v;       /* min, max: the best value (text malloc'd, cap bytes) */
 	int64_t n;           /* counts; sum: values summed */
-	int64_t isum;        /* sum: the integer sum */
+	int64_t isum;        /* sum, $tsum: the integer sum (past a long: to the SQL) */
 	double rsum;         /* sum: the real sum */
 	uint32_t cap;        /* bytes of v's text */
 	struct kql_hll *hll; /* $dstate: its state, NULL before a value */
@@ -48,8 +48,6 @@ struct hstate {
 	size_t vcap;         /* $pstate: the values allocated */
 	bool approx, ovf;    /* sum, $pstate: a real seen; the integer sum overflowed */
 };
-/* $tsum: isum and n; a sum past a long is left to the SQL (kql_tsum's is
- * 128 bits wide), as sum's is. */
 
 /* An aggregate: its function and the input columns of its value and
  * predicate (-1: none). */
@@ -575,15 +573,24 @@ static void to_value(const struct hval *v, enum proto_coltype t, struct kql_valu
 		out->i = v->type == SQLITE_INTEGER ? v->u.i : real_to_int(v->u.r);
 }
 
-/* $pstate's text (kql_pct.h) of s as out, into *ret (malloc'd). */
-static int pset_text(const struct hstate *s, struct kql_value *out, char **ret)
+/* The text of a partial state held as text ($dstate, $tsum, $pstate) as
+ * out, into *ret (malloc'd). */
+static int state_text(const struct agg *a, const struct hstate *s, struct kql_value *out,
+                      char **ret)
 {
+	struct kql_hll empty;
 	size_t len;
 
-	if (!(*ret = kql_pct_text(s->vals, (size_t)s->n, !s->approx, &len)))
-		return -ENOMEM;
-	out->s = *ret;
-	return 0;
+	memset(out, 0, sizeof(*out));
+	if (a->fn == KQL_F_P_TSUM)
+		*ret = kql_tsum_text(s->isum, s->n);
+	else if (a->fn == KQL_F_P_PSET)
+		*ret = kql_pct_text(s->vals, (size_t)s->n, !s->approx, &len);
+	else if (s->hll)
+		*ret = kql_hll_text(s->hll);
+	else
+		*ret = kql_hll_init(&empty, a->acc) < 0 ? NULL : kql_hll_text(&empty);
+	return (out->s = *ret) ? 0 : -ENOMEM;
 }
 
 /* The value of state s of aggregate a (its SQL's: counts, coalesce(sum,
@@ -593,8 +600,9 @@ static int state_value(const struct kql_hagg *h, const struct agg *a, const stru
                        struct kql_value *out, char **json)
 {
 	struct hval v = {SQLITE_INTEGER, 0, {.i = s->n}};
-	struct kql_hll empty;
 
+	if (a->fn == KQL_F_P_DSET || a->fn == KQL_F_P_TSUM || a->fn == KQL_F_P_PSET)
+		return state_text(a, s, out, json);
 	if (a->fn == KQL_F_SUM || a->fn == KQL_F_SUMIF)
 		v = s->approx ? (struct hval){SQLITE_FLOAT, 0, {.r = s->rsum}}
 		              : (struct hval){SQLITE_INTEGER, 0, {.i = s->isum}};
@@ -602,18 +610,7 @@ static int state_value(const struct kql_hagg *h, const struct agg *a, const stru
 	         a->fn == KQL_F_P_ROW)
 		v = s->v;
 	to_value(&v, a->type, out);
-	if (a->fn == KQL_F_P_TSUM) {
-		memset(out, 0, sizeof(*out));
-		return (out->s = *json = kql_tsum_text(s->isum, s->n)) ? 0 : -ENOMEM;
-	}
-	if (a->fn != KQL_F_P_DSET && a->fn != KQL_F_P_PSET)
-		return 0;
-	memset(out, 0, sizeof(*out));
-	if (a->fn == KQL_F_P_PSET)
-		return pset_text(s, out, json);
-	if (!s->hll)
-		(void)kql_hll_init(&empty, a->acc);
-	return (out->s = *json = kql_hll_text(s->hll ? s->hll : &empty)) ? 0 : -ENOMEM;
+	return 0;
 }
 
 static int emit_group(const struct kql_hagg *h, size_t g, struct kql_value *vals, char **json,
