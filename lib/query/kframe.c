@@ -109,6 +109,13 @@ static void putf(struct kframe *f, const char *fmt, ...)
 	put(f, tmp, n < 0 ? 0 : (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
 }
 
+/* Whether byte c goes into a JSON string as it is: printable ASCII other
+ * than the two JSON escapes (the common case, checked before utf8_seq). */
+static bool plain_ascii(unsigned char c)
+{
+	return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
+
 /* A JSON string of s (n bytes). */
 static void put_string(struct kframe *f, const char *s, size_t n)
 {
@@ -117,8 +124,13 @@ static void put_string(struct kframe *f, const char *s, size_t n)
 
 	put(f, "\"", 1);
 	while (i < n) {
+		if (plain_ascii(p[i])) {
+			i++;
+			run++;
+			continue;
+		}
 		len = utf8_seq(p + i, n - i);
-		if (len > 0 && p[i] >= 0x20 && p[i] != '"' && p[i] != '\\') {
+		if (len > 1) {
 			i += len;
 			run += len;
 			continue;
@@ -131,7 +143,7 @@ static void put_string(struct kframe *f, const char *s, size_t n)
 			putf(f, "\\%c", p[i]);
 		else
 			putf(f, "\\u%04x", p[i]);
-		i += len ? len : 1;
+		i++;
 	}
 	put(f, s + i - run, run);
 	put(f, "\"", 1);
@@ -140,6 +152,69 @@ static void put_string(struct kframe *f, const char *s, size_t n)
 static void put_cstring(struct kframe *f, const char *s)
 {
 	put_string(f, s ? s : "", s ? strlen(s) : 0);
+}
+
+/* The decimal digits of v, at the end of a buffer ending at end; returns
+ * where they start. */
+static char *digits_back(uint64_t v, char *end)
+{
+	do {
+		*--end = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	return end;
+}
+
+static void put_long(struct kframe *f, int64_t v)
+{
+	char tmp[24], *p;
+
+	p = digits_back(v < 0 ? -(uint64_t)v : (uint64_t)v, tmp + sizeof(tmp));
+	if (v < 0)
+		*--p = '-';
+	put(f, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+/* r as m / 10^k, written "[-]int.frac", when some m of at most 15 digits
+ * and k <= 15 read back as r exactly: the division is correctly rounded,
+ * so the text parses to r, and with at most 15 significant digits it is
+ * the text %.15g gives (which no 15-digit boundary separates from r). */
+static bool put_real_fixed(struct kframe *f, double r)
+{
+	static const double pow10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+	                               1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+	char tmp[40], *p, *end = tmp + sizeof(tmp);
+	double a = fabs(r);
+	int64_t m = 0;
+	int k;
+
+	if (!(a >= 1e-4 && a < 1e15))
+		return false; /* %g's exponent form, zero, NaN and the infinities */
+	for (k = 0; k < 16; k++) {
+		if (a * pow10[k] >= 1e15)
+			return false;
+		m = llround(a * pow10[k]);
+		if ((double)m / pow10[k] == a)
+			break;
+	}
+	if (k == 16)
+		return false;
+	p = digits_back((uint64_t)m, end);
+	while (end - p <= k) /* a leading "0." */
+		*--p = '0';
+	if (k > 0) {
+		memmove(p - 1, p, (size_t)(end - p - k));
+		end[-k - 1] = '.';
+		p--;
+		while (end[-1] == '0') /* %g drops trailing zeros */
+			end--;
+		if (end[-1] == '.')
+			end--;
+	}
+	if (r < 0)
+		*--p = '-';
+	put(f, p, (size_t)(end - p));
+	return true;
 }
 
 /* The shortest %g text that reads back as r. */
@@ -151,6 +226,8 @@ static void put_real(struct kframe *f, double r)
 		puts_(f, isnan(r) ? "\"NaN\"" : r < 0 ? "\"-Infinity\"" : "\"Infinity\"");
 		return;
 	}
+	if (put_real_fixed(f, r))
+		return;
 	for (int prec = 15; prec <= 17; prec++) {
 		(void)snprintf(tmp, sizeof(tmp), "%.*g", prec, r);
 		if (strtod(tmp, NULL) == r)
@@ -173,7 +250,7 @@ static void put_value(struct kframe *f, enum proto_coltype t, const struct kval 
 		break;
 	case PROTO_T_INT:
 	case PROTO_T_LONG:
-		putf(f, "%" PRId64, v->i);
+		put_long(f, v->i);
 		break;
 	case PROTO_T_REAL:
 		put_real(f, v->r);

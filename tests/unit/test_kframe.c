@@ -61,7 +61,7 @@ static void write_rows(struct kframe *f)
 	    {.i = -(90061LL * 10000000 + 5000000)},
 	    {.s = "0f8fad5b-d9cb-469f-a165-70867728950e", .len = 36},
 	    {.s = "1.50", .len = 4},
-	    {.s = "a\"b\\c\n\x01\xff\xc3\xa9", .len = 10},
+	    {.s = "a\"b\\c\n\x01\x1f\x7f\xff\xc3\xa9", .len = 12},
 	    {.s = "{\"k\":[1,\"x\"]}", .len = 13},
 	};
 	struct kval nulls[10];
@@ -104,7 +104,7 @@ static void check_values(json_t *rows)
 	                    "0f8fad5b-d9cb-469f-a165-70867728950e");
 	assert_string_equal(json_string_value(json_array_get(r, 7)), "1.50");
 	assert_string_equal(json_string_value(json_array_get(r, 8)),
-	                    "a\"b\\c\n\x01\xef\xbf\xbd\xc3\xa9");
+	                    "a\"b\\c\n\x01\x1f\x7f\xef\xbf\xbd\xc3\xa9");
 	assert_int_equal(
 	    json_integer_value(json_array_get(json_object_get(json_array_get(r, 9), "k"), 0)), 1);
 	/* nulls: null, but a string is "" */
@@ -276,12 +276,76 @@ static void test_reals(void **state)
 	free(s.buf);
 }
 
+/* The shortest of %.15g, %.16g, %.17g that reads back as r: the text
+ * every real must be written as, however kframe finds it. */
+static void shortest_g(double r, char *buf, size_t len)
+{
+	for (int prec = 15; prec <= 17; prec++) {
+		(void)snprintf(buf, len, "%.*g", prec, r);
+		if (strtod(buf, NULL) == r)
+			return;
+	}
+}
+
+/* A real for test_numbers_exact's row i (x: the generator's state):
+ * short and long fractions at every decimal scale, their neighbours one
+ * ulp up, random mantissas from 1e-6 to 1e17, negatives, and -0. */
+static double test_real(int i, uint64_t *x)
+{
+	double r;
+
+	*x ^= *x << 13, *x ^= *x >> 7, *x ^= *x << 17; /* xorshift64 */
+	r = (double)(*x % 100000000) / pow(10, (double)((*x >> 40) % 19));
+	if ((*x >> 20) % 2)
+		r = -r;
+	if (i % 4 == 1)
+		r = nextafter(r, INFINITY);
+	if (i % 4 == 2)
+		r = (double)(*x >> 11) * 0x1p-53 * pow(10, (double)((*x >> 3) % 24) - 6);
+	return i == 0 ? -0.0 : r;
+}
+
+/* Every real as the reference writes it, and the extreme longs. */
+static void test_numbers_exact(void **state)
+{
+	enum { N = 100000 };
+	struct kframe_opts o = {.shape = KFRAME_V2};
+	const struct kframe_column cols[] = {{"r", PROTO_T_REAL}, {"l", PROTO_T_LONG}};
+	const int64_t longs[] = {0, -1, 7, INT64_MIN, INT64_MAX, -9007199254740993LL};
+	struct sink s = {0};
+	struct kframe *f;
+	char g[64], *want = malloc((size_t)N * 64), *p = want;
+	uint64_t x = 88172645463325252ULL;
+	double r;
+
+	assert_non_null(want);
+	assert_int_equal(kframe_new(&o, sink_write, &s, &f), 0);
+	assert_int_equal(kframe_table_begin(f, "PrimaryResult", cols, 2), 0);
+	for (int i = 0; i < N; i++) {
+		r = test_real(i, &x);
+		assert_int_equal(kframe_row(f, (const struct kval[]){{.r = r}, {.i = longs[i % 6]}}),
+		                 0);
+		shortest_g(r, g, sizeof(g));
+		p += sprintf(p, "%s[%s,%lld]", i ? "," : "", g, (long long)longs[i % 6]);
+	}
+	assert_int_equal(kframe_finish(f, NULL), 0);
+	p = strstr(s.buf, "\"Rows\":[[");
+	assert_non_null(p);
+	p += strlen("\"Rows\":[");
+	for (size_t i = 0; want[i]; i++)
+		if (p[i] != want[i])
+			fail_msg("at byte %zu: got %.40s, want %.40s", i, p + i, want + i);
+	kframe_free(f);
+	free(s.buf);
+	free(want);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_v2),    cmocka_unit_test(test_v2_fragmented_with_error),
 	    cmocka_unit_test(test_v1),    cmocka_unit_test(test_bounded_pieces_and_failure),
-	    cmocka_unit_test(test_reals),
+	    cmocka_unit_test(test_reals), cmocka_unit_test(test_numbers_exact),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
