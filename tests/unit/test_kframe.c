@@ -323,8 +323,8 @@ static void test_numbers_exact(void **state)
 	assert_int_equal(kframe_table_begin(f, "PrimaryResult", cols, 2), 0);
 	for (int i = 0; i < N; i++) {
 		r = test_real(i, &x);
-		assert_int_equal(kframe_row(f, (const struct kval[]){{.r = r}, {.i = longs[i % 6]}}),
-		                 0);
+		assert_int_equal(
+		    kframe_row(f, (const struct kval[]){{.r = r}, {.i = longs[i % 6]}}), 0);
 		shortest_g(r, g, sizeof(g));
 		p += sprintf(p, "%s[%s,%lld]", i ? "," : "", g, (long long)longs[i % 6]);
 	}
