@@ -1576,11 +1576,22 @@ static int plan_values(struct sqlb *b, const struct kql_plan *p)
 	}
 	if (p->nrows == 1)
 		return print_row(b, p);
+	/* one VALUES list, which SQLite takes of any length (a UNION ALL of
+	 * SELECTs stopped at 500 rows); its columns are column1, column2 ... */
+	fputs("SELECT ", b->f);
+	for (size_t c = 0; c < p->ncols; c++)
+		fprintf(b->f, "%scolumn%zu AS c%zu", c > 0 ? ", " : "", c + 1, c);
+	fputs(" FROM (VALUES ", b->f);
 	for (size_t r = 0; r < p->nrows; r++) {
-		fputs(r > 0 ? " UNION ALL SELECT " : "SELECT ", b->f);
-		if (select_exprs(b, p->exprs + r * p->ncols, p->ncols, 0) != 0)
-			return -1;
+		fputs(r > 0 ? ", (" : "(", b->f);
+		for (size_t c = 0; c < p->ncols; c++) {
+			fputs(c > 0 ? ", " : "", b->f);
+			if (expr(b, p->exprs[r * p->ncols + c], "") != 0)
+				return -1;
+		}
+		fputc(')', b->f);
 	}
+	fputc(')', b->f);
 	return 0;
 }
 

@@ -23,6 +23,7 @@ struct lexer {
 	size_t n, cap;
 	bool space;
 	struct kql_error *err;
+	char *scratch; /* a string's decoded text, as long as the source: once */
 };
 
 static const struct {
@@ -277,9 +278,13 @@ static int lex_fenced(struct lexer *l, char *out, size_t *n)
 
 /* A string starting at l->i; start is where its token begins (before any
  * @ or h prefix). */
+/* A string literal: decoded into the scratch buffer (no longer than the
+ * rest of the source), then its exact length into the arena; an arena
+ * block the rest's size per literal made a query of many strings (a
+ * datatable of 5,000 rows) use its quadratic bytes. */
 static int lex_string(struct lexer *l, size_t start, bool verbatim)
 {
-	char *out = kql_arena_alloc(l->arena, l->len - l->i + 1);
+	char *out = l->scratch ? l->scratch : (l->scratch = malloc(l->len + 1)), *text;
 	struct kql_tok *t;
 	size_t n = 0;
 	int r;
@@ -295,10 +300,12 @@ static int lex_string(struct lexer *l, size_t start, bool verbatim)
 	}
 	if (r != 0)
 		return r;
-	out[n] = '\0';
-	if ((t = push(l, KQL_T_STRING, start)) == NULL)
+	if ((text = kql_arena_alloc(l->arena, n + 1)) == NULL ||
+	    (t = push(l, KQL_T_STRING, start)) == NULL)
 		return nomem(l);
-	t->text = out;
+	memcpy(text, out, n);
+	text[n] = '\0';
+	t->text = text;
 	return 0;
 }
 
@@ -583,7 +590,7 @@ static int check_utf8(struct lexer *l)
 int kql_lex(struct kql_arena *arena, const char *src, size_t len, struct kql_tokens *ret,
             struct kql_error *err)
 {
-	struct lexer l = {arena, src, len, 0, 1, 0, NULL, 0, 0, false, err};
+	struct lexer l = {arena, src, len, 0, 1, 0, NULL, 0, 0, false, err, NULL};
 	struct kql_pos start = {0, 1, 1};
 	int r;
 
@@ -611,6 +618,7 @@ int kql_lex(struct kql_arena *arena, const char *src, size_t len, struct kql_tok
 	r = finish(&l, ret);
 out:
 	free(l.v);
+	free(l.scratch);
 	return r;
 }
 

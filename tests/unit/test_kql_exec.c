@@ -1535,7 +1535,7 @@ static void test_stored_table(void **state)
 static const char *repeat(const char *head, const char *piece, const char *sep, int n,
                           const char *tail)
 {
-	static char q[16384];
+	static char q[131072];
 	size_t len = (size_t)snprintf(q, sizeof(q), "%s", head);
 
 	for (int i = 0; i < n; i++) {
@@ -1591,6 +1591,19 @@ static void test_deep(void **state)
 	     "0\n535\n485\n");
 	snprintf(want, sizeof(want), "%d\n", 39 * 40 / 2);
 	ROWS(repeat("print y = abs(", "abs(@ - 0) + ", "", 40, "0)"), want);
+}
+
+/* Long lists: a datatable past SQLite's 500 terms of a compound SELECT,
+ * thousands of string literals (the lexer once took an arena block the
+ * rest of the query's size for each: a 70 KB query ran out of 64 MB). */
+static void test_long_lists(void **state)
+{
+	ROWS(repeat("datatable(a:long, b:string)[", "@, 'x@'", ", ", 5000,
+	            "] | summarize count(), sum(a), dcount(b, 4)"),
+	     "5000\t12497500\t5000\n");
+	ROWS(repeat("range x from 0 to 9999 step 1 | where strcat('y', x) in (", "'y@'", ", ", 6000,
+	            ") | count"),
+	     "6000\n");
 }
 
 /* The layers of a deep expression and the CTEs of a long pipeline are
@@ -1710,6 +1723,7 @@ int main(void)
 	    cmocka_unit_test(test_stored_table),
 	    cmocka_unit_test(test_deep),
 	    cmocka_unit_test(test_deep_flattened),
+	    cmocka_unit_test(test_long_lists),
 	    cmocka_unit_test(test_array_cap),
 	    cmocka_unit_test(test_memory_budget),
 	    cmocka_unit_test(test_doc_outputs),
