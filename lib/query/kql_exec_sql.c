@@ -4,6 +4,16 @@
  * operators where SQL agrees with KQL and calls of the kql_* functions
  * where it does not.  Literals become numbered parameters; nothing from the
  * query's text is written into the SQL.
+ *
+ * SQLite's parser refuses SQL nested too deep (3.40: a stack of 100, some
+ * 20 subqueries or 16 levels of calls), where KQL pipelines and
+ * expressions nest far deeper.  So a subquery below SUB_DEPTH others is
+ * written as a common table expression ("$0" AS (...), listed before the
+ * statement: a CTE read once is a subquery to SQLite's planner, flattened
+ * as one), subexpressions taller than HOIST_HEIGHT are computed first, as
+ * columns h0, h1 ... of layers below their node (kql_hoist.h; SQLite
+ * flattens the layers back into the expression), and chains of and/or
+ * and of iff/case in the else place are written flat.
  */
 #include <errno.h>
 #include <math.h>
@@ -13,12 +23,16 @@
 
 #include "query/kql_exec_int.h"
 #include "query/kql_hll.h"
+#include "query/kql_hoist.h"
 #include "query/kql_strop.h"
 
 /* The hidden column of a plan node's rows that carry their ingestion time
  * (kql_plan.h's ingest), after c0, c1 ...: filters, sorts and takes pass
  * it on by their SELECT *, projections name it. */
 #define INGEST_SQL "c_it"
+
+#define SUB_DEPTH 4    /* subqueries nested in one statement or CTE */
+#define HOIST_HEIGHT 6 /* KQL levels of an expression written as one */
 
 struct sqlb {
 	FILE *f;
@@ -29,6 +43,15 @@ struct sqlb {
 	/* The input ("t.") of the expressions being written, whose columns
 	 * marked nan_if_null an expression reads through kql_nan. */
 	const struct kql_plan *nan_in;
+	/* the node's hoisted subexpressions (NULL: none), written as t.hN
+	 * except the one being defined */
+	const struct kql_hoist *hoist;
+	const struct kql_expr *defining;
+	int depth;  /* subqueries open in f */
+	FILE *ctes; /* "$0" AS (...), "$1" ...; NULL until the first */
+	char *ctes_text;
+	size_t ctes_len;
+	int nctes;
 };
 
 static int unsupported(struct sqlb *b, struct kql_pos pos, const char *what, const char *name)
@@ -518,13 +541,37 @@ static int arith(struct sqlb *b, const struct kql_expr *e, const char *op, const
 	return to_real ? to_real_op(b, e, op, prefix) : to_int_op(b, e, op, prefix);
 }
 
+/* The operands of an and/or chain ((a and b) and c), flat: "a AND b AND
+ * c" means the same to SQLite without a parenthesis a level. */
+static int logic_operands(struct sqlb *b, const struct kql_expr *e, const char *op,
+                          const char *prefix)
+{
+	const struct kql_expr *l = e->args[0];
+	bool chain =
+	    l->kind == KQL_E_OP && l->op == e->op && (!b->hoist || kql_hoist_find(b->hoist, l) < 0);
+
+	if ((chain ? logic_operands(b, l, op, prefix) : operand(b, e, 0, prefix)) != 0)
+		return -1;
+	fprintf(b->f, " %s ", op);
+	return operand(b, e, 1, prefix);
+}
+
+static int logic(struct sqlb *b, const struct kql_expr *e, const char *op, const char *prefix)
+{
+	fputc('(', b->f);
+	if (logic_operands(b, e, op, prefix) != 0)
+		return -1;
+	fputc(')', b->f);
+	return 0;
+}
+
 static int op(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 {
 	switch (e->op) {
 	case KQL_OP_OR:
-		return binop(b, e, "OR", prefix);
+		return logic(b, e, "OR", prefix);
 	case KQL_OP_AND:
-		return binop(b, e, "AND", prefix);
+		return logic(b, e, "AND", prefix);
 	case KQL_OP_EQ:
 		return equality(b, e, true, prefix);
 	case KQL_OP_NE:
@@ -649,16 +696,31 @@ static int coded(struct sqlb *b, const char *fn, int code, bool with_at, const s
 }
 
 /* case(p1, v1, p2, v2, ..., else) */
+/* Whether x, the else of an iff or case, is one too, written into the
+ * same CASE (not when it is a hoisted column). */
+static bool else_chain(const struct sqlb *b, const struct kql_expr *x)
+{
+	return x->kind == KQL_E_CALL && (x->fn == KQL_F_IFF || x->fn == KQL_F_CASE) &&
+	       (!b->hoist || kql_hoist_find(b->hoist, x) < 0);
+}
+
+/* iff and case: one CASE for a chain of them in the else place
+ * (iff(a, x, iff(b, y, z)): WHEN a THEN x WHEN b THEN y ELSE z). */
 static int case_of(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 {
 	fputs("(CASE", b->f);
-	for (size_t i = 0; i + 1 < e->nargs; i += 2) {
-		fputs(" WHEN ", b->f);
-		if (expr(b, e->args[i], prefix) != 0)
-			return -1;
-		fputs(" THEN ", b->f);
-		if (expr(b, e->args[i + 1], prefix) != 0)
-			return -1;
+	for (;;) {
+		for (size_t i = 0; i + 1 < e->nargs; i += 2) {
+			fputs(" WHEN ", b->f);
+			if (expr(b, e->args[i], prefix) != 0)
+				return -1;
+			fputs(" THEN ", b->f);
+			if (expr(b, e->args[i + 1], prefix) != 0)
+				return -1;
+		}
+		if (!else_chain(b, e->args[e->nargs - 1]))
+			break;
+		e = e->args[e->nargs - 1];
 	}
 	fputs(" ELSE ", b->f);
 	if (expr(b, e->args[e->nargs - 1], prefix) != 0)
@@ -759,7 +821,6 @@ static const struct {
     {KQL_F_ISNOTNULL, FORM_PATTERN, "(%0 IS NOT NULL)", 0},
     {KQL_F_ISEMPTY, FORM_PATTERN, "(%0 IS NULL OR %0 = '')", 0},
     {KQL_F_ISNOTEMPTY, FORM_PATTERN, "(%0 IS NOT NULL AND %0 <> '')", 0},
-    {KQL_F_IFF, FORM_PATTERN, "(CASE WHEN %0 THEN %1 ELSE %2 END)", 0},
     {KQL_F_ARRAY_LENGTH, FORM_PATTERN,
      "(CASE WHEN json_valid(%0) AND json_type(%0) = 'array' THEN json_array_length(%0) END)", 0},
     {KQL_F_BAG_KEYS, FORM_PATTERN,
@@ -841,13 +902,13 @@ static int scalar_call(struct sqlb *b, const struct kql_expr *e, const char *pre
 {
 	if (e->fn == KQL_F_ABS && integral(e->type))
 		return int_abs(b, e, prefix);
+	if (e->fn == KQL_F_IFF || e->fn == KQL_F_CASE)
+		return case_of(b, e, prefix);
 	int r = simple_form(b, e, prefix);
 
 	if (r <= 0)
 		return r;
 	switch (e->fn) {
-	case KQL_F_CASE:
-		return case_of(b, e, prefix);
 	case KQL_F_DYN_GET:
 		/* A JSON null member or element is Kusto's null (SQL NULL), not
 		 * the text null; a negative index counts from the end (d[-1]). */
@@ -1137,8 +1198,12 @@ static bool long_op(const struct kql_expr *e)
  * each operator above it real too; the operands that are no such operator
  * are exact integers, or refused, as expr writes them), which the consumer
  * (kql_lsum) refuses.  The check then costs nothing a row. */
+static bool hoisted(struct sqlb *b, const struct kql_expr *e, const char *prefix);
+
 static int unchecked(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 {
+	if (hoisted(b, e, prefix))
+		return 0;
 	if (!long_op(e))
 		return expr(b, e, prefix);
 	fputc('(', b->f);
@@ -1260,10 +1325,22 @@ static int column(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 	return 0;
 }
 
+/* A hoisted subexpression (kql_hoist.h) as its layer's column. */
+static bool hoisted(struct sqlb *b, const struct kql_expr *e, const char *prefix)
+{
+	int i = b->hoist && e != b->defining ? kql_hoist_find(b->hoist, e) : -1;
+
+	if (i >= 0)
+		fprintf(b->f, "%sh%d", prefix, i);
+	return i >= 0;
+}
+
 static int expr(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 {
 	if (b->failed)
 		return -1;
+	if (hoisted(b, e, prefix))
+		return 0;
 	switch (e->kind) {
 	case KQL_E_COL:
 		return column(b, e, prefix);
@@ -1284,14 +1361,162 @@ static int expr(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 
 static int plan(struct sqlb *b, const struct kql_plan *p);
 
+typedef int sub_fn(struct sqlb *b, const void *arg);
+
+/* fn's subquery into a CTE of its own, named "$N" where it is used. */
+static int cte(struct sqlb *b, sub_fn *fn, const void *arg)
+{
+	FILE *outer = b->f;
+	int depth = b->depth, r = -1;
+	char *text = NULL;
+	size_t len = 0;
+
+	if (!b->ctes && !(b->ctes = open_memstream(&b->ctes_text, &b->ctes_len)))
+		return -1;
+	if (!(b->f = open_memstream(&text, &len))) {
+		b->f = outer;
+		return -1;
+	}
+	b->depth = 0;
+	r = fn(b, arg);
+	if (fclose(b->f) != 0)
+		r = -1;
+	b->f = outer;
+	b->depth = depth;
+	if (r == 0) {
+		/* the CTEs its own subqueries made are listed before it */
+		fprintf(b->ctes, "%s\"$%d\" AS (%s)", b->nctes ? ", " : "", b->nctes, text);
+		fprintf(outer, "\"$%d\"", b->nctes++);
+	}
+	free(text);
+	return r;
+}
+
+/* fn's subquery: "(...)", or below SUB_DEPTH others a CTE's name. */
+static int nested(struct sqlb *b, sub_fn *fn, const void *arg)
+{
+	int r;
+
+	if (b->depth >= SUB_DEPTH)
+		return cte(b, fn, arg);
+	fputc('(', b->f);
+	b->depth++;
+	r = fn(b, arg);
+	b->depth--;
+	fputc(')', b->f);
+	return r;
+}
+
+static int plan_of(struct sqlb *b, const void *p)
+{
+	return plan(b, p);
+}
+
+/* A plan as a subquery (nested). */
+static int sub(struct sqlb *b, const struct kql_plan *in)
+{
+	return nested(b, plan_of, in);
+}
+
 /* "FROM (input) AS t" */
 static int from(struct sqlb *b, const struct kql_plan *in, const char *alias)
 {
-	fputs(" FROM (", b->f);
-	if (plan(b, in) != 0)
+	fputs(" FROM ", b->f);
+	if (sub(b, in) != 0)
 		return -1;
-	fprintf(b->f, ") AS %s", alias);
+	fprintf(b->f, " AS %s", alias);
 	return 0;
+}
+
+/* ---- hoisted subexpressions: layers below a node ---- */
+
+struct layer {
+	const struct kql_plan *p; /* the node; its input is t */
+	int level;                /* 0: the input itself */
+};
+
+static int layer_of(struct sqlb *b, const void *arg);
+
+/* A layer's (or the input's) subquery. */
+static int layer_sub(struct sqlb *b, const struct kql_plan *p, int level)
+{
+	struct layer l = {p, level};
+
+	return level == 0 ? sub(b, p->in[0]) : nested(b, layer_of, &l);
+}
+
+/* "SELECT t.*, x AS hN ... FROM (layer below) AS t": the subexpressions
+ * hoisted at one level, over the input's columns and the lower layers'. */
+static int layer_of(struct sqlb *b, const void *arg)
+{
+	const struct layer *l = arg;
+	const struct kql_hoist *h = b->hoist;
+
+	/* print: the first layer is over nothing */
+	bool base = l->p->nin == 0 && l->level == 1;
+	const char *sep = base ? "" : ", ";
+	int r = 0;
+
+	fputs(base ? "SELECT " : "SELECT t.*", b->f);
+	b->nan_in = l->p->nin > 0 ? l->p->in[0] : NULL;
+	for (size_t i = 0; i < h->n && r == 0; i++) {
+		if (h->v[i].level != l->level)
+			continue;
+		fputs(sep, b->f);
+		sep = ", ";
+		b->defining = h->v[i].e;
+		r = expr(b, h->v[i].e, "t.");
+		fprintf(b->f, " AS h%zu", i);
+	}
+	b->defining = NULL;
+	b->nan_in = NULL;
+	if (r == 0 && !base) {
+		fputs(" FROM ", b->f);
+		r = layer_sub(b, l->p, l->level - 1);
+		fputs(" AS t", b->f);
+	}
+	return r;
+}
+
+/* "FROM (input, under the node's layers) AS t" */
+static int node_from(struct sqlb *b, const struct kql_plan *p)
+{
+	if (!b->hoist)
+		return from(b, p->in[0], "t");
+	fputs(" FROM ", b->f);
+	if (layer_sub(b, p, b->hoist->levels) != 0)
+		return -1;
+	fputs(" AS t", b->f);
+	return 0;
+}
+
+/* The subexpressions of p's expressions and sort keys to hoist into h;
+ * b->hoist is h when there are some.  0, or -1 (out of memory). */
+static int hoist_node(struct sqlb *b, const struct kql_plan *p, struct kql_hoist *h)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < p->nexprs && r == 0; i++)
+		r = kql_hoist_root(h, p->exprs[i], HOIST_HEIGHT);
+	for (size_t i = 0; i < p->nsortkeys && r == 0; i++)
+		r = kql_hoist_root(h, p->keys[i].e, HOIST_HEIGHT);
+	b->hoist = r == 0 && h->n > 0 ? h : NULL;
+	return r == 0 ? 0 : -1;
+}
+
+/* The columns a filter or sort passes on, named: with layers under it,
+ * "*" would pass their columns too. */
+static void pass_columns(struct sqlb *b, const struct kql_plan *p)
+{
+	if (!b->hoist) {
+		fputs("SELECT *", b->f);
+		return;
+	}
+	fputs("SELECT ", b->f);
+	for (size_t c = 0; c < p->ncols; c++)
+		fprintf(b->f, "%st.c%zu", c > 0 ? ", " : "", c);
+	if (p->ingest)
+		fputs(p->ncols > 0 ? ", t." INGEST_SQL : "t." INGEST_SQL, b->f);
 }
 
 static int select_exprs(struct sqlb *b, struct kql_expr *const *v, size_t n, size_t first_col)
@@ -1321,6 +1546,25 @@ static int select_over(struct sqlb *b, const struct kql_plan *p, const struct kq
 	return r;
 }
 
+/* One row of values (print), over layers when it needs them. */
+static int print_row(struct sqlb *b, const struct kql_plan *p)
+{
+	struct kql_hoist h = {0};
+	int r = hoist_node(b, p, &h);
+
+	if (r == 0) {
+		fputs("SELECT ", b->f);
+		r = select_exprs(b, p->exprs, p->ncols, 0);
+	}
+	if (r == 0 && b->hoist) {
+		fputs(" FROM ", b->f);
+		r = layer_sub(b, p, b->hoist->levels);
+		fputs(" AS t", b->f);
+	}
+	kql_hoist_clear(&h);
+	return r;
+}
+
 static int plan_values(struct sqlb *b, const struct kql_plan *p)
 {
 	if (p->nrows == 0) {
@@ -1330,6 +1574,8 @@ static int plan_values(struct sqlb *b, const struct kql_plan *p)
 		fputs(" WHERE 0", b->f);
 		return 0;
 	}
+	if (p->nrows == 1)
+		return print_row(b, p);
 	for (size_t r = 0; r < p->nrows; r++) {
 		fputs(r > 0 ? " UNION ALL SELECT " : "SELECT ", b->f);
 		if (select_exprs(b, p->exprs + r * p->ncols, p->ncols, 0) != 0)
@@ -1367,38 +1613,57 @@ static int plan_range(struct sqlb *b, const struct kql_plan *p)
 
 static int plan_filter(struct sqlb *b, const struct kql_plan *p)
 {
-	int r;
+	struct kql_hoist h = {0};
+	int r = hoist_node(b, p, &h);
 
-	fputs("SELECT *", b->f);
-	if (from(b, p->in[0], "t") != 0)
-		return -1;
-	fputs(" WHERE ", b->f);
-	b->nan_in = p->in[0];
-	r = expr(b, p->exprs[0], "t.");
-	b->nan_in = NULL;
+	if (r == 0) {
+		pass_columns(b, p);
+		r = node_from(b, p);
+	}
+	if (r == 0) {
+		fputs(" WHERE ", b->f);
+		b->nan_in = p->in[0];
+		r = expr(b, p->exprs[0], "t.");
+		b->nan_in = NULL;
+	}
+	kql_hoist_clear(&h);
 	return r;
 }
 
 static int plan_project(struct sqlb *b, const struct kql_plan *p)
 {
-	fputs("SELECT ", b->f);
-	if (select_over(b, p, p->in[0]) != 0)
-		return -1;
-	if (p->ingest)
+	struct kql_hoist h = {0};
+	int r = hoist_node(b, p, &h);
+
+	if (r == 0) {
+		fputs("SELECT ", b->f);
+		r = select_over(b, p, p->in[0]);
+	}
+	if (r == 0 && p->ingest)
 		fputs(p->nexprs > 0 ? ", t." INGEST_SQL " AS " INGEST_SQL
 		                    : "t." INGEST_SQL " AS " INGEST_SQL,
 		      b->f);
-	return from(b, p->in[0], "t");
+	if (r == 0)
+		r = node_from(b, p);
+	kql_hoist_clear(&h);
+	return r;
 }
 
 static int plan_aggregate(struct sqlb *b, const struct kql_plan *p)
 {
-	fputs("SELECT ", b->f);
-	if (select_over(b, p, p->in[0]) != 0 || from(b, p->in[0], "t") != 0)
-		return -1;
-	for (size_t i = 0; i < p->nkeys; i++)
+	struct kql_hoist h = {0};
+	int r = hoist_node(b, p, &h);
+
+	if (r == 0) {
+		fputs("SELECT ", b->f);
+		r = select_over(b, p, p->in[0]);
+	}
+	if (r == 0)
+		r = node_from(b, p);
+	for (size_t i = 0; i < p->nkeys && r == 0; i++)
 		fprintf(b->f, "%s%zu", i > 0 ? ", " : " GROUP BY ", i + 1);
-	return 0;
+	kql_hoist_clear(&h);
+	return r;
 }
 
 /* ORDER BY with Kusto's defaults already in the keys; columns read from
@@ -1420,13 +1685,21 @@ static int order_by(struct sqlb *b, const struct kql_plan *p)
 
 static int plan_sort(struct sqlb *b, const struct kql_plan *p)
 {
-	fputs("SELECT *", b->f);
-	if (from(b, p->in[0], "t") != 0 || order_by(b, p) != 0)
-		return -1;
-	if (p->limit == NULL)
-		return 0;
-	fputs(" LIMIT ", b->f);
-	return expr(b, p->limit, "");
+	struct kql_hoist h = {0};
+	int r = hoist_node(b, p, &h);
+
+	if (r == 0) {
+		pass_columns(b, p);
+		r = node_from(b, p);
+	}
+	if (r == 0)
+		r = order_by(b, p);
+	if (r == 0 && p->limit) {
+		fputs(" LIMIT ", b->f);
+		r = expr(b, p->limit, "");
+	}
+	kql_hoist_clear(&h);
+	return r;
 }
 
 /* The columns by name: an input whose rows carry their ingestion time
@@ -1472,10 +1745,10 @@ static int join_left(struct sqlb *b, const struct kql_plan *p)
 {
 	if (p->join != KQL_JOIN_INNERUNIQUE)
 		return from(b, p->in[0], "l");
-	fputs(" FROM (SELECT * FROM (", b->f);
-	if (plan(b, p->in[0]) != 0)
+	fputs(" FROM (SELECT * FROM ", b->f);
+	if (sub(b, p->in[0]) != 0)
 		return -1;
-	fputs(") GROUP BY ", b->f);
+	fputs(" GROUP BY ", b->f);
 	for (size_t i = 0; i < p->njoinkeys; i++)
 		fprintf(b->f, "%sc%d", i > 0 ? ", " : "", p->lkeys[i]);
 	fputs(") AS l", b->f);
@@ -1543,10 +1816,10 @@ static int plan_join(struct sqlb *b, const struct kql_plan *p)
 		        p->out_col[c], c);
 	if (join_left(b, p) != 0)
 		return -1;
-	fprintf(b->f, " %s (", sql[k]);
-	if (plan(b, p->in[1]) != 0)
+	fprintf(b->f, " %s ", sql[k]);
+	if (sub(b, p->in[1]) != 0)
 		return -1;
-	fputs(") AS r ON ", b->f);
+	fputs(" AS r ON ", b->f);
 	join_on(b, p);
 	return 0;
 }
@@ -1666,10 +1939,8 @@ char *kql_exec_view_name(const char *db, const char *table, char *buf, size_t n)
 	return len >= 0 && (size_t)len < n ? buf : NULL;
 }
 
-static int plan(struct sqlb *b, const struct kql_plan *p)
+static int plan_node(struct sqlb *b, const struct kql_plan *p)
 {
-	if (b->failed)
-		return -1;
 	switch (p->kind) {
 	case KQL_P_VALUES:
 		return plan_values(b, p);
@@ -1704,6 +1975,21 @@ static int plan(struct sqlb *b, const struct kql_plan *p)
 	return unsupported(b, p->pos, "the plan node", kql_plan_kind_name(p->kind));
 }
 
+/* A node's SQL; the hoisted subexpressions are its own (a node of the
+ * input may share an expression with it: a let). */
+static int plan(struct sqlb *b, const struct kql_plan *p)
+{
+	const struct kql_hoist *outer = b->hoist;
+	int r;
+
+	if (b->failed)
+		return -1;
+	b->hoist = NULL;
+	r = plan_node(b, p);
+	b->hoist = outer;
+	return r;
+}
+
 void kql_sql_clear(struct kql_sql *s)
 {
 	free(s->text);
@@ -1711,9 +1997,28 @@ void kql_sql_clear(struct kql_sql *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/* "WITH <ctes> <text>" as ret's text, when the build made CTEs. */
+static int with_ctes(struct sqlb *b, struct kql_sql *ret)
+{
+	char *text = NULL;
+	int r = 0;
+
+	if (!b->ctes)
+		return 0;
+	if (fclose(b->ctes) != 0 || !b->ctes_text ||
+	    asprintf(&text, "WITH %s %s", b->ctes_text, ret->text) < 0)
+		r = -1;
+	b->ctes = NULL;
+	if (r == 0) {
+		free(ret->text);
+		ret->text = text;
+	}
+	return r;
+}
+
 int kql_sql_build(const struct kql_plan *p, int64_t now, struct kql_sql *ret, struct kql_error *err)
 {
-	struct sqlb b = {NULL, ret, 0, err, 0, NULL};
+	struct sqlb b = {.out = ret, .err = err};
 	struct kql_value v = {false, now, 0, NULL};
 	size_t len = 0;
 	int r;
@@ -1724,10 +2029,14 @@ int kql_sql_build(const struct kql_plan *p, int64_t now, struct kql_sql *ret, st
 	/* ?1 is now(), evaluated once per query. */
 	if ((r = param_add(&b, &v, PROTO_T_DATETIME)) == 0)
 		r = plan(&b, p);
-	if (fclose(b.f) != 0 || (r != 0 && !b.failed)) {
+	if (fclose(b.f) != 0 || with_ctes(&b, ret) != 0 || (r != 0 && !b.failed)) {
+		if (b.ctes)
+			(void)fclose(b.ctes);
+		free(b.ctes_text);
 		kql_sql_clear(ret);
 		return kql_err_set(err, KQL_E_NOMEM, p->pos, "out of memory");
 	}
+	free(b.ctes_text);
 	if (r != 0) {
 		kql_sql_clear(ret);
 		return -EINVAL;

@@ -1595,6 +1595,111 @@ static void test_wild_union(void **state)
 	}
 }
 
+/* head, then n pieces joined by sep, each piece with its every '@'
+ * replaced by its index, then tail (the text in a static buffer). */
+static const char *repeat(const char *head, const char *piece, const char *sep, int n,
+                          const char *tail)
+{
+	static char q[16384];
+	size_t len = (size_t)snprintf(q, sizeof(q), "%s", head);
+
+	for (int i = 0; i < n; i++) {
+		len += (size_t)snprintf(q + len, sizeof(q) - len, "%s", i ? sep : "");
+		for (const char *c = piece; *c; c++)
+			len += *c == '@' ? (size_t)snprintf(q + len, sizeof(q) - len, "%d", i)
+			                 : (size_t)snprintf(q + len, sizeof(q) - len, "%c", *c);
+	}
+	(void)snprintf(q + len, sizeof(q) - len, "%s", tail);
+	assert_true(len < sizeof(q) - 256);
+	return q;
+}
+
+/* iff(x == 0, 'v0', iff(x == 1, 'v1', ... 'none')), n deep. */
+static const char *nested_iff(int n)
+{
+	static char q[16384];
+	size_t len = (size_t)snprintf(q, sizeof(q), "range x from 0 to 99 step 1 | extend y = ");
+
+	for (int i = 0; i < n; i++)
+		len += (size_t)snprintf(q + len, sizeof(q) - len, "iff(x == %d, 'v%d', ", i, i);
+	len += (size_t)snprintf(q + len, sizeof(q) - len, "'none'");
+	for (int i = 0; i < n; i++)
+		q[len++] = ')';
+	(void)snprintf(q + len, sizeof(q) - len, " | where x in (0, 57, 99) | project y");
+	return q;
+}
+
+/* What SQLite's parser (a stack of 100 in 3.40) refused, some 16 to 20
+ * levels deep: pipelines, sums, nested calls, iff and or chains, each as
+ * deep as the KQL parser takes. */
+static void test_deep(void **state)
+{
+	char want[64];
+
+	ROWS(repeat("range x from 1 to 5 step 1 | extend y = ", "x", " + ", 100,
+	            " | summarize sum(y)"),
+	     "1500\n");
+	ROWS(repeat("range x from 1 to 5 step 1 | summarize s = sum(", "todouble(x)", " + ", 100,
+	            ")"),
+	     "1500\n");
+	ROWS(repeat("range x from 1 to 50 step 1", " | where x != @", "", 45, " | count"), "6\n");
+	ROWS(repeat("range x from 1 to 50 step 1", " | extend y@ = x | where y@ >= 0", "", 40,
+	            " | summarize count(), max(x)"),
+	     "50\t50\n");
+	ROWS(repeat("range x from 0 to 300 step 1 | where ", "x == @", " or ", 100, " | count"),
+	     "100\n");
+	ROWS(nested_iff(60), "v0\nv57\nnone\n");
+	/* the division is reached only where x is not 0: a subtree of a
+	 * branch is never computed ahead of its condition */
+	ROWS(repeat("range x from 0 to 2 step 1 | extend y = iff(x == 0, 0, 100 / x", " + @", "",
+	            30, ") | project y"),
+	     "0\n535\n485\n");
+	snprintf(want, sizeof(want), "%d\n", 39 * 40 / 2);
+	ROWS(repeat("print y = abs(", "abs(@ - 0) + ", "", 40, "0)"), want);
+}
+
+/* The layers of a deep expression and the CTEs of a long pipeline are
+ * flattened into the statement by SQLite: nothing is materialized or
+ * run as a co-routine for them. */
+static void test_deep_flattened(void **state)
+{
+	static const struct kql_schema_column cols[] = {{"A", PROTO_T_LONG}, {"B", PROTO_T_REAL}};
+	static const struct kql_schema_table tables[] = {{"T", cols, 2}};
+	static const struct kql_schema_db dbs[] = {{"db", tables, 1}};
+	struct kql_schema schema = {dbs, 1, "db"};
+	const char *q = repeat("T | where A > 0",
+	                       " | extend c@ = A * 2 + B * 3 + A + 1 + 2 + 3 + 4 "
+	                       "+ 5 + 6 + 7 + 8 + 9 | where c@ > 0",
+	                       "", 12, " | summarize sum(A)");
+	struct kql_arena *a = kql_arena_new();
+	struct kql_query *kq;
+	struct kql_error e = {0};
+	sqlite3_stmt *st;
+	char *sql, *eqp;
+	int steps = 0;
+
+	assert_int_equal(sqlite3_exec(db, "CREATE TABLE T (A INTEGER, B REAL)", NULL, NULL, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(kql_compile(a, q, strlen(q), &schema, &kq, &e), 0);
+	assert_non_null(sql = kql_exec_sql(kq->results[0]));
+	assert_non_null(strstr(sql, "WITH ")); /* the pipeline needed CTEs */
+	assert_non_null(strstr(sql, " AS h0"));
+	assert_true(asprintf(&eqp, "EXPLAIN QUERY PLAN %s", sql) > 0);
+	assert_int_equal(sqlite3_prepare_v2(db, eqp, -1, &st, NULL), SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *d = (const char *)sqlite3_column_text(st, 3);
+		if (strstr(d, "MATERIALIZE") || strstr(d, "CO-ROUTINE"))
+			fail_msg("not flattened: %s", d);
+		steps++;
+	}
+	assert_int_equal(steps, 1); /* SCAN T */
+	sqlite3_finalize(st);
+	free(eqp);
+	free(sql);
+	kql_arena_free(a);
+	assert_int_equal(sqlite3_exec(db, "DROP TABLE T", NULL, NULL, NULL), SQLITE_OK);
+}
+
 static const struct {
 	const char *source, *query, *rows;
 	bool ordered;
@@ -1669,6 +1774,8 @@ int main(void)
 	    cmocka_unit_test(test_refused),
 	    cmocka_unit_test(test_stored_table),
 	    cmocka_unit_test(test_wild_union),
+	    cmocka_unit_test(test_deep),
+	    cmocka_unit_test(test_deep_flattened),
 	    cmocka_unit_test(test_array_cap),
 	    cmocka_unit_test(test_memory_budget),
 	    cmocka_unit_test(test_doc_outputs),

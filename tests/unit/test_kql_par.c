@@ -433,6 +433,24 @@ static const char *const split_queries[] = {
     "avg(t), avgif(t, N > 5), avg(Timestamp + 500000d)",
     "T | where Level == 'Debug' | summarize avg(Timestamp), avgif(Timestamp, Flag) by Host",
     "T | where Level == 'nothing' | summarize avg(Timestamp), count()",
+    /* nested past SQLite's parser stack (CTEs, hoisted layers, flat chains) */
+    "T | extend x = N + N + N + N + N + N + N + N + N + N + N + N + N + N + N + N + N + N + N"
+    " + N + N + N + N + N + N | summarize sum(x), avg(x) by Host | order by Host asc",
+    "T | where N != 0 | where N != 1 | where N != 2 | where N != 3 | where N != 4 | where N !"
+    "= 5 | where N != 6 | where N != 7 | where N != 8 | where N != 9 | where N != 10 | where "
+    "N != 11 | where N != 12 | where N != 13 | where N != 14 | where N != 15 | where N != 16 "
+    "| where N != 17 | where N != 18 | where N != 19 | where N != 20 | where N != 21 | where "
+    "N != 22 | where N != 23 | where N != 24 | summarize count(), dcount(Host) by Level | ord"
+    "er by Level asc",
+    "T | summarize countif(N == 0 or N == 1 or N == 2 or N == 3 or N == 4 or N == 5 or N == 6"
+    " or N == 7 or N == 8 or N == 9 or N == 10 or N == 11 or N == 12 or N == 13 or N == 14 or"
+    " N == 15 or N == 16 or N == 17 or N == 18 or N == 19 or N == 20 or N == 21 or N == 22 or"
+    " N == 23 or N == 24 or N == 25 or N == 26 or N == 27 or N == 28 or N == 29), sumif(N + N"
+    " + N + N + N + N + N + N + N + N + N + N + N + N + N + N + N + N + N + N, Flag) by Level"
+    " | order by Level asc",
+    "T | top 3 by Latency + Latency + Latency + Latency + Latency + Latency + Latency + Laten"
+    "cy + Latency + Latency + Latency + Latency + Latency + Latency + Latency + Latency + Lat"
+    "ency + Latency + Latency + Latency desc, N asc, Timestamp asc",
 };
 
 static void test_split_same_rows(void **state)
