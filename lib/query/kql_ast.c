@@ -19,6 +19,7 @@ static const char *const kind_names[KQL_N_NKINDS] = {
     [KQL_N_BODY] = "body",
     [KQL_N_PIPE] = "pipe",
     [KQL_N_TABLE] = "table",
+    [KQL_N_PATTERN] = "pattern",
     [KQL_N_DATATABLE] = "datatable",
     [KQL_N_COLDEF] = "coldef",
     [KQL_N_PRINT] = "print",
@@ -244,7 +245,7 @@ static void dump_fields(FILE *f, const struct kql_node *n)
 		fprintf(f, "%s", n->op == 1 ? "$left." : "$right.");
 	if (n->name != NULL)
 		fprintf(f, "%s", n->name);
-	if (n->kind == KQL_N_TABLE && n->str != NULL)
+	if ((n->kind == KQL_N_TABLE || n->kind == KQL_N_PATTERN) && n->str != NULL)
 		fprintf(f, " db=%s", n->str);
 	if (n->kind == KQL_N_UNION && n->str != NULL)
 		fprintf(f, " withsource=%s", n->str);

@@ -27,14 +27,17 @@ enum kql_node_kind {
 	/* tabular */
 	KQL_N_PIPE,           /* kids: source, then operators in order */
 	KQL_N_TABLE,          /* name; str: database or NULL (database("db").T) */
+	KQL_N_PATTERN,        /* name: a wildcard name (T*, *Id; runs of '*' as one); str: as
+	                         KQL_N_TABLE's in a union; in union and project-away */
 	KQL_N_DATATABLE,      /* i: number of columns; kids: KQL_N_COLDEF..., then values */
 	KQL_N_COLDEF,         /* name, type */
 	KQL_N_PRINT,          /* kids: expressions or KQL_N_ASSIGN */
 	KQL_N_RANGE,          /* name; kids: from, to, step */
-	KQL_N_UNION,          /* op: enum kql_union_kind; str: withsource or NULL; kids: tables */
+	KQL_N_UNION,          /* op: enum kql_union_kind; str: withsource or NULL; kids: tables,
+	                         KQL_N_PATTERN among them */
 	KQL_N_WHERE,          /* kids: predicate */
 	KQL_N_PROJECT,        /* kids: expressions or KQL_N_ASSIGN */
-	KQL_N_PROJECT_AWAY,   /* kids: KQL_N_NAME */
+	KQL_N_PROJECT_AWAY,   /* kids: KQL_N_NAME or KQL_N_PATTERN */
 	KQL_N_PROJECT_RENAME, /* kids: KQL_N_ASSIGN (name = KQL_N_NAME) */
 	KQL_N_EXTEND,         /* kids: expressions or KQL_N_ASSIGN */
 	KQL_N_SUMMARIZE,      /* kids: KQL_N_LIST aggregates, KQL_N_LIST keys */

@@ -434,26 +434,76 @@ static const char *source_name(struct kqlb *b, const struct kql_node *k, const s
 	return kqlb_printf_name(b, "union_arg%zu", i);
 }
 
+/* A union's inputs and their withsource names, n of room. */
+struct union_in {
+	struct kql_plan **in;
+	const char **src;
+	size_t n, room;
+};
+
+/* Room for the inputs of union n: its references and first, or the bound
+ * when a wildcard name may match any number of tables. */
+static int union_room(struct kqlb *b, const struct kql_node *n, bool first, struct union_in *u)
+{
+	u->room = n->nkids + first;
+	for (const struct kql_node *k = n->kids; k != NULL; k = k->next)
+		if (k->kind == KQL_N_PATTERN)
+			u->room = KQL_MAX_UNION;
+	u->in = kqlb_alloc(b, u->room * sizeof(*u->in));
+	u->src = kqlb_alloc(b, u->room * sizeof(*u->src));
+	return u->in != NULL && u->src != NULL ? 0 : -1;
+}
+
+/* Appends p, read for the reference k (NULL: the rows before '|'). */
+static int union_add(struct kqlb *b, struct union_in *u, const struct kql_node *k,
+                     struct kql_plan *p, struct kql_pos pos)
+{
+	if (p == NULL)
+		return -1;
+	if (u->n == KQL_MAX_UNION || u->n == u->room) {
+		(void)kqlb_fail(b, KQL_E_LIMIT, pos,
+		                "'union' operator: more than %d inputs (a wildcard name counts "
+		                "each table it matches)",
+		                KQL_MAX_UNION);
+		return -1;
+	}
+	u->in[u->n] = p;
+	if ((u->src[u->n] = source_name(b, k, p, u->n)) == NULL)
+		return -1;
+	u->n++;
+	return 0;
+}
+
+/* A scan of each table the wildcard name k matches, in the order of
+ * their names; withsource gives each its table's name. */
+static int union_wild(struct kqlb *b, struct union_in *u, const struct kql_node *k)
+{
+	const struct kql_schema_table **t;
+	size_t nt;
+
+	if (kqlb_wild_tables(b, k, &t, &nt) != 0)
+		return -1;
+	for (size_t i = 0; i < nt; i++)
+		if (union_add(b, u, k, bind_scan(b, k->str, t[i]->name, k->pos), k->pos) != 0)
+			return -1;
+	return 0;
+}
+
 /* union T1, T2 as a source (first is NULL) or | union T2 after first. */
 static struct kql_plan *bind_union(struct kqlb *b, const struct kqlb_binding *env,
                                    const struct kql_node *n, struct kql_plan *first)
 {
-	size_t nin = n->nkids + (first != NULL), i = 0;
-	struct kql_plan **in = kqlb_alloc(b, nin * sizeof(*in));
-	const char **src = kqlb_alloc(b, nin * sizeof(*src));
+	struct union_in u = {NULL, NULL, 0, 0};
 
-	if (in == NULL || src == NULL)
+	if (union_room(b, n, first != NULL, &u) != 0 ||
+	    (first != NULL && union_add(b, &u, NULL, first, n->pos) != 0))
 		return NULL;
-	if (first != NULL) {
-		in[i] = first;
-		src[i] = source_name(b, NULL, first, i);
-		i++;
-	}
-	for (const struct kql_node *k = n->kids; k != NULL; k = k->next, i++)
-		if ((in[i] = kqlb_tabular(b, env, k)) == NULL ||
-		    (src[i] = source_name(b, k, in[i], i)) == NULL)
+	for (const struct kql_node *k = n->kids; k != NULL; k = k->next)
+		if (k->kind == KQL_N_PATTERN
+		        ? union_wild(b, &u, k) != 0
+		        : union_add(b, &u, k, kqlb_tabular(b, env, k), k->pos) != 0)
 			return NULL;
-	return kqlb_union(b, n, in, src, nin);
+	return kqlb_union(b, n, u.in, u.src, u.n);
 }
 
 static struct kql_plan *bind_source(struct kqlb *b, const struct kqlb_binding *env,

@@ -24,6 +24,10 @@
 #include "query/kql_schema.h"
 
 #define KQL_MAX_INLINE 256 /* let functions expanded per query */
+/* Inputs of one union, a wildcard name counting each table it matches: the
+ * SQL executor's bound (SQLite's SQLITE_MAX_COMPOUND_SELECT, 500 terms of
+ * one UNION ALL; past it the engine refused the statement). */
+#define KQL_MAX_UNION 500
 
 /* Binds the KQL_N_QUERY root q (borrowed) against schema (borrowed).  On
  * success *ret is the bound query, allocated in arena (which must outlive

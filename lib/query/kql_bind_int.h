@@ -83,6 +83,15 @@ struct kql_plan *kqlb_operator(struct kqlb *b, const struct kqlb_binding *env, s
 struct kql_plan *kqlb_union(struct kqlb *b, const struct kql_node *n, struct kql_plan **inputs,
                             const char **sources, size_t ninputs);
 
+/* Whether name matches the wildcard name pat (plen bytes, runs of '*' as
+ * one): '*' any run of bytes, the others themselves (kql_bind_wild.c). */
+bool kqlb_wild_match(const char *pat, size_t plen, const char *name);
+/* The tables of the KQL_N_PATTERN n's database (its str, else the
+ * current one) whose names match it, sorted by name: *ret (in the arena)
+ * and *ret_n.  0, or -1 with the error set: an unknown database, no table
+ * matching (kql_bind_wild.c). */
+int kqlb_wild_tables(struct kqlb *b, const struct kql_node *n, const struct kql_schema_table ***ret,
+                     size_t *ret_n);
 /* Marks in every scan under p the columns operators above use, given the
  * columns of p that are needed (need[p->ncols], NULL: all).  0 or -1
  * (ENOMEM, error set).  kql_bind_prune.c. */

@@ -356,26 +356,62 @@ static struct kql_plan *bind_extend(struct kqlb *b, const struct kqlb_binding *e
 	return p;
 }
 
+/* Marks in drop the columns of in that project-away's item k names: one,
+ * or each its wildcard name matches (one at least: kql_bind_wild.c).  0,
+ * or -1 with the error set. */
+static int away_item(struct kqlb *b, const struct kql_plan *in, const struct kql_node *k,
+                     bool *drop)
+{
+	size_t plen = strlen(k->name), hits = 0;
+	int c;
+
+	if (k->kind != KQL_N_PATTERN) {
+		if ((c = kqlb_column(in, k->name)) >= 0) {
+			drop[c] = true;
+			return 0;
+		}
+		(void)kqlb_fail(b, KQL_E_NAME, k->pos,
+		                "'project-away' operator: Failed to resolve column named '%s'",
+		                k->name);
+		return -1;
+	}
+	for (size_t i = 0; i < in->ncols; i++)
+		if (kqlb_wild_match(k->name, plen, in->cols[i].name)) {
+			drop[i] = true;
+			hits++;
+		}
+	if (hits > 0)
+		return 0;
+	(void)kqlb_fail(b, KQL_E_NAME, k->pos, "'project-away' operator: no column matches '%s'",
+	                k->name);
+	return -1;
+}
+
+/* project-away: every item names columns of the input (a column named or
+ * matched twice is removed once); the others stay in their order. */
 static struct kql_plan *bind_away(struct kqlb *b, const struct kqlb_binding *env,
                                   struct kql_plan *in, const struct kql_node *n)
 {
 	struct kql_plan *p = identity(b, in, n->pos, 0);
-	int c;
+	bool *drop = kqlb_alloc(b, (in->ncols + 1) * sizeof(*drop));
+	size_t keep = 0;
 
-	for (const struct kql_node *k = n->kids; p != NULL && k != NULL; k = k->next) {
-		if ((c = kqlb_column(p, k->name)) < 0)
-			return kqlb_fail(
-			    b, KQL_E_NAME, k->pos,
-			    "'project-away' operator: Failed to resolve column named '%s'",
-			    k->name);
-		memmove(&p->cols[c], &p->cols[c + 1],
-		        (p->ncols - (size_t)c - 1) * sizeof(*p->cols));
-		memmove(&p->exprs[c], &p->exprs[c + 1],
-		        (p->ncols - (size_t)c - 1) * sizeof(*p->exprs));
-		p->ncols--;
-	}
-	if (p != NULL)
-		p->nexprs = p->ncols;
+	if (p == NULL || drop == NULL)
+		return NULL;
+	for (const struct kql_node *k = n->kids; k != NULL; k = k->next)
+		if (away_item(b, in, k, drop) != 0)
+			return NULL;
+	for (size_t c = 0; c < in->ncols; c++)
+		if (!drop[c]) {
+			p->cols[keep] = p->cols[c];
+			p->exprs[keep++] = p->exprs[c];
+		}
+	/* A table has columns (the SQL of none was an engine error). */
+	if (keep == 0)
+		return kqlb_fail(b, KQL_E_UNSUPPORTED, n->pos,
+		                 "'project-away' operator: it removes every column, and a table "
+		                 "without columns is not supported");
+	p->ncols = p->nexprs = keep;
 	return p;
 }
 

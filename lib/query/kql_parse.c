@@ -282,8 +282,72 @@ static struct kql_node *parse_print(struct kql_parser *p)
 	return n != NULL ? kqlp_items(p, n) : NULL;
 }
 
-/* database("db").Table */
-static struct kql_node *parse_database(struct kql_parser *p)
+/* A word that can name something: not $left, not a negated operator. */
+static bool plain_word(const struct kql_tok *t)
+{
+	return t->kind == KQL_T_IDENT && t->text[0] != '$' && t->text[0] != '!';
+}
+
+/* A part of a wildcard name after its first: a word, an integer or '*',
+ * right after the token before it (Kusto.Language's ScanWildcardedName;
+ * its option for parts apart is off by default). */
+static bool pattern_part(const struct kql_tok *t)
+{
+	if (t->space)
+		return false;
+	if (t->kind == KQL_T_PUNCT)
+		return strcmp(t->text, "*") == 0;
+	return t->kind == KQL_T_LONG || plain_word(t);
+}
+
+/* Tokens from the current one that spell a wildcard name ('*', or a word
+ * with '*' right after it, then more parts); 0 when they spell none. */
+static size_t pattern_len(const struct kql_parser *p)
+{
+	size_t k = 1;
+
+	if (plain_word(kqlp_tok(p, 0)) && kqlp_punct(p, 1, "*") && !kqlp_tok(p, 1)->space)
+		k = 2;
+	else if (!kqlp_punct(p, 0, "*"))
+		return 0;
+	while (pattern_part(kqlp_tok(p, k)))
+		k++;
+	return k;
+}
+
+bool kqlp_at_pattern(const struct kql_parser *p)
+{
+	return pattern_len(p) > 0;
+}
+
+struct kql_node *kqlp_pattern(struct kql_parser *p, struct kql_node *n)
+{
+	size_t k = pattern_len(p), len = 0;
+	const struct kql_tok *first = kqlp_tok(p, 0), *last = kqlp_tok(p, k - 1);
+	const char *s = p->src + first->pos.off;
+	size_t span = last->pos.off + last->len - first->pos.off;
+	char *text;
+
+	/* The parts touch: the text is one span of the query. */
+	if ((text = kql_arena_alloc(p->a, span + 1)) == NULL)
+		return kqlp_nomem(p);
+	for (size_t i = 0; i < span; i++)
+		if (s[i] != '*' || len == 0 || text[len - 1] != '*')
+			text[len++] = s[i];
+	text[len] = '\0';
+	n->kind = KQL_N_PATTERN;
+	n->name = text;
+	p->i += k;
+	return n;
+}
+
+static void *not_wild(struct kql_parser *p)
+{
+	return kqlp_expected(p, "a table name (a wildcard names the tables of a union only)");
+}
+
+/* database("db").Table, or database("db").T* in a union (wild). */
+static struct kql_node *parse_database(struct kql_parser *p, bool wild)
 {
 	struct kql_node *n = kqlp_node(p, KQL_N_TABLE);
 
@@ -294,26 +358,32 @@ static struct kql_node *parse_database(struct kql_parser *p)
 		return kqlp_expected(p, "a database name string");
 	n->str = kqlp_tok(p, 0)->text;
 	p->i++;
-	if (!kqlp_expect(p, ")") || !kqlp_expect(p, ".") ||
-	    (n->name = kqlp_name(p, "a table name")) == NULL)
+	if (!kqlp_expect(p, ")") || !kqlp_expect(p, "."))
+		return NULL;
+	if (kqlp_at_pattern(p))
+		return wild ? kqlp_pattern(p, n) : not_wild(p);
+	if ((n->name = kqlp_name(p, "a table name")) == NULL)
 		return NULL;
 	return n;
 }
 
-/* A table of union, join or lookup: a name, database("db").T or (...). */
-struct kql_node *kqlp_table_ref(struct kql_parser *p)
+/* A table of union (wild: or a wildcard name), join or lookup: a name,
+ * database("db").T or (...). */
+struct kql_node *kqlp_table_ref(struct kql_parser *p, bool wild)
 {
 	struct kql_node *n;
 
 	if (kqlp_punct(p, 0, "("))
 		return kqlp_expr(p);
 	if (kqlp_word(p, 0, "database") && kqlp_punct(p, 1, "("))
-		return parse_database(p);
-	if ((n = kqlp_node(p, KQL_N_TABLE)) == NULL || (n->name = kqlp_name(p, "a table")) == NULL)
+		return parse_database(p, wild);
+	if (kqlp_at_pattern(p) && !wild)
+		return not_wild(p);
+	if ((n = kqlp_node(p, KQL_N_TABLE)) == NULL)
 		return NULL;
-	if (kqlp_punct(p, 0, "*") && !kqlp_tok(p, 0)->space)
-		return kqlp_unsupported(p, kqlp_tok(p, 0), "table wildcard", n->name);
-	return n;
+	if (kqlp_at_pattern(p))
+		return kqlp_pattern(p, n);
+	return (n->name = kqlp_name(p, "a table")) != NULL ? n : NULL;
 }
 
 static bool source_word(const struct kql_parser *p, const char *w)
@@ -339,7 +409,7 @@ static struct kql_node *parse_source(struct kql_parser *p)
 	if (source_word(p, "union"))
 		return kqlp_operator(p);
 	if (kqlp_word(p, 0, "database") && kqlp_punct(p, 1, "("))
-		return parse_database(p);
+		return parse_database(p, false);
 	for (size_t k = 0; k < sizeof(refused) / sizeof(refused[0]); k++)
 		if (kqlp_word(p, 0, refused[k]) &&
 		    (kqlp_punct(p, 1, "(") || source_word(p, refused[k])))

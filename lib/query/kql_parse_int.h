@@ -61,8 +61,17 @@ struct kql_node *kqlp_items(struct kql_parser *p, struct kql_node *n);
 bool kqlp_params(struct kql_parser *p, struct kql_node *n, const char *const *known,
                  bool (*set)(struct kql_parser *, struct kql_node *, const char *,
                              const struct kql_tok *));
-/* A table of union/join/lookup: a name, database("db").T or (...). */
-struct kql_node *kqlp_table_ref(struct kql_parser *p);
+/* A table of union/join/lookup: a name, database("db").T or (...); in a
+ * union (wild) also a wildcard name, a KQL_N_PATTERN. */
+struct kql_node *kqlp_table_ref(struct kql_parser *p, bool wild);
+/* True when the current tokens spell a wildcard name (T*, *Id, E*s, *):
+ * '*' or a word, then words, integers and '*' each right after the token
+ * before it, one '*' at least. */
+bool kqlp_at_pattern(const struct kql_parser *p);
+/* Consumes the wildcard name at the current token into n, made a
+ * KQL_N_PATTERN (its other fields kept): name is its text, runs of '*'
+ * written as one.  n, or NULL on ENOMEM. */
+struct kql_node *kqlp_pattern(struct kql_parser *p, struct kql_node *n);
 /* One tabular operator after '|' (kql_parse_ops.c). */
 struct kql_node *kqlp_operator(struct kql_parser *p);
 

@@ -22,17 +22,17 @@ static struct kql_node *parse_list(struct kql_parser *p, struct kql_node *n)
 	return kqlp_items(p, n);
 }
 
-/* project-away a, b: plain names (no wildcards in the subset). */
+/* project-away a, b, P*, *Id: names and wildcard names (KQL_N_PATTERN). */
 static struct kql_node *parse_names(struct kql_parser *p, struct kql_node *n)
 {
 	struct kql_node *k;
 
 	do {
-		if ((k = kql_ast_add(n, kqlp_node(p, KQL_N_NAME))) == NULL ||
-		    (k->name = kqlp_name(p, "a column name")) == NULL)
+		if ((k = kql_ast_add(n, kqlp_node(p, KQL_N_NAME))) == NULL)
 			return NULL;
-		if (kqlp_punct(p, 0, "*") && !kqlp_tok(p, 0)->space)
-			return kqlp_unsupported(p, kqlp_tok(p, 0), "column wildcard", k->name);
+		if (kqlp_at_pattern(p) ? kqlp_pattern(p, k) == NULL
+		                       : (k->name = kqlp_name(p, "a column name")) == NULL)
+			return NULL;
 	} while (kqlp_accept(p, ","));
 	return n;
 }
@@ -155,7 +155,7 @@ static struct kql_node *parse_union(struct kql_parser *p, struct kql_node *n)
 	if (!kqlp_params(p, n, known, set_union_param))
 		return NULL;
 	do {
-		if (kql_ast_add(n, kqlp_table_ref(p)) == NULL)
+		if (kql_ast_add(n, kqlp_table_ref(p, true)) == NULL)
 			return NULL;
 	} while (kqlp_accept(p, ","));
 	return n;
@@ -226,7 +226,8 @@ static struct kql_node *parse_join(struct kql_parser *p, struct kql_node *n)
 
 	if (n->kind == KQL_N_LOOKUP)
 		n->op = KQL_JOIN_LEFTOUTER;
-	if (!kqlp_params(p, n, known, set_join_param) || kql_ast_add(n, kqlp_table_ref(p)) == NULL)
+	if (!kqlp_params(p, n, known, set_join_param) ||
+	    kql_ast_add(n, kqlp_table_ref(p, false)) == NULL)
 		return NULL;
 	if (n->kind == KQL_N_LOOKUP && n->op != KQL_JOIN_LEFTOUTER && n->op != KQL_JOIN_INNER)
 		return kqlp_unsupported(p, kqlp_tok(p, 0), "lookup kind",

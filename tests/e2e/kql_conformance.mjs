@@ -382,6 +382,23 @@ function cases(D) {
 			cols: "sum_Cores:long,count_:long", rows: () => [[sum(H, (h) => h.Cores), E.length + H.length]] },
 		{ q: "union withsource=T (Events | where Code == 500 | as Fives), Hosts | summarize count() by T",
 			cols: "T:string,count_:long", rows: () => [["Fives", count(E.filter((r) => r.Code === 500))], ["Hosts", H.length]] },
+		// wildcard names: the database's tables whose names match ('*'
+		// anywhere, case-sensitive), withsource naming each table; and
+		// project-away's, the input's columns
+		{ q: "union withsource=Src * | summarize count() by Src", cols: "Src:string,count_:long",
+			rows: () => [["Events", E.length], ["Hosts", H.length]] },
+		{ q: "union withsource=Src E*t*s, H* | where isnotempty(Region) or Code == 404 | summarize count() by Src",
+			cols: "Src:string,count_:long",
+			rows: () => [["Events", count(E.filter((r) => r.Code === 404))], ["Hosts", H.length]].filter((g) => g[1] > 0) },
+		{ q: 'Hosts | union withsource=Src database("Logs").*v*nts | where Code == 301 or Cores > 4 | project Src, Host, Cores',
+			cols: "Src:string,Host:string,Cores:long",
+			rows: () => [...H.filter((h) => h.Cores > 4).map((h) => ["Hosts", h.Host, h.Cores]),
+				...E.filter((r) => r.Code === 301).map((r) => ["Events", r.Host, null])] },
+		{ q: "Events | where Code == 201 | project-away *s, M*g, D*",
+			cols: "Timestamp:datetime,Level:string,Host:string,Latency:real,Code:long,Ok:bool",
+			rows: () => E.filter((r) => r.Code === 201).map((r) => [r.Timestamp, r.Level, r.Host, r.Latency, r.Code, r.Ok]) },
+		{ q: "union e*", error: /no table matches 'e\*'/ },
+		{ q: "Events | project-away Host, *x*", error: /no column matches '\*x\*'/ },
 		// join, every kind, and lookup
 		...joinCases(E, H),
 		// mv-expand

@@ -20,6 +20,7 @@
 
 #include "query/kql_bind.h"
 #include "query/kql_exec.h"
+#include "query/kql_split.h"
 
 static const struct kql_schema_column events[] = {
     {"Timestamp", PROTO_T_DATETIME}, {"Level", PROTO_T_STRING}, {"Host", PROTO_T_STRING},
@@ -33,13 +34,32 @@ static const struct kql_schema_table other[] = {{"Machines", hosts, 2}};
 static const struct kql_schema_db dbs[] = {{"Logs", logs, 2}, {"Other", other, 1}};
 static const struct kql_schema schema = {dbs, 2, "Logs"};
 
+/* For wildcard names: tables out of name order, one in lower case, Code
+ * typed two ways; and Many, 600 tables T000 .. T599 (filled by main). */
+static const struct kql_schema_column code_long[] = {{"Code", PROTO_T_LONG}};
+static const struct kql_schema_column code_string[] = {{"Code", PROTO_T_STRING}};
+static const struct kql_schema_table wtables[] = {
+    {"Evs", code_long, 1}, {"ev3", code_string, 1}, {"Events", events, 9},
+    {"Ab", hosts, 2},      {"Ev2", hosts, 2},
+};
+static const struct kql_schema_db wdbs[] = {{"W", wtables, 5}, {"Other", other, 1}};
+static const struct kql_schema wild = {wdbs, 2, "W"};
+#define NMANY 600
+static char many_names[NMANY][8];
+static struct kql_schema_table many_tables[NMANY];
+static const struct kql_schema_db many_db[] = {{"Many", many_tables, NMANY}};
+static const struct kql_schema many = {many_db, 1, "Many"};
+
+/* The schema the helpers bind against. */
+static const struct kql_schema *use = &schema;
+
 /* Binds q; its last result's plan, or NULL with *err filled.  The arena
  * is freed by the caller. */
 static const struct kql_plan *bind(struct kql_arena *a, const char *q, struct kql_error *err)
 {
 	struct kql_query *kq = NULL;
 
-	if (kql_compile(a, q, strlen(q), &schema, &kq, err) != 0)
+	if (kql_compile(a, q, strlen(q), use, &kq, err) != 0)
 		return NULL;
 	return kq->results[kq->nresults - 1];
 }
@@ -491,6 +511,108 @@ static void test_foreign_scan(void **state)
 	kql_arena_free(a);
 }
 
+/* The withsource names of the union q ends with, in its inputs' order. */
+static void expect_sources(const char *q, const char *want)
+{
+	struct kql_arena *a = kql_arena_new();
+	struct kql_error e = {0};
+	const struct kql_plan *p = bind(a, q, &e);
+	char *got = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&got, &len);
+
+	if (p == NULL)
+		fail_msg("%s: %s", q, e.message);
+	assert_true(p->kind == KQL_P_UNION && p->sources != NULL && f != NULL);
+	for (size_t i = 0; i < p->nin; i++)
+		fprintf(f, "%s%s", i > 0 ? "," : "", p->sources[i]);
+	assert_int_equal(fclose(f), 0);
+	if (strcmp(got, want) != 0)
+		fail_msg("%s\n got %s\nwant %s", q, got, want);
+	free(got);
+	kql_arena_free(a);
+}
+
+/* union's wildcard names: the current (or named) database's tables whose
+ * names match, '*' anywhere, case-sensitive, in the order of their names,
+ * withsource naming each table; none matching is an error. */
+static void test_union_wildcards(void **state)
+{
+	use = &wild;
+	expect_sources("union withsource=S E*", "Ev2,Events,Evs");
+	expect_sources("union withsource=S *", "Ab,Ev2,Events,Evs,ev3");
+	expect_sources("union withsource=S E*s", "Events,Evs");
+	expect_sources("union withsource=S *v*2, *v**3", "Ev2,ev3");
+	expect_sources("union withsource=S e*, Ab*, (Ab | as X)", "ev3,Ab,X");
+	expect_sources("Ab | union withsource=S Ev*2, *Events*", "Ab,Ev2,Events");
+	expect_sources("union withsource=S database('Other').M*, database('W').A*", "Machines,Ab");
+	expect_names("union withsource=S *3, Evs", "S,Code_string,Code_long");
+	expect_names("union kind=inner A*, *2", "Host,Region");
+	expect_error("union X*", KQL_E_NAME, 1, 7, "no table matches 'X*'");
+	expect_error("Ab | union withsource=S Ab, ab*", KQL_E_NAME, 1, 29,
+	             "no table matches 'ab*'");
+	expect_error("union Ab, *s*s", KQL_E_NAME, 1, 11, "'*s*s'");
+	expect_error("union database('Nope').M*", KQL_E_NAME, 1, 7, "database named 'Nope'");
+	expect_error("union database('Other').X*", KQL_E_NAME, 1, 7,
+	             "no table of database 'Other' matches 'X*'");
+	/* a let is no table: the pattern sees the schema's only */
+	expect_error("let Xy = Ab; union X*", KQL_E_NAME, 1, 20, "'X*'");
+	use = &schema;
+}
+
+/* A union reads at most KQL_MAX_UNION inputs, a wildcard name counting
+ * each table it matches; up to 16 tables it still splits, past them it
+ * runs whole (kql_split). */
+static void test_union_bound(void **state)
+{
+	struct kql_arena *a = kql_arena_new();
+	struct kql_error e = {0};
+	const struct kql_plan *p;
+	struct kql_split sp;
+	char q[8192];
+	int n = snprintf(q, sizeof(q), "union T000");
+
+	use = &many;
+	assert_non_null(p = bind(a, "union T0*, T1*, T2*, T3*, T4*", &e));
+	assert_int_equal(p->nin, KQL_MAX_UNION);
+	expect_error("union T*", KQL_E_LIMIT, 1, 7, "more than 500 inputs");
+	expect_error("union T0*, T1*, T2*, T3*, T4*, T599", KQL_E_LIMIT, 1, 32, "more than 500");
+	expect_error("union T0*, T1*, T2*, T3*, T4*, T5*", KQL_E_LIMIT, 1, 32, "counts each table");
+	for (int i = 1; i <= KQL_MAX_UNION; i++)
+		n += snprintf(q + n, sizeof(q) - (size_t)n, ", T%03d", i);
+	expect_error(q, KQL_E_LIMIT, 1, 7 + 6 * KQL_MAX_UNION, "more than 500 inputs");
+	assert_non_null(
+	    p = bind(a, "union T01*, T02*0, T00*1, T03*2, T04*3, T05*4, T06*5 | count", &e));
+	assert_int_equal(kql_split(a, p, &sp), 0);
+	assert_int_equal(sp.nscans, 16);
+	assert_string_equal(sp.scans[0]->table, "T010");
+	assert_string_equal(sp.scans[10]->table, "T020");
+	assert_string_equal(sp.scans[11]->table, "T001");
+	assert_string_equal(sp.scans[15]->table, "T065");
+	assert_non_null(
+	    p = bind(a, "union T01*, T02*0, T00*1, T03*2, T04*3, T05*4, T06*5, T07*6 | count", &e));
+	assert_int_equal(kql_split(a, p, &sp), 1);
+	use = &schema;
+	kql_arena_free(a);
+}
+
+/* project-away's wildcard names match the input's columns ('*'
+ * anywhere, case-sensitive); each must match one at least, and one left. */
+static void test_away_wildcards(void **state)
+{
+	use = &schema;
+	expect_names("Events | project-away *s, L*, T*", "Host,Code,Small,Id");
+	expect_names("Events | project-away *o*", "Timestamp,Level,Latency,Small,Id");
+	expect_names("Events | project-away L*y, Level", "Timestamp,Host,Code,Props,Small,Id,Took");
+	expect_names("Hosts | project-away H*, Host", "Region");
+	expect_names("Hosts | extend Hx = 1 | project-away H*t", "Region,Hx");
+	expect_error("Events | project-away l*", KQL_E_NAME, 1, 23, "no column matches 'l*'");
+	expect_error("Events | project-away Host, *x*", KQL_E_NAME, 1, 29, "'*x*'");
+	expect_error("Hosts | project-away *", KQL_E_UNSUPPORTED, 1, 9, "removes every column");
+	expect_error("Hosts | project-away Region, Host", KQL_E_UNSUPPORTED, 1, 9,
+	             "removes every column");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -506,8 +628,18 @@ int main(void)
 	    cmocka_unit_test(test_stat_bounds),
 	    cmocka_unit_test(test_errors),
 	    cmocka_unit_test(test_foreign_scan),
+	    cmocka_unit_test(test_union_wildcards),
+	    cmocka_unit_test(test_union_bound),
+	    cmocka_unit_test(test_away_wildcards),
 	    cmocka_unit_test(test_doc_examples),
 	};
+
+	for (int i = 0; i < NMANY; i++) {
+		(void)snprintf(many_names[i], sizeof(many_names[i]), "T%03d", i);
+		many_tables[i].name = many_names[i];
+		many_tables[i].columns = code_long;
+		many_tables[i].ncolumns = 1;
+	}
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

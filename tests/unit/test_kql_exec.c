@@ -1530,6 +1530,71 @@ static void test_stored_table(void **state)
 	assert_int_equal(sqlite3_exec(db, "DROP TABLE Events", NULL, NULL, NULL), SQLITE_OK);
 }
 
+/* The rows of q over schema, one line each (the caller frees). */
+static char *run_stored(const char *q, const struct kql_schema *schema)
+{
+	struct kql_arena *a = kql_arena_new();
+	struct kql_query *kq;
+	struct kql_error e = {0};
+	struct out o = {NULL, NULL};
+	char *text = NULL;
+	size_t len = 0;
+
+	if (kql_compile(a, q, strlen(q), schema, &kq, &e) != 0)
+		fail_msg("%s: %s", q, e.message);
+	o.p = kq->results[0];
+	assert_non_null(o.f = open_memstream(&text, &len));
+	if (kql_exec_run(db, o.p, NOW, write_row, &o, &e) != 0)
+		fail_msg("%s: %s", q, e.message);
+	fclose(o.f);
+	kql_arena_free(a);
+	return text;
+}
+
+/* A union's wildcard name reads each matching stored table (20 here, more
+ * than a split takes: a whole plan), withsource giving each row its
+ * table's name; the lower-case t5 (one row, 500) is another name. */
+static void test_wild_union(void **state)
+{
+	static const struct kql_schema_column cols[] = {{"x", PROTO_T_LONG}};
+	static char names[21][4];
+	struct kql_schema_table tables[21];
+	struct kql_schema_db dbs[] = {{"db", tables, 21}};
+	struct kql_schema schema = {dbs, 1, "db"};
+	char sql[256], want[512], *got;
+	size_t n = 0;
+
+	/* listed out of name order: T19 first, t5 last */
+	for (int i = 0; i < 21; i++) {
+		(void)snprintf(names[i], sizeof(names[i]), i < 20 ? "T%02d" : "t5", 19 - i);
+		tables[i] = (struct kql_schema_table){names[i], cols, 1};
+		(void)snprintf(sql, sizeof(sql),
+		               "CREATE TABLE \"%s\"(x INTEGER); WITH RECURSIVE r(k) AS (SELECT 0 "
+		               "UNION ALL SELECT k + 1 FROM r WHERE k < %d) INSERT INTO \"%s\" "
+		               "SELECT %d * 100 + k FROM r",
+		               names[i], i < 20 ? 19 - i : 0, names[i], i < 20 ? 19 - i : 5);
+		assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	}
+	/* T1* is T10 .. T19: i + 1 rows of i * 100 + k */
+	for (int i = 10; i < 20; i++)
+		n += (size_t)snprintf(want + n, sizeof(want) - n, "T%d\t%d\t%d\n", i, i + 1,
+		                      (i + 1) * i * 100 + i * (i + 1) / 2);
+	got = run_stored("union withsource=S T1* | summarize count(), sum(x) by S | order by S asc",
+	                 &schema);
+	assert_string_equal(got, want);
+	free(got);
+	got = run_stored("union withsource=S * | summarize count(), dcount(S)", &schema);
+	assert_string_equal(got, "211\t21\n");
+	free(got);
+	got = run_stored("union withsource=Src t*, T0*0 | project Src, x", &schema);
+	assert_string_equal(got, "t5\t500\nT00\t0\n");
+	free(got);
+	for (int i = 0; i < 21; i++) {
+		(void)snprintf(sql, sizeof(sql), "DROP TABLE \"%s\"", names[i]);
+		assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	}
+}
+
 /* head, then n pieces joined by sep, each piece with its every '@'
  * replaced by its index, then tail (the text in a static buffer). */
 static const char *repeat(const char *head, const char *piece, const char *sep, int n,
@@ -1721,6 +1786,7 @@ int main(void)
 	    cmocka_unit_test(test_regex_limits),
 	    cmocka_unit_test(test_refused),
 	    cmocka_unit_test(test_stored_table),
+	    cmocka_unit_test(test_wild_union),
 	    cmocka_unit_test(test_deep),
 	    cmocka_unit_test(test_deep_flattened),
 	    cmocka_unit_test(test_long_lists),

@@ -687,9 +687,9 @@ static void test_join_grid(void **state)
 /* Unions: every input's table partitioned, runs of their (table, extent)
  * pairs in the union's order; the union's columns (nulls where an input
  * lacks one, Latency_real and Latency_long, withsource's names) the
- * whole plan's.  Each query equal split and whole over 2 and 4
- * partitions (cut inside a table, between the two, inside U), hashed and
- * as SQL, and each split. */
+ * whole plan's, the tables named or matched by a wildcard name.  Each
+ * query equal split and whole over 2 and 4 partitions (cut inside a
+ * table, between the two, inside U), hashed and as SQL, and each split. */
 static void test_union(void **state)
 {
 	static const char *const same[] = {
@@ -715,6 +715,10 @@ static void test_union(void **state)
 	    "union (T | join kind=inner H on Host), U | summarize count(), sum(N) by Team, Level",
 	    "union T, U | join kind=leftouter H on N | summarize count() by Team, Level",
 	    "union T, U | join H on N | summarize count() by Team",
+	    /* wildcard names: each matched table partitioned, withsource its name */
+	    "union withsource=Src T*, U* | summarize count(), sum(N), max(Latency_long) by Src, "
+	    "Level",
+	    "T | union withsource=Src kind=inner *U | summarize count(), make_list(N) by Src",
 	};
 	/* T's extents are positions 1 .. 4, U's 5, 6 (union U, T: 1, 2 and
 	 * 3 .. 6): halves, a cut between (or inside) the tables, inside the
@@ -740,6 +744,7 @@ static void test_union_not_split(void **state)
 	    "union T, U | join kind=inner (U | project N) on N | summarize count()",
 	    "union T, (U | summarize count() by Level) | summarize count()",
 	    "union T, U | take 3",
+	    "union T*, T | count",
 	};
 	struct parts halves = {{1, 4}, {3, 6}, false, NULL};
 

@@ -53,6 +53,15 @@ static const struct {
      "(table T3 db=d)))"},
     {"T | union withsource=Src kind=inner U, V",
      "(query (pipe (name T) (union inner withsource=Src (table U) (table V))))"},
+    /* wildcard names: touching parts, runs of '*' as one */
+    {"union T*", "(query (union outer (pattern T*)))"},
+    {"union withsource=Src E*, Other, database(\"d\").T*s, *, a*b*1",
+     "(query (union outer withsource=Src (pattern E*) (table Other) (pattern T*s db=d) (pattern *) "
+     "(pattern a*b*1)))"},
+    {"T | union Ev* | count", "(query (pipe (name T) (union outer (pattern Ev*)) (count)))"},
+    {"union T**x***, *", "(query (union outer (pattern T*x*) (pattern *)))"},
+    {"T | project-away Prop*, *Id, a, E*s*", "(query (pipe (name T) (project-away (pattern Prop*) "
+                                             "(pattern *Id) (name a) (pattern E*s*))))"},
     {"T | join (U) on k", "(query (pipe (name T) (join innerunique (name U) (name k))))"},
     {"T | join kind=leftouter U on $left.a == $right.b, c",
      "(query (pipe (name T) (join leftouter (table U) (on (name $left.a) (name $right.b)) (name "
@@ -174,8 +183,10 @@ static const struct {
     {"T | mv-apply x on (take 1)", "SEM0002", 1, 5, "'mv-apply' operator"},
     {"T | parse s with * \"a\" x", "SEM0002", 1, 5, "'parse' operator"},
     {"T | project-reorder a", "SEM0002", 1, 5, "'project-reorder' operator"},
-    {"T | project-away a*", "SEM0002", 1, 19, "'a' column wildcard"},
-    {"union T*", "SEM0002", 1, 8, "'T' table wildcard"},
+    {"T | join U* on k", "SYN0002", 1, 10, "a wildcard names the tables of a union only"},
+    {"T | lookup database('d').U* on k", "SYN0002", 1, 26, "the tables of a union only"},
+    {"union T *", "SYN0002", 1, 9, "expected ';'"},
+    {"T | project-away a *", "SYN0002", 1, 20, "expected"},
     {"T | where x has_any (\"a\")", "SEM0002", 1, 13, "'has_any' operator"},
     {"evaluate bag_unpack(x)", "SEM0002", 1, 1, "'evaluate' operator"},
     {"search \"x\"", "SEM0002", 1, 1, "'search' operator"},
