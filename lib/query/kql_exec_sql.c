@@ -192,6 +192,42 @@ static int binop(struct sqlb *b, const struct kql_expr *e, const char *op, const
 	return 0;
 }
 
+/* Whether operand i of e is an int or long compared with a real: Kusto
+ * compares the two as reals (the type rule of its numerical operators,
+ * .NET's promotion), where SQLite compares them exactly, which differs
+ * past 2^53 (9007199254740993 == 9007199254740992.0 is true in Kusto). */
+static bool promoted(const struct kql_expr *e, int i)
+{
+	enum proto_coltype t = e->args[i]->type;
+
+	return (t == PROTO_T_INT || t == PROTO_T_LONG) && e->args[1 - i]->type == PROTO_T_REAL;
+}
+
+/* Operand i of a comparison, an integer beside a real as a real. */
+static int compared(struct sqlb *b, const struct kql_expr *e, int i, const char *prefix)
+{
+	bool cast = promoted(e, i);
+
+	fputs(cast ? "CAST(" : "", b->f);
+	if (operand(b, e, i, prefix) != 0)
+		return -1;
+	fputs(cast ? " AS REAL)" : "", b->f);
+	return 0;
+}
+
+/* "(a op b)" for a comparison */
+static int compare(struct sqlb *b, const struct kql_expr *e, const char *op, const char *prefix)
+{
+	fputc('(', b->f);
+	if (compared(b, e, 0, prefix) != 0)
+		return -1;
+	fprintf(b->f, " %s ", op);
+	if (compared(b, e, 1, prefix) != 0)
+		return -1;
+	fputc(')', b->f);
+	return 0;
+}
+
 /* Kusto's == and !=: a null against a value is false for == and true for
  * !=; null against null is null. */
 static int equality(struct sqlb *b, const struct kql_expr *e, bool eq, const char *prefix)
@@ -201,7 +237,7 @@ static int equality(struct sqlb *b, const struct kql_expr *e, bool eq, const cha
 	for (size_t i = 0; i < 2; i++)
 		if (e->args[i]->kind == KQL_E_LIT &&
 		    (!e->args[i]->isnull || e->args[i]->type == PROTO_T_STRING))
-			return binop(b, e, eq ? "IS" : "IS NOT", prefix);
+			return compare(b, e, eq ? "IS" : "IS NOT", prefix);
 	fputs("(CASE WHEN ", b->f);
 	if (expr(b, e->args[0], prefix) != 0)
 		return -1;
@@ -209,7 +245,7 @@ static int equality(struct sqlb *b, const struct kql_expr *e, bool eq, const cha
 	if (expr(b, e->args[1], prefix) != 0)
 		return -1;
 	fputs(" IS NULL THEN NULL ELSE ", b->f);
-	if (binop(b, e, eq ? "IS" : "IS NOT", prefix) != 0)
+	if (compare(b, e, eq ? "IS" : "IS NOT", prefix) != 0)
 		return -1;
 	fputs(" END)", b->f);
 	return 0;
@@ -320,10 +356,15 @@ static int in_list(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 static int between(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 {
 	bool span = e->args[0]->type == PROTO_T_DATETIME && e->args[2]->type == PROTO_T_TIMESPAN;
+	enum proto_coltype t = e->args[0]->type;
+	/* an integer between reals is compared as a real (promoted) */
+	bool cast = (t == PROTO_T_INT || t == PROTO_T_LONG) &&
+	            (e->args[1]->type == PROTO_T_REAL || e->args[2]->type == PROTO_T_REAL);
 
-	fputc('(', b->f);
+	fputs(cast ? "(CAST(" : "(", b->f);
 	if (expr(b, e->args[0], prefix) != 0)
 		return -1;
+	fputs(cast ? " AS REAL)" : "", b->f);
 	fprintf(b->f, " %sBETWEEN ", e->op == KQL_OP_NOT_BETWEEN ? "NOT " : "");
 	if (expr(b, e->args[1], prefix) != 0)
 		return -1;
@@ -577,13 +618,13 @@ static int op(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 	case KQL_OP_NE:
 		return equality(b, e, false, prefix);
 	case KQL_OP_LT:
-		return binop(b, e, "<", prefix);
+		return compare(b, e, "<", prefix);
 	case KQL_OP_LE:
-		return binop(b, e, "<=", prefix);
+		return compare(b, e, "<=", prefix);
 	case KQL_OP_GT:
-		return binop(b, e, ">", prefix);
+		return compare(b, e, ">", prefix);
 	case KQL_OP_GE:
-		return binop(b, e, ">=", prefix);
+		return compare(b, e, ">=", prefix);
 	case KQL_OP_ADD:
 		return arith(b, e, "+", prefix);
 	case KQL_OP_SUB:

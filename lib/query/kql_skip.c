@@ -321,32 +321,21 @@ static const struct kql_skip_col *col_of(const struct kql_skip_col *cols, size_t
 	return NULL;
 }
 
-/* ---- exact comparisons of numbers ---- */
+/* ---- comparisons of numbers, as the executor makes them ---- */
 
-/* i against r (not NaN), exactly: -1, 0 or 1. */
-static int cmp_int_real(int64_t i, double r)
-{
-	int64_t t;
-	double frac;
-
-	if (r >= 9223372036854775808.0)
-		return -1;
-	if (r < -9223372036854775808.0)
-		return 1;
-	t = (int64_t)r; /* r truncated: exact in range */
-	if (i != t)
-		return i < t ? -1 : 1;
-	frac = r - (double)t; /* exact: below 2^52 r has a fraction, above none */
-	return frac > 0 ? -1 : frac < 0 ? 1 : 0;
-}
-
+/* Integers exactly, an integer beside a real as a real (promoted, as
+ * Kusto compares them: kql_exec_sql.c's compare).  The promotion keeps
+ * order (a <= b gives (double)a <= (double)b), so [min, max] of a column
+ * still holds every row's promoted value. */
 static int cmp(const struct num *a, const struct num *b)
 {
+	double x, y;
+
 	if (!a->real && !b->real)
 		return a->i < b->i ? -1 : a->i > b->i;
-	if (a->real && b->real)
-		return a->r < b->r ? -1 : a->r > b->r;
-	return a->real ? -cmp_int_real(b->i, a->r) : cmp_int_real(a->i, b->r);
+	x = a->real ? a->r : (double)a->i;
+	y = b->real ? b->r : (double)b->i;
+	return x < y ? -1 : x > y;
 }
 
 /* Whether no value in [lo, hi] satisfies "value op v". */

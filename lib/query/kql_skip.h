@@ -16,8 +16,9 @@
  *   what the condition admits, or the column holds only nulls there (no
  *   range, or a column added after the extent was written: its rows read
  *   null), since a null never satisfies a comparison or in.  Numbers
- *   compare exactly across int, long and real (an int column against 2.5,
- *   a real one against a long), as SQLite compares the rows.  A real NaN
+ *   compare as the executor compares the rows: integers exactly, an int or
+ *   long beside a real as reals (an int column against 2.5, a real one
+ *   against a long; past 2^53 the long rounds, as in Kusto).  A real NaN
  *   counts in no range, and satisfies no comparison either (the store
  *   holds it as null).  Statistics of another type than the column's (a
  *   retyped column: int then long) prove nothing, nor a decimal's.

@@ -1658,6 +1658,24 @@ static void test_deep(void **state)
 	ROWS(repeat("print y = abs(", "abs(@ - 0) + ", "", 40, "0)"), want);
 }
 
+/* An int or long beside a real is compared as a real (the numerical
+ * operators' type rule, .NET's promotion), where SQLite compares exactly:
+ * past 2^53 the answers differ. */
+static void test_promoted_compare(void **state)
+{
+	ROWS(
+	    "print a = 9007199254740993 == 9007199254740992.0, "
+	    "b = 9007199254740993 > 9007199254740992.0, c = 9007199254740992.0 < 9007199254740993, "
+	    "d = 9007199254740993 != 9007199254740992.0, e = 9007199254740993 <= "
+	    "9007199254740992.0, "
+	    "f = 9007199254740993 between (9007199254740992.0 .. 9007199254740992.0), "
+	    "g = toint(7) == 7.0, h = 9007199254740993 == 9007199254740992",
+	    "true\tfalse\tfalse\tfalse\ttrue\ttrue\ttrue\tfalse\n");
+	ROWS("datatable(n:long, r:real)[9007199254740993, 9007199254740992.0, 3, 3.5, "
+	     "long(null), 1.0] | where n >= r | project n",
+	     "9007199254740993\n");
+}
+
 /* Long lists: a datatable past SQLite's 500 terms of a compound SELECT,
  * thousands of string literals (the lexer once took an arena block the
  * rest of the query's size for each: a 70 KB query ran out of 64 MB). */
@@ -1790,6 +1808,7 @@ int main(void)
 	    cmocka_unit_test(test_deep),
 	    cmocka_unit_test(test_deep_flattened),
 	    cmocka_unit_test(test_long_lists),
+	    cmocka_unit_test(test_promoted_compare),
 	    cmocka_unit_test(test_array_cap),
 	    cmocka_unit_test(test_memory_budget),
 	    cmocka_unit_test(test_doc_outputs),

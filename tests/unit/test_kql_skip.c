@@ -437,9 +437,12 @@ static void test_numbers(void **state)
 	same("Metrics | where Code == 3.5", "011110");
 	same("Metrics | where Code > 4.5", "001010");
 	same("Metrics | where Code > 200.5", "111010");
-	/* past 2^53: 9007199254740993 > 9007199254740992.0 exactly; M5's
-	 * statistics say Code is an int (retyped since): they prove nothing */
-	same("Metrics | where Code > 9007199254740992.0", "111010");
+	/* past 2^53 a long beside a real is compared as a real, as Kusto
+	 * does: 9007199254740993 is 9007199254740992.0 there, not greater,
+	 * so M4 is skipped; M5's statistics say Code is an int (retyped
+	 * since): they prove nothing */
+	same("Metrics | where Code > 9007199254740992.0", "111110");
+	same("Metrics | where Code >= 9007199254740992.0", "111010");
 	same("Metrics | where Code > 9007199254740993", "111110");
 	same("Metrics | where Code between (4 .. 99)", "011110");
 	same("Metrics | where Code in (2, 300)", "011110");
