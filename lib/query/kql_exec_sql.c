@@ -313,40 +313,57 @@ static int in_value(struct sqlb *b, const struct kql_expr *v, bool ci, const cha
 	return 0;
 }
 
+enum in_group { IN_ALL, IN_EXACT, IN_REALS };
+
+/* " OR x IN (v, ...)" of the list's scalars in group g (IN_REALS: the
+ * reals beside an integer x, which is compared as a real, as == does;
+ * IN_EXACT: the others); nothing when the group is empty. */
+static int in_scalars(struct sqlb *b, const struct kql_expr *e, bool ci, enum in_group g,
+                      const char *prefix)
+{
+	size_t n = 0;
+
+	for (size_t j = 1; j < e->nargs; j++) {
+		const struct kql_expr *v = e->args[j];
+		if (v->type == PROTO_T_DYNAMIC ||
+		    (g != IN_ALL && (v->type == PROTO_T_REAL) != (g == IN_REALS)))
+			continue;
+		fputs(n++ > 0 ? ", " : g == IN_REALS ? " OR CAST(" : " OR ", b->f);
+		if (n == 1 && in_value(b, e->args[0], ci, prefix) != 0)
+			return -1;
+		fputs(n == 1 ? (g == IN_REALS ? " AS REAL) IN (" : " IN (") : "", b->f);
+		if (in_value(b, v, ci, prefix) != 0)
+			return -1;
+	}
+	fputs(n > 0 ? ")" : "", b->f);
+	return 0;
+}
+
 /* in, !in, in~, !in~: x IN (the scalars), or in a dynamic array's
  * elements (x in (dynamic(["a", "b"])), as the documentation allows). */
 static int in_list(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 {
 	bool ci = e->op == KQL_OP_IN_CI || e->op == KQL_OP_NOT_IN_CI;
 	bool neg = e->op == KQL_OP_NOT_IN || e->op == KQL_OP_NOT_IN_CI;
-	size_t scalars = 0;
+	enum proto_coltype t = e->args[0]->type;
+	bool split = t == PROTO_T_INT || t == PROTO_T_LONG;
 
 	fputs(neg ? "(NOT (0" : "((0", b->f);
+	if (in_scalars(b, e, ci, split ? IN_EXACT : IN_ALL, prefix) != 0 ||
+	    (split && in_scalars(b, e, ci, IN_REALS, prefix) != 0))
+		return -1;
 	for (size_t i = 1; i < e->nargs; i++) {
-		bool array = e->args[i]->type == PROTO_T_DYNAMIC;
-		if (!array && scalars++ > 0)
-			continue; /* the scalars go in one list, written once */
+		if (e->args[i]->type != PROTO_T_DYNAMIC)
+			continue;
 		fputs(" OR ", b->f);
 		if (in_value(b, e->args[0], ci, prefix) != 0)
 			return -1;
-		fputs(" IN (", b->f);
-		if (array) {
-			fputs(ci ? "SELECT kql_lower(value) FROM json_each("
-			         : "SELECT value FROM json_each(",
-			      b->f);
-			if (expr(b, e->args[i], prefix) != 0)
-				return -1;
-			fputs("))", b->f);
-			continue;
-		}
-		for (size_t j = i, n = 0; j < e->nargs; j++) {
-			if (e->args[j]->type == PROTO_T_DYNAMIC)
-				continue;
-			fputs(n++ > 0 ? ", " : "", b->f);
-			if (in_value(b, e->args[j], ci, prefix) != 0)
-				return -1;
-		}
-		fputc(')', b->f);
+		fputs(ci ? " IN (SELECT kql_lower(value) FROM json_each("
+		         : " IN (SELECT value FROM json_each(",
+		      b->f);
+		if (expr(b, e->args[i], prefix) != 0)
+			return -1;
+		fputs("))", b->f);
 	}
 	fputs("))", b->f);
 	return 0;

@@ -1671,6 +1671,11 @@ static void test_promoted_compare(void **state)
 	    "f = 9007199254740993 between (9007199254740992.0 .. 9007199254740992.0), "
 	    "g = toint(7) == 7.0, h = 9007199254740993 == 9007199254740992",
 	    "true\tfalse\tfalse\tfalse\ttrue\ttrue\ttrue\tfalse\n");
+	ROWS("print a = 9007199254740993 in (9007199254740992.0), "
+	     "b = 9007199254740993 in (9007199254740992, 1.5), "
+	     "c = 9007199254740993 in (9007199254740993, 0.5), "
+	     "d = 9007199254740993 !in (9007199254740992.0, 7)",
+	     "true\tfalse\ttrue\tfalse\n");
 	ROWS("datatable(n:long, r:real)[9007199254740993, 9007199254740992.0, 3, 3.5, "
 	     "long(null), 1.0] | where n >= r | project n",
 	     "9007199254740993\n");
