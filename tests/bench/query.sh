@@ -224,6 +224,21 @@ done
 
 # What a query that reads nothing costs over HTTP (parse, plan, answer).
 fd_runs 'print x = 1' fdbase
+
+# Inside the daemon: each query's Duration in .show queries (from the
+# request's arrival to its last byte handed to the event loop: no client,
+# no socket), the median of its runs, in ms.
+curl -s -X POST "$URL/v1/rest/mgmt" -H 'Content-Type: application/json' \
+	--data-binary '{"db":"Logs","csl":".show queries"}' >"$W/shown.json"
+# srv_ms CSL: the median Duration of the ended runs of CSL, "-" if none.
+srv_ms() {
+	jq -r --arg q "$1" '.Tables[0] as $t | ($t.Columns | map(.ColumnName)) as $c |
+		($c | index("Text")) as $x | ($c | index("Duration")) as $d | ($c | index("State")) as $s |
+		$t.Rows[] | select(.[$x] == $q and .[$s] == "Completed") | .[$d]' "$W/shown.json" 2>/dev/null |
+		awk -F: '{ printf "%.3f\n", ($1 * 3600 + $2 * 60 + $3) * 1000 }' | median
+}
+for ((i = 0; i < NQ; i++)); do MS[srv,$i]=$(srv_ms "${Q_KQL[i]}"); done
+MS[srvbase]=$(srv_ms 'print x = 1')
 # The transport alone: GET /healthz (answered on the event loop, no query)
 # over one kept-alive connection, median of 200: no query answers faster.
 fd_floor=$(a=(); for ((r = 0; r < 200; r++)); do
@@ -381,11 +396,11 @@ for ((i = 0; i < NQ; i++)); do
 	[ "${Q_CH[i]}" = "${Q_DUCK[i]}" ] || printf '   ClickHouse: %s\n' "${Q_CH[i]}"
 done
 echo
-printf '| %-22s | %10s | %8s | %10s | %7s | %10s | %10s | %10s | %6s | %6s | %6s | %7s | %7s | %s\n' \
-	query "followerd" "fd new" "sqlite3" "ratio" "duckdb-csv" "duckdb-tbl" "clickhouse" "d-csv" "d-tbl" "ch" "fd cpu" "lite cpu" "answers"
-printf '| %-22s | %10s | %8s | %10s | %7s | %10s | %10s | %10s | %6s | %6s | %6s | %7s | %7s | %s\n' \
-	"" "ms, kept" "ms" "ms" "lite/fd" "ms" "ms" "ms" "/fd" "/fd" "/fd" "ms" "ms" ""
-echo "|------------------------|------------|----------|------------|---------|------------|------------|------------|--------|--------|--------|---------|---------|---------|"
+printf '| %-22s | %10s | %8s | %8s | %10s | %7s | %10s | %10s | %10s | %6s | %6s | %6s | %7s | %7s | %s\n' \
+	query "followerd" "fd new" "fd srv" "sqlite3" "ratio" "duckdb-csv" "duckdb-tbl" "clickhouse" "d-csv" "d-tbl" "ch" "fd cpu" "lite cpu" "answers"
+printf '| %-22s | %10s | %8s | %8s | %10s | %7s | %10s | %10s | %10s | %6s | %6s | %6s | %7s | %7s | %s\n' \
+	"" "ms, kept" "ms" "ms" "ms" "lite/fd" "ms" "ms" "ms" "/fd" "/fd" "/fd" "ms" "ms" ""
+echo "|------------------------|------------|----------|----------|------------|---------|------------|------------|------------|--------|--------|--------|---------|---------|---------|"
 miss13=() missfull=() lastms=- nfull=0 n13=0 nwrong=0
 for ((i = 0; i < NQ; i++)); do
 	approx=0
@@ -399,8 +414,8 @@ for ((i = 0; i < NQ; i++)); do
 	same "$ref" "${ANS[fd,$i]}" "$approx" || nwrong=$((nwrong + 1))
 	if [ -n "$note" ]; then note="DIFFER from sqlite3 {$ref}:$note"; else note=same; fi
 	fd=${MS[fd,$i]} lite=${MS[lite,$i]}
-	printf '| %-22s | %10s | %8s | %10s | %7s | %10s | %10s | %10s | %6s | %6s | %6s | %7s | %7s | %s\n' "${Q_NAME[i]}" \
-		"$fd${UNKEPT[fd,$i]:-}" "${MS[fd,$i-new]}" "$lite" "$(ratio "$lite" "$fd")" "${MS[duckcsv,$i]}" "${MS[ducktable,$i]}" "${MS[ch,$i]}" \
+	printf '| %-22s | %10s | %8s | %8s | %10s | %7s | %10s | %10s | %10s | %6s | %6s | %6s | %7s | %7s | %s\n' "${Q_NAME[i]}" \
+		"$fd${UNKEPT[fd,$i]:-}" "${MS[fd,$i-new]}" "${MS[srv,$i]}" "$lite" "$(ratio "$lite" "$fd")" "${MS[duckcsv,$i]}" "${MS[ducktable,$i]}" "${MS[ch,$i]}" \
 		"$(ratio "${MS[duckcsv,$i]}" "$fd")" "$(ratio "${MS[ducktable,$i]}" "$fd")" "$(ratio "${MS[ch,$i]}" "$fd")" \
 		"${CPU[fd,$i]:--}" "${CPU[lite,$i]:--}" "$note"
 	r=$(ratio "$lite" "$fd")
@@ -420,6 +435,7 @@ echo "followerd: curl's time_total over one HTTP connection kept alive across a 
 echo "cpu: user + system ms per run (followerd: the whole process, its HTTP included, over the kept connection; sqlite3: .timer); on a busy machine wall time is noise, CPU time much less so"
 echo "a query that reads nothing (print x = 1), over HTTP with curl: followerd ${MS[fdbase]}${UNKEPT[fdbase]:-} ms kept alive (${CPU[fdbase]} ms cpu), ${MS[fdbase-new]} ms with a connection each; ClickHouse ${ch_base} ms (SELECT 1, a connection each)"
 echo "the HTTP floor: GET /healthz over one kept-alive curl connection (no query, no worker), median of 200: ${fd_floor} ms"
+echo "fd srv: the query's Duration inside followerd (.show queries: from the request's arrival to its last byte handed to the event loop; no client, no socket), median of its runs; print x = 1: ${MS[srvbase]} ms"
 echo "load to queryable: followerd ${fd_load} s (from the leader: fetch, verify, load; then idle after ${fd_idle} s more), sqlite3 CLI ${lite_load} s (.import + convert), DuckDB ${duck_load} s, ClickHouse ${ch_load} s; leaderctl generate ${gen_s} s"
 pf() { if [ "$1" = 0 ]; then echo PASS; else echo MISS; fi; }
 echo
