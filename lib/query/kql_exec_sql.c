@@ -302,10 +302,10 @@ static int strop(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 	return unsupported(b, e->pos, "the operator", kql_op_name(e->op));
 }
 
-/* One side of in: the value, lower-cased for in~ (every letter). */
+/* One side of in: the value, case-folded for in~ (every letter, as =~). */
 static int in_value(struct sqlb *b, const struct kql_expr *v, bool ci, const char *prefix)
 {
-	fputs(ci ? "kql_lower(" : "", b->f);
+	fputs(ci ? "kql_casefold(" : "", b->f);
 	if ((ci ? text_of(b, v, prefix) : expr(b, v, prefix)) != 0)
 		return -1;
 	fputs(ci ? ")" : "", b->f);
@@ -357,7 +357,7 @@ static int in_list(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 		fputs(" OR ", b->f);
 		if (in_value(b, e->args[0], ci, prefix) != 0)
 			return -1;
-		fputs(ci ? " IN (SELECT kql_lower(value) FROM json_each("
+		fputs(ci ? " IN (SELECT kql_casefold(value) FROM json_each("
 		         : " IN (SELECT value FROM json_each(",
 		      b->f);
 		if (expr(b, e->args[i], prefix) != 0)
