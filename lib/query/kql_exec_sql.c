@@ -314,6 +314,24 @@ static int in_value(struct sqlb *b, const struct kql_expr *v, bool ci, const cha
 
 enum in_group { IN_ALL, IN_EXACT, IN_REALS };
 
+/* Whether v, a value of an in list, is in group g. */
+static bool in_group_has(const struct kql_expr *v, enum in_group g)
+{
+	if (v->type == PROTO_T_DYNAMIC)
+		return false;
+	return g == IN_ALL || (v->type == PROTO_T_REAL) == (g == IN_REALS);
+}
+
+/* " OR x IN (": x as a real (cast) for the reals' group. */
+static int in_head(struct sqlb *b, const struct kql_expr *e, bool ci, bool cast, const char *prefix)
+{
+	fputs(cast ? " OR CAST(" : " OR ", b->f);
+	if (in_value(b, e->args[0], ci, prefix) != 0)
+		return -1;
+	fputs(cast ? " AS REAL) IN (" : " IN (", b->f);
+	return 0;
+}
+
 /* " OR x IN (v, ...)" of the list's scalars in group g (IN_REALS: the
  * reals beside an integer x, which is compared as a real, as == does;
  * IN_EXACT: the others); nothing when the group is empty. */
@@ -323,15 +341,13 @@ static int in_scalars(struct sqlb *b, const struct kql_expr *e, bool ci, enum in
 	size_t n = 0;
 
 	for (size_t j = 1; j < e->nargs; j++) {
-		const struct kql_expr *v = e->args[j];
-		if (v->type == PROTO_T_DYNAMIC ||
-		    (g != IN_ALL && (v->type == PROTO_T_REAL) != (g == IN_REALS)))
+		if (!in_group_has(e->args[j], g))
 			continue;
-		fputs(n++ > 0 ? ", " : g == IN_REALS ? " OR CAST(" : " OR ", b->f);
-		if (n == 1 && in_value(b, e->args[0], ci, prefix) != 0)
+		if (n++ > 0)
+			fputs(", ", b->f);
+		else if (in_head(b, e, ci, g == IN_REALS, prefix) != 0)
 			return -1;
-		fputs(n == 1 ? (g == IN_REALS ? " AS REAL) IN (" : " IN (") : "", b->f);
-		if (in_value(b, v, ci, prefix) != 0)
+		if (in_value(b, e->args[j], ci, prefix) != 0)
 			return -1;
 	}
 	fputs(n > 0 ? ")" : "", b->f);
