@@ -1510,7 +1510,8 @@ static int layer_of(struct sqlb *b, const void *arg)
 	const struct layer *l = arg;
 	const struct kql_hoist *h = b->hoist;
 
-	/* print: the first layer is over nothing */
+	/* print: the first layer is over one row of nothing, a FROM SQLite
+	 * needs to flatten it (a layer without one it computes ahead) */
 	bool base = l->p->nin == 0 && l->level == 1;
 	const char *sep = base ? "" : ", ";
 	int r = 0;
@@ -1528,7 +1529,9 @@ static int layer_of(struct sqlb *b, const void *arg)
 	}
 	b->defining = NULL;
 	b->nan_in = NULL;
-	if (r == 0 && !base) {
+	if (r == 0 && base) {
+		fputs(" FROM (SELECT 0) AS t", b->f);
+	} else if (r == 0) {
 		fputs(" FROM ", b->f);
 		r = layer_sub(b, l->p, l->level - 1);
 		fputs(" AS t", b->f);
