@@ -196,11 +196,24 @@ static int binop(struct sqlb *b, const struct kql_expr *e, const char *op, const
  * compares the two as reals (the type rule of its numerical operators,
  * .NET's promotion), where SQLite compares them exactly, which differs
  * past 2^53 (9007199254740993 == 9007199254740992.0 is true in Kusto). */
+static bool promotes(const struct kql_expr *x, const struct kql_expr *other)
+{
+	return (x->type == PROTO_T_INT || x->type == PROTO_T_LONG) && other->type == PROTO_T_REAL;
+}
+
 static bool promoted(const struct kql_expr *e, int i)
 {
-	enum proto_coltype t = e->args[i]->type;
+	return promotes(e->args[i], e->args[1 - i]);
+}
 
-	return (t == PROTO_T_INT || t == PROTO_T_LONG) && e->args[1 - i]->type == PROTO_T_REAL;
+/* x, as a real when cast */
+static int as_real(struct sqlb *b, const struct kql_expr *x, bool cast, const char *prefix)
+{
+	fputs(cast ? "CAST(" : "", b->f);
+	if (expr(b, x, prefix) != 0)
+		return -1;
+	fputs(cast ? " AS REAL)" : "", b->f);
+	return 0;
 }
 
 /* Operand i of a comparison, an integer beside a real as a real. */
@@ -332,7 +345,9 @@ static int in_scalars(struct sqlb *b, const struct kql_expr *e, bool ci, enum in
 		if (n == 1 && in_value(b, e->args[0], ci, prefix) != 0)
 			return -1;
 		fputs(n == 1 ? (g == IN_REALS ? " AS REAL) IN (" : " IN (") : "", b->f);
-		if (in_value(b, v, ci, prefix) != 0)
+		/* a real x beside an integer: the integer as a real */
+		if (!ci && promotes(v, e->args[0]) ? as_real(b, v, true, prefix) != 0
+		                                   : in_value(b, v, ci, prefix) != 0)
 			return -1;
 	}
 	fputs(n > 0 ? ")" : "", b->f);
@@ -370,26 +385,48 @@ static int in_list(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 }
 
 /* between (lo .. hi); a datetime between (lo .. 1d) ends at lo + 1d. */
-static int between(struct sqlb *b, const struct kql_expr *e, const char *prefix)
+/* x between (lo .. hi), as x >= lo and x <= hi: each pair promoted as
+ * compare does; when only one bound is a real beside an integer x, x is
+ * read twice, once as a real. */
+static int between_pairs(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 {
-	bool span = e->args[0]->type == PROTO_T_DATETIME && e->args[2]->type == PROTO_T_TIMESPAN;
-	enum proto_coltype t = e->args[0]->type;
-	/* an integer between reals is compared as a real (promoted) */
-	bool cast = (t == PROTO_T_INT || t == PROTO_T_LONG) &&
-	            (e->args[1]->type == PROTO_T_REAL || e->args[2]->type == PROTO_T_REAL);
+	const struct kql_expr *x = e->args[0], *lo = e->args[1], *hi = e->args[2];
 
-	fputs(cast ? "(CAST(" : "(", b->f);
-	if (expr(b, e->args[0], prefix) != 0)
+	fputs(e->op == KQL_OP_NOT_BETWEEN ? "(NOT (" : "((", b->f);
+	if (as_real(b, x, promotes(x, lo), prefix) != 0)
 		return -1;
-	fputs(cast ? " AS REAL)" : "", b->f);
-	fprintf(b->f, " %sBETWEEN ", e->op == KQL_OP_NOT_BETWEEN ? "NOT " : "");
-	if (expr(b, e->args[1], prefix) != 0)
+	fputs(" >= ", b->f);
+	if (as_real(b, lo, false, prefix) != 0)
 		return -1;
 	fputs(" AND ", b->f);
-	if (span && (fputc('(', b->f), expr(b, e->args[1], prefix) != 0))
+	if (as_real(b, x, promotes(x, hi), prefix) != 0)
+		return -1;
+	fputs(" <= ", b->f);
+	if (as_real(b, hi, false, prefix) != 0)
+		return -1;
+	fputs("))", b->f);
+	return 0;
+}
+
+static int between(struct sqlb *b, const struct kql_expr *e, const char *prefix)
+{
+	const struct kql_expr *x = e->args[0], *lo = e->args[1], *hi = e->args[2];
+	bool span = x->type == PROTO_T_DATETIME && hi->type == PROTO_T_TIMESPAN;
+
+	if (promotes(x, lo) != promotes(x, hi))
+		return between_pairs(b, e, prefix);
+	/* an integer beside reals, or a real beside integers: as reals */
+	fputc('(', b->f);
+	if (as_real(b, x, promotes(x, lo), prefix) != 0)
+		return -1;
+	fprintf(b->f, " %sBETWEEN ", e->op == KQL_OP_NOT_BETWEEN ? "NOT " : "");
+	if (as_real(b, lo, promotes(lo, x), prefix) != 0)
+		return -1;
+	fputs(" AND ", b->f);
+	if (span && (fputc('(', b->f), expr(b, lo, prefix) != 0))
 		return -1;
 	fputs(span ? " + " : "", b->f);
-	if (expr(b, e->args[2], prefix) != 0)
+	if (as_real(b, hi, promotes(hi, x), prefix) != 0)
 		return -1;
 	fputs(span ? "))" : ")", b->f);
 	return 0;

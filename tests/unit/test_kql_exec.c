@@ -1679,6 +1679,15 @@ static void test_promoted_compare(void **state)
 	     "c = 9007199254740993 in (9007199254740993, 0.5), "
 	     "d = 9007199254740993 !in (9007199254740992.0, 7)",
 	     "true\tfalse\ttrue\tfalse\n");
+	/* a real beside integers too; between as >= and <=, each pair
+	 * promoted on its own (one real bound: the other compared exactly) */
+	ROWS("print a = 9007199254740992.0 between (9007199254740993 .. 9007199254740995), "
+	     "b = 9007199254740992.0 in (9007199254740993), "
+	     "c = 9007199254740992.0 !in (9007199254740993, 1.5), "
+	     "d = 9007199254740993 between (9007199254740993 .. 1e300), "
+	     "e = 9007199254740995 !between (9007199254740996 .. 1e300), "
+	     "f = toint(3) between (2.5 .. 3), g = long(null) between (1 .. 2.5)",
+	     "true\ttrue\tfalse\ttrue\ttrue\ttrue\tnull\n");
 	ROWS("datatable(n:long, r:real)[9007199254740993, 9007199254740992.0, 3, 3.5, "
 	     "long(null), 1.0] | where n >= r | project n",
 	     "9007199254740993\n");
