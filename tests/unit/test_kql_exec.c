@@ -1659,6 +1659,16 @@ static void test_deep(void **state)
 	/* print's layers too (a layer over no table is no subquery SQLite
 	 * flattens: it was computed ahead, its division refused) */
 	ROWS(repeat("print y = iff(1 == 1, 0, 100 / 0", " + @", "", 10, ")"), "0\n");
+	/* in the -if aggregates' predicates, a join's side, a union's input */
+	ROWS("range x from 0 to 9 step 1 | summarize c = countif(x == 0 or 100 / x + 1 + 2 + 3 + 4 "
+	     "+ 5 + 6 + 7 + 8 > 20), s = sumif(x, x != 0 and 100 / x + 1 + 2 + 3 + 4 + 5 + 6 + 7 + "
+	     "8 > 20) by k = x % 2",
+	     "0\t5\t20\n1\t5\t25\n");
+	ROWS("range x from 0 to 9 step 1 | join kind=inner (range x from 0 to 9 step 1 | extend z = "
+	     "iff(x == 0, 0, 100 / x + 1 + 2 + 3 + 4 + 5 + 6 + 7 + 8 + 9)) on x | union (print x = 0, "
+	     "x1 = 0, z = iff(1 == 1, 0, 100 / 0 + 1 + 2 + 3 + 4 + 5 + 6 + 7 + 8 + 9)) | summarize "
+	     "sum(z)",
+	     "686\n");
 }
 
 /* An int or long beside a real is compared as a real (the numerical
@@ -1706,33 +1716,21 @@ static void test_long_lists(void **state)
 	     "6000\n");
 }
 
-/* The layers of a deep expression and the CTEs of a long pipeline are
- * flattened into the statement by SQLite: nothing is materialized or
- * run as a co-routine for them. */
-static void test_deep_flattened(void **state)
+/* The steps of q's query plan over schema, none of them a subquery
+ * SQLite materialized or ran as a co-routine; *sql: its SQL. */
+static int flat_steps(const char *q, const struct kql_schema *schema, char **sql)
 {
-	static const struct kql_schema_column cols[] = {{"A", PROTO_T_LONG}, {"B", PROTO_T_REAL}};
-	static const struct kql_schema_table tables[] = {{"T", cols, 2}};
-	static const struct kql_schema_db dbs[] = {{"db", tables, 1}};
-	struct kql_schema schema = {dbs, 1, "db"};
-	const char *q = repeat("T | where A > 0",
-	                       " | extend c@ = A * 2 + B * 3 + A + 1 + 2 + 3 + 4 "
-	                       "+ 5 + 6 + 7 + 8 + 9 | where c@ > 0",
-	                       "", 12, " | summarize sum(A)");
 	struct kql_arena *a = kql_arena_new();
 	struct kql_query *kq;
 	struct kql_error e = {0};
 	sqlite3_stmt *st;
-	char *sql, *eqp;
+	char *eqp;
 	int steps = 0;
 
-	assert_int_equal(sqlite3_exec(db, "CREATE TABLE T (A INTEGER, B REAL)", NULL, NULL, NULL),
-	                 SQLITE_OK);
-	assert_int_equal(kql_compile(a, q, strlen(q), &schema, &kq, &e), 0);
-	assert_non_null(sql = kql_exec_sql(kq->results[0]));
-	assert_non_null(strstr(sql, "WITH ")); /* the pipeline needed CTEs */
-	assert_non_null(strstr(sql, " AS h0"));
-	assert_true(asprintf(&eqp, "EXPLAIN QUERY PLAN %s", sql) > 0);
+	if (kql_compile(a, q, strlen(q), schema, &kq, &e) != 0)
+		fail_msg("%s: %s", q, e.message);
+	assert_non_null(*sql = kql_exec_sql(kq->results[0]));
+	assert_true(asprintf(&eqp, "EXPLAIN QUERY PLAN %s", *sql) > 0);
 	assert_int_equal(sqlite3_prepare_v2(db, eqp, -1, &st, NULL), SQLITE_OK);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		const char *d = (const char *)sqlite3_column_text(st, 3);
@@ -1740,11 +1738,49 @@ static void test_deep_flattened(void **state)
 			fail_msg("not flattened: %s", d);
 		steps++;
 	}
-	assert_int_equal(steps, 1); /* SCAN T */
 	sqlite3_finalize(st);
 	free(eqp);
-	free(sql);
 	kql_arena_free(a);
+	return steps;
+}
+
+/* The layers of a deep expression and the CTEs of a long pipeline are
+ * flattened into the statement by SQLite: nothing is materialized or
+ * run as a co-routine for them, under a GROUP BY, an ORDER BY and
+ * LIMIT, in a join's sides too. */
+static void test_deep_flattened(void **state)
+{
+	static const struct kql_schema_column cols[] = {{"A", PROTO_T_LONG}, {"B", PROTO_T_REAL}};
+	static const struct kql_schema_table tables[] = {{"T", cols, 2}};
+	static const struct kql_schema_db dbs[] = {{"db", tables, 1}};
+	struct kql_schema schema = {dbs, 1, "db"};
+	const char *deep = "A * 2 + B * 3 + A + 1 + 2 + 3 + 4 + 5 + 6 + 7 + 8 + 9";
+	char q[1024], *sql;
+
+	assert_int_equal(sqlite3_exec(db, "CREATE TABLE T (A INTEGER, B REAL)", NULL, NULL, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(flat_steps(repeat("T | where A > 0",
+	                                   " | extend c@ = A * 2 + B * 3 + A + 1 + 2 + 3 + 4 "
+	                                   "+ 5 + 6 + 7 + 8 + 9 | where c@ > 0",
+	                                   "", 12, " | summarize sum(A)"),
+	                            &schema, &sql),
+	                 1); /* SCAN T */
+	assert_non_null(strstr(sql, "WITH ")); /* the pipeline needed CTEs */
+	assert_non_null(strstr(sql, " AS h0"));
+	free(sql);
+	snprintf(q, sizeof(q), "T | summarize s = sum(%s), c = countif(%s > 0) by k = %s", deep, deep,
+	         deep);
+	flat_steps(q, &schema, &sql);
+	free(sql);
+	snprintf(q, sizeof(q), "T | top 3 by %s desc", deep);
+	flat_steps(q, &schema, &sql);
+	free(sql);
+	snprintf(q, sizeof(q),
+	         "T | where %s > 0 | join kind=inner (T | where %s > 1 | extend d = %s) on A",
+	         deep, deep, deep);
+	flat_steps(q, &schema, &sql);
+	assert_non_null(strstr(sql, " AS h0"));
+	free(sql);
 	assert_int_equal(sqlite3_exec(db, "DROP TABLE T", NULL, NULL, NULL), SQLITE_OK);
 }
 
