@@ -1664,11 +1664,13 @@ static void test_deep(void **state)
 	     "+ 5 + 6 + 7 + 8 > 20), s = sumif(x, x != 0 and 100 / x + 1 + 2 + 3 + 4 + 5 + 6 + 7 + "
 	     "8 > 20) by k = x % 2",
 	     "0\t5\t20\n1\t5\t25\n");
-	ROWS("range x from 0 to 9 step 1 | join kind=inner (range x from 0 to 9 step 1 | extend z = "
-	     "iff(x == 0, 0, 100 / x + 1 + 2 + 3 + 4 + 5 + 6 + 7 + 8 + 9)) on x | union (print x = 0, "
-	     "x1 = 0, z = iff(1 == 1, 0, 100 / 0 + 1 + 2 + 3 + 4 + 5 + 6 + 7 + 8 + 9)) | summarize "
-	     "sum(z)",
-	     "686\n");
+	ROWS(
+	    "range x from 0 to 9 step 1 | join kind=inner (range x from 0 to 9 step 1 | extend z = "
+	    "iff(x == 0, 0, 100 / x + 1 + 2 + 3 + 4 + 5 + 6 + 7 + 8 + 9)) on x | union (print x = "
+	    "0, "
+	    "x1 = 0, z = iff(1 == 1, 0, 100 / 0 + 1 + 2 + 3 + 4 + 5 + 6 + 7 + 8 + 9)) | summarize "
+	    "sum(z)",
+	    "686\n");
 }
 
 /* An int or long beside a real is compared as a real (the numerical
@@ -1764,20 +1766,20 @@ static void test_deep_flattened(void **state)
 	                                   "+ 5 + 6 + 7 + 8 + 9 | where c@ > 0",
 	                                   "", 12, " | summarize sum(A)"),
 	                            &schema, &sql),
-	                 1); /* SCAN T */
+	                 1);                   /* SCAN T */
 	assert_non_null(strstr(sql, "WITH ")); /* the pipeline needed CTEs */
 	assert_non_null(strstr(sql, " AS h0"));
 	free(sql);
-	snprintf(q, sizeof(q), "T | summarize s = sum(%s), c = countif(%s > 0) by k = %s", deep, deep,
-	         deep);
+	snprintf(q, sizeof(q), "T | summarize s = sum(%s), c = countif(%s > 0) by k = %s", deep,
+	         deep, deep);
 	flat_steps(q, &schema, &sql);
 	free(sql);
 	snprintf(q, sizeof(q), "T | top 3 by %s desc", deep);
 	flat_steps(q, &schema, &sql);
 	free(sql);
 	snprintf(q, sizeof(q),
-	         "T | where %s > 0 | join kind=inner (T | where %s > 1 | extend d = %s) on A",
-	         deep, deep, deep);
+	         "T | where %s > 0 | join kind=inner (T | where %s > 1 | extend d = %s) on A", deep,
+	         deep, deep);
 	flat_steps(q, &schema, &sql);
 	assert_non_null(strstr(sql, " AS h0"));
 	free(sql);
