@@ -1663,6 +1663,29 @@ static int print_row(struct sqlb *b, const struct kql_plan *p)
 	return r;
 }
 
+/* A constant (a range's bound, a limit) as it is, or when it would be
+ * hoisted, as a print of it: "(SELECT c0 FROM (SELECT e AS c0 FROM
+ * layers))", which SQLite evaluates once. */
+static int constant(struct sqlb *b, struct kql_expr *e)
+{
+	struct kql_plan one = {
+	    .kind = KQL_P_VALUES, .pos = e->pos, .ncols = 1, .exprs = &e, .nexprs = 1, .nrows = 1};
+	struct kql_hoist h = {0};
+	int r = kql_hoist_root(&h, e, HOIST_HEIGHT);
+	bool tall = h.n > 0;
+
+	kql_hoist_clear(&h);
+	if (r != 0)
+		return -1;
+	if (!tall)
+		return expr(b, e, "");
+	fputs("(SELECT c0 FROM ", b->f);
+	if (sub(b, &one) != 0)
+		return -1;
+	fputc(')', b->f);
+	return 0;
+}
+
 static int plan_values(struct sqlb *b, const struct kql_plan *p)
 {
 	if (p->nrows == 0) {
@@ -1699,22 +1722,22 @@ static int plan_range(struct sqlb *b, const struct kql_plan *p)
 	struct kql_expr *const *e = p->exprs;
 
 	fputs("SELECT c0 FROM (WITH RECURSIVE r(c0) AS (SELECT ", b->f);
-	if (expr(b, e[0], "") != 0)
+	if (constant(b, e[0]) != 0)
 		return -1;
 	fputs(" UNION ALL SELECT c0 + ", b->f);
-	if (expr(b, e[2], "") != 0)
+	if (constant(b, e[2]) != 0)
 		return -1;
 	fputs(" FROM r WHERE ", b->f);
-	if (expr(b, e[2], "") != 0)
+	if (constant(b, e[2]) != 0)
 		return -1;
 	fputs(" > 0 AND c0 + ", b->f);
-	if (expr(b, e[2], "") != 0)
+	if (constant(b, e[2]) != 0)
 		return -1;
 	fputs(" <= ", b->f);
-	if (expr(b, e[1], "") != 0)
+	if (constant(b, e[1]) != 0)
 		return -1;
 	fputs(") SELECT c0 FROM r WHERE c0 <= ", b->f);
-	if (expr(b, e[1], "") != 0)
+	if (constant(b, e[1]) != 0)
 		return -1;
 	fputs(")", b->f);
 	return 0;
@@ -1805,7 +1828,7 @@ static int plan_sort(struct sqlb *b, const struct kql_plan *p)
 		r = order_by(b, p);
 	if (r == 0 && p->limit) {
 		fputs(" LIMIT ", b->f);
-		r = expr(b, p->limit, "");
+		r = constant(b, p->limit);
 	}
 	kql_hoist_clear(&h);
 	return r;
@@ -1993,7 +2016,7 @@ static int plan_mvexpand(struct sqlb *b, const struct kql_plan *p)
 	fputs(")) AS j", b->f);
 	if (p->limit != NULL) {
 		fputs(" WHERE j.value < ", b->f);
-		return expr(b, p->limit, "");
+		return constant(b, p->limit);
 	}
 	return 0;
 }
@@ -2069,7 +2092,7 @@ static int plan_node(struct sqlb *b, const struct kql_plan *p)
 		if (from(b, p->in[0], "t") != 0)
 			return -1;
 		fputs(" LIMIT ", b->f);
-		return expr(b, p->limit, "");
+		return constant(b, p->limit);
 	case KQL_P_DISTINCT:
 		return plan_distinct(b, p);
 	case KQL_P_UNION:

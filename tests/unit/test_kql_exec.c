@@ -1659,6 +1659,12 @@ static void test_deep(void **state)
 	/* print's layers too (a layer over no table is no subquery SQLite
 	 * flattens: it was computed ahead, its division refused) */
 	ROWS(repeat("print y = iff(1 == 1, 0, 100 / 0", " + @", "", 10, ")"), "0\n");
+	/* constants over no row: a range's bounds, take's and top's counts */
+	ROWS(repeat("range x from 0 to ", "1", " + ", 40, " step 1 | count"), "41\n");
+	ROWS(repeat("range x from 0 to 99 step 1 | take ", "1", " + ", 40, " | count"), "40\n");
+	ROWS(repeat("range x from 0 to 99 step 1 | top ", "1", " + ", 40,
+	            " by x | summarize min(x)"),
+	     "60\n");
 	/* in the -if aggregates' predicates, a join's side, a union's input */
 	ROWS("range x from 0 to 9 step 1 | summarize c = countif(x == 0 or 100 / x + 1 + 2 + 3 + 4 "
 	     "+ 5 + 6 + 7 + 8 > 20), s = sumif(x, x != 0 and 100 / x + 1 + 2 + 3 + 4 + 5 + 6 + 7 + "
