@@ -180,18 +180,6 @@ static int operand(struct sqlb *b, const struct kql_expr *e, int i, const char *
 	return 0;
 }
 
-static int binop(struct sqlb *b, const struct kql_expr *e, const char *op, const char *prefix)
-{
-	fputc('(', b->f);
-	if (operand(b, e, 0, prefix) != 0)
-		return -1;
-	fprintf(b->f, " %s ", op);
-	if (operand(b, e, 1, prefix) != 0)
-		return -1;
-	fputc(')', b->f);
-	return 0;
-}
-
 /* Whether operand i of e is an int or long compared with a real: Kusto
  * compares the two as reals (the type rule of its numerical operators,
  * .NET's promotion), where SQLite compares them exactly, which differs
@@ -216,10 +204,10 @@ static int as_real(struct sqlb *b, const struct kql_expr *x, bool cast, const ch
 	return 0;
 }
 
-/* Operand i of a comparison, an integer beside a real as a real. */
-static int compared(struct sqlb *b, const struct kql_expr *e, int i, const char *prefix)
+/* Operand i; of a comparison (cmp), an integer beside a real as a real. */
+static int side(struct sqlb *b, const struct kql_expr *e, int i, bool cmp, const char *prefix)
 {
-	bool cast = promoted(e, i);
+	bool cast = cmp && promoted(e, i);
 
 	fputs(cast ? "CAST(" : "", b->f);
 	if (operand(b, e, i, prefix) != 0)
@@ -228,17 +216,28 @@ static int compared(struct sqlb *b, const struct kql_expr *e, int i, const char 
 	return 0;
 }
 
-/* "(a op b)" for a comparison */
-static int compare(struct sqlb *b, const struct kql_expr *e, const char *op, const char *prefix)
+/* "(a op b)" */
+static int pair(struct sqlb *b, const struct kql_expr *e, const char *op, bool cmp,
+                const char *prefix)
 {
 	fputc('(', b->f);
-	if (compared(b, e, 0, prefix) != 0)
+	if (side(b, e, 0, cmp, prefix) != 0)
 		return -1;
 	fprintf(b->f, " %s ", op);
-	if (compared(b, e, 1, prefix) != 0)
+	if (side(b, e, 1, cmp, prefix) != 0)
 		return -1;
 	fputc(')', b->f);
 	return 0;
+}
+
+static int binop(struct sqlb *b, const struct kql_expr *e, const char *op, const char *prefix)
+{
+	return pair(b, e, op, false, prefix);
+}
+
+static int compare(struct sqlb *b, const struct kql_expr *e, const char *op, const char *prefix)
+{
+	return pair(b, e, op, true, prefix);
 }
 
 /* Kusto's == and !=: a null against a value is false for == and true for

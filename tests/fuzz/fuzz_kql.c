@@ -130,7 +130,8 @@ static char **sorted_lines(char *text, size_t *n)
 		v = w;
 		v[(*n)++] = l;
 	}
-	qsort(v, *n, sizeof(*v), cmp_line);
+	if (*n > 1) /* qsort of no array: undefined */
+		qsort(v, *n, sizeof(*v), cmp_line);
 	return v;
 }
 
