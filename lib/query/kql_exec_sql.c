@@ -180,7 +180,7 @@ static int operand(struct sqlb *b, const struct kql_expr *e, int i, const char *
 	return 0;
 }
 
-/* Whether operand i of e is an int or long compared with a real: Kusto
+/* Whether x is an int or long compared with other, a real: Kusto
  * compares the two as reals (the type rule of its numerical operators,
  * .NET's promotion), where SQLite compares them exactly, which differs
  * past 2^53 (9007199254740993 == 9007199254740992.0 is true in Kusto). */
@@ -189,6 +189,7 @@ static bool promotes(const struct kql_expr *x, const struct kql_expr *other)
 	return (x->type == PROTO_T_INT || x->type == PROTO_T_LONG) && other->type == PROTO_T_REAL;
 }
 
+/* Whether operand i of e is (promotes) */
 static bool promoted(const struct kql_expr *e, int i)
 {
 	return promotes(e->args[i], e->args[1 - i]);
