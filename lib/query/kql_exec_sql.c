@@ -189,7 +189,7 @@ static bool promotes(const struct kql_expr *x, const struct kql_expr *other)
 	return (x->type == PROTO_T_INT || x->type == PROTO_T_LONG) && other->type == PROTO_T_REAL;
 }
 
-/* Whether operand i of e is (promotes) */
+/* promotes() of operand i of e, beside the other */
 static bool promoted(const struct kql_expr *e, int i)
 {
 	return promotes(e->args[i], e->args[1 - i]);
