@@ -1664,8 +1664,9 @@ static int print_row(struct sqlb *b, const struct kql_plan *p)
 }
 
 /* A constant (a range's bound, a limit) as it is, or when it would be
- * hoisted, as a print of it: "(SELECT c0 FROM (SELECT e AS c0 FROM
- * layers))", which SQLite evaluates once. */
+ * hoisted, as a print of it in a CTE of its own: "(SELECT c0 FROM "$N")",
+ * which SQLite evaluates once (its layers nested from the CTE's top: a
+ * range's text nests deeper than its depth counts). */
 static int constant(struct sqlb *b, struct kql_expr *e)
 {
 	struct kql_plan one = {
@@ -1680,7 +1681,7 @@ static int constant(struct sqlb *b, struct kql_expr *e)
 	if (!tall)
 		return expr(b, e, "");
 	fputs("(SELECT c0 FROM ", b->f);
-	if (sub(b, &one) != 0)
+	if (cte(b, plan_of, &one) != 0)
 		return -1;
 	fputc(')', b->f);
 	return 0;

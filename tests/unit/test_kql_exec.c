@@ -1634,7 +1634,7 @@ static const char *nested_iff(int n)
  * deep as the KQL parser takes. */
 static void test_deep(void **state)
 {
-	char want[64];
+	char want[64], range[256], q[8192];
 
 	ROWS(repeat("range x from 1 to 5 step 1 | extend y = ", "x", " + ", 100,
 	            " | summarize sum(y)"),
@@ -1665,6 +1665,22 @@ static void test_deep(void **state)
 	ROWS(repeat("range x from 0 to 99 step 1 | top ", "1", " + ", 40,
 	            " by x | summarize min(x)"),
 	     "60\n");
+	/* ... nested deep in joins (a range's text nests past its depth) */
+	snprintf(range, sizeof(range), "%s",
+	         repeat("range x from 0 to ", "1", " + ", 20, " step 1"));
+	snprintf(q, sizeof(q), "%s | join kind=inner (%s | where x != 0) on x | project x", range,
+	         range);
+	for (int i = 1; i < 8; i++) {
+		char next[sizeof(q)];
+		int n = snprintf(next, sizeof(next),
+		                 "(%s) | join kind=inner (%s | where x != %d) on x | project x", q,
+		                 range, i);
+
+		assert_true(n > 0 && (size_t)n < sizeof(next));
+		memcpy(q, next, sizeof(q));
+	}
+	strcat(q, " | count");
+	ROWS(q, "13\n");
 	/* in the -if aggregates' predicates, a join's side, a union's input */
 	ROWS("range x from 0 to 9 step 1 | summarize c = countif(x == 0 or 100 / x + 1 + 2 + 3 + 4 "
 	     "+ 5 + 6 + 7 + 8 > 20), s = sumif(x, x != 0 and 100 / x + 1 + 2 + 3 + 4 + 5 + 6 + 7 + "
