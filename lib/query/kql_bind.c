@@ -489,20 +489,60 @@ static int union_wild(struct kqlb *b, struct union_in *u, const struct kql_node 
 	return 0;
 }
 
-/* union T1, T2 as a source (first is NULL) or | union T2 after first. */
+/* Whether the union leg k names nothing there is (isfuzzy=true leaves it
+ * out): a table that is not, a database that is not, a wildcard name
+ * that matches no table.  A let name resolves; any other leg is bound,
+ * its errors kept ("isfuzzy=true only applies to the union sources
+ * resolution phase", the union page). */
+static bool unresolved(struct kqlb *b, const struct kqlb_binding *env, const struct kql_node *k)
+{
+	const struct kql_schema_db *db;
+
+	if (k->kind != KQL_N_TABLE && k->kind != KQL_N_PATTERN)
+		return false;
+	if (k->kind == KQL_N_TABLE && k->str == NULL && kqlb_lookup(env, k->name) != NULL)
+		return false;
+	db = kql_schema_db(b->schema, k->str != NULL ? k->str : b->schema->current);
+	if (db == NULL)
+		return true;
+	if (k->kind == KQL_N_TABLE)
+		return kql_schema_table(db, k->name) == NULL;
+	for (size_t i = 0; i < db->ntables; i++)
+		if (kqlb_wild_match(k->name, strlen(k->name), db->tables[i].name))
+			return false;
+	return true;
+}
+
+/* union T1, T2 as a source (first is NULL) or | union T2 after first.
+ * With isfuzzy=true the legs that name nothing are left out; when none
+ * is left, the first of them is refused as without it ("if no
+ * resolutions succeed, the query returns an error"). */
 static struct kql_plan *bind_union(struct kqlb *b, const struct kqlb_binding *env,
                                    const struct kql_node *n, struct kql_plan *first)
 {
 	struct union_in u = {NULL, NULL, 0, 0};
+	const struct kql_node *missed = NULL;
 
 	if (union_room(b, n, first != NULL, &u) != 0 ||
 	    (first != NULL && union_add(b, &u, NULL, first, n->pos) != 0))
 		return NULL;
-	for (const struct kql_node *k = n->kids; k != NULL; k = k->next)
+	for (const struct kql_node *k = n->kids; k != NULL; k = k->next) {
+		if (n->i && unresolved(b, env, k)) {
+			missed = missed != NULL ? missed : k;
+			continue;
+		}
 		if (k->kind == KQL_N_PATTERN
 		        ? union_wild(b, &u, k) != 0
 		        : union_add(b, &u, k, kqlb_tabular(b, env, k), k->pos) != 0)
 			return NULL;
+	}
+	if (u.n == 0 && missed != NULL) {
+		if (missed->kind == KQL_N_PATTERN)
+			(void)union_wild(b, &u, missed); /* its error */
+		else
+			(void)kqlb_tabular(b, env, missed);
+		return NULL;
+	}
 	return kqlb_union(b, n, u.in, u.src, u.n);
 }
 

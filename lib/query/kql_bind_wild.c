@@ -15,8 +15,8 @@
  *  - A pattern that matches nothing is an error (its binder: "The name
  *    'E*' does not refer to any known table", or column), SEM0100 here;
  *    only union's isfuzzy=true makes it a warning ("Failed to resolve
- *    entity 'SomeView*'" on the union page), which this follower, with no
- *    warnings, does not do: isfuzzy is accepted and ignored, as for names.
+ *    entity 'SomeView*'" on the union page): there the leg is left out
+ *    (kql_bind.c's bind_union), without a warning (this follower has none).
  *  - Tables only, plus views declared by `let ... = view`, which this
  *    follower does not support: other let names are never matched.
  * Chosen here: a union reads the matched tables in the order of their

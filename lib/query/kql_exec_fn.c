@@ -309,15 +309,17 @@ static bool ascii_case(sqlite3_context *ctx, const char *s, int n, bool upper)
 	return true;
 }
 
-/* kql_lower(s) / kql_upper(s): tolower/toupper of every letter. */
-static void text_case(sqlite3_context *ctx, sqlite3_value *v, bool upper)
+/* kql_lower(s) / kql_upper(s): tolower/toupper of every letter;
+ * kql_casefold(s): the case-insensitive operators' key (kql_fold.h),
+ * ASCII lower case for ASCII text. */
+static void text_case(sqlite3_context *ctx, sqlite3_value *v, enum kql_fold_to to)
 {
 	const char *s = (const char *)sqlite3_value_text(v);
 	char *out;
 
-	if (s == NULL || ascii_case(ctx, s, sqlite3_value_bytes(v), upper))
+	if (s == NULL || ascii_case(ctx, s, sqlite3_value_bytes(v), to == KQL_FOLD_UPPER))
 		return;
-	if ((out = kql_fold(s, upper)) == NULL) {
+	if ((out = kql_fold(s, to)) == NULL) {
 		sqlite3_result_error_nomem(ctx);
 		return;
 	}
@@ -326,12 +328,17 @@ static void text_case(sqlite3_context *ctx, sqlite3_value *v, bool upper)
 
 static void fn_lower(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-	text_case(ctx, argv[0], false);
+	text_case(ctx, argv[0], KQL_FOLD_LOWER);
 }
 
 static void fn_upper(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-	text_case(ctx, argv[0], true);
+	text_case(ctx, argv[0], KQL_FOLD_UPPER);
+}
+
+static void fn_casefold(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	text_case(ctx, argv[0], KQL_FOLD_CASE);
 }
 
 /* A compiled pattern (PCRE2, whose leftmost-first matching and group
@@ -2440,6 +2447,7 @@ static const struct {
     {"kql_convert", 3, fn_convert, NULL, NULL},
     {"kql_strop", 3, fn_strop, NULL, NULL},
     {"kql_lower", 1, fn_lower, NULL, NULL},
+    {"kql_casefold", 1, fn_casefold, NULL, NULL},
     {"kql_upper", 1, fn_upper, NULL, NULL},
     {"kql_regex", 3, fn_regex, NULL, NULL},
     {"kql_extract", 4, fn_extract, NULL, NULL},

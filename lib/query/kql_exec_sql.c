@@ -316,10 +316,10 @@ static int strop(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 	return unsupported(b, e->pos, "the operator", kql_op_name(e->op));
 }
 
-/* One side of in: the value, lower-cased for in~ (every letter). */
+/* One side of in: the value, case-folded for in~ (every letter, as =~). */
 static int in_value(struct sqlb *b, const struct kql_expr *v, bool ci, const char *prefix)
 {
-	fputs(ci ? "kql_lower(" : "", b->f);
+	fputs(ci ? "kql_casefold(" : "", b->f);
 	if ((ci ? text_of(b, v, prefix) : expr(b, v, prefix)) != 0)
 		return -1;
 	fputs(ci ? ")" : "", b->f);
@@ -327,6 +327,34 @@ static int in_value(struct sqlb *b, const struct kql_expr *v, bool ci, const cha
 }
 
 enum in_group { IN_ALL, IN_EXACT, IN_REALS };
+
+/* Whether v, a value of an in list, is in group g. */
+static bool in_group_has(const struct kql_expr *v, enum in_group g)
+{
+	if (v->type == PROTO_T_DYNAMIC)
+		return false;
+	return g == IN_ALL || (v->type == PROTO_T_REAL) == (g == IN_REALS);
+}
+
+/* " OR x IN (": x as a real (cast) for the reals' group. */
+static int in_head(struct sqlb *b, const struct kql_expr *e, bool ci, bool cast, const char *prefix)
+{
+	fputs(cast ? " OR CAST(" : " OR ", b->f);
+	if (in_value(b, e->args[0], ci, prefix) != 0)
+		return -1;
+	fputs(cast ? " AS REAL) IN (" : " IN (", b->f);
+	return 0;
+}
+
+/* Value j of the list; beside a real x, an integer as a real. */
+static int in_item(struct sqlb *b, const struct kql_expr *e, size_t j, bool ci, const char *prefix)
+{
+	const struct kql_expr *v = e->args[j];
+
+	if (!ci && promotes(v, e->args[0]))
+		return as_real(b, v, true, prefix);
+	return in_value(b, v, ci, prefix);
+}
 
 /* " OR x IN (v, ...)" of the list's scalars in group g (IN_REALS: the
  * reals beside an integer x, which is compared as a real, as == does;
@@ -337,17 +365,13 @@ static int in_scalars(struct sqlb *b, const struct kql_expr *e, bool ci, enum in
 	size_t n = 0;
 
 	for (size_t j = 1; j < e->nargs; j++) {
-		const struct kql_expr *v = e->args[j];
-		if (v->type == PROTO_T_DYNAMIC ||
-		    (g != IN_ALL && (v->type == PROTO_T_REAL) != (g == IN_REALS)))
+		if (!in_group_has(e->args[j], g))
 			continue;
-		fputs(n++ > 0 ? ", " : g == IN_REALS ? " OR CAST(" : " OR ", b->f);
-		if (n == 1 && in_value(b, e->args[0], ci, prefix) != 0)
+		if (n++ > 0)
+			fputs(", ", b->f);
+		else if (in_head(b, e, ci, g == IN_REALS, prefix) != 0)
 			return -1;
-		fputs(n == 1 ? (g == IN_REALS ? " AS REAL) IN (" : " IN (") : "", b->f);
-		/* a real x beside an integer: the integer as a real */
-		if (!ci && promotes(v, e->args[0]) ? as_real(b, v, true, prefix) != 0
-		                                   : in_value(b, v, ci, prefix) != 0)
+		if (in_item(b, e, j, ci, prefix) != 0)
 			return -1;
 	}
 	fputs(n > 0 ? ")" : "", b->f);
@@ -373,7 +397,7 @@ static int in_list(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 		fputs(" OR ", b->f);
 		if (in_value(b, e->args[0], ci, prefix) != 0)
 			return -1;
-		fputs(ci ? " IN (SELECT kql_lower(value) FROM json_each("
+		fputs(ci ? " IN (SELECT kql_casefold(value) FROM json_each("
 		         : " IN (SELECT value FROM json_each(",
 		      b->f);
 		if (expr(b, e->args[i], prefix) != 0)

@@ -65,21 +65,34 @@ static size_t encode(unsigned cp, char *out)
 	return 4;
 }
 
-static unsigned map(unsigned cp, bool upper)
+static unsigned ascii(unsigned cp, bool upper)
+{
+	if (upper)
+		return cp >= 'a' && cp <= 'z' ? cp - 32 : cp;
+	return cp >= 'A' && cp <= 'Z' ? cp + 32 : cp;
+}
+
+static unsigned one(unsigned cp, bool upper)
 {
 	wint_t m;
 
-	if (cp < 0x80 || utf8_locale == (locale_t)0) {
-		if (upper)
-			return cp >= 'a' && cp <= 'z' ? cp - 32 : cp;
-		return cp >= 'A' && cp <= 'Z' ? cp + 32 : cp;
-	}
+	if (cp < 0x80 || utf8_locale == (locale_t)0)
+		return ascii(cp, upper);
 	m = upper ? towupper_l((wint_t)cp, utf8_locale) : towlower_l((wint_t)cp, utf8_locale);
 	/* A mapping must stay a scalar value: never a surrogate or beyond. */
 	return m > 0x10ffff || (m >= 0xd800 && m <= 0xdfff) ? cp : (unsigned)m;
 }
 
-char *kql_fold(const char *s, bool upper)
+static unsigned map(unsigned cp, enum kql_fold_to to)
+{
+	if (to != KQL_FOLD_CASE)
+		return one(cp, to == KQL_FOLD_UPPER);
+	if (cp == 0x131 || cp == 0x17f) /* ı, ſ: not i and s (kql_fold.h) */
+		return cp;
+	return one(one(cp, true), false);
+}
+
+char *kql_fold(const char *s, enum kql_fold_to to)
 {
 	size_t n = strlen(s), i = 0, w = 0;
 	/* A code point's case partner needs at most 1.5 times its bytes. */
@@ -94,7 +107,7 @@ char *kql_fold(const char *s, bool upper)
 			out[w++] = s[i++];
 			continue;
 		}
-		w += encode(map(decode((const unsigned char *)s + i, len), upper), out + w);
+		w += encode(map(decode((const unsigned char *)s + i, len), to), out + w);
 		i += len;
 	}
 	out[w] = '\0';

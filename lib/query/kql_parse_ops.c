@@ -139,8 +139,10 @@ static bool set_union_param(struct kql_parser *p, struct kql_node *n, const char
 		n->str = v->text;
 		return true;
 	}
-	if (strcmp(name, "isfuzzy") == 0)
+	if (strcmp(name, "isfuzzy") == 0) {
+		n->i = strcmp(v->text, "true") == 0; /* its legs resolved fuzzily */
 		return true;
+	}
 	if (strcmp(v->text, "outer") == 0 || strcmp(v->text, "inner") == 0) {
 		n->op = v->text[0] == 'i' ? KQL_UNION_INNER : KQL_UNION_OUTER;
 		return true;

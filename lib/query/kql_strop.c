@@ -8,8 +8,9 @@
  * a haystack of ASCII bytes fold(hay) is the haystack with its letters
  * lowered: it is matched in place, a byte lowered as it is compared
  * (a folded needle with a byte beyond ASCII simply never matches there).
- * Any other haystack is folded first: a KELVIN SIGN (U+212A) or a LONG S
- * (U+017F) fold to ASCII letters, so no shortcut is taken there.  The
+ * Any other haystack is folded first: a KELVIN SIGN (U+212A) or a
+ * capital I with a dot (U+0130) fold to ASCII letters, so no shortcut is
+ * taken there (the fold, KQL_FOLD_CASE, is kql_fold.h's).  The
  * case-sensitive forms never fold.  Terms (has, hasprefix, hassuffix) are
  * runs of ASCII letters and digits and of bytes beyond ASCII, as before.
  *
@@ -41,7 +42,7 @@
 
 struct kql_needle {
 	int op;
-	bool ci;    /* case-insensitive: text is folded to lower case */
+	bool ci;    /* case-insensitive: text is folded (KQL_FOLD_CASE) */
 	bool fast;  /* a scan (contains, has…) for ASCII text: fast_match */
 	size_t len; /* bytes of text */
 	/* when fast: its first two bytes and their masks, 16 times each */
@@ -84,7 +85,7 @@ static void fast_lanes(struct kql_needle *nd)
 struct kql_needle *kql_needle_new(int op, const char *s)
 {
 	bool ci = op_ci(op);
-	char *folded = ci ? kql_fold(s, false) : NULL;
+	char *folded = ci ? kql_fold(s, KQL_FOLD_CASE) : NULL;
 	const char *t = ci ? folded : s;
 	struct kql_needle *nd = NULL;
 	size_t len;
@@ -350,7 +351,7 @@ int kql_strop_match(const struct kql_needle *nd, const char *hay, size_t len)
 	if (nd->fast && len >= FAST_MIN && (r = fast_match(nd, hay, len)) >= 0)
 		return r;
 	if (!plain_ascii(hay, &len) && nd->ci) {
-		if ((folded = kql_fold(hay, false)) == NULL)
+		if ((folded = kql_fold(hay, KQL_FOLD_CASE)) == NULL)
 			return -ENOMEM;
 		hay = folded;
 		len = strlen(folded);

@@ -557,6 +557,16 @@ static void test_union_wildcards(void **state)
 	             "no table of database 'Other' matches 'X*'");
 	/* a let is no table: the pattern sees the schema's only */
 	expect_error("let Xy = Ab; union X*", KQL_E_NAME, 1, 20, "'X*'");
+	/* isfuzzy=true leaves out the legs that name nothing; none left is
+	 * the first one's error; other errors are kept */
+	expect_sources("union isfuzzy=true withsource=S X*, Ab, Nope, database('Nope').T, E*2",
+	               "Ab,Ev2");
+	expect_sources("let Xy = Ab; union withsource=S isfuzzy=true Xy, Zz", "Ab");
+	expect_sources("Ab | union isfuzzy=true withsource=S Nope", "Ab");
+	expect_error("union isfuzzy=true Nope, X*", KQL_E_NAME, 1, 20, "'Nope'");
+	expect_error("union isfuzzy=true X*, Nope", KQL_E_NAME, 1, 20, "no table matches 'X*'");
+	expect_error("union isfuzzy=true Ab, (Ab | where Nope > 1)", KQL_E_NAME, 1, 36, "'Nope'");
+	expect_error("union isfuzzy=false Ab, Nope", KQL_E_NAME, 1, 25, "'Nope'");
 	use = &schema;
 }
 
