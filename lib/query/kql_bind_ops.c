@@ -247,11 +247,11 @@ static struct kql_plan *bind_where(struct kqlb *b, const struct kqlb_binding *en
 
 /* ---- project, extend, project-away, project-rename ---- */
 
-/* Whether e passes on a column of in whose null is NaN (kql_col). */
+/* Whether e passes on the NaN of a column of in whose null is NaN
+ * (kql_col), as itself or through arithmetic (kql_expr_keeps_nan). */
 static bool passes_nan(const struct kql_expr *e, const struct kql_plan *in)
 {
-	return e->kind == KQL_E_COL && e->side == 0 && e->col >= 0 && (size_t)e->col < in->ncols &&
-	       in->cols[e->col].nan_if_null;
+	return kql_expr_keeps_nan(e, in);
 }
 
 /* The name of an unnamed item: its column's, d_a, else ColumnN. */

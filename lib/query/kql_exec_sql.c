@@ -1647,8 +1647,9 @@ static int select_exprs(struct sqlb *b, struct kql_expr *const *v, size_t n, siz
 
 	for (size_t i = 0; i < n; i++) {
 		fputs(i > 0 ? ", " : "", b->f);
-		/* a column passed on unchanged keeps its NaN (kql_exec_run) */
-		b->nan_in = v[i]->kind == KQL_E_COL ? NULL : nan_in;
+		/* a column passed on unchanged, or through arithmetic that
+		 * keeps its NaN, is NaN where null (kql_exec_run) */
+		b->nan_in = kql_expr_keeps_nan(v[i], nan_in) ? NULL : nan_in;
 		if (expr(b, v[i], "t.") != 0)
 			return -1;
 		fprintf(b->f, " AS c%zu", first_col + i);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "query/kql_func.h"
 #include "query/kql_plan.h"
 #include "util/timefmt.h"
 
@@ -257,4 +258,51 @@ char *kql_plan_text(const struct kql_plan *p)
 		return NULL;
 	}
 	return buf;
+}
+
+/* ---- NaN passed on (avg of no values) ---- */
+
+static bool nan_op(const struct kql_expr *e)
+{
+	if (e->kind == KQL_E_OP)
+		return (e->op >= KQL_OP_ADD && e->op <= KQL_OP_DIV) || e->op == KQL_OP_NEG;
+	switch (e->kind == KQL_E_CALL ? e->fn : KQL_F_COUNT_FNS) {
+	case KQL_F_ROUND:
+	case KQL_F_ABS:
+	case KQL_F_CEILING:
+	case KQL_F_SQRT:
+	case KQL_F_EXP:
+	case KQL_F_LOG:
+	case KQL_F_LOG10:
+	case KQL_F_TOREAL:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static bool number_literal(const struct kql_expr *e)
+{
+	return e->kind == KQL_E_LIT && !e->isnull &&
+	       (e->type == PROTO_T_REAL || e->type == PROTO_T_LONG || e->type == PROTO_T_INT);
+}
+
+bool kql_expr_keeps_nan(const struct kql_expr *e, const struct kql_plan *in)
+{
+	bool nan = false;
+
+	if (in == NULL)
+		return false;
+	if (e->kind == KQL_E_COL)
+		return e->side == 0 && e->col >= 0 && (size_t)e->col < in->ncols &&
+		       in->cols[e->col].nan_if_null;
+	if (e->type != PROTO_T_REAL || !nan_op(e))
+		return false;
+	for (size_t i = 0; i < e->nargs; i++) {
+		if (kql_expr_keeps_nan(e->args[i], in))
+			nan = true;
+		else if (!number_literal(e->args[i]))
+			return false;
+	}
+	return nan;
 }

@@ -170,4 +170,12 @@ void kql_expr_print(FILE *f, const struct kql_expr *e, const struct kql_plan *in
 /* The KQL name of a plan kind ("scan", "filter", ...). */
 const char *kql_plan_kind_name(enum kql_plan_kind k);
 
+/* Whether e, over a row of in, is NaN exactly where a column of in it
+ * reads is NaN (kql_col.nan_if_null), so its own null is NaN too: such a
+ * column, or arithmetic on it that gives NaN for NaN (+ - * / of reals,
+ * unary minus, round, abs, ceiling, sqrt, exp, log, log10, todouble)
+ * whose other operands are such expressions or literals that are not
+ * null.  A projection passes the NaN on there instead of refusing it. */
+bool kql_expr_keeps_nan(const struct kql_expr *e, const struct kql_plan *in);
+
 #endif

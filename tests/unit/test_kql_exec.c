@@ -921,8 +921,22 @@ static void test_zones_guids_inner_avg(void **state)
 	expect_rows("datatable(k:string, x:real)['a', real(null), 'b', 2.0] "
 	            "| summarize a = avg(x), c = avgif(x, x > 5) by k | order by k asc | take 5",
 	            "a\tNaN\tNaN\nb\t2\tNaN\n", true);
-	/* an expression over that NaN would see null: refused (test_reals) */
-	assert_null(run("datatable(x:long)[] | summarize a = avg(x) | project a, b = a + 1", &e));
+	/* arithmetic that gives NaN for NaN passes it on (kql_expr_keeps_nan):
+	 * with literals, or with another such NaN */
+	ROWS("datatable(k:string, x:real)['a', real(null), 'b', 2.0] | summarize a = avg(x) by k "
+	     "| extend b = round(a * 100, 1), c = -a, d = a / 0.0, e = 100 / (a + 1), "
+	     "f = sqrt(abs(a)) - a, g = todouble(a) | order by k asc",
+	     "a\tNaN\tNaN\tNaN\tNaN\tNaN\tNaN\tNaN\n"
+	     "b\t2\t200\t-2\tInfinity\t33.333333333333336\t-0.5857864376269049\t2\n");
+	/* any other expression over that NaN would see null: refused */
+	assert_null(
+	    run("datatable(x:long)[] | summarize a = avg(x) | project a, b = tostring(a)", &e));
+	assert_string_equal(e.code, KQL_E_UNSUPPORTED);
+	assert_null(run("datatable(x:long, y:real)[1, real(null)] | summarize a = avgif(x, x > 5), "
+	                "y = max(y) | project b = a + y",
+	                &e));
+	assert_string_equal(e.code, KQL_E_UNSUPPORTED);
+	assert_null(run("datatable(x:long)[] | summarize a = avg(x) | where a > 1", &e));
 	assert_string_equal(e.code, KQL_E_UNSUPPORTED);
 	assert_null(run("print x = datetime(2020-01-01) | summarize sum(x)", &e));
 	assert_string_equal(e.code, KQL_E_TYPE);

@@ -433,6 +433,9 @@ static const char *const split_queries[] = {
     "avg(t), avgif(t, N > 5), avg(Timestamp + 500000d)",
     "T | where Level == 'Debug' | summarize avg(Timestamp), avgif(Timestamp, Flag) by Host",
     "T | where Level == 'nothing' | summarize avg(Timestamp), count()",
+    /* NaN (avg of no values) passed on through arithmetic */
+    "T | summarize a = avg(Latency), c = avgif(N, Level == 'nothing') by Level "
+    "| extend b = round(a * 2, 3), d = c + 1, e = -c / 2 | order by Level asc",
     /* nested past SQLite's parser stack (CTEs, hoisted layers, flat chains) */
     "T | extend x = N + N + N + N + N + N + N + N + N + N + N + N + N + N + N + N + N + N + N"
     " + N + N + N + N + N + N | summarize sum(x), avg(x) by Host | order by Host asc",
