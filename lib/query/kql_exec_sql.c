@@ -1444,14 +1444,21 @@ static int column(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 	return 0;
 }
 
-/* A hoisted subexpression (kql_hoist.h) as its layer's column. */
+/* A hoisted subexpression (kql_hoist.h) as its layer's column; one that
+ * passes a NaN on (kql_expr_keeps_nan), read as column reads a column
+ * whose null is NaN. */
 static bool hoisted(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 {
 	int i = b->hoist && e != b->defining ? kql_hoist_find(b->hoist, e) : -1;
+	bool nan = i >= 0 && kql_expr_keeps_nan(e, b->nan_in);
 
-	if (i >= 0)
-		fprintf(b->f, "%sh%d", prefix, i);
-	return i >= 0;
+	if (i < 0)
+		return false;
+	fprintf(b->f, "%s%sh%d", nan ? "kql_nan(" : "", prefix, i);
+	if (nan)
+		write_at(b, e);
+	fputs(nan ? ")" : "", b->f);
+	return true;
 }
 
 static int expr(struct sqlb *b, const struct kql_expr *e, const char *prefix)
@@ -1570,6 +1577,7 @@ static int layer_of(struct sqlb *b, const void *arg)
 {
 	const struct layer *l = arg;
 	const struct kql_hoist *h = b->hoist;
+	const struct kql_plan *in = l->p->nin > 0 ? l->p->in[0] : NULL;
 
 	/* print: the first layer is over one row of nothing, a FROM SQLite
 	 * needs to flatten it (a layer without one it computes ahead) */
@@ -1578,13 +1586,14 @@ static int layer_of(struct sqlb *b, const void *arg)
 	int r = 0;
 
 	fputs(base ? "SELECT " : "SELECT t.*", b->f);
-	b->nan_in = l->p->nin > 0 ? l->p->in[0] : NULL;
 	for (size_t i = 0; i < h->n && r == 0; i++) {
 		if (h->v[i].level != l->level)
 			continue;
 		fputs(sep, b->f);
 		sep = ", ";
 		b->defining = h->v[i].e;
+		/* one passing a NaN on reads its columns' NaN as null */
+		b->nan_in = kql_expr_keeps_nan(h->v[i].e, in) ? NULL : in;
 		r = expr(b, h->v[i].e, "t.");
 		fprintf(b->f, " AS h%zu", i);
 	}

@@ -928,9 +928,17 @@ static void test_zones_guids_inner_avg(void **state)
 	     "f = sqrt(abs(a)) - a, g = todouble(a) | order by k asc",
 	     "a\tNaN\tNaN\tNaN\tNaN\tNaN\tNaN\tNaN\n"
 	     "b\t2\t200\t-2\tInfinity\t33.333333333333336\t-0.5857864376269049\t2\n");
+	/* ... taller than a layer (kql_hoist): its hoisted parts too */
+	ROWS("datatable(k:string, x:real)['a', real(null), 'b', 2.0] | summarize a = avg(x) by k "
+	     "| extend b = -(a + 1 + 2 + 3 + 4 + 5 + 6 + 7 + 8 + 9 + 10) | order by k asc",
+	     "a\tNaN\tNaN\nb\t2\t-57\n");
 	/* any other expression over that NaN would see null: refused */
 	assert_null(
 	    run("datatable(x:long)[] | summarize a = avg(x) | project a, b = tostring(a)", &e));
+	assert_string_equal(e.code, KQL_E_UNSUPPORTED);
+	assert_null(run("datatable(x:long)[] | summarize a = avg(x) | project b = tostring(a + 1 + "
+	                "2 + 3 + 4 + 5 + 6 + 7 + 8 + 9 + 10)",
+	                &e));
 	assert_string_equal(e.code, KQL_E_UNSUPPORTED);
 	assert_null(run("datatable(x:long, y:real)[1, real(null)] | summarize a = avgif(x, x > 5), "
 	                "y = max(y) | project b = a + y",

@@ -454,6 +454,8 @@ static const char *const split_queries[] = {
     "T | top 3 by Latency + Latency + Latency + Latency + Latency + Latency + Latency + Laten"
     "cy + Latency + Latency + Latency + Latency + Latency + Latency + Latency + Latency + Lat"
     "ency + Latency + Latency + Latency desc, N asc, Timestamp asc",
+    "T | summarize a = avg(Latency) by Level | extend b = -(a + 1 + 2 + 3 + 4 + 5 + 6 + 7 + 8"
+    " + 9 + 10) | order by Level asc",
     /* deep predicates of the -if aggregates, and a deep branch reached
      * only where its division is defined, in the partial expressions */
     "T | summarize a = avgif(Latency, N + N + N + N + N + N + N + N + N + N + N > 100), c = cou"
