@@ -180,15 +180,29 @@ static int operand(struct sqlb *b, const struct kql_expr *e, int i, const char *
 	return 0;
 }
 
-/* Whether operand i of e is an int or long compared with a real: Kusto
+/* Whether x is an int or long compared with other, a real: Kusto
  * compares the two as reals (the type rule of its numerical operators,
  * .NET's promotion), where SQLite compares them exactly, which differs
  * past 2^53 (9007199254740993 == 9007199254740992.0 is true in Kusto). */
+static bool promotes(const struct kql_expr *x, const struct kql_expr *other)
+{
+	return (x->type == PROTO_T_INT || x->type == PROTO_T_LONG) && other->type == PROTO_T_REAL;
+}
+
+/* promotes() of operand i of e, beside the other */
 static bool promoted(const struct kql_expr *e, int i)
 {
-	enum proto_coltype t = e->args[i]->type;
+	return promotes(e->args[i], e->args[1 - i]);
+}
 
-	return (t == PROTO_T_INT || t == PROTO_T_LONG) && e->args[1 - i]->type == PROTO_T_REAL;
+/* x, as a real when cast */
+static int as_real(struct sqlb *b, const struct kql_expr *x, bool cast, const char *prefix)
+{
+	fputs(cast ? "CAST(" : "", b->f);
+	if (expr(b, x, prefix) != 0)
+		return -1;
+	fputs(cast ? " AS REAL)" : "", b->f);
+	return 0;
 }
 
 /* Operand i; of a comparison (cmp), an integer beside a real as a real. */
@@ -332,6 +346,16 @@ static int in_head(struct sqlb *b, const struct kql_expr *e, bool ci, bool cast,
 	return 0;
 }
 
+/* Value j of the list; beside a real x, an integer as a real. */
+static int in_item(struct sqlb *b, const struct kql_expr *e, size_t j, bool ci, const char *prefix)
+{
+	const struct kql_expr *v = e->args[j];
+
+	if (!ci && promotes(v, e->args[0]))
+		return as_real(b, v, true, prefix);
+	return in_value(b, v, ci, prefix);
+}
+
 /* " OR x IN (v, ...)" of the list's scalars in group g (IN_REALS: the
  * reals beside an integer x, which is compared as a real, as == does;
  * IN_EXACT: the others); nothing when the group is empty. */
@@ -347,7 +371,7 @@ static int in_scalars(struct sqlb *b, const struct kql_expr *e, bool ci, enum in
 			fputs(", ", b->f);
 		else if (in_head(b, e, ci, g == IN_REALS, prefix) != 0)
 			return -1;
-		if (in_value(b, e->args[j], ci, prefix) != 0)
+		if (in_item(b, e, j, ci, prefix) != 0)
 			return -1;
 	}
 	fputs(n > 0 ? ")" : "", b->f);
@@ -385,26 +409,48 @@ static int in_list(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 }
 
 /* between (lo .. hi); a datetime between (lo .. 1d) ends at lo + 1d. */
-static int between(struct sqlb *b, const struct kql_expr *e, const char *prefix)
+/* x between (lo .. hi), as x >= lo and x <= hi: each pair promoted as
+ * compare does; when only one bound is a real beside an integer x, x is
+ * read twice, once as a real. */
+static int between_pairs(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 {
-	bool span = e->args[0]->type == PROTO_T_DATETIME && e->args[2]->type == PROTO_T_TIMESPAN;
-	enum proto_coltype t = e->args[0]->type;
-	/* an integer between reals is compared as a real (promoted) */
-	bool cast = (t == PROTO_T_INT || t == PROTO_T_LONG) &&
-	            (e->args[1]->type == PROTO_T_REAL || e->args[2]->type == PROTO_T_REAL);
+	const struct kql_expr *x = e->args[0], *lo = e->args[1], *hi = e->args[2];
 
-	fputs(cast ? "(CAST(" : "(", b->f);
-	if (expr(b, e->args[0], prefix) != 0)
+	fputs(e->op == KQL_OP_NOT_BETWEEN ? "(NOT (" : "((", b->f);
+	if (as_real(b, x, promotes(x, lo), prefix) != 0)
 		return -1;
-	fputs(cast ? " AS REAL)" : "", b->f);
-	fprintf(b->f, " %sBETWEEN ", e->op == KQL_OP_NOT_BETWEEN ? "NOT " : "");
-	if (expr(b, e->args[1], prefix) != 0)
+	fputs(" >= ", b->f);
+	if (as_real(b, lo, false, prefix) != 0)
 		return -1;
 	fputs(" AND ", b->f);
-	if (span && (fputc('(', b->f), expr(b, e->args[1], prefix) != 0))
+	if (as_real(b, x, promotes(x, hi), prefix) != 0)
+		return -1;
+	fputs(" <= ", b->f);
+	if (as_real(b, hi, false, prefix) != 0)
+		return -1;
+	fputs("))", b->f);
+	return 0;
+}
+
+static int between(struct sqlb *b, const struct kql_expr *e, const char *prefix)
+{
+	const struct kql_expr *x = e->args[0], *lo = e->args[1], *hi = e->args[2];
+	bool span = x->type == PROTO_T_DATETIME && hi->type == PROTO_T_TIMESPAN;
+
+	if (promotes(x, lo) != promotes(x, hi))
+		return between_pairs(b, e, prefix);
+	/* an integer beside reals, or a real beside integers: as reals */
+	fputc('(', b->f);
+	if (as_real(b, x, promotes(x, lo), prefix) != 0)
+		return -1;
+	fprintf(b->f, " %sBETWEEN ", e->op == KQL_OP_NOT_BETWEEN ? "NOT " : "");
+	if (as_real(b, lo, promotes(lo, x), prefix) != 0)
+		return -1;
+	fputs(" AND ", b->f);
+	if (span && (fputc('(', b->f), expr(b, lo, prefix) != 0))
 		return -1;
 	fputs(span ? " + " : "", b->f);
-	if (expr(b, e->args[2], prefix) != 0)
+	if (as_real(b, hi, promotes(hi, x), prefix) != 0)
 		return -1;
 	fputs(span ? "))" : ")", b->f);
 	return 0;
@@ -1398,14 +1444,21 @@ static int column(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 	return 0;
 }
 
-/* A hoisted subexpression (kql_hoist.h) as its layer's column. */
+/* A hoisted subexpression (kql_hoist.h) as its layer's column; one that
+ * passes a NaN on (kql_expr_keeps_nan), read as column reads a column
+ * whose null is NaN. */
 static bool hoisted(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 {
 	int i = b->hoist && e != b->defining ? kql_hoist_find(b->hoist, e) : -1;
+	bool nan = i >= 0 && kql_expr_keeps_nan(e, b->nan_in);
 
-	if (i >= 0)
-		fprintf(b->f, "%sh%d", prefix, i);
-	return i >= 0;
+	if (i < 0)
+		return false;
+	fprintf(b->f, "%s%sh%d", nan ? "kql_nan(" : "", prefix, i);
+	if (nan)
+		write_at(b, e);
+	fputs(nan ? ")" : "", b->f);
+	return true;
 }
 
 static int expr(struct sqlb *b, const struct kql_expr *e, const char *prefix)
@@ -1524,26 +1577,31 @@ static int layer_of(struct sqlb *b, const void *arg)
 {
 	const struct layer *l = arg;
 	const struct kql_hoist *h = b->hoist;
+	const struct kql_plan *in = l->p->nin > 0 ? l->p->in[0] : NULL;
 
-	/* print: the first layer is over nothing */
+	/* print: the first layer is over one row of nothing, a FROM SQLite
+	 * needs to flatten it (a layer without one it computes ahead) */
 	bool base = l->p->nin == 0 && l->level == 1;
 	const char *sep = base ? "" : ", ";
 	int r = 0;
 
 	fputs(base ? "SELECT " : "SELECT t.*", b->f);
-	b->nan_in = l->p->nin > 0 ? l->p->in[0] : NULL;
 	for (size_t i = 0; i < h->n && r == 0; i++) {
 		if (h->v[i].level != l->level)
 			continue;
 		fputs(sep, b->f);
 		sep = ", ";
 		b->defining = h->v[i].e;
+		/* one passing a NaN on reads its columns' NaN as null */
+		b->nan_in = kql_expr_keeps_nan(h->v[i].e, in) ? NULL : in;
 		r = expr(b, h->v[i].e, "t.");
 		fprintf(b->f, " AS h%zu", i);
 	}
 	b->defining = NULL;
 	b->nan_in = NULL;
-	if (r == 0 && !base) {
+	if (r == 0 && base) {
+		fputs(" FROM (SELECT 0) AS t", b->f);
+	} else if (r == 0) {
 		fputs(" FROM ", b->f);
 		r = layer_sub(b, l->p, l->level - 1);
 		fputs(" AS t", b->f);
@@ -1639,6 +1697,30 @@ static int print_row(struct sqlb *b, const struct kql_plan *p)
 	return r;
 }
 
+/* A constant (a range's bound, a limit) as it is, or when it would be
+ * hoisted, as a print of it in a CTE of its own: "(SELECT c0 FROM "$N")",
+ * which SQLite evaluates once (its layers nested from the CTE's top: a
+ * range's text nests deeper than its depth counts). */
+static int constant(struct sqlb *b, struct kql_expr *e)
+{
+	struct kql_plan one = {
+	    .kind = KQL_P_VALUES, .pos = e->pos, .ncols = 1, .exprs = &e, .nexprs = 1, .nrows = 1};
+	struct kql_hoist h = {0};
+	int r = kql_hoist_root(&h, e, HOIST_HEIGHT);
+	bool tall = h.n > 0;
+
+	kql_hoist_clear(&h);
+	if (r != 0)
+		return -1;
+	if (!tall)
+		return expr(b, e, "");
+	fputs("(SELECT c0 FROM ", b->f);
+	if (cte(b, plan_of, &one) != 0)
+		return -1;
+	fputc(')', b->f);
+	return 0;
+}
+
 static int plan_values(struct sqlb *b, const struct kql_plan *p)
 {
 	if (p->nrows == 0) {
@@ -1675,22 +1757,22 @@ static int plan_range(struct sqlb *b, const struct kql_plan *p)
 	struct kql_expr *const *e = p->exprs;
 
 	fputs("SELECT c0 FROM (WITH RECURSIVE r(c0) AS (SELECT ", b->f);
-	if (expr(b, e[0], "") != 0)
+	if (constant(b, e[0]) != 0)
 		return -1;
 	fputs(" UNION ALL SELECT c0 + ", b->f);
-	if (expr(b, e[2], "") != 0)
+	if (constant(b, e[2]) != 0)
 		return -1;
 	fputs(" FROM r WHERE ", b->f);
-	if (expr(b, e[2], "") != 0)
+	if (constant(b, e[2]) != 0)
 		return -1;
 	fputs(" > 0 AND c0 + ", b->f);
-	if (expr(b, e[2], "") != 0)
+	if (constant(b, e[2]) != 0)
 		return -1;
 	fputs(" <= ", b->f);
-	if (expr(b, e[1], "") != 0)
+	if (constant(b, e[1]) != 0)
 		return -1;
 	fputs(") SELECT c0 FROM r WHERE c0 <= ", b->f);
-	if (expr(b, e[1], "") != 0)
+	if (constant(b, e[1]) != 0)
 		return -1;
 	fputs(")", b->f);
 	return 0;
@@ -1781,7 +1863,7 @@ static int plan_sort(struct sqlb *b, const struct kql_plan *p)
 		r = order_by(b, p);
 	if (r == 0 && p->limit) {
 		fputs(" LIMIT ", b->f);
-		r = expr(b, p->limit, "");
+		r = constant(b, p->limit);
 	}
 	kql_hoist_clear(&h);
 	return r;
@@ -1969,7 +2051,7 @@ static int plan_mvexpand(struct sqlb *b, const struct kql_plan *p)
 	fputs(")) AS j", b->f);
 	if (p->limit != NULL) {
 		fputs(" WHERE j.value < ", b->f);
-		return expr(b, p->limit, "");
+		return constant(b, p->limit);
 	}
 	return 0;
 }
@@ -2045,7 +2127,7 @@ static int plan_node(struct sqlb *b, const struct kql_plan *p)
 		if (from(b, p->in[0], "t") != 0)
 			return -1;
 		fputs(" LIMIT ", b->f);
-		return expr(b, p->limit, "");
+		return constant(b, p->limit);
 	case KQL_P_DISTINCT:
 		return plan_distinct(b, p);
 	case KQL_P_UNION:

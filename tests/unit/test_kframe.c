@@ -305,6 +305,35 @@ static double test_real(int i, uint64_t *x)
 	return i == 0 ? -0.0 : r;
 }
 
+/* Reals at the edges of kframe's fixed form (1e-4 and 1e15, where %g
+ * turns to an exponent; 15 digits, past which it needs 16 or 17) and of
+ * the type. */
+static const double edge_reals[] = {1e-4,
+                                    0.000099999999999999991,
+                                    1e-5,
+                                    0.00012345678901234,
+                                    0.0001234567890123456,
+                                    999999999999999.0,
+                                    999999999999999.9,
+                                    1e15,
+                                    1000000000000002.0,
+                                    123456789012345.6,
+                                    12345678901234.56,
+                                    0.30000000000000004,
+                                    0.3333333333333333,
+                                    0.6666666666666666,
+                                    4.35,
+                                    0.1,
+                                    100,
+                                    100000000000000.5,
+                                    9007199254740993.0,
+                                    5e-324,
+                                    2.2250738585072014e-308,
+                                    1.7976931348623157e308,
+                                    -1e-5,
+                                    -1e-4,
+                                    0.5};
+
 /* Every real as the reference writes it, and the extreme longs. */
 static void test_numbers_exact(void **state)
 {
@@ -323,6 +352,8 @@ static void test_numbers_exact(void **state)
 	assert_int_equal(kframe_table_begin(f, "PrimaryResult", cols, 2), 0);
 	for (int i = 0; i < N; i++) {
 		r = test_real(i, &x);
+		if (i > 0 && (size_t)i <= sizeof(edge_reals) / sizeof(edge_reals[0]))
+			r = edge_reals[i - 1];
 		assert_int_equal(
 		    kframe_row(f, (const struct kval[]){{.r = r}, {.i = longs[i % 6]}}), 0);
 		shortest_g(r, g, sizeof(g));
@@ -340,12 +371,50 @@ static void test_numbers_exact(void **state)
 	free(want);
 }
 
+/* A string of valid UTF-8 (1- to 4-byte characters, escapes)
+ * longer than a chunk, its pieces straddling the chunk's flushes at every
+ * offset: it reads back whole; an invalid byte reads back as U+FFFD. */
+static void test_long_string(void **state)
+{
+	static const char piece[] = "\xf0\x9f\x98\x80"
+	                            "a\"\\\n\x01\x7f\xc3\xa9\xe2\x82\xac";
+	const struct kframe_column cols[] = {{"s", PROTO_T_STRING}};
+	struct kframe_opts o = {.shape = KFRAME_V1};
+	size_t n = 3 * KFRAME_CHUNK + 7, k = sizeof(piece) - 1;
+	char *text = malloc(n + 1);
+	struct sink s = {0};
+	struct kframe *f;
+	json_t *j, *v;
+
+	assert_non_null(text);
+	for (size_t i = 0; i < n; i++)
+		text[i] = piece[i % k];
+	text[n - 1] = '\xff'; /* cuts the last piece: invalid from there */
+	assert_int_equal(kframe_new(&o, sink_write, &s, &f), 0);
+	assert_int_equal(kframe_table_begin(f, "PrimaryResult", cols, 1), 0);
+	assert_int_equal(kframe_row(f, (const struct kval[]){{.s = text, .len = n}}), 0);
+	assert_int_equal(kframe_finish(f, NULL), 0);
+	j = parse(&s);
+	v = json_array_get(
+	    json_array_get(json_object_get(json_array_get(json_object_get(j, "Tables"), 0), "Rows"),
+	                   0),
+	    0);
+	assert_true(json_string_length(v) > n - k);
+	assert_memory_equal(json_string_value(v), text, n - n % k);
+	assert_memory_equal(json_string_value(v) + json_string_length(v) - 3, "\xef\xbf\xbd", 3);
+	json_decref(j);
+	kframe_free(f);
+	free(s.buf);
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_v2),    cmocka_unit_test(test_v2_fragmented_with_error),
-	    cmocka_unit_test(test_v1),    cmocka_unit_test(test_bounded_pieces_and_failure),
-	    cmocka_unit_test(test_reals), cmocka_unit_test(test_numbers_exact),
+	    cmocka_unit_test(test_v2),          cmocka_unit_test(test_v2_fragmented_with_error),
+	    cmocka_unit_test(test_v1),          cmocka_unit_test(test_bounded_pieces_and_failure),
+	    cmocka_unit_test(test_reals),       cmocka_unit_test(test_numbers_exact),
+	    cmocka_unit_test(test_long_string),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

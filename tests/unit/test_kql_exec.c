@@ -928,9 +928,17 @@ static void test_zones_guids_inner_avg(void **state)
 	     "f = sqrt(abs(a)) - a, g = todouble(a) | order by k asc",
 	     "a\tNaN\tNaN\tNaN\tNaN\tNaN\tNaN\tNaN\n"
 	     "b\t2\t200\t-2\tInfinity\t33.333333333333336\t-0.5857864376269049\t2\n");
+	/* ... taller than a layer (kql_hoist): its hoisted parts too */
+	ROWS("datatable(k:string, x:real)['a', real(null), 'b', 2.0] | summarize a = avg(x) by k "
+	     "| extend b = -(a + 1 + 2 + 3 + 4 + 5 + 6 + 7 + 8 + 9 + 10) | order by k asc",
+	     "a\tNaN\tNaN\nb\t2\t-57\n");
 	/* any other expression over that NaN would see null: refused */
 	assert_null(
 	    run("datatable(x:long)[] | summarize a = avg(x) | project a, b = tostring(a)", &e));
+	assert_string_equal(e.code, KQL_E_UNSUPPORTED);
+	assert_null(run("datatable(x:long)[] | summarize a = avg(x) | project b = tostring(a + 1 + "
+	                "2 + 3 + 4 + 5 + 6 + 7 + 8 + 9 + 10)",
+	                &e));
 	assert_string_equal(e.code, KQL_E_UNSUPPORTED);
 	assert_null(run("datatable(x:long, y:real)[1, real(null)] | summarize a = avgif(x, x > 5), "
 	                "y = max(y) | project b = a + y",
@@ -1656,7 +1664,7 @@ static const char *nested_iff(int n)
  * deep as the KQL parser takes. */
 static void test_deep(void **state)
 {
-	char want[64];
+	char want[64], range[256], q[8192];
 
 	ROWS(repeat("range x from 1 to 5 step 1 | extend y = ", "x", " + ", 100,
 	            " | summarize sum(y)"),
@@ -1678,6 +1686,43 @@ static void test_deep(void **state)
 	     "0\n535\n485\n");
 	snprintf(want, sizeof(want), "%d\n", 39 * 40 / 2);
 	ROWS(repeat("print y = abs(", "abs(@ - 0) + ", "", 40, "0)"), want);
+	/* print's layers too (a layer over no table is no subquery SQLite
+	 * flattens: it was computed ahead, its division refused) */
+	ROWS(repeat("print y = iff(1 == 1, 0, 100 / 0", " + @", "", 10, ")"), "0\n");
+	/* constants over no row: a range's bounds, take's and top's counts */
+	ROWS(repeat("range x from 0 to ", "1", " + ", 40, " step 1 | count"), "41\n");
+	ROWS(repeat("range x from 0 to 99 step 1 | take ", "1", " + ", 40, " | count"), "40\n");
+	ROWS(repeat("range x from 0 to 99 step 1 | top ", "1", " + ", 40,
+	            " by x | summarize min(x)"),
+	     "60\n");
+	/* ... nested deep in joins (a range's text nests past its depth) */
+	snprintf(range, sizeof(range), "%s",
+	         repeat("range x from 0 to ", "1", " + ", 20, " step 1"));
+	snprintf(q, sizeof(q), "%s | join kind=inner (%s | where x != 0) on x | project x", range,
+	         range);
+	for (int i = 1; i < 8; i++) {
+		char next[sizeof(q)];
+		int n = snprintf(next, sizeof(next),
+		                 "(%s) | join kind=inner (%s | where x != %d) on x | project x", q,
+		                 range, i);
+
+		assert_true(n > 0 && (size_t)n < sizeof(next));
+		memcpy(q, next, sizeof(q));
+	}
+	strcat(q, " | count");
+	ROWS(q, "13\n");
+	/* in the -if aggregates' predicates, a join's side, a union's input */
+	ROWS("range x from 0 to 9 step 1 | summarize c = countif(x == 0 or 100 / x + 1 + 2 + 3 + 4 "
+	     "+ 5 + 6 + 7 + 8 > 20), s = sumif(x, x != 0 and 100 / x + 1 + 2 + 3 + 4 + 5 + 6 + 7 + "
+	     "8 > 20) by k = x % 2",
+	     "0\t5\t20\n1\t5\t25\n");
+	ROWS(
+	    "range x from 0 to 9 step 1 | join kind=inner (range x from 0 to 9 step 1 | extend z = "
+	    "iff(x == 0, 0, 100 / x + 1 + 2 + 3 + 4 + 5 + 6 + 7 + 8 + 9)) on x | union (print x = "
+	    "0, "
+	    "x1 = 0, z = iff(1 == 1, 0, 100 / 0 + 1 + 2 + 3 + 4 + 5 + 6 + 7 + 8 + 9)) | summarize "
+	    "sum(z)",
+	    "686\n");
 }
 
 /* An int or long beside a real is compared as a real (the numerical
@@ -1698,6 +1743,15 @@ static void test_promoted_compare(void **state)
 	     "c = 9007199254740993 in (9007199254740993, 0.5), "
 	     "d = 9007199254740993 !in (9007199254740992.0, 7)",
 	     "true\tfalse\ttrue\tfalse\n");
+	/* a real beside integers too; between as >= and <=, each pair
+	 * promoted on its own (one real bound: the other compared exactly) */
+	ROWS("print a = 9007199254740992.0 between (9007199254740993 .. 9007199254740995), "
+	     "b = 9007199254740992.0 in (9007199254740993), "
+	     "c = 9007199254740992.0 !in (9007199254740993, 1.5), "
+	     "d = 9007199254740993 between (9007199254740993 .. 1e300), "
+	     "e = 9007199254740995 !between (9007199254740996 .. 1e300), "
+	     "f = toint(3) between (2.5 .. 3), g = long(null) between (1 .. 2.5)",
+	     "true\ttrue\tfalse\ttrue\ttrue\ttrue\tnull\n");
 	ROWS("datatable(n:long, r:real)[9007199254740993, 9007199254740992.0, 3, 3.5, "
 	     "long(null), 1.0] | where n >= r | project n",
 	     "9007199254740993\n");
@@ -1716,33 +1770,21 @@ static void test_long_lists(void **state)
 	     "6000\n");
 }
 
-/* The layers of a deep expression and the CTEs of a long pipeline are
- * flattened into the statement by SQLite: nothing is materialized or
- * run as a co-routine for them. */
-static void test_deep_flattened(void **state)
+/* The steps of q's query plan over schema, none of them a subquery
+ * SQLite materialized or ran as a co-routine; *sql: its SQL. */
+static int flat_steps(const char *q, const struct kql_schema *schema, char **sql)
 {
-	static const struct kql_schema_column cols[] = {{"A", PROTO_T_LONG}, {"B", PROTO_T_REAL}};
-	static const struct kql_schema_table tables[] = {{"T", cols, 2}};
-	static const struct kql_schema_db dbs[] = {{"db", tables, 1}};
-	struct kql_schema schema = {dbs, 1, "db"};
-	const char *q = repeat("T | where A > 0",
-	                       " | extend c@ = A * 2 + B * 3 + A + 1 + 2 + 3 + 4 "
-	                       "+ 5 + 6 + 7 + 8 + 9 | where c@ > 0",
-	                       "", 12, " | summarize sum(A)");
 	struct kql_arena *a = kql_arena_new();
 	struct kql_query *kq;
 	struct kql_error e = {0};
 	sqlite3_stmt *st;
-	char *sql, *eqp;
+	char *eqp;
 	int steps = 0;
 
-	assert_int_equal(sqlite3_exec(db, "CREATE TABLE T (A INTEGER, B REAL)", NULL, NULL, NULL),
-	                 SQLITE_OK);
-	assert_int_equal(kql_compile(a, q, strlen(q), &schema, &kq, &e), 0);
-	assert_non_null(sql = kql_exec_sql(kq->results[0]));
-	assert_non_null(strstr(sql, "WITH ")); /* the pipeline needed CTEs */
-	assert_non_null(strstr(sql, " AS h0"));
-	assert_true(asprintf(&eqp, "EXPLAIN QUERY PLAN %s", sql) > 0);
+	if (kql_compile(a, q, strlen(q), schema, &kq, &e) != 0)
+		fail_msg("%s: %s", q, e.message);
+	assert_non_null(*sql = kql_exec_sql(kq->results[0]));
+	assert_true(asprintf(&eqp, "EXPLAIN QUERY PLAN %s", *sql) > 0);
 	assert_int_equal(sqlite3_prepare_v2(db, eqp, -1, &st, NULL), SQLITE_OK);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		const char *d = (const char *)sqlite3_column_text(st, 3);
@@ -1750,11 +1792,49 @@ static void test_deep_flattened(void **state)
 			fail_msg("not flattened: %s", d);
 		steps++;
 	}
-	assert_int_equal(steps, 1); /* SCAN T */
 	sqlite3_finalize(st);
 	free(eqp);
-	free(sql);
 	kql_arena_free(a);
+	return steps;
+}
+
+/* The layers of a deep expression and the CTEs of a long pipeline are
+ * flattened into the statement by SQLite: nothing is materialized or
+ * run as a co-routine for them, under a GROUP BY, an ORDER BY and
+ * LIMIT, in a join's sides too. */
+static void test_deep_flattened(void **state)
+{
+	static const struct kql_schema_column cols[] = {{"A", PROTO_T_LONG}, {"B", PROTO_T_REAL}};
+	static const struct kql_schema_table tables[] = {{"T", cols, 2}};
+	static const struct kql_schema_db dbs[] = {{"db", tables, 1}};
+	struct kql_schema schema = {dbs, 1, "db"};
+	const char *deep = "A * 2 + B * 3 + A + 1 + 2 + 3 + 4 + 5 + 6 + 7 + 8 + 9";
+	char q[1024], *sql;
+
+	assert_int_equal(sqlite3_exec(db, "CREATE TABLE T (A INTEGER, B REAL)", NULL, NULL, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(flat_steps(repeat("T | where A > 0",
+	                                   " | extend c@ = A * 2 + B * 3 + A + 1 + 2 + 3 + 4 "
+	                                   "+ 5 + 6 + 7 + 8 + 9 | where c@ > 0",
+	                                   "", 12, " | summarize sum(A)"),
+	                            &schema, &sql),
+	                 1);                   /* SCAN T */
+	assert_non_null(strstr(sql, "WITH ")); /* the pipeline needed CTEs */
+	assert_non_null(strstr(sql, " AS h0"));
+	free(sql);
+	snprintf(q, sizeof(q), "T | summarize s = sum(%s), c = countif(%s > 0) by k = %s", deep,
+	         deep, deep);
+	flat_steps(q, &schema, &sql);
+	free(sql);
+	snprintf(q, sizeof(q), "T | top 3 by %s desc", deep);
+	flat_steps(q, &schema, &sql);
+	free(sql);
+	snprintf(q, sizeof(q),
+	         "T | where %s > 0 | join kind=inner (T | where %s > 1 | extend d = %s) on A", deep,
+	         deep, deep);
+	flat_steps(q, &schema, &sql);
+	assert_non_null(strstr(sql, " AS h0"));
+	free(sql);
 	assert_int_equal(sqlite3_exec(db, "DROP TABLE T", NULL, NULL, NULL), SQLITE_OK);
 }
 

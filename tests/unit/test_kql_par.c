@@ -454,6 +454,15 @@ static const char *const split_queries[] = {
     "T | top 3 by Latency + Latency + Latency + Latency + Latency + Latency + Latency + Laten"
     "cy + Latency + Latency + Latency + Latency + Latency + Latency + Latency + Latency + Lat"
     "ency + Latency + Latency + Latency desc, N asc, Timestamp asc",
+    "T | summarize a = avg(Latency) by Level | extend b = -(a + 1 + 2 + 3 + 4 + 5 + 6 + 7 + 8"
+    " + 9 + 10) | order by Level asc",
+    /* deep predicates of the -if aggregates, and a deep branch reached
+     * only where its division is defined, in the partial expressions */
+    "T | summarize a = avgif(Latency, N + N + N + N + N + N + N + N + N + N + N > 100), c = cou"
+    "ntif(iff(N == 0, false, 100 / N + N + N + N + N + N + N + N + N + N > 10)), s = sumif(N, "
+    "Flag and N + N + N + N + N + N + N + N + N + N > 3) by Level | order by Level asc",
+    "T | extend y = iff(N == 0, 0, 1000 / N + N + N + N + N + N + N + N + N + N + N) | summariz"
+    "e sum(y), max(y) by Level | order by Level asc",
 };
 
 static void test_split_same_rows(void **state)

@@ -445,6 +445,10 @@ static void test_numbers(void **state)
 	same("Metrics | where Code >= 9007199254740992.0", "111010");
 	same("Metrics | where Code > 9007199254740993", "111110");
 	same("Metrics | where Code between (4 .. 99)", "011110");
+	/* between is >= and <=, each promoted on its own; in too */
+	same("Metrics | where Code between (9007199254740993 .. 1e300)", "111010");
+	same("Metrics | where Code in (9007199254740992.0, 7)", "111010");
+	same("Metrics | where Lat between (2 .. 3)", "010110");
 	same("Metrics | where Code in (2, 300)", "011110");
 	same("Metrics | where Code in (long(null), 150, 7)", "101110");
 	same("Metrics | where Code in (long(null))", "111110");
