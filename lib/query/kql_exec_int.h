@@ -1,7 +1,7 @@
 /*
  * kql_exec_int — what the executor's files share: the SQL a plan becomes
- * (kql_exec_sql.c) and the function codes of the registered functions
- * (kql_exec_fn.c) that the SQL calls.
+ * (kql_exec_sql.c, kql_exec_expr.c) and the function codes of the
+ * registered functions (kql_exec_fn.c) that the SQL calls.
  */
 #ifndef FOLLOWERD_KQL_EXEC_INT_H
 #define FOLLOWERD_KQL_EXEC_INT_H

@@ -324,7 +324,7 @@ static const struct kql_skip_col *col_of(const struct kql_skip_col *cols, size_t
 /* ---- comparisons of numbers, as the executor makes them ---- */
 
 /* Integers exactly, an integer beside a real as a real (promoted, as
- * Kusto compares them: kql_exec_sql.c's compare).  The promotion keeps
+ * Kusto compares them: kql_exec_expr.c's compare).  The promotion keeps
  * order (a <= b gives (double)a <= (double)b), so [min, max] of a column
  * still holds every row's promoted value. */
 static int cmp(const struct num *a, const struct num *b)
