@@ -247,13 +247,6 @@ static struct kql_plan *bind_where(struct kqlb *b, const struct kqlb_binding *en
 
 /* ---- project, extend, project-away, project-rename ---- */
 
-/* Whether e passes on the NaN of a column of in whose null is NaN
- * (kql_col), as itself or through arithmetic (kql_expr_keeps_nan). */
-static bool passes_nan(const struct kql_expr *e, const struct kql_plan *in)
-{
-	return kql_expr_keeps_nan(e, in);
-}
-
 /* The name of an unnamed item: its column's, d_a, else ColumnN. */
 static const char *item_name(struct kqlb *b, const struct kql_node *k, const struct kql_expr *e,
                              const struct kql_plan *in, int *counter)
@@ -301,7 +294,7 @@ static struct kql_plan *bind_project(struct kqlb *b, const struct kqlb_binding *
 		p->exprs[i] = e;
 		p->cols[i].name = name;
 		p->cols[i].type = e->type;
-		p->cols[i].nan_if_null = passes_nan(e, in);
+		p->cols[i].nan_if_null = kql_expr_keeps_nan(e, in);
 	}
 	p->nexprs = n->nkids;
 	return p;
@@ -345,7 +338,7 @@ static struct kql_plan *bind_extend(struct kqlb *b, const struct kqlb_binding *e
 		p->exprs[c] = e;
 		p->cols[c].name = name;
 		p->cols[c].type = e->type;
-		p->cols[c].nan_if_null = passes_nan(e, in);
+		p->cols[c].nan_if_null = kql_expr_keeps_nan(e, in);
 		pend->name = name;
 		pend->e = e;
 		pend->next = s.pending;

@@ -372,7 +372,6 @@ static int in_list(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 	return 0;
 }
 
-/* between (lo .. hi); a datetime between (lo .. 1d) ends at lo + 1d. */
 /* x between (lo .. hi), as x >= lo and x <= hi: each pair promoted as
  * compare does; when only one bound is a real beside an integer x, x is
  * read twice, once as a real. */
@@ -396,6 +395,7 @@ static int between_pairs(struct sqlb *b, const struct kql_expr *e, const char *p
 	return 0;
 }
 
+/* between (lo .. hi); a datetime between (lo .. 1d) ends at lo + 1d. */
 static int between(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 {
 	const struct kql_expr *x = e->args[0], *lo = e->args[1], *hi = e->args[2];
