@@ -246,6 +246,11 @@ void http_wait_start(struct http_wait *wait, int status, const char *reason, con
 int http_wait_chunk(struct http_wait *wait, struct evbuffer *buf, void (*sent)(void *arg),
                     void *arg);
 void http_wait_end(struct http_wait *wait);
+/* Or the whole answer at once, instead of start, chunks and end: body's
+ * bytes (moved) go out with a Content-Length, in one write where they
+ * fit.  Frees wait. */
+void http_wait_reply(struct http_wait *wait, int status, const char *reason, const char *ctype,
+                     struct evbuffer *body);
 /* The request, to add output headers before http_wait_start (borrowed). */
 struct evhttp_request *http_wait_request(struct http_wait *wait);
 

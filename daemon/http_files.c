@@ -645,6 +645,15 @@ void http_wait_end(struct http_wait *wt)
 	free(wt);
 }
 
+void http_wait_reply(struct http_wait *wt, int status, const char *reason, const char *ctype,
+                     struct evbuffer *body)
+{
+	wait_unlink(wt);
+	(void)evhttp_add_header(evhttp_request_get_output_headers(wt->req), "Content-Type", ctype);
+	evhttp_send_reply(wt->req, status, reason, body);
+	free(wt);
+}
+
 struct evhttp_request *http_wait_request(struct http_wait *wt)
 {
 	return wt->req;

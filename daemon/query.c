@@ -34,6 +34,7 @@
 
 #define QUERY_SOCKET_BYTES ((size_t)1 << 20)
 #define DRAIN_MS 5
+#define JSON_TYPE "application/json; charset=utf-8"
 #define TIDY_S 5 /* idle seconds between a worker's checks for removed stores */
 
 static void job_free(struct job *j)
@@ -78,11 +79,10 @@ static void reply_error(struct http_wait *wait, int status, const char *reason, 
 {
 	struct evbuffer *b = evbuffer_new();
 
-	http_wait_start(wait, status, reason, "application/json; charset=utf-8");
-	if (b && body && evbuffer_add(b, body, strlen(body)) == 0)
-		(void)http_wait_chunk(wait, b, NULL, NULL);
+	if (b && body)
+		(void)evbuffer_add(b, body, strlen(body));
+	http_wait_reply(wait, status, reason, JSON_TYPE, b);
 	evbuffer_free(b);
-	http_wait_end(wait);
 }
 
 static const char *reason_of(int status)
@@ -135,7 +135,9 @@ int query_emit(struct job *j, const char *buf, size_t len)
 	*(j->tail ? &j->tail->next : &j->head) = c;
 	j->tail = c;
 	j->queued += len;
-	wake = !j->notified;
+	/* the answer's last piece waits for query_finish's wake: one wake and
+	 * one write for an answer that fits a chunk */
+	wake = !j->notified && !j->last;
 	if (wake) {
 		j->notified = true;
 		j->next = q->done;
@@ -291,6 +293,33 @@ static bool pump(struct job *j)
 	return rest;
 }
 
+/* An answer that ended before any of it went out: all of it at once, with
+ * a Content-Length (it is at most QUERY_QUEUE_BYTES and a chunk). */
+static void reply_whole(struct job *j)
+{
+	struct query *q = j->q;
+	struct evbuffer *b = evbuffer_new();
+	struct chunk *c;
+	bool whole = b != NULL;
+
+	pthread_mutex_lock(&q->mu);
+	while ((c = j->head)) {
+		j->head = c->next;
+		whole = whole && evbuffer_add(b, c->data, c->len) == 0;
+		free(c);
+	}
+	j->tail = NULL;
+	j->queued = 0;
+	pthread_mutex_unlock(&q->mu);
+	if (whole)
+		http_wait_reply(j->wait, 200, "OK", JSON_TYPE, b);
+	else
+		http_wait_error(j->wait, 503, "ServiceUnavailable", "out of memory");
+	j->wait = NULL;
+	evbuffer_free(b);
+	job_free(j);
+}
+
 static void arm_drain(struct job *j)
 {
 	struct timeval tv = {0, DRAIN_MS * 1000};
@@ -322,8 +351,12 @@ static void advance(struct job *j)
 		job_free(j);
 		return;
 	}
+	if (done && !j->started) {
+		reply_whole(j);
+		return;
+	}
 	if (!j->started) {
-		http_wait_start(j->wait, 200, "OK", "application/json; charset=utf-8");
+		http_wait_start(j->wait, 200, "OK", JSON_TYPE);
 		j->started = true;
 	}
 	more = pump(j);

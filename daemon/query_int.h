@@ -61,6 +61,7 @@ struct job {
 	struct chunk *head, *tail;
 	size_t queued;
 	bool cancel, done, notified, started;
+	bool last;        /* the worker's: what query_emit gets now is the answer's end */
 	bool gone;        /* the client went away: nothing more is sent */
 	int status;       /* != 0: an error answer before any output */
 	char *error_json; /* its body */

@@ -1045,6 +1045,7 @@ static int execute(struct run *r)
 		if (!r->truncated)
 			return -EIO;
 	}
+	r->j->last = true;
 	return kframe_finish(r->f, st.code ? &st : NULL);
 }
 
@@ -1201,15 +1202,21 @@ void query_run(struct job *j, struct store **store, struct qsess *sess)
 	/* the log reads the peak (query_log.c) */
 	__atomic_store_n(&j->budget.peak, __atomic_load_n(&sess->budget.peak, __ATOMIC_RELAXED),
 	                 __ATOMIC_RELAXED);
-	close_db(&r);
-	if (rc != 0 || r.error)
-		qsess_drop(sess); /* only a clean end is kept */
+	bool drop = rc != 0 || r.error; /* only a clean end is kept */
+
+	/* the answer is told ended first, the tidying overlaps its sending;
+	 * j is the loop's from then on: nothing may call back into it */
+	if (r.db)
+		sqlite3_progress_handler(r.db, 0, NULL, NULL);
 	if (r.error && !r.emitted) {
 		query_finish(j, r.status, r.error);
 		r.error = NULL;
 	} else {
 		query_finish(j, 0, NULL);
 	}
+	close_db(&r);
+	if (drop)
+		qsess_drop(sess);
 	free(r.error);
 	run_clear(&r);
 }

@@ -61,6 +61,18 @@ wait_for "clients that disconnect cancel their queries" 3 idle
 check_eq "a query runs at once after them" '[[3]]' "$(curl -s -m 5 -X POST "$URL/v1/rest/query" \
 	-d '{"db":"Logs","csl":"range x from 1 to 3 step 1 | count"}' | jq -c '.Tables[0].Rows')"
 
+# an answer that ends within its first chunk goes out whole, one that
+# does not is streamed as it is produced
+hdrs() { curl -s -m 20 -D - -o "$T/ans.json" -X POST "$URL/v2/rest/query" \
+	--data-binary "$(jq -nc --arg q "$1" '{db: "Logs", csl: $q}')" | tr -d '\r' | tr 'A-Z' 'a-z'; }
+h=$(hdrs 'print x = 1')
+check_match "a small answer has a Content-Length" '^content-length: [0-9]+$' "$h"
+check_fails "... and is not chunked" grep -q '^transfer-encoding' <<<"$h"
+check_eq "... and is whole" 1 "$(jq '[.[] | select(.TableKind == "PrimaryResult") | .Rows[]] | length' "$T/ans.json")"
+h=$(hdrs 'range x from 1 to 300000 step 1')
+check_match "a big answer is streamed in chunks" '^transfer-encoding: chunked$' "$h"
+check_eq "... and is whole" 300000 "$(jq '[.[] | select(.TableKind == "PrimaryResult") | .Rows[]] | length' "$T/ans.json")"
+
 # servertimeout stops a query with Kusto's timeout error
 start=$(date +%s.%N)
 out=$(curl -s -m 20 -w '\n%{http_code}' -X POST "$URL/v2/rest/query" \
