@@ -928,7 +928,11 @@ static int run_plan(struct run *r, const struct kql_plan *p, int64_t now, struct
 	if (rc == -EAGAIN)
 		rc = query_par_run(&c, p, now, on_row, r, e);
 
-	return rc == -EAGAIN ? kql_exec_run(r->db, p, now, on_row, r, e) : rc;
+	if (rc != -EAGAIN)
+		return rc;
+	/* a kept connection keeps its statements too (kql_stmts.h) */
+	return kql_exec_run_kept(r->db, r->kept ? qsess_stmts(r->sess) : NULL, p, now, on_row, r,
+	                         e);
 }
 
 static int run_result(struct run *r, const struct kql_plan *p, struct kql_error *e)

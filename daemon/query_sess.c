@@ -63,12 +63,21 @@ int qsess_run(struct qsess *s, enum qsess_st id)
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -EIO;
 }
 
+struct kql_stmts *qsess_stmts(struct qsess *s)
+{
+	if (!s->stmts && kql_stmts_new(&s->stmts) < 0)
+		return NULL;
+	return s->stmts;
+}
+
 void qsess_drop(struct qsess *s)
 {
 	for (size_t i = 0; i < QSESS__N; i++) {
 		sqlite3_finalize(s->st[i]);
 		s->st[i] = NULL;
 	}
+	kql_stmts_free(s->stmts);
+	s->stmts = NULL;
 	if (s->db)
 		sqlite3_close(s->db);
 	s->db = NULL;

@@ -2,11 +2,10 @@
  * query_sess — what a query worker keeps between queries so that a small
  * query costs little: its connection to one database's query store (the
  * kql_* functions registered, the store attached read-only, the statements
- * of every query prepared, the temp views of the last query with the eids
- * each reads), per table, the walk of its visible extents (each one's
- * facts: loaded at which eid with how many rows, queryable, its created-on
- * range and statistics), and the database's schema (qsess_schema, kept
- * apart from the connection, on the generation alone).
+ * of every query prepared, the queries' own last ones, the temp views of the last query with the
+ * eids each reads), per table, the walk of its visible extents (each one's facts: loaded at which
+ * eid with how many rows, queryable, its created-on range and statistics), and the database's
+ * schema (qsess_schema, kept apart from the connection, on the generation alone).
  *
  * Exactly one version per query, as without it.  What is kept was read in
  * one state-store snapshot and one query-store snapshot; it is used again
@@ -41,6 +40,7 @@
 #include "query/kql_bind.h"
 #include "query/kql_exec.h"
 #include "query/kql_skip.h"
+#include "query/kql_stmts.h"
 #include "store/store.h"
 
 /* One visible extent of a table as the walk found it. */
@@ -103,6 +103,7 @@ struct qsess {
 	struct qsess_schema schema;
 	sqlite3 *db; /* NULL: nothing kept */
 	sqlite3_stmt *st[QSESS__N];
+	struct kql_stmts *stmts; /* the queries' own statements; NULL until the first */
 	int64_t db_id;
 	dev_t dev;
 	ino_t ino;
@@ -129,6 +130,9 @@ void qsess_schema_clear(struct qsess_schema *c);
 sqlite3_stmt *qsess_stmt(struct qsess *s, enum qsess_st id);
 /* Steps statement id of s once and resets it: 0, or -EIO. */
 int qsess_run(struct qsess *s, enum qsess_st id);
+/* The statements the queries on s->db keep (kql_stmts.h), made the first
+ * time (kept until qsess_drop); NULL on ENOMEM (then none are kept). */
+struct kql_stmts *qsess_stmts(struct qsess *s);
 
 /* The walk of table in s (an empty one, added, when s has none); NULL on
  * ENOMEM. */

@@ -114,6 +114,20 @@ static int step_rows(sqlite3_stmt *st, const struct kql_plan *p, kql_row_fn *row
 int kql_exec_run(sqlite3 *db, const struct kql_plan *p, int64_t now, kql_row_fn *row, void *arg,
                  struct kql_error *err)
 {
+	return kql_exec_run_kept(db, NULL, p, now, row, arg, err);
+}
+
+/* The statement of sql on db: kept in stmts, or prepared. */
+static int stmt_of(sqlite3 *db, struct kql_stmts *stmts, const char *sql, sqlite3_stmt **st)
+{
+	if ((*st = kql_stmts_take(stmts, sql)) != NULL)
+		return SQLITE_OK;
+	return sqlite3_prepare_v2(db, sql, -1, st, NULL);
+}
+
+int kql_exec_run_kept(sqlite3 *db, struct kql_stmts *stmts, const struct kql_plan *p, int64_t now,
+                      kql_row_fn *row, void *arg, struct kql_error *err)
+{
 	struct kql_sql sql = {0};
 	sqlite3_stmt *st = NULL;
 	struct kql_value *vals = NULL;
@@ -127,10 +141,16 @@ int kql_exec_run(sqlite3 *db, const struct kql_plan *p, int64_t now, kql_row_fn 
 		r = kql_err_set(err, KQL_E_NOMEM, p->pos, "out of memory");
 		goto out;
 	}
-	if (sqlite3_prepare_v2(db, sql.text, -1, &st, NULL) != SQLITE_OK || bind_all(st, &sql) != 0)
+	if (stmt_of(db, stmts, sql.text, &st) != SQLITE_OK || bind_all(st, &sql) != 0)
 		goto fail;
-	if ((r = step_rows(st, p, row, arg, vals, &why)) >= 0)
+	if ((r = step_rows(st, p, row, arg, vals, &why)) >= 0) {
+		/* only a statement that ran to its end (or its caller's stop) is kept */
+		if (stmts && st) {
+			kql_stmts_give(stmts, sql.text, st);
+			st = NULL;
+		}
 		goto out;
+	}
 	if (why.text != NULL) {
 		r = kql_err_set(err, KQL_E_UNSUPPORTED, p->pos,
 		                "the value of column '%s' %s: not supported", why.col, why.text);

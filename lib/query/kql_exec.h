@@ -25,6 +25,8 @@
 
 #include <sqlite3.h>
 
+#include "query/kql_stmts.h"
+
 #include "query/kql_err.h"
 #include "query/kql_plan.h"
 
@@ -83,6 +85,11 @@ char *kql_exec_view_name(const char *db, const char *table, char *buf, size_t n)
  * the executor cannot run or an engine error; or row's non-zero return. */
 int kql_exec_run(sqlite3 *db, const struct kql_plan *p, int64_t now, kql_row_fn *row, void *arg,
                  struct kql_error *err);
+/* The same with the statements kept in stmts (kql_stmts.h: db's, borrowed;
+ * NULL: none kept): one of the same SQL text is used again, and this one is
+ * kept after it ran without error. */
+int kql_exec_run_kept(sqlite3 *db, struct kql_stmts *stmts, const struct kql_plan *p, int64_t now,
+                      kql_row_fn *row, void *arg, struct kql_error *err);
 
 /* db's last error as the query's: the memory budget (KQL_E_RUNAWAY), a
  * refusal a kql_* function raised at a position of the query (a NaN the
