@@ -7,7 +7,9 @@
  * message and a position inside the query, that a success dumps, that every bound plan prints
  * with typed columns, and that the whole and the split plan (two partitions, each holding a part of
  * the rows) answer the same rows where the query chooses none (no take, take_any, top, join,
- * arg_max, list, nor inexact reals summed in another order).
+ * arg_max, list, nor inexact reals summed in another order).  The whole plan runs on statements
+ * kept across inputs (kql_stmts), so that comparison covers a kept statement run again with
+ * other parameters.
  *
  *   make fuzz && build-fuzz/fuzz_kql -max_total_time=60 -dict=tests/fuzz/kql.dict \
  *       tests/fuzz/corpus/kql
@@ -22,6 +24,7 @@
 #include "query/kql_par.h"
 #include "query/kql_parse.h"
 #include "query/kql_split.h"
+#include "query/kql_stmts.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -61,6 +64,7 @@ static void check_error(const struct kql_error *e, size_t size, bool bound)
 #define MAX_ROWS 1000
 
 static sqlite3 *db;
+static struct kql_stmts *stmts; /* db's, kept across inputs */
 
 /* The schema's tables, with a few rows, for the executor to scan: the
  * whole plan's; a split's two partitions hold a part of them each. */
@@ -176,10 +180,14 @@ static int execute(const struct kql_plan *p, struct rows *rows)
 
 	if (db == NULL &&
 	    (sqlite3_open(":memory:", &db) != SQLITE_OK || kql_exec_register(db) != 0 ||
-	     sqlite3_exec(db, tables_sql, NULL, NULL, NULL) != SQLITE_OK))
+	     sqlite3_exec(db, tables_sql, NULL, NULL, NULL) != SQLITE_OK ||
+	     kql_stmts_new(&stmts) != 0))
 		abort();
 	sqlite3_progress_handler(db, 1000, budget, &steps);
-	r = kql_exec_run(db, p, 0, count_row, rows, &e);
+	/* statements kept across inputs, as a worker keeps them: one of an
+	 * earlier input's text runs again with this one's parameters, and the
+	 * split (fresh statements) must still agree with it */
+	r = kql_exec_run_kept(db, stmts, p, 0, count_row, rows, &e);
 	check(r == 0 || r == 1 || (r == -EINVAL && e.message[0] != '\0'), "an executor failure",
 	      e.message);
 	sqlite3_progress_handler(db, 0, NULL, NULL);
