@@ -1193,6 +1193,7 @@ void query_run(struct job *j, struct store **store, struct qsess *sess)
 	struct run r = {.j = j, .now = start, .sess = sess};
 	int rc = open_store(&r, store);
 	uint64_t skipped = 0;
+	bool drop;
 
 	if (rc == 0)
 		rc = prepare_loop(&r, &start);
@@ -1206,8 +1207,7 @@ void query_run(struct job *j, struct store **store, struct qsess *sess)
 	/* the log reads the peak (query_log.c) */
 	__atomic_store_n(&j->budget.peak, __atomic_load_n(&sess->budget.peak, __ATOMIC_RELAXED),
 	                 __ATOMIC_RELAXED);
-	bool drop = rc != 0 || r.error; /* only a clean end is kept */
-
+	drop = rc != 0 || r.error; /* only a clean end is kept */
 	/* the answer is told ended first, the tidying overlaps its sending;
 	 * j is the loop's from then on: nothing may call back into it */
 	if (r.db)

@@ -2,10 +2,12 @@
  * query_sess — what a query worker keeps between queries so that a small
  * query costs little: its connection to one database's query store (the
  * kql_* functions registered, the store attached read-only, the statements
- * of every query prepared, the queries' own last ones, the temp views of the last query with the
- * eids each reads), per table, the walk of its visible extents (each one's facts: loaded at which
- * eid with how many rows, queryable, its created-on range and statistics), and the database's
- * schema (qsess_schema, kept apart from the connection, on the generation alone).
+ * of every query prepared, the queries' own last ones, the temp views of
+ * the last query with the eids each reads), per table, the walk of its
+ * visible extents (each one's facts: loaded at which eid with how many
+ * rows, queryable, its created-on range and statistics), and the
+ * database's schema (qsess_schema, kept apart from the connection, on the
+ * generation alone).
  *
  * Exactly one version per query, as without it.  What is kept was read in
  * one state-store snapshot and one query-store snapshot; it is used again

@@ -443,7 +443,7 @@ printf '| %-22s | %10s | %8s | %8s | %10s | %7s | %10s | %10s | %10s | %6s | %6s
 printf '| %-22s | %10s | %8s | %8s | %10s | %7s | %10s | %10s | %10s | %6s | %6s | %6s | %7s | %7s | %s\n' \
 	"" "ms, kept" "ms" "ms" "ms" "lite/fd" "ms" "ms" "ms" "/fd" "/fd" "/fd" "ms" "ms" ""
 echo "|------------------------|------------|----------|----------|------------|---------|------------|------------|------------|--------|--------|--------|---------|---------|---------|"
-miss13=() missfull=() lastms=- nfull=0 n13=0 nwrong=0
+miss13=() missfull=() misssrv=() lastms=- nfull=0 n13=0 nwrong=0
 for ((i = 0; i < NQ; i++)); do
 	approx=0
 	case ${Q_KIND[i]} in *~) approx=1 ;; esac
@@ -463,6 +463,8 @@ for ((i = 0; i < NQ; i++)); do
 	r=$(ratio "$lite" "$fd")
 	n13=$((n13 + 1))
 	at_least "$r" 0.769 || miss13+=("${Q_NAME[i]} ($r)")
+	rs=$(ratio "$lite" "${MS[srv,$i]}")
+	at_least "$rs" 0.769 || misssrv+=("${Q_NAME[i]} ($rs)")
 	case ${Q_KIND[i]} in scan*)
 		nfull=$((nfull + 1))
 		at_least "$r" 1.7 || missfull+=("${Q_NAME[i]} ($r)")
@@ -495,3 +497,5 @@ printf '  %-4s the last-hour query <= 50 ms: %s ms\n' "$(pf "$lastok")" "$lastms
 printf '  %-4s every followerd answer the same as sqlite3'"'"'s (rows; last column within 1e-6, 10%% for approximate aggregates): %d differ\n' \
 	"$(pf "$nwrong")" "$nwrong"
 echo "  (DuckDB and ClickHouse ratios as they are)"
+printf '  and inside the daemon (fd srv: no client, no socket), against the same CLI figures: %d of %d within 1.3x%s\n' \
+	$((n13 - ${#misssrv[@]})) "$n13" "${misssrv[*]:+; missed: ${misssrv[*]}}"
