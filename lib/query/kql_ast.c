@@ -29,6 +29,8 @@ static const char *const kind_names[KQL_N_NKINDS] = {
     [KQL_N_PROJECT] = "project",
     [KQL_N_PROJECT_AWAY] = "project-away",
     [KQL_N_PROJECT_RENAME] = "project-rename",
+    [KQL_N_PROJECT_KEEP] = "project-keep",
+    [KQL_N_PROJECT_REORDER] = "project-reorder",
     [KQL_N_EXTEND] = "extend",
     [KQL_N_SUMMARIZE] = "summarize",
     [KQL_N_LIST] = "list",
@@ -256,6 +258,8 @@ static void dump_fields(FILE *f, const struct kql_node *n)
 		fprintf(f, ":(*)");
 	if (n->kind == KQL_N_MVEXPAND && n->i >= 0)
 		fprintf(f, "limit %" PRId64, n->i);
+	if ((n->kind == KQL_N_NAME || n->kind == KQL_N_PATTERN) && (n->i == 1 || n->i == 2))
+		fprintf(f, " %s", n->i == 1 ? "asc" : "desc"); /* project-reorder's */
 }
 
 static void dump_node(FILE *f, const struct kql_node *n)

@@ -25,36 +25,39 @@ enum kql_node_kind {
 	KQL_N_PARAM, /* name; type, or op=1 for a tabular parameter; kids: [default] */
 	KQL_N_BODY,  /* kids: KQL_N_LET..., then the result expression */
 	/* tabular */
-	KQL_N_PIPE,           /* kids: source, then operators in order */
-	KQL_N_TABLE,          /* name; str: database or NULL (database("db").T) */
-	KQL_N_PATTERN,        /* name: a wildcard name (T*, *Id; runs of '*' as one); str: as
-	                         KQL_N_TABLE's in a union; in union and project-away */
-	KQL_N_DATATABLE,      /* i: number of columns; kids: KQL_N_COLDEF..., then values */
-	KQL_N_COLDEF,         /* name, type */
-	KQL_N_PRINT,          /* kids: expressions or KQL_N_ASSIGN */
-	KQL_N_RANGE,          /* name; kids: from, to, step */
-	KQL_N_UNION,          /* op: enum kql_union_kind; str: withsource or NULL; kids: tables,
-	                         KQL_N_PATTERN among them */
-	KQL_N_WHERE,          /* kids: predicate */
-	KQL_N_PROJECT,        /* kids: expressions or KQL_N_ASSIGN */
-	KQL_N_PROJECT_AWAY,   /* kids: KQL_N_NAME or KQL_N_PATTERN */
-	KQL_N_PROJECT_RENAME, /* kids: KQL_N_ASSIGN (name = KQL_N_NAME) */
-	KQL_N_EXTEND,         /* kids: expressions or KQL_N_ASSIGN */
-	KQL_N_SUMMARIZE,      /* kids: KQL_N_LIST aggregates, KQL_N_LIST keys */
-	KQL_N_LIST,           /* kids: expressions or KQL_N_ASSIGN */
-	KQL_N_COUNT,          /* no fields */
-	KQL_N_TAKE,           /* kids: count */
-	KQL_N_TOP,            /* kids: count, KQL_N_SORTKEY... */
-	KQL_N_SORT,           /* kids: KQL_N_SORTKEY... */
-	KQL_N_SORTKEY,        /* op: KQL_SORT_* flags; kids: expression */
-	KQL_N_DISTINCT,       /* kids: expressions, or one KQL_N_STAR */
-	KQL_N_JOIN,           /* op: enum kql_join_kind; kids: right side, conditions */
-	KQL_N_LOOKUP,         /* op: enum kql_join_kind; kids: right side, conditions */
-	KQL_N_JOINEQ,         /* kids: $left.a, $right.b as KQL_N_NAME with op 1 / 2 */
-	KQL_N_MVEXPAND,       /* i: limit or -1; kids: KQL_N_MVCOL... */
-	KQL_N_MVCOL,          /* name: alias or NULL; type + op=1 for "to typeof(T)"; kids: expr */
-	KQL_N_AS,             /* name */
-	KQL_N_RENDER,         /* name: visualization; kids: KQL_N_ASSIGN properties */
+	KQL_N_PIPE,            /* kids: source, then operators in order */
+	KQL_N_TABLE,           /* name; str: database or NULL (database("db").T) */
+	KQL_N_PATTERN,         /* name: a wildcard name (T*, *Id; runs of '*' as one); str: as
+	                          KQL_N_TABLE's in a union; in union, project-away, -keep and
+	                          -reorder */
+	KQL_N_DATATABLE,       /* i: number of columns; kids: KQL_N_COLDEF..., then values */
+	KQL_N_COLDEF,          /* name, type */
+	KQL_N_PRINT,           /* kids: expressions or KQL_N_ASSIGN */
+	KQL_N_RANGE,           /* name; kids: from, to, step */
+	KQL_N_UNION,           /* op: enum kql_union_kind; str: withsource or NULL; kids: tables,
+	                          KQL_N_PATTERN among them */
+	KQL_N_WHERE,           /* kids: predicate */
+	KQL_N_PROJECT,         /* kids: expressions or KQL_N_ASSIGN */
+	KQL_N_PROJECT_AWAY,    /* kids: KQL_N_NAME or KQL_N_PATTERN */
+	KQL_N_PROJECT_RENAME,  /* kids: KQL_N_ASSIGN (name = KQL_N_NAME) */
+	KQL_N_PROJECT_KEEP,    /* kids: KQL_N_NAME or KQL_N_PATTERN */
+	KQL_N_PROJECT_REORDER, /* kids: KQL_N_NAME or KQL_N_PATTERN, i: 0, 1 asc, 2 desc */
+	KQL_N_EXTEND,          /* kids: expressions or KQL_N_ASSIGN */
+	KQL_N_SUMMARIZE,       /* kids: KQL_N_LIST aggregates, KQL_N_LIST keys */
+	KQL_N_LIST,            /* kids: expressions or KQL_N_ASSIGN */
+	KQL_N_COUNT,           /* no fields */
+	KQL_N_TAKE,            /* kids: count */
+	KQL_N_TOP,             /* kids: count, KQL_N_SORTKEY... */
+	KQL_N_SORT,            /* kids: KQL_N_SORTKEY... */
+	KQL_N_SORTKEY,         /* op: KQL_SORT_* flags; kids: expression */
+	KQL_N_DISTINCT,        /* kids: expressions, or one KQL_N_STAR */
+	KQL_N_JOIN,            /* op: enum kql_join_kind; kids: right side, conditions */
+	KQL_N_LOOKUP,          /* op: enum kql_join_kind; kids: right side, conditions */
+	KQL_N_JOINEQ,          /* kids: $left.a, $right.b as KQL_N_NAME with op 1 / 2 */
+	KQL_N_MVEXPAND,        /* i: limit or -1; kids: KQL_N_MVCOL... */
+	KQL_N_MVCOL,           /* name: alias or NULL; type + op=1 for "to typeof(T)"; kids: expr */
+	KQL_N_AS,              /* name */
+	KQL_N_RENDER,          /* name: visualization; kids: KQL_N_ASSIGN properties */
 	/* scalar */
 	KQL_N_LIT,     /* type; isnull; i (bool, int, long, datetime, timespan), r, str
 	                  (string, guid, decimal text, dynamic JSON text) */

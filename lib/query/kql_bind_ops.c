@@ -349,35 +349,57 @@ static struct kql_plan *bind_extend(struct kqlb *b, const struct kqlb_binding *e
 	return p;
 }
 
-/* Marks in drop the columns of in that project-away's item k names: one,
+/* Marks in mark the columns of in that item k of operator op names: one,
  * or each its wildcard name matches (one at least: kql_bind_wild.c).  0,
  * or -1 with the error set. */
-static int away_item(struct kqlb *b, const struct kql_plan *in, const struct kql_node *k,
-                     bool *drop)
+static int mark_item(struct kqlb *b, const struct kql_plan *in, const struct kql_node *k,
+                     const char *op, bool *mark)
 {
 	size_t plen = strlen(k->name), hits = 0;
 	int c;
 
 	if (k->kind != KQL_N_PATTERN) {
 		if ((c = kqlb_column(in, k->name)) >= 0) {
-			drop[c] = true;
+			mark[c] = true;
 			return 0;
 		}
 		(void)kqlb_fail(b, KQL_E_NAME, k->pos,
-		                "'project-away' operator: Failed to resolve column named '%s'",
-		                k->name);
+		                "'%s' operator: Failed to resolve column named '%s'", op, k->name);
 		return -1;
 	}
 	for (size_t i = 0; i < in->ncols; i++)
 		if (kqlb_wild_match(k->name, plen, in->cols[i].name)) {
-			drop[i] = true;
+			mark[i] = true;
 			hits++;
 		}
 	if (hits > 0)
 		return 0;
-	(void)kqlb_fail(b, KQL_E_NAME, k->pos, "'project-away' operator: no column matches '%s'",
+	(void)kqlb_fail(b, KQL_E_NAME, k->pos, "'%s' operator: no column matches '%s'", op,
 	                k->name);
 	return -1;
+}
+
+/* The identity projection of in with the columns whose mark is keep, in
+ * their order; NULL on error. */
+static struct kql_plan *marked(struct kqlb *b, struct kql_plan *in, const struct kql_node *n,
+                               const char *op, bool keep)
+{
+	struct kql_plan *p = identity(b, in, n->pos, 0);
+	bool *mark = kqlb_alloc(b, (in->ncols + 1) * sizeof(*mark));
+	size_t k = 0;
+
+	if (p == NULL || mark == NULL)
+		return NULL;
+	for (const struct kql_node *item = n->kids; item != NULL; item = item->next)
+		if (mark_item(b, in, item, op, mark) != 0)
+			return NULL;
+	for (size_t c = 0; c < in->ncols; c++)
+		if (mark[c] == keep) {
+			p->cols[k] = p->cols[c];
+			p->exprs[k++] = p->exprs[c];
+		}
+	p->ncols = p->nexprs = k;
+	return p;
 }
 
 /* project-away: every item names columns of the input (a column named or
@@ -385,26 +407,92 @@ static int away_item(struct kqlb *b, const struct kql_plan *in, const struct kql
 static struct kql_plan *bind_away(struct kqlb *b, const struct kqlb_binding *env,
                                   struct kql_plan *in, const struct kql_node *n)
 {
-	struct kql_plan *p = identity(b, in, n->pos, 0);
-	bool *drop = kqlb_alloc(b, (in->ncols + 1) * sizeof(*drop));
-	size_t keep = 0;
+	struct kql_plan *p = marked(b, in, n, "project-away", false);
 
-	if (p == NULL || drop == NULL)
-		return NULL;
-	for (const struct kql_node *k = n->kids; k != NULL; k = k->next)
-		if (away_item(b, in, k, drop) != 0)
-			return NULL;
-	for (size_t c = 0; c < in->ncols; c++)
-		if (!drop[c]) {
-			p->cols[keep] = p->cols[c];
-			p->exprs[keep++] = p->exprs[c];
-		}
 	/* A table has columns (the SQL of none was an engine error). */
-	if (keep == 0)
+	if (p != NULL && p->ncols == 0)
 		return kqlb_fail(b, KQL_E_UNSUPPORTED, n->pos,
 		                 "'project-away' operator: it removes every column, and a table "
 		                 "without columns is not supported");
-	p->ncols = p->nexprs = keep;
+	return p;
+}
+
+/* project-keep: the columns its items name, in the input's order (its
+ * page: not the items'). */
+static struct kql_plan *bind_keep(struct kqlb *b, const struct kqlb_binding *env,
+                                  struct kql_plan *in, const struct kql_node *n)
+{
+	return marked(b, in, n, "project-keep", true);
+}
+
+/* Whether name a goes before b: ordinally (as Kusto compares names),
+ * descending when desc. */
+static bool name_before(const char *a, const char *b, bool desc)
+{
+	int r = strcmp(a, b);
+
+	return desc ? r > 0 : r < 0;
+}
+
+/* Sorts the column numbers at from[0..n) by their names in in (an
+ * insertion sort: a pattern matches few columns, at most KQL's 2,000). */
+static void sort_by_name(const struct kql_plan *in, int *from, size_t n, bool desc)
+{
+	for (size_t i = 1; i < n; i++) {
+		int c = from[i];
+		size_t j = i;
+
+		for (; j > 0 && name_before(in->cols[c].name, in->cols[from[j - 1]].name, desc);
+		     j--)
+			from[j] = from[j - 1];
+		from[j] = c;
+	}
+}
+
+/* Appends to order (k so far) the columns item names that no earlier item
+ * placed: a pattern's as they come, or by name (asc, desc).  The new k,
+ * or -1 with the error set. */
+static long reorder_item(struct kqlb *b, const struct kql_plan *in, const struct kql_node *item,
+                         bool *placed, int *order, size_t k)
+{
+	bool *mark = kqlb_alloc(b, (in->ncols + 1) * sizeof(*mark));
+	size_t start = k;
+
+	if (mark == NULL || mark_item(b, in, item, "project-reorder", mark) != 0)
+		return -1;
+	for (size_t c = 0; c < in->ncols; c++)
+		if (mark[c] && !placed[c]) {
+			placed[c] = true;
+			order[k++] = (int)c;
+		}
+	if (item->i != 0)
+		sort_by_name(in, order + start, k - start, item->i == 2);
+	return (long)k;
+}
+
+/* project-reorder: the columns its items name first, in the items' order,
+ * each where it is first named; then the others as they come.  Nothing is
+ * renamed or removed. */
+static struct kql_plan *bind_reorder(struct kqlb *b, const struct kqlb_binding *env,
+                                     struct kql_plan *in, const struct kql_node *n)
+{
+	struct kql_plan *p = identity(b, in, n->pos, 0), *id = identity(b, in, n->pos, 0);
+	bool *placed = kqlb_alloc(b, (in->ncols + 1) * sizeof(*placed));
+	int *order = kqlb_alloc(b, (in->ncols + 1) * sizeof(*order));
+	long k = 0;
+
+	if (p == NULL || id == NULL || placed == NULL || order == NULL)
+		return NULL;
+	for (const struct kql_node *item = n->kids; item != NULL; item = item->next)
+		if ((k = reorder_item(b, in, item, placed, order, (size_t)k)) < 0)
+			return NULL;
+	for (size_t c = 0; c < in->ncols; c++)
+		if (!placed[c])
+			order[k++] = (int)c;
+	for (size_t c = 0; c < in->ncols; c++) {
+		p->cols[c] = id->cols[order[c]];
+		p->exprs[c] = id->exprs[order[c]];
+	}
 	return p;
 }
 
@@ -1145,6 +1233,8 @@ static const struct {
     {KQL_N_PROJECT, bind_project},
     {KQL_N_PROJECT_AWAY, bind_away},
     {KQL_N_PROJECT_RENAME, bind_rename},
+    {KQL_N_PROJECT_KEEP, bind_keep},
+    {KQL_N_PROJECT_REORDER, bind_reorder},
     {KQL_N_EXTEND, bind_extend},
     {KQL_N_SUMMARIZE, bind_summarize},
     {KQL_N_COUNT, bind_count},

@@ -22,17 +22,46 @@ static struct kql_node *parse_list(struct kql_parser *p, struct kql_node *n)
 	return kqlp_items(p, n);
 }
 
-/* project-away a, b, P*, *Id: names and wildcard names (KQL_N_PATTERN). */
+/* A column name or a wildcard name (KQL_N_PATTERN), appended to n. */
+static struct kql_node *name_item(struct kql_parser *p, struct kql_node *n)
+{
+	struct kql_node *k = kql_ast_add(n, kqlp_node(p, KQL_N_NAME));
+
+	if (k == NULL)
+		return NULL;
+	if (kqlp_at_pattern(p) ? kqlp_pattern(p, k) == NULL
+	                       : (k->name = kqlp_name(p, "a column name")) == NULL)
+		return NULL;
+	return k;
+}
+
+/* project-away (and project-keep) a, b, P*, *Id: names and wildcard names. */
 static struct kql_node *parse_names(struct kql_parser *p, struct kql_node *n)
+{
+	do {
+		if (name_item(p, n) == NULL)
+			return NULL;
+	} while (kqlp_accept(p, ","));
+	return n;
+}
+
+/* project-reorder b, a* asc, *Id desc: names and wildcard names, each with
+ * the order of the columns a pattern matches (i: 0 as they come, 1 by
+ * name ascending, 2 descending).  granny-asc and granny-desc (numbers in
+ * names compared as numbers) are refused: their page describes them two
+ * ways. */
+static struct kql_node *parse_reorder(struct kql_parser *p, struct kql_node *n)
 {
 	struct kql_node *k;
 
 	do {
-		if ((k = kql_ast_add(n, kqlp_node(p, KQL_N_NAME))) == NULL)
+		if ((k = name_item(p, n)) == NULL)
 			return NULL;
-		if (kqlp_at_pattern(p) ? kqlp_pattern(p, k) == NULL
-		                       : (k->name = kqlp_name(p, "a column name")) == NULL)
-			return NULL;
+		if (kqlp_word(p, 0, "granny") && kqlp_punct(p, 1, "-"))
+			return kqlp_unsupported(p, kqlp_tok(p, 0), "order of project-reorder",
+			                        kqlp_word(p, 2, "desc") ? "granny-desc"
+			                                                : "granny-asc");
+		k->i = kqlp_accept(p, "asc") ? 1 : kqlp_accept(p, "desc") ? 2 : 0;
 	} while (kqlp_accept(p, ","));
 	return n;
 }
@@ -330,6 +359,8 @@ static const struct {
     {"project", KQL_N_PROJECT, parse_list},
     {"project-away", KQL_N_PROJECT_AWAY, parse_names},
     {"project-rename", KQL_N_PROJECT_RENAME, parse_renames},
+    {"project-keep", KQL_N_PROJECT_KEEP, parse_names},
+    {"project-reorder", KQL_N_PROJECT_REORDER, parse_reorder},
     {"extend", KQL_N_EXTEND, parse_list},
     {"summarize", KQL_N_SUMMARIZE, parse_summarize},
     {"count", KQL_N_COUNT, parse_count},
@@ -345,9 +376,7 @@ static const struct {
     {"mv-expand", KQL_N_MVEXPAND, parse_mvexpand},
     {"as", KQL_N_AS, parse_as},
     {"render", KQL_N_RENDER, parse_render},
-    {"project-keep", KQL_N_PROJECT, NULL},
     {"project-by-names", KQL_N_PROJECT, NULL},
-    {"project-reorder", KQL_N_PROJECT, NULL},
     {"parse", KQL_N_PROJECT, NULL},
     {"parse-where", KQL_N_PROJECT, NULL},
     {"parse-kv", KQL_N_PROJECT, NULL},

@@ -397,6 +397,14 @@ function cases(D) {
 		{ q: "Events | where Code == 201 | project-away *s, M*g, D*",
 			cols: "Timestamp:datetime,Level:string,Host:string,Latency:real,Code:long,Ok:bool",
 			rows: () => E.filter((r) => r.Code === 201).map((r) => [r.Timestamp, r.Level, r.Host, r.Latency, r.Code, r.Ok]) },
+		// project-keep: the input's order; project-reorder: the items' first
+		{ q: "Events | where Code == 201 | project-keep Latency, Ti*, Host",
+			cols: "Timestamp:datetime,Host:string,Latency:real",
+			rows: () => E.filter((r) => r.Code === 201).map((r) => [r.Timestamp, r.Host, r.Latency]) },
+		{ q: "Events | where Code == 201 | project-reorder Code, L* desc | project-away Msg, Props, Tags, Dur",
+			cols: "Code:long,Level:string,Latency:real,Timestamp:datetime,Host:string,Bytes:int,Ok:bool",
+			rows: () => E.filter((r) => r.Code === 201).map((r) => [r.Code, r.Level, r.Latency, r.Timestamp, r.Host, r.Bytes, r.Ok]) },
+		{ q: "Events | project-keep Host, Nope", error: /Failed to resolve column named 'Nope'/ },
 		{ q: "union e*", error: /no table matches 'e\*'/ },
 		{ q: "Events | project-away Host, *x*", error: /no column matches '\*x\*'/ },
 		// join, every kind, and lookup

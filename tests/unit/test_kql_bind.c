@@ -623,6 +623,35 @@ static void test_away_wildcards(void **state)
 	             "removes every column");
 }
 
+/* project-keep keeps what its items name, in the input's order;
+ * project-reorder puts it first, in the items' order (a pattern's columns
+ * as they come, or by name), each column where it is first named, the
+ * others after as they come. */
+static void test_keep_reorder(void **state)
+{
+	use = &schema;
+	expect_names("Events | project-keep Took, Host", "Host,Took");
+	expect_names("Events | project-keep T*, Host, Ho*", "Timestamp,Host,Took");
+	expect_error("Events | project-keep Nope", KQL_E_NAME, 1, 23,
+	             "'project-keep' operator: Failed to resolve column named 'Nope'");
+	expect_error("Events | project-keep Host, x*", KQL_E_NAME, 1, 29, "no column matches 'x*'");
+	expect_names("Events | project-reorder Took, Host",
+	             "Took,Host,Timestamp,Level,Latency,Code,Props,Small,Id");
+	expect_names("Events | project-reorder *o*",
+	             "Host,Code,Props,Took,Timestamp,Level,Latency,Small,Id");
+	expect_names("Events | project-reorder *o* asc",
+	             "Code,Host,Props,Took,Timestamp,Level,Latency,Small,Id");
+	expect_names("Events | project-reorder *o* desc",
+	             "Took,Props,Host,Code,Timestamp,Level,Latency,Small,Id");
+	expect_names("Events | project-reorder Props, *o* asc, Id, P*",
+	             "Props,Code,Host,Took,Id,Timestamp,Level,Latency,Small");
+	expect_names("Hosts | project-reorder Region", "Region,Host");
+	expect_error("Events | project-reorder Nope", KQL_E_NAME, 1, 26,
+	             "'project-reorder' operator: Failed to resolve column named 'Nope'");
+	expect_error("Events | project-reorder Host, x* asc", KQL_E_NAME, 1, 32,
+	             "no column matches 'x*'");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -637,6 +666,7 @@ int main(void)
 	    cmocka_unit_test(test_ingestion_time),
 	    cmocka_unit_test(test_stat_bounds),
 	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_keep_reorder),
 	    cmocka_unit_test(test_foreign_scan),
 	    cmocka_unit_test(test_union_wildcards),
 	    cmocka_unit_test(test_union_bound),

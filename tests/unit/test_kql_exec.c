@@ -894,6 +894,13 @@ static void test_zones_guids_inner_avg(void **state)
 	            "union_arg0\t1\nunion_arg1\t2\n", false);
 	expect_rows("print a = 1, b = 2 | union kind=inner (print b = 3, a = 4) | project b, a",
 	            "2\t1\n3\t4\n", false);
+	/* project-keep and project-reorder move the values with the columns,
+	 * through a union and a filter that read them by name */
+	expect_rows("print a = 1, b = 'x', c = 2.5 | project-reorder c, b", "2.5\tx\t1\n", false);
+	expect_rows("print a = 1, b = 'x', c = 2.5 | project-keep c, a", "1\t2.5\n", false);
+	expect_rows("print a2 = 2, b = 0, a1 = 1 | project-reorder a* desc "
+	            "| union (print a1 = 3, a2 = 4, b = 5) | where a1 > 0 | project-keep a*",
+	            "2\t1\n4\t3\n", false);
 	assert_null(run("print a = 1 | union kind=inner (print a = 2.0)", &e));
 	assert_string_equal(e.code, KQL_E_TYPE);
 	assert_non_null(strstr(e.message, "no column common"));

@@ -62,6 +62,10 @@ static const struct {
     {"union T**x***, *", "(query (union outer (pattern T*x*) (pattern *)))"},
     {"T | project-away Prop*, *Id, a, E*s*", "(query (pipe (name T) (project-away (pattern Prop*) "
                                              "(pattern *Id) (name a) (pattern E*s*))))"},
+    {"T | project-keep a, P*", "(query (pipe (name T) (project-keep (name a) (pattern P*))))"},
+    {"T | project-reorder b, a* asc, *x desc, c",
+     "(query (pipe (name T) (project-reorder (name b) (pattern a* asc) (pattern *x desc) (name "
+     "c))))"},
     {"T | join (U) on k", "(query (pipe (name T) (join innerunique (name U) (name k))))"},
     {"T | join kind=leftouter U on $left.a == $right.b, c",
      "(query (pipe (name T) (join leftouter (table U) (on (name $left.a) (name $right.b)) (name "
@@ -182,7 +186,10 @@ static const struct {
     {"T | lookup kind=fullouter U on k", "SEM0002", 1, 29, "'fullouter' lookup kind"},
     {"T | mv-apply x on (take 1)", "SEM0002", 1, 5, "'mv-apply' operator"},
     {"T | parse s with * \"a\" x", "SEM0002", 1, 5, "'parse' operator"},
-    {"T | project-reorder a", "SEM0002", 1, 5, "'project-reorder' operator"},
+    {"T | getschema", "SEM0002", 1, 5, "'getschema' operator"},
+    {"T | project-reorder a granny-asc", "SEM0002", 1, 23, "'granny-asc' order of project-reorder"},
+    {"T | project-reorder a*, b granny-desc", "SEM0002", 1, 27, "'granny-desc' order"},
+    {"T | project-keep a asc", "SYN0002", 1, 20, "expected"},
     {"T | join U* on k", "SYN0002", 1, 10, "a wildcard names the tables of a union only"},
     {"T | lookup database('d').U* on k", "SYN0002", 1, 26, "the tables of a union only"},
     {"union T *", "SYN0002", 1, 9, "expected ';'"},
