@@ -130,27 +130,12 @@ const char *kqlb_first_column(const struct kql_expr *e, const struct kql_plan *i
 static bool named_by_first_argument(enum kql_fn fn)
 {
 	static const enum kql_fn ids[] = {
-	    KQL_F_TOSTRING,
-	    KQL_F_TOINT,
-	    KQL_F_TOLONG,
-	    KQL_F_TOREAL,
-	    KQL_F_TOBOOL,
-	    KQL_F_TODATETIME,
-	    KQL_F_TOTIMESPAN,
-	    KQL_F_TOGUID,
-	    KQL_F_TODYNAMIC,
-	    KQL_F_SPLIT,
-	    KQL_F_FORMAT_DATETIME,
-	    KQL_F_STARTOFDAY,
-	    KQL_F_BIN,
-	    KQL_F_ROUND,
-	    KQL_F_CEILING,
-	    KQL_F_SQRT,
-	    KQL_F_LOG,
-	    KQL_F_LOG10,
-	    KQL_F_EXP,
-	    KQL_F_POW,
-	    KQL_F_ABS,
+	    KQL_F_TOSTRING,  KQL_F_TOINT,      KQL_F_TOLONG,          KQL_F_TOREAL,
+	    KQL_F_TOBOOL,    KQL_F_TODATETIME, KQL_F_TOTIMESPAN,      KQL_F_TOGUID,
+	    KQL_F_TODYNAMIC, KQL_F_SPLIT,      KQL_F_FORMAT_DATETIME, KQL_F_STARTOFDAY,
+	    KQL_F_BIN,       KQL_F_BIN_AT,     KQL_F_ROUND,           KQL_F_CEILING,
+	    KQL_F_SQRT,      KQL_F_LOG,        KQL_F_LOG10,           KQL_F_EXP,
+	    KQL_F_POW,       KQL_F_ABS,
 	};
 
 	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
@@ -305,11 +290,14 @@ static struct kql_expr *bind_unary(struct kqlb *b, const struct kqlb_scope *s,
 		                 tname(a->type));
 	if (n->op == KQL_OP_PLUS)
 		return a;
-	if (a->kind == KQL_E_LIT && !a->isnull) {
-		/* Fold -literal so that datatable values stay literals (an int
-		 * stays an int, as Kusto.Language folds it); -int(-2147483648)
-		 * and -0x8000000000000000 overflow: refused, as the operator
-		 * refuses an overflow when it runs. */
+	if (a->kind == KQL_E_LIT && !a->isnull &&
+	    (a->type == PROTO_T_INT || a->type == PROTO_T_LONG || a->type == PROTO_T_REAL ||
+	     a->type == PROTO_T_TIMESPAN)) {
+		/* Fold -literal (of a type held in i or r: a dynamic's or a
+		 * decimal's text is negated where it runs) so that datatable values stay literals
+		 * (an int stays an int, as Kusto.Language folds it); -int(-2147483648) and
+		 * -0x8000000000000000 overflow: refused, as the operator refuses an overflow when
+		 * it runs. */
 		if ((a->type == PROTO_T_INT && a->i == INT32_MIN) ||
 		    ((a->type == PROTO_T_LONG || a->type == PROTO_T_TIMESPAN) && a->i == INT64_MIN))
 			return kqlb_fail(b, KQL_E_UNSUPPORTED, n->pos,
@@ -694,6 +682,84 @@ static struct kql_expr *bind_ingestion(struct kqlb *b, const struct kqlb_scope *
 	return e;
 }
 
+/* A copy of n alone (its kids shared, no sibling): to use it twice in a
+ * tree built by the binder. */
+static struct kql_node *lone(struct kqlb *b, const struct kql_node *n)
+{
+	struct kql_node *c = kql_ast_new(b->a, n->kind, n->pos);
+
+	if (c == NULL)
+		return kqlb_fail(b, KQL_E_NOMEM, n->pos, "out of memory");
+	*c = *n;
+	c->next = NULL;
+	return c;
+}
+
+/* The AST of fixed + bin(value - fixed, size), of n's kids, at n. */
+static struct kql_node *bin_at_tree(struct kqlb *b, const struct kql_node *n)
+{
+	const struct kql_node *v = n->kids, *size = v->next, *fixed = size->next;
+	struct kql_node *add = kql_ast_new(b->a, KQL_N_BINARY, n->pos);
+	struct kql_node *bin = kql_ast_new(b->a, KQL_N_CALL, n->pos);
+	struct kql_node *sub = kql_ast_new(b->a, KQL_N_BINARY, n->pos);
+
+	if (add == NULL || bin == NULL || sub == NULL)
+		return kqlb_fail(b, KQL_E_NOMEM, n->pos, "out of memory");
+	add->op = KQL_OP_ADD;
+	sub->op = KQL_OP_SUB;
+	bin->name = "bin";
+	if (kql_ast_add(sub, lone(b, v)) == NULL || kql_ast_add(sub, lone(b, fixed)) == NULL ||
+	    kql_ast_add(bin, sub) == NULL || kql_ast_add(bin, lone(b, size)) == NULL ||
+	    kql_ast_add(add, lone(b, fixed)) == NULL || kql_ast_add(add, bin) == NULL)
+		return NULL;
+	return add;
+}
+
+/* Whether bin_at's value v, bin size and fixed point are of kinds it takes:
+ * numbers, or a datetime or timespan with a timespan size and a fixed
+ * point of the value's type; else the error, naming them. */
+static bool bin_at_types(struct kqlb *b, const struct kql_node *n, const struct kql_expr *v,
+                         const struct kql_expr *size, const struct kql_expr *fixed)
+{
+	bool num = is_number(v->type) && is_number(size->type) && is_number(fixed->type);
+	bool time = (v->type == PROTO_T_DATETIME || v->type == PROTO_T_TIMESPAN) &&
+	            size->type == PROTO_T_TIMESPAN && fixed->type == v->type;
+
+	if (num || time)
+		return true;
+	return (bool)kqlb_fail(b, KQL_E_TYPE, n->pos,
+	                       "bin_at(): cannot bin a '%s' by a '%s' from a '%s' (numbers, or a "
+	                       "datetime or timespan by a timespan from one of its type)",
+	                       tname(v->type), tname(size->type), tname(fixed->type));
+}
+
+/* bin_at(value, size, fixed): fixed + bin(value - fixed, size), as its
+ * page defines it (bins aligned on fixed, floored below it too), bound
+ * through the operators' own typing and overflow checks.  The call keeps
+ * the value first, so that it is named as bin() is (a summarize key keeps
+ * its column's name: key_name); the executor writes args[1]. */
+static struct kql_expr *bind_bin_at(struct kqlb *b, const struct kqlb_scope *s,
+                                    const struct kql_node *n)
+{
+	struct kql_expr *v, *size, *fixed, *e;
+	struct kql_node *tree;
+
+	if (n->nkids != 3)
+		return kqlb_fail(b, KQL_E_ARGS, n->pos, "bin_at(): expects 3 arguments, got %zu",
+		                 n->nkids);
+	if ((v = kqlb_expr(b, s, n->kids)) == NULL ||
+	    (size = kqlb_expr(b, s, n->kids->next)) == NULL ||
+	    (fixed = kqlb_expr(b, s, n->kids->next->next)) == NULL ||
+	    !bin_at_types(b, n, v, size, fixed) || (tree = bin_at_tree(b, n)) == NULL ||
+	    (e = new_expr(b, KQL_E_CALL, PROTO_T_LONG, n->pos, 2)) == NULL ||
+	    (e->args[1] = kqlb_expr(b, s, tree)) == NULL)
+		return NULL;
+	e->fn = KQL_F_BIN_AT;
+	e->args[0] = v;
+	e->type = e->args[1]->type;
+	return e;
+}
+
 static struct kql_expr *bind_call(struct kqlb *b, const struct kqlb_scope *s,
                                   const struct kql_node *n)
 {
@@ -702,6 +768,8 @@ static struct kql_expr *bind_call(struct kqlb *b, const struct kqlb_scope *s,
 
 	if (let != NULL && let->ast != NULL && let->ast->kind == KQL_N_FUNC)
 		return inline_call(b, s, let, n);
+	if (strcmp(n->name, "bin_at") == 0)
+		return bind_bin_at(b, s, n);
 	if ((f = kql_func_lookup(n->name)) == NULL) {
 		if (kql_func_known_unsupported(n->name))
 			return kqlb_fail(b, KQL_E_UNSUPPORTED, n->pos,

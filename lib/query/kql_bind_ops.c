@@ -519,13 +519,14 @@ static struct kql_plan *bind_rename(struct kqlb *b, const struct kqlb_binding *e
 
 /* ---- summarize and count ---- */
 
-/* The name of an unnamed summarize key: its column's; bin(Timestamp, 1h)
- * and other calls over one column keep that column's; else ColumnN. */
+/* The name of an unnamed summarize key: its column's; bin(Timestamp, 1h),
+ * bin_at(Timestamp, 1h, t0) and other calls over one column keep that
+ * column's; else ColumnN. */
 static const char *key_name(struct kqlb *b, const struct kql_node *k, const struct kql_expr *e,
                             const struct kql_plan *in, int *counter)
 {
-	if (k->kind != KQL_N_ASSIGN && e->kind == KQL_E_CALL && e->fn == KQL_F_BIN &&
-	    e->args[0]->kind == KQL_E_COL)
+	if (k->kind != KQL_N_ASSIGN && e->kind == KQL_E_CALL &&
+	    (e->fn == KQL_F_BIN || e->fn == KQL_F_BIN_AT) && e->args[0]->kind == KQL_E_COL)
 		return in->cols[e->args[0]->col].name;
 	return item_name(b, k, e, in, counter);
 }

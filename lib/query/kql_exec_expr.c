@@ -134,13 +134,17 @@ static int text_of(struct sqlb *b, const struct kql_expr *e, const char *prefix)
  * d.u == 'x' read the number and the string inside. */
 static int operand(struct sqlb *b, const struct kql_expr *e, int i, const char *prefix)
 {
-	bool unwrap =
-	    e->args[i]->type == PROTO_T_DYNAMIC && e->args[1 - i]->type != PROTO_T_DYNAMIC;
+	bool dyn = e->args[i]->type == PROTO_T_DYNAMIC;
+	/* arithmetic reads only a number (kql_dnum), beside a dynamic too:
+	 * SQLite would read the text of an object or a string as a number,
+	 * 0 or its digits */
+	bool number = dyn && e->kind == KQL_E_OP && e->op >= KQL_OP_ADD && e->op <= KQL_OP_MOD;
+	bool unwrap = dyn && !number && e->args[1 - i]->type != PROTO_T_DYNAMIC;
 
-	fputs(unwrap ? "(" : "", b->f);
+	fputs(number ? "kql_dnum(" : unwrap ? "(" : "", b->f);
 	if (expr(b, e->args[i], prefix) != 0)
 		return -1;
-	fputs(unwrap ? " ->> '$')" : "", b->f);
+	fputs(number ? ")" : unwrap ? " ->> '$')" : "", b->f);
 	return 0;
 }
 
@@ -682,10 +686,11 @@ static int op(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 	case KQL_OP_NEG:
 		if (checks_int(e))
 			return checked_int(b, e, KQL_A_SUB, prefix);
-		fputs("(- ", b->f);
+		/* a dynamic negated only when it holds a number */
+		fputs(e->args[0]->type == PROTO_T_DYNAMIC ? "(- kql_dnum(" : "(- ", b->f);
 		if (expr(b, e->args[0], prefix) != 0)
 			return -1;
-		fputc(')', b->f);
+		fputs(e->args[0]->type == PROTO_T_DYNAMIC ? "))" : ")", b->f);
 		return 0;
 	case KQL_OP_MATCHES_REGEX:
 		return call_at(b, "kql_regex", e, prefix);
@@ -1004,6 +1009,9 @@ static int scalar_call(struct sqlb *b, const struct kql_expr *e, const char *pre
 	case KQL_F_COALESCE:
 		return e->type == PROTO_T_STRING ? coalesce_strings(b, e, prefix)
 		                                 : call(b, "coalesce", e, prefix);
+	case KQL_F_BIN_AT:
+		return expr(b, e->args[1],
+		            prefix); /* the binder's fixed + bin(value - fixed, size) */
 	case KQL_F_BIN:
 		/* Datetimes bin from 0001-01-01 (DateTime's ticks), not 1970:
 		 * bin(t, 7d) starts weeks on Mondays as Kusto does. */

@@ -926,6 +926,71 @@ static void fn_abs(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		        range_words(t));
 }
 
+/* Whether s[0..n) is a JSON number (RFC 8259's grammar: no hex, no inf,
+ * no leading '+' or '.'), and whether it is an integer. */
+static bool json_number(const char *s, size_t n, bool *integer)
+{
+	size_t i = s[0] == '-';
+
+	*integer = true;
+	if (i >= n || !isdigit((unsigned char)s[i]) ||
+	    (s[i] == '0' && i + 1 < n && isdigit((unsigned char)s[i + 1])))
+		return false;
+	while (i < n && isdigit((unsigned char)s[i]))
+		i++;
+	if (i < n && s[i] == '.') {
+		*integer = false;
+		if (++i >= n || !isdigit((unsigned char)s[i]))
+			return false;
+		while (i < n && isdigit((unsigned char)s[i]))
+			i++;
+	}
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		*integer = false;
+		i += i + 1 < n && (s[i + 1] == '+' || s[i + 1] == '-') ? 2 : 1;
+		if (i >= n || !isdigit((unsigned char)s[i]))
+			return false;
+		while (i < n && isdigit((unsigned char)s[i]))
+			i++;
+	}
+	return i == n;
+}
+
+/* kql_dnum(d): the number a dynamic value d (its JSON text) holds, for
+ * arithmetic beside a scalar; null when it holds anything else (an
+ * object, an array, a string, a bool, null), as Kusto's operators answer
+ * null for a dynamic that is not a number.  An integer past a long is a
+ * real. */
+static void fn_dnum(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const char *s = (const char *)sqlite3_value_text(argv[0]);
+	size_t n = (size_t)sqlite3_value_bytes(argv[0]);
+	bool integer;
+	char *end;
+	long long v;
+
+	if (sqlite3_value_type(argv[0]) == SQLITE_INTEGER ||
+	    sqlite3_value_type(argv[0]) == SQLITE_FLOAT) {
+		sqlite3_result_value(ctx, argv[0]);
+		return;
+	}
+	while (n > 0 && s != NULL && isspace((unsigned char)*s))
+		s++, n--;
+	while (n > 0 && isspace((unsigned char)s[n - 1]))
+		n--;
+	if (sqlite3_value_type(argv[0]) != SQLITE_TEXT || n == 0 || n > 64 ||
+	    !json_number(s, n, &integer)) {
+		sqlite3_result_null(ctx);
+		return;
+	}
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (integer && errno == 0 && end == s + n)
+		sqlite3_result_int64(ctx, v);
+	else
+		sqlite3_result_double(ctx, strtod(s, NULL));
+}
+
 /* kql_nan(x, at): x, the value of a column whose null is Kusto's NaN
  * (avg of no values, kql_col.nan_if_null), read by an expression: a NaN it
  * would see as null is refused. */
@@ -2459,6 +2524,7 @@ static const struct {
     {"kql_iarith", 5, fn_iarith, NULL, NULL},
     {"kql_abs", 3, fn_abs, NULL, NULL},
     {"kql_nan", 2, fn_nan, NULL, NULL},
+    {"kql_dnum", 1, fn_dnum, NULL, NULL},
     {"kql_jreal", 2, fn_jreal, NULL, NULL},
     {"kql_todynamic", 2, fn_todynamic, NULL, NULL},
     {"kql_startof", -1, fn_startof, NULL, NULL},

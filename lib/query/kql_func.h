@@ -48,6 +48,7 @@ enum kql_fn {
 	KQL_F_AGO,
 	KQL_F_NOW,
 	KQL_F_BIN,
+	KQL_F_BIN_AT, /* args: the value, then fixed + bin(value - fixed, size) (kql_bind_expr.c) */
 	KQL_F_STARTOFDAY,
 	KQL_F_STARTOFWEEK,
 	KQL_F_STARTOFMONTH,

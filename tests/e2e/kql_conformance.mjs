@@ -340,6 +340,14 @@ function cases(D) {
 			rows: () => groupBy(E, (r) => binNum(r.Latency, 100)).map((g) => [g.key, g.rows.length]) },
 		{ q: "Events | summarize count() by floor(Bytes, 25000)", cols: "Bytes:long,count_:long",
 			rows: () => groupBy(E, (r) => binNum(r.Bytes, 25000)).map((g) => [g.key, g.rows.length]) },
+		// bin_at: bins aligned on its fixed point, the key named as bin's
+		{ q: "Events | summarize count() by bin_at(Bytes, 25000, 1000)", cols: "Bytes:long,count_:long",
+			rows: () => groupBy(E, (r) => isNull(r.Bytes) ? null : 1000 + binNum(r.Bytes - 1000, 25000))
+				.map((g) => [g.key, g.rows.length]) },
+		{ q: "Events | summarize count() by bin_at(Timestamp, 6h, datetime(1970-01-01 01:30))",
+			cols: "Timestamp:datetime,count_:long",
+			rows: () => groupBy(E, (r) => isNull(r.Timestamp) ? null : 1.5 * HOUR + binNum(r.Timestamp - 1.5 * HOUR, 6 * HOUR))
+				.map((g) => [g.key, g.rows.length]) },
 		{ q: "Events | where Code == 999 | summarize count(), sum(Latency), countif(Ok), dcount(Host)",
 			cols: "count_:long,sum_Latency:real,countif_:long,dcount_Host:long", rows: () => [[0, 0, 0, 0]] },
 		{ q: "Events | where Code == 999 | summarize count() by Host", cols: "Host:string,count_:long", rows: () => [] },

@@ -652,6 +652,22 @@ static void test_keep_reorder(void **state)
 	             "no column matches 'x*'");
 }
 
+/* bin_at's key keeps its column's name, as bin's; its types are checked
+ * under its own name. */
+static void test_bin_at(void **state)
+{
+	use = &schema;
+	expect_names(
+	    "Events | summarize count() by bin_at(Timestamp, 1h, datetime(2020-01-01 00:30))",
+	    "Timestamp,count_");
+	expect_names("Events | project bin_at(Code, 10, 5), bin_at(Took, 1h, 30m)", "Code,Took");
+	expect_error("Events | project bin_at(Host, 1, 2)", KQL_E_TYPE, 1, 18,
+	             "bin_at(): cannot bin a 'string'");
+	expect_error("Events | project bin_at(Timestamp, 1h, 1h)", KQL_E_TYPE, 1, 18,
+	             "from a 'timespan'");
+	expect_error("Events | project bin_at(Code, 1)", KQL_E_ARGS, 1, 18, "expects 3 arguments");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -667,6 +683,7 @@ int main(void)
 	    cmocka_unit_test(test_stat_bounds),
 	    cmocka_unit_test(test_errors),
 	    cmocka_unit_test(test_keep_reorder),
+	    cmocka_unit_test(test_bin_at),
 	    cmocka_unit_test(test_foreign_scan),
 	    cmocka_unit_test(test_union_wildcards),
 	    cmocka_unit_test(test_union_bound),

@@ -1123,6 +1123,38 @@ static void test_overflow(void **state)
 	     "9223372036854775800\t-9223372036854775807\t-9223372036854775800\n");
 	expect_refused("print floor(-9223372036854775807, 10)", KQL_E_UNSUPPORTED,
 	               "'bin' overflows a long", 7);
+	/* arithmetic on a dynamic reads only a number: an object, an array,
+	 * a string, a bool is null (SQLite read their text as 0 or its
+	 * digits); a negated dynamic or decimal literal keeps its sign (the
+	 * fold dropped it) */
+	ROWS(
+	    "print a = dynamic({'a':1}) - 1, b = dynamic([1,'x']) - 2, c = dynamic(3) - 1, "
+	    "d = dynamic('5') - 1, e = dynamic(2.5) * 2, f = dynamic(true) + 1, "
+	    "g = dynamic(1) + dynamic(2), h = dynamic({'n':7}).n * 2, i = dynamic({'n':'7'}).n * 2",
+	    "null\tnull\t2\tnull\t5.0\tnull\t3\t14\tnull\n");
+	ROWS("print a = -dynamic(4), b = -dynamic({'a':1}), c = -decimal(1.5), d = -decimal(2), "
+	     "e = -dynamic(-2.5)",
+	     "-4\tnull\t-1.5\t-2\t2.5\n");
+	ROWS("datatable(P:dynamic, C:long)[dynamic({'a':1}), 1, dynamic([1]), 2, dynamic(4), 3, "
+	     "dynamic(' 6'), 4] | extend x = P - C | summarize sum(x), countif(isnull(x))",
+	     "1\t3\n");
+	/* bin_at: fixed + bin(value - fixed, size), floored below fixed too;
+	 * its page's examples (time(1h) written 1h), then its edges */
+	ROWS("print bin_at(6.5, 2.5, 7), bin_at(1h, 1d, 12h), "
+	     "bin_at(datetime(2017-05-15 10:20:00.0), 1d, datetime(1970-01-01 12:00:00.0))",
+	     "4.5\t-12:00:00\t2017-05-14T12:00:00.0000000Z\n");
+	ROWS("datatable(Date:datetime, Num:int)[datetime(2018-02-24T15:14),3, "
+	     "datetime(2018-02-23T16:14),4, datetime(2018-02-26T15:14),5] "
+	     "| summarize sum(Num) by bin_at(Date, 1d, datetime(2018-02-24 15:14:00.0000000)) "
+	     "| sort by Date asc",
+	     "2018-02-23T15:14:00.0000000Z\t4\n2018-02-24T15:14:00.0000000Z\t3\n"
+	     "2018-02-26T15:14:00.0000000Z\t5\n");
+	ROWS(
+	    "print bin_at(7, 2, 0), bin_at(-7, 2, 1), bin_at(5, 2, 0.5), bin_at(long(null), 2, 1), "
+	    "bin_at(3h, 2h, -30m)",
+	    "6\t-7\t4.5\tnull\t01:30:00\n");
+	expect_refused("print bin_at(9223372036854775807, 2, -1)", KQL_E_UNSUPPORTED,
+	               "overflows a long", 7);
 	/* conversions past the range */
 	ROWS("print toint(2147483647.9), toint(-2147483648.9), tolong(9.21e18), "
 	     "tolong('-9223372036854775808'), toint('x'), tolong('')",
