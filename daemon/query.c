@@ -299,18 +299,20 @@ static void reply_whole(struct job *j)
 {
 	struct query *q = j->q;
 	struct evbuffer *b = evbuffer_new();
-	struct chunk *c;
+	struct chunk *c, *list;
 	bool whole = b != NULL;
 
+	/* the list is taken under the lock, copied outside it */
 	pthread_mutex_lock(&q->mu);
-	while ((c = j->head)) {
-		j->head = c->next;
+	list = j->head;
+	j->head = j->tail = NULL;
+	j->queued = 0;
+	pthread_mutex_unlock(&q->mu);
+	while ((c = list)) {
+		list = c->next;
 		whole = whole && evbuffer_add(b, c->data, c->len) == 0;
 		free(c);
 	}
-	j->tail = NULL;
-	j->queued = 0;
-	pthread_mutex_unlock(&q->mu);
 	if (whole)
 		http_wait_reply(j->wait, 200, "OK", JSON_TYPE, b);
 	else

@@ -741,7 +741,7 @@ static bool bin_at_types(struct kqlb *b, const struct kql_node *n, const struct 
 static struct kql_expr *bind_bin_at(struct kqlb *b, const struct kqlb_scope *s,
                                     const struct kql_node *n)
 {
-	struct kql_expr *v, *size, *fixed, *e;
+	struct kql_expr *v, *size, *fixed, *sum, *e;
 	struct kql_node *tree;
 
 	if (n->nkids != 3)
@@ -751,12 +751,12 @@ static struct kql_expr *bind_bin_at(struct kqlb *b, const struct kqlb_scope *s,
 	    (size = kqlb_expr(b, s, n->kids->next)) == NULL ||
 	    (fixed = kqlb_expr(b, s, n->kids->next->next)) == NULL ||
 	    !bin_at_types(b, n, v, size, fixed) || (tree = bin_at_tree(b, n)) == NULL ||
-	    (e = new_expr(b, KQL_E_CALL, PROTO_T_LONG, n->pos, 2)) == NULL ||
-	    (e->args[1] = kqlb_expr(b, s, tree)) == NULL)
+	    (sum = kqlb_expr(b, s, tree)) == NULL ||
+	    (e = new_expr(b, KQL_E_CALL, sum->type, n->pos, 2)) == NULL)
 		return NULL;
 	e->fn = KQL_F_BIN_AT;
 	e->args[0] = v;
-	e->type = e->args[1]->type;
+	e->args[1] = sum;
 	return e;
 }
 

@@ -974,12 +974,15 @@ static void fn_dnum(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		sqlite3_result_value(ctx, argv[0]);
 		return;
 	}
-	while (n > 0 && s != NULL && isspace((unsigned char)*s))
+	if (sqlite3_value_type(argv[0]) != SQLITE_TEXT || s == NULL) {
+		sqlite3_result_null(ctx);
+		return;
+	}
+	while (n > 0 && isspace((unsigned char)*s))
 		s++, n--;
 	while (n > 0 && isspace((unsigned char)s[n - 1]))
 		n--;
-	if (sqlite3_value_type(argv[0]) != SQLITE_TEXT || n == 0 || n > 64 ||
-	    !json_number(s, n, &integer)) {
+	if (n == 0 || n > 64 || !json_number(s, n, &integer)) {
 		sqlite3_result_null(ctx);
 		return;
 	}

@@ -221,48 +221,30 @@ static bool pct_splits(const struct kql_expr *e)
 	}
 }
 
-/* Whether e computes on a dynamic argument (sum, avg, min, max, arg_max,
- * arg_min of a dynamic): its partial state would pass through
- * $partials as another type than the whole plan sums or compares (the
- * whole's sum of no number is 0, the split's 0.0), so it runs whole. */
-static bool on_dynamic(const struct kql_expr *e)
-{
-	switch (e->fn) {
-	case KQL_F_SUM:
-	case KQL_F_SUMIF:
-	case KQL_F_AVG:
-	case KQL_F_AVGIF:
-	case KQL_F_MIN:
-	case KQL_F_MAX:
-	case KQL_F_ARG_MAX:
-	case KQL_F_ARG_MIN:
-		return e->nargs > 0 && e->args[0]->type == PROTO_T_DYNAMIC;
-	default:
-		return false;
-	}
-}
-
 /* Whether e is an aggregate this module can split. */
 static bool decomposable(const struct kql_expr *e)
 {
-	if (e->kind != KQL_E_CALL || on_dynamic(e))
+	if (e->kind != KQL_E_CALL)
 		return false;
 	switch (e->fn) {
 	case KQL_F_COUNT:
 	case KQL_F_COUNTIF:
+	case KQL_F_TAKE_ANY:
+	case KQL_F_DCOUNT:
+	case KQL_F_DCOUNTIF:
+		return true;
 	case KQL_F_SUM:
 	case KQL_F_SUMIF:
 	case KQL_F_MIN:
 	case KQL_F_MAX:
-	case KQL_F_TAKE_ANY:
-		return true;
 	case KQL_F_AVG:
 	case KQL_F_AVGIF:
-	case KQL_F_DCOUNT:
-	case KQL_F_DCOUNTIF:
 	case KQL_F_ARG_MAX:
 	case KQL_F_ARG_MIN:
-		return true;
+		/* not of a dynamic: its partial state would pass through
+		 * $partials as another type than the whole plan sums or
+		 * compares (the whole's sum of no number is 0, the split's 0.0) */
+		return e->nargs == 0 || e->args[0]->type != PROTO_T_DYNAMIC;
 	case KQL_F_MAKE_LIST:
 	case KQL_F_MAKE_SET:
 		/* the merge repeats the bound, which reads no column */
