@@ -129,23 +129,73 @@ static int text_of(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 
 /* ---- operators ---- */
 
+/* ", at" (kql_exec_at): the query position a function names when it
+ * refuses a value; a number of the parser's, not the query's text. */
+static void write_at(struct sqlb *b, const struct kql_expr *e)
+{
+	fprintf(b->f, ", %lld", (long long)kql_exec_at(e->pos));
+}
+
+/* How a dynamic operand is read beside the other operand's type. */
+enum dyn_read { DYN_JSON, DYN_VALUE, DYN_NUMBER, DYN_TIME };
+
+/* A dynamic value compared with a scalar of type other. */
+static enum dyn_read dyn_beside(enum proto_coltype other)
+{
+	if (other == PROTO_T_DYNAMIC)
+		return DYN_JSON;
+	/* compared with a number, only a number compares: SQLite ranks any
+	 * text above every number, so an object or a string would be
+	 * "greater" than 0; Kusto's answer for it is null */
+	if (other == PROTO_T_INT || other == PROTO_T_LONG || other == PROTO_T_REAL)
+		return DYN_NUMBER;
+	/* a datetime or a timespan inside a dynamic value is its text */
+	if (other == PROTO_T_DATETIME || other == PROTO_T_TIMESPAN)
+		return DYN_TIME;
+	return DYN_VALUE;
+}
+
+/* x, a dynamic value, read as how says beside a value of type other (the
+ * query position of e named where a conversion refuses). */
+static int dyn_value(struct sqlb *b, const struct kql_expr *x, enum dyn_read how,
+                     enum proto_coltype other, const struct kql_expr *e, const char *prefix)
+{
+	if (how == DYN_NUMBER)
+		fputs("kql_dnum(", b->f);
+	else if (how == DYN_TIME)
+		fprintf(b->f, "kql_convert(%d, (", (int)other);
+	else if (how == DYN_VALUE)
+		fputc('(', b->f);
+	if (expr(b, x, prefix) != 0)
+		return -1;
+	if (how == DYN_NUMBER)
+		fputc(')', b->f);
+	else if (how == DYN_VALUE)
+		fputs(" ->> '$')", b->f);
+	else if (how == DYN_TIME) {
+		fputs(" ->> '$')", b->f);
+		write_at(b, e);
+		fputc(')', b->f);
+	}
+	return 0;
+}
+
 /* Operand i of a binary operator.  A dynamic value beside a scalar is
  * compared (or computed) by its value, not its JSON text: d.n > 3 and
  * d.u == 'x' read the number and the string inside. */
 static int operand(struct sqlb *b, const struct kql_expr *e, int i, const char *prefix)
 {
-	bool dyn = e->args[i]->type == PROTO_T_DYNAMIC;
+	enum proto_coltype other = e->args[1 - i]->type;
+	enum dyn_read how = dyn_beside(other);
+
+	if (e->args[i]->type != PROTO_T_DYNAMIC)
+		return expr(b, e->args[i], prefix);
 	/* arithmetic reads only a number (kql_dnum), beside a dynamic too:
 	 * SQLite would read the text of an object or a string as a number,
 	 * 0 or its digits */
-	bool number = dyn && e->kind == KQL_E_OP && e->op >= KQL_OP_ADD && e->op <= KQL_OP_MOD;
-	bool unwrap = dyn && !number && e->args[1 - i]->type != PROTO_T_DYNAMIC;
-
-	fputs(number ? "kql_dnum(" : unwrap ? "(" : "", b->f);
-	if (expr(b, e->args[i], prefix) != 0)
-		return -1;
-	fputs(number ? ")" : unwrap ? " ->> '$')" : "", b->f);
-	return 0;
+	if (e->kind == KQL_E_OP && e->op >= KQL_OP_ADD && e->op <= KQL_OP_MOD)
+		how = DYN_NUMBER;
+	return dyn_value(b, e->args[i], how, other, e, prefix);
 }
 
 /* Whether x is an int or long compared with other, a real: Kusto
@@ -294,6 +344,22 @@ static int in_value(struct sqlb *b, const struct kql_expr *v, bool ci, const cha
 	return 0;
 }
 
+/* The value x of in: a dynamic x by what it holds, beside the list's
+ * first scalar's type (a datetime's or timespan's text converted). */
+static int in_x(struct sqlb *b, const struct kql_expr *e, bool ci, const char *prefix)
+{
+	enum proto_coltype other = PROTO_T_STRING;
+
+	if (ci || e->args[0]->type != PROTO_T_DYNAMIC)
+		return in_value(b, e->args[0], ci, prefix);
+	for (size_t j = e->nargs; j > 1; j--)
+		if (e->args[j - 1]->type != PROTO_T_DYNAMIC)
+			other = e->args[j - 1]->type;
+	if (dyn_beside(other) == DYN_TIME)
+		return dyn_value(b, e->args[0], DYN_TIME, other, e, prefix);
+	return dyn_value(b, e->args[0], DYN_VALUE, other, e, prefix);
+}
+
 enum in_group { IN_ALL, IN_EXACT, IN_REALS };
 
 /* Whether v, a value of an in list, is in group g. */
@@ -308,7 +374,7 @@ static bool in_group_has(const struct kql_expr *v, enum in_group g)
 static int in_head(struct sqlb *b, const struct kql_expr *e, bool ci, bool cast, const char *prefix)
 {
 	fputs(cast ? " OR CAST(" : " OR ", b->f);
-	if (in_value(b, e->args[0], ci, prefix) != 0)
+	if (in_x(b, e, ci, prefix) != 0)
 		return -1;
 	fputs(cast ? " AS REAL) IN (" : " IN (", b->f);
 	return 0;
@@ -363,7 +429,7 @@ static int in_list(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 		if (e->args[i]->type != PROTO_T_DYNAMIC)
 			continue;
 		fputs(" OR ", b->f);
-		if (in_value(b, e->args[0], ci, prefix) != 0)
+		if (in_x(b, e, ci, prefix) != 0)
 			return -1;
 		fputs(ci ? " IN (SELECT kql_casefold(value) FROM json_each("
 		         : " IN (SELECT value FROM json_each(",
@@ -403,13 +469,17 @@ static int between_pairs(struct sqlb *b, const struct kql_expr *e, const char *p
 static int between(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 {
 	const struct kql_expr *x = e->args[0], *lo = e->args[1], *hi = e->args[2];
-	bool span = x->type == PROTO_T_DATETIME && hi->type == PROTO_T_TIMESPAN;
+	bool dyn = x->type == PROTO_T_DYNAMIC;
+	bool span = (x->type == PROTO_T_DATETIME || (dyn && lo->type == PROTO_T_DATETIME)) &&
+	            hi->type == PROTO_T_TIMESPAN;
 
 	if (promotes(x, lo) != promotes(x, hi))
 		return between_pairs(b, e, prefix);
-	/* an integer beside reals, or a real beside integers: as reals */
+	/* an integer beside reals, or a real beside integers: as reals; a
+	 * dynamic value by what it holds, as a comparison reads it */
 	fputc('(', b->f);
-	if (as_real(b, x, promotes(x, lo), prefix) != 0)
+	if (dyn ? dyn_value(b, x, dyn_beside(lo->type), lo->type, e, prefix) != 0
+	        : as_real(b, x, promotes(x, lo), prefix) != 0)
 		return -1;
 	fprintf(b->f, " %sBETWEEN ", e->op == KQL_OP_NOT_BETWEEN ? "NOT " : "");
 	if (as_real(b, lo, promotes(lo, x), prefix) != 0)
@@ -428,13 +498,6 @@ static bool integral(enum proto_coltype t)
 {
 	return t == PROTO_T_INT || t == PROTO_T_LONG || t == PROTO_T_DATETIME ||
 	       t == PROTO_T_TIMESPAN || t == PROTO_T_BOOL;
-}
-
-/* ", at" (kql_exec_at): the query position a function names when it
- * refuses a value; a number of the parser's, not the query's text. */
-static void write_at(struct sqlb *b, const struct kql_expr *e)
-{
-	fprintf(b->f, ", %lld", (long long)kql_exec_at(e->pos));
 }
 
 /* fn(code, a, b, at): real arithmetic (+inf for 1.0 / 0, a NaN refused),

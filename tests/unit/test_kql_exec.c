@@ -709,6 +709,19 @@ static void test_union_join_mvexpand(void **state)
 	     "'x', "
 	     "c = d.r < 3.0, e = d.n == 5, f = d.u != 'y', g = d.missing == 1",
 	     "true\ttrue\ttrue\ttrue\ttrue\tfalse\n");
+	/* Beside a number only a number compares (SQLite ranks any text above
+	 * every number); a datetime or timespan inside is its text; between
+	 * and in read the value as the comparisons do. */
+	ROWS("print a = dynamic({'a': 1}) > 0, b = dynamic('x') > 1, c = dynamic([1]) < 5, "
+	     "d = dynamic('x') between (1 .. 10), e = dynamic(5) between (1 .. 10), "
+	     "f = dynamic(5) !between (1 .. 3)",
+	     "null\tnull\tnull\tnull\ttrue\ttrue\n");
+	ROWS("print t = parse_json('{\"t\": \"2020-01-01T00:00:00Z\"}').t | project "
+	     "a = t < datetime(2021-01-01), b = t == datetime(2020-01-01), "
+	     "c = t between (datetime(2019-12-31) .. 1d), d = t in (datetime(2020-01-01)), "
+	     "e = dynamic('1.02:00:00') > 1h, f = dynamic(3) in (1, 3), g = dynamic(2) in "
+	     "(dynamic([1, 2])), h = dynamic({'a': 1}) !in (1)",
+	     "true\ttrue\ttrue\ttrue\ttrue\ttrue\ttrue\ttrue\n");
 	/* parse_json: text that is no JSON is kept as a dynamic string. */
 	ROWS(
 	    "print a = parse_json('abc'), b = isnull(parse_json('null')), c = todynamic('[1]')[0], "
