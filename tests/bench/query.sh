@@ -339,6 +339,20 @@ for ((i = 0; i < NQ; i++)); do
 		END { printf "%.0f", k ? c / k : 0 }' "$W/q.out")
 done
 
+# SQLite alone for each answer under 5 ms: the statement prepared once,
+# run 1000 times, every row stepped and every value read, nothing written
+# (bench_step).  With the static file's time, the least a server answering
+# over HTTP with SQLite could take.
+step_bin=$BUILD/bench/bench_step
+mkdir -p "$(dirname "$step_bin")"
+cc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra $(pkg-config --cflags sqlite3) -o "$step_bin" \
+	"$here/bench_step.c" $(pkg-config --libs sqlite3)
+for ((i = 0; i < NQ; i++)); do
+	MS[step,$i]=-
+	[ -n "${STEADIED[fd,$i]:-}" ] || continue
+	MS[step,$i]=$("$step_bin" "$W/lite.db" "${Q_LITE[i]}" 1000) || MS[step,$i]=-
+done
+
 # ClickHouse: a MergeTree table, loaded through a text staging table.
 echo "ClickHouse: starting, loading ..." >&2
 CH_HTTP=$(bench_port) CH_TCP=$(bench_port)
@@ -479,6 +493,8 @@ echo "followerd: curl's time_total over one HTTP connection kept alive across a 
 for ((i = 0; i < NQ; i++)); do
 	[ -n "${STEADIED[fd,$i]:-}" ] || continue
 	echo "*: ${Q_NAME[i]} is under 5 ms: the median of $STEADY kept-alive runs (of $RUNS: ${MS[fd,$i-5]} ms, the CPUs still waking); its answer's bytes as a static file from nginx, over the same kind of connection: ${MS[static,$i]} ms (the sqlite3 CLI: ${MS[lite,$i]} ms for the statement in its own process)"
+	floor=$(awk -v a="${MS[static,$i]}" -v b="${MS[step,$i]}" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.3f", a + b; else print "-" }')
+	echo "   SQLite alone stepping the statement and reading each value, nothing written (bench_step): ${MS[step,$i]} ms; with the static file's: $floor ms, the least a server answering over HTTP with SQLite could take, against 1.3x the CLI: $(awk -v l="${MS[lite,$i]}" 'BEGIN { if (l + 0 > 0) printf "%.3f", l * 1.3; else print "-" }') ms"
 done
 echo "cpu: user + system ms per run (followerd: the whole process, its HTTP included, over the kept connection; sqlite3: .timer); on a busy machine wall time is noise, CPU time much less so"
 echo "a query that reads nothing (print x = 1), over HTTP with curl: followerd ${MS[fdbase]}${UNKEPT[fdbase]:-} ms kept alive (median of $STEADY; of $RUNS: ${MS[fdbase-5]:--} ms) (${CPU[fdbase]} ms cpu), ${MS[fdbase-new]} ms with a connection each; ClickHouse ${ch_base} ms (SELECT 1, a connection each)"
