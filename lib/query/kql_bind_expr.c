@@ -574,7 +574,8 @@ static struct kql_expr *bind_builtin(struct kqlb *b, const struct kqlb_scope *s,
 	for (const struct kql_node *k = n->kids; k != NULL; k = k->next, i++)
 		if ((e->args[i] = bind_arg(b, s, f, k, i)) == NULL)
 			return NULL;
-	if (!check_args(b, f, n, e->args))
+	if (!kqlb_check_params(b, f->id, n->name, e->args, e->nargs) ||
+	    !check_args(b, f, n, e->args))
 		return NULL;
 	e->type = (enum proto_coltype)result_type(f, e->args, e->nargs);
 	return e;
@@ -622,6 +623,8 @@ static struct kql_expr *bind_typed_extract(struct kqlb *b, const struct kqlb_sco
 	for (const struct kql_node *k = n->kids; i < 3; k = k->next, i++)
 		if ((x->args[i] = bind_arg(b, s, f, k, i)) == NULL)
 			return NULL;
+	if (!kqlb_check_params(b, f->id, n->name, x->args, 3))
+		return NULL;
 	if (type == PROTO_T_STRING)
 		return x;
 	if ((e = new_expr(b, KQL_E_CALL, (enum proto_coltype)type, n->pos, 1)) != NULL) {

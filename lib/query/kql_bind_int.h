@@ -46,6 +46,12 @@ struct kqlb_scope {
 	const struct kqlb_pending *pending;
 };
 
+/* The arguments of a call of fn (spelled name) against its parameters'
+ * types (kql_bind_sig.c): a text parameter's argument replaced by its
+ * tostring; false with the error set on a mistyped one. */
+bool kqlb_check_params(struct kqlb *b, enum kql_fn fn, const char *name, struct kql_expr **args,
+                       size_t nargs);
+
 /* Errors: fill b->err, return NULL. */
 void *kqlb_fail(struct kqlb *b, const char *code, struct kql_pos pos, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

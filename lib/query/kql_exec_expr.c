@@ -896,13 +896,38 @@ static int extreme_of(struct sqlb *b, const struct kql_expr *e, const char *agg,
 
 static int jreal(struct sqlb *b, const struct kql_expr *e, const char *prefix);
 
-/* Whether a conversion goes between a datetime or timespan (t) and a
- * number (n): tolong(1h), todatetime(1) were their texts' (null; "1" read
- * as a day), where Kusto's answers (ticks?) are not documented. */
-static bool time_number(enum proto_coltype t, enum proto_coltype n)
+static bool numeric(enum proto_coltype t)
 {
-	return (t == PROTO_T_DATETIME || t == PROTO_T_TIMESPAN) &&
-	       (n == PROTO_T_INT || n == PROTO_T_LONG || n == PROTO_T_REAL);
+	return t == PROTO_T_INT || t == PROTO_T_LONG || t == PROTO_T_REAL || t == PROTO_T_DECIMAL;
+}
+
+/* to<number> and tobool of a number, a timespan (its ticks) or a datetime
+ * (its ticks since 0001-01-01), or of a dynamic value (as what it holds):
+ * kql_numconv and kql_dconv.  1 when the conversion is not one of them;
+ * todouble of a datetime is refused (not established). */
+static int number_conversion(struct sqlb *b, const struct kql_expr *e, const char *prefix)
+{
+	enum proto_coltype from = e->args[0]->type, to = e->type;
+	bool time = from == PROTO_T_DATETIME || from == PROTO_T_TIMESPAN;
+
+	if (!numeric(to) && to != PROTO_T_BOOL)
+		return 1;
+	if (from == PROTO_T_DYNAMIC) {
+		fprintf(b->f, "kql_dconv(%d, ", (int)to);
+	} else if (numeric(from) || (time && to != PROTO_T_BOOL)) {
+		if (from == PROTO_T_DATETIME && to == PROTO_T_REAL)
+			return unsupported(b, e->pos, "the function", "todouble of a datetime");
+		fprintf(b->f, "kql_numconv(%d, ", (int)to);
+	} else {
+		return 1;
+	}
+	if (expr(b, e->args[0], prefix) != 0)
+		return -1;
+	if (from != PROTO_T_DYNAMIC)
+		fprintf(b->f, ", %d", from == PROTO_T_DATETIME);
+	write_at(b, e);
+	fputc(')', b->f);
+	return 0;
 }
 
 static int conversion(struct sqlb *b, const struct kql_expr *e, const char *prefix)
@@ -914,21 +939,16 @@ static int conversion(struct sqlb *b, const struct kql_expr *e, const char *pref
 	    (e->type == PROTO_T_INT || e->type == PROTO_T_LONG || e->type == PROTO_T_REAL))
 		return e->type == PROTO_T_REAL ? pattern(b, e, "CAST(%0 AS REAL)", prefix)
 		                               : expr(b, e->args[0], prefix);
-	/* An int or long is true when not zero (tobool's page: tobool(123)
-	 * is true); its text "123" was no bool, null.  A real's answer is
-	 * not documented (its text "2.5" gave null). */
-	if (e->fn == KQL_F_TOBOOL &&
-	    (e->args[0]->type == PROTO_T_INT || e->args[0]->type == PROTO_T_LONG))
-		return pattern(b, e, "(%0 <> 0)", prefix);
-	if (e->fn == KQL_F_TOBOOL && e->args[0]->type == PROTO_T_REAL)
-		return unsupported(b, e->pos, "the function", "tobool (of a real)");
-	if (time_number(e->type, e->args[0]->type) || time_number(e->args[0]->type, e->type))
+	int r = number_conversion(b, e, prefix);
+
+	if (r <= 0)
+		return r;
+	/* todatetime(1), totimespan(1): not established */
+	if ((e->type == PROTO_T_DATETIME || e->type == PROTO_T_TIMESPAN) &&
+	    numeric(e->args[0]->type))
 		return unsupported(b, e->pos, "the function",
-		                   e->args[0]->type == PROTO_T_DATETIME ? "to<number> of a datetime"
-		                   : e->args[0]->type == PROTO_T_TIMESPAN
-		                       ? "to<number> of a timespan"
-		                   : e->type == PROTO_T_DATETIME ? "todatetime of a number"
-		                                                 : "totimespan of a number");
+		                   e->type == PROTO_T_DATETIME ? "todatetime of a number"
+		                                               : "totimespan of a number");
 	switch (e->fn) {
 	case KQL_F_TOSTRING:
 		return text_of(b, e->args[0], prefix);
@@ -987,12 +1007,22 @@ static const struct {
     {KQL_F_DATETIME_PART, FORM_CALL_AT, "kql_dtpart", 0},
     {KQL_F_FORMAT_DATETIME, FORM_CALL_AT, "kql_format_datetime", 0},
     {KQL_F_DAYOFWEEK, FORM_CALL, "kql_dayofweek", 0},
+    /* datetime_part's (its part never refused: no position) */
+    {KQL_F_DAYOFMONTH, FORM_PATTERN, "kql_dtpart('day', %0, 0)", 0},
+    {KQL_F_DAYOFYEAR, FORM_PATTERN, "kql_dtpart('dayofyear', %0, 0)", 0},
+    {KQL_F_HOUROFDAY, FORM_PATTERN, "kql_dtpart('hour', %0, 0)", 0},
+    {KQL_F_MONTHOFYEAR, FORM_PATTERN, "kql_dtpart('month', %0, 0)", 0},
+    {KQL_F_GETYEAR, FORM_PATTERN, "kql_dtpart('year', %0, 0)", 0},
+    {KQL_F_WEEK_OF_YEAR, FORM_PATTERN, "kql_dtpart('week_of_year', %0, 0)", 0},
     {KQL_F_ABS, FORM_CALL, "abs", 0},
     {KQL_F_STARTOFDAY, FORM_CODED_AT, "kql_startof", KQL_U_DAY},
     {KQL_F_STARTOFWEEK, FORM_CODED_AT, "kql_startof", KQL_U_WEEK},
     {KQL_F_STARTOFMONTH, FORM_CODED_AT, "kql_startof", KQL_U_MONTH},
     {KQL_F_STARTOFYEAR, FORM_CODED_AT, "kql_startof", KQL_U_YEAR},
     {KQL_F_ENDOFDAY, FORM_CODED_AT, "kql_startof", KQL_U_ENDOFDAY},
+    {KQL_F_ENDOFWEEK, FORM_CODED_AT, "kql_startof", KQL_U_ENDOFWEEK},
+    {KQL_F_ENDOFMONTH, FORM_CODED_AT, "kql_startof", KQL_U_ENDOFMONTH},
+    {KQL_F_ENDOFYEAR, FORM_CODED_AT, "kql_startof", KQL_U_ENDOFYEAR},
     {KQL_F_CEILING, FORM_CODED_AT, "kql_math", 0},
     {KQL_F_SQRT, FORM_CODED_AT, "kql_math", 1},
     {KQL_F_LOG, FORM_CODED_AT, "kql_math", 2},

@@ -103,8 +103,9 @@ char *kql_exec_format(const struct kql_value *v, enum proto_coltype type, char *
 	return buf;
 }
 
-/* kql_tostring(x, type): x's text as tostring() gives it; a dynamic
- * string gives its characters, other dynamic values their JSON. */
+/* kql_tostring(x, type): x's text as tostring() gives it; a bool True or
+ * False, a dynamic string its characters, other dynamic values their JSON
+ * (a JSON true stays "true"). */
 static void fn_tostring(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	enum proto_coltype type = (enum proto_coltype)sqlite3_value_int(argv[1]);
@@ -116,6 +117,8 @@ static void fn_tostring(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 
 	if (v.isnull) {
 		sqlite3_result_text(ctx, "", 0, SQLITE_STATIC);
+	} else if (type == PROTO_T_BOOL) { /* .NET's Boolean.ToString() */
+		sqlite3_result_text(ctx, v.i ? "True" : "False", -1, SQLITE_STATIC);
 	} else if (type == PROTO_T_DYNAMIC && v.s != NULL &&
 	           (j = json_loads(v.s, JSON_DECODE_ANY, NULL)) != NULL) {
 		if (json_is_string(j))
@@ -129,128 +132,6 @@ static void fn_tostring(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	} else {
 		sqlite3_result_text(ctx, kql_exec_format(&v, type, buf, sizeof(buf)), -1,
 		                    SQLITE_TRANSIENT);
-	}
-}
-
-static void fail_at(sqlite3_context *ctx, int64_t at, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* ---- conversions: null when the text is no value of the type ---- */
-
-/* The number s as type into ctx's result (none: null); -EDOM for a NaN,
- * -ERANGE for a number past an int's or a long's range (toint(3000000000),
- * tolong(1e19), tolong(real(+inf))): whether Kusto gives null there (its
- * pages: null when the conversion "isn't successful") or truncates as a
- * .NET cast would is not established, so the caller refuses it. */
-static int convert_number(const char *s, enum proto_coltype type, sqlite3_context *ctx)
-{
-	char *end;
-	double d;
-	long long i;
-
-	errno = 0;
-	i = strtoll(s, &end, 10);
-	if (*s != '\0' && *end == '\0' && errno == 0) {
-		if (type == PROTO_T_REAL)
-			sqlite3_result_double(ctx, (double)i);
-		else if (type != PROTO_T_INT || (i >= INT32_MIN && i <= INT32_MAX))
-			sqlite3_result_int64(ctx, i);
-		else
-			return -ERANGE;
-		return 0;
-	}
-	/* .NET reads no hexadecimal, and of the words only "Infinity" (any
-	 * case), where strtod also takes "inf" and "0x1p3" */
-	if (strpbrk(s, "xX") != NULL || ((d = strtod(s, &end)), *s == '\0' || *end != '\0'))
-		return 0;
-	if (isinf(d) && strcspn(s, "0123456789") == strlen(s) &&
-	    strcasecmp(s + strspn(s, " \t\n\r+-"), "infinity") != 0)
-		return 0;
-	if (isnan(d))
-		return -EDOM;
-	if (type == PROTO_T_REAL)
-		sqlite3_result_double(ctx, d);
-	else if (type == PROTO_T_INT ? d > -2147483649.0 && d < 2147483648.0
-	                             : d >= -9223372036854775808.0 && d < 9223372036854775808.0)
-		sqlite3_result_int64(ctx, (sqlite3_int64)d); /* toward zero */
-	else
-		return -ERANGE;
-	return 0;
-}
-
-/* toguid() as its documentation says: the first 32 hex digits, hyphens
- * skipped, the rest of the text ignored; a leading { or ( (.NET's B and P
- * forms) skipped too.  Written back in the canonical 8-4-4-4-12
- * lower-case form. */
-static void convert_guid(const char *s, sqlite3_context *ctx)
-{
-	char hex[33], out[37];
-	size_t n = 0, k = 0;
-
-	s += *s == '{' || *s == '(';
-	for (; *s != '\0' && n < 32; s++) {
-		if (*s == '-')
-			continue;
-		if (!isxdigit((unsigned char)*s))
-			return;
-		hex[n++] = (char)tolower((unsigned char)*s);
-	}
-	if (n != 32)
-		return;
-	for (size_t i = 0; i < 32; i++) {
-		if (i == 8 || i == 12 || i == 16 || i == 20)
-			out[k++] = '-';
-		out[k++] = hex[i];
-	}
-	sqlite3_result_text(ctx, out, 36, SQLITE_TRANSIENT);
-}
-
-/* kql_convert(type, text, at); a text that reads as NaN as a real is
- * refused (fail_at). */
-static void fn_convert(sqlite3_context *ctx, int argc, sqlite3_value **argv)
-{
-	enum proto_coltype type = (enum proto_coltype)sqlite3_value_int(argv[0]);
-	const char *s = (const char *)sqlite3_value_text(argv[1]);
-	int64_t t;
-	int r;
-
-	if (s == NULL)
-		return;
-	switch (type) {
-	case PROTO_T_INT:
-	case PROTO_T_LONG:
-	case PROTO_T_REAL:
-		r = convert_number(s, type, ctx);
-		if (r == -EDOM && type == PROTO_T_REAL)
-			fail_at(ctx, sqlite3_value_int64(argv[2]),
-			        "the conversion to real of a NaN (not a number) text: not "
-			        "supported");
-		else if (r == -ERANGE)
-			fail_at(ctx, sqlite3_value_int64(argv[2]),
-			        "the conversion to %s of a number out of its range (%.40s): "
-			        "not supported",
-			        type == PROTO_T_INT ? "int" : "long", s);
-		break;
-	case PROTO_T_BOOL:
-		if (strcasecmp(s, "true") == 0 || strcmp(s, "1") == 0)
-			sqlite3_result_int(ctx, 1);
-		else if (strcasecmp(s, "false") == 0 || strcmp(s, "0") == 0)
-			sqlite3_result_int(ctx, 0);
-		break;
-	case PROTO_T_DATETIME:
-		if (kql_parse_datetime(s, &t) == 0)
-			sqlite3_result_int64(ctx, t);
-		break;
-	case PROTO_T_TIMESPAN:
-		if (kql_parse_timespan(s, &t) == 0)
-			sqlite3_result_int64(ctx, t);
-		break;
-	case PROTO_T_GUID:
-		convert_guid(s, ctx);
-		break;
-	default:
-		sqlite3_result_value(ctx, argv[1]);
-		break;
 	}
 }
 
@@ -607,7 +488,7 @@ static struct kre *regex_arg(sqlite3_context *ctx, sqlite3_value **argv, int i, 
 		if (strcmp(why, "out of memory") == 0)
 			sqlite3_result_error_nomem(ctx);
 		else
-			fail_at(ctx, at, "the regular expression: %s", why);
+			kql_exec_fail_at(ctx, at, "the regular expression: %s", why);
 		return NULL;
 	}
 	sqlite3_set_auxdata(ctx, i, re, free_regex);
@@ -629,14 +510,15 @@ static int kre_match(sqlite3_context *ctx, struct kre *re, pcre2_code *code, con
 		return 0;
 	if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT ||
 	    rc == PCRE2_ERROR_HEAPLIMIT) {
-		fail_at(ctx, at,
-		        "%s: the regular expression took too long on a value (backtracking "
-		        "limit reached); simplify the pattern (nested repetitions such as (a+)+)",
-		        fn);
+		kql_exec_fail_at(
+		    ctx, at,
+		    "%s: the regular expression took too long on a value (backtracking "
+		    "limit reached); simplify the pattern (nested repetitions such as (a+)+)",
+		    fn);
 	} else {
 		if (pcre2_get_error_message(rc, msg, sizeof(msg)) < 0)
 			(void)snprintf((char *)msg, sizeof(msg), "error %d", rc);
-		fail_at(ctx, at, "%s: the regular expression failed: %s", fn, (char *)msg);
+		kql_exec_fail_at(ctx, at, "%s: the regular expression failed: %s", fn, (char *)msg);
 	}
 	return -1;
 }
@@ -701,8 +583,8 @@ static void fn_split(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	char *out;
 
 	if (why != NULL)
-		fail_at(ctx, sqlite3_value_int64(argv[argc - 1]),
-		        "the function 'split' with %s: not supported", why);
+		kql_exec_fail_at(ctx, sqlite3_value_int64(argv[argc - 1]),
+		                 "the function 'split' with %s: not supported", why);
 	if (a == NULL || s == NULL || d == NULL || why != NULL)
 		goto out;
 	for (const char *p = s;; p += strlen(d)) {
@@ -743,7 +625,7 @@ static int64_t floor_div(int64_t a, int64_t b)
 
 /* Fails the statement with a refusal at the query position at (line <<
  * 32 | column, kql_exec_at): kql_exec_error reports it there. */
-static void fail_at(sqlite3_context *ctx, int64_t at, const char *fmt, ...)
+void kql_exec_fail_at(sqlite3_context *ctx, int64_t at, const char *fmt, ...)
 {
 	char msg[KQL_ERR_MSG];
 	va_list ap;
@@ -762,10 +644,11 @@ static void fail_at(sqlite3_context *ctx, int64_t at, const char *fmt, ...)
 static void result_real(sqlite3_context *ctx, double r, int64_t at, const char *what)
 {
 	if (isnan(r))
-		fail_at(ctx, at,
-		        "%s gives NaN (not a number) here, which the SQLite executor cannot hold: "
-		        "not supported",
-		        what);
+		kql_exec_fail_at(
+		    ctx, at,
+		    "%s gives NaN (not a number) here, which the SQLite executor cannot hold: "
+		    "not supported",
+		    what);
 	else
 		sqlite3_result_double(ctx, r);
 }
@@ -827,9 +710,9 @@ static void fn_ticks(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	if (any_null(argc, argv))
 		return;
 	if (!(r > -9.2e18 && r < 9.2e18))
-		fail_at(ctx, sqlite3_value_int64(argv[3]),
-		        "the operator '%s' gives a timespan out of range: not supported",
-		        op == KQL_A_MUL ? "*" : "/");
+		kql_exec_fail_at(ctx, sqlite3_value_int64(argv[3]),
+		                 "the operator '%s' gives a timespan out of range: not supported",
+		                 op == KQL_A_MUL ? "*" : "/");
 	else
 		sqlite3_result_int64(ctx, (sqlite3_int64)r);
 }
@@ -846,13 +729,15 @@ static void fn_long(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	if (any_null(argc, argv))
 		return;
 	if (b == 0) {
-		fail_at(ctx, at, "the operator '%s' divides by zero (integers): not supported",
-		        op == KQL_A_DIV ? "/" : "%");
+		kql_exec_fail_at(ctx, at,
+		                 "the operator '%s' divides by zero (integers): not supported",
+		                 op == KQL_A_DIV ? "/" : "%");
 		return;
 	}
 	if (b == -1 || b == 1) {
 		if (op == KQL_A_DIV && a == INT64_MIN && b == -1)
-			fail_at(ctx, at, "the operator '/' overflows a long: not supported");
+			kql_exec_fail_at(ctx, at,
+			                 "the operator '/' overflows a long: not supported");
 		else
 			sqlite3_result_int64(ctx, op == KQL_A_DIV ? (b == 1 ? a : -a) : 0);
 		return;
@@ -902,8 +787,9 @@ static void fn_iarith(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	if (in_range(r, t))
 		sqlite3_result_int64(ctx, (sqlite3_int64)r);
 	else
-		fail_at(ctx, sqlite3_value_int64(argv[4]), "the operator '%s' %s: not supported",
-		        arith_names[op], range_words(t));
+		kql_exec_fail_at(ctx, sqlite3_value_int64(argv[4]),
+		                 "the operator '%s' %s: not supported", arith_names[op],
+		                 range_words(t));
 }
 
 /* kql_abs(x, type, at): |x| of an integer or a timespan; |long.MinValue|
@@ -922,8 +808,8 @@ static void fn_abs(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	else if (in_range(x < 0 ? -x : x, t))
 		sqlite3_result_int64(ctx, (sqlite3_int64)(x < 0 ? -x : x));
 	else
-		fail_at(ctx, sqlite3_value_int64(argv[2]), "the function 'abs' %s: not supported",
-		        range_words(t));
+		kql_exec_fail_at(ctx, sqlite3_value_int64(argv[2]),
+		                 "the function 'abs' %s: not supported", range_words(t));
 }
 
 /* Whether s[0..n) is a JSON number (RFC 8259's grammar: no hex, no inf,
@@ -1000,8 +886,8 @@ static void fn_dnum(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 static void fn_nan(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	if (sqlite3_value_type(argv[0]) == SQLITE_NULL)
-		fail_at(ctx, sqlite3_value_int64(argv[1]),
-		        "a NaN (avg of no values) used in an expression: not supported");
+		kql_exec_fail_at(ctx, sqlite3_value_int64(argv[1]),
+		                 "a NaN (avg of no values) used in an expression: not supported");
 	else
 		sqlite3_result_value(ctx, argv[0]);
 }
@@ -1019,7 +905,7 @@ static void fn_jreal(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	    sqlite3_value_type(argv[0]) != SQLITE_INTEGER) {
 		sqlite3_result_value(ctx, argv[0]);
 	} else if (isinf(sqlite3_value_double(argv[0]))) {
-		fail_at(
+		kql_exec_fail_at(
 		    ctx, sqlite3_value_int64(argv[1]),
 		    "an infinite real in a dynamic value (JSON has no infinity): not supported");
 	} else {
@@ -1046,7 +932,7 @@ static void fn_todynamic(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	v = json_loadb(text, (size_t)sqlite3_value_bytes(argv[0]), JSON_DECODE_ANY | JSON_ALLOW_NUL,
 	               NULL);
 	if (v == NULL) {
-		fail_at(
+		kql_exec_fail_at(
 		    ctx, sqlite3_value_int64(argv[1]),
 		    "the function 'todynamic' reads JSON this engine cannot hold exactly (a "
 		    "number past 64-bit integers or doubles, nesting past 2048): not supported");
@@ -1072,8 +958,8 @@ static void fn_bin(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		if (s > 0 && r >= INT64_MIN)
 			sqlite3_result_int64(ctx, (sqlite3_int64)r);
 		else if (s > 0)
-			fail_at(ctx, sqlite3_value_int64(argv[2]),
-			        "the function 'bin' overflows a long: not supported");
+			kql_exec_fail_at(ctx, sqlite3_value_int64(argv[2]),
+			                 "the function 'bin' overflows a long: not supported");
 		return;
 	}
 	double x = sqlite3_value_double(argv[0]), s = sqlite3_value_double(argv[1]);
@@ -1108,44 +994,50 @@ static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
 	*y = yoe + era * 400 + (*m <= 2);
 }
 
+/* The first day of the period (a day, a week from Sunday, a month, a
+ * year) off periods after the one holding day days (from 1970). */
+static int64_t period_start(int unit, int64_t days, int64_t off)
+{
+	int64_t y;
+	int m, d;
+
+	civil_from_days(days, &y, &m, &d);
+	switch (unit) {
+	case KQL_U_WEEK:
+		return days - ((days + 4) % 7 + 7) % 7 + 7 * off;
+	case KQL_U_MONTH:
+		return days_from_civil(y + floor_div(m - 1 + off, 12),
+		                       (int)((m - 1 + off) % 12 + 12) % 12 + 1, 1);
+	case KQL_U_YEAR:
+		return days_from_civil(y + off, 1, 1);
+	default:
+		return days + off;
+	}
+}
+
 /* kql_startof(unit, dt[, offset], at): start of the day, week (Sunday),
- * month or year of dt, or the last tick of its day; past a datetime's
- * range refused. */
+ * month or year of dt, moved by offset whole units; an end unit is the
+ * last tick of the period, the next one's start less a tick.  Past a
+ * datetime's range refused. */
 static void fn_startof(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	int unit = sqlite3_value_int(argv[0]);
-	int64_t t, days, y;
-	__int128 r;
-	int m, d;
-
+	bool end = unit >= KQL_U_ENDOFDAY;
 	int64_t off = argc > 3 ? sqlite3_value_int64(argv[2]) : 0;
+	__int128 r;
 
 	if (sqlite3_value_type(argv[1]) == SQLITE_NULL || off < -100000 || off > 100000)
 		return;
-	t = sqlite3_value_int64(argv[1]);
-	days = floor_div(t, TICKS_DAY);
-	civil_from_days(days, &y, &m, &d);
-	/* The optional offset moves by whole units: days, weeks, months, years. */
-	switch (unit) {
-	case KQL_U_WEEK:
-		days = days - ((days + 4) % 7 + 7) % 7 + 7 * off;
-		break;
-	case KQL_U_MONTH:
-		days = days_from_civil(y + floor_div(m - 1 + off, 12),
-		                       (int)((m - 1 + off) % 12 + 12) % 12 + 1, 1);
-		break;
-	case KQL_U_YEAR:
-		days = days_from_civil(y + off, 1, 1);
-		break;
-	default:
-		days += off;
-		break;
-	}
-	r = (__int128)days * TICKS_DAY + (unit == KQL_U_ENDOFDAY ? TICKS_DAY - 1 : 0);
+	if (end)
+		unit = unit - KQL_U_ENDOFDAY + KQL_U_DAY;
+	r = (__int128)period_start(unit, floor_div(sqlite3_value_int64(argv[1]), TICKS_DAY),
+	                           off + end) *
+	        TICKS_DAY -
+	    end;
 	if (in_range(r, PROTO_T_DATETIME))
 		sqlite3_result_int64(ctx, (sqlite3_int64)r);
 	else /* startofweek(datetime(0001-01-01)), a Monday: the Sunday before */
-		fail_at(
+		kql_exec_fail_at(
 		    ctx, sqlite3_value_int64(argv[argc - 1]),
 		    "the start or end of a period gives a datetime out of range: not supported");
 }
@@ -1193,14 +1085,15 @@ static void fn_round(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	if (any_null(argc - 1, argv))
 		return;
 	if (wide < -15 || wide > 15) {
-		fail_at(ctx, at, "the function 'round' takes digits from -15 to 15: not supported");
+		kql_exec_fail_at(ctx, at,
+		                 "the function 'round' takes digits from -15 to 15: not supported");
 		return;
 	}
 	if (is_int(argv[0])) {
 		if (digits >= 0 || round_integer(sqlite3_value_int64(argv[0]), digits, &i))
 			sqlite3_result_int64(ctx, digits >= 0 ? sqlite3_value_int64(argv[0]) : i);
 		else
-			fail_at(ctx, at, "the function 'round' overflows a long");
+			kql_exec_fail_at(ctx, at, "the function 'round' overflows a long");
 		return;
 	}
 	p = pow(10, digits);
@@ -1315,10 +1208,11 @@ static int period_at(sqlite3_context *ctx, sqlite3_value *v, int64_t at, const c
 	int p = period(v);
 
 	if (p < 0 && sqlite3_value_type(v) != SQLITE_NULL)
-		fail_at(ctx, at,
-		        "the function '%s' knows no period '%s' (year, quarter, month, week, "
-		        "day, hour, minute, second, millisecond, microsecond, nanosecond)",
-		        what, (const char *)sqlite3_value_text(v));
+		kql_exec_fail_at(
+		    ctx, at,
+		    "the function '%s' knows no period '%s' (year, quarter, month, week, "
+		    "day, hour, minute, second, millisecond, microsecond, nanosecond)",
+		    what, (const char *)sqlite3_value_text(v));
 	return p;
 }
 
@@ -1373,9 +1267,10 @@ static void fn_dtadd(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	if (ok)
 		sqlite3_result_int64(ctx, r);
 	else
-		fail_at(ctx, at,
-		        "the function 'datetime_add' gives a datetime outside 0001-01-01 .. "
-		        "9999-12-31: not supported");
+		kql_exec_fail_at(
+		    ctx, at,
+		    "the function 'datetime_add' gives a datetime outside 0001-01-01 .. "
+		    "9999-12-31: not supported");
 }
 
 /* kql_dtdiff(period, dt1, dt2, at): period boundaries crossed from dt2 to
@@ -1408,8 +1303,8 @@ static void fn_dtdiff(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	if (p == 10 && in_range((__int128)(t1 - t2) * 100, PROTO_T_LONG))
 		sqlite3_result_int64(ctx, (t1 - t2) * 100);
 	else if (p == 10) /* nanoseconds past a long: some 29,000 years */
-		fail_at(ctx, sqlite3_value_int64(argv[3]),
-		        "the function 'datetime_diff' overflows a long: not supported");
+		kql_exec_fail_at(ctx, sqlite3_value_int64(argv[3]),
+		                 "the function 'datetime_diff' overflows a long: not supported");
 	else
 		sqlite3_result_int64(ctx, floor_div(t1, periods[p].ticks) -
 		                              floor_div(t2, periods[p].ticks));
@@ -1472,11 +1367,12 @@ static void fn_dtpart(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		v = c.frac * 100;
 	else {
 		/* an unknown part was null; Kusto knows only its page's */
-		fail_at(ctx, sqlite3_value_int64(argv[2]),
-		        "the function 'datetime_part' knows no part '%s' (year, quarter, month, "
-		        "week_of_year, day, dayofyear, hour, minute, second, millisecond, "
-		        "microsecond, nanosecond)",
-		        part);
+		kql_exec_fail_at(
+		    ctx, sqlite3_value_int64(argv[2]),
+		    "the function 'datetime_part' knows no part '%s' (year, quarter, month, "
+		    "week_of_year, day, dayofyear, hour, minute, second, millisecond, "
+		    "microsecond, nanosecond)",
+		    part);
 		return;
 	}
 	sqlite3_result_int64(ctx, v);
@@ -1573,11 +1469,12 @@ static void fn_format_datetime(sqlite3_context *ctx, int argc, sqlite3_value **a
 	if (fclose(out) == 0 && bad == NULL)
 		sqlite3_result_text(ctx, buf, -1, SQLITE_TRANSIENT);
 	else if (bad != NULL)
-		fail_at(ctx, sqlite3_value_int64(argv[2]),
-		        "the function 'format_datetime' does not support the format element '%.*s' "
-		        "(its page's elements: y yy yyyy M MM d dd h hh H HH m mm s ss f..fffffff "
-		        "F..FFFFFFF tt; delimiters: space / - : , . _ [ ])",
-		        n > 16 ? 16 : n, bad);
+		kql_exec_fail_at(
+		    ctx, sqlite3_value_int64(argv[2]),
+		    "the function 'format_datetime' does not support the format element '%.*s' "
+		    "(its page's elements: y yy yyyy M MM d dd h hh H HH m mm s ss f..fffffff "
+		    "F..FFFFFFF tt; delimiters: space / - : , . _ [ ])",
+		    n > 16 ? 16 : n, bad);
 	free(buf);
 }
 
@@ -1677,8 +1574,9 @@ static void fn_substring(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		return;
 	len = chars_in(s, strlen(s));
 	if (argc > 3 && (n < 0 || start < -len)) {
-		fail_at(ctx, at, "the function 'substring' with %s: not supported",
-		        n < 0 ? "a negative length" : "a start before the text's first character");
+		kql_exec_fail_at(ctx, at, "the function 'substring' with %s: not supported",
+		                 n < 0 ? "a negative length"
+		                       : "a start before the text's first character");
 		return;
 	}
 	if (start < 0)
@@ -2356,13 +2254,14 @@ static void lsum_info(struct lsum *st, const char *s)
 static void lsum_real(sqlite3_context *ctx, const struct lsum *st)
 {
 	if (st->op >= KQL_A_ADD && st->op <= KQL_A_MUL)
-		fail_at(ctx, st->op_at,
-		        "the operator '%s' (or an integer operator in its operands) %s: not "
-		        "supported",
-		        arith_names[st->op], range_words((enum proto_coltype)st->type));
+		kql_exec_fail_at(
+		    ctx, st->op_at,
+		    "the operator '%s' (or an integer operator in its operands) %s: not "
+		    "supported",
+		    arith_names[st->op], range_words((enum proto_coltype)st->type));
 	else
-		fail_at(ctx, st->at,
-		        "the aggregate 'sum' of a real in an integer sum: not supported");
+		kql_exec_fail_at(ctx, st->at,
+		                 "the aggregate 'sum' of a real in an integer sum: not supported");
 }
 
 static void lsum_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
@@ -2397,8 +2296,8 @@ static void lsum_final(sqlite3_context *ctx)
 	if (st->carry == 0)
 		sqlite3_result_int64(ctx, st->lo);
 	else
-		fail_at(ctx, st->at, "the aggregate 'sum' %s: not supported",
-		        range_words((enum proto_coltype)st->type));
+		kql_exec_fail_at(ctx, st->at, "the aggregate 'sum' %s: not supported",
+		                 range_words((enum proto_coltype)st->type));
 }
 
 /* kql_array_head(array, n): the array's first n elements (make_set and
@@ -2512,7 +2411,6 @@ static const struct {
 	void (*final)(sqlite3_context *);
 } functions[] = {
     {"kql_tostring", 2, fn_tostring, NULL, NULL},
-    {"kql_convert", 3, fn_convert, NULL, NULL},
     {"kql_strop", 3, fn_strop, NULL, NULL},
     {"kql_lower", 1, fn_lower, NULL, NULL},
     {"kql_casefold", 1, fn_casefold, NULL, NULL},
@@ -2566,6 +2464,8 @@ int kql_exec_register_budget(sqlite3 *db, struct kql_budget *b)
 		                            functions[i].final) != SQLITE_OK)
 			return -ENOMEM;
 	}
+	if (kql_exec_register_conv(db) != 0)
+		return -ENOMEM;
 	return kql_exec_register_merge(db, b);
 }
 

@@ -55,6 +55,13 @@ static inline int64_t kql_exec_at(struct kql_pos pos)
 	return (int64_t)pos.line << 32 | pos.col;
 }
 
+/* Fails the statement with a refusal at the query position at. */
+void kql_exec_fail_at(sqlite3_context *ctx, int64_t at, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Registers the conversions (kql_exec_conv.c) on db. */
+int kql_exec_register_conv(sqlite3 *db);
+
 /* A datetime's range in the engine's ticks (100 ns since 1970):
  * 0001-01-01 to 9999-12-31 23:59:59.9999999, .NET's DateTime. */
 #define KQL_DT_MIN INT64_C(-621355968000000000)
@@ -99,7 +106,10 @@ enum kql_dtunit {
 	KQL_U_WEEK,
 	KQL_U_MONTH,
 	KQL_U_YEAR,
-	KQL_U_ENDOFDAY,
+	KQL_U_ENDOFDAY, /* the end units: the start of the next, less a tick */
+	KQL_U_ENDOFWEEK,
+	KQL_U_ENDOFMONTH,
+	KQL_U_ENDOFYEAR,
 };
 
 #endif

@@ -627,6 +627,27 @@ static void test_away_wildcards(void **state)
  * project-reorder puts it first, in the items' order (a pattern's columns
  * as they come, or by name), each column where it is first named, the
  * others after as they come. */
+/* Arguments against the functions' parameter types (Kusto.Language's
+ * declarations): a mistyped one is an error at its position, where it was
+ * read as the function's own type (startofday('x') was 1970). */
+static void test_param_types(void **state)
+{
+	expect_error("print startofday('x')", KQL_E_TYPE, 1, 18, "argument 1 must be a datetime");
+	expect_error("print sqrt(1h)", KQL_E_TYPE, 1, 12, "must be a number, not 'timespan'");
+	expect_error("print datetime_add('day', 'x', now())", KQL_E_TYPE, 1, 27,
+	             "argument 2 must be an int or a long");
+	expect_error("print strlen(123)", KQL_E_TYPE, 1, 14, "must be a string, not 'long'");
+	expect_error("print round(1.5, 1.5)", KQL_E_TYPE, 1, 18, "argument 2");
+	expect_error("print dayofweek(1)", KQL_E_TYPE, 1, 17, "a datetime");
+	expect_error("print hourofday(dynamic(1))", KQL_E_TYPE, 1, 17, "convert it");
+	expect_error("print trim(1, 'a')", KQL_E_TYPE, 1, 12, "a string");
+	/* a text parameter takes any value, through tostring */
+	expect_type("tolower(Code)", PROTO_T_STRING);
+	expect_type("substring(Timestamp, 0, 4)", PROTO_T_STRING);
+	expect_type("hourofday(Timestamp)", PROTO_T_INT);
+	expect_type("endofmonth(Timestamp, -1)", PROTO_T_DATETIME);
+}
+
 static void test_keep_reorder(void **state)
 {
 	use = &schema;
@@ -682,6 +703,7 @@ int main(void)
 	    cmocka_unit_test(test_ingestion_time),
 	    cmocka_unit_test(test_stat_bounds),
 	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_param_types),
 	    cmocka_unit_test(test_keep_reorder),
 	    cmocka_unit_test(test_bin_at),
 	    cmocka_unit_test(test_foreign_scan),

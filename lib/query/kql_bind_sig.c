@@ -1,0 +1,154 @@
+/*
+ * kql_bind_sig — the parameter types of the scalar functions, as
+ * Kusto.Language declares them (Functions.cs).  A mistyped argument is a
+ * semantic error naming the function, the argument and both types, where
+ * the functions read any value as their own (startofday('x') was 1970,
+ * sqrt(1h) the square root of its ticks).  A text parameter takes any
+ * value as Kusto converts it, through tostring: a dynamic string is its
+ * text, not its JSON (substring(dynamic("abc"), 1) is "bc").
+ */
+#include <string.h>
+
+#include "query/kql_bind_int.h"
+
+/* One letter a parameter:
+ *   a  any scalar, read as it is
+ *   x  any scalar, read as text (tostring of what is not a string)
+ *   S  a string; a dynamic value read as its tostring
+ *   i  an int or a long
+ *   n  a number (int, long, real, decimal)
+ *   d  a datetime
+ *   t  a timespan
+ * The last letter stands for any further arguments. */
+static const struct {
+	enum kql_fn fn;
+	const char *params;
+} sigs[] = {
+    {KQL_F_STRLEN, "S"},
+    {KQL_F_TOLOWER, "x"},
+    {KQL_F_TOUPPER, "x"},
+    {KQL_F_SUBSTRING, "xii"},
+    {KQL_F_SPLIT, "xSi"},
+    {KQL_F_REPLACE_STRING, "SSS"},
+    {KQL_F_TRIM, "SS"},
+    {KQL_F_EXTRACT, "SiS"},
+    {KQL_F_INDEXOF, "xxiii"},
+    {KQL_F_TOGUID, "S"},
+    {KQL_F_NOW, "t"},
+    {KQL_F_STARTOFDAY, "di"},
+    {KQL_F_STARTOFWEEK, "di"},
+    {KQL_F_STARTOFMONTH, "di"},
+    {KQL_F_STARTOFYEAR, "di"},
+    {KQL_F_ENDOFDAY, "di"},
+    {KQL_F_ENDOFWEEK, "di"},
+    {KQL_F_ENDOFMONTH, "di"},
+    {KQL_F_ENDOFYEAR, "di"},
+    {KQL_F_DAYOFWEEK, "d"},
+    {KQL_F_DAYOFMONTH, "d"},
+    {KQL_F_DAYOFYEAR, "d"},
+    {KQL_F_HOUROFDAY, "d"},
+    {KQL_F_MONTHOFYEAR, "d"},
+    {KQL_F_GETYEAR, "d"},
+    {KQL_F_WEEK_OF_YEAR, "d"},
+    {KQL_F_DATETIME_PART, "Sd"},
+    {KQL_F_DATETIME_ADD, "Sid"},
+    {KQL_F_DATETIME_DIFF, "Sdd"},
+    {KQL_F_FORMAT_DATETIME, "dS"},
+    {KQL_F_ROUND, "ni"},
+    {KQL_F_CEILING, "n"},
+    {KQL_F_SQRT, "n"},
+    {KQL_F_LOG, "n"},
+    {KQL_F_LOG10, "n"},
+    {KQL_F_EXP, "n"},
+    {KQL_F_POW, "nn"},
+};
+
+static const char *params_of(enum kql_fn fn)
+{
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		if (sigs[i].fn == fn)
+			return sigs[i].params;
+	return NULL;
+}
+
+static bool integer(enum proto_coltype t)
+{
+	return t == PROTO_T_INT || t == PROTO_T_LONG;
+}
+
+/* Whether type t is what parameter kind k takes as it is. */
+static bool fits(char k, enum proto_coltype t)
+{
+	switch (k) {
+	case 'S':
+	case 'x':
+		return t == PROTO_T_STRING;
+	case 'i':
+		return integer(t);
+	case 'n':
+		return integer(t) || t == PROTO_T_REAL || t == PROTO_T_DECIMAL;
+	case 'd':
+		return t == PROTO_T_DATETIME;
+	case 't':
+		return t == PROTO_T_TIMESPAN;
+	default:
+		return true;
+	}
+}
+
+static const char *kind_name(char k)
+{
+	switch (k) {
+	case 'S':
+		return "a string";
+	case 'i':
+		return "an int or a long";
+	case 'n':
+		return "a number";
+	case 'd':
+		return "a datetime";
+	default:
+		return "a timespan";
+	}
+}
+
+/* tostring(x), as a call the executor writes as it writes tostring. */
+static struct kql_expr *as_text(struct kqlb *b, struct kql_expr *x)
+{
+	struct kql_expr *e = kqlb_alloc(b, sizeof(*e));
+
+	if (e == NULL || (e->args = kqlb_alloc(b, sizeof(*e->args))) == NULL)
+		return NULL;
+	e->kind = KQL_E_CALL;
+	e->type = PROTO_T_STRING;
+	e->pos = x->pos;
+	e->fn = KQL_F_TOSTRING;
+	e->args[0] = x;
+	e->nargs = 1;
+	return e;
+}
+
+bool kqlb_check_params(struct kqlb *b, enum kql_fn fn, const char *name, struct kql_expr **args,
+                       size_t nargs)
+{
+	const char *p = params_of(fn);
+	size_t np = p ? strlen(p) : 0;
+
+	for (size_t i = 0; i < nargs && np > 0; i++) {
+		char k = p[i < np ? i : np - 1];
+		enum proto_coltype t = args[i]->type;
+
+		if (fits(k, t))
+			continue;
+		if (k == 'x' || (k == 'S' && t == PROTO_T_DYNAMIC)) {
+			if ((args[i] = as_text(b, args[i])) == NULL)
+				return false;
+			continue;
+		}
+		return (bool)kqlb_fail(b, KQL_E_TYPE, args[i]->pos,
+		                       "%s(): argument %zu must be %s, not '%s'%s", name, i + 1,
+		                       kind_name(k), proto_coltype_name(t),
+		                       t == PROTO_T_DYNAMIC ? " (convert it: to<type>())" : "");
+	}
+	return true;
+}
