@@ -421,7 +421,9 @@ static int in_list(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 	enum proto_coltype t = e->args[0]->type;
 	bool split = t == PROTO_T_INT || t == PROTO_T_LONG;
 
-	fputs(neg ? "(NOT (0" : "((0", b->f);
+	/* a null x (or a null among the list) makes SQL's IN null, where
+	 * Kusto's in is false and !in true, as its == and != */
+	fputs("((0", b->f);
 	if (in_scalars(b, e, ci, split ? IN_EXACT : IN_ALL, prefix) != 0 ||
 	    (split && in_scalars(b, e, ci, IN_REALS, prefix) != 0))
 		return -1;
@@ -438,7 +440,7 @@ static int in_list(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 			return -1;
 		fputs("))", b->f);
 	}
-	fputs("))", b->f);
+	fputs(neg ? ") IS NOT TRUE)" : ") IS TRUE)", b->f);
 	return 0;
 }
 

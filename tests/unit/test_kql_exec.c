@@ -160,6 +160,12 @@ static void test_nulls(void **state)
 	     "d = 1 == 1",
 	     "false\ttrue\tnull\ttrue\n");
 	ROWS("datatable(x:long)[1, long(null), 3] | where x != 1 | count", "2\n");
+	/* in and !in with a null as == and != (measured on Kusto: null in (5)
+	 * is false, null !in (5) true; SQL's IN gave null for both) */
+	ROWS("datatable(x:long)[5, long(null)] | extend a = x in (5), b = x !in (5, 6), "
+	     "c = 1 !in (2, long(null))",
+	     "5\ttrue\tfalse\ttrue\nnull\tfalse\ttrue\ttrue\n");
+	ROWS("datatable(x:long)[5, long(null)] | where x !in (5, 6) | count", "1\n");
 	ROWS("datatable(x:long)[1, long(null), 3] | where x > 1 | count", "1\n");
 	ROWS("print n = isnull(long(null)), e = isempty(''), s = isempty(' ')",
 	     "true\ttrue\tfalse\n");
