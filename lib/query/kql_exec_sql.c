@@ -432,7 +432,8 @@ static int plan_union(struct sqlb *b, const struct kql_plan *p)
 			         sqlb_param_text(b, p->sources[i]) != 0)
 				return -1;
 			else if (!(c == 0 && p->sources != NULL))
-				fputs("NULL", b->f);
+				/* a string is never null: "" where an input has none */
+				fputs(p->cols[c].type == PROTO_T_STRING ? "''" : "NULL", b->f);
 			fprintf(b->f, " AS c%zu", c);
 		}
 		if (from(b, p->in[i], "t") != 0)
@@ -503,6 +504,20 @@ static int plan_semijoin(struct sqlb *b, const struct kql_plan *p, bool left, bo
 	return 0;
 }
 
+/* Output column c of a join.  A string of the side an outer join may
+ * leave unmatched is "" there, not null: Kusto's strings are never null
+ * (lookup's Alias != "" kept an unmatched row, as null != "" is true). */
+static void join_column(struct sqlb *b, const struct kql_plan *p, size_t c)
+{
+	bool right = p->out_side[c];
+	bool open = p->join == KQL_JOIN_FULLOUTER ||
+	            p->join == (right ? KQL_JOIN_LEFTOUTER : KQL_JOIN_RIGHTOUTER);
+	bool blank = open && p->cols[c].type == PROTO_T_STRING;
+
+	fprintf(b->f, "%s%s%s.c%d%s AS c%zu", c > 0 ? ", " : "", blank ? "coalesce(" : "",
+	        right ? "r" : "l", p->out_col[c], blank ? ", '')" : "", c);
+}
+
 static int plan_join(struct sqlb *b, const struct kql_plan *p)
 {
 	static const char *const sql[] = {
@@ -521,8 +536,7 @@ static int plan_join(struct sqlb *b, const struct kql_plan *p)
 		return plan_semijoin(b, p, false, k == KQL_JOIN_RIGHTANTI);
 	fputs("SELECT ", b->f);
 	for (size_t c = 0; c < p->ncols; c++)
-		fprintf(b->f, "%s%s.c%d AS c%zu", c > 0 ? ", " : "", p->out_side[c] ? "r" : "l",
-		        p->out_col[c], c);
+		join_column(b, p, c);
 	if (join_left(b, p) != 0)
 		return -1;
 	fprintf(b->f, " %s ", sql[k]);

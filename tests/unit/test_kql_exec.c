@@ -784,6 +784,17 @@ static void test_each_operator(void **state)
 	expect_rows(q, "1\tA\n2\t\n3\tA\n", false);
 	(void)snprintf(q, sizeof(q), "%s | lookup kind=inner (%s) on k | count", t, r);
 	ROWS(q, "2\n");
+	/* a string an outer join or a union leaves unmatched is "", not null:
+	 * w != "" dropped nothing (null != "" is true) */
+	(void)snprintf(q, sizeof(q), "%s | lookup (%s) on k | where w != '' | count", t, r);
+	ROWS(q, "2\n");
+	(void)snprintf(q, sizeof(q),
+	               "%s | join kind=fullouter (%s) on k | where isempty(w) or isempty(k) | "
+	               "project v, k1, w",
+	               t, r);
+	expect_rows(q, "2\t\t\nnull\tc\tC\n", false);
+	ROWS("datatable(a:long)[1] | union (datatable(s:string)['x']) | where s == '' | count",
+	     "1\n");
 	(void)snprintf(q, sizeof(q), "%s | summarize count() by k | render columnchart", t);
 	expect_rows(q, "a\t2\nb\t1\n", false);
 	(void)snprintf(q, sizeof(q), "%s | sort by v asc nulls last | take 2 | project v", t);
