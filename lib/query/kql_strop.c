@@ -184,14 +184,20 @@ static bool term_char(unsigned char c)
 }
 
 /* has: x is a whole term of h; hasprefix (edge < 0) / hassuffix (edge > 0):
- * a term starts / ends with it. */
+ * a term starts / ends with it.  A term's edge is asked for only where
+ * the needle's own character there is a term character (measured on
+ * Kusto: 'x ab y' hasprefix ' a' and 'x-error' hasprefix '-err' are
+ * true; 'xa b' hasprefix 'a ' false). */
 static bool has_term(const char *h, size_t n, const char *x, size_t m, bool ci, int edge)
 {
 	if (m == 0)
 		return true;
+	bool open_start = !term_char((unsigned char)x[0]);
+	bool open_end = !term_char((unsigned char)x[m - 1]);
+
 	for (const char *p = h; (p = find(h, n, (size_t)(p - h), x, m, ci)) != NULL; p++) {
-		bool start = p == h || !term_char((unsigned char)p[-1]);
-		bool end = p + m == h + n || !term_char((unsigned char)p[m]);
+		bool start = open_start || p == h || !term_char((unsigned char)p[-1]);
+		bool end = open_end || p + m == h + n || !term_char((unsigned char)p[m]);
 		if ((edge == 0 && start && end) || (edge < 0 && start) || (edge > 0 && end))
 			return true;
 	}
@@ -255,8 +261,10 @@ static int fast_confirm(const struct kql_needle *nd, const char *h, size_t n, si
 	after = i + m < n ? (unsigned char)h[i + m] : ' ';
 	if (after >= 0x80 || after == 0)
 		return -1;
-	start = i == 0 || !term_char((unsigned char)h[i - 1]);
-	end = !term_char(after);
+	/* as has_term: an edge the needle's own delimiter opens */
+	start =
+	    i == 0 || !term_char((unsigned char)h[i - 1]) || !term_char((unsigned char)nd->text[0]);
+	end = !term_char(after) || !term_char((unsigned char)nd->text[m - 1]);
 	if (nd->op == KQL_S_HAS)
 		return start && end;
 	return nd->op == KQL_S_HASPREFIX ? start : end;

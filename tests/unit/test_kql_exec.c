@@ -208,7 +208,8 @@ static bool ref_term_char(unsigned char c)
 
 /* The reference answer of kql_strop(op, h, x): both sides folded to lower
  * case by kql_fold (case-sensitive ops: as they are), then compared byte
- * for byte, terms as runs of letters, digits and bytes beyond ASCII. */
+ * for byte, terms as runs of letters, digits and bytes beyond ASCII (a
+ * term's edge asked for where the needle's character there is a term's). */
 static bool ref_strop(int op, const char *h, const char *x)
 {
 	bool cs = op % 2 == 1 && op != 12;
@@ -228,8 +229,11 @@ static bool ref_strop(int op, const char *h, const char *x)
 		r = true;
 	} else {
 		for (const char *p = fh; !r && (p = strstr(p, fx)) != NULL; p++) {
-			bool start = p == fh || !ref_term_char((unsigned char)p[-1]);
-			bool end = !ref_term_char((unsigned char)p[m]);
+			/* an edge the needle's own delimiter opens needs no boundary */
+			bool start = p == fh || !ref_term_char((unsigned char)p[-1]) ||
+			             !ref_term_char((unsigned char)fx[0]);
+			bool end = !ref_term_char((unsigned char)p[m]) ||
+			           !ref_term_char((unsigned char)fx[m - 1]);
 			r = op / 2 == 0 ? start && end : op / 2 == 1 ? start : end;
 		}
 	}
@@ -472,6 +476,14 @@ static void test_strop_long(void **state)
  * partners, LONG S does not lower to s, a null reads as "". */
 static void test_strop_cases(void **state)
 {
+	/* a term's edge only where the needle's own character there is a
+	 * term character (measured on Kusto), on the general path and past 16
+	 * bytes on the fast one */
+	ROWS("print a = 'xa b' hasprefix 'a ', b = 'x ab y' hasprefix ' a', c = 'x ab y' hassuffix "
+	     "' a', d = 'xa b' hassuffix 'a ', e = 'x-error' hasprefix '-err', f = 'err or' "
+	     "hasprefix 'r o', g = 'b .b-' hassuffix ' ', h = 'x-error, then more than 16 bytes' "
+	     "hasprefix '-err', i = 'x-error, then more than 16 bytes' has '-error,'",
+	     "false\ttrue\tfalse\ttrue\ttrue\tfalse\ttrue\ttrue\ttrue\n");
 	ROWS("print 'Kelvin' contains 'kel', 'maKe' has 'make', 'İstanbul' startswith 'is', "
 	     "'ſail' contains 's', 'FAIL' =~ 'fail', 'faKil' !contains 'k', 'x' in~ ('X', 'y'), "
 	     "'K' in~ ('k'), 'abc' endswith '', '' contains '', '' has 'a', "
