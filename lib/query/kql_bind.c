@@ -252,7 +252,7 @@ static struct kql_plan *bind_call_source(struct kqlb *b, const struct kqlb_bindi
                                          const struct kql_node *n)
 {
 	const struct kqlb_binding *fn = kqlb_lookup(env, n->name);
-	struct kqlb_scope s = {NULL, env, n->name, false, NULL};
+	struct kqlb_scope s = {NULL, env, n->name, false};
 	const struct kql_node *body;
 
 	if (fn == NULL || fn->ast == NULL || fn->ast->kind != KQL_N_FUNC)
@@ -303,7 +303,7 @@ static struct kql_plan *bind_name_source(struct kqlb *b, const struct kqlb_bindi
 static struct kql_expr *datatable_value(struct kqlb *b, const struct kqlb_binding *env,
                                         const struct kql_node *v, const struct kql_node *col)
 {
-	struct kqlb_scope s = {NULL, env, "datatable", false, NULL};
+	struct kqlb_scope s = {NULL, env, "datatable", false};
 	struct kql_expr *e = kqlb_expr(b, &s, v);
 	enum proto_coltype t = col->type;
 
@@ -364,7 +364,7 @@ static struct kql_plan *bind_print(struct kqlb *b, const struct kqlb_binding *en
                                    const struct kql_node *n)
 {
 	struct kql_plan *p = kqlb_new_plan(b, KQL_P_VALUES, n->pos, n->nkids, NULL);
-	struct kqlb_scope s = {NULL, env, "print", false, NULL};
+	struct kqlb_scope s = {NULL, env, "print", false};
 	const struct kql_node *k = n->kids;
 	const char *name;
 
@@ -400,7 +400,7 @@ static struct kql_plan *bind_range(struct kqlb *b, const struct kqlb_binding *en
                                    const struct kql_node *n)
 {
 	struct kql_plan *p = kqlb_new_plan(b, KQL_P_RANGE, n->pos, 1, NULL);
-	struct kqlb_scope s = {NULL, env, "range", false, NULL};
+	struct kqlb_scope s = {NULL, env, "range", false};
 	const struct kql_node *k = n->kids;
 	struct kql_expr **e;
 

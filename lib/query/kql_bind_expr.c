@@ -189,13 +189,10 @@ static struct kql_expr *bind_name(struct kqlb *b, const struct kqlb_scope *s,
 	const struct kqlb_binding *let;
 	int c;
 
-	for (const struct kqlb_pending *p = s->pending; p != NULL; p = p->next)
-		if (strcmp(p->name, n->name) == 0)
-			return p->e;
 	if (s->in != NULL && n->op == 0 && (c = kqlb_column(s->in, n->name)) >= 0)
 		return kqlb_colref(b, s->in, c, n->pos);
 	if ((let = kqlb_lookup(s->env, n->name)) != NULL) {
-		struct kqlb_scope inner = {NULL, let->env, s->op, false, NULL};
+		struct kqlb_scope inner = {NULL, let->env, s->op, false};
 		if (let->expr != NULL)
 			return let->expr;
 		if (let->plan != NULL || let->ast->kind == KQL_N_FUNC)
@@ -387,7 +384,7 @@ static struct kql_expr *inline_call(struct kqlb *b, const struct kqlb_scope *s,
 {
 	const struct kqlb_binding *env = NULL;
 	const struct kql_node *body;
-	struct kqlb_scope inner = {NULL, NULL, s->op, false, NULL};
+	struct kqlb_scope inner = {NULL, NULL, s->op, false};
 
 	if (kqlb_call_env(b, fn, n, s, &env) != 0 || (body = kqlb_body(b, fn->ast, &env)) == NULL)
 		return NULL;

@@ -30,20 +30,12 @@ struct kqlb {
 	const char *render; /* the visualization of the last render */
 };
 
-/* Names defined earlier in the same extend, visible to later items. */
-struct kqlb_pending {
-	const char *name;
-	struct kql_expr *e;
-	const struct kqlb_pending *next;
-};
-
 /* Where a scalar expression is bound. */
 struct kqlb_scope {
 	const struct kql_plan *in; /* the row's columns; NULL: none (print, let) */
 	const struct kqlb_binding *env;
 	const char *op;  /* operator name for messages: "where" */
 	bool aggregates; /* summarize's aggregate list */
-	const struct kqlb_pending *pending;
 };
 
 /* The arguments of a call of fn (spelled name) against its parameters'

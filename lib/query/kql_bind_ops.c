@@ -16,7 +16,7 @@ typedef struct kql_plan *bind_fn(struct kqlb *b, const struct kqlb_binding *env,
 static struct kqlb_scope scope(const struct kql_plan *in, const struct kqlb_binding *env,
                                const char *op)
 {
-	struct kqlb_scope s = {in, env, op, false, NULL};
+	struct kqlb_scope s = {in, env, op, false};
 
 	return s;
 }
@@ -317,21 +317,21 @@ static struct kql_plan *identity(struct kqlb *b, struct kql_plan *in, struct kql
 	return p;
 }
 
-/* extend: a new name is appended, an existing one replaced in place; later
- * items see earlier ones (extend a = 1, b = a + 1). */
+/* extend: a new name is appended, an existing one replaced in place.
+ * Every item reads the operator's input, not the items before it (as
+ * Kusto, measured: extend x = x + 1, b = x + 1 gives b the input's x + 1;
+ * extend a = 1, b = a + 1 fails to resolve a). */
 static struct kql_plan *bind_extend(struct kqlb *b, const struct kqlb_binding *env,
                                     struct kql_plan *in, const struct kql_node *n)
 {
 	struct kql_plan *p = identity(b, in, n->pos, n->nkids);
 	struct kqlb_scope s = scope(in, env, "extend");
-	struct kqlb_pending *pend;
 	const char *name;
 	int counter = 0, c;
 
 	for (const struct kql_node *k = n->kids; p != NULL && k != NULL; k = k->next) {
 		struct kql_expr *e = kqlb_expr(b, &s, k->kind == KQL_N_ASSIGN ? k->kids : k);
-		if (e == NULL || (name = item_name(b, k, e, in, &counter)) == NULL ||
-		    (pend = kqlb_alloc(b, sizeof(*pend))) == NULL)
+		if (e == NULL || (name = item_name(b, k, e, in, &counter)) == NULL)
 			return NULL;
 		if ((c = kqlb_column(p, name)) < 0)
 			c = (int)p->ncols++;
@@ -339,10 +339,6 @@ static struct kql_plan *bind_extend(struct kqlb *b, const struct kqlb_binding *e
 		p->cols[c].name = name;
 		p->cols[c].type = e->type;
 		p->cols[c].nan_if_null = kql_expr_keeps_nan(e, in);
-		pend->name = name;
-		pend->e = e;
-		pend->next = s.pending;
-		s.pending = pend;
 	}
 	if (p != NULL)
 		p->nexprs = p->ncols;
@@ -718,7 +714,7 @@ static int add_aggregate(struct kqlb *b, struct outlist *o, struct outlist *f,
                          const struct kql_node *k, const struct kql_plan *in,
                          const struct kqlb_binding *env, size_t nkeys, int *counter)
 {
-	struct kqlb_scope s = {in, env, "summarize", true, NULL};
+	struct kqlb_scope s = {in, env, "summarize", true};
 	const struct kql_node *v = k->kind == KQL_N_ASSIGN ? k->kids : k;
 	struct kql_expr *e = kqlb_expr(b, &s, v);
 	size_t first = o->n;

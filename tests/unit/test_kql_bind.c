@@ -253,7 +253,11 @@ static void test_operator_names(void **state)
 	             "Props_u,Code,count_");
 	expect_names("Events | project Code, tolong(Code), abs(Code)", "Code,Code1,Code2");
 	expect_names("Events | project tolong(Code), Code", "Code,Code1");
-	expect_names("Hosts | extend x = 1, Host = toupper(Host), y = x + 1", "Host,Region,x,y");
+	expect_names("Hosts | extend x = 1, Host = toupper(Host) | extend y = x + 1",
+	             "Host,Region,x,y");
+	/* an extend's items read its input, not each other (measured on Kusto) */
+	expect_error("Hosts | extend x = 1, y = x + 1", KQL_E_NAME, 1, 27,
+	             "Failed to resolve scalar expression named 'x'");
 	expect_names("Hosts | project-away Region", "Host");
 	expect_names("Hosts | project-rename Name = Host", "Name,Region");
 	expect_names("Hosts | join (Hosts) on Host", "Host,Region,Host1,Region1");

@@ -160,6 +160,9 @@ static void test_nulls(void **state)
 	     "d = 1 == 1",
 	     "false\ttrue\tnull\ttrue\n");
 	ROWS("datatable(x:long)[1, long(null), 3] | where x != 1 | count", "2\n");
+	/* an extend's items read its input: b is the input's x + 1 (measured
+	 * on Kusto; it was the new x + 1) */
+	ROWS("datatable(x:long, y:long)[10, 20] | extend x = x + 1, b = x + 1", "11\t20\t11\n");
 	/* in and !in with a null as == and != (measured on Kusto: null in (5)
 	 * is false, null !in (5) true; SQL's IN gave null for both) */
 	ROWS("datatable(x:long)[5, long(null)] | extend a = x in (5), b = x !in (5, 6), "
@@ -1366,7 +1369,8 @@ static void test_scalar_audit(void **state)
 	expect_refused("print coalesce('', 1)", KQL_E_TYPE, "'long' is not 'string'", 20);
 	/* bin and floor of numbers: the wider type (Kusto.Language's Widest);
 	 * bin(8, 2.5) was a long column holding 7.5, read as 7 */
-	ROWS("datatable(x:long)[8, -8] | extend b = bin(x, 2.5), f = floor(x, 2.5), h = b / 2",
+	ROWS("datatable(x:long)[8, -8] | extend b = bin(x, 2.5), f = floor(x, 2.5) | extend h = b "
+	     "/ 2",
 	     "8\t7.5\t7.5\t3.75\n-8\t-10\t-10\t-5\n");
 	/* a datetime or timespan to a number and back: not documented */
 	/* a text in KQL's syntax of the type: "5.7" and "1e3" no long, blanks
