@@ -443,10 +443,13 @@ static int plan_union(struct sqlb *b, const struct kql_plan *p)
 	return 0;
 }
 
+/* The keys' equality.  A null key matches a null key (measured on
+ * Kusto: a lookup or a join pairs the rows whose keys are both null), so
+ * IS, which SQLite's automatic indexes use as they use =. */
 static void join_on(struct sqlb *b, const struct kql_plan *p)
 {
 	for (size_t i = 0; i < p->njoinkeys; i++)
-		fprintf(b->f, "%sl.c%d = r.c%d", i > 0 ? " AND " : "", p->lkeys[i], p->rkeys[i]);
+		fprintf(b->f, "%sl.c%d IS r.c%d", i > 0 ? " AND " : "", p->lkeys[i], p->rkeys[i]);
 }
 
 /* innerunique keeps one left row per key: a GROUP BY on the keys picks an
@@ -480,27 +483,35 @@ static void join_keys(struct sqlb *b, const struct kql_plan *p, bool left, bool 
 
 /* leftsemi/leftanti (and right*): the kept side's rows whose keys are IN
  * the other side's, a subquery SQLite evaluates once into an index (a
- * correlated EXISTS scanned the other side per row).  Null keys never
- * match: the other side's are left out, and a kept row's null key gives
- * null, which semi drops and anti keeps (IS NOT 1). */
+ * correlated EXISTS scanned the other side per row).  A null key matches
+ * a null key, as in the other joins: a kept row with a null key (the IN
+ * unknown) asks the other side once more, by IS, only then. */
 static int plan_semijoin(struct sqlb *b, const struct kql_plan *p, bool left, bool anti)
 {
+	const char *us = left ? "l" : "r", *them = left ? "r" : "l";
+	const int *mine = left ? p->lkeys : p->rkeys, *theirs = left ? p->rkeys : p->lkeys;
+
 	fputs("SELECT ", b->f);
 	for (size_t c = 0; c < p->ncols; c++)
-		fprintf(b->f, "%s%s.c%d AS c%zu", c > 0 ? ", " : "", left ? "l" : "r",
-		        p->out_col[c], c);
-	if (from(b, p->in[left ? 0 : 1], left ? "l" : "r") != 0)
+		fprintf(b->f, "%s%s.c%d AS c%zu", c > 0 ? ", " : "", us, p->out_col[c], c);
+	if (from(b, p->in[left ? 0 : 1], us) != 0)
 		return -1;
-	fputs(" WHERE ", b->f);
+	fputs(anti ? " WHERE NOT ((" : " WHERE ((", b->f);
 	join_keys(b, p, left, true);
 	fputs(" IN (SELECT ", b->f);
 	join_keys(b, p, !left, false);
-	if (from(b, p->in[left ? 1 : 0], left ? "r" : "l") != 0)
+	if (from(b, p->in[left ? 1 : 0], them) != 0)
+		return -1;
+	fputs(")) IS 1 OR ((", b->f);
+	for (size_t i = 0; i < p->njoinkeys; i++)
+		fprintf(b->f, "%s%s.c%d IS NULL", i > 0 ? " OR " : "", us, mine[i]);
+	fputs(") AND EXISTS (SELECT 1", b->f);
+	if (from(b, p->in[left ? 1 : 0], them) != 0)
 		return -1;
 	for (size_t i = 0; i < p->njoinkeys; i++)
-		fprintf(b->f, "%s%s.c%d IS NOT NULL", i > 0 ? " AND " : " WHERE ", left ? "r" : "l",
-		        left ? p->rkeys[i] : p->lkeys[i]);
-	fputs(anti ? ") IS NOT 1" : ")", b->f);
+		fprintf(b->f, "%s%s.c%d IS %s.c%d", i > 0 ? " AND " : " WHERE ", them, theirs[i],
+		        us, mine[i]);
+	fputs(")))", b->f);
 	return 0;
 }
 

@@ -799,6 +799,30 @@ static void test_each_operator(void **state)
 	expect_rows(q, "1\tA\n2\t\n3\tA\n", false);
 	(void)snprintf(q, sizeof(q), "%s | lookup kind=inner (%s) on k | count", t, r);
 	ROWS(q, "2\n");
+	/* a null key matches a null key, in every kind (measured on Kusto;
+	 * they matched nothing) */
+	{
+		const char *fn = "let FN = datatable(Row:string, Key:int)['1', 1, '2', int(null), "
+		                 "'3', 2]; let DN = datatable(Key:int, Alias:string)[1, 'd1', "
+		                 "int(null), 'dnull']; FN";
+		static const struct {
+			const char *tail, *want;
+		} nk[] = {
+		    {"lookup DN on Key | where Row == '2' | project Alias", "dnull\n"},
+		    {"lookup kind=inner DN on Key | count", "2\n"},
+		    {"join kind=leftouter DN on Key | where Row == '2' | project Alias", "dnull\n"},
+		    {"join kind=inner DN on Key | count", "2\n"},
+		    {"join DN on Key | count", "2\n"},
+		    {"join kind=leftanti DN on Key | project Row", "3\n"},
+		    {"join kind=leftsemi DN on Key | count", "2\n"},
+		    {"join kind=rightanti DN on Key | count", "0\n"},
+		    {"join kind=fullouter DN on Key | count", "3\n"},
+		};
+		for (size_t i = 0; i < sizeof(nk) / sizeof(nk[0]); i++) {
+			(void)snprintf(q, sizeof(q), "%s | %s", fn, nk[i].tail);
+			ROWS(q, nk[i].want);
+		}
+	}
 	/* a string an outer join or a union leaves unmatched is "", not null:
 	 * w != "" dropped nothing (null != "" is true) */
 	(void)snprintf(q, sizeof(q), "%s | lookup (%s) on k | where w != '' | count", t, r);
