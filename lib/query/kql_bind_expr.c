@@ -126,7 +126,9 @@ const char *kqlb_first_column(const struct kql_expr *e, const struct kql_plan *i
 }
 
 /* Functions whose result takes its first argument's name (Kusto.Language's
- * ResultNameKind.FirstArgument): project tostring(d.a) is d_a. */
+ * ResultNameKind.FirstArgument): project tostring(d.a) is d_a.  Not pow,
+ * which Kusto.Language lists but Kusto names Column1 (measured: distinct
+ * pow(C, 2)). */
 static bool named_by_first_argument(enum kql_fn fn)
 {
 	static const enum kql_fn ids[] = {
@@ -135,7 +137,7 @@ static bool named_by_first_argument(enum kql_fn fn)
 	    KQL_F_TODYNAMIC, KQL_F_SPLIT,      KQL_F_FORMAT_DATETIME, KQL_F_STARTOFDAY,
 	    KQL_F_BIN,       KQL_F_BIN_AT,     KQL_F_ROUND,           KQL_F_CEILING,
 	    KQL_F_SQRT,      KQL_F_LOG,        KQL_F_LOG10,           KQL_F_EXP,
-	    KQL_F_POW,       KQL_F_ABS,
+	    KQL_F_ABS,
 	};
 
 	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)

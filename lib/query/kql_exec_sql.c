@@ -374,6 +374,17 @@ static int plan_aggregate(struct sqlb *b, const struct kql_plan *p)
 	return r;
 }
 
+/* " LIMIT n" of take and top: a negative n keeps no row (measured on
+ * Kusto: top -1 is empty), where SQLite's LIMIT -1 keeps every one. */
+static int limit(struct sqlb *b, struct kql_expr *n)
+{
+	fputs(" LIMIT max(", b->f);
+	if (constant(b, n) != 0)
+		return -1;
+	fputs(", 0)", b->f);
+	return 0;
+}
+
 /* ORDER BY with Kusto's defaults already in the keys; columns read from
  * the subquery "t". */
 static int order_by(struct sqlb *b, const struct kql_plan *p)
@@ -402,10 +413,8 @@ static int plan_sort(struct sqlb *b, const struct kql_plan *p)
 	}
 	if (r == 0)
 		r = order_by(b, p);
-	if (r == 0 && p->limit) {
-		fputs(" LIMIT ", b->f);
-		r = constant(b, p->limit);
-	}
+	if (r == 0 && p->limit)
+		r = limit(b, p->limit);
 	kql_hoist_clear(&h);
 	return r;
 }
@@ -693,8 +702,7 @@ static int plan_node(struct sqlb *b, const struct kql_plan *p)
 		fputs("SELECT *", b->f);
 		if (from(b, p->in[0], "t") != 0)
 			return -1;
-		fputs(" LIMIT ", b->f);
-		return constant(b, p->limit);
+		return limit(b, p->limit);
 	case KQL_P_DISTINCT:
 		return plan_distinct(b, p);
 	case KQL_P_UNION:

@@ -259,6 +259,9 @@ static void test_operator_names(void **state)
 	expect_error("Hosts | extend x = 1, y = x + 1", KQL_E_NAME, 1, 27,
 	             "Failed to resolve scalar expression named 'x'");
 	expect_names("Hosts | project-away Region", "Host");
+	/* pow's result is Column1 (measured on Kusto), where Kusto.Language
+	 * lists it as named by its first argument */
+	expect_names("datatable(C:long)[2] | distinct pow(C, 2)", "Column1");
 	expect_names("Hosts | project-rename Name = Host", "Name,Region");
 	expect_names("Hosts | join (Hosts) on Host", "Host,Region,Host1,Region1");
 	expect_names("Hosts | join kind=leftsemi (Hosts) on Host", "Host,Region");

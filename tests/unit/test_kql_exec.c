@@ -160,6 +160,10 @@ static void test_nulls(void **state)
 	     "d = 1 == 1",
 	     "false\ttrue\tnull\ttrue\n");
 	ROWS("datatable(x:long)[1, long(null), 3] | where x != 1 | count", "2\n");
+	/* a negative count keeps no row (measured on Kusto: top -1; SQLite's
+	 * LIMIT -1 kept all) */
+	ROWS("datatable(x:long)[1, 2, 3] | top -1 by x | count", "0\n");
+	ROWS("datatable(x:long)[1, 2, 3] | take -1 | count", "0\n");
 	/* an extend's items read its input: b is the input's x + 1 (measured
 	 * on Kusto; it was the new x + 1) */
 	ROWS("datatable(x:long, y:long)[10, 20] | extend x = x + 1, b = x + 1", "11\t20\t11\n");
