@@ -586,29 +586,39 @@ static struct kql_expr *agg_call(struct kqlb *b, enum kql_fn fn, struct kql_pos 
 	return e;
 }
 
+static bool is_aggregate(const struct kql_expr *e)
+{
+	return e->kind == KQL_E_CALL && kql_func_get(e->fn)->aggregate;
+}
+
+/* The name of a percentile at level lv (a number literal): percentile_x_95,
+ * a fraction's '.' as '_'; NULL with the error set when lv is none. */
+static const char *percentile_name(struct kqlb *b, const struct kql_expr *lv, const char *col)
+{
+	double level = lv->type == PROTO_T_REAL ? lv->r : (double)lv->i;
+	char buf[64], *dot;
+
+	if (lv->kind != KQL_E_LIT || lv->isnull)
+		return kqlb_fail(b, KQL_E_ARGS, lv->pos, "percentile levels must be numbers");
+	(void)snprintf(buf, sizeof(buf), "%g", level);
+	if ((dot = strchr(buf, '.')) != NULL)
+		*dot = '_';
+	return kqlb_printf_name(b, "percentile_%s_%s", col ? col : "", buf);
+}
+
 /* percentiles(x, 50, 95): one percentile column per level,
- * percentile_x_50, percentile_x_95 (a fraction's '.' becomes '_'). */
+ * percentile_x_50, percentile_x_95. */
 static int add_percentiles(struct kqlb *b, struct outlist *o, const struct kql_expr *e,
                            const struct kql_plan *in)
 {
-	const char *col = kqlb_first_column(e->args[0], in);
+	const char *col = kqlb_expr_name(b, e->args[0], in), *name;
 
 	for (size_t i = 1; i < e->nargs; i++) {
-		const struct kql_expr *lv = e->args[i];
-		double level = lv->type == PROTO_T_REAL ? lv->r : (double)lv->i;
-		char buf[64], *dot;
 		struct kql_expr *p;
-		if (lv->kind != KQL_E_LIT || lv->isnull)
-			return kqlb_fail(b, KQL_E_ARGS, lv->pos,
-			                 "percentile levels must be numbers"),
-			       -1;
-		(void)snprintf(buf, sizeof(buf), "%g", level);
-		if ((dot = strchr(buf, '.')) != NULL)
-			*dot = '_';
-		if ((p = agg_call(b, KQL_F_PERCENTILE, e->pos, e->type, e->args[0],
-		                  (struct kql_expr *)lv)) == NULL ||
-		    out_add(b, o, p,
-		            kqlb_printf_name(b, "percentile_%s_%s", col ? col : "", buf)) != 0)
+		if ((name = percentile_name(b, e->args[i], col)) == NULL ||
+		    (p = agg_call(b, KQL_F_PERCENTILE, e->pos, e->type, e->args[0],
+		                  (struct kql_expr *)e->args[i])) == NULL ||
+		    out_add(b, o, p, name) != 0)
 			return -1;
 	}
 	return 0;
@@ -651,17 +661,41 @@ static int add_arg_extreme(struct kqlb *b, struct outlist *o, const struct kql_n
 }
 
 /* An aggregate's default name: count_, countif_, sum_X, dcount_X, set_X;
- * take_any(X) keeps X's name (only the deprecated any(X) says any_X). */
+ * take_any(X) keeps X's name (only the deprecated any(X) says any_X).  X
+ * is the argument's own name (a column, or a function named by its
+ * first argument): of an operator's result none, sum(x + 1) is sum_
+ * (measured on Kusto; it was sum_x). */
 static const char *agg_name(struct kqlb *b, const struct kql_expr *e, const struct kql_node *call,
                             const struct kql_plan *in)
 {
 	const struct kql_func *f = kql_func_get(e->fn);
 	const char *col =
-	    e->nargs > 0 && f->id != KQL_F_COUNTIF ? kqlb_first_column(e->args[0], in) : NULL;
+	    e->nargs > 0 && f->id != KQL_F_COUNTIF ? kqlb_expr_name(b, e->args[0], in) : NULL;
 
 	if (f->id == KQL_F_TAKE_ANY && col != NULL && strcmp(call->name, "take_any") == 0)
 		return col;
+	if (f->id == KQL_F_PERCENTILE && e->nargs == 2)
+		return percentile_name(b, e->args[1], col);
 	return kqlb_printf_name(b, "%s_%s", f->prefix, col != NULL ? col : "");
+}
+
+/* The default name of an expression over aggregates: a function's
+ * result, through its first arguments, down to an aggregate named as
+ * that aggregate (measured on Kusto: round(sum(y), 2) is sum_y,
+ * tostring(count()) count_); else, as an operator's (sum(x) + 1, -sum(x)),
+ * NULL: ColumnN. */
+static const char *wrapped_name(struct kqlb *b, const struct kql_expr *e, const struct kql_node *v,
+                                const struct kql_plan *in)
+{
+	while (e->kind == KQL_E_CALL && !is_aggregate(e) && e->nargs > 0 && v->kind == KQL_N_CALL &&
+	       v->kids != NULL) {
+		e = e->args[0];
+		v = v->kids;
+	}
+	if (!is_aggregate(e) || v->kind != KQL_N_CALL || e->fn == KQL_F_PERCENTILES ||
+	    e->fn == KQL_F_ARG_MAX || e->fn == KQL_F_ARG_MIN)
+		return NULL;
+	return agg_name(b, e, v, in);
 }
 
 /* A column reference to output c of the aggregate being built. */
@@ -677,11 +711,6 @@ static struct kql_expr *out_ref(struct kqlb *b, const struct outlist *o, size_t 
 		e->pos = pos;
 	}
 	return e;
-}
-
-static bool is_aggregate(const struct kql_expr *e)
-{
-	return e->kind == KQL_E_CALL && kql_func_get(e->fn)->aggregate;
 }
 
 /* sum(a) / count(): each aggregate inside becomes a hidden output of the
@@ -723,9 +752,10 @@ static int add_aggregate(struct kqlb *b, struct outlist *o, struct outlist *f,
 	if (e == NULL)
 		return -1;
 	if (!is_aggregate(e)) {
-		const char *name =
-		    k->kind == KQL_N_ASSIGN ? k->name : kqlb_printf_name(b, "Column%d", ++*counter);
-		if (lift_aggregates(b, o, &e) != 0)
+		const char *name = k->kind == KQL_N_ASSIGN ? k->name : wrapped_name(b, e, v, in);
+		if (name == NULL && !b->failed)
+			name = kqlb_printf_name(b, "Column%d", ++*counter);
+		if (name == NULL || lift_aggregates(b, o, &e) != 0)
 			return -1;
 		if (o->n == first)
 			return kqlb_fail(b, KQL_E_TYPE, v->pos,

@@ -221,8 +221,16 @@ static void test_aggregate_names(void **state)
 	             "set_Level,list_Host,Level,any_Code");
 	expect_names("Events | summarize count() by bin(Timestamp, 1h), Level",
 	             "Timestamp,Level,count_");
+	/* an aggregate of an operator's result has no suffix (measured on
+	 * Kusto: sum(x + 1) is sum_); a function over an aggregate takes the
+	 * aggregate's name through first arguments (round(sum(y), 2) is sum_y),
+	 * an operator over one does not */
 	expect_names("Events | summarize n = count(), avg(Latency * 2) by H = Host, tolower(Level)",
-	             "H,Column1,n,avg_Latency");
+	             "H,Column1,n,avg_");
+	expect_names("Events | summarize round(sum(Latency), 2), round(avg(Latency), 1), "
+	             "tostring(count()), round(percentile(Code, 50), 1), sum(Code) + 1, "
+	             "round(sum(Latency), 3)",
+	             "sum_Latency,avg_Latency,count_,percentile_Code_50,Column1,sum_Latency1");
 	expect_names("Events | summarize count(), count()", "count_,count_1");
 	expect_names("Events | summarize percentiles(Latency, 50, 99.9)",
 	             "percentile_Latency_50,percentile_Latency_99_9");
@@ -235,7 +243,7 @@ static void test_aggregate_names(void **state)
 	expect_names("Events | count", "Count");
 	expect_names("Events | summarize e = countif(Level == 'Error') * 100.0 / count(), "
 	             "round(avg(Latency), 2), count() by Host",
-	             "Host,e,Column1,count_");
+	             "Host,e,avg_Latency,count_");
 }
 
 static void test_operator_names(void **state)
