@@ -400,13 +400,21 @@ static int numeric_rank(enum proto_coltype t)
 }
 
 /* The common type of the values of iff, case, coalesce, min_of, max_of:
- * numbers promote (int to long to real: iff(c, 1, 2.5) is real), a
- * dynamic value gives way to the others; otherwise the first's type. */
+ * numbers promote (int to long to real: iff(c, 1, 2.5) is real); beside a
+ * dynamic value, of iff, case and coalesce, dynamic (measured on Kusto:
+ * coalesce(dynamic([1]), 5) is [1]; the long made it 0); otherwise the
+ * first's type. */
 static enum proto_coltype common_type(const struct kql_func *f, struct kql_expr **args,
                                       size_t nargs)
 {
 	bool values_only = f->id == KQL_F_IFF || f->id == KQL_F_CASE;
 	enum proto_coltype t = PROTO_T_DYNAMIC;
+
+	for (size_t i = values_only ? 1 : 0;
+	     f->id != KQL_F_MIN_OF && f->id != KQL_F_MAX_OF && i < nargs; i++)
+		if ((!values_only || i % 2 == 1 || i == nargs - 1) &&
+		    args[i]->type == PROTO_T_DYNAMIC)
+			return PROTO_T_DYNAMIC;
 
 	for (size_t i = values_only ? 1 : 0; i < nargs; i++) {
 		enum proto_coltype a = args[i]->type;
@@ -474,6 +482,18 @@ static bool check_accuracy(struct kqlb *b, const struct kql_func *f, const struc
 	                       n->name);
 }
 
+/* x as a dynamic value holding it. */
+static struct kql_expr *box(struct kqlb *b, struct kql_expr *x)
+{
+	struct kql_expr *e = new_expr(b, KQL_E_CALL, PROTO_T_DYNAMIC, x->pos, 1);
+
+	if (e != NULL) {
+		e->fn = KQL_F_BOX;
+		e->args[0] = x;
+	}
+	return e;
+}
+
 /* iff, case, coalesce, min_of, max_of: every value of the common type,
  * or a number where it is a number, or dynamic (which gives way).  A
  * string or a timespan among longs or datetimes was read as the common
@@ -488,6 +508,11 @@ static bool check_values(struct kqlb *b, const struct kql_func *f, const struct 
 		enum proto_coltype a = args[i]->type;
 		if (values_only && i % 2 == 0 && i != n->nkids - 1)
 			continue; /* a predicate of case */
+		if (common == PROTO_T_DYNAMIC && a != PROTO_T_DYNAMIC) {
+			if ((args[i] = box(b, args[i])) == NULL)
+				return false;
+			continue;
+		}
 		if (a == common || a == PROTO_T_DYNAMIC ||
 		    (numeric_rank(a) > 0 && numeric_rank(common) > 0))
 			continue;

@@ -897,6 +897,7 @@ static int extreme_of(struct sqlb *b, const struct kql_expr *e, const char *agg,
 }
 
 static int jreal(struct sqlb *b, const struct kql_expr *e, const char *prefix);
+static int box(struct sqlb *b, const struct kql_expr *e, const char *prefix);
 
 static bool numeric(enum proto_coltype t)
 {
@@ -1140,6 +1141,8 @@ static int scalar_call(struct sqlb *b, const struct kql_expr *e, const char *pre
 	case KQL_F_TOGUID:
 	case KQL_F_TODYNAMIC:
 		return conversion(b, e, prefix);
+	case KQL_F_BOX:
+		return box(b, e, prefix);
 	case KQL_F_AGO:
 		return now_plus(b, e, -1, prefix);
 	case KQL_F_NOW:
@@ -1201,6 +1204,21 @@ static int json_item(struct sqlb *b, const struct kql_expr *e, const char *prefi
 		return 0;
 	}
 	return expr(b, e, prefix);
+}
+
+/* $box(x): a scalar as the dynamic value holding it, its JSON text (a
+ * string quoted, a datetime its text, a bool true or false); null stays
+ * null. */
+static int box(struct sqlb *b, const struct kql_expr *e, const char *prefix)
+{
+	fputs("(CASE WHEN ", b->f);
+	if (expr(b, e->args[0], prefix) != 0)
+		return -1;
+	fputs(" IS NULL THEN NULL ELSE json_quote(", b->f);
+	if (json_item(b, e->args[0], prefix) != 0)
+		return -1;
+	fputs(") END)", b->f);
+	return 0;
 }
 
 static int collect_all(struct sqlb *b, const struct kql_expr *e, bool distinct, const char *prefix)

@@ -84,6 +84,7 @@ static const struct kql_func funcs[] = {
     {"max_of", KQL_F_MAX_OF, S, 2, 64, KQL_R_ARG0, PROTO_T_BOOL, NULL},
     {"ingestion_time", KQL_F_INGESTION_TIME, S, 0, 0, KQL_R_FIXED, PROTO_T_DATETIME, NULL},
     {"$get", KQL_F_DYN_GET, S, 2, 2, KQL_R_FIXED, PROTO_T_DYNAMIC, NULL},
+    {"$box", KQL_F_BOX, S, 1, 1, KQL_R_FIXED, PROTO_T_DYNAMIC, NULL},
     {"count", KQL_F_COUNT, A, 0, 1, KQL_R_FIXED, PROTO_T_LONG, "count"},
     {"countif", KQL_F_COUNTIF, A, 1, 1, KQL_R_FIXED, PROTO_T_LONG, "countif"},
     {"sum", KQL_F_SUM, A, 1, 1, KQL_R_SUM, PROTO_T_LONG, "sum"},

@@ -79,6 +79,7 @@ enum kql_fn {
 	KQL_F_MIN_OF,
 	KQL_F_MAX_OF,
 	KQL_F_DYN_GET, /* d.a, d["a"], d[0]: (object, key) */
+	KQL_F_BOX,     /* a scalar as a dynamic value holding it (iff(c, d, 5) of a dynamic d) */
 	/* the row's ingestion time: not a constant (a per-row value), only
 	 * over a table's rows (the binder checks; kql_plan.h's ingest) */
 	KQL_F_INGESTION_TIME,

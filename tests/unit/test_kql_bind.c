@@ -205,7 +205,10 @@ static void test_function_types(void **state)
 	expect_type("case(Code > 1, Level, 'x')", PROTO_T_STRING);
 	expect_type("coalesce(toint(Code), Code)", PROTO_T_LONG);
 	expect_type("max_of(Code, 2.5)", PROTO_T_REAL);
-	expect_type("iff(Code > 1, Props.a, 2)", PROTO_T_LONG);
+	/* beside a dynamic value, dynamic (measured on Kusto:
+	 * coalesce(dynamic([1]), 5) is [1]) */
+	expect_type("iff(Code > 1, Props.a, 2)", PROTO_T_DYNAMIC);
+	expect_type("coalesce(Props.a, 0)", PROTO_T_DYNAMIC);
 	expect_type("isempty(Level)", PROTO_T_BOOL);
 	expect_type("long(null)", PROTO_T_LONG);
 	expect_type("guid(74be27de-1e4e-49d9-b579-fe0b331d3642)", PROTO_T_GUID);

@@ -160,6 +160,13 @@ static void test_nulls(void **state)
 	     "d = 1 == 1",
 	     "false\ttrue\tnull\ttrue\n");
 	ROWS("datatable(x:long)[1, long(null), 3] | where x != 1 | count", "2\n");
+	/* iff, case and coalesce beside a dynamic value are dynamic, the other
+	 * values boxed (measured on Kusto: coalesce(dynamic([1]), 5) is [1];
+	 * the long's type made it 0) */
+	ROWS("print a = coalesce(dynamic([1]), 5), b = coalesce(dynamic(null), 5), "
+	     "c = iff(false, dynamic([1]), 'x'), d = iff(true, dynamic([1]), 5), "
+	     "e = case(false, dynamic(1), true), f = iff(false, dynamic(1), long(null))",
+	     "[1]\t5\t\"x\"\t[1]\ttrue\tnull\n");
 	/* a negative count keeps no row (measured on Kusto: top -1; SQLite's
 	 * LIMIT -1 kept all) */
 	ROWS("datatable(x:long)[1, 2, 3] | top -1 by x | count", "0\n");
