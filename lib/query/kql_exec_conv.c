@@ -271,6 +271,39 @@ static void fn_dconv(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	json_decref(j);
 }
 
+/* kql_elemconv(type, json, at): an element of mv-expand ... to typeof(T)
+ * (its JSON text) as T, by what it holds (measured on Kusto): a number to
+ * a long or an int toward zero, to a real; true/false, or an integer, to
+ * a bool; to a string, a string's text, JSON's own text of anything else,
+ * "" for null; any other element null (a string "2" is no long, a real
+ * no bool). */
+static void fn_elemconv(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	enum proto_coltype type = (enum proto_coltype)sqlite3_value_int(argv[0]);
+	const char *s = (const char *)sqlite3_value_text(argv[1]);
+	int64_t at = sqlite3_value_int64(argv[2]);
+	json_t *j = s != NULL ? json_loads(s, JSON_DECODE_ANY, NULL) : NULL;
+
+	if (type == PROTO_T_STRING) {
+		if (json_is_string(j))
+			sqlite3_result_text(ctx, json_string_value(j), -1, SQLITE_TRANSIENT);
+		else
+			sqlite3_result_text(ctx, j == NULL || json_is_null(j) ? "" : s, -1,
+			                    SQLITE_TRANSIENT);
+	} else if (type == PROTO_T_BOOL && (json_is_boolean(j) || json_is_integer(j))) {
+		sqlite3_result_int(ctx, json_is_true(j) || json_integer_value(j) != 0);
+	} else if (type == PROTO_T_REAL && json_is_number(j)) {
+		sqlite3_result_double(ctx, json_number_value(j));
+	} else if (type == PROTO_T_INT && json_is_integer(j)) {
+		sqlite3_result_int64(ctx, (int32_t)(uint32_t)json_integer_value(j));
+	} else if (type == PROTO_T_LONG && json_is_integer(j)) {
+		sqlite3_result_int64(ctx, json_integer_value(j));
+	} else if ((type == PROTO_T_INT || type == PROTO_T_LONG) && json_is_real(j)) {
+		real_integer(ctx, json_real_value(j), type, at);
+	}
+	json_decref(j);
+}
+
 int kql_exec_register_conv(sqlite3 *db)
 {
 	static const struct {
@@ -281,6 +314,7 @@ int kql_exec_register_conv(sqlite3 *db)
 	    {"kql_convert", 3, fn_convert},
 	    {"kql_numconv", 4, fn_numconv},
 	    {"kql_dconv", 3, fn_dconv},
+	    {"kql_elemconv", 3, fn_elemconv},
 	};
 	int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS;
 

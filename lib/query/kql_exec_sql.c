@@ -602,12 +602,23 @@ static int plan_mvexpand(struct sqlb *b, const struct kql_plan *p)
 			fprintf(b->f, "t.c%zu AS c%zu", c, c);
 			continue;
 		}
-		if (t != PROTO_T_DYNAMIC)
+		/* to typeof(T): a number, a bool or a string by what the element
+		 * holds (kql_elemconv); a datetime or guid from its text; a
+		 * timespan or decimal refused (measured on Kusto: null for every
+		 * element tried, "1.00:00:00" too, a rule not established) */
+		bool held = t == PROTO_T_INT || t == PROTO_T_LONG || t == PROTO_T_REAL ||
+		            t == PROTO_T_BOOL || t == PROTO_T_STRING;
+		if (t == PROTO_T_TIMESPAN || t == PROTO_T_DECIMAL)
+			return sqlb_unsupported(b, p->pos, "mv-expand ... to typeof() of the type",
+			                        proto_coltype_name(t));
+		if (held)
+			fprintf(b->f, "kql_elemconv(%d, ", (int)t);
+		else if (t != PROTO_T_DYNAMIC)
 			fprintf(b->f, "kql_convert(%d, ", (int)t);
 		else
 			fputs("nullif(", b->f); /* a JSON null element is null */
 		expand_array(b, p, (int)c);
-		fprintf(b->f, " %s j.value", t == PROTO_T_DYNAMIC ? "->" : "->>");
+		fprintf(b->f, " %s j.value", t == PROTO_T_DYNAMIC || held ? "->" : "->>");
 		if (t == PROTO_T_DYNAMIC)
 			fputs(", 'null')", b->f);
 		else

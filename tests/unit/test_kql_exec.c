@@ -160,6 +160,14 @@ static void test_nulls(void **state)
 	     "d = 1 == 1",
 	     "false\ttrue\tnull\ttrue\n");
 	ROWS("datatable(x:long)[1, long(null), 3] | where x != 1 | count", "2\n");
+	/* mv-expand ... to typeof(T) by what each element holds (measured on
+	 * Kusto: "2" is no long, true no real, 2.5 no bool; a long truncates
+	 * 2.5; a string is true's text) */
+	ROWS("datatable(a:dynamic)[dynamic([1, 2.5, -2.5, '2', true, null])] | mv-expand l = a to "
+	     "typeof(long), r = a to typeof(real), s = a to typeof(string), b = a to typeof(bool) "
+	     "| project l, r, s, b",
+	     "1\t1\t1\ttrue\n2\t2.5\t2.5\tnull\n-2\t-2.5\t-2.5\tnull\nnull\tnull\t2\tnull\n"
+	     "null\tnull\ttrue\ttrue\nnull\tnull\t\tnull\n");
 	/* iff, case and coalesce beside a dynamic value are dynamic, the other
 	 * values boxed (measured on Kusto: coalesce(dynamic([1]), 5) is [1];
 	 * the long's type made it 0) */
