@@ -243,6 +243,13 @@ static int binary_type(struct kqlb *b, const struct kql_node *n, struct kql_expr
 		t = arith_type((enum kql_op)n->op, l->type, r->type);
 	} else if (n->op >= KQL_OP_EQ && n->op <= KQL_OP_GE) {
 		t = kqlb_comparable(l->type, r->type) ? PROTO_T_BOOL : -1;
+		/* Kusto refuses two dynamic values compared (SEM0001), and a
+		 * dynamic value ordered against a string (SEM0064) (measured) */
+		if ((l->type == PROTO_T_DYNAMIC && r->type == PROTO_T_DYNAMIC) ||
+		    (n->op >= KQL_OP_LT &&
+		     (l->type == PROTO_T_DYNAMIC || r->type == PROTO_T_DYNAMIC) &&
+		     (l->type == PROTO_T_STRING || r->type == PROTO_T_STRING)))
+			t = -1;
 	} else {
 		/* String operators: Kusto converts any operand to its string. */
 		t = PROTO_T_BOOL;
@@ -271,6 +278,11 @@ static struct kql_expr *bind_binary(struct kqlb *b, const struct kqlb_scope *s,
 	if (l == NULL || (r = kqlb_expr(b, s, n->kids->next)) == NULL ||
 	    (t = binary_type(b, n, l, r)) < 0 ||
 	    (e = op_expr(b, (enum kql_op)n->op, (enum proto_coltype)t, n->pos, 2)) == NULL)
+		return NULL;
+	/* matches regex reads text: a dynamic string's characters, not its
+	 * JSON (measured on Kusto: dynamic('x') matches regex '^x$') */
+	if (n->op == KQL_OP_MATCHES_REGEX && l->type != PROTO_T_STRING &&
+	    (l = kqlb_text(b, l)) == NULL)
 		return NULL;
 	e->args[0] = l;
 	e->args[1] = r;

@@ -44,6 +44,9 @@ struct kqlb_scope {
 bool kqlb_check_params(struct kqlb *b, enum kql_fn fn, const char *name, struct kql_expr **args,
                        size_t nargs);
 
+/* tostring(x) (kql_bind_sig.c); NULL on ENOMEM. */
+struct kql_expr *kqlb_text(struct kqlb *b, struct kql_expr *x);
+
 /* Errors: fill b->err, return NULL. */
 void *kqlb_fail(struct kqlb *b, const char *code, struct kql_pos pos, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

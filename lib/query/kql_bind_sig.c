@@ -25,6 +25,8 @@ static const struct {
 	const char *params;
 } sigs[] = {
     {KQL_F_STRLEN, "S"},
+    {KQL_F_ISEMPTY, "x"},
+    {KQL_F_ISNOTEMPTY, "x"},
     {KQL_F_TOLOWER, "x"},
     {KQL_F_TOUPPER, "x"},
     {KQL_F_SUBSTRING, "xii"},
@@ -113,7 +115,7 @@ static const char *kind_name(char k)
 }
 
 /* tostring(x), as a call the executor writes as it writes tostring. */
-static struct kql_expr *as_text(struct kqlb *b, struct kql_expr *x)
+struct kql_expr *kqlb_text(struct kqlb *b, struct kql_expr *x)
 {
 	struct kql_expr *e = kqlb_alloc(b, sizeof(*e));
 
@@ -141,7 +143,7 @@ bool kqlb_check_params(struct kqlb *b, enum kql_fn fn, const char *name, struct 
 		if (fits(k, t))
 			continue;
 		if (k == 'x' || (k == 'S' && t == PROTO_T_DYNAMIC)) {
-			if ((args[i] = as_text(b, args[i])) == NULL)
+			if ((args[i] = kqlb_text(b, args[i])) == NULL)
 				return false;
 			continue;
 		}

@@ -137,7 +137,7 @@ static void write_at(struct sqlb *b, const struct kql_expr *e)
 }
 
 /* How a dynamic operand is read beside the other operand's type. */
-enum dyn_read { DYN_JSON, DYN_VALUE, DYN_NUMBER, DYN_TIME };
+enum dyn_read { DYN_JSON, DYN_VALUE, DYN_NUMBER, DYN_TIME, DYN_TEXT };
 
 /* A dynamic value compared with a scalar of type other. */
 static enum dyn_read dyn_beside(enum proto_coltype other)
@@ -152,6 +152,10 @@ static enum dyn_read dyn_beside(enum proto_coltype other)
 	/* a datetime or a timespan inside a dynamic value is its text */
 	if (other == PROTO_T_DATETIME || other == PROTO_T_TIMESPAN)
 		return DYN_TIME;
+	/* beside a string, its tostring (measured on Kusto: a JSON null
+	 * element == "" is true) */
+	if (other == PROTO_T_STRING)
+		return DYN_TEXT;
 	return DYN_VALUE;
 }
 
@@ -160,6 +164,8 @@ static enum dyn_read dyn_beside(enum proto_coltype other)
 static int dyn_value(struct sqlb *b, const struct kql_expr *x, enum dyn_read how,
                      enum proto_coltype other, const struct kql_expr *e, const char *prefix)
 {
+	if (how == DYN_TEXT)
+		return text_of(b, x, prefix);
 	if (how == DYN_NUMBER)
 		fputs("kql_dnum(", b->f);
 	else if (how == DYN_TIME)
@@ -348,16 +354,20 @@ static int in_value(struct sqlb *b, const struct kql_expr *v, bool ci, const cha
  * first scalar's type (a datetime's or timespan's text converted). */
 static int in_x(struct sqlb *b, const struct kql_expr *e, bool ci, const char *prefix)
 {
-	enum proto_coltype other = PROTO_T_STRING;
+	enum proto_coltype other = PROTO_T_DYNAMIC;
+	enum dyn_read how;
 
 	if (ci || e->args[0]->type != PROTO_T_DYNAMIC)
 		return in_value(b, e->args[0], ci, prefix);
 	for (size_t j = e->nargs; j > 1; j--)
 		if (e->args[j - 1]->type != PROTO_T_DYNAMIC)
 			other = e->args[j - 1]->type;
-	if (dyn_beside(other) == DYN_TIME)
-		return dyn_value(b, e->args[0], DYN_TIME, other, e, prefix);
-	return dyn_value(b, e->args[0], DYN_VALUE, other, e, prefix);
+	/* against a dynamic array's elements (SQL values), or numbers: the
+	 * value it holds */
+	how = dyn_beside(other);
+	if (how == DYN_JSON || how == DYN_NUMBER)
+		how = DYN_VALUE;
+	return dyn_value(b, e->args[0], how, other, e, prefix);
 }
 
 enum in_group { IN_ALL, IN_EXACT, IN_REALS };

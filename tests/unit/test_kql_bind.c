@@ -659,6 +659,10 @@ static void test_param_types(void **state)
 	expect_error("print dayofweek(1)", KQL_E_TYPE, 1, 17, "a datetime");
 	expect_error("print hourofday(dynamic(1))", KQL_E_TYPE, 1, 17, "convert it");
 	expect_error("print trim(1, 'a')", KQL_E_TYPE, 1, 12, "a string");
+	/* Kusto refuses two dynamic values compared, and one ordered against
+	 * a string (measured: SEM0001, SEM0064) */
+	expect_error("print dynamic(1) == dynamic(1)", KQL_E_TYPE, 1, 7, "dynamic and dynamic");
+	expect_error("print dynamic('a') < 'b'", KQL_E_TYPE, 1, 7, "dynamic and string");
 	/* a text parameter takes any value, through tostring */
 	expect_type("tolower(Code)", PROTO_T_STRING);
 	expect_type("substring(Timestamp, 0, 4)", PROTO_T_STRING);

@@ -160,6 +160,13 @@ static void test_nulls(void **state)
 	     "d = 1 == 1",
 	     "false\ttrue\tnull\ttrue\n");
 	ROWS("datatable(x:long)[1, long(null), 3] | where x != 1 | count", "2\n");
+	/* a dynamic value beside a string, in matches regex and in isempty is
+	 * its text (measured on Kusto: a JSON null element == "" is true,
+	 * dynamic('x') matches regex '^x$', isempty(dynamic('')) true) */
+	ROWS("datatable(s:dynamic)[dynamic(['x', null, ''])] | mv-expand s | project a = s matches "
+	     "regex '^x$', b = s == '', c = s != '', d = isempty(s), e = s in ('x')",
+	     "true\tfalse\ttrue\tfalse\ttrue\nfalse\ttrue\tfalse\ttrue\tfalse\n"
+	     "false\ttrue\tfalse\ttrue\tfalse\n");
 	/* mv-expand ... to typeof(T) by what each element holds (measured on
 	 * Kusto: "2" is no long, true no real, 2.5 no bool; a long truncates
 	 * 2.5; a string is true's text) */
