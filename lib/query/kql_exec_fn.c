@@ -1573,14 +1573,16 @@ static void fn_substring(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	if (s == NULL || any_null(argc - 1, argv))
 		return;
 	len = chars_in(s, strlen(s));
-	if (argc > 3 && (n < 0 || start < -len)) {
-		kql_exec_fail_at(ctx, at, "the function 'substring' with %s: not supported",
-		                 n < 0 ? "a negative length"
-		                       : "a start before the text's first character");
+	(void)at;
+	/* a negative length, or a start before the first character, gives ""
+	 * (measured on Kusto: substring('abc', -10) and substring('abc', -10,
+	 * 2) are ""); a negative start within the text counts from its end */
+	if ((argc > 3 && n < 0) || start < -len) {
+		sqlite3_result_text(ctx, "", 0, SQLITE_STATIC);
 		return;
 	}
 	if (start < 0)
-		start = len + start < 0 ? 0 : len + start;
+		start = len + start;
 	from = char_at(s, start);
 	sqlite3_result_text(ctx, from,
 	                    argc > 3 ? (int)(char_at(from, n) - from) : (int)strlen(from),
