@@ -423,14 +423,14 @@ static struct kql_plan *bind_range(struct kqlb *b, const struct kqlb_binding *en
 	return p;
 }
 
-/* The name withsource gives a union input: its table's, else union_argN. */
-static const char *source_name(struct kqlb *b, const struct kql_node *k, const struct kql_plan *p,
-                               size_t i)
+/* The name withsource gives a union input: its table's (a let naming a
+ * table passes the table's on), else union_argN: a let of a datatable
+ * is no table (measured on Kusto: union withsource=S A, B of two such
+ * lets gives union_arg0, union_arg1; it gave A, B). */
+static const char *source_name(struct kqlb *b, const struct kql_plan *p, size_t i)
 {
 	if (p->name != NULL)
 		return p->name;
-	if (k != NULL && (k->kind == KQL_N_TABLE || k->kind == KQL_N_NAME))
-		return k->name;
 	return kqlb_printf_name(b, "union_arg%zu", i);
 }
 
@@ -468,7 +468,7 @@ static int union_add(struct kqlb *b, struct union_in *u, const struct kql_node *
 		return -1;
 	}
 	u->in[u->n] = p;
-	if ((u->src[u->n] = source_name(b, k, p, u->n)) == NULL)
+	if ((u->src[u->n] = source_name(b, p, u->n)) == NULL)
 		return -1;
 	u->n++;
 	return 0;

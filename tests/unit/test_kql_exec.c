@@ -872,6 +872,9 @@ static void test_each_operator(void **state)
 	               t);
 	ROWS(q, "4\n6\n");
 	ROWS("union withsource=S (print x = 1), (print x = 2) | summarize sum(x)", "3\n");
+	/* a let of a datatable is no table: union_argN (measured on Kusto) */
+	ROWS("let A = datatable(x:long)[9]; let B = datatable(x:long)[1]; union withsource=S A, B",
+	     "union_arg0\t9\nunion_arg1\t1\n");
 	/* as T names the pipe so far for the operators after it. */
 	expect_rows(
 	    "range x from 1 to 6 step 1 | as T | join kind=inner (T | where x % 2 == 0) on x "
