@@ -247,13 +247,23 @@ static struct kql_plan *bind_where(struct kqlb *b, const struct kqlb_binding *en
 
 /* ---- project, extend, project-away, project-rename ---- */
 
-/* The name of an unnamed item: its column's, d_a, else ColumnN. */
+/* Whether item k (bound to e) is a let's name alone, not a column's. */
+static bool bare_let(const struct kql_node *k, const struct kql_expr *e)
+{
+	return k->kind == KQL_N_NAME && e->kind != KQL_E_COL;
+}
+
+/* The name of an unnamed item: its column's, d_a, a let's own (measured
+ * on Kusto: let v = 5; T | project v names it v; it was Column1), else
+ * ColumnN. */
 static const char *item_name(struct kqlb *b, const struct kql_node *k, const struct kql_expr *e,
                              const struct kql_plan *in, int *counter)
 {
 	const char *name;
 
 	if (k->kind == KQL_N_ASSIGN)
+		return k->name;
+	if (bare_let(k, e))
 		return k->name;
 	if ((name = kqlb_expr_name(b, e, in)) != NULL)
 		return name;
@@ -517,10 +527,13 @@ static struct kql_plan *bind_rename(struct kqlb *b, const struct kqlb_binding *e
 
 /* The name of an unnamed summarize key: its column's; bin(Timestamp, 1h),
  * bin_at(Timestamp, 1h, t0) and other calls over one column keep that
- * column's; else ColumnN. */
+ * column's; else ColumnN, a let's name alone too (measured on Kusto:
+ * summarize by v of a let v is Column1). */
 static const char *key_name(struct kqlb *b, const struct kql_node *k, const struct kql_expr *e,
                             const struct kql_plan *in, int *counter)
 {
+	if (bare_let(k, e))
+		return kqlb_printf_name(b, "Column%d", ++*counter);
 	if (k->kind != KQL_N_ASSIGN && e->kind == KQL_E_CALL &&
 	    (e->fn == KQL_F_BIN || e->fn == KQL_F_BIN_AT) && e->args[0]->kind == KQL_E_COL)
 		return in->cols[e->args[0]->col].name;

@@ -270,6 +270,10 @@ static void test_operator_names(void **state)
 	expect_error("Hosts | extend x = 1, y = x + 1", KQL_E_NAME, 1, 27,
 	             "Failed to resolve scalar expression named 'x'");
 	expect_names("Hosts | project-away Region", "Host");
+	/* a let's name alone names its column, but for a summarize key
+	 * (measured on Kusto) */
+	expect_names("let v = 5; Hosts | project Host, v, w = v", "Host,v,w");
+	expect_names("let v = 5; Hosts | summarize by v, Host", "Column1,Host");
 	/* pow's result is Column1 (measured on Kusto), where Kusto.Language
 	 * lists it as named by its first argument */
 	expect_names("datatable(C:long)[2] | distinct pow(C, 2)", "Column1");
