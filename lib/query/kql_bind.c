@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "query/kql_bind_int.h"
+#include "query/kql_json.h"
 #include "query/kql_parse.h"
 #include "util/timefmt.h"
 
@@ -323,7 +324,8 @@ static struct kql_expr *datatable_value(struct kqlb *b, const struct kqlb_bindin
 	}
 	if (e->type == PROTO_T_REAL && t == PROTO_T_DECIMAL) {
 		e->type = t;
-		e->s = kqlb_printf_name(b, "%.17g", e->r);
+		char buf[KQL_JSON_REAL_LEN];
+		e->s = kqlb_printf_name(b, "%s", kql_json_shortest(e->r, buf));
 		return e;
 	}
 	return kqlb_fail(b, KQL_E_TYPE, v->pos,

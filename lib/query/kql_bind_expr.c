@@ -228,10 +228,24 @@ static struct kql_expr *op_expr(struct kqlb *b, enum kql_op op, enum proto_colty
 	return e;
 }
 
+/* A decimal is held as its text, which SQLite reads as a double or
+ * compares as text (decimal(10) < decimal(9), the average of decimals 0):
+ * computing with one is refused, todouble() its way out. */
+static void *decimal_refused(struct kqlb *b, struct kql_pos pos, const char *what)
+{
+	return kqlb_fail(b, KQL_E_UNSUPPORTED, pos,
+	                 "%s of a decimal value is not supported (convert it with todouble())",
+	                 what);
+}
+
 static int binary_type(struct kqlb *b, const struct kql_node *n, struct kql_expr *l,
                        struct kql_expr *r)
 {
 	int t;
+
+	if ((l->type == PROTO_T_DECIMAL || r->type == PROTO_T_DECIMAL) && n->op >= KQL_OP_EQ &&
+	    n->op <= KQL_OP_MOD)
+		return decimal_refused(b, n->pos, "arithmetic or a comparison"), -1;
 
 	if (n->op == KQL_OP_AND || n->op == KQL_OP_OR) {
 		if ((l->type != PROTO_T_BOOL && l->type != PROTO_T_DYNAMIC) ||
@@ -343,6 +357,8 @@ static struct kql_expr *bind_list_op(struct kqlb *b, const struct kqlb_scope *s,
 	if (e == NULL)
 		return NULL;
 	for (const struct kql_node *k = n->kids; k != NULL; k = k->next, i++) {
+		if (i > 0 && e->args[0]->type == PROTO_T_DECIMAL)
+			return decimal_refused(b, n->pos, "a comparison");
 		if (k->kind == KQL_N_PIPE)
 			return kqlb_fail(b, KQL_E_UNSUPPORTED, k->pos,
 			                 "a tabular expression in '%s' is not supported",
@@ -542,6 +558,14 @@ static bool check_args(struct kqlb *b, const struct kql_func *f, const struct kq
 	if (!check_accuracy(b, f, n, args))
 		return false;
 	enum proto_coltype a0 = n->nkids > 0 ? args[0]->type : PROTO_T_LONG;
+
+	if (a0 == PROTO_T_DECIMAL &&
+	    (f->id == KQL_F_SUM || f->id == KQL_F_SUMIF || f->id == KQL_F_AVG ||
+	     f->id == KQL_F_AVGIF || f->id == KQL_F_MIN || f->id == KQL_F_MAX ||
+	     f->id == KQL_F_PERCENTILE || f->id == KQL_F_PERCENTILES || f->id == KQL_F_ARG_MAX ||
+	     f->id == KQL_F_ARG_MIN || f->id == KQL_F_MIN_OF || f->id == KQL_F_MAX_OF ||
+	     f->id == KQL_F_BIN))
+		return (bool)decimal_refused(b, n->pos, n->name);
 	bool boolean = a0 == PROTO_T_BOOL || a0 == PROTO_T_DYNAMIC;
 
 	if ((f->id == KQL_F_IFF || f->id == KQL_F_COUNTIF || f->id == KQL_F_NOT) && !boolean)

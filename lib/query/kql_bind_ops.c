@@ -901,6 +901,14 @@ static int bind_sortkeys(struct kqlb *b, const struct kqlb_binding *env, struct 
 		struct kql_sortkey *key = &p->keys[i];
 		if ((key->e = kqlb_expr(b, &s, k->kids)) == NULL)
 			return -1;
+		/* a decimal's text sorts as text: decimal(10) before decimal(9) */
+		if (key->e->type == PROTO_T_DECIMAL)
+			return kqlb_fail(
+			           b, KQL_E_UNSUPPORTED, k->pos,
+			           "'%s' operator: sorting by a decimal value is not supported "
+			           "(convert it with todouble())",
+			           op),
+			       -1;
 		key->asc = (k->op & KQL_SORT_ASC) != 0;
 		key->nulls_first =
 		    k->op & KQL_SORT_NULLS_SET ? (k->op & KQL_SORT_NULLS_FIRST) != 0 : key->asc;

@@ -87,8 +87,8 @@ static bool fits(char k, enum proto_coltype t)
 		return t == PROTO_T_STRING;
 	case 'i':
 		return integer(t);
-	case 'n':
-		return integer(t) || t == PROTO_T_REAL || t == PROTO_T_DECIMAL;
+	case 'n': /* a decimal is text in the engine: refused */
+		return integer(t) || t == PROTO_T_REAL;
 	case 'd':
 		return t == PROTO_T_DATETIME;
 	case 't':

@@ -22,6 +22,10 @@
 /* r (finite) into buf as Kusto's dynamic value writes it; returns buf. */
 char *kql_json_real(double r, char buf[KQL_JSON_REAL_LEN]);
 
+/* r in the fewest significant digits (%g) that read back as r: a decimal
+ * literal's text (decimal(0.2) is 0.2, not 0.20000000000000001).  buf. */
+char *kql_json_shortest(double r, char buf[KQL_JSON_REAL_LEN]);
+
 /* v (borrowed) as compact JSON text, reals as kql_json_real writes them,
  * object keys in their order, or sorted when sorted; a new string the
  * caller frees, NULL on ENOMEM or an infinite or NaN real. */

@@ -711,8 +711,8 @@ static struct kql_node *parse_scalar_value(struct kql_parser *p, struct kql_node
 		return NULL;
 	}
 	if (n->type == PROTO_T_DECIMAL) {
-		char buf[40];
-		(void)snprintf(buf, sizeof(buf), "%.17g", n->r);
+		char buf[KQL_JSON_REAL_LEN];
+		(void)kql_json_shortest(n->r, buf);
 		if ((n->str = kql_arena_strndup(p->a, buf, strlen(buf))) == NULL)
 			return kqlp_nomem(p);
 	}

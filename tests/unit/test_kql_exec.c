@@ -1310,6 +1310,20 @@ static void test_overflow(void **state)
  * its function's position rather than guessed. */
 static void test_scalar_audit(void **state)
 {
+	/* a decimal is its text in the engine: its literal's text the shortest
+	 * that reads back (decimal(0.2) was 0.20000000000000001); computing with
+	 * one refused (max(d) of 10 and 9 was 9, d > 9.5 kept 9, 7 / 2 was 3) */
+	ROWS("print decimal(0.2), decimal(1e3), decimal(-12.5), decimal(1e-5)",
+	     "0.2\t1000\t-12.5\t0.00001\n");
+	ROWS("datatable(d:decimal)[decimal(10), decimal(9)] | summarize count(), dcount(d), "
+	     "m = max(todouble(d))",
+	     "2\t2\t10\n");
+	expect_refused("datatable(d:decimal)[decimal(10)] | summarize max(d)", KQL_E_UNSUPPORTED,
+	               "max of a decimal value", 47);
+	expect_refused("print decimal(7) / decimal(2)", KQL_E_UNSUPPORTED,
+	               "arithmetic or a comparison of a decimal", 7);
+	expect_refused("datatable(d:decimal)[decimal(10)] | sort by d", KQL_E_UNSUPPORTED,
+	               "sorting by a decimal", 45);
 	/* round: a long's digits left of the point (round(21.5, -1) is 20 on
 	 * its page; a long was returned unchanged), half away from zero */
 	ROWS("print round(25, -1), round(15, -1), round(-25, -1), round(24, -1), round(1234, -2), "
