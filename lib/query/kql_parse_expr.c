@@ -346,23 +346,64 @@ static int parse_rfc_datetime(const char *s, int64_t *ret)
  * 2020-01-02T03:04:05.1234567Z, 2020-1-2 03:04 GMT, an ISO 8601 offset
  * (2020-01-02T03:04:05+02:00, converted to UTC as Kusto does), and the RFC
  * 822 and 850 ones; normalized to timefmt's ISO form. */
-/* Two forms .NET's DateTime.Parse reads under the invariant culture, as
- * Kusto's datetime() and todatetime() do, that the documentation's
- * examples use: 12-02-2022 or 12/02/2022 (month first) and 2025, 6, 14. */
+/* The month named by the first three letters of s (any case), 1..12, or 0. */
+static int month_named(const char *s)
+{
+	static const char months[] = "janfebmaraprmayjunjulaugsepoctnovdec";
+	char mon[4] = {0};
+	const char *m;
+
+	for (int i = 0; i < 3 && isalpha((unsigned char)s[i]); i++)
+		mon[i] = (char)tolower((unsigned char)s[i]);
+	if (strlen(mon) != 3 || (m = strstr(months, mon)) == NULL || (m - months) % 3 != 0)
+		return 0;
+	return (int)(m - months) / 3 + 1;
+}
+
+/* The date part of .NET's DateTime.Parse under the invariant culture, as
+ * Kusto's datetime() and todatetime() read it (measured on Kusto, as the
+ * open translators record): 12-02-2022, 12/02/2022, 12.02.2022 (month
+ * first), 2022/12/02, 20221202, 2 Dec 2022, Dec 2, 2022, 2025, 6, 14;
+ * *n: the characters read. */
+static int net_date(const char *s, int *y, int *mo, int *d, int *n)
+{
+	char s1, s2, mon[16];
+
+	*n = 0;
+	if (sscanf(s, "%2d%c%2d%c%4d%n", mo, &s1, d, &s2, y, n) == 5 && s1 == s2 &&
+	    (s1 == '-' || s1 == '/' || s1 == '.') && *n >= 8 && isdigit((unsigned char)s[*n - 4]))
+		return 0;
+	if ((*n = 0, sscanf(s, "%4d/%2d/%2d%n", y, mo, d, n)) == 3 && *n >= 8 && s[4] == '/')
+		return 0;
+	if ((*n = 0, sscanf(s, "%4d%2d%2d%n", y, mo, d, n)) == 3 && *n == 8)
+		return 0;
+	if ((*n = 0, sscanf(s, "%2d %15[A-Za-z] %4d%n", d, mon, y, n)) == 3 &&
+	    (*mo = month_named(mon)) > 0 && strlen(mon) == 3)
+		return 0;
+	if ((*n = 0, sscanf(s, "%15[A-Za-z] %2d, %4d%n", mon, d, y, n)) == 3 &&
+	    (*mo = month_named(mon)) > 0 && strlen(mon) == 3)
+		return 0;
+	if ((*n = 0, sscanf(s, "%4d, %2d, %2d%n", y, mo, d, n)) == 3 &&
+	    isdigit((unsigned char)s[3]))
+		return 0;
+	return -EINVAL;
+}
+
+/* One of net_date's dates, then nothing or " HH:mm[:ss]". */
 static int parse_net_date(const char *s, int64_t *ret)
 {
-	int y, mo, d, a = 0, b = 0;
-	char s1, s2, iso[32];
-	size_t len = strlen(s);
+	int y, mo, d, n, h = 0, mi = 0, sec = 0, k = 0;
+	char iso[48];
 
-	if (sscanf(s, "%2d%c%2d%c%n%4d%n", &mo, &s1, &d, &s2, &a, &y, &b) == 5 && s1 == s2 &&
-	    (s1 == '-' || s1 == '/') && b - a == 4 && (size_t)b == len) {
-		/* month first */
-	} else if (b = 0, sscanf(s, "%4d, %2d, %2d%n", &y, &mo, &d, &b) != 3 || (size_t)b != len ||
-	                      !isdigit((unsigned char)s[3])) {
+	if (net_date(s, &y, &mo, &d, &n) != 0 || y < 1000)
 		return -EINVAL;
-	}
-	(void)snprintf(iso, sizeof(iso), "%04d-%02d-%02dT00:00:00Z", y, mo, d);
+	s += n;
+	if (*s != '\0' && (sscanf(s, " %2d:%2d%n", &h, &mi, &k) != 2 ||
+	                   (s += k, *s == ':' && (k = 0, sscanf(s, ":%2d%n", &sec, &k)) == 1
+	                                ? (s += k, *s != '\0')
+	                                : *s != '\0')))
+		return -EINVAL;
+	(void)snprintf(iso, sizeof(iso), "%04d-%02d-%02dT%02d:%02d:%02dZ", y, mo, d, h, mi, sec);
 	return utc_of(iso, "", ret);
 }
 

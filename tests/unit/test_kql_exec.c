@@ -1456,6 +1456,14 @@ static void test_scalar_audit(void **state)
 	     "'>'), "
 	     "tostring(dynamic(true))",
 	     "True\t<True>\ttrue\nFalse\t<False>\ttrue\n\t<>\ttrue\n");
+	/* .NET's DateTime.Parse forms Kusto reads (measured on Kusto) */
+	ROWS(
+	    "print todatetime('2022/12/02'), todatetime('12.02.2022'), todatetime('2 Dec 2022'), "
+	    "todatetime('Dec 2, 2022'), todatetime('20221202'), todatetime('12-02-2022 13:45:56'), "
+	    "todatetime('2022/13/02')",
+	    "2022-12-02T00:00:00.0000000Z\t2022-12-02T00:00:00.0000000Z\t"
+	    "2022-12-02T00:00:00.0000000Z\t2022-12-02T00:00:00.0000000Z\t"
+	    "2022-12-02T00:00:00.0000000Z\t2022-12-02T13:45:56.0000000Z\tnull\n");
 	/* a timespan is its ticks, a datetime its ticks since 0001-01-01 */
 	ROWS("print tolong(1d), toint(1d), todouble(1.5s), tolong(datetime(2020-01-01)), "
 	     "toint(datetime(2020-01-01))",
