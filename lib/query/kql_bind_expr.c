@@ -347,6 +347,12 @@ static struct kql_expr *bind_unary(struct kqlb *b, const struct kqlb_scope *s,
 	return e;
 }
 
+static bool no_range(enum proto_coltype x, enum proto_coltype lo)
+{
+	return x == PROTO_T_STRING || x == PROTO_T_BOOL || x == PROTO_T_GUID ||
+	       (x == PROTO_T_DYNAMIC && lo == PROTO_T_DYNAMIC);
+}
+
 /* x in (a, b, ...), between (lo .. hi): kids are value then list. */
 static struct kql_expr *bind_list_op(struct kqlb *b, const struct kqlb_scope *s,
                                      const struct kql_node *n)
@@ -359,6 +365,7 @@ static struct kql_expr *bind_list_op(struct kqlb *b, const struct kqlb_scope *s,
 	for (const struct kql_node *k = n->kids; k != NULL; k = k->next, i++) {
 		if (i > 0 && e->args[0]->type == PROTO_T_DECIMAL)
 			return decimal_refused(b, n->pos, "a comparison");
+
 		if (k->kind == KQL_N_PIPE)
 			return kqlb_fail(b, KQL_E_UNSUPPORTED, k->pos,
 			                 "a tabular expression in '%s' is not supported",
@@ -377,6 +384,14 @@ static struct kql_expr *bind_list_op(struct kqlb *b, const struct kqlb_scope *s,
 			                 kql_op_name((enum kql_op)n->op), tname(e->args[i]->type),
 			                 tname(e->args[0]->type));
 	}
+	/* between ranges numbers, datetimes and timespans: Kusto refuses a
+	 * string, a bool or a guid (SEM0208, measured) */
+	if (n->kind == KQL_N_BETWEEN && no_range(e->args[0]->type, e->args[1]->type))
+		return kqlb_fail(
+		    b, KQL_E_TYPE, n->pos,
+		    "'between' operator: a '%s' value has no range (numbers, datetimes "
+		    "and timespans do)",
+		    tname(e->args[e->args[0]->type == PROTO_T_DYNAMIC]->type));
 	return e;
 }
 

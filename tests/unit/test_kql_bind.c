@@ -667,6 +667,9 @@ static void test_param_types(void **state)
 	 * a string (measured: SEM0001, SEM0064) */
 	expect_error("print dynamic(1) == dynamic(1)", KQL_E_TYPE, 1, 7, "dynamic and dynamic");
 	expect_error("print dynamic('a') < 'b'", KQL_E_TYPE, 1, 7, "dynamic and string");
+	/* between ranges numbers, datetimes, timespans (Kusto: SEM0208) */
+	expect_error("print 'b' between ('a' .. 'c')", KQL_E_TYPE, 1, 7,
+	             "'string' value has no range");
 	/* a text parameter takes any value, through tostring */
 	expect_type("tolower(Code)", PROTO_T_STRING);
 	expect_type("substring(Timestamp, 0, 4)", PROTO_T_STRING);
