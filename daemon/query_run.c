@@ -949,15 +949,32 @@ static int run_result(struct run *r, const struct kql_plan *p, struct kql_error 
 	return rc;
 }
 
+/* The Visualization property ADX writes for every query (the web UI
+ * takes an answer without @ExtendedProperties for a failed query): the
+ * render's kind, or null, and its other keys unset. */
+static int add_visualization(struct run *r)
+{
+	char json[512], kind[80];
+
+	if (r->kq->render)
+		(void)snprintf(kind, sizeof(kind), "\"%.64s\"", r->kq->render);
+	else
+		(void)snprintf(kind, sizeof(kind), "null");
+	(void)snprintf(json, sizeof(json),
+	               "{\"Visualization\":%s,\"Title\":null,\"XColumn\":null,\"Series\":null,"
+	               "\"YColumns\":null,\"AnomalyColumns\":null,\"XTitle\":null,\"YTitle\":null,"
+	               "\"XAxis\":null,\"YAxis\":null,\"Legend\":null,\"YSplit\":null,"
+	               "\"Accumulate\":false,\"IsQuerySorted\":false,\"Kind\":null,"
+	               "\"Ymin\":\"NaN\",\"Ymax\":\"NaN\",\"Xmin\":null,\"Xmax\":null}",
+	               kind);
+	return kframe_property(r->f, "Visualization", json);
+}
+
 static int add_properties(struct run *r)
 {
 	char json[256];
-	int rc = 0;
+	int rc = add_visualization(r);
 
-	if (r->kq->render) {
-		(void)snprintf(json, sizeof(json), "{\"Visualization\":\"%.64s\"}", r->kq->render);
-		rc = kframe_property(r->f, "Visualization", json);
-	}
 	if (rc == 0 && r->opts.scope == KREQ_SCOPE_HOTCACHE) {
 		(void)snprintf(json, sizeof(json),
 		               "{\"QueryDataScope\":\"hotcache\",\"SkippedExtents\":%" PRIu64 "}",

@@ -129,7 +129,12 @@ check("fragmented: header, TableHeader, TableFragment, TableCompletion, completi
 	"DataSetHeader,DataTable,TableHeader,TableFragment,TableCompletion,DataTable,DataSetCompletion",
 	frames.map((f) => f.FrameType));
 const props = frames.find((f) => f.TableKind === "QueryProperties");
-check("hotcache says how many extents it skipped", JSON.parse(props.Rows[0][2]).SkippedExtents === 1,
+// every answer has the Visualization property first (ADX's), null without render
+check("@ExtendedProperties holds Visualization (null without render)",
+	props.Rows[0][1] === "Visualization" && JSON.parse(props.Rows[0][2]).Visualization === null,
+	props.Rows);
+check("hotcache says how many extents it skipped",
+	JSON.parse(props.Rows.find((r) => r[1] === "QueryDataScope")[2]).SkippedExtents === 1,
 	props?.Rows);
 // Last: reading the cold extent through loads it.
 r = rows(await viewer.execute("Logs", "Events | count"));
