@@ -38,10 +38,8 @@
 #include "readthru.h"
 #include "signals.h"
 #include "util/fsutil.h"
+#include "util/version.h"
 
-#ifndef FOLLOWERD_VERSION
-#define FOLLOWERD_VERSION "0.1.0"
-#endif
 #define DEFAULT_CONFIG "/etc/followerd/followerd.conf"
 #define EXIT_USAGE 2
 #define STOP_DEADLINE_SEC 5 /* graceful stop budget; then exit 1 */

@@ -149,6 +149,8 @@ enum kusto_cmd_kind {
 	KUSTO_SHOW_FOLLOWER,            /* names: the databases, none = all of them */
 	KUSTO_SHOW_QUERIES,             /* running: only those running; user: by him */
 	KUSTO_CANCEL_QUERY,             /* query_id, reason ("" when none) */
+	KUSTO_SHOW_VERSION,             /* the service's version (ADX's web UI asks first) */
+	KUSTO_SHOW_FUNCTIONS,           /* the request's database: stored functions (none) */
 	/* the control commands (kusto_cmd_is_write) from here on */
 	KUSTO_ALTER_FOLLOWER_CACHING,         /* database, caching */
 	KUSTO_DELETE_FOLLOWER_CACHING,        /* database */

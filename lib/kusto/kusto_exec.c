@@ -29,6 +29,7 @@
 #include <strings.h>
 
 #include "kusto/kusto_int.h"
+#include "util/version.h"
 #include "policy/policy.h"
 #include "util/timefmt.h"
 
@@ -54,6 +55,17 @@ static const struct kusto_column tables_cols[] = {
     {"DatabaseName", KUSTO_T_STRING},
     {"Folder", KUSTO_T_STRING},
     {"DocString", KUSTO_T_STRING},
+};
+
+static const struct kusto_column version_cols[] = {
+    {"BuildVersion", KUSTO_T_STRING},    {"BuildTime", KUSTO_T_DATETIME},
+    {"ServiceType", KUSTO_T_STRING},     {"ProductVersion", KUSTO_T_STRING},
+    {"ServiceOffering", KUSTO_T_STRING},
+};
+
+static const struct kusto_column functions_cols[] = {
+    {"Name", KUSTO_T_STRING},   {"Parameters", KUSTO_T_STRING}, {"Body", KUSTO_T_STRING},
+    {"Folder", KUSTO_T_STRING}, {"DocString", KUSTO_T_STRING},
 };
 
 static const struct kusto_column table_schema_cols[] = {
@@ -434,6 +446,28 @@ static int table_schema_row(struct table_walk *w, const struct kusto_entity *ke)
 	return kusto_exec_row_end(x);
 }
 
+/* .show version: ADX's columns, followerd's own values (ADX's web UI and
+ * the SDKs' health checks ask it first). */
+static int show_version(struct kusto_exec *x)
+{
+	int r = kusto_exec_table(x, version_cols, NCOLS(version_cols));
+
+	if (r < 0)
+		return r;
+	kusto_add_string(x->t, FOLLOWERD_VERSION);
+	kusto_add_null(x->t);
+	kusto_add_string(x->t, "Engine");
+	kusto_add_string(x->t, "followerd " FOLLOWERD_VERSION);
+	kusto_add_string(x->t, "{\"Type\":\"followerd\"}");
+	return kusto_exec_row_end(x);
+}
+
+/* .show functions: a follower serves no stored functions, so none. */
+static int show_functions(struct kusto_exec *x)
+{
+	return kusto_exec_table(x, functions_cols, NCOLS(functions_cols));
+}
+
 static int show_tables(struct kusto_exec *x, bool schema)
 {
 	struct table_walk w = {.x = x, .only = x->cmd->table};
@@ -720,7 +754,8 @@ static int pick_database(struct kusto_exec *x)
 
 	x->db = c->database != NULL ? c->database : x->context;
 	if (c->kind == KUSTO_SHOW_DATABASES || c->kind == KUSTO_SHOW_FOLLOWER ||
-	    c->kind == KUSTO_SHOW_QUERIES || c->kind == KUSTO_CANCEL_QUERY || x->db[0] != '\0')
+	    c->kind == KUSTO_SHOW_QUERIES || c->kind == KUSTO_CANCEL_QUERY ||
+	    c->kind == KUSTO_SHOW_VERSION || x->db[0] != '\0')
 		return 0;
 	return kusto_fail(x->err, KUSTO_E_BAD_REQUEST, -EINVAL,
 	                  "'%s' needs a database: set \"db\" in the request",
@@ -751,6 +786,10 @@ static int dispatch(struct kusto_exec *x)
 		return kusto_exec_show_queries(x);
 	case KUSTO_CANCEL_QUERY:
 		return kusto_exec_cancel_query(x);
+	case KUSTO_SHOW_VERSION:
+		return show_version(x);
+	case KUSTO_SHOW_FUNCTIONS:
+		return show_functions(x);
 	default:
 		return kusto_exec_control(x);
 	}

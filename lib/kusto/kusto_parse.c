@@ -418,8 +418,13 @@ static int parse_show(struct parser *p)
 		advance(p);
 		return parse_show_follower(p);
 	}
-	return expected(p, "'databases', 'database', 'tables', 'table', 'follower', 'queries' or "
-	                   "'running'");
+	if (at_word(p, "version") || at_word(p, "functions")) {
+		c->kind = at_word(p, "version") ? KUSTO_SHOW_VERSION : KUSTO_SHOW_FUNCTIONS;
+		advance(p);
+		return expect_end(p);
+	}
+	return expected(p, "'databases', 'database', 'tables', 'table', 'functions', 'version', "
+	                   "'follower', 'queries' or 'running'");
 }
 
 /* After ".cancel": query 'ID' [with (reason = 'R')]. */
@@ -812,6 +817,8 @@ const char *kusto_cmd_name(enum kusto_cmd_kind k)
 	    [KUSTO_SHOW_FOLLOWER] = ".show follower databases",
 	    [KUSTO_SHOW_QUERIES] = ".show queries",
 	    [KUSTO_CANCEL_QUERY] = ".cancel query",
+	    [KUSTO_SHOW_VERSION] = ".show version",
+	    [KUSTO_SHOW_FUNCTIONS] = ".show functions",
 	    [KUSTO_ALTER_FOLLOWER_CACHING] = ".alter follower database policy caching",
 	    [KUSTO_DELETE_FOLLOWER_CACHING] = ".delete follower database policy caching",
 	    [KUSTO_ALTER_FOLLOWER_TABLE_CACHING] = ".alter follower database table policy caching",

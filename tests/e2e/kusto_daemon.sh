@@ -94,6 +94,10 @@ async function shows() {
 	check(".show databases: Logs, typed", rows.length === 1 && rows[0].DatabaseName === "Logs" &&
 		/^v[0-9]+\.0$/.test(rows[0].Version) && typeof rows[0].IsCurrent === "boolean" &&
 		rows[0].DatabaseAccessMode === "ReadOnlyFollowing", rows.map((r) => r.toJSON()));
+	rows = await mgmt("viewer", "", ".show version");
+	check(".show version (ADX's web UI asks it first)", rows.length === 1 &&
+		rows[0].ServiceType === "Engine" && /^[0-9.]+$/.test(rows[0].BuildVersion),
+		rows.map((r) => r.toJSON()));
 	rows = await mgmt("viewer", "Logs", ".show tables");
 	check(".show tables", rows.length === 1 && rows[0].TableName === "Events" &&
 		rows[0].Folder === "App" && rows[0].DocString === "app events", rows.map((r) => r.toJSON()));

@@ -86,6 +86,8 @@ static void show_commands_parse(void **state)
 	    {".show database [ 'x' ] policy caching", KUSTO_SHOW_DATABASE_CACHING, "x", NULL},
 	    {".show database Sales principals", KUSTO_SHOW_DATABASE_PRINCIPALS, "Sales", NULL},
 	    {".show tables", KUSTO_SHOW_TABLES, NULL, NULL},
+	    {".show version", KUSTO_SHOW_VERSION, NULL, NULL},
+	    {".show functions", KUSTO_SHOW_FUNCTIONS, NULL, NULL},
 	    {".show table Events schema as json", KUSTO_SHOW_TABLE_SCHEMA, NULL, "Events"},
 	    {".show table ['Events 2'] extents", KUSTO_SHOW_TABLE_EXTENTS, NULL, "Events 2"},
 	    {".show table T_1 policy\r\ncaching", KUSTO_SHOW_TABLE_CACHING, NULL, "T_1"},
@@ -506,7 +508,7 @@ static void garbage_fails_with_offsets(void **state)
 	    {".show Databases", 6, "found 'Databases'"},
 	    {".SHOW databases", 0, "unknown or unsupported command '.SHOW'"},
 	    {".showdatabases", 0, "unknown or unsupported command"},
-	    {".show functions", 6, "expected"},
+	    {".show materialized-views", 6, "expected"},
 	    {".show table", 11, "expected a name, found the end of the command"},
 	    {".show table T", 13, "'schema', 'extents' or 'policy'"},
 	    {".show database X schema as xml", 27, "expected 'json'"},
@@ -1227,6 +1229,26 @@ static void show_database_schema_shape(void **state)
 	        json_object_get(json_object_get(db, "MaterializedViews"), "Daily"), "SourceTable")),
 	    "Events");
 	json_decref(s);
+	json_decref(r);
+}
+
+/* .show version (ADX's web UI asks it first) and .show functions (none). */
+static void show_version_functions(void **state)
+{
+	static const char *const vnames[] = {"BuildVersion", "BuildTime", "ServiceType",
+	                                     "ProductVersion", "ServiceOffering"};
+	static const char *const vtypes[] = {"string", "datetime", "string", "string", "string"};
+	static const char *const fnames[] = {"Name", "Parameters", "Body", "Folder", "DocString"};
+	static const char *const ftypes[] = {"string", "string", "string", "string", "string"};
+	json_t *r = mgmt_ok(*state, "", ".show version");
+
+	check_columns(r, vnames, vtypes, N(vnames));
+	assert_int_equal(nrows(r), 1);
+	assert_string_equal(cell_s(r, 0, 2), "Engine");
+	json_decref(r);
+	r = mgmt_ok(*state, "Sales", ".show functions");
+	check_columns(r, fnames, ftypes, N(fnames));
+	assert_int_equal(nrows(r), 0);
 	json_decref(r);
 }
 
@@ -1968,6 +1990,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(show_databases_shape, setup, teardown),
 	    cmocka_unit_test_setup_teardown(show_database_schema_shape, setup, teardown),
 	    cmocka_unit_test_setup_teardown(show_tables_shape, setup, teardown),
+	    cmocka_unit_test_setup_teardown(show_version_functions, setup, teardown),
 	    cmocka_unit_test_setup_teardown(show_table_schema_shape, setup, teardown),
 	    cmocka_unit_test_setup_teardown(show_extents_shape, setup, teardown),
 	    cmocka_unit_test_setup_teardown(show_caching_shape, setup, teardown),
