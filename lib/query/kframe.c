@@ -44,7 +44,9 @@ struct kframe {
 static const struct {
 	const char *kusto, *clr;
 } type_names[] = {
-    [PROTO_T_BOOL] = {"bool", "Boolean"},
+    /* a query's bool column is SByte in ADX's v1 answer (measured; a
+     * .show command's is Boolean: kusto/) */
+    [PROTO_T_BOOL] = {"bool", "SByte"},
     [PROTO_T_DATETIME] = {"datetime", "DateTime"},
     [PROTO_T_DYNAMIC] = {"dynamic", "Object"},
     [PROTO_T_GUID] = {"guid", "Guid"},
