@@ -678,6 +678,11 @@ static int bind_statements(struct kqlb *b, const struct kql_node *root, struct k
 			if (add_set(b, q, s) != 0)
 				return -1;
 		} else if (s->kind == KQL_N_LET) {
+			/* Kusto refuses a name declared twice (SEM0079, measured) */
+			if (kqlb_lookup(env, s->name) != NULL)
+				return kqlb_fail(b, KQL_E_NAME, s->pos,
+				                 "let: the name '%s' is already declared", s->name),
+				       -1;
 			if ((let = bind_let(b, s->name, env)) == NULL)
 				return -1;
 			let->ast = s->kids;

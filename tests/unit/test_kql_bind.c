@@ -306,6 +306,8 @@ static void test_lets(void **state)
 	expect_names("let T = datatable(a:long)[1, 2]; T | join (T) on a", "a,a1");
 	expect_error("let f = (x:long) { f(x) }; print f(1)", KQL_E_FUNCTION, 1, 20, "'f'");
 	expect_error("let T = 1; T | count", KQL_E_TYPE, 1, 12, "'T' is not a tabular");
+	/* a name declared twice is refused, as Kusto refuses it (SEM0079) */
+	expect_error("let v = 1; let v = 2; print x = v", KQL_E_NAME, 1, 12, "already declared");
 	expect_error("let f = (x:long) { x }; print f(1, 2)", KQL_E_ARGS, 1, 31, "expects 1");
 	expect_error("let f = (x:long) { x }; print f()", KQL_E_ARGS, 1, 31, "'x'");
 }
