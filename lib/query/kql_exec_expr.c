@@ -159,31 +159,39 @@ static enum dyn_read dyn_beside(enum proto_coltype other)
 	return DYN_VALUE;
 }
 
+/* "open x close". */
+static int wrapped(struct sqlb *b, const char *open, const struct kql_expr *x, const char *close,
+                   const char *prefix)
+{
+	fputs(open, b->f);
+	if (expr(b, x, prefix) != 0)
+		return -1;
+	fputs(close, b->f);
+	return 0;
+}
+
 /* x, a dynamic value, read as how says beside a value of type other (the
  * query position of e named where a conversion refuses). */
 static int dyn_value(struct sqlb *b, const struct kql_expr *x, enum dyn_read how,
                      enum proto_coltype other, const struct kql_expr *e, const char *prefix)
 {
-	if (how == DYN_TEXT)
+	switch (how) {
+	case DYN_TEXT:
 		return text_of(b, x, prefix);
-	if (how == DYN_NUMBER)
-		fputs("kql_dnum(", b->f);
-	else if (how == DYN_TIME)
-		fprintf(b->f, "kql_convert(%d, (", (int)other);
-	else if (how == DYN_VALUE)
-		fputc('(', b->f);
-	if (expr(b, x, prefix) != 0)
-		return -1;
-	if (how == DYN_NUMBER)
-		fputc(')', b->f);
-	else if (how == DYN_VALUE)
-		fputs(" ->> '$')", b->f);
-	else if (how == DYN_TIME) {
-		fputs(" ->> '$')", b->f);
+	case DYN_NUMBER:
+		return wrapped(b, "kql_dnum(", x, ")", prefix);
+	case DYN_VALUE:
+		return wrapped(b, "(", x, " ->> '$')", prefix);
+	case DYN_TIME:
+		fprintf(b->f, "kql_convert(%d, ", (int)other);
+		if (wrapped(b, "(", x, " ->> '$')", prefix) != 0)
+			return -1;
 		write_at(b, e);
 		fputc(')', b->f);
+		return 0;
+	default:
+		return expr(b, x, prefix);
 	}
-	return 0;
 }
 
 /* Operand i of a binary operator.  A dynamic value beside a scalar is
