@@ -187,13 +187,16 @@ static int load_foreign(struct run *r)
 
 static int compile(struct run *r)
 {
+	struct kql_params params = {r->j->req.param_names, r->j->req.param_values,
+	                            r->j->req.nparams};
 	struct kql_error e = {0};
 	char err[KREQ_ERRLEN];
 	int rc;
 
 	if (!(r->arena = kql_arena_new()))
 		return -ENOMEM;
-	rc = kql_compile(r->arena, r->j->req.csl, strlen(r->j->req.csl), &r->schema, &r->kq, &e);
+	rc = kql_compile_params(r->arena, r->j->req.csl, strlen(r->j->req.csl), &r->schema, &params,
+	                        &r->kq, &e);
 	if (rc < 0) {
 		bool syn = e.code && strcmp(e.code, KQL_E_SYNTAX) == 0;
 		fail(r, 400, "General_BadRequest",

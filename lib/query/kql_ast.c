@@ -17,6 +17,7 @@ static const char *const kind_names[KQL_N_NKINDS] = {
     [KQL_N_FUNC] = "func",
     [KQL_N_PARAM] = "param",
     [KQL_N_BODY] = "body",
+    [KQL_N_DECLARE] = "declare",
     [KQL_N_PIPE] = "pipe",
     [KQL_N_TABLE] = "table",
     [KQL_N_PATTERN] = "pattern",

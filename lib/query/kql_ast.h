@@ -18,12 +18,13 @@
 
 enum kql_node_kind {
 	/* statements */
-	KQL_N_QUERY, /* kids: statements */
-	KQL_N_SET,   /* name; kids: [value literal] */
-	KQL_N_LET,   /* name; kids: expression, tabular expression or KQL_N_FUNC */
-	KQL_N_FUNC,  /* kids: KQL_N_PARAM..., then one KQL_N_BODY */
-	KQL_N_PARAM, /* name; type, or op=1 for a tabular parameter; kids: [default] */
-	KQL_N_BODY,  /* kids: KQL_N_LET..., then the result expression */
+	KQL_N_QUERY,   /* kids: statements */
+	KQL_N_SET,     /* name; kids: [value literal] */
+	KQL_N_LET,     /* name; kids: expression, tabular expression or KQL_N_FUNC */
+	KQL_N_FUNC,    /* kids: KQL_N_PARAM..., then one KQL_N_BODY */
+	KQL_N_PARAM,   /* name; type, or op=1 for a tabular parameter; kids: [default] */
+	KQL_N_BODY,    /* kids: KQL_N_LET..., then the result expression */
+	KQL_N_DECLARE, /* declare query_parameters: kids: KQL_N_PARAM (scalar) ... */
 	/* tabular */
 	KQL_N_PIPE,            /* kids: source, then operators in order */
 	KQL_N_TABLE,           /* name; str: database or NULL (database("db").T) */

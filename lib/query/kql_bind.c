@@ -677,6 +677,9 @@ static int bind_statements(struct kqlb *b, const struct kql_node *root, struct k
 		if (s->kind == KQL_N_SET) {
 			if (add_set(b, q, s) != 0)
 				return -1;
+		} else if (s->kind == KQL_N_DECLARE) {
+			if (kqlb_declare(b, s, &env) != 0)
+				return -1;
 		} else if (s->kind == KQL_N_LET) {
 			/* Kusto refuses a name declared twice (SEM0079, measured) */
 			if (kqlb_lookup(env, s->name) != NULL)
@@ -699,10 +702,12 @@ static int bind_statements(struct kqlb *b, const struct kql_node *root, struct k
 	return 0;
 }
 
-int kql_bind(struct kql_arena *arena, const struct kql_node *root, const struct kql_schema *schema,
-             struct kql_query **ret, struct kql_error *err)
+/* kql_bind with the declared parameters' values. */
+static int bind_params(struct kql_arena *arena, const struct kql_node *root,
+                       const struct kql_schema *schema, const struct kql_params *params,
+                       struct kql_query **ret, struct kql_error *err)
 {
-	struct kqlb b = {arena, schema, err, 0, 0, 0, NULL};
+	struct kqlb b = {arena, schema, err, 0, 0, 0, NULL, params};
 	struct kql_query *q = kqlb_alloc(&b, sizeof(*q));
 
 	if (q == NULL || bind_statements(&b, root, q) != 0)
@@ -713,13 +718,26 @@ int kql_bind(struct kql_arena *arena, const struct kql_node *root, const struct 
 	return 0;
 }
 
-int kql_compile(struct kql_arena *arena, const char *src, size_t len,
-                const struct kql_schema *schema, struct kql_query **ret, struct kql_error *err)
+int kql_bind(struct kql_arena *arena, const struct kql_node *root, const struct kql_schema *schema,
+             struct kql_query **ret, struct kql_error *err)
+{
+	return bind_params(arena, root, schema, NULL, ret, err);
+}
+
+int kql_compile_params(struct kql_arena *arena, const char *src, size_t len,
+                       const struct kql_schema *schema, const struct kql_params *params,
+                       struct kql_query **ret, struct kql_error *err)
 {
 	struct kql_node *root;
 	int r;
 
 	if ((r = kql_parse(arena, src, len, &root, err)) != 0)
 		return r;
-	return kql_bind(arena, root, schema, ret, err);
+	return bind_params(arena, root, schema, params, ret, err);
+}
+
+int kql_compile(struct kql_arena *arena, const char *src, size_t len,
+                const struct kql_schema *schema, struct kql_query **ret, struct kql_error *err)
+{
+	return kql_compile_params(arena, src, len, schema, NULL, ret, err);
 }

@@ -29,6 +29,14 @@
  * one UNION ALL; past it the engine refused the statement). */
 #define KQL_MAX_UNION 500
 
+/* The values of a query's declared parameters (declare query_parameters),
+ * as the request gives them: names and their texts (borrowed). */
+struct kql_params {
+	char *const *names;
+	char *const *values;
+	size_t n;
+};
+
 /* Binds the KQL_N_QUERY root q (borrowed) against schema (borrowed).  On
  * success *ret is the bound query, allocated in arena (which must outlive
  * it and may be q's).  -EINVAL with err filled, -ENOMEM; *ret untouched. */
@@ -39,5 +47,11 @@ int kql_bind(struct kql_arena *arena, const struct kql_node *q, const struct kql
  * point of an executor.  Same contract. */
 int kql_compile(struct kql_arena *arena, const char *src, size_t len,
                 const struct kql_schema *schema, struct kql_query **ret, struct kql_error *err);
+
+/* kql_compile with the values of the query's declared parameters (params
+ * borrowed; NULL: none). */
+int kql_compile_params(struct kql_arena *arena, const char *src, size_t len,
+                       const struct kql_schema *schema, const struct kql_params *params,
+                       struct kql_query **ret, struct kql_error *err);
 
 #endif

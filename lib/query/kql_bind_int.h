@@ -26,9 +26,15 @@ struct kqlb {
 	struct kql_error *err;
 	int depth;
 	int ninline;
-	int failed;         /* an error was set */
-	const char *render; /* the visualization of the last render */
+	int failed;                      /* an error was set */
+	const char *render;              /* the visualization of the last render */
+	const struct kql_params *params; /* declared parameters' values; NULL: none */
 };
+
+/* declare query_parameters n: each parameter bound, as a let, to its value
+ * (the request's, else its default) onto *env (kql_bind_decl.c).  0, or
+ * -1 with the error set. */
+int kqlb_declare(struct kqlb *b, const struct kql_node *n, const struct kqlb_binding **env);
 
 /* Where a scalar expression is bound. */
 struct kqlb_scope {

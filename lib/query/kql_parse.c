@@ -535,6 +535,27 @@ static struct kql_node *parse_let(struct kql_parser *p)
 	return n;
 }
 
+/* declare query_parameters(name:type [= default], ...): scalar parameters
+ * whose values the request's properties give (Parameters). */
+static struct kql_node *parse_declare(struct kql_parser *p)
+{
+	struct kql_node *n = kqlp_node(p, KQL_N_DECLARE), *k;
+
+	p->i += 2;
+	if (n == NULL || !kqlp_expect(p, "("))
+		return NULL;
+	while (!kqlp_punct(p, 0, ")")) {
+		const struct kql_tok *t = kqlp_tok(p, 0);
+		if ((k = parse_param(p)) == NULL)
+			return NULL;
+		if (k->op == 1)
+			return kqlp_unsupported(p, t, "query parameter", "of a tabular type");
+		if (kql_ast_add(n, k) == NULL || (!kqlp_punct(p, 0, ")") && !kqlp_expect(p, ",")))
+			return NULL;
+	}
+	return kqlp_expect(p, ")") ? n : NULL;
+}
+
 static struct kql_node *parse_statement(struct kql_parser *p)
 {
 	const struct kql_tok *t = kqlp_tok(p, 0);
@@ -543,6 +564,8 @@ static struct kql_node *parse_statement(struct kql_parser *p)
 		return parse_set(p);
 	if (kqlp_word(p, 0, "let"))
 		return parse_let(p);
+	if (kqlp_word(p, 0, "declare") && kqlp_word(p, 1, "query_parameters"))
+		return parse_declare(p);
 	if (kqlp_word(p, 0, "declare") || kqlp_word(p, 0, "alias") || kqlp_word(p, 0, "restrict") ||
 	    kqlp_word(p, 0, "pattern"))
 		return kqlp_unsupported(p, t, "statement", t->text);

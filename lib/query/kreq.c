@@ -212,6 +212,53 @@ static int properties(json_t *p, json_t **ret_owned, json_t **ret, char *err)
 	return 0;
 }
 
+/* One parameter's value as text: a string as it is, a number or a bool
+ * its JSON text. */
+static char *param_text(json_t *v)
+{
+	if (json_is_string(v))
+		return strdup(json_string_value(v));
+	if (json_is_number(v) || json_is_boolean(v))
+		return json_dumps(v, JSON_ENCODE_ANY);
+	return NULL;
+}
+
+/* properties.Parameters (or parameters): name -> value. */
+static int parse_parameters(struct kreq *r, json_t *p, char *err)
+{
+	json_t *params = json_object_get(p, "Parameters"), *v;
+	const char *name;
+
+	if (!params)
+		params = json_object_get(p, "parameters");
+	if (!params || json_is_null(params))
+		return 0;
+	if (!json_is_object(params) || json_object_size(params) > KREQ_MAX_PARAMS) {
+		(void)snprintf(err, KREQ_ERRLEN,
+		               "request: 'Parameters' is not a JSON object of at most %d values",
+		               KREQ_MAX_PARAMS);
+		return -EINVAL;
+	}
+	r->param_names = calloc(json_object_size(params) + 1, sizeof(char *));
+	r->param_values = calloc(json_object_size(params) + 1, sizeof(char *));
+	if (!r->param_names || !r->param_values)
+		return -ENOMEM;
+	json_object_foreach(params, name, v)
+	{
+		char *text = param_text(v);
+		if (!text) {
+			(void)snprintf(
+			    err, KREQ_ERRLEN,
+			    "request: parameter '%.64s' is not a string, a number or a bool", name);
+			return -EINVAL;
+		}
+		r->param_values[r->nparams] = text;
+		if (!(r->param_names[r->nparams++] = strdup(name)))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 static int parse_properties(struct kreq *r, json_t *body, char *err)
 {
 	json_t *owned = NULL, *p, *opts;
@@ -227,6 +274,8 @@ static int parse_properties(struct kreq *r, json_t *body, char *err)
 		} else if (opts) {
 			rc = apply_options(&r->opts, opts, err);
 		}
+		if (rc == 0)
+			rc = parse_parameters(r, p, err);
 	}
 	json_decref(owned);
 	return rc;
@@ -284,7 +333,15 @@ out:
 
 void kreq_clear(struct kreq *r)
 {
+	for (size_t i = 0; i < r->nparams; i++) {
+		free(r->param_names[i]);
+		free(r->param_values[i]);
+	}
+	free(r->param_names);
+	free(r->param_values);
 	free(r->db);
 	free(r->csl);
 	r->db = r->csl = NULL;
+	r->param_names = r->param_values = NULL;
+	r->nparams = 0;
 }

@@ -52,10 +52,16 @@ struct kreq_opts {
 	bool progressive;  /* results_progressive_enabled (asked; never sent) */
 };
 
+#define KREQ_MAX_PARAMS 64 /* query parameters (properties.Parameters) */
+
 struct kreq {
 	char *db;  /* owned */
 	char *csl; /* owned */
 	struct kreq_opts opts;
+	/* properties.Parameters, for declare query_parameters: names and the
+	 * values' texts (a number or bool given as JSON, its JSON text); owned */
+	char **param_names, **param_values;
+	size_t nparams;
 };
 
 /* The defaults (ADX's). */

@@ -76,6 +76,21 @@ let r = rows(await viewer.execute("Logs", "Events | count", hot));
 check("execute (v2): Events | count", r.length === 1 && r[0].Count === Number(EXP_COUNT), r[0]?.toJSON());
 r = rows(await viewer.execute("Logs", "Events | where Code == 500 | count", hot));
 check("a filter", r[0].Count === Number(EXP_500), r[0].toJSON());
+// declare query_parameters with the SDK's setParameter (a value is bound, never parsed as KQL)
+const par = new ClientRequestProperties();
+par.setOption("query_datascope", "hotcache");
+par.setParameter("code", 300);
+par.setParameter("since", "datetime(1900-01-01)");
+const n300 = rows(await viewer.execute("Logs", "Events | where Code == 300 | count", hot))[0].Count;
+r = rows(await viewer.execute("Logs", "declare query_parameters(code:long, since:datetime, " +
+	"tag:string = 'x'); Events | where Code == code and Timestamp > since | summarize n = count(), t = take_any(tag)", par));
+check("declare query_parameters, values from setParameter", n300 > 0 && r[0].n === n300 && r[0].t === "x",
+	{ n300, got: r[0].toJSON() });
+const bad = new ClientRequestProperties();
+bad.setParameter("code", "1) | union Events");
+await raises("a parameter's value that is no value of its type is refused, never parsed", viewer,
+	"declare query_parameters(code:long); print code",
+	(e) => /is no 'long' value/.test(e.response?.data?.error?.["@message"] ?? ""), bad);
 r = rows(await viewer.execute("Logs", "Events | summarize n = count(), a = avg(Latency) by Host | order by Host asc", hot));
 const got = r.map((x) => `${x.Host}:${x.n}:${x.a.toFixed(4)}`).join(" ");
 check("summarize count, avg by Host", got === EXP_BYHOST, { got, want: EXP_BYHOST });

@@ -679,6 +679,37 @@ static void test_param_types(void **state)
 	expect_type("endofmonth(Timestamp, -1)", PROTO_T_DATETIME);
 }
 
+/* declare query_parameters: each value converted as its type reads text
+ * (or in its literal's form), never parsed as KQL; a default when the
+ * request gives none; no value and no default an error naming it. */
+static void test_declare(void **state)
+{
+	char *names[] = {"n", "t", "d", "s", "bad"};
+	char *values[] = {"7", "datetime(2020-01-02)", "dynamic([1, 2])", "a') | union x",
+	                  "1) | x"};
+	struct kql_params ok = {names, values, 4}, bad = {names + 4, values + 4, 1};
+	struct kql_arena *a = kql_arena_new();
+	const char *q = "declare query_parameters(n:long, t:datetime, d:dynamic, s:string, "
+	                "k:long = 3); print n, t, d, s, k";
+	struct kql_query *kq;
+	struct kql_error e = {0};
+	const struct kql_plan *p;
+
+	assert_int_equal(kql_compile_params(a, q, strlen(q), &schema, &ok, &kq, &e), 0);
+	p = kq->results[0];
+	assert_int_equal(p->cols[0].type, PROTO_T_LONG);
+	assert_int_equal(p->cols[1].type, PROTO_T_DATETIME);
+	assert_int_equal(p->cols[2].type, PROTO_T_DYNAMIC);
+	assert_int_equal(p->cols[3].type, PROTO_T_STRING);
+	assert_int_equal(p->cols[4].type, PROTO_T_LONG);
+	q = "declare query_parameters(bad:long); print bad";
+	assert_int_equal(kql_compile_params(a, q, strlen(q), &schema, &bad, &kq, &e), -EINVAL);
+	assert_non_null(strstr(e.message, "is no 'long' value"));
+	kql_arena_free(a);
+	expect_error("declare query_parameters(x:long); print x", KQL_E_NAME, 1, 26,
+	             "query parameter 'x' has no value");
+}
+
 static void test_keep_reorder(void **state)
 {
 	use = &schema;
@@ -735,6 +766,7 @@ int main(void)
 	    cmocka_unit_test(test_stat_bounds),
 	    cmocka_unit_test(test_errors),
 	    cmocka_unit_test(test_param_types),
+	    cmocka_unit_test(test_declare),
 	    cmocka_unit_test(test_keep_reorder),
 	    cmocka_unit_test(test_bin_at),
 	    cmocka_unit_test(test_foreign_scan),

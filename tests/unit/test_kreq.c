@@ -40,6 +40,30 @@ static void test_node_body(void **state)
 	kreq_clear(&r);
 }
 
+/* properties.Parameters: a string as it is, a number or a bool its JSON
+ * text; anything else refused naming the parameter. */
+static void test_parameters(void **state)
+{
+	struct kreq r;
+	char err[KREQ_ERRLEN];
+
+	assert_int_equal(parse("{\"db\":\"Logs\",\"csl\":\"T\",\"properties\":{\"Parameters\":"
+	                       "{\"n\":500,\"s\":\"a b\",\"b\":true}}}",
+	                       &r, err),
+	                 0);
+	assert_int_equal(r.nparams, 3);
+	assert_string_equal(r.param_names[0], "n");
+	assert_string_equal(r.param_values[0], "500");
+	assert_string_equal(r.param_values[1], "a b");
+	assert_string_equal(r.param_values[2], "true");
+	kreq_clear(&r);
+	assert_int_equal(parse("{\"db\":\"Logs\",\"csl\":\"T\",\"properties\":{\"Parameters\":"
+	                       "{\"o\":{}}}}",
+	                       &r, err),
+	                 -EINVAL);
+	assert_non_null(strstr(err, "parameter 'o'"));
+}
+
 static void test_python_string_properties(void **state)
 {
 	struct kreq r;
@@ -140,6 +164,7 @@ int main(void)
 	    cmocka_unit_test(test_node_body),      cmocka_unit_test(test_python_string_properties),
 	    cmocka_unit_test(test_go_and_grafana), cmocka_unit_test(test_refusals),
 	    cmocka_unit_test(test_caps),           cmocka_unit_test(test_set_statements),
+	    cmocka_unit_test(test_parameters),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
