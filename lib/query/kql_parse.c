@@ -549,7 +549,7 @@ static struct kql_node *parse_declare(struct kql_parser *p)
 		if ((k = parse_param(p)) == NULL)
 			return NULL;
 		if (k->op == 1)
-			return kqlp_unsupported(p, t, "query parameter", "of a tabular type");
+			return kqlp_unsupported(p, t, "query parameter of a tabular type", k->name);
 		if (kql_ast_add(n, k) == NULL || (!kqlp_punct(p, 0, ")") && !kqlp_expect(p, ",")))
 			return NULL;
 	}
