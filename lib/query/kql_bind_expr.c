@@ -92,6 +92,18 @@ static struct kql_expr *new_expr(struct kqlb *b, enum kql_expr_kind kind, enum p
 	return e;
 }
 
+struct kql_expr *kqlb_call1(struct kqlb *b, enum kql_fn fn, enum proto_coltype type,
+                            struct kql_expr *x)
+{
+	struct kql_expr *e = new_expr(b, KQL_E_CALL, type, x->pos, 1);
+
+	if (e != NULL) {
+		e->fn = fn;
+		e->args[0] = x;
+	}
+	return e;
+}
+
 struct kql_expr *kqlb_colref(struct kqlb *b, const struct kql_plan *p, int c, struct kql_pos pos)
 {
 	struct kql_expr *e = new_expr(b, KQL_E_COL, p->cols[c].type, pos, 0);
@@ -528,13 +540,7 @@ static bool check_accuracy(struct kqlb *b, const struct kql_func *f, const struc
 /* x as a dynamic value holding it. */
 static struct kql_expr *box(struct kqlb *b, struct kql_expr *x)
 {
-	struct kql_expr *e = new_expr(b, KQL_E_CALL, PROTO_T_DYNAMIC, x->pos, 1);
-
-	if (e != NULL) {
-		e->fn = KQL_F_BOX;
-		e->args[0] = x;
-	}
-	return e;
+	return kqlb_call1(b, KQL_F_BOX, PROTO_T_DYNAMIC, x);
 }
 
 /* iff, case, coalesce, min_of, max_of: every value of the common type,
@@ -681,7 +687,7 @@ static struct kql_expr *bind_typed_extract(struct kqlb *b, const struct kqlb_sco
                                            const struct kql_func *f, const struct kql_node *n)
 {
 	const struct kql_node *t = n->kids->next->next->next;
-	struct kql_expr *x = new_expr(b, KQL_E_CALL, PROTO_T_STRING, n->pos, 3), *e;
+	struct kql_expr *x = new_expr(b, KQL_E_CALL, PROTO_T_STRING, n->pos, 3);
 	int type = -1, fn = -1;
 	size_t i = 0;
 
@@ -702,11 +708,7 @@ static struct kql_expr *bind_typed_extract(struct kqlb *b, const struct kqlb_sco
 		return NULL;
 	if (type == PROTO_T_STRING)
 		return x;
-	if ((e = new_expr(b, KQL_E_CALL, (enum proto_coltype)type, n->pos, 1)) != NULL) {
-		e->fn = (enum kql_fn)fn;
-		e->args[0] = x;
-	}
-	return e;
+	return kqlb_call1(b, (enum kql_fn)fn, (enum proto_coltype)type, x);
 }
 
 /* The operators a row keeps its table's ingestion time through: those

@@ -50,6 +50,10 @@ struct kqlb_scope {
 bool kqlb_check_params(struct kqlb *b, enum kql_fn fn, const char *name, struct kql_expr **args,
                        size_t nargs);
 
+/* The call fn(x) of result type (kql_bind_expr.c); NULL on ENOMEM. */
+struct kql_expr *kqlb_call1(struct kqlb *b, enum kql_fn fn, enum proto_coltype type,
+                            struct kql_expr *x);
+
 /* tostring(x) (kql_bind_sig.c); NULL on ENOMEM. */
 struct kql_expr *kqlb_text(struct kqlb *b, struct kql_expr *x);
 

@@ -117,17 +117,7 @@ static const char *kind_name(char k)
 /* tostring(x), as a call the executor writes as it writes tostring. */
 struct kql_expr *kqlb_text(struct kqlb *b, struct kql_expr *x)
 {
-	struct kql_expr *e = kqlb_alloc(b, sizeof(*e));
-
-	if (e == NULL || (e->args = kqlb_alloc(b, sizeof(*e->args))) == NULL)
-		return NULL;
-	e->kind = KQL_E_CALL;
-	e->type = PROTO_T_STRING;
-	e->pos = x->pos;
-	e->fn = KQL_F_TOSTRING;
-	e->args[0] = x;
-	e->nargs = 1;
-	return e;
+	return kqlb_call1(b, KQL_F_TOSTRING, PROTO_T_STRING, x);
 }
 
 bool kqlb_check_params(struct kqlb *b, enum kql_fn fn, const char *name, struct kql_expr **args,
