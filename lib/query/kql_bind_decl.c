@@ -5,8 +5,9 @@
  * setParameter sends it) or its default.  A value is never parsed as
  * KQL: it is converted as its type reads text (a string as it is; a
  * number, bool, datetime, timespan or guid as their conversions read
- * them, or in the literal's own form, datetime(...), time(...), guid(...),
- * dynamic(...)), so nothing of it reaches the query but a bound value.
+ * them, a guid as its literal reads it, or in the literal's own form,
+ * datetime(...), time(...), guid(...), dynamic(...)), so nothing of it reaches the query but a
+ * bound value.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -81,6 +82,8 @@ static bool dynamic_of(struct kqlb *b, const char *s, struct kql_expr *e)
 /* The text s as a value of e's type into e; false when it is none. */
 static bool value_of(struct kqlb *b, const char *s, struct kql_expr *e)
 {
+	char guid[37];
+
 	switch (e->type) {
 	case PROTO_T_STRING:
 		return (e->s = kqlb_printf_name(b, "%s", s)) != NULL;
@@ -96,8 +99,8 @@ static bool value_of(struct kqlb *b, const char *s, struct kql_expr *e)
 	case PROTO_T_TIMESPAN:
 		return kql_parse_timespan(s, &e->i) == 0;
 	case PROTO_T_GUID:
-		return strlen(s) == 36 && s[8] == '-' && s[13] == '-' && s[18] == '-' &&
-		       s[23] == '-' && (e->s = kqlb_printf_name(b, "%s", s)) != NULL;
+		return kql_parse_guid(s, guid) == 0 &&
+		       (e->s = kqlb_printf_name(b, "%s", guid)) != NULL;
 	case PROTO_T_DYNAMIC:
 		return dynamic_of(b, s, e);
 	default:
