@@ -313,39 +313,6 @@ static int utc_of(const char *iso, const char *z, int64_t *ret)
 	return 0;
 }
 
-/* RFC 822 and RFC 850 (the datetime type's documentation):
- * [Sat, ]8 Nov 14 15:05[:02][ GMT] and [Saturday, ]08-Nov-14 15:05[:02][ GMT];
- * a two-digit year is 1950 to 2049. */
-static int parse_rfc_datetime(const char *s, int64_t *ret)
-{
-	static const char months[] = "janfebmaraprmayjunjulaugsepoctnovdec";
-	int d, y, h, mi, sec = 0, n = 0, k = 0, mo;
-	char mon[4], sep[2], iso[64];
-	const char *comma = strchr(s, ','), *m;
-
-	if (comma != NULL)
-		s = comma + 1 + (comma[1] == ' ');
-	if (sscanf(s, "%2d%1[ -]%3[A-Za-z]%1[ -]%4d %2d:%2d%n", &d, sep, mon, sep, &y, &h, &mi,
-	           &n) != 7)
-		return -EINVAL;
-	s += n;
-	if (*s == ':' && sscanf(s + 1, "%2d%n", &sec, &k) == 1)
-		s += 1 + k;
-	for (int i = 0; i < 3; i++)
-		mon[i] = (char)tolower((unsigned char)mon[i]);
-	if (strlen(mon) != 3 || (m = strstr(months, mon)) == NULL || (m - months) % 3 != 0)
-		return -EINVAL;
-	mo = (int)(m - months) / 3 + 1;
-	if (y < 100)
-		y += y < 50 ? 2000 : 1900;
-	(void)snprintf(iso, sizeof(iso), "%04d-%02d-%02dT%02d:%02d:%02dZ", y, mo, d, h, mi, sec);
-	return utc_of(iso, s, ret);
-}
-
-/* Kusto's datetime forms: 2020-01-02, 2020-01-02 03:04,
- * 2020-01-02T03:04:05.1234567Z, 2020-1-2 03:04 GMT, an ISO 8601 offset
- * (2020-01-02T03:04:05+02:00, converted to UTC as Kusto does), and the RFC
- * 822 and 850 ones; normalized to timefmt's ISO form. */
 /* The month named by the first three letters of s (any case), 1..12, or 0. */
 static int month_named(const char *s)
 {
@@ -360,6 +327,35 @@ static int month_named(const char *s)
 	return (int)(m - months) / 3 + 1;
 }
 
+/* RFC 822 and RFC 850 (the datetime type's documentation):
+ * [Sat, ]8 Nov 14 15:05[:02][ GMT] and [Saturday, ]08-Nov-14 15:05[:02][ GMT];
+ * a two-digit year is 1950 to 2049. */
+static int parse_rfc_datetime(const char *s, int64_t *ret)
+{
+	int d, y, h, mi, sec = 0, n = 0, k = 0, mo;
+	char mon[4], sep[2], iso[64];
+	const char *comma = strchr(s, ',');
+
+	if (comma != NULL)
+		s = comma + 1 + (comma[1] == ' ');
+	if (sscanf(s, "%2d%1[ -]%3[A-Za-z]%1[ -]%4d %2d:%2d%n", &d, sep, mon, sep, &y, &h, &mi,
+	           &n) != 7)
+		return -EINVAL;
+	s += n;
+	if (*s == ':' && sscanf(s + 1, "%2d%n", &sec, &k) == 1)
+		s += 1 + k;
+	if (strlen(mon) != 3 || (mo = month_named(mon)) == 0)
+		return -EINVAL;
+	if (y < 100)
+		y += y < 50 ? 2000 : 1900;
+	(void)snprintf(iso, sizeof(iso), "%04d-%02d-%02dT%02d:%02d:%02dZ", y, mo, d, h, mi, sec);
+	return utc_of(iso, s, ret);
+}
+
+/* Kusto's datetime forms: 2020-01-02, 2020-01-02 03:04,
+ * 2020-01-02T03:04:05.1234567Z, 2020-1-2 03:04 GMT, an ISO 8601 offset
+ * (2020-01-02T03:04:05+02:00, converted to UTC as Kusto does), and the RFC
+ * 822 and 850 ones; normalized to timefmt's ISO form. */
 /* The date part of .NET's DateTime.Parse under the invariant culture, as
  * Kusto's datetime() and todatetime() read it (measured on Kusto, as the
  * open translators record): 12-02-2022, 12/02/2022, 12.02.2022 (month
