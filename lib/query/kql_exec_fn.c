@@ -47,28 +47,20 @@ static void format_real(double r, char *buf, size_t n)
 		(void)snprintf(buf, n, r > 0 ? "Infinity" : "-Infinity");
 		return;
 	}
-	int prec = 1;
+	char text[KQL_JSON_REAL_LEN];
 
-	/* the fewest significant digits that read back as r */
-	for (;; prec++) {
-		(void)snprintf(buf, n, "%.*e", prec - 1, r);
-		if (prec == 17 || strtod(buf, NULL) == r)
-			break;
-	}
-	/* .NET's fixed form from 1e-4 up to 1e15 (50, not 5e+01); past it
+	/* the fewest significant digits that read back as r, in .NET's
+	 * fixed form from 1e-4 up to 1e15 (50, not 5e+01; 10, 0.25); past it
 	 * the exponent form, whatever the digits (1.0000000000000005E+15,
 	 * which C's %.17g writes 1000000000000000.5), a capital E: 1.5E+20,
 	 * 5E-05. */
-	char *e = strchr(buf, 'e');
-	int x = e != NULL ? atoi(e + 1) : 0; /* the decimal exponent */
-
 	if (r != 0 && (fabs(r) < 1e-4 || fabs(r) >= 1e15)) {
-		if (e != NULL)
-			*e = 'E';
+		(void)kql_json_digits(r, text);
+		*strchr(text, 'e') = 'E';
 	} else {
-		/* as many decimals as the digits need past the point: 10, 0.25 */
-		(void)snprintf(buf, n, "%.*f", prec - 1 - x > 0 ? prec - 1 - x : 0, r);
+		(void)kql_json_shortest(r, text);
 	}
+	(void)snprintf(buf, n, "%s", text);
 }
 
 char *kql_exec_format(const struct kql_value *v, enum proto_coltype type, char *buf, size_t n)

@@ -122,17 +122,21 @@ char *kql_json_dump(const json_t *v, int sorted)
 	return text;
 }
 
+int kql_json_digits(double r, char buf[KQL_JSON_REAL_LEN])
+{
+	int prec = 1;
+
+	for (;; prec++) {
+		(void)snprintf(buf, KQL_JSON_REAL_LEN, "%.*e", prec - 1, r);
+		if (prec == 17 || strtod(buf, NULL) == r)
+			return prec;
+	}
+}
+
 char *kql_json_shortest(double r, char buf[KQL_JSON_REAL_LEN])
 {
-	int prec = 1, exp10;
+	int prec = kql_json_digits(r, buf), exp10 = atoi(strchr(buf, 'e') + 1);
 
-	for (; prec < 17; prec++) {
-		(void)snprintf(buf, KQL_JSON_REAL_LEN, "%.*e", prec - 1, r);
-		if (strtod(buf, NULL) == r)
-			break;
-	}
-	/* written out, as a decimal's text is: 1000, 0.00001 (no exponent) */
-	exp10 = atoi(strchr(buf, 'e') + 1);
 	if (exp10 < -28 || exp10 > 28)
 		return buf;
 	(void)snprintf(buf, KQL_JSON_REAL_LEN, "%.*f", prec - 1 - exp10 > 0 ? prec - 1 - exp10 : 0,

@@ -22,8 +22,14 @@
 /* r (finite) into buf as Kusto's dynamic value writes it; returns buf. */
 char *kql_json_real(double r, char buf[KQL_JSON_REAL_LEN]);
 
-/* r in the fewest significant digits (%g) that read back as r: a decimal
- * literal's text (decimal(0.2) is 0.2, not 0.20000000000000001).  buf. */
+/* r (finite) in C's exponent form (%.*e) with the fewest significant
+ * digits, 1 to 17, that read back as r, into buf; returns that number of
+ * digits. */
+int kql_json_digits(double r, char buf[KQL_JSON_REAL_LEN]);
+
+/* r (finite) in those digits, written out without an exponent from 1e-28
+ * to 1e28 (1000, 0.00001): a decimal literal's text (decimal(0.2) is 0.2,
+ * not 0.20000000000000001).  buf. */
 char *kql_json_shortest(double r, char buf[KQL_JSON_REAL_LEN]);
 
 /* v (borrowed) as compact JSON text, reals as kql_json_real writes them,
