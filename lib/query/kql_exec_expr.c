@@ -1100,6 +1100,29 @@ static int int_abs(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 	return 0;
 }
 
+/* The string functions; 1 when e is none. */
+static int string_call(struct sqlb *b, const struct kql_expr *e, const char *prefix)
+{
+	switch (e->fn) {
+	case KQL_F_STRLEN:
+		return one_text_arg(b, "length", e, prefix);
+	case KQL_F_TOLOWER:
+		return one_text_arg(b, "kql_lower", e, prefix);
+	case KQL_F_TOUPPER:
+		return one_text_arg(b, "kql_upper", e, prefix);
+	case KQL_F_SUBSTRING:
+		return call_at(b, "kql_substring", e, prefix);
+	case KQL_F_STRCAT:
+		return concat(b, e, 0, -1, prefix);
+	case KQL_F_STRCAT_DELIM:
+		return concat(b, e, 1, 0, prefix);
+	case KQL_F_EXTRACT:
+		return call_at(b, "kql_extract", e, prefix);
+	default:
+		return 1;
+	}
+}
+
 static int scalar_call(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 {
 	if (e->fn == KQL_F_ABS && integral(e->type))
@@ -1108,7 +1131,7 @@ static int scalar_call(struct sqlb *b, const struct kql_expr *e, const char *pre
 		return case_of(b, e, prefix);
 	int r = simple_form(b, e, prefix);
 
-	if (r <= 0)
+	if (r <= 0 || (r = string_call(b, e, prefix)) <= 0)
 		return r;
 	switch (e->fn) {
 	case KQL_F_DYN_GET:
@@ -1135,20 +1158,6 @@ static int scalar_call(struct sqlb *b, const struct kql_expr *e, const char *pre
 		                 "(kql_bin(%0 + 621355968000000000, %1, 0) - 621355968000000000)",
 		                 prefix)
 		           : call_at(b, "kql_bin", e, prefix);
-	case KQL_F_STRLEN:
-		return one_text_arg(b, "length", e, prefix);
-	case KQL_F_TOLOWER:
-		return one_text_arg(b, "kql_lower", e, prefix);
-	case KQL_F_TOUPPER:
-		return one_text_arg(b, "kql_upper", e, prefix);
-	case KQL_F_SUBSTRING:
-		return call_at(b, "kql_substring", e, prefix);
-	case KQL_F_STRCAT:
-		return concat(b, e, 0, -1, prefix);
-	case KQL_F_STRCAT_DELIM:
-		return concat(b, e, 1, 0, prefix);
-	case KQL_F_EXTRACT:
-		return call_at(b, "kql_extract", e, prefix);
 	case KQL_F_TOSTRING:
 	case KQL_F_TOINT:
 	case KQL_F_TOLONG:
