@@ -707,7 +707,7 @@ static int arith(struct sqlb *b, const struct kql_expr *e, const char *op, const
 	/* a timespan divided by a long: whole ticks, a division by zero
 	 * refused (SQLite's would be null) */
 	if (to_int && e->op == KQL_OP_DIV)
-		return checked_arith(b, e, "kql_long", prefix);
+		return checked_arith(b, e, "kql_spandiv", prefix);
 	return to_real ? to_real_op(b, e, op, prefix) : to_int_op(b, e, op, prefix);
 }
 
