@@ -110,6 +110,8 @@ static const char *const op_names[KQL_OP_COUNT] = {
     [KQL_OP_NOT_IN_CI] = "!in~",
     [KQL_OP_BETWEEN] = "between",
     [KQL_OP_NOT_BETWEEN] = "!between",
+    [KQL_OP_HAS_ANY] = "has_any",
+    [KQL_OP_HAS_ALL] = "has_all",
 };
 
 static const char *const join_names[KQL_JOIN_COUNT] = {

@@ -124,6 +124,8 @@ enum kql_op {
 	KQL_OP_NOT_IN_CI,
 	KQL_OP_BETWEEN,
 	KQL_OP_NOT_BETWEEN,
+	KQL_OP_HAS_ANY, /* parsed as in; bound as has ... or has ... */
+	KQL_OP_HAS_ALL, /* and has ... and has ... */
 	KQL_OP_COUNT
 };
 

@@ -240,6 +240,36 @@ static struct kql_expr *op_expr(struct kqlb *b, enum kql_op op, enum proto_colty
 	return e;
 }
 
+struct kql_expr *kqlb_op2(struct kqlb *b, enum kql_op op, enum proto_coltype type,
+                          struct kql_pos pos, struct kql_expr *l, struct kql_expr *r)
+{
+	struct kql_expr *e = op_expr(b, op, type, pos, 2);
+
+	if (e != NULL) {
+		e->args[0] = l;
+		e->args[1] = r;
+	}
+	return e;
+}
+
+struct kql_expr *kqlb_lit_string(struct kqlb *b, struct kql_pos pos, const char *s)
+{
+	struct kql_expr *e = new_expr(b, KQL_E_LIT, PROTO_T_STRING, pos, 0);
+
+	if (e != NULL && (e->s = kql_arena_strndup(b->a, s, strlen(s))) == NULL)
+		return kqlb_nomem(b);
+	return e;
+}
+
+struct kql_expr *kqlb_lit_bool(struct kqlb *b, struct kql_pos pos, bool v)
+{
+	struct kql_expr *e = new_expr(b, KQL_E_LIT, PROTO_T_BOOL, pos, 0);
+
+	if (e != NULL)
+		e->i = v;
+	return e;
+}
+
 /* A decimal is held as its text, which SQLite reads as a double or
  * compares as text (decimal(10) < decimal(9), the average of decimals 0):
  * computing with one is refused, todouble() its way out. */
@@ -890,6 +920,9 @@ struct kql_expr *kqlb_expr(struct kqlb *b, const struct kqlb_scope *s, const str
 		e = bind_unary(b, s, n);
 		break;
 	case KQL_N_IN:
+		e = n->op == KQL_OP_HAS_ANY || n->op == KQL_OP_HAS_ALL ? kqlb_has_list(b, s, n)
+		                                                       : bind_list_op(b, s, n);
+		break;
 	case KQL_N_BETWEEN:
 		e = bind_list_op(b, s, n);
 		break;

@@ -110,6 +110,15 @@ int kqlb_prune(struct kqlb *b, struct kql_plan *p, const bool *need);
 
 /* A scalar expression (kql_bind_expr.c). */
 struct kql_expr *kqlb_expr(struct kqlb *b, const struct kqlb_scope *s, const struct kql_node *n);
+/* The operator op over l and r, of type type; NULL on ENOMEM. */
+struct kql_expr *kqlb_op2(struct kqlb *b, enum kql_op op, enum proto_coltype type,
+                          struct kql_pos pos, struct kql_expr *l, struct kql_expr *r);
+/* A literal: the string s (copied into the arena), or the bool v. */
+struct kql_expr *kqlb_lit_string(struct kqlb *b, struct kql_pos pos, const char *s);
+struct kql_expr *kqlb_lit_bool(struct kqlb *b, struct kql_pos pos, bool v);
+/* x has_any (...), has_all (...) (kql_bind_has.c). */
+struct kql_expr *kqlb_has_list(struct kqlb *b, const struct kqlb_scope *s,
+                               const struct kql_node *n);
 /* A tabular expression (kql_bind.c). */
 struct kql_plan *kqlb_tabular(struct kqlb *b, const struct kqlb_binding *env,
                               const struct kql_node *n);

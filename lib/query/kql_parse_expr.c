@@ -78,8 +78,9 @@ static struct kql_node *parse_and(struct kql_parser *p)
 	return n;
 }
 
-/* in (a, b, ...) and !in, in~, !in~: the list may also be one tabular
- * expression in parentheses (in (T | project x)); the binder tells. */
+/* in (a, b, ...) and !in, in~, !in~, has_any, has_all: the list may also
+ * be one tabular expression in parentheses (in (T | project x)); the
+ * binder tells. */
 static struct kql_node *parse_in(struct kql_parser *p, int op, struct kql_node *lhs)
 {
 	struct kql_node *n = kqlp_node(p, KQL_N_IN);
@@ -138,9 +139,8 @@ static int cmp_op(const struct kql_parser *p)
 /* Operators of KQL outside the subset, spelled where a comparison goes. */
 static bool unsupported_cmp(const struct kql_parser *p)
 {
-	static const char *const words[] = {"has_any",    "has_all",       "!has_any",
-	                                    "in_any",     "contains_any",  "!has_all",
-	                                    "has_any_cs", "startswith_any"};
+	static const char *const words[] = {"!has_any", "in_any",     "contains_any",
+	                                    "!has_all", "has_any_cs", "startswith_any"};
 	const struct kql_tok *t = kqlp_tok(p, 0);
 
 	for (size_t k = 0; t->kind == KQL_T_IDENT && k < sizeof(words) / sizeof(words[0]); k++)
@@ -155,7 +155,8 @@ static struct kql_node *parse_cmp(struct kql_parser *p)
 	int op;
 
 	while (n != NULL && (op = cmp_op(p)) >= 0) {
-		if (op >= KQL_OP_IN && op <= KQL_OP_NOT_IN_CI) {
+		if ((op >= KQL_OP_IN && op <= KQL_OP_NOT_IN_CI) || op == KQL_OP_HAS_ANY ||
+		    op == KQL_OP_HAS_ALL) {
 			n = parse_in(p, op, n);
 		} else if (op == KQL_OP_BETWEEN || op == KQL_OP_NOT_BETWEEN) {
 			n = parse_between(p, op, n);

@@ -226,6 +226,8 @@ function cases(D) {
 		cnt('Msg !has "timeout"', (r) => !has(r.Msg, "timeout")),
 		cnt('Msg has "Explorer"', (r) => has(r.Msg, "Explorer")),
 		cnt('Msg has "peer" and Msg has "reset"', (r) => has(r.Msg, "peer") && has(r.Msg, "reset")),
+		cnt('Msg has_any ("timeout", "RESET")', (r) => has(r.Msg, "timeout") || has(r.Msg, "RESET")),
+		cnt('Msg has_all (dynamic(["peer", "reset"]))', (r) => has(r.Msg, "peer") && has(r.Msg, "reset")),
 		cnt('Msg hasprefix "kusto"', (r) => hasPrefix(r.Msg, "kusto")),
 		cnt('Msg hassuffix "RUN"', (r) => hasSuffix(r.Msg, "RUN")),
 		cnt('Msg contains "out"', (r) => contains(r.Msg, "out")),

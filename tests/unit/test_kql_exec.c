@@ -1085,6 +1085,35 @@ static void expect_refused(const char *q, const char *code, const char *what, in
 		fail_msg("%s: %s %s", q, e.code, e.message);
 }
 
+/* has_any and has_all: has over each needle, an array's elements each one
+ * (a null element "", which every value has; measured on Kusto's
+ * emulator, as are the empty arrays' answers). */
+static void test_has_list(void **state)
+{
+	ROWS("datatable(s:string)['an Error here', 'all fine', 'errors', 'a_warn', ''] "
+	     "| where s has_any ('error', 'WARN')",
+	     "an Error here\na_warn\n");
+	ROWS("datatable(s:string)['error warn', 'error', 'warn x error'] "
+	     "| where s has_all ('error', 'warn')",
+	     "error warn\nwarn x error\n");
+	ROWS("let words = dynamic(['fine', 'x']); datatable(s:string)['a', 'all fine', 'x y'] "
+	     "| where s has_any (words)",
+	     "all fine\nx y\n");
+	ROWS("datatable(s:string, t:string)['a b', 'b', 'a b', 'c'] | project s has_any (t, 'zz')",
+	     "true\nfalse\n");
+	ROWS("print a = 'x' has_any (dynamic([null])), b = 'x' has_any (dynamic([])), "
+	     "c = 'x' has_all (dynamic([])), d = 'x' has_all (dynamic(['x', null])), "
+	     "e = 'x' has_all (dynamic(['x', 'y'])), f = long(null) has_any ('a')",
+	     "true\tfalse\ttrue\ttrue\tfalse\tfalse\n");
+	expect_refused("print 'a' has_any (1)", KQL_E_TYPE, "'has_any' expects strings", 20);
+	expect_refused("print 'a' has_all (dynamic([1]))", KQL_E_UNSUPPORTED,
+	               "an array element that is not a string", 20);
+	expect_refused("print 'a' has_any (dynamic({'a': 1}))", KQL_E_UNSUPPORTED,
+	               "other than a constant array", 20);
+	expect_refused("datatable(d:dynamic)[dynamic(['a'])] | where 'a' has_any (d)",
+	               KQL_E_UNSUPPORTED, "other than a constant array", 59);
+}
+
 /* Reals as Kusto's (.NET's) doubles: the infinities flow (1.0/0, log(0),
  * exp and pow past the range, real(+inf), todouble("Infinity"), compared,
  * summed, min and max); what would be NaN, which SQLite turns into null,
@@ -2096,6 +2125,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_nulls),
 	    cmocka_unit_test(test_strings),
+	    cmocka_unit_test(test_has_list),
 	    cmocka_unit_test(test_strop_fold),
 	    cmocka_unit_test(test_strop_long),
 	    cmocka_unit_test(test_strop_cases),

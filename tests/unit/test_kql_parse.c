@@ -148,6 +148,9 @@ static const struct {
      "(query (print (in in (name x) (lit long 1) (lit long 2)) (in !in (name x) (lit long 1)) (in "
      "in~ (name s) (lit string \"a\")) (in !in~ (name s) (lit string \"b\")) (in in (name x) (pipe "
      "(name T) (project (name y))))))"},
+    {"print s has_any (\"a\", w), s has_all (d)",
+     "(query (print (in has_any (name s) (lit string \"a\") (name w)) (in has_all (name s) (name "
+     "d))))"},
     {"print x between (1 .. 10), t !between (ago(1d) .. now()), s matches regex @\"\\d+\"",
      "(query (print (between between (name x) (lit long 1) (lit long 10)) (between !between (name "
      "t) (call ago (lit timespan 1.00:00:00)) (call now)) (binary matches regex (name s) (lit "
@@ -194,7 +197,8 @@ static const struct {
     {"T | lookup database('d').U* on k", "SYN0002", 1, 26, "the tables of a union only"},
     {"union T *", "SYN0002", 1, 9, "expected ';'"},
     {"T | project-away a *", "SYN0002", 1, 20, "expected"},
-    {"T | where x has_any (\"a\")", "SEM0002", 1, 13, "'has_any' operator"},
+    {"T | where x !has_any (\"a\")", "SEM0002", 1, 13, "'!has_any' operator"},
+    {"T | where x has_any_cs (\"a\")", "SEM0002", 1, 13, "'has_any_cs' operator"},
     {"evaluate bag_unpack(x)", "SEM0002", 1, 1, "'evaluate' operator"},
     {"search \"x\"", "SEM0002", 1, 1, "'search' operator"},
     {"declare pattern p;", "SEM0002", 1, 1, "'declare' statement"},
