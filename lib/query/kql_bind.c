@@ -116,24 +116,92 @@ static struct kqlb_binding *bind_param(struct kqlb *b, const struct kql_node *pa
 	return p;
 }
 
+/* The parameter of fn named name and its index, NULL when none. */
+static const struct kql_node *param_named(const struct kqlb_binding *fn, const char *name,
+                                          size_t *index)
+{
+	const struct kql_node *param = fn->ast->kids;
+
+	for (*index = 0; param != fn->ast->last; param = param->next, ++*index)
+		if (strcmp(param->name, name) == 0)
+			return param;
+	return NULL;
+}
+
+/* Kusto's rules for a call's arguments: the positional ones first, then
+ * those named (name = value), each naming a parameter given no value yet;
+ * *npos the positional ones.  0, or -1 with the error set. */
+static int check_args(struct kqlb *b, const struct kqlb_binding *fn, const struct kql_node *call,
+                      size_t *npos)
+{
+	size_t nparams = fn->ast->nkids - 1, i;
+	uint64_t given = 0; /* KQL_MAX_PARAMS bits */
+	bool named = false;
+
+	*npos = 0;
+	for (const struct kql_node *a = call->kids; a != NULL; a = a->next) {
+		if (a->kind != KQL_N_ASSIGN) {
+			if (named)
+				return kqlb_fail(b, KQL_E_ARGS, a->pos,
+				                 "%s(): a positional argument after a named one",
+				                 fn->name),
+				       -1;
+			if (++*npos > nparams)
+				return kqlb_fail(b, KQL_E_ARGS, call->pos,
+				                 "%s(): expects %zu arguments, got %zu", fn->name,
+				                 nparams, call->nkids),
+				       -1;
+			given |= 1ull << (*npos - 1);
+			continue;
+		}
+		if (param_named(fn, a->name, &i) == NULL)
+			return kqlb_fail(b, KQL_E_ARGS, a->pos, "%s(): no parameter named '%s'",
+			                 fn->name, a->name),
+			       -1;
+		named = true;
+		if (given & (1ull << i))
+			return kqlb_fail(b, KQL_E_ARGS, a->pos,
+			                 "%s(): a value for parameter '%s' given twice", fn->name,
+			                 a->name),
+			       -1;
+		given |= 1ull << i;
+	}
+	return 0;
+}
+
+/* The argument for parameter i (param): the i-th positional one, the one
+ * naming it, else its default (NULL: none). */
+static const struct kql_node *arg_for(const struct kql_node *call, size_t npos, size_t i,
+                                      const struct kql_node *param)
+{
+	const struct kql_node *a = call->kids;
+
+	if (i < npos) {
+		while (i-- > 0)
+			a = a->next;
+		return a;
+	}
+	for (; a != NULL; a = a->next)
+		if (a->kind == KQL_N_ASSIGN && strcmp(a->name, param->name) == 0)
+			return a->kids;
+	return param->kids;
+}
+
 int kqlb_call_env(struct kqlb *b, const struct kqlb_binding *fn, const struct kql_node *call,
                   const struct kqlb_scope *s, const struct kqlb_binding **ret_env)
 {
 	const struct kqlb_binding *env = fn->env;
-	const struct kql_node *arg = call->kids, *param;
-	size_t nparams = fn->ast->nkids - 1;
+	const struct kql_node *param = fn->ast->kids;
+	size_t nparams = fn->ast->nkids - 1, npos;
 
 	if (++b->ninline > KQL_MAX_INLINE)
 		return kqlb_fail(b, KQL_E_LIMIT, call->pos, "more than %d function calls",
 		                 KQL_MAX_INLINE),
 		       -1;
-	if (call->nkids > nparams)
-		return kqlb_fail(b, KQL_E_ARGS, call->pos, "%s(): expects %zu arguments, got %zu",
-		                 fn->name, nparams, call->nkids),
-		       -1;
-	param = fn->ast->kids;
+	if (check_args(b, fn, call, &npos) != 0)
+		return -1;
 	for (size_t i = 0; i < nparams; i++, param = param->next) {
-		const struct kql_node *value = arg != NULL ? arg : param->kids;
+		const struct kql_node *value = arg_for(call, npos, i, param);
 		if (value == NULL)
 			return kqlb_fail(b, KQL_E_ARGS, call->pos,
 			                 "%s(): no value for parameter '%s'", fn->name,
@@ -141,7 +209,6 @@ int kqlb_call_env(struct kqlb *b, const struct kqlb_binding *fn, const struct kq
 			       -1;
 		if ((env = bind_param(b, param, value, s, env)) == NULL)
 			return -1;
-		arg = arg != NULL ? arg->next : NULL;
 	}
 	*ret_env = env;
 	return 0;
@@ -291,6 +358,8 @@ static struct kql_plan *bind_name_source(struct kqlb *b, const struct kqlb_bindi
 		return bind_scan(b, NULL, n->name, n->pos);
 	if (let->plan != NULL)
 		return let->plan;
+	if (let->expr == NULL && let->ast->kind == KQL_N_FUNC)
+		return bind_call_source(b, env, n); /* a function named alone is called */
 	if (let->expr != NULL || !maybe_tabular(let->ast))
 		return kqlb_fail(
 		    b, KQL_E_TYPE, n->pos, "'%s' is not a tabular expression%s", n->name,

@@ -197,6 +197,9 @@ static struct kql_expr *bind_lit(struct kqlb *b, const struct kql_node *n)
 	return e;
 }
 
+static struct kql_expr *inline_call(struct kqlb *b, const struct kqlb_scope *s,
+                                    const struct kqlb_binding *fn, const struct kql_node *n);
+
 static struct kql_expr *bind_name(struct kqlb *b, const struct kqlb_scope *s,
                                   const struct kql_node *n)
 {
@@ -209,10 +212,12 @@ static struct kql_expr *bind_name(struct kqlb *b, const struct kqlb_scope *s,
 		struct kqlb_scope inner = {NULL, let->env, s->op, false};
 		if (let->expr != NULL)
 			return let->expr;
-		if (let->plan != NULL || let->ast->kind == KQL_N_FUNC)
+		/* a function named without arguments is called (let a = () {1}; a) */
+		if (let->plan == NULL && let->ast->kind == KQL_N_FUNC)
+			return inline_call(b, s, let, n);
+		if (let->plan != NULL)
 			return kqlb_fail(b, KQL_E_TYPE, n->pos,
-			                 "'%s' is a tabular expression or function, not a scalar",
-			                 n->name);
+			                 "'%s' is a tabular expression, not a scalar", n->name);
 		return kqlb_expr(b, &inner, let->ast);
 	}
 	if (s->in == NULL)
@@ -932,6 +937,12 @@ struct kql_expr *kqlb_expr(struct kqlb *b, const struct kqlb_scope *s, const str
 		break;
 	case KQL_N_CALL:
 		e = bind_call(b, s, n);
+		break;
+	case KQL_N_ASSIGN:
+		e = kqlb_fail(b, KQL_E_ARGS, n->pos,
+		              "a named argument ('%s = ...') where a user-defined function is not "
+		              "called",
+		              n->name);
 		break;
 	default:
 		e = kqlb_fail(b, KQL_E_TYPE, n->pos, "a %s where a scalar expression is expected",

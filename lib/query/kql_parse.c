@@ -506,9 +506,16 @@ static struct kql_node *parse_func(struct kql_parser *p)
 	if (n == NULL || !kqlp_expect(p, "(") || !kqlp_enter(p))
 		return NULL;
 	while (n != NULL && !kqlp_punct(p, 0, ")")) {
-		if (kql_ast_add(n, parse_param(p)) == NULL ||
-		    (!kqlp_punct(p, 0, ")") && !kqlp_expect(p, ",")))
+		if (n->nkids == KQL_MAX_PARAMS) {
+			(void)kql_err_set(
+			    p->err, KQL_E_UNSUPPORTED, kqlp_tok(p, 0)->pos,
+			    "a function with more than %d parameters is not supported",
+			    KQL_MAX_PARAMS);
 			n = NULL;
+		} else if (kql_ast_add(n, parse_param(p)) == NULL ||
+		           (!kqlp_punct(p, 0, ")") && !kqlp_expect(p, ","))) {
+			n = NULL;
+		}
 	}
 	if (n != NULL && (!kqlp_expect(p, ")") || kql_ast_add(n, parse_body(p)) == NULL))
 		n = NULL;

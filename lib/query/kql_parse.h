@@ -25,6 +25,7 @@
 #define KQL_MAX_DEPTH 128
 #define KQL_MAX_OPERATORS 512
 #define KQL_MAX_STATEMENTS 256
+#define KQL_MAX_PARAMS 64 /* of a let function */
 
 /* Parses len bytes of src.  On success *ret is the KQL_N_QUERY root,
  * owned by arena (as are all its nodes and strings).  -EINVAL with err

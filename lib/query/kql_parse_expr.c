@@ -786,7 +786,9 @@ static struct kql_node *parse_call(struct kql_parser *p, const char *name)
 			if (kql_ast_add(n, kqlp_node(p, KQL_N_STAR)) == NULL)
 				return NULL;
 			p->i++;
-		} else if (kql_ast_add(n, kqlp_tabular(p)) == NULL) {
+		} else if (kql_ast_add(n, kqlp_at_assign(p) ? kqlp_item(p) : kqlp_tabular(p)) ==
+		           NULL) {
+			/* name = value: a user-defined function's argument named */
 			return NULL;
 		}
 	} while (kqlp_accept(p, ","));

@@ -310,6 +310,22 @@ static void test_lets(void **state)
 	expect_error("let v = 1; let v = 2; print x = v", KQL_E_NAME, 1, 12, "already declared");
 	expect_error("let f = (x:long) { x }; print f(1, 2)", KQL_E_ARGS, 1, 31, "expects 1");
 	expect_error("let f = (x:long) { x }; print f()", KQL_E_ARGS, 1, 31, "'x'");
+	/* named arguments (the user-defined functions page): after the
+	 * positional ones, each naming a parameter once; a function named
+	 * without arguments is called */
+	expect_names("let f = (t:(*), k:long = 3) { t | take k }; f(k = 1, t = Hosts)",
+	             "Host,Region");
+	expect_names("let g = () { 2 }; Events | project d = Code * g", "d");
+	expect_names("let h = () { Hosts }; union h, (h())", "Host,Region");
+	expect_error("let f = (x:long, y:long = 1) { x }; print f(y = 1, 2)", KQL_E_ARGS, 1, 52,
+	             "a positional argument after a named one");
+	expect_error("let f = (x:long, y:long = 1) { x }; print f(1, x = 2)", KQL_E_ARGS, 1, 48,
+	             "'x' given twice");
+	expect_error("let f = (x:long) { x }; print f(z = 1)", KQL_E_ARGS, 1, 33,
+	             "no parameter named 'z'");
+	expect_error("let f = (x:long, y:long = 1) { x }; print f(y = 2)", KQL_E_ARGS, 1, 43,
+	             "no value for parameter 'x'");
+	expect_error("print strlen(s = 'a')", KQL_E_ARGS, 1, 14, "a named argument ('s = ...')");
 }
 
 static void test_plans(void **state)

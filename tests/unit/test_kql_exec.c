@@ -1085,6 +1085,20 @@ static void expect_refused(const char *q, const char *code, const char *what, in
 		fail_msg("%s: %s %s", q, e.code, e.message);
 }
 
+/* A user-defined function's defaults and named arguments, as its page
+ * shows them ("12-b.default-7" twice). */
+static void test_named_args(void **state)
+{
+	ROWS("let f = (a:long, b:string = 'b.default', c:long = 0) { strcat(a, '-', b, '-', c) }; "
+	     "print x = f(c = 7, a = 12), y = f(12, c = 7), z = f(12), w = f(1, 'b', 2)",
+	     "12-b.default-7\t12-b.default-7\t12-b.default-0\t1-b-2\n");
+	ROWS("let a = () { 123 }; range x from 1 to 2 step 1 | extend y = x * a, z = x * a()",
+	     "1\t123\t123\n2\t246\t246\n");
+	ROWS("let f = (T:(x:long), v:long = 1) { T | where x > v }; "
+	     "f(v = 2, T = (range x from 1 to 3 step 1))",
+	     "3\n");
+}
+
 /* has_any and has_all: has over each needle, an array's elements each one
  * (a null element "", which every value has; measured on Kusto's
  * emulator, as are the empty arrays' answers). */
@@ -2126,6 +2140,7 @@ int main(void)
 	    cmocka_unit_test(test_nulls),
 	    cmocka_unit_test(test_strings),
 	    cmocka_unit_test(test_has_list),
+	    cmocka_unit_test(test_named_args),
 	    cmocka_unit_test(test_strop_fold),
 	    cmocka_unit_test(test_strop_long),
 	    cmocka_unit_test(test_strop_cases),

@@ -148,6 +148,7 @@ static const struct {
      "(query (print (in in (name x) (lit long 1) (lit long 2)) (in !in (name x) (lit long 1)) (in "
      "in~ (name s) (lit string \"a\")) (in !in~ (name s) (lit string \"b\")) (in in (name x) (pipe "
      "(name T) (project (name y))))))"},
+    {"print f(1, b = 2)", "(query (print (call f (lit long 1) (= b (lit long 2)))))"},
     {"print s has_any (\"a\", w), s has_all (d)",
      "(query (print (in has_any (name s) (lit string \"a\") (name w)) (in has_all (name s) (name "
      "d))))"},
