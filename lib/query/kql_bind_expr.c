@@ -138,18 +138,42 @@ const char *kqlb_first_column(const struct kql_expr *e, const struct kql_plan *i
 }
 
 /* Functions whose result takes its first argument's name (Kusto.Language's
- * ResultNameKind.FirstArgument): project tostring(d.a) is d_a.  Not pow,
- * which Kusto.Language lists but Kusto names Column1 (measured: distinct
- * pow(C, 2)). */
+ * ResultNameKind.FirstArgument): project tostring(d.a) is d_a.  Not pow
+ * nor exp10, which Kusto.Language lists but Kusto names Column1
+ * (measured: distinct pow(C, 2), exp10(C)). */
 static bool named_by_first_argument(enum kql_fn fn)
 {
 	static const enum kql_fn ids[] = {
-	    KQL_F_TOSTRING,  KQL_F_TOINT,      KQL_F_TOLONG,          KQL_F_TOREAL,
-	    KQL_F_TOBOOL,    KQL_F_TODATETIME, KQL_F_TOTIMESPAN,      KQL_F_TOGUID,
-	    KQL_F_TODYNAMIC, KQL_F_SPLIT,      KQL_F_FORMAT_DATETIME, KQL_F_STARTOFDAY,
-	    KQL_F_BIN,       KQL_F_BIN_AT,     KQL_F_ROUND,           KQL_F_CEILING,
-	    KQL_F_SQRT,      KQL_F_LOG,        KQL_F_LOG10,           KQL_F_EXP,
+	    KQL_F_TOSTRING,
+	    KQL_F_TOINT,
+	    KQL_F_TOLONG,
+	    KQL_F_TOREAL,
+	    KQL_F_TOBOOL,
+	    KQL_F_TODATETIME,
+	    KQL_F_TOTIMESPAN,
+	    KQL_F_TOGUID,
+	    KQL_F_TODYNAMIC,
+	    KQL_F_SPLIT,
+	    KQL_F_FORMAT_DATETIME,
+	    KQL_F_STARTOFDAY,
+	    KQL_F_BIN,
+	    KQL_F_BIN_AT,
+	    KQL_F_ROUND,
+	    KQL_F_CEILING,
+	    KQL_F_SQRT,
+	    KQL_F_LOG,
+	    KQL_F_LOG10,
+	    KQL_F_EXP,
 	    KQL_F_ABS,
+	    KQL_F_LOG2,
+	    KQL_F_EXP2,
+	    KQL_F_COS,
+	    KQL_F_SIN,
+	    KQL_F_TAN,
+	    KQL_F_ACOS,
+	    KQL_F_ASIN,
+	    KQL_F_ATAN,
+	    KQL_F_ATAN2,
 	};
 
 	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)

@@ -63,6 +63,20 @@ static const struct {
     {KQL_F_LOG10, "n"},
     {KQL_F_EXP, "n"},
     {KQL_F_POW, "nn"},
+    {KQL_F_LOG2, "n"},
+    {KQL_F_EXP2, "n"},
+    {KQL_F_EXP10, "n"},
+    {KQL_F_COS, "n"},
+    {KQL_F_SIN, "n"},
+    {KQL_F_TAN, "n"},
+    {KQL_F_ACOS, "n"},
+    {KQL_F_ASIN, "n"},
+    {KQL_F_ATAN, "n"},
+    {KQL_F_ATAN2, "nn"},
+    {KQL_F_COT, "n"},
+    {KQL_F_DEGREES, "n"},
+    {KQL_F_RADIANS, "n"},
+    {KQL_F_SIGN, "n"},
 };
 
 static const char *params_of(enum kql_fn fn)

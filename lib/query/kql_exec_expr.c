@@ -1050,6 +1050,21 @@ static const struct {
     {KQL_F_LOG10, FORM_CODED_AT, "kql_math", 3},
     {KQL_F_EXP, FORM_CODED_AT, "kql_math", 4},
     {KQL_F_POW, FORM_CODED_AT, "kql_math", 5},
+    {KQL_F_LOG2, FORM_CODED_AT, "kql_math", 6},
+    {KQL_F_EXP2, FORM_CODED_AT, "kql_math", 7},
+    {KQL_F_EXP10, FORM_CODED_AT, "kql_math", 8},
+    {KQL_F_COS, FORM_CODED_AT, "kql_math", 9},
+    {KQL_F_SIN, FORM_CODED_AT, "kql_math", 10},
+    {KQL_F_TAN, FORM_CODED_AT, "kql_math", 11},
+    {KQL_F_ACOS, FORM_CODED_AT, "kql_math", 12},
+    {KQL_F_ASIN, FORM_CODED_AT, "kql_math", 13},
+    {KQL_F_ATAN, FORM_CODED_AT, "kql_math", 14},
+    {KQL_F_ATAN2, FORM_CODED_AT, "kql_math", 15},
+    {KQL_F_COT, FORM_CODED_AT, "kql_math", 16},
+    {KQL_F_DEGREES, FORM_CODED_AT, "kql_math", 17},
+    {KQL_F_RADIANS, FORM_CODED_AT, "kql_math", 18},
+    {KQL_F_SIGN, FORM_CODED_AT, "kql_math", 19},
+    {KQL_F_PI, FORM_PATTERN, "3.141592653589793", 0},
 };
 
 static int simple_form(struct sqlb *b, const struct kql_expr *e, const char *prefix)

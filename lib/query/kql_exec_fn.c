@@ -1105,46 +1105,80 @@ static void fn_round(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	sqlite3_result_double(ctx, isfinite(x * p) ? round(x * p) / p : x);
 }
 
-/* kql_math(code, x[, y], at): ceiling, sqrt, log, log10, exp, pow, as
- * .NET's Math: log(0) is -inf, exp and pow past a double's range +inf; a
- * NaN (sqrt, log of a negative, pow of a negative to a fraction) is
- * refused; null for a null argument. */
+static double exp10_of(double x)
+{
+	return pow(10, x);
+}
+
+static double cot_of(double x)
+{
+	return 1 / tan(x);
+}
+
+static double degrees_of(double x)
+{
+	return x * (180 / M_PI);
+}
+
+static double radians_of(double x)
+{
+	return x * (M_PI / 180);
+}
+
+static double sign_of(double x)
+{
+	return x > 0 ? 1 : x < 0 ? -1 : 0;
+}
+
+/* kql_math(code, x[, y], at), the codes kql_exec_expr.c writes: as .NET's
+ * Math: log(0) is -inf, exp and pow past a double's range +inf; a NaN
+ * (sqrt, log of a negative, pow of a negative to a fraction, acos of 2,
+ * cos of an infinity) is refused; null for a null argument. */
+static const struct {
+	const char *name;
+	double (*f1)(double);
+	double (*f2)(double, double);
+} math_fns[] = {
+    {"ceiling", ceil, NULL},
+    {"sqrt", sqrt, NULL},
+    {"log", log, NULL},
+    {"log10", log10, NULL},
+    {"exp", exp, NULL},
+    {"pow", NULL, pow},
+    {"log2", log2, NULL},
+    {"exp2", exp2, NULL},
+    {"exp10", exp10_of, NULL},
+    {"cos", cos, NULL},
+    {"sin", sin, NULL},
+    {"tan", tan, NULL},
+    {"acos", acos, NULL},
+    {"asin", asin, NULL},
+    {"atan", atan, NULL},
+    {"atan2", NULL, atan2},
+    {"cot", cot_of, NULL},
+    {"degrees", degrees_of, NULL},
+    {"radians", radians_of, NULL},
+    {"sign", sign_of, NULL},
+};
+
 static void fn_math(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-	static const char *const names[] = {"ceiling", "sqrt", "log", "log10", "exp", "pow"};
 	int code = sqlite3_value_int(argv[0]);
-	double x = sqlite3_value_double(argv[1]), y = argc > 3 ? sqlite3_value_double(argv[2]) : 0;
-	double r;
+	double x = sqlite3_value_double(argv[1]), r;
 	char what[32];
 
-	if (argc < 3 || any_null(argc, argv))
+	if (argc < 3 || any_null(argc, argv) || code < 0 ||
+	    code >= (int)(sizeof(math_fns) / sizeof(math_fns[0])) ||
+	    (math_fns[code].f2 != NULL) != (argc == 4))
 		return;
-	switch (code) {
-	case 0:
-		r = ceil(x);
-		break;
-	case 1:
-		r = sqrt(x);
-		break;
-	case 2:
-		r = log(x);
-		break;
-	case 3:
-		r = log10(x);
-		break;
-	case 4:
-		r = exp(x);
-		break;
-	default:
-		code = 5;
-		r = pow(x, y);
-		break;
-	}
+	/* ceiling of an integer is the integer */
 	if (code == 0 && is_int(argv[1])) {
 		sqlite3_result_int64(ctx, sqlite3_value_int64(argv[1]));
 		return;
 	}
-	(void)snprintf(what, sizeof(what), "the function '%s'", names[code]);
+	r = math_fns[code].f2 != NULL ? math_fns[code].f2(x, sqlite3_value_double(argv[2]))
+	                              : math_fns[code].f1(x);
+	(void)snprintf(what, sizeof(what), "the function '%s'", math_fns[code].name);
 	result_real(ctx, r, sqlite3_value_int64(argv[argc - 1]), what);
 }
 

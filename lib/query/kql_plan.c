@@ -275,6 +275,19 @@ static bool nan_op(const struct kql_expr *e)
 	case KQL_F_LOG:
 	case KQL_F_LOG10:
 	case KQL_F_TOREAL:
+	case KQL_F_LOG2:
+	case KQL_F_EXP2:
+	case KQL_F_EXP10:
+	case KQL_F_COS:
+	case KQL_F_SIN:
+	case KQL_F_TAN:
+	case KQL_F_ACOS:
+	case KQL_F_ASIN:
+	case KQL_F_ATAN:
+	case KQL_F_COT:
+	case KQL_F_DEGREES:
+	case KQL_F_RADIANS:
+	case KQL_F_SIGN:
 		return true;
 	default:
 		return false;

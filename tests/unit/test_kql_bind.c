@@ -297,6 +297,17 @@ static void test_operator_names(void **state)
 	expect_names("database('Other').Machines | take 1", "Host,Region");
 }
 
+/* Names of the math functions beyond the subset's: Kusto.Language's first
+ * argument, but exp10's Column1 (measured), and none for sign, degrees,
+ * radians and cot; their arguments numbers. */
+static void test_math_names(void **state)
+{
+	expect_names("Events | project sin(Latency), atan2(Latency, 1), exp10(Latency), "
+	             "sign(Code), degrees(Latency), log2(Code)",
+	             "Latency,Latency1,Column1,Column2,Column3,Code");
+	expect_error("print sin('x')", KQL_E_TYPE, 1, 11, "sin(): argument 1 must be a number");
+}
+
 static void test_lets(void **state)
 {
 	expect_names("let n = 2; let T = Hosts | take n; T | extend m = n * 2", "Host,Region,m");
@@ -775,6 +786,7 @@ int main(void)
 	    cmocka_unit_test(test_aggregate_names),
 	    cmocka_unit_test(test_operator_names),
 	    cmocka_unit_test(test_lets),
+	    cmocka_unit_test(test_math_names),
 	    cmocka_unit_test(test_plans),
 	    cmocka_unit_test(test_reads),
 	    cmocka_unit_test(test_time_bounds),

@@ -1099,6 +1099,20 @@ static void test_named_args(void **state)
 	     "3\n");
 }
 
+/* The math functions beyond the subset's, as .NET's Math: reals (sign of a
+ * long too), null for null, a NaN refused (above). */
+static void test_more_math(void **state)
+{
+	ROWS("print log2(8), exp2(10), exp10(-1), asin(1), atan(1) * 4, atan2(0, -1), acos(1), "
+	     "tan(0), cot(pi() / 4) == 1.0000000000000002, radians(degrees(2)), sign(-7), "
+	     "sign(0.5), sign(long(null)), pi()",
+	     "3\t1024\t0.1\t1.5707963267948966\t3.141592653589793\t3.141592653589793\t0\t0\t"
+	     "true\t2\t-1\t1\tnull\t3.141592653589793\n");
+	ROWS("datatable(x:real)[0.5, real(null)] | summarize a = avg(x) by k = 1 | project s = "
+	     "sin(a)",
+	     "0.479425538604203\n");
+}
+
 /* has_any and has_all: has over each needle, an array's elements each one
  * (a null element "", which every value has; measured on Kusto's
  * emulator, as are the empty arrays' answers). */
@@ -1162,6 +1176,9 @@ static void test_reals(void **state)
 	expect_refused("print x = 1 | extend y = log(-1)", KQL_E_UNSUPPORTED,
 	               "the function 'log' gives NaN", 26);
 	expect_refused("print log10(-2.5)", KQL_E_UNSUPPORTED, "'log10' gives NaN", 7);
+	expect_refused("print acos(2)", KQL_E_UNSUPPORTED, "'acos' gives NaN", 7);
+	expect_refused("print x = real(+inf) | project cos(x)", KQL_E_UNSUPPORTED,
+	               "'cos' gives NaN", 32);
 	expect_refused("print pow(-8.0, 1.0 / 3)", KQL_E_UNSUPPORTED, "'pow' gives NaN", 7);
 	expect_refused("print 0.0 / 0", KQL_E_UNSUPPORTED, "the operator '/' gives NaN", 7);
 	expect_refused("print real(+inf) - real(+inf)", KQL_E_UNSUPPORTED,
@@ -2141,6 +2158,7 @@ int main(void)
 	    cmocka_unit_test(test_strings),
 	    cmocka_unit_test(test_has_list),
 	    cmocka_unit_test(test_named_args),
+	    cmocka_unit_test(test_more_math),
 	    cmocka_unit_test(test_strop_fold),
 	    cmocka_unit_test(test_strop_long),
 	    cmocka_unit_test(test_strop_cases),
