@@ -174,6 +174,7 @@ static bool named_by_first_argument(enum kql_fn fn)
 	    KQL_F_ASIN,
 	    KQL_F_ATAN,
 	    KQL_F_ATAN2,
+	    KQL_F_TOHEX,
 	};
 
 	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
@@ -191,9 +192,11 @@ const char *kqlb_expr_name(struct kqlb *b, const struct kql_expr *e, const struc
 		return in->cols[e->col].name;
 	if (e->kind == KQL_E_CALL && e->nargs > 0 && named_by_first_argument(e->fn))
 		return kqlb_expr_name(b, e->args[0], in);
-	if (e->kind == KQL_E_CALL && e->nargs > 0 && e->fn == KQL_F_STRLEN &&
+	/* Kusto.Language's NameAndFirstArgument: strlen(B) is strlen_B */
+	if (e->kind == KQL_E_CALL && e->nargs > 0 &&
+	    (e->fn == KQL_F_STRLEN || e->fn == KQL_F_STRING_SIZE) &&
 	    (base = kqlb_expr_name(b, e->args[0], in)) != NULL)
-		return kqlb_printf_name(b, "strlen_%s", base);
+		return kqlb_printf_name(b, "%s_%s", kql_func_get(e->fn)->name, base);
 	if (e->kind != KQL_E_CALL || e->fn != KQL_F_DYN_GET)
 		return NULL;
 	/* d.a is named d_a, d["a"] too; an index d[0] gives d_0. */

@@ -1065,6 +1065,17 @@ static const struct {
     {KQL_F_RADIANS, FORM_CODED_AT, "kql_math", 18},
     {KQL_F_SIGN, FORM_CODED_AT, "kql_math", 19},
     {KQL_F_PI, FORM_PATTERN, "3.141592653589793", 0},
+    {KQL_F_REVERSE, FORM_CALL, "kql_reverse", 0},
+    {KQL_F_STRCMP, FORM_CALL, "kql_strcmp", 0},
+    {KQL_F_STRING_SIZE, FORM_PATTERN, "length(CAST(coalesce(%0, '') AS BLOB))", 0},
+    {KQL_F_HASH_MD5, FORM_CODED, "kql_hash", 0},
+    {KQL_F_HASH_SHA1, FORM_CODED, "kql_hash", 1},
+    {KQL_F_HASH_SHA256, FORM_CODED, "kql_hash", 2},
+    {KQL_F_BASE64_ENCODE, FORM_CALL, "kql_b64enc", 0},
+    {KQL_F_BASE64_DECODE, FORM_CALL_AT, "kql_b64dec", 0},
+    {KQL_F_MAKE_DATETIME, FORM_CALL_AT, "kql_make_datetime", 0},
+    {KQL_F_TRIM_START, FORM_CALL_AT, "kql_trim_start", 0},
+    {KQL_F_TRIM_END, FORM_CALL_AT, "kql_trim_end", 0},
 };
 
 static int simple_form(struct sqlb *b, const struct kql_expr *e, const char *prefix)
@@ -1115,6 +1126,29 @@ static int int_abs(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 	return 0;
 }
 
+/* strrep(value, k[, delimiter]) and tohex(value[, min_length]): the
+ * optional argument written out ("" and -1), tohex with its value's
+ * width (an int's 32 bits, a long's 64). */
+static int optional_arg_call(struct sqlb *b, const struct kql_expr *e, const char *prefix)
+{
+	bool hex = e->fn == KQL_F_TOHEX;
+
+	fputs(hex ? "kql_tohex(" : "kql_strrep(", b->f);
+	for (size_t i = 0; i < e->nargs; i++) {
+		fputs(i > 0 ? ", " : "", b->f);
+		if (expr(b, e->args[i], prefix) != 0)
+			return -1;
+	}
+	if (e->nargs == (hex ? 1u : 2u))
+		fputs(hex ? ", -1" : ", ''", b->f);
+	if (hex)
+		fprintf(b->f, ", %d", e->args[0]->type == PROTO_T_INT ? 32 : 64);
+	else
+		write_at(b, e);
+	fputc(')', b->f);
+	return 0;
+}
+
 /* The string functions; 1 when e is none. */
 static int string_call(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 {
@@ -1133,6 +1167,9 @@ static int string_call(struct sqlb *b, const struct kql_expr *e, const char *pre
 		return concat(b, e, 1, 0, prefix);
 	case KQL_F_EXTRACT:
 		return call_at(b, "kql_extract", e, prefix);
+	case KQL_F_STRREP:
+	case KQL_F_TOHEX:
+		return optional_arg_call(b, e, prefix);
 	default:
 		return 1;
 	}

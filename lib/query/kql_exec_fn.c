@@ -1540,6 +1540,40 @@ static void fn_trim(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	sqlite3_result_text(ctx, s + start, (int)(n - start), SQLITE_TRANSIENT);
 }
 
+/* kql_trim_start(pattern, text, at), kql_trim_end: only the leading, or
+ * only the trailing, run of matches removed, as trim removes each. */
+static void trim_one(sqlite3_context *ctx, sqlite3_value **argv, bool end)
+{
+	int64_t at = sqlite3_value_int64(argv[2]);
+	struct kre *re = regex_arg(ctx, argv, 0, at, true);
+	const char *s = (const char *)sqlite3_value_text(argv[1]);
+	size_t start = 0, n = (size_t)sqlite3_value_bytes(argv[1]);
+	const char *name = end ? "trim_end" : "trim_start";
+	int rc;
+
+	if (re == NULL || s == NULL)
+		return;
+	rc =
+	    kre_match(ctx, re, end ? re->tail : re->code, s, n, end ? 0 : PCRE2_ANCHORED, at, name);
+	if (rc < 0)
+		return;
+	if (rc > 0 && end)
+		n = pcre2_get_ovector_pointer(re->md)[0];
+	else if (rc > 0)
+		start = pcre2_get_ovector_pointer(re->md)[1];
+	sqlite3_result_text(ctx, s + start, (int)(n - start), SQLITE_TRANSIENT);
+}
+
+static void fn_trim_start(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	trim_one(ctx, argv, false);
+}
+
+static void fn_trim_end(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	trim_one(ctx, argv, true);
+}
+
 /* The number of characters (code points) in the first n bytes of s. */
 static int64_t chars_in(const char *s, size_t n)
 {
@@ -2478,6 +2512,8 @@ static const struct {
     {"kql_dtpart", 3, fn_dtpart, NULL, NULL},
     {"kql_format_datetime", 3, fn_format_datetime, NULL, NULL},
     {"kql_trim", 3, fn_trim, NULL, NULL},
+    {"kql_trim_start", 3, fn_trim_start, NULL, NULL},
+    {"kql_trim_end", 3, fn_trim_end, NULL, NULL},
     {"kql_indexof", -1, fn_indexof, NULL, NULL},
     {"kql_substring", -1, fn_substring, NULL, NULL},
     {"kql_indexes", -1, fn_indexes, NULL, NULL},
@@ -2505,7 +2541,7 @@ int kql_exec_register_budget(sqlite3 *db, struct kql_budget *b)
 		                            functions[i].final) != SQLITE_OK)
 			return -ENOMEM;
 	}
-	if (kql_exec_register_conv(db) != 0)
+	if (kql_exec_register_conv(db) != 0 || kql_exec_register_text(db) != 0)
 		return -ENOMEM;
 	return kql_exec_register_merge(db, b);
 }

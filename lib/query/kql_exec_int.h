@@ -61,6 +61,8 @@ void kql_exec_fail_at(sqlite3_context *ctx, int64_t at, const char *fmt, ...)
 
 /* Registers the conversions (kql_exec_conv.c) on db. */
 int kql_exec_register_conv(sqlite3 *db);
+/* Registers the text functions beyond the subset's (kql_exec_text.c). */
+int kql_exec_register_text(sqlite3 *db);
 
 /* A datetime's range in the engine's ticks (100 ns since 1970):
  * 0001-01-01 to 9999-12-31 23:59:59.9999999, .NET's DateTime. */

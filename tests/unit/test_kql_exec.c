@@ -1113,6 +1113,30 @@ static void test_more_math(void **state)
 	     "0.479425538604203\n");
 }
 
+/* The text functions beyond the subset's (their pages' examples are in
+ * kql_doc_outputs.inc): the edges each page leaves open refused. */
+static void test_more_text(void **state)
+{
+	ROWS("print a = strrep('ab', 3, '-'), b = strrep('', 2), c = reverse('héllo'), "
+	     "d = reverse(''), e = strcmp('', 'a'), f = strcmp('b', ''), g = string_size(''), "
+	     "h = tohex(255, 4), i = tohex(toint(-1)), j = tohex(long(null)), "
+	     "k = hash_md5(''), l = hash_sha1(long(null)), m = base64_encode_tostring(''), "
+	     "n = base64_decode_tostring('')",
+	     "ab-ab-ab\t\tolléh\t\t-1\t1\t0\t00ff\tffffffff\t\t\t\t\t\n");
+	ROWS("print trim_start('x+', 'xxaxx'), trim_end('x+', 'xxaxx'), trim_start('y', 'xx'), "
+	     "make_datetime(2020, 2, 30), make_datetime(2020, 13, 1), make_datetime(2020, 1, 1, "
+	     "24, 0), make_datetime(2020, 1, 1, 0, 0, 60), make_datetime(int(null), 1, 1), "
+	     "make_datetime(1, 1, 1), make_datetime(9999, 12, 31, 23, 59, 59.9999999)",
+	     "axx\txxa\txx\tnull\tnull\tnull\tnull\tnull\t0001-01-01T00:00:00.0000000Z\t"
+	     "9999-12-31T23:59:59.9999999Z\n");
+	expect_refused("print strrep('a', 1025)", KQL_E_UNSUPPORTED, "from 1 to 1024", 7);
+	expect_refused("print strrep(strrep(strrep('x', 1024), 1024), 17)", KQL_E_UNSUPPORTED,
+	               "more than 16777216 bytes", 7);
+	expect_refused("print base64_decode_tostring('a b')", KQL_E_UNSUPPORTED, "not base64", 7);
+	expect_refused("print make_datetime(2020, 1, 1, 0, 0, 0.00000001)", KQL_E_UNSUPPORTED,
+	               "whole ticks", 7);
+}
+
 /* has_any and has_all: has over each needle, an array's elements each one
  * (a null element "", which every value has; measured on Kusto's
  * emulator, as are the empty arrays' answers). */
@@ -2159,6 +2183,7 @@ int main(void)
 	    cmocka_unit_test(test_has_list),
 	    cmocka_unit_test(test_named_args),
 	    cmocka_unit_test(test_more_math),
+	    cmocka_unit_test(test_more_text),
 	    cmocka_unit_test(test_strop_fold),
 	    cmocka_unit_test(test_strop_long),
 	    cmocka_unit_test(test_strop_cases),
