@@ -718,7 +718,7 @@ static struct kql_expr *bind_builtin(struct kqlb *b, const struct kqlb_scope *s,
 		if ((e->args[i] = bind_arg(b, s, f, k, i)) == NULL)
 			return NULL;
 	if (!kqlb_check_params(b, f->id, n->name, e->args, e->nargs) ||
-	    !check_args(b, f, n, e->args))
+	    !kqlb_check_shape(b, f->id, n->pos, e->args, e->nargs) || !check_args(b, f, n, e->args))
 		return NULL;
 	e->type = (enum proto_coltype)result_type(f, e->args, e->nargs);
 	return e;

@@ -54,6 +54,10 @@ bool kqlb_check_params(struct kqlb *b, enum kql_fn fn, const char *name, struct 
 struct kql_expr *kqlb_call1(struct kqlb *b, enum kql_fn fn, enum proto_coltype type,
                             struct kql_expr *x);
 
+/* What a function's arguments must be beyond their types: bag_pack's
+ * pairs, range's kinds (kql_bind_sig.c); false with the error set. */
+bool kqlb_check_shape(struct kqlb *b, enum kql_fn fn, struct kql_pos pos, struct kql_expr **args,
+                      size_t nargs);
 /* tostring(x) (kql_bind_sig.c); NULL on ENOMEM. */
 struct kql_expr *kqlb_text(struct kqlb *b, struct kql_expr *x);
 

@@ -19,7 +19,9 @@
  *   n  a number (int, long, real, decimal)
  *   d  a datetime
  *   t  a timespan
- * The last letter stands for any further arguments. */
+ *   D  a dynamic value
+ * The last letter stands for any further arguments (bag_pack's "Sa": its
+ * keys and values alternate, kqlb_check_shape). */
 static const struct {
 	enum kql_fn fn;
 	const char *params;
@@ -63,6 +65,13 @@ static const struct {
     {KQL_F_LOG10, "n"},
     {KQL_F_EXP, "n"},
     {KQL_F_POW, "nn"},
+    {KQL_F_PACK_ARRAY, "a"},
+    {KQL_F_BAG_PACK, "Sa"},
+    {KQL_F_ARRAY_CONCAT, "D"},
+    {KQL_F_STRCAT_ARRAY, "DS"},
+    {KQL_F_SET_UNION, "D"},
+    {KQL_F_SET_INTERSECT, "D"},
+    {KQL_F_SET_DIFFERENCE, "D"},
     {KQL_F_STRREP, "xix"},
     {KQL_F_REVERSE, "x"},
     {KQL_F_STRCMP, "xx"},
@@ -120,6 +129,8 @@ static bool fits(char k, enum proto_coltype t)
 		return t == PROTO_T_DATETIME;
 	case 't':
 		return t == PROTO_T_TIMESPAN;
+	case 'D':
+		return t == PROTO_T_DYNAMIC;
 	default:
 		return true;
 	}
@@ -136,6 +147,8 @@ static const char *kind_name(char k)
 		return "a number";
 	case 'd':
 		return "a datetime";
+	case 'D':
+		return "a dynamic value";
 	default:
 		return "a timespan";
 	}
@@ -154,7 +167,8 @@ bool kqlb_check_params(struct kqlb *b, enum kql_fn fn, const char *name, struct 
 	size_t np = p ? strlen(p) : 0;
 
 	for (size_t i = 0; i < nargs && np > 0; i++) {
-		char k = p[i < np ? i : np - 1];
+		/* bag_pack: "Sa" again and again */
+		char k = fn == KQL_F_BAG_PACK ? p[i % 2] : p[i < np ? i : np - 1];
 		enum proto_coltype t = args[i]->type;
 
 		if (fits(k, t))
@@ -169,5 +183,35 @@ bool kqlb_check_params(struct kqlb *b, enum kql_fn fn, const char *name, struct 
 		                       kind_name(k), proto_coltype_name(t),
 		                       t == PROTO_T_DYNAMIC ? " (convert it: to<type>())" : "");
 	}
+	return true;
+}
+
+static bool range_kind(enum proto_coltype t)
+{
+	return integer(t) || t == PROTO_T_REAL || t == PROTO_T_DATETIME || t == PROTO_T_TIMESPAN;
+}
+
+bool kqlb_check_shape(struct kqlb *b, enum kql_fn fn, struct kql_pos pos, struct kql_expr **args,
+                      size_t nargs)
+{
+	if (fn == KQL_F_BAG_PACK && nargs % 2 != 0)
+		return (bool)kqlb_fail(b, KQL_E_ARGS, pos,
+		                       "bag_pack(): expects key, value pairs, got %zu arguments",
+		                       nargs);
+	if (fn != KQL_F_RANGE)
+		return true;
+	/* range(start, stop[, step]): numbers, datetimes or timespans; a
+	 * datetime's or timespan's step a timespan, a number's a number */
+	enum proto_coltype t = args[0]->type, st = nargs > 2 ? args[2]->type : PROTO_T_LONG;
+	bool time = t == PROTO_T_DATETIME || t == PROTO_T_TIMESPAN;
+
+	if (!range_kind(t) ||
+	    (time ? args[1]->type != t
+	          : !(integer(args[1]->type) || args[1]->type == PROTO_T_REAL)) ||
+	    (nargs > 2 && (time ? st != PROTO_T_TIMESPAN : !(integer(st) || st == PROTO_T_REAL))))
+		return (bool)kqlb_fail(
+		    b, KQL_E_TYPE, pos,
+		    "range(): expects numbers, datetimes or timespans, a step of "
+		    "their kind (a timespan for the times)");
 	return true;
 }

@@ -1065,6 +1065,11 @@ static const struct {
     {KQL_F_RADIANS, FORM_CODED_AT, "kql_math", 18},
     {KQL_F_SIGN, FORM_CODED_AT, "kql_math", 19},
     {KQL_F_PI, FORM_PATTERN, "3.141592653589793", 0},
+    {KQL_F_ARRAY_CONCAT, FORM_CALL_AT, "kql_array_concat", 0},
+    {KQL_F_STRCAT_ARRAY, FORM_CALL_AT, "kql_strcat_array", 0},
+    {KQL_F_SET_UNION, FORM_CODED_AT, "kql_set", 0},
+    {KQL_F_SET_INTERSECT, FORM_CODED_AT, "kql_set", 1},
+    {KQL_F_SET_DIFFERENCE, FORM_CODED_AT, "kql_set", 2},
     {KQL_F_REVERSE, FORM_CALL, "kql_reverse", 0},
     {KQL_F_STRCMP, FORM_CALL, "kql_strcmp", 0},
     {KQL_F_STRING_SIZE, FORM_PATTERN, "length(CAST(coalesce(%0, '') AS BLOB))", 0},
@@ -1175,6 +1180,65 @@ static int string_call(struct sqlb *b, const struct kql_expr *e, const char *pre
 	}
 }
 
+static int json_item(struct sqlb *b, const struct kql_expr *e, const char *prefix);
+
+/* A value in a dynamic value built here: json_item's, a string's null
+ * "" (Kusto's strings are never null). */
+static int packed_item(struct sqlb *b, const struct kql_expr *e, const char *prefix)
+{
+	if (e->type != PROTO_T_STRING)
+		return json_item(b, e, prefix);
+	fputs("coalesce(", b->f);
+	if (expr(b, e, prefix) != 0)
+		return -1;
+	fputs(", '')", b->f);
+	return 0;
+}
+
+/* pack_array(v, ...) as json_array; bag_pack(k, v, ...) as json_object,
+ * its keys checked distinct (kql_bag_check). */
+static int pack(struct sqlb *b, const struct kql_expr *e, const char *prefix)
+{
+	bool bag = e->fn == KQL_F_BAG_PACK;
+
+	fputs(bag ? "kql_bag_check(json_object(" : "json_array(", b->f);
+	for (size_t i = 0; i < e->nargs; i++) {
+		fputs(i > 0 ? ", " : "", b->f);
+		if (packed_item(b, e->args[i], prefix) != 0)
+			return -1;
+	}
+	fputc(')', b->f);
+	if (bag) {
+		write_at(b, e);
+		fputc(')', b->f);
+	}
+	return 0;
+}
+
+/* range(start, stop[, step]): kql_range with the step its page gives by
+ * default (1, or 1h for the times) and the elements' type. */
+static int range_call(struct sqlb *b, const struct kql_expr *e, const char *prefix)
+{
+	enum proto_coltype t = e->args[0]->type;
+	bool time = t == PROTO_T_DATETIME || t == PROTO_T_TIMESPAN;
+
+	for (size_t i = 0; i < e->nargs; i++)
+		if (e->args[i]->type == PROTO_T_REAL)
+			t = PROTO_T_REAL;
+	fputs("kql_range(", b->f);
+	for (size_t i = 0; i < e->nargs; i++) {
+		fputs(i > 0 ? ", " : "", b->f);
+		if (expr(b, e->args[i], prefix) != 0)
+			return -1;
+	}
+	if (e->nargs == 2)
+		fputs(time ? ", 36000000000" : ", 1", b->f);
+	fprintf(b->f, ", %d", (int)(t == PROTO_T_INT ? PROTO_T_LONG : t));
+	write_at(b, e);
+	fputc(')', b->f);
+	return 0;
+}
+
 static int scalar_call(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 {
 	if (e->fn == KQL_F_ABS && integral(e->type))
@@ -1235,6 +1299,11 @@ static int scalar_call(struct sqlb *b, const struct kql_expr *e, const char *pre
 	case KQL_F_INGESTION_TIME:
 		fprintf(b->f, "%s" INGEST_SQL, prefix);
 		return 0;
+	case KQL_F_PACK_ARRAY:
+	case KQL_F_BAG_PACK:
+		return pack(b, e, prefix);
+	case KQL_F_RANGE:
+		return range_call(b, e, prefix);
 	case KQL_F_MIN_OF:
 		return extreme_of(b, e, "min", prefix);
 	case KQL_F_MAX_OF:

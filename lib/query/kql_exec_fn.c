@@ -2541,7 +2541,8 @@ int kql_exec_register_budget(sqlite3 *db, struct kql_budget *b)
 		                            functions[i].final) != SQLITE_OK)
 			return -ENOMEM;
 	}
-	if (kql_exec_register_conv(db) != 0 || kql_exec_register_text(db) != 0)
+	if (kql_exec_register_conv(db) != 0 || kql_exec_register_text(db) != 0 ||
+	    kql_exec_register_dyn(db) != 0)
 		return -ENOMEM;
 	return kql_exec_register_merge(db, b);
 }

@@ -63,6 +63,9 @@ void kql_exec_fail_at(sqlite3_context *ctx, int64_t at, const char *fmt, ...)
 int kql_exec_register_conv(sqlite3 *db);
 /* Registers the text functions beyond the subset's (kql_exec_text.c). */
 int kql_exec_register_text(sqlite3 *db);
+/* Registers the dynamic-array functions beyond the subset's
+ * (kql_exec_dyn.c). */
+int kql_exec_register_dyn(sqlite3 *db);
 
 /* A datetime's range in the engine's ticks (100 ns since 1970):
  * 0001-01-01 to 9999-12-31 23:59:59.9999999, .NET's DateTime. */
