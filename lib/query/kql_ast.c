@@ -48,6 +48,7 @@ static const char *const kind_names[KQL_N_NKINDS] = {
     [KQL_N_MVCOL] = "mvcol",
     [KQL_N_AS] = "as",
     [KQL_N_RENDER] = "render",
+    [KQL_N_GETSCHEMA] = "getschema",
     [KQL_N_LIT] = "lit",
     [KQL_N_NAME] = "name",
     [KQL_N_BINARY] = "binary",

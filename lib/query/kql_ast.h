@@ -59,6 +59,7 @@ enum kql_node_kind {
 	KQL_N_MVCOL,           /* name: alias or NULL; type + op=1 for "to typeof(T)"; kids: expr */
 	KQL_N_AS,              /* name */
 	KQL_N_RENDER,          /* name: visualization; kids: KQL_N_ASSIGN properties */
+	KQL_N_GETSCHEMA,       /* no fields */
 	/* scalar */
 	KQL_N_LIT,     /* type; isnull; i (bool, int, long, datetime, timespan), r, str
 	                  (string, guid, decimal text, dynamic JSON text) */

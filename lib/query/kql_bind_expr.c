@@ -293,9 +293,9 @@ struct kql_expr *kqlb_lit_string(struct kqlb *b, struct kql_pos pos, const char 
 	return e;
 }
 
-struct kql_expr *kqlb_lit_bool(struct kqlb *b, struct kql_pos pos, bool v)
+struct kql_expr *kqlb_lit_int(struct kqlb *b, struct kql_pos pos, enum proto_coltype t, int64_t v)
 {
-	struct kql_expr *e = new_expr(b, KQL_E_LIT, PROTO_T_BOOL, pos, 0);
+	struct kql_expr *e = new_expr(b, KQL_E_LIT, t, pos, 0);
 
 	if (e != NULL)
 		e->i = v;

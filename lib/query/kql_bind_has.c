@@ -118,5 +118,6 @@ struct kql_expr *kqlb_has_list(struct kqlb *b, const struct kqlb_scope *s, const
 	for (const struct kql_node *k = n->kids->next; k != NULL; k = k->next)
 		if (list_item(&h, k) != 0)
 			return NULL;
-	return h.acc != NULL ? h.acc : kqlb_lit_bool(b, n->pos, n->op == KQL_OP_HAS_ALL);
+	return h.acc != NULL ? h.acc
+	                     : kqlb_lit_int(b, n->pos, PROTO_T_BOOL, n->op == KQL_OP_HAS_ALL);
 }

@@ -117,9 +117,10 @@ struct kql_expr *kqlb_expr(struct kqlb *b, const struct kqlb_scope *s, const str
 /* The operator op over l and r, of type type; NULL on ENOMEM. */
 struct kql_expr *kqlb_op2(struct kqlb *b, enum kql_op op, enum proto_coltype type,
                           struct kql_pos pos, struct kql_expr *l, struct kql_expr *r);
-/* A literal: the string s (copied into the arena), or the bool v. */
+/* A literal: the string s (copied into the arena), or v of the type t
+ * held in an integer (bool, int, long, datetime, timespan). */
 struct kql_expr *kqlb_lit_string(struct kqlb *b, struct kql_pos pos, const char *s);
-struct kql_expr *kqlb_lit_bool(struct kqlb *b, struct kql_pos pos, bool v);
+struct kql_expr *kqlb_lit_int(struct kqlb *b, struct kql_pos pos, enum proto_coltype t, int64_t v);
 /* x has_any (...), has_all (...) (kql_bind_has.c). */
 struct kql_expr *kqlb_has_list(struct kqlb *b, const struct kqlb_scope *s,
                                const struct kql_node *n);

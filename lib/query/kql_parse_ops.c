@@ -396,7 +396,7 @@ static const struct {
     {"reduce", KQL_N_PROJECT, NULL},
     {"search", KQL_N_PROJECT, NULL},
     {"find", KQL_N_PROJECT, NULL},
-    {"getschema", KQL_N_PROJECT, NULL},
+    {"getschema", KQL_N_GETSCHEMA, parse_count},
     {"scan", KQL_N_PROJECT, NULL},
     {"consume", KQL_N_PROJECT, NULL},
     {"lookup-fuzzy", KQL_N_PROJECT, NULL},

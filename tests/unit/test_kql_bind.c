@@ -308,6 +308,7 @@ static void test_math_names(void **state)
 	expect_names("Events | project tohex(Code), string_size(Level), reverse(Level), "
 	             "make_datetime(Code, 1, 1), hash_md5(Host)",
 	             "Code,string_size_Level,Column1,Column2,Column3");
+	expect_names("Events | getschema", "ColumnName,ColumnOrdinal,DataType,ColumnType");
 	expect_error("print bag_pack('a', 1, 'b')", KQL_E_ARGS, 1, 7, "key, value pairs");
 	expect_error("print bag_pack(1, 1)", KQL_E_TYPE, 1, 16, "argument 1 must be a string");
 	expect_error("print array_concat(1)", KQL_E_TYPE, 1, 20, "must be a dynamic value");

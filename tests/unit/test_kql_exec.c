@@ -1159,6 +1159,19 @@ static void test_more_dyn(void **state)
 	expect_refused("print range(0.5, 2)", KQL_E_UNSUPPORTED, "fractional start or step", 7);
 }
 
+/* getschema: a row per column of its input, its .NET and Kusto types. */
+static void test_getschema(void **state)
+{
+	ROWS("datatable(a:string, b:int, c:long, d:real, e:bool, f:datetime, g:timespan, h:guid, "
+	     "i:dynamic)[] | getschema | project ColumnOrdinal, DataType, ColumnType",
+	     "0\tSystem.String\tstring\n1\tSystem.Int32\tint\n2\tSystem.Int64\tlong\n"
+	     "3\tSystem.Double\treal\n4\tSystem.Boolean\tbool\n5\tSystem.DateTime\tdatetime\n"
+	     "6\tSystem.TimeSpan\ttimespan\n7\tSystem.Guid\tguid\n8\tSystem.Object\tdynamic\n");
+	ROWS("print x = 1, y = 's' | extend z = x * 1.5 | getschema | where ColumnOrdinal > 0 | "
+	     "project ColumnName",
+	     "y\nz\n");
+}
+
 /* has_any and has_all: has over each needle, an array's elements each one
  * (a null element "", which every value has; measured on Kusto's
  * emulator, as are the empty arrays' answers). */
@@ -2207,6 +2220,7 @@ int main(void)
 	    cmocka_unit_test(test_more_math),
 	    cmocka_unit_test(test_more_text),
 	    cmocka_unit_test(test_more_dyn),
+	    cmocka_unit_test(test_getschema),
 	    cmocka_unit_test(test_strop_fold),
 	    cmocka_unit_test(test_strop_long),
 	    cmocka_unit_test(test_strop_cases),

@@ -148,6 +148,7 @@ static const struct {
      "(query (print (in in (name x) (lit long 1) (lit long 2)) (in !in (name x) (lit long 1)) (in "
      "in~ (name s) (lit string \"a\")) (in !in~ (name s) (lit string \"b\")) (in in (name x) (pipe "
      "(name T) (project (name y))))))"},
+    {"T | getschema", "(query (pipe (name T) (getschema)))"},
     {"print f(1, b = 2)", "(query (print (call f (lit long 1) (= b (lit long 2)))))"},
     {"print s has_any (\"a\", w), s has_all (d)",
      "(query (print (in has_any (name s) (lit string \"a\") (name w)) (in has_all (name s) (name "
@@ -190,7 +191,7 @@ static const struct {
     {"T | lookup kind=fullouter U on k", "SEM0002", 1, 29, "'fullouter' lookup kind"},
     {"T | mv-apply x on (take 1)", "SEM0002", 1, 5, "'mv-apply' operator"},
     {"T | parse s with * \"a\" x", "SEM0002", 1, 5, "'parse' operator"},
-    {"T | getschema", "SEM0002", 1, 5, "'getschema' operator"},
+    {"T | sample 3", "SEM0002", 1, 5, "'sample' operator"},
     {"T | project-reorder a granny-asc", "SEM0002", 1, 23, "'granny-asc' order of project-reorder"},
     {"T | project-reorder a*, b granny-desc", "SEM0002", 1, 27, "'granny-desc' order"},
     {"T | project-keep a asc", "SYN0002", 1, 20, "expected"},
