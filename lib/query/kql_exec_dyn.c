@@ -48,7 +48,8 @@ static int array_arg(sqlite3_context *ctx, sqlite3_value *v, int64_t at, const c
 	*ret = NULL;
 	if (sqlite3_value_type(v) == SQLITE_NULL)
 		return 1;
-	if (json_is_array(*ret = json_arg(v)))
+	*ret = json_arg(v); /* json_is_array reads its argument twice */
+	if (json_is_array(*ret))
 		return 0;
 	kql_exec_fail_at(ctx, at,
 	                 "the function '%s' takes arrays: argument %d is not one (not supported)",
