@@ -101,8 +101,11 @@ static const struct {
     {KQL_F_SIGN, "n"},
 };
 
-static const char *params_of(enum kql_fn fn)
+static const char *params_of(enum kql_fn fn, size_t nargs)
 {
+	/* extract_all(regex, [groups,] text) */
+	if (fn == KQL_F_EXTRACT_ALL)
+		return nargs == 2 ? "SS" : "SDS";
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		if (sigs[i].fn == fn)
 			return sigs[i].params;
@@ -163,7 +166,7 @@ struct kql_expr *kqlb_text(struct kqlb *b, struct kql_expr *x)
 bool kqlb_check_params(struct kqlb *b, enum kql_fn fn, const char *name, struct kql_expr **args,
                        size_t nargs)
 {
-	const char *p = params_of(fn);
+	const char *p = params_of(fn, nargs);
 	size_t np = p ? strlen(p) : 0;
 
 	for (size_t i = 0; i < nargs && np > 0; i++) {

@@ -1131,20 +1131,23 @@ static int int_abs(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 	return 0;
 }
 
-/* strrep(value, k[, delimiter]) and tohex(value[, min_length]): the
- * optional argument written out ("" and -1), tohex with its value's
- * width (an int's 32 bits, a long's 64). */
+/* strrep(value, k[, delimiter]), tohex(value[, min_length]) and
+ * extract_all(regex, [groups,] text): the optional argument written out
+ * ("", -1, NULL), tohex with its value's width (an int's 32 bits, a
+ * long's 64). */
 static int optional_arg_call(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 {
-	bool hex = e->fn == KQL_F_TOHEX;
+	bool hex = e->fn == KQL_F_TOHEX, all = e->fn == KQL_F_EXTRACT_ALL;
 
-	fputs(hex ? "kql_tohex(" : "kql_strrep(", b->f);
+	fputs(hex ? "kql_tohex(" : all ? "kql_extract_all(" : "kql_strrep(", b->f);
 	for (size_t i = 0; i < e->nargs; i++) {
 		fputs(i > 0 ? ", " : "", b->f);
+		if (all && i == 1 && e->nargs == 2)
+			fputs("NULL, ", b->f); /* no groups: all of them */
 		if (expr(b, e->args[i], prefix) != 0)
 			return -1;
 	}
-	if (e->nargs == (hex ? 1u : 2u))
+	if (!all && e->nargs == (hex ? 1u : 2u))
 		fputs(hex ? ", -1" : ", ''", b->f);
 	if (hex)
 		fprintf(b->f, ", %d", e->args[0]->type == PROTO_T_INT ? 32 : 64);
@@ -1174,6 +1177,7 @@ static int string_call(struct sqlb *b, const struct kql_expr *e, const char *pre
 		return call_at(b, "kql_extract", e, prefix);
 	case KQL_F_STRREP:
 	case KQL_F_TOHEX:
+	case KQL_F_EXTRACT_ALL:
 		return optional_arg_call(b, e, prefix);
 	default:
 		return 1;

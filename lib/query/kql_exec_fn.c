@@ -490,10 +490,10 @@ static struct kre *regex_arg(sqlite3_context *ctx, sqlite3_value **argv, int i, 
 /* Matches code against s (n bytes) with options opts: 1 with re->md filled, 0
  * without a match, -1 with the statement failed at at naming fn (a bound
  * of kre_limits hit, or another PCRE2 error), never a wrong answer. */
-static int kre_match(sqlite3_context *ctx, struct kre *re, pcre2_code *code, const char *s,
-                     size_t n, uint32_t opts, int64_t at, const char *fn)
+static int kre_match_from(sqlite3_context *ctx, struct kre *re, pcre2_code *code, const char *s,
+                          size_t n, size_t start, uint32_t opts, int64_t at, const char *fn)
 {
-	int rc = pcre2_match(code, (PCRE2_SPTR)s, n, 0, opts, re->md, re->mctx);
+	int rc = pcre2_match(code, (PCRE2_SPTR)s, n, start, opts, re->md, re->mctx);
 	PCRE2_UCHAR msg[120];
 
 	if (rc >= 0)
@@ -513,6 +513,140 @@ static int kre_match(sqlite3_context *ctx, struct kre *re, pcre2_code *code, con
 		kql_exec_fail_at(ctx, at, "%s: the regular expression failed: %s", fn, (char *)msg);
 	}
 	return -1;
+}
+
+static int kre_match(sqlite3_context *ctx, struct kre *re, pcre2_code *code, const char *s,
+                     size_t n, uint32_t opts, int64_t at, const char *fn)
+{
+	return kre_match_from(ctx, re, code, s, n, 0, opts, at, fn);
+}
+
+/* ---- extract_all ---- */
+
+/* extract_all's bounds: its page's 16 groups, and the matches of one
+ * value (an array of a million strings is some 10 MB of JSON). */
+#define EXTRACT_GROUPS_MAX 16
+#define EXTRACT_MATCHES_MAX 1048576
+
+/* The groups extract_all reports: groups (a JSON array of numbers and
+ * group names, NULL: all of the pattern's) into g[], their number, or -1
+ * with the refusal set. */
+static int extract_groups(sqlite3_context *ctx, const struct kre *re, const char *groups,
+                          int64_t at, int *g)
+{
+	json_t *a = groups != NULL ? json_loads(groups, JSON_DECODE_ANY, NULL) : NULL, *v;
+	size_t i;
+	int n = 0;
+
+	if (groups == NULL) {
+		for (n = 0; n < re->ngroups; n++)
+			g[n] = n + 1;
+		return n;
+	}
+	if (!json_is_array(a) || json_array_size(a) == 0 || json_array_size(a) > EXTRACT_GROUPS_MAX)
+		n = -1;
+	json_array_foreach(a, i, v)
+	{
+		int k = json_is_integer(v)  ? (int)json_integer_value(v)
+		        : json_is_string(v) ? pcre2_substring_number_from_name(
+		                                  re->code, (PCRE2_SPTR)json_string_value(v))
+		                            : -1;
+		if (n < 0 || k < 1 || k > re->ngroups) {
+			n = -1;
+			break;
+		}
+		g[n++] = k;
+	}
+	json_decref(a);
+	if (n < 0)
+		kql_exec_fail_at(ctx, at,
+		                 "extract_all: the capture groups must be an array of the "
+		                 "pattern's group numbers (from 1) or names");
+	return n;
+}
+
+/* One match's groups g[0, n) into out: a text, or an array of them. */
+static int add_match(json_t *out, const char *s, const PCRE2_SIZE *ov, const int *g, int n)
+{
+	json_t *m = n > 1 ? json_array() : NULL;
+
+	for (int i = 0; i < n; i++) {
+		PCRE2_SIZE a = ov[2 * g[i]], b = ov[2 * g[i] + 1];
+		json_t *t = a == PCRE2_UNSET ? json_string("") : json_stringn(s + a, b - a);
+
+		if (n > 1 ? json_array_append_new(m, t) != 0 : json_array_append_new(out, t) != 0)
+			return -1;
+	}
+	return n > 1 ? json_array_append_new(out, m) : 0;
+}
+
+/* Every match of re in s (n bytes) into out.  0, or -1 (refused, or no
+ * memory).  An empty match is refused: where the next match starts after
+ * one (RE2's engines and Go's differ on an empty match abutting the last
+ * one) is not documented for Kusto. */
+static int all_matches(sqlite3_context *ctx, struct kre *re, const char *s, size_t n, const int *g,
+                       int ng, int64_t at, json_t *out)
+{
+	size_t start = 0, count = 0;
+	int rc;
+
+	while (start <= n &&
+	       (rc = kre_match_from(ctx, re, re->code, s, n, start, 0, at, "extract_all")) > 0) {
+		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(re->md);
+
+		if (++count > EXTRACT_MATCHES_MAX) {
+			kql_exec_fail_at(ctx, at, "extract_all: more than %d matches in a value",
+			                 EXTRACT_MATCHES_MAX);
+			return -1;
+		}
+		if (add_match(out, s, ov, g, ng) != 0) {
+			sqlite3_result_error_nomem(ctx);
+			return -1;
+		}
+		if (ov[1] == ov[0]) {
+			kql_exec_fail_at(
+			    ctx, at, "extract_all: a pattern matching empty text is not supported");
+			return -1;
+		}
+		start = ov[1];
+	}
+	return rc < 0 ? -1 : 0;
+}
+
+/* kql_extract_all(pattern, groups, text, at): every match's groups (its
+ * page's shapes: texts for one group, arrays for more); null without a
+ * match.  A group that took no part in a match is "". */
+static void fn_extract_all(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	int64_t at = sqlite3_value_int64(argv[3]);
+	struct kre *re = regex_arg(ctx, argv, 0, at, false);
+	const char *s = (const char *)sqlite3_value_text(argv[2]);
+	int g[EXTRACT_GROUPS_MAX], ng;
+	json_t *out;
+	char *text;
+
+	if (re == NULL || s == NULL)
+		return;
+	if (re->ngroups < 1 || re->ngroups > EXTRACT_GROUPS_MAX) {
+		kql_exec_fail_at(ctx, at,
+		                 "extract_all: the pattern must have 1 to %d capture groups",
+		                 EXTRACT_GROUPS_MAX);
+		return;
+	}
+	if ((ng = extract_groups(ctx, re, (const char *)sqlite3_value_text(argv[1]), at, g)) < 0)
+		return;
+	if ((out = json_array()) == NULL) {
+		sqlite3_result_error_nomem(ctx);
+		return;
+	}
+	if (all_matches(ctx, re, s, (size_t)sqlite3_value_bytes(argv[2]), g, ng, at, out) == 0 &&
+	    json_array_size(out) > 0) {
+		if ((text = json_dumps(out, JSON_COMPACT)) == NULL)
+			sqlite3_result_error_nomem(ctx);
+		else
+			sqlite3_result_text(ctx, text, -1, free);
+	}
+	json_decref(out);
 }
 
 /* kql_regex(text, pattern, at): matches regex. */
@@ -2491,6 +2625,7 @@ static const struct {
     {"kql_upper", 1, fn_upper, NULL, NULL},
     {"kql_regex", 3, fn_regex, NULL, NULL},
     {"kql_extract", 4, fn_extract, NULL, NULL},
+    {"kql_extract_all", 4, fn_extract_all, NULL, NULL},
     {"kql_split", -1, fn_split, NULL, NULL},
     {"kql_bin", 3, fn_bin, NULL, NULL},
     {"kql_real", 4, fn_real, NULL, NULL},

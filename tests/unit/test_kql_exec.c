@@ -1157,6 +1157,16 @@ static void test_more_dyn(void **state)
 	expect_refused("print strcat_array(dynamic('x'), '-')", KQL_E_UNSUPPORTED, "takes arrays",
 	               7);
 	expect_refused("print range(0.5, 2)", KQL_E_UNSUPPORTED, "fractional start or step", 7);
+	/* extract_all: a group that took no part is "", no match null */
+	ROWS("print extract_all('(a)|(b)', 'ab'), extract_all('(x)', 'abc'), "
+	     "extract_all('(?P<n>\\\\d)', dynamic(['n']), 'a1b2')",
+	     "[[\"a\",\"\"],[\"\",\"b\"]]\tnull\t[\"1\",\"2\"]\n");
+	expect_refused("print extract_all('a', 'abc')", KQL_E_UNSUPPORTED, "1 to 16 capture groups",
+	               7);
+	expect_refused("print extract_all('(a)', dynamic([2]), 'abc')", KQL_E_UNSUPPORTED,
+	               "group numbers", 7);
+	expect_refused("print extract_all('(a*)', 'baab')", KQL_E_UNSUPPORTED,
+	               "matching empty text", 7);
 }
 
 /* getschema: a row per column of its input, its .NET and Kusto types. */
