@@ -65,6 +65,7 @@ static const struct {
     {KQL_F_LOG10, "n"},
     {KQL_F_EXP, "n"},
     {KQL_F_POW, "nn"},
+    {KQL_F_COUNTOF, "SSS"},
     {KQL_F_PACK_ARRAY, "a"},
     {KQL_F_BAG_PACK, "Sa"},
     {KQL_F_ARRAY_CONCAT, "D"},

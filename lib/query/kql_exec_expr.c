@@ -1131,25 +1131,37 @@ static int int_abs(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 	return 0;
 }
 
-/* strrep(value, k[, delimiter]), tohex(value[, min_length]) and
- * extract_all(regex, [groups,] text): the optional argument written out
- * ("", -1, NULL), tohex with its value's width (an int's 32 bits, a
- * long's 64). */
-static int optional_arg_call(struct sqlb *b, const struct kql_expr *e, const char *prefix)
-{
-	bool hex = e->fn == KQL_F_TOHEX, all = e->fn == KQL_F_EXTRACT_ALL;
+/* Functions with an optional argument the SQL always passes: its
+ * default when the call leaves it out, written where it goes. */
+static const struct {
+	enum kql_fn fn;
+	const char *name;
+	size_t at;        /* the optional argument's place */
+	const char *dflt; /* its default */
+} optionals[] = {
+    {KQL_F_STRREP, "kql_strrep", 2, "''"},
+    {KQL_F_TOHEX, "kql_tohex", 1, "-1"},
+    {KQL_F_COUNTOF, "kql_countof", 2, "'normal'"},
+    {KQL_F_EXTRACT_ALL, "kql_extract_all", 1, "NULL"}, /* NULL: every group */
+};
 
-	fputs(hex ? "kql_tohex(" : all ? "kql_extract_all(" : "kql_strrep(", b->f);
-	for (size_t i = 0; i < e->nargs; i++) {
+/* One of optionals[k]; tohex with its value's width (an int's 32 bits, a
+ * long's 64) where the others take the position. */
+static int optional_arg_call(struct sqlb *b, const struct kql_expr *e, size_t k, const char *prefix)
+{
+	bool full = e->nargs > optionals[k].at && (e->fn != KQL_F_EXTRACT_ALL || e->nargs == 3);
+
+	fprintf(b->f, "%s(", optionals[k].name);
+	for (size_t i = 0, a = 0; a < e->nargs; i++) {
 		fputs(i > 0 ? ", " : "", b->f);
-		if (all && i == 1 && e->nargs == 2)
-			fputs("NULL, ", b->f); /* no groups: all of them */
-		if (expr(b, e->args[i], prefix) != 0)
+		if (i == optionals[k].at && !full)
+			fputs(optionals[k].dflt, b->f);
+		else if (expr(b, e->args[a++], prefix) != 0)
 			return -1;
 	}
-	if (!all && e->nargs == (hex ? 1u : 2u))
-		fputs(hex ? ", -1" : ", ''", b->f);
-	if (hex)
+	if (!full && optionals[k].at == e->nargs)
+		fprintf(b->f, ", %s", optionals[k].dflt);
+	if (e->fn == KQL_F_TOHEX)
 		fprintf(b->f, ", %d", e->args[0]->type == PROTO_T_INT ? 32 : 64);
 	else
 		write_at(b, e);
@@ -1160,6 +1172,9 @@ static int optional_arg_call(struct sqlb *b, const struct kql_expr *e, const cha
 /* The string functions; 1 when e is none. */
 static int string_call(struct sqlb *b, const struct kql_expr *e, const char *prefix)
 {
+	for (size_t k = 0; k < sizeof(optionals) / sizeof(optionals[0]); k++)
+		if (optionals[k].fn == e->fn)
+			return optional_arg_call(b, e, k, prefix);
 	switch (e->fn) {
 	case KQL_F_STRLEN:
 		return one_text_arg(b, "length", e, prefix);
@@ -1175,10 +1190,6 @@ static int string_call(struct sqlb *b, const struct kql_expr *e, const char *pre
 		return concat(b, e, 1, 0, prefix);
 	case KQL_F_EXTRACT:
 		return call_at(b, "kql_extract", e, prefix);
-	case KQL_F_STRREP:
-	case KQL_F_TOHEX:
-	case KQL_F_EXTRACT_ALL:
-		return optional_arg_call(b, e, prefix);
 	default:
 		return 1;
 	}

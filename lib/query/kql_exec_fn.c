@@ -649,6 +649,68 @@ static void fn_extract_all(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	json_decref(out);
 }
 
+/* countof's plain kind: occurrences of needle (m > 0 bytes) in s, which
+ * may overlap ("aaaa" holds "aa" three times, its page says). */
+static int64_t count_plain(const char *s, size_t n, const char *needle, size_t m)
+{
+	int64_t k = 0;
+
+	for (const char *p = s; (p = memmem(p, n - (size_t)(p - s), needle, m)) != NULL; p++)
+		k++;
+	return k;
+}
+
+/* countof's regex kind: matches that do not overlap; an empty one is
+ * refused (where the next starts after it is not documented). */
+static int64_t count_regex(sqlite3_context *ctx, struct kre *re, const char *s, size_t n,
+                           int64_t at)
+{
+	size_t start = 0;
+	int64_t k = 0;
+	int rc;
+
+	while ((rc = kre_match_from(ctx, re, re->code, s, n, start, 0, at, "countof")) > 0) {
+		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(re->md);
+
+		if (ov[1] == ov[0]) {
+			kql_exec_fail_at(ctx, at,
+			                 "countof: a pattern matching empty text is not "
+			                 "supported");
+			return -1;
+		}
+		start = ov[1];
+		k++;
+	}
+	return rc < 0 ? -1 : k;
+}
+
+/* kql_countof(text, search, kind, at): kind "normal" or "regex". */
+static void fn_countof(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const char *s = (const char *)sqlite3_value_text(argv[0]);
+	const char *search = (const char *)sqlite3_value_text(argv[1]);
+	const char *kind = (const char *)sqlite3_value_text(argv[2]);
+	int64_t at = sqlite3_value_int64(argv[3]), k;
+	bool regex = kind != NULL && strcmp(kind, "regex") == 0;
+	struct kre *re;
+
+	if (kind == NULL || (!regex && strcmp(kind, "normal") != 0) || search == NULL ||
+	    *search == '\0') {
+		kql_exec_fail_at(ctx, at,
+		                 "countof: the kind is 'normal' or 'regex', and the search is not "
+		                 "empty (what else would count is not documented)");
+		return;
+	}
+	if (s == NULL)
+		s = "";
+	if (!regex)
+		k = count_plain(s, (size_t)sqlite3_value_bytes(argv[0]), search, strlen(search));
+	else if ((re = regex_arg(ctx, argv, 1, at, false)) == NULL ||
+	         (k = count_regex(ctx, re, s, (size_t)sqlite3_value_bytes(argv[0]), at)) < 0)
+		return;
+	sqlite3_result_int64(ctx, k);
+}
+
 /* kql_regex(text, pattern, at): matches regex. */
 static void fn_regex(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
@@ -2626,6 +2688,7 @@ static const struct {
     {"kql_regex", 3, fn_regex, NULL, NULL},
     {"kql_extract", 4, fn_extract, NULL, NULL},
     {"kql_extract_all", 4, fn_extract_all, NULL, NULL},
+    {"kql_countof", 4, fn_countof, NULL, NULL},
     {"kql_split", -1, fn_split, NULL, NULL},
     {"kql_bin", 3, fn_bin, NULL, NULL},
     {"kql_real", 4, fn_real, NULL, NULL},

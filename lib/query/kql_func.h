@@ -113,6 +113,7 @@ enum kql_fn {
 	KQL_F_SET_DIFFERENCE,
 	KQL_F_RANGE,
 	KQL_F_EXTRACT_ALL,
+	KQL_F_COUNTOF,
 	KQL_F_MIN_OF,
 	KQL_F_MAX_OF,
 	KQL_F_DYN_GET, /* d.a, d["a"], d[0]: (object, key) */

@@ -1157,6 +1157,16 @@ static void test_more_dyn(void **state)
 	expect_refused("print strcat_array(dynamic('x'), '-')", KQL_E_UNSUPPORTED, "takes arrays",
 	               7);
 	expect_refused("print range(0.5, 2)", KQL_E_UNSUPPORTED, "fractional start or step", 7);
+	/* countof: its page's table (plain matches overlap, regex ones not) */
+	ROWS("print countof('aaa', 'a'), countof('aaaa', 'aa'), countof('ababa', 'ab', 'normal'), "
+	     "countof('ababa', 'aba'), countof('ababa', 'aba', 'regex'), "
+	     "countof('abcabc', 'a.c', 'regex'), countof('', 'a')",
+	     "3\t3\t2\t2\t1\t2\t0\n");
+	expect_refused("print countof('a', '')", KQL_E_UNSUPPORTED, "the search is not empty", 7);
+	expect_refused("print countof('a', 'a', 'fuzzy')", KQL_E_UNSUPPORTED, "'normal' or 'regex'",
+	               7);
+	expect_refused("print countof('ab', 'x*', 'regex')", KQL_E_UNSUPPORTED,
+	               "matching empty text", 7);
 	/* extract_all: a group that took no part is "", no match null */
 	ROWS("print extract_all('(a)|(b)', 'ab'), extract_all('(x)', 'abc'), "
 	     "extract_all('(?P<n>\\\\d)', dynamic(['n']), 'a1b2')",
