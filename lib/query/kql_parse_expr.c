@@ -629,10 +629,75 @@ static json_t *json_object_items(struct kql_parser *p)
 	return o;
 }
 
+static struct kql_node *parse_rawlit(struct kql_parser *p);
+static struct kql_node *parse_typed(struct kql_parser *p, enum proto_coltype type);
+
+/* A typed literal inside a dynamic one (its page: datetime, timespan,
+ * real, long, guid, bool and dynamic), as the JSON a dynamic value holds
+ * it in: a datetime's, timespan's or guid's text, numbers, true, false. */
+static json_t *json_of_literal(struct kql_parser *p, const struct kql_node *n)
+{
+	char buf[64];
+
+	if (n == NULL)
+		return NULL;
+	if (n->isnull)
+		return json_null();
+	switch (n->type) {
+	case PROTO_T_BOOL:
+		return json_boolean(n->i);
+	case PROTO_T_INT:
+	case PROTO_T_LONG:
+		return json_integer(n->i);
+	case PROTO_T_REAL:
+		if (isfinite(n->r))
+			return json_real(n->r);
+		break;
+	case PROTO_T_DATETIME:
+		return json_string(timefmt_format_datetime(n->i, buf));
+	case PROTO_T_TIMESPAN:
+		return json_string(timefmt_format_timespan(n->i, buf));
+	case PROTO_T_GUID:
+		return json_string(n->str);
+	case PROTO_T_DYNAMIC:
+		return json_loads(n->str, JSON_DECODE_ANY, NULL);
+	default:
+		break;
+	}
+	(void)kql_err_set(p->err, KQL_E_UNSUPPORTED, n->pos,
+	                  "a %s literal inside a dynamic literal is not supported",
+	                  proto_coltype_name(n->type));
+	return NULL;
+}
+
+/* datetime(…), 1h, guid(…), long(…), dynamic(…) … where a JSON value is
+ * expected; NULL when the current token starts none. */
+static const struct kql_node *typed_in_json(struct kql_parser *p, bool *none)
+{
+	const struct kql_tok *t = kqlp_tok(p, 0);
+	int type;
+
+	*none = false;
+	if (t->kind == KQL_T_RAWLIT)
+		return parse_rawlit(p);
+	if (t->kind == KQL_T_TIMESPAN)
+		return parse_number(p);
+	if (t->kind == KQL_T_IDENT && kqlp_punct(p, 1, "(") &&
+	    (type = kql_parse_type_name(t->text)) >= 0 && type != PROTO_T_STRING &&
+	    type != PROTO_T_DATETIME && type != PROTO_T_TIMESPAN && type != PROTO_T_GUID)
+		return parse_typed(p, (enum proto_coltype)type);
+	*none = true;
+	return NULL;
+}
+
 static json_t *parse_json_inner(struct kql_parser *p)
 {
 	const struct kql_tok *t = kqlp_tok(p, 0);
+	const struct kql_node *lit_node;
+	bool none;
 
+	if ((lit_node = typed_in_json(p, &none)) != NULL || !none)
+		return lit_node != NULL ? json_of_literal(p, lit_node) : NULL;
 	if (kqlp_accept(p, "["))
 		return json_array_items(p);
 	if (kqlp_accept(p, "{"))

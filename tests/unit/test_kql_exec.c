@@ -1151,6 +1151,13 @@ static void test_more_dyn(void **state)
 	ROWS("print range(3, 1), range(1, 3, -1), range(2h, 1h, -30m), range(1, 1, 0), "
 	     "range(long(null), 2)",
 	     "[]\t[]\t[\"02:00:00\",\"01:30:00\",\"01:00:00\"]\t[1]\tnull\n");
+	/* typed literals inside a dynamic literal (its page's extension) */
+	ROWS("print dynamic([datetime(2022-01-01), 1h, -2, "
+	     "guid(00000000-0000-0000-0000-000000000001), "
+	     "long(null), bool(false), real(2.5), dynamic({'a': [2d]})])",
+	     "[\"2022-01-01T00:00:00.0000000Z\",\"01:00:00\",-2,"
+	     "\"00000000-0000-0000-0000-000000000001\",null,false,2.5,{\"a\":[\"2.00:00:00\"]}]\n");
+	expect_refused("print dynamic([decimal(1)])", KQL_E_UNSUPPORTED, "a decimal literal", 16);
 	expect_refused("print bag_pack('a', 1, 'a', 2)", KQL_E_UNSUPPORTED, "a key twice", 7);
 	expect_refused("print set_union(dynamic([1]), dynamic({'a': 1}))", KQL_E_UNSUPPORTED,
 	               "argument 2 is not one", 7);
