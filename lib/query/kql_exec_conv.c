@@ -306,21 +306,12 @@ static void fn_elemconv(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 
 int kql_exec_register_conv(sqlite3 *db)
 {
-	static const struct {
-		const char *name;
-		int nargs;
-		void (*fn)(sqlite3_context *, int, sqlite3_value **);
-	} fns[] = {
+	static const struct kql_sqlfn fns[] = {
 	    {"kql_convert", 3, fn_convert},
 	    {"kql_numconv", 4, fn_numconv},
 	    {"kql_dconv", 3, fn_dconv},
 	    {"kql_elemconv", 3, fn_elemconv},
 	};
-	int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS;
 
-	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++)
-		if (sqlite3_create_function(db, fns[i].name, fns[i].nargs, flags, NULL, fns[i].fn,
-		                            NULL, NULL) != SQLITE_OK)
-			return -ENOMEM;
-	return 0;
+	return kql_exec_register_fns(db, fns, sizeof(fns) / sizeof(fns[0]));
 }

@@ -307,20 +307,11 @@ static void fn_bag_check(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 
 int kql_exec_register_dyn(sqlite3 *db)
 {
-	static const struct {
-		const char *name;
-		int nargs;
-		void (*fn)(sqlite3_context *, int, sqlite3_value **);
-	} fns[] = {
+	static const struct kql_sqlfn fns[] = {
 	    {"kql_array_concat", -1, fn_array_concat}, {"kql_set", -1, fn_set},
 	    {"kql_strcat_array", 3, fn_strcat_array},  {"kql_range", 5, fn_range},
 	    {"kql_bag_check", 2, fn_bag_check},
 	};
-	int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS;
 
-	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++)
-		if (sqlite3_create_function(db, fns[i].name, fns[i].nargs, flags, NULL, fns[i].fn,
-		                            NULL, NULL) != SQLITE_OK)
-			return -ENOMEM;
-	return 0;
+	return kql_exec_register_fns(db, fns, sizeof(fns) / sizeof(fns[0]));
 }

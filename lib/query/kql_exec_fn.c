@@ -2730,6 +2730,17 @@ static const struct {
     {"kql_lsum", 2, NULL, lsum_step, lsum_final},
 };
 
+int kql_exec_register_fns(sqlite3 *db, const struct kql_sqlfn *fns, size_t n)
+{
+	int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS;
+
+	for (size_t i = 0; i < n; i++)
+		if (sqlite3_create_function(db, fns[i].name, fns[i].nargs, flags, NULL, fns[i].fn,
+		                            NULL, NULL) != SQLITE_OK)
+			return -ENOMEM;
+	return 0;
+}
+
 int kql_exec_register_budget(sqlite3 *db, struct kql_budget *b)
 {
 	for (size_t i = 0; i < sizeof(functions) / sizeof(functions[0]); i++) {

@@ -59,6 +59,16 @@ static inline int64_t kql_exec_at(struct kql_pos pos)
 void kql_exec_fail_at(sqlite3_context *ctx, int64_t at, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* A scalar SQL function of the executor's. */
+struct kql_sqlfn {
+	const char *name;
+	int nargs; /* -1: any number */
+	void (*fn)(sqlite3_context *, int, sqlite3_value **);
+};
+
+/* Registers fns[0, n) on db (deterministic, innocuous): 0 or -ENOMEM. */
+int kql_exec_register_fns(sqlite3 *db, const struct kql_sqlfn *fns, size_t n);
+
 /* Registers the conversions (kql_exec_conv.c) on db. */
 int kql_exec_register_conv(sqlite3 *db);
 /* Registers the text functions beyond the subset's (kql_exec_text.c). */

@@ -258,21 +258,12 @@ static void fn_make_datetime(sqlite3_context *ctx, int argc, sqlite3_value **arg
 
 int kql_exec_register_text(sqlite3 *db)
 {
-	static const struct {
-		const char *name;
-		int nargs;
-		void (*fn)(sqlite3_context *, int, sqlite3_value **);
-	} fns[] = {
+	static const struct kql_sqlfn fns[] = {
 	    {"kql_strrep", 4, fn_strrep}, {"kql_reverse", 1, fn_reverse},
 	    {"kql_strcmp", 2, fn_strcmp}, {"kql_tohex", 3, fn_tohex},
 	    {"kql_hash", 2, fn_hash},     {"kql_b64enc", 1, fn_b64enc},
 	    {"kql_b64dec", 2, fn_b64dec}, {"kql_make_datetime", -1, fn_make_datetime},
 	};
-	int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS;
 
-	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++)
-		if (sqlite3_create_function(db, fns[i].name, fns[i].nargs, flags, NULL, fns[i].fn,
-		                            NULL, NULL) != SQLITE_OK)
-			return -ENOMEM;
-	return 0;
+	return kql_exec_register_fns(db, fns, sizeof(fns) / sizeof(fns[0]));
 }
