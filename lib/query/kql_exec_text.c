@@ -124,25 +124,21 @@ static void fn_tohex(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 /* kql_hash(code, text): md5, sha1, sha256 in lower-case hex; "" for "". */
 static void fn_hash(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-	static const char *const names[] = {"MD5", "SHA1", "SHA256"};
 	int code = sqlite3_value_int(argv[0]), n;
 	const char *s = text_arg(argv[1], &n);
+	const EVP_MD *alg = code == 0 ? EVP_md5() : code == 1 ? EVP_sha1() : EVP_sha256();
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 	char hex[2 * EVP_MAX_MD_SIZE + 1];
-	EVP_MD *alg;
 
-	if (n == 0 || code < 0 || code > 2) {
+	if (n == 0) {
 		sqlite3_result_text(ctx, "", 0, SQLITE_STATIC);
 		return;
 	}
-	alg = EVP_MD_fetch(NULL, names[code], NULL);
-	if (alg == NULL || EVP_Digest(s, (size_t)n, md, &mdlen, alg, NULL) != 1) {
-		EVP_MD_free(alg);
+	if (EVP_Digest(s, (size_t)n, md, &mdlen, alg, NULL) != 1) {
 		sqlite3_result_error_nomem(ctx);
 		return;
 	}
-	EVP_MD_free(alg);
 	for (unsigned int i = 0; i < mdlen; i++)
 		(void)snprintf(hex + 2 * i, 3, "%02x", md[i]);
 	sqlite3_result_text(ctx, hex, (int)(2 * mdlen), SQLITE_TRANSIENT);
