@@ -1241,11 +1241,8 @@ static int range_call(struct sqlb *b, const struct kql_expr *e, const char *pref
 		if (e->args[i]->type == PROTO_T_REAL)
 			t = PROTO_T_REAL;
 	fputs("kql_range(", b->f);
-	for (size_t i = 0; i < e->nargs; i++) {
-		fputs(i > 0 ? ", " : "", b->f);
-		if (expr(b, e->args[i], prefix) != 0)
-			return -1;
-	}
+	if (args(b, e, 0, prefix) != 0)
+		return -1;
 	if (e->nargs == 2)
 		fputs(time ? ", 36000000000" : ", 1", b->f);
 	fprintf(b->f, ", %d", (int)(t == PROTO_T_INT ? PROTO_T_LONG : t));
