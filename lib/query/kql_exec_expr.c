@@ -1145,22 +1145,22 @@ static const struct {
     {KQL_F_EXTRACT_ALL, "kql_extract_all", 1, "NULL"}, /* NULL: every group */
 };
 
-/* One of optionals[k]; tohex with its value's width (an int's 32 bits, a
- * long's 64) where the others take the position. */
+/* One of optionals[k], all of its function's arguments written (the
+ * call leaves out only the optional one); tohex with its value's width
+ * (an int's 32 bits, a long's 64) where the others take the position. */
 static int optional_arg_call(struct sqlb *b, const struct kql_expr *e, size_t k, const char *prefix)
 {
-	bool full = e->nargs > optionals[k].at && (e->fn != KQL_F_EXTRACT_ALL || e->nargs == 3);
+	size_t n = kql_func_get(e->fn)->maxargs;
+	bool full = e->nargs == n;
 
 	fprintf(b->f, "%s(", optionals[k].name);
-	for (size_t i = 0, a = 0; a < e->nargs; i++) {
+	for (size_t i = 0, a = 0; i < n; i++) {
 		fputs(i > 0 ? ", " : "", b->f);
 		if (i == optionals[k].at && !full)
 			fputs(optionals[k].dflt, b->f);
 		else if (expr(b, e->args[a++], prefix) != 0)
 			return -1;
 	}
-	if (!full && optionals[k].at == e->nargs)
-		fprintf(b->f, ", %s", optionals[k].dflt);
 	if (e->fn == KQL_F_TOHEX)
 		fprintf(b->f, ", %d", e->args[0]->type == PROTO_T_INT ? 32 : 64);
 	else
