@@ -580,37 +580,47 @@ static int add_match(json_t *out, const char *s, const PCRE2_SIZE *ov, const int
 	return n > 1 ? json_array_append_new(out, m) : 0;
 }
 
-/* Every match of re in s (n bytes) into out.  0, or -1 (refused, or no
- * memory).  An empty match is refused: where the next match starts after
- * one (RE2's engines and Go's differ on an empty match abutting the last
- * one) is not documented for Kusto. */
-static int all_matches(sqlite3_context *ctx, struct kre *re, const char *s, size_t n, const int *g,
-                       int ng, int64_t at, json_t *out)
+/* What each_match does with a match: extract_all's groups g[0, ng) into
+ * out, at most max matches. */
+struct collect {
+	const int *g;
+	int ng;
+	json_t *out;
+	size_t max;
+};
+
+/* The matches of re in s (n bytes), which do not overlap, added to c
+ * (NULL: counted only): their number, or -1 (refused, or no memory).  An
+ * empty match is refused: where the next match starts after one (RE2's
+ * engines and Go's differ on an empty match abutting the last one) is not
+ * documented for Kusto. */
+static int64_t each_match(sqlite3_context *ctx, struct kre *re, const char *s, size_t n, int64_t at,
+                          const char *fn, const struct collect *c)
 {
 	size_t start = 0, count = 0;
 	int rc;
 
-	while (start <= n &&
-	       (rc = kre_match_from(ctx, re, re->code, s, n, start, 0, at, "extract_all")) > 0) {
+	while (start <= n && (rc = kre_match_from(ctx, re, re->code, s, n, start, 0, at, fn)) > 0) {
 		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(re->md);
 
-		if (++count > EXTRACT_MATCHES_MAX) {
-			kql_exec_fail_at(ctx, at, "extract_all: more than %d matches in a value",
-			                 EXTRACT_MATCHES_MAX);
-			return -1;
-		}
-		if (add_match(out, s, ov, g, ng) != 0) {
-			sqlite3_result_error_nomem(ctx);
-			return -1;
-		}
 		if (ov[1] == ov[0]) {
-			kql_exec_fail_at(
-			    ctx, at, "extract_all: a pattern matching empty text is not supported");
+			kql_exec_fail_at(ctx, at,
+			                 "%s: a pattern matching empty text is not supported", fn);
+			return -1;
+		}
+		count++;
+		if (c != NULL && count > c->max) {
+			kql_exec_fail_at(ctx, at, "%s: more than %zu matches in a value", fn,
+			                 c->max);
+			return -1;
+		}
+		if (c != NULL && add_match(c->out, s, ov, c->g, c->ng) != 0) {
+			sqlite3_result_error_nomem(ctx);
 			return -1;
 		}
 		start = ov[1];
 	}
-	return rc < 0 ? -1 : 0;
+	return rc < 0 ? -1 : (int64_t)count;
 }
 
 /* kql_extract_all(pattern, groups, text, at): every match's groups (its
@@ -622,6 +632,7 @@ static void fn_extract_all(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	struct kre *re = regex_arg(ctx, argv, 0, at, false);
 	const char *s = (const char *)sqlite3_value_text(argv[2]);
 	int g[EXTRACT_GROUPS_MAX], ng;
+	struct collect c;
 	json_t *out;
 	char *text;
 
@@ -639,8 +650,9 @@ static void fn_extract_all(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		sqlite3_result_error_nomem(ctx);
 		return;
 	}
-	if (all_matches(ctx, re, s, (size_t)sqlite3_value_bytes(argv[2]), g, ng, at, out) == 0 &&
-	    json_array_size(out) > 0) {
+	c = (struct collect){g, ng, out, EXTRACT_MATCHES_MAX};
+	if (each_match(ctx, re, s, (size_t)sqlite3_value_bytes(argv[2]), at, "extract_all", &c) >
+	    0) {
 		if ((text = json_dumps(out, JSON_COMPACT)) == NULL)
 			sqlite3_result_error_nomem(ctx);
 		else
@@ -658,30 +670,6 @@ static int64_t count_plain(const char *s, size_t n, const char *needle, size_t m
 	for (const char *p = s; (p = memmem(p, n - (size_t)(p - s), needle, m)) != NULL; p++)
 		k++;
 	return k;
-}
-
-/* countof's regex kind: matches that do not overlap; an empty one is
- * refused (where the next starts after it is not documented). */
-static int64_t count_regex(sqlite3_context *ctx, struct kre *re, const char *s, size_t n,
-                           int64_t at)
-{
-	size_t start = 0;
-	int64_t k = 0;
-	int rc;
-
-	while ((rc = kre_match_from(ctx, re, re->code, s, n, start, 0, at, "countof")) > 0) {
-		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(re->md);
-
-		if (ov[1] == ov[0]) {
-			kql_exec_fail_at(ctx, at,
-			                 "countof: a pattern matching empty text is not "
-			                 "supported");
-			return -1;
-		}
-		start = ov[1];
-		k++;
-	}
-	return rc < 0 ? -1 : k;
 }
 
 /* kql_countof(text, search, kind, at): kind "normal" or "regex". */
@@ -706,7 +694,8 @@ static void fn_countof(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	if (!regex)
 		k = count_plain(s, (size_t)sqlite3_value_bytes(argv[0]), search, strlen(search));
 	else if ((re = regex_arg(ctx, argv, 1, at, false)) == NULL ||
-	         (k = count_regex(ctx, re, s, (size_t)sqlite3_value_bytes(argv[0]), at)) < 0)
+	         (k = each_match(ctx, re, s, (size_t)sqlite3_value_bytes(argv[0]), at, "countof",
+	                         NULL)) < 0)
 		return;
 	sqlite3_result_int64(ctx, k);
 }
