@@ -29,7 +29,7 @@ static json_t *json_arg(sqlite3_value *v)
 	return s != NULL ? json_loads(s, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL) : NULL;
 }
 
-static void result_json(sqlite3_context *ctx, json_t *j)
+void kql_exec_result_json(sqlite3_context *ctx, const json_t *j)
 {
 	char *s = j != NULL ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
 
@@ -89,7 +89,7 @@ static void fn_array_concat(sqlite3_context *ctx, int argc, sqlite3_value **argv
 		for (int i = 0; out != NULL && i < n; i++)
 			if (json_array_extend(out, arr[i]) != 0)
 				json_decref(out), out = NULL;
-		result_json(ctx, out);
+		kql_exec_result_json(ctx, out);
 		json_decref(out);
 	}
 	free_all(arr, n);
@@ -152,7 +152,7 @@ static void fn_set(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		return;
 	if ((rc = arrays_of(ctx, argc, argv, 1, arr, names[op])) == 0) {
 		out = set_of(op, arr, n);
-		result_json(ctx, out);
+		kql_exec_result_json(ctx, out);
 		json_decref(out);
 	}
 	free_all(arr, n);
@@ -282,7 +282,7 @@ static void fn_range(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 			sqlite3_result_error_nomem(ctx);
 			return;
 		}
-	result_json(ctx, out);
+	kql_exec_result_json(ctx, out);
 	json_decref(out);
 }
 

@@ -634,7 +634,6 @@ static void fn_extract_all(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	int g[EXTRACT_GROUPS_MAX], ng;
 	struct collect c;
 	json_t *out;
-	char *text;
 
 	if (re == NULL || s == NULL)
 		return;
@@ -651,13 +650,8 @@ static void fn_extract_all(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		return;
 	}
 	c = (struct collect){g, ng, out, EXTRACT_MATCHES_MAX};
-	if (each_match(ctx, re, s, (size_t)sqlite3_value_bytes(argv[2]), at, "extract_all", &c) >
-	    0) {
-		if ((text = json_dumps(out, JSON_COMPACT)) == NULL)
-			sqlite3_result_error_nomem(ctx);
-		else
-			sqlite3_result_text(ctx, text, -1, free);
-	}
+	if (each_match(ctx, re, s, (size_t)sqlite3_value_bytes(argv[2]), at, "extract_all", &c) > 0)
+		kql_exec_result_json(ctx, out);
 	json_decref(out);
 }
 

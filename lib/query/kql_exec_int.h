@@ -76,6 +76,10 @@ int kql_exec_register_text(sqlite3 *db);
 /* Registers the dynamic-array functions beyond the subset's
  * (kql_exec_dyn.c). */
 int kql_exec_register_dyn(sqlite3 *db);
+/* j (borrowed) as the function's result, its compact JSON text; NULL, or
+ * no memory, fails it (kql_exec_dyn.c). */
+struct json_t;
+void kql_exec_result_json(sqlite3_context *ctx, const struct json_t *j);
 
 /* A datetime's range in the engine's ticks (100 ns since 1970):
  * 0001-01-01 to 9999-12-31 23:59:59.9999999, .NET's DateTime. */

@@ -175,14 +175,6 @@ static int b64_decode(const char *s, int n, unsigned char *out)
 	return len - pad;
 }
 
-static bool utf8_valid(const unsigned char *s, size_t n)
-{
-	for (size_t i = 0, k; i < n; i += k)
-		if ((k = utf8_seq(s + i, n - i)) == 0)
-			return false;
-	return true;
-}
-
 /* kql_b64dec(text, at): the text base64 encodes; "" when its bytes are not
  * UTF-8 (its page's example); a text that is not base64 is refused. */
 static void fn_b64dec(sqlite3_context *ctx, int argc, sqlite3_value **argv)

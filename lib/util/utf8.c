@@ -1,5 +1,6 @@
 /*
- * utf8 — the length of a valid UTF-8 sequence (utf8.h).
+ * utf8 — the length of a valid UTF-8 sequence, and whether a text is
+ * all valid sequences (utf8.h).
  */
 #include "util/utf8.h"
 
@@ -31,4 +32,12 @@ size_t utf8_seq(const unsigned char *s, size_t n)
 	    (cp >= 0xd800 && cp <= 0xdfff))
 		return 0;
 	return len;
+}
+
+bool utf8_valid(const unsigned char *s, size_t n)
+{
+	for (size_t i = 0, k; i < n; i += k)
+		if ((k = utf8_seq(s + i, n - i)) == 0)
+			return false;
+	return true;
 }

@@ -6,10 +6,14 @@
 #ifndef FOLLOWERD_UTF8_H
 #define FOLLOWERD_UTF8_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* The length of the valid UTF-8 sequence at s (n > 0 bytes left), 0 when
  * there is none. */
 size_t utf8_seq(const unsigned char *s, size_t n);
+
+/* Whether the n bytes at s are valid UTF-8 sequences, all of them. */
+bool utf8_valid(const unsigned char *s, size_t n);
 
 #endif
