@@ -7,6 +7,7 @@
  * value as Kusto converts it, through tostring: a dynamic string is its
  * text, not its JSON (substring(dynamic("abc"), 1) is "bc").
  */
+#include <ctype.h>
 #include <string.h>
 
 #include "query/kql_bind_int.h"
@@ -20,8 +21,10 @@
  *   d  a datetime
  *   t  a timespan
  *   D  a dynamic value
- * The last letter stands for any further arguments (bag_pack's "Sa": its
- * keys and values alternate, kqlb_check_shape). */
+ * The last letter stands for any further arguments; a signature ending in
+ * '+' repeats as a whole (bag_pack's "Sa+": keys and values alternate).
+ * A leading digit n: the signature of a call of n arguments only
+ * (extract_all's groups are optional in the middle). */
 static const struct {
 	enum kql_fn fn;
 	const char *params;
@@ -66,8 +69,10 @@ static const struct {
     {KQL_F_EXP, "n"},
     {KQL_F_POW, "nn"},
     {KQL_F_COUNTOF, "SSS"},
+    {KQL_F_EXTRACT_ALL, "2SS"},
+    {KQL_F_EXTRACT_ALL, "3SDS"},
     {KQL_F_PACK_ARRAY, "a"},
-    {KQL_F_BAG_PACK, "Sa"},
+    {KQL_F_BAG_PACK, "Sa+"},
     {KQL_F_ARRAY_CONCAT, "D"},
     {KQL_F_STRCAT_ARRAY, "DS"},
     {KQL_F_SET_UNION, "D"},
@@ -104,13 +109,26 @@ static const struct {
 
 static const char *params_of(enum kql_fn fn, size_t nargs)
 {
-	/* extract_all(regex, [groups,] text) */
-	if (fn == KQL_F_EXTRACT_ALL)
-		return nargs == 2 ? "SS" : "SDS";
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		if (sigs[i].fn == fn)
-			return sigs[i].params;
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		const char *p = sigs[i].params;
+
+		if (sigs[i].fn != fn)
+			continue;
+		if (!isdigit((unsigned char)p[0]))
+			return p;
+		if ((size_t)(p[0] - '0') == nargs)
+			return p + 1;
+	}
 	return NULL;
+}
+
+/* The kind of argument i of a signature of np letters, its own, the last
+ * one's, or its place in a repeating one. */
+static char param_kind(const char *p, size_t np, size_t i)
+{
+	if (p[np - 1] == '+')
+		return p[i % (np - 1)];
+	return p[i < np ? i : np - 1];
 }
 
 static bool integer(enum proto_coltype t)
@@ -171,8 +189,7 @@ bool kqlb_check_params(struct kqlb *b, enum kql_fn fn, const char *name, struct 
 	size_t np = p ? strlen(p) : 0;
 
 	for (size_t i = 0; i < nargs && np > 0; i++) {
-		/* bag_pack: "Sa" again and again */
-		char k = fn == KQL_F_BAG_PACK ? p[i % 2] : p[i < np ? i : np - 1];
+		char k = param_kind(p, np, i);
 		enum proto_coltype t = args[i]->type;
 
 		if (fits(k, t))
