@@ -268,25 +268,6 @@ static int show_databases(struct kusto_exec *x)
 
 /* ---- schemas ---- */
 
-/* Kusto's CLR type names for the schema JSON's "Type". */
-static const char *clr_type(enum proto_coltype t)
-{
-	static const char *const names[] = {
-	    [PROTO_T_BOOL] = "System.Boolean",
-	    [PROTO_T_DATETIME] = "System.DateTime",
-	    [PROTO_T_DYNAMIC] = "System.Object",
-	    [PROTO_T_GUID] = "System.Guid",
-	    [PROTO_T_INT] = "System.Int32",
-	    [PROTO_T_LONG] = "System.Int64",
-	    [PROTO_T_REAL] = "System.Double",
-	    [PROTO_T_STRING] = "System.String",
-	    [PROTO_T_TIMESPAN] = "System.TimeSpan",
-	    [PROTO_T_DECIMAL] = "System.Data.SqlTypes.SqlDecimal",
-	};
-
-	return (unsigned)t < NCOLS(names) && names[t] != NULL ? names[t] : "System.Object";
-}
-
 static json_t *columns_json(const struct proto_entity *e)
 {
 	json_t *arr = json_array();
@@ -294,7 +275,7 @@ static json_t *columns_json(const struct proto_entity *e)
 	for (size_t i = 0; arr != NULL && i < e->ncolumns; i++) {
 		const struct proto_column *c = &e->columns[i];
 		if (json_array_append_new(arr, json_pack("{s:s, s:s, s:s}", "Name", c->name, "Type",
-		                                         clr_type(c->type), "CslType",
+		                                         proto_coltype_clr_name(c->type), "CslType",
 		                                         proto_coltype_name(c->type))) < 0) {
 			json_decref(arr);
 			return NULL;

@@ -73,6 +73,24 @@ const char *proto_coltype_name(enum proto_coltype t)
 	return (size_t)t < N_ELEMENTS(coltype_names) ? coltype_names[t] : NULL;
 }
 
+const char *proto_coltype_clr_name(enum proto_coltype t)
+{
+	static const char *const names[] = {
+	    [PROTO_T_BOOL] = "System.Boolean",
+	    [PROTO_T_DATETIME] = "System.DateTime",
+	    [PROTO_T_DYNAMIC] = "System.Object",
+	    [PROTO_T_GUID] = "System.Guid",
+	    [PROTO_T_INT] = "System.Int32",
+	    [PROTO_T_LONG] = "System.Int64",
+	    [PROTO_T_REAL] = "System.Double",
+	    [PROTO_T_STRING] = "System.String",
+	    [PROTO_T_TIMESPAN] = "System.TimeSpan",
+	    [PROTO_T_DECIMAL] = "System.Data.SqlTypes.SqlDecimal",
+	};
+
+	return (size_t)t < N_ELEMENTS(names) && names[t] != NULL ? names[t] : "System.Object";
+}
+
 int proto_coltype_parse(const char *s, enum proto_coltype *ret)
 {
 	for (size_t i = 0; s != NULL && i < N_ELEMENTS(coltype_names); i++)

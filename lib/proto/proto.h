@@ -306,6 +306,9 @@ bool proto_valid_path(const char *s);
 
 const char *proto_kind_name(enum proto_kind k); /* "table", "external_table", "materialized_view" */
 const char *proto_coltype_name(enum proto_coltype t); /* "string", ... */
+/* The CLR type Kusto holds a column of type t in ("System.Int64" ...), as
+ * schemas and getschema name it. */
+const char *proto_coltype_clr_name(enum proto_coltype t);
 int proto_coltype_parse(const char *s, enum proto_coltype *ret);
 /* Whether every artifact of x declares a data format (its rows can be
  * read); false for an extent of no artifact. */

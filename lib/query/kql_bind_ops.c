@@ -1273,34 +1273,6 @@ static struct kql_plan *bind_render(struct kqlb *b, const struct kqlb_binding *e
 	return in;
 }
 
-/* .NET's name of the type Kusto holds a column of type t in, as
- * getschema's DataType says it. */
-static const char *dotnet_type(enum proto_coltype t)
-{
-	switch (t) {
-	case PROTO_T_BOOL:
-		return "System.Boolean";
-	case PROTO_T_INT:
-		return "System.Int32";
-	case PROTO_T_LONG:
-		return "System.Int64";
-	case PROTO_T_REAL:
-		return "System.Double";
-	case PROTO_T_DECIMAL:
-		return "System.Data.SqlTypes.SqlDecimal";
-	case PROTO_T_DATETIME:
-		return "System.DateTime";
-	case PROTO_T_TIMESPAN:
-		return "System.TimeSpan";
-	case PROTO_T_GUID:
-		return "System.Guid";
-	case PROTO_T_DYNAMIC:
-		return "System.Object";
-	default:
-		return "System.String";
-	}
-}
-
 /* getschema: a row per column of its input (ColumnName, ColumnOrdinal,
  * DataType, ColumnType), the input itself never run. */
 static struct kql_plan *bind_getschema(struct kqlb *b, const struct kqlb_binding *env,
@@ -1319,7 +1291,7 @@ static struct kql_plan *bind_getschema(struct kqlb *b, const struct kqlb_binding
 	for (size_t c = 0; c < in->ncols; c++, e += 4) {
 		e[0] = kqlb_lit_string(b, n->pos, in->cols[c].name);
 		e[1] = kqlb_lit_int(b, n->pos, PROTO_T_INT, (int64_t)c);
-		e[2] = kqlb_lit_string(b, n->pos, dotnet_type(in->cols[c].type));
+		e[2] = kqlb_lit_string(b, n->pos, proto_coltype_clr_name(in->cols[c].type));
 		e[3] = kqlb_lit_string(b, n->pos, proto_coltype_name(in->cols[c].type));
 		if (!e[0] || !e[1] || !e[2] || !e[3])
 			return NULL;
