@@ -1695,10 +1695,11 @@ static void fn_format_datetime(sqlite3_context *ctx, int argc, sqlite3_value **a
 	free(buf);
 }
 
-/* kql_trim(pattern, text, at): leading and trailing matches removed: the
- * run of matches at the start, then the run that ends what is left (a
- * subject of its own, as Kusto's two replacements see it). */
-static void fn_trim(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+/* The text with the run of the pattern's matches at its start (lead)
+ * and then the run that ends what is left (tail) removed: that second
+ * run a subject of its own, as Kusto's two replacements see it. */
+static void trim_ends(sqlite3_context *ctx, sqlite3_value **argv, bool lead, bool tail,
+                      const char *fn)
 {
 	int64_t at = sqlite3_value_int64(argv[2]);
 	struct kre *re = regex_arg(ctx, argv, 0, at, true);
@@ -1708,49 +1709,33 @@ static void fn_trim(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 
 	if (re == NULL || s == NULL)
 		return;
-	if ((rc = kre_match(ctx, re, re->code, s, n, PCRE2_ANCHORED, at, "trim")) < 0)
-		return;
-	if (rc > 0)
+	if (lead && (rc = kre_match(ctx, re, re->code, s, n, PCRE2_ANCHORED, at, fn)) != 0) {
+		if (rc < 0)
+			return;
 		start = pcre2_get_ovector_pointer(re->md)[1];
-	if ((rc = kre_match(ctx, re, re->tail, s + start, n - start, 0, at, "trim")) < 0)
-		return;
-	if (rc > 0)
+	}
+	if (tail && (rc = kre_match(ctx, re, re->tail, s + start, n - start, 0, at, fn)) != 0) {
+		if (rc < 0)
+			return;
 		n = start + pcre2_get_ovector_pointer(re->md)[0];
+	}
 	sqlite3_result_text(ctx, s + start, (int)(n - start), SQLITE_TRANSIENT);
 }
 
-/* kql_trim_start(pattern, text, at), kql_trim_end: only the leading, or
- * only the trailing, run of matches removed, as trim removes each. */
-static void trim_one(sqlite3_context *ctx, sqlite3_value **argv, bool end)
+/* kql_trim(pattern, text, at), kql_trim_start, kql_trim_end */
+static void fn_trim(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-	int64_t at = sqlite3_value_int64(argv[2]);
-	struct kre *re = regex_arg(ctx, argv, 0, at, true);
-	const char *s = (const char *)sqlite3_value_text(argv[1]);
-	size_t start = 0, n = (size_t)sqlite3_value_bytes(argv[1]);
-	const char *name = end ? "trim_end" : "trim_start";
-	int rc;
-
-	if (re == NULL || s == NULL)
-		return;
-	rc =
-	    kre_match(ctx, re, end ? re->tail : re->code, s, n, end ? 0 : PCRE2_ANCHORED, at, name);
-	if (rc < 0)
-		return;
-	if (rc > 0 && end)
-		n = pcre2_get_ovector_pointer(re->md)[0];
-	else if (rc > 0)
-		start = pcre2_get_ovector_pointer(re->md)[1];
-	sqlite3_result_text(ctx, s + start, (int)(n - start), SQLITE_TRANSIENT);
+	trim_ends(ctx, argv, true, true, "trim");
 }
 
 static void fn_trim_start(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-	trim_one(ctx, argv, false);
+	trim_ends(ctx, argv, true, false, "trim_start");
 }
 
 static void fn_trim_end(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-	trim_one(ctx, argv, true);
+	trim_ends(ctx, argv, false, true, "trim_end");
 }
 
 /* The number of characters (code points) in the first n bytes of s. */
